@@ -1,0 +1,71 @@
+#include "capi/internal/last_error.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace trustlink::capi::internal {
+namespace {
+
+TEST(LastErrorTest, KeepsTheMessageAndReturnsThePreciseCode) {
+  Handle handle;
+  tl_status code = Guard(&handle.last_error, [] {
+    return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_CERT_EXPIRED,
+                      "server cert 'hsm1' expired; ask the appliance admin");
+  });
+  EXPECT_EQ(code, TL_E_CERT_EXPIRED);
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  ASSERT_EQ(CopyLastError(&handle, buf, sizeof(buf), &len), TL_OK);
+  EXPECT_EQ(std::string(buf, len),
+            "server cert 'hsm1' expired; ask the appliance admin");
+}
+
+TEST(LastErrorTest, SuccessClearsTheMessage) {
+  Handle handle;
+  Guard(&handle.last_error, [] { return absl::NotFoundError("gone"); });
+  EXPECT_EQ(Guard(&handle.last_error, [] { return absl::OkStatus(); }), TL_OK);
+  char buf[8];
+  size_t len = 99;
+  ASSERT_EQ(CopyLastError(&handle, buf, sizeof(buf), &len), TL_OK);
+  EXPECT_EQ(len, 0u);
+  EXPECT_STREQ(buf, "");
+}
+
+TEST(LastErrorTest, SmallBufferIsRefusedAndLeftUntouched) {
+  Handle handle;
+  Guard(&handle.last_error, [] { return absl::NotFoundError("0123456789"); });
+  char buf[10] = "unchanged";
+  size_t len = 42;
+  EXPECT_EQ(CopyLastError(&handle, buf, sizeof(buf), &len), TL_E_BUFFER_TOO_SMALL);
+  EXPECT_STREQ(buf, "unchanged");
+  EXPECT_EQ(len, 42u);
+}
+
+TEST(LastErrorTest, LongMessagesAreCutAtACharacterBoundary) {
+  Handle handle;
+  // 1022 ASCII bytes then a two-byte character straddling the 1023-byte limit.
+  std::string message(TL_ERROR_MESSAGE_MAX - 2, 'a');
+  message += "\xC3\xA9tail";
+  Guard(&handle.last_error, [&] { return absl::InternalError(message); });
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  ASSERT_EQ(CopyLastError(&handle, buf, sizeof(buf), &len), TL_OK);
+  EXPECT_EQ(len, static_cast<size_t>(TL_ERROR_MESSAGE_MAX - 2));
+}
+
+TEST(LastErrorTest, BadAllocBecomesNoMemory) {
+  Handle handle;
+  EXPECT_EQ(Guard(&handle.last_error,
+                  []() -> absl::Status { throw std::bad_alloc(); }),
+            TL_E_NO_MEMORY);
+}
+
+TEST(LastErrorTest, NullHandleIsAnInvalidArgument) {
+  char buf[16];
+  size_t len;
+  EXPECT_EQ(CopyLastError(nullptr, buf, sizeof(buf), &len), TL_E_INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace trustlink::capi::internal

@@ -1,0 +1,25 @@
+"""tl_fuzz_test: one fuzz target, two ways to run it.
+
+- `<name>` is a cc_test that replays the target's corpus under every configuration, so the
+  corpus is a regression suite inside `bazel test //...`.
+- `<name>_fuzzer` is the libFuzzer binary. It is tagged manual; build it with
+  `bazel build --config=fuzz //pkg:<name>_fuzzer` and run it on a copy of the corpus.
+"""
+
+def tl_fuzz_test(name, srcs, corpus, deps = [], **kwargs):
+    native.cc_test(
+        name = name,
+        srcs = srcs,
+        args = ["$(location %s)" % f for f in corpus] if len(corpus) < 50 else [],
+        data = corpus,
+        deps = deps + ["//tools:fuzz_replay_main"],
+        **kwargs
+    )
+    native.cc_binary(
+        name = name + "_fuzzer",
+        srcs = srcs,
+        deps = deps,
+        linkopts = ["-fsanitize=fuzzer"],
+        tags = ["manual"],
+        testonly = True,
+    )

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Counts test cases from Bazel's test.xml files and prints "N passed, M failed".
+
+Usage: test_summary.py TESTLOGS_DIR TEST_TARGET...
+
+A target whose test.xml is missing (it failed to build, or never ran) counts as one failed
+case, so a broken build can never read as a pass.
+"""
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def xml_files_for(testlogs, target):
+    package, _, name = target.lstrip("/").partition(":")
+    folder = os.path.join(testlogs, package, name)
+    found = []
+    for root, _, files in os.walk(folder):
+        if "test.xml" in files:
+            found.append(os.path.join(root, "test.xml"))
+    return found
+
+
+def count_cases(path):
+    passed = failed = 0
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError:
+        return 0, 1
+    cases = list(tree.iter("testcase"))
+    if not cases:
+        # Bazel's own XML for a target with no cases: trust the suite's failure counts.
+        suites = list(tree.iter("testsuite"))
+        bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+        return (0, 1) if bad or not suites else (1, 0)
+    for case in cases:
+        if case.get("status") == "notrun" or case.find("skipped") is not None:
+            continue
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        else:
+            passed += 1
+    return passed, failed
+
+
+def main():
+    testlogs, targets = sys.argv[1], sys.argv[2:]
+    passed = failed = 0
+    for target in targets:
+        files = xml_files_for(testlogs, target)
+        if not files:
+            print(f"no results for {target}: counted as 1 failed", file=sys.stderr)
+            failed += 1
+            continue
+        for path in files:
+            p, f = count_cases(path)
+            passed += p
+            failed += f
+            if f:
+                print(f"failed cases in {target} ({path})", file=sys.stderr)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
