@@ -7,10 +7,11 @@
 """
 
 def tl_fuzz_test(name, srcs, corpus, deps = [], **kwargs):
+    """corpus: labels of files or filegroups whose files are replayed."""
     native.cc_test(
         name = name,
         srcs = srcs,
-        args = ["$(location %s)" % f for f in corpus] if len(corpus) < 50 else [],
+        args = ["$(locations %s)" % c for c in corpus],
         data = corpus,
         deps = deps + ["//tools:fuzz_replay_main"],
         **kwargs
