@@ -225,12 +225,16 @@ absl::StatusOr<std::vector<ServerStatus>> ClientRoot::ListServers() const {
     fill(s);
     out.push_back(std::move(s));
   }
-  for (const ServerCert& c : *trusted) {
+  // Servers known only to the trust store: trusted ones, and named files with a problem.
+  std::vector<std::string> extra;
+  for (const ServerCert& c : *trusted) extra.push_back(c.name);
+  for (const auto& [name, entry] : problems) extra.push_back(name);
+  for (const std::string& name : extra) {
     bool listed = false;
-    for (const ServerConfig& sc : *configured) listed = listed || sc.name == c.name;
+    for (const ServerStatus& o : out) listed = listed || o.name == name;
     if (listed) continue;
     ServerStatus s;
-    s.name = c.name;
+    s.name = name;
     fill(s);
     out.push_back(std::move(s));
   }
@@ -377,10 +381,9 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   }
   if (!report->cafile_error.empty()) add(Check::kError, "CAFile.pem", report->cafile_error);
   for (const VerifyEntry& e : report->entries) {
-    if (e.state == EntryState::kOnlyInCAFile || e.state == EntryState::kUnreadable ||
-        e.state == EntryState::kDuplicateName) {
-      add(Check::kError, e.file_name, e.message);
-    }
+    // Problems with a server name are reported on that server (ListServers); a stray
+    // CAFile.pem entry has none.
+    if (e.state == EntryState::kOnlyInCAFile) add(Check::kError, e.file_name, e.message);
   }
   absl::StatusOr<std::vector<ServerStatus>> servers = ListServers();
   if (!servers.ok()) {
