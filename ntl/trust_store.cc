@@ -70,6 +70,9 @@ struct TrustStore::Snapshot {
   };
   // Every regular file by name, so an update can carry unknown files over.
   std::map<std::string, std::string> files;
+  // Entries an update could not carry over (a symlink, a directory, an unreadable or huge
+  // file); updates refuse to run rather than drop them.
+  std::vector<std::string> uncopyable;
   std::vector<Named> named;
   bool cafile_missing = true;
   std::string cafile_error;
@@ -153,7 +156,11 @@ absl::StatusOr<TrustStore::Snapshot> TrustStore::ReadSnapshot() const {
       }
       continue;
     }
-    if (contents.ok()) snap.files[file] = *contents;
+    if (contents.ok()) {
+      snap.files[file] = *contents;
+    } else {
+      snap.uncopyable.push_back(std::string(contents.status().message()));
+    }
     if (!is_named) continue;
     Snapshot::Named named;
     named.file_name = file;
@@ -292,6 +299,15 @@ absl::Status TrustStore::Commit(const std::vector<std::pair<std::string, std::st
 
 namespace {
 
+// CheckCopyable refuses an update that would have to drop something it cannot copy.
+absl::Status CheckCopyable(const std::vector<std::string>& uncopyable) {
+  if (uncopyable.empty()) return absl::OkStatus();
+  return Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+               absl::StrCat(uncopyable.front(),
+                            "; the trust store was not changed. Move that entry out of "
+                            "cert/server and try again"));
+}
+
 std::string BuildCAFile(const std::vector<Certificate>& certs) {
   std::string out;
   std::set<std::string> seen;
@@ -343,6 +359,14 @@ absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name, absl::string_v
   if (!status.ok()) return status;
   absl::StatusOr<Snapshot> snap = ReadSnapshot();
   if (!snap.ok()) return snap.status();
+  status = CheckCopyable(snap->uncopyable);
+  if (!status.ok()) return status;
+  if (!snap->cafile_error.empty()) {
+    // Building on a CAFile.pem that does not parse would drop every entry in it.
+    return Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+                 absl::StrCat(snap->cafile_error,
+                              "; run vtl verify -repair first. The store is unchanged"));
+  }
 
   std::vector<const Snapshot::Named*> existing = snap->FindAll(canonical->canonical);
   bool identical = existing.size() == 1 && existing[0]->cert.ok() &&
@@ -355,7 +379,7 @@ absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name, absl::string_v
                    false,
                    "",
                    std::move(warnings)};
-  if (identical && in_cafile && snap->cafile_error.empty()) {
+  if (identical && in_cafile) {
     result.unchanged = true;
     return result;
   }
@@ -421,6 +445,14 @@ absl::StatusOr<std::string> TrustStore::Remove(absl::string_view name) {
   if (!status.ok()) return status;
   absl::StatusOr<Snapshot> snap = ReadSnapshot();
   if (!snap.ok()) return snap.status();
+  status = CheckCopyable(snap->uncopyable);
+  if (!status.ok()) return status;
+  if (!snap->cafile_error.empty()) {
+    // Building on a CAFile.pem that does not parse would drop every entry in it.
+    return Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+                 absl::StrCat(snap->cafile_error,
+                              "; run vtl verify -repair first. The store is unchanged"));
+  }
   std::vector<const Snapshot::Named*> existing = snap->FindAll(canonical->canonical);
   if (existing.empty()) {
     return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
@@ -450,10 +482,7 @@ absl::StatusOr<std::string> TrustStore::Remove(absl::string_view name) {
     if (f == kCAFileName || drop_files.count(f) != 0) continue;
     files.emplace_back(f, contents);
   }
-  // A CAFile.pem that does not parse is kept as it is: Remove must not destroy evidence.
-  files.emplace_back(std::string(kCAFileName),
-                     snap->cafile_error.empty() ? BuildCAFile(cafile)
-                                                : snap->files[std::string(kCAFileName)]);
+  files.emplace_back(std::string(kCAFileName), BuildCAFile(cafile));
   status = Commit(files);
   if (!status.ok()) return status;
   return fingerprint;
@@ -510,6 +539,8 @@ absl::StatusOr<std::vector<std::string>> TrustStore::Repair() {
   if (!status.ok()) return status;
   absl::StatusOr<Snapshot> snap = ReadSnapshot();
   if (!snap.ok()) return snap.status();
+  status = CheckCopyable(snap->uncopyable);
+  if (!status.ok()) return status;
   Evaluation ev = Evaluate(*snap, absl::Now(), server_path_);
   std::vector<std::string> changes;
   std::vector<Certificate> cafile;

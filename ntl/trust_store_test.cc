@@ -214,6 +214,30 @@ TEST_F(TrustStoreTest, BadInputChangesNothing) {
   EXPECT_TRUE(RawConsistent(root_path_));
 }
 
+TEST_F(TrustStoreTest, UpdatesRefuseToDropWhatTheyCannotCopy) {
+  ASSERT_TRUE(store_->Add("hsm1", ServerPem("hsm1"), false).ok());
+  SafeDir server = *SafeDir::Open(root_path_ + "/cert/server", false);
+  // A symlink planted in the store: an update would have to drop it, so none runs.
+  ASSERT_EQ(symlinkat("/etc/passwd", server.fd(), "hsm2Cert.pem"), 0);
+  auto before = Tree(root_path_);
+  absl::Status s = store_->Add("hsm3", ServerPem("hsm3"), false).status();
+  EXPECT_EQ(ToTlStatus(s), TL_E_TRUST_STORE_INCONSISTENT) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "symlink")) << s;
+  EXPECT_EQ(ToTlStatus(store_->Remove("hsm1").status()), TL_E_TRUST_STORE_INCONSISTENT);
+  EXPECT_EQ(Tree(root_path_), before);
+  ASSERT_EQ(unlinkat(server.fd(), "hsm2Cert.pem", 0), 0);
+
+  // A CAFile.pem that does not parse: adding would drop its entries, so the fix is repair.
+  ASSERT_TRUE(server.WriteFileAtomic("CAFile.pem", "-----BEGIN CERTIFICATE-----\nAA", 0644).ok());
+  s = store_->Add("hsm3", ServerPem("hsm3"), false).status();
+  EXPECT_EQ(ToTlStatus(s), TL_E_TRUST_STORE_INCONSISTENT) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "-repair")) << s;
+  EXPECT_EQ(ToTlStatus(store_->List().status()), TL_E_TRUST_STORE_INCONSISTENT);
+  ASSERT_TRUE(store_->Repair().ok());
+  EXPECT_TRUE(store_->Verify()->Consistent());
+  EXPECT_EQ(store_->List()->size(), 1u);
+}
+
 TEST(TrustStoreSymlinkTest, SymlinkedServerDirIsRefused) {
   std::string root_path = NewRootPath("symlink");
   SafeDir root = *SafeDir::Open(root_path, true);

@@ -45,6 +45,13 @@ absl::Status SymlinkRefused(absl::string_view path) {
                             "links inside its tree. Replace it with a real directory"));
 }
 
+absl::Status FileSymlinkRefused(absl::string_view path) {
+  return Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
+               absl::StrCat(path,
+                            " is a symlink; trustlink never follows links inside its tree. "
+                            "Remove it, or replace it with the real file"));
+}
+
 absl::Status WriteAll(int fd, absl::string_view data, absl::string_view path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -211,7 +218,7 @@ absl::StatusOr<std::string> SafeDir::ReadFile(absl::string_view name,
   if (!valid.ok()) return valid;
   int fd = ::openat(fd_, std::string(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ELOOP) return SymlinkRefused(PathOf(name));
+    if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
     return IoError(errno, "open", PathOf(name));
   }
   absl::StatusOr<std::string> out = ReadFd(fd, name, max_size);
@@ -225,7 +232,7 @@ absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
   if (!valid.ok()) return valid;
   int fd = ::openat(fd_, std::string(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ELOOP) return SymlinkRefused(PathOf(name));
+    if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
     return IoError(errno, "open", PathOf(name));
   }
   struct stat st;
