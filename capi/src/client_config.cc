@@ -241,14 +241,20 @@ TL_EXPORT tl_status tl_client_root_import_chrystoki(tl_client_root* root, const 
   });
 }
 
-TL_EXPORT tl_status tl_client_root_verify(tl_client_root* root, int32_t repair,
+TL_EXPORT tl_status tl_client_root_verify(tl_client_root* root, int32_t flags,
                                           tl_verify_report** out) noexcept {
   if (root == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (out == nullptr) return NullArgument("out");
+    if ((flags & ~TL_VERIFY_REPAIR) != 0) {
+      return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                        absl::StrCat("unknown verify flags 0x", absl::Hex(flags),
+                                     "; use TL_VERIFY_* constants"));
+    }
     ntl::VerifyOptions options;
-    options.repair = repair != 0;
+    options.repair = (flags & TL_VERIFY_REPAIR) != 0;
+    // The link layer adds its probe here (options.probe) behind a TL_VERIFY_PROBE bit.
     absl::StatusOr<ntl::VerifyResult> result = root->root->Verify(options);
     if (!result.ok()) return result.status();
     auto* report = new tl_verify_report();

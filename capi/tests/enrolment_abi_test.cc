@@ -122,6 +122,15 @@ TEST(EnrolmentAbiTest, ClientRootSteps) {
   EXPECT_EQ(tl_verify_report_ok(report), 1);
   EXPECT_GT(tl_verify_report_check_count(report), 0u);
   tl_verify_report_free(report);
+  report = nullptr;
+  EXPECT_EQ(tl_client_root_verify(root, 0x40, &report), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(report, nullptr);
+  ASSERT_EQ(tl_client_root_verify(root, TL_VERIFY_REPAIR, &report), TL_OK);
+  tl_string_list* repairs = nullptr;
+  ASSERT_EQ(tl_verify_report_repairs(report, &repairs), TL_OK);
+  EXPECT_EQ(tl_string_list_count(repairs), 0u);  // Nothing needed repair.
+  tl_string_list_free(repairs);
+  tl_verify_report_free(report);
 
   // The trust store handle sees the same pinned certificate.
   tl_trust_store* store = nullptr;

@@ -308,7 +308,7 @@ static int CmdShow(tl_client_root *root) {
 
 static int CmdVerify(tl_client_root *root, const struct Args *a) {
   tl_verify_report *report = NULL;
-  tl_status s = tl_client_root_verify(root, a->repair, &report);
+  tl_status s = tl_client_root_verify(root, a->repair ? TL_VERIFY_REPAIR : 0, &report);
   if (s != TL_OK) return Fail(root, s);
   tl_string_list *repairs = NULL;
   if (tl_verify_report_repairs(report, &repairs) == TL_OK) {

@@ -89,11 +89,16 @@ TL_EXPORT tl_status tl_client_root_import_chrystoki(tl_client_root *root, const 
                                                     size_t text_len, const char *file_name,
                                                     tl_string_list **out) TL_NOEXCEPT;
 
+/* Flags for tl_client_root_verify (bits; unknown bits are TL_E_INVALID_ARGUMENT).
+ * TL_VERIFY_REPAIR first rebuilds CAFile.pem from the named files. Later bits (a network
+ * probe of each server) are added by the link layer. */
+#define TL_VERIFY_REPAIR 1
+
 /* tl_client_root_verify runs the local checks: trustlink.conf, the client identity (files,
  * key permissions, key matches certificate, expiry), CAFile.pem agreement and each server.
- * With repair non-zero it first rebuilds CAFile.pem from the named files. Returns TL_OK
- * when the checks could run (see tl_verify_report_ok for their verdict). */
-TL_EXPORT tl_status tl_client_root_verify(tl_client_root *root, int32_t repair,
+ * flags is 0 or a combination of TL_VERIFY_* bits. Returns TL_OK when the checks could run
+ * (see tl_verify_report_ok for their verdict). */
+TL_EXPORT tl_status tl_client_root_verify(tl_client_root *root, int32_t flags,
                                           tl_verify_report **out) TL_NOEXCEPT;
 
 /* tl_cert_result: what createCert made (or the configured identity). Strings are borrowed
