@@ -14,5 +14,8 @@
 #define TRUSTLINK_TRUSTLINK_H_
 
 #include "trustlink/base.h"
+#include "trustlink/identity.h"
+#include "trustlink/trust_store.h"
+#include "trustlink/client_config.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */
