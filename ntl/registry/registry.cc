@@ -93,7 +93,7 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(const std::string& root
   auto store = FileStore::Open(root, create);
   if (!store.ok()) return store.status();
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd >= 0 && inotify_add_watch(fd, root.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+  if (fd >= 0 && inotify_add_watch(fd, root.c_str(), IN_MOVED_TO) < 0) {
     close(fd);
     fd = -1;
   }
