@@ -584,3 +584,32 @@ absl::StatusOr<Settings> Registry::UpdateSettings(
 }
 
 }  // namespace trustlink::ntl::registry
+
+namespace trustlink::ntl::registry {
+
+absl::StatusOr<ServerIdentities> Registry::RegenerateServerCertificate(absl::string_view name,
+                                                                       KeyType key_type) {
+  MutexLock lock(&mu_);
+  absl::StatusOr<ServerIdentities> result;
+  absl::Status st = Locked([&]() -> absl::Status {
+    result = RegenerateServerIdentity(root_, name, key_type);
+    if (!result.ok()) return result.status();
+    return CommitLocked({FileChange{"server", absl::nullopt}});
+  });
+  if (!st.ok()) return st;
+  return result;
+}
+
+absl::StatusOr<int> Registry::DropOldServerCertificates() {
+  MutexLock lock(&mu_);
+  absl::StatusOr<int> result;
+  absl::Status st = Locked([&]() -> absl::Status {
+    result = DropPreviousServerIdentities(root_);
+    if (!result.ok()) return result.status();
+    return CommitLocked({FileChange{"server", absl::nullopt}});
+  });
+  if (!st.ok()) return st;
+  return result;
+}
+
+}  // namespace trustlink::ntl::registry

@@ -24,6 +24,7 @@
 #include "absl/types/optional.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/registry/model.h"
+#include "ntl/registry/server_identity.h"
 #include "ntl/registry/snapshot.h"
 #include "ntl/registry/store.h"
 
@@ -107,6 +108,14 @@ class Registry {
 
   // UpdateSettings applies `edit` to the current settings and stores the result if valid.
   absl::StatusOr<Settings> UpdateSettings(const std::function<absl::Status(Settings*)>& edit);
+
+  // RegenerateServerCertificate makes a new server identity, keeping the old one for the
+  // overlap (server_identity.h), and announces it: a server reloads its identity when the
+  // generation moves. Empty name: the name in the current certificate.
+  absl::StatusOr<ServerIdentities> RegenerateServerCertificate(absl::string_view name,
+                                                               KeyType key_type);
+  // DropOldServerCertificates ends the overlap; returns how many were dropped.
+  absl::StatusOr<int> DropOldServerCertificates();
 
   const std::string& root() const { return root_; }
 

@@ -26,6 +26,7 @@ constexpr size_t kMaxSmallFileSize = 64 * 1024;
 constexpr absl::string_view kClientPrefix = "client ";
 constexpr absl::string_view kPartitionPrefix = "partition ";
 constexpr absl::string_view kSettingsKey = "settings";
+constexpr absl::string_view kServerKey = "server";
 
 std::string JournalName(uint64_t generation) { return absl::StrFormat("%020u", generation); }
 
@@ -170,6 +171,9 @@ absl::StatusOr<RegistryState> FileStore::LoadAll() {
 }
 
 absl::Status FileStore::ApplyKey(const std::string& key, RegistryState* state) {
+  if (key == kServerKey) {
+    return absl::OkStatus();  // The identity has its own files; see server_identity.h.
+  }
   if (key == kSettingsKey) {
     auto text = ReadIfExists(root_, "settings", kMaxSmallFileSize);
     if (!text.ok()) return text.status();
@@ -309,7 +313,9 @@ absl::StatusOr<uint64_t> FileStore::Commit(uint64_t current,
   for (const FileChange& c : changes) {
     SafeDir* dir;
     std::string name;
-    if (c.key == kSettingsKey) {
+    if (c.key == kServerKey) {
+      continue;  // Announced only; the identity files are written by server_identity.cc.
+    } else if (c.key == kSettingsKey) {
       dir = &root_;
       name = "settings";
     } else if (absl::StartsWith(c.key, kPartitionPrefix)) {

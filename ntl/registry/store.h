@@ -34,8 +34,9 @@
 
 namespace trustlink::ntl::registry {
 
-// A change to one registry file. key is "client <id>", "partition <name>" or "settings";
-// contents absent means "remove the file".
+// A change to one registry file. key is "client <id>", "partition <name>", "settings" or
+// "server" (the server identity changed; announced only); contents absent means "remove the
+// file".
 struct FileChange {
   std::string key;
   absl::optional<std::string> contents;
