@@ -85,6 +85,9 @@ TL_EXPORT tl_status tl_registry_refresh(tl_registry *reg) TL_NOEXCEPT;
  * hostname or an IP, and a certificate; the rest is optional. */
 TL_EXPORT tl_status tl_client_registration_new(tl_client_registration **out) TL_NOEXCEPT;
 TL_EXPORT void tl_client_registration_free(tl_client_registration *r) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_client_registration_last_error(const tl_client_registration *r,
+                                                      char *buf, size_t buf_len,
+                                                      size_t *out_len) TL_NOEXCEPT;
 /* Setters copy their string arguments. They fail only for NULL arguments. */
 TL_EXPORT tl_status tl_client_registration_set_label(tl_client_registration *r,
                                                      const char *label) TL_NOEXCEPT;
@@ -216,6 +219,9 @@ TL_EXPORT const char *tl_partition_info_client(const tl_partition_info *info,
  * undo each other). */
 TL_EXPORT tl_status tl_appliance_settings_new(tl_appliance_settings **out) TL_NOEXCEPT;
 TL_EXPORT void tl_appliance_settings_free(tl_appliance_settings *s) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_appliance_settings_last_error(const tl_appliance_settings *s,
+                                                     char *buf, size_t buf_len,
+                                                     size_t *out_len) TL_NOEXCEPT;
 TL_EXPORT tl_status tl_registry_get_settings(tl_registry *reg,
                                              tl_appliance_settings **out) TL_NOEXCEPT;
 /* tl_registry_update_settings applies `patch`; out-of-range values fail with
