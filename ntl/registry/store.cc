@@ -268,6 +268,16 @@ absl::StatusOr<absl::optional<std::set<std::string>>> FileStore::ChangedKeys(uin
 }
 
 absl::Status FileStore::ApplyKeys(const std::set<std::string>& keys, RegistryState* state) {
+  // Take every changed record out first: within one gap a serial, certificate or IP may
+  // have moved from one record to another, and putting the new holder while the old one is
+  // still indexed would look like a duplicate.
+  for (const std::string& key : keys) {
+    if (absl::StartsWith(key, kPartitionPrefix)) {
+      state->RemovePartition(key.substr(kPartitionPrefix.size()));
+    } else if (absl::StartsWith(key, kClientPrefix)) {
+      state->RemoveClientById(key.substr(kClientPrefix.size()));
+    }
+  }
   // Partitions first, so a client assigned a new partition finds it.
   for (const std::string& key : keys) {
     if (absl::StartsWith(key, kPartitionPrefix) || key == kSettingsKey) {
