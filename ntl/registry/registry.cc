@@ -274,6 +274,7 @@ absl::StatusOr<ChangeResult> Registry::RegisterClient(const ClientRegistration& 
   MutexLock lock(&mu_);
   ChangeResult result;
   absl::Status st = Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     auto c = BuildClient(reg, &result.warnings);
     if (!c.ok()) return c.status();
     absl::Status st = CommitLocked({FileChange{ClientKey(c->label), FormatClient(*c)}});
@@ -288,6 +289,7 @@ absl::StatusOr<ChangeResult> Registry::RegisterClient(const ClientRegistration& 
 absl::Status Registry::RegisterClients(const std::vector<ClientRegistration>& regs) {
   MutexLock lock(&mu_);
   return Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     // Check the batch against the registry and against itself before writing anything.
     RegistryState trial = state_;
     std::vector<FileChange> changes;
@@ -322,6 +324,7 @@ absl::StatusOr<ChangeResult> Registry::EditClient(
   MutexLock lock(&mu_);
   ChangeResult result;
   absl::Status st = Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     const ClientRecord* existing = state_.FindByLabel(label);
     if (existing == nullptr) return NoSuchClient(label);
     ClientRecord c = *existing;
@@ -371,6 +374,7 @@ absl::StatusOr<ChangeResult> Registry::ReplaceCertificate(absl::string_view labe
 absl::Status Registry::DeleteClient(absl::string_view label) {
   MutexLock lock(&mu_);
   return Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     if (state_.FindByLabel(label) == nullptr) return NoSuchClient(label);
     absl::Status st = CommitLocked({FileChange{ClientKey(label), absl::nullopt}});
     if (!st.ok()) return st;
@@ -493,6 +497,7 @@ absl::StatusOr<Partition> Registry::CreatePartition(absl::string_view name,
   MutexLock lock(&mu_);
   Partition p;
   st = Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     if (state_.FindPartition(name) != nullptr) {
       return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
                    absl::StrCat("partition '", name, "' already exists; see partition show"));
@@ -529,6 +534,7 @@ absl::StatusOr<std::vector<std::string>> Registry::DeletePartition(absl::string_
   MutexLock lock(&mu_);
   std::vector<std::string> users;
   absl::Status st = Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     if (state_.FindPartition(name) == nullptr) return NoSuchPartition(name);
     users = state_.ClientsUsingPartition(name);
     if (!users.empty() && !force) {
@@ -569,6 +575,7 @@ absl::StatusOr<Settings> Registry::UpdateSettings(
   MutexLock lock(&mu_);
   Settings s;
   absl::Status st = Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     s = state_.settings();
     absl::Status st = edit(&s);
     if (!st.ok()) return st;
@@ -592,6 +599,7 @@ absl::StatusOr<ServerIdentities> Registry::RegenerateServerCertificate(absl::str
   MutexLock lock(&mu_);
   absl::StatusOr<ServerIdentities> result;
   absl::Status st = Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     result = RegenerateServerIdentity(root_, name, key_type);
     if (!result.ok()) return result.status();
     return CommitLocked({FileChange{"server", absl::nullopt}});
@@ -604,6 +612,7 @@ absl::StatusOr<int> Registry::DropOldServerCertificates() {
   MutexLock lock(&mu_);
   absl::StatusOr<int> result;
   absl::Status st = Locked([&]() -> absl::Status {
+    mu_.AssertHeld();
     result = DropPreviousServerIdentities(root_);
     if (!result.ok()) return result.status();
     return CommitLocked({FileChange{"server", absl::nullopt}});

@@ -3,7 +3,9 @@
 #include <poll.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -399,6 +401,32 @@ TEST_F(RegistryTest, BatchRegistrationIsAllOrNothing) {
   auto reopened = Registry::Open(root_, false);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->Snapshot()->client_count(), 20u);
+}
+
+TEST_F(RegistryTest, SnapshotsAndChangesFromManyThreads) {
+  std::vector<ClientRegistration> regs;
+  for (int i = 0; i < 12; ++i) regs.push_back(Reg(absl::StrCat("t", i), absl::StrCat("10.9.0.", i), true));
+  auto server = Registry::Open(root_, false);
+  ASSERT_TRUE(server.ok());
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done.load()) {
+      (void)(*server)->Refresh();
+      auto snap = (*server)->Snapshot();
+      for (const ClientRecord* c : snap->ClientsSortedByLabel()) {
+        ASSERT_EQ(snap->FindClientByFingerprint(c->fingerprint), c);
+      }
+    }
+  });
+  std::thread writer2([&] {
+    for (int i = 6; i < 12; ++i) ASSERT_TRUE(reg_->RegisterClient(regs[i]).ok());
+  });
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(reg_->RegisterClient(regs[i]).ok());
+  writer2.join();
+  done = true;
+  reader.join();
+  ASSERT_TRUE((*server)->Refresh().ok());
+  EXPECT_EQ((*server)->Snapshot()->client_count(), 12u);
 }
 
 }  // namespace
