@@ -290,29 +290,36 @@ absl::Status Registry::RegisterClients(const std::vector<ClientRegistration>& re
   MutexLock lock(&mu_);
   return Locked([&]() -> absl::Status {
     mu_.AssertHeld();
-    // Check the batch against the registry and against itself before writing anything.
-    RegistryState trial = state_;
+    // Check the batch against the registry (BuildClient) and against itself (a state holding
+    // only the batch) before writing anything; copying the whole registry would cost O(N).
+    RegistryState batch;
     std::vector<FileChange> changes;
     std::vector<std::shared_ptr<const ClientRecord>> records;
     changes.reserve(regs.size());
+    records.reserve(regs.size());
     for (const ClientRegistration& reg : regs) {
       std::vector<std::string> warnings;
-      // BuildClient checks against state_; the trial state catches duplicates in the batch.
       auto c = BuildClient(reg, &warnings);
       if (!c.ok()) return c.status();
       auto rec = std::make_shared<const ClientRecord>(std::move(*c));
-      if (trial.FindByLabel(rec->label) != nullptr) {
+      if (batch.FindByLabel(rec->label) != nullptr) {
         return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
                      absl::StrCat("client '", rec->label, "' appears twice in the batch"));
       }
-      absl::Status st = trial.PutClient(rec);
+      absl::Status st = batch.PutClient(rec);
       if (!st.ok()) return st;
       changes.push_back(FileChange{ClientKey(rec->label), FormatClient(*rec)});
       records.push_back(std::move(rec));
     }
     absl::Status st = CommitLocked(changes);
     if (!st.ok()) return st;
-    state_ = std::move(trial);
+    for (auto& rec : records) {
+      st = state_.PutClient(std::move(rec));
+      if (!st.ok()) {
+        RestoreLastGoodLocked();
+        return st;
+      }
+    }
     return absl::OkStatus();
   });
 }
