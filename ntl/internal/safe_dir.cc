@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -361,6 +362,71 @@ absl::StatusOr<FileLock> SafeDir::Lock(absl::string_view name) const {
     return IoError(err, "lock", PathOf(name));
   }
   return FileLock(fd);
+}
+
+absl::StatusOr<FileLock> SafeDir::LockShared(absl::string_view name) const {
+  absl::Status valid = ValidateName(name, "lock file name");
+  if (!valid.ok()) return valid;
+  std::string n(name);
+  int fd = ::openat(fd_, n.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+    fd = ::openat(fd_, n.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return FileLock();
+  }
+  if (fd < 0) return IoError(errno, "open lock file", PathOf(name));
+  struct flock fl;
+  std::memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  while (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    return IoError(err, "lock", PathOf(name));
+  }
+  return FileLock(fd);
+}
+
+absl::Status SafeDir::Exchange(absl::string_view a, absl::string_view b) const {
+  absl::Status valid = ValidateName(a, "name");
+  if (valid.ok()) valid = ValidateName(b, "name");
+  if (!valid.ok()) return valid;
+  if (::renameat2(fd_, std::string(a).c_str(), fd_, std::string(b).c_str(),
+                  RENAME_EXCHANGE) != 0) {
+    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+      return absl::UnimplementedError(
+          absl::StrCat("the file system of ", path_, " cannot exchange two entries"));
+    }
+    return IoError(errno, absl::StrCat("exchange ", a, " with"), PathOf(b));
+  }
+  return SyncDir();
+}
+
+absl::Status SafeDir::Rename(absl::string_view from, absl::string_view to) const {
+  absl::Status valid = ValidateName(from, "name");
+  if (valid.ok()) valid = ValidateName(to, "name");
+  if (!valid.ok()) return valid;
+  if (::renameat(fd_, std::string(from).c_str(), fd_, std::string(to).c_str()) != 0) {
+    return IoError(errno, absl::StrCat("rename ", PathOf(from), " to"), PathOf(to));
+  }
+  return SyncDir();
+}
+
+absl::Status SafeDir::RemoveTree(absl::string_view name) const {
+  absl::StatusOr<bool> exists = Exists(name);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return absl::OkStatus();
+  absl::StatusOr<SafeDir> sub = OpenSubdir(name, false);
+  if (!sub.ok()) return sub.status();
+  absl::StatusOr<std::vector<std::string>> names = sub->List();
+  if (!names.ok()) return names.status();
+  for (const std::string& n : *names) {
+    if (::unlinkat(sub->fd(), n.c_str(), 0) != 0) return IoError(errno, "remove", sub->PathOf(n));
+  }
+  if (::unlinkat(fd_, std::string(name).c_str(), AT_REMOVEDIR) != 0) {
+    return IoError(errno, "remove directory", PathOf(name));
+  }
+  return SyncDir();
 }
 
 }  // namespace trustlink::ntl::internal

@@ -104,6 +104,26 @@ class SafeDir {
   // as long as another holder keeps it.
   absl::StatusOr<FileLock> Lock(absl::string_view name) const;
 
+  // LockShared takes an OFD read lock on `name`: many readers may hold it at once, and none
+  // while a writer holds Lock. A reader who may not create the lock file gets an unheld
+  // FileLock (and should cope with concurrent writers some other way).
+  absl::StatusOr<FileLock> LockShared(absl::string_view name) const;
+
+  // Exchange swaps the entries `a` and `b` (both must exist) in one atomic step
+  // (renameat2 RENAME_EXCHANGE). UNIMPLEMENTED if the file system cannot do that.
+  absl::Status Exchange(absl::string_view a, absl::string_view b) const;
+
+  // Rename renames `from` to `to` (replacing `to` if it is a file or an empty directory),
+  // then fsyncs the directory.
+  absl::Status Rename(absl::string_view from, absl::string_view to) const;
+
+  // RemoveTree removes the subdirectory `name` and the files in it (one level only; a
+  // nested directory is an error). Missing is OK. Symlinks inside are unlinked, not followed.
+  absl::Status RemoveTree(absl::string_view name) const;
+
+  // Sync fsyncs the directory itself.
+  absl::Status Sync() const { return SyncDir(); }
+
   // CheckPrivateKeyPermissions refuses `name` if group or others have any permission on it.
   absl::Status CheckPrivateKeyPermissions(absl::string_view name) const;
 

@@ -14,6 +14,9 @@
 #define TRUSTLINK_TRUSTLINK_H_
 
 #include "trustlink/base.h"
+#include "trustlink/identity.h"
+#include "trustlink/trust_store.h"
+#include "trustlink/client_config.h"
 #include "trustlink/registry.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */
