@@ -17,5 +17,6 @@
 #include "trustlink/identity.h"
 #include "trustlink/trust_store.h"
 #include "trustlink/client_config.h"
+#include "trustlink/registry.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */
