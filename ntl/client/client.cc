@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "ntl/client/fresh_status.h"
 #include "ntl/client/pin.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
@@ -390,7 +391,7 @@ std::vector<ServerStatus> Client::Servers() {
     s.host = c.server().host;
     s.port = c.server().port;
     s.state = c.state();
-    s.last_error = c.last_error();
+    s.last_error = FreshStatus(c.last_error());
     s.welcomed = welcomed_[i];
     s.resumed = c.resumed();
     s.connects = c.connects();

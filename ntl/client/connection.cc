@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "ntl/client/fresh_status.h"
 #include "ntl/client/pin.h"
 #include "ntl/status.h"
 #include "ntl/wire/bytes.h"
@@ -166,13 +167,13 @@ void Connection::Fail(const absl::Status& why, absl::Time now, Completions* done
   last_error_ = why;
   const absl::Status lost = LinkLost(server_.name, why);
   for (auto& [id, p] : pending_) {
-    done->push_back([cb = std::move(p.cb), lost]() { cb(lost); });
+    done->push_back([cb = std::move(p.cb), lost]() { cb(FreshStatus(lost)); });
   }
   pending_.clear();
   deadlines_.clear();
   for (auto& [id, s] : streams_) {
     if (s.on_close) {
-      done->push_back([cb = std::move(s.on_close), lost]() { cb(lost); });
+      done->push_back([cb = std::move(s.on_close), lost]() { cb(FreshStatus(lost)); });
     }
   }
   streams_.clear();
@@ -452,7 +453,7 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
       } else {
         absl::Status s = Error(CanonicalFor(r->status), r->status,
                                absl::StrCat("server '", server_.name, "': ", r->data));
-        done->push_back([cb = std::move(p.cb), s]() { cb(s); });
+        done->push_back([cb = std::move(p.cb), s]() { cb(FreshStatus(s)); });
       }
       return true;
     }
@@ -483,7 +484,7 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
                                    absl::StrCat("server '", server_.name,
                                                 "' closed the stream: ", c->message));
       if (it->second.on_close) {
-        done->push_back([cb = std::move(it->second.on_close), s]() { cb(s); });
+        done->push_back([cb = std::move(it->second.on_close), s]() { cb(FreshStatus(s)); });
       }
       streams_.erase(it);
       return true;
@@ -571,7 +572,7 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
       absl::Status s = Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
                              absl::StrCat("call to server '", server_.name,
                                           "' passed its deadline"));
-      done->push_back([cb = std::move(it->second.cb), s]() { cb(s); });
+      done->push_back([cb = std::move(it->second.cb), s]() { cb(FreshStatus(s)); });
       pending_.erase(it);
     }
   }
