@@ -165,7 +165,9 @@ void Connection::Fail(const absl::Status& why, absl::Time now, Completions* done
   const bool was_ready = state_ == LinkState::kReady;
   CloseSocket();
   last_error_ = why;
-  const absl::Status lost = LinkLost(server_.name, why);
+  // Closing the client cancels; anything else is a lost link.
+  const absl::Status lost =
+      ToTlStatus(why) == TL_E_CANCELLED ? why : LinkLost(server_.name, why);
   for (auto& [id, p] : pending_) {
     done->push_back([cb = std::move(p.cb), lost]() { cb(FreshStatus(lost)); });
   }
