@@ -1,0 +1,378 @@
+#include "ntl/trust_store.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "ntl/identity.h"
+#include "ntl/status.h"
+
+namespace trustlink::ntl {
+namespace {
+
+using internal::SafeDir;
+
+std::string NewRootPath(const std::string& leaf) {
+  static int counter = 0;
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(tmp ? tmp : "/tmp", "/trust_store_test_", leaf, "_", getpid(), "_",
+                      ++counter);
+}
+
+std::string ServerPem(absl::string_view name, absl::Time now = absl::InfinitePast(),
+                      int days = 730) {
+  IdentityOptions options;
+  options.key_type = KeyType::kEcdsaP256;
+  options.for_server = true;
+  options.now = now;
+  options.validity_days = days;
+  absl::StatusOr<Identity> id = CreateIdentity(*CanonicalizeNameWithHost(name, ""), options);
+  EXPECT_TRUE(id.ok()) << id.status();
+  return id->cert.Pem();
+}
+
+// Tree returns every file under `path` (one level of subdirectories) with its contents, so
+// a test can show that a failed call changed nothing.
+std::map<std::string, std::string> Tree(const std::string& path) {
+  std::map<std::string, std::string> out;
+  absl::StatusOr<SafeDir> dir = SafeDir::Open(path, false);
+  if (!dir.ok()) return out;
+  std::vector<std::string> names = *dir->List();
+  for (const std::string& name : names) {
+    absl::StatusOr<std::string> contents = dir->ReadFile(name, 1 << 24);
+    if (contents.ok()) {
+      out[name] = *contents;
+    } else {
+      out[name] = "<dir>";
+      for (const auto& [k, v] : Tree(dir->PathOf(name))) out[absl::StrCat(name, "/", k)] = v;
+    }
+  }
+  return out;
+}
+
+// RawConsistent reads cert/server without the store's code paths for updates and checks
+// the invariant: CAFile.pem parses and holds exactly the named files' certificates.
+::testing::AssertionResult RawConsistent(const std::string& root) {
+  absl::StatusOr<SafeDir> dir = SafeDir::Open(root + "/cert/server", false);
+  if (!dir.ok()) {
+    if (dir.status().code() == absl::StatusCode::kNotFound) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << dir.status();
+  }
+  std::set<std::string> named;
+  bool has_cafile = false;
+  std::set<std::string> in_cafile;
+  std::vector<std::string> names = *dir->List();
+  for (const std::string& name : names) {
+    absl::StatusOr<std::string> contents = dir->ReadFile(name, 1 << 24);
+    if (!contents.ok()) return ::testing::AssertionFailure() << contents.status();
+    if (name == "CAFile.pem") {
+      has_cafile = true;
+      absl::StatusOr<std::vector<Certificate>> certs = Certificate::ParsePemList(*contents, name);
+      if (!certs.ok()) return ::testing::AssertionFailure() << certs.status();
+      for (const Certificate& c : *certs) in_cafile.insert(c.Der());
+    } else if (absl::EndsWith(name, "Cert.pem")) {
+      absl::StatusOr<Certificate> c = Certificate::ParsePem(*contents, name);
+      if (!c.ok()) return ::testing::AssertionFailure() << c.status();
+      named.insert(c->Der());
+    } else {
+      return ::testing::AssertionFailure() << "stray file " << name;
+    }
+  }
+  if (!named.empty() && !has_cafile) return ::testing::AssertionFailure() << "no CAFile.pem";
+  if (named != in_cafile) {
+    return ::testing::AssertionFailure()
+           << named.size() << " named certs vs " << in_cafile.size() << " in CAFile.pem";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class TrustStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_path_ = NewRootPath("t");
+    root_ = std::make_unique<SafeDir>(*SafeDir::Open(root_path_, true));
+    absl::StatusOr<TrustStore> store = TrustStore::Open(*root_, true);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::make_unique<TrustStore>(*std::move(store));
+  }
+  std::string root_path_;
+  std::unique_ptr<SafeDir> root_;
+  std::unique_ptr<TrustStore> store_;
+};
+
+TEST_F(TrustStoreTest, AddListShowRemove) {
+  std::string pem = ServerPem("hsm1.example.com");
+  absl::StatusOr<AddResult> added = store_->Add("HSM1.example.com", pem, false);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->server.name, "hsm1.example.com");
+  EXPECT_EQ(added->server.file_name, "hsm1.example.comCert.pem");
+  EXPECT_TRUE(absl::EndsWith(added->path, "/cert/server/hsm1.example.comCert.pem"));
+  EXPECT_EQ(added->server.fingerprint, Certificate::ParsePem(pem, "x")->Sha256Fingerprint());
+  EXPECT_FALSE(added->unchanged);
+  EXPECT_TRUE(added->warnings.empty()) << added->warnings[0];
+
+  // The identical certificate again is fine and changes nothing.
+  auto before = Tree(root_path_);
+  absl::StatusOr<AddResult> again = store_->Add("hsm1.example.com", pem, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->unchanged);
+  EXPECT_EQ(Tree(root_path_), before);
+
+  ASSERT_TRUE(store_->Add("10.0.0.5", ServerPem("10.0.0.5"), false).ok());
+  absl::StatusOr<std::vector<ServerCert>> list = store_->List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "10.0.0.5");
+  EXPECT_EQ((*list)[1].name, "hsm1.example.com");
+  EXPECT_EQ(store_->LoadPinned()->size(), 2u);
+  EXPECT_EQ(store_->Show("HSM1.EXAMPLE.COM")->fingerprint, added->server.fingerprint);
+  EXPECT_TRUE(store_->Verify()->Consistent());
+  EXPECT_TRUE(RawConsistent(root_path_));
+
+  absl::StatusOr<std::string> removed = store_->Remove("hsm1.example.com");
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, added->server.fingerprint);
+  EXPECT_EQ(store_->List()->size(), 1u);
+  EXPECT_EQ(ToTlStatus(store_->Remove("hsm1.example.com").status()), TL_E_NOT_FOUND);
+  EXPECT_EQ(ToTlStatus(store_->Show("hsm1.example.com").status()), TL_E_NOT_FOUND);
+  EXPECT_TRUE(RawConsistent(root_path_));
+}
+
+TEST_F(TrustStoreTest, ReplaceIsExplicit) {
+  ASSERT_TRUE(store_->Add("hsm1", ServerPem("hsm1"), false).ok());
+  std::string second = ServerPem("hsm1");
+  auto before = Tree(root_path_);
+  absl::Status dup = store_->Add("hsm1", second, false).status();
+  EXPECT_EQ(ToTlStatus(dup), TL_E_ALREADY_EXISTS);
+  EXPECT_TRUE(absl::StrContains(dup.message(), "-replace")) << dup;
+  EXPECT_EQ(Tree(root_path_), before);
+
+  absl::StatusOr<AddResult> replaced = store_->Add("hsm1", second, true);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_TRUE(replaced->replaced);
+  EXPECT_FALSE(replaced->previous_fingerprint.empty());
+  ASSERT_EQ(store_->List()->size(), 1u);
+  EXPECT_EQ(store_->Show("hsm1")->cert.Pem(), second);
+  EXPECT_TRUE(RawConsistent(root_path_));
+  EXPECT_EQ(ToTlStatus(store_->Add("hsm9", second, true).status()), TL_E_NOT_FOUND);
+}
+
+TEST_F(TrustStoreTest, WarnsOnNameMismatchAndNonCanonicalIPv6) {
+  absl::StatusOr<AddResult> r = store_->Add("hsm2", ServerPem("hsm1"), false);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(r->warnings[0], "names hsm1")) << r->warnings[0];
+  r = store_->Add("2018:1:0:0:0:29ff:fe2e:b07f", ServerPem("2018:1::29ff:fe2e:b07f"), false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->server.name, "2018:1::29ff:fe2e:b07f");
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(r->warnings[0], "canonical")) << r->warnings[0];
+}
+
+TEST_F(TrustStoreTest, BadInputChangesNothing) {
+  ASSERT_TRUE(store_->Add("hsm1", ServerPem("hsm1"), false).ok());
+  std::string pem = ServerPem("hsm2");
+  IdentityOptions options;
+  options.key_type = KeyType::kEcdsaP256;
+  absl::StatusOr<Identity> id = CreateIdentity(*CanonicalizeNameWithHost("hsm2", ""), options);
+  struct Case {
+    std::string name;
+    std::string pem;
+    tl_status code;
+    std::string word;
+  } cases[] = {
+      {"hsm2", pem.substr(0, pem.size() / 2), TL_E_CERT_INVALID, "truncated"},
+      {"hsm2", pem + ServerPem("hsm3"), TL_E_CERT_INVALID, "2 certificates"},
+      {"hsm2", *PrivateKeyToPem(id->key.get()), TL_E_CERT_INVALID, "private key"},
+      {"hsm2", ServerPem("hsm2", absl::Now() - absl::Hours(24 * 400), 30), TL_E_CERT_EXPIRED,
+       "expired"},
+      {"../x", pem, TL_E_NAME_INVALID, "'../x'"},
+      {"/etc/passwd", pem, TL_E_NAME_INVALID, "/"},
+      {"a\nb", pem, TL_E_NAME_INVALID, "control"},
+      {"", pem, TL_E_NAME_INVALID, "empty"},
+      {"hsm1", pem, TL_E_ALREADY_EXISTS, "different certificate"},
+  };
+  for (const Case& c : cases) {
+    auto before = Tree(root_path_);
+    absl::Status s = store_->Add(c.name, c.pem, false).status();
+    EXPECT_EQ(ToTlStatus(s), c.code) << c.name << ": " << s;
+    EXPECT_TRUE(absl::StrContains(s.message(), c.word)) << s;
+    EXPECT_EQ(Tree(root_path_), before) << s;
+  }
+  EXPECT_TRUE(RawConsistent(root_path_));
+}
+
+TEST(TrustStoreSymlinkTest, SymlinkedServerDirIsRefused) {
+  std::string root_path = NewRootPath("symlink");
+  SafeDir root = *SafeDir::Open(root_path, true);
+  SafeDir elsewhere = *SafeDir::Open(root_path + "_elsewhere", true);
+  SafeDir cert = *root.OpenSubdir("cert", true);
+  ASSERT_EQ(symlinkat(elsewhere.path().c_str(), cert.fd(), "server"), 0);
+  absl::StatusOr<TrustStore> store = TrustStore::Open(root, true);
+  EXPECT_EQ(ToTlStatus(store.status()), TL_E_PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StrContains(store.status().message(), "symlink")) << store.status();
+  EXPECT_EQ(ToTlStatus(TrustStore::Open(root, false).status()), TL_E_PERMISSION_DENIED);
+  EXPECT_TRUE(elsewhere.List()->empty());
+}
+
+TEST_F(TrustStoreTest, VerifyFindsDisagreementAndRepairFixesIt) {
+  ASSERT_TRUE(store_->Add("hsm1", ServerPem("hsm1"), false).ok());
+  ASSERT_TRUE(store_->Add("hsm2", ServerPem("hsm2"), false).ok());
+  SafeDir server = *SafeDir::Open(root_path_ + "/cert/server", false);
+  // hsm3: a named file dropped in by hand, not in CAFile.pem.
+  ASSERT_TRUE(server.WriteFileAtomic("hsm3Cert.pem", ServerPem("hsm3"), 0644).ok());
+  // A CAFile.pem entry with no named file.
+  std::string stray = ServerPem("ghost");
+  std::string cafile = *server.ReadFile("CAFile.pem", 1 << 20);
+  ASSERT_TRUE(server.WriteFileAtomic("CAFile.pem", cafile + stray, 0644).ok());
+  // hsm2's named file made unreadable.
+  ASSERT_TRUE(server.WriteFileAtomic("hsm2Cert.pem", "garbage", 0644).ok());
+
+  absl::StatusOr<VerifyReport> report = store_->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->Consistent());
+  std::map<std::string, EntryState> states;
+  for (const VerifyEntry& e : report->entries) states[e.name] = e.state;
+  EXPECT_EQ(states["hsm1"], EntryState::kOk);
+  EXPECT_EQ(states["hsm2"], EntryState::kUnreadable);
+  EXPECT_EQ(states["hsm3"], EntryState::kNotInCAFile);
+  // hsm2's old certificate and ghost are both strays in CAFile.pem.
+  int strays = 0;
+  for (const VerifyEntry& e : report->entries) {
+    if (e.state == EntryState::kNotInCAFile) {
+      EXPECT_TRUE(absl::StrContains(e.message, "not in CAFile.pem")) << e.message;
+    }
+    strays += e.state == EntryState::kOnlyInCAFile;
+  }
+  EXPECT_EQ(strays, 2);
+  // Only hsm1 is trusted.
+  ASSERT_EQ(store_->List()->size(), 1u);
+  EXPECT_EQ(ToTlStatus(store_->Show("hsm3").status()), TL_E_TRUST_STORE_INCONSISTENT);
+
+  absl::StatusOr<std::vector<std::string>> changes = store_->Repair();
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  EXPECT_EQ(changes->size(), 3u);
+  report = store_->Verify();
+  std::set<std::string> names;
+  std::vector<ServerCert> listed = *store_->List();
+  for (const ServerCert& s : listed) names.insert(s.name);
+  EXPECT_EQ(names, (std::set<std::string>{"hsm1", "hsm3"}));
+  for (const VerifyEntry& e : report->entries) {
+    if (e.name != "hsm2") {
+      EXPECT_EQ(e.state, EntryState::kOk) << e.name;
+    }
+  }
+  EXPECT_TRUE(store_->Remove("hsm2").ok());
+  EXPECT_TRUE(store_->Verify()->Consistent());
+  EXPECT_TRUE(store_->Repair()->empty());
+}
+
+TEST_F(TrustStoreTest, UnknownFilesSurviveUpdates) {
+  SafeDir server = *SafeDir::Open(root_path_ + "/cert/server", false);
+  ASSERT_TRUE(server.WriteFileAtomic("README", "keep me", 0644).ok());
+  ASSERT_TRUE(store_->Add("hsm1", ServerPem("hsm1"), false).ok());
+  server = *SafeDir::Open(root_path_ + "/cert/server", false);
+  EXPECT_EQ(*server.ReadFile("README", 100), "keep me");
+}
+
+// Eight processes add different servers at once; every one of them must be there after.
+TEST_F(TrustStoreTest, ConcurrentProcessesLoseNothing) {
+  constexpr int kProcs = 8;
+  constexpr int kPerProc = 5;
+  std::vector<std::vector<std::string>> pems(kProcs);
+  for (int p = 0; p < kProcs; ++p) {
+    for (int i = 0; i < kPerProc; ++i) pems[p].push_back(ServerPem(absl::StrCat("h", p, "-", i)));
+  }
+  std::vector<pid_t> pids;
+  for (int p = 0; p < kProcs; ++p) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      absl::StatusOr<SafeDir> root = SafeDir::Open(root_path_, false);
+      absl::StatusOr<TrustStore> store = TrustStore::Open(*root, true);
+      int failures = store.ok() ? 0 : 1;
+      for (int i = 0; i < kPerProc && store.ok(); ++i) {
+        failures += !store->Add(absl::StrCat("h", p, "-", i), pems[p][i], false).ok();
+      }
+      _exit(failures);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  }
+  EXPECT_EQ(store_->List()->size(), static_cast<size_t>(kProcs * kPerProc));
+  EXPECT_TRUE(store_->Verify()->Consistent());
+  EXPECT_TRUE(RawConsistent(root_path_));
+}
+
+// A process killed at a random point during updates never leaves CAFile.pem and the named
+// files disagreeing. The child arms a one-shot timer whose default action kills it, so the
+// kill point is random without the parent sleeping.
+TEST_F(TrustStoreTest, CrashAtRandomPointsLeavesStoreConsistent) {
+  constexpr int kKills = 200;
+  std::vector<std::string> names = {"a1", "b2", "c3", "d4", "e5"};
+  std::vector<std::string> pems;
+  for (int i = 0; i < 10; ++i) pems.push_back(ServerPem(names[i % names.size()]));
+  std::mt19937 rng(12345);
+  int updates_before_kill = 0;
+  for (int k = 0; k < kKills; ++k) {
+    unsigned seed = rng();
+    int delay_us = 200 + static_cast<int>(rng() % 8000);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::mt19937 child_rng(seed);
+      absl::StatusOr<SafeDir> root = SafeDir::Open(root_path_, false);
+      absl::StatusOr<TrustStore> store = TrustStore::Open(*root, true);
+      if (!store.ok()) _exit(2);
+      struct itimerval timer = {};
+      timer.it_value.tv_usec = delay_us;
+      signal(SIGALRM, SIG_DFL);
+      setitimer(ITIMER_REAL, &timer, nullptr);
+      for (int op = 0; op < 1000; ++op) {
+        const std::string& name = names[child_rng() % names.size()];
+        const std::string& pem = pems[child_rng() % pems.size()];
+        switch (child_rng() % 3) {
+          case 0:
+            (void)store->Add(name, pem, false);
+            break;
+          case 1:
+            (void)store->Add(name, pem, true);
+            break;
+          default:
+            (void)store->Remove(name);
+        }
+      }
+      _exit(0);
+    }
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+    if (WIFSIGNALED(wstatus)) ++updates_before_kill;
+    ASSERT_TRUE(RawConsistent(root_path_)) << "after kill " << k;
+    ASSERT_TRUE(store_->Verify()->Consistent()) << "after kill " << k;
+  }
+  // Most children must actually have been killed mid-run for the test to mean anything.
+  EXPECT_GT(updates_before_kill, kKills / 2);
+  // The next writer clears whatever a killed update left beside the store.
+  ASSERT_TRUE(store_->Add("zz", ServerPem("zz"), false).ok());
+  SafeDir cert = *SafeDir::Open(root_path_ + "/cert", false);
+  EXPECT_FALSE(*cert.Exists(".server.next"));
+}
+
+}  // namespace
+}  // namespace trustlink::ntl
