@@ -12,6 +12,8 @@
 #include "capi/internal/last_error.h"
 #include "ntl/client/client.h"
 #include "ntl/client/pin.h"
+#include "ntl/client/root_loader.h"
+#include "ntl/config_root.h"
 #include "ntl/client/verify.h"
 #include "ntl/status.h"
 
@@ -106,6 +108,25 @@ extern "C" TL_EXPORT tl_status tl_client_settings_new(tl_client_settings** out) 
 
 extern "C" TL_EXPORT void tl_client_settings_free(tl_client_settings* settings) noexcept {
   delete settings;
+}
+
+extern "C" TL_EXPORT tl_status tl_client_settings_load_root(tl_client_settings* s,
+                                                            const char* root_path) noexcept {
+  if (s == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  return Guard(&s->last_error, [&]() -> absl::Status {
+    absl::StatusOr<client::ClientSettings> loaded = client::LoadClientSettings(
+        root_path != nullptr ? std::string(root_path) : trustlink::ntl::DefaultClientRoot());
+    if (!loaded.ok()) {
+      return loaded.status();
+    }
+    // Keep what the embedder chose about threads and the initial wait.
+    loaded->use_io_thread = s->settings.use_io_thread;
+    loaded->initial_wait = s->settings.initial_wait;
+    s->settings = *std::move(loaded);
+    return absl::OkStatus();
+  });
 }
 
 extern "C" TL_EXPORT tl_status tl_client_settings_add_server(

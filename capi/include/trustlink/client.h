@@ -30,6 +30,16 @@ TL_EXPORT tl_status tl_client_settings_last_error(const tl_client_settings *sett
                                                   char *buf, size_t buf_len,
                                                   size_t *out_len) TL_NOEXCEPT;
 
+/* tl_client_settings_load_root fills `settings` from a client root: the servers of
+ * trustlink.conf (in config order) with their pinned certificates from the trust store
+ * (cert/server/<name>Cert.pem agreeing with CAFile.pem), the client certificate and key
+ * (refused when the key is group/world readable), TCPKeepAlive, ConnectTimeout and
+ * ReceiveTimeout (the longest silence allowed on a link). It replaces any servers and
+ * identity set before. `root_path` NULL means $TRUSTLINK_CLIENT_ROOT, else
+ * /etc/trustlink/client. */
+TL_EXPORT tl_status tl_client_settings_load_root(tl_client_settings *settings,
+                                                 const char *root_path) TL_NOEXCEPT;
+
 /* tl_client_settings_add_server appends a server (config order = slot order).
  * `host` may be NULL (then `name` is connected to). `require_htl` is 0 or 1.
  * `pinned_cert_pem` is the server certificate from the trust store; NULL means the server
