@@ -14,6 +14,7 @@
 #define TRUSTLINK_TRUSTLINK_H_
 
 #include "trustlink/base.h"
+#include "trustlink/registry.h"
 #include "trustlink/server.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */
