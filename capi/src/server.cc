@@ -11,7 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
+#include <unistd.h>
+
+#include "ntl/identity.h"
+#include "ntl/registry/registry.h"
+#include "ntl/registry/server_identity.h"
 #include "ntl/server/admission.h"
+#include "ntl/server/registry_adapter.h"
 #include "ntl/server/credentials.h"
 #include "ntl/server/directory.h"
 #include "ntl/server/server.h"
@@ -27,6 +33,9 @@ struct tl_server_options : Handle {
   std::string cert_pem;
   std::string key_pem;
   bool ipcheck = true;
+  bool listen_overridden = false;
+  std::string root;
+  std::string appliance_name;
   std::map<std::string, srv::ClientRecord> clients;  // by label
 };
 
@@ -100,6 +109,28 @@ TL_EXPORT tl_status tl_server_options_set_listen(tl_server_options* opts, const 
     }
     opts->options.listen_address = address;
     opts->options.port = port;
+    opts->listen_overridden = true;
+    return absl::OkStatus();
+  });
+}
+
+TL_EXPORT tl_status tl_server_options_set_root(tl_server_options* opts, const char* root,
+                                               const char* appliance_name) noexcept {
+  if (opts == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  return Guard(&opts->last_error, [&]() -> absl::Status {
+    if (root == nullptr || *root == '\0') {
+      return NullArg("root");
+    }
+    opts->root = root;
+    if (appliance_name != nullptr) {
+      opts->appliance_name = appliance_name;
+    } else {
+      char host[256] = {};
+      gethostname(host, sizeof(host) - 1);
+      opts->appliance_name = host;
+    }
     return absl::OkStatus();
   });
 }
@@ -237,6 +268,44 @@ TL_EXPORT tl_status tl_server_new(const tl_server_options* opts, tl_server** out
   auto* o = const_cast<tl_server_options*>(opts);
   tl_server* created = nullptr;
   tl_status st = Guard(&o->last_error, [&]() -> absl::Status {
+    if (!o->root.empty()) {
+      if (!o->clients.empty() || !o->cert_pem.empty()) {
+        return trustlink::ntl::Error(
+            absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+            "with a registry root, clients and the certificate come from the registry; do "
+            "not also add them with tl_server_options_add_client or set_certificate");
+      }
+      auto reg = trustlink::ntl::registry::Registry::Open(o->root, true);
+      if (!reg.ok()) {
+        return reg.status();
+      }
+      auto ids = trustlink::ntl::registry::EnsureServerIdentity(
+          o->root, o->appliance_name, trustlink::ntl::kDefaultKeyType, nullptr);
+      if (!ids.ok()) {
+        return ids.status();
+      }
+      std::shared_ptr<trustlink::ntl::registry::Registry> shared(std::move(*reg));
+      auto dir = std::make_shared<srv::RegistryDirectory>(shared);
+      auto creds = srv::RegistryCredentials::Create(dir, o->root);
+      if (!creds.ok()) {
+        return creds.status();
+      }
+      srv::ServerOptions options = o->options;
+      srv::ApplySettings(shared->Snapshot()->settings(), &options);
+      if (o->listen_overridden) {
+        options.listen_address = o->options.listen_address;
+        options.port = o->options.port;
+      }
+      auto server = srv::Server::Create(options, dir, *creds);
+      if (!server.ok()) {
+        return server.status();
+      }
+      auto h = std::make_unique<tl_server>();
+      h->server = std::move(*server);
+      h->server->SetPartitionHandler(std::make_shared<srv::SoftwarePartitionHandler>());
+      created = h.release();
+      return absl::OkStatus();
+    }
     if (o->cert_pem.empty()) {
       return trustlink::ntl::Error(
           absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
@@ -353,6 +422,26 @@ TL_EXPORT tl_status tl_server_status_new(tl_server* server, tl_server_status** o
 }
 
 TL_EXPORT void tl_server_status_free(tl_server_status* status) noexcept { delete status; }
+
+TL_EXPORT tl_status tl_server_status_listen(const tl_server_status* status,
+                                            const char** out_listen) noexcept {
+  if (status == nullptr || out_listen == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  *out_listen = status->status.listen.c_str();
+  return TL_OK;
+}
+
+TL_EXPORT tl_status tl_server_status_connections(const tl_server_status* status,
+                                                 uint32_t* out_admitted,
+                                                 uint32_t* out_unauthenticated) noexcept {
+  if (status == nullptr || out_admitted == nullptr || out_unauthenticated == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  *out_admitted = static_cast<uint32_t>(status->status.connections);
+  *out_unauthenticated = static_cast<uint32_t>(status->status.unauthenticated);
+  return TL_OK;
+}
 
 TL_EXPORT tl_status tl_server_status_num_clients(const tl_server_status* status,
                                                  size_t* out) noexcept {

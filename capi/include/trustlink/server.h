@@ -38,6 +38,15 @@ TL_EXPORT tl_status tl_server_options_last_error(const tl_server_options *opts, 
  * (0 picks a free one; read it back with tl_server_port). */
 TL_EXPORT tl_status tl_server_options_set_listen(tl_server_options *opts, const char *address,
                                        uint16_t port) TL_NOEXCEPT;
+/* tl_server_options_set_root makes the server use the appliance registry at `root` (created
+ * if missing): registered clients, partitions, ipcheck, the listen address and port and TCP
+ * keep-alive settings, and the server identity, which is made on first start for
+ * `appliance_name` (a hostname or IP; NULL: this host's name) as <root>/server/server.pem.
+ * Registry changes then apply to live connections. tl_server_options_set_listen still
+ * overrides the address. Clients added with tl_server_options_add_client are refused with
+ * a root. */
+TL_EXPORT tl_status tl_server_options_set_root(tl_server_options *opts, const char *root,
+                                               const char *appliance_name) TL_NOEXCEPT;
 /* tl_server_options_set_threads sets the number of event loops (0: one per core). */
 TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options *opts, int32_t threads) TL_NOEXCEPT;
 /* tl_server_options_set_limits sets the caps on connections not yet admitted (in total and
@@ -92,6 +101,15 @@ TL_EXPORT tl_status tl_server_responder_respond(tl_server_responder *responder, 
 /* tl_server_status_new takes a snapshot of the connected clients. */
 TL_EXPORT tl_status tl_server_status_new(tl_server *server, tl_server_status **out) TL_NOEXCEPT;
 TL_EXPORT void tl_server_status_free(tl_server_status *status) TL_NOEXCEPT;
+/* tl_server_status_listen writes the listening address ("127.0.0.1:1792"), borrowed from
+ * `status`. */
+TL_EXPORT tl_status tl_server_status_listen(const tl_server_status *status,
+                                            const char **out_listen) TL_NOEXCEPT;
+/* tl_server_status_connections writes the number of admitted connections and of
+ * connections still in the handshake or before hello. */
+TL_EXPORT tl_status tl_server_status_connections(const tl_server_status *status,
+                                                 uint32_t *out_admitted,
+                                                 uint32_t *out_unauthenticated) TL_NOEXCEPT;
 /* tl_server_status_num_clients writes how many distinct clients are connected. */
 TL_EXPORT tl_status tl_server_status_num_clients(const tl_server_status *status, size_t *out) TL_NOEXCEPT;
 /* tl_server_status_client writes client `i`'s label and fingerprint (borrowed from
