@@ -318,9 +318,7 @@ void Connection::DoHandshake(absl::Time now, Completions* done) {
   last_ping_ = now;
   wire::Hello hello;
   hello.software = settings_.software;
-  // Feature bit 0: this client requires HTL with this appliance (ServerHtlNN), so the
-  // appliance can say which side to change when only one side asks for it.
-  hello.features = server_.htl ? 1u : 0u;
+  hello.features = server_.htl ? wire::kFeatureClientRequiresHtl : 0u;
   SetInterest(EPOLLIN);
   Send(wire::FrameType::kHello, 0, wire::EncodeHello(hello), done);
   if (fd_ >= 0) {

@@ -15,5 +15,7 @@
 
 #include "trustlink/base.h"
 #include "trustlink/client.h"
+#include "trustlink/registry.h"
+#include "trustlink/server.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */
