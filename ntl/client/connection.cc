@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "ntl/client/fresh_status.h"
 #include "ntl/client/pin.h"
+#include "ntl/client/socket_bio.h"
 #include "ntl/status.h"
 #include "ntl/wire/bytes.h"
 
@@ -258,11 +259,13 @@ void Connection::StartConnect(absl::Time now, Completions* done) {
 
 void Connection::OnConnected(absl::Time now, Completions* done) {
   ssl_.reset(SSL_new(ctx_));
-  if (ssl_ == nullptr || !SSL_set_fd(ssl_.get(), fd_)) {
+  BIO* bio = ssl_ != nullptr ? NewSocketBio(fd_) : nullptr;
+  if (bio == nullptr) {
     Fail(Error(absl::StatusCode::kInternal, TL_E_INTERNAL, "cannot create the TLS object"),
          now, done);
     return;
   }
+  SSL_set_bio(ssl_.get(), bio, bio);  // the SSL owns the BIO; the BIO does not own fd_
   SSL_set_app_data(ssl_.get(), this);
   SSL_set_connect_state(ssl_.get());
   in6_addr scratch;

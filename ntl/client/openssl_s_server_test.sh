@@ -3,6 +3,7 @@
 # other than the pinned one. The refusal is a pin mismatch naming both fingerprints, and
 # the same probe against s_server with the pinned certificate passes the TLS stage.
 set -euo pipefail
+trap 'echo "FAILED at line $LINENO (exit $?)" >&2' ERR
 probe="$1"
 tls=testdata/tls
 dir="${TEST_TMPDIR:-$(mktemp -d)}"
