@@ -22,6 +22,11 @@ inline constexpr size_t kMaxNameLen = 256;
 inline constexpr size_t kMaxTextLen = 4096;
 inline constexpr size_t kMaxSlots = 4096;
 
+// Hello feature bits. kFeatureClientRequiresHtl: this client is configured to use HTL
+// with this appliance (ServerHtlNN = 1), so an appliance that does not require HTL for it
+// answers goaway TL_E_HTL_REQUIRED_BY_CLIENT.
+inline constexpr uint32_t kFeatureClientRequiresHtl = 1u << 0;
+
 // Hello is the client's first frame after the TLS handshake.
 struct Hello {
   uint16_t version = kProtocolVersion;

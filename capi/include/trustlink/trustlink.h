@@ -17,6 +17,8 @@
 #include "trustlink/identity.h"
 #include "trustlink/trust_store.h"
 #include "trustlink/client_config.h"
+#include "trustlink/client.h"
 #include "trustlink/registry.h"
+#include "trustlink/server.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */

@@ -1,0 +1,91 @@
+// The client C ABI's handle structs and helpers, shared by capi/src/client*.cc.
+#ifndef TRUSTLINK_CAPI_SRC_CLIENT_HANDLES_H_
+#define TRUSTLINK_CAPI_SRC_CLIENT_HANDLES_H_
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "capi/internal/last_error.h"
+#include "ntl/client/client.h"
+#include "ntl/client/verify.h"
+#include "ntl/status.h"
+#include "trustlink/client.h"
+
+namespace trustlink::capi::client_internal {
+namespace client = ::trustlink::ntl::client;
+}  // namespace trustlink::capi::client_internal
+
+// Thread safety: tl_client_settings is a builder (one thread at a time); the others are
+// immutable after creation except tl_client, whose Client is thread-safe.
+struct tl_client_settings : ::trustlink::capi::internal::Handle {
+  ::trustlink::ntl::client::ClientSettings settings;
+};
+
+struct tl_client : ::trustlink::capi::internal::Handle {
+  std::unique_ptr<::trustlink::ntl::client::Client> client;
+};
+
+struct tl_slot_list : ::trustlink::capi::internal::Handle {
+  std::vector<::trustlink::ntl::client::Slot> slots;
+};
+
+struct tl_response : ::trustlink::capi::internal::Handle {
+  std::string data;
+};
+
+struct tl_verify_results : ::trustlink::capi::internal::Handle {
+  std::vector<::trustlink::ntl::client::VerifyResult> results;
+};
+
+namespace trustlink::capi::client_internal {
+
+inline absl::Status NullArgument(absl::string_view what) {
+  return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                               absl::StrCat(what, " must not be NULL"));
+}
+
+inline absl::Status BadArgument(absl::string_view what) {
+  return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                               what);
+}
+
+inline absl::Time Deadline(uint32_t timeout_ms) {
+  if (timeout_ms == TL_CLIENT_NO_TIMEOUT) {
+    return absl::InfiniteFuture();
+  }
+  return absl::Now() + absl::Milliseconds(timeout_ms);
+}
+
+inline absl::Status CopyOut(absl::string_view text, char* buf, size_t buf_len, size_t* out_len) {
+  if (buf == nullptr || out_len == nullptr) {
+    return NullArgument("buf and out_len");
+  }
+  if (buf_len <= text.size()) {
+    return trustlink::ntl::Error(
+        absl::StatusCode::kOutOfRange, TL_E_BUFFER_TOO_SMALL,
+        absl::StrCat("a buffer of ", text.size() + 1, " bytes is needed"));
+  }
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  *out_len = text.size();
+  return absl::OkStatus();
+}
+
+inline int32_t SlotStateCode(client::SlotState s) {
+  switch (s) {
+    case client::SlotState::kReady:
+      return TL_SLOT_READY;
+    case client::SlotState::kServerDown:
+      return TL_SLOT_SERVER_DOWN;
+    case client::SlotState::kRemoved:
+      return TL_SLOT_REMOVED;
+  }
+  return TL_SLOT_SERVER_DOWN;
+}
+
+}  // namespace trustlink::capi::client_internal
+
+#endif  // TRUSTLINK_CAPI_SRC_CLIENT_HANDLES_H_

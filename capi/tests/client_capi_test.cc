@@ -1,0 +1,186 @@
+// The client C ABI end to end against the fake NTLS peer: open, slots, blocking and async
+// calls, fd/process mode, per-server state, streams and verify results.
+#include <poll.h>
+
+#include <atomic>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "ntl/client/testing/fake_server.h"
+#include "ntl/client/testing/test_util.h"
+#include "trustlink/trustlink.h"
+
+namespace {
+
+using trustlink::ntl::client::testing::FakeServer;
+using trustlink::ntl::client::testing::kOpEcho;
+using trustlink::ntl::client::testing::kOpHold;
+using trustlink::ntl::client::testing::ReadTestFile;
+using trustlink::ntl::client::testing::ServerOptions;
+
+std::string LastError(const tl_client* c) {
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  return tl_client_last_error(c, buf, sizeof(buf), &len) == TL_OK ? std::string(buf, len)
+                                                                   : "?";
+}
+
+class ClientCapiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto o = ServerOptions();
+    o.slots = {{"p1", "label one", "S1"}};
+    auto s = FakeServer::Start(std::move(o));
+    ASSERT_TRUE(s.ok());
+    server_ = std::move(*s);
+    ASSERT_EQ(tl_client_settings_new(&settings_), TL_OK);
+    const std::string pin = ReadTestFile("testdata/tls/server_ed25519.cert.pem");
+    ASSERT_EQ(tl_client_settings_add_server(settings_, "hsm1", "127.0.0.1", server_->port(),
+                                            0, pin.c_str()),
+              TL_OK);
+    const std::string cert = ReadTestFile("testdata/tls/client_ed25519.cert.pem");
+    const std::string key = ReadTestFile("testdata/tls/client_ed25519.key.pem");
+    ASSERT_EQ(tl_client_settings_set_identity_pem(settings_, cert.c_str(), key.c_str()), TL_OK);
+  }
+  void TearDown() override { tl_client_settings_free(settings_); }
+
+  std::unique_ptr<FakeServer> server_;
+  tl_client_settings* settings_ = nullptr;
+};
+
+TEST_F(ClientCapiTest, OpensListsSlotsAndCalls) {
+  tl_client* c = nullptr;
+  ASSERT_EQ(tl_client_open(settings_, &c), TL_OK);
+  tl_slot_list* slots = nullptr;
+  ASSERT_EQ(tl_client_slots(c, &slots), TL_OK);
+  ASSERT_EQ(tl_slot_list_count(slots), 1u);
+  int32_t id = -1;
+  int32_t state = -1;
+  ASSERT_EQ(tl_slot_list_get(slots, 0, &id, &state), TL_OK);
+  EXPECT_EQ(id, 0);
+  EXPECT_EQ(state, TL_SLOT_READY);
+  EXPECT_STREQ(tl_slot_list_server(slots, 0), "hsm1");
+  EXPECT_STREQ(tl_slot_list_partition(slots, 0), "p1");
+  EXPECT_STREQ(tl_slot_list_label(slots, 0), "label one");
+  EXPECT_STREQ(tl_slot_list_serial(slots, 0), "S1");
+  EXPECT_EQ(tl_slot_list_partition(slots, 1), nullptr);
+  tl_slot_list_free(slots);
+
+  tl_response* resp = nullptr;
+  const uint8_t data[] = {'h', 'i'};
+  ASSERT_EQ(tl_client_call(c, 0, kOpEcho, data, sizeof(data), 5000, &resp), TL_OK)
+      << LastError(c);
+  ASSERT_EQ(tl_response_len(resp), 2u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(tl_response_data(resp)), 2), "hi");
+  tl_response_free(resp);
+
+  resp = nullptr;
+  EXPECT_EQ(tl_client_call(c, 0, kOpHold, data, sizeof(data), 100, &resp),
+            TL_E_DEADLINE_EXCEEDED);
+  EXPECT_EQ(resp, nullptr);
+  EXPECT_NE(LastError(c).find("deadline"), std::string::npos);
+
+  size_t n = 0;
+  ASSERT_EQ(tl_client_server_count(c, &n), TL_OK);
+  ASSERT_EQ(n, 1u);
+  tl_status last = -1;
+  ASSERT_EQ(tl_client_server_state(c, 0, &state, &last), TL_OK);
+  EXPECT_EQ(state, TL_LINK_READY);
+  EXPECT_EQ(last, TL_OK);
+  char name[64];
+  size_t len = 0;
+  ASSERT_EQ(tl_client_server_name(c, 0, name, sizeof(name), &len), TL_OK);
+  EXPECT_STREQ(name, "hsm1");
+  EXPECT_EQ(tl_client_server_state(c, 5, &state, &last), TL_E_OUT_OF_RANGE);
+  tl_client_close(c);
+  tl_client_close(nullptr);
+}
+
+struct AsyncResult {
+  std::atomic<int> calls{0};
+  std::atomic<tl_status> status{-1};
+  std::string data;
+};
+
+void OnResult(void* userdata, tl_status status, const uint8_t* data, size_t len) {
+  auto* r = static_cast<AsyncResult*>(userdata);
+  r->data.assign(reinterpret_cast<const char*>(data), len);
+  r->status.store(status);
+  r->calls.fetch_add(1);
+}
+
+TEST_F(ClientCapiTest, FdModeAsyncCallCompletesInProcess) {
+  ASSERT_EQ(tl_client_settings_set_no_threads(settings_, 1), TL_OK);
+  tl_client* c = nullptr;
+  ASSERT_EQ(tl_client_open(settings_, &c), TL_OK);
+  ASSERT_EQ(tl_client_wait_ready(c, 10000), TL_OK) << LastError(c);
+  int fd = -1;
+  ASSERT_EQ(tl_client_fd(c, &fd), TL_OK);
+  AsyncResult result;
+  const uint8_t data[] = {'x'};
+  ASSERT_EQ(tl_client_call_async(c, 0, kOpEcho, data, 1, 5000, OnResult, &result), TL_OK);
+  for (int i = 0; i < 200 && result.calls.load() == 0; ++i) {
+    pollfd p{fd, POLLIN, 0};
+    poll(&p, 1, 50);
+    ASSERT_EQ(tl_client_process(c, 0), TL_OK);
+  }
+  EXPECT_EQ(result.calls.load(), 1);
+  EXPECT_EQ(result.status.load(), TL_OK);
+  EXPECT_EQ(result.data, "x");
+  tl_client_close(c);
+}
+
+TEST_F(ClientCapiTest, CloseCancelsAsyncCalls) {
+  tl_client* c = nullptr;
+  ASSERT_EQ(tl_client_open(settings_, &c), TL_OK);
+  AsyncResult result;
+  ASSERT_EQ(tl_client_call_async(c, 0, kOpHold, nullptr, 0, TL_CLIENT_NO_TIMEOUT, OnResult,
+                                 &result),
+            TL_OK);
+  tl_client_close(c);
+  EXPECT_EQ(result.calls.load(), 1);
+  EXPECT_EQ(result.status.load(), TL_E_CANCELLED);
+}
+
+TEST_F(ClientCapiTest, VerifyReturnsResultsAsData) {
+  const std::string pin = ReadTestFile("testdata/tls/server_p256.cert.pem");
+  ASSERT_EQ(tl_client_settings_add_server(settings_, "wrongpin", "127.0.0.1", server_->port(),
+                                          0, pin.c_str()),
+            TL_OK);
+  tl_verify_results* r = nullptr;
+  ASSERT_EQ(tl_client_verify(settings_, 5000, &r), TL_OK);
+  ASSERT_EQ(tl_verify_results_count(r), 2u);
+  EXPECT_EQ(tl_verify_results_num_failed(r), 1u);
+  tl_status outcome = -1;
+  uint16_t port = 0;
+  size_t num_slots = 0;
+  ASSERT_EQ(tl_verify_results_get(r, 0, &outcome, &port, &num_slots), TL_OK);
+  EXPECT_EQ(outcome, TL_OK);
+  EXPECT_EQ(port, server_->port());
+  EXPECT_EQ(num_slots, 1u);
+  EXPECT_STREQ(tl_verify_results_slot_partition(r, 0, 0), "p1");
+  ASSERT_EQ(tl_verify_results_get(r, 1, &outcome, &port, &num_slots), TL_OK);
+  EXPECT_EQ(outcome, TL_E_CERT_PIN_MISMATCH);
+  EXPECT_STREQ(tl_verify_results_server(r, 1), "wrongpin");
+  EXPECT_NE(std::string(tl_verify_results_message(r, 1)).find("SHA256"), std::string::npos);
+  tl_verify_results_free(r);
+}
+
+TEST_F(ClientCapiTest, BadSettingsAreRefusedWithAMessage) {
+  EXPECT_EQ(tl_client_settings_add_server(settings_, "x", nullptr, 1792, 0, "not pem"),
+            TL_E_CERT_INVALID);
+  EXPECT_EQ(tl_client_settings_add_server(settings_, "x", nullptr, 0, 0, nullptr),
+            TL_E_INVALID_ARGUMENT);
+  tl_client_settings* empty = nullptr;
+  ASSERT_EQ(tl_client_settings_new(&empty), TL_OK);
+  tl_client* c = nullptr;
+  EXPECT_EQ(tl_client_open(empty, &c), TL_E_CONFIG_INVALID);
+  EXPECT_EQ(c, nullptr);
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  ASSERT_EQ(tl_client_settings_last_error(empty, buf, sizeof(buf), &len), TL_OK);
+  EXPECT_NE(std::string(buf).find("addServer"), std::string::npos);
+  tl_client_settings_free(empty);
+}
+
+}  // namespace

@@ -1,0 +1,90 @@
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "ntl/server/test_client.h"
+#include "trustlink/trustlink.h"
+
+namespace {
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream f("testdata/tls/" + name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Reverse answers from another thread, as a slow partition would.
+void Reverse(void* userdata, const char* client_label, const char* partition, uint32_t op,
+             const uint8_t* data, size_t data_len, tl_server_responder* responder) {
+  static_cast<int*>(userdata)[0]++;
+  std::string d(reinterpret_cast<const char*>(data), data_len);
+  std::string who = std::string(client_label) + "/" + partition + "/" + std::to_string(op);
+  std::thread([responder, d, who] {
+    std::string out(d.rbegin(), d.rend());
+    out += " " + who;
+    tl_server_responder_respond(responder, TL_OK, reinterpret_cast<const uint8_t*>(out.data()),
+                                out.size());
+  }).detach();
+}
+
+TEST(ServerCapiTest, BuildStartCallStatusStop) {
+  tl_server_options* opts = nullptr;
+  ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
+  ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
+  ASSERT_EQ(tl_server_options_set_threads(opts, 1), TL_OK);
+  EXPECT_EQ(tl_server_options_set_certificate(opts, "junk", "junk"), TL_E_CERT_INVALID);
+  ASSERT_EQ(tl_server_options_set_certificate(opts,
+                                              ReadFixture("server_ed25519.cert.pem").c_str(),
+                                              ReadFixture("server_ed25519.key.pem").c_str()),
+            TL_OK);
+  const std::string client_cert = ReadFixture("client_ed25519.cert.pem");
+  ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(), "127.0.0.1", 0),
+            TL_OK);
+  EXPECT_EQ(tl_server_options_assign_partition(opts, "nobody", "p1", "P1", "1"), TL_E_NOT_FOUND);
+  char msg[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  ASSERT_EQ(tl_server_options_last_error(opts, msg, sizeof(msg), &len), TL_OK);
+  EXPECT_NE(std::string(msg).find("nobody"), std::string::npos);
+  ASSERT_EQ(tl_server_options_assign_partition(opts, "web1", "p1", "P1", "1001"), TL_OK);
+  tl_server* server = nullptr;
+  ASSERT_EQ(tl_server_new(opts, &server), TL_OK);
+  tl_server_options_free(opts);
+  int calls = 0;
+  ASSERT_EQ(tl_server_set_request_handler(server, Reverse, &calls), TL_OK);
+  ASSERT_EQ(tl_server_start(server), TL_OK);
+  uint16_t port = 0;
+  ASSERT_EQ(tl_server_port(server, &port), TL_OK);
+
+  trustlink::ntl::server::testing::TestClientOptions o;
+  o.cert_pem = client_cert;
+  o.key_pem = ReadFixture("client_ed25519.key.pem");
+  auto c = trustlink::ntl::server::testing::TestClient::Connect(port, o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE((*c)->Hello().ok());
+  auto r = (*c)->Call("p1", 7, "abc");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->second, "cba web1/p1/7");
+  EXPECT_EQ(calls, 1);
+
+  tl_server_status* st = nullptr;
+  ASSERT_EQ(tl_server_status_new(server, &st), TL_OK);
+  size_t n = 0;
+  ASSERT_EQ(tl_server_status_num_clients(st, &n), TL_OK);
+  ASSERT_EQ(n, 1u);
+  const char* label = nullptr;
+  const char* fp = nullptr;
+  uint32_t conns = 0;
+  ASSERT_EQ(tl_server_status_client(st, 0, &label, &fp, &conns), TL_OK);
+  EXPECT_STREQ(label, "web1");
+  EXPECT_EQ(conns, 1u);
+  EXPECT_EQ(tl_server_status_client(st, 1, &label, &fp, &conns), TL_E_OUT_OF_RANGE);
+  tl_server_status_free(st);
+  EXPECT_EQ(tl_server_stop(server, 1000), TL_OK);
+  tl_server_free(server);
+  tl_server_free(nullptr);
+}
+
+}  // namespace

@@ -1,0 +1,137 @@
+/* c_client: a plain C program on trustlink's C ABI. It opens a client for one server,
+ * lists the slots, and makes an echo call (op 1) on the first slot.
+ *
+ *   c_client NAME HOST PORT SERVER_CERT.pem CLIENT_CERT.pem CLIENT_KEY.pem [MESSAGE]
+ *
+ * SERVER_CERT.pem is the server certificate this client pins (cert/server/<name>Cert.pem
+ * in a client root). It exits 0 when the call succeeded. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trustlink/trustlink.h"
+
+#define ECHO_OP 1u
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  long len;
+  if (f == NULL) {
+    fprintf(stderr, "cannot open %s\n", path);
+    return NULL;
+  }
+  if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+    buf = malloc((size_t)len + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)len, f) == (size_t)len) {
+      buf[len] = '\0';
+    } else {
+      free(buf);
+      buf = NULL;
+    }
+  }
+  fclose(f);
+  return buf;
+}
+
+static const char *state_name(int32_t state) {
+  switch (state) {
+    case TL_SLOT_READY:
+      return "ready";
+    case TL_SLOT_SERVER_DOWN:
+      return "server-down";
+    case TL_SLOT_REMOVED:
+      return "removed";
+    default:
+      return "?";
+  }
+}
+
+int main(int argc, char **argv) {
+  tl_client_settings *settings = NULL;
+  tl_client *client = NULL;
+  tl_slot_list *slots = NULL;
+  tl_response *response = NULL;
+  char *server_pem, *cert_pem, *key_pem;
+  char err[TL_ERROR_MESSAGE_MAX];
+  size_t err_len = 0, i, count;
+  const char *message = argc > 7 ? argv[7] : "hello from C";
+  int rc = 1;
+  tl_status st;
+
+  if (argc < 7) {
+    fprintf(stderr,
+            "usage: %s NAME HOST PORT SERVER_CERT.pem CLIENT_CERT.pem CLIENT_KEY.pem "
+            "[MESSAGE]\n",
+            argv[0]);
+    return 2;
+  }
+  server_pem = slurp(argv[4]);
+  cert_pem = slurp(argv[5]);
+  key_pem = slurp(argv[6]);
+  if (server_pem == NULL || cert_pem == NULL || key_pem == NULL) {
+    goto out;
+  }
+  if (tl_client_settings_new(&settings) != TL_OK) {
+    goto out;
+  }
+  st = tl_client_settings_add_server(settings, argv[1], argv[2], (uint16_t)atoi(argv[3]), 0,
+                                     server_pem);
+  if (st == TL_OK) {
+    st = tl_client_settings_set_identity_pem(settings, cert_pem, key_pem);
+  }
+  if (st == TL_OK) {
+    st = tl_client_open(settings, &client);
+  }
+  if (st != TL_OK) {
+    tl_client_settings_last_error(settings, err, sizeof(err), &err_len);
+    fprintf(stderr, "open failed: %s: %s\n", tl_status_name(st), err);
+    goto out;
+  }
+
+  if (tl_client_slots(client, &slots) != TL_OK) {
+    goto out;
+  }
+  count = tl_slot_list_count(slots);
+  printf("%lu slot(s)\n", (unsigned long)count);
+  for (i = 0; i < count; i++) {
+    int32_t id, state;
+    tl_slot_list_get(slots, i, &id, &state);
+    printf("  slot %d: server %s partition %s label \"%s\" serial %s (%s)\n", (int)id,
+           tl_slot_list_server(slots, i), tl_slot_list_partition(slots, i),
+           tl_slot_list_label(slots, i), tl_slot_list_serial(slots, i), state_name(state));
+  }
+  if (count == 0) {
+    size_t n = 0;
+    int32_t state;
+    tl_status last;
+    tl_client_server_count(client, &n);
+    for (i = 0; i < n; i++) {
+      tl_client_server_state(client, i, &state, &last);
+      tl_client_server_error(client, i, err, sizeof(err), &err_len);
+      fprintf(stderr, "server %lu: %s: %s\n", (unsigned long)i, tl_status_name(last), err);
+    }
+    goto out;
+  }
+
+  st = tl_client_call(client, 0, ECHO_OP, (const uint8_t *)message, strlen(message), 5000,
+                       &response);
+  if (st != TL_OK) {
+    tl_client_last_error(client, err, sizeof(err), &err_len);
+    fprintf(stderr, "call failed: %s: %s\n", tl_status_name(st), err);
+    goto out;
+  }
+  printf("echo: %.*s\n", (int)tl_response_len(response),
+         (const char *)tl_response_data(response));
+  rc = 0;
+
+out:
+  tl_response_free(response);
+  tl_slot_list_free(slots);
+  tl_client_close(client);
+  tl_client_settings_free(settings);
+  free(server_pem);
+  free(cert_pem);
+  free(key_pem);
+  return rc;
+}

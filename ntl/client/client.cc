@@ -1,0 +1,574 @@
+#include "ntl/client/client.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "ntl/client/fresh_status.h"
+#include "ntl/client/pin.h"
+#include "ntl/status.h"
+#include "ntl/tls/policy.h"
+
+namespace trustlink::ntl::client {
+namespace {
+
+constexpr uint64_t kWakeTag = 0;
+constexpr uint64_t kTimerTag = 1;
+constexpr int kMaxEvents = 32;
+
+absl::Status ConfigError(absl::string_view message) {
+  return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID, message);
+}
+
+enum ssl_verify_result_t VerifyPin(SSL* ssl, uint8_t* out_alert) {
+  auto* conn = static_cast<Connection*>(SSL_get_app_data(ssl));
+  if (conn != nullptr && conn->CheckPin(ssl)) {
+    return ssl_verify_ok;
+  }
+  *out_alert = SSL_AD_BAD_CERTIFICATE;
+  return ssl_verify_invalid;
+}
+
+int OnNewSession(SSL* ssl, SSL_SESSION* session) {
+  auto* conn = static_cast<Connection*>(SSL_get_app_data(ssl));
+  if (conn == nullptr) {
+    return 0;
+  }
+  conn->SetSession(session);  // takes ownership
+  return 1;
+}
+
+absl::StatusOr<bssl::UniquePtr<SSL_CTX>> MakeContext(const ClientSettings& s) {
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  if (ctx == nullptr) {
+    return Error(absl::StatusCode::kInternal, TL_E_INTERNAL, "cannot create a TLS context");
+  }
+  absl::Status st = tls::ApplyLinkPolicy(ctx.get(), tls::Role::kClient);
+  if (!st.ok()) {
+    return st;
+  }
+  st = tls::OfferAlpn(ctx.get(), tls::kAlpnNtl);
+  if (!st.ok()) {
+    return st;
+  }
+  bssl::UniquePtr<BIO> cbio(BIO_new_mem_buf(s.client_cert_pem.data(),
+                                            static_cast<int>(s.client_cert_pem.size())));
+  bssl::UniquePtr<X509> cert(PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<BIO> kbio(BIO_new_mem_buf(s.client_key_pem.data(),
+                                            static_cast<int>(s.client_key_pem.size())));
+  bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
+  ERR_clear_error();
+  if (cert == nullptr) {
+    return ConfigError("the client certificate is missing or not PEM; run vtl createCert");
+  }
+  if (key == nullptr) {
+    return ConfigError("the client private key is missing or not PEM; run vtl createCert");
+  }
+  if (!SSL_CTX_use_certificate(ctx.get(), cert.get()) ||
+      !SSL_CTX_use_PrivateKey(ctx.get(), key.get()) || !SSL_CTX_check_private_key(ctx.get())) {
+    ERR_clear_error();
+    return ConfigError(
+        "the client private key does not match the client certificate; run vtl createCert "
+        "again (and register the new certificate on the appliance)");
+  }
+  SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_PEER, VerifyPin);
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+  SSL_CTX_sess_set_new_cb(ctx.get(), OnNewSession);
+  SSL_CTX_set_mode(ctx.get(),
+                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return ctx;
+}
+
+}  // namespace
+
+const char* SlotStateName(SlotState state) {
+  switch (state) {
+    case SlotState::kReady:
+      return "ready";
+    case SlotState::kServerDown:
+      return "server-down";
+    case SlotState::kRemoved:
+      return "removed";
+  }
+  return "unknown";
+}
+
+Client::Client(ClientSettings settings) : settings_(std::move(settings)) {}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientSettings settings) {
+  if (settings.servers.empty()) {
+    return ConfigError("no servers are configured; run vtl addServer");
+  }
+  for (const ServerSettings& s : settings.servers) {
+    if (s.name.empty() || s.port == 0) {
+      return ConfigError("a configured server has no name or no port");
+    }
+  }
+  std::unique_ptr<Client> c(new Client(std::move(settings)));
+  absl::Status st = c->Init();
+  if (!st.ok()) {
+    return st;
+  }
+  if (c->settings_.use_io_thread) {
+    st = c->WaitReady(absl::Now() + c->settings_.initial_wait);
+    (void)st;  // servers still connecting keep going; slots appear as they connect
+  }
+  return c;
+}
+
+absl::Status Client::Init() {
+  absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ctx = MakeContext(settings_);
+  if (!ctx.ok()) {
+    return ctx.status();
+  }
+  ctx_ = std::move(*ctx);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || timer_fd_ < 0) {
+    return Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
+                 absl::StrCat("cannot create the client's event loop: ", strerror(errno)));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  ev.data.u64 = kTimerTag;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev);
+  {
+    internal::MutexLock lock(&mu_);
+    for (size_t i = 0; i < settings_.servers.size(); ++i) {
+      conns_.push_back(std::make_unique<Connection>(i, settings_.servers[i], settings_,
+                                                    ctx_.get(), epoll_fd_,
+                                                    static_cast<ConnectionListener*>(this)));
+      welcomed_.push_back(false);
+      if (conns_.back()->state() != LinkState::kNotTrusted) {
+        ++unsettled_;
+      }
+    }
+    initial_deadline_ = absl::Now() + settings_.initial_wait;
+    if (unsettled_ == 0) {
+      FinishInitialLocked();
+    }
+    RearmTimerLocked();
+  }
+  Wake();  // the first Process() starts the connections
+  if (settings_.use_io_thread) {
+    io_thread_ = std::thread([this]() { Loop(); });
+  }
+  return absl::OkStatus();
+}
+
+Client::~Client() {
+  stop_.store(true);
+  Wake();
+  if (io_thread_.joinable()) {
+    io_thread_.join();
+  }
+  Completions done;
+  {
+    internal::MutexLock lock(&mu_);
+    const absl::Status closing =
+        Error(absl::StatusCode::kCancelled, TL_E_CANCELLED, "the client is closing");
+    for (auto& c : conns_) {
+      c->Shutdown(closing, &done);
+    }
+  }
+  RunAll(&done);
+  {
+    internal::MutexLock lock(&mu_);
+    conns_.clear();
+  }
+  for (int fd : {epoll_fd_, wake_fd_, timer_fd_}) {
+    if (fd >= 0) {
+      close(fd);
+    }
+  }
+}
+
+void Client::Wake() {
+  const uint64_t one = 1;
+  ssize_t n = write(wake_fd_, &one, sizeof(one));
+  (void)n;
+}
+
+void Client::Loop() {
+  while (!stop_.load()) {
+    internal::MutexLock lock(&process_mu_);
+    ProcessLocked(absl::InfiniteDuration());
+  }
+}
+
+void Client::RunAll(Completions* done) {
+  for (auto& f : *done) {
+    f();
+  }
+  done->clear();
+}
+
+absl::Status Client::Process(absl::Duration timeout) {
+  internal::MutexLock lock(&process_mu_);
+  ProcessLocked(timeout);
+  return absl::OkStatus();
+}
+
+void Client::ProcessLocked(absl::Duration timeout) {
+  epoll_event events[kMaxEvents];
+  int ms = -1;
+  if (timeout != absl::InfiniteDuration()) {
+    ms = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+  }
+  const int n = epoll_wait(epoll_fd_, events, kMaxEvents, ms);
+  Completions done;
+  {
+    internal::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kWakeTag) {
+        uint64_t v;
+        ssize_t r = read(wake_fd_, &v, sizeof(v));
+        (void)r;
+      } else if (tag == kTimerTag) {
+        uint64_t v;
+        ssize_t r = read(timer_fd_, &v, sizeof(v));
+        (void)r;
+        timer_armed_for_ = absl::InfiniteFuture();
+      } else if (tag - 2 < conns_.size()) {
+        conns_[tag - 2]->OnEvent(events[i].events, now, &done);
+      }
+    }
+    if (!stop_.load()) {
+      for (auto& c : conns_) {
+        c->OnTimer(now, &done);
+      }
+    }
+    if (!initial_done_ && now >= initial_deadline_) {
+      FinishInitialLocked();
+    }
+    RearmTimerLocked();
+  }
+  RunAll(&done);
+}
+
+void Client::RearmTimerLocked() {
+  absl::Time next = absl::InfiniteFuture();
+  for (auto& c : conns_) {
+    next = std::min(next, c->NextWakeup());
+  }
+  if (!initial_done_) {
+    next = std::min(next, initial_deadline_);
+  }
+  if (next == timer_armed_for_) {
+    return;
+  }
+  itimerspec spec{};
+  if (next != absl::InfiniteFuture()) {
+    // timerfd needs a non-zero value to arm; 1 ns means "now".
+    const absl::Duration d = std::max(next - absl::Now(), absl::Nanoseconds(1));
+    spec.it_value = absl::ToTimespec(d);
+  }
+  timerfd_settime(timer_fd_, 0, &spec, nullptr);
+  timer_armed_for_ = next;
+}
+
+absl::Status Client::WaitReady(absl::Time deadline) {
+  for (;;) {
+    {
+      internal::MutexLock lock(&mu_);
+      if (initial_done_) {
+        return absl::OkStatus();
+      }
+      if (absl::Now() >= deadline) {
+        FinishInitialLocked();
+        return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                     "not every server answered before the deadline");
+      }
+      if (settings_.use_io_thread) {
+        settled_cv_.WaitWithDeadline(&mu_, deadline);
+        continue;
+      }
+    }
+    if (process_mu_.TryLock()) {
+      ProcessLocked(std::min(deadline - absl::Now(), absl::Milliseconds(50)));
+      process_mu_.Unlock();
+    } else {
+      internal::MutexLock lock(&mu_);
+      settled_cv_.WaitWithDeadline(&mu_, std::min(deadline, absl::Now() + absl::Milliseconds(5)));
+    }
+  }
+}
+
+void Client::FinishInitialLocked() {
+  if (initial_done_) {
+    return;
+  }
+  initial_done_ = true;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    if (welcomed_[i]) {
+      AssignSlotsLocked(i, conns_[i]->slots());
+    }
+  }
+  settled_cv_.SignalAll();
+}
+
+void Client::AssignSlotsLocked(size_t server, const std::vector<wire::SlotInfo>& slots) {
+  for (SlotEntry& e : slots_) {
+    if (e.server == server) {
+      e.listed = false;
+    }
+  }
+  for (const wire::SlotInfo& info : slots) {
+    auto key = std::make_pair(server, info.partition);
+    auto it = slot_index_.find(key);
+    if (it == slot_index_.end()) {
+      slot_index_.emplace(key, static_cast<int>(slots_.size()));
+      slots_.push_back(SlotEntry{server, info, true});
+    } else {
+      slots_[it->second].info = info;
+      slots_[it->second].listed = true;
+    }
+  }
+}
+
+void Client::OnWelcome(size_t server, const wire::Welcome& welcome) {
+  mu_.AssertHeld();
+  welcomed_[server] = true;
+  if (initial_done_) {
+    AssignSlotsLocked(server, welcome.slots);
+  }
+}
+
+void Client::OnLinkDown(size_t) {}
+
+void Client::OnFirstAttemptSettled(size_t) {
+  mu_.AssertHeld();
+  if (unsettled_ > 0 && --unsettled_ == 0) {
+    FinishInitialLocked();
+  }
+}
+
+std::vector<Slot> Client::Slots() {
+  internal::MutexLock lock(&mu_);
+  std::vector<Slot> out;
+  out.reserve(slots_.size());
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const SlotEntry& e = slots_[i];
+    Slot s;
+    s.id = static_cast<int>(i);
+    s.server = conns_[e.server]->server().name;
+    s.partition = e.info.partition;
+    s.label = e.info.label;
+    s.serial = e.info.serial;
+    if (!e.listed) {
+      s.state = SlotState::kRemoved;
+    } else if (conns_[e.server]->state() == LinkState::kReady) {
+      s.state = SlotState::kReady;
+    } else {
+      s.state = SlotState::kServerDown;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<ServerStatus> Client::Servers() {
+  internal::MutexLock lock(&mu_);
+  std::vector<ServerStatus> out;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    const Connection& c = *conns_[i];
+    ServerStatus s;
+    s.name = c.server().name;
+    s.host = c.server().host;
+    s.port = c.server().port;
+    s.state = c.state();
+    s.last_error = FreshStatus(c.last_error());
+    s.welcomed = welcomed_[i];
+    s.resumed = c.resumed();
+    s.connects = c.connects();
+    s.client_label = c.client_label();
+    s.slots = c.slots();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(int slot,
+                                                            std::string* partition) {
+  if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) {
+    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                 absl::StrCat("slot ", slot, " does not exist (this client has ",
+                              slots_.size(), " slots); list them with vtl listSlots"));
+  }
+  const SlotEntry& e = slots_[static_cast<size_t>(slot)];
+  if (!e.listed) {
+    return Error(absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED,
+                 absl::StrCat("partition '", e.info.partition, "' (slot ", slot,
+                              ") is no longer assigned to this client on server '",
+                              conns_[e.server]->server().name, "'"));
+  }
+  *partition = e.info.partition;
+  return conns_[e.server].get();
+}
+
+absl::Status Client::StartCallLocked(int slot, uint32_t op, absl::string_view data,
+                                     absl::Time deadline, CallCallback cb, size_t* server,
+                                     uint32_t* id, uint64_t* token, Completions* done) {
+  std::string partition;
+  absl::StatusOr<Connection*> conn = ConnectionForSlotLocked(slot, &partition);
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  *server = slots_[static_cast<size_t>(slot)].server;
+  absl::Status st =
+      (*conn)->StartCall(partition, op, data, deadline, std::move(cb), id, token, done);
+  if ((st.ok() && deadline < timer_armed_for_) || !done->empty()) {
+    RearmTimerLocked();
+  }
+  return st;
+}
+
+absl::Status Client::CallAsync(int slot, uint32_t op, absl::string_view data,
+                               absl::Time deadline, CallCallback cb) {
+  Completions done;
+  absl::Status st;
+  {
+    internal::MutexLock lock(&mu_);
+    size_t server;
+    uint32_t id;
+    uint64_t token;
+    st = StartCallLocked(slot, op, data, deadline, std::move(cb), &server, &id, &token,
+                         &done);
+  }
+  RunAll(&done);
+  return st;
+}
+
+absl::StatusOr<std::string> Client::Call(int slot, uint32_t op, absl::string_view data,
+                                         absl::Time deadline) {
+  auto waiter = std::make_shared<Waiter>();
+  size_t server = 0;
+  uint32_t id = 0;
+  uint64_t token = 0;
+  Completions done;
+  {
+    internal::MutexLock lock(&mu_);
+    absl::Status st = StartCallLocked(
+        slot, op, data, deadline,
+        [waiter](absl::StatusOr<std::string> r) {
+          internal::MutexLock l(&waiter->mu);
+          waiter->result = std::move(r);
+          waiter->done = true;
+          waiter->cv.SignalAll();
+        },
+        &server, &id, &token, &done);
+    if (!st.ok()) {
+      return st;
+    }
+  }
+  RunAll(&done);
+  waiter->mu.Lock();
+  for (;;) {
+    if (settings_.use_io_thread) {
+      waiter->cv.WaitUntil(&waiter->mu, deadline, [&]() {
+        waiter->mu.AssertHeld();
+        return waiter->done;
+      });
+    }
+    if (waiter->done) {
+      absl::StatusOr<std::string> result = std::move(waiter->result);
+      waiter->mu.Unlock();
+      return result;
+    }
+    if (absl::Now() >= deadline) {
+      break;
+    }
+    if (!settings_.use_io_thread) {
+      // Without an I/O thread this caller drives the loop, unless another thread is
+      // already doing so; then it sleeps briefly on its own result.
+      waiter->mu.Unlock();
+      bool processed = false;
+      if (process_mu_.TryLock()) {
+        ProcessLocked(std::min(deadline - absl::Now(), absl::Milliseconds(50)));
+        process_mu_.Unlock();
+        processed = true;
+      }
+      waiter->mu.Lock();
+      if (!processed && !waiter->done) {
+        waiter->cv.WaitWithDeadline(&waiter->mu,
+                                    std::min(deadline, absl::Now() + absl::Milliseconds(5)));
+      }
+    }
+  }
+  waiter->mu.Unlock();
+  {
+    internal::MutexLock lock(&mu_);
+    conns_[server]->CancelCall(id, token);
+  }
+  return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+               absl::StrCat("call on slot ", slot, " got no response before its deadline"));
+}
+
+absl::StatusOr<uint64_t> Client::StreamOpen(int slot, absl::string_view service,
+                                            StreamCallbacks callbacks) {
+  Completions done;
+  absl::StatusOr<uint64_t> out;
+  {
+    internal::MutexLock lock(&mu_);
+    std::string partition;
+    absl::StatusOr<Connection*> conn = ConnectionForSlotLocked(slot, &partition);
+    if (!conn.ok()) {
+      return conn.status();
+    }
+    absl::StatusOr<uint32_t> id =
+        (*conn)->OpenStream(partition, service, std::move(callbacks), &done);
+    if (!id.ok()) {
+      out = id.status();
+    } else {
+      out = (static_cast<uint64_t>(slots_[static_cast<size_t>(slot)].server) << 32) | *id;
+    }
+  }
+  RunAll(&done);
+  return out;
+}
+
+absl::Status Client::StreamSend(uint64_t stream, absl::string_view data) {
+  Completions done;
+  absl::Status st;
+  {
+    internal::MutexLock lock(&mu_);
+    const size_t server = static_cast<size_t>(stream >> 32);
+    if (server >= conns_.size()) {
+      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND, "no such stream");
+    }
+    st = conns_[server]->StreamSend(static_cast<uint32_t>(stream), data, &done);
+  }
+  RunAll(&done);
+  return st;
+}
+
+absl::Status Client::StreamClose(uint64_t stream) {
+  Completions done;
+  absl::Status st;
+  {
+    internal::MutexLock lock(&mu_);
+    const size_t server = static_cast<size_t>(stream >> 32);
+    if (server >= conns_.size()) {
+      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND, "no such stream");
+    }
+    st = conns_[server]->StreamClose(static_cast<uint32_t>(stream), &done);
+  }
+  RunAll(&done);
+  return st;
+}
+
+}  // namespace trustlink::ntl::client

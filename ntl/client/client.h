@@ -1,0 +1,165 @@
+#ifndef TRUSTLINK_NTL_CLIENT_CLIENT_H_
+#define TRUSTLINK_NTL_CLIENT_CLIENT_H_
+
+// Client: the NTLA. One multiplexed, pinned TLS link per configured server; the slot list
+// aggregated across them with stable numbering; blocking and asynchronous calls pipelined
+// on the links; byte streams for the PKCS#11 bridge.
+//
+// I/O runs on one event loop (epoll + a timerfd + an eventfd). By default a library thread
+// drives it. With ClientSettings::use_io_thread = false no thread is created: the embedder
+// waits until fd() is readable and calls Process() (a blocking Call() drives the loop
+// itself while it waits).
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ntl/client/connection.h"
+#include "ntl/client/settings.h"
+#include "ntl/internal/mutex.h"
+
+namespace trustlink::ntl::client {
+
+enum class SlotState {
+  kReady = 0,       // the partition is assigned and its server is connected
+  kServerDown = 1,  // its server is not connected right now (calls fail fast)
+  kRemoved = 2,     // the server no longer lists this partition for this client
+};
+
+const char* SlotStateName(SlotState state);
+
+// Slot is one partition visible to this client. `id` never changes for the life of the
+// Client: new partitions get new ids, and a slot whose server goes away keeps its id.
+struct Slot {
+  int id = 0;
+  std::string server;
+  std::string partition;
+  std::string label;
+  std::string serial;
+  SlotState state = SlotState::kServerDown;
+};
+
+// ServerStatus is one configured server's link, for status displays and verify.
+struct ServerStatus {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+  LinkState state = LinkState::kBackoff;
+  absl::Status last_error;  // why it is not ready (OK when ready)
+  bool welcomed = false;    // a welcome arrived on the current or an earlier link
+  bool resumed = false;     // the current link's TLS session was resumed
+  uint64_t connects = 0;    // TCP connections made so far
+  std::string client_label;
+  std::vector<wire::SlotInfo> slots;  // the partitions the server last listed
+};
+
+// Thread safety: all methods are safe to call from any thread, except that callbacks must
+// not call the destructor. Callbacks run on the I/O thread (or the thread calling
+// Process()) with no library lock held; they must not block for long.
+class Client : private ConnectionListener {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Create(ClientSettings settings);
+  ~Client() override;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // WaitReady waits until the first connection attempt to every server has settled (or
+  // `deadline`), which fixes the initial slot numbering in config order. Without an I/O
+  // thread it drives Process() itself. Returns DEADLINE_EXCEEDED if time ran out.
+  absl::Status WaitReady(absl::Time deadline);
+
+  std::vector<Slot> Slots();
+  std::vector<ServerStatus> Servers();
+
+  // Call makes a request on `slot` and waits for the response until `deadline`. Fails
+  // fast with TL_E_UNAVAILABLE when the slot's server is not connected, and with
+  // TL_E_CONNECTION_LOST when the link drops while the call is in flight.
+  absl::StatusOr<std::string> Call(int slot, uint32_t op, absl::string_view data,
+                                   absl::Time deadline);
+  // CallAsync sends the request and returns; `cb` runs exactly once with the outcome
+  // (also at the deadline, and at ~Client with TL_E_CANCELLED). On a non-OK return `cb`
+  // is not called.
+  absl::Status CallAsync(int slot, uint32_t op, absl::string_view data, absl::Time deadline,
+                         CallCallback cb);
+
+  // Streams: a byte stream to `service` on the slot's partition. The handle is valid until
+  // on_close runs or StreamClose is called.
+  absl::StatusOr<uint64_t> StreamOpen(int slot, absl::string_view service,
+                                      StreamCallbacks callbacks);
+  absl::Status StreamSend(uint64_t stream, absl::string_view data);
+  absl::Status StreamClose(uint64_t stream);
+
+  // fd is readable whenever Process() has work (socket I/O or a timer).
+  int fd() const { return epoll_fd_; }
+  // Process waits up to `timeout` for work and does it, then runs completions.
+  absl::Status Process(absl::Duration timeout);
+
+ private:
+  struct SlotEntry {
+    size_t server;
+    wire::SlotInfo info;
+    bool listed;
+  };
+  // Waiter is what a blocking Call sleeps on.
+  struct Waiter {
+    internal::Mutex mu;
+    internal::CondVar cv;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    absl::StatusOr<std::string> result ABSL_GUARDED_BY(mu);
+  };
+
+  explicit Client(ClientSettings settings);
+  absl::Status Init();
+  void Loop();
+  void Wake();
+  void ProcessLocked(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_mu_);
+  void RearmTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishInitialLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AssignSlotsLocked(size_t server, const std::vector<wire::SlotInfo>& slots)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status StartCallLocked(int slot, uint32_t op, absl::string_view data,
+                               absl::Time deadline, CallCallback cb, size_t* server,
+                               uint32_t* id, uint64_t* token, Completions* done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Connection*> ConnectionForSlotLocked(int slot, std::string* partition)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void RunAll(Completions* done);
+
+  // ConnectionListener, called with mu_ held.
+  void OnWelcome(size_t server, const wire::Welcome& welcome) override;
+  void OnLinkDown(size_t server) override;
+  void OnFirstAttemptSettled(size_t server) override;
+
+  const ClientSettings settings_;
+  bssl::UniquePtr<SSL_CTX> ctx_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  int timer_fd_ = -1;
+  std::thread io_thread_;
+  std::atomic<bool> stop_{false};
+
+  internal::Mutex process_mu_;  // serialises Process() between threads
+  internal::Mutex mu_;          // everything below, and every Connection
+  internal::CondVar settled_cv_;
+  std::vector<std::unique_ptr<Connection>> conns_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> welcomed_ ABSL_GUARDED_BY(mu_);
+  size_t unsettled_ ABSL_GUARDED_BY(mu_) = 0;
+  bool initial_done_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time initial_deadline_ ABSL_GUARDED_BY(mu_);
+  absl::Time timer_armed_for_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  std::vector<SlotEntry> slots_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<size_t, std::string>, int> slot_index_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace trustlink::ntl::client
+
+#endif  // TRUSTLINK_NTL_CLIENT_CLIENT_H_

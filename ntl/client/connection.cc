@@ -1,0 +1,718 @@
+#include "ntl/client/connection.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "ntl/client/fresh_status.h"
+#include "ntl/client/pin.h"
+#include "ntl/client/socket_bio.h"
+#include "ntl/status.h"
+#include "ntl/wire/bytes.h"
+
+namespace trustlink::ntl::client {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kWriteChunk = 256 * 1024;
+
+absl::StatusCode CanonicalFor(int32_t code) {
+  switch (code) {
+    case TL_E_INVALID_ARGUMENT:
+      return absl::StatusCode::kInvalidArgument;
+    case TL_E_NOT_FOUND:
+      return absl::StatusCode::kNotFound;
+    case TL_E_PERMISSION_DENIED:
+    case TL_E_PARTITION_NOT_ASSIGNED:
+    case TL_E_NOT_REGISTERED:
+    case TL_E_IP_MISMATCH:
+    case TL_E_HTL_REQUIRED_BY_APPLIANCE:
+    case TL_E_HTL_REQUIRED_BY_CLIENT:
+    case TL_E_HTL_DOWN:
+      return absl::StatusCode::kPermissionDenied;
+    case TL_E_DEADLINE_EXCEEDED:
+      return absl::StatusCode::kDeadlineExceeded;
+    case TL_E_UNAVAILABLE:
+    case TL_E_CONNECTION_LOST:
+      return absl::StatusCode::kUnavailable;
+    case TL_E_UNIMPLEMENTED:
+      return absl::StatusCode::kUnimplemented;
+    case TL_E_RESOURCE_EXHAUSTED:
+      return absl::StatusCode::kResourceExhausted;
+    default:
+      return absl::StatusCode::kUnknown;
+  }
+}
+
+absl::Status LinkLost(absl::string_view server, const absl::Status& why) {
+  return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
+               absl::StrCat("lost the link to server '", server, "': ", why.message()));
+}
+
+absl::Status ProtocolError(absl::string_view server, absl::string_view what) {
+  return Error(absl::StatusCode::kInternal, TL_E_PROTOCOL,
+               absl::StrCat("protocol error from server '", server, "': ", what));
+}
+
+}  // namespace
+
+const char* LinkStateName(LinkState state) {
+  switch (state) {
+    case LinkState::kNotTrusted:
+      return "not-trusted";
+    case LinkState::kBackoff:
+      return "backoff";
+    case LinkState::kConnecting:
+      return "connecting";
+    case LinkState::kHandshaking:
+      return "handshaking";
+    case LinkState::kAwaitingWelcome:
+      return "awaiting-welcome";
+    case LinkState::kReady:
+      return "ready";
+    case LinkState::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+Connection::Connection(size_t index, const ServerSettings& server,
+                       const ClientSettings& settings, SSL_CTX* ctx, int epoll_fd,
+                       ConnectionListener* listener)
+    : index_(index),
+      server_(server),
+      settings_(settings),
+      ctx_(ctx),
+      epoll_fd_(epoll_fd),
+      listener_(listener) {
+  if (server_.host.empty()) {
+    server_.host = server_.name;
+  }
+  if (server_.pinned_cert_der.empty()) {
+    state_ = LinkState::kNotTrusted;
+    first_settled_ = true;
+    last_error_ = Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+        !server_.trust_error.empty()
+            ? server_.trust_error
+            : absl::StrCat("server cert for '", server_.name,
+                           "' is not in CAFile.pem; it is never contacted; run vtl "
+                           "addServer again"));
+  } else {
+    last_error_ = Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+                        absl::StrCat("server '", server_.name, "' is not connected yet"));
+  }
+}
+
+Connection::~Connection() { CloseSocket(); }
+
+void Connection::CloseSocket() {
+  if (fd_ >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
+    close(fd_);
+    fd_ = -1;
+  }
+  ssl_.reset();
+  interest_ = 0;
+  in_.clear();
+  out_.clear();
+  out_off_ = 0;
+}
+
+void Connection::SetInterest(uint32_t events) {
+  if (fd_ < 0 || events == interest_) {
+    return;
+  }
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = index_ + 2;  // 0 and 1 are the client's wake and timer fds
+  epoll_ctl(epoll_fd_, interest_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_, &ev);
+  interest_ = events;
+}
+
+absl::Duration Connection::NextBackoff() {
+  absl::Duration d = settings_.reconnect_min;
+  for (int i = 1; i < attempts_ && d < settings_.reconnect_max; ++i) {
+    d *= 2;
+  }
+  d = std::min(d, settings_.reconnect_max);
+  // Jitter: a random 50-100% of the step, so clients cut off together do not come back in
+  // lock step.
+  uint32_t r = 0;
+  RAND_bytes(reinterpret_cast<uint8_t*>(&r), sizeof(r));
+  return d / 2 + (d / 2) * (static_cast<double>(r) / 4294967296.0);
+}
+
+void Connection::SettleFirstAttempt() {
+  if (!first_settled_) {
+    first_settled_ = true;
+    listener_->OnFirstAttemptSettled(index_);
+  }
+}
+
+void Connection::Fail(const absl::Status& why, absl::Time now, Completions* done) {
+  const bool was_ready = state_ == LinkState::kReady;
+  CloseSocket();
+  last_error_ = why;
+  // Closing the client cancels; anything else is a lost link.
+  const absl::Status lost =
+      ToTlStatus(why) == TL_E_CANCELLED ? why : LinkLost(server_.name, why);
+  for (auto& [id, p] : pending_) {
+    done->push_back([cb = std::move(p.cb), lost]() { cb(FreshStatus(lost)); });
+  }
+  pending_.clear();
+  deadlines_.clear();
+  for (auto& [id, s] : streams_) {
+    if (s.on_close) {
+      done->push_back([cb = std::move(s.on_close), lost]() { cb(FreshStatus(lost)); });
+    }
+  }
+  streams_.clear();
+  ++attempts_;
+  if (settings_.reconnect && state_ != LinkState::kStopped) {
+    state_ = LinkState::kBackoff;
+    retry_at_ = now + NextBackoff();
+  } else {
+    state_ = LinkState::kStopped;
+  }
+  if (was_ready) {
+    listener_->OnLinkDown(index_);
+  }
+  SettleFirstAttempt();
+}
+
+void Connection::Shutdown(const absl::Status& why, Completions* done) {
+  if (state_ == LinkState::kNotTrusted) {
+    return;
+  }
+  state_ = LinkState::kStopped;
+  Fail(why, absl::Now(), done);
+  state_ = LinkState::kStopped;
+}
+
+void Connection::StartConnect(absl::Time now, Completions* done) {
+  CloseSocket();
+  state_ = LinkState::kConnecting;
+  phase_deadline_ = now + settings_.connect_timeout;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(server_.port);
+  // Resolution may block on DNS; IP literals (the common case) never do.
+  const int rc = getaddrinfo(server_.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0 || res == nullptr) {
+    Fail(Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+               absl::StrCat("cannot resolve server '", server_.name, "' host '",
+                            server_.host, "': ", gai_strerror(rc))),
+         now, done);
+    return;
+  }
+  fd_ = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    freeaddrinfo(res);
+    Fail(Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
+               absl::StrCat("socket() for server '", server_.name, "': ", strerror(errno))),
+         now, done);
+    return;
+  }
+  const int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (settings_.tcp_keepalive) {
+    setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE, &settings_.keepalive_idle_seconds,
+               sizeof(int));
+    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL, &settings_.keepalive_interval_seconds,
+               sizeof(int));
+    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &settings_.keepalive_count, sizeof(int));
+  }
+  const int crc = connect(fd_, res->ai_addr, res->ai_addrlen);
+  const int err = errno;
+  freeaddrinfo(res);
+  if (crc == 0) {
+    OnConnected(now, done);
+    return;
+  }
+  if (err != EINPROGRESS) {
+    Fail(Error(absl::StatusCode::kUnavailable,
+               err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED : TL_E_UNAVAILABLE,
+               absl::StrCat("cannot connect to server '", server_.name, "' at ",
+                            server_.host, ":", server_.port, ": ", strerror(err))),
+         now, done);
+    return;
+  }
+  SetInterest(EPOLLOUT);
+}
+
+void Connection::OnConnected(absl::Time now, Completions* done) {
+  ssl_.reset(SSL_new(ctx_));
+  BIO* bio = ssl_ != nullptr ? NewSocketBio(fd_) : nullptr;
+  if (bio == nullptr) {
+    Fail(Error(absl::StatusCode::kInternal, TL_E_INTERNAL, "cannot create the TLS object"),
+         now, done);
+    return;
+  }
+  SSL_set_bio(ssl_.get(), bio, bio);  // the SSL owns the BIO; the BIO does not own fd_
+  SSL_set_app_data(ssl_.get(), this);
+  SSL_set_connect_state(ssl_.get());
+  in6_addr scratch;
+  if (inet_pton(AF_INET, server_.host.c_str(), &scratch) != 1 &&
+      inet_pton(AF_INET6, server_.host.c_str(), &scratch) != 1) {
+    SSL_set_tlsext_host_name(ssl_.get(), server_.host.c_str());
+  }
+  if (session_ != nullptr) {
+    SSL_set_session(ssl_.get(), session_.get());
+  }
+  pin_error_ = absl::OkStatus();
+  state_ = LinkState::kHandshaking;
+  ++connects_;
+  DoHandshake(now, done);
+}
+
+bool Connection::CheckPin(const SSL* ssl) {
+  const std::string leaf = PeerLeafDer(ssl);
+  if (leaf == server_.pinned_cert_der) {
+    return true;
+  }
+  pin_error_ = PinMismatch(server_.name, leaf, server_.pinned_cert_der);
+  return false;
+}
+
+void Connection::DoHandshake(absl::Time now, Completions* done) {
+  const int rc = SSL_do_handshake(ssl_.get());
+  if (rc != 1) {
+    const int saved_errno = errno;
+    const int err = SSL_get_error(ssl_.get(), rc);
+    if (err == SSL_ERROR_WANT_READ) {
+      SetInterest(EPOLLIN);
+      return;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      SetInterest(EPOLLIN | EPOLLOUT);
+      return;
+    }
+    absl::Status why = pin_error_.ok() ? TlsFailure(server_.name, err, saved_errno, false)
+                                       : pin_error_;
+    ERR_clear_error();
+    Fail(why, now, done);
+    return;
+  }
+  // A resumed session skips the verify callback; check the pin on every handshake anyway.
+  if (!CheckPin(ssl_.get())) {
+    Fail(pin_error_, now, done);
+    return;
+  }
+  resumed_ = SSL_session_reused(ssl_.get());
+  state_ = LinkState::kAwaitingWelcome;
+  last_rx_ = now;
+  last_ping_ = now;
+  wire::Hello hello;
+  hello.software = settings_.software;
+  hello.features = server_.htl ? wire::kFeatureClientRequiresHtl : 0u;
+  SetInterest(EPOLLIN);
+  Send(wire::FrameType::kHello, 0, wire::EncodeHello(hello), done);
+  if (fd_ >= 0) {
+    ReadAvailable(now, done);  // the handshake may have left records buffered
+  }
+}
+
+void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
+  if (fd_ < 0) {
+    return;
+  }
+  switch (state_) {
+    case LinkState::kConnecting: {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        Fail(Error(absl::StatusCode::kUnavailable,
+                   err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED : TL_E_UNAVAILABLE,
+                   absl::StrCat("cannot connect to server '", server_.name, "' at ",
+                                server_.host, ":", server_.port, ": ", strerror(err))),
+             now, done);
+        return;
+      }
+      if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+        OnConnected(now, done);
+      }
+      return;
+    }
+    case LinkState::kHandshaking:
+      DoHandshake(now, done);
+      return;
+    case LinkState::kAwaitingWelcome:
+    case LinkState::kReady:
+      if (events & EPOLLOUT) {
+        Flush(done);
+      }
+      if (fd_ >= 0 && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+        ReadAvailable(now, done);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+void Connection::ReadAvailable(absl::Time now, Completions* done) {
+  for (;;) {
+    const size_t old = in_.size();
+    in_.resize(old + kReadChunk);
+    const int n = SSL_read(ssl_.get(), &in_[old], static_cast<int>(kReadChunk));
+    if (n <= 0) {
+      in_.resize(old);
+      const int saved_errno = errno;
+      const int err = SSL_get_error(ssl_.get(), n);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        break;
+      }
+      Fail(TlsFailure(server_.name, err, saved_errno, true), now, done);
+      return;
+    }
+    in_.resize(old + static_cast<size_t>(n));
+    last_rx_ = now;
+    // Decode every complete frame, then drop the consumed prefix once.
+    size_t off = 0;
+    for (;;) {
+      wire::DecodeResult r =
+          wire::DecodeFrame(absl::string_view(in_).substr(off), settings_.max_payload);
+      if (r.kind == wire::DecodeResult::Kind::kNeedMore) {
+        break;
+      }
+      if (r.kind == wire::DecodeResult::Kind::kError) {
+        Fail(ProtocolError(server_.name, r.error.message()), now, done);
+        return;
+      }
+      off += r.consumed;
+      if (!HandleFrame(r.frame, now, done)) {
+        return;
+      }
+    }
+    in_.erase(0, off);
+  }
+}
+
+bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
+                             Completions* done) {
+  using wire::FrameType;
+  if (state_ == LinkState::kAwaitingWelcome && frame.type != FrameType::kWelcome &&
+      frame.type != FrameType::kGoAway && frame.type != FrameType::kPing) {
+    Fail(ProtocolError(server_.name,
+                       absl::StrCat("expected welcome, got ", FrameTypeName(frame.type))),
+         now, done);
+    return false;
+  }
+  switch (frame.type) {
+    case FrameType::kWelcome:
+    case FrameType::kSlotsChanged: {
+      absl::StatusOr<wire::Welcome> w = wire::DecodeWelcome(frame.payload);
+      if (!w.ok()) {
+        Fail(ProtocolError(server_.name, w.status().message()), now, done);
+        return false;
+      }
+      slots_ = w->slots;
+      client_label_ = w->client_label;
+      if (state_ == LinkState::kAwaitingWelcome) {
+        state_ = LinkState::kReady;
+        attempts_ = 0;
+        phase_deadline_ = absl::InfiniteFuture();
+        last_error_ = absl::OkStatus();
+      }
+      listener_->OnWelcome(index_, *w);
+      SettleFirstAttempt();
+      return true;
+    }
+    case FrameType::kResponse: {
+      auto it = pending_.find(frame.id);
+      if (it == pending_.end()) {
+        return true;  // a call that timed out or was cancelled
+      }
+      absl::StatusOr<wire::Response> r = wire::DecodeResponse(frame.payload);
+      if (!r.ok()) {
+        Fail(ProtocolError(server_.name, r.status().message()), now, done);
+        return false;
+      }
+      Pending p = std::move(it->second);
+      pending_.erase(it);
+      deadlines_.erase({p.deadline, frame.id});
+      if (r->status == 0) {
+        done->push_back([cb = std::move(p.cb), data = std::move(r->data)]() mutable {
+          cb(std::move(data));
+        });
+      } else {
+        absl::Status s = Error(CanonicalFor(r->status), r->status,
+                               absl::StrCat("server '", server_.name, "': ", r->data));
+        done->push_back([cb = std::move(p.cb), s]() { cb(FreshStatus(s)); });
+      }
+      return true;
+    }
+    case FrameType::kPing:
+      Send(FrameType::kPong, frame.id, frame.payload, done);
+      return fd_ >= 0;
+    case FrameType::kPong:
+      return true;
+    case FrameType::kStreamData: {
+      auto it = streams_.find(frame.id);
+      if (it != streams_.end() && it->second.on_data) {
+        done->push_back([cb = it->second.on_data, data = std::string(frame.payload)]() {
+          cb(data);
+        });
+      }
+      return true;
+    }
+    case FrameType::kStreamClose: {
+      auto it = streams_.find(frame.id);
+      if (it == streams_.end()) {
+        return true;
+      }
+      absl::StatusOr<wire::Closing> c = wire::DecodeClosing(frame.payload);
+      absl::Status s = !c.ok() ? c.status()
+                       : c->status == 0
+                           ? absl::OkStatus()
+                           : Error(CanonicalFor(c->status), c->status,
+                                   absl::StrCat("server '", server_.name,
+                                                "' closed the stream: ", c->message));
+      if (it->second.on_close) {
+        done->push_back([cb = std::move(it->second.on_close), s]() { cb(FreshStatus(s)); });
+      }
+      streams_.erase(it);
+      return true;
+    }
+    case FrameType::kGoAway: {
+      absl::StatusOr<wire::Closing> c = wire::DecodeClosing(frame.payload);
+      if (!c.ok()) {
+        Fail(ProtocolError(server_.name, c.status().message()), now, done);
+        return false;
+      }
+      const int32_t code = c->status != 0 ? c->status : TL_E_CONNECTION_LOST;
+      Fail(Error(CanonicalFor(code), code,
+                 absl::StrCat("server '", server_.name, "' closed the link: ", c->message)),
+           now, done);
+      return false;
+    }
+    default:
+      Fail(ProtocolError(server_.name, absl::StrCat("unexpected ",
+                                                    FrameTypeName(frame.type), " frame")),
+           now, done);
+      return false;
+  }
+}
+
+void Connection::Send(wire::FrameType type, uint32_t id, absl::string_view payload,
+                      Completions* done) {
+  wire::AppendFrame(type, 0, id, payload, &out_);
+  Flush(done);
+}
+
+void Connection::Flush(Completions* done) {
+  while (ssl_ != nullptr && out_off_ < out_.size()) {
+    const size_t len = std::min(out_.size() - out_off_, kWriteChunk);
+    const int n = SSL_write(ssl_.get(), out_.data() + out_off_, static_cast<int>(len));
+    if (n <= 0) {
+      const int saved_errno = errno;
+      const int err = SSL_get_error(ssl_.get(), n);
+      if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+        SetInterest(EPOLLIN | EPOLLOUT);
+        return;
+      }
+      Fail(TlsFailure(server_.name, err, saved_errno, true), absl::Now(), done);
+      return;
+    }
+    out_off_ += static_cast<size_t>(n);
+  }
+  out_.clear();
+  out_off_ = 0;
+  if (fd_ >= 0 && (interest_ & EPOLLOUT)) {
+    SetInterest(EPOLLIN);
+  }
+}
+
+void Connection::OnTimer(absl::Time now, Completions* done) {
+  switch (state_) {
+    case LinkState::kBackoff:
+      if (now >= retry_at_) {
+        StartConnect(now, done);
+      }
+      return;
+    case LinkState::kConnecting:
+    case LinkState::kHandshaking:
+    case LinkState::kAwaitingWelcome:
+      if (now >= phase_deadline_) {
+        const char* phase = state_ == LinkState::kConnecting    ? "TCP connect"
+                            : state_ == LinkState::kHandshaking ? "TLS handshake"
+                                                                : "welcome";
+        Fail(Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                   absl::StrCat("server '", server_.name, "' at ", server_.host, ":",
+                                server_.port, " timed out (", phase, " took more than ",
+                                absl::FormatDuration(settings_.connect_timeout), ")")),
+             now, done);
+      }
+      return;
+    case LinkState::kReady:
+      break;
+    default:
+      return;
+  }
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const uint32_t id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto it = pending_.find(id);
+    if (it != pending_.end()) {
+      absl::Status s = Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                             absl::StrCat("call to server '", server_.name,
+                                          "' passed its deadline"));
+      done->push_back([cb = std::move(it->second.cb), s]() { cb(FreshStatus(s)); });
+      pending_.erase(it);
+    }
+  }
+  if (now - last_rx_ >= settings_.heartbeat_timeout) {
+    Fail(Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
+               absl::StrCat("nothing received from server '", server_.name, "' for ",
+                            absl::FormatDuration(now - last_rx_),
+                            " (heartbeat timeout); the peer or a firewall dropped the link")),
+         now, done);
+    return;
+  }
+  if (now - last_rx_ >= settings_.heartbeat_interval &&
+      now - last_ping_ >= settings_.heartbeat_interval) {
+    last_ping_ = now;
+    std::string payload;
+    wire::ByteWriter(&payload).U64(static_cast<uint64_t>(absl::ToUnixNanos(now)));
+    Send(wire::FrameType::kPing, 0, payload, done);
+  }
+}
+
+absl::Time Connection::NextWakeup() const {
+  switch (state_) {
+    case LinkState::kBackoff:
+      return retry_at_;
+    case LinkState::kConnecting:
+    case LinkState::kHandshaking:
+    case LinkState::kAwaitingWelcome:
+      return phase_deadline_;
+    case LinkState::kReady: {
+      absl::Time t = last_rx_ + settings_.heartbeat_timeout;
+      t = std::min(t, std::max(last_rx_, last_ping_) + settings_.heartbeat_interval);
+      if (!deadlines_.empty()) {
+        t = std::min(t, deadlines_.begin()->first);
+      }
+      return t;
+    }
+    default:
+      return absl::InfiniteFuture();
+  }
+}
+
+absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
+                                   absl::string_view data, absl::Time deadline,
+                                   CallCallback cb, uint32_t* id, uint64_t* token,
+                                   Completions* done) {
+  if (state_ != LinkState::kReady) {
+    return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+                 absl::StrCat("server '", server_.name, "' is not connected (",
+                              LinkStateName(state_), "; last error: ",
+                              last_error_.message(), ")"));
+  }
+  if (data.size() + partition.size() + 16 > settings_.max_payload) {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                 absl::StrCat("call data of ", data.size(),
+                              " bytes exceeds the frame limit of ", settings_.max_payload));
+  }
+  while (next_id_ == 0 || pending_.count(next_id_) != 0) {
+    ++next_id_;
+  }
+  const uint32_t call_id = next_id_++;
+  const uint64_t call_token = next_token_++;
+  pending_.emplace(call_id, Pending{deadline, call_token, std::move(cb)});
+  if (deadline != absl::InfiniteFuture()) {
+    deadlines_.insert({deadline, call_id});
+  }
+  *id = call_id;
+  *token = call_token;
+  // Encode straight into the output buffer: frame header then the request payload.
+  wire::Request req;
+  req.partition = std::string(partition);
+  req.op = op;
+  req.data = std::string(data);
+  Send(wire::FrameType::kRequest, call_id, wire::EncodeRequest(req), done);
+  return absl::OkStatus();
+}
+
+bool Connection::CancelCall(uint32_t id, uint64_t token) {
+  auto it = pending_.find(id);
+  if (it == pending_.end() || it->second.token != token) {
+    return false;
+  }
+  deadlines_.erase({it->second.deadline, id});
+  pending_.erase(it);
+  return true;
+}
+
+absl::StatusOr<uint32_t> Connection::OpenStream(absl::string_view partition,
+                                                absl::string_view service,
+                                                StreamCallbacks callbacks,
+                                                Completions* done) {
+  if (state_ != LinkState::kReady) {
+    return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+                 absl::StrCat("server '", server_.name, "' is not connected (",
+                              LinkStateName(state_), "; last error: ",
+                              last_error_.message(), ")"));
+  }
+  // Stream ids only grow on this Connection, across reconnects, so a stale handle never
+  // names a newer stream.
+  while (next_stream_ == 0 || streams_.count(next_stream_) != 0) {
+    ++next_stream_;
+  }
+  const uint32_t id = next_stream_++;
+  streams_.emplace(id, std::move(callbacks));
+  wire::StreamOpen open;
+  open.partition = std::string(partition);
+  open.service = std::string(service);
+  Send(wire::FrameType::kStreamOpen, id, wire::EncodeStreamOpen(open), done);
+  return id;
+}
+
+absl::Status Connection::StreamSend(uint32_t stream, absl::string_view data,
+                                    Completions* done) {
+  if (streams_.count(stream) == 0) {
+    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                 absl::StrCat("stream ", stream, " on server '", server_.name,
+                              "' is closed"));
+  }
+  for (size_t off = 0; off < data.size() || (off == 0 && data.empty());) {
+    const size_t n = std::min<size_t>(data.size() - off, settings_.max_payload);
+    Send(wire::FrameType::kStreamData, stream, data.substr(off, n), done);
+    off += n;
+    if (n == 0) {
+      break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::StreamClose(uint32_t stream, Completions* done) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) {
+    return absl::OkStatus();
+  }
+  streams_.erase(it);
+  wire::Closing c;
+  Send(wire::FrameType::kStreamClose, stream, wire::EncodeClosing(c), done);
+  return absl::OkStatus();
+}
+
+}  // namespace trustlink::ntl::client

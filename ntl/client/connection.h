@@ -1,0 +1,177 @@
+#ifndef TRUSTLINK_NTL_CLIENT_CONNECTION_H_
+#define TRUSTLINK_NTL_CLIENT_CONNECTION_H_
+
+// Connection: the link to one configured server. A state machine over a non-blocking
+// socket and a BoringSSL client, pinned to the server's registered certificate:
+//
+//   backoff -> connecting -> handshaking -> awaiting welcome -> ready
+//      ^                                                          |
+//      +------------------ any failure (Fail) --------------------+
+//
+// It owns the request ids and stream ids of its link, the pending calls and their
+// deadlines, the heartbeat and the reconnect backoff. It never calls user code directly:
+// completions are appended to a list the Client runs after releasing its lock.
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ntl/client/settings.h"
+#include "ntl/wire/frame.h"
+#include "ntl/wire/messages.h"
+#include "third_party/boringssl_guard.h"
+
+namespace trustlink::ntl::client {
+
+// CallCallback receives a call's response data or its failure.
+using CallCallback = std::function<void(absl::StatusOr<std::string>)>;
+
+// StreamCallbacks receive a byte stream's data and its end (OK for a clean close).
+struct StreamCallbacks {
+  std::function<void(absl::string_view)> on_data;
+  std::function<void(const absl::Status&)> on_close;
+};
+
+// Completions are user callbacks to run once the Client's lock is released.
+using Completions = std::vector<std::function<void()>>;
+
+// LinkState is a server's connection state, as the C ABI reports it.
+enum class LinkState {
+  kNotTrusted = 0,  // not in the trust store: never contacted
+  kBackoff = 1,     // waiting to reconnect after a failure (or before the first attempt)
+  kConnecting = 2,  // TCP connect in progress
+  kHandshaking = 3,
+  kAwaitingWelcome = 4,
+  kReady = 5,
+  kStopped = 6,  // failed and reconnect is off, or the client is closing
+};
+
+const char* LinkStateName(LinkState state);
+
+// ConnectionListener hears about admission and loss; called with the Client's lock held.
+class ConnectionListener {
+ public:
+  virtual ~ConnectionListener() = default;
+  virtual void OnWelcome(size_t server, const wire::Welcome& welcome) = 0;
+  virtual void OnLinkDown(size_t server) = 0;
+  // OnAttemptSettled: the first connection attempt reached welcome or failed.
+  virtual void OnFirstAttemptSettled(size_t server) = 0;
+};
+
+// Thread safety: not thread-safe. The owning Client calls every method with its mutex held.
+class Connection {
+ public:
+  Connection(size_t index, const ServerSettings& server, const ClientSettings& settings,
+             SSL_CTX* ctx, int epoll_fd, ConnectionListener* listener);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // OnEvent handles epoll `events` for this connection's socket.
+  void OnEvent(uint32_t events, absl::Time now, Completions* done);
+  // OnTimer runs due work: reconnect, connect timeout, heartbeat, call deadlines.
+  void OnTimer(absl::Time now, Completions* done);
+  // NextWakeup is when OnTimer next has something to do.
+  absl::Time NextWakeup() const;
+
+  // StartCall sends a request. On success `*id` and `*token` identify it for CancelCall.
+  absl::Status StartCall(absl::string_view partition, uint32_t op, absl::string_view data,
+                         absl::Time deadline, CallCallback cb, uint32_t* id,
+                         uint64_t* token, Completions* done);
+  // CancelCall forgets a call (its callback is dropped); false if it already completed.
+  bool CancelCall(uint32_t id, uint64_t token);
+
+  absl::StatusOr<uint32_t> OpenStream(absl::string_view partition, absl::string_view service,
+                                      StreamCallbacks callbacks, Completions* done);
+  absl::Status StreamSend(uint32_t stream, absl::string_view data, Completions* done);
+  absl::Status StreamClose(uint32_t stream, Completions* done);
+
+  // Shutdown fails everything with `why` and stops for good.
+  void Shutdown(const absl::Status& why, Completions* done);
+
+  LinkState state() const { return state_; }
+  const absl::Status& last_error() const { return last_error_; }
+  const std::vector<wire::SlotInfo>& slots() const { return slots_; }
+  const std::string& client_label() const { return client_label_; }
+  bool resumed() const { return resumed_; }
+  uint64_t connects() const { return connects_; }
+  size_t in_flight() const { return pending_.size(); }
+  const ServerSettings& server() const { return server_; }
+  int fd() const { return fd_; }
+
+  // Called by the SSL callbacks installed on the client's SSL_CTX.
+  void SetSession(SSL_SESSION* session) { session_.reset(session); }
+  bool CheckPin(const SSL* ssl);
+
+ private:
+  struct Pending {
+    absl::Time deadline;
+    uint64_t token;
+    CallCallback cb;
+  };
+
+  void StartConnect(absl::Time now, Completions* done);
+  void OnConnected(absl::Time now, Completions* done);
+  void DoHandshake(absl::Time now, Completions* done);
+  void ReadAvailable(absl::Time now, Completions* done);
+  // HandleFrame returns false after it failed the link.
+  bool HandleFrame(const wire::FrameView& frame, absl::Time now, Completions* done);
+  void Send(wire::FrameType type, uint32_t id, absl::string_view payload, Completions* done);
+  void Flush(Completions* done);
+  void SetInterest(uint32_t events);
+  void Fail(const absl::Status& why, absl::Time now, Completions* done);
+  void CloseSocket();
+  void SettleFirstAttempt();
+  absl::Duration NextBackoff();
+
+  const size_t index_;
+  ServerSettings server_;
+  const ClientSettings& settings_;
+  SSL_CTX* const ctx_;
+  const int epoll_fd_;
+  ConnectionListener* const listener_;
+
+  LinkState state_ = LinkState::kBackoff;
+  absl::Status last_error_;
+  int fd_ = -1;
+  uint32_t interest_ = 0;
+  bssl::UniquePtr<SSL> ssl_;
+  bssl::UniquePtr<SSL_SESSION> session_;
+  absl::Status pin_error_;  // set by the verify callback on a mismatch
+  bool resumed_ = false;
+  bool first_settled_ = false;
+  uint64_t connects_ = 0;
+  int attempts_ = 0;  // failures since the last welcome, for the backoff
+  absl::Time retry_at_ = absl::InfinitePast();
+  absl::Time phase_deadline_ = absl::InfiniteFuture();
+  absl::Time last_rx_;
+  absl::Time last_ping_;
+
+  std::string in_;
+  std::string out_;
+  size_t out_off_ = 0;
+
+  std::vector<wire::SlotInfo> slots_;
+  std::string client_label_;
+
+  uint32_t next_id_ = 1;
+  uint64_t next_token_ = 1;
+  std::map<uint32_t, Pending> pending_;
+  std::set<std::pair<absl::Time, uint32_t>> deadlines_;
+  uint32_t next_stream_ = 1;
+  std::map<uint32_t, StreamCallbacks> streams_;
+};
+
+}  // namespace trustlink::ntl::client
+
+#endif  // TRUSTLINK_NTL_CLIENT_CONNECTION_H_

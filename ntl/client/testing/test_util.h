@@ -1,0 +1,61 @@
+#ifndef TRUSTLINK_NTL_CLIENT_TESTING_TEST_UTIL_H_
+#define TRUSTLINK_NTL_CLIENT_TESTING_TEST_UTIL_H_
+
+// Shared set-up for the client tests: fixture identities and a bounded wait.
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "ntl/client/pin.h"
+#include "ntl/client/settings.h"
+#include "ntl/client/testing/fake_server.h"
+
+namespace trustlink::ntl::client::testing {
+
+inline FakeServerOptions ServerOptions(const std::string& identity = "server_ed25519") {
+  FakeServerOptions o;
+  o.cert_pem = ReadTestFile("testdata/tls/" + identity + ".cert.pem");
+  o.key_pem = ReadTestFile("testdata/tls/" + identity + ".key.pem");
+  return o;
+}
+
+inline ServerSettings Server(const std::string& name, uint16_t port,
+                             const std::string& pinned_identity = "server_ed25519") {
+  ServerSettings s;
+  s.name = name;
+  s.host = "127.0.0.1";
+  s.port = port;
+  s.pinned_cert_der =
+      CertPemToDer(ReadTestFile("testdata/tls/" + pinned_identity + ".cert.pem"), "pin")
+          .value();
+  return s;
+}
+
+inline ClientSettings Settings() {
+  ClientSettings s;
+  s.client_cert_pem = ReadTestFile("testdata/tls/client_ed25519.cert.pem");
+  s.client_key_pem = ReadTestFile("testdata/tls/client_ed25519.key.pem");
+  s.connect_timeout = absl::Seconds(5);
+  s.reconnect_min = absl::Milliseconds(20);
+  s.reconnect_max = absl::Milliseconds(200);
+  return s;
+}
+
+// WaitFor polls `done` until it holds or `timeout` passes; returns its last value.
+template <typename Predicate>
+bool WaitFor(Predicate done, absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() >= deadline) {
+      return done();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace trustlink::ntl::client::testing
+
+#endif  // TRUSTLINK_NTL_CLIENT_TESTING_TEST_UTIL_H_

@@ -1,0 +1,66 @@
+#include "ntl/server/directory.h"
+
+#include <unordered_map>
+#include <utility>
+
+namespace trustlink::ntl::server {
+
+class InMemoryDirectory::Snap : public DirectorySnapshot {
+ public:
+  Snap(const std::map<std::string, std::shared_ptr<const ClientRecord>>& clients,
+       bool ipcheck)
+      : clients_(clients.begin(), clients.end()), ipcheck_(ipcheck) {}
+
+  std::shared_ptr<const ClientRecord> FindByFingerprint(
+      absl::string_view fingerprint) const override {
+    auto it = clients_.find(std::string(fingerprint));
+    return it == clients_.end() ? nullptr : it->second;
+  }
+  bool ipcheck() const override { return ipcheck_; }
+
+ private:
+  const std::unordered_map<std::string, std::shared_ptr<const ClientRecord>> clients_;
+  const bool ipcheck_;
+};
+
+InMemoryDirectory::InMemoryDirectory() {
+  internal::MutexLock lock(&mu_);
+  PublishLocked();
+}
+
+void InMemoryDirectory::Put(ClientRecord record) {
+  internal::MutexLock lock(&mu_);
+  std::string fp = record.fingerprint;
+  clients_[fp] = std::make_shared<const ClientRecord>(std::move(record));
+  PublishLocked();
+}
+
+bool InMemoryDirectory::Remove(absl::string_view fingerprint) {
+  internal::MutexLock lock(&mu_);
+  const bool existed = clients_.erase(std::string(fingerprint)) > 0;
+  PublishLocked();
+  return existed;
+}
+
+void InMemoryDirectory::SetIpCheck(bool on) {
+  internal::MutexLock lock(&mu_);
+  ipcheck_ = on;
+  PublishLocked();
+}
+
+std::shared_ptr<const DirectorySnapshot> InMemoryDirectory::Snapshot() const {
+  internal::MutexLock lock(&mu_);
+  return snapshot_;
+}
+
+uint64_t InMemoryDirectory::generation() const {
+  internal::MutexLock lock(&mu_);
+  return generation_;
+}
+
+void InMemoryDirectory::PublishLocked() {
+  snapshot_ = std::make_shared<const Snap>(clients_, ipcheck_);
+  ++generation_;
+}
+
+}  // namespace trustlink::ntl::server

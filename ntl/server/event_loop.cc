@@ -1,0 +1,1130 @@
+#include "ntl/server/event_loop.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ntl/status.h"
+#include "ntl/wire/messages.h"
+#include "trustlink/base.h"
+
+namespace trustlink::ntl::server::internal_engine {
+namespace {
+
+constexpr uint64_t kListenTag = 0;
+constexpr uint64_t kEventTag = 1;
+constexpr size_t kScratchSize = 256 * 1024;  // one large recv per readiness event
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kStreamChunk = 64 * 1024;
+
+int SslIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+std::string SslErrorText() {
+  const uint32_t e = ERR_peek_last_error();
+  std::string text = e == 0 ? "connection closed" : ERR_reason_error_string(e);
+  ERR_clear_error();
+  return text;
+}
+
+}  // namespace
+
+// Conn is one client connection, owned by its loop.
+struct Conn {
+  enum class State { kHandshake, kAwaitHello, kOpen, kDraining };
+  struct Pending {
+    std::string partition;
+    uint64_t seq;
+  };
+  struct Stream {
+    std::string partition;
+    uint64_t seq;
+    std::unique_ptr<StreamSession> session;
+  };
+
+  Loop* loop = nullptr;
+  uint64_t id = 0;
+  int fd = -1;
+  bssl::UniquePtr<SSL> ssl;
+  std::shared_ptr<TlsContext> tls;
+  std::string peer_ip;
+  std::string peer;  // ip:port for logs
+  State state = State::kHandshake;
+  bool unauthenticated = true;
+  bool dead = false;
+  bool processing = false;
+  bool want_write = false;
+  bool read_paused = false;
+  bool finish_then_close = false;
+  bool refusal_logged = false;
+  bool registered = false;
+  uint32_t events = 0;
+  absl::Time deadline;
+  absl::Time last_active;
+  // Ciphertext: `src` is what the BIO reads from during one drive; leftovers wait in
+  // cipher_pending.
+  const char* src = nullptr;
+  size_t src_len = 0;
+  std::string cipher_pending;
+  // Plaintext: frames are decoded in place from in[in_start..].
+  std::string in;
+  size_t in_start = 0;
+  std::string out;
+  size_t out_off = 0;
+  Admission admission;
+  std::string fingerprint;
+  std::unordered_map<uint32_t, Pending> pending;
+  std::unordered_map<uint32_t, Stream> streams;
+};
+
+namespace {
+
+// The socket BIO reads ciphertext from the connection's application-owned buffer and
+// writes with send(MSG_NOSIGNAL), so a dead peer is an error, not SIGPIPE.
+int BioRead(BIO* bio, char* out, int len) {
+  Conn* c = static_cast<Conn*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (c->src_len == 0) {
+    BIO_set_retry_read(bio);
+    return -1;
+  }
+  const size_t n = std::min(c->src_len, static_cast<size_t>(len));
+  std::memcpy(out, c->src, n);
+  c->src += n;
+  c->src_len -= n;
+  return static_cast<int>(n);
+}
+
+int BioWrite(BIO* bio, const char* in, int len) {
+  Conn* c = static_cast<Conn*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  const ssize_t n = send(c->fd, in, static_cast<size_t>(len), MSG_NOSIGNAL);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      BIO_set_retry_write(bio);
+    }
+    return -1;
+  }
+  return static_cast<int>(n);
+}
+
+long BioCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+const BIO_METHOD* ConnBioMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "ntls-conn");
+    BIO_meth_set_read(m, BioRead);
+    BIO_meth_set_write(m, BioWrite);
+    BIO_meth_set_ctrl(m, BioCtrl);
+    return m;
+  }();
+  return method;
+}
+
+class ResponderImpl : public Responder {
+ public:
+  ResponderImpl(std::shared_ptr<Mailbox> mailbox, Loop* loop, uint64_t conn_id,
+                uint32_t request_id, uint64_t seq)
+      : mailbox_(std::move(mailbox)),
+        loop_(loop),
+        conn_id_(conn_id),
+        request_id_(request_id),
+        seq_(seq) {}
+  ~ResponderImpl() override {
+    if (!done_) {
+      Respond(TL_E_INTERNAL, "the partition handler dropped the request");
+    }
+  }
+  void Respond(int32_t status, std::string data) override {
+    if (done_) {
+      return;
+    }
+    done_ = true;
+    if (mailbox_->OnLoopThread()) {
+      loop_->CompleteRequest(conn_id_, request_id_, seq_, status, std::move(data));
+      return;
+    }
+    Loop* loop = loop_;
+    const uint64_t conn_id = conn_id_;
+    const uint32_t request_id = request_id_;
+    const uint64_t seq = seq_;
+    mailbox_->Post([loop, conn_id, request_id, seq, status, d = std::move(data)]() mutable {
+      loop->CompleteRequest(conn_id, request_id, seq, status, std::move(d));
+    });
+  }
+
+ private:
+  const std::shared_ptr<Mailbox> mailbox_;
+  Loop* const loop_;
+  const uint64_t conn_id_;
+  const uint32_t request_id_;
+  const uint64_t seq_;
+  bool done_ = false;
+};
+
+class SinkImpl : public StreamSink {
+ public:
+  SinkImpl(std::shared_ptr<Mailbox> mailbox, Loop* loop, uint64_t conn_id,
+           uint32_t stream_id, uint64_t seq)
+      : mailbox_(std::move(mailbox)),
+        loop_(loop),
+        conn_id_(conn_id),
+        stream_id_(stream_id),
+        seq_(seq) {}
+  void Send(std::string data) override {
+    Loop* loop = loop_;
+    const uint64_t conn_id = conn_id_;
+    const uint32_t stream_id = stream_id_;
+    const uint64_t seq = seq_;
+    mailbox_->Post([loop, conn_id, stream_id, seq, d = std::move(data)]() mutable {
+      loop->StreamSend(conn_id, stream_id, seq, std::move(d));
+    });
+  }
+  void Close(int32_t status, std::string message) override {
+    Loop* loop = loop_;
+    const uint64_t conn_id = conn_id_;
+    const uint32_t stream_id = stream_id_;
+    const uint64_t seq = seq_;
+    mailbox_->Post([loop, conn_id, stream_id, seq, status, m = std::move(message)]() mutable {
+      loop->StreamServerClose(conn_id, stream_id, seq, status, std::move(m));
+    });
+  }
+
+ private:
+  const std::shared_ptr<Mailbox> mailbox_;
+  Loop* const loop_;
+  const uint64_t conn_id_;
+  const uint32_t stream_id_;
+  const uint64_t seq_;
+};
+
+bool HasPartition(const ClientRecord& record, absl::string_view partition) {
+  for (const wire::SlotInfo& s : record.partitions) {
+    if (s.partition == partition) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SamePartitions(const ClientRecord& a, const ClientRecord& b) {
+  if (a.partitions.size() != b.partitions.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.partitions.size(); ++i) {
+    const wire::SlotInfo& x = a.partitions[i];
+    const wire::SlotInfo& y = b.partitions[i];
+    if (x.partition != y.partition || x.label != y.label || x.serial != y.serial) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string WelcomeFor(const ClientRecord& record) {
+  wire::Welcome w;
+  w.client_label = record.label;
+  w.slots = record.partitions;
+  return wire::EncodeWelcome(w);
+}
+
+}  // namespace
+
+Loop* LoopOf(const Conn* c) { return c->loop; }
+std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop) { return loop->snapshot(); }
+const std::string& PeerIpOf(const Conn* c) { return c->peer_ip; }
+
+bool Mailbox::Post(std::function<void()> task) {
+  internal::MutexLock lock(&mu_);
+  if (!open_) {
+    return false;
+  }
+  tasks_.push_back(std::move(task));
+  const uint64_t one = 1;
+  ssize_t ignored = write(event_fd_, &one, sizeof(one));
+  (void)ignored;
+  return true;
+}
+
+std::vector<std::function<void()>> Mailbox::Take() {
+  internal::MutexLock lock(&mu_);
+  std::vector<std::function<void()>> out;
+  out.swap(tasks_);
+  return out;
+}
+
+void Mailbox::Close() {
+  internal::MutexLock lock(&mu_);
+  open_ = false;
+}
+
+Loop::Loop(Server* server, int index) : server_(server), index_(index) {}
+
+Loop::~Loop() {
+  if (epoll_fd_ >= 0) {
+    close(epoll_fd_);
+  }
+  if (event_fd_ >= 0) {
+    close(event_fd_);
+  }
+}
+
+Conn* Loop::ConnFromSsl(const SSL* ssl) {
+  return static_cast<Conn*>(SSL_get_ex_data(ssl, SslIndex()));
+}
+
+absl::Status Loop::Init(int listen_fd) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || event_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("cannot create event loop: ", strerror(errno)));
+  }
+  mailbox_ = std::make_shared<Mailbox>(event_fd_);
+  listen_fd_ = listen_fd;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kEventTag;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev);
+  // EPOLLEXCLUSIVE: one loop wakes per new connection, not all of them.
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.u64 = kListenTag;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) {
+    return absl::InternalError(absl::StrCat("cannot watch the listener: ", strerror(errno)));
+  }
+  listening_ = true;
+  scratch_.resize(kScratchSize);
+  directory_generation_ = server_->directory_->generation();
+  snapshot_ = server_->directory_->Snapshot();
+  revalidated_generation_ = directory_generation_;
+  tls_generation_ = server_->RefreshTls();
+  return absl::OkStatus();
+}
+
+void Loop::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Loop::Join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Loop::Wake() {
+  const uint64_t one = 1;
+  ssize_t ignored = write(event_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+Conn* Loop::Find(uint64_t id) {
+  auto it = conns_.find(id);
+  return it == conns_.end() || it->second->dead ? nullptr : it->second.get();
+}
+
+void Loop::Run() {
+  mailbox_->SetThread(std::this_thread::get_id());
+  const int tick_ms = static_cast<int>(absl::ToInt64Milliseconds(server_->options_.tick));
+  absl::Time next_tick = absl::Now() + server_->options_.tick;
+  epoll_event events[128];
+  while (true) {
+    const int n = epoll_wait(epoll_fd_, events, 128, std::max(1, tick_ms));
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kListenTag) {
+        Accept();
+      } else if (tag == kEventTag) {
+        uint64_t v;
+        ssize_t ignored = read(event_fd_, &v, sizeof(v));
+        (void)ignored;
+      } else if (Conn* c = Find(tag)) {
+        OnEvent(c, events[i].events);
+      }
+      Reap();
+    }
+    for (auto& task : mailbox_->Take()) {
+      task();
+      Reap();
+    }
+    const absl::Time now = absl::Now();
+    if (now >= next_tick || server_->draining_.load()) {
+      next_tick = now + server_->options_.tick;
+      Tick(now);
+      Reap();
+    }
+    if (drain_started_ && conns_.empty()) {
+      break;
+    }
+  }
+  mailbox_->Close();
+  // Tasks posted before the close still hold borrowed pointers into this loop; drop them.
+  mailbox_->Take();
+}
+
+void Loop::Reap() {
+  for (uint64_t id : dead_) {
+    conns_.erase(id);
+  }
+  dead_.clear();
+}
+
+void Loop::Accept() {
+  for (int i = 0; i < 64 && listening_; ++i) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      return;  // EAGAIN, or a transient error such as EMFILE: try at the next event
+    }
+    char ip[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+    if (addr.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+      inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+      port = ntohs(a->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+      inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+      port = ntohs(a->sin6_port);
+    }
+    const std::string peer_ip = CanonicalIp(ip);
+    const std::string peer = peer_ip.find(':') == std::string::npos
+                                 ? absl::StrCat(peer_ip, ":", port)
+                                 : absl::StrCat("[", peer_ip, "]:", port);
+    if (!server_->AcquireUnauthenticated(peer_ip)) {
+      Log(absl::StrCat("refused peer=", peer,
+                       " rule=unauthenticated-cap reason=\"too many connections not yet "
+                       "admitted\""));
+      close(fd);
+      continue;
+    }
+    const ServerOptions& o = server_->options_;
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (o.tcp_keepalive) {
+      setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepalive_idle_seconds, sizeof(int));
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepalive_interval_seconds, sizeof(int));
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepalive_count, sizeof(int));
+    }
+    auto conn = std::make_unique<Conn>();
+    Conn* c = conn.get();
+    c->loop = this;
+    c->id = ++next_id_;
+    c->fd = fd;
+    c->peer_ip = peer_ip;
+    c->peer = peer;
+    c->tls = server_->CurrentTls();
+    c->ssl.reset(SSL_new(c->tls->ctx.get()));
+    if (!c->ssl) {
+      server_->ReleaseUnauthenticated(peer_ip);
+      close(fd);
+      continue;
+    }
+    SSL_set_accept_state(c->ssl.get());
+    SSL_set_ex_data(c->ssl.get(), SslIndex(), c);
+    BIO* bio = BIO_new(ConnBioMethod());
+    BIO_set_data(bio, c);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(c->ssl.get(), bio, bio);  // one reference, both directions
+    const absl::Time now = absl::Now();
+    c->deadline = now + o.handshake_timeout;
+    c->last_active = now;
+    conns_[c->id] = std::move(conn);
+    UpdateEvents(c);
+  }
+}
+
+void Loop::UpdateEvents(Conn* c) {
+  if (c->dead) {
+    return;
+  }
+  const uint32_t want = (c->read_paused ? 0u : static_cast<uint32_t>(EPOLLIN)) |
+                        (c->want_write ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+  if (c->registered && c->events == want) {
+    return;
+  }
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.u64 = c->id;
+  epoll_ctl(epoll_fd_, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
+  c->registered = true;
+  c->events = want;
+}
+
+void Loop::OnEvent(Conn* c, uint32_t events) {
+  if ((events & (EPOLLERR | EPOLLHUP)) && (c->read_paused || !(events & EPOLLIN))) {
+    CloseConn(c, "connection reset by peer");
+    return;
+  }
+  if (events & EPOLLOUT) {
+    c->want_write = false;
+    if (c->state == Conn::State::kHandshake) {
+      DriveSsl(c);
+    } else {
+      Flush(c);
+    }
+    if (c->dead) {
+      return;
+    }
+    UpdateEvents(c);
+  }
+  if ((events & EPOLLIN) && !c->read_paused) {
+    ReadAndDrive(c);
+  }
+}
+
+void Loop::ReadAndDrive(Conn* c) {
+  const ssize_t n = recv(c->fd, scratch_.data(), scratch_.size(), 0);
+  if (n == 0) {
+    CloseConn(c, "peer closed the connection");
+    return;
+  }
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      CloseConn(c, absl::StrCat("read failed: ", strerror(errno)));
+    }
+    return;
+  }
+  c->last_active = absl::Now();
+  bool from_scratch = c->cipher_pending.empty();
+  if (from_scratch) {
+    c->src = scratch_.data();
+    c->src_len = static_cast<size_t>(n);
+  } else {
+    c->cipher_pending.append(scratch_.data(), static_cast<size_t>(n));
+    c->src = c->cipher_pending.data();
+    c->src_len = c->cipher_pending.size();
+  }
+  DriveSsl(c);
+  if (c->dead) {
+    return;
+  }
+  if (c->src_len == 0) {
+    std::string().swap(c->cipher_pending);
+  } else if (from_scratch) {
+    c->cipher_pending.assign(c->src, c->src_len);
+  } else {
+    c->cipher_pending.erase(0, c->cipher_pending.size() - c->src_len);
+  }
+  c->src = nullptr;
+  c->src_len = 0;
+}
+
+void Loop::DriveSsl(Conn* c) {
+  c->processing = true;
+  if (c->state == Conn::State::kHandshake) {
+    const int r = SSL_do_handshake(c->ssl.get());
+    if (r != 1) {
+      const int err = SSL_get_error(c->ssl.get(), r);
+      if (err == SSL_ERROR_WANT_WRITE) {
+        c->want_write = true;
+        ERR_clear_error();
+      } else if (err != SSL_ERROR_WANT_READ) {
+        const std::string why = SslErrorText();
+        if (!c->refusal_logged) {
+          Log(absl::StrCat("handshake-failed peer=", c->peer, " reason=\"", why, "\""));
+          c->refusal_logged = true;
+        }
+        c->processing = false;
+        CloseConn(c, "");
+        return;
+      } else {
+        ERR_clear_error();
+      }
+      c->processing = false;
+      UpdateEvents(c);
+      return;
+    }
+    OnHandshakeDone(c);
+    if (c->dead) {
+      c->processing = false;
+      return;
+    }
+  }
+  // Read plaintext until BoringSSL needs more ciphertext, decoding frames in place.
+  while (!c->dead && c->state != Conn::State::kDraining) {
+    if (c->out.size() - c->out_off > server_->options_.max_pending_output) {
+      c->read_paused = true;  // the peer is not reading; stop taking its requests
+      break;
+    }
+    const size_t old = c->in.size();
+    c->in.resize(old + kReadChunk);
+    const int r = SSL_read(c->ssl.get(), &c->in[old], static_cast<int>(kReadChunk));
+    c->in.resize(old + static_cast<size_t>(std::max(r, 0)));
+    if (r > 0) {
+      ProcessFrames(c);
+      continue;
+    }
+    const int err = SSL_get_error(c->ssl.get(), r);
+    if (err == SSL_ERROR_WANT_READ) {
+      ERR_clear_error();
+      break;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      c->processing = false;
+      CloseConn(c, "peer closed the link");
+      return;
+    }
+    const std::string why = SslErrorText();
+    c->processing = false;
+    CloseConn(c, absl::StrCat("TLS error: ", why));
+    return;
+  }
+  if (c->in_start == c->in.size()) {
+    std::string().swap(c->in);  // idle connections hold no plaintext buffer
+    c->in_start = 0;
+  } else if (c->in_start > 0) {
+    c->in.erase(0, c->in_start);
+    c->in_start = 0;
+  }
+  c->processing = false;
+  if (c->dead) {
+    return;
+  }
+  Flush(c);
+  if (!c->dead) {
+    UpdateEvents(c);
+  }
+}
+
+std::shared_ptr<const DirectorySnapshot> Loop::snapshot() {
+  const uint64_t gen = server_->directory_->generation();
+  if (gen != directory_generation_) {
+    directory_generation_ = gen;
+    snapshot_ = server_->directory_->Snapshot();
+  }
+  return snapshot_;
+}
+
+Admission Loop::AdmitPeer(Conn* c, absl::string_view fingerprint) {
+  Admission a = Admit(*snapshot(), fingerprint, c->peer_ip);
+  if (!a.admitted && !c->refusal_logged) {
+    c->refusal_logged = true;
+    Log(absl::StrCat("refused peer=", c->peer, " fingerprint=", fingerprint,
+                     " rule=", a.rule, " reason=\"", a.message, "\""));
+  }
+  return a;
+}
+
+void Loop::OnHandshakeDone(Conn* c) {
+  const STACK_OF(CRYPTO_BUFFER)* chain = SSL_get0_peer_certificates(c->ssl.get());
+  if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
+    CloseConn(c, "no client certificate");
+    return;
+  }
+  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+  c->fingerprint = Sha256Fingerprint(absl::string_view(
+      reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)), CRYPTO_BUFFER_len(leaf)));
+  // Admission again, after every handshake: a resumed one skipped the verify callback.
+  c->admission = AdmitPeer(c, c->fingerprint);
+  if (!c->admission.admitted) {
+    CloseConn(c, "");
+    return;
+  }
+  c->state = Conn::State::kAwaitHello;
+  Log(absl::StrCat("authenticated peer=", c->peer, " client='", c->admission.record->label,
+                   "' fingerprint=", c->fingerprint,
+                   " resumed=", SSL_session_reused(c->ssl.get()) ? "yes" : "no",
+                   " version=", SSL_get_version(c->ssl.get())));
+}
+
+void Loop::ProcessFrames(Conn* c) {
+  const uint32_t max = server_->options_.max_frame_payload;
+  while (!c->dead && c->state != Conn::State::kDraining) {
+    absl::string_view buf(c->in.data() + c->in_start, c->in.size() - c->in_start);
+    wire::DecodeResult d = wire::DecodeFrame(buf, max);
+    if (d.kind == wire::DecodeResult::Kind::kNeedMore) {
+      return;
+    }
+    if (d.kind == wire::DecodeResult::Kind::kError) {
+      Log(absl::StrCat("protocol-error peer=", c->peer, " reason=\"", d.error.message(),
+                       "\""));
+      GoAway(c, TL_E_PROTOCOL, d.error.message());
+      return;
+    }
+    HandleFrame(c, d.frame);
+    c->in_start += d.consumed;
+  }
+}
+
+void Loop::HandleFrame(Conn* c, const wire::FrameView& f) {
+  using wire::FrameType;
+  if (c->state == Conn::State::kAwaitHello) {
+    if (f.type != FrameType::kHello) {
+      GoAway(c, TL_E_PROTOCOL, "the first frame must be hello");
+      return;
+    }
+    HandleHello(c, f);
+    return;
+  }
+  switch (f.type) {
+    case FrameType::kRequest:
+      HandleRequest(c, f);
+      return;
+    case FrameType::kPing:
+      SendFrame(c, FrameType::kPong, f.id, f.payload);
+      return;
+    case FrameType::kPong:
+      return;
+    case FrameType::kStreamOpen:
+      HandleStreamOpen(c, f);
+      return;
+    case FrameType::kStreamData: {
+      auto it = c->streams.find(f.id);
+      if (it == c->streams.end()) {
+        return;  // a stream the server already closed; its data is late, not an error
+      }
+      it->second.session->OnData(f.payload);
+      return;
+    }
+    case FrameType::kStreamClose: {
+      auto it = c->streams.find(f.id);
+      if (it != c->streams.end()) {
+        std::unique_ptr<StreamSession> s = std::move(it->second.session);
+        c->streams.erase(it);
+        s->OnClose();
+      }
+      return;
+    }
+    case FrameType::kHtlProof:
+      return;  // reserved for the HTL work; nothing to check yet
+    default:
+      GoAway(c, TL_E_PROTOCOL,
+             absl::StrCat("a client may not send ", wire::FrameTypeName(f.type), " frames"));
+  }
+}
+
+void Loop::HandleHello(Conn* c, const wire::FrameView& f) {
+  auto hello = wire::DecodeHello(f.payload);
+  if (!hello.ok()) {
+    GoAway(c, TL_E_PROTOCOL, hello.status().message());
+    return;
+  }
+  const ClientRecord& rec = *c->admission.record;
+  if (rec.require_htl) {
+    const std::string msg = absl::StrCat(
+        "client '", rec.label,
+        "' is registered with -requirehtl on this appliance, so HTL is required; add the "
+        "server on the client with vtl addServer -htl and run htlclient, or register the "
+        "client without -requirehtl");
+    Log(absl::StrCat("refused peer=", c->peer, " client='", rec.label,
+                     "' fingerprint=", c->fingerprint, " rule=htl reason=\"", msg, "\""));
+    GoAway(c, TL_E_HTL_REQUIRED_BY_APPLIANCE, msg);
+    return;
+  }
+  SendFrame(c, wire::FrameType::kWelcome, 0, WelcomeFor(rec));
+  c->state = Conn::State::kOpen;
+  c->unauthenticated = false;
+  server_->ReleaseUnauthenticated(c->peer_ip);
+  server_->ClientConnected(rec);
+  Log(absl::StrCat("admitted peer=", c->peer, " client='", rec.label, "' fingerprint=",
+                   c->fingerprint, " slots=", rec.partitions.size(), " software=\"",
+                   hello->software, "\""));
+}
+
+void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
+  auto req = wire::DecodeRequest(f.payload);
+  if (!req.ok()) {
+    GoAway(c, TL_E_PROTOCOL, req.status().message());
+    return;
+  }
+  if (c->pending.count(f.id) != 0) {
+    GoAway(c, TL_E_PROTOCOL, absl::StrCat("request id ", f.id, " is already in flight"));
+    return;
+  }
+  auto respond_now = [&](int32_t status, const std::string& msg) {
+    wire::Response r;
+    r.status = status;
+    r.data = msg;
+    SendFrame(c, wire::FrameType::kResponse, f.id, wire::EncodeResponse(r));
+  };
+  if (c->finish_then_close) {
+    respond_now(TL_E_UNAVAILABLE, "the appliance is shutting down; retry on another link");
+    return;
+  }
+  if (!HasPartition(*c->admission.record, req->partition)) {
+    respond_now(TL_E_PARTITION_NOT_ASSIGNED,
+                absl::StrCat("partition '", req->partition, "' is not assigned to client '",
+                             c->admission.record->label, "'"));
+    return;
+  }
+  if (!server_->handler_) {
+    respond_now(TL_E_UNIMPLEMENTED, "this appliance has no partition handler");
+    return;
+  }
+  const uint64_t seq = ++next_seq_;
+  c->pending[f.id] = Conn::Pending{req->partition, seq};
+  CallContext ctx{c->admission.record->label, c->fingerprint, req->partition};
+  server_->handler_->HandleRequest(
+      ctx, req->op, req->data,
+      std::make_unique<ResponderImpl>(mailbox_, this, c->id, f.id, seq));
+}
+
+void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
+  auto open = wire::DecodeStreamOpen(f.payload);
+  if (!open.ok()) {
+    GoAway(c, TL_E_PROTOCOL, open.status().message());
+    return;
+  }
+  auto refuse = [&](int32_t status, const std::string& msg) {
+    wire::Closing cl;
+    cl.status = status;
+    cl.message = msg;
+    SendFrame(c, wire::FrameType::kStreamClose, f.id, wire::EncodeClosing(cl));
+  };
+  if (c->streams.count(f.id) != 0) {
+    GoAway(c, TL_E_PROTOCOL, absl::StrCat("stream ", f.id, " is already open"));
+    return;
+  }
+  if (c->finish_then_close) {
+    refuse(TL_E_UNAVAILABLE, "the appliance is shutting down");
+    return;
+  }
+  if (!HasPartition(*c->admission.record, open->partition)) {
+    refuse(TL_E_PARTITION_NOT_ASSIGNED,
+           absl::StrCat("partition '", open->partition, "' is not assigned to client '",
+                        c->admission.record->label, "'"));
+    return;
+  }
+  auto svc = server_->services_.find(open->service);
+  if (svc == server_->services_.end()) {
+    refuse(TL_E_NOT_FOUND, absl::StrCat("this appliance has no service '", open->service, "'"));
+    return;
+  }
+  const uint64_t seq = ++next_seq_;
+  CallContext ctx{c->admission.record->label, c->fingerprint, open->partition};
+  auto session =
+      svc->second->Open(ctx, std::make_shared<SinkImpl>(mailbox_, this, c->id, f.id, seq));
+  if (!session.ok()) {
+    refuse(ntl::ToTlStatus(session.status()), std::string(session.status().message()));
+    return;
+  }
+  c->streams[f.id] = Conn::Stream{open->partition, seq, std::move(*session)};
+}
+
+void Loop::SendFrame(Conn* c, wire::FrameType type, uint32_t id, absl::string_view payload) {
+  if (c->dead) {
+    return;
+  }
+  wire::AppendFrame(type, 0, id, payload, &c->out);
+}
+
+void Loop::Flush(Conn* c) {
+  while (!c->dead && c->out_off < c->out.size()) {
+    const size_t left = c->out.size() - c->out_off;
+    const int n = SSL_write(c->ssl.get(), c->out.data() + c->out_off,
+                            static_cast<int>(std::min<size_t>(left, 1u << 20)));
+    if (n > 0) {
+      c->out_off += static_cast<size_t>(n);
+      continue;
+    }
+    const int err = SSL_get_error(c->ssl.get(), n);
+    if (err == SSL_ERROR_WANT_WRITE) {
+      ERR_clear_error();
+      c->want_write = true;
+      UpdateEvents(c);
+      return;
+    }
+    CloseConn(c, absl::StrCat("write failed: ", SslErrorText()));
+    return;
+  }
+  if (c->dead) {
+    return;
+  }
+  std::string().swap(c->out);
+  c->out_off = 0;
+  if (c->state == Conn::State::kDraining) {
+    SSL_shutdown(c->ssl.get());
+    ERR_clear_error();
+    CloseConn(c, "");
+    return;
+  }
+  if (c->read_paused && !c->processing) {
+    c->read_paused = false;
+    UpdateEvents(c);
+    if (!c->cipher_pending.empty()) {
+      // Ciphertext that arrived while paused: drive it now rather than wait for more.
+      std::string pending;
+      pending.swap(c->cipher_pending);
+      c->src = pending.data();
+      c->src_len = pending.size();
+      DriveSsl(c);
+      if (!c->dead && c->src_len > 0) {
+        c->cipher_pending.assign(c->src, c->src_len);
+      }
+      c->src = nullptr;
+      c->src_len = 0;
+    }
+  }
+}
+
+void Loop::GoAway(Conn* c, int32_t status, absl::string_view message) {
+  if (c->dead || c->state == Conn::State::kDraining) {
+    return;
+  }
+  wire::Closing cl;
+  cl.status = status;
+  cl.message = std::string(message);
+  SendFrame(c, wire::FrameType::kGoAway, 0, wire::EncodeClosing(cl));
+  c->state = Conn::State::kDraining;
+  c->read_paused = true;
+  if (!c->processing) {
+    Flush(c);
+  }
+}
+
+void Loop::CloseConn(Conn* c, absl::string_view reason) {
+  if (c->dead) {
+    return;
+  }
+  c->dead = true;
+  if (!reason.empty()) {
+    Log(absl::StrCat("closed peer=", c->peer,
+                     c->admission.record ? absl::StrCat(" client='", c->admission.record->label, "'")
+                                         : std::string(),
+                     " reason=\"", reason, "\""));
+  }
+  if (c->unauthenticated) {
+    server_->ReleaseUnauthenticated(c->peer_ip);
+  } else {
+    server_->ClientDisconnected(c->fingerprint);
+  }
+  for (auto& [id, stream] : c->streams) {
+    stream.session->OnClose();
+  }
+  c->streams.clear();
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  close(c->fd);
+  c->fd = -1;
+  dead_.push_back(c->id);
+}
+
+void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
+                           int32_t status, std::string data) {
+  Conn* c = Find(conn_id);
+  if (c == nullptr) {
+    return;
+  }
+  auto it = c->pending.find(request_id);
+  if (it == c->pending.end() || it->second.seq != seq) {
+    return;  // already failed (partition revoked) or the id was reused since
+  }
+  c->pending.erase(it);
+  wire::Response r;
+  r.status = status;
+  r.data = std::move(data);
+  const bool was_draining = c->state == Conn::State::kDraining;
+  if (!was_draining) {
+    SendFrame(c, wire::FrameType::kResponse, request_id, wire::EncodeResponse(r));
+  }
+  MaybeFinishDrain(c);
+  if (!c->processing && !c->dead) {
+    Flush(c);
+  }
+}
+
+void Loop::MaybeFinishDrain(Conn* c) {
+  if (c->finish_then_close && c->pending.empty() && !c->dead) {
+    GoAway(c, TL_E_UNAVAILABLE, "the appliance is shutting down");
+  }
+}
+
+void Loop::StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq, std::string data) {
+  Conn* c = Find(conn_id);
+  if (c == nullptr) {
+    return;
+  }
+  auto it = c->streams.find(stream_id);
+  if (it == c->streams.end() || it->second.seq != seq) {
+    return;
+  }
+  absl::string_view rest(data);
+  while (!rest.empty()) {
+    const size_t n = std::min(rest.size(), kStreamChunk);
+    SendFrame(c, wire::FrameType::kStreamData, stream_id, rest.substr(0, n));
+    rest.remove_prefix(n);
+  }
+  Flush(c);
+}
+
+void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
+                             int32_t status, std::string message) {
+  Conn* c = Find(conn_id);
+  if (c == nullptr) {
+    return;
+  }
+  auto it = c->streams.find(stream_id);
+  if (it == c->streams.end() || it->second.seq != seq) {
+    return;
+  }
+  c->streams.erase(it);
+  wire::Closing cl;
+  cl.status = status;
+  cl.message = std::move(message);
+  SendFrame(c, wire::FrameType::kStreamClose, stream_id, wire::EncodeClosing(cl));
+  Flush(c);
+}
+
+void Loop::Revalidate(Conn* c) {
+  if (c->state != Conn::State::kAwaitHello && c->state != Conn::State::kOpen) {
+    return;
+  }
+  if (!server_->IsServed(c->tls->fingerprint)) {
+    Log(absl::StrCat("closing peer=", c->peer, " reason=\"the server certificate ",
+                     c->tls->fingerprint, " is no longer served\""));
+    GoAway(c, TL_E_UNAVAILABLE,
+           "the appliance's server certificate was replaced; reconnect (the client must "
+           "trust the new server.pem)");
+    return;
+  }
+  Admission a = Admit(*snapshot_, c->fingerprint, c->peer_ip);
+  if (!a.admitted) {
+    Log(absl::StrCat("closing peer=", c->peer, " fingerprint=", c->fingerprint, " rule=",
+                     a.rule, " reason=\"", a.message, "\""));
+    GoAway(c, a.code,
+           a.code == TL_E_NOT_REGISTERED
+               ? "this client's registration was removed or its certificate replaced on "
+                 "the appliance"
+               : "this client's registration no longer allows this source address");
+    return;
+  }
+  std::shared_ptr<const ClientRecord> old = c->admission.record;
+  c->admission = a;
+  if (c->state != Conn::State::kOpen) {
+    return;
+  }
+  if (a.record->require_htl) {
+    GoAway(c, TL_E_HTL_REQUIRED_BY_APPLIANCE,
+           absl::StrCat("client '", a.record->label,
+                        "' now requires HTL on this appliance; reconnect with HTL"));
+    return;
+  }
+  if (old && old->label != a.record->label) {
+    server_->ClientDisconnected(c->fingerprint);
+    server_->ClientConnected(*a.record);
+  }
+  if (old && SamePartitions(*old, *a.record)) {
+    return;
+  }
+  // Fail calls and streams on revoked partitions at once; later answers are dropped.
+  for (auto it = c->pending.begin(); it != c->pending.end();) {
+    if (!HasPartition(*a.record, it->second.partition)) {
+      wire::Response r;
+      r.status = TL_E_PARTITION_NOT_ASSIGNED;
+      r.data = absl::StrCat("partition '", it->second.partition,
+                            "' was unassigned from this client during the call");
+      SendFrame(c, wire::FrameType::kResponse, it->first, wire::EncodeResponse(r));
+      it = c->pending.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = c->streams.begin(); it != c->streams.end();) {
+    if (!HasPartition(*a.record, it->second.partition)) {
+      wire::Closing cl;
+      cl.status = TL_E_PARTITION_NOT_ASSIGNED;
+      cl.message = absl::StrCat("partition '", it->second.partition, "' was unassigned");
+      SendFrame(c, wire::FrameType::kStreamClose, it->first, wire::EncodeClosing(cl));
+      std::unique_ptr<StreamSession> s = std::move(it->second.session);
+      it = c->streams.erase(it);
+      s->OnClose();
+    } else {
+      ++it;
+    }
+  }
+  SendFrame(c, wire::FrameType::kSlotsChanged, 0, WelcomeFor(*a.record));
+  Log(absl::StrCat("slots-changed client='", a.record->label, "' peer=", c->peer,
+                   " slots=", a.record->partitions.size()));
+  Flush(c);
+}
+
+void Loop::Tick(absl::Time now) {
+  bool recheck = false;
+  snapshot();
+  if (directory_generation_ != revalidated_generation_) {
+    revalidated_generation_ = directory_generation_;
+    recheck = true;
+  }
+  const uint64_t tls_gen = server_->RefreshTls();
+  if (tls_gen != tls_generation_) {
+    tls_generation_ = tls_gen;
+    recheck = true;
+  }
+  const ServerOptions& o = server_->options_;
+  const bool draining = server_->draining_.load();
+  if (draining && !drain_started_) {
+    drain_started_ = true;
+    listening_ = false;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  }
+  const bool force =
+      draining && now >= absl::FromUnixNanos(server_->drain_deadline_ns_.load());
+  std::vector<Conn*> all;
+  all.reserve(conns_.size());
+  for (auto& [id, c] : conns_) {
+    if (!c->dead) {
+      all.push_back(c.get());
+    }
+  }
+  for (Conn* c : all) {
+    if (c->dead) {
+      continue;
+    }
+    if (force) {
+      CloseConn(c, "shutdown grace period ended");
+      continue;
+    }
+    if (recheck) {
+      Revalidate(c);
+      if (c->dead) {
+        continue;
+      }
+    }
+    const bool admitted = c->state == Conn::State::kOpen;
+    if (!admitted && c->state != Conn::State::kDraining && now >= c->deadline) {
+      CloseConn(c, c->state == Conn::State::kHandshake ? "handshake deadline passed"
+                                                       : "no hello before the deadline");
+      continue;
+    }
+    if (c->state == Conn::State::kDraining && now >= c->deadline + o.handshake_timeout &&
+        now - c->last_active >= o.handshake_timeout) {
+      CloseConn(c, "peer did not read its goaway");
+      continue;
+    }
+    if (admitted && now - c->last_active >= o.idle_timeout) {
+      GoAway(c, TL_E_UNAVAILABLE, "the link was idle too long");
+      if (!c->dead) {
+        c->deadline = now;
+        c->last_active = now;
+      }
+      continue;
+    }
+    if (draining) {
+      if (!admitted) {
+        if (c->state != Conn::State::kDraining) {
+          CloseConn(c, "shutting down");
+        }
+      } else if (!c->finish_then_close) {
+        c->finish_then_close = true;
+        MaybeFinishDrain(c);
+      }
+    }
+  }
+}
+
+}  // namespace trustlink::ntl::server::internal_engine

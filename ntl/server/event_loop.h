@@ -1,0 +1,133 @@
+#ifndef TRUSTLINK_NTL_SERVER_EVENT_LOOP_H_
+#define TRUSTLINK_NTL_SERVER_EVENT_LOOP_H_
+
+// One NTLS event loop: an epoll set, the connections it owns, and a mailbox through which
+// other threads (asynchronous handlers, stream services) hand it work. Private to
+// ntl/server; Server owns the loops.
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ntl/internal/mutex.h"
+#include "ntl/server/admission.h"
+#include "ntl/server/server.h"
+#include "ntl/server/ticket_keys.h"
+#include "ntl/wire/frame.h"
+
+namespace trustlink::ntl::server::internal_engine {
+
+// TlsContext is one server certificate's SSL_CTX and ticket ring.
+// Thread safety: immutable after construction; shared by all loops.
+struct TlsContext {
+  std::unique_ptr<TicketKeys> tickets;  // declared first: outlives ctx
+  bssl::UniquePtr<SSL_CTX> ctx;
+  std::string fingerprint;
+  absl::Time not_after;
+};
+
+// Mailbox carries tasks to a loop from any thread; after the loop ends, posts are dropped.
+// Thread safety: safe to use from any thread.
+class Mailbox {
+ public:
+  explicit Mailbox(int event_fd) : event_fd_(event_fd) {}
+  bool Post(std::function<void()> task);
+  std::vector<std::function<void()>> Take();
+  void Close();
+  bool OnLoopThread() const { return std::this_thread::get_id() == thread_; }
+  void SetThread(std::thread::id id) { thread_ = id; }
+
+ private:
+  internal::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = true;
+  std::vector<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  const int event_fd_;
+  std::thread::id thread_;
+};
+
+struct Conn;
+class Loop;
+
+// Accessors for the TLS callbacks in server.cc, which see a Conn only through the SSL.
+Loop* LoopOf(const Conn* c);
+std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop);
+const std::string& PeerIpOf(const Conn* c);
+
+// Thread safety: a Loop's state is touched only by its own thread, except Post.
+class Loop {
+ public:
+  Loop(Server* server, int index);
+  ~Loop();
+  absl::Status Init(int listen_fd);
+  void Start();
+  void Join();
+  void Wake();
+
+  // Called through tasks on the loop thread.
+  void CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq, int32_t status,
+                       std::string data);
+  void StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq, std::string data);
+  void StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq, int32_t status,
+                         std::string message);
+
+  // Used by the TLS callbacks, on the loop thread.
+  Admission AdmitPeer(Conn* c, absl::string_view fingerprint);
+  void Log(absl::string_view line) { server_->Log(line); }
+  static Conn* ConnFromSsl(const SSL* ssl);
+  // snapshot returns the newest directory snapshot: admission never uses a stale one.
+  std::shared_ptr<const DirectorySnapshot> snapshot();
+
+ private:
+  void Run();
+  void Accept();
+  void OnEvent(Conn* c, uint32_t events);
+  void ReadAndDrive(Conn* c);
+  void DriveSsl(Conn* c);
+  void OnHandshakeDone(Conn* c);
+  void ProcessFrames(Conn* c);
+  void HandleFrame(Conn* c, const wire::FrameView& f);
+  void HandleHello(Conn* c, const wire::FrameView& f);
+  void HandleRequest(Conn* c, const wire::FrameView& f);
+  void HandleStreamOpen(Conn* c, const wire::FrameView& f);
+  void SendFrame(Conn* c, wire::FrameType type, uint32_t id, absl::string_view payload);
+  void Flush(Conn* c);
+  void GoAway(Conn* c, int32_t status, absl::string_view message);
+  void CloseConn(Conn* c, absl::string_view reason);
+  void UpdateEvents(Conn* c);
+  void Tick(absl::Time now);
+  void Revalidate(Conn* c);
+  void MaybeFinishDrain(Conn* c);
+  void Reap();
+  Conn* Find(uint64_t id);
+
+  Server* const server_;
+  const int index_;
+  int epoll_fd_ = -1;
+  int event_fd_ = -1;
+  int listen_fd_ = -1;
+  bool listening_ = false;
+  std::shared_ptr<Mailbox> mailbox_;
+  std::thread thread_;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::vector<uint64_t> dead_;
+  uint64_t next_id_ = 1;
+  uint64_t next_seq_ = 1;
+  std::shared_ptr<const DirectorySnapshot> snapshot_;
+  uint64_t directory_generation_ = 0;   // of snapshot_
+  uint64_t revalidated_generation_ = 0;  // live connections were checked against this
+  uint64_t tls_generation_ = 0;
+  bool drain_started_ = false;
+  std::vector<char> scratch_;
+};
+
+}  // namespace trustlink::ntl::server::internal_engine
+
+#endif  // TRUSTLINK_NTL_SERVER_EVENT_LOOP_H_

@@ -1,0 +1,363 @@
+#include "ntl/server/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ntl/server/event_loop.h"
+#include "ntl/status.h"
+#include "ntl/tls/policy.h"
+
+namespace trustlink::ntl::server {
+
+using internal_engine::Conn;
+using internal_engine::Loop;
+using internal_engine::TlsContext;
+
+namespace {
+
+const absl::string_view kServedAlpn[] = {tls::kAlpnNtl};
+constexpr uint8_t kSessionIdContext[] = "trustlink-ntls";
+
+std::string LeafFingerprint(const STACK_OF(CRYPTO_BUFFER)* chain) {
+  if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
+    return "";
+  }
+  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+  return Sha256Fingerprint(absl::string_view(
+      reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)), CRYPTO_BUFFER_len(leaf)));
+}
+
+// VerifyClient pins by registration instead of by CA: any certificate may reach this
+// point (it proved key possession in the handshake), and admission decides.
+ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
+  Conn* c = Loop::ConnFromSsl(ssl);
+  Loop* loop = c == nullptr ? nullptr : internal_engine::LoopOf(c);
+  const std::string fp = LeafFingerprint(SSL_get0_peer_certificates(ssl));
+  if (loop == nullptr || fp.empty()) {
+    *out_alert = SSL_AD_CERTIFICATE_REQUIRED;
+    return ssl_verify_invalid;
+  }
+  Admission a = loop->AdmitPeer(c, fp);
+  if (!a.admitted) {
+    *out_alert = static_cast<uint8_t>(a.alert);
+    return ssl_verify_invalid;
+  }
+  return ssl_verify_ok;
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, std::shared_ptr<ClientDirectory> directory,
+               std::shared_ptr<CredentialSource> credentials)
+    : options_(std::move(options)),
+      directory_(std::move(directory)),
+      credentials_(std::move(credentials)) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(
+    ServerOptions options, std::shared_ptr<ClientDirectory> directory,
+    std::shared_ptr<CredentialSource> credentials) {
+  if (directory == nullptr || credentials == nullptr || credentials->Get().current == nullptr) {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                 "the NTLS server needs a client directory and a server certificate");
+  }
+  if (options.max_frame_payload < 1024) {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                 "max_frame_payload must be at least 1024 bytes");
+  }
+  return std::unique_ptr<Server>(
+      new Server(std::move(options), std::move(directory), std::move(credentials)));
+}
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+void Server::SetPartitionHandler(std::shared_ptr<PartitionHandler> handler) {
+  handler_ = std::move(handler);
+}
+
+void Server::AddStreamService(std::string name, std::shared_ptr<StreamService> service) {
+  services_[std::move(name)] = std::move(service);
+}
+
+void Server::Log(absl::string_view line) const {
+  if (options_.log) {
+    options_.log(line);
+    return;
+  }
+  const std::string text =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                   " ntls: ", line, "\n");
+  fwrite(text.data(), 1, text.size(), stderr);
+}
+
+absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
+    std::shared_ptr<const ServerCredential> cred) {
+  auto t = std::make_shared<TlsContext>();
+  t->fingerprint = cred->fingerprint;
+  t->not_after = cred->not_after;
+  t->ctx.reset(SSL_CTX_new(TLS_method()));
+  SSL_CTX* ctx = t->ctx.get();
+  if (ctx == nullptr) {
+    return Error(absl::StatusCode::kInternal, TL_E_NO_MEMORY, "cannot create SSL_CTX");
+  }
+  absl::Status st = tls::ApplyLinkPolicy(ctx, tls::Role::kServer);
+  if (!st.ok()) {
+    return st;
+  }
+  tls::RequireAlpn(ctx, kServedAlpn, 1);
+  if (!SSL_CTX_use_certificate(ctx, cred->cert.get()) ||
+      !SSL_CTX_use_PrivateKey(ctx, cred->key.get())) {
+    ERR_clear_error();
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
+                 "the server certificate or key cannot be used for TLS; run sysconf "
+                 "regenCert");
+  }
+  SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                            VerifyClient);
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // A ticket must not outlive the certificate it was issued under.
+  absl::Duration life = std::min(options_.ticket_lifetime, cred->not_after - absl::Now());
+  const uint32_t secs =
+      static_cast<uint32_t>(std::max<int64_t>(1, absl::ToInt64Seconds(life)));
+  SSL_CTX_set_timeout(ctx, secs);
+  SSL_CTX_set_session_psk_dhe_timeout(ctx, secs);
+  const absl::Time not_after = cred->not_after;
+  t->tickets = std::make_unique<TicketKeys>(
+      options_.ticket_key_rotation,
+      [not_after](SSL* ssl, const SSL_SESSION* session) {
+        if (absl::Now() >= not_after) {
+          return false;
+        }
+        Conn* c = Loop::ConnFromSsl(ssl);
+        Loop* loop = c == nullptr ? nullptr : internal_engine::LoopOf(c);
+        const std::string fp = LeafFingerprint(SSL_SESSION_get0_peer_certificates(session));
+        if (loop == nullptr || fp.empty()) {
+          return false;
+        }
+        // A refused ticket falls back to a full handshake, whose verify callback refuses
+        // with the proper alert; so only check here, and log there.
+        Admission a = Admit(*internal_engine::SnapshotOf(loop), fp, internal_engine::PeerIpOf(c));
+        return a.admitted;
+      });
+  t->tickets->Install(ctx);
+  return t;
+}
+
+uint64_t Server::RefreshTls() {
+  internal::MutexLock lock(&tls_mu_);
+  const uint64_t gen = credentials_->generation();
+  if (gen == cred_generation_ && current_tls_ != nullptr) {
+    return tls_generation_;
+  }
+  cred_generation_ = gen;
+  CredentialSet set = credentials_->Get();
+  auto reuse = [&](const std::shared_ptr<const ServerCredential>& cred)
+      -> std::shared_ptr<TlsContext> {
+    if (cred == nullptr) {
+      return nullptr;
+    }
+    if (current_tls_ && current_tls_->fingerprint == cred->fingerprint) {
+      return current_tls_;
+    }
+    if (overlap_tls_ && overlap_tls_->fingerprint == cred->fingerprint) {
+      return overlap_tls_;
+    }
+    auto built = BuildTls(cred);
+    if (!built.ok()) {
+      Log(absl::StrCat("certificate-error reason=\"", built.status().message(), "\""));
+      return nullptr;
+    }
+    return *built;
+  };
+  std::shared_ptr<TlsContext> current = reuse(set.current);
+  std::shared_ptr<TlsContext> overlap = reuse(set.overlap);
+  if (current == nullptr) {
+    return tls_generation_;  // keep serving what works; the error is logged
+  }
+  if (current_tls_ && current_tls_->fingerprint != current->fingerprint) {
+    Log(absl::StrCat("certificate-changed serving=", current->fingerprint, " overlap=",
+                     overlap ? overlap->fingerprint : std::string("none")));
+  }
+  current_tls_ = std::move(current);
+  overlap_tls_ = std::move(overlap);
+  return ++tls_generation_;
+}
+
+std::shared_ptr<TlsContext> Server::CurrentTls() {
+  internal::MutexLock lock(&tls_mu_);
+  return current_tls_;
+}
+
+bool Server::IsServed(absl::string_view fp) {
+  internal::MutexLock lock(&tls_mu_);
+  return (current_tls_ && current_tls_->fingerprint == fp) ||
+         (overlap_tls_ && overlap_tls_->fingerprint == fp);
+}
+
+bool Server::AcquireUnauthenticated(const std::string& ip) {
+  internal::MutexLock lock(&stats_mu_);
+  size_t& per_ip = unauth_per_ip_[ip];
+  if (unauth_total_ >= options_.max_unauthenticated ||
+      per_ip >= options_.max_unauthenticated_per_ip) {
+    if (per_ip == 0) {
+      unauth_per_ip_.erase(ip);
+    }
+    return false;
+  }
+  ++unauth_total_;
+  ++per_ip;
+  return true;
+}
+
+void Server::ReleaseUnauthenticated(const std::string& ip) {
+  internal::MutexLock lock(&stats_mu_);
+  --unauth_total_;
+  auto it = unauth_per_ip_.find(ip);
+  if (it != unauth_per_ip_.end() && --it->second == 0) {
+    unauth_per_ip_.erase(it);
+  }
+}
+
+void Server::ClientConnected(const ClientRecord& record) {
+  internal::MutexLock lock(&stats_mu_);
+  ClientStatus& s = clients_[record.fingerprint];
+  s.label = record.label;
+  s.fingerprint = record.fingerprint;
+  ++s.connections;
+  ++admitted_;
+}
+
+void Server::ClientDisconnected(const std::string& fingerprint) {
+  internal::MutexLock lock(&stats_mu_);
+  auto it = clients_.find(fingerprint);
+  if (it != clients_.end() && --it->second.connections <= 0) {
+    clients_.erase(it);
+  }
+  --admitted_;
+}
+
+ServerStatus Server::GetStatus() const {
+  ServerStatus st;
+  st.listen = listen_text_;
+  internal::MutexLock lock(&stats_mu_);
+  st.connections = admitted_;
+  st.unauthenticated = static_cast<int>(unauth_total_);
+  for (const auto& [fp, c] : clients_) {
+    st.clients.push_back(c);
+  }
+  std::sort(st.clients.begin(), st.clients.end(),
+            [](const ClientStatus& a, const ClientStatus& b) { return a.label < b.label; });
+  return st;
+}
+
+absl::Status Server::Start() {
+  if (started_.exchange(true)) {
+    return Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+                 "the NTLS server is already started");
+  }
+  if (RefreshTls() == 0 || CurrentTls() == nullptr) {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
+                 "the server certificate cannot be used; run sysconf regenCert");
+  }
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  const std::string host = options_.listen_address;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(options_.port);
+    addr_len = sizeof(*v4);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(options_.port);
+    addr_len = sizeof(*v6);
+  } else {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                 absl::StrCat("listen address '", host,
+                              "' is not an IPv4 or IPv6 address; use e.g. 0.0.0.0 or ::"));
+  }
+  listen_fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) {
+    return Error(absl::StatusCode::kUnavailable, TL_E_IO,
+                 absl::StrCat("cannot create the listening socket: ", strerror(errno)));
+  }
+  const int one = 1;
+  const int zero = 0;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (addr.ss_family == AF_INET6) {
+    setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  }
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0 ||
+      listen(listen_fd_, 1024) != 0) {
+    const int e = errno;
+    close(listen_fd_);
+    listen_fd_ = -1;
+    return Error(absl::StatusCode::kUnavailable, TL_E_IO,
+                 absl::StrCat("cannot listen on ", host, " port ", options_.port, ": ",
+                              strerror(e),
+                              e == EADDRINUSE ? " (is another ntlsd running?)" : ""));
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+  listen_text_ = addr.ss_family == AF_INET ? absl::StrCat(host, ":", port_)
+                                           : absl::StrCat("[", host, "]:", port_);
+  int threads = options_.threads;
+  if (threads <= 0) {
+    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  for (int i = 0; i < threads; ++i) {
+    auto loop = std::make_unique<Loop>(this, i);
+    absl::Status st = loop->Init(listen_fd_);
+    if (!st.ok()) {
+      return st;
+    }
+    loops_.push_back(std::move(loop));
+  }
+  for (auto& loop : loops_) {
+    loop->Start();
+  }
+  Log(absl::StrCat("listening on ", listen_text_, " loops=", threads,
+                   " certificate=", CurrentTls()->fingerprint));
+  return absl::OkStatus();
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  {
+    internal::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) {
+      return;
+    }
+    shut_down_ = true;
+  }
+  if (!loops_.empty()) {
+    Log("shutting down: finishing in-flight calls");
+  }
+  drain_deadline_ns_.store(absl::ToUnixNanos(absl::Now() + grace));
+  draining_.store(true);
+  for (auto& loop : loops_) {
+    loop->Wake();
+  }
+  for (auto& loop : loops_) {
+    loop->Join();
+  }
+  loops_.clear();
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);
+    listen_fd_ = -1;
+    Log("stopped");
+  }
+}
+
+}  // namespace trustlink::ntl::server
