@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -337,6 +338,8 @@ Conn* Loop::Find(uint64_t id) {
 
 void Loop::Run() {
   mailbox_->SetThread(std::this_thread::get_id());
+  const std::string name = absl::StrCat("ntls-loop-", index_);
+  pthread_setname_np(pthread_self(), name.c_str());
   const int tick_ms = static_cast<int>(absl::ToInt64Milliseconds(server_->options_.tick));
   absl::Time next_tick = absl::Now() + server_->options_.tick;
   epoll_event events[128];
@@ -972,11 +975,13 @@ void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
   if (it == c->streams.end() || it->second.seq != seq) {
     return;
   }
+  std::unique_ptr<StreamSession> session = std::move(it->second.session);
   c->streams.erase(it);
   wire::Closing cl;
   cl.status = status;
   cl.message = std::move(message);
   SendFrame(c, wire::FrameType::kStreamClose, stream_id, wire::EncodeClosing(cl));
+  session->OnClose();
   Flush(c);
 }
 
