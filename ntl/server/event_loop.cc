@@ -30,6 +30,10 @@ constexpr size_t kScratchSize = 256 * 1024;  // one large recv per readiness eve
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kStreamChunk = 64 * 1024;
 
+// The loop running on this thread, so a Responder can tell whether it may answer
+// directly (no mailbox round trip) without touching a loop that may be gone.
+thread_local Loop* t_current_loop = nullptr;
+
 int SslIndex() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
@@ -155,7 +159,7 @@ class ResponderImpl : public Responder {
       return;
     }
     done_ = true;
-    if (mailbox_->OnLoopThread()) {
+    if (t_current_loop == loop_) {
       loop_->CompleteRequest(conn_id_, request_id_, seq_, status, std::move(data));
       return;
     }
@@ -337,7 +341,7 @@ Conn* Loop::Find(uint64_t id) {
 }
 
 void Loop::Run() {
-  mailbox_->SetThread(std::this_thread::get_id());
+  t_current_loop = this;
   const std::string name = absl::StrCat("ntls-loop-", index_);
   pthread_setname_np(pthread_self(), name.c_str());
   const int tick_ms = static_cast<int>(absl::ToInt64Milliseconds(server_->options_.tick));
@@ -372,6 +376,7 @@ void Loop::Run() {
       break;
     }
   }
+  t_current_loop = nullptr;
   mailbox_->Close();
   // Tasks posted before the close still hold borrowed pointers into this loop; drop them.
   mailbox_->Take();
