@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "ntl/server/test_client.h"
+#include "ntl/wire/messages.h"
 #include "trustlink/trustlink.h"
 
 namespace {
@@ -30,6 +31,32 @@ void Reverse(void* userdata, const char* client_label, const char* partition, ui
   }).detach();
 }
 
+struct StreamLog {
+  int opened = 0;
+  int closed = 0;
+};
+
+tl_status StreamOpen(void* userdata, const char*, const char* partition, tl_server_stream* stream,
+                     void** out) {
+  if (std::string(partition) != "p1") {
+    return TL_E_PERMISSION_DENIED;
+  }
+  static_cast<StreamLog*>(userdata)->opened++;
+  *out = stream;
+  return TL_OK;
+}
+
+void StreamData(void*, void* stream_userdata, const uint8_t* data, size_t len) {
+  auto* stream = static_cast<tl_server_stream*>(stream_userdata);
+  if (len == 3 && std::string(reinterpret_cast<const char*>(data), 3) == "end") {
+    tl_server_stream_close(stream, TL_OK, "done");
+    return;
+  }
+  tl_server_stream_send(stream, data, len);
+}
+
+void StreamClosed(void* userdata, void*) { static_cast<StreamLog*>(userdata)->closed++; }
+
 TEST(ServerCapiTest, BuildStartCallStatusStop) {
   tl_server_options* opts = nullptr;
   ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
@@ -54,6 +81,10 @@ TEST(ServerCapiTest, BuildStartCallStatusStop) {
   tl_server_options_free(opts);
   int calls = 0;
   ASSERT_EQ(tl_server_set_request_handler(server, Reverse, &calls), TL_OK);
+  StreamLog streams;
+  ASSERT_EQ(tl_server_add_stream_service(server, "echo", StreamOpen, StreamData, StreamClosed,
+                                         &streams),
+            TL_OK);
   ASSERT_EQ(tl_server_start(server), TL_OK);
   uint16_t port = 0;
   ASSERT_EQ(tl_server_port(server, &port), TL_OK);
@@ -68,6 +99,20 @@ TEST(ServerCapiTest, BuildStartCallStatusStop) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->second, "cba web1/p1/7");
   EXPECT_EQ(calls, 1);
+
+  namespace wire = trustlink::ntl::wire;
+  ASSERT_TRUE((*c)->Send(wire::FrameType::kStreamOpen, 9, wire::EncodeStreamOpen({"p1", "echo"})).ok());
+  ASSERT_TRUE((*c)->Send(wire::FrameType::kStreamData, 9, "ping").ok());
+  auto f = (*c)->Read();
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->type, wire::FrameType::kStreamData);
+  EXPECT_EQ(f->payload, "ping");
+  ASSERT_TRUE((*c)->Send(wire::FrameType::kStreamData, 9, "end").ok());
+  f = (*c)->Read();
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->type, wire::FrameType::kStreamClose);
+  EXPECT_EQ(streams.opened, 1);
+  EXPECT_EQ(streams.closed, 1);
 
   tl_server_status* st = nullptr;
   ASSERT_EQ(tl_server_status_new(server, &st), TL_OK);

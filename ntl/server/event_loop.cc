@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -28,6 +29,10 @@ constexpr uint64_t kEventTag = 1;
 constexpr size_t kScratchSize = 256 * 1024;  // one large recv per readiness event
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kStreamChunk = 64 * 1024;
+
+// The loop running on this thread, so a Responder can tell whether it may answer
+// directly (no mailbox round trip) without touching a loop that may be gone.
+thread_local Loop* t_current_loop = nullptr;
 
 int SslIndex() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -154,7 +159,7 @@ class ResponderImpl : public Responder {
       return;
     }
     done_ = true;
-    if (mailbox_->OnLoopThread()) {
+    if (t_current_loop == loop_) {
       loop_->CompleteRequest(conn_id_, request_id_, seq_, status, std::move(data));
       return;
     }
@@ -336,7 +341,9 @@ Conn* Loop::Find(uint64_t id) {
 }
 
 void Loop::Run() {
-  mailbox_->SetThread(std::this_thread::get_id());
+  t_current_loop = this;
+  const std::string name = absl::StrCat("ntls-loop-", index_);
+  pthread_setname_np(pthread_self(), name.c_str());
   const int tick_ms = static_cast<int>(absl::ToInt64Milliseconds(server_->options_.tick));
   absl::Time next_tick = absl::Now() + server_->options_.tick;
   epoll_event events[128];
@@ -369,6 +376,7 @@ void Loop::Run() {
       break;
     }
   }
+  t_current_loop = nullptr;
   mailbox_->Close();
   // Tasks posted before the close still hold borrowed pointers into this loop; drop them.
   mailbox_->Take();
@@ -972,11 +980,13 @@ void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
   if (it == c->streams.end() || it->second.seq != seq) {
     return;
   }
+  std::unique_ptr<StreamSession> session = std::move(it->second.session);
   c->streams.erase(it);
   wire::Closing cl;
   cl.status = status;
   cl.message = std::move(message);
   SendFrame(c, wire::FrameType::kStreamClose, stream_id, wire::EncodeClosing(cl));
+  session->OnClose();
   Flush(c);
 }
 

@@ -42,15 +42,12 @@ class Mailbox {
   bool Post(std::function<void()> task);
   std::vector<std::function<void()>> Take();
   void Close();
-  bool OnLoopThread() const { return std::this_thread::get_id() == thread_; }
-  void SetThread(std::thread::id id) { thread_ = id; }
 
  private:
   internal::Mutex mu_;
   bool open_ ABSL_GUARDED_BY(mu_) = true;
   std::vector<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   const int event_fd_;
-  std::thread::id thread_;
 };
 
 struct Conn;

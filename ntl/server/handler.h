@@ -59,8 +59,9 @@ class StreamSession {
  public:
   virtual ~StreamSession() = default;
   virtual void OnData(absl::string_view data) = 0;
-  // OnClose: the client closed the stream or the connection went away. No more calls
-  // follow; the session is destroyed after it.
+  // OnClose: the stream ended: the client closed it, the service closed it through its
+  // sink, its partition was revoked, or the connection went away. Called exactly once; no
+  // more calls follow, and the session is destroyed after it.
   virtual void OnClose() = 0;
 };
 

@@ -163,6 +163,7 @@ uint64_t Server::RefreshTls() {
   CredentialSet set = credentials_->Get();
   auto reuse = [&](const std::shared_ptr<const ServerCredential>& cred)
       -> std::shared_ptr<TlsContext> {
+    tls_mu_.AssertHeld();  // the lambda runs under the lock taken above
     if (cred == nullptr) {
       return nullptr;
     }

@@ -390,7 +390,9 @@ TEST_F(ServerTest, SurvivesBadInputAndKeepsServingOthers) {
     ASSERT_TRUE(c->SendRaw(frame.substr(0, frame.size() / 2)).ok());
   }
   {  // a client that sends requests and never reads
-    auto c = Admitted(Opts());
+    TestClientOptions stalled = Opts();
+    stalled.io_timeout_seconds = 1;
+    auto c = Admitted(stalled);
     ASSERT_NE(c, nullptr);
     wire::Request r{"p1", kOpEcho, std::string(3000, 'b')};
     std::string frame;
@@ -516,6 +518,73 @@ TEST_F(ServerTest, SlowAsyncHandlerDoesNotBlockLoopAndShutdownFinishesCalls) {
   ASSERT_TRUE(bye.ok());
   EXPECT_EQ(bye->type, wire::FrameType::kGoAway);
   stopper.join();
+}
+
+// EchoService echoes stream bytes back, upper-cased, through the sink.
+class EchoService : public StreamService {
+ public:
+  class Session : public StreamSession {
+   public:
+    explicit Session(std::shared_ptr<StreamSink> sink) : sink_(std::move(sink)) {}
+    void OnData(absl::string_view data) override {
+      std::string up(data);
+      for (char& ch : up) {
+        ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
+      }
+      if (up == "BYE") {
+        sink_->Close(TL_OK, "bye");
+        return;
+      }
+      sink_->Send(up);
+    }
+    void OnClose() override {}
+
+   private:
+    std::shared_ptr<StreamSink> sink_;
+  };
+  absl::StatusOr<std::unique_ptr<StreamSession>> Open(
+      const CallContext&, std::shared_ptr<StreamSink> sink) override {
+    return std::unique_ptr<StreamSession>(new Session(std::move(sink)));
+  }
+};
+
+TEST_F(ServerTest, StreamChannelToNamedService) {
+  ServerOptions o;
+  o.listen_address = "127.0.0.1";
+  o.port = 0;
+  o.threads = 1;
+  o.log = [this](absl::string_view l) { log_.Add(l); };
+  auto s = Server::Create(o, directory_, credentials_);
+  ASSERT_TRUE(s.ok());
+  server_ = std::move(*s);
+  server_->AddStreamService("echo", std::make_shared<EchoService>());
+  ASSERT_TRUE(server_->Start().ok());
+  auto c = Admitted(Opts());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 5,
+                      wire::EncodeStreamOpen({"p1", "echo"})).ok());
+  ASSERT_TRUE(c->Send(wire::FrameType::kStreamData, 5, "hello").ok());
+  auto f = c->Read();
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->type, wire::FrameType::kStreamData);
+  EXPECT_EQ(f->id, 5u);
+  EXPECT_EQ(f->payload, "HELLO");
+  ASSERT_TRUE(c->Send(wire::FrameType::kStreamData, 5, "bye").ok());
+  f = c->Read();
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->type, wire::FrameType::kStreamClose);
+  // Unknown service and unassigned partition are refused on the stream, not the link.
+  ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 6,
+                      wire::EncodeStreamOpen({"p1", "nope"})).ok());
+  f = c->Read();
+  ASSERT_TRUE(f.ok());
+  ASSERT_EQ(f->type, wire::FrameType::kStreamClose);
+  EXPECT_EQ(wire::DecodeClosing(f->payload)->status, TL_E_NOT_FOUND);
+  ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 7,
+                      wire::EncodeStreamOpen({"p9", "echo"})).ok());
+  f = c->Read();
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(wire::DecodeClosing(f->payload)->status, TL_E_PARTITION_NOT_ASSIGNED);
 }
 
 TEST_F(ServerTest, CapsUnauthenticatedConnectionsPerAddress) {

@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(uint16_t port,
                                                                 const TestClientOptions& o) {
   auto c = std::unique_ptr<TestClient>(new TestClient());
   c->fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
+  timeval tv{o.io_timeout_seconds, 0};
   setsockopt(c->fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(c->fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   if (!o.source_ip.empty()) {

@@ -22,6 +22,7 @@ struct TestClientOptions {
   std::string key_pem;
   std::string source_ip;  // bind to this local address first ("127.0.0.2")
   SSL_SESSION* session = nullptr;  // offer this session for resumption
+  int io_timeout_seconds = 10;     // each blocking read or write gives up after this
 };
 
 struct Frame {

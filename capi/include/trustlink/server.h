@@ -18,6 +18,11 @@ typedef struct tl_server tl_server;
 /* tl_server_responder answers one partition request. It is owned by the handler until it
  * passes it to tl_server_responder_respond, which frees it. */
 typedef struct tl_server_responder tl_server_responder;
+/* tl_server_stream is one byte stream from a client to a stream service. The library owns
+ * it; it stays valid until the service's close callback for it has returned.
+ * Thread safety: tl_server_stream_send and tl_server_stream_close may be called from any
+ * thread. */
+typedef struct tl_server_stream tl_server_stream;
 /* tl_server_status is a snapshot of the connected clients. Thread safety: immutable. */
 typedef struct tl_server_status tl_server_status;
 
@@ -28,6 +33,19 @@ typedef void (*tl_server_request_fn)(void *userdata, const char *client_label,
                                      const char *partition, uint32_t op,
                                      const uint8_t *data, size_t data_len,
                                      tl_server_responder *responder);
+
+/* tl_server_stream_open_fn decides whether to open a stream to the service for client
+ * `client_label` on `partition`. Return TL_OK and set *out_stream_userdata to accept;
+ * any other code refuses the stream with that code. Runs on a loop thread; must not block. */
+typedef tl_status (*tl_server_stream_open_fn)(void *userdata, const char *client_label,
+                                              const char *partition, tl_server_stream *stream,
+                                              void **out_stream_userdata);
+/* tl_server_stream_data_fn receives bytes the client sent on the stream (borrowed). */
+typedef void (*tl_server_stream_data_fn)(void *userdata, void *stream_userdata,
+                                         const uint8_t *data, size_t data_len);
+/* tl_server_stream_close_fn says the stream ended (either side closed it, or the link
+ * went away). Called exactly once per opened stream; after it returns `stream` is freed. */
+typedef void (*tl_server_stream_close_fn)(void *userdata, void *stream_userdata);
 
 /* tl_server_options_new makes an empty builder (listen on [::]:1792, one loop per core). */
 TL_EXPORT tl_status tl_server_options_new(tl_server_options **out) TL_NOEXCEPT;
@@ -84,6 +102,20 @@ TL_EXPORT tl_status tl_server_last_error(const tl_server *server, char *buf, siz
  * tl_server_start. `userdata` is passed back unchanged and must outlive the server. */
 TL_EXPORT tl_status tl_server_set_request_handler(tl_server *server, tl_server_request_fn fn,
                                         void *userdata) TL_NOEXCEPT;
+/* tl_server_add_stream_service registers the byte-stream service `name` ("pkcs11") with
+ * its callbacks; `userdata` must outlive the server. Call it before tl_server_start. */
+TL_EXPORT tl_status tl_server_add_stream_service(tl_server *server, const char *name,
+                                                 tl_server_stream_open_fn open_fn,
+                                                 tl_server_stream_data_fn data_fn,
+                                                 tl_server_stream_close_fn close_fn,
+                                                 void *userdata) TL_NOEXCEPT;
+/* tl_server_stream_send sends `data` to the client on `stream` (copied). */
+TL_EXPORT tl_status tl_server_stream_send(tl_server_stream *stream, const uint8_t *data,
+                                          size_t data_len) TL_NOEXCEPT;
+/* tl_server_stream_close ends `stream` with `status` and `message` (may be NULL); the close
+ * callback follows. */
+TL_EXPORT tl_status tl_server_stream_close(tl_server_stream *stream, int32_t status,
+                                           const char *message) TL_NOEXCEPT;
 /* tl_server_start binds the listener and starts the event loops. */
 TL_EXPORT tl_status tl_server_start(tl_server *server) TL_NOEXCEPT;
 /* tl_server_port writes the bound port (after tl_server_start). */
