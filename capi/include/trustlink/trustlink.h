@@ -14,5 +14,6 @@
 #define TRUSTLINK_TRUSTLINK_H_
 
 #include "trustlink/base.h"
+#include "trustlink/htl.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */
