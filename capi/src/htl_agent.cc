@@ -52,7 +52,7 @@ absl::Status NullArgument(const char* what) {
 void CopyMessage(absl::string_view m, char* buf, size_t len) {
   if (buf == nullptr || len == 0) return;
   const size_t n = std::min(m.size(), len - 1);
-  std::memcpy(buf, m.data(), n);
+  if (n > 0) std::memcpy(buf, m.data(), n);
   buf[n] = '\0';
 }
 
