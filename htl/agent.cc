@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "htl/crypto.h"
 #include "htl/internal/files.h"
+#include "htl/internal/thread.h"
 #include "htl/ott.h"
 #include "ntl/status.h"
 
@@ -249,7 +250,7 @@ absl::Status Agent::Start() {
     }
     stop_ = false;
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = internal::StartThread([this] { Loop(); });
   return absl::OkStatus();
 }
 

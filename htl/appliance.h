@@ -153,7 +153,7 @@ class Appliance {
   };
 
   Appliance(const Options& options, internal::Dir dir, Boot boot)
-      : clock_(options.clock), daemon_(options.daemon), dir_(std::move(dir)), boot_(boot) {}
+      : clock_(options.clock), dir_(std::move(dir)), boot_(boot) {}
 
   absl::StatusOr<ClientState> Load(absl::string_view client) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -175,7 +175,6 @@ class Appliance {
   void Dispatch(const std::vector<HtlEvent>& events);
 
   Clock* const clock_;
-  const bool daemon_;
   const internal::Dir dir_;  // <root>/htl
   const Boot boot_;
 

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "htl/internal/thread.h"
 #include "ntl/status.h"
 #include "ntl/wire/bytes.h"
 
@@ -127,7 +128,7 @@ absl::StatusOr<std::unique_ptr<ProofService>> ProofService::Start(const std::str
     return Sys("eventfd");
   }
   std::unique_ptr<ProofService> svc(new ProofService(socket_path, fd, stop_fd, std::move(prover)));
-  svc->thread_ = std::thread([s = svc.get()] { s->Serve(); });
+  svc->thread_ = internal::StartThread([s = svc.get()] { s->Serve(); });
   return svc;
 }
 
