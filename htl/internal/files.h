@@ -1,11 +1,12 @@
 #ifndef TRUSTLINK_HTL_INTERNAL_FILES_H_
 #define TRUSTLINK_HTL_INTERNAL_FILES_H_
 
-// Small, careful file operations for the HTL's state. They stand in for the shared SafeDir
-// primitives (ntl/internal/safe_dir.h) until those land; the semantics are the same: a
-// directory is opened once with O_DIRECTORY|O_NOFOLLOW and every operation is relative to
-// it, names are single validated components, and replacement is atomic (temp file, fsync,
-// rename, fsync of the directory), so a crash leaves either the old or the new contents.
+// The HTL's view of the shared SafeDir primitive (ntl/internal/safe_dir.h): a directory
+// opened once with O_DIRECTORY|O_NOFOLLOW, every operation relative to it, names single
+// validated components, and atomic replacement (temp file, fsync, rename, fsync of the
+// directory), so a crash leaves either the old or the new contents. It adds what the HTL
+// needs on top: a refusal of group/world-writable state directories, durable appends (the
+// alert log), idempotent removal, and a non-blocking lock (one agent per runtime dir).
 
 #include <sys/types.h>
 
@@ -15,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ntl/internal/safe_dir.h"
 
 namespace trustlink::htl::internal {
 
@@ -28,30 +30,29 @@ class Dir {
   // Open opens `path` (creating it with `mode` if `create`) refusing symlinks, and refuses
   // a directory that group or others can write.
   static absl::StatusOr<Dir> Open(const std::string& path, bool create, mode_t mode = 0700);
-  Dir(Dir&& other) noexcept;
-  Dir& operator=(Dir&& other) noexcept;
-  Dir(const Dir&) = delete;
-  Dir& operator=(const Dir&) = delete;
-  ~Dir();
 
   absl::StatusOr<Dir> OpenSubdir(absl::string_view name, bool create, mode_t mode = 0700) const;
   // ReadFile returns the file's contents; NOT_FOUND when it does not exist.
-  absl::StatusOr<std::string> ReadFile(absl::string_view name, size_t max_size) const;
+  absl::StatusOr<std::string> ReadFile(absl::string_view name, size_t max_size) const {
+    return dir_.ReadFile(name, max_size);
+  }
   absl::Status WriteFileAtomic(absl::string_view name, absl::string_view contents,
-                               mode_t mode) const;
+                               mode_t mode) const {
+    return dir_.WriteFileAtomic(name, contents, mode);
+  }
   // AppendDurable appends `line` and fsyncs (the alert log).
   absl::Status AppendDurable(absl::string_view name, absl::string_view line) const;
   // RemoveFile removes `name`; a missing file is not an error.
   absl::Status RemoveFile(absl::string_view name) const;
-  absl::StatusOr<bool> Exists(absl::string_view name) const;
-  absl::StatusOr<std::vector<std::string>> List() const;
-  const std::string& path() const { return path_; }
-  int fd() const { return fd_; }
+  absl::StatusOr<bool> Exists(absl::string_view name) const { return dir_.Exists(name); }
+  absl::StatusOr<std::vector<std::string>> List() const { return dir_.List(); }
+  const std::string& path() const { return dir_.path(); }
+  int fd() const { return dir_.fd(); }
+  const ntl::internal::SafeDir& safe_dir() const { return dir_; }
 
  private:
-  Dir(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  int fd_ = -1;
-  std::string path_;
+  explicit Dir(ntl::internal::SafeDir dir) : dir_(std::move(dir)) {}
+  ntl::internal::SafeDir dir_;
 };
 
 // FileLock holds an OFD write lock on a file until destroyed; it serialises HTL state
