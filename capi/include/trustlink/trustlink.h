@@ -20,5 +20,6 @@
 #include "trustlink/client.h"
 #include "trustlink/registry.h"
 #include "trustlink/server.h"
+#include "trustlink/htl.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */

@@ -1,0 +1,190 @@
+/* htlclient: the client's Host Trust Link agent, built on trustlink's C ABI only.
+ *
+ *   htlclient -root DIR -server NAME [-server NAME ...] [-interval MS]
+ *             [-runtime DIR] [-socket PATH] [-once]
+ *
+ * It watches DIR/htl/ for NAME.ott (the token file from the appliance, renamed), exchanges
+ * it for the HTL secret, heartbeats every interval, and answers HTL proof requests from
+ * local applications on a socket only this user can reach. Secrets stay in memory; with
+ * -runtime (a tmpfs directory such as $XDG_RUNTIME_DIR/trustlink) they survive a restart of
+ * the agent but never reach a disk. -once polls once, prints the state and exits 0 if every
+ * server is up. Without -once it runs until SIGINT or SIGTERM, printing state changes.
+ *
+ * The servers will come from the client configuration (ServerNameNN with ServerHtlNN = 1)
+ * once the configuration API is in the C ABI; until then they are given with -server. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "trustlink/trustlink.h"
+
+#define MAX_SERVERS 64
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+static const char *state_name(int32_t state) {
+  switch (state) {
+    case TL_HTL_AGENT_UP:
+      return "up";
+    case TL_HTL_AGENT_RETRYING:
+      return "retrying";
+    case TL_HTL_AGENT_REFUSED:
+      return "refused (a new one-time token is needed)";
+    default:
+      return "waiting for a token";
+  }
+}
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: htlclient -root DIR -server NAME [-server NAME ...] [-interval MS]\n"
+          "                 [-runtime DIR] [-socket PATH] [-once]\n");
+  return 2;
+}
+
+static void fail(const char *what, tl_status st, const char *message) {
+  fprintf(stderr, "htlclient: %s: %s: %s\n", what, tl_status_name(st), message);
+}
+
+/* report prints each server's state; returns the number of servers that are up. With
+ * `changes_only`, it prints only servers whose state or failure changed. */
+static int report(tl_htl_agent *agent, const char **servers, int n, int32_t *last_state,
+                  tl_status *last_failure, int changes_only) {
+  int up = 0;
+  for (int i = 0; i < n; ++i) {
+    int32_t state = 0;
+    uint64_t generation = 0;
+    tl_status failure = TL_OK;
+    char msg[TL_ERROR_MESSAGE_MAX];
+    msg[0] = '\0';
+    if (tl_htl_agent_status(agent, servers[i], &state, &generation, &failure, msg,
+                            sizeof(msg)) != TL_OK) {
+      continue;
+    }
+    if (state == TL_HTL_AGENT_UP) ++up;
+    if (changes_only && state == last_state[i] && failure == last_failure[i]) continue;
+    last_state[i] = state;
+    last_failure[i] = failure;
+    printf("%s: HTL %s", servers[i], state_name(state));
+    if (generation != 0) printf(" (generation %llu)", (unsigned long long)generation);
+    if (failure != TL_OK) printf("; last error %s: %s", tl_status_name(failure), msg);
+    printf("\n");
+    fflush(stdout);
+  }
+  return up;
+}
+
+int main(int argc, char **argv) {
+  const char *root = NULL;
+  const char *runtime = NULL;
+  const char *socket_path = NULL;
+  const char *servers[MAX_SERVERS];
+  int num_servers = 0;
+  long interval_ms = 10000;
+  int once = 0;
+  for (int i = 1; i < argc; ++i) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "-once") == 0) {
+      once = 1;
+    } else if (v == NULL) {
+      return usage();
+    } else if (strcmp(a, "-root") == 0) {
+      root = v, ++i;
+    } else if (strcmp(a, "-server") == 0) {
+      if (num_servers == MAX_SERVERS) return usage();
+      servers[num_servers++] = v, ++i;
+    } else if (strcmp(a, "-interval") == 0) {
+      interval_ms = strtol(v, NULL, 10), ++i;
+    } else if (strcmp(a, "-runtime") == 0) {
+      runtime = v, ++i;
+    } else if (strcmp(a, "-socket") == 0) {
+      socket_path = v, ++i;
+    } else {
+      return usage();
+    }
+  }
+  if (root == NULL || num_servers == 0) return usage();
+
+  char err[TL_ERROR_MESSAGE_MAX];
+  size_t err_len = 0;
+  tl_htl_agent_options *options = NULL;
+  tl_status st = tl_htl_agent_options_new(&options);
+  if (st != TL_OK) {
+    fail("options", st, "out of memory");
+    return 1;
+  }
+  st = tl_htl_agent_options_set_client_root(options, root);
+  for (int i = 0; st == TL_OK && i < num_servers; ++i) {
+    st = tl_htl_agent_options_add_appliance(options, servers[i]);
+  }
+  if (st == TL_OK) st = tl_htl_agent_options_set_poll_interval_ms(options, interval_ms);
+  if (st == TL_OK && runtime != NULL) st = tl_htl_agent_options_set_runtime_dir(options, runtime);
+  if (st == TL_OK && socket_path != NULL) {
+    st = tl_htl_agent_options_set_proof_socket(options, socket_path);
+  }
+  tl_htl_agent *agent = NULL;
+  if (st == TL_OK) st = tl_htl_agent_new(options, &agent);
+  if (st != TL_OK) {
+    tl_htl_agent_options_last_error(options, err, sizeof(err), &err_len);
+    fail("cannot create the agent", st, err);
+    tl_htl_agent_options_free(options);
+    return 1;
+  }
+  tl_htl_agent_options_free(options);
+
+  int32_t last_state[MAX_SERVERS];
+  tl_status last_failure[MAX_SERVERS];
+  for (int i = 0; i < num_servers; ++i) {
+    last_state[i] = -1;
+    last_failure[i] = -1;
+  }
+
+  if (once) {
+    st = tl_htl_agent_poll(agent);
+    if (st != TL_OK) {
+      tl_htl_agent_last_error(agent, err, sizeof(err), &err_len);
+      fail("poll", st, err);
+    }
+    const int up = report(agent, servers, num_servers, last_state, last_failure, 0);
+    tl_htl_agent_free(agent);
+    return up == num_servers ? 0 : 1;
+  }
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  st = tl_htl_agent_start(agent);
+  if (st != TL_OK) {
+    tl_htl_agent_last_error(agent, err, sizeof(err), &err_len);
+    fail("cannot start", st, err);
+    tl_htl_agent_free(agent);
+    return 1;
+  }
+  char sock[512];
+  size_t sock_len = 0;
+  if (socket_path == NULL && tl_htl_default_proof_socket(sock, sizeof(sock), &sock_len) == TL_OK) {
+    socket_path = sock;
+  }
+  printf("htlclient: watching %s/htl/ every %ld ms; proofs on %s\n", root, interval_ms,
+         socket_path != NULL && socket_path[0] != '\0' ? socket_path : "(disabled)");
+  fflush(stdout);
+  while (!g_stop) {
+    report(agent, servers, num_servers, last_state, last_failure, 1);
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* pacing the status display, not synchronisation */
+  }
+  tl_htl_agent_stop(agent);
+  tl_htl_agent_free(agent);
+  printf("htlclient: stopped\n");
+  return 0;
+}

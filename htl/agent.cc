@@ -1,0 +1,280 @@
+#include "htl/agent.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "htl/crypto.h"
+#include "htl/internal/files.h"
+#include "htl/internal/thread.h"
+#include "htl/ott.h"
+#include "ntl/status.h"
+
+namespace trustlink::htl {
+namespace {
+
+// A refusal about the chain or the token: retrying the same thing cannot help.
+bool IsRefusal(const absl::Status& s) {
+  switch (ntl::ToTlStatus(s)) {
+    case TL_E_HTL_DOWN:
+    case TL_E_HTL_CLONE_DETECTED:
+    case TL_E_UNAUTHENTICATED:
+    case TL_E_OTT_EXPIRED:
+    case TL_E_OTT_USED:
+    case TL_E_OTT_INVALID:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+const char* AgentLinkStateName(AgentLinkState state) {
+  switch (state) {
+    case AgentLinkState::kUp:
+      return "up";
+    case AgentLinkState::kRetrying:
+      return "retrying";
+    case AgentLinkState::kRefused:
+      return "refused";
+    case AgentLinkState::kNoToken:
+      break;
+  }
+  return "no token";
+}
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
+  if (options.connector == nullptr || options.store == nullptr || options.clock == nullptr ||
+      options.client_root.empty() || options.poll_interval <= absl::ZeroDuration()) {
+    return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                      "the HTL agent needs a client root, a connector, a secret store, a clock "
+                      "and a positive polling interval");
+  }
+  for (const std::string& a : options.appliances) {
+    if (absl::StatusOr<std::string> n = TokenFileName(a); !n.ok()) return n.status();
+  }
+  std::unique_ptr<Agent> agent(new Agent(options));
+  ntl::internal::MutexLock lock(&agent->status_mu_);
+  for (const std::string& a : options.appliances) {
+    AgentApplianceStatus s;
+    s.appliance = a;
+    agent->status_[a] = s;
+  }
+  return agent;
+}
+
+Agent::~Agent() { Stop(); }
+
+void Agent::Publish(const std::string& appliance, const AgentApplianceStatus& status) {
+  ntl::internal::MutexLock lock(&status_mu_);
+  status_[appliance] = status;
+}
+
+std::vector<AgentApplianceStatus> Agent::Status() const {
+  ntl::internal::MutexLock lock(&status_mu_);
+  std::vector<AgentApplianceStatus> out;
+  for (const auto& [name, s] : status_) out.push_back(s);
+  return out;
+}
+
+absl::StatusOr<HtlSession*> Agent::SessionFor(const std::string& appliance, PerAppliance* p) {
+  if (p->session == nullptr) {
+    absl::StatusOr<std::unique_ptr<HtlSession>> s = options_.connector->Connect(appliance);
+    if (!s.ok()) return s.status();
+    p->session = *std::move(s);
+  }
+  return p->session.get();
+}
+
+absl::Status Agent::Keep(const std::string& appliance, PerAppliance* p, const Grant& grant) {
+  HeldSecret held{grant.generation, grant.secret};
+  // Into the store before anything else: if we die after this, the appliance has it as
+  // current or previous; if we die before, the appliance has ours as previous.
+  if (absl::Status s = options_.store->Put(appliance, held); !s.ok()) return s;
+  p->status.state = AgentLinkState::kUp;
+  p->status.generation = grant.generation;
+  p->status.last_error = absl::OkStatus();
+  p->status.last_success = options_.clock->Now();
+  return absl::OkStatus();
+}
+
+absl::Status Agent::Heartbeat(const std::string& appliance, PerAppliance* p,
+                              const HeldSecret& held) {
+  absl::StatusOr<HtlSession*> session = SessionFor(appliance, p);
+  if (!session.ok()) return session.status();
+  HeartbeatRequest r;
+  r.generation = held.generation;
+  r.mac = ComputeProof(ProofPurpose::kHeartbeat, held.secret, held.generation,
+                       (*session)->Exporter());
+  absl::StatusOr<std::string> reply = (*session)->Call(kOpHeartbeat, EncodeHeartbeatRequest(r));
+  if (!reply.ok()) return reply.status();
+  absl::StatusOr<Grant> grant = DecodeGrant(*reply);
+  if (!grant.ok()) return grant.status();
+  return Keep(appliance, p, *grant);
+}
+
+void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
+  p->status.appliance = appliance;
+  absl::StatusOr<absl::optional<HeldSecret>> held = options_.store->Get(appliance);
+  if (!held.ok()) {
+    p->status.last_error = held.status();
+    return;
+  }
+  absl::Status result;
+  absl::Status token_error;
+  bool tried = false;
+
+  // A token file is the admin's intent: take it up before anything else.
+  const std::string htl_dir = options_.client_root + "/htl";
+  absl::StatusOr<internal::Dir> dir = internal::Dir::Open(htl_dir, false);
+  const std::string token_name = *TokenFileName(appliance);
+  absl::StatusOr<std::string> contents =
+      dir.ok() ? dir->ReadFile(token_name, kMaxTokenFileSize) : absl::StatusOr<std::string>(dir.status());
+  if (contents.ok() && Sha256(*contents) != p->refused_token_hash) {
+    tried = true;
+    absl::StatusOr<std::string> token =
+        ParseTokenFile(*contents, absl::StrCat(htl_dir, "/", token_name));
+    absl::StatusOr<HtlSession*> session =
+        token.ok() ? SessionFor(appliance, p) : absl::StatusOr<HtlSession*>(token.status());
+    absl::StatusOr<std::string> reply = std::string();
+    if (session.ok()) {
+      EstablishRequest r;
+      r.token = *token;
+      r.binding = ComputeProof(ProofPurpose::kEstablish, *token, 0, (*session)->Exporter());
+      reply = (*session)->Call(kOpEstablish, EncodeEstablishRequest(r));
+    } else {
+      reply = session.status();
+    }
+    absl::StatusOr<Grant> grant = reply.ok() ? DecodeGrant(*reply) : reply.status();
+    if (grant.ok()) {
+      result = Keep(appliance, p, *grant);
+      if (result.ok()) {
+        // Only now is the token spent for us: the secret is kept.
+        result = dir->RemoveFile(token_name);
+        held = absl::optional<HeldSecret>(HeldSecret{grant->generation, grant->secret});
+        // Confirm at once, so the window in which the token could be presented again by a
+        // copy of this host's disk is one round trip long.
+        if (result.ok()) result = Heartbeat(appliance, p, **held);
+      }
+    } else if (ntl::ToTlStatus(grant.status()) == TL_E_OTT_USED && held->has_value()) {
+      // We already exchanged this token (and crashed before deleting it): carry on.
+      (void)dir->RemoveFile(token_name);
+      tried = false;
+    } else {
+      result = grant.status();
+      if (IsRefusal(result) || ntl::ToTlStatus(result) == TL_E_PROTOCOL) {
+        p->refused_token_hash = Sha256(*contents);
+        if (held->has_value()) {
+          // A bad token file must not cost the chain we already hold: report it, and
+          // heartbeat as usual.
+          token_error = result;
+          result = absl::OkStatus();
+          tried = false;
+        }
+      }
+    }
+  } else if (!contents.ok() && !absl::IsNotFound(contents.status()) &&
+             !(absl::IsNotFound(dir.status()))) {
+    result = contents.status();
+    tried = true;
+  }
+
+  if (!tried) {
+    if (!held->has_value()) {
+      if (p->status.state != AgentLinkState::kRefused) p->status.state = AgentLinkState::kNoToken;
+      Publish(appliance, p->status);
+      return;
+    }
+    result = Heartbeat(appliance, p, **held);
+  }
+
+  if (result.ok()) {
+    if (!token_error.ok()) p->status.last_error = token_error;
+    Publish(appliance, p->status);
+    return;
+  }
+  p->status.last_error = result;
+  if (IsRefusal(result)) {
+    // The chain is dead (or the token was refused and we hold none): forget the secret, so
+    // no application link presents it, and wait for a new token.
+    (void)options_.store->Remove(appliance);
+    p->status.generation = 0;
+    p->status.state = AgentLinkState::kRefused;
+  } else {
+    p->session.reset();  // a transport failure: reconnect at the next poll
+    p->status.state = held->has_value() ? AgentLinkState::kRetrying : p->status.state;
+  }
+  Publish(appliance, p->status);
+}
+
+absl::Status Agent::PollOnce() {
+  ntl::internal::MutexLock lock(&poll_mu_);
+  for (const std::string& appliance : options_.appliances) {
+    PollAppliance(appliance, &per_[appliance]);
+  }
+  return absl::OkStatus();
+}
+
+void Agent::DropSession(absl::string_view appliance) {
+  ntl::internal::MutexLock lock(&poll_mu_);
+  per_[std::string(appliance)].session.reset();
+}
+
+absl::StatusOr<LinkProof> Agent::ProofFor(absl::string_view appliance,
+                                          absl::string_view exporter) {
+  if (exporter.size() != kExporterLen) {
+    return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                      absl::StrCat("an HTL exporter value is ", kExporterLen, " bytes, not ",
+                                   exporter.size()));
+  }
+  absl::StatusOr<absl::optional<HeldSecret>> held = options_.store->Get(appliance);
+  if (!held.ok()) return held.status();
+  if (!held->has_value()) {
+    return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_HTL_DOWN,
+                      absl::StrCat("the HTL agent has no HTL with '", appliance,
+                                   "'; copy a one-time token from the appliance to ",
+                                   options_.client_root, "/htl/", appliance, ".ott"));
+  }
+  LinkProof proof;
+  proof.generation = (*held)->generation;
+  proof.mac = ComputeProof(ProofPurpose::kLinkProof, (*held)->secret, proof.generation, exporter);
+  return proof;
+}
+
+absl::Status Agent::Start() {
+  {
+    ntl::internal::MutexLock lock(&status_mu_);
+    if (thread_.joinable()) {
+      return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+                        "the HTL agent is already running");
+    }
+    stop_ = false;
+  }
+  thread_ = internal::StartThread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Agent::Loop() {
+  for (;;) {
+    (void)PollOnce();
+    ntl::internal::MutexLock lock(&status_mu_);
+    const absl::Time deadline = absl::Now() + options_.poll_interval;
+    status_mu_.AssertHeld();
+    wake_.WaitUntil(&status_mu_, deadline, [this]() {
+      status_mu_.AssertHeld();
+      return stop_;
+    });
+    if (stop_) return;
+  }
+}
+
+void Agent::Stop() {
+  {
+    ntl::internal::MutexLock lock(&status_mu_);
+    stop_ = true;
+    wake_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace trustlink::htl
