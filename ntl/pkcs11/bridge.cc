@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,6 +156,34 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
     }
   }
   (*channel)->Close().IgnoreError();
+  if (in_open) {
+    // The stream ended under a live application. Closing out_fd makes p11-kit's pending
+    // read see EOF, so the call in flight fails with a PKCS#11 error (CKR_DEVICE_ERROR);
+    // draining in_fd until the application finalises keeps its next write from dying of
+    // SIGPIPE on a closed pipe.
+    if (options.on_stream_end) {
+      options.on_stream_end(result);
+    }
+    // p11-kit gives its command one socket as both stdin and stdout: shut down our sending
+    // half (closing fd 1 alone would leave the socket open through fd 0).
+    struct stat st;
+    if (fstat(out_fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+      shutdown(out_fd, SHUT_WR);
+    } else {
+      close(out_fd);
+    }
+    char buf[4096];
+    for (;;) {
+      struct pollfd p = {in_fd, POLLIN, 0};
+      if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+        break;
+      }
+      ssize_t n = read(in_fd, buf, sizeof(buf));
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        break;
+      }
+    }
+  }
   return result;
 }
 

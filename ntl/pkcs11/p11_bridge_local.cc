@@ -43,16 +43,24 @@ int main(int argc, char** argv) {
     fprintf(stderr, "p11 bridge: %s\n", std::string(s.message()).c_str());
     return 1;
   }
+  // p11-kit-proxy passes our stderr through to the application's terminal.
+  bool reported = false;
+  auto report = [&](const absl::Status& s) {
+    if (!s.ok() && !reported) {
+      reported = true;
+      fprintf(stderr, "p11 bridge: partition '%s' on server '%s': %s\n", partition.c_str(),
+              server.c_str(), std::string(s.message()).c_str());
+    }
+  };
+  trustlink::ntl::pkcs11::BridgeOptions options;
+  options.on_stream_end = report;
   absl::Status s = trustlink::ntl::pkcs11::RunBridge(
-      STDIN_FILENO, STDOUT_FILENO, [&](ChannelCallbacks callbacks) {
+      STDIN_FILENO, STDOUT_FILENO,
+      [&](ChannelCallbacks callbacks) {
         return trustlink::ntl::pkcs11::OpenLocalChannel(socket_path, partition,
                                                         std::move(callbacks));
-      });
-  if (!s.ok()) {
-    // p11-kit-proxy passes our stderr through to the application's terminal.
-    fprintf(stderr, "p11 bridge: partition '%s' on server '%s': %s\n", partition.c_str(),
-            server.c_str(), std::string(s.message()).c_str());
-    return 1;
-  }
-  return 0;
+      },
+      options);
+  report(s);
+  return s.ok() ? 0 : 1;
 }
