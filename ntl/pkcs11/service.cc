@@ -40,6 +40,7 @@ class Pkcs11Service::Core {
   Core(Pkcs11Service* service, std::string partition, std::shared_ptr<StreamSink> sink,
        Child child, int wake_fd)
       : service_(service),
+        options_(service->options_),
         partition_(std::move(partition)),
         sink_(std::move(sink)),
         child_(std::move(child)),
@@ -54,7 +55,7 @@ class Pkcs11Service::Core {
       if (peer_closed_ || overflow_) {
         return;
       }
-      if (inbound_.size() + data.size() > service_->options_.max_pending_bytes) {
+      if (inbound_.size() + data.size() > options_.max_pending_bytes) {
         overflow_ = true;
         inbound_.clear();
       } else {
@@ -115,7 +116,7 @@ class Pkcs11Service::Core {
         child_.Reap(absl::ZeroDuration());
         sink_->Close(TL_E_RESOURCE_EXHAUSTED,
                      absl::StrCat("pkcs11 stream on partition '", partition_,
-                                  "' sent more than ", service_->options_.max_pending_bytes,
+                                  "' sent more than ", options_.max_pending_bytes,
                                   " bytes without reading the answers; closed"));
         return;
       }
@@ -123,7 +124,7 @@ class Pkcs11Service::Core {
         // The client is gone: nobody reads answers. p11-kit ends at EOF on stdin, which
         // also finalises the module cleanly (sessions closed, token files consistent).
         child_.CloseStdin();
-        child_.Reap(service_->options_.exit_grace);
+        child_.Reap(options_.exit_grace);
         return;
       }
 
@@ -191,7 +192,7 @@ class Pkcs11Service::Core {
   // ChildEnded: p11-kit closed its stdout while the client still wanted it.
   void ChildEnded(std::string err_tail) {
     child_.CloseStdin();
-    int status = child_.Reap(service_->options_.exit_grace);
+    int status = child_.Reap(options_.exit_grace);
     DrainStderr(&err_tail);
     Fail(absl::StrCat("p11-kit for partition '", partition_, "' ",
                       DescribeWaitStatus(status)),
@@ -223,7 +224,10 @@ class Pkcs11Service::Core {
     sink_->Close(TL_E_UNAVAILABLE, message);
   }
 
+  // Used only by the session thread, which the service's destructor waits for; a Session
+  // that outlives the service touches only the Core's own members.
   Pkcs11Service* const service_;
+  const ServiceOptions options_;
   const std::string partition_;
   const std::shared_ptr<StreamSink> sink_;
   Child child_;

@@ -14,5 +14,6 @@
 #define TRUSTLINK_TRUSTLINK_H_
 
 #include "trustlink/base.h"
+#include "trustlink/pkcs11.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */
