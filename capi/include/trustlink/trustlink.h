@@ -21,5 +21,6 @@
 #include "trustlink/registry.h"
 #include "trustlink/server.h"
 #include "trustlink/htl.h"
+#include "trustlink/pkcs11.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */

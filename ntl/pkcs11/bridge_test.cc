@@ -1,0 +1,162 @@
+#include "ntl/pkcs11/bridge.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "ntl/internal/mutex.h"
+#include "ntl/pkcs11/test_util.h"
+#include "ntl/status.h"
+
+namespace trustlink::ntl::pkcs11 {
+namespace {
+
+// FakeChannel records what the bridge sent; the test plays the service through `callbacks`.
+struct FakeLink {
+  internal::Mutex mu;
+  std::string sent ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;
+  ChannelCallbacks callbacks;
+  std::atomic<bool> opened{false};
+
+  std::string Sent() {
+    internal::MutexLock lock(&mu);
+    return sent;
+  }
+  bool Closed() {
+    internal::MutexLock lock(&mu);
+    return closed;
+  }
+};
+
+class FakeChannel : public Channel {
+ public:
+  explicit FakeChannel(FakeLink* link) : link_(link) {}
+  absl::Status Send(absl::string_view data) override {
+    internal::MutexLock lock(&link_->mu);
+    link_->sent.append(data.data(), data.size());
+    return absl::OkStatus();
+  }
+  absl::Status Close() override {
+    internal::MutexLock lock(&link_->mu);
+    link_->closed = true;
+    return absl::OkStatus();
+  }
+
+ private:
+  FakeLink* link_;
+};
+
+ChannelOpener OpenerFor(FakeLink* link) {
+  return [link](ChannelCallbacks callbacks) -> absl::StatusOr<std::unique_ptr<Channel>> {
+    link->callbacks = std::move(callbacks);
+    link->opened = true;
+    return std::unique_ptr<Channel>(new FakeChannel(link));
+  };
+}
+
+std::string ReadSome(int fd, size_t n) {
+  std::string out;
+  while (out.size() < n) {
+    char buf[256];
+    ssize_t r = read(fd, buf, sizeof(buf));
+    if (r <= 0) {
+      break;
+    }
+    out.append(buf, static_cast<size_t>(r));
+  }
+  return out;
+}
+
+TEST(BridgeTest, PumpsBothWaysAndEndsAtApplicationEof) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  FakeLink link;
+  absl::Status result = absl::UnknownError("not run");
+  std::thread bridge([&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link)); });
+  ASSERT_EQ(write(sv[0], "request", 7), 7);
+  ASSERT_TRUE(testing::WaitUntil([&] { return link.Sent() == "request"; }));
+  link.callbacks.on_data("response");
+  EXPECT_EQ(ReadSome(sv[0], 8), "response");
+  shutdown(sv[0], SHUT_WR);  // the application finalised
+  bridge.join();
+  EXPECT_TRUE(result.ok()) << result;
+  EXPECT_TRUE(link.Closed());
+  close(sv[0]);
+  close(sv[1]);
+}
+
+TEST(BridgeTest, StreamErrorFailsTheApplicationsCallAndIsReturned) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  FakeLink link;
+  absl::Status seen;
+  BridgeOptions options;
+  options.on_stream_end = [&](const absl::Status& s) { seen = s; };
+  absl::Status result;
+  std::thread bridge([&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link), options); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return link.opened.load(); }));
+  link.callbacks.on_close(
+      Error(absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED, "revoked"));
+  // The application's pending read sees EOF (a PKCS#11 error, not a hang)...
+  EXPECT_EQ(ReadSome(sv[0], 1), "");
+  // ...and its next write does not fail while the bridge drains.
+  EXPECT_EQ(write(sv[0], "late", 4), 4);
+  shutdown(sv[0], SHUT_WR);
+  bridge.join();
+  EXPECT_EQ(ToTlStatus(result), TL_E_PARTITION_NOT_ASSIGNED);
+  EXPECT_EQ(ToTlStatus(seen), TL_E_PARTITION_NOT_ASSIGNED);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+TEST(BridgeTest, CleanCloseDeliversTheLastAnswerFirst) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  FakeLink link;
+  absl::Status result = absl::UnknownError("not run");
+  std::thread bridge([&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link)); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return link.opened.load(); }));
+  link.callbacks.on_data("last");
+  link.callbacks.on_close(absl::OkStatus());
+  EXPECT_EQ(ReadSome(sv[0], 4), "last");
+  shutdown(sv[0], SHUT_WR);
+  bridge.join();
+  EXPECT_TRUE(result.ok()) << result;
+  close(sv[0]);
+  close(sv[1]);
+}
+
+TEST(BridgeTest, OpenFailureIsReturned) {
+  absl::Status s = RunBridge(0, 1, [](ChannelCallbacks) -> absl::StatusOr<std::unique_ptr<Channel>> {
+    return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_REFUSED, "no server");
+  });
+  EXPECT_EQ(ToTlStatus(s), TL_E_CONNECTION_REFUSED);
+}
+
+TEST(BridgeTest, FloodFromTheServiceIsBounded) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  FakeLink link;
+  BridgeOptions options;
+  options.max_pending_bytes = 1 << 20;
+  absl::Status result;
+  std::thread bridge([&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link), options); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return link.opened.load(); }));
+  // The application never reads; 64 MiB offered in 64 KiB pieces must be cut off.
+  std::string chunk(64 * 1024, 'x');
+  for (int i = 0; i < 1024; ++i) {
+    link.callbacks.on_data(chunk);
+  }
+  shutdown(sv[0], SHUT_WR);
+  bridge.join();
+  EXPECT_EQ(ToTlStatus(result), TL_E_RESOURCE_EXHAUSTED);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+}  // namespace
+}  // namespace trustlink::ntl::pkcs11

@@ -1,0 +1,350 @@
+#include "ntl/pkcs11/service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "ntl/pkcs11/child.h"
+#include "ntl/status.h"
+
+namespace trustlink::ntl::pkcs11 {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kStderrTail = 2048;
+
+void SetNonBlocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) {
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  }
+}
+
+}  // namespace
+
+// Core is one stream: the child, the bytes waiting for it, and the thread that pumps them.
+// Thread safety: Push, PeerClosed and Abort are called from other threads and only touch
+// members under mu_; everything else belongs to the session thread.
+class Pkcs11Service::Core {
+ public:
+  Core(Pkcs11Service* service, std::string partition, std::shared_ptr<StreamSink> sink,
+       Child child, int wake_fd)
+      : service_(service),
+        options_(service->options_),
+        partition_(std::move(partition)),
+        sink_(std::move(sink)),
+        child_(std::move(child)),
+        wake_fd_(wake_fd) {}
+  ~Core() { close(wake_fd_); }
+
+  const std::string& partition() const { return partition_; }
+
+  void Push(absl::string_view data) {
+    {
+      internal::MutexLock lock(&mu_);
+      if (peer_closed_ || overflow_) {
+        return;
+      }
+      if (inbound_.size() + data.size() > options_.max_pending_bytes) {
+        overflow_ = true;
+        inbound_.clear();
+      } else {
+        inbound_.append(data.data(), data.size());
+      }
+    }
+    Wake();
+  }
+
+  void PeerClosed() {
+    {
+      internal::MutexLock lock(&mu_);
+      peer_closed_ = true;
+    }
+    Wake();
+  }
+
+  void Abort(int32_t status, std::string message) {
+    {
+      internal::MutexLock lock(&mu_);
+      if (aborted_) {
+        return;
+      }
+      aborted_ = true;
+      abort_status_ = status;
+      abort_message_ = std::move(message);
+    }
+    Wake();
+  }
+
+  // Run is the session thread's body.
+  void Run() {
+    SetNonBlocking(child_.stdin_fd());
+    std::string to_child;
+    std::string err_tail;
+    for (;;) {
+      bool peer_closed, aborted, overflow;
+      int32_t abort_status = 0;
+      std::string abort_message;
+      {
+        internal::MutexLock lock(&mu_);
+        to_child.append(inbound_);
+        inbound_.clear();
+        peer_closed = peer_closed_;
+        aborted = aborted_;
+        overflow = overflow_;
+        abort_status = abort_status_;
+        abort_message = abort_message_;
+      }
+      if (aborted) {
+        child_.Kill(SIGKILL);
+        child_.Reap(absl::ZeroDuration());
+        sink_->Close(abort_status, abort_message);
+        return;
+      }
+      if (overflow) {
+        child_.Kill(SIGKILL);
+        child_.Reap(absl::ZeroDuration());
+        sink_->Close(TL_E_RESOURCE_EXHAUSTED,
+                     absl::StrCat("pkcs11 stream on partition '", partition_,
+                                  "' sent more than ", options_.max_pending_bytes,
+                                  " bytes without reading the answers; closed"));
+        return;
+      }
+      if (peer_closed) {
+        // The client is gone: nobody reads answers. p11-kit ends at EOF on stdin, which
+        // also finalises the module cleanly (sessions closed, token files consistent).
+        child_.CloseStdin();
+        child_.Reap(options_.exit_grace);
+        return;
+      }
+
+      struct pollfd p[4] = {
+          {wake_fd_, POLLIN, 0},
+          {child_.stdout_fd(), POLLIN, 0},
+          {child_.stderr_fd(), POLLIN, 0},
+          {to_child.empty() ? -1 : child_.stdin_fd(), POLLOUT, 0},
+      };
+      if (poll(p, 4, -1) < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        Fail(absl::StrCat("poll failed: ", strerror(errno)), err_tail);
+        return;
+      }
+      if (p[0].revents != 0) {
+        uint64_t n;
+        (void)!read(wake_fd_, &n, sizeof(n));
+      }
+      if (p[3].revents != 0) {
+        ssize_t n = write(child_.stdin_fd(), to_child.data(), to_child.size());
+        if (n > 0) {
+          to_child.erase(0, static_cast<size_t>(n));
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+          // EPIPE: the child is gone; its stdout reaches EOF next and says why.
+          to_child.clear();
+          child_.CloseStdin();
+        }
+      }
+      if (p[2].revents != 0) {
+        char buf[1024];
+        ssize_t n = read(child_.stderr_fd(), buf, sizeof(buf));
+        if (n > 0) {
+          err_tail.append(buf, static_cast<size_t>(n));
+          if (err_tail.size() > kStderrTail) {
+            err_tail.erase(0, err_tail.size() - kStderrTail);
+          }
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+          child_.CloseStderr();
+        }
+      }
+      if (p[1].revents != 0) {
+        std::string buf(kReadChunk, '\0');
+        ssize_t n = read(child_.stdout_fd(), buf.data(), buf.size());
+        if (n > 0) {
+          buf.resize(static_cast<size_t>(n));
+          sink_->Send(std::move(buf));
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+          ChildEnded(err_tail);
+          return;
+        }
+      }
+    }
+  }
+
+  Pkcs11Service* service() const { return service_; }
+
+ private:
+  void Wake() {
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+
+  // ChildEnded: p11-kit closed its stdout while the client still wanted it.
+  void ChildEnded(std::string err_tail) {
+    child_.CloseStdin();
+    int status = child_.Reap(options_.exit_grace);
+    DrainStderr(&err_tail);
+    Fail(absl::StrCat("p11-kit for partition '", partition_, "' ",
+                      DescribeWaitStatus(status)),
+         err_tail);
+  }
+
+  void DrainStderr(std::string* err_tail) {
+    while (child_.stderr_fd() >= 0) {
+      char buf[1024];
+      ssize_t n = read(child_.stderr_fd(), buf, sizeof(buf));
+      if (n <= 0) {
+        child_.CloseStderr();
+        break;
+      }
+      err_tail->append(buf, static_cast<size_t>(n));
+    }
+    if (err_tail->size() > kStderrTail) {
+      err_tail->erase(0, err_tail->size() - kStderrTail);
+    }
+  }
+
+  void Fail(const std::string& what, const std::string& err_tail) {
+    child_.Kill(SIGKILL);
+    child_.Reap(absl::ZeroDuration());
+    std::string message = what;
+    if (!err_tail.empty()) {
+      absl::StrAppend(&message, ": ", err_tail);
+    }
+    sink_->Close(TL_E_UNAVAILABLE, message);
+  }
+
+  // Used only by the session thread, which the service's destructor waits for; a Session
+  // that outlives the service touches only the Core's own members.
+  Pkcs11Service* const service_;
+  const ServiceOptions options_;
+  const std::string partition_;
+  const std::shared_ptr<StreamSink> sink_;
+  Child child_;
+  const int wake_fd_;
+
+  internal::Mutex mu_;
+  std::string inbound_ ABSL_GUARDED_BY(mu_);
+  bool peer_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool overflow_ ABSL_GUARDED_BY(mu_) = false;
+  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  int32_t abort_status_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string abort_message_ ABSL_GUARDED_BY(mu_);
+};
+
+namespace {
+
+// Session is what the transport holds; dropping it counts as the client closing.
+class Session : public StreamSession {
+ public:
+  explicit Session(std::shared_ptr<Pkcs11Service::Core> core) : core_(std::move(core)) {}
+  ~Session() override { core_->PeerClosed(); }
+  void OnData(absl::string_view data) override { core_->Push(data); }
+  void OnClose() override { core_->PeerClosed(); }
+
+ private:
+  std::shared_ptr<Pkcs11Service::Core> core_;
+};
+
+}  // namespace
+
+Pkcs11Service::Pkcs11Service(TokenStore store, ServiceOptions options)
+    : store_(std::move(store)), options_(std::move(options)) {}
+
+Pkcs11Service::~Pkcs11Service() {
+  internal::MutexLock lock(&mu_);
+  for (auto& [raw, core] : live_) {
+    core->Abort(TL_E_CANCELLED, "the appliance's pkcs11 service is shutting down");
+  }
+  while (!live_.empty()) {
+    cv_.Wait(&mu_);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
+    absl::string_view partition, std::shared_ptr<StreamSink> sink) {
+  absl::StatusOr<PartitionToken> token = store_.Find(partition);
+  if (!token.ok()) {
+    return token.status();
+  }
+  ChildSpec spec;
+  spec.path = options_.p11_kit;
+  // -p plus a token URI serves only the partition's token: SoftHSM2's spare uninitialised
+  // slot stays hidden, so the client sees exactly one slot per partition.
+  spec.argv = {options_.p11_kit, "remote", "-p", options_.module_path, token->token_uri};
+  spec.env = {
+      absl::StrCat("SOFTHSM2_CONF=", token->softhsm2_conf),
+      "PATH=/usr/bin:/bin",
+      "LC_ALL=C",
+      "P11_KIT_NO_USER_CONFIG=1",
+  };
+  int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0) {
+    return Error(absl::StatusCode::kResourceExhausted, TL_E_RESOURCE_EXHAUSTED,
+                 absl::StrCat("cannot make an eventfd: ", strerror(errno)));
+  }
+  absl::StatusOr<Child> child = Child::Spawn(spec);
+  if (!child.ok()) {
+    close(wake_fd);
+    return child.status();
+  }
+  auto core = std::make_shared<Core>(this, token->partition, std::move(sink),
+                                     std::move(*child), wake_fd);
+  {
+    internal::MutexLock lock(&mu_);
+    live_[core.get()] = core;
+  }
+  std::thread([core]() mutable {
+    core->Run();
+    Pkcs11Service* service = core->service();
+    Core* raw = core.get();
+    core.reset();
+    service->Finished(raw);
+  }).detach();
+  return std::unique_ptr<StreamSession>(new Session(std::move(core)));
+}
+
+void Pkcs11Service::Finished(Core* core) {
+  std::shared_ptr<Core> last;  // destroyed after the lock is released
+  internal::MutexLock lock(&mu_);
+  auto it = live_.find(core);
+  if (it != live_.end()) {
+    last = std::move(it->second);
+    live_.erase(it);
+  }
+  cv_.SignalAll();
+}
+
+size_t Pkcs11Service::ClosePartition(absl::string_view partition, int32_t status,
+                                     const std::string& message) {
+  std::vector<std::shared_ptr<Core>> hit;
+  {
+    internal::MutexLock lock(&mu_);
+    for (auto& [raw, core] : live_) {
+      if (core->partition() == partition) {
+        hit.push_back(core);
+      }
+    }
+  }
+  for (auto& core : hit) {
+    core->Abort(status, message);
+  }
+  return hit.size();
+}
+
+size_t Pkcs11Service::live_sessions() {
+  internal::MutexLock lock(&mu_);
+  return live_.size();
+}
+
+}  // namespace trustlink::ntl::pkcs11

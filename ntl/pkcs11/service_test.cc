@@ -1,0 +1,128 @@
+#include "ntl/pkcs11/service.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "ntl/pkcs11/test_util.h"
+#include "ntl/status.h"
+
+namespace trustlink::ntl::pkcs11 {
+namespace {
+
+using testing::FakeP11Kit;
+using testing::RecordingSink;
+using testing::StoreWithPartitions;
+using testing::WaitUntil;
+
+ServiceOptions WithFake(const std::string& name, const std::string& body) {
+  ServiceOptions o;
+  o.p11_kit = FakeP11Kit(name, body);
+  return o;
+}
+
+TEST(Pkcs11ServiceTest, PumpsBytesThroughTheChild) {
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA"}), WithFake("cat", "exec cat"));
+  auto sink = std::make_shared<RecordingSink>();
+  absl::StatusOr<std::unique_ptr<StreamSession>> s = service.Open("partA", sink);
+  ASSERT_TRUE(s.ok()) << s.status();
+  (*s)->OnData("hello ");
+  (*s)->OnData("world");
+  EXPECT_EQ(sink->WaitForData(11), "hello world");
+  (*s)->OnClose();
+  s->reset();
+  EXPECT_TRUE(WaitUntil([&] { return service.live_sessions() == 0; }));
+}
+
+TEST(Pkcs11ServiceTest, ChildGetsOnlyThePartitionsConfig) {
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA"}),
+                        WithFake("env", "echo \"$@\"; exec env"));
+  auto sink = std::make_shared<RecordingSink>();
+  absl::StatusOr<std::unique_ptr<StreamSession>> s = service.Open("partA", sink);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE(sink->WaitClosed());
+  std::string out = sink->WaitForData(0);
+  EXPECT_TRUE(absl::StrContains(
+      out, "remote -p /usr/lib/softhsm/libsofthsm2.so pkcs11:token=partA\n"))
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "/partitions/partA/softhsm2.conf\n")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "HOME=")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "TEST_TMPDIR=")) << out;
+  // The child ended on its own: the stream is closed with a reason naming the partition.
+  EXPECT_EQ(sink->status(), TL_E_UNAVAILABLE);
+  EXPECT_TRUE(absl::StrContains(sink->message(), "partition 'partA'")) << sink->message();
+}
+
+TEST(Pkcs11ServiceTest, ChildStderrIsInTheCloseMessage) {
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA"}),
+                        WithFake("err", "echo 'module exploded' >&2; exit 3"));
+  auto sink = std::make_shared<RecordingSink>();
+  auto session = service.Open("partA", sink);  // held: dropping it means the client left
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE(sink->WaitClosed());
+  EXPECT_TRUE(absl::StrContains(sink->message(), "exited with status 3")) << sink->message();
+  EXPECT_TRUE(absl::StrContains(sink->message(), "module exploded")) << sink->message();
+}
+
+TEST(Pkcs11ServiceTest, ClosePartitionKillsOnlyThatPartitionsStreams) {
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA", "partB"}),
+                        WithFake("cat", "exec cat"));
+  auto a = std::make_shared<RecordingSink>();
+  auto b = std::make_shared<RecordingSink>();
+  auto sa = service.Open("partA", a);
+  auto sb = service.Open("partB", b);
+  ASSERT_TRUE(sa.ok() && sb.ok());
+  EXPECT_EQ(service.ClosePartition("partA", TL_E_PARTITION_NOT_ASSIGNED, "revoked"), 1u);
+  ASSERT_TRUE(a->WaitClosed());
+  EXPECT_EQ(a->status(), TL_E_PARTITION_NOT_ASSIGNED);
+  EXPECT_EQ(a->message(), "revoked");
+  (*sb)->OnData("still here");
+  EXPECT_EQ(b->WaitForData(10), "still here");
+  EXPECT_TRUE(WaitUntil([&] { return service.live_sessions() == 1; }));
+}
+
+TEST(Pkcs11ServiceTest, UnknownPartitionIsNotFound) {
+  Pkcs11Service service(StoreWithPartitions("svc", {}), WithFake("cat", "exec cat"));
+  auto s = service.Open("nope", std::make_shared<RecordingSink>());
+  EXPECT_EQ(ToTlStatus(s.status()), TL_E_NOT_FOUND);
+  EXPECT_EQ(ToTlStatus(service.Open("../etc", std::make_shared<RecordingSink>()).status()),
+            TL_E_NAME_INVALID);
+}
+
+TEST(Pkcs11ServiceTest, PeerThatFloodsIsCut) {
+  ServiceOptions o = WithFake("sleep", "exec sleep 600");
+  o.max_pending_bytes = 1024;
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA"}), o);
+  auto sink = std::make_shared<RecordingSink>();
+  auto s = service.Open("partA", sink);
+  ASSERT_TRUE(s.ok());
+  (*s)->OnData(std::string(2048, 'x'));
+  ASSERT_TRUE(sink->WaitClosed());
+  EXPECT_EQ(sink->status(), TL_E_RESOURCE_EXHAUSTED);
+}
+
+TEST(Pkcs11ServiceTest, RealP11KitEndsAtEndOfStream) {
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA"}));
+  auto sink = std::make_shared<RecordingSink>();
+  auto s = service.Open("partA", sink);
+  ASSERT_TRUE(s.ok()) << s.status();
+  (*s)->OnClose();
+  // p11-kit remote exits at EOF well within the grace period; the session thread reaps it.
+  EXPECT_TRUE(WaitUntil([&] { return service.live_sessions() == 0; }));
+}
+
+TEST(Pkcs11ServiceTest, DestructorCancelsLiveStreams) {
+  auto sink = std::make_shared<RecordingSink>();
+  std::unique_ptr<StreamSession> session;
+  {
+    Pkcs11Service service(StoreWithPartitions("svc", {"partA"}), WithFake("cat", "exec cat"));
+    auto s = service.Open("partA", sink);
+    ASSERT_TRUE(s.ok());
+    session = std::move(*s);
+  }
+  EXPECT_TRUE(sink->WaitClosed(absl::ZeroDuration()));
+  EXPECT_EQ(sink->status(), TL_E_CANCELLED);
+  session->OnData("after");  // harmless
+}
+
+}  // namespace
+}  // namespace trustlink::ntl::pkcs11

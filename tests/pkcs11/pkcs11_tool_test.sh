@@ -1,0 +1,127 @@
+#!/bin/bash
+# End to end with OpenSC's pkcs11-tool through p11-kit-proxy.so: slots are exactly the
+# assigned partitions; log in; EC P-256 and RSA-2048 key pairs; sign on the partition and
+# verify with openssl outside it; find objects; a wrong PIN; assign and revoke live.
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/pkcs11/lib.sh"
+
+create_partition partA
+create_partition partB
+create_partition partC
+start_appliance partA partB
+setup partA partB
+
+# Slots: exactly the assigned partitions, in module (file name) order.
+labels="$(slot_labels)"
+[[ "$labels" == $'partA\npartB' ]] || fail "slots: want partA, partB; got: $labels"
+
+# Key pairs on partA as Crypto Officer (the PKCS#11 user).
+tok=(--token-label partA --login --pin "$USER_PIN")
+p11 "${tok[@]}" --keypairgen --key-type EC:prime256v1 --id 01 --label ec1 > "$W/ec.gen" 2>&1 \
+  || fail "EC keygen: $(cat "$W/ec.gen")"
+p11 "${tok[@]}" --keypairgen --key-type rsa:2048 --id 02 --label rsa1 > "$W/rsa.gen" 2>&1 \
+  || fail "RSA keygen: $(cat "$W/rsa.gen")"
+
+# Sign. SoftHSM 2.6 has no ECDSA-SHA256, so the digest is made here and signed with ECDSA.
+printf 'trustlink pkcs11 end-to-end %s\n' "$RANDOM" > "$W/data"
+openssl dgst -sha256 -binary "$W/data" > "$W/data.sha256"
+p11 "${tok[@]}" --sign --mechanism ECDSA --id 01 --signature-format openssl \
+  -i "$W/data.sha256" -o "$W/ec.sig" 2>/dev/null || fail "ECDSA sign"
+p11 "${tok[@]}" --sign --mechanism SHA256-RSA-PKCS --id 02 -i "$W/data" -o "$W/rsa.sig" \
+  2>/dev/null || fail "RSA sign"
+
+# Verify outside the HSM with the public keys read off the token.
+for k in 01:ec 02:rsa; do
+  id=${k%%:*}; name=${k##*:}
+  p11 --token-label partA --read-object --type pubkey --id "$id" -o "$W/$name.pub.der" \
+    2>/dev/null || fail "read $name public key"
+  openssl pkey -pubin -inform DER -in "$W/$name.pub.der" -out "$W/$name.pub.pem"
+  openssl dgst -sha256 -verify "$W/$name.pub.pem" -signature "$W/$name.sig" "$W/data" \
+    | grep -q "Verified OK" || fail "openssl did not verify the $name signature"
+done
+# And a signature over other data must not verify (the check above can fail).
+echo tampered >> "$W/data"
+if openssl dgst -sha256 -verify "$W/ec.pub.pem" -signature "$W/ec.sig" "$W/data" >/dev/null 2>&1; then
+  fail "a signature verified over tampered data"
+fi
+
+# Find objects: both private keys, by label, only after login.
+objs="$(p11 "${tok[@]}" --list-objects --type privkey 2>/dev/null)"
+grep -q 'label: *ec1' <<<"$objs" || fail "ec1 not found: $objs"
+grep -q 'label: *rsa1' <<<"$objs" || fail "rsa1 not found: $objs"
+[[ "$(p11 --token-label partA --list-objects --type privkey 2>/dev/null | grep -c 'Private Key')" == 0 ]] \
+  || fail "private keys visible without login"
+# Partitions are separate tokens: partB has none of partA's keys.
+[[ "$(p11 --token-label partB --login --pin "$USER_PIN" --list-objects --type privkey 2>/dev/null \
+  | grep -c 'Private Key')" == 0 ]] || fail "partB shows partA's keys"
+
+# A wrong PIN is refused with CKR_PIN_INCORRECT, as the application sees it.
+if p11 --token-label partA --login --pin 00000000 --list-objects > "$W/badpin" 2>&1; then
+  fail "wrong PIN accepted"
+fi
+grep -q CKR_PIN_INCORRECT "$W/badpin" || fail "wrong PIN: want CKR_PIN_INCORRECT, got: $(cat "$W/badpin")"
+# The SO PIN is the partition SO login; the SO's job is (re)setting the user PIN.
+p11 --token-label partA --login --login-type so --so-pin "$SO_PIN" --init-pin --new-pin "$USER_PIN" \
+  > "$W/so" 2>&1 || fail "SO login / init-pin refused: $(cat "$W/so")"
+if p11 --token-label partA --login --login-type so --so-pin 00000000 --init-pin --new-pin "$USER_PIN" \
+  > "$W/badso" 2>&1; then fail "wrong SO PIN accepted"; fi
+grep -q CKR_PIN_INCORRECT "$W/badso" || fail "wrong SO PIN: $(cat "$W/badso")"
+
+# Assign partC on the appliance; setup adds its module; a new process sees it. Nothing restarts.
+assign partA partB partC
+setup partA partB partC
+labels="$(slot_labels)"
+[[ "$labels" == $'partA\npartB\npartC' ]] || fail "after assign: want partA..C; got: $labels"
+
+# An in-flight session on partB: pkcs11-tool logs in, opens its session, then blocks reading
+# its input from a fifo. Revoke partB while it waits; its next call must fail, not hang.
+p11 --token-label partB --login --pin "$USER_PIN" --keypairgen --key-type rsa:2048 --id 02 \
+  --label rsaB > /dev/null 2>&1 || fail "RSA keygen on partB"
+mkfifo "$W/in.fifo"
+exec 7<>"$W/in.fifo"   # read-write: never blocks, and keeps a writer until we close it
+as_user timeout 60 pkcs11-tool --module "$PROXY" --token-label partB --login --pin "$USER_PIN" \
+  --sign --mechanism SHA256-RSA-PKCS --id 02 -i "$W/in.fifo" -o "$W/revoked.sig" \
+  > "$W/inflight.out" 2>&1 &
+inflight=$!
+# Wait until pkcs11-tool is blocked reading the fifo: it has initialised, logged in and
+# opened its session by then (it reads the data to sign last). /proc/PID/syscall shows
+# "0 <fd in hex> ..." while it sits in read(2) on that descriptor.
+waiting_on_fifo() {
+  local p fd
+  for p in $(pgrep -x pkcs11-tool); do
+    fd=$(ls -l "/proc/$p/fd" 2>/dev/null | awk -v f="$W/in.fifo" '$NF == f {print $(NF-2)}' | head -1)
+    [[ -n "$fd" ]] || continue
+    read -r nr arg _ < "/proc/$p/syscall" 2>/dev/null || continue
+    [[ "$nr" == 0 && $((arg)) == "$fd" ]] && return 0
+  done
+  return 1
+}
+deadline=$((SECONDS + 30))
+until waiting_on_fifo; do
+  ((SECONDS < deadline)) || fail "pkcs11-tool never waited on its input: $(cat "$W/inflight.out")"
+  kill -0 "$inflight" 2>/dev/null || fail "pkcs11-tool ended early: $(cat "$W/inflight.out")"
+  sleep 0.02
+done
+pgrep -P "$SERVER_PID" -f 'token=partB' >/dev/null || fail "no p11-kit serving partB while in flight"
+assign partA partC
+echo data >&7
+exec 7>&-
+rc=0; wait "$inflight" || rc=$?
+((rc != 0 && rc != 124)) || fail "in-flight call after revoke: want a clean failure, rc=$rc: $(cat "$W/inflight.out")"
+grep -q "CKR_" "$W/inflight.out" || fail "in-flight failure not reported as a PKCS#11 error (rc=$rc): $(cat "$W/inflight.out")"
+
+# The revoked partition's slot is gone without re-running setup, with a clear message.
+labels="$(slot_labels)"
+[[ "$labels" == $'partA\npartC' ]] || fail "after revoke: want partA, partC; got: $labels"
+grep -q "partition 'partB' is not assigned" "$W/list.err" || fail "no message for revoked partB: $(cat "$W/list.err")"
+
+# Every p11-kit child on the appliance was reaped: none left once the clients are gone.
+sleep_until_no_children() {
+  local deadline=$((SECONDS + 20))
+  while pgrep -P "$SERVER_PID" >/dev/null; do
+    ((SECONDS < deadline)) || fail "p11-kit children left behind: $(pgrep -a -P "$SERVER_PID")"
+    sleep 0.02
+  done
+}
+sleep_until_no_children
+echo "in-flight call after revoke: $(tr "\n" " " < "$W/inflight.out")"
+echo PASS
