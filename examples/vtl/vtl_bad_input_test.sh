@@ -55,21 +55,21 @@ mv "$WORK/saved-server" "$ROOT/cert/server"
 
 # A key readable by others is refused by verify, with the chmod to run.
 chmod 644 "$ROOT/cert/client/web1Key.pem"
-set +e; "$VTL" --root "$ROOT" verify >out.txt 2>err.txt; rc=$?; set -e
+set +e; "$VTL" --root "$ROOT" verify -local >out.txt 2>err.txt; rc=$?; set -e
 [[ $rc == 6 ]] || fail "verify with a 0644 key exited $rc, want 6"
 grep -qF "chmod 600 $ROOT/cert/client/web1Key.pem" out.txt || { cat out.txt; fail "no chmod hint"; }
 chmod 600 "$ROOT/cert/client/web1Key.pem"
 
 # CAFile.pem and the named files disagreeing is reported, and -repair fixes it.
 cp other.pem "$ROOT/cert/server/hsm2Cert.pem"
-set +e; "$VTL" --root "$ROOT" verify >out.txt 2>err.txt; rc=$?; set -e
+set +e; "$VTL" --root "$ROOT" verify -local >out.txt 2>err.txt; rc=$?; set -e
 [[ $rc == 6 ]] || fail "verify of a disagreeing store exited $rc"
 grep -qF "server cert for 'hsm2' is not in CAFile.pem" out.txt || { cat out.txt; fail "no disagreement"; }
 # After the repair hsm2 is trusted but not yet in trustlink.conf, which verify still reports.
-set +e; "$VTL" --root "$ROOT" verify -repair >out.txt 2>err.txt; set -e
+set +e; "$VTL" --root "$ROOT" verify -local -repair >out.txt 2>err.txt; set -e
 grep -qF "[FIXED] added 'hsm2'" out.txt || { cat out.txt; fail "repair did nothing"; }
 "$VTL" --root "$ROOT" addServer -n hsm2 -c other.pem >/dev/null
-"$VTL" --root "$ROOT" verify >/dev/null || fail "verify after repair"
+"$VTL" --root "$ROOT" verify -local >/dev/null || fail "verify after repair"
 
 # A config error names the file, line and column.
 printf 'Trustlink Client = {\n   ServerPort00 = 1792\n}\n' >"$ROOT/trustlink.conf"

@@ -26,5 +26,5 @@ done
 [[ $(grep -c '^hsm' list.txt) == 24 ]] || { cat list.txt; fail "servers lost"; }
 [[ $(grep -c 'BEGIN CERTIFICATE' "$ROOT/cert/server/CAFile.pem") == 24 ]] || fail "CAFile.pem lost entries"
 [[ $(grep -c '^ *ServerName' "$ROOT/trustlink.conf") == 24 ]] || fail "trustlink.conf lost entries"
-"$VTL" --root "$ROOT" verify >/dev/null || fail "verify"
+"$VTL" --root "$ROOT" verify -local >/dev/null || fail "verify"
 echo PASS

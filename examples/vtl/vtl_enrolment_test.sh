@@ -65,7 +65,7 @@ grep -E '^2018:1::29ff:fe2e:b07f +1792 yes ' out.txt >/dev/null || { cat out.txt
 expect_rc 0 "$VTL" --root "$ROOT" show
 contains out.txt "Client identity: web1 (ECDSA P-256)"
 contains out.txt "Config file: $ROOT/trustlink.conf"
-expect_rc 0 "$VTL" --root "$ROOT" verify
+expect_rc 0 "$VTL" --root "$ROOT" verify -local
 contains out.txt "in order"
 
 # The environment variable chooses the root too.
@@ -93,14 +93,14 @@ contains err.txt "not registered"
 expect_rc 0 "$VTL" --root "$ROOT" importConfig -c "$CHRYSTOKI"
 contains out.txt "imported server 192.168.10.21 port 1792 with HTL"
 contains out.txt "kept server hsm1.example.com"
-expect_rc 6 "$VTL" --root "$ROOT" verify
+expect_rc 6 "$VTL" --root "$ROOT" verify -local
 contains out.txt "[FAIL] server 192.168.10.21"
 contains out.txt "vtl addServer -n 192.168.10.21"
 make_server_pem 192.168.10.21 IP:192.168.10.21
 expect_rc 0 "$VTL" --root "$ROOT" addServer -n 192.168.10.21 -c server.pem -htl
 make_server_pem x IP:2018:1::29ff:fe2e:b07f
 expect_rc 0 "$VTL" --root "$ROOT" addServer -n 2018:1::29ff:fe2e:b07f -c server.pem -p 1793
-expect_rc 0 "$VTL" --root "$ROOT" verify
+expect_rc 0 "$VTL" --root "$ROOT" verify -local
 # The admin's comments and unknown keys in trustlink.conf survive vtl's writes.
 sed -i 's|^Trustlink Client = {|# site note: keep\nTrustlink Client = {\n   SiteKey = 42;|' "$ROOT/trustlink.conf"
 expect_rc 0 "$VTL" --root "$ROOT" deleteServer -n 192.168.10.21

@@ -59,5 +59,5 @@ fi
 
 # And the appliance certificate registers with vtl under its name.
 "$VTL" --root "$WORK/default" addServer -n hsm1 -c server.pem >/dev/null
-"$VTL" --root "$WORK/default" verify >/dev/null || fail "verify"
+"$VTL" --root "$WORK/default" verify -local >/dev/null || fail "verify"
 echo PASS

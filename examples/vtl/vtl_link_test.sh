@@ -1,0 +1,90 @@
+#!/bin/bash
+# vtl verify / listSlots / call against a real ntlsd on loopback (kernel-chosen port): each
+# verify outcome it can provoke here (refused, not registered, no partitions, pin mismatch,
+# OK with slots), the slot list, the four software-partition ops and -count timing.
+set -euo pipefail
+NTLSD="$1"; NTLSH="$2"; VTL="$3"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+W="$TEST_TMPDIR/link"
+mkdir -p "$W"
+APP="$W/appliance"
+export TRUSTLINK_CLIENT_ROOT="$W/client"
+SOCKDIR="$(mktemp -d /tmp/vtl-link-test.XXXXXX)"  # unix socket paths are short
+PID=""
+trap '[[ -n "$PID" ]] && kill "$PID" 2>/dev/null; rm -rf "$SOCKDIR"' EXIT
+
+# expect RC TEXT CMD...: run CMD, want exit RC and TEXT in its output.
+expect() {
+  local want="$1" text="$2"; shift 2
+  set +e; "$@" >"$W/out" 2>&1; local rc=$?; set -e
+  [[ $rc == "$want" ]] || fail "$* exited $rc, want $want: $(cat "$W/out")"
+  grep -q -- "$text" "$W/out" || fail "$*: no '$text' in: $(cat "$W/out")"
+}
+
+# A port nobody listens on: bind port 0, read it, close it.
+DEAD="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+
+"$NTLSD" --root "$APP" --name 127.0.0.1 --listen 127.0.0.1:0 --threads 1 \
+  --log "$W/ntlsd.log" --status-socket "$SOCKDIR/s" &
+PID=$!
+for _ in $(seq 1 200); do grep -q ready "$W/ntlsd.log" 2>/dev/null && break; sleep 0.05; done
+grep -q ready "$W/ntlsd.log" || fail "ntlsd not ready: $(cat "$W/ntlsd.log")"
+PORT="$(python3 - "$SOCKDIR/s" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"status\n")
+out = b""
+while not out.endswith(b"end\n"):
+    c = s.recv(4096)
+    if not c: break
+    out += c
+for line in out.decode().splitlines():
+    if line.startswith("listen 127.0.0.1:"): print(line.split(":")[1])
+PY
+)"
+[[ -n "$PORT" ]] || fail "no port from the status socket"
+
+"$NTLSH" --root "$APP" sysconf exportCert -file "$W/server.pem" >/dev/null
+"$VTL" createCert -n 127.0.0.1 >/dev/null
+"$VTL" addServer -n 127.0.0.1 -c "$W/server.pem" -p "$DEAD" >/dev/null
+
+# Nobody listens: refused.
+expect 6 "CONNECTION_REFUSED" "$VTL" verify -timeout 3000
+grep -q '^\[FAIL\] link 127.0.0.1' "$W/out" || fail "no per-server FAIL line"
+expect 0 "local half" "$VTL" verify -local
+
+"$VTL" addServer -n 127.0.0.1 -c "$W/server.pem" -p "$PORT" -replace >/dev/null
+
+# Not registered yet.
+expect 6 "NOT_REGISTERED" "$VTL" verify
+# Registered without partitions.
+"$NTLSH" --root "$APP" client register -client web1 -ip 127.0.0.1 \
+  -certificate "$W/client/cert/client/127.0.0.1.pem" >/dev/null
+expect 6 "NO_PARTITIONS" "$VTL" verify
+# No slots yet: listSlots says so.
+expect 4 "No slots" "$VTL" listSlots
+
+"$NTLSH" --root "$APP" partition create -partition par1 -label "first partition" >/dev/null
+"$NTLSH" --root "$APP" client assignPartition -client web1 -partition par1 >/dev/null
+expect 0 "every link is up" "$VTL" verify
+grep -q "partition par1, label first partition, serial 1000001" "$W/out" || fail "slot not shown"
+expect 0 "par1" "$VTL" listSlots
+grep -Eq '^0 +127\.0\.0\.1 +par1 +first partition +1000001 +ready' "$W/out" || fail "slot row: $(cat "$W/out")"
+
+expect 0 "hello there" "$VTL" call -slot 0 -op echo -data "hello there"
+expect 0 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" \
+  "$VTL" call -slot 0 -op sha256 -data abc
+"$VTL" call -slot 0 -op random -data 16 | grep -Eqx '[0-9a-f]{32}' || fail "random 16 bytes"
+"$VTL" call -slot 0 -op hmac -data abc | grep -Eqx '[0-9a-f]{64}' || fail "hmac 32 bytes"
+expect 0 "100 calls in .* calls/s" "$VTL" call -slot 0 -op echo -data x -count 100
+expect 2 "byte count" "$VTL" call -slot 0 -op random -data lots
+expect 1 "op" "$VTL" call -slot 0 -op nosuch
+set +e; "$VTL" call -slot 7 -op echo >"$W/out" 2>&1; rc=$?; set -e
+[[ $rc != 0 ]] || fail "a call to a missing slot succeeded"
+
+# A server certificate that is not the pinned one: both fingerprints named.
+"$NTLSH" --root "$APP" sysconf regenCert >/dev/null
+"$NTLSH" --root "$APP" sysconf dropOldCert >/dev/null
+expect 6 "PIN_MISMATCH" "$VTL" verify
+
+kill -TERM "$PID"; wait "$PID"; PID=""
+echo "1 passed, 0 failed"
