@@ -127,5 +127,40 @@ TEST_F(RegistryAdapterTest, RegenCertKeepsOverlapUntilDropped) {
   }
 }
 
+// A hostname registration with no `client hostip map` is checked against what the name
+// resolves to; "localhost" resolves through the hosts file, so no query leaves the machine.
+TEST_F(RegistryAdapterTest, HostnameClientIsAdmittedFromItsResolvedAddress) {
+  ASSERT_TRUE(reg_->Snapshot()->settings().ipcheck);
+  auto name = CanonicalizeName("localhost");
+  ASSERT_TRUE(name.ok());
+  IdentityOptions io;
+  io.for_server = false;
+  auto client = CreateIdentity(*name, io);
+  ASSERT_TRUE(client.ok()) << client.status();
+  registry::ClientRegistration r;
+  r.label = "byname";
+  r.name = "localhost";
+  r.name_is_ip = false;
+  r.certificate_pem = client->cert.Pem();
+  ASSERT_TRUE(reg_->DeleteClient("web1").ok());
+  ASSERT_TRUE(reg_->RegisterClient(r).ok());
+  ASSERT_TRUE(reg_->AssignPartition("byname", "p1").ok());
+  TestClientOptions o;
+  o.cert_pem = client->cert.Pem();
+  o.key_pem = *PrivateKeyToPem(client->key.get());
+  // The adapter sees registry changes through its watch; retry briefly until it has.
+  absl::StatusOr<testing::Frame> w = absl::UnknownError("not tried");
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(5); absl::Now() < deadline;) {
+    auto c = TestClient::Connect(server_->port(), o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    w = (*c)->Hello();
+    if (w.ok() && w->type == wire::FrameType::kWelcome) {
+      break;
+    }
+  }
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->type, wire::FrameType::kWelcome);
+}
+
 }  // namespace
 }  // namespace trustlink::ntl::server
