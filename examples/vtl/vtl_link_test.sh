@@ -5,8 +5,9 @@
 set -euo pipefail
 NTLSD="$1"; NTLSH="$2"; VTL="$3"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-W="$TEST_TMPDIR/link"
-mkdir -p "$W"
+# A fresh folder per run: Bazel reuses TEST_TMPDIR across runs of the same test, and a
+# registry left over from an earlier run would change every answer below.
+W="$(mktemp -d "$TEST_TMPDIR/link.XXXXXX")"
 APP="$W/appliance"
 export TRUSTLINK_CLIENT_ROOT="$W/client"
 SOCKDIR="$(mktemp -d /tmp/vtl-link-test.XXXXXX)"  # unix socket paths are short
@@ -20,9 +21,6 @@ expect() {
   [[ $rc == "$want" ]] || fail "$* exited $rc, want $want: $(cat "$W/out")"
   grep -q -- "$text" "$W/out" || fail "$*: no '$text' in: $(cat "$W/out")"
 }
-
-# A port nobody listens on: bind port 0, read it, close it.
-DEAD="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 
 "$NTLSD" --root "$APP" --name 127.0.0.1 --listen 127.0.0.1:0 --threads 1 \
   --log "$W/ntlsd.log" --status-socket "$SOCKDIR/s" &
@@ -42,6 +40,11 @@ for line in out.decode().splitlines():
 PY
 )"
 [[ -n "$PORT" ]] || fail "no port from the status socket"
+
+# A port nobody listens on: bind port 0, read it, close it. It is chosen after ntlsd has its
+# port, because the kernel readily hands a just-freed port to the next bind to port 0.
+DEAD="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+[[ "$DEAD" != "$PORT" ]] || fail "the kernel gave the unused port $DEAD to ntlsd too"
 
 "$NTLSH" --root "$APP" sysconf exportCert -file "$W/server.pem" >/dev/null
 "$VTL" createCert -n 127.0.0.1 >/dev/null
@@ -84,6 +87,13 @@ set +e; "$VTL" call -slot 7 -op echo >"$W/out" 2>&1; rc=$?; set -e
 # A server certificate that is not the pinned one: both fingerprints named.
 "$NTLSH" --root "$APP" sysconf regenCert >/dev/null
 "$NTLSH" --root "$APP" sysconf dropOldCert >/dev/null
+# ntlsd picks up the new certificate from the registry's change watch, asynchronously: wait
+# for it (deadline 10 s) by asking until the pin mismatch shows, then check the answer.
+for _ in $(seq 1 100); do
+  set +e; "$VTL" verify >"$W/out" 2>&1; set -e
+  grep -q PIN_MISMATCH "$W/out" && break
+  sleep 0.1
+done
 expect 6 "PIN_MISMATCH" "$VTL" verify
 
 kill -TERM "$PID"; wait "$PID"; PID=""
