@@ -14,10 +14,17 @@ import xml.etree.ElementTree as ET
 def xml_files_for(testlogs, target):
     package, _, name = target.lstrip("/").partition(":")
     folder = os.path.join(testlogs, package, name)
+    # A plain run leaves folder/test.xml; a sharded one leaves shard_N_of_M/test.xml. Older
+    # run_N_of_M folders from a --runs_per_test run may linger beside them: ignore those.
+    top = os.path.join(folder, "test.xml")
+    if os.path.exists(top):
+        return [top]
     found = []
-    for root, _, files in os.walk(folder):
-        if "test.xml" in files:
-            found.append(os.path.join(root, "test.xml"))
+    if os.path.isdir(folder):
+        for entry in sorted(os.listdir(folder)):
+            path = os.path.join(folder, entry, "test.xml")
+            if entry.startswith("shard_") and os.path.exists(path):
+                found.append(path)
     return found
 
 
