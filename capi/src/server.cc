@@ -4,6 +4,7 @@
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,7 +42,8 @@ struct tl_server_options : Handle {
 
 struct tl_server : Handle {
   std::unique_ptr<srv::Server> server;
-  bool started = false;
+  // Written by tl_server_start and read by the setters, which may run on other threads.
+  std::atomic<bool> started{false};
 };
 
 struct tl_server_responder {
@@ -468,7 +470,7 @@ TL_EXPORT tl_status tl_server_start(tl_server* server) noexcept {
   }
   return Guard(&server->last_error, [&]() -> absl::Status {
     absl::Status st = server->server->Start();
-    server->started = st.ok() || server->started;
+    if (st.ok()) server->started.store(true);
     return st;
   });
 }
