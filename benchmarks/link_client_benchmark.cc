@@ -1,11 +1,13 @@
 // Client-side link benchmarks, each beside a baseline measured in the same run:
-//   BM_TcpRoundTrip / BM_LinkRoundTrip            one small call at a time, one connection
-//   BM_TcpPipelined64 / BM_LinkPipelined64        64 calls in flight on one connection
-//   BM_BoringSslBulk / BM_LinkBulk                256 KiB echoes, MB/s both ways
-// The link runs the real NTLS engine (one loop) with the software partition's echo op on
-// loopback. Baselines use the same 12-byte frames over plain TCP, and the same TLS policy
-// and certificates over bare BoringSSL. Each link benchmark reports `x_baseline`, its rate
-// divided by its baseline's (run the whole suite so the baseline runs first).
+//   BM_TcpRoundTrip / BM_LinkRoundTrip            one small call at a time, one
+//   connection BM_TcpPipelined64 / BM_LinkPipelined64        64 calls in flight
+//   on one connection BM_BoringSslBulk / BM_LinkBulk                256 KiB
+//   echoes, MB/s both ways
+// The link runs the real NTLS engine (one loop) with the software partition's
+// echo op on loopback. Baselines use the same 12-byte frames over plain TCP,
+// and the same TLS policy and certificates over bare BoringSSL. Each link
+// benchmark reports `x_baseline`, its rate divided by its baseline's (run the
+// whole suite so the baseline runs first).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,15 +47,18 @@ std::string Slurp(const std::string& path) {
   s << f.rdbuf();
   return s.str();
 }
-std::string Fixture(const std::string& name) { return Slurp("testdata/tls/" + name); }
+std::string Fixture(const std::string& name) {
+  return Slurp("testdata/tls/" + name);
+}
 
 // Baselines, keyed by name, measured earlier in this run.
 std::map<std::string, double>& Baselines() {
   static auto* m = new std::map<std::string, double>();
   return *m;
 }
-// Timer measures a benchmark's own rate (items per second of wall time), so a link
-// benchmark can divide by its baseline's rate from earlier in the same run.
+// Timer measures a benchmark's own rate (items per second of wall time), so a
+// link benchmark can divide by its baseline's rate from earlier in the same
+// run.
 class Timer {
  public:
   Timer() : start_(absl::Now()) {}
@@ -65,7 +70,9 @@ class Timer {
   absl::Time start_;
 };
 
-void RecordBaseline(const std::string& key, double rate) { Baselines()[key] = rate; }
+void RecordBaseline(const std::string& key, double rate) {
+  Baselines()[key] = rate;
+}
 
 void Report(benchmark::State& state, const std::string& key, double rate) {
   auto it = Baselines().find(key);
@@ -74,7 +81,8 @@ void Report(benchmark::State& state, const std::string& key, double rate) {
   }
 }
 
-// ---- The link: a real NTLS server and one client ---------------------------------------
+// ---- The link: a real NTLS server and one client
+// ---------------------------------------
 
 struct Link {
   std::unique_ptr<server::Server> srv;
@@ -88,26 +96,30 @@ Link& TheLink() {
     auto dir = std::make_shared<server::InMemoryDirectory>();
     server::ClientRecord r;
     r.label = "bench";
-    r.fingerprint = client::Sha256Fingerprint(*client::CertPemToDer(client_pem, "c"));
+    r.fingerprint =
+        client::Sha256Fingerprint(*client::CertPemToDer(client_pem, "c"));
     r.allowed_ips = {"127.0.0.1"};
     r.partitions = {{"p1", "bench", "1"}};
     dir->Put(r);
-    auto cred = server::ServerCredential::FromPem(Fixture("server_ed25519.cert.pem"),
-                                                  Fixture("server_ed25519.key.pem"));
+    auto cred = server::ServerCredential::FromPem(
+        Fixture("server_ed25519.cert.pem"), Fixture("server_ed25519.key.pem"));
     server::ServerOptions o;
     o.listen_address = "127.0.0.1";
     o.port = 0;
     o.threads = 1;
     o.log = [](absl::string_view) {};
-    l->srv = *server::Server::Create(o, dir, std::make_shared<server::StaticCredentials>(*cred));
-    l->srv->SetPartitionHandler(std::make_shared<server::SoftwarePartitionHandler>());
+    l->srv = *server::Server::Create(
+        o, dir, std::make_shared<server::StaticCredentials>(*cred));
+    l->srv->SetPartitionHandler(
+        std::make_shared<server::SoftwarePartitionHandler>());
     (void)l->srv->Start();
     client::ClientSettings s;
     client::ServerSettings ss;
     ss.name = "bench";
     ss.host = "127.0.0.1";
     ss.port = l->srv->port();
-    ss.pinned_cert_der = *client::CertPemToDer(Fixture("server_ed25519.cert.pem"), "s");
+    ss.pinned_cert_der =
+        *client::CertPemToDer(Fixture("server_ed25519.cert.pem"), "s");
     s.servers.push_back(ss);
     s.client_cert_pem = client_pem;
     s.client_key_pem = Fixture("client_ed25519.key.pem");
@@ -117,7 +129,8 @@ Link& TheLink() {
   return *link;
 }
 
-// ---- Baseline peers ----------------------------------------------------------------------
+// ---- Baseline peers
+// ----------------------------------------------------------------------
 
 int Listen(uint16_t* port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -144,7 +157,8 @@ int Dial(uint16_t port) {
   return fd;
 }
 
-// FrameEcho serves one plain TCP connection: every frame comes back as a response frame.
+// FrameEcho serves one plain TCP connection: every frame comes back as a
+// response frame.
 void FrameEcho(int listen_fd) {
   const int fd = accept(listen_fd, nullptr, nullptr);
   const int one = 1;
@@ -160,11 +174,13 @@ void FrameEcho(int listen_fd) {
     std::string out;
     size_t off = 0;
     for (;;) {
-      auto r = wire::DecodeFrame(absl::string_view(in).substr(off), wire::kDefaultMaxPayload);
+      auto r = wire::DecodeFrame(absl::string_view(in).substr(off),
+                                 wire::kDefaultMaxPayload);
       if (r.kind != wire::DecodeResult::Kind::kFrame) {
         break;
       }
-      wire::AppendFrame(wire::FrameType::kResponse, 0, r.frame.id, r.frame.payload, &out);
+      wire::AppendFrame(wire::FrameType::kResponse, 0, r.frame.id,
+                        r.frame.payload, &out);
       off += r.consumed;
     }
     in.erase(0, off);
@@ -244,7 +260,8 @@ void BM_TcpPipelined64(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 64);
 }
 
-// ---- Link benchmarks ---------------------------------------------------------------------
+// ---- Link benchmarks
+// ---------------------------------------------------------------------
 
 void BM_LinkRoundTrip(benchmark::State& state) {
   client::Client& c = *TheLink().cli;
@@ -294,17 +311,22 @@ void BM_LinkPipelined64(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 64);
 }
 
-// ---- Bulk ----------------------------------------------------------------------------------
+// ---- Bulk
+// ----------------------------------------------------------------------------------
 
 bssl::UniquePtr<SSL_CTX> Ctx(tls::Role role, const std::string& id) {
   bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
   (void)tls::ApplyLinkPolicy(ctx.get(), role);
   const std::string cert = Fixture(id + ".cert.pem");
   const std::string key = Fixture(id + ".key.pem");
-  bssl::UniquePtr<BIO> cb(BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())));
-  bssl::UniquePtr<BIO> kb(BIO_new_mem_buf(key.data(), static_cast<int>(key.size())));
-  bssl::UniquePtr<X509> x(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
-  bssl::UniquePtr<EVP_PKEY> k(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<BIO> cb(
+      BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())));
+  bssl::UniquePtr<BIO> kb(
+      BIO_new_mem_buf(key.data(), static_cast<int>(key.size())));
+  bssl::UniquePtr<X509> x(
+      PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<EVP_PKEY> k(
+      PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
   SSL_CTX_use_certificate(ctx.get(), x.get());
   SSL_CTX_use_PrivateKey(ctx.get(), k.get());
   SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_PEER,
@@ -325,7 +347,8 @@ void BM_BoringSslBulk(benchmark::State& state) {
     if (SSL_accept(ssl.get()) == 1) {
       std::string buf(65536, '\0');
       for (;;) {
-        const int n = SSL_read(ssl.get(), &buf[0], static_cast<int>(buf.size()));
+        const int n =
+            SSL_read(ssl.get(), &buf[0], static_cast<int>(buf.size()));
         if (n <= 0 || SSL_write(ssl.get(), buf.data(), n) <= 0) {
           break;
         }
@@ -346,15 +369,17 @@ void BM_BoringSslBulk(benchmark::State& state) {
     size_t sent = 0, got = 0;
     while (got < kBulk) {
       if (sent < kBulk) {
-        const int n = SSL_write(ssl.get(), chunk.data() + sent,
-                                static_cast<int>(std::min<size_t>(16384, kBulk - sent)));
+        const int n =
+            SSL_write(ssl.get(), chunk.data() + sent,
+                      static_cast<int>(std::min<size_t>(16384, kBulk - sent)));
         if (n <= 0) {
           break;
         }
         sent += static_cast<size_t>(n);
       }
       if (sent - got >= 65536 || sent == kBulk) {
-        const int n = SSL_read(ssl.get(), &buf[0], static_cast<int>(buf.size()));
+        const int n =
+            SSL_read(ssl.get(), &buf[0], static_cast<int>(buf.size()));
         if (n <= 0) {
           break;
         }
@@ -362,7 +387,8 @@ void BM_BoringSslBulk(benchmark::State& state) {
       }
     }
   }
-  RecordBaseline("bulk", timer.Rate(static_cast<double>(state.iterations()) * kBulk * 2));
+  RecordBaseline(
+      "bulk", timer.Rate(static_cast<double>(state.iterations()) * kBulk * 2));
   SSL_shutdown(ssl.get());
   close(fd);
   peer.join();
@@ -381,7 +407,8 @@ void BM_LinkBulk(benchmark::State& state) {
       break;
     }
   }
-  Report(state, "bulk", timer.Rate(static_cast<double>(state.iterations()) * kBulk * 2));
+  Report(state, "bulk",
+         timer.Rate(static_cast<double>(state.iterations()) * kBulk * 2));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kBulk) * 2);
 }
 

@@ -1,9 +1,12 @@
 // NTLS server benchmarks, each against a baseline measured in the same run:
-//  - full mTLS handshakes/s and resumed handshakes/s: the NTLS server (one loop) against a
-//    bare blocking BoringSSL server with the same certificates and link policy; both include
-//    one small round trip after the handshake (hello/welcome vs. a 1-byte echo), because a
-//    TLS 1.3 client finishes before the server has checked its certificate;
-//  - memory per idle connection at 1,000 and 10,000 admitted connections, measured as the
+//  - full mTLS handshakes/s and resumed handshakes/s: the NTLS server (one
+//  loop) against a
+//    bare blocking BoringSSL server with the same certificates and link policy;
+//    both include one small round trip after the handshake (hello/welcome vs. a
+//    1-byte echo), because a TLS 1.3 client finishes before the server has
+//    checked its certificate;
+//  - memory per idle connection at 1,000 and 10,000 admitted connections,
+//  measured as the
 //    RSS growth of a server running in a child process.
 // The ratio counters are NTLS / baseline (higher is better for rates).
 
@@ -56,11 +59,13 @@ const Fixture& F() {
 
 bssl::UniquePtr<X509> ParseCert(const std::string& pem) {
   bssl::UniquePtr<BIO> b(BIO_new_mem_buf(pem.data(), pem.size()));
-  return bssl::UniquePtr<X509>(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+  return bssl::UniquePtr<X509>(
+      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
 }
 bssl::UniquePtr<EVP_PKEY> ParseKey(const std::string& pem) {
   bssl::UniquePtr<BIO> b(BIO_new_mem_buf(pem.data(), pem.size()));
-  return bssl::UniquePtr<EVP_PKEY>(PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr));
+  return bssl::UniquePtr<EVP_PKEY>(
+      PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr));
 }
 
 std::unique_ptr<Server> StartNtls(int threads) {
@@ -87,8 +92,9 @@ std::unique_ptr<Server> StartNtls(int threads) {
   return std::move(*s);
 }
 
-// BareServer is the baseline: a blocking BoringSSL accept loop on one thread with the same
-// certificate, policy, ALPN and client-certificate request, answering a 1-byte echo.
+// BareServer is the baseline: a blocking BoringSSL accept loop on one thread
+// with the same certificate, policy, ALPN and client-certificate request,
+// answering a 1-byte echo.
 class BareServer {
  public:
   BareServer() {
@@ -98,7 +104,8 @@ class BareServer {
     tls::RequireAlpn(ctx_.get(), kAlpn, 1);
     SSL_CTX_use_certificate(ctx_.get(), ParseCert(F().server_cert).get());
     SSL_CTX_use_PrivateKey(ctx_.get(), ParseKey(F().server_key).get());
-    SSL_CTX_set_custom_verify(ctx_.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+    SSL_CTX_set_custom_verify(ctx_.get(),
+                              SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                               [](SSL*, uint8_t*) { return ssl_verify_ok; });
     static const uint8_t kCtx[] = "bench";
     SSL_CTX_set_session_id_context(ctx_.get(), kCtx, 5);
@@ -156,7 +163,8 @@ bssl::UniquePtr<SSL_CTX> ClientCtx() {
   SSL_CTX_use_PrivateKey(ctx.get(), ParseKey(F().client_key).get());
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
   SSL_CTX_sess_set_new_cb(ctx.get(), [](SSL* ssl, SSL_SESSION* s) {
-    auto* slot = static_cast<bssl::UniquePtr<SSL_SESSION>*>(SSL_get_app_data(ssl));
+    auto* slot =
+        static_cast<bssl::UniquePtr<SSL_SESSION>*>(SSL_get_app_data(ssl));
     if (slot != nullptr) {
       slot->reset(s);
       return 1;
@@ -189,10 +197,11 @@ std::string HelloFrame() {
   return f;
 }
 
-// OneConnection: handshake plus one round trip; keeps the new session in `*session` when
-// asked. Returns the fd still open when `keep_fd`.
+// OneConnection: handshake plus one round trip; keeps the new session in
+// `*session` when asked. Returns the fd still open when `keep_fd`.
 bool OneConnection(SSL_CTX* ctx, uint16_t port, bool ntls, SSL_SESSION* resume,
-                   bssl::UniquePtr<SSL_SESSION>* session, int* keep_fd = nullptr) {
+                   bssl::UniquePtr<SSL_SESSION>* session,
+                   int* keep_fd = nullptr) {
   int fd = Dial(port);
   if (fd < 0) {
     return false;
@@ -207,7 +216,8 @@ bool OneConnection(SSL_CTX* ctx, uint16_t port, bool ntls, SSL_SESSION* resume,
   if (ok) {
     if (ntls) {
       static const std::string hello = HelloFrame();
-      ok = SSL_write(ssl.get(), hello.data(), static_cast<int>(hello.size())) > 0;
+      ok = SSL_write(ssl.get(), hello.data(), static_cast<int>(hello.size())) >
+           0;
       char buf[512];
       ok = ok && SSL_read(ssl.get(), buf, sizeof(buf)) > 0;  // welcome
     } else {
@@ -244,7 +254,8 @@ double Rate(bool ntls, bool resumed, absl::Duration run) {
   int64_t n = 0;
   while (absl::Now() < end) {
     bssl::UniquePtr<SSL_SESSION> next;
-    if (!OneConnection(ctx.get(), port, ntls, resumed ? session.get() : nullptr, &next)) {
+    if (!OneConnection(ctx.get(), port, ntls, resumed ? session.get() : nullptr,
+                       &next)) {
       abort();
     }
     if (resumed && next) {
@@ -286,16 +297,18 @@ long RssKb(pid_t pid) {
   return -1;
 }
 
-// BM_IdleConnectionMemory runs the server in a child process (forked before any thread of
-// this benchmark exists), opens N admitted connections from here, and reports the child's
-// RSS growth per connection. Client SSL objects are freed once admitted; their sockets stay.
+// BM_IdleConnectionMemory runs the server in a child process (forked before any
+// thread of this benchmark exists), opens N admitted connections from here, and
+// reports the child's RSS growth per connection. Client SSL objects are freed
+// once admitted; their sockets stay.
 void BM_IdleConnectionMemory(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
-  if (rl.rlim_cur < static_cast<rlim_t>(n + 200)) {  // the server is another process
+  if (rl.rlim_cur <
+      static_cast<rlim_t>(n + 200)) {  // the server is another process
     state.SkipWithError("RLIMIT_NOFILE too low for this many connections");
     return;
   }
@@ -321,7 +334,8 @@ void BM_IdleConnectionMemory(benchmark::State& state) {
       abort();
     }
     bssl::UniquePtr<SSL_CTX> ctx = ClientCtx();
-    // Warm up: the first connections allocate one-time state (loop buffers, caches).
+    // Warm up: the first connections allocate one-time state (loop buffers,
+    // caches).
     std::vector<int> fds;
     for (int i = 0; i < 50; ++i) {
       int fd = -1;
@@ -354,7 +368,11 @@ void BM_IdleConnectionMemory(benchmark::State& state) {
     close(to_child[1]);
   }
 }
-BENCHMARK(BM_IdleConnectionMemory)->Arg(1000)->Arg(10000)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_IdleConnectionMemory)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace trustlink::ntl::server

@@ -1,13 +1,15 @@
 // PKCS#11 sign operations per second through the bridge and the stand-in link
-// (p11-kit-proxy -> p11_bridge_local -> unix socket -> Pkcs11Service -> p11-kit remote ->
-// SoftHSM2) against the same operations on SoftHSM2 loaded directly, as a ratio.
+// (p11-kit-proxy -> p11_bridge_local -> unix socket -> Pkcs11Service -> p11-kit
+// remote -> SoftHSM2) against the same operations on SoftHSM2 loaded directly,
+// as a ratio.
 //
-// Each benchmark is bounded in time (MinTime) and so in count. p11-kit ignores user
-// module configs when getuid() is 0, so as root the binary re-runs itself as uid 1000 in a
-// user namespace (same files, same privileges).
+// Each benchmark is bounded in time (MinTime) and so in count. p11-kit ignores
+// user module configs when getuid() is 0, so as root the binary re-runs itself
+// as uid 1000 in a user namespace (same files, same privileges).
 //
-// The few PKCS#11 declarations needed are below rather than from a -dev package's header:
-// the function list's layout and these constants are fixed by the PKCS#11 2.40 standard.
+// The few PKCS#11 declarations needed are below rather than from a -dev
+// package's header: the function list's layout and these constants are fixed by
+// the PKCS#11 2.40 standard.
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -52,31 +54,36 @@ struct CkFunctionList {
   Fn C_GetMechanismList, C_GetMechanismInfo, C_InitToken, C_InitPIN, C_SetPIN;
   CK_RV (*C_OpenSession)(CK_ULONG, CK_ULONG, void*, void*, CK_ULONG*);
   CK_RV (*C_CloseSession)(CK_ULONG);
-  Fn C_CloseAllSessions, C_GetSessionInfo, C_GetOperationState, C_SetOperationState;
+  Fn C_CloseAllSessions, C_GetSessionInfo, C_GetOperationState,
+      C_SetOperationState;
   CK_RV (*C_Login)(CK_ULONG, CK_ULONG, const unsigned char*, CK_ULONG);
   Fn C_Logout, C_CreateObject, C_CopyObject, C_DestroyObject, C_GetObjectSize,
-      C_GetAttributeValue, C_SetAttributeValue, C_FindObjectsInit, C_FindObjects,
-      C_FindObjectsFinal, C_EncryptInit, C_Encrypt, C_EncryptUpdate, C_EncryptFinal,
-      C_DecryptInit, C_Decrypt, C_DecryptUpdate, C_DecryptFinal, C_DigestInit, C_Digest,
-      C_DigestUpdate, C_DigestKey, C_DigestFinal;
+      C_GetAttributeValue, C_SetAttributeValue, C_FindObjectsInit,
+      C_FindObjects, C_FindObjectsFinal, C_EncryptInit, C_Encrypt,
+      C_EncryptUpdate, C_EncryptFinal, C_DecryptInit, C_Decrypt,
+      C_DecryptUpdate, C_DecryptFinal, C_DigestInit, C_Digest, C_DigestUpdate,
+      C_DigestKey, C_DigestFinal;
   CK_RV (*C_SignInit)(CK_ULONG, CkMechanism*, CK_ULONG);
-  CK_RV (*C_Sign)(CK_ULONG, const unsigned char*, CK_ULONG, unsigned char*, CK_ULONG*);
-  Fn C_SignUpdate, C_SignFinal, C_SignRecoverInit, C_SignRecover, C_VerifyInit, C_Verify,
-      C_VerifyUpdate, C_VerifyFinal, C_VerifyRecoverInit, C_VerifyRecover,
-      C_DigestEncryptUpdate, C_DecryptDigestUpdate, C_SignEncryptUpdate,
-      C_DecryptVerifyUpdate, C_GenerateKey;
-  CK_RV (*C_GenerateKeyPair)(CK_ULONG, CkMechanism*, CkAttribute*, CK_ULONG, CkAttribute*,
-                             CK_ULONG, CK_ULONG*, CK_ULONG*);
+  CK_RV (*C_Sign)
+  (CK_ULONG, const unsigned char*, CK_ULONG, unsigned char*, CK_ULONG*);
+  Fn C_SignUpdate, C_SignFinal, C_SignRecoverInit, C_SignRecover, C_VerifyInit,
+      C_Verify, C_VerifyUpdate, C_VerifyFinal, C_VerifyRecoverInit,
+      C_VerifyRecover, C_DigestEncryptUpdate, C_DecryptDigestUpdate,
+      C_SignEncryptUpdate, C_DecryptVerifyUpdate, C_GenerateKey;
+  CK_RV (*C_GenerateKeyPair)
+  (CK_ULONG, CkMechanism*, CkAttribute*, CK_ULONG, CkAttribute*, CK_ULONG,
+   CK_ULONG*, CK_ULONG*);
 };
 
 constexpr CK_ULONG kSerialSession = 4, kRwSession = 2, kUser = 1;
 constexpr CK_ULONG kEcKeyPairGen = 0x1040, kEcdsa = 0x1041, kRsaKeyPairGen = 0,
                    kSha256RsaPkcs = 0x40;
-constexpr CK_ULONG kToken = 1, kSign = 0x108, kVerify = 0x10a, kEcParams = 0x180,
-                   kModulusBits = 0x121;
+constexpr CK_ULONG kToken = 1, kSign = 0x108, kVerify = 0x10a,
+                   kEcParams = 0x180, kModulusBits = 0x121;
 constexpr char kUserPin[] = "87654321";
 
-// Token is one logged-in session with an EC P-256 and an RSA-2048 session key pair.
+// Token is one logged-in session with an EC P-256 and an RSA-2048 session key
+// pair.
 struct Token {
   CkFunctionList* f = nullptr;
   CK_ULONG session = 0, ec_key = 0, rsa_key = 0;
@@ -97,7 +104,8 @@ Token OpenToken(const std::string& module, const std::string& label) {
     t.error = absl::StrCat("dlopen ", module, ": ", dlerror());
     return t;
   }
-  auto get = reinterpret_cast<CK_RV (*)(CkFunctionList**)>(dlsym(lib, "C_GetFunctionList"));
+  auto get = reinterpret_cast<CK_RV (*)(CkFunctionList**)>(
+      dlsym(lib, "C_GetFunctionList"));
   if (get == nullptr || !Check(&t, get(&t.f), "C_GetFunctionList") ||
       !Check(&t, t.f->C_Initialize(nullptr), "C_Initialize")) {
     return t;
@@ -117,24 +125,36 @@ Token OpenToken(const std::string& module, const std::string& label) {
       continue;
     }
     unsigned char yes = 1, no = 0;
-    unsigned char ec_params[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    unsigned char ec_params[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                 0xce, 0x3d, 0x03, 0x01, 0x07};
     CK_ULONG bits = 2048;
-    CkAttribute ec_pub[] = {{kToken, &no, 1}, {kVerify, &yes, 1},
+    CkAttribute ec_pub[] = {{kToken, &no, 1},
+                            {kVerify, &yes, 1},
                             {kEcParams, ec_params, sizeof(ec_params)}};
-    CkAttribute rsa_pub[] = {{kToken, &no, 1}, {kVerify, &yes, 1},
+    CkAttribute rsa_pub[] = {{kToken, &no, 1},
+                             {kVerify, &yes, 1},
                              {kModulusBits, &bits, sizeof(bits)}};
     CkAttribute priv[] = {{kToken, &no, 1}, {kSign, &yes, 1}};
-    CkMechanism ec_gen = {kEcKeyPairGen, nullptr, 0}, rsa_gen = {kRsaKeyPairGen, nullptr, 0};
+    CkMechanism ec_gen = {kEcKeyPairGen, nullptr, 0},
+                rsa_gen = {kRsaKeyPairGen, nullptr, 0};
     CK_ULONG pub;
-    if (Check(&t, t.f->C_OpenSession(slots[i], kSerialSession | kRwSession, nullptr, nullptr,
-                                     &t.session), "C_OpenSession") &&
-        Check(&t, t.f->C_Login(t.session, kUser,
-                               reinterpret_cast<const unsigned char*>(kUserPin),
-                               strlen(kUserPin)), "C_Login") &&
-        Check(&t, t.f->C_GenerateKeyPair(t.session, &ec_gen, ec_pub, 3, priv, 2, &pub,
-                                         &t.ec_key), "C_GenerateKeyPair(EC)")) {
-      Check(&t, t.f->C_GenerateKeyPair(t.session, &rsa_gen, rsa_pub, 3, priv, 2, &pub,
-                                       &t.rsa_key), "C_GenerateKeyPair(RSA)");
+    if (Check(&t,
+              t.f->C_OpenSession(slots[i], kSerialSession | kRwSession, nullptr,
+                                 nullptr, &t.session),
+              "C_OpenSession") &&
+        Check(&t,
+              t.f->C_Login(t.session, kUser,
+                           reinterpret_cast<const unsigned char*>(kUserPin),
+                           strlen(kUserPin)),
+              "C_Login") &&
+        Check(&t,
+              t.f->C_GenerateKeyPair(t.session, &ec_gen, ec_pub, 3, priv, 2,
+                                     &pub, &t.ec_key),
+              "C_GenerateKeyPair(EC)")) {
+      Check(&t,
+            t.f->C_GenerateKeyPair(t.session, &rsa_gen, rsa_pub, 3, priv, 2,
+                                   &pub, &t.rsa_key),
+            "C_GenerateKeyPair(RSA)");
     }
     return t;
   }
@@ -156,7 +176,8 @@ void Sign(benchmark::State& state, Token* t, bool rsa) {
   CkMechanism mech = {rsa ? kSha256RsaPkcs : kEcdsa, nullptr, 0};
   for (auto _ : state) {
     CK_ULONG len = sizeof(sig);
-    if (t->f->C_SignInit(t->session, &mech, rsa ? t->rsa_key : t->ec_key) != 0 ||
+    if (t->f->C_SignInit(t->session, &mech, rsa ? t->rsa_key : t->ec_key) !=
+            0 ||
         t->f->C_Sign(t->session, digest, sizeof(digest), sig, &len) != 0) {
       state.SkipWithError("sign failed");
       return;
@@ -167,13 +188,15 @@ void Sign(benchmark::State& state, Token* t, bool rsa) {
 
 }  // namespace
 
-// The direct and bridged runs measure their own wall time so the bridged run can report a
-// ratio against the direct run of the same process.
+// The direct and bridged runs measure their own wall time so the bridged run
+// can report a ratio against the direct run of the same process.
 static void Run(benchmark::State& state, bool bridged, bool rsa) {
   Token* t = bridged ? g_bridged : g_direct;
   auto start = std::chrono::steady_clock::now();
   Sign(state, t, rsa);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   double rate = secs > 0 ? static_cast<double>(state.iterations()) / secs : 0;
   if (!bridged) {
     g_direct_rate[rsa] = rate;
@@ -182,10 +205,18 @@ static void Run(benchmark::State& state, bool bridged, bool rsa) {
   }
 }
 
-static void BM_Pkcs11SignDirect_EcdsaP256(benchmark::State& s) { Run(s, false, false); }
-static void BM_Pkcs11SignBridged_EcdsaP256(benchmark::State& s) { Run(s, true, false); }
-static void BM_Pkcs11SignDirect_Rsa2048(benchmark::State& s) { Run(s, false, true); }
-static void BM_Pkcs11SignBridged_Rsa2048(benchmark::State& s) { Run(s, true, true); }
+static void BM_Pkcs11SignDirect_EcdsaP256(benchmark::State& s) {
+  Run(s, false, false);
+}
+static void BM_Pkcs11SignBridged_EcdsaP256(benchmark::State& s) {
+  Run(s, true, false);
+}
+static void BM_Pkcs11SignDirect_Rsa2048(benchmark::State& s) {
+  Run(s, false, true);
+}
+static void BM_Pkcs11SignBridged_Rsa2048(benchmark::State& s) {
+  Run(s, true, true);
+}
 BENCHMARK(BM_Pkcs11SignDirect_EcdsaP256)->MinTime(1.0)->UseRealTime();
 BENCHMARK(BM_Pkcs11SignBridged_EcdsaP256)->MinTime(1.0)->UseRealTime();
 BENCHMARK(BM_Pkcs11SignDirect_Rsa2048)->MinTime(1.0)->UseRealTime();
@@ -194,7 +225,8 @@ BENCHMARK(BM_Pkcs11SignBridged_Rsa2048)->MinTime(1.0)->UseRealTime();
 int main(int argc, char** argv) {
   if (getuid() == 0 && getenv("TL_BENCH_REEXEC") == nullptr) {
     setenv("TL_BENCH_REEXEC", "1", 1);
-    std::vector<char*> args = {const_cast<char*>("unshare"), const_cast<char*>("--user"),
+    std::vector<char*> args = {const_cast<char*>("unshare"),
+                               const_cast<char*>("--user"),
                                const_cast<char*>("--map-user=1000"),
                                const_cast<char*>("--map-group=1000")};
     std::string self = "/proc/self/exe";
@@ -209,23 +241,29 @@ int main(int argc, char** argv) {
       args.push_back(nullptr);
       execv("/usr/bin/unshare", args.data());
     }
-    fprintf(stderr, "cannot re-run as non-root; p11-kit ignores user configs for root\n");
+    fprintf(
+        stderr,
+        "cannot re-run as non-root; p11-kit ignores user configs for root\n");
     return 1;
   }
-  // The bridge binary sits next to this one in the runfiles tree (a data dependency).
+  // The bridge binary sits next to this one in the runfiles tree (a data
+  // dependency).
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) {
     return 1;
   }
   self[n] = '\0';
-  std::string bridge = absl::StrCat(self, ".runfiles/trustlink/ntl/pkcs11/p11_bridge_local");
+  std::string bridge =
+      absl::StrCat(self, ".runfiles/trustlink/ntl/pkcs11/p11_bridge_local");
   if (access(bridge.c_str(), X_OK) != 0) {
     bridge = std::string(self);
-    bridge = bridge.substr(0, bridge.rfind("/benchmarks/")) + "/ntl/pkcs11/p11_bridge_local";
+    bridge = bridge.substr(0, bridge.rfind("/benchmarks/")) +
+             "/ntl/pkcs11/p11_bridge_local";
   }
   const char* tmp = getenv("TEST_TMPDIR");
-  std::string dir_template = absl::StrCat(tmp ? tmp : "/tmp", "/p11bench.XXXXXX");
+  std::string dir_template =
+      absl::StrCat(tmp ? tmp : "/tmp", "/p11bench.XXXXXX");
   std::vector<char> dir_buf(dir_template.begin(), dir_template.end());
   dir_buf.push_back('\0');
   if (mkdtemp(dir_buf.data()) == nullptr) {
@@ -249,13 +287,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string modules = dir + "/home/.config/pkcs11/modules";
-  auto setup = trustlink::ntl::pkcs11::WriteModuleConfigs(modules, {bridge, "-socket", sock},
-                                                          {{"bench-hsm", "bench"}});
+  auto setup = trustlink::ntl::pkcs11::WriteModuleConfigs(
+      modules, {bridge, "-socket", sock}, {{"bench-hsm", "bench"}});
   if (!setup.ok()) {
     fprintf(stderr, "%s\n", std::string(setup.status().message()).c_str());
     return 1;
   }
-  // Only the bridged partition in the proxy's slot list (see tests/pkcs11/lib.sh).
+  // Only the bridged partition in the proxy's slot list (see
+  // tests/pkcs11/lib.sh).
   for (const char* m : {"softhsm2", "opensc-pkcs11"}) {
     FILE* f = fopen(absl::StrCat(modules, "/", m, ".module").c_str(), "w");
     if (f != nullptr) {
@@ -266,12 +305,15 @@ int main(int argc, char** argv) {
   setenv("HOME", (dir + "/home").c_str(), 1);
   setenv("SOFTHSM2_CONF", conf.c_str(), 1);
 
-  Token direct = OpenToken(trustlink::ntl::pkcs11::kDefaultSoftHsmModule, "bench");
-  Token bridged = OpenToken("/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so", "bench");
+  Token direct =
+      OpenToken(trustlink::ntl::pkcs11::kDefaultSoftHsmModule, "bench");
+  Token bridged =
+      OpenToken("/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so", "bench");
   g_direct = &direct;
   g_bridged = &bridged;
   if (!direct.error.empty() || !bridged.error.empty()) {
-    fprintf(stderr, "set-up failed: %s %s\n", direct.error.c_str(), bridged.error.c_str());
+    fprintf(stderr, "set-up failed: %s %s\n", direct.error.c_str(),
+            bridged.error.c_str());
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

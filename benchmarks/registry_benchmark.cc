@@ -1,9 +1,11 @@
-// Registry speed at scale (docs/appliance.md, "Performance"). Every figure that has a natural
-// floor is reported with a ratio against that floor measured in the same run, because the
-// machines are shared and absolute numbers swing by 2x:
-//   BM_LookupByFingerprint   vs a std::unordered_map<std::string, int> of the same keys
-//   BM_FullLoad              vs reading the same files with open/read/close only
-//   BM_RefreshAfterOneChange vs BM_FullLoad (how much the journal saves a running server)
+// Registry speed at scale (docs/appliance.md, "Performance"). Every figure that
+// has a natural floor is reported with a ratio against that floor measured in
+// the same run, because the machines are shared and absolute numbers swing by
+// 2x:
+//   BM_LookupByFingerprint   vs a std::unordered_map<std::string, int> of the
+//   same keys BM_FullLoad              vs reading the same files with
+//   open/read/close only BM_RefreshAfterOneChange vs BM_FullLoad (how much the
+//   journal saves a running server)
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -25,7 +27,8 @@ namespace trustlink::ntl::registry {
 namespace {
 
 std::string IpOf(int i) {
-  return absl::StrCat("10.", (i >> 16) & 255, ".", (i >> 8) & 255, ".", i & 255);
+  return absl::StrCat("10.", (i >> 16) & 255, ".", (i >> 8) & 255, ".",
+                      i & 255);
 }
 
 // A registry of n clients, made once per process and size.
@@ -70,13 +73,15 @@ void BM_LookupByFingerprint(benchmark::State& state) {
   auto reg = Registry::Open(f.root, false);
   auto snap = (*reg)->Snapshot();
   std::unordered_map<std::string, int> baseline;
-  for (size_t i = 0; i < f.fingerprints.size(); ++i) baseline[f.fingerprints[i]] = int(i);
+  for (size_t i = 0; i < f.fingerprints.size(); ++i)
+    baseline[f.fingerprints[i]] = int(i);
   size_t i = 0, n = f.fingerprints.size();
   double ours = 0, base = 0;
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
     for (int k = 0; k < 1000; ++k) {
-      benchmark::DoNotOptimize(snap->FindClientByFingerprint(f.fingerprints[(i + k) % n]));
+      benchmark::DoNotOptimize(
+          snap->FindClientByFingerprint(f.fingerprints[(i + k) % n]));
     }
     auto t1 = std::chrono::steady_clock::now();
     for (int k = 0; k < 1000; ++k) {
@@ -93,7 +98,8 @@ void BM_LookupByFingerprint(benchmark::State& state) {
 }
 BENCHMARK(BM_LookupByFingerprint)->Arg(100000)->Unit(benchmark::kMicrosecond);
 
-// ReadAllFiles is the I/O floor of a full load: every client file opened, read and closed.
+// ReadAllFiles is the I/O floor of a full load: every client file opened, read
+// and closed.
 size_t ReadAllFiles(const std::string& dir) {
   size_t bytes = 0;
   DIR* d = opendir(dir.c_str());
@@ -125,10 +131,15 @@ void BM_FullLoad(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
   state.counters["ratio_vs_raw_read"] = ours / base;
 }
-BENCHMARK(BM_FullLoad)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_FullLoad)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
-// What a running NTLS server pays when an admin changes one client: Refresh (journal, one
-// file) plus a new Snapshot, compared with a full load of the same registry.
+// What a running NTLS server pays when an admin changes one client: Refresh
+// (journal, one file) plus a new Snapshot, compared with a full load of the
+// same registry.
 void BM_RefreshAfterOneChange(benchmark::State& state) {
   const Fixture& f = FixtureOf(static_cast<int>(state.range(0)));
   auto admin = Registry::Open(f.root, false);
@@ -161,15 +172,19 @@ void BM_RefreshAfterOneChange(benchmark::State& state) {
   state.counters["ms_per_refresh"] = refresh / rounds * 1e3;
   state.counters["ratio_vs_full_load"] = (refresh / rounds) / full;
 }
-BENCHMARK(BM_RefreshAfterOneChange)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(10);
+BENCHMARK(BM_RefreshAfterOneChange)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(10);
 
-// One admin registration into a registry of n clients: one client file, one journal entry,
-// the generation, each fsynced. Its cost must not grow with n.
+// One admin registration into a registry of n clients: one client file, one
+// journal entry, the generation, each fsynced. Its cost must not grow with n.
 void BM_RegisterOne(benchmark::State& state) {
   const Fixture& f = FixtureOf(static_cast<int>(state.range(0)));
   auto admin = Registry::Open(f.root, false);
   std::vector<std::string> pems;
-  for (int i = 0; i < 64; ++i) pems.push_back(testing::ClientCertPem(absl::StrCat("172.16.0.", i)));
+  for (int i = 0; i < 64; ++i)
+    pems.push_back(testing::ClientCertPem(absl::StrCat("172.16.0.", i)));
   int i = 0;
   for (auto _ : state) {
     ClientRegistration r;
@@ -177,7 +192,8 @@ void BM_RegisterOne(benchmark::State& state) {
     r.name = absl::StrCat("172.16.0.", i % 64);
     r.name_is_ip = true;
     r.certificate_pem = pems[i % 64];
-    if (!(*admin)->RegisterClient(r).ok()) state.SkipWithError("register failed");
+    if (!(*admin)->RegisterClient(r).ok())
+      state.SkipWithError("register failed");
     state.PauseTiming();
     (void)(*admin)->DeleteClient(r.label);
     state.ResumeTiming();
@@ -185,7 +201,11 @@ void BM_RegisterOne(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_RegisterOne)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(20);
+BENCHMARK(BM_RegisterOne)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(20);
 
 }  // namespace
 }  // namespace trustlink::ntl::registry

@@ -43,15 +43,19 @@ const char* AgentLinkStateName(AgentLinkState state) {
   return "no token";
 }
 
-absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
-  if (options.connector == nullptr || options.store == nullptr || options.clock == nullptr ||
-      options.client_root.empty() || options.poll_interval <= absl::ZeroDuration()) {
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(
+    const AgentOptions& options) {
+  if (options.connector == nullptr || options.store == nullptr ||
+      options.clock == nullptr || options.client_root.empty() ||
+      options.poll_interval <= absl::ZeroDuration()) {
     return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                      "the HTL agent needs a client root, a connector, a secret store, a clock "
+                      "the HTL agent needs a client root, a connector, a "
+                      "secret store, a clock "
                       "and a positive polling interval");
   }
   for (const std::string& a : options.appliances) {
-    if (absl::StatusOr<std::string> n = TokenFileName(a); !n.ok()) return n.status();
+    if (absl::StatusOr<std::string> n = TokenFileName(a); !n.ok())
+      return n.status();
   }
   std::unique_ptr<Agent> agent(new Agent(options));
   ntl::internal::MutexLock lock(&agent->status_mu_);
@@ -65,7 +69,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options
 
 Agent::~Agent() { Stop(); }
 
-void Agent::Publish(const std::string& appliance, const AgentApplianceStatus& status) {
+void Agent::Publish(const std::string& appliance,
+                    const AgentApplianceStatus& status) {
   ntl::internal::MutexLock lock(&status_mu_);
   status_[appliance] = status;
 }
@@ -77,19 +82,23 @@ std::vector<AgentApplianceStatus> Agent::Status() const {
   return out;
 }
 
-absl::StatusOr<HtlSession*> Agent::SessionFor(const std::string& appliance, PerAppliance* p) {
+absl::StatusOr<HtlSession*> Agent::SessionFor(const std::string& appliance,
+                                              PerAppliance* p) {
   if (p->session == nullptr) {
-    absl::StatusOr<std::unique_ptr<HtlSession>> s = options_.connector->Connect(appliance);
+    absl::StatusOr<std::unique_ptr<HtlSession>> s =
+        options_.connector->Connect(appliance);
     if (!s.ok()) return s.status();
     p->session = *std::move(s);
   }
   return p->session.get();
 }
 
-absl::Status Agent::Keep(const std::string& appliance, PerAppliance* p, const Grant& grant) {
+absl::Status Agent::Keep(const std::string& appliance, PerAppliance* p,
+                         const Grant& grant) {
   HeldSecret held{grant.generation, grant.secret};
-  // Into the store before anything else: if we die after this, the appliance has it as
-  // current or previous; if we die before, the appliance has ours as previous.
+  // Into the store before anything else: if we die after this, the appliance
+  // has it as current or previous; if we die before, the appliance has ours as
+  // previous.
   if (absl::Status s = options_.store->Put(appliance, held); !s.ok()) return s;
   p->status.state = AgentLinkState::kUp;
   p->status.generation = grant.generation;
@@ -106,7 +115,8 @@ absl::Status Agent::Heartbeat(const std::string& appliance, PerAppliance* p,
   r.generation = held.generation;
   r.mac = ComputeProof(ProofPurpose::kHeartbeat, held.secret, held.generation,
                        (*session)->Exporter());
-  absl::StatusOr<std::string> reply = (*session)->Call(kOpHeartbeat, EncodeHeartbeatRequest(r));
+  absl::StatusOr<std::string> reply =
+      (*session)->Call(kOpHeartbeat, EncodeHeartbeatRequest(r));
   if (!reply.ok()) return reply.status();
   absl::StatusOr<Grant> grant = DecodeGrant(*reply);
   if (!grant.ok()) return grant.status();
@@ -115,7 +125,8 @@ absl::Status Agent::Heartbeat(const std::string& appliance, PerAppliance* p,
 
 void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
   p->status.appliance = appliance;
-  absl::StatusOr<absl::optional<HeldSecret>> held = options_.store->Get(appliance);
+  absl::StatusOr<absl::optional<HeldSecret>> held =
+      options_.store->Get(appliance);
   if (!held.ok()) {
     p->status.last_error = held.status();
     return;
@@ -129,35 +140,42 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
   absl::StatusOr<internal::Dir> dir = internal::Dir::Open(htl_dir, false);
   const std::string token_name = *TokenFileName(appliance);
   absl::StatusOr<std::string> contents =
-      dir.ok() ? dir->ReadFile(token_name, kMaxTokenFileSize) : absl::StatusOr<std::string>(dir.status());
+      dir.ok() ? dir->ReadFile(token_name, kMaxTokenFileSize)
+               : absl::StatusOr<std::string>(dir.status());
   if (contents.ok() && Sha256(*contents) != p->refused_token_hash) {
     tried = true;
     absl::StatusOr<std::string> token =
         ParseTokenFile(*contents, absl::StrCat(htl_dir, "/", token_name));
     absl::StatusOr<HtlSession*> session =
-        token.ok() ? SessionFor(appliance, p) : absl::StatusOr<HtlSession*>(token.status());
+        token.ok() ? SessionFor(appliance, p)
+                   : absl::StatusOr<HtlSession*>(token.status());
     absl::StatusOr<std::string> reply = std::string();
     if (session.ok()) {
       EstablishRequest r;
       r.token = *token;
-      r.binding = ComputeProof(ProofPurpose::kEstablish, *token, 0, (*session)->Exporter());
+      r.binding = ComputeProof(ProofPurpose::kEstablish, *token, 0,
+                               (*session)->Exporter());
       reply = (*session)->Call(kOpEstablish, EncodeEstablishRequest(r));
     } else {
       reply = session.status();
     }
-    absl::StatusOr<Grant> grant = reply.ok() ? DecodeGrant(*reply) : reply.status();
+    absl::StatusOr<Grant> grant =
+        reply.ok() ? DecodeGrant(*reply) : reply.status();
     if (grant.ok()) {
       result = Keep(appliance, p, *grant);
       if (result.ok()) {
         // Only now is the token spent for us: the secret is kept.
         result = dir->RemoveFile(token_name);
-        held = absl::optional<HeldSecret>(HeldSecret{grant->generation, grant->secret});
-        // Confirm at once, so the window in which the token could be presented again by a
-        // copy of this host's disk is one round trip long.
+        held = absl::optional<HeldSecret>(
+            HeldSecret{grant->generation, grant->secret});
+        // Confirm at once, so the window in which the token could be presented
+        // again by a copy of this host's disk is one round trip long.
         if (result.ok()) result = Heartbeat(appliance, p, **held);
       }
-    } else if (ntl::ToTlStatus(grant.status()) == TL_E_OTT_USED && held->has_value()) {
-      // We already exchanged this token (and crashed before deleting it): carry on.
+    } else if (ntl::ToTlStatus(grant.status()) == TL_E_OTT_USED &&
+               held->has_value()) {
+      // We already exchanged this token (and crashed before deleting it): carry
+      // on.
       (void)dir->RemoveFile(token_name);
       tried = false;
     } else {
@@ -165,8 +183,8 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
       if (IsRefusal(result) || ntl::ToTlStatus(result) == TL_E_PROTOCOL) {
         p->refused_token_hash = Sha256(*contents);
         if (held->has_value()) {
-          // A bad token file must not cost the chain we already hold: report it, and
-          // heartbeat as usual.
+          // A bad token file must not cost the chain we already hold: report
+          // it, and heartbeat as usual.
           token_error = result;
           result = absl::OkStatus();
           tried = false;
@@ -181,7 +199,8 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
 
   if (!tried) {
     if (!held->has_value()) {
-      if (p->status.state != AgentLinkState::kRefused) p->status.state = AgentLinkState::kNoToken;
+      if (p->status.state != AgentLinkState::kRefused)
+        p->status.state = AgentLinkState::kNoToken;
       Publish(appliance, p->status);
       return;
     }
@@ -195,14 +214,15 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
   }
   p->status.last_error = result;
   if (IsRefusal(result)) {
-    // The chain is dead (or the token was refused and we hold none): forget the secret, so
-    // no application link presents it, and wait for a new token.
+    // The chain is dead (or the token was refused and we hold none): forget the
+    // secret, so no application link presents it, and wait for a new token.
     (void)options_.store->Remove(appliance);
     p->status.generation = 0;
     p->status.state = AgentLinkState::kRefused;
   } else {
     p->session.reset();  // a transport failure: reconnect at the next poll
-    p->status.state = held->has_value() ? AgentLinkState::kRetrying : p->status.state;
+    p->status.state =
+        held->has_value() ? AgentLinkState::kRetrying : p->status.state;
   }
   Publish(appliance, p->status);
 }
@@ -224,20 +244,23 @@ absl::StatusOr<LinkProof> Agent::ProofFor(absl::string_view appliance,
                                           absl::string_view exporter) {
   if (exporter.size() != kExporterLen) {
     return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                      absl::StrCat("an HTL exporter value is ", kExporterLen, " bytes, not ",
-                                   exporter.size()));
+                      absl::StrCat("an HTL exporter value is ", kExporterLen,
+                                   " bytes, not ", exporter.size()));
   }
-  absl::StatusOr<absl::optional<HeldSecret>> held = options_.store->Get(appliance);
+  absl::StatusOr<absl::optional<HeldSecret>> held =
+      options_.store->Get(appliance);
   if (!held.ok()) return held.status();
   if (!held->has_value()) {
-    return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_HTL_DOWN,
-                      absl::StrCat("the HTL agent has no HTL with '", appliance,
-                                   "'; copy a one-time token from the appliance to ",
-                                   options_.client_root, "/htl/", appliance, ".ott"));
+    return ntl::Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_HTL_DOWN,
+        absl::StrCat("the HTL agent has no HTL with '", appliance,
+                     "'; copy a one-time token from the appliance to ",
+                     options_.client_root, "/htl/", appliance, ".ott"));
   }
   LinkProof proof;
   proof.generation = (*held)->generation;
-  proof.mac = ComputeProof(ProofPurpose::kLinkProof, (*held)->secret, proof.generation, exporter);
+  proof.mac = ComputeProof(ProofPurpose::kLinkProof, (*held)->secret,
+                           proof.generation, exporter);
   return proof;
 }
 
@@ -245,7 +268,8 @@ absl::Status Agent::Start() {
   {
     ntl::internal::MutexLock lock(&status_mu_);
     if (thread_.joinable()) {
-      return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+      return ntl::Error(absl::StatusCode::kFailedPrecondition,
+                        TL_E_FAILED_PRECONDITION,
                         "the HTL agent is already running");
     }
     stop_ = false;

@@ -1,13 +1,15 @@
 #ifndef TRUSTLINK_HTL_AGENT_H_
 #define TRUSTLINK_HTL_AGENT_H_
 
-// The client's HTL agent (htlclient): it watches <client root>/htl/ for "<appliance>.ott",
-// exchanges a token for the first secret, heartbeats once per polling interval with a proof
-// bound to the session's exporter, and answers link-proof requests for the application
-// links of HTL servers (docs/htl.md, "The agent").
+// The client's HTL agent (htlclient): it watches <client root>/htl/ for
+// "<appliance>.ott", exchanges a token for the first secret, heartbeats once
+// per polling interval with a proof bound to the session's exporter, and
+// answers link-proof requests for the application links of HTL servers
+// (docs/htl.md, "The agent").
 //
-// Order of effects, so a crash anywhere costs neither HTL nor a false alarm: a granted
-// secret is put in the SecretStore before it is used and before the token file is deleted.
+// Order of effects, so a crash anywhere costs neither HTL nor a false alarm: a
+// granted secret is put in the SecretStore before it is used and before the
+// token file is deleted.
 
 #include <map>
 #include <memory>
@@ -32,7 +34,8 @@ enum class AgentLinkState {
   kNoToken,   // no secret and no token file: waiting for the admin to copy one
   kUp,        // the last heartbeat (or exchange) succeeded
   kRetrying,  // holding a secret, but the appliance could not be reached
-  kRefused,   // the appliance refused the token or the chain (a new token is needed)
+  kRefused,   // the appliance refused the token or the chain (a new token is
+              // needed)
 };
 const char* AgentLinkStateName(AgentLinkState state);
 
@@ -53,57 +56,68 @@ struct AgentOptions {
   Clock* clock = Clock::Real();
 };
 
-// Thread safety: all methods are safe to call from many threads; polls are serialised.
+// Thread safety: all methods are safe to call from many threads; polls are
+// serialised.
 class Agent {
  public:
-  static absl::StatusOr<std::unique_ptr<Agent>> Create(const AgentOptions& options);
+  static absl::StatusOr<std::unique_ptr<Agent>> Create(
+      const AgentOptions& options);
   ~Agent();
 
-  // PollOnce does one pass over every appliance: take up a token file, or heartbeat.
-  // Per-appliance failures are recorded in Status(); it fails only if the htl/ directory
-  // cannot be read.
+  // PollOnce does one pass over every appliance: take up a token file, or
+  // heartbeat. Per-appliance failures are recorded in Status(); it fails only
+  // if the htl/ directory cannot be read.
   absl::Status PollOnce();
 
-  // ProofFor returns the link proof for an application link to `appliance` whose exporter
-  // is `exporter`. TL_E_HTL_DOWN when the agent holds no secret for it.
-  absl::StatusOr<LinkProof> ProofFor(absl::string_view appliance, absl::string_view exporter);
+  // ProofFor returns the link proof for an application link to `appliance`
+  // whose exporter is `exporter`. TL_E_HTL_DOWN when the agent holds no secret
+  // for it.
+  absl::StatusOr<LinkProof> ProofFor(absl::string_view appliance,
+                                     absl::string_view exporter);
 
   std::vector<AgentApplianceStatus> Status() const;
 
-  // Start runs PollOnce at once and then every poll_interval on a background thread, until
-  // Stop (or destruction). Stop is idempotent.
+  // Start runs PollOnce at once and then every poll_interval on a background
+  // thread, until Stop (or destruction). Stop is idempotent.
   absl::Status Start();
   void Stop();
 
-  // DropSession forgets the open session to `appliance` (tests: a link that dropped).
+  // DropSession forgets the open session to `appliance` (tests: a link that
+  // dropped).
   void DropSession(absl::string_view appliance);
 
  private:
   struct PerAppliance {
     std::unique_ptr<HtlSession> session;
     AgentApplianceStatus status;
-    std::string refused_token_hash;  // don't retry a refused token file until it changes
+    std::string refused_token_hash;  // don't retry a refused token file until
+                                     // it changes
   };
 
   explicit Agent(const AgentOptions& options) : options_(options) {}
   void PollAppliance(const std::string& appliance, PerAppliance* p)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_);
-  absl::StatusOr<HtlSession*> SessionFor(const std::string& appliance, PerAppliance* p)
+  absl::StatusOr<HtlSession*> SessionFor(const std::string& appliance,
+                                         PerAppliance* p)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_);
-  absl::Status Heartbeat(const std::string& appliance, PerAppliance* p, const HeldSecret& held)
+  absl::Status Heartbeat(const std::string& appliance, PerAppliance* p,
+                         const HeldSecret& held)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_);
-  absl::Status Keep(const std::string& appliance, PerAppliance* p, const Grant& grant)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_);
-  void Publish(const std::string& appliance, const AgentApplianceStatus& status);
+  absl::Status Keep(const std::string& appliance, PerAppliance* p,
+                    const Grant& grant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_);
+  void Publish(const std::string& appliance,
+               const AgentApplianceStatus& status);
   void Loop();
 
   const AgentOptions options_;
-  // poll_mu_ serialises polls (and owns the sessions); status_mu_ guards what Status() and
-  // ProofFor() read, so proofs are never blocked behind a slow network call.
+  // poll_mu_ serialises polls (and owns the sessions); status_mu_ guards what
+  // Status() and ProofFor() read, so proofs are never blocked behind a slow
+  // network call.
   ntl::internal::Mutex poll_mu_;
   std::map<std::string, PerAppliance> per_ ABSL_GUARDED_BY(poll_mu_);
   mutable ntl::internal::Mutex status_mu_;
-  std::map<std::string, AgentApplianceStatus> status_ ABSL_GUARDED_BY(status_mu_);
+  std::map<std::string, AgentApplianceStatus> status_
+      ABSL_GUARDED_BY(status_mu_);
   bool stop_ ABSL_GUARDED_BY(status_mu_) = false;
   ntl::internal::CondVar wake_;
   std::thread thread_;

@@ -28,8 +28,9 @@ constexpr char kAppliance[] = "hsm1";
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string base = std::string(std::getenv("TEST_TMPDIR")) + "/" +
-                             ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    const std::string base =
+        std::string(std::getenv("TEST_TMPDIR")) + "/" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::system(("rm -rf '" + base + "'").c_str());
     ASSERT_EQ(::mkdir(base.c_str(), 0700), 0);
     appliance_root_ = base + "/appliance";
@@ -39,7 +40,8 @@ class AgentTest : public ::testing::Test {
     RestartAppliance();
   }
 
-  // RestartAppliance replaces the appliance process: memory gone, state from disk.
+  // RestartAppliance replaces the appliance process: memory gone, state from
+  // disk.
   void RestartAppliance() {
     Appliance::Options o;
     o.root = appliance_root_;
@@ -50,12 +52,14 @@ class AgentTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Appliance>> a = Appliance::Open(o);
     ASSERT_TRUE(a.ok()) << a.status();
     appliance_ = *std::move(a);
-    appliance_->SetEventSink([this](const HtlEvent& e) { events_.push_back(e); });
+    appliance_->SetEventSink(
+        [this](const HtlEvent& e) { events_.push_back(e); });
     for (LoopbackConnector* c : connectors_) c->set_appliance(appliance_.get());
   }
 
   std::unique_ptr<LoopbackConnector> Connector(const std::string& source) {
-    auto c = std::make_unique<LoopbackConnector>(appliance_.get(), kClient, source);
+    auto c =
+        std::make_unique<LoopbackConnector>(appliance_.get(), kClient, source);
     connectors_.push_back(c.get());
     return c;
   }
@@ -72,15 +76,21 @@ class AgentTest : public ::testing::Test {
     return a.ok() ? *std::move(a) : nullptr;
   }
 
-  // CopyToken does what the admin does: the token file, renamed <appliance>.ott, in htl/.
+  // CopyToken does what the admin does: the token file, renamed
+  // <appliance>.ott, in htl/.
   void CopyToken(const std::string& token) {
     std::ofstream(TokenPath()) << FormatTokenFile(token, kClient);
   }
-  std::string TokenPath() const { return client_root_ + "/htl/" + kAppliance + ".ott"; }
-  bool TokenFileExists() const { return ::access(TokenPath().c_str(), F_OK) == 0; }
+  std::string TokenPath() const {
+    return client_root_ + "/htl/" + kAppliance + ".ott";
+  }
+  bool TokenFileExists() const {
+    return ::access(TokenPath().c_str(), F_OK) == 0;
+  }
 
   std::string Generate() {
-    absl::StatusOr<std::string> t = appliance_->GenerateOtt(kClient, absl::nullopt);
+    absl::StatusOr<std::string> t =
+        appliance_->GenerateOtt(kClient, absl::nullopt);
     EXPECT_TRUE(t.ok());
     return t.ok() ? *t : "";
   }
@@ -110,7 +120,8 @@ TEST_F(AgentTest, TakesUpTheTokenFileDeletesItAndBringsHtlUp) {
 
   CopyToken(Generate());
   ASSERT_TRUE(agent->PollOnce().ok());
-  EXPECT_EQ(StatusOf(*agent).state, AgentLinkState::kUp) << StatusOf(*agent).last_error;
+  EXPECT_EQ(StatusOf(*agent).state, AgentLinkState::kUp)
+      << StatusOf(*agent).last_error;
   EXPECT_FALSE(TokenFileExists());
   const ClientView v = *appliance_->Show(kClient);
   EXPECT_EQ(v.htl, HtlStatus::kUp);
@@ -137,7 +148,9 @@ TEST_F(AgentTest, ApplicationLinkProofsVerifyAtTheAppliance) {
   absl::StatusOr<LinkProof> proof = agent->ProofFor(kAppliance, exporter);
   ASSERT_TRUE(proof.ok());
   EXPECT_TRUE(appliance_->CheckLinkProof(kClient, exporter, *proof).ok());
-  EXPECT_FALSE(appliance_->CheckLinkProof(kClient, RandomBytes(kExporterLen), *proof).ok());
+  EXPECT_FALSE(
+      appliance_->CheckLinkProof(kClient, RandomBytes(kExporterLen), *proof)
+          .ok());
 }
 
 TEST_F(AgentTest, ClonedAgentStateIsDetectedAtTheFirstHeartbeatAfterBothRan) {
@@ -153,7 +166,8 @@ TEST_F(AgentTest, ClonedAgentStateIsDetectedAtTheFirstHeartbeatAfterBothRan) {
   auto b = NewAgent(cb.get(), store_b.get());
   ASSERT_TRUE(a->PollOnce().ok());
   EXPECT_EQ(StatusOf(*a).state, AgentLinkState::kUp);
-  ASSERT_TRUE(b->PollOnce().ok());  // b's first heartbeat: both copies have now run
+  ASSERT_TRUE(
+      b->PollOnce().ok());  // b's first heartbeat: both copies have now run
   EXPECT_EQ(StatusOf(*b).state, AgentLinkState::kUp);
   EXPECT_EQ(Alarms(), 0);
   ASSERT_TRUE(a->PollOnce().ok());  // the first heartbeat after both ran
@@ -181,17 +195,21 @@ TEST_F(AgentTest, DiskCloneWithoutARunningAgentCannotProveHtl) {
   auto a = NewAgent(ca.get(), &store);
   CopyToken(Generate());
   ASSERT_TRUE(a->PollOnce().ok());
-  MemorySecretStore empty;  // the disk image holds no secret, and no token (deleted)
+  MemorySecretStore
+      empty;  // the disk image holds no secret, and no token (deleted)
   auto cb = Connector("198.51.100.20:7000");
   auto clone = NewAgent(cb.get(), &empty);
   ASSERT_TRUE(clone->PollOnce().ok());
   EXPECT_EQ(StatusOf(*clone).state, AgentLinkState::kNoToken);
-  EXPECT_EQ(ntl::ToTlStatus(clone->ProofFor(kAppliance, RandomBytes(32)).status()), TL_E_HTL_DOWN);
+  EXPECT_EQ(
+      ntl::ToTlStatus(clone->ProofFor(kAppliance, RandomBytes(32)).status()),
+      TL_E_HTL_DOWN);
   EXPECT_EQ(Alarms(), 0);
 }
 
 TEST_F(AgentTest, TwoHundredAgentRestartsWithinTheGracePeriodRaiseNoAlarm) {
-  // The secrets survive a restart only in a RuntimeSecretStore (tmpfs in production).
+  // The secrets survive a restart only in a RuntimeSecretStore (tmpfs in
+  // production).
   const std::string runtime = client_root_ + "/../run";
   absl::StatusOr<std::unique_ptr<RuntimeSecretStore>> first =
       RuntimeSecretStore::Open(runtime, /*allow_disk=*/true);
@@ -211,7 +229,8 @@ TEST_F(AgentTest, TwoHundredAgentRestartsWithinTheGracePeriodRaiseNoAlarm) {
         RuntimeSecretStore::Open(runtime, true);
     ASSERT_TRUE(store.ok());
     auto c = Connector("192.0.2.10:" + std::to_string(7001 + i));
-    // Some restarts are crashes right after the appliance answered: the reply is lost.
+    // Some restarts are crashes right after the appliance answered: the reply
+    // is lost.
     c->drop_reply = [&rng]() { return rng() % 4 == 0; };
     auto agent = NewAgent(c.get(), store->get());
     clock_.Advance(absl::Seconds(1 + rng() % 30));
@@ -263,7 +282,8 @@ TEST_F(AgentTest, ApplianceKilledAtRandomPointsRaisesNoAlarm) {
   RestartAppliance();
   CopyToken(token);
   std::mt19937 rng(11);
-  // Kill after the state change but before the reply, at random, from the token exchange on.
+  // Kill after the state change but before the reply, at random, from the token
+  // exchange on.
   c->drop_reply = [&]() { return rng() % 3 == 0; };
   for (int i = 0; i < 150; ++i) {
     ASSERT_TRUE(agent->PollOnce().ok());
@@ -320,13 +340,15 @@ TEST_F(AgentTest, RefusedTokensLeaveTheFileAndSayWhy) {
   ASSERT_TRUE(agent->PollOnce().ok());
   EXPECT_EQ(StatusOf(*agent).state, AgentLinkState::kUp);
   EXPECT_GE(c->connects, connects);
-  // A stale (used) token file next to a live chain is removed and the chain goes on.
+  // A stale (used) token file next to a live chain is removed and the chain
+  // goes on.
   const std::string used = Generate();
   CopyToken(used);
   ASSERT_TRUE(agent->PollOnce().ok());
   CopyToken(used);
   ASSERT_TRUE(agent->PollOnce().ok());
-  EXPECT_EQ(StatusOf(*agent).state, AgentLinkState::kUp) << StatusOf(*agent).last_error;
+  EXPECT_EQ(StatusOf(*agent).state, AgentLinkState::kUp)
+      << StatusOf(*agent).last_error;
   EXPECT_FALSE(TokenFileExists());
 }
 
@@ -363,7 +385,8 @@ TEST_F(AgentTest, BackgroundThreadPollsUntilStopped) {
   EXPECT_FALSE((*agent)->Start().ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while ((*agent)->Status()[0].generation < 5 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));  // waiting with a deadline, not synchronising
+    absl::SleepFor(
+        absl::Milliseconds(1));  // waiting with a deadline, not synchronising
   }
   EXPECT_GE((*agent)->Status()[0].generation, 5u);
   (*agent)->Stop();

@@ -16,7 +16,8 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string TestRoot(absl::string_view name) {
-  const std::string root = std::string(std::getenv("TEST_TMPDIR")) + "/" + std::string(name);
+  const std::string root =
+      std::string(std::getenv("TEST_TMPDIR")) + "/" + std::string(name);
   std::system(("rm -rf '" + root + "'").c_str());
   return root;
 }
@@ -30,14 +31,16 @@ SessionInfo NewSession(absl::string_view source) {
   return s;
 }
 
-// SimAgent is the client side reduced to its secret, so the state machine can be driven
-// directly. (The real agent is tested against this machine in agent_test.)
+// SimAgent is the client side reduced to its secret, so the state machine can
+// be driven directly. (The real agent is tested against this machine in
+// agent_test.)
 struct SimAgent {
   uint64_t generation = 0;
   std::string secret;
   std::string source = "192.0.2.10:5000";
 
-  absl::Status Establish(Appliance& a, absl::string_view client, absl::string_view token) {
+  absl::Status Establish(Appliance& a, absl::string_view client,
+                         absl::string_view token) {
     SessionInfo s = NewSession(source);
     EstablishRequest r;
     r.token = std::string(token);
@@ -49,11 +52,13 @@ struct SimAgent {
     return absl::OkStatus();
   }
   // Heartbeat sends a proof; when `drop_reply`, the grant never arrives.
-  absl::Status Heartbeat(Appliance& a, absl::string_view client, bool drop_reply = false) {
+  absl::Status Heartbeat(Appliance& a, absl::string_view client,
+                         bool drop_reply = false) {
     SessionInfo s = NewSession(source);
     HeartbeatRequest r;
     r.generation = generation;
-    r.mac = ComputeProof(ProofPurpose::kHeartbeat, secret, generation, s.exporter);
+    r.mac =
+        ComputeProof(ProofPurpose::kHeartbeat, secret, generation, s.exporter);
     absl::StatusOr<Grant> g = a.Heartbeat(client, s, r);
     if (!g.ok()) return g.status();
     if (!drop_reply) {
@@ -65,7 +70,8 @@ struct SimAgent {
   LinkProof ProofFor(absl::string_view exporter) const {
     LinkProof p;
     p.generation = generation;
-    p.mac = ComputeProof(ProofPurpose::kLinkProof, secret, generation, exporter);
+    p.mac =
+        ComputeProof(ProofPurpose::kLinkProof, secret, generation, exporter);
     return p;
   }
 };
@@ -73,7 +79,8 @@ struct SimAgent {
 class ApplianceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = TestRoot(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = TestRoot(
+        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     Reopen();
   }
   // Reopen simulates an appliance restart: everything in memory is lost.
@@ -86,7 +93,8 @@ class ApplianceTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Appliance>> a = Appliance::Open(o);
     ASSERT_TRUE(a.ok()) << a.status();
     appliance_ = *std::move(a);
-    appliance_->SetEventSink([this](const HtlEvent& e) { events_.push_back(e); });
+    appliance_->SetEventSink(
+        [this](const HtlEvent& e) { events_.push_back(e); });
   }
   ClientView View(absl::string_view client) {
     absl::StatusOr<ClientView> v = appliance_->Show(client);
@@ -94,7 +102,8 @@ class ApplianceTest : public ::testing::Test {
     return v.ok() ? *v : ClientView{};
   }
   std::string Token(absl::string_view client) {
-    absl::StatusOr<std::string> t = appliance_->GenerateOtt(client, absl::nullopt);
+    absl::StatusOr<std::string> t =
+        appliance_->GenerateOtt(client, absl::nullopt);
     EXPECT_TRUE(t.ok()) << t.status();
     return t.ok() ? *t : "";
   }
@@ -121,8 +130,9 @@ TEST_F(ApplianceTest, DefaultsAreSixtySecondGraceAndThreeHundredSecondExpiry) {
   s = appliance_->Settings();
   EXPECT_EQ(s->grace_period, absl::Seconds(90));
   EXPECT_EQ(s->default_ott_expiry, absl::Seconds(600));
-  EXPECT_EQ(ntl::ToTlStatus(appliance_->SetDefaultOttExpiry(absl::ZeroDuration())),
-            TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(
+      ntl::ToTlStatus(appliance_->SetDefaultOttExpiry(absl::ZeroDuration())),
+      TL_E_OUT_OF_RANGE);
   const ClientView v = View("web1");
   EXPECT_EQ(v.htl, HtlStatus::kUnknown);
   EXPECT_EQ(v.ott, OttStatus::kNoFile);
@@ -146,7 +156,8 @@ TEST_F(ApplianceTest, TokenExchangeBringsHtlUpAndTokenInUse) {
 }
 
 TEST_F(ApplianceTest, ExpiryOverrideIsShownAndUsed) {
-  absl::StatusOr<std::string> t = appliance_->GenerateOtt("web1", absl::Seconds(30));
+  absl::StatusOr<std::string> t =
+      appliance_->GenerateOtt("web1", absl::Seconds(30));
   ASSERT_TRUE(t.ok());
   ClientView v = View("web1");
   EXPECT_FALSE(v.ott_expiry_is_default);
@@ -162,12 +173,14 @@ TEST_F(ApplianceTest, TokenUsedTwiceIsRefusedWithOttUsed) {
   const std::string token = Token("web1");
   SimAgent agent;
   ASSERT_TRUE(agent.Establish(*appliance_, "web1", token).ok());
-  ASSERT_TRUE(agent.Heartbeat(*appliance_, "web1").ok());  // the chain is confirmed
+  ASSERT_TRUE(
+      agent.Heartbeat(*appliance_, "web1").ok());  // the chain is confirmed
   SimAgent again;
   const absl::Status s = again.Establish(*appliance_, "web1", token);
   EXPECT_EQ(ntl::ToTlStatus(s), TL_E_OTT_USED) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr("already used"));
-  EXPECT_THAT(std::string(s.message()), HasSubstr("htl generateott -client web1"));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("htl generateott -client web1"));
 }
 
 TEST_F(ApplianceTest, ExpiredTokenIsRefusedWithOttExpired) {
@@ -210,7 +223,8 @@ TEST_F(ApplianceTest, NewTokenVoidsTheOldOne) {
 
 TEST_F(ApplianceTest, TokenReplayedOnAnotherTlsSessionIsRefused) {
   const std::string token = Token("web1");
-  // The exchange was bound to session A's exporter; it is presented on session B.
+  // The exchange was bound to session A's exporter; it is presented on session
+  // B.
   const SessionInfo a = NewSession("192.0.2.10:1");
   const SessionInfo b = NewSession("192.0.2.66:2");
   EstablishRequest r;
@@ -235,8 +249,8 @@ TEST_F(ApplianceTest, CloneIsDetectedAtTheFirstHeartbeatAfterBothRan) {
   SimAgent b = a;  // a live-memory clone of the VM
   b.source = "198.51.100.7:4000";
   ASSERT_TRUE(a.Heartbeat(*appliance_, "web1").ok());
-  // b's proof is under the previous secret: indistinguishable from a lost reply, so it is
-  // accepted, and the secret a received is retired.
+  // b's proof is under the previous secret: indistinguishable from a lost
+  // reply, so it is accepted, and the secret a received is retired.
   ASSERT_TRUE(b.Heartbeat(*appliance_, "web1").ok());
   EXPECT_EQ(Alarms(), 0);
   const absl::Status s = a.Heartbeat(*appliance_, "web1");
@@ -246,9 +260,10 @@ TEST_F(ApplianceTest, CloneIsDetectedAtTheFirstHeartbeatAfterBothRan) {
   EXPECT_EQ(alert.client, "web1");
   EXPECT_EQ(alert.source_presented, "192.0.2.10:4000");
   EXPECT_EQ(alert.source_other, "198.51.100.7:4000");
-  EXPECT_TRUE(std::any_of(events_.begin(), events_.end(), [](const HtlEvent& e) {
-    return e.kind == HtlEvent::Kind::kDown && e.client == "web1";
-  }));
+  EXPECT_TRUE(
+      std::any_of(events_.begin(), events_.end(), [](const HtlEvent& e) {
+        return e.kind == HtlEvent::Kind::kDown && e.client == "web1";
+      }));
   absl::StatusOr<std::vector<std::string>> log = appliance_->Alerts();
   ASSERT_TRUE(log.ok());
   ASSERT_EQ(log->size(), 1u);
@@ -261,7 +276,8 @@ TEST_F(ApplianceTest, CloneIsDetectedAtTheFirstHeartbeatAfterBothRan) {
   EXPECT_EQ(v.down_reason, "clone detected");
   EXPECT_EQ(ntl::ToTlStatus(b.Heartbeat(*appliance_, "web1")), TL_E_HTL_DOWN);
   const std::string exporter = RandomBytes(kExporterLen);
-  EXPECT_EQ(ntl::ToTlStatus(appliance_->CheckLinkProof("web1", exporter, b.ProofFor(exporter))),
+  EXPECT_EQ(ntl::ToTlStatus(appliance_->CheckLinkProof("web1", exporter,
+                                                       b.ProofFor(exporter))),
             TL_E_HTL_DOWN);
   Reopen();
   EXPECT_EQ(View("web1").htl, HtlStatus::kDown);
@@ -277,7 +293,8 @@ TEST_F(ApplianceTest, CloneIsDetectedWhicheverCopyHeartbeatsNext) {
   ASSERT_TRUE(a.Heartbeat(*appliance_, "web1").ok());
   ASSERT_TRUE(b.Heartbeat(*appliance_, "web1").ok());
   ASSERT_TRUE(b.Heartbeat(*appliance_, "web1").ok());  // b runs on; a is behind
-  EXPECT_EQ(ntl::ToTlStatus(a.Heartbeat(*appliance_, "web1")), TL_E_HTL_CLONE_DETECTED);
+  EXPECT_EQ(ntl::ToTlStatus(a.Heartbeat(*appliance_, "web1")),
+            TL_E_HTL_CLONE_DETECTED);
 }
 
 TEST_F(ApplianceTest, RolledBackCopyIsDetected) {
@@ -285,9 +302,11 @@ TEST_F(ApplianceTest, RolledBackCopyIsDetected) {
   ASSERT_TRUE(agent.Establish(*appliance_, "web1", Token("web1")).ok());
   ASSERT_TRUE(agent.Heartbeat(*appliance_, "web1").ok());
   const SimAgent snapshot = agent;
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(agent.Heartbeat(*appliance_, "web1").ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(agent.Heartbeat(*appliance_, "web1").ok());
   SimAgent restored = snapshot;
-  EXPECT_EQ(ntl::ToTlStatus(restored.Heartbeat(*appliance_, "web1")), TL_E_HTL_CLONE_DETECTED);
+  EXPECT_EQ(ntl::ToTlStatus(restored.Heartbeat(*appliance_, "web1")),
+            TL_E_HTL_CLONE_DETECTED);
   EXPECT_EQ(Alarms(), 1);
 }
 
@@ -297,7 +316,8 @@ TEST_F(ApplianceTest, ProofUnderNoIssuedSecretIsRefusedWithoutAlarm) {
   SimAgent forger;  // a disk clone: it has the client key but no secret
   forger.generation = agent.generation;
   forger.secret = RandomBytes(kSecretLen);
-  EXPECT_EQ(ntl::ToTlStatus(forger.Heartbeat(*appliance_, "web1")), TL_E_UNAUTHENTICATED);
+  EXPECT_EQ(ntl::ToTlStatus(forger.Heartbeat(*appliance_, "web1")),
+            TL_E_UNAUTHENTICATED);
   EXPECT_EQ(Alarms(), 0);
   EXPECT_EQ(View("web1").htl, HtlStatus::kUp);
   EXPECT_TRUE(agent.Heartbeat(*appliance_, "web1").ok());
@@ -319,22 +339,27 @@ TEST_F(ApplianceTest, LostHeartbeatRepliesAreNoFalseAlarm) {
 TEST_F(ApplianceTest, LostEstablishReplyIsRetriedWithTheSameToken) {
   const std::string token = Token("web1");
   SimAgent lost;
-  ASSERT_TRUE(lost.Establish(*appliance_, "web1", token).ok());  // reply "lost": agent retries
+  ASSERT_TRUE(lost.Establish(*appliance_, "web1", token)
+                  .ok());  // reply "lost": agent retries
   SimAgent agent;
   ASSERT_TRUE(agent.Establish(*appliance_, "web1", token).ok());
   ASSERT_TRUE(agent.Heartbeat(*appliance_, "web1").ok());
   EXPECT_EQ(Alarms(), 0);
-  // Had the first reply reached a second copy, that copy is caught when it uses it.
-  EXPECT_EQ(ntl::ToTlStatus(lost.Heartbeat(*appliance_, "web1")), TL_E_HTL_CLONE_DETECTED);
+  // Had the first reply reached a second copy, that copy is caught when it uses
+  // it.
+  EXPECT_EQ(ntl::ToTlStatus(lost.Heartbeat(*appliance_, "web1")),
+            TL_E_HTL_CLONE_DETECTED);
 }
 
-// Every step is followed by a restart of the appliance from disk, and at random points the
-// appliance "crashes" before (nothing persisted) or after (reply lost) a heartbeat.
+// Every step is followed by a restart of the appliance from disk, and at random
+// points the appliance "crashes" before (nothing persisted) or after (reply
+// lost) a heartbeat.
 TEST_F(ApplianceTest, CrashAtAnyPointCausesNoFalseAlarmAndNoReenrolment) {
   SimAgent agent;
   const std::string token = Token("web1");
   Reopen();
-  // A crash after persisting the exchange but before the reply: the agent retries.
+  // A crash after persisting the exchange but before the reply: the agent
+  // retries.
   ASSERT_TRUE(agent.Establish(*appliance_, "web1", token).ok());
   SimAgent retry = agent;
   Reopen();
@@ -346,7 +371,9 @@ TEST_F(ApplianceTest, CrashAtAnyPointCausesNoFalseAlarmAndNoReenrolment) {
       case 0:  // crash before persist: the request never took effect
         break;
       case 1:  // crash after persist: the reply is lost
-        ASSERT_TRUE(agent.Heartbeat(*appliance_, "web1", /*drop_reply=*/true).ok()) << i;
+        ASSERT_TRUE(
+            agent.Heartbeat(*appliance_, "web1", /*drop_reply=*/true).ok())
+            << i;
         break;
       default:
         ASSERT_TRUE(agent.Heartbeat(*appliance_, "web1").ok()) << i;
@@ -384,13 +411,16 @@ TEST_F(ApplianceTest, GracePeriodExpiryTakesHtlDownAndClosesLinks) {
   ASSERT_TRUE(g.ok());
   agent.generation = g->generation;
   agent.secret = g->secret;
-  appliance_->OnHtlLinkClosed("web1", "some-other-session");  // not its link: ignored
+  appliance_->OnHtlLinkClosed("web1",
+                              "some-other-session");  // not its link: ignored
   EXPECT_EQ(View("web1").htl, HtlStatus::kUp);
   appliance_->OnHtlLinkClosed("web1", link.id);
   clock_.Advance(absl::Seconds(59));
   EXPECT_EQ(View("web1").htl, HtlStatus::kGracePeriod);
   const std::string exporter = RandomBytes(kExporterLen);
-  EXPECT_TRUE(appliance_->CheckLinkProof("web1", exporter, agent.ProofFor(exporter)).ok());
+  EXPECT_TRUE(
+      appliance_->CheckLinkProof("web1", exporter, agent.ProofFor(exporter))
+          .ok());
   appliance_->Tick();
   EXPECT_TRUE(events_.empty());
   clock_.Advance(absl::Seconds(1));
@@ -401,9 +431,11 @@ TEST_F(ApplianceTest, GracePeriodExpiryTakesHtlDownAndClosesLinks) {
   const ClientView v = View("web1");
   EXPECT_EQ(v.htl, HtlStatus::kDown);
   EXPECT_EQ(v.ott, OttStatus::kNoFile);
-  EXPECT_EQ(ntl::ToTlStatus(appliance_->CheckLinkProof("web1", exporter, agent.ProofFor(exporter))),
+  EXPECT_EQ(ntl::ToTlStatus(appliance_->CheckLinkProof(
+                "web1", exporter, agent.ProofFor(exporter))),
             TL_E_HTL_DOWN);
-  EXPECT_EQ(ntl::ToTlStatus(agent.Heartbeat(*appliance_, "web1")), TL_E_HTL_DOWN);
+  EXPECT_EQ(ntl::ToTlStatus(agent.Heartbeat(*appliance_, "web1")),
+            TL_E_HTL_DOWN);
   EXPECT_EQ(Alarms(), 0);
 }
 
@@ -424,16 +456,19 @@ TEST_F(ApplianceTest, LinkProofIsBoundToTheLinksExporter) {
   const std::string exporter = RandomBytes(kExporterLen);
   const LinkProof proof = agent.ProofFor(exporter);
   EXPECT_TRUE(appliance_->CheckLinkProof("web1", exporter, proof).ok());
-  const absl::Status s = appliance_->CheckLinkProof("web1", RandomBytes(kExporterLen), proof);
+  const absl::Status s =
+      appliance_->CheckLinkProof("web1", RandomBytes(kExporterLen), proof);
   EXPECT_EQ(ntl::ToTlStatus(s), TL_E_UNAUTHENTICATED);
   // A proof made just before a heartbeat still verifies (previous secret).
   ASSERT_TRUE(agent.Heartbeat(*appliance_, "web1").ok());
   EXPECT_TRUE(appliance_->CheckLinkProof("web1", exporter, proof).ok());
   // A heartbeat MAC is not a link proof.
   LinkProof wrong = agent.ProofFor(exporter);
-  wrong.mac = ComputeProof(ProofPurpose::kHeartbeat, agent.secret, agent.generation, exporter);
+  wrong.mac = ComputeProof(ProofPurpose::kHeartbeat, agent.secret,
+                           agent.generation, exporter);
   EXPECT_FALSE(appliance_->CheckLinkProof("web1", exporter, wrong).ok());
-  EXPECT_EQ(ntl::ToTlStatus(appliance_->CheckLinkProof("db9", exporter, proof)), TL_E_HTL_DOWN);
+  EXPECT_EQ(ntl::ToTlStatus(appliance_->CheckLinkProof("db9", exporter, proof)),
+            TL_E_HTL_DOWN);
 }
 
 TEST_F(ApplianceTest, ClearDropsStateAndNeedsANewToken) {
@@ -447,13 +482,16 @@ TEST_F(ApplianceTest, ClearDropsStateAndNeedsANewToken) {
   const ClientView v = View("web1");
   EXPECT_EQ(v.htl, HtlStatus::kUnknown);
   EXPECT_EQ(v.ott, OttStatus::kNoFile);
-  EXPECT_EQ(ntl::ToTlStatus(agent.Heartbeat(*appliance_, "web1")), TL_E_HTL_DOWN);
-  EXPECT_EQ(ntl::ToTlStatus(agent.Establish(*appliance_, "web1", token)), TL_E_OTT_INVALID);
+  EXPECT_EQ(ntl::ToTlStatus(agent.Heartbeat(*appliance_, "web1")),
+            TL_E_HTL_DOWN);
+  EXPECT_EQ(ntl::ToTlStatus(agent.Establish(*appliance_, "web1", token)),
+            TL_E_OTT_INVALID);
   ASSERT_TRUE(agent.Establish(*appliance_, "web1", Token("web1")).ok());
   EXPECT_GT(agent.generation, generation);  // generations are never reused
 }
 
-TEST_F(ApplianceTest, ShowAllListsEveryClientAndSurvivesReopenByAnotherProcess) {
+TEST_F(ApplianceTest,
+       ShowAllListsEveryClientAndSurvivesReopenByAnotherProcess) {
   Token("web2");
   SimAgent agent;
   ASSERT_TRUE(agent.Establish(*appliance_, "web1", Token("web1")).ok());

@@ -39,11 +39,11 @@ const char* ChainText(Chain c) {
   return "none";
 }
 
-// An entry is "<generation> <secret hex> <source hex> <issued_at>"; the source is hex so
-// that any address text survives the space-separated form.
+// An entry is "<generation> <secret hex> <source hex> <issued_at>"; the source
+// is hex so that any address text survives the space-separated form.
 std::string EntryText(const SecretEntry& e) {
-  return absl::StrCat(e.generation, " ", HexEncode(e.secret), " ", HexEncode(e.source), " ",
-                      TimeText(e.issued_at));
+  return absl::StrCat(e.generation, " ", HexEncode(e.secret), " ",
+                      HexEncode(e.source), " ", TimeText(e.issued_at));
 }
 
 bool ParseEntry(absl::string_view s, SecretEntry* e) {
@@ -51,7 +51,8 @@ bool ParseEntry(absl::string_view s, SecretEntry* e) {
   if (f.size() != 4 || !absl::SimpleAtoi(f[0], &e->generation)) return false;
   absl::StatusOr<std::string> secret = HexDecode(f[1], "secret");
   absl::StatusOr<std::string> source = HexDecode(f[2], "source");
-  if (!secret.ok() || secret->size() != kSecretLen || !source.ok()) return false;
+  if (!secret.ok() || secret->size() != kSecretLen || !source.ok())
+    return false;
   e->secret = *std::move(secret);
   e->source = *std::move(source);
   return ParseTime(f[3], &e->issued_at);
@@ -60,7 +61,8 @@ bool ParseEntry(absl::string_view s, SecretEntry* e) {
 }  // namespace
 
 std::string ClientFileName(absl::string_view client) {
-  return absl::StrCat(kClientFilePrefix, HexEncode(Sha256(client)).substr(0, 40));
+  return absl::StrCat(kClientFilePrefix,
+                      HexEncode(Sha256(client)).substr(0, 40));
 }
 
 std::string SerializeClientState(const ClientState& s) {
@@ -83,7 +85,8 @@ std::string SerializeClientState(const ClientState& s) {
     line("ott_consumed", s.ott.consumed ? "1" : "0");
     line("ott_consumed_at", TimeText(s.ott.consumed_at));
   }
-  if (!s.voided_ott_hash.empty()) line("voided_ott_hash", HexEncode(s.voided_ott_hash));
+  if (!s.voided_ott_hash.empty())
+    line("voided_ott_hash", HexEncode(s.voided_ott_hash));
   line("ott_expiry_override_s", absl::StrCat(s.ott_expiry_override_s));
   line("link_up", s.link_up ? "1" : "0");
   line("link_boot", HexEncode(s.link_boot));
@@ -94,13 +97,17 @@ std::string SerializeClientState(const ClientState& s) {
   return out;
 }
 
-absl::StatusOr<ClientState> ParseClientState(absl::string_view text, absl::string_view what) {
+absl::StatusOr<ClientState> ParseClientState(absl::string_view text,
+                                             absl::string_view what) {
   auto corrupt = [&](absl::string_view why) {
-    return ntl::Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-                      absl::StrCat("HTL state file ", what, " is corrupt (", why,
-                                   "); restore it from backup or run htl clear for the client"));
+    return ntl::Error(
+        absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+        absl::StrCat(
+            "HTL state file ", what, " is corrupt (", why,
+            "); restore it from backup or run htl clear for the client"));
   };
-  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(text, '\n', absl::SkipEmpty());
   if (lines.empty() || lines[0] != kHeader) return corrupt("bad header");
   if (lines.back() != "end") return corrupt("truncated");
   ClientState s;

@@ -1,8 +1,8 @@
 #ifndef TRUSTLINK_HTL_CLOCK_H_
 #define TRUSTLINK_HTL_CLOCK_H_
 
-// Clock: the HTL's only source of time, so tests drive grace periods and token expiry
-// without sleeping.
+// Clock: the HTL's only source of time, so tests drive grace periods and token
+// expiry without sleeping.
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/clock.h"
@@ -24,7 +24,8 @@ class Clock {
 // Thread safety: safe to use from any thread.
 class FakeClock : public Clock {
  public:
-  explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1800000000)) : now_(start) {}
+  explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1800000000))
+      : now_(start) {}
   absl::Time Now() const override {
     ntl::internal::MutexLock lock(&mu_);
     return now_;

@@ -60,7 +60,8 @@ int HexValue(char c) {
 }
 }  // namespace
 
-absl::StatusOr<std::string> HexDecode(absl::string_view hex, absl::string_view what) {
+absl::StatusOr<std::string> HexDecode(absl::string_view hex,
+                                      absl::string_view what) {
   if (hex.size() % 2 != 0) {
     return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_PARSE,
                       std::string(what) + " is not valid hex (odd length)");

@@ -57,13 +57,17 @@ TEST(MessagesTest, RoundTripAndRefuseTruncation) {
   EXPECT_FALSE(DecodeGrant(enc + "x").ok());
 
   EstablishRequest e{RandomBytes(kTokenLen), RandomBytes(kMacLen)};
-  absl::StatusOr<EstablishRequest> de = DecodeEstablishRequest(EncodeEstablishRequest(e));
+  absl::StatusOr<EstablishRequest> de =
+      DecodeEstablishRequest(EncodeEstablishRequest(e));
   ASSERT_TRUE(de.ok());
   EXPECT_EQ(de->token, e.token);
-  EXPECT_FALSE(DecodeEstablishRequest(EncodeEstablishRequest({"short", e.binding})).ok());
+  EXPECT_FALSE(
+      DecodeEstablishRequest(EncodeEstablishRequest({"short", e.binding}))
+          .ok());
 
   HeartbeatRequest h{3, RandomBytes(kMacLen)};
-  absl::StatusOr<HeartbeatRequest> dh = DecodeHeartbeatRequest(EncodeHeartbeatRequest(h));
+  absl::StatusOr<HeartbeatRequest> dh =
+      DecodeHeartbeatRequest(EncodeHeartbeatRequest(h));
   ASSERT_TRUE(dh.ok());
   EXPECT_EQ(dh->generation, 3u);
   LinkProof p{4, RandomBytes(kMacLen)};

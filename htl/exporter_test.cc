@@ -25,9 +25,11 @@ void LoadIdentity(SSL_CTX* ctx, const std::string& prefix) {
   const std::string cert_pem = Slurp("testdata/tls/" + prefix + ".cert.pem");
   const std::string key_pem = Slurp("testdata/tls/" + prefix + ".key.pem");
   bssl::UniquePtr<BIO> cb(BIO_new_mem_buf(cert_pem.data(), cert_pem.size()));
-  bssl::UniquePtr<X509> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<X509> cert(
+      PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
   bssl::UniquePtr<BIO> kb(BIO_new_mem_buf(key_pem.data(), key_pem.size()));
-  bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<EVP_PKEY> key(
+      PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
   ASSERT_TRUE(cert && key);
   ASSERT_TRUE(SSL_CTX_use_certificate(ctx, cert.get()));
   ASSERT_TRUE(SSL_CTX_use_PrivateKey(ctx, key.get()));
@@ -43,14 +45,17 @@ struct Link {
 
   explicit Link(uint16_t max_version) {
     static constexpr absl::string_view kProtocols[] = {ntl::tls::kAlpnHtl};
-    EXPECT_TRUE(ntl::tls::ApplyLinkPolicy(cctx.get(), ntl::tls::Role::kClient).ok());
-    EXPECT_TRUE(ntl::tls::ApplyLinkPolicy(sctx.get(), ntl::tls::Role::kServer).ok());
+    EXPECT_TRUE(
+        ntl::tls::ApplyLinkPolicy(cctx.get(), ntl::tls::Role::kClient).ok());
+    EXPECT_TRUE(
+        ntl::tls::ApplyLinkPolicy(sctx.get(), ntl::tls::Role::kServer).ok());
     LoadIdentity(cctx.get(), "client_p256");
     LoadIdentity(sctx.get(), "server_p256");
     EXPECT_TRUE(ntl::tls::OfferAlpn(cctx.get(), ntl::tls::kAlpnHtl).ok());
     ntl::tls::RequireAlpn(sctx.get(), kProtocols, 1);
     for (SSL_CTX* c : {cctx.get(), sctx.get()}) {
-      SSL_CTX_set_custom_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, AcceptAny);
+      SSL_CTX_set_custom_verify(
+          c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, AcceptAny);
     }
     SSL_CTX_set_max_proto_version(cctx.get(), max_version);
     client.reset(SSL_new(cctx.get()));
@@ -68,13 +73,17 @@ struct Link {
     for (int round = 0; round < 20 && !(cd && sd); ++round) {
       if (!cd) {
         const int r = SSL_do_handshake(client.get());
-        if (r == 1) cd = true;
-        else if (SSL_get_error(client.get(), r) != SSL_ERROR_WANT_READ) return false;
+        if (r == 1)
+          cd = true;
+        else if (SSL_get_error(client.get(), r) != SSL_ERROR_WANT_READ)
+          return false;
       }
       if (!sd) {
         const int r = SSL_do_handshake(server.get());
-        if (r == 1) sd = true;
-        else if (SSL_get_error(server.get(), r) != SSL_ERROR_WANT_READ) return false;
+        if (r == 1)
+          sd = true;
+        else if (SSL_get_error(server.get(), r) != SSL_ERROR_WANT_READ)
+          return false;
       }
     }
     return cd && sd;
@@ -83,7 +92,8 @@ struct Link {
 
 TEST(ExporterTest, BothEndsAgreeAndEverySessionDiffers) {
   Link one(TLS1_3_VERSION);
-  EXPECT_EQ(ntl::ToTlStatus(ExportHtlBinding(one.client.get()).status()), TL_E_TLS_HANDSHAKE);
+  EXPECT_EQ(ntl::ToTlStatus(ExportHtlBinding(one.client.get()).status()),
+            TL_E_TLS_HANDSHAKE);
   ASSERT_TRUE(one.Handshake());
   absl::StatusOr<std::string> c = ExportHtlBinding(one.client.get());
   absl::StatusOr<std::string> s = ExportHtlBinding(one.server.get());

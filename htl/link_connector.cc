@@ -8,10 +8,12 @@ namespace {
 
 class UnwiredConnector : public HtlConnector {
  public:
-  absl::StatusOr<std::unique_ptr<HtlSession>> Connect(absl::string_view appliance) override {
-    return ntl::Error(absl::StatusCode::kUnimplemented, TL_E_UNIMPLEMENTED,
-                      absl::StrCat("cannot open the htl/1 link to '", appliance,
-                                   "': this build of trustlink has no client link yet"));
+  absl::StatusOr<std::unique_ptr<HtlSession>> Connect(
+      absl::string_view appliance) override {
+    return ntl::Error(
+        absl::StatusCode::kUnimplemented, TL_E_UNIMPLEMENTED,
+        absl::StrCat("cannot open the htl/1 link to '", appliance,
+                     "': this build of trustlink has no client link yet"));
   }
 };
 

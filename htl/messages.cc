@@ -34,10 +34,12 @@ std::string EncodeEstablishRequest(const EstablishRequest& m) {
   return out;
 }
 
-absl::StatusOr<EstablishRequest> DecodeEstablishRequest(absl::string_view payload) {
+absl::StatusOr<EstablishRequest> DecodeEstablishRequest(
+    absl::string_view payload) {
   ByteReader r(payload);
   EstablishRequest m;
-  if (!Fixed(r, kTokenLen, &m.token) || !Fixed(r, kMacLen, &m.binding) || !r.Done()) {
+  if (!Fixed(r, kTokenLen, &m.token) || !Fixed(r, kMacLen, &m.binding) ||
+      !r.Done()) {
     return Malformed("establish request");
   }
   return m;
@@ -51,11 +53,13 @@ std::string EncodeHeartbeatRequest(const HeartbeatRequest& m) {
   return out;
 }
 
-absl::StatusOr<HeartbeatRequest> DecodeHeartbeatRequest(absl::string_view payload) {
+absl::StatusOr<HeartbeatRequest> DecodeHeartbeatRequest(
+    absl::string_view payload) {
   ByteReader r(payload);
   HeartbeatRequest m;
   m.generation = r.U64();
-  if (!Fixed(r, kMacLen, &m.mac) || !r.Done()) return Malformed("heartbeat request");
+  if (!Fixed(r, kMacLen, &m.mac) || !r.Done())
+    return Malformed("heartbeat request");
   return m;
 }
 

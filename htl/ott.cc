@@ -14,9 +14,10 @@ namespace {
 constexpr absl::string_view kHeader = "trustlink-htl-ott v1";
 
 absl::Status Invalid(absl::string_view what, absl::string_view why) {
-  return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_OTT_INVALID,
-                    absl::StrCat("token file ", what, " ", why,
-                                 "; copy the .ott file from the appliance again"));
+  return ntl::Error(
+      absl::StatusCode::kInvalidArgument, TL_E_OTT_INVALID,
+      absl::StrCat("token file ", what, " ", why,
+                   "; copy the .ott file from the appliance again"));
 }
 }  // namespace
 
@@ -29,11 +30,14 @@ NewOtt GenerateOtt(absl::Time now, absl::Duration expiry) {
   return out;
 }
 
-std::string FormatTokenFile(absl::string_view token, absl::string_view client_name) {
-  return absl::StrCat(kHeader, "\nclient ", client_name, "\ntoken ", HexEncode(token), "\n");
+std::string FormatTokenFile(absl::string_view token,
+                            absl::string_view client_name) {
+  return absl::StrCat(kHeader, "\nclient ", client_name, "\ntoken ",
+                      HexEncode(token), "\n");
 }
 
-absl::StatusOr<std::string> ParseTokenFile(absl::string_view contents, absl::string_view what) {
+absl::StatusOr<std::string> ParseTokenFile(absl::string_view contents,
+                                           absl::string_view what) {
   if (contents.size() > kMaxTokenFileSize) {
     return Invalid(what, "is too large to be a token file");
   }
@@ -48,7 +52,8 @@ absl::StatusOr<std::string> ParseTokenFile(absl::string_view contents, absl::str
     const absl::string_view line = absl::StripAsciiWhitespace(lines[i]);
     absl::string_view rest = line;
     if (absl::ConsumePrefix(&rest, "token ")) {
-      absl::StatusOr<std::string> raw = HexDecode(absl::StripAsciiWhitespace(rest), "token");
+      absl::StatusOr<std::string> raw =
+          HexDecode(absl::StripAsciiWhitespace(rest), "token");
       if (!raw.ok() || raw->size() != kTokenLen) {
         return Invalid(what, "has a token that is not 64 hex digits");
       }
@@ -57,13 +62,15 @@ absl::StatusOr<std::string> ParseTokenFile(absl::string_view contents, absl::str
     }
   }
   if (tokens != 1) {
-    return Invalid(what, tokens == 0 ? "has no token line" : "has more than one token line");
+    return Invalid(what, tokens == 0 ? "has no token line"
+                                     : "has more than one token line");
   }
   return token;
 }
 
 absl::StatusOr<std::string> TokenFileName(absl::string_view name) {
-  if (absl::Status s = internal::ValidateFileName(name, "token file name"); !s.ok()) {
+  if (absl::Status s = internal::ValidateFileName(name, "token file name");
+      !s.ok()) {
     return s;
   }
   return absl::StrCat(name, kTokenFileSuffix);
@@ -76,11 +83,12 @@ bool TokenMatches(const OttRecord& record, absl::string_view token) {
 absl::Status CheckUnconsumedOtt(const OttRecord& record, absl::Time now,
                                 absl::string_view client) {
   if (record.consumed) {
-    return ntl::Error(
-        absl::StatusCode::kFailedPrecondition, TL_E_OTT_USED,
-        absl::StrCat("the one-time token for client '", client, "' was already used at ",
-                     absl::FormatTime(record.consumed_at),
-                     "; run htl generateott -client ", client, " for a new one"));
+    return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_OTT_USED,
+                      absl::StrCat("the one-time token for client '", client,
+                                   "' was already used at ",
+                                   absl::FormatTime(record.consumed_at),
+                                   "; run htl generateott -client ", client,
+                                   " for a new one"));
   }
   if (now >= record.expires_at) {
     return ntl::Error(

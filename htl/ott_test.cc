@@ -23,8 +23,9 @@ TEST(OttTest, GeneratesA256BitTokenAndStoresOnlyItsHash) {
 }
 
 TEST(OttTest, TokensAreComparedInConstantTimeWithCryptoMemcmp) {
-  // TokenMatches hashes the candidate and compares digests with CRYPTO_memcmp (via
-  // ConstantTimeEquals), so timing reveals nothing about where a guess differs.
+  // TokenMatches hashes the candidate and compares digests with CRYPTO_memcmp
+  // (via ConstantTimeEquals), so timing reveals nothing about where a guess
+  // differs.
   const NewOtt ott = GenerateOtt(kNow, absl::Seconds(300));
   EXPECT_TRUE(TokenMatches(ott.record, ott.token));
   std::string first = ott.token;
@@ -45,7 +46,8 @@ TEST(OttTest, TokenFileRoundTrips) {
   EXPECT_EQ(*token, ott.token);
   // Windows line endings from a copy through another system are fine.
   std::string crlf = file;
-  for (size_t p = crlf.find('\n'); p != std::string::npos; p = crlf.find('\n', p + 2)) {
+  for (size_t p = crlf.find('\n'); p != std::string::npos;
+       p = crlf.find('\n', p + 2)) {
     crlf.replace(p, 1, "\r\n");
   }
   EXPECT_TRUE(ParseTokenFile(crlf, "hsm1.ott").ok());
@@ -60,7 +62,8 @@ TEST(OttTest, MalformedTokenFilesAreRefusedWithOttInvalid) {
     EXPECT_EQ(ntl::ToTlStatus(t.status()), TL_E_OTT_INVALID);
     EXPECT_THAT(std::string(t.status().message()), HasSubstr("hsm1.ott"));
   }
-  const std::string two = "trustlink-htl-ott v1\ntoken " + std::string(64, 'a') + "\ntoken " +
+  const std::string two = "trustlink-htl-ott v1\ntoken " +
+                          std::string(64, 'a') + "\ntoken " +
                           std::string(64, 'b') + "\n";
   EXPECT_FALSE(ParseTokenFile(two, "x").ok());
 }
@@ -77,7 +80,8 @@ TEST(OttTest, TokenFileNameRefusesPaths) {
 TEST(OttTest, ExpiredAndUsedAreRefusedWithDistinctCodes) {
   OttRecord r = GenerateOtt(kNow, absl::Seconds(300)).record;
   EXPECT_TRUE(CheckUnconsumedOtt(r, kNow + absl::Seconds(299), "web1").ok());
-  absl::Status expired = CheckUnconsumedOtt(r, kNow + absl::Seconds(300), "web1");
+  absl::Status expired =
+      CheckUnconsumedOtt(r, kNow + absl::Seconds(300), "web1");
   EXPECT_EQ(ntl::ToTlStatus(expired), TL_E_OTT_EXPIRED);
   EXPECT_THAT(std::string(expired.message()), HasSubstr("expired"));
   r.consumed = true;

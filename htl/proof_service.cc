@@ -70,12 +70,16 @@ absl::Status PrepareDirectory(const std::string& dir) {
     return Sys(absl::StrCat("cannot create ", dir));
   }
   struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0) return Sys(absl::StrCat("cannot stat ", dir));
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
-    return ntl::Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
-                      absl::StrCat("the HTL proof socket directory ", dir,
-                                   " must be a directory owned by this user with mode 0700; "
-                                   "run chmod 700 ", dir));
+  if (::lstat(dir.c_str(), &st) != 0)
+    return Sys(absl::StrCat("cannot stat ", dir));
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & 077) != 0) {
+    return ntl::Error(
+        absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
+        absl::StrCat("the HTL proof socket directory ", dir,
+                     " must be a directory owned by this user with mode 0700; "
+                     "run chmod 700 ",
+                     dir));
   }
   return absl::OkStatus();
 }
@@ -90,34 +94,40 @@ std::string DefaultProofSocketPath() {
   return absl::StrCat("/tmp/trustlink-", ::geteuid(), "/htl-agent.sock");
 }
 
-absl::StatusOr<std::unique_ptr<ProofService>> ProofService::Start(const std::string& socket_path,
-                                                                  Prover prover) {
+absl::StatusOr<std::unique_ptr<ProofService>> ProofService::Start(
+    const std::string& socket_path, Prover prover) {
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
   if (socket_path.empty() || socket_path.size() >= sizeof(addr.sun_path) ||
       socket_path[0] != '/') {
     return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
                       absl::StrCat("HTL proof socket path '", socket_path,
-                                   "' must be absolute and shorter than ", sizeof(addr.sun_path),
-                                   " bytes"));
+                                   "' must be absolute and shorter than ",
+                                   sizeof(addr.sun_path), " bytes"));
   }
   const std::string dir = socket_path.substr(0, socket_path.rfind('/'));
-  if (absl::Status s = PrepareDirectory(dir.empty() ? "/" : dir); !s.ok()) return s;
+  if (absl::Status s = PrepareDirectory(dir.empty() ? "/" : dir); !s.ok())
+    return s;
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-  // A socket left by a crashed agent is stale; a live agent still answers on it.
-  if (RequestLinkProof(socket_path, "", std::string(32, '\0'), absl::Milliseconds(500)).status()
+  // A socket left by a crashed agent is stale; a live agent still answers on
+  // it.
+  if (RequestLinkProof(socket_path, "", std::string(32, '\0'),
+                       absl::Milliseconds(500))
+          .status()
           .code() != absl::StatusCode::kUnavailable) {
     return ntl::Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                      absl::StrCat("another HTL agent is already serving ", socket_path,
-                                   "; stop it first"));
+                      absl::StrCat("another HTL agent is already serving ",
+                                   socket_path, "; stop it first"));
   }
   ::unlink(socket_path.c_str());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Sys("socket");
   const mode_t old = ::umask(0177);
-  const int b = ::bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr));
+  const int b =
+      ::bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr));
   ::umask(old);
-  if (b != 0 || ::chmod(socket_path.c_str(), 0600) != 0 || ::listen(fd, 64) != 0) {
+  if (b != 0 || ::chmod(socket_path.c_str(), 0600) != 0 ||
+      ::listen(fd, 64) != 0) {
     absl::Status s = Sys(absl::StrCat("cannot listen on ", socket_path));
     ::close(fd);
     return s;
@@ -127,7 +137,8 @@ absl::StatusOr<std::unique_ptr<ProofService>> ProofService::Start(const std::str
     ::close(fd);
     return Sys("eventfd");
   }
-  std::unique_ptr<ProofService> svc(new ProofService(socket_path, fd, stop_fd, std::move(prover)));
+  std::unique_ptr<ProofService> svc(
+      new ProofService(socket_path, fd, stop_fd, std::move(prover)));
   svc->thread_ = internal::StartThread([s = svc.get()] { s->Serve(); });
   return svc;
 }
@@ -164,7 +175,8 @@ void ProofService::Serve() {
 void ProofService::HandleConnection(int fd) {
   struct ucred cred = {};
   socklen_t len = sizeof(cred);
-  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      cred.uid != ::geteuid()) {
     refused_.fetch_add(1);
     return;  // another user: told nothing
   }
@@ -183,8 +195,8 @@ void ProofService::HandleConnection(int fd) {
   } else {
     absl::StatusOr<LinkProof> proof =
         appliance.empty() ? absl::StatusOr<LinkProof>(ntl::Error(
-                                absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                                "no appliance named"))
+                                absl::StatusCode::kInvalidArgument,
+                                TL_E_INVALID_ARGUMENT, "no appliance named"))
                           : prover_(appliance, exporter);
     if (proof.ok()) {
       w.I32(TL_OK);
@@ -199,20 +211,25 @@ void ProofService::HandleConnection(int fd) {
 
 absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
                                            absl::string_view appliance,
-                                           absl::string_view exporter, absl::Duration timeout) {
+                                           absl::string_view exporter,
+                                           absl::Duration timeout) {
   auto unavailable = [&](absl::string_view why) {
-    return ntl::Error(absl::StatusCode::kUnavailable, TL_E_HTL_AGENT_UNAVAILABLE,
-                      absl::StrCat("no HTL agent answers on ", socket_path, " (", why,
-                                   "); start htlclient for this user, it proves HTL for links "
-                                   "to servers marked -htl"));
+    return ntl::Error(
+        absl::StatusCode::kUnavailable, TL_E_HTL_AGENT_UNAVAILABLE,
+        absl::StrCat(
+            "no HTL agent answers on ", socket_path, " (", why,
+            "); start htlclient for this user, it proves HTL for links "
+            "to servers marked -htl"));
   };
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(addr.sun_path)) return unavailable("path too long");
+  if (socket_path.size() >= sizeof(addr.sun_path))
+    return unavailable("path too long");
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return unavailable(std::strerror(errno));
-  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) !=
+      0) {
     const std::string why = std::strerror(errno);
     ::close(fd);
     return unavailable(why);
@@ -224,7 +241,8 @@ absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
   w.String(exporter);
   const absl::Time deadline = absl::Now() + timeout;
   std::string reply;
-  const bool ok = SendMessage(fd, req, deadline) && ReadMessage(fd, &reply, deadline);
+  const bool ok =
+      SendMessage(fd, req, deadline) && ReadMessage(fd, &reply, deadline);
   ::close(fd);
   if (!ok) return unavailable("it did not answer");
   ntl::wire::ByteReader r(reply);

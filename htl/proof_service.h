@@ -1,14 +1,16 @@
 #ifndef TRUSTLINK_HTL_PROOF_SERVICE_H_
 #define TRUSTLINK_HTL_PROOF_SERVICE_H_
 
-// The agent's local proof service (docs/htl.md, "Local proof socket"). Applications on the
-// client ask the agent for the HTL proof of their link: "MAC over this exporter value for
-// appliance A". It listens on an AF_UNIX stream socket in a 0700 directory owned by the
-// user, the socket itself is 0600, and every connection's SO_PEERCRED uid must equal the
-// agent's: only the same user can reach it.
+// The agent's local proof service (docs/htl.md, "Local proof socket").
+// Applications on the client ask the agent for the HTL proof of their link:
+// "MAC over this exporter value for appliance A". It listens on an AF_UNIX
+// stream socket in a 0700 directory owned by the user, the socket itself is
+// 0600, and every connection's SO_PEERCRED uid must equal the agent's: only the
+// same user can reach it.
 //
-// Request  (u32 length, then): u8 version (1), string appliance, string exporter
-// Response (u32 length, then): i32 tl_status, string data (an encoded LinkProof, or the
+// Request  (u32 length, then): u8 version (1), string appliance, string
+// exporter Response (u32 length, then): i32 tl_status, string data (an encoded
+// LinkProof, or the
 //                              error message)
 
 #include <atomic>
@@ -24,8 +26,8 @@
 
 namespace trustlink::htl {
 
-using Prover = std::function<absl::StatusOr<LinkProof>(absl::string_view appliance,
-                                                       absl::string_view exporter)>;
+using Prover = std::function<absl::StatusOr<LinkProof>(
+    absl::string_view appliance, absl::string_view exporter)>;
 
 // DefaultProofSocketPath returns $XDG_RUNTIME_DIR/trustlink/htl-agent.sock, or
 // /tmp/trustlink-<uid>/htl-agent.sock when XDG_RUNTIME_DIR is unset.
@@ -34,20 +36,24 @@ std::string DefaultProofSocketPath();
 // Thread safety: Stop and the destructor may be called from any one thread.
 class ProofService {
  public:
-  // Start creates the socket's directory (0700; an existing one must be owned by this user
-  // and not reachable by others), replaces a stale socket, listens, and serves requests on
-  // a background thread by calling `prover`.
-  static absl::StatusOr<std::unique_ptr<ProofService>> Start(const std::string& socket_path,
-                                                             Prover prover);
+  // Start creates the socket's directory (0700; an existing one must be owned
+  // by this user and not reachable by others), replaces a stale socket,
+  // listens, and serves requests on a background thread by calling `prover`.
+  static absl::StatusOr<std::unique_ptr<ProofService>> Start(
+      const std::string& socket_path, Prover prover);
   ~ProofService();
   void Stop();
   const std::string& path() const { return path_; }
-  // refused_peers counts connections refused for a foreign uid (for tests and logs).
+  // refused_peers counts connections refused for a foreign uid (for tests and
+  // logs).
   int refused_peers() const;
 
  private:
   ProofService(std::string path, int listen_fd, int stop_fd, Prover prover)
-      : path_(std::move(path)), listen_fd_(listen_fd), stop_fd_(stop_fd), prover_(std::move(prover)) {}
+      : path_(std::move(path)),
+        listen_fd_(listen_fd),
+        stop_fd_(stop_fd),
+        prover_(std::move(prover)) {}
   void Serve();
   void HandleConnection(int fd);
 
@@ -59,13 +65,12 @@ class ProofService {
   std::atomic<int> refused_{0};
 };
 
-// RequestLinkProof asks the agent at `socket_path` for the proof of a link to `appliance`
-// with exporter `exporter`. When no agent listens there: TL_E_HTL_AGENT_UNAVAILABLE with a
-// message saying to start htlclient.
-absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
-                                           absl::string_view appliance,
-                                           absl::string_view exporter,
-                                           absl::Duration timeout = absl::Seconds(5));
+// RequestLinkProof asks the agent at `socket_path` for the proof of a link to
+// `appliance` with exporter `exporter`. When no agent listens there:
+// TL_E_HTL_AGENT_UNAVAILABLE with a message saying to start htlclient.
+absl::StatusOr<LinkProof> RequestLinkProof(
+    const std::string& socket_path, absl::string_view appliance,
+    absl::string_view exporter, absl::Duration timeout = absl::Seconds(5));
 
 }  // namespace trustlink::htl
 

@@ -27,14 +27,15 @@ using ::testing::HasSubstr;
 
 std::string Base(const char* name) {
   // Short: sun_path holds 108 bytes and TEST_TMPDIR can be long.
-  const std::string p = "/tmp/tl-htl-" + std::to_string(::getpid()) + "-" + name;
+  const std::string p =
+      "/tmp/tl-htl-" + std::to_string(::getpid()) + "-" + name;
   std::system(("rm -rf '" + p + "'").c_str());
   return p;
 }
 
 TEST(ProofServiceTest, NoAgentMeansAgentUnavailable) {
-  absl::StatusOr<LinkProof> p =
-      RequestLinkProof(Base("none") + "/htl-agent.sock", "hsm1", RandomBytes(32));
+  absl::StatusOr<LinkProof> p = RequestLinkProof(
+      Base("none") + "/htl-agent.sock", "hsm1", RandomBytes(32));
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(ntl::ToTlStatus(p.status()), TL_E_HTL_AGENT_UNAVAILABLE);
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("start htlclient"));
@@ -61,13 +62,15 @@ TEST(ProofServiceTest, AnswersWithTheAgentsProofWhichVerifiesAtTheAppliance) {
   o.store = &store;
   o.clock = &clock;
   std::unique_ptr<Agent> agent = *Agent::Create(o);
-  std::ofstream(client_root + "/htl/hsm1.ott")
-      << FormatTokenFile(*appliance->GenerateOtt("web1", absl::nullopt), "web1");
+  std::ofstream(client_root + "/htl/hsm1.ott") << FormatTokenFile(
+      *appliance->GenerateOtt("web1", absl::nullopt), "web1");
   ASSERT_TRUE(agent->PollOnce().ok());
 
   const std::string path = base + "/run/htl-agent.sock";
-  absl::StatusOr<std::unique_ptr<ProofService>> svc = ProofService::Start(
-      path, [&](absl::string_view a, absl::string_view e) { return agent->ProofFor(a, e); });
+  absl::StatusOr<std::unique_ptr<ProofService>> svc =
+      ProofService::Start(path, [&](absl::string_view a, absl::string_view e) {
+        return agent->ProofFor(a, e);
+      });
   ASSERT_TRUE(svc.ok()) << svc.status();
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -83,7 +86,8 @@ TEST(ProofServiceTest, AnswersWithTheAgentsProofWhichVerifiesAtTheAppliance) {
   // The agent's refusal travels with its code.
   absl::StatusOr<LinkProof> other = RequestLinkProof(path, "hsm2", exporter);
   EXPECT_EQ(ntl::ToTlStatus(other.status()), TL_E_HTL_DOWN);
-  absl::StatusOr<LinkProof> short_exporter = RequestLinkProof(path, "hsm1", "short");
+  absl::StatusOr<LinkProof> short_exporter =
+      RequestLinkProof(path, "hsm1", "short");
   EXPECT_EQ(ntl::ToTlStatus(short_exporter.status()), TL_E_INVALID_ARGUMENT);
 
   // One agent per socket.
@@ -97,8 +101,10 @@ TEST(ProofServiceTest, AnswersWithTheAgentsProofWhichVerifiesAtTheAppliance) {
   EXPECT_EQ(ntl::ToTlStatus(RequestLinkProof(path, "hsm1", exporter).status()),
             TL_E_HTL_AGENT_UNAVAILABLE);
   // A stale socket file from a crashed agent does not stop a new one.
-  svc = ProofService::Start(
-      path, [&](absl::string_view a, absl::string_view e) { return agent->ProofFor(a, e); });
+  svc =
+      ProofService::Start(path, [&](absl::string_view a, absl::string_view e) {
+        return agent->ProofFor(a, e);
+      });
   ASSERT_TRUE(svc.ok()) << svc.status();
   EXPECT_TRUE(RequestLinkProof(path, "hsm1", exporter).ok());
 }
@@ -123,16 +129,20 @@ TEST(ProofServiceTest, AnotherUserCannotGetAProof) {
         return absl::StatusOr<LinkProof>(LinkProof{1, std::string(32, 'x')});
       });
   ASSERT_TRUE(svc.ok()) << svc.status();
-  // Open the directory to everyone for a moment, so that only SO_PEERCRED stands between
-  // the other user and the agent.
+  // Open the directory to everyone for a moment, so that only SO_PEERCRED
+  // stands between the other user and the agent.
   ASSERT_EQ(::chmod(base.c_str(), 0777), 0);
   ASSERT_EQ(::chmod(path.c_str(), 0777), 0);
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     if (::setuid(65534) != 0) ::_exit(2);
-    absl::StatusOr<LinkProof> p = RequestLinkProof(path, "hsm1", std::string(32, 'e'));
-    ::_exit(p.ok() ? 1 : (ntl::ToTlStatus(p.status()) == TL_E_HTL_AGENT_UNAVAILABLE ? 0 : 3));
+    absl::StatusOr<LinkProof> p =
+        RequestLinkProof(path, "hsm1", std::string(32, 'e'));
+    ::_exit(p.ok() ? 1
+                   : (ntl::ToTlStatus(p.status()) == TL_E_HTL_AGENT_UNAVAILABLE
+                          ? 0
+                          : 3));
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);

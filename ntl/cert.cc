@@ -2,14 +2,14 @@
 
 #include <openssl/bio.h>
 #include <openssl/digest.h>
-#include <openssl/err.h>
-#include <openssl/sha.h>
 #include <openssl/ec.h>
 #include <openssl/ec_key.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/mem.h>
 #include <openssl/nid.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include <cstdio>
@@ -27,7 +27,8 @@ absl::Status CertError(absl::string_view what, absl::string_view why) {
                absl::StrCat(what, " ", why));
 }
 
-// PemBlock is one "-----BEGIN label-----" ... "-----END label-----" span of the input.
+// PemBlock is one "-----BEGIN label-----" ... "-----END label-----" span of the
+// input.
 struct PemBlock {
   std::string label;
   absl::string_view text;  // The whole block, markers included.
@@ -63,25 +64,32 @@ std::vector<PemBlock> ScanPem(absl::string_view pem) {
   return blocks;
 }
 
-absl::StatusOr<Certificate> DecodeBlock(const PemBlock& block, absl::string_view what) {
-  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(block.text.data(), block.text.size()));
+absl::StatusOr<Certificate> DecodeBlock(const PemBlock& block,
+                                        absl::string_view what) {
+  bssl::UniquePtr<BIO> bio(
+      BIO_new_mem_buf(block.text.data(), block.text.size()));
   char* name = nullptr;
   char* header = nullptr;
   uint8_t* data = nullptr;
   long len = 0;
   if (!bio || PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1) {
     ERR_clear_error();
-    return CertError(what, "has a CERTIFICATE block whose base64 does not decode (the file "
-                           "is damaged or truncated); copy it again from the appliance");
+    return CertError(
+        what,
+        "has a CERTIFICATE block whose base64 does not decode (the file "
+        "is damaged or truncated); copy it again from the appliance");
   }
-  std::string der(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
+  std::string der(reinterpret_cast<const char*>(data),
+                  static_cast<size_t>(len));
   OPENSSL_free(name);
   OPENSSL_free(header);
   OPENSSL_free(data);
   return Certificate::ParseDer(der, what);
 }
 
-bool IsKeyLabel(absl::string_view label) { return absl::StrContains(label, "PRIVATE KEY"); }
+bool IsKeyLabel(absl::string_view label) {
+  return absl::StrContains(label, "PRIVATE KEY");
+}
 
 absl::Time Asn1TimeToAbsl(const ASN1_TIME* t) {
   bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
@@ -106,14 +114,17 @@ std::string Asn1StringToUtf8(const ASN1_STRING* s) {
 absl::StatusOr<Certificate> Certificate::ParseDer(absl::string_view der,
                                                   absl::string_view what) {
   const uint8_t* p = reinterpret_cast<const uint8_t*>(der.data());
-  bssl::UniquePtr<X509> x509(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  bssl::UniquePtr<X509> x509(
+      d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!x509) {
     ERR_clear_error();
-    return CertError(what, "holds a CERTIFICATE block that is not a valid X.509 "
-                           "certificate; copy the appliance's server.pem again");
+    return CertError(what,
+                     "holds a CERTIFICATE block that is not a valid X.509 "
+                     "certificate; copy the appliance's server.pem again");
   }
   if (p != reinterpret_cast<const uint8_t*>(der.data()) + der.size()) {
-    return CertError(what, "has trailing bytes after its certificate; copy it again");
+    return CertError(what,
+                     "has trailing bytes after its certificate; copy it again");
   }
   return Certificate(std::move(x509));
 }
@@ -122,45 +133,55 @@ absl::StatusOr<Certificate> Certificate::ParsePem(absl::string_view pem,
                                                   absl::string_view what) {
   std::vector<PemBlock> blocks = ScanPem(pem);
   if (blocks.empty()) {
-    return CertError(what, "contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' "
-                           "line); give the appliance's server.pem or a client .pem file");
+    return CertError(
+        what,
+        "contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' "
+        "line); give the appliance's server.pem or a client .pem file");
   }
   int certs = 0;
   const PemBlock* cert_block = nullptr;
   for (const PemBlock& block : blocks) {
     if (!block.complete) {
-      return CertError(what, "is truncated: a PEM block has no END line; copy the file "
-                             "again in full");
+      return CertError(
+          what,
+          "is truncated: a PEM block has no END line; copy the file "
+          "again in full");
     }
     if (IsKeyLabel(block.label)) {
-      return CertError(what, "contains a private key, not a certificate; give the "
-                             "certificate file (for example server.pem), and keep the key "
-                             "secret");
+      return CertError(
+          what,
+          "contains a private key, not a certificate; give the "
+          "certificate file (for example server.pem), and keep the key "
+          "secret");
     }
     if (block.label == "CERTIFICATE") {
       ++certs;
       cert_block = &block;
     } else {
-      return CertError(what, absl::StrCat("contains a '", block.label,
-                                          "' block; only a CERTIFICATE is accepted"));
+      return CertError(what,
+                       absl::StrCat("contains a '", block.label,
+                                    "' block; only a CERTIFICATE is accepted"));
     }
   }
   if (certs > 1) {
-    return CertError(what, absl::StrCat("contains ", certs, " certificates; give a file "
+    return CertError(what, absl::StrCat("contains ", certs,
+                                        " certificates; give a file "
                                         "with exactly one (the appliance's own "
                                         "certificate)"));
   }
   return DecodeBlock(*cert_block, what);
 }
 
-absl::StatusOr<std::vector<Certificate>> Certificate::ParsePemList(absl::string_view pem,
-                                                                   absl::string_view what) {
+absl::StatusOr<std::vector<Certificate>> Certificate::ParsePemList(
+    absl::string_view pem, absl::string_view what) {
   std::vector<Certificate> out;
   for (const PemBlock& block : ScanPem(pem)) {
-    if (!block.complete) return CertError(what, "is truncated: a PEM block has no END line");
+    if (!block.complete)
+      return CertError(what, "is truncated: a PEM block has no END line");
     if (block.label != "CERTIFICATE") {
-      return CertError(what, absl::StrCat("contains a '", block.label,
-                                          "' block; only certificates belong here"));
+      return CertError(what,
+                       absl::StrCat("contains a '", block.label,
+                                    "' block; only certificates belong here"));
     }
     absl::StatusOr<Certificate> cert = DecodeBlock(block, what);
     if (!cert.ok()) return cert.status();
@@ -219,7 +240,9 @@ std::string Sha256FingerprintOfDer(absl::string_view der) {
   return out;
 }
 
-std::string Certificate::Sha256Fingerprint() const { return Sha256FingerprintOfDer(Der()); }
+std::string Certificate::Sha256Fingerprint() const {
+  return Sha256FingerprintOfDer(Der());
+}
 
 absl::Time Certificate::NotBefore() const {
   return Asn1TimeToAbsl(X509_get0_notBefore(x509_.get()));
@@ -232,11 +255,13 @@ absl::Time Certificate::NotAfter() const {
 std::string Certificate::CommonName() const {
   X509_NAME* subject = X509_get_subject_name(x509_.get());
   int index = -1, last = -1;
-  while ((index = X509_NAME_get_index_by_NID(subject, NID_commonName, index)) >= 0) {
+  while ((index = X509_NAME_get_index_by_NID(subject, NID_commonName, index)) >=
+         0) {
     last = index;
   }
   if (last < 0) return "";
-  return Asn1StringToUtf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, last)));
+  return Asn1StringToUtf8(
+      X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, last)));
 }
 
 namespace {
@@ -286,7 +311,8 @@ bool Certificate::MatchesName(const CanonicalName& name) const {
   std::vector<std::string> dns = DnsNames();
   std::vector<std::string> ips = IpAddresses();
   if (dns.empty() && ips.empty()) {
-    absl::StatusOr<CanonicalName> cn = CanonicalizeNameWithHost(CommonName(), "");
+    absl::StatusOr<CanonicalName> cn =
+        CanonicalizeNameWithHost(CommonName(), "");
     return cn.ok() && cn->kind == name.kind && cn->canonical == name.canonical;
   }
   if (name.kind == NameKind::kHostname) {

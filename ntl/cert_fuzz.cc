@@ -1,5 +1,5 @@
-// Fuzz target: Certificate::ParsePem and ParsePemList never crash on any input, and a
-// certificate they accept round-trips through Pem().
+// Fuzz target: Certificate::ParsePem and ParsePemList never crash on any input,
+// and a certificate they accept round-trips through Pem().
 #include <cstdint>
 #include <cstdlib>
 #include <string>

@@ -20,8 +20,10 @@ constexpr absl::string_view kServerPort = "ServerPort";
 constexpr absl::string_view kServerHtl = "ServerHtl";
 
 constexpr absl::string_view kDefaultText =
-    "# trustlink client configuration. Edit with care: vtl keeps comments, order and keys\n"
-    "# it does not know. Syntax: Section = { Key = value; }. Relative paths are under the\n"
+    "# trustlink client configuration. Edit with care: vtl keeps comments, "
+    "order and keys\n"
+    "# it does not know. Syntax: Section = { Key = value; }. Relative paths "
+    "are under the\n"
     "# client root. See docs/client-enrolment.md.\n"
     "Trustlink Client = {\n"
     "   ServerCAFile = cert/server/CAFile.pem;\n"
@@ -37,13 +39,15 @@ absl::Status EntryError(const ConfigDocument& doc, const ConfigEntry& e,
                  absl::StrCat(doc.file_name(), ": ", e.key, ": ", what));
   }
   return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID,
-               absl::StrCat(doc.file_name(), ":", e.line, ":", e.column, ": ", e.key, " = ",
-                            e.value, ": ", what));
+               absl::StrCat(doc.file_name(), ":", e.line, ":", e.column, ": ",
+                            e.key, " = ", e.value, ": ", what));
 }
 
 // SplitIndexed splits "ServerName03" into ("ServerName", "03").
-bool SplitIndexed(absl::string_view key, absl::string_view prefix, std::string* index) {
-  if (!absl::StartsWith(key, prefix) || key.size() == prefix.size()) return false;
+bool SplitIndexed(absl::string_view key, absl::string_view prefix,
+                  std::string* index) {
+  if (!absl::StartsWith(key, prefix) || key.size() == prefix.size())
+    return false;
   absl::string_view rest = key.substr(prefix.size());
   for (char c : rest) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
@@ -97,10 +101,12 @@ absl::Status ClientConfig::Validate() const {
   for (const ConfigEntry& e : s->entries) {
     std::string index;
     if (SplitIndexed(e.key, kServerName, &index)) {
-      absl::StatusOr<CanonicalName> name = CanonicalizeNameWithHost(e.value, "");
+      absl::StatusOr<CanonicalName> name =
+          CanonicalizeNameWithHost(e.value, "");
       if (!name.ok()) return EntryError(doc_, e, name.status().message());
       if (!names.insert(name->canonical).second) {
-        return EntryError(doc_, e, "this server is listed twice; remove one entry");
+        return EntryError(doc_, e,
+                          "this server is listed twice; remove one entry");
       }
       name_indexes.insert(index);
     }
@@ -111,7 +117,8 @@ absl::Status ClientConfig::Validate() const {
     int v = 0;
     if (SplitIndexed(e.key, kServerPort, &index)) {
       if (!absl::SimpleAtoi(e.value, &v) || v < 1 || v > 65535) {
-        return EntryError(doc_, e, "a port is a number from 1 to 65535 (NTLS uses 1792)");
+        return EntryError(
+            doc_, e, "a port is a number from 1 to 65535 (NTLS uses 1792)");
       }
     } else if (SplitIndexed(e.key, kServerHtl, &index)) {
       if (!ParseFlag(e.value, &flag)) return EntryError(doc_, e, "use 0 or 1");
@@ -119,14 +126,17 @@ absl::Status ClientConfig::Validate() const {
       if (!ParseFlag(e.value, &flag)) return EntryError(doc_, e, "use 0 or 1");
     } else if (e.key == "ReceiveTimeout" || e.key == "ConnectTimeout") {
       if (!absl::SimpleAtoi(e.value, &v) || v < 1 || v > 3600000) {
-        return EntryError(doc_, e, "a timeout is in milliseconds, from 1 to 3600000");
+        return EntryError(doc_, e,
+                          "a timeout is in milliseconds, from 1 to 3600000");
       }
     } else {
       continue;
     }
     if (!index.empty() && name_indexes.count(index) == 0) {
-      return EntryError(doc_, e, absl::StrCat("there is no ServerName", index,
-                                              " for this entry; add it or remove this line"));
+      return EntryError(
+          doc_, e,
+          absl::StrCat("there is no ServerName", index,
+                       " for this entry; add it or remove this line"));
     }
   }
   return absl::OkStatus();
@@ -144,33 +154,40 @@ absl::StatusOr<std::vector<ServerConfig>> ClientConfig::Servers() const {
     ServerConfig server;
     server.index = index;
     server.name = CanonicalizeNameWithHost(e.value, "")->canonical;
-    server.port = IntOr(Get(absl::StrCat(kServerPort, index)), kDefaultServerPort);
+    server.port =
+        IntOr(Get(absl::StrCat(kServerPort, index)), kDefaultServerPort);
     server.htl = Get(absl::StrCat(kServerHtl, index)) == "1";
     out.push_back(std::move(server));
   }
-  std::sort(out.begin(), out.end(), [](const ServerConfig& a, const ServerConfig& b) {
-    int ia = IntOr(a.index, 0), ib = IntOr(b.index, 0);
-    return ia < ib;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const ServerConfig& a, const ServerConfig& b) {
+              int ia = IntOr(a.index, 0), ib = IntOr(b.index, 0);
+              return ia < ib;
+            });
   return out;
 }
 
-absl::StatusOr<ServerConfig> ClientConfig::FindServer(absl::string_view name) const {
+absl::StatusOr<ServerConfig> ClientConfig::FindServer(
+    absl::string_view name) const {
   absl::StatusOr<std::vector<ServerConfig>> servers = Servers();
   if (!servers.ok()) return servers.status();
   for (const ServerConfig& s : *servers) {
     if (SameName(s.name, name)) return s;
   }
-  return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-               absl::StrCat("server '", name, "' is not in ", doc_.file_name()));
+  return Error(
+      absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+      absl::StrCat("server '", name, "' is not in ", doc_.file_name()));
 }
 
-absl::StatusOr<ServerConfig> ClientConfig::AddServer(const ServerConfig& server) {
-  absl::StatusOr<CanonicalName> name = CanonicalizeNameWithHost(server.name, "");
+absl::StatusOr<ServerConfig> ClientConfig::AddServer(
+    const ServerConfig& server) {
+  absl::StatusOr<CanonicalName> name =
+      CanonicalizeNameWithHost(server.name, "");
   if (!name.ok()) return name.status();
   if (server.port < 1 || server.port > 65535) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 absl::StrCat("port ", server.port, " is out of range; give 1 to 65535"));
+                 absl::StrCat("port ", server.port,
+                              " is out of range; give 1 to 65535"));
   }
   absl::StatusOr<std::vector<ServerConfig>> servers = Servers();
   if (!servers.ok()) return servers.status();
@@ -183,10 +200,13 @@ absl::StatusOr<ServerConfig> ClientConfig::AddServer(const ServerConfig& server)
   }
   if (stored.index.empty()) {
     stored.index = absl::StrFormat("%02d", next);
-    doc_.Set(kClientSection, absl::StrCat(kServerName, stored.index), stored.name);
+    doc_.Set(kClientSection, absl::StrCat(kServerName, stored.index),
+             stored.name);
   }
-  doc_.Set(kClientSection, absl::StrCat(kServerPort, stored.index), absl::StrCat(stored.port));
-  doc_.Set(kClientSection, absl::StrCat(kServerHtl, stored.index), stored.htl ? "1" : "0");
+  doc_.Set(kClientSection, absl::StrCat(kServerPort, stored.index),
+           absl::StrCat(stored.port));
+  doc_.Set(kClientSection, absl::StrCat(kServerHtl, stored.index),
+           stored.htl ? "1" : "0");
   return stored;
 }
 
@@ -203,7 +223,8 @@ absl::Status ClientConfig::RemoveServer(absl::string_view name) {
     if (i <= removed) continue;
     std::string to = absl::StrFormat("%02d", i - 1);
     for (absl::string_view prefix : {kServerName, kServerPort, kServerHtl}) {
-      doc_.Rename(kClientSection, absl::StrCat(prefix, s.index), absl::StrCat(prefix, to));
+      doc_.Rename(kClientSection, absl::StrCat(prefix, s.index),
+                  absl::StrCat(prefix, to));
     }
   }
   return absl::OkStatus();
@@ -229,13 +250,16 @@ int ClientConfig::ConnectTimeoutMs() const {
 
 absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
     absl::string_view text, absl::string_view file_name) {
-  absl::StatusOr<ConfigDocument> source = ConfigDocument::Parse(text, file_name);
+  absl::StatusOr<ConfigDocument> source =
+      ConfigDocument::Parse(text, file_name);
   if (!source.ok()) return source.status();
   const ConfigSection* client = source->FindSection(kChrystokiClientSection);
   if (client == nullptr) {
-    return Error(absl::StatusCode::kNotFound, TL_E_CONFIG_INVALID,
-                 absl::StrCat(file_name, " has no '", kChrystokiClientSection,
-                              "' section; give the Chrystoki.conf of a network HSM client"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_CONFIG_INVALID,
+        absl::StrCat(
+            file_name, " has no '", kChrystokiClientSection,
+            "' section; give the Chrystoki.conf of a network HSM client"));
   }
   std::vector<std::string> report;
   ClientConfig imported = *this;
@@ -244,15 +268,19 @@ absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
     if (SplitIndexed(e.key, kServerName, &index)) {
       ServerConfig server;
       server.name = e.value;
-      std::string port = source->Get(kChrystokiClientSection, absl::StrCat(kServerPort, index))
-                             .value_or("");
-      std::string htl = source->Get(kChrystokiClientSection, absl::StrCat(kServerHtl, index))
-                            .value_or("0");
+      std::string port =
+          source->Get(kChrystokiClientSection, absl::StrCat(kServerPort, index))
+              .value_or("");
+      std::string htl =
+          source->Get(kChrystokiClientSection, absl::StrCat(kServerHtl, index))
+              .value_or("0");
       if (!port.empty() && !absl::SimpleAtoi(port, &server.port)) {
-        return EntryError(*source, e, absl::StrCat("ServerPort", index, " is not a number"));
+        return EntryError(
+            *source, e, absl::StrCat("ServerPort", index, " is not a number"));
       }
       server.htl = htl == "1";
-      absl::StatusOr<CanonicalName> name = CanonicalizeNameWithHost(e.value, "");
+      absl::StatusOr<CanonicalName> name =
+          CanonicalizeNameWithHost(e.value, "");
       if (!name.ok()) return EntryError(*source, e, name.status().message());
       if (imported.FindServer(name->canonical).ok()) {
         report.push_back(absl::StrCat("kept server ", name->canonical,
@@ -260,9 +288,12 @@ absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
         continue;
       }
       absl::StatusOr<ServerConfig> stored = imported.AddServer(server);
-      if (!stored.ok()) return EntryError(*source, e, stored.status().message());
-      report.push_back(absl::StrCat("imported server ", stored->name, " port ", stored->port,
-                                    stored->htl ? " with HTL" : "", "; register its "
+      if (!stored.ok())
+        return EntryError(*source, e, stored.status().message());
+      report.push_back(absl::StrCat("imported server ", stored->name, " port ",
+                                    stored->port,
+                                    stored->htl ? " with HTL" : "",
+                                    "; register its "
                                     "certificate with vtl addServer"));
       for (const std::string& w : name->warnings) report.push_back(w);
     } else if (e.key == "TCPKeepAlive" || IsTimeoutKey(e.key)) {

@@ -23,7 +23,8 @@ TEST(ClientConfigTest, DefaultsAndRoundTrip) {
   EXPECT_EQ(config.ReceiveTimeoutMs(), 20000);
   EXPECT_EQ(config.ConnectTimeoutMs(), 10000);
   EXPECT_TRUE(config.Servers()->empty());
-  absl::StatusOr<ClientConfig> again = ClientConfig::Parse(config.Serialize(), "trustlink.conf");
+  absl::StatusOr<ClientConfig> again =
+      ClientConfig::Parse(config.Serialize(), "trustlink.conf");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->Serialize(), config.Serialize());
 }
@@ -57,9 +58,11 @@ TEST(ClientConfigTest, AddListRemoveRenumbers) {
   EXPECT_EQ(config.Get("ServerName02"), "");
   EXPECT_EQ(ToTlStatus(config.RemoveServer("hsm1")), TL_E_NOT_FOUND);
   EXPECT_TRUE(ClientConfig::Parse(config.Serialize(), "x").ok());
-  EXPECT_EQ(ToTlStatus(config.AddServer(ServerConfig{"../x", 1, false, ""}).status()),
-            TL_E_NAME_INVALID);
-  EXPECT_EQ(ToTlStatus(config.AddServer(ServerConfig{"h", 70000, false, ""}).status()),
+  EXPECT_EQ(
+      ToTlStatus(config.AddServer(ServerConfig{"../x", 1, false, ""}).status()),
+      TL_E_NAME_INVALID);
+  EXPECT_EQ(ToTlStatus(
+                config.AddServer(ServerConfig{"h", 70000, false, ""}).status()),
             TL_E_INVALID_ARGUMENT);
 }
 
@@ -69,15 +72,19 @@ TEST(ClientConfigTest, ValidationErrorsNameLineAndFix) {
     const char* where;
     const char* word;
   } cases[] = {
-      {"Trustlink Client = {\n   ServerName00 = h;\n   ServerPort00 = 99999;\n}\n",
+      {"Trustlink Client = {\n   ServerName00 = h;\n   ServerPort00 = "
+       "99999;\n}\n",
        "t.conf:3:4:", "1 to 65535"},
-      {"Trustlink Client = {\n   ServerPort03 = 1792;\n}\n", "t.conf:2:4:",
-       "no ServerName03"},
-      {"Trustlink Client = {\n   TCPKeepAlive = yes;\n}\n", "t.conf:2:4:", "0 or 1"},
-      {"Trustlink Client = {\n   ServerName00 = ../etc;\n}\n", "t.conf:2:4:", "'../etc'"},
-      {"Trustlink Client = {\n ServerName00 = h;\n ServerName01 = H;\n}\n", "t.conf:3:2:",
-       "twice"},
-      {"Trustlink Client = {\n ReceiveTimeout = -5;\n}\n", "t.conf:2:2:", "milliseconds"},
+      {"Trustlink Client = {\n   ServerPort03 = 1792;\n}\n",
+       "t.conf:2:4:", "no ServerName03"},
+      {"Trustlink Client = {\n   TCPKeepAlive = yes;\n}\n",
+       "t.conf:2:4:", "0 or 1"},
+      {"Trustlink Client = {\n   ServerName00 = ../etc;\n}\n",
+       "t.conf:2:4:", "'../etc'"},
+      {"Trustlink Client = {\n ServerName00 = h;\n ServerName01 = H;\n}\n",
+       "t.conf:3:2:", "twice"},
+      {"Trustlink Client = {\n ReceiveTimeout = -5;\n}\n",
+       "t.conf:2:2:", "milliseconds"},
   };
   for (const Case& c : cases) {
     absl::Status s = ClientConfig::Parse(c.text, "t.conf").status();
@@ -89,12 +96,14 @@ TEST(ClientConfigTest, ValidationErrorsNameLineAndFix) {
 
 TEST(ClientConfigTest, UnknownKeysAndCommentsSurviveEdits) {
   std::string text =
-      "# mine\nTrustlink Client = {\n  Custom = 7;  # keep\n  ServerName00 = h1;\n}\n"
+      "# mine\nTrustlink Client = {\n  Custom = 7;  # keep\n  ServerName00 = "
+      "h1;\n}\n"
       "Other = {\n  X = y;\n}\n";
   ClientConfig config = *ClientConfig::Parse(text, "t.conf");
   ASSERT_TRUE(config.AddServer(ServerConfig{"h2", 1792, false, ""}).ok());
   ASSERT_TRUE(config.RemoveServer("h2").ok());
-  // Removing what was added restores the text except for h1's defaults made explicit.
+  // Removing what was added restores the text except for h1's defaults made
+  // explicit.
   std::string out = config.Serialize();
   EXPECT_TRUE(absl::StrContains(out, "# mine\n")) << out;
   EXPECT_TRUE(absl::StrContains(out, "Custom = 7;  # keep")) << out;
@@ -104,8 +113,10 @@ TEST(ClientConfigTest, UnknownKeysAndCommentsSurviveEdits) {
 TEST(ClientConfigTest, ImportsChrystokiClientSection) {
   std::string text = ReadTestdata("testdata/client/Chrystoki.conf");
   ClientConfig config = ClientConfig::Default();
-  ASSERT_TRUE(config.AddServer(ServerConfig{"hsm1.example.com", 1792, false, ""}).ok());
-  absl::StatusOr<std::vector<std::string>> report = config.ImportChrystoki(text, "Chrystoki.conf");
+  ASSERT_TRUE(
+      config.AddServer(ServerConfig{"hsm1.example.com", 1792, false, ""}).ok());
+  absl::StatusOr<std::vector<std::string>> report =
+      config.ImportChrystoki(text, "Chrystoki.conf");
   ASSERT_TRUE(report.ok()) << report.status();
   std::vector<ServerConfig> servers = *config.Servers();
   ASSERT_EQ(servers.size(), 3u);
@@ -118,16 +129,20 @@ TEST(ClientConfigTest, ImportsChrystokiClientSection) {
   EXPECT_EQ(config.ReceiveTimeoutMs(), 20000);
   std::string joined;
   for (const std::string& line : *report) joined += line + "\n";
-  EXPECT_TRUE(absl::StrContains(joined, "kept server hsm1.example.com")) << joined;
+  EXPECT_TRUE(absl::StrContains(joined, "kept server hsm1.example.com"))
+      << joined;
   EXPECT_TRUE(absl::StrContains(joined, "not in canonical form")) << joined;
   // Certificate paths of the old install are not carried over.
   EXPECT_EQ(config.Get("ClientCertFile"), "");
   EXPECT_TRUE(ClientConfig::Parse(config.Serialize(), "trustlink.conf").ok());
 
-  absl::Status none = config.ImportChrystoki("Luna = {\n}\n", "c.conf").status();
+  absl::Status none =
+      config.ImportChrystoki("Luna = {\n}\n", "c.conf").status();
   EXPECT_EQ(ToTlStatus(none), TL_E_CONFIG_INVALID);
   EXPECT_TRUE(absl::StrContains(none.message(), "LunaSA Client")) << none;
-  absl::Status bad = config.ImportChrystoki("LunaSA Client = {\n  X = 1\n}\n", "c.conf").status();
+  absl::Status bad =
+      config.ImportChrystoki("LunaSA Client = {\n  X = 1\n}\n", "c.conf")
+          .status();
   EXPECT_TRUE(absl::StartsWith(bad.message(), "c.conf:2:8:")) << bad;
 }
 

@@ -10,20 +10,23 @@ namespace trustlink::ntl {
 namespace {
 
 bool IsKeyChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-         c == '-';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+         c == '.' || c == '-';
 }
 
 // Parser walks the text once, tracking line and column for messages.
 class Parser {
  public:
-  Parser(absl::string_view text, absl::string_view file) : text_(text), file_(file) {}
+  Parser(absl::string_view text, absl::string_view file)
+      : text_(text), file_(file) {}
 
   absl::Status Fail(int line, int column, absl::string_view what) const {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID,
                  absl::StrCat(file_, ":", line, ":", column, ": ", what));
   }
-  absl::Status FailHere(absl::string_view what) const { return Fail(line_, col_, what); }
+  absl::Status FailHere(absl::string_view what) const {
+    return Fail(line_, col_, what);
+  }
 
   bool Eof() const { return pos_ >= text_.size(); }
   char Peek() const { return text_[pos_]; }
@@ -50,10 +53,12 @@ class Parser {
     }
   }
   void SkipBlanks() {
-    while (!Eof() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\r')) Advance();
+    while (!Eof() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\r'))
+      Advance();
   }
 
-  absl::Status ParseEntry(ConfigEntry* e, size_t start, const std::string& section) {
+  absl::Status ParseEntry(ConfigEntry* e, size_t start,
+                          const std::string& section) {
     e->leading = std::string(text_.substr(start, pos_ - start));
     e->line = line_;
     e->column = col_;
@@ -61,11 +66,13 @@ class Parser {
     while (!Eof() && IsKeyChar(Peek())) Advance();
     if (pos_ == key_begin) {
       if (Peek() == '{') {
-        return FailHere(absl::StrCat("unexpected '{' in section '", section,
-                                     "'; sections do not nest (is a '}' missing above?)"));
+        return FailHere(
+            absl::StrCat("unexpected '{' in section '", section,
+                         "'; sections do not nest (is a '}' missing above?)"));
       }
-      return FailHere(absl::StrCat("expected a key or '}' in section '", section,
-                                   "', found '", std::string(1, Peek()), "'"));
+      return FailHere(absl::StrCat("expected a key or '}' in section '",
+                                   section, "', found '",
+                                   std::string(1, Peek()), "'"));
     }
     e->key = std::string(text_.substr(key_begin, pos_ - key_begin));
     size_t key_end = pos_;
@@ -88,8 +95,9 @@ class Parser {
       std::string value;
       for (;;) {
         if (Eof() || Peek() == '\n') {
-          return Fail(qline, qcol, absl::StrCat("the quoted value of '", e->key,
-                                                "' has no closing '\"'"));
+          return Fail(qline, qcol,
+                      absl::StrCat("the quoted value of '", e->key,
+                                   "' has no closing '\"'"));
         }
         char c = Peek();
         Advance();
@@ -104,22 +112,26 @@ class Parser {
       e->value = std::move(value);
       SkipBlanks();
       if (Eof() || Peek() != ';') {
-        return FailHere(absl::StrCat("expected ';' after the value of '", e->key, "'"));
+        return FailHere(
+            absl::StrCat("expected ';' after the value of '", e->key, "'"));
       }
     } else {
-      while (!Eof() && Peek() != ';' && Peek() != '\n' && Peek() != '{' && Peek() != '}') {
+      while (!Eof() && Peek() != ';' && Peek() != '\n' && Peek() != '{' &&
+             Peek() != '}') {
         Advance();
       }
       if (Eof() || Peek() != ';') {
-        return FailHere(absl::StrCat("expected ';' after the value of '", e->key,
-                                     "'; every entry ends with ';'"));
+        return FailHere(absl::StrCat("expected ';' after the value of '",
+                                     e->key, "'; every entry ends with ';'"));
       }
       value_end = pos_;
       while (value_end > value_begin &&
-             absl::ascii_isspace(static_cast<unsigned char>(text_[value_end - 1]))) {
+             absl::ascii_isspace(
+                 static_cast<unsigned char>(text_[value_end - 1]))) {
         --value_end;
       }
-      e->value = std::string(text_.substr(value_begin, value_end - value_begin));
+      e->value =
+          std::string(text_.substr(value_begin, value_end - value_begin));
     }
     Advance();  // ';'
     e->raw = std::string(text_.substr(key_begin, pos_ - key_begin));
@@ -134,15 +146,17 @@ class Parser {
     s->line = line_;
     s->column = col_;
     size_t name_begin = pos_;
-    while (!Eof() && Peek() != '=' && Peek() != '\n' && Peek() != '{' && Peek() != '}' &&
-           Peek() != ';' && Peek() != '#') {
+    while (!Eof() && Peek() != '=' && Peek() != '\n' && Peek() != '{' &&
+           Peek() != '}' && Peek() != ';' && Peek() != '#') {
       Advance();
     }
-    std::string name(absl::StripAsciiWhitespace(text_.substr(name_begin, pos_ - name_begin)));
+    std::string name(absl::StripAsciiWhitespace(
+        text_.substr(name_begin, pos_ - name_begin)));
     if (Eof() || Peek() != '=') {
       if (name.empty()) return FailHere("expected a section name");
-      return FailHere(absl::StrCat("expected '=' after section name '", name,
-                                   "' (a section looks like: Name = { Key = value; })"));
+      return FailHere(
+          absl::StrCat("expected '=' after section name '", name,
+                       "' (a section looks like: Name = { Key = value; })"));
     }
     if (name.empty()) return FailHere("expected a section name before '='");
     s->name = name;
@@ -200,10 +214,12 @@ class Parser {
   int col_ = 1;
 };
 
-// Indent returns the blanks at the end of `leading` (the indent of the entry it precedes).
+// Indent returns the blanks at the end of `leading` (the indent of the entry it
+// precedes).
 std::string Indent(absl::string_view leading) {
   size_t nl = leading.rfind('\n');
-  absl::string_view last = nl == absl::string_view::npos ? leading : leading.substr(nl + 1);
+  absl::string_view last =
+      nl == absl::string_view::npos ? leading : leading.substr(nl + 1);
   for (char c : last) {
     if (c != ' ' && c != '\t') return "   ";
   }
@@ -212,8 +228,8 @@ std::string Indent(absl::string_view leading) {
 
 }  // namespace
 
-absl::StatusOr<ConfigDocument> ConfigDocument::Parse(absl::string_view text,
-                                                     absl::string_view file_name) {
+absl::StatusOr<ConfigDocument> ConfigDocument::Parse(
+    absl::string_view text, absl::string_view file_name) {
   ConfigDocument doc;
   doc.file_name_ = std::string(file_name);
   Parser parser(text, file_name);
@@ -226,7 +242,8 @@ std::string ConfigDocument::Serialize() const {
   std::string out;
   for (const ConfigSection& s : sections_) {
     absl::StrAppend(&out, s.leading, s.header);
-    for (const ConfigEntry& e : s.entries) absl::StrAppend(&out, e.leading, e.raw);
+    for (const ConfigEntry& e : s.entries)
+      absl::StrAppend(&out, e.leading, e.raw);
     out += s.closing;
   }
   out += trailer_;
@@ -272,10 +289,13 @@ absl::optional<std::string> ConfigDocument::Get(absl::string_view section,
 }
 
 std::string ConfigDocument::QuoteIfNeeded(absl::string_view value) {
-  bool quote = !value.empty() && (absl::ascii_isspace(static_cast<unsigned char>(value.front())) ||
-                                  absl::ascii_isspace(static_cast<unsigned char>(value.back())));
+  bool quote =
+      !value.empty() &&
+      (absl::ascii_isspace(static_cast<unsigned char>(value.front())) ||
+       absl::ascii_isspace(static_cast<unsigned char>(value.back())));
   for (char c : value) {
-    if (c == ';' || c == '#' || c == '"' || c == '{' || c == '}' || c == '\\') quote = true;
+    if (c == ';' || c == '#' || c == '"' || c == '{' || c == '}' || c == '\\')
+      quote = true;
   }
   if (!quote) return std::string(value);
   std::string out = "\"";
@@ -304,7 +324,8 @@ void ConfigDocument::Set(absl::string_view section, absl::string_view key,
   ConfigEntry e;
   e.key = std::string(key);
   e.value = std::string(value);
-  e.leading = absl::StrCat("\n", s->entries.empty() ? "   " : Indent(s->entries.back().leading));
+  e.leading = absl::StrCat(
+      "\n", s->entries.empty() ? "   " : Indent(s->entries.back().leading));
   std::string quoted = QuoteIfNeeded(value);
   e.raw = absl::StrCat(key, " = ", quoted, ";");
   e.key_end = key.size();
@@ -323,8 +344,9 @@ bool ConfigDocument::Remove(absl::string_view section, absl::string_view key) {
       ++i;
       continue;
     }
-    // The first line of `leading` is the rest of the previous entry's line (its trailing
-    // comment, say): keep it. The lines after it belong to the removed entry.
+    // The first line of `leading` is the rest of the previous entry's line (its
+    // trailing comment, say): keep it. The lines after it belong to the removed
+    // entry.
     const std::string& leading = s->entries[i].leading;
     size_t nl = leading.find('\n');
     std::string keep = nl == std::string::npos ? "" : leading.substr(0, nl);

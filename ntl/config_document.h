@@ -5,13 +5,15 @@
 //
 //   # a comment
 //   Section Name = {
-//      Key = value;          # values run to the ';'; "quoted values" may hold ';' or '#'
+//      Key = value;          # values run to the ';'; "quoted values" may hold
+//      ';' or '#'
 //   }
 //
-// parsed losslessly: Serialize() of an unmodified document returns the input byte for byte,
-// and an edit changes only the bytes of the entries it touches. Comments, blank lines,
-// order, spacing and keys trustlink does not know all survive a write. Sections do not nest.
-// Errors carry TL_E_CONFIG_INVALID and say "<file>:<line>:<column>: <what>; <fix>".
+// parsed losslessly: Serialize() of an unmodified document returns the input
+// byte for byte, and an edit changes only the bytes of the entries it touches.
+// Comments, blank lines, order, spacing and keys trustlink does not know all
+// survive a write. Sections do not nest. Errors carry TL_E_CONFIG_INVALID and
+// say "<file>:<line>:<column>: <what>; <fix>".
 
 #include <string>
 #include <vector>
@@ -26,11 +28,12 @@ namespace trustlink::ntl {
 struct ConfigEntry {
   std::string key;
   std::string value;  // Unquoted.
-  int line = 0;       // Where the key starts (1-based), for messages; 0 if added.
+  int line = 0;  // Where the key starts (1-based), for messages; 0 if added.
   int column = 0;
-  // Lossless layout: `leading` is the text before the key (newlines, indent, comments);
-  // `raw` is the entry's own text from the key to the ';'. value_begin/value_end locate the
-  // value in raw, key_end the key; `dirty` means raw must be rebuilt from key and value.
+  // Lossless layout: `leading` is the text before the key (newlines, indent,
+  // comments); `raw` is the entry's own text from the key to the ';'.
+  // value_begin/value_end locate the value in raw, key_end the key; `dirty`
+  // means raw must be rebuilt from key and value.
   std::string leading;
   std::string raw;
   size_t key_end = 0;
@@ -61,26 +64,34 @@ class ConfigDocument {
   // Serialize returns the document's text.
   std::string Serialize() const;
 
-  // FindSection returns the section called `name` (exact, after trimming), or nullptr.
+  // FindSection returns the section called `name` (exact, after trimming), or
+  // nullptr.
   const ConfigSection* FindSection(absl::string_view name) const;
   ConfigSection* FindSection(absl::string_view name);
   // AddSection appends an empty section (or returns the existing one).
   ConfigSection* AddSection(absl::string_view name);
 
   // Get returns the value of `key` in `section` (the last one if repeated).
-  absl::optional<std::string> Get(absl::string_view section, absl::string_view key) const;
-  // Set changes the value of `key` in `section` (its last occurrence), or appends the entry
-  // after the section's last entry, with the same indent. The section is made if missing.
-  void Set(absl::string_view section, absl::string_view key, absl::string_view value);
-  // Remove deletes every `key` entry in `section`; returns whether there was one.
+  absl::optional<std::string> Get(absl::string_view section,
+                                  absl::string_view key) const;
+  // Set changes the value of `key` in `section` (its last occurrence), or
+  // appends the entry after the section's last entry, with the same indent. The
+  // section is made if missing.
+  void Set(absl::string_view section, absl::string_view key,
+           absl::string_view value);
+  // Remove deletes every `key` entry in `section`; returns whether there was
+  // one.
   bool Remove(absl::string_view section, absl::string_view key);
-  // Rename changes the key of `section`/`from` to `to`, keeping its place and value.
-  bool Rename(absl::string_view section, absl::string_view from, absl::string_view to);
+  // Rename changes the key of `section`/`from` to `to`, keeping its place and
+  // value.
+  bool Rename(absl::string_view section, absl::string_view from,
+              absl::string_view to);
 
   const std::vector<ConfigSection>& sections() const { return sections_; }
   const std::string& file_name() const { return file_name_; }
 
-  // QuoteIfNeeded returns `value` as it must be written: quoted if it holds ';', '#', '"',
+  // QuoteIfNeeded returns `value` as it must be written: quoted if it holds
+  // ';', '#', '"',
   // '{', '}' or leading or trailing blanks.
   static std::string QuoteIfNeeded(absl::string_view value);
 

@@ -1,5 +1,6 @@
-// Fuzz target: ConfigDocument never crashes, and whatever it parses it writes back byte for
-// byte (the lossless round-trip the admin relies on); an edit survives a re-parse.
+// Fuzz target: ConfigDocument never crashes, and whatever it parses it writes
+// back byte for byte (the lossless round-trip the admin relies on); an edit
+// survives a re-parse.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -15,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   doc->Set("Fuzz Section", "FuzzKey", "a;b#c\"d");
   absl::StatusOr<trustlink::ntl::ConfigDocument> again =
       trustlink::ntl::ConfigDocument::Parse(doc->Serialize(), "fuzz.conf");
-  if (!again.ok() || again->Get("Fuzz Section", "FuzzKey").value_or("") != "a;b#c\"d") {
+  if (!again.ok() ||
+      again->Get("Fuzz Section", "FuzzKey").value_or("") != "a;b#c\"d") {
     std::abort();
   }
   return 0;

@@ -17,7 +17,8 @@ std::string ReadTestdata(const std::string& path) {
   return ss.str();
 }
 
-void ExpectError(absl::string_view text, absl::string_view where, absl::string_view word) {
+void ExpectError(absl::string_view text, absl::string_view where,
+                 absl::string_view word) {
   absl::StatusOr<ConfigDocument> doc = ConfigDocument::Parse(text, "t.conf");
   ASSERT_FALSE(doc.ok()) << text;
   EXPECT_EQ(ToTlStatus(doc.status()), TL_E_CONFIG_INVALID);
@@ -28,11 +29,13 @@ void ExpectError(absl::string_view text, absl::string_view where, absl::string_v
 TEST(ConfigDocumentTest, ChrystokiRoundTripsByteForByte) {
   std::string text = ReadTestdata("testdata/client/Chrystoki.conf");
   ASSERT_FALSE(text.empty());
-  absl::StatusOr<ConfigDocument> doc = ConfigDocument::Parse(text, "Chrystoki.conf");
+  absl::StatusOr<ConfigDocument> doc =
+      ConfigDocument::Parse(text, "Chrystoki.conf");
   ASSERT_TRUE(doc.ok()) << doc.status();
   EXPECT_EQ(doc->Serialize(), text);
   EXPECT_EQ(doc->sections().size(), 6u);
-  EXPECT_EQ(doc->Get("LunaSA Client", "ServerName01").value_or(""), "192.168.10.21");
+  EXPECT_EQ(doc->Get("LunaSA Client", "ServerName01").value_or(""),
+            "192.168.10.21");
   EXPECT_EQ(doc->Get("Luna", "DefaultTimeOut").value_or(""), "500000");
   EXPECT_FALSE(doc->Get("LunaSA Client", "Nope").has_value());
   EXPECT_FALSE(doc->Get("Nope", "ServerName00").has_value());
@@ -43,7 +46,8 @@ TEST(ConfigDocumentTest, RoundTripsOddLayout) {
            absl::string_view(""),
            absl::string_view("\n\n# only a comment"),
            absl::string_view("A={K=v;}"),
-           absl::string_view("  A   =\n{\n\tK  =  v w ;  # c\n  L = \"x;y # z\";\n}\n\n# end\n"),
+           absl::string_view("  A   =\n{\n\tK  =  v w ;  # c\n  L = \"x;y # "
+                             "z\";\n}\n\n# end\n"),
            absl::string_view("A = {\r\n  K = v;\r\n}\r\n"),
            absl::string_view("A = { K = ; }"),
        }) {
@@ -59,7 +63,8 @@ TEST(ConfigDocumentTest, RoundTripsOddLayout) {
 
 TEST(ConfigDocumentTest, EditsTouchOnlyTheirEntries) {
   std::string text =
-      "# head\nA = {\n    One = 1;   # first\n    Two = 2;\n    Unknown = keep me;\n}\n"
+      "# head\nA = {\n    One = 1;   # first\n    Two = 2;\n    Unknown = keep "
+      "me;\n}\n"
       "B = {\n}\n";
   ConfigDocument doc = *ConfigDocument::Parse(text, "t.conf");
   doc.Set("A", "Two", "22");
@@ -67,8 +72,10 @@ TEST(ConfigDocumentTest, EditsTouchOnlyTheirEntries) {
   doc.Set("A", "Path", "C:\\Program Files;x");
   doc.Set("C", "New", "n");
   EXPECT_EQ(doc.Serialize(),
-            "# head\nA = {\n    One = 1;   # first\n    Two = 22;\n    Unknown = keep me;\n"
-            "    Three = 3;\n    Path = \"C:\\\\Program Files;x\";\n}\nB = {\n}\n\nC = {\n   New = n;\n}\n");
+            "# head\nA = {\n    One = 1;   # first\n    Two = 22;\n    Unknown "
+            "= keep me;\n"
+            "    Three = 3;\n    Path = \"C:\\\\Program Files;x\";\n}\nB = "
+            "{\n}\n\nC = {\n   New = n;\n}\n");
   ConfigDocument again = *ConfigDocument::Parse(doc.Serialize(), "t.conf");
   EXPECT_EQ(again.Get("A", "Path").value_or(""), "C:\\Program Files;x");
   EXPECT_EQ(again.Serialize(), doc.Serialize());
@@ -76,8 +83,9 @@ TEST(ConfigDocumentTest, EditsTouchOnlyTheirEntries) {
   EXPECT_TRUE(doc.Remove("A", "Two"));
   EXPECT_FALSE(doc.Remove("A", "Two"));
   EXPECT_TRUE(doc.Rename("A", "One", "Uno"));
-  EXPECT_TRUE(absl::StartsWith(doc.Serialize(),
-                               "# head\nA = {\n    Uno = 1;   # first\n    Unknown = keep me;"))
+  EXPECT_TRUE(absl::StartsWith(
+      doc.Serialize(),
+      "# head\nA = {\n    Uno = 1;   # first\n    Unknown = keep me;"))
       << doc.Serialize();
 }
 

@@ -38,14 +38,17 @@ bool VerifyResult::ok() const {
   return true;
 }
 
-absl::StatusOr<ClientRoot> ClientRoot::Open(const std::string& path, bool create) {
+absl::StatusOr<ClientRoot> ClientRoot::Open(const std::string& path,
+                                            bool create) {
   absl::StatusOr<SafeDir> root = SafeDir::Open(path, create, 0755);
   if (!root.ok()) {
     if (root.status().code() == absl::StatusCode::kNotFound) {
-      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                   absl::StrCat("client root ", path,
-                                " does not exist; run vtl createCert first, or give --root "
-                                "(or set TRUSTLINK_CLIENT_ROOT)"));
+      return Error(
+          absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+          absl::StrCat(
+              "client root ", path,
+              " does not exist; run vtl createCert first, or give --root "
+              "(or set TRUSTLINK_CLIENT_ROOT)"));
     }
     return root.status();
   }
@@ -57,8 +60,10 @@ absl::StatusOr<TrustStore> ClientRoot::OpenTrustStore(bool create) const {
 }
 
 absl::StatusOr<ClientConfig> ClientRoot::LoadConfig() const {
-  absl::StatusOr<std::string> text = root_.ReadFile(kConfigFileName, kMaxConfigSize);
-  if (text.status().code() == absl::StatusCode::kNotFound) return ClientConfig::Default();
+  absl::StatusOr<std::string> text =
+      root_.ReadFile(kConfigFileName, kMaxConfigSize);
+  if (text.status().code() == absl::StatusCode::kNotFound)
+    return ClientConfig::Default();
   if (!text.ok()) return text.status();
   return ClientConfig::Parse(*text, root_.PathOf(kConfigFileName));
 }
@@ -69,7 +74,8 @@ absl::Status ClientRoot::WriteConfig(const ClientConfig& config) const {
 
 absl::StatusOr<std::pair<SafeDir, std::string>> ClientRoot::ResolveFile(
     const std::string& configured) const {
-  std::string full = absl::StartsWith(configured, "/") ? configured : root_.PathOf(configured);
+  std::string full =
+      absl::StartsWith(configured, "/") ? configured : root_.PathOf(configured);
   size_t slash = full.find_last_of('/');
   std::string dir = slash == 0 ? "/" : full.substr(0, slash);
   std::string file = full.substr(slash + 1);
@@ -78,9 +84,8 @@ absl::StatusOr<std::pair<SafeDir, std::string>> ClientRoot::ResolveFile(
   return std::make_pair(*std::move(opened), file);
 }
 
-absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(absl::string_view name,
-                                                        const IdentityOptions& options,
-                                                        bool force) {
+absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
+    absl::string_view name, const IdentityOptions& options, bool force) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeName(name);
   if (!canonical.ok()) return canonical.status();
   absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
@@ -89,13 +94,15 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(absl::string_view name,
   if (!config.ok()) return config.status();
   absl::StatusOr<SafeDir> cert_dir = root_.OpenSubdir("cert", true, 0755);
   if (!cert_dir.ok()) return cert_dir.status();
-  absl::StatusOr<SafeDir> client_dir = cert_dir->OpenSubdir("client", true, 0755);
+  absl::StatusOr<SafeDir> client_dir =
+      cert_dir->OpenSubdir("client", true, 0755);
   if (!client_dir.ok()) return client_dir.status();
   absl::StatusOr<ntl::Identity> identity = CreateIdentity(*canonical, options);
   if (!identity.ok()) return identity.status();
   std::string cert_name = absl::StrCat(canonical->canonical, ".pem");
   std::string key_name = absl::StrCat(canonical->canonical, "Key.pem");
-  absl::Status status = WriteIdentity(*client_dir, cert_name, key_name, *identity, force);
+  absl::Status status =
+      WriteIdentity(*client_dir, cert_name, key_name, *identity, force);
   if (!status.ok()) return status;
   config->Set("ClientCertFile", absl::StrCat("cert/client/", cert_name));
   config->Set("ClientPrivKeyFile", absl::StrCat("cert/client/", key_name));
@@ -112,13 +119,15 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(absl::string_view name,
   return result;
 }
 
-absl::StatusOr<AddResult> ClientRoot::AddServer(absl::string_view name, absl::string_view pem,
-                                                int port, bool htl, bool replace) {
+absl::StatusOr<AddResult> ClientRoot::AddServer(absl::string_view name,
+                                                absl::string_view pem, int port,
+                                                bool htl, bool replace) {
   absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
   if (!lock.ok()) return lock.status();
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
-  // Check the config change first, so a bad port leaves the trust store untouched.
+  // Check the config change first, so a bad port leaves the trust store
+  // untouched.
   ServerConfig server{std::string(name), port, htl, ""};
   ClientConfig updated = *config;
   absl::StatusOr<ServerConfig> stored = updated.AddServer(server);
@@ -146,7 +155,8 @@ absl::Status ClientRoot::DeleteServer(absl::string_view name) {
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
   absl::Status in_config = config->RemoveServer(canonical->canonical);
-  if (!in_config.ok() && in_config.code() != absl::StatusCode::kNotFound) return in_config;
+  if (!in_config.ok() && in_config.code() != absl::StatusCode::kNotFound)
+    return in_config;
   if (in_config.ok()) {
     absl::Status written = WriteConfig(*config);
     if (!written.ok()) return written;
@@ -158,10 +168,12 @@ absl::Status ClientRoot::DeleteServer(absl::string_view name) {
     return removed.status();
   }
   if (!in_config.ok() && !removed.ok()) {
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat("server '", canonical->canonical,
-                              "' is not registered; vtl listServers shows the registered "
-                              "servers"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat(
+            "server '", canonical->canonical,
+            "' is not registered; vtl listServers shows the registered "
+            "servers"));
   }
   return absl::OkStatus();
 }
@@ -180,7 +192,8 @@ absl::StatusOr<std::vector<ServerStatus>> ClientRoot::ListServers() const {
     report = store->Verify();
     if (!report.ok()) return report.status();
   } else if (store.status().code() != absl::StatusCode::kNotFound) {
-    return store.status();  // A missing cert/ is an empty store; anything else is not.
+    return store
+        .status();  // A missing cert/ is an empty store; anything else is not.
   }
 
   std::map<std::string, ServerCert> by_name;
@@ -200,20 +213,23 @@ absl::StatusOr<std::vector<ServerStatus>> ClientRoot::ListServers() const {
     auto p = problems.find(s.name);
     if (p != problems.end()) {
       s.local = Error(absl::StatusCode::kFailedPrecondition,
-                      p->second->state == EntryState::kExpired ? TL_E_CERT_EXPIRED
-                                                               : TL_E_TRUST_STORE_INCONSISTENT,
+                      p->second->state == EntryState::kExpired
+                          ? TL_E_CERT_EXPIRED
+                          : TL_E_TRUST_STORE_INCONSISTENT,
                       p->second->message);
     } else if (!s.trusted) {
-      s.local = Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-                      absl::StrCat("server '", s.name, "' is in ", ConfigPath(),
-                                   " but has no trusted certificate; run vtl addServer -n ",
-                                   s.name, " -c <server.pem>"));
+      s.local = Error(
+          absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+          absl::StrCat("server '", s.name, "' is in ", ConfigPath(),
+                       " but has no trusted certificate; run vtl addServer -n ",
+                       s.name, " -c <server.pem>"));
     } else if (!s.in_config) {
-      s.local = Error(absl::StatusCode::kFailedPrecondition, TL_E_CONFIG_INVALID,
-                      absl::StrCat("certificate for '", s.name, "' is registered but ",
-                                   s.name, " is not in ", ConfigPath(),
-                                   "; run vtl addServer again, or vtl deleteServer -n ",
-                                   s.name));
+      s.local = Error(
+          absl::StatusCode::kFailedPrecondition, TL_E_CONFIG_INVALID,
+          absl::StrCat("certificate for '", s.name, "' is registered but ",
+                       s.name, " is not in ", ConfigPath(),
+                       "; run vtl addServer again, or vtl deleteServer -n ",
+                       s.name));
     }
   };
   for (const ServerConfig& c : *configured) {
@@ -225,7 +241,8 @@ absl::StatusOr<std::vector<ServerStatus>> ClientRoot::ListServers() const {
     fill(s);
     out.push_back(std::move(s));
   }
-  // Servers known only to the trust store: trusted ones, and named files with a problem.
+  // Servers known only to the trust store: trusted ones, and named files with a
+  // problem.
   std::vector<std::string> extra;
   for (const ServerCert& c : *trusted) extra.push_back(c.name);
   for (const auto& [name, entry] : problems) extra.push_back(name);
@@ -253,9 +270,11 @@ absl::StatusOr<IdentityInfo> ClientRoot::Identity() const {
   info.key_path = absl::StartsWith(key, "/") ? key : root_.PathOf(key);
   auto cert_file = ResolveFile(cert);
   if (!cert_file.ok()) return cert_file.status();
-  absl::StatusOr<std::string> pem = cert_file->first.ReadFile(cert_file->second, kMaxPemFileSize);
+  absl::StatusOr<std::string> pem =
+      cert_file->first.ReadFile(cert_file->second, kMaxPemFileSize);
   if (!pem.ok()) return pem.status();
-  absl::StatusOr<Certificate> parsed = Certificate::ParsePem(*pem, info.cert_path);
+  absl::StatusOr<Certificate> parsed =
+      Certificate::ParsePem(*pem, info.cert_path);
   if (!parsed.ok()) return parsed.status();
   info.name = parsed->CommonName();
   info.fingerprint = parsed->Sha256Fingerprint();
@@ -270,7 +289,8 @@ absl::StatusOr<std::vector<std::string>> ClientRoot::ImportChrystoki(
   if (!lock.ok()) return lock.status();
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
-  absl::StatusOr<std::vector<std::string>> report = config->ImportChrystoki(text, file_name);
+  absl::StatusOr<std::vector<std::string>> report =
+      config->ImportChrystoki(text, file_name);
   if (!report.ok()) return report.status();
   absl::Status status = WriteConfig(*config);
   if (!status.ok()) return status;
@@ -279,8 +299,10 @@ absl::StatusOr<std::vector<std::string>> ClientRoot::ImportChrystoki(
 
 absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   VerifyResult result;
-  auto add = [&](Check::Level level, absl::string_view object, absl::string_view message) {
-    result.checks.push_back(Check{level, std::string(object), std::string(message)});
+  auto add = [&](Check::Level level, absl::string_view object,
+                 absl::string_view message) {
+    result.checks.push_back(
+        Check{level, std::string(object), std::string(message)});
   };
   if (options.repair) {
     absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
@@ -299,8 +321,9 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   absl::StatusOr<bool> has_config = root_.Exists(kConfigFileName);
   if (has_config.ok() && !*has_config) {
     add(Check::kWarning, "trustlink.conf",
-        absl::StrCat(ConfigPath(), " does not exist yet; vtl createCert and vtl addServer "
-                                   "make it"));
+        absl::StrCat(ConfigPath(),
+                     " does not exist yet; vtl createCert and vtl addServer "
+                     "make it"));
   } else {
     add(Check::kOk, "trustlink.conf", absl::StrCat(ConfigPath(), " parses"));
   }
@@ -310,19 +333,23 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   std::string key = config->Get("ClientPrivKeyFile");
   if (cert.empty() || key.empty()) {
     add(Check::kError, "client certificate",
-        "no client identity is configured; run vtl createCert -n <this host's name>");
+        "no client identity is configured; run vtl createCert -n <this host's "
+        "name>");
   } else {
     auto cert_file = ResolveFile(cert);
     auto key_file = ResolveFile(key);
-    absl::Status problem = cert_file.ok() ? key_file.status() : cert_file.status();
+    absl::Status problem =
+        cert_file.ok() ? key_file.status() : cert_file.status();
     absl::StatusOr<ntl::Identity> identity = absl::UnknownError("not loaded");
     if (!problem.ok()) {
       identity = problem;
     } else {
       if (cert_file->first.path() == key_file->first.path()) {
-        identity = LoadIdentity(cert_file->first, cert_file->second, key_file->second);
+        identity =
+            LoadIdentity(cert_file->first, cert_file->second, key_file->second);
       } else {
-        // Different directories: check the key's permissions there, then load the pair.
+        // Different directories: check the key's permissions there, then load
+        // the pair.
         absl::StatusOr<std::string> key_pem =
             key_file->first.ReadPrivateFile(key_file->second, kMaxPemFileSize);
         absl::StatusOr<std::string> cert_pem =
@@ -332,16 +359,19 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
         } else if (!cert_pem.ok()) {
           identity = cert_pem.status();
         } else {
-          absl::StatusOr<Certificate> c = Certificate::ParsePem(*cert_pem, cert);
-          absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> k = ParsePrivateKeyPem(*key_pem, key);
+          absl::StatusOr<Certificate> c =
+              Certificate::ParsePem(*cert_pem, cert);
+          absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> k =
+              ParsePrivateKeyPem(*key_pem, key);
           if (!c.ok()) {
             identity = c.status();
           } else if (!k.ok()) {
             identity = k.status();
           } else if (!KeyMatchesCertificate(k->get(), *c)) {
-            identity = Error(absl::StatusCode::kFailedPrecondition, TL_E_CERT_INVALID,
-                             absl::StrCat("private key ", key, " does not belong to ", cert,
-                                          "; run vtl createCert -force"));
+            identity =
+                Error(absl::StatusCode::kFailedPrecondition, TL_E_CERT_INVALID,
+                      absl::StrCat("private key ", key, " does not belong to ",
+                                   cert, "; run vtl createCert -force"));
           } else {
             identity = ntl::Identity{*std::move(k), *std::move(c)};
           }
@@ -352,18 +382,22 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
       add(Check::kError, "client certificate", identity.status().message());
     } else if (identity->cert.IsExpired(absl::Now())) {
       add(Check::kError, "client certificate",
-          absl::StrCat("client certificate expired on ", TimeText(identity->cert.NotAfter()),
-                       "; run vtl createCert -force and register the new certificate on "
-                       "each appliance"));
+          absl::StrCat(
+              "client certificate expired on ",
+              TimeText(identity->cert.NotAfter()),
+              "; run vtl createCert -force and register the new certificate on "
+              "each appliance"));
     } else {
-      std::string text = absl::StrCat("client certificate for '", identity->cert.CommonName(),
-                                      "' (", identity->cert.KeyTypeDescription(),
-                                      ") is valid until ", TimeText(identity->cert.NotAfter()),
-                                      "; key permissions are 0600");
-      bool soon = identity->cert.NotAfter() < absl::Now() + absl::Hours(24 * 30);
+      std::string text = absl::StrCat(
+          "client certificate for '", identity->cert.CommonName(), "' (",
+          identity->cert.KeyTypeDescription(), ") is valid until ",
+          TimeText(identity->cert.NotAfter()), "; key permissions are 0600");
+      bool soon =
+          identity->cert.NotAfter() < absl::Now() + absl::Hours(24 * 30);
       add(soon ? Check::kWarning : Check::kOk, "client certificate",
-          soon ? absl::StrCat(text, "; it expires within 30 days, renew it with vtl "
-                                    "createCert -force")
+          soon ? absl::StrCat(text,
+                              "; it expires within 30 days, renew it with vtl "
+                              "createCert -force")
                : text);
     }
   }
@@ -374,16 +408,19 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
     add(Check::kError, "trust store", store.status().message());
     return result;
   }
-  absl::StatusOr<VerifyReport> report = store.ok() ? store->Verify() : VerifyReport();
+  absl::StatusOr<VerifyReport> report =
+      store.ok() ? store->Verify() : VerifyReport();
   if (!report.ok()) {
     add(Check::kError, "trust store", report.status().message());
     return result;
   }
-  if (!report->cafile_error.empty()) add(Check::kError, "CAFile.pem", report->cafile_error);
+  if (!report->cafile_error.empty())
+    add(Check::kError, "CAFile.pem", report->cafile_error);
   for (const VerifyEntry& e : report->entries) {
-    // Problems with a server name are reported on that server (ListServers); a stray
-    // CAFile.pem entry has none.
-    if (e.state == EntryState::kOnlyInCAFile) add(Check::kError, e.file_name, e.message);
+    // Problems with a server name are reported on that server (ListServers); a
+    // stray CAFile.pem entry has none.
+    if (e.state == EntryState::kOnlyInCAFile)
+      add(Check::kError, e.file_name, e.message);
   }
   absl::StatusOr<std::vector<ServerStatus>> servers = ListServers();
   if (!servers.ok()) {
@@ -392,7 +429,8 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   }
   result.servers = *std::move(servers);
   if (result.servers.empty()) {
-    add(Check::kWarning, "servers", "no server is registered; run vtl addServer");
+    add(Check::kWarning, "servers",
+        "no server is registered; run vtl addServer");
   }
   if (options.probe && store.ok()) {
     absl::StatusOr<std::vector<ServerCert>> pinned = store->LoadPinned();

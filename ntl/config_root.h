@@ -1,16 +1,17 @@
 #ifndef TRUSTLINK_NTL_CONFIG_ROOT_H_
 #define TRUSTLINK_NTL_CONFIG_ROOT_H_
 
-// ClientRoot: the client host's enrolment state under one directory, and the operations
-// `vtl` offers on it. The layout:
+// ClientRoot: the client host's enrolment state under one directory, and the
+// operations `vtl` offers on it. The layout:
 //
-//   <root>/trustlink.conf                   ClientConfig (servers, keep-alive, timeouts)
-//   <root>/cert/client/<name>.pem           the client's certificate (0644)
-//   <root>/cert/client/<name>Key.pem        its private key (0600, O_EXCL)
-//   <root>/cert/server/<name>Cert.pem       TrustStore
+//   <root>/trustlink.conf                   ClientConfig (servers, keep-alive,
+//   timeouts) <root>/cert/client/<name>.pem           the client's certificate
+//   (0644) <root>/cert/client/<name>Key.pem        its private key (0600,
+//   O_EXCL) <root>/cert/server/<name>Cert.pem       TrustStore
 //   <root>/cert/server/CAFile.pem
-//   <root>/htl/<appliance>.ott              one-time tokens for HTL (the HTL agent's)
-//   <root>/.trustlink.lock                  OFD lock: serialises vtl processes
+//   <root>/htl/<appliance>.ott              one-time tokens for HTL (the HTL
+//   agent's) <root>/.trustlink.lock                  OFD lock: serialises vtl
+//   processes
 //
 // The root is --root, else $TRUSTLINK_CLIENT_ROOT, else /etc/trustlink/client.
 
@@ -56,7 +57,8 @@ struct ServerStatus {
   absl::Time not_after = absl::InfinitePast();
   // Local verdict: OK, or the problem with the fix (code and message).
   absl::Status local;
-  // probed/probe: set by a probe (VerifyOptions::probe), e.g. a TLS connection attempt.
+  // probed/probe: set by a probe (VerifyOptions::probe), e.g. a TLS connection
+  // attempt.
   bool probed = false;
   absl::Status probe;
 };
@@ -71,8 +73,9 @@ struct Check {
 
 struct VerifyOptions {
   bool repair = false;
-  // probe, when set, is called for each server that is trusted and configured; its result
-  // lands in ServerStatus::probe. The link layer supplies one that connects.
+  // probe, when set, is called for each server that is trusted and configured;
+  // its result lands in ServerStatus::probe. The link layer supplies one that
+  // connects.
   std::function<absl::Status(const ServerStatus&, const ServerCert&)> probe;
 };
 
@@ -96,8 +99,8 @@ struct IdentityInfo {
 };
 
 // ClientRoot is an opened client root.
-// Thread safety: methods may be called from many threads and processes; each mutating
-// operation holds the root's OFD lock for its whole read-modify-write.
+// Thread safety: methods may be called from many threads and processes; each
+// mutating operation holds the root's OFD lock for its whole read-modify-write.
 class ClientRoot {
  public:
   // Open opens `path` (creating it, 0755, with `create`).
@@ -109,31 +112,36 @@ class ClientRoot {
   const std::string& path() const { return root_.path(); }
   std::string ConfigPath() const { return root_.PathOf(kConfigFileName); }
 
-  // CreateCert makes the client identity for `name` and records it in trustlink.conf.
+  // CreateCert makes the client identity for `name` and records it in
+  // trustlink.conf.
   absl::StatusOr<CreateCertResult> CreateCert(absl::string_view name,
-                                              const IdentityOptions& options, bool force);
+                                              const IdentityOptions& options,
+                                              bool force);
 
-  // AddServer registers an appliance certificate (PEM text) under `name` in the trust
-  // store and lists the server in trustlink.conf with `port` and `htl`.
-  absl::StatusOr<AddResult> AddServer(absl::string_view name, absl::string_view pem, int port,
-                                      bool htl, bool replace);
+  // AddServer registers an appliance certificate (PEM text) under `name` in the
+  // trust store and lists the server in trustlink.conf with `port` and `htl`.
+  absl::StatusOr<AddResult> AddServer(absl::string_view name,
+                                      absl::string_view pem, int port, bool htl,
+                                      bool replace);
 
-  // DeleteServer removes the server from trustlink.conf and the trust store. NOT_FOUND if
-  // it is in neither.
+  // DeleteServer removes the server from trustlink.conf and the trust store.
+  // NOT_FOUND if it is in neither.
   absl::Status DeleteServer(absl::string_view name);
 
   // ListServers returns every server in the config or the trust store.
   absl::StatusOr<std::vector<ServerStatus>> ListServers() const;
 
-  // Identity describes the configured client identity (configured=false if none).
+  // Identity describes the configured client identity (configured=false if
+  // none).
   absl::StatusOr<IdentityInfo> Identity() const;
 
   // LoadConfig reads trustlink.conf (the defaults if it does not exist yet).
   absl::StatusOr<ClientConfig> LoadConfig() const;
 
-  // ImportChrystoki imports a Chrystoki.conf's client section into trustlink.conf.
-  absl::StatusOr<std::vector<std::string>> ImportChrystoki(absl::string_view text,
-                                                           absl::string_view file_name);
+  // ImportChrystoki imports a Chrystoki.conf's client section into
+  // trustlink.conf.
+  absl::StatusOr<std::vector<std::string>> ImportChrystoki(
+      absl::string_view text, absl::string_view file_name);
 
   // Verify runs the local checks (and the probe, if given).
   absl::StatusOr<VerifyResult> Verify(const VerifyOptions& options);

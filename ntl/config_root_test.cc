@@ -16,13 +16,15 @@ namespace {
 
 std::string NewRoot(const std::string& leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp ? tmp : "/tmp", "/config_root_test_", leaf, "_", getpid());
+  return absl::StrCat(tmp ? tmp : "/tmp", "/config_root_test_", leaf, "_",
+                      getpid());
 }
 
 std::string ServerPem(absl::string_view name) {
   IdentityOptions options;
   options.for_server = true;
-  return CreateIdentity(*CanonicalizeNameWithHost(name, ""), options)->cert.Pem();
+  return CreateIdentity(*CanonicalizeNameWithHost(name, ""), options)
+      ->cert.Pem();
 }
 
 TEST(DefaultClientRootTest, EnvironmentOverrides) {
@@ -40,16 +42,21 @@ TEST(ClientRootTest, EnrolmentSteps) {
   ASSERT_TRUE(before.ok());
   EXPECT_FALSE(before->ok());  // No identity yet.
 
-  absl::StatusOr<CreateCertResult> made = root->CreateCert("web1", IdentityOptions(), false);
+  absl::StatusOr<CreateCertResult> made =
+      root->CreateCert("web1", IdentityOptions(), false);
   ASSERT_TRUE(made.ok()) << made.status();
   EXPECT_TRUE(absl::EndsWith(made->cert_path, "/cert/client/web1.pem"));
   EXPECT_TRUE(absl::EndsWith(made->key_path, "/cert/client/web1Key.pem"));
-  EXPECT_EQ(ToTlStatus(root->CreateCert("web1", IdentityOptions(), false).status()),
-            TL_E_ALREADY_EXISTS);
+  EXPECT_EQ(
+      ToTlStatus(root->CreateCert("web1", IdentityOptions(), false).status()),
+      TL_E_ALREADY_EXISTS);
 
-  absl::StatusOr<AddResult> added = root->AddServer("hsm1", ServerPem("hsm1"), 1792, true, false);
+  absl::StatusOr<AddResult> added =
+      root->AddServer("hsm1", ServerPem("hsm1"), 1792, true, false);
   ASSERT_TRUE(added.ok()) << added.status();
-  ASSERT_TRUE(root->AddServer("10.0.0.7", ServerPem("10.0.0.7"), 1800, false, false).ok());
+  ASSERT_TRUE(
+      root->AddServer("10.0.0.7", ServerPem("10.0.0.7"), 1800, false, false)
+          .ok());
   absl::StatusOr<std::vector<ServerStatus>> list = root->ListServers();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
@@ -73,7 +80,8 @@ TEST(ClientRootTest, EnrolmentSteps) {
   };
   absl::StatusOr<VerifyResult> verified = root->Verify(probe_all);
   ASSERT_TRUE(verified.ok());
-  for (const Check& c : verified->checks) EXPECT_NE(c.level, Check::kError) << c.message;
+  for (const Check& c : verified->checks)
+    EXPECT_NE(c.level, Check::kError) << c.message;
   EXPECT_TRUE(verified->ok());
   EXPECT_EQ(probes, 2);
 
@@ -86,7 +94,8 @@ TEST(ClientRootTest, VerifyReportsOpenKeyAndConfigOnlyServer) {
   std::string path = NewRoot("verify");
   absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, true);
   ASSERT_TRUE(root->CreateCert("web1", IdentityOptions(), false).ok());
-  ASSERT_TRUE(root->AddServer("hsm1", ServerPem("hsm1"), 1792, false, false).ok());
+  ASSERT_TRUE(
+      root->AddServer("hsm1", ServerPem("hsm1"), 1792, false, false).ok());
   ASSERT_EQ(chmod((path + "/cert/client/web1Key.pem").c_str(), 0644), 0);
   // A server listed in the config by hand, without a certificate.
   ClientConfig config = *root->LoadConfig();
@@ -99,14 +108,16 @@ TEST(ClientRootTest, VerifyReportsOpenKeyAndConfigOnlyServer) {
   EXPECT_FALSE(result->ok());
   bool key_reported = false;
   for (const Check& c : result->checks) {
-    key_reported |= c.level == Check::kError && absl::StrContains(c.message, "chmod 600");
+    key_reported |=
+        c.level == Check::kError && absl::StrContains(c.message, "chmod 600");
   }
   EXPECT_TRUE(key_reported);
   bool hsm2_reported = false;
   for (const ServerStatus& s : result->servers) {
     if (s.name == "hsm2") {
-      hsm2_reported = ToTlStatus(s.local) == TL_E_TRUST_STORE_INCONSISTENT &&
-                      absl::StrContains(s.local.message(), "vtl addServer -n hsm2");
+      hsm2_reported =
+          ToTlStatus(s.local) == TL_E_TRUST_STORE_INCONSISTENT &&
+          absl::StrContains(s.local.message(), "vtl addServer -n hsm2");
     }
   }
   EXPECT_TRUE(hsm2_reported);
@@ -114,7 +125,8 @@ TEST(ClientRootTest, VerifyReportsOpenKeyAndConfigOnlyServer) {
 
 TEST(ClientRootTest, BadPortLeavesTrustStoreUnchanged) {
   absl::StatusOr<ClientRoot> root = ClientRoot::Open(NewRoot("port"), true);
-  absl::Status s = root->AddServer("hsm1", ServerPem("hsm1"), 0, false, false).status();
+  absl::Status s =
+      root->AddServer("hsm1", ServerPem("hsm1"), 0, false, false).status();
   EXPECT_EQ(ToTlStatus(s), TL_E_INVALID_ARGUMENT);
   EXPECT_TRUE(root->ListServers()->empty());
 }

@@ -1,5 +1,6 @@
 #include "ntl/identity.h"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/bytestring.h>
@@ -11,7 +12,6 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
-#include <arpa/inet.h>
 
 #include <utility>
 
@@ -32,7 +32,8 @@ absl::Status CryptoError(absl::string_view what) {
 }
 
 bool AddExtension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
-  bssl::UniquePtr<X509_EXTENSION> ext(X509V3_EXT_nconf_nid(nullptr, ctx, nid, value));
+  bssl::UniquePtr<X509_EXTENSION> ext(
+      X509V3_EXT_nconf_nid(nullptr, ctx, nid, value));
   return ext && X509_add_ext(cert, ext.get(), -1);
 }
 
@@ -76,7 +77,8 @@ bool SetRandomSerial(X509* cert) {
   // Positive and non-zero, with no leading zero byte so it encodes to 16 bytes.
   bytes[0] = static_cast<uint8_t>((bytes[0] & 0x7f) | 0x40);
   bssl::UniquePtr<BIGNUM> bn(BN_bin2bn(bytes, sizeof(bytes), nullptr));
-  return bn && BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) != nullptr;
+  return bn &&
+         BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) != nullptr;
 }
 
 }  // namespace
@@ -89,15 +91,18 @@ absl::StatusOr<KeyType> ParseKeyType(absl::string_view text) {
       t == "prime256v1" || t == "ecdsa") {
     return KeyType::kEcdsaP256;
   }
-  if (t == "p384" || t == "p-384" || t == "ecdsa-p384" || t == "ec384" || t == "secp384r1") {
+  if (t == "p384" || t == "p-384" || t == "ecdsa-p384" || t == "ec384" ||
+      t == "secp384r1") {
     return KeyType::kEcdsaP384;
   }
   if (t == "rsa2048" || t == "rsa-2048" || t == "rsa") return KeyType::kRsa2048;
   if (t == "rsa3072" || t == "rsa-3072") return KeyType::kRsa3072;
   if (t == "rsa4096" || t == "rsa-4096") return KeyType::kRsa4096;
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-               absl::StrCat("unknown key type '", text,
-                            "'; choose ed25519, p256, p384, rsa2048, rsa3072 or rsa4096"));
+  return Error(
+      absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+      absl::StrCat(
+          "unknown key type '", text,
+          "'; choose ed25519, p256, p384, rsa2048, rsa3072 or rsa4096"));
 }
 
 const char* KeyTypeName(KeyType type) {
@@ -123,9 +128,11 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
   if (!pkey) return CryptoError("EVP_PKEY_new");
   switch (type) {
     case KeyType::kEd25519: {
-      bssl::UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
+      bssl::UniquePtr<EVP_PKEY_CTX> ctx(
+          EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
       EVP_PKEY* raw = nullptr;
-      if (!ctx || !EVP_PKEY_keygen_init(ctx.get()) || !EVP_PKEY_keygen(ctx.get(), &raw)) {
+      if (!ctx || !EVP_PKEY_keygen_init(ctx.get()) ||
+          !EVP_PKEY_keygen(ctx.get(), &raw)) {
         return CryptoError("Ed25519 key generation");
       }
       pkey.reset(raw);
@@ -133,7 +140,8 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
     }
     case KeyType::kEcdsaP256:
     case KeyType::kEcdsaP384: {
-      int nid = type == KeyType::kEcdsaP256 ? NID_X9_62_prime256v1 : NID_secp384r1;
+      int nid =
+          type == KeyType::kEcdsaP256 ? NID_X9_62_prime256v1 : NID_secp384r1;
       bssl::UniquePtr<EC_KEY> ec(EC_KEY_new_by_curve_name(nid));
       if (!ec || !EC_KEY_generate_key(ec.get()) ||
           !EVP_PKEY_assign_EC_KEY(pkey.get(), ec.release())) {
@@ -144,7 +152,9 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
     case KeyType::kRsa2048:
     case KeyType::kRsa3072:
     case KeyType::kRsa4096: {
-      int bits = type == KeyType::kRsa2048 ? 2048 : type == KeyType::kRsa3072 ? 3072 : 4096;
+      int bits = type == KeyType::kRsa2048   ? 2048
+                 : type == KeyType::kRsa3072 ? 3072
+                                             : 4096;
       bssl::UniquePtr<RSA> rsa(RSA_new());
       bssl::UniquePtr<BIGNUM> e(BN_new());
       if (!rsa || !e || !BN_set_word(e.get(), RSA_F4) ||
@@ -155,7 +165,8 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
       return pkey;
     }
   }
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT, "bad key type");
+  return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+               "bad key type");
 }
 
 absl::StatusOr<Identity> CreateIdentity(const CanonicalName& name,
@@ -163,8 +174,8 @@ absl::StatusOr<Identity> CreateIdentity(const CanonicalName& name,
   if (options.validity_days < 1 || options.validity_days > kMaxValidityDays) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
                  absl::StrCat("validity of ", options.validity_days,
-                              " days is out of range; give 1 to ", kMaxValidityDays,
-                              " days (20 years)"));
+                              " days is out of range; give 1 to ",
+                              kMaxValidityDays, " days (20 years)"));
   }
   absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> key = GenerateKey(options.key_type);
   if (!key.ok()) return key.status();
@@ -175,11 +186,15 @@ absl::StatusOr<Identity> CreateIdentity(const CanonicalName& name,
       !SetRandomSerial(cert.get())) {
     return CryptoError("certificate setup");
   }
-  absl::Time now = options.now == absl::InfinitePast() ? absl::Now() : options.now;
+  absl::Time now =
+      options.now == absl::InfinitePast() ? absl::Now() : options.now;
   int64_t not_before = absl::ToUnixSeconds(now - absl::Minutes(5));
-  int64_t not_after = absl::ToUnixSeconds(now + absl::Hours(24) * options.validity_days);
-  if (!ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(not_before)) ||
-      !ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(not_after))) {
+  int64_t not_after =
+      absl::ToUnixSeconds(now + absl::Hours(24) * options.validity_days);
+  if (!ASN1_TIME_set(X509_getm_notBefore(cert.get()),
+                     static_cast<time_t>(not_before)) ||
+      !ASN1_TIME_set(X509_getm_notAfter(cert.get()),
+                     static_cast<time_t>(not_after))) {
     return CryptoError("certificate validity");
   }
   X509_NAME* subject = X509_get_subject_name(cert.get());
@@ -187,7 +202,8 @@ absl::StatusOr<Identity> CreateIdentity(const CanonicalName& name,
           subject, NID_commonName, MBSTRING_UTF8,
           reinterpret_cast<const uint8_t*>(name.canonical.data()),
           static_cast<int>(name.canonical.size()), -1, 0) ||
-      !X509_set_issuer_name(cert.get(), subject) || !X509_set_pubkey(cert.get(), pkey)) {
+      !X509_set_issuer_name(cert.get(), subject) ||
+      !X509_set_pubkey(cert.get(), pkey)) {
     return CryptoError("certificate subject");
   }
 
@@ -198,10 +214,12 @@ absl::StatusOr<Identity> CreateIdentity(const CanonicalName& name,
   bool san_ok = name.kind == NameKind::kHostname ? AddDnsSan(cert.get(), name)
                                                  : AddIpSan(cert.get(), name);
   if (!san_ok ||
-      !AddExtension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-      !AddExtension(cert.get(), &ctx, NID_key_usage,
-                    is_rsa ? "critical,digitalSignature,keyEncipherment,keyCertSign"
-                           : "critical,digitalSignature,keyCertSign") ||
+      !AddExtension(cert.get(), &ctx, NID_basic_constraints,
+                    "critical,CA:TRUE,pathlen:0") ||
+      !AddExtension(
+          cert.get(), &ctx, NID_key_usage,
+          is_rsa ? "critical,digitalSignature,keyEncipherment,keyCertSign"
+                 : "critical,digitalSignature,keyCertSign") ||
       !AddExtension(cert.get(), &ctx, NID_ext_key_usage, eku) ||
       !AddExtension(cert.get(), &ctx, NID_subject_key_identifier, "hash")) {
     return CryptoError("certificate extensions");
@@ -213,15 +231,17 @@ absl::StatusOr<Identity> CreateIdentity(const CanonicalName& name,
   } else if (options.key_type != KeyType::kEd25519) {
     md = EVP_sha256();
   }
-  if (!X509_sign(cert.get(), pkey, md)) return CryptoError("certificate signing");
+  if (!X509_sign(cert.get(), pkey, md))
+    return CryptoError("certificate signing");
   Certificate certificate = Certificate::FromX509(cert.get());
   return Identity{*std::move(key), std::move(certificate)};
 }
 
 absl::StatusOr<std::string> PrivateKeyToPem(const EVP_PKEY* key) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-  if (!bio || !PEM_write_bio_PrivateKey(bio.get(), const_cast<EVP_PKEY*>(key), nullptr,
-                                        nullptr, 0, nullptr, nullptr)) {
+  if (!bio ||
+      !PEM_write_bio_PrivateKey(bio.get(), const_cast<EVP_PKEY*>(key), nullptr,
+                                nullptr, 0, nullptr, nullptr)) {
     return CryptoError("writing the private key");
   }
   const uint8_t* data = nullptr;
@@ -230,16 +250,19 @@ absl::StatusOr<std::string> PrivateKeyToPem(const EVP_PKEY* key) {
   return std::string(reinterpret_cast<const char*>(data), len);
 }
 
-absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyPem(absl::string_view pem,
-                                                             absl::string_view what) {
+absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyPem(
+    absl::string_view pem, absl::string_view what) {
   bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), pem.size()));
   bssl::UniquePtr<EVP_PKEY> key(
-      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+          : nullptr);
   if (!key) {
     ERR_clear_error();
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-                 absl::StrCat(what, " does not hold an unencrypted PEM private key; "
-                                    "create the identity again with vtl createCert -force"));
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
+        absl::StrCat(what,
+                     " does not hold an unencrypted PEM private key; "
+                     "create the identity again with vtl createCert -force"));
   }
   return key;
 }
@@ -249,7 +272,8 @@ bool KeyMatchesCertificate(const EVP_PKEY* key, const Certificate& cert) {
   return pub && EVP_PKEY_cmp(pub.get(), key) == 1;
 }
 
-absl::Status WriteIdentity(const internal::SafeDir& dir, absl::string_view cert_name,
+absl::Status WriteIdentity(const internal::SafeDir& dir,
+                           absl::string_view cert_name,
                            absl::string_view key_name, const Identity& identity,
                            bool force) {
   absl::StatusOr<std::string> key_pem = PrivateKeyToPem(identity.key.get());
@@ -260,11 +284,13 @@ absl::Status WriteIdentity(const internal::SafeDir& dir, absl::string_view cert_
       absl::StatusOr<bool> exists = dir.Exists(name);
       if (!exists.ok()) return exists.status();
       if (*exists) {
-        return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                     absl::StrCat(dir.PathOf(name),
-                                  " already exists; nothing was written. Use -force to "
-                                  "replace the identity (the appliance must then register "
-                                  "the new certificate)"));
+        return Error(
+            absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+            absl::StrCat(
+                dir.PathOf(name),
+                " already exists; nothing was written. Use -force to "
+                "replace the identity (the appliance must then register "
+                "the new certificate)"));
       }
     }
     absl::Status status = dir.CreateFileExclusive(key_name, *key_pem, 0600);
@@ -285,20 +311,24 @@ absl::Status WriteIdentity(const internal::SafeDir& dir, absl::string_view cert_
 absl::StatusOr<Identity> LoadIdentity(const internal::SafeDir& dir,
                                       absl::string_view cert_name,
                                       absl::string_view key_name) {
-  absl::StatusOr<std::string> key_pem = dir.ReadPrivateFile(key_name, kMaxPemFileSize);
+  absl::StatusOr<std::string> key_pem =
+      dir.ReadPrivateFile(key_name, kMaxPemFileSize);
   if (!key_pem.ok()) return key_pem.status();
-  absl::StatusOr<std::string> cert_pem = dir.ReadFile(cert_name, kMaxPemFileSize);
+  absl::StatusOr<std::string> cert_pem =
+      dir.ReadFile(cert_name, kMaxPemFileSize);
   if (!cert_pem.ok()) return cert_pem.status();
-  absl::StatusOr<Certificate> cert = Certificate::ParsePem(*cert_pem, dir.PathOf(cert_name));
+  absl::StatusOr<Certificate> cert =
+      Certificate::ParsePem(*cert_pem, dir.PathOf(cert_name));
   if (!cert.ok()) return cert.status();
   absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> key =
       ParsePrivateKeyPem(*key_pem, dir.PathOf(key_name));
   if (!key.ok()) return key.status();
   if (!KeyMatchesCertificate(key->get(), *cert)) {
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_CERT_INVALID,
-                 absl::StrCat("private key ", dir.PathOf(key_name),
-                              " does not belong to certificate ", dir.PathOf(cert_name),
-                              "; create the identity again with vtl createCert -force"));
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_CERT_INVALID,
+        absl::StrCat("private key ", dir.PathOf(key_name),
+                     " does not belong to certificate ", dir.PathOf(cert_name),
+                     "; create the identity again with vtl createCert -force"));
   }
   return Identity{*std::move(key), *std::move(cert)};
 }

@@ -20,12 +20,13 @@ using internal::SafeDir;
 
 SafeDir TestDir(const std::string& leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  return *SafeDir::Open(absl::StrCat(tmp ? tmp : "/tmp", "/identity_test_", leaf, getpid()),
-                        true);
+  return *SafeDir::Open(
+      absl::StrCat(tmp ? tmp : "/tmp", "/identity_test_", leaf, getpid()),
+      true);
 }
 
-// VerifiesAsOwnAnchor checks the certificate with BoringSSL's X.509 verifier, trusting only
-// itself: what a peer that loads it into its trust store does.
+// VerifiesAsOwnAnchor checks the certificate with BoringSSL's X.509 verifier,
+// trusting only itself: what a peer that loads it into its trust store does.
 bool VerifiesAsOwnAnchor(const Certificate& cert, int purpose) {
   bssl::UniquePtr<X509_STORE> store(X509_STORE_new());
   X509_STORE_add_cert(store.get(), cert.get());
@@ -34,7 +35,8 @@ bool VerifiesAsOwnAnchor(const Certificate& cert, int purpose) {
   X509_STORE_CTX_set_purpose(ctx.get(), purpose);
   bool ok = X509_verify_cert(ctx.get()) == 1;
   if (!ok) {
-    ADD_FAILURE() << X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    ADD_FAILURE() << X509_verify_cert_error_string(
+        X509_STORE_CTX_get_error(ctx.get()));
   }
   return ok;
 }
@@ -45,7 +47,8 @@ TEST_P(IdentityAllKeysTest, CreatesAVerifiableSelfSignedCertificate) {
   IdentityOptions options;
   options.key_type = GetParam();
   options.for_server = true;
-  absl::StatusOr<Identity> id = CreateIdentity(*CanonicalizeNameWithHost("hsm1", ""), options);
+  absl::StatusOr<Identity> id =
+      CreateIdentity(*CanonicalizeNameWithHost("hsm1", ""), options);
   ASSERT_TRUE(id.ok()) << id.status();
   EXPECT_TRUE(KeyMatchesCertificate(id->key.get(), id->cert));
   EXPECT_TRUE(VerifiesAsOwnAnchor(id->cert, X509_PURPOSE_SSL_CLIENT));
@@ -70,15 +73,18 @@ TEST(IdentityTest, CertificateProfile) {
   EXPECT_EQ(X509_get_version(x), X509_VERSION_3);
   EXPECT_EQ(X509_get_key_usage(x),
             static_cast<uint32_t>(KU_DIGITAL_SIGNATURE | KU_KEY_CERT_SIGN));
-  EXPECT_EQ(X509_get_extended_key_usage(x), static_cast<uint32_t>(XKU_SSL_CLIENT));
+  EXPECT_EQ(X509_get_extended_key_usage(x),
+            static_cast<uint32_t>(XKU_SSL_CLIENT));
   // CA:TRUE so BoringSSL accepts it as its own trust anchor (see identity.h).
   EXPECT_NE(X509_check_ca(x), 0);
   // Two certificates for one name never share a serial.
   absl::StatusOr<Identity> id2 =
       CreateIdentity(*CanonicalizeNameWithHost("web1", ""), IdentityOptions());
-  EXPECT_NE(ASN1_INTEGER_cmp(X509_get_serialNumber(x), X509_get_serialNumber(id2->cert.get())),
+  EXPECT_NE(ASN1_INTEGER_cmp(X509_get_serialNumber(x),
+                             X509_get_serialNumber(id2->cert.get())),
             0);
-  EXPECT_EQ(ASN1_STRING_type(X509_get_serialNumber(x)), V_ASN1_INTEGER);  // Positive.
+  EXPECT_EQ(ASN1_STRING_type(X509_get_serialNumber(x)),
+            V_ASN1_INTEGER);  // Positive.
   EXPECT_EQ(ASN1_STRING_length(X509_get_serialNumber(x)), 16);
 }
 
@@ -86,7 +92,8 @@ TEST(IdentityTest, ValidityBounds) {
   CanonicalName name = *CanonicalizeNameWithHost("web1", "");
   IdentityOptions options;
   options.validity_days = 0;
-  EXPECT_EQ(ToTlStatus(CreateIdentity(name, options).status()), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(ToTlStatus(CreateIdentity(name, options).status()),
+            TL_E_INVALID_ARGUMENT);
   options.validity_days = kMaxValidityDays + 1;
   absl::Status too_long = CreateIdentity(name, options).status();
   EXPECT_EQ(ToTlStatus(too_long), TL_E_INVALID_ARGUMENT);
@@ -120,19 +127,23 @@ TEST(IdentityTest, WriteAndLoad) {
   struct stat st;
   ASSERT_EQ(fstatat(dir.fd(), "web1Key.pem", &st, 0), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  absl::StatusOr<Identity> loaded = LoadIdentity(dir, "web1.pem", "web1Key.pem");
+  absl::StatusOr<Identity> loaded =
+      LoadIdentity(dir, "web1.pem", "web1Key.pem");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->cert.Der(), id->cert.Der());
 
   // Never overwritten without force, and nothing changes.
   absl::StatusOr<Identity> other = CreateIdentity(name, IdentityOptions());
-  absl::Status again = WriteIdentity(dir, "web1.pem", "web1Key.pem", *other, false);
+  absl::Status again =
+      WriteIdentity(dir, "web1.pem", "web1Key.pem", *other, false);
   EXPECT_EQ(ToTlStatus(again), TL_E_ALREADY_EXISTS);
   EXPECT_TRUE(absl::StrContains(again.message(), "-force")) << again;
-  EXPECT_EQ(LoadIdentity(dir, "web1.pem", "web1Key.pem")->cert.Der(), id->cert.Der());
+  EXPECT_EQ(LoadIdentity(dir, "web1.pem", "web1Key.pem")->cert.Der(),
+            id->cert.Der());
 
   ASSERT_TRUE(WriteIdentity(dir, "web1.pem", "web1Key.pem", *other, true).ok());
-  EXPECT_EQ(LoadIdentity(dir, "web1.pem", "web1Key.pem")->cert.Der(), other->cert.Der());
+  EXPECT_EQ(LoadIdentity(dir, "web1.pem", "web1Key.pem")->cert.Der(),
+            other->cert.Der());
   ASSERT_EQ(fstatat(dir.fd(), "web1Key.pem", &st, 0), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
@@ -152,7 +163,8 @@ TEST(IdentityTest, LoadRefusesOpenKeyAndMismatch) {
   ASSERT_TRUE(dir.WriteFileAtomic("a.pem", b->cert.Pem(), 0644).ok());
   absl::Status mismatch = LoadIdentity(dir, "a.pem", "aKey.pem").status();
   EXPECT_EQ(ToTlStatus(mismatch), TL_E_CERT_INVALID);
-  EXPECT_TRUE(absl::StrContains(mismatch.message(), "does not belong")) << mismatch;
+  EXPECT_TRUE(absl::StrContains(mismatch.message(), "does not belong"))
+      << mismatch;
 }
 
 }  // namespace

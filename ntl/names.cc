@@ -27,28 +27,37 @@ absl::Status CheckHostname(absl::string_view name) {
   std::vector<absl::string_view> labels = absl::StrSplit(name, '.');
   for (absl::string_view label : labels) {
     if (label.empty()) {
-      return Invalid(name, "has an empty label (two dots in a row, or a leading or trailing "
-                           "dot); give the host name without a trailing dot");
+      return Invalid(
+          name,
+          "has an empty label (two dots in a row, or a leading or trailing "
+          "dot); give the host name without a trailing dot");
     }
-    if (label.size() > 63) return Invalid(name, "has a label longer than 63 characters");
+    if (label.size() > 63)
+      return Invalid(name, "has a label longer than 63 characters");
     if (label.front() == '-' || label.back() == '-') {
       return Invalid(name, "has a label that starts or ends with '-'");
     }
     for (char c : label) {
       if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') {
-        return Invalid(name, absl::StrCat("contains '", absl::string_view(&c, 1),
-                                          "'; host names use letters, digits, '-' and '.' "
-                                          "only"));
+        return Invalid(
+            name, absl::StrCat("contains '", absl::string_view(&c, 1),
+                               "'; host names use letters, digits, '-' and '.' "
+                               "only"));
       }
     }
   }
-  // An all-numeric last label would make the name look like a (malformed) IPv4 address.
+  // An all-numeric last label would make the name look like a (malformed) IPv4
+  // address.
   absl::string_view last = labels.back();
   bool all_digits = true;
-  for (char c : last) all_digits = all_digits && absl::ascii_isdigit(static_cast<unsigned char>(c));
+  for (char c : last)
+    all_digits =
+        all_digits && absl::ascii_isdigit(static_cast<unsigned char>(c));
   if (all_digits) {
-    return Invalid(name, "is neither a valid IPv4 address nor a host name (its last label is "
-                         "all digits)");
+    return Invalid(
+        name,
+        "is neither a valid IPv4 address nor a host name (its last label is "
+        "all digits)");
   }
   return absl::OkStatus();
 }
@@ -70,7 +79,8 @@ const char* NameKindName(NameKind kind) {
 std::string FormatIPv6(const unsigned char addr[16]) {
   unsigned words[8];
   for (int i = 0; i < 8; ++i) words[i] = (addr[2 * i] << 8) | addr[2 * i + 1];
-  // RFC 5952 4.2: compress the longest run of two or more zero words, the first if tied.
+  // RFC 5952 4.2: compress the longest run of two or more zero words, the first
+  // if tied.
   int best_start = -1, best_len = 0;
   for (int i = 0; i < 8;) {
     if (words[i] != 0) {
@@ -87,8 +97,8 @@ std::string FormatIPv6(const unsigned char addr[16]) {
   }
   if (best_len < 2) best_start = -1;
   // RFC 5952 5: IPv4-mapped addresses keep their dotted-quad tail.
-  bool mapped = words[0] == 0 && words[1] == 0 && words[2] == 0 && words[3] == 0 &&
-                words[4] == 0 && words[5] == 0xffff;
+  bool mapped = words[0] == 0 && words[1] == 0 && words[2] == 0 &&
+                words[3] == 0 && words[4] == 0 && words[5] == 0xffff;
   std::string out;
   char buf[16];
   for (int i = 0; i < 8; ++i) {
@@ -112,8 +122,8 @@ std::string FormatIPv6(const unsigned char addr[16]) {
   return out;
 }
 
-absl::StatusOr<CanonicalName> CanonicalizeNameWithHost(absl::string_view name,
-                                                       absl::string_view local_host) {
+absl::StatusOr<CanonicalName> CanonicalizeNameWithHost(
+    absl::string_view name, absl::string_view local_host) {
   absl::Status valid = internal::ValidateName(name, "name");
   if (!valid.ok()) return valid;
   CanonicalName out;
@@ -129,7 +139,8 @@ absl::StatusOr<CanonicalName> CanonicalizeNameWithHost(absl::string_view name,
     return out;
   }
   std::string v6 = text;
-  if (v6.size() > 2 && v6.front() == '[' && v6.back() == ']') v6 = v6.substr(1, v6.size() - 2);
+  if (v6.size() > 2 && v6.front() == '[' && v6.back() == ']')
+    v6 = v6.substr(1, v6.size() - 2);
   if (v6.find(':') != std::string::npos) {
     if (::inet_pton(AF_INET6, v6.c_str(), addr) != 1) {
       return Invalid(name, "is not a valid IPv6 address");
@@ -138,9 +149,10 @@ absl::StatusOr<CanonicalName> CanonicalizeNameWithHost(absl::string_view name,
     out.canonical = FormatIPv6(addr);
     if (out.canonical != text) {
       out.warnings.push_back(absl::StrCat(
-          "IPv6 address '", text, "' is not in canonical form; trustlink uses '",
-          out.canonical,
-          "'. The reference product compares IPv6 addresses as typed, so use this form "
+          "IPv6 address '", text,
+          "' is not in canonical form; trustlink uses '", out.canonical,
+          "'. The reference product compares IPv6 addresses as typed, so use "
+          "this form "
           "everywhere (client register -ip on the appliance too)"));
     }
     return out;
@@ -149,10 +161,12 @@ absl::StatusOr<CanonicalName> CanonicalizeNameWithHost(absl::string_view name,
   if (!host.ok()) return host;
   out.kind = NameKind::kHostname;
   out.canonical = absl::AsciiStrToLower(name);
-  if (!local_host.empty() && absl::EqualsIgnoreCase(name, local_host) && name != local_host) {
+  if (!local_host.empty() && absl::EqualsIgnoreCase(name, local_host) &&
+      name != local_host) {
     out.warnings.push_back(absl::StrCat(
         "name '", name, "' differs from this host's name '", local_host,
-        "' only by case; trustlink ignores case, but the reference product compared names "
+        "' only by case; trustlink ignores case, but the reference product "
+        "compared names "
         "letter for letter"));
   }
   return out;
@@ -167,7 +181,8 @@ absl::StatusOr<CanonicalName> CanonicalizeName(absl::string_view name) {
 bool SameName(absl::string_view a, absl::string_view b) {
   absl::StatusOr<CanonicalName> ca = CanonicalizeNameWithHost(a, "");
   absl::StatusOr<CanonicalName> cb = CanonicalizeNameWithHost(b, "");
-  return ca.ok() && cb.ok() && ca->kind == cb->kind && ca->canonical == cb->canonical;
+  return ca.ok() && cb.ok() && ca->kind == cb->kind &&
+         ca->canonical == cb->canonical;
 }
 
 }  // namespace trustlink::ntl

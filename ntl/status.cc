@@ -2,10 +2,10 @@
 
 #include <cstdint>
 #include <cstring>
-#include "absl/types/optional.h"
 #include <string>
 
 #include "absl/strings/cord.h"
+#include "absl/types/optional.h"
 
 namespace trustlink::ntl {
 namespace {

@@ -70,8 +70,8 @@ struct TrustStore::Snapshot {
   };
   // Every regular file by name, so an update can carry unknown files over.
   std::map<std::string, std::string> files;
-  // Entries an update could not carry over (a symlink, a directory, an unreadable or huge
-  // file); updates refuse to run rather than drop them.
+  // Entries an update could not carry over (a symlink, a directory, an
+  // unreadable or huge file); updates refuse to run rather than drop them.
   std::vector<std::string> uncopyable;
   std::vector<Named> named;
   bool cafile_missing = true;
@@ -130,8 +130,9 @@ absl::StatusOr<TrustStore::Snapshot> TrustStore::ReadSnapshot() const {
   absl::StatusOr<std::vector<std::string>> names = dir->List();
   if (!names.ok()) return names.status();
   if (names->size() > kMaxFiles) {
-    return Error(absl::StatusCode::kResourceExhausted, TL_E_TRUST_STORE_INCONSISTENT,
-                 absl::StrCat(dir->path(), " holds more than ", kMaxFiles, " files"));
+    return Error(
+        absl::StatusCode::kResourceExhausted, TL_E_TRUST_STORE_INCONSISTENT,
+        absl::StrCat(dir->path(), " holds more than ", kMaxFiles, " files"));
   }
   for (const std::string& file : *names) {
     bool is_cafile = file == kCAFileName;
@@ -176,13 +177,15 @@ absl::StatusOr<TrustStore::Snapshot> TrustStore::ReadSnapshot() const {
   return snap;
 }
 
-TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap, absl::Time now,
+TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap,
+                                            absl::Time now,
                                             const std::string& dir_path) {
   Evaluation ev;
   ev.report.cafile_missing = snap.cafile_missing;
   if (!snap.cafile_error.empty()) {
     ev.report.cafile_error = absl::StrCat(
-        snap.cafile_error, "; no server is trusted until it is fixed. Run vtl verify -repair");
+        snap.cafile_error,
+        "; no server is trusted until it is fixed. Run vtl verify -repair");
   }
   std::set<std::string> cafile_der;
   for (const Certificate& c : snap.cafile) cafile_der.insert(c.Der());
@@ -198,12 +201,14 @@ TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap, absl::Time now
     std::string path = absl::StrCat(dir_path, "/", n.file_name);
     if (!n.name.ok()) {
       e.state = EntryState::kUnreadable;
-      e.message = absl::StrCat(path, " does not name a valid server (", n.name.status().message(),
+      e.message = absl::StrCat(path, " does not name a valid server (",
+                               n.name.status().message(),
                                "); it is ignored. Remove it");
     } else if (!n.cert.ok()) {
       e.state = EntryState::kUnreadable;
-      e.message = absl::StrCat("server cert for '", e.name, "' cannot be used: ",
-                               n.cert.status().message(), ". Run vtl addServer -n ", e.name,
+      e.message = absl::StrCat("server cert for '", e.name,
+                               "' cannot be used: ", n.cert.status().message(),
+                               ". Run vtl addServer -n ", e.name,
                                " -c <server.pem> -replace");
     } else {
       e.fingerprint = n.cert->Sha256Fingerprint();
@@ -211,29 +216,35 @@ TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap, absl::Time now
       named_der.insert(der);
       if (name_count[n.name->canonical] > 1) {
         e.state = EntryState::kDuplicateName;
-        e.message = absl::StrCat("server '", e.name, "' has more than one named file (",
-                                 n.file_name, " is one); none of them is trusted. Remove all "
-                                 "but one, then run vtl verify -repair");
+        e.message = absl::StrCat(
+            "server '", e.name, "' has more than one named file (", n.file_name,
+            " is one); none of them is trusted. Remove all "
+            "but one, then run vtl verify -repair");
       } else if (cafile_der.count(der) == 0) {
         e.state = EntryState::kNotInCAFile;
-        e.message = absl::StrCat("server cert for '", e.name,
-                                 "' is not in CAFile.pem, so the server is not trusted; run "
-                                 "vtl verify -repair, or vtl addServer again");
+        e.message = absl::StrCat(
+            "server cert for '", e.name,
+            "' is not in CAFile.pem, so the server is not trusted; run "
+            "vtl verify -repair, or vtl addServer again");
       } else if (n.cert->IsExpired(now)) {
         e.state = EntryState::kExpired;
-        e.message = absl::StrCat("server cert for '", e.name, "' expired on ",
-                                 TimeText(n.cert->NotAfter()),
-                                 "; regenerate it on the appliance, copy server.pem again and "
-                                 "run vtl addServer -n ", e.name, " -c server.pem -replace");
+        e.message = absl::StrCat(
+            "server cert for '", e.name, "' expired on ",
+            TimeText(n.cert->NotAfter()),
+            "; regenerate it on the appliance, copy server.pem again and "
+            "run vtl addServer -n ",
+            e.name, " -c server.pem -replace");
       } else if (n.cert->NotBefore() > now) {
         e.state = EntryState::kNotYetValid;
-        e.message = absl::StrCat("server cert for '", e.name, "' is not valid until ",
-                                 TimeText(n.cert->NotBefore()),
-                                 "; check the clocks of this host and the appliance");
+        e.message =
+            absl::StrCat("server cert for '", e.name, "' is not valid until ",
+                         TimeText(n.cert->NotBefore()),
+                         "; check the clocks of this host and the appliance");
       }
       if (e.state == EntryState::kOk || e.state == EntryState::kExpired ||
           e.state == EntryState::kNotYetValid) {
-        ev.trusted.push_back(ServerCert{e.name, n.file_name, *n.cert, e.fingerprint});
+        ev.trusted.push_back(
+            ServerCert{e.name, n.file_name, *n.cert, e.fingerprint});
       }
     }
     ev.report.entries.push_back(std::move(e));
@@ -246,14 +257,16 @@ TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap, absl::Time now
     e.file_name = std::string(kCAFileName);
     e.fingerprint = c.Sha256Fingerprint();
     e.state = EntryState::kOnlyInCAFile;
-    e.message = absl::StrCat("CAFile.pem holds a certificate (CN=", c.CommonName(),
-                             ", SHA-256 ", e.fingerprint,
-                             ") with no named file, so it is ignored; run vtl verify -repair "
-                             "to drop it, or vtl addServer to register it by name");
+    e.message = absl::StrCat(
+        "CAFile.pem holds a certificate (CN=", c.CommonName(), ", SHA-256 ",
+        e.fingerprint,
+        ") with no named file, so it is ignored; run vtl verify -repair "
+        "to drop it, or vtl addServer to register it by name");
     ev.report.entries.push_back(std::move(e));
   }
-  std::sort(ev.trusted.begin(), ev.trusted.end(),
-            [](const ServerCert& a, const ServerCert& b) { return a.name < b.name; });
+  std::sort(
+      ev.trusted.begin(), ev.trusted.end(),
+      [](const ServerCert& a, const ServerCert& b) { return a.name < b.name; });
   return ev;
 }
 
@@ -272,7 +285,8 @@ absl::Status TrustStore::RecoverLocked() {
   return cert_dir_.RemoveTree(kPrevDir);
 }
 
-absl::Status TrustStore::Commit(const std::vector<std::pair<std::string, std::string>>& files) {
+absl::Status TrustStore::Commit(
+    const std::vector<std::pair<std::string, std::string>>& files) {
   absl::Status status = cert_dir_.RemoveTree(kNextDir);
   if (!status.ok()) return status;
   absl::StatusOr<SafeDir> next = cert_dir_.OpenSubdir(kNextDir, true, 0755);
@@ -299,13 +313,15 @@ absl::Status TrustStore::Commit(const std::vector<std::pair<std::string, std::st
 
 namespace {
 
-// CheckCopyable refuses an update that would have to drop something it cannot copy.
+// CheckCopyable refuses an update that would have to drop something it cannot
+// copy.
 absl::Status CheckCopyable(const std::vector<std::string>& uncopyable) {
   if (uncopyable.empty()) return absl::OkStatus();
-  return Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-               absl::StrCat(uncopyable.front(),
-                            "; the trust store was not changed. Move that entry out of "
-                            "cert/server and try again"));
+  return Error(
+      absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+      absl::StrCat(uncopyable.front(),
+                   "; the trust store was not changed. Move that entry out of "
+                   "cert/server and try again"));
 }
 
 std::string BuildCAFile(const std::vector<Certificate>& certs) {
@@ -319,36 +335,40 @@ std::string BuildCAFile(const std::vector<Certificate>& certs) {
 
 }  // namespace
 
-absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name, absl::string_view pem,
-                                          bool replace, absl::Time now) {
+absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name,
+                                          absl::string_view pem, bool replace,
+                                          absl::Time now) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeNameWithHost(name, "");
   if (!canonical.ok()) return canonical.status();
   std::vector<std::string> warnings = canonical->warnings;
-  absl::StatusOr<Certificate> cert =
-      Certificate::ParsePem(pem, absl::StrCat("certificate for server '", name, "'"));
+  absl::StatusOr<Certificate> cert = Certificate::ParsePem(
+      pem, absl::StrCat("certificate for server '", name, "'"));
   if (!cert.ok()) return cert.status();
   if (cert->IsExpired(now)) {
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_CERT_EXPIRED,
-                 absl::StrCat("certificate for server '", canonical->canonical,
-                              "' expired on ", TimeText(cert->NotAfter()),
-                              "; regenerate it on the appliance (sysconf regenCert), copy "
-                              "server.pem again and retry. The store is unchanged"));
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_CERT_EXPIRED,
+        absl::StrCat(
+            "certificate for server '", canonical->canonical, "' expired on ",
+            TimeText(cert->NotAfter()),
+            "; regenerate it on the appliance (sysconf regenCert), copy "
+            "server.pem again and retry. The store is unchanged"));
   }
   if (cert->NotBefore() > now) {
     warnings.push_back(absl::StrCat("certificate for '", canonical->canonical,
-                                           "' is not valid until ",
-                                           TimeText(cert->NotBefore()),
-                                           "; check the clocks of this host and the "
-                                           "appliance"));
+                                    "' is not valid until ",
+                                    TimeText(cert->NotBefore()),
+                                    "; check the clocks of this host and the "
+                                    "appliance"));
   }
   if (!cert->MatchesName(*canonical)) {
     std::vector<std::string> names = cert->DnsNames();
     for (const std::string& ip : cert->IpAddresses()) names.push_back(ip);
     if (names.empty()) names.push_back(cert->CommonName());
-    warnings.push_back(absl::StrCat(
-        "certificate for '", canonical->canonical, "' names ", absl::StrJoin(names, ", "),
-        ", not '", canonical->canonical,
-        "'; it is pinned by fingerprint, so this works, but check it is the right file"));
+    warnings.push_back(absl::StrCat("certificate for '", canonical->canonical,
+                                    "' names ", absl::StrJoin(names, ", "),
+                                    ", not '", canonical->canonical,
+                                    "'; it is pinned by fingerprint, so this "
+                                    "works, but check it is the right file"));
   }
   std::string der = cert->Der();
   std::string file_name = FileNameFor(*canonical);
@@ -362,18 +382,24 @@ absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name, absl::string_v
   status = CheckCopyable(snap->uncopyable);
   if (!status.ok()) return status;
   if (!snap->cafile_error.empty()) {
-    // Building on a CAFile.pem that does not parse would drop every entry in it.
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-                 absl::StrCat(snap->cafile_error,
-                              "; run vtl verify -repair first. The store is unchanged"));
+    // Building on a CAFile.pem that does not parse would drop every entry in
+    // it.
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+        absl::StrCat(snap->cafile_error,
+                     "; run vtl verify -repair first. The store is unchanged"));
   }
 
-  std::vector<const Snapshot::Named*> existing = snap->FindAll(canonical->canonical);
+  std::vector<const Snapshot::Named*> existing =
+      snap->FindAll(canonical->canonical);
   bool identical = existing.size() == 1 && existing[0]->cert.ok() &&
-                   existing[0]->cert->Der() == der && existing[0]->file_name == file_name;
+                   existing[0]->cert->Der() == der &&
+                   existing[0]->file_name == file_name;
   bool in_cafile = false;
-  for (const Certificate& c : snap->cafile) in_cafile = in_cafile || c.Der() == der;
-  AddResult result{ServerCert{canonical->canonical, file_name, *cert, cert->Sha256Fingerprint()},
+  for (const Certificate& c : snap->cafile)
+    in_cafile = in_cafile || c.Der() == der;
+  AddResult result{ServerCert{canonical->canonical, file_name, *cert,
+                              cert->Sha256Fingerprint()},
                    absl::StrCat(server_path_, "/", file_name),
                    false,
                    false,
@@ -384,32 +410,38 @@ absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name, absl::string_v
     return result;
   }
   if (!existing.empty() && !identical) {
-    std::string old_fp = existing[0]->cert.ok() ? existing[0]->cert->Sha256Fingerprint() : "";
+    std::string old_fp =
+        existing[0]->cert.ok() ? existing[0]->cert->Sha256Fingerprint() : "";
     if (!replace) {
-      return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                   absl::StrCat("server '", canonical->canonical,
-                                "' is already registered with a different certificate",
-                                old_fp.empty() ? "" : absl::StrCat(" (SHA-256 ", old_fp, ")"),
-                                "; to replace it run vtl addServer -n ", canonical->canonical,
-                                " -c <file> -replace. The store is unchanged"));
+      return Error(
+          absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+          absl::StrCat(
+              "server '", canonical->canonical,
+              "' is already registered with a different certificate",
+              old_fp.empty() ? "" : absl::StrCat(" (SHA-256 ", old_fp, ")"),
+              "; to replace it run vtl addServer -n ", canonical->canonical,
+              " -c <file> -replace. The store is unchanged"));
     }
     result.replaced = true;
     result.previous_fingerprint = old_fp;
   } else if (existing.empty() && replace) {
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat("server '", canonical->canonical,
-                              "' is not registered, so there is nothing to replace; run vtl "
-                              "addServer without -replace"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat(
+            "server '", canonical->canonical,
+            "' is not registered, so there is nothing to replace; run vtl "
+            "addServer without -replace"));
   }
   for (const ServerCert& other : Evaluate(*snap, now, server_path_).trusted) {
     if (other.name != canonical->canonical && other.cert.Der() == der) {
-      result.warnings.push_back(absl::StrCat("the same certificate is also registered as '",
-                                             other.name, "'"));
+      result.warnings.push_back(absl::StrCat(
+          "the same certificate is also registered as '", other.name, "'"));
     }
   }
 
-  // The new store: everything as it was, minus this name's old files and certificates, plus
-  // the new certificate under its canonical file name and in CAFile.pem.
+  // The new store: everything as it was, minus this name's old files and
+  // certificates, plus the new certificate under its canonical file name and in
+  // CAFile.pem.
   std::set<std::string> drop_files;
   std::set<std::string> drop_der;
   for (const Snapshot::Named* n : existing) {
@@ -417,7 +449,8 @@ absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name, absl::string_v
     if (n->cert.ok()) drop_der.insert(n->cert->Der());
   }
   for (const Snapshot::Named& n : snap->named) {
-    if (drop_files.count(n.file_name) == 0 && n.cert.ok()) drop_der.erase(n.cert->Der());
+    if (drop_files.count(n.file_name) == 0 && n.cert.ok())
+      drop_der.erase(n.cert->Der());
   }
   std::vector<Certificate> cafile;
   for (const Certificate& c : snap->cafile) {
@@ -426,7 +459,8 @@ absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name, absl::string_v
   cafile.push_back(*cert);
   std::vector<std::pair<std::string, std::string>> files;
   for (const auto& [f, contents] : snap->files) {
-    if (f == kCAFileName || f == file_name || drop_files.count(f) != 0) continue;
+    if (f == kCAFileName || f == file_name || drop_files.count(f) != 0)
+      continue;
     files.emplace_back(f, contents);
   }
   files.emplace_back(file_name, cert->Pem());
@@ -448,17 +482,22 @@ absl::StatusOr<std::string> TrustStore::Remove(absl::string_view name) {
   status = CheckCopyable(snap->uncopyable);
   if (!status.ok()) return status;
   if (!snap->cafile_error.empty()) {
-    // Building on a CAFile.pem that does not parse would drop every entry in it.
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-                 absl::StrCat(snap->cafile_error,
-                              "; run vtl verify -repair first. The store is unchanged"));
+    // Building on a CAFile.pem that does not parse would drop every entry in
+    // it.
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+        absl::StrCat(snap->cafile_error,
+                     "; run vtl verify -repair first. The store is unchanged"));
   }
-  std::vector<const Snapshot::Named*> existing = snap->FindAll(canonical->canonical);
+  std::vector<const Snapshot::Named*> existing =
+      snap->FindAll(canonical->canonical);
   if (existing.empty()) {
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat("server '", canonical->canonical,
-                              "' is not registered; vtl listServers shows the registered "
-                              "servers"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat(
+            "server '", canonical->canonical,
+            "' is not registered; vtl listServers shows the registered "
+            "servers"));
   }
   std::string fingerprint;
   std::set<std::string> drop_files;
@@ -471,7 +510,8 @@ absl::StatusOr<std::string> TrustStore::Remove(absl::string_view name) {
     }
   }
   for (const Snapshot::Named& n : snap->named) {
-    if (drop_files.count(n.file_name) == 0 && n.cert.ok()) drop_der.erase(n.cert->Der());
+    if (drop_files.count(n.file_name) == 0 && n.cert.ok())
+      drop_der.erase(n.cert->Der());
   }
   std::vector<Certificate> cafile;
   for (const Certificate& c : snap->cafile) {
@@ -494,10 +534,12 @@ absl::StatusOr<std::vector<ServerCert>> TrustStore::List() const {
   absl::StatusOr<Snapshot> snap = ReadSnapshot();
   if (!snap.ok()) return snap.status();
   if (!snap->cafile_error.empty()) {
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-                 absl::StrCat(snap->cafile_error,
-                              "; no server can be trusted until it is fixed. Run vtl verify "
-                              "-repair"));
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
+        absl::StrCat(
+            snap->cafile_error,
+            "; no server can be trusted until it is fixed. Run vtl verify "
+            "-repair"));
   }
   return Evaluate(*snap, absl::Now(), server_path_).trusted;
 }
@@ -514,8 +556,8 @@ absl::StatusOr<ServerCert> TrustStore::Show(absl::string_view name) const {
   }
   for (const VerifyEntry& e : report->entries) {
     if (e.name == canonical->canonical && e.state != EntryState::kOk) {
-      return Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-                   e.message);
+      return Error(absl::StatusCode::kFailedPrecondition,
+                   TL_E_TRUST_STORE_INCONSISTENT, e.message);
     }
   }
   return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
@@ -546,11 +588,13 @@ absl::StatusOr<std::vector<std::string>> TrustStore::Repair() {
   std::vector<Certificate> cafile;
   for (const VerifyEntry& e : ev.report.entries) {
     if (e.state == EntryState::kNotInCAFile) {
-      changes.push_back(absl::StrCat("added '", e.name, "' (SHA-256 ", e.fingerprint,
-                                     ") to CAFile.pem, from ", e.file_name));
+      changes.push_back(absl::StrCat("added '", e.name, "' (SHA-256 ",
+                                     e.fingerprint, ") to CAFile.pem, from ",
+                                     e.file_name));
     } else if (e.state == EntryState::kOnlyInCAFile) {
-      changes.push_back(absl::StrCat("dropped a certificate with no named file (SHA-256 ",
-                                     e.fingerprint, ") from CAFile.pem"));
+      changes.push_back(
+          absl::StrCat("dropped a certificate with no named file (SHA-256 ",
+                       e.fingerprint, ") from CAFile.pem"));
     }
   }
   if (!snap->cafile_error.empty() || snap->cafile_missing) {

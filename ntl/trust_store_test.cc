@@ -25,24 +25,25 @@ using internal::SafeDir;
 std::string NewRootPath(const std::string& leaf) {
   static int counter = 0;
   const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp ? tmp : "/tmp", "/trust_store_test_", leaf, "_", getpid(), "_",
-                      ++counter);
+  return absl::StrCat(tmp ? tmp : "/tmp", "/trust_store_test_", leaf, "_",
+                      getpid(), "_", ++counter);
 }
 
-std::string ServerPem(absl::string_view name, absl::Time now = absl::InfinitePast(),
-                      int days = 730) {
+std::string ServerPem(absl::string_view name,
+                      absl::Time now = absl::InfinitePast(), int days = 730) {
   IdentityOptions options;
   options.key_type = KeyType::kEcdsaP256;
   options.for_server = true;
   options.now = now;
   options.validity_days = days;
-  absl::StatusOr<Identity> id = CreateIdentity(*CanonicalizeNameWithHost(name, ""), options);
+  absl::StatusOr<Identity> id =
+      CreateIdentity(*CanonicalizeNameWithHost(name, ""), options);
   EXPECT_TRUE(id.ok()) << id.status();
   return id->cert.Pem();
 }
 
-// Tree returns every file under `path` (one level of subdirectories) with its contents, so
-// a test can show that a failed call changed nothing.
+// Tree returns every file under `path` (one level of subdirectories) with its
+// contents, so a test can show that a failed call changed nothing.
 std::map<std::string, std::string> Tree(const std::string& path) {
   std::map<std::string, std::string> out;
   absl::StatusOr<SafeDir> dir = SafeDir::Open(path, false);
@@ -54,14 +55,16 @@ std::map<std::string, std::string> Tree(const std::string& path) {
       out[name] = *contents;
     } else {
       out[name] = "<dir>";
-      for (const auto& [k, v] : Tree(dir->PathOf(name))) out[absl::StrCat(name, "/", k)] = v;
+      for (const auto& [k, v] : Tree(dir->PathOf(name)))
+        out[absl::StrCat(name, "/", k)] = v;
     }
   }
   return out;
 }
 
-// RawConsistent reads cert/server without the store's code paths for updates and checks
-// the invariant: CAFile.pem parses and holds exactly the named files' certificates.
+// RawConsistent reads cert/server without the store's code paths for updates
+// and checks the invariant: CAFile.pem parses and holds exactly the named
+// files' certificates.
 ::testing::AssertionResult RawConsistent(const std::string& root) {
   absl::StatusOr<SafeDir> dir = SafeDir::Open(root + "/cert/server", false);
   if (!dir.ok()) {
@@ -76,10 +79,12 @@ std::map<std::string, std::string> Tree(const std::string& path) {
   std::vector<std::string> names = *dir->List();
   for (const std::string& name : names) {
     absl::StatusOr<std::string> contents = dir->ReadFile(name, 1 << 24);
-    if (!contents.ok()) return ::testing::AssertionFailure() << contents.status();
+    if (!contents.ok())
+      return ::testing::AssertionFailure() << contents.status();
     if (name == "CAFile.pem") {
       has_cafile = true;
-      absl::StatusOr<std::vector<Certificate>> certs = Certificate::ParsePemList(*contents, name);
+      absl::StatusOr<std::vector<Certificate>> certs =
+          Certificate::ParsePemList(*contents, name);
       if (!certs.ok()) return ::testing::AssertionFailure() << certs.status();
       for (const Certificate& c : *certs) in_cafile.insert(c.Der());
     } else if (absl::EndsWith(name, "Cert.pem")) {
@@ -90,10 +95,12 @@ std::map<std::string, std::string> Tree(const std::string& path) {
       return ::testing::AssertionFailure() << "stray file " << name;
     }
   }
-  if (!named.empty() && !has_cafile) return ::testing::AssertionFailure() << "no CAFile.pem";
+  if (!named.empty() && !has_cafile)
+    return ::testing::AssertionFailure() << "no CAFile.pem";
   if (named != in_cafile) {
     return ::testing::AssertionFailure()
-           << named.size() << " named certs vs " << in_cafile.size() << " in CAFile.pem";
+           << named.size() << " named certs vs " << in_cafile.size()
+           << " in CAFile.pem";
   }
   return ::testing::AssertionSuccess();
 }
@@ -118,8 +125,10 @@ TEST_F(TrustStoreTest, AddListShowRemove) {
   ASSERT_TRUE(added.ok()) << added.status();
   EXPECT_EQ(added->server.name, "hsm1.example.com");
   EXPECT_EQ(added->server.file_name, "hsm1.example.comCert.pem");
-  EXPECT_TRUE(absl::EndsWith(added->path, "/cert/server/hsm1.example.comCert.pem"));
-  EXPECT_EQ(added->server.fingerprint, Certificate::ParsePem(pem, "x")->Sha256Fingerprint());
+  EXPECT_TRUE(
+      absl::EndsWith(added->path, "/cert/server/hsm1.example.comCert.pem"));
+  EXPECT_EQ(added->server.fingerprint,
+            Certificate::ParsePem(pem, "x")->Sha256Fingerprint());
   EXPECT_FALSE(added->unchanged);
   EXPECT_TRUE(added->warnings.empty()) << added->warnings[0];
 
@@ -137,7 +146,8 @@ TEST_F(TrustStoreTest, AddListShowRemove) {
   EXPECT_EQ((*list)[0].name, "10.0.0.5");
   EXPECT_EQ((*list)[1].name, "hsm1.example.com");
   EXPECT_EQ(store_->LoadPinned()->size(), 2u);
-  EXPECT_EQ(store_->Show("HSM1.EXAMPLE.COM")->fingerprint, added->server.fingerprint);
+  EXPECT_EQ(store_->Show("HSM1.EXAMPLE.COM")->fingerprint,
+            added->server.fingerprint);
   EXPECT_TRUE(store_->Verify()->Consistent());
   EXPECT_TRUE(RawConsistent(root_path_));
 
@@ -145,8 +155,10 @@ TEST_F(TrustStoreTest, AddListShowRemove) {
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, added->server.fingerprint);
   EXPECT_EQ(store_->List()->size(), 1u);
-  EXPECT_EQ(ToTlStatus(store_->Remove("hsm1.example.com").status()), TL_E_NOT_FOUND);
-  EXPECT_EQ(ToTlStatus(store_->Show("hsm1.example.com").status()), TL_E_NOT_FOUND);
+  EXPECT_EQ(ToTlStatus(store_->Remove("hsm1.example.com").status()),
+            TL_E_NOT_FOUND);
+  EXPECT_EQ(ToTlStatus(store_->Show("hsm1.example.com").status()),
+            TL_E_NOT_FOUND);
   EXPECT_TRUE(RawConsistent(root_path_));
 }
 
@@ -166,15 +178,18 @@ TEST_F(TrustStoreTest, ReplaceIsExplicit) {
   ASSERT_EQ(store_->List()->size(), 1u);
   EXPECT_EQ(store_->Show("hsm1")->cert.Pem(), second);
   EXPECT_TRUE(RawConsistent(root_path_));
-  EXPECT_EQ(ToTlStatus(store_->Add("hsm9", second, true).status()), TL_E_NOT_FOUND);
+  EXPECT_EQ(ToTlStatus(store_->Add("hsm9", second, true).status()),
+            TL_E_NOT_FOUND);
 }
 
 TEST_F(TrustStoreTest, WarnsOnNameMismatchAndNonCanonicalIPv6) {
   absl::StatusOr<AddResult> r = store_->Add("hsm2", ServerPem("hsm1"), false);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->warnings.size(), 1u);
-  EXPECT_TRUE(absl::StrContains(r->warnings[0], "names hsm1")) << r->warnings[0];
-  r = store_->Add("2018:1:0:0:0:29ff:fe2e:b07f", ServerPem("2018:1::29ff:fe2e:b07f"), false);
+  EXPECT_TRUE(absl::StrContains(r->warnings[0], "names hsm1"))
+      << r->warnings[0];
+  r = store_->Add("2018:1:0:0:0:29ff:fe2e:b07f",
+                  ServerPem("2018:1::29ff:fe2e:b07f"), false);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->server.name, "2018:1::29ff:fe2e:b07f");
   ASSERT_EQ(r->warnings.size(), 1u);
@@ -186,7 +201,8 @@ TEST_F(TrustStoreTest, BadInputChangesNothing) {
   std::string pem = ServerPem("hsm2");
   IdentityOptions options;
   options.key_type = KeyType::kEcdsaP256;
-  absl::StatusOr<Identity> id = CreateIdentity(*CanonicalizeNameWithHost("hsm2", ""), options);
+  absl::StatusOr<Identity> id =
+      CreateIdentity(*CanonicalizeNameWithHost("hsm2", ""), options);
   struct Case {
     std::string name;
     std::string pem;
@@ -195,9 +211,10 @@ TEST_F(TrustStoreTest, BadInputChangesNothing) {
   } cases[] = {
       {"hsm2", pem.substr(0, pem.size() / 2), TL_E_CERT_INVALID, "truncated"},
       {"hsm2", pem + ServerPem("hsm3"), TL_E_CERT_INVALID, "2 certificates"},
-      {"hsm2", *PrivateKeyToPem(id->key.get()), TL_E_CERT_INVALID, "private key"},
-      {"hsm2", ServerPem("hsm2", absl::Now() - absl::Hours(24 * 400), 30), TL_E_CERT_EXPIRED,
-       "expired"},
+      {"hsm2", *PrivateKeyToPem(id->key.get()), TL_E_CERT_INVALID,
+       "private key"},
+      {"hsm2", ServerPem("hsm2", absl::Now() - absl::Hours(24 * 400), 30),
+       TL_E_CERT_EXPIRED, "expired"},
       {"../x", pem, TL_E_NAME_INVALID, "'../x'"},
       {"/etc/passwd", pem, TL_E_NAME_INVALID, "/"},
       {"a\nb", pem, TL_E_NAME_INVALID, "control"},
@@ -217,18 +234,24 @@ TEST_F(TrustStoreTest, BadInputChangesNothing) {
 TEST_F(TrustStoreTest, UpdatesRefuseToDropWhatTheyCannotCopy) {
   ASSERT_TRUE(store_->Add("hsm1", ServerPem("hsm1"), false).ok());
   SafeDir server = *SafeDir::Open(root_path_ + "/cert/server", false);
-  // A symlink planted in the store: an update would have to drop it, so none runs.
+  // A symlink planted in the store: an update would have to drop it, so none
+  // runs.
   ASSERT_EQ(symlinkat("/etc/passwd", server.fd(), "hsm2Cert.pem"), 0);
   auto before = Tree(root_path_);
   absl::Status s = store_->Add("hsm3", ServerPem("hsm3"), false).status();
   EXPECT_EQ(ToTlStatus(s), TL_E_TRUST_STORE_INCONSISTENT) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), "symlink")) << s;
-  EXPECT_EQ(ToTlStatus(store_->Remove("hsm1").status()), TL_E_TRUST_STORE_INCONSISTENT);
+  EXPECT_EQ(ToTlStatus(store_->Remove("hsm1").status()),
+            TL_E_TRUST_STORE_INCONSISTENT);
   EXPECT_EQ(Tree(root_path_), before);
   ASSERT_EQ(unlinkat(server.fd(), "hsm2Cert.pem", 0), 0);
 
-  // A CAFile.pem that does not parse: adding would drop its entries, so the fix is repair.
-  ASSERT_TRUE(server.WriteFileAtomic("CAFile.pem", "-----BEGIN CERTIFICATE-----\nAA", 0644).ok());
+  // A CAFile.pem that does not parse: adding would drop its entries, so the fix
+  // is repair.
+  ASSERT_TRUE(server
+                  .WriteFileAtomic("CAFile.pem",
+                                   "-----BEGIN CERTIFICATE-----\nAA", 0644)
+                  .ok());
   s = store_->Add("hsm3", ServerPem("hsm3"), false).status();
   EXPECT_EQ(ToTlStatus(s), TL_E_TRUST_STORE_INCONSISTENT) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), "-repair")) << s;
@@ -246,8 +269,10 @@ TEST(TrustStoreSymlinkTest, SymlinkedServerDirIsRefused) {
   ASSERT_EQ(symlinkat(elsewhere.path().c_str(), cert.fd(), "server"), 0);
   absl::StatusOr<TrustStore> store = TrustStore::Open(root, true);
   EXPECT_EQ(ToTlStatus(store.status()), TL_E_PERMISSION_DENIED);
-  EXPECT_TRUE(absl::StrContains(store.status().message(), "symlink")) << store.status();
-  EXPECT_EQ(ToTlStatus(TrustStore::Open(root, false).status()), TL_E_PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StrContains(store.status().message(), "symlink"))
+      << store.status();
+  EXPECT_EQ(ToTlStatus(TrustStore::Open(root, false).status()),
+            TL_E_PERMISSION_DENIED);
   EXPECT_TRUE(elsewhere.List()->empty());
 }
 
@@ -256,7 +281,8 @@ TEST_F(TrustStoreTest, VerifyFindsDisagreementAndRepairFixesIt) {
   ASSERT_TRUE(store_->Add("hsm2", ServerPem("hsm2"), false).ok());
   SafeDir server = *SafeDir::Open(root_path_ + "/cert/server", false);
   // hsm3: a named file dropped in by hand, not in CAFile.pem.
-  ASSERT_TRUE(server.WriteFileAtomic("hsm3Cert.pem", ServerPem("hsm3"), 0644).ok());
+  ASSERT_TRUE(
+      server.WriteFileAtomic("hsm3Cert.pem", ServerPem("hsm3"), 0644).ok());
   // A CAFile.pem entry with no named file.
   std::string stray = ServerPem("ghost");
   std::string cafile = *server.ReadFile("CAFile.pem", 1 << 20);
@@ -276,14 +302,16 @@ TEST_F(TrustStoreTest, VerifyFindsDisagreementAndRepairFixesIt) {
   int strays = 0;
   for (const VerifyEntry& e : report->entries) {
     if (e.state == EntryState::kNotInCAFile) {
-      EXPECT_TRUE(absl::StrContains(e.message, "not in CAFile.pem")) << e.message;
+      EXPECT_TRUE(absl::StrContains(e.message, "not in CAFile.pem"))
+          << e.message;
     }
     strays += e.state == EntryState::kOnlyInCAFile;
   }
   EXPECT_EQ(strays, 2);
   // Only hsm1 is trusted.
   ASSERT_EQ(store_->List()->size(), 1u);
-  EXPECT_EQ(ToTlStatus(store_->Show("hsm3").status()), TL_E_TRUST_STORE_INCONSISTENT);
+  EXPECT_EQ(ToTlStatus(store_->Show("hsm3").status()),
+            TL_E_TRUST_STORE_INCONSISTENT);
 
   absl::StatusOr<std::vector<std::string>> changes = store_->Repair();
   ASSERT_TRUE(changes.ok()) << changes.status();
@@ -311,13 +339,15 @@ TEST_F(TrustStoreTest, UnknownFilesSurviveUpdates) {
   EXPECT_EQ(*server.ReadFile("README", 100), "keep me");
 }
 
-// Eight processes add different servers at once; every one of them must be there after.
+// Eight processes add different servers at once; every one of them must be
+// there after.
 TEST_F(TrustStoreTest, ConcurrentProcessesLoseNothing) {
   constexpr int kProcs = 8;
   constexpr int kPerProc = 5;
   std::vector<std::vector<std::string>> pems(kProcs);
   for (int p = 0; p < kProcs; ++p) {
-    for (int i = 0; i < kPerProc; ++i) pems[p].push_back(ServerPem(absl::StrCat("h", p, "-", i)));
+    for (int i = 0; i < kPerProc; ++i)
+      pems[p].push_back(ServerPem(absl::StrCat("h", p, "-", i)));
   }
   std::vector<pid_t> pids;
   for (int p = 0; p < kProcs; ++p) {
@@ -328,7 +358,8 @@ TEST_F(TrustStoreTest, ConcurrentProcessesLoseNothing) {
       absl::StatusOr<TrustStore> store = TrustStore::Open(*root, true);
       int failures = store.ok() ? 0 : 1;
       for (int i = 0; i < kPerProc && store.ok(); ++i) {
-        failures += !store->Add(absl::StrCat("h", p, "-", i), pems[p][i], false).ok();
+        failures +=
+            !store->Add(absl::StrCat("h", p, "-", i), pems[p][i], false).ok();
       }
       _exit(failures);
     }
@@ -344,14 +375,15 @@ TEST_F(TrustStoreTest, ConcurrentProcessesLoseNothing) {
   EXPECT_TRUE(RawConsistent(root_path_));
 }
 
-// A process killed at a random point during updates never leaves CAFile.pem and the named
-// files disagreeing. The child arms a one-shot timer whose default action kills it, so the
-// kill point is random without the parent sleeping.
+// A process killed at a random point during updates never leaves CAFile.pem and
+// the named files disagreeing. The child arms a one-shot timer whose default
+// action kills it, so the kill point is random without the parent sleeping.
 TEST_F(TrustStoreTest, CrashAtRandomPointsLeavesStoreConsistent) {
   constexpr int kKills = 200;
   std::vector<std::string> names = {"a1", "b2", "c3", "d4", "e5"};
   std::vector<std::string> pems;
-  for (int i = 0; i < 10; ++i) pems.push_back(ServerPem(names[i % names.size()]));
+  for (int i = 0; i < 10; ++i)
+    pems.push_back(ServerPem(names[i % names.size()]));
   std::mt19937 rng(12345);
   int updates_before_kill = 0;
   for (int k = 0; k < kKills; ++k) {
@@ -390,7 +422,8 @@ TEST_F(TrustStoreTest, CrashAtRandomPointsLeavesStoreConsistent) {
     ASSERT_TRUE(RawConsistent(root_path_)) << "after kill " << k;
     ASSERT_TRUE(store_->Verify()->Consistent()) << "after kill " << k;
   }
-  // Most children must actually have been killed mid-run for the test to mean anything.
+  // Most children must actually have been killed mid-run for the test to mean
+  // anything.
   EXPECT_GT(updates_before_kill, kKills / 2);
   // The next writer clears whatever a killed update left beside the store.
   ASSERT_TRUE(store_->Add("zz", ServerPem("zz"), false).ok());

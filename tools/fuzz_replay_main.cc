@@ -1,5 +1,6 @@
-// A main() for fuzz targets outside libFuzzer: it feeds every file named on the command line
-// to LLVMFuzzerTestOneInput once, so a fuzz corpus doubles as a regression test.
+// A main() for fuzz targets outside libFuzzer: it feeds every file named on the
+// command line to LLVMFuzzerTestOneInput once, so a fuzz corpus doubles as a
+// regression test.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -22,7 +23,8 @@ int main(int argc, char** argv) {
     }
     const std::string input((std::istreambuf_iterator<char>(file)),
                             std::istreambuf_iterator<char>());
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()),
+                           input.size());
   }
   std::printf("replayed %d corpus files\n", argc - 1);
   return 0;

@@ -5,8 +5,9 @@
 namespace trustlink::capi::internal {
 namespace {
 
-// Truncate cuts `message` to fit TL_ERROR_MESSAGE_MAX with its NUL, never inside a UTF-8
-// sequence, so bindings that decode the message as UTF-8 do not fail on a cut character.
+// Truncate cuts `message` to fit TL_ERROR_MESSAGE_MAX with its NUL, never
+// inside a UTF-8 sequence, so bindings that decode the message as UTF-8 do not
+// fail on a cut character.
 absl::string_view Truncate(absl::string_view message) {
   constexpr size_t kMax = TL_ERROR_MESSAGE_MAX - 1;
   if (message.size() <= kMax) {

@@ -37,7 +37,8 @@ TEST(LastErrorTest, SmallBufferIsRefusedAndLeftUntouched) {
   Guard(&handle.last_error, [] { return absl::NotFoundError("0123456789"); });
   char buf[10] = "unchanged";
   size_t len = 42;
-  EXPECT_EQ(CopyLastError(&handle, buf, sizeof(buf), &len), TL_E_BUFFER_TOO_SMALL);
+  EXPECT_EQ(CopyLastError(&handle, buf, sizeof(buf), &len),
+            TL_E_BUFFER_TOO_SMALL);
   EXPECT_STREQ(buf, "unchanged");
   EXPECT_EQ(len, 42u);
 }
@@ -64,7 +65,8 @@ TEST(LastErrorTest, BadAllocBecomesNoMemory) {
 TEST(LastErrorTest, NullHandleIsAnInvalidArgument) {
   char buf[16];
   size_t len;
-  EXPECT_EQ(CopyLastError(nullptr, buf, sizeof(buf), &len), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(CopyLastError(nullptr, buf, sizeof(buf), &len),
+            TL_E_INVALID_ARGUMENT);
 }
 
 }  // namespace

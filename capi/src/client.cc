@@ -1,5 +1,5 @@
-// The client half of the C ABI (trustlink/client.h) over ntl/client: open/close,
-// server state, slots, calls, fd mode and streams.
+// The client half of the C ABI (trustlink/client.h) over ntl/client:
+// open/close, server state, slots, calls, fd mode and streams.
 #include <new>
 #include <utility>
 
@@ -7,14 +7,16 @@
 
 using trustlink::capi::internal::Guard;
 namespace client = trustlink::ntl::client;
-using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of this ABI part
+using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of
+                                                   // this ABI part
 
 TL_DEFINE_LAST_ERROR(tl_client)
 
-// ---- The client --------------------------------------------------------------------------
+// ---- The client
+// --------------------------------------------------------------------------
 
-extern "C" TL_EXPORT tl_status tl_client_open(const tl_client_settings* settings,
-                                              tl_client** out) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_open(const tl_client_settings* settings, tl_client** out) noexcept {
   if (settings == nullptr || out == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -34,16 +36,18 @@ extern "C" TL_EXPORT tl_status tl_client_open(const tl_client_settings* settings
 
 extern "C" TL_EXPORT void tl_client_close(tl_client* c) noexcept { delete c; }
 
-extern "C" TL_EXPORT tl_status tl_client_wait_ready(tl_client* c, uint32_t timeout_ms) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_wait_ready(tl_client* c, uint32_t timeout_ms) noexcept {
   if (c == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
-  return Guard(&c->last_error,
-               [&]() -> absl::Status { return c->client->WaitReady(Deadline(timeout_ms)); });
+  return Guard(&c->last_error, [&]() -> absl::Status {
+    return c->client->WaitReady(Deadline(timeout_ms));
+  });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_server_count(const tl_client* c,
-                                                      size_t* out_count) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_server_count(const tl_client* c, size_t* out_count) noexcept {
   if (c == nullptr || out_count == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -63,9 +67,10 @@ tl_status WithServer(const tl_client* c, size_t index, F f) {
   return Guard(&h->last_error, [&]() -> absl::Status {
     std::vector<client::ServerStatus> servers = h->client->Servers();
     if (index >= servers.size()) {
-      return trustlink::ntl::Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-                                   absl::StrCat("server index ", index, " is out of range (",
-                                                servers.size(), " servers)"));
+      return trustlink::ntl::Error(
+          absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
+          absl::StrCat("server index ", index, " is out of range (",
+                       servers.size(), " servers)"));
     }
     return f(servers[index]);
   });
@@ -73,38 +78,42 @@ tl_status WithServer(const tl_client* c, size_t index, F f) {
 
 }  // namespace
 
-extern "C" TL_EXPORT tl_status tl_client_server_state(const tl_client* c, size_t index,
-                                                      int32_t* out_state,
-                                                      tl_status* out_last_status) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_server_state(const tl_client* c, size_t index, int32_t* out_state,
+                       tl_status* out_last_status) noexcept {
   if (out_state == nullptr || out_last_status == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
-  return WithServer(c, index, [&](const client::ServerStatus& s) -> absl::Status {
-    *out_state = static_cast<int32_t>(s.state);
-    *out_last_status = trustlink::ntl::ToTlStatus(s.last_error);
-    return absl::OkStatus();
-  });
+  return WithServer(
+      c, index, [&](const client::ServerStatus& s) -> absl::Status {
+        *out_state = static_cast<int32_t>(s.state);
+        *out_last_status = trustlink::ntl::ToTlStatus(s.last_error);
+        return absl::OkStatus();
+      });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_server_name(const tl_client* c, size_t index,
-                                                     char* buf, size_t buf_len,
+extern "C" TL_EXPORT tl_status tl_client_server_name(const tl_client* c,
+                                                     size_t index, char* buf,
+                                                     size_t buf_len,
                                                      size_t* out_len) noexcept {
   return WithServer(c, index, [&](const client::ServerStatus& s) {
     return CopyOut(s.name, buf, buf_len, out_len);
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_server_error(const tl_client* c, size_t index,
-                                                      char* buf, size_t buf_len,
-                                                      size_t* out_len) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_server_error(const tl_client* c, size_t index, char* buf,
+                       size_t buf_len, size_t* out_len) noexcept {
   return WithServer(c, index, [&](const client::ServerStatus& s) {
     return CopyOut(s.last_error.message(), buf, buf_len, out_len);
   });
 }
 
-// ---- Slots --------------------------------------------------------------------------------
+// ---- Slots
+// --------------------------------------------------------------------------------
 
-extern "C" TL_EXPORT tl_status tl_client_slots(tl_client* c, tl_slot_list** out) noexcept {
+extern "C" TL_EXPORT tl_status tl_client_slots(tl_client* c,
+                                               tl_slot_list** out) noexcept {
   if (c == nullptr || out == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -116,13 +125,17 @@ extern "C" TL_EXPORT tl_status tl_client_slots(tl_client* c, tl_slot_list** out)
   });
 }
 
-extern "C" TL_EXPORT void tl_slot_list_free(tl_slot_list* list) noexcept { delete list; }
+extern "C" TL_EXPORT void tl_slot_list_free(tl_slot_list* list) noexcept {
+  delete list;
+}
 
-extern "C" TL_EXPORT size_t tl_slot_list_count(const tl_slot_list* list) noexcept {
+extern "C" TL_EXPORT size_t
+tl_slot_list_count(const tl_slot_list* list) noexcept {
   return list == nullptr ? 0 : list->slots.size();
 }
 
-extern "C" TL_EXPORT tl_status tl_slot_list_get(const tl_slot_list* list, size_t index,
+extern "C" TL_EXPORT tl_status tl_slot_list_get(const tl_slot_list* list,
+                                                size_t index,
                                                 int32_t* out_slot_id,
                                                 int32_t* out_state) noexcept {
   if (list == nullptr || out_slot_id == nullptr || out_state == nullptr) {
@@ -136,13 +149,13 @@ extern "C" TL_EXPORT tl_status tl_slot_list_get(const tl_slot_list* list, size_t
   return TL_OK;
 }
 
-#define TL_SLOT_STRING(field)                                                         \
-  extern "C" TL_EXPORT const char* tl_slot_list_##field(const tl_slot_list* list,     \
-                                                        size_t index) noexcept {      \
-    if (list == nullptr || index >= list->slots.size()) {                             \
-      return nullptr;                                                                 \
-    }                                                                                 \
-    return list->slots[index].field.c_str();                                          \
+#define TL_SLOT_STRING(field)                             \
+  extern "C" TL_EXPORT const char* tl_slot_list_##field(  \
+      const tl_slot_list* list, size_t index) noexcept {  \
+    if (list == nullptr || index >= list->slots.size()) { \
+      return nullptr;                                     \
+    }                                                     \
+    return list->slots[index].field.c_str();              \
   }
 TL_SLOT_STRING(server)
 TL_SLOT_STRING(partition)
@@ -150,17 +163,21 @@ TL_SLOT_STRING(label)
 TL_SLOT_STRING(serial)
 #undef TL_SLOT_STRING
 
-// ---- Calls --------------------------------------------------------------------------------
+// ---- Calls
+// --------------------------------------------------------------------------------
 
-extern "C" TL_EXPORT tl_status tl_client_call(tl_client* c, int32_t slot, uint32_t op,
-                                              const uint8_t* data, size_t data_len,
-                                              uint32_t timeout_ms, tl_response** out) noexcept {
+extern "C" TL_EXPORT tl_status tl_client_call(tl_client* c, int32_t slot,
+                                              uint32_t op, const uint8_t* data,
+                                              size_t data_len,
+                                              uint32_t timeout_ms,
+                                              tl_response** out) noexcept {
   if (c == nullptr || out == nullptr || (data == nullptr && data_len != 0)) {
     return TL_E_INVALID_ARGUMENT;
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     absl::StatusOr<std::string> r = c->client->Call(
-        slot, op, absl::string_view(reinterpret_cast<const char*>(data), data_len),
+        slot, op,
+        absl::string_view(reinterpret_cast<const char*>(data), data_len),
         Deadline(timeout_ms));
     if (!r.ok()) {
       return r.status();
@@ -172,30 +189,37 @@ extern "C" TL_EXPORT tl_status tl_client_call(tl_client* c, int32_t slot, uint32
   });
 }
 
-extern "C" TL_EXPORT void tl_response_free(tl_response* response) noexcept { delete response; }
-
-extern "C" TL_EXPORT const uint8_t* tl_response_data(const tl_response* response) noexcept {
-  return response == nullptr ? nullptr
-                             : reinterpret_cast<const uint8_t*>(response->data.data());
+extern "C" TL_EXPORT void tl_response_free(tl_response* response) noexcept {
+  delete response;
 }
 
-extern "C" TL_EXPORT size_t tl_response_len(const tl_response* response) noexcept {
+extern "C" TL_EXPORT const uint8_t* tl_response_data(
+    const tl_response* response) noexcept {
+  return response == nullptr
+             ? nullptr
+             : reinterpret_cast<const uint8_t*>(response->data.data());
+}
+
+extern "C" TL_EXPORT size_t
+tl_response_len(const tl_response* response) noexcept {
   return response == nullptr ? 0 : response->data.size();
 }
 
-extern "C" TL_EXPORT tl_status tl_client_call_async(tl_client* c, int32_t slot, uint32_t op,
-                                                    const uint8_t* data, size_t data_len,
-                                                    uint32_t timeout_ms, tl_call_cb cb,
-                                                    void* userdata) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_call_async(tl_client* c, int32_t slot, uint32_t op,
+                     const uint8_t* data, size_t data_len, uint32_t timeout_ms,
+                     tl_call_cb cb, void* userdata) noexcept {
   if (c == nullptr || cb == nullptr || (data == nullptr && data_len != 0)) {
     return TL_E_INVALID_ARGUMENT;
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->CallAsync(
-        slot, op, absl::string_view(reinterpret_cast<const char*>(data), data_len),
+        slot, op,
+        absl::string_view(reinterpret_cast<const char*>(data), data_len),
         Deadline(timeout_ms), [cb, userdata](absl::StatusOr<std::string> r) {
           if (r.ok()) {
-            cb(userdata, TL_OK, reinterpret_cast<const uint8_t*>(r->data()), r->size());
+            cb(userdata, TL_OK, reinterpret_cast<const uint8_t*>(r->data()),
+               r->size());
           } else {
             const absl::string_view m = r.status().message();
             cb(userdata, trustlink::ntl::ToTlStatus(r.status()),
@@ -205,9 +229,11 @@ extern "C" TL_EXPORT tl_status tl_client_call_async(tl_client* c, int32_t slot, 
   });
 }
 
-// ---- fd mode ------------------------------------------------------------------------------
+// ---- fd mode
+// ------------------------------------------------------------------------------
 
-extern "C" TL_EXPORT tl_status tl_client_fd(const tl_client* c, int* out_fd) noexcept {
+extern "C" TL_EXPORT tl_status tl_client_fd(const tl_client* c,
+                                            int* out_fd) noexcept {
   if (c == nullptr || out_fd == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -215,7 +241,8 @@ extern "C" TL_EXPORT tl_status tl_client_fd(const tl_client* c, int* out_fd) noe
   return TL_OK;
 }
 
-extern "C" TL_EXPORT tl_status tl_client_process(tl_client* c, uint32_t timeout_ms) noexcept {
+extern "C" TL_EXPORT tl_status tl_client_process(tl_client* c,
+                                                 uint32_t timeout_ms) noexcept {
   if (c == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -226,15 +253,15 @@ extern "C" TL_EXPORT tl_status tl_client_process(tl_client* c, uint32_t timeout_
   });
 }
 
-// ---- Streams ------------------------------------------------------------------------------
+// ---- Streams
+// ------------------------------------------------------------------------------
 
-extern "C" TL_EXPORT tl_status tl_client_stream_open(tl_client* c, int32_t slot,
-                                                     const char* service,
-                                                     tl_stream_data_cb on_data,
-                                                     tl_stream_close_cb on_close,
-                                                     void* userdata,
-                                                     uint64_t* out_stream) noexcept {
-  if (c == nullptr || service == nullptr || on_data == nullptr || out_stream == nullptr) {
+extern "C" TL_EXPORT tl_status
+tl_client_stream_open(tl_client* c, int32_t slot, const char* service,
+                      tl_stream_data_cb on_data, tl_stream_close_cb on_close,
+                      void* userdata, uint64_t* out_stream) noexcept {
+  if (c == nullptr || service == nullptr || on_data == nullptr ||
+      out_stream == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
@@ -248,7 +275,8 @@ extern "C" TL_EXPORT tl_status tl_client_stream_open(tl_client* c, int32_t slot,
         on_close(userdata, trustlink::ntl::ToTlStatus(s), m.c_str());
       };
     }
-    absl::StatusOr<uint64_t> id = c->client->StreamOpen(slot, service, std::move(cbs));
+    absl::StatusOr<uint64_t> id =
+        c->client->StreamOpen(slot, service, std::move(cbs));
     if (!id.ok()) {
       return id.status();
     }
@@ -257,7 +285,8 @@ extern "C" TL_EXPORT tl_status tl_client_stream_open(tl_client* c, int32_t slot,
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_stream_send(tl_client* c, uint64_t stream,
+extern "C" TL_EXPORT tl_status tl_client_stream_send(tl_client* c,
+                                                     uint64_t stream,
                                                      const uint8_t* data,
                                                      size_t data_len) noexcept {
   if (c == nullptr || (data == nullptr && data_len != 0)) {
@@ -265,15 +294,17 @@ extern "C" TL_EXPORT tl_status tl_client_stream_send(tl_client* c, uint64_t stre
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->StreamSend(
-        stream, absl::string_view(reinterpret_cast<const char*>(data), data_len));
+        stream,
+        absl::string_view(reinterpret_cast<const char*>(data), data_len));
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_stream_close(tl_client* c, uint64_t stream) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_stream_close(tl_client* c, uint64_t stream) noexcept {
   if (c == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
-  return Guard(&c->last_error,
-               [&]() -> absl::Status { return c->client->StreamClose(stream); });
+  return Guard(&c->last_error, [&]() -> absl::Status {
+    return c->client->StreamClose(stream);
+  });
 }
-

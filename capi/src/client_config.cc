@@ -1,4 +1,6 @@
 // The C ABI of trustlink/client_config.h over //ntl:config_root.
+#include "trustlink/client_config.h"
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -9,7 +11,6 @@
 #include "ntl/config_root.h"
 #include "ntl/identity.h"
 #include "ntl/status.h"
-#include "trustlink/client_config.h"
 
 using trustlink::capi::internal::Guard;
 using trustlink::capi::internal::Handle;
@@ -58,8 +59,9 @@ TL_DEFINE_LAST_ERROR(tl_client_root)
 namespace {
 
 absl::Status NotOpen() {
-  return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
-                    "the client root is not open; call tl_client_root_open first");
+  return ntl::Error(
+      absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+      "the client root is not open; call tl_client_root_open first");
 }
 
 absl::Status NullArgument(const char* what) {
@@ -70,7 +72,8 @@ absl::Status NullArgument(const char* what) {
 tl_server_list* MakeServerList(const std::vector<ntl::ServerStatus>& servers) {
   auto* list = new tl_server_list();
   for (const ntl::ServerStatus& s : servers) {
-    list->items.push_back({s, std::string(s.local.message()), std::string(s.probe.message())});
+    list->items.push_back(
+        {s, std::string(s.local.message()), std::string(s.probe.message())});
   }
   return list;
 }
@@ -103,14 +106,18 @@ TL_EXPORT tl_status tl_client_root_new(tl_client_root** out) noexcept {
   return TL_OK;
 }
 
-TL_EXPORT void tl_client_root_free(tl_client_root* root) noexcept { delete root; }
+TL_EXPORT void tl_client_root_free(tl_client_root* root) noexcept {
+  delete root;
+}
 
 TL_EXPORT tl_status tl_client_root_open(tl_client_root* root, const char* path,
                                         int32_t create) noexcept {
   if (root == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&root->last_error, [&]() -> absl::Status {
-    std::string where = path != nullptr ? std::string(path) : ntl::DefaultClientRoot();
-    absl::StatusOr<ntl::ClientRoot> opened = ntl::ClientRoot::Open(where, create != 0);
+    std::string where =
+        path != nullptr ? std::string(path) : ntl::DefaultClientRoot();
+    absl::StatusOr<ntl::ClientRoot> opened =
+        ntl::ClientRoot::Open(where, create != 0);
     if (!opened.ok()) return opened.status();
     root->path = opened->path();
     root->config_path = opened->ConfigPath();
@@ -119,23 +126,25 @@ TL_EXPORT tl_status tl_client_root_open(tl_client_root* root, const char* path,
   });
 }
 
-TL_EXPORT tl_status tl_client_root_path(const tl_client_root* root, const char** out) noexcept {
-  if (root == nullptr || out == nullptr || !root->root) return TL_E_INVALID_ARGUMENT;
+TL_EXPORT tl_status tl_client_root_path(const tl_client_root* root,
+                                        const char** out) noexcept {
+  if (root == nullptr || out == nullptr || !root->root)
+    return TL_E_INVALID_ARGUMENT;
   *out = root->path.c_str();
   return TL_OK;
 }
 
 TL_EXPORT tl_status tl_client_root_config_path(const tl_client_root* root,
                                                const char** out) noexcept {
-  if (root == nullptr || out == nullptr || !root->root) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr || out == nullptr || !root->root)
+    return TL_E_INVALID_ARGUMENT;
   *out = root->config_path.c_str();
   return TL_OK;
 }
 
-TL_EXPORT tl_status tl_client_root_create_cert(tl_client_root* root,
-                                               const tl_identity_options* options,
-                                               const char* name, int32_t force,
-                                               tl_cert_result** out) noexcept {
+TL_EXPORT tl_status tl_client_root_create_cert(
+    tl_client_root* root, const tl_identity_options* options, const char* name,
+    int32_t force, tl_cert_result** out) noexcept {
   if (root == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
@@ -156,8 +165,9 @@ TL_EXPORT tl_status tl_client_root_create_cert(tl_client_root* root,
   });
 }
 
-TL_EXPORT tl_status tl_client_root_add_server(tl_client_root* root, const char* name,
-                                              const char* pem, size_t pem_len, int32_t port,
+TL_EXPORT tl_status tl_client_root_add_server(tl_client_root* root,
+                                              const char* name, const char* pem,
+                                              size_t pem_len, int32_t port,
                                               int32_t htl, int32_t replace,
                                               tl_server_result** out) noexcept {
   if (root == nullptr) return TL_E_INVALID_ARGUMENT;
@@ -167,8 +177,8 @@ TL_EXPORT tl_status tl_client_root_add_server(tl_client_root* root, const char* 
       return NullArgument("name, pem and out");
     }
     absl::StatusOr<ntl::AddResult> added = root->root->AddServer(
-        name, absl::string_view(pem, pem_len), port == 0 ? ntl::kDefaultServerPort : port,
-        htl != 0, replace != 0);
+        name, absl::string_view(pem, pem_len),
+        port == 0 ? ntl::kDefaultServerPort : port, htl != 0, replace != 0);
     if (!added.ok()) return added.status();
     *out = new tl_server_result(*std::move(added));
     return absl::OkStatus();
@@ -191,7 +201,8 @@ TL_EXPORT tl_status tl_client_root_list_servers(tl_client_root* root,
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (out == nullptr) return NullArgument("out");
-    absl::StatusOr<std::vector<ntl::ServerStatus>> servers = root->root->ListServers();
+    absl::StatusOr<std::vector<ntl::ServerStatus>> servers =
+        root->root->ListServers();
     if (!servers.ok()) return servers.status();
     *out = MakeServerList(*servers);
     return absl::OkStatus();
@@ -207,10 +218,11 @@ TL_EXPORT tl_status tl_client_root_identity(tl_client_root* root,
     absl::StatusOr<ntl::IdentityInfo> info = root->root->Identity();
     if (!info.ok()) return info.status();
     if (!info->configured) {
-      return ntl::Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                        absl::StrCat("no client identity is configured in ",
-                                     root->config_path,
-                                     "; run vtl createCert -n <this host's name>"));
+      return ntl::Error(
+          absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+          absl::StrCat("no client identity is configured in ",
+                       root->config_path,
+                       "; run vtl createCert -n <this host's name>"));
     }
     auto* result = new tl_cert_result();
     result->name = info->name;
@@ -224,15 +236,17 @@ TL_EXPORT tl_status tl_client_root_identity(tl_client_root* root,
   });
 }
 
-TL_EXPORT tl_status tl_client_root_import_chrystoki(tl_client_root* root, const char* text,
-                                                    size_t text_len, const char* file_name,
-                                                    tl_string_list** out) noexcept {
+TL_EXPORT tl_status tl_client_root_import_chrystoki(
+    tl_client_root* root, const char* text, size_t text_len,
+    const char* file_name, tl_string_list** out) noexcept {
   if (root == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (text == nullptr || out == nullptr) return NullArgument("text and out");
-    absl::StatusOr<std::vector<std::string>> report = root->root->ImportChrystoki(
-        absl::string_view(text, text_len), file_name == nullptr ? "Chrystoki.conf" : file_name);
+    absl::StatusOr<std::vector<std::string>> report =
+        root->root->ImportChrystoki(
+            absl::string_view(text, text_len),
+            file_name == nullptr ? "Chrystoki.conf" : file_name);
     if (!report.ok()) return report.status();
     auto* list = new tl_string_list();
     list->items = *std::move(report);
@@ -248,13 +262,15 @@ TL_EXPORT tl_status tl_client_root_verify(tl_client_root* root, int32_t flags,
     if (!root->root) return NotOpen();
     if (out == nullptr) return NullArgument("out");
     if ((flags & ~TL_VERIFY_REPAIR) != 0) {
-      return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                        absl::StrCat("unknown verify flags 0x", absl::Hex(flags),
-                                     "; use TL_VERIFY_* constants"));
+      return ntl::Error(
+          absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+          absl::StrCat("unknown verify flags 0x", absl::Hex(flags),
+                       "; use TL_VERIFY_* constants"));
     }
     ntl::VerifyOptions options;
     options.repair = (flags & TL_VERIFY_REPAIR) != 0;
-    // The link layer adds its probe here (options.probe) behind a TL_VERIFY_PROBE bit.
+    // The link layer adds its probe here (options.probe) behind a
+    // TL_VERIFY_PROBE bit.
     absl::StatusOr<ntl::VerifyResult> result = root->root->Verify(options);
     if (!result.ok()) return result.status();
     auto* report = new tl_verify_report();
@@ -265,29 +281,37 @@ TL_EXPORT tl_status tl_client_root_verify(tl_client_root* root, int32_t flags,
 }
 
 // tl_cert_result.
-TL_EXPORT void tl_cert_result_free(tl_cert_result* result) noexcept { delete result; }
+TL_EXPORT void tl_cert_result_free(tl_cert_result* result) noexcept {
+  delete result;
+}
 TL_EXPORT const char* tl_cert_result_name(const tl_cert_result* r) noexcept {
   return Str(r ? &r->name : nullptr);
 }
-TL_EXPORT const char* tl_cert_result_cert_path(const tl_cert_result* r) noexcept {
+TL_EXPORT const char* tl_cert_result_cert_path(
+    const tl_cert_result* r) noexcept {
   return Str(r ? &r->cert_path : nullptr);
 }
-TL_EXPORT const char* tl_cert_result_key_path(const tl_cert_result* r) noexcept {
+TL_EXPORT const char* tl_cert_result_key_path(
+    const tl_cert_result* r) noexcept {
   return Str(r ? &r->key_path : nullptr);
 }
-TL_EXPORT const char* tl_cert_result_fingerprint(const tl_cert_result* r) noexcept {
+TL_EXPORT const char* tl_cert_result_fingerprint(
+    const tl_cert_result* r) noexcept {
   return Str(r ? &r->fingerprint : nullptr);
 }
-TL_EXPORT const char* tl_cert_result_key_type(const tl_cert_result* r) noexcept {
+TL_EXPORT const char* tl_cert_result_key_type(
+    const tl_cert_result* r) noexcept {
   return Str(r ? &r->key_type : nullptr);
 }
 TL_EXPORT int64_t tl_cert_result_not_after(const tl_cert_result* r) noexcept {
   return r ? r->not_after : 0;
 }
-TL_EXPORT size_t tl_cert_result_warning_count(const tl_cert_result* r) noexcept {
+TL_EXPORT size_t
+tl_cert_result_warning_count(const tl_cert_result* r) noexcept {
   return r ? r->warnings.size() : 0;
 }
-TL_EXPORT tl_status tl_cert_result_warning(const tl_cert_result* r, size_t index,
+TL_EXPORT tl_status tl_cert_result_warning(const tl_cert_result* r,
+                                           size_t index,
                                            const char** out) noexcept {
   if (r == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
   if (index >= r->warnings.size()) return TL_E_OUT_OF_RANGE;
@@ -296,29 +320,39 @@ TL_EXPORT tl_status tl_cert_result_warning(const tl_cert_result* r, size_t index
 }
 
 // tl_server_result.
-TL_EXPORT void tl_server_result_free(tl_server_result* result) noexcept { delete result; }
-TL_EXPORT const char* tl_server_result_name(const tl_server_result* r) noexcept {
+TL_EXPORT void tl_server_result_free(tl_server_result* result) noexcept {
+  delete result;
+}
+TL_EXPORT const char* tl_server_result_name(
+    const tl_server_result* r) noexcept {
   return Str(r ? &r->result.server.name : nullptr);
 }
-TL_EXPORT const char* tl_server_result_path(const tl_server_result* r) noexcept {
+TL_EXPORT const char* tl_server_result_path(
+    const tl_server_result* r) noexcept {
   return Str(r ? &r->result.path : nullptr);
 }
-TL_EXPORT const char* tl_server_result_fingerprint(const tl_server_result* r) noexcept {
+TL_EXPORT const char* tl_server_result_fingerprint(
+    const tl_server_result* r) noexcept {
   return Str(r ? &r->result.server.fingerprint : nullptr);
 }
-TL_EXPORT int32_t tl_server_result_unchanged(const tl_server_result* r) noexcept {
+TL_EXPORT int32_t
+tl_server_result_unchanged(const tl_server_result* r) noexcept {
   return r != nullptr && r->result.unchanged ? 1 : 0;
 }
-TL_EXPORT int32_t tl_server_result_replaced(const tl_server_result* r) noexcept {
+TL_EXPORT int32_t
+tl_server_result_replaced(const tl_server_result* r) noexcept {
   return r != nullptr && r->result.replaced ? 1 : 0;
 }
-TL_EXPORT const char* tl_server_result_previous_fingerprint(const tl_server_result* r) noexcept {
+TL_EXPORT const char* tl_server_result_previous_fingerprint(
+    const tl_server_result* r) noexcept {
   return Str(r ? &r->result.previous_fingerprint : nullptr);
 }
-TL_EXPORT size_t tl_server_result_warning_count(const tl_server_result* r) noexcept {
+TL_EXPORT size_t
+tl_server_result_warning_count(const tl_server_result* r) noexcept {
   return r ? r->result.warnings.size() : 0;
 }
-TL_EXPORT tl_status tl_server_result_warning(const tl_server_result* r, size_t index,
+TL_EXPORT tl_status tl_server_result_warning(const tl_server_result* r,
+                                             size_t index,
                                              const char** out) noexcept {
   if (r == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
   if (index >= r->result.warnings.size()) return TL_E_OUT_OF_RANGE;
@@ -327,7 +361,9 @@ TL_EXPORT tl_status tl_server_result_warning(const tl_server_result* r, size_t i
 }
 
 // tl_server_list.
-TL_EXPORT void tl_server_list_free(tl_server_list* list) noexcept { delete list; }
+TL_EXPORT void tl_server_list_free(tl_server_list* list) noexcept {
+  delete list;
+}
 TL_EXPORT size_t tl_server_list_count(const tl_server_list* list) noexcept {
   return list ? list->items.size() : 0;
 }
@@ -337,14 +373,15 @@ TL_EXPORT size_t tl_server_list_count(const tl_server_list* list) noexcept {
   if (index >= list->items.size()) return TL_E_OUT_OF_RANGE;           \
   const auto& item = list->items[index]
 
-TL_EXPORT tl_status tl_server_list_name(const tl_server_list* list, size_t index,
+TL_EXPORT tl_status tl_server_list_name(const tl_server_list* list,
+                                        size_t index,
                                         const char** out) noexcept {
   TL_SERVER_LIST_ITEM();
   *out = item.status.name.c_str();
   return TL_OK;
 }
-TL_EXPORT tl_status tl_server_list_port(const tl_server_list* list, size_t index,
-                                        int32_t* out) noexcept {
+TL_EXPORT tl_status tl_server_list_port(const tl_server_list* list,
+                                        size_t index, int32_t* out) noexcept {
   TL_SERVER_LIST_ITEM();
   *out = item.status.port;
   return TL_OK;
@@ -355,15 +392,16 @@ TL_EXPORT tl_status tl_server_list_htl(const tl_server_list* list, size_t index,
   *out = item.status.htl ? 1 : 0;
   return TL_OK;
 }
-TL_EXPORT tl_status tl_server_list_fingerprint(const tl_server_list* list, size_t index,
+TL_EXPORT tl_status tl_server_list_fingerprint(const tl_server_list* list,
+                                               size_t index,
                                                const char** out) noexcept {
   TL_SERVER_LIST_ITEM();
   *out = item.status.fingerprint.c_str();
   return TL_OK;
 }
-TL_EXPORT tl_status tl_server_list_local_status(const tl_server_list* list, size_t index,
-                                                tl_status* out_status,
-                                                const char** out_message) noexcept {
+TL_EXPORT tl_status tl_server_list_local_status(
+    const tl_server_list* list, size_t index, tl_status* out_status,
+    const char** out_message) noexcept {
   const char** out = out_message;
   TL_SERVER_LIST_ITEM();
   if (out_status == nullptr) return TL_E_INVALID_ARGUMENT;
@@ -371,12 +409,13 @@ TL_EXPORT tl_status tl_server_list_local_status(const tl_server_list* list, size
   *out = item.local_message.c_str();
   return TL_OK;
 }
-TL_EXPORT tl_status tl_server_list_probe_status(const tl_server_list* list, size_t index,
-                                                int32_t* out_probed, tl_status* out_status,
-                                                const char** out_message) noexcept {
+TL_EXPORT tl_status tl_server_list_probe_status(
+    const tl_server_list* list, size_t index, int32_t* out_probed,
+    tl_status* out_status, const char** out_message) noexcept {
   const char** out = out_message;
   TL_SERVER_LIST_ITEM();
-  if (out_probed == nullptr || out_status == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out_probed == nullptr || out_status == nullptr)
+    return TL_E_INVALID_ARGUMENT;
   *out_probed = item.status.probed ? 1 : 0;
   *out_status = item.status.probed ? ntl::ToTlStatus(item.status.probe) : TL_OK;
   *out = item.probe_message.c_str();
@@ -384,15 +423,19 @@ TL_EXPORT tl_status tl_server_list_probe_status(const tl_server_list* list, size
 }
 
 // tl_verify_report.
-TL_EXPORT void tl_verify_report_free(tl_verify_report* report) noexcept { delete report; }
+TL_EXPORT void tl_verify_report_free(tl_verify_report* report) noexcept {
+  delete report;
+}
 TL_EXPORT int32_t tl_verify_report_ok(const tl_verify_report* report) noexcept {
   return report != nullptr && report->result.ok() ? 1 : 0;
 }
-TL_EXPORT size_t tl_verify_report_check_count(const tl_verify_report* report) noexcept {
+TL_EXPORT size_t
+tl_verify_report_check_count(const tl_verify_report* report) noexcept {
   return report ? report->result.checks.size() : 0;
 }
-TL_EXPORT tl_status tl_verify_report_check(const tl_verify_report* report, size_t index,
-                                           int32_t* out_level, const char** out_object,
+TL_EXPORT tl_status tl_verify_report_check(const tl_verify_report* report,
+                                           size_t index, int32_t* out_level,
+                                           const char** out_object,
                                            const char** out_message) noexcept {
   if (report == nullptr || out_level == nullptr || out_object == nullptr ||
       out_message == nullptr) {
@@ -431,7 +474,9 @@ TL_EXPORT tl_status tl_verify_report_repairs(const tl_verify_report* report,
 }
 
 // tl_string_list.
-TL_EXPORT void tl_string_list_free(tl_string_list* list) noexcept { delete list; }
+TL_EXPORT void tl_string_list_free(tl_string_list* list) noexcept {
+  delete list;
+}
 TL_EXPORT size_t tl_string_list_count(const tl_string_list* list) noexcept {
   return list ? list->items.size() : 0;
 }

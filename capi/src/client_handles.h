@@ -18,8 +18,9 @@ namespace trustlink::capi::client_internal {
 namespace client = ::trustlink::ntl::client;
 }  // namespace trustlink::capi::client_internal
 
-// Thread safety: tl_client_settings is a builder (one thread at a time); the others are
-// immutable after creation except tl_client, whose Client is thread-safe.
+// Thread safety: tl_client_settings is a builder (one thread at a time); the
+// others are immutable after creation except tl_client, whose Client is
+// thread-safe.
 struct tl_client_settings : ::trustlink::capi::internal::Handle {
   ::trustlink::ntl::client::ClientSettings settings;
 };
@@ -43,13 +44,14 @@ struct tl_verify_results : ::trustlink::capi::internal::Handle {
 namespace trustlink::capi::client_internal {
 
 inline absl::Status NullArgument(absl::string_view what) {
-  return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+  return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument,
+                               TL_E_INVALID_ARGUMENT,
                                absl::StrCat(what, " must not be NULL"));
 }
 
 inline absl::Status BadArgument(absl::string_view what) {
-  return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                               what);
+  return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument,
+                               TL_E_INVALID_ARGUMENT, what);
 }
 
 inline absl::Time Deadline(uint32_t timeout_ms) {
@@ -59,7 +61,8 @@ inline absl::Time Deadline(uint32_t timeout_ms) {
   return absl::Now() + absl::Milliseconds(timeout_ms);
 }
 
-inline absl::Status CopyOut(absl::string_view text, char* buf, size_t buf_len, size_t* out_len) {
+inline absl::Status CopyOut(absl::string_view text, char* buf, size_t buf_len,
+                            size_t* out_len) {
   if (buf == nullptr || out_len == nullptr) {
     return NullArgument("buf and out_len");
   }

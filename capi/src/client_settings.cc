@@ -1,20 +1,23 @@
 // The client settings builder of the C ABI (trustlink/client.h).
 #include <utility>
 
+#include "capi/src/client_handles.h"
 #include "ntl/client/pin.h"
 #include "ntl/client/root_loader.h"
 #include "ntl/config_root.h"
-#include "capi/src/client_handles.h"
 
 using trustlink::capi::internal::Guard;
 namespace client = trustlink::ntl::client;
-using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of this ABI part
+using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of
+                                                   // this ABI part
 
 TL_DEFINE_LAST_ERROR(tl_client_settings)
 
-// ---- Settings ----------------------------------------------------------------------------
+// ---- Settings
+// ----------------------------------------------------------------------------
 
-extern "C" TL_EXPORT tl_status tl_client_settings_new(tl_client_settings** out) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_settings_new(tl_client_settings** out) noexcept {
   if (out == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -26,18 +29,20 @@ extern "C" TL_EXPORT tl_status tl_client_settings_new(tl_client_settings** out) 
   return TL_OK;
 }
 
-extern "C" TL_EXPORT void tl_client_settings_free(tl_client_settings* settings) noexcept {
+extern "C" TL_EXPORT void tl_client_settings_free(
+    tl_client_settings* settings) noexcept {
   delete settings;
 }
 
-extern "C" TL_EXPORT tl_status tl_client_settings_load_root(tl_client_settings* s,
-                                                            const char* root_path) noexcept {
+extern "C" TL_EXPORT tl_status tl_client_settings_load_root(
+    tl_client_settings* s, const char* root_path) noexcept {
   if (s == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     absl::StatusOr<client::ClientSettings> loaded = client::LoadClientSettings(
-        root_path != nullptr ? std::string(root_path) : trustlink::ntl::DefaultClientRoot());
+        root_path != nullptr ? std::string(root_path)
+                             : trustlink::ntl::DefaultClientRoot());
     if (!loaded.ok()) {
       return loaded.status();
     }
@@ -60,7 +65,8 @@ extern "C" TL_EXPORT tl_status tl_client_settings_add_server(
       return BadArgument("the server name must not be empty");
     }
     if (port == 0) {
-      return BadArgument(absl::StrCat("server '", name, "' needs a non-zero port"));
+      return BadArgument(
+          absl::StrCat("server '", name, "' needs a non-zero port"));
     }
     if (require_htl != 0 && require_htl != 1) {
       return BadArgument("require_htl must be 0 or 1");
@@ -72,7 +78,8 @@ extern "C" TL_EXPORT tl_status tl_client_settings_add_server(
     server.htl = require_htl == 1;
     if (pinned_cert_pem != nullptr) {
       absl::StatusOr<std::string> der = client::CertPemToDer(
-          pinned_cert_pem, absl::StrCat("the pinned certificate for server '", name, "'"));
+          pinned_cert_pem,
+          absl::StrCat("the pinned certificate for server '", name, "'"));
       if (!der.ok()) {
         return der.status();
       }
@@ -98,18 +105,17 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_identity_pem(
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_settings_set_keepalive(tl_client_settings* s,
-                                                                int32_t enabled,
-                                                                int32_t idle_seconds,
-                                                                int32_t interval_seconds,
-                                                                int32_t count) noexcept {
+extern "C" TL_EXPORT tl_status tl_client_settings_set_keepalive(
+    tl_client_settings* s, int32_t enabled, int32_t idle_seconds,
+    int32_t interval_seconds, int32_t count) noexcept {
   if (s == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
-    if ((enabled != 0 && enabled != 1) || idle_seconds <= 0 || interval_seconds <= 0 ||
-        count <= 0) {
-      return BadArgument("keep-alive: enabled is 0 or 1 and the times and count are > 0");
+    if ((enabled != 0 && enabled != 1) || idle_seconds <= 0 ||
+        interval_seconds <= 0 || count <= 0) {
+      return BadArgument(
+          "keep-alive: enabled is 0 or 1 and the times and count are > 0");
     }
     s->settings.tcp_keepalive = enabled == 1;
     s->settings.keepalive_idle_seconds = idle_seconds;
@@ -129,7 +135,8 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_timeouts(
     if (connect_ms == 0 || heartbeat_interval_ms == 0 ||
         heartbeat_timeout_ms <= heartbeat_interval_ms) {
       return BadArgument(
-          "timeouts must be non-zero and the heartbeat timeout longer than its interval");
+          "timeouts must be non-zero and the heartbeat timeout longer than its "
+          "interval");
     }
     s->settings.connect_timeout = absl::Milliseconds(connect_ms);
     s->settings.heartbeat_interval = absl::Milliseconds(heartbeat_interval_ms);
@@ -138,16 +145,16 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_timeouts(
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_settings_set_reconnect(tl_client_settings* s,
-                                                                int32_t enabled,
-                                                                uint32_t min_ms,
-                                                                uint32_t max_ms) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_settings_set_reconnect(tl_client_settings* s, int32_t enabled,
+                                 uint32_t min_ms, uint32_t max_ms) noexcept {
   if (s == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if ((enabled != 0 && enabled != 1) || min_ms == 0 || max_ms < min_ms) {
-      return BadArgument("reconnect: enabled is 0 or 1 and 0 < min_ms <= max_ms");
+      return BadArgument(
+          "reconnect: enabled is 0 or 1 and 0 < min_ms <= max_ms");
     }
     s->settings.reconnect = enabled == 1;
     s->settings.reconnect_min = absl::Milliseconds(min_ms);
@@ -156,8 +163,8 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_reconnect(tl_client_settin
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_settings_set_no_threads(tl_client_settings* s,
-                                                                 int32_t no_threads) noexcept {
+extern "C" TL_EXPORT tl_status tl_client_settings_set_no_threads(
+    tl_client_settings* s, int32_t no_threads) noexcept {
   if (s == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -170,8 +177,8 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_no_threads(tl_client_setti
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_settings_set_initial_wait(tl_client_settings* s,
-                                                                   uint32_t wait_ms) noexcept {
+extern "C" TL_EXPORT tl_status tl_client_settings_set_initial_wait(
+    tl_client_settings* s, uint32_t wait_ms) noexcept {
   if (s == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -180,4 +187,3 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_initial_wait(tl_client_set
     return absl::OkStatus();
   });
 }
-

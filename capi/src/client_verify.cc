@@ -5,13 +5,15 @@
 
 using trustlink::capi::internal::Guard;
 namespace client = trustlink::ntl::client;
-using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of this ABI part
+using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of
+                                                   // this ABI part
 
-// ---- Verify -------------------------------------------------------------------------------
+// ---- Verify
+// -------------------------------------------------------------------------------
 
-extern "C" TL_EXPORT tl_status tl_client_verify(const tl_client_settings* settings,
-                                                uint32_t timeout_ms,
-                                                tl_verify_results** out) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_verify(const tl_client_settings* settings, uint32_t timeout_ms,
+                 tl_verify_results** out) noexcept {
   if (settings == nullptr || out == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -31,15 +33,18 @@ extern "C" TL_EXPORT tl_status tl_client_verify(const tl_client_settings* settin
   });
 }
 
-extern "C" TL_EXPORT void tl_verify_results_free(tl_verify_results* results) noexcept {
+extern "C" TL_EXPORT void tl_verify_results_free(
+    tl_verify_results* results) noexcept {
   delete results;
 }
 
-extern "C" TL_EXPORT size_t tl_verify_results_count(const tl_verify_results* r) noexcept {
+extern "C" TL_EXPORT size_t
+tl_verify_results_count(const tl_verify_results* r) noexcept {
   return r == nullptr ? 0 : r->results.size();
 }
 
-extern "C" TL_EXPORT size_t tl_verify_results_num_failed(const tl_verify_results* r) noexcept {
+extern "C" TL_EXPORT size_t
+tl_verify_results_num_failed(const tl_verify_results* r) noexcept {
   size_t n = 0;
   if (r != nullptr) {
     for (const auto& e : r->results) {
@@ -49,10 +54,9 @@ extern "C" TL_EXPORT size_t tl_verify_results_num_failed(const tl_verify_results
   return n;
 }
 
-extern "C" TL_EXPORT tl_status tl_verify_results_get(const tl_verify_results* r, size_t index,
-                                                     tl_status* out_outcome,
-                                                     uint16_t* out_port,
-                                                     size_t* out_num_slots) noexcept {
+extern "C" TL_EXPORT tl_status tl_verify_results_get(
+    const tl_verify_results* r, size_t index, tl_status* out_outcome,
+    uint16_t* out_port, size_t* out_num_slots) noexcept {
   if (r == nullptr || out_outcome == nullptr || out_port == nullptr ||
       out_num_slots == nullptr) {
     return TL_E_INVALID_ARGUMENT;
@@ -66,27 +70,27 @@ extern "C" TL_EXPORT tl_status tl_verify_results_get(const tl_verify_results* r,
   return TL_OK;
 }
 
-#define TL_VERIFY_STRING(name, field)                                                 \
-  extern "C" TL_EXPORT const char* tl_verify_results_##name(const tl_verify_results* r, \
-                                                            size_t index) noexcept {  \
-    if (r == nullptr || index >= r->results.size()) {                                 \
-      return nullptr;                                                                 \
-    }                                                                                 \
-    return r->results[index].field.c_str();                                           \
+#define TL_VERIFY_STRING(name, field)                        \
+  extern "C" TL_EXPORT const char* tl_verify_results_##name( \
+      const tl_verify_results* r, size_t index) noexcept {   \
+    if (r == nullptr || index >= r->results.size()) {        \
+      return nullptr;                                        \
+    }                                                        \
+    return r->results[index].field.c_str();                  \
   }
 TL_VERIFY_STRING(server, server)
 TL_VERIFY_STRING(host, host)
 TL_VERIFY_STRING(message, message)
 #undef TL_VERIFY_STRING
 
-#define TL_VERIFY_SLOT_STRING(field)                                                    \
-  extern "C" TL_EXPORT const char* tl_verify_results_slot_##field(                      \
-      const tl_verify_results* r, size_t index, size_t slot) noexcept {                 \
-    if (r == nullptr || index >= r->results.size() ||                                   \
-        slot >= r->results[index].slots.size()) {                                       \
-      return nullptr;                                                                   \
-    }                                                                                   \
-    return r->results[index].slots[slot].field.c_str();                                 \
+#define TL_VERIFY_SLOT_STRING(field)                                    \
+  extern "C" TL_EXPORT const char* tl_verify_results_slot_##field(      \
+      const tl_verify_results* r, size_t index, size_t slot) noexcept { \
+    if (r == nullptr || index >= r->results.size() ||                   \
+        slot >= r->results[index].slots.size()) {                       \
+      return nullptr;                                                   \
+    }                                                                   \
+    return r->results[index].slots[slot].field.c_str();                 \
   }
 TL_VERIFY_SLOT_STRING(partition)
 TL_VERIFY_SLOT_STRING(label)

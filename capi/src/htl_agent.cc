@@ -76,7 +76,8 @@ TL_DEFINE_LAST_ERROR(tl_htl_agent_options)
 TL_DEFINE_LAST_ERROR(tl_htl_agent)
 TL_DEFINE_LAST_ERROR(tl_htl_prover)
 
-extern "C" TL_EXPORT tl_status tl_htl_agent_options_new(tl_htl_agent_options** out) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_htl_agent_options_new(tl_htl_agent_options** out) noexcept {
   if (out == nullptr) return TL_E_INVALID_ARGUMENT;
   tl_htl_agent_options* o = new (std::nothrow) tl_htl_agent_options();
   if (o == nullptr) return TL_E_NO_MEMORY;
@@ -84,12 +85,13 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_new(tl_htl_agent_options** o
   return TL_OK;
 }
 
-extern "C" TL_EXPORT void tl_htl_agent_options_free(tl_htl_agent_options* o) noexcept {
+extern "C" TL_EXPORT void tl_htl_agent_options_free(
+    tl_htl_agent_options* o) noexcept {
   delete o;
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_client_root(tl_htl_agent_options* o,
-                                                                    const char* path) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_client_root(
+    tl_htl_agent_options* o, const char* path) noexcept {
   if (o == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&o->last_error, [&]() -> absl::Status {
     if (path == nullptr) return NullArgument("path");
@@ -98,8 +100,8 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_client_root(tl_htl_agent
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_agent_options_add_appliance(tl_htl_agent_options* o,
-                                                                  const char* name) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_agent_options_add_appliance(
+    tl_htl_agent_options* o, const char* name) noexcept {
   if (o == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&o->last_error, [&]() -> absl::Status {
     if (name == nullptr) return NullArgument("name");
@@ -113,16 +115,17 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_poll_interval_ms(
   if (o == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&o->last_error, [&]() -> absl::Status {
     if (ms < 10 || ms > 3600 * 1000) {
-      return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_OUT_OF_RANGE,
-                        "the HTL polling interval must be between 10 ms and one hour");
+      return ntl::Error(
+          absl::StatusCode::kInvalidArgument, TL_E_OUT_OF_RANGE,
+          "the HTL polling interval must be between 10 ms and one hour");
     }
     o->poll_interval_ms = ms;
     return absl::OkStatus();
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_runtime_dir(tl_htl_agent_options* o,
-                                                                    const char* path) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_runtime_dir(
+    tl_htl_agent_options* o, const char* path) noexcept {
   if (o == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&o->last_error, [&]() -> absl::Status {
     o->runtime_dir = path == nullptr ? "" : path;
@@ -130,8 +133,8 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_runtime_dir(tl_htl_agent
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_proof_socket(tl_htl_agent_options* o,
-                                                                     const char* path) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_proof_socket(
+    tl_htl_agent_options* o, const char* path) noexcept {
   if (o == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&o->last_error, [&]() -> absl::Status {
     o->proof_socket_set = path != nullptr;
@@ -163,7 +166,8 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_new(tl_htl_agent_options* o,
     absl::StatusOr<std::unique_ptr<htl::Agent>> agent = htl::Agent::Create(ao);
     if (!agent.ok()) return agent.status();
     a->agent = *std::move(agent);
-    a->proof_socket = o->proof_socket_set ? o->proof_socket : htl::DefaultProofSocketPath();
+    a->proof_socket =
+        o->proof_socket_set ? o->proof_socket : htl::DefaultProofSocketPath();
     *out = a.release();
     return absl::OkStatus();
   });
@@ -181,11 +185,12 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_start(tl_htl_agent* a) noexcept {
     ntl::internal::MutexLock lock(&a->mu);
     if (!a->proof_socket.empty() && a->service == nullptr) {
       htl::Agent* agent = a->agent.get();
-      absl::StatusOr<std::unique_ptr<htl::ProofService>> svc = htl::ProofService::Start(
-          a->proof_socket,
-          [agent](absl::string_view appliance, absl::string_view exporter) {
-            return agent->ProofFor(appliance, exporter);
-          });
+      absl::StatusOr<std::unique_ptr<htl::ProofService>> svc =
+          htl::ProofService::Start(
+              a->proof_socket,
+              [agent](absl::string_view appliance, absl::string_view exporter) {
+                return agent->ProofFor(appliance, exporter);
+              });
       if (!svc.ok()) return svc.status();
       a->service = *std::move(svc);
     }
@@ -208,10 +213,10 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_poll(tl_htl_agent* a) noexcept {
   return Guard(&a->last_error, [&]() { return a->agent->PollOnce(); });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_agent_status(const tl_htl_agent* a, const char* appliance,
-                                                   int32_t* out_state, uint64_t* out_generation,
-                                                   tl_status* out_last_failure, char* msg_buf,
-                                                   size_t msg_buf_len) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_agent_status(
+    const tl_htl_agent* a, const char* appliance, int32_t* out_state,
+    uint64_t* out_generation, tl_status* out_last_failure, char* msg_buf,
+    size_t msg_buf_len) noexcept {
   if (a == nullptr || appliance == nullptr || out_state == nullptr ||
       out_generation == nullptr || out_last_failure == nullptr) {
     return TL_E_INVALID_ARGUMENT;
@@ -231,10 +236,12 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_status(const tl_htl_agent* a, const 
   }
 }
 
-extern "C" TL_EXPORT size_t tl_htl_proof_max(void) noexcept { return TL_HTL_PROOF_MAX; }
+extern "C" TL_EXPORT size_t tl_htl_proof_max(void) noexcept {
+  return TL_HTL_PROOF_MAX;
+}
 
-extern "C" TL_EXPORT tl_status tl_htl_default_proof_socket(char* buf, size_t buf_len,
-                                                           size_t* out_len) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_default_proof_socket(
+    char* buf, size_t buf_len, size_t* out_len) noexcept {
   if (buf == nullptr || out_len == nullptr) return TL_E_INVALID_ARGUMENT;
   try {
     const std::string p = htl::DefaultProofSocketPath();
@@ -261,25 +268,32 @@ extern "C" TL_EXPORT tl_status tl_htl_prover_new(const char* socket_path,
   }
 }
 
-extern "C" TL_EXPORT void tl_htl_prover_free(tl_htl_prover* p) noexcept { delete p; }
+extern "C" TL_EXPORT void tl_htl_prover_free(tl_htl_prover* p) noexcept {
+  delete p;
+}
 
-extern "C" TL_EXPORT tl_status tl_htl_prover_prove(tl_htl_prover* p, const char* appliance,
-                                                   const uint8_t* exporter, size_t exporter_len,
+extern "C" TL_EXPORT tl_status tl_htl_prover_prove(tl_htl_prover* p,
+                                                   const char* appliance,
+                                                   const uint8_t* exporter,
+                                                   size_t exporter_len,
                                                    uint8_t* out, size_t out_cap,
                                                    size_t* out_len) noexcept {
   if (p == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&p->last_error, [&]() -> absl::Status {
-    if (appliance == nullptr || exporter == nullptr || out == nullptr || out_len == nullptr) {
+    if (appliance == nullptr || exporter == nullptr || out == nullptr ||
+        out_len == nullptr) {
       return NullArgument("appliance, exporter, out or out_len");
     }
     absl::StatusOr<htl::LinkProof> proof = htl::RequestLinkProof(
         p->socket_path, appliance,
-        absl::string_view(reinterpret_cast<const char*>(exporter), exporter_len));
+        absl::string_view(reinterpret_cast<const char*>(exporter),
+                          exporter_len));
     if (!proof.ok()) return proof.status();
     const std::string encoded = htl::EncodeLinkProof(*proof);
     if (encoded.size() > out_cap) {
-      return ntl::Error(absl::StatusCode::kOutOfRange, TL_E_BUFFER_TOO_SMALL,
-                        absl::StrCat("an HTL proof needs ", encoded.size(), " bytes"));
+      return ntl::Error(
+          absl::StatusCode::kOutOfRange, TL_E_BUFFER_TOO_SMALL,
+          absl::StrCat("an HTL proof needs ", encoded.size(), " bytes"));
     }
     std::memcpy(out, encoded.data(), encoded.size());
     *out_len = encoded.size();

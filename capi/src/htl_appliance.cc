@@ -33,8 +33,9 @@ absl::Status NullArgument(const char* what) {
 }
 
 absl::Status NotOpen() {
-  return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
-                    "the HTL appliance handle is not open; call tl_htl_appliance_open first");
+  return ntl::Error(
+      absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+      "the HTL appliance handle is not open; call tl_htl_appliance_open first");
 }
 
 int32_t HtlCode(htl::HtlStatus s) {
@@ -106,7 +107,8 @@ extern "C" TL_EXPORT const char* tl_ott_status_name(int32_t s) noexcept {
   }
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_appliance_new(tl_htl_appliance** out) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_htl_appliance_new(tl_htl_appliance** out) noexcept {
   if (out == nullptr) return TL_E_INVALID_ARGUMENT;
   tl_htl_appliance* a = new (std::nothrow) tl_htl_appliance();
   if (a == nullptr) return TL_E_NO_MEMORY;
@@ -114,54 +116,62 @@ extern "C" TL_EXPORT tl_status tl_htl_appliance_new(tl_htl_appliance** out) noex
   return TL_OK;
 }
 
-extern "C" TL_EXPORT void tl_htl_appliance_free(tl_htl_appliance* a) noexcept { delete a; }
+extern "C" TL_EXPORT void tl_htl_appliance_free(tl_htl_appliance* a) noexcept {
+  delete a;
+}
 
-extern "C" TL_EXPORT tl_status tl_htl_appliance_open(tl_htl_appliance* a, const char* root,
+extern "C" TL_EXPORT tl_status tl_htl_appliance_open(tl_htl_appliance* a,
+                                                     const char* root,
                                                      int32_t flags) noexcept {
   if (a == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&a->last_error, [&]() -> absl::Status {
     if (root == nullptr) return NullArgument("root");
     if (a->appliance != nullptr) {
-      return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+      return ntl::Error(absl::StatusCode::kFailedPrecondition,
+                        TL_E_FAILED_PRECONDITION,
                         "the HTL appliance handle is already open");
     }
     htl::Appliance::Options o;
     o.root = root;
     o.daemon = (flags & TL_HTL_OPEN_DAEMON) != 0;
-    absl::StatusOr<std::unique_ptr<htl::Appliance>> opened = htl::Appliance::Open(o);
+    absl::StatusOr<std::unique_ptr<htl::Appliance>> opened =
+        htl::Appliance::Open(o);
     if (!opened.ok()) return opened.status();
     a->appliance = *std::move(opened);
     return absl::OkStatus();
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_generate_ott(tl_htl_appliance* a, const char* client,
-                                                   int64_t expiry_seconds, const char* out_dir,
-                                                   const char* file_name) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_generate_ott(
+    tl_htl_appliance* a, const char* client, int64_t expiry_seconds,
+    const char* out_dir, const char* file_name) noexcept {
   return Run(a, [&](htl::Appliance& app) -> absl::Status {
     if (client == nullptr) return NullArgument("client");
     if (out_dir == nullptr) return NullArgument("out_dir");
     if (file_name == nullptr) return NullArgument("file_name");
     if (expiry_seconds < 0) {
-      return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_OUT_OF_RANGE,
-                        "OTT expiry must be positive (0 keeps the client's setting)");
+      return ntl::Error(
+          absl::StatusCode::kInvalidArgument, TL_E_OUT_OF_RANGE,
+          "OTT expiry must be positive (0 keeps the client's setting)");
     }
     absl::StatusOr<std::string> name = htl::TokenFileName(file_name);
     if (!name.ok()) return name.status();
-    // Check the destination before the token exists, so a bad directory voids nothing.
-    absl::StatusOr<htl::internal::Dir> dir = htl::internal::Dir::Open(out_dir, false);
+    // Check the destination before the token exists, so a bad directory voids
+    // nothing.
+    absl::StatusOr<htl::internal::Dir> dir =
+        htl::internal::Dir::Open(out_dir, false);
     if (!dir.ok()) return dir.status();
     absl::optional<absl::Duration> expiry;
     if (expiry_seconds > 0) expiry = absl::Seconds(expiry_seconds);
     absl::StatusOr<std::string> token = app.GenerateOtt(client, expiry);
     if (!token.ok()) return token.status();
-    return dir->WriteFileAtomic(*name, htl::FormatTokenFile(*token, file_name), 0600);
+    return dir->WriteFileAtomic(*name, htl::FormatTokenFile(*token, file_name),
+                                0600);
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_set_client_ott_expiry(tl_htl_appliance* a,
-                                                            const char* client,
-                                                            int64_t expiry_seconds) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_set_client_ott_expiry(
+    tl_htl_appliance* a, const char* client, int64_t expiry_seconds) noexcept {
   return Run(a, [&](htl::Appliance& app) -> absl::Status {
     if (client == nullptr) return NullArgument("client");
     absl::optional<absl::Duration> expiry;
@@ -170,37 +180,41 @@ extern "C" TL_EXPORT tl_status tl_htl_set_client_ott_expiry(tl_htl_appliance* a,
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_clear(tl_htl_appliance* a, const char* client) noexcept {
+extern "C" TL_EXPORT tl_status tl_htl_clear(tl_htl_appliance* a,
+                                            const char* client) noexcept {
   return Run(a, [&](htl::Appliance& app) -> absl::Status {
     if (client == nullptr) return NullArgument("client");
     return app.Clear(client);
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_set_grace_period(tl_htl_appliance* a,
-                                                       int64_t seconds) noexcept {
-  return Run(a, [&](htl::Appliance& app) { return app.SetGracePeriod(absl::Seconds(seconds)); });
+extern "C" TL_EXPORT tl_status
+tl_htl_set_grace_period(tl_htl_appliance* a, int64_t seconds) noexcept {
+  return Run(a, [&](htl::Appliance& app) {
+    return app.SetGracePeriod(absl::Seconds(seconds));
+  });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_set_default_ott_expiry(tl_htl_appliance* a,
-                                                             int64_t seconds) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_htl_set_default_ott_expiry(tl_htl_appliance* a, int64_t seconds) noexcept {
   return Run(a, [&](htl::Appliance& app) {
     return app.SetDefaultOttExpiry(absl::Seconds(seconds));
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_set_heartbeat_interval(tl_htl_appliance* a,
-                                                             int64_t seconds) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_htl_set_heartbeat_interval(tl_htl_appliance* a, int64_t seconds) noexcept {
   return Run(a, [&](htl::Appliance& app) {
     return app.SetHeartbeatInterval(absl::Seconds(seconds));
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_get_settings(tl_htl_appliance* a, int64_t* out_grace,
-                                                   int64_t* out_expiry,
-                                                   int64_t* out_heartbeat) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_htl_get_settings(tl_htl_appliance* a, int64_t* out_grace,
+                    int64_t* out_expiry, int64_t* out_heartbeat) noexcept {
   return Run(a, [&](htl::Appliance& app) -> absl::Status {
-    if (out_grace == nullptr || out_expiry == nullptr || out_heartbeat == nullptr) {
+    if (out_grace == nullptr || out_expiry == nullptr ||
+        out_heartbeat == nullptr) {
       return NullArgument("an output pointer");
     }
     absl::StatusOr<htl::HtlSettings> s = app.Settings();
@@ -212,7 +226,8 @@ extern "C" TL_EXPORT tl_status tl_htl_get_settings(tl_htl_appliance* a, int64_t*
   });
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_show(tl_htl_appliance* a, const char* client,
+extern "C" TL_EXPORT tl_status tl_htl_show(tl_htl_appliance* a,
+                                           const char* client,
                                            tl_htl_show_list** out) noexcept {
   return Run(a, [&](htl::Appliance& app) -> absl::Status {
     if (out == nullptr) return NullArgument("out");
@@ -229,10 +244,12 @@ extern "C" TL_EXPORT tl_status tl_htl_show(tl_htl_appliance* a, const char* clie
     for (const htl::ClientView& v : list->rows) {
       std::string d;
       if (v.htl == htl::HtlStatus::kDown) {
-        d = absl::StrCat("down: ", v.down_reason.empty() ? "no HTL link" : v.down_reason,
-                         "; a new OTT is needed");
+        d = absl::StrCat(
+            "down: ", v.down_reason.empty() ? "no HTL link" : v.down_reason,
+            "; a new OTT is needed");
       } else if (v.htl == htl::HtlStatus::kGracePeriod) {
-        d = absl::StrCat("grace period ends ", absl::FormatTime(v.grace_ends_at));
+        d = absl::StrCat("grace period ends ",
+                         absl::FormatTime(v.grace_ends_at));
       }
       list->details.push_back(std::move(d));
     }
@@ -241,30 +258,33 @@ extern "C" TL_EXPORT tl_status tl_htl_show(tl_htl_appliance* a, const char* clie
   });
 }
 
-extern "C" TL_EXPORT void tl_htl_show_list_free(tl_htl_show_list* list) noexcept { delete list; }
+extern "C" TL_EXPORT void tl_htl_show_list_free(
+    tl_htl_show_list* list) noexcept {
+  delete list;
+}
 
-extern "C" TL_EXPORT size_t tl_htl_show_list_count(const tl_htl_show_list* list) noexcept {
+extern "C" TL_EXPORT size_t
+tl_htl_show_list_count(const tl_htl_show_list* list) noexcept {
   return list == nullptr ? 0 : list->rows.size();
 }
 
-extern "C" TL_EXPORT const char* tl_htl_show_list_client(const tl_htl_show_list* list,
-                                                         size_t i) noexcept {
+extern "C" TL_EXPORT const char* tl_htl_show_list_client(
+    const tl_htl_show_list* list, size_t i) noexcept {
   if (list == nullptr || i >= list->rows.size()) return nullptr;
   return list->rows[i].client.c_str();
 }
 
-extern "C" TL_EXPORT const char* tl_htl_show_list_detail(const tl_htl_show_list* list,
-                                                         size_t i) noexcept {
+extern "C" TL_EXPORT const char* tl_htl_show_list_detail(
+    const tl_htl_show_list* list, size_t i) noexcept {
   if (list == nullptr || i >= list->details.size()) return nullptr;
   return list->details[i].c_str();
 }
 
-extern "C" TL_EXPORT tl_status tl_htl_show_list_row(const tl_htl_show_list* list, size_t i,
-                                                    int32_t* out_htl, int32_t* out_ott,
-                                                    int64_t* out_expiry,
-                                                    int32_t* out_is_default) noexcept {
-  if (list == nullptr || out_htl == nullptr || out_ott == nullptr || out_expiry == nullptr ||
-      out_is_default == nullptr) {
+extern "C" TL_EXPORT tl_status tl_htl_show_list_row(
+    const tl_htl_show_list* list, size_t i, int32_t* out_htl, int32_t* out_ott,
+    int64_t* out_expiry, int32_t* out_is_default) noexcept {
+  if (list == nullptr || out_htl == nullptr || out_ott == nullptr ||
+      out_expiry == nullptr || out_is_default == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
   if (i >= list->rows.size()) return TL_E_OUT_OF_RANGE;

@@ -1,10 +1,11 @@
 // The C ABI of trustlink/identity.h over //ntl:identity.
+#include "ntl/identity.h"
+
 #include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
-#include "ntl/identity.h"
 #include "ntl/internal/safe_dir.h"
 #include "ntl/status.h"
 #include "trustlink/identity.h"
@@ -81,9 +82,12 @@ using trustlink::capi::internal::KeyTypeToC;
 
 extern "C" {
 
-TL_EXPORT int32_t tl_key_type_default(void) noexcept { return KeyTypeToC(ntl::kDefaultKeyType); }
+TL_EXPORT int32_t tl_key_type_default(void) noexcept {
+  return KeyTypeToC(ntl::kDefaultKeyType);
+}
 
-TL_EXPORT tl_status tl_key_type_from_string(const char* text, int32_t* out) noexcept {
+TL_EXPORT tl_status tl_key_type_from_string(const char* text,
+                                            int32_t* out) noexcept {
   if (text == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
   try {
     absl::StatusOr<ntl::KeyType> type = ntl::ParseKeyType(text);
@@ -100,7 +104,8 @@ TL_EXPORT const char* tl_key_type_name(int32_t key_type) noexcept {
   return type.ok() ? ntl::KeyTypeName(*type) : "unknown";
 }
 
-TL_EXPORT tl_status tl_identity_options_new(tl_identity_options** out) noexcept {
+TL_EXPORT tl_status
+tl_identity_options_new(tl_identity_options** out) noexcept {
   if (out == nullptr) return TL_E_INVALID_ARGUMENT;
   tl_identity_options* options = new (std::nothrow) tl_identity_options();
   if (options == nullptr) return TL_E_NO_MEMORY;
@@ -112,8 +117,8 @@ TL_EXPORT void tl_identity_options_free(tl_identity_options* options) noexcept {
   delete options;
 }
 
-TL_EXPORT tl_status tl_identity_options_set_key_type(tl_identity_options* options,
-                                                     int32_t key_type) noexcept {
+TL_EXPORT tl_status tl_identity_options_set_key_type(
+    tl_identity_options* options, int32_t key_type) noexcept {
   if (options == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&options->last_error, [&]() -> absl::Status {
     absl::StatusOr<ntl::KeyType> type = KeyTypeFromC(key_type);
@@ -123,13 +128,15 @@ TL_EXPORT tl_status tl_identity_options_set_key_type(tl_identity_options* option
   });
 }
 
-TL_EXPORT tl_status tl_identity_options_set_validity_days(tl_identity_options* options,
-                                                          int32_t days) noexcept {
+TL_EXPORT tl_status tl_identity_options_set_validity_days(
+    tl_identity_options* options, int32_t days) noexcept {
   if (options == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&options->last_error, [&]() -> absl::Status {
     if (days < 1 || days > ntl::kMaxValidityDays) {
-      return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                        absl::StrCat("validity of ", days, " days is out of range; give 1 to ",
+      return ntl::Error(absl::StatusCode::kInvalidArgument,
+                        TL_E_INVALID_ARGUMENT,
+                        absl::StrCat("validity of ", days,
+                                     " days is out of range; give 1 to ",
                                      ntl::kMaxValidityDays, " (20 years)"));
     }
     options->options.validity_days = days;
@@ -137,24 +144,26 @@ TL_EXPORT tl_status tl_identity_options_set_validity_days(tl_identity_options* o
   });
 }
 
-TL_EXPORT tl_status tl_identity_options_set_for_server(tl_identity_options* options,
-                                                       int32_t for_server) noexcept {
+TL_EXPORT tl_status tl_identity_options_set_for_server(
+    tl_identity_options* options, int32_t for_server) noexcept {
   if (options == nullptr) return TL_E_INVALID_ARGUMENT;
   options->options.for_server = for_server != 0;
   return options->last_error.Record(absl::OkStatus());
 }
 
-TL_EXPORT tl_status tl_identity_create(tl_identity_options* options, const char* name,
+TL_EXPORT tl_status tl_identity_create(tl_identity_options* options,
+                                       const char* name,
                                        tl_identity** out) noexcept {
   if (options == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&options->last_error, [&]() -> absl::Status {
     if (name == nullptr || out == nullptr) {
-      return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                        "name and out must not be NULL");
+      return ntl::Error(absl::StatusCode::kInvalidArgument,
+                        TL_E_INVALID_ARGUMENT, "name and out must not be NULL");
     }
     absl::StatusOr<ntl::CanonicalName> canonical = ntl::CanonicalizeName(name);
     if (!canonical.ok()) return canonical.status();
-    absl::StatusOr<ntl::Identity> identity = ntl::CreateIdentity(*canonical, options->options);
+    absl::StatusOr<ntl::Identity> identity =
+        ntl::CreateIdentity(*canonical, options->options);
     if (!identity.ok()) return identity.status();
     auto* handle = new tl_identity(*std::move(identity));
     handle->pem = handle->identity.cert.Pem();
@@ -164,9 +173,12 @@ TL_EXPORT tl_status tl_identity_create(tl_identity_options* options, const char*
   });
 }
 
-TL_EXPORT void tl_identity_free(tl_identity* identity) noexcept { delete identity; }
+TL_EXPORT void tl_identity_free(tl_identity* identity) noexcept {
+  delete identity;
+}
 
-TL_EXPORT tl_status tl_identity_cert_pem(const tl_identity* identity, const char** out) noexcept {
+TL_EXPORT tl_status tl_identity_cert_pem(const tl_identity* identity,
+                                         const char** out) noexcept {
   if (identity == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
   *out = identity->pem.c_str();
   return TL_OK;
@@ -180,28 +192,32 @@ TL_EXPORT tl_status tl_identity_fingerprint(const tl_identity* identity,
 }
 
 TL_EXPORT tl_status tl_identity_write(tl_identity* identity, const char* dir,
-                                      const char* cert_name, const char* key_name,
+                                      const char* cert_name,
+                                      const char* key_name,
                                       int32_t force) noexcept {
   if (identity == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&identity->last_error, [&]() -> absl::Status {
     if (dir == nullptr || cert_name == nullptr || key_name == nullptr) {
-      return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+      return ntl::Error(absl::StatusCode::kInvalidArgument,
+                        TL_E_INVALID_ARGUMENT,
                         "dir, cert_name and key_name must not be NULL");
     }
     absl::StatusOr<ntl::internal::SafeDir> opened =
         ntl::internal::SafeDir::Open(dir, true, 0755);
     if (!opened.ok()) return opened.status();
-    return ntl::WriteIdentity(*opened, cert_name, key_name, identity->identity, force != 0);
+    return ntl::WriteIdentity(*opened, cert_name, key_name, identity->identity,
+                              force != 0);
   });
 }
 
-TL_EXPORT tl_status tl_cert_fingerprint_pem(const char* pem, size_t pem_len, char* buf,
+TL_EXPORT tl_status tl_cert_fingerprint_pem(const char* pem, size_t pem_len,
+                                            char* buf,
                                             size_t buf_len) noexcept {
   if (pem == nullptr || buf == nullptr) return TL_E_INVALID_ARGUMENT;
   if (buf_len < TL_FINGERPRINT_LEN + 1) return TL_E_BUFFER_TOO_SMALL;
   try {
-    absl::StatusOr<ntl::Certificate> cert =
-        ntl::Certificate::ParsePem(absl::string_view(pem, pem_len), "certificate");
+    absl::StatusOr<ntl::Certificate> cert = ntl::Certificate::ParsePem(
+        absl::string_view(pem, pem_len), "certificate");
     if (!cert.ok()) return ntl::ToTlStatus(cert.status());
     std::string fp = cert->Sha256Fingerprint();
     std::memcpy(buf, fp.c_str(), fp.size() + 1);

@@ -31,7 +31,8 @@ struct tl_p11_setup : trustlink::capi::internal::Handle {
 struct tl_p11_bridge : trustlink::capi::internal::Handle {
   int report_fd = -1;
   internal::Mutex mu;
-  // Set once tl_p11_bridge_run has opened its channel; before that deliveries are kept.
+  // Set once tl_p11_bridge_run has opened its channel; before that deliveries
+  // are kept.
   std::shared_ptr<p11::ChannelCallbacks> callbacks ABSL_GUARDED_BY(mu);
   std::string early ABSL_GUARDED_BY(mu);
   bool ended ABSL_GUARDED_BY(mu) = false;
@@ -51,11 +52,12 @@ class CChannel : public p11::Channel {
   CChannel(tl_p11_send_fn send, tl_p11_close_fn close, void* userdata)
       : send_(send), close_(close), userdata_(userdata) {}
   absl::Status Send(absl::string_view data) override {
-    tl_status s = send_(userdata_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    tl_status s = send_(
+        userdata_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
     if (s != TL_OK) {
       return Error(absl::StatusCode::kUnavailable, s,
-                   absl::StrCat("sending on the pkcs11 stream failed (", tl_status_name(s),
-                                ")"));
+                   absl::StrCat("sending on the pkcs11 stream failed (",
+                                tl_status_name(s), ")"));
     }
     return absl::OkStatus();
   }
@@ -100,7 +102,8 @@ TL_EXPORT tl_status tl_p11_setup_new(tl_p11_setup** out) noexcept {
 
 TL_EXPORT void tl_p11_setup_free(tl_p11_setup* setup) noexcept { delete setup; }
 
-TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup* setup, const char* dir) noexcept {
+TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup* setup,
+                                         const char* dir) noexcept {
   if (setup == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -113,7 +116,8 @@ TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup* setup, const char* dir) n
   });
 }
 
-TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup* setup, const char* arg) noexcept {
+TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup* setup,
+                                                const char* arg) noexcept {
   if (setup == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -126,7 +130,8 @@ TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup* setup, const char*
   });
 }
 
-TL_EXPORT tl_status tl_p11_setup_add_partition(tl_p11_setup* setup, const char* server,
+TL_EXPORT tl_status tl_p11_setup_add_partition(tl_p11_setup* setup,
+                                               const char* server,
                                                const char* partition) noexcept {
   if (setup == nullptr) {
     return TL_E_INVALID_ARGUMENT;
@@ -140,7 +145,8 @@ TL_EXPORT tl_status tl_p11_setup_add_partition(tl_p11_setup* setup, const char* 
   });
 }
 
-TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup* setup, size_t* out_num_written,
+TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup* setup,
+                                       size_t* out_num_written,
                                        size_t* out_num_removed) noexcept {
   if (setup == nullptr) {
     return TL_E_INVALID_ARGUMENT;
@@ -182,9 +188,12 @@ TL_EXPORT tl_status tl_p11_bridge_new(tl_p11_bridge** out) noexcept {
   return TL_OK;
 }
 
-TL_EXPORT void tl_p11_bridge_free(tl_p11_bridge* bridge) noexcept { delete bridge; }
+TL_EXPORT void tl_p11_bridge_free(tl_p11_bridge* bridge) noexcept {
+  delete bridge;
+}
 
-TL_EXPORT tl_status tl_p11_bridge_set_report_fd(tl_p11_bridge* bridge, int fd) noexcept {
+TL_EXPORT tl_status tl_p11_bridge_set_report_fd(tl_p11_bridge* bridge,
+                                                int fd) noexcept {
   if (bridge == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }
@@ -192,7 +201,8 @@ TL_EXPORT tl_status tl_p11_bridge_set_report_fd(tl_p11_bridge* bridge, int fd) n
   return bridge->last_error.Record(absl::OkStatus());
 }
 
-TL_EXPORT tl_status tl_p11_bridge_deliver(tl_p11_bridge* bridge, const uint8_t* data,
+TL_EXPORT tl_status tl_p11_bridge_deliver(tl_p11_bridge* bridge,
+                                          const uint8_t* data,
                                           size_t len) noexcept {
   if (bridge == nullptr) {
     return TL_E_INVALID_ARGUMENT;
@@ -223,9 +233,10 @@ TL_EXPORT tl_status tl_p11_bridge_end(tl_p11_bridge* bridge, tl_status status,
   }
   return Guard(&bridge->last_error, [&]() -> absl::Status {
     absl::Status end =
-        status == TL_OK ? absl::OkStatus()
-                        : Error(absl::StatusCode::kUnavailable, status,
-                                message != nullptr ? message : tl_status_name(status));
+        status == TL_OK
+            ? absl::OkStatus()
+            : Error(absl::StatusCode::kUnavailable, status,
+                    message != nullptr ? message : tl_status_name(status));
     std::shared_ptr<p11::ChannelCallbacks> cb;
     {
       internal::MutexLock lock(&bridge->mu);
@@ -241,8 +252,9 @@ TL_EXPORT tl_status tl_p11_bridge_end(tl_p11_bridge* bridge, tl_status status,
   });
 }
 
-TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge* bridge, int in_fd, int out_fd,
-                                      tl_p11_send_fn send, tl_p11_close_fn close,
+TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge* bridge, int in_fd,
+                                      int out_fd, tl_p11_send_fn send,
+                                      tl_p11_close_fn close,
                                       void* userdata) noexcept {
   if (bridge == nullptr) {
     return TL_E_INVALID_ARGUMENT;
@@ -260,8 +272,10 @@ TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge* bridge, int in_fd, int out_
     };
     absl::Status result = p11::RunBridge(
         in_fd, out_fd,
-        [&](p11::ChannelCallbacks callbacks) -> absl::StatusOr<std::unique_ptr<p11::Channel>> {
-          auto cb = std::make_shared<p11::ChannelCallbacks>(std::move(callbacks));
+        [&](p11::ChannelCallbacks callbacks)
+            -> absl::StatusOr<std::unique_ptr<p11::Channel>> {
+          auto cb =
+              std::make_shared<p11::ChannelCallbacks>(std::move(callbacks));
           std::string early;
           bool ended;
           absl::Status end_status;
@@ -278,7 +292,8 @@ TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge* bridge, int in_fd, int out_
           if (ended) {
             cb->on_close(end_status);
           }
-          return std::unique_ptr<p11::Channel>(new CChannel(send, close, userdata));
+          return std::unique_ptr<p11::Channel>(
+              new CChannel(send, close, userdata));
         },
         options);
     if (!reported) {

@@ -29,10 +29,12 @@ namespace {
 
 std::string DefaultRoot() {
   const char* env = std::getenv(TL_APPLIANCE_ROOT_ENV);
-  return env != nullptr && env[0] != '\0' ? std::string(env) : TL_APPLIANCE_DEFAULT_ROOT;
+  return env != nullptr && env[0] != '\0' ? std::string(env)
+                                          : TL_APPLIANCE_DEFAULT_ROOT;
 }
 
-tl_client_info* NewInfo(const reg::ClientRecord& record, const reg::RegistrySnapshot& snap) {
+tl_client_info* NewInfo(const reg::ClientRecord& record,
+                        const reg::RegistrySnapshot& snap) {
   auto* info = new (std::nothrow) tl_client_info();
   if (info == nullptr) return nullptr;
   info->record = record;
@@ -40,7 +42,8 @@ tl_client_info* NewInfo(const reg::ClientRecord& record, const reg::RegistrySnap
   return info;
 }
 
-// Finish hands a ChangeResult to the caller as a tl_client_info (when `out` is not NULL).
+// Finish hands a ChangeResult to the caller as a tl_client_info (when `out` is
+// not NULL).
 absl::Status Finish(tl_registry* r, absl::StatusOr<reg::ChangeResult> result,
                     tl_client_info** out) {
   if (!result.ok()) return result.status();
@@ -61,7 +64,8 @@ TL_EXPORT tl_status tl_appliance_default_root(char* buf, size_t buf_len,
                                               size_t* out_len) noexcept {
   try {
     std::string root = DefaultRoot();
-    if (out_len == nullptr || (buf == nullptr && buf_len > 0)) return TL_E_INVALID_ARGUMENT;
+    if (out_len == nullptr || (buf == nullptr && buf_len > 0))
+      return TL_E_INVALID_ARGUMENT;
     if (buf_len < root.size() + 1) return TL_E_BUFFER_TOO_SMALL;
     std::memcpy(buf, root.c_str(), root.size() + 1);
     *out_len = root.size();
@@ -78,7 +82,8 @@ TL_EXPORT tl_status tl_registry_open(const char* root, int32_t flags,
   if (r == nullptr) return TL_E_NO_MEMORY;
   tl_status st = Guard(&r->last_error, [&]() -> absl::Status {
     r->root = root != nullptr ? std::string(root) : DefaultRoot();
-    auto opened = reg::Registry::Open(r->root, (flags & TL_REGISTRY_OPEN_CREATE) != 0);
+    auto opened =
+        reg::Registry::Open(r->root, (flags & TL_REGISTRY_OPEN_CREATE) != 0);
     if (!opened.ok()) return opened.status();
     r->registry = std::move(*opened);
     return absl::OkStatus();
@@ -94,13 +99,15 @@ TL_EXPORT const char* tl_registry_root(const tl_registry* r) noexcept {
   return r != nullptr ? r->root.c_str() : "";
 }
 
-#define TL_REGISTRY_BODY(r)                                                           \
-  if ((r) == nullptr) return TL_E_INVALID_ARGUMENT;                                   \
-  if ((r)->registry == nullptr)                                                       \
-    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION, "the registry did not open"); \
+#define TL_REGISTRY_BODY(r)                                  \
+  if ((r) == nullptr) return TL_E_INVALID_ARGUMENT;          \
+  if ((r)->registry == nullptr)                              \
+    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION,     \
+                               "the registry did not open"); \
   return Guard(&(r)->last_error, [&]() -> absl::Status
 
-TL_EXPORT tl_status tl_registry_generation(tl_registry* r, uint64_t* out) noexcept {
+TL_EXPORT tl_status tl_registry_generation(tl_registry* r,
+                                           uint64_t* out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (out == nullptr) return NullArgument("out");
     *out = r->registry->generation();
@@ -108,7 +115,8 @@ TL_EXPORT tl_status tl_registry_generation(tl_registry* r, uint64_t* out) noexce
   });
 }
 
-TL_EXPORT tl_status tl_registry_watch_fd(const tl_registry* r, int32_t* out_fd) noexcept {
+TL_EXPORT tl_status tl_registry_watch_fd(const tl_registry* r,
+                                         int32_t* out_fd) noexcept {
   if (r == nullptr || out_fd == nullptr) return TL_E_INVALID_ARGUMENT;
   if (r->registry == nullptr) return TL_E_FAILED_PRECONDITION;
   *out_fd = r->registry->watch_fd();
@@ -119,7 +127,8 @@ TL_EXPORT tl_status tl_registry_refresh(tl_registry* r) noexcept {
   TL_REGISTRY_BODY(r) { return r->registry->Refresh(); });
 }
 
-TL_EXPORT tl_status tl_client_registration_new(tl_client_registration** out) noexcept {
+TL_EXPORT tl_status
+tl_client_registration_new(tl_client_registration** out) noexcept {
   if (out == nullptr) return TL_E_INVALID_ARGUMENT;
   auto* r = new (std::nothrow) tl_client_registration();
   if (r == nullptr) return TL_E_NO_MEMORY;
@@ -127,14 +136,16 @@ TL_EXPORT tl_status tl_client_registration_new(tl_client_registration** out) noe
   return TL_OK;
 }
 
-TL_EXPORT void tl_client_registration_free(tl_client_registration* r) noexcept { delete r; }
+TL_EXPORT void tl_client_registration_free(tl_client_registration* r) noexcept {
+  delete r;
+}
 
 #define TL_SETTER_BODY(h)                           \
   if ((h) == nullptr) return TL_E_INVALID_ARGUMENT; \
   return Guard(&(h)->last_error, [&]() -> absl::Status
 
-TL_EXPORT tl_status tl_client_registration_set_label(tl_client_registration* r,
-                                                     const char* label) noexcept {
+TL_EXPORT tl_status tl_client_registration_set_label(
+    tl_client_registration* r, const char* label) noexcept {
   TL_SETTER_BODY(r) {
     if (label == nullptr) return NullArgument("label");
     r->reg.label = label;
@@ -142,8 +153,8 @@ TL_EXPORT tl_status tl_client_registration_set_label(tl_client_registration* r,
   });
 }
 
-TL_EXPORT tl_status tl_client_registration_set_hostname(tl_client_registration* r,
-                                                        const char* hostname) noexcept {
+TL_EXPORT tl_status tl_client_registration_set_hostname(
+    tl_client_registration* r, const char* hostname) noexcept {
   TL_SETTER_BODY(r) {
     if (hostname == nullptr) return NullArgument("hostname");
     r->reg.name = hostname;
@@ -164,8 +175,8 @@ TL_EXPORT tl_status tl_client_registration_set_ip(tl_client_registration* r,
   });
 }
 
-TL_EXPORT tl_status tl_client_registration_set_certificate_pem(tl_client_registration* r,
-                                                               const char* pem) noexcept {
+TL_EXPORT tl_status tl_client_registration_set_certificate_pem(
+    tl_client_registration* r, const char* pem) noexcept {
   TL_SETTER_BODY(r) {
     if (pem == nullptr) return NullArgument("pem");
     r->reg.certificate_pem = pem;
@@ -173,15 +184,15 @@ TL_EXPORT tl_status tl_client_registration_set_certificate_pem(tl_client_registr
   });
 }
 
-TL_EXPORT tl_status tl_client_registration_set_require_htl(tl_client_registration* r,
-                                                           int32_t require_htl) noexcept {
+TL_EXPORT tl_status tl_client_registration_set_require_htl(
+    tl_client_registration* r, int32_t require_htl) noexcept {
   if (r == nullptr) return TL_E_INVALID_ARGUMENT;
   r->reg.require_htl = require_htl != 0;
   return TL_OK;
 }
 
-TL_EXPORT tl_status tl_client_registration_set_ott_expiry(tl_client_registration* r,
-                                                          int64_t seconds) noexcept {
+TL_EXPORT tl_status tl_client_registration_set_ott_expiry(
+    tl_client_registration* r, int64_t seconds) noexcept {
   if (r == nullptr) return TL_E_INVALID_ARGUMENT;
   r->reg.ott_expiry_seconds = seconds;
   return TL_OK;
@@ -194,49 +205,59 @@ TL_EXPORT tl_status tl_client_registration_set_force(tl_client_registration* r,
   return TL_OK;
 }
 
-TL_EXPORT tl_status tl_registry_register_client(tl_registry* r,
-                                                const tl_client_registration* cr,
-                                                tl_client_info** out) noexcept {
+TL_EXPORT tl_status
+tl_registry_register_client(tl_registry* r, const tl_client_registration* cr,
+                            tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (cr == nullptr) return NullArgument("registration");
     if (!cr->has_name) {
-      return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                                   "a client registration needs a hostname or an IP");
+      return trustlink::ntl::Error(
+          absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+          "a client registration needs a hostname or an IP");
     }
     if (cr->reg.certificate_pem.empty()) {
-      return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                                   "a client registration needs the client's certificate");
+      return trustlink::ntl::Error(
+          absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+          "a client registration needs the client's certificate");
     }
     return Finish(r, r->registry->RegisterClient(cr->reg), out);
   });
 }
 
-TL_EXPORT tl_status tl_registry_delete_client(tl_registry* r, const char* label) noexcept {
+TL_EXPORT tl_status tl_registry_delete_client(tl_registry* r,
+                                              const char* label) noexcept {
   TL_REGISTRY_BODY(r) {
     if (label == nullptr) return NullArgument("label");
     return r->registry->DeleteClient(label);
   });
 }
 
-TL_EXPORT tl_status tl_registry_replace_certificate(tl_registry* r, const char* label,
-                                                    const char* pem, int32_t force,
-                                                    tl_client_info** out) noexcept {
+TL_EXPORT tl_status tl_registry_replace_certificate(
+    tl_registry* r, const char* label, const char* pem, int32_t force,
+    tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
-    if (label == nullptr || pem == nullptr) return NullArgument("label and pem");
-    return Finish(r, r->registry->ReplaceCertificate(label, pem, force != 0), out);
+    if (label == nullptr || pem == nullptr)
+      return NullArgument("label and pem");
+    return Finish(r, r->registry->ReplaceCertificate(label, pem, force != 0),
+                  out);
   });
 }
 
-TL_EXPORT tl_status tl_registry_set_require_htl(tl_registry* r, const char* label,
-                                                int32_t require_htl, int64_t ott_expiry,
+TL_EXPORT tl_status tl_registry_set_require_htl(tl_registry* r,
+                                                const char* label,
+                                                int32_t require_htl,
+                                                int64_t ott_expiry,
                                                 tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (label == nullptr) return NullArgument("label");
-    return Finish(r, r->registry->SetRequireHtl(label, require_htl != 0, ott_expiry), out);
+    return Finish(
+        r, r->registry->SetRequireHtl(label, require_htl != 0, ott_expiry),
+        out);
   });
 }
 
-TL_EXPORT tl_status tl_registry_map_host_ip(tl_registry* r, const char* label, const char* ip,
+TL_EXPORT tl_status tl_registry_map_host_ip(tl_registry* r, const char* label,
+                                            const char* ip,
                                             tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (label == nullptr || ip == nullptr) return NullArgument("label and ip");
@@ -245,27 +266,30 @@ TL_EXPORT tl_status tl_registry_map_host_ip(tl_registry* r, const char* label, c
 }
 
 TL_EXPORT tl_status tl_registry_unmap_host_ip(tl_registry* r, const char* label,
-                                              const char* ip, tl_client_info** out) noexcept {
+                                              const char* ip,
+                                              tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (label == nullptr || ip == nullptr) return NullArgument("label and ip");
     return Finish(r, r->registry->UnmapHostIp(label, ip), out);
   });
 }
 
-TL_EXPORT tl_status tl_registry_assign_partition(tl_registry* r, const char* label,
-                                                 const char* partition,
-                                                 tl_client_info** out) noexcept {
+TL_EXPORT tl_status tl_registry_assign_partition(
+    tl_registry* r, const char* label, const char* partition,
+    tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
-    if (label == nullptr || partition == nullptr) return NullArgument("label and partition");
+    if (label == nullptr || partition == nullptr)
+      return NullArgument("label and partition");
     return Finish(r, r->registry->AssignPartition(label, partition), out);
   });
 }
 
-TL_EXPORT tl_status tl_registry_revoke_partition(tl_registry* r, const char* label,
-                                                 const char* partition,
-                                                 tl_client_info** out) noexcept {
+TL_EXPORT tl_status tl_registry_revoke_partition(
+    tl_registry* r, const char* label, const char* partition,
+    tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
-    if (label == nullptr || partition == nullptr) return NullArgument("label and partition");
+    if (label == nullptr || partition == nullptr)
+      return NullArgument("label and partition");
     return Finish(r, r->registry->RevokePartition(label, partition), out);
   });
 }
@@ -273,13 +297,15 @@ TL_EXPORT tl_status tl_registry_revoke_partition(tl_registry* r, const char* lab
 TL_EXPORT tl_status tl_registry_get_client(tl_registry* r, const char* label,
                                            tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
-    if (label == nullptr || out == nullptr) return NullArgument("label and out");
+    if (label == nullptr || out == nullptr)
+      return NullArgument("label and out");
     auto snap = r->registry->Snapshot();
     const reg::ClientRecord* c = snap->FindClientByLabel(label);
     if (c == nullptr) {
       return trustlink::ntl::Error(
           absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-          absl::StrCat("no client is registered with label '", label, "'; see client list"));
+          absl::StrCat("no client is registered with label '", label,
+                       "'; see client list"));
     }
     tl_client_info* info = NewInfo(*c, *snap);
     if (info == nullptr) throw std::bad_alloc();
@@ -288,11 +314,11 @@ TL_EXPORT tl_status tl_registry_get_client(tl_registry* r, const char* label,
   });
 }
 
-TL_EXPORT tl_status tl_registry_find_client_by_fingerprint(tl_registry* r,
-                                                           const char* fingerprint,
-                                                           tl_client_info** out) noexcept {
+TL_EXPORT tl_status tl_registry_find_client_by_fingerprint(
+    tl_registry* r, const char* fingerprint, tl_client_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
-    if (fingerprint == nullptr || out == nullptr) return NullArgument("fingerprint and out");
+    if (fingerprint == nullptr || out == nullptr)
+      return NullArgument("fingerprint and out");
     auto fp = reg::NormalizeFingerprint(fingerprint);
     if (!fp.ok()) return fp.status();
     auto snap = r->registry->Snapshot();
@@ -309,7 +335,8 @@ TL_EXPORT tl_status tl_registry_find_client_by_fingerprint(tl_registry* r,
   });
 }
 
-TL_EXPORT tl_status tl_registry_list_clients(tl_registry* r, tl_client_list** out) noexcept {
+TL_EXPORT tl_status tl_registry_list_clients(tl_registry* r,
+                                             tl_client_list** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (out == nullptr) return NullArgument("out");
     auto snap = r->registry->Snapshot();
@@ -318,38 +345,49 @@ TL_EXPORT tl_status tl_registry_list_clients(tl_registry* r, tl_client_list** ou
     list->clients.resize(clients.size());
     for (size_t i = 0; i < clients.size(); ++i) {
       list->clients[i].record = *clients[i];
-      list->clients[i].effective_ott_expiry = snap->EffectiveOttExpirySeconds(*clients[i]);
+      list->clients[i].effective_ott_expiry =
+          snap->EffectiveOttExpirySeconds(*clients[i]);
     }
     *out = list.release();
     return absl::OkStatus();
   });
 }
 
-TL_EXPORT void tl_client_list_free(tl_client_list* list) noexcept { delete list; }
+TL_EXPORT void tl_client_list_free(tl_client_list* list) noexcept {
+  delete list;
+}
 TL_EXPORT size_t tl_client_list_count(const tl_client_list* list) noexcept {
   return list != nullptr ? list->clients.size() : 0;
 }
 TL_EXPORT const tl_client_info* tl_client_list_get(const tl_client_list* list,
                                                    size_t i) noexcept {
-  return list != nullptr && i < list->clients.size() ? &list->clients[i] : nullptr;
+  return list != nullptr && i < list->clients.size() ? &list->clients[i]
+                                                     : nullptr;
 }
 
-TL_EXPORT void tl_client_info_free(tl_client_info* info) noexcept { delete info; }
+TL_EXPORT void tl_client_info_free(tl_client_info* info) noexcept {
+  delete info;
+}
 
-#define TL_INFO_STR(field) return info != nullptr ? info->record.field.c_str() : ""
-TL_EXPORT const char* tl_client_info_label(const tl_client_info* info) noexcept {
+#define TL_INFO_STR(field) \
+  return info != nullptr ? info->record.field.c_str() : ""
+TL_EXPORT const char* tl_client_info_label(
+    const tl_client_info* info) noexcept {
   TL_INFO_STR(label);
 }
 TL_EXPORT const char* tl_client_info_name(const tl_client_info* info) noexcept {
   TL_INFO_STR(name);
 }
-TL_EXPORT const char* tl_client_info_fingerprint(const tl_client_info* info) noexcept {
+TL_EXPORT const char* tl_client_info_fingerprint(
+    const tl_client_info* info) noexcept {
   TL_INFO_STR(fingerprint);
 }
-TL_EXPORT const char* tl_client_info_certificate_pem(const tl_client_info* info) noexcept {
+TL_EXPORT const char* tl_client_info_certificate_pem(
+    const tl_client_info* info) noexcept {
   TL_INFO_STR(certificate_pem);
 }
-TL_EXPORT int32_t tl_client_info_name_kind(const tl_client_info* info) noexcept {
+TL_EXPORT int32_t
+tl_client_info_name_kind(const tl_client_info* info) noexcept {
   if (info == nullptr) return TL_NAME_HOSTNAME;
   switch (info->record.name_kind) {
     case trustlink::ntl::NameKind::kIPv4:
@@ -360,37 +398,48 @@ TL_EXPORT int32_t tl_client_info_name_kind(const tl_client_info* info) noexcept 
       return TL_NAME_HOSTNAME;
   }
 }
-TL_EXPORT int32_t tl_client_info_require_htl(const tl_client_info* info) noexcept {
+TL_EXPORT int32_t
+tl_client_info_require_htl(const tl_client_info* info) noexcept {
   return info != nullptr && info->record.require_htl ? 1 : 0;
 }
-TL_EXPORT int64_t tl_client_info_ott_expiry(const tl_client_info* info) noexcept {
+TL_EXPORT int64_t
+tl_client_info_ott_expiry(const tl_client_info* info) noexcept {
   return info != nullptr ? info->record.ott_expiry_seconds : 0;
 }
-TL_EXPORT int64_t tl_client_info_effective_ott_expiry(const tl_client_info* info) noexcept {
+TL_EXPORT int64_t
+tl_client_info_effective_ott_expiry(const tl_client_info* info) noexcept {
   return info != nullptr ? info->effective_ott_expiry : 0;
 }
-TL_EXPORT int64_t tl_client_info_registered_unix(const tl_client_info* info) noexcept {
+TL_EXPORT int64_t
+tl_client_info_registered_unix(const tl_client_info* info) noexcept {
   return info != nullptr ? info->record.registered_unix : 0;
 }
-TL_EXPORT int64_t tl_client_info_changed_unix(const tl_client_info* info) noexcept {
+TL_EXPORT int64_t
+tl_client_info_changed_unix(const tl_client_info* info) noexcept {
   return info != nullptr ? info->record.changed_unix : 0;
 }
-TL_EXPORT size_t tl_client_info_num_host_ips(const tl_client_info* info) noexcept {
+TL_EXPORT size_t
+tl_client_info_num_host_ips(const tl_client_info* info) noexcept {
   return info != nullptr ? info->record.host_ips.size() : 0;
 }
-TL_EXPORT const char* tl_client_info_host_ip(const tl_client_info* info, size_t i) noexcept {
+TL_EXPORT const char* tl_client_info_host_ip(const tl_client_info* info,
+                                             size_t i) noexcept {
   return info != nullptr ? Str(info->record.host_ips, i) : "";
 }
-TL_EXPORT size_t tl_client_info_num_partitions(const tl_client_info* info) noexcept {
+TL_EXPORT size_t
+tl_client_info_num_partitions(const tl_client_info* info) noexcept {
   return info != nullptr ? info->record.partitions.size() : 0;
 }
-TL_EXPORT const char* tl_client_info_partition(const tl_client_info* info, size_t i) noexcept {
+TL_EXPORT const char* tl_client_info_partition(const tl_client_info* info,
+                                               size_t i) noexcept {
   return info != nullptr ? Str(info->record.partitions, i) : "";
 }
-TL_EXPORT size_t tl_client_info_num_warnings(const tl_client_info* info) noexcept {
+TL_EXPORT size_t
+tl_client_info_num_warnings(const tl_client_info* info) noexcept {
   return info != nullptr ? info->warnings.size() : 0;
 }
-TL_EXPORT const char* tl_client_info_warning(const tl_client_info* info, size_t i) noexcept {
+TL_EXPORT const char* tl_client_info_warning(const tl_client_info* info,
+                                             size_t i) noexcept {
   return info != nullptr ? Str(info->warnings, i) : "";
 }
 TL_EXPORT int32_t tl_client_info_changed(const tl_client_info* info) noexcept {

@@ -1,7 +1,8 @@
 #ifndef TRUSTLINK_CAPI_SRC_REGISTRY_HANDLES_H_
 #define TRUSTLINK_CAPI_SRC_REGISTRY_HANDLES_H_
 
-// The structs behind the handles of trustlink/registry.h, shared by the registry*.cc files.
+// The structs behind the handles of trustlink/registry.h, shared by the
+// registry*.cc files.
 
 #include <memory>
 #include <string>

@@ -29,8 +29,8 @@ enum SettingField {
   kOttExpiry
 };
 
-std::unique_ptr<tl_partition_info> NewPartitionInfo(const reg::Partition& p,
-                                                    std::vector<std::string> clients) {
+std::unique_ptr<tl_partition_info> NewPartitionInfo(
+    const reg::Partition& p, std::vector<std::string> clients) {
   auto info = std::make_unique<tl_partition_info>();
   info->partition = p;
   info->clients = std::move(clients);
@@ -38,7 +38,8 @@ std::unique_ptr<tl_partition_info> NewPartitionInfo(const reg::Partition& p,
 }
 
 absl::StatusOr<trustlink::ntl::KeyType> KeyTypeOf(const char* name) {
-  if (name == nullptr || name[0] == '\0') return trustlink::ntl::kDefaultKeyType;
+  if (name == nullptr || name[0] == '\0')
+    return trustlink::ntl::kDefaultKeyType;
   return trustlink::ntl::ParseKeyType(name);
 }
 
@@ -70,15 +71,16 @@ absl::Status GiveIdentity(absl::StatusOr<reg::ServerIdentities> ids,
 
 extern "C" {
 
-#define TL_REGISTRY_BODY(r)                                                           \
-  if ((r) == nullptr) return TL_E_INVALID_ARGUMENT;                                   \
-  if ((r)->registry == nullptr)                                                       \
-    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION, "the registry did not open"); \
+#define TL_REGISTRY_BODY(r)                                  \
+  if ((r) == nullptr) return TL_E_INVALID_ARGUMENT;          \
+  if ((r)->registry == nullptr)                              \
+    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION,     \
+                               "the registry did not open"); \
   return Guard(&(r)->last_error, [&]() -> absl::Status
 
-TL_EXPORT tl_status tl_registry_create_partition(tl_registry* r, const char* name,
-                                                 const char* label, const char* serial,
-                                                 tl_partition_info** out) noexcept {
+TL_EXPORT tl_status tl_registry_create_partition(
+    tl_registry* r, const char* name, const char* label, const char* serial,
+    tl_partition_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (name == nullptr) return NullArgument("name");
     auto p = r->registry->CreatePartition(name, label != nullptr ? label : "",
@@ -89,23 +91,25 @@ TL_EXPORT tl_status tl_registry_create_partition(tl_registry* r, const char* nam
   });
 }
 
-TL_EXPORT tl_status tl_registry_delete_partition(tl_registry* r, const char* name,
-                                                 int32_t force,
-                                                 tl_partition_info** out) noexcept {
+TL_EXPORT tl_status
+tl_registry_delete_partition(tl_registry* r, const char* name, int32_t force,
+                             tl_partition_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (name == nullptr) return NullArgument("name");
     auto snap = r->registry->Snapshot();
     const reg::Partition* before = snap->FindPartition(name);
-    reg::Partition copy = before != nullptr ? *before : reg::Partition{name, "", "", 0};
+    reg::Partition copy =
+        before != nullptr ? *before : reg::Partition{name, "", "", 0};
     auto lost = r->registry->DeletePartition(name, force != 0);
     if (!lost.ok()) return lost.status();
-    if (out != nullptr) *out = NewPartitionInfo(copy, std::move(*lost)).release();
+    if (out != nullptr)
+      *out = NewPartitionInfo(copy, std::move(*lost)).release();
     return absl::OkStatus();
   });
 }
 
-TL_EXPORT tl_status tl_registry_get_partition(tl_registry* r, const char* name,
-                                              tl_partition_info** out) noexcept {
+TL_EXPORT tl_status tl_registry_get_partition(
+    tl_registry* r, const char* name, tl_partition_info** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (name == nullptr || out == nullptr) return NullArgument("name and out");
     auto snap = r->registry->Snapshot();
@@ -113,15 +117,16 @@ TL_EXPORT tl_status tl_registry_get_partition(tl_registry* r, const char* name,
     if (p == nullptr) {
       return trustlink::ntl::Error(
           absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-          absl::StrCat("partition '", name, "' does not exist; see partition list"));
+          absl::StrCat("partition '", name,
+                       "' does not exist; see partition list"));
     }
     *out = NewPartitionInfo(*p, snap->ClientsUsingPartition(name)).release();
     return absl::OkStatus();
   });
 }
 
-TL_EXPORT tl_status tl_registry_list_partitions(tl_registry* r,
-                                                tl_partition_list** out) noexcept {
+TL_EXPORT tl_status
+tl_registry_list_partitions(tl_registry* r, tl_partition_list** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (out == nullptr) return NullArgument("out");
     auto snap = r->registry->Snapshot();
@@ -142,28 +147,39 @@ TL_EXPORT tl_status tl_registry_list_partitions(tl_registry* r,
   });
 }
 
-TL_EXPORT void tl_partition_list_free(tl_partition_list* list) noexcept { delete list; }
-TL_EXPORT size_t tl_partition_list_count(const tl_partition_list* list) noexcept {
+TL_EXPORT void tl_partition_list_free(tl_partition_list* list) noexcept {
+  delete list;
+}
+TL_EXPORT size_t
+tl_partition_list_count(const tl_partition_list* list) noexcept {
   return list != nullptr ? list->partitions.size() : 0;
 }
-TL_EXPORT const tl_partition_info* tl_partition_list_get(const tl_partition_list* list,
-                                                         size_t i) noexcept {
-  return list != nullptr && i < list->partitions.size() ? &list->partitions[i] : nullptr;
+TL_EXPORT const tl_partition_info* tl_partition_list_get(
+    const tl_partition_list* list, size_t i) noexcept {
+  return list != nullptr && i < list->partitions.size() ? &list->partitions[i]
+                                                        : nullptr;
 }
-TL_EXPORT void tl_partition_info_free(tl_partition_info* info) noexcept { delete info; }
-TL_EXPORT const char* tl_partition_info_name(const tl_partition_info* info) noexcept {
+TL_EXPORT void tl_partition_info_free(tl_partition_info* info) noexcept {
+  delete info;
+}
+TL_EXPORT const char* tl_partition_info_name(
+    const tl_partition_info* info) noexcept {
   return info != nullptr ? info->partition.name.c_str() : "";
 }
-TL_EXPORT const char* tl_partition_info_label(const tl_partition_info* info) noexcept {
+TL_EXPORT const char* tl_partition_info_label(
+    const tl_partition_info* info) noexcept {
   return info != nullptr ? info->partition.label.c_str() : "";
 }
-TL_EXPORT const char* tl_partition_info_serial(const tl_partition_info* info) noexcept {
+TL_EXPORT const char* tl_partition_info_serial(
+    const tl_partition_info* info) noexcept {
   return info != nullptr ? info->partition.serial.c_str() : "";
 }
-TL_EXPORT int64_t tl_partition_info_created_unix(const tl_partition_info* info) noexcept {
+TL_EXPORT int64_t
+tl_partition_info_created_unix(const tl_partition_info* info) noexcept {
   return info != nullptr ? info->partition.created_unix : 0;
 }
-TL_EXPORT size_t tl_partition_info_num_clients(const tl_partition_info* info) noexcept {
+TL_EXPORT size_t
+tl_partition_info_num_clients(const tl_partition_info* info) noexcept {
   return info != nullptr ? info->clients.size() : 0;
 }
 TL_EXPORT const char* tl_partition_info_client(const tl_partition_info* info,
@@ -171,7 +187,8 @@ TL_EXPORT const char* tl_partition_info_client(const tl_partition_info* info,
   return info != nullptr ? Str(info->clients, i) : "";
 }
 
-TL_EXPORT tl_status tl_appliance_settings_new(tl_appliance_settings** out) noexcept {
+TL_EXPORT tl_status
+tl_appliance_settings_new(tl_appliance_settings** out) noexcept {
   if (out == nullptr) return TL_E_INVALID_ARGUMENT;
   auto* s = new (std::nothrow) tl_appliance_settings();
   if (s == nullptr) return TL_E_NO_MEMORY;
@@ -179,10 +196,12 @@ TL_EXPORT tl_status tl_appliance_settings_new(tl_appliance_settings** out) noexc
   return TL_OK;
 }
 
-TL_EXPORT void tl_appliance_settings_free(tl_appliance_settings* s) noexcept { delete s; }
+TL_EXPORT void tl_appliance_settings_free(tl_appliance_settings* s) noexcept {
+  delete s;
+}
 
-TL_EXPORT tl_status tl_registry_get_settings(tl_registry* r,
-                                             tl_appliance_settings** out) noexcept {
+TL_EXPORT tl_status
+tl_registry_get_settings(tl_registry* r, tl_appliance_settings** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (out == nullptr) return NullArgument("out");
     auto s = std::make_unique<tl_appliance_settings>();
@@ -192,9 +211,9 @@ TL_EXPORT tl_status tl_registry_get_settings(tl_registry* r,
   });
 }
 
-TL_EXPORT tl_status tl_registry_update_settings(tl_registry* r,
-                                                const tl_appliance_settings* patch,
-                                                tl_appliance_settings** out) noexcept {
+TL_EXPORT tl_status
+tl_registry_update_settings(tl_registry* r, const tl_appliance_settings* patch,
+                            tl_appliance_settings** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (patch == nullptr) return NullArgument("patch");
     auto updated = r->registry->UpdateSettings([&](reg::Settings* s) {
@@ -205,7 +224,8 @@ TL_EXPORT tl_status tl_registry_update_settings(tl_registry* r,
       if (set[kIpcheck]) s->ipcheck = v.ipcheck;
       if (set[kKeepalive]) s->tcp_keepalive = v.tcp_keepalive;
       if (set[kIdle]) s->keepalive_idle_seconds = v.keepalive_idle_seconds;
-      if (set[kInterval]) s->keepalive_interval_seconds = v.keepalive_interval_seconds;
+      if (set[kInterval])
+        s->keepalive_interval_seconds = v.keepalive_interval_seconds;
       if (set[kProbes]) s->keepalive_probes = v.keepalive_probes;
       if (set[kRecvTimeout]) s->receive_timeout_ms = v.receive_timeout_ms;
       if (set[kGrace]) s->htl_grace_period_seconds = v.htl_grace_period_seconds;
@@ -224,8 +244,8 @@ TL_EXPORT tl_status tl_registry_update_settings(tl_registry* r,
   });
 }
 
-TL_EXPORT tl_status tl_appliance_settings_set_bind_address(tl_appliance_settings* s,
-                                                           const char* address) noexcept {
+TL_EXPORT tl_status tl_appliance_settings_set_bind_address(
+    tl_appliance_settings* s, const char* address) noexcept {
   if (s == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&s->last_error, [&]() -> absl::Status {
     if (address == nullptr) return NullArgument("address");
@@ -244,29 +264,34 @@ TL_EXPORT tl_status tl_appliance_settings_set_bind_address(tl_appliance_settings
   });
 }
 
-#define TL_INT_SETTING(fn, field, index)                                             \
-  TL_EXPORT tl_status fn(tl_appliance_settings* s, int32_t value) noexcept {         \
-    if (s == nullptr) return TL_E_INVALID_ARGUMENT;                                  \
-    s->values.field = value;                                                         \
-    s->set[index] = true;                                                            \
-    return TL_OK;                                                                    \
+#define TL_INT_SETTING(fn, field, index)                                     \
+  TL_EXPORT tl_status fn(tl_appliance_settings* s, int32_t value) noexcept { \
+    if (s == nullptr) return TL_E_INVALID_ARGUMENT;                          \
+    s->values.field = value;                                                 \
+    s->set[index] = true;                                                    \
+    return TL_OK;                                                            \
   }
-#define TL_BOOL_SETTING(fn, field, index)                                            \
-  TL_EXPORT tl_status fn(tl_appliance_settings* s, int32_t value) noexcept {         \
-    if (s == nullptr) return TL_E_INVALID_ARGUMENT;                                  \
-    s->values.field = value != 0;                                                    \
-    s->set[index] = true;                                                            \
-    return TL_OK;                                                                    \
+#define TL_BOOL_SETTING(fn, field, index)                                    \
+  TL_EXPORT tl_status fn(tl_appliance_settings* s, int32_t value) noexcept { \
+    if (s == nullptr) return TL_E_INVALID_ARGUMENT;                          \
+    s->values.field = value != 0;                                            \
+    s->set[index] = true;                                                    \
+    return TL_OK;                                                            \
   }
 TL_INT_SETTING(tl_appliance_settings_set_port, port, kPort)
 TL_BOOL_SETTING(tl_appliance_settings_set_ipcheck, ipcheck, kIpcheck)
-TL_BOOL_SETTING(tl_appliance_settings_set_tcp_keepalive, tcp_keepalive, kKeepalive)
-TL_INT_SETTING(tl_appliance_settings_set_keepalive_idle, keepalive_idle_seconds, kIdle)
-TL_INT_SETTING(tl_appliance_settings_set_keepalive_interval, keepalive_interval_seconds,
-               kInterval)
-TL_INT_SETTING(tl_appliance_settings_set_keepalive_probes, keepalive_probes, kProbes)
-TL_INT_SETTING(tl_appliance_settings_set_receive_timeout_ms, receive_timeout_ms, kRecvTimeout)
-TL_INT_SETTING(tl_appliance_settings_set_htl_grace_period, htl_grace_period_seconds, kGrace)
+TL_BOOL_SETTING(tl_appliance_settings_set_tcp_keepalive, tcp_keepalive,
+                kKeepalive)
+TL_INT_SETTING(tl_appliance_settings_set_keepalive_idle, keepalive_idle_seconds,
+               kIdle)
+TL_INT_SETTING(tl_appliance_settings_set_keepalive_interval,
+               keepalive_interval_seconds, kInterval)
+TL_INT_SETTING(tl_appliance_settings_set_keepalive_probes, keepalive_probes,
+               kProbes)
+TL_INT_SETTING(tl_appliance_settings_set_receive_timeout_ms, receive_timeout_ms,
+               kRecvTimeout)
+TL_INT_SETTING(tl_appliance_settings_set_htl_grace_period,
+               htl_grace_period_seconds, kGrace)
 TL_INT_SETTING(tl_appliance_settings_set_htl_default_ott_expiry,
                htl_default_ott_expiry_seconds, kOttExpiry)
 
@@ -274,37 +299,42 @@ TL_EXPORT const char* tl_appliance_settings_bind_address(
     const tl_appliance_settings* s) noexcept {
   return s != nullptr ? s->values.bind_address.c_str() : "";
 }
-#define TL_GET_SETTING(fn, expr)                                           \
-  TL_EXPORT int32_t fn(const tl_appliance_settings* s) noexcept {          \
-    reg::Settings defaults;                                                \
-    const reg::Settings& v = s != nullptr ? s->values : defaults;          \
-    return static_cast<int32_t>(expr);                                     \
+#define TL_GET_SETTING(fn, expr)                                  \
+  TL_EXPORT int32_t fn(const tl_appliance_settings* s) noexcept { \
+    reg::Settings defaults;                                       \
+    const reg::Settings& v = s != nullptr ? s->values : defaults; \
+    return static_cast<int32_t>(expr);                            \
   }
 TL_GET_SETTING(tl_appliance_settings_port, v.port)
 TL_GET_SETTING(tl_appliance_settings_ipcheck, v.ipcheck ? 1 : 0)
 TL_GET_SETTING(tl_appliance_settings_tcp_keepalive, v.tcp_keepalive ? 1 : 0)
 TL_GET_SETTING(tl_appliance_settings_keepalive_idle, v.keepalive_idle_seconds)
-TL_GET_SETTING(tl_appliance_settings_keepalive_interval, v.keepalive_interval_seconds)
+TL_GET_SETTING(tl_appliance_settings_keepalive_interval,
+               v.keepalive_interval_seconds)
 TL_GET_SETTING(tl_appliance_settings_keepalive_probes, v.keepalive_probes)
 TL_GET_SETTING(tl_appliance_settings_receive_timeout_ms, v.receive_timeout_ms)
-TL_GET_SETTING(tl_appliance_settings_htl_grace_period, v.htl_grace_period_seconds)
-TL_GET_SETTING(tl_appliance_settings_htl_default_ott_expiry, v.htl_default_ott_expiry_seconds)
+TL_GET_SETTING(tl_appliance_settings_htl_grace_period,
+               v.htl_grace_period_seconds)
+TL_GET_SETTING(tl_appliance_settings_htl_default_ott_expiry,
+               v.htl_default_ott_expiry_seconds)
 
-TL_EXPORT tl_status tl_registry_load_server_identity(tl_registry* r,
-                                                     tl_server_identity** out) noexcept {
-  TL_REGISTRY_BODY(r) { return GiveIdentity(reg::LoadServerIdentity(r->root), out); });
+TL_EXPORT tl_status tl_registry_load_server_identity(
+    tl_registry* r, tl_server_identity** out) noexcept {
+  TL_REGISTRY_BODY(r) {
+    return GiveIdentity(reg::LoadServerIdentity(r->root), out);
+  });
 }
 
-TL_EXPORT tl_status tl_registry_ensure_server_identity(tl_registry* r,
-                                                       const char* appliance_name,
-                                                       const char* key_type,
-                                                       tl_server_identity** out) noexcept {
+TL_EXPORT tl_status tl_registry_ensure_server_identity(
+    tl_registry* r, const char* appliance_name, const char* key_type,
+    tl_server_identity** out) noexcept {
   TL_REGISTRY_BODY(r) {
     if (appliance_name == nullptr) return NullArgument("appliance_name");
     auto type = KeyTypeOf(key_type);
     if (!type.ok()) return type.status();
-    return GiveIdentity(reg::EnsureServerIdentity(r->root, appliance_name, *type, nullptr),
-                        out);
+    return GiveIdentity(
+        reg::EnsureServerIdentity(r->root, appliance_name, *type, nullptr),
+        out);
   });
 }
 
@@ -314,14 +344,15 @@ TL_EXPORT tl_status tl_registry_regenerate_server_certificate(
   TL_REGISTRY_BODY(r) {
     auto type = KeyTypeOf(key_type);
     if (!type.ok()) return type.status();
-    return GiveIdentity(r->registry->RegenerateServerCertificate(
-                            appliance_name != nullptr ? appliance_name : "", *type),
-                        out);
+    return GiveIdentity(
+        r->registry->RegenerateServerCertificate(
+            appliance_name != nullptr ? appliance_name : "", *type),
+        out);
   });
 }
 
-TL_EXPORT tl_status tl_registry_drop_old_server_certificates(tl_registry* r,
-                                                             int32_t* out_dropped) noexcept {
+TL_EXPORT tl_status tl_registry_drop_old_server_certificates(
+    tl_registry* r, int32_t* out_dropped) noexcept {
   TL_REGISTRY_BODY(r) {
     auto dropped = r->registry->DropOldServerCertificates();
     if (!dropped.ok()) return dropped.status();
@@ -330,20 +361,24 @@ TL_EXPORT tl_status tl_registry_drop_old_server_certificates(tl_registry* r,
   });
 }
 
-TL_EXPORT void tl_server_identity_free(tl_server_identity* id) noexcept { delete id; }
-TL_EXPORT size_t tl_server_identity_num_certificates(const tl_server_identity* id) noexcept {
+TL_EXPORT void tl_server_identity_free(tl_server_identity* id) noexcept {
+  delete id;
+}
+TL_EXPORT size_t
+tl_server_identity_num_certificates(const tl_server_identity* id) noexcept {
   return id != nullptr ? id->certs.size() : 0;
 }
-#define TL_ID_STR(fn, field)                                                     \
-  TL_EXPORT const char* fn(const tl_server_identity* id, size_t i) noexcept {    \
-    return id != nullptr && i < id->certs.size() ? id->certs[i].field.c_str() : ""; \
+#define TL_ID_STR(fn, field)                                                  \
+  TL_EXPORT const char* fn(const tl_server_identity* id, size_t i) noexcept { \
+    return id != nullptr && i < id->certs.size() ? id->certs[i].field.c_str() \
+                                                 : "";                        \
   }
 TL_ID_STR(tl_server_identity_certificate_pem, pem)
 TL_ID_STR(tl_server_identity_fingerprint, fingerprint)
 TL_ID_STR(tl_server_identity_subject, subject)
 TL_ID_STR(tl_server_identity_key_type, key_type)
-TL_EXPORT int64_t tl_server_identity_not_after_unix(const tl_server_identity* id,
-                                                    size_t i) noexcept {
+TL_EXPORT int64_t tl_server_identity_not_after_unix(
+    const tl_server_identity* id, size_t i) noexcept {
   return id != nullptr && i < id->certs.size() ? id->certs[i].not_after : 0;
 }
 

@@ -1,4 +1,6 @@
 // The C ABI of trustlink/trust_store.h over //ntl:trust_store.
+#include "ntl/trust_store.h"
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -8,7 +10,6 @@
 #include "capi/internal/last_error.h"
 #include "ntl/internal/safe_dir.h"
 #include "ntl/status.h"
-#include "ntl/trust_store.h"
 #include "trustlink/trust_store.h"
 
 using trustlink::capi::internal::Guard;
@@ -31,8 +32,9 @@ TL_DEFINE_LAST_ERROR(tl_trust_store)
 namespace {
 
 absl::Status NotOpen() {
-  return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
-                    "the trust store is not open; call tl_trust_store_open first");
+  return ntl::Error(
+      absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+      "the trust store is not open; call tl_trust_store_open first");
 }
 
 absl::Status NullArgument(const char* what) {
@@ -52,9 +54,12 @@ TL_EXPORT tl_status tl_trust_store_new(tl_trust_store** out) noexcept {
   return TL_OK;
 }
 
-TL_EXPORT void tl_trust_store_free(tl_trust_store* store) noexcept { delete store; }
+TL_EXPORT void tl_trust_store_free(tl_trust_store* store) noexcept {
+  delete store;
+}
 
-TL_EXPORT tl_status tl_trust_store_open(tl_trust_store* store, const char* client_root,
+TL_EXPORT tl_status tl_trust_store_open(tl_trust_store* store,
+                                        const char* client_root,
                                         int32_t create) noexcept {
   if (store == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&store->last_error, [&]() -> absl::Status {
@@ -62,24 +67,28 @@ TL_EXPORT tl_status tl_trust_store_open(tl_trust_store* store, const char* clien
     absl::StatusOr<ntl::internal::SafeDir> root =
         ntl::internal::SafeDir::Open(client_root, create != 0, 0755);
     if (!root.ok()) return root.status();
-    absl::StatusOr<ntl::TrustStore> opened = ntl::TrustStore::Open(*root, create != 0);
+    absl::StatusOr<ntl::TrustStore> opened =
+        ntl::TrustStore::Open(*root, create != 0);
     if (!opened.ok()) return opened.status();
     store->store.emplace(*std::move(opened));
     return absl::OkStatus();
   });
 }
 
-TL_EXPORT tl_status tl_trust_store_add_server(tl_trust_store* store, const char* name,
-                                              const char* pem, size_t pem_len,
-                                              int32_t replace, char* out_fingerprint,
+TL_EXPORT tl_status tl_trust_store_add_server(tl_trust_store* store,
+                                              const char* name, const char* pem,
+                                              size_t pem_len, int32_t replace,
+                                              char* out_fingerprint,
                                               size_t fingerprint_len) noexcept {
   if (store == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&store->last_error, [&]() -> absl::Status {
     if (!store->store) return NotOpen();
     if (name == nullptr || pem == nullptr) return NullArgument("name and pem");
-    if (out_fingerprint != nullptr && fingerprint_len < TL_FINGERPRINT_LEN + 1) {
-      return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_BUFFER_TOO_SMALL,
-                        "the fingerprint buffer needs TL_FINGERPRINT_LEN + 1 bytes");
+    if (out_fingerprint != nullptr &&
+        fingerprint_len < TL_FINGERPRINT_LEN + 1) {
+      return ntl::Error(
+          absl::StatusCode::kInvalidArgument, TL_E_BUFFER_TOO_SMALL,
+          "the fingerprint buffer needs TL_FINGERPRINT_LEN + 1 bytes");
     }
     absl::StatusOr<ntl::AddResult> added =
         store->store->Add(name, absl::string_view(pem, pem_len), replace != 0);
@@ -102,17 +111,19 @@ TL_EXPORT tl_status tl_trust_store_remove_server(tl_trust_store* store,
   });
 }
 
-TL_EXPORT tl_status tl_trust_store_load_pinned(tl_trust_store* store,
-                                               tl_server_cert_list** out) noexcept {
+TL_EXPORT tl_status tl_trust_store_load_pinned(
+    tl_trust_store* store, tl_server_cert_list** out) noexcept {
   if (store == nullptr) return TL_E_INVALID_ARGUMENT;
   return Guard(&store->last_error, [&]() -> absl::Status {
     if (!store->store) return NotOpen();
     if (out == nullptr) return NullArgument("out");
-    absl::StatusOr<std::vector<ntl::ServerCert>> pinned = store->store->LoadPinned();
+    absl::StatusOr<std::vector<ntl::ServerCert>> pinned =
+        store->store->LoadPinned();
     if (!pinned.ok()) return pinned.status();
     auto* list = new tl_server_cert_list();
     for (const ntl::ServerCert& s : *pinned) {
-      list->items.push_back({s.name, s.fingerprint, s.cert.Pem(), s.cert.Der()});
+      list->items.push_back(
+          {s.name, s.fingerprint, s.cert.Pem(), s.cert.Der()});
     }
     *out = list;
     return absl::OkStatus();
@@ -126,14 +137,15 @@ TL_EXPORT tl_status tl_trust_store_check(tl_trust_store* store) noexcept {
     absl::StatusOr<ntl::VerifyReport> report = store->store->Verify();
     if (!report.ok()) return report.status();
     if (!report->cafile_error.empty()) {
-      return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-                        report->cafile_error);
+      return ntl::Error(absl::StatusCode::kFailedPrecondition,
+                        TL_E_TRUST_STORE_INCONSISTENT, report->cafile_error);
     }
     for (const ntl::VerifyEntry& e : report->entries) {
       if (e.state != ntl::EntryState::kOk) {
         return ntl::Error(absl::StatusCode::kFailedPrecondition,
-                          e.state == ntl::EntryState::kExpired ? TL_E_CERT_EXPIRED
-                                                               : TL_E_TRUST_STORE_INCONSISTENT,
+                          e.state == ntl::EntryState::kExpired
+                              ? TL_E_CERT_EXPIRED
+                              : TL_E_TRUST_STORE_INCONSISTENT,
                           e.message);
       }
     }
@@ -154,29 +166,34 @@ TL_EXPORT tl_status tl_trust_store_repair(tl_trust_store* store,
   });
 }
 
-TL_EXPORT void tl_server_cert_list_free(tl_server_cert_list* list) noexcept { delete list; }
+TL_EXPORT void tl_server_cert_list_free(tl_server_cert_list* list) noexcept {
+  delete list;
+}
 
-TL_EXPORT size_t tl_server_cert_list_count(const tl_server_cert_list* list) noexcept {
+TL_EXPORT size_t
+tl_server_cert_list_count(const tl_server_cert_list* list) noexcept {
   return list == nullptr ? 0 : list->items.size();
 }
 
-#define TL_CERT_LIST_GETTER(field)                                                     \
-  TL_EXPORT tl_status tl_server_cert_list_##field(const tl_server_cert_list* list,     \
-                                                  size_t index, const char** out)      \
-      noexcept {                                                                       \
-    if (list == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;               \
-    if (index >= list->items.size()) return TL_E_OUT_OF_RANGE;                         \
-    *out = list->items[index].field.c_str();                                           \
-    return TL_OK;                                                                      \
+#define TL_CERT_LIST_GETTER(field)                                       \
+  TL_EXPORT tl_status tl_server_cert_list_##field(                       \
+      const tl_server_cert_list* list, size_t index,                     \
+      const char** out) noexcept {                                       \
+    if (list == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT; \
+    if (index >= list->items.size()) return TL_E_OUT_OF_RANGE;           \
+    *out = list->items[index].field.c_str();                             \
+    return TL_OK;                                                        \
   }
 
 TL_CERT_LIST_GETTER(name)
 TL_CERT_LIST_GETTER(fingerprint)
 TL_CERT_LIST_GETTER(pem)
 
-TL_EXPORT tl_status tl_server_cert_list_der(const tl_server_cert_list* list, size_t index,
-                                            const uint8_t** out, size_t* out_len) noexcept {
-  if (list == nullptr || out == nullptr || out_len == nullptr) return TL_E_INVALID_ARGUMENT;
+TL_EXPORT tl_status tl_server_cert_list_der(const tl_server_cert_list* list,
+                                            size_t index, const uint8_t** out,
+                                            size_t* out_len) noexcept {
+  if (list == nullptr || out == nullptr || out_len == nullptr)
+    return TL_E_INVALID_ARGUMENT;
   if (index >= list->items.size()) return TL_E_OUT_OF_RANGE;
   *out = reinterpret_cast<const uint8_t*>(list->items[index].der.data());
   *out_len = list->items[index].der.size();

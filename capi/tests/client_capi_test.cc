@@ -1,5 +1,6 @@
-// The client C ABI end to end against the fake NTLS peer: open, slots, blocking and async
-// calls, fd/process mode, per-server state, streams and verify results.
+// The client C ABI end to end against the fake NTLS peer: open, slots, blocking
+// and async calls, fd/process mode, per-server state, streams and verify
+// results.
 #include <poll.h>
 
 #include <atomic>
@@ -21,8 +22,9 @@ using trustlink::ntl::client::testing::ServerOptions;
 std::string LastError(const tl_client* c) {
   char buf[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
-  return tl_client_last_error(c, buf, sizeof(buf), &len) == TL_OK ? std::string(buf, len)
-                                                                   : "?";
+  return tl_client_last_error(c, buf, sizeof(buf), &len) == TL_OK
+             ? std::string(buf, len)
+             : "?";
 }
 
 class ClientCapiTest : public ::testing::Test {
@@ -34,13 +36,17 @@ class ClientCapiTest : public ::testing::Test {
     ASSERT_TRUE(s.ok());
     server_ = std::move(*s);
     ASSERT_EQ(tl_client_settings_new(&settings_), TL_OK);
-    const std::string pin = ReadTestFile("testdata/tls/server_ed25519.cert.pem");
-    ASSERT_EQ(tl_client_settings_add_server(settings_, "hsm1", "127.0.0.1", server_->port(),
-                                            0, pin.c_str()),
+    const std::string pin =
+        ReadTestFile("testdata/tls/server_ed25519.cert.pem");
+    ASSERT_EQ(tl_client_settings_add_server(settings_, "hsm1", "127.0.0.1",
+                                            server_->port(), 0, pin.c_str()),
               TL_OK);
-    const std::string cert = ReadTestFile("testdata/tls/client_ed25519.cert.pem");
+    const std::string cert =
+        ReadTestFile("testdata/tls/client_ed25519.cert.pem");
     const std::string key = ReadTestFile("testdata/tls/client_ed25519.key.pem");
-    ASSERT_EQ(tl_client_settings_set_identity_pem(settings_, cert.c_str(), key.c_str()), TL_OK);
+    ASSERT_EQ(tl_client_settings_set_identity_pem(settings_, cert.c_str(),
+                                                  key.c_str()),
+              TL_OK);
   }
   void TearDown() override { tl_client_settings_free(settings_); }
 
@@ -68,10 +74,13 @@ TEST_F(ClientCapiTest, OpensListsSlotsAndCalls) {
 
   tl_response* resp = nullptr;
   const uint8_t data[] = {'h', 'i'};
-  ASSERT_EQ(tl_client_call(c, 0, kOpEcho, data, sizeof(data), 5000, &resp), TL_OK)
+  ASSERT_EQ(tl_client_call(c, 0, kOpEcho, data, sizeof(data), 5000, &resp),
+            TL_OK)
       << LastError(c);
   ASSERT_EQ(tl_response_len(resp), 2u);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(tl_response_data(resp)), 2), "hi");
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(tl_response_data(resp)), 2),
+      "hi");
   tl_response_free(resp);
 
   resp = nullptr;
@@ -102,7 +111,8 @@ struct AsyncResult {
   std::string data;
 };
 
-void OnResult(void* userdata, tl_status status, const uint8_t* data, size_t len) {
+void OnResult(void* userdata, tl_status status, const uint8_t* data,
+              size_t len) {
   auto* r = static_cast<AsyncResult*>(userdata);
   r->data.assign(reinterpret_cast<const char*>(data), len);
   r->status.store(status);
@@ -118,7 +128,9 @@ TEST_F(ClientCapiTest, FdModeAsyncCallCompletesInProcess) {
   ASSERT_EQ(tl_client_fd(c, &fd), TL_OK);
   AsyncResult result;
   const uint8_t data[] = {'x'};
-  ASSERT_EQ(tl_client_call_async(c, 0, kOpEcho, data, 1, 5000, OnResult, &result), TL_OK);
+  ASSERT_EQ(
+      tl_client_call_async(c, 0, kOpEcho, data, 1, 5000, OnResult, &result),
+      TL_OK);
   for (int i = 0; i < 200 && result.calls.load() == 0; ++i) {
     pollfd p{fd, POLLIN, 0};
     poll(&p, 1, 50);
@@ -134,8 +146,8 @@ TEST_F(ClientCapiTest, CloseCancelsAsyncCalls) {
   tl_client* c = nullptr;
   ASSERT_EQ(tl_client_open(settings_, &c), TL_OK);
   AsyncResult result;
-  ASSERT_EQ(tl_client_call_async(c, 0, kOpHold, nullptr, 0, TL_CLIENT_NO_TIMEOUT, OnResult,
-                                 &result),
+  ASSERT_EQ(tl_client_call_async(c, 0, kOpHold, nullptr, 0,
+                                 TL_CLIENT_NO_TIMEOUT, OnResult, &result),
             TL_OK);
   tl_client_close(c);
   EXPECT_EQ(result.calls.load(), 1);
@@ -144,8 +156,8 @@ TEST_F(ClientCapiTest, CloseCancelsAsyncCalls) {
 
 TEST_F(ClientCapiTest, VerifyReturnsResultsAsData) {
   const std::string pin = ReadTestFile("testdata/tls/server_p256.cert.pem");
-  ASSERT_EQ(tl_client_settings_add_server(settings_, "wrongpin", "127.0.0.1", server_->port(),
-                                          0, pin.c_str()),
+  ASSERT_EQ(tl_client_settings_add_server(settings_, "wrongpin", "127.0.0.1",
+                                          server_->port(), 0, pin.c_str()),
             TL_OK);
   tl_verify_results* r = nullptr;
   ASSERT_EQ(tl_client_verify(settings_, 5000, &r), TL_OK);
@@ -162,15 +174,18 @@ TEST_F(ClientCapiTest, VerifyReturnsResultsAsData) {
   ASSERT_EQ(tl_verify_results_get(r, 1, &outcome, &port, &num_slots), TL_OK);
   EXPECT_EQ(outcome, TL_E_CERT_PIN_MISMATCH);
   EXPECT_STREQ(tl_verify_results_server(r, 1), "wrongpin");
-  EXPECT_NE(std::string(tl_verify_results_message(r, 1)).find("SHA256"), std::string::npos);
+  EXPECT_NE(std::string(tl_verify_results_message(r, 1)).find("SHA256"),
+            std::string::npos);
   tl_verify_results_free(r);
 }
 
 TEST_F(ClientCapiTest, BadSettingsAreRefusedWithAMessage) {
-  EXPECT_EQ(tl_client_settings_add_server(settings_, "x", nullptr, 1792, 0, "not pem"),
+  EXPECT_EQ(tl_client_settings_add_server(settings_, "x", nullptr, 1792, 0,
+                                          "not pem"),
             TL_E_CERT_INVALID);
-  EXPECT_EQ(tl_client_settings_add_server(settings_, "x", nullptr, 0, 0, nullptr),
-            TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      tl_client_settings_add_server(settings_, "x", nullptr, 0, 0, nullptr),
+      TL_E_INVALID_ARGUMENT);
   tl_client_settings* empty = nullptr;
   ASSERT_EQ(tl_client_settings_new(&empty), TL_OK);
   tl_client* c = nullptr;
@@ -178,7 +193,8 @@ TEST_F(ClientCapiTest, BadSettingsAreRefusedWithAMessage) {
   EXPECT_EQ(c, nullptr);
   char buf[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
-  ASSERT_EQ(tl_client_settings_last_error(empty, buf, sizeof(buf), &len), TL_OK);
+  ASSERT_EQ(tl_client_settings_last_error(empty, buf, sizeof(buf), &len),
+            TL_OK);
   EXPECT_NE(std::string(buf).find("addServer"), std::string::npos);
   tl_client_settings_free(empty);
 }

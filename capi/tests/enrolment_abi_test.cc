@@ -1,5 +1,6 @@
-// The enrolment C ABI (identity.h, trust_store.h, client_config.h) through the public
-// header only: results, per-handle error messages, out-params untouched on failure.
+// The enrolment C ABI (identity.h, trust_store.h, client_config.h) through the
+// public header only: results, per-handle error messages, out-params untouched
+// on failure.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,7 +14,8 @@ namespace {
 
 std::string NewRoot(const char* leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  return std::string(tmp ? tmp : "/tmp") + "/abi_" + leaf + "_" + std::to_string(getpid());
+  return std::string(tmp ? tmp : "/tmp") + "/abi_" + leaf + "_" +
+         std::to_string(getpid());
 }
 
 std::string LastError(const tl_client_root* root) {
@@ -27,7 +29,8 @@ std::string ServerPem(const char* name) {
   tl_identity_options* options = nullptr;
   EXPECT_EQ(tl_identity_options_new(&options), TL_OK);
   EXPECT_EQ(tl_identity_options_set_for_server(options, 1), TL_OK);
-  EXPECT_EQ(tl_identity_options_set_key_type(options, TL_KEY_TYPE_ECDSA_P256), TL_OK);
+  EXPECT_EQ(tl_identity_options_set_key_type(options, TL_KEY_TYPE_ECDSA_P256),
+            TL_OK);
   tl_identity* identity = nullptr;
   EXPECT_EQ(tl_identity_create(options, name, &identity), TL_OK);
   const char* pem = nullptr;
@@ -50,10 +53,12 @@ TEST(EnrolmentAbiTest, KeyTypes) {
 
   tl_identity_options* options = nullptr;
   ASSERT_EQ(tl_identity_options_new(&options), TL_OK);
-  EXPECT_EQ(tl_identity_options_set_validity_days(options, 0), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(tl_identity_options_set_validity_days(options, 0),
+            TL_E_INVALID_ARGUMENT);
   char buf[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
-  ASSERT_EQ(tl_identity_options_last_error(options, buf, sizeof(buf), &len), TL_OK);
+  ASSERT_EQ(tl_identity_options_last_error(options, buf, sizeof(buf), &len),
+            TL_OK);
   EXPECT_NE(std::string(buf).find("20 years"), std::string::npos) << buf;
   tl_identity* identity = nullptr;
   EXPECT_EQ(tl_identity_create(options, "../x", &identity), TL_E_NAME_INVALID);
@@ -66,12 +71,15 @@ TEST(EnrolmentAbiTest, KeyTypes) {
 TEST(EnrolmentAbiTest, FingerprintMatchesIdentity) {
   std::string pem = ServerPem("hsm1");
   char fp[TL_FINGERPRINT_LEN + 1];
-  ASSERT_EQ(tl_cert_fingerprint_pem(pem.data(), pem.size(), fp, sizeof(fp)), TL_OK);
+  ASSERT_EQ(tl_cert_fingerprint_pem(pem.data(), pem.size(), fp, sizeof(fp)),
+            TL_OK);
   EXPECT_EQ(std::strlen(fp), static_cast<size_t>(TL_FINGERPRINT_LEN));
   char small[10];
-  EXPECT_EQ(tl_cert_fingerprint_pem(pem.data(), pem.size(), small, sizeof(small)),
-            TL_E_BUFFER_TOO_SMALL);
-  EXPECT_EQ(tl_cert_fingerprint_pem("junk", 4, fp, sizeof(fp)), TL_E_CERT_INVALID);
+  EXPECT_EQ(
+      tl_cert_fingerprint_pem(pem.data(), pem.size(), small, sizeof(small)),
+      TL_E_BUFFER_TOO_SMALL);
+  EXPECT_EQ(tl_cert_fingerprint_pem("junk", 4, fp, sizeof(fp)),
+            TL_E_CERT_INVALID);
 }
 
 TEST(EnrolmentAbiTest, ClientRootSteps) {
@@ -80,22 +88,26 @@ TEST(EnrolmentAbiTest, ClientRootSteps) {
   tl_server_list* list = nullptr;
   EXPECT_EQ(tl_client_root_list_servers(root, &list), TL_E_FAILED_PRECONDITION);
   std::string path = NewRoot("steps");
-  ASSERT_EQ(tl_client_root_open(root, path.c_str(), 1), TL_OK) << LastError(root);
+  ASSERT_EQ(tl_client_root_open(root, path.c_str(), 1), TL_OK)
+      << LastError(root);
 
   tl_cert_result* cert = nullptr;
   ASSERT_EQ(tl_client_root_create_cert(root, nullptr, "web1", 0, &cert), TL_OK);
-  EXPECT_EQ(std::string(tl_cert_result_cert_path(cert)), path + "/cert/client/web1.pem");
+  EXPECT_EQ(std::string(tl_cert_result_cert_path(cert)),
+            path + "/cert/client/web1.pem");
   EXPECT_EQ(std::string(tl_cert_result_key_type(cert)), "Ed25519");
   EXPECT_GT(tl_cert_result_not_after(cert), 0);
   tl_cert_result_free(cert);
   cert = nullptr;
-  EXPECT_EQ(tl_client_root_create_cert(root, nullptr, "web1", 0, &cert), TL_E_ALREADY_EXISTS);
+  EXPECT_EQ(tl_client_root_create_cert(root, nullptr, "web1", 0, &cert),
+            TL_E_ALREADY_EXISTS);
   EXPECT_EQ(cert, nullptr);
   EXPECT_NE(LastError(root).find("-force"), std::string::npos);
 
   std::string pem = ServerPem("hsm1");
   tl_server_result* added = nullptr;
-  ASSERT_EQ(tl_client_root_add_server(root, "hsm1", pem.data(), pem.size(), 0, 1, 0, &added),
+  ASSERT_EQ(tl_client_root_add_server(root, "hsm1", pem.data(), pem.size(), 0,
+                                      1, 0, &added),
             TL_OK)
       << LastError(root);
   EXPECT_STREQ(tl_server_result_name(added), "hsm1");

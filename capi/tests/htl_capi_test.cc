@@ -13,7 +13,8 @@
 namespace {
 
 std::string Fresh(const std::string& name) {
-  const std::string p = "/tmp/tl-htlcapi-" + std::to_string(::getpid()) + "-" + name;
+  const std::string p =
+      "/tmp/tl-htlcapi-" + std::to_string(::getpid()) + "-" + name;
   std::system(("rm -rf '" + p + "'").c_str());
   ::mkdir(p.c_str(), 0700);
   return p;
@@ -45,15 +46,19 @@ TEST(HtlCapiTest, ApplianceTokensShowSettingsAndClear) {
   EXPECT_EQ(grace, 120);
   EXPECT_EQ(expiry, 600);
 
-  ASSERT_EQ(tl_htl_generate_ott(a, "web1", 0, base.c_str(), "10.0.0.5"), TL_OK) << LastError(a);
+  ASSERT_EQ(tl_htl_generate_ott(a, "web1", 0, base.c_str(), "10.0.0.5"), TL_OK)
+      << LastError(a);
   struct stat st;
   ASSERT_EQ(::stat((base + "/10.0.0.5.ott").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::stringstream text;
   text << std::ifstream(base + "/10.0.0.5.ott").rdbuf();
   EXPECT_EQ(text.str().rfind("trustlink-htl-ott v1\n", 0), 0u);
-  EXPECT_EQ(tl_htl_generate_ott(a, "web1", 0, base.c_str(), "../evil"), TL_E_NAME_INVALID);
-  ASSERT_EQ(tl_htl_generate_ott(a, "web2", 30, base.c_str(), "web2.example.com"), TL_OK);
+  EXPECT_EQ(tl_htl_generate_ott(a, "web1", 0, base.c_str(), "../evil"),
+            TL_E_NAME_INVALID);
+  ASSERT_EQ(
+      tl_htl_generate_ott(a, "web2", 30, base.c_str(), "web2.example.com"),
+      TL_OK);
 
   tl_htl_show_list* list = nullptr;
   ASSERT_EQ(tl_htl_show(a, nullptr, &list), TL_OK);
@@ -61,12 +66,14 @@ TEST(HtlCapiTest, ApplianceTokensShowSettingsAndClear) {
   EXPECT_STREQ(tl_htl_show_list_client(list, 0), "web1");
   int32_t htl = -1, ott = -1, is_default = -1;
   int64_t ott_expiry = 0;
-  ASSERT_EQ(tl_htl_show_list_row(list, 0, &htl, &ott, &ott_expiry, &is_default), TL_OK);
+  ASSERT_EQ(tl_htl_show_list_row(list, 0, &htl, &ott, &ott_expiry, &is_default),
+            TL_OK);
   EXPECT_STREQ(tl_htl_status_name(htl), "Unknown");
   EXPECT_STREQ(tl_ott_status_name(ott), "Ready");
   EXPECT_EQ(ott_expiry, 600);
   EXPECT_EQ(is_default, 1);
-  ASSERT_EQ(tl_htl_show_list_row(list, 1, &htl, &ott, &ott_expiry, &is_default), TL_OK);
+  ASSERT_EQ(tl_htl_show_list_row(list, 1, &htl, &ott, &ott_expiry, &is_default),
+            TL_OK);
   EXPECT_EQ(ott_expiry, 30);
   EXPECT_EQ(is_default, 0);
   EXPECT_EQ(tl_htl_show_list_row(list, 2, &htl, &ott, &ott_expiry, &is_default),
@@ -76,7 +83,8 @@ TEST(HtlCapiTest, ApplianceTokensShowSettingsAndClear) {
 
   ASSERT_EQ(tl_htl_clear(a, "web1"), TL_OK);
   ASSERT_EQ(tl_htl_show(a, "web1", &list), TL_OK);
-  ASSERT_EQ(tl_htl_show_list_row(list, 0, &htl, &ott, &ott_expiry, &is_default), TL_OK);
+  ASSERT_EQ(tl_htl_show_list_row(list, 0, &htl, &ott, &ott_expiry, &is_default),
+            TL_OK);
   EXPECT_EQ(ott, TL_OTT_STATUS_NO_FILE);
   tl_htl_show_list_free(list);
   tl_htl_appliance_free(a);
@@ -85,11 +93,14 @@ TEST(HtlCapiTest, ApplianceTokensShowSettingsAndClear) {
 
 TEST(HtlCapiTest, ProofHookSaysWhenNoAgentRuns) {
   tl_htl_prover* p = nullptr;
-  ASSERT_EQ(tl_htl_prover_new((Fresh("noagent") + "/htl-agent.sock").c_str(), &p), TL_OK);
+  ASSERT_EQ(
+      tl_htl_prover_new((Fresh("noagent") + "/htl-agent.sock").c_str(), &p),
+      TL_OK);
   uint8_t exporter[TL_HTL_EXPORTER_LEN] = {0};
   uint8_t proof[TL_HTL_PROOF_MAX];
   size_t len = 0;
-  EXPECT_EQ(tl_htl_prover_prove(p, "hsm1", exporter, sizeof(exporter), proof, sizeof(proof), &len),
+  EXPECT_EQ(tl_htl_prover_prove(p, "hsm1", exporter, sizeof(exporter), proof,
+                                sizeof(proof), &len),
             TL_E_HTL_AGENT_UNAVAILABLE);
   char buf[TL_ERROR_MESSAGE_MAX];
   size_t mlen = 0;
@@ -120,7 +131,8 @@ TEST(HtlCapiTest, AgentStartsServesProofsAndReportsPerAppliance) {
   uint8_t exporter[TL_HTL_EXPORTER_LEN] = {1};
   uint8_t proof[TL_HTL_PROOF_MAX];
   size_t len = 0;
-  EXPECT_EQ(tl_htl_prover_prove(p, "hsm1", exporter, sizeof(exporter), proof, sizeof(proof), &len),
+  EXPECT_EQ(tl_htl_prover_prove(p, "hsm1", exporter, sizeof(exporter), proof,
+                                sizeof(proof), &len),
             TL_E_HTL_DOWN);
   tl_htl_prover_free(p);
 
@@ -128,18 +140,22 @@ TEST(HtlCapiTest, AgentStartsServesProofsAndReportsPerAppliance) {
   uint64_t generation = 1;
   tl_status failure = TL_OK;
   char msg[256];
-  ASSERT_EQ(tl_htl_agent_status(agent, "hsm1", &state, &generation, &failure, msg, sizeof(msg)),
+  ASSERT_EQ(tl_htl_agent_status(agent, "hsm1", &state, &generation, &failure,
+                                msg, sizeof(msg)),
             TL_OK);
   EXPECT_EQ(state, TL_HTL_AGENT_NO_TOKEN);
   EXPECT_EQ(generation, 0u);
-  EXPECT_EQ(tl_htl_agent_status(agent, "other", &state, &generation, &failure, msg, sizeof(msg)),
+  EXPECT_EQ(tl_htl_agent_status(agent, "other", &state, &generation, &failure,
+                                msg, sizeof(msg)),
             TL_E_NOT_FOUND);
   ASSERT_EQ(tl_htl_agent_stop(agent), TL_OK);
-  // With a token present the agent tries the htl/1 link, which this build reports.
+  // With a token present the agent tries the htl/1 link, which this build
+  // reports.
   std::ofstream(base + "/htl/hsm1.ott")
       << "trustlink-htl-ott v1\ntoken " << std::string(64, 'a') << "\n";
   ASSERT_EQ(tl_htl_agent_poll(agent), TL_OK);
-  ASSERT_EQ(tl_htl_agent_status(agent, "hsm1", &state, &generation, &failure, msg, sizeof(msg)),
+  ASSERT_EQ(tl_htl_agent_status(agent, "hsm1", &state, &generation, &failure,
+                                msg, sizeof(msg)),
             TL_OK);
   EXPECT_EQ(failure, TL_E_UNIMPLEMENTED) << msg;
   tl_htl_agent_free(agent);

@@ -37,8 +37,9 @@ TEST(P11SetupTest, WritesModuleConfigs) {
   std::ifstream in(dir + "/trustlink-hsm1-partA.module");
   std::stringstream text;
   text << in.rdbuf();
-  EXPECT_TRUE(absl::StrContains(text.str(),
-                                "remote: |/usr/bin/vtl p11 bridge -server hsm1 -partition partA"));
+  EXPECT_TRUE(absl::StrContains(
+      text.str(),
+      "remote: |/usr/bin/vtl p11 bridge -server hsm1 -partition partA"));
   tl_p11_setup_free(s);
 }
 
@@ -52,7 +53,8 @@ TEST(P11SetupTest, BadPartitionNameIsRefusedWithAMessage) {
   size_t written = 7, removed = 7;
   EXPECT_EQ(tl_p11_setup_write(s, &written, &removed), TL_E_NAME_INVALID);
   EXPECT_EQ(written, 7u);  // out-params untouched on failure
-  EXPECT_TRUE(absl::StrContains(LastError(s), "partition name")) << LastError(s);
+  EXPECT_TRUE(absl::StrContains(LastError(s), "partition name"))
+      << LastError(s);
   tl_p11_setup_free(s);
   tl_p11_setup_free(nullptr);
 }
@@ -63,7 +65,8 @@ struct Sent {
 };
 
 tl_status SendFn(void* ud, const uint8_t* data, size_t len) {
-  static_cast<Sent*>(ud)->bytes.append(reinterpret_cast<const char*>(data), len);
+  static_cast<Sent*>(ud)->bytes.append(reinterpret_cast<const char*>(data),
+                                       len);
   return TL_OK;
 }
 void CloseFn(void* ud) { static_cast<Sent*>(ud)->closes++; }
@@ -78,12 +81,17 @@ TEST(P11BridgeTest, PumpsAndReportsTheStreamsEnd) {
   ASSERT_EQ(tl_p11_bridge_deliver(b, early, sizeof(early)), TL_OK);
   Sent sent;
   tl_status result = -1;
-  std::thread t([&] { result = tl_p11_bridge_run(b, sv[1], sv[1], SendFn, CloseFn, &sent); });
+  std::thread t([&] {
+    result = tl_p11_bridge_run(b, sv[1], sv[1], SendFn, CloseFn, &sent);
+  });
   char buf[2];
   ASSERT_EQ(read(sv[0], buf, 2), 2);
   EXPECT_EQ(std::string(buf, 2), "hi");
-  ASSERT_EQ(tl_p11_bridge_end(b, TL_E_PARTITION_NOT_ASSIGNED, "partition 'p' revoked"), TL_OK);
-  EXPECT_EQ(read(sv[0], buf, 1), 0);  // the application's pending read fails, no hang
+  ASSERT_EQ(tl_p11_bridge_end(b, TL_E_PARTITION_NOT_ASSIGNED,
+                              "partition 'p' revoked"),
+            TL_OK);
+  EXPECT_EQ(read(sv[0], buf, 1),
+            0);  // the application's pending read fails, no hang
   shutdown(sv[0], SHUT_WR);
   t.join();
   EXPECT_EQ(result, TL_E_PARTITION_NOT_ASSIGNED);
@@ -101,7 +109,8 @@ TEST(P11BridgeTest, NullArgumentsAreRefused) {
   EXPECT_EQ(tl_p11_bridge_new(nullptr), TL_E_INVALID_ARGUMENT);
   tl_p11_bridge* b = nullptr;
   ASSERT_EQ(tl_p11_bridge_new(&b), TL_OK);
-  EXPECT_EQ(tl_p11_bridge_run(b, 0, 1, nullptr, CloseFn, nullptr), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(tl_p11_bridge_run(b, 0, 1, nullptr, CloseFn, nullptr),
+            TL_E_INVALID_ARGUMENT);
   EXPECT_EQ(tl_p11_bridge_deliver(b, nullptr, 3), TL_E_INVALID_ARGUMENT);
   tl_p11_bridge_free(b);
 }

@@ -1,5 +1,5 @@
-// The appliance registry through the C ABI only (trustlink/trustlink.h), as ntlsh and
-// language bindings use it.
+// The appliance registry through the C ABI only (trustlink/trustlink.h), as
+// ntlsh and language bindings use it.
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -27,7 +27,8 @@ class RegistryCapiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = FreshRoot("capi");
-    ASSERT_EQ(tl_registry_open(root_.c_str(), TL_REGISTRY_OPEN_CREATE, &reg_), TL_OK);
+    ASSERT_EQ(tl_registry_open(root_.c_str(), TL_REGISTRY_OPEN_CREATE, &reg_),
+              TL_OK);
   }
   void TearDown() override { tl_registry_free(reg_); }
 
@@ -50,7 +51,8 @@ class RegistryCapiTest : public ::testing::Test {
 TEST(RegistryCapiOpenTest, MissingRootFailsWithAMessageOnTheHandle) {
   std::string root = FreshRoot("capi_missing");
   tl_registry* reg = nullptr;
-  EXPECT_EQ(tl_registry_open(root.c_str(), TL_REGISTRY_OPEN_EXISTING, &reg), TL_E_NOT_FOUND);
+  EXPECT_EQ(tl_registry_open(root.c_str(), TL_REGISTRY_OPEN_EXISTING, &reg),
+            TL_E_NOT_FOUND);
   ASSERT_NE(reg, nullptr);
   EXPECT_NE(LastError(reg).find(root), std::string::npos);
   uint64_t g = 0;
@@ -86,10 +88,12 @@ TEST_F(RegistryCapiTest, RegistersListsAndFindsByFingerprint) {
     if (c != ':') loose.push_back(static_cast<char>(std::tolower(c)));
   }
   tl_client_info* found = nullptr;
-  ASSERT_EQ(tl_registry_find_client_by_fingerprint(reg_, loose.c_str(), &found), TL_OK);
+  ASSERT_EQ(tl_registry_find_client_by_fingerprint(reg_, loose.c_str(), &found),
+            TL_OK);
   EXPECT_STREQ(tl_client_info_label(found), "db");
   tl_client_info_free(found);
-  EXPECT_EQ(tl_registry_find_client_by_fingerprint(reg_, std::string(64, '0').c_str(), &found),
+  EXPECT_EQ(tl_registry_find_client_by_fingerprint(
+                reg_, std::string(64, '0').c_str(), &found),
             TL_E_NOT_REGISTERED);
 
   EXPECT_EQ(Register("db2", "10.1.1.1", nullptr), TL_E_ALREADY_EXISTS);
@@ -107,18 +111,22 @@ TEST_F(RegistryCapiTest, RegistrationNeedsANameAndACertificate) {
   tl_client_registration* r = nullptr;
   ASSERT_EQ(tl_client_registration_new(&r), TL_OK);
   tl_client_registration_set_label(r, "x");
-  EXPECT_EQ(tl_registry_register_client(reg_, r, nullptr), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(tl_registry_register_client(reg_, r, nullptr),
+            TL_E_INVALID_ARGUMENT);
   EXPECT_NE(LastError(reg_).find("hostname or an IP"), std::string::npos);
   tl_client_registration_set_hostname(r, "x.example");
-  EXPECT_EQ(tl_registry_register_client(reg_, r, nullptr), TL_E_INVALID_ARGUMENT);
-  EXPECT_EQ(tl_client_registration_set_label(r, nullptr), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(tl_registry_register_client(reg_, r, nullptr),
+            TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(tl_client_registration_set_label(r, nullptr),
+            TL_E_INVALID_ARGUMENT);
   tl_client_registration_free(r);
 }
 
 TEST_F(RegistryCapiTest, PartitionsAssignmentsAndForcedDelete) {
   ASSERT_EQ(Register("a", "10.2.0.1", nullptr), TL_OK);
   tl_partition_info* p = nullptr;
-  ASSERT_EQ(tl_registry_create_partition(reg_, "par1", "label", nullptr, &p), TL_OK);
+  ASSERT_EQ(tl_registry_create_partition(reg_, "par1", "label", nullptr, &p),
+            TL_OK);
   EXPECT_STREQ(tl_partition_info_serial(p), "1000001");
   tl_partition_info_free(p);
   tl_client_info* info = nullptr;
@@ -129,7 +137,8 @@ TEST_F(RegistryCapiTest, PartitionsAssignmentsAndForcedDelete) {
   EXPECT_EQ(tl_client_info_changed(info), 0);
   EXPECT_EQ(tl_client_info_num_warnings(info), 1u);
   tl_client_info_free(info);
-  EXPECT_EQ(tl_registry_delete_partition(reg_, "par1", 0, nullptr), TL_E_FAILED_PRECONDITION);
+  EXPECT_EQ(tl_registry_delete_partition(reg_, "par1", 0, nullptr),
+            TL_E_FAILED_PRECONDITION);
   ASSERT_EQ(tl_registry_delete_partition(reg_, "par1", 1, &p), TL_OK);
   ASSERT_EQ(tl_partition_info_num_clients(p), 1u);
   EXPECT_STREQ(tl_partition_info_client(p, 0), "a");
@@ -141,13 +150,15 @@ TEST_F(RegistryCapiTest, SettingsPatchChangesOnlyWhatWasSet) {
   ASSERT_EQ(tl_appliance_settings_new(&patch), TL_OK);
   tl_appliance_settings_set_keepalive_idle(patch, 42);
   tl_appliance_settings* now = nullptr;
-  ASSERT_EQ(tl_registry_update_settings(reg_, patch, &now), TL_OK) << LastError(reg_);
+  ASSERT_EQ(tl_registry_update_settings(reg_, patch, &now), TL_OK)
+      << LastError(reg_);
   EXPECT_EQ(tl_appliance_settings_keepalive_idle(now), 42);
   EXPECT_EQ(tl_appliance_settings_port(now), 1792);
   EXPECT_EQ(tl_appliance_settings_htl_grace_period(now), 60);
   tl_appliance_settings_free(now);
   tl_appliance_settings_set_port(patch, 0);
-  EXPECT_EQ(tl_registry_update_settings(reg_, patch, nullptr), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(tl_registry_update_settings(reg_, patch, nullptr),
+            TL_E_OUT_OF_RANGE);
   EXPECT_NE(LastError(reg_).find("port"), std::string::npos);
   EXPECT_EQ(tl_appliance_settings_set_bind_address(patch, "not an address"),
             TL_E_NAME_INVALID);
@@ -157,11 +168,14 @@ TEST_F(RegistryCapiTest, SettingsPatchChangesOnlyWhatWasSet) {
 TEST_F(RegistryCapiTest, ServerIdentityOverlap) {
   tl_server_identity* id = nullptr;
   EXPECT_EQ(tl_registry_load_server_identity(reg_, &id), TL_E_NOT_FOUND);
-  ASSERT_EQ(tl_registry_ensure_server_identity(reg_, "hsm1", "p256", &id), TL_OK)
+  ASSERT_EQ(tl_registry_ensure_server_identity(reg_, "hsm1", "p256", &id),
+            TL_OK)
       << LastError(reg_);
   std::string first = tl_server_identity_fingerprint(id, 0);
   tl_server_identity_free(id);
-  ASSERT_EQ(tl_registry_regenerate_server_certificate(reg_, nullptr, nullptr, &id), TL_OK);
+  ASSERT_EQ(
+      tl_registry_regenerate_server_certificate(reg_, nullptr, nullptr, &id),
+      TL_OK);
   ASSERT_EQ(tl_server_identity_num_certificates(id), 2u);
   EXPECT_EQ(first, tl_server_identity_fingerprint(id, 1));
   EXPECT_STREQ(tl_server_identity_subject(id, 0), "hsm1");
@@ -169,13 +183,15 @@ TEST_F(RegistryCapiTest, ServerIdentityOverlap) {
   int32_t dropped = 0;
   ASSERT_EQ(tl_registry_drop_old_server_certificates(reg_, &dropped), TL_OK);
   EXPECT_EQ(dropped, 1);
-  EXPECT_EQ(tl_registry_regenerate_server_certificate(reg_, nullptr, "dsa", &id),
-            TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      tl_registry_regenerate_server_certificate(reg_, nullptr, "dsa", &id),
+      TL_E_INVALID_ARGUMENT);
 }
 
 TEST_F(RegistryCapiTest, WatchFdWakesAnotherHandle) {
   tl_registry* server = nullptr;
-  ASSERT_EQ(tl_registry_open(root_.c_str(), TL_REGISTRY_OPEN_EXISTING, &server), TL_OK);
+  ASSERT_EQ(tl_registry_open(root_.c_str(), TL_REGISTRY_OPEN_EXISTING, &server),
+            TL_OK);
   int32_t fd = -1;
   ASSERT_EQ(tl_registry_watch_fd(server, &fd), TL_OK);
   ASSERT_GE(fd, 0);

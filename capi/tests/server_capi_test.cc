@@ -18,15 +18,18 @@ std::string ReadFixture(const std::string& name) {
 }
 
 // Reverse answers from another thread, as a slow partition would.
-void Reverse(void* userdata, const char* client_label, const char* partition, uint32_t op,
-             const uint8_t* data, size_t data_len, tl_server_responder* responder) {
+void Reverse(void* userdata, const char* client_label, const char* partition,
+             uint32_t op, const uint8_t* data, size_t data_len,
+             tl_server_responder* responder) {
   static_cast<int*>(userdata)[0]++;
   std::string d(reinterpret_cast<const char*>(data), data_len);
-  std::string who = std::string(client_label) + "/" + partition + "/" + std::to_string(op);
+  std::string who =
+      std::string(client_label) + "/" + partition + "/" + std::to_string(op);
   std::thread([responder, d, who] {
     std::string out(d.rbegin(), d.rend());
     out += " " + who;
-    tl_server_responder_respond(responder, TL_OK, reinterpret_cast<const uint8_t*>(out.data()),
+    tl_server_responder_respond(responder, TL_OK,
+                                reinterpret_cast<const uint8_t*>(out.data()),
                                 out.size());
   }).detach();
 }
@@ -36,8 +39,8 @@ struct StreamLog {
   int closed = 0;
 };
 
-tl_status StreamOpen(void* userdata, const char*, const char* partition, tl_server_stream* stream,
-                     void** out) {
+tl_status StreamOpen(void* userdata, const char*, const char* partition,
+                     tl_server_stream* stream, void** out) {
   if (std::string(partition) != "p1") {
     return TL_E_PERMISSION_DENIED;
   }
@@ -48,42 +51,50 @@ tl_status StreamOpen(void* userdata, const char*, const char* partition, tl_serv
 
 void StreamData(void*, void* stream_userdata, const uint8_t* data, size_t len) {
   auto* stream = static_cast<tl_server_stream*>(stream_userdata);
-  if (len == 3 && std::string(reinterpret_cast<const char*>(data), 3) == "end") {
+  if (len == 3 &&
+      std::string(reinterpret_cast<const char*>(data), 3) == "end") {
     tl_server_stream_close(stream, TL_OK, "done");
     return;
   }
   tl_server_stream_send(stream, data, len);
 }
 
-void StreamClosed(void* userdata, void*) { static_cast<StreamLog*>(userdata)->closed++; }
+void StreamClosed(void* userdata, void*) {
+  static_cast<StreamLog*>(userdata)->closed++;
+}
 
 TEST(ServerCapiTest, BuildStartCallStatusStop) {
   tl_server_options* opts = nullptr;
   ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
   ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
   ASSERT_EQ(tl_server_options_set_threads(opts, 1), TL_OK);
-  EXPECT_EQ(tl_server_options_set_certificate(opts, "junk", "junk"), TL_E_CERT_INVALID);
-  ASSERT_EQ(tl_server_options_set_certificate(opts,
-                                              ReadFixture("server_ed25519.cert.pem").c_str(),
-                                              ReadFixture("server_ed25519.key.pem").c_str()),
+  EXPECT_EQ(tl_server_options_set_certificate(opts, "junk", "junk"),
+            TL_E_CERT_INVALID);
+  ASSERT_EQ(tl_server_options_set_certificate(
+                opts, ReadFixture("server_ed25519.cert.pem").c_str(),
+                ReadFixture("server_ed25519.key.pem").c_str()),
             TL_OK);
   const std::string client_cert = ReadFixture("client_ed25519.cert.pem");
-  ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(), "127.0.0.1", 0),
+  ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(),
+                                         "127.0.0.1", 0),
             TL_OK);
-  EXPECT_EQ(tl_server_options_assign_partition(opts, "nobody", "p1", "P1", "1"), TL_E_NOT_FOUND);
+  EXPECT_EQ(tl_server_options_assign_partition(opts, "nobody", "p1", "P1", "1"),
+            TL_E_NOT_FOUND);
   char msg[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
   ASSERT_EQ(tl_server_options_last_error(opts, msg, sizeof(msg), &len), TL_OK);
   EXPECT_NE(std::string(msg).find("nobody"), std::string::npos);
-  ASSERT_EQ(tl_server_options_assign_partition(opts, "web1", "p1", "P1", "1001"), TL_OK);
+  ASSERT_EQ(
+      tl_server_options_assign_partition(opts, "web1", "p1", "P1", "1001"),
+      TL_OK);
   tl_server* server = nullptr;
   ASSERT_EQ(tl_server_new(opts, &server), TL_OK);
   tl_server_options_free(opts);
   int calls = 0;
   ASSERT_EQ(tl_server_set_request_handler(server, Reverse, &calls), TL_OK);
   StreamLog streams;
-  ASSERT_EQ(tl_server_add_stream_service(server, "echo", StreamOpen, StreamData, StreamClosed,
-                                         &streams),
+  ASSERT_EQ(tl_server_add_stream_service(server, "echo", StreamOpen, StreamData,
+                                         StreamClosed, &streams),
             TL_OK);
   ASSERT_EQ(tl_server_start(server), TL_OK);
   uint16_t port = 0;
@@ -101,7 +112,9 @@ TEST(ServerCapiTest, BuildStartCallStatusStop) {
   EXPECT_EQ(calls, 1);
 
   namespace wire = trustlink::ntl::wire;
-  ASSERT_TRUE((*c)->Send(wire::FrameType::kStreamOpen, 9, wire::EncodeStreamOpen({"p1", "echo"})).ok());
+  ASSERT_TRUE((*c)->Send(wire::FrameType::kStreamOpen, 9,
+                         wire::EncodeStreamOpen({"p1", "echo"}))
+                  .ok());
   ASSERT_TRUE((*c)->Send(wire::FrameType::kStreamData, 9, "ping").ok());
   auto f = (*c)->Read();
   ASSERT_TRUE(f.ok());
@@ -125,7 +138,8 @@ TEST(ServerCapiTest, BuildStartCallStatusStop) {
   ASSERT_EQ(tl_server_status_client(st, 0, &label, &fp, &conns), TL_OK);
   EXPECT_STREQ(label, "web1");
   EXPECT_EQ(conns, 1u);
-  EXPECT_EQ(tl_server_status_client(st, 1, &label, &fp, &conns), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(tl_server_status_client(st, 1, &label, &fp, &conns),
+            TL_E_OUT_OF_RANGE);
   tl_server_status_free(st);
   EXPECT_EQ(tl_server_stop(server, 1000), TL_OK);
   tl_server_free(server);

@@ -1,5 +1,5 @@
-// Every status code the public headers define has its own name, so a code added to a header
-// without a name in tl_status_name fails here.
+// Every status code the public headers define has its own name, so a code added
+// to a header without a name in tl_status_name fails here.
 #include <fstream>
 #include <map>
 #include <regex>

@@ -8,8 +8,8 @@ namespace {
 
 TEST(VersionTest, MacrosAgreeWithTheLibrary) {
   EXPECT_EQ(tl_version_number(), static_cast<uint32_t>(TL_VERSION_NUMBER));
-  EXPECT_EQ(TL_VERSION_NUMBER,
-            TL_VERSION_MAJOR * 1000000 + TL_VERSION_MINOR * 1000 + TL_VERSION_PATCH);
+  EXPECT_EQ(TL_VERSION_NUMBER, TL_VERSION_MAJOR * 1000000 +
+                                   TL_VERSION_MINOR * 1000 + TL_VERSION_PATCH);
   EXPECT_EQ(std::string(tl_version_string()),
             absl::StrFormat("%d.%d.%d", TL_VERSION_MAJOR, TL_VERSION_MINOR,
                             TL_VERSION_PATCH));

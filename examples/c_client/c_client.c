@@ -1,10 +1,12 @@
-/* c_client: a plain C program on trustlink's C ABI. It opens a client for one server,
- * lists the slots, and makes an echo call (op 1) on the first slot.
+/* c_client: a plain C program on trustlink's C ABI. It opens a client for one
+ * server, lists the slots, and makes an echo call (op 1) on the first slot.
  *
- *   c_client NAME HOST PORT SERVER_CERT.pem CLIENT_CERT.pem CLIENT_KEY.pem [MESSAGE]
+ *   c_client NAME HOST PORT SERVER_CERT.pem CLIENT_CERT.pem CLIENT_KEY.pem
+ * [MESSAGE]
  *
- * SERVER_CERT.pem is the server certificate this client pins (cert/server/<name>Cert.pem
- * in a client root). It exits 0 when the call succeeded. */
+ * SERVER_CERT.pem is the server certificate this client pins
+ * (cert/server/<name>Cert.pem in a client root). It exits 0 when the call
+ * succeeded. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,8 @@ static char *slurp(const char *path) {
     fprintf(stderr, "cannot open %s\n", path);
     return NULL;
   }
-  if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+  if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
+      fseek(f, 0, SEEK_SET) == 0) {
     buf = malloc((size_t)len + 1);
     if (buf != NULL && fread(buf, 1, (size_t)len, f) == (size_t)len) {
       buf[len] = '\0';
@@ -61,7 +64,8 @@ int main(int argc, char **argv) {
 
   if (argc < 7) {
     fprintf(stderr,
-            "usage: %s NAME HOST PORT SERVER_CERT.pem CLIENT_CERT.pem CLIENT_KEY.pem "
+            "usage: %s NAME HOST PORT SERVER_CERT.pem CLIENT_CERT.pem "
+            "CLIENT_KEY.pem "
             "[MESSAGE]\n",
             argv[0]);
     return 2;
@@ -75,8 +79,8 @@ int main(int argc, char **argv) {
   if (tl_client_settings_new(&settings) != TL_OK) {
     goto out;
   }
-  st = tl_client_settings_add_server(settings, argv[1], argv[2], (uint16_t)atoi(argv[3]), 0,
-                                     server_pem);
+  st = tl_client_settings_add_server(settings, argv[1], argv[2],
+                                     (uint16_t)atoi(argv[3]), 0, server_pem);
   if (st == TL_OK) {
     st = tl_client_settings_set_identity_pem(settings, cert_pem, key_pem);
   }
@@ -97,9 +101,10 @@ int main(int argc, char **argv) {
   for (i = 0; i < count; i++) {
     int32_t id, state;
     tl_slot_list_get(slots, i, &id, &state);
-    printf("  slot %d: server %s partition %s label \"%s\" serial %s (%s)\n", (int)id,
-           tl_slot_list_server(slots, i), tl_slot_list_partition(slots, i),
-           tl_slot_list_label(slots, i), tl_slot_list_serial(slots, i), state_name(state));
+    printf("  slot %d: server %s partition %s label \"%s\" serial %s (%s)\n",
+           (int)id, tl_slot_list_server(slots, i),
+           tl_slot_list_partition(slots, i), tl_slot_list_label(slots, i),
+           tl_slot_list_serial(slots, i), state_name(state));
   }
   if (count == 0) {
     size_t n = 0;
@@ -109,13 +114,14 @@ int main(int argc, char **argv) {
     for (i = 0; i < n; i++) {
       tl_client_server_state(client, i, &state, &last);
       tl_client_server_error(client, i, err, sizeof(err), &err_len);
-      fprintf(stderr, "server %lu: %s: %s\n", (unsigned long)i, tl_status_name(last), err);
+      fprintf(stderr, "server %lu: %s: %s\n", (unsigned long)i,
+              tl_status_name(last), err);
     }
     goto out;
   }
 
-  st = tl_client_call(client, 0, ECHO_OP, (const uint8_t *)message, strlen(message), 5000,
-                       &response);
+  st = tl_client_call(client, 0, ECHO_OP, (const uint8_t *)message,
+                      strlen(message), 5000, &response);
   if (st != TL_OK) {
     tl_client_last_error(client, err, sizeof(err), &err_len);
     fprintf(stderr, "call failed: %s: %s\n", tl_status_name(st), err);

@@ -1,17 +1,20 @@
-/* htlclient: the client's Host Trust Link agent, built on trustlink's C ABI only.
+/* htlclient: the client's Host Trust Link agent, built on trustlink's C ABI
+ * only.
  *
  *   htlclient -root DIR -server NAME [-server NAME ...] [-interval MS]
  *             [-runtime DIR] [-socket PATH] [-once]
  *
- * It watches DIR/htl/ for NAME.ott (the token file from the appliance, renamed), exchanges
- * it for the HTL secret, heartbeats every interval, and answers HTL proof requests from
- * local applications on a socket only this user can reach. Secrets stay in memory; with
- * -runtime (a tmpfs directory such as $XDG_RUNTIME_DIR/trustlink) they survive a restart of
- * the agent but never reach a disk. -once polls once, prints the state and exits 0 if every
- * server is up. Without -once it runs until SIGINT or SIGTERM, printing state changes.
+ * It watches DIR/htl/ for NAME.ott (the token file from the appliance,
+ * renamed), exchanges it for the HTL secret, heartbeats every interval, and
+ * answers HTL proof requests from local applications on a socket only this user
+ * can reach. Secrets stay in memory; with -runtime (a tmpfs directory such as
+ * $XDG_RUNTIME_DIR/trustlink) they survive a restart of the agent but never
+ * reach a disk. -once polls once, prints the state and exits 0 if every server
+ * is up. Without -once it runs until SIGINT or SIGTERM, printing state changes.
  *
- * The servers will come from the client configuration (ServerNameNN with ServerHtlNN = 1)
- * once the configuration API is in the C ABI; until then they are given with -server. */
+ * The servers will come from the client configuration (ServerNameNN with
+ * ServerHtlNN = 1) once the configuration API is in the C ABI; until then they
+ * are given with -server. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
@@ -44,7 +47,8 @@ static const char *state_name(int32_t state) {
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: htlclient -root DIR -server NAME [-server NAME ...] [-interval MS]\n"
+          "usage: htlclient -root DIR -server NAME [-server NAME ...] "
+          "[-interval MS]\n"
           "                 [-runtime DIR] [-socket PATH] [-once]\n");
   return 2;
 }
@@ -53,10 +57,12 @@ static void fail(const char *what, tl_status st, const char *message) {
   fprintf(stderr, "htlclient: %s: %s: %s\n", what, tl_status_name(st), message);
 }
 
-/* report prints each server's state; returns the number of servers that are up. With
- * `changes_only`, it prints only servers whose state or failure changed. */
-static int report(tl_htl_agent *agent, const char **servers, int n, int32_t *last_state,
-                  tl_status *last_failure, int changes_only) {
+/* report prints each server's state; returns the number of servers that are up.
+ * With `changes_only`, it prints only servers whose state or failure changed.
+ */
+static int report(tl_htl_agent *agent, const char **servers, int n,
+                  int32_t *last_state, tl_status *last_failure,
+                  int changes_only) {
   int up = 0;
   for (int i = 0; i < n; ++i) {
     int32_t state = 0;
@@ -64,17 +70,20 @@ static int report(tl_htl_agent *agent, const char **servers, int n, int32_t *las
     tl_status failure = TL_OK;
     char msg[TL_ERROR_MESSAGE_MAX];
     msg[0] = '\0';
-    if (tl_htl_agent_status(agent, servers[i], &state, &generation, &failure, msg,
-                            sizeof(msg)) != TL_OK) {
+    if (tl_htl_agent_status(agent, servers[i], &state, &generation, &failure,
+                            msg, sizeof(msg)) != TL_OK) {
       continue;
     }
     if (state == TL_HTL_AGENT_UP) ++up;
-    if (changes_only && state == last_state[i] && failure == last_failure[i]) continue;
+    if (changes_only && state == last_state[i] && failure == last_failure[i])
+      continue;
     last_state[i] = state;
     last_failure[i] = failure;
     printf("%s: HTL %s", servers[i], state_name(state));
-    if (generation != 0) printf(" (generation %llu)", (unsigned long long)generation);
-    if (failure != TL_OK) printf("; last error %s: %s", tl_status_name(failure), msg);
+    if (generation != 0)
+      printf(" (generation %llu)", (unsigned long long)generation);
+    if (failure != TL_OK)
+      printf("; last error %s: %s", tl_status_name(failure), msg);
     printf("\n");
     fflush(stdout);
   }
@@ -125,8 +134,10 @@ int main(int argc, char **argv) {
   for (int i = 0; st == TL_OK && i < num_servers; ++i) {
     st = tl_htl_agent_options_add_appliance(options, servers[i]);
   }
-  if (st == TL_OK) st = tl_htl_agent_options_set_poll_interval_ms(options, interval_ms);
-  if (st == TL_OK && runtime != NULL) st = tl_htl_agent_options_set_runtime_dir(options, runtime);
+  if (st == TL_OK)
+    st = tl_htl_agent_options_set_poll_interval_ms(options, interval_ms);
+  if (st == TL_OK && runtime != NULL)
+    st = tl_htl_agent_options_set_runtime_dir(options, runtime);
   if (st == TL_OK && socket_path != NULL) {
     st = tl_htl_agent_options_set_proof_socket(options, socket_path);
   }
@@ -153,7 +164,8 @@ int main(int argc, char **argv) {
       tl_htl_agent_last_error(agent, err, sizeof(err), &err_len);
       fail("poll", st, err);
     }
-    const int up = report(agent, servers, num_servers, last_state, last_failure, 0);
+    const int up =
+        report(agent, servers, num_servers, last_state, last_failure, 0);
     tl_htl_agent_free(agent);
     return up == num_servers ? 0 : 1;
   }
@@ -172,11 +184,14 @@ int main(int argc, char **argv) {
   }
   char sock[512];
   size_t sock_len = 0;
-  if (socket_path == NULL && tl_htl_default_proof_socket(sock, sizeof(sock), &sock_len) == TL_OK) {
+  if (socket_path == NULL &&
+      tl_htl_default_proof_socket(sock, sizeof(sock), &sock_len) == TL_OK) {
     socket_path = sock;
   }
-  printf("htlclient: watching %s/htl/ every %ld ms; proofs on %s\n", root, interval_ms,
-         socket_path != NULL && socket_path[0] != '\0' ? socket_path : "(disabled)");
+  printf("htlclient: watching %s/htl/ every %ld ms; proofs on %s\n", root,
+         interval_ms,
+         socket_path != NULL && socket_path[0] != '\0' ? socket_path
+                                                       : "(disabled)");
   fflush(stdout);
   while (!g_stop) {
     report(agent, servers, num_servers, last_state, last_failure, 1);

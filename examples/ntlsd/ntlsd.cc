@@ -1,12 +1,14 @@
-// ntlsd: the NTLS daemon. Serves the appliance registry at --root over the trust link, using
-// only the C ABI (trustlink/trustlink.h).
+// ntlsd: the NTLS daemon. Serves the appliance registry at --root over the
+// trust link, using only the C ABI (trustlink/trustlink.h).
 //
 //   ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] [--threads N]
-//         [--foreground | --daemon --pidfile FILE] [--log FILE] [--status-socket PATH]
+//         [--foreground | --daemon --pidfile FILE] [--log FILE]
+//         [--status-socket PATH]
 //
-// Signals: SIGTERM/SIGINT stop cleanly (in-flight calls finish, up to 10 s); SIGHUP is
-// logged and otherwise a no-op, since registry and certificate changes apply live.
-// The status socket (default <root>/ntlsd.sock) answers `status` (docs/server.md).
+// Signals: SIGTERM/SIGINT stop cleanly (in-flight calls finish, up to 10 s);
+// SIGHUP is logged and otherwise a no-op, since registry and certificate
+// changes apply live. The status socket (default <root>/ntlsd.sock) answers
+// `status` (docs/server.md).
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +31,8 @@ namespace {
 
 void Usage() {
   fprintf(stderr,
-          "usage: ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] [--threads N]\n"
+          "usage: ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] "
+          "[--threads N]\n"
           "             [--foreground | --daemon --pidfile FILE] [--log FILE]\n"
           "             [--status-socket PATH]\n");
 }
@@ -79,10 +82,10 @@ std::string StatusText(tl_server* server) {
   tl_server_status_listen(st, &listen);
   tl_server_status_connections(st, &admitted, &unauth);
   tl_server_status_num_clients(st, &n);
-  std::string out = std::string("listen ") + listen + "\n" +
-                    "connections " + std::to_string(admitted) + "\n" +
-                    "unauthenticated " + std::to_string(unauth) + "\n" +
-                    "clients " + std::to_string(n) + "\n";
+  std::string out = std::string("listen ") + listen + "\n" + "connections " +
+                    std::to_string(admitted) + "\n" + "unauthenticated " +
+                    std::to_string(unauth) + "\n" + "clients " +
+                    std::to_string(n) + "\n";
   for (size_t i = 0; i < n; ++i) {
     const char* label = "";
     const char* fp = "";
@@ -99,19 +102,20 @@ std::string StatusText(tl_server* server) {
 int OpenStatusSocket(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof(addr.sun_path)) {
-    fprintf(stderr, "ntlsd: status socket path '%s' is too long\n", path.c_str());
+    fprintf(stderr, "ntlsd: status socket path '%s' is too long\n",
+            path.c_str());
     return -1;
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   addr.sun_family = AF_UNIX;
   memcpy(addr.sun_path, path.c_str(), path.size());
-  unlink(path.c_str());  // a stale socket from a crashed run
+  unlink(path.c_str());           // a stale socket from a crashed run
   const mode_t old = umask(077);  // status is for the appliance admin only
   const int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   umask(old);
   if (rc != 0 || listen(fd, 16) != 0) {
-    fprintf(stderr, "ntlsd: cannot listen on status socket %s: %s\n", path.c_str(),
-            strerror(errno));
+    fprintf(stderr, "ntlsd: cannot listen on status socket %s: %s\n",
+            path.c_str(), strerror(errno));
     close(fd);
     return -1;
   }
@@ -141,12 +145,14 @@ void ServeStatus(int listen_fd, tl_server* server) {
 
 bool WritePidFile(const std::string& path) {
   const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int fd = open(tmp.c_str(),
+                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     return false;
   }
   const std::string text = std::to_string(getpid()) + "\n";
-  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+  const bool ok = write(fd, text.data(), text.size()) ==
+                      static_cast<ssize_t>(text.size()) &&
                   fsync(fd) == 0;
   close(fd);
   return ok && rename(tmp.c_str(), path.c_str()) == 0;
@@ -167,17 +173,34 @@ int main(int argc, char** argv) {
       }
       *out = argv[++i];
     };
-    if (a == "--root") next(&root);
-    else if (a == "--listen") next(&listen);
-    else if (a == "--name") next(&name);
-    else if (a == "--log") next(&log_file);
-    else if (a == "--pidfile") next(&pidfile);
-    else if (a == "--status-socket") next(&status_path);
-    else if (a == "--threads") { std::string t; next(&t); threads = atoi(t.c_str()); }
-    else if (a == "--daemon") daemon_mode = true;
-    else if (a == "--foreground") daemon_mode = false;
-    else if (a == "--help" || a == "-h") { Usage(); return 0; }
-    else { fprintf(stderr, "ntlsd: unknown argument '%s'\n", a.c_str()); Usage(); return 2; }
+    if (a == "--root")
+      next(&root);
+    else if (a == "--listen")
+      next(&listen);
+    else if (a == "--name")
+      next(&name);
+    else if (a == "--log")
+      next(&log_file);
+    else if (a == "--pidfile")
+      next(&pidfile);
+    else if (a == "--status-socket")
+      next(&status_path);
+    else if (a == "--threads") {
+      std::string t;
+      next(&t);
+      threads = atoi(t.c_str());
+    } else if (a == "--daemon")
+      daemon_mode = true;
+    else if (a == "--foreground")
+      daemon_mode = false;
+    else if (a == "--help" || a == "-h") {
+      Usage();
+      return 0;
+    } else {
+      fprintf(stderr, "ntlsd: unknown argument '%s'\n", a.c_str());
+      Usage();
+      return 2;
+    }
   }
   if (root.empty() || (daemon_mode && pidfile.empty())) {
     Usage();
@@ -187,9 +210,11 @@ int main(int argc, char** argv) {
     status_path = root + "/ntlsd.sock";
   }
   if (!log_file.empty()) {
-    int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int fd =
+        open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) {
-      fprintf(stderr, "ntlsd: cannot open log file %s: %s\n", log_file.c_str(), strerror(errno));
+      fprintf(stderr, "ntlsd: cannot open log file %s: %s\n", log_file.c_str(),
+              strerror(errno));
       return 1;
     }
     dup2(fd, STDERR_FILENO);
@@ -201,13 +226,16 @@ int main(int argc, char** argv) {
   if (tl_server_options_new(&opts) != TL_OK) {
     return 1;
   }
-  bool ok = tl_server_options_set_root(opts, root.c_str(), name.empty() ? nullptr : name.c_str()) == TL_OK &&
-            tl_server_options_set_threads(opts, threads) == TL_OK;
+  bool ok =
+      tl_server_options_set_root(
+          opts, root.c_str(), name.empty() ? nullptr : name.c_str()) == TL_OK &&
+      tl_server_options_set_threads(opts, threads) == TL_OK;
   if (ok && !listen.empty()) {
     std::string addr;
     uint16_t port = 0;
     if (!ParseListen(listen, &addr, &port)) {
-      fprintf(stderr, "ntlsd: --listen wants ADDR:PORT or [V6ADDR]:PORT, not '%s'\n",
+      fprintf(stderr,
+              "ntlsd: --listen wants ADDR:PORT or [V6ADDR]:PORT, not '%s'\n",
               listen.c_str());
       return 2;
     }
@@ -220,8 +248,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   tl_server_options_free(opts);
-  fprintf(stderr, "ntlsd: server certificate: %s/server/server.pem (copy it to each client "
-                  "and register it there with vtl addServer)\n", root.c_str());
+  fprintf(
+      stderr,
+      "ntlsd: server certificate: %s/server/server.pem (copy it to each client "
+      "and register it there with vtl addServer)\n",
+      root.c_str());
 
   if (daemon_mode) {
     // Fork before any thread exists: tl_server_start makes the event loops.
@@ -236,7 +267,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!pidfile.empty() && !WritePidFile(pidfile)) {
-    fprintf(stderr, "ntlsd: cannot write pid file %s: %s\n", pidfile.c_str(), strerror(errno));
+    fprintf(stderr, "ntlsd: cannot write pid file %s: %s\n", pidfile.c_str(),
+            strerror(errno));
     return 1;
   }
 
@@ -245,7 +277,8 @@ int main(int argc, char** argv) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);  // before the loops start, so they inherit it
+  sigprocmask(SIG_BLOCK, &mask,
+              nullptr);  // before the loops start, so they inherit it
   signal(SIGPIPE, SIG_IGN);
   const int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
@@ -268,7 +301,9 @@ int main(int argc, char** argv) {
       signalfd_siginfo si;
       if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-          LogLine("SIGHUP: nothing to reload; registry and certificate changes apply live");
+          LogLine(
+              "SIGHUP: nothing to reload; registry and certificate changes "
+              "apply live");
           continue;
         }
         LogLine("stopping: finishing in-flight calls");

@@ -1,10 +1,13 @@
-// ntlsh: the appliance shell, built on trustlink's C ABI only (trustlink/trustlink.h).
+// ntlsh: the appliance shell, built on trustlink's C ABI only
+// (trustlink/trustlink.h).
 //
 //   ntlsh [--root DIR] [--json] COMMAND...     one command, then exit
-//   ntlsh [--root DIR] [--json]                commands from stdin, one per line
+//   ntlsh [--root DIR] [--json]                commands from stdin, one per
+//   line
 //
-// Commands and flags follow the reference product's appliance shell (docs/appliance.md).
-// Exit status: 0 success, 1 the command failed, 2 usage error (unknown command or flag).
+// Commands and flags follow the reference product's appliance shell
+// (docs/appliance.md). Exit status: 0 success, 1 the command failed, 2 usage
+// error (unknown command or flag).
 #include <unistd.h>
 
 #include <cstdio>
@@ -56,7 +59,8 @@ class Shell {
   Shell(std::string root, bool json) : root_(std::move(root)), json_(json) {}
   ~Shell() { tl_registry_free(reg_); }
 
-  // Run executes one command (its words) and prints its result; returns the exit code.
+  // Run executes one command (its words) and prints its result; returns the
+  // exit code.
   int Run(const std::vector<std::string>& words);
 
  private:
@@ -97,7 +101,8 @@ void Shell::Check(tl_status status, tl_registry* reg) {
   char buf[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
   std::string message = "unknown error";
-  if (tl_registry_last_error(reg, buf, sizeof(buf), &len) == TL_OK) message.assign(buf, len);
+  if (tl_registry_last_error(reg, buf, sizeof(buf), &len) == TL_OK)
+    message.assign(buf, len);
   Fail(status, message);
 }
 
@@ -108,14 +113,15 @@ tl_registry* Shell::Registry(bool create) {
     return reg_;
   }
   tl_registry* reg = nullptr;
-  tl_status st = tl_registry_open(root_.c_str(),
-                                  create ? TL_REGISTRY_OPEN_CREATE : TL_REGISTRY_OPEN_EXISTING,
-                                  &reg);
+  tl_status st = tl_registry_open(
+      root_.c_str(),
+      create ? TL_REGISTRY_OPEN_CREATE : TL_REGISTRY_OPEN_EXISTING, &reg);
   if (st != TL_OK) {
     char buf[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
     std::string message = "cannot open the registry";
-    if (reg != nullptr && tl_registry_last_error(reg, buf, sizeof(buf), &len) == TL_OK) {
+    if (reg != nullptr &&
+        tl_registry_last_error(reg, buf, sizeof(buf), &len) == TL_OK) {
       message.assign(buf, len);
     }
     tl_registry_free(reg);
@@ -136,7 +142,8 @@ long long Shell::Number(const std::string& flag, const std::string& text) {
   char* end = nullptr;
   errno = 0;
   long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0 || v < -2147483647LL || v > 2147483647LL) {
+  if (text.empty() || *end != '\0' || errno != 0 || v < -2147483647LL ||
+      v > 2147483647LL) {
     UsageError("-" + flag + " takes a number, not '" + text + "'");
   }
   return v;
@@ -147,24 +154,28 @@ std::string Shell::ReadCertificate(const Args& args, const std::string& name) {
   if (args.Has("certificate")) {
     path = args.Get("certificate");
   } else {
-    // What an admin's `scp client.pem admin@appliance:` leaves: incoming/<name>.pem.
+    // What an admin's `scp client.pem admin@appliance:` leaves:
+    // incoming/<name>.pem.
     if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
-      UsageError("cannot derive a file name from '" + name + "'; use -certificate FILE");
+      UsageError("cannot derive a file name from '" + name +
+                 "'; use -certificate FILE");
     }
     path = root_ + "/incoming/" + name + ".pem";
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    Fail(TL_E_NOT_FOUND, "cannot read the client certificate " + path +
-                             (args.Has("certificate")
-                                  ? ""
-                                  : "; copy the client's certificate there (scp) or give "
-                                    "-certificate FILE"));
+    Fail(TL_E_NOT_FOUND,
+         "cannot read the client certificate " + path +
+             (args.Has("certificate")
+                  ? ""
+                  : "; copy the client's certificate there (scp) or give "
+                    "-certificate FILE"));
   }
   std::stringstream ss;
   ss << in.rdbuf();
   std::string pem = ss.str();
-  if (pem.size() > 1024 * 1024) Fail(TL_E_CERT_INVALID, path + " is too large for a certificate");
+  if (pem.size() > 1024 * 1024)
+    Fail(TL_E_CERT_INVALID, path + " is too large for a certificate");
   return pem;
 }
 
@@ -179,7 +190,9 @@ std::string Time(int64_t unix_seconds) {
 }
 
 const char* KindName(int32_t kind) {
-  return kind == TL_NAME_IPV4 ? "IPv4" : kind == TL_NAME_IPV6 ? "IPv6" : "hostname";
+  return kind == TL_NAME_IPV4   ? "IPv4"
+         : kind == TL_NAME_IPV6 ? "IPv6"
+                                : "hostname";
 }
 
 std::string Join(const std::vector<std::string>& v, const char* sep) {
@@ -217,15 +230,18 @@ void Shell::ShowClient(const tl_client_info* info, Output* out) {
   std::vector<std::string> ips = HostIps(info);
   if (by_ip) ips.insert(ips.begin(), tl_client_info_name(info));
   out->Field("IP Address", "ip", Join(ips, ", "));
-  out->Field("Name type", "name_type", KindName(tl_client_info_name_kind(info)));
-  out->Field("HTL Required", "requirehtl", tl_client_info_require_htl(info) ? "yes" : "no");
+  out->Field("Name type", "name_type",
+             KindName(tl_client_info_name_kind(info)));
+  out->Field("HTL Required", "requirehtl",
+             tl_client_info_require_htl(info) ? "yes" : "no");
   int64_t own = tl_client_info_ott_expiry(info);
   out->Field("OTT Expiry (s)", "ott_expiry",
              std::to_string(tl_client_info_effective_ott_expiry(info)) +
                  (own == 0 ? " (default)" : ""));
   out->Field("Partitions", "partitions", Join(Partitions(info), ", "));
   out->Field("Fingerprint", "fingerprint", tl_client_info_fingerprint(info));
-  out->Field("Registered", "registered", Time(tl_client_info_registered_unix(info)));
+  out->Field("Registered", "registered",
+             Time(tl_client_info_registered_unix(info)));
   out->Field("Changed", "changed", Time(tl_client_info_changed_unix(info)));
 }
 
@@ -234,10 +250,11 @@ struct InfoDeleter {
 };
 using InfoPtr = std::unique_ptr<tl_client_info, InfoDeleter>;
 
-void SettingsBlock(const tl_appliance_settings* s, bool ntls, bool keepalive, bool htl,
-                   Output* out) {
+void SettingsBlock(const tl_appliance_settings* s, bool ntls, bool keepalive,
+                   bool htl, Output* out) {
   if (ntls) {
-    out->Field("NTLS bind address", "bind_address", tl_appliance_settings_bind_address(s));
+    out->Field("NTLS bind address", "bind_address",
+               tl_appliance_settings_bind_address(s));
     out->FieldNum("NTLS port", "port", tl_appliance_settings_port(s));
     out->Field("NTLS client source IP validation", "ipcheck",
                tl_appliance_settings_ipcheck(s) ? "Enable" : "Disable");
@@ -265,8 +282,8 @@ void SettingsBlock(const tl_appliance_settings* s, bool ntls, bool keepalive, bo
 }  // namespace
 
 std::vector<Shell::Command> Shell::Commands() {
-  auto client_out = [this](tl_status st, tl_registry* reg, tl_client_info* raw, Output* out,
-                           const std::string& done) {
+  auto client_out = [this](tl_status st, tl_registry* reg, tl_client_info* raw,
+                           Output* out, const std::string& done) {
     InfoPtr info(raw);
     Check(st, reg);
     ClientWarnings(info.get(), out);
@@ -274,11 +291,14 @@ std::vector<Shell::Command> Shell::Commands() {
     out->Data("client", Json::Str(tl_client_info_label(info.get())));
     out->Data("changed", Json::Bool(tl_client_info_changed(info.get()) != 0));
   };
-  auto settings_patch = [this](const std::function<void(tl_appliance_settings*)>& fill,
-                               Output* out, bool ntls, bool keepalive, bool htl) {
+  auto settings_patch = [this](
+                            const std::function<void(tl_appliance_settings*)>&
+                                fill,
+                            Output* out, bool ntls, bool keepalive, bool htl) {
     tl_registry* reg = Registry(true);
     tl_appliance_settings* patch = nullptr;
-    if (tl_appliance_settings_new(&patch) != TL_OK) Fail(TL_E_NO_MEMORY, "out of memory");
+    if (tl_appliance_settings_new(&patch) != TL_OK)
+      Fail(TL_E_NO_MEMORY, "out of memory");
     std::unique_ptr<tl_appliance_settings, void (*)(tl_appliance_settings*)> p(
         patch, tl_appliance_settings_free);
     fill(patch);
@@ -289,7 +309,8 @@ std::vector<Shell::Command> Shell::Commands() {
     Check(st, reg);
     SettingsBlock(now, ntls, keepalive, htl, out);
   };
-  auto show_settings = [this](Output* out, bool ntls, bool keepalive, bool htl) {
+  auto show_settings = [this](Output* out, bool ntls, bool keepalive,
+                              bool htl) {
     tl_registry* reg = Registry(false);
     tl_appliance_settings* s = nullptr;
     tl_status st = tl_registry_get_settings(reg, &s);
@@ -298,41 +319,54 @@ std::vector<Shell::Command> Shell::Commands() {
     Check(st, reg);
     SettingsBlock(s, ntls, keepalive, htl, out);
   };
-  auto show_identity = [this](tl_status st, tl_registry* reg, tl_server_identity* id,
-                              Output* out) {
+  auto show_identity = [this](tl_status st, tl_registry* reg,
+                              tl_server_identity* id, Output* out) {
     std::unique_ptr<tl_server_identity, void (*)(tl_server_identity*)> p(
         id, tl_server_identity_free);
     Check(st, reg);
     std::vector<std::vector<std::string>> rows;
     for (size_t i = 0; i < tl_server_identity_num_certificates(id); ++i) {
-      rows.push_back({i == 0 ? "current" : "previous", tl_server_identity_subject(id, i),
+      rows.push_back({i == 0 ? "current" : "previous",
+                      tl_server_identity_subject(id, i),
                       tl_server_identity_key_type(id, i),
                       Time(tl_server_identity_not_after_unix(id, i)),
                       tl_server_identity_fingerprint(id, i)});
     }
-    out->Table("certificates", {"Use", "Subject", "Key", "Expires", "SHA-256 Fingerprint"},
+    out->Table("certificates",
+               {"Use", "Subject", "Key", "Expires", "SHA-256 Fingerprint"},
                {"use", "subject", "key_type", "expires", "fingerprint"}, rows);
   };
 
   return {
       {{"client", "register"},
-       {{"client", true}, {"hostname", true}, {"ip", true}, {"certificate", true},
-        {"requirehtl", false}, {"ottexpiry", true}, {"generateott", false}, {"force", false}},
+       {{"client", true},
+        {"hostname", true},
+        {"ip", true},
+        {"certificate", true},
+        {"requirehtl", false},
+        {"ottexpiry", true},
+        {"generateott", false},
+        {"force", false}},
        true,
        [=](const Args& a, Output* out) {
          std::string label = Require(a, "client");
-         if (a.Has("hostname") == a.Has("ip")) UsageError("give exactly one of -hostname, -ip");
+         if (a.Has("hostname") == a.Has("ip"))
+           UsageError("give exactly one of -hostname, -ip");
          if (a.Has("generateott")) {
            Fail(TL_E_UNIMPLEMENTED,
-                "-generateott needs the HTL feature, which this build does not have yet; "
+                "-generateott needs the HTL feature, which this build does not "
+                "have yet; "
                 "register without it (nothing was registered)");
          }
-         std::string name = a.Has("ip") ? Require(a, "ip") : Require(a, "hostname");
+         std::string name =
+             a.Has("ip") ? Require(a, "ip") : Require(a, "hostname");
          std::string pem = ReadCertificate(a, name);
          tl_client_registration* r = nullptr;
-         if (tl_client_registration_new(&r) != TL_OK) Fail(TL_E_NO_MEMORY, "out of memory");
-         std::unique_ptr<tl_client_registration, void (*)(tl_client_registration*)> rp(
-             r, tl_client_registration_free);
+         if (tl_client_registration_new(&r) != TL_OK)
+           Fail(TL_E_NO_MEMORY, "out of memory");
+         std::unique_ptr<tl_client_registration,
+                         void (*)(tl_client_registration*)>
+             rp(r, tl_client_registration_free);
          tl_client_registration_set_label(r, label.c_str());
          if (a.Has("ip")) {
            tl_client_registration_set_ip(r, name.c_str());
@@ -342,7 +376,8 @@ std::vector<Shell::Command> Shell::Commands() {
          tl_client_registration_set_certificate_pem(r, pem.c_str());
          tl_client_registration_set_require_htl(r, a.Has("requirehtl") ? 1 : 0);
          if (a.Has("ottexpiry")) {
-           tl_client_registration_set_ott_expiry(r, Number("ottexpiry", a.Get("ottexpiry")));
+           tl_client_registration_set_ott_expiry(
+               r, Number("ottexpiry", a.Get("ottexpiry")));
          }
          tl_client_registration_set_force(r, a.Has("force") ? 1 : 0);
          tl_registry* reg = Registry(true);
@@ -355,7 +390,8 @@ std::vector<Shell::Command> Shell::Commands() {
          out->Data("client", Json::Str(label));
          out->Data("fingerprint", Json::Str(tl_client_info_fingerprint(info)));
        },
-       "client register -client LABEL -hostname HOST|-ip ADDR [-certificate FILE] "
+       "client register -client LABEL -hostname HOST|-ip ADDR [-certificate "
+       "FILE] "
        "[-requirehtl] [-ottexpiry SECONDS] [-force]"},
       {{"client", "list"},
        {},
@@ -364,8 +400,8 @@ std::vector<Shell::Command> Shell::Commands() {
          tl_registry* reg = Registry(false);
          tl_client_list* list = nullptr;
          tl_status st = tl_registry_list_clients(reg, &list);
-         std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(list,
-                                                                       tl_client_list_free);
+         std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(
+             list, tl_client_list_free);
          Check(st, reg);
          std::vector<std::vector<std::string>> rows;
          for (size_t i = 0; i < tl_client_list_count(list); ++i) {
@@ -373,12 +409,16 @@ std::vector<Shell::Command> Shell::Commands() {
            std::vector<std::string> ips = HostIps(c);
            std::string name = tl_client_info_name(c);
            rows.push_back({tl_client_info_label(c), name,
-                           KindName(tl_client_info_name_kind(c)), Join(ips, ","),
+                           KindName(tl_client_info_name_kind(c)),
+                           Join(ips, ","),
                            tl_client_info_require_htl(c) ? "yes" : "no",
                            Join(Partitions(c), ",")});
          }
-         out->Table("clients", {"Client", "Hostname/IP", "Type", "Mapped IPs", "HTL", "Partitions"},
-                    {"label", "name", "name_type", "host_ips", "requirehtl", "partitions"},
+         out->Table("clients",
+                    {"Client", "Hostname/IP", "Type", "Mapped IPs", "HTL",
+                     "Partitions"},
+                    {"label", "name", "name_type", "host_ips", "requirehtl",
+                     "partitions"},
                     rows);
        },
        "client list"},
@@ -388,7 +428,8 @@ std::vector<Shell::Command> Shell::Commands() {
        [=](const Args& a, Output* out) {
          tl_registry* reg = Registry(false);
          tl_client_info* info = nullptr;
-         tl_status st = tl_registry_get_client(reg, Require(a, "client").c_str(), &info);
+         tl_status st =
+             tl_registry_get_client(reg, Require(a, "client").c_str(), &info);
          InfoPtr ip(info);
          Check(st, reg);
          ShowClient(info, out);
@@ -402,7 +443,8 @@ std::vector<Shell::Command> Shell::Commands() {
          tl_registry* reg = Registry(false);
          Check(tl_registry_delete_client(reg, label.c_str()), reg);
          out->Line("'client delete' successful for client " + label +
-                   ". Remove this appliance from the client too (vtl deleteServer), or the "
+                   ". Remove this appliance from the client too (vtl "
+                   "deleteServer), or the "
                    "client will keep trying to connect.");
        },
        "client delete -client LABEL"},
@@ -421,8 +463,9 @@ std::vector<Shell::Command> Shell::Commands() {
          st = tl_registry_replace_certificate(reg, label.c_str(), pem.c_str(),
                                               a.Has("force") ? 1 : 0, &info);
          client_out(st, reg, info, out,
-                    "Certificate of client " + label + " replaced; the new one is accepted "
-                    "now, the old one no longer.");
+                    "Certificate of client " + label +
+                        " replaced; the new one is accepted "
+                        "now, the old one no longer.");
        },
        "client replaceCertificate -client LABEL [-certificate FILE] [-force]"},
       {{"client", "modify"},
@@ -446,8 +489,9 @@ std::vector<Shell::Command> Shell::Commands() {
              UsageError("-requirehtl takes yes or no");
            }
          }
-         int64_t ott = a.Has("ottexpiry") ? Number("ottexpiry", a.Get("ottexpiry"))
-                                          : tl_client_info_ott_expiry(current);
+         int64_t ott = a.Has("ottexpiry")
+                           ? Number("ottexpiry", a.Get("ottexpiry"))
+                           : tl_client_info_ott_expiry(current);
          tl_client_info* info = nullptr;
          st = tl_registry_set_require_htl(reg, label.c_str(), htl, ott, &info);
          client_out(st, reg, info, out, "Client " + label + " modified.");
@@ -460,9 +504,10 @@ std::vector<Shell::Command> Shell::Commands() {
          std::string label = Require(a, "client");
          tl_registry* reg = Registry(false);
          tl_client_info* info = nullptr;
-         tl_status st =
-             tl_registry_map_host_ip(reg, label.c_str(), Require(a, "ip").c_str(), &info);
-         client_out(st, reg, info, out, "'client hostip map' successful for " + label + ".");
+         tl_status st = tl_registry_map_host_ip(
+             reg, label.c_str(), Require(a, "ip").c_str(), &info);
+         client_out(st, reg, info, out,
+                    "'client hostip map' successful for " + label + ".");
        },
        "client hostip map -client LABEL -ip ADDR"},
       {{"client", "hostip", "unmap"},
@@ -472,9 +517,10 @@ std::vector<Shell::Command> Shell::Commands() {
          std::string label = Require(a, "client");
          tl_registry* reg = Registry(false);
          tl_client_info* info = nullptr;
-         tl_status st =
-             tl_registry_unmap_host_ip(reg, label.c_str(), Require(a, "ip").c_str(), &info);
-         client_out(st, reg, info, out, "'client hostip unmap' successful for " + label + ".");
+         tl_status st = tl_registry_unmap_host_ip(
+             reg, label.c_str(), Require(a, "ip").c_str(), &info);
+         client_out(st, reg, info, out,
+                    "'client hostip unmap' successful for " + label + ".");
        },
        "client hostip unmap -client LABEL -ip ADDR"},
       {{"client", "assignPartition"},
@@ -484,9 +530,11 @@ std::vector<Shell::Command> Shell::Commands() {
          std::string label = Require(a, "client"), p = Require(a, "partition");
          tl_registry* reg = Registry(false);
          tl_client_info* info = nullptr;
-         tl_status st = tl_registry_assign_partition(reg, label.c_str(), p.c_str(), &info);
+         tl_status st =
+             tl_registry_assign_partition(reg, label.c_str(), p.c_str(), &info);
          client_out(st, reg, info, out,
-                    "'client assignPartition' successful: " + label + " can use " + p + ".");
+                    "'client assignPartition' successful: " + label +
+                        " can use " + p + ".");
        },
        "client assignPartition -client LABEL -partition NAME"},
       {{"client", "revokePartition"},
@@ -496,10 +544,11 @@ std::vector<Shell::Command> Shell::Commands() {
          std::string label = Require(a, "client"), p = Require(a, "partition");
          tl_registry* reg = Registry(false);
          tl_client_info* info = nullptr;
-         tl_status st = tl_registry_revoke_partition(reg, label.c_str(), p.c_str(), &info);
+         tl_status st =
+             tl_registry_revoke_partition(reg, label.c_str(), p.c_str(), &info);
          client_out(st, reg, info, out,
-                    "'client revokePartition' successful: " + label + " no longer uses " +
-                        p + ".");
+                    "'client revokePartition' successful: " + label +
+                        " no longer uses " + p + ".");
        },
        "client revokePartition -client LABEL -partition NAME"},
       {{"partition", "create"},
@@ -508,9 +557,9 @@ std::vector<Shell::Command> Shell::Commands() {
        [=](const Args& a, Output* out) {
          tl_registry* reg = Registry(true);
          tl_partition_info* p = nullptr;
-         tl_status st = tl_registry_create_partition(reg, Require(a, "partition").c_str(),
-                                                     a.Get("label").c_str(),
-                                                     a.Get("serial").c_str(), &p);
+         tl_status st = tl_registry_create_partition(
+             reg, Require(a, "partition").c_str(), a.Get("label").c_str(),
+             a.Get("serial").c_str(), &p);
          std::unique_ptr<tl_partition_info, void (*)(tl_partition_info*)> pp(
              p, tl_partition_info_free);
          Check(st, reg);
@@ -524,8 +573,8 @@ std::vector<Shell::Command> Shell::Commands() {
        [=](const Args& a, Output* out) {
          tl_registry* reg = Registry(false);
          tl_partition_info* p = nullptr;
-         tl_status st = tl_registry_delete_partition(reg, Require(a, "partition").c_str(),
-                                                     a.Has("force") ? 1 : 0, &p);
+         tl_status st = tl_registry_delete_partition(
+             reg, Require(a, "partition").c_str(), a.Has("force") ? 1 : 0, &p);
          std::unique_ptr<tl_partition_info, void (*)(tl_partition_info*)> pp(
              p, tl_partition_info_free);
          Check(st, reg);
@@ -555,7 +604,8 @@ std::vector<Shell::Command> Shell::Commands() {
          std::vector<std::vector<std::string>> rows;
          for (size_t i = 0; i < tl_partition_list_count(list); ++i) {
            const tl_partition_info* p = tl_partition_list_get(list, i);
-           rows.push_back({tl_partition_info_name(p), tl_partition_info_serial(p),
+           rows.push_back({tl_partition_info_name(p),
+                           tl_partition_info_serial(p),
                            tl_partition_info_label(p),
                            std::to_string(tl_partition_info_num_clients(p))});
          }
@@ -569,7 +619,8 @@ std::vector<Shell::Command> Shell::Commands() {
        [=](const Args& a, Output* out) {
          tl_registry* reg = Registry(false);
          tl_partition_info* p = nullptr;
-         tl_status st = tl_registry_get_partition(reg, Require(a, "partition").c_str(), &p);
+         tl_status st = tl_registry_get_partition(
+             reg, Require(a, "partition").c_str(), &p);
          std::unique_ptr<tl_partition_info, void (*)(tl_partition_info*)> pp(
              p, tl_partition_info_free);
          Check(st, reg);
@@ -580,64 +631,98 @@ std::vector<Shell::Command> Shell::Commands() {
          out->Field("Partition", "partition", tl_partition_info_name(p));
          out->Field("Label", "label", tl_partition_info_label(p));
          out->Field("Serial", "serial", tl_partition_info_serial(p));
-         out->Field("Created", "created", Time(tl_partition_info_created_unix(p)));
+         out->Field("Created", "created",
+                    Time(tl_partition_info_created_unix(p)));
          out->Field("Clients", "clients", Join(clients, ", "));
        },
        "partition show -partition NAME"},
-      {{"ntls", "show"}, {}, false,
-       [=](const Args&, Output* out) { show_settings(out, true, true, false); }, "ntls show"},
-      {{"ntls", "ipcheck", "enable"}, {}, true,
+      {{"ntls", "show"},
+       {},
+       false,
+       [=](const Args&, Output* out) { show_settings(out, true, true, false); },
+       "ntls show"},
+      {{"ntls", "ipcheck", "enable"},
+       {},
+       true,
        [=](const Args&, Output* out) {
-         settings_patch([](tl_appliance_settings* s) { tl_appliance_settings_set_ipcheck(s, 1); },
-                        out, true, false, false);
+         settings_patch(
+             [](tl_appliance_settings* s) {
+               tl_appliance_settings_set_ipcheck(s, 1);
+             },
+             out, true, false, false);
        },
        "ntls ipcheck enable"},
-      {{"ntls", "ipcheck", "disable"}, {}, true,
+      {{"ntls", "ipcheck", "disable"},
+       {},
+       true,
        [=](const Args&, Output* out) {
-         settings_patch([](tl_appliance_settings* s) { tl_appliance_settings_set_ipcheck(s, 0); },
-                        out, true, false, false);
+         settings_patch(
+             [](tl_appliance_settings* s) {
+               tl_appliance_settings_set_ipcheck(s, 0);
+             },
+             out, true, false, false);
        },
        "ntls ipcheck disable"},
-      {{"ntls", "ipcheck", "show"}, {}, false,
-       [=](const Args&, Output* out) { show_settings(out, true, false, false); },
+      {{"ntls", "ipcheck", "show"},
+       {},
+       false,
+       [=](const Args&, Output* out) {
+         show_settings(out, true, false, false);
+       },
        "ntls ipcheck show"},
       {{"ntls", "tcp_keepalive", "set"},
-       {{"idle", true}, {"interval", true}, {"probes", true}, {"enable", false},
+       {{"idle", true},
+        {"interval", true},
+        {"probes", true},
+        {"enable", false},
         {"disable", false}},
        true,
        [=](const Args& a, Output* out) {
-         if (a.Has("enable") && a.Has("disable")) UsageError("give -enable or -disable, not both");
+         if (a.Has("enable") && a.Has("disable"))
+           UsageError("give -enable or -disable, not both");
          long long idle = a.Has("idle") ? Number("idle", a.Get("idle")) : -1;
-         long long interval = a.Has("interval") ? Number("interval", a.Get("interval")) : -1;
-         long long probes = a.Has("probes") ? Number("probes", a.Get("probes")) : -1;
+         long long interval =
+             a.Has("interval") ? Number("interval", a.Get("interval")) : -1;
+         long long probes =
+             a.Has("probes") ? Number("probes", a.Get("probes")) : -1;
          settings_patch(
              [&](tl_appliance_settings* s) {
-               if (a.Has("enable")) tl_appliance_settings_set_tcp_keepalive(s, 1);
-               if (a.Has("disable")) tl_appliance_settings_set_tcp_keepalive(s, 0);
-               if (idle >= 0) tl_appliance_settings_set_keepalive_idle(s, int32_t(idle));
+               if (a.Has("enable"))
+                 tl_appliance_settings_set_tcp_keepalive(s, 1);
+               if (a.Has("disable"))
+                 tl_appliance_settings_set_tcp_keepalive(s, 0);
+               if (idle >= 0)
+                 tl_appliance_settings_set_keepalive_idle(s, int32_t(idle));
                if (interval >= 0) {
-                 tl_appliance_settings_set_keepalive_interval(s, int32_t(interval));
+                 tl_appliance_settings_set_keepalive_interval(
+                     s, int32_t(interval));
                }
-               if (probes >= 0) tl_appliance_settings_set_keepalive_probes(s, int32_t(probes));
+               if (probes >= 0)
+                 tl_appliance_settings_set_keepalive_probes(s, int32_t(probes));
              },
              out, false, true, false);
        },
        "ntls tcp_keepalive set [-idle SECONDS] [-interval SECONDS] [-probes N] "
        "[-enable|-disable]"},
-      {{"ntls", "tcp_keepalive", "show"}, {}, false,
-       [=](const Args&, Output* out) { show_settings(out, false, true, false); },
+      {{"ntls", "tcp_keepalive", "show"},
+       {},
+       false,
+       [=](const Args&, Output* out) {
+         show_settings(out, false, true, false);
+       },
        "ntls tcp_keepalive show"},
       {{"ntls", "bind"},
        {{"address", true}, {"port", true}},
        true,
        [=](const Args& a, Output* out) {
-         if (!a.Has("address") && !a.Has("port")) UsageError("give -address and/or -port");
+         if (!a.Has("address") && !a.Has("port"))
+           UsageError("give -address and/or -port");
          long long port = a.Has("port") ? Number("port", a.Get("port")) : -1;
          std::string address = a.Get("address");
          settings_patch(
              [&](tl_appliance_settings* s) {
-               if (!address.empty() &&
-                   tl_appliance_settings_set_bind_address(s, address.c_str()) != TL_OK) {
+               if (!address.empty() && tl_appliance_settings_set_bind_address(
+                                           s, address.c_str()) != TL_OK) {
                  char buf[TL_ERROR_MESSAGE_MAX];
                  size_t len = 0;
                  tl_appliance_settings_last_error(s, buf, sizeof(buf), &len);
@@ -660,23 +745,27 @@ std::vector<Shell::Command> Shell::Commands() {
              out, true, false, false);
        },
        "ntls timeout set -receive MILLISECONDS"},
-      {{"htl", "show"}, {}, false,
+      {{"htl", "show"},
+       {},
+       false,
        [=](const Args&, Output* out) {
          show_settings(out, false, false, true);
          tl_registry* reg = Registry(false);
          tl_client_list* list = nullptr;
          tl_status st = tl_registry_list_clients(reg, &list);
-         std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(list,
-                                                                       tl_client_list_free);
+         std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(
+             list, tl_client_list_free);
          Check(st, reg);
          std::vector<std::vector<std::string>> rows;
          for (size_t i = 0; i < tl_client_list_count(list); ++i) {
            const tl_client_info* c = tl_client_list_get(list, i);
            if (!tl_client_info_require_htl(c)) continue;
-           rows.push_back({tl_client_info_label(c), "Unknown", "No file",
-                           std::to_string(tl_client_info_effective_ott_expiry(c))});
+           rows.push_back(
+               {tl_client_info_label(c), "Unknown", "No file",
+                std::to_string(tl_client_info_effective_ott_expiry(c))});
          }
-         out->Table("clients", {"Client", "HTL Status", "OTT Status", "OTT Expiry (s)"},
+         out->Table("clients",
+                    {"Client", "HTL Status", "OTT Status", "OTT Expiry (s)"},
                     {"label", "htl_status", "ott_status", "ott_expiry"}, rows);
        },
        "htl show"},
@@ -715,7 +804,8 @@ std::vector<Shell::Command> Shell::Commands() {
            tl_server_identity* existing = nullptr;
            if (tl_registry_load_server_identity(reg, &existing) != TL_OK) {
              char host[256] = {0};
-             if (gethostname(host, sizeof(host) - 1) != 0) UsageError("give -name");
+             if (gethostname(host, sizeof(host) - 1) != 0)
+               UsageError("give -name");
              name = host;
            }
            tl_server_identity_free(existing);
@@ -723,14 +813,21 @@ std::vector<Shell::Command> Shell::Commands() {
          tl_server_identity* id = nullptr;
          std::string key_type = a.Get("keytype");
          tl_status st = tl_registry_regenerate_server_certificate(
-             reg, name.c_str(), key_type.empty() ? nullptr : key_type.c_str(), &id);
+             reg, name.c_str(), key_type.empty() ? nullptr : key_type.c_str(),
+             &id);
          show_identity(st, reg, id, out);
-         out->Line("New server certificate made. Copy server.pem to every client (sysconf "
-                   "exportCert) and register it there (vtl addServer); then run sysconf "
-                   "dropOldCert.");
+         out->Line(
+             "New server certificate made. Copy server.pem to every client "
+             "(sysconf "
+             "exportCert) and register it there (vtl addServer); then run "
+             "sysconf "
+             "dropOldCert.");
        },
-       "sysconf regenCert [-name HOST|IP] [-keytype ed25519|p256|p384|rsa2048|...]"},
-      {{"sysconf", "showCert"}, {}, false,
+       "sysconf regenCert [-name HOST|IP] [-keytype "
+       "ed25519|p256|p384|rsa2048|...]"},
+      {{"sysconf", "showCert"},
+       {},
+       false,
        [=](const Args&, Output* out) {
          tl_registry* reg = Registry(false);
          tl_server_identity* id = nullptr;
@@ -759,10 +856,13 @@ std::vector<Shell::Command> Shell::Commands() {
            if (!f) Fail(TL_E_IO, "cannot write " + file);
            out->Line("server.pem written to " + file);
          }
-         out->Field("SHA-256 Fingerprint", "fingerprint", tl_server_identity_fingerprint(id, 0));
+         out->Field("SHA-256 Fingerprint", "fingerprint",
+                    tl_server_identity_fingerprint(id, 0));
        },
        "sysconf exportCert -file FILE|-"},
-      {{"sysconf", "dropOldCert"}, {}, true,
+      {{"sysconf", "dropOldCert"},
+       {},
+       true,
        [=](const Args&, Output* out) {
          tl_registry* reg = Registry(false);
          int32_t dropped = 0;
@@ -770,10 +870,14 @@ std::vector<Shell::Command> Shell::Commands() {
          out->FieldNum("Old certificates dropped", "dropped", dropped);
        },
        "sysconf dropOldCert"},
-      {{"service", "restart", "ntls"}, {}, false,
+      {{"service", "restart", "ntls"},
+       {},
+       false,
        [=](const Args&, Output* out) {
-         out->Line("Nothing to restart: NTLS applies registry and setting changes at once, "
-                   "without a restart.");
+         out->Line(
+             "Nothing to restart: NTLS applies registry and setting changes at "
+             "once, "
+             "without a restart.");
        },
        "service restart ntls"},
   };
@@ -786,7 +890,8 @@ int Shell::Run(const std::vector<std::string>& words) {
   try {
     if (words.empty() || words[0] == "help" || words[0] == "?") {
       for (const Command& c : commands) out.Line(std::string("  ") + c.usage);
-      out.Line("  Global options: --root DIR (default $" TL_APPLIANCE_ROOT_ENV " or " TL_APPLIANCE_DEFAULT_ROOT "), --json");
+      out.Line("  Global options: --root DIR (default $" TL_APPLIANCE_ROOT_ENV
+               " or " TL_APPLIANCE_DEFAULT_ROOT "), --json");
     } else {
       const Command* match = nullptr;
       size_t used = 0;
@@ -817,7 +922,8 @@ int Shell::Run(const std::vector<std::string>& words) {
           UsageError("unexpected '" + w + "'; usage: " + match->usage);
         }
         std::string given = w.substr(w[1] == '-' ? 2 : 1);
-        // Flags may be shortened to any unambiguous prefix, as admins are used to.
+        // Flags may be shortened to any unambiguous prefix, as admins are used
+        // to.
         const Flag* flag = nullptr;
         int hits = 0;
         for (const Flag& f : match->flags) {
@@ -836,7 +942,8 @@ int Shell::Run(const std::vector<std::string>& words) {
                      "'; usage: " + match->usage);
         }
         if (flag->takes_value) {
-          if (i + 1 >= words.size()) UsageError(std::string("-") + flag->name + " needs a value");
+          if (i + 1 >= words.size())
+            UsageError(std::string("-") + flag->name + " needs a value");
           args.values[flag->name] = words[++i];
         } else {
           args.values[flag->name] = "";
@@ -855,7 +962,8 @@ int Shell::Run(const std::vector<std::string>& words) {
     } else {
       out.PrintHuman();
       std::fprintf(stderr, "Error: %s\n", f.message.c_str());
-      std::printf("Command Result : %d (%s)\n", f.status, tl_status_name(f.status));
+      std::printf("Command Result : %d (%s)\n", f.status,
+                  tl_status_name(f.status));
     }
     std::fflush(stdout);
     return f.exit_code;
@@ -874,7 +982,8 @@ int Shell::Run(const std::vector<std::string>& words) {
   return kExitOk;
 }
 
-// Split splits a line into words; double or single quotes group words with spaces.
+// Split splits a line into words; double or single quotes group words with
+// spaces.
 bool Split(const std::string& line, std::vector<std::string>* words) {
   std::string cur;
   bool in_word = false;

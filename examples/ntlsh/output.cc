@@ -88,12 +88,14 @@ void Output::Field(const std::string& key, const std::string& json_key,
   data_.Set(json_key, Json::Str(value));
 }
 
-void Output::FieldNum(const std::string& key, const std::string& json_key, long long value) {
+void Output::FieldNum(const std::string& key, const std::string& json_key,
+                      long long value) {
   lines_.emplace_back(key, std::to_string(value));
   data_.Set(json_key, Json::Num(value));
 }
 
-void Output::Table(const std::string& json_key, const std::vector<std::string>& headers,
+void Output::Table(const std::string& json_key,
+                   const std::vector<std::string>& headers,
                    const std::vector<std::string>& json_names,
                    const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(headers.size());
@@ -108,7 +110,8 @@ void Output::Table(const std::string& json_key, const std::vector<std::string>& 
     for (size_t c = 0; c < headers.size(); ++c) {
       std::string cell = c < cells.size() ? cells[c] : "";
       line += cell;
-      if (c + 1 < headers.size()) line += std::string(width[c] - cell.size() + 2, ' ');
+      if (c + 1 < headers.size())
+        line += std::string(width[c] - cell.size() + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     return line;
@@ -131,14 +134,17 @@ void Output::Table(const std::string& json_key, const std::vector<std::string>& 
 }
 
 void Output::PrintHuman() const {
-  for (const std::string& w : warnings_) std::fprintf(stderr, "Warning: %s\n", w.c_str());
+  for (const std::string& w : warnings_)
+    std::fprintf(stderr, "Warning: %s\n", w.c_str());
   size_t width = 0;
-  for (const auto& [key, value] : lines_) width = key.size() > width ? key.size() : width;
+  for (const auto& [key, value] : lines_)
+    width = key.size() > width ? key.size() : width;
   for (const auto& [key, value] : lines_) {
     if (key.empty()) {
       std::printf("%s\n", value.c_str());
     } else {
-      std::printf("%-*s : %s\n", static_cast<int>(width), key.c_str(), value.c_str());
+      std::printf("%-*s : %s\n", static_cast<int>(width), key.c_str(),
+                  value.c_str());
     }
   }
 }

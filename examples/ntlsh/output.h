@@ -1,9 +1,10 @@
 #ifndef TRUSTLINK_EXAMPLES_NTLSH_OUTPUT_H_
 #define TRUSTLINK_EXAMPLES_NTLSH_OUTPUT_H_
 
-// What ntlsh prints: aligned tables and "Key : value" blocks for people, or one JSON object
-// per command for scripts (--json). A command fills an Output; main prints it once, then the
-// "Command Result" line (people) or the JSON object (scripts).
+// What ntlsh prints: aligned tables and "Key : value" blocks for people, or one
+// JSON object per command for scripts (--json). A command fills an Output; main
+// prints it once, then the "Command Result" line (people) or the JSON object
+// (scripts).
 
 #include <string>
 #include <utility>
@@ -11,7 +12,8 @@
 
 namespace ntlsh {
 
-// JsonValue is a tiny JSON builder: enough for strings, numbers, booleans, arrays, objects.
+// JsonValue is a tiny JSON builder: enough for strings, numbers, booleans,
+// arrays, objects.
 class Json {
  public:
   static Json Str(const std::string& s);
@@ -19,7 +21,7 @@ class Json {
   static Json Bool(bool b);
   static Json Arr();
   static Json Obj();
-  Json& Add(Json v);                         // to an array
+  Json& Add(Json v);                          // to an array
   Json& Set(const std::string& key, Json v);  // to an object
   std::string Dump() const;
 
@@ -35,14 +37,19 @@ class Output {
   // Line adds a free text line (people only).
   void Line(const std::string& text) { lines_.emplace_back("", text); }
   // Field adds "Key : value" (people) and key: value (JSON data).
-  void Field(const std::string& key, const std::string& json_key, const std::string& value);
-  void FieldNum(const std::string& key, const std::string& json_key, long long value);
+  void Field(const std::string& key, const std::string& json_key,
+             const std::string& value);
+  void FieldNum(const std::string& key, const std::string& json_key,
+                long long value);
   // Table adds an aligned table; `json_key` names the array of objects in JSON.
-  void Table(const std::string& json_key, const std::vector<std::string>& headers,
+  void Table(const std::string& json_key,
+             const std::vector<std::string>& headers,
              const std::vector<std::string>& json_names,
              const std::vector<std::vector<std::string>>& rows);
   void Warning(const std::string& text) { warnings_.push_back(text); }
-  void Data(const std::string& key, Json value) { data_.Set(key, std::move(value)); }
+  void Data(const std::string& key, Json value) {
+    data_.Set(key, std::move(value));
+  }
 
   // Print writes the human form to stdout (and warnings to stderr).
   void PrintHuman() const;
@@ -50,7 +57,8 @@ class Output {
   Json JsonObject() const;
 
  private:
-  // A line is free text (empty key) or a "Key : value" field; fields are aligned on print.
+  // A line is free text (empty key) or a "Key : value" field; fields are
+  // aligned on print.
   std::vector<std::pair<std::string, std::string>> lines_;
   std::vector<std::string> warnings_;
   Json data_ = Json::Obj();

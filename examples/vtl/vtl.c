@@ -7,17 +7,18 @@
  *   vtl [--root DIR] show
  *   vtl [--root DIR] verify [-repair] [-local] [-timeout MS]
  *   vtl [--root DIR] listSlots
- *   vtl [--root DIR] call -slot N -op echo|random|sha256|hmac [-data TEXT] [-count N]
- *   vtl [--root DIR] importConfig -c Chrystoki.conf
+ *   vtl [--root DIR] call -slot N -op echo|random|sha256|hmac [-data TEXT]
+ * [-count N] vtl [--root DIR] importConfig -c Chrystoki.conf
  *
- * The client root is --root, else $TRUSTLINK_CLIENT_ROOT, else /etc/trustlink/client.
- * Exit codes are in docs/client-enrolment.md (and `vtl help`). */
+ * The client root is --root, else $TRUSTLINK_CLIENT_ROOT, else
+ * /etc/trustlink/client. Exit codes are in docs/client-enrolment.md (and `vtl
+ * help`). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <stdint.h>
 
 #include "trustlink/trustlink.h"
 
@@ -38,28 +39,43 @@ static const char kUsage[] =
     "\n"
     "commands:\n"
     "  createCert -n NAME [-k KEYTYPE] [-days N] [-force]\n"
-    "      make this client's key and self-signed certificate; prints both paths.\n"
+    "      make this client's key and self-signed certificate; prints both "
+    "paths.\n"
     "      KEYTYPE: ed25519 (default), p256, p384, rsa2048, rsa3072, rsa4096.\n"
     "  addServer -n NAME -c FILE [-p PORT] [-htl] [-replace]\n"
-    "      register an appliance's certificate (its server.pem); prints the fingerprint.\n"
+    "      register an appliance's certificate (its server.pem); prints the "
+    "fingerprint.\n"
     "  deleteServer -n NAME        unregister an appliance.\n"
-    "  listServers                 name, port, HTL and fingerprint of each appliance.\n"
-    "  show                        the client identity, the config file and the servers.\n"
+    "  listServers                 name, port, HTL and fingerprint of each "
+    "appliance.\n"
+    "  show                        the client identity, the config file and "
+    "the servers.\n"
     "  verify [-repair] [-local] [-timeout MS]\n"
-    "      check files, CAFile.pem agreement, key permissions and the config, then connect\n"
-    "      to every server and say per server: OK with its slots, or why the link fails.\n"
-    "      -repair rebuilds CAFile.pem; -local skips the connections; -timeout (5000 ms).\n"
-    "  listSlots                   slot, server, partition, label, serial and state.\n"
+    "      check files, CAFile.pem agreement, key permissions and the config, "
+    "then connect\n"
+    "      to every server and say per server: OK with its slots, or why the "
+    "link fails.\n"
+    "      -repair rebuilds CAFile.pem; -local skips the connections; -timeout "
+    "(5000 ms).\n"
+    "  listSlots                   slot, server, partition, label, serial and "
+    "state.\n"
     "  call -slot N -op OP [-data TEXT] [-count N]\n"
-    "      call a slot's partition: OP is echo, random (-data is the byte count), sha256\n"
-    "      or hmac; prints the answer (hex, or text for echo); -count N times it.\n"
-    "  importConfig -c FILE        import servers, keep-alive and timeouts from the\n"
-    "                              'LunaSA Client' section of a Chrystoki.conf.\n"
+    "      call a slot's partition: OP is echo, random (-data is the byte "
+    "count), sha256\n"
+    "      or hmac; prints the answer (hex, or text for echo); -count N times "
+    "it.\n"
+    "  importConfig -c FILE        import servers, keep-alive and timeouts "
+    "from the\n"
+    "                              'LunaSA Client' section of a "
+    "Chrystoki.conf.\n"
     "\n"
-    "The client root is --root DIR, else $TRUSTLINK_CLIENT_ROOT, else " TL_CLIENT_ROOT_DEFAULT
+    "The client root is --root DIR, else $TRUSTLINK_CLIENT_ROOT, "
+    "else " TL_CLIENT_ROOT_DEFAULT
     ".\n"
-    "Exit codes: 0 ok, 1 usage, 2 bad input (name, file, certificate, config), 3 already\n"
-    "exists, 4 not found, 5 permission (key mode, symlink), 6 verify found problems,\n"
+    "Exit codes: 0 ok, 1 usage, 2 bad input (name, file, certificate, config), "
+    "3 already\n"
+    "exists, 4 not found, 5 permission (key mode, symlink), 6 verify found "
+    "problems,\n"
     "7 system or internal error.\n";
 
 static int ExitCodeFor(tl_status status) {
@@ -92,7 +108,9 @@ static int ExitCodeFor(tl_status status) {
 static int Fail(const tl_client_root *root, tl_status status) {
   char message[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
-  if (root == NULL || tl_client_root_last_error(root, message, sizeof(message), &len) != TL_OK ||
+  if (root == NULL ||
+      tl_client_root_last_error(root, message, sizeof(message), &len) !=
+          TL_OK ||
       len == 0) {
     snprintf(message, sizeof(message), "operation failed");
   }
@@ -106,12 +124,16 @@ static int Usage(const char *problem) {
   return kExitUsage;
 }
 
-/* ReadFile reads a whole file (at most 4 MiB) into a NUL-terminated malloc'd buffer. */
+/* ReadFile reads a whole file (at most 4 MiB) into a NUL-terminated malloc'd
+ * buffer. */
 static int ReadFile(const char *path, char **out, size_t *out_len) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
-    fprintf(stderr, "vtl: error: cannot open %s: %s; check the path\n", path, strerror(errno));
-    return errno == ENOENT ? kExitNotFound : errno == EACCES ? kExitPermission : kExitSystem;
+    fprintf(stderr, "vtl: error: cannot open %s: %s; check the path\n", path,
+            strerror(errno));
+    return errno == ENOENT   ? kExitNotFound
+           : errno == EACCES ? kExitPermission
+                             : kExitSystem;
   }
   size_t cap = 1 << 22;
   char *buf = malloc(cap + 1);
@@ -129,7 +151,9 @@ static int ReadFile(const char *path, char **out, size_t *out_len) {
   }
   if (len > cap) {
     free(buf);
-    fprintf(stderr, "vtl: error: %s is larger than 4 MiB; it is not a certificate\n", path);
+    fprintf(stderr,
+            "vtl: error: %s is larger than 4 MiB; it is not a certificate\n",
+            path);
     return kExitBadInput;
   }
   buf[len] = '\0';
@@ -174,20 +198,24 @@ static int ParseLong(const char *text, long min, long max, long *out) {
 }
 
 static int CmdCreateCert(tl_client_root *root, const struct Args *a) {
-  if (a->name == NULL) return Usage("createCert needs -n NAME (this client's host name or IP)");
+  if (a->name == NULL)
+    return Usage("createCert needs -n NAME (this client's host name or IP)");
   tl_identity_options *options = NULL;
   if (tl_identity_options_new(&options) != TL_OK) return kExitSystem;
   int32_t key_type = TL_KEY_TYPE_DEFAULT;
-  if (a->key_type != NULL && tl_key_type_from_string(a->key_type, &key_type) != TL_OK) {
+  if (a->key_type != NULL &&
+      tl_key_type_from_string(a->key_type, &key_type) != TL_OK) {
     tl_identity_options_free(options);
     fprintf(stderr,
-            "vtl: error: unknown key type '%s'; choose ed25519, p256, p384, rsa2048, rsa3072 "
+            "vtl: error: unknown key type '%s'; choose ed25519, p256, p384, "
+            "rsa2048, rsa3072 "
             "or rsa4096\n",
             a->key_type);
     return kExitBadInput;
   }
   tl_status s = tl_identity_options_set_key_type(options, key_type);
-  if (s == TL_OK && a->days > 0) s = tl_identity_options_set_validity_days(options, (int32_t)a->days);
+  if (s == TL_OK && a->days > 0)
+    s = tl_identity_options_set_validity_days(options, (int32_t)a->days);
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
@@ -202,33 +230,40 @@ static int CmdCreateCert(tl_client_root *root, const struct Args *a) {
   if (s != TL_OK) return Fail(root, s);
   for (size_t i = 0; i < tl_cert_result_warning_count(result); ++i) {
     const char *w = NULL;
-    if (tl_cert_result_warning(result, i, &w) == TL_OK) fprintf(stderr, "vtl: warning: %s\n", w);
+    if (tl_cert_result_warning(result, i, &w) == TL_OK)
+      fprintf(stderr, "vtl: warning: %s\n", w);
   }
   char date[64];
   FormatDate(tl_cert_result_not_after(result), date, sizeof(date));
-  printf("Private Key created and written to: %s\n", tl_cert_result_key_path(result));
-  printf("Certificate created and written to: %s\n", tl_cert_result_cert_path(result));
-  printf("Name: %s  Key type: %s  Valid until: %s\n", tl_cert_result_name(result),
-         tl_cert_result_key_type(result), date);
-  printf("SHA-256 fingerprint: %s\n", tl_cert_result_fingerprint(result));
-  printf("Next: copy %s to the appliance and register it there (client register).\n",
+  printf("Private Key created and written to: %s\n",
+         tl_cert_result_key_path(result));
+  printf("Certificate created and written to: %s\n",
          tl_cert_result_cert_path(result));
+  printf("Name: %s  Key type: %s  Valid until: %s\n",
+         tl_cert_result_name(result), tl_cert_result_key_type(result), date);
+  printf("SHA-256 fingerprint: %s\n", tl_cert_result_fingerprint(result));
+  printf(
+      "Next: copy %s to the appliance and register it there (client "
+      "register).\n",
+      tl_cert_result_cert_path(result));
   tl_cert_result_free(result);
   return kExitOk;
 }
 
 static int CmdAddServer(tl_client_root *root, const struct Args *a) {
   if (a->name == NULL || a->file == NULL) {
-    return Usage("addServer needs -n NAME (the appliance's host name or IP) and -c FILE "
-                 "(its server.pem)");
+    return Usage(
+        "addServer needs -n NAME (the appliance's host name or IP) and -c FILE "
+        "(its server.pem)");
   }
   char *pem = NULL;
   size_t pem_len = 0;
   int rc = ReadFile(a->file, &pem, &pem_len);
   if (rc != kExitOk) return rc;
   tl_server_result *result = NULL;
-  tl_status s = tl_client_root_add_server(root, a->name, pem, pem_len, (int32_t)a->port,
-                                          a->htl, a->replace, &result);
+  tl_status s =
+      tl_client_root_add_server(root, a->name, pem, pem_len, (int32_t)a->port,
+                                a->htl, a->replace, &result);
   free(pem);
   if (s != TL_OK) return Fail(root, s);
   for (size_t i = 0; i < tl_server_result_warning_count(result); ++i) {
@@ -238,17 +273,24 @@ static int CmdAddServer(tl_client_root *root, const struct Args *a) {
     }
   }
   if (tl_server_result_unchanged(result)) {
-    printf("Server %s already has this certificate; its settings were updated.\n",
-           tl_server_result_name(result));
+    printf(
+        "Server %s already has this certificate; its settings were updated.\n",
+        tl_server_result_name(result));
   } else if (tl_server_result_replaced(result)) {
-    printf("Certificate of server %s replaced (previous SHA-256 fingerprint: %s).\n",
-           tl_server_result_name(result), tl_server_result_previous_fingerprint(result));
+    printf(
+        "Certificate of server %s replaced (previous SHA-256 fingerprint: "
+        "%s).\n",
+        tl_server_result_name(result),
+        tl_server_result_previous_fingerprint(result));
   } else {
-    printf("New server %s successfully added to server list.\n", tl_server_result_name(result));
+    printf("New server %s successfully added to server list.\n",
+           tl_server_result_name(result));
   }
   printf("Certificate: %s\n", tl_server_result_path(result));
   printf("SHA-256 fingerprint: %s\n", tl_server_result_fingerprint(result));
-  printf("Compare it with the appliance's own fingerprint before you trust this link.\n");
+  printf(
+      "Compare it with the appliance's own fingerprint before you trust this "
+      "link.\n");
   tl_server_result_free(result);
   return kExitOk;
 }
@@ -264,7 +306,9 @@ static int CmdDeleteServer(tl_client_root *root, const struct Args *a) {
 static void PrintServers(const tl_server_list *list, int show_probe) {
   size_t n = tl_server_list_count(list);
   if (n == 0) {
-    printf("No servers are registered. Run vtl addServer -n NAME -c server.pem.\n");
+    printf(
+        "No servers are registered. Run vtl addServer -n NAME -c "
+        "server.pem.\n");
     return;
   }
   printf("%-40s %5s %-4s %s\n", "Server", "Port", "HTL", "SHA-256 fingerprint");
@@ -278,10 +322,12 @@ static void PrintServers(const tl_server_list *list, int show_probe) {
     tl_server_list_fingerprint(list, i, &fp);
     tl_server_list_local_status(list, i, &local, &message);
     tl_server_list_probe_status(list, i, &probed, &probe, &probe_message);
-    printf("%-40s %5d %-4s %s\n", name, port, htl ? "yes" : "no", fp[0] ? fp : "-");
+    printf("%-40s %5d %-4s %s\n", name, port, htl ? "yes" : "no",
+           fp[0] ? fp : "-");
     if (local != TL_OK) printf("  ! %s (%s)\n", message, tl_status_name(local));
     if (show_probe && probed) {
-      printf("  %s %s\n", probe == TL_OK ? "probe ok:" : "! probe failed:", probe_message);
+      printf("  %s %s\n",
+             probe == TL_OK ? "probe ok:" : "! probe failed:", probe_message);
     }
   }
 }
@@ -306,8 +352,8 @@ static int CmdShow(tl_client_root *root) {
   if (s == TL_OK) {
     char date[64];
     FormatDate(tl_cert_result_not_after(id), date, sizeof(date));
-    printf("Client identity: %s (%s), valid until %s\n", tl_cert_result_name(id),
-           tl_cert_result_key_type(id), date);
+    printf("Client identity: %s (%s), valid until %s\n",
+           tl_cert_result_name(id), tl_cert_result_key_type(id), date);
     printf("  Certificate: %s\n", tl_cert_result_cert_path(id));
     printf("  Private key: %s\n", tl_cert_result_key_path(id));
     printf("  SHA-256 fingerprint: %s\n", tl_cert_result_fingerprint(id));
@@ -321,18 +367,21 @@ static int CmdShow(tl_client_root *root) {
   return CmdListServers(root);
 }
 
-/* LoadSettings reads the client root into link settings; NULL (after a message) if unusable. */
+/* LoadSettings reads the client root into link settings; NULL (after a message)
+ * if unusable. */
 static tl_client_settings *LoadSettings(tl_client_root *root) {
   const char *path = NULL;
   tl_client_settings *settings = NULL;
-  if (tl_client_root_path(root, &path) != TL_OK || tl_client_settings_new(&settings) != TL_OK) {
+  if (tl_client_root_path(root, &path) != TL_OK ||
+      tl_client_settings_new(&settings) != TL_OK) {
     fprintf(stderr, "vtl: error: out of memory\n");
     return NULL;
   }
   if (tl_client_settings_load_root(settings, path) != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
-    if (tl_client_settings_last_error(settings, message, sizeof(message), &len) != TL_OK) {
+    if (tl_client_settings_last_error(settings, message, sizeof(message),
+                                      &len) != TL_OK) {
       snprintf(message, sizeof(message), "cannot load the client root");
     }
     fprintf(stderr, "vtl: error: %s\n", message);
@@ -348,19 +397,21 @@ static double NowSeconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* VerifyLinks connects once to every configured server and prints its outcome. */
+/* VerifyLinks connects once to every configured server and prints its outcome.
+ */
 static int VerifyLinks(tl_client_root *root, const struct Args *a) {
   tl_client_settings *settings = LoadSettings(root);
   if (settings == NULL) return kExitBadInput;
   tl_verify_results *results = NULL;
   double start = NowSeconds();
-  tl_status s = tl_client_verify(settings, a->timeout_ms > 0 ? (uint32_t)a->timeout_ms : 5000,
-                                 &results);
+  tl_status s = tl_client_verify(
+      settings, a->timeout_ms > 0 ? (uint32_t)a->timeout_ms : 5000, &results);
   double elapsed_ms = (NowSeconds() - start) * 1e3;
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
-    if (tl_client_settings_last_error(settings, message, sizeof(message), &len) != TL_OK) {
+    if (tl_client_settings_last_error(settings, message, sizeof(message),
+                                      &len) != TL_OK) {
       snprintf(message, sizeof(message), "verify could not run");
     }
     fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
@@ -376,8 +427,8 @@ static int VerifyLinks(tl_client_root *root, const struct Args *a) {
     const char *name = tl_verify_results_server(results, i);
     const char *host = tl_verify_results_host(results, i);
     if (outcome == TL_OK) {
-      printf("[ OK ] link %s (%s:%u): connected, %zu slot%s\n", name, host, (unsigned)port,
-             num_slots, num_slots == 1 ? "" : "s");
+      printf("[ OK ] link %s (%s:%u): connected, %zu slot%s\n", name, host,
+             (unsigned)port, num_slots, num_slots == 1 ? "" : "s");
       for (size_t j = 0; j < num_slots; ++j) {
         printf("         partition %s, label %s, serial %s\n",
                tl_verify_results_slot_partition(results, i, j),
@@ -397,16 +448,17 @@ static int VerifyLinks(tl_client_root *root, const struct Args *a) {
     return kExitVerifyFailed;
   }
   if (failed != 0) {
-    printf("verify: %zu of %zu link%s failed; each [FAIL] line says why.\n", failed, n,
-           n == 1 ? "" : "s");
+    printf("verify: %zu of %zu link%s failed; each [FAIL] line says why.\n",
+           failed, n, n == 1 ? "" : "s");
     return kExitVerifyFailed;
   }
-  printf("verify: every link is up (%zu server%s, %.1f ms).\n", n, n == 1 ? "" : "s",
-         elapsed_ms);
+  printf("verify: every link is up (%zu server%s, %.1f ms).\n", n,
+         n == 1 ? "" : "s", elapsed_ms);
   return kExitOk;
 }
 
-/* OpenClient opens the links and waits for the first attempt to every server. */
+/* OpenClient opens the links and waits for the first attempt to every server.
+ */
 static tl_client *OpenClient(tl_client_root *root) {
   tl_client_settings *settings = LoadSettings(root);
   if (settings == NULL) return NULL;
@@ -415,7 +467,8 @@ static tl_client *OpenClient(tl_client_root *root) {
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
-    if (tl_client_settings_last_error(settings, message, sizeof(message), &len) != TL_OK) {
+    if (tl_client_settings_last_error(settings, message, sizeof(message),
+                                      &len) != TL_OK) {
       snprintf(message, sizeof(message), "cannot open the client");
     }
     fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
@@ -436,7 +489,8 @@ static void PrintServerFailures(tl_client *client) {
     tl_status last = TL_OK;
     char name[256] = "", err[TL_ERROR_MESSAGE_MAX] = "";
     size_t len = 0;
-    if (tl_client_server_state(client, i, &state, &last) != TL_OK || state == TL_LINK_READY) {
+    if (tl_client_server_state(client, i, &state, &last) != TL_OK ||
+        state == TL_LINK_READY) {
       continue;
     }
     tl_client_server_name(client, i, name, sizeof(name), &len);
@@ -457,17 +511,19 @@ static int CmdListSlots(tl_client_root *root) {
   size_t n = tl_slot_list_count(slots);
   PrintServerFailures(client);
   if (n == 0) {
-    printf("No slots: no server is connected or none assigns this client a partition.\n");
+    printf(
+        "No slots: no server is connected or none assigns this client a "
+        "partition.\n");
   } else {
-    printf("%-4s %-16s %-16s %-24s %-10s %s\n", "Slot", "Server", "Partition", "Label",
-           "Serial", "State");
+    printf("%-4s %-16s %-16s %-24s %-10s %s\n", "Slot", "Server", "Partition",
+           "Label", "Serial", "State");
   }
   for (size_t i = 0; i < n; ++i) {
     int32_t id = 0, state = 0;
     tl_slot_list_get(slots, i, &id, &state);
-    printf("%-4d %-16s %-16s %-24s %-10s %s\n", id, tl_slot_list_server(slots, i),
-           tl_slot_list_partition(slots, i), tl_slot_list_label(slots, i),
-           tl_slot_list_serial(slots, i),
+    printf("%-4d %-16s %-16s %-24s %-10s %s\n", id,
+           tl_slot_list_server(slots, i), tl_slot_list_partition(slots, i),
+           tl_slot_list_label(slots, i), tl_slot_list_serial(slots, i),
            state == TL_SLOT_READY         ? "ready"
            : state == TL_SLOT_SERVER_DOWN ? "server down"
                                           : "removed");
@@ -521,21 +577,24 @@ static int CmdCall(tl_client_root *root, const struct Args *a) {
   for (long i = 0; i < count; ++i) {
     tl_response_free(response);
     response = NULL;
-    s = tl_client_call(client, (int32_t)a->slot, op, data, data_len, 10000, &response);
+    s = tl_client_call(client, (int32_t)a->slot, op, data, data_len, 10000,
+                       &response);
     if (s != TL_OK) break;
   }
   double elapsed = NowSeconds() - start;
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
-    if (tl_client_last_error(client, message, sizeof(message), &len) != TL_OK || len == 0) {
+    if (tl_client_last_error(client, message, sizeof(message), &len) != TL_OK ||
+        len == 0) {
       snprintf(message, sizeof(message), "call failed");
     }
-    fprintf(stderr, "vtl: error: slot %ld op %s: %s (%s)\n", a->slot, a->op, message,
-            tl_status_name(s));
+    fprintf(stderr, "vtl: error: slot %ld op %s: %s (%s)\n", a->slot, a->op,
+            message, tl_status_name(s));
     PrintServerFailures(client);
     tl_client_close(client);
-    return s == TL_E_INVALID_ARGUMENT || s == TL_E_NOT_FOUND ? kExitBadInput : kExitSystem;
+    return s == TL_E_INVALID_ARGUMENT || s == TL_E_NOT_FOUND ? kExitBadInput
+                                                             : kExitSystem;
   }
   const uint8_t *out = tl_response_data(response);
   size_t out_len = tl_response_len(response);
@@ -546,8 +605,8 @@ static int CmdCall(tl_client_root *root, const struct Args *a) {
   }
   tl_response_free(response);
   if (a->count > 0) {
-    printf("%ld calls in %.3f s: %.0f calls/s, %.1f us per round trip\n", count, elapsed,
-           (double)count / elapsed, elapsed * 1e6 / (double)count);
+    printf("%ld calls in %.3f s: %.0f calls/s, %.1f us per round trip\n", count,
+           elapsed, (double)count / elapsed, elapsed * 1e6 / (double)count);
   }
   tl_client_close(client);
   return kExitOk;
@@ -555,22 +614,27 @@ static int CmdCall(tl_client_root *root, const struct Args *a) {
 
 static int CmdVerify(tl_client_root *root, const struct Args *a) {
   tl_verify_report *report = NULL;
-  tl_status s = tl_client_root_verify(root, a->repair ? TL_VERIFY_REPAIR : 0, &report);
+  tl_status s =
+      tl_client_root_verify(root, a->repair ? TL_VERIFY_REPAIR : 0, &report);
   if (s != TL_OK) return Fail(root, s);
   tl_string_list *repairs = NULL;
   if (tl_verify_report_repairs(report, &repairs) == TL_OK) {
     for (size_t i = 0; i < tl_string_list_count(repairs); ++i) {
       const char *line = NULL;
-      if (tl_string_list_get(repairs, i, &line) == TL_OK) printf("[FIXED] %s\n", line);
+      if (tl_string_list_get(repairs, i, &line) == TL_OK)
+        printf("[FIXED] %s\n", line);
     }
     tl_string_list_free(repairs);
   }
   for (size_t i = 0; i < tl_verify_report_check_count(report); ++i) {
     int32_t level = 0;
     const char *object = "", *message = "";
-    if (tl_verify_report_check(report, i, &level, &object, &message) != TL_OK) continue;
+    if (tl_verify_report_check(report, i, &level, &object, &message) != TL_OK)
+      continue;
     printf("%s %s: %s\n",
-           level == TL_CHECK_OK ? "[ OK ]" : level == TL_CHECK_WARNING ? "[WARN]" : "[FAIL]",
+           level == TL_CHECK_OK        ? "[ OK ]"
+           : level == TL_CHECK_WARNING ? "[WARN]"
+                                       : "[FAIL]",
            object, message);
   }
   tl_server_list *servers = NULL;
@@ -585,9 +649,11 @@ static int CmdVerify(tl_client_root *root, const struct Args *a) {
       tl_server_list_local_status(servers, i, &local, &message);
       tl_server_list_probe_status(servers, i, &probed, &probe, &probe_message);
       if (local != TL_OK) {
-        printf("[FAIL] server %s: %s (%s)\n", name, message, tl_status_name(local));
+        printf("[FAIL] server %s: %s (%s)\n", name, message,
+               tl_status_name(local));
       } else {
-        printf("[ OK ] server %s port %d: certificate trusted, SHA-256 %s\n", name, port, fp);
+        printf("[ OK ] server %s port %d: certificate trusted, SHA-256 %s\n",
+               name, port, fp);
       }
       if (probed) {
         printf("%s server %s: %s\n", probe == TL_OK ? "[ OK ]" : "[FAIL]", name,
@@ -610,13 +676,15 @@ static int CmdVerify(tl_client_root *root, const struct Args *a) {
 }
 
 static int CmdImport(tl_client_root *root, const struct Args *a) {
-  if (a->file == NULL) return Usage("importConfig needs -c FILE (a Chrystoki.conf)");
+  if (a->file == NULL)
+    return Usage("importConfig needs -c FILE (a Chrystoki.conf)");
   char *text = NULL;
   size_t len = 0;
   int rc = ReadFile(a->file, &text, &len);
   if (rc != kExitOk) return rc;
   tl_string_list *report = NULL;
-  tl_status s = tl_client_root_import_chrystoki(root, text, len, a->file, &report);
+  tl_status s =
+      tl_client_root_import_chrystoki(root, text, len, a->file, &report);
   free(text);
   if (s != TL_OK) return Fail(root, s);
   for (size_t i = 0; i < tl_string_list_count(report); ++i) {
@@ -635,13 +703,13 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                \
-  do {                                                              \
-    if (next == NULL) {                                             \
-      fprintf(stderr, "vtl: option %s needs a value\n\n", arg);     \
-      return Usage(NULL);                                           \
-    }                                                               \
-    ++i;                                                            \
+#define NEED_VALUE()                                            \
+  do {                                                          \
+    if (next == NULL) {                                         \
+      fprintf(stderr, "vtl: option %s needs a value\n\n", arg); \
+      return Usage(NULL);                                       \
+    }                                                           \
+    ++i;                                                        \
   } while (0)
     if (strcmp(arg, "--root") == 0 || strcmp(arg, "-root") == 0) {
       NEED_VALUE();
@@ -658,15 +726,17 @@ int main(int argc, char **argv) {
     } else if (strcmp(arg, "-days") == 0) {
       NEED_VALUE();
       if (!ParseLong(next, 1, TL_CERT_VALIDITY_MAX_DAYS, &a.days)) {
-        fprintf(stderr, "vtl: error: -days %s: give 1 to %d days (20 years)\n", next,
-                TL_CERT_VALIDITY_MAX_DAYS);
+        fprintf(stderr, "vtl: error: -days %s: give 1 to %d days (20 years)\n",
+                next, TL_CERT_VALIDITY_MAX_DAYS);
         return kExitBadInput;
       }
     } else if (strcmp(arg, "-p") == 0) {
       NEED_VALUE();
       if (!ParseLong(next, 1, 65535, &a.port)) {
-        fprintf(stderr, "vtl: error: -p %s: a port is 1 to 65535 (NTLS listens on %d)\n",
-                next, TL_DEFAULT_SERVER_PORT);
+        fprintf(
+            stderr,
+            "vtl: error: -p %s: a port is 1 to 65535 (NTLS listens on %d)\n",
+            next, TL_DEFAULT_SERVER_PORT);
         return kExitBadInput;
       }
     } else if (strcmp(arg, "-htl") == 0) {
@@ -682,13 +752,17 @@ int main(int argc, char **argv) {
     } else if (strcmp(arg, "-timeout") == 0) {
       NEED_VALUE();
       if (!ParseLong(next, 1, 600000, &a.timeout_ms)) {
-        fprintf(stderr, "vtl: error: -timeout %s: give 1 to 600000 milliseconds\n", next);
+        fprintf(stderr,
+                "vtl: error: -timeout %s: give 1 to 600000 milliseconds\n",
+                next);
         return kExitBadInput;
       }
     } else if (strcmp(arg, "-slot") == 0) {
       NEED_VALUE();
       if (!ParseLong(next, 0, 0x7fffffffL, &a.slot)) {
-        fprintf(stderr, "vtl: error: -slot %s: a slot number from vtl listSlots\n", next);
+        fprintf(stderr,
+                "vtl: error: -slot %s: a slot number from vtl listSlots\n",
+                next);
         return kExitBadInput;
       }
     } else if (strcmp(arg, "-op") == 0) {
@@ -719,12 +793,13 @@ int main(int argc, char **argv) {
 #undef NEED_VALUE
   }
   if (command == NULL) return Usage("no command given");
-  int create = strcmp(command, "createCert") == 0 || strcmp(command, "addServer") == 0 ||
+  int create = strcmp(command, "createCert") == 0 ||
+               strcmp(command, "addServer") == 0 ||
                strcmp(command, "importConfig") == 0;
   int known = create || strcmp(command, "deleteServer") == 0 ||
-              strcmp(command, "listServers") == 0 || strcmp(command, "show") == 0 ||
-              strcmp(command, "verify") == 0 || strcmp(command, "listSlots") == 0 ||
-              strcmp(command, "call") == 0;
+              strcmp(command, "listServers") == 0 ||
+              strcmp(command, "show") == 0 || strcmp(command, "verify") == 0 ||
+              strcmp(command, "listSlots") == 0 || strcmp(command, "call") == 0;
   if (!known) {
     fprintf(stderr, "vtl: unknown command %s\n\n", command);
     return Usage(NULL);

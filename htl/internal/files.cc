@@ -23,7 +23,8 @@ absl::Status Errno(absl::string_view what, int err) {
     code = TL_E_PERMISSION_DENIED;
     canonical = absl::StatusCode::kPermissionDenied;
   }
-  return ntl::Error(canonical, code, absl::StrCat(what, ": ", std::strerror(err)));
+  return ntl::Error(canonical, code,
+                    absl::StrCat(what, ": ", std::strerror(err)));
 }
 
 absl::Status WriteAll(int fd, absl::string_view data) {
@@ -44,31 +45,38 @@ absl::Status ValidateFileName(absl::string_view name, absl::string_view what) {
   return ntl::internal::ValidateName(name, what);
 }
 
-absl::StatusOr<Dir> Dir::Open(const std::string& path, bool create, mode_t mode) {
-  absl::StatusOr<ntl::internal::SafeDir> d = ntl::internal::SafeDir::Open(path, create, mode);
+absl::StatusOr<Dir> Dir::Open(const std::string& path, bool create,
+                              mode_t mode) {
+  absl::StatusOr<ntl::internal::SafeDir> d =
+      ntl::internal::SafeDir::Open(path, create, mode);
   if (!d.ok()) return d.status();
   struct stat st;
   if (::fstat(d->fd(), &st) != 0) {
     return Errno(absl::StrCat("cannot stat ", path), errno);
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return ntl::Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
-                      absl::StrCat("directory ", path,
-                                   " is writable by group or others; run chmod go-w ", path));
+    return ntl::Error(
+        absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
+        absl::StrCat("directory ", path,
+                     " is writable by group or others; run chmod go-w ", path));
   }
   return Dir(*std::move(d));
 }
 
-absl::StatusOr<Dir> Dir::OpenSubdir(absl::string_view name, bool create, mode_t mode) const {
-  absl::StatusOr<ntl::internal::SafeDir> d = dir_.OpenSubdir(name, create, mode);
+absl::StatusOr<Dir> Dir::OpenSubdir(absl::string_view name, bool create,
+                                    mode_t mode) const {
+  absl::StatusOr<ntl::internal::SafeDir> d =
+      dir_.OpenSubdir(name, create, mode);
   if (!d.ok()) return d.status();
   return Dir(*std::move(d));
 }
 
-absl::Status Dir::AppendDurable(absl::string_view name, absl::string_view line) const {
+absl::Status Dir::AppendDurable(absl::string_view name,
+                                absl::string_view line) const {
   if (absl::Status s = ValidateFileName(name, "file name"); !s.ok()) return s;
-  const int file = ::openat(dir_.fd(), std::string(name).c_str(),
-                            O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int file =
+      ::openat(dir_.fd(), std::string(name).c_str(),
+               O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (file < 0) {
     return Errno(absl::StrCat("cannot open ", path(), "/", name), errno);
   }
@@ -85,15 +93,19 @@ absl::Status Dir::RemoveFile(absl::string_view name) const {
 
 namespace {
 absl::StatusOr<int> OpenLockFile(const Dir& dir, absl::string_view name) {
-  if (absl::Status s = ValidateFileName(name, "lock file name"); !s.ok()) return s;
+  if (absl::Status s = ValidateFileName(name, "lock file name"); !s.ok())
+    return s;
   const int fd = ::openat(dir.fd(), std::string(name).c_str(),
                           O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno(absl::StrCat("cannot open lock ", dir.path(), "/", name), errno);
+  if (fd < 0)
+    return Errno(absl::StrCat("cannot open lock ", dir.path(), "/", name),
+                 errno);
   return fd;
 }
 }  // namespace
 
-absl::StatusOr<FileLock> FileLock::Acquire(const Dir& dir, absl::string_view name) {
+absl::StatusOr<FileLock> FileLock::Acquire(const Dir& dir,
+                                           absl::string_view name) {
   absl::StatusOr<int> fd = OpenLockFile(dir, name);
   if (!fd.ok()) return fd.status();
   struct flock fl = {};
@@ -108,7 +120,8 @@ absl::StatusOr<FileLock> FileLock::Acquire(const Dir& dir, absl::string_view nam
   return FileLock(*fd);
 }
 
-absl::StatusOr<FileLock> FileLock::TryAcquire(const Dir& dir, absl::string_view name) {
+absl::StatusOr<FileLock> FileLock::TryAcquire(const Dir& dir,
+                                              absl::string_view name) {
   absl::StatusOr<int> fd = OpenLockFile(dir, name);
   if (!fd.ok()) return fd.status();
   struct flock fl = {};
@@ -118,8 +131,9 @@ absl::StatusOr<FileLock> FileLock::TryAcquire(const Dir& dir, absl::string_view 
     const int err = errno;
     ::close(*fd);
     if (err == EAGAIN || err == EACCES) {
-      return ntl::Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
-                        absl::StrCat(dir.path(), "/", name, " is locked by another process"));
+      return ntl::Error(
+          absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+          absl::StrCat(dir.path(), "/", name, " is locked by another process"));
     }
     return Errno(absl::StrCat("cannot lock ", dir.path(), "/", name), err);
   }

@@ -27,7 +27,8 @@ TEST(DirTest, WritesAtomicallyWithModeAndReadsBack) {
   ASSERT_EQ(::stat((d->path() + "/f").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(*d->List(), std::vector<std::string>{"f"});  // no temp files left
-  EXPECT_EQ(ntl::ToTlStatus(d->ReadFile("missing", 100).status()), TL_E_NOT_FOUND);
+  EXPECT_EQ(ntl::ToTlStatus(d->ReadFile("missing", 100).status()),
+            TL_E_NOT_FOUND);
   EXPECT_FALSE(d->ReadFile("f", 2).ok());
   ASSERT_TRUE(d->RemoveFile("f").ok());
   ASSERT_TRUE(d->RemoveFile("f").ok());
@@ -37,7 +38,8 @@ TEST(DirTest, WritesAtomicallyWithModeAndReadsBack) {
 TEST(DirTest, RefusesPathsAndSymlinks) {
   absl::StatusOr<Dir> d = Dir::Open(Root("b"), true);
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(ntl::ToTlStatus(d->WriteFileAtomic("../x", "", 0600)), TL_E_NAME_INVALID);
+  EXPECT_EQ(ntl::ToTlStatus(d->WriteFileAtomic("../x", "", 0600)),
+            TL_E_NAME_INVALID);
   EXPECT_FALSE(d->ReadFile("..", 10).ok());
   ASSERT_EQ(::symlink("/etc/passwd", (d->path() + "/link").c_str()), 0);
   EXPECT_FALSE(d->ReadFile("link", 1 << 20).ok());
@@ -59,7 +61,8 @@ TEST(FileLockTest, SecondHolderIsRefusedUntilTheFirstLetsGo) {
   {
     absl::StatusOr<FileLock> a = FileLock::TryAcquire(*d, "lock");
     ASSERT_TRUE(a.ok());
-    EXPECT_EQ(ntl::ToTlStatus(FileLock::TryAcquire(*d, "lock").status()), TL_E_UNAVAILABLE);
+    EXPECT_EQ(ntl::ToTlStatus(FileLock::TryAcquire(*d, "lock").status()),
+              TL_E_UNAVAILABLE);
   }
   EXPECT_TRUE(FileLock::TryAcquire(*d, "lock").ok());
 }

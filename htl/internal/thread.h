@@ -1,9 +1,10 @@
 #ifndef TRUSTLINK_HTL_INTERNAL_THREAD_H_
 #define TRUSTLINK_HTL_INTERNAL_THREAD_H_
 
-// StartThread starts a library thread with every signal blocked, so the embedding
-// program's signal handlers keep running on its own threads (a library thread that took a
-// SIGTERM would run the program's handler concurrently with the program).
+// StartThread starts a library thread with every signal blocked, so the
+// embedding program's signal handlers keep running on its own threads (a
+// library thread that took a SIGTERM would run the program's handler
+// concurrently with the program).
 
 #include <pthread.h>
 #include <signal.h>

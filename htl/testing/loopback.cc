@@ -15,11 +15,13 @@ class LoopbackSession : public HtlSession {
     info_.source = c->source_;
   }
   ~LoopbackSession() override {
-    if (c_->appliance_ != nullptr) c_->appliance_->OnHtlLinkClosed(c_->client_, info_.id);
+    if (c_->appliance_ != nullptr)
+      c_->appliance_->OnHtlLinkClosed(c_->client_, info_.id);
   }
   std::string Exporter() const override { return info_.exporter; }
 
-  absl::StatusOr<std::string> Call(uint32_t op, absl::string_view payload) override {
+  absl::StatusOr<std::string> Call(uint32_t op,
+                                   absl::string_view payload) override {
     if (dead_) return Lost();
     absl::StatusOr<Grant> grant = absl::InternalError("unknown op");
     if (op == kOpEstablish) {
@@ -36,7 +38,8 @@ class LoopbackSession : public HtlSession {
       return Lost();
     }
     if (!grant.ok()) {
-      // The server sends the refusal as a response (status, message); the codes survive.
+      // The server sends the refusal as a response (status, message); the codes
+      // survive.
       return ntl::Error(grant.status().code(), ntl::ToTlStatus(grant.status()),
                         grant.status().message());
     }
@@ -53,7 +56,8 @@ class LoopbackSession : public HtlSession {
   bool dead_ = false;
 };
 
-absl::StatusOr<std::unique_ptr<HtlSession>> LoopbackConnector::Connect(absl::string_view) {
+absl::StatusOr<std::unique_ptr<HtlSession>> LoopbackConnector::Connect(
+    absl::string_view) {
   if (refuse_connect || appliance_ == nullptr) {
     return ntl::Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_REFUSED,
                       "the appliance refused the connection");

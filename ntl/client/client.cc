@@ -25,7 +25,8 @@ constexpr uint64_t kTimerTag = 1;
 constexpr int kMaxEvents = 32;
 
 absl::Status ConfigError(absl::string_view message) {
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID, message);
+  return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID,
+               message);
 }
 
 enum ssl_verify_result_t VerifyPin(SSL* ssl, uint8_t* out_alert) {
@@ -49,7 +50,8 @@ int OnNewSession(SSL* ssl, SSL_SESSION* session) {
 absl::StatusOr<bssl::UniquePtr<SSL_CTX>> MakeContext(const ClientSettings& s) {
   bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
   if (ctx == nullptr) {
-    return Error(absl::StatusCode::kInternal, TL_E_INTERNAL, "cannot create a TLS context");
+    return Error(absl::StatusCode::kInternal, TL_E_INTERNAL,
+                 "cannot create a TLS context");
   }
   absl::Status st = tls::ApplyLinkPolicy(ctx.get(), tls::Role::kClient);
   if (!st.ok()) {
@@ -59,32 +61,38 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> MakeContext(const ClientSettings& s) {
   if (!st.ok()) {
     return st;
   }
-  bssl::UniquePtr<BIO> cbio(BIO_new_mem_buf(s.client_cert_pem.data(),
-                                            static_cast<int>(s.client_cert_pem.size())));
-  bssl::UniquePtr<X509> cert(PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr));
-  bssl::UniquePtr<BIO> kbio(BIO_new_mem_buf(s.client_key_pem.data(),
-                                            static_cast<int>(s.client_key_pem.size())));
-  bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<BIO> cbio(BIO_new_mem_buf(
+      s.client_cert_pem.data(), static_cast<int>(s.client_cert_pem.size())));
+  bssl::UniquePtr<X509> cert(
+      PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<BIO> kbio(BIO_new_mem_buf(
+      s.client_key_pem.data(), static_cast<int>(s.client_key_pem.size())));
+  bssl::UniquePtr<EVP_PKEY> key(
+      PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
   ERR_clear_error();
   if (cert == nullptr) {
-    return ConfigError("the client certificate is missing or not PEM; run vtl createCert");
+    return ConfigError(
+        "the client certificate is missing or not PEM; run vtl createCert");
   }
   if (key == nullptr) {
-    return ConfigError("the client private key is missing or not PEM; run vtl createCert");
+    return ConfigError(
+        "the client private key is missing or not PEM; run vtl createCert");
   }
   if (!SSL_CTX_use_certificate(ctx.get(), cert.get()) ||
-      !SSL_CTX_use_PrivateKey(ctx.get(), key.get()) || !SSL_CTX_check_private_key(ctx.get())) {
+      !SSL_CTX_use_PrivateKey(ctx.get(), key.get()) ||
+      !SSL_CTX_check_private_key(ctx.get())) {
     ERR_clear_error();
     return ConfigError(
-        "the client private key does not match the client certificate; run vtl createCert "
+        "the client private key does not match the client certificate; run vtl "
+        "createCert "
         "again (and register the new certificate on the appliance)");
   }
   SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_PEER, VerifyPin);
-  SSL_CTX_set_session_cache_mode(ctx.get(),
-                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+  SSL_CTX_set_session_cache_mode(
+      ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
   SSL_CTX_sess_set_new_cb(ctx.get(), OnNewSession);
-  SSL_CTX_set_mode(ctx.get(),
-                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   return ctx;
 }
 
@@ -104,7 +112,8 @@ const char* SlotStateName(SlotState state) {
 
 Client::Client(ClientSettings settings) : settings_(std::move(settings)) {}
 
-absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientSettings settings) {
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(
+    ClientSettings settings) {
   if (settings.servers.empty()) {
     return ConfigError("no servers are configured; run vtl addServer");
   }
@@ -120,7 +129,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientSettings settings) 
   }
   if (c->settings_.use_io_thread) {
     st = c->WaitReady(absl::Now() + c->settings_.initial_wait);
-    (void)st;  // servers still connecting keep going; slots appear as they connect
+    (void)st;  // servers still connecting keep going; slots appear as they
+               // connect
   }
   return c;
 }
@@ -136,7 +146,8 @@ absl::Status Client::Init() {
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0 || timer_fd_ < 0) {
     return Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
-                 absl::StrCat("cannot create the client's event loop: ", strerror(errno)));
+                 absl::StrCat("cannot create the client's event loop: ",
+                              strerror(errno)));
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -147,9 +158,9 @@ absl::Status Client::Init() {
   {
     internal::MutexLock lock(&mu_);
     for (size_t i = 0; i < settings_.servers.size(); ++i) {
-      conns_.push_back(std::make_unique<Connection>(i, settings_.servers[i], settings_,
-                                                    ctx_.get(), epoll_fd_,
-                                                    static_cast<ConnectionListener*>(this)));
+      conns_.push_back(std::make_unique<Connection>(
+          i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_,
+          static_cast<ConnectionListener*>(this)));
       welcomed_.push_back(false);
       if (conns_.back()->state() != LinkState::kNotTrusted) {
         ++unsettled_;
@@ -177,8 +188,8 @@ Client::~Client() {
   Completions done;
   {
     internal::MutexLock lock(&mu_);
-    const absl::Status closing =
-        Error(absl::StatusCode::kCancelled, TL_E_CANCELLED, "the client is closing");
+    const absl::Status closing = Error(absl::StatusCode::kCancelled,
+                                       TL_E_CANCELLED, "the client is closing");
     for (auto& c : conns_) {
       c->Shutdown(closing, &done);
     }
@@ -225,7 +236,8 @@ void Client::ProcessLocked(absl::Duration timeout) {
   epoll_event events[kMaxEvents];
   int ms = -1;
   if (timeout != absl::InfiniteDuration()) {
-    ms = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+    ms = static_cast<int>(
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
   }
   const int n = epoll_wait(epoll_fd_, events, kMaxEvents, ms);
   Completions done;
@@ -290,7 +302,8 @@ absl::Status Client::WaitReady(absl::Time deadline) {
       }
       if (absl::Now() >= deadline) {
         FinishInitialLocked();
-        return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+        return Error(absl::StatusCode::kDeadlineExceeded,
+                     TL_E_DEADLINE_EXCEEDED,
                      "not every server answered before the deadline");
       }
       if (settings_.use_io_thread) {
@@ -303,7 +316,8 @@ absl::Status Client::WaitReady(absl::Time deadline) {
       process_mu_.Unlock();
     } else {
       internal::MutexLock lock(&mu_);
-      settled_cv_.WaitWithDeadline(&mu_, std::min(deadline, absl::Now() + absl::Milliseconds(5)));
+      settled_cv_.WaitWithDeadline(
+          &mu_, std::min(deadline, absl::Now() + absl::Milliseconds(5)));
     }
   }
 }
@@ -321,7 +335,8 @@ void Client::FinishInitialLocked() {
   settled_cv_.SignalAll();
 }
 
-void Client::AssignSlotsLocked(size_t server, const std::vector<wire::SlotInfo>& slots) {
+void Client::AssignSlotsLocked(size_t server,
+                               const std::vector<wire::SlotInfo>& slots) {
   for (SlotEntry& e : slots_) {
     if (e.server == server) {
       e.listed = false;
@@ -402,35 +417,39 @@ std::vector<ServerStatus> Client::Servers() {
   return out;
 }
 
-absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(int slot,
-                                                            std::string* partition) {
+absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(
+    int slot, std::string* partition) {
   if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) {
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat("slot ", slot, " does not exist (this client has ",
-                              slots_.size(), " slots); list them with vtl listSlots"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat("slot ", slot, " does not exist (this client has ",
+                     slots_.size(), " slots); list them with vtl listSlots"));
   }
   const SlotEntry& e = slots_[static_cast<size_t>(slot)];
   if (!e.listed) {
-    return Error(absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED,
-                 absl::StrCat("partition '", e.info.partition, "' (slot ", slot,
-                              ") is no longer assigned to this client on server '",
-                              conns_[e.server]->server().name, "'"));
+    return Error(
+        absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED,
+        absl::StrCat("partition '", e.info.partition, "' (slot ", slot,
+                     ") is no longer assigned to this client on server '",
+                     conns_[e.server]->server().name, "'"));
   }
   *partition = e.info.partition;
   return conns_[e.server].get();
 }
 
-absl::Status Client::StartCallLocked(int slot, uint32_t op, absl::string_view data,
-                                     absl::Time deadline, CallCallback cb, size_t* server,
-                                     uint32_t* id, uint64_t* token, Completions* done) {
+absl::Status Client::StartCallLocked(int slot, uint32_t op,
+                                     absl::string_view data,
+                                     absl::Time deadline, CallCallback cb,
+                                     size_t* server, uint32_t* id,
+                                     uint64_t* token, Completions* done) {
   std::string partition;
   absl::StatusOr<Connection*> conn = ConnectionForSlotLocked(slot, &partition);
   if (!conn.ok()) {
     return conn.status();
   }
   *server = slots_[static_cast<size_t>(slot)].server;
-  absl::Status st =
-      (*conn)->StartCall(partition, op, data, deadline, std::move(cb), id, token, done);
+  absl::Status st = (*conn)->StartCall(partition, op, data, deadline,
+                                       std::move(cb), id, token, done);
   if ((st.ok() && deadline < timer_armed_for_) || !done->empty()) {
     RearmTimerLocked();
   }
@@ -446,14 +465,15 @@ absl::Status Client::CallAsync(int slot, uint32_t op, absl::string_view data,
     size_t server;
     uint32_t id;
     uint64_t token;
-    st = StartCallLocked(slot, op, data, deadline, std::move(cb), &server, &id, &token,
-                         &done);
+    st = StartCallLocked(slot, op, data, deadline, std::move(cb), &server, &id,
+                         &token, &done);
   }
   RunAll(&done);
   return st;
 }
 
-absl::StatusOr<std::string> Client::Call(int slot, uint32_t op, absl::string_view data,
+absl::StatusOr<std::string> Client::Call(int slot, uint32_t op,
+                                         absl::string_view data,
                                          absl::Time deadline) {
   auto waiter = std::make_shared<Waiter>();
   size_t server = 0;
@@ -493,8 +513,8 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op, absl::string_vie
       break;
     }
     if (!settings_.use_io_thread) {
-      // Without an I/O thread this caller drives the loop, unless another thread is
-      // already doing so; then it sleeps briefly on its own result.
+      // Without an I/O thread this caller drives the loop, unless another
+      // thread is already doing so; then it sleeps briefly on its own result.
       waiter->mu.Unlock();
       bool processed = false;
       if (process_mu_.TryLock()) {
@@ -504,8 +524,9 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op, absl::string_vie
       }
       waiter->mu.Lock();
       if (!processed && !waiter->done) {
-        waiter->cv.WaitWithDeadline(&waiter->mu,
-                                    std::min(deadline, absl::Now() + absl::Milliseconds(5)));
+        waiter->cv.WaitWithDeadline(
+            &waiter->mu,
+            std::min(deadline, absl::Now() + absl::Milliseconds(5)));
       }
     }
   }
@@ -515,7 +536,8 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op, absl::string_vie
     conns_[server]->CancelCall(id, token);
   }
   return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-               absl::StrCat("call on slot ", slot, " got no response before its deadline"));
+               absl::StrCat("call on slot ", slot,
+                            " got no response before its deadline"));
 }
 
 absl::StatusOr<uint64_t> Client::StreamOpen(int slot, absl::string_view service,
@@ -525,7 +547,8 @@ absl::StatusOr<uint64_t> Client::StreamOpen(int slot, absl::string_view service,
   {
     internal::MutexLock lock(&mu_);
     std::string partition;
-    absl::StatusOr<Connection*> conn = ConnectionForSlotLocked(slot, &partition);
+    absl::StatusOr<Connection*> conn =
+        ConnectionForSlotLocked(slot, &partition);
     if (!conn.ok()) {
       return conn.status();
     }
@@ -534,7 +557,9 @@ absl::StatusOr<uint64_t> Client::StreamOpen(int slot, absl::string_view service,
     if (!id.ok()) {
       out = id.status();
     } else {
-      out = (static_cast<uint64_t>(slots_[static_cast<size_t>(slot)].server) << 32) | *id;
+      out = (static_cast<uint64_t>(slots_[static_cast<size_t>(slot)].server)
+             << 32) |
+            *id;
     }
   }
   RunAll(&done);
@@ -548,7 +573,8 @@ absl::Status Client::StreamSend(uint64_t stream, absl::string_view data) {
     internal::MutexLock lock(&mu_);
     const size_t server = static_cast<size_t>(stream >> 32);
     if (server >= conns_.size()) {
-      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND, "no such stream");
+      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                   "no such stream");
     }
     st = conns_[server]->StreamSend(static_cast<uint32_t>(stream), data, &done);
   }
@@ -563,7 +589,8 @@ absl::Status Client::StreamClose(uint64_t stream) {
     internal::MutexLock lock(&mu_);
     const size_t server = static_cast<size_t>(stream >> 32);
     if (server >= conns_.size()) {
-      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND, "no such stream");
+      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                   "no such stream");
     }
     st = conns_[server]->StreamClose(static_cast<uint32_t>(stream), &done);
   }

@@ -1,14 +1,15 @@
 #ifndef TRUSTLINK_NTL_CLIENT_CLIENT_H_
 #define TRUSTLINK_NTL_CLIENT_CLIENT_H_
 
-// Client: the NTLA. One multiplexed, pinned TLS link per configured server; the slot list
-// aggregated across them with stable numbering; blocking and asynchronous calls pipelined
-// on the links; byte streams for the PKCS#11 bridge.
+// Client: the NTLA. One multiplexed, pinned TLS link per configured server; the
+// slot list aggregated across them with stable numbering; blocking and
+// asynchronous calls pipelined on the links; byte streams for the PKCS#11
+// bridge.
 //
-// I/O runs on one event loop (epoll + a timerfd + an eventfd). By default a library thread
-// drives it. With ClientSettings::use_io_thread = false no thread is created: the embedder
-// waits until fd() is readable and calls Process() (a blocking Call() drives the loop
-// itself while it waits).
+// I/O runs on one event loop (epoll + a timerfd + an eventfd). By default a
+// library thread drives it. With ClientSettings::use_io_thread = false no
+// thread is created: the embedder waits until fd() is readable and calls
+// Process() (a blocking Call() drives the loop itself while it waits).
 
 #include <atomic>
 #include <cstdint>
@@ -37,8 +38,9 @@ enum class SlotState {
 
 const char* SlotStateName(SlotState state);
 
-// Slot is one partition visible to this client. `id` never changes for the life of the
-// Client: new partitions get new ids, and a slot whose server goes away keeps its id.
+// Slot is one partition visible to this client. `id` never changes for the life
+// of the Client: new partitions get new ids, and a slot whose server goes away
+// keeps its id.
 struct Slot {
   int id = 0;
   std::string server;
@@ -55,44 +57,48 @@ struct ServerStatus {
   uint16_t port = 0;
   LinkState state = LinkState::kBackoff;
   absl::Status last_error;  // why it is not ready (OK when ready)
-  bool welcomed = false;    // a welcome arrived on the current or an earlier link
-  bool resumed = false;     // the current link's TLS session was resumed
-  uint64_t connects = 0;    // TCP connections made so far
+  bool welcomed = false;  // a welcome arrived on the current or an earlier link
+  bool resumed = false;   // the current link's TLS session was resumed
+  uint64_t connects = 0;  // TCP connections made so far
   std::string client_label;
   std::vector<wire::SlotInfo> slots;  // the partitions the server last listed
 };
 
-// Thread safety: all methods are safe to call from any thread, except that callbacks must
-// not call the destructor. Callbacks run on the I/O thread (or the thread calling
-// Process()) with no library lock held; they must not block for long.
+// Thread safety: all methods are safe to call from any thread, except that
+// callbacks must not call the destructor. Callbacks run on the I/O thread (or
+// the thread calling Process()) with no library lock held; they must not block
+// for long.
 class Client : private ConnectionListener {
  public:
-  static absl::StatusOr<std::unique_ptr<Client>> Create(ClientSettings settings);
+  static absl::StatusOr<std::unique_ptr<Client>> Create(
+      ClientSettings settings);
   ~Client() override;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // WaitReady waits until the first connection attempt to every server has settled (or
-  // `deadline`), which fixes the initial slot numbering in config order. Without an I/O
-  // thread it drives Process() itself. Returns DEADLINE_EXCEEDED if time ran out.
+  // WaitReady waits until the first connection attempt to every server has
+  // settled (or `deadline`), which fixes the initial slot numbering in config
+  // order. Without an I/O thread it drives Process() itself. Returns
+  // DEADLINE_EXCEEDED if time ran out.
   absl::Status WaitReady(absl::Time deadline);
 
   std::vector<Slot> Slots();
   std::vector<ServerStatus> Servers();
 
-  // Call makes a request on `slot` and waits for the response until `deadline`. Fails
-  // fast with TL_E_UNAVAILABLE when the slot's server is not connected, and with
-  // TL_E_CONNECTION_LOST when the link drops while the call is in flight.
-  absl::StatusOr<std::string> Call(int slot, uint32_t op, absl::string_view data,
-                                   absl::Time deadline);
-  // CallAsync sends the request and returns; `cb` runs exactly once with the outcome
-  // (also at the deadline, and at ~Client with TL_E_CANCELLED). On a non-OK return `cb`
-  // is not called.
-  absl::Status CallAsync(int slot, uint32_t op, absl::string_view data, absl::Time deadline,
-                         CallCallback cb);
+  // Call makes a request on `slot` and waits for the response until `deadline`.
+  // Fails fast with TL_E_UNAVAILABLE when the slot's server is not connected,
+  // and with TL_E_CONNECTION_LOST when the link drops while the call is in
+  // flight.
+  absl::StatusOr<std::string> Call(int slot, uint32_t op,
+                                   absl::string_view data, absl::Time deadline);
+  // CallAsync sends the request and returns; `cb` runs exactly once with the
+  // outcome (also at the deadline, and at ~Client with TL_E_CANCELLED). On a
+  // non-OK return `cb` is not called.
+  absl::Status CallAsync(int slot, uint32_t op, absl::string_view data,
+                         absl::Time deadline, CallCallback cb);
 
-  // Streams: a byte stream to `service` on the slot's partition. The handle is valid until
-  // on_close runs or StreamClose is called.
+  // Streams: a byte stream to `service` on the slot's partition. The handle is
+  // valid until on_close runs or StreamClose is called.
   absl::StatusOr<uint64_t> StreamOpen(int slot, absl::string_view service,
                                       StreamCallbacks callbacks);
   absl::Status StreamSend(uint64_t stream, absl::string_view data);
@@ -121,16 +127,20 @@ class Client : private ConnectionListener {
   absl::Status Init();
   void Loop();
   void Wake();
-  void ProcessLocked(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_mu_);
+  void ProcessLocked(absl::Duration timeout)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_mu_);
   void RearmTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishInitialLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AssignSlotsLocked(size_t server, const std::vector<wire::SlotInfo>& slots)
+  void AssignSlotsLocked(size_t server,
+                         const std::vector<wire::SlotInfo>& slots)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status StartCallLocked(int slot, uint32_t op, absl::string_view data,
-                               absl::Time deadline, CallCallback cb, size_t* server,
-                               uint32_t* id, uint64_t* token, Completions* done)
+                               absl::Time deadline, CallCallback cb,
+                               size_t* server, uint32_t* id, uint64_t* token,
+                               Completions* done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Connection*> ConnectionForSlotLocked(int slot, std::string* partition)
+  absl::StatusOr<Connection*> ConnectionForSlotLocked(int slot,
+                                                      std::string* partition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RunAll(Completions* done);
 
@@ -157,7 +167,8 @@ class Client : private ConnectionListener {
   absl::Time initial_deadline_ ABSL_GUARDED_BY(mu_);
   absl::Time timer_armed_for_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::vector<SlotEntry> slots_ ABSL_GUARDED_BY(mu_);
-  std::map<std::pair<size_t, std::string>, int> slot_index_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<size_t, std::string>, int> slot_index_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trustlink::ntl::client

@@ -28,17 +28,20 @@ using testing::Settings;
 using testing::WaitFor;
 
 std::unique_ptr<FakeServer> StartServer(std::vector<wire::SlotInfo> slots,
-                                        Fault fault = Fault::kNone, uint16_t port = 0) {
+                                        Fault fault = Fault::kNone,
+                                        uint16_t port = 0) {
   testing::FakeServerOptions o = ServerOptions();
   o.slots = std::move(slots);
   o.fault = fault;
-  absl::StatusOr<std::unique_ptr<FakeServer>> s = FakeServer::Start(std::move(o), port);
+  absl::StatusOr<std::unique_ptr<FakeServer>> s =
+      FakeServer::Start(std::move(o), port);
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? std::move(*s) : nullptr;
 }
 
 std::unique_ptr<Client> Open(ClientSettings settings) {
-  absl::StatusOr<std::unique_ptr<Client>> c = Client::Create(std::move(settings));
+  absl::StatusOr<std::unique_ptr<Client>> c =
+      Client::Create(std::move(settings));
   EXPECT_TRUE(c.ok()) << c.status();
   return c.ok() ? std::move(*c) : nullptr;
 }
@@ -59,12 +62,15 @@ TEST(ClientTest, CallsAPartitionOverThePinnedLink) {
   EXPECT_EQ(slots[0].label, "label one");
   EXPECT_EQ(slots[0].serial, "S1");
   EXPECT_EQ(slots[0].state, SlotState::kReady);
-  absl::StatusOr<std::string> r = client->Call(0, kOpEcho, "hello", In(absl::Seconds(5)));
+  absl::StatusOr<std::string> r =
+      client->Call(0, kOpEcho, "hello", In(absl::Seconds(5)));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, "hello");
-  absl::StatusOr<std::string> bad = client->Call(0, kOpFail, "x", In(absl::Seconds(5)));
+  absl::StatusOr<std::string> bad =
+      client->Call(0, kOpFail, "x", In(absl::Seconds(5)));
   EXPECT_EQ(ToTlStatus(bad.status()), TL_E_INVALID_ARGUMENT);
-  absl::StatusOr<std::string> none = client->Call(7, kOpEcho, "x", In(absl::Seconds(5)));
+  absl::StatusOr<std::string> none =
+      client->Call(7, kOpEcho, "x", In(absl::Seconds(5)));
   EXPECT_EQ(ToTlStatus(none.status()), TL_E_NOT_FOUND);
   EXPECT_EQ(server->last_hello_features(), 0u);
 }
@@ -91,9 +97,13 @@ TEST(ClientTest, PinMismatchIsRefusedAndNamesBothFingerprints) {
   EXPECT_NE(st.state, LinkState::kReady);
   EXPECT_EQ(ToTlStatus(st.last_error), TL_E_CERT_PIN_MISMATCH);
   const std::string presented = Sha256Fingerprint(
-      CertPemToDer(testing::ReadTestFile("testdata/tls/server_ed25519.cert.pem"), "x").value());
+      CertPemToDer(
+          testing::ReadTestFile("testdata/tls/server_ed25519.cert.pem"), "x")
+          .value());
   const std::string pinned = Sha256Fingerprint(
-      CertPemToDer(testing::ReadTestFile("testdata/tls/server_p256.cert.pem"), "x").value());
+      CertPemToDer(testing::ReadTestFile("testdata/tls/server_p256.cert.pem"),
+                   "x")
+          .value());
   EXPECT_NE(st.last_error.message().find(presented), absl::string_view::npos)
       << st.last_error;
   EXPECT_NE(st.last_error.message().find(pinned), absl::string_view::npos);
@@ -109,7 +119,8 @@ TEST(ClientTest, ServerMissingFromTrustStoreIsNeverContacted) {
   ServerStatus st = client->Servers()[0];
   EXPECT_EQ(st.state, LinkState::kNotTrusted);
   EXPECT_EQ(ToTlStatus(st.last_error), TL_E_TRUST_STORE_INCONSISTENT);
-  EXPECT_NE(st.last_error.message().find("CAFile.pem"), absl::string_view::npos);
+  EXPECT_NE(st.last_error.message().find("CAFile.pem"),
+            absl::string_view::npos);
   EXPECT_EQ(server->accepted(), 0);
 }
 
@@ -125,7 +136,8 @@ TEST(ClientTest, SixteenThreadsShareOneConnection) {
     threads.emplace_back([&, t]() {
       for (int i = 0; i < 100; ++i) {
         const std::string data = absl::StrCat("t", t, "-", i);
-        absl::StatusOr<std::string> r = client->Call(0, kOpEcho, data, In(absl::Seconds(20)));
+        absl::StatusOr<std::string> r =
+            client->Call(0, kOpEcho, data, In(absl::Seconds(20)));
         if (r.ok() && *r == data) {
           ok.fetch_add(1);
         }
@@ -146,7 +158,8 @@ TEST(ClientTest, DeadlineExpiresForBlockingAndAsyncCalls) {
   auto client = Open(s);
   ASSERT_NE(client, nullptr);
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::string> r = client->Call(0, kOpHold, "x", In(absl::Milliseconds(200)));
+  absl::StatusOr<std::string> r =
+      client->Call(0, kOpHold, "x", In(absl::Milliseconds(200)));
   EXPECT_EQ(ToTlStatus(r.status()), TL_E_DEADLINE_EXCEEDED);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 
@@ -200,7 +213,8 @@ TEST(ClientTest, ReconnectsAfterThePeerRestartsAndResumes) {
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->Call(0, kOpEcho, "a", In(absl::Seconds(5))).ok());
 
-  // Same listener, dropped links: the client comes back on a resumed TLS 1.3 session.
+  // Same listener, dropped links: the client comes back on a resumed TLS 1.3
+  // session.
   server->DropConnections();
   ASSERT_TRUE(WaitFor([&]() {
     ServerStatus st = client->Servers()[0];
@@ -212,13 +226,17 @@ TEST(ClientTest, ReconnectsAfterThePeerRestartsAndResumes) {
 
   // A restarted server process (new listener on the same port).
   server.reset();
-  ASSERT_TRUE(WaitFor([&]() { return client->Slots()[0].state == SlotState::kServerDown; }));
-  absl::StatusOr<std::string> down = client->Call(0, kOpEcho, "c", In(absl::Seconds(5)));
+  ASSERT_TRUE(WaitFor(
+      [&]() { return client->Slots()[0].state == SlotState::kServerDown; }));
+  absl::StatusOr<std::string> down =
+      client->Call(0, kOpEcho, "c", In(absl::Seconds(5)));
   EXPECT_EQ(ToTlStatus(down.status()), TL_E_UNAVAILABLE);
   server = StartServer({{"p1", "l", "s"}}, Fault::kNone, port);
   ASSERT_NE(server, nullptr);
-  ASSERT_TRUE(WaitFor([&]() { return client->Slots()[0].state == SlotState::kReady; }));
-  absl::StatusOr<std::string> r = client->Call(0, kOpEcho, "d", In(absl::Seconds(5)));
+  ASSERT_TRUE(
+      WaitFor([&]() { return client->Slots()[0].state == SlotState::kReady; }));
+  absl::StatusOr<std::string> r =
+      client->Call(0, kOpEcho, "d", In(absl::Seconds(5)));
   ASSERT_TRUE(r.ok()) << r.status();
 }
 
@@ -238,19 +256,24 @@ TEST(ClientTest, SlotNumbersStayStableWhileServersComeAndGo) {
   EXPECT_EQ(slots[2].partition, "b1");
 
   a.reset();
-  ASSERT_TRUE(WaitFor([&]() { return client->Slots()[0].state == SlotState::kServerDown; }));
+  ASSERT_TRUE(WaitFor(
+      [&]() { return client->Slots()[0].state == SlotState::kServerDown; }));
   slots = client->Slots();
   ASSERT_EQ(slots.size(), 3u);
   EXPECT_EQ(slots[1].state, SlotState::kServerDown);
   EXPECT_EQ(slots[2].partition, "b1");
   EXPECT_EQ(slots[2].state, SlotState::kReady);
-  absl::StatusOr<std::string> r = client->Call(2, kOpEcho, "b", In(absl::Seconds(5)));
+  absl::StatusOr<std::string> r =
+      client->Call(2, kOpEcho, "b", In(absl::Seconds(5)));
   EXPECT_TRUE(r.ok()) << r.status();
 
-  // A comes back with a2 revoked and a3 new: a3 gets a new number, nothing shifts.
-  a = StartServer({{"a1", "A one", "1"}, {"a3", "A three", "4"}}, Fault::kNone, a_port);
+  // A comes back with a2 revoked and a3 new: a3 gets a new number, nothing
+  // shifts.
+  a = StartServer({{"a1", "A one", "1"}, {"a3", "A three", "4"}}, Fault::kNone,
+                  a_port);
   ASSERT_NE(a, nullptr);
-  ASSERT_TRUE(WaitFor([&]() { return client->Slots()[0].state == SlotState::kReady; }));
+  ASSERT_TRUE(
+      WaitFor([&]() { return client->Slots()[0].state == SlotState::kReady; }));
   slots = client->Slots();
   ASSERT_EQ(slots.size(), 4u);
   EXPECT_EQ(slots[0].partition, "a1");
@@ -258,8 +281,9 @@ TEST(ClientTest, SlotNumbersStayStableWhileServersComeAndGo) {
   EXPECT_EQ(slots[1].state, SlotState::kRemoved);
   EXPECT_EQ(slots[2].partition, "b1");
   EXPECT_EQ(slots[3].partition, "a3");
-  EXPECT_EQ(ToTlStatus(client->Call(1, kOpEcho, "x", In(absl::Seconds(5))).status()),
-            TL_E_PARTITION_NOT_ASSIGNED);
+  EXPECT_EQ(
+      ToTlStatus(client->Call(1, kOpEcho, "x", In(absl::Seconds(5))).status()),
+      TL_E_PARTITION_NOT_ASSIGNED);
   EXPECT_TRUE(client->Call(3, kOpEcho, "x", In(absl::Seconds(5))).ok());
 }
 
@@ -304,7 +328,8 @@ TEST(ClientTest, FdModeRunsWithoutLibraryThreads) {
   ASSERT_TRUE(client->WaitReady(In(absl::Seconds(10))).ok());
   ASSERT_EQ(client->Slots().size(), 1u);
   // A blocking call drives the loop itself.
-  absl::StatusOr<std::string> r = client->Call(0, kOpEcho, "sync", In(absl::Seconds(5)));
+  absl::StatusOr<std::string> r =
+      client->Call(0, kOpEcho, "sync", In(absl::Seconds(5)));
   ASSERT_TRUE(r.ok()) << r.status();
   // An async call completes only through Process(), on this thread.
   const std::thread::id me = std::this_thread::get_id();
@@ -334,20 +359,24 @@ TEST(ClientTest, HeartbeatDetectsASilentPeer) {
   s.reconnect = false;
   auto client = Open(s);
   ASSERT_NE(client, nullptr);
-  absl::StatusOr<std::string> r = client->Call(0, kOpEcho, "x", In(absl::Seconds(30)));
+  absl::StatusOr<std::string> r =
+      client->Call(0, kOpEcho, "x", In(absl::Seconds(30)));
   EXPECT_EQ(ToTlStatus(r.status()), TL_E_CONNECTION_LOST);
-  EXPECT_NE(r.status().message().find("heartbeat"), absl::string_view::npos) << r.status();
+  EXPECT_NE(r.status().message().find("heartbeat"), absl::string_view::npos)
+      << r.status();
 }
 
 TEST(ClientTest, GarbageAndCutFramesEndTheLink) {
-  for (Fault fault : {Fault::kGarbageAfterWelcome, Fault::kCutFrameAfterWelcome}) {
+  for (Fault fault :
+       {Fault::kGarbageAfterWelcome, Fault::kCutFrameAfterWelcome}) {
     auto server = StartServer({{"p1", "l", "s"}}, fault);
     ClientSettings s = Settings();
     s.servers.push_back(Server("hsm1", server->port()));
     s.reconnect = false;
     auto client = Open(s);
     ASSERT_NE(client, nullptr);
-    ASSERT_TRUE(WaitFor([&]() { return client->Servers()[0].state == LinkState::kStopped; }));
+    ASSERT_TRUE(WaitFor(
+        [&]() { return client->Servers()[0].state == LinkState::kStopped; }));
     const tl_status code = ToTlStatus(client->Servers()[0].last_error);
     EXPECT_TRUE(code == TL_E_PROTOCOL || code == TL_E_CONNECTION_LOST) << code;
   }

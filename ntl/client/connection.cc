@@ -57,13 +57,15 @@ absl::StatusCode CanonicalFor(int32_t code) {
 }
 
 absl::Status LinkLost(absl::string_view server, const absl::Status& why) {
-  return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
-               absl::StrCat("lost the link to server '", server, "': ", why.message()));
+  return Error(
+      absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
+      absl::StrCat("lost the link to server '", server, "': ", why.message()));
 }
 
 absl::Status ProtocolError(absl::string_view server, absl::string_view what) {
-  return Error(absl::StatusCode::kInternal, TL_E_PROTOCOL,
-               absl::StrCat("protocol error from server '", server, "': ", what));
+  return Error(
+      absl::StatusCode::kInternal, TL_E_PROTOCOL,
+      absl::StrCat("protocol error from server '", server, "': ", what));
 }
 
 }  // namespace
@@ -89,8 +91,8 @@ const char* LinkStateName(LinkState state) {
 }
 
 Connection::Connection(size_t index, const ServerSettings& server,
-                       const ClientSettings& settings, SSL_CTX* ctx, int epoll_fd,
-                       ConnectionListener* listener)
+                       const ClientSettings& settings, SSL_CTX* ctx,
+                       int epoll_fd, ConnectionListener* listener)
     : index_(index),
       server_(server),
       settings_(settings),
@@ -107,12 +109,14 @@ Connection::Connection(size_t index, const ServerSettings& server,
         absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
         !server_.trust_error.empty()
             ? server_.trust_error
-            : absl::StrCat("server cert for '", server_.name,
-                           "' is not in CAFile.pem; it is never contacted; run vtl "
-                           "addServer again"));
+            : absl::StrCat(
+                  "server cert for '", server_.name,
+                  "' is not in CAFile.pem; it is never contacted; run vtl "
+                  "addServer again"));
   } else {
-    last_error_ = Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
-                        absl::StrCat("server '", server_.name, "' is not connected yet"));
+    last_error_ =
+        Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+              absl::StrCat("server '", server_.name, "' is not connected yet"));
   }
 }
 
@@ -138,7 +142,8 @@ void Connection::SetInterest(uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = index_ + 2;  // 0 and 1 are the client's wake and timer fds
-  epoll_ctl(epoll_fd_, interest_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_, &ev);
+  epoll_ctl(epoll_fd_, interest_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_,
+            &ev);
   interest_ = events;
 }
 
@@ -148,8 +153,8 @@ absl::Duration Connection::NextBackoff() {
     d *= 2;
   }
   d = std::min(d, settings_.reconnect_max);
-  // Jitter: a random 50-100% of the step, so clients cut off together do not come back in
-  // lock step.
+  // Jitter: a random 50-100% of the step, so clients cut off together do not
+  // come back in lock step.
   uint32_t r = 0;
   RAND_bytes(reinterpret_cast<uint8_t*>(&r), sizeof(r));
   return d / 2 + (d / 2) * (static_cast<double>(r) / 4294967296.0);
@@ -162,7 +167,8 @@ void Connection::SettleFirstAttempt() {
   }
 }
 
-void Connection::Fail(const absl::Status& why, absl::Time now, Completions* done) {
+void Connection::Fail(const absl::Status& why, absl::Time now,
+                      Completions* done) {
   const bool was_ready = state_ == LinkState::kReady;
   CloseSocket();
   last_error_ = why;
@@ -176,7 +182,8 @@ void Connection::Fail(const absl::Status& why, absl::Time now, Completions* done
   deadlines_.clear();
   for (auto& [id, s] : streams_) {
     if (s.on_close) {
-      done->push_back([cb = std::move(s.on_close), lost]() { cb(FreshStatus(lost)); });
+      done->push_back(
+          [cb = std::move(s.on_close), lost]() { cb(FreshStatus(lost)); });
     }
   }
   streams_.clear();
@@ -225,7 +232,8 @@ void Connection::StartConnect(absl::Time now, Completions* done) {
   if (fd_ < 0) {
     freeaddrinfo(res);
     Fail(Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
-               absl::StrCat("socket() for server '", server_.name, "': ", strerror(errno))),
+               absl::StrCat("socket() for server '", server_.name,
+                            "': ", strerror(errno))),
          now, done);
     return;
   }
@@ -233,11 +241,12 @@ void Connection::StartConnect(absl::Time now, Completions* done) {
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (settings_.tcp_keepalive) {
     setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE, &settings_.keepalive_idle_seconds,
+    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE,
+               &settings_.keepalive_idle_seconds, sizeof(int));
+    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL,
+               &settings_.keepalive_interval_seconds, sizeof(int));
+    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &settings_.keepalive_count,
                sizeof(int));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL, &settings_.keepalive_interval_seconds,
-               sizeof(int));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &settings_.keepalive_count, sizeof(int));
   }
   const int crc = connect(fd_, res->ai_addr, res->ai_addrlen);
   const int err = errno;
@@ -250,7 +259,8 @@ void Connection::StartConnect(absl::Time now, Completions* done) {
     Fail(Error(absl::StatusCode::kUnavailable,
                err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED : TL_E_UNAVAILABLE,
                absl::StrCat("cannot connect to server '", server_.name, "' at ",
-                            server_.host, ":", server_.port, ": ", strerror(err))),
+                            server_.host, ":", server_.port, ": ",
+                            strerror(err))),
          now, done);
     return;
   }
@@ -261,11 +271,13 @@ void Connection::OnConnected(absl::Time now, Completions* done) {
   ssl_.reset(SSL_new(ctx_));
   BIO* bio = ssl_ != nullptr ? NewSocketBio(fd_) : nullptr;
   if (bio == nullptr) {
-    Fail(Error(absl::StatusCode::kInternal, TL_E_INTERNAL, "cannot create the TLS object"),
+    Fail(Error(absl::StatusCode::kInternal, TL_E_INTERNAL,
+               "cannot create the TLS object"),
          now, done);
     return;
   }
-  SSL_set_bio(ssl_.get(), bio, bio);  // the SSL owns the BIO; the BIO does not own fd_
+  SSL_set_bio(ssl_.get(), bio,
+              bio);  // the SSL owns the BIO; the BIO does not own fd_
   SSL_set_app_data(ssl_.get(), this);
   SSL_set_connect_state(ssl_.get());
   in6_addr scratch;
@@ -304,13 +316,15 @@ void Connection::DoHandshake(absl::Time now, Completions* done) {
       SetInterest(EPOLLIN | EPOLLOUT);
       return;
     }
-    absl::Status why = pin_error_.ok() ? TlsFailure(server_.name, err, saved_errno, false)
-                                       : pin_error_;
+    absl::Status why = pin_error_.ok()
+                           ? TlsFailure(server_.name, err, saved_errno, false)
+                           : pin_error_;
     ERR_clear_error();
     Fail(why, now, done);
     return;
   }
-  // A resumed session skips the verify callback; check the pin on every handshake anyway.
+  // A resumed session skips the verify callback; check the pin on every
+  // handshake anyway.
   if (!CheckPin(ssl_.get())) {
     Fail(pin_error_, now, done);
     return;
@@ -340,9 +354,11 @@ void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
       getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) {
         Fail(Error(absl::StatusCode::kUnavailable,
-                   err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED : TL_E_UNAVAILABLE,
-                   absl::StrCat("cannot connect to server '", server_.name, "' at ",
-                                server_.host, ":", server_.port, ": ", strerror(err))),
+                   err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED
+                                       : TL_E_UNAVAILABLE,
+                   absl::StrCat("cannot connect to server '", server_.name,
+                                "' at ", server_.host, ":", server_.port, ": ",
+                                strerror(err))),
              now, done);
         return;
       }
@@ -388,8 +404,8 @@ void Connection::ReadAvailable(absl::Time now, Completions* done) {
     // Decode every complete frame, then drop the consumed prefix once.
     size_t off = 0;
     for (;;) {
-      wire::DecodeResult r =
-          wire::DecodeFrame(absl::string_view(in_).substr(off), settings_.max_payload);
+      wire::DecodeResult r = wire::DecodeFrame(
+          absl::string_view(in_).substr(off), settings_.max_payload);
       if (r.kind == wire::DecodeResult::Kind::kNeedMore) {
         break;
       }
@@ -409,10 +425,11 @@ void Connection::ReadAvailable(absl::Time now, Completions* done) {
 bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
                              Completions* done) {
   using wire::FrameType;
-  if (state_ == LinkState::kAwaitingWelcome && frame.type != FrameType::kWelcome &&
-      frame.type != FrameType::kGoAway && frame.type != FrameType::kPing) {
-    Fail(ProtocolError(server_.name,
-                       absl::StrCat("expected welcome, got ", FrameTypeName(frame.type))),
+  if (state_ == LinkState::kAwaitingWelcome &&
+      frame.type != FrameType::kWelcome && frame.type != FrameType::kGoAway &&
+      frame.type != FrameType::kPing) {
+    Fail(ProtocolError(server_.name, absl::StrCat("expected welcome, got ",
+                                                  FrameTypeName(frame.type))),
          now, done);
     return false;
   }
@@ -450,12 +467,14 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
       pending_.erase(it);
       deadlines_.erase({p.deadline, frame.id});
       if (r->status == 0) {
-        done->push_back([cb = std::move(p.cb), data = std::move(r->data)]() mutable {
-          cb(std::move(data));
-        });
+        done->push_back(
+            [cb = std::move(p.cb), data = std::move(r->data)]() mutable {
+              cb(std::move(data));
+            });
       } else {
-        absl::Status s = Error(CanonicalFor(r->status), r->status,
-                               absl::StrCat("server '", server_.name, "': ", r->data));
+        absl::Status s =
+            Error(CanonicalFor(r->status), r->status,
+                  absl::StrCat("server '", server_.name, "': ", r->data));
         done->push_back([cb = std::move(p.cb), s]() { cb(FreshStatus(s)); });
       }
       return true;
@@ -468,9 +487,8 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
     case FrameType::kStreamData: {
       auto it = streams_.find(frame.id);
       if (it != streams_.end() && it->second.on_data) {
-        done->push_back([cb = it->second.on_data, data = std::string(frame.payload)]() {
-          cb(data);
-        });
+        done->push_back([cb = it->second.on_data,
+                         data = std::string(frame.payload)]() { cb(data); });
       }
       return true;
     }
@@ -480,14 +498,16 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
         return true;
       }
       absl::StatusOr<wire::Closing> c = wire::DecodeClosing(frame.payload);
-      absl::Status s = !c.ok() ? c.status()
-                       : c->status == 0
-                           ? absl::OkStatus()
-                           : Error(CanonicalFor(c->status), c->status,
-                                   absl::StrCat("server '", server_.name,
-                                                "' closed the stream: ", c->message));
+      absl::Status s =
+          !c.ok() ? c.status()
+          : c->status == 0
+              ? absl::OkStatus()
+              : Error(CanonicalFor(c->status), c->status,
+                      absl::StrCat("server '", server_.name,
+                                   "' closed the stream: ", c->message));
       if (it->second.on_close) {
-        done->push_back([cb = std::move(it->second.on_close), s]() { cb(FreshStatus(s)); });
+        done->push_back(
+            [cb = std::move(it->second.on_close), s]() { cb(FreshStatus(s)); });
       }
       streams_.erase(it);
       return true;
@@ -500,20 +520,22 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
       }
       const int32_t code = c->status != 0 ? c->status : TL_E_CONNECTION_LOST;
       Fail(Error(CanonicalFor(code), code,
-                 absl::StrCat("server '", server_.name, "' closed the link: ", c->message)),
+                 absl::StrCat("server '", server_.name,
+                              "' closed the link: ", c->message)),
            now, done);
       return false;
     }
     default:
-      Fail(ProtocolError(server_.name, absl::StrCat("unexpected ",
-                                                    FrameTypeName(frame.type), " frame")),
+      Fail(ProtocolError(server_.name,
+                         absl::StrCat("unexpected ", FrameTypeName(frame.type),
+                                      " frame")),
            now, done);
       return false;
   }
 }
 
-void Connection::Send(wire::FrameType type, uint32_t id, absl::string_view payload,
-                      Completions* done) {
+void Connection::Send(wire::FrameType type, uint32_t id,
+                      absl::string_view payload, Completions* done) {
   wire::AppendFrame(type, 0, id, payload, &out_);
   Flush(done);
 }
@@ -521,7 +543,8 @@ void Connection::Send(wire::FrameType type, uint32_t id, absl::string_view paylo
 void Connection::Flush(Completions* done) {
   while (ssl_ != nullptr && out_off_ < out_.size()) {
     const size_t len = std::min(out_.size() - out_off_, kWriteChunk);
-    const int n = SSL_write(ssl_.get(), out_.data() + out_off_, static_cast<int>(len));
+    const int n =
+        SSL_write(ssl_.get(), out_.data() + out_off_, static_cast<int>(len));
     if (n <= 0) {
       const int saved_errno = errno;
       const int err = SSL_get_error(ssl_.get(), n);
@@ -552,13 +575,15 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
     case LinkState::kHandshaking:
     case LinkState::kAwaitingWelcome:
       if (now >= phase_deadline_) {
-        const char* phase = state_ == LinkState::kConnecting    ? "TCP connect"
-                            : state_ == LinkState::kHandshaking ? "TLS handshake"
-                                                                : "welcome";
+        const char* phase = state_ == LinkState::kConnecting ? "TCP connect"
+                            : state_ == LinkState::kHandshaking
+                                ? "TLS handshake"
+                                : "welcome";
         Fail(Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-                   absl::StrCat("server '", server_.name, "' at ", server_.host, ":",
-                                server_.port, " timed out (", phase, " took more than ",
-                                absl::FormatDuration(settings_.connect_timeout), ")")),
+                   absl::StrCat(
+                       "server '", server_.name, "' at ", server_.host, ":",
+                       server_.port, " timed out (", phase, " took more than ",
+                       absl::FormatDuration(settings_.connect_timeout), ")")),
              now, done);
       }
       return;
@@ -572,18 +597,21 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
     deadlines_.erase(deadlines_.begin());
     auto it = pending_.find(id);
     if (it != pending_.end()) {
-      absl::Status s = Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-                             absl::StrCat("call to server '", server_.name,
-                                          "' passed its deadline"));
-      done->push_back([cb = std::move(it->second.cb), s]() { cb(FreshStatus(s)); });
+      absl::Status s =
+          Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                absl::StrCat("call to server '", server_.name,
+                             "' passed its deadline"));
+      done->push_back(
+          [cb = std::move(it->second.cb), s]() { cb(FreshStatus(s)); });
       pending_.erase(it);
     }
   }
   if (now - last_rx_ >= settings_.heartbeat_timeout) {
     Fail(Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
-               absl::StrCat("nothing received from server '", server_.name, "' for ",
-                            absl::FormatDuration(now - last_rx_),
-                            " (heartbeat timeout); the peer or a firewall dropped the link")),
+               absl::StrCat("nothing received from server '", server_.name,
+                            "' for ", absl::FormatDuration(now - last_rx_),
+                            " (heartbeat timeout); the peer or a firewall "
+                            "dropped the link")),
          now, done);
     return;
   }
@@ -591,7 +619,8 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
       now - last_ping_ >= settings_.heartbeat_interval) {
     last_ping_ = now;
     std::string payload;
-    wire::ByteWriter(&payload).U64(static_cast<uint64_t>(absl::ToUnixNanos(now)));
+    wire::ByteWriter(&payload).U64(
+        static_cast<uint64_t>(absl::ToUnixNanos(now)));
     Send(wire::FrameType::kPing, 0, payload, done);
   }
 }
@@ -606,7 +635,8 @@ absl::Time Connection::NextWakeup() const {
       return phase_deadline_;
     case LinkState::kReady: {
       absl::Time t = last_rx_ + settings_.heartbeat_timeout;
-      t = std::min(t, std::max(last_rx_, last_ping_) + settings_.heartbeat_interval);
+      t = std::min(
+          t, std::max(last_rx_, last_ping_) + settings_.heartbeat_interval);
       if (!deadlines_.empty()) {
         t = std::min(t, deadlines_.begin()->first);
       }
@@ -619,18 +649,19 @@ absl::Time Connection::NextWakeup() const {
 
 absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
                                    absl::string_view data, absl::Time deadline,
-                                   CallCallback cb, uint32_t* id, uint64_t* token,
-                                   Completions* done) {
+                                   CallCallback cb, uint32_t* id,
+                                   uint64_t* token, Completions* done) {
   if (state_ != LinkState::kReady) {
     return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
                  absl::StrCat("server '", server_.name, "' is not connected (",
-                              LinkStateName(state_), "; last error: ",
-                              last_error_.message(), ")"));
+                              LinkStateName(state_),
+                              "; last error: ", last_error_.message(), ")"));
   }
   if (data.size() + partition.size() + 16 > settings_.max_payload) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
                  absl::StrCat("call data of ", data.size(),
-                              " bytes exceeds the frame limit of ", settings_.max_payload));
+                              " bytes exceeds the frame limit of ",
+                              settings_.max_payload));
   }
   while (next_id_ == 0 || pending_.count(next_id_) != 0) {
     ++next_id_;
@@ -643,7 +674,8 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
   }
   *id = call_id;
   *token = call_token;
-  // Encode straight into the output buffer: frame header then the request payload.
+  // Encode straight into the output buffer: frame header then the request
+  // payload.
   wire::Request req;
   req.partition = std::string(partition);
   req.op = op;
@@ -669,11 +701,11 @@ absl::StatusOr<uint32_t> Connection::OpenStream(absl::string_view partition,
   if (state_ != LinkState::kReady) {
     return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
                  absl::StrCat("server '", server_.name, "' is not connected (",
-                              LinkStateName(state_), "; last error: ",
-                              last_error_.message(), ")"));
+                              LinkStateName(state_),
+                              "; last error: ", last_error_.message(), ")"));
   }
-  // Stream ids only grow on this Connection, across reconnects, so a stale handle never
-  // names a newer stream.
+  // Stream ids only grow on this Connection, across reconnects, so a stale
+  // handle never names a newer stream.
   while (next_stream_ == 0 || streams_.count(next_stream_) != 0) {
     ++next_stream_;
   }

@@ -1,16 +1,18 @@
 #ifndef TRUSTLINK_NTL_CLIENT_CONNECTION_H_
 #define TRUSTLINK_NTL_CLIENT_CONNECTION_H_
 
-// Connection: the link to one configured server. A state machine over a non-blocking
-// socket and a BoringSSL client, pinned to the server's registered certificate:
+// Connection: the link to one configured server. A state machine over a
+// non-blocking socket and a BoringSSL client, pinned to the server's registered
+// certificate:
 //
 //   backoff -> connecting -> handshaking -> awaiting welcome -> ready
 //      ^                                                          |
 //      +------------------ any failure (Fail) --------------------+
 //
-// It owns the request ids and stream ids of its link, the pending calls and their
-// deadlines, the heartbeat and the reconnect backoff. It never calls user code directly:
-// completions are appended to a list the Client runs after releasing its lock.
+// It owns the request ids and stream ids of its link, the pending calls and
+// their deadlines, the heartbeat and the reconnect backoff. It never calls user
+// code directly: completions are appended to a list the Client runs after
+// releasing its lock.
 
 #include <openssl/ssl.h>
 
@@ -36,7 +38,8 @@ namespace trustlink::ntl::client {
 // CallCallback receives a call's response data or its failure.
 using CallCallback = std::function<void(absl::StatusOr<std::string>)>;
 
-// StreamCallbacks receive a byte stream's data and its end (OK for a clean close).
+// StreamCallbacks receive a byte stream's data and its end (OK for a clean
+// close).
 struct StreamCallbacks {
   std::function<void(absl::string_view)> on_data;
   std::function<void(const absl::Status&)> on_close;
@@ -48,7 +51,8 @@ using Completions = std::vector<std::function<void()>>;
 // LinkState is a server's connection state, as the C ABI reports it.
 enum class LinkState {
   kNotTrusted = 0,  // not in the trust store: never contacted
-  kBackoff = 1,     // waiting to reconnect after a failure (or before the first attempt)
+  kBackoff =
+      1,  // waiting to reconnect after a failure (or before the first attempt)
   kConnecting = 2,  // TCP connect in progress
   kHandshaking = 3,
   kAwaitingWelcome = 4,
@@ -58,7 +62,8 @@ enum class LinkState {
 
 const char* LinkStateName(LinkState state);
 
-// ConnectionListener hears about admission and loss; called with the Client's lock held.
+// ConnectionListener hears about admission and loss; called with the Client's
+// lock held.
 class ConnectionListener {
  public:
   virtual ~ConnectionListener() = default;
@@ -68,32 +73,41 @@ class ConnectionListener {
   virtual void OnFirstAttemptSettled(size_t server) = 0;
 };
 
-// Thread safety: not thread-safe. The owning Client calls every method with its mutex held.
+// Thread safety: not thread-safe. The owning Client calls every method with its
+// mutex held.
 class Connection {
  public:
-  Connection(size_t index, const ServerSettings& server, const ClientSettings& settings,
-             SSL_CTX* ctx, int epoll_fd, ConnectionListener* listener);
+  Connection(size_t index, const ServerSettings& server,
+             const ClientSettings& settings, SSL_CTX* ctx, int epoll_fd,
+             ConnectionListener* listener);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   // OnEvent handles epoll `events` for this connection's socket.
   void OnEvent(uint32_t events, absl::Time now, Completions* done);
-  // OnTimer runs due work: reconnect, connect timeout, heartbeat, call deadlines.
+  // OnTimer runs due work: reconnect, connect timeout, heartbeat, call
+  // deadlines.
   void OnTimer(absl::Time now, Completions* done);
   // NextWakeup is when OnTimer next has something to do.
   absl::Time NextWakeup() const;
 
-  // StartCall sends a request. On success `*id` and `*token` identify it for CancelCall.
-  absl::Status StartCall(absl::string_view partition, uint32_t op, absl::string_view data,
-                         absl::Time deadline, CallCallback cb, uint32_t* id,
-                         uint64_t* token, Completions* done);
-  // CancelCall forgets a call (its callback is dropped); false if it already completed.
+  // StartCall sends a request. On success `*id` and `*token` identify it for
+  // CancelCall.
+  absl::Status StartCall(absl::string_view partition, uint32_t op,
+                         absl::string_view data, absl::Time deadline,
+                         CallCallback cb, uint32_t* id, uint64_t* token,
+                         Completions* done);
+  // CancelCall forgets a call (its callback is dropped); false if it already
+  // completed.
   bool CancelCall(uint32_t id, uint64_t token);
 
-  absl::StatusOr<uint32_t> OpenStream(absl::string_view partition, absl::string_view service,
-                                      StreamCallbacks callbacks, Completions* done);
-  absl::Status StreamSend(uint32_t stream, absl::string_view data, Completions* done);
+  absl::StatusOr<uint32_t> OpenStream(absl::string_view partition,
+                                      absl::string_view service,
+                                      StreamCallbacks callbacks,
+                                      Completions* done);
+  absl::Status StreamSend(uint32_t stream, absl::string_view data,
+                          Completions* done);
   absl::Status StreamClose(uint32_t stream, Completions* done);
 
   // Shutdown fails everything with `why` and stops for good.
@@ -125,8 +139,10 @@ class Connection {
   void DoHandshake(absl::Time now, Completions* done);
   void ReadAvailable(absl::Time now, Completions* done);
   // HandleFrame returns false after it failed the link.
-  bool HandleFrame(const wire::FrameView& frame, absl::Time now, Completions* done);
-  void Send(wire::FrameType type, uint32_t id, absl::string_view payload, Completions* done);
+  bool HandleFrame(const wire::FrameView& frame, absl::Time now,
+                   Completions* done);
+  void Send(wire::FrameType type, uint32_t id, absl::string_view payload,
+            Completions* done);
   void Flush(Completions* done);
   void SetInterest(uint32_t events);
   void Fail(const absl::Status& why, absl::Time now, Completions* done);

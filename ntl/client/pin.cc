@@ -29,9 +29,12 @@ std::string Sha256Fingerprint(absl::string_view der) {
   return out;
 }
 
-absl::StatusOr<std::string> CertPemToDer(absl::string_view pem, absl::string_view what) {
-  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  bssl::UniquePtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+absl::StatusOr<std::string> CertPemToDer(absl::string_view pem,
+                                         absl::string_view what) {
+  bssl::UniquePtr<BIO> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  bssl::UniquePtr<X509> cert(
+      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   ERR_clear_error();
   if (cert == nullptr) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
@@ -58,22 +61,24 @@ std::string PeerLeafDer(const SSL* ssl) {
                      CRYPTO_BUFFER_len(leaf));
 }
 
-absl::Status PinMismatch(absl::string_view server, absl::string_view presented_der,
+absl::Status PinMismatch(absl::string_view server,
+                         absl::string_view presented_der,
                          absl::string_view pinned_der) {
   return Error(
       absl::StatusCode::kUnauthenticated, TL_E_CERT_PIN_MISMATCH,
-      absl::StrCat("server '", server, "' presented certificate SHA256 ",
-                   presented_der.empty() ? std::string("(none)")
-                                         : Sha256Fingerprint(presented_der),
-                   " but the pinned certificate (cert/server/", server,
-                   "Cert.pem) is SHA256 ", Sha256Fingerprint(pinned_der),
-                   "; if the appliance's certificate was regenerated, copy its new "
-                   "server.pem and run vtl addServer again, otherwise something else "
-                   "answers at that address"));
+      absl::StrCat(
+          "server '", server, "' presented certificate SHA256 ",
+          presented_der.empty() ? std::string("(none)")
+                                : Sha256Fingerprint(presented_der),
+          " but the pinned certificate (cert/server/", server,
+          "Cert.pem) is SHA256 ", Sha256Fingerprint(pinned_der),
+          "; if the appliance's certificate was regenerated, copy its new "
+          "server.pem and run vtl addServer again, otherwise something else "
+          "answers at that address"));
 }
 
-absl::Status TlsFailure(absl::string_view server, int ssl_error, int saved_errno,
-                        bool handshake_done) {
+absl::Status TlsFailure(absl::string_view server, int ssl_error,
+                        int saved_errno, bool handshake_done) {
   const uint32_t err = ERR_peek_error();
   char text[256] = {0};
   if (err != 0) {
@@ -82,35 +87,42 @@ absl::Status TlsFailure(absl::string_view server, int ssl_error, int saved_errno
   ERR_clear_error();
   const int reason = err != 0 ? ERR_GET_REASON(err) : 0;
   if (reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN) {
-    return Error(absl::StatusCode::kPermissionDenied, TL_E_NOT_REGISTERED,
-                 absl::StrCat("server '", server,
-                              "' refused this client (TLS alert certificate_unknown): the "
-                              "client certificate is not registered on the appliance; run "
-                              "'client register' for this client's certificate there (or "
-                              "register it again if it was replaced)"));
+    return Error(
+        absl::StatusCode::kPermissionDenied, TL_E_NOT_REGISTERED,
+        absl::StrCat(
+            "server '", server,
+            "' refused this client (TLS alert certificate_unknown): the "
+            "client certificate is not registered on the appliance; run "
+            "'client register' for this client's certificate there (or "
+            "register it again if it was replaced)"));
   }
   if (reason == SSL_R_TLSV1_ALERT_ACCESS_DENIED) {
-    return Error(absl::StatusCode::kPermissionDenied, TL_E_IP_MISMATCH,
-                 absl::StrCat("server '", server,
-                              "' refused this client (TLS alert access_denied): the client "
-                              "connects from an address other than the one registered "
-                              "(ipcheck is on); fix the registered hostname/IP or its "
-                              "mapping on the appliance"));
+    return Error(
+        absl::StatusCode::kPermissionDenied, TL_E_IP_MISMATCH,
+        absl::StrCat(
+            "server '", server,
+            "' refused this client (TLS alert access_denied): the client "
+            "connects from an address other than the one registered "
+            "(ipcheck is on); fix the registered hostname/IP or its "
+            "mapping on the appliance"));
   }
   if (ssl_error == SSL_ERROR_ZERO_RETURN ||
       (ssl_error == SSL_ERROR_SYSCALL && err == 0)) {
     return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
                  absl::StrCat("connection to server '", server, "' was closed",
                               handshake_done ? "" : " during the TLS handshake",
-                              saved_errno != 0 ? absl::StrCat(": ", strerror(saved_errno))
-                                               : std::string()));
+                              saved_errno != 0
+                                  ? absl::StrCat(": ", strerror(saved_errno))
+                                  : std::string()));
   }
   if (!handshake_done) {
     return Error(absl::StatusCode::kUnavailable, TL_E_TLS_HANDSHAKE,
-                 absl::StrCat("TLS handshake with server '", server, "' failed: ", text));
+                 absl::StrCat("TLS handshake with server '", server,
+                              "' failed: ", text));
   }
-  return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
-               absl::StrCat("TLS error on the link to server '", server, "': ", text));
+  return Error(
+      absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
+      absl::StrCat("TLS error on the link to server '", server, "': ", text));
 }
 
 }  // namespace trustlink::ntl::client

@@ -23,16 +23,19 @@ TEST(PinTest, FingerprintIsUpperCaseColonHex) {
 }
 
 TEST(PinTest, PemToDerRefusesGarbage) {
-  absl::StatusOr<std::string> der = CertPemToDer("not a cert", "cert/server/hsm1Cert.pem");
+  absl::StatusOr<std::string> der =
+      CertPemToDer("not a cert", "cert/server/hsm1Cert.pem");
   ASSERT_FALSE(der.ok());
   EXPECT_EQ(ToTlStatus(der.status()), TL_E_CERT_INVALID);
-  EXPECT_NE(der.status().message().find("hsm1Cert.pem"), absl::string_view::npos);
+  EXPECT_NE(der.status().message().find("hsm1Cert.pem"),
+            absl::string_view::npos);
 }
 
 TEST(PinTest, MismatchNamesBothFingerprints) {
   absl::StatusOr<std::string> a =
       CertPemToDer(Slurp("testdata/tls/server_ed25519.cert.pem"), "a");
-  absl::StatusOr<std::string> b = CertPemToDer(Slurp("testdata/tls/server_p256.cert.pem"), "b");
+  absl::StatusOr<std::string> b =
+      CertPemToDer(Slurp("testdata/tls/server_p256.cert.pem"), "b");
   ASSERT_TRUE(a.ok() && b.ok());
   absl::Status s = PinMismatch("hsm1", *a, *b);
   EXPECT_EQ(ToTlStatus(s), TL_E_CERT_PIN_MISMATCH);

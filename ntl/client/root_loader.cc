@@ -14,12 +14,15 @@
 namespace trustlink::ntl::client {
 namespace {
 
-// ReadAt reads the file at `path` through a SafeDir on its directory, so a symlinked
-// final component is refused like everywhere else in the root.
+// ReadAt reads the file at `path` through a SafeDir on its directory, so a
+// symlinked final component is refused like everywhere else in the root.
 absl::StatusOr<std::string> ReadAt(const std::string& path, bool is_private) {
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
-  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const std::string dir = slash == std::string::npos
+                              ? "."
+                              : path.substr(0, std::max<size_t>(slash, 1));
+  const std::string name =
+      slash == std::string::npos ? path : path.substr(slash + 1);
   absl::StatusOr<internal::SafeDir> d = internal::SafeDir::Open(dir, false);
   if (!d.ok()) {
     return d.status();
@@ -30,7 +33,8 @@ absl::StatusOr<std::string> ReadAt(const std::string& path, bool is_private) {
 
 }  // namespace
 
-absl::StatusOr<ClientSettings> LoadClientSettings(const std::string& root_path) {
+absl::StatusOr<ClientSettings> LoadClientSettings(
+    const std::string& root_path) {
   absl::StatusOr<ClientRoot> root = ClientRoot::Open(root_path, false);
   if (!root.ok()) {
     return root.status();
@@ -44,9 +48,10 @@ absl::StatusOr<ClientSettings> LoadClientSettings(const std::string& root_path) 
     return identity.status();
   }
   if (!identity->configured) {
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_CONFIG_INVALID,
-                 absl::StrCat("no client identity is configured in ", root->ConfigPath(),
-                              "; run vtl createCert -n <this host's name>"));
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_CONFIG_INVALID,
+        absl::StrCat("no client identity is configured in ", root->ConfigPath(),
+                     "; run vtl createCert -n <this host's name>"));
   }
   ClientSettings settings;
   absl::StatusOr<std::string> cert = ReadAt(identity->cert_path, false);
@@ -61,8 +66,8 @@ absl::StatusOr<ClientSettings> LoadClientSettings(const std::string& root_path) 
   settings.client_key_pem = *std::move(key);
   settings.tcp_keepalive = config->TcpKeepAlive();
   settings.connect_timeout = absl::Milliseconds(config->ConnectTimeoutMs());
-  // ReceiveTimeout bounds how long a link may stay silent: heartbeats go out at a third
-  // of it, so a healthy idle link always answers in time.
+  // ReceiveTimeout bounds how long a link may stay silent: heartbeats go out at
+  // a third of it, so a healthy idle link always answers in time.
   settings.heartbeat_timeout = absl::Milliseconds(config->ReceiveTimeoutMs());
   settings.heartbeat_interval = settings.heartbeat_timeout / 3;
 
@@ -94,9 +99,10 @@ absl::StatusOr<ClientSettings> LoadClientSettings(const std::string& root_path) 
       }
     }
     if (s.pinned_cert_der.empty()) {
-      s.trust_error = absl::StrCat("server cert for '", sc.name,
-                                   "' is not in CAFile.pem; it is never contacted; run vtl "
-                                   "addServer again");
+      s.trust_error =
+          absl::StrCat("server cert for '", sc.name,
+                       "' is not in CAFile.pem; it is never contacted; run vtl "
+                       "addServer again");
     }
     settings.servers.push_back(std::move(s));
   }

@@ -1,12 +1,13 @@
 #ifndef TRUSTLINK_NTL_CLIENT_ROOT_LOADER_H_
 #define TRUSTLINK_NTL_CLIENT_ROOT_LOADER_H_
 
-// LoadClientSettings builds ClientSettings from a client root: trustlink.conf (servers,
-// TCPKeepAlive, ConnectTimeout, ReceiveTimeout, the identity's file names), the client's
-// certificate and key (the key refused when group/world readable), and the trust store's
-// pinned certificates (cert/server/<name>Cert.pem agreeing with CAFile.pem). A configured
-// server without a pinned certificate is kept with an empty pin, so the client reports it
-// and never contacts it.
+// LoadClientSettings builds ClientSettings from a client root: trustlink.conf
+// (servers, TCPKeepAlive, ConnectTimeout, ReceiveTimeout, the identity's file
+// names), the client's certificate and key (the key refused when group/world
+// readable), and the trust store's pinned certificates
+// (cert/server/<name>Cert.pem agreeing with CAFile.pem). A configured server
+// without a pinned certificate is kept with an empty pin, so the client reports
+// it and never contacts it.
 
 #include <string>
 

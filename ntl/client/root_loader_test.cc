@@ -20,7 +20,8 @@ namespace {
 
 std::string NewRoot(const std::string& leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp ? tmp : "/tmp", "/root_loader_test_", leaf, "_", getpid());
+  return absl::StrCat(tmp ? tmp : "/tmp", "/root_loader_test_", leaf, "_",
+                      getpid());
 }
 
 TEST(RootLoaderTest, LoadsAnEnrolledRootAndTheClientCalls) {
@@ -33,7 +34,9 @@ TEST(RootLoaderTest, LoadsAnEnrolledRootAndTheClientCalls) {
   absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, true);
   ASSERT_TRUE(root.ok()) << root.status();
   ASSERT_TRUE(root->CreateCert("client.test", IdentityOptions(), false).ok());
-  ASSERT_TRUE(root->AddServer("127.0.0.1", o.cert_pem, (*server)->port(), false, false).ok());
+  ASSERT_TRUE(
+      root->AddServer("127.0.0.1", o.cert_pem, (*server)->port(), false, false)
+          .ok());
   // A server listed in trustlink.conf but missing from the trust store.
   {
     absl::StatusOr<ClientConfig> config = root->LoadConfig();
@@ -60,7 +63,8 @@ TEST(RootLoaderTest, LoadsAnEnrolledRootAndTheClientCalls) {
   EXPECT_TRUE(r.ok()) << r.status();
   std::vector<ServerStatus> servers = (*client)->Servers();
   EXPECT_EQ(servers[1].state, LinkState::kNotTrusted);
-  EXPECT_NE(servers[1].last_error.message().find("CAFile.pem"), absl::string_view::npos);
+  EXPECT_NE(servers[1].last_error.message().find("CAFile.pem"),
+            absl::string_view::npos);
   EXPECT_EQ((*server)->accepted(), 1);
 }
 
@@ -69,7 +73,8 @@ TEST(RootLoaderTest, RootWithoutIdentityIsRefused) {
   ASSERT_TRUE(ClientRoot::Open(path, true).ok());
   absl::StatusOr<ClientSettings> settings = LoadClientSettings(path);
   ASSERT_FALSE(settings.ok());
-  EXPECT_NE(settings.status().message().find("createCert"), absl::string_view::npos);
+  EXPECT_NE(settings.status().message().find("createCert"),
+            absl::string_view::npos);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// The NTLA against the real NTLS engine (ntl/server), in process on loopback: admission
-// outcomes, calls, live registry changes, restart, resumption and a swapped certificate.
+// The NTLA against the real NTLS engine (ntl/server), in process on loopback:
+// admission outcomes, calls, live registry changes, restart, resumption and a
+// swapped certificate.
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -35,10 +36,12 @@ class ServerE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     client_fp_ = Sha256Fingerprint(
-        CertPemToDer(ReadTestFile("testdata/tls/client_ed25519.cert.pem"), "c").value());
+        CertPemToDer(ReadTestFile("testdata/tls/client_ed25519.cert.pem"), "c")
+            .value());
     directory_ = std::make_shared<InMemoryDirectory>();
     directory_->Put(Record({"127.0.0.1"}));
-    credentials_ = std::make_shared<StaticCredentials>(Credential("server_ed25519"));
+    credentials_ =
+        std::make_shared<StaticCredentials>(Credential("server_ed25519"));
   }
   void TearDown() override {
     if (server_) {
@@ -46,9 +49,11 @@ class ServerE2eTest : public ::testing::Test {
     }
   }
 
-  static std::shared_ptr<const ServerCredential> Credential(const std::string& id) {
-    return ServerCredential::FromPem(ReadTestFile("testdata/tls/" + id + ".cert.pem"),
-                                     ReadTestFile("testdata/tls/" + id + ".key.pem"))
+  static std::shared_ptr<const ServerCredential> Credential(
+      const std::string& id) {
+    return ServerCredential::FromPem(
+               ReadTestFile("testdata/tls/" + id + ".cert.pem"),
+               ReadTestFile("testdata/tls/" + id + ".key.pem"))
         .value();
   }
 
@@ -57,7 +62,8 @@ class ServerE2eTest : public ::testing::Test {
     r.label = "web1";
     r.fingerprint = client_fp_;
     r.allowed_ips = std::move(ips);
-    r.partitions = {{"p1", "Partition One", "1001"}, {"p2", "Partition Two", "1002"}};
+    r.partitions = {{"p1", "Partition One", "1001"},
+                    {"p2", "Partition Two", "1002"}};
     return r;
   }
 
@@ -70,7 +76,8 @@ class ServerE2eTest : public ::testing::Test {
     auto s = Server::Create(o, directory_, credentials_);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
-    server_->SetPartitionHandler(std::make_shared<server::SoftwarePartitionHandler>());
+    server_->SetPartitionHandler(
+        std::make_shared<server::SoftwarePartitionHandler>());
     ASSERT_TRUE(server_->Start().ok());
   }
 
@@ -105,7 +112,8 @@ TEST_F(ServerE2eTest, CallsFromSixteenThreadsOverTheRealServer) {
     threads.emplace_back([&, t]() {
       for (int i = 0; i < 50; ++i) {
         const std::string d = absl::StrCat(t, ":", i);
-        auto r = (*client)->Call(t % 2, kEcho, d, absl::Now() + absl::Seconds(20));
+        auto r =
+            (*client)->Call(t % 2, kEcho, d, absl::Now() + absl::Seconds(20));
         if (r.ok() && *r == d) {
           ok.fetch_add(1);
         }
@@ -152,16 +160,20 @@ TEST_F(ServerE2eTest, DeletedClientLosesItsLinkAndComesBackResumed) {
   StartServer();
   auto client = Client::Create(Settings());
   ASSERT_TRUE(client.ok());
-  ASSERT_TRUE((*client)->Call(0, kEcho, "a", absl::Now() + absl::Seconds(5)).ok());
+  ASSERT_TRUE(
+      (*client)->Call(0, kEcho, "a", absl::Now() + absl::Seconds(5)).ok());
   directory_->Remove(client_fp_);
-  ASSERT_TRUE(WaitFor([&]() { return (*client)->Slots()[0].state != SlotState::kReady; },
-                      absl::Seconds(3)));
+  ASSERT_TRUE(WaitFor(
+      [&]() { return (*client)->Slots()[0].state != SlotState::kReady; },
+      absl::Seconds(3)));
   EXPECT_EQ(ToTlStatus((*client)->Servers()[0].last_error), TL_E_NOT_REGISTERED)
       << (*client)->Servers()[0].last_error;
   directory_->Put(Record({"127.0.0.1"}));
-  ASSERT_TRUE(WaitFor([&]() { return (*client)->Slots()[0].state == SlotState::kReady; }));
+  ASSERT_TRUE(WaitFor(
+      [&]() { return (*client)->Slots()[0].state == SlotState::kReady; }));
   EXPECT_TRUE((*client)->Servers()[0].resumed);
-  EXPECT_TRUE((*client)->Call(0, kEcho, "b", absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_TRUE(
+      (*client)->Call(0, kEcho, "b", absl::Now() + absl::Seconds(5)).ok());
 }
 
 TEST_F(ServerE2eTest, ReconnectsAfterTheServerRestarts) {
@@ -171,9 +183,11 @@ TEST_F(ServerE2eTest, ReconnectsAfterTheServerRestarts) {
   ASSERT_TRUE(client.ok());
   server_->Shutdown(absl::Seconds(1));
   server_.reset();
-  ASSERT_TRUE(WaitFor([&]() { return (*client)->Slots()[0].state != SlotState::kReady; }));
+  ASSERT_TRUE(WaitFor(
+      [&]() { return (*client)->Slots()[0].state != SlotState::kReady; }));
   StartServer(port);
-  ASSERT_TRUE(WaitFor([&]() { return (*client)->Slots()[0].state == SlotState::kReady; }));
+  ASSERT_TRUE(WaitFor(
+      [&]() { return (*client)->Slots()[0].state == SlotState::kReady; }));
   auto r = (*client)->Call(1, kEcho, "again", absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*client)->Slots().size(), 2u);
@@ -187,10 +201,12 @@ TEST_F(ServerE2eTest, SwappedServerCertificateIsRefusedByThePin) {
   ASSERT_EQ((*client)->Slots()[0].state, SlotState::kReady);
   credentials_->Set(Credential("server_p256"), nullptr);
   ASSERT_TRUE(WaitFor([&]() {
-    return ToTlStatus((*client)->Servers()[0].last_error) == TL_E_CERT_PIN_MISMATCH;
+    return ToTlStatus((*client)->Servers()[0].last_error) ==
+           TL_E_CERT_PIN_MISMATCH;
   })) << (*client)->Servers()[0].last_error;
   const std::string msg((*client)->Servers()[0].last_error.message());
-  EXPECT_NE(msg.find(Credential("server_p256")->fingerprint), std::string::npos) << msg;
+  EXPECT_NE(msg.find(Credential("server_p256")->fingerprint), std::string::npos)
+      << msg;
 }
 
 }  // namespace

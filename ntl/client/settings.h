@@ -1,9 +1,9 @@
 #ifndef TRUSTLINK_NTL_CLIENT_SETTINGS_H_
 #define TRUSTLINK_NTL_CLIENT_SETTINGS_H_
 
-// ClientSettings: everything the NTLA needs, as plain data. The loader from a client root
-// (trustlink.conf + the trust store) fills one of these; tests and embedders may fill it
-// themselves.
+// ClientSettings: everything the NTLA needs, as plain data. The loader from a
+// client root (trustlink.conf + the trust store) fills one of these; tests and
+// embedders may fill it themselves.
 
 #include <cstdint>
 #include <string>
@@ -14,28 +14,33 @@
 
 namespace trustlink::ntl::client {
 
-// ServerSettings is one configured appliance (ServerNameNN / ServerPortNN / ServerHtlNN).
+// ServerSettings is one configured appliance (ServerNameNN / ServerPortNN /
+// ServerHtlNN).
 struct ServerSettings {
-  std::string name;  // the name the trust store knows it by (cert/server/<name>Cert.pem)
-  std::string host;  // host name or IP literal to connect to; defaults to `name`
+  std::string name;  // the name the trust store knows it by
+                     // (cert/server/<name>Cert.pem)
+  std::string
+      host;  // host name or IP literal to connect to; defaults to `name`
   uint16_t port = 1792;
   bool htl = false;  // this client requires HTL with this appliance
-  // pinned_cert_der is the server certificate from the trust store. The server must
-  // present exactly this certificate. Empty means the server is not in the trust store
-  // (CAFile.pem): it is never contacted, and its state says why.
+  // pinned_cert_der is the server certificate from the trust store. The server
+  // must present exactly this certificate. Empty means the server is not in the
+  // trust store (CAFile.pem): it is never contacted, and its state says why.
   std::string pinned_cert_der;
-  // trust_error, when not empty, replaces the default "not in CAFile.pem" explanation
-  // for an empty pin (the loader knows the precise reason).
+  // trust_error, when not empty, replaces the default "not in CAFile.pem"
+  // explanation for an empty pin (the loader knows the precise reason).
   std::string trust_error;
 };
 
 // ClientSettings configures a Client.
 struct ClientSettings {
-  std::vector<ServerSettings> servers;  // in config order; slots follow this order
-  std::string client_cert_pem;          // the client's own certificate
-  std::string client_key_pem;           // and its private key
+  std::vector<ServerSettings>
+      servers;                  // in config order; slots follow this order
+  std::string client_cert_pem;  // the client's own certificate
+  std::string client_key_pem;   // and its private key
 
-  // TCP keep-alive (TCPKeepAlive in trustlink.conf): idle time, probe interval, probes.
+  // TCP keep-alive (TCPKeepAlive in trustlink.conf): idle time, probe interval,
+  // probes.
   bool tcp_keepalive = true;
   int keepalive_idle_seconds = 30;
   int keepalive_interval_seconds = 10;
@@ -43,20 +48,21 @@ struct ClientSettings {
 
   // Time allowed for TCP connect + TLS handshake + hello/welcome.
   absl::Duration connect_timeout = absl::Seconds(10);
-  // A ping is sent after this much silence from the server; the link is declared dead
-  // when nothing at all arrived for heartbeat_timeout.
+  // A ping is sent after this much silence from the server; the link is
+  // declared dead when nothing at all arrived for heartbeat_timeout.
   absl::Duration heartbeat_interval = absl::Seconds(10);
   absl::Duration heartbeat_timeout = absl::Seconds(30);
-  // Reconnect backoff: doubles from min to max, with jitter (a random 50-100% of it).
+  // Reconnect backoff: doubles from min to max, with jitter (a random 50-100%
+  // of it).
   bool reconnect = true;
   absl::Duration reconnect_min = absl::Milliseconds(100);
   absl::Duration reconnect_max = absl::Seconds(30);
 
-  // use_io_thread false: the library creates no thread; the embedder waits on fd() and
-  // calls Process() (CKF_LIBRARY_CANT_CREATE_OS_THREADS).
+  // use_io_thread false: the library creates no thread; the embedder waits on
+  // fd() and calls Process() (CKF_LIBRARY_CANT_CREATE_OS_THREADS).
   bool use_io_thread = true;
-  // How long Create() waits for the first connection attempt to every server to settle
-  // (thread mode), so that slot numbering follows config order.
+  // How long Create() waits for the first connection attempt to every server to
+  // settle (thread mode), so that slot numbering follows config order.
   absl::Duration initial_wait = absl::Seconds(5);
 
   uint32_t max_payload = wire::kDefaultMaxPayload;

@@ -8,9 +8,13 @@
 namespace trustlink::ntl::client {
 namespace {
 
-int Fd(BIO* bio) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio))); }
+int Fd(BIO* bio) {
+  return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
+}
 
-bool Retriable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+bool Retriable(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
 
 int Write(BIO* bio, const char* data, int len) {
   BIO_clear_retry_flags(bio);

@@ -3,8 +3,9 @@
 
 // NewSocketBio wraps a connected non-blocking socket in a BIO that writes with
 // send(MSG_NOSIGNAL). A library must not die of SIGPIPE when a peer resets the
-// connection, and must not change the process's signal disposition to avoid it; the
-// plain socket BIO uses write(), which raises SIGPIPE. The BIO does not own `fd`.
+// connection, and must not change the process's signal disposition to avoid it;
+// the plain socket BIO uses write(), which raises SIGPIPE. The BIO does not own
+// `fd`.
 
 #include <openssl/bio.h>
 

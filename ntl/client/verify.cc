@@ -10,13 +10,15 @@ namespace trustlink::ntl::client {
 
 absl::StatusOr<std::vector<VerifyResult>> Verify(ClientSettings settings,
                                                  absl::Duration timeout) {
-  // One attempt per server, all in parallel on one event loop: the same code path as the
-  // real link, so verify cannot disagree with what applications see.
+  // One attempt per server, all in parallel on one event loop: the same code
+  // path as the real link, so verify cannot disagree with what applications
+  // see.
   settings.reconnect = false;
   settings.use_io_thread = true;
   settings.initial_wait = timeout;
   settings.connect_timeout = std::min(settings.connect_timeout, timeout);
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(std::move(settings));
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::Create(std::move(settings));
   if (!client.ok()) {
     return client.status();
   }
@@ -30,18 +32,19 @@ absl::StatusOr<std::vector<VerifyResult>> Verify(ClientSettings settings,
     if (s.state == LinkState::kReady) {
       if (s.slots.empty()) {
         r.code = TL_E_NO_PARTITIONS;
-        r.message = absl::StrCat("server '", s.name, "' admitted this client (as '",
-                                 s.client_label,
-                                 "') but assigns it no partitions; assign one on the "
-                                 "appliance (client assignPartition)");
+        r.message = absl::StrCat(
+            "server '", s.name, "' admitted this client (as '", s.client_label,
+            "') but assigns it no partitions; assign one on the "
+            "appliance (client assignPartition)");
       }
     } else if (s.last_error.ok() || s.state == LinkState::kConnecting ||
                s.state == LinkState::kHandshaking ||
                s.state == LinkState::kAwaitingWelcome) {
       r.code = TL_E_DEADLINE_EXCEEDED;
-      r.message = absl::StrCat("server '", s.name, "' at ", s.host, ":", s.port,
-                               " did not answer within ", absl::FormatDuration(timeout),
-                               " (", LinkStateName(s.state), ")");
+      r.message =
+          absl::StrCat("server '", s.name, "' at ", s.host, ":", s.port,
+                       " did not answer within ", absl::FormatDuration(timeout),
+                       " (", LinkStateName(s.state), ")");
     } else {
       r.code = ToTlStatus(s.last_error);
       r.message = std::string(s.last_error.message());

@@ -19,7 +19,8 @@ using testing::ServerOptions;
 using testing::Settings;
 
 std::unique_ptr<FakeServer> Start(FakeServerOptions o) {
-  absl::StatusOr<std::unique_ptr<FakeServer>> s = FakeServer::Start(std::move(o));
+  absl::StatusOr<std::unique_ptr<FakeServer>> s =
+      FakeServer::Start(std::move(o));
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? std::move(*s) : nullptr;
 }
@@ -51,7 +52,8 @@ TEST(VerifyTest, ReportsEveryOutcomePerServer) {
   auto s_ip = Start(wrong_ip);
   FakeServerOptions htl = ServerOptions();
   htl.goaway_status = TL_E_HTL_REQUIRED_BY_APPLIANCE;
-  htl.goaway_message = "the appliance requires HTL for this client; start htlclient";
+  htl.goaway_message =
+      "the appliance requires HTL for this client; start htlclient";
   auto s_htl = Start(htl);
   auto s_pin = Start(ServerOptions("server_p256"));
 
@@ -83,11 +85,13 @@ TEST(VerifyTest, ReportsEveryOutcomePerServer) {
   EXPECT_EQ(v[5].code, TL_E_CERT_PIN_MISMATCH) << v[5].message;
   EXPECT_EQ(v[6].code, TL_E_CONNECTION_REFUSED) << v[6].message;
   EXPECT_EQ(v[7].code, TL_E_TRUST_STORE_INCONSISTENT) << v[7].message;
-  EXPECT_EQ(s_ok->accepted(), 1);  // "untrusted" shares its port and was never contacted
+  EXPECT_EQ(s_ok->accepted(),
+            1);  // "untrusted" shares its port and was never contacted
 }
 
 TEST(VerifyTest, SilentListenerTimesOut) {
-  // A listener that never accepts: the TCP connect completes (backlog), TLS never does.
+  // A listener that never accepts: the TCP connect completes (backlog), TLS
+  // never does.
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -99,7 +103,8 @@ TEST(VerifyTest, SilentListenerTimesOut) {
   ClientSettings s = Settings();
   s.servers.push_back(Server("silent", ntohs(addr.sin_port)));
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::vector<VerifyResult>> r = Verify(s, absl::Milliseconds(300));
+  absl::StatusOr<std::vector<VerifyResult>> r =
+      Verify(s, absl::Milliseconds(300));
   close(fd);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)[0].code, TL_E_DEADLINE_EXCEEDED) << (*r)[0].message;

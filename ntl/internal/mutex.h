@@ -1,12 +1,13 @@
 #ifndef TRUSTLINK_NTL_INTERNAL_MUTEX_H_
 #define TRUSTLINK_NTL_INTERNAL_MUTEX_H_
 
-// Mutex, MutexLock and CondVar: std::mutex and std::condition_variable with clang's
-// thread-safety annotations.
+// Mutex, MutexLock and CondVar: std::mutex and std::condition_variable with
+// clang's thread-safety annotations.
 //
-// Why not absl::Mutex: Debian's Abseil is prebuilt without TSan instrumentation, so TSan
-// reports correct absl::Mutex use as a data race (BUILD-NOTES.md). std::mutex is intercepted
-// by TSan, so races in our own locking stay visible. Use these for all shared state.
+// Why not absl::Mutex: Debian's Abseil is prebuilt without TSan
+// instrumentation, so TSan reports correct absl::Mutex use as a data race
+// (BUILD-NOTES.md). std::mutex is intercepted by TSan, so races in our own
+// locking stay visible. Use these for all shared state.
 
 #include <chrono>
 #include <condition_variable>
@@ -27,9 +28,12 @@ class ABSL_LOCKABLE Mutex {
 
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
   void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
-  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) { return mu_.try_lock(); }
-  // AssertHeld tells the analysis a lock is held where it cannot see it (a callback from a
-  // function that documents it is called under the lock). It checks nothing at run time.
+  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
+    return mu_.try_lock();
+  }
+  // AssertHeld tells the analysis a lock is held where it cannot see it (a
+  // callback from a function that documents it is called under the lock). It
+  // checks nothing at run time.
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
 
  private:
@@ -51,8 +55,8 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
   Mutex* const mu_;
 };
 
-// CondVar waits on a Mutex the caller holds. Waits may wake spuriously: loop on the
-// condition, or use WaitUntil with a predicate.
+// CondVar waits on a Mutex the caller holds. Waits may wake spuriously: loop on
+// the condition, or use WaitUntil with a predicate.
 class CondVar {
  public:
   void Signal() { cv_.notify_one(); }
@@ -64,7 +68,8 @@ class CondVar {
     lock.release();
   }
 
-  // WaitWithDeadline returns true if the deadline passed, false if woken before it.
+  // WaitWithDeadline returns true if the deadline passed, false if woken before
+  // it.
   bool WaitWithDeadline(Mutex* mu, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
@@ -78,8 +83,9 @@ class CondVar {
     return timed_out;
   }
 
-  // WaitUntil waits until `done()` holds or `deadline` passes; it returns done()'s last value.
-  // `done` runs with `mu` held; it may call mu->AssertHeld() to tell the analysis so.
+  // WaitUntil waits until `done()` holds or `deadline` passes; it returns
+  // done()'s last value. `done` runs with `mu` held; it may call
+  // mu->AssertHeld() to tell the analysis so.
   template <typename Predicate>
   bool WaitUntil(Mutex* mu, absl::Time deadline, Predicate done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {

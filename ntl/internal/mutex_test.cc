@@ -8,8 +8,8 @@
 namespace trustlink::ntl::internal {
 namespace {
 
-// Run under --config=tsan this is the check that our lock is visible to TSan (absl::Mutex
-// from Debian is not).
+// Run under --config=tsan this is the check that our lock is visible to TSan
+// (absl::Mutex from Debian is not).
 TEST(MutexTest, CountsEveryIncrementFromManyThreads) {
   struct {
     Mutex mu;
@@ -44,10 +44,11 @@ TEST(CondVarTest, WaitUntilSeesTheConditionSetByAnotherThread) {
   });
   {
     MutexLock lock(&shared.mu);
-    EXPECT_TRUE(shared.cv.WaitUntil(&shared.mu, absl::Now() + absl::Seconds(10), [&] {
-      shared.mu.AssertHeld();
-      return shared.ready;
-    }));
+    EXPECT_TRUE(
+        shared.cv.WaitUntil(&shared.mu, absl::Now() + absl::Seconds(10), [&] {
+          shared.mu.AssertHeld();
+          return shared.ready;
+        }));
   }
   setter.join();
 }

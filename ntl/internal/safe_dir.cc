@@ -22,8 +22,10 @@ namespace {
 
 std::string Errno(int err) { return std::strerror(err); }
 
-absl::Status IoError(int err, absl::string_view action, absl::string_view path) {
-  std::string message = absl::StrCat("cannot ", action, " ", path, ": ", Errno(err));
+absl::Status IoError(int err, absl::string_view action,
+                     absl::string_view path) {
+  std::string message =
+      absl::StrCat("cannot ", action, " ", path, ": ", Errno(err));
   if (err == EACCES || err == EPERM) {
     return Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
                  absl::StrCat(message, "; check the owner and permissions"));
@@ -39,17 +41,20 @@ absl::Status IoError(int err, absl::string_view action, absl::string_view path) 
 }
 
 absl::Status SymlinkRefused(absl::string_view path) {
-  return Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
-               absl::StrCat(path,
-                            " is a symlink or not a directory; trustlink never follows "
-                            "links inside its tree. Replace it with a real directory"));
+  return Error(
+      absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
+      absl::StrCat(path,
+                   " is a symlink or not a directory; trustlink never follows "
+                   "links inside its tree. Replace it with a real directory"));
 }
 
 absl::Status FileSymlinkRefused(absl::string_view path) {
-  return Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
-               absl::StrCat(path,
-                            " is a symlink; trustlink never follows links inside its tree. "
-                            "Remove it, or replace it with the real file"));
+  return Error(
+      absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
+      absl::StrCat(
+          path,
+          " is a symlink; trustlink never follows links inside its tree. "
+          "Remove it, or replace it with the real file"));
 }
 
 absl::Status WriteAll(int fd, absl::string_view data, absl::string_view path) {
@@ -94,19 +99,24 @@ absl::Status ValidateName(absl::string_view name, absl::string_view what) {
   };
   if (name.empty()) return invalid("is empty; give a host name or IP address");
   if (name.size() > kMaxNameLength) {
-    return invalid(absl::StrCat("is longer than ", kMaxNameLength, " characters"));
+    return invalid(
+        absl::StrCat("is longer than ", kMaxNameLength, " characters"));
   }
-  if (name == "." || name == "..") return invalid("is not a name; give a host name or IP");
-  if (name[0] == '-') return invalid("starts with '-'; names may not start with a dash");
+  if (name == "." || name == "..")
+    return invalid("is not a name; give a host name or IP");
+  if (name[0] == '-')
+    return invalid("starts with '-'; names may not start with a dash");
   for (char c : name) {
     unsigned char u = static_cast<unsigned char>(c);
     if (c == '/') return invalid("contains '/'; a name may not be a path");
-    if (u < 0x20 || u == 0x7f) return invalid("contains a NUL or control character");
+    if (u < 0x20 || u == 0x7f)
+      return invalid("contains a NUL or control character");
   }
   return absl::OkStatus();
 }
 
-FileLock::FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+FileLock::FileLock(FileLock&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)) {}
 
 FileLock& FileLock::operator=(FileLock&& other) noexcept {
   if (this != &other) {
@@ -120,7 +130,8 @@ FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-absl::StatusOr<SafeDir> SafeDir::Open(const std::string& path, bool create, mode_t mode) {
+absl::StatusOr<SafeDir> SafeDir::Open(const std::string& path, bool create,
+                                      mode_t mode) {
   if (path.empty()) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
                  "directory path is empty");
@@ -129,7 +140,8 @@ absl::StatusOr<SafeDir> SafeDir::Open(const std::string& path, bool create, mode
     absl::Status made = MakeDirs(path, mode);
     if (!made.ok()) return made;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd =
+      ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP || errno == ENOTDIR) return SymlinkRefused(path);
     return IoError(errno, "open directory", path);
@@ -168,11 +180,13 @@ absl::StatusOr<SafeDir> SafeDir::OpenSubdir(absl::string_view name, bool create,
     return IoError(errno, "create directory", full);
   }
   if (create) {
-    // A new directory entry must survive a crash before anything inside it is relied on.
+    // A new directory entry must survive a crash before anything inside it is
+    // relied on.
     absl::Status synced = SyncDir();
     if (!synced.ok()) return synced;
   }
-  int fd = ::openat(fd_, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd =
+      ::openat(fd_, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP || errno == ENOTDIR) return SymlinkRefused(full);
     return IoError(errno, "open directory", full);
@@ -186,13 +200,14 @@ absl::StatusOr<std::string> SafeDir::ReadFd(int fd, absl::string_view name,
   struct stat st;
   if (::fstat(fd, &st) != 0) return IoError(errno, "stat", full);
   if (!S_ISREG(st.st_mode)) {
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_IO,
-                 absl::StrCat(full, " is not a regular file; remove it and try again"));
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_IO,
+        absl::StrCat(full, " is not a regular file; remove it and try again"));
   }
   if (static_cast<size_t>(st.st_size) > max_size) {
     return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-                 absl::StrCat(full, " is ", st.st_size, " bytes, more than the limit of ",
-                              max_size));
+                 absl::StrCat(full, " is ", st.st_size,
+                              " bytes, more than the limit of ", max_size));
   }
   std::string out;
   char buf[8192];
@@ -205,8 +220,9 @@ absl::StatusOr<std::string> SafeDir::ReadFd(int fd, absl::string_view name,
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
     if (out.size() > max_size) {
-      return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-                   absl::StrCat(full, " grew past the limit of ", max_size, " bytes"));
+      return Error(
+          absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
+          absl::StrCat(full, " grew past the limit of ", max_size, " bytes"));
     }
   }
   return out;
@@ -216,7 +232,8 @@ absl::StatusOr<std::string> SafeDir::ReadFile(absl::string_view name,
                                               size_t max_size) const {
   absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
-  int fd = ::openat(fd_, std::string(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = ::openat(fd_, std::string(name).c_str(),
+                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
     return IoError(errno, "open", PathOf(name));
@@ -230,7 +247,8 @@ absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
                                                      size_t max_size) const {
   absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
-  int fd = ::openat(fd_, std::string(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = ::openat(fd_, std::string(name).c_str(),
+                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
     return IoError(errno, "open", PathOf(name));
@@ -241,9 +259,10 @@ absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
     out = IoError(errno, "stat", PathOf(name));
   } else if ((st.st_mode & 077) != 0) {
     out = Error(absl::StatusCode::kPermissionDenied, TL_E_KEY_PERMISSIONS,
-                absl::StrFormat("private key %s has mode %04o: group or others can access "
-                                "it; run: chmod 600 %s",
-                                PathOf(name), st.st_mode & 07777, PathOf(name)));
+                absl::StrFormat(
+                    "private key %s has mode %04o: group or others can access "
+                    "it; run: chmod 600 %s",
+                    PathOf(name), st.st_mode & 07777, PathOf(name)));
   } else {
     out = ReadFd(fd, name, max_size);
   }
@@ -261,21 +280,24 @@ absl::Status SafeDir::SyncDir() const {
   return absl::OkStatus();
 }
 
-absl::Status SafeDir::WriteFileAtomic(absl::string_view name, absl::string_view contents,
+absl::Status SafeDir::WriteFileAtomic(absl::string_view name,
+                                      absl::string_view contents,
                                       mode_t mode) const {
   absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
   std::string tmp = TempName(name);
   std::string full = PathOf(name);
-  int fd = ::openat(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    mode);
+  int fd = ::openat(fd_, tmp.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return IoError(errno, "create a temp file for", full);
   absl::Status status = WriteAll(fd, contents, full);
   // The umask may have narrowed `mode`; the caller asked for exactly `mode`.
-  if (status.ok() && ::fchmod(fd, mode) != 0) status = IoError(errno, "chmod", full);
+  if (status.ok() && ::fchmod(fd, mode) != 0)
+    status = IoError(errno, "chmod", full);
   if (status.ok() && ::fsync(fd) != 0) status = IoError(errno, "fsync", full);
   if (::close(fd) != 0 && status.ok()) status = IoError(errno, "close", full);
-  if (status.ok() && ::renameat(fd_, tmp.c_str(), fd_, std::string(name).c_str()) != 0) {
+  if (status.ok() &&
+      ::renameat(fd_, tmp.c_str(), fd_, std::string(name).c_str()) != 0) {
     status = IoError(errno, "rename temp file over", full);
   }
   if (!status.ok()) {
@@ -285,23 +307,26 @@ absl::Status SafeDir::WriteFileAtomic(absl::string_view name, absl::string_view 
   return SyncDir();
 }
 
-absl::Status SafeDir::CreateFileExclusive(absl::string_view name, absl::string_view contents,
+absl::Status SafeDir::CreateFileExclusive(absl::string_view name,
+                                          absl::string_view contents,
                                           mode_t mode) const {
   absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
   std::string n(name);
   std::string full = PathOf(name);
-  int fd = ::openat(fd_, n.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    mode);
+  int fd = ::openat(fd_, n.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) {
     if (errno == EEXIST) {
-      return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                   absl::StrCat(full, " already exists; it was not overwritten"));
+      return Error(
+          absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+          absl::StrCat(full, " already exists; it was not overwritten"));
     }
     return IoError(errno, "create", full);
   }
   absl::Status status = WriteAll(fd, contents, full);
-  if (status.ok() && ::fchmod(fd, mode) != 0) status = IoError(errno, "chmod", full);
+  if (status.ok() && ::fchmod(fd, mode) != 0)
+    status = IoError(errno, "chmod", full);
   if (status.ok() && ::fsync(fd) != 0) status = IoError(errno, "fsync", full);
   if (::close(fd) != 0 && status.ok()) status = IoError(errno, "close", full);
   if (!status.ok()) {
@@ -324,7 +349,8 @@ absl::StatusOr<bool> SafeDir::Exists(absl::string_view name) const {
   absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
   struct stat st;
-  if (::fstatat(fd_, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return true;
+  if (::fstatat(fd_, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return true;
   if (errno == ENOENT) return false;
   return IoError(errno, "stat", PathOf(name));
 }
@@ -375,7 +401,8 @@ absl::StatusOr<FileLock> SafeDir::LockShared(absl::string_view name) const {
   absl::Status valid = ValidateName(name, "lock file name");
   if (!valid.ok()) return valid;
   std::string n(name);
-  int fd = ::openat(fd_, n.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd =
+      ::openat(fd_, n.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
     fd = ::openat(fd_, n.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return FileLock();
@@ -401,20 +428,23 @@ absl::Status SafeDir::Exchange(absl::string_view a, absl::string_view b) const {
   if (::renameat2(fd_, std::string(a).c_str(), fd_, std::string(b).c_str(),
                   RENAME_EXCHANGE) != 0) {
     if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
-      return absl::UnimplementedError(
-          absl::StrCat("the file system of ", path_, " cannot exchange two entries"));
+      return absl::UnimplementedError(absl::StrCat(
+          "the file system of ", path_, " cannot exchange two entries"));
     }
     return IoError(errno, absl::StrCat("exchange ", a, " with"), PathOf(b));
   }
   return SyncDir();
 }
 
-absl::Status SafeDir::Rename(absl::string_view from, absl::string_view to) const {
+absl::Status SafeDir::Rename(absl::string_view from,
+                             absl::string_view to) const {
   absl::Status valid = ValidateName(from, "name");
   if (valid.ok()) valid = ValidateName(to, "name");
   if (!valid.ok()) return valid;
-  if (::renameat(fd_, std::string(from).c_str(), fd_, std::string(to).c_str()) != 0) {
-    return IoError(errno, absl::StrCat("rename ", PathOf(from), " to"), PathOf(to));
+  if (::renameat(fd_, std::string(from).c_str(), fd_,
+                 std::string(to).c_str()) != 0) {
+    return IoError(errno, absl::StrCat("rename ", PathOf(from), " to"),
+                   PathOf(to));
   }
   return SyncDir();
 }
@@ -428,7 +458,8 @@ absl::Status SafeDir::RemoveTree(absl::string_view name) const {
   absl::StatusOr<std::vector<std::string>> names = sub->List();
   if (!names.ok()) return names.status();
   for (const std::string& n : *names) {
-    if (::unlinkat(sub->fd(), n.c_str(), 0) != 0) return IoError(errno, "remove", sub->PathOf(n));
+    if (::unlinkat(sub->fd(), n.c_str(), 0) != 0)
+      return IoError(errno, "remove", sub->PathOf(n));
   }
   if (::unlinkat(fd_, std::string(name).c_str(), AT_REMOVEDIR) != 0) {
     return IoError(errno, "remove directory", PathOf(name));

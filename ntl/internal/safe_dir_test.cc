@@ -18,21 +18,24 @@ namespace {
 
 std::string FreshDir(const std::string& leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  std::string path = absl::StrCat(tmp ? tmp : "/tmp", "/safe_dir_test_", leaf, "_", getpid());
+  std::string path =
+      absl::StrCat(tmp ? tmp : "/tmp", "/safe_dir_test_", leaf, "_", getpid());
   return path;
 }
 
 TEST(ValidateNameTest, RefusesPathsAndControlCharacters) {
   for (absl::string_view bad :
        {absl::string_view(""), absl::string_view("."), absl::string_view(".."),
-        absl::string_view("../x"), absl::string_view("/etc"), absl::string_view("a/b"),
-        absl::string_view("-rf"), absl::string_view("a\nb"), absl::string_view("a\x7f"),
+        absl::string_view("../x"), absl::string_view("/etc"),
+        absl::string_view("a/b"), absl::string_view("-rf"),
+        absl::string_view("a\nb"), absl::string_view("a\x7f"),
         absl::string_view("a\0b", 3)}) {
     absl::Status s = ValidateName(bad, "server name");
     EXPECT_EQ(ToTlStatus(s), TL_E_NAME_INVALID) << absl::CHexEscape(bad);
     EXPECT_TRUE(absl::StrContains(s.message(), "server name")) << s.message();
   }
-  EXPECT_EQ(ToTlStatus(ValidateName(std::string(254, 'a'), "name")), TL_E_NAME_INVALID);
+  EXPECT_EQ(ToTlStatus(ValidateName(std::string(254, 'a'), "name")),
+            TL_E_NAME_INVALID);
   EXPECT_TRUE(ValidateName(std::string(253, 'a'), "name").ok());
   EXPECT_TRUE(ValidateName("hsm1.example.com", "name").ok());
   EXPECT_TRUE(ValidateName("2001:db8::1", "name").ok());
@@ -49,11 +52,14 @@ TEST(SafeDirTest, WriteReadListRemove) {
   std::vector<std::string> names = *dir->List();
   ASSERT_EQ(names.size(), 1u);  // No temp file left behind.
   EXPECT_EQ(names[0], "f.pem");
-  EXPECT_EQ(dir->ReadFile("f.pem", 2).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(dir->ReadFile("f.pem", 2).status().code(),
+            absl::StatusCode::kOutOfRange);
   EXPECT_TRUE(dir->RemoveFile("f.pem").ok());
-  EXPECT_EQ(dir->ReadFile("f.pem", 100).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(dir->ReadFile("f.pem", 100).status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(dir->RemoveFile("f.pem").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ToTlStatus(dir->ReadFile("../etc", 100).status()), TL_E_NAME_INVALID);
+  EXPECT_EQ(ToTlStatus(dir->ReadFile("../etc", 100).status()),
+            TL_E_NAME_INVALID);
 }
 
 TEST(SafeDirTest, AtomicWriteSetsExactMode) {
@@ -85,14 +91,17 @@ TEST(SafeDirTest, SymlinksAreNeverFollowed) {
   ASSERT_EQ(symlinkat(target.c_str(), dir->fd(), "server"), 0);
   absl::StatusOr<SafeDir> sub = dir->OpenSubdir("server", true);
   EXPECT_EQ(ToTlStatus(sub.status()), TL_E_PERMISSION_DENIED);
-  EXPECT_TRUE(absl::StrContains(sub.status().message(), "symlink")) << sub.status();
+  EXPECT_TRUE(absl::StrContains(sub.status().message(), "symlink"))
+      << sub.status();
   EXPECT_EQ(ToTlStatus(SafeDir::Open(base + "/server", false).status()),
             TL_E_PERMISSION_DENIED);
 
-  ASSERT_TRUE(SafeDir::Open(target, false)->WriteFileAtomic("secret", "s", 0600).ok());
+  ASSERT_TRUE(
+      SafeDir::Open(target, false)->WriteFileAtomic("secret", "s", 0600).ok());
   ASSERT_EQ(symlinkat((target + "/secret").c_str(), dir->fd(), "link.pem"), 0);
   EXPECT_FALSE(dir->ReadFile("link.pem", 100).ok());
-  EXPECT_EQ(ToTlStatus(dir->CreateFileExclusive("link.pem", "x", 0600)), TL_E_ALREADY_EXISTS);
+  EXPECT_EQ(ToTlStatus(dir->CreateFileExclusive("link.pem", "x", 0600)),
+            TL_E_ALREADY_EXISTS);
   // An atomic write replaces the link itself, never the file it points to.
   ASSERT_TRUE(dir->WriteFileAtomic("link.pem", "new", 0644).ok());
   EXPECT_EQ(*SafeDir::Open(target, false)->ReadFile("secret", 100), "s");
@@ -108,7 +117,8 @@ TEST(SafeDirTest, PrivateKeyPermissions) {
   EXPECT_EQ(ToTlStatus(bad), TL_E_KEY_PERMISSIONS);
   EXPECT_TRUE(absl::StrContains(bad.message(), "chmod 600")) << bad;
   EXPECT_TRUE(absl::StrContains(bad.message(), "bad.pem")) << bad;
-  EXPECT_EQ(ToTlStatus(dir->ReadPrivateFile("bad.pem", 100).status()), TL_E_KEY_PERMISSIONS);
+  EXPECT_EQ(ToTlStatus(dir->ReadPrivateFile("bad.pem", 100).status()),
+            TL_E_KEY_PERMISSIONS);
   EXPECT_EQ(*dir->ReadPrivateFile("ok.pem", 100), "k");
 }
 
@@ -118,7 +128,8 @@ TEST(SafeDirTest, LocksExcludeEachOther) {
   absl::StatusOr<FileLock> lock = dir->Lock(".lock");
   ASSERT_TRUE(lock.ok());
   EXPECT_TRUE(lock->held());
-  // A second open file description must not get the lock while the first holds it.
+  // A second open file description must not get the lock while the first holds
+  // it.
   int fd = openat(dir->fd(), ".lock", O_RDWR);
   ASSERT_GE(fd, 0);
   struct flock fl = {};

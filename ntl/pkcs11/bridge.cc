@@ -35,8 +35,9 @@ struct Shared {
   absl::Status close_status ABSL_GUARDED_BY(mu);
 };
 
-// Pipes and sockets get O_NONBLOCK so one slow side never stalls the other; a terminal is
-// left alone (its file description is shared with the user's shell).
+// Pipes and sockets get O_NONBLOCK so one slow side never stalls the other; a
+// terminal is left alone (its file description is shared with the user's
+// shell).
 void MaybeNonBlocking(int fd) {
   struct stat st;
   if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
@@ -67,10 +68,10 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
       }
       if (shared->to_out.size() + data.size() > max_pending) {
         shared->closed = true;
-        shared->close_status =
-            Error(absl::StatusCode::kResourceExhausted, TL_E_RESOURCE_EXHAUSTED,
-                  absl::StrCat("the PKCS#11 application did not read ", max_pending,
-                               " bytes of answers; the bridge gave up"));
+        shared->close_status = Error(
+            absl::StatusCode::kResourceExhausted, TL_E_RESOURCE_EXHAUSTED,
+            absl::StrCat("the PKCS#11 application did not read ", max_pending,
+                         " bytes of answers; the bridge gave up"));
       } else {
         shared->to_out.append(data.data(), data.size());
       }
@@ -108,7 +109,8 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
         result = shared->close_status;
       }
     }
-    // Deliver what the service sent before it closed (its last answer), then stop.
+    // Deliver what the service sent before it closed (its last answer), then
+    // stop.
     if (closed && (out.empty() || !result.ok())) {
       break;
     }
@@ -137,7 +139,8 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
       if (n > 0) {
         out.erase(0, static_cast<size_t>(n));
       } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        // The application went away without finalising; nothing more to deliver.
+        // The application went away without finalising; nothing more to
+        // deliver.
         break;
       }
     }
@@ -145,7 +148,8 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
       char buf[64 * 1024];
       ssize_t n = read(in_fd, buf, sizeof(buf));
       if (n > 0) {
-        absl::Status s = (*channel)->Send(absl::string_view(buf, static_cast<size_t>(n)));
+        absl::Status s =
+            (*channel)->Send(absl::string_view(buf, static_cast<size_t>(n)));
         if (!s.ok()) {
           result = s;
           break;
@@ -157,15 +161,16 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
   }
   (*channel)->Close().IgnoreError();
   if (in_open) {
-    // The stream ended under a live application. Closing out_fd makes p11-kit's pending
-    // read see EOF, so the call in flight fails with a PKCS#11 error (CKR_DEVICE_ERROR);
-    // draining in_fd until the application finalises keeps its next write from dying of
-    // SIGPIPE on a closed pipe.
+    // The stream ended under a live application. Closing out_fd makes p11-kit's
+    // pending read see EOF, so the call in flight fails with a PKCS#11 error
+    // (CKR_DEVICE_ERROR); draining in_fd until the application finalises keeps
+    // its next write from dying of SIGPIPE on a closed pipe.
     if (options.on_stream_end) {
       options.on_stream_end(result);
     }
-    // p11-kit gives its command one socket as both stdin and stdout: shut down our sending
-    // half (closing fd 1 alone would leave the socket open through fd 0).
+    // p11-kit gives its command one socket as both stdin and stdout: shut down
+    // our sending half (closing fd 1 alone would leave the socket open through
+    // fd 0).
     struct stat st;
     if (fstat(out_fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
       shutdown(out_fd, SHUT_WR);

@@ -1,10 +1,10 @@
 #ifndef TRUSTLINK_NTL_PKCS11_BRIDGE_H_
 #define TRUSTLINK_NTL_PKCS11_BRIDGE_H_
 
-// RunBridge: the client half of PKCS#11 over the link. p11-kit-proxy starts the bridge
-// command named in a `remote: |...` module config and speaks its PKCS#11 RPC on the
-// command's stdin and stdout; the bridge joins those to a channel to the partition's
-// "pkcs11" service and never parses the bytes.
+// RunBridge: the client half of PKCS#11 over the link. p11-kit-proxy starts the
+// bridge command named in a `remote: |...` module config and speaks its PKCS#11
+// RPC on the command's stdin and stdout; the bridge joins those to a channel to
+// the partition's "pkcs11" service and never parses the bytes.
 
 #include <cstddef>
 #include <functional>
@@ -15,22 +15,24 @@
 namespace trustlink::ntl::pkcs11 {
 
 struct BridgeOptions {
-  // Bytes from the service not yet written to out_fd. p11-kit reads each answer whole,
-  // so this is about one RPC message; past it the bridge gives up.
+  // Bytes from the service not yet written to out_fd. p11-kit reads each answer
+  // whole, so this is about one RPC message; past it the bridge gives up.
   size_t max_pending_bytes = 16u << 20;
-  // Called when the stream ends while the application is still attached, before the bridge
-  // waits for it to finalise: the place to tell the user why (stderr reaches them).
+  // Called when the stream ends while the application is still attached, before
+  // the bridge waits for it to finalise: the place to tell the user why (stderr
+  // reaches them).
   std::function<void(const absl::Status&)> on_stream_end;
 };
 
-// RunBridge opens a channel with `open` and pumps in_fd -> channel and channel -> out_fd
-// until one side ends. It returns OK when in_fd reaches EOF (the application finalised)
-// or the service closed the stream cleanly; otherwise the status that ended it (the
-// service's close status, the open failure, or an I/O error). If the stream ends while
-// in_fd is still open, it calls on_stream_end, closes out_fd (shuts it down if a socket; the application's pending call then fails with
-// CKR_DEVICE_ERROR) and reads in_fd until EOF (so the application never gets SIGPIPE);
-// otherwise it leaves the fds open.
-// Thread safety: call from one thread; it blocks until the bridge ends.
+// RunBridge opens a channel with `open` and pumps in_fd -> channel and channel
+// -> out_fd until one side ends. It returns OK when in_fd reaches EOF (the
+// application finalised) or the service closed the stream cleanly; otherwise
+// the status that ended it (the service's close status, the open failure, or an
+// I/O error). If the stream ends while in_fd is still open, it calls
+// on_stream_end, closes out_fd (shuts it down if a socket; the application's
+// pending call then fails with CKR_DEVICE_ERROR) and reads in_fd until EOF (so
+// the application never gets SIGPIPE); otherwise it leaves the fds open. Thread
+// safety: call from one thread; it blocks until the bridge ends.
 absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
                        const BridgeOptions& options = {});
 

@@ -14,7 +14,8 @@
 namespace trustlink::ntl::pkcs11 {
 namespace {
 
-// FakeChannel records what the bridge sent; the test plays the service through `callbacks`.
+// FakeChannel records what the bridge sent; the test plays the service through
+// `callbacks`.
 struct FakeLink {
   internal::Mutex mu;
   std::string sent ABSL_GUARDED_BY(mu);
@@ -51,7 +52,8 @@ class FakeChannel : public Channel {
 };
 
 ChannelOpener OpenerFor(FakeLink* link) {
-  return [link](ChannelCallbacks callbacks) -> absl::StatusOr<std::unique_ptr<Channel>> {
+  return [link](ChannelCallbacks callbacks)
+             -> absl::StatusOr<std::unique_ptr<Channel>> {
     link->callbacks = std::move(callbacks);
     link->opened = true;
     return std::unique_ptr<Channel>(new FakeChannel(link));
@@ -76,7 +78,8 @@ TEST(BridgeTest, PumpsBothWaysAndEndsAtApplicationEof) {
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   FakeLink link;
   absl::Status result = absl::UnknownError("not run");
-  std::thread bridge([&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link)); });
+  std::thread bridge(
+      [&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link)); });
   ASSERT_EQ(write(sv[0], "request", 7), 7);
   ASSERT_TRUE(testing::WaitUntil([&] { return link.Sent() == "request"; }));
   link.callbacks.on_data("response");
@@ -97,10 +100,11 @@ TEST(BridgeTest, StreamErrorFailsTheApplicationsCallAndIsReturned) {
   BridgeOptions options;
   options.on_stream_end = [&](const absl::Status& s) { seen = s; };
   absl::Status result;
-  std::thread bridge([&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link), options); });
+  std::thread bridge(
+      [&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link), options); });
   ASSERT_TRUE(testing::WaitUntil([&] { return link.opened.load(); }));
-  link.callbacks.on_close(
-      Error(absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED, "revoked"));
+  link.callbacks.on_close(Error(absl::StatusCode::kPermissionDenied,
+                                TL_E_PARTITION_NOT_ASSIGNED, "revoked"));
   // The application's pending read sees EOF (a PKCS#11 error, not a hang)...
   EXPECT_EQ(ReadSome(sv[0], 1), "");
   // ...and its next write does not fail while the bridge drains.
@@ -118,7 +122,8 @@ TEST(BridgeTest, CleanCloseDeliversTheLastAnswerFirst) {
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   FakeLink link;
   absl::Status result = absl::UnknownError("not run");
-  std::thread bridge([&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link)); });
+  std::thread bridge(
+      [&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link)); });
   ASSERT_TRUE(testing::WaitUntil([&] { return link.opened.load(); }));
   link.callbacks.on_data("last");
   link.callbacks.on_close(absl::OkStatus());
@@ -131,9 +136,11 @@ TEST(BridgeTest, CleanCloseDeliversTheLastAnswerFirst) {
 }
 
 TEST(BridgeTest, OpenFailureIsReturned) {
-  absl::Status s = RunBridge(0, 1, [](ChannelCallbacks) -> absl::StatusOr<std::unique_ptr<Channel>> {
-    return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_REFUSED, "no server");
-  });
+  absl::Status s = RunBridge(
+      0, 1, [](ChannelCallbacks) -> absl::StatusOr<std::unique_ptr<Channel>> {
+        return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_REFUSED,
+                     "no server");
+      });
   EXPECT_EQ(ToTlStatus(s), TL_E_CONNECTION_REFUSED);
 }
 
@@ -144,9 +151,11 @@ TEST(BridgeTest, FloodFromTheServiceIsBounded) {
   BridgeOptions options;
   options.max_pending_bytes = 1 << 20;
   absl::Status result;
-  std::thread bridge([&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link), options); });
+  std::thread bridge(
+      [&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link), options); });
   ASSERT_TRUE(testing::WaitUntil([&] { return link.opened.load(); }));
-  // The application never reads; 64 MiB offered in 64 KiB pieces must be cut off.
+  // The application never reads; 64 MiB offered in 64 KiB pieces must be cut
+  // off.
   std::string chunk(64 * 1024, 'x');
   for (int i = 0; i < 1024; ++i) {
     link.callbacks.on_data(chunk);

@@ -25,18 +25,21 @@ void CloseFd(int* fd) {
   }
 }
 
-// ChildExec runs in the forked child: only async-signal-safe calls from here on.
+// ChildExec runs in the forked child: only async-signal-safe calls from here
+// on.
 [[noreturn]] void ChildExec(int in_fd, int out_fd, int err_fd, int report_fd,
-                            const char* path, char* const* argv, char* const* envp,
-                            mode_t mask) {
-  // dup2 clears O_CLOEXEC on the copies; the originals are closed by close_range below.
+                            const char* path, char* const* argv,
+                            char* const* envp, mode_t mask) {
+  // dup2 clears O_CLOEXEC on the copies; the originals are closed by
+  // close_range below.
   if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
     int err = errno;
     (void)!write(report_fd, &err, sizeof(err));
     _exit(127);
   }
-  // Close everything above stderr except the exec-report pipe (O_CLOEXEC: it closes itself
-  // at a successful exec, which is how the parent learns the exec worked).
+  // Close everything above stderr except the exec-report pipe (O_CLOEXEC: it
+  // closes itself at a successful exec, which is how the parent learns the exec
+  // worked).
   if (report_fd > 3) {
     syscall(SYS_close_range, 3u, static_cast<unsigned>(report_fd - 1), 0u);
   }
@@ -44,8 +47,8 @@ void CloseFd(int* fd) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  // Ignored signals stay ignored across exec; a server that ignores SIGPIPE must not pass
-  // that on.
+  // Ignored signals stay ignored across exec; a server that ignores SIGPIPE
+  // must not pass that on.
   for (int sig = 1; sig < NSIG; ++sig) {
     signal(sig, SIG_DFL);
   }
@@ -60,8 +63,9 @@ void CloseFd(int* fd) {
 
 absl::StatusOr<Child> Child::Spawn(const ChildSpec& spec) {
   if (spec.path.empty() || spec.path[0] != '/') {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 absl::StrCat("program path '", spec.path, "' is not absolute"));
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+        absl::StrCat("program path '", spec.path, "' is not absolute"));
   }
   std::vector<char*> argv;
   for (const std::string& a : spec.argv) {
@@ -74,30 +78,33 @@ absl::StatusOr<Child> Child::Spawn(const ChildSpec& spec) {
   }
   envp.push_back(nullptr);
 
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, report[2] = {-1, -1};
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1},
+      report[2] = {-1, -1};
   auto close_all = [&] {
     for (int* p : {in, out, err, report}) {
       CloseFd(&p[0]);
       CloseFd(&p[1]);
     }
   };
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
-      pipe2(report, O_CLOEXEC) != 0) {
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+      pipe2(err, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) {
     int e = errno;
     close_all();
-    return Error(absl::StatusCode::kResourceExhausted, TL_E_RESOURCE_EXHAUSTED,
-                 absl::StrCat("cannot make pipes for ", spec.path, ": ", strerror(e)));
+    return Error(
+        absl::StatusCode::kResourceExhausted, TL_E_RESOURCE_EXHAUSTED,
+        absl::StrCat("cannot make pipes for ", spec.path, ": ", strerror(e)));
   }
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
     close_all();
-    return Error(absl::StatusCode::kResourceExhausted, TL_E_RESOURCE_EXHAUSTED,
-                 absl::StrCat("cannot fork for ", spec.path, ": ", strerror(e)));
+    return Error(
+        absl::StatusCode::kResourceExhausted, TL_E_RESOURCE_EXHAUSTED,
+        absl::StrCat("cannot fork for ", spec.path, ": ", strerror(e)));
   }
   if (pid == 0) {
-    ChildExec(in[0], out[1], err[1], report[1], spec.path.c_str(), argv.data(), envp.data(),
-              spec.umask);
+    ChildExec(in[0], out[1], err[1], report[1], spec.path.c_str(), argv.data(),
+              envp.data(), spec.umask);
   }
   CloseFd(&in[0]);
   CloseFd(&out[1]);
@@ -120,9 +127,10 @@ absl::StatusOr<Child> Child::Spawn(const ChildSpec& spec) {
   CloseFd(&report[0]);
   if (n == static_cast<ssize_t>(sizeof(exec_errno))) {
     child.Wait(absl::InfiniteFuture()).IgnoreError();
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
-                 absl::StrCat("cannot run ", spec.path, ": ", strerror(exec_errno),
-                              "; is the package that provides it installed?"));
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+        absl::StrCat("cannot run ", spec.path, ": ", strerror(exec_errno),
+                     "; is the package that provides it installed?"));
   }
   return child;
 }
@@ -165,8 +173,9 @@ void Child::Kill(int sig) {
   if (reaped_) {
     return;
   }
-  // The pidfd names this very process even if its pid were reused; it cannot be reused
-  // before we reap it anyway, so kill() is the fallback when pidfd_open was unavailable.
+  // The pidfd names this very process even if its pid were reused; it cannot be
+  // reused before we reap it anyway, so kill() is the fallback when pidfd_open
+  // was unavailable.
   if (pidfd_ >= 0) {
     syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0u);
   } else {
@@ -196,14 +205,16 @@ absl::StatusOr<int> Child::Wait(absl::Time deadline) {
       return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
                    absl::StrCat("process ", pid_, " is still running"));
     }
-    int timeout_ms = deadline == absl::InfiniteFuture()
-                         ? -1
-                         : static_cast<int>(absl::ToInt64Milliseconds(left) + 1);
+    int timeout_ms =
+        deadline == absl::InfiniteFuture()
+            ? -1
+            : static_cast<int>(absl::ToInt64Milliseconds(left) + 1);
     if (pidfd_ >= 0) {
       struct pollfd p = {pidfd_, POLLIN, 0};
       poll(&p, 1, timeout_ms);
     } else {
-      // No pidfd (kernel before 5.3): a blocking waitpid is the only wait without a sleep.
+      // No pidfd (kernel before 5.3): a blocking waitpid is the only wait
+      // without a sleep.
       if (deadline == absl::InfiniteFuture()) {
         r = waitpid(pid_, &status, 0);
         if (r == pid_) {
@@ -237,7 +248,8 @@ std::string DescribeWaitStatus(int wait_status) {
   return absl::StrCat("ended with wait status ", wait_status);
 }
 
-absl::StatusOr<RunResult> RunToCompletion(const ChildSpec& spec, absl::Time deadline) {
+absl::StatusOr<RunResult> RunToCompletion(const ChildSpec& spec,
+                                          absl::Time deadline) {
   absl::StatusOr<Child> spawned = Child::Spawn(spec);
   if (!spawned.ok()) {
     return spawned.status();
@@ -247,13 +259,15 @@ absl::StatusOr<RunResult> RunToCompletion(const ChildSpec& spec, absl::Time dead
   constexpr size_t kMaxOutput = 64 * 1024;
   std::string out, err;
   while (child.stdout_fd() >= 0 || child.stderr_fd() >= 0) {
-    struct pollfd p[2] = {{child.stdout_fd(), POLLIN, 0}, {child.stderr_fd(), POLLIN, 0}};
+    struct pollfd p[2] = {{child.stdout_fd(), POLLIN, 0},
+                          {child.stderr_fd(), POLLIN, 0}};
     absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
       child.Kill(SIGKILL);
       child.Wait(absl::InfiniteFuture()).IgnoreError();
-      return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-                   absl::StrCat(spec.path, " did not finish in time and was killed"));
+      return Error(
+          absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+          absl::StrCat(spec.path, " did not finish in time and was killed"));
     }
     int r = poll(p, 2, static_cast<int>(absl::ToInt64Milliseconds(left) + 1));
     if (r < 0 && errno != EINTR) {
@@ -274,7 +288,8 @@ absl::StatusOr<RunResult> RunToCompletion(const ChildSpec& spec, absl::Time dead
       }
       std::string& dst = i == 0 ? out : err;
       if (dst.size() < kMaxOutput) {
-        dst.append(buf, std::min(static_cast<size_t>(n), kMaxOutput - dst.size()));
+        dst.append(buf,
+                   std::min(static_cast<size_t>(n), kMaxOutput - dst.size()));
       }
     }
   }

@@ -1,9 +1,10 @@
 #ifndef TRUSTLINK_NTL_PKCS11_CHILD_H_
 #define TRUSTLINK_NTL_PKCS11_CHILD_H_
 
-// Child: a process started with fork/exec, no shell, a caller-given minimal environment and
-// pipes for stdin, stdout and stderr. Every descriptor of ours except those three is closed
-// in the child (close_range), so nothing leaks even from code that forgot O_CLOEXEC.
+// Child: a process started with fork/exec, no shell, a caller-given minimal
+// environment and pipes for stdin, stdout and stderr. Every descriptor of ours
+// except those three is closed in the child (close_range), so nothing leaks
+// even from code that forgot O_CLOEXEC.
 
 #include <sys/types.h>
 
@@ -17,14 +18,15 @@
 namespace trustlink::ntl::pkcs11 {
 
 struct ChildSpec {
-  std::string path;               // absolute path of the program; no PATH search
+  std::string path;  // absolute path of the program; no PATH search
   std::vector<std::string> argv;  // argv[0] included
   std::vector<std::string> env;   // "NAME=value"; nothing else is inherited
   mode_t umask = 077;
 };
 
-// Thread safety: a Child is used by one thread at a time. Spawn is safe to call from any
-// thread of a multi-threaded process (the child runs only async-signal-safe calls).
+// Thread safety: a Child is used by one thread at a time. Spawn is safe to call
+// from any thread of a multi-threaded process (the child runs only
+// async-signal-safe calls).
 class Child {
  public:
   static absl::StatusOr<Child> Spawn(const ChildSpec& spec);
@@ -48,10 +50,11 @@ class Child {
 
   // Kill sends `sig` if the child has not been reaped.
   void Kill(int sig);
-  // Wait reaps the child, waiting until `deadline`. It returns the wait status, or
-  // DEADLINE_EXCEEDED if the child is still running then.
+  // Wait reaps the child, waiting until `deadline`. It returns the wait status,
+  // or DEADLINE_EXCEEDED if the child is still running then.
   absl::StatusOr<int> Wait(absl::Time deadline);
-  // Reap waits until `grace` has passed, then kills with SIGKILL and reaps. Never fails.
+  // Reap waits until `grace` has passed, then kills with SIGKILL and reaps.
+  // Never fails.
   int Reap(absl::Duration grace);
   bool reaped() const { return reaped_; }
 
@@ -75,9 +78,10 @@ struct RunResult {
   std::string output;  // stdout then stderr, each cut at 64 KiB
 };
 
-// RunToCompletion runs `spec` with stdin closed and collects its output, killing it if it
-// has not finished by `deadline` (DEADLINE_EXCEEDED).
-absl::StatusOr<RunResult> RunToCompletion(const ChildSpec& spec, absl::Time deadline);
+// RunToCompletion runs `spec` with stdin closed and collects its output,
+// killing it if it has not finished by `deadline` (DEADLINE_EXCEEDED).
+absl::StatusOr<RunResult> RunToCompletion(const ChildSpec& spec,
+                                          absl::Time deadline);
 
 }  // namespace trustlink::ntl::pkcs11
 

@@ -13,7 +13,8 @@ namespace {
 
 TEST(ChildTest, RunsWithOnlyTheGivenEnvironment) {
   ChildSpec spec{"/usr/bin/env", {"env"}, {"ONLY=this"}};
-  absl::StatusOr<RunResult> r = RunToCompletion(spec, absl::Now() + absl::Seconds(10));
+  absl::StatusOr<RunResult> r =
+      RunToCompletion(spec, absl::Now() + absl::Seconds(10));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(WIFEXITED(r->wait_status));
   EXPECT_EQ(r->output, "ONLY=this\n");
@@ -24,7 +25,8 @@ TEST(ChildTest, LeaksNoDescriptors) {
   int leaky = open("/dev/null", O_RDONLY);
   ASSERT_GE(leaky, 0);
   ChildSpec spec{"/bin/ls", {"ls", "/proc/self/fd"}, {}};
-  absl::StatusOr<RunResult> r = RunToCompletion(spec, absl::Now() + absl::Seconds(10));
+  absl::StatusOr<RunResult> r =
+      RunToCompletion(spec, absl::Now() + absl::Seconds(10));
   close(leaky);
   ASSERT_TRUE(r.ok()) << r.status();
   // 0, 1, 2 and the descriptor ls opens to read the directory.
@@ -48,7 +50,8 @@ TEST(ChildTest, RelativePathRefused) {
 TEST(ChildTest, DeadlineKillsAndReaps) {
   ChildSpec spec{"/bin/sleep", {"sleep", "600"}, {}};
   absl::Time start = absl::Now();
-  absl::StatusOr<RunResult> r = RunToCompletion(spec, absl::Now() + absl::Milliseconds(200));
+  absl::StatusOr<RunResult> r =
+      RunToCompletion(spec, absl::Now() + absl::Milliseconds(200));
   EXPECT_EQ(ToTlStatus(r.status()), TL_E_DEADLINE_EXCEEDED);
   EXPECT_LT(absl::Now() - start, absl::Seconds(30));
 }

@@ -18,7 +18,8 @@
 namespace trustlink::ntl::pkcs11 {
 namespace {
 
-constexpr uint32_t kStreamId = 1;  // one stream per connection on this transport
+constexpr uint32_t kStreamId =
+    1;  // one stream per connection on this transport
 constexpr size_t kMaxChunk = 256 * 1024;
 
 absl::Status IoError(absl::string_view what, const std::string& path) {
@@ -26,9 +27,11 @@ absl::Status IoError(absl::string_view what, const std::string& path) {
                absl::StrCat(what, " ", path, ": ", strerror(errno)));
 }
 
-// UnixAddress fills `addr` for `path`. A path too long for sun_path is reached through
-// /proc/self/fd/<dir fd>/<name>; *dir_fd is then set and must be closed after use.
-absl::Status UnixAddress(const std::string& path, struct sockaddr_un* addr, int* dir_fd) {
+// UnixAddress fills `addr` for `path`. A path too long for sun_path is reached
+// through /proc/self/fd/<dir fd>/<name>; *dir_fd is then set and must be closed
+// after use.
+absl::Status UnixAddress(const std::string& path, struct sockaddr_un* addr,
+                         int* dir_fd) {
   *dir_fd = -1;
   memset(addr, 0, sizeof(*addr));
   addr->sun_family = AF_UNIX;
@@ -43,7 +46,8 @@ absl::Status UnixAddress(const std::string& path, struct sockaddr_un* addr, int*
     if (*dir_fd < 0) {
       return IoError("cannot open the directory of socket", path);
     }
-    target = absl::StrCat("/proc/self/fd/", *dir_fd, "/", path.substr(slash + 1));
+    target =
+        absl::StrCat("/proc/self/fd/", *dir_fd, "/", path.substr(slash + 1));
     if (target.size() >= sizeof(addr->sun_path)) {
       close(*dir_fd);
       *dir_fd = -1;
@@ -73,7 +77,8 @@ bool WriteAll(int fd, absl::string_view data) {
 class FrameReader {
  public:
   explicit FrameReader(int fd) : fd_(fd) {}
-  // Next returns the next frame, or an error at EOF (NOT_FOUND) or on a bad frame.
+  // Next returns the next frame, or an error at EOF (NOT_FOUND) or on a bad
+  // frame.
   absl::StatusOr<wire::FrameView> Next() {
     if (consumed_ > 0) {
       buf_.erase(0, consumed_);
@@ -110,7 +115,8 @@ std::string DataFrames(absl::string_view data) {
   std::string out;
   while (!data.empty()) {
     size_t n = std::min(data.size(), kMaxChunk);
-    wire::AppendFrame(wire::FrameType::kStreamData, 0, kStreamId, data.substr(0, n), &out);
+    wire::AppendFrame(wire::FrameType::kStreamData, 0, kStreamId,
+                      data.substr(0, n), &out);
     data.remove_prefix(n);
   }
   return out;
@@ -121,8 +127,8 @@ std::string CloseFrame(int32_t status, std::string message) {
   c.status = status;
   c.message = std::move(message);
   std::string out;
-  wire::AppendFrame(wire::FrameType::kStreamClose, 0, kStreamId, wire::EncodeClosing(c),
-                    &out);
+  wire::AppendFrame(wire::FrameType::kStreamClose, 0, kStreamId,
+                    wire::EncodeClosing(c), &out);
   return out;
 }
 
@@ -152,8 +158,9 @@ absl::Status StatusFromTl(int32_t tl_code, absl::string_view message) {
   return Error(code, tl_code, message);
 }
 
-// Conn is one accepted connection. The fd is closed only when the last user (the reader
-// thread or a sink still held by a session) lets go, so a late Send never hits a reused fd.
+// Conn is one accepted connection. The fd is closed only when the last user
+// (the reader thread or a sink still held by a session) lets go, so a late Send
+// never hits a reused fd.
 struct LocalStreamServer::Conn : public StreamSink {
   explicit Conn(int fd) : fd(fd) {}
   ~Conn() override { close(fd); }
@@ -183,7 +190,8 @@ struct LocalStreamServer::Conn : public StreamSink {
 // The sink handed to the service; it keeps the Conn (and so the fd) alive.
 class ConnSink : public StreamSink {
  public:
-  explicit ConnSink(std::shared_ptr<StreamSink> conn) : conn_(std::move(conn)) {}
+  explicit ConnSink(std::shared_ptr<StreamSink> conn)
+      : conn_(std::move(conn)) {}
   void Send(std::string data) override { conn_->Send(std::move(data)); }
   void Close(int32_t status, std::string message) override {
     conn_->Close(status, std::move(message));
@@ -194,7 +202,8 @@ class ConnSink : public StreamSink {
 };
 
 absl::StatusOr<std::unique_ptr<LocalStreamServer>> LocalStreamServer::Start(
-    const std::string& socket_path, Pkcs11Service* service, Authorizer authorize) {
+    const std::string& socket_path, Pkcs11Service* service,
+    Authorizer authorize) {
   struct sockaddr_un addr;
   int dir_fd;
   if (absl::Status s = UnixAddress(socket_path, &addr, &dir_fd); !s.ok()) {
@@ -222,7 +231,9 @@ absl::StatusOr<std::unique_ptr<LocalStreamServer>> LocalStreamServer::Start(
 
 LocalStreamServer::LocalStreamServer(int listen_fd, Pkcs11Service* service,
                                      Authorizer authorize)
-    : listen_fd_(listen_fd), service_(service), authorize_(std::move(authorize)) {
+    : listen_fd_(listen_fd),
+      service_(service),
+      authorize_(std::move(authorize)) {
   acceptor_ = std::thread([this] { AcceptLoop(); });
 }
 
@@ -261,7 +272,8 @@ void LocalStreamServer::AcceptLoop() {
     if (stopping_) {
       return;
     }
-    // Join connections that have finished, so a long-running server does not pile them up.
+    // Join connections that have finished, so a long-running server does not
+    // pile them up.
     for (auto it = conns_.begin(); it != conns_.end();) {
       if ((*it)->done.load()) {
         (*it)->thread.join();
@@ -280,13 +292,15 @@ void LocalStreamServer::Serve(std::shared_ptr<Conn> conn) {
   std::unique_ptr<StreamSession> session;
   absl::StatusOr<wire::FrameView> first = reader.Next();
   if (first.ok() && first->type == wire::FrameType::kStreamOpen) {
-    absl::StatusOr<wire::StreamOpen> open = wire::DecodeStreamOpen(first->payload);
+    absl::StatusOr<wire::StreamOpen> open =
+        wire::DecodeStreamOpen(first->payload);
     absl::Status allowed;
     if (!open.ok()) {
       allowed = open.status();
     } else if (open->service != kServiceName) {
-      allowed = Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                      absl::StrCat("no stream service '", open->service, "' here"));
+      allowed =
+          Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                absl::StrCat("no stream service '", open->service, "' here"));
     } else {
       allowed = authorize_(open->partition);
     }
@@ -323,10 +337,12 @@ void LocalStreamServer::Serve(std::shared_ptr<Conn> conn) {
 
 namespace {
 
-// LocalChannel is the client end: a socket and a reader thread that runs the callbacks.
+// LocalChannel is the client end: a socket and a reader thread that runs the
+// callbacks.
 class LocalChannel : public Channel {
  public:
-  LocalChannel(int fd, ChannelCallbacks callbacks) : fd_(fd), callbacks_(std::move(callbacks)) {
+  LocalChannel(int fd, ChannelCallbacks callbacks)
+      : fd_(fd), callbacks_(std::move(callbacks)) {
     reader_ = std::thread([this] { Read(); });
   }
   ~LocalChannel() override {
@@ -361,8 +377,9 @@ class LocalChannel : public Channel {
  private:
   void Read() {
     FrameReader reader(fd_);
-    absl::Status end = Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
-                             "the connection to the appliance's pkcs11 service was lost");
+    absl::Status end =
+        Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
+              "the connection to the appliance's pkcs11 service was lost");
     for (;;) {
       absl::StatusOr<wire::FrameView> f = reader.Next();
       if (!f.ok()) {
@@ -388,9 +405,9 @@ class LocalChannel : public Channel {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Channel>> OpenLocalChannel(const std::string& socket_path,
-                                                          absl::string_view partition,
-                                                          ChannelCallbacks callbacks) {
+absl::StatusOr<std::unique_ptr<Channel>> OpenLocalChannel(
+    const std::string& socket_path, absl::string_view partition,
+    ChannelCallbacks callbacks) {
   struct sockaddr_un addr;
   int dir_fd;
   if (absl::Status s = UnixAddress(socket_path, &addr, &dir_fd); !s.ok()) {
@@ -408,10 +425,10 @@ absl::StatusOr<std::unique_ptr<Channel>> OpenLocalChannel(const std::string& soc
     close(dir_fd);
   }
   if (rc != 0) {
-    absl::Status s = Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_REFUSED,
-                           absl::StrCat("cannot connect to the pkcs11 service at ",
-                                        socket_path, ": ", strerror(errno),
-                                        "; is the server running?"));
+    absl::Status s = Error(
+        absl::StatusCode::kUnavailable, TL_E_CONNECTION_REFUSED,
+        absl::StrCat("cannot connect to the pkcs11 service at ", socket_path,
+                     ": ", strerror(errno), "; is the server running?"));
     close(fd);
     return s;
   }
@@ -419,8 +436,8 @@ absl::StatusOr<std::unique_ptr<Channel>> OpenLocalChannel(const std::string& soc
   open.partition = std::string(partition);
   open.service = kServiceName;
   std::string frame;
-  wire::AppendFrame(wire::FrameType::kStreamOpen, 0, kStreamId, wire::EncodeStreamOpen(open),
-                    &frame);
+  wire::AppendFrame(wire::FrameType::kStreamOpen, 0, kStreamId,
+                    wire::EncodeStreamOpen(open), &frame);
   if (!WriteAll(fd, frame)) {
     absl::Status s = IoError("cannot write to", socket_path);
     close(fd);

@@ -46,7 +46,8 @@ struct Received {
 
 // A socket path longer than sun_path, to exercise the /proc/self/fd route.
 std::string LongSocketPath() {
-  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/", std::string(100, 'd'));
+  std::string dir =
+      absl::StrCat(getenv("TEST_TMPDIR"), "/", std::string(100, 'd'));
   mkdir(dir.c_str(), 0700);
   return dir + "/ntl.sock";
 }
@@ -54,13 +55,16 @@ std::string LongSocketPath() {
 TEST(LocalTransportTest, StreamsThroughTheServiceAndEnforcesAssignment) {
   ServiceOptions o;
   o.p11_kit = testing::FakeP11Kit("cat", "exec cat");
-  Pkcs11Service service(testing::StoreWithPartitions("lt", {"partA", "partB"}), o);
+  Pkcs11Service service(testing::StoreWithPartitions("lt", {"partA", "partB"}),
+                        o);
   std::string path = LongSocketPath();
-  auto server = LocalStreamServer::Start(path, &service, [](absl::string_view p) {
-    return p == "partA" ? absl::OkStatus()
-                        : Error(absl::StatusCode::kPermissionDenied,
-                                TL_E_PARTITION_NOT_ASSIGNED, "not assigned");
-  });
+  auto server =
+      LocalStreamServer::Start(path, &service, [](absl::string_view p) {
+        return p == "partA"
+                   ? absl::OkStatus()
+                   : Error(absl::StatusCode::kPermissionDenied,
+                           TL_E_PARTITION_NOT_ASSIGNED, "not assigned");
+      });
   ASSERT_TRUE(server.ok()) << server.status();
 
   Received a;
@@ -71,7 +75,8 @@ TEST(LocalTransportTest, StreamsThroughTheServiceAndEnforcesAssignment) {
   EXPECT_EQ(a.Data(), "ping over the stand-in link");
 
   // Revocation reaches the client as the stream's close status.
-  service.ClosePartition("partA", TL_E_PARTITION_NOT_ASSIGNED, "partition 'partA' revoked");
+  service.ClosePartition("partA", TL_E_PARTITION_NOT_ASSIGNED,
+                         "partition 'partA' revoked");
   ASSERT_TRUE(testing::WaitUntil([&] { return a.Closed(); }));
   EXPECT_EQ(ToTlStatus(a.Status()), TL_E_PARTITION_NOT_ASSIGNED);
   EXPECT_TRUE(absl::StrContains(a.Status().message(), "revoked"));
@@ -88,8 +93,8 @@ TEST(LocalTransportTest, StreamsThroughTheServiceAndEnforcesAssignment) {
 
 TEST(LocalTransportTest, NoServerIsConnectionRefused) {
   Received r;
-  auto ch = OpenLocalChannel(absl::StrCat(getenv("TEST_TMPDIR"), "/none.sock"), "partA",
-                             r.Callbacks());
+  auto ch = OpenLocalChannel(absl::StrCat(getenv("TEST_TMPDIR"), "/none.sock"),
+                             "partA", r.Callbacks());
   EXPECT_EQ(ToTlStatus(ch.status()), TL_E_CONNECTION_REFUSED);
 }
 

@@ -4,8 +4,8 @@
 
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ntl/internal/safe_dir.h"
 #include "ntl/pkcs11/token_store.h"
@@ -20,12 +20,15 @@ absl::Status ValidateServerName(absl::string_view name) {
     return s;
   }
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '_' || c == ':';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+              c == ':';
     if (!ok) {
-      return Error(absl::StatusCode::kInvalidArgument, TL_E_NAME_INVALID,
-                   absl::StrCat("server name '", absl::CHexEscape(name),
-                                "' has a character a host name or IP address cannot have"));
+      return Error(
+          absl::StatusCode::kInvalidArgument, TL_E_NAME_INVALID,
+          absl::StrCat(
+              "server name '", absl::CHexEscape(name),
+              "' has a character a host name or IP address cannot have"));
     }
   }
   return absl::OkStatus();
@@ -37,13 +40,14 @@ absl::Status ValidateWord(absl::string_view word) {
                  "the bridge command has an empty word");
   }
   for (char c : word) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\'' || c == '\\' ||
-        c == '#' || c == 0x7f) {
-      return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                   absl::StrCat("bridge command word '", absl::CHexEscape(word),
-                                "' has whitespace, a quote, a backslash or '#'; p11-kit "
-                                "cannot pass it through unchanged. Install the bridge "
-                                "under a plain path"));
+    if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\'' ||
+        c == '\\' || c == '#' || c == 0x7f) {
+      return Error(
+          absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+          absl::StrCat("bridge command word '", absl::CHexEscape(word),
+                       "' has whitespace, a quote, a backslash or '#'; p11-kit "
+                       "cannot pass it through unchanged. Install the bridge "
+                       "under a plain path"));
     }
   }
   return absl::OkStatus();
@@ -54,8 +58,10 @@ absl::Status ValidateWord(absl::string_view word) {
 absl::StatusOr<std::string> DefaultModuleDir() {
   const char* home = getenv("HOME");
   if (home == nullptr || home[0] != '/') {
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
-                 "HOME is not set to an absolute path; give the module directory explicitly");
+    return Error(absl::StatusCode::kFailedPrecondition,
+                 TL_E_FAILED_PRECONDITION,
+                 "HOME is not set to an absolute path; give the module "
+                 "directory explicitly");
   }
   return absl::StrCat(home, "/.config/pkcs11/modules");
 }
@@ -67,18 +73,22 @@ absl::StatusOr<std::string> ModuleFileName(const ModuleAssignment& a) {
   if (absl::Status s = ValidatePartitionName(a.partition); !s.ok()) {
     return s;
   }
-  std::string name = absl::StrCat(kModulePrefix, a.server, "-", a.partition, kModuleSuffix);
-  if (absl::Status s = internal::ValidateName(name, "module file name"); !s.ok()) {
+  std::string name =
+      absl::StrCat(kModulePrefix, a.server, "-", a.partition, kModuleSuffix);
+  if (absl::Status s = internal::ValidateName(name, "module file name");
+      !s.ok()) {
     return s;
   }
   return name;
 }
 
-absl::StatusOr<std::string> ModuleConfigText(const std::vector<std::string>& bridge_argv,
-                                             const ModuleAssignment& a) {
-  if (bridge_argv.empty() || bridge_argv[0].empty() || bridge_argv[0][0] != '/') {
+absl::StatusOr<std::string> ModuleConfigText(
+    const std::vector<std::string>& bridge_argv, const ModuleAssignment& a) {
+  if (bridge_argv.empty() || bridge_argv[0].empty() ||
+      bridge_argv[0][0] != '/') {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 "the bridge command must start with an absolute path (p11-kit-proxy runs it "
+                 "the bridge command must start with an absolute path "
+                 "(p11-kit-proxy runs it "
                  "without a shell, from any directory)");
   }
   for (const std::string& w : bridge_argv) {
@@ -94,9 +104,10 @@ absl::StatusOr<std::string> ModuleConfigText(const std::vector<std::string>& bri
     absl::StrAppend(&cmd, w, " ");
   }
   absl::StrAppend(&cmd, "-server ", a.server, " -partition ", a.partition);
-  return absl::StrCat("# trustlink: partition '", a.partition, "' on server '", a.server,
-                      "'.\n# Written by vtl p11 setup; run it again instead of editing.\n",
-                      "remote: |", cmd, "\n");
+  return absl::StrCat(
+      "# trustlink: partition '", a.partition, "' on server '", a.server,
+      "'.\n# Written by vtl p11 setup; run it again instead of editing.\n",
+      "remote: |", cmd, "\n");
 }
 
 absl::StatusOr<SetupResult> WriteModuleConfigs(
@@ -115,17 +126,19 @@ absl::StatusOr<SetupResult> WriteModuleConfigs(
     }
     if (!wanted.insert(*name).second) {
       return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                   absl::StrCat("partition '", a.partition, "' on server '", a.server,
-                                "' is listed twice"));
+                   absl::StrCat("partition '", a.partition, "' on server '",
+                                a.server, "' is listed twice"));
     }
     files.emplace_back(*name, *text);
   }
-  absl::StatusOr<internal::SafeDir> d = internal::SafeDir::Open(dir, true, 0700);
+  absl::StatusOr<internal::SafeDir> d =
+      internal::SafeDir::Open(dir, true, 0700);
   if (!d.ok()) {
     return d.status();
   }
-  // No lock file here: p11-kit reads every file in this directory as a module config.
-  // Each file is replaced atomically, so a concurrent setup leaves whole files behind.
+  // No lock file here: p11-kit reads every file in this directory as a module
+  // config. Each file is replaced atomically, so a concurrent setup leaves
+  // whole files behind.
   SetupResult result;
   std::set<std::string> sorted(wanted);
   for (const auto& [name, text] : files) {
@@ -139,8 +152,8 @@ absl::StatusOr<SetupResult> WriteModuleConfigs(
     return existing.status();
   }
   for (const std::string& name : *existing) {
-    if (absl::StartsWith(name, kModulePrefix) && absl::EndsWith(name, kModuleSuffix) &&
-        wanted.count(name) == 0) {
+    if (absl::StartsWith(name, kModulePrefix) &&
+        absl::EndsWith(name, kModuleSuffix) && wanted.count(name) == 0) {
       if (absl::Status s = d->RemoveFile(name); !s.ok()) {
         return s;
       }

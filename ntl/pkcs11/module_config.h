@@ -1,13 +1,15 @@
 #ifndef TRUSTLINK_NTL_PKCS11_MODULE_CONFIG_H_
 #define TRUSTLINK_NTL_PKCS11_MODULE_CONFIG_H_
 
-// `vtl p11 setup`: one p11-kit module config per assigned partition, each saying
+// `vtl p11 setup`: one p11-kit module config per assigned partition, each
+// saying
 //
 //   remote: |<bridge command> -server <server> -partition <partition>
 //
 // so p11-kit-proxy.so shows each partition as one slot. Files are named
-// trustlink-<server>-<partition>.module; setup replaces them atomically and removes its own
-// files for partitions no longer assigned, and never touches other modules.
+// trustlink-<server>-<partition>.module; setup replaces them atomically and
+// removes its own files for partitions no longer assigned, and never touches
+// other modules.
 
 #include <string>
 #include <vector>
@@ -32,25 +34,28 @@ struct SetupResult {
   std::vector<std::string> removed;  // stale trustlink-*.module files deleted
 };
 
-// DefaultModuleDir returns $HOME/.config/pkcs11/modules (p11-kit's user module directory).
-// p11-kit ignores user configs in programs running as root; root uses /etc/pkcs11/modules.
+// DefaultModuleDir returns $HOME/.config/pkcs11/modules (p11-kit's user module
+// directory). p11-kit ignores user configs in programs running as root; root
+// uses /etc/pkcs11/modules.
 absl::StatusOr<std::string> DefaultModuleDir();
 
-// ModuleFileName returns "trustlink-<server>-<partition>.module" after validating both.
+// ModuleFileName returns "trustlink-<server>-<partition>.module" after
+// validating both.
 absl::StatusOr<std::string> ModuleFileName(const ModuleAssignment& a);
 
-// ModuleConfigText returns the config for one assignment. `bridge_argv` is the bridge
-// command before "-server S -partition P"; every word must be free of whitespace, quotes,
-// backslashes and '#' (p11-kit splits the command itself, without a shell).
-absl::StatusOr<std::string> ModuleConfigText(const std::vector<std::string>& bridge_argv,
-                                             const ModuleAssignment& a);
+// ModuleConfigText returns the config for one assignment. `bridge_argv` is the
+// bridge command before "-server S -partition P"; every word must be free of
+// whitespace, quotes, backslashes and '#' (p11-kit splits the command itself,
+// without a shell).
+absl::StatusOr<std::string> ModuleConfigText(
+    const std::vector<std::string>& bridge_argv, const ModuleAssignment& a);
 
-// WriteModuleConfigs makes `dir` (0700, with parents) if needed, writes one config per
-// assignment and removes trustlink-*.module files that are not in `assignments`. Slots
-// appear in p11-kit's module order, which is by file name.
-absl::StatusOr<SetupResult> WriteModuleConfigs(const std::string& dir,
-                                               const std::vector<std::string>& bridge_argv,
-                                               const std::vector<ModuleAssignment>& assignments);
+// WriteModuleConfigs makes `dir` (0700, with parents) if needed, writes one
+// config per assignment and removes trustlink-*.module files that are not in
+// `assignments`. Slots appear in p11-kit's module order, which is by file name.
+absl::StatusOr<SetupResult> WriteModuleConfigs(
+    const std::string& dir, const std::vector<std::string>& bridge_argv,
+    const std::vector<ModuleAssignment>& assignments);
 
 }  // namespace trustlink::ntl::pkcs11
 

@@ -22,33 +22,43 @@ std::string Read(const std::string& path) {
 }
 
 TEST(ModuleConfigTest, TextNamesTheBridgeCommand) {
-  absl::StatusOr<std::string> text =
-      ModuleConfigText({"/usr/bin/vtl", "p11", "bridge"}, {"hsm1.example", "partA"});
+  absl::StatusOr<std::string> text = ModuleConfigText(
+      {"/usr/bin/vtl", "p11", "bridge"}, {"hsm1.example", "partA"});
   ASSERT_TRUE(text.ok()) << text.status();
-  EXPECT_TRUE(absl::StrContains(
-      *text, "\nremote: |/usr/bin/vtl p11 bridge -server hsm1.example -partition partA\n"));
-  EXPECT_EQ(*ModuleFileName({"hsm1.example", "partA"}), "trustlink-hsm1.example-partA.module");
-  EXPECT_EQ(*ModuleFileName({"2001:db8::1", "p"}), "trustlink-2001:db8::1-p.module");
+  EXPECT_TRUE(absl::StrContains(*text,
+                                "\nremote: |/usr/bin/vtl p11 bridge -server "
+                                "hsm1.example -partition partA\n"));
+  EXPECT_EQ(*ModuleFileName({"hsm1.example", "partA"}),
+            "trustlink-hsm1.example-partA.module");
+  EXPECT_EQ(*ModuleFileName({"2001:db8::1", "p"}),
+            "trustlink-2001:db8::1-p.module");
 }
 
 TEST(ModuleConfigTest, RefusesUnsafeWordsAndNames) {
-  EXPECT_FALSE(ModuleConfigText({"vtl"}, {"hsm1", "partA"}).ok());  // not absolute
+  EXPECT_FALSE(
+      ModuleConfigText({"vtl"}, {"hsm1", "partA"}).ok());  // not absolute
   EXPECT_FALSE(ModuleConfigText({"/opt/my tools/vtl"}, {"hsm1", "partA"}).ok());
-  EXPECT_FALSE(ModuleConfigText({"/usr/bin/vtl", "a'b"}, {"hsm1", "partA"}).ok());
-  EXPECT_FALSE(ModuleConfigText({"/usr/bin/vtl", "#x"}, {"hsm1", "partA"}).ok());
-  EXPECT_EQ(ToTlStatus(ModuleFileName({"hsm1", "../x"}).status()), TL_E_NAME_INVALID);
-  EXPECT_EQ(ToTlStatus(ModuleFileName({"hsm/1", "partA"}).status()), TL_E_NAME_INVALID);
-  EXPECT_EQ(ToTlStatus(ModuleFileName({"hsm 1", "partA"}).status()), TL_E_NAME_INVALID);
+  EXPECT_FALSE(
+      ModuleConfigText({"/usr/bin/vtl", "a'b"}, {"hsm1", "partA"}).ok());
+  EXPECT_FALSE(
+      ModuleConfigText({"/usr/bin/vtl", "#x"}, {"hsm1", "partA"}).ok());
+  EXPECT_EQ(ToTlStatus(ModuleFileName({"hsm1", "../x"}).status()),
+            TL_E_NAME_INVALID);
+  EXPECT_EQ(ToTlStatus(ModuleFileName({"hsm/1", "partA"}).status()),
+            TL_E_NAME_INVALID);
+  EXPECT_EQ(ToTlStatus(ModuleFileName({"hsm 1", "partA"}).status()),
+            TL_E_NAME_INVALID);
 }
 
 TEST(ModuleConfigTest, WritesOnePerPartitionAndRemovesStaleOnes) {
-  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/home/.config/pkcs11/modules");
+  std::string dir =
+      absl::StrCat(getenv("TEST_TMPDIR"), "/home/.config/pkcs11/modules");
   std::vector<std::string> bridge = {"/usr/bin/vtl", "p11", "bridge"};
   absl::StatusOr<SetupResult> r =
       WriteModuleConfigs(dir, bridge, {{"hsm1", "b"}, {"hsm1", "a"}});
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->written,
-            (std::vector<std::string>{"trustlink-hsm1-a.module", "trustlink-hsm1-b.module"}));
+  EXPECT_EQ(r->written, (std::vector<std::string>{"trustlink-hsm1-a.module",
+                                                  "trustlink-hsm1-b.module"}));
   EXPECT_TRUE(r->removed.empty());
   // Someone else's module is left alone.
   std::ofstream(dir + "/other.module") << "module: other.so\n";
@@ -56,7 +66,8 @@ TEST(ModuleConfigTest, WritesOnePerPartitionAndRemovesStaleOnes) {
   r = WriteModuleConfigs(dir, bridge, {{"hsm1", "a"}});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->removed, std::vector<std::string>{"trustlink-hsm1-b.module"});
-  EXPECT_TRUE(absl::StrContains(Read(dir + "/trustlink-hsm1-a.module"), "-partition a\n"));
+  EXPECT_TRUE(absl::StrContains(Read(dir + "/trustlink-hsm1-a.module"),
+                                "-partition a\n"));
   EXPECT_EQ(Read(dir + "/trustlink-hsm1-b.module"), "");
   EXPECT_EQ(Read(dir + "/other.module"), "module: other.so\n");
   struct stat st;
@@ -66,7 +77,8 @@ TEST(ModuleConfigTest, WritesOnePerPartitionAndRemovesStaleOnes) {
 
 TEST(ModuleConfigTest, DuplicateAssignmentRefused) {
   std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/dup");
-  EXPECT_FALSE(WriteModuleConfigs(dir, {"/usr/bin/vtl"}, {{"h", "a"}, {"h", "a"}}).ok());
+  EXPECT_FALSE(
+      WriteModuleConfigs(dir, {"/usr/bin/vtl"}, {{"h", "a"}, {"h", "a"}}).ok());
 }
 
 }  // namespace

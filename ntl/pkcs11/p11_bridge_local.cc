@@ -1,7 +1,8 @@
-// p11_bridge_local: the PKCS#11 bridge over the local stand-in transport. p11-kit-proxy runs
-// it from a module config (`remote: |p11_bridge_local -socket S -server X -partition P`).
-// Once the link is merged, `vtl p11 bridge -server X -partition P` is the same RunBridge
-// call with a ChannelOpener over the NTLA's stream channel instead of OpenLocalChannel.
+// p11_bridge_local: the PKCS#11 bridge over the local stand-in transport.
+// p11-kit-proxy runs it from a module config (`remote: |p11_bridge_local
+// -socket S -server X -partition P`). Once the link is merged, `vtl p11 bridge
+// -server X -partition P` is the same RunBridge call with a ChannelOpener over
+// the NTLA's stream channel instead of OpenLocalChannel.
 
 #include <unistd.h>
 
@@ -16,7 +17,9 @@
 namespace {
 
 int Usage() {
-  fprintf(stderr, "usage: p11_bridge_local -socket PATH -server NAME -partition NAME\n");
+  fprintf(
+      stderr,
+      "usage: p11_bridge_local -socket PATH -server NAME -partition NAME\n");
   return 2;
 }
 
@@ -39,7 +42,8 @@ int main(int argc, char** argv) {
     return Usage();
   }
   using trustlink::ntl::pkcs11::ChannelCallbacks;
-  if (absl::Status s = trustlink::ntl::pkcs11::ValidatePartitionName(partition); !s.ok()) {
+  if (absl::Status s = trustlink::ntl::pkcs11::ValidatePartitionName(partition);
+      !s.ok()) {
     fprintf(stderr, "p11 bridge: %s\n", std::string(s.message()).c_str());
     return 1;
   }
@@ -48,8 +52,9 @@ int main(int argc, char** argv) {
   auto report = [&](const absl::Status& s) {
     if (!s.ok() && !reported) {
       reported = true;
-      fprintf(stderr, "p11 bridge: partition '%s' on server '%s': %s\n", partition.c_str(),
-              server.c_str(), std::string(s.message()).c_str());
+      fprintf(stderr, "p11 bridge: partition '%s' on server '%s': %s\n",
+              partition.c_str(), server.c_str(),
+              std::string(s.message()).c_str());
     }
   };
   trustlink::ntl::pkcs11::BridgeOptions options;

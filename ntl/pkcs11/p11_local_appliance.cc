@@ -1,13 +1,15 @@
-// p11_local_appliance: the appliance half of the local stand-in for the link, for tests,
-// the benchmark and demos.
+// p11_local_appliance: the appliance half of the local stand-in for the link,
+// for tests, the benchmark and demos.
 //
-//   p11_local_appliance create -root DIR -partition NAME    (PINs from TL_SO_PIN, TL_USER_PIN)
-//   p11_local_appliance serve -root DIR -socket PATH -assignments FILE
+//   p11_local_appliance create -root DIR -partition NAME    (PINs from
+//   TL_SO_PIN, TL_USER_PIN) p11_local_appliance serve -root DIR -socket PATH
+//   -assignments FILE
 //
-// `serve` lets a client open only the partitions listed in FILE (one per line), the
-// registry's assignment check. SIGHUP re-reads FILE; a partition no longer listed has its
-// live streams closed at once with TL_E_PARTITION_NOT_ASSIGNED. It prints "ready" when
-// listening and "assignments N" after each (re)load, and ends on SIGTERM or SIGINT.
+// `serve` lets a client open only the partitions listed in FILE (one per line),
+// the registry's assignment check. SIGHUP re-reads FILE; a partition no longer
+// listed has its live streams closed at once with TL_E_PARTITION_NOT_ASSIGNED.
+// It prints "ready" when listening and "assignments N" after each (re)load, and
+// ends on SIGTERM or SIGINT.
 
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -38,7 +40,8 @@ using trustlink::ntl::pkcs11::TokenStore;
 int Usage() {
   fprintf(stderr,
           "usage: p11_local_appliance create -root DIR -partition NAME\n"
-          "       p11_local_appliance serve -root DIR -socket PATH -assignments FILE\n");
+          "       p11_local_appliance serve -root DIR -socket PATH "
+          "-assignments FILE\n");
   return 2;
 }
 
@@ -55,7 +58,8 @@ std::set<std::string> ReadAssignments(const std::string& path) {
 }
 
 int Fail(const absl::Status& s) {
-  fprintf(stderr, "p11_local_appliance: %s\n", std::string(s.message()).c_str());
+  fprintf(stderr, "p11_local_appliance: %s\n",
+          std::string(s.message()).c_str());
   return 1;
 }
 
@@ -89,7 +93,8 @@ int main(int argc, char** argv) {
            store->partitions_path().c_str());
     return 0;
   }
-  if (cmd != "serve" || flags["-socket"].empty() || flags["-assignments"].empty()) {
+  if (cmd != "serve" || flags["-socket"].empty() ||
+      flags["-assignments"].empty()) {
     return Usage();
   }
   sigset_t mask;
@@ -105,18 +110,22 @@ int main(int argc, char** argv) {
   trustlink::ntl::internal::Mutex mu;
   std::set<std::string> assigned = ReadAssignments(flags["-assignments"]);
   Pkcs11Service service(std::move(*store));
-  absl::StatusOr<std::unique_ptr<LocalStreamServer>> server = LocalStreamServer::Start(
-      flags["-socket"], &service, [&](absl::string_view partition) -> absl::Status {
-        trustlink::ntl::internal::MutexLock lock(&mu);
-        if (assigned.count(std::string(partition)) == 0) {
-          return trustlink::ntl::Error(
-              absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED,
-              absl::StrCat("partition '", partition,
-                           "' is not assigned to this client; ask the appliance admin to "
-                           "run client assignPartition"));
-        }
-        return absl::OkStatus();
-      });
+  absl::StatusOr<std::unique_ptr<LocalStreamServer>> server =
+      LocalStreamServer::Start(
+          flags["-socket"], &service,
+          [&](absl::string_view partition) -> absl::Status {
+            trustlink::ntl::internal::MutexLock lock(&mu);
+            if (assigned.count(std::string(partition)) == 0) {
+              return trustlink::ntl::Error(
+                  absl::StatusCode::kPermissionDenied,
+                  TL_E_PARTITION_NOT_ASSIGNED,
+                  absl::StrCat("partition '", partition,
+                               "' is not assigned to this client; ask the "
+                               "appliance admin to "
+                               "run client assignPartition"));
+            }
+            return absl::OkStatus();
+          });
   if (!server.ok()) {
     return Fail(server.status());
   }
@@ -140,9 +149,10 @@ int main(int argc, char** argv) {
         assigned = now;
       }
       for (const std::string& p : revoked) {
-        service.ClosePartition(p, TL_E_PARTITION_NOT_ASSIGNED,
-                               absl::StrCat("partition '", p,
-                                            "' is no longer assigned to this client"));
+        service.ClosePartition(
+            p, TL_E_PARTITION_NOT_ASSIGNED,
+            absl::StrCat("partition '", p,
+                         "' is no longer assigned to this client"));
       }
       printf("assignments %zu\n", now.size());
       fflush(stdout);

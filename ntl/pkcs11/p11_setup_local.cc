@@ -1,10 +1,11 @@
-// p11_setup_local: `vtl p11 setup` for the local stand-in transport: writes one p11-kit
-// module config per partition.
+// p11_setup_local: `vtl p11 setup` for the local stand-in transport: writes one
+// p11-kit module config per partition.
 //
-//   p11_setup_local [-dir DIR] -bridge PATH -socket SOCKET -server NAME -partitions a,b,...
+//   p11_setup_local [-dir DIR] -bridge PATH -socket SOCKET -server NAME
+//   -partitions a,b,...
 //
-// With the link merged, vtl gets the assigned partitions from the NTLA's slot list and the
-// bridge command is "<vtl path> p11 bridge".
+// With the link merged, vtl gets the assigned partitions from the NTLA's slot
+// list and the bridge command is "<vtl path> p11 bridge".
 
 #include <cstdio>
 #include <map>
@@ -23,20 +24,23 @@ int main(int argc, char** argv) {
   if (dir.empty()) {
     absl::StatusOr<std::string> d = trustlink::ntl::pkcs11::DefaultModuleDir();
     if (!d.ok()) {
-      fprintf(stderr, "p11 setup: %s\n", std::string(d.status().message()).c_str());
+      fprintf(stderr, "p11 setup: %s\n",
+              std::string(d.status().message()).c_str());
       return 1;
     }
     dir = *d;
   }
   std::vector<trustlink::ntl::pkcs11::ModuleAssignment> assignments;
-  for (absl::string_view p : absl::StrSplit(flags["-partitions"], ',', absl::SkipEmpty())) {
+  for (absl::string_view p :
+       absl::StrSplit(flags["-partitions"], ',', absl::SkipEmpty())) {
     assignments.push_back({flags["-server"], std::string(p)});
   }
   absl::StatusOr<trustlink::ntl::pkcs11::SetupResult> r =
       trustlink::ntl::pkcs11::WriteModuleConfigs(
           dir, {flags["-bridge"], "-socket", flags["-socket"]}, assignments);
   if (!r.ok()) {
-    fprintf(stderr, "p11 setup: %s\n", std::string(r.status().message()).c_str());
+    fprintf(stderr, "p11 setup: %s\n",
+            std::string(r.status().message()).c_str());
     return 1;
   }
   for (const std::string& f : r->written) {

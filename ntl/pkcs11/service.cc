@@ -32,13 +32,14 @@ void SetNonBlocking(int fd) {
 
 }  // namespace
 
-// Core is one stream: the child, the bytes waiting for it, and the thread that pumps them.
-// Thread safety: Push, PeerClosed and Abort are called from other threads and only touch
-// members under mu_; everything else belongs to the session thread.
+// Core is one stream: the child, the bytes waiting for it, and the thread that
+// pumps them. Thread safety: Push, PeerClosed and Abort are called from other
+// threads and only touch members under mu_; everything else belongs to the
+// session thread.
 class Pkcs11Service::Core {
  public:
-  Core(Pkcs11Service* service, std::string partition, std::shared_ptr<StreamSink> sink,
-       Child child, int wake_fd)
+  Core(Pkcs11Service* service, std::string partition,
+       std::shared_ptr<StreamSink> sink, Child child, int wake_fd)
       : service_(service),
         options_(service->options_),
         partition_(std::move(partition)),
@@ -114,15 +115,17 @@ class Pkcs11Service::Core {
       if (overflow) {
         child_.Kill(SIGKILL);
         child_.Reap(absl::ZeroDuration());
-        sink_->Close(TL_E_RESOURCE_EXHAUSTED,
-                     absl::StrCat("pkcs11 stream on partition '", partition_,
-                                  "' sent more than ", options_.max_pending_bytes,
-                                  " bytes without reading the answers; closed"));
+        sink_->Close(
+            TL_E_RESOURCE_EXHAUSTED,
+            absl::StrCat("pkcs11 stream on partition '", partition_,
+                         "' sent more than ", options_.max_pending_bytes,
+                         " bytes without reading the answers; closed"));
         return;
       }
       if (peer_closed) {
-        // The client is gone: nobody reads answers. p11-kit ends at EOF on stdin, which
-        // also finalises the module cleanly (sessions closed, token files consistent).
+        // The client is gone: nobody reads answers. p11-kit ends at EOF on
+        // stdin, which also finalises the module cleanly (sessions closed,
+        // token files consistent).
         child_.CloseStdin();
         child_.Reap(options_.exit_grace);
         return;
@@ -224,8 +227,8 @@ class Pkcs11Service::Core {
     sink_->Close(TL_E_UNAVAILABLE, message);
   }
 
-  // Used only by the session thread, which the service's destructor waits for; a Session
-  // that outlives the service touches only the Core's own members.
+  // Used only by the session thread, which the service's destructor waits for;
+  // a Session that outlives the service touches only the Core's own members.
   Pkcs11Service* const service_;
   const ServiceOptions options_;
   const std::string partition_;
@@ -244,10 +247,12 @@ class Pkcs11Service::Core {
 
 namespace {
 
-// Session is what the transport holds; dropping it counts as the client closing.
+// Session is what the transport holds; dropping it counts as the client
+// closing.
 class Session : public StreamSession {
  public:
-  explicit Session(std::shared_ptr<Pkcs11Service::Core> core) : core_(std::move(core)) {}
+  explicit Session(std::shared_ptr<Pkcs11Service::Core> core)
+      : core_(std::move(core)) {}
   ~Session() override { core_->PeerClosed(); }
   void OnData(absl::string_view data) override { core_->Push(data); }
   void OnClose() override { core_->PeerClosed(); }
@@ -264,7 +269,8 @@ Pkcs11Service::Pkcs11Service(TokenStore store, ServiceOptions options)
 Pkcs11Service::~Pkcs11Service() {
   internal::MutexLock lock(&mu_);
   for (auto& [raw, core] : live_) {
-    core->Abort(TL_E_CANCELLED, "the appliance's pkcs11 service is shutting down");
+    core->Abort(TL_E_CANCELLED,
+                "the appliance's pkcs11 service is shutting down");
   }
   while (!live_.empty()) {
     cv_.Wait(&mu_);
@@ -279,9 +285,11 @@ absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
   }
   ChildSpec spec;
   spec.path = options_.p11_kit;
-  // -p plus a token URI serves only the partition's token: SoftHSM2's spare uninitialised
-  // slot stays hidden, so the client sees exactly one slot per partition.
-  spec.argv = {options_.p11_kit, "remote", "-p", options_.module_path, token->token_uri};
+  // -p plus a token URI serves only the partition's token: SoftHSM2's spare
+  // uninitialised slot stays hidden, so the client sees exactly one slot per
+  // partition.
+  spec.argv = {options_.p11_kit, "remote", "-p", options_.module_path,
+               token->token_uri};
   spec.env = {
       absl::StrCat("SOFTHSM2_CONF=", token->softhsm2_conf),
       "PATH=/usr/bin:/bin",
@@ -325,7 +333,8 @@ void Pkcs11Service::Finished(Core* core) {
   cv_.SignalAll();
 }
 
-size_t Pkcs11Service::ClosePartition(absl::string_view partition, int32_t status,
+size_t Pkcs11Service::ClosePartition(absl::string_view partition,
+                                     int32_t status,
                                      const std::string& message) {
   std::vector<std::shared_ptr<Core>> hit;
   {

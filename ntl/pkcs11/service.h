@@ -1,11 +1,11 @@
 #ifndef TRUSTLINK_NTL_PKCS11_SERVICE_H_
 #define TRUSTLINK_NTL_PKCS11_SERVICE_H_
 
-// Pkcs11Service: the appliance's "pkcs11" stream service. Each stream gets its own
-// `p11-kit remote -p <module> pkcs11:token=<partition>` process, started with only that
-// partition's SOFTHSM2_CONF in a minimal environment, and bytes are pumped both ways between
-// the process's stdio and the stream. p11-kit speaks its PKCS#11 RPC over those bytes; this
-// code never parses them.
+// Pkcs11Service: the appliance's "pkcs11" stream service. Each stream gets its
+// own `p11-kit remote -p <module> pkcs11:token=<partition>` process, started
+// with only that partition's SOFTHSM2_CONF in a minimal environment, and bytes
+// are pumped both ways between the process's stdio and the stream. p11-kit
+// speaks its PKCS#11 RPC over those bytes; this code never parses them.
 
 #include <cstddef>
 #include <cstdint>
@@ -29,32 +29,37 @@ inline constexpr char kDefaultP11Kit[] = "/usr/bin/p11-kit";
 struct ServiceOptions {
   std::string p11_kit = kDefaultP11Kit;
   std::string module_path = kDefaultSoftHsmModule;
-  // Bytes from the client not yet written to the child. PKCS#11 RPC is request/response,
-  // so a well-behaved peer keeps this near one message; past it the stream is closed.
+  // Bytes from the client not yet written to the child. PKCS#11 RPC is
+  // request/response, so a well-behaved peer keeps this near one message; past
+  // it the stream is closed.
   size_t max_pending_bytes = 16u << 20;
-  // How long a child may take to exit after its stdin is closed, before SIGKILL.
+  // How long a child may take to exit after its stdin is closed, before
+  // SIGKILL.
   absl::Duration exit_grace = absl::Seconds(2);
 };
 
-// Thread safety: all methods are safe to call from any thread. Sessions run on one thread
-// each (a poll loop over the child's pipes); sink calls come from those threads.
+// Thread safety: all methods are safe to call from any thread. Sessions run on
+// one thread each (a poll loop over the child's pipes); sink calls come from
+// those threads.
 class Pkcs11Service {
  public:
   Pkcs11Service(TokenStore store, ServiceOptions options = {});
-  // The destructor closes every live stream (TL_E_CANCELLED) and waits for its thread.
+  // The destructor closes every live stream (TL_E_CANCELLED) and waits for its
+  // thread.
   ~Pkcs11Service();
   Pkcs11Service(const Pkcs11Service&) = delete;
   Pkcs11Service& operator=(const Pkcs11Service&) = delete;
 
-  // Open starts a stream on `partition`: it finds the token, starts p11-kit and returns the
-  // session the transport feeds. The caller has already checked that the client may use the
-  // partition. On error nothing was started and `sink` is untouched.
-  absl::StatusOr<std::unique_ptr<StreamSession>> Open(absl::string_view partition,
-                                                      std::shared_ptr<StreamSink> sink);
+  // Open starts a stream on `partition`: it finds the token, starts p11-kit and
+  // returns the session the transport feeds. The caller has already checked
+  // that the client may use the partition. On error nothing was started and
+  // `sink` is untouched.
+  absl::StatusOr<std::unique_ptr<StreamSession>> Open(
+      absl::string_view partition, std::shared_ptr<StreamSink> sink);
 
-  // ClosePartition ends every live stream on `partition` at once (assignment revoked,
-  // partition deleted): the child is killed, and each sink is closed with `status` and
-  // `message`. Returns how many streams it closed.
+  // ClosePartition ends every live stream on `partition` at once (assignment
+  // revoked, partition deleted): the child is killed, and each sink is closed
+  // with `status` and `message`. Returns how many streams it closed.
   size_t ClosePartition(absl::string_view partition, int32_t status,
                         const std::string& message);
 
@@ -63,7 +68,8 @@ class Pkcs11Service {
 
   const TokenStore& store() const { return store_; }
 
-  class Core;  // one session's state, shared by its thread and its StreamSession
+  class Core;  // one session's state, shared by its thread and its
+               // StreamSession
 
  private:
   friend class Core;

@@ -21,9 +21,11 @@ ServiceOptions WithFake(const std::string& name, const std::string& body) {
 }
 
 TEST(Pkcs11ServiceTest, PumpsBytesThroughTheChild) {
-  Pkcs11Service service(StoreWithPartitions("svc", {"partA"}), WithFake("cat", "exec cat"));
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA"}),
+                        WithFake("cat", "exec cat"));
   auto sink = std::make_shared<RecordingSink>();
-  absl::StatusOr<std::unique_ptr<StreamSession>> s = service.Open("partA", sink);
+  absl::StatusOr<std::unique_ptr<StreamSession>> s =
+      service.Open("partA", sink);
   ASSERT_TRUE(s.ok()) << s.status();
   (*s)->OnData("hello ");
   (*s)->OnData("world");
@@ -37,30 +39,37 @@ TEST(Pkcs11ServiceTest, ChildGetsOnlyThePartitionsConfig) {
   Pkcs11Service service(StoreWithPartitions("svc", {"partA"}),
                         WithFake("env", "echo \"$@\"; exec env"));
   auto sink = std::make_shared<RecordingSink>();
-  absl::StatusOr<std::unique_ptr<StreamSession>> s = service.Open("partA", sink);
+  absl::StatusOr<std::unique_ptr<StreamSession>> s =
+      service.Open("partA", sink);
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_TRUE(sink->WaitClosed());
   std::string out = sink->WaitForData(0);
   EXPECT_TRUE(absl::StrContains(
       out, "remote -p /usr/lib/softhsm/libsofthsm2.so pkcs11:token=partA\n"))
       << out;
-  EXPECT_TRUE(absl::StrContains(out, "/partitions/partA/softhsm2.conf\n")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "/partitions/partA/softhsm2.conf\n"))
+      << out;
   EXPECT_FALSE(absl::StrContains(out, "HOME=")) << out;
   EXPECT_FALSE(absl::StrContains(out, "TEST_TMPDIR=")) << out;
-  // The child ended on its own: the stream is closed with a reason naming the partition.
+  // The child ended on its own: the stream is closed with a reason naming the
+  // partition.
   EXPECT_EQ(sink->status(), TL_E_UNAVAILABLE);
-  EXPECT_TRUE(absl::StrContains(sink->message(), "partition 'partA'")) << sink->message();
+  EXPECT_TRUE(absl::StrContains(sink->message(), "partition 'partA'"))
+      << sink->message();
 }
 
 TEST(Pkcs11ServiceTest, ChildStderrIsInTheCloseMessage) {
   Pkcs11Service service(StoreWithPartitions("svc", {"partA"}),
                         WithFake("err", "echo 'module exploded' >&2; exit 3"));
   auto sink = std::make_shared<RecordingSink>();
-  auto session = service.Open("partA", sink);  // held: dropping it means the client left
+  auto session =
+      service.Open("partA", sink);  // held: dropping it means the client left
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE(sink->WaitClosed());
-  EXPECT_TRUE(absl::StrContains(sink->message(), "exited with status 3")) << sink->message();
-  EXPECT_TRUE(absl::StrContains(sink->message(), "module exploded")) << sink->message();
+  EXPECT_TRUE(absl::StrContains(sink->message(), "exited with status 3"))
+      << sink->message();
+  EXPECT_TRUE(absl::StrContains(sink->message(), "module exploded"))
+      << sink->message();
 }
 
 TEST(Pkcs11ServiceTest, ClosePartitionKillsOnlyThatPartitionsStreams) {
@@ -71,7 +80,9 @@ TEST(Pkcs11ServiceTest, ClosePartitionKillsOnlyThatPartitionsStreams) {
   auto sa = service.Open("partA", a);
   auto sb = service.Open("partB", b);
   ASSERT_TRUE(sa.ok() && sb.ok());
-  EXPECT_EQ(service.ClosePartition("partA", TL_E_PARTITION_NOT_ASSIGNED, "revoked"), 1u);
+  EXPECT_EQ(
+      service.ClosePartition("partA", TL_E_PARTITION_NOT_ASSIGNED, "revoked"),
+      1u);
   ASSERT_TRUE(a->WaitClosed());
   EXPECT_EQ(a->status(), TL_E_PARTITION_NOT_ASSIGNED);
   EXPECT_EQ(a->message(), "revoked");
@@ -81,11 +92,14 @@ TEST(Pkcs11ServiceTest, ClosePartitionKillsOnlyThatPartitionsStreams) {
 }
 
 TEST(Pkcs11ServiceTest, UnknownPartitionIsNotFound) {
-  Pkcs11Service service(StoreWithPartitions("svc", {}), WithFake("cat", "exec cat"));
+  Pkcs11Service service(StoreWithPartitions("svc", {}),
+                        WithFake("cat", "exec cat"));
   auto s = service.Open("nope", std::make_shared<RecordingSink>());
   EXPECT_EQ(ToTlStatus(s.status()), TL_E_NOT_FOUND);
-  EXPECT_EQ(ToTlStatus(service.Open("../etc", std::make_shared<RecordingSink>()).status()),
-            TL_E_NAME_INVALID);
+  EXPECT_EQ(
+      ToTlStatus(
+          service.Open("../etc", std::make_shared<RecordingSink>()).status()),
+      TL_E_NAME_INVALID);
 }
 
 TEST(Pkcs11ServiceTest, PeerThatFloodsIsCut) {
@@ -106,7 +120,8 @@ TEST(Pkcs11ServiceTest, RealP11KitEndsAtEndOfStream) {
   auto s = service.Open("partA", sink);
   ASSERT_TRUE(s.ok()) << s.status();
   (*s)->OnClose();
-  // p11-kit remote exits at EOF well within the grace period; the session thread reaps it.
+  // p11-kit remote exits at EOF well within the grace period; the session
+  // thread reaps it.
   EXPECT_TRUE(WaitUntil([&] { return service.live_sessions() == 0; }));
 }
 
@@ -114,7 +129,8 @@ TEST(Pkcs11ServiceTest, DestructorCancelsLiveStreams) {
   auto sink = std::make_shared<RecordingSink>();
   std::unique_ptr<StreamSession> session;
   {
-    Pkcs11Service service(StoreWithPartitions("svc", {"partA"}), WithFake("cat", "exec cat"));
+    Pkcs11Service service(StoreWithPartitions("svc", {"partA"}),
+                          WithFake("cat", "exec cat"));
     auto s = service.Open("partA", sink);
     ASSERT_TRUE(s.ok());
     session = std::move(*s);

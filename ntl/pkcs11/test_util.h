@@ -1,8 +1,8 @@
 #ifndef TRUSTLINK_NTL_PKCS11_TEST_UTIL_H_
 #define TRUSTLINK_NTL_PKCS11_TEST_UTIL_H_
 
-// Test helpers: a recording StreamSink, fake p11-kit programs and a token store with
-// real SoftHSM2 partitions under $TEST_TMPDIR.
+// Test helpers: a recording StreamSink, fake p11-kit programs and a token store
+// with real SoftHSM2 partitions under $TEST_TMPDIR.
 
 #include <memory>
 #include <string>
@@ -21,7 +21,8 @@ class RecordingSink : public StreamSink {
  public:
   void Send(std::string data) override;
   void Close(int32_t status, std::string message) override;
-  // WaitForData waits until `n` bytes arrived; returns them (or what came by the deadline).
+  // WaitForData waits until `n` bytes arrived; returns them (or what came by
+  // the deadline).
   std::string WaitForData(size_t n, absl::Duration timeout = absl::Seconds(20));
   // WaitClosed waits for Close; false if it did not come in time.
   bool WaitClosed(absl::Duration timeout = absl::Seconds(20));
@@ -37,17 +38,18 @@ class RecordingSink : public StreamSink {
   std::string message_ ABSL_GUARDED_BY(mu_);
 };
 
-// FakeP11Kit writes an executable script under $TEST_TMPDIR that ignores its arguments and
-// runs `body` (a shell command), and returns its path.
+// FakeP11Kit writes an executable script under $TEST_TMPDIR that ignores its
+// arguments and runs `body` (a shell command), and returns its path.
 std::string FakeP11Kit(const std::string& name, const std::string& body);
 
-// StoreWithPartitions opens a token store at $TEST_TMPDIR/<root> and creates the
-// partitions (SO PIN 12345678, user PIN 87654321) that do not exist yet.
+// StoreWithPartitions opens a token store at $TEST_TMPDIR/<root> and creates
+// the partitions (SO PIN 12345678, user PIN 87654321) that do not exist yet.
 TokenStore StoreWithPartitions(const std::string& root,
                                std::initializer_list<const char*> partitions);
 
 // WaitUntil polls `done` until it holds or `timeout` passes.
-bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(20));
+bool WaitUntil(const std::function<bool()>& done,
+               absl::Duration timeout = absl::Seconds(20));
 
 }  // namespace trustlink::ntl::pkcs11::testing
 

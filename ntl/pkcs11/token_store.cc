@@ -24,15 +24,16 @@ constexpr char kTokensDir[] = "tokens";
 constexpr char kLockName[] = ".lock";
 
 bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 absl::Status NameError(absl::string_view name, absl::string_view why) {
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_NAME_INVALID,
-               absl::StrCat("partition name '", absl::CHexEscape(name), "' ", why,
-                            "; use 1-32 letters, digits, '.', '_' or '-', not starting "
-                            "with '.' or '-'"));
+  return Error(
+      absl::StatusCode::kInvalidArgument, TL_E_NAME_INVALID,
+      absl::StrCat("partition name '", absl::CHexEscape(name), "' ", why,
+                   "; use 1-32 letters, digits, '.', '_' or '-', not starting "
+                   "with '.' or '-'"));
 }
 
 }  // namespace
@@ -72,8 +73,9 @@ absl::Status ValidatePin(absl::string_view pin, absl::string_view what) {
 std::string TokenUri(absl::string_view label) {
   std::string uri = "pkcs11:token=";
   for (unsigned char c : label) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-        c == '-' || c == '.' || c == '_' || c == '~') {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+        c == '~') {
       uri.push_back(static_cast<char>(c));
     } else {
       absl::StrAppendFormat(&uri, "%%%02X", c);
@@ -83,7 +85,8 @@ std::string TokenUri(absl::string_view label) {
 }
 
 absl::Status RemoveTree(int parent_fd, const std::string& name) {
-  int fd = openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = openat(parent_fd, name.c_str(),
+                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOTDIR || errno == ELOOP) {
       if (unlinkat(parent_fd, name.c_str(), 0) == 0) {
@@ -94,7 +97,8 @@ absl::Status RemoveTree(int parent_fd, const std::string& name) {
       return absl::OkStatus();
     }
     return Error(absl::StatusCode::kInternal, TL_E_IO,
-                 absl::StrCat("cannot open '", name, "' to remove it: ", strerror(errno)));
+                 absl::StrCat("cannot open '", name,
+                              "' to remove it: ", strerror(errno)));
   }
   DIR* d = fdopendir(fd);
   if (d == nullptr) {
@@ -115,14 +119,17 @@ absl::Status RemoveTree(int parent_fd, const std::string& name) {
     if (is_dir) {
       status.Update(RemoveTree(dirfd(d), n));
     } else if (unlinkat(dirfd(d), n.c_str(), 0) != 0 && errno != ENOENT) {
-      status.Update(Error(absl::StatusCode::kInternal, TL_E_IO,
-                          absl::StrCat("cannot remove '", n, "': ", strerror(errno))));
+      status.Update(
+          Error(absl::StatusCode::kInternal, TL_E_IO,
+                absl::StrCat("cannot remove '", n, "': ", strerror(errno))));
     }
   }
   closedir(d);
-  if (status.ok() && unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+  if (status.ok() && unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 &&
+      errno != ENOENT) {
     status = Error(absl::StatusCode::kInternal, TL_E_IO,
-                   absl::StrCat("cannot remove directory '", name, "': ", strerror(errno)));
+                   absl::StrCat("cannot remove directory '", name,
+                                "': ", strerror(errno)));
   }
   return status;
 }
@@ -130,12 +137,15 @@ absl::Status RemoveTree(int parent_fd, const std::string& name) {
 absl::StatusOr<TokenStore> TokenStore::Open(const std::string& appliance_root,
                                             TokenStoreOptions options) {
   if (appliance_root.empty() || appliance_root[0] != '/') {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 absl::StrCat("appliance root '", appliance_root,
-                              "' must be an absolute path (SoftHSM2 needs absolute token "
-                              "directories)"));
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+        absl::StrCat(
+            "appliance root '", appliance_root,
+            "' must be an absolute path (SoftHSM2 needs absolute token "
+            "directories)"));
   }
-  absl::StatusOr<internal::SafeDir> root = internal::SafeDir::Open(appliance_root, true);
+  absl::StatusOr<internal::SafeDir> root =
+      internal::SafeDir::Open(appliance_root, true);
   if (!root.ok()) {
     return root.status();
   }
@@ -146,16 +156,18 @@ absl::StatusOr<TokenStore> TokenStore::Open(const std::string& appliance_root,
   return TokenStore(std::move(*dir), std::move(options));
 }
 
-absl::StatusOr<PartitionToken> TokenStore::Find(absl::string_view partition) const {
+absl::StatusOr<PartitionToken> TokenStore::Find(
+    absl::string_view partition) const {
   if (absl::Status s = ValidatePartitionName(partition); !s.ok()) {
     return s;
   }
   absl::StatusOr<internal::SafeDir> sub = dir_.OpenSubdir(partition, false);
   if (!sub.ok()) {
     if (absl::IsNotFound(sub.status())) {
-      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                   absl::StrCat("partition '", partition, "' has no PKCS#11 token in ",
-                                dir_.path(), "; create the partition first"));
+      return Error(
+          absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+          absl::StrCat("partition '", partition, "' has no PKCS#11 token in ",
+                       dir_.path(), "; create the partition first"));
     }
     return sub.status();
   }
@@ -164,9 +176,10 @@ absl::StatusOr<PartitionToken> TokenStore::Find(absl::string_view partition) con
     return has_conf.status();
   }
   if (!*has_conf) {
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat("partition '", partition, "' has no ", kConfName, " in ",
-                              sub->path(), "; re-create the partition"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat("partition '", partition, "' has no ", kConfName, " in ",
+                     sub->path(), "; re-create the partition"));
   }
   PartitionToken token;
   token.partition = std::string(partition);
@@ -190,7 +203,8 @@ absl::StatusOr<std::vector<std::string>> TokenStore::List() const {
   return out;
 }
 
-absl::Status TokenStore::Create(absl::string_view partition, absl::string_view so_pin,
+absl::Status TokenStore::Create(absl::string_view partition,
+                                absl::string_view so_pin,
                                 absl::string_view user_pin) {
   if (absl::Status s = ValidatePartitionName(partition); !s.ok()) {
     return s;
@@ -210,9 +224,11 @@ absl::Status TokenStore::Create(absl::string_view partition, absl::string_view s
     return exists.status();
   }
   if (*exists) {
-    return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                 absl::StrCat("partition '", partition, "' already has a token in ",
-                              dir_.PathOf(partition), "; remove it first to re-create it"));
+    return Error(
+        absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+        absl::StrCat("partition '", partition, "' already has a token in ",
+                     dir_.PathOf(partition),
+                     "; remove it first to re-create it"));
   }
   const std::string name(partition);
   absl::Status status = [&]() -> absl::Status {
@@ -220,14 +236,17 @@ absl::Status TokenStore::Create(absl::string_view partition, absl::string_view s
     if (!sub.ok()) {
       return sub.status();
     }
-    absl::StatusOr<internal::SafeDir> tokens = sub->OpenSubdir(kTokensDir, true);
+    absl::StatusOr<internal::SafeDir> tokens =
+        sub->OpenSubdir(kTokensDir, true);
     if (!tokens.ok()) {
       return tokens.status();
     }
-    // No comments in this file: SoftHSM2's parser is strict about what it accepts.
-    std::string conf = absl::StrCat("directories.tokendir = ", tokens->path(),
-                                    "\nobjectstore.backend = file\nlog.level = ERROR\n"
-                                    "slots.removable = false\n");
+    // No comments in this file: SoftHSM2's parser is strict about what it
+    // accepts.
+    std::string conf =
+        absl::StrCat("directories.tokendir = ", tokens->path(),
+                     "\nobjectstore.backend = file\nlog.level = ERROR\n"
+                     "slots.removable = false\n");
     if (absl::Status s = sub->WriteFileAtomic(kConfName, conf, 0600); !s.ok()) {
       return s;
     }
@@ -244,9 +263,11 @@ absl::Status TokenStore::Create(absl::string_view partition, absl::string_view s
   return status;
 }
 
-absl::Status TokenStore::InitToken(const PartitionToken& token, absl::string_view so_pin,
+absl::Status TokenStore::InitToken(const PartitionToken& token,
+                                   absl::string_view so_pin,
                                    absl::string_view user_pin) {
-  // PINs go through the child's environment, which only its own user can read, never argv.
+  // PINs go through the child's environment, which only its own user can read,
+  // never argv.
   std::vector<std::string> env = {
       absl::StrCat("SOFTHSM2_CONF=", token.softhsm2_conf),
       absl::StrCat("TL_SO_PIN=", so_pin),
@@ -255,23 +276,25 @@ absl::Status TokenStore::InitToken(const PartitionToken& token, absl::string_vie
   };
   const std::string& tool = options_.pkcs11_tool;
   std::vector<std::vector<std::string>> steps = {
-      {tool, "--module", options_.module_path, "--init-token", "--label", token.token_label,
-       "--so-pin", "env:TL_SO_PIN"},
-      {tool, "--module", options_.module_path, "--token-label", token.token_label, "--login",
-       "--login-type", "so", "--so-pin", "env:TL_SO_PIN", "--init-pin", "--new-pin",
-       "env:TL_USER_PIN"},
+      {tool, "--module", options_.module_path, "--init-token", "--label",
+       token.token_label, "--so-pin", "env:TL_SO_PIN"},
+      {tool, "--module", options_.module_path, "--token-label",
+       token.token_label, "--login", "--login-type", "so", "--so-pin",
+       "env:TL_SO_PIN", "--init-pin", "--new-pin", "env:TL_USER_PIN"},
   };
   for (const auto& argv : steps) {
     ChildSpec spec{tool, argv, env};
-    absl::StatusOr<RunResult> r = RunToCompletion(spec, absl::Now() + options_.tool_timeout);
+    absl::StatusOr<RunResult> r =
+        RunToCompletion(spec, absl::Now() + options_.tool_timeout);
     if (!r.ok()) {
       return r.status();
     }
     if (!WIFEXITED(r->wait_status) || WEXITSTATUS(r->wait_status) != 0) {
-      return Error(absl::StatusCode::kInternal, TL_E_INTERNAL,
-                   absl::StrCat("initialising the token of partition '", token.partition,
-                                "' failed: ", tool, " ", DescribeWaitStatus(r->wait_status),
-                                ": ", r->output));
+      return Error(
+          absl::StatusCode::kInternal, TL_E_INTERNAL,
+          absl::StrCat("initialising the token of partition '", token.partition,
+                       "' failed: ", tool, " ",
+                       DescribeWaitStatus(r->wait_status), ": ", r->output));
     }
   }
   return absl::OkStatus();
@@ -290,8 +313,9 @@ absl::Status TokenStore::Remove(absl::string_view partition) {
     return exists.status();
   }
   if (!*exists) {
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat("partition '", partition, "' has no token to remove"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat("partition '", partition, "' has no token to remove"));
   }
   return RemoveTree(dir_.fd(), std::string(partition));
 }

@@ -1,13 +1,16 @@
 #ifndef TRUSTLINK_NTL_PKCS11_TOKEN_STORE_H_
 #define TRUSTLINK_NTL_PKCS11_TOKEN_STORE_H_
 
-// TokenStore: the appliance's PKCS#11 tokens, one SoftHSM2 token directory per partition.
+// TokenStore: the appliance's PKCS#11 tokens, one SoftHSM2 token directory per
+// partition.
 //
-//   <appliance root>/partitions/<name>/softhsm2.conf   (0600; points at tokens/)
-//   <appliance root>/partitions/<name>/tokens/         (0700; SoftHSM2's object store)
+//   <appliance root>/partitions/<name>/softhsm2.conf   (0600; points at
+//   tokens/) <appliance root>/partitions/<name>/tokens/         (0700;
+//   SoftHSM2's object store)
 //
-// A partition's token has the partition name as its label, so `p11-kit remote` can serve
-// exactly that token (pkcs11:token=<name>) and hide SoftHSM2's spare empty slot.
+// A partition's token has the partition name as its label, so `p11-kit remote`
+// can serve exactly that token (pkcs11:token=<name>) and hide SoftHSM2's spare
+// empty slot.
 
 #include <string>
 #include <vector>
@@ -19,13 +22,15 @@
 
 namespace trustlink::ntl::pkcs11 {
 
-inline constexpr char kDefaultSoftHsmModule[] = "/usr/lib/softhsm/libsofthsm2.so";
+inline constexpr char kDefaultSoftHsmModule[] =
+    "/usr/lib/softhsm/libsofthsm2.so";
 inline constexpr char kDefaultPkcs11Tool[] = "/usr/bin/pkcs11-tool";
 // A PKCS#11 token label is 32 bytes.
 inline constexpr size_t kMaxPartitionNameLength = 32;
 
-// ValidatePartitionName: a name that is safe as a path component, as a token label and as a
-// word in a p11-kit module config: 1-32 of [A-Za-z0-9._-], not starting with '.' or '-'.
+// ValidatePartitionName: a name that is safe as a path component, as a token
+// label and as a word in a p11-kit module config: 1-32 of [A-Za-z0-9._-], not
+// starting with '.' or '-'.
 absl::Status ValidatePartitionName(absl::string_view name);
 
 // ValidatePin: 4-255 bytes (SoftHSM2's limits), no NUL or newline.
@@ -36,37 +41,42 @@ struct PartitionToken {
   std::string partition;
   std::string softhsm2_conf;  // absolute path, for SOFTHSM2_CONF
   std::string token_label;
-  std::string token_uri;      // "pkcs11:token=<label>", percent-encoded
+  std::string token_uri;  // "pkcs11:token=<label>", percent-encoded
 };
 
 struct TokenStoreOptions {
   std::string module_path = kDefaultSoftHsmModule;
-  // Tokens are initialised with pkcs11-tool because it takes PINs from the environment
-  // ("env:VAR"); softhsm2-util wants them in argv, where any local user can read them.
+  // Tokens are initialised with pkcs11-tool because it takes PINs from the
+  // environment
+  // ("env:VAR"); softhsm2-util wants them in argv, where any local user can
+  // read them.
   std::string pkcs11_tool = kDefaultPkcs11Tool;
   absl::Duration tool_timeout = absl::Seconds(30);
 };
 
-// Thread safety: const methods are safe from many threads at once. Create and Remove take an
-// OFD lock on <root>/partitions/.lock, so concurrent admin processes are serialised.
+// Thread safety: const methods are safe from many threads at once. Create and
+// Remove take an OFD lock on <root>/partitions/.lock, so concurrent admin
+// processes are serialised.
 class TokenStore {
  public:
-  // Open opens (creating if needed, 0700) <appliance_root>/partitions. The root must be an
-  // absolute path: SoftHSM2 needs absolute token directories.
+  // Open opens (creating if needed, 0700) <appliance_root>/partitions. The root
+  // must be an absolute path: SoftHSM2 needs absolute token directories.
   static absl::StatusOr<TokenStore> Open(const std::string& appliance_root,
                                          TokenStoreOptions options = {});
 
-  // Create makes the partition's token directory and config, initialises the token with
-  // label = partition name and the admin's SO PIN, and sets the user PIN. ALREADY_EXISTS if
-  // the partition has a token. On failure nothing is left behind.
+  // Create makes the partition's token directory and config, initialises the
+  // token with label = partition name and the admin's SO PIN, and sets the user
+  // PIN. ALREADY_EXISTS if the partition has a token. On failure nothing is
+  // left behind.
   absl::Status Create(absl::string_view partition, absl::string_view so_pin,
                       absl::string_view user_pin);
 
-  // Find returns where the partition's token lives; NOT_FOUND (TL_E_NOT_FOUND) if none.
+  // Find returns where the partition's token lives; NOT_FOUND (TL_E_NOT_FOUND)
+  // if none.
   absl::StatusOr<PartitionToken> Find(absl::string_view partition) const;
 
-  // Remove deletes the partition's token and all its objects. Close its streams first
-  // (Pkcs11Service::ClosePartition).
+  // Remove deletes the partition's token and all its objects. Close its streams
+  // first (Pkcs11Service::ClosePartition).
   absl::Status Remove(absl::string_view partition);
 
   // List returns the partitions that have a token, sorted.
@@ -85,11 +95,12 @@ class TokenStore {
   TokenStoreOptions options_;
 };
 
-// TokenUri returns "pkcs11:token=<label>" with the label percent-encoded (RFC 7512).
+// TokenUri returns "pkcs11:token=<label>" with the label percent-encoded (RFC
+// 7512).
 std::string TokenUri(absl::string_view label);
 
-// RemoveTree deletes the directory `name` inside `parent_fd` and everything below it, never
-// following symlinks.
+// RemoveTree deletes the directory `name` inside `parent_fd` and everything
+// below it, never following symlinks.
 absl::Status RemoveTree(int parent_fd, const std::string& name);
 
 }  // namespace trustlink::ntl::pkcs11

@@ -19,12 +19,13 @@ std::string TempRoot(const std::string& name) {
 }
 
 TEST(TokenStoreTest, ValidatesPartitionNames) {
-  for (const char* bad : {"", "../x", "a/b", ".hidden", "-rf", "a b", "a\"b", "a\\b",
-                          "x234567890123456789012345678901234"}) {
+  for (const char* bad : {"", "../x", "a/b", ".hidden", "-rf", "a b", "a\"b",
+                          "a\\b", "x234567890123456789012345678901234"}) {
     absl::Status s = ValidatePartitionName(bad);
     EXPECT_EQ(ToTlStatus(s), TL_E_NAME_INVALID) << bad;
   }
-  for (const char* good : {"partA", "web-1", "db_2.prod", "x2345678901234567890123456789012"}) {
+  for (const char* good :
+       {"partA", "web-1", "db_2.prod", "x2345678901234567890123456789012"}) {
     EXPECT_TRUE(ValidatePartitionName(good).ok()) << good;
   }
 }
@@ -42,7 +43,8 @@ TEST(TokenStoreTest, TokenUriIsPercentEncoded) {
 }
 
 TEST(TokenStoreTest, RootMustBeAbsolute) {
-  EXPECT_EQ(ToTlStatus(TokenStore::Open("relative/root").status()), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(ToTlStatus(TokenStore::Open("relative/root").status()),
+            TL_E_INVALID_ARGUMENT);
 }
 
 TEST(TokenStoreTest, CreateFindListRemove) {
@@ -54,7 +56,8 @@ TEST(TokenStoreTest, CreateFindListRemove) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->token_label, "partA");
   EXPECT_EQ(t->token_uri, "pkcs11:token=partA");
-  EXPECT_EQ(t->softhsm2_conf, TempRoot("create/partitions/partA/softhsm2.conf"));
+  EXPECT_EQ(t->softhsm2_conf,
+            TempRoot("create/partitions/partA/softhsm2.conf"));
   struct stat st;
   ASSERT_EQ(stat(t->softhsm2_conf.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -77,7 +80,8 @@ TEST(TokenStoreTest, CreateFindListRemove) {
 TEST(TokenStoreTest, FailedInitLeavesNothing) {
   TokenStoreOptions options;
   options.pkcs11_tool = "/bin/false";
-  absl::StatusOr<TokenStore> store = TokenStore::Open(TempRoot("fail"), options);
+  absl::StatusOr<TokenStore> store =
+      TokenStore::Open(TempRoot("fail"), options);
   ASSERT_TRUE(store.ok());
   absl::Status s = store->Create("partA", "12345678", "87654321");
   EXPECT_FALSE(s.ok());

@@ -37,10 +37,11 @@ bool AllOf(absl::string_view s, absl::string_view extra) {
 
 absl::Status ValidateLabel(absl::string_view label) {
   constexpr absl::string_view kRule =
-      "use 1-64 letters, digits, spaces or _.-@:+, not starting with '.', '-' or a space";
-  if (label.empty() || label.size() > kMaxLabelLength || !AllOf(label, " _.-@:+") ||
-      label.front() == '.' || label.front() == '-' || label.front() == ' ' ||
-      label.back() == ' ') {
+      "use 1-64 letters, digits, spaces or _.-@:+, not starting with '.', '-' "
+      "or a space";
+  if (label.empty() || label.size() > kMaxLabelLength ||
+      !AllOf(label, " _.-@:+") || label.front() == '.' ||
+      label.front() == '-' || label.front() == ' ' || label.back() == ' ') {
     return NameError("client label", label, kRule);
   }
   return absl::OkStatus();
@@ -49,8 +50,8 @@ absl::Status ValidateLabel(absl::string_view label) {
 absl::Status ValidatePartitionName(absl::string_view name) {
   constexpr absl::string_view kRule =
       "use 1-32 letters, digits or _.-, not starting with '.' or '-'";
-  if (name.empty() || name.size() > kMaxPartitionNameLength || !AllOf(name, "_.-") ||
-      name.front() == '.' || name.front() == '-') {
+  if (name.empty() || name.size() > kMaxPartitionNameLength ||
+      !AllOf(name, "_.-") || name.front() == '.' || name.front() == '-') {
     return NameError("partition name", name, kRule);
   }
   return absl::OkStatus();
@@ -58,20 +59,24 @@ absl::Status ValidatePartitionName(absl::string_view name) {
 
 absl::Status ValidatePartitionLabel(absl::string_view label) {
   if (label.size() > kMaxPartitionLabelLength) {
-    return NameError("partition label", label, "use at most 64 printable characters");
+    return NameError("partition label", label,
+                     "use at most 64 printable characters");
   }
   for (char c : label) {
     if (c < 0x20 || c > 0x7e) {
-      return NameError("partition label", label, "use printable ASCII characters only");
+      return NameError("partition label", label,
+                       "use printable ASCII characters only");
     }
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateSerial(absl::string_view serial) {
-  if (serial.empty() || serial.size() > kMaxSerialLength || !AllOf(serial, "") ||
-      !std::all_of(serial.begin(), serial.end(),
-                   [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); })) {
+  if (serial.empty() || serial.size() > kMaxSerialLength ||
+      !AllOf(serial, "") ||
+      !std::all_of(serial.begin(), serial.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+      })) {
     return NameError("partition serial", serial, "use 1-20 decimal digits");
   }
   return absl::OkStatus();
@@ -79,10 +84,12 @@ absl::Status ValidateSerial(absl::string_view serial) {
 
 absl::Status ValidateOttExpiry(int64_t seconds) {
   if (seconds < 0 || seconds > kMaxOttExpirySeconds) {
-    return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-                 absl::StrCat("OTT expiry ", seconds,
-                              " s is out of range; use 1 to 2592000 seconds (30 days), or 0 "
-                              "for the appliance default"));
+    return Error(
+        absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
+        absl::StrCat(
+            "OTT expiry ", seconds,
+            " s is out of range; use 1 to 2592000 seconds (30 days), or 0 "
+            "for the appliance default"));
   }
   return absl::OkStatus();
 }
@@ -92,21 +99,28 @@ absl::Status ValidateSettings(const Settings& s) {
                   int64_t hi) -> absl::Status {
     if (value < lo || value > hi) {
       return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-                   absl::StrCat(field, " ", value, " is out of range; use ", lo, " to ", hi));
+                   absl::StrCat(field, " ", value, " is out of range; use ", lo,
+                                " to ", hi));
     }
     return absl::OkStatus();
   };
   absl::Status st;
   if (!(st = range("port", s.port, 1, 65535)).ok()) return st;
-  if (!(st = range("keep-alive idle", s.keepalive_idle_seconds, 1, 7200)).ok()) return st;
-  if (!(st = range("keep-alive interval", s.keepalive_interval_seconds, 1, 3600)).ok()) {
+  if (!(st = range("keep-alive idle", s.keepalive_idle_seconds, 1, 7200)).ok())
+    return st;
+  if (!(st =
+            range("keep-alive interval", s.keepalive_interval_seconds, 1, 3600))
+           .ok()) {
     return st;
   }
-  if (!(st = range("keep-alive probes", s.keepalive_probes, 1, 100)).ok()) return st;
-  if (!(st = range("receive timeout (ms)", s.receive_timeout_ms, 100, 3600000)).ok()) {
+  if (!(st = range("keep-alive probes", s.keepalive_probes, 1, 100)).ok())
+    return st;
+  if (!(st = range("receive timeout (ms)", s.receive_timeout_ms, 100, 3600000))
+           .ok()) {
     return st;
   }
-  if (!(st = range("HTL grace period", s.htl_grace_period_seconds, 1, 86400)).ok()) {
+  if (!(st = range("HTL grace period", s.htl_grace_period_seconds, 1, 86400))
+           .ok()) {
     return st;
   }
   if (!(st = range("default OTT expiry", s.htl_default_ott_expiry_seconds, 1,
@@ -121,22 +135,26 @@ absl::Status ValidateSettings(const Settings& s) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> NormalizeFingerprint(absl::string_view fingerprint) {
+absl::StatusOr<std::string> NormalizeFingerprint(
+    absl::string_view fingerprint) {
   std::string hex;
   hex.reserve(64);
   for (char c : fingerprint) {
     if (c == ':') {
       continue;
     }
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) || hex.size() == 64) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) ||
+        hex.size() == 64) {
       return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                   "a SHA-256 fingerprint is 64 hex digits, optionally separated by ':'");
+                   "a SHA-256 fingerprint is 64 hex digits, optionally "
+                   "separated by ':'");
     }
     hex.push_back(absl::ascii_toupper(static_cast<unsigned char>(c)));
   }
   if (hex.size() != 64) {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 "a SHA-256 fingerprint is 64 hex digits, optionally separated by ':'");
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+        "a SHA-256 fingerprint is 64 hex digits, optionally separated by ':'");
   }
   std::string out;
   out.reserve(95);

@@ -22,9 +22,10 @@ constexpr absl::string_view kCertificateMarker = "certificate:";
 
 absl::Status Damaged(absl::string_view file, int line, absl::string_view what) {
   if (line > 0) {
-    return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-                 absl::StrCat("registry file ", file, " line ", line, ": ", what,
-                              "; restore it from a backup or fix it by hand"));
+    return Error(
+        absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+        absl::StrCat("registry file ", file, " line ", line, ": ", what,
+                     "; restore it from a backup or fix it by hand"));
   }
   return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
                absl::StrCat("registry file ", file, ": ", what,
@@ -36,8 +37,8 @@ struct Field {
   int line;
 };
 
-// Fields holds a file's "key = value" lines. Keys listed in `repeatable` may occur many
-// times; every other key at most once.
+// Fields holds a file's "key = value" lines. Keys listed in `repeatable` may
+// occur many times; every other key at most once.
 struct Fields {
   std::multimap<std::string, Field> values;
   std::string rest;  // Everything after the certificate marker line.
@@ -54,11 +55,13 @@ absl::StatusOr<Fields> Split(absl::string_view text, absl::string_view file,
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     bool last = end == absl::string_view::npos;
-    absl::string_view line = text.substr(pos, last ? absl::string_view::npos : end - pos);
+    absl::string_view line =
+        text.substr(pos, last ? absl::string_view::npos : end - pos);
     pos = last ? text.size() : end + 1;
     ++line_no;
     if (last && !line.empty()) {
-      return Damaged(file, line_no, "the file is truncated (no newline at the end)");
+      return Damaged(file, line_no,
+                     "the file is truncated (no newline at the end)");
     }
     absl::string_view stripped = absl::StripAsciiWhitespace(line);
     if (stripped.empty() || stripped.front() == '#') {
@@ -76,22 +79,27 @@ absl::StatusOr<Fields> Split(absl::string_view text, absl::string_view file,
     }
     size_t eq = stripped.find('=');
     if (eq == absl::string_view::npos) {
-      return Damaged(file, line_no, absl::StrCat("expected 'key = value', found '",
-                                                 stripped.substr(0, 60), "'"));
+      return Damaged(file, line_no,
+                     absl::StrCat("expected 'key = value', found '",
+                                  stripped.substr(0, 60), "'"));
     }
     std::string key(absl::StripAsciiWhitespace(stripped.substr(0, eq)));
     std::string value(absl::StripAsciiWhitespace(stripped.substr(eq + 1)));
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return Damaged(file, line_no, absl::StrCat("unknown key '", key.substr(0, 40), "'"));
+      return Damaged(file, line_no,
+                     absl::StrCat("unknown key '", key.substr(0, 40), "'"));
     }
     if (fields.values.count(key) > 0 &&
-        std::find(repeatable.begin(), repeatable.end(), key) == repeatable.end()) {
-      return Damaged(file, line_no, absl::StrCat("key '", key, "' appears twice"));
+        std::find(repeatable.begin(), repeatable.end(), key) ==
+            repeatable.end()) {
+      return Damaged(file, line_no,
+                     absl::StrCat("key '", key, "' appears twice"));
     }
     fields.values.emplace(key, Field{value, line_no});
   }
   if (has_certificate) {
-    return Damaged(file, line_no, "the 'certificate:' section is missing (file truncated?)");
+    return Damaged(file, line_no,
+                   "the 'certificate:' section is missing (file truncated?)");
   }
   return fields;
 }
@@ -100,16 +108,18 @@ absl::StatusOr<Field> Required(const Fields& f, absl::string_view file,
                                const std::string& key) {
   auto it = f.values.find(key);
   if (it == f.values.end()) {
-    return Damaged(file, 0, absl::StrCat("required key '", key, "' is missing"));
+    return Damaged(file, 0,
+                   absl::StrCat("required key '", key, "' is missing"));
   }
   return it->second;
 }
 
 template <typename Int>
-absl::Status ParseInt(const Field& field, absl::string_view file, absl::string_view key,
-                      Int* out) {
+absl::Status ParseInt(const Field& field, absl::string_view file,
+                      absl::string_view key, Int* out) {
   int64_t v;
-  if (!absl::SimpleAtoi(field.value, &v) || v < std::numeric_limits<Int>::min() ||
+  if (!absl::SimpleAtoi(field.value, &v) ||
+      v < std::numeric_limits<Int>::min() ||
       v > std::numeric_limits<Int>::max()) {
     return Damaged(file, field.line,
                    absl::StrCat("'", key, "' must be a number, found '",
@@ -119,19 +129,21 @@ absl::Status ParseInt(const Field& field, absl::string_view file, absl::string_v
   return absl::OkStatus();
 }
 
-absl::Status ParseBool(const Field& field, absl::string_view file, absl::string_view key,
-                       bool* out) {
+absl::Status ParseBool(const Field& field, absl::string_view file,
+                       absl::string_view key, bool* out) {
   if (field.value == "yes") {
     *out = true;
   } else if (field.value == "no") {
     *out = false;
   } else {
-    return Damaged(file, field.line, absl::StrCat("'", key, "' must be yes or no"));
+    return Damaged(file, field.line,
+                   absl::StrCat("'", key, "' must be yes or no"));
   }
   return absl::OkStatus();
 }
 
-// Checked runs a validator and turns its failure into a file-and-line damage report.
+// Checked runs a validator and turns its failure into a file-and-line damage
+// report.
 absl::Status Checked(absl::Status st, absl::string_view file, int line) {
   if (st.ok()) {
     return st;
@@ -139,10 +151,10 @@ absl::Status Checked(absl::Status st, absl::string_view file, int line) {
   return Damaged(file, line, st.message());
 }
 
-#define RETURN_IF_ERROR_REG(expr)      \
-  do {                                 \
-    absl::Status _st = (expr);         \
-    if (!_st.ok()) return _st;         \
+#define RETURN_IF_ERROR_REG(expr) \
+  do {                            \
+    absl::Status _st = (expr);    \
+    if (!_st.ok()) return _st;    \
   } while (0)
 
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
@@ -170,12 +182,14 @@ absl::StatusOr<std::string> FingerprintOfPem(absl::string_view pem) {
   }
   uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const uint8_t*>(der.data()), der.size(), digest);
-  return NormalizeFingerprint(absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest))));
+  return NormalizeFingerprint(absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(digest), sizeof(digest))));
 }
 
 std::string FormatClient(const ClientRecord& c) {
-  std::string out = "# trustlink appliance client record. Change it with ntlsh, not by hand.\n";
+  std::string out =
+      "# trustlink appliance client record. Change it with ntlsh, not by "
+      "hand.\n";
   absl::StrAppend(&out, "format = ", kFormatVersion, "\n");
   absl::StrAppend(&out, "label = ", c.label, "\n");
   absl::StrAppend(&out, "kind = ", NameKindToken(c.name_kind), "\n");
@@ -198,16 +212,18 @@ std::string FormatClient(const ClientRecord& c) {
   return out;
 }
 
-absl::StatusOr<ClientRecord> ParseClient(absl::string_view text, absl::string_view file) {
-  auto fields_or = Split(text, file,
-                         {"format", "label", "kind", "name", "fingerprint", "requirehtl",
-                          "ottexpiry", "hostip", "partition", "registered", "changed"},
-                         {"hostip", "partition"}, /*has_certificate=*/true);
+absl::StatusOr<ClientRecord> ParseClient(absl::string_view text,
+                                         absl::string_view file) {
+  auto fields_or =
+      Split(text, file,
+            {"format", "label", "kind", "name", "fingerprint", "requirehtl",
+             "ottexpiry", "hostip", "partition", "registered", "changed"},
+            {"hostip", "partition"}, /*has_certificate=*/true);
   if (!fields_or.ok()) return fields_or.status();
   const Fields& f = *fields_or;
   ClientRecord c;
-  for (const char* key : {"format", "label", "kind", "name", "fingerprint", "requirehtl",
-                          "ottexpiry", "registered", "changed"}) {
+  for (const char* key : {"format", "label", "kind", "name", "fingerprint",
+                          "requirehtl", "ottexpiry", "registered", "changed"}) {
     auto field = Required(f, file, key);
     if (!field.ok()) return field.status();
     const std::string& v = field->value;
@@ -215,8 +231,9 @@ absl::StatusOr<ClientRecord> ParseClient(absl::string_view text, absl::string_vi
     absl::string_view k = key;
     if (k == "format") {
       if (v != kFormatVersion) {
-        return Damaged(file, line, absl::StrCat("unsupported format '", v.substr(0, 10),
-                                                "' (this version reads format 1)"));
+        return Damaged(file, line,
+                       absl::StrCat("unsupported format '", v.substr(0, 10),
+                                    "' (this version reads format 1)"));
       }
     } else if (k == "label") {
       RETURN_IF_ERROR_REG(Checked(ValidateLabel(v), file, line));
@@ -233,14 +250,16 @@ absl::StatusOr<ClientRecord> ParseClient(absl::string_view text, absl::string_vi
     } else if (k == "fingerprint") {
       auto fp = NormalizeFingerprint(v);
       if (!fp.ok() || *fp != v) {
-        return Damaged(file, line, "'fingerprint' is not a canonical SHA-256 fingerprint");
+        return Damaged(file, line,
+                       "'fingerprint' is not a canonical SHA-256 fingerprint");
       }
       c.fingerprint = v;
     } else if (k == "requirehtl") {
       RETURN_IF_ERROR_REG(ParseBool(*field, file, key, &c.require_htl));
     } else if (k == "ottexpiry") {
       RETURN_IF_ERROR_REG(ParseInt(*field, file, key, &c.ott_expiry_seconds));
-      RETURN_IF_ERROR_REG(Checked(ValidateOttExpiry(c.ott_expiry_seconds), file, line));
+      RETURN_IF_ERROR_REG(
+          Checked(ValidateOttExpiry(c.ott_expiry_seconds), file, line));
     } else if (k == "registered") {
       RETURN_IF_ERROR_REG(ParseInt(*field, file, key, &c.registered_unix));
     } else if (k == "changed") {
@@ -261,7 +280,8 @@ absl::StatusOr<ClientRecord> ParseClient(absl::string_view text, absl::string_vi
     c.partitions.push_back(it->second.value);
   }
   std::sort(c.partitions.begin(), c.partitions.end());
-  if (std::adjacent_find(c.partitions.begin(), c.partitions.end()) != c.partitions.end()) {
+  if (std::adjacent_find(c.partitions.begin(), c.partitions.end()) !=
+      c.partitions.end()) {
     return Damaged(file, 0, "a partition is listed twice");
   }
   if (f.rest.size() > kMaxCertificatePemSize) {
@@ -280,7 +300,8 @@ absl::StatusOr<ClientRecord> ParseClient(absl::string_view text, absl::string_vi
 }
 
 std::string FormatPartition(const Partition& p) {
-  std::string out = "# trustlink appliance partition. Change it with ntlsh, not by hand.\n";
+  std::string out =
+      "# trustlink appliance partition. Change it with ntlsh, not by hand.\n";
   absl::StrAppend(&out, "format = ", kFormatVersion, "\n");
   absl::StrAppend(&out, "name = ", p.name, "\n");
   absl::StrAppend(&out, "label = ", p.label, "\n");
@@ -289,9 +310,11 @@ std::string FormatPartition(const Partition& p) {
   return out;
 }
 
-absl::StatusOr<Partition> ParsePartition(absl::string_view text, absl::string_view file) {
-  auto fields_or = Split(text, file, {"format", "name", "label", "serial", "created"}, {},
-                         /*has_certificate=*/false);
+absl::StatusOr<Partition> ParsePartition(absl::string_view text,
+                                         absl::string_view file) {
+  auto fields_or =
+      Split(text, file, {"format", "name", "label", "serial", "created"}, {},
+            /*has_certificate=*/false);
   if (!fields_or.ok()) return fields_or.status();
   Partition p;
   for (const char* key : {"format", "name", "label", "serial", "created"}) {
@@ -300,12 +323,14 @@ absl::StatusOr<Partition> ParsePartition(absl::string_view text, absl::string_vi
     absl::string_view k = key;
     const std::string& v = field->value;
     if (k == "format" && v != kFormatVersion) {
-      return Damaged(file, field->line, "unsupported format (this version reads format 1)");
+      return Damaged(file, field->line,
+                     "unsupported format (this version reads format 1)");
     } else if (k == "name") {
       RETURN_IF_ERROR_REG(Checked(ValidatePartitionName(v), file, field->line));
       p.name = v;
     } else if (k == "label") {
-      RETURN_IF_ERROR_REG(Checked(ValidatePartitionLabel(v), file, field->line));
+      RETURN_IF_ERROR_REG(
+          Checked(ValidatePartitionLabel(v), file, field->line));
       p.label = v;
     } else if (k == "serial") {
       RETURN_IF_ERROR_REG(Checked(ValidateSerial(v), file, field->line));
@@ -318,36 +343,50 @@ absl::StatusOr<Partition> ParsePartition(absl::string_view text, absl::string_vi
 }
 
 std::string FormatSettings(const Settings& s) {
-  std::string out = "# trustlink appliance NTLS and HTL settings. Change them with ntlsh.\n";
+  std::string out =
+      "# trustlink appliance NTLS and HTL settings. Change them with ntlsh.\n";
   absl::StrAppend(&out, "format = ", kFormatVersion, "\n");
   absl::StrAppend(&out, "bind = ", s.bind_address, "\n");
   absl::StrAppend(&out, "port = ", s.port, "\n");
   absl::StrAppend(&out, "ipcheck = ", YesNo(s.ipcheck), "\n");
   absl::StrAppend(&out, "tcp_keepalive = ", YesNo(s.tcp_keepalive), "\n");
   absl::StrAppend(&out, "keepalive_idle = ", s.keepalive_idle_seconds, "\n");
-  absl::StrAppend(&out, "keepalive_interval = ", s.keepalive_interval_seconds, "\n");
+  absl::StrAppend(&out, "keepalive_interval = ", s.keepalive_interval_seconds,
+                  "\n");
   absl::StrAppend(&out, "keepalive_probes = ", s.keepalive_probes, "\n");
   absl::StrAppend(&out, "receive_timeout_ms = ", s.receive_timeout_ms, "\n");
-  absl::StrAppend(&out, "htl_grace_period = ", s.htl_grace_period_seconds, "\n");
-  absl::StrAppend(&out, "htl_default_ott_expiry = ", s.htl_default_ott_expiry_seconds, "\n");
+  absl::StrAppend(&out, "htl_grace_period = ", s.htl_grace_period_seconds,
+                  "\n");
+  absl::StrAppend(&out,
+                  "htl_default_ott_expiry = ", s.htl_default_ott_expiry_seconds,
+                  "\n");
   return out;
 }
 
-absl::StatusOr<Settings> ParseSettings(absl::string_view text, absl::string_view file) {
-  const std::vector<absl::string_view> keys = {
-      "format",           "bind",           "port",
-      "ipcheck",          "tcp_keepalive",  "keepalive_idle",
-      "keepalive_interval", "keepalive_probes", "receive_timeout_ms",
-      "htl_grace_period", "htl_default_ott_expiry"};
+absl::StatusOr<Settings> ParseSettings(absl::string_view text,
+                                       absl::string_view file) {
+  const std::vector<absl::string_view> keys = {"format",
+                                               "bind",
+                                               "port",
+                                               "ipcheck",
+                                               "tcp_keepalive",
+                                               "keepalive_idle",
+                                               "keepalive_interval",
+                                               "keepalive_probes",
+                                               "receive_timeout_ms",
+                                               "htl_grace_period",
+                                               "htl_default_ott_expiry"};
   auto fields_or = Split(text, file, keys, {}, /*has_certificate=*/false);
   if (!fields_or.ok()) return fields_or.status();
-  // Missing keys keep their defaults, so a hand-written settings file may be short.
+  // Missing keys keep their defaults, so a hand-written settings file may be
+  // short.
   Settings s;
   for (const auto& [key, field] : fields_or->values) {
     const std::string& v = field.value;
     if (key == "format") {
       if (v != kFormatVersion) {
-        return Damaged(file, field.line, "unsupported format (this version reads format 1)");
+        return Damaged(file, field.line,
+                       "unsupported format (this version reads format 1)");
       }
     } else if (key == "bind") {
       s.bind_address = v;
@@ -358,17 +397,21 @@ absl::StatusOr<Settings> ParseSettings(absl::string_view text, absl::string_view
     } else if (key == "tcp_keepalive") {
       RETURN_IF_ERROR_REG(ParseBool(field, file, key, &s.tcp_keepalive));
     } else if (key == "keepalive_idle") {
-      RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.keepalive_idle_seconds));
+      RETURN_IF_ERROR_REG(
+          ParseInt(field, file, key, &s.keepalive_idle_seconds));
     } else if (key == "keepalive_interval") {
-      RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.keepalive_interval_seconds));
+      RETURN_IF_ERROR_REG(
+          ParseInt(field, file, key, &s.keepalive_interval_seconds));
     } else if (key == "keepalive_probes") {
       RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.keepalive_probes));
     } else if (key == "receive_timeout_ms") {
       RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.receive_timeout_ms));
     } else if (key == "htl_grace_period") {
-      RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.htl_grace_period_seconds));
+      RETURN_IF_ERROR_REG(
+          ParseInt(field, file, key, &s.htl_grace_period_seconds));
     } else if (key == "htl_default_ott_expiry") {
-      RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.htl_default_ott_expiry_seconds));
+      RETURN_IF_ERROR_REG(
+          ParseInt(field, file, key, &s.htl_default_ott_expiry_seconds));
     }
   }
   absl::Status st = ValidateSettings(s);

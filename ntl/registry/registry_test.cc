@@ -18,15 +18,15 @@
 namespace trustlink::ntl::registry {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::ClientCertPem;
+using ::testing::ElementsAre;
 using testing::FreshRoot;
+using ::testing::HasSubstr;
 
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    auto _st = (expr);                           \
-    ASSERT_TRUE(_st.ok()) << _st.status();       \
+#define ASSERT_OK(expr)                    \
+  do {                                     \
+    auto _st = (expr);                     \
+    ASSERT_TRUE(_st.ok()) << _st.status(); \
   } while (0)
 
 absl::Status StatusOf(const absl::Status& s) { return s; }
@@ -35,15 +35,15 @@ absl::Status StatusOf(const absl::StatusOr<T>& s) {
   return s.status();
 }
 
-#define EXPECT_TL_ERROR(expr, code, words)                                       \
-  do {                                                                           \
-    absl::Status _st = StatusOf(expr);                                           \
-    EXPECT_EQ(ToTlStatus(_st), code) << _st;                                     \
-    EXPECT_THAT(std::string(_st.message()), HasSubstr(words));                   \
+#define EXPECT_TL_ERROR(expr, code, words)                     \
+  do {                                                         \
+    absl::Status _st = StatusOf(expr);                         \
+    EXPECT_EQ(ToTlStatus(_st), code) << _st;                   \
+    EXPECT_THAT(std::string(_st.message()), HasSubstr(words)); \
   } while (0)
 
-ClientRegistration Reg(const std::string& label, const std::string& name, bool ip,
-                       const std::string& cert_name = "") {
+ClientRegistration Reg(const std::string& label, const std::string& name,
+                       bool ip, const std::string& cert_name = "") {
   ClientRegistration r;
   r.label = label;
   r.name = name;
@@ -78,29 +78,35 @@ TEST_F(RegistryTest, RegistersAndFindsByFingerprintLabelAndIp) {
   EXPECT_EQ(c->name_kind, NameKind::kHostname);
   EXPECT_EQ(snap->FindClientByIp("10.0.0.7")->label, "db");
   EXPECT_EQ(snap->FindClientByLabel("db")->name_kind, NameKind::kIPv4);
-  EXPECT_TRUE(RegistrySnapshot::ClientAllowsSourceIp(*snap->FindClientByLabel("db"),
-                                                     "10.0.0.7"));
+  EXPECT_TRUE(RegistrySnapshot::ClientAllowsSourceIp(
+      *snap->FindClientByLabel("db"), "10.0.0.7"));
   EXPECT_EQ(snap->EffectiveOttExpirySeconds(*c), 300);
   EXPECT_EQ(snap->FindClientByFingerprint(std::string(95, 'A')), nullptr);
 
   // A second process (here: a second Registry) sees the same thing from disk.
   auto again = Registry::Open(root_, false);
   ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ((*again)->Snapshot()->FindClientByFingerprint(r->client.fingerprint)->label,
+  EXPECT_EQ((*again)
+                ->Snapshot()
+                ->FindClientByFingerprint(r->client.fingerprint)
+                ->label,
             "web 1");
   EXPECT_EQ((*again)->generation(), reg_->generation());
 }
 
 TEST_F(RegistryTest, HostnameMatchIgnoresCaseAndIpv6IsCanonical) {
-  ClientRegistration r = Reg("a", "Web1.Example.COM", false, "web1.example.com");
+  ClientRegistration r =
+      Reg("a", "Web1.Example.COM", false, "web1.example.com");
   auto res = reg_->RegisterClient(r);
   ASSERT_TRUE(res.ok()) << res.status();
   EXPECT_EQ(res->client.name, "web1.example.com");
-  ClientRegistration v6 = Reg("b", "2001:0db8:0:0:0:0:0:29", true, "2001:db8::29");
+  ClientRegistration v6 =
+      Reg("b", "2001:0db8:0:0:0:0:0:29", true, "2001:db8::29");
   res = reg_->RegisterClient(v6);
   ASSERT_TRUE(res.ok()) << res.status();
   EXPECT_EQ(res->client.name, "2001:db8::29");
-  EXPECT_FALSE(res->warnings.empty());  // The reference product would have failed here.
+  EXPECT_FALSE(
+      res->warnings.empty());  // The reference product would have failed here.
 }
 
 TEST_F(RegistryTest, RefusesBadInput) {
@@ -108,7 +114,9 @@ TEST_F(RegistryTest, RefusesBadInput) {
   ClientRegistration bad = r;
   bad.certificate_pem = "hello, not a certificate";
   EXPECT_TL_ERROR(reg_->RegisterClient(bad), TL_E_CERT_INVALID, "certificate");
-  bad.certificate_pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+  bad.certificate_pem =
+      "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE "
+      "KEY-----\n";
   EXPECT_TL_ERROR(reg_->RegisterClient(bad), TL_E_CERT_INVALID, "key");
   bad = Reg("ok", "web1", false, "web2");
   EXPECT_TL_ERROR(reg_->RegisterClient(bad), TL_E_CERT_NAME_MISMATCH, "-force");
@@ -116,9 +124,9 @@ TEST_F(RegistryTest, RefusesBadInput) {
   auto forced = reg_->RegisterClient(bad);
   ASSERT_TRUE(forced.ok()) << forced.status();
   EXPECT_THAT(forced->warnings, ::testing::Contains(HasSubstr("web2")));
-  for (const std::string& label : {std::string("../x"), std::string(""), std::string("a/b"),
-                                   std::string(65, 'x'), std::string("-rf"),
-                                   std::string("tab\there")}) {
+  for (const std::string& label :
+       {std::string("../x"), std::string(""), std::string("a/b"),
+        std::string(65, 'x'), std::string("-rf"), std::string("tab\there")}) {
     ClientRegistration l = r;
     l.label = label;
     EXPECT_TL_ERROR(reg_->RegisterClient(l), TL_E_NAME_INVALID, "label");
@@ -149,25 +157,31 @@ TEST_F(RegistryTest, RefusesDuplicatesNamingTheExistingClient) {
   ASSERT_OK(reg_->RegisterClient(r));
   ClientRegistration same_cert = r;
   same_cert.label = "second";
-  EXPECT_TL_ERROR(reg_->RegisterClient(same_cert), TL_E_ALREADY_EXISTS, "'first'");
+  EXPECT_TL_ERROR(reg_->RegisterClient(same_cert), TL_E_ALREADY_EXISTS,
+                  "'first'");
   ClientRegistration same_ip = Reg("third", "10.0.0.1", true);
-  EXPECT_TL_ERROR(reg_->RegisterClient(same_ip), TL_E_ALREADY_EXISTS, "'first'");
+  EXPECT_TL_ERROR(reg_->RegisterClient(same_ip), TL_E_ALREADY_EXISTS,
+                  "'first'");
   ClientRegistration same_label = Reg("first", "10.0.0.2", true);
-  EXPECT_TL_ERROR(reg_->RegisterClient(same_label), TL_E_ALREADY_EXISTS, "replaceCertificate");
+  EXPECT_TL_ERROR(reg_->RegisterClient(same_label), TL_E_ALREADY_EXISTS,
+                  "replaceCertificate");
   ASSERT_OK(reg_->RegisterClient(Reg("host", "h1", false)));
-  EXPECT_TL_ERROR(reg_->MapHostIp("host", "10.0.0.1"), TL_E_ALREADY_EXISTS, "'first'");
+  EXPECT_TL_ERROR(reg_->MapHostIp("host", "10.0.0.1"), TL_E_ALREADY_EXISTS,
+                  "'first'");
 }
 
 TEST_F(RegistryTest, ReplacesCertificateInOneStep) {
   auto r = reg_->RegisterClient(Reg("c", "c1.example", false));
   ASSERT_TRUE(r.ok());
   std::string old_fp = r->client.fingerprint;
-  auto replaced = reg_->ReplaceCertificate("c", ClientCertPem("c1.example"), false);
+  auto replaced =
+      reg_->ReplaceCertificate("c", ClientCertPem("c1.example"), false);
   ASSERT_TRUE(replaced.ok()) << replaced.status();
   EXPECT_NE(replaced->client.fingerprint, old_fp);
   auto snap = reg_->Snapshot();
   EXPECT_EQ(snap->FindClientByFingerprint(old_fp), nullptr);
-  EXPECT_EQ(snap->FindClientByFingerprint(replaced->client.fingerprint)->label, "c");
+  EXPECT_EQ(snap->FindClientByFingerprint(replaced->client.fingerprint)->label,
+            "c");
   EXPECT_TL_ERROR(reg_->ReplaceCertificate("c", ClientCertPem("other"), false),
                   TL_E_CERT_NAME_MISMATCH, "other");
   EXPECT_TL_ERROR(reg_->ReplaceCertificate("nobody", ClientCertPem("x"), false),
@@ -178,7 +192,8 @@ TEST_F(RegistryTest, DeletesClients) {
   auto r = reg_->RegisterClient(Reg("c", "10.9.9.9", true));
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(reg_->DeleteClient("c").ok());
-  EXPECT_EQ(reg_->Snapshot()->FindClientByFingerprint(r->client.fingerprint), nullptr);
+  EXPECT_EQ(reg_->Snapshot()->FindClientByFingerprint(r->client.fingerprint),
+            nullptr);
   EXPECT_EQ(reg_->Snapshot()->FindClientByIp("10.9.9.9"), nullptr);
   EXPECT_TL_ERROR(reg_->DeleteClient("c"), TL_E_NOT_FOUND, "client list");
   // The label and the IP are free again.
@@ -195,11 +210,14 @@ TEST_F(RegistryTest, MapsAndUnmapsHostIps) {
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->changed);
   EXPECT_EQ(reg_->Snapshot()->FindClientByIp("2001:db8::1")->label, "h");
-  EXPECT_TL_ERROR(reg_->MapHostIp("i", "10.0.0.6"), TL_E_FAILED_PRECONDITION, "-hostname");
-  EXPECT_TL_ERROR(reg_->MapHostIp("h", "not-an-ip"), TL_E_NAME_INVALID, "not an IP");
+  EXPECT_TL_ERROR(reg_->MapHostIp("i", "10.0.0.6"), TL_E_FAILED_PRECONDITION,
+                  "-hostname");
+  EXPECT_TL_ERROR(reg_->MapHostIp("h", "not-an-ip"), TL_E_NAME_INVALID,
+                  "not an IP");
   ASSERT_OK(reg_->UnmapHostIp("h", "2001:db8::1"));
   EXPECT_EQ(reg_->Snapshot()->FindClientByIp("2001:db8::1"), nullptr);
-  EXPECT_TL_ERROR(reg_->UnmapHostIp("h", "2001:db8::1"), TL_E_NOT_FOUND, "not mapped");
+  EXPECT_TL_ERROR(reg_->UnmapHostIp("h", "2001:db8::1"), TL_E_NOT_FOUND,
+                  "not mapped");
 }
 
 TEST_F(RegistryTest, PartitionsAndAssignments) {
@@ -210,10 +228,14 @@ TEST_F(RegistryTest, PartitionsAndAssignments) {
   EXPECT_EQ(p->serial, "1000001");
   auto p2 = reg_->CreatePartition("par2", "", "77");
   ASSERT_TRUE(p2.ok());
-  EXPECT_TL_ERROR(reg_->CreatePartition("par1", "", ""), TL_E_ALREADY_EXISTS, "par1");
-  EXPECT_TL_ERROR(reg_->CreatePartition("par3", "", "77"), TL_E_ALREADY_EXISTS, "par2");
-  EXPECT_TL_ERROR(reg_->CreatePartition("../p", "", ""), TL_E_NAME_INVALID, "partition");
-  EXPECT_TL_ERROR(reg_->CreatePartition("p", "", "12a"), TL_E_NAME_INVALID, "serial");
+  EXPECT_TL_ERROR(reg_->CreatePartition("par1", "", ""), TL_E_ALREADY_EXISTS,
+                  "par1");
+  EXPECT_TL_ERROR(reg_->CreatePartition("par3", "", "77"), TL_E_ALREADY_EXISTS,
+                  "par2");
+  EXPECT_TL_ERROR(reg_->CreatePartition("../p", "", ""), TL_E_NAME_INVALID,
+                  "partition");
+  EXPECT_TL_ERROR(reg_->CreatePartition("p", "", "12a"), TL_E_NAME_INVALID,
+                  "serial");
 
   auto a = reg_->AssignPartition("c", "par1");
   ASSERT_TRUE(a.ok()) << a.status();
@@ -224,7 +246,8 @@ TEST_F(RegistryTest, PartitionsAndAssignments) {
   EXPECT_THAT(a->warnings, ElementsAre(HasSubstr("already assigned")));
   ASSERT_OK(reg_->AssignPartition("d", "par1"));
   ASSERT_OK(reg_->AssignPartition("c", "par2"));
-  EXPECT_TL_ERROR(reg_->AssignPartition("c", "nope"), TL_E_NOT_FOUND, "partition list");
+  EXPECT_TL_ERROR(reg_->AssignPartition("c", "nope"), TL_E_NOT_FOUND,
+                  "partition list");
   auto snap = reg_->Snapshot();
   auto parts = snap->ClientPartitions(*snap->FindClientByLabel("c"));
   ASSERT_EQ(parts.size(), 2u);
@@ -239,7 +262,8 @@ TEST_F(RegistryTest, PartitionsAndAssignments) {
   EXPECT_FALSE(r->changed);
   EXPECT_TL_ERROR(reg_->RevokePartition("c", "nope"), TL_E_NOT_FOUND, "nope");
 
-  EXPECT_TL_ERROR(reg_->DeletePartition("par1", false), TL_E_FAILED_PRECONDITION, "c, d");
+  EXPECT_TL_ERROR(reg_->DeletePartition("par1", false),
+                  TL_E_FAILED_PRECONDITION, "c, d");
   auto lost = reg_->DeletePartition("par1", true);
   ASSERT_TRUE(lost.ok()) << lost.status();
   EXPECT_THAT(*lost, ElementsAre("c", "d"));
@@ -269,11 +293,13 @@ TEST_F(RegistryTest, SettingsHaveDefaultsAndRanges) {
   EXPECT_TL_ERROR(reg_->UpdateSettings([](Settings* s) {
     s->port = 70000;
     return absl::OkStatus();
-  }), TL_E_OUT_OF_RANGE, "port");
+  }),
+                  TL_E_OUT_OF_RANGE, "port");
   EXPECT_TL_ERROR(reg_->UpdateSettings([](Settings* s) {
     s->htl_grace_period_seconds = 0;
     return absl::OkStatus();
-  }), TL_E_OUT_OF_RANGE, "grace");
+  }),
+                  TL_E_OUT_OF_RANGE, "grace");
   auto reopened = Registry::Open(root_, false);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->Snapshot()->settings().keepalive_idle_seconds, 30);
@@ -293,16 +319,21 @@ TEST_F(RegistryTest, AnotherInstanceLearnsOfChangesThroughTheWatchFd) {
   auto r = reg_->RegisterClient(Reg("new", "10.2.2.2", true));
   ASSERT_TRUE(r.ok());
   pollfd pfd{srv.watch_fd(), POLLIN, 0};
-  ASSERT_EQ(poll(&pfd, 1, 10000), 1);  // Deadline, not a sleep: it is readable at once.
+  ASSERT_EQ(poll(&pfd, 1, 10000),
+            1);  // Deadline, not a sleep: it is readable at once.
   ASSERT_TRUE(srv.Refresh().ok());
   EXPECT_GT(srv.generation(), g0);
-  EXPECT_EQ(srv.Snapshot()->FindClientByFingerprint(r->client.fingerprint)->label, "new");
-  EXPECT_EQ(before->FindClientByFingerprint(r->client.fingerprint), nullptr);  // Immutable.
+  EXPECT_EQ(
+      srv.Snapshot()->FindClientByFingerprint(r->client.fingerprint)->label,
+      "new");
+  EXPECT_EQ(before->FindClientByFingerprint(r->client.fingerprint),
+            nullptr);              // Immutable.
   EXPECT_EQ(poll(&pfd, 1, 0), 0);  // Drained.
 
   ASSERT_TRUE(reg_->DeleteClient("new").ok());
   ASSERT_TRUE(srv.Refresh().ok());
-  EXPECT_EQ(srv.Snapshot()->FindClientByFingerprint(r->client.fingerprint), nullptr);
+  EXPECT_EQ(srv.Snapshot()->FindClientByFingerprint(r->client.fingerprint),
+            nullptr);
 }
 
 TEST_F(RegistryTest, FullReloadWhenTheJournalNoLongerCoversTheGap) {
@@ -316,7 +347,8 @@ TEST_F(RegistryTest, FullReloadWhenTheJournalNoLongerCoversTheGap) {
   ASSERT_TRUE(dir.ok());
   auto names = dir->List();
   ASSERT_TRUE(names.ok());
-  for (const std::string& name : *names) ASSERT_TRUE(dir->RemoveFile(name).ok());
+  for (const std::string& name : *names)
+    ASSERT_TRUE(dir->RemoveFile(name).ok());
   ASSERT_TRUE((*server)->Refresh().ok());
   EXPECT_EQ((*server)->Snapshot()->client_count(), 2u);
 }
@@ -338,9 +370,12 @@ TEST_F(RegistryTest, DamagedFileIsReportedWithFileAndLineAndNothingHalfLoaded) {
   EXPECT_THAT(std::string(broken.status().message()),
               HasSubstr(absl::StrCat("clients/", id, " line 7")));
 
-  // A running server keeps its last good view when a change brings a damaged file.
-  ASSERT_OK(reg_->RegisterClient(Reg("next", "10.4.4.2", true)));  // Journal names "next".
-  testing::WriteText(root_ + "/clients/" + ClientFileId("next"), "label = next\n");
+  // A running server keeps its last good view when a change brings a damaged
+  // file.
+  ASSERT_OK(reg_->RegisterClient(
+      Reg("next", "10.4.4.2", true)));  // Journal names "next".
+  testing::WriteText(root_ + "/clients/" + ClientFileId("next"),
+                     "label = next\n");
   absl::Status st = (*server)->Refresh();
   EXPECT_EQ(ToTlStatus(st), TL_E_DATA_LOSS) << st;
   EXPECT_THAT(std::string(st.message()), HasSubstr(ClientFileId("next")));
@@ -355,23 +390,28 @@ TEST_F(RegistryTest, DetectsInconsistenciesAcrossFiles) {
   ASSERT_EQ(unlink((root_ + "/partitions/p").c_str()), 0);
   auto broken = Registry::Open(root_, false);
   ASSERT_FALSE(broken.ok());
-  EXPECT_THAT(std::string(broken.status().message()), HasSubstr("partition 'p'"));
+  EXPECT_THAT(std::string(broken.status().message()),
+              HasSubstr("partition 'p'"));
 }
 
-TEST_F(RegistryTest, ChangesThatADeadWriterDidNotAnnounceAreAnnouncedByTheNext) {
+TEST_F(RegistryTest,
+       ChangesThatADeadWriterDidNotAnnounceAreAnnouncedByTheNext) {
   auto server = Registry::Open(root_, false);
   ASSERT_TRUE(server.ok());
   uint64_t g = reg_->generation();
-  // Simulate a writer killed after its journal entry and file, before the generation bump.
+  // Simulate a writer killed after its journal entry and file, before the
+  // generation bump.
   ClientRecord c;
   c.label = "ghost";
   c.name_kind = NameKind::kIPv4;
   c.name = "10.6.6.6";
   c.certificate_pem = ClientCertPem("10.6.6.6");
   c.fingerprint = *FingerprintOfPem(c.certificate_pem);
-  testing::WriteText(root_ + "/clients/" + ClientFileId("ghost"), FormatClient(c));
-  testing::WriteText(absl::StrCat(root_, "/journal/", std::string(19, '0'), g + 1),
-                     absl::StrCat("client ", ClientFileId("ghost"), "\n"));
+  testing::WriteText(root_ + "/clients/" + ClientFileId("ghost"),
+                     FormatClient(c));
+  testing::WriteText(
+      absl::StrCat(root_, "/journal/", std::string(19, '0'), g + 1),
+      absl::StrCat("client ", ClientFileId("ghost"), "\n"));
   ASSERT_OK(reg_->RegisterClient(Reg("real", "10.6.6.7", true)));
   EXPECT_NE(reg_->Snapshot()->FindClientByLabel("ghost"), nullptr);
   ASSERT_TRUE((*server)->Refresh().ok());
@@ -391,7 +431,8 @@ TEST_F(RegistryTest, FilesArePrivate) {
 TEST_F(RegistryTest, BatchRegistrationIsAllOrNothing) {
   std::vector<ClientRegistration> batch;
   for (int i = 0; i < 20; ++i) {
-    batch.push_back(Reg(absl::StrCat("b", i), absl::StrCat("10.8.0.", i), true));
+    batch.push_back(
+        Reg(absl::StrCat("b", i), absl::StrCat("10.8.0.", i), true));
   }
   batch.push_back(batch[3]);  // A duplicate label: the whole batch is refused.
   EXPECT_EQ(ToTlStatus(reg_->RegisterClients(batch)), TL_E_ALREADY_EXISTS);
@@ -405,7 +446,8 @@ TEST_F(RegistryTest, BatchRegistrationIsAllOrNothing) {
 
 TEST_F(RegistryTest, SnapshotsAndChangesFromManyThreads) {
   std::vector<ClientRegistration> regs;
-  for (int i = 0; i < 12; ++i) regs.push_back(Reg(absl::StrCat("t", i), absl::StrCat("10.9.0.", i), true));
+  for (int i = 0; i < 12; ++i)
+    regs.push_back(Reg(absl::StrCat("t", i), absl::StrCat("10.9.0.", i), true));
   auto server = Registry::Open(root_, false);
   ASSERT_TRUE(server.ok());
   std::atomic<bool> done{false};
@@ -419,7 +461,8 @@ TEST_F(RegistryTest, SnapshotsAndChangesFromManyThreads) {
     }
   });
   std::thread writer2([&] {
-    for (int i = 6; i < 12; ++i) ASSERT_TRUE(reg_->RegisterClient(regs[i]).ok());
+    for (int i = 6; i < 12; ++i)
+      ASSERT_TRUE(reg_->RegisterClient(regs[i]).ok());
   });
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(reg_->RegisterClient(regs[i]).ok());
   writer2.join();

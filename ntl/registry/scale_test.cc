@@ -1,6 +1,6 @@
-// Scale: 100,000 clients registered (in batches, as an import would) and then looked up by
-// fingerprint, label and IP, after a fresh load from disk. Speed is measured in
-// benchmarks/registry_benchmark.cc, not here.
+// Scale: 100,000 clients registered (in batches, as an import would) and then
+// looked up by fingerprint, label and IP, after a fresh load from disk. Speed
+// is measured in benchmarks/registry_benchmark.cc, not here.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -20,7 +20,8 @@ constexpr int kClients = 100000;
 constexpr int kBatch = 10000;
 
 std::string IpOf(int i) {
-  return absl::StrCat("10.", (i >> 16) & 255, ".", (i >> 8) & 255, ".", i & 255);
+  return absl::StrCat("10.", (i >> 16) & 255, ".", (i >> 8) & 255, ".",
+                      i & 255);
 }
 
 TEST(RegistryScaleTest, HundredThousandClients) {
@@ -47,7 +48,8 @@ TEST(RegistryScaleTest, HundredThousandClients) {
     certs_time += t1 - t0;
     register_time += absl::Now() - t1;
   }
-  std::cerr << "certificates " << certs_time << ", registration " << register_time << "\n";
+  std::cerr << "certificates " << certs_time << ", registration "
+            << register_time << "\n";
   // One more, singly: it rewrites one file, not 100,000.
   ClientRegistration one;
   one.label = "one-more";

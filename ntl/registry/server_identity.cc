@@ -32,33 +32,39 @@ absl::StatusOr<SafeDir> ServerDir(const std::string& root, bool create) {
   return dir->OpenSubdir("server", create);
 }
 
-absl::Status Rename(const SafeDir& dir, absl::string_view from, absl::string_view to) {
-  if (renameat(dir.fd(), std::string(from).c_str(), dir.fd(), std::string(to).c_str()) != 0) {
+absl::Status Rename(const SafeDir& dir, absl::string_view from,
+                    absl::string_view to) {
+  if (renameat(dir.fd(), std::string(from).c_str(), dir.fd(),
+               std::string(to).c_str()) != 0) {
     return Error(absl::StatusCode::kInternal, TL_E_IO,
-                 absl::StrCat("cannot rename ", dir.PathOf(from), " to ", to, ": ",
-                              strerror(errno)));
+                 absl::StrCat("cannot rename ", dir.PathOf(from), " to ", to,
+                              ": ", strerror(errno)));
   }
   return absl::OkStatus();
 }
 
-// FinishInterruptedRegeneration completes or rolls back a regeneration a crash cut short.
+// FinishInterruptedRegeneration completes or rolls back a regeneration a crash
+// cut short.
 absl::Status FinishInterruptedRegeneration(const SafeDir& dir) {
   auto has_new = dir.Exists(kNewCert);
   if (!has_new.ok()) return has_new.status();
   if (!*has_new) return absl::OkStatus();
   auto current = LoadIdentity(dir, kCert, kKey);
   if (current.ok()) {
-    // Crashed before the key moved: the old pair is intact; forget the half-made new one.
+    // Crashed before the key moved: the old pair is intact; forget the
+    // half-made new one.
     (void)dir.RemoveFile(kNewKey);
     return dir.RemoveFile(kNewCert);
   }
-  // Crashed between the two renames: the key is new, the certificate is in new.pem.
+  // Crashed between the two renames: the key is new, the certificate is in
+  // new.pem.
   auto finished = LoadIdentity(dir, kNewCert, kKey);
   if (!finished.ok()) return current.status();
   return Rename(dir, kNewCert, kCert);
 }
 
-absl::StatusOr<std::vector<Identity>> LoadPrevious(const SafeDir& server, bool create) {
+absl::StatusOr<std::vector<Identity>> LoadPrevious(const SafeDir& server,
+                                                   bool create) {
   std::vector<Identity> out;
   auto prev = server.OpenSubdir("previous", create);
   if (absl::IsNotFound(prev.status())) return out;
@@ -70,7 +76,8 @@ absl::StatusOr<std::vector<Identity>> LoadPrevious(const SafeDir& server, bool c
         absl::StrContains(name, ".tmp")) {
       continue;
     }
-    std::string key_name = absl::StrCat(name.substr(0, name.size() - 4), "Key.pem");
+    std::string key_name =
+        absl::StrCat(name.substr(0, name.size() - 4), "Key.pem");
     auto id = LoadIdentity(*prev, name, key_name);
     if (!id.ok()) return id.status();
     out.push_back(std::move(*id));
@@ -86,9 +93,10 @@ absl::StatusOr<std::vector<Identity>> LoadPrevious(const SafeDir& server, bool c
 absl::StatusOr<ServerIdentities> LoadServerIdentity(const std::string& root) {
   auto dir = ServerDir(root, false);
   if (absl::IsNotFound(dir.status())) {
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat("the appliance at ", root,
-                              " has no server identity yet; run sysconf regenCert"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat("the appliance at ", root,
+                     " has no server identity yet; run sysconf regenCert"));
   }
   if (!dir.ok()) return dir.status();
   absl::Status st = FinishInterruptedRegeneration(*dir);
@@ -96,9 +104,10 @@ absl::StatusOr<ServerIdentities> LoadServerIdentity(const std::string& root) {
   auto exists = dir->Exists(kCert);
   if (!exists.ok()) return exists.status();
   if (!*exists) {
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat(dir->PathOf(kCert),
-                              " does not exist; run sysconf regenCert to make it"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat(dir->PathOf(kCert),
+                     " does not exist; run sysconf regenCert to make it"));
   }
   auto current = LoadIdentity(*dir, kCert, kKey);
   if (!current.ok()) return current.status();
@@ -107,9 +116,9 @@ absl::StatusOr<ServerIdentities> LoadServerIdentity(const std::string& root) {
   return ServerIdentities{std::move(*current), std::move(*previous)};
 }
 
-absl::StatusOr<ServerIdentities> EnsureServerIdentity(const std::string& root,
-                                                      absl::string_view appliance_name,
-                                                      KeyType key_type, bool* created) {
+absl::StatusOr<ServerIdentities> EnsureServerIdentity(
+    const std::string& root, absl::string_view appliance_name, KeyType key_type,
+    bool* created) {
   if (created != nullptr) *created = false;
   auto loaded = LoadServerIdentity(root);
   if (!absl::IsNotFound(loaded.status())) return loaded;
@@ -128,14 +137,15 @@ absl::StatusOr<ServerIdentities> EnsureServerIdentity(const std::string& root,
   return LoadServerIdentity(root);
 }
 
-absl::StatusOr<ServerIdentities> RegenerateServerIdentity(const std::string& root,
-                                                          absl::string_view appliance_name,
-                                                          KeyType key_type) {
+absl::StatusOr<ServerIdentities> RegenerateServerIdentity(
+    const std::string& root, absl::string_view appliance_name,
+    KeyType key_type) {
   auto existing = LoadServerIdentity(root);
   if (absl::IsNotFound(existing.status())) {
     if (appliance_name.empty()) {
-      return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                   "the appliance has no server certificate yet; give its name (-name)");
+      return Error(
+          absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+          "the appliance has no server certificate yet; give its name (-name)");
     }
     return EnsureServerIdentity(root, appliance_name, key_type, nullptr);
   }
@@ -144,8 +154,9 @@ absl::StatusOr<ServerIdentities> RegenerateServerIdentity(const std::string& roo
   if (name_text.empty()) {
     std::vector<std::string> ips = existing->current.cert.IpAddresses();
     std::vector<std::string> dns = existing->current.cert.DnsNames();
-    name_text = !dns.empty() ? dns[0] : !ips.empty() ? ips[0]
-                                                     : existing->current.cert.CommonName();
+    name_text = !dns.empty()   ? dns[0]
+                : !ips.empty() ? ips[0]
+                               : existing->current.cert.CommonName();
   }
   auto name = CanonicalizeName(name_text);
   if (!name.ok()) return name.status();
@@ -160,11 +171,12 @@ absl::StatusOr<ServerIdentities> RegenerateServerIdentity(const std::string& roo
   auto prev = dir->OpenSubdir("previous", true);
   if (!prev.ok()) return prev.status();
   std::string hex = FingerprintHex(existing->current.cert.Sha256Fingerprint());
-  absl::Status st = WriteIdentity(*prev, absl::StrCat(hex, ".pem"),
-                                  absl::StrCat(hex, "Key.pem"), existing->current, true);
+  absl::Status st =
+      WriteIdentity(*prev, absl::StrCat(hex, ".pem"),
+                    absl::StrCat(hex, "Key.pem"), existing->current, true);
   if (!st.ok()) return st;
-  // 2. Stage the new pair, 3. move the key, 4. move the certificate. A crash between 3 and 4
-  // is finished by LoadServerIdentity.
+  // 2. Stage the new pair, 3. move the key, 4. move the certificate. A crash
+  // between 3 and 4 is finished by LoadServerIdentity.
   st = WriteIdentity(*dir, kNewCert, kNewKey, *id, true);
   if (!st.ok()) return st;
   st = Rename(*dir, kNewKey, kKey);
@@ -172,8 +184,9 @@ absl::StatusOr<ServerIdentities> RegenerateServerIdentity(const std::string& roo
   st = Rename(*dir, kNewCert, kCert);
   if (!st.ok()) return st;
   if (fsync(dir->fd()) != 0) {
-    return Error(absl::StatusCode::kInternal, TL_E_IO,
-                 absl::StrCat("cannot fsync ", dir->path(), ": ", strerror(errno)));
+    return Error(
+        absl::StatusCode::kInternal, TL_E_IO,
+        absl::StrCat("cannot fsync ", dir->path(), ": ", strerror(errno)));
   }
   return LoadServerIdentity(root);
 }
@@ -187,8 +200,8 @@ absl::StatusOr<int> DropPreviousServerIdentities(const std::string& root) {
   auto names = prev->List();
   if (!names.ok()) return names.status();
   int dropped = 0;
-  // Certificates first: a key left by an interrupted drop is ignored, a certificate without
-  // its key would not load.
+  // Certificates first: a key left by an interrupted drop is ignored, a
+  // certificate without its key would not load.
   for (bool keys : {false, true}) {
     for (const std::string& name : *names) {
       if (absl::EndsWith(name, "Key.pem") != keys) continue;

@@ -20,15 +20,18 @@ TEST(ServerIdentityTest, CreatedAtFirstStartThenLoaded) {
   EXPECT_EQ(ToTlStatus(missing.status()), TL_E_NOT_FOUND);
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("regenCert"));
   bool created = false;
-  auto id = EnsureServerIdentity(root, "HSM1.example", KeyType::kEcdsaP256, &created);
+  auto id =
+      EnsureServerIdentity(root, "HSM1.example", KeyType::kEcdsaP256, &created);
   ASSERT_TRUE(id.ok()) << id.status();
   EXPECT_TRUE(created);
   EXPECT_EQ(id->current.cert.CommonName(), "hsm1.example");
   EXPECT_TRUE(id->previous.empty());
-  auto again = EnsureServerIdentity(root, "other", KeyType::kEcdsaP256, &created);
+  auto again =
+      EnsureServerIdentity(root, "other", KeyType::kEcdsaP256, &created);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(created);
-  EXPECT_EQ(again->current.cert.Sha256Fingerprint(), id->current.cert.Sha256Fingerprint());
+  EXPECT_EQ(again->current.cert.Sha256Fingerprint(),
+            id->current.cert.Sha256Fingerprint());
 }
 
 TEST(ServerIdentityTest, RegenerationKeepsTheOldCertificateUntilDropped) {
@@ -40,8 +43,10 @@ TEST(ServerIdentityTest, RegenerationKeepsTheOldCertificateUntilDropped) {
   uint64_t g = (*reg)->generation();
   auto second = (*reg)->RegenerateServerCertificate("", KeyType::kEd25519);
   ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_GT((*reg)->generation(), g);  // A server learns of it through the generation.
-  EXPECT_NE(second->current.cert.Sha256Fingerprint(), first->current.cert.Sha256Fingerprint());
+  EXPECT_GT((*reg)->generation(),
+            g);  // A server learns of it through the generation.
+  EXPECT_NE(second->current.cert.Sha256Fingerprint(),
+            first->current.cert.Sha256Fingerprint());
   EXPECT_EQ(second->current.cert.CommonName(), "hsm1");
   ASSERT_EQ(second->previous.size(), 1u);
   EXPECT_EQ(second->previous[0].cert.Sha256Fingerprint(),
@@ -67,14 +72,17 @@ TEST(ServerIdentityTest, FinishesARegenerationInterruptedBetweenTheRenames) {
   ASSERT_EQ(renameat(dir->fd(), "newKey.pem", dir->fd(), "serverKey.pem"), 0);
   auto loaded = LoadServerIdentity(root);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ(loaded->current.cert.Sha256Fingerprint(), made->cert.Sha256Fingerprint());
+  EXPECT_EQ(loaded->current.cert.Sha256Fingerprint(),
+            made->cert.Sha256Fingerprint());
 }
 
 TEST(ServerIdentityTest, RefusesAGroupReadableKey) {
   std::string root = testing::FreshRoot("perm");
-  ASSERT_TRUE(EnsureServerIdentity(root, "hsm3", KeyType::kEd25519, nullptr).ok());
+  ASSERT_TRUE(
+      EnsureServerIdentity(root, "hsm3", KeyType::kEd25519, nullptr).ok());
   ASSERT_EQ(chmod((root + "/server/serverKey.pem").c_str(), 0640), 0);
-  EXPECT_EQ(ToTlStatus(LoadServerIdentity(root).status()), TL_E_KEY_PERMISSIONS);
+  EXPECT_EQ(ToTlStatus(LoadServerIdentity(root).status()),
+            TL_E_KEY_PERMISSIONS);
 }
 
 }  // namespace

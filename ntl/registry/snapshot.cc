@@ -9,8 +9,8 @@ bool RegistrySnapshot::ClientAllowsSourceIp(const ClientRecord& client,
   if (client.name_kind != NameKind::kHostname && client.name == canonical_ip) {
     return true;
   }
-  return std::find(client.host_ips.begin(), client.host_ips.end(), canonical_ip) !=
-         client.host_ips.end();
+  return std::find(client.host_ips.begin(), client.host_ips.end(),
+                   canonical_ip) != client.host_ips.end();
 }
 
 std::vector<const Partition*> RegistrySnapshot::ClientPartitions(

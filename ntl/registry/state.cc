@@ -27,24 +27,27 @@ const ClientRecord* Lookup(const Map& map, absl::string_view key) {
 absl::Status RegistryState::CheckClient(const ClientRecord& c) const {
   if (const ClientRecord* other = FindByFingerprint(c.fingerprint);
       other != nullptr && other->label != c.label) {
-    return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                 absl::StrCat("this certificate (", c.fingerprint.substr(0, 23),
-                              "...) is already registered as client '", other->label,
-                              "'; delete that client or use another certificate"));
+    return Error(
+        absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+        absl::StrCat("this certificate (", c.fingerprint.substr(0, 23),
+                     "...) is already registered as client '", other->label,
+                     "'; delete that client or use another certificate"));
   }
   for (const std::string& ip : IpsOf(c)) {
     if (const ClientRecord* other = FindByIp(ip);
         other != nullptr && other->label != c.label) {
-      return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                   absl::StrCat("IP address ", ip, " already belongs to client '",
-                                other->label, "'; unmap or delete it there first"));
+      return Error(
+          absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+          absl::StrCat("IP address ", ip, " already belongs to client '",
+                       other->label, "'; unmap or delete it there first"));
     }
   }
   for (const std::string& p : c.partitions) {
     if (FindPartition(p) == nullptr) {
-      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                   absl::StrCat("client '", c.label, "' is assigned partition '", p,
-                                "', which does not exist"));
+      return Error(
+          absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+          absl::StrCat("client '", c.label, "' is assigned partition '", p,
+                       "', which does not exist"));
     }
   }
   return absl::OkStatus();
@@ -88,20 +91,24 @@ absl::Status RegistryState::PutPartition(const Partition& p) {
   const Partition* same_serial = FindPartitionBySerial(p.serial);
   if (same_serial != nullptr && same_serial->name != p.name) {
     return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                 absl::StrCat("serial number ", p.serial, " already belongs to partition '",
+                 absl::StrCat("serial number ", p.serial,
+                              " already belongs to partition '",
                               same_serial->name, "'; choose another serial"));
   }
   partitions_[p.name] = p;
   return absl::OkStatus();
 }
 
-void RegistryState::RemovePartition(const std::string& name) { partitions_.erase(name); }
+void RegistryState::RemovePartition(const std::string& name) {
+  partitions_.erase(name);
+}
 
 const ClientRecord* RegistryState::FindById(absl::string_view id) const {
   auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : it->second.get();
 }
-const ClientRecord* RegistryState::FindByFingerprint(absl::string_view fp) const {
+const ClientRecord* RegistryState::FindByFingerprint(
+    absl::string_view fp) const {
   return Lookup(by_fingerprint_, fp);
 }
 const ClientRecord* RegistryState::FindByLabel(absl::string_view label) const {
@@ -116,7 +123,8 @@ const Partition* RegistryState::FindPartition(absl::string_view name) const {
   return it == partitions_.end() ? nullptr : &it->second;
 }
 
-const Partition* RegistryState::FindPartitionBySerial(absl::string_view serial) const {
+const Partition* RegistryState::FindPartitionBySerial(
+    absl::string_view serial) const {
   // Partitions are few (tens); a scan keeps one index less to keep right.
   for (const auto& [name, p] : partitions_) {
     if (p.serial == serial) {
@@ -132,16 +140,19 @@ std::vector<const ClientRecord*> RegistryState::ClientsSortedByLabel() const {
   for (const auto& [id, c] : by_id_) {
     out.push_back(c.get());
   }
-  std::sort(out.begin(), out.end(), [](const ClientRecord* a, const ClientRecord* b) {
-    return a->label < b->label;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const ClientRecord* a, const ClientRecord* b) {
+              return a->label < b->label;
+            });
   return out;
 }
 
-std::vector<std::string> RegistryState::ClientsUsingPartition(absl::string_view name) const {
+std::vector<std::string> RegistryState::ClientsUsingPartition(
+    absl::string_view name) const {
   std::vector<std::string> out;
   for (const auto& [id, c] : by_id_) {
-    if (std::binary_search(c->partitions.begin(), c->partitions.end(), std::string(name))) {
+    if (std::binary_search(c->partitions.begin(), c->partitions.end(),
+                           std::string(name))) {
       out.push_back(c->label);
     }
   }
@@ -153,11 +164,12 @@ absl::Status RegistryState::CheckReferences() const {
   for (const auto& [id, c] : by_id_) {
     for (const std::string& p : c->partitions) {
       if (FindPartition(p) == nullptr) {
-        return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-                     absl::StrCat("registry file clients/", id, ": client '", c->label,
-                                  "' is assigned partition '", p,
-                                  "', which has no file in partitions/; recreate the "
-                                  "partition or fix the client file"));
+        return Error(
+            absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+            absl::StrCat("registry file clients/", id, ": client '", c->label,
+                         "' is assigned partition '", p,
+                         "', which has no file in partitions/; recreate the "
+                         "partition or fix the client file"));
       }
     }
   }

@@ -1,10 +1,11 @@
 #ifndef TRUSTLINK_NTL_REGISTRY_STATE_H_
 #define TRUSTLINK_NTL_REGISTRY_STATE_H_
 
-// RegistryState is the registry's content in memory with its indexes: clients by file id,
-// fingerprint, label and IP; partitions by name; settings. It enforces the invariants that
-// span records (one client per certificate, per label and per IP; assignments name existing
-// partitions), so the loader and the writer agree on what "consistent" means.
+// RegistryState is the registry's content in memory with its indexes: clients
+// by file id, fingerprint, label and IP; partitions by name; settings. It
+// enforces the invariants that span records (one client per certificate, per
+// label and per IP; assignments name existing partitions), so the loader and
+// the writer agree on what "consistent" means.
 
 #include <map>
 #include <memory>
@@ -18,17 +19,18 @@
 
 namespace trustlink::ntl::registry {
 
-// Thread safety: not thread-safe; a const RegistryState (inside a snapshot) may be read from
-// many threads at once.
+// Thread safety: not thread-safe; a const RegistryState (inside a snapshot) may
+// be read from many threads at once.
 class RegistryState {
  public:
   using ClientPtr = std::shared_ptr<const ClientRecord>;
 
-  // CheckClient returns an error naming the other client if `c` would collide with a client
-  // other than the one stored under its own label, or if it names an unknown partition.
+  // CheckClient returns an error naming the other client if `c` would collide
+  // with a client other than the one stored under its own label, or if it names
+  // an unknown partition.
   absl::Status CheckClient(const ClientRecord& c) const;
-  // PutClient inserts or replaces the client stored under c->label; it fails, changing
-  // nothing, when CheckClient fails.
+  // PutClient inserts or replaces the client stored under c->label; it fails,
+  // changing nothing, when CheckClient fails.
   absl::Status PutClient(ClientPtr c);
   void RemoveClientById(const std::string& id);
 
@@ -44,13 +46,16 @@ class RegistryState {
 
   // ClientsSortedByLabel lists every client, sorted by label.
   std::vector<const ClientRecord*> ClientsSortedByLabel() const;
-  // ClientsUsingPartition lists the labels of the clients assigned `name`, sorted.
+  // ClientsUsingPartition lists the labels of the clients assigned `name`,
+  // sorted.
   std::vector<std::string> ClientsUsingPartition(absl::string_view name) const;
   // CheckReferences verifies every assignment names an existing partition.
   absl::Status CheckReferences() const;
 
   size_t client_count() const { return by_id_.size(); }
-  const std::map<std::string, Partition>& partitions() const { return partitions_; }
+  const std::map<std::string, Partition>& partitions() const {
+    return partitions_;
+  }
   const Settings& settings() const { return settings_; }
   void set_settings(const Settings& s) { settings_ = s; }
 

@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -28,7 +28,9 @@ constexpr absl::string_view kPartitionPrefix = "partition ";
 constexpr absl::string_view kSettingsKey = "settings";
 constexpr absl::string_view kServerKey = "server";
 
-std::string JournalName(uint64_t generation) { return absl::StrFormat("%020u", generation); }
+std::string JournalName(uint64_t generation) {
+  return absl::StrFormat("%020u", generation);
+}
 
 bool IsHexId(absl::string_view s) {
   return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -37,12 +39,13 @@ bool IsHexId(absl::string_view s) {
 }
 
 bool IsTempName(absl::string_view name) {
-  // Temp files of an interrupted atomic write; the writer never renamed them into place.
+  // Temp files of an interrupted atomic write; the writer never renamed them
+  // into place.
   return absl::StrContains(name, ".tmp");
 }
 
-absl::StatusOr<absl::optional<std::string>> ReadIfExists(SafeDir& dir, const std::string& name,
-                                                          size_t max) {
+absl::StatusOr<absl::optional<std::string>> ReadIfExists(
+    SafeDir& dir, const std::string& name, size_t max) {
   auto text = dir.ReadFile(name, max);
   if (absl::IsNotFound(text.status())) {
     return absl::optional<std::string>();
@@ -53,7 +56,8 @@ absl::StatusOr<absl::optional<std::string>> ReadIfExists(SafeDir& dir, const std
   return absl::optional<std::string>(std::move(*text));
 }
 
-// Batches at least this large skip the per-file fsyncs of SafeDir::WriteFileAtomic.
+// Batches at least this large skip the per-file fsyncs of
+// SafeDir::WriteFileAtomic.
 constexpr size_t kBatchThreshold = 16;
 
 absl::Status IoError(absl::string_view what, const std::string& path) {
@@ -61,12 +65,13 @@ absl::Status IoError(absl::string_view what, const std::string& path) {
                absl::StrCat(what, " ", path, ": ", strerror(errno)));
 }
 
-// WriteBatch writes many files with the guarantees of WriteFileAtomic (each file is whole or
-// absent, and durable on return) but one syncfs instead of two fsyncs per file: every temp
-// file is written, then the file system is synced once, then the temps are renamed into
-// place and the directory is fsynced.
-absl::Status WriteBatch(const SafeDir& dir,
-                        const std::vector<std::pair<std::string, const std::string*>>& files) {
+// WriteBatch writes many files with the guarantees of WriteFileAtomic (each
+// file is whole or absent, and durable on return) but one syncfs instead of two
+// fsyncs per file: every temp file is written, then the file system is synced
+// once, then the temps are renamed into place and the directory is fsynced.
+absl::Status WriteBatch(
+    const SafeDir& dir,
+    const std::vector<std::pair<std::string, const std::string*>>& files) {
   std::vector<std::string> temps;
   temps.reserve(files.size());
   for (const auto& [name, contents] : files) {
@@ -89,9 +94,11 @@ absl::Status WriteBatch(const SafeDir& dir,
     close(fd);
     temps.push_back(std::move(temp));
   }
-  if (syncfs(dir.fd()) != 0) return IoError("cannot sync the file system of", dir.path());
+  if (syncfs(dir.fd()) != 0)
+    return IoError("cannot sync the file system of", dir.path());
   for (size_t i = 0; i < files.size(); ++i) {
-    if (renameat(dir.fd(), temps[i].c_str(), dir.fd(), files[i].first.c_str()) != 0) {
+    if (renameat(dir.fd(), temps[i].c_str(), dir.fd(),
+                 files[i].first.c_str()) != 0) {
       return IoError("cannot rename into place", dir.PathOf(files[i].first));
     }
   }
@@ -101,14 +108,16 @@ absl::Status WriteBatch(const SafeDir& dir,
 
 }  // namespace
 
-absl::StatusOr<FileStore> FileStore::Open(const std::string& root, bool create) {
+absl::StatusOr<FileStore> FileStore::Open(const std::string& root,
+                                          bool create) {
   auto dir = SafeDir::Open(root, create, 0700);
   if (!dir.ok()) {
     if (absl::IsNotFound(dir.status())) {
-      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                   absl::StrCat("appliance root ", root,
-                                " does not exist; create it with any ntlsh command that "
-                                "changes the registry, or pass --root"));
+      return Error(
+          absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+          absl::StrCat("appliance root ", root,
+                       " does not exist; create it with any ntlsh command that "
+                       "changes the registry, or pass --root"));
     }
     return dir.status();
   }
@@ -122,11 +131,13 @@ absl::StatusOr<FileStore> FileStore::Open(const std::string& root, bool create) 
     auto incoming = dir->OpenSubdir("incoming", true);
     if (!incoming.ok()) return incoming.status();
   }
-  return FileStore(root, std::move(*dir), std::move(*clients), std::move(*partitions),
-                   std::move(*journal));
+  return FileStore(root, std::move(*dir), std::move(*clients),
+                   std::move(*partitions), std::move(*journal));
 }
 
-absl::StatusOr<internal::FileLock> FileStore::Lock() { return root_.Lock("lock"); }
+absl::StatusOr<internal::FileLock> FileStore::Lock() {
+  return root_.Lock("lock");
+}
 
 absl::StatusOr<uint64_t> FileStore::ReadGeneration() {
   auto text = ReadIfExists(root_, "generation", 64);
@@ -136,10 +147,12 @@ absl::StatusOr<uint64_t> FileStore::ReadGeneration() {
   }
   uint64_t g;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(**text), &g)) {
-    return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-                 absl::StrCat("registry file ", path_,
-                              "/generation line 1: not a number; write the highest number "
-                              "in journal/ into it"));
+    return Error(
+        absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+        absl::StrCat(
+            "registry file ", path_,
+            "/generation line 1: not a number; write the highest number "
+            "in journal/ into it"));
   }
   return g;
 }
@@ -172,7 +185,8 @@ absl::StatusOr<RegistryState> FileStore::LoadAll() {
 
 absl::Status FileStore::ApplyKey(const std::string& key, RegistryState* state) {
   if (key == kServerKey) {
-    return absl::OkStatus();  // The identity has its own files; see server_identity.h.
+    return absl::OkStatus();  // The identity has its own files; see
+                              // server_identity.h.
   }
   if (key == kSettingsKey) {
     auto text = ReadIfExists(root_, "settings", kMaxSmallFileSize);
@@ -190,9 +204,10 @@ absl::Status FileStore::ApplyKey(const std::string& key, RegistryState* state) {
     std::string name = key.substr(kPartitionPrefix.size());
     std::string file = absl::StrCat("partitions/", name);
     if (!ValidatePartitionName(name).ok()) {
-      return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-                   absl::StrCat("registry file ", file,
-                                ": not a valid partition name; remove the file"));
+      return Error(
+          absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+          absl::StrCat("registry file ", file,
+                       ": not a valid partition name; remove the file"));
     }
     auto text = ReadIfExists(partitions_, name, kMaxSmallFileSize);
     if (!text.ok()) return text.status();
@@ -203,9 +218,10 @@ absl::Status FileStore::ApplyKey(const std::string& key, RegistryState* state) {
     auto p = ParsePartition(**text, file);
     if (!p.ok()) return p.status();
     if (p->name != name) {
-      return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-                   absl::StrCat("registry file ", file, ": names partition '", p->name,
-                                "' but the file name says '", name, "'"));
+      return Error(
+          absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+          absl::StrCat("registry file ", file, ": names partition '", p->name,
+                       "' but the file name says '", name, "'"));
     }
     absl::Status st = state->PutPartition(*p);
     if (!st.ok()) {
@@ -218,10 +234,12 @@ absl::Status FileStore::ApplyKey(const std::string& key, RegistryState* state) {
     std::string id = key.substr(kClientPrefix.size());
     std::string file = absl::StrCat("clients/", id);
     if (!IsHexId(id)) {
-      return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-                   absl::StrCat("registry file ", file,
-                                ": unexpected file name (client files are named by 32 hex "
-                                "digits); move it out of clients/"));
+      return Error(
+          absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+          absl::StrCat(
+              "registry file ", file,
+              ": unexpected file name (client files are named by 32 hex "
+              "digits); move it out of clients/"));
     }
     auto text = ReadIfExists(clients_, id, kMaxClientFileSize);
     if (!text.ok()) return text.status();
@@ -232,12 +250,14 @@ absl::Status FileStore::ApplyKey(const std::string& key, RegistryState* state) {
     auto c = ParseClient(**text, file);
     if (!c.ok()) return c.status();
     if (ClientFileId(c->label) != id) {
-      return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-                   absl::StrCat("registry file ", file, ": label '", c->label,
-                                "' does not belong in this file (expected clients/",
-                                ClientFileId(c->label), ")"));
+      return Error(
+          absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+          absl::StrCat("registry file ", file, ": label '", c->label,
+                       "' does not belong in this file (expected clients/",
+                       ClientFileId(c->label), ")"));
     }
-    absl::Status st = state->PutClient(std::make_shared<const ClientRecord>(std::move(*c)));
+    absl::Status st =
+        state->PutClient(std::make_shared<const ClientRecord>(std::move(*c)));
     if (!st.ok()) {
       return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
                    absl::StrCat("registry file ", file, ": ", st.message()));
@@ -245,11 +265,12 @@ absl::Status FileStore::ApplyKey(const std::string& key, RegistryState* state) {
     return absl::OkStatus();
   }
   return Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
-               absl::StrCat("registry journal names an unknown key '", key.substr(0, 60), "'"));
+               absl::StrCat("registry journal names an unknown key '",
+                            key.substr(0, 60), "'"));
 }
 
-absl::StatusOr<absl::optional<std::set<std::string>>> FileStore::ChangedKeys(uint64_t from,
-                                                                             uint64_t to) {
+absl::StatusOr<absl::optional<std::set<std::string>>> FileStore::ChangedKeys(
+    uint64_t from, uint64_t to) {
   std::set<std::string> keys;
   if (to < from || to - from > kJournalKeep) {
     return absl::optional<std::set<std::string>>();
@@ -260,17 +281,19 @@ absl::StatusOr<absl::optional<std::set<std::string>>> FileStore::ChangedKeys(uin
     if (!text->has_value()) {
       return absl::optional<std::set<std::string>>();
     }
-    for (absl::string_view line : absl::StrSplit(**text, '\n', absl::SkipEmpty())) {
+    for (absl::string_view line :
+         absl::StrSplit(**text, '\n', absl::SkipEmpty())) {
       keys.insert(std::string(line));
     }
   }
   return absl::optional<std::set<std::string>>(std::move(keys));
 }
 
-absl::Status FileStore::ApplyKeys(const std::set<std::string>& keys, RegistryState* state) {
-  // Take every changed record out first: within one gap a serial, certificate or IP may
-  // have moved from one record to another, and putting the new holder while the old one is
-  // still indexed would look like a duplicate.
+absl::Status FileStore::ApplyKeys(const std::set<std::string>& keys,
+                                  RegistryState* state) {
+  // Take every changed record out first: within one gap a serial, certificate
+  // or IP may have moved from one record to another, and putting the new holder
+  // while the old one is still indexed would look like a duplicate.
   for (const std::string& key : keys) {
     if (absl::StartsWith(key, kPartitionPrefix)) {
       state->RemovePartition(key.substr(kPartitionPrefix.size()));
@@ -294,20 +317,21 @@ absl::Status FileStore::ApplyKeys(const std::set<std::string>& keys, RegistrySta
   return state->CheckReferences();
 }
 
-absl::StatusOr<uint64_t> FileStore::Commit(uint64_t current,
-                                           const std::vector<FileChange>& changes,
-                                           std::set<std::string>* leftover_keys) {
+absl::StatusOr<uint64_t> FileStore::Commit(
+    uint64_t current, const std::vector<FileChange>& changes,
+    std::set<std::string>* leftover_keys) {
   const uint64_t next = current + 1;
   std::set<std::string> keys;
   for (const FileChange& c : changes) {
     keys.insert(c.key);
   }
-  // A writer that died between its journal entry and its generation bump left changes
-  // readers have not seen; carry them into this entry.
+  // A writer that died between its journal entry and its generation bump left
+  // changes readers have not seen; carry them into this entry.
   auto leftover = ReadIfExists(journal_, JournalName(next), 16 * 1024 * 1024);
   if (!leftover.ok()) return leftover.status();
   if (leftover->has_value()) {
-    for (absl::string_view line : absl::StrSplit(**leftover, '\n', absl::SkipEmpty())) {
+    for (absl::string_view line :
+         absl::StrSplit(**leftover, '\n', absl::SkipEmpty())) {
       keys.insert(std::string(line));
       leftover_keys->insert(std::string(line));
     }
@@ -324,7 +348,8 @@ absl::StatusOr<uint64_t> FileStore::Commit(uint64_t current,
     SafeDir* dir;
     std::string name;
     if (c.key == kServerKey) {
-      continue;  // Announced only; the identity files are written by server_identity.cc.
+      continue;  // Announced only; the identity files are written by
+                 // server_identity.cc.
     } else if (c.key == kSettingsKey) {
       dir = &root_;
       name = "settings";
@@ -337,7 +362,8 @@ absl::StatusOr<uint64_t> FileStore::Commit(uint64_t current,
     } else {
       return absl::InternalError(absl::StrCat("unknown registry key ", c.key));
     }
-    if (c.contents.has_value() && dir == &clients_ && changes.size() >= kBatchThreshold) {
+    if (c.contents.has_value() && dir == &clients_ &&
+        changes.size() >= kBatchThreshold) {
       batch.emplace_back(std::move(name), &*c.contents);
       continue;
     }

@@ -16,8 +16,8 @@ namespace trustlink::ntl::registry::testing {
 std::string FreshRoot(const std::string& tag) {
   static std::atomic<int> counter{0};
   const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", tag, "_", getpid(), "_",
-                      counter++);
+  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", tag, "_", getpid(),
+                      "_", counter++);
 }
 
 std::string ClientCertPem(const std::string& name) {

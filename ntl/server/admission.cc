@@ -28,16 +28,17 @@ std::string CanonicalIp(absl::string_view ip) {
   return "";
 }
 
-Admission Admit(const DirectorySnapshot& snapshot, absl::string_view fingerprint,
-                absl::string_view peer_ip) {
+Admission Admit(const DirectorySnapshot& snapshot,
+                absl::string_view fingerprint, absl::string_view peer_ip) {
   Admission a;
   a.record = snapshot.FindByFingerprint(fingerprint);
   if (a.record == nullptr) {
     a.alert = SSL_AD_CERTIFICATE_UNKNOWN;
     a.code = TL_E_NOT_REGISTERED;
     a.rule = "registered";
-    a.message = absl::StrCat("certificate ", fingerprint,
-                             " is not registered; register it with client register");
+    a.message =
+        absl::StrCat("certificate ", fingerprint,
+                     " is not registered; register it with client register");
     return a;
   }
   if (snapshot.ipcheck()) {
@@ -53,12 +54,14 @@ Admission Admit(const DirectorySnapshot& snapshot, absl::string_view fingerprint
       a.alert = SSL_AD_ACCESS_DENIED;
       a.code = TL_E_IP_MISMATCH;
       a.rule = "ipcheck";
-      a.message = absl::StrCat(
-          "client '", a.record->label, "' is registered for ",
-          a.record->allowed_ips.empty() ? std::string("no address")
-                                        : absl::StrJoin(a.record->allowed_ips, ", "),
-          " but connected from ", peer_ip,
-          " (ipcheck is on; fix the registration or map the hostname with client hostip)");
+      a.message =
+          absl::StrCat("client '", a.record->label, "' is registered for ",
+                       a.record->allowed_ips.empty()
+                           ? std::string("no address")
+                           : absl::StrJoin(a.record->allowed_ips, ", "),
+                       " but connected from ", peer_ip,
+                       " (ipcheck is on; fix the registration or map the "
+                       "hostname with client hostip)");
       return a;
     }
   }

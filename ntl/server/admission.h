@@ -1,7 +1,8 @@
 #ifndef TRUSTLINK_NTL_SERVER_ADMISSION_H_
 #define TRUSTLINK_NTL_SERVER_ADMISSION_H_
 
-// The admission rules of docs/wire.md, as a pure function so every rule has a unit test.
+// The admission rules of docs/wire.md, as a pure function so every rule has a
+// unit test.
 
 #include <memory>
 #include <string>
@@ -15,20 +16,22 @@ namespace trustlink::ntl::server {
 // Admission is the outcome of admitting one authenticated TLS peer.
 struct Admission {
   bool admitted = false;
-  std::shared_ptr<const ClientRecord> record;  // set when the fingerprint is registered
-  int alert = 0;            // TLS alert to send on refusal (SSL_AD_*)
-  tl_status code = TL_OK;   // the precise reason, for the log
-  std::string rule;         // "registered", "ipcheck"
-  std::string message;      // the log line's reason, naming the client and the fix
+  std::shared_ptr<const ClientRecord>
+      record;              // set when the fingerprint is registered
+  int alert = 0;           // TLS alert to send on refusal (SSL_AD_*)
+  tl_status code = TL_OK;  // the precise reason, for the log
+  std::string rule;        // "registered", "ipcheck"
+  std::string message;  // the log line's reason, naming the client and the fix
 };
 
-// Admit checks `fingerprint` and `peer_ip` (canonical text) against `snapshot`. The
-// HTL rule is not here: it is answered after hello with goaway, not with an alert.
-Admission Admit(const DirectorySnapshot& snapshot, absl::string_view fingerprint,
-                absl::string_view peer_ip);
+// Admit checks `fingerprint` and `peer_ip` (canonical text) against `snapshot`.
+// The HTL rule is not here: it is answered after hello with goaway, not with an
+// alert.
+Admission Admit(const DirectorySnapshot& snapshot,
+                absl::string_view fingerprint, absl::string_view peer_ip);
 
-// CanonicalIp returns `ip` in inet_ntop form, with IPv4-mapped IPv6 as plain IPv4, or ""
-// when it is not an address.
+// CanonicalIp returns `ip` in inet_ntop form, with IPv4-mapped IPv6 as plain
+// IPv4, or "" when it is not an address.
 std::string CanonicalIp(absl::string_view ip);
 
 }  // namespace trustlink::ntl::server

@@ -24,7 +24,8 @@ TEST(AdmissionTest, EachRule) {
   EXPECT_FALSE(a.admitted);
   EXPECT_EQ(a.code, TL_E_IP_MISMATCH);
   EXPECT_EQ(a.alert, SSL_AD_ACCESS_DENIED);
-  EXPECT_TRUE(absl::StrContains(a.message, "'web1' is registered for 127.0.0.2"));
+  EXPECT_TRUE(
+      absl::StrContains(a.message, "'web1' is registered for 127.0.0.2"));
   EXPECT_TRUE(absl::StrContains(a.message, "connected from 127.0.0.3"));
   EXPECT_TRUE(Admit(*snap, "AA:BB", "127.0.0.2").admitted);
   EXPECT_TRUE(Admit(*snap, "AA:BB", "127.0.0.5").admitted);

@@ -48,20 +48,23 @@ std::string CertificateFingerprint(X509* cert) {
   if (len <= 0) {
     return "";
   }
-  std::string fp = Sha256Fingerprint(
-      absl::string_view(reinterpret_cast<const char*>(der), static_cast<size_t>(len)));
+  std::string fp = Sha256Fingerprint(absl::string_view(
+      reinterpret_cast<const char*>(der), static_cast<size_t>(len)));
   OPENSSL_free(der);
   return fp;
 }
 
-absl::StatusOr<std::shared_ptr<const ServerCredential>> ServerCredential::FromPem(
-    absl::string_view cert_pem, absl::string_view key_pem) {
+absl::StatusOr<std::shared_ptr<const ServerCredential>>
+ServerCredential::FromPem(absl::string_view cert_pem,
+                          absl::string_view key_pem) {
   bssl::UniquePtr<BIO> cbio(BIO_new_mem_buf(cert_pem.data(), cert_pem.size()));
-  bssl::UniquePtr<X509> cert(PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<X509> cert(
+      PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr));
   if (!cert) {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-                 "the server certificate is not a PEM certificate; regenerate it with "
-                 "sysconf regenCert");
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
+        "the server certificate is not a PEM certificate; regenerate it with "
+        "sysconf regenCert");
   }
   bssl::UniquePtr<BIO> kbio(BIO_new_mem_buf(key_pem.data(), key_pem.size()));
   bssl::UniquePtr<EVP_PKEY> key(
@@ -72,7 +75,8 @@ absl::StatusOr<std::shared_ptr<const ServerCredential>> ServerCredential::FromPe
   }
   if (!X509_check_private_key(cert.get(), key.get())) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-                 "the server private key does not match server.pem; regenerate both with "
+                 "the server private key does not match server.pem; regenerate "
+                 "both with "
                  "sysconf regenCert");
   }
   auto cred = std::make_shared<ServerCredential>();
@@ -83,7 +87,8 @@ absl::StatusOr<std::shared_ptr<const ServerCredential>> ServerCredential::FromPe
   return std::shared_ptr<const ServerCredential>(std::move(cred));
 }
 
-StaticCredentials::StaticCredentials(std::shared_ptr<const ServerCredential> current) {
+StaticCredentials::StaticCredentials(
+    std::shared_ptr<const ServerCredential> current) {
   internal::MutexLock lock(&mu_);
   set_.current = std::move(current);
 }

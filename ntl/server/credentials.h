@@ -1,9 +1,10 @@
 #ifndef TRUSTLINK_NTL_SERVER_CREDENTIALS_H_
 #define TRUSTLINK_NTL_SERVER_CREDENTIALS_H_
 
-// The appliance's server certificate as the engine sees it: the current one, served to new
-// connections, and optionally the previous one during a regenCert overlap, under which live
-// connections and tickets stay valid until the admin ends the overlap.
+// The appliance's server certificate as the engine sees it: the current one,
+// served to new connections, and optionally the previous one during a regenCert
+// overlap, under which live connections and tickets stay valid until the admin
+// ends the overlap.
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -36,11 +37,12 @@ struct ServerCredential {
 // CredentialSet is what the server serves now.
 struct CredentialSet {
   std::shared_ptr<const ServerCredential> current;  // never null
-  std::shared_ptr<const ServerCredential> overlap;  // the previous certificate, or null
+  std::shared_ptr<const ServerCredential>
+      overlap;  // the previous certificate, or null
 };
 
-// CredentialSource hands out the current credentials; generation() changes when they do.
-// Thread safety: implementations must be safe to call from any thread.
+// CredentialSource hands out the current credentials; generation() changes when
+// they do. Thread safety: implementations must be safe to call from any thread.
 class CredentialSource {
  public:
   virtual ~CredentialSource() = default;
@@ -53,8 +55,8 @@ class CredentialSource {
 class StaticCredentials : public CredentialSource {
  public:
   explicit StaticCredentials(std::shared_ptr<const ServerCredential> current);
-  // Set replaces the credentials; `overlap` (may be null) keeps the previous certificate's
-  // live connections and tickets valid.
+  // Set replaces the credentials; `overlap` (may be null) keeps the previous
+  // certificate's live connections and tickets valid.
   void Set(std::shared_ptr<const ServerCredential> current,
            std::shared_ptr<const ServerCredential> overlap);
   CredentialSet Get() const override;
@@ -66,8 +68,8 @@ class StaticCredentials : public CredentialSource {
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
-// Sha256Fingerprint returns the SHA-256 of `der` as upper-case colon-separated hex, the
-// text `openssl x509 -fingerprint -sha256` prints.
+// Sha256Fingerprint returns the SHA-256 of `der` as upper-case colon-separated
+// hex, the text `openssl x509 -fingerprint -sha256` prints.
 std::string Sha256Fingerprint(absl::string_view der);
 
 // CertificateFingerprint returns Sha256Fingerprint of `cert`'s DER encoding.

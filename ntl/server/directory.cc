@@ -7,8 +7,9 @@ namespace trustlink::ntl::server {
 
 class InMemoryDirectory::Snap : public DirectorySnapshot {
  public:
-  Snap(const std::map<std::string, std::shared_ptr<const ClientRecord>>& clients,
-       bool ipcheck)
+  Snap(
+      const std::map<std::string, std::shared_ptr<const ClientRecord>>& clients,
+      bool ipcheck)
       : clients_(clients.begin(), clients.end()), ipcheck_(ipcheck) {}
 
   std::shared_ptr<const ClientRecord> FindByFingerprint(
@@ -19,7 +20,8 @@ class InMemoryDirectory::Snap : public DirectorySnapshot {
   bool ipcheck() const override { return ipcheck_; }
 
  private:
-  const std::unordered_map<std::string, std::shared_ptr<const ClientRecord>> clients_;
+  const std::unordered_map<std::string, std::shared_ptr<const ClientRecord>>
+      clients_;
   const bool ipcheck_;
 };
 

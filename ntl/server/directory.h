@@ -1,9 +1,10 @@
 #ifndef TRUSTLINK_NTL_SERVER_DIRECTORY_H_
 #define TRUSTLINK_NTL_SERVER_DIRECTORY_H_
 
-// What the NTLS engine needs to know about registered clients, as a small interface of its
-// own. The appliance registry (ntl/registry) implements it through an adapter; tests and
-// embedders with their own client store use InMemoryDirectory.
+// What the NTLS engine needs to know about registered clients, as a small
+// interface of its own. The appliance registry (ntl/registry) implements it
+// through an adapter; tests and embedders with their own client store use
+// InMemoryDirectory.
 
 #include <cstdint>
 #include <map>
@@ -19,13 +20,16 @@ namespace trustlink::ntl::server {
 
 // ClientRecord is one registered client as admission sees it.
 struct ClientRecord {
-  std::string label;        // the admin's name for the client ("web1")
-  std::string fingerprint;  // SHA-256 of the certificate's DER, "AB:CD:..." upper case
-  // allowed_ips are the source addresses accepted when ipcheck is on: the registered IP,
-  // or the hostname's mapped or resolved addresses. Any textual form inet_pton accepts.
+  std::string label;  // the admin's name for the client ("web1")
+  std::string
+      fingerprint;  // SHA-256 of the certificate's DER, "AB:CD:..." upper case
+  // allowed_ips are the source addresses accepted when ipcheck is on: the
+  // registered IP, or the hostname's mapped or resolved addresses. Any textual
+  // form inet_pton accepts.
   std::vector<std::string> allowed_ips;
   bool require_htl = false;
-  std::vector<wire::SlotInfo> partitions;  // in the order the client should see them
+  std::vector<wire::SlotInfo>
+      partitions;  // in the order the client should see them
 };
 
 // DirectorySnapshot is an immutable view of the registry at one generation.
@@ -33,18 +37,19 @@ struct ClientRecord {
 class DirectorySnapshot {
  public:
   virtual ~DirectorySnapshot() = default;
-  // FindByFingerprint returns the client whose certificate has `fingerprint`, or null.
-  // It must be O(1): it runs on the event loop after every handshake.
+  // FindByFingerprint returns the client whose certificate has `fingerprint`,
+  // or null. It must be O(1): it runs on the event loop after every handshake.
   virtual std::shared_ptr<const ClientRecord> FindByFingerprint(
       absl::string_view fingerprint) const = 0;
-  // ipcheck says whether the source address must match the client's allowed_ips.
+  // ipcheck says whether the source address must match the client's
+  // allowed_ips.
   virtual bool ipcheck() const = 0;
 };
 
-// ClientDirectory hands out snapshots. generation() changes whenever a new snapshot would
-// differ; the server polls it on every loop tick (100 ms by default), so a change reaches
-// live connections well within a second.
-// Thread safety: implementations must be safe to call from any thread.
+// ClientDirectory hands out snapshots. generation() changes whenever a new
+// snapshot would differ; the server polls it on every loop tick (100 ms by
+// default), so a change reaches live connections well within a second. Thread
+// safety: implementations must be safe to call from any thread.
 class ClientDirectory {
  public:
   virtual ~ClientDirectory() = default;
@@ -52,15 +57,15 @@ class ClientDirectory {
   virtual uint64_t generation() const = 0;
 };
 
-// InMemoryDirectory is a ClientDirectory held in memory: for tests and for embedders that
-// keep their own client store and push changes into it.
-// Thread safety: all methods are safe to call from any thread.
+// InMemoryDirectory is a ClientDirectory held in memory: for tests and for
+// embedders that keep their own client store and push changes into it. Thread
+// safety: all methods are safe to call from any thread.
 class InMemoryDirectory : public ClientDirectory {
  public:
   InMemoryDirectory();
 
-  // Put adds or replaces the client with record.fingerprint. Replacing a client's
-  // certificate is Remove(old fingerprint) plus Put(new record).
+  // Put adds or replaces the client with record.fingerprint. Replacing a
+  // client's certificate is Remove(old fingerprint) plus Put(new record).
   void Put(ClientRecord record);
   // Remove deletes the client with `fingerprint`; returns whether it existed.
   bool Remove(absl::string_view fingerprint);
@@ -74,7 +79,8 @@ class InMemoryDirectory : public ClientDirectory {
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable internal::Mutex mu_;
-  std::map<std::string, std::shared_ptr<const ClientRecord>> clients_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<const ClientRecord>> clients_
+      ABSL_GUARDED_BY(mu_);
   bool ipcheck_ ABSL_GUARDED_BY(mu_) = true;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
   std::shared_ptr<const DirectorySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);

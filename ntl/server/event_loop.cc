@@ -26,16 +26,19 @@ namespace {
 
 constexpr uint64_t kListenTag = 0;
 constexpr uint64_t kEventTag = 1;
-constexpr size_t kScratchSize = 256 * 1024;  // one large recv per readiness event
+constexpr size_t kScratchSize =
+    256 * 1024;  // one large recv per readiness event
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kStreamChunk = 64 * 1024;
 
-// The loop running on this thread, so a Responder can tell whether it may answer
-// directly (no mailbox round trip) without touching a loop that may be gone.
+// The loop running on this thread, so a Responder can tell whether it may
+// answer directly (no mailbox round trip) without touching a loop that may be
+// gone.
 thread_local Loop* t_current_loop = nullptr;
 
 int SslIndex() {
-  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  static const int index =
+      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
 }
 
@@ -80,8 +83,8 @@ struct Conn {
   uint32_t events = 0;
   absl::Time deadline;
   absl::Time last_active;
-  // Ciphertext: `src` is what the BIO reads from during one drive; leftovers wait in
-  // cipher_pending.
+  // Ciphertext: `src` is what the BIO reads from during one drive; leftovers
+  // wait in cipher_pending.
   const char* src = nullptr;
   size_t src_len = 0;
   std::string cipher_pending;
@@ -98,8 +101,9 @@ struct Conn {
 
 namespace {
 
-// The socket BIO reads ciphertext from the connection's application-owned buffer and
-// writes with send(MSG_NOSIGNAL), so a dead peer is an error, not SIGPIPE.
+// The socket BIO reads ciphertext from the connection's application-owned
+// buffer and writes with send(MSG_NOSIGNAL), so a dead peer is an error, not
+// SIGPIPE.
 int BioRead(BIO* bio, char* out, int len) {
   Conn* c = static_cast<Conn*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
@@ -127,7 +131,9 @@ int BioWrite(BIO* bio, const char* in, int len) {
   return static_cast<int>(n);
 }
 
-long BioCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+long BioCtrl(BIO*, int cmd, long, void*) {
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
 
 const BIO_METHOD* ConnBioMethod() {
   static BIO_METHOD* method = [] {
@@ -160,14 +166,16 @@ class ResponderImpl : public Responder {
     }
     done_ = true;
     if (t_current_loop == loop_) {
-      loop_->CompleteRequest(conn_id_, request_id_, seq_, status, std::move(data));
+      loop_->CompleteRequest(conn_id_, request_id_, seq_, status,
+                             std::move(data));
       return;
     }
     Loop* loop = loop_;
     const uint64_t conn_id = conn_id_;
     const uint32_t request_id = request_id_;
     const uint64_t seq = seq_;
-    mailbox_->Post([loop, conn_id, request_id, seq, status, d = std::move(data)]() mutable {
+    mailbox_->Post([loop, conn_id, request_id, seq, status,
+                    d = std::move(data)]() mutable {
       loop->CompleteRequest(conn_id, request_id, seq, status, std::move(d));
     });
   }
@@ -195,16 +203,18 @@ class SinkImpl : public StreamSink {
     const uint64_t conn_id = conn_id_;
     const uint32_t stream_id = stream_id_;
     const uint64_t seq = seq_;
-    mailbox_->Post([loop, conn_id, stream_id, seq, d = std::move(data)]() mutable {
-      loop->StreamSend(conn_id, stream_id, seq, std::move(d));
-    });
+    mailbox_->Post(
+        [loop, conn_id, stream_id, seq, d = std::move(data)]() mutable {
+          loop->StreamSend(conn_id, stream_id, seq, std::move(d));
+        });
   }
   void Close(int32_t status, std::string message) override {
     Loop* loop = loop_;
     const uint64_t conn_id = conn_id_;
     const uint32_t stream_id = stream_id_;
     const uint64_t seq = seq_;
-    mailbox_->Post([loop, conn_id, stream_id, seq, status, m = std::move(message)]() mutable {
+    mailbox_->Post([loop, conn_id, stream_id, seq, status,
+                    m = std::move(message)]() mutable {
       loop->StreamServerClose(conn_id, stream_id, seq, status, std::move(m));
     });
   }
@@ -233,7 +243,8 @@ bool SamePartitions(const ClientRecord& a, const ClientRecord& b) {
   for (size_t i = 0; i < a.partitions.size(); ++i) {
     const wire::SlotInfo& x = a.partitions[i];
     const wire::SlotInfo& y = b.partitions[i];
-    if (x.partition != y.partition || x.label != y.label || x.serial != y.serial) {
+    if (x.partition != y.partition || x.label != y.label ||
+        x.serial != y.serial) {
       return false;
     }
   }
@@ -250,7 +261,9 @@ std::string WelcomeFor(const ClientRecord& record) {
 }  // namespace
 
 Loop* LoopOf(const Conn* c) { return c->loop; }
-std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop) { return loop->snapshot(); }
+std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop) {
+  return loop->snapshot();
+}
 const std::string& PeerIpOf(const Conn* c) { return c->peer_ip; }
 
 bool Mailbox::Post(std::function<void()> task) {
@@ -296,7 +309,8 @@ absl::Status Loop::Init(int listen_fd) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || event_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("cannot create event loop: ", strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot create event loop: ", strerror(errno)));
   }
   mailbox_ = std::make_shared<Mailbox>(event_fd_);
   listen_fd_ = listen_fd;
@@ -308,7 +322,8 @@ absl::Status Loop::Init(int listen_fd) {
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.u64 = kListenTag;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) {
-    return absl::InternalError(absl::StrCat("cannot watch the listener: ", strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot watch the listener: ", strerror(errno)));
   }
   listening_ = true;
   scratch_.resize(kScratchSize);
@@ -344,7 +359,8 @@ void Loop::Run() {
   t_current_loop = this;
   const std::string name = absl::StrCat("ntls-loop-", index_);
   pthread_setname_np(pthread_self(), name.c_str());
-  const int tick_ms = static_cast<int>(absl::ToInt64Milliseconds(server_->options_.tick));
+  const int tick_ms =
+      static_cast<int>(absl::ToInt64Milliseconds(server_->options_.tick));
   absl::Time next_tick = absl::Now() + server_->options_.tick;
   epoll_event events[128];
   while (true) {
@@ -378,7 +394,8 @@ void Loop::Run() {
   }
   t_current_loop = nullptr;
   mailbox_->Close();
-  // Tasks posted before the close still hold borrowed pointers into this loop; drop them.
+  // Tasks posted before the close still hold borrowed pointers into this loop;
+  // drop them.
   mailbox_->Take();
 }
 
@@ -396,7 +413,8 @@ void Loop::Accept() {
     const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      return;  // EAGAIN, or a transient error such as EMFILE: try at the next event
+      return;  // EAGAIN, or a transient error such as EMFILE: try at the next
+               // event
     }
     char ip[INET6_ADDRSTRLEN] = "?";
     uint16_t port = 0;
@@ -414,9 +432,10 @@ void Loop::Accept() {
                                  ? absl::StrCat(peer_ip, ":", port)
                                  : absl::StrCat("[", peer_ip, "]:", port);
     if (!server_->AcquireUnauthenticated(peer_ip)) {
-      Log(absl::StrCat("refused peer=", peer,
-                       " rule=unauthenticated-cap reason=\"too many connections not yet "
-                       "admitted\""));
+      Log(absl::StrCat(
+          "refused peer=", peer,
+          " rule=unauthenticated-cap reason=\"too many connections not yet "
+          "admitted\""));
       close(fd);
       continue;
     }
@@ -425,8 +444,10 @@ void Loop::Accept() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (o.tcp_keepalive) {
       setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepalive_idle_seconds, sizeof(int));
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepalive_interval_seconds, sizeof(int));
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepalive_idle_seconds,
+                 sizeof(int));
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepalive_interval_seconds,
+                 sizeof(int));
       setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepalive_count, sizeof(int));
     }
     auto conn = std::make_unique<Conn>();
@@ -469,13 +490,15 @@ void Loop::UpdateEvents(Conn* c) {
   epoll_event ev{};
   ev.events = want;
   ev.data.u64 = c->id;
-  epoll_ctl(epoll_fd_, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
+  epoll_ctl(epoll_fd_, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+            &ev);
   c->registered = true;
   c->events = want;
 }
 
 void Loop::OnEvent(Conn* c, uint32_t events) {
-  if ((events & (EPOLLERR | EPOLLHUP)) && (c->read_paused || !(events & EPOLLIN))) {
+  if ((events & (EPOLLERR | EPOLLHUP)) &&
+      (c->read_paused || !(events & EPOLLIN))) {
     CloseConn(c, "connection reset by peer");
     return;
   }
@@ -545,7 +568,8 @@ void Loop::DriveSsl(Conn* c) {
       } else if (err != SSL_ERROR_WANT_READ) {
         const std::string why = SslErrorText();
         if (!c->refusal_logged) {
-          Log(absl::StrCat("handshake-failed peer=", c->peer, " reason=\"", why, "\""));
+          Log(absl::StrCat("handshake-failed peer=", c->peer, " reason=\"", why,
+                           "\""));
           c->refusal_logged = true;
         }
         c->processing = false;
@@ -564,15 +588,18 @@ void Loop::DriveSsl(Conn* c) {
       return;
     }
   }
-  // Read plaintext until BoringSSL needs more ciphertext, decoding frames in place.
+  // Read plaintext until BoringSSL needs more ciphertext, decoding frames in
+  // place.
   while (!c->dead && c->state != Conn::State::kDraining) {
     if (c->out.size() - c->out_off > server_->options_.max_pending_output) {
-      c->read_paused = true;  // the peer is not reading; stop taking its requests
+      c->read_paused =
+          true;  // the peer is not reading; stop taking its requests
       break;
     }
     const size_t old = c->in.size();
     c->in.resize(old + kReadChunk);
-    const int r = SSL_read(c->ssl.get(), &c->in[old], static_cast<int>(kReadChunk));
+    const int r =
+        SSL_read(c->ssl.get(), &c->in[old], static_cast<int>(kReadChunk));
     c->in.resize(old + static_cast<size_t>(std::max(r, 0)));
     if (r > 0) {
       ProcessFrames(c);
@@ -630,23 +657,26 @@ Admission Loop::AdmitPeer(Conn* c, absl::string_view fingerprint) {
 }
 
 void Loop::OnHandshakeDone(Conn* c) {
-  const STACK_OF(CRYPTO_BUFFER)* chain = SSL_get0_peer_certificates(c->ssl.get());
+  const STACK_OF(CRYPTO_BUFFER)* chain =
+      SSL_get0_peer_certificates(c->ssl.get());
   if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
     CloseConn(c, "no client certificate");
     return;
   }
   const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
-  c->fingerprint = Sha256Fingerprint(absl::string_view(
-      reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)), CRYPTO_BUFFER_len(leaf)));
-  // Admission again, after every handshake: a resumed one skipped the verify callback.
+  c->fingerprint = Sha256Fingerprint(
+      absl::string_view(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
+                        CRYPTO_BUFFER_len(leaf)));
+  // Admission again, after every handshake: a resumed one skipped the verify
+  // callback.
   c->admission = AdmitPeer(c, c->fingerprint);
   if (!c->admission.admitted) {
     CloseConn(c, "");
     return;
   }
   c->state = Conn::State::kAwaitHello;
-  Log(absl::StrCat("authenticated peer=", c->peer, " client='", c->admission.record->label,
-                   "' fingerprint=", c->fingerprint,
+  Log(absl::StrCat("authenticated peer=", c->peer, " client='",
+                   c->admission.record->label, "' fingerprint=", c->fingerprint,
                    " resumed=", SSL_session_reused(c->ssl.get()) ? "yes" : "no",
                    " version=", SSL_get_version(c->ssl.get())));
 }
@@ -654,14 +684,15 @@ void Loop::OnHandshakeDone(Conn* c) {
 void Loop::ProcessFrames(Conn* c) {
   const uint32_t max = server_->options_.max_frame_payload;
   while (!c->dead && c->state != Conn::State::kDraining) {
-    absl::string_view buf(c->in.data() + c->in_start, c->in.size() - c->in_start);
+    absl::string_view buf(c->in.data() + c->in_start,
+                          c->in.size() - c->in_start);
     wire::DecodeResult d = wire::DecodeFrame(buf, max);
     if (d.kind == wire::DecodeResult::Kind::kNeedMore) {
       return;
     }
     if (d.kind == wire::DecodeResult::Kind::kError) {
-      Log(absl::StrCat("protocol-error peer=", c->peer, " reason=\"", d.error.message(),
-                       "\""));
+      Log(absl::StrCat("protocol-error peer=", c->peer, " reason=\"",
+                       d.error.message(), "\""));
       GoAway(c, TL_E_PROTOCOL, d.error.message());
       return;
     }
@@ -695,7 +726,8 @@ void Loop::HandleFrame(Conn* c, const wire::FrameView& f) {
     case FrameType::kStreamData: {
       auto it = c->streams.find(f.id);
       if (it == c->streams.end()) {
-        return;  // a stream the server already closed; its data is late, not an error
+        return;  // a stream the server already closed; its data is late, not an
+                 // error
       }
       it->second.session->OnData(f.payload);
       return;
@@ -713,7 +745,8 @@ void Loop::HandleFrame(Conn* c, const wire::FrameView& f) {
       return;  // reserved for the HTL work; nothing to check yet
     default:
       GoAway(c, TL_E_PROTOCOL,
-             absl::StrCat("a client may not send ", wire::FrameTypeName(f.type), " frames"));
+             absl::StrCat("a client may not send ", wire::FrameTypeName(f.type),
+                          " frames"));
   }
 }
 
@@ -725,13 +758,16 @@ void Loop::HandleHello(Conn* c, const wire::FrameView& f) {
   }
   const ClientRecord& rec = *c->admission.record;
   if (rec.require_htl) {
-    const std::string msg = absl::StrCat(
-        "client '", rec.label,
-        "' is registered with -requirehtl on this appliance, so HTL is required; add the "
-        "server on the client with vtl addServer -htl and run htlclient, or register the "
-        "client without -requirehtl");
+    const std::string msg =
+        absl::StrCat("client '", rec.label,
+                     "' is registered with -requirehtl on this appliance, so "
+                     "HTL is required; add the "
+                     "server on the client with vtl addServer -htl and run "
+                     "htlclient, or register the "
+                     "client without -requirehtl");
     Log(absl::StrCat("refused peer=", c->peer, " client='", rec.label,
-                     "' fingerprint=", c->fingerprint, " rule=htl reason=\"", msg, "\""));
+                     "' fingerprint=", c->fingerprint, " rule=htl reason=\"",
+                     msg, "\""));
     GoAway(c, TL_E_HTL_REQUIRED_BY_APPLIANCE, msg);
     return;
   }
@@ -740,8 +776,9 @@ void Loop::HandleHello(Conn* c, const wire::FrameView& f) {
   c->unauthenticated = false;
   server_->ReleaseUnauthenticated(c->peer_ip);
   server_->ClientConnected(rec);
-  Log(absl::StrCat("admitted peer=", c->peer, " client='", rec.label, "' fingerprint=",
-                   c->fingerprint, " slots=", rec.partitions.size(), " software=\"",
+  Log(absl::StrCat("admitted peer=", c->peer, " client='", rec.label,
+                   "' fingerprint=", c->fingerprint,
+                   " slots=", rec.partitions.size(), " software=\"",
                    hello->software, "\""));
 }
 
@@ -752,7 +789,8 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
     return;
   }
   if (c->pending.count(f.id) != 0) {
-    GoAway(c, TL_E_PROTOCOL, absl::StrCat("request id ", f.id, " is already in flight"));
+    GoAway(c, TL_E_PROTOCOL,
+           absl::StrCat("request id ", f.id, " is already in flight"));
     return;
   }
   auto respond_now = [&](int32_t status, const std::string& msg) {
@@ -762,12 +800,14 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
     SendFrame(c, wire::FrameType::kResponse, f.id, wire::EncodeResponse(r));
   };
   if (c->finish_then_close) {
-    respond_now(TL_E_UNAVAILABLE, "the appliance is shutting down; retry on another link");
+    respond_now(TL_E_UNAVAILABLE,
+                "the appliance is shutting down; retry on another link");
     return;
   }
   if (!HasPartition(*c->admission.record, req->partition)) {
     respond_now(TL_E_PARTITION_NOT_ASSIGNED,
-                absl::StrCat("partition '", req->partition, "' is not assigned to client '",
+                absl::StrCat("partition '", req->partition,
+                             "' is not assigned to client '",
                              c->admission.record->label, "'"));
     return;
   }
@@ -805,27 +845,31 @@ void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
   }
   if (!HasPartition(*c->admission.record, open->partition)) {
     refuse(TL_E_PARTITION_NOT_ASSIGNED,
-           absl::StrCat("partition '", open->partition, "' is not assigned to client '",
+           absl::StrCat("partition '", open->partition,
+                        "' is not assigned to client '",
                         c->admission.record->label, "'"));
     return;
   }
   auto svc = server_->services_.find(open->service);
   if (svc == server_->services_.end()) {
-    refuse(TL_E_NOT_FOUND, absl::StrCat("this appliance has no service '", open->service, "'"));
+    refuse(TL_E_NOT_FOUND,
+           absl::StrCat("this appliance has no service '", open->service, "'"));
     return;
   }
   const uint64_t seq = ++next_seq_;
   CallContext ctx{c->admission.record->label, c->fingerprint, open->partition};
-  auto session =
-      svc->second->Open(ctx, std::make_shared<SinkImpl>(mailbox_, this, c->id, f.id, seq));
+  auto session = svc->second->Open(
+      ctx, std::make_shared<SinkImpl>(mailbox_, this, c->id, f.id, seq));
   if (!session.ok()) {
-    refuse(ntl::ToTlStatus(session.status()), std::string(session.status().message()));
+    refuse(ntl::ToTlStatus(session.status()),
+           std::string(session.status().message()));
     return;
   }
   c->streams[f.id] = Conn::Stream{open->partition, seq, std::move(*session)};
 }
 
-void Loop::SendFrame(Conn* c, wire::FrameType type, uint32_t id, absl::string_view payload) {
+void Loop::SendFrame(Conn* c, wire::FrameType type, uint32_t id,
+                     absl::string_view payload) {
   if (c->dead) {
     return;
   }
@@ -866,7 +910,8 @@ void Loop::Flush(Conn* c) {
     c->read_paused = false;
     UpdateEvents(c);
     if (!c->cipher_pending.empty()) {
-      // Ciphertext that arrived while paused: drive it now rather than wait for more.
+      // Ciphertext that arrived while paused: drive it now rather than wait for
+      // more.
       std::string pending;
       pending.swap(c->cipher_pending);
       c->src = pending.data();
@@ -902,10 +947,12 @@ void Loop::CloseConn(Conn* c, absl::string_view reason) {
   }
   c->dead = true;
   if (!reason.empty()) {
-    Log(absl::StrCat("closed peer=", c->peer,
-                     c->admission.record ? absl::StrCat(" client='", c->admission.record->label, "'")
-                                         : std::string(),
-                     " reason=\"", reason, "\""));
+    Log(absl::StrCat(
+        "closed peer=", c->peer,
+        c->admission.record
+            ? absl::StrCat(" client='", c->admission.record->label, "'")
+            : std::string(),
+        " reason=\"", reason, "\""));
   }
   if (c->unauthenticated) {
     server_->ReleaseUnauthenticated(c->peer_ip);
@@ -938,7 +985,8 @@ void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
   r.data = std::move(data);
   const bool was_draining = c->state == Conn::State::kDraining;
   if (!was_draining) {
-    SendFrame(c, wire::FrameType::kResponse, request_id, wire::EncodeResponse(r));
+    SendFrame(c, wire::FrameType::kResponse, request_id,
+              wire::EncodeResponse(r));
   }
   MaybeFinishDrain(c);
   if (!c->processing && !c->dead) {
@@ -952,7 +1000,8 @@ void Loop::MaybeFinishDrain(Conn* c) {
   }
 }
 
-void Loop::StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq, std::string data) {
+void Loop::StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
+                      std::string data) {
   Conn* c = Find(conn_id);
   if (c == nullptr) {
     return;
@@ -985,7 +1034,8 @@ void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
   wire::Closing cl;
   cl.status = status;
   cl.message = std::move(message);
-  SendFrame(c, wire::FrameType::kStreamClose, stream_id, wire::EncodeClosing(cl));
+  SendFrame(c, wire::FrameType::kStreamClose, stream_id,
+            wire::EncodeClosing(cl));
   session->OnClose();
   Flush(c);
 }
@@ -995,22 +1045,26 @@ void Loop::Revalidate(Conn* c) {
     return;
   }
   if (!server_->IsServed(c->tls->fingerprint)) {
-    Log(absl::StrCat("closing peer=", c->peer, " reason=\"the server certificate ",
-                     c->tls->fingerprint, " is no longer served\""));
+    Log(absl::StrCat("closing peer=", c->peer,
+                     " reason=\"the server certificate ", c->tls->fingerprint,
+                     " is no longer served\""));
     GoAway(c, TL_E_UNAVAILABLE,
-           "the appliance's server certificate was replaced; reconnect (the client must "
+           "the appliance's server certificate was replaced; reconnect (the "
+           "client must "
            "trust the new server.pem)");
     return;
   }
   Admission a = Admit(*snapshot_, c->fingerprint, c->peer_ip);
   if (!a.admitted) {
-    Log(absl::StrCat("closing peer=", c->peer, " fingerprint=", c->fingerprint, " rule=",
-                     a.rule, " reason=\"", a.message, "\""));
+    Log(absl::StrCat("closing peer=", c->peer, " fingerprint=", c->fingerprint,
+                     " rule=", a.rule, " reason=\"", a.message, "\""));
     GoAway(c, a.code,
            a.code == TL_E_NOT_REGISTERED
-               ? "this client's registration was removed or its certificate replaced on "
+               ? "this client's registration was removed or its certificate "
+                 "replaced on "
                  "the appliance"
-               : "this client's registration no longer allows this source address");
+               : "this client's registration no longer allows this source "
+                 "address");
     return;
   }
   std::shared_ptr<const ClientRecord> old = c->admission.record;
@@ -1020,8 +1074,9 @@ void Loop::Revalidate(Conn* c) {
   }
   if (a.record->require_htl) {
     GoAway(c, TL_E_HTL_REQUIRED_BY_APPLIANCE,
-           absl::StrCat("client '", a.record->label,
-                        "' now requires HTL on this appliance; reconnect with HTL"));
+           absl::StrCat(
+               "client '", a.record->label,
+               "' now requires HTL on this appliance; reconnect with HTL"));
     return;
   }
   if (old && old->label != a.record->label) {
@@ -1031,14 +1086,17 @@ void Loop::Revalidate(Conn* c) {
   if (old && SamePartitions(*old, *a.record)) {
     return;
   }
-  // Fail calls and streams on revoked partitions at once; later answers are dropped.
+  // Fail calls and streams on revoked partitions at once; later answers are
+  // dropped.
   for (auto it = c->pending.begin(); it != c->pending.end();) {
     if (!HasPartition(*a.record, it->second.partition)) {
       wire::Response r;
       r.status = TL_E_PARTITION_NOT_ASSIGNED;
-      r.data = absl::StrCat("partition '", it->second.partition,
-                            "' was unassigned from this client during the call");
-      SendFrame(c, wire::FrameType::kResponse, it->first, wire::EncodeResponse(r));
+      r.data =
+          absl::StrCat("partition '", it->second.partition,
+                       "' was unassigned from this client during the call");
+      SendFrame(c, wire::FrameType::kResponse, it->first,
+                wire::EncodeResponse(r));
       it = c->pending.erase(it);
     } else {
       ++it;
@@ -1048,8 +1106,10 @@ void Loop::Revalidate(Conn* c) {
     if (!HasPartition(*a.record, it->second.partition)) {
       wire::Closing cl;
       cl.status = TL_E_PARTITION_NOT_ASSIGNED;
-      cl.message = absl::StrCat("partition '", it->second.partition, "' was unassigned");
-      SendFrame(c, wire::FrameType::kStreamClose, it->first, wire::EncodeClosing(cl));
+      cl.message =
+          absl::StrCat("partition '", it->second.partition, "' was unassigned");
+      SendFrame(c, wire::FrameType::kStreamClose, it->first,
+                wire::EncodeClosing(cl));
       std::unique_ptr<StreamSession> s = std::move(it->second.session);
       it = c->streams.erase(it);
       s->OnClose();
@@ -1058,8 +1118,8 @@ void Loop::Revalidate(Conn* c) {
     }
   }
   SendFrame(c, wire::FrameType::kSlotsChanged, 0, WelcomeFor(*a.record));
-  Log(absl::StrCat("slots-changed client='", a.record->label, "' peer=", c->peer,
-                   " slots=", a.record->partitions.size()));
+  Log(absl::StrCat("slots-changed client='", a.record->label,
+                   "' peer=", c->peer, " slots=", a.record->partitions.size()));
   Flush(c);
 }
 
@@ -1082,8 +1142,8 @@ void Loop::Tick(absl::Time now) {
     listening_ = false;
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
   }
-  const bool force =
-      draining && now >= absl::FromUnixNanos(server_->drain_deadline_ns_.load());
+  const bool force = draining && now >= absl::FromUnixNanos(
+                                            server_->drain_deadline_ns_.load());
   std::vector<Conn*> all;
   all.reserve(conns_.size());
   for (auto& [id, c] : conns_) {
@@ -1107,11 +1167,13 @@ void Loop::Tick(absl::Time now) {
     }
     const bool admitted = c->state == Conn::State::kOpen;
     if (!admitted && c->state != Conn::State::kDraining && now >= c->deadline) {
-      CloseConn(c, c->state == Conn::State::kHandshake ? "handshake deadline passed"
-                                                       : "no hello before the deadline");
+      CloseConn(c, c->state == Conn::State::kHandshake
+                       ? "handshake deadline passed"
+                       : "no hello before the deadline");
       continue;
     }
-    if (c->state == Conn::State::kDraining && now >= c->deadline + o.handshake_timeout &&
+    if (c->state == Conn::State::kDraining &&
+        now >= c->deadline + o.handshake_timeout &&
         now - c->last_active >= o.handshake_timeout) {
       CloseConn(c, "peer did not read its goaway");
       continue;

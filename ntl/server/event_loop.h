@@ -1,9 +1,9 @@
 #ifndef TRUSTLINK_NTL_SERVER_EVENT_LOOP_H_
 #define TRUSTLINK_NTL_SERVER_EVENT_LOOP_H_
 
-// One NTLS event loop: an epoll set, the connections it owns, and a mailbox through which
-// other threads (asynchronous handlers, stream services) hand it work. Private to
-// ntl/server; Server owns the loops.
+// One NTLS event loop: an epoll set, the connections it owns, and a mailbox
+// through which other threads (asynchronous handlers, stream services) hand it
+// work. Private to ntl/server; Server owns the loops.
 
 #include <openssl/ssl.h>
 
@@ -34,8 +34,8 @@ struct TlsContext {
   absl::Time not_after;
 };
 
-// Mailbox carries tasks to a loop from any thread; after the loop ends, posts are dropped.
-// Thread safety: safe to use from any thread.
+// Mailbox carries tasks to a loop from any thread; after the loop ends, posts
+// are dropped. Thread safety: safe to use from any thread.
 class Mailbox {
  public:
   explicit Mailbox(int event_fd) : event_fd_(event_fd) {}
@@ -53,7 +53,8 @@ class Mailbox {
 struct Conn;
 class Loop;
 
-// Accessors for the TLS callbacks in server.cc, which see a Conn only through the SSL.
+// Accessors for the TLS callbacks in server.cc, which see a Conn only through
+// the SSL.
 Loop* LoopOf(const Conn* c);
 std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop);
 const std::string& PeerIpOf(const Conn* c);
@@ -69,17 +70,19 @@ class Loop {
   void Wake();
 
   // Called through tasks on the loop thread.
-  void CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq, int32_t status,
-                       std::string data);
-  void StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq, std::string data);
-  void StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq, int32_t status,
-                         std::string message);
+  void CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
+                       int32_t status, std::string data);
+  void StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
+                  std::string data);
+  void StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
+                         int32_t status, std::string message);
 
   // Used by the TLS callbacks, on the loop thread.
   Admission AdmitPeer(Conn* c, absl::string_view fingerprint);
   void Log(absl::string_view line) { server_->Log(line); }
   static Conn* ConnFromSsl(const SSL* ssl);
-  // snapshot returns the newest directory snapshot: admission never uses a stale one.
+  // snapshot returns the newest directory snapshot: admission never uses a
+  // stale one.
   std::shared_ptr<const DirectorySnapshot> snapshot();
 
  private:
@@ -94,7 +97,8 @@ class Loop {
   void HandleHello(Conn* c, const wire::FrameView& f);
   void HandleRequest(Conn* c, const wire::FrameView& f);
   void HandleStreamOpen(Conn* c, const wire::FrameView& f);
-  void SendFrame(Conn* c, wire::FrameType type, uint32_t id, absl::string_view payload);
+  void SendFrame(Conn* c, wire::FrameType type, uint32_t id,
+                 absl::string_view payload);
   void Flush(Conn* c);
   void GoAway(Conn* c, int32_t status, absl::string_view message);
   void CloseConn(Conn* c, absl::string_view reason);
@@ -118,8 +122,9 @@ class Loop {
   uint64_t next_id_ = 1;
   uint64_t next_seq_ = 1;
   std::shared_ptr<const DirectorySnapshot> snapshot_;
-  uint64_t directory_generation_ = 0;   // of snapshot_
-  uint64_t revalidated_generation_ = 0;  // live connections were checked against this
+  uint64_t directory_generation_ = 0;  // of snapshot_
+  uint64_t revalidated_generation_ =
+      0;  // live connections were checked against this
   uint64_t tls_generation_ = 0;
   bool drain_started_ = false;
   std::vector<char> scratch_;

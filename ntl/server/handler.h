@@ -1,9 +1,9 @@
 #ifndef TRUSTLINK_NTL_SERVER_HANDLER_H_
 #define TRUSTLINK_NTL_SERVER_HANDLER_H_
 
-// The seams where partitions plug into the NTLS engine: request handlers that may answer
-// later from any thread, and byte-stream services (the PKCS#11 bridge runs `p11-kit
-// remote` behind one).
+// The seams where partitions plug into the NTLS engine: request handlers that
+// may answer later from any thread, and byte-stream services (the PKCS#11
+// bridge runs `p11-kit remote` behind one).
 
 #include <cstdint>
 #include <memory>
@@ -14,31 +14,36 @@
 
 namespace trustlink::ntl::server {
 
-// CallContext says who is calling which partition. Borrowed for the duration of a call.
+// CallContext says who is calling which partition. Borrowed for the duration of
+// a call.
 struct CallContext {
   absl::string_view client_label;
   absl::string_view fingerprint;
   absl::string_view partition;
 };
 
-// Responder answers one request. Respond may be called once, from any thread, at any
-// later time; a Responder destroyed without answering answers TL_E_INTERNAL so a client
-// never waits on a forgotten call. Answers to connections that have gone are dropped.
-// Thread safety: Respond is safe to call from any thread (once).
+// Responder answers one request. Respond may be called once, from any thread,
+// at any later time; a Responder destroyed without answering answers
+// TL_E_INTERNAL so a client never waits on a forgotten call. Answers to
+// connections that have gone are dropped. Thread safety: Respond is safe to
+// call from any thread (once).
 class Responder {
  public:
   virtual ~Responder() = default;
-  // Respond sends `status` (a tl_status; 0 is success) and `data` (on failure, a message).
+  // Respond sends `status` (a tl_status; 0 is success) and `data` (on failure,
+  // a message).
   virtual void Respond(int32_t status, std::string data) = 0;
 };
 
-// PartitionHandler serves requests on partitions. HandleRequest runs on an event loop
-// thread and must not block: a slow operation keeps the Responder and answers later.
-// Thread safety: HandleRequest is called from several loop threads at once.
+// PartitionHandler serves requests on partitions. HandleRequest runs on an
+// event loop thread and must not block: a slow operation keeps the Responder
+// and answers later. Thread safety: HandleRequest is called from several loop
+// threads at once.
 class PartitionHandler {
  public:
   virtual ~PartitionHandler() = default;
-  virtual void HandleRequest(const CallContext& ctx, uint32_t op, absl::string_view data,
+  virtual void HandleRequest(const CallContext& ctx, uint32_t op,
+                             absl::string_view data,
                              std::unique_ptr<Responder> responder) = 0;
 };
 
@@ -52,16 +57,17 @@ class StreamSink {
   virtual void Close(int32_t status, std::string message) = 0;
 };
 
-// StreamSession is the service's end of one stream. Its methods run on the loop thread
-// and must not block.
-// Thread safety: called from one loop thread at a time.
+// StreamSession is the service's end of one stream. Its methods run on the loop
+// thread and must not block. Thread safety: called from one loop thread at a
+// time.
 class StreamSession {
  public:
   virtual ~StreamSession() = default;
   virtual void OnData(absl::string_view data) = 0;
-  // OnClose: the stream ended: the client closed it, the service closed it through its
-  // sink, its partition was revoked, or the connection went away. Called exactly once; no
-  // more calls follow, and the session is destroyed after it.
+  // OnClose: the stream ended: the client closed it, the service closed it
+  // through its sink, its partition was revoked, or the connection went away.
+  // Called exactly once; no more calls follow, and the session is destroyed
+  // after it.
   virtual void OnClose() = 0;
 };
 

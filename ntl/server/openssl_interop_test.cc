@@ -1,4 +1,5 @@
-// Interop with a peer nobody here wrote: `openssl s_client` (OpenSSL 3) against the server.
+// Interop with a peer nobody here wrote: `openssl s_client` (OpenSSL 3) against
+// the server.
 #include <openssl/pem.h>
 
 #include <cstdlib>
@@ -30,15 +31,17 @@ class OpensslInteropTest : public ::testing::Test {
     auto dir = std::make_shared<InMemoryDirectory>();
     const std::string pem = Read("testdata/tls/client_ed25519.cert.pem");
     bssl::UniquePtr<BIO> b2(BIO_new_mem_buf(pem.data(), pem.size()));
-    bssl::UniquePtr<X509> x(PEM_read_bio_X509(b2.get(), nullptr, nullptr, nullptr));
+    bssl::UniquePtr<X509> x(
+        PEM_read_bio_X509(b2.get(), nullptr, nullptr, nullptr));
     ClientRecord r;
     r.label = "interop-client";
     r.fingerprint = CertificateFingerprint(x.get());
     r.allowed_ips = {"127.0.0.1"};
     r.partitions = {{"p1", "P1", "1"}};
     dir->Put(r);
-    auto cred = ServerCredential::FromPem(Read("testdata/tls/server_ed25519.cert.pem"),
-                                          Read("testdata/tls/server_ed25519.key.pem"));
+    auto cred =
+        ServerCredential::FromPem(Read("testdata/tls/server_ed25519.cert.pem"),
+                                  Read("testdata/tls/server_ed25519.key.pem"));
     ASSERT_TRUE(cred.ok());
     ServerOptions o;
     o.listen_address = "127.0.0.1";
@@ -53,7 +56,8 @@ class OpensslInteropTest : public ::testing::Test {
     wire::Hello h;
     h.software = "openssl-s_client";
     std::string frame;
-    wire::AppendFrame(wire::FrameType::kHello, 0, 0, wire::EncodeHello(h), &frame);
+    wire::AppendFrame(wire::FrameType::kHello, 0, 0, wire::EncodeHello(h),
+                      &frame);
     std::ofstream(tmp_ + "/hello.bin", std::ios::binary) << frame;
   }
 
@@ -62,7 +66,8 @@ class OpensslInteropTest : public ::testing::Test {
     const std::string out = tmp_ + "/s_client.out";
     const std::string cmd = absl::StrCat(
         "timeout 20 openssl s_client -connect 127.0.0.1:", server_->port(),
-        " -alpn ntl/1 -ign_eof ", args, " < ", tmp_, "/hello.bin > ", out, " 2>&1");
+        " -alpn ntl/1 -ign_eof ", args, " < ", tmp_, "/hello.bin > ", out,
+        " 2>&1");
     const int rc = std::system(cmd.c_str());
     *output = Read(out);
     return rc;
@@ -74,16 +79,21 @@ class OpensslInteropTest : public ::testing::Test {
 
 TEST_F(OpensslInteropTest, RegisteredClientCompletesHandshakeAndGetsWelcome) {
   std::string out;
-  SClient("-cert testdata/tls/client_ed25519.cert.pem -key testdata/tls/client_ed25519.key.pem",
-          &out);
+  SClient(
+      "-cert testdata/tls/client_ed25519.cert.pem -key "
+      "testdata/tls/client_ed25519.key.pem",
+      &out);
   EXPECT_TRUE(absl::StrContains(out, "ALPN protocol: ntl/1")) << out;
-  EXPECT_TRUE(absl::StrContains(out, "interop-client")) << out;  // inside the welcome frame
+  EXPECT_TRUE(absl::StrContains(out, "interop-client"))
+      << out;  // inside the welcome frame
 }
 
 TEST_F(OpensslInteropTest, UnregisteredClientIsRefused) {
   std::string out;
   const int rc = SClient(
-      "-cert testdata/tls/client_p256.cert.pem -key testdata/tls/client_p256.key.pem", &out);
+      "-cert testdata/tls/client_p256.cert.pem -key "
+      "testdata/tls/client_p256.key.pem",
+      &out);
   EXPECT_NE(rc, 0);
   EXPECT_TRUE(absl::StrContains(out, "certificate unknown")) << out;
   EXPECT_FALSE(absl::StrContains(out, "interop-client"));

@@ -2,8 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <poll.h>
 #include <openssl/x509.h>
+#include <poll.h>
 
 #include <utility>
 
@@ -13,10 +13,11 @@
 namespace trustlink::ntl::server {
 namespace {
 
-// ResolvedAddresses returns what `hostname` resolves to now, as canonical address text.
-// It runs only for a client whose certificate is already registered (so an unauthenticated
-// peer cannot trigger lookups) and only when the admin mapped no IP; `client hostip map`
-// avoids the lookup, and the blocking resolver with it, entirely.
+// ResolvedAddresses returns what `hostname` resolves to now, as canonical
+// address text. It runs only for a client whose certificate is already
+// registered (so an unauthenticated peer cannot trigger lookups) and only when
+// the admin mapped no IP; `client hostip map` avoids the lookup, and the
+// blocking resolver with it, entirely.
 std::vector<std::string> ResolvedAddresses(const std::string& hostname) {
   std::vector<std::string> out;
   addrinfo hints{};
@@ -30,9 +31,11 @@ std::vector<std::string> ResolvedAddresses(const std::string& hostname) {
     char text[INET6_ADDRSTRLEN] = {};
     const void* addr =
         a->ai_family == AF_INET
-            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr)
+            ? static_cast<const void*>(
+                  &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr)
             : static_cast<const void*>(
-                  &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr);
+                  &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)
+                       ->sin6_addr);
     if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) &&
         inet_ntop(a->ai_family, addr, text, sizeof(text)) != nullptr) {
       out.emplace_back(text);
@@ -51,7 +54,8 @@ class RegistryDirectory::Snap : public DirectorySnapshot {
 
   std::shared_ptr<const ClientRecord> FindByFingerprint(
       absl::string_view fingerprint) const override {
-    const registry::ClientRecord* c = snap_->FindClientByFingerprint(fingerprint);
+    const registry::ClientRecord* c =
+        snap_->FindClientByFingerprint(fingerprint);
     if (c == nullptr) {
       return nullptr;
     }
@@ -61,8 +65,10 @@ class RegistryDirectory::Snap : public DirectorySnapshot {
     if (c->name_kind != NameKind::kHostname) {
       r->allowed_ips.push_back(c->name);
     }
-    r->allowed_ips.insert(r->allowed_ips.end(), c->host_ips.begin(), c->host_ips.end());
-    if (c->name_kind == NameKind::kHostname && c->host_ips.empty() && snap_->settings().ipcheck) {
+    r->allowed_ips.insert(r->allowed_ips.end(), c->host_ips.begin(),
+                          c->host_ips.end());
+    if (c->name_kind == NameKind::kHostname && c->host_ips.empty() &&
+        snap_->settings().ipcheck) {
       for (std::string& ip : ResolvedAddresses(c->name)) {
         r->allowed_ips.push_back(std::move(ip));
       }
@@ -97,8 +103,8 @@ uint64_t RegistryDirectory::generation() const {
     }
   }
   if (refresh) {
-    // A damaged file keeps the previous view; the registry's error names the file and
-    // the admin tools report it.
+    // A damaged file keeps the previous view; the registry's error names the
+    // file and the admin tools report it.
     reg_->Refresh().IgnoreError();
   }
   return reg_->generation();
@@ -129,12 +135,13 @@ std::shared_ptr<const ServerCredential> FromIdentity(const Identity& id) {
 
 }  // namespace
 
-RegistryCredentials::RegistryCredentials(std::shared_ptr<RegistryDirectory> directory,
-                                         std::string root)
+RegistryCredentials::RegistryCredentials(
+    std::shared_ptr<RegistryDirectory> directory, std::string root)
     : directory_(std::move(directory)), root_(std::move(root)) {}
 
-absl::StatusOr<std::shared_ptr<RegistryCredentials>> RegistryCredentials::Create(
-    std::shared_ptr<RegistryDirectory> directory, std::string root) {
+absl::StatusOr<std::shared_ptr<RegistryCredentials>>
+RegistryCredentials::Create(std::shared_ptr<RegistryDirectory> directory,
+                            std::string root) {
   auto c = std::shared_ptr<RegistryCredentials>(
       new RegistryCredentials(std::move(directory), std::move(root)));
   internal::MutexLock lock(&c->mu_);
@@ -156,10 +163,11 @@ absl::Status RegistryCredentials::ReloadLocked() const {
   if (!ids->previous.empty()) {
     next.overlap = FromIdentity(ids->previous.front());
   }
-  const bool same =
-      set_.current && set_.current->fingerprint == next.current->fingerprint &&
-      ((set_.overlap == nullptr && next.overlap == nullptr) ||
-       (set_.overlap && next.overlap && set_.overlap->fingerprint == next.overlap->fingerprint));
+  const bool same = set_.current &&
+                    set_.current->fingerprint == next.current->fingerprint &&
+                    ((set_.overlap == nullptr && next.overlap == nullptr) ||
+                     (set_.overlap && next.overlap &&
+                      set_.overlap->fingerprint == next.overlap->fingerprint));
   if (!same) {
     set_ = std::move(next);
     ++generation_;

@@ -1,9 +1,9 @@
 #ifndef TRUSTLINK_NTL_SERVER_REGISTRY_ADAPTER_H_
 #define TRUSTLINK_NTL_SERVER_REGISTRY_ADAPTER_H_
 
-// The appliance registry (ntl/registry) seen through the engine's own interfaces: clients
-// for admission, the server identity (with the regenCert overlap) for TLS, and the NTLS
-// settings for the listener.
+// The appliance registry (ntl/registry) seen through the engine's own
+// interfaces: clients for admission, the server identity (with the regenCert
+// overlap) for TLS, and the NTLS settings for the listener.
 
 #include <memory>
 #include <string>
@@ -18,9 +18,9 @@
 
 namespace trustlink::ntl::server {
 
-// RegistryDirectory serves admission from a Registry. generation() also notices changes
-// made by other processes (admin commands): it drains the registry's watch fd, or refreshes
-// at most every 250 ms when inotify is unavailable.
+// RegistryDirectory serves admission from a Registry. generation() also notices
+// changes made by other processes (admin commands): it drains the registry's
+// watch fd, or refreshes at most every 250 ms when inotify is unavailable.
 // Thread safety: safe to call from any thread.
 class RegistryDirectory : public ClientDirectory {
  public:
@@ -37,10 +37,10 @@ class RegistryDirectory : public ClientDirectory {
   mutable std::shared_ptr<const DirectorySnapshot> cached_ ABSL_GUARDED_BY(mu_);
 };
 
-// RegistryCredentials serves the appliance identity under <root>/server: the current
-// certificate, and the newest previous one during a regenCert overlap. It reloads when the
-// registry generation moves (RegenerateServerCertificate and dropOldCert announce there).
-// Thread safety: safe to call from any thread.
+// RegistryCredentials serves the appliance identity under <root>/server: the
+// current certificate, and the newest previous one during a regenCert overlap.
+// It reloads when the registry generation moves (RegenerateServerCertificate
+// and dropOldCert announce there). Thread safety: safe to call from any thread.
 class RegistryCredentials : public CredentialSource {
  public:
   static absl::StatusOr<std::shared_ptr<RegistryCredentials>> Create(
@@ -49,7 +49,8 @@ class RegistryCredentials : public CredentialSource {
   uint64_t generation() const override;
 
  private:
-  RegistryCredentials(std::shared_ptr<RegistryDirectory> directory, std::string root);
+  RegistryCredentials(std::shared_ptr<RegistryDirectory> directory,
+                      std::string root);
   absl::Status ReloadLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeReload() const;
 
@@ -61,8 +62,8 @@ class RegistryCredentials : public CredentialSource {
   mutable CredentialSet set_ ABSL_GUARDED_BY(mu_);
 };
 
-// ApplySettings copies the registry's NTLS settings (bind address, port, TCP keep-alive)
-// into `options`.
+// ApplySettings copies the registry's NTLS settings (bind address, port, TCP
+// keep-alive) into `options`.
 void ApplySettings(const registry::Settings& settings, ServerOptions* options);
 
 }  // namespace trustlink::ntl::server

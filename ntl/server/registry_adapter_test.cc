@@ -29,7 +29,8 @@ class RegistryAdapterTest : public ::testing::Test {
     ASSERT_TRUE(reg.ok()) << reg.status();
     reg_ = std::shared_ptr<registry::Registry>(std::move(*reg));
     bool created = false;
-    auto ids = registry::EnsureServerIdentity(root_, "127.0.0.1", KeyType::kEd25519, &created);
+    auto ids = registry::EnsureServerIdentity(root_, "127.0.0.1",
+                                              KeyType::kEd25519, &created);
     ASSERT_TRUE(ids.ok()) << ids.status();
     EXPECT_TRUE(created);
     auto name = CanonicalizeName("127.0.0.1");
@@ -111,7 +112,8 @@ TEST_F(RegistryAdapterTest, RegenCertKeepsOverlapUntilDropped) {
   auto c = Admitted();
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(reg_->RegenerateServerCertificate("", KeyType::kEd25519).ok());
-  // The next tick serves the new certificate; the old link stays during the overlap.
+  // The next tick serves the new certificate; the old link stays during the
+  // overlap.
   auto n = Admitted();
   ASSERT_NE(n, nullptr);
   auto r = c->Call("p1", kOpEcho, "overlap");
@@ -121,14 +123,16 @@ TEST_F(RegistryAdapterTest, RegenCertKeepsOverlapUntilDropped) {
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->type, wire::FrameType::kGoAway);
   auto still = n->Call("p1", kOpEcho, "new cert");
-  // `n` may have connected before the loop noticed the regen (then it used the old cert).
+  // `n` may have connected before the loop noticed the regen (then it used the
+  // old cert).
   if (still.ok()) {
     EXPECT_EQ(still->second, "new cert");
   }
 }
 
-// A hostname registration with no `client hostip map` is checked against what the name
-// resolves to; "localhost" resolves through the hosts file, so no query leaves the machine.
+// A hostname registration with no `client hostip map` is checked against what
+// the name resolves to; "localhost" resolves through the hosts file, so no
+// query leaves the machine.
 TEST_F(RegistryAdapterTest, HostnameClientIsAdmittedFromItsResolvedAddress) {
   ASSERT_TRUE(reg_->Snapshot()->settings().ipcheck);
   auto name = CanonicalizeName("localhost");
@@ -148,9 +152,11 @@ TEST_F(RegistryAdapterTest, HostnameClientIsAdmittedFromItsResolvedAddress) {
   TestClientOptions o;
   o.cert_pem = client->cert.Pem();
   o.key_pem = *PrivateKeyToPem(client->key.get());
-  // The adapter sees registry changes through its watch; retry briefly until it has.
+  // The adapter sees registry changes through its watch; retry briefly until it
+  // has.
   absl::StatusOr<testing::Frame> w = absl::UnknownError("not tried");
-  for (const absl::Time deadline = absl::Now() + absl::Seconds(5); absl::Now() < deadline;) {
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(5);
+       absl::Now() < deadline;) {
     auto c = TestClient::Connect(server_->port(), o);
     ASSERT_TRUE(c.ok()) << c.status();
     w = (*c)->Hello();

@@ -27,17 +27,19 @@ namespace {
 const absl::string_view kServedAlpn[] = {tls::kAlpnNtl};
 constexpr uint8_t kSessionIdContext[] = "trustlink-ntls";
 
-std::string LeafFingerprint(const STACK_OF(CRYPTO_BUFFER)* chain) {
+std::string LeafFingerprint(const STACK_OF(CRYPTO_BUFFER) * chain) {
   if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
     return "";
   }
   const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
-  return Sha256Fingerprint(absl::string_view(
-      reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)), CRYPTO_BUFFER_len(leaf)));
+  return Sha256Fingerprint(
+      absl::string_view(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
+                        CRYPTO_BUFFER_len(leaf)));
 }
 
-// VerifyClient pins by registration instead of by CA: any certificate may reach this
-// point (it proved key possession in the handshake), and admission decides.
+// VerifyClient pins by registration instead of by CA: any certificate may reach
+// this point (it proved key possession in the handshake), and admission
+// decides.
 ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
   Conn* c = Loop::ConnFromSsl(ssl);
   Loop* loop = c == nullptr ? nullptr : internal_engine::LoopOf(c);
@@ -56,7 +58,8 @@ ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
 
 }  // namespace
 
-Server::Server(ServerOptions options, std::shared_ptr<ClientDirectory> directory,
+Server::Server(ServerOptions options,
+               std::shared_ptr<ClientDirectory> directory,
                std::shared_ptr<CredentialSource> credentials)
     : options_(std::move(options)),
       directory_(std::move(directory)),
@@ -65,16 +68,18 @@ Server::Server(ServerOptions options, std::shared_ptr<ClientDirectory> directory
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     ServerOptions options, std::shared_ptr<ClientDirectory> directory,
     std::shared_ptr<CredentialSource> credentials) {
-  if (directory == nullptr || credentials == nullptr || credentials->Get().current == nullptr) {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 "the NTLS server needs a client directory and a server certificate");
+  if (directory == nullptr || credentials == nullptr ||
+      credentials->Get().current == nullptr) {
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+        "the NTLS server needs a client directory and a server certificate");
   }
   if (options.max_frame_payload < 1024) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
                  "max_frame_payload must be at least 1024 bytes");
   }
-  return std::unique_ptr<Server>(
-      new Server(std::move(options), std::move(directory), std::move(credentials)));
+  return std::unique_ptr<Server>(new Server(
+      std::move(options), std::move(directory), std::move(credentials)));
 }
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }
@@ -83,7 +88,8 @@ void Server::SetPartitionHandler(std::shared_ptr<PartitionHandler> handler) {
   handler_ = std::move(handler);
 }
 
-void Server::AddStreamService(std::string name, std::shared_ptr<StreamService> service) {
+void Server::AddStreamService(std::string name,
+                              std::shared_ptr<StreamService> service) {
   services_[std::move(name)] = std::move(service);
 }
 
@@ -93,7 +99,8 @@ void Server::Log(absl::string_view line) const {
     return;
   }
   const std::string text =
-      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                    absl::UTCTimeZone()),
                    " ntls: ", line, "\n");
   fwrite(text.data(), 1, text.size(), stderr);
 }
@@ -106,7 +113,8 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
   t->ctx.reset(SSL_CTX_new(TLS_method()));
   SSL_CTX* ctx = t->ctx.get();
   if (ctx == nullptr) {
-    return Error(absl::StatusCode::kInternal, TL_E_NO_MEMORY, "cannot create SSL_CTX");
+    return Error(absl::StatusCode::kInternal, TL_E_NO_MEMORY,
+                 "cannot create SSL_CTX");
   }
   absl::Status st = tls::ApplyLinkPolicy(ctx, tls::Role::kServer);
   if (!st.ok()) {
@@ -116,17 +124,21 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
   if (!SSL_CTX_use_certificate(ctx, cred->cert.get()) ||
       !SSL_CTX_use_PrivateKey(ctx, cred->key.get())) {
     ERR_clear_error();
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-                 "the server certificate or key cannot be used for TLS; run sysconf "
-                 "regenCert");
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
+        "the server certificate or key cannot be used for TLS; run sysconf "
+        "regenCert");
   }
-  SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                            VerifyClient);
-  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1);
+  SSL_CTX_set_custom_verify(
+      ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, VerifyClient);
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext,
+                                 sizeof(kSessionIdContext) - 1);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_mode(
+      ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // A ticket must not outlive the certificate it was issued under.
-  absl::Duration life = std::min(options_.ticket_lifetime, cred->not_after - absl::Now());
+  absl::Duration life =
+      std::min(options_.ticket_lifetime, cred->not_after - absl::Now());
   const uint32_t secs =
       static_cast<uint32_t>(std::max<int64_t>(1, absl::ToInt64Seconds(life)));
   SSL_CTX_set_timeout(ctx, secs);
@@ -140,13 +152,16 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
         }
         Conn* c = Loop::ConnFromSsl(ssl);
         Loop* loop = c == nullptr ? nullptr : internal_engine::LoopOf(c);
-        const std::string fp = LeafFingerprint(SSL_SESSION_get0_peer_certificates(session));
+        const std::string fp =
+            LeafFingerprint(SSL_SESSION_get0_peer_certificates(session));
         if (loop == nullptr || fp.empty()) {
           return false;
         }
-        // A refused ticket falls back to a full handshake, whose verify callback refuses
-        // with the proper alert; so only check here, and log there.
-        Admission a = Admit(*internal_engine::SnapshotOf(loop), fp, internal_engine::PeerIpOf(c));
+        // A refused ticket falls back to a full handshake, whose verify
+        // callback refuses with the proper alert; so only check here, and log
+        // there.
+        Admission a = Admit(*internal_engine::SnapshotOf(loop), fp,
+                            internal_engine::PeerIpOf(c));
         return a.admitted;
       });
   t->tickets->Install(ctx);
@@ -175,7 +190,8 @@ uint64_t Server::RefreshTls() {
     }
     auto built = BuildTls(cred);
     if (!built.ok()) {
-      Log(absl::StrCat("certificate-error reason=\"", built.status().message(), "\""));
+      Log(absl::StrCat("certificate-error reason=\"", built.status().message(),
+                       "\""));
       return nullptr;
     }
     return *built;
@@ -186,8 +202,9 @@ uint64_t Server::RefreshTls() {
     return tls_generation_;  // keep serving what works; the error is logged
   }
   if (current_tls_ && current_tls_->fingerprint != current->fingerprint) {
-    Log(absl::StrCat("certificate-changed serving=", current->fingerprint, " overlap=",
-                     overlap ? overlap->fingerprint : std::string("none")));
+    Log(absl::StrCat(
+        "certificate-changed serving=", current->fingerprint,
+        " overlap=", overlap ? overlap->fingerprint : std::string("none")));
   }
   current_tls_ = std::move(current);
   overlap_tls_ = std::move(overlap);
@@ -257,18 +274,22 @@ ServerStatus Server::GetStatus() const {
     st.clients.push_back(c);
   }
   std::sort(st.clients.begin(), st.clients.end(),
-            [](const ClientStatus& a, const ClientStatus& b) { return a.label < b.label; });
+            [](const ClientStatus& a, const ClientStatus& b) {
+              return a.label < b.label;
+            });
   return st;
 }
 
 absl::Status Server::Start() {
   if (started_.exchange(true)) {
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+    return Error(absl::StatusCode::kFailedPrecondition,
+                 TL_E_FAILED_PRECONDITION,
                  "the NTLS server is already started");
   }
   if (RefreshTls() == 0 || CurrentTls() == nullptr) {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-                 "the server certificate cannot be used; run sysconf regenCert");
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
+        "the server certificate cannot be used; run sysconf regenCert");
   }
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
@@ -284,14 +305,18 @@ absl::Status Server::Start() {
     v6->sin6_port = htons(options_.port);
     addr_len = sizeof(*v6);
   } else {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 absl::StrCat("listen address '", host,
-                              "' is not an IPv4 or IPv6 address; use e.g. 0.0.0.0 or ::"));
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+        absl::StrCat(
+            "listen address '", host,
+            "' is not an IPv4 or IPv6 address; use e.g. 0.0.0.0 or ::"));
   }
-  listen_fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  listen_fd_ =
+      socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) {
-    return Error(absl::StatusCode::kUnavailable, TL_E_IO,
-                 absl::StrCat("cannot create the listening socket: ", strerror(errno)));
+    return Error(
+        absl::StatusCode::kUnavailable, TL_E_IO,
+        absl::StrCat("cannot create the listening socket: ", strerror(errno)));
   }
   const int one = 1;
   const int zero = 0;
@@ -304,19 +329,22 @@ absl::Status Server::Start() {
     const int e = errno;
     close(listen_fd_);
     listen_fd_ = -1;
-    return Error(absl::StatusCode::kUnavailable, TL_E_IO,
-                 absl::StrCat("cannot listen on ", host, " port ", options_.port, ": ",
-                              strerror(e),
-                              e == EADDRINUSE ? " (is another ntlsd running?)" : ""));
+    return Error(
+        absl::StatusCode::kUnavailable, TL_E_IO,
+        absl::StrCat("cannot listen on ", host, " port ", options_.port, ": ",
+                     strerror(e),
+                     e == EADDRINUSE ? " (is another ntlsd running?)" : ""));
   }
   socklen_t len = sizeof(addr);
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
-  listen_text_ = addr.ss_family == AF_INET ? absl::StrCat(host, ":", port_)
-                                           : absl::StrCat("[", host, "]:", port_);
+  listen_text_ = addr.ss_family == AF_INET
+                     ? absl::StrCat(host, ":", port_)
+                     : absl::StrCat("[", host, "]:", port_);
   int threads = options_.threads;
   if (threads <= 0) {
-    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads =
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   for (int i = 0; i < threads; ++i) {
     auto loop = std::make_unique<Loop>(this, i);

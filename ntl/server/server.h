@@ -2,8 +2,9 @@
 #define TRUSTLINK_NTL_SERVER_SERVER_H_
 
 // The NTLS server: a TLS listener whose event loops (epoll, one per core) drive
-// non-blocking BoringSSL, admit registered clients after every handshake and dispatch
-// partition requests and streams. docs/server.md describes it for operators.
+// non-blocking BoringSSL, admit registered clients after every handshake and
+// dispatch partition requests and streams. docs/server.md describes it for
+// operators.
 
 #include <atomic>
 #include <cstdint>
@@ -31,20 +32,26 @@ struct ServerOptions {
   std::string listen_address = "::";
   uint16_t port = 1792;  // 0 picks a free port (tests); see Server::port()
   int threads = 0;       // event loops; 0 = one per core
-  size_t max_unauthenticated = 1024;        // connections not yet admitted, in total
-  size_t max_unauthenticated_per_ip = 64;   // and per source address
+  size_t max_unauthenticated = 1024;  // connections not yet admitted, in total
+  size_t max_unauthenticated_per_ip = 64;  // and per source address
   absl::Duration handshake_timeout = absl::Seconds(10);  // TCP accept to hello
-  absl::Duration idle_timeout = absl::Minutes(10);       // no bytes from an admitted client
+  absl::Duration idle_timeout =
+      absl::Minutes(10);  // no bytes from an admitted client
   uint32_t max_frame_payload = wire::kDefaultMaxPayload;
-  size_t max_pending_output = 4u << 20;  // stop reading from a client that does not read
+  size_t max_pending_output =
+      4u << 20;  // stop reading from a client that does not read
   bool tcp_keepalive = true;
   int keepalive_idle_seconds = 60;
   int keepalive_interval_seconds = 10;
   int keepalive_count = 6;
-  absl::Duration ticket_lifetime = absl::Hours(12);      // capped by the certificate
-  absl::Duration ticket_key_rotation = absl::Hours(6);   // a key lives two rotations
-  absl::Duration tick = absl::Milliseconds(100);  // timers, registry and cert polling
-  // log receives one line per event; by default lines go to stderr with a timestamp.
+  absl::Duration ticket_lifetime =
+      absl::Hours(12);  // capped by the certificate
+  absl::Duration ticket_key_rotation =
+      absl::Hours(6);  // a key lives two rotations
+  absl::Duration tick =
+      absl::Milliseconds(100);  // timers, registry and cert polling
+  // log receives one line per event; by default lines go to stderr with a
+  // timestamp.
   std::function<void(absl::string_view line)> log;
 };
 
@@ -55,9 +62,9 @@ struct ClientStatus {
 };
 
 struct ServerStatus {
-  std::string listen;          // "[::]:1792"
-  int connections = 0;         // admitted connections
-  int unauthenticated = 0;     // in handshake or before hello
+  std::string listen;                 // "[::]:1792"
+  int connections = 0;                // admitted connections
+  int unauthenticated = 0;            // in handshake or before hello
   std::vector<ClientStatus> clients;  // connected clients, by label
 };
 
@@ -67,8 +74,8 @@ struct TlsContext;
 }  // namespace internal_engine
 
 // Server runs the NTLS service.
-// Thread safety: all public methods are safe to call from any thread, except that
-// SetPartitionHandler and AddStreamService must precede Start.
+// Thread safety: all public methods are safe to call from any thread, except
+// that SetPartitionHandler and AddStreamService must precede Start.
 class Server {
  public:
   static absl::StatusOr<std::unique_ptr<Server>> Create(
@@ -77,15 +84,16 @@ class Server {
   ~Server();
 
   void SetPartitionHandler(std::shared_ptr<PartitionHandler> handler);
-  void AddStreamService(std::string name, std::shared_ptr<StreamService> service);
+  void AddStreamService(std::string name,
+                        std::shared_ptr<StreamService> service);
 
   // Start binds the listener and starts the event loops.
   absl::Status Start();
   // port is the bound port (useful with port 0), valid after Start.
   uint16_t port() const { return port_; }
 
-  // Shutdown stops accepting, lets in-flight calls finish (up to `grace`), says goaway to
-  // every client and joins the loops. Idempotent.
+  // Shutdown stops accepting, lets in-flight calls finish (up to `grace`), says
+  // goaway to every client and joins the loops. Idempotent.
   void Shutdown(absl::Duration grace);
 
   ServerStatus GetStatus() const;
@@ -96,8 +104,8 @@ class Server {
          std::shared_ptr<CredentialSource> credentials);
 
   void Log(absl::string_view line) const;
-  // RefreshTls rebuilds the TLS contexts when the credentials changed and returns the
-  // current TLS generation.
+  // RefreshTls rebuilds the TLS contexts when the credentials changed and
+  // returns the current TLS generation.
   uint64_t RefreshTls();
   std::shared_ptr<internal_engine::TlsContext> CurrentTls();
   bool IsServed(absl::string_view server_fingerprint);
@@ -128,8 +136,10 @@ class Server {
   internal::Mutex tls_mu_;
   uint64_t cred_generation_ ABSL_GUARDED_BY(tls_mu_) = 0;
   uint64_t tls_generation_ ABSL_GUARDED_BY(tls_mu_) = 0;
-  std::shared_ptr<internal_engine::TlsContext> current_tls_ ABSL_GUARDED_BY(tls_mu_);
-  std::shared_ptr<internal_engine::TlsContext> overlap_tls_ ABSL_GUARDED_BY(tls_mu_);
+  std::shared_ptr<internal_engine::TlsContext> current_tls_
+      ABSL_GUARDED_BY(tls_mu_);
+  std::shared_ptr<internal_engine::TlsContext> overlap_tls_
+      ABSL_GUARDED_BY(tls_mu_);
 
   mutable internal::Mutex stats_mu_;
   size_t unauth_total_ ABSL_GUARDED_BY(stats_mu_) = 0;

@@ -38,7 +38,8 @@ std::string ReadFixture(const std::string& name) {
 
 std::string FingerprintOfPem(const std::string& pem) {
   bssl::UniquePtr<BIO> b(BIO_new_mem_buf(pem.data(), pem.size()));
-  bssl::UniquePtr<X509> x(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<X509> x(
+      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
   return CertificateFingerprint(x.get());
 }
 
@@ -75,8 +76,9 @@ class ServerTest : public ::testing::Test {
     other_fp_ = FingerprintOfPem(other_cert_);
     directory_ = std::make_shared<InMemoryDirectory>();
     directory_->Put(Record("web1", client_fp_, {"127.0.0.1", "127.0.0.2"}));
-    auto cred = ServerCredential::FromPem(ReadFixture("server_ed25519.cert.pem"),
-                                          ReadFixture("server_ed25519.key.pem"));
+    auto cred =
+        ServerCredential::FromPem(ReadFixture("server_ed25519.cert.pem"),
+                                  ReadFixture("server_ed25519.key.pem"));
     ASSERT_TRUE(cred.ok()) << cred.status();
     credentials_ = std::make_shared<StaticCredentials>(*cred);
   }
@@ -93,7 +95,8 @@ class ServerTest : public ::testing::Test {
     r.label = label;
     r.fingerprint = fp;
     r.allowed_ips = std::move(ips);
-    r.partitions = {{"p1", "Partition One", "1001"}, {"p2", "Partition Two", "1002"}};
+    r.partitions = {{"p1", "Partition One", "1001"},
+                    {"p2", "Partition Two", "1002"}};
     return r;
   }
 
@@ -108,8 +111,8 @@ class ServerTest : public ::testing::Test {
     auto s = Server::Create(o, directory_, credentials_);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
-    server_->SetPartitionHandler(handler ? handler
-                                         : std::make_shared<SoftwarePartitionHandler>());
+    server_->SetPartitionHandler(
+        handler ? handler : std::make_shared<SoftwarePartitionHandler>());
     ASSERT_TRUE(server_->Start().ok());
   }
 
@@ -136,14 +139,16 @@ class ServerTest : public ::testing::Test {
     return std::move(*c);
   }
 
-  // ExpectAlert: the server refuses with `alert` during or right after the handshake.
+  // ExpectAlert: the server refuses with `alert` during or right after the
+  // handshake.
   void ExpectAlert(TestClientOptions o, int alert) {
     auto c = TestClient::Connect(server_->port(), o);
     if (!c.ok()) {
       return;  // refused during the handshake (TLS 1.2 style); fine
     }
     auto f = (*c)->Hello();
-    ASSERT_FALSE(f.ok()) << "expected a refusal, got frame " << static_cast<int>(f->type);
+    ASSERT_FALSE(f.ok()) << "expected a refusal, got frame "
+                         << static_cast<int>(f->type);
     EXPECT_EQ((*c)->alert(), alert) << f.status();
   }
 
@@ -153,12 +158,14 @@ class ServerTest : public ::testing::Test {
       if (cond()) {
         return true;
       }
-      absl::SleepFor(absl::Milliseconds(10));  // polling a condition, not synchronising
+      absl::SleepFor(
+          absl::Milliseconds(10));  // polling a condition, not synchronising
     }
     return cond();
   }
 
-  std::string client_cert_, client_key_, other_cert_, other_key_, client_fp_, other_fp_;
+  std::string client_cert_, client_key_, other_cert_, other_key_, client_fp_,
+      other_fp_;
   std::shared_ptr<InMemoryDirectory> directory_;
   std::shared_ptr<StaticCredentials> credentials_;
   std::unique_ptr<Server> server_;
@@ -216,15 +223,17 @@ TEST_F(ServerTest, RefusesUnregisteredCertificateWithCertificateUnknown) {
   o.cert_pem = other_cert_;
   o.key_pem = other_key_;
   ExpectAlert(o, SSL_AD_CERTIFICATE_UNKNOWN);
-  EXPECT_TRUE(WaitFor([&] { return log_.Contains("rule=registered", other_fp_); },
-                      absl::Seconds(5)));
+  EXPECT_TRUE(
+      WaitFor([&] { return log_.Contains("rule=registered", other_fp_); },
+              absl::Seconds(5)));
 }
 
 TEST_F(ServerTest, RefusesWrongSourceAddressWithAccessDenied) {
   StartServer();
   ExpectAlert(Opts("127.0.0.3"), SSL_AD_ACCESS_DENIED);
-  EXPECT_TRUE(WaitFor([&] { return log_.Contains("rule=ipcheck", "127.0.0.3"); },
-                      absl::Seconds(5)));
+  EXPECT_TRUE(
+      WaitFor([&] { return log_.Contains("rule=ipcheck", "127.0.0.3"); },
+              absl::Seconds(5)));
   // The registered address is fine, and ipcheck off admits any address.
   EXPECT_NE(Admitted(Opts("127.0.0.2")), nullptr);
   directory_->SetIpCheck(false);
@@ -235,7 +244,8 @@ TEST_F(ServerTest, RefusesClientWithoutCertificate) {
   StartServer();
   TestClientOptions o;
   ExpectAlert(o, SSL_AD_CERTIFICATE_REQUIRED);
-  EXPECT_TRUE(WaitFor([&] { return log_.Contains("handshake-failed"); }, absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return log_.Contains("handshake-failed"); },
+                      absl::Seconds(5)));
 }
 
 TEST_F(ServerTest, RequireHtlClientGetsGoAwaySayingHtlIsRequired) {
@@ -265,7 +275,8 @@ TEST_F(ServerTest, DeletedClientLosesLiveLinkWithinOneSecond) {
   EXPECT_EQ(f->type, wire::FrameType::kGoAway);
   EXPECT_FALSE(c->Read().ok());  // then the connection closes
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
-  EXPECT_TRUE(WaitFor([&] { return server_->GetStatus().connections == 0; }, absl::Seconds(2)));
+  EXPECT_TRUE(WaitFor([&] { return server_->GetStatus().connections == 0; },
+                      absl::Seconds(2)));
 }
 
 TEST_F(ServerTest, ReplacedCertificateClosesOldLinkAndAdmitsNewOne) {
@@ -343,7 +354,8 @@ TEST_F(ServerTest, ServerCertificateRegenKeepsOverlapThenDropsOldLinks) {
   auto call = c->Call("p1", kOpEcho, "still here");
   ASSERT_TRUE(call.ok()) << call.status();
   EXPECT_EQ(call->second, "still here");
-  EXPECT_TRUE(WaitFor([&] { return log_.Contains("certificate-changed"); }, absl::Seconds(2)));
+  EXPECT_TRUE(WaitFor([&] { return log_.Contains("certificate-changed"); },
+                      absl::Seconds(2)));
   // New connections get the new certificate.
   {
     auto n = Admitted(Opts());
@@ -386,7 +398,8 @@ TEST_F(ServerTest, SurvivesBadInputAndKeepsServingOthers) {
     ASSERT_NE(c, nullptr);
     wire::Request r{"p1", kOpEcho, std::string(1000, 'a')};
     std::string frame;
-    wire::AppendFrame(wire::FrameType::kRequest, 0, 1, wire::EncodeRequest(r), &frame);
+    wire::AppendFrame(wire::FrameType::kRequest, 0, 1, wire::EncodeRequest(r),
+                      &frame);
     ASSERT_TRUE(c->SendRaw(frame.substr(0, frame.size() / 2)).ok());
   }
   {  // a client that sends requests and never reads
@@ -396,7 +409,8 @@ TEST_F(ServerTest, SurvivesBadInputAndKeepsServingOthers) {
     ASSERT_NE(c, nullptr);
     wire::Request r{"p1", kOpEcho, std::string(3000, 'b')};
     std::string frame;
-    wire::AppendFrame(wire::FrameType::kRequest, 0, 0, wire::EncodeRequest(r), &frame);
+    wire::AppendFrame(wire::FrameType::kRequest, 0, 0, wire::EncodeRequest(r),
+                      &frame);
     std::string batch;
     for (uint32_t i = 0; i < 64; ++i) {
       frame[4] = static_cast<char>(i >> 24);
@@ -404,10 +418,12 @@ TEST_F(ServerTest, SurvivesBadInputAndKeepsServingOthers) {
       frame[6] = static_cast<char>(i >> 8);
       batch += frame;
     }
-    // Bounded: writes stop succeeding once the server stops reading (send timeout).
+    // Bounded: writes stop succeeding once the server stops reading (send
+    // timeout).
     for (int i = 0; i < 200; ++i) {
       for (uint32_t j = 0; j < 64; ++j) {
-        batch[j * frame.size() + 5] = static_cast<char>(i);  // distinct ids per round
+        batch[j * frame.size() + 5] =
+            static_cast<char>(i);  // distinct ids per round
       }
       if (!c->SendRaw(batch).ok()) {
         break;
@@ -438,7 +454,8 @@ TEST_F(ServerTest, SixteenConcurrentClients) {
         return;
       }
       for (uint32_t i = 0; i < 50; ++i) {
-        const std::string msg = "t" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string msg =
+            "t" + std::to_string(t) + "-" + std::to_string(i);
         auto r = (*c)->Call("p1", kOpEcho, msg, i + 1);
         if (!r.ok() || r->second != msg) {
           return;
@@ -501,14 +518,16 @@ TEST_F(ServerTest, SlowAsyncHandlerDoesNotBlockLoopAndShutdownFinishesCalls) {
   auto c = Admitted(Opts());
   ASSERT_NE(c, nullptr);
   wire::Request r{"p1", kOpEcho, "late"};
-  ASSERT_TRUE(c->Send(wire::FrameType::kRequest, 42, wire::EncodeRequest(r)).ok());
+  ASSERT_TRUE(
+      c->Send(wire::FrameType::kRequest, 42, wire::EncodeRequest(r)).ok());
   ASSERT_TRUE(slow->WaitForCalls(1));
   ASSERT_TRUE(c->Send(wire::FrameType::kPing, 0, "p").ok());
   auto pong = c->Read();
   ASSERT_TRUE(pong.ok());
   EXPECT_EQ(pong->type, wire::FrameType::kPong);
   std::thread stopper([&] { server_->Shutdown(absl::Seconds(5)); });
-  ASSERT_TRUE(WaitFor([&] { return log_.Contains("shutting down"); }, absl::Seconds(2)));
+  ASSERT_TRUE(WaitFor([&] { return log_.Contains("shutting down"); },
+                      absl::Seconds(2)));
   slow->ReleaseAll();
   auto resp = c->Read();
   ASSERT_TRUE(resp.ok()) << resp.status();
@@ -525,7 +544,8 @@ class EchoService : public StreamService {
  public:
   class Session : public StreamSession {
    public:
-    explicit Session(std::shared_ptr<StreamSink> sink) : sink_(std::move(sink)) {}
+    explicit Session(std::shared_ptr<StreamSink> sink)
+        : sink_(std::move(sink)) {}
     void OnData(absl::string_view data) override {
       std::string up(data);
       for (char& ch : up) {
@@ -562,7 +582,8 @@ TEST_F(ServerTest, StreamChannelToNamedService) {
   auto c = Admitted(Opts());
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 5,
-                      wire::EncodeStreamOpen({"p1", "echo"})).ok());
+                      wire::EncodeStreamOpen({"p1", "echo"}))
+                  .ok());
   ASSERT_TRUE(c->Send(wire::FrameType::kStreamData, 5, "hello").ok());
   auto f = c->Read();
   ASSERT_TRUE(f.ok());
@@ -573,18 +594,22 @@ TEST_F(ServerTest, StreamChannelToNamedService) {
   f = c->Read();
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->type, wire::FrameType::kStreamClose);
-  // Unknown service and unassigned partition are refused on the stream, not the link.
+  // Unknown service and unassigned partition are refused on the stream, not the
+  // link.
   ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 6,
-                      wire::EncodeStreamOpen({"p1", "nope"})).ok());
+                      wire::EncodeStreamOpen({"p1", "nope"}))
+                  .ok());
   f = c->Read();
   ASSERT_TRUE(f.ok());
   ASSERT_EQ(f->type, wire::FrameType::kStreamClose);
   EXPECT_EQ(wire::DecodeClosing(f->payload)->status, TL_E_NOT_FOUND);
   ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 7,
-                      wire::EncodeStreamOpen({"p9", "echo"})).ok());
+                      wire::EncodeStreamOpen({"p9", "echo"}))
+                  .ok());
   f = c->Read();
   ASSERT_TRUE(f.ok());
-  EXPECT_EQ(wire::DecodeClosing(f->payload)->status, TL_E_PARTITION_NOT_ASSIGNED);
+  EXPECT_EQ(wire::DecodeClosing(f->payload)->status,
+            TL_E_PARTITION_NOT_ASSIGNED);
 }
 
 TEST_F(ServerTest, CapsUnauthenticatedConnectionsPerAddress) {

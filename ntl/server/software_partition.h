@@ -1,9 +1,9 @@
 #ifndef TRUSTLINK_NTL_SERVER_SOFTWARE_PARTITION_H_
 #define TRUSTLINK_NTL_SERVER_SOFTWARE_PARTITION_H_
 
-// The built-in software partition: small real operations so the link can be exercised and
-// benchmarked with nothing else installed. Op numbers are part of the wire contract
-// (docs/server.md).
+// The built-in software partition: small real operations so the link can be
+// exercised and benchmarked with nothing else installed. Op numbers are part of
+// the wire contract (docs/server.md).
 
 #include <cstdint>
 #include <string>
@@ -13,25 +13,29 @@
 namespace trustlink::ntl::server {
 
 enum SoftwareOp : uint32_t {
-  kOpEcho = 1,        // data -> the same data
-  kOpRandom = 2,      // u32 big-endian count (at most kMaxRandomBytes) -> that many bytes
+  kOpEcho = 1,  // data -> the same data
+  kOpRandom =
+      2,  // u32 big-endian count (at most kMaxRandomBytes) -> that many bytes
   kOpSha256 = 3,      // data -> its 32-byte SHA-256
   kOpHmacSha256 = 4,  // data -> HMAC-SHA256(partition key, data), 32 bytes
 };
 
 inline constexpr uint32_t kMaxRandomBytes = 65536;
 
-// SoftwarePartitionHandler answers every request inline. Each partition's HMAC key is
-// HMAC-SHA256(master, "trustlink partition key\0" + partition name), so keys differ between
-// partitions and, with a master kept by the embedder, survive restarts.
-// Thread safety: safe to call from many loop threads at once (it holds no mutable state).
+// SoftwarePartitionHandler answers every request inline. Each partition's HMAC
+// key is HMAC-SHA256(master, "trustlink partition key\0" + partition name), so
+// keys differ between partitions and, with a master kept by the embedder,
+// survive restarts. Thread safety: safe to call from many loop threads at once
+// (it holds no mutable state).
 class SoftwarePartitionHandler : public PartitionHandler {
  public:
-  // SoftwarePartitionHandler with a random master secret (keys last for this process).
+  // SoftwarePartitionHandler with a random master secret (keys last for this
+  // process).
   SoftwarePartitionHandler();
   explicit SoftwarePartitionHandler(std::string master_secret);
 
-  void HandleRequest(const CallContext& ctx, uint32_t op, absl::string_view data,
+  void HandleRequest(const CallContext& ctx, uint32_t op,
+                     absl::string_view data,
                      std::unique_ptr<Responder> responder) override;
 
   // PartitionKey returns the HMAC key of `partition` (for tests).

@@ -35,10 +35,12 @@ TEST(SoftwarePartitionTest, Ops) {
   h.HandleRequest(ctx, kOpRandom, std::string("\0\2\0\1", 4),
                   std::make_unique<Capture>(&st, &out));
   EXPECT_EQ(st, TL_E_INVALID_ARGUMENT);
-  h.HandleRequest(ctx, kOpHmacSha256, "m", std::make_unique<Capture>(&st, &out));
+  h.HandleRequest(ctx, kOpHmacSha256, "m",
+                  std::make_unique<Capture>(&st, &out));
   const std::string mac1 = out;
   SoftwarePartitionHandler again("master");
-  again.HandleRequest(ctx, kOpHmacSha256, "m", std::make_unique<Capture>(&st, &out));
+  again.HandleRequest(ctx, kOpHmacSha256, "m",
+                      std::make_unique<Capture>(&st, &out));
   EXPECT_EQ(out, mac1);  // same master, same partition key
   EXPECT_NE(h.PartitionKey("p1"), h.PartitionKey("p2"));
   h.HandleRequest(ctx, 99, "", std::make_unique<Capture>(&st, &out));

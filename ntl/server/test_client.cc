@@ -42,8 +42,8 @@ absl::Status TestClient::Fail(absl::string_view what) {
   return absl::UnavailableError(absl::StrCat(what, ": ", text));
 }
 
-absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(uint16_t port,
-                                                                const TestClientOptions& o) {
+absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(
+    uint16_t port, const TestClientOptions& o) {
   auto c = std::unique_ptr<TestClient>(new TestClient());
   c->fd_ = socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{o.io_timeout_seconds, 0};
@@ -54,7 +54,8 @@ absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(uint16_t port,
     local.sin_family = AF_INET;
     inet_pton(AF_INET, o.source_ip.c_str(), &local.sin_addr);
     if (bind(c->fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
-      return absl::InternalError(absl::StrCat("bind ", o.source_ip, ": ", strerror(errno)));
+      return absl::InternalError(
+          absl::StrCat("bind ", o.source_ip, ": ", strerror(errno)));
     }
   }
   sockaddr_in addr{};
@@ -78,10 +79,14 @@ absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(uint16_t port,
   SSL_CTX_set_session_cache_mode(c->ctx_.get(), SSL_SESS_CACHE_CLIENT);
   SSL_CTX_sess_set_new_cb(c->ctx_.get(), &TestClient::NewSession);
   if (!o.cert_pem.empty()) {
-    bssl::UniquePtr<BIO> cb(BIO_new_mem_buf(o.cert_pem.data(), o.cert_pem.size()));
-    bssl::UniquePtr<X509> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
-    bssl::UniquePtr<BIO> kb(BIO_new_mem_buf(o.key_pem.data(), o.key_pem.size()));
-    bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+    bssl::UniquePtr<BIO> cb(
+        BIO_new_mem_buf(o.cert_pem.data(), o.cert_pem.size()));
+    bssl::UniquePtr<X509> cert(
+        PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+    bssl::UniquePtr<BIO> kb(
+        BIO_new_mem_buf(o.key_pem.data(), o.key_pem.size()));
+    bssl::UniquePtr<EVP_PKEY> key(
+        PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
     if (!cert || !key || !SSL_CTX_use_certificate(c->ctx_.get(), cert.get()) ||
         !SSL_CTX_use_PrivateKey(c->ctx_.get(), key.get())) {
       return absl::InvalidArgumentError("bad test certificate or key");
@@ -100,13 +105,15 @@ absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(uint16_t port,
 }
 
 absl::Status TestClient::SendRaw(absl::string_view bytes) {
-  if (SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size())) <= 0) {
+  if (SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size())) <=
+      0) {
     return Fail("write");
   }
   return absl::OkStatus();
 }
 
-absl::Status TestClient::Send(wire::FrameType type, uint32_t id, absl::string_view payload) {
+absl::Status TestClient::Send(wire::FrameType type, uint32_t id,
+                              absl::string_view payload) {
   std::string out;
   wire::AppendFrame(type, 0, id, payload, &out);
   return SendRaw(out);
@@ -142,10 +149,9 @@ absl::StatusOr<Frame> TestClient::Hello() {
   return Read();
 }
 
-absl::StatusOr<std::pair<int32_t, std::string>> TestClient::Call(absl::string_view partition,
-                                                                 uint32_t op,
-                                                                 absl::string_view data,
-                                                                 uint32_t id) {
+absl::StatusOr<std::pair<int32_t, std::string>> TestClient::Call(
+    absl::string_view partition, uint32_t op, absl::string_view data,
+    uint32_t id) {
   wire::Request r;
   r.partition = std::string(partition);
   r.op = op;
@@ -162,7 +168,8 @@ absl::StatusOr<std::pair<int32_t, std::string>> TestClient::Call(absl::string_vi
     if (f->type == wire::FrameType::kGoAway) {
       auto cl = wire::DecodeClosing(f->payload);
       return absl::UnavailableError(
-          absl::StrCat("goaway ", cl.ok() ? cl->status : -1, ": ", cl.ok() ? cl->message : ""));
+          absl::StrCat("goaway ", cl.ok() ? cl->status : -1, ": ",
+                       cl.ok() ? cl->message : ""));
     }
     if (f->type == wire::FrameType::kResponse && f->id == id) {
       auto resp = wire::DecodeResponse(f->payload);

@@ -2,7 +2,8 @@
 #define TRUSTLINK_NTL_SERVER_TEST_CLIENT_H_
 
 // TestClient: a minimal blocking NTL client for server tests (the real NTLA is
-// ntl/client). It speaks TLS with BoringSSL, offers ALPN ntl/1 and trusts any server.
+// ntl/client). It speaks TLS with BoringSSL, offers ALPN ntl/1 and trusts any
+// server.
 
 #include <openssl/ssl.h>
 
@@ -22,7 +23,8 @@ struct TestClientOptions {
   std::string key_pem;
   std::string source_ip;  // bind to this local address first ("127.0.0.2")
   SSL_SESSION* session = nullptr;  // offer this session for resumption
-  int io_timeout_seconds = 10;     // each blocking read or write gives up after this
+  int io_timeout_seconds =
+      10;  // each blocking read or write gives up after this
 };
 
 struct Frame {
@@ -34,22 +36,25 @@ struct Frame {
 // Thread safety: one thread per client.
 class TestClient {
  public:
-  // Connect makes the TCP connection and runs the TLS handshake (a TLS 1.3 client can
-  // finish before the server has judged its certificate: read to see a refusal).
-  static absl::StatusOr<std::unique_ptr<TestClient>> Connect(uint16_t port,
-                                                             const TestClientOptions& o);
+  // Connect makes the TCP connection and runs the TLS handshake (a TLS 1.3
+  // client can finish before the server has judged its certificate: read to see
+  // a refusal).
+  static absl::StatusOr<std::unique_ptr<TestClient>> Connect(
+      uint16_t port, const TestClientOptions& o);
   ~TestClient();
 
-  absl::Status Send(wire::FrameType type, uint32_t id, absl::string_view payload);
+  absl::Status Send(wire::FrameType type, uint32_t id,
+                    absl::string_view payload);
   absl::Status SendRaw(absl::string_view bytes);
-  // Read returns the next frame, or an error (with alert() set when the server sent one).
+  // Read returns the next frame, or an error (with alert() set when the server
+  // sent one).
   absl::StatusOr<Frame> Read();
   // Hello sends hello and returns the server's answer frame.
   absl::StatusOr<Frame> Hello();
   // Call sends a request and waits for its response; returns (status, data).
-  absl::StatusOr<std::pair<int32_t, std::string>> Call(absl::string_view partition,
-                                                       uint32_t op, absl::string_view data,
-                                                       uint32_t id = 1);
+  absl::StatusOr<std::pair<int32_t, std::string>> Call(
+      absl::string_view partition, uint32_t op, absl::string_view data,
+      uint32_t id = 1);
   // alert is the TLS alert the server sent (SSL_AD_*), or -1.
   int alert() const { return alert_; }
   bool resumed() const { return SSL_session_reused(ssl_.get()) != 0; }

@@ -1,8 +1,7 @@
 #include "ntl/server/ticket_keys.h"
 
-#include <openssl/rand.h>
-
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
 #include <cstring>
 #include <utility>
@@ -15,7 +14,8 @@ constexpr size_t kNonceLen = 12;
 constexpr size_t kTagLen = 16;
 
 int CtxIndex() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  static const int index =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
 }
 
@@ -46,13 +46,14 @@ void TicketKeys::RotateLocked(absl::Time now) {
 }
 
 TicketKeys* TicketKeys::From(SSL* ssl) {
-  return static_cast<TicketKeys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), CtxIndex()));
+  return static_cast<TicketKeys*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), CtxIndex()));
 }
 
 size_t TicketKeys::MaxOverhead(SSL*) { return kIdLen + kNonceLen + kTagLen; }
 
-int TicketKeys::Seal(SSL* ssl, uint8_t* out, size_t* out_len, size_t max_out_len,
-                     const uint8_t* in, size_t in_len) {
+int TicketKeys::Seal(SSL* ssl, uint8_t* out, size_t* out_len,
+                     size_t max_out_len, const uint8_t* in, size_t in_len) {
   TicketKeys* self = From(ssl);
   if (self == nullptr || max_out_len < in_len + MaxOverhead(ssl)) {
     return 0;
@@ -66,30 +67,32 @@ int TicketKeys::Seal(SSL* ssl, uint8_t* out, size_t* out_len, size_t max_out_len
     }
     key = self->current_;
   }
-  // `in` and `out` may be the same buffer: move the plaintext out of the prefix's way.
+  // `in` and `out` may be the same buffer: move the plaintext out of the
+  // prefix's way.
   uint8_t header[kIdLen + kNonceLen];
   std::memcpy(header, &key.id, kIdLen);
   RAND_bytes(header + kIdLen, kNonceLen);
   bssl::ScopedEVP_AEAD_CTX aead;
-  if (!EVP_AEAD_CTX_init(aead.get(), EVP_aead_aes_256_gcm(), key.bytes, sizeof(key.bytes),
-                         kTagLen, nullptr)) {
+  if (!EVP_AEAD_CTX_init(aead.get(), EVP_aead_aes_256_gcm(), key.bytes,
+                         sizeof(key.bytes), kTagLen, nullptr)) {
     return 0;
   }
   std::memmove(out + sizeof(header), in, in_len);
   std::memcpy(out, header, sizeof(header));
   size_t sealed = 0;
   if (!EVP_AEAD_CTX_seal(aead.get(), out + sizeof(header), &sealed,
-                         max_out_len - sizeof(header), header + kIdLen, kNonceLen,
-                         out + sizeof(header), in_len, header, kIdLen)) {
+                         max_out_len - sizeof(header), header + kIdLen,
+                         kNonceLen, out + sizeof(header), in_len, header,
+                         kIdLen)) {
     return 0;
   }
   *out_len = sizeof(header) + sealed;
   return 1;
 }
 
-ssl_ticket_aead_result_t TicketKeys::Open(SSL* ssl, uint8_t* out, size_t* out_len,
-                                          size_t max_out_len, const uint8_t* in,
-                                          size_t in_len) {
+ssl_ticket_aead_result_t TicketKeys::Open(SSL* ssl, uint8_t* out,
+                                          size_t* out_len, size_t max_out_len,
+                                          const uint8_t* in, size_t in_len) {
   TicketKeys* self = From(ssl);
   if (self == nullptr || in_len < kIdLen + kNonceLen + kTagLen) {
     return ssl_ticket_aead_ignore_ticket;
@@ -108,14 +111,14 @@ ssl_ticket_aead_result_t TicketKeys::Open(SSL* ssl, uint8_t* out, size_t* out_le
     }
   }
   bssl::ScopedEVP_AEAD_CTX aead;
-  if (!EVP_AEAD_CTX_init(aead.get(), EVP_aead_aes_256_gcm(), key.bytes, sizeof(key.bytes),
-                         kTagLen, nullptr)) {
+  if (!EVP_AEAD_CTX_init(aead.get(), EVP_aead_aes_256_gcm(), key.bytes,
+                         sizeof(key.bytes), kTagLen, nullptr)) {
     return ssl_ticket_aead_ignore_ticket;
   }
   size_t opened = 0;
-  if (!EVP_AEAD_CTX_open(aead.get(), out, &opened, max_out_len, in + kIdLen, kNonceLen,
-                         in + kIdLen + kNonceLen, in_len - kIdLen - kNonceLen, in,
-                         kIdLen)) {
+  if (!EVP_AEAD_CTX_open(aead.get(), out, &opened, max_out_len, in + kIdLen,
+                         kNonceLen, in + kIdLen + kNonceLen,
+                         in_len - kIdLen - kNonceLen, in, kIdLen)) {
     ERR_clear_error();
     return ssl_ticket_aead_ignore_ticket;
   }
@@ -132,8 +135,8 @@ ssl_ticket_aead_result_t TicketKeys::Open(SSL* ssl, uint8_t* out, size_t* out_le
 }
 
 const SSL_TICKET_AEAD_METHOD* TicketKeys::Method() {
-  static const SSL_TICKET_AEAD_METHOD method = {&TicketKeys::MaxOverhead, &TicketKeys::Seal,
-                                                &TicketKeys::Open};
+  static const SSL_TICKET_AEAD_METHOD method = {
+      &TicketKeys::MaxOverhead, &TicketKeys::Seal, &TicketKeys::Open};
   return &method;
 }
 

@@ -1,14 +1,17 @@
 #ifndef TRUSTLINK_NTL_SERVER_TICKET_KEYS_H_
 #define TRUSTLINK_NTL_SERVER_TICKET_KEYS_H_
 
-// TLS 1.3 session tickets for the NTLS server, sealed with our own rotating AES-256-GCM
-// keys instead of BoringSSL's default ring, for two reasons:
-//  - each server certificate gets its own ring, so a ticket can never resume under a
-//    newer certificate, and with the session timeout capped at the certificate's notAfter
-//    a ticket never outlives the certificate it was issued for;
+// TLS 1.3 session tickets for the NTLS server, sealed with our own rotating
+// AES-256-GCM keys instead of BoringSSL's default ring, for two reasons:
+//  - each server certificate gets its own ring, so a ticket can never resume
+//  under a
+//    newer certificate, and with the session timeout capped at the
+//    certificate's notAfter a ticket never outlives the certificate it was
+//    issued for;
 //  - opening a ticket runs admission on the session's client certificate, so a
-//    de-registered client's ticket is ignored and the resulting full handshake ends in a
-//    proper TLS alert (BoringSSL cannot send an alert after a completed handshake).
+//    de-registered client's ticket is ignored and the resulting full handshake
+//    ends in a proper TLS alert (BoringSSL cannot send an alert after a
+//    completed handshake).
 
 #include <openssl/aead.h>
 #include <openssl/ssl.h>
@@ -22,19 +25,22 @@
 
 namespace trustlink::ntl::server {
 
-// TicketKeys seals and opens tickets with a current and a previous key; the current key is
-// replaced every `rotation`, so a ticket lives at most two rotation intervals.
-// Thread safety: safe to use from many loop threads at once.
+// TicketKeys seals and opens tickets with a current and a previous key; the
+// current key is replaced every `rotation`, so a ticket lives at most two
+// rotation intervals. Thread safety: safe to use from many loop threads at
+// once.
 class TicketKeys {
  public:
-  // Filter decides whether a decrypted session may resume; false means full handshake.
+  // Filter decides whether a decrypted session may resume; false means full
+  // handshake.
   using Filter = std::function<bool(SSL* ssl, const SSL_SESSION* session)>;
 
   TicketKeys(absl::Duration rotation, Filter filter);
   TicketKeys(const TicketKeys&) = delete;
   TicketKeys& operator=(const TicketKeys&) = delete;
 
-  // Install makes `ctx` seal and open tickets with this ring. The ring must outlive `ctx`.
+  // Install makes `ctx` seal and open tickets with this ring. The ring must
+  // outlive `ctx`.
   void Install(SSL_CTX* ctx);
 
   // RotateNowForTest forces a rotation.
@@ -52,7 +58,8 @@ class TicketKeys {
   static int Seal(SSL* ssl, uint8_t* out, size_t* out_len, size_t max_out_len,
                   const uint8_t* in, size_t in_len);
   static ssl_ticket_aead_result_t Open(SSL* ssl, uint8_t* out, size_t* out_len,
-                                       size_t max_out_len, const uint8_t* in, size_t in_len);
+                                       size_t max_out_len, const uint8_t* in,
+                                       size_t in_len);
   static TicketKeys* From(SSL* ssl);
   void RotateLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

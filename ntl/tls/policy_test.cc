@@ -22,8 +22,10 @@ std::string Slurp(const std::string& path) {
 void LoadIdentity(SSL_CTX* ctx, const std::string& prefix) {
   const std::string cert_pem = Slurp("testdata/tls/" + prefix + ".cert.pem");
   const std::string key_pem = Slurp("testdata/tls/" + prefix + ".key.pem");
-  bssl::UniquePtr<BIO> cert_bio(BIO_new_mem_buf(cert_pem.data(), cert_pem.size()));
-  bssl::UniquePtr<X509> cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<BIO> cert_bio(
+      BIO_new_mem_buf(cert_pem.data(), cert_pem.size()));
+  bssl::UniquePtr<X509> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
   bssl::UniquePtr<BIO> key_bio(BIO_new_mem_buf(key_pem.data(), key_pem.size()));
   bssl::UniquePtr<EVP_PKEY> key(
       PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
@@ -33,7 +35,8 @@ void LoadIdentity(SSL_CTX* ctx, const std::string& prefix) {
   ASSERT_TRUE(SSL_CTX_use_PrivateKey(ctx, key.get()));
 }
 
-// Accepts any peer certificate: this test is about the policy, not about pinning.
+// Accepts any peer certificate: this test is about the policy, not about
+// pinning.
 enum ssl_verify_result_t AcceptAny(SSL*, uint8_t*) { return ssl_verify_ok; }
 
 struct Pair {
@@ -45,7 +48,8 @@ struct Pair {
 
 constexpr absl::string_view kServerProtocols[] = {kAlpnNtl, kAlpnHtl};
 
-void Configure(Pair* pair, const std::string& client_key, const std::string& server_key) {
+void Configure(Pair* pair, const std::string& client_key,
+               const std::string& server_key) {
   ASSERT_TRUE(ApplyLinkPolicy(pair->client_ctx.get(), Role::kClient).ok());
   ASSERT_TRUE(ApplyLinkPolicy(pair->server_ctx.get(), Role::kServer).ok());
   LoadIdentity(pair->client_ctx.get(), client_key);
@@ -53,8 +57,8 @@ void Configure(Pair* pair, const std::string& client_key, const std::string& ser
   ASSERT_TRUE(OfferAlpn(pair->client_ctx.get(), kAlpnNtl).ok());
   RequireAlpn(pair->server_ctx.get(), kServerProtocols, 2);
   for (SSL_CTX* ctx : {pair->client_ctx.get(), pair->server_ctx.get()}) {
-    SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                              AcceptAny);
+    SSL_CTX_set_custom_verify(
+        ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, AcceptAny);
   }
 }
 
@@ -95,7 +99,8 @@ TEST(PolicyTest, Ed25519MutualHandshakeUsesTls13AndNtlAlpn) {
   EXPECT_EQ(SSL_version(pair.client.get()), TLS1_3_VERSION);
   EXPECT_EQ(NegotiatedAlpn(pair.client.get()), kAlpnNtl);
   EXPECT_EQ(NegotiatedAlpn(pair.server.get()), kAlpnNtl);
-  EXPECT_EQ(SSL_get_peer_signature_algorithm(pair.server.get()), SSL_SIGN_ED25519);
+  EXPECT_EQ(SSL_get_peer_signature_algorithm(pair.server.get()),
+            SSL_SIGN_ED25519);
 }
 
 TEST(PolicyTest, MixedKeyTypesAndTls12StillWorkWithAnAeadSuite) {
@@ -121,7 +126,8 @@ TEST(PolicyTest, ClientOfferingOnlyCbcSuitesIsRefused) {
   Pair pair;
   Configure(&pair, "client_p256", "server_p256");
   SSL_CTX_set_max_proto_version(pair.client_ctx.get(), TLS1_2_VERSION);
-  ASSERT_TRUE(SSL_CTX_set_cipher_list(pair.client_ctx.get(), "ECDHE-ECDSA-AES128-SHA"));
+  ASSERT_TRUE(
+      SSL_CTX_set_cipher_list(pair.client_ctx.get(), "ECDHE-ECDSA-AES128-SHA"));
   EXPECT_FALSE(Handshake(&pair));
 }
 

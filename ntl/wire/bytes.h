@@ -1,10 +1,10 @@
 #ifndef TRUSTLINK_NTL_WIRE_BYTES_H_
 #define TRUSTLINK_NTL_WIRE_BYTES_H_
 
-// ByteWriter and ByteReader: big-endian integers and length-prefixed strings, the only
-// encodings the wire uses. The reader never throws and never reads out of bounds: after
-// the first short read it is marked failed, returns zeros, and callers check ok() once at
-// the end instead of after every field.
+// ByteWriter and ByteReader: big-endian integers and length-prefixed strings,
+// the only encodings the wire uses. The reader never throws and never reads out
+// of bounds: after the first short read it is marked failed, returns zeros, and
+// callers check ok() once at the end instead of after every field.
 
 #include <cstdint>
 #include <string>
@@ -68,7 +68,8 @@ class ByteReader {
     return (hi << 32) | U32();
   }
   int32_t I32() { return static_cast<int32_t>(U32()); }
-  // String reads a u32 length and that many bytes, refusing lengths over `max_len`.
+  // String reads a u32 length and that many bytes, refusing lengths over
+  // `max_len`.
   absl::string_view String(size_t max_len) {
     const uint32_t len = U32();
     if (len > max_len || !Need(len)) {

@@ -72,10 +72,10 @@ DecodeResult DecodeFrame(absl::string_view buffer, uint32_t max_payload) {
   }
   if (length > max_payload) {
     result.kind = DecodeResult::Kind::kError;
-    result.error = Error(
-        absl::StatusCode::kResourceExhausted, TL_E_PROTOCOL,
-        absl::StrCat("frame of ", length, " bytes exceeds the limit of ",
-                     max_payload, " bytes"));
+    result.error =
+        Error(absl::StatusCode::kResourceExhausted, TL_E_PROTOCOL,
+              absl::StrCat("frame of ", length, " bytes exceeds the limit of ",
+                           max_payload, " bytes"));
     return result;
   }
   if (buffer.size() - kFrameHeaderSize < length) {

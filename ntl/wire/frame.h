@@ -1,17 +1,18 @@
 #ifndef TRUSTLINK_NTL_WIRE_FRAME_H_
 #define TRUSTLINK_NTL_WIRE_FRAME_H_
 
-// The NTL frame layer (docs/wire.md). Inside the TLS stream every message is a frame:
+// The NTL frame layer (docs/wire.md). Inside the TLS stream every message is a
+// frame:
 //
 //   0      1      2             4                  8                  12
 //   +------+------+-------------+------------------+------------------+---------
 //   | type | flags|  reserved   |       id         |      length      | payload
 //   +------+------+-------------+------------------+------------------+---------
 //
-// All integers are big-endian. `id` is a request id or a stream id (0 when neither applies).
-// `reserved` must be zero, so it can gain a meaning later without ambiguity. `length` is
-// bounded by the receiver's maximum (1 MiB by default); a longer frame is a protocol error
-// that closes the connection.
+// All integers are big-endian. `id` is a request id or a stream id (0 when
+// neither applies). `reserved` must be zero, so it can gain a meaning later
+// without ambiguity. `length` is bounded by the receiver's maximum (1 MiB by
+// default); a longer frame is a protocol error that closes the connection.
 
 #include <cstddef>
 #include <cstdint>
@@ -26,21 +27,24 @@ inline constexpr size_t kFrameHeaderSize = 12;
 inline constexpr uint32_t kDefaultMaxPayload = 1u << 20;
 
 enum class FrameType : uint8_t {
-  kHello = 1,        // client -> server, first frame: protocol version and features
-  kWelcome = 2,      // server -> client: admitted; the client's slot list
-  kRequest = 3,      // client -> server: a call on a partition, id = request id
-  kResponse = 4,     // server -> client: the answer, id = request id
-  kPing = 5,         // either way: heartbeat; payload echoed in the pong
-  kPong = 6,         // either way: answer to kPing
-  kStreamOpen = 7,   // client -> server: open a byte stream to a service on a partition
+  kHello = 1,    // client -> server, first frame: protocol version and features
+  kWelcome = 2,  // server -> client: admitted; the client's slot list
+  kRequest = 3,  // client -> server: a call on a partition, id = request id
+  kResponse = 4,  // server -> client: the answer, id = request id
+  kPing = 5,      // either way: heartbeat; payload echoed in the pong
+  kPong = 6,      // either way: answer to kPing
+  kStreamOpen =
+      7,  // client -> server: open a byte stream to a service on a partition
   kStreamData = 8,   // either way: bytes on stream `id`
   kStreamClose = 9,  // either way: stream `id` ends, with a status
   kGoAway = 10,      // server -> client: the connection is closing, and why
-  kSlotsChanged = 11,  // server -> client: the slot list changed (new assignments)
-  kHtlProof = 12,    // client -> server: HTL possession proof for this link
+  kSlotsChanged =
+      11,          // server -> client: the slot list changed (new assignments)
+  kHtlProof = 12,  // client -> server: HTL possession proof for this link
 };
 
-// kMaxFrameType is the largest type this version understands; larger ones are refused.
+// kMaxFrameType is the largest type this version understands; larger ones are
+// refused.
 inline constexpr uint8_t kMaxFrameType = 12;
 
 // FrameTypeName returns a short name for logs ("request"), or "unknown".
@@ -54,8 +58,8 @@ struct FrameView {
   absl::string_view payload;
 };
 
-// AppendFrame appends one encoded frame to `out`. The caller keeps payloads within the
-// peer's maximum; this function does not check it.
+// AppendFrame appends one encoded frame to `out`. The caller keeps payloads
+// within the peer's maximum; this function does not check it.
 void AppendFrame(FrameType type, uint8_t flags, uint32_t id,
                  absl::string_view payload, std::string* out);
 
@@ -63,14 +67,15 @@ void AppendFrame(FrameType type, uint8_t flags, uint32_t id,
 struct DecodeResult {
   enum class Kind { kNeedMore, kFrame, kError };
   Kind kind = Kind::kNeedMore;
-  FrameView frame{};      // valid when kind == kFrame; borrows from the buffer
-  size_t consumed = 0;    // bytes to drop from the buffer when kind == kFrame
-  absl::Status error;     // set when kind == kError; the connection must close
+  FrameView frame{};    // valid when kind == kFrame; borrows from the buffer
+  size_t consumed = 0;  // bytes to drop from the buffer when kind == kFrame
+  absl::Status error;   // set when kind == kError; the connection must close
 };
 
-// DecodeFrame looks for one complete frame at the start of `buffer`. It never reads past
-// `buffer`, and reports a malformed header (unknown type, non-zero reserved bits, a length
-// over `max_payload`) as soon as the header is complete, before the payload arrives.
+// DecodeFrame looks for one complete frame at the start of `buffer`. It never
+// reads past `buffer`, and reports a malformed header (unknown type, non-zero
+// reserved bits, a length over `max_payload`) as soon as the header is
+// complete, before the payload arrives.
 DecodeResult DecodeFrame(absl::string_view buffer, uint32_t max_payload);
 
 }  // namespace trustlink::ntl::wire

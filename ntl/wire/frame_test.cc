@@ -24,7 +24,9 @@ TEST(FrameTest, RoundTripsAFrame) {
 TEST(FrameTest, HeaderIsBigEndian) {
   std::string buffer;
   AppendFrame(FrameType::kPing, 0, 0x01020304, "", &buffer);
-  EXPECT_EQ(buffer, std::string("\x05\x00\x00\x00\x01\x02\x03\x04\x00\x00\x00\x00", 12));
+  EXPECT_EQ(
+      buffer,
+      std::string("\x05\x00\x00\x00\x01\x02\x03\x04\x00\x00\x00\x00", 12));
 }
 
 TEST(FrameTest, NeedsMoreUntilEveryByteArrives) {
@@ -56,14 +58,17 @@ TEST(FrameTest, OversizedLengthIsRefusedFromTheHeaderAlone) {
   DecodeResult result = DecodeFrame(header, kDefaultMaxPayload);
   ASSERT_EQ(result.kind, DecodeResult::Kind::kError);
   EXPECT_EQ(ToTlStatus(result.error), TL_E_PROTOCOL);
-  EXPECT_NE(result.error.message().find("exceeds the limit"), std::string::npos);
+  EXPECT_NE(result.error.message().find("exceeds the limit"),
+            std::string::npos);
 }
 
 TEST(FrameTest, UnknownTypeAndReservedBitsAreProtocolErrors) {
   std::string unknown("\x63\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00", 12);
-  EXPECT_EQ(DecodeFrame(unknown, kDefaultMaxPayload).kind, DecodeResult::Kind::kError);
+  EXPECT_EQ(DecodeFrame(unknown, kDefaultMaxPayload).kind,
+            DecodeResult::Kind::kError);
   std::string zero_type(12, '\0');
-  EXPECT_EQ(DecodeFrame(zero_type, kDefaultMaxPayload).kind, DecodeResult::Kind::kError);
+  EXPECT_EQ(DecodeFrame(zero_type, kDefaultMaxPayload).kind,
+            DecodeResult::Kind::kError);
   std::string reserved("\x03\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00", 12);
   DecodeResult result = DecodeFrame(reserved, kDefaultMaxPayload);
   ASSERT_EQ(result.kind, DecodeResult::Kind::kError);

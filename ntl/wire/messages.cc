@@ -9,13 +9,15 @@ namespace trustlink::ntl::wire {
 namespace {
 
 absl::Status Malformed(absl::string_view message_name) {
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_PROTOCOL,
-               absl::StrCat("malformed ", message_name,
-                            " message: truncated, a field too long, or trailing bytes"));
+  return Error(
+      absl::StatusCode::kInvalidArgument, TL_E_PROTOCOL,
+      absl::StrCat("malformed ", message_name,
+                   " message: truncated, a field too long, or trailing bytes"));
 }
 
 template <typename T>
-absl::StatusOr<T> Finish(const ByteReader& reader, T message, absl::string_view name) {
+absl::StatusOr<T> Finish(const ByteReader& reader, T message,
+                         absl::string_view name) {
   if (!reader.Done()) {
     return Malformed(name);
   }

@@ -1,9 +1,10 @@
 #ifndef TRUSTLINK_NTL_WIRE_MESSAGES_H_
 #define TRUSTLINK_NTL_WIRE_MESSAGES_H_
 
-// The payloads of the NTL frames (docs/wire.md). Each message has an Encode function that
-// returns its bytes and a Decode function that refuses truncated input, over-long fields and
-// trailing bytes with TL_E_PROTOCOL and a message naming the message and the field.
+// The payloads of the NTL frames (docs/wire.md). Each message has an Encode
+// function that returns its bytes and a Decode function that refuses truncated
+// input, over-long fields and trailing bytes with TL_E_PROTOCOL and a message
+// naming the message and the field.
 
 #include <cstdint>
 #include <string>
@@ -14,24 +15,25 @@
 
 namespace trustlink::ntl::wire {
 
-// kProtocolVersion is carried in Hello; ALPN "ntl/1" already fixes the major version, so
-// this only grows for compatible additions.
+// kProtocolVersion is carried in Hello; ALPN "ntl/1" already fixes the major
+// version, so this only grows for compatible additions.
 inline constexpr uint16_t kProtocolVersion = 1;
-// Field limits: names are labels an admin typed, data fields are bounded by the frame.
+// Field limits: names are labels an admin typed, data fields are bounded by the
+// frame.
 inline constexpr size_t kMaxNameLen = 256;
 inline constexpr size_t kMaxTextLen = 4096;
 inline constexpr size_t kMaxSlots = 4096;
 
-// Hello feature bits. kFeatureClientRequiresHtl: this client is configured to use HTL
-// with this appliance (ServerHtlNN = 1), so an appliance that does not require HTL for it
-// answers goaway TL_E_HTL_REQUIRED_BY_CLIENT.
+// Hello feature bits. kFeatureClientRequiresHtl: this client is configured to
+// use HTL with this appliance (ServerHtlNN = 1), so an appliance that does not
+// require HTL for it answers goaway TL_E_HTL_REQUIRED_BY_CLIENT.
 inline constexpr uint32_t kFeatureClientRequiresHtl = 1u << 0;
 
 // Hello is the client's first frame after the TLS handshake.
 struct Hello {
   uint16_t version = kProtocolVersion;
-  uint32_t features = 0;        // bit set; none defined yet
-  std::string software;         // "trustlink/1.0.0", for the appliance log
+  uint32_t features = 0;  // bit set; none defined yet
+  std::string software;   // "trustlink/1.0.0", for the appliance log
 };
 
 // SlotInfo describes one partition the client may use.
@@ -41,28 +43,31 @@ struct SlotInfo {
   std::string serial;
 };
 
-// Welcome admits the client and lists its partitions. kSlotsChanged carries the same
-// message when assignments change on a live connection.
+// Welcome admits the client and lists its partitions. kSlotsChanged carries the
+// same message when assignments change on a live connection.
 struct Welcome {
   std::string client_label;  // how the appliance knows this client
   std::vector<SlotInfo> slots;
 };
 
-// Request is a call on a partition. `op` is chosen by the partition's handler; the built-in
-// software partition's ops are in ntl/server (echo, random, sha256, hmac).
+// Request is a call on a partition. `op` is chosen by the partition's handler;
+// the built-in software partition's ops are in ntl/server (echo, random,
+// sha256, hmac).
 struct Request {
   std::string partition;
   uint32_t op = 0;
   std::string data;
 };
 
-// Response answers a Request. `status` is a tl_status; on failure `data` is the message.
+// Response answers a Request. `status` is a tl_status; on failure `data` is the
+// message.
 struct Response {
   int32_t status = 0;
   std::string data;
 };
 
-// StreamOpen asks for a byte stream to `service` (e.g. "pkcs11") on a partition.
+// StreamOpen asks for a byte stream to `service` (e.g. "pkcs11") on a
+// partition.
 struct StreamOpen {
   std::string partition;
   std::string service;

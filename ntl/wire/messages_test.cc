@@ -27,15 +27,18 @@ TEST(MessagesTest, RequestResponseHelloStreamAndClosingRoundTrip) {
   EXPECT_EQ(request->op, 3u);
   EXPECT_EQ(request->data, std::string("\0bin", 4));
 
-  absl::StatusOr<Response> response = DecodeResponse(EncodeResponse({-7, "why"}));
+  absl::StatusOr<Response> response =
+      DecodeResponse(EncodeResponse({-7, "why"}));
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->status, -7);
 
-  absl::StatusOr<Hello> hello = DecodeHello(EncodeHello({1, 5, "trustlink/1.0.0"}));
+  absl::StatusOr<Hello> hello =
+      DecodeHello(EncodeHello({1, 5, "trustlink/1.0.0"}));
   ASSERT_TRUE(hello.ok());
   EXPECT_EQ(hello->features, 5u);
 
-  absl::StatusOr<StreamOpen> open = DecodeStreamOpen(EncodeStreamOpen({"p", "pkcs11"}));
+  absl::StatusOr<StreamOpen> open =
+      DecodeStreamOpen(EncodeStreamOpen({"p", "pkcs11"}));
   ASSERT_TRUE(open.ok());
   EXPECT_EQ(open->service, "pkcs11");
 
@@ -56,7 +59,8 @@ TEST(MessagesTest, TruncatedAndTrailingBytesAreRefused) {
 
 TEST(MessagesTest, OverlongNameIsRefused) {
   const std::string name(kMaxNameLen + 1, 'p');
-  absl::StatusOr<StreamOpen> decoded = DecodeStreamOpen(EncodeStreamOpen({name, "s"}));
+  absl::StatusOr<StreamOpen> decoded =
+      DecodeStreamOpen(EncodeStreamOpen({name, "s"}));
   ASSERT_FALSE(decoded.ok());
   EXPECT_NE(decoded.status().message().find("stream-open"), std::string::npos);
 }

@@ -1,5 +1,5 @@
-// Feeds arbitrary bytes to the frame decoder and to every message decoder: none may crash,
-// read out of bounds or allocate without bound.
+// Feeds arbitrary bytes to the frame decoder and to every message decoder: none
+// may crash, read out of bounds or allocate without bound.
 #include <cstddef>
 #include <cstdint>
 
@@ -8,7 +8,8 @@
 #include "ntl/wire/messages.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace trustlink::ntl::wire;  // NOLINT: a fuzz entry point, kept short
+  using namespace trustlink::ntl::wire;  // NOLINT: a fuzz entry point, kept
+                                         // short
   absl::string_view input(reinterpret_cast<const char*>(data), size);
   while (true) {
     DecodeResult result = DecodeFrame(input, 64 * 1024);

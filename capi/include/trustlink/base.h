@@ -22,9 +22,9 @@ extern "C" {
 #define TL_NOEXCEPT
 #endif
 
-/* Version. TL_VERSION_NUMBER is MAJOR * 1000000 + MINOR * 1000 + PATCH. The ABI promise
- * (docs/abi.md): within one MAJOR, symbols are only added, never removed or changed, and
- * status codes are never renumbered or reused. */
+/* Version. TL_VERSION_NUMBER is MAJOR * 1000000 + MINOR * 1000 + PATCH. The ABI
+ * promise (docs/abi.md): within one MAJOR, symbols are only added, never
+ * removed or changed, and status codes are never renumbered or reused. */
 #define TL_VERSION_MAJOR 1
 #define TL_VERSION_MINOR 0
 #define TL_VERSION_PATCH 0
@@ -32,17 +32,17 @@ extern "C" {
   (TL_VERSION_MAJOR * 1000000 + TL_VERSION_MINOR * 1000 + TL_VERSION_PATCH)
 #define TL_VERSION_STRING "1.0.0"
 
-/* tl_version_number returns TL_VERSION_NUMBER of the library loaded at run time, which may
- * be newer than the header a program was compiled with. */
+/* tl_version_number returns TL_VERSION_NUMBER of the library loaded at run
+ * time, which may be newer than the header a program was compiled with. */
 TL_EXPORT uint32_t tl_version_number(void) TL_NOEXCEPT;
 
-/* tl_version_string returns the version as "MAJOR.MINOR.PATCH". The string is static; the
- * caller must not free it. */
+/* tl_version_string returns the version as "MAJOR.MINOR.PATCH". The string is
+ * static; the caller must not free it. */
 TL_EXPORT const char *tl_version_string(void) TL_NOEXCEPT;
 
-/* tl_status is the result of every fallible call: TL_OK (0) or one of the TL_E_* codes.
- * Codes are never renumbered or reused. A handle keeps the message that goes with its
- * last failure; see tl_*_last_error. */
+/* tl_status is the result of every fallible call: TL_OK (0) or one of the
+ * TL_E_* codes. Codes are never renumbered or reused. A handle keeps the
+ * message that goes with its last failure; see tl_*_last_error. */
 typedef int32_t tl_status;
 
 #define TL_OK 0
@@ -94,27 +94,31 @@ typedef int32_t tl_status;
 #define TL_E_HTL_CLONE_DETECTED 304
 #define TL_E_HTL_AGENT_UNAVAILABLE 305
 
-/* tl_status_name returns the symbolic name of status ("TL_E_NOT_FOUND"), or "TL_E_UNKNOWN"
- * for a code this library does not know. The string is static. */
+/* tl_status_name returns the symbolic name of status ("TL_E_NOT_FOUND"), or
+ * "TL_E_UNKNOWN" for a code this library does not know. The string is static.
+ */
 TL_EXPORT const char *tl_status_name(tl_status status) TL_NOEXCEPT;
 
-/* The last-error pattern. Every handle type tl_T keeps the message of its most recent
- * failed call and offers
+/* The last-error pattern. Every handle type tl_T keeps the message of its most
+ * recent failed call and offers
  *
- *   tl_status tl_T_last_error(const tl_T *h, char *buf, size_t buf_len, size_t *out_len);
+ *   tl_status tl_T_last_error(const tl_T *h, char *buf, size_t buf_len, size_t
+ * *out_len);
  *
- * which copies the message, NUL-terminated, into buf and writes its length (without the NUL)
- * to *out_len. Messages are at most TL_ERROR_MESSAGE_MAX bytes including the NUL, so a buffer
- * of that size always suffices; a smaller one that cannot hold the message gets
- * TL_E_BUFFER_TOO_SMALL and nothing is written. After a successful call the message is "".
- * Messages are per handle, not per thread, so bindings on green threads can read them.
+ * which copies the message, NUL-terminated, into buf and writes its length
+ * (without the NUL) to *out_len. Messages are at most TL_ERROR_MESSAGE_MAX
+ * bytes including the NUL, so a buffer of that size always suffices; a smaller
+ * one that cannot hold the message gets TL_E_BUFFER_TOO_SMALL and nothing is
+ * written. After a successful call the message is "". Messages are per handle,
+ * not per thread, so bindings on green threads can read them.
  *
- * Constructors (tl_T_new) only allocate and fail only with TL_E_NO_MEMORY or a NULL
- * argument. A constructor that takes a builder or options handle records its failure
- * message on that handle. */
+ * Constructors (tl_T_new) only allocate and fail only with TL_E_NO_MEMORY or a
+ * NULL argument. A constructor that takes a builder or options handle records
+ * its failure message on that handle. */
 #define TL_ERROR_MESSAGE_MAX 1024
 
-/* tl_error_message_max returns TL_ERROR_MESSAGE_MAX, for bindings without a C preprocessor. */
+/* tl_error_message_max returns TL_ERROR_MESSAGE_MAX, for bindings without a C
+ * preprocessor. */
 TL_EXPORT size_t tl_error_message_max(void) TL_NOEXCEPT;
 
 #ifdef __cplusplus

@@ -1,14 +1,16 @@
-/* trustlink/pkcs11.h: partitions as PKCS#11 slots over the link (docs/pkcs11.md).
+/* trustlink/pkcs11.h: partitions as PKCS#11 slots over the link
+ * (docs/pkcs11.md).
  *
  * Include <trustlink/trustlink.h> rather than this file.
  *
  * Two client-side pieces for tools such as `vtl p11`:
- *   - tl_p11_setup writes p11-kit module configs, one per assigned partition, whose
- *     `remote: |<bridge command> -server S -partition P` line makes p11-kit-proxy.so show
- *     the partition as a slot;
- *   - tl_p11_bridge joins the bridge command's stdin and stdout to a byte stream to the
- *     partition's "pkcs11" service, which the caller opens with its own stream API and feeds
- *     through tl_p11_bridge_deliver / tl_p11_bridge_end. */
+ *   - tl_p11_setup writes p11-kit module configs, one per assigned partition,
+ * whose `remote: |<bridge command> -server S -partition P` line makes
+ * p11-kit-proxy.so show the partition as a slot;
+ *   - tl_p11_bridge joins the bridge command's stdin and stdout to a byte
+ * stream to the partition's "pkcs11" service, which the caller opens with its
+ * own stream API and feeds through tl_p11_bridge_deliver / tl_p11_bridge_end.
+ */
 #ifndef TRUSTLINK_PKCS11_H_
 #define TRUSTLINK_PKCS11_H_
 
@@ -25,84 +27,101 @@ extern "C" {
  * Thread safety: use a tl_p11_setup from one thread at a time. */
 typedef struct tl_p11_setup tl_p11_setup;
 
-/* tl_p11_setup_new makes an empty setup: no bridge command, no partitions, and the
- * directory $HOME/.config/pkcs11/modules. Fails only with TL_E_NO_MEMORY or a NULL out. */
+/* tl_p11_setup_new makes an empty setup: no bridge command, no partitions, and
+ * the directory $HOME/.config/pkcs11/modules. Fails only with TL_E_NO_MEMORY or
+ * a NULL out. */
 TL_EXPORT tl_status tl_p11_setup_new(tl_p11_setup **out) TL_NOEXCEPT;
 
 /* tl_p11_setup_free frees setup. NULL is allowed. */
 TL_EXPORT void tl_p11_setup_free(tl_p11_setup *setup) TL_NOEXCEPT;
 
-/* tl_p11_setup_set_dir sets the module directory (made 0700 if missing). p11-kit ignores
- * user configs in programs running as root; root uses "/etc/pkcs11/modules". dir is copied. */
-TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup *setup, const char *dir) TL_NOEXCEPT;
+/* tl_p11_setup_set_dir sets the module directory (made 0700 if missing).
+ * p11-kit ignores user configs in programs running as root; root uses
+ * "/etc/pkcs11/modules". dir is copied. */
+TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup *setup,
+                                         const char *dir) TL_NOEXCEPT;
 
-/* tl_p11_setup_add_bridge_arg appends one word of the bridge command that comes before
- * "-server S -partition P", for example "/usr/bin/vtl", "p11", "bridge". The first word
- * must be an absolute path; no word may hold whitespace, quotes, backslashes or '#'
- * (checked by tl_p11_setup_write). arg is copied. */
+/* tl_p11_setup_add_bridge_arg appends one word of the bridge command that comes
+ * before
+ * "-server S -partition P", for example "/usr/bin/vtl", "p11", "bridge". The
+ * first word must be an absolute path; no word may hold whitespace, quotes,
+ * backslashes or '#' (checked by tl_p11_setup_write). arg is copied. */
 TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup *setup,
                                                 const char *arg) TL_NOEXCEPT;
 
 /* tl_p11_setup_add_partition adds partition on server. Names are checked by
  * tl_p11_setup_write (TL_E_NAME_INVALID). Both strings are copied. */
-TL_EXPORT tl_status tl_p11_setup_add_partition(tl_p11_setup *setup, const char *server,
-                                               const char *partition) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_p11_setup_add_partition(
+    tl_p11_setup *setup, const char *server, const char *partition) TL_NOEXCEPT;
 
-/* tl_p11_setup_write writes trustlink-<server>-<partition>.module for every partition added,
- * each atomically, and removes trustlink-*.module files for partitions not added. Other
- * files are never touched. On success it writes the number of files written and removed. */
-TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup *setup, size_t *out_num_written,
+/* tl_p11_setup_write writes trustlink-<server>-<partition>.module for every
+ * partition added, each atomically, and removes trustlink-*.module files for
+ * partitions not added. Other files are never touched. On success it writes the
+ * number of files written and removed. */
+TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup *setup,
+                                       size_t *out_num_written,
                                        size_t *out_num_removed) TL_NOEXCEPT;
 
-TL_EXPORT tl_status tl_p11_setup_last_error(const tl_p11_setup *setup, char *buf,
-                                            size_t buf_len, size_t *out_len) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_p11_setup_last_error(const tl_p11_setup *setup,
+                                            char *buf, size_t buf_len,
+                                            size_t *out_len) TL_NOEXCEPT;
 
-/* tl_p11_bridge joins a file-descriptor pair (the bridge command's stdin and stdout) to a
- * stream the caller owns.
- * Thread safety: tl_p11_bridge_deliver and tl_p11_bridge_end may be called from any thread
- * (the caller's stream callbacks) while tl_p11_bridge_run blocks in another; everything else
- * from one thread. */
+/* tl_p11_bridge joins a file-descriptor pair (the bridge command's stdin and
+ * stdout) to a stream the caller owns. Thread safety: tl_p11_bridge_deliver and
+ * tl_p11_bridge_end may be called from any thread (the caller's stream
+ * callbacks) while tl_p11_bridge_run blocks in another; everything else from
+ * one thread. */
 typedef struct tl_p11_bridge tl_p11_bridge;
 
-/* tl_p11_send_fn sends bytes on the caller's stream; it returns TL_OK or the failure.
- * data is borrowed for the call. */
-typedef tl_status (*tl_p11_send_fn)(void *userdata, const uint8_t *data, size_t len);
+/* tl_p11_send_fn sends bytes on the caller's stream; it returns TL_OK or the
+ * failure. data is borrowed for the call. */
+typedef tl_status (*tl_p11_send_fn)(void *userdata, const uint8_t *data,
+                                    size_t len);
 /* tl_p11_close_fn closes the caller's stream. It is called once, at the end of
  * tl_p11_bridge_run. */
 typedef void (*tl_p11_close_fn)(void *userdata);
 
-/* tl_p11_bridge_new makes a bridge. Fails only with TL_E_NO_MEMORY or a NULL out. */
+/* tl_p11_bridge_new makes a bridge. Fails only with TL_E_NO_MEMORY or a NULL
+ * out. */
 TL_EXPORT tl_status tl_p11_bridge_new(tl_p11_bridge **out) TL_NOEXCEPT;
 
-/* tl_p11_bridge_free frees bridge; not while tl_p11_bridge_run is running. NULL is allowed. */
+/* tl_p11_bridge_free frees bridge; not while tl_p11_bridge_run is running. NULL
+ * is allowed. */
 TL_EXPORT void tl_p11_bridge_free(tl_p11_bridge *bridge) TL_NOEXCEPT;
 
-/* tl_p11_bridge_set_report_fd makes the bridge write a one-line reason to fd (2 for stderr;
- * -1, the default, for none) when the stream ends while the application is still
- * attached. p11-kit passes the bridge command's stderr to the application's terminal. */
-TL_EXPORT tl_status tl_p11_bridge_set_report_fd(tl_p11_bridge *bridge, int fd) TL_NOEXCEPT;
+/* tl_p11_bridge_set_report_fd makes the bridge write a one-line reason to fd (2
+ * for stderr; -1, the default, for none) when the stream ends while the
+ * application is still attached. p11-kit passes the bridge command's stderr to
+ * the application's terminal. */
+TL_EXPORT tl_status tl_p11_bridge_set_report_fd(tl_p11_bridge *bridge,
+                                                int fd) TL_NOEXCEPT;
 
-/* tl_p11_bridge_deliver hands the bridge bytes that arrived on the stream. Bytes delivered
- * before tl_p11_bridge_run starts are kept for it. data is copied. */
-TL_EXPORT tl_status tl_p11_bridge_deliver(tl_p11_bridge *bridge, const uint8_t *data,
+/* tl_p11_bridge_deliver hands the bridge bytes that arrived on the stream.
+ * Bytes delivered before tl_p11_bridge_run starts are kept for it. data is
+ * copied. */
+TL_EXPORT tl_status tl_p11_bridge_deliver(tl_p11_bridge *bridge,
+                                          const uint8_t *data,
                                           size_t len) TL_NOEXCEPT;
 
-/* tl_p11_bridge_end tells the bridge the stream ended with status (TL_OK for a clean end)
- * and message (may be NULL; copied). */
+/* tl_p11_bridge_end tells the bridge the stream ended with status (TL_OK for a
+ * clean end) and message (may be NULL; copied). */
 TL_EXPORT tl_status tl_p11_bridge_end(tl_p11_bridge *bridge, tl_status status,
                                       const char *message) TL_NOEXCEPT;
 
-/* tl_p11_bridge_run pumps in_fd to send() and delivered bytes to out_fd until the
- * application closes in_fd (TL_OK) or the stream ends (its status; TL_OK for a clean end),
- * then calls close(userdata). If the stream ends first it shuts down out_fd, so the
- * application's call in flight fails with a PKCS#11 error, and reads in_fd until EOF, so the
- * application never gets SIGPIPE. It blocks; it does not close in_fd. */
-TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge *bridge, int in_fd, int out_fd,
-                                      tl_p11_send_fn send, tl_p11_close_fn close,
+/* tl_p11_bridge_run pumps in_fd to send() and delivered bytes to out_fd until
+ * the application closes in_fd (TL_OK) or the stream ends (its status; TL_OK
+ * for a clean end), then calls close(userdata). If the stream ends first it
+ * shuts down out_fd, so the application's call in flight fails with a PKCS#11
+ * error, and reads in_fd until EOF, so the application never gets SIGPIPE. It
+ * blocks; it does not close in_fd. */
+TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge *bridge, int in_fd,
+                                      int out_fd, tl_p11_send_fn send,
+                                      tl_p11_close_fn close,
                                       void *userdata) TL_NOEXCEPT;
 
-TL_EXPORT tl_status tl_p11_bridge_last_error(const tl_p11_bridge *bridge, char *buf,
-                                             size_t buf_len, size_t *out_len) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_p11_bridge_last_error(const tl_p11_bridge *bridge,
+                                             char *buf, size_t buf_len,
+                                             size_t *out_len) TL_NOEXCEPT;
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -9,10 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <csignal>
-
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -27,14 +26,15 @@ namespace {
 const absl::string_view kProtocols[] = {tls::kAlpnNtl};
 
 int AlertIndex() {
-  static int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  static int index =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
 }
 
 enum ssl_verify_result_t Admit(SSL* ssl, uint8_t* out_alert) {
   SSL_CTX* ctx = SSL_get_SSL_CTX(ssl);
-  const auto alert =
-      static_cast<uint8_t>(reinterpret_cast<uintptr_t>(SSL_CTX_get_ex_data(ctx, AlertIndex())));
+  const auto alert = static_cast<uint8_t>(
+      reinterpret_cast<uintptr_t>(SSL_CTX_get_ex_data(ctx, AlertIndex())));
   if (alert != 0) {
     *out_alert = alert;
     return ssl_verify_invalid;
@@ -45,7 +45,8 @@ enum ssl_verify_result_t Admit(SSL* ssl, uint8_t* out_alert) {
 bool WriteAll(SSL* ssl, const std::string& data) {
   size_t off = 0;
   while (off < data.size()) {
-    const int n = SSL_write(ssl, data.data() + off, static_cast<int>(data.size() - off));
+    const int n =
+        SSL_write(ssl, data.data() + off, static_cast<int>(data.size() - off));
     if (n <= 0) {
       return false;
     }
@@ -63,10 +64,11 @@ std::string ReadTestFile(const std::string& path) {
   return text.str();
 }
 
-absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Start(FakeServerOptions options,
-                                                              uint16_t port) {
-  // The fake peer writes with the plain socket BIO; a client that goes away must not kill
-  // the test process with SIGPIPE. (The client library itself uses MSG_NOSIGNAL.)
+absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Start(
+    FakeServerOptions options, uint16_t port) {
+  // The fake peer writes with the plain socket BIO; a client that goes away
+  // must not kill the test process with SIGPIPE. (The client library itself
+  // uses MSG_NOSIGNAL.)
   signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<FakeServer> s(new FakeServer());
   s->options_ = std::move(options);
@@ -77,19 +79,26 @@ absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Start(FakeServerOptions 
     return st;
   }
   tls::RequireAlpn(ctx, kProtocols, 1);
-  bssl::UniquePtr<BIO> cb(BIO_new_mem_buf(s->options_.cert_pem.data(),
-                                          static_cast<int>(s->options_.cert_pem.size())));
-  bssl::UniquePtr<X509> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
-  bssl::UniquePtr<BIO> kb(BIO_new_mem_buf(s->options_.key_pem.data(),
-                                          static_cast<int>(s->options_.key_pem.size())));
-  bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-  if (cert == nullptr || key == nullptr || !SSL_CTX_use_certificate(ctx, cert.get()) ||
+  bssl::UniquePtr<BIO> cb(
+      BIO_new_mem_buf(s->options_.cert_pem.data(),
+                      static_cast<int>(s->options_.cert_pem.size())));
+  bssl::UniquePtr<X509> cert(
+      PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  bssl::UniquePtr<BIO> kb(
+      BIO_new_mem_buf(s->options_.key_pem.data(),
+                      static_cast<int>(s->options_.key_pem.size())));
+  bssl::UniquePtr<EVP_PKEY> key(
+      PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+  if (cert == nullptr || key == nullptr ||
+      !SSL_CTX_use_certificate(ctx, cert.get()) ||
       !SSL_CTX_use_PrivateKey(ctx, key.get())) {
     return absl::InvalidArgumentError("fake server: bad certificate or key");
   }
   SSL_CTX_set_ex_data(ctx, AlertIndex(),
-                      reinterpret_cast<void*>(static_cast<uintptr_t>(s->options_.admission_alert)));
-  SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, Admit);
+                      reinterpret_cast<void*>(
+                          static_cast<uintptr_t>(s->options_.admission_alert)));
+  SSL_CTX_set_custom_verify(
+      ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, Admit);
 
   s->listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
@@ -98,9 +107,11 @@ absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Start(FakeServerOptions 
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+  if (bind(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
+          0 ||
       listen(s->listen_fd_, 64) != 0) {
-    return absl::UnavailableError(absl::StrCat("fake server: bind: ", strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("fake server: bind: ", strerror(errno)));
   }
   socklen_t len = sizeof(addr);
   getsockname(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -187,8 +198,8 @@ void FakeServer::Serve(int fd) {
       std::string out;
       bool close_now = false;
       for (;;) {
-        wire::DecodeResult r = wire::DecodeFrame(absl::string_view(in).substr(off),
-                                                 wire::kDefaultMaxPayload);
+        wire::DecodeResult r = wire::DecodeFrame(
+            absl::string_view(in).substr(off), wire::kDefaultMaxPayload);
         if (r.kind != wire::DecodeResult::Kind::kFrame) {
           close_now = r.kind == wire::DecodeResult::Kind::kError;
           break;
@@ -204,18 +215,21 @@ void FakeServer::Serve(int fd) {
             hello_features_.store(h.ok() ? h->features : 0xffffffffu);
             if (options_.goaway_status != 0) {
               wire::Closing c{options_.goaway_status, options_.goaway_message};
-              wire::AppendFrame(wire::FrameType::kGoAway, 0, 0, wire::EncodeClosing(c), &out);
+              wire::AppendFrame(wire::FrameType::kGoAway, 0, 0,
+                                wire::EncodeClosing(c), &out);
               close_now = true;
               break;
             }
             wire::Welcome w{options_.client_label, options_.slots};
-            wire::AppendFrame(wire::FrameType::kWelcome, 0, 0, wire::EncodeWelcome(w), &out);
+            wire::AppendFrame(wire::FrameType::kWelcome, 0, 0,
+                              wire::EncodeWelcome(w), &out);
             welcomed = true;
             if (options_.fault == Fault::kGarbageAfterWelcome) {
               out.append("\xff\xff\xff\xff garbage that is not a frame");
             } else if (options_.fault == Fault::kCutFrameAfterWelcome) {
               std::string frame;
-              wire::AppendFrame(wire::FrameType::kResponse, 0, 7, "0123456789", &frame);
+              wire::AppendFrame(wire::FrameType::kResponse, 0, 7, "0123456789",
+                                &frame);
               out.append(frame.substr(0, frame.size() / 2));
               close_now = true;
             }
@@ -239,8 +253,8 @@ void FakeServer::Serve(int fd) {
               resp.status = TL_E_INVALID_ARGUMENT;
               resp.data = absl::StrCat("op ", req->op, " is not supported");
             }
-            wire::AppendFrame(wire::FrameType::kResponse, 0, f.id, wire::EncodeResponse(resp),
-                              &out);
+            wire::AppendFrame(wire::FrameType::kResponse, 0, f.id,
+                              wire::EncodeResponse(resp), &out);
             break;
           }
           case wire::FrameType::kPing:
@@ -249,12 +263,13 @@ void FakeServer::Serve(int fd) {
           case wire::FrameType::kStreamOpen:
             break;
           case wire::FrameType::kStreamData:
-            wire::AppendFrame(wire::FrameType::kStreamData, 0, f.id, f.payload, &out);
+            wire::AppendFrame(wire::FrameType::kStreamData, 0, f.id, f.payload,
+                              &out);
             break;
           case wire::FrameType::kStreamClose: {
             wire::Closing c;
-            wire::AppendFrame(wire::FrameType::kStreamClose, 0, f.id, wire::EncodeClosing(c),
-                              &out);
+            wire::AppendFrame(wire::FrameType::kStreamClose, 0, f.id,
+                              wire::EncodeClosing(c), &out);
             break;
           }
           default:
@@ -276,7 +291,8 @@ void FakeServer::Serve(int fd) {
   ERR_clear_error();
   held_.fetch_sub(held_here);
   internal::MutexLock lock(&mu_);
-  // Shut the socket down before closing it so DropConnections never touches a reused fd.
+  // Shut the socket down before closing it so DropConnections never touches a
+  // reused fd.
   fds_.erase(std::remove(fds_.begin(), fds_.end(), fd), fds_.end());
   close(fd);
 }

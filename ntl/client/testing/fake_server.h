@@ -1,10 +1,11 @@
 #ifndef TRUSTLINK_NTL_CLIENT_TESTING_FAKE_SERVER_H_
 #define TRUSTLINK_NTL_CLIENT_TESTING_FAKE_SERVER_H_
 
-// FakeServer: a small NTLS peer for the client's tests, built from ntl/wire and BoringSSL
-// with one blocking thread per connection. It admits like the real server (alerts,
-// goaway, welcome) and can inject faults. Ops: kOpEcho answers with the data, kOpHold
-// never answers, kOpFail answers with TL_E_INVALID_ARGUMENT. Streams echo their data.
+// FakeServer: a small NTLS peer for the client's tests, built from ntl/wire and
+// BoringSSL with one blocking thread per connection. It admits like the real
+// server (alerts, goaway, welcome) and can inject faults. Ops: kOpEcho answers
+// with the data, kOpHold never answers, kOpFail answers with
+// TL_E_INVALID_ARGUMENT. Streams echo their data.
 
 #include <atomic>
 #include <cstdint>
@@ -25,16 +26,17 @@ inline constexpr uint32_t kOpFail = 3;
 
 enum class Fault {
   kNone,
-  kSilentAfterWelcome,   // reads everything, answers nothing (not even pings)
-  kGarbageAfterWelcome,  // sends bytes that are not a frame
-  kCutFrameAfterWelcome, // sends half a frame and closes
+  kSilentAfterWelcome,    // reads everything, answers nothing (not even pings)
+  kGarbageAfterWelcome,   // sends bytes that are not a frame
+  kCutFrameAfterWelcome,  // sends half a frame and closes
 };
 
 struct FakeServerOptions {
   std::string cert_pem;  // the server's identity
   std::string key_pem;
-  uint8_t admission_alert = 0;  // e.g. SSL_AD_CERTIFICATE_UNKNOWN: refuse every client
-  int32_t goaway_status = 0;    // non-zero: answer hello with goaway
+  uint8_t admission_alert =
+      0;  // e.g. SSL_AD_CERTIFICATE_UNKNOWN: refuse every client
+  int32_t goaway_status = 0;  // non-zero: answer hello with goaway
   std::string goaway_message;
   std::vector<wire::SlotInfo> slots;
   std::string client_label = "client.test";
@@ -45,8 +47,8 @@ struct FakeServerOptions {
 class FakeServer {
  public:
   // Start listens on 127.0.0.1:`port` (0: the kernel picks).
-  static absl::StatusOr<std::unique_ptr<FakeServer>> Start(FakeServerOptions options,
-                                                           uint16_t port = 0);
+  static absl::StatusOr<std::unique_ptr<FakeServer>> Start(
+      FakeServerOptions options, uint16_t port = 0);
   ~FakeServer();
 
   uint16_t port() const { return port_; }
@@ -66,7 +68,8 @@ class FakeServer {
   void Serve(int fd);
 
   FakeServerOptions options_;
-  void* ctx_ = nullptr;  // SSL_CTX*, kept opaque to spare users the BoringSSL headers
+  void* ctx_ =
+      nullptr;  // SSL_CTX*, kept opaque to spare users the BoringSSL headers
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};

@@ -1,4 +1,5 @@
-// fake_server_main: runs a FakeServer for shell tests of programs built on the C ABI.
+// fake_server_main: runs a FakeServer for shell tests of programs built on the
+// C ABI.
 //
 //   fake_server_main CERT KEY PARTITION...
 //
@@ -21,11 +22,13 @@ int main(int argc, char** argv) {
   o.cert_pem = ReadTestFile(argv[1]);
   o.key_pem = ReadTestFile(argv[2]);
   for (int i = 3; i < argc; ++i) {
-    o.slots.push_back({argv[i], std::string("label ") + argv[i], std::to_string(1000 + i)});
+    o.slots.push_back(
+        {argv[i], std::string("label ") + argv[i], std::to_string(1000 + i)});
   }
   auto server = FakeServer::Start(std::move(o));
   if (!server.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
+    std::fprintf(stderr, "%s\n",
+                 std::string(server.status().message()).c_str());
     return 1;
   }
   std::printf("PORT %u\n", (*server)->port());

@@ -1,7 +1,10 @@
-// pin_probe: runs Verify against one server given on the command line and prints
-// "<TL_E_name> <message>". For shell tests against foreign peers (openssl s_server).
+// pin_probe: runs Verify against one server given on the command line and
+// prints
+// "<TL_E_name> <message>". For shell tests against foreign peers (openssl
+// s_server).
 //
-//   pin_probe HOST PORT PINNED_CERT_PEM CLIENT_CERT_PEM CLIENT_KEY_PEM [TIMEOUT_MS]
+//   pin_probe HOST PORT PINNED_CERT_PEM CLIENT_CERT_PEM CLIENT_KEY_PEM
+//   [TIMEOUT_MS]
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -26,7 +29,9 @@ int main(int argc, char** argv) {
   using trustlink::ntl::client::ClientSettings;
   using trustlink::ntl::client::ServerSettings;
   if (argc != 6 && argc != 7) {
-    std::fprintf(stderr, "usage: pin_probe HOST PORT PINNED_CERT CLIENT_CERT CLIENT_KEY\n");
+    std::fprintf(
+        stderr,
+        "usage: pin_probe HOST PORT PINNED_CERT CLIENT_CERT CLIENT_KEY\n");
     return 2;
   }
   ServerSettings server;
@@ -46,7 +51,8 @@ int main(int argc, char** argv) {
   auto results = trustlink::ntl::client::Verify(
       settings, absl::Milliseconds(argc == 7 ? std::atoi(argv[6]) : 10000));
   if (!results.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(results.status().message()).c_str());
+    std::fprintf(stderr, "%s\n",
+                 std::string(results.status().message()).c_str());
     return 2;
   }
   const auto& r = (*results)[0];

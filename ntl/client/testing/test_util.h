@@ -14,21 +14,24 @@
 
 namespace trustlink::ntl::client::testing {
 
-inline FakeServerOptions ServerOptions(const std::string& identity = "server_ed25519") {
+inline FakeServerOptions ServerOptions(
+    const std::string& identity = "server_ed25519") {
   FakeServerOptions o;
   o.cert_pem = ReadTestFile("testdata/tls/" + identity + ".cert.pem");
   o.key_pem = ReadTestFile("testdata/tls/" + identity + ".key.pem");
   return o;
 }
 
-inline ServerSettings Server(const std::string& name, uint16_t port,
-                             const std::string& pinned_identity = "server_ed25519") {
+inline ServerSettings Server(
+    const std::string& name, uint16_t port,
+    const std::string& pinned_identity = "server_ed25519") {
   ServerSettings s;
   s.name = name;
   s.host = "127.0.0.1";
   s.port = port;
   s.pinned_cert_der =
-      CertPemToDer(ReadTestFile("testdata/tls/" + pinned_identity + ".cert.pem"), "pin")
+      CertPemToDer(
+          ReadTestFile("testdata/tls/" + pinned_identity + ".cert.pem"), "pin")
           .value();
   return s;
 }
@@ -43,7 +46,8 @@ inline ClientSettings Settings() {
   return s;
 }
 
-// WaitFor polls `done` until it holds or `timeout` passes; returns its last value.
+// WaitFor polls `done` until it holds or `timeout` passes; returns its last
+// value.
 template <typename Predicate>
 bool WaitFor(Predicate done, absl::Duration timeout = absl::Seconds(10)) {
   const absl::Time deadline = absl::Now() + timeout;
