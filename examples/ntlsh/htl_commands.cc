@@ -3,6 +3,8 @@
 #include "examples/ntlsh/htl_commands.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -187,7 +189,12 @@ void GenerateToken(const ShellAccess& shell, const Htl& htl,
   htl.Check(tl_htl_generate_ott(htl.get(), label.c_str(), expiry_seconds,
                                 dir.c_str(), name.c_str()),
             failure_prefix);
-  const std::string path = dir + "/" + name + ".ott";
+  // An absolute path, so the admin can paste it into scp whatever --root was.
+  char resolved[PATH_MAX];
+  const std::string path =
+      (realpath(dir.c_str(), resolved) != nullptr ? std::string(resolved)
+                                                  : dir) +
+      "/" + name + ".ott";
   std::map<std::string, Row> rows = Rows(htl, label.c_str());
   const Row& row = rows[label];
   out->Field("Token file", "token_file", path);
