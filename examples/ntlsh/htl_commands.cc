@@ -442,8 +442,7 @@ void HtlAfterRegister(const ShellAccess& shell, const tl_client_info* info,
 }
 
 void HtlSyncOttExpiry(const ShellAccess& shell, const std::string& label,
-                      long long ott_expiry, Output* out) {
-  (void)out;
+                      long long ott_expiry) {
   try {
     Htl htl(shell.root);
     htl.Check(tl_htl_set_client_ott_expiry(htl.get(), label.c_str(),

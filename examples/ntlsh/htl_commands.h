@@ -52,7 +52,7 @@ void HtlAfterRegister(const ShellAccess& shell, const tl_client_info* info,
 // HtlSyncOttExpiry copies `client modify -ottexpiry S` (0: the default) to the
 // HTL state.
 void HtlSyncOttExpiry(const ShellAccess& shell, const std::string& label,
-                      long long ott_expiry, Output* out);
+                      long long ott_expiry);
 
 // HtlAfterDelete clears a deleted client's HTL state (chain and token), so a
 // later client with the same label starts from nothing.

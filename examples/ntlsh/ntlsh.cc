@@ -460,7 +460,7 @@ std::vector<Command> Shell::Commands() {
          tl_client_info* info = nullptr;
          st = tl_registry_set_require_htl(reg, label.c_str(), htl, ott, &info);
          client_out(st, reg, info, out, "Client " + label + " modified.");
-         if (a.Has("ottexpiry")) HtlSyncOttExpiry(Access(), label, ott, out);
+         if (a.Has("ottexpiry")) HtlSyncOttExpiry(Access(), label, ott);
        },
        "client modify -client LABEL [-requirehtl yes|no] [-ottexpiry SECONDS]"},
       {{"client", "hostip", "map"},
