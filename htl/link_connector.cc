@@ -77,16 +77,15 @@ class LinkConnector : public HtlConnector {
     if (!session.ok()) {
       return session.status();
     }
-    absl::StatusOr<std::string> exporter =
-        ExportHtlBinding((*session)->ssl());
+    absl::StatusOr<std::string> exporter = ExportHtlBinding((*session)->ssl());
     if (!exporter.ok()) {
       return exporter.status();
     }
     const absl::Duration timeout = call_timeout_ > absl::ZeroDuration()
                                        ? call_timeout_
                                        : settings->connect_timeout;
-    return std::unique_ptr<HtlSession>(new LinkSession(
-        *std::move(session), *std::move(exporter), timeout));
+    return std::unique_ptr<HtlSession>(
+        new LinkSession(*std::move(session), *std::move(exporter), timeout));
   }
 
  private:
@@ -98,9 +97,7 @@ class LinkConnector : public HtlConnector {
 
 std::unique_ptr<HtlConnector> NewLinkConnector(const std::string& client_root) {
   return std::make_unique<LinkConnector>(
-      [client_root]() {
-        return ntl::client::LoadClientSettings(client_root);
-      },
+      [client_root]() { return ntl::client::LoadClientSettings(client_root); },
       absl::ZeroDuration());
 }
 

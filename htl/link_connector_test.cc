@@ -20,11 +20,11 @@
 namespace trustlink::htl {
 namespace {
 
-using ::testing::HasSubstr;
 using ntl::client::testing::FakeServerOptions;
 using ntl::client::testing::HtlWorld;
 using ntl::client::testing::kHtlServer;
 using ntl::client::testing::ServerOptions;
+using ::testing::HasSubstr;
 using HtlReply = FakeServerOptions::HtlReply;
 
 std::unique_ptr<Agent> NewAgent(HtlWorld& world, HtlConnector* connector,
@@ -89,9 +89,8 @@ TEST(LinkConnectorTest, AgentEstablishesAndHeartbeatsOverARealHtlLink) {
   ASSERT_TRUE((*agent)->PollOnce().ok());
   EXPECT_EQ(StatusOf(**agent).state, AgentLinkState::kUp)
       << StatusOf(**agent).last_error;
-  EXPECT_NE(::access((world.client_root() + "/htl/127.0.0.1.ott").c_str(),
-                     F_OK),
-            0);
+  EXPECT_NE(
+      ::access((world.client_root() + "/htl/127.0.0.1.ott").c_str(), F_OK), 0);
   EXPECT_EQ(world.Show().htl, HtlStatus::kUp);
   EXPECT_EQ(world.Show().ott, OttStatus::kInUse);
   EXPECT_EQ(world.Show().generation, StatusOf(**agent).generation);
@@ -110,9 +109,11 @@ TEST(LinkConnectorTest, SessionExporterIsTheServersAndEveryCallIsOneExchange) {
   HtlWorld world("exporter");
   std::unique_ptr<HtlConnector> connector =
       NewLinkConnectorForSettings(world.Settings(), absl::Seconds(5));
-  absl::StatusOr<std::unique_ptr<HtlSession>> a = connector->Connect(kHtlServer);
+  absl::StatusOr<std::unique_ptr<HtlSession>> a =
+      connector->Connect(kHtlServer);
   ASSERT_TRUE(a.ok()) << a.status();
-  absl::StatusOr<std::unique_ptr<HtlSession>> b = connector->Connect(kHtlServer);
+  absl::StatusOr<std::unique_ptr<HtlSession>> b =
+      connector->Connect(kHtlServer);
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ((*a)->Exporter().size(), kExporterLen);
   EXPECT_NE((*a)->Exporter(), (*b)->Exporter());
@@ -134,25 +135,28 @@ TEST(LinkConnectorTest, SessionExporterIsTheServersAndEveryCallIsOneExchange) {
   ASSERT_TRUE(token.ok());
   EstablishRequest e;
   e.token = *token;
-  e.binding = ComputeProof(ProofPurpose::kEstablish, *token, 0,
-                           (*b)->Exporter());
+  e.binding =
+      ComputeProof(ProofPurpose::kEstablish, *token, 0, (*b)->Exporter());
   r = (*a)->Call(kOpEstablish, EncodeEstablishRequest(e));
   EXPECT_EQ(ntl::ToTlStatus(r.status()), TL_E_OTT_INVALID) << r.status();
-  e.binding = ComputeProof(ProofPurpose::kEstablish, *token, 0,
-                           (*a)->Exporter());
+  e.binding =
+      ComputeProof(ProofPurpose::kEstablish, *token, 0, (*a)->Exporter());
   r = (*a)->Call(kOpEstablish, EncodeEstablishRequest(e));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(DecodeGrant(*r).ok());
   EXPECT_EQ(world.server()->htl_requests(), 4);
 }
 
-TEST(LinkConnectorTest, CallThatTimesOutClosesItsSessionSoALateReplyIsNeverRead) {
+TEST(LinkConnectorTest,
+     CallThatTimesOutClosesItsSessionSoALateReplyIsNeverRead) {
   HtlWorld world("timeout",
-                 FaultOn(std::make_shared<std::atomic<int>>(0),
-                         [](int n) { return n == 1; }, HtlReply::kDelay));
+                 FaultOn(
+                     std::make_shared<std::atomic<int>>(0),
+                     [](int n) { return n == 1; }, HtlReply::kDelay));
   std::unique_ptr<HtlConnector> connector =
       NewLinkConnectorForSettings(world.Settings(), absl::Milliseconds(300));
-  absl::StatusOr<std::unique_ptr<HtlSession>> s = connector->Connect(kHtlServer);
+  absl::StatusOr<std::unique_ptr<HtlSession>> s =
+      connector->Connect(kHtlServer);
   ASSERT_TRUE(s.ok()) << s.status();
   HeartbeatRequest junk;
   junk.generation = 1;
@@ -174,8 +178,9 @@ TEST(LinkConnectorTest, AgentRecoversFromATimedOutHeartbeatWithoutAnAlarm) {
   // the appliance processes it (and issues a secret) but the reply comes
   // too late.
   HtlWorld world("recover",
-                 FaultOn(std::make_shared<std::atomic<int>>(0),
-                         [](int n) { return n == 3; }, HtlReply::kDelay));
+                 FaultOn(
+                     std::make_shared<std::atomic<int>>(0),
+                     [](int n) { return n == 3; }, HtlReply::kDelay));
   std::unique_ptr<HtlConnector> connector =
       NewLinkConnectorForSettings(world.Settings(), absl::Milliseconds(300));
   MemorySecretStore store;
@@ -208,9 +213,10 @@ TEST(LinkConnectorTest, AgentRecoversFromATimedOutHeartbeatWithoutAnAlarm) {
 
 TEST(LinkConnectorTest, LostHeartbeatRepliesRaiseNoAlarm) {
   // Every other heartbeat after the confirmation loses its reply.
-  HtlWorld world("lost", FaultOn(std::make_shared<std::atomic<int>>(0),
-                                 [](int n) { return n > 2 && n % 2 == 1; },
-                                 HtlReply::kDrop));
+  HtlWorld world(
+      "lost", FaultOn(
+                  std::make_shared<std::atomic<int>>(0),
+                  [](int n) { return n > 2 && n % 2 == 1; }, HtlReply::kDrop));
   std::unique_ptr<HtlConnector> connector =
       NewLinkConnectorForSettings(world.Settings(), absl::Seconds(5));
   MemorySecretStore store;

@@ -86,9 +86,8 @@ absl::Status FramedSession::Wait(short events, absl::Time deadline,
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
       return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-                   absl::StrCat("server '", server_.name, "' at ",
-                                server_.host, ":", server_.port,
-                                " timed out (", phase, ")"));
+                   absl::StrCat("server '", server_.name, "' at ", server_.host,
+                                ":", server_.port, " timed out (", phase, ")"));
     }
     pollfd p{fd_, events, 0};
     const int64_t ms = std::min<int64_t>(
@@ -148,12 +147,11 @@ absl::Status FramedSession::Open(SSL_CTX* ctx, absl::Time deadline) {
     getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
   }
   if (err != 0) {
-    return Error(absl::StatusCode::kUnavailable,
-                 err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED
-                                     : TL_E_UNAVAILABLE,
-                 absl::StrCat("cannot connect to server '", server_.name,
-                              "' at ", host, ":", server_.port, ": ",
-                              strerror(err)));
+    return Error(
+        absl::StatusCode::kUnavailable,
+        err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED : TL_E_UNAVAILABLE,
+        absl::StrCat("cannot connect to server '", server_.name, "' at ", host,
+                     ":", server_.port, ": ", strerror(err)));
   }
   ssl_.reset(SSL_new(ctx));
   BIO* bio = ssl_ != nullptr ? NewSocketBio(fd_) : nullptr;
@@ -266,31 +264,30 @@ absl::StatusOr<std::string> FramedSession::Call(absl::string_view partition,
     // Frames already buffered first: a response may have come with the last
     // read.
     for (;;) {
-      wire::DecodeResult r =
-          wire::DecodeFrame(in_, settings_.max_payload);
+      wire::DecodeResult r = wire::DecodeFrame(in_, settings_.max_payload);
       if (r.kind == wire::DecodeResult::Kind::kNeedMore) {
         break;
       }
       if (r.kind == wire::DecodeResult::Kind::kError) {
-        return Broken(Error(absl::StatusCode::kInternal, TL_E_PROTOCOL,
-                            absl::StrCat("protocol error from server '",
-                                         server_.name,
-                                         "': ", r.error.message())));
+        return Broken(
+            Error(absl::StatusCode::kInternal, TL_E_PROTOCOL,
+                  absl::StrCat("protocol error from server '", server_.name,
+                               "': ", r.error.message())));
       }
       const wire::FrameView f = r.frame;
       if (f.type == wire::FrameType::kResponse && f.id == id) {
         absl::StatusOr<wire::Response> resp = wire::DecodeResponse(f.payload);
         in_.erase(0, r.consumed);
         if (!resp.ok()) {
-          return Broken(Error(absl::StatusCode::kInternal, TL_E_PROTOCOL,
-                              absl::StrCat("protocol error from server '",
-                                           server_.name, "': ",
-                                           resp.status().message())));
+          return Broken(
+              Error(absl::StatusCode::kInternal, TL_E_PROTOCOL,
+                    absl::StrCat("protocol error from server '", server_.name,
+                                 "': ", resp.status().message())));
         }
         if (resp->status != 0) {
-          return Error(CanonicalForRemote(resp->status), resp->status,
-                       absl::StrCat("server '", server_.name,
-                                    "': ", resp->data));
+          return Error(
+              CanonicalForRemote(resp->status), resp->status,
+              absl::StrCat("server '", server_.name, "': ", resp->data));
         }
         return std::move(resp->data);
       }
@@ -298,10 +295,10 @@ absl::StatusOr<std::string> FramedSession::Call(absl::string_view partition,
         absl::StatusOr<wire::Closing> c = wire::DecodeClosing(f.payload);
         const int32_t code =
             c.ok() && c->status != 0 ? c->status : TL_E_CONNECTION_LOST;
-        return Broken(Error(CanonicalForRemote(code), code,
-                            absl::StrCat("server '", server_.name,
-                                         "' closed the link: ",
-                                         c.ok() ? c->message : "")));
+        return Broken(Error(
+            CanonicalForRemote(code), code,
+            absl::StrCat("server '", server_.name,
+                         "' closed the link: ", c.ok() ? c->message : "")));
       }
       if (f.type == wire::FrameType::kPing) {
         std::string pong;
@@ -330,10 +327,10 @@ absl::StatusOr<std::string> FramedSession::Call(absl::string_view partition,
                 "waiting for the response");
       if (!st.ok()) {
         // Giving up on this response means never reading it: close now.
-        return Broken(Error(
-            st.code(), ToTlStatus(st),
-            absl::StrCat(st.message(), "; the session is closed, so a late "
-                                       "response is never read")));
+        return Broken(Error(st.code(), ToTlStatus(st),
+                            absl::StrCat(st.message(),
+                                         "; the session is closed, so a late "
+                                         "response is never read")));
       }
       continue;
     }

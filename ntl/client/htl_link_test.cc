@@ -35,8 +35,8 @@ absl::Time In(absl::Duration d) { return absl::Now() + d; }
 // its proof service on the world's socket.
 struct AgentHost {
   explicit AgentHost(HtlWorld& world) {
-    connector = htl::NewLinkConnectorForSettings(world.Settings(),
-                                                 absl::Seconds(5));
+    connector =
+        htl::NewLinkConnectorForSettings(world.Settings(), absl::Seconds(5));
     htl::AgentOptions o;
     o.client_root = world.client_root();
     o.appliances = {kHtlServer};
@@ -57,7 +57,8 @@ struct AgentHost {
   std::unique_ptr<htl::ProofService> service;
 };
 
-TEST(HtlLinkTest, ProofFollowsHelloOnEveryHandshakeAndIsAcceptedByTheAppliance) {
+TEST(HtlLinkTest,
+     ProofFollowsHelloOnEveryHandshakeAndIsAcceptedByTheAppliance) {
   HtlWorld world("admitted");
   AgentHost host(world);
   world.CopyToken();
@@ -67,7 +68,8 @@ TEST(HtlLinkTest, ProofFollowsHelloOnEveryHandshakeAndIsAcceptedByTheAppliance) 
   absl::StatusOr<std::unique_ptr<Client>> client =
       Client::Create(world.Settings());
   ASSERT_TRUE(client.ok()) << client.status();
-  ASSERT_EQ((*client)->Slots().size(), 1u) << (*client)->Servers()[0].last_error;
+  ASSERT_EQ((*client)->Slots().size(), 1u)
+      << (*client)->Servers()[0].last_error;
   EXPECT_EQ(world.server()->last_hello_features(), 1u);
   EXPECT_EQ(world.server()->link_proofs_ok(), 1);
   EXPECT_TRUE((*client)->Call(0, kEcho, "x", In(absl::Seconds(5))).ok());
@@ -78,9 +80,8 @@ TEST(HtlLinkTest, ProofFollowsHelloOnEveryHandshakeAndIsAcceptedByTheAppliance) 
   world.server()->DropConnections();
   ASSERT_TRUE(WaitFor([&]() { return world.server()->link_proofs_ok() == 2; }))
       << (*client)->Servers()[0].last_error;
-  ASSERT_TRUE(WaitFor([&]() {
-    return (*client)->Slots()[0].state == SlotState::kReady;
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&]() { return (*client)->Slots()[0].state == SlotState::kReady; }));
   EXPECT_TRUE((*client)->Servers()[0].resumed);
   EXPECT_GE(world.server()->resumed(), 1);
   EXPECT_TRUE((*client)->Call(0, kEcho, "y", In(absl::Seconds(5))).ok());

@@ -223,16 +223,15 @@ void FakeServer::Serve(int fd) {
           absl::Status st =
               f.type == wire::FrameType::kHtlProof
                   ? CheckLinkProof(ssl.get(), f.payload)
-                  : absl::Status(absl::InvalidArgumentError(absl::StrCat(
-                        "expected htl-proof after hello, got ",
-                        wire::FrameTypeName(f.type))));
+                  : absl::Status(absl::InvalidArgumentError(
+                        absl::StrCat("expected htl-proof after hello, got ",
+                                     wire::FrameTypeName(f.type))));
           if (!st.ok()) {
             link_proofs_refused_.fetch_add(1);
-            wire::Closing c{
-                st.code() == absl::StatusCode::kInvalidArgument
-                    ? TL_E_PROTOCOL
-                    : static_cast<int32_t>(ToTlStatus(st)),
-                std::string(st.message())};
+            wire::Closing c{st.code() == absl::StatusCode::kInvalidArgument
+                                ? TL_E_PROTOCOL
+                                : static_cast<int32_t>(ToTlStatus(st)),
+                            std::string(st.message())};
             wire::AppendFrame(wire::FrameType::kGoAway, 0, 0,
                               wire::EncodeClosing(c), &out);
             close_now = true;

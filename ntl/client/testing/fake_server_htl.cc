@@ -119,9 +119,9 @@ void FakeServer::ServeHtl(void* ssl_ptr, int fd) {
           open = false;
           break;
         }
-        absl::StatusOr<htl::Grant> grant = Error(
-            absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-            absl::StrCat("op ", req->op, " is not an HTL op"));
+        absl::StatusOr<htl::Grant> grant =
+            Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                  absl::StrCat("op ", req->op, " is not an HTL op"));
         if (req->op == htl::kOpEstablish) {
           absl::StatusOr<htl::EstablishRequest> e =
               htl::DecodeEstablishRequest(req->data);
