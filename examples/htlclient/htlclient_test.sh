@@ -88,9 +88,10 @@ grep -q "^127.0.0.1: HTL up (generation [0-9]*)" <<<"$out" || fail "$out"
 out="$("$bin" -root "$root" -once)" || fail "restart lost HTL: $out"
 grep -q "^127.0.0.1: HTL up" <<<"$out" || fail "$out"
 # show_htl N: asks the appliance for the N-th time and prints its answer.
+answers_at_least() { [[ "$(grep -c '^HTL ' "$work/server.out")" -ge "$1" ]]; }
 show_htl() {
   echo show >&3
-  wait_for test "$(grep -c '^HTL ' "$work/server.out")" -ge "$1" || fail "no show answer"
+  wait_for answers_at_least "$1" || fail "no show answer"
   grep '^HTL ' "$work/server.out" | sed -n "${1}p"
 }
 # No agent runs now, so the appliance gives the chain its grace period.

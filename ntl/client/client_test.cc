@@ -82,7 +82,10 @@ TEST(ClientTest, HtlFlagIsSentInHello) {
   auto server = StartServer({{"p1", "l", "s"}});
   // An HTL server's link needs a proof from the local agent; a stand-in
   // answers here (htl_link_test.cc has the real agent and appliance).
-  const std::string dir = "/tmp/tl-client-test-" + std::to_string(getpid());
+  // Short (sun_path), and unique across concurrent runs (PID namespaces).
+  char dir_buf[] = "/tmp/tl-client-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_buf), nullptr);
+  const std::string dir = std::string(dir_buf) + "/run";
   auto agent = htl::ProofService::Start(
       dir + "/htl-agent.sock", [](absl::string_view, absl::string_view) {
         htl::LinkProof p;
@@ -101,6 +104,7 @@ TEST(ClientTest, HtlFlagIsSentInHello) {
   EXPECT_EQ(client->Slots().size(), 1u);
   (*agent)->Stop();
   rmdir(dir.c_str());
+  rmdir(dir_buf);
 }
 
 TEST(ClientTest, PinMismatchIsRefusedAndNamesBothFingerprints) {

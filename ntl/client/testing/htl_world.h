@@ -38,9 +38,11 @@ class HtlWorld {
                            "/appliance'")
                               .c_str()),
               0);
-    // sun_path holds 108 bytes and TEST_TMPDIR can be long.
-    socket_dir_ = absl::StrCat("/tmp/tl-clihtl-", getpid(), "-", name);
-    std::system(("rm -rf '" + socket_dir_ + "'").c_str());
+    // sun_path holds 108 bytes and TEST_TMPDIR can be long. mkdtemp, not the
+    // pid: tests run in PID namespaces, so concurrent runs share pids.
+    char dir[] = "/tmp/tl-clihtl-XXXXXX";
+    EXPECT_NE(mkdtemp(dir), nullptr);
+    socket_dir_ = absl::StrCat(dir, "/", name);
     htl::Appliance::Options ao;
     ao.root = base_ + "/appliance";
     ao.daemon = true;
@@ -63,7 +65,9 @@ class HtlWorld {
   }
   ~HtlWorld() {
     server_->Stop();
-    std::system(("rm -rf '" + socket_dir_ + "'").c_str());
+    std::system(
+        ("rm -rf '" + socket_dir_.substr(0, socket_dir_.rfind('/')) + "'")
+            .c_str());
   }
 
   // Settings: the client settings for the one HTL server, asking for proofs
