@@ -263,6 +263,32 @@ TEST(LinkConnectorTest, RefusalsNameTheProblem) {
   EXPECT_EQ(accepted, 1);
 }
 
+TEST(LinkConnectorTest, GoawayEndsTheSessionWithTheServersCode) {
+  // The appliance refuses HTL for a client not registered -requirehtl.
+  FakeServerOptions o = ServerOptions();
+  o.goaway_status = TL_E_HTL_REQUIRED_BY_CLIENT;
+  o.goaway_message =
+      "client 'client.test' is not registered with -requirehtl; register it "
+      "with -requirehtl, or drop -htl on the client";
+  HtlWorld world("goaway", o);
+  std::unique_ptr<HtlConnector> connector =
+      NewLinkConnectorForSettings(world.Settings(), absl::Seconds(5));
+  absl::StatusOr<std::unique_ptr<HtlSession>> s =
+      connector->Connect(kHtlServer);
+  ASSERT_TRUE(s.ok()) << s.status();
+  HeartbeatRequest junk;
+  junk.generation = 1;
+  junk.mac = RandomBytes(kMacLen);
+  absl::StatusOr<std::string> r =
+      (*s)->Call(kOpHeartbeat, EncodeHeartbeatRequest(junk));
+  EXPECT_EQ(ntl::ToTlStatus(r.status()), TL_E_HTL_REQUIRED_BY_CLIENT)
+      << r.status();
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("-requirehtl"));
+  r = (*s)->Call(kOpHeartbeat, EncodeHeartbeatRequest(junk));
+  EXPECT_EQ(ntl::ToTlStatus(r.status()), TL_E_CONNECTION_LOST) << r.status();
+  EXPECT_EQ(world.server()->htl_requests(), 0);
+}
+
 TEST(LinkConnectorTest, ServerThatDoesNotServeHtlSaysSo) {
   // A server without HTL support accepts only ntl/1.
   auto server = ntl::client::testing::FakeServer::Start(ServerOptions());

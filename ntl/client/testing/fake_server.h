@@ -39,7 +39,8 @@ struct FakeServerOptions {
   std::string key_pem;
   uint8_t admission_alert =
       0;  // e.g. SSL_AD_CERTIFICATE_UNKNOWN: refuse every client
-  int32_t goaway_status = 0;  // non-zero: answer hello with goaway
+  int32_t goaway_status =
+      0;  // non-zero: answer hello (htl/1: the handshake) with goaway
   std::string goaway_message;
   std::vector<wire::SlotInfo> slots;
   std::string client_label = "client.test";

@@ -93,6 +93,21 @@ void FakeServer::ServeHtl(void* ssl_ptr, int fd) {
   info.exporter = *exporter;
   std::string in;
   char buf[16384];
+  if (options_.goaway_status != 0) {
+    // Refused after the handshake (e.g. TL_E_HTL_REQUIRED_BY_CLIENT for a
+    // client not registered -requirehtl); read on until the client hangs up,
+    // so the goaway is not lost to a reset.
+    std::string out;
+    wire::Closing c{options_.goaway_status, options_.goaway_message};
+    wire::AppendFrame(wire::FrameType::kGoAway, 0, 0, wire::EncodeClosing(c),
+                      &out);
+    if (WriteAllTo(ssl, out)) {
+      while (SSL_read(ssl, buf, sizeof(buf)) > 0) {
+      }
+    }
+    ERR_clear_error();
+    return;
+  }
   bool open = true;
   while (open) {
     const int n = SSL_read(ssl, buf, sizeof(buf));
