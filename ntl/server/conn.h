@@ -81,6 +81,10 @@ struct Conn {
   std::string htl_binding;     // the exporter value proofs are bound to
   std::string software;        // from hello, for the admission log line
   uint64_t htl_check_seq = 0;  // the proof check in flight
+  // htl/1 after HTL went Down: answer the requests in flight (the heartbeat
+  // that detected a clone gets its TL_E_HTL_CLONE_DETECTED), then goaway.
+  int32_t htl_goaway_code = 0;
+  std::string htl_goaway_message;
 };
 
 }  // namespace trustlink::ntl::server::internal_engine

@@ -886,7 +886,12 @@ void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
 }
 
 void Loop::MaybeFinishDrain(Conn* c) {
-  if (c->finish_then_close && c->pending.empty() && !c->dead) {
+  if (!c->pending.empty() || c->dead) {
+    return;
+  }
+  if (c->htl_goaway_code != TL_OK) {
+    GoAway(c, c->htl_goaway_code, c->htl_goaway_message);
+  } else if (c->finish_then_close) {
     GoAway(c, TL_E_UNAVAILABLE, "the appliance is shutting down");
   }
 }

@@ -96,6 +96,10 @@ void Loop::HandleHtlRequest(Conn* c, const wire::FrameView& f) {
     r.data = msg;
     SendFrame(c, wire::FrameType::kResponse, f.id, wire::EncodeResponse(r));
   };
+  if (c->htl_goaway_code != TL_OK) {
+    respond_now(c->htl_goaway_code, c->htl_goaway_message);
+    return;
+  }
   if (c->finish_then_close) {
     respond_now(TL_E_UNAVAILABLE,
                 "the appliance is shutting down; retry at the next poll");
@@ -242,11 +246,19 @@ void Loop::CloseHtlClient(const std::string& label, const std::string& reason) {
     Log(absl::StrCat("closing peer=", c->peer, " client='", label,
                      "' link=", c->htl_link ? "htl/1" : "ntl/1",
                      " rule=htl-down reason=\"", reason, "\""));
-    GoAway(c, TL_E_HTL_DOWN,
-           absl::StrCat("HTL of client '", label, "' is Down (", reason,
-                        "); a new one-time token is needed: ntlsh htl "
-                        "generateott -client ",
-                        label));
+    std::string message =
+        absl::StrCat("HTL of client '", label, "' is Down (", reason,
+                     "); a new one-time token is needed: ntlsh htl "
+                     "generateott -client ",
+                     label);
+    if (c->htl_link && !c->pending.empty()) {
+      // The event was raised by a request in flight on this very link (or
+      // raced with one): its answer goes first, then the goaway.
+      c->htl_goaway_code = TL_E_HTL_DOWN;
+      c->htl_goaway_message = std::move(message);
+      continue;
+    }
+    GoAway(c, TL_E_HTL_DOWN, message);
   }
 }
 

@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(
   if (!st.ok()) {
     return st;
   }
-  st = tls::OfferAlpn(c->ctx_.get(), tls::kAlpnNtl);
+  st = tls::OfferAlpn(c->ctx_.get(), o.alpn);
   if (!st.ok()) {
     return st;
   }
@@ -139,8 +139,9 @@ absl::StatusOr<Frame> TestClient::Read() {
   }
 }
 
-absl::StatusOr<Frame> TestClient::Hello() {
+absl::StatusOr<Frame> TestClient::Hello(uint32_t features) {
   wire::Hello h;
+  h.features = features;
   h.software = "trustlink-test/1";
   absl::Status st = Send(wire::FrameType::kHello, 0, wire::EncodeHello(h));
   if (!st.ok()) {
