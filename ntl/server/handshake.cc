@@ -3,7 +3,6 @@
 // handshake, then per ALPN either the htl/1 link or the hello of an ntl/1 link
 // with its HTL table.
 
-#include <openssl/err.h>
 
 #include "absl/strings/str_cat.h"
 #include "ntl/server/conn.h"
