@@ -3,12 +3,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace trustlink::ntl::server::internal_engine {
 
 HtlWorker::HtlWorker(std::shared_ptr<HtlGate> gate, absl::Duration tick)
-    : gate_(std::move(gate)), tick_(tick) {}
+    // A zero or negative tick would spin the worker.
+    : gate_(std::move(gate)), tick_(std::max(tick, absl::Milliseconds(10))) {}
 
 HtlWorker::~HtlWorker() { Stop(); }
 
