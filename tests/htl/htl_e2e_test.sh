@@ -161,7 +161,8 @@ ntlsh htl generateott -client web1 >/dev/null
 cp "$TOKEN" "$W/old.ott"
 ntlsh htl generateott -client web1 >/dev/null
 cp "$W/old.ott" "$CLIENT/htl/127.0.0.1.ott"
-wait_for "$(python3 -c "print($POLL_MS / 1000 + 3)")" "OTT_INVALID" cat "$W/agent.log" >/dev/null
+took="$(wait_for "$(python3 -c "print($POLL_MS / 1000 + 3)")" "OTT_INVALID" cat "$W/agent.log")"
+echo "voided token refused ${took} s after it was copied"
 grep -q "void" "$W/agent.log" || fail "the agent's refusal does not say the token was voided"
 cp "$TOKEN" "$CLIENT/htl/127.0.0.1.ott"
 wait_for "$(python3 -c "print($POLL_MS / 1000 + 3)")" "web1 *Up *In use" ntlsh htl show -client web1 >/dev/null
