@@ -29,25 +29,26 @@ constexpr char kAppliance[] = "hsm1";
 
 // ClosableSession behaves like the real framed session: once the server has
 // closed it (goaway), every call returns the goaway's code and the session is
-// dead.
+// dead. The goaway code is shared with the connector, which may outlive the
+// session (the agent destroys sessions it gives up on).
 class ClosableSession : public HtlSession {
  public:
-  explicit ClosableSession(std::unique_ptr<HtlSession> inner)
-      : inner_(std::move(inner)) {}
+  ClosableSession(std::unique_ptr<HtlSession> inner,
+                  std::shared_ptr<tl_status> goaway)
+      : inner_(std::move(inner)), goaway_(std::move(goaway)) {}
   std::string Exporter() const override { return inner_->Exporter(); }
   absl::StatusOr<std::string> Call(uint32_t op,
                                    absl::string_view payload) override {
-    if (goaway_ != TL_OK) {
-      return ntl::Error(absl::StatusCode::kFailedPrecondition, goaway_,
+    if (*goaway_ != TL_OK) {
+      return ntl::Error(absl::StatusCode::kFailedPrecondition, *goaway_,
                         "server 'hsm1' closed the link: HTL is Down");
     }
     return inner_->Call(op, payload);
   }
-  void GoAway(tl_status code) { goaway_ = code; }
 
  private:
   std::unique_ptr<HtlSession> inner_;
-  tl_status goaway_ = TL_OK;
+  std::shared_ptr<tl_status> goaway_;
 };
 
 // ClosingConnector hands out ClosableSessions and can close them all, as the
@@ -60,22 +61,22 @@ class ClosingConnector : public HtlConnector {
       absl::string_view appliance) override {
     absl::StatusOr<std::unique_ptr<HtlSession>> s = inner_.Connect(appliance);
     if (!s.ok()) return s.status();
-    auto session = std::make_unique<ClosableSession>(*std::move(s));
-    sessions_.push_back(session.get());
+    auto goaway = std::make_shared<tl_status>(TL_OK);
+    sessions_.push_back(goaway);
     ++connects;
-    return std::unique_ptr<HtlSession>(std::move(session));
+    return std::unique_ptr<HtlSession>(
+        new ClosableSession(*std::move(s), std::move(goaway)));
   }
-  // CloseAll sends goaway to every session handed out so far. Sessions the
-  // agent dropped are not touched (the agent owns them; it destroyed them).
+  // CloseAll sends goaway to every session handed out so far.
   void CloseAll(tl_status code) {
-    for (ClosableSession* s : sessions_) s->GoAway(code);
+    for (const std::shared_ptr<tl_status>& s : sessions_) *s = code;
     sessions_.clear();
   }
   int connects = 0;
 
  private:
   testing::LoopbackConnector inner_;
-  std::vector<ClosableSession*> sessions_;
+  std::vector<std::shared_ptr<tl_status>> sessions_;
 };
 
 class AgentRecoveryTest : public ::testing::Test {
