@@ -16,14 +16,16 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ntl/wire/messages.h"
 #include "third_party/boringssl_guard.h"
 
 namespace trustlink::ntl::server {
 
 // kHelloFeatureHtl is the hello feature bit a client sets when its
 // configuration marks this server as HTL (ServerHtlNN = 1). It then sends an
-// htl-proof frame right after hello.
-inline constexpr uint32_t kHelloFeatureHtl = 0x1;
+// htl-proof frame right after hello. The wire defines it; this is its name on
+// the server's side of the seam.
+inline constexpr uint32_t kHelloFeatureHtl = wire::kFeatureClientRequiresHtl;
 
 // HtlLinkInfo describes one htl/1 connection.
 struct HtlLinkInfo {
