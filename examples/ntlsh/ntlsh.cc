@@ -24,6 +24,7 @@
 
 #include "examples/ntlsh/command.h"
 #include "examples/ntlsh/htl_commands.h"
+#include "examples/ntlsh/ntlsd_status.h"
 #include "examples/ntlsh/output.h"
 #include "trustlink/trustlink.h"
 
@@ -245,6 +246,30 @@ void SettingsBlock(const tl_appliance_settings* s, bool ntls, bool keepalive,
     out->FieldNum("HTL default OTT expiry (s)", "htl_default_ott_expiry",
                   tl_appliance_settings_htl_default_ott_expiry(s));
   }
+}
+
+// ShowService adds what the running ntlsd reports, or why there is nothing to
+// report; either way `ntls show` succeeds, as the settings are still shown.
+void ShowService(const std::string& socket_path, Output* out) {
+  NtlsdStatus st;
+  std::string error;
+  if (!QueryNtlsd(socket_path, &st, &error)) {
+    out->Field("NTLS service", "service", "not running");
+    out->Field("NTLS service detail", "service_detail", error);
+    return;
+  }
+  out->Field("NTLS service", "service", "running");
+  out->Field("NTLS listening on", "listen", st.listen);
+  out->FieldNum("Admitted connections", "connections", st.connections);
+  out->FieldNum("Connections in handshake", "unauthenticated",
+                st.unauthenticated);
+  std::vector<std::vector<std::string>> rows;
+  for (const NtlsdClient& c : st.clients) {
+    rows.push_back({c.label, std::to_string(c.connections), c.fingerprint});
+  }
+  out->Table("connected_clients",
+             {"Connected Client", "Connections", "SHA-256 Fingerprint"},
+             {"client", "connections", "fingerprint"}, rows);
 }
 
 }  // namespace
@@ -603,10 +628,14 @@ std::vector<Command> Shell::Commands() {
        },
        "partition show -partition NAME"},
       {{"ntls", "show"},
-       {},
+       {{"socket", true}},
        false,
-       [=](const Args&, Output* out) { show_settings(out, true, true, false); },
-       "ntls show"},
+       [=](const Args& a, Output* out) {
+         show_settings(out, true, true, false);
+         ShowService(a.Has("socket") ? a.Get("socket") : root_ + "/ntlsd.sock",
+                     out);
+       },
+       "ntls show [-socket PATH]"},
       {{"ntls", "ipcheck", "enable"},
        {},
        true,

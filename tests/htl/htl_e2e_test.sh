@@ -108,6 +108,10 @@ cp "$TOKEN" "$CLIENT/htl/127.0.0.1.ott"
 took="$(wait_for "$(python3 -c "print($POLL_MS / 1000 + 3)")" "web1 *Up" ntlsh htl show -client web1)"
 echo "HTL up ${took} s after the token was copied (poll interval ${POLL_MS} ms)"
 expect 0 "web1 *Up *In use" ntlsh htl show -client web1
+# ntls show reads the running daemon: the agent's htl/1 link is a connected client.
+expect 0 "NTLS service *: running" ntlsh ntls show -socket "$SOCKDIR/s"
+grep -q "^web1 *[1-9]" "$W/out" || fail "ntls show does not list web1's link: $(cat "$W/out")"
+expect 0 "NTLS service *: not running" ntlsh ntls show -socket "$SOCKDIR/none"
 [[ ! -e "$CLIENT/htl/127.0.0.1.ott" ]] || fail "the agent left the consumed token file"
 expect 0 "every link is up" "$VTL" verify
 expect 0 "par1" "$VTL" listSlots
