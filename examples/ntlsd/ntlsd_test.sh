@@ -4,13 +4,15 @@
 # same port fails with a clear message.
 set -euo pipefail
 NTLSD="$1"
-ROOT="$TEST_TMPDIR/appliance"
-LOG="$TEST_TMPDIR/ntlsd.log"
+# A fresh folder per run: Bazel keeps TEST_TMPDIR between runs.
+WORK="$(mktemp -d "$TEST_TMPDIR/ntlsd.XXXXXX")"
+ROOT="$WORK/appliance"
+LOG="$WORK/ntlsd.log"
 # Unix socket paths are limited to 108 bytes; TEST_TMPDIR can be longer.
 SOCKDIR="$(mktemp -d /tmp/ntlsd-test.XXXXXX)"
 SOCK="$SOCKDIR/s"
 "$NTLSD" --root "$ROOT" --name 127.0.0.1 --listen 127.0.0.1:0 --threads 1 \
-  --log "$LOG" --pidfile "$TEST_TMPDIR/ntlsd.pid" --status-socket "$SOCK" &
+  --log "$LOG" --pidfile "$WORK/ntlsd.pid" --status-socket "$SOCK" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$SOCKDIR"' EXIT
 
@@ -48,14 +50,14 @@ echo "$OUT" | grep -q '^end$'
 PORT="$(echo "$OUT" | sed -n 's/^listen 127.0.0.1:\([0-9]*\)$/\1/p')"
 
 # An unregistered client is refused with an alert and logged.
-openssl req -x509 -newkey ed25519 -keyout "$TEST_TMPDIR/k.pem" -out "$TEST_TMPDIR/c.pem" \
+openssl req -x509 -newkey ed25519 -keyout "$WORK/k.pem" -out "$WORK/c.pem" \
   -days 1 -nodes -subj /CN=stranger 2>/dev/null
 if timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -alpn ntl/1 \
-    -cert "$TEST_TMPDIR/c.pem" -key "$TEST_TMPDIR/k.pem" -ign_eof </dev/null \
-    >"$TEST_TMPDIR/sc.out" 2>&1; then
-  echo "s_client unexpectedly succeeded"; cat "$TEST_TMPDIR/sc.out"; exit 1
+    -cert "$WORK/c.pem" -key "$WORK/k.pem" -ign_eof </dev/null \
+    >"$WORK/sc.out" 2>&1; then
+  echo "s_client unexpectedly succeeded"; cat "$WORK/sc.out"; exit 1
 fi
-grep -qi "certificate unknown" "$TEST_TMPDIR/sc.out"
+grep -qi "certificate unknown" "$WORK/sc.out"
 
 kill -HUP $PID
 for i in $(seq 1 50); do grep -q SIGHUP "$LOG" && break; sleep 0.1; done
@@ -63,16 +65,16 @@ grep -q "nothing to reload" "$LOG"
 
 # A second daemon on the same port fails clearly.
 if "$NTLSD" --root "$ROOT" --listen "127.0.0.1:$PORT" --status-socket "$SOCKDIR/2" \
-    2>"$TEST_TMPDIR/second.err"; then
+    2>"$WORK/second.err"; then
   echo "second ntlsd started"; exit 1
 fi
-grep -q "cannot listen" "$TEST_TMPDIR/second.err"
+grep -q "cannot listen" "$WORK/second.err"
 
 kill -TERM $PID
 wait $PID
 trap 'rm -rf "$SOCKDIR"' EXIT
 grep -q "refused .*rule=registered" "$LOG"
 grep -q stopped "$LOG"
-test ! -e "$TEST_TMPDIR/ntlsd.pid"
+test ! -e "$WORK/ntlsd.pid"
 test ! -e "$SOCK"
 echo "1 passed, 0 failed"
