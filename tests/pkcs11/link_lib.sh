@@ -99,7 +99,7 @@ create_partition() {
 slots_are() {
   local want="$*" got="" deadline=$((SECONDS + 20))
   while :; do
-    got="$("$VTL" listSlots 2>/dev/null | awk 'NR > 1 && $NF == "ready" {print $3}' | tr '\n' ' ')"
+    got="$({ "$VTL" listSlots 2>/dev/null || true; } | awk 'NR > 1 && $NF == "ready" {print $3}' | tr '\n' ' ')"
     [[ "${got% }" == "$want" ]] && return 0
     ((SECONDS < deadline)) || fail "slots: want '$want', got '${got% }'"
     sleep 0.05
