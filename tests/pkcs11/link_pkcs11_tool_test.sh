@@ -135,6 +135,33 @@ slots_are partA
 labels="$(slot_labels)"
 [[ "$labels" == "partA" ]] || fail "after delete: want partA; got: $labels"
 
+# A partition made without PIN files has no token: setup skips it, pkcs11-tool never sees it.
+ntlsh partition create -partition plain > "$W/plain.out" 2>&1 || fail "plain: $(cat "$W/plain.out")"
+grep -q "PKCS#11 token : none" "$W/plain.out" || fail "plain create output: $(cat "$W/plain.out")"
+assign plain
+slots_are partA plain
+setup
+grep -q "partition plain has no PKCS#11 token; skipped" "$W/setup.out" || fail "setup: $(cat "$W/setup.out")"
+[[ "$(slot_labels)" == "partA" ]] || fail "a partition without a token became a slot"
+
+# PIN input refusals leave nothing behind: one PIN file alone, an empty file, a short PIN.
+expect_refused() {  # WORDS-IN-MESSAGE ARGS...
+  local words="$1"; shift
+  if ntlsh partition create -partition bad "$@" > "$W/bad.out" 2>&1; then fail "accepted: $*"; fi
+  grep -q -- "$words" "$W/bad.out" || fail "no '$words' in: $(cat "$W/bad.out")"
+  if ntlsh partition show -partition bad >/dev/null 2>&1; then fail "partition 'bad' left behind by: $*"; fi
+  [[ ! -e "$APP/pkcs11/partitions/bad" ]] || fail "token 'bad' left behind by: $*"
+}
+: > "$W/empty.pin"; echo 12 > "$W/short.pin"
+expect_refused "missing -userpinfile" -sopinfile "$W/so.pin"
+expect_refused "is empty" -sopinfile "$W/empty.pin" -userpinfile "$W/user.pin"
+expect_refused "user PIN" -sopinfile "$W/so.pin" -userpinfile "$W/short.pin"
+chmod 644 "$W/so.pin"
+ntlsh partition create -partition loose -sopinfile "$W/so.pin" -userpinfile "$W/user.pin" \
+  > "$W/loose.out" 2>&1 || fail "loose: $(cat "$W/loose.out")"
+grep -q "can be read by other users" "$W/loose.out" || fail "no warning for a readable PIN file: $(cat "$W/loose.out")"
+if grep -q "$SO_PIN\|$USER_PIN" "$W/loose.out" "$W/create.out" "$W/ntlsd.log"; then fail "a PIN was printed"; fi
+
 # Every p11-kit child of ntlsd was reaped once the clients are gone.
 deadline=$((SECONDS + 20))
 while pgrep -P "$NTLSD_PID" >/dev/null; do
