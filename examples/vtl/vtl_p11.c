@@ -152,14 +152,14 @@ static void ProbeClose(void *userdata, tl_status status, const char *message) {
  * pkcs11 stream and sends the version byte that starts p11-kit's RPC transport.
  * p11-kit remote answers with its own; a partition without a token has its
  * stream closed with TL_E_NOT_FOUND instead. Returns 1 (serves PKCS#11), 0 (no
- * token) or -1 (no answer within 10 s, or another failure). */
-static int ProbeToken(tl_client *client, int32_t slot) {
-  int fds[2];
-  if (pipe(fds) != 0) return -1;
+ * token) or -1 (no answer within 10 s, or another failure). fds is a pipe of
+ * this probe's own: a late callback may still write to it, so the caller
+ * closes it only after tl_client_close. */
+static int ProbeToken(tl_client *client, int32_t slot, const int fds[2]) {
   uint64_t stream = 0;
   int result = -1;
-  if (tl_client_stream_open(client, slot, "pkcs11", ProbeData, ProbeClose, fds,
-                            &stream) == TL_OK) {
+  if (tl_client_stream_open(client, slot, "pkcs11", ProbeData, ProbeClose,
+                            (void *)fds, &stream) == TL_OK) {
     const uint8_t version = 0;
     char event = 0;
     struct pollfd p = {fds[0], POLLIN, 0};
@@ -169,8 +169,6 @@ static int ProbeToken(tl_client *client, int32_t slot) {
     }
     if (event != 'N' && event != 'C') tl_client_stream_close(client, stream);
   }
-  close(fds[0]);
-  close(fds[1]);
   return result;
 }
 
@@ -218,11 +216,18 @@ static int Setup(const char *root_path, const struct P11Args *a) {
     s = tl_p11_setup_add_bridge_arg(setup, words[i]);
   }
   size_t n = s == TL_OK ? tl_slot_list_count(slots) : 0;
+  int *pipes = calloc(2 * n + 1, sizeof(int));
+  size_t num_pipes = 0;
+  if (pipes == NULL) s = TL_E_NO_MEMORY;
   for (size_t i = 0; s == TL_OK && i < n; ++i) {
     int32_t id = 0, state = 0;
     tl_slot_list_get(slots, i, &id, &state);
     if (state == TL_SLOT_REMOVED) continue;
-    const int probe = ProbeToken(client, id);
+    int probe = -1;
+    if (pipe(pipes + 2 * num_pipes) == 0) {
+      probe = ProbeToken(client, id, pipes + 2 * num_pipes);
+      ++num_pipes;
+    }
     if (probe == 0) {
       printf("slot %d: server %s, partition %s has no PKCS#11 token; skipped\n",
              id, tl_slot_list_server(slots, i),
@@ -262,6 +267,8 @@ static int Setup(const char *root_path, const struct P11Args *a) {
   tl_p11_setup_free(setup);
   tl_slot_list_free(slots);
   tl_client_close(client);
+  for (size_t i = 0; i < 2 * num_pipes; ++i) close(pipes[i]);
+  free(pipes);
   free(root_abs);
   return rc;
 }
