@@ -117,3 +117,57 @@ setup() {
 slot_labels() {
   p11 -L 2>"$W/list.err" | sed -n 's/^ *token label *: *//p' | sed 's/ *$//'
 }
+
+# start_inflight PARTITION: pkcs11-tool logs in to PARTITION, opens its session and then
+# blocks reading the data to sign (key id 02, RSA) from a fifo; returns once it is blocked
+# there, with its session open through the link.
+start_inflight() {
+  INFLIGHT_PART="$1"
+  rm -f "$W/in.fifo" "$W/inflight.sig"
+  mkfifo "$W/in.fifo"
+  exec 7<>"$W/in.fifo"   # read-write: never blocks, and keeps a writer until closed
+  as_user timeout 60 pkcs11-tool --module "$PROXY" --token-label "$1" --login --pin "$USER_PIN" \
+    --sign --mechanism SHA256-RSA-PKCS --id 02 -i "$W/in.fifo" -o "$W/inflight.sig" \
+    > "$W/inflight.out" 2>&1 &
+  INFLIGHT_PID=$!
+  # pkcs11-tool reads its input last. /proc/PID/syscall shows "0 <fd in hex> ..." while it
+  # sits in read(2) on the fifo.
+  local deadline=$((SECONDS + 30))
+  until waiting_on_fifo; do
+    ((SECONDS < deadline)) || fail "pkcs11-tool never waited on its input: $(cat "$W/inflight.out")"
+    kill -0 "$INFLIGHT_PID" 2>/dev/null || fail "pkcs11-tool ended early: $(cat "$W/inflight.out")"
+    sleep 0.02
+  done
+  pgrep -P "$NTLSD_PID" -f "token=$1" >/dev/null || fail "no p11-kit serving $1 on ntlsd while in flight"
+}
+waiting_on_fifo() {
+  local p fd nr arg
+  for p in $(pgrep -x pkcs11-tool); do
+    fd=$(ls -l "/proc/$p/fd" 2>/dev/null | awk -v f="$W/in.fifo" '$NF == f {print $(NF-2)}' | head -1)
+    [[ -n "$fd" ]] || continue
+    read -r nr arg _ < "/proc/$p/syscall" 2>/dev/null || continue
+    [[ "$nr" == 0 && $((arg)) == "$fd" ]] && return 0
+  done
+  return 1
+}
+
+# finish_inflight REASON: once the bridge has said REASON (its stream ended), feed the waiting
+# pkcs11-tool its data; its next call must fail with a PKCS#11 error, not hang or succeed.
+finish_inflight() {
+  # Each of ntlsd's loops applies a registry change on its own: the stream is closed when the
+  # bridge says so, which may be after another connection (vtl listSlots) saw the change.
+  local deadline=$((SECONDS + 20))
+  until grep -q -- "$1" "$W/inflight.out"; do
+    ((SECONDS < deadline)) || fail "the bridge never reported '$1': $(cat "$W/inflight.out")"
+    sleep 0.02
+  done
+  echo data >&7
+  exec 7>&-
+  local rc=0
+  wait "$INFLIGHT_PID" || rc=$?
+  ((rc != 0 && rc != 124)) || fail "in-flight call on $INFLIGHT_PART: want a clean failure, rc=$rc: $(cat "$W/inflight.out")"
+  grep -q "CKR_" "$W/inflight.out" || fail "in-flight failure not a PKCS#11 error (rc=$rc): $(cat "$W/inflight.out")"
+  grep -q -- "$1" "$W/inflight.out" || fail "no '$1' from the bridge: $(cat "$W/inflight.out")"
+  [[ ! -s "$W/inflight.sig" ]] || fail "a signature was made on $INFLIGHT_PART after it went away"
+  cp "$W/inflight.out" "$W/inflight-$INFLIGHT_PART.out"
+}
