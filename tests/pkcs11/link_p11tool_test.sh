@@ -2,7 +2,8 @@
 # End to end over the real link with GnuTLS's p11tool: list the token, generate a P-256 key,
 # sign and verify on the token, export the public key for openssl, and a wrong PIN. GnuTLS
 # loads p11-kit's module list itself and shows only the first of several SoftHSM2-backed
-# partitions (docs/pkcs11.md), so this test assigns one.
+# partitions (docs/pkcs11.md), so this test assigns one. Then vtl p11's refusals (usage, a
+# relative bridge path, an unassigned partition, setup with the appliance down).
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/pkcs11/link_lib.sh"
 
 start_appliance
@@ -41,4 +42,28 @@ revoke web
 slots_are
 as_user p11tool --list-token-urls > "$W/urls2" 2>&1 || true
 if grep -q 'token=web' "$W/urls2"; then fail "token web still listed after revoke: $(cat "$W/urls2")"; fi
+# vtl p11's refusals: each with its exit code and a message that says what to do; the
+# bridge never writes to stdout (p11-kit's RPC) when it fails.
+expect_vtl() {  # RC TEXT ARGS...
+  local want="$1" text="$2"; shift 2
+  local rc=0
+  "$VTL" p11 "$@" < /dev/null > "$W/vtl.out" 2> "$W/vtl.err" || rc=$?
+  [[ $rc == "$want" ]] || fail "vtl p11 $*: exit $rc, want $want: $(cat "$W/vtl.out" "$W/vtl.err")"
+  grep -q -- "$text" "$W/vtl.err" || fail "vtl p11 $*: no '$text' in: $(cat "$W/vtl.err")"
+}
+expect_vtl 1 "usage" nosuch
+expect_vtl 1 "give -server NAME and -partition NAME" bridge -server "$SERVER"
+expect_vtl 1 "unknown option -bogus" setup -bogus x
+expect_vtl 2 "absolute path" setup -dir "$MODULES" -bridge relative/vtl
+expect_vtl 4 "partition 'web' is not assigned to this client" bridge -server "$SERVER" -partition web
+[[ ! -s "$W/vtl.out" ]] || fail "the bridge wrote to stdout: $(cat "$W/vtl.out")"
+
+# With the appliance down, setup writes nothing rather than drop that server's modules.
+assign web
+slots_are web
+setup
+[[ -f "$MODULES/trustlink-$SERVER-web.module" ]] || fail "no module for web"
+kill -TERM "$NTLSD_PID"; wait "$NTLSD_PID" || fail "ntlsd did not stop cleanly"; NTLSD_PID=""
+expect_vtl 7 "nothing written" setup -dir "$MODULES"
+[[ -f "$MODULES/trustlink-$SERVER-web.module" ]] || fail "setup removed a module while its server was down"
 echo PASS
