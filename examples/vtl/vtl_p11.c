@@ -332,12 +332,18 @@ static int Bridge(const char *root_path, const struct P11Args *a) {
   free(root_abs);
   int32_t slot = FindSlot(link.client, a->server, a->partition);
   if (slot < 0) {
-    NotReadyServers(link.client);
-    fprintf(stderr,
-            "p11 bridge: partition '%s' is not assigned to this client on "
-            "server '%s' (vtl listSlots shows the slots; vtl p11 setup "
-            "rewrites the module configs)\n",
-            a->partition, a->server);
+    if (NotReadyServers(link.client) != 0) {
+      fprintf(stderr,
+              "p11 bridge: partition '%s' on server '%s' is unavailable: the "
+              "link is down (the line above says why; vtl verify checks it)\n",
+              a->partition, a->server);
+    } else {
+      fprintf(stderr,
+              "p11 bridge: partition '%s' is not assigned to this client on "
+              "server '%s' (vtl listSlots shows the slots; vtl p11 setup "
+              "rewrites the module configs)\n",
+              a->partition, a->server);
+    }
     tl_client_close(link.client);
     return kP11NotFound;
   }

@@ -137,6 +137,22 @@ ntlsh partition create -partition loose -sopinfile "$W/so.pin" -userpinfile "$W/
 grep -q "can be read by other users" "$W/loose.out" || fail "no warning for a readable PIN file: $(cat "$W/loose.out")"
 if grep -q "$SO_PIN\|$USER_PIN" "$W/loose.out" "$W/create.out" "$W/ntlsd.log"; then fail "a PIN was printed"; fi
 
+# HTL required on the appliance, this client without HTL: the link is refused, so no slots,
+# and vtl verify says why.
+ntlsh client modify -client web1 -requirehtl yes > /dev/null
+slots_are
+rc=0; "$VTL" verify > "$W/verify.out" 2>&1 || rc=$?
+[[ $rc == 6 ]] || fail "vtl verify with HTL required: exit $rc: $(cat "$W/verify.out")"
+grep -q "HTL is required" "$W/verify.out" || fail "vtl verify does not mention HTL: $(cat "$W/verify.out")"
+labels="$(slot_labels)"
+[[ -z "$labels" ]] || fail "slots without the required HTL: $labels"
+grep -q "HTL is required" "$W/list.err" || fail "the application is not told about HTL: $(cat "$W/list.err")"
+grep -q "link is down" "$W/list.err" || fail "the bridge blames the assignment: $(cat "$W/list.err")"
+echo "vtl verify with HTL required: $(grep -F '[FAIL] link' "$W/verify.out")"
+echo "pkcs11-tool -L with HTL required: $(tr '\n' ' ' < "$W/list.err")"
+ntlsh client modify -client web1 -requirehtl no > /dev/null
+slots_are partA plain
+
 # Every p11-kit child of ntlsd was reaped once the clients are gone.
 deadline=$((SECONDS + 20))
 while pgrep -P "$NTLSD_PID" >/dev/null; do
