@@ -760,7 +760,18 @@ void Appliance::Tick() {
       absl::StatusOr<ClientState> s = Load(client);
       if (!s.ok()) continue;
       if (s->chain != Chain::kAlive) {
+        // Save() keeps live_ in step with this process's own changes, so the
+        // chain ended in another process (ntlsh htl clear): the links this
+        // process serves must close all the same.
         live_.erase(client);
+        HtlEvent e;
+        e.kind = HtlEvent::Kind::kDown;
+        e.client = client;
+        e.at = now;
+        e.message = absl::StrCat("HTL state of client '", client,
+                                 "' was cleared or taken Down by another "
+                                 "process (ntlsh)");
+        events.push_back(std::move(e));
         continue;
       }
       (void)MaterialiseDown(&*s, *settings, now, &events);

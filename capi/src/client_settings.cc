@@ -46,9 +46,12 @@ extern "C" TL_EXPORT tl_status tl_client_settings_load_root(
     if (!loaded.ok()) {
       return loaded.status();
     }
-    // Keep what the embedder chose about threads and the initial wait.
+    // Keep what the embedder chose about threads, the initial wait and the
+    // HTL agent.
     loaded->use_io_thread = s->settings.use_io_thread;
     loaded->initial_wait = s->settings.initial_wait;
+    loaded->htl_proof_socket = s->settings.htl_proof_socket;
+    loaded->htl_proof_timeout = s->settings.htl_proof_timeout;
     s->settings = *std::move(loaded);
     return absl::OkStatus();
   });
@@ -184,6 +187,32 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_initial_wait(
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     s->settings.initial_wait = absl::Milliseconds(wait_ms);
+    return absl::OkStatus();
+  });
+}
+
+extern "C" TL_EXPORT tl_status tl_client_settings_set_htl_proof_socket(
+    tl_client_settings* s, const char* path) noexcept {
+  if (s == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  return Guard(&s->last_error, [&]() -> absl::Status {
+    s->settings.htl_proof_socket = path != nullptr ? path : "";
+    return absl::OkStatus();
+  });
+}
+
+extern "C" TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
+    tl_client_settings* s, uint32_t timeout_ms) noexcept {
+  if (s == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  return Guard(&s->last_error, [&]() -> absl::Status {
+    if (timeout_ms == 0) {
+      return BadArgument(
+          "the HTL proof timeout must be non-zero (milliseconds)");
+    }
+    s->settings.htl_proof_timeout = absl::Milliseconds(timeout_ms);
     return absl::OkStatus();
   });
 }

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
+#include "htl/server_gate.h"
 #include "ntl/identity.h"
 #include "ntl/registry/registry.h"
 #include "ntl/registry/server_identity.h"
@@ -44,6 +45,8 @@ struct tl_server : Handle {
   // Written by tl_server_start and read by the setters, which may run on other
   // threads.
   std::atomic<bool> started{false};
+  std::string root;  // the registry root, if any (tl_server_enable_htl)
+  std::atomic<bool> htl_enabled{false};
 };
 
 struct tl_server_responder {
@@ -381,6 +384,7 @@ TL_EXPORT tl_status tl_server_new(const tl_server_options* opts,
       }
       auto h = std::make_unique<tl_server>();
       h->server = std::move(*server);
+      h->root = o->root;
       h->server->SetPartitionHandler(
           std::make_shared<srv::SoftwarePartitionHandler>());
       created = h.release();
@@ -438,6 +442,34 @@ TL_EXPORT tl_status tl_server_set_request_handler(tl_server* server,
     }
     server->server->SetPartitionHandler(
         std::make_shared<CHandler>(fn, userdata));
+    return absl::OkStatus();
+  });
+}
+
+TL_EXPORT tl_status tl_server_enable_htl(tl_server* server,
+                                         const char* root) noexcept {
+  if (server == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  return Guard(&server->last_error, [&]() -> absl::Status {
+    const std::string dir = root != nullptr ? std::string(root) : server->root;
+    if (dir.empty()) {
+      return trustlink::ntl::Error(
+          absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+          "tl_server_enable_htl needs the appliance root: pass it, or build "
+          "the server with tl_server_options_set_root");
+    }
+    if (server->started || server->htl_enabled.exchange(true)) {
+      return trustlink::ntl::Error(absl::StatusCode::kFailedPrecondition,
+                                   TL_E_FAILED_PRECONDITION,
+                                   "enable HTL once, before tl_server_start");
+    }
+    auto gate = trustlink::htl::OpenDaemonGate(dir);
+    if (!gate.ok()) {
+      server->htl_enabled = false;
+      return gate.status();
+    }
+    server->server->SetHtlGate(*std::move(gate));
     return absl::OkStatus();
   });
 }

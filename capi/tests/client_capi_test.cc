@@ -199,4 +199,38 @@ TEST_F(ClientCapiTest, BadSettingsAreRefusedWithAMessage) {
   tl_client_settings_free(empty);
 }
 
+TEST_F(ClientCapiTest, HtlServerWithoutAnAgentSaysToStartHtlclient) {
+  tl_client_settings* s = nullptr;
+  ASSERT_EQ(tl_client_settings_new(&s), TL_OK);
+  const std::string pin = ReadTestFile("testdata/tls/server_ed25519.cert.pem");
+  ASSERT_EQ(tl_client_settings_add_server(s, "hsm1", "127.0.0.1",
+                                          server_->port(), 1, pin.c_str()),
+            TL_OK);
+  const std::string cert = ReadTestFile("testdata/tls/client_ed25519.cert.pem");
+  const std::string key = ReadTestFile("testdata/tls/client_ed25519.key.pem");
+  ASSERT_EQ(tl_client_settings_set_identity_pem(s, cert.c_str(), key.c_str()),
+            TL_OK);
+  const std::string sock =
+      std::string(getenv("TEST_TMPDIR")) + "/no-agent-here.sock";
+  ASSERT_EQ(tl_client_settings_set_htl_proof_socket(s, sock.c_str()), TL_OK);
+  EXPECT_EQ(tl_client_settings_set_htl_proof_timeout(s, 0),
+            TL_E_INVALID_ARGUMENT);
+  ASSERT_EQ(tl_client_settings_set_htl_proof_timeout(s, 500), TL_OK);
+  ASSERT_EQ(tl_client_settings_set_reconnect(s, 0, 100, 200), TL_OK);
+  tl_client* c = nullptr;
+  ASSERT_EQ(tl_client_open(s, &c), TL_OK);
+  int32_t state = -1;
+  tl_status last = TL_OK;
+  ASSERT_EQ(tl_client_server_state(c, 0, &state, &last), TL_OK);
+  EXPECT_NE(state, TL_LINK_READY);
+  EXPECT_EQ(last, TL_E_HTL_AGENT_UNAVAILABLE);
+  char msg[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  ASSERT_EQ(tl_client_server_error(c, 0, msg, sizeof(msg), &len), TL_OK);
+  EXPECT_NE(std::string(msg).find("start htlclient"), std::string::npos) << msg;
+  EXPECT_NE(std::string(msg).find(sock), std::string::npos) << msg;
+  tl_client_close(c);
+  tl_client_settings_free(s);
+}
+
 }  // namespace

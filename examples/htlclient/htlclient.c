@@ -1,30 +1,40 @@
 /* htlclient: the client's Host Trust Link agent, built on trustlink's C ABI
  * only.
  *
- *   htlclient -root DIR -server NAME [-server NAME ...] [-interval MS]
- *             [-runtime DIR] [-socket PATH] [-once]
+ *   htlclient [-root DIR] [-server NAME ...] [-interval MS]
+ *             [-runtime DIR | -memory] [-socket PATH] [-once]
+ *
+ * It serves every server marked for HTL in the client configuration
+ * (DIR/trustlink.conf, ServerHtlNN = 1, as `vtl addServer ... -htl` writes
+ * it); -server NAME (repeatable) serves only the named servers instead. DIR
+ * defaults to $TRUSTLINK_CLIENT_ROOT, else /etc/trustlink/client.
  *
  * It watches DIR/htl/ for NAME.ott (the token file from the appliance,
- * renamed), exchanges it for the HTL secret, heartbeats every interval, and
- * answers HTL proof requests from local applications on a socket only this user
- * can reach. Secrets stay in memory; with -runtime (a tmpfs directory such as
- * $XDG_RUNTIME_DIR/trustlink) they survive a restart of the agent but never
- * reach a disk. -once polls once, prints the state and exits 0 if every server
- * is up. Without -once it runs until SIGINT or SIGTERM, printing state changes.
+ * renamed), exchanges it for the HTL secret over an htl/1 link pinned like
+ * the application links, heartbeats every interval, and answers HTL proof
+ * requests from local applications on a socket only this user can reach
+ * (-socket; default $XDG_RUNTIME_DIR/trustlink/htl-agent.sock).
  *
- * The servers will come from the client configuration (ServerNameNN with
- * ServerHtlNN = 1) once the configuration API is in the C ABI; until then they
- * are given with -server. */
+ * Secrets never reach a disk. They are kept in -runtime DIR (default
+ * $XDG_RUNTIME_DIR/trustlink), which must be on tmpfs: they survive a restart
+ * of the agent but not a reboot. -memory keeps them in this process only (a
+ * restarted agent then needs a new one-time token).
+ *
+ * -once polls once, prints the state and exits 0 if every server is up.
+ * Without -once it runs until SIGINT or SIGTERM, printing state changes. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "trustlink/trustlink.h"
 
 #define MAX_SERVERS 64
+/* A server name is a host name or an IP literal. */
+#define SERVER_NAME_MAX 256
 
 static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int sig) {
@@ -47,9 +57,9 @@ static const char *state_name(int32_t state) {
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: htlclient -root DIR -server NAME [-server NAME ...] "
-          "[-interval MS]\n"
-          "                 [-runtime DIR] [-socket PATH] [-once]\n");
+          "usage: htlclient [-root DIR] [-server NAME ...] [-interval MS]\n"
+          "                 [-runtime DIR | -memory] [-socket PATH] "
+          "[-once]\n");
   return 2;
 }
 
@@ -90,6 +100,52 @@ static int report(tl_htl_agent *agent, const char **servers, int n,
   return up;
 }
 
+/* config_servers appends the names of the servers marked for HTL in the
+ * client configuration at `root` (ServerHtlNN = 1) to servers, copied into
+ * `names`. Returns 0, or 1 after printing why the configuration could not be
+ * read. */
+static int config_servers(const char *root, char names[][SERVER_NAME_MAX],
+                          const char **servers, int *num_servers) {
+  char err[TL_ERROR_MESSAGE_MAX];
+  size_t err_len = 0;
+  tl_client_root *config = NULL;
+  tl_server_list *list = NULL;
+  tl_status st = tl_client_root_new(&config);
+  if (st == TL_OK) st = tl_client_root_open(config, root, 0);
+  if (st == TL_OK) st = tl_client_root_list_servers(config, &list);
+  if (st != TL_OK) {
+    if (config != NULL) {
+      tl_client_root_last_error(config, err, sizeof(err), &err_len);
+    } else {
+      snprintf(err, sizeof(err), "out of memory");
+    }
+    fail("cannot read the client configuration", st, err);
+    tl_client_root_free(config);
+    return 1;
+  }
+  int rc = 0;
+  const size_t n = tl_server_list_count(list);
+  for (size_t i = 0; i < n && rc == 0; ++i) {
+    const char *name = NULL;
+    int32_t htl = 0;
+    if (tl_server_list_htl(list, i, &htl) != TL_OK || htl == 0 ||
+        tl_server_list_name(list, i, &name) != TL_OK) {
+      continue;
+    }
+    if (*num_servers == MAX_SERVERS || strlen(name) >= SERVER_NAME_MAX) {
+      fprintf(stderr, "htlclient: too many HTL servers, or a name too long\n");
+      rc = 1;
+      break;
+    }
+    strcpy(names[*num_servers], name);
+    servers[*num_servers] = names[*num_servers];
+    ++*num_servers;
+  }
+  tl_server_list_free(list);
+  tl_client_root_free(config);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   const char *root = NULL;
   const char *runtime = NULL;
@@ -98,11 +154,14 @@ int main(int argc, char **argv) {
   int num_servers = 0;
   long interval_ms = 10000;
   int once = 0;
+  int memory_only = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "-once") == 0) {
       once = 1;
+    } else if (strcmp(a, "-memory") == 0) {
+      memory_only = 1;
     } else if (v == NULL) {
       return usage();
     } else if (strcmp(a, "-root") == 0) {
@@ -120,7 +179,53 @@ int main(int argc, char **argv) {
       return usage();
     }
   }
-  if (root == NULL || num_servers == 0) return usage();
+  if (memory_only && runtime != NULL) return usage();
+
+  char root_buf[4096];
+  size_t root_len = 0;
+  if (root == NULL) {
+    if (tl_client_root_default_path(root_buf, sizeof(root_buf), &root_len) !=
+        TL_OK) {
+      fprintf(stderr, "htlclient: the client root path is too long\n");
+      return 1;
+    }
+    root = root_buf;
+  }
+  static char config_names[MAX_SERVERS][SERVER_NAME_MAX];
+  if (num_servers == 0) {
+    const int rc = config_servers(root, config_names, servers, &num_servers);
+    if (rc == 0 && num_servers == 0) {
+      fprintf(stderr,
+              "htlclient: no server in %s/trustlink.conf is marked for HTL "
+              "(ServerHtlNN = 1); run vtl addServer -n <server> -c "
+              "<server.pem> -htl, or name one with -server\n",
+              root);
+    }
+    if (rc != 0 || num_servers == 0) {
+      return 1;
+    }
+  }
+
+  char runtime_buf[4096];
+  if (runtime == NULL && !memory_only) {
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg == NULL || xdg[0] == '\0') {
+      fprintf(stderr,
+              "htlclient: XDG_RUNTIME_DIR is not set, so there is no default "
+              "place for the HTL secrets; give -runtime DIR (a directory on "
+              "tmpfs, e.g. /run/user/%u/trustlink), or -memory to keep them "
+              "in this process only (a restarted agent then needs a new "
+              "one-time token)\n",
+              (unsigned)getuid());
+      return 1;
+    }
+    if ((size_t)snprintf(runtime_buf, sizeof(runtime_buf), "%s/trustlink",
+                         xdg) >= sizeof(runtime_buf)) {
+      fprintf(stderr, "htlclient: XDG_RUNTIME_DIR is too long\n");
+      return 1;
+    }
+    runtime = runtime_buf;
+  }
 
   char err[TL_ERROR_MESSAGE_MAX];
   size_t err_len = 0;
@@ -192,6 +297,10 @@ int main(int argc, char **argv) {
          interval_ms,
          socket_path != NULL && socket_path[0] != '\0' ? socket_path
                                                        : "(disabled)");
+  printf("htlclient: HTL servers:");
+  for (int i = 0; i < num_servers; ++i) printf(" %s", servers[i]);
+  printf("; secrets %s%s\n", runtime != NULL ? "in " : "in memory only",
+         runtime != NULL ? runtime : "");
   fflush(stdout);
   while (!g_stop) {
     report(agent, servers, num_servers, last_state, last_failure, 1);

@@ -1,5 +1,6 @@
 // ntlsd: the NTLS daemon. Serves the appliance registry at --root over the
-// trust link, using only the C ABI (trustlink/trustlink.h).
+// trust link, and the Host Trust Link from <root>/htl, using only the C ABI
+// (trustlink/trustlink.h).
 //
 //   ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] [--threads N]
 //         [--foreground | --daemon --pidfile FILE] [--log FILE]
@@ -248,6 +249,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   tl_server_options_free(opts);
+  // The Host Trust Link, from the state ntlsh's htl commands manage.
+  if (tl_server_enable_htl(server, nullptr) != TL_OK) {
+    fprintf(stderr, "ntlsd: %s\n", LastError(nullptr, server).c_str());
+    tl_server_free(server);
+    return 1;
+  }
+  fprintf(stderr, "ntlsd: serving HTL from %s/htl\n", root.c_str());
   // PKCS#11: each partition's token (<root>/pkcs11/) as the stream service
   // "pkcs11" (docs/pkcs11.md). Freed after the server, which uses it.
   tl_p11_service* p11 = nullptr;

@@ -36,6 +36,9 @@ for i in $(seq 1 100); do
   sleep 0.1  # waiting for the daemon to come up, bounded
 done
 test -f "$ROOT/server/server.pem" || { echo "no server.pem"; cat "$LOG"; exit 1; }
+# The HTL state is opened as the serving daemon (a new boot is recorded).
+test -f "$ROOT/htl/boot" || { echo "no HTL state under $ROOT/htl"; cat "$LOG"; exit 1; }
+grep -q "serving HTL from $ROOT/htl" "$LOG"
 openssl x509 -in "$ROOT/server/server.pem" -noout -subject | grep -q 127.0.0.1
 OUT="$(status)"
 echo "$OUT"

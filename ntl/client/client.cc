@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "ntl/client/fresh_status.h"
 #include "ntl/client/pin.h"
+#include "ntl/client/tls_context.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 
@@ -27,73 +28,6 @@ constexpr int kMaxEvents = 32;
 absl::Status ConfigError(absl::string_view message) {
   return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID,
                message);
-}
-
-enum ssl_verify_result_t VerifyPin(SSL* ssl, uint8_t* out_alert) {
-  auto* conn = static_cast<Connection*>(SSL_get_app_data(ssl));
-  if (conn != nullptr && conn->CheckPin(ssl)) {
-    return ssl_verify_ok;
-  }
-  *out_alert = SSL_AD_BAD_CERTIFICATE;
-  return ssl_verify_invalid;
-}
-
-int OnNewSession(SSL* ssl, SSL_SESSION* session) {
-  auto* conn = static_cast<Connection*>(SSL_get_app_data(ssl));
-  if (conn == nullptr) {
-    return 0;
-  }
-  conn->SetSession(session);  // takes ownership
-  return 1;
-}
-
-absl::StatusOr<bssl::UniquePtr<SSL_CTX>> MakeContext(const ClientSettings& s) {
-  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
-  if (ctx == nullptr) {
-    return Error(absl::StatusCode::kInternal, TL_E_INTERNAL,
-                 "cannot create a TLS context");
-  }
-  absl::Status st = tls::ApplyLinkPolicy(ctx.get(), tls::Role::kClient);
-  if (!st.ok()) {
-    return st;
-  }
-  st = tls::OfferAlpn(ctx.get(), tls::kAlpnNtl);
-  if (!st.ok()) {
-    return st;
-  }
-  bssl::UniquePtr<BIO> cbio(BIO_new_mem_buf(
-      s.client_cert_pem.data(), static_cast<int>(s.client_cert_pem.size())));
-  bssl::UniquePtr<X509> cert(
-      PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr));
-  bssl::UniquePtr<BIO> kbio(BIO_new_mem_buf(
-      s.client_key_pem.data(), static_cast<int>(s.client_key_pem.size())));
-  bssl::UniquePtr<EVP_PKEY> key(
-      PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
-  ERR_clear_error();
-  if (cert == nullptr) {
-    return ConfigError(
-        "the client certificate is missing or not PEM; run vtl createCert");
-  }
-  if (key == nullptr) {
-    return ConfigError(
-        "the client private key is missing or not PEM; run vtl createCert");
-  }
-  if (!SSL_CTX_use_certificate(ctx.get(), cert.get()) ||
-      !SSL_CTX_use_PrivateKey(ctx.get(), key.get()) ||
-      !SSL_CTX_check_private_key(ctx.get())) {
-    ERR_clear_error();
-    return ConfigError(
-        "the client private key does not match the client certificate; run vtl "
-        "createCert "
-        "again (and register the new certificate on the appliance)");
-  }
-  SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_PEER, VerifyPin);
-  SSL_CTX_set_session_cache_mode(
-      ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
-  SSL_CTX_sess_set_new_cb(ctx.get(), OnNewSession);
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  return ctx;
 }
 
 }  // namespace
@@ -136,7 +70,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
 }
 
 absl::Status Client::Init() {
-  absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ctx = MakeContext(settings_);
+  absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ctx =
+      MakeClientContext(settings_, tls::kAlpnNtl);
   if (!ctx.ok()) {
     return ctx.status();
   }

@@ -1,6 +1,7 @@
 #include "ntl/client/client.h"
 
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -8,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "htl/messages.h"
+#include "htl/proof_service.h"
 #include "ntl/client/pin.h"
 #include "ntl/client/testing/fake_server.h"
 #include "ntl/client/testing/test_util.h"
@@ -77,12 +80,31 @@ TEST(ClientTest, CallsAPartitionOverThePinnedLink) {
 
 TEST(ClientTest, HtlFlagIsSentInHello) {
   auto server = StartServer({{"p1", "l", "s"}});
+  // An HTL server's link needs a proof from the local agent; a stand-in
+  // answers here (htl_link_test.cc has the real agent and appliance).
+  // Short (sun_path), and unique across concurrent runs (PID namespaces).
+  char dir_buf[] = "/tmp/tl-client-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_buf), nullptr);
+  const std::string dir = std::string(dir_buf) + "/run";
+  auto agent = htl::ProofService::Start(
+      dir + "/htl-agent.sock", [](absl::string_view, absl::string_view) {
+        htl::LinkProof p;
+        p.generation = 1;
+        p.mac = std::string(32, 'm');
+        return absl::StatusOr<htl::LinkProof>(p);
+      });
+  ASSERT_TRUE(agent.ok()) << agent.status();
   ClientSettings s = Settings();
   s.servers.push_back(Server("hsm1", server->port()));
   s.servers[0].htl = true;
+  s.htl_proof_socket = (*agent)->path();
   auto client = Open(s);
   ASSERT_NE(client, nullptr);
   EXPECT_EQ(server->last_hello_features(), 1u);
+  EXPECT_EQ(client->Slots().size(), 1u);
+  (*agent)->Stop();
+  rmdir(dir.c_str());
+  rmdir(dir_buf);
 }
 
 TEST(ClientTest, PinMismatchIsRefusedAndNamesBothFingerprints) {

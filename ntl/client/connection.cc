@@ -17,7 +17,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/client/fresh_status.h"
+#include "ntl/client/htl_proof.h"
 #include "ntl/client/pin.h"
+#include "ntl/client/remote_status.h"
 #include "ntl/client/socket_bio.h"
 #include "ntl/status.h"
 #include "ntl/wire/bytes.h"
@@ -27,34 +29,6 @@ namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kWriteChunk = 256 * 1024;
-
-absl::StatusCode CanonicalFor(int32_t code) {
-  switch (code) {
-    case TL_E_INVALID_ARGUMENT:
-      return absl::StatusCode::kInvalidArgument;
-    case TL_E_NOT_FOUND:
-      return absl::StatusCode::kNotFound;
-    case TL_E_PERMISSION_DENIED:
-    case TL_E_PARTITION_NOT_ASSIGNED:
-    case TL_E_NOT_REGISTERED:
-    case TL_E_IP_MISMATCH:
-    case TL_E_HTL_REQUIRED_BY_APPLIANCE:
-    case TL_E_HTL_REQUIRED_BY_CLIENT:
-    case TL_E_HTL_DOWN:
-      return absl::StatusCode::kPermissionDenied;
-    case TL_E_DEADLINE_EXCEEDED:
-      return absl::StatusCode::kDeadlineExceeded;
-    case TL_E_UNAVAILABLE:
-    case TL_E_CONNECTION_LOST:
-      return absl::StatusCode::kUnavailable;
-    case TL_E_UNIMPLEMENTED:
-      return absl::StatusCode::kUnimplemented;
-    case TL_E_RESOURCE_EXHAUSTED:
-      return absl::StatusCode::kResourceExhausted;
-    default:
-      return absl::StatusCode::kUnknown;
-  }
-}
 
 absl::Status LinkLost(absl::string_view server, const absl::Status& why) {
   return Error(
@@ -278,7 +252,7 @@ void Connection::OnConnected(absl::Time now, Completions* done) {
   }
   SSL_set_bio(ssl_.get(), bio,
               bio);  // the SSL owns the BIO; the BIO does not own fd_
-  SSL_set_app_data(ssl_.get(), this);
+  SSL_set_app_data(ssl_.get(), static_cast<PinnedPeer*>(this));
   SSL_set_connect_state(ssl_.get());
   in6_addr scratch;
   if (inet_pton(AF_INET, server_.host.c_str(), &scratch) != 1 &&
@@ -330,6 +304,19 @@ void Connection::DoHandshake(absl::Time now, Completions* done) {
     return;
   }
   resumed_ = SSL_session_reused(ssl_.get());
+  // An HTL server admits the link only with a proof bound to this very
+  // session, so it is asked for after every handshake, resumed ones included.
+  // This blocks the I/O loop for at most htl_proof_timeout (a local socket).
+  std::string proof;
+  if (server_.htl) {
+    absl::StatusOr<std::string> p =
+        LinkProofFor(ssl_.get(), settings_, server_.name, phase_deadline_);
+    if (!p.ok()) {
+      Fail(p.status(), now, done);
+      return;
+    }
+    proof = *std::move(p);
+  }
   state_ = LinkState::kAwaitingWelcome;
   last_rx_ = now;
   last_ping_ = now;
@@ -337,7 +324,14 @@ void Connection::DoHandshake(absl::Time now, Completions* done) {
   hello.software = settings_.software;
   hello.features = server_.htl ? wire::kFeatureClientRequiresHtl : 0u;
   SetInterest(EPOLLIN);
-  Send(wire::FrameType::kHello, 0, wire::EncodeHello(hello), done);
+  // Both frames go into the buffer before the flush: the htl-proof must be the
+  // very next frame after hello.
+  wire::AppendFrame(wire::FrameType::kHello, 0, 0, wire::EncodeHello(hello),
+                    &out_);
+  if (server_.htl) {
+    wire::AppendFrame(wire::FrameType::kHtlProof, 0, 0, proof, &out_);
+  }
+  Flush(done);
   if (fd_ >= 0) {
     ReadAvailable(now, done);  // the handshake may have left records buffered
   }
@@ -473,7 +467,7 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
             });
       } else {
         absl::Status s =
-            Error(CanonicalFor(r->status), r->status,
+            Error(CanonicalForRemote(r->status), r->status,
                   absl::StrCat("server '", server_.name, "': ", r->data));
         done->push_back([cb = std::move(p.cb), s]() { cb(FreshStatus(s)); });
       }
@@ -502,7 +496,7 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
           !c.ok() ? c.status()
           : c->status == 0
               ? absl::OkStatus()
-              : Error(CanonicalFor(c->status), c->status,
+              : Error(CanonicalForRemote(c->status), c->status,
                       absl::StrCat("server '", server_.name,
                                    "' closed the stream: ", c->message));
       if (it->second.on_close) {
@@ -519,7 +513,7 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
         return false;
       }
       const int32_t code = c->status != 0 ? c->status : TL_E_CONNECTION_LOST;
-      Fail(Error(CanonicalFor(code), code,
+      Fail(Error(CanonicalForRemote(code), code,
                  absl::StrCat("server '", server_.name,
                               "' closed the link: ", c->message)),
            now, done);

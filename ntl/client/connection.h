@@ -29,6 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ntl/client/settings.h"
+#include "ntl/client/tls_context.h"
 #include "ntl/wire/frame.h"
 #include "ntl/wire/messages.h"
 #include "third_party/boringssl_guard.h"
@@ -75,12 +76,12 @@ class ConnectionListener {
 
 // Thread safety: not thread-safe. The owning Client calls every method with its
 // mutex held.
-class Connection {
+class Connection : public PinnedPeer {
  public:
   Connection(size_t index, const ServerSettings& server,
              const ClientSettings& settings, SSL_CTX* ctx, int epoll_fd,
              ConnectionListener* listener);
-  ~Connection();
+  ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -124,8 +125,8 @@ class Connection {
   int fd() const { return fd_; }
 
   // Called by the SSL callbacks installed on the client's SSL_CTX.
-  void SetSession(SSL_SESSION* session) { session_.reset(session); }
-  bool CheckPin(const SSL* ssl);
+  void SetSession(SSL_SESSION* session) override { session_.reset(session); }
+  bool CheckPin(const SSL* ssl) override;
 
  private:
   struct Pending {

@@ -65,6 +65,18 @@ struct ClientSettings {
   // settle (thread mode), so that slot numbering follows config order.
   absl::Duration initial_wait = absl::Seconds(5);
 
+  // HTL (docs/htl.md): for a server with htl = true, every handshake is
+  // followed by a link proof from the local HTL agent (htlclient), asked for
+  // on this AF_UNIX socket. Empty means htl::DefaultProofSocketPath()
+  // ($XDG_RUNTIME_DIR/trustlink/htl-agent.sock, else
+  // /tmp/trustlink-<uid>/htl-agent.sock).
+  std::string htl_proof_socket;
+  // The longest a handshake waits for the agent's answer (never longer than
+  // what is left of connect_timeout). The request runs on the client's I/O
+  // thread, so it must be bounded; the agent answers from memory in well
+  // under a millisecond.
+  absl::Duration htl_proof_timeout = absl::Seconds(2);
+
   uint32_t max_payload = wire::kDefaultMaxPayload;
   std::string software = "trustlink/1.0.0";
 };

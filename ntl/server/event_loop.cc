@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ntl/server/conn.h"
 #include "ntl/status.h"
 #include "ntl/wire/messages.h"
 #include "trustlink/base.h"
@@ -50,54 +51,6 @@ std::string SslErrorText() {
 }
 
 }  // namespace
-
-// Conn is one client connection, owned by its loop.
-struct Conn {
-  enum class State { kHandshake, kAwaitHello, kOpen, kDraining };
-  struct Pending {
-    std::string partition;
-    uint64_t seq;
-  };
-  struct Stream {
-    std::string partition;
-    uint64_t seq;
-    std::unique_ptr<StreamSession> session;
-  };
-
-  Loop* loop = nullptr;
-  uint64_t id = 0;
-  int fd = -1;
-  bssl::UniquePtr<SSL> ssl;
-  std::shared_ptr<TlsContext> tls;
-  std::string peer_ip;
-  std::string peer;  // ip:port for logs
-  State state = State::kHandshake;
-  bool unauthenticated = true;
-  bool dead = false;
-  bool processing = false;
-  bool want_write = false;
-  bool read_paused = false;
-  bool finish_then_close = false;
-  bool refusal_logged = false;
-  bool registered = false;
-  uint32_t events = 0;
-  absl::Time deadline;
-  absl::Time last_active;
-  // Ciphertext: `src` is what the BIO reads from during one drive; leftovers
-  // wait in cipher_pending.
-  const char* src = nullptr;
-  size_t src_len = 0;
-  std::string cipher_pending;
-  // Plaintext: frames are decoded in place from in[in_start..].
-  std::string in;
-  size_t in_start = 0;
-  std::string out;
-  size_t out_off = 0;
-  Admission admission;
-  std::string fingerprint;
-  std::unordered_map<uint32_t, Pending> pending;
-  std::unordered_map<uint32_t, Stream> streams;
-};
 
 namespace {
 
@@ -251,13 +204,6 @@ bool SamePartitions(const ClientRecord& a, const ClientRecord& b) {
   return true;
 }
 
-std::string WelcomeFor(const ClientRecord& record) {
-  wire::Welcome w;
-  w.client_label = record.label;
-  w.slots = record.partitions;
-  return wire::EncodeWelcome(w);
-}
-
 }  // namespace
 
 Loop* LoopOf(const Conn* c) { return c->loop; }
@@ -291,6 +237,13 @@ void Mailbox::Close() {
 }
 
 Loop::Loop(Server* server, int index) : server_(server), index_(index) {}
+
+std::unique_ptr<Responder> Loop::NewResponder(uint64_t conn_id,
+                                              uint32_t request_id,
+                                              uint64_t seq) {
+  return std::make_unique<ResponderImpl>(mailbox_, this, conn_id, request_id,
+                                         seq);
+}
 
 Loop::~Loop() {
   if (epoll_fd_ >= 0) {
@@ -589,8 +542,9 @@ void Loop::DriveSsl(Conn* c) {
     }
   }
   // Read plaintext until BoringSSL needs more ciphertext, decoding frames in
-  // place.
-  while (!c->dead && c->state != Conn::State::kDraining) {
+  // place. An HTL proof check in flight pauses reading (htl_link.cc).
+  while (!c->dead && c->state != Conn::State::kDraining &&
+         c->state != Conn::State::kCheckingHtl) {
     if (c->out.size() - c->out_off > server_->options_.max_pending_output) {
       c->read_paused =
           true;  // the peer is not reading; stop taking its requests
@@ -637,53 +591,10 @@ void Loop::DriveSsl(Conn* c) {
   }
 }
 
-std::shared_ptr<const DirectorySnapshot> Loop::snapshot() {
-  const uint64_t gen = server_->directory_->generation();
-  if (gen != directory_generation_) {
-    directory_generation_ = gen;
-    snapshot_ = server_->directory_->Snapshot();
-  }
-  return snapshot_;
-}
-
-Admission Loop::AdmitPeer(Conn* c, absl::string_view fingerprint) {
-  Admission a = Admit(*snapshot(), fingerprint, c->peer_ip);
-  if (!a.admitted && !c->refusal_logged) {
-    c->refusal_logged = true;
-    Log(absl::StrCat("refused peer=", c->peer, " fingerprint=", fingerprint,
-                     " rule=", a.rule, " reason=\"", a.message, "\""));
-  }
-  return a;
-}
-
-void Loop::OnHandshakeDone(Conn* c) {
-  const STACK_OF(CRYPTO_BUFFER)* chain =
-      SSL_get0_peer_certificates(c->ssl.get());
-  if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
-    CloseConn(c, "no client certificate");
-    return;
-  }
-  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
-  c->fingerprint = Sha256Fingerprint(
-      absl::string_view(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
-                        CRYPTO_BUFFER_len(leaf)));
-  // Admission again, after every handshake: a resumed one skipped the verify
-  // callback.
-  c->admission = AdmitPeer(c, c->fingerprint);
-  if (!c->admission.admitted) {
-    CloseConn(c, "");
-    return;
-  }
-  c->state = Conn::State::kAwaitHello;
-  Log(absl::StrCat("authenticated peer=", c->peer, " client='",
-                   c->admission.record->label, "' fingerprint=", c->fingerprint,
-                   " resumed=", SSL_session_reused(c->ssl.get()) ? "yes" : "no",
-                   " version=", SSL_get_version(c->ssl.get())));
-}
-
 void Loop::ProcessFrames(Conn* c) {
   const uint32_t max = server_->options_.max_frame_payload;
-  while (!c->dead && c->state != Conn::State::kDraining) {
+  while (!c->dead && c->state != Conn::State::kDraining &&
+         c->state != Conn::State::kCheckingHtl) {
     absl::string_view buf(c->in.data() + c->in_start,
                           c->in.size() - c->in_start);
     wire::DecodeResult d = wire::DecodeFrame(buf, max);
@@ -709,6 +620,14 @@ void Loop::HandleFrame(Conn* c, const wire::FrameView& f) {
       return;
     }
     HandleHello(c, f);
+    return;
+  }
+  if (c->state == Conn::State::kAwaitHtlProof) {
+    HandleHtlProof(c, f);
+    return;
+  }
+  if (c->htl_link) {
+    HandleHtlFrame(c, f);
     return;
   }
   switch (f.type) {
@@ -742,44 +661,15 @@ void Loop::HandleFrame(Conn* c, const wire::FrameView& f) {
       return;
     }
     case FrameType::kHtlProof:
-      return;  // reserved for the HTL work; nothing to check yet
+      GoAway(c, TL_E_PROTOCOL,
+             "htl-proof is valid only right after a hello that sets the HTL "
+             "bit");
+      return;
     default:
       GoAway(c, TL_E_PROTOCOL,
              absl::StrCat("a client may not send ", wire::FrameTypeName(f.type),
                           " frames"));
   }
-}
-
-void Loop::HandleHello(Conn* c, const wire::FrameView& f) {
-  auto hello = wire::DecodeHello(f.payload);
-  if (!hello.ok()) {
-    GoAway(c, TL_E_PROTOCOL, hello.status().message());
-    return;
-  }
-  const ClientRecord& rec = *c->admission.record;
-  if (rec.require_htl) {
-    const std::string msg =
-        absl::StrCat("client '", rec.label,
-                     "' is registered with -requirehtl on this appliance, so "
-                     "HTL is required; add the "
-                     "server on the client with vtl addServer -htl and run "
-                     "htlclient, or register the "
-                     "client without -requirehtl");
-    Log(absl::StrCat("refused peer=", c->peer, " client='", rec.label,
-                     "' fingerprint=", c->fingerprint, " rule=htl reason=\"",
-                     msg, "\""));
-    GoAway(c, TL_E_HTL_REQUIRED_BY_APPLIANCE, msg);
-    return;
-  }
-  SendFrame(c, wire::FrameType::kWelcome, 0, WelcomeFor(rec));
-  c->state = Conn::State::kOpen;
-  c->unauthenticated = false;
-  server_->ReleaseUnauthenticated(c->peer_ip);
-  server_->ClientConnected(rec);
-  Log(absl::StrCat("admitted peer=", c->peer, " client='", rec.label,
-                   "' fingerprint=", c->fingerprint,
-                   " slots=", rec.partitions.size(), " software=\"",
-                   hello->software, "\""));
 }
 
 void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
@@ -818,9 +708,8 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
   const uint64_t seq = ++next_seq_;
   c->pending[f.id] = Conn::Pending{req->partition, seq};
   CallContext ctx{c->admission.record->label, c->fingerprint, req->partition};
-  server_->handler_->HandleRequest(
-      ctx, req->op, req->data,
-      std::make_unique<ResponderImpl>(mailbox_, this, c->id, f.id, seq));
+  server_->handler_->HandleRequest(ctx, req->op, req->data,
+                                   NewResponder(c->id, f.id, seq));
 }
 
 void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
@@ -906,7 +795,8 @@ void Loop::Flush(Conn* c) {
     CloseConn(c, "");
     return;
   }
-  if (c->read_paused && !c->processing) {
+  if (c->read_paused && !c->processing &&
+      c->state != Conn::State::kCheckingHtl) {
     c->read_paused = false;
     UpdateEvents(c);
     if (!c->cipher_pending.empty()) {
@@ -959,6 +849,7 @@ void Loop::CloseConn(Conn* c, absl::string_view reason) {
   } else {
     server_->ClientDisconnected(c->fingerprint);
   }
+  HtlLinkClosed(c);
   for (auto& [id, stream] : c->streams) {
     stream.session->OnClose();
   }
@@ -995,7 +886,12 @@ void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
 }
 
 void Loop::MaybeFinishDrain(Conn* c) {
-  if (c->finish_then_close && c->pending.empty() && !c->dead) {
+  if (!c->pending.empty() || c->dead) {
+    return;
+  }
+  if (c->htl_goaway_code != TL_OK) {
+    GoAway(c, c->htl_goaway_code, c->htl_goaway_message);
+  } else if (c->finish_then_close) {
     GoAway(c, TL_E_UNAVAILABLE, "the appliance is shutting down");
   }
 }
@@ -1041,7 +937,9 @@ void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
 }
 
 void Loop::Revalidate(Conn* c) {
-  if (c->state != Conn::State::kAwaitHello && c->state != Conn::State::kOpen) {
+  if (c->state != Conn::State::kAwaitHello &&
+      c->state != Conn::State::kAwaitHtlProof &&
+      c->state != Conn::State::kCheckingHtl && c->state != Conn::State::kOpen) {
     return;
   }
   if (!server_->IsServed(c->tls->fingerprint)) {
@@ -1072,19 +970,15 @@ void Loop::Revalidate(Conn* c) {
   if (c->state != Conn::State::kOpen) {
     return;
   }
-  if (a.record->require_htl) {
-    GoAway(c, TL_E_HTL_REQUIRED_BY_APPLIANCE,
-           absl::StrCat(
-               "client '", a.record->label,
-               "' now requires HTL on this appliance; reconnect with HTL"));
+  if (!HtlStillAdmits(c)) {
     return;
   }
   if (old && old->label != a.record->label) {
     server_->ClientDisconnected(c->fingerprint);
     server_->ClientConnected(*a.record);
   }
-  if (old && SamePartitions(*old, *a.record)) {
-    return;
+  if (c->htl_link || (old && SamePartitions(*old, *a.record))) {
+    return;  // an htl/1 link has no partitions
   }
   // Fail calls and streams on revoked partitions at once; later answers are
   // dropped.
@@ -1169,7 +1063,9 @@ void Loop::Tick(absl::Time now) {
     if (!admitted && c->state != Conn::State::kDraining && now >= c->deadline) {
       CloseConn(c, c->state == Conn::State::kHandshake
                        ? "handshake deadline passed"
-                       : "no hello before the deadline");
+                   : c->state == Conn::State::kAwaitHello
+                       ? "no hello before the deadline"
+                       : "no HTL proof admitted before the deadline");
       continue;
     }
     if (c->state == Conn::State::kDraining &&

@@ -59,6 +59,12 @@ Loop* LoopOf(const Conn* c);
 std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop);
 const std::string& PeerIpOf(const Conn* c);
 
+// WelcomeFor encodes the welcome (and slots-changed) payload for `record`.
+std::string WelcomeFor(const ClientRecord& record);
+// The goaway messages of docs/htl.md's hello-bit table.
+std::string HtlRequiredByApplianceMessage(absl::string_view label);
+std::string HtlRequiredByClientMessage(absl::string_view label);
+
 // Thread safety: a Loop's state is touched only by its own thread, except Post.
 class Loop {
  public:
@@ -76,6 +82,13 @@ class Loop {
                   std::string data);
   void StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
                          int32_t status, std::string message);
+  // HTL (htl_link.cc): the answer to an htl-proof check, and closing every
+  // HTL link of a client whose HTL went Down.
+  void CompleteHtlCheck(uint64_t conn_id, uint64_t seq, int32_t code,
+                        std::string message);
+  void CloseHtlClient(const std::string& label, const std::string& reason);
+
+  std::shared_ptr<Mailbox> mailbox() const { return mailbox_; }
 
   // Used by the TLS callbacks, on the loop thread.
   Admission AdmitPeer(Conn* c, absl::string_view fingerprint);
@@ -95,6 +108,21 @@ class Loop {
   void ProcessFrames(Conn* c);
   void HandleFrame(Conn* c, const wire::FrameView& f);
   void HandleHello(Conn* c, const wire::FrameView& f);
+  void Welcome(Conn* c);
+  void RefuseHtl(Conn* c, int32_t code, absl::string_view message);
+  // htl_link.cc
+  void StartHtlLink(Conn* c);
+  void HandleHtlFrame(Conn* c, const wire::FrameView& f);
+  void HandleHtlRequest(Conn* c, const wire::FrameView& f);
+  void AwaitHtlProof(Conn* c);
+  void HandleHtlProof(Conn* c, const wire::FrameView& f);
+  void ResumeReading(Conn* c);
+  void HtlLinkClosed(Conn* c);
+  // HtlStillAdmits applies the HTL rules to a live link after a registry
+  // change; false when it said goaway.
+  bool HtlStillAdmits(Conn* c);
+  std::unique_ptr<Responder> NewResponder(uint64_t conn_id, uint32_t request_id,
+                                          uint64_t seq);
   void HandleRequest(Conn* c, const wire::FrameView& f);
   void HandleStreamOpen(Conn* c, const wire::FrameView& f);
   void SendFrame(Conn* c, wire::FrameType type, uint32_t id,

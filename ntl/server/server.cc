@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/server/event_loop.h"
+#include "ntl/server/htl_events.h"
+#include "ntl/server/htl_worker.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 
@@ -24,7 +26,9 @@ using internal_engine::TlsContext;
 
 namespace {
 
-const absl::string_view kServedAlpn[] = {tls::kAlpnNtl};
+// htl/1 is always accepted, so an HTL agent talking to a server without HTL
+// gets a goaway that says so rather than a bare ALPN alert.
+const absl::string_view kServedAlpn[] = {tls::kAlpnNtl, tls::kAlpnHtl};
 constexpr uint8_t kSessionIdContext[] = "trustlink-ntls";
 
 std::string LeafFingerprint(const STACK_OF(CRYPTO_BUFFER) * chain) {
@@ -93,16 +97,28 @@ void Server::AddStreamService(std::string name,
   services_[std::move(name)] = std::move(service);
 }
 
-void Server::Log(absl::string_view line) const {
-  if (options_.log) {
-    options_.log(line);
-    return;
-  }
+void Server::SetHtlGate(std::shared_ptr<HtlGate> gate) {
+  htl_gate_ = std::move(gate);
+}
+
+namespace {
+
+void LogToStderr(absl::string_view line) {
   const std::string text =
       absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
                                     absl::UTCTimeZone()),
                    " ntls: ", line, "\n");
   fwrite(text.data(), 1, text.size(), stderr);
+}
+
+}  // namespace
+
+void Server::Log(absl::string_view line) const {
+  if (options_.log) {
+    options_.log(line);
+    return;
+  }
+  LogToStderr(line);
 }
 
 absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
@@ -120,7 +136,7 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
   if (!st.ok()) {
     return st;
   }
-  tls::RequireAlpn(ctx, kServedAlpn, 1);
+  tls::RequireAlpn(ctx, kServedAlpn, 2);
   if (!SSL_CTX_use_certificate(ctx, cred->cert.get()) ||
       !SSL_CTX_use_PrivateKey(ctx, cred->key.get())) {
     ERR_clear_error();
@@ -354,6 +370,23 @@ absl::Status Server::Start() {
     }
     loops_.push_back(std::move(loop));
   }
+  if (htl_gate_) {
+    htl_worker_ = std::make_unique<internal_engine::HtlWorker>(
+        htl_gate_, options_.htl_tick);
+    std::vector<internal_engine::HtlEventRouter::Target> targets;
+    for (auto& loop : loops_) {
+      targets.push_back({loop->mailbox(), loop.get()});
+    }
+    std::function<void(absl::string_view)> log = options_.log;
+    if (!log) {
+      log = LogToStderr;
+    }
+    auto router = std::make_shared<internal_engine::HtlEventRouter>(
+        std::move(log), std::move(targets));
+    htl_gate_->SetListener(
+        [router](const HtlGateEvent& e) { router->OnEvent(e); });
+    htl_worker_->Start();
+  }
   for (auto& loop : loops_) {
     loop->Start();
   }
@@ -380,6 +413,12 @@ void Server::Shutdown(absl::Duration grace) {
   }
   for (auto& loop : loops_) {
     loop->Join();
+  }
+  if (htl_worker_) {
+    // After the loops: every link's close is queued by now, and the worker
+    // runs it before it ends.
+    htl_gate_->SetListener(nullptr);
+    htl_worker_->Stop();
   }
   loops_.clear();
   if (listen_fd_ >= 0) {

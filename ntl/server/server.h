@@ -23,6 +23,7 @@
 #include "ntl/server/credentials.h"
 #include "ntl/server/directory.h"
 #include "ntl/server/handler.h"
+#include "ntl/server/htl_gate.h"
 #include "ntl/wire/frame.h"
 
 namespace trustlink::ntl::server {
@@ -50,6 +51,7 @@ struct ServerOptions {
       absl::Hours(6);  // a key lives two rotations
   absl::Duration tick =
       absl::Milliseconds(100);  // timers, registry and cert polling
+  absl::Duration htl_tick = absl::Seconds(1);  // HtlGate::Tick, with a gate
   // log receives one line per event; by default lines go to stderr with a
   // timestamp.
   std::function<void(absl::string_view line)> log;
@@ -70,12 +72,14 @@ struct ServerStatus {
 
 namespace internal_engine {
 class Loop;
+class HtlWorker;
+class HtlEventRouter;
 struct TlsContext;
 }  // namespace internal_engine
 
 // Server runs the NTLS service.
 // Thread safety: all public methods are safe to call from any thread, except
-// that SetPartitionHandler and AddStreamService must precede Start.
+// that SetPartitionHandler, AddStreamService and SetHtlGate must precede Start.
 class Server {
  public:
   static absl::StatusOr<std::unique_ptr<Server>> Create(
@@ -86,6 +90,11 @@ class Server {
   void SetPartitionHandler(std::shared_ptr<PartitionHandler> handler);
   void AddStreamService(std::string name,
                         std::shared_ptr<StreamService> service);
+  // SetHtlGate turns the Host Trust Link on (docs/htl.md): ALPN htl/1 links,
+  // htl-proof admission of requirehtl clients' ntl/1 links, and closing a
+  // client's links when its HTL goes Down. Without a gate, HTL clients are
+  // refused with a message saying so.
+  void SetHtlGate(std::shared_ptr<HtlGate> gate);
 
   // Start binds the listener and starts the event loops.
   absl::Status Start();
@@ -121,6 +130,9 @@ class Server {
   const std::shared_ptr<CredentialSource> credentials_;
   std::shared_ptr<PartitionHandler> handler_;
   std::map<std::string, std::shared_ptr<StreamService>> services_;
+  std::shared_ptr<HtlGate> htl_gate_;
+  std::unique_ptr<internal_engine::HtlWorker> htl_worker_;
+  std::atomic<uint64_t> next_htl_link_id_{0};
 
   int listen_fd_ = -1;
   uint16_t port_ = 0;

@@ -25,6 +25,7 @@ struct TestClientOptions {
   SSL_SESSION* session = nullptr;  // offer this session for resumption
   int io_timeout_seconds =
       10;  // each blocking read or write gives up after this
+  std::string alpn = "ntl/1";  // "htl/1" for an HTL agent's link
 };
 
 struct Frame {
@@ -49,8 +50,8 @@ class TestClient {
   // Read returns the next frame, or an error (with alert() set when the server
   // sent one).
   absl::StatusOr<Frame> Read();
-  // Hello sends hello and returns the server's answer frame.
-  absl::StatusOr<Frame> Hello();
+  // Hello sends hello (with `features`) and returns the server's answer frame.
+  absl::StatusOr<Frame> Hello(uint32_t features = 0);
   // Call sends a request and waits for its response; returns (status, data).
   absl::StatusOr<std::pair<int32_t, std::string>> Call(
       absl::string_view partition, uint32_t op, absl::string_view data,
@@ -61,6 +62,7 @@ class TestClient {
   // session is the latest resumable session the server issued, or null.
   SSL_SESSION* session() const { return session_.get(); }
   int fd() const { return fd_; }
+  const SSL* ssl() const { return ssl_.get(); }
 
  private:
   static int NewSession(SSL* ssl, SSL_SESSION* session);

@@ -92,6 +92,23 @@ TL_EXPORT tl_status tl_client_settings_set_no_threads(
 TL_EXPORT tl_status tl_client_settings_set_initial_wait(
     tl_client_settings *settings, uint32_t wait_ms) TL_NOEXCEPT;
 
+/* tl_client_settings_set_htl_proof_socket: where the local HTL agent
+ * (htlclient) answers proof requests. After every handshake with a server
+ * marked for HTL (require_htl, ServerHtlNN = 1) the link asks it for a proof
+ * bound to that TLS session and sends it right after hello; when no agent
+ * answers, the server's last failure is TL_E_HTL_AGENT_UNAVAILABLE and its
+ * message says to start htlclient. `path` NULL or "" means the default
+ * (tl_htl_default_proof_socket). tl_client_settings_load_root keeps it. */
+TL_EXPORT tl_status tl_client_settings_set_htl_proof_socket(
+    tl_client_settings *settings, const char *path) TL_NOEXCEPT;
+
+/* tl_client_settings_set_htl_proof_timeout: the longest a handshake waits for
+ * the agent's proof, in milliseconds (non-zero; default 2000; never longer
+ * than what is left of the connect timeout). The request runs on the I/O
+ * thread, so it is always bounded. tl_client_settings_load_root keeps it. */
+TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
+    tl_client_settings *settings, uint32_t timeout_ms) TL_NOEXCEPT;
+
 /* ---- The client
  * ---------------------------------------------------------------------- */
 

@@ -129,6 +129,19 @@ TL_EXPORT tl_status tl_server_last_error(const tl_server *server, char *buf,
 TL_EXPORT tl_status tl_server_set_request_handler(tl_server *server,
                                                   tl_server_request_fn fn,
                                                   void *userdata) TL_NOEXCEPT;
+/* tl_server_enable_htl makes the server serve the Host Trust Link
+ * (docs/htl.md) from the HTL state under `root`/htl/, the state that
+ * tl_htl_appliance_open and ntlsh use. NULL means the registry root given to
+ * tl_server_options_set_root. The server then accepts htl/1 links of HTL
+ * agents, checks the HTL proof on every application link of a client
+ * registered with -requirehtl, and closes all of a client's links when its HTL
+ * goes Down. The state is opened as the serving daemon: a new boot, so every
+ * client's grace period restarts now rather than expiring during an outage.
+ * Call it once, before tl_server_start. Without it, HTL clients are refused
+ * with a message that says the server has no HTL state. Returns TL_OK, or an
+ * error (the state cannot be opened; called twice or after start). */
+TL_EXPORT tl_status tl_server_enable_htl(tl_server *server,
+                                         const char *root) TL_NOEXCEPT;
 /* tl_server_add_stream_service registers the byte-stream service `name`
  * ("pkcs11") with its callbacks; `userdata` must outlive the server. Call it
  * before tl_server_start. */

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "ntl/status.h"
 #include "ntl/tls/policy.h"
 #include "ntl/wire/frame.h"
 #include "trustlink/base.h"
@@ -23,7 +24,7 @@
 namespace trustlink::ntl::client::testing {
 namespace {
 
-const absl::string_view kProtocols[] = {tls::kAlpnNtl};
+const absl::string_view kProtocols[] = {tls::kAlpnNtl, tls::kAlpnHtl};
 
 int AlertIndex() {
   static int index =
@@ -78,7 +79,10 @@ absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Start(
   if (!st.ok()) {
     return st;
   }
-  tls::RequireAlpn(ctx, kProtocols, 1);
+  // htl/1 only with an appliance to serve it, so a client can also meet a
+  // server that does not speak it.
+  tls::RequireAlpn(ctx, kProtocols,
+                   s->options_.htl_appliance != nullptr ? 2 : 1);
   bssl::UniquePtr<BIO> cb(
       BIO_new_mem_buf(s->options_.cert_pem.data(),
                       static_cast<int>(s->options_.cert_pem.size())));
@@ -181,10 +185,14 @@ void FakeServer::Serve(int fd) {
   bssl::UniquePtr<SSL> ssl(SSL_new(static_cast<SSL_CTX*>(ctx_)));
   SSL_set_fd(ssl.get(), fd);
   int held_here = 0;
-  if (SSL_accept(ssl.get()) == 1) {
+  if (SSL_accept(ssl.get()) == 1 &&
+      tls::NegotiatedAlpn(ssl.get()) == tls::kAlpnHtl) {
+    ServeHtl(ssl.get(), fd);
+  } else if (SSL_is_init_finished(ssl.get())) {
     if (SSL_session_reused(ssl.get())) {
       resumed_.fetch_add(1);
     }
+    bool awaiting_proof = false;
     std::string in;
     bool welcomed = false;
     char buf[16384];
@@ -209,6 +217,33 @@ void FakeServer::Serve(int fd) {
         if (welcomed && options_.fault == Fault::kSilentAfterWelcome) {
           continue;
         }
+        if (awaiting_proof) {
+          // The frame right after an HTL hello must be the link's proof.
+          awaiting_proof = false;
+          absl::Status st =
+              f.type == wire::FrameType::kHtlProof
+                  ? CheckLinkProof(ssl.get(), f.payload)
+                  : absl::Status(absl::InvalidArgumentError(
+                        absl::StrCat("expected htl-proof after hello, got ",
+                                     wire::FrameTypeName(f.type))));
+          if (!st.ok()) {
+            link_proofs_refused_.fetch_add(1);
+            wire::Closing c{st.code() == absl::StatusCode::kInvalidArgument
+                                ? TL_E_PROTOCOL
+                                : static_cast<int32_t>(ToTlStatus(st)),
+                            std::string(st.message())};
+            wire::AppendFrame(wire::FrameType::kGoAway, 0, 0,
+                              wire::EncodeClosing(c), &out);
+            close_now = true;
+            break;
+          }
+          link_proofs_ok_.fetch_add(1);
+          wire::Welcome w{options_.client_label, options_.slots};
+          wire::AppendFrame(wire::FrameType::kWelcome, 0, 0,
+                            wire::EncodeWelcome(w), &out);
+          welcomed = true;
+          continue;
+        }
         switch (f.type) {
           case wire::FrameType::kHello: {
             absl::StatusOr<wire::Hello> h = wire::DecodeHello(f.payload);
@@ -218,6 +253,11 @@ void FakeServer::Serve(int fd) {
               wire::AppendFrame(wire::FrameType::kGoAway, 0, 0,
                                 wire::EncodeClosing(c), &out);
               close_now = true;
+              break;
+            }
+            if (h.ok() && (h->features & wire::kFeatureClientRequiresHtl) &&
+                options_.htl_appliance != nullptr) {
+              awaiting_proof = true;
               break;
             }
             wire::Welcome w{options_.client_label, options_.slots};

@@ -9,12 +9,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "htl/appliance.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/wire/messages.h"
 
@@ -36,11 +39,22 @@ struct FakeServerOptions {
   std::string key_pem;
   uint8_t admission_alert =
       0;  // e.g. SSL_AD_CERTIFICATE_UNKNOWN: refuse every client
-  int32_t goaway_status = 0;  // non-zero: answer hello with goaway
+  int32_t goaway_status =
+      0;  // non-zero: answer hello (htl/1: the handshake) with goaway
   std::string goaway_message;
   std::vector<wire::SlotInfo> slots;
   std::string client_label = "client.test";
   Fault fault = Fault::kNone;
+
+  // HTL: the appliance state the htl/1 ops and link proofs go to (borrowed; it
+  // must outlive the server). The HTL client label is `client_label`.
+  htl::Appliance* htl_appliance = nullptr;
+  // htl_reply, when set, is asked after the appliance processed each htl/1
+  // request: kDrop closes the connection without a reply (a lost reply),
+  // kDelay sends the reply only after htl_delay (or once the client hung up).
+  enum class HtlReply { kSend, kDrop, kDelay };
+  std::function<HtlReply(uint32_t op)> htl_reply;
+  absl::Duration htl_delay = absl::Seconds(2);
 };
 
 // Thread safety: all methods are safe from any thread.
@@ -61,11 +75,22 @@ class FakeServer {
   int resumed() const { return resumed_.load(); }
   int held() const { return held_.load(); }
   uint32_t last_hello_features() const { return hello_features_.load(); }
+  // HTL counters: htl/1 sessions accepted, htl/1 requests processed, and
+  // link proofs accepted / refused on ntl/1 links.
+  int htl_sessions() const { return htl_sessions_.load(); }
+  int htl_requests() const { return htl_requests_.load(); }
+  int link_proofs_ok() const { return link_proofs_ok_.load(); }
+  int link_proofs_refused() const { return link_proofs_refused_.load(); }
 
  private:
   FakeServer() = default;
   void AcceptLoop();
   void Serve(int fd);
+  // ServeHtl serves one admitted htl/1 connection (fake_server_htl.cc).
+  void ServeHtl(void* ssl, int fd);
+  // CheckLinkProof checks an htl-proof frame's payload for the ntl/1 link
+  // `ssl` (fake_server_htl.cc).
+  absl::Status CheckLinkProof(void* ssl, absl::string_view payload);
 
   FakeServerOptions options_;
   void* ctx_ =
@@ -77,6 +102,10 @@ class FakeServer {
   std::atomic<int> resumed_{0};
   std::atomic<int> held_{0};
   std::atomic<uint32_t> hello_features_{0};
+  std::atomic<int> htl_sessions_{0};
+  std::atomic<int> htl_requests_{0};
+  std::atomic<int> link_proofs_ok_{0};
+  std::atomic<int> link_proofs_refused_{0};
   std::thread accept_thread_;
   internal::Mutex mu_;
   std::vector<int> fds_ ABSL_GUARDED_BY(mu_);

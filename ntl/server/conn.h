@@ -1,0 +1,92 @@
+#ifndef TRUSTLINK_NTL_SERVER_CONN_H_
+#define TRUSTLINK_NTL_SERVER_CONN_H_
+
+// Conn: one client connection's state, shared by the files that implement
+// Loop (event_loop.cc, handshake.cc, htl_link.cc). Private to ntl/server.
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "absl/time/time.h"
+#include "ntl/server/admission.h"
+#include "ntl/server/event_loop.h"
+#include "ntl/server/handler.h"
+
+namespace trustlink::ntl::server::internal_engine {
+
+// Conn is one client connection, owned by its loop.
+struct Conn {
+  // kAwaitHtlProof: hello asked for HTL, the htl-proof frame must come next.
+  // kCheckingHtl: the HTL worker is checking that proof; reading is paused.
+  enum class State {
+    kHandshake,
+    kAwaitHello,
+    kAwaitHtlProof,
+    kCheckingHtl,
+    kOpen,
+    kDraining
+  };
+  struct Pending {
+    std::string partition;
+    uint64_t seq;
+  };
+  struct Stream {
+    std::string partition;
+    uint64_t seq;
+    std::unique_ptr<StreamSession> session;
+  };
+
+  Loop* loop = nullptr;
+  uint64_t id = 0;
+  int fd = -1;
+  bssl::UniquePtr<SSL> ssl;
+  std::shared_ptr<TlsContext> tls;
+  std::string peer_ip;
+  std::string peer;  // ip:port for logs
+  State state = State::kHandshake;
+  bool unauthenticated = true;
+  bool dead = false;
+  bool processing = false;
+  bool want_write = false;
+  bool read_paused = false;
+  bool finish_then_close = false;
+  bool refusal_logged = false;
+  bool registered = false;
+  uint32_t events = 0;
+  absl::Time deadline;
+  absl::Time last_active;
+  // Ciphertext: `src` is what the BIO reads from during one drive; leftovers
+  // wait in cipher_pending.
+  const char* src = nullptr;
+  size_t src_len = 0;
+  std::string cipher_pending;
+  // Plaintext: frames are decoded in place from in[in_start..].
+  std::string in;
+  size_t in_start = 0;
+  std::string out;
+  size_t out_off = 0;
+  Admission admission;
+  std::string fingerprint;
+  std::unordered_map<uint32_t, Pending> pending;
+  std::unordered_map<uint32_t, Stream> streams;
+  // HTL (htl_link.cc). An htl/1 connection is kOpen with htl_link set; an
+  // ntl/1 link admitted with an HTL proof has htl_proven set.
+  bool htl_link = false;
+  bool htl_proven = false;
+  std::string htl_link_id;     // htl/1: the id the gate knows this link by
+  std::string htl_binding;     // the exporter value proofs are bound to
+  std::string software;        // from hello, for the admission log line
+  uint64_t htl_check_seq = 0;  // the proof check in flight
+  // htl/1 after HTL went Down: answer the requests in flight (the heartbeat
+  // that detected a clone gets its TL_E_HTL_CLONE_DETECTED), then goaway.
+  int32_t htl_goaway_code = 0;
+  std::string htl_goaway_message;
+};
+
+}  // namespace trustlink::ntl::server::internal_engine
+
+#endif  // TRUSTLINK_NTL_SERVER_CONN_H_

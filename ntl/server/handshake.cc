@@ -1,0 +1,136 @@
+// Admission after the TLS handshake and after hello (docs/server.md,
+// "Admission"; docs/htl.md, "Frames"): the registry check after every
+// handshake, then per ALPN either the htl/1 link or the hello of an ntl/1 link
+// with its HTL table.
+
+
+#include "absl/strings/str_cat.h"
+#include "ntl/server/conn.h"
+#include "ntl/server/event_loop.h"
+#include "ntl/server/htl_gate.h"
+#include "ntl/tls/policy.h"
+#include "ntl/wire/messages.h"
+#include "trustlink/base.h"
+
+namespace trustlink::ntl::server::internal_engine {
+
+std::string WelcomeFor(const ClientRecord& record) {
+  wire::Welcome w;
+  w.client_label = record.label;
+  w.slots = record.partitions;
+  return wire::EncodeWelcome(w);
+}
+
+std::shared_ptr<const DirectorySnapshot> Loop::snapshot() {
+  const uint64_t gen = server_->directory_->generation();
+  if (gen != directory_generation_) {
+    directory_generation_ = gen;
+    snapshot_ = server_->directory_->Snapshot();
+  }
+  return snapshot_;
+}
+
+Admission Loop::AdmitPeer(Conn* c, absl::string_view fingerprint) {
+  Admission a = Admit(*snapshot(), fingerprint, c->peer_ip);
+  if (!a.admitted && !c->refusal_logged) {
+    c->refusal_logged = true;
+    Log(absl::StrCat("refused peer=", c->peer, " fingerprint=", fingerprint,
+                     " rule=", a.rule, " reason=\"", a.message, "\""));
+  }
+  return a;
+}
+
+void Loop::OnHandshakeDone(Conn* c) {
+  const STACK_OF(CRYPTO_BUFFER)* chain =
+      SSL_get0_peer_certificates(c->ssl.get());
+  if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
+    CloseConn(c, "no client certificate");
+    return;
+  }
+  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+  c->fingerprint = Sha256Fingerprint(
+      absl::string_view(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
+                        CRYPTO_BUFFER_len(leaf)));
+  // Admission again, after every handshake: a resumed one skipped the verify
+  // callback.
+  c->admission = AdmitPeer(c, c->fingerprint);
+  if (!c->admission.admitted) {
+    CloseConn(c, "");
+    return;
+  }
+  c->state = Conn::State::kAwaitHello;
+  c->htl_link = tls::NegotiatedAlpn(c->ssl.get()) == tls::kAlpnHtl;
+  Log(absl::StrCat("authenticated peer=", c->peer, " client='",
+                   c->admission.record->label, "' fingerprint=", c->fingerprint,
+                   " resumed=", SSL_session_reused(c->ssl.get()) ? "yes" : "no",
+                   " version=", SSL_get_version(c->ssl.get()),
+                   " alpn=", tls::NegotiatedAlpn(c->ssl.get())));
+  if (c->htl_link) {
+    StartHtlLink(c);  // htl/1 has no hello: this handshake is its admission
+  }
+}
+
+void Loop::RefuseHtl(Conn* c, int32_t code, absl::string_view message) {
+  Log(absl::StrCat("refused peer=", c->peer, " client='",
+                   c->admission.record->label, "' fingerprint=", c->fingerprint,
+                   " rule=htl code=", code, " reason=\"", message, "\""));
+  GoAway(c, code, message);
+}
+
+std::string HtlRequiredByApplianceMessage(absl::string_view label) {
+  return absl::StrCat(
+      "client '", label,
+      "' is registered with -requirehtl on this appliance, so HTL is "
+      "required; add the server on the client with vtl addServer -htl and run "
+      "htlclient, or register the client without -requirehtl");
+}
+
+std::string HtlRequiredByClientMessage(absl::string_view label) {
+  return absl::StrCat(
+      "client '", label,
+      "' asked for HTL but is not registered with -requirehtl on this "
+      "appliance; register the client with -requirehtl (client register ... "
+      "-requirehtl -generateott), or drop -htl from vtl addServer on the "
+      "client");
+}
+
+void Loop::HandleHello(Conn* c, const wire::FrameView& f) {
+  auto hello = wire::DecodeHello(f.payload);
+  if (!hello.ok()) {
+    GoAway(c, TL_E_PROTOCOL, hello.status().message());
+    return;
+  }
+  const ClientRecord& rec = *c->admission.record;
+  c->software = hello->software;
+  const bool asks_htl = (hello->features & kHelloFeatureHtl) != 0;
+  if (rec.require_htl && !asks_htl) {
+    RefuseHtl(c, TL_E_HTL_REQUIRED_BY_APPLIANCE,
+              HtlRequiredByApplianceMessage(rec.label));
+    return;
+  }
+  if (!rec.require_htl && asks_htl) {
+    RefuseHtl(c, TL_E_HTL_REQUIRED_BY_CLIENT,
+              HtlRequiredByClientMessage(rec.label));
+    return;
+  }
+  if (rec.require_htl) {
+    AwaitHtlProof(c);
+    return;
+  }
+  Welcome(c);
+}
+
+void Loop::Welcome(Conn* c) {
+  const ClientRecord& rec = *c->admission.record;
+  SendFrame(c, wire::FrameType::kWelcome, 0, WelcomeFor(rec));
+  c->state = Conn::State::kOpen;
+  c->unauthenticated = false;
+  server_->ReleaseUnauthenticated(c->peer_ip);
+  server_->ClientConnected(rec);
+  Log(absl::StrCat(
+      "admitted peer=", c->peer, " client='", rec.label,
+      "' fingerprint=", c->fingerprint, " slots=", rec.partitions.size(),
+      c->htl_proven ? " htl=proven" : "", " software=\"", c->software, "\""));
+}
+
+}  // namespace trustlink::ntl::server::internal_engine

@@ -1,0 +1,26 @@
+#include "ntl/server/htl_events.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace trustlink::ntl::server::internal_engine {
+
+void HtlEventRouter::OnEvent(const HtlGateEvent& event) const {
+  if (event.kind == HtlGateEvent::Kind::kAlert) {
+    // Alert level: a clone or a rolled-back copy of the client exists.
+    log_(absl::StrCat("ALERT htl client='", event.client, "' reason=\"",
+                      event.message, "\""));
+    return;
+  }
+  log_(absl::StrCat("htl-down client='", event.client, "' reason=\"",
+                    event.message, "\"; closing its links"));
+  for (const Target& t : targets_) {
+    Loop* loop = t.loop;
+    t.mailbox->Post([loop, client = event.client, reason = event.message] {
+      loop->CloseHtlClient(client, reason);
+    });
+  }
+}
+
+}  // namespace trustlink::ntl::server::internal_engine
