@@ -27,6 +27,21 @@ bool IsRefusal(const absl::Status& s) {
   }
 }
 
+// IsTokenRefusal says whether a failed exchange was about the token file itself
+// (so the same file is not presented again). Anything else, such as the goaway
+// HTL_DOWN of a link the appliance closed, says nothing about the file.
+bool IsTokenRefusal(const absl::Status& s) {
+  switch (ntl::ToTlStatus(s)) {
+    case TL_E_OTT_EXPIRED:
+    case TL_E_OTT_USED:
+    case TL_E_OTT_INVALID:
+    case TL_E_PROTOCOL:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 const char* AgentLinkStateName(AgentLinkState state) {
@@ -180,7 +195,7 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
       tried = false;
     } else {
       result = grant.status();
-      if (IsRefusal(result) || ntl::ToTlStatus(result) == TL_E_PROTOCOL) {
+      if (IsTokenRefusal(result)) {
         p->refused_token_hash = Sha256(*contents);
         if (held->has_value()) {
           // A bad token file must not cost the chain we already hold: report
@@ -219,6 +234,9 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
     (void)options_.store->Remove(appliance);
     p->status.generation = 0;
     p->status.state = AgentLinkState::kRefused;
+    // The appliance closes every link of a client whose HTL is Down; a new
+    // token must go over a new session, not read the old one's goaway.
+    p->session.reset();
   } else {
     p->session.reset();  // a transport failure: reconnect at the next poll
     p->status.state =

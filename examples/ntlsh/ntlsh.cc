@@ -22,38 +22,15 @@
 #include <string>
 #include <vector>
 
+#include "examples/ntlsh/command.h"
+#include "examples/ntlsh/htl_commands.h"
+#include "examples/ntlsh/ntlsd_status.h"
 #include "examples/ntlsh/output.h"
 #include "examples/ntlsh/partition_token.h"
 #include "trustlink/trustlink.h"
 
 namespace ntlsh {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-// Failure is a command's error: a tl_status (or a usage error) and the message.
-struct Failure {
-  int exit_code;
-  tl_status status;
-  std::string message;
-};
-
-struct Args {
-  std::map<std::string, std::string> values;  // flag -> value ("" for switches)
-  bool Has(const std::string& f) const { return values.count(f) > 0; }
-  std::string Get(const std::string& f) const {
-    auto it = values.find(f);
-    return it == values.end() ? "" : it->second;
-  }
-};
-
-// A flag: its name (without '-') and whether it takes a value.
-struct Flag {
-  const char* name;
-  bool takes_value;
-};
 
 class Shell {
  public:
@@ -65,15 +42,6 @@ class Shell {
   int Run(const std::vector<std::string>& words);
 
  private:
-  using Handler = std::function<void(const Args&, Output*)>;
-  struct Command {
-    std::vector<std::string> path;
-    std::vector<Flag> flags;
-    bool writes;
-    Handler handler;
-    const char* usage;
-  };
-
   std::vector<Command> Commands();
   tl_registry* Registry(bool create);
   [[noreturn]] void Fail(tl_status status, const std::string& message);
@@ -83,6 +51,11 @@ class Shell {
   void ShowClient(const tl_client_info* info, Output* out);
   void ClientWarnings(const tl_client_info* info, Output* out);
   long long Number(const std::string& flag, const std::string& text);
+  // Access is what the htl command group (htl_commands.h) uses of the shell.
+  ShellAccess Access() {
+    return {root_, [this](bool create) { return Registry(create); },
+            [this](tl_status st, tl_registry* reg) { Check(st, reg); }};
+  }
 
   std::string root_;
   bool json_;
@@ -91,10 +64,6 @@ class Shell {
 
 [[noreturn]] void Shell::Fail(tl_status status, const std::string& message) {
   throw Failure{kExitFailed, status, message};
-}
-
-[[noreturn]] void UsageError(const std::string& message) {
-  throw Failure{kExitUsage, TL_E_INVALID_ARGUMENT, message};
 }
 
 void Shell::Check(tl_status status, tl_registry* reg) {
@@ -280,9 +249,33 @@ void SettingsBlock(const tl_appliance_settings* s, bool ntls, bool keepalive,
   }
 }
 
+// ShowService adds what the running ntlsd reports, or why there is nothing to
+// report; either way `ntls show` succeeds, as the settings are still shown.
+void ShowService(const std::string& socket_path, Output* out) {
+  NtlsdStatus st;
+  std::string error;
+  if (!QueryNtlsd(socket_path, &st, &error)) {
+    out->Field("NTLS service", "service", "not running");
+    out->Field("NTLS service detail", "service_detail", error);
+    return;
+  }
+  out->Field("NTLS service", "service", "running");
+  out->Field("NTLS listening on", "listen", st.listen);
+  out->FieldNum("Admitted connections", "connections", st.connections);
+  out->FieldNum("Connections in handshake", "unauthenticated",
+                st.unauthenticated);
+  std::vector<std::vector<std::string>> rows;
+  for (const NtlsdClient& c : st.clients) {
+    rows.push_back({c.label, std::to_string(c.connections), c.fingerprint});
+  }
+  out->Table("connected_clients",
+             {"Connected Client", "Connections", "SHA-256 Fingerprint"},
+             {"client", "connections", "fingerprint"}, rows);
+}
+
 }  // namespace
 
-std::vector<Shell::Command> Shell::Commands() {
+std::vector<Command> Shell::Commands() {
   auto client_out = [this](tl_status st, tl_registry* reg, tl_client_info* raw,
                            Output* out, const std::string& done) {
     InfoPtr info(raw);
@@ -338,7 +331,7 @@ std::vector<Shell::Command> Shell::Commands() {
                {"use", "subject", "key_type", "expires", "fingerprint"}, rows);
   };
 
-  return {
+  std::vector<Command> commands = {
       {{"client", "register"},
        {{"client", true},
         {"hostname", true},
@@ -353,12 +346,7 @@ std::vector<Shell::Command> Shell::Commands() {
          std::string label = Require(a, "client");
          if (a.Has("hostname") == a.Has("ip"))
            UsageError("give exactly one of -hostname, -ip");
-         if (a.Has("generateott")) {
-           Fail(TL_E_UNIMPLEMENTED,
-                "-generateott needs the HTL feature, which this build does not "
-                "have yet; "
-                "register without it (nothing was registered)");
-         }
+         CheckHtlRegisterFlags(a);
          std::string name =
              a.Has("ip") ? Require(a, "ip") : Require(a, "hostname");
          std::string pem = ReadCertificate(a, name);
@@ -390,10 +378,11 @@ std::vector<Shell::Command> Shell::Commands() {
          out->Line("'client register' successful for client " + label + ".");
          out->Data("client", Json::Str(label));
          out->Data("fingerprint", Json::Str(tl_client_info_fingerprint(info)));
+         HtlAfterRegister(Access(), info, a, out);
        },
        "client register -client LABEL -hostname HOST|-ip ADDR [-certificate "
        "FILE] "
-       "[-requirehtl] [-ottexpiry SECONDS] [-force]"},
+       "[-requirehtl [-ottexpiry SECONDS] [-generateott]] [-force]"},
       {{"client", "list"},
        {},
        false,
@@ -443,6 +432,7 @@ std::vector<Shell::Command> Shell::Commands() {
          std::string label = Require(a, "client");
          tl_registry* reg = Registry(false);
          Check(tl_registry_delete_client(reg, label.c_str()), reg);
+         HtlAfterDelete(Access(), label, out);
          out->Line("'client delete' successful for client " + label +
                    ". Remove this appliance from the client too (vtl "
                    "deleteServer), or the "
@@ -496,6 +486,7 @@ std::vector<Shell::Command> Shell::Commands() {
          tl_client_info* info = nullptr;
          st = tl_registry_set_require_htl(reg, label.c_str(), htl, ott, &info);
          client_out(st, reg, info, out, "Client " + label + " modified.");
+         if (a.Has("ottexpiry")) HtlSyncOttExpiry(Access(), label, ott);
        },
        "client modify -client LABEL [-requirehtl yes|no] [-ottexpiry SECONDS]"},
       {{"client", "hostip", "map"},
@@ -677,10 +668,14 @@ std::vector<Shell::Command> Shell::Commands() {
        },
        "partition show -partition NAME"},
       {{"ntls", "show"},
-       {},
+       {{"socket", true}},
        false,
-       [=](const Args&, Output* out) { show_settings(out, true, true, false); },
-       "ntls show"},
+       [=](const Args& a, Output* out) {
+         show_settings(out, true, true, false);
+         ShowService(a.Has("socket") ? a.Get("socket") : root_ + "/ntlsd.sock",
+                     out);
+       },
+       "ntls show [-socket PATH]"},
       {{"ntls", "ipcheck", "enable"},
        {},
        true,
@@ -785,54 +780,6 @@ std::vector<Shell::Command> Shell::Commands() {
              out, true, false, false);
        },
        "ntls timeout set -receive MILLISECONDS"},
-      {{"htl", "show"},
-       {},
-       false,
-       [=](const Args&, Output* out) {
-         show_settings(out, false, false, true);
-         tl_registry* reg = Registry(false);
-         tl_client_list* list = nullptr;
-         tl_status st = tl_registry_list_clients(reg, &list);
-         std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(
-             list, tl_client_list_free);
-         Check(st, reg);
-         std::vector<std::vector<std::string>> rows;
-         for (size_t i = 0; i < tl_client_list_count(list); ++i) {
-           const tl_client_info* c = tl_client_list_get(list, i);
-           if (!tl_client_info_require_htl(c)) continue;
-           rows.push_back(
-               {tl_client_info_label(c), "Unknown", "No file",
-                std::to_string(tl_client_info_effective_ott_expiry(c))});
-         }
-         out->Table("clients",
-                    {"Client", "HTL Status", "OTT Status", "OTT Expiry (s)"},
-                    {"label", "htl_status", "ott_status", "ott_expiry"}, rows);
-       },
-       "htl show"},
-      {{"htl", "set", "gracePeriod"},
-       {{"seconds", true}},
-       true,
-       [=](const Args& a, Output* out) {
-         long long s = Number("seconds", Require(a, "seconds"));
-         settings_patch(
-             [&](tl_appliance_settings* p) {
-               tl_appliance_settings_set_htl_grace_period(p, int32_t(s));
-             },
-             out, false, false, true);
-       },
-       "htl set gracePeriod -seconds N"},
-      {{"htl", "set", "defaultOTTExpiry"},
-       {{"seconds", true}},
-       true,
-       [=](const Args& a, Output* out) {
-         long long s = Number("seconds", Require(a, "seconds"));
-         settings_patch(
-             [&](tl_appliance_settings* p) {
-               tl_appliance_settings_set_htl_default_ott_expiry(p, int32_t(s));
-             },
-             out, false, false, true);
-       },
-       "htl set defaultOTTExpiry -seconds N"},
       {{"sysconf", "regenCert"},
        {{"name", true}, {"keytype", true}},
        true,
@@ -921,6 +868,8 @@ std::vector<Shell::Command> Shell::Commands() {
        },
        "service restart ntls"},
   };
+  for (Command& c : HtlCommands(Access())) commands.push_back(std::move(c));
+  return commands;
 }
 
 int Shell::Run(const std::vector<std::string>& words) {

@@ -97,9 +97,9 @@ run_fails 1 TL_E_NAME_INVALID client register -client ../etc -hostname other.exa
 run_fails 1 TL_E_NOT_FOUND client assignPartition -client client1 -partition nope
 run_fails 1 TL_E_NOT_FOUND client register -client y -hostname nothere.example.com
 expect "incoming/nothere.example.com.pem" "$T/err"
-run_fails 1 TL_E_UNIMPLEMENTED client register -client z -hostname other.example.com \
+run_fails 2 TL_E_INVALID_ARGUMENT client register -client z -hostname other.example.com \
   -certificate "$T/client/other.example.com.pem" -generateott
-expect "HTL feature" "$T/err"
+expect "-generateott needs -requirehtl" "$T/err"
 run_fails 1 TL_E_FAILED_PRECONDITION partition delete -partition par1
 expect "client1" "$T/err"
 run_fails 2 TL_E_INVALID_ARGUMENT client register -client z

@@ -94,10 +94,8 @@ void Output::FieldNum(const std::string& key, const std::string& json_key,
   data_.Set(json_key, Json::Num(value));
 }
 
-void Output::Table(const std::string& json_key,
-                   const std::vector<std::string>& headers,
-                   const std::vector<std::string>& json_names,
-                   const std::vector<std::vector<std::string>>& rows) {
+void Output::HumanTable(const std::vector<std::string>& headers,
+                        const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(headers.size());
   for (size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();
   for (const auto& row : rows) {
@@ -120,16 +118,23 @@ void Output::Table(const std::string& json_key,
   std::vector<std::string> rule;
   for (size_t w : width) rule.push_back(std::string(w, '-'));
   Line(format(rule));
+  for (const auto& row : rows) Line(format(row));
+  if (rows.empty()) Line("(none)");
+}
+
+void Output::Table(const std::string& json_key,
+                   const std::vector<std::string>& headers,
+                   const std::vector<std::string>& json_names,
+                   const std::vector<std::vector<std::string>>& rows) {
+  HumanTable(headers, rows);
   Json array = Json::Arr();
   for (const auto& row : rows) {
-    Line(format(row));
     Json obj = Json::Obj();
     for (size_t c = 0; c < row.size() && c < json_names.size(); ++c) {
       obj.Set(json_names[c], Json::Str(row[c]));
     }
     array.Add(obj);
   }
-  if (rows.empty()) Line("(none)");
   data_.Set(json_key, array);
 }
 

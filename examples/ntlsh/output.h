@@ -46,6 +46,10 @@ class Output {
              const std::vector<std::string>& headers,
              const std::vector<std::string>& json_names,
              const std::vector<std::vector<std::string>>& rows);
+  // HumanTable adds an aligned table for people only; the caller adds the
+  // JSON form with Data (for typed values: numbers, booleans).
+  void HumanTable(const std::vector<std::string>& headers,
+                  const std::vector<std::vector<std::string>>& rows);
   void Warning(const std::string& text) { warnings_.push_back(text); }
   void Data(const std::string& key, Json value) {
     data_.Set(key, std::move(value));

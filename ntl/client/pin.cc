@@ -106,6 +106,16 @@ absl::Status TlsFailure(absl::string_view server, int ssl_error,
             "(ipcheck is on); fix the registered hostname/IP or its "
             "mapping on the appliance"));
   }
+  if (reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED) {
+    return Error(
+        absl::StatusCode::kPermissionDenied, TL_E_CERT_EXPIRED,
+        absl::StrCat(
+            "server '", server,
+            "' refused this client (TLS alert certificate_expired): the "
+            "client certificate has expired or is not valid yet (check both "
+            "clocks); make a new one with vtl createCert and have it "
+            "registered with 'client replaceCertificate' on the appliance"));
+  }
   if (ssl_error == SSL_ERROR_ZERO_RETURN ||
       (ssl_error == SSL_ERROR_SYSCALL && err == 0)) {
     return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ntl/client/client.h"
@@ -12,6 +13,8 @@
 #include "ntl/client/testing/fake_server.h"
 #include "ntl/client/testing/test_util.h"
 #include "ntl/client/verify.h"
+#include "ntl/identity.h"
+#include "ntl/names.h"
 #include "ntl/server/credentials.h"
 #include "ntl/server/directory.h"
 #include "ntl/server/server.h"
@@ -154,6 +157,30 @@ TEST_F(ServerE2eTest, VerifyNamesEachAdmissionRefusal) {
   r = Verify(Settings(), absl::Seconds(5));
   EXPECT_EQ((*r)[0].code, TL_OK) << (*r)[0].message;
   EXPECT_EQ((*r)[0].slots.size(), 2u);
+}
+
+TEST_F(ServerE2eTest, VerifySaysTheClientCertificateExpiredAndHowToReplaceIt) {
+  auto name = CanonicalizeName("127.0.0.1");
+  ASSERT_TRUE(name.ok()) << name.status();
+  IdentityOptions io;
+  io.validity_days = 1;
+  io.now = absl::Now() - absl::Hours(48);
+  auto id = CreateIdentity(*name, io);
+  ASSERT_TRUE(id.ok()) << id.status();
+  ClientRecord old = Record({"127.0.0.1"});
+  old.fingerprint = id->cert.Sha256Fingerprint();
+  directory_->Put(old);
+  StartServer();
+  ClientSettings s = Settings();
+  s.client_cert_pem = id->cert.Pem();
+  s.client_key_pem = PrivateKeyToPem(id->key.get()).value();
+  auto r = Verify(s, absl::Seconds(5));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].code, TL_E_CERT_EXPIRED) << (*r)[0].message;
+  EXPECT_TRUE(absl::StrContains((*r)[0].message, "vtl createCert"))
+      << (*r)[0].message;
+  EXPECT_TRUE(absl::StrContains((*r)[0].message, "client replaceCertificate"))
+      << (*r)[0].message;
 }
 
 TEST_F(ServerE2eTest, DeletedClientLosesItsLinkAndComesBackResumed) {

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "ntl/cert.h"
 
 namespace trustlink::ntl::server {
 
@@ -67,6 +69,52 @@ Admission Admit(const DirectorySnapshot& snapshot,
   }
   a.admitted = true;
   a.rule = "admitted";
+  return a;
+}
+
+Admission AdmitCertificate(const DirectorySnapshot& snapshot,
+                           absl::string_view fingerprint,
+                           absl::string_view leaf_der,
+                           absl::string_view peer_ip, absl::Time now) {
+  Admission a = Admit(snapshot, fingerprint, peer_ip);
+  if (!a.admitted) {
+    return a;
+  }
+  auto refuse = [&](int alert, tl_status code, std::string message) {
+    a.admitted = false;
+    a.alert = alert;
+    a.code = code;
+    a.rule = "validity";
+    a.message = std::move(message);
+    return a;
+  };
+  const std::string fix =
+      "; make a new one on the client (vtl createCert) and replace it on the "
+      "appliance (client replaceCertificate -client ";
+  auto cert = Certificate::ParseDer(leaf_der, "client certificate");
+  if (!cert.ok()) {
+    return refuse(
+        SSL_AD_BAD_CERTIFICATE, TL_E_CERT_INVALID,
+        absl::StrCat("client '", a.record->label,
+                     "' presented a certificate that cannot be "
+                     "parsed (",
+                     cert.status().message(), ")", fix, a.record->label, ")"));
+  }
+  if (now > cert->NotAfter()) {
+    return refuse(
+        SSL_AD_CERTIFICATE_EXPIRED, TL_E_CERT_EXPIRED,
+        absl::StrCat("client '", a.record->label, "' certificate expired at ",
+                     absl::FormatTime(cert->NotAfter(), absl::UTCTimeZone()),
+                     fix, a.record->label, ")"));
+  }
+  if (now < cert->NotBefore()) {
+    return refuse(
+        SSL_AD_CERTIFICATE_EXPIRED, TL_E_CERT_INVALID,
+        absl::StrCat("client '", a.record->label,
+                     "' certificate is not valid before ",
+                     absl::FormatTime(cert->NotBefore(), absl::UTCTimeZone()),
+                     " (check the clocks of the client and the appliance)"));
+  }
   return a;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "ntl/server/directory.h"
 #include "trustlink/base.h"
 
@@ -29,6 +30,16 @@ struct Admission {
 // alert.
 Admission Admit(const DirectorySnapshot& snapshot,
                 absl::string_view fingerprint, absl::string_view peer_ip);
+
+// AdmitCertificate is Admit for a peer's leaf certificate `leaf_der` (whose
+// SHA-256 fingerprint is `fingerprint`) that also refuses a registered
+// certificate outside its validity period at `now`. The TLS layer pins by
+// registration and never looks at the dates, so they are checked here: after
+// every handshake, resumed ones too.
+Admission AdmitCertificate(const DirectorySnapshot& snapshot,
+                           absl::string_view fingerprint,
+                           absl::string_view leaf_der,
+                           absl::string_view peer_ip, absl::Time now);
 
 // CanonicalIp returns `ip` in inet_ntop form, with IPv4-mapped IPv6 as plain
 // IPv4, or "" when it is not an address.

@@ -3,7 +3,10 @@
 #include <openssl/ssl.h>
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "ntl/identity.h"
+#include "ntl/names.h"
 
 namespace trustlink::ntl::server {
 namespace {
@@ -31,6 +34,71 @@ TEST(AdmissionTest, EachRule) {
   EXPECT_TRUE(Admit(*snap, "AA:BB", "127.0.0.5").admitted);
   dir.SetIpCheck(false);
   EXPECT_TRUE(Admit(*dir.Snapshot(), "AA:BB", "127.0.0.3").admitted);
+}
+
+// A client certificate made `age` ago, valid for one day.
+Certificate CertificateMadeAgo(absl::Duration age) {
+  auto name = CanonicalizeName("127.0.0.1");
+  EXPECT_TRUE(name.ok()) << name.status();
+  IdentityOptions o;
+  o.validity_days = 1;
+  o.now = absl::Now() - age;
+  auto id = CreateIdentity(*name, o);
+  EXPECT_TRUE(id.ok()) << id.status();
+  return id->cert;
+}
+
+TEST(AdmissionTest, CertificateMustBeWithinItsValidityPeriod) {
+  const Certificate cert = CertificateMadeAgo(absl::Hours(1));
+  InMemoryDirectory dir;
+  ClientRecord r;
+  r.label = "web1";
+  r.fingerprint = cert.Sha256Fingerprint();
+  r.allowed_ips = {"127.0.0.1"};
+  dir.Put(r);
+  auto snap = dir.Snapshot();
+  const std::string der = cert.Der();
+
+  EXPECT_TRUE(
+      AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1", absl::Now())
+          .admitted);
+
+  Admission expired = AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1",
+                                       cert.NotAfter() + absl::Seconds(1));
+  EXPECT_FALSE(expired.admitted);
+  EXPECT_EQ(expired.code, TL_E_CERT_EXPIRED);
+  EXPECT_EQ(expired.alert, SSL_AD_CERTIFICATE_EXPIRED);
+  EXPECT_EQ(expired.rule, "validity");
+  EXPECT_TRUE(absl::StrContains(expired.message, "'web1' certificate expired"))
+      << expired.message;
+  EXPECT_TRUE(absl::StrContains(expired.message,
+                                "client replaceCertificate -client web1"))
+      << expired.message;
+
+  Admission early = AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1",
+                                     cert.NotBefore() - absl::Seconds(1));
+  EXPECT_FALSE(early.admitted);
+  EXPECT_EQ(early.code, TL_E_CERT_INVALID);
+  EXPECT_TRUE(absl::StrContains(early.message, "check the clocks"))
+      << early.message;
+}
+
+TEST(AdmissionTest, RegistrationIsCheckedBeforeTheCertificateIsParsed) {
+  InMemoryDirectory dir;
+  ClientRecord r;
+  r.label = "web1";
+  r.fingerprint = "AA:BB";
+  r.allowed_ips = {"127.0.0.1"};
+  dir.Put(r);
+  auto snap = dir.Snapshot();
+  Admission unknown =
+      AdmitCertificate(*snap, "CC:DD", "junk", "127.0.0.1", absl::Now());
+  EXPECT_EQ(unknown.code, TL_E_NOT_REGISTERED);
+  Admission junk =
+      AdmitCertificate(*snap, "AA:BB", "junk", "127.0.0.1", absl::Now());
+  EXPECT_FALSE(junk.admitted);
+  EXPECT_EQ(junk.code, TL_E_CERT_INVALID);
+  EXPECT_EQ(junk.alert, SSL_AD_BAD_CERTIFICATE);
 }
 
 TEST(AdmissionTest, CanonicalIp) {

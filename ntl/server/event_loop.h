@@ -90,8 +90,9 @@ class Loop {
 
   std::shared_ptr<Mailbox> mailbox() const { return mailbox_; }
 
-  // Used by the TLS callbacks, on the loop thread.
-  Admission AdmitPeer(Conn* c, absl::string_view fingerprint);
+  // Used by the TLS callbacks, on the loop thread. AdmitPeer admits the peer's
+  // leaf certificate (DER; see LeafCertificateDer) and logs a refusal once.
+  Admission AdmitPeer(Conn* c, absl::string_view leaf_der);
   void Log(absl::string_view line) { server_->Log(line); }
   static Conn* ConnFromSsl(const SSL* ssl);
   // snapshot returns the newest directory snapshot: admission never uses a
@@ -157,6 +158,10 @@ class Loop {
   bool drain_started_ = false;
   std::vector<char> scratch_;
 };
+
+// LeafCertificateDer returns the DER of the first certificate in `chain`, or ""
+// when there is none. The view lives as long as the chain.
+absl::string_view LeafCertificateDer(const STACK_OF(CRYPTO_BUFFER) * chain);
 
 }  // namespace trustlink::ntl::server::internal_engine
 

@@ -3,7 +3,6 @@
 // handshake, then per ALPN either the htl/1 link or the hello of an ntl/1 link
 // with its HTL table.
 
-
 #include "absl/strings/str_cat.h"
 #include "ntl/server/conn.h"
 #include "ntl/server/event_loop.h"
@@ -30,8 +29,20 @@ std::shared_ptr<const DirectorySnapshot> Loop::snapshot() {
   return snapshot_;
 }
 
-Admission Loop::AdmitPeer(Conn* c, absl::string_view fingerprint) {
-  Admission a = Admit(*snapshot(), fingerprint, c->peer_ip);
+absl::string_view LeafCertificateDer(const STACK_OF(CRYPTO_BUFFER) * chain) {
+  if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
+    return "";
+  }
+  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+  return absl::string_view(
+      reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
+      CRYPTO_BUFFER_len(leaf));
+}
+
+Admission Loop::AdmitPeer(Conn* c, absl::string_view leaf_der) {
+  const std::string fingerprint = Sha256Fingerprint(leaf_der);
+  Admission a = AdmitCertificate(*snapshot(), fingerprint, leaf_der, c->peer_ip,
+                                 absl::Now());
   if (!a.admitted && !c->refusal_logged) {
     c->refusal_logged = true;
     Log(absl::StrCat("refused peer=", c->peer, " fingerprint=", fingerprint,
@@ -41,19 +52,16 @@ Admission Loop::AdmitPeer(Conn* c, absl::string_view fingerprint) {
 }
 
 void Loop::OnHandshakeDone(Conn* c) {
-  const STACK_OF(CRYPTO_BUFFER)* chain =
-      SSL_get0_peer_certificates(c->ssl.get());
-  if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
+  const absl::string_view leaf =
+      LeafCertificateDer(SSL_get0_peer_certificates(c->ssl.get()));
+  if (leaf.empty()) {
     CloseConn(c, "no client certificate");
     return;
   }
-  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
-  c->fingerprint = Sha256Fingerprint(
-      absl::string_view(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
-                        CRYPTO_BUFFER_len(leaf)));
+  c->fingerprint = Sha256Fingerprint(leaf);
   // Admission again, after every handshake: a resumed one skipped the verify
   // callback.
-  c->admission = AdmitPeer(c, c->fingerprint);
+  c->admission = AdmitPeer(c, leaf);
   if (!c->admission.admitted) {
     CloseConn(c, "");
     return;

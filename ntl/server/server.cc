@@ -31,28 +31,19 @@ namespace {
 const absl::string_view kServedAlpn[] = {tls::kAlpnNtl, tls::kAlpnHtl};
 constexpr uint8_t kSessionIdContext[] = "trustlink-ntls";
 
-std::string LeafFingerprint(const STACK_OF(CRYPTO_BUFFER) * chain) {
-  if (chain == nullptr || sk_CRYPTO_BUFFER_num(chain) == 0) {
-    return "";
-  }
-  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
-  return Sha256Fingerprint(
-      absl::string_view(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
-                        CRYPTO_BUFFER_len(leaf)));
-}
-
 // VerifyClient pins by registration instead of by CA: any certificate may reach
 // this point (it proved key possession in the handshake), and admission
 // decides.
 ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
   Conn* c = Loop::ConnFromSsl(ssl);
   Loop* loop = c == nullptr ? nullptr : internal_engine::LoopOf(c);
-  const std::string fp = LeafFingerprint(SSL_get0_peer_certificates(ssl));
-  if (loop == nullptr || fp.empty()) {
+  const absl::string_view leaf =
+      internal_engine::LeafCertificateDer(SSL_get0_peer_certificates(ssl));
+  if (loop == nullptr || leaf.empty()) {
     *out_alert = SSL_AD_CERTIFICATE_REQUIRED;
     return ssl_verify_invalid;
   }
-  Admission a = loop->AdmitPeer(c, fp);
+  Admission a = loop->AdmitPeer(c, leaf);
   if (!a.admitted) {
     *out_alert = static_cast<uint8_t>(a.alert);
     return ssl_verify_invalid;
@@ -168,16 +159,17 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
         }
         Conn* c = Loop::ConnFromSsl(ssl);
         Loop* loop = c == nullptr ? nullptr : internal_engine::LoopOf(c);
-        const std::string fp =
-            LeafFingerprint(SSL_SESSION_get0_peer_certificates(session));
-        if (loop == nullptr || fp.empty()) {
+        const absl::string_view leaf = internal_engine::LeafCertificateDer(
+            SSL_SESSION_get0_peer_certificates(session));
+        if (loop == nullptr || leaf.empty()) {
           return false;
         }
         // A refused ticket falls back to a full handshake, whose verify
         // callback refuses with the proper alert; so only check here, and log
         // there.
-        Admission a = Admit(*internal_engine::SnapshotOf(loop), fp,
-                            internal_engine::PeerIpOf(c));
+        Admission a = AdmitCertificate(
+            *internal_engine::SnapshotOf(loop), Sha256Fingerprint(leaf), leaf,
+            internal_engine::PeerIpOf(c), absl::Now());
         return a.admitted;
       });
   t->tickets->Install(ctx);

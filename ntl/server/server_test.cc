@@ -17,7 +17,9 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "ntl/identity.h"
 #include "ntl/internal/mutex.h"
+#include "ntl/names.h"
 #include "ntl/server/software_partition.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
@@ -226,6 +228,29 @@ TEST_F(ServerTest, RefusesUnregisteredCertificateWithCertificateUnknown) {
   EXPECT_TRUE(
       WaitFor([&] { return log_.Contains("rule=registered", other_fp_); },
               absl::Seconds(5)));
+}
+
+TEST_F(ServerTest, RefusesExpiredClientCertificateWithCertificateExpired) {
+  auto name = CanonicalizeName("127.0.0.1");
+  ASSERT_TRUE(name.ok()) << name.status();
+  IdentityOptions io;
+  io.validity_days = 1;
+  io.now = absl::Now() - absl::Hours(48);
+  auto id = CreateIdentity(*name, io);
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto key_pem = PrivateKeyToPem(id->key.get());
+  ASSERT_TRUE(key_pem.ok()) << key_pem.status();
+  directory_->Put(Record("old1", id->cert.Sha256Fingerprint(), {"127.0.0.1"}));
+  StartServer();
+  TestClientOptions o = Opts();
+  o.cert_pem = id->cert.Pem();
+  o.key_pem = *key_pem;
+  ExpectAlert(o, SSL_AD_CERTIFICATE_EXPIRED);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return log_.Contains("rule=validity", "'old1' certificate expired");
+      },
+      absl::Seconds(5)));
 }
 
 TEST_F(ServerTest, RefusesWrongSourceAddressWithAccessDenied) {

@@ -1,0 +1,133 @@
+#include "examples/ntlsh/ntlsd_status.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace ntlsh {
+namespace {
+
+// Fd closes a descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+bool Fail(std::string* error, const std::string& message) {
+  *error = message;
+  return false;
+}
+
+// ParseInt reads a whole non-negative decimal number.
+bool ParseInt(const std::string& text, int* out) {
+  if (text.empty() || text.size() > 9) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  *out = std::atoi(text.c_str());
+  return true;
+}
+
+bool ParseLine(const std::string& line, NtlsdStatus* s) {
+  std::istringstream in(line);
+  std::string key, value;
+  in >> key;
+  if (key == "listen") return static_cast<bool>(in >> s->listen);
+  if (key == "connections") {
+    return (in >> value) && ParseInt(value, &s->connections);
+  }
+  if (key == "unauthenticated") {
+    return (in >> value) && ParseInt(value, &s->unauthenticated);
+  }
+  if (key == "clients") return true;  // the count; the client lines follow
+  if (key == "client") {
+    NtlsdClient c;
+    if (!(in >> value) || !ParseInt(value, &c.connections) ||
+        !(in >> c.fingerprint)) {
+      return false;
+    }
+    in.get();  // the space before the label, which may itself hold spaces
+    std::getline(in, c.label);
+    s->clients.push_back(std::move(c));
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool QueryNtlsd(const std::string& socket_path, NtlsdStatus* status,
+                std::string* error) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(addr.sun_path)) {
+    return Fail(error, "status socket path is too long: " + socket_path);
+  }
+  memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return Fail(error, strerror(errno));
+  const timeval deadline{2, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof(deadline));
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &deadline, sizeof(deadline));
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
+      0) {
+    const int e = errno;
+    if (e == ENOENT || e == ECONNREFUSED) {
+      return Fail(error, "ntlsd is not running (no status socket at " +
+                             socket_path + "; start it with ntlsd --root)");
+    }
+    return Fail(error,
+                "cannot reach ntlsd at " + socket_path + ": " + strerror(e));
+  }
+  static const char kRequest[] = "status\n";
+  if (send(fd.get(), kRequest, sizeof(kRequest) - 1, MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(sizeof(kRequest) - 1)) {
+    return Fail(error, std::string("cannot ask ntlsd: ") + strerror(errno));
+  }
+  std::string reply;
+  char buf[4096];
+  while (reply.find("\nend\n") == std::string::npos &&
+         reply.compare(0, 4, "end\n") != 0) {
+    const ssize_t n = recv(fd.get(), buf, sizeof(buf), 0);
+    if (n == 0) return Fail(error, "ntlsd closed the status socket early");
+    if (n < 0) {
+      return Fail(error, errno == EAGAIN
+                             ? "ntlsd did not answer within 2 seconds"
+                             : std::string("reading ntlsd's status: ") +
+                                   strerror(errno));
+    }
+    reply.append(buf, static_cast<size_t>(n));
+    if (reply.size() > (1u << 24)) {
+      return Fail(error, "ntlsd's status answer is too large");
+    }
+  }
+  NtlsdStatus s;
+  std::istringstream lines(reply);
+  for (std::string line; std::getline(lines, line) && line != "end";) {
+    if (line.compare(0, 6, "error ") == 0) {
+      return Fail(error, "ntlsd: " + line.substr(6));
+    }
+    if (!ParseLine(line, &s)) {
+      return Fail(error, "malformed ntlsd status line: " + line);
+    }
+  }
+  *status = std::move(s);
+  return true;
+}
+
+}  // namespace ntlsh
