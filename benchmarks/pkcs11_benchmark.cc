@@ -1,7 +1,15 @@
-// PKCS#11 sign operations per second through the bridge and the stand-in link
-// (p11-kit-proxy -> p11_bridge_local -> unix socket -> Pkcs11Service -> p11-kit
-// remote -> SoftHSM2) against the same operations on SoftHSM2 loaded directly,
-// as a ratio.
+// PKCS#11 sign operations per second through a bridged path against the same
+// operations on SoftHSM2 loaded directly, as a ratio measured in the same run.
+//
+// The bridged path is one of:
+//   - the real link (`bazel run -c opt //benchmarks:pkcs11_link_benchmark`):
+//     p11-kit-proxy -> vtl p11 bridge -> NTLA stream -> mTLS link -> ntlsd's
+//     pkcs11 service -> p11-kit remote -> SoftHSM2. The wrapper script starts
+//     ntlsd, makes the partition and runs `vtl p11 setup`, then runs this
+//     binary with TL_BENCH_LINK_HOME (the HOME with the module config) and
+//     TL_BENCH_LINK_SOFTHSM2_CONF (the partition's token, for the direct run);
+//   - the stand-in link (this binary alone): p11-kit-proxy -> p11_bridge_local
+//     -> unix socket -> Pkcs11Service -> p11-kit remote -> SoftHSM2.
 //
 // Each benchmark is bounded in time (MinTime) and so in count. p11-kit ignores
 // user module configs when getuid() is 0, so as root the binary re-runs itself
@@ -18,6 +26,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,13 +73,13 @@ struct CkFunctionList {
       C_DecryptUpdate, C_DecryptFinal, C_DigestInit, C_Digest, C_DigestUpdate,
       C_DigestKey, C_DigestFinal;
   CK_RV (*C_SignInit)(CK_ULONG, CkMechanism*, CK_ULONG);
-  CK_RV (*C_Sign)
+  CK_RV(*C_Sign)
   (CK_ULONG, const unsigned char*, CK_ULONG, unsigned char*, CK_ULONG*);
   Fn C_SignUpdate, C_SignFinal, C_SignRecoverInit, C_SignRecover, C_VerifyInit,
       C_Verify, C_VerifyUpdate, C_VerifyFinal, C_VerifyRecoverInit,
       C_VerifyRecover, C_DigestEncryptUpdate, C_DecryptDigestUpdate,
       C_SignEncryptUpdate, C_DecryptVerifyUpdate, C_GenerateKey;
-  CK_RV (*C_GenerateKeyPair)
+  CK_RV(*C_GenerateKeyPair)
   (CK_ULONG, CkMechanism*, CkAttribute*, CK_ULONG, CkAttribute*, CK_ULONG,
    CK_ULONG*, CK_ULONG*);
 };
@@ -162,6 +171,7 @@ Token OpenToken(const std::string& module, const std::string& label) {
   return t;
 }
 
+const char* g_transport = "stand-in link";
 Token* g_direct = nullptr;
 Token* g_bridged = nullptr;
 double g_direct_rate[2] = {0, 0};  // EC, RSA
@@ -186,6 +196,74 @@ void Sign(benchmark::State& state, Token* t, bool rsa) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// StartStandIn serves a fresh "bench" partition over the stand-in link and
+// points HOME's p11-kit module config at p11_bridge_local.
+bool StartStandIn(
+    std::unique_ptr<trustlink::ntl::pkcs11::Pkcs11Service>* service,
+    std::unique_ptr<trustlink::ntl::pkcs11::LocalStreamServer>* server) {
+  // The bridge binary sits next to this one in the runfiles tree (a data
+  // dependency).
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) {
+    return false;
+  }
+  self[n] = '\0';
+  std::string bridge =
+      absl::StrCat(self, ".runfiles/trustlink/ntl/pkcs11/p11_bridge_local");
+  if (access(bridge.c_str(), X_OK) != 0) {
+    bridge = std::string(self);
+    bridge = bridge.substr(0, bridge.rfind("/benchmarks/")) +
+             "/ntl/pkcs11/p11_bridge_local";
+  }
+  const char* tmp = getenv("TEST_TMPDIR");
+  std::string dir_template =
+      absl::StrCat(tmp ? tmp : "/tmp", "/p11bench.XXXXXX");
+  std::vector<char> dir_buf(dir_template.begin(), dir_template.end());
+  dir_buf.push_back('\0');
+  if (mkdtemp(dir_buf.data()) == nullptr) {
+    return false;
+  }
+  std::string dir = dir_buf.data();
+
+  using trustlink::ntl::pkcs11::TokenStore;
+  absl::StatusOr<TokenStore> store = TokenStore::Open(dir + "/appliance");
+  if (!store.ok() || !store->Create("bench", "12345678", kUserPin).ok()) {
+    fprintf(stderr, "cannot create the benchmark partition\n");
+    return false;
+  }
+  std::string conf = store->Find("bench")->softhsm2_conf;
+  *service = std::make_unique<trustlink::ntl::pkcs11::Pkcs11Service>(
+      std::move(*store));
+  std::string sock = dir + "/ntl.sock";
+  auto started = trustlink::ntl::pkcs11::LocalStreamServer::Start(
+      sock, service->get(), [](absl::string_view) { return absl::OkStatus(); });
+  if (!started.ok()) {
+    fprintf(stderr, "%s\n", std::string(started.status().message()).c_str());
+    return false;
+  }
+  *server = std::move(*started);
+  std::string modules = dir + "/home/.config/pkcs11/modules";
+  auto setup = trustlink::ntl::pkcs11::WriteModuleConfigs(
+      modules, {bridge, "-socket", sock}, {{"bench-hsm", "bench"}});
+  if (!setup.ok()) {
+    fprintf(stderr, "%s\n", std::string(setup.status().message()).c_str());
+    return false;
+  }
+  // Only the bridged partition in the proxy's slot list (see
+  // tests/pkcs11/lib.sh).
+  for (const char* m : {"softhsm2", "opensc-pkcs11"}) {
+    FILE* f = fopen(absl::StrCat(modules, "/", m, ".module").c_str(), "w");
+    if (f != nullptr) {
+      fprintf(f, "module: %s\nenable-in: trustlink-bench-none\n", m);
+      fclose(f);
+    }
+  }
+  setenv("HOME", (dir + "/home").c_str(), 1);
+  setenv("SOFTHSM2_CONF", conf.c_str(), 1);
+  return true;
+}
+
 }  // namespace
 
 // The direct and bridged runs measure their own wall time so the bridged run
@@ -200,8 +278,11 @@ static void Run(benchmark::State& state, bool bridged, bool rsa) {
   double rate = secs > 0 ? static_cast<double>(state.iterations()) / secs : 0;
   if (!bridged) {
     g_direct_rate[rsa] = rate;
-  } else if (g_direct_rate[rsa] > 0) {
-    state.counters["ratio_vs_direct"] = rate / g_direct_rate[rsa];
+  } else {
+    state.SetLabel(g_transport);
+    if (g_direct_rate[rsa] > 0) {
+      state.counters["ratio_vs_direct"] = rate / g_direct_rate[rsa];
+    }
   }
 }
 
@@ -246,64 +327,17 @@ int main(int argc, char** argv) {
         "cannot re-run as non-root; p11-kit ignores user configs for root\n");
     return 1;
   }
-  // The bridge binary sits next to this one in the runfiles tree (a data
-  // dependency).
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) {
+  std::unique_ptr<trustlink::ntl::pkcs11::LocalStreamServer> server;
+  std::unique_ptr<trustlink::ntl::pkcs11::Pkcs11Service> service;
+  const char* link_home = getenv("TL_BENCH_LINK_HOME");
+  const char* link_conf = getenv("TL_BENCH_LINK_SOFTHSM2_CONF");
+  if (link_home != nullptr && link_conf != nullptr) {
+    g_transport = "real link";
+    setenv("HOME", link_home, 1);
+    setenv("SOFTHSM2_CONF", link_conf, 1);
+  } else if (!StartStandIn(&service, &server)) {
     return 1;
   }
-  self[n] = '\0';
-  std::string bridge =
-      absl::StrCat(self, ".runfiles/trustlink/ntl/pkcs11/p11_bridge_local");
-  if (access(bridge.c_str(), X_OK) != 0) {
-    bridge = std::string(self);
-    bridge = bridge.substr(0, bridge.rfind("/benchmarks/")) +
-             "/ntl/pkcs11/p11_bridge_local";
-  }
-  const char* tmp = getenv("TEST_TMPDIR");
-  std::string dir_template =
-      absl::StrCat(tmp ? tmp : "/tmp", "/p11bench.XXXXXX");
-  std::vector<char> dir_buf(dir_template.begin(), dir_template.end());
-  dir_buf.push_back('\0');
-  if (mkdtemp(dir_buf.data()) == nullptr) {
-    return 1;
-  }
-  std::string dir = dir_buf.data();
-
-  using trustlink::ntl::pkcs11::TokenStore;
-  absl::StatusOr<TokenStore> store = TokenStore::Open(dir + "/appliance");
-  if (!store.ok() || !store->Create("bench", "12345678", kUserPin).ok()) {
-    fprintf(stderr, "cannot create the benchmark partition\n");
-    return 1;
-  }
-  std::string conf = store->Find("bench")->softhsm2_conf;
-  trustlink::ntl::pkcs11::Pkcs11Service service(std::move(*store));
-  std::string sock = dir + "/ntl.sock";
-  auto server = trustlink::ntl::pkcs11::LocalStreamServer::Start(
-      sock, &service, [](absl::string_view) { return absl::OkStatus(); });
-  if (!server.ok()) {
-    fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
-    return 1;
-  }
-  std::string modules = dir + "/home/.config/pkcs11/modules";
-  auto setup = trustlink::ntl::pkcs11::WriteModuleConfigs(
-      modules, {bridge, "-socket", sock}, {{"bench-hsm", "bench"}});
-  if (!setup.ok()) {
-    fprintf(stderr, "%s\n", std::string(setup.status().message()).c_str());
-    return 1;
-  }
-  // Only the bridged partition in the proxy's slot list (see
-  // tests/pkcs11/lib.sh).
-  for (const char* m : {"softhsm2", "opensc-pkcs11"}) {
-    FILE* f = fopen(absl::StrCat(modules, "/", m, ".module").c_str(), "w");
-    if (f != nullptr) {
-      fprintf(f, "module: %s\nenable-in: trustlink-bench-none\n", m);
-      fclose(f);
-    }
-  }
-  setenv("HOME", (dir + "/home").c_str(), 1);
-  setenv("SOFTHSM2_CONF", conf.c_str(), 1);
 
   Token direct =
       OpenToken(trustlink::ntl::pkcs11::kDefaultSoftHsmModule, "bench");
@@ -324,6 +358,7 @@ int main(int argc, char** argv) {
   if (direct.f != nullptr) {
     direct.f->C_Finalize(nullptr);
   }
-  server->reset();
+  server.reset();
+  service.reset();
   return 0;
 }

@@ -256,6 +256,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   fprintf(stderr, "ntlsd: serving HTL from %s/htl\n", root.c_str());
+  // PKCS#11: each partition's token (<root>/pkcs11/) as the stream service
+  // "pkcs11" (docs/pkcs11.md). Freed after the server, which uses it.
+  tl_p11_service* p11 = nullptr;
+  if (tl_p11_service_new(&p11) != TL_OK ||
+      tl_p11_service_open(p11, root.c_str()) != TL_OK ||
+      tl_p11_service_add_to_server(p11, server) != TL_OK) {
+    char buf[TL_ERROR_MESSAGE_MAX] = "out of memory";
+    size_t len = 0;
+    tl_p11_service_last_error(p11, buf, sizeof(buf), &len);
+    fprintf(stderr, "ntlsd: pkcs11 service: %s\n", buf);
+    tl_p11_service_free(p11);
+    tl_server_free(server);
+    return 1;
+  }
   fprintf(
       stderr,
       "ntlsd: server certificate: %s/server/server.pem (copy it to each client "
@@ -293,6 +307,7 @@ int main(int argc, char** argv) {
   if (tl_server_start(server) != TL_OK) {
     fprintf(stderr, "ntlsd: %s\n", LastError(nullptr, server).c_str());
     tl_server_free(server);
+    tl_p11_service_free(p11);
     return 1;
   }
   const int status_fd = OpenStatusSocket(status_path);
@@ -326,6 +341,7 @@ int main(int argc, char** argv) {
     exit_code = 1;
   }
   tl_server_free(server);
+  tl_p11_service_free(p11);
   if (status_fd >= 0) {
     close(status_fd);
     unlink(status_path.c_str());

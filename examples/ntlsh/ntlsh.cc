@@ -26,6 +26,7 @@
 #include "examples/ntlsh/htl_commands.h"
 #include "examples/ntlsh/ntlsd_status.h"
 #include "examples/ntlsh/output.h"
+#include "examples/ntlsh/partition_token.h"
 #include "trustlink/trustlink.h"
 
 namespace ntlsh {
@@ -543,21 +544,53 @@ std::vector<Command> Shell::Commands() {
        },
        "client revokePartition -client LABEL -partition NAME"},
       {{"partition", "create"},
-       {{"partition", true}, {"label", true}, {"serial", true}},
+       {{"partition", true},
+        {"label", true},
+        {"serial", true},
+        {"sopinfile", true},
+        {"userpinfile", true}},
        true,
        [=](const Args& a, Output* out) {
+         // With both PIN files the partition gets its PKCS#11 token; PINs
+         // come from files because argv is visible to every local user.
+         const bool token = a.Has("sopinfile") || a.Has("userpinfile");
+         std::string so_pin, user_pin;
+         if (token) {
+           TokenResult r =
+               ReadPinFile(Require(a, "sopinfile"), "SO PIN", &so_pin);
+           if (r.status == TL_OK) {
+             if (!r.warning.empty()) out->Warning(r.warning);
+             r = ReadPinFile(Require(a, "userpinfile"), "user PIN", &user_pin);
+           }
+           if (r.status != TL_OK) Fail(r.status, r.message);
+           if (!r.warning.empty()) out->Warning(r.warning);
+         }
          tl_registry* reg = Registry(true);
+         const std::string name = Require(a, "partition");
          tl_partition_info* p = nullptr;
          tl_status st = tl_registry_create_partition(
-             reg, Require(a, "partition").c_str(), a.Get("label").c_str(),
-             a.Get("serial").c_str(), &p);
+             reg, name.c_str(), a.Get("label").c_str(), a.Get("serial").c_str(),
+             &p);
          std::unique_ptr<tl_partition_info, void (*)(tl_partition_info*)> pp(
              p, tl_partition_info_free);
          Check(st, reg);
+         if (token) {
+           TokenResult r = CreatePartitionToken(root_, name, so_pin, user_pin);
+           if (r.status != TL_OK) {
+             tl_partition_info* undone = nullptr;
+             tl_registry_delete_partition(reg, name.c_str(), 1, &undone);
+             tl_partition_info_free(undone);
+             Fail(r.status, r.message + "; the partition was not created");
+           }
+         }
          out->Field("Partition", "partition", tl_partition_info_name(p));
          out->Field("Serial", "serial", tl_partition_info_serial(p));
+         out->Field("PKCS#11 token", "pkcs11_token",
+                    token ? name : "none (give -sopinfile and -userpinfile)");
        },
-       "partition create -partition NAME [-label TEXT] [-serial DIGITS]"},
+       "partition create -partition NAME [-label TEXT] [-serial DIGITS]\n"
+       "      [-sopinfile FILE -userpinfile FILE]  (PINs on each file's "
+       "first line)"},
       {{"partition", "delete"},
        {{"partition", true}, {"force", false}},
        true,
@@ -569,11 +602,18 @@ std::vector<Command> Shell::Commands() {
          std::unique_ptr<tl_partition_info, void (*)(tl_partition_info*)> pp(
              p, tl_partition_info_free);
          Check(st, reg);
+         // ntlsd sees the registry change and closes the partition's streams;
+         // then the token and its keys go.
+         bool had_token = false;
+         TokenResult r =
+             RemovePartitionToken(root_, a.Get("partition"), &had_token);
+         if (r.status != TL_OK) Fail(r.status, r.message);
          std::vector<std::string> lost;
          for (size_t i = 0; i < tl_partition_info_num_clients(p); ++i) {
            lost.push_back(tl_partition_info_client(p, i));
          }
-         out->Line("Partition " + a.Get("partition") + " deleted.");
+         out->Line("Partition " + a.Get("partition") + " deleted" +
+                   (had_token ? ", with its PKCS#11 token and keys." : "."));
          if (!lost.empty()) {
            out->Warning("these clients lost access to it: " + Join(lost, ", "));
          }

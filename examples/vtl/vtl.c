@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "examples/vtl/vtl_p11.h"
 #include "trustlink/trustlink.h"
 
 /* Exit codes: one table, documented in docs/client-enrolment.md. */
@@ -64,6 +65,9 @@ static const char kUsage[] =
     "count), sha256\n"
     "      or hmac; prints the answer (hex, or text for echo); -count N times "
     "it.\n"
+    "  p11 setup [-dir DIR]        p11-kit module configs: assigned "
+    "partitions as PKCS#11\n"
+    "                              slots (vtl p11 help; docs/pkcs11.md).\n"
     "  importConfig -c FILE        import servers, keep-alive and timeouts "
     "from the\n"
     "                              'LunaSA Client' section of a "
@@ -784,6 +788,8 @@ int main(int argc, char **argv) {
     } else if (arg[0] == '-') {
       fprintf(stderr, "vtl: unknown option %s\n\n", arg);
       return Usage(NULL);
+    } else if (command == NULL && strcmp(arg, "p11") == 0) {
+      return VtlP11Main(root_path, argc - i - 1, argv + i + 1);
     } else if (command == NULL) {
       command = arg;
     } else {

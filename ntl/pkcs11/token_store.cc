@@ -156,6 +156,27 @@ absl::StatusOr<TokenStore> TokenStore::Open(const std::string& appliance_root,
   return TokenStore(std::move(*dir), std::move(options));
 }
 
+absl::StatusOr<TokenStore> OpenApplianceTokens(
+    const std::string& appliance_root, TokenStoreOptions options) {
+  if (appliance_root.empty()) {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                 "the appliance root is empty; pass its directory");
+  }
+  std::string root = appliance_root;
+  if (root[0] != '/') {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) {
+      return Error(absl::StatusCode::kInternal, TL_E_IO,
+                   absl::StrCat("cannot read the current directory to make '",
+                                appliance_root, "' absolute: ", strerror(errno),
+                                "; pass an absolute appliance root"));
+    }
+    root = absl::StrCat(cwd, "/", appliance_root);
+  }
+  return TokenStore::Open(absl::StrCat(root, "/", kApplianceTokenDir),
+                          std::move(options));
+}
+
 absl::StatusOr<PartitionToken> TokenStore::Find(
     absl::string_view partition) const {
   if (absl::Status s = ValidatePartitionName(partition); !s.ok()) {

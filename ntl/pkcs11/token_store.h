@@ -95,6 +95,16 @@ class TokenStore {
   TokenStoreOptions options_;
 };
 
+// kApplianceTokenDir is the folder under an NTLS appliance root that holds the
+// token store: the registry owns <appliance root>/partitions/, so the tokens
+// live in <appliance root>/pkcs11/partitions/<name>/.
+inline constexpr char kApplianceTokenDir[] = "pkcs11";
+
+// OpenApplianceTokens opens the token store of the appliance at
+// `appliance_root`; a relative root is taken from the current directory.
+absl::StatusOr<TokenStore> OpenApplianceTokens(
+    const std::string& appliance_root, TokenStoreOptions options = {});
+
 // TokenUri returns "pkcs11:token=<label>" with the label percent-encoded (RFC
 // 7512).
 std::string TokenUri(absl::string_view label);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "trustlink/base.h"
+#include "trustlink/server.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,6 +123,99 @@ TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge *bridge, int in_fd,
 TL_EXPORT tl_status tl_p11_bridge_last_error(const tl_p11_bridge *bridge,
                                              char *buf, size_t buf_len,
                                              size_t *out_len) TL_NOEXCEPT;
+
+/* ---- Appliance side ----------------------------------------------------
+ *
+ * Every partition's PKCS#11 token is a SoftHSM2 token directory under
+ * <appliance root>/pkcs11/partitions/<partition>/ (the registry owns
+ * <appliance root>/partitions/). The "pkcs11" stream service serves a
+ * partition's token with `p11-kit remote` to clients it is assigned to. */
+
+/* tl_p11_tokens is the appliance's token store, for admin tools such as
+ * `ntlsh partition create`. Thread safety: use from one thread at a time;
+ * several processes may use the same root at once (changes are serialised by a
+ * file lock). */
+typedef struct tl_p11_tokens tl_p11_tokens;
+
+/* tl_p11_tokens_new makes an unopened token store. Fails only with
+ * TL_E_NO_MEMORY or a NULL out. */
+TL_EXPORT tl_status tl_p11_tokens_new(tl_p11_tokens **out) TL_NOEXCEPT;
+
+/* tl_p11_tokens_free frees tokens. NULL is allowed. */
+TL_EXPORT void tl_p11_tokens_free(tl_p11_tokens *tokens) TL_NOEXCEPT;
+
+/* tl_p11_tokens_open opens (creating, 0700) the token store of the appliance
+ * at appliance_root (a relative path is taken from the current directory).
+ * appliance_root is copied. */
+TL_EXPORT tl_status tl_p11_tokens_open(tl_p11_tokens *tokens,
+                                       const char *appliance_root) TL_NOEXCEPT;
+
+/* tl_p11_tokens_create makes partition's token, labelled with the partition
+ * name, with the admin's SO PIN (the partition SO) and user PIN (the Crypto
+ * Officer). PINs are 4 to 255 bytes and reach SoftHSM2 through a child's
+ * environment, never its argv. TL_E_ALREADY_EXISTS if the partition has a
+ * token; on failure nothing is left behind. Strings are borrowed for the call.
+ */
+TL_EXPORT tl_status tl_p11_tokens_create(tl_p11_tokens *tokens,
+                                         const char *partition,
+                                         const char *so_pin,
+                                         const char *user_pin) TL_NOEXCEPT;
+
+/* tl_p11_tokens_remove deletes partition's token and every object on it.
+ * TL_E_NOT_FOUND if it has none. */
+TL_EXPORT tl_status tl_p11_tokens_remove(tl_p11_tokens *tokens,
+                                         const char *partition) TL_NOEXCEPT;
+
+/* tl_p11_tokens_exists writes 1 if partition has a token, else 0. */
+TL_EXPORT tl_status tl_p11_tokens_exists(const tl_p11_tokens *tokens,
+                                         const char *partition,
+                                         int32_t *out_exists) TL_NOEXCEPT;
+
+TL_EXPORT tl_status tl_p11_tokens_last_error(const tl_p11_tokens *tokens,
+                                             char *buf, size_t buf_len,
+                                             size_t *out_len) TL_NOEXCEPT;
+
+/* tl_p11_service is the appliance's "pkcs11" stream service: one
+ * `p11-kit remote` process per stream, serving only the stream's partition
+ * token. The server opens a stream only on a partition assigned to the client
+ * and closes it when the assignment is revoked (or the partition deleted); the
+ * service then ends that process. Thread safety: safe from any thread. */
+typedef struct tl_p11_service tl_p11_service;
+
+/* tl_p11_service_new makes a service that is not yet open. Fails only with
+ * TL_E_NO_MEMORY or a NULL out. */
+TL_EXPORT tl_status tl_p11_service_new(tl_p11_service **out) TL_NOEXCEPT;
+
+/* tl_p11_service_free ends every live stream (TL_E_CANCELLED) and waits for its
+ * process. Free the tl_server it was added to first. NULL is allowed. */
+TL_EXPORT void tl_p11_service_free(tl_p11_service *service) TL_NOEXCEPT;
+
+/* tl_p11_service_open opens the token store of the appliance at appliance_root
+ * (as tl_p11_tokens_open). Call it once. */
+TL_EXPORT tl_status tl_p11_service_open(tl_p11_service *service,
+                                        const char *appliance_root) TL_NOEXCEPT;
+
+/* tl_p11_service_add_to_server registers the service on server as the stream
+ * service "pkcs11"; call it before tl_server_start. service must outlive
+ * server. A stream on a partition without a token is closed with
+ * TL_E_NOT_FOUND and a message naming the partition. */
+TL_EXPORT tl_status tl_p11_service_add_to_server(tl_p11_service *service,
+                                                 tl_server *server) TL_NOEXCEPT;
+
+/* tl_p11_service_close_partition ends every live stream on partition at once
+ * with status and message (may be NULL) and writes how many it ended. */
+TL_EXPORT tl_status tl_p11_service_close_partition(
+    tl_p11_service *service, const char *partition, tl_status status,
+    const char *message, size_t *out_num_closed) TL_NOEXCEPT;
+
+/* tl_p11_service_num_live writes the number of streams whose process has not
+ * ended yet. */
+TL_EXPORT tl_status tl_p11_service_num_live(tl_p11_service *service,
+                                            size_t *out) TL_NOEXCEPT;
+
+TL_EXPORT tl_status tl_p11_service_last_error(const tl_p11_service *service,
+                                              char *buf, size_t buf_len,
+                                              size_t *out_len) TL_NOEXCEPT;
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,52 @@
+#!/bin/bash
+# PKCS#11 signs per second through the real link against SoftHSM2 directly, in one run:
+#   bazel run -c opt //benchmarks:pkcs11_link_benchmark [-- --benchmark_filter=...]
+# Starts ntlsd on a loopback port the kernel picks, makes partition "bench" with its token
+# (ntlsh), enrols a client (vtl) and writes its p11-kit module config (vtl p11 setup), then
+# runs //benchmarks:pkcs11_benchmark in its real-link mode. Everything lives in a temporary
+# directory that is removed at exit.
+set -euo pipefail
+abspath() { (cd "$(dirname "$1")" && echo "$(pwd -P)/$(basename "$1")"); }
+NTLSD="$(abspath "$1")"; NTLSH="$(abspath "$2")"; VTL="$(abspath "$3")"; BENCH="$(abspath "$4")"
+shift 4
+W="$(mktemp -d /tmp/p11linkbench.XXXXXX)"
+PID=""
+trap '[[ -n "$PID" ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$W"' EXIT
+APP="$W/appliance"
+export TRUSTLINK_CLIENT_ROOT="$W/client"
+"$NTLSD" --root "$APP" --name 127.0.0.1 --listen 127.0.0.1:0 --threads 2 \
+  --log "$W/ntlsd.log" --status-socket "$W/s" &
+PID=$!
+for _ in $(seq 1 200); do grep -q ready "$W/ntlsd.log" 2>/dev/null && break; sleep 0.05; done
+grep -q ready "$W/ntlsd.log" || { cat "$W/ntlsd.log"; exit 1; }
+PORT="$(python3 - "$W/s" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"status\n")
+out = b""
+while not out.endswith(b"end\n"):
+    c = s.recv(4096)
+    if not c: break
+    out += c
+for line in out.decode().splitlines():
+    if line.startswith("listen 127.0.0.1:"): print(line.split(":")[1])
+PY
+)"
+(umask 077; echo 12345678 > "$W/so.pin"; echo 87654321 > "$W/user.pin")
+"$NTLSH" --root "$APP" sysconf exportCert -file "$W/server.pem" >/dev/null
+"$VTL" createCert -n 127.0.0.1 >/dev/null
+"$VTL" addServer -n 127.0.0.1 -c "$W/server.pem" -p "$PORT" >/dev/null
+"$NTLSH" --root "$APP" client register -client bench -ip 127.0.0.1 \
+  -certificate "$TRUSTLINK_CLIENT_ROOT/cert/client/127.0.0.1.pem" >/dev/null
+"$NTLSH" --root "$APP" partition create -partition bench -sopinfile "$W/so.pin" \
+  -userpinfile "$W/user.pin" >/dev/null
+"$NTLSH" --root "$APP" client assignPartition -client bench -partition bench >/dev/null
+for _ in $(seq 1 200); do "$VTL" listSlots 2>/dev/null | grep -q ' bench .*ready' && break; sleep 0.05; done
+export HOME="$W/home"
+MODULES="$HOME/.config/pkcs11/modules"
+mkdir -p "$MODULES"
+for m in softhsm2 opensc-pkcs11; do  # only the bridged partition in the proxy's slot list
+  printf 'module: %s\nenable-in: trustlink-bench-none\n' "$m" > "$MODULES/$m.module"
+done
+"$VTL" p11 setup -dir "$MODULES" >/dev/null
+TL_BENCH_LINK_HOME="$HOME" TL_BENCH_LINK_SOFTHSM2_CONF="$APP/pkcs11/partitions/bench/softhsm2.conf" \
+  "$BENCH" "$@"

@@ -1,0 +1,69 @@
+#!/bin/bash
+# End to end over the real link with GnuTLS's p11tool: list the token, generate a P-256 key,
+# sign and verify on the token, export the public key for openssl, and a wrong PIN. GnuTLS
+# loads p11-kit's module list itself and shows only the first of several SoftHSM2-backed
+# partitions (docs/pkcs11.md), so this test assigns one. Then vtl p11's refusals (usage, a
+# relative bridge path, an unassigned partition, setup with the appliance down).
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/pkcs11/link_lib.sh"
+
+start_appliance
+create_partition web
+assign web
+slots_are web
+setup
+
+export GNUTLS_PIN="$USER_PIN"
+as_user p11tool --list-token-urls > "$W/urls" 2>&1 || fail "list tokens: $(cat "$W/urls")"
+grep -q 'token=web' "$W/urls" || fail "token web not listed: $(cat "$W/urls")"
+[[ "$(grep -c 'model=SoftHSM' "$W/urls")" == 1 ]] || fail "want exactly one partition token: $(cat "$W/urls")"
+
+TOKEN="pkcs11:token=web"
+as_user p11tool --login --generate-privkey ecdsa --curve secp256r1 --label gnutls-ec "$TOKEN" \
+  > "$W/gen" 2>&1 || fail "p11tool keygen: $(cat "$W/gen")"
+as_user p11tool --login --list-privkeys "$TOKEN" > "$W/privs" 2>&1 || fail "list: $(cat "$W/privs")"
+grep -q 'Label: gnutls-ec' "$W/privs" || fail "key not found: $(cat "$W/privs")"
+
+as_user p11tool --login --test-sign "$TOKEN;object=gnutls-ec;type=private" > "$W/sign" 2>&1 \
+  || fail "test-sign: $(cat "$W/sign")"
+grep -q 'Verifying against public key in the token... ok' "$W/sign" || fail "test-sign did not verify: $(cat "$W/sign")"
+
+as_user p11tool --export-pubkey "$TOKEN;object=gnutls-ec" --outfile "$W/ec.pub.pem" > /dev/null 2>&1 \
+  || fail "export public key"
+openssl pkey -pubin -in "$W/ec.pub.pem" -noout -text | grep -q 'prime256v1\|P-256' \
+  || fail "exported key is not P-256"
+
+if GNUTLS_PIN=00000000 as_user p11tool --login --list-privkeys "$TOKEN" > "$W/bad" 2>&1; then
+  fail "wrong PIN accepted"
+fi
+grep -qi 'pin' "$W/bad" || fail "wrong PIN: no PIN error: $(cat "$W/bad")"
+
+# Revoked: the token is no longer listed.
+revoke web
+slots_are
+as_user p11tool --list-token-urls > "$W/urls2" 2>&1 || true
+if grep -q 'token=web' "$W/urls2"; then fail "token web still listed after revoke: $(cat "$W/urls2")"; fi
+# vtl p11's refusals: each with its exit code and a message that says what to do; the
+# bridge never writes to stdout (p11-kit's RPC) when it fails.
+expect_vtl() {  # RC TEXT ARGS...
+  local want="$1" text="$2"; shift 2
+  local rc=0
+  "$VTL" p11 "$@" < /dev/null > "$W/vtl.out" 2> "$W/vtl.err" || rc=$?
+  [[ $rc == "$want" ]] || fail "vtl p11 $*: exit $rc, want $want: $(cat "$W/vtl.out" "$W/vtl.err")"
+  grep -q -- "$text" "$W/vtl.err" || fail "vtl p11 $*: no '$text' in: $(cat "$W/vtl.err")"
+}
+expect_vtl 1 "usage" nosuch
+expect_vtl 1 "give -server NAME and -partition NAME" bridge -server "$SERVER"
+expect_vtl 1 "unknown option -bogus" setup -bogus x
+expect_vtl 2 "absolute path" setup -dir "$MODULES" -bridge relative/vtl
+expect_vtl 4 "partition 'web' is not assigned to this client" bridge -server "$SERVER" -partition web
+[[ ! -s "$W/vtl.out" ]] || fail "the bridge wrote to stdout: $(cat "$W/vtl.out")"
+
+# With the appliance down, setup writes nothing rather than drop that server's modules.
+assign web
+slots_are web
+setup
+[[ -f "$MODULES/trustlink-$SERVER-web.module" ]] || fail "no module for web"
+kill -TERM "$NTLSD_PID"; wait "$NTLSD_PID" || fail "ntlsd did not stop cleanly"; NTLSD_PID=""
+expect_vtl 7 "nothing written" setup -dir "$MODULES"
+[[ -f "$MODULES/trustlink-$SERVER-web.module" ]] || fail "setup removed a module while its server was down"
+echo PASS

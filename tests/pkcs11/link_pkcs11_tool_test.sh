@@ -1,0 +1,165 @@
+#!/bin/bash
+# End to end over the real link with OpenSC's pkcs11-tool through p11-kit-proxy.so, vtl p11
+# bridge, ntlsd's pkcs11 stream service, p11-kit remote and SoftHSM2: slots are exactly the
+# assigned partitions; one more appears after assignPartition + vtl p11 setup without
+# restarting anything; log in; EC P-256 and RSA-2048 key pairs; sign on the partition and
+# verify with openssl outside it; find objects; a wrong PIN; a revoked assignment (slot
+# gone, in-flight call fails cleanly); partition delete removes the token.
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/pkcs11/link_lib.sh"
+
+start_appliance
+create_partition partA
+create_partition partB
+create_partition partC
+[[ -f "$APP/pkcs11/partitions/partA/softhsm2.conf" ]] || fail "no token directory for partA"
+assign partA
+assign partB
+slots_are partA partB
+setup
+grep -q "2 module configs written" "$W/setup.out" || fail "setup output: $(cat "$W/setup.out")"
+
+# Slots: exactly the assigned partitions, in module (file name) order.
+labels="$(slot_labels)"
+[[ "$labels" == $'partA\npartB' ]] || fail "slots: want partA, partB; got: $labels ($(cat "$W/list.err"))"
+
+# Key pairs on partA as Crypto Officer (the PKCS#11 user).
+tok=(--token-label partA --login --pin "$USER_PIN")
+p11 "${tok[@]}" --keypairgen --key-type EC:prime256v1 --id 01 --label ec1 > "$W/ec.gen" 2>&1 \
+  || fail "EC keygen: $(cat "$W/ec.gen")"
+p11 "${tok[@]}" --keypairgen --key-type rsa:2048 --id 02 --label rsa1 > "$W/rsa.gen" 2>&1 \
+  || fail "RSA keygen: $(cat "$W/rsa.gen")"
+
+# Sign. SoftHSM 2.6 has no ECDSA-SHA256, so the digest is made here and signed with ECDSA.
+printf 'trustlink pkcs11 over the link %s\n' "$RANDOM" > "$W/data"
+openssl dgst -sha256 -binary "$W/data" > "$W/data.sha256"
+p11 "${tok[@]}" --sign --mechanism ECDSA --id 01 --signature-format openssl \
+  -i "$W/data.sha256" -o "$W/ec.sig" > "$W/ec.sign" 2>&1 || fail "ECDSA sign: $(cat "$W/ec.sign")"
+p11 "${tok[@]}" --sign --mechanism SHA256-RSA-PKCS --id 02 -i "$W/data" -o "$W/rsa.sig" \
+  > "$W/rsa.sign" 2>&1 || fail "RSA sign: $(cat "$W/rsa.sign")"
+
+# Verify outside the HSM with the public keys read off the token.
+for k in 01:ec 02:rsa; do
+  id=${k%%:*}; name=${k##*:}
+  p11 --token-label partA --read-object --type pubkey --id "$id" -o "$W/$name.pub.der" \
+    2>/dev/null || fail "read $name public key"
+  openssl pkey -pubin -inform DER -in "$W/$name.pub.der" -out "$W/$name.pub.pem"
+  openssl dgst -sha256 -verify "$W/$name.pub.pem" -signature "$W/$name.sig" "$W/data" \
+    | grep -q "Verified OK" || fail "openssl did not verify the $name signature"
+done
+openssl pkey -pubin -in "$W/ec.pub.pem" -noout -text | grep -q 'prime256v1\|P-256' || fail "EC key is not P-256"
+openssl pkey -pubin -in "$W/rsa.pub.pem" -noout -text | grep -q '2048 bit' || fail "RSA key is not 2048-bit"
+echo tampered >> "$W/data"
+if openssl dgst -sha256 -verify "$W/ec.pub.pem" -signature "$W/ec.sig" "$W/data" >/dev/null 2>&1; then
+  fail "a signature verified over tampered data"
+fi
+
+# Find objects: both private keys, by label, only after login.
+objs="$(p11 "${tok[@]}" --list-objects --type privkey 2>/dev/null)"
+grep -q 'label: *ec1' <<<"$objs" || fail "ec1 not found: $objs"
+grep -q 'label: *rsa1' <<<"$objs" || fail "rsa1 not found: $objs"
+[[ "$(p11 --token-label partA --list-objects --type privkey 2>/dev/null | grep -c 'Private Key')" == 0 ]] \
+  || fail "private keys visible without login"
+[[ "$(p11 --token-label partB --login --pin "$USER_PIN" --list-objects --type privkey 2>/dev/null \
+  | grep -c 'Private Key')" == 0 ]] || fail "partB shows partA's keys"
+
+# A wrong PIN is refused with CKR_PIN_INCORRECT, as the application sees it.
+if p11 --token-label partA --login --pin 00000000 --list-objects > "$W/badpin" 2>&1; then
+  fail "wrong PIN accepted"
+fi
+grep -q CKR_PIN_INCORRECT "$W/badpin" || fail "wrong PIN: want CKR_PIN_INCORRECT, got: $(cat "$W/badpin")"
+# The partition SO logs in with the SO PIN and (re)sets the user PIN.
+p11 --token-label partA --login --login-type so --so-pin "$SO_PIN" --init-pin --new-pin "$USER_PIN" \
+  > "$W/so" 2>&1 || fail "SO login / init-pin refused: $(cat "$W/so")"
+
+# Assign partC on the appliance: after vtl p11 setup a new process sees it. Nothing restarts.
+ntlsd_pid_before="$NTLSD_PID"
+assign partC
+slots_are partA partB partC
+setup
+labels="$(slot_labels)"
+[[ "$labels" == $'partA\npartB\npartC' ]] || fail "after assign: want partA..C; got: $labels"
+kill -0 "$ntlsd_pid_before" || fail "ntlsd restarted"
+
+# An in-flight session on partB: pkcs11-tool logs in, opens its session, then blocks reading
+# its input from a fifo. Revoke partB while it waits; its next call must fail, not hang.
+p11 --token-label partB --login --pin "$USER_PIN" --keypairgen --key-type rsa:2048 --id 02 \
+  --label rsaB > /dev/null 2>&1 || fail "RSA keygen on partB"
+start_inflight partB
+revoke partB
+slots_are partA partC
+finish_inflight "partB' was unassigned"
+
+# The revoked partition's slot is gone even before setup runs again, with a clear message.
+labels="$(slot_labels)"
+[[ "$labels" == $'partA\npartC' ]] || fail "after revoke: want partA, partC; got: $labels"
+grep -q "partition 'partB' is not assigned" "$W/list.err" || fail "no message for revoked partB: $(cat "$W/list.err")"
+setup
+grep -q "1 stale removed" "$W/setup.out" || fail "setup did not remove partB's module: $(cat "$W/setup.out")"
+[[ ! -e "$MODULES/trustlink-$SERVER-partB.module" ]] || fail "partB's module is still there"
+
+# partition delete (assigned, so -force) while a session on it is in flight: the stream
+# ends, the call fails cleanly, the token and its keys are gone.
+p11 --token-label partC --login --pin "$USER_PIN" --keypairgen --key-type rsa:2048 --id 02 \
+  --label rsaC > /dev/null 2>&1 || fail "RSA keygen on partC"
+start_inflight partC
+ntlsh partition delete -partition partC -force > "$W/delete.out" 2>&1 || fail "delete: $(cat "$W/delete.out")"
+grep -q "with its PKCS#11 token" "$W/delete.out" || fail "delete output: $(cat "$W/delete.out")"
+[[ ! -e "$APP/pkcs11/partitions/partC" ]] || fail "partC's token directory is still there"
+finish_inflight "partC' was unassigned"
+slots_are partA
+labels="$(slot_labels)"
+[[ "$labels" == "partA" ]] || fail "after delete: want partA; got: $labels"
+
+# A partition made without PIN files has no token: setup skips it, pkcs11-tool never sees it.
+ntlsh partition create -partition plain > "$W/plain.out" 2>&1 || fail "plain: $(cat "$W/plain.out")"
+grep -q "PKCS#11 token : none" "$W/plain.out" || fail "plain create output: $(cat "$W/plain.out")"
+assign plain
+slots_are partA plain
+setup
+grep -q "partition plain has no PKCS#11 token; skipped" "$W/setup.out" || fail "setup: $(cat "$W/setup.out")"
+[[ "$(slot_labels)" == "partA" ]] || fail "a partition without a token became a slot"
+
+# PIN input refusals leave nothing behind: one PIN file alone, an empty file, a short PIN.
+expect_refused() {  # WORDS-IN-MESSAGE ARGS...
+  local words="$1"; shift
+  if ntlsh partition create -partition bad "$@" > "$W/bad.out" 2>&1; then fail "accepted: $*"; fi
+  grep -q -- "$words" "$W/bad.out" || fail "no '$words' in: $(cat "$W/bad.out")"
+  if ntlsh partition show -partition bad >/dev/null 2>&1; then fail "partition 'bad' left behind by: $*"; fi
+  [[ ! -e "$APP/pkcs11/partitions/bad" ]] || fail "token 'bad' left behind by: $*"
+}
+: > "$W/empty.pin"; echo 12 > "$W/short.pin"
+expect_refused "missing -userpinfile" -sopinfile "$W/so.pin"
+expect_refused "is empty" -sopinfile "$W/empty.pin" -userpinfile "$W/user.pin"
+expect_refused "user PIN" -sopinfile "$W/so.pin" -userpinfile "$W/short.pin"
+chmod 644 "$W/so.pin"
+ntlsh partition create -partition loose -sopinfile "$W/so.pin" -userpinfile "$W/user.pin" \
+  > "$W/loose.out" 2>&1 || fail "loose: $(cat "$W/loose.out")"
+grep -q "can be read by other users" "$W/loose.out" || fail "no warning for a readable PIN file: $(cat "$W/loose.out")"
+if grep -q "$SO_PIN\|$USER_PIN" "$W/loose.out" "$W/create.out" "$W/ntlsd.log"; then fail "a PIN was printed"; fi
+
+# HTL required on the appliance, this client without HTL: the link is refused, so no slots,
+# and vtl verify says why.
+ntlsh client modify -client web1 -requirehtl yes > /dev/null
+slots_are
+rc=0; "$VTL" verify > "$W/verify.out" 2>&1 || rc=$?
+[[ $rc == 6 ]] || fail "vtl verify with HTL required: exit $rc: $(cat "$W/verify.out")"
+grep -q "HTL is required" "$W/verify.out" || fail "vtl verify does not mention HTL: $(cat "$W/verify.out")"
+labels="$(slot_labels)"
+[[ -z "$labels" ]] || fail "slots without the required HTL: $labels"
+grep -q "HTL is required" "$W/list.err" || fail "the application is not told about HTL: $(cat "$W/list.err")"
+grep -q "link is down" "$W/list.err" || fail "the bridge blames the assignment: $(cat "$W/list.err")"
+echo "vtl verify with HTL required: $(grep -F '[FAIL] link' "$W/verify.out")"
+echo "pkcs11-tool -L with HTL required: $(tr '\n' ' ' < "$W/list.err")"
+ntlsh client modify -client web1 -requirehtl no > /dev/null
+slots_are partA plain
+
+# Every p11-kit child of ntlsd was reaped once the clients are gone.
+deadline=$((SECONDS + 20))
+while pgrep -P "$NTLSD_PID" >/dev/null; do
+  ((SECONDS < deadline)) || fail "p11-kit children left behind: $(pgrep -a -P "$NTLSD_PID")"
+  sleep 0.02
+done
+kill -TERM "$NTLSD_PID"; wait "$NTLSD_PID" || fail "ntlsd did not stop cleanly"; NTLSD_PID=""
+echo "in-flight call after revoke: $(tr "\n" " " < "$W/inflight-partB.out")"
+echo "in-flight call after delete: $(tr "\n" " " < "$W/inflight-partC.out")"
+echo PASS
