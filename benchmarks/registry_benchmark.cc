@@ -217,8 +217,8 @@ std::shared_ptr<const ClientRecord> SyntheticClient(int i, int salt) {
   for (int byte = 0; byte < 32; ++byte) {
     x ^= x >> 31;
     x *= 0xBF58476D1CE4E5B9ull;
-    absl::StrAppendFormat(&c->fingerprint, byte == 0 ? "%02X" : ":%02X",
-                          unsigned(x >> 56));
+    if (byte > 0) c->fingerprint += ':';
+    absl::StrAppendFormat(&c->fingerprint, "%02X", unsigned(x >> 56));
   }
   return c;
 }
