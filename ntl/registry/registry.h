@@ -68,8 +68,10 @@ class Registry {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
-  // Snapshot returns the current view. Cheap when nothing changed since the
-  // last call.
+  // Snapshot returns the current view. Cheap: a shared_ptr copy when nothing
+  // changed since the last call. After a change, the new snapshot shares every
+  // untouched bucket of the client indexes with the live state (cow_map.h):
+  // the change paid for copying the buckets it touched, not for all clients.
   std::shared_ptr<const RegistrySnapshot> Snapshot();
 
   // generation is the generation of the current view.
@@ -168,7 +170,9 @@ class Registry {
   // Set when state_ changed without a generation change (a reload after
   // RestoreLastGood).
   bool state_dirty_ ABSL_GUARDED_BY(mu_) = false;
-  // The last published view; rebuilt from state_ lazily when stale.
+  // The last published view; rebuilt from state_ lazily when stale (an O(1)
+  // copy of the client indexes: the next change to state_ copies what it
+  // touches).
   std::shared_ptr<const RegistrySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
 };
 

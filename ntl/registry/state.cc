@@ -16,10 +16,10 @@ std::vector<std::string> IpsOf(const ClientRecord& c) {
   return ips;
 }
 
-template <typename Map>
-const ClientRecord* Lookup(const Map& map, absl::string_view key) {
-  auto it = map.find(key);
-  return it == map.end() ? nullptr : it->second;
+const ClientRecord* Lookup(const CowMap<const ClientRecord*>& map,
+                           absl::string_view key) {
+  const ClientRecord* const* found = map.Find(key);
+  return found == nullptr ? nullptr : *found;
 }
 
 }  // namespace
@@ -61,30 +61,31 @@ absl::Status RegistryState::PutClient(ClientPtr c) {
   std::string id = ClientFileId(c->label);
   RemoveClientById(id);
   const ClientRecord* raw = c.get();
-  by_fingerprint_[raw->fingerprint] = raw;
-  by_label_[raw->label] = raw;
+  by_fingerprint_.Put(raw->fingerprint, raw);
+  by_label_.Put(raw->label, raw);
   for (const std::string& ip : IpsOf(*raw)) {
-    by_ip_[ip] = raw;
+    by_ip_.Put(ip, raw);
   }
-  by_id_[id] = std::move(c);
+  by_id_.Put(id, std::move(c));
   return absl::OkStatus();
 }
 
 void RegistryState::RemoveClientById(const std::string& id) {
-  auto it = by_id_.find(id);
-  if (it == by_id_.end()) {
+  const ClientPtr* found = by_id_.Find(id);
+  if (found == nullptr) {
     return;
   }
-  const ClientRecord& c = *it->second;
-  by_fingerprint_.erase(c.fingerprint);
-  by_label_.erase(c.label);
+  // Hold the record: erasing from by_id_ may drop the last reference.
+  const ClientPtr record = *found;
+  const ClientRecord& c = *record;
+  by_fingerprint_.Erase(c.fingerprint);
+  by_label_.Erase(c.label);
   for (const std::string& ip : IpsOf(c)) {
-    auto ip_it = by_ip_.find(ip);
-    if (ip_it != by_ip_.end() && ip_it->second == &c) {
-      by_ip_.erase(ip_it);
+    if (Lookup(by_ip_, ip) == &c) {
+      by_ip_.Erase(ip);
     }
   }
-  by_id_.erase(it);
+  by_id_.Erase(id);
 }
 
 absl::Status RegistryState::PutPartition(const Partition& p) {
@@ -104,8 +105,8 @@ void RegistryState::RemovePartition(const std::string& name) {
 }
 
 const ClientRecord* RegistryState::FindById(absl::string_view id) const {
-  auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : it->second.get();
+  const ClientPtr* found = by_id_.Find(id);
+  return found == nullptr ? nullptr : found->get();
 }
 const ClientRecord* RegistryState::FindByFingerprint(
     absl::string_view fp) const {
@@ -137,9 +138,9 @@ const Partition* RegistryState::FindPartitionBySerial(
 std::vector<const ClientRecord*> RegistryState::ClientsSortedByLabel() const {
   std::vector<const ClientRecord*> out;
   out.reserve(by_id_.size());
-  for (const auto& [id, c] : by_id_) {
+  by_id_.ForEach([&out](const std::string&, const ClientPtr& c) {
     out.push_back(c.get());
-  }
+  });
   std::sort(out.begin(), out.end(),
             [](const ClientRecord* a, const ClientRecord* b) {
               return a->label < b->label;
@@ -150,30 +151,36 @@ std::vector<const ClientRecord*> RegistryState::ClientsSortedByLabel() const {
 std::vector<std::string> RegistryState::ClientsUsingPartition(
     absl::string_view name) const {
   std::vector<std::string> out;
-  for (const auto& [id, c] : by_id_) {
+  const std::string wanted(name);
+  by_id_.ForEach([&](const std::string&, const ClientPtr& c) {
     if (std::binary_search(c->partitions.begin(), c->partitions.end(),
-                           std::string(name))) {
+                           wanted)) {
       out.push_back(c->label);
     }
-  }
+  });
   std::sort(out.begin(), out.end());
   return out;
 }
 
 absl::Status RegistryState::CheckReferences() const {
-  for (const auto& [id, c] : by_id_) {
+  absl::Status first_problem;
+  by_id_.ForEach([&](const std::string& id, const ClientPtr& c) {
+    if (!first_problem.ok()) {
+      return;
+    }
     for (const std::string& p : c->partitions) {
       if (FindPartition(p) == nullptr) {
-        return Error(
+        first_problem = Error(
             absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
             absl::StrCat("registry file clients/", id, ": client '", c->label,
                          "' is assigned partition '", p,
                          "', which has no file in partitions/; recreate the "
                          "partition or fix the client file"));
+        return;
       }
     }
-  }
-  return absl::OkStatus();
+  });
+  return first_problem;
 }
 
 }  // namespace trustlink::ntl::registry

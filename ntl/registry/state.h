@@ -6,21 +6,27 @@
 // enforces the invariants that span records (one client per certificate, per
 // label and per IP; assignments name existing partitions), so the loader and
 // the writer agree on what "consistent" means.
+//
+// The client indexes are CowMaps (cow_map.h): copying a state, which is what
+// publishing a snapshot does, costs O(1), and the next change copies only the
+// buckets it touches, so a running server pays O(change) per snapshot, not
+// O(clients). Partitions and settings are few and are copied whole.
 
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "ntl/registry/cow_map.h"
 #include "ntl/registry/model.h"
 
 namespace trustlink::ntl::registry {
 
 // Thread safety: not thread-safe; a const RegistryState (inside a snapshot) may
-// be read from many threads at once.
+// be read and copied from many threads at once. A copy is independent of its
+// source: changing either never shows in the other.
 class RegistryState {
  public:
   using ClientPtr = std::shared_ptr<const ClientRecord>;
@@ -60,10 +66,12 @@ class RegistryState {
   void set_settings(const Settings& s) { settings_ = s; }
 
  private:
-  absl::flat_hash_map<std::string, ClientPtr> by_id_;
-  absl::flat_hash_map<std::string, const ClientRecord*> by_fingerprint_;
-  absl::flat_hash_map<std::string, const ClientRecord*> by_label_;
-  absl::flat_hash_map<std::string, const ClientRecord*> by_ip_;
+  // by_id_ owns the records; the other indexes point into them. Records are
+  // immutable and shared between a state and its copies.
+  CowMap<ClientPtr> by_id_;
+  CowMap<const ClientRecord*> by_fingerprint_;
+  CowMap<const ClientRecord*> by_label_;
+  CowMap<const ClientRecord*> by_ip_;
   std::map<std::string, Partition> partitions_;
   Settings settings_;
 };
