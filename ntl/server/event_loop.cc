@@ -207,10 +207,6 @@ bool SamePartitions(const ClientRecord& a, const ClientRecord& b) {
 }  // namespace
 
 Loop* LoopOf(const Conn* c) { return c->loop; }
-std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop) {
-  return loop->snapshot();
-}
-const std::string& PeerIpOf(const Conn* c) { return c->peer_ip; }
 
 bool Mailbox::Post(std::function<void()> task) {
   internal::MutexLock lock(&mu_);
@@ -518,6 +514,11 @@ void Loop::DriveSsl(Conn* c) {
       if (err == SSL_ERROR_WANT_WRITE) {
         c->want_write = true;
         ERR_clear_error();
+      } else if (err == SSL_ERROR_WANT_CERTIFICATE_VERIFY) {
+        // Paused for a hostname lookup (hostname_admission.cc). Stop reading
+        // so what the peer sends meanwhile stays bounded; the answer resumes.
+        ERR_clear_error();
+        c->read_paused = true;
       } else if (err != SSL_ERROR_WANT_READ) {
         const std::string why = SslErrorText();
         if (!c->refusal_logged) {
@@ -795,7 +796,7 @@ void Loop::Flush(Conn* c) {
     CloseConn(c, "");
     return;
   }
-  if (c->read_paused && !c->processing &&
+  if (c->read_paused && !c->processing && !c->resolving &&
       c->state != Conn::State::kCheckingHtl) {
     c->read_paused = false;
     UpdateEvents(c);
@@ -952,7 +953,20 @@ void Loop::Revalidate(Conn* c) {
            "trust the new server.pem)");
     return;
   }
-  Admission a = Admit(*snapshot_, c->fingerprint, c->peer_ip);
+  // A hostname client keeps the addresses it was admitted with; only a
+  // changed hostname needs a lookup, which must not block the loop: the link
+  // is judged again when the answer comes.
+  const Resolution* answer = nullptr;
+  std::shared_ptr<const ClientRecord> record =
+      snapshot_->FindByFingerprint(c->fingerprint);
+  if (record != nullptr && NeedsResolution(*snapshot_, *record)) {
+    answer = AnswerFor(c, record->resolve_hostname);
+    if (answer == nullptr &&
+        (c->resolving || StartLookup(c, record->resolve_hostname))) {
+      return;
+    }
+  }
+  Admission a = Admit(*snapshot_, c->fingerprint, c->peer_ip, answer);
   if (!a.admitted) {
     Log(absl::StrCat("closing peer=", c->peer, " fingerprint=", c->fingerprint,
                      " rule=", a.rule, " reason=\"", a.message, "\""));
@@ -1058,6 +1072,10 @@ void Loop::Tick(absl::Time now) {
       if (c->dead) {
         continue;
       }
+    }
+    CheckLookupDeadline(c, now);
+    if (c->dead) {
+      continue;
     }
     const bool admitted = c->state == Conn::State::kOpen;
     if (!admitted && c->state != Conn::State::kDraining && now >= c->deadline) {
