@@ -99,6 +99,13 @@ struct Conn {
   std::optional<Resolution> answer;
 };
 
+// HasPartition says whether `partition` is assigned to `record` (calls.cc).
+bool HasPartition(const ClientRecord& record, absl::string_view partition);
+
+// IsCurrentLoop says whether the calling thread is `loop`'s own, so an answer
+// may go to it directly instead of through its mailbox (event_loop.cc).
+bool IsCurrentLoop(const Loop* loop);
+
 }  // namespace trustlink::ntl::server::internal_engine
 
 #endif  // TRUSTLINK_NTL_SERVER_CONN_H_
