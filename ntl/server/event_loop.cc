@@ -614,7 +614,9 @@ void Loop::Flush(Conn* c) {
     CloseConn(c, "");
     return;
   }
-  if (c->read_paused && !c->processing && !c->resolving &&
+  // A handshake paused for a hostname lookup resumes reading only when the
+  // answer comes (hostname_admission.cc).
+  if (c->read_paused && !c->processing && c->state != Conn::State::kHandshake &&
       c->state != Conn::State::kCheckingHtl) {
     c->read_paused = false;
     UpdateEvents(c);

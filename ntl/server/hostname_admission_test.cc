@@ -436,5 +436,30 @@ TEST_F(HostnameAdmissionTest, ResumptionIsRefusedWhenTheNameMovedAway) {
   EXPECT_NE(log_.Find("refused", "resolves to 10.1.1.1"), "");
 }
 
+// A live link keeps the answer it was admitted with; a registry change that
+// gives the client another hostname is looked up (off the loop) and judged
+// when the answer comes, while the loop keeps serving the link.
+TEST_F(HostnameAdmissionTest, ChangedHostnameIsLookedUpAndJudgedOnTheLiveLink) {
+  resolver_->Answer("web1.example", {"127.0.0.1"});
+  resolver_->Answer("web1.elsewhere", {"10.1.1.1"});
+  StartServer();
+  auto c = Admitted(Opts());
+  ASSERT_NE(c, nullptr);
+  // An unrelated change: the link is judged on its own answer, no lookup.
+  ClientRecord same = ByName("web1", client_fp_, "web1.example");
+  same.partitions.push_back({"p2", "Partition Two", "1002"});
+  directory_->Put(same);
+  auto f = c->Read();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, wire::FrameType::kSlotsChanged);
+  EXPECT_EQ(resolver_->calls("web1.example"), 1);
+  directory_->Put(ByName("web1", client_fp_, "web1.elsewhere"));
+  f = c->Read();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, wire::FrameType::kGoAway);
+  EXPECT_EQ(resolver_->calls("web1.elsewhere"), 1);
+  EXPECT_NE(log_.Find("closing", "resolves to 10.1.1.1"), "");
+}
+
 }  // namespace
 }  // namespace trustlink::ntl::server
