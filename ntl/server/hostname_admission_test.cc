@@ -277,12 +277,16 @@ TEST_F(HostnameAdmissionTest, HangingLookupBlocksNeitherLoopNorOtherClients) {
   });
   ASSERT_TRUE(resolver_->WaitForCall("web1.example", absl::Seconds(10)));
   // The first client is now paused in its handshake, waiting for DNS.
+  const absl::Time other_start = absl::Now();
   auto other = Admitted(OtherOpts());
   ASSERT_NE(other, nullptr);
   auto r = other->Call("p1", kOpEcho, "while DNS hangs");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->second, "while DNS hangs");
   const absl::Time other_done = absl::Now();
+  RecordProperty(
+      "other_client_handshake_and_call_us",
+      static_cast<int>(absl::ToInt64Microseconds(other_done - other_start)));
   EXPECT_EQ(log_.Find("rule=dns"), "")
       << "the other client should finish before the lookup deadline";
   EXPECT_EQ(server_->GetStatus().unauthenticated, 1);
@@ -290,6 +294,9 @@ TEST_F(HostnameAdmissionTest, HangingLookupBlocksNeitherLoopNorOtherClients) {
   EXPECT_LT(other_done, refused_at);
   EXPECT_FALSE(hung_result.ok());
   EXPECT_EQ(alert, SSL_AD_ACCESS_DENIED) << hung_result;
+  RecordProperty(
+      "hung_client_refused_after_ms",
+      static_cast<int>(absl::ToInt64Milliseconds(refused_at - start)));
   EXPECT_GE(refused_at - start, absl::Seconds(3));
   EXPECT_LT(refused_at - start, absl::Seconds(15));
   const std::string line = log_.Find("refused", "rule=dns");
