@@ -62,7 +62,7 @@ struct ServerOptions {
   absl::Duration resolve_timeout =
       absl::Seconds(5);  // then the handshake is refused
   absl::Duration resolve_cache_ttl =
-      absl::Seconds(30);  // answers with addresses
+      absl::Seconds(30);  // answers with addresses; zero: no cache
   absl::Duration resolve_negative_ttl = absl::Seconds(5);  // "no such host"
   int resolver_threads = 2;         // lookups that may block at once
   size_t max_pending_lookups = 64;  // hostnames waiting; more are refused
@@ -120,8 +120,8 @@ class Server {
   void Shutdown(absl::Duration grace);
 
   ServerStatus GetStatus() const;
-  // hostname_lookups is how many hostname lookups admission has started (each
-  // one a call to the Resolver); cached answers do not count.
+  // hostname_lookups is how many times admission called the Resolver; cached
+  // answers and handshakes sharing a lookup do not count.
   size_t hostname_lookups() const;
 
  private:
