@@ -30,8 +30,15 @@ std::string CanonicalIp(absl::string_view ip) {
   return "";
 }
 
+bool NeedsResolution(const DirectorySnapshot& snapshot,
+                     const ClientRecord& record) {
+  return snapshot.ipcheck() && record.allowed_ips.empty() &&
+         !record.resolve_hostname.empty();
+}
+
 Admission Admit(const DirectorySnapshot& snapshot,
-                absl::string_view fingerprint, absl::string_view peer_ip) {
+                absl::string_view fingerprint, absl::string_view peer_ip,
+                const Resolution* resolved) {
   Admission a;
   a.record = snapshot.FindByFingerprint(fingerprint);
   if (a.record == nullptr) {
@@ -44,26 +51,47 @@ Admission Admit(const DirectorySnapshot& snapshot,
     return a;
   }
   if (snapshot.ipcheck()) {
+    const ClientRecord& rec = *a.record;
+    const bool by_name = NeedsResolution(snapshot, rec);
+    if (by_name && (resolved == nullptr || !resolved->status.ok())) {
+      a.alert = SSL_AD_ACCESS_DENIED;
+      a.code = TL_E_IP_MISMATCH;
+      a.rule = "dns";
+      a.message = absl::StrCat(
+          "client '", rec.label, "' is registered by hostname '",
+          rec.resolve_hostname, "' and ipcheck is on, but the DNS lookup of '",
+          rec.resolve_hostname, "' failed: ",
+          resolved == nullptr ? std::string("no answer yet")
+                              : std::string(resolved->status.message()),
+          "; fix DNS for the name, or map its addresses with client hostip "
+          "map -client ",
+          rec.label, " so no lookup is needed");
+      return a;
+    }
+    const std::vector<std::string>& allowed =
+        by_name ? resolved->addresses : rec.allowed_ips;
     const std::string peer = CanonicalIp(peer_ip);
     bool match = false;
-    for (const std::string& allowed : a.record->allowed_ips) {
-      if (!peer.empty() && CanonicalIp(allowed) == peer) {
+    for (const std::string& ip : allowed) {
+      if (!peer.empty() && CanonicalIp(ip) == peer) {
         match = true;
         break;
       }
     }
     if (!match) {
+      const std::string listed = allowed.empty() ? std::string("no address")
+                                                 : absl::StrJoin(allowed, ", ");
       a.alert = SSL_AD_ACCESS_DENIED;
       a.code = TL_E_IP_MISMATCH;
       a.rule = "ipcheck";
-      a.message =
-          absl::StrCat("client '", a.record->label, "' is registered for ",
-                       a.record->allowed_ips.empty()
-                           ? std::string("no address")
-                           : absl::StrJoin(a.record->allowed_ips, ", "),
-                       " but connected from ", peer_ip,
-                       " (ipcheck is on; fix the registration or map the "
-                       "hostname with client hostip)");
+      a.message = absl::StrCat(
+          "client '", rec.label, "' is registered for ",
+          by_name ? absl::StrCat("hostname '", rec.resolve_hostname,
+                                 "' (resolves to ", listed, ")")
+                  : listed,
+          " but connected from ", peer_ip,
+          " (ipcheck is on; fix the registration or map the "
+          "hostname with client hostip)");
       return a;
     }
   }
@@ -75,8 +103,9 @@ Admission Admit(const DirectorySnapshot& snapshot,
 Admission AdmitCertificate(const DirectorySnapshot& snapshot,
                            absl::string_view fingerprint,
                            absl::string_view leaf_der,
-                           absl::string_view peer_ip, absl::Time now) {
-  Admission a = Admit(snapshot, fingerprint, peer_ip);
+                           absl::string_view peer_ip, absl::Time now,
+                           const Resolution* resolved) {
+  Admission a = Admit(snapshot, fingerprint, peer_ip, resolved);
   if (!a.admitted) {
     return a;
   }

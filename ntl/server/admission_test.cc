@@ -36,6 +36,58 @@ TEST(AdmissionTest, EachRule) {
   EXPECT_TRUE(Admit(*dir.Snapshot(), "AA:BB", "127.0.0.3").admitted);
 }
 
+TEST(AdmissionTest, HostnameClientIsCheckedAgainstTheLookupAnswer) {
+  InMemoryDirectory dir;
+  ClientRecord r;
+  r.label = "web1";
+  r.fingerprint = "AA:BB";
+  r.resolve_hostname = "web1.example";
+  dir.Put(r);
+  auto snap = dir.Snapshot();
+  ASSERT_TRUE(NeedsResolution(*snap, r));
+
+  Admission a = Admit(*snap, "AA:BB", "127.0.0.2");  // no answer known
+  EXPECT_FALSE(a.admitted);
+  EXPECT_EQ(a.rule, "dns");
+  EXPECT_EQ(a.alert, SSL_AD_ACCESS_DENIED);
+
+  Resolution failed{absl::DeadlineExceededError("no answer within 5s"), {}};
+  a = Admit(*snap, "AA:BB", "127.0.0.2", &failed);
+  EXPECT_FALSE(a.admitted);
+  EXPECT_EQ(a.code, TL_E_IP_MISMATCH);
+  EXPECT_TRUE(absl::StrContains(a.message, "DNS lookup of 'web1.example'"))
+      << a.message;
+  EXPECT_TRUE(absl::StrContains(a.message, "no answer within 5s"));
+  EXPECT_TRUE(absl::StrContains(a.message, "client hostip map -client web1"));
+
+  Resolution elsewhere{absl::OkStatus(), {"10.0.0.1"}};
+  a = Admit(*snap, "AA:BB", "127.0.0.2", &elsewhere);
+  EXPECT_FALSE(a.admitted);
+  EXPECT_EQ(a.rule, "ipcheck");
+  EXPECT_TRUE(absl::StrContains(
+      a.message, "hostname 'web1.example' (resolves to 10.0.0.1)"))
+      << a.message;
+
+  Resolution here{absl::OkStatus(), {"10.0.0.1", "::ffff:127.0.0.2"}};
+  EXPECT_TRUE(Admit(*snap, "AA:BB", "127.0.0.2", &here).admitted);
+
+  // Mapped addresses win: the answer is not consulted.
+  r.allowed_ips = {"127.0.0.3"};
+  dir.Put(r);
+  snap = dir.Snapshot();
+  EXPECT_FALSE(NeedsResolution(*snap, r));
+  EXPECT_TRUE(Admit(*snap, "AA:BB", "127.0.0.3").admitted);
+  EXPECT_FALSE(Admit(*snap, "AA:BB", "127.0.0.2", &here).admitted);
+
+  // ipcheck off: no lookup needed, any source.
+  r.allowed_ips.clear();
+  dir.Put(r);
+  dir.SetIpCheck(false);
+  snap = dir.Snapshot();
+  EXPECT_FALSE(NeedsResolution(*snap, r));
+  EXPECT_TRUE(Admit(*snap, "AA:BB", "127.0.0.9").admitted);
+}
+
 // A client certificate made `age` ago, valid for one day.
 Certificate CertificateMadeAgo(absl::Duration age) {
   auto name = CanonicalizeName("127.0.0.1");

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -85,7 +86,25 @@ struct Conn {
   // that detected a clone gets its TL_E_HTL_CLONE_DETECTED), then goaway.
   int32_t htl_goaway_code = 0;
   std::string htl_goaway_message;
+  // Hostname admission (hostname_admission.cc). While `resolving`, the
+  // handshake is paused in the verify callback and reading is paused; the
+  // answer (or the lookup deadline) resumes it. `answer` is kept for the
+  // checks after the handshake and after registry changes, so the link is
+  // judged by the addresses it was admitted with.
+  bool resolving = false;
+  std::string resolving_host;
+  uint64_t lookup_seq = 0;  // the lookup in flight; stale answers are dropped
+  absl::Time lookup_deadline;
+  std::string answer_host;
+  std::optional<Resolution> answer;
 };
+
+// HasPartition says whether `partition` is assigned to `record` (calls.cc).
+bool HasPartition(const ClientRecord& record, absl::string_view partition);
+
+// IsCurrentLoop says whether the calling thread is `loop`'s own, so an answer
+// may go to it directly instead of through its mailbox (event_loop.cc).
+bool IsCurrentLoop(const Loop* loop);
 
 }  // namespace trustlink::ntl::server::internal_engine
 

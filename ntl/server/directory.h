@@ -24,9 +24,16 @@ struct ClientRecord {
   std::string
       fingerprint;  // SHA-256 of the certificate's DER, "AB:CD:..." upper case
   // allowed_ips are the source addresses accepted when ipcheck is on: the
-  // registered IP, or the hostname's mapped or resolved addresses. Any textual
-  // form inet_pton accepts.
+  // registered IP, or the hostname's mapped addresses (`client hostip map`).
+  // Any textual form inet_pton accepts.
   std::vector<std::string> allowed_ips;
+  // resolve_hostname is the registered hostname of a client registered by
+  // name. When ipcheck is on and allowed_ips is empty, the engine accepts what
+  // this name resolves to, looked up off the event loop through the server's
+  // Resolver (ServerOptions::resolver) and cached briefly. Mapped addresses
+  // bypass the lookup entirely. A directory never resolves names itself: its
+  // snapshot calls run on the event loop.
+  std::string resolve_hostname;
   bool require_htl = false;
   std::vector<wire::SlotInfo>
       partitions;  // in the order the client should see them

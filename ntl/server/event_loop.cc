@@ -30,7 +30,6 @@ constexpr uint64_t kEventTag = 1;
 constexpr size_t kScratchSize =
     256 * 1024;  // one large recv per readiness event
 constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kStreamChunk = 64 * 1024;
 
 // The loop running on this thread, so a Responder can tell whether it may
 // answer directly (no mailbox round trip) without touching a loop that may be
@@ -99,96 +98,6 @@ const BIO_METHOD* ConnBioMethod() {
   return method;
 }
 
-class ResponderImpl : public Responder {
- public:
-  ResponderImpl(std::shared_ptr<Mailbox> mailbox, Loop* loop, uint64_t conn_id,
-                uint32_t request_id, uint64_t seq)
-      : mailbox_(std::move(mailbox)),
-        loop_(loop),
-        conn_id_(conn_id),
-        request_id_(request_id),
-        seq_(seq) {}
-  ~ResponderImpl() override {
-    if (!done_) {
-      Respond(TL_E_INTERNAL, "the partition handler dropped the request");
-    }
-  }
-  void Respond(int32_t status, std::string data) override {
-    if (done_) {
-      return;
-    }
-    done_ = true;
-    if (t_current_loop == loop_) {
-      loop_->CompleteRequest(conn_id_, request_id_, seq_, status,
-                             std::move(data));
-      return;
-    }
-    Loop* loop = loop_;
-    const uint64_t conn_id = conn_id_;
-    const uint32_t request_id = request_id_;
-    const uint64_t seq = seq_;
-    mailbox_->Post([loop, conn_id, request_id, seq, status,
-                    d = std::move(data)]() mutable {
-      loop->CompleteRequest(conn_id, request_id, seq, status, std::move(d));
-    });
-  }
-
- private:
-  const std::shared_ptr<Mailbox> mailbox_;
-  Loop* const loop_;
-  const uint64_t conn_id_;
-  const uint32_t request_id_;
-  const uint64_t seq_;
-  bool done_ = false;
-};
-
-class SinkImpl : public StreamSink {
- public:
-  SinkImpl(std::shared_ptr<Mailbox> mailbox, Loop* loop, uint64_t conn_id,
-           uint32_t stream_id, uint64_t seq)
-      : mailbox_(std::move(mailbox)),
-        loop_(loop),
-        conn_id_(conn_id),
-        stream_id_(stream_id),
-        seq_(seq) {}
-  void Send(std::string data) override {
-    Loop* loop = loop_;
-    const uint64_t conn_id = conn_id_;
-    const uint32_t stream_id = stream_id_;
-    const uint64_t seq = seq_;
-    mailbox_->Post(
-        [loop, conn_id, stream_id, seq, d = std::move(data)]() mutable {
-          loop->StreamSend(conn_id, stream_id, seq, std::move(d));
-        });
-  }
-  void Close(int32_t status, std::string message) override {
-    Loop* loop = loop_;
-    const uint64_t conn_id = conn_id_;
-    const uint32_t stream_id = stream_id_;
-    const uint64_t seq = seq_;
-    mailbox_->Post([loop, conn_id, stream_id, seq, status,
-                    m = std::move(message)]() mutable {
-      loop->StreamServerClose(conn_id, stream_id, seq, status, std::move(m));
-    });
-  }
-
- private:
-  const std::shared_ptr<Mailbox> mailbox_;
-  Loop* const loop_;
-  const uint64_t conn_id_;
-  const uint32_t stream_id_;
-  const uint64_t seq_;
-};
-
-bool HasPartition(const ClientRecord& record, absl::string_view partition) {
-  for (const wire::SlotInfo& s : record.partitions) {
-    if (s.partition == partition) {
-      return true;
-    }
-  }
-  return false;
-}
-
 bool SamePartitions(const ClientRecord& a, const ClientRecord& b) {
   if (a.partitions.size() != b.partitions.size()) {
     return false;
@@ -207,10 +116,7 @@ bool SamePartitions(const ClientRecord& a, const ClientRecord& b) {
 }  // namespace
 
 Loop* LoopOf(const Conn* c) { return c->loop; }
-std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop) {
-  return loop->snapshot();
-}
-const std::string& PeerIpOf(const Conn* c) { return c->peer_ip; }
+bool IsCurrentLoop(const Loop* loop) { return t_current_loop == loop; }
 
 bool Mailbox::Post(std::function<void()> task) {
   internal::MutexLock lock(&mu_);
@@ -237,13 +143,6 @@ void Mailbox::Close() {
 }
 
 Loop::Loop(Server* server, int index) : server_(server), index_(index) {}
-
-std::unique_ptr<Responder> Loop::NewResponder(uint64_t conn_id,
-                                              uint32_t request_id,
-                                              uint64_t seq) {
-  return std::make_unique<ResponderImpl>(mailbox_, this, conn_id, request_id,
-                                         seq);
-}
 
 Loop::~Loop() {
   if (epoll_fd_ >= 0) {
@@ -518,6 +417,11 @@ void Loop::DriveSsl(Conn* c) {
       if (err == SSL_ERROR_WANT_WRITE) {
         c->want_write = true;
         ERR_clear_error();
+      } else if (err == SSL_ERROR_WANT_CERTIFICATE_VERIFY) {
+        // Paused for a hostname lookup (hostname_admission.cc). Stop reading
+        // so what the peer sends meanwhile stays bounded; the answer resumes.
+        ERR_clear_error();
+        c->read_paused = true;
       } else if (err != SSL_ERROR_WANT_READ) {
         const std::string why = SslErrorText();
         if (!c->refusal_logged) {
@@ -672,91 +576,6 @@ void Loop::HandleFrame(Conn* c, const wire::FrameView& f) {
   }
 }
 
-void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
-  auto req = wire::DecodeRequest(f.payload);
-  if (!req.ok()) {
-    GoAway(c, TL_E_PROTOCOL, req.status().message());
-    return;
-  }
-  if (c->pending.count(f.id) != 0) {
-    GoAway(c, TL_E_PROTOCOL,
-           absl::StrCat("request id ", f.id, " is already in flight"));
-    return;
-  }
-  auto respond_now = [&](int32_t status, const std::string& msg) {
-    wire::Response r;
-    r.status = status;
-    r.data = msg;
-    SendFrame(c, wire::FrameType::kResponse, f.id, wire::EncodeResponse(r));
-  };
-  if (c->finish_then_close) {
-    respond_now(TL_E_UNAVAILABLE,
-                "the appliance is shutting down; retry on another link");
-    return;
-  }
-  if (!HasPartition(*c->admission.record, req->partition)) {
-    respond_now(TL_E_PARTITION_NOT_ASSIGNED,
-                absl::StrCat("partition '", req->partition,
-                             "' is not assigned to client '",
-                             c->admission.record->label, "'"));
-    return;
-  }
-  if (!server_->handler_) {
-    respond_now(TL_E_UNIMPLEMENTED, "this appliance has no partition handler");
-    return;
-  }
-  const uint64_t seq = ++next_seq_;
-  c->pending[f.id] = Conn::Pending{req->partition, seq};
-  CallContext ctx{c->admission.record->label, c->fingerprint, req->partition};
-  server_->handler_->HandleRequest(ctx, req->op, req->data,
-                                   NewResponder(c->id, f.id, seq));
-}
-
-void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
-  auto open = wire::DecodeStreamOpen(f.payload);
-  if (!open.ok()) {
-    GoAway(c, TL_E_PROTOCOL, open.status().message());
-    return;
-  }
-  auto refuse = [&](int32_t status, const std::string& msg) {
-    wire::Closing cl;
-    cl.status = status;
-    cl.message = msg;
-    SendFrame(c, wire::FrameType::kStreamClose, f.id, wire::EncodeClosing(cl));
-  };
-  if (c->streams.count(f.id) != 0) {
-    GoAway(c, TL_E_PROTOCOL, absl::StrCat("stream ", f.id, " is already open"));
-    return;
-  }
-  if (c->finish_then_close) {
-    refuse(TL_E_UNAVAILABLE, "the appliance is shutting down");
-    return;
-  }
-  if (!HasPartition(*c->admission.record, open->partition)) {
-    refuse(TL_E_PARTITION_NOT_ASSIGNED,
-           absl::StrCat("partition '", open->partition,
-                        "' is not assigned to client '",
-                        c->admission.record->label, "'"));
-    return;
-  }
-  auto svc = server_->services_.find(open->service);
-  if (svc == server_->services_.end()) {
-    refuse(TL_E_NOT_FOUND,
-           absl::StrCat("this appliance has no service '", open->service, "'"));
-    return;
-  }
-  const uint64_t seq = ++next_seq_;
-  CallContext ctx{c->admission.record->label, c->fingerprint, open->partition};
-  auto session = svc->second->Open(
-      ctx, std::make_shared<SinkImpl>(mailbox_, this, c->id, f.id, seq));
-  if (!session.ok()) {
-    refuse(ntl::ToTlStatus(session.status()),
-           std::string(session.status().message()));
-    return;
-  }
-  c->streams[f.id] = Conn::Stream{open->partition, seq, std::move(*session)};
-}
-
 void Loop::SendFrame(Conn* c, wire::FrameType type, uint32_t id,
                      absl::string_view payload) {
   if (c->dead) {
@@ -795,7 +614,9 @@ void Loop::Flush(Conn* c) {
     CloseConn(c, "");
     return;
   }
-  if (c->read_paused && !c->processing &&
+  // A handshake paused for a hostname lookup resumes reading only when the
+  // answer comes (hostname_admission.cc).
+  if (c->read_paused && !c->processing && c->state != Conn::State::kHandshake &&
       c->state != Conn::State::kCheckingHtl) {
     c->read_paused = false;
     UpdateEvents(c);
@@ -860,31 +681,6 @@ void Loop::CloseConn(Conn* c, absl::string_view reason) {
   dead_.push_back(c->id);
 }
 
-void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
-                           int32_t status, std::string data) {
-  Conn* c = Find(conn_id);
-  if (c == nullptr) {
-    return;
-  }
-  auto it = c->pending.find(request_id);
-  if (it == c->pending.end() || it->second.seq != seq) {
-    return;  // already failed (partition revoked) or the id was reused since
-  }
-  c->pending.erase(it);
-  wire::Response r;
-  r.status = status;
-  r.data = std::move(data);
-  const bool was_draining = c->state == Conn::State::kDraining;
-  if (!was_draining) {
-    SendFrame(c, wire::FrameType::kResponse, request_id,
-              wire::EncodeResponse(r));
-  }
-  MaybeFinishDrain(c);
-  if (!c->processing && !c->dead) {
-    Flush(c);
-  }
-}
-
 void Loop::MaybeFinishDrain(Conn* c) {
   if (!c->pending.empty() || c->dead) {
     return;
@@ -894,46 +690,6 @@ void Loop::MaybeFinishDrain(Conn* c) {
   } else if (c->finish_then_close) {
     GoAway(c, TL_E_UNAVAILABLE, "the appliance is shutting down");
   }
-}
-
-void Loop::StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
-                      std::string data) {
-  Conn* c = Find(conn_id);
-  if (c == nullptr) {
-    return;
-  }
-  auto it = c->streams.find(stream_id);
-  if (it == c->streams.end() || it->second.seq != seq) {
-    return;
-  }
-  absl::string_view rest(data);
-  while (!rest.empty()) {
-    const size_t n = std::min(rest.size(), kStreamChunk);
-    SendFrame(c, wire::FrameType::kStreamData, stream_id, rest.substr(0, n));
-    rest.remove_prefix(n);
-  }
-  Flush(c);
-}
-
-void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
-                             int32_t status, std::string message) {
-  Conn* c = Find(conn_id);
-  if (c == nullptr) {
-    return;
-  }
-  auto it = c->streams.find(stream_id);
-  if (it == c->streams.end() || it->second.seq != seq) {
-    return;
-  }
-  std::unique_ptr<StreamSession> session = std::move(it->second.session);
-  c->streams.erase(it);
-  wire::Closing cl;
-  cl.status = status;
-  cl.message = std::move(message);
-  SendFrame(c, wire::FrameType::kStreamClose, stream_id,
-            wire::EncodeClosing(cl));
-  session->OnClose();
-  Flush(c);
 }
 
 void Loop::Revalidate(Conn* c) {
@@ -952,7 +708,20 @@ void Loop::Revalidate(Conn* c) {
            "trust the new server.pem)");
     return;
   }
-  Admission a = Admit(*snapshot_, c->fingerprint, c->peer_ip);
+  // A hostname client keeps the addresses it was admitted with; only a
+  // changed hostname needs a lookup, which must not block the loop: the link
+  // is judged again when the answer comes.
+  const Resolution* answer = nullptr;
+  std::shared_ptr<const ClientRecord> record =
+      snapshot_->FindByFingerprint(c->fingerprint);
+  if (record != nullptr && NeedsResolution(*snapshot_, *record)) {
+    answer = AnswerFor(c, record->resolve_hostname);
+    if (answer == nullptr &&
+        (c->resolving || StartLookup(c, record->resolve_hostname))) {
+      return;
+    }
+  }
+  Admission a = Admit(*snapshot_, c->fingerprint, c->peer_ip, answer);
   if (!a.admitted) {
     Log(absl::StrCat("closing peer=", c->peer, " fingerprint=", c->fingerprint,
                      " rule=", a.rule, " reason=\"", a.message, "\""));
@@ -1058,6 +827,10 @@ void Loop::Tick(absl::Time now) {
       if (c->dead) {
         continue;
       }
+    }
+    CheckLookupDeadline(c, now);
+    if (c->dead) {
+      continue;
     }
     const bool admitted = c->state == Conn::State::kOpen;
     if (!admitted && c->state != Conn::State::kDraining && now >= c->deadline) {

@@ -56,8 +56,6 @@ class Loop;
 // Accessors for the TLS callbacks in server.cc, which see a Conn only through
 // the SSL.
 Loop* LoopOf(const Conn* c);
-std::shared_ptr<const DirectorySnapshot> SnapshotOf(Loop* loop);
-const std::string& PeerIpOf(const Conn* c);
 
 // WelcomeFor encodes the welcome (and slots-changed) payload for `record`.
 std::string WelcomeFor(const ClientRecord& record);
@@ -91,8 +89,18 @@ class Loop {
   std::shared_ptr<Mailbox> mailbox() const { return mailbox_; }
 
   // Used by the TLS callbacks, on the loop thread. AdmitPeer admits the peer's
-  // leaf certificate (DER; see LeafCertificateDer) and logs a refusal once.
+  // leaf certificate (DER; see LeafCertificateDer) and logs a refusal once; it
+  // never waits for DNS (see AnswerFor).
   Admission AdmitPeer(Conn* c, absl::string_view leaf_der);
+  // VerifyPeer is the verify callback's decision (hostname_admission.cc):
+  // ssl_verify_retry while the registered hostname of the certificate's client
+  // is being resolved, else AdmitPeer's answer.
+  ssl_verify_result_t VerifyPeer(Conn* c, absl::string_view leaf_der,
+                                 uint8_t* out_alert);
+  // AdmitResumption is the ticket callback's check: admission with only what
+  // is already known, so a ticket whose hostname answer is not cached is
+  // refused (a full handshake follows, which may pause for the lookup).
+  bool AdmitResumption(Conn* c, absl::string_view leaf_der);
   void Log(absl::string_view line) { server_->Log(line); }
   static Conn* ConnFromSsl(const SSL* ssl);
   // snapshot returns the newest directory snapshot: admission never uses a
@@ -122,6 +130,23 @@ class Loop {
   // HtlStillAdmits applies the HTL rules to a live link after a registry
   // change; false when it said goaway.
   bool HtlStillAdmits(Conn* c);
+  // hostname_admission.cc
+  // AnswerFor returns the lookup answer `c` may use for `hostname`: the one it
+  // already holds, else a fresh cached one (which it then keeps), else null.
+  const Resolution* AnswerFor(Conn* c, const std::string& hostname);
+  // KnownAnswer is AnswerFor the hostname of the client registered with
+  // `fingerprint`, or null when its admission needs no lookup.
+  const Resolution* KnownAnswer(Conn* c, const DirectorySnapshot& snap,
+                                absl::string_view fingerprint);
+  // StartLookup asks the resolver pool for `hostname` on behalf of `c`, with
+  // the lookup deadline; false when the pool's queue is full.
+  bool StartLookup(Conn* c, const std::string& hostname);
+  void LookupDone(uint64_t conn_id, uint64_t seq, const std::string& hostname,
+                  Resolution answer);
+  void CheckLookupDeadline(Conn* c, absl::Time now);
+  // ResumeHandshake drives a handshake that paused for a lookup, with the
+  // ciphertext that arrived meanwhile.
+  void ResumeHandshake(Conn* c);
   std::unique_ptr<Responder> NewResponder(uint64_t conn_id, uint32_t request_id,
                                           uint64_t seq);
   void HandleRequest(Conn* c, const wire::FrameView& f);

@@ -41,8 +41,10 @@ absl::string_view LeafCertificateDer(const STACK_OF(CRYPTO_BUFFER) * chain) {
 
 Admission Loop::AdmitPeer(Conn* c, absl::string_view leaf_der) {
   const std::string fingerprint = Sha256Fingerprint(leaf_der);
-  Admission a = AdmitCertificate(*snapshot(), fingerprint, leaf_der, c->peer_ip,
-                                 absl::Now());
+  std::shared_ptr<const DirectorySnapshot> snap = snapshot();
+  Admission a =
+      AdmitCertificate(*snap, fingerprint, leaf_der, c->peer_ip, absl::Now(),
+                       KnownAnswer(c, *snap, fingerprint));
   if (!a.admitted && !c->refusal_logged) {
     c->refusal_logged = true;
     Log(absl::StrCat("refused peer=", c->peer, " fingerprint=", fingerprint,

@@ -1,7 +1,5 @@
 #include "ntl/server/registry_adapter.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <openssl/x509.h>
 #include <poll.h>
 
@@ -11,41 +9,6 @@
 #include "ntl/registry/server_identity.h"
 
 namespace trustlink::ntl::server {
-namespace {
-
-// ResolvedAddresses returns what `hostname` resolves to now, as canonical
-// address text. It runs only for a client whose certificate is already
-// registered (so an unauthenticated peer cannot trigger lookups) and only when
-// the admin mapped no IP; `client hostip map` avoids the lookup, and the
-// blocking resolver with it, entirely.
-std::vector<std::string> ResolvedAddresses(const std::string& hostname) {
-  std::vector<std::string> out;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* list = nullptr;
-  if (getaddrinfo(hostname.c_str(), nullptr, &hints, &list) != 0) {
-    return out;
-  }
-  for (const addrinfo* a = list; a != nullptr; a = a->ai_next) {
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* addr =
-        a->ai_family == AF_INET
-            ? static_cast<const void*>(
-                  &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr)
-            : static_cast<const void*>(
-                  &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)
-                       ->sin6_addr);
-    if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) &&
-        inet_ntop(a->ai_family, addr, text, sizeof(text)) != nullptr) {
-      out.emplace_back(text);
-    }
-  }
-  freeaddrinfo(list);
-  return out;
-}
-
-}  // namespace
 
 class RegistryDirectory::Snap : public DirectorySnapshot {
  public:
@@ -67,11 +30,10 @@ class RegistryDirectory::Snap : public DirectorySnapshot {
     }
     r->allowed_ips.insert(r->allowed_ips.end(), c->host_ips.begin(),
                           c->host_ips.end());
-    if (c->name_kind == NameKind::kHostname && c->host_ips.empty() &&
-        snap_->settings().ipcheck) {
-      for (std::string& ip : ResolvedAddresses(c->name)) {
-        r->allowed_ips.push_back(std::move(ip));
-      }
+    if (c->name_kind == NameKind::kHostname) {
+      // Resolved by the engine, off the event loop, only when no IP is
+      // mapped and ipcheck is on (docs/server.md, "Admission").
+      r->resolve_hostname = c->name;
     }
     r->require_htl = c->require_htl;
     for (const registry::Partition* p : snap_->ClientPartitions(*c)) {

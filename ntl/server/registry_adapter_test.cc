@@ -9,6 +9,7 @@
 #include "ntl/names.h"
 #include "ntl/registry/registry.h"
 #include "ntl/registry/server_identity.h"
+#include "ntl/server/admission.h"
 #include "ntl/server/software_partition.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
@@ -166,6 +167,35 @@ TEST_F(RegistryAdapterTest, HostnameClientIsAdmittedFromItsResolvedAddress) {
   }
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_EQ(w->type, wire::FrameType::kWelcome);
+}
+
+// The adapter never resolves (its snapshot runs on the event loop): it hands
+// the hostname to the engine, and a mapped IP replaces the lookup.
+TEST_F(RegistryAdapterTest, HostnameRecordCarriesTheNameAndMappedIps) {
+  auto name = CanonicalizeName("web2.invalid");
+  ASSERT_TRUE(name.ok());
+  IdentityOptions io;
+  io.for_server = false;
+  auto client = CreateIdentity(*name, io);
+  ASSERT_TRUE(client.ok()) << client.status();
+  registry::ClientRegistration r;
+  r.label = "web2";
+  r.name = "web2.invalid";
+  r.name_is_ip = false;
+  r.certificate_pem = client->cert.Pem();
+  ASSERT_TRUE(reg_->RegisterClient(r).ok());
+  const std::string fp = client->cert.Sha256Fingerprint();
+  auto rec = directory_->Snapshot()->FindByFingerprint(fp);
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->resolve_hostname, "web2.invalid");
+  EXPECT_TRUE(rec->allowed_ips.empty());
+  EXPECT_TRUE(NeedsResolution(*directory_->Snapshot(), *rec));
+  ASSERT_TRUE(reg_->MapHostIp("web2", "127.0.0.9").ok());
+  directory_->generation();
+  rec = directory_->Snapshot()->FindByFingerprint(fp);
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->allowed_ips, std::vector<std::string>{"127.0.0.9"});
+  EXPECT_FALSE(NeedsResolution(*directory_->Snapshot(), *rec));
 }
 
 }  // namespace

@@ -33,7 +33,8 @@ constexpr uint8_t kSessionIdContext[] = "trustlink-ntls";
 
 // VerifyClient pins by registration instead of by CA: any certificate may reach
 // this point (it proved key possession in the handshake), and admission
-// decides.
+// decides. It pauses the handshake (ssl_verify_retry) while the hostname of a
+// registered client is being resolved; the loop resumes it with the answer.
 ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
   Conn* c = Loop::ConnFromSsl(ssl);
   Loop* loop = c == nullptr ? nullptr : internal_engine::LoopOf(c);
@@ -43,12 +44,7 @@ ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
     *out_alert = SSL_AD_CERTIFICATE_REQUIRED;
     return ssl_verify_invalid;
   }
-  Admission a = loop->AdmitPeer(c, leaf);
-  if (!a.admitted) {
-    *out_alert = static_cast<uint8_t>(a.alert);
-    return ssl_verify_invalid;
-  }
-  return ssl_verify_ok;
+  return loop->VerifyPeer(c, leaf, out_alert);
 }
 
 }  // namespace
@@ -166,11 +162,9 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
         }
         // A refused ticket falls back to a full handshake, whose verify
         // callback refuses with the proper alert; so only check here, and log
-        // there.
-        Admission a = AdmitCertificate(
-            *internal_engine::SnapshotOf(loop), Sha256Fingerprint(leaf), leaf,
-            internal_engine::PeerIpOf(c), absl::Now());
-        return a.admitted;
+        // there. The check never waits for DNS: without a cached answer the
+        // ticket is refused and the full handshake pauses for the lookup.
+        return loop->AdmitResumption(c, leaf);
       });
   t->tickets->Install(ctx);
   return t;
@@ -288,6 +282,10 @@ ServerStatus Server::GetStatus() const {
   return st;
 }
 
+size_t Server::hostname_lookups() const {
+  return resolver_pool_ ? resolver_pool_->lookups() : 0;
+}
+
 absl::Status Server::Start() {
   if (started_.exchange(true)) {
     return Error(absl::StatusCode::kFailedPrecondition,
@@ -354,6 +352,13 @@ absl::Status Server::Start() {
     threads =
         static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
+  ResolverPoolOptions ro;
+  ro.threads = options_.resolver_threads;
+  ro.max_pending = options_.max_pending_lookups;
+  ro.ttl = options_.resolve_cache_ttl;
+  ro.negative_ttl = options_.resolve_negative_ttl;
+  resolver_pool_ = std::make_unique<ResolverPool>(
+      options_.resolver ? options_.resolver : SystemResolver(), ro);
   for (int i = 0; i < threads; ++i) {
     auto loop = std::make_unique<Loop>(this, i);
     absl::Status st = loop->Init(listen_fd_);
@@ -413,6 +418,11 @@ void Server::Shutdown(absl::Duration grace) {
     htl_worker_->Stop();
   }
   loops_.clear();
+  if (resolver_pool_) {
+    // After the loops: answers still arriving find their mailboxes closed. A
+    // resolver stuck on a dead DNS server does not hold up the shutdown.
+    resolver_pool_->Stop(absl::Seconds(1));
+  }
   if (listen_fd_ >= 0) {
     close(listen_fd_);
     listen_fd_ = -1;

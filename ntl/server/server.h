@@ -24,6 +24,8 @@
 #include "ntl/server/directory.h"
 #include "ntl/server/handler.h"
 #include "ntl/server/htl_gate.h"
+#include "ntl/server/resolver.h"
+#include "ntl/server/resolver_pool.h"
 #include "ntl/wire/frame.h"
 
 namespace trustlink::ntl::server {
@@ -52,6 +54,18 @@ struct ServerOptions {
   absl::Duration tick =
       absl::Milliseconds(100);  // timers, registry and cert polling
   absl::Duration htl_tick = absl::Seconds(1);  // HtlGate::Tick, with a gate
+  // Hostname admission (docs/server.md, "Admission"): a client registered by
+  // hostname with no mapped IP is checked, with ipcheck on, against what the
+  // name resolves to. The lookup runs on resolver threads while the handshake
+  // waits; the event loop never blocks on it.
+  std::shared_ptr<Resolver> resolver;  // null: the system's (getaddrinfo)
+  absl::Duration resolve_timeout =
+      absl::Seconds(5);  // then the handshake is refused
+  absl::Duration resolve_cache_ttl =
+      absl::Seconds(30);  // answers with addresses; zero: no cache
+  absl::Duration resolve_negative_ttl = absl::Seconds(5);  // "no such host"
+  int resolver_threads = 2;         // lookups that may block at once
+  size_t max_pending_lookups = 64;  // hostnames waiting; more are refused
   // log receives one line per event; by default lines go to stderr with a
   // timestamp.
   std::function<void(absl::string_view line)> log;
@@ -106,6 +120,9 @@ class Server {
   void Shutdown(absl::Duration grace);
 
   ServerStatus GetStatus() const;
+  // hostname_lookups is how many times admission called the Resolver; cached
+  // answers and handshakes sharing a lookup do not count.
+  size_t hostname_lookups() const;
 
  private:
   friend class internal_engine::Loop;
@@ -132,6 +149,7 @@ class Server {
   std::map<std::string, std::shared_ptr<StreamService>> services_;
   std::shared_ptr<HtlGate> htl_gate_;
   std::unique_ptr<internal_engine::HtlWorker> htl_worker_;
+  std::unique_ptr<ResolverPool> resolver_pool_;  // made by Start
   std::atomic<uint64_t> next_htl_link_id_{0};
 
   int listen_fd_ = -1;
