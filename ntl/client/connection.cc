@@ -317,11 +317,14 @@ void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
 
 void Connection::ReadAvailable(absl::Time now, Completions* done) {
   for (;;) {
-    const size_t old = in_.size();
-    in_.resize(old + kReadChunk);
-    const int n = SSL_read(ssl_.get(), &in_[old], static_cast<int>(kReadChunk));
+    // Into a buffer sized once: growing in_ by a whole chunk for each
+    // SSL_read (one record at most) would zero-fill 64 KiB per record.
+    if (read_buf_.size() != kReadChunk) {
+      read_buf_.resize(kReadChunk);
+    }
+    const int n =
+        SSL_read(ssl_.get(), &read_buf_[0], static_cast<int>(kReadChunk));
     if (n <= 0) {
-      in_.resize(old);
       const int saved_errno = errno;
       const int err = SSL_get_error(ssl_.get(), n);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
@@ -330,7 +333,7 @@ void Connection::ReadAvailable(absl::Time now, Completions* done) {
       Fail(TlsFailure(server_.name, err, saved_errno, true), now, done);
       return;
     }
-    in_.resize(old + static_cast<size_t>(n));
+    in_.append(read_buf_.data(), static_cast<size_t>(n));
     last_rx_ = now;
     // Decode every complete frame, then drop the consumed prefix once.
     size_t off = 0;

@@ -210,6 +210,7 @@ class Connection : public PinnedPeer {
   absl::Time last_ping_;
 
   std::string in_;
+  std::string read_buf_;  // SSL_read's destination, sized once
   std::string out_;
   size_t out_off_ = 0;
 
