@@ -136,8 +136,8 @@ Client::~Client() {
     conns_.clear();
   }
   if (doorbell_ != nullptr) {
-    doorbell_
-        ->Disconnect();  // a lookup still running must not ring a closed fd
+    // A name lookup still running must not ring a closed (or reused) fd.
+    doorbell_->Disconnect();
   }
   for (int fd : {epoll_fd_, wake_fd_, timer_fd_}) {
     if (fd >= 0) {
