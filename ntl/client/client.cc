@@ -84,6 +84,7 @@ absl::Status Client::Init() {
                  absl::StrCat("cannot create the client's event loop: ",
                               strerror(errno)));
   }
+  doorbell_ = std::make_shared<Doorbell>(wake_fd_);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeTag;
@@ -94,7 +95,7 @@ absl::Status Client::Init() {
     internal::MutexLock lock(&mu_);
     for (size_t i = 0; i < settings_.servers.size(); ++i) {
       conns_.push_back(std::make_unique<Connection>(
-          i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_,
+          i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_, doorbell_,
           static_cast<ConnectionListener*>(this)));
       welcomed_.push_back(false);
       if (conns_.back()->state() != LinkState::kNotTrusted) {
@@ -134,6 +135,10 @@ Client::~Client() {
     internal::MutexLock lock(&mu_);
     conns_.clear();
   }
+  if (doorbell_ != nullptr) {
+    // A name lookup still running must not ring a closed (or reused) fd.
+    doorbell_->Disconnect();
+  }
   for (int fd : {epoll_fd_, wake_fd_, timer_fd_}) {
     if (fd >= 0) {
       close(fd);
@@ -142,9 +147,9 @@ Client::~Client() {
 }
 
 void Client::Wake() {
-  const uint64_t one = 1;
-  ssize_t n = write(wake_fd_, &one, sizeof(one));
-  (void)n;
+  if (doorbell_ != nullptr) {
+    doorbell_->Ring();
+  }
 }
 
 void Client::Loop() {
@@ -197,6 +202,8 @@ void Client::ProcessLocked(absl::Duration timeout) {
     if (!stop_.load()) {
       for (auto& c : conns_) {
         c->OnTimer(now, &done);
+        // Calls appended since the last write leave together, in one record.
+        c->FlushQueued(&done);
       }
     }
     if (!initial_done_ && now >= initial_deadline_) {
@@ -345,6 +352,7 @@ std::vector<ServerStatus> Client::Servers() {
     s.welcomed = welcomed_[i];
     s.resumed = c.resumed();
     s.connects = c.connects();
+    s.tls_writes = c.tls_writes();
     s.client_label = c.client_label();
     s.slots = c.slots();
     out.push_back(std::move(s));

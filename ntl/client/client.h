@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ntl/client/connection.h"
+#include "ntl/client/doorbell.h"
 #include "ntl/client/settings.h"
 #include "ntl/internal/mutex.h"
 
@@ -60,6 +61,7 @@ struct ServerStatus {
   bool welcomed = false;  // a welcome arrived on the current or an earlier link
   bool resumed = false;   // the current link's TLS session was resumed
   uint64_t connects = 0;  // TCP connections made so far
+  uint64_t tls_writes = 0;  // SSL_write calls on its links so far
   std::string client_label;
   std::vector<wire::SlotInfo> slots;  // the partitions the server last listed
 };
@@ -154,6 +156,8 @@ class Client : private ConnectionListener {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   int timer_fd_ = -1;
+  // doorbell_ rings wake_fd_; shared with name lookups that may outlive us.
+  std::shared_ptr<Doorbell> doorbell_;
   std::thread io_thread_;
   std::atomic<bool> stop_{false};
 

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -66,12 +65,14 @@ const char* LinkStateName(LinkState state) {
 
 Connection::Connection(size_t index, const ServerSettings& server,
                        const ClientSettings& settings, SSL_CTX* ctx,
-                       int epoll_fd, ConnectionListener* listener)
+                       int epoll_fd, std::shared_ptr<Doorbell> doorbell,
+                       ConnectionListener* listener)
     : index_(index),
       server_(server),
       settings_(settings),
       ctx_(ctx),
       epoll_fd_(epoll_fd),
+      doorbell_(std::move(doorbell)),
       listener_(listener) {
   if (server_.host.empty()) {
     server_.host = server_.name;
@@ -183,64 +184,6 @@ void Connection::Shutdown(const absl::Status& why, Completions* done) {
   state_ = LinkState::kStopped;
 }
 
-void Connection::StartConnect(absl::Time now, Completions* done) {
-  CloseSocket();
-  state_ = LinkState::kConnecting;
-  phase_deadline_ = now + settings_.connect_timeout;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(server_.port);
-  // Resolution may block on DNS; IP literals (the common case) never do.
-  const int rc = getaddrinfo(server_.host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    Fail(Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
-               absl::StrCat("cannot resolve server '", server_.name, "' host '",
-                            server_.host, "': ", gai_strerror(rc))),
-         now, done);
-    return;
-  }
-  fd_ = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
-    freeaddrinfo(res);
-    Fail(Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
-               absl::StrCat("socket() for server '", server_.name,
-                            "': ", strerror(errno))),
-         now, done);
-    return;
-  }
-  const int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (settings_.tcp_keepalive) {
-    setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE,
-               &settings_.keepalive_idle_seconds, sizeof(int));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL,
-               &settings_.keepalive_interval_seconds, sizeof(int));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &settings_.keepalive_count,
-               sizeof(int));
-  }
-  const int crc = connect(fd_, res->ai_addr, res->ai_addrlen);
-  const int err = errno;
-  freeaddrinfo(res);
-  if (crc == 0) {
-    OnConnected(now, done);
-    return;
-  }
-  if (err != EINPROGRESS) {
-    Fail(Error(absl::StatusCode::kUnavailable,
-               err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED : TL_E_UNAVAILABLE,
-               absl::StrCat("cannot connect to server '", server_.name, "' at ",
-                            server_.host, ":", server_.port, ": ",
-                            strerror(err))),
-         now, done);
-    return;
-  }
-  SetInterest(EPOLLOUT);
-}
-
 void Connection::OnConnected(absl::Time now, Completions* done) {
   ssl_.reset(SSL_new(ctx_));
   BIO* bio = ssl_ != nullptr ? NewSocketBio(fd_) : nullptr;
@@ -347,13 +290,7 @@ void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
       socklen_t len = sizeof(err);
       getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) {
-        Fail(Error(absl::StatusCode::kUnavailable,
-                   err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED
-                                       : TL_E_UNAVAILABLE,
-                   absl::StrCat("cannot connect to server '", server_.name,
-                                "' at ", server_.host, ":", server_.port, ": ",
-                                strerror(err))),
-             now, done);
+        AddressFailed(strerror(err), err == ECONNREFUSED, now, done);
         return;
       }
       if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
@@ -380,11 +317,14 @@ void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
 
 void Connection::ReadAvailable(absl::Time now, Completions* done) {
   for (;;) {
-    const size_t old = in_.size();
-    in_.resize(old + kReadChunk);
-    const int n = SSL_read(ssl_.get(), &in_[old], static_cast<int>(kReadChunk));
+    // Into a buffer sized once: growing in_ by a whole chunk for each
+    // SSL_read (one record at most) would zero-fill 64 KiB per record.
+    if (read_buf_.size() != kReadChunk) {
+      read_buf_.resize(kReadChunk);
+    }
+    const int n =
+        SSL_read(ssl_.get(), &read_buf_[0], static_cast<int>(kReadChunk));
     if (n <= 0) {
-      in_.resize(old);
       const int saved_errno = errno;
       const int err = SSL_get_error(ssl_.get(), n);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
@@ -393,7 +333,7 @@ void Connection::ReadAvailable(absl::Time now, Completions* done) {
       Fail(TlsFailure(server_.name, err, saved_errno, true), now, done);
       return;
     }
-    in_.resize(old + static_cast<size_t>(n));
+    in_.append(read_buf_.data(), static_cast<size_t>(n));
     last_rx_ = now;
     // Decode every complete frame, then drop the consumed prefix once.
     size_t off = 0;
@@ -534,6 +474,34 @@ void Connection::Send(wire::FrameType type, uint32_t id,
   Flush(done);
 }
 
+void Connection::SendCall(uint32_t id, absl::string_view payload,
+                          Completions* done) {
+  // Frames already waiting mean a flush is already due: the loop was rung for
+  // them, or the socket is full and EPOLLOUT is armed. Either way this frame
+  // leaves with them.
+  const bool flush_due = !out_.empty();
+  wire::AppendFrame(wire::FrameType::kRequest, 0, id, payload, &out_);
+  if (flush_due) {
+    return;
+  }
+  // A lone call (the round-trip case) is written by its caller, costing no
+  // thread hop. With others in flight more are likely to follow (a burst, or
+  // many calling threads): leave the write to the loop, which runs after this
+  // caller and any others queued on the client's lock have appended theirs.
+  if (pending_.size() > 1) {
+    doorbell_->Ring();
+    return;
+  }
+  Flush(done);
+}
+
+void Connection::FlushQueued(Completions* done) {
+  if (!out_.empty() && (interest_ & EPOLLOUT) == 0 &&
+      (state_ == LinkState::kReady || state_ == LinkState::kAwaitingWelcome)) {
+    Flush(done);
+  }
+}
+
 void Connection::Flush(Completions* done) {
   while (ssl_ != nullptr && out_off_ < out_.size()) {
     const size_t len = std::min(out_.size() - out_off_, kWriteChunk);
@@ -549,6 +517,7 @@ void Connection::Flush(Completions* done) {
       Fail(TlsFailure(server_.name, err, saved_errno, true), absl::Now(), done);
       return;
     }
+    ++tls_writes_;
     out_off_ += static_cast<size_t>(n);
   }
   out_.clear();
@@ -566,18 +535,36 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
       }
       return;
     case LinkState::kConnecting:
+      PollResolution(now, done);
+      if (state_ != LinkState::kConnecting) {
+        return;
+      }
+      if (now < phase_deadline_ && fd_ >= 0 && now >= address_deadline_) {
+        // This address had its share of the connect timeout; try the next.
+        AddressFailed("no answer", false, now, done);
+        return;
+      }
+      [[fallthrough]];
     case LinkState::kHandshaking:
     case LinkState::kAwaitingWelcome:
       if (now >= phase_deadline_) {
-        const char* phase = state_ == LinkState::kConnecting ? "TCP connect"
-                            : state_ == LinkState::kHandshaking
-                                ? "TLS handshake"
-                                : "welcome";
+        const char* phase = state_ != LinkState::kConnecting ? nullptr
+                            : resolving_                     ? "name resolution"
+                                                             : "TCP connect";
+        if (phase == nullptr) {
+          phase =
+              state_ == LinkState::kHandshaking ? "TLS handshake" : "welcome";
+        }
+        const std::string tried =
+            state_ == LinkState::kConnecting && !tried_.empty()
+                ? absl::StrCat("; ", TriedSummary())
+                : std::string();
         Fail(Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-                   absl::StrCat(
-                       "server '", server_.name, "' at ", server_.host, ":",
-                       server_.port, " timed out (", phase, " took more than ",
-                       absl::FormatDuration(settings_.connect_timeout), ")")),
+                   absl::StrCat("server '", server_.name, "' at ", server_.host,
+                                ":", server_.port, " timed out (", phase,
+                                " took more than ",
+                                absl::FormatDuration(settings_.connect_timeout),
+                                tried, ")")),
              now, done);
       }
       return;
@@ -624,6 +611,8 @@ absl::Time Connection::NextWakeup() const {
     case LinkState::kBackoff:
       return retry_at_;
     case LinkState::kConnecting:
+      return fd_ >= 0 ? std::min(phase_deadline_, address_deadline_)
+                      : phase_deadline_;
     case LinkState::kHandshaking:
     case LinkState::kAwaitingWelcome:
       return phase_deadline_;
@@ -674,7 +663,7 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
   req.partition = std::string(partition);
   req.op = op;
   req.data = std::string(data);
-  Send(wire::FrameType::kRequest, call_id, wire::EncodeRequest(req), done);
+  SendCall(call_id, wire::EncodeRequest(req), done);
   return absl::OkStatus();
 }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -28,6 +29,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ntl/client/doorbell.h"
+#include "ntl/client/resolver.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
 #include "ntl/wire/frame.h"
@@ -80,7 +83,7 @@ class Connection : public PinnedPeer {
  public:
   Connection(size_t index, const ServerSettings& server,
              const ClientSettings& settings, SSL_CTX* ctx, int epoll_fd,
-             ConnectionListener* listener);
+             std::shared_ptr<Doorbell> doorbell, ConnectionListener* listener);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -92,6 +95,8 @@ class Connection : public PinnedPeer {
   void OnTimer(absl::Time now, Completions* done);
   // NextWakeup is when OnTimer next has something to do.
   absl::Time NextWakeup() const;
+  // FlushQueued writes the frames StartCall left for the loop (see SendCall).
+  void FlushQueued(Completions* done);
 
   // StartCall sends a request. On success `*id` and `*token` identify it for
   // CancelCall.
@@ -120,6 +125,9 @@ class Connection : public PinnedPeer {
   const std::string& client_label() const { return client_label_; }
   bool resumed() const { return resumed_; }
   uint64_t connects() const { return connects_; }
+  // tls_writes counts SSL_write calls (each at least one TLS record and one
+  // send) on this server's links, so tests can see writes being coalesced.
+  uint64_t tls_writes() const { return tls_writes_; }
   size_t in_flight() const { return pending_.size(); }
   const ServerSettings& server() const { return server_; }
   int fd() const { return fd_; }
@@ -135,15 +143,28 @@ class Connection : public PinnedPeer {
     CallCallback cb;
   };
 
+  // Dialling (connection_dial.cc): resolve off the loop, then each address.
   void StartConnect(absl::Time now, Completions* done);
+  void PollResolution(absl::Time now, Completions* done);
+  void TryNextAddress(absl::Time now, Completions* done);
+  void AddressFailed(const std::string& why, bool refused, absl::Time now,
+                     Completions* done);
+  void NoteFailure(const SocketAddress& address, const std::string& why,
+                   bool refused);
+  std::string TriedSummary() const;
   void OnConnected(absl::Time now, Completions* done);
   void DoHandshake(absl::Time now, Completions* done);
   void ReadAvailable(absl::Time now, Completions* done);
   // HandleFrame returns false after it failed the link.
   bool HandleFrame(const wire::FrameView& frame, absl::Time now,
                    Completions* done);
+  // Send appends a frame and flushes at once.
   void Send(wire::FrameType type, uint32_t id, absl::string_view payload,
             Completions* done);
+  // SendCall appends a request frame and flushes at once only when it is the
+  // only call in flight; otherwise the frame waits for the loop (rung once per
+  // batch), so a burst of calls leaves in a few TLS records.
+  void SendCall(uint32_t id, absl::string_view payload, Completions* done);
   void Flush(Completions* done);
   void SetInterest(uint32_t events);
   void Fail(const absl::Status& why, absl::Time now, Completions* done);
@@ -156,6 +177,7 @@ class Connection : public PinnedPeer {
   const ClientSettings& settings_;
   SSL_CTX* const ctx_;
   const int epoll_fd_;
+  const std::shared_ptr<Doorbell> doorbell_;
   ConnectionListener* const listener_;
 
   LinkState state_ = LinkState::kBackoff;
@@ -168,6 +190,19 @@ class Connection : public PinnedPeer {
   bool resumed_ = false;
   bool first_settled_ = false;
   uint64_t connects_ = 0;
+  uint64_t tls_writes_ = 0;
+
+  // The current dial: a lookup in progress (kept across attempts while it
+  // runs, so a hung resolver costs one thread, not one per attempt), the
+  // addresses, the next to try, and what each failed attempt said.
+  std::shared_ptr<PendingResolution> resolution_;
+  bool resolving_ = false;
+  std::vector<SocketAddress> addresses_;
+  size_t next_address_ = 0;
+  std::vector<std::string> tried_;
+  std::string last_why_;
+  bool any_refused_ = false;
+  absl::Time address_deadline_ = absl::InfiniteFuture();
   int attempts_ = 0;  // failures since the last welcome, for the backoff
   absl::Time retry_at_ = absl::InfinitePast();
   absl::Time phase_deadline_ = absl::InfiniteFuture();
@@ -175,6 +210,7 @@ class Connection : public PinnedPeer {
   absl::Time last_ping_;
 
   std::string in_;
+  std::string read_buf_;  // SSL_read's destination, sized once
   std::string out_;
   size_t out_off_ = 0;
 

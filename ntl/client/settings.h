@@ -6,9 +6,11 @@
 // embedders may fill it themselves.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ntl/wire/frame.h"
 
@@ -31,6 +33,12 @@ struct ServerSettings {
   // explanation for an empty pin (the loader knows the precise reason).
   std::string trust_error;
 };
+
+// ResolverFn turns a host name into IP literals ("192.0.2.7", "2001:db8::7"),
+// in the order to try them. It runs on a worker thread (on the caller of
+// Process() without an I/O thread) and may block.
+using ResolverFn =
+    std::function<absl::StatusOr<std::vector<std::string>>(const std::string&)>;
 
 // ClientSettings configures a Client.
 struct ClientSettings {
@@ -76,6 +84,11 @@ struct ClientSettings {
   // thread, so it must be bounded; the agent answers from memory in well
   // under a millisecond.
   absl::Duration htl_proof_timeout = absl::Seconds(2);
+
+  // resolver looks server host names up; empty means getaddrinfo (every
+  // address, the two families interleaved). IP literals never reach it. Tests
+  // substitute one to return chosen addresses or to hang.
+  ResolverFn resolver;
 
   uint32_t max_payload = wire::kDefaultMaxPayload;
   std::string software = "trustlink/1.0.0";
