@@ -93,7 +93,11 @@ void Agent::Publish(const std::string& appliance,
 std::vector<AgentApplianceStatus> Agent::Status() const {
   ntl::internal::MutexLock lock(&status_mu_);
   std::vector<AgentApplianceStatus> out;
-  for (const auto& [name, s] : status_) out.push_back(s);
+  for (const auto& [name, s] : status_) {
+    out.push_back(s);
+    // The caller reads it on its own thread while Publish replaces ours.
+    out.back().last_error = ntl::FreshStatus(s.last_error);
+  }
   return out;
 }
 

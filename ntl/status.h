@@ -22,6 +22,18 @@ absl::Status Error(absl::StatusCode code, tl_status tl_code,
 // otherwise the code mapped from its canonical code.
 tl_status ToTlStatus(const absl::Status& status);
 
+// FreshStatus copies `status` into a new representation that shares nothing
+// with the original. Statuses handed to another thread go through it: a
+// non-OK absl::Status is reference counted, and Debian's Abseil is not
+// TSan-instrumented, so its out-of-line Unref is invisible to TSan and a
+// correct hand-over of a shared representation is reported as a race (and
+// halt_on_error kills the process). The cost is one small allocation on an
+// error path.
+inline absl::Status FreshStatus(const absl::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return Error(status.code(), ToTlStatus(status), status.message());
+}
+
 }  // namespace trustlink::ntl
 
 #endif  // TRUSTLINK_NTL_STATUS_H_

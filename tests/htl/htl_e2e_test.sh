@@ -11,7 +11,12 @@
 # and htl clear closing the client's links.
 set -euo pipefail
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; HTLCLIENT="$4"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  # The appliance side of the story, for a failure that only shows under load.
+  [[ -f "$W/ntlsd.log" ]] && { echo "--- ntlsd.log (last 40 lines)" >&2; tail -40 "$W/ntlsd.log" >&2; }
+  exit 1
+}
 W="$(mktemp -d "$TEST_TMPDIR/htl-e2e.XXXXXX")"
 APP="$W/appliance"
 CLIENT="$W/client"
