@@ -116,22 +116,36 @@ std::unique_ptr<Responder> Loop::NewResponder(uint64_t conn_id,
                                          seq);
 }
 
-void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
-  auto req = wire::DecodeRequest(f.payload);
+absl::optional<wire::Request> Loop::AcceptRequest(Conn* c,
+                                                  const wire::FrameView& f) {
+  absl::StatusOr<wire::Request> req = wire::DecodeRequest(f.payload);
   if (!req.ok()) {
     GoAway(c, TL_E_PROTOCOL, req.status().message());
-    return;
+    return absl::nullopt;
   }
   if (c->pending.count(f.id) != 0) {
     GoAway(c, TL_E_PROTOCOL,
            absl::StrCat("request id ", f.id, " is already in flight"));
+    return absl::nullopt;
+  }
+  return *std::move(req);
+}
+
+void Loop::RespondNow(Conn* c, uint32_t id, int32_t status,
+                      absl::string_view message) {
+  wire::Response r;
+  r.status = status;
+  r.data = std::string(message);
+  SendFrame(c, wire::FrameType::kResponse, id, wire::EncodeResponse(r));
+}
+
+void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
+  absl::optional<wire::Request> req = AcceptRequest(c, f);
+  if (!req.has_value()) {
     return;
   }
-  auto respond_now = [&](int32_t status, const std::string& msg) {
-    wire::Response r;
-    r.status = status;
-    r.data = msg;
-    SendFrame(c, wire::FrameType::kResponse, f.id, wire::EncodeResponse(r));
+  auto respond_now = [&](int32_t status, absl::string_view message) {
+    RespondNow(c, f.id, status, message);
   };
   if (c->finish_then_close) {
     respond_now(TL_E_UNAVAILABLE,

@@ -17,6 +17,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/server/admission.h"
 #include "ntl/server/server.h"
@@ -150,6 +151,13 @@ class Loop {
   std::unique_ptr<Responder> NewResponder(uint64_t conn_id, uint32_t request_id,
                                           uint64_t seq);
   void HandleRequest(Conn* c, const wire::FrameView& f);
+  // AcceptRequest decodes a request frame of either ALPN and refuses, with
+  // goaway, a malformed one or an id already in flight; nullopt means refused.
+  absl::optional<wire::Request> AcceptRequest(Conn* c,
+                                              const wire::FrameView& f);
+  // RespondNow answers request `id` at once, from the loop.
+  void RespondNow(Conn* c, uint32_t id, int32_t status,
+                  absl::string_view message);
   void HandleStreamOpen(Conn* c, const wire::FrameView& f);
   void SendFrame(Conn* c, wire::FrameType type, uint32_t id,
                  absl::string_view payload);

@@ -80,21 +80,12 @@ void Loop::HandleHtlFrame(Conn* c, const wire::FrameView& f) {
 }
 
 void Loop::HandleHtlRequest(Conn* c, const wire::FrameView& f) {
-  auto req = wire::DecodeRequest(f.payload);
-  if (!req.ok()) {
-    GoAway(c, TL_E_PROTOCOL, req.status().message());
+  absl::optional<wire::Request> req = AcceptRequest(c, f);
+  if (!req.has_value()) {
     return;
   }
-  if (c->pending.count(f.id) != 0) {
-    GoAway(c, TL_E_PROTOCOL,
-           absl::StrCat("request id ", f.id, " is already in flight"));
-    return;
-  }
-  auto respond_now = [&](int32_t status, const std::string& msg) {
-    wire::Response r;
-    r.status = status;
-    r.data = msg;
-    SendFrame(c, wire::FrameType::kResponse, f.id, wire::EncodeResponse(r));
+  auto respond_now = [&](int32_t status, absl::string_view message) {
+    RespondNow(c, f.id, status, message);
   };
   if (c->htl_goaway_code != TL_OK) {
     respond_now(c->htl_goaway_code, c->htl_goaway_message);
