@@ -288,6 +288,20 @@ void Appliance::MarkLinkUp(ClientState* s, const SessionInfo& session,
   active_session_[s->client] = session.id;
 }
 
+absl::StatusOr<Grant> Appliance::GrantCurrent(ClientState* s,
+                                              const SessionInfo& session,
+                                              absl::Time now,
+                                              const HtlSettings& settings) {
+  MarkLinkUp(s, session, now);
+  if (absl::Status st = Save(*s); !st.ok()) return st;
+  Grant g;
+  g.generation = s->current.generation;
+  g.secret = s->current.secret;
+  g.heartbeat_interval_ms = static_cast<uint32_t>(
+      absl::ToInt64Milliseconds(settings.heartbeat_interval));
+  return g;
+}
+
 void Appliance::Dispatch(const std::vector<HtlEvent>& events) {
   if (events.empty()) return;
   std::function<void(const HtlEvent&)> sink;
@@ -562,19 +576,8 @@ absl::StatusOr<Grant> Appliance::Establish(absl::string_view client,
       s->has_current = true;
       s->current = NewSecret(&*s, session, now);
     }
-    if (result.ok()) {
-      MarkLinkUp(&*s, session, now);
-      // Persist before the reply leaves: a crash after this line is a lost
-      // reply, which the retry rule above absorbs; a crash before it leaves the
-      // token unconsumed.
-      if (absl::Status st = Save(*s); !st.ok()) return st;
-      Grant g;
-      g.generation = s->current.generation;
-      g.secret = s->current.secret;
-      g.heartbeat_interval_ms = static_cast<uint32_t>(
-          absl::ToInt64Milliseconds(settings->heartbeat_interval));
-      result = std::move(g);
-    }
+    // A crash before GrantCurrent's save leaves the token unconsumed.
+    if (result.ok()) result = GrantCurrent(&*s, session, now, *settings);
   }
   Dispatch(events);
   return result;
@@ -672,16 +675,7 @@ absl::StatusOr<Grant> Appliance::Heartbeat(absl::string_view client,
                                     "); the agent must re-establish HTL with a "
                                     "new one-time token"));
       }
-      if (result.ok()) {
-        MarkLinkUp(&*s, session, now);
-        if (absl::Status st = Save(*s); !st.ok()) return st;
-        Grant g;
-        g.generation = s->current.generation;
-        g.secret = s->current.secret;
-        g.heartbeat_interval_ms = static_cast<uint32_t>(
-            absl::ToInt64Milliseconds(settings->heartbeat_interval));
-        result = std::move(g);
-      }
+      if (result.ok()) result = GrantCurrent(&*s, session, now, *settings);
     }
   }
   Dispatch(events);

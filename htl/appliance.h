@@ -194,6 +194,13 @@ class Appliance {
                         absl::Time now) const;
   void MarkLinkUp(ClientState* s, const SessionInfo& session, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // GrantCurrent marks the link up, persists `s` and returns its current
+  // secret as the grant; persisting comes first, so a crash after it is a lost
+  // reply (which the retry rules absorb), never an unrecorded secret.
+  absl::StatusOr<Grant> GrantCurrent(ClientState* s, const SessionInfo& session,
+                                     absl::Time now,
+                                     const HtlSettings& settings)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> OwnerOfToken(absl::string_view token_hash) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Dispatch(const std::vector<HtlEvent>& events);

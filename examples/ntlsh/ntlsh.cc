@@ -285,6 +285,20 @@ std::vector<Command> Shell::Commands() {
     out->Data("client", Json::Str(tl_client_info_label(info.get())));
     out->Data("changed", Json::Bool(tl_client_info_changed(info.get()) != 0));
   };
+  // partition_access runs assignPartition or revokePartition (`change`) and
+  // says "<done><client><verb><partition>.".
+  auto partition_access =
+      [this, client_out](const Args& a, Output* out,
+                         tl_status (*change)(tl_registry*, const char*,
+                                             const char*, tl_client_info**),
+                         const std::string& done, const std::string& verb) {
+        const std::string label = Require(a, "client");
+        const std::string p = Require(a, "partition");
+        tl_registry* reg = Registry(false);
+        tl_client_info* info = nullptr;
+        tl_status st = change(reg, label.c_str(), p.c_str(), &info);
+        client_out(st, reg, info, out, done + label + verb + p + ".");
+      };
   auto settings_patch = [this](
                             const std::function<void(tl_appliance_settings*)>&
                                 fill,
@@ -519,28 +533,17 @@ std::vector<Command> Shell::Commands() {
        {{"client", true}, {"partition", true}},
        true,
        [=](const Args& a, Output* out) {
-         std::string label = Require(a, "client"), p = Require(a, "partition");
-         tl_registry* reg = Registry(false);
-         tl_client_info* info = nullptr;
-         tl_status st =
-             tl_registry_assign_partition(reg, label.c_str(), p.c_str(), &info);
-         client_out(st, reg, info, out,
-                    "'client assignPartition' successful: " + label +
-                        " can use " + p + ".");
+         partition_access(a, out, tl_registry_assign_partition,
+                          "'client assignPartition' successful: ", " can use ");
        },
        "client assignPartition -client LABEL -partition NAME"},
       {{"client", "revokePartition"},
        {{"client", true}, {"partition", true}},
        true,
        [=](const Args& a, Output* out) {
-         std::string label = Require(a, "client"), p = Require(a, "partition");
-         tl_registry* reg = Registry(false);
-         tl_client_info* info = nullptr;
-         tl_status st =
-             tl_registry_revoke_partition(reg, label.c_str(), p.c_str(), &info);
-         client_out(st, reg, info, out,
-                    "'client revokePartition' successful: " + label +
-                        " no longer uses " + p + ".");
+         partition_access(
+             a, out, tl_registry_revoke_partition,
+             "'client revokePartition' successful: ", " no longer uses ");
        },
        "client revokePartition -client LABEL -partition NAME"},
       {{"partition", "create"},

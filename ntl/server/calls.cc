@@ -41,12 +41,8 @@ class ResponderImpl : public Responder {
                              std::move(data));
       return;
     }
-    Loop* loop = loop_;
-    const uint64_t conn_id = conn_id_;
-    const uint32_t request_id = request_id_;
-    const uint64_t seq = seq_;
-    mailbox_->Post([loop, conn_id, request_id, seq, status,
-                    d = std::move(data)]() mutable {
+    mailbox_->Post([loop = loop_, conn_id = conn_id_, request_id = request_id_,
+                    seq = seq_, status, d = std::move(data)]() mutable {
       loop->CompleteRequest(conn_id, request_id, seq, status, std::move(d));
     });
   }
@@ -70,22 +66,14 @@ class SinkImpl : public StreamSink {
         stream_id_(stream_id),
         seq_(seq) {}
   void Send(std::string data) override {
-    Loop* loop = loop_;
-    const uint64_t conn_id = conn_id_;
-    const uint32_t stream_id = stream_id_;
-    const uint64_t seq = seq_;
-    mailbox_->Post(
-        [loop, conn_id, stream_id, seq, d = std::move(data)]() mutable {
-          loop->StreamSend(conn_id, stream_id, seq, std::move(d));
-        });
+    mailbox_->Post([loop = loop_, conn_id = conn_id_, stream_id = stream_id_,
+                    seq = seq_, d = std::move(data)]() mutable {
+      loop->StreamSend(conn_id, stream_id, seq, std::move(d));
+    });
   }
   void Close(int32_t status, std::string message) override {
-    Loop* loop = loop_;
-    const uint64_t conn_id = conn_id_;
-    const uint32_t stream_id = stream_id_;
-    const uint64_t seq = seq_;
-    mailbox_->Post([loop, conn_id, stream_id, seq, status,
-                    m = std::move(message)]() mutable {
+    mailbox_->Post([loop = loop_, conn_id = conn_id_, stream_id = stream_id_,
+                    seq = seq_, status, m = std::move(message)]() mutable {
       loop->StreamServerClose(conn_id, stream_id, seq, status, std::move(m));
     });
   }
