@@ -28,13 +28,6 @@ std::string Quoted(const std::string& label) {
   return label.find(' ') == std::string::npos ? label : "\"" + label + "\"";
 }
 
-std::string RequireFlag(const Args& args, const char* flag) {
-  if (!args.Has(flag) || args.Get(flag).empty()) {
-    UsageError(std::string("missing -") + flag);
-  }
-  return args.Get(flag);
-}
-
 // Seconds parses a whole number of seconds for `what` and checks it against
 // [1, max]. Not a number is a usage error; out of range (negative, zero,
 // overflow) is TL_E_OUT_OF_RANGE with the range to use instead. `zero_means`

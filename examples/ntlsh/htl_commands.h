@@ -10,7 +10,6 @@
 // and of each client's OTT expiry so that `ntls show`-style readers and
 // `client show` agree with it.
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,16 +18,6 @@
 #include "trustlink/trustlink.h"
 
 namespace ntlsh {
-
-// ShellAccess is what the htl commands use of the shell: the appliance root
-// and its registry handle. `registry` opens (or refreshes) the registry;
-// `check` turns a failed registry call into a Failure with the registry's
-// message. Both throw Failure.
-struct ShellAccess {
-  std::string root;
-  std::function<tl_registry*(bool create)> registry;
-  std::function<void(tl_status, tl_registry*)> check;
-};
 
 // kTokenDirectory is where token files are written, under the appliance root:
 // <root>/outgoing/<client host or IP>.ott, the twin of incoming/ where the
