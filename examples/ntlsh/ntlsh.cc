@@ -2,8 +2,7 @@
 // (trustlink/trustlink.h).
 //
 //   ntlsh [--root DIR] [--json] COMMAND...     one command, then exit
-//   ntlsh [--root DIR] [--json]                commands from stdin, one per
-//   line
+//   ntlsh [--root DIR] [--json]                commands from stdin, one a line
 //
 // Commands and flags follow the reference product's appliance shell
 // (docs/appliance.md). Exit status: 0 success, 1 the command failed, 2 usage
