@@ -1,7 +1,8 @@
 /* vtl's shared pieces: the exit-code table, the parsed options and the error
  * and usage printers. Every command group (vtl_enrol.c, vtl_link.c) answers
  * with the same exit codes and message shapes, so they live in one place
- * rather than in each group. */
+ * rather than in each group. vtl_p11.c predates this file and still keeps its
+ * own copy of the codes it uses. */
 #ifndef TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_
 #define TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_
 
