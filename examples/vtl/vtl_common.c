@@ -1,0 +1,56 @@
+/* vtl's shared helpers: the status-to-exit-code table, the error printer and
+ * the number parser, used by main() and by every command group. */
+#include "examples/vtl/vtl_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int VtlExitCodeFor(tl_status status) {
+  switch (status) {
+    case TL_OK:
+      return kExitOk;
+    case TL_E_INVALID_ARGUMENT:
+    case TL_E_NAME_INVALID:
+    case TL_E_CERT_INVALID:
+    case TL_E_CERT_EXPIRED:
+    case TL_E_CERT_NAME_MISMATCH:
+    case TL_E_CONFIG_INVALID:
+    case TL_E_PARSE:
+    case TL_E_OUT_OF_RANGE:
+      return kExitBadInput;
+    case TL_E_ALREADY_EXISTS:
+      return kExitExists;
+    case TL_E_NOT_FOUND:
+      return kExitNotFound;
+    case TL_E_PERMISSION_DENIED:
+    case TL_E_KEY_PERMISSIONS:
+      return kExitPermission;
+    case TL_E_TRUST_STORE_INCONSISTENT:
+      return kExitVerifyFailed;
+    default:
+      return kExitSystem;
+  }
+}
+
+int VtlFail(const tl_client_root *root, tl_status status) {
+  char message[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  if (root == NULL ||
+      tl_client_root_last_error(root, message, sizeof(message), &len) !=
+          TL_OK ||
+      len == 0) {
+    snprintf(message, sizeof(message), "operation failed");
+  }
+  fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(status));
+  return VtlExitCodeFor(status);
+}
+
+int VtlParseLong(const char *text, long min, long max, long *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < min || v > max) return 0;
+  *out = v;
+  return 1;
+}

@@ -1,0 +1,59 @@
+/* vtl's shared pieces: the exit-code table, the parsed options and the error
+ * and usage printers. Every command group (vtl_enrol.c, vtl_link.c) answers
+ * with the same exit codes and message shapes, so they live in one place
+ * rather than in each group. vtl_p11.c predates this file and still keeps its
+ * own copy of the codes it uses. */
+#ifndef TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_
+#define TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_
+
+#include "trustlink/trustlink.h"
+
+/* Exit codes: one table, documented in docs/client-enrolment.md. */
+enum {
+  kExitOk = 0,
+  kExitUsage = 1,
+  kExitBadInput = 2,
+  kExitExists = 3,
+  kExitNotFound = 4,
+  kExitPermission = 5,
+  kExitVerifyFailed = 6,
+  kExitSystem = 7
+};
+
+/* VtlArgs holds every option main() accepts. One struct for all commands,
+ * because main() parses the options before it knows which command they are
+ * for; a command ignores what it does not use. */
+struct VtlArgs {
+  const char *name;
+  const char *file;
+  const char *key_type;
+  long days;
+  long port;
+  int htl;
+  int force;
+  int replace;
+  int repair;
+  int local;
+  long timeout_ms;
+  long slot;
+  const char *op;
+  const char *data;
+  long count;
+};
+
+/* VtlExitCodeFor maps a trustlink status to vtl's exit code. */
+int VtlExitCodeFor(tl_status status);
+
+/* VtlFail prints root's last error (or a generic one if root is NULL or has
+ * none) to stderr and returns the exit code for status. */
+int VtlFail(const tl_client_root *root, tl_status status);
+
+/* VtlUsage prints problem (if not NULL) and the usage text to stderr and
+ * returns kExitUsage. It is defined in vtl.c, beside the text it prints. */
+int VtlUsage(const char *problem);
+
+/* VtlParseLong parses text as a decimal integer in [min, max]. Returns 1 and
+ * writes *out on success, 0 (and leaves *out alone) otherwise. */
+int VtlParseLong(const char *text, long min, long max, long *out);
+
+#endif /* TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_ */

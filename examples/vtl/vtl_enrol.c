@@ -1,0 +1,248 @@
+/* vtl's enrolment commands: they read and change the client root's identity
+ * and trusted servers, and never open a link (that is vtl_link.c). */
+#include "examples/vtl/vtl_enrol.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "examples/vtl/vtl_common.h"
+#include "trustlink/trustlink.h"
+
+/* ReadFile reads a whole file (at most 4 MiB) into a NUL-terminated malloc'd
+ * buffer. */
+static int ReadFile(const char *path, char **out, size_t *out_len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    fprintf(stderr, "vtl: error: cannot open %s: %s; check the path\n", path,
+            strerror(errno));
+    return errno == ENOENT   ? kExitNotFound
+           : errno == EACCES ? kExitPermission
+                             : kExitSystem;
+  }
+  size_t cap = 1 << 22;
+  char *buf = malloc(cap + 1);
+  if (buf == NULL) {
+    fclose(f);
+    return kExitSystem;
+  }
+  size_t len = fread(buf, 1, cap + 1, f);
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    free(buf);
+    fprintf(stderr, "vtl: error: cannot read %s\n", path);
+    return kExitSystem;
+  }
+  if (len > cap) {
+    free(buf);
+    fprintf(stderr,
+            "vtl: error: %s is larger than 4 MiB; it is not a certificate\n",
+            path);
+    return kExitBadInput;
+  }
+  buf[len] = '\0';
+  *out = buf;
+  *out_len = len;
+  return kExitOk;
+}
+
+static void FormatDate(int64_t unix_seconds, char *buf, size_t len) {
+  time_t t = (time_t)unix_seconds;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+int VtlCmdCreateCert(tl_client_root *root, const struct VtlArgs *a) {
+  if (a->name == NULL)
+    return VtlUsage("createCert needs -n NAME (this client's host name or IP)");
+  tl_identity_options *options = NULL;
+  if (tl_identity_options_new(&options) != TL_OK) return kExitSystem;
+  int32_t key_type = TL_KEY_TYPE_DEFAULT;
+  if (a->key_type != NULL &&
+      tl_key_type_from_string(a->key_type, &key_type) != TL_OK) {
+    tl_identity_options_free(options);
+    fprintf(stderr,
+            "vtl: error: unknown key type '%s'; choose ed25519, p256, p384, "
+            "rsa2048, rsa3072 "
+            "or rsa4096\n",
+            a->key_type);
+    return kExitBadInput;
+  }
+  tl_status s = tl_identity_options_set_key_type(options, key_type);
+  if (s == TL_OK && a->days > 0)
+    s = tl_identity_options_set_validity_days(options, (int32_t)a->days);
+  if (s != TL_OK) {
+    char message[TL_ERROR_MESSAGE_MAX];
+    size_t len = 0;
+    tl_identity_options_last_error(options, message, sizeof(message), &len);
+    fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
+    tl_identity_options_free(options);
+    return VtlExitCodeFor(s);
+  }
+  tl_cert_result *result = NULL;
+  s = tl_client_root_create_cert(root, options, a->name, a->force, &result);
+  tl_identity_options_free(options);
+  if (s != TL_OK) return VtlFail(root, s);
+  for (size_t i = 0; i < tl_cert_result_warning_count(result); ++i) {
+    const char *w = NULL;
+    if (tl_cert_result_warning(result, i, &w) == TL_OK)
+      fprintf(stderr, "vtl: warning: %s\n", w);
+  }
+  char date[64];
+  FormatDate(tl_cert_result_not_after(result), date, sizeof(date));
+  printf("Private Key created and written to: %s\n",
+         tl_cert_result_key_path(result));
+  printf("Certificate created and written to: %s\n",
+         tl_cert_result_cert_path(result));
+  printf("Name: %s  Key type: %s  Valid until: %s\n",
+         tl_cert_result_name(result), tl_cert_result_key_type(result), date);
+  printf("SHA-256 fingerprint: %s\n", tl_cert_result_fingerprint(result));
+  printf(
+      "Next: copy %s to the appliance and register it there (client "
+      "register).\n",
+      tl_cert_result_cert_path(result));
+  tl_cert_result_free(result);
+  return kExitOk;
+}
+
+int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
+  if (a->name == NULL || a->file == NULL) {
+    return VtlUsage(
+        "addServer needs -n NAME (the appliance's host name or IP) and -c FILE "
+        "(its server.pem)");
+  }
+  char *pem = NULL;
+  size_t pem_len = 0;
+  int rc = ReadFile(a->file, &pem, &pem_len);
+  if (rc != kExitOk) return rc;
+  tl_server_result *result = NULL;
+  tl_status s =
+      tl_client_root_add_server(root, a->name, pem, pem_len, (int32_t)a->port,
+                                a->htl, a->replace, &result);
+  free(pem);
+  if (s != TL_OK) return VtlFail(root, s);
+  for (size_t i = 0; i < tl_server_result_warning_count(result); ++i) {
+    const char *w = NULL;
+    if (tl_server_result_warning(result, i, &w) == TL_OK) {
+      fprintf(stderr, "vtl: warning: %s\n", w);
+    }
+  }
+  if (tl_server_result_unchanged(result)) {
+    printf(
+        "Server %s already has this certificate; its settings were updated.\n",
+        tl_server_result_name(result));
+  } else if (tl_server_result_replaced(result)) {
+    printf(
+        "Certificate of server %s replaced (previous SHA-256 fingerprint: "
+        "%s).\n",
+        tl_server_result_name(result),
+        tl_server_result_previous_fingerprint(result));
+  } else {
+    printf("New server %s successfully added to server list.\n",
+           tl_server_result_name(result));
+  }
+  printf("Certificate: %s\n", tl_server_result_path(result));
+  printf("SHA-256 fingerprint: %s\n", tl_server_result_fingerprint(result));
+  printf(
+      "Compare it with the appliance's own fingerprint before you trust this "
+      "link.\n");
+  tl_server_result_free(result);
+  return kExitOk;
+}
+
+int VtlCmdDeleteServer(tl_client_root *root, const struct VtlArgs *a) {
+  if (a->name == NULL) return VtlUsage("deleteServer needs -n NAME");
+  tl_status s = tl_client_root_delete_server(root, a->name);
+  if (s != TL_OK) return VtlFail(root, s);
+  printf("Server %s successfully removed from server list.\n", a->name);
+  return kExitOk;
+}
+
+static void PrintServers(const tl_server_list *list, int show_probe) {
+  size_t n = tl_server_list_count(list);
+  if (n == 0) {
+    printf(
+        "No servers are registered. Run vtl addServer -n NAME -c "
+        "server.pem.\n");
+    return;
+  }
+  printf("%-40s %5s %-4s %s\n", "Server", "Port", "HTL", "SHA-256 fingerprint");
+  for (size_t i = 0; i < n; ++i) {
+    const char *name = "", *fp = "", *message = "", *probe_message = "";
+    int32_t port = 0, htl = 0, probed = 0;
+    tl_status local = TL_OK, probe = TL_OK;
+    tl_server_list_name(list, i, &name);
+    tl_server_list_port(list, i, &port);
+    tl_server_list_htl(list, i, &htl);
+    tl_server_list_fingerprint(list, i, &fp);
+    tl_server_list_local_status(list, i, &local, &message);
+    tl_server_list_probe_status(list, i, &probed, &probe, &probe_message);
+    printf("%-40s %5d %-4s %s\n", name, port, htl ? "yes" : "no",
+           fp[0] ? fp : "-");
+    if (local != TL_OK) printf("  ! %s (%s)\n", message, tl_status_name(local));
+    if (show_probe && probed) {
+      printf("  %s %s\n",
+             probe == TL_OK ? "probe ok:" : "! probe failed:", probe_message);
+    }
+  }
+}
+
+int VtlCmdListServers(tl_client_root *root) {
+  tl_server_list *list = NULL;
+  tl_status s = tl_client_root_list_servers(root, &list);
+  if (s != TL_OK) return VtlFail(root, s);
+  PrintServers(list, 0);
+  tl_server_list_free(list);
+  return kExitOk;
+}
+
+int VtlCmdShow(tl_client_root *root) {
+  const char *path = "", *config = "";
+  tl_client_root_path(root, &path);
+  tl_client_root_config_path(root, &config);
+  printf("Client root: %s\n", path);
+  printf("Config file: %s\n", config);
+  tl_cert_result *id = NULL;
+  tl_status s = tl_client_root_identity(root, &id);
+  if (s == TL_OK) {
+    char date[64];
+    FormatDate(tl_cert_result_not_after(id), date, sizeof(date));
+    printf("Client identity: %s (%s), valid until %s\n",
+           tl_cert_result_name(id), tl_cert_result_key_type(id), date);
+    printf("  Certificate: %s\n", tl_cert_result_cert_path(id));
+    printf("  Private key: %s\n", tl_cert_result_key_path(id));
+    printf("  SHA-256 fingerprint: %s\n", tl_cert_result_fingerprint(id));
+    tl_cert_result_free(id);
+  } else if (s == TL_E_NOT_FOUND) {
+    printf("Client identity: none; run vtl createCert -n <this host's name>\n");
+  } else {
+    return VtlFail(root, s);
+  }
+  printf("Servers:\n");
+  return VtlCmdListServers(root);
+}
+
+int VtlCmdImportConfig(tl_client_root *root, const struct VtlArgs *a) {
+  if (a->file == NULL)
+    return VtlUsage("importConfig needs -c FILE (a Chrystoki.conf)");
+  char *text = NULL;
+  size_t len = 0;
+  int rc = ReadFile(a->file, &text, &len);
+  if (rc != kExitOk) return rc;
+  tl_string_list *report = NULL;
+  tl_status s =
+      tl_client_root_import_chrystoki(root, text, len, a->file, &report);
+  free(text);
+  if (s != TL_OK) return VtlFail(root, s);
+  for (size_t i = 0; i < tl_string_list_count(report); ++i) {
+    const char *line = NULL;
+    if (tl_string_list_get(report, i, &line) == TL_OK) printf("%s\n", line);
+  }
+  tl_string_list_free(report);
+  return kExitOk;
+}
