@@ -398,6 +398,15 @@ absl::StatusOr<FileLock> SafeDir::Lock(absl::string_view name) const {
 }
 
 absl::StatusOr<FileLock> SafeDir::LockShared(absl::string_view name) const {
+  return TakeSharedLock(name, /*wait=*/true);
+}
+
+absl::StatusOr<FileLock> SafeDir::TryLockShared(absl::string_view name) const {
+  return TakeSharedLock(name, /*wait=*/false);
+}
+
+absl::StatusOr<FileLock> SafeDir::TakeSharedLock(absl::string_view name,
+                                                 bool wait) const {
   absl::Status valid = ValidateName(name, "lock file name");
   if (!valid.ok()) return valid;
   std::string n(name);
@@ -412,10 +421,16 @@ absl::StatusOr<FileLock> SafeDir::LockShared(absl::string_view name) const {
   std::memset(&fl, 0, sizeof(fl));
   fl.l_type = F_RDLCK;
   fl.l_whence = SEEK_SET;
-  while (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
+  while (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
     if (errno == EINTR) continue;
     int err = errno;
     ::close(fd);
+    if (!wait && (err == EAGAIN || err == EACCES)) {
+      return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+                   absl::StrCat(PathOf(name),
+                                " is held by a writer; try again when it is "
+                                "done"));
+    }
     return IoError(err, "lock", PathOf(name));
   }
   return FileLock(fd);

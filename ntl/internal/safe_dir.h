@@ -123,6 +123,9 @@ class SafeDir {
   // lock file gets an unheld FileLock (and should cope with concurrent writers
   // some other way).
   absl::StatusOr<FileLock> LockShared(absl::string_view name) const;
+  // TryLockShared is LockShared without the wait: UNAVAILABLE while a writer
+  // holds the lock. For threads that must never wait on another process.
+  absl::StatusOr<FileLock> TryLockShared(absl::string_view name) const;
 
   // Exchange swaps the entries `a` and `b` (both must exist) in one atomic step
   // (renameat2 RENAME_EXCHANGE). UNIMPLEMENTED if the file system cannot do
@@ -157,6 +160,8 @@ class SafeDir {
   absl::StatusOr<std::string> ReadFd(int fd, absl::string_view name,
                                      size_t max_size) const;
   absl::Status SyncDir() const;
+  absl::StatusOr<FileLock> TakeSharedLock(absl::string_view name,
+                                          bool wait) const;
 
   int fd_ = -1;
   std::string path_;

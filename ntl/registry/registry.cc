@@ -109,15 +109,7 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
     fd = -1;
   }
   std::unique_ptr<Registry> reg(new Registry(root, std::move(*store), fd));
-  absl::Status st;
-  {
-    MutexLock lock(&reg->mu_);
-    st = reg->Locked([] { return absl::OkStatus(); });
-    if (st.ok()) {
-      reg->snapshot_ = std::make_shared<const RegistrySnapshot>(
-          reg->state_, reg->generation_);
-    }
-  }
+  absl::Status st = reg->RefreshWith(&FileStore::LockShared);
   if (!st.ok()) return st;
   return reg;
 }
@@ -159,15 +151,26 @@ void Registry::DrainWatch() {
   }
 }
 
-absl::Status Registry::Refresh() {
+absl::Status Registry::Refresh() { return RefreshWith(&FileStore::LockShared); }
+
+absl::Status Registry::TryRefresh() {
+  return RefreshWith(&FileStore::TryLockShared);
+}
+
+absl::Status Registry::RefreshWith(
+    absl::StatusOr<internal::FileLock> (FileStore::*lock_shared)()) {
   DrainWatch();
   MutexLock lock(&mu_);
   auto g = store_.ReadGeneration();
   if (!g.ok()) return g.status();
-  if (*g == generation_ && !needs_full_reload_) {
+  if (snapshot_ != nullptr && *g == generation_ && !needs_full_reload_) {
     return absl::OkStatus();
   }
-  absl::Status st = Locked([] { return absl::OkStatus(); });
+  // A reader's lock: it waits only for writers, and readers (every admin
+  // command opens the registry) never wait for each other.
+  auto file_lock = (store_.*lock_shared)();
+  if (!file_lock.ok()) return file_lock.status();
+  absl::Status st = CatchUpLocked();
   if (!st.ok()) return st;
   snapshot_ = std::make_shared<const RegistrySnapshot>(state_, generation_);
   state_dirty_ = false;

@@ -87,6 +87,11 @@ class Registry {
   // gap, else a full reload. On failure (a damaged file) the previous view
   // stays in place and the error names the file.
   absl::Status Refresh();
+  // TryRefresh is Refresh for threads that must never wait on another process
+  // (a server's event loop): while a writer holds the registry lock it returns
+  // UNAVAILABLE at once and the view stays as it was. The watch fd is drained
+  // all the same, so the caller must call again later.
+  absl::Status TryRefresh();
 
   // --- Changes. Each is atomic, durable and visible to other processes on
   // return. ---
@@ -145,6 +150,10 @@ class Registry {
   absl::Status Locked(const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RefreshWith catches the view up under the reader's lock `lock_shared`
+  // takes (waiting or not).
+  absl::Status RefreshWith(absl::StatusOr<internal::FileLock> (
+      FileStore::*lock_shared)()) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CommitLocked(const std::vector<FileChange>& changes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<ChangeResult> EditClient(

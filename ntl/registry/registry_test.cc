@@ -4,13 +4,18 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <functional>
+#include <future>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ntl/internal/safe_dir.h"
 #include "ntl/registry/record_format.h"
 #include "ntl/registry/test_util.h"
 #include "ntl/status.h"
@@ -334,6 +339,73 @@ TEST_F(RegistryTest, AnotherInstanceLearnsOfChangesThroughTheWatchFd) {
   ASSERT_TRUE(srv.Refresh().ok());
   EXPECT_EQ(srv.Snapshot()->FindClientByFingerprint(r->client.fingerprint),
             nullptr);
+}
+
+// Runs `refresh` on another thread and waits for it up to a deadline; if it is
+// still waiting then, `release` lets it finish. Returns whether it finished in
+// time and its status.
+std::pair<bool, absl::Status> RefreshWithin(
+    absl::Duration deadline, std::function<absl::Status()> refresh,
+    const std::function<void()>& release) {
+  std::future<absl::Status> done =
+      std::async(std::launch::async, std::move(refresh));
+  const bool in_time = done.wait_for(absl::ToChronoNanoseconds(deadline)) ==
+                       std::future_status::ready;
+  if (!in_time) release();
+  return {in_time, done.get()};
+}
+
+TEST_F(RegistryTest, TryRefreshDoesNotWaitWhileAWriterHoldsTheLock) {
+  auto server = Registry::Open(root_, false);
+  ASSERT_TRUE(server.ok());
+  Registry& srv = **server;
+  auto r = reg_->RegisterClient(Reg("new", "10.2.2.2", true));
+  ASSERT_TRUE(r.ok());
+  // The next admin command is mid-commit (its fsyncs can take seconds): it
+  // holds the writer's lock.
+  auto dir = internal::SafeDir::Open(root_, false);
+  ASSERT_TRUE(dir.ok());
+  auto writer = dir->Lock("lock");
+  ASSERT_TRUE(writer.ok());
+  auto [in_time, st] = RefreshWithin(
+      absl::Seconds(10), [&] { return srv.TryRefresh(); },
+      [&] { *writer = internal::FileLock(); });
+  ASSERT_TRUE(in_time) << "TryRefresh waited for the writer";
+  EXPECT_TL_ERROR(st, TL_E_UNAVAILABLE, "held by a writer");
+  EXPECT_EQ(srv.Snapshot()->FindClientByFingerprint(r->client.fingerprint),
+            nullptr);  // the previous view still serves
+
+  *writer = internal::FileLock();  // the writer is done
+  ASSERT_TRUE(srv.TryRefresh().ok());
+  const ClientRecord* c =
+      srv.Snapshot()->FindClientByFingerprint(r->client.fingerprint);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->label, "new");
+}
+
+TEST_F(RegistryTest, ReadersDoNotWaitForEachOther) {
+  auto server = Registry::Open(root_, false);
+  ASSERT_TRUE(server.ok());
+  Registry& srv = **server;
+  auto r = reg_->RegisterClient(Reg("new", "10.2.2.2", true));
+  ASSERT_TRUE(r.ok());
+  // Another reader (an admin command listing clients) holds the lock.
+  auto dir = internal::SafeDir::Open(root_, false);
+  ASSERT_TRUE(dir.ok());
+  auto reader = dir->LockShared("lock");
+  ASSERT_TRUE(reader.ok());
+  auto [in_time, st] = RefreshWithin(
+      absl::Seconds(10), [&] { return srv.Refresh(); },
+      [&] { *reader = internal::FileLock(); });
+  ASSERT_TRUE(in_time) << "Refresh waited for another reader";
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_NE(srv.Snapshot()->FindClientByFingerprint(r->client.fingerprint),
+            nullptr);
+  auto opened = RefreshWithin(
+      absl::Seconds(10), [&] { return Registry::Open(root_, false).status(); },
+      [&] { *reader = internal::FileLock(); });
+  EXPECT_TRUE(opened.first) << "Open waited for another reader";
+  EXPECT_TRUE(opened.second.ok()) << opened.second;
 }
 
 TEST_F(RegistryTest, FullReloadWhenTheJournalNoLongerCoversTheGap) {

@@ -139,6 +139,14 @@ absl::StatusOr<internal::FileLock> FileStore::Lock() {
   return root_.Lock("lock");
 }
 
+absl::StatusOr<internal::FileLock> FileStore::LockShared() {
+  return root_.LockShared("lock");
+}
+
+absl::StatusOr<internal::FileLock> FileStore::TryLockShared() {
+  return root_.TryLockShared("lock");
+}
+
 absl::StatusOr<uint64_t> FileStore::ReadGeneration() {
   auto text = ReadIfExists(root_, "generation", 64);
   if (!text.ok()) return text.status();

@@ -58,6 +58,11 @@ class FileStore {
   // Lock takes the registry's OFD lock; it is held until the returned object
   // dies.
   absl::StatusOr<internal::FileLock> Lock();
+  // LockShared is the readers' side of Lock: readers exclude writers, not one
+  // another. TryLockShared does not wait: UNAVAILABLE while a writer holds
+  // Lock.
+  absl::StatusOr<internal::FileLock> LockShared();
+  absl::StatusOr<internal::FileLock> TryLockShared();
 
   absl::StatusOr<uint64_t> ReadGeneration();
 

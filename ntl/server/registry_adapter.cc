@@ -53,21 +53,31 @@ RegistryDirectory::RegistryDirectory(std::shared_ptr<registry::Registry> reg)
 uint64_t RegistryDirectory::generation() const {
   bool refresh = false;
   const int fd = reg_->watch_fd();
-  if (fd >= 0) {
-    pollfd p{fd, POLLIN, 0};
-    refresh = poll(&p, 1, 0) > 0;
-  } else {
+  {
     internal::MutexLock lock(&mu_);
-    const absl::Time now = absl::Now();
-    if (now - last_refresh_ >= absl::Milliseconds(250)) {
-      last_refresh_ = now;
-      refresh = true;
+    if (fd >= 0) {
+      pollfd p{fd, POLLIN, 0};
+      refresh = refresh_pending_ || poll(&p, 1, 0) > 0;
+    } else {
+      const absl::Time now = absl::Now();
+      if (refresh_pending_ || now - last_refresh_ >= absl::Milliseconds(250)) {
+        last_refresh_ = now;
+        refresh = true;
+      }
     }
+    refresh_pending_ = false;
   }
   if (refresh) {
-    // A damaged file keeps the previous view; the registry's error names the
-    // file and the admin tools report it.
-    reg_->Refresh().IgnoreError();
+    // Event loops call this: never wait for an admin command that is writing
+    // (its commit fsyncs, which takes seconds on a busy disk). Until it is
+    // done, its change is not committed, so the previous view is still the
+    // truth; the next tick or admission looks again. A damaged file also keeps
+    // the previous view; the registry's error names the file and the admin
+    // tools report it.
+    if (absl::IsUnavailable(reg_->TryRefresh())) {
+      internal::MutexLock lock(&mu_);
+      refresh_pending_ = true;
+    }
   }
   return reg_->generation();
 }

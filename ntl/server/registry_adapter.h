@@ -20,7 +20,9 @@ namespace trustlink::ntl::server {
 
 // RegistryDirectory serves admission from a Registry. generation() also notices
 // changes made by other processes (admin commands): it drains the registry's
-// watch fd, or refreshes at most every 250 ms when inotify is unavailable.
+// watch fd, or refreshes at most every 250 ms when inotify is unavailable. It
+// never waits for the registry lock: while an admin command is committing, the
+// previous view serves, and the refresh is tried again at the next call.
 // Thread safety: safe to call from any thread.
 class RegistryDirectory : public ClientDirectory {
  public:
@@ -33,6 +35,8 @@ class RegistryDirectory : public ClientDirectory {
   const std::shared_ptr<registry::Registry> reg_;
   mutable internal::Mutex mu_;
   mutable absl::Time last_refresh_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // A refresh found a writer mid-commit (after draining the watch fd).
+  mutable bool refresh_pending_ ABSL_GUARDED_BY(mu_) = false;
   mutable uint64_t cached_generation_ ABSL_GUARDED_BY(mu_) = 0;
   mutable std::shared_ptr<const DirectorySnapshot> cached_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,11 +1,17 @@
 #include "ntl/server/registry_adapter.h"
 
+#include <chrono>
 #include <cstdlib>
+#include <future>
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "ntl/identity.h"
+#include "ntl/internal/safe_dir.h"
 #include "ntl/names.h"
 #include "ntl/registry/registry.h"
 #include "ntl/registry/server_identity.h"
@@ -196,6 +202,35 @@ TEST_F(RegistryAdapterTest, HostnameRecordCarriesTheNameAndMappedIps) {
   ASSERT_NE(rec, nullptr);
   EXPECT_EQ(rec->allowed_ips, std::vector<std::string>{"127.0.0.9"});
   EXPECT_FALSE(NeedsResolution(*directory_->Snapshot(), *rec));
+}
+
+// An admin command mid-commit holds the registry lock through its fsyncs,
+// which take seconds on a busy disk. The event loops must go on admitting from
+// the last view meanwhile, and catch up once it is done.
+TEST_F(RegistryAdapterTest, AdmissionDoesNotWaitForAnAdminCommandMidCommit) {
+  auto dir = internal::SafeDir::Open(root_, false);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  auto writer = dir->Lock("lock");
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  // The writer has renamed the new generation into place and is fsyncing.
+  const uint64_t next = reg_->generation() + 1;
+  ASSERT_TRUE(
+      dir->WriteFileAtomic("generation", absl::StrCat(next, "\n"), 0600).ok());
+
+  std::future<bool> admitted =
+      std::async(std::launch::async, [this] { return Admitted() != nullptr; });
+  const bool in_time =
+      admitted.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  *writer = internal::FileLock();  // the writer is done
+  ASSERT_TRUE(in_time) << "admission waited for the admin command's lock";
+  EXPECT_TRUE(admitted.get());
+
+  // Its change is seen at the next look, although the watch fd was drained.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (directory_->generation() != next && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));  // polling under a deadline
+  }
+  EXPECT_EQ(directory_->generation(), next);
 }
 
 }  // namespace
