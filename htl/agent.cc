@@ -142,92 +142,103 @@ absl::Status Agent::Heartbeat(const std::string& appliance, PerAppliance* p,
   return Keep(appliance, p, *grant);
 }
 
-void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
-  p->status.appliance = appliance;
-  absl::StatusOr<absl::optional<HeldSecret>> held =
-      options_.store->Get(appliance);
-  if (!held.ok()) {
-    p->status.last_error = held.status();
-    return;
-  }
-  absl::Status result;
-  absl::Status token_error;
-  bool tried = false;
-
-  // A token file is the admin's intent: take it up before anything else.
+Agent::TokenAttempt Agent::TryTokenFile(const std::string& appliance,
+                                        PerAppliance* p,
+                                        absl::optional<HeldSecret>* held) {
+  TokenAttempt attempt;
   const std::string htl_dir = options_.client_root + "/htl";
   absl::StatusOr<internal::Dir> dir = internal::Dir::Open(htl_dir, false);
   const std::string token_name = *TokenFileName(appliance);
   absl::StatusOr<std::string> contents =
       dir.ok() ? dir->ReadFile(token_name, kMaxTokenFileSize)
                : absl::StatusOr<std::string>(dir.status());
-  if (contents.ok() && Sha256(*contents) != p->refused_token_hash) {
-    tried = true;
-    absl::StatusOr<std::string> token =
-        ParseTokenFile(*contents, absl::StrCat(htl_dir, "/", token_name));
-    absl::StatusOr<HtlSession*> session =
-        token.ok() ? SessionFor(appliance, p)
-                   : absl::StatusOr<HtlSession*>(token.status());
-    absl::StatusOr<std::string> reply = std::string();
-    if (session.ok()) {
-      EstablishRequest r;
-      r.token = *token;
-      r.binding = ComputeProof(ProofPurpose::kEstablish, *token, 0,
-                               (*session)->Exporter());
-      reply = (*session)->Call(kOpEstablish, EncodeEstablishRequest(r));
-    } else {
-      reply = session.status();
+  if (!contents.ok()) {
+    // No htl/ directory or no token file is the usual case, not a failure.
+    if (!absl::IsNotFound(contents.status())) {
+      attempt.tried = true;
+      attempt.result = contents.status();
     }
-    absl::StatusOr<Grant> grant =
-        reply.ok() ? DecodeGrant(*reply) : reply.status();
-    if (grant.ok()) {
-      result = Keep(appliance, p, *grant);
-      if (result.ok()) {
-        // Only now is the token spent for us: the secret is kept.
-        result = dir->RemoveFile(token_name);
-        held = absl::optional<HeldSecret>(
-            HeldSecret{grant->generation, grant->secret});
-        // Confirm at once, so the window in which the token could be presented
-        // again by a copy of this host's disk is one round trip long.
-        if (result.ok()) result = Heartbeat(appliance, p, **held);
-      }
-    } else if (ntl::ToTlStatus(grant.status()) == TL_E_OTT_USED &&
-               held->has_value()) {
-      // We already exchanged this token (and crashed before deleting it): carry
-      // on.
-      (void)dir->RemoveFile(token_name);
-      tried = false;
-    } else {
-      result = grant.status();
-      if (IsTokenRefusal(result)) {
-        p->refused_token_hash = Sha256(*contents);
-        if (held->has_value()) {
-          // A bad token file must not cost the chain we already hold: report
-          // it, and heartbeat as usual.
-          token_error = result;
-          result = absl::OkStatus();
-          tried = false;
-        }
-      }
-    }
-  } else if (!contents.ok() && !absl::IsNotFound(contents.status()) &&
-             !(absl::IsNotFound(dir.status()))) {
-    result = contents.status();
-    tried = true;
+    return attempt;
   }
+  if (Sha256(*contents) == p->refused_token_hash) return attempt;
 
-  if (!tried) {
-    if (!held->has_value()) {
+  attempt.tried = true;
+  absl::StatusOr<std::string> token =
+      ParseTokenFile(*contents, absl::StrCat(htl_dir, "/", token_name));
+  absl::StatusOr<HtlSession*> session =
+      token.ok() ? SessionFor(appliance, p)
+                 : absl::StatusOr<HtlSession*>(token.status());
+  absl::StatusOr<std::string> reply;
+  if (session.ok()) {
+    EstablishRequest r;
+    r.token = *token;
+    r.binding = ComputeProof(ProofPurpose::kEstablish, *token, 0,
+                             (*session)->Exporter());
+    reply = (*session)->Call(kOpEstablish, EncodeEstablishRequest(r));
+  } else {
+    reply = session.status();
+  }
+  absl::StatusOr<Grant> grant =
+      reply.ok() ? DecodeGrant(*reply) : reply.status();
+  if (grant.ok()) {
+    attempt.result = Keep(appliance, p, *grant);
+    if (!attempt.result.ok()) return attempt;
+    // Only now is the token spent for us: the secret is kept.
+    attempt.result = dir->RemoveFile(token_name);
+    *held = HeldSecret{grant->generation, grant->secret};
+    // Confirm at once, so the window in which the token could be presented
+    // again by a copy of this host's disk is one round trip long.
+    if (attempt.result.ok()) attempt.result = Heartbeat(appliance, p, **held);
+    return attempt;
+  }
+  if (ntl::ToTlStatus(grant.status()) == TL_E_OTT_USED && held->has_value()) {
+    // We already exchanged this token (and crashed before deleting it): carry
+    // on with the chain it gave us.
+    (void)dir->RemoveFile(token_name);
+    attempt.tried = false;
+    return attempt;
+  }
+  attempt.result = grant.status();
+  if (IsTokenRefusal(attempt.result)) {
+    p->refused_token_hash = Sha256(*contents);
+    if (held->has_value()) {
+      // A bad token file must not cost the chain we already hold: report it,
+      // and heartbeat as usual.
+      attempt.token_error = attempt.result;
+      attempt.result = absl::OkStatus();
+      attempt.tried = false;
+    }
+  }
+  return attempt;
+}
+
+void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
+  p->status.appliance = appliance;
+  absl::StatusOr<absl::optional<HeldSecret>> stored =
+      options_.store->Get(appliance);
+  if (!stored.ok()) {
+    // Say so: an agent that cannot read its own secret must not look idle.
+    p->status.last_error = stored.status();
+    Publish(appliance, p->status);
+    return;
+  }
+  absl::optional<HeldSecret> held = *std::move(stored);
+
+  // A token file is the admin's intent: take it up before anything else.
+  TokenAttempt attempt = TryTokenFile(appliance, p, &held);
+  absl::Status result = attempt.result;
+  if (!attempt.tried) {
+    if (!held.has_value()) {
       if (p->status.state != AgentLinkState::kRefused)
         p->status.state = AgentLinkState::kNoToken;
       Publish(appliance, p->status);
       return;
     }
-    result = Heartbeat(appliance, p, **held);
+    result = Heartbeat(appliance, p, *held);
   }
 
   if (result.ok()) {
-    if (!token_error.ok()) p->status.last_error = token_error;
+    if (!attempt.token_error.ok()) p->status.last_error = attempt.token_error;
     Publish(appliance, p->status);
     return;
   }
@@ -243,8 +254,7 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
     p->session.reset();
   } else {
     p->session.reset();  // a transport failure: reconnect at the next poll
-    p->status.state =
-        held->has_value() ? AgentLinkState::kRetrying : p->status.state;
+    if (held.has_value()) p->status.state = AgentLinkState::kRetrying;
   }
   Publish(appliance, p->status);
 }

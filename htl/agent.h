@@ -94,8 +94,20 @@ class Agent {
                                      // it changes
   };
 
+  // TokenAttempt is what presenting <client root>/htl/<appliance>.ott came to.
+  struct TokenAttempt {
+    bool tried = false;  // the file decided this poll (no heartbeat follows)
+    absl::Status result;
+    absl::Status token_error;  // a refused file beside a chain we still hold
+  };
+
   explicit Agent(const AgentOptions& options) : options_(options) {}
   void PollAppliance(const std::string& appliance, PerAppliance* p)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_);
+  // TryTokenFile exchanges the token file, if there is a new one, for a secret
+  // (kept in the store and in `held`).
+  TokenAttempt TryTokenFile(const std::string& appliance, PerAppliance* p,
+                            absl::optional<HeldSecret>* held)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(poll_mu_);
   absl::StatusOr<HtlSession*> SessionFor(const std::string& appliance,
                                          PerAppliance* p)

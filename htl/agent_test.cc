@@ -403,5 +403,29 @@ TEST_F(AgentTest, RuntimeStoreRefusesADiskDirectory) {
   EXPECT_THAT(std::string(s.status().message()), HasSubstr("not on tmpfs"));
 }
 
+// A store that cannot be read (a corrupt secret file on tmpfs, say).
+class UnreadableStore : public SecretStore {
+ public:
+  absl::StatusOr<absl::optional<HeldSecret>> Get(absl::string_view) override {
+    return ntl::Error(absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
+                      "HTL secret file is corrupt");
+  }
+  absl::Status Put(absl::string_view, const HeldSecret&) override {
+    return absl::OkStatus();
+  }
+  absl::Status Remove(absl::string_view) override { return absl::OkStatus(); }
+};
+
+TEST_F(AgentTest, AnUnreadableSecretStoreIsReportedNotHidden) {
+  std::unique_ptr<LoopbackConnector> conn = Connector("10.0.0.1");
+  UnreadableStore store;
+  std::unique_ptr<Agent> agent = NewAgent(conn.get(), &store);
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->PollOnce().ok());
+  const absl::Status& error = StatusOf(*agent).last_error;
+  EXPECT_EQ(ntl::ToTlStatus(error), TL_E_DATA_LOSS) << error;
+  EXPECT_THAT(std::string(error.message()), HasSubstr("corrupt"));
+}
+
 }  // namespace
 }  // namespace trustlink::htl
