@@ -15,13 +15,13 @@
 #include "examples/vtl/vtl_p11.h"
 
 #include <limits.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "examples/vtl/vtl_p11_probe.h"
 #include "trustlink/trustlink.h"
 
 /* The exit codes of vtl.c (docs/client-enrolment.md). */
@@ -133,45 +133,6 @@ static size_t NotReadyServers(tl_client *client) {
   return down;
 }
 
-/* ProbeEvents carries a probe's stream callbacks to the waiting thread through
- * a pipe: 'D' for data, 'N' for a close meaning "no token", 'C' for another
- * close. */
-static void ProbeData(void *userdata, const uint8_t *data, size_t len) {
-  const int *fds = userdata;
-  (void)data;
-  if (len > 0) (void)!write(fds[1], "D", 1);
-}
-
-static void ProbeClose(void *userdata, tl_status status, const char *message) {
-  const int *fds = userdata;
-  (void)message;
-  (void)!write(fds[1], status == TL_E_NOT_FOUND ? "N" : "C", 1);
-}
-
-/* ProbeToken asks whether the slot's partition serves PKCS#11: it opens the
- * pkcs11 stream and sends the version byte that starts p11-kit's RPC transport.
- * p11-kit remote answers with its own; a partition without a token has its
- * stream closed with TL_E_NOT_FOUND instead. Returns 1 (serves PKCS#11), 0 (no
- * token) or -1 (no answer within 10 s, or another failure). fds is a pipe of
- * this probe's own: a late callback may still write to it, so the caller
- * closes it only after tl_client_close. */
-static int ProbeToken(tl_client *client, int32_t slot, const int fds[2]) {
-  uint64_t stream = 0;
-  int result = -1;
-  if (tl_client_stream_open(client, slot, "pkcs11", ProbeData, ProbeClose,
-                            (void *)fds, &stream) == TL_OK) {
-    const uint8_t version = 0;
-    char event = 0;
-    struct pollfd p = {fds[0], POLLIN, 0};
-    if (tl_client_stream_send(client, stream, &version, 1) == TL_OK &&
-        poll(&p, 1, 10000) == 1 && read(fds[0], &event, 1) == 1) {
-      result = event == 'D' ? 1 : event == 'N' ? 0 : -1;
-    }
-    if (event != 'N' && event != 'C') tl_client_stream_close(client, stream);
-  }
-  return result;
-}
-
 static int Setup(const char *root_path, const struct P11Args *a) {
   char self[PATH_MAX];
   const char *bridge = a->bridge;
@@ -225,7 +186,8 @@ static int Setup(const char *root_path, const struct P11Args *a) {
     if (state == TL_SLOT_REMOVED) continue;
     int probe = -1;
     if (pipe(pipes + 2 * num_pipes) == 0) {
-      probe = ProbeToken(client, id, pipes + 2 * num_pipes);
+      probe = VtlP11ProbeToken(client, id, pipes + 2 * num_pipes,
+                               kVtlP11ProbeTimeoutMs);
       ++num_pipes;
     }
     if (probe == 0) {

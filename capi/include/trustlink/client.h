@@ -263,11 +263,22 @@ TL_EXPORT tl_status tl_client_stream_open(tl_client *client, int32_t slot,
                                           tl_stream_close_cb on_close,
                                           void *userdata,
                                           uint64_t *out_stream) TL_NOEXCEPT;
+/* tl_client_stream_send queues data_len bytes of data (copied) on the stream.
+ * Returns TL_OK once queued, which does not mean the server has read them.
+ * Returns TL_E_NOT_FOUND when the stream has already ended, which the caller
+ * cannot rule out: the server may close a stream at any time, even before the
+ * first send (for example an open it refuses). If it ended from the server's
+ * side or by a lost link, on_close is called exactly once with the server's
+ * status and reason; it may run after this call has returned TL_E_NOT_FOUND,
+ * because the stream is marked ended before its callback runs, so a caller
+ * that wants the reason waits for on_close rather than treating the failed
+ * send as the end. If it ended by tl_client_stream_close, on_close is not
+ * called. */
 TL_EXPORT tl_status tl_client_stream_send(tl_client *client, uint64_t stream,
                                           const uint8_t *data,
                                           size_t data_len) TL_NOEXCEPT;
 /* tl_client_stream_close ends the stream from this side; on_close is not
- * called. */
+ * called. Returns TL_OK also when the stream has already ended. */
 TL_EXPORT tl_status tl_client_stream_close(tl_client *client,
                                            uint64_t stream) TL_NOEXCEPT;
 

@@ -1,0 +1,116 @@
+// tl_client_stream_send on a stream the server has already closed, between
+// the C ABI client and server: what client.h promises about it.
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "trustlink/trustlink.h"
+
+namespace {
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream f("testdata/tls/" + name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// CloseAtOnce accepts every stream and closes it with a reason before the
+// client can send, as the pkcs11 appliance does for a partition without a
+// token.
+tl_status CloseAtOnce(void*, const char*, const char*, tl_server_stream* stream,
+                      void** out) {
+  tl_server_stream_close(stream, TL_E_NOT_FOUND, "no token here");
+  *out = nullptr;
+  return TL_OK;
+}
+void IgnoreData(void*, void*, const uint8_t*, size_t) {}
+void IgnoreClose(void*, void*) {}
+
+struct Closes {
+  std::mutex mu;
+  std::condition_variable cv;
+  int count = 0;
+  tl_status status = TL_OK;
+  std::string message;
+};
+
+void OnData(void*, const uint8_t*, size_t) {}
+void OnClose(void* userdata, tl_status status, const char* message) {
+  auto* c = static_cast<Closes*>(userdata);
+  std::lock_guard<std::mutex> lock(c->mu);
+  ++c->count;
+  c->status = status;
+  c->message = message;
+  c->cv.notify_all();
+}
+
+TEST(ClientStreamCapiTest, SendAfterServerCloseIsNotFoundAndReasonArrives) {
+  tl_server_options* opts = nullptr;
+  ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
+  ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
+  ASSERT_EQ(tl_server_options_set_threads(opts, 1), TL_OK);
+  const std::string server_cert = ReadFixture("server_ed25519.cert.pem");
+  ASSERT_EQ(tl_server_options_set_certificate(
+                opts, server_cert.c_str(),
+                ReadFixture("server_ed25519.key.pem").c_str()),
+            TL_OK);
+  const std::string client_cert = ReadFixture("client_ed25519.cert.pem");
+  ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(),
+                                         "127.0.0.1", 0),
+            TL_OK);
+  ASSERT_EQ(
+      tl_server_options_assign_partition(opts, "web1", "p1", "P1", "1001"),
+      TL_OK);
+  tl_server* server = nullptr;
+  ASSERT_EQ(tl_server_new(opts, &server), TL_OK);
+  tl_server_options_free(opts);
+  ASSERT_EQ(tl_server_add_stream_service(server, "pkcs11", CloseAtOnce,
+                                         IgnoreData, IgnoreClose, nullptr),
+            TL_OK);
+  ASSERT_EQ(tl_server_start(server), TL_OK);
+  uint16_t port = 0;
+  ASSERT_EQ(tl_server_port(server, &port), TL_OK);
+
+  tl_client_settings* settings = nullptr;
+  ASSERT_EQ(tl_client_settings_new(&settings), TL_OK);
+  ASSERT_EQ(tl_client_settings_add_server(settings, "hsm1", "127.0.0.1", port,
+                                          0, server_cert.c_str()),
+            TL_OK);
+  ASSERT_EQ(tl_client_settings_set_identity_pem(
+                settings, client_cert.c_str(),
+                ReadFixture("client_ed25519.key.pem").c_str()),
+            TL_OK);
+  tl_client* client = nullptr;
+  ASSERT_EQ(tl_client_open(settings, &client), TL_OK);
+  tl_client_settings_free(settings);
+  ASSERT_EQ(tl_client_wait_ready(client, 10000), TL_OK);
+
+  Closes closes;
+  uint64_t stream = 0;
+  ASSERT_EQ(tl_client_stream_open(client, 0, "pkcs11", OnData, OnClose, &closes,
+                                  &stream),
+            TL_OK);
+  {
+    std::unique_lock<std::mutex> lock(closes.mu);
+    ASSERT_TRUE(closes.cv.wait_for(lock, std::chrono::seconds(10),
+                                   [&] { return closes.count > 0; }));
+  }
+  const uint8_t byte = 0;
+  EXPECT_EQ(tl_client_stream_send(client, stream, &byte, 1), TL_E_NOT_FOUND);
+  EXPECT_EQ(tl_client_stream_close(client, stream), TL_OK);
+  tl_client_close(client);
+  std::lock_guard<std::mutex> lock(closes.mu);
+  EXPECT_EQ(closes.count, 1);
+  EXPECT_EQ(closes.status, TL_E_NOT_FOUND);
+  EXPECT_NE(closes.message.find("no token here"), std::string::npos)
+      << closes.message;
+  EXPECT_EQ(tl_server_stop(server, 1000), TL_OK);
+  tl_server_free(server);
+}
+
+}  // namespace
