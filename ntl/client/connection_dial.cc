@@ -1,8 +1,6 @@
 // Connection's dialling: find the server's addresses without blocking the
 // loop, then try each in turn until one accepts the TCP connection.
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ntl/client/connection.h"
+#include "ntl/client/socket_setup.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl::client {
@@ -109,23 +108,12 @@ void Connection::TryNextAddress(absl::Time now, Completions* done) {
     // leaves time for the others. The last gets all that remains.
     const size_t left = addresses_.size() - next_address_ + 1;
     address_deadline_ = now + (phase_deadline_ - now) / static_cast<int>(left);
-    fd_ =
-        socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) {
-      NoteFailure(a, absl::StrCat("socket: ", strerror(errno)), false);
+    absl::StatusOr<int> fd = NewLinkSocket(a.addr.ss_family, settings_);
+    if (!fd.ok()) {
+      NoteFailure(a, std::string(fd.status().message()), false);
       continue;
     }
-    const int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (settings_.tcp_keepalive) {
-      setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-      setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE,
-                 &settings_.keepalive_idle_seconds, sizeof(int));
-      setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL,
-                 &settings_.keepalive_interval_seconds, sizeof(int));
-      setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &settings_.keepalive_count,
-                 sizeof(int));
-    }
+    fd_ = *fd;
     if (connect(fd_, reinterpret_cast<const sockaddr*>(&a.addr), a.len) == 0) {
       address_deadline_ = absl::InfiniteFuture();
       OnConnected(now, done);

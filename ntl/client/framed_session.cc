@@ -1,9 +1,7 @@
 #include "ntl/client/framed_session.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -106,53 +104,16 @@ absl::Status FramedSession::Wait(short events, absl::Time deadline,
 
 absl::Status FramedSession::Open(SSL_CTX* ctx, absl::Time deadline) {
   const std::string host = server_.host.empty() ? server_.name : server_.host;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(server_.port);
-  const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
-                 absl::StrCat("cannot resolve server '", server_.name,
-                              "' host '", host, "': ", gai_strerror(rc)));
+  absl::StatusOr<std::vector<SocketAddress>> addresses =
+      Resolve(host, deadline);
+  if (!addresses.ok()) {
+    return addresses.status();
   }
-  fd_ = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
-    freeaddrinfo(res);
-    return Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
-                 absl::StrCat("socket() for server '", server_.name,
-                              "': ", strerror(errno)));
+  absl::StatusOr<int> fd = Dial(host, *addresses, deadline);
+  if (!fd.ok()) {
+    return fd.status();
   }
-  const int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (settings_.tcp_keepalive) {
-    setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE,
-               &settings_.keepalive_idle_seconds, sizeof(int));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL,
-               &settings_.keepalive_interval_seconds, sizeof(int));
-    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &settings_.keepalive_count,
-               sizeof(int));
-  }
-  int err = connect(fd_, res->ai_addr, res->ai_addrlen) == 0 ? 0 : errno;
-  freeaddrinfo(res);
-  if (err == EINPROGRESS) {
-    absl::Status st = Wait(POLLOUT, deadline, "TCP connect");
-    if (!st.ok()) {
-      return st;
-    }
-    socklen_t len = sizeof(err);
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-  }
-  if (err != 0) {
-    return Error(
-        absl::StatusCode::kUnavailable,
-        err == ECONNREFUSED ? TL_E_CONNECTION_REFUSED : TL_E_UNAVAILABLE,
-        absl::StrCat("cannot connect to server '", server_.name, "' at ", host,
-                     ":", server_.port, ": ", strerror(err)));
-  }
+  fd_ = *fd;
   ssl_.reset(SSL_new(ctx));
   BIO* bio = ssl_ != nullptr ? NewSocketBio(fd_) : nullptr;
   if (bio == nullptr) {

@@ -17,11 +17,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ntl/client/resolver.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
 #include "third_party/boringssl_guard.h"
@@ -33,6 +35,9 @@ class FramedSession : public PinnedPeer {
  public:
   // Connect opens a session to `server` with `ctx` (from MakeClientContext
   // with the wanted ALPN; the session holds its own reference) by `deadline`.
+  // A host name is looked up with settings.resolver (getaddrinfo when unset)
+  // and every address is tried in turn, like Connection does; when none
+  // accepts, the message lists each address with why it failed.
   // Failures are those of the application link: TL_E_CONNECTION_REFUSED,
   // TL_E_CERT_PIN_MISMATCH (both fingerprints), TL_E_NOT_REGISTERED,
   // TL_E_IP_MISMATCH, TL_E_DEADLINE_EXCEEDED, TL_E_TLS_HANDSHAKE (a server
@@ -70,6 +75,23 @@ class FramedSession : public PinnedPeer {
   FramedSession(const ServerSettings& server, const ClientSettings& settings)
       : server_(server), settings_(settings) {}
   absl::Status Open(SSL_CTX* ctx, absl::Time deadline);
+  // Resolve returns the addresses of `host`: a literal at once, a name through
+  // settings.resolver. getaddrinfo cannot be cancelled, so a name is looked up
+  // on a worker thread (the one Connection uses) and this caller gives up on
+  // it at `deadline`; the worker then finishes on its own and its answer is
+  // dropped. (Resolve and Dial are in framed_session_dial.cc.)
+  absl::StatusOr<std::vector<SocketAddress>> Resolve(const std::string& host,
+                                                     absl::Time deadline);
+  // Dial returns a socket connected to the first of `addresses` that accepts
+  // by `deadline`, trying them in order; the caller owns it. As in
+  // Connection::TryNextAddress, each address gets an equal share of the time
+  // left (the last all that remains), so one that never answers (a black-holed
+  // IPv6 route, a dead A record) leaves time for the others. When none
+  // accepts, the error lists every attempt; it is TL_E_DEADLINE_EXCEEDED when
+  // the time ran out.
+  absl::StatusOr<int> Dial(const std::string& host,
+                           const std::vector<SocketAddress>& addresses,
+                           absl::Time deadline);
   absl::Status Handshake(absl::Time deadline);
   absl::Status WriteAll(const std::string& bytes, absl::Time deadline);
   // Wait waits until fd_ is ready for `events` or `deadline`.

@@ -1,0 +1,167 @@
+// FramedSession's dialling: find the server's addresses, then try each in
+// turn within the one deadline, as Connection does (connection_dial.cc) but
+// blocking.
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ntl/client/doorbell.h"
+#include "ntl/client/framed_session.h"
+#include "ntl/client/socket_setup.h"
+#include "ntl/status.h"
+
+namespace trustlink::ntl::client {
+namespace {
+
+// PollUntil waits until `fd` is ready for `events` or `deadline` passes.
+// Returns 1 when ready, 0 at the deadline, -1 with errno on a poll failure.
+int PollUntil(int fd, short events, absl::Time deadline) {
+  for (;;) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return 0;
+    }
+    pollfd p{fd, events, 0};
+    // Capped so an infinite deadline still fits poll's int milliseconds.
+    const int64_t ms = std::min<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
+        60 * 1000);
+    const int rc = poll(&p, 1, static_cast<int>(ms));
+    if (rc > 0) {
+      return 1;
+    }
+    if (rc < 0 && errno != EINTR) {
+      return -1;
+    }
+  }
+}
+
+absl::Status TimedOut(const ServerSettings& server, const std::string& host,
+                      absl::string_view phase) {
+  return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+               absl::StrCat("server '", server.name, "' at ", host, ":",
+                            server.port, " timed out (", phase, ")"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SocketAddress>> FramedSession::Resolve(
+    const std::string& host, absl::Time deadline) {
+  const ServerSettings& server = server_;
+  if (std::optional<SocketAddress> literal =
+          ParseNumericAddress(host, server.port)) {
+    return std::vector<SocketAddress>{*std::move(literal)};
+  }
+  const int bell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (bell_fd < 0) {
+    return Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
+                 absl::StrCat("eventfd for resolving server '", server.name,
+                              "': ", strerror(errno)));
+  }
+  auto doorbell = std::make_shared<Doorbell>(bell_fd);
+  std::shared_ptr<PendingResolution> pending = PendingResolution::Start(
+      settings_.resolver, server.name, host, server.port, doorbell);
+  std::optional<absl::StatusOr<std::vector<SocketAddress>>> found;
+  int polled = 1;
+  int poll_errno = 0;
+  // Take() before each wait: the worker may have finished before the first.
+  while (!(found = pending->Take()).has_value() && polled > 0) {
+    polled = PollUntil(bell_fd, POLLIN, deadline);
+    poll_errno = errno;
+  }
+  // A worker still running must not ring a descriptor that is closed (and
+  // maybe reused) below.
+  doorbell->Disconnect();
+  close(bell_fd);
+  if (found.has_value()) {
+    return *std::move(found);
+  }
+  if (polled < 0) {
+    return Error(absl::StatusCode::kInternal, TL_E_IO,
+                 absl::StrCat("poll: ", strerror(poll_errno)));
+  }
+  return TimedOut(server, host, "name resolution");
+}
+
+absl::StatusOr<int> FramedSession::Dial(
+    const std::string& host, const std::vector<SocketAddress>& addresses,
+    absl::Time deadline) {
+  const ServerSettings& server = server_;
+  std::vector<std::string> tried;
+  std::string last_why;
+  bool any_refused = false;
+  bool out_of_time = false;
+  auto note = [&](const SocketAddress& a, std::string why, bool refused) {
+    tried.push_back(absl::StrCat(a.text, " (", why, ")"));
+    last_why = std::move(why);
+    any_refused = any_refused || refused;
+  };
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const SocketAddress& a = addresses[i];
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      out_of_time = true;
+      break;
+    }
+    const absl::Time attempt_deadline =
+        now + (deadline - now) / static_cast<int>(addresses.size() - i);
+    absl::StatusOr<int> fd = NewLinkSocket(a.addr.ss_family, settings_);
+    if (!fd.ok()) {
+      note(a, std::string(fd.status().message()), false);
+      continue;
+    }
+    int err =
+        connect(*fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len) == 0
+            ? 0
+            : errno;
+    if (err == EINPROGRESS) {
+      const int ready = PollUntil(*fd, POLLOUT, attempt_deadline);
+      if (ready > 0) {
+        socklen_t len = sizeof(err);
+        getsockopt(*fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      } else if (ready == 0) {
+        close(*fd);
+        note(a, "no answer", false);
+        out_of_time = attempt_deadline >= deadline;
+        continue;
+      } else {
+        err = errno;
+      }
+    }
+    if (err == 0) {
+      return *fd;
+    }
+    close(*fd);
+    note(a, strerror(err), err == ECONNREFUSED);
+  }
+  // A lone IP literal keeps the plain form of the message; anything resolved
+  // names what it was resolved to.
+  const bool plain = addresses.size() == 1 &&
+                     addresses[0].text == absl::StrCat(host, ":", server.port);
+  const std::string summary =
+      absl::StrCat("tried ", absl::StrJoin(tried, ", "));
+  if (out_of_time) {
+    return TimedOut(server, host,
+                    plain || tried.empty()
+                        ? std::string("TCP connect")
+                        : absl::StrCat("TCP connect; ", summary));
+  }
+  return Error(
+      absl::StatusCode::kUnavailable,
+      any_refused ? TL_E_CONNECTION_REFUSED : TL_E_UNAVAILABLE,
+      absl::StrCat("cannot connect to server '", server.name, "' at ", host,
+                   ":", server.port, ": ", plain ? last_why : summary));
+}
+
+}  // namespace trustlink::ntl::client
