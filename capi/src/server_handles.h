@@ -1,0 +1,64 @@
+#ifndef TRUSTLINK_CAPI_SRC_SERVER_HANDLES_H_
+#define TRUSTLINK_CAPI_SRC_SERVER_HANDLES_H_
+
+// The handles behind trustlink/server.h, shared by the files that implement it:
+// server.cc (the server's life), server_options.cc, server_streams.cc and
+// server_status.cc.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "capi/internal/last_error.h"
+#include "ntl/server/directory.h"
+#include "ntl/server/server.h"
+#include "ntl/status.h"
+#include "trustlink/server.h"
+
+struct tl_server_options : trustlink::capi::internal::Handle {
+  trustlink::ntl::server::ServerOptions options;
+  std::string cert_pem;
+  std::string key_pem;
+  bool ipcheck = true;
+  bool listen_overridden = false;
+  std::string root;
+  std::string appliance_name;
+  std::map<std::string, trustlink::ntl::server::ClientRecord>
+      clients;  // by label
+};
+
+struct tl_server : trustlink::capi::internal::Handle {
+  std::unique_ptr<trustlink::ntl::server::Server> server;
+  // Written by tl_server_start and read by the setters, which may run on other
+  // threads.
+  std::atomic<bool> started{false};
+  std::string root;  // the registry root, if any (tl_server_enable_htl)
+  std::atomic<bool> htl_enabled{false};
+};
+
+struct tl_server_responder {
+  std::unique_ptr<trustlink::ntl::server::Responder> responder;
+};
+
+struct tl_server_stream {
+  std::shared_ptr<trustlink::ntl::server::StreamSink> sink;
+};
+
+struct tl_server_status : trustlink::capi::internal::Handle {
+  trustlink::ntl::server::ServerStatus status;
+};
+
+namespace trustlink::capi::server_internal {
+
+inline absl::Status NullArg(const char* what) {
+  return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument,
+                               TL_E_INVALID_ARGUMENT,
+                               absl::StrCat(what, " must not be NULL"));
+}
+
+}  // namespace trustlink::capi::server_internal
+
+#endif  // TRUSTLINK_CAPI_SRC_SERVER_HANDLES_H_
