@@ -32,12 +32,33 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Removes the directories Base made once every test has run.
+class TempDirs : public ::testing::Environment {
+ public:
+  static std::vector<std::string>& List() {
+    static auto* dirs = new std::vector<std::string>;
+    return *dirs;
+  }
+  void TearDown() override {
+    for (const std::string& d : List()) {
+      std::system(("rm -rf '" + d + "'").c_str());
+    }
+  }
+};
+::testing::Environment* const kTempDirs =
+    ::testing::AddGlobalTestEnvironment(new TempDirs);
+
+// Base returns a path for one test's files, not yet created. Short: sun_path
+// holds 108 bytes and TEST_TMPDIR can be long. mkdtemp, not the pid: tests run
+// in PID namespaces, so concurrent runs share pids.
 std::string Base(const char* name) {
-  // Short: sun_path holds 108 bytes and TEST_TMPDIR can be long.
-  const std::string p =
-      "/tmp/tl-htl-" + std::to_string(::getpid()) + "-" + name;
-  std::system(("rm -rf '" + p + "'").c_str());
-  return p;
+  char dir[] = "/tmp/tl-htl-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) {
+    ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+    return std::string("/nonexistent/") + name;
+  }
+  TempDirs::List().push_back(dir);
+  return std::string(dir) + "/" + name;
 }
 
 TEST(ProofServiceTest, NoAgentMeansAgentUnavailable) {
