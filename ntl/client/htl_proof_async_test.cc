@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ntl/client/client.h"
 #include "ntl/client/testing/fake_server.h"
@@ -179,6 +180,28 @@ TEST(HtlProofAsyncTest,
   ASSERT_TRUE(agent.AnswerDown());
   EXPECT_TRUE(agent.PeerClosedWithin(absl::Seconds(10)));
   EXPECT_EQ(world.server()->link_proofs_ok(), 0);
+}
+
+TEST(HtlProofAsyncTest, TheProofWaitEndsAtTheConnectDeadline) {
+  HtlWorld world("deadline");
+  SilentAgent agent(world.ProofSocket());  // queues requests, never answers
+  ClientSettings s = world.Settings();
+  s.reconnect = false;
+  s.connect_timeout = absl::Seconds(1);
+  s.htl_proof_timeout = absl::Seconds(30);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(s);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(testing::WaitFor(
+      [&]() { return (*client)->Servers()[0].state == LinkState::kStopped; }));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  const ServerStatus st = (*client)->Servers()[0];
+  EXPECT_EQ(ToTlStatus(st.last_error), TL_E_HTL_AGENT_UNAVAILABLE)
+      << st.last_error;
+  EXPECT_THAT(std::string(st.last_error.message()),
+              ::testing::HasSubstr(world.ProofSocket()));
+  EXPECT_THAT(std::string(st.last_error.message()),
+              ::testing::HasSubstr("start htlclient"));
 }
 
 }  // namespace
