@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -63,6 +64,53 @@ bool ReadMessage(int fd, std::string* body, absl::Time deadline) {
   if (len > kMaxMessage) return false;
   body->resize(len);
   return IoFull(fd, body->data(), len, false, deadline);
+}
+
+// ConnectBefore connects the non-blocking AF_UNIX socket `fd` to `addr`,
+// giving up at `deadline`; it returns "" on success, else why it failed.
+//
+// A blocking connect() to a unix stream listener whose backlog is full sleeps
+// until the listener accepts, with no limit. Non-blocking, Linux answers
+// EAGAIN and leaves the socket unconnected, and nothing signals when the
+// backlog has room again: poll() on the unconnected socket reports POLLOUT
+// (and POLLHUP) at once, so waiting for writability would spin. So EAGAIN is
+// retried after a short, growing pause until the deadline. EINPROGRESS, which
+// POSIX allows but Linux does not use for AF_UNIX, is waited out with poll().
+std::string ConnectBefore(int fd, const struct sockaddr_un& addr,
+                          absl::Time deadline) {
+  absl::Duration pause = absl::Milliseconds(1);
+  for (;;) {
+    if (::connect(fd, reinterpret_cast<const struct sockaddr*>(&addr),
+                  sizeof(addr)) == 0) {
+      return "";
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    const absl::Duration left = deadline - absl::Now();
+    if (err == EINPROGRESS) {
+      struct pollfd p = {fd, POLLOUT, 0};
+      const int r = ::poll(
+          &p, 1,
+          static_cast<int>(std::max<int64_t>(
+              0, absl::ToInt64Milliseconds(left + absl::Milliseconds(1)))));
+      if (r <= 0) return r == 0 ? "connect timed out" : std::strerror(errno);
+      int so_error = 0;
+      socklen_t len = sizeof(so_error);
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+      return so_error == 0 ? "" : std::strerror(so_error);
+    }
+    if (err != EAGAIN) return std::strerror(err);
+    if (left <= absl::ZeroDuration()) {
+      return "its connection backlog stayed full until the deadline: a hung "
+             "agent?";
+    }
+    const absl::Duration wait = std::min(pause, left);
+    // poll with no descriptors is a plain timed wait that EINTR cuts short.
+    ::poll(nullptr, 0,
+           static_cast<int>(
+               std::max<int64_t>(1, absl::ToInt64Milliseconds(wait))));
+    pause = std::min(pause * 2, absl::Milliseconds(20));
+  }
 }
 
 absl::Status PrepareDirectory(const std::string& dir) {
@@ -209,28 +257,34 @@ void ProofService::HandleConnection(int fd) {
   (void)SendMessage(fd, reply, deadline);
 }
 
+absl::Status AgentUnavailable(absl::string_view socket_path,
+                              absl::string_view why) {
+  return ntl::Error(
+      absl::StatusCode::kUnavailable, TL_E_HTL_AGENT_UNAVAILABLE,
+      absl::StrCat("no HTL agent answers on ", socket_path, " (", why,
+                   "); start htlclient for this user, it proves HTL for links "
+                   "to servers marked -htl"));
+}
+
 absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
                                            absl::string_view appliance,
                                            absl::string_view exporter,
                                            absl::Duration timeout) {
+  // One deadline for the whole exchange, connect included: the caller may be
+  // a link waiting on the answer.
+  const absl::Time deadline = absl::Now() + timeout;
   auto unavailable = [&](absl::string_view why) {
-    return ntl::Error(
-        absl::StatusCode::kUnavailable, TL_E_HTL_AGENT_UNAVAILABLE,
-        absl::StrCat(
-            "no HTL agent answers on ", socket_path, " (", why,
-            "); start htlclient for this user, it proves HTL for links "
-            "to servers marked -htl"));
+    return AgentUnavailable(socket_path, why);
   };
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof(addr.sun_path))
     return unavailable("path too long");
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd =
+      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return unavailable(std::strerror(errno));
-  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) !=
-      0) {
-    const std::string why = std::strerror(errno);
+  if (const std::string why = ConnectBefore(fd, addr, deadline); !why.empty()) {
     ::close(fd);
     return unavailable(why);
   }
@@ -239,7 +293,6 @@ absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
   w.U8(kVersion);
   w.String(appliance);
   w.String(exporter);
-  const absl::Time deadline = absl::Now() + timeout;
   std::string reply;
   const bool ok =
       SendMessage(fd, req, deadline) && ReadMessage(fd, &reply, deadline);

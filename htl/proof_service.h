@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -65,9 +66,18 @@ class ProofService {
   std::atomic<int> refused_{0};
 };
 
+// AgentUnavailable is RequestLinkProof's "no agent" failure:
+// TL_E_HTL_AGENT_UNAVAILABLE, naming `socket_path`, `why`, and the fix (start
+// htlclient). Callers that give up waiting themselves report it too.
+absl::Status AgentUnavailable(absl::string_view socket_path,
+                              absl::string_view why);
+
 // RequestLinkProof asks the agent at `socket_path` for the proof of a link to
-// `appliance` with exporter `exporter`. When no agent listens there:
-// TL_E_HTL_AGENT_UNAVAILABLE with a message saying to start htlclient.
+// `appliance` with exporter `exporter`. The whole exchange, connect included,
+// ends within `timeout`: a listener whose backlog stays full, or one that
+// accepts and never answers, costs at most that. When no agent answers there:
+// TL_E_HTL_AGENT_UNAVAILABLE (AgentUnavailable). The agent's own refusals come
+// back with their codes (TL_E_HTL_DOWN, ...). Blocking; thread-safe.
 absl::StatusOr<LinkProof> RequestLinkProof(
     const std::string& socket_path, absl::string_view appliance,
     absl::string_view exporter, absl::Duration timeout = absl::Seconds(5));

@@ -1,14 +1,20 @@
 #include "htl/proof_service.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,18 +25,40 @@
 #include "htl/secret_store.h"
 #include "htl/testing/loopback.h"
 #include "ntl/status.h"
+#include "ntl/wire/bytes.h"
 
 namespace trustlink::htl {
 namespace {
 
 using ::testing::HasSubstr;
 
+// Removes the directories Base made once every test has run.
+class TempDirs : public ::testing::Environment {
+ public:
+  static std::vector<std::string>& List() {
+    static auto* dirs = new std::vector<std::string>;
+    return *dirs;
+  }
+  void TearDown() override {
+    for (const std::string& d : List()) {
+      std::system(("rm -rf '" + d + "'").c_str());
+    }
+  }
+};
+::testing::Environment* const kTempDirs =
+    ::testing::AddGlobalTestEnvironment(new TempDirs);
+
+// Base returns a path for one test's files, not yet created. Short: sun_path
+// holds 108 bytes and TEST_TMPDIR can be long. mkdtemp, not the pid: tests run
+// in PID namespaces, so concurrent runs share pids.
 std::string Base(const char* name) {
-  // Short: sun_path holds 108 bytes and TEST_TMPDIR can be long.
-  const std::string p =
-      "/tmp/tl-htl-" + std::to_string(::getpid()) + "-" + name;
-  std::system(("rm -rf '" + p + "'").c_str());
-  return p;
+  char dir[] = "/tmp/tl-htl-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) {
+    ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+    return std::string("/nonexistent/") + name;
+  }
+  TempDirs::List().push_back(dir);
+  return std::string(dir) + "/" + name;
 }
 
 TEST(ProofServiceTest, NoAgentMeansAgentUnavailable) {
@@ -39,6 +67,138 @@ TEST(ProofServiceTest, NoAgentMeansAgentUnavailable) {
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(ntl::ToTlStatus(p.status()), TL_E_HTL_AGENT_UNAVAILABLE);
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("start htlclient"));
+}
+
+// A unix listener that never accepts, with its backlog full: a blocking
+// connect() would sleep there with no limit.
+class FullBacklog {
+ public:
+  explicit FullBacklog(const std::string& base) : path_(base + "/agent.sock") {
+    EXPECT_EQ(::mkdir(base.c_str(), 0700), 0);
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path_.data(), path_.size());
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 0), 0);
+    // Queue connections until the kernel says the backlog is full.
+    for (int i = 0; i < 64; ++i) {
+      const int c =
+          ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+        queued_.push_back(c);
+        continue;
+      }
+      full_ = errno == EAGAIN;
+      ::close(c);
+      break;
+    }
+  }
+  ~FullBacklog() {
+    for (int c : queued_) ::close(c);
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+  bool full() const { return full_; }
+  // AcceptWithin takes one queued connection, waiting at most `timeout`.
+  int AcceptWithin(absl::Duration timeout) {
+    struct pollfd p = {fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) !=
+        1) {
+      return -1;
+    }
+    return ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::vector<int> queued_;
+  bool full_ = false;
+};
+
+// Outcome is a RequestLinkProof result as plain data, to cross threads
+// (ntl::FreshStatus says why a Status is not handed over as it is).
+struct Outcome {
+  int code = 0;
+  std::string message;
+};
+
+std::future<Outcome> RequestInBackground(const std::string& path,
+                                         absl::Duration timeout,
+                                         std::thread* thread) {
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  std::future<Outcome> f = promise->get_future();
+  *thread = std::thread([promise, path, timeout] {
+    absl::StatusOr<LinkProof> p =
+        RequestLinkProof(path, "hsm1", std::string(32, 'e'), timeout);
+    promise->set_value(Outcome{ntl::ToTlStatus(p.status()),
+                               std::string(p.status().message())});
+  });
+  return f;
+}
+
+TEST(ProofServiceTest, FullBacklogEndsAtTheDeadline) {
+  FullBacklog listener(Base("backlog"));
+  ASSERT_TRUE(listener.full()) << "could not fill the listener's backlog";
+  const absl::Duration timeout = absl::Milliseconds(300);
+  const absl::Time start = absl::Now();
+  std::thread thread;
+  std::future<Outcome> f =
+      RequestInBackground(listener.path(), timeout, &thread);
+  const bool returned =
+      f.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  const absl::Duration took = absl::Now() - start;
+  // A request stuck in connect() is let through (the backlog drains), so the
+  // thread ends either way and the test reports instead of hanging.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (f.wait_for(std::chrono::milliseconds(0)) !=
+             std::future_status::ready &&
+         absl::Now() < give_up) {
+    const int c = listener.AcceptWithin(absl::Milliseconds(100));
+    if (c >= 0) ::close(c);
+  }
+  thread.join();
+  ASSERT_TRUE(returned) << "RequestLinkProof waited past its deadline in "
+                           "connect() on a full backlog";
+  EXPECT_GE(took, timeout);
+  EXPECT_LT(took, timeout + absl::Seconds(2));
+  const Outcome o = f.get();
+  EXPECT_EQ(o.code, TL_E_HTL_AGENT_UNAVAILABLE) << o.message;
+  EXPECT_THAT(o.message, HasSubstr(listener.path()));
+  EXPECT_THAT(o.message, HasSubstr("backlog"));
+  EXPECT_THAT(o.message, HasSubstr("start htlclient"));
+}
+
+TEST(ProofServiceTest, BacklogThatDrainsBeforeTheDeadlineLetsTheRequestIn) {
+  FullBacklog listener(Base("drain"));
+  ASSERT_TRUE(listener.full()) << "could not fill the listener's backlog";
+  std::thread thread;
+  std::future<Outcome> f =
+      RequestInBackground(listener.path(), absl::Seconds(10), &thread);
+  // Drain the filler, then serve the request that takes its place with the
+  // agent's refusal, which only a connected request can read.
+  int filler = listener.AcceptWithin(absl::Seconds(10));
+  ASSERT_GE(filler, 0);
+  ::close(filler);
+  const int c = listener.AcceptWithin(absl::Seconds(10));
+  std::string body;
+  ntl::wire::ByteWriter b(&body);
+  b.I32(TL_E_HTL_DOWN);
+  b.String("no HTL here");
+  std::string framed;
+  ntl::wire::ByteWriter(&framed).String(body);
+  EXPECT_GE(c, 0);
+  if (c >= 0) {
+    EXPECT_EQ(::send(c, framed.data(), framed.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(framed.size()));
+  }
+  thread.join();
+  if (c >= 0) ::close(c);
+  const Outcome o = f.get();
+  EXPECT_EQ(o.code, TL_E_HTL_DOWN) << o.message;
+  EXPECT_THAT(o.message, HasSubstr("no HTL here"));
 }
 
 TEST(ProofServiceTest, AnswersWithTheAgentsProofWhichVerifiesAtTheAppliance) {

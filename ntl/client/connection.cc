@@ -16,7 +16,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/client/fresh_status.h"
-#include "ntl/client/htl_proof.h"
 #include "ntl/client/pin.h"
 #include "ntl/client/remote_status.h"
 #include "ntl/client/socket_bio.h"
@@ -53,6 +52,8 @@ const char* LinkStateName(LinkState state) {
       return "connecting";
     case LinkState::kHandshaking:
       return "handshaking";
+    case LinkState::kAwaitingProof:
+      return "awaiting-proof";
     case LinkState::kAwaitingWelcome:
       return "awaiting-welcome";
     case LinkState::kReady:
@@ -104,6 +105,8 @@ void Connection::CloseSocket() {
     fd_ = -1;
   }
   ssl_.reset();
+  proof_.reset();  // a worker still asking keeps its own reference
+  proof_request_ = ProofRequest();
   interest_ = 0;
   in_.clear();
   out_.clear();
@@ -249,35 +252,11 @@ void Connection::DoHandshake(absl::Time now, Completions* done) {
   resumed_ = SSL_session_reused(ssl_.get());
   // An HTL server admits the link only with a proof bound to this very
   // session, so it is asked for after every handshake, resumed ones included.
-  // This blocks the I/O loop for at most htl_proof_timeout (a local socket).
-  std::string proof;
   if (server_.htl) {
-    absl::StatusOr<std::string> p =
-        LinkProofFor(ssl_.get(), settings_, server_.name, phase_deadline_);
-    if (!p.ok()) {
-      Fail(p.status(), now, done);
-      return;
-    }
-    proof = *std::move(p);
+    RequestProof(now, done);
+    return;
   }
-  state_ = LinkState::kAwaitingWelcome;
-  last_rx_ = now;
-  last_ping_ = now;
-  wire::Hello hello;
-  hello.software = settings_.software;
-  hello.features = server_.htl ? wire::kFeatureClientRequiresHtl : 0u;
-  SetInterest(EPOLLIN);
-  // Both frames go into the buffer before the flush: the htl-proof must be the
-  // very next frame after hello.
-  wire::AppendFrame(wire::FrameType::kHello, 0, 0, wire::EncodeHello(hello),
-                    &out_);
-  if (server_.htl) {
-    wire::AppendFrame(wire::FrameType::kHtlProof, 0, 0, proof, &out_);
-  }
-  Flush(done);
-  if (fd_ >= 0) {
-    ReadAvailable(now, done);  // the handshake may have left records buffered
-  }
+  SendHello(std::string(), now, done);
 }
 
 void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
@@ -300,6 +279,13 @@ void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
     }
     case LinkState::kHandshaking:
       DoHandshake(now, done);
+      return;
+    case LinkState::kAwaitingProof:
+      // Read (TLS 1.3 session tickets, a server giving up) so level-triggered
+      // epoll does not spin; frames wait in in_ until hello is out.
+      if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        ReadAvailable(now, done);
+      }
       return;
     case LinkState::kAwaitingWelcome:
     case LinkState::kReady:
@@ -335,25 +321,35 @@ void Connection::ReadAvailable(absl::Time now, Completions* done) {
     }
     in_.append(read_buf_.data(), static_cast<size_t>(n));
     last_rx_ = now;
-    // Decode every complete frame, then drop the consumed prefix once.
-    size_t off = 0;
-    for (;;) {
-      wire::DecodeResult r = wire::DecodeFrame(
-          absl::string_view(in_).substr(off), settings_.max_payload);
-      if (r.kind == wire::DecodeResult::Kind::kNeedMore) {
-        break;
-      }
-      if (r.kind == wire::DecodeResult::Kind::kError) {
-        Fail(ProtocolError(server_.name, r.error.message()), now, done);
-        return;
-      }
-      off += r.consumed;
-      if (!HandleFrame(r.frame, now, done)) {
-        return;
-      }
+    if (state_ == LinkState::kAwaitingProof) {
+      continue;  // nothing is handled before our hello is out
     }
-    in_.erase(0, off);
+    if (!DecodeBuffered(now, done)) {
+      return;
+    }
   }
+}
+
+bool Connection::DecodeBuffered(absl::Time now, Completions* done) {
+  // Decode every complete frame, then drop the consumed prefix once.
+  size_t off = 0;
+  for (;;) {
+    wire::DecodeResult r = wire::DecodeFrame(absl::string_view(in_).substr(off),
+                                             settings_.max_payload);
+    if (r.kind == wire::DecodeResult::Kind::kNeedMore) {
+      break;
+    }
+    if (r.kind == wire::DecodeResult::Kind::kError) {
+      Fail(ProtocolError(server_.name, r.error.message()), now, done);
+      return false;
+    }
+    off += r.consumed;
+    if (!HandleFrame(r.frame, now, done)) {
+      return false;
+    }
+  }
+  in_.erase(0, off);
+  return true;
 }
 
 bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
@@ -534,6 +530,9 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
         StartConnect(now, done);
       }
       return;
+    case LinkState::kAwaitingProof:
+      PollProof(now, done);  // also gives up at the phase deadline
+      return;
     case LinkState::kConnecting:
       PollResolution(now, done);
       if (state_ != LinkState::kConnecting) {
@@ -614,6 +613,7 @@ absl::Time Connection::NextWakeup() const {
       return fd_ >= 0 ? std::min(phase_deadline_, address_deadline_)
                       : phase_deadline_;
     case LinkState::kHandshaking:
+    case LinkState::kAwaitingProof:
     case LinkState::kAwaitingWelcome:
       return phase_deadline_;
     case LinkState::kReady: {

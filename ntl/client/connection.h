@@ -5,9 +5,13 @@
 // non-blocking socket and a BoringSSL client, pinned to the server's registered
 // certificate:
 //
-//   backoff -> connecting -> handshaking -> awaiting welcome -> ready
-//      ^                                                          |
-//      +------------------ any failure (Fail) --------------------+
+//   backoff -> connecting -> handshaking -> (awaiting proof) -> awaiting
+//      ^                                                          welcome
+//      |                                                             |
+//      +---- any failure (Fail) <---- ready <------------------------+
+//
+// "awaiting proof" is for servers marked HTL: the local agent is asked for the
+// link proof off the loop (pending_proof.h), and hello goes out with it.
 //
 // It owns the request ids and stream ids of its link, the pending calls and
 // their deadlines, the heartbeat and the reconnect backoff. It never calls user
@@ -30,6 +34,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ntl/client/doorbell.h"
+#include "ntl/client/htl_proof.h"
+#include "ntl/client/pending_proof.h"
 #include "ntl/client/resolver.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
@@ -62,6 +68,10 @@ enum class LinkState {
   kAwaitingWelcome = 4,
   kReady = 5,
   kStopped = 6,  // failed and reconnect is off, or the client is closing
+  // Internal to Connection: TLS is up and the HTL agent is being asked for the
+  // link proof. state() reports it as kHandshaking, because the TL_LINK_*
+  // values are ABI and, to the server, admission has not begun.
+  kAwaitingProof = 7,
 };
 
 const char* LinkStateName(LinkState state);
@@ -119,7 +129,10 @@ class Connection : public PinnedPeer {
   // Shutdown fails everything with `why` and stops for good.
   void Shutdown(const absl::Status& why, Completions* done);
 
-  LinkState state() const { return state_; }
+  LinkState state() const {
+    return state_ == LinkState::kAwaitingProof ? LinkState::kHandshaking
+                                               : state_;
+  }
   const absl::Status& last_error() const { return last_error_; }
   const std::vector<wire::SlotInfo>& slots() const { return slots_; }
   const std::string& client_label() const { return client_label_; }
@@ -154,7 +167,15 @@ class Connection : public PinnedPeer {
   std::string TriedSummary() const;
   void OnConnected(absl::Time now, Completions* done);
   void DoHandshake(absl::Time now, Completions* done);
+  // The HTL proof (connection_proof.cc): asked for after every handshake, off
+  // the loop when library threads are allowed; hello goes out with it.
+  void RequestProof(absl::Time now, Completions* done);
+  void PollProof(absl::Time now, Completions* done);
+  void SendHello(const std::string& proof, absl::Time now, Completions* done);
   void ReadAvailable(absl::Time now, Completions* done);
+  // DecodeBuffered handles every complete frame in in_; false after it failed
+  // the link.
+  bool DecodeBuffered(absl::Time now, Completions* done);
   // HandleFrame returns false after it failed the link.
   bool HandleFrame(const wire::FrameView& frame, absl::Time now,
                    Completions* done);
@@ -206,6 +227,11 @@ class Connection : public PinnedPeer {
   int attempts_ = 0;  // failures since the last welcome, for the backoff
   absl::Time retry_at_ = absl::InfinitePast();
   absl::Time phase_deadline_ = absl::InfiniteFuture();
+  // The proof request of this session (kAwaitingProof); dropped with the
+  // socket, since a proof is bound to one session's exporter.
+  std::shared_ptr<PendingProof> proof_;
+  ProofRequest proof_request_;
+  absl::Time proof_started_;
   absl::Time last_rx_;
   absl::Time last_ping_;
 

@@ -89,6 +89,23 @@ TEST(HtlLinkTest,
   EXPECT_EQ(world.alarms(), 0);
 }
 
+TEST(HtlLinkTest, WithoutLibraryThreadsTheCallerOfProcessAsksTheAgent) {
+  HtlWorld world("nothreads");
+  AgentHost host(world);
+  world.CopyToken();
+  ASSERT_TRUE(host.agent->PollOnce().ok());
+  ClientSettings s = world.Settings();
+  s.use_io_thread = false;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(s);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(WaitFor([&]() {
+    (void)(*client)->Process(absl::Milliseconds(20));
+    return (*client)->Servers()[0].state == LinkState::kReady;
+  })) << (*client)->Servers()[0].last_error;
+  EXPECT_EQ(world.server()->link_proofs_ok(), 1);
+  EXPECT_TRUE((*client)->Call(0, kEcho, "x", In(absl::Seconds(5))).ok());
+}
+
 TEST(HtlLinkTest, NoAgentGivesAgentUnavailableThatSaysToStartHtlclient) {
   HtlWorld world("noagent");
   ClientSettings s = world.Settings();
