@@ -80,9 +80,10 @@ struct ClientSettings {
   // /tmp/trustlink-<uid>/htl-agent.sock).
   std::string htl_proof_socket;
   // The longest a handshake waits for the agent's answer (never longer than
-  // what is left of connect_timeout). The request runs on the client's I/O
-  // thread, so it must be bounded; the agent answers from memory in well
-  // under a millisecond.
+  // what is left of connect_timeout). The request runs on a worker thread, so
+  // the client's other links go on meanwhile (without library threads, on the
+  // caller of Process()); the agent answers from memory in well under a
+  // millisecond.
   absl::Duration htl_proof_timeout = absl::Seconds(2);
 
   // resolver looks server host names up; empty means getaddrinfo (every
