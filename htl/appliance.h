@@ -179,6 +179,9 @@ class Appliance {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<HtlSettings> LoadSettings() const;
   absl::Status SaveSettings(const HtlSettings& settings) const;
+  // EditSettings applies `edit` to the stored settings, under both locks.
+  absl::Status EditSettings(const std::function<void(HtlSettings*)>& edit)
+      ABSL_LOCKS_EXCLUDED(mu_);
   HtlStatus StatusOf(const ClientState& s, const HtlSettings& settings,
                      absl::Time now, absl::Time* grace_end) const;
   ClientView ViewOf(const ClientState& s, const HtlSettings& settings,

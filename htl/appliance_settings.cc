@@ -3,6 +3,7 @@
 // ntlsd at its next request.
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -64,19 +65,26 @@ absl::StatusOr<HtlSettings> Appliance::Settings() const {
   return LoadSettings();
 }
 
-absl::Status Appliance::SetGracePeriod(absl::Duration d) {
-  if (d < absl::ZeroDuration() || d > absl::Hours(24 * 7)) {
-    return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_OUT_OF_RANGE,
-                      "HTL grace period must be between 0 seconds and 7 days");
-  }
+absl::Status Appliance::EditSettings(
+    const std::function<void(HtlSettings*)>& edit) {
   ntl::internal::MutexLock lock(&mu_);
   absl::StatusOr<internal::FileLock> flock =
       internal::FileLock::Acquire(dir_, kLockFile);
   if (!flock.ok()) return flock.status();
   absl::StatusOr<HtlSettings> s = LoadSettings();
   if (!s.ok()) return s.status();
-  s->grace_period = absl::Seconds(absl::ToInt64Seconds(d));
+  edit(&*s);
   return SaveSettings(*s);
+}
+
+absl::Status Appliance::SetGracePeriod(absl::Duration d) {
+  if (d < absl::ZeroDuration() || d > absl::Hours(24 * 7)) {
+    return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_OUT_OF_RANGE,
+                      "HTL grace period must be between 0 seconds and 7 days");
+  }
+  return EditSettings([d](HtlSettings* s) {
+    s->grace_period = absl::Seconds(absl::ToInt64Seconds(d));
+  });
 }
 
 absl::Status Appliance::SetDefaultOttExpiry(absl::Duration d) {
@@ -85,14 +93,9 @@ absl::Status Appliance::SetDefaultOttExpiry(absl::Duration d) {
         absl::StatusCode::kInvalidArgument, TL_E_OUT_OF_RANGE,
         "default OTT expiry must be between 1 second and 30 days");
   }
-  ntl::internal::MutexLock lock(&mu_);
-  absl::StatusOr<internal::FileLock> flock =
-      internal::FileLock::Acquire(dir_, kLockFile);
-  if (!flock.ok()) return flock.status();
-  absl::StatusOr<HtlSettings> s = LoadSettings();
-  if (!s.ok()) return s.status();
-  s->default_ott_expiry = absl::Seconds(absl::ToInt64Seconds(d));
-  return SaveSettings(*s);
+  return EditSettings([d](HtlSettings* s) {
+    s->default_ott_expiry = absl::Seconds(absl::ToInt64Seconds(d));
+  });
 }
 
 absl::Status Appliance::SetHeartbeatInterval(absl::Duration d) {
@@ -101,14 +104,9 @@ absl::Status Appliance::SetHeartbeatInterval(absl::Duration d) {
         absl::StatusCode::kInvalidArgument, TL_E_OUT_OF_RANGE,
         "HTL heartbeat interval must be between 1 second and 1 hour");
   }
-  ntl::internal::MutexLock lock(&mu_);
-  absl::StatusOr<internal::FileLock> flock =
-      internal::FileLock::Acquire(dir_, kLockFile);
-  if (!flock.ok()) return flock.status();
-  absl::StatusOr<HtlSettings> s = LoadSettings();
-  if (!s.ok()) return s.status();
-  s->heartbeat_interval = absl::Seconds(absl::ToInt64Seconds(d));
-  return SaveSettings(*s);
+  return EditSettings([d](HtlSettings* s) {
+    s->heartbeat_interval = absl::Seconds(absl::ToInt64Seconds(d));
+  });
 }
 
 }  // namespace trustlink::htl

@@ -76,6 +76,20 @@ void ChangePartitionAccess(const ShellAccess& shell, const Args& a, Output* out,
   ReportChange(shell, st, reg, info, out, done + label + verb + p + ".");
 }
 
+// ChangeHostIp runs `client hostip map` or `unmap` (`change`, named `verb`).
+void ChangeHostIp(const ShellAccess& shell, const Args& a, Output* out,
+                  tl_status (*change)(tl_registry*, const char*, const char*,
+                                      tl_client_info**),
+                  const std::string& verb) {
+  const std::string label = RequireFlag(a, "client");
+  tl_registry* reg = shell.registry(false);
+  tl_client_info* info = nullptr;
+  tl_status st =
+      change(reg, label.c_str(), RequireFlag(a, "ip").c_str(), &info);
+  ReportChange(shell, st, reg, info, out,
+               "'client hostip " + verb + "' successful for " + label + ".");
+}
+
 }  // namespace
 
 std::vector<Command> ClientCommands(const ShellAccess& shell) {
@@ -243,26 +257,14 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
        {{"client", true}, {"ip", true}},
        true,
        [shell](const Args& a, Output* out) {
-         std::string label = RequireFlag(a, "client");
-         tl_registry* reg = shell.registry(false);
-         tl_client_info* info = nullptr;
-         tl_status st = tl_registry_map_host_ip(
-             reg, label.c_str(), RequireFlag(a, "ip").c_str(), &info);
-         ReportChange(shell, st, reg, info, out,
-                      "'client hostip map' successful for " + label + ".");
+         ChangeHostIp(shell, a, out, tl_registry_map_host_ip, "map");
        },
        "client hostip map -client LABEL -ip ADDR"},
       {{"client", "hostip", "unmap"},
        {{"client", true}, {"ip", true}},
        true,
        [shell](const Args& a, Output* out) {
-         std::string label = RequireFlag(a, "client");
-         tl_registry* reg = shell.registry(false);
-         tl_client_info* info = nullptr;
-         tl_status st = tl_registry_unmap_host_ip(
-             reg, label.c_str(), RequireFlag(a, "ip").c_str(), &info);
-         ReportChange(shell, st, reg, info, out,
-                      "'client hostip unmap' successful for " + label + ".");
+         ChangeHostIp(shell, a, out, tl_registry_unmap_host_ip, "unmap");
        },
        "client hostip unmap -client LABEL -ip ADDR"},
       {{"client", "assignPartition"},
