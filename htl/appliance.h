@@ -116,7 +116,8 @@ class Appliance {
   absl::Status SetClientOttExpiry(absl::string_view client,
                                   absl::optional<absl::Duration> expiry);
   // Clear drops the client's HTL state (chain and token); a new OTT is needed.
-  // Emits kDown.
+  // Emits kDown. It also resets a state file that no longer loads (corrupt);
+  // then the client's OTT expiry override is lost with it.
   absl::Status Clear(absl::string_view client);
   absl::StatusOr<HtlSettings> Settings() const;
   absl::Status SetGracePeriod(absl::Duration d);

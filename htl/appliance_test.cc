@@ -1,6 +1,7 @@
 #include "htl/appliance.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -153,6 +154,31 @@ TEST_F(ApplianceTest, TokenExchangeBringsHtlUpAndTokenInUse) {
   EXPECT_EQ(View("web1").generation, agent.generation);
   // The token itself is never stored: only its hash appears in the state.
   EXPECT_EQ(HexEncode(token).size(), 64u);
+}
+
+TEST_F(ApplianceTest, ClearResetsACorruptStateFileAsItsErrorAdvises) {
+  SimAgent agent;
+  ASSERT_TRUE(agent.Establish(*appliance_, "web1", Token("web1")).ok());
+  const uint64_t old_generation = agent.generation;
+  // The state file is damaged (a bad disk, a bad hand edit).
+  const std::string path = root_ + "/htl/" + ClientFileName("web1");
+  std::ofstream(path, std::ios::trunc) << "not an HTL state file\n";
+  absl::StatusOr<ClientView> broken = appliance_->Show("web1");
+  ASSERT_EQ(ntl::ToTlStatus(broken.status()), TL_E_DATA_LOSS);
+  EXPECT_THAT(std::string(broken.status().message()), HasSubstr("htl clear"));
+
+  ASSERT_TRUE(appliance_->Clear("web1").ok());
+  EXPECT_EQ(View("web1").htl, HtlStatus::kUnknown);
+  ASSERT_FALSE(events_.empty());
+  EXPECT_EQ(events_.back().kind, HtlEvent::Kind::kDown);
+  // A new token brings it back, on generations the lost file never issued.
+  SimAgent fresh;
+  ASSERT_TRUE(fresh.Establish(*appliance_, "web1", Token("web1")).ok());
+  EXPECT_GT(fresh.generation, old_generation);
+  EXPECT_EQ(View("web1").htl, HtlStatus::kUp);
+  // The old secret means nothing to the new chain, and raises no alarm.
+  EXPECT_FALSE(agent.Heartbeat(*appliance_, "web1").ok());
+  EXPECT_EQ(Alarms(), 0);
 }
 
 TEST_F(ApplianceTest, ExpiryOverrideIsShownAndUsed) {

@@ -2,6 +2,7 @@
 // issuing one, the client's OTT expiry, clearing the client's HTL state, and
 // finding whose a presented token is.
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,12 +74,20 @@ absl::Status Appliance::Clear(absl::string_view client) {
         internal::FileLock::Acquire(dir_, kLockFile);
     if (!flock.ok()) return flock.status();
     absl::StatusOr<ClientState> s = Load(client);
-    if (!s.ok()) return s.status();
     ClientState cleared;
-    cleared.client = s->client;
-    cleared.next_generation =
-        s->next_generation;  // generations are never reused
-    cleared.ott_expiry_override_s = s->ott_expiry_override_s;
+    cleared.client = std::string(client);
+    if (s.ok()) {
+      cleared.next_generation = s->next_generation;  // never reused
+      cleared.ott_expiry_override_s = s->ott_expiry_override_s;
+    } else if (absl::IsDataLoss(s.status())) {
+      // A corrupt state file is what this command is for (the load error says
+      // to run it). Nothing in it can be trusted, so the new chain counts its
+      // generations from the clock: past any the lost file can have issued.
+      cleared.next_generation = static_cast<uint64_t>(
+          std::max<int64_t>(1, absl::ToUnixMicros(clock_->Now())));
+    } else {
+      return s.status();
+    }
     if (absl::Status st = Save(cleared); !st.ok()) return st;
     active_session_.erase(cleared.client);
     HtlEvent e;

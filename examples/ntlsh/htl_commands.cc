@@ -350,6 +350,7 @@ void Clear(const ShellAccess& shell, const Args& args, Output* out) {
   Htl htl(shell.root);
   tl_client_info* info = nullptr;
   tl_status st = tl_registry_get_client(reg, label.c_str(), &info);
+  const int64_t ott_expiry = st == TL_OK ? tl_client_info_ott_expiry(info) : 0;
   tl_client_info_free(info);
   if (st == TL_E_NOT_FOUND && !HasHtlState(htl, label)) {
     CommandFailed(TL_E_NOT_FOUND, "no client '" + label +
@@ -358,6 +359,12 @@ void Clear(const ShellAccess& shell, const Args& args, Output* out) {
   }
   if (st != TL_OK && st != TL_E_NOT_FOUND) shell.check(st, reg);
   htl.Check(tl_htl_clear(htl.get(), label.c_str()));
+  if (st == TL_OK) {
+    // Clearing a corrupt state file loses the client's OTT expiry with it; the
+    // registry's copy puts it back (a no-op otherwise).
+    htl.Check(tl_htl_set_client_ott_expiry(htl.get(), label.c_str(),
+                                           ott_expiry > 0 ? ott_expiry : -1));
+  }
   out->Line("HTL state of client " + label +
             " cleared: its links are closed and its agent is refused until "
             "it takes up a new token (htl generateott -client " +

@@ -164,6 +164,20 @@ expect 'htl generateott -client "db server"' "$T/out"
 run htl show -client "db server"
 expect "db server  Unknown     No file" "$T/out"
 
+# A corrupt HTL state file: htl show names it and says to run htl clear, which then works,
+# and the client keeps its own OTT expiry (the registry's copy).
+WEB1_STATE="$(grep -l "^client $(printf web1 | od -An -tx1 | tr -d ' \n')\$" "$APP"/htl/client-*)"
+[[ -f "$WEB1_STATE" ]] || fail "no HTL state file for web1"
+echo "not an HTL state file" >"$WEB1_STATE"
+run_fails 1 TL_E_DATA_LOSS htl show -client web1
+expect "is corrupt" "$T/err"
+expect "htl clear" "$T/err"
+run htl clear -client web1
+expect "cleared" "$T/out"
+run htl show -client web1
+expect "web1    Unknown     No file     2" "$T/out"
+expect_not "(default)" "$T/out"
+
 # client delete clears the HTL state: the same label registered again has no token.
 run htl generateott -client "db server"
 run client delete -client "db server"
