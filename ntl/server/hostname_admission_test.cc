@@ -2,12 +2,9 @@
 // loop through an injected Resolver, so these tests can make DNS answer, fail
 // or hang (docs/server.md, "Admission").
 
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -17,6 +14,7 @@
 #include "ntl/internal/mutex.h"
 #include "ntl/names.h"
 #include "ntl/server/server.h"
+#include "ntl/server/server_fixture.h"
 #include "ntl/server/software_partition.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
@@ -25,22 +23,13 @@
 namespace trustlink::ntl::server {
 namespace {
 
+using testing::ClientIdentity;
+using testing::ClientOptions;
+using testing::FixtureServerCredentials;
+using testing::LoadClientIdentity;
+using testing::LogLines;
 using testing::TestClient;
 using testing::TestClientOptions;
-
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string FingerprintOfPem(const std::string& pem) {
-  bssl::UniquePtr<BIO> b(BIO_new_mem_buf(pem.data(), pem.size()));
-  bssl::UniquePtr<X509> x(
-      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
-  return CertificateFingerprint(x.get());
-}
 
 // FakeResolver answers from a table, fails for unknown names, and blocks on
 // names marked hanging until Release.
@@ -99,46 +88,20 @@ class FakeResolver : public Resolver {
   bool released_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-class Lines {
- public:
-  void Add(absl::string_view line) {
-    internal::MutexLock lock(&mu_);
-    lines_.emplace_back(line);
-  }
-  std::string Find(absl::string_view a, absl::string_view b = "") {
-    internal::MutexLock lock(&mu_);
-    for (const auto& l : lines_) {
-      if (absl::StrContains(l, a) && absl::StrContains(l, b)) {
-        return l;
-      }
-    }
-    return "";
-  }
-
- private:
-  internal::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
-
 class HostnameAdmissionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    client_cert_ = ReadFixture("client_ed25519.cert.pem");
-    client_key_ = ReadFixture("client_ed25519.key.pem");
-    other_cert_ = ReadFixture("client_p256.cert.pem");
-    other_key_ = ReadFixture("client_p256.key.pem");
-    client_fp_ = FingerprintOfPem(client_cert_);
+    client_ = LoadClientIdentity("client_ed25519");
+    other_ = LoadClientIdentity("client_p256");
     resolver_ = std::make_shared<FakeResolver>();
     directory_ = std::make_shared<InMemoryDirectory>();
-    directory_->Put(ByName("web1", client_fp_, "web1.example"));
-    ClientRecord other = ByName("db1", FingerprintOfPem(other_cert_), "");
+    directory_->Put(ByName("web1", client_.fingerprint, "web1.example"));
+    ClientRecord other = ByName("db1", other_.fingerprint, "");
     other.allowed_ips = {"127.0.0.1"};
     directory_->Put(other);
-    auto cred =
-        ServerCredential::FromPem(ReadFixture("server_ed25519.cert.pem"),
-                                  ReadFixture("server_ed25519.key.pem"));
+    auto cred = FixtureServerCredentials();
     ASSERT_TRUE(cred.ok()) << cred.status();
-    credentials_ = std::make_shared<StaticCredentials>(*cred);
+    credentials_ = std::move(*cred);
   }
 
   void TearDown() override {
@@ -173,19 +136,8 @@ class HostnameAdmissionTest : public ::testing::Test {
     ASSERT_TRUE(server_->Start().ok());
   }
 
-  TestClientOptions Opts() {
-    TestClientOptions o;
-    o.cert_pem = client_cert_;
-    o.key_pem = client_key_;
-    return o;
-  }
-
-  TestClientOptions OtherOpts() {
-    TestClientOptions o;
-    o.cert_pem = other_cert_;
-    o.key_pem = other_key_;
-    return o;
-  }
+  TestClientOptions Opts() { return ClientOptions(client_); }
+  TestClientOptions OtherOpts() { return ClientOptions(other_); }
 
   std::unique_ptr<TestClient> Admitted(TestClientOptions o) {
     auto c = TestClient::Connect(server_->port(), o);
@@ -213,12 +165,12 @@ class HostnameAdmissionTest : public ::testing::Test {
     EXPECT_EQ((*c)->alert(), alert) << f.status();
   }
 
-  std::string client_cert_, client_key_, other_cert_, other_key_, client_fp_;
+  ClientIdentity client_, other_;
   std::shared_ptr<FakeResolver> resolver_;
   std::shared_ptr<InMemoryDirectory> directory_;
   std::shared_ptr<StaticCredentials> credentials_;
   std::unique_ptr<Server> server_;
-  Lines log_;
+  LogLines log_;
 };
 
 TEST_F(HostnameAdmissionTest, ClientWhoseNameResolvesToItsSourceIsAdmitted) {
@@ -338,7 +290,7 @@ TEST_F(HostnameAdmissionTest, MappedAddressBypassesTheResolver) {
   StartServer();
   Refused(Opts(), SSL_AD_ACCESS_DENIED);
   EXPECT_EQ(resolver_->calls("web1.example"), 1);
-  ClientRecord mapped = ByName("web1", client_fp_, "web1.example");
+  ClientRecord mapped = ByName("web1", client_.fingerprint, "web1.example");
   mapped.allowed_ips = {"127.0.0.1"};
   directory_->Put(mapped);
   auto c = Admitted(Opts());
@@ -348,7 +300,7 @@ TEST_F(HostnameAdmissionTest, MappedAddressBypassesTheResolver) {
 
 TEST_F(HostnameAdmissionTest, MappedAddressNeverCallsAHangingResolver) {
   resolver_->Hang("web1.example");
-  ClientRecord mapped = ByName("web1", client_fp_, "web1.example");
+  ClientRecord mapped = ByName("web1", client_.fingerprint, "web1.example");
   mapped.allowed_ips = {"127.0.0.1"};
   directory_->Put(mapped);
   StartServer();
@@ -369,7 +321,7 @@ TEST_F(HostnameAdmissionTest, IpcheckOffNeedsNoLookup) {
 
 TEST_F(HostnameAdmissionTest, UnregisteredCertificateTriggersNoLookup) {
   resolver_->Hang("web1.example");
-  directory_->Remove(client_fp_);
+  directory_->Remove(client_.fingerprint);
   StartServer();
   Refused(Opts(), SSL_AD_CERTIFICATE_UNKNOWN);
   EXPECT_EQ(resolver_->calls("web1.example"), 0);
@@ -453,14 +405,14 @@ TEST_F(HostnameAdmissionTest, ChangedHostnameIsLookedUpAndJudgedOnTheLiveLink) {
   auto c = Admitted(Opts());
   ASSERT_NE(c, nullptr);
   // An unrelated change: the link is judged on its own answer, no lookup.
-  ClientRecord same = ByName("web1", client_fp_, "web1.example");
+  ClientRecord same = ByName("web1", client_.fingerprint, "web1.example");
   same.partitions.push_back({"p2", "Partition Two", "1002"});
   directory_->Put(same);
   auto f = c->Read();
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->type, wire::FrameType::kSlotsChanged);
   EXPECT_EQ(resolver_->calls("web1.example"), 1);
-  directory_->Put(ByName("web1", client_fp_, "web1.elsewhere"));
+  directory_->Put(ByName("web1", client_.fingerprint, "web1.elsewhere"));
   f = c->Read();
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->type, wire::FrameType::kGoAway);

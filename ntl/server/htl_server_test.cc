@@ -2,12 +2,8 @@
 // calls stay off the event loop, link closes and events reach the right
 // places, and the gate is ticked. htl/server_gate_test drives the real HTL.
 
-#include <openssl/pem.h>
-
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,6 +13,7 @@
 #include "ntl/internal/mutex.h"
 #include "ntl/server/htl_gate.h"
 #include "ntl/server/server.h"
+#include "ntl/server/server_fixture.h"
 #include "ntl/server/software_partition.h"
 #include "ntl/server/test_client.h"
 #include "ntl/status.h"
@@ -26,23 +23,14 @@
 namespace trustlink::ntl::server {
 namespace {
 
+using testing::ClientIdentity;
+using testing::ClientOptions;
+using testing::FixtureServerCredentials;
 using testing::Frame;
+using testing::LoadClientIdentity;
 using testing::TestClient;
 using testing::TestClientOptions;
-
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string FingerprintOfPem(const std::string& pem) {
-  bssl::UniquePtr<BIO> b(BIO_new_mem_buf(pem.data(), pem.size()));
-  bssl::UniquePtr<X509> x(
-      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
-  return CertificateFingerprint(x.get());
-}
+using testing::WaitFor;
 
 // FakeGate admits the proof "good", holds CheckLinkProof while `held`, and
 // records what the server told it.
@@ -126,16 +114,12 @@ class FakeGate : public HtlGate {
 class HtlServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    web_cert_ = ReadFixture("client_ed25519.cert.pem");
-    web_key_ = ReadFixture("client_ed25519.key.pem");
-    db_cert_ = ReadFixture("client_p256.cert.pem");
-    db_key_ = ReadFixture("client_p256.key.pem");
+    web_ = LoadClientIdentity("client_ed25519");
+    db_ = LoadClientIdentity("client_p256");
     directory_ = std::make_shared<InMemoryDirectory>();
-    directory_->Put(Record("web1", FingerprintOfPem(web_cert_), true));
-    directory_->Put(Record("db1", FingerprintOfPem(db_cert_), false));
-    auto cred =
-        ServerCredential::FromPem(ReadFixture("server_ed25519.cert.pem"),
-                                  ReadFixture("server_ed25519.key.pem"));
+    directory_->Put(Record("web1", web_.fingerprint, true));
+    directory_->Put(Record("db1", db_.fingerprint, false));
+    auto cred = FixtureServerCredentials();
     ASSERT_TRUE(cred.ok()) << cred.status();
     gate_ = std::make_shared<FakeGate>();
     ServerOptions o;
@@ -144,8 +128,7 @@ class HtlServerTest : public ::testing::Test {
     o.threads = 1;  // one loop: a blocked loop would block everyone
     o.htl_tick = absl::Milliseconds(50);
     o.log = [](absl::string_view) {};
-    auto s = Server::Create(o, directory_,
-                            std::make_shared<StaticCredentials>(*cred));
+    auto s = Server::Create(o, directory_, *cred);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     server_->SetPartitionHandler(std::make_shared<SoftwarePartitionHandler>());
@@ -170,9 +153,7 @@ class HtlServerTest : public ::testing::Test {
   }
 
   std::unique_ptr<TestClient> Connect(bool web, const std::string& alpn) {
-    TestClientOptions o;
-    o.cert_pem = web ? web_cert_ : db_cert_;
-    o.key_pem = web ? web_key_ : db_key_;
+    TestClientOptions o = ClientOptions(web ? web_ : db_);
     o.alpn = alpn;
     auto c = TestClient::Connect(server_->port(), o);
     EXPECT_TRUE(c.ok()) << c.status();
@@ -188,16 +169,7 @@ class HtlServerTest : public ::testing::Test {
     return c->Send(wire::FrameType::kHtlProof, 0, proof);
   }
 
-  bool WaitFor(const std::function<bool()>& cond, absl::Duration limit) {
-    const absl::Time deadline = absl::Now() + limit;
-    while (absl::Now() < deadline) {
-      if (cond()) return true;
-      absl::SleepFor(absl::Milliseconds(10));  // polling under a deadline
-    }
-    return cond();
-  }
-
-  std::string web_cert_, web_key_, db_cert_, db_key_;
+  ClientIdentity web_, db_;
   std::shared_ptr<InMemoryDirectory> directory_;
   std::shared_ptr<FakeGate> gate_;
   std::unique_ptr<Server> server_;

@@ -2,15 +2,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -20,6 +17,7 @@
 #include "ntl/identity.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/names.h"
+#include "ntl/server/server_fixture.h"
 #include "ntl/server/software_partition.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
@@ -28,61 +26,27 @@
 namespace trustlink::ntl::server {
 namespace {
 
+using testing::ClientIdentity;
+using testing::ClientOptions;
+using testing::FixtureServerCredentials;
+using testing::LoadClientIdentity;
+using testing::LogLines;
+using testing::ReadFixture;
 using testing::TestClient;
 using testing::TestClientOptions;
-
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string FingerprintOfPem(const std::string& pem) {
-  bssl::UniquePtr<BIO> b(BIO_new_mem_buf(pem.data(), pem.size()));
-  bssl::UniquePtr<X509> x(
-      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
-  return CertificateFingerprint(x.get());
-}
-
-// Lines collects the server log for assertions.
-class Lines {
- public:
-  void Add(absl::string_view line) {
-    internal::MutexLock lock(&mu_);
-    lines_.emplace_back(line);
-  }
-  bool Contains(absl::string_view a, absl::string_view b = "") {
-    internal::MutexLock lock(&mu_);
-    for (const auto& l : lines_) {
-      if (absl::StrContains(l, a) && absl::StrContains(l, b)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
- private:
-  internal::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
+using testing::WaitFor;
 
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    client_cert_ = ReadFixture("client_ed25519.cert.pem");
-    client_key_ = ReadFixture("client_ed25519.key.pem");
-    other_cert_ = ReadFixture("client_p256.cert.pem");
-    other_key_ = ReadFixture("client_p256.key.pem");
-    client_fp_ = FingerprintOfPem(client_cert_);
-    other_fp_ = FingerprintOfPem(other_cert_);
+    client_ = LoadClientIdentity("client_ed25519");
+    other_ = LoadClientIdentity("client_p256");
     directory_ = std::make_shared<InMemoryDirectory>();
-    directory_->Put(Record("web1", client_fp_, {"127.0.0.1", "127.0.0.2"}));
-    auto cred =
-        ServerCredential::FromPem(ReadFixture("server_ed25519.cert.pem"),
-                                  ReadFixture("server_ed25519.key.pem"));
+    directory_->Put(
+        Record("web1", client_.fingerprint, {"127.0.0.1", "127.0.0.2"}));
+    auto cred = FixtureServerCredentials();
     ASSERT_TRUE(cred.ok()) << cred.status();
-    credentials_ = std::make_shared<StaticCredentials>(*cred);
+    credentials_ = std::move(*cred);
   }
 
   void TearDown() override {
@@ -119,9 +83,7 @@ class ServerTest : public ::testing::Test {
   }
 
   TestClientOptions Opts(const std::string& source_ip = "") {
-    TestClientOptions o;
-    o.cert_pem = client_cert_;
-    o.key_pem = client_key_;
+    TestClientOptions o = ClientOptions(client_);
     o.source_ip = source_ip;
     return o;
   }
@@ -154,24 +116,11 @@ class ServerTest : public ::testing::Test {
     EXPECT_EQ((*c)->alert(), alert) << f.status();
   }
 
-  bool WaitFor(const std::function<bool()>& cond, absl::Duration limit) {
-    const absl::Time deadline = absl::Now() + limit;
-    while (absl::Now() < deadline) {
-      if (cond()) {
-        return true;
-      }
-      absl::SleepFor(
-          absl::Milliseconds(10));  // polling a condition, not synchronising
-    }
-    return cond();
-  }
-
-  std::string client_cert_, client_key_, other_cert_, other_key_, client_fp_,
-      other_fp_;
+  ClientIdentity client_, other_;
   std::shared_ptr<InMemoryDirectory> directory_;
   std::shared_ptr<StaticCredentials> credentials_;
   std::unique_ptr<Server> server_;
-  Lines log_;
+  LogLines log_;
 };
 
 TEST_F(ServerTest, AdmitsRegisteredClientAndServesSoftwarePartition) {
@@ -221,13 +170,11 @@ TEST_F(ServerTest, AdmitsRegisteredClientAndServesSoftwarePartition) {
 
 TEST_F(ServerTest, RefusesUnregisteredCertificateWithCertificateUnknown) {
   StartServer();
-  TestClientOptions o = Opts();
-  o.cert_pem = other_cert_;
-  o.key_pem = other_key_;
+  TestClientOptions o = ClientOptions(other_);
   ExpectAlert(o, SSL_AD_CERTIFICATE_UNKNOWN);
-  EXPECT_TRUE(
-      WaitFor([&] { return log_.Contains("rule=registered", other_fp_); },
-              absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor(
+      [&] { return log_.Contains("rule=registered", other_.fingerprint); },
+      absl::Seconds(5)));
 }
 
 TEST_F(ServerTest, RefusesExpiredClientCertificateWithCertificateExpired) {
@@ -274,7 +221,7 @@ TEST_F(ServerTest, RefusesClientWithoutCertificate) {
 }
 
 TEST_F(ServerTest, RequireHtlClientGetsGoAwaySayingHtlIsRequired) {
-  ClientRecord r = Record("vm1", client_fp_, {"127.0.0.1"});
+  ClientRecord r = Record("vm1", client_.fingerprint, {"127.0.0.1"});
   r.require_htl = true;
   directory_->Put(r);
   StartServer();
@@ -294,7 +241,7 @@ TEST_F(ServerTest, DeletedClientLosesLiveLinkWithinOneSecond) {
   auto c = Admitted(Opts());
   ASSERT_NE(c, nullptr);
   const absl::Time start = absl::Now();
-  directory_->Remove(client_fp_);
+  directory_->Remove(client_.fingerprint);
   auto f = c->Read();
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->type, wire::FrameType::kGoAway);
@@ -308,14 +255,12 @@ TEST_F(ServerTest, ReplacedCertificateClosesOldLinkAndAdmitsNewOne) {
   StartServer();
   auto c = Admitted(Opts());
   ASSERT_NE(c, nullptr);
-  directory_->Remove(client_fp_);
-  directory_->Put(Record("web1", other_fp_, {"127.0.0.1"}));
+  directory_->Remove(client_.fingerprint);
+  directory_->Put(Record("web1", other_.fingerprint, {"127.0.0.1"}));
   auto f = c->Read();
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->type, wire::FrameType::kGoAway);
-  TestClientOptions o = Opts();
-  o.cert_pem = other_cert_;
-  o.key_pem = other_key_;
+  TestClientOptions o = ClientOptions(other_);
   EXPECT_NE(Admitted(o), nullptr);
   ExpectAlert(Opts(), SSL_AD_CERTIFICATE_UNKNOWN);
 }
@@ -324,7 +269,7 @@ TEST_F(ServerTest, RevokedPartitionFailsCallsAndPushesSlotsChanged) {
   StartServer();
   auto c = Admitted(Opts());
   ASSERT_NE(c, nullptr);
-  ClientRecord r = Record("web1", client_fp_, {"127.0.0.1"});
+  ClientRecord r = Record("web1", client_.fingerprint, {"127.0.0.1"});
   r.partitions.pop_back();
   directory_->Put(r);
   auto f = c->Read();
@@ -356,7 +301,7 @@ TEST_F(ServerTest, ResumptionReadmitsAndRefusesDeregisteredClient) {
     EXPECT_TRUE(c->resumed());
   }
   EXPECT_TRUE(log_.Contains("resumed=yes"));
-  directory_->Remove(client_fp_);
+  directory_->Remove(client_.fingerprint);
   auto c = TestClient::Connect(server_->port(), o);
   if (c.ok()) {
     EXPECT_FALSE((*c)->resumed());

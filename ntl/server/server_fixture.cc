@@ -1,0 +1,90 @@
+#include "ntl/server/server_fixture.h"
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+
+namespace trustlink::ntl::server::testing {
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream f("testdata/tls/" + name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string FingerprintOfPem(absl::string_view pem) {
+  bssl::UniquePtr<BIO> b(BIO_new_mem_buf(pem.data(), pem.size()));
+  bssl::UniquePtr<X509> x(
+      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+  return CertificateFingerprint(x.get());
+}
+
+ClientIdentity LoadClientIdentity(const std::string& stem) {
+  ClientIdentity id;
+  id.cert_pem = ReadFixture(stem + ".cert.pem");
+  id.key_pem = ReadFixture(stem + ".key.pem");
+  id.fingerprint = FingerprintOfPem(id.cert_pem);
+  return id;
+}
+
+TestClientOptions ClientOptions(const ClientIdentity& id) {
+  TestClientOptions o;
+  o.cert_pem = id.cert_pem;
+  o.key_pem = id.key_pem;
+  return o;
+}
+
+absl::StatusOr<std::shared_ptr<StaticCredentials>> FixtureServerCredentials() {
+  auto cred = ServerCredential::FromPem(ReadFixture("server_ed25519.cert.pem"),
+                                        ReadFixture("server_ed25519.key.pem"));
+  if (!cred.ok()) {
+    return cred.status();
+  }
+  return std::make_shared<StaticCredentials>(*cred);
+}
+
+void LogLines::Add(absl::string_view line) {
+  internal::MutexLock lock(&mu_);
+  lines_.emplace_back(line);
+}
+
+const std::string* LogLines::FindLocked(absl::string_view a,
+                                        absl::string_view b) {
+  for (const auto& l : lines_) {
+    if (absl::StrContains(l, a) && absl::StrContains(l, b)) {
+      return &l;
+    }
+  }
+  return nullptr;
+}
+
+std::string LogLines::Find(absl::string_view a, absl::string_view b) {
+  internal::MutexLock lock(&mu_);
+  const std::string* l = FindLocked(a, b);
+  return l != nullptr ? *l : "";
+}
+
+bool LogLines::Contains(absl::string_view a, absl::string_view b) {
+  internal::MutexLock lock(&mu_);
+  return FindLocked(a, b) != nullptr;
+}
+
+bool WaitFor(const std::function<bool()>& cond, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (absl::Now() < deadline) {
+    if (cond()) {
+      return true;
+    }
+    // Polling a condition under a deadline, not synchronising.
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return cond();
+}
+
+}  // namespace trustlink::ntl::server::testing
