@@ -242,7 +242,17 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
     Publish(appliance, p->status);
     return;
   }
-  p->status.last_error = result;
+  // A refused token file stays the headline even when the chain we held fails
+  // too: the file is what the admin acts on, and it is not presented again.
+  p->status.last_error =
+      attempt.token_error.ok()
+          ? result
+          : ntl::Error(attempt.token_error.code(),
+                       ntl::ToTlStatus(attempt.token_error),
+                       absl::StrCat(attempt.token_error.message(),
+                                    "; the HTL this agent still held failed "
+                                    "too: ",
+                                    result.message()));
   if (IsRefusal(result)) {
     // The chain is dead (or the token was refused and we hold none): forget the
     // secret, so no application link presents it, and wait for a new token.

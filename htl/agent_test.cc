@@ -403,6 +403,32 @@ TEST_F(AgentTest, RuntimeStoreRefusesADiskDirectory) {
   EXPECT_THAT(std::string(s.status().message()), HasSubstr("not on tmpfs"));
 }
 
+// The race behind the e2e test's old intermittent failure: the admin clears the
+// chain and copies a voided token before the agent has heard of the clear, so
+// one poll presents the token (refused) and then heartbeats the stale secret
+// (refused too). The token's refusal is what the admin must see.
+TEST_F(AgentTest, ARefusedTokenIsReportedEvenWhenTheHeldChainFailsToo) {
+  std::unique_ptr<LoopbackConnector> conn = Connector("10.0.0.1");
+  MemorySecretStore store;
+  std::unique_ptr<Agent> agent = NewAgent(conn.get(), &store);
+  ASSERT_NE(agent, nullptr);
+  CopyToken(Generate());
+  ASSERT_TRUE(agent->PollOnce().ok());
+  ASSERT_EQ(StatusOf(*agent).state, AgentLinkState::kUp);
+
+  ASSERT_TRUE(appliance_->Clear(kClient).ok());
+  const std::string voided = Generate();
+  Generate();
+  CopyToken(voided);
+  ASSERT_TRUE(agent->PollOnce().ok());
+  const AgentApplianceStatus s = StatusOf(*agent);
+  EXPECT_EQ(s.state, AgentLinkState::kRefused);
+  EXPECT_EQ(ntl::ToTlStatus(s.last_error), TL_E_OTT_INVALID) << s.last_error;
+  EXPECT_THAT(std::string(s.last_error.message()), HasSubstr("voided"));
+  EXPECT_THAT(std::string(s.last_error.message()),
+              HasSubstr("not established"));
+}
+
 // A store that cannot be read (a corrupt secret file on tmpfs, say).
 class UnreadableStore : public SecretStore {
  public:

@@ -17,6 +17,8 @@ fail() {
   # where the agent and the appliance are waiting (stacks, when gdb is installed).
   [[ -f "$W/ntlsd.log" ]] && { echo "--- ntlsd.log (last 60 lines)" >&2; tail -60 "$W/ntlsd.log" >&2; }
   [[ -f "$W/agent.log" ]] && { echo "--- agent.log" >&2; cat "$W/agent.log" >&2; }
+  echo "--- files" >&2
+  ls -la --time-style=full-iso "$CLIENT/htl" "$XDG_RUNTIME_DIR/trustlink" >&2 2>&1 || true
   local p
   for p in $AGENT_PID $NTLSD_PID; do
     echo "--- process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || echo gone)" >&2
