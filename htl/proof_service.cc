@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "htl/internal/thread.h"
+#include "ntl/internal/poll_until.h"
 #include "ntl/status.h"
 #include "ntl/wire/bytes.h"
 
@@ -34,12 +35,8 @@ absl::Status Sys(absl::string_view what) {
 bool IoFull(int fd, char* buf, size_t len, bool write, absl::Time deadline) {
   size_t done = 0;
   while (done < len) {
-    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (ms <= 0) return false;
-    struct pollfd p = {fd, static_cast<short>(write ? POLLOUT : POLLIN), 0};
-    const int r = ::poll(&p, 1, static_cast<int>(ms));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
+    if (ntl::internal::PollUntil(fd, write ? POLLOUT : POLLIN, deadline) <= 0)
+      return false;
     const ssize_t n = write ? ::send(fd, buf + done, len - done, MSG_NOSIGNAL)
                             : ::recv(fd, buf + done, len - done, 0);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
@@ -86,13 +83,8 @@ std::string ConnectBefore(int fd, const struct sockaddr_un& addr,
     }
     const int err = errno;
     if (err == EINTR) continue;
-    const absl::Duration left = deadline - absl::Now();
     if (err == EINPROGRESS) {
-      struct pollfd p = {fd, POLLOUT, 0};
-      const int r = ::poll(
-          &p, 1,
-          static_cast<int>(std::max<int64_t>(
-              0, absl::ToInt64Milliseconds(left + absl::Milliseconds(1)))));
+      const int r = ntl::internal::PollUntil(fd, POLLOUT, deadline);
       if (r <= 0) return r == 0 ? "connect timed out" : std::strerror(errno);
       int so_error = 0;
       socklen_t len = sizeof(so_error);
@@ -100,6 +92,7 @@ std::string ConnectBefore(int fd, const struct sockaddr_un& addr,
       return so_error == 0 ? "" : std::strerror(so_error);
     }
     if (err != EAGAIN) return std::strerror(err);
+    const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
       return "its connection backlog stayed full until the deadline: a hung "
              "agent?";

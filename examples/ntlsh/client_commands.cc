@@ -178,13 +178,8 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
        {{"client", true}},
        false,
        [shell](const Args& a, Output* out) {
-         tl_registry* reg = shell.registry(false);
-         tl_client_info* info = nullptr;
-         tl_status st = tl_registry_get_client(
-             reg, RequireFlag(a, "client").c_str(), &info);
-         ClientInfoPtr ip(info);
-         shell.check(st, reg);
-         ShowClient(info, out);
+         ShowClient(RegisteredClient(shell, RequireFlag(a, "client")).get(),
+                    out);
        },
        "client show -client LABEL"},
       {{"client", "delete"},
@@ -206,16 +201,13 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
        true,
        [shell](const Args& a, Output* out) {
          std::string label = RequireFlag(a, "client");
+         ClientInfoPtr current = RegisteredClient(shell, label);
          tl_registry* reg = shell.registry(false);
-         tl_client_info* current = nullptr;
-         tl_status st = tl_registry_get_client(reg, label.c_str(), &current);
-         ClientInfoPtr cp(current);
-         shell.check(st, reg);
          std::string pem =
-             ReadCertificate(shell, a, tl_client_info_name(current));
+             ReadCertificate(shell, a, tl_client_info_name(current.get()));
          tl_client_info* info = nullptr;
-         st = tl_registry_replace_certificate(reg, label.c_str(), pem.c_str(),
-                                              a.Has("force") ? 1 : 0, &info);
+         tl_status st = tl_registry_replace_certificate(
+             reg, label.c_str(), pem.c_str(), a.Has("force") ? 1 : 0, &info);
          ReportChange(shell, st, reg, info, out,
                       "Certificate of client " + label +
                           " replaced; the new one is accepted "
@@ -227,12 +219,9 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
        true,
        [shell](const Args& a, Output* out) {
          std::string label = RequireFlag(a, "client");
+         ClientInfoPtr current = RegisteredClient(shell, label);
          tl_registry* reg = shell.registry(false);
-         tl_client_info* current = nullptr;
-         tl_status st = tl_registry_get_client(reg, label.c_str(), &current);
-         ClientInfoPtr cp(current);
-         shell.check(st, reg);
-         int32_t htl = tl_client_info_require_htl(current);
+         int32_t htl = tl_client_info_require_htl(current.get());
          if (a.Has("requirehtl")) {
            std::string v = a.Get("requirehtl");
            if (v == "yes" || v == "on" || v == "enable") {
@@ -245,9 +234,10 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
          }
          int64_t ott = a.Has("ottexpiry")
                            ? ParseNumber("ottexpiry", a.Get("ottexpiry"))
-                           : tl_client_info_ott_expiry(current);
+                           : tl_client_info_ott_expiry(current.get());
          tl_client_info* info = nullptr;
-         st = tl_registry_set_require_htl(reg, label.c_str(), htl, ott, &info);
+         tl_status st =
+             tl_registry_set_require_htl(reg, label.c_str(), htl, ott, &info);
          ReportChange(shell, st, reg, info, out,
                       "Client " + label + " modified.");
          if (a.Has("ottexpiry")) HtlSyncOttExpiry(shell, label, ott);

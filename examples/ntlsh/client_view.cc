@@ -5,6 +5,21 @@
 
 namespace ntlsh {
 
+ClientInfoPtr RegisteredClient(const ShellAccess& shell,
+                               const std::string& label) {
+  tl_registry* reg = shell.registry(false);
+  tl_client_info* info = nullptr;
+  tl_status st = tl_registry_get_client(reg, label.c_str(), &info);
+  ClientInfoPtr owned(info);
+  if (st == TL_E_NOT_FOUND) {
+    CommandFailed(st, "no client '" + label +
+                          "' is registered; see client list, or register it "
+                          "first (client register)");
+  }
+  shell.check(st, reg);
+  return owned;
+}
+
 const char* KindName(int32_t kind) {
   return kind == TL_NAME_IPV4   ? "IPv4"
          : kind == TL_NAME_IPV6 ? "IPv6"

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/ntlsh/command.h"
 #include "examples/ntlsh/output.h"
 #include "trustlink/trustlink.h"
 
@@ -19,6 +20,11 @@ struct ClientInfoDeleter {
 };
 // ClientInfoPtr owns a tl_client_info that the registry handed out.
 using ClientInfoPtr = std::unique_ptr<tl_client_info, ClientInfoDeleter>;
+
+// RegisteredClient returns the registry's record of `label`, or fails (throws
+// Failure) with TL_E_NOT_FOUND saying to see client list or register it.
+ClientInfoPtr RegisteredClient(const ShellAccess& shell,
+                               const std::string& label);
 
 // KindName returns how a client's name kind reads: "IPv4", "IPv6" or
 // "hostname".

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "examples/ntlsh/client_view.h"
+
 namespace ntlsh {
 namespace {
 
@@ -55,28 +57,6 @@ long long Seconds(const std::string& flag, const std::string& text,
     CommandFailed(TL_E_OUT_OF_RANGE, what + " 0 " + zero_means + "; " + range);
   }
   return v;
-}
-
-struct ClientInfoFree {
-  void operator()(tl_client_info* i) const { tl_client_info_free(i); }
-};
-using ClientInfo = std::unique_ptr<tl_client_info, ClientInfoFree>;
-
-// RegisteredClient returns the registry's record of `label`, or fails with the
-// registry's TL_E_NOT_FOUND message.
-ClientInfo RegisteredClient(const ShellAccess& shell,
-                            const std::string& label) {
-  tl_registry* reg = shell.registry(false);
-  tl_client_info* info = nullptr;
-  tl_status st = tl_registry_get_client(reg, label.c_str(), &info);
-  ClientInfo owned(info);
-  if (st == TL_E_NOT_FOUND) {
-    CommandFailed(st, "no client '" + label +
-                          "' is registered; see client list, or register it "
-                          "first (client register)");
-  }
-  shell.check(st, reg);
-  return owned;
 }
 
 // Htl is an open handle on the appliance's HTL state (<root>/htl/).
@@ -255,7 +235,7 @@ void Show(const ShellAccess& shell, const Args& args, Output* out) {
 
   std::vector<Row> rows;
   if (args.Has("client")) {
-    ClientInfo info = RegisteredClient(shell, RequireFlag(args, "client"));
+    ClientInfoPtr info = RegisteredClient(shell, RequireFlag(args, "client"));
     const std::string label = tl_client_info_label(info.get());
     rows.push_back(Rows(htl, label.c_str())[label]);
   } else {
@@ -326,7 +306,7 @@ void GenerateOtt(const ShellAccess& shell, const Args& args, Output* out) {
                     kMaxOttExpiry,
                     "would make a token that expires before it can be used")
           : 0;
-  ClientInfo info = RegisteredClient(shell, RequireFlag(args, "client"));
+  ClientInfoPtr info = RegisteredClient(shell, RequireFlag(args, "client"));
   Htl htl(shell.root);
   GenerateToken(shell, htl, info.get(), expiry, "", out);
   if (expiry > 0) {

@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -15,6 +14,7 @@
 #include "ntl/client/pin.h"
 #include "ntl/client/remote_status.h"
 #include "ntl/client/socket_bio.h"
+#include "ntl/internal/poll_until.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 #include "ntl/wire/frame.h"
@@ -80,26 +80,17 @@ void FramedSession::SetSession(SSL_SESSION* session) {
 
 absl::Status FramedSession::Wait(short events, absl::Time deadline,
                                  absl::string_view phase) {
-  for (;;) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-                   absl::StrCat("server '", server_.name, "' at ", server_.host,
-                                ":", server_.port, " timed out (", phase, ")"));
-    }
-    pollfd p{fd_, events, 0};
-    const int64_t ms = std::min<int64_t>(
-        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
-        60 * 1000);
-    const int rc = poll(&p, 1, static_cast<int>(ms));
-    if (rc > 0) {
-      return absl::OkStatus();
-    }
-    if (rc < 0 && errno != EINTR) {
-      return Error(absl::StatusCode::kInternal, TL_E_IO,
-                   absl::StrCat("poll: ", strerror(errno)));
-    }
+  const int ready = internal::PollUntil(fd_, events, deadline);
+  if (ready == 0) {
+    return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                 absl::StrCat("server '", server_.name, "' at ", server_.host,
+                              ":", server_.port, " timed out (", phase, ")"));
   }
+  if (ready < 0) {
+    return Error(absl::StatusCode::kInternal, TL_E_IO,
+                 absl::StrCat("poll: ", strerror(errno)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status FramedSession::Open(SSL_CTX* ctx, absl::Time deadline) {

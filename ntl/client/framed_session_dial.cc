@@ -19,33 +19,13 @@
 #include "ntl/client/doorbell.h"
 #include "ntl/client/framed_session.h"
 #include "ntl/client/socket_setup.h"
+#include "ntl/internal/poll_until.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl::client {
 namespace {
 
-// PollUntil waits until `fd` is ready for `events` or `deadline` passes.
-// Returns 1 when ready, 0 at the deadline, -1 with errno on a poll failure.
-int PollUntil(int fd, short events, absl::Time deadline) {
-  for (;;) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      return 0;
-    }
-    pollfd p{fd, events, 0};
-    // Capped so an infinite deadline still fits poll's int milliseconds.
-    const int64_t ms = std::min<int64_t>(
-        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
-        60 * 1000);
-    const int rc = poll(&p, 1, static_cast<int>(ms));
-    if (rc > 0) {
-      return 1;
-    }
-    if (rc < 0 && errno != EINTR) {
-      return -1;
-    }
-  }
-}
+using internal::PollUntil;
 
 absl::Status TimedOut(const ServerSettings& server, const std::string& host,
                       absl::string_view phase) {
