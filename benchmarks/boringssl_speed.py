@@ -24,13 +24,13 @@ def speed(tool, filt, seconds):
     out = subprocess.run([tool, "speed", "-filter", filt, "-timeout", str(seconds), "-json"],
                          check=True, capture_output=True, text=True).stdout
     rates = {}
-    # -json prints one object per test, as a list or one per line depending on the version.
+    # -json prints a list of objects, or one object per line in some versions.
     text = out.strip()
     if not text.startswith("["):
         text = "[" + ",".join(l for l in text.splitlines() if l.strip()) + "]"
     for r in json.loads(text):
         if "bytesPerCall" not in r:
-            rates[r["description"]] = r["numCalls"] * 1e6 / r["timeInMicroseconds"]
+            rates[r["description"]] = r["numCalls"] * 1e6 / r["microseconds"]
     return rates
 
 
