@@ -77,7 +77,7 @@ bool Loop::RefuseWithoutAlpn(Conn* c, uint8_t* out_alert) {
 
 bool Loop::Promote(Conn* c) {
   const ClientRecord& rec = *c->admission.record;
-  size_t per_client = snapshot_->max_links_per_client();
+  size_t per_client = snapshot()->max_links_per_client();
   if (per_client == 0) {
     per_client = server_->options_.max_links_per_client;
   }

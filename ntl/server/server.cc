@@ -130,6 +130,12 @@ void Server::FlushLogLimits() {
   }
 }
 
+void Server::FlushAllLogLimits() {
+  for (const std::string& s : log_limiter_->Flush(absl::InfiniteFuture())) {
+    Log(s);
+  }
+}
+
 absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
     std::shared_ptr<const ServerCredential> cred) {
   auto t = std::make_shared<TlsContext>();
@@ -490,6 +496,7 @@ void Server::Shutdown(absl::Duration grace) {
   if (listen_fd_ >= 0) {
     close(listen_fd_);
     listen_fd_ = -1;
+    FlushAllLogLimits();  // what a flood cost, even if its window is not over
     Log("stopped");
   }
 }

@@ -179,7 +179,10 @@ class Server {
   // LogStranger writes a line that a peer not yet admitted caused, under the
   // per-kind rate limit (ServerOptions::log_burst).
   void LogStranger(absl::string_view kind, absl::string_view line);
+  // FlushLogLimits writes the summaries of windows that ended; at shutdown,
+  // FlushAllLogLimits those of every window.
   void FlushLogLimits();
+  void FlushAllLogLimits();
   // RefreshTls rebuilds the TLS contexts when the credentials changed and
   // returns the current TLS generation.
   uint64_t RefreshTls();
