@@ -86,7 +86,9 @@ TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options *opts,
 /* tl_server_options_set_limits sets the caps on connections not yet admitted
  * (in total and per source address), the handshake and idle timeouts in
  * milliseconds and the largest frame payload in bytes. A 0 keeps that default.
- */
+ * At tl_server_start the caps are also held below what the descriptor limit
+ * allows (docs/server.md, "Connection budget"); a full cap evicts the oldest
+ * connection not yet admitted instead of refusing the new one. */
 TL_EXPORT tl_status tl_server_options_set_limits(
     tl_server_options *opts, uint32_t max_unauthenticated,
     uint32_t max_unauthenticated_per_ip, uint32_t handshake_timeout_ms,
