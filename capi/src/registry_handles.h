@@ -46,7 +46,7 @@ struct tl_partition_list {
 struct tl_appliance_settings : trustlink::capi::internal::Handle {
   trustlink::ntl::registry::Settings values;
   // Which fields a patch sets, by the order of the setters in registry.h.
-  std::vector<bool> set = std::vector<bool>(10, false);
+  std::vector<bool> set = std::vector<bool>(11, false);
 };
 
 struct tl_server_identity {

@@ -26,7 +26,8 @@ enum SettingField {
   kProbes,
   kRecvTimeout,
   kGrace,
-  kOttExpiry
+  kOttExpiry,
+  kMaxLinksPerClient  // keep registry_handles.h's count of fields in step
 };
 
 std::unique_ptr<tl_partition_info> NewPartitionInfo(
@@ -228,6 +229,9 @@ tl_registry_update_settings(tl_registry* r, const tl_appliance_settings* patch,
         s->keepalive_interval_seconds = v.keepalive_interval_seconds;
       if (set[kProbes]) s->keepalive_probes = v.keepalive_probes;
       if (set[kRecvTimeout]) s->receive_timeout_ms = v.receive_timeout_ms;
+      if (set[kMaxLinksPerClient]) {
+        s->max_links_per_client = v.max_links_per_client;
+      }
       if (set[kGrace]) s->htl_grace_period_seconds = v.htl_grace_period_seconds;
       if (set[kOttExpiry]) {
         s->htl_default_ott_expiry_seconds = v.htl_default_ott_expiry_seconds;
@@ -290,6 +294,8 @@ TL_INT_SETTING(tl_appliance_settings_set_keepalive_probes, keepalive_probes,
                kProbes)
 TL_INT_SETTING(tl_appliance_settings_set_receive_timeout_ms, receive_timeout_ms,
                kRecvTimeout)
+TL_INT_SETTING(tl_appliance_settings_set_max_links_per_client,
+               max_links_per_client, kMaxLinksPerClient)
 TL_INT_SETTING(tl_appliance_settings_set_htl_grace_period,
                htl_grace_period_seconds, kGrace)
 TL_INT_SETTING(tl_appliance_settings_set_htl_default_ott_expiry,
@@ -313,6 +319,8 @@ TL_GET_SETTING(tl_appliance_settings_keepalive_interval,
                v.keepalive_interval_seconds)
 TL_GET_SETTING(tl_appliance_settings_keepalive_probes, v.keepalive_probes)
 TL_GET_SETTING(tl_appliance_settings_receive_timeout_ms, v.receive_timeout_ms)
+TL_GET_SETTING(tl_appliance_settings_max_links_per_client,
+               v.max_links_per_client)
 TL_GET_SETTING(tl_appliance_settings_htl_grace_period,
                v.htl_grace_period_seconds)
 TL_GET_SETTING(tl_appliance_settings_htl_default_ott_expiry,

@@ -111,6 +111,18 @@ TL_EXPORT tl_status tl_server_options_set_limits(
   });
 }
 
+TL_EXPORT tl_status tl_server_options_set_link_limits(
+    tl_server_options* opts, uint32_t max_links,
+    uint32_t max_links_per_client) noexcept {
+  if (opts == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  srv::ServerOptions& o = opts->options;
+  if (max_links != 0) o.max_links = max_links;
+  if (max_links_per_client != 0) o.max_links_per_client = max_links_per_client;
+  return TL_OK;
+}
+
 TL_EXPORT tl_status
 tl_server_options_set_certificate(tl_server_options* opts, const char* cert_pem,
                                   const char* key_pem) noexcept {

@@ -146,4 +146,45 @@ TEST(ServerCapiTest, BuildStartCallStatusStop) {
   tl_server_free(nullptr);
 }
 
+TEST(ServerCapiTest, LinkLimitsCapOneClientsLinks) {
+  EXPECT_EQ(tl_server_options_set_link_limits(nullptr, 0, 1),
+            TL_E_INVALID_ARGUMENT);
+  tl_server_options* opts = nullptr;
+  ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
+  ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
+  ASSERT_EQ(tl_server_options_set_threads(opts, 1), TL_OK);
+  ASSERT_EQ(tl_server_options_set_certificate(
+                opts, ReadFixture("server_ed25519.cert.pem").c_str(),
+                ReadFixture("server_ed25519.key.pem").c_str()),
+            TL_OK);
+  const std::string client_cert = ReadFixture("client_ed25519.cert.pem");
+  ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(),
+                                         "127.0.0.1", 0),
+            TL_OK);
+  ASSERT_EQ(tl_server_options_set_link_limits(opts, 0, 1), TL_OK);
+  tl_server* server = nullptr;
+  ASSERT_EQ(tl_server_new(opts, &server), TL_OK);
+  tl_server_options_free(opts);
+  ASSERT_EQ(tl_server_start(server), TL_OK);
+  uint16_t port = 0;
+  ASSERT_EQ(tl_server_port(server, &port), TL_OK);
+  trustlink::ntl::server::testing::TestClientOptions o;
+  o.cert_pem = client_cert;
+  o.key_pem = ReadFixture("client_ed25519.key.pem");
+  auto first = trustlink::ntl::server::testing::TestClient::Connect(port, o);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto w = (*first)->Hello();
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->type, trustlink::ntl::wire::FrameType::kWelcome);
+  auto second = trustlink::ntl::server::testing::TestClient::Connect(port, o);
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto g = (*second)->Hello();
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->type, trustlink::ntl::wire::FrameType::kGoAway);
+  EXPECT_EQ(trustlink::ntl::wire::DecodeClosing(g->payload)->status,
+            TL_E_RESOURCE_EXHAUSTED);
+  tl_server_stop(server, 1000);
+  tl_server_free(server);
+}
+
 }  // namespace

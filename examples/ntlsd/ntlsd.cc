@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +30,27 @@
 #include "trustlink/trustlink.h"
 
 namespace {
+
+// RaiseDescriptorLimit lifts the soft RLIMIT_NOFILE to the hard limit: the
+// server's connection caps are derived from it (docs/server.md, "Connection
+// budget"), and the common soft limit of 1024 is far below what an appliance
+// serves. The daemon does it, not the library: a process-wide limit is the
+// embedder's to choose (select() users break above 1024). ntlsd only poll()s.
+void RaiseDescriptorLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max) {
+    return;
+  }
+  const rlim_t soft = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    fprintf(stderr,
+            "ntlsd: warning: cannot raise the descriptor limit from %llu to "
+            "%llu: %s; the connection caps follow the lower limit\n",
+            static_cast<unsigned long long>(soft),
+            static_cast<unsigned long long>(rl.rlim_max), strerror(errno));
+  }
+}
 
 void Usage() {
   fprintf(stderr,
@@ -222,6 +244,7 @@ int main(int argc, char** argv) {
     close(fd);
   }
   setvbuf(stderr, nullptr, _IOLBF, 0);
+  RaiseDescriptorLimit();
 
   tl_server_options* opts = nullptr;
   if (tl_server_options_new(&opts) != TL_OK) {

@@ -25,6 +25,8 @@ void SettingsBlock(const tl_appliance_settings* s, bool ntls, bool keepalive,
                tl_appliance_settings_ipcheck(s) ? "Enable" : "Disable");
     out->FieldNum("NTLS receive timeout (ms)", "receive_timeout_ms",
                   tl_appliance_settings_receive_timeout_ms(s));
+    out->FieldNum("NTLS max links per client", "max_links_per_client",
+                  tl_appliance_settings_max_links_per_client(s));
   }
   if (keepalive) {
     out->Field("TCP keep-alive", "tcp_keepalive",
@@ -226,6 +228,27 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
              out, true, false, false);
        },
        "ntls timeout set -receive MILLISECONDS"},
+      {{"ntls", "limits", "set"},
+       {{"maxlinksperclient", true}},
+       true,
+       [shell](const Args& a, Output* out) {
+         long long n = ParseNumber("maxlinksperclient",
+                                   RequireFlag(a, "maxlinksperclient"));
+         PatchSettings(
+             shell,
+             [&](tl_appliance_settings* s) {
+               tl_appliance_settings_set_max_links_per_client(s, int32_t(n));
+             },
+             out, true, false, false);
+       },
+       "ntls limits set -maxlinksperclient N"},
+      {{"ntls", "limits", "show"},
+       {},
+       false,
+       [shell](const Args&, Output* out) {
+         ShowSettings(shell, out, true, false, false);
+       },
+       "ntls limits show"},
   };
 }
 

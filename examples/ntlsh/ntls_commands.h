@@ -2,7 +2,8 @@
 #define TRUSTLINK_EXAMPLES_NTLSH_NTLS_COMMANDS_H_
 
 // ntlsh's NTLS service commands (docs/appliance.md): `ntls show`, `ntls
-// ipcheck`, `ntls tcp_keepalive`, `ntls bind`, `ntls timeout set`, and
+// ipcheck`, `ntls tcp_keepalive`, `ntls bind`, `ntls timeout set`, `ntls
+// limits`, and
 // `service restart ntls`. The settings live in the registry; ntlsd applies a
 // change at once, which is why `service restart ntls` has nothing to do.
 

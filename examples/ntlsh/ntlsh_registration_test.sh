@@ -116,6 +116,14 @@ expect "HTL grace period (s)       : 90" "$T/out"
 expect "HTL default OTT expiry (s) : 300" "$T/out"
 expect "db server" "$T/out"
 run_fails 1 TL_E_OUT_OF_RANGE ntls bind -port 99999
+run ntls limits show
+expect "NTLS max links per client        : 256" "$T/out"
+run ntls limits set -maxlinksperclient 3
+expect "NTLS max links per client        : 3" "$T/out"
+run ntls show
+expect "NTLS max links per client" "$T/out"
+run_fails 1 TL_E_OUT_OF_RANGE ntls limits set -maxlinksperclient 0
+expect "max links per client 0 is out of range; use 1 to 1000000" "$T/err"
 run service restart ntls
 expect "without a restart" "$T/out"
 

@@ -116,6 +116,26 @@ absl::Status TlsFailure(absl::string_view server, int ssl_error,
             "clocks); make a new one with vtl createCert and have it "
             "registered with 'client replaceCertificate' on the appliance"));
   }
+  if (reason == SSL_R_TLSV1_ALERT_USER_CANCELLED) {
+    // The appliance's connection budget had no room (docs/server.md,
+    // "Connection budget"): it says so with this alert rather than a bare
+    // close.
+    return Error(
+        absl::StatusCode::kResourceExhausted, TL_E_RESOURCE_EXHAUSTED,
+        absl::StrCat(
+            "server '", server,
+            "' cancelled the handshake (TLS alert user_canceled): it is at "
+            "its cap of connections not yet admitted, probably under a flood "
+            "of connections from elsewhere; the link retries, and the "
+            "appliance log names the cap (refused/evicted lines)"));
+  }
+  if (reason == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL) {
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_TLS_HANDSHAKE,
+        absl::StrCat("server '", server,
+                     "' refused the link (TLS alert no_application_protocol): "
+                     "it serves ALPN ntl/1 and htl/1 only"));
+  }
   if (ssl_error == SSL_ERROR_ZERO_RETURN ||
       (ssl_error == SSL_ERROR_SYSCALL && err == 0)) {
     return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,

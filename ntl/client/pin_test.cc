@@ -3,6 +3,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "gtest/gtest.h"
 #include "ntl/status.h"
 
@@ -20,6 +23,16 @@ TEST(PinTest, FingerprintIsUpperCaseColonHex) {
   const std::string fp = Sha256Fingerprint("abc");
   EXPECT_EQ(fp.substr(0, 8), "BA:78:16");
   EXPECT_EQ(fp.size(), 32u * 3 - 1);
+}
+
+TEST(PinTest, CapRefusalAlertSaysTheApplianceIsFull) {
+  // The alert as BoringSSL queues it when the server sends user_canceled.
+  OPENSSL_PUT_ERROR(SSL, SSL_R_TLSV1_ALERT_USER_CANCELLED);
+  absl::Status s = TlsFailure("hsm1", SSL_ERROR_SSL, 0, false);
+  EXPECT_EQ(ToTlStatus(s), TL_E_RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.message().find("user_canceled"), absl::string_view::npos);
+  EXPECT_EQ(s.message().find("closed during the TLS handshake"),
+            absl::string_view::npos);
 }
 
 TEST(PinTest, PemToDerRefusesGarbage) {

@@ -119,6 +119,11 @@ absl::Status ValidateSettings(const Settings& s) {
            .ok()) {
     return st;
   }
+  if (!(st = range("max links per client", s.max_links_per_client, 1,
+                   1000000))
+           .ok()) {
+    return st;
+  }
   if (!(st = range("HTL grace period", s.htl_grace_period_seconds, 1, 86400))
            .ok()) {
     return st;

@@ -59,6 +59,9 @@ struct Settings {
   int32_t keepalive_interval_seconds = 10;
   int32_t keepalive_probes = 5;
   int32_t receive_timeout_ms = 20000;
+  // Admitted links one client may hold at once (docs/server.md, "Connection
+  // budget"); ntlsd applies a change at once.
+  int32_t max_links_per_client = 256;
   int32_t htl_grace_period_seconds = 60;
   int32_t htl_default_ott_expiry_seconds = 300;
 };

@@ -355,6 +355,8 @@ std::string FormatSettings(const Settings& s) {
                   "\n");
   absl::StrAppend(&out, "keepalive_probes = ", s.keepalive_probes, "\n");
   absl::StrAppend(&out, "receive_timeout_ms = ", s.receive_timeout_ms, "\n");
+  absl::StrAppend(&out, "max_links_per_client = ", s.max_links_per_client,
+                  "\n");
   absl::StrAppend(&out, "htl_grace_period = ", s.htl_grace_period_seconds,
                   "\n");
   absl::StrAppend(&out,
@@ -374,6 +376,7 @@ absl::StatusOr<Settings> ParseSettings(absl::string_view text,
                                                "keepalive_interval",
                                                "keepalive_probes",
                                                "receive_timeout_ms",
+                                               "max_links_per_client",
                                                "htl_grace_period",
                                                "htl_default_ott_expiry"};
   auto fields_or = Split(text, file, keys, {}, /*has_certificate=*/false);
@@ -406,6 +409,8 @@ absl::StatusOr<Settings> ParseSettings(absl::string_view text,
       RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.keepalive_probes));
     } else if (key == "receive_timeout_ms") {
       RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.receive_timeout_ms));
+    } else if (key == "max_links_per_client") {
+      RETURN_IF_ERROR_REG(ParseInt(field, file, key, &s.max_links_per_client));
     } else if (key == "htl_grace_period") {
       RETURN_IF_ERROR_REG(
           ParseInt(field, file, key, &s.htl_grace_period_seconds));

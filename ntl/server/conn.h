@@ -50,6 +50,10 @@ struct Conn {
   std::string peer;  // ip:port for logs
   State state = State::kHandshake;
   bool unauthenticated = true;
+  // The pre-authentication pool's ticket (preauth_pool.h), and whether the
+  // pool protects this connection from eviction (a registered certificate).
+  uint64_t pool_ticket = 0;
+  bool pool_protected = false;
   bool dead = false;
   bool processing = false;
   bool want_write = false;

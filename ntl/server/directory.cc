@@ -9,8 +9,10 @@ class InMemoryDirectory::Snap : public DirectorySnapshot {
  public:
   Snap(
       const std::map<std::string, std::shared_ptr<const ClientRecord>>& clients,
-      bool ipcheck)
-      : clients_(clients.begin(), clients.end()), ipcheck_(ipcheck) {}
+      bool ipcheck, size_t max_links_per_client)
+      : clients_(clients.begin(), clients.end()),
+        ipcheck_(ipcheck),
+        max_links_per_client_(max_links_per_client) {}
 
   std::shared_ptr<const ClientRecord> FindByFingerprint(
       absl::string_view fingerprint) const override {
@@ -18,11 +20,15 @@ class InMemoryDirectory::Snap : public DirectorySnapshot {
     return it == clients_.end() ? nullptr : it->second;
   }
   bool ipcheck() const override { return ipcheck_; }
+  size_t max_links_per_client() const override {
+    return max_links_per_client_;
+  }
 
  private:
   const std::unordered_map<std::string, std::shared_ptr<const ClientRecord>>
       clients_;
   const bool ipcheck_;
+  const size_t max_links_per_client_;
 };
 
 InMemoryDirectory::InMemoryDirectory() {
@@ -50,6 +56,12 @@ void InMemoryDirectory::SetIpCheck(bool on) {
   PublishLocked();
 }
 
+void InMemoryDirectory::SetMaxLinksPerClient(size_t max) {
+  internal::MutexLock lock(&mu_);
+  max_links_per_client_ = max;
+  PublishLocked();
+}
+
 std::shared_ptr<const DirectorySnapshot> InMemoryDirectory::Snapshot() const {
   internal::MutexLock lock(&mu_);
   return snapshot_;
@@ -61,7 +73,8 @@ uint64_t InMemoryDirectory::generation() const {
 }
 
 void InMemoryDirectory::PublishLocked() {
-  snapshot_ = std::make_shared<const Snap>(clients_, ipcheck_);
+  snapshot_ =
+      std::make_shared<const Snap>(clients_, ipcheck_, max_links_per_client_);
   ++generation_;
 }
 

@@ -51,6 +51,9 @@ class DirectorySnapshot {
   // ipcheck says whether the source address must match the client's
   // allowed_ips.
   virtual bool ipcheck() const = 0;
+  // max_links_per_client caps one client's admitted links; 0 leaves it to
+  // ServerOptions::max_links_per_client.
+  virtual size_t max_links_per_client() const { return 0; }
 };
 
 // ClientDirectory hands out snapshots. generation() changes whenever a new
@@ -77,6 +80,8 @@ class InMemoryDirectory : public ClientDirectory {
   // Remove deletes the client with `fingerprint`; returns whether it existed.
   bool Remove(absl::string_view fingerprint);
   void SetIpCheck(bool on);
+  // SetMaxLinksPerClient sets the per-client cap (0: the server's option).
+  void SetMaxLinksPerClient(size_t max);
 
   std::shared_ptr<const DirectorySnapshot> Snapshot() const override;
   uint64_t generation() const override;
@@ -89,6 +94,7 @@ class InMemoryDirectory : public ClientDirectory {
   std::map<std::string, std::shared_ptr<const ClientRecord>> clients_
       ABSL_GUARDED_BY(mu_);
   bool ipcheck_ ABSL_GUARDED_BY(mu_) = true;
+  size_t max_links_per_client_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
   std::shared_ptr<const DirectorySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
 };

@@ -25,8 +25,6 @@
 namespace trustlink::ntl::server::internal_engine {
 namespace {
 
-constexpr uint64_t kListenTag = 0;
-constexpr uint64_t kEventTag = 1;
 constexpr size_t kScratchSize =
     256 * 1024;  // one large recv per readiness event
 constexpr size_t kReadChunk = 64 * 1024;
@@ -258,76 +256,44 @@ void Loop::Reap() {
   dead_.clear();
 }
 
-void Loop::Accept() {
-  for (int i = 0; i < 64 && listening_; ++i) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      return;  // EAGAIN, or a transient error such as EMFILE: try at the next
-               // event
-    }
-    char ip[INET6_ADDRSTRLEN] = "?";
-    uint16_t port = 0;
-    if (addr.ss_family == AF_INET) {
-      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-      inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-      port = ntohs(a->sin_port);
-    } else if (addr.ss_family == AF_INET6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-      inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-      port = ntohs(a->sin6_port);
-    }
-    const std::string peer_ip = CanonicalIp(ip);
-    const std::string peer = peer_ip.find(':') == std::string::npos
-                                 ? absl::StrCat(peer_ip, ":", port)
-                                 : absl::StrCat("[", peer_ip, "]:", port);
-    if (!server_->AcquireUnauthenticated(peer_ip)) {
-      Log(absl::StrCat(
-          "refused peer=", peer,
-          " rule=unauthenticated-cap reason=\"too many connections not yet "
-          "admitted\""));
-      close(fd);
-      continue;
-    }
-    const ServerOptions& o = server_->options_;
-    const int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (o.tcp_keepalive) {
-      setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepalive_idle_seconds,
-                 sizeof(int));
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepalive_interval_seconds,
-                 sizeof(int));
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepalive_count, sizeof(int));
-    }
-    auto conn = std::make_unique<Conn>();
-    Conn* c = conn.get();
-    c->loop = this;
-    c->id = ++next_id_;
-    c->fd = fd;
-    c->peer_ip = peer_ip;
-    c->peer = peer;
-    c->tls = server_->CurrentTls();
-    c->ssl.reset(SSL_new(c->tls->ctx.get()));
-    if (!c->ssl) {
-      server_->ReleaseUnauthenticated(peer_ip);
-      close(fd);
-      continue;
-    }
-    SSL_set_accept_state(c->ssl.get());
-    SSL_set_ex_data(c->ssl.get(), SslIndex(), c);
-    BIO* bio = BIO_new(ConnBioMethod());
-    BIO_set_data(bio, c);
-    BIO_set_init(bio, 1);
-    SSL_set_bio(c->ssl.get(), bio, bio);  // one reference, both directions
-    const absl::Time now = absl::Now();
-    c->deadline = now + o.handshake_timeout;
-    c->last_active = now;
-    conns_[c->id] = std::move(conn);
-    UpdateEvents(c);
+bool Loop::SetUpConn(uint64_t id, int fd, const std::string& peer_ip,
+                     const std::string& peer, uint64_t pool_ticket) {
+  const ServerOptions& o = server_->options_;
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (o.tcp_keepalive) {
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepalive_idle_seconds,
+               sizeof(int));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepalive_interval_seconds,
+               sizeof(int));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepalive_count, sizeof(int));
   }
+  auto conn = std::make_unique<Conn>();
+  Conn* c = conn.get();
+  c->loop = this;
+  c->id = id;
+  c->fd = fd;
+  c->peer_ip = peer_ip;
+  c->peer = peer;
+  c->pool_ticket = pool_ticket;
+  c->tls = server_->CurrentTls();
+  c->ssl.reset(SSL_new(c->tls->ctx.get()));
+  if (!c->ssl) {
+    return false;
+  }
+  SSL_set_accept_state(c->ssl.get());
+  SSL_set_ex_data(c->ssl.get(), SslIndex(), c);
+  BIO* bio = BIO_new(ConnBioMethod());
+  BIO_set_data(bio, c);
+  BIO_set_init(bio, 1);
+  SSL_set_bio(c->ssl.get(), bio, bio);  // one reference, both directions
+  const absl::Time now = absl::Now();
+  c->deadline = now + o.handshake_timeout;
+  c->last_active = now;
+  conns_[c->id] = std::move(conn);
+  UpdateEvents(c);
+  return true;
 }
 
 void Loop::UpdateEvents(Conn* c) {
@@ -425,8 +391,10 @@ void Loop::DriveSsl(Conn* c) {
       } else if (err != SSL_ERROR_WANT_READ) {
         const std::string why = SslErrorText();
         if (!c->refusal_logged) {
-          Log(absl::StrCat("handshake-failed peer=", c->peer, " reason=\"", why,
-                           "\""));
+          server_->LogStranger(
+              "handshake-failed",
+              absl::StrCat("handshake-failed peer=", c->peer, " reason=\"",
+                           why, "\""));
           c->refusal_logged = true;
         }
         c->processing = false;
@@ -658,15 +626,21 @@ void Loop::CloseConn(Conn* c, absl::string_view reason) {
   }
   c->dead = true;
   if (!reason.empty()) {
-    Log(absl::StrCat(
+    const std::string line = absl::StrCat(
         "closed peer=", c->peer,
         c->admission.record
             ? absl::StrCat(" client='", c->admission.record->label, "'")
             : std::string(),
-        " reason=\"", reason, "\""));
+        " reason=\"", reason, "\"");
+    // A peer that was never admitted can cause this line at will.
+    if (c->unauthenticated) {
+      server_->LogStranger("closed-unauthenticated", line);
+    } else {
+      Log(line);
+    }
   }
   if (c->unauthenticated) {
-    server_->ReleaseUnauthenticated(c->peer_ip);
+    server_->LeavePool(c->pool_ticket);
   } else {
     server_->ClientDisconnected(c->fingerprint);
   }
@@ -679,6 +653,9 @@ void Loop::CloseConn(Conn* c, absl::string_view reason) {
   close(c->fd);
   c->fd = -1;
   dead_.push_back(c->id);
+  if (accept_paused_) {
+    ResumeAccept();  // a descriptor just came free
+  }
 }
 
 void Loop::MaybeFinishDrain(Conn* c) {
@@ -800,6 +777,10 @@ void Loop::Tick(absl::Time now) {
   }
   const ServerOptions& o = server_->options_;
   const bool draining = server_->draining_.load();
+  if (accept_paused_ && now >= accept_resume_at_) {
+    ResumeAccept();  // a descriptor may have freed outside this loop
+  }
+  server_->FlushLogLimits();
   if (draining && !drain_started_) {
     drain_started_ = true;
     listening_ = false;

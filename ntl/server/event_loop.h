@@ -26,6 +26,11 @@
 
 namespace trustlink::ntl::server::internal_engine {
 
+// The epoll tags of the listener and the mailbox's eventfd; connections are
+// tagged with their ids, which start above both.
+inline constexpr uint64_t kListenTag = 0;
+inline constexpr uint64_t kEventTag = 1;
+
 // TlsContext is one server certificate's SSL_CTX and ticket ring.
 // Thread safety: immutable after construction; shared by all loops.
 struct TlsContext {
@@ -86,6 +91,9 @@ class Loop {
   void CompleteHtlCheck(uint64_t conn_id, uint64_t seq, int32_t code,
                         std::string message);
   void CloseHtlClient(const std::string& label, const std::string& reason);
+  // Evict closes a connection not yet admitted that the pre-authentication
+  // pool gave up to make room for a newer one (`rule`: which cap was full).
+  void Evict(uint64_t conn_id, const std::string& rule);
 
   std::shared_ptr<Mailbox> mailbox() const { return mailbox_; }
 
@@ -110,7 +118,25 @@ class Loop {
 
  private:
   void Run();
-  void Accept();
+  void Accept();  // accept.cc
+  // SetUpConn makes the connection for an accepted `fd` that the pool
+  // admitted; false when it cannot (the caller closes the fd).
+  bool SetUpConn(uint64_t id, int fd, const std::string& peer_ip,
+                 const std::string& peer, uint64_t pool_ticket);
+  // RefuseAtAccept tells a peer the pool had no room, in a TLS alert
+  // (user_canceled: the handshake is cancelled for a reason that is not a
+  // protocol failure), and closes it.
+  void RefuseAtAccept(int fd, const std::string& peer, const char* rule);
+  // PauseAccept stops accepting after accept ran out of descriptors, until a
+  // connection closes or ServerOptions::accept_pause has passed; with the
+  // listener level-triggered, accepting on would spin.
+  void PauseAccept(int error);
+  void ResumeAccept();
+  // Promote moves an admitted connection from the pool to its client's links,
+  // or says goaway when the total or the client's cap is reached.
+  bool Promote(Conn* c);
+  // RefuseWithoutAlpn refuses a peer that negotiated no ALPN; docs/wire.md.
+  bool RefuseWithoutAlpn(Conn* c, uint8_t* out_alert);
   void OnEvent(Conn* c, uint32_t events);
   void ReadAndDrive(Conn* c);
   void DriveSsl(Conn* c);
@@ -177,6 +203,8 @@ class Loop {
   int event_fd_ = -1;
   int listen_fd_ = -1;
   bool listening_ = false;
+  bool accept_paused_ = false;
+  absl::Time accept_resume_at_;
   std::shared_ptr<Mailbox> mailbox_;
   std::thread thread_;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;

@@ -47,10 +47,51 @@ Admission Loop::AdmitPeer(Conn* c, absl::string_view leaf_der) {
                        KnownAnswer(c, *snap, fingerprint));
   if (!a.admitted && !c->refusal_logged) {
     c->refusal_logged = true;
-    Log(absl::StrCat("refused peer=", c->peer, " fingerprint=", fingerprint,
-                     " rule=", a.rule, " reason=\"", a.message, "\""));
+    // Any stranger can present a certificate of its own: rate-limited.
+    server_->LogStranger(
+        "refused", absl::StrCat("refused peer=", c->peer,
+                                " fingerprint=", fingerprint, " rule=", a.rule,
+                                " reason=\"", a.message, "\""));
   }
   return a;
+}
+
+bool Loop::RefuseWithoutAlpn(Conn* c, uint8_t* out_alert) {
+  if (!tls::NegotiatedAlpn(c->ssl.get()).empty()) {
+    return false;
+  }
+  // The ALPN callback only runs when the client offers ALPN, so a client
+  // that offers none reaches this point with nothing negotiated.
+  if (!c->refusal_logged) {
+    c->refusal_logged = true;
+    server_->LogStranger(
+        "refused",
+        absl::StrCat("refused peer=", c->peer, " rule=alpn reason=\"the "
+                     "client offered no ALPN; an NTL client offers ",
+                     tls::kAlpnNtl, " (or ", tls::kAlpnHtl,
+                     " for the HTL agent)\""));
+  }
+  *out_alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+  return true;
+}
+
+bool Loop::Promote(Conn* c) {
+  const ClientRecord& rec = *c->admission.record;
+  size_t per_client = snapshot()->max_links_per_client();
+  if (per_client == 0) {
+    per_client = server_->options_.max_links_per_client;
+  }
+  const std::string refused = server_->TryClientConnected(rec, per_client);
+  if (!refused.empty()) {
+    Log(absl::StrCat("refused peer=", c->peer, " client='", rec.label,
+                     "' fingerprint=", c->fingerprint,
+                     " rule=link-cap reason=\"", refused, "\""));
+    GoAway(c, TL_E_RESOURCE_EXHAUSTED, refused);
+    return false;
+  }
+  c->unauthenticated = false;
+  server_->LeavePool(c->pool_ticket);
+  return true;
 }
 
 void Loop::OnHandshakeDone(Conn* c) {
@@ -61,6 +102,12 @@ void Loop::OnHandshakeDone(Conn* c) {
     return;
   }
   c->fingerprint = Sha256Fingerprint(leaf);
+  uint8_t alert = 0;
+  if (RefuseWithoutAlpn(c, &alert)) {  // a resumed handshake skipped verify
+    SSL_send_fatal_alert(c->ssl.get(), alert);
+    CloseConn(c, "");
+    return;
+  }
   // Admission again, after every handshake: a resumed one skipped the verify
   // callback.
   c->admission = AdmitPeer(c, leaf);
@@ -68,6 +115,10 @@ void Loop::OnHandshakeDone(Conn* c) {
     CloseConn(c, "");
     return;
   }
+  // The key behind a registered certificate is proven: strangers may no
+  // longer evict this connection.
+  c->pool_protected = true;
+  server_->ProtectInPool(c->pool_ticket);
   c->state = Conn::State::kAwaitHello;
   c->htl_link = tls::NegotiatedAlpn(c->ssl.get()) == tls::kAlpnHtl;
   Log(absl::StrCat("authenticated peer=", c->peer, " client='",
@@ -132,11 +183,11 @@ void Loop::HandleHello(Conn* c, const wire::FrameView& f) {
 
 void Loop::Welcome(Conn* c) {
   const ClientRecord& rec = *c->admission.record;
+  if (!Promote(c)) {
+    return;
+  }
   SendFrame(c, wire::FrameType::kWelcome, 0, WelcomeFor(rec));
   c->state = Conn::State::kOpen;
-  c->unauthenticated = false;
-  server_->ReleaseUnauthenticated(c->peer_ip);
-  server_->ClientConnected(rec);
   Log(absl::StrCat(
       "admitted peer=", c->peer, " client='", rec.label,
       "' fingerprint=", c->fingerprint, " slots=", rec.partitions.size(),

@@ -39,6 +39,9 @@ const Resolution* Loop::KnownAnswer(Conn* c, const DirectorySnapshot& snap,
 
 ssl_verify_result_t Loop::VerifyPeer(Conn* c, absl::string_view leaf_der,
                                      uint8_t* out_alert) {
+  if (RefuseWithoutAlpn(c, out_alert)) {
+    return ssl_verify_invalid;
+  }
   std::shared_ptr<const DirectorySnapshot> snap = snapshot();
   // Only a registered certificate can start a lookup: an unknown peer is
   // refused below without one.

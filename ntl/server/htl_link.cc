@@ -51,12 +51,12 @@ void Loop::StartHtlLink(Conn* c) {
     RefuseHtl(c, ToTlStatus(binding.status()), binding.status().message());
     return;
   }
+  if (!Promote(c)) {
+    return;
+  }
   c->htl_binding = *std::move(binding);
   c->htl_link_id = absl::StrCat("ntls-htl-", ++server_->next_htl_link_id_);
   c->state = Conn::State::kOpen;
-  c->unauthenticated = false;
-  server_->ReleaseUnauthenticated(c->peer_ip);
-  server_->ClientConnected(rec);
   Log(absl::StrCat("admitted-htl peer=", c->peer, " client='", rec.label,
                    "' fingerprint=", c->fingerprint, " link=", c->htl_link_id));
 }

@@ -42,6 +42,9 @@ class RegistryDirectory::Snap : public DirectorySnapshot {
     return r;
   }
   bool ipcheck() const override { return snap_->settings().ipcheck; }
+  size_t max_links_per_client() const override {
+    return static_cast<size_t>(snap_->settings().max_links_per_client);
+  }
 
  private:
   const std::shared_ptr<const registry::RegistrySnapshot> snap_;

@@ -115,6 +115,32 @@ TEST_F(RegistryAdapterTest, AdmitsRegisteredClientAndDropsItOnDelete) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
+TEST_F(RegistryAdapterTest, MaxLinksPerClientSettingAppliesToTheNextLink) {
+  auto a = Admitted();
+  ASSERT_NE(a, nullptr);
+  auto b = Admitted();
+  ASSERT_NE(b, nullptr);
+  auto updated = reg_->UpdateSettings([](registry::Settings* s) {
+    s->max_links_per_client = 2;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(directory_->Snapshot()->max_links_per_client(), 2u);
+  // No restart: the running server refuses a third link at once.
+  TestClientOptions o;
+  o.cert_pem = client_cert_;
+  o.key_pem = client_key_;
+  auto c = TestClient::Connect(server_->port(), o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto f = (*c)->Hello();
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_EQ(f->type, wire::FrameType::kGoAway);
+  EXPECT_EQ(wire::DecodeClosing(f->payload)->status, TL_E_RESOURCE_EXHAUSTED);
+  // The links already up stay.
+  auto r = a->Call("p1", kOpEcho, "still here");
+  ASSERT_TRUE(r.ok()) << r.status();
+}
+
 TEST_F(RegistryAdapterTest, RegenCertKeepsOverlapUntilDropped) {
   auto c = Admitted();
   ASSERT_NE(c, nullptr);

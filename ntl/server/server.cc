@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 #include "ntl/server/event_loop.h"
 #include "ntl/server/htl_events.h"
 #include "ntl/server/htl_worker.h"
+#include "ntl/server/log_limiter.h"
+#include "ntl/server/preauth_pool.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 
@@ -54,7 +57,9 @@ Server::Server(ServerOptions options,
                std::shared_ptr<CredentialSource> credentials)
     : options_(std::move(options)),
       directory_(std::move(directory)),
-      credentials_(std::move(credentials)) {}
+      credentials_(std::move(credentials)),
+      log_limiter_(std::make_unique<internal_engine::LogLimiter>(
+          options_.log_burst, options_.log_window)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     ServerOptions options, std::shared_ptr<ClientDirectory> directory,
@@ -106,6 +111,29 @@ void Server::Log(absl::string_view line) const {
     return;
   }
   LogToStderr(line);
+}
+
+void Server::LogStranger(absl::string_view kind, absl::string_view line) {
+  std::vector<std::string> summaries;
+  const bool pass = log_limiter_->Admit(kind, absl::Now(), &summaries);
+  for (const std::string& s : summaries) {
+    Log(s);
+  }
+  if (pass) {
+    Log(line);
+  }
+}
+
+void Server::FlushLogLimits() {
+  for (const std::string& s : log_limiter_->Flush(absl::Now())) {
+    Log(s);
+  }
+}
+
+void Server::FlushAllLogLimits() {
+  for (const std::string& s : log_limiter_->Flush(absl::InfiniteFuture())) {
+    Log(s);
+  }
 }
 
 absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
@@ -224,28 +252,56 @@ bool Server::IsServed(absl::string_view fp) {
          (overlap_tls_ && overlap_tls_->fingerprint == fp);
 }
 
-bool Server::AcquireUnauthenticated(const std::string& ip) {
-  internal::MutexLock lock(&stats_mu_);
-  size_t& per_ip = unauth_per_ip_[ip];
-  if (unauth_total_ >= options_.max_unauthenticated ||
-      per_ip >= options_.max_unauthenticated_per_ip) {
-    if (per_ip == 0) {
-      unauth_per_ip_.erase(ip);
-    }
-    return false;
+internal_engine::PoolDecision Server::JoinPool(const std::string& ip,
+                                               int loop, uint64_t conn_id) {
+  internal_engine::PoolDecision d;
+  {
+    internal::MutexLock lock(&stats_mu_);
+    d = pool_->Join(ip, loop, conn_id);
   }
-  ++unauth_total_;
-  ++per_ip;
-  return true;
+  if (d.evicted) {
+    Loop* victim_loop = loops_[static_cast<size_t>(d.victim.loop)].get();
+    const uint64_t id = d.victim.conn_id;
+    const std::string rule = d.rule;
+    victim_loop->mailbox()->Post(
+        [victim_loop, id, rule] { victim_loop->Evict(id, rule); });
+  }
+  return d;
 }
 
-void Server::ReleaseUnauthenticated(const std::string& ip) {
+void Server::LeavePool(uint64_t ticket) {
   internal::MutexLock lock(&stats_mu_);
-  --unauth_total_;
-  auto it = unauth_per_ip_.find(ip);
-  if (it != unauth_per_ip_.end() && --it->second == 0) {
-    unauth_per_ip_.erase(it);
+  pool_->Leave(ticket);
+}
+
+void Server::ProtectInPool(uint64_t ticket) {
+  internal::MutexLock lock(&stats_mu_);
+  pool_->Protect(ticket);
+}
+
+std::string Server::TryClientConnected(const ClientRecord& record,
+                                       size_t per_client) {
+  internal::MutexLock lock(&stats_mu_);
+  if (static_cast<size_t>(admitted_) >= limits_.max_links) {
+    return absl::StrCat(
+        "the appliance holds its maximum of ", limits_.max_links,
+        " links (descriptor limit ", limits_.descriptor_limit,
+        "); try again later, or raise ntlsd's descriptor limit (ulimit -n)");
   }
+  auto it = clients_.find(record.fingerprint);
+  const size_t have = it == clients_.end() ? 0 : it->second.connections;
+  if (have >= per_client) {
+    return absl::StrCat("client '", record.label, "' already holds ", have,
+                        " links, the most one client may hold on this "
+                        "appliance; close some, or raise the cap with ntlsh "
+                        "ntls limits set -maxlinksperclient N");
+  }
+  ClientStatus& s = clients_[record.fingerprint];
+  s.label = record.label;
+  s.fingerprint = record.fingerprint;
+  ++s.connections;
+  ++admitted_;
+  return "";
 }
 
 void Server::ClientConnected(const ClientRecord& record) {
@@ -271,7 +327,7 @@ ServerStatus Server::GetStatus() const {
   st.listen = listen_text_;
   internal::MutexLock lock(&stats_mu_);
   st.connections = admitted_;
-  st.unauthenticated = static_cast<int>(unauth_total_);
+  st.unauthenticated = pool_ ? static_cast<int>(pool_->total()) : 0;
   for (const auto& [fp, c] : clients_) {
     st.clients.push_back(c);
   }
@@ -347,6 +403,16 @@ absl::Status Server::Start() {
   listen_text_ = addr.ss_family == AF_INET
                      ? absl::StrCat(host, ":", port_)
                      : absl::StrCat("[", host, "]:", port_);
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  limits_ = DeriveLimits(options_, nofile.rlim_cur == RLIM_INFINITY
+                                       ? UINT64_MAX
+                                       : static_cast<uint64_t>(nofile.rlim_cur));
+  {
+    internal::MutexLock lock(&stats_mu_);
+    pool_ = std::make_unique<internal_engine::PreAuthPool>(
+        limits_.max_unauthenticated, limits_.max_unauthenticated_per_ip);
+  }
   int threads = options_.threads;
   if (threads <= 0) {
     threads =
@@ -388,7 +454,11 @@ absl::Status Server::Start() {
     loop->Start();
   }
   Log(absl::StrCat("listening on ", listen_text_, " loops=", threads,
-                   " certificate=", CurrentTls()->fingerprint));
+                   " certificate=", CurrentTls()->fingerprint,
+                   " descriptors=", limits_.descriptor_limit,
+                   " max_links=", limits_.max_links, " max_unauthenticated=",
+                   limits_.max_unauthenticated, " max_unauthenticated_per_ip=",
+                   limits_.max_unauthenticated_per_ip));
   return absl::OkStatus();
 }
 
@@ -426,6 +496,7 @@ void Server::Shutdown(absl::Duration grace) {
   if (listen_fd_ >= 0) {
     close(listen_fd_);
     listen_fd_ = -1;
+    FlushAllLogLimits();  // what a flood cost, even if its window is not over
     Log("stopped");
   }
 }

@@ -30,13 +30,37 @@
 
 namespace trustlink::ntl::server {
 
+// kDefaultMaxLinksPerClient is the default cap on one client's admitted links:
+// far more than one host's applications open (one link per process and
+// appliance), far fewer than it takes to starve the appliance's descriptors.
+inline constexpr size_t kDefaultMaxLinksPerClient = 256;
+
 struct ServerOptions {
   // listen_address is an IPv4 or IPv6 literal; "::" listens on both families.
   std::string listen_address = "::";
   uint16_t port = 1792;  // 0 picks a free port (tests); see Server::port()
   int threads = 0;       // event loops; 0 = one per core
+  // Connection budget (docs/server.md, "Connection budget"). Every cap is
+  // also held below what the descriptor limit (RLIMIT_NOFILE) allows at
+  // Start; a full cap makes room by evicting the oldest connection not yet
+  // admitted rather than refusing the new one.
   size_t max_unauthenticated = 1024;  // connections not yet admitted, in total
   size_t max_unauthenticated_per_ip = 64;  // and per source address
+  size_t max_links = 0;  // admitted links in total; 0: the descriptor budget
+  // Admitted links of one client; the directory's setting (the registry's
+  // max_links_per_client) wins when it has one.
+  size_t max_links_per_client = kDefaultMaxLinksPerClient;
+  // Descriptors kept back from the budget for the process's other files
+  // (logs, registry, status socket, resolver sockets).
+  size_t reserved_descriptors = 48;
+  // After accept fails for want of descriptors (EMFILE/ENFILE), a loop stops
+  // accepting until one of its connections closes or this long has passed.
+  absl::Duration accept_pause = absl::Milliseconds(100);
+  // Lines that peers not yet admitted can cause (handshake failures,
+  // refusals, evictions, deadlines): at most log_burst of each kind per
+  // log_window, then one "log-suppressed" line with the count. 0: no limit.
+  size_t log_burst = 20;
+  absl::Duration log_window = absl::Seconds(10);
   absl::Duration handshake_timeout = absl::Seconds(10);  // TCP accept to hello
   absl::Duration idle_timeout =
       absl::Minutes(10);  // no bytes from an admitted client
@@ -71,6 +95,23 @@ struct ServerOptions {
   std::function<void(absl::string_view line)> log;
 };
 
+// ConnectionLimits are the caps in force, from ServerOptions and the
+// descriptor limit at Start.
+struct ConnectionLimits {
+  size_t descriptor_limit = 0;  // RLIMIT_NOFILE's soft limit at Start
+  size_t max_unauthenticated = 0;
+  size_t max_unauthenticated_per_ip = 0;
+  size_t max_links = 0;
+};
+
+// DeriveLimits holds the caps of `options` below what `descriptor_limit`
+// descriptors allow: the budget is the limit less reserved_descriptors; a
+// quarter of it at most goes to connections not yet admitted, the rest to
+// admitted links, so strangers can never take the descriptors that admitted
+// links need (connection_limits.cc).
+ConnectionLimits DeriveLimits(const ServerOptions& options,
+                              uint64_t descriptor_limit);
+
 struct ClientStatus {
   std::string label;
   std::string fingerprint;
@@ -86,6 +127,9 @@ struct ServerStatus {
 
 namespace internal_engine {
 class Loop;
+class LogLimiter;
+class PreAuthPool;
+struct PoolDecision;
 class HtlWorker;
 class HtlEventRouter;
 struct TlsContext;
@@ -120,6 +164,8 @@ class Server {
   void Shutdown(absl::Duration grace);
 
   ServerStatus GetStatus() const;
+  // limits are the connection caps in force; valid after Start.
+  ConnectionLimits limits() const { return limits_; }
   // hostname_lookups is how many times admission called the Resolver; cached
   // answers and handshakes sharing a lookup do not count.
   size_t hostname_lookups() const;
@@ -130,13 +176,28 @@ class Server {
          std::shared_ptr<CredentialSource> credentials);
 
   void Log(absl::string_view line) const;
+  // LogStranger writes a line that a peer not yet admitted caused, under the
+  // per-kind rate limit (ServerOptions::log_burst).
+  void LogStranger(absl::string_view kind, absl::string_view line);
+  // FlushLogLimits writes the summaries of windows that ended; at shutdown,
+  // FlushAllLogLimits those of every window.
+  void FlushLogLimits();
+  void FlushAllLogLimits();
   // RefreshTls rebuilds the TLS contexts when the credentials changed and
   // returns the current TLS generation.
   uint64_t RefreshTls();
   std::shared_ptr<internal_engine::TlsContext> CurrentTls();
   bool IsServed(absl::string_view server_fingerprint);
-  bool AcquireUnauthenticated(const std::string& ip);
-  void ReleaseUnauthenticated(const std::string& ip);
+  // JoinPool counts a new connection as not yet admitted (preauth_pool.h);
+  // a connection it evicts is closed through its loop's mailbox.
+  internal_engine::PoolDecision JoinPool(const std::string& ip, int loop,
+                                         uint64_t conn_id);
+  void LeavePool(uint64_t ticket);
+  void ProtectInPool(uint64_t ticket);
+  // TryClientConnected counts an admitted link of `record` unless the total
+  // or the client's cap (`per_client`) is reached; then it returns why.
+  std::string TryClientConnected(const ClientRecord& record,
+                                 size_t per_client);
   void ClientConnected(const ClientRecord& record);
   void ClientDisconnected(const std::string& fingerprint);
   absl::StatusOr<std::shared_ptr<internal_engine::TlsContext>> BuildTls(
@@ -171,9 +232,12 @@ class Server {
   std::shared_ptr<internal_engine::TlsContext> overlap_tls_
       ABSL_GUARDED_BY(tls_mu_);
 
+  ConnectionLimits limits_;  // set by Start, before the loops run
+  std::unique_ptr<internal_engine::LogLimiter> log_limiter_;
+
   mutable internal::Mutex stats_mu_;
-  size_t unauth_total_ ABSL_GUARDED_BY(stats_mu_) = 0;
-  std::map<std::string, size_t> unauth_per_ip_ ABSL_GUARDED_BY(stats_mu_);
+  std::unique_ptr<internal_engine::PreAuthPool> pool_
+      ABSL_GUARDED_BY(stats_mu_);
   std::map<std::string, ClientStatus> clients_ ABSL_GUARDED_BY(stats_mu_);
   int admitted_ ABSL_GUARDED_BY(stats_mu_) = 0;
 };

@@ -1,7 +1,12 @@
 #include "ntl/server/server_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -47,6 +52,44 @@ absl::StatusOr<std::shared_ptr<StaticCredentials>> FixtureServerCredentials() {
     return cred.status();
   }
   return std::make_shared<StaticCredentials>(*cred);
+}
+
+size_t LogLines::Count(absl::string_view a, absl::string_view b) {
+  internal::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& l : lines_) {
+    if (absl::StrContains(l, a) && absl::StrContains(l, b)) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+int IdleConnection(uint16_t port, const std::string& source_ip) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    return -1;
+  }
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (!source_ip.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    inet_pton(AF_INET, source_ip.c_str(), &local.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 void LogLines::Add(absl::string_view line) {

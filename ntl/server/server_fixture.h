@@ -60,6 +60,8 @@ class LogLines {
   std::string Find(absl::string_view a, absl::string_view b = "");
   // Contains says whether some line contains both `a` and `b`.
   bool Contains(absl::string_view a, absl::string_view b = "");
+  // Count is how many lines contain both `a` and `b`.
+  size_t Count(absl::string_view a, absl::string_view b = "");
 
  private:
   // FindLocked returns the first matching line, or null; it points into lines_
@@ -70,6 +72,11 @@ class LogLines {
   internal::Mutex mu_;
   std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
 };
+
+// IdleConnection opens a TCP connection to 127.0.0.1:`port` from
+// `source_ip` ("" = any) that sends nothing: a slowloris peer. Returns the fd,
+// or -1. Reads on it time out after 5 s.
+int IdleConnection(uint16_t port, const std::string& source_ip = "");
 
 // WaitFor polls `cond` until it holds or `limit` has passed, and returns its
 // last answer. For conditions that nothing signals (server status, log lines).

@@ -582,31 +582,6 @@ TEST_F(ServerTest, StreamChannelToNamedService) {
             TL_E_PARTITION_NOT_ASSIGNED);
 }
 
-TEST_F(ServerTest, CapsUnauthenticatedConnectionsPerAddress) {
-  ServerOptions o;
-  o.max_unauthenticated_per_ip = 2;
-  StartServer(o);
-  std::vector<int> fds;
-  for (int i = 0; i < 2; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server_->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    fds.push_back(fd);
-  }
-  ASSERT_TRUE(WaitFor([&] { return server_->GetStatus().unauthenticated == 2; },
-                      absl::Seconds(5)));
-  ExpectAlert(Opts(), -1);
-  EXPECT_TRUE(log_.Contains("rule=unauthenticated-cap"));
-  // Another source address is still served.
-  EXPECT_NE(Admitted(Opts("127.0.0.2")), nullptr);
-  for (int fd : fds) {
-    close(fd);
-  }
-}
-
 TEST_F(ServerTest, HandshakeDeadlineClosesSilentPeers) {
   ServerOptions o;
   o.handshake_timeout = absl::Milliseconds(300);

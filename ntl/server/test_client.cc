@@ -75,9 +75,11 @@ absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(
   if (!st.ok()) {
     return st;
   }
-  st = tls::OfferAlpn(c->ctx_.get(), o.alpn);
-  if (!st.ok()) {
-    return st;
+  if (!o.alpn.empty()) {
+    st = tls::OfferAlpn(c->ctx_.get(), o.alpn);
+    if (!st.ok()) {
+      return st;
+    }
   }
   SSL_CTX_set_custom_verify(c->ctx_.get(), SSL_VERIFY_PEER,
                             [](SSL*, uint8_t*) { return ssl_verify_ok; });

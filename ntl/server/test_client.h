@@ -25,7 +25,7 @@ struct TestClientOptions {
   SSL_SESSION* session = nullptr;  // offer this session for resumption
   int io_timeout_seconds =
       10;  // each blocking read or write gives up after this
-  std::string alpn = "ntl/1";  // "htl/1" for an HTL agent's link
+  std::string alpn = "ntl/1";  // "htl/1" for an HTL agent's link; "": none
 };
 
 struct Frame {

@@ -299,6 +299,11 @@ TL_EXPORT tl_status tl_appliance_settings_set_keepalive_probes(
     tl_appliance_settings *s, int32_t probes) TL_NOEXCEPT;
 TL_EXPORT tl_status tl_appliance_settings_set_receive_timeout_ms(
     tl_appliance_settings *s, int32_t ms) TL_NOEXCEPT;
+/* tl_appliance_settings_set_max_links_per_client caps the admitted links one
+ * client may hold at once (1 to 1000000, default 256); a running ntlsd applies
+ * a change at once, to new links (links already up stay). */
+TL_EXPORT tl_status tl_appliance_settings_set_max_links_per_client(
+    tl_appliance_settings *s, int32_t max_links) TL_NOEXCEPT;
 TL_EXPORT tl_status tl_appliance_settings_set_htl_grace_period(
     tl_appliance_settings *s, int32_t seconds) TL_NOEXCEPT;
 TL_EXPORT tl_status tl_appliance_settings_set_htl_default_ott_expiry(
@@ -319,6 +324,8 @@ TL_EXPORT int32_t tl_appliance_settings_keepalive_interval(
 TL_EXPORT int32_t tl_appliance_settings_keepalive_probes(
     const tl_appliance_settings *s) TL_NOEXCEPT;
 TL_EXPORT int32_t tl_appliance_settings_receive_timeout_ms(
+    const tl_appliance_settings *s) TL_NOEXCEPT;
+TL_EXPORT int32_t tl_appliance_settings_max_links_per_client(
     const tl_appliance_settings *s) TL_NOEXCEPT;
 TL_EXPORT int32_t tl_appliance_settings_htl_grace_period(
     const tl_appliance_settings *s) TL_NOEXCEPT;

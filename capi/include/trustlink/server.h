@@ -86,11 +86,21 @@ TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options *opts,
 /* tl_server_options_set_limits sets the caps on connections not yet admitted
  * (in total and per source address), the handshake and idle timeouts in
  * milliseconds and the largest frame payload in bytes. A 0 keeps that default.
- */
+ * At tl_server_start the caps are also held below what the descriptor limit
+ * allows (docs/server.md, "Connection budget"); a full cap evicts the oldest
+ * connection not yet admitted instead of refusing the new one. */
 TL_EXPORT tl_status tl_server_options_set_limits(
     tl_server_options *opts, uint32_t max_unauthenticated,
     uint32_t max_unauthenticated_per_ip, uint32_t handshake_timeout_ms,
     uint32_t idle_timeout_ms, uint32_t max_frame_payload) TL_NOEXCEPT;
+/* tl_server_options_set_link_limits caps the admitted links in total and per
+ * client (default: 256; with a root, the registry's max_links_per_client
+ * setting wins). A 0 keeps that default. Every cap is also held below what the
+ * process's descriptor limit (RLIMIT_NOFILE) allows at tl_server_start; the
+ * library never changes that limit itself. */
+TL_EXPORT tl_status tl_server_options_set_link_limits(
+    tl_server_options *opts, uint32_t max_links,
+    uint32_t max_links_per_client) TL_NOEXCEPT;
 /* tl_server_options_set_certificate sets the server certificate and private key
  * (PEM). */
 TL_EXPORT tl_status

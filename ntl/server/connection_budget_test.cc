@@ -1,0 +1,301 @@
+// The connection budget (docs/server.md, "Connection budget"): eviction of
+// the oldest connection not yet admitted, fair per-source caps, refusals told
+// in a TLS alert, the per-client and total link caps, the ALPN rule and the
+// rate limit on lines strangers cause.
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "ntl/server/server.h"
+#include "ntl/server/server_fixture.h"
+#include "ntl/server/software_partition.h"
+#include "ntl/server/test_client.h"
+#include "ntl/wire/messages.h"
+#include "trustlink/base.h"
+
+namespace trustlink::ntl::server {
+namespace {
+
+using testing::ClientIdentity;
+using testing::ClientOptions;
+using testing::FixtureServerCredentials;
+using testing::IdleConnection;
+using testing::LoadClientIdentity;
+using testing::LogLines;
+using testing::TestClient;
+using testing::TestClientOptions;
+using testing::WaitFor;
+
+// ReadAlert reads what the server sent on an idle connection before closing
+// it: a fatal TLS alert record carries its description in byte 6; -1 when
+// the connection closed without one.
+int ReadAlert(int fd) {
+  unsigned char buf[64];
+  size_t got = 0;
+  while (got < sizeof(buf)) {
+    const ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
+    if (n <= 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  if (got >= 7 && buf[0] == 0x15 && buf[5] == 2) {
+    return buf[6];
+  }
+  return -1;
+}
+
+class ConnectionBudgetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client_ = LoadClientIdentity("client_ed25519");
+    directory_ = std::make_shared<InMemoryDirectory>();
+    ClientRecord r;
+    r.label = "web1";
+    r.fingerprint = client_.fingerprint;
+    r.allowed_ips = {"127.0.0.1", "127.0.0.2"};
+    r.partitions = {{"p1", "Partition One", "1001"}};
+    directory_->Put(r);
+    auto cred = FixtureServerCredentials();
+    ASSERT_TRUE(cred.ok()) << cred.status();
+    credentials_ = std::move(*cred);
+  }
+
+  void TearDown() override {
+    if (server_) {
+      server_->Shutdown(absl::Seconds(2));
+    }
+    for (int fd : fds_) {
+      close(fd);
+    }
+  }
+
+  void StartServer(ServerOptions o) {
+    o.listen_address = "127.0.0.1";
+    o.port = 0;
+    o.threads = 2;
+    o.log = [this](absl::string_view l) { log_.Add(l); };
+    auto s = Server::Create(o, directory_, credentials_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+    server_->SetPartitionHandler(std::make_shared<SoftwarePartitionHandler>());
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
+  // Idle opens `n` slowloris connections from `ip` and waits until the server
+  // counts `expect_unauth` connections not yet admitted.
+  std::vector<int> Idle(int n, const std::string& ip, int expect_unauth) {
+    std::vector<int> out;
+    for (int i = 0; i < n; ++i) {
+      const int fd = IdleConnection(server_->port(), ip);
+      EXPECT_GE(fd, 0) << "connect from " << ip;
+      out.push_back(fd);
+      fds_.push_back(fd);
+      // One at a time, so the server's accept order is the opening order.
+      EXPECT_TRUE(WaitFor(
+          [&] {
+            return server_->GetStatus().unauthenticated ==
+                   std::min(i + 1 + (expect_unauth - n), expect_unauth);
+          },
+          absl::Seconds(5)));
+    }
+    return out;
+  }
+
+  TestClientOptions Opts(const std::string& source_ip) {
+    TestClientOptions o = ClientOptions(client_);
+    o.source_ip = source_ip;
+    return o;
+  }
+
+  // Link connects and says hello; returns the client and the server's answer.
+  std::unique_ptr<TestClient> Link(const std::string& source_ip,
+                                   testing::Frame* answer) {
+    auto c = TestClient::Connect(server_->port(), Opts(source_ip));
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) {
+      return nullptr;
+    }
+    auto f = (*c)->Hello();
+    EXPECT_TRUE(f.ok()) << f.status();
+    if (f.ok()) {
+      *answer = *f;
+    }
+    return std::move(*c);
+  }
+
+  ClientIdentity client_;
+  std::shared_ptr<InMemoryDirectory> directory_;
+  std::shared_ptr<StaticCredentials> credentials_;
+  std::unique_ptr<Server> server_;
+  LogLines log_;
+  std::vector<int> fds_;
+};
+
+TEST_F(ConnectionBudgetTest, DerivesCapsBelowTheDescriptorLimit) {
+  ServerOptions o;
+  ConnectionLimits l = DeriveLimits(o, 128);
+  EXPECT_EQ(l.descriptor_limit, 128u);
+  EXPECT_EQ(l.max_unauthenticated, 20u);  // a quarter of 128 - 48
+  EXPECT_EQ(l.max_unauthenticated_per_ip, 20u);
+  EXPECT_EQ(l.max_links, 60u);
+  EXPECT_LT(l.max_unauthenticated + l.max_links + o.reserved_descriptors, 129u);
+  l = DeriveLimits(o, 1024);
+  EXPECT_EQ(l.max_unauthenticated, 244u);
+  EXPECT_EQ(l.max_unauthenticated_per_ip, 64u);
+  EXPECT_EQ(l.max_links, 732u);
+  l = DeriveLimits(o, UINT64_MAX);  // RLIM_INFINITY: the options' caps
+  EXPECT_EQ(l.max_unauthenticated, 1024u);
+  o.max_links = 5000;
+  EXPECT_EQ(DeriveLimits(o, 1u << 20).max_links, 5000u);
+  EXPECT_GE(DeriveLimits(o, 10).max_links, 1u);  // tiny limits still serve
+}
+
+TEST_F(ConnectionBudgetTest, RegisteredClientBehindAFullNatAddressEvictsAStranger) {
+  ServerOptions o;
+  o.max_unauthenticated_per_ip = 4;
+  StartServer(o);
+  std::vector<int> idle = Idle(4, "127.0.0.2", 4);
+  // Old behaviour: refused for 10 s (the handshake deadline).
+  testing::Frame answer;
+  auto c = Link("127.0.0.2", &answer);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(answer.type, wire::FrameType::kWelcome);
+  // The oldest stranger of that address made room, and was told why.
+  EXPECT_EQ(ReadAlert(idle[0]), SSL_AD_USER_CANCELLED);
+  EXPECT_TRUE(log_.Contains("evicted peer=127.0.0.2", "cap=per-source"));
+  EXPECT_EQ(server_->GetStatus().connections, 1);
+  EXPECT_EQ(server_->GetStatus().unauthenticated, 3);
+}
+
+TEST_F(ConnectionBudgetTest, FullTotalEvictsFromTheSourceHoldingTheMost) {
+  ServerOptions o;
+  o.max_unauthenticated = 6;
+  StartServer(o);
+  std::vector<int> few = Idle(1, "127.0.0.4", 1);  // the oldest of all
+  std::vector<int> many = Idle(5, "127.0.0.3", 6);
+  testing::Frame answer;
+  auto c = Link("127.0.0.1", &answer);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(answer.type, wire::FrameType::kWelcome);
+  EXPECT_EQ(ReadAlert(many[0]), SSL_AD_USER_CANCELLED);
+  EXPECT_TRUE(log_.Contains("evicted peer=127.0.0.3", "cap=total"));
+  EXPECT_FALSE(log_.Contains("evicted peer=127.0.0.4"));
+}
+
+TEST_F(ConnectionBudgetTest, RefusalWithNothingToEvictIsToldInATlsAlert) {
+  ServerOptions o;
+  o.max_unauthenticated = 2;
+  StartServer(o);
+  // Two registered clients that proved their key but have not said hello:
+  // protected, so a stranger cannot take their place.
+  std::vector<std::unique_ptr<TestClient>> held;
+  for (int i = 0; i < 2; ++i) {
+    auto c = TestClient::Connect(server_->port(), Opts("127.0.0.1"));
+    ASSERT_TRUE(c.ok()) << c.status();
+    held.push_back(std::move(*c));
+  }
+  ASSERT_TRUE(WaitFor([&] { return log_.Count("authenticated peer=") == 2; },
+                      absl::Seconds(5)));
+  auto refused = TestClient::Connect(server_->port(), Opts("127.0.0.2"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::StrContains(
+      absl::AsciiStrToUpper(refused.status().message()), "USER_CANCELLED"))
+      << refused.status();
+  EXPECT_TRUE(log_.Contains("refused peer=127.0.0.2", "rule=unauthenticated-cap"));
+  // The held ones are still served.
+  auto f = held[0]->Hello();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, wire::FrameType::kWelcome);
+}
+
+TEST_F(ConnectionBudgetTest, PerClientCapSaysGoAwayAndAppliesLive) {
+  ServerOptions o;
+  o.max_links_per_client = 2;
+  StartServer(o);
+  testing::Frame answer;
+  auto a = Link("127.0.0.1", &answer);
+  auto b = Link("127.0.0.2", &answer);
+  EXPECT_EQ(answer.type, wire::FrameType::kWelcome);
+  auto c = Link("127.0.0.1", &answer);
+  ASSERT_EQ(answer.type, wire::FrameType::kGoAway);
+  auto closing = wire::DecodeClosing(answer.payload);
+  ASSERT_TRUE(closing.ok());
+  EXPECT_EQ(closing->status, TL_E_RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(absl::StrContains(closing->message, "already holds 2 links"))
+      << closing->message;
+  EXPECT_TRUE(absl::StrContains(closing->message, "-maxlinksperclient"));
+  EXPECT_TRUE(log_.Contains("rule=link-cap", "client 'web1'"));
+  EXPECT_EQ(server_->GetStatus().connections, 2);
+  // The directory's setting wins and applies to the next link at once.
+  directory_->SetMaxLinksPerClient(3);
+  auto d = Link("127.0.0.1", &answer);
+  EXPECT_EQ(answer.type, wire::FrameType::kWelcome);
+  EXPECT_EQ(server_->GetStatus().connections, 3);
+}
+
+TEST_F(ConnectionBudgetTest, TotalLinkCapSaysGoAway) {
+  ServerOptions o;
+  o.max_links = 1;
+  StartServer(o);
+  EXPECT_EQ(server_->limits().max_links, 1u);
+  testing::Frame answer;
+  auto a = Link("127.0.0.1", &answer);
+  EXPECT_EQ(answer.type, wire::FrameType::kWelcome);
+  auto b = Link("127.0.0.1", &answer);
+  ASSERT_EQ(answer.type, wire::FrameType::kGoAway);
+  EXPECT_TRUE(absl::StrContains(wire::DecodeClosing(answer.payload)->message,
+                                "maximum of 1 links"));
+}
+
+TEST_F(ConnectionBudgetTest, RegisteredClientWithoutAlpnIsRefused) {
+  StartServer(ServerOptions{});
+  TestClientOptions opts = Opts("127.0.0.1");
+  opts.alpn = "";
+  auto c = TestClient::Connect(server_->port(), opts);
+  if (c.ok()) {  // TLS 1.3: the refusal comes after the client's Finished
+    auto f = (*c)->Hello();
+    ASSERT_FALSE(f.ok()) << "a client without ALPN was admitted";
+    EXPECT_EQ((*c)->alert(), SSL_AD_NO_APPLICATION_PROTOCOL) << f.status();
+  }
+  EXPECT_TRUE(log_.Contains("rule=alpn"));
+  EXPECT_EQ(server_->GetStatus().connections, 0);
+}
+
+TEST_F(ConnectionBudgetTest, LinesStrangersCauseAreRateLimitedAndCounted) {
+  ServerOptions o;
+  o.log_burst = 3;
+  o.log_window = absl::Milliseconds(500);
+  StartServer(o);
+  for (int i = 0; i < 30; ++i) {
+    // A peer that connects and leaves: one "closed" line each, unlimited
+    // before.
+    close(IdleConnection(server_->port(), "127.0.0.5"));
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] { return log_.Contains("log-suppressed kind=closed-unauthenticated"); },
+      absl::Seconds(5)));
+  EXPECT_LE(log_.Count("closed peer=127.0.0.5"), 3u * 2);  // two windows at most
+  const std::string summary =
+      log_.Find("log-suppressed kind=closed-unauthenticated");
+  EXPECT_TRUE(absl::StrContains(summary, "similar lines suppressed"))
+      << summary;
+  // Admitted clients' lines are not limited.
+  testing::Frame answer;
+  for (int i = 0; i < 5; ++i) {
+    auto c = Link("127.0.0.1", &answer);
+  }
+  EXPECT_TRUE(WaitFor([&] { return log_.Count("admitted peer=") == 5; },
+                      absl::Seconds(5)));
+}
+
+}  // namespace
+}  // namespace trustlink::ntl::server
