@@ -9,8 +9,10 @@ class InMemoryDirectory::Snap : public DirectorySnapshot {
  public:
   Snap(
       const std::map<std::string, std::shared_ptr<const ClientRecord>>& clients,
-      bool ipcheck)
-      : clients_(clients.begin(), clients.end()), ipcheck_(ipcheck) {}
+      bool ipcheck, absl::optional<LinkSettings> link_settings)
+      : clients_(clients.begin(), clients.end()),
+        ipcheck_(ipcheck),
+        link_settings_(link_settings) {}
 
   std::shared_ptr<const ClientRecord> FindByFingerprint(
       absl::string_view fingerprint) const override {
@@ -18,11 +20,15 @@ class InMemoryDirectory::Snap : public DirectorySnapshot {
     return it == clients_.end() ? nullptr : it->second;
   }
   bool ipcheck() const override { return ipcheck_; }
+  absl::optional<LinkSettings> link_settings() const override {
+    return link_settings_;
+  }
 
  private:
   const std::unordered_map<std::string, std::shared_ptr<const ClientRecord>>
       clients_;
   const bool ipcheck_;
+  const absl::optional<LinkSettings> link_settings_;
 };
 
 InMemoryDirectory::InMemoryDirectory() {
@@ -50,6 +56,12 @@ void InMemoryDirectory::SetIpCheck(bool on) {
   PublishLocked();
 }
 
+void InMemoryDirectory::SetLinkSettings(LinkSettings settings) {
+  internal::MutexLock lock(&mu_);
+  link_settings_ = settings;
+  PublishLocked();
+}
+
 std::shared_ptr<const DirectorySnapshot> InMemoryDirectory::Snapshot() const {
   internal::MutexLock lock(&mu_);
   return snapshot_;
@@ -61,7 +73,7 @@ uint64_t InMemoryDirectory::generation() const {
 }
 
 void InMemoryDirectory::PublishLocked() {
-  snapshot_ = std::make_shared<const Snap>(clients_, ipcheck_);
+  snapshot_ = std::make_shared<const Snap>(clients_, ipcheck_, link_settings_);
   ++generation_;
 }
 

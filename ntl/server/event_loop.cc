@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/server/conn.h"
+#include "ntl/server/link_settings.h"
 #include "ntl/status.h"
 #include "ntl/wire/messages.h"
 #include "trustlink/base.h"
@@ -294,14 +295,7 @@ void Loop::Accept() {
     const ServerOptions& o = server_->options_;
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (o.tcp_keepalive) {
-      setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepalive_idle_seconds,
-                 sizeof(int));
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepalive_interval_seconds,
-                 sizeof(int));
-      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepalive_count, sizeof(int));
-    }
+    SetKeepAlive(fd, link_settings());
     auto conn = std::make_unique<Conn>();
     Conn* c = conn.get();
     c->loop = this;
@@ -799,6 +793,8 @@ void Loop::Tick(absl::Time now) {
     recheck = true;
   }
   const ServerOptions& o = server_->options_;
+  const absl::Duration idle_limit =
+      std::min(o.idle_timeout, link_settings().receive_timeout);
   const bool draining = server_->draining_.load();
   if (draining && !drain_started_) {
     drain_started_ = true;
@@ -847,8 +843,14 @@ void Loop::Tick(absl::Time now) {
       CloseConn(c, "peer did not read its goaway");
       continue;
     }
-    if (admitted && now - c->last_active >= o.idle_timeout) {
-      GoAway(c, TL_E_UNAVAILABLE, "the link was idle too long");
+    if (admitted && now - c->last_active >= idle_limit) {
+      Log(absl::StrCat("closing peer=", c->peer, " rule=receive-timeout",
+                       " reason=\"nothing received for ",
+                       absl::FormatDuration(idle_limit), "\""));
+      GoAway(c, TL_E_UNAVAILABLE,
+             absl::StrCat("the link was idle too long (nothing received for ",
+                          absl::FormatDuration(idle_limit),
+                          "); reconnect"));
       if (!c->dead) {
         c->deadline = now;
         c->last_active = now;
