@@ -290,13 +290,15 @@ int Daemon::Serve(int signal_fd) {
 
 int Main(int argc, char** argv) {
   Flags flags = ParseFlags(argc, argv);
-  service_log_init("ntlsd", flags.journal ? 1 : -1);
   if (!flags.log_file.empty() &&
       service_log_open(flags.log_file.c_str()) != 0) {
-    service_log(LOG_ERR, "cannot open log file %s: %s", flags.log_file.c_str(),
-                strerror(errno));
+    fprintf(stderr, "ntlsd: cannot open log file %s: %s\n",
+            flags.log_file.c_str(), strerror(errno));
     return 1;
   }
+  // After --log: the prefixes are for the journal, which is stderr only when
+  // no --log file replaced it.
+  service_log_init("ntlsd", flags.journal ? 1 : -1);
   std::string error;
   std::unique_ptr<Instance> instance =
       Instance::New(flags.serve, flags.listen, &error);
