@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *g_program = "";
@@ -37,9 +38,20 @@ int service_log_prefixes(void) { return g_prefixes; }
 
 void service_log(int priority, const char *format, ...) {
   char line[2048];
-  int n = g_prefixes ? snprintf(line, sizeof(line), "<%d>%s: ", priority,
-                                g_program)
-                     : snprintf(line, sizeof(line), "%s: ", g_program);
+  int n;
+  if (g_prefixes) {
+    /* The journal stamps each line itself. */
+    n = snprintf(line, sizeof(line), "<%d>%s: ", priority, g_program);
+  } else {
+    struct timespec now;
+    struct tm parts;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &parts);
+    n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ",
+                 parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                 parts.tm_hour, parts.tm_min, parts.tm_sec,
+                 now.tv_nsec / 1000000L, g_program);
+  }
   if (n < 0) {
     return;
   }

@@ -20,9 +20,9 @@ void service_log_init(const char *program, int prefixes);
 /* service_log_prefixes says whether lines carry priority prefixes. */
 int service_log_prefixes(void);
 
-/* service_log writes one line: "<priority>program: message" or
- * "program: message". Thread safety: safe from any thread (one write per
- * line). */
+/* service_log writes one line: "<priority>program: message" for the journal
+ * (which adds its own time), else "<UTC time> program: message". Thread
+ * safety: safe from any thread (one write per line). */
 void service_log(int priority, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
