@@ -131,4 +131,38 @@ kill -TERM "$pid"
 wait "$pid"
 [[ ! -e "$sock" ]] || fail "socket left behind"
 grep -q "stopped" "$work/log2"
+
+# --- As a systemd service: readiness on $NOTIFY_SOCKET once the proof socket
+# serves (a datagram listener stands in for systemd), journal priority
+# prefixes (-journal), and SIGHUP reopening the -log file after a rotation.
+notify="$sockdir/notify"
+python3 - "$notify" "$work/notify.txt" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+with open(sys.argv[2], "w") as out:
+    while True:
+        msg = s.recv(4096).decode()
+        out.write(msg + "\n")
+        out.flush()
+        if "READY=1" in msg.split("\n"):
+            break
+PY
+listener=$!
+wait_for test -S "$notify" || fail "no notify listener"
+sock="$sockdir/svc.sock"
+NOTIFY_SOCKET="$notify" "$bin" -root "$root" -server hsm1 -memory -interval 50 \
+  -socket "$sock" -journal -log "$work/svc.log" &
+pid=$!
+wait "$listener" || { kill "$pid"; fail "no READY=1 on NOTIFY_SOCKET"; }
+test -S "$sock" || { kill "$pid"; fail "READY=1 before the proof socket"; }
+grep -q "^<6>htlclient: watching $root/htl/" "$work/svc.log" || { kill "$pid"; fail "no <6> line: $(cat "$work/svc.log")"; }
+wait_for grep -q "^<6>htlclient: hsm1: HTL waiting for a token" "$work/svc.log" || { kill "$pid"; fail "state line: $(cat "$work/svc.log")"; }
+mv "$work/svc.log" "$work/svc.log.1"
+kill -HUP "$pid"
+wait_for grep -qs "reopened log file $work/svc.log" "$work/svc.log" || { kill "$pid"; fail "SIGHUP did not reopen the log"; }
+kill -TERM "$pid"
+wait "$pid"
+grep -q "^<6>htlclient: stopped" "$work/svc.log" || fail "no stopped line"
 echo PASS

@@ -13,6 +13,7 @@
 
 static const char *g_program = "";
 static int g_prefixes = 0;
+static int g_timestamps = 0; /* a --log file: nobody else stamps its lines */
 
 /* stderr_is_journal compares JOURNAL_STREAM ("DEVICE:INODE") with stderr:
  * systemd sets it for the service's own stderr, and a child whose stderr was
@@ -42,7 +43,7 @@ void service_log(int priority, const char *format, ...) {
   if (g_prefixes) {
     /* The journal stamps each line itself. */
     n = snprintf(line, sizeof(line), "<%d>%s: ", priority, g_program);
-  } else {
+  } else if (g_timestamps) {
     struct timespec now;
     struct tm parts;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -51,6 +52,8 @@ void service_log(int priority, const char *format, ...) {
                  parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
                  parts.tm_hour, parts.tm_min, parts.tm_sec,
                  now.tv_nsec / 1000000L, g_program);
+  } else {
+    n = snprintf(line, sizeof(line), "%s: ", g_program);
   }
   if (n < 0) {
     return;
@@ -85,5 +88,6 @@ int service_log_open(const char *path) {
     return -1;
   }
   close(fd);
+  g_timestamps = 1;
   return 0;
 }

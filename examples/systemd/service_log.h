@@ -21,8 +21,9 @@ void service_log_init(const char *program, int prefixes);
 int service_log_prefixes(void);
 
 /* service_log writes one line: "<priority>program: message" for the journal
- * (which adds its own time), else "<UTC time> program: message". Thread
- * safety: safe from any thread (one write per line). */
+ * (which adds its own time), "<UTC time> program: message" to a log file
+ * (after service_log_open), else "program: message". Thread safety: safe from
+ * any thread (one write per line). */
 void service_log(int priority, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
