@@ -100,6 +100,29 @@ if timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -alpn ntl/1 \
 fi
 grep -qi "certificate unknown" "$WORK/sc.out" || fail "no certificate unknown alert"
 
+# Only root and the root's owner may use the socket: with its mode loosened by
+# mistake, another user is still refused (SO_PEERCRED). Needs root to switch.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c pass \
+      2>/dev/null; then
+  chmod 0666 "$SOCK"
+  chmod o+x "$SOCKDIR"
+  OTHER="$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - "$SOCK" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"stop\n")
+print(s.recv(4096).decode())
+PY
+)"
+  chmod 0600 "$SOCK"
+  echo "$OTHER" | grep -q "^error permission denied" || fail "uid 65534 was not refused: $OTHER"
+  status "$SOCK" | grep -q "^pid $PID$" || fail "a refused stop stopped ntlsd"
+else
+  echo "skipped the SO_PEERCRED check: needs root and setpriv, and a uid to switch to"
+fi
+
 # A second ntlsd on the same root fails at once, even with --daemon, and
 # leaves the first's pid file and status socket alone.
 "$NTLSD" --root "$ROOT" --listen 127.0.0.1:0 --daemon --pidfile "$PIDF" \

@@ -20,6 +20,7 @@ cleanup() {
     pid="$(cat "$ROOT/ntlsd.lock" 2>/dev/null || true)"
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
   fi
+  [ -n "${HOLDER:-}" ] && kill "$HOLDER" 2>/dev/null
   rm -rf "$BASE"
 }
 trap cleanup EXIT
@@ -131,10 +132,42 @@ run 0 ntls information show
 expect "1 (UP)"
 expect "Listening on *: 127.0.0.1:$P2"
 
+# A restart whose new bind fails comes back on the old address and says so.
+# Another program holds P3 (it listens there until the test ends).
+python3 - "$BASE/p3" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)  # holds the port; killed by the test
+PY
+HOLDER=$!
+for i in $(seq 1 100); do [ -s "$BASE/p3" ] && break; sleep 0.05; done  # bounded
+P3="$(cat "$BASE/p3")" || fail "no busy port"
+run 0 ntls bind -port "$P3"
+run 1 service restart ntls
+expect "restart failed"
+expect "cannot listen on 127.0.0.1 port $P3"
+expect "serves again on 127.0.0.1:$P2"
+run 0 service status ntls
+expect "Listening on *: 127.0.0.1:$P2"
+expect "the previous bind (the last restart failed)"
+
 run 0 service stop ntls
 expect "Status *: stopped"
 kill -0 "$PID" 2>/dev/null && fail "ntlsd $PID still runs after service stop"
 run 1 service status ntls
 expect "Status  *: stopped"
 test ! -e "$ROOT/ntlsd.sock" || fail "the status socket was left behind"
+
+# A start that fails says why, from ntlsd's own log lines.
+run 1 service start ntls
+expect "ntlsd did not start (exit status 1)"
+expect "cannot listen on 127.0.0.1 port $P3"
+kill "$HOLDER"
+run 1 service status ntls
 echo "1 passed, 0 failed"
