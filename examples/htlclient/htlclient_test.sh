@@ -9,6 +9,7 @@ set -euo pipefail
 bin="$1"
 vtl="$2"
 fake_server="$3"
+notify_listener="$4"
 tls=testdata/tls
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/htlc.XXXXXX")"
 root="$work/client"
@@ -136,19 +137,7 @@ grep -q "stopped" "$work/log2"
 # serves (a datagram listener stands in for systemd), journal priority
 # prefixes (-journal), and SIGHUP reopening the -log file after a rotation.
 notify="$sockdir/notify"
-python3 - "$notify" "$work/notify.txt" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(20)
-with open(sys.argv[2], "w") as out:
-    while True:
-        msg = s.recv(4096).decode()
-        out.write(msg + "\n")
-        out.flush()
-        if "READY=1" in msg.split("\n"):
-            break
-PY
+python3 "$notify_listener" "$notify" "$work/notify.txt" &
 listener=$!
 wait_for test -S "$notify" || fail "no notify listener"
 sock="$sockdir/svc.sock"

@@ -8,6 +8,7 @@
 # socket.
 set -uo pipefail
 NTLSD="$1"
+NOTIFY_LISTENER="$2"
 # A fresh folder per run: Bazel keeps TEST_TMPDIR between runs.
 WORK="$(mktemp -d "$TEST_TMPDIR/ntlsd.XXXXXX")"
 ROOT="$WORK/appliance"
@@ -45,19 +46,7 @@ PY
 
 # The service manager's end of NOTIFY_SOCKET: it records every datagram and
 # returns once READY=1 arrived (or fails after 20 s).
-python3 - "$NOTIFY" "$WORK/notify.txt" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(20)
-with open(sys.argv[2], "w") as out:
-    while True:
-        msg = s.recv(4096).decode()
-        out.write(msg + "\n---\n")
-        out.flush()
-        if "READY=1" in msg.split("\n"):
-            break
-PY
+python3 "$NOTIFY_LISTENER" "$NOTIFY" "$WORK/notify.txt" &
 LISTENER=$!
 for i in $(seq 1 100); do [ -S "$NOTIFY" ] && break; sleep 0.05; done  # bounded
 

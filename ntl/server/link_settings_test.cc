@@ -28,19 +28,14 @@ using testing::LoadClientIdentity;
 using testing::LogLines;
 using testing::TestClient;
 
-uint16_t LocalPort(int fd) {
+// Port is the local (`peer` false) or remote port of socket `fd`, or 0.
+uint16_t Port(int fd, bool peer) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
-  return ss.ss_family == AF_INET
-             ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-             : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
-uint16_t PeerPort(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  if ((peer ? getpeername(fd, sa, &len) : getsockname(fd, sa, &len)) != 0) {
+    return 0;
+  }
   return ss.ss_family == AF_INET
              ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
              : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
@@ -51,14 +46,16 @@ uint16_t PeerPort(int fd) {
 // process) and returns its TCP_KEEPIDLE, or -1 if keep-alive is off, or -2
 // if there is no such socket.
 int ServerSideKeepIdle(uint16_t server_port, int client_fd) {
-  const uint16_t client_port = LocalPort(client_fd);
+  const uint16_t client_port = Port(client_fd, false);
   DIR* d = opendir("/proc/self/fd");
   if (d == nullptr) return -2;
   int found = -2;
   while (dirent* e = readdir(d)) {
     const int fd = std::atoi(e->d_name);
     if (fd <= 2 || fd == client_fd || fd == dirfd(d)) continue;
-    if (LocalPort(fd) != server_port || PeerPort(fd) != client_port) continue;
+    if (Port(fd, false) != server_port || Port(fd, true) != client_port) {
+      continue;
+    }
     int on = 0, idle = 0;
     socklen_t len = sizeof(int);
     getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
