@@ -73,19 +73,27 @@ void InstanceLock::RecordPid(pid_t pid) {
   }
 }
 
-bool LockHolder(const std::string& root, pid_t* pid) {
-  const int fd =
-      open(LockPath(root).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+LockState ProbeLock(const std::string& root, pid_t* pid, std::string* error) {
+  const std::string path = LockPath(root);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
-    return false;
+    if (errno == ENOENT) {
+      return LockState::kFree;  // no ntlsd ever served this root
+    }
+    *error = "cannot read " + path + ": " + strerror(errno) +
+             " (only root and the owner of the root may manage its ntlsd)";
+    return LockState::kUnknown;
   }
   struct flock fl = WholeFile(F_WRLCK);
-  const bool held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-  if (held) {
-    *pid = ReadPid(fd);
+  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) {
+    *error = "cannot test the lock " + path + ": " + strerror(errno);
+    close(fd);
+    return LockState::kUnknown;
   }
+  const bool held = fl.l_type != F_UNLCK;
+  *pid = held ? ReadPid(fd) : 0;
   close(fd);
-  return held;
+  return held ? LockState::kHeld : LockState::kFree;
 }
 
 }  // namespace ntlsd

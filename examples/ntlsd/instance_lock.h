@@ -42,10 +42,18 @@ class InstanceLock {
   int fd_ = -1;
 };
 
-// LockHolder says whether an ntlsd holds the lock on `root` (without taking
-// it) and, if so, the pid it recorded (0 if none yet). Returns false when
-// nothing holds it or there is no lock file.
-bool LockHolder(const std::string& root, pid_t* pid);
+// LockState is what a look at the lock on a root found.
+enum class LockState {
+  kFree,     // no ntlsd serves the root (or there is no lock file yet)
+  kHeld,     // an ntlsd serves it
+  kUnknown,  // the lock file could not be read (see the error)
+};
+
+// ProbeLock tests the lock on `root` without taking it. When it is held, `pid`
+// is the pid the daemon recorded (0 if none yet); when it cannot tell,
+// `error` says why (a user other than root and the root's owner may not read
+// the lock file).
+LockState ProbeLock(const std::string& root, pid_t* pid, std::string* error);
 
 }  // namespace ntlsd
 

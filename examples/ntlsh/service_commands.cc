@@ -35,10 +35,21 @@ std::string SocketPath(const ShellAccess& shell, const Args& a) {
   return a.Has("socket") ? a.Get("socket") : DefaultNtlsdSocket(shell.root);
 }
 
-// Running says whether an ntlsd serves the shell's root, by its lock.
+// Running says whether an ntlsd serves the shell's root, by its lock; fails
+// when it cannot tell.
 bool Running(const ShellAccess& shell, pid_t* pid) {
   *pid = 0;
-  return ntlsd::LockHolder(shell.root, pid);
+  std::string error;
+  switch (ntlsd::ProbeLock(shell.root, pid, &error)) {
+    case ntlsd::LockState::kHeld:
+      return true;
+    case ntlsd::LockState::kFree:
+      return false;
+    case ntlsd::LockState::kUnknown:
+      break;
+  }
+  CommandFailed(TL_E_PERMISSION_DENIED,
+                "cannot tell whether ntls is running: " + error);
 }
 
 [[noreturn]] void NotRunning(const ShellAccess& shell, const char* what,
