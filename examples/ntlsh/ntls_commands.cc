@@ -308,6 +308,14 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
          out->Line(
              "Applies at once: a link that sends nothing for this long is "
              "closed, open links included.");
+         // trustlink clients ping after 10 s of silence by default
+         // (tl_client_settings_set_timeouts).
+         if (ms < 10000) {
+           out->Warning(
+               "clients ping every 10 s by default: with a receive timeout "
+               "under that, their idle links are closed and reconnect; keep "
+               "it above the clients' heartbeat interval");
+         }
        },
        "ntls timeout set -receive MILLISECONDS"},
       {{"ntls", "information", "show"},

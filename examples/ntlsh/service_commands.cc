@@ -278,6 +278,11 @@ std::vector<Command> ServiceCommands(const ShellAccess& shell) {
          out->Field("Service", "service", "ntls");
          out->Field("Status", "status", "running");
          AddDaemonFields(st, out);
+         if (st.bind == "command-line") {
+           out->Warning(
+               "ntlsd was started with --listen, which overrides ntls bind; "
+               "start it without --listen to use the registry's bind");
+         }
        },
        "service restart ntls [-socket PATH]"},
   };
