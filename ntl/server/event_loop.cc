@@ -793,8 +793,7 @@ void Loop::Tick(absl::Time now) {
     recheck = true;
   }
   const ServerOptions& o = server_->options_;
-  const absl::Duration idle_limit =
-      std::min(o.idle_timeout, link_settings().receive_timeout);
+  const LinkSettings link = link_settings();
   const bool draining = server_->draining_.load();
   if (draining && !drain_started_) {
     drain_started_ = true;
@@ -843,8 +842,11 @@ void Loop::Tick(absl::Time now) {
       CloseConn(c, "peer did not read its goaway");
       continue;
     }
+    absl::string_view idle_rule;
+    const absl::Duration idle_limit =
+        IdleLimit(link, o.idle_timeout, c->htl_link, &idle_rule);
     if (admitted && now - c->last_active >= idle_limit) {
-      Log(absl::StrCat("closing peer=", c->peer, " rule=receive-timeout",
+      Log(absl::StrCat("closing peer=", c->peer, " rule=", idle_rule,
                        " reason=\"nothing received for ",
                        absl::FormatDuration(idle_limit), "\""));
       GoAway(c, TL_E_UNAVAILABLE,

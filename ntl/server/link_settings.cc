@@ -21,6 +21,17 @@ void SetKeepAlive(int fd, const LinkSettings& s) {
   }
 }
 
+absl::Duration IdleLimit(const LinkSettings& settings,
+                         absl::Duration idle_timeout, bool htl_link,
+                         absl::string_view* rule) {
+  if (htl_link || settings.receive_timeout >= idle_timeout) {
+    *rule = "idle-timeout";
+    return idle_timeout;
+  }
+  *rule = "receive-timeout";
+  return settings.receive_timeout;
+}
+
 namespace internal_engine {
 
 LinkSettings Loop::link_settings() {

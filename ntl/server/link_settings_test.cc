@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "ntl/server/directory.h"
+#include "ntl/server/link_settings.h"
 #include "ntl/server/server.h"
 #include "ntl/server/server_fixture.h"
 #include "ntl/server/software_partition.h"
@@ -161,6 +162,22 @@ TEST_F(LinkSettingsTest, PingsKeepALinkUnderTheReceiveTimeoutOpen) {
     absl::SleepFor(absl::Milliseconds(200));  // the idle gap under test
   }
   EXPECT_EQ(server_->GetStatus().connections, 1);
+}
+
+TEST(IdleLimitTest, ReceiveTimeoutForApplicationLinksOnly) {
+  LinkSettings l;
+  l.receive_timeout = absl::Seconds(20);
+  absl::string_view rule;
+  EXPECT_EQ(IdleLimit(l, absl::Minutes(10), false, &rule), absl::Seconds(20));
+  EXPECT_EQ(rule, "receive-timeout");
+  // The HTL agent speaks once per polling interval, which may be longer.
+  EXPECT_EQ(IdleLimit(l, absl::Minutes(10), true, &rule), absl::Minutes(10));
+  EXPECT_EQ(rule, "idle-timeout");
+  // The server's idle timeout caps the receive timeout.
+  EXPECT_EQ(IdleLimit(l, absl::Seconds(5), false, &rule), absl::Seconds(5));
+  EXPECT_EQ(rule, "idle-timeout");
+  l.receive_timeout = absl::InfiniteDuration();
+  EXPECT_EQ(IdleLimit(l, absl::Minutes(10), false, &rule), absl::Minutes(10));
 }
 
 }  // namespace
