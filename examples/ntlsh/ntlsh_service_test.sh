@@ -91,6 +91,9 @@ expect "PID *: $PID"
 run 0 ntls bind -port "$P2"
 run 0 ntls tcp_keepalive set -idle 30 -interval 5 -probes 3
 expect "Applies at once to new links"
+# The reference guide's spelling of the same command.
+run 0 ntls TCPKeepAlive show
+expect "TCP keep-alive idle (s) *: 30"
 run 0 service status ntls
 expect "Listening on *: 127.0.0.1:$P1"
 run 0 service restart ntls
