@@ -1,7 +1,10 @@
 #!/bin/bash
-# `ntls timeout set -receive MS` with a real ntlsd and a real client: a link
-# that sends nothing for longer than the receive timeout is closed by ntlsd,
-# which logs why; and a change reaches a daemon that is already running.
+# ntlsd's links, with a real ntlsd and a real client (idle_link_probe):
+# - `ntls timeout set -receive MS`: a link that sends nothing for longer than
+#   the receive timeout is closed by ntlsd, which logs why, and the change
+#   reaches a daemon that is already running;
+# - `service restart ntls` drains a live link: its client is told the server
+#   is going away, and reconnects to the restarted server by itself.
 set -uo pipefail
 NTLSD="$1"
 NTLSH="$2"
@@ -37,5 +40,21 @@ MS="$(sed -n 's/^link closed after \([0-9]*\) ms.*/\1/p' <<<"$OUT")"
 grep -q "idle too long" <<<"$OUT" || fail "the client was not told why: $OUT"
 grep -q "closing peer=127.0.0.1:[0-9]* rule=receive-timeout reason=\"nothing received for 1s\"" \
   "$ROOT/ntlsd.log" || fail "ntlsd did not log the receive timeout"
+# Restart with a live link: back to a receive timeout that leaves it alone.
+sh ntls timeout set -receive 60000
+"$PROBE" 127.0.0.1 "$PORT" "$ROOT/server/server.pem" \
+  "$TLS/client_ed25519.cert.pem" "$TLS/client_ed25519.key.pem" 20 reconnect \
+  >"$BASE/probe.out" 2>&1 &
+PROBE_PID=$!
+for i in $(seq 1 200); do grep -qs '^ready$' "$BASE/probe.out" && break; sleep 0.05; done  # bounded
+grep -q '^ready$' "$BASE/probe.out" || fail "the probe's link did not come up: $(cat "$BASE/probe.out")"
+sh service restart ntls
+grep -q "Restarts *: 1" "$BASE/out" || fail "restart: $(cat "$BASE/out")"
+wait "$PROBE_PID" || fail "the link did not come back after the restart: $(cat "$BASE/probe.out")"
+cat "$BASE/probe.out"
+grep -q "link closed after .*shutting down" "$BASE/probe.out" ||
+  fail "the client was not told the server was going away"
+grep -q "^link back after" "$BASE/probe.out" || fail "no reconnect"
+grep -q "restart: draining links" "$ROOT/ntlsd.log" || fail "no drain logged"
 sh service stop ntls
 echo "1 passed, 0 failed"
