@@ -45,10 +45,9 @@ std::unique_ptr<Instance> Instance::New(const ServeConfig& config,
     *error = "out of memory";
     return nullptr;
   }
-  bool ok = tl_server_options_set_root(opts, config.root.c_str(),
-                                       config.name.empty()
-                                           ? nullptr
-                                           : config.name.c_str()) == TL_OK &&
+  bool ok = tl_server_options_set_root(
+                opts, config.root.c_str(),
+                config.name.empty() ? nullptr : config.name.c_str()) == TL_OK &&
             tl_server_options_set_threads(opts, config.threads) == TL_OK &&
             tl_server_options_set_log(opts, LogLine, nullptr) == TL_OK;
   if (ok && !listen.empty()) {
@@ -56,7 +55,8 @@ std::unique_ptr<Instance> Instance::New(const ServeConfig& config,
     uint16_t port = 0;
     if (!ParseListen(listen, &addr, &port)) {
       tl_server_options_free(opts);
-      *error = "--listen wants ADDR:PORT or [V6ADDR]:PORT, not '" + listen + "'";
+      *error =
+          "--listen wants ADDR:PORT or [V6ADDR]:PORT, not '" + listen + "'";
       return nullptr;
     }
     ok = tl_server_options_set_listen(opts, addr.c_str(), port) == TL_OK;

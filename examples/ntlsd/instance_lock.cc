@@ -51,8 +51,7 @@ bool InstanceLock::Acquire(const std::string& root, std::string* error) {
       return false;
     }
     *error = "another ntlsd" +
-             (pid > 0 ? " (pid " + std::to_string(pid) + ")"
-                      : std::string()) +
+             (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
              " already serves " + root + " (it holds " + path +
              "); stop it first (ntlsh service stop ntls), or give this one "
              "another --root";

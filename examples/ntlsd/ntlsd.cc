@@ -141,8 +141,7 @@ bool WritePidFile(const std::string& path) {
 
 // Build makes, attaches and starts one serving generation.
 std::unique_ptr<Instance> Build(const ServeConfig& config,
-                                const std::string& listen,
-                                std::string* error) {
+                                const std::string& listen, std::string* error) {
   std::unique_ptr<Instance> in = Instance::New(config, listen, error);
   if (in == nullptr || !in->Attach(error) || !in->Start(error)) {
     return nullptr;
@@ -182,7 +181,7 @@ class Daemon {
 };
 
 std::string Daemon::StatusReply() const {
-  const char* bind = on_fallback_                  ? "previous"
+  const char* bind = on_fallback_                 ? "previous"
                      : instance_->from_registry() ? "registry"
                                                   : "command-line";
   return "state running\npid " + std::to_string(getpid()) + "\nstarted " +
@@ -203,8 +202,8 @@ std::string Daemon::Restart() {
   instance_ = Build(flags_.serve, flags_.listen, &error);
   std::string reply;
   if (instance_ == nullptr) {
-    service_log(LOG_ERR, "restart failed: %s; coming back on %s",
-                error.c_str(), old.c_str());
+    service_log(LOG_ERR, "restart failed: %s; coming back on %s", error.c_str(),
+                old.c_str());
     std::string again;
     instance_ = Build(flags_.serve, old, &again);
     if (instance_ == nullptr) {
@@ -266,8 +265,8 @@ int Daemon::Serve(int signal_fd) {
       ControlSocket::Reply(conn, StatusReply());
     } else if (request == "stop") {
       service_log(LOG_INFO, "stop requested on the control socket");
-      ControlSocket::Reply(conn, "stopping\npid " +
-                                     std::to_string(getpid()) + "\n");
+      ControlSocket::Reply(conn,
+                           "stopping\npid " + std::to_string(getpid()) + "\n");
       break;
     } else if (request == "restart") {
       const std::string reply = Restart();
@@ -331,8 +330,8 @@ int Main(int argc, char** argv) {
   }
   lock.RecordPid(getpid());
   if (!flags.pidfile.empty() && !WritePidFile(flags.pidfile)) {
-    service_log(LOG_ERR, "cannot write pid file %s: %s",
-                flags.pidfile.c_str(), strerror(errno));
+    service_log(LOG_ERR, "cannot write pid file %s: %s", flags.pidfile.c_str(),
+                strerror(errno));
     return 1;
   }
   struct PidFileRemover {

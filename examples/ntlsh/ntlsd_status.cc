@@ -115,7 +115,8 @@ bool AskNtlsd(const std::string& socket_path, const std::string& request,
     const int e = errno;
     if (e == ENOENT || e == ECONNREFUSED) {
       return Fail(error, "ntlsd is not running (no status socket at " +
-                             socket_path + "; start it with: ntlsh service start ntls)");
+                             socket_path +
+                             "; start it with: ntlsh service start ntls)");
     }
     return Fail(error,
                 "cannot reach ntlsd at " + socket_path + ": " + strerror(e));
@@ -134,8 +135,7 @@ bool AskNtlsd(const std::string& socket_path, const std::string& request,
     if (n < 0) {
       return Fail(error, errno == EAGAIN
                              ? "ntlsd did not answer within " +
-                                   std::to_string(timeout_seconds) +
-                                   " seconds"
+                                   std::to_string(timeout_seconds) + " seconds"
                              : std::string("reading ntlsd's status: ") +
                                    strerror(errno));
     }

@@ -123,8 +123,8 @@ void StartNtlsd(const ShellAccess& shell, const Args& a) {
   const std::string program = FindNtlsd(a);
   const std::string log = shell.root + "/ntlsd.log";
   const off_t before = FileSize(log);
-  std::vector<std::string> args = {program, "--root", shell.root, "--daemon",
-                                   "--log", log};
+  std::vector<std::string> args = {program,    "--root", shell.root,
+                                   "--daemon", "--log",  log};
   if (a.Has("socket")) {
     args.push_back("--status-socket");
     args.push_back(a.Get("socket"));
@@ -135,8 +135,8 @@ void StartNtlsd(const ShellAccess& shell, const Args& a) {
   std::fflush(stdout);
   const pid_t child = fork();
   if (child < 0) {
-    CommandFailed(TL_E_IO, std::string("cannot start ntlsd: ") +
-                               std::strerror(errno));
+    CommandFailed(TL_E_IO,
+                  std::string("cannot start ntlsd: ") + std::strerror(errno));
   }
   if (child == 0) {
     execv(program.c_str(), argv.data());
@@ -183,12 +183,11 @@ std::string DefaultNtlsdSocket(const std::string& root) {
 void AddDaemonFields(const NtlsdStatus& st, Output* out) {
   out->FieldNum("PID", "pid", st.pid);
   out->Field("Listening on", "listen", st.listen);
-  out->Field("Bind address from", "bind_source",
-             st.bind == "command-line"
-                 ? "ntlsd --listen (ntls bind does not apply)"
-             : st.bind == "previous"
-                 ? "the previous bind (the last restart failed)"
-                 : "the registry (ntls bind)");
+  out->Field(
+      "Bind address from", "bind_source",
+      st.bind == "command-line" ? "ntlsd --listen (ntls bind does not apply)"
+      : st.bind == "previous"   ? "the previous bind (the last restart failed)"
+                                : "the registry (ntls bind)");
   if (st.started > 0) out->Field("Started", "started", Iso(st.started));
   if (st.serving_since > 0) {
     out->Field("Serving since", "serving_since", Iso(st.serving_since));
@@ -197,8 +196,7 @@ void AddDaemonFields(const NtlsdStatus& st, Output* out) {
   out->FieldNum("Connected clients", "connected_clients",
                 static_cast<long long>(st.clients.size()));
   out->FieldNum("Links", "links", st.connections);
-  out->FieldNum("Links in handshake", "links_in_handshake",
-                st.unauthenticated);
+  out->FieldNum("Links in handshake", "links_in_handshake", st.unauthenticated);
 }
 
 std::vector<Command> ServiceCommands(const ShellAccess& shell) {
@@ -231,8 +229,7 @@ std::vector<Command> ServiceCommands(const ShellAccess& shell) {
          pid_t pid = 0;
          if (Running(shell, &pid)) {
            CommandFailed(TL_E_FAILED_PRECONDITION,
-                         "ntls is already running (pid " +
-                             std::to_string(pid) +
+                         "ntls is already running (pid " + std::to_string(pid) +
                              "); to apply bind changes use: ntlsh service "
                              "restart ntls");
          }
@@ -249,9 +246,9 @@ std::vector<Command> ServiceCommands(const ShellAccess& shell) {
          NtlsdStatus st;
          std::string error;
          if (!AskNtlsd(SocketPath(shell, a), "stop", 5, &st, &error)) {
-           CommandFailed(TL_E_UNAVAILABLE,
-                         "cannot stop ntlsd (pid " + std::to_string(pid) +
-                             "): " + error);
+           CommandFailed(
+               TL_E_UNAVAILABLE,
+               "cannot stop ntlsd (pid " + std::to_string(pid) + "): " + error);
          }
          if (!WaitStopped(shell, kStopSeconds)) {
            CommandFailed(TL_E_DEADLINE_EXCEEDED,

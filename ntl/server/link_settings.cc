@@ -1,11 +1,12 @@
 // The per-link settings an admin changes while the server runs (directory.h,
 // LinkSettings): which ones apply, and keep-alive on an accepted socket.
+#include "ntl/server/link_settings.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "ntl/server/event_loop.h"
-#include "ntl/server/link_settings.h"
 
 namespace trustlink::ntl::server {
 

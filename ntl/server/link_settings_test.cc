@@ -1,5 +1,7 @@
 // Link settings changed while the server runs (directory.h, LinkSettings):
 // keep-alive reaches new links, the receive timeout reaches open links too.
+#include "ntl/server/link_settings.h"
+
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,7 +14,6 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "ntl/server/directory.h"
-#include "ntl/server/link_settings.h"
 #include "ntl/server/server.h"
 #include "ntl/server/server_fixture.h"
 #include "ntl/server/software_partition.h"
@@ -144,7 +145,9 @@ TEST_F(LinkSettingsTest, ReceiveTimeoutClosesAnIdleOpenLink) {
   const absl::Duration took = absl::Now() - start;
   EXPECT_GE(took, absl::Milliseconds(400));
   EXPECT_LT(took, absl::Seconds(3));
-  EXPECT_TRUE(log_.Contains("rule=receive-timeout", "nothing received for 400ms")) << "no log line";
+  EXPECT_TRUE(
+      log_.Contains("rule=receive-timeout", "nothing received for 400ms"))
+      << "no log line";
 }
 
 TEST_F(LinkSettingsTest, PingsKeepALinkUnderTheReceiveTimeoutOpen) {
