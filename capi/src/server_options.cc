@@ -69,6 +69,24 @@ tl_server_options_set_root(tl_server_options* opts, const char* root,
   });
 }
 
+TL_EXPORT tl_status tl_server_options_set_log(tl_server_options* opts,
+                                              tl_server_log_fn fn,
+                                              void* userdata) noexcept {
+  if (opts == nullptr) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  if (fn == nullptr) {
+    opts->options.log = nullptr;
+  } else {
+    opts->options.log = [fn, userdata](absl::string_view line) {
+      const std::string text(line);  // NUL-terminated for C callers
+      fn(userdata, trustlink::capi::server_internal::LogPriority(line),
+         text.c_str(), text.size());
+    };
+  }
+  return opts->last_error.Record(absl::OkStatus());
+}
+
 TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options* opts,
                                                   int32_t threads) noexcept {
   if (opts == nullptr) {

@@ -3,6 +3,7 @@
  *
  *   htlclient [-root DIR] [-server NAME ...] [-interval MS]
  *             [-runtime DIR | -memory] [-socket PATH] [-once]
+ *             [-log FILE] [-journal]
  *
  * It serves every server marked for HTL in the client configuration
  * (DIR/trustlink.conf, ServerHtlNN = 1, as `vtl addServer ... -htl` writes
@@ -21,15 +22,25 @@
  * restarted agent then needs a new one-time token).
  *
  * -once polls once, prints the state and exits 0 if every server is up.
- * Without -once it runs until SIGINT or SIGTERM, printing state changes. */
+ * Without -once it runs until SIGINT or SIGTERM, printing state changes.
+ *
+ * As a service (examples/systemd/htlclient.service): it reports readiness on
+ * $NOTIFY_SOCKET once the proof socket serves; when stderr is the journal
+ * (JOURNAL_STREAM) or with -journal, its lines go to stderr with syslog
+ * priority prefixes (<3> errors, <4> a refused token or a retrying link, <6>
+ * the rest). -log FILE sends its output to FILE, which SIGHUP reopens. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "examples/systemd/service_log.h"
+#include "examples/systemd/service_notify.h"
 #include "trustlink/trustlink.h"
 
 #define MAX_SERVERS 64
@@ -37,9 +48,21 @@
 #define SERVER_NAME_MAX 256
 
 static volatile sig_atomic_t g_stop = 0;
+static volatile sig_atomic_t g_reopen = 0;
 static void on_signal(int sig) {
-  (void)sig;
-  g_stop = 1;
+  if (sig == SIGHUP) {
+    g_reopen = 1;
+  } else {
+    g_stop = 1;
+  }
+}
+
+/* open_log makes `path` this process's stdout and stderr (service_log_open
+ * replaces stderr; the state lines go to stdout). Returns 0 or -1. */
+static int open_log(const char *path) {
+  if (service_log_open(path) != 0) return -1;
+  fflush(stdout);
+  return dup2(STDERR_FILENO, STDOUT_FILENO) < 0 ? -1 : 0;
 }
 
 static const char *state_name(int32_t state) {
@@ -59,12 +82,32 @@ static int usage(void) {
   fprintf(stderr,
           "usage: htlclient [-root DIR] [-server NAME ...] [-interval MS]\n"
           "                 [-runtime DIR | -memory] [-socket PATH] "
-          "[-once]\n");
+          "[-once]\n"
+          "                 [-log FILE] [-journal]\n");
   return 2;
 }
 
 static void fail(const char *what, tl_status st, const char *message) {
-  fprintf(stderr, "htlclient: %s: %s: %s\n", what, tl_status_name(st), message);
+  service_log(LOG_ERR, "%s: %s: %s", what, tl_status_name(st), message);
+}
+
+/* say prints a line of the running agent: to stdout as before, or to the
+ * journal with its priority ("htlclient: " is then the journal prefix). */
+static void say(int priority, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(int priority, const char *format, ...) {
+  char line[4096];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(line, sizeof(line), format, ap);
+  va_end(ap);
+  if (service_log_prefixes()) {
+    const char *text = strncmp(line, "htlclient: ", 11) == 0 ? line + 11 : line;
+    service_log(priority, "%s", text);
+  } else {
+    printf("%s\n", line);
+    fflush(stdout);
+  }
 }
 
 /* report prints each server's state; returns the number of servers that are up.
@@ -89,13 +132,25 @@ static int report(tl_htl_agent *agent, const char **servers, int n,
       continue;
     last_state[i] = state;
     last_failure[i] = failure;
-    printf("%s: HTL %s", servers[i], state_name(state));
+    char gen[48] = "";
     if (generation != 0)
-      printf(" (generation %llu)", (unsigned long long)generation);
+      snprintf(gen, sizeof(gen), " (generation %llu)",
+               (unsigned long long)generation);
+    char why[TL_ERROR_MESSAGE_MAX + 64] = "";
     if (failure != TL_OK)
-      printf("; last error %s: %s", tl_status_name(failure), msg);
-    printf("\n");
-    fflush(stdout);
+      snprintf(why, sizeof(why), "; last error %s: %s",
+               tl_status_name(failure), msg);
+    if (service_log_prefixes()) {
+      const int priority = state == TL_HTL_AGENT_REFUSED ||
+                                   state == TL_HTL_AGENT_RETRYING
+                               ? LOG_WARNING
+                               : LOG_INFO;
+      service_log(priority, "%s: HTL %s%s%s", servers[i], state_name(state),
+                  gen, why);
+    } else {
+      printf("%s: HTL %s%s%s\n", servers[i], state_name(state), gen, why);
+      fflush(stdout);
+    }
   }
   return up;
 }
@@ -155,6 +210,8 @@ int main(int argc, char **argv) {
   long interval_ms = 10000;
   int once = 0;
   int memory_only = 0;
+  int journal = 0;
+  const char *log_file = NULL;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -162,6 +219,8 @@ int main(int argc, char **argv) {
       once = 1;
     } else if (strcmp(a, "-memory") == 0) {
       memory_only = 1;
+    } else if (strcmp(a, "-journal") == 0) {
+      journal = 1;
     } else if (v == NULL) {
       return usage();
     } else if (strcmp(a, "-root") == 0) {
@@ -175,11 +234,20 @@ int main(int argc, char **argv) {
       runtime = v, ++i;
     } else if (strcmp(a, "-socket") == 0) {
       socket_path = v, ++i;
+    } else if (strcmp(a, "-log") == 0) {
+      log_file = v, ++i;
     } else {
       return usage();
     }
   }
   if (memory_only && runtime != NULL) return usage();
+  if (log_file != NULL && open_log(log_file) != 0) {
+    fprintf(stderr, "htlclient: cannot open log file %s: %s\n", log_file,
+            strerror(errno));
+    return 1;
+  }
+  /* After -log: the prefixes are for the journal's stream only. */
+  service_log_init("htlclient", journal ? 1 : -1);
 
   char root_buf[4096];
   size_t root_len = 0;
@@ -280,6 +348,7 @@ int main(int argc, char **argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
   st = tl_htl_agent_start(agent);
   if (st != TL_OK) {
     tl_htl_agent_last_error(agent, err, sizeof(err), &err_len);
@@ -293,22 +362,39 @@ int main(int argc, char **argv) {
       tl_htl_default_proof_socket(sock, sizeof(sock), &sock_len) == TL_OK) {
     socket_path = sock;
   }
-  printf("htlclient: watching %s/htl/ every %ld ms; proofs on %s\n", root,
-         interval_ms,
-         socket_path != NULL && socket_path[0] != '\0' ? socket_path
-                                                       : "(disabled)");
-  printf("htlclient: HTL servers:");
-  for (int i = 0; i < num_servers; ++i) printf(" %s", servers[i]);
-  printf("; secrets %s%s\n", runtime != NULL ? "in " : "in memory only",
-         runtime != NULL ? runtime : "");
-  fflush(stdout);
+  char names[MAX_SERVERS * (SERVER_NAME_MAX + 1) + 1] = "";
+  for (int i = 0; i < num_servers; ++i) {
+    strcat(names, " ");
+    strcat(names, servers[i]);
+  }
+  say(LOG_INFO, "htlclient: watching %s/htl/ every %ld ms; proofs on %s", root,
+      interval_ms,
+      socket_path != NULL && socket_path[0] != '\0' ? socket_path
+                                                    : "(disabled)");
+  say(LOG_INFO, "htlclient: HTL servers:%s; secrets %s%s", names,
+      runtime != NULL ? "in " : "in memory only",
+      runtime != NULL ? runtime : "");
+  /* Ready: the agent runs and its proof socket serves. */
+  service_notify("READY=1");
   while (!g_stop) {
+    if (g_reopen) {
+      g_reopen = 0;
+      if (log_file == NULL) {
+        say(LOG_INFO, "htlclient: SIGHUP: no -log file to reopen");
+      } else if (open_log(log_file) != 0) {
+        service_log(LOG_ERR, "SIGHUP: cannot reopen log file %s: %s",
+                    log_file, strerror(errno));
+      } else {
+        say(LOG_INFO, "htlclient: SIGHUP: reopened log file %s", log_file);
+      }
+    }
     report(agent, servers, num_servers, last_state, last_failure, 1);
     struct timespec ts = {0, 100 * 1000 * 1000};
     nanosleep(&ts, NULL); /* pacing the status display, not synchronisation */
   }
+  service_notify("STOPPING=1");
   tl_htl_agent_stop(agent);
   tl_htl_agent_free(agent);
-  printf("htlclient: stopped\n");
+  say(LOG_INFO, "htlclient: stopped");
   return 0;
 }

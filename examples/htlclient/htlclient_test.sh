@@ -9,6 +9,7 @@ set -euo pipefail
 bin="$1"
 vtl="$2"
 fake_server="$3"
+notify_listener="$4"
 tls=testdata/tls
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/htlc.XXXXXX")"
 root="$work/client"
@@ -131,4 +132,26 @@ kill -TERM "$pid"
 wait "$pid"
 [[ ! -e "$sock" ]] || fail "socket left behind"
 grep -q "stopped" "$work/log2"
+
+# --- As a systemd service: readiness on $NOTIFY_SOCKET once the proof socket
+# serves (a datagram listener stands in for systemd), journal priority
+# prefixes (-journal), and SIGHUP reopening the -log file after a rotation.
+notify="$sockdir/notify"
+python3 "$notify_listener" "$notify" "$work/notify.txt" &
+listener=$!
+wait_for test -S "$notify" || fail "no notify listener"
+sock="$sockdir/svc.sock"
+NOTIFY_SOCKET="$notify" "$bin" -root "$root" -server hsm1 -memory -interval 50 \
+  -socket "$sock" -journal -log "$work/svc.log" &
+pid=$!
+wait "$listener" || { kill "$pid"; fail "no READY=1 on NOTIFY_SOCKET"; }
+test -S "$sock" || { kill "$pid"; fail "READY=1 before the proof socket"; }
+grep -q "^<6>htlclient: watching $root/htl/" "$work/svc.log" || { kill "$pid"; fail "no <6> line: $(cat "$work/svc.log")"; }
+wait_for grep -q "^<6>htlclient: hsm1: HTL waiting for a token" "$work/svc.log" || { kill "$pid"; fail "state line: $(cat "$work/svc.log")"; }
+mv "$work/svc.log" "$work/svc.log.1"
+kill -HUP "$pid"
+wait_for grep -qs "reopened log file $work/svc.log" "$work/svc.log" || { kill "$pid"; fail "SIGHUP did not reopen the log"; }
+kill -TERM "$pid"
+wait "$pid"
+grep -q "^<6>htlclient: stopped" "$work/svc.log" || fail "no stopped line"
 echo PASS

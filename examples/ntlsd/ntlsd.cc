@@ -3,33 +3,47 @@
 // (trustlink/trustlink.h).
 //
 //   ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] [--threads N]
-//         [--foreground | --daemon --pidfile FILE] [--log FILE]
-//         [--status-socket PATH]
+//         [--foreground | --daemon] [--pidfile FILE] [--log FILE]
+//         [--status-socket PATH] [--journal]
+//
+// One ntlsd serves a root: a second one on the same root exits 1 at once
+// (instance_lock.h). --daemon returns when the daemon serves (exit 0) or
+// failed to start (its exit status). Under systemd (Type=notify) it reports
+// readiness on $NOTIFY_SOCKET, and log lines carry syslog priority prefixes
+// when stderr is the journal (or with --journal).
 //
 // Signals: SIGTERM/SIGINT stop cleanly (in-flight calls finish, up to 10 s);
-// SIGHUP is logged and otherwise a no-op, since registry and certificate
-// changes apply live. The status socket (default <root>/ntlsd.sock) answers
-// `status` (docs/server.md).
+// SIGHUP reopens the --log file (for logrotate). The status socket (default
+// <root>/ntlsd.sock) answers `status`, `stop` and `restart` (docs/server.md):
+// restart drains the links and listens again on the registry's bind address
+// and port, which is how `ntls bind` changes take effect.
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 
+#include "examples/ntlsd/control_socket.h"
+#include "examples/ntlsd/daemonize.h"
+#include "examples/ntlsd/instance.h"
+#include "examples/ntlsd/instance_lock.h"
+#include "examples/systemd/service_log.h"
+#include "examples/systemd/service_notify.h"
 #include "trustlink/trustlink.h"
 
+namespace ntlsd {
 namespace {
+
+constexpr uint32_t kDrainMs = 10000;  // in-flight calls finish within this
 
 // RaiseDescriptorLimit lifts the soft RLIMIT_NOFILE to the hard limit: the
 // server's connection caps are derived from it (docs/server.md, "Connection
@@ -44,126 +58,92 @@ void RaiseDescriptorLimit() {
   const rlim_t soft = rl.rlim_cur;
   rl.rlim_cur = rl.rlim_max;
   if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-    fprintf(stderr,
-            "ntlsd: warning: cannot raise the descriptor limit from %llu to "
-            "%llu: %s; the connection caps follow the lower limit\n",
-            static_cast<unsigned long long>(soft),
-            static_cast<unsigned long long>(rl.rlim_max), strerror(errno));
+    service_log(LOG_WARNING,
+                "cannot raise the descriptor limit from %llu to %llu: %s; the "
+                "connection caps follow the lower limit",
+                static_cast<unsigned long long>(soft),
+                static_cast<unsigned long long>(rl.rlim_max), strerror(errno));
   }
 }
 
-void Usage() {
-  fprintf(stderr,
+void Usage(FILE* to) {
+  fprintf(to,
           "usage: ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] "
           "[--threads N]\n"
-          "             [--foreground | --daemon --pidfile FILE] [--log FILE]\n"
-          "             [--status-socket PATH]\n");
+          "             [--foreground | --daemon] [--pidfile FILE] "
+          "[--log FILE]\n"
+          "             [--status-socket PATH] [--journal]\n");
 }
 
-void LogLine(const char* what) { fprintf(stderr, "ntlsd: %s\n", what); }
+struct Flags {
+  ServeConfig serve;
+  std::string listen, log_file, pidfile, status_path;
+  bool daemon = false;
+  bool journal = false;
+};
 
-std::string LastError(const tl_server_options* o, const tl_server* s) {
-  char buf[TL_ERROR_MESSAGE_MAX];
-  size_t len = 0;
-  buf[0] = '\0';
-  if (s != nullptr) {
-    tl_server_last_error(s, buf, sizeof(buf), &len);
-  } else {
-    tl_server_options_last_error(o, buf, sizeof(buf), &len);
-  }
-  return buf;
-}
-
-// ParseListen splits "ADDR:PORT" or "[V6]:PORT".
-bool ParseListen(const std::string& text, std::string* addr, uint16_t* port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos) {
-    return false;
-  }
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  char* end = nullptr;
-  const long p = strtol(text.c_str() + colon + 1, &end, 10);
-  if (host.empty() || *end != '\0' || p < 0 || p > 65535) {
-    return false;
-  }
-  *addr = host;
-  *port = static_cast<uint16_t>(p);
-  return true;
-}
-
-std::string StatusText(tl_server* server) {
-  tl_server_status* st = nullptr;
-  if (tl_server_status_new(server, &st) != TL_OK) {
-    return "error cannot read status\nend\n";
-  }
-  const char* listen = "";
-  uint32_t admitted = 0, unauth = 0;
-  size_t n = 0;
-  tl_server_status_listen(st, &listen);
-  tl_server_status_connections(st, &admitted, &unauth);
-  tl_server_status_num_clients(st, &n);
-  std::string out = std::string("listen ") + listen + "\n" + "connections " +
-                    std::to_string(admitted) + "\n" + "unauthenticated " +
-                    std::to_string(unauth) + "\n" + "clients " +
-                    std::to_string(n) + "\n";
-  for (size_t i = 0; i < n; ++i) {
-    const char* label = "";
-    const char* fp = "";
-    uint32_t conns = 0;
-    if (tl_server_status_client(st, i, &label, &fp, &conns) == TL_OK) {
-      out += "client " + std::to_string(conns) + " " + fp + " " + label + "\n";
+// ParseFlags reads the command line; exits 2 on a usage error, 0 on --help.
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string value;
+    bool has_value = false;
+    const size_t eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      has_value = true;
+    }
+    auto next = [&]() -> std::string {
+      if (has_value) {
+        return value;
+      }
+      if (i + 1 >= argc) {
+        fprintf(stderr, "ntlsd: %s needs a value\n", a.c_str());
+        Usage(stderr);
+        exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--root" || a == "-root") {
+      f.serve.root = next();
+    } else if (a == "--listen") {
+      f.listen = next();
+    } else if (a == "--name") {
+      f.serve.name = next();
+    } else if (a == "--log") {
+      f.log_file = next();
+    } else if (a == "--pidfile") {
+      f.pidfile = next();
+    } else if (a == "--status-socket") {
+      f.status_path = next();
+    } else if (a == "--threads") {
+      f.serve.threads = atoi(next().c_str());
+    } else if (a == "--daemon") {
+      f.daemon = true;
+    } else if (a == "--foreground") {
+      f.daemon = false;
+    } else if (a == "--journal") {
+      f.journal = true;
+    } else if (a == "--help" || a == "-h") {
+      Usage(stdout);
+      exit(0);
+    } else {
+      fprintf(stderr, "ntlsd: unknown argument '%s'\n", a.c_str());
+      Usage(stderr);
+      exit(2);
     }
   }
-  out += "end\n";
-  tl_server_status_free(st);
-  return out;
-}
-
-int OpenStatusSocket(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.size() >= sizeof(addr.sun_path)) {
-    fprintf(stderr, "ntlsd: status socket path '%s' is too long\n",
-            path.c_str());
-    return -1;
+  if (f.serve.root.empty()) {
+    fprintf(stderr, "ntlsd: --root is required\n");
+    Usage(stderr);
+    exit(2);
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  addr.sun_family = AF_UNIX;
-  memcpy(addr.sun_path, path.c_str(), path.size());
-  unlink(path.c_str());           // a stale socket from a crashed run
-  const mode_t old = umask(077);  // status is for the appliance admin only
-  const int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  umask(old);
-  if (rc != 0 || listen(fd, 16) != 0) {
-    fprintf(stderr, "ntlsd: cannot listen on status socket %s: %s\n",
-            path.c_str(), strerror(errno));
-    close(fd);
-    return -1;
+  if (f.status_path.empty()) {
+    f.status_path = f.serve.root + "/ntlsd.sock";
   }
-  return fd;
-}
-
-void ServeStatus(int listen_fd, tl_server* server) {
-  int c = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-  if (c < 0) {
-    return;
-  }
-  timeval tv{2, 0};
-  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  char buf[64];
-  const ssize_t n = recv(c, buf, sizeof(buf) - 1, 0);
-  std::string reply;
-  if (n > 0 && strncmp(buf, "status", 6) == 0) {
-    reply = StatusText(server);
-  } else {
-    reply = "error unknown command; send 'status'\nend\n";
-  }
-  ssize_t ignored = send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
-  (void)ignored;
-  close(c);
+  return f;
 }
 
 bool WritePidFile(const std::string& path) {
@@ -181,197 +161,249 @@ bool WritePidFile(const std::string& path) {
   return ok && rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-}  // namespace
+// Build makes, attaches and starts one serving generation.
+std::unique_ptr<Instance> Build(const ServeConfig& config,
+                                const std::string& listen, std::string* error) {
+  std::unique_ptr<Instance> in = Instance::New(config, listen, error);
+  if (in == nullptr || !in->Attach(error) || !in->Start(error)) {
+    return nullptr;
+  }
+  return in;
+}
 
-int main(int argc, char** argv) {
-  std::string root, listen, name, log_file, pidfile, status_path;
-  bool daemon_mode = false;
-  int threads = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&](std::string* out) {
-      if (i + 1 >= argc) {
-        Usage();
-        exit(2);
+// Daemon is the serving process after start-up: its current instance, the
+// control socket and the counters `status` reports.
+class Daemon {
+ public:
+  Daemon(Flags flags, std::unique_ptr<Instance> instance)
+      : flags_(std::move(flags)),
+        instance_(std::move(instance)),
+        started_(time(nullptr)),
+        serving_since_(started_) {}
+
+  ControlSocket* control() { return &control_; }
+
+  // Serve runs until a stop signal or `stop` request; returns the exit code.
+  int Serve(int signal_fd);
+
+ private:
+  std::string StatusReply() const;
+  // Restart drains the current instance and starts a new one; on failure it
+  // comes back on the old address. Returns the reply for the requester, or
+  // an empty string when ntlsd cannot serve at all any more.
+  std::string Restart();
+
+  const Flags flags_;
+  std::unique_ptr<Instance> instance_;
+  ControlSocket control_;
+  const time_t started_;
+  time_t serving_since_;
+  int restarts_ = 0;
+  bool on_fallback_ = false;  // a restart failed; serving on the old address
+};
+
+std::string Daemon::StatusReply() const {
+  const char* bind = on_fallback_                 ? "previous"
+                     : instance_->from_registry() ? "registry"
+                                                  : "command-line";
+  return "state running\npid " + std::to_string(getpid()) + "\nstarted " +
+         std::to_string(started_) + "\nserving_since " +
+         std::to_string(serving_since_) + "\nrestarts " +
+         std::to_string(restarts_) + "\nbind " + bind + "\n" +
+         instance_->StatusLines();
+}
+
+std::string Daemon::Restart() {
+  service_notify("RELOADING=1\nSTATUS=restarting: draining links");
+  const std::string old = instance_->Listen();
+  service_log(LOG_INFO, "restart: draining links on %s (up to %u ms)",
+              old.c_str(), kDrainMs);
+  instance_->Stop(kDrainMs);
+  instance_.reset();
+  std::string error;
+  instance_ = Build(flags_.serve, flags_.listen, &error);
+  std::string reply;
+  if (instance_ == nullptr) {
+    service_log(LOG_ERR, "restart failed: %s; coming back on %s", error.c_str(),
+                old.c_str());
+    std::string again;
+    instance_ = Build(flags_.serve, old, &again);
+    if (instance_ == nullptr) {
+      service_log(LOG_ERR, "cannot serve on %s either: %s; stopping",
+                  old.c_str(), again.c_str());
+      return "";
+    }
+    on_fallback_ = true;
+    reply = "error restart failed: " + error + "; ntlsd serves again on " +
+            old + " (fix the setting and restart again)\n";
+  } else {
+    on_fallback_ = false;
+    reply = "restarted\n";
+  }
+  ++restarts_;
+  serving_since_ = time(nullptr);
+  const std::string now = instance_->Listen();
+  service_log(LOG_INFO, "ready: listening on %s", now.c_str());
+  service_notify(("READY=1\nSTATUS=listening on " + now).c_str());
+  return reply + StatusReply();
+}
+
+int Daemon::Serve(int signal_fd) {
+  while (true) {
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {control_.fd(), POLLIN, 0}};
+    const int n = poll(fds, 2, -1);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si;
+      if (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo != SIGHUP) {
+          service_log(LOG_INFO, "stopping: finishing in-flight calls");
+          break;
+        }
+        if (flags_.log_file.empty()) {
+          service_log(LOG_INFO,
+                      "SIGHUP: no --log file to reopen (registry changes "
+                      "apply live; bind changes at service restart ntls)");
+        } else if (service_log_open(flags_.log_file.c_str()) != 0) {
+          service_log(LOG_ERR, "SIGHUP: cannot reopen log file %s: %s",
+                      flags_.log_file.c_str(), strerror(errno));
+        } else {
+          service_log(LOG_INFO, "SIGHUP: reopened log file %s",
+                      flags_.log_file.c_str());
+        }
       }
-      *out = argv[++i];
-    };
-    if (a == "--root")
-      next(&root);
-    else if (a == "--listen")
-      next(&listen);
-    else if (a == "--name")
-      next(&name);
-    else if (a == "--log")
-      next(&log_file);
-    else if (a == "--pidfile")
-      next(&pidfile);
-    else if (a == "--status-socket")
-      next(&status_path);
-    else if (a == "--threads") {
-      std::string t;
-      next(&t);
-      threads = atoi(t.c_str());
-    } else if (a == "--daemon")
-      daemon_mode = true;
-    else if (a == "--foreground")
-      daemon_mode = false;
-    else if (a == "--help" || a == "-h") {
-      Usage();
-      return 0;
+    }
+    if (!(fds[1].revents & POLLIN)) {
+      continue;
+    }
+    std::string request;
+    const int conn = control_.Accept(&request);
+    if (conn < 0) {
+      continue;
+    }
+    if (request == "status") {
+      ControlSocket::Reply(conn, StatusReply());
+    } else if (request == "stop") {
+      service_log(LOG_INFO, "stop requested on the control socket");
+      ControlSocket::Reply(conn,
+                           "stopping\npid " + std::to_string(getpid()) + "\n");
+      break;
+    } else if (request == "restart") {
+      const std::string reply = Restart();
+      if (reply.empty()) {
+        ControlSocket::Reply(conn,
+                             "error restart failed and ntlsd could not serve "
+                             "again; it has stopped (see its log)\n");
+        return 1;
+      }
+      ControlSocket::Reply(conn, reply);
     } else {
-      fprintf(stderr, "ntlsd: unknown argument '%s'\n", a.c_str());
-      Usage();
-      return 2;
+      ControlSocket::Reply(conn, "error unknown request '" +
+                                     request.substr(0, 32) +
+                                     "'; send status, stop or restart\n");
     }
   }
-  if (root.empty() || (daemon_mode && pidfile.empty())) {
-    Usage();
-    return 2;
+  service_notify("STOPPING=1");
+  return instance_->Stop(kDrainMs) ? 0 : 1;
+}
+
+int Main(int argc, char** argv) {
+  Flags flags = ParseFlags(argc, argv);
+  if (!flags.log_file.empty() &&
+      service_log_open(flags.log_file.c_str()) != 0) {
+    fprintf(stderr, "ntlsd: cannot open log file %s: %s\n",
+            flags.log_file.c_str(), strerror(errno));
+    return 1;
   }
-  if (status_path.empty()) {
-    status_path = root + "/ntlsd.sock";
-  }
-  if (!log_file.empty()) {
-    int fd =
-        open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) {
-      fprintf(stderr, "ntlsd: cannot open log file %s: %s\n", log_file.c_str(),
-              strerror(errno));
-      return 1;
-    }
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-  }
-  setvbuf(stderr, nullptr, _IOLBF, 0);
+  // After --log: the prefixes are for the journal, which is stderr only when
+  // no --log file replaced it.
+  service_log_init("ntlsd", flags.journal ? 1 : -1);
   RaiseDescriptorLimit();
+  std::string error;
+  std::unique_ptr<Instance> instance =
+      Instance::New(flags.serve, flags.listen, &error);
+  if (instance == nullptr) {
+    service_log(LOG_ERR, "%s", error.c_str());
+    return 1;
+  }
+  // Before anything that a second daemon must not touch: the HTL boot, the
+  // pid file, the status socket.
+  InstanceLock lock;
+  if (!lock.Acquire(flags.serve.root, &error)) {
+    service_log(LOG_ERR, "%s", error.c_str());
+    return 1;
+  }
+  if (!instance->Attach(&error)) {
+    service_log(LOG_ERR, "%s", error.c_str());
+    return 1;
+  }
+  service_log(LOG_INFO, "serving HTL from %s/htl", flags.serve.root.c_str());
+  service_log(LOG_INFO,
+              "server certificate: %s/server/server.pem (copy it to each "
+              "client and register it there with vtl addServer)",
+              flags.serve.root.c_str());
 
-  tl_server_options* opts = nullptr;
-  if (tl_server_options_new(&opts) != TL_OK) {
+  // Fork before any thread exists: Start makes the event loops.
+  Daemonizer daemonizer;
+  if (flags.daemon && !daemonizer.Fork()) {
+    service_log(LOG_ERR, "cannot daemonize: %s", strerror(errno));
     return 1;
   }
-  bool ok =
-      tl_server_options_set_root(
-          opts, root.c_str(), name.empty() ? nullptr : name.c_str()) == TL_OK &&
-      tl_server_options_set_threads(opts, threads) == TL_OK;
-  if (ok && !listen.empty()) {
-    std::string addr;
-    uint16_t port = 0;
-    if (!ParseListen(listen, &addr, &port)) {
-      fprintf(stderr,
-              "ntlsd: --listen wants ADDR:PORT or [V6ADDR]:PORT, not '%s'\n",
-              listen.c_str());
-      return 2;
+  lock.RecordPid(getpid());
+  if (!flags.pidfile.empty() && !WritePidFile(flags.pidfile)) {
+    service_log(LOG_ERR, "cannot write pid file %s: %s", flags.pidfile.c_str(),
+                strerror(errno));
+    return 1;
+  }
+  struct PidFileRemover {
+    const std::string& path;
+    ~PidFileRemover() {
+      if (!path.empty()) {
+        unlink(path.c_str());
+      }
     }
-    ok = tl_server_options_set_listen(opts, addr.c_str(), port) == TL_OK;
-  }
-  tl_server* server = nullptr;
-  if (!ok || tl_server_new(opts, &server) != TL_OK) {
-    fprintf(stderr, "ntlsd: %s\n", LastError(opts, nullptr).c_str());
-    tl_server_options_free(opts);
-    return 1;
-  }
-  tl_server_options_free(opts);
-  // The Host Trust Link, from the state ntlsh's htl commands manage.
-  if (tl_server_enable_htl(server, nullptr) != TL_OK) {
-    fprintf(stderr, "ntlsd: %s\n", LastError(nullptr, server).c_str());
-    tl_server_free(server);
-    return 1;
-  }
-  fprintf(stderr, "ntlsd: serving HTL from %s/htl\n", root.c_str());
-  // PKCS#11: each partition's token (<root>/pkcs11/) as the stream service
-  // "pkcs11" (docs/pkcs11.md). Freed after the server, which uses it.
-  tl_p11_service* p11 = nullptr;
-  if (tl_p11_service_new(&p11) != TL_OK ||
-      tl_p11_service_open(p11, root.c_str()) != TL_OK ||
-      tl_p11_service_add_to_server(p11, server) != TL_OK) {
-    char buf[TL_ERROR_MESSAGE_MAX] = "out of memory";
-    size_t len = 0;
-    tl_p11_service_last_error(p11, buf, sizeof(buf), &len);
-    fprintf(stderr, "ntlsd: pkcs11 service: %s\n", buf);
-    tl_p11_service_free(p11);
-    tl_server_free(server);
-    return 1;
-  }
-  fprintf(
-      stderr,
-      "ntlsd: server certificate: %s/server/server.pem (copy it to each client "
-      "and register it there with vtl addServer)\n",
-      root.c_str());
-
-  if (daemon_mode) {
-    // Fork before any thread exists: tl_server_start makes the event loops.
-    if (daemon(1, log_file.empty() ? 0 : 1) != 0) {
-      fprintf(stderr, "ntlsd: cannot daemonize: %s\n", strerror(errno));
-      return 1;
-    }
-    if (log_file.empty()) {
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, STDERR_FILENO);
-      close(devnull);
-    }
-  }
-  if (!pidfile.empty() && !WritePidFile(pidfile)) {
-    fprintf(stderr, "ntlsd: cannot write pid file %s: %s\n", pidfile.c_str(),
-            strerror(errno));
-    return 1;
-  }
+  } remove_pidfile{flags.pidfile};
 
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
-  sigprocmask(SIG_BLOCK, &mask,
-              nullptr);  // before the loops start, so they inherit it
+  // Before the loops start, so they inherit it.
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
   const int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
-  if (tl_server_start(server) != TL_OK) {
-    fprintf(stderr, "ntlsd: %s\n", LastError(nullptr, server).c_str());
-    tl_server_free(server);
-    tl_p11_service_free(p11);
+  if (!instance->Start(&error)) {
+    service_log(LOG_ERR, "%s", error.c_str());
     return 1;
   }
-  const int status_fd = OpenStatusSocket(status_path);
-  LogLine("ready");
-
-  int exit_code = 0;
-  while (true) {
-    pollfd fds[2] = {{sfd, POLLIN, 0}, {status_fd, POLLIN, 0}};
-    const int n = poll(fds, status_fd >= 0 ? 2 : 1, -1);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo si;
-      if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGHUP) {
-          LogLine(
-              "SIGHUP: nothing to reload; registry and certificate changes "
-              "apply live");
-          continue;
-        }
-        LogLine("stopping: finishing in-flight calls");
-        break;
-      }
-    }
-    if (status_fd >= 0 && (fds[1].revents & POLLIN)) {
-      ServeStatus(status_fd, server);
+  struct stat root_st {};
+  stat(flags.serve.root.c_str(), &root_st);
+  Daemon daemon(flags, std::move(instance));
+  if (!daemon.control()->Open(flags.status_path, root_st.st_uid, &error)) {
+    service_log(LOG_ERR, "%s", error.c_str());
+    return 1;
+  }
+  service_log(LOG_INFO, "ready");
+  service_notify(("READY=1\nMAINPID=" + std::to_string(getpid())).c_str());
+  daemonizer.Ready();
+  if (flags.daemon && flags.log_file.empty()) {
+    // The starter has its answer; nobody reads this stderr any more.
+    const int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+      dup2(null_fd, STDERR_FILENO);
+      close(null_fd);
     }
   }
-  if (tl_server_stop(server, 10000) != TL_OK) {
-    exit_code = 1;
-  }
-  tl_server_free(server);
-  tl_p11_service_free(p11);
-  if (status_fd >= 0) {
-    close(status_fd);
-    unlink(status_path.c_str());
-  }
-  if (!pidfile.empty()) {
-    unlink(pidfile.c_str());
-  }
-  LogLine("stopped");
-  return exit_code;
+  const int code = daemon.Serve(sfd);
+  service_log(LOG_INFO, "stopped");
+  return code;
 }
+
+}  // namespace
+}  // namespace ntlsd
+
+int main(int argc, char** argv) { return ntlsd::Main(argc, argv); }

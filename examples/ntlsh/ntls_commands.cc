@@ -2,12 +2,20 @@
 // settings and ntlsd's status socket (ntlsd_status.h). See ntls_commands.h.
 #include "examples/ntlsh/ntls_commands.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "examples/ntlsh/ntlsd_status.h"
 #include "examples/ntlsh/output.h"
+#include "examples/ntlsh/service_commands.h"
 #include "trustlink/trustlink.h"
 
 namespace ntlsh {
@@ -102,6 +110,92 @@ void ShowSettings(const ShellAccess& shell, Output* out, bool ntls,
   SettingsBlock(s, ntls, keepalive, htl, out);
 }
 
+// CheckHostAddress refuses an address literal this host does not have: ntlsd
+// could not listen on it, and would find out only at its next restart. It
+// binds a socket to the address (port 0), which is what ntlsd will do. Text
+// that is no address literal is left to the registry, which says what it
+// accepts.
+void CheckHostAddress(const std::string& address) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    len = sizeof(*v4);
+  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    len = sizeof(*v6);
+  } else {
+    return;
+  }
+  const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;  // no such family here: ntlsd will say so
+  const int rc = bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  const int e = errno;
+  close(fd);
+  if (rc != 0 && e == EADDRNOTAVAIL) {
+    CommandFailed(TL_E_INVALID_ARGUMENT,
+                  "'" + address +
+                      "' is not an address of this host, so ntlsd could not "
+                      "listen on it; give one of the host's addresses (ip "
+                      "address), or 0.0.0.0 or :: for all of them");
+  }
+}
+
+// KeepAliveSet is `ntls tcp_keepalive set` (and its guide spelling `ntls
+// TCPKeepAlive set`).
+std::function<void(const Args&, Output*)> KeepAliveSet(
+    const ShellAccess& shell) {
+  return [shell](const Args& a, Output* out) {
+    if (a.Has("enable") && a.Has("disable"))
+      UsageError("give -enable or -disable, not both");
+    long long idle = a.Has("idle") ? ParseNumber("idle", a.Get("idle")) : -1;
+    long long interval =
+        a.Has("interval") ? ParseNumber("interval", a.Get("interval")) : -1;
+    long long probes =
+        a.Has("probes") ? ParseNumber("probes", a.Get("probes")) : -1;
+    PatchSettings(
+        shell,
+        [&](tl_appliance_settings* s) {
+          if (a.Has("enable")) tl_appliance_settings_set_tcp_keepalive(s, 1);
+          if (a.Has("disable")) tl_appliance_settings_set_tcp_keepalive(s, 0);
+          if (idle >= 0)
+            tl_appliance_settings_set_keepalive_idle(s, int32_t(idle));
+          if (interval >= 0) {
+            tl_appliance_settings_set_keepalive_interval(s, int32_t(interval));
+          }
+          if (probes >= 0)
+            tl_appliance_settings_set_keepalive_probes(s, int32_t(probes));
+        },
+        out, false, true, false);
+    out->Line("Applies at once to new links; open links keep theirs.");
+  };
+}
+
+const std::vector<Flag> kKeepAliveFlags = {{"idle", true},
+                                           {"interval", true},
+                                           {"probes", true},
+                                           {"enable", false},
+                                           {"disable", false}};
+
+// InformationShow is `ntls information show`: the running service's state
+// and the counters ntlsd keeps.
+void InformationShow(const ShellAccess& shell, const Args& a, Output* out) {
+  NtlsdStatus st;
+  std::string error;
+  const std::string socket =
+      a.Has("socket") ? a.Get("socket") : DefaultNtlsdSocket(shell.root);
+  out->Line("NTLS Information:");
+  if (!QueryNtlsd(socket, &st, &error)) {
+    out->Field("Operational Status", "operational_status", "0 (DOWN)");
+    out->Field("Detail", "detail", error);
+    return;
+  }
+  out->Field("Operational Status", "operational_status", "1 (UP)");
+  AddDaemonFields(st, out);
+}
+
 }  // namespace
 
 std::vector<Command> NtlsCommands(const ShellAccess& shell) {
@@ -112,7 +206,7 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
        [shell](const Args& a, Output* out) {
          ShowSettings(shell, out, true, true, false);
          ShowService(
-             a.Has("socket") ? a.Get("socket") : shell.root + "/ntlsd.sock",
+             a.Has("socket") ? a.Get("socket") : DefaultNtlsdSocket(shell.root),
              out);
        },
        "ntls show [-socket PATH]"},
@@ -148,42 +242,17 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
        },
        "ntls ipcheck show"},
       {{"ntls", "tcp_keepalive", "set"},
-       {{"idle", true},
-        {"interval", true},
-        {"probes", true},
-        {"enable", false},
-        {"disable", false}},
+       kKeepAliveFlags,
        true,
-       [shell](const Args& a, Output* out) {
-         if (a.Has("enable") && a.Has("disable"))
-           UsageError("give -enable or -disable, not both");
-         long long idle =
-             a.Has("idle") ? ParseNumber("idle", a.Get("idle")) : -1;
-         long long interval = a.Has("interval")
-                                  ? ParseNumber("interval", a.Get("interval"))
-                                  : -1;
-         long long probes =
-             a.Has("probes") ? ParseNumber("probes", a.Get("probes")) : -1;
-         PatchSettings(
-             shell,
-             [&](tl_appliance_settings* s) {
-               if (a.Has("enable"))
-                 tl_appliance_settings_set_tcp_keepalive(s, 1);
-               if (a.Has("disable"))
-                 tl_appliance_settings_set_tcp_keepalive(s, 0);
-               if (idle >= 0)
-                 tl_appliance_settings_set_keepalive_idle(s, int32_t(idle));
-               if (interval >= 0) {
-                 tl_appliance_settings_set_keepalive_interval(
-                     s, int32_t(interval));
-               }
-               if (probes >= 0)
-                 tl_appliance_settings_set_keepalive_probes(s, int32_t(probes));
-             },
-             out, false, true, false);
-       },
+       KeepAliveSet(shell),
        "ntls tcp_keepalive set [-idle SECONDS] [-interval SECONDS] [-probes N] "
        "[-enable|-disable]"},
+      {{"ntls", "TCPKeepAlive", "set"},
+       kKeepAliveFlags,
+       true,
+       KeepAliveSet(shell),
+       "ntls TCPKeepAlive set (the guide's spelling of ntls tcp_keepalive "
+       "set)"},
       {{"ntls", "tcp_keepalive", "show"},
        {},
        false,
@@ -191,6 +260,14 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
          ShowSettings(shell, out, false, true, false);
        },
        "ntls tcp_keepalive show"},
+      {{"ntls", "TCPKeepAlive", "show"},
+       {},
+       false,
+       [shell](const Args&, Output* out) {
+         ShowSettings(shell, out, false, true, false);
+       },
+       "ntls TCPKeepAlive show (the guide's spelling of ntls tcp_keepalive "
+       "show)"},
       {{"ntls", "bind"},
        {{"address", true}, {"port", true}},
        true,
@@ -200,6 +277,7 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
          long long port =
              a.Has("port") ? ParseNumber("port", a.Get("port")) : -1;
          std::string address = a.Get("address");
+         if (a.Has("address")) CheckHostAddress(address);
          PatchSettings(
              shell,
              [&](tl_appliance_settings* s) {
@@ -213,6 +291,9 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
                if (port >= 0) tl_appliance_settings_set_port(s, int32_t(port));
              },
              out, true, false, false);
+         out->Line(
+             "The new bind address and port take effect at the next: ntlsh "
+             "service restart ntls");
        },
        "ntls bind [-address ADDR] [-port PORT]"},
       {{"ntls", "timeout", "set"},
@@ -226,6 +307,17 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
                tl_appliance_settings_set_receive_timeout_ms(s, int32_t(ms));
              },
              out, true, false, false);
+         out->Line(
+             "Applies at once: a link that sends nothing for this long is "
+             "closed, open links included.");
+         // trustlink clients ping after 10 s of silence by default
+         // (tl_client_settings_set_timeouts).
+         if (ms < 10000) {
+           out->Warning(
+               "clients ping every 10 s by default: with a receive timeout "
+               "under that, their idle links are closed and reconnect; keep "
+               "it above the clients' heartbeat interval");
+         }
        },
        "ntls timeout set -receive MILLISECONDS"},
       {{"ntls", "limits", "set"},
@@ -249,21 +341,11 @@ std::vector<Command> NtlsCommands(const ShellAccess& shell) {
          ShowSettings(shell, out, true, false, false);
        },
        "ntls limits show"},
-  };
-}
-
-std::vector<Command> ServiceCommands() {
-  return {
-      {{"service", "restart", "ntls"},
-       {},
+      {{"ntls", "information", "show"},
+       {{"socket", true}},
        false,
-       [](const Args&, Output* out) {
-         out->Line(
-             "Nothing to restart: NTLS applies registry and setting changes at "
-             "once, "
-             "without a restart.");
-       },
-       "service restart ntls"},
+       [shell](const Args& a, Output* out) { InformationShow(shell, a, out); },
+       "ntls information show [-socket PATH]"},
   };
 }
 

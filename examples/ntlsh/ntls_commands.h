@@ -1,11 +1,12 @@
 #ifndef TRUSTLINK_EXAMPLES_NTLSH_NTLS_COMMANDS_H_
 #define TRUSTLINK_EXAMPLES_NTLSH_NTLS_COMMANDS_H_
 
-// ntlsh's NTLS service commands (docs/appliance.md): `ntls show`, `ntls
-// ipcheck`, `ntls tcp_keepalive`, `ntls bind`, `ntls timeout set`, `ntls
-// limits`, and
-// `service restart ntls`. The settings live in the registry; ntlsd applies a
-// change at once, which is why `service restart ntls` has nothing to do.
+// ntlsh's NTLS commands (docs/appliance.md): `ntls show`, `ntls ipcheck`,
+// `ntls tcp_keepalive` (also spelt `ntls TCPKeepAlive`), `ntls bind`, `ntls
+// timeout set`, `ntls limits` and `ntls information show`. The settings live in
+// the registry. ntlsd applies ipcheck, keep-alive, the receive timeout and the
+// link limits at once; the bind address and port at `service restart ntls`
+// (service_commands.h).
 
 #include <vector>
 
@@ -16,10 +17,6 @@ namespace ntlsh {
 // NtlsCommands returns the `ntls ...` command table entries, in the order
 // that `help` lists them.
 std::vector<Command> NtlsCommands(const ShellAccess& shell);
-
-// ServiceCommands returns `service restart ntls`. It is apart from
-// NtlsCommands because `help` lists it after the sysconf group.
-std::vector<Command> ServiceCommands();
 
 }  // namespace ntlsh
 

@@ -43,11 +43,30 @@ bool ParseInt(const std::string& text, int* out) {
   return true;
 }
 
+// ParseLong reads a whole non-negative decimal number of up to 18 digits.
+bool ParseLong(const std::string& text, long long* out) {
+  if (text.empty() || text.size() > 18) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  *out = std::atoll(text.c_str());
+  return true;
+}
+
 bool ParseLine(const std::string& line, NtlsdStatus* s) {
   std::istringstream in(line);
   std::string key, value;
   in >> key;
   if (key == "listen") return static_cast<bool>(in >> s->listen);
+  if (key == "pid") return (in >> value) && ParseLong(value, &s->pid);
+  if (key == "started") return (in >> value) && ParseLong(value, &s->started);
+  if (key == "serving_since") {
+    return (in >> value) && ParseLong(value, &s->serving_since);
+  }
+  if (key == "restarts") {
+    return (in >> value) && ParseInt(value, &s->restarts);
+  }
+  if (key == "bind") return static_cast<bool>(in >> s->bind);
   if (key == "connections") {
     return (in >> value) && ParseInt(value, &s->connections);
   }
@@ -66,13 +85,20 @@ bool ParseLine(const std::string& line, NtlsdStatus* s) {
     s->clients.push_back(std::move(c));
     return true;
   }
-  return false;
+  // An older or newer ntlsd may say more (or less): what is unknown is
+  // skipped, so ntlsh and ntlsd need not be upgraded together.
+  return true;
 }
 
 }  // namespace
 
 bool QueryNtlsd(const std::string& socket_path, NtlsdStatus* status,
                 std::string* error) {
+  return AskNtlsd(socket_path, "status", 2, status, error);
+}
+
+bool AskNtlsd(const std::string& socket_path, const std::string& request,
+              int timeout_seconds, NtlsdStatus* status, std::string* error) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof(addr.sun_path)) {
@@ -81,7 +107,7 @@ bool QueryNtlsd(const std::string& socket_path, NtlsdStatus* status,
   memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
   Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return Fail(error, strerror(errno));
-  const timeval deadline{2, 0};
+  const timeval deadline{timeout_seconds, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof(deadline));
   setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &deadline, sizeof(deadline));
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
@@ -89,14 +115,15 @@ bool QueryNtlsd(const std::string& socket_path, NtlsdStatus* status,
     const int e = errno;
     if (e == ENOENT || e == ECONNREFUSED) {
       return Fail(error, "ntlsd is not running (no status socket at " +
-                             socket_path + "; start it with ntlsd --root)");
+                             socket_path +
+                             "; start it with: ntlsh service start ntls)");
     }
     return Fail(error,
                 "cannot reach ntlsd at " + socket_path + ": " + strerror(e));
   }
-  static const char kRequest[] = "status\n";
-  if (send(fd.get(), kRequest, sizeof(kRequest) - 1, MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(sizeof(kRequest) - 1)) {
+  const std::string line = request + "\n";
+  if (send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(line.size())) {
     return Fail(error, std::string("cannot ask ntlsd: ") + strerror(errno));
   }
   std::string reply;
@@ -107,7 +134,8 @@ bool QueryNtlsd(const std::string& socket_path, NtlsdStatus* status,
     if (n == 0) return Fail(error, "ntlsd closed the status socket early");
     if (n < 0) {
       return Fail(error, errno == EAGAIN
-                             ? "ntlsd did not answer within 2 seconds"
+                             ? "ntlsd did not answer within " +
+                                   std::to_string(timeout_seconds) + " seconds"
                              : std::string("reading ntlsd's status: ") +
                                    strerror(errno));
     }

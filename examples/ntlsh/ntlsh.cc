@@ -22,6 +22,7 @@
 #include "examples/ntlsh/ntls_commands.h"
 #include "examples/ntlsh/output.h"
 #include "examples/ntlsh/partition_commands.h"
+#include "examples/ntlsh/service_commands.h"
 #include "examples/ntlsh/sysconf_commands.h"
 #include "trustlink/trustlink.h"
 
@@ -101,7 +102,7 @@ std::vector<Command> Shell::Commands() {
   add(PartitionCommands(shell));
   add(NtlsCommands(shell));
   add(SysconfCommands(shell));
-  add(ServiceCommands());
+  add(ServiceCommands(shell));
   add(HtlCommands(shell));
   return commands;
 }

@@ -9,10 +9,12 @@ class InMemoryDirectory::Snap : public DirectorySnapshot {
  public:
   Snap(
       const std::map<std::string, std::shared_ptr<const ClientRecord>>& clients,
-      bool ipcheck, size_t max_links_per_client)
+      bool ipcheck, size_t max_links_per_client,
+      absl::optional<LinkSettings> link_settings)
       : clients_(clients.begin(), clients.end()),
         ipcheck_(ipcheck),
-        max_links_per_client_(max_links_per_client) {}
+        max_links_per_client_(max_links_per_client),
+        link_settings_(link_settings) {}
 
   std::shared_ptr<const ClientRecord> FindByFingerprint(
       absl::string_view fingerprint) const override {
@@ -23,12 +25,16 @@ class InMemoryDirectory::Snap : public DirectorySnapshot {
   size_t max_links_per_client() const override {
     return max_links_per_client_;
   }
+  absl::optional<LinkSettings> link_settings() const override {
+    return link_settings_;
+  }
 
  private:
   const std::unordered_map<std::string, std::shared_ptr<const ClientRecord>>
       clients_;
   const bool ipcheck_;
   const size_t max_links_per_client_;
+  const absl::optional<LinkSettings> link_settings_;
 };
 
 InMemoryDirectory::InMemoryDirectory() {
@@ -62,6 +68,12 @@ void InMemoryDirectory::SetMaxLinksPerClient(size_t max) {
   PublishLocked();
 }
 
+void InMemoryDirectory::SetLinkSettings(LinkSettings settings) {
+  internal::MutexLock lock(&mu_);
+  link_settings_ = settings;
+  PublishLocked();
+}
+
 std::shared_ptr<const DirectorySnapshot> InMemoryDirectory::Snapshot() const {
   internal::MutexLock lock(&mu_);
   return snapshot_;
@@ -73,8 +85,8 @@ uint64_t InMemoryDirectory::generation() const {
 }
 
 void InMemoryDirectory::PublishLocked() {
-  snapshot_ =
-      std::make_shared<const Snap>(clients_, ipcheck_, max_links_per_client_);
+  snapshot_ = std::make_shared<const Snap>(clients_, ipcheck_,
+                                           max_links_per_client_, link_settings_);
   ++generation_;
 }
 

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/wire/messages.h"
 
@@ -39,6 +41,20 @@ struct ClientRecord {
       partitions;  // in the order the client should see them
 };
 
+// LinkSettings are the per-link settings an admin may change while the server
+// runs (`ntls tcp_keepalive set`, `ntls timeout set -receive`). TCP keep-alive
+// is set on each link as it is accepted; the receive timeout is checked on
+// every admitted link at every tick, so a change reaches open links too.
+struct LinkSettings {
+  bool tcp_keepalive = true;
+  int keepalive_idle_seconds = 60;
+  int keepalive_interval_seconds = 10;
+  int keepalive_count = 6;
+  // receive_timeout: an admitted link that sends nothing for this long (client
+  // pings count) gets goaway. ServerOptions::idle_timeout caps it.
+  absl::Duration receive_timeout = absl::InfiniteDuration();
+};
+
 // DirectorySnapshot is an immutable view of the registry at one generation.
 // Thread safety: immutable; safe to share between threads.
 class DirectorySnapshot {
@@ -54,6 +70,11 @@ class DirectorySnapshot {
   // max_links_per_client caps one client's admitted links; 0 leaves it to
   // ServerOptions::max_links_per_client.
   virtual size_t max_links_per_client() const { return 0; }
+  // link_settings are the directory's link settings at this generation, or
+  // nullopt when the directory has none (ServerOptions::link then applies).
+  virtual absl::optional<LinkSettings> link_settings() const {
+    return absl::nullopt;
+  }
 };
 
 // ClientDirectory hands out snapshots. generation() changes whenever a new
@@ -82,6 +103,8 @@ class InMemoryDirectory : public ClientDirectory {
   void SetIpCheck(bool on);
   // SetMaxLinksPerClient sets the per-client cap (0: the server's option).
   void SetMaxLinksPerClient(size_t max);
+  // SetLinkSettings makes every later snapshot carry `settings`.
+  void SetLinkSettings(LinkSettings settings);
 
   std::shared_ptr<const DirectorySnapshot> Snapshot() const override;
   uint64_t generation() const override;
@@ -95,6 +118,7 @@ class InMemoryDirectory : public ClientDirectory {
       ABSL_GUARDED_BY(mu_);
   bool ipcheck_ ABSL_GUARDED_BY(mu_) = true;
   size_t max_links_per_client_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::optional<LinkSettings> link_settings_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
   std::shared_ptr<const DirectorySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
 };

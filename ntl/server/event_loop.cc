@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/server/conn.h"
+#include "ntl/server/link_settings.h"
 #include "ntl/status.h"
 #include "ntl/wire/messages.h"
 #include "trustlink/base.h"
@@ -261,14 +262,7 @@ bool Loop::SetUpConn(uint64_t id, int fd, const std::string& peer_ip,
   const ServerOptions& o = server_->options_;
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (o.tcp_keepalive) {
-    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.keepalive_idle_seconds,
-               sizeof(int));
-    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.keepalive_interval_seconds,
-               sizeof(int));
-    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.keepalive_count, sizeof(int));
-  }
+  SetKeepAlive(fd, link_settings());
   auto conn = std::make_unique<Conn>();
   Conn* c = conn.get();
   c->loop = this;
@@ -776,6 +770,7 @@ void Loop::Tick(absl::Time now) {
     recheck = true;
   }
   const ServerOptions& o = server_->options_;
+  const LinkSettings link = link_settings();
   const bool draining = server_->draining_.load();
   if (accept_paused_ && now >= accept_resume_at_) {
     ResumeAccept();  // a descriptor may have freed outside this loop
@@ -828,8 +823,17 @@ void Loop::Tick(absl::Time now) {
       CloseConn(c, "peer did not read its goaway");
       continue;
     }
-    if (admitted && now - c->last_active >= o.idle_timeout) {
-      GoAway(c, TL_E_UNAVAILABLE, "the link was idle too long");
+    absl::string_view idle_rule;
+    const absl::Duration idle_limit =
+        IdleLimit(link, o.idle_timeout, c->htl_link, &idle_rule);
+    if (admitted && now - c->last_active >= idle_limit) {
+      Log(absl::StrCat("closing peer=", c->peer, " rule=", idle_rule,
+                       " reason=\"nothing received for ",
+                       absl::FormatDuration(idle_limit), "\""));
+      GoAway(c, TL_E_UNAVAILABLE,
+             absl::StrCat("the link was idle too long (nothing received for ",
+                          absl::FormatDuration(idle_limit),
+                          "); reconnect"));
       if (!c->dead) {
         c->deadline = now;
         c->last_active = now;

@@ -115,6 +115,9 @@ class Loop {
   // snapshot returns the newest directory snapshot: admission never uses a
   // stale one.
   std::shared_ptr<const DirectorySnapshot> snapshot();
+  // link_settings are the newest snapshot's link settings, else the server
+  // options' (link_settings.cc).
+  LinkSettings link_settings();
 
  private:
   void Run();

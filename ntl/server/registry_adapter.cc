@@ -45,6 +45,16 @@ class RegistryDirectory::Snap : public DirectorySnapshot {
   size_t max_links_per_client() const override {
     return static_cast<size_t>(snap_->settings().max_links_per_client);
   }
+  absl::optional<LinkSettings> link_settings() const override {
+    const registry::Settings& s = snap_->settings();
+    LinkSettings l;
+    l.tcp_keepalive = s.tcp_keepalive;
+    l.keepalive_idle_seconds = s.keepalive_idle_seconds;
+    l.keepalive_interval_seconds = s.keepalive_interval_seconds;
+    l.keepalive_count = s.keepalive_probes;
+    l.receive_timeout = absl::Milliseconds(s.receive_timeout_ms);
+    return l;
+  }
 
  private:
   const std::shared_ptr<const registry::RegistrySnapshot> snap_;
@@ -173,10 +183,6 @@ uint64_t RegistryCredentials::generation() const {
 void ApplySettings(const registry::Settings& s, ServerOptions* o) {
   o->listen_address = s.bind_address;
   o->port = static_cast<uint16_t>(s.port);
-  o->tcp_keepalive = s.tcp_keepalive;
-  o->keepalive_idle_seconds = s.keepalive_idle_seconds;
-  o->keepalive_interval_seconds = s.keepalive_interval_seconds;
-  o->keepalive_count = s.keepalive_probes;
 }
 
 }  // namespace trustlink::ntl::server

@@ -66,8 +66,9 @@ class RegistryCredentials : public CredentialSource {
   mutable CredentialSet set_ ABSL_GUARDED_BY(mu_);
 };
 
-// ApplySettings copies the registry's NTLS settings (bind address, port, TCP
-// keep-alive) into `options`.
+// ApplySettings copies the registry's bind address and port into `options`;
+// they take effect when a server is made (ntlsd: at `service restart ntls`).
+// Keep-alive and the receive timeout come live from the snapshots.
 void ApplySettings(const registry::Settings& settings, ServerOptions* options);
 
 }  // namespace trustlink::ntl::server

@@ -259,5 +259,30 @@ TEST_F(RegistryAdapterTest, AdmissionDoesNotWaitForAnAdminCommandMidCommit) {
   EXPECT_EQ(directory_->generation(), next);
 }
 
+TEST_F(RegistryAdapterTest, SnapshotsCarryTheKeepAliveAndReceiveTimeout) {
+  auto before = directory_->Snapshot()->link_settings();
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->keepalive_idle_seconds, 60);
+  EXPECT_EQ(before->receive_timeout, absl::Seconds(20));
+  ASSERT_TRUE(reg_->UpdateSettings([](registry::Settings* s) {
+                    s->tcp_keepalive = false;
+                    s->keepalive_idle_seconds = 30;
+                    s->keepalive_interval_seconds = 5;
+                    s->keepalive_probes = 3;
+                    s->receive_timeout_ms = 1000;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  // The change is seen through the watch, as the event loops see it.
+  directory_->generation();
+  auto after = directory_->Snapshot()->link_settings();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_FALSE(after->tcp_keepalive);
+  EXPECT_EQ(after->keepalive_idle_seconds, 30);
+  EXPECT_EQ(after->keepalive_interval_seconds, 5);
+  EXPECT_EQ(after->keepalive_count, 3);
+  EXPECT_EQ(after->receive_timeout, absl::Milliseconds(1000));
+}
+
 }  // namespace
 }  // namespace trustlink::ntl::server

@@ -67,10 +67,9 @@ struct ServerOptions {
   uint32_t max_frame_payload = wire::kDefaultMaxPayload;
   size_t max_pending_output =
       4u << 20;  // stop reading from a client that does not read
-  bool tcp_keepalive = true;
-  int keepalive_idle_seconds = 60;
-  int keepalive_interval_seconds = 10;
-  int keepalive_count = 6;
+  // link: keep-alive and receive timeout when the directory has none
+  // (DirectorySnapshot::link_settings; the registry always has them).
+  LinkSettings link;
   absl::Duration ticket_lifetime =
       absl::Hours(12);  // capped by the certificate
   absl::Duration ticket_key_rotation =

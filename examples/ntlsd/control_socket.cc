@@ -1,0 +1,100 @@
+#include "examples/ntlsd/control_socket.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace ntlsd {
+
+ControlSocket::~ControlSocket() {
+  if (fd_ >= 0) {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+}
+
+bool ControlSocket::Open(const std::string& path, uid_t owner,
+                         std::string* error) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) {
+    *error = "status socket path '" + path + "' is too long (at most " +
+             std::to_string(sizeof(addr.sun_path) - 1) +
+             " bytes); give a shorter --status-socket";
+    return false;
+  }
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    *error = std::string("cannot make the status socket: ") + strerror(errno);
+    return false;
+  }
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.c_str(), path.size());
+  unlink(path.c_str());           // a stale socket from a crashed run
+  const mode_t old = umask(077);  // for the appliance admin only
+  const int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  umask(old);
+  if (rc != 0 || listen(fd, 16) != 0) {
+    *error = "cannot listen on status socket " + path + ": " + strerror(errno);
+    close(fd);
+    return false;
+  }
+  fd_ = fd;
+  owner_ = owner;
+  path_ = path;
+  return true;
+}
+
+int ControlSocket::Accept(std::string* request) {
+  const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (c < 0) {
+    return -1;
+  }
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      (cred.uid != 0 && cred.uid != owner_)) {
+    Reply(c, "error permission denied: only root and the owner (uid " +
+                 std::to_string(owner_) +
+                 ") of the appliance root may use this socket\n");
+    return -1;
+  }
+  const timeval tv{2, 0};
+  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  std::string line;
+  char buf[64];
+  while (line.find('\n') == std::string::npos && line.size() < 64) {
+    const ssize_t n = recv(c, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      break;  // end of request without a newline, or the 2 s ran out
+    }
+    line.append(buf, static_cast<size_t>(n));
+  }
+  const size_t end = line.find_first_of("\r\n");
+  *request = line.substr(0, end);
+  if (request->empty()) {
+    close(c);
+    return -1;
+  }
+  return c;
+}
+
+void ControlSocket::Reply(int conn, const std::string& lines) {
+  const std::string text = lines + "end\n";
+  size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t n =
+        send(conn, text.data() + off, text.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) {
+      break;  // the client went away or stopped reading for 2 s
+    }
+    off += static_cast<size_t>(n);
+  }
+  close(conn);
+}
+
+}  // namespace ntlsd
