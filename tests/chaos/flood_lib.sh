@@ -2,6 +2,9 @@
 # root with one registered client, and ntlsd started under a given descriptor limit.
 # Expects NTLSD, NTLSH and W (the test's work folder) to be set.
 
+# A command that fails under set -e says which, instead of ending the test silently.
+trap 'echo "FAIL: line $LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
+
 fail() {
   echo "FAIL: $*" >&2
   [[ -f "$W/ntlsd.log" ]] && { echo "--- ntlsd.log (last 40 lines)" >&2; tail -40 "$W/ntlsd.log" >&2; }
