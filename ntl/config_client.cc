@@ -200,8 +200,10 @@ absl::StatusOr<ServerConfig> ClientConfig::AddServer(
   }
   if (stored.index.empty()) {
     stored.index = absl::StrFormat("%02d", next);
+    // The file keeps the name as typed (letter case and all), as the trust
+    // store's file names do; every lookup compares canonical forms.
     doc_.Set(kClientSection, absl::StrCat(kServerName, stored.index),
-             stored.name);
+             FileStem(*name));
   }
   doc_.Set(kClientSection, absl::StrCat(kServerPort, stored.index),
            absl::StrCat(stored.port));

@@ -126,7 +126,7 @@ TEST(ClientRootTest, VerifyReportsOpenKeyAndConfigOnlyServer) {
 TEST(ClientRootTest, BadPortLeavesTrustStoreUnchanged) {
   absl::StatusOr<ClientRoot> root = ClientRoot::Open(NewRoot("port"), true);
   absl::Status s =
-      root->AddServer("hsm1", ServerPem("hsm1"), 0, false, false).status();
+      root->AddServer("hsm1", ServerPem("hsm1"), 70000, false, false).status();
   EXPECT_EQ(ToTlStatus(s), TL_E_INVALID_ARGUMENT);
   EXPECT_TRUE(root->ListServers()->empty());
 }

@@ -54,3 +54,24 @@ int VtlParseLong(const char *text, long min, long max, long *out) {
   *out = v;
   return 1;
 }
+
+void VtlJsonString(const char *text) {
+  putchar('"');
+  for (const unsigned char *c = (const unsigned char *)(text ? text : "");
+       *c != '\0'; ++c) {
+    if (*c == '"' || *c == '\\') {
+      printf("\\%c", *c);
+    } else if (*c < 0x20) {
+      printf("\\u%04x", *c);
+    } else {
+      putchar(*c);
+    }
+  }
+  putchar('"');
+}
+
+void VtlJsonField(int first, const char *key) {
+  if (!first) putchar(',');
+  VtlJsonString(key);
+  putchar(':');
+}

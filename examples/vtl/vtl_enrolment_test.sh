@@ -116,9 +116,9 @@ if [[ "$upper" != "$host" ]] && [[ "$host" =~ ^[A-Za-z0-9.-]+$ ]]; then
 fi
 
 # Usage errors.
-expect_rc 1 "$VTL" --root "$ROOT" frobnicate
-expect_rc 1 "$VTL" --root "$ROOT" addServer -n x
-expect_rc 2 "$VTL" --root "$ROOT" addServer -n x -c server.pem -p 70000
+expect_rc 2 "$VTL" --root "$ROOT" frobnicate
+expect_rc 2 "$VTL" --root "$ROOT" addServer -n x
+expect_rc 1 "$VTL" --root "$ROOT" addServer -n x -c server.pem -p 70000
 expect_rc 4 "$VTL" --root "$WORK/nonexistent" listServers
 contains err.txt "does not exist"
 echo PASS
