@@ -35,6 +35,20 @@ void ShowIdentity(const ShellAccess& shell, tl_status st, tl_registry* reg,
              {"use", "subject", "key_type", "expires", "fingerprint"}, rows);
 }
 
+// ShowFingerprint prints LunaSH's `sysconf fingerprint` line for the current
+// server certificate; the clients compare it with what vtl addServer printed.
+// SHA-256, where older appliances showed SHA-1.
+void ShowFingerprint(const ShellAccess& shell, Output* out) {
+  tl_registry* reg = shell.registry(false);
+  tl_server_identity* id = nullptr;
+  tl_status st = tl_registry_load_server_identity(reg, &id);
+  std::unique_ptr<tl_server_identity, void (*)(tl_server_identity*)> p(
+      id, tl_server_identity_free);
+  shell.check(st, reg);
+  out->Field("Certificate fingerprint", "fingerprint",
+             tl_server_identity_fingerprint(id, 0));
+}
+
 }  // namespace
 
 std::vector<Command> SysconfCommands(const ShellAccess& shell) {
@@ -106,6 +120,16 @@ std::vector<Command> SysconfCommands(const ShellAccess& shell) {
                     tl_server_identity_fingerprint(id, 0));
        },
        "sysconf exportCert -file FILE|-"},
+      {{"sysconf", "fingerprint"},
+       {},
+       false,
+       [shell](const Args&, Output* out) { ShowFingerprint(shell, out); },
+       "sysconf fingerprint [ntls]"},
+      {{"sysconf", "fingerprint", "ntls"},
+       {},
+       false,
+       [shell](const Args&, Output* out) { ShowFingerprint(shell, out); },
+       "sysconf fingerprint ntls"},
       {{"sysconf", "dropOldCert"},
        {},
        true,
