@@ -158,9 +158,11 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
       fprintf(stderr, "vtl: warning: %s\n", w);
     }
   }
-  const char *name = tl_server_result_name(result);
+  /* Messages use the name as typed; the library compares names without
+   * regard to case and reports them in lower case. */
+  const char *name = a->name;
   int32_t new_port = 0, new_htl = 0;
-  KnownServer(root, name, &new_port, &new_htl);
+  KnownServer(root, tl_server_result_name(result), &new_port, &new_htl);
   if (tl_server_result_replaced(result)) {
     printf(
         "Certificate of server %s replaced (previous SHA-256 fingerprint: "
