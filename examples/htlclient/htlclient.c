@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "examples/cli/cli_args.h"
 #include "trustlink/trustlink.h"
 
 #define MAX_SERVERS 64
@@ -55,12 +56,15 @@ static const char *state_name(int32_t state) {
   }
 }
 
-static int usage(void) {
-  fprintf(stderr,
+/* usage prints the usage to out and returns the usage-error exit status. */
+static int usage(FILE *out) {
+  fprintf(out,
           "usage: htlclient [-root DIR] [-server NAME ...] [-interval MS]\n"
           "                 [-runtime DIR | -memory] [-socket PATH] "
-          "[-once]\n");
-  return 2;
+          "[-once]\n"
+          "       htlclient --help | --version\n"
+          "Options take - or --, and =VALUE (--root=DIR).\n");
+  return CLI_EXIT_USAGE;
 }
 
 static void fail(const char *what, tl_status st, const char *message) {
@@ -155,31 +159,42 @@ int main(int argc, char **argv) {
   long interval_ms = 10000;
   int once = 0;
   int memory_only = 0;
+  /* The option parser all four example programs share (examples/cli):
+   * -root DIR, --root DIR and --root=DIR alike, in any letter case. */
+  const char *interval_text = NULL;
+  const char *const kTextNames[] = {"root", "interval", "runtime", "socket"};
+  const char **const kTextValues[] = {&root, &interval_text, &runtime,
+                                      &socket_path};
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "-once") == 0) {
+    const char *v = NULL;
+    int got = 0;
+    for (int k = 0; k < 4 && got == 0; ++k) {
+      got = CliTakeOption(argc, argv, &i, kTextNames[k], 1, kTextValues[k]);
+    }
+    if (got == 0) got = CliTakeOption(argc, argv, &i, "server", 1, &v);
+    if (got == 1 && v != NULL) {
+      if (num_servers == MAX_SERVERS) return usage(stderr);
+      servers[num_servers++] = v;
+    } else if (got == 0 && CliTakeOption(argc, argv, &i, "once", 0, &v) == 1) {
       once = 1;
-    } else if (strcmp(a, "-memory") == 0) {
+    } else if (got == 0 &&
+               CliTakeOption(argc, argv, &i, "memory", 0, &v) == 1) {
       memory_only = 1;
-    } else if (v == NULL) {
-      return usage();
-    } else if (strcmp(a, "-root") == 0) {
-      root = v, ++i;
-    } else if (strcmp(a, "-server") == 0) {
-      if (num_servers == MAX_SERVERS) return usage();
-      servers[num_servers++] = v, ++i;
-    } else if (strcmp(a, "-interval") == 0) {
-      interval_ms = strtol(v, NULL, 10), ++i;
-    } else if (strcmp(a, "-runtime") == 0) {
-      runtime = v, ++i;
-    } else if (strcmp(a, "-socket") == 0) {
-      socket_path = v, ++i;
-    } else {
-      return usage();
+    } else if (got == 0 && CliIsHelp(a)) {
+      usage(stdout);
+      return 0;
+    } else if (got == 0 && CliIsVersion(a)) {
+      CliPrintVersion("htlclient");
+      return 0;
+    } else if (got != 1) {
+      fprintf(stderr, "htlclient: %s %s\n",
+              got < 0 ? "no value for" : "unknown argument", a);
+      return usage(stderr);
     }
   }
-  if (memory_only && runtime != NULL) return usage();
+  if (interval_text != NULL) interval_ms = strtol(interval_text, NULL, 10);
+  if (memory_only && runtime != NULL) return usage(stderr);
 
   char root_buf[4096];
   size_t root_len = 0;

@@ -26,16 +26,19 @@
 
 #include <string>
 
+#include "examples/cli/cli_args.h"
 #include "trustlink/trustlink.h"
 
 namespace {
 
-void Usage() {
-  fprintf(stderr,
+void Usage(FILE* out) {
+  fprintf(out,
           "usage: ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] "
           "[--threads N]\n"
           "             [--foreground | --daemon --pidfile FILE] [--log FILE]\n"
-          "             [--status-socket PATH]\n");
+          "             [--status-socket PATH]\n"
+          "       ntlsd --help | --version\n"
+          "Options take - or --, and =VALUE (--root=DIR).\n");
 }
 
 void LogLine(const char* what) { fprintf(stderr, "ntlsd: %s\n", what); }
@@ -165,47 +168,49 @@ int main(int argc, char** argv) {
   std::string root, listen, name, log_file, pidfile, status_path;
   bool daemon_mode = false;
   int threads = 0;
+  // One option parser for all four example programs (examples/cli): --root
+  // DIR, --root=DIR and -root DIR alike; usage errors exit CLI_EXIT_USAGE.
+  struct TextOption {
+    const char* name;
+    std::string* value;
+  };
+  std::string threads_text;
+  const TextOption text_options[] = {
+      {"root", &root},       {"listen", &listen},
+      {"name", &name},       {"log", &log_file},
+      {"pidfile", &pidfile}, {"status-socket", &status_path},
+      {"threads", &threads_text}};
   for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&](std::string* out) {
-      if (i + 1 >= argc) {
-        Usage();
-        exit(2);
-      }
-      *out = argv[++i];
-    };
-    if (a == "--root")
-      next(&root);
-    else if (a == "--listen")
-      next(&listen);
-    else if (a == "--name")
-      next(&name);
-    else if (a == "--log")
-      next(&log_file);
-    else if (a == "--pidfile")
-      next(&pidfile);
-    else if (a == "--status-socket")
-      next(&status_path);
-    else if (a == "--threads") {
-      std::string t;
-      next(&t);
-      threads = atoi(t.c_str());
-    } else if (a == "--daemon")
+    const char* arg = argv[i];
+    const char* value = nullptr;
+    int got = 0;
+    for (const TextOption& o : text_options) {
+      got = CliTakeOption(argc, argv, &i, o.name, 1, &value);
+      if (got == 1) *o.value = value;
+      if (got != 0) break;
+    }
+    if (got == 0 && CliTakeOption(argc, argv, &i, "daemon", 0, &value) == 1) {
       daemon_mode = true;
-    else if (a == "--foreground")
+    } else if (got == 0 &&
+               CliTakeOption(argc, argv, &i, "foreground", 0, &value) == 1) {
       daemon_mode = false;
-    else if (a == "--help" || a == "-h") {
-      Usage();
+    } else if (got == 0 && CliIsHelp(arg)) {
+      Usage(stdout);
       return 0;
-    } else {
-      fprintf(stderr, "ntlsd: unknown argument '%s'\n", a.c_str());
-      Usage();
-      return 2;
+    } else if (got == 0 && CliIsVersion(arg)) {
+      CliPrintVersion("ntlsd");
+      return 0;
+    } else if (got != 1) {
+      fprintf(stderr, "ntlsd: %s '%s'\n",
+              got < 0 ? "no value for" : "unknown argument", arg);
+      Usage(stderr);
+      return CLI_EXIT_USAGE;
     }
   }
+  if (!threads_text.empty()) threads = atoi(threads_text.c_str());
   if (root.empty() || (daemon_mode && pidfile.empty())) {
-    Usage();
-    return 2;
+    Usage(stderr);
+    return CLI_EXIT_USAGE;
   }
   if (status_path.empty()) {
     status_path = root + "/ntlsd.sock";
