@@ -146,4 +146,15 @@ PY
 expect 3 "-force" "$VTL" createCert -n otherHost
 grep -q "mylunasa" "$W/out" || fail "createCert did not name the appliance: $(cat "$W/out")"
 [[ -f cert/client/myClient1.pem && ! -e cert/client/otherHost.pem ]] || fail "identity changed"
+# One-sided HTL: the client asks for HTL, the appliance registration does not. With no
+# agent running, the appliance's documented answer (which names the fix) is what the user
+# sees, not "no HTL agent".
+lunash client modify -client myLunaClient -requirehtl no >/dev/null
+kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
+expect 6 "HTL_REQUIRED_BY_CLIENT" "$VTL" verify
+grep -q -- "-requirehtl" "$W/out" || fail "verify did not name the fix: $(cat "$W/out")"
+# And when the appliance does require HTL, the missing agent is what it says.
+lunash client modify -client myLunaClient -requirehtl yes >/dev/null
+expect 6 "HTL_AGENT_UNAVAILABLE" "$VTL" verify
+grep -q "requires HTL" "$W/out" || fail "verify did not say the appliance requires HTL: $(cat "$W/out")"
 echo PASS
