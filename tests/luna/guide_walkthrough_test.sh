@@ -123,6 +123,25 @@ wait_for 20 "\[ OK \] link mylunasa" "$VTL" verify
 expect 0 "par1" "$VTL" listslots
 expect 0 "hello" "$VTL" call -slot 0 -op echo -data hello
 
+# A used token copied back is not taken silently: the agent and the appliance both log it.
+cp "$TOKEN" htl/myLunaSA.ott
+wait_for 20 "TL_E_OTT_USED" cat "$W/agent.log"
+grep -q "already used" "$W/agent.log" || fail "the agent did not say the token was used"
+wait_for 10 "htl-establish-refused .*client='myLunaClient'" cat "$W/ntlsd.log"
+[[ ! -e htl/myLunaSA.ott ]] || fail "the agent left the used token file"
+expect 0 "every link is up" "$VTL" verify
+
+# A second client with the same host name: its token file cannot overwrite the first's.
+"$VTL" --root "$W/twin" createCert -n myClient1 >/dev/null
+expect 0 "successful for client twin" lunash client register -client twin -hostname myClient1 \
+  -certificate "$W/twin/cert/client/myClient1.pem" -requirehtl
+lunash htl generateott -client myLunaClient >/dev/null
+FIRST="$(cat "$TOKEN")"
+expect 0 "myclient1-twin.ott" lunash htl generateott -client twin
+grep -q "shares its host name with myLunaClient" "$W/out" || fail "no warning: $(cat "$W/out")"
+[[ "$(cat "$TOKEN")" == "$FIRST" ]] || fail "the twin's token overwrote myLunaClient's"
+lunash client delete -client twin >/dev/null
+
 # Slots are stable: a new partition that sorts first does not take slot 0.
 lunash partition create -partition aaa >/dev/null
 lunash client assignPartition -client myLunaClient -partition aaa >/dev/null
