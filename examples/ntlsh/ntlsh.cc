@@ -113,7 +113,7 @@ int Shell::Run(const std::vector<std::string>& words) {
   Output out;
   std::string name;
   try {
-    if (words.empty() || words[0] == "help" || words[0] == "?") {
+    if (words.empty() || CliIsHelp(words[0].c_str())) {
       for (const Command& c : commands) out.Line(std::string("  ") + c.usage);
       out.Line("  Global options: --root DIR (default $" TL_APPLIANCE_ROOT_ENV
                " or " TL_APPLIANCE_DEFAULT_ROOT "), --json");
@@ -305,7 +305,10 @@ int Main(int argc, char** argv) {
       continue;
     }
     if (words.empty() || words[0][0] == '#') continue;
-    if (words[0] == "exit" || words[0] == "quit") break;
+    if (CliWordIs(words[0].c_str(), "exit") ||
+        CliWordIs(words[0].c_str(), "quit")) {
+      break;
+    }
     int rc = shell.Run(words);
     if (rc > worst) worst = rc;
   }
