@@ -178,12 +178,8 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
        {{"table", false}},
        false,
        [shell](const Args& a, Output* out) {
-         tl_registry* reg = shell.registry(false);
-         tl_client_list* list = nullptr;
-         tl_status st = tl_registry_list_clients(reg, &list);
-         std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(
-             list, tl_client_list_free);
-         shell.check(st, reg);
+         ClientListPtr owned = RegisteredClients(shell);
+         const tl_client_list* list = owned.get();
          const std::vector<std::string> headers = {
              "Client", "Hostname/IP", "Type", "Mapped IPs", "HTL",
              "Partitions"};
@@ -246,12 +242,8 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
          if (a.Has("client")) {
            add(RegisteredClient(shell, RequireFlag(a, "client")).get());
          } else {
-           tl_registry* reg = shell.registry(false);
-           tl_client_list* list = nullptr;
-           tl_status st = tl_registry_list_clients(reg, &list);
-           std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(
-               list, tl_client_list_free);
-           shell.check(st, reg);
+           ClientListPtr owned = RegisteredClients(shell);
+           const tl_client_list* list = owned.get();
            for (size_t i = 0; i < tl_client_list_count(list); ++i) {
              add(tl_client_list_get(list, i));
            }

@@ -154,12 +154,8 @@ std::string TokenFileStem(const ShellAccess& shell, const tl_client_info* info,
                           std::string* shared_with) {
   const std::string label = tl_client_info_label(info);
   const std::string name = tl_client_info_name(info);
-  tl_registry* reg = shell.registry(false);
-  tl_client_list* list = nullptr;
-  tl_status st = tl_registry_list_clients(reg, &list);
-  std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(
-      list, tl_client_list_free);
-  shell.check(st, reg);
+  ClientListPtr owned = RegisteredClients(shell);
+  const tl_client_list* list = owned.get();
   for (size_t i = 0; i < tl_client_list_count(list); ++i) {
     const tl_client_info* c = tl_client_list_get(list, i);
     // Registered names are canonical (lower case, canonical IPv6).

@@ -67,4 +67,8 @@ void VtlJsonString(const char *text);
  * non-zero), for the value the caller prints next. */
 void VtlJsonField(int first, const char *key);
 
+/* VtlPrintServerJson prints entry index of list as a JSON object (name, port,
+ * htl, fingerprint, status, message), after a comma unless index is 0. */
+void VtlPrintServerJson(const tl_server_list *list, size_t index);
+
 #endif /* TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_ */

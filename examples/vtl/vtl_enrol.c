@@ -238,28 +238,7 @@ static void PrintServers(const tl_server_list *list, int show_probe) {
 static void PrintServersJson(const tl_server_list *list) {
   printf("{\"servers\":[");
   for (size_t i = 0; i < tl_server_list_count(list); ++i) {
-    const char *name = "", *fp = "", *message = "";
-    int32_t port = 0, htl = 0;
-    tl_status local = TL_OK;
-    tl_server_list_name(list, i, &name);
-    tl_server_list_port(list, i, &port);
-    tl_server_list_htl(list, i, &htl);
-    tl_server_list_fingerprint(list, i, &fp);
-    tl_server_list_local_status(list, i, &local, &message);
-    printf("%s{", i ? "," : "");
-    VtlJsonField(1, "name");
-    VtlJsonString(name);
-    VtlJsonField(0, "port");
-    printf("%d", port);
-    VtlJsonField(0, "htl");
-    printf("%s", htl ? "true" : "false");
-    VtlJsonField(0, "fingerprint");
-    VtlJsonString(fp);
-    VtlJsonField(0, "status");
-    VtlJsonString(tl_status_name(local));
-    VtlJsonField(0, "message");
-    VtlJsonString(local == TL_OK ? "" : message);
-    printf("}");
+    VtlPrintServerJson(list, i);
   }
   printf("]}\n");
 }

@@ -346,18 +346,7 @@ static void PrintVerifyServers(const tl_verify_report *report, int json) {
       tl_server_list_local_status(servers, i, &local, &message);
       tl_server_list_probe_status(servers, i, &probed, &probe, &probe_message);
       if (json) {
-        printf("%s{", i ? "," : "");
-        VtlJsonField(1, "name");
-        VtlJsonString(name);
-        VtlJsonField(0, "port");
-        printf("%d", port);
-        VtlJsonField(0, "fingerprint");
-        VtlJsonString(fp);
-        VtlJsonField(0, "status");
-        VtlJsonString(tl_status_name(local));
-        VtlJsonField(0, "message");
-        VtlJsonString(local == TL_OK ? "" : message);
-        printf("}");
+        VtlPrintServerJson(servers, i);
         continue;
       }
       if (local != TL_OK) {
