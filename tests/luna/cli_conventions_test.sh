@@ -29,6 +29,18 @@ grep -q "Client root: $W/c1" "$W/out" || fail "vtl --root=DIR: $(cat "$W/out")"
 run 0 "$VTL" -root "$W/c1" SHOW
 grep -q "Client root: $W/c1" "$W/out" || fail "vtl -root DIR: $(cat "$W/out")"
 run 2 "$VTL" --root
+# --json on verify, listSlots and listServers: one JSON object on stdout.
+run 0 "$VTL" --root "$W/c1" verify -local --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is True and d["checks"], d' \
+  "$W/out" || fail "verify --json: $(cat "$W/out")"
+run 0 "$VTL" --root "$W/c1" listServers --JSON
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["servers"] == []' "$W/out" ||
+  fail "listServers --json: $(cat "$W/out")"
+# (listSlots --json with slots: tests/luna/guide_walkthrough_test.sh.) An error is on
+# stderr with the exit code, and stdout stays empty for the script's JSON parser.
+run 1 "$VTL" --root "$W/c1" listSlots --json
+[[ ! -s "$W/out" ]] || fail "listSlots --json printed on an error: $(cat "$W/out")"
+run 2 "$VTL" --root "$W/c1" show --json
 run 2 "$VTL" frobnicate
 run 1 "$VTL" --root "$W/c1" addServer -n x -c "$W/c1/cert/client/host1.pem" -p 70000
 "$NTLSH" --root "$W/app" sysconf regenCert -name app1 >/dev/null
