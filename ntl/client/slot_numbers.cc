@@ -54,8 +54,11 @@ absl::StatusOr<std::map<std::string, int>> NumberSlots(
     const std::vector<std::string>& partitions, const std::set<int>& taken) {
   absl::StatusOr<internal::SafeDir> root = internal::SafeDir::Open(dir, false);
   if (!root.ok()) return root.status();
+  // A process that may not write the root (an application running as another
+  // user than the root's owner) still reads the recorded numbers: the file is
+  // only ever replaced atomically, so an unlocked read sees a whole version.
   absl::StatusOr<internal::FileLock> lock = root->Lock(kLockFile);
-  if (!lock.ok()) return lock.status();
+  const bool read_only = !lock.ok();
   absl::StatusOr<std::string> text =
       root->ReadFile(kSlotNumbersFile, kMaxFileSize);
   if (!text.ok() && !absl::IsNotFound(text.status())) return text.status();
@@ -82,6 +85,7 @@ absl::StatusOr<std::map<std::string, int>> NumberSlots(
     }
     out[p] = it->second;
   }
+  if (read_only) return out;
   std::string serialized = Serialize(numbers);
   if (changed || (text.ok() && serialized != *text)) {
     absl::Status written =

@@ -29,9 +29,11 @@ using SlotKey = std::pair<std::string, std::string>;
 // NumberSlots records that `server` now lists `partitions`, in the file
 // `file_name` of the directory `dir`, and returns the numbers of those
 // partitions. Numbers in `taken` (used in this process by other partitions)
-// are not handed out. Entries of other servers are kept. Fails (and changes
-// nothing) if the file cannot be read or written; the caller then numbers in
-// memory.
+// are not handed out. Entries of other servers are kept. When the file cannot
+// be locked for writing (a read-only root), the recorded numbers are still
+// used and new partitions get the lowest free numbers for this process only.
+// Fails if the directory or the file cannot be read; the caller then numbers
+// in memory.
 absl::StatusOr<std::map<std::string, int>> NumberSlots(
     const std::string& dir, absl::string_view server,
     const std::vector<std::string>& partitions, const std::set<int>& taken);

@@ -71,6 +71,19 @@ TEST(SlotNumbersTest, ADamagedLineLosesOnlyItsOwnNumber) {
   EXPECT_EQ(ReadAll(dir + "/slots.conf").find("nonsense"), std::string::npos);
 }
 
+// An application that may not write the client root still uses the numbers
+// recorded there (here the lock cannot be taken: its name is a directory).
+TEST(SlotNumbersTest, AReadOnlyProcessUsesTheRecordedNumbers) {
+  const std::string dir = NewDir("readonly");
+  std::ofstream(dir + "/slots.conf") << "3 hsm1 par1\n";
+  ASSERT_EQ(::mkdir((dir + "/.slots.lock").c_str(), 0700), 0);
+  auto n = NumberSlots(dir, "hsm1", {"aaa", "par1"}, {});
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->at("par1"), 3);
+  EXPECT_EQ(n->at("aaa"), 0);
+  EXPECT_EQ(ReadAll(dir + "/slots.conf"), "3 hsm1 par1\n");  // unchanged
+}
+
 // Client processes number at the same time: every partition ends up with one
 // number, and no two partitions share one.
 TEST(SlotNumbersTest, ConcurrentProcessesAgree) {
