@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <set>
 #include <cstring>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "ntl/client/fresh_status.h"
@@ -294,8 +294,7 @@ void Client::AssignSlotsLocked(size_t server,
   }
   // The numbers other processes gave these partitions, so that a slot number
   // means the same partition in every process (slot_numbers.h). Without a
-  // writable client root, numbers are given in memory: stable for this
-  // process only.
+  // client root, numbers are given in memory: stable for this process only.
   absl::StatusOr<std::map<std::string, int>> stored =
       settings_.slot_numbers_dir.empty()
           ? absl::StatusOr<std::map<std::string, int>>(

@@ -1,5 +1,13 @@
 #include "ntl/client/slot_numbers.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -34,6 +42,40 @@ std::map<SlotKey, int> Parse(absl::string_view text) {
   return out;
 }
 
+// LockBriefly takes the write lock on `name` in `dir`, giving up after
+// kLockWait. This runs on the client's I/O loop: a process stopped while it
+// holds the lock must not stall every link, so the caller then only reads.
+absl::StatusOr<internal::FileLock> LockBriefly(const internal::SafeDir& dir,
+                                               absl::string_view name) {
+  constexpr absl::Duration kLockWait = absl::Milliseconds(500);
+  int fd = ::openat(dir.fd(), std::string(name).c_str(),
+                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
+                 absl::StrCat("cannot open ", dir.PathOf(name), ": ",
+                              std::strerror(errno)));
+  }
+  internal::FileLock lock(fd);
+  struct flock fl;
+  std::memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  const absl::Time deadline = absl::Now() + kLockWait;
+  while (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
+      return Error(absl::StatusCode::kInternal, TL_E_IO,
+                   absl::StrCat("cannot lock ", dir.PathOf(name), ": ",
+                                std::strerror(errno)));
+    }
+    if (absl::Now() >= deadline) {
+      return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+                   absl::StrCat(dir.PathOf(name), " stayed locked"));
+    }
+    absl::SleepFor(absl::Milliseconds(5));  // another process holds it
+  }
+  return lock;
+}
+
 std::string Serialize(const std::map<SlotKey, int>& numbers) {
   std::map<int, SlotKey> by_slot;
   for (const auto& [key, slot] : numbers) by_slot[slot] = key;
@@ -55,9 +97,10 @@ absl::StatusOr<std::map<std::string, int>> NumberSlots(
   absl::StatusOr<internal::SafeDir> root = internal::SafeDir::Open(dir, false);
   if (!root.ok()) return root.status();
   // A process that may not write the root (an application running as another
-  // user than the root's owner) still reads the recorded numbers: the file is
-  // only ever replaced atomically, so an unlocked read sees a whole version.
-  absl::StatusOr<internal::FileLock> lock = root->Lock(kLockFile);
+  // user than the root's owner), or that finds the lock held too long, still
+  // reads the recorded numbers: the file is only ever replaced atomically, so
+  // an unlocked read sees a whole version.
+  absl::StatusOr<internal::FileLock> lock = LockBriefly(*root, kLockFile);
   const bool read_only = !lock.ok();
   absl::StatusOr<std::string> text =
       root->ReadFile(kSlotNumbersFile, kMaxFileSize);

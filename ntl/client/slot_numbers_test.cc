@@ -1,5 +1,6 @@
 #include "ntl/client/slot_numbers.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace trustlink::ntl::client {
@@ -82,6 +85,28 @@ TEST(SlotNumbersTest, AReadOnlyProcessUsesTheRecordedNumbers) {
   EXPECT_EQ(n->at("par1"), 3);
   EXPECT_EQ(n->at("aaa"), 0);
   EXPECT_EQ(ReadAll(dir + "/slots.conf"), "3 hsm1 par1\n");  // unchanged
+}
+
+// A process stopped while holding the lock must not stall a client's links:
+// after a short wait the recorded numbers are read and nothing is written.
+TEST(SlotNumbersTest, ALockHeldTooLongFallsBackToReading) {
+  const std::string dir = NewDir("held");
+  std::ofstream(dir + "/slots.conf") << "2 hsm1 par1\n";
+  int fd = ::open((dir + "/.slots.lock").c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &fl), 0);
+  const absl::Time start = absl::Now();
+  auto n = NumberSlots(dir, "hsm1", {"par1", "new"}, {});
+  const absl::Duration waited = absl::Now() - start;
+  ::close(fd);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->at("par1"), 2);
+  EXPECT_EQ(n->at("new"), 0);
+  EXPECT_LT(waited, absl::Seconds(5));
+  EXPECT_EQ(ReadAll(dir + "/slots.conf"), "2 hsm1 par1\n");
 }
 
 // Client processes number at the same time: every partition ends up with one
