@@ -133,8 +133,12 @@ expect 0 "every link is up" "$VTL" verify
 
 # A second client with the same host name: its token file cannot overwrite the first's.
 "$VTL" --root "$W/twin" createCert -n myClient1 >/dev/null
-expect 0 "successful for client twin" lunash client register -client twin -hostname myClient1 \
-  -certificate "$W/twin/cert/client/myClient1.pem" -requirehtl
+# Its certificate arrives as MYCLIENT1.pem beside myClient1.pem: which one is meant?
+cp "$W/twin/cert/client/myClient1.pem" "$APP/incoming/MYCLIENT1.pem"
+expect 1 "differ only by letter case" lunash client register -client twin -hostname myclient1
+rm "$APP/incoming/myClient1.pem"
+expect 0 "successful for client twin" lunash client register -client twin -hostname myclient1 \
+  -requirehtl
 lunash htl generateott -client myLunaClient >/dev/null
 FIRST="$(cat "$TOKEN")"
 expect 0 "myclient1-twin.ott" lunash htl generateott -client twin
