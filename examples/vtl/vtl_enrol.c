@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "examples/vtl/vtl_common.h"
@@ -111,24 +110,19 @@ int VtlCmdCreateCert(tl_client_root *root, const struct VtlArgs *a) {
   return kExitOk;
 }
 
-/* KnownServer looks name up among the registered servers (without regard to
- * letter case, as the library compares names): 1 and its port and HTL
- * setting if it is there, else 0. */
-static int KnownServer(tl_client_root *root, const char *name, int32_t *port,
-                       int32_t *htl) {
-  tl_server_list *list = NULL;
-  int found = 0;
-  if (tl_client_root_list_servers(root, &list) != TL_OK) return 0;
-  for (size_t i = 0; i < tl_server_list_count(list) && !found; ++i) {
+/* FindServer looks name (canonical, as the library reports names) up in
+ * list: 1 and its port and HTL setting if it is there, else 0. */
+static int FindServer(const tl_server_list *list, const char *name,
+                      int32_t *port, int32_t *htl) {
+  for (size_t i = 0; list != NULL && i < tl_server_list_count(list); ++i) {
     const char *n = "";
     tl_server_list_name(list, i, &n);
-    if (strcasecmp(n, name) != 0) continue;
+    if (strcmp(n, name) != 0) continue;
     tl_server_list_port(list, i, port);
     tl_server_list_htl(list, i, htl);
-    found = 1;
+    return 1;
   }
-  tl_server_list_free(list);
-  return found;
+  return 0;
 }
 
 int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
@@ -141,8 +135,9 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
   size_t pem_len = 0;
   int rc = ReadFile(a->file, &pem, &pem_len);
   if (rc != kExitOk) return rc;
-  int32_t old_port = 0, old_htl = 0;
-  int known = KnownServer(root, a->name, &old_port, &old_htl);
+  /* The servers before the change, to say what it changed. */
+  tl_server_list *before = NULL;
+  if (tl_client_root_list_servers(root, &before) != TL_OK) before = NULL;
   /* What is not given is kept (docs/client-enrolment.md): re-registering a
    * renewed certificate must not move the port or turn HTL off. */
   int32_t htl = a->htl ? 1 : a->nohtl ? 0 : TL_SERVER_HTL_KEEP;
@@ -151,7 +146,10 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
                                           (int32_t)a->port, htl, a->replace,
                                           &result);
   free(pem);
-  if (s != TL_OK) return VtlFail(root, s);
+  if (s != TL_OK) {
+    tl_server_list_free(before);
+    return VtlFail(root, s);
+  }
   for (size_t i = 0; i < tl_server_result_warning_count(result); ++i) {
     const char *w = NULL;
     if (tl_server_result_warning(result, i, &w) == TL_OK) {
@@ -161,8 +159,15 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
   /* Messages use the name as typed; the library compares names without
    * regard to case and reports them in lower case. */
   const char *name = a->name;
-  int32_t new_port = 0, new_htl = 0;
-  KnownServer(root, tl_server_result_name(result), &new_port, &new_htl);
+  int32_t old_port = 0, old_htl = 0, new_port = 0, new_htl = 0;
+  int known =
+      FindServer(before, tl_server_result_name(result), &old_port, &old_htl);
+  tl_server_list_free(before);
+  tl_server_list *after = NULL;
+  if (tl_client_root_list_servers(root, &after) == TL_OK) {
+    FindServer(after, tl_server_result_name(result), &new_port, &new_htl);
+    tl_server_list_free(after);
+  }
   if (tl_server_result_replaced(result)) {
     printf(
         "Certificate of server %s replaced (previous SHA-256 fingerprint: "
