@@ -3,10 +3,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "htl/crypto.h"
 #include "htl/internal/files.h"
 #include "htl/internal/thread.h"
 #include "htl/ott.h"
+#include "htl/token_files.h"
 #include "ntl/status.h"
 
 namespace trustlink::htl {
@@ -148,10 +150,19 @@ Agent::TokenAttempt Agent::TryTokenFile(const std::string& appliance,
   TokenAttempt attempt;
   const std::string htl_dir = options_.client_root + "/htl";
   absl::StatusOr<internal::Dir> dir = internal::Dir::Open(htl_dir, false);
-  const std::string token_name = *TokenFileName(appliance);
+  absl::StatusOr<std::vector<std::string>> entries =
+      dir.ok() ? dir->List()
+               : absl::StatusOr<std::vector<std::string>>(dir.status());
+  absl::StatusOr<std::string> found =
+      entries.ok() ? FindTokenFile(*entries, appliance)
+                   : absl::StatusOr<std::string>(entries.status());
+  const std::string token_name = found.ok() && !found->empty()
+                                     ? *found
+                                     : *TokenFileName(appliance);
   absl::StatusOr<std::string> contents =
-      dir.ok() ? dir->ReadFile(token_name, kMaxTokenFileSize)
-               : absl::StatusOr<std::string>(dir.status());
+      !found.ok()      ? absl::StatusOr<std::string>(found.status())
+      : found->empty() ? absl::StatusOr<std::string>(absl::NotFoundError(""))
+                       : dir->ReadFile(token_name, kMaxTokenFileSize);
   if (!contents.ok()) {
     // No htl/ directory or no token file is the usual case, not a failure.
     if (!absl::IsNotFound(contents.status())) {
@@ -192,10 +203,20 @@ Agent::TokenAttempt Agent::TryTokenFile(const std::string& appliance,
     return attempt;
   }
   if (ntl::ToTlStatus(grant.status()) == TL_E_OTT_USED && held->has_value()) {
-    // We already exchanged this token (and crashed before deleting it): carry
-    // on with the chain it gave us.
+    // We already exchanged this token (we crashed before deleting it, or
+    // someone copied a used token back): carry on with the chain it gave us,
+    // and say so, since a copy coming back may also mean a copy went
+    // elsewhere.
     (void)dir->RemoveFile(token_name);
     attempt.tried = false;
+    attempt.token_error = ntl::Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_OTT_USED,
+        absl::StrCat("htl/", token_name,
+                     " held a one-time token that was already used (",
+                     grant.status().message(),
+                     "); it was deleted, and the HTL this agent holds goes "
+                     "on. If nobody copied it back on purpose, find out "
+                     "where it came from"));
     return attempt;
   }
   attempt.result = grant.status();
@@ -229,8 +250,20 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
   absl::Status result = attempt.result;
   if (!attempt.tried) {
     if (!held.has_value()) {
-      if (p->status.state != AgentLinkState::kRefused)
+      if (p->status.state != AgentLinkState::kRefused) {
         p->status.state = AgentLinkState::kNoToken;
+        // Waiting for a token while the admin's copy sits under another name
+        // would look like an appliance that never answers: say which files
+        // were passed over, and why.
+        p->status.last_error =
+            ignored_.empty()
+                ? absl::OkStatus()
+                : ntl::Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                             absl::StrCat("waiting for ", options_.client_root,
+                                          "/htl/", appliance,
+                                          ".ott; ignored in htl/: ",
+                                          absl::StrJoin(ignored_, "; ")));
+      }
       Publish(appliance, p->status);
       return;
     }
@@ -271,6 +304,15 @@ void Agent::PollAppliance(const std::string& appliance, PerAppliance* p) {
 
 absl::Status Agent::PollOnce() {
   ntl::internal::MutexLock lock(&poll_mu_);
+  absl::StatusOr<internal::Dir> dir =
+      internal::Dir::Open(options_.client_root + "/htl", false);
+  absl::StatusOr<std::vector<std::string>> entries =
+      dir.ok() ? dir->List()
+               : absl::StatusOr<std::vector<std::string>>(dir.status());
+  std::vector<std::string> ignored =
+      entries.ok() ? IgnoredTokenFiles(*entries, options_.appliances)
+                   : std::vector<std::string>();
+  ignored_ = std::move(ignored);
   for (const std::string& appliance : options_.appliances) {
     PollAppliance(appliance, &per_[appliance]);
   }

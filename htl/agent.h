@@ -127,6 +127,9 @@ class Agent {
   // network call.
   ntl::internal::Mutex poll_mu_;
   std::map<std::string, PerAppliance> per_ ABSL_GUARDED_BY(poll_mu_);
+  // ignored_: the files of htl/ that are no appliance's token (and why), from
+  // the last poll.
+  std::vector<std::string> ignored_ ABSL_GUARDED_BY(poll_mu_);
   mutable ntl::internal::Mutex status_mu_;
   std::map<std::string, AgentApplianceStatus> status_
       ABSL_GUARDED_BY(status_mu_);

@@ -350,6 +350,47 @@ TEST_F(AgentTest, RefusedTokensLeaveTheFileAndSayWhy) {
   EXPECT_EQ(StatusOf(*agent).state, AgentLinkState::kUp)
       << StatusOf(*agent).last_error;
   EXPECT_FALSE(TokenFileExists());
+  // ... but not silently: a used token coming back is worth a look.
+  EXPECT_EQ(ntl::ToTlStatus(StatusOf(*agent).last_error), TL_E_OTT_USED);
+  EXPECT_THAT(StatusOf(*agent).last_error.message(),
+              HasSubstr("already used"));
+}
+
+// The guide's `mv myLunaClient.ott ./htl/myLunaSA.ott` for a server the
+// configuration lists as mylunasa: host names ignore case, so does the file.
+TEST_F(AgentTest, TakesUpATokenFileNamedInAnotherLetterCase) {
+  auto connector = Connector("192.0.2.10:7000");
+  MemorySecretStore store;
+  auto agent = NewAgent(connector.get(), &store);
+  const std::string path = client_root_ + "/htl/HSM1.ott";
+  std::ofstream(path) << FormatTokenFile(Generate(), kClient);
+  ASSERT_TRUE(agent->PollOnce().ok());
+  EXPECT_EQ(StatusOf(*agent).state, AgentLinkState::kUp)
+      << StatusOf(*agent).last_error;
+  EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the token file was kept";
+}
+
+TEST_F(AgentTest, SaysWhichFilesInHtlItIgnoresAndWhy) {
+  auto connector = Connector("192.0.2.10:7000");
+  MemorySecretStore store;
+  auto agent = NewAgent(connector.get(), &store);
+  // The token left under the client's name, as htl generateott wrote it.
+  std::ofstream(client_root_ + "/htl/web1.ott")
+      << FormatTokenFile(Generate(), kClient);
+  ASSERT_TRUE(agent->PollOnce().ok());
+  const AgentApplianceStatus st = StatusOf(*agent);
+  EXPECT_EQ(st.state, AgentLinkState::kNoToken);
+  EXPECT_THAT(st.last_error.message(), HasSubstr("web1.ott"));
+  EXPECT_THAT(st.last_error.message(), HasSubstr("names no HTL server"));
+  EXPECT_THAT(st.last_error.message(), HasSubstr("rename it to hsm1.ott"));
+  EXPECT_EQ(connector->connects, 0);
+  // Two files differing only by case: neither is presented.
+  std::ofstream(client_root_ + "/htl/hsm1.ott") << "x";
+  std::ofstream(client_root_ + "/htl/HSM1.ott") << "y";
+  ASSERT_TRUE(agent->PollOnce().ok());
+  EXPECT_EQ(ntl::ToTlStatus(StatusOf(*agent).last_error), TL_E_ALREADY_EXISTS);
+  EXPECT_THAT(StatusOf(*agent).last_error.message(),
+              HasSubstr("differ only by letter case"));
 }
 
 TEST_F(AgentTest, UnreachableApplianceKeepsTheSecretAndRetries) {

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
 #include "ntl/names.h"
 #include "ntl/status.h"
@@ -200,8 +201,10 @@ absl::StatusOr<ServerConfig> ClientConfig::AddServer(
   }
   if (stored.index.empty()) {
     stored.index = absl::StrFormat("%02d", next);
+    // The file keeps the name as typed (letter case and all), as the trust
+    // store's file names do; every lookup compares canonical forms.
     doc_.Set(kClientSection, absl::StrCat(kServerName, stored.index),
-             stored.name);
+             FileStem(*name));
   }
   doc_.Set(kClientSection, absl::StrCat(kServerPort, stored.index),
            absl::StrCat(stored.port));
@@ -248,10 +251,64 @@ int ClientConfig::ConnectTimeoutMs() const {
   return IntOr(Get("ConnectTimeout"), kDefaultConnectTimeoutMs);
 }
 
+namespace {
+
+// LooksLikeIni reports whether `text` is the Windows crystoki.ini form: its
+// first meaningful line is a "[Section]" header.
+bool LooksLikeIni(absl::string_view text) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == ';' || line[0] == '#') continue;
+    return line[0] == '[';
+  }
+  return false;
+}
+
+// ParseIni reads the Windows crystoki.ini form ("[LunaSA Client]" sections of
+// "Key=Value" lines, ';' comments) into a document, so that both forms import
+// alike.
+absl::StatusOr<ConfigDocument> ParseIni(absl::string_view text,
+                                        absl::string_view file_name) {
+  absl::StatusOr<ConfigDocument> doc = ConfigDocument::Parse("", file_name);
+  if (!doc.ok()) return doc.status();
+  std::string section;
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == ';' || line[0] == '#') continue;
+    if (line[0] == '[') {
+      if (line.back() != ']') {
+        return Error(absl::StatusCode::kInvalidArgument, TL_E_PARSE,
+                     absl::StrCat(file_name, ":", number,
+                                  ": a section header ends with ']'"));
+      }
+      section = std::string(
+          absl::StripAsciiWhitespace(line.substr(1, line.size() - 2)));
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == absl::string_view::npos || section.empty()) {
+      return Error(
+          absl::StatusCode::kInvalidArgument, TL_E_PARSE,
+          absl::StrCat(file_name, ":", number,
+                       section.empty() ? ": a Key=Value line before any "
+                                         "[Section] header"
+                                       : ": expected Key=Value"));
+    }
+    doc->Set(section, absl::StripAsciiWhitespace(line.substr(0, eq)),
+             absl::StripAsciiWhitespace(line.substr(eq + 1)));
+  }
+  return doc;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
     absl::string_view text, absl::string_view file_name) {
   absl::StatusOr<ConfigDocument> source =
-      ConfigDocument::Parse(text, file_name);
+      LooksLikeIni(text) ? ParseIni(text, file_name)
+                         : ConfigDocument::Parse(text, file_name);
   if (!source.ok()) return source.status();
   const ConfigSection* client = source->FindSection(kChrystokiClientSection);
   if (client == nullptr) {

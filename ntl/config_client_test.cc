@@ -110,6 +110,32 @@ TEST(ClientConfigTest, UnknownKeysAndCommentsSurviveEdits) {
   EXPECT_TRUE(absl::StrContains(out, "Other = {\n  X = y;\n}\n")) << out;
 }
 
+// The Windows client keeps the same settings in crystoki.ini.
+TEST(ClientConfigTest, ImportsWindowsCrystokiIni) {
+  const std::string ini =
+      "; Luna client configuration\r\n"
+      "[Chrystoki2]\r\nLibNT=C:\\Program Files\\SafeNet\\cryptoki.dll\r\n"
+      "[LunaSA Client]\r\n"
+      "ServerCAFile=C:\\Program Files\\SafeNet\\cert\\server\\CAFile.pem\r\n"
+      "TCPKeepAlive=1\r\nReceiveTimeout=20000\r\n"
+      "ServerName00=myLunaSA\r\nServerPort00=1792\r\nServerHtl00=1\r\n";
+  ClientConfig config = ClientConfig::Default();
+  absl::StatusOr<std::vector<std::string>> report =
+      config.ImportChrystoki(ini, "crystoki.ini");
+  ASSERT_TRUE(report.ok()) << report.status();
+  absl::StatusOr<ServerConfig> server = config.FindServer("mylunasa");
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(server->port, 1792);
+  EXPECT_TRUE(server->htl);
+  EXPECT_EQ(config.ReceiveTimeoutMs(), 20000);
+  // A line that is neither names its place.
+  absl::Status bad =
+      config.ImportChrystoki("[LunaSA Client]\nServerName00\n", "c.ini")
+          .status();
+  EXPECT_EQ(ToTlStatus(bad), TL_E_PARSE);
+  EXPECT_TRUE(absl::StrContains(bad.message(), "c.ini:2")) << bad;
+}
+
 TEST(ClientConfigTest, ImportsChrystokiClientSection) {
   std::string text = ReadTestdata("testdata/client/Chrystoki.conf");
   ClientConfig config = ClientConfig::Default();

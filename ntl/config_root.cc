@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl {
@@ -18,6 +19,69 @@ constexpr size_t kMaxConfigSize = 1 << 20;
 
 std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
+}
+
+// IdentityPlan is what createCert writes: the file stem, and a warning when
+// it replaces an identity of another name.
+struct IdentityPlan {
+  std::string stem;
+  std::string warning;
+};
+
+// ServerNames lists the configured appliances, for messages.
+std::string ServerNames(const ClientConfig& config) {
+  absl::StatusOr<std::vector<ServerConfig>> servers = config.Servers();
+  std::vector<std::string> names;
+  if (servers.ok()) {
+    for (const ServerConfig& s : *servers) names.push_back(s.name);
+  }
+  return names.empty() ? "" : absl::StrJoin(names, ", ");
+}
+
+// PlanIdentity decides the file names of a new identity for `name` given the
+// `current` one. The same name (in any letter case) renews the identity under
+// its existing file names, so no second pair of files appears. Another name
+// changes who this client is to every appliance, so it needs `force` and
+// names the appliances that must then register the new certificate.
+absl::StatusOr<IdentityPlan> PlanIdentity(const CanonicalName& name,
+                                          const IdentityInfo& current,
+                                          const ClientConfig& config,
+                                          bool force) {
+  IdentityPlan plan{FileStem(name), ""};
+  if (!current.configured || current.name.empty()) return plan;
+  if (SameName(current.name, name.canonical)) {
+    std::string base = current.cert_path.substr(
+        current.cert_path.find_last_of('/') + 1);
+    if (absl::EndsWith(base, ".pem") &&
+        SameName(base.substr(0, base.size() - 4), name.canonical)) {
+      plan.stem = base.substr(0, base.size() - 4);
+    }
+    return plan;
+  }
+  std::string servers = ServerNames(config);
+  std::string who =
+      servers.empty()
+          ? "No appliance is configured yet (vtl listServers)"
+          : absl::StrCat("The appliances ", servers,
+                         " know this client by its certificate for '",
+                         current.name,
+                         "'; on each of them register the new certificate "
+                         "(client replaceCertificate -client <label> "
+                         "-certificate <file>), or its links are refused");
+  if (!force) {
+    return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+                 absl::StrCat("this client's identity is '", current.name,
+                              "' (", current.cert_path,
+                              "); a certificate for another name '",
+                              name.as_typed,
+                              "' replaces it only with -force. ", who,
+                              ". Nothing was changed"));
+  }
+  plan.warning = absl::StrCat("the identity '", current.name,
+                              "' was replaced by '", name.as_typed, "'. ",
+                              servers.empty() ? "No appliance is configured yet"
+                                              : who);
+  return plan;
 }
 
 }  // namespace
@@ -99,8 +163,12 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
   if (!client_dir.ok()) return client_dir.status();
   absl::StatusOr<ntl::Identity> identity = CreateIdentity(*canonical, options);
   if (!identity.ok()) return identity.status();
-  std::string cert_name = absl::StrCat(canonical->canonical, ".pem");
-  std::string key_name = absl::StrCat(canonical->canonical, "Key.pem");
+  absl::StatusOr<IdentityInfo> current = Identity();
+  absl::StatusOr<IdentityPlan> plan = PlanIdentity(
+      *canonical, current.ok() ? *current : IdentityInfo(), *config, force);
+  if (!plan.ok()) return plan.status();
+  std::string cert_name = absl::StrCat(plan->stem, ".pem");
+  std::string key_name = absl::StrCat(plan->stem, "Key.pem");
   absl::Status status =
       WriteIdentity(*client_dir, cert_name, key_name, *identity, force);
   if (!status.ok()) return status;
@@ -116,19 +184,27 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
   result.key_type = identity->cert.KeyTypeDescription();
   result.not_after = identity->cert.NotAfter();
   result.warnings = canonical->warnings;
+  if (!plan->warning.empty()) result.warnings.push_back(plan->warning);
   return result;
 }
 
 absl::StatusOr<AddResult> ClientRoot::AddServer(absl::string_view name,
                                                 absl::string_view pem, int port,
-                                                bool htl, bool replace) {
+                                                int htl, bool replace) {
   absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
   if (!lock.ok()) return lock.status();
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
+  // Running addServer again for a known server keeps what is not given: a
+  // renewed certificate must not move the port or turn HTL off.
+  absl::StatusOr<ServerConfig> known = config->FindServer(name);
+  if (port == kKeepServerPort) {
+    port = known.ok() ? known->port : kDefaultServerPort;
+  }
+  if (htl == kKeepServerHtl) htl = known.ok() && known->htl ? 1 : 0;
   // Check the config change first, so a bad port leaves the trust store
   // untouched.
-  ServerConfig server{std::string(name), port, htl, ""};
+  ServerConfig server{std::string(name), port, htl != 0, ""};
   ClientConfig updated = *config;
   absl::StatusOr<ServerConfig> stored = updated.AddServer(server);
   if (!stored.ok()) return stored.status();

@@ -87,6 +87,10 @@ struct VerifyResult {
   bool ok() const;
 };
 
+// AddServer's "keep what is registered" values.
+inline constexpr int kKeepServerPort = 0;
+inline constexpr int kKeepServerHtl = -1;
+
 // IdentityInfo describes the configured client identity.
 struct IdentityInfo {
   bool configured = false;
@@ -119,9 +123,11 @@ class ClientRoot {
                                               bool force);
 
   // AddServer registers an appliance certificate (PEM text) under `name` in the
-  // trust store and lists the server in trustlink.conf with `port` and `htl`.
+  // trust store and lists the server in trustlink.conf with `port` and `htl`
+  // (0 or 1). kKeepServerPort and kKeepServerHtl keep what a server already
+  // registered has (1792 and no HTL for a new one).
   absl::StatusOr<AddResult> AddServer(absl::string_view name,
-                                      absl::string_view pem, int port, bool htl,
+                                      absl::string_view pem, int port, int htl,
                                       bool replace);
 
   // DeleteServer removes the server from trustlink.conf and the trust store.

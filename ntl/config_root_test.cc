@@ -123,10 +123,69 @@ TEST(ClientRootTest, VerifyReportsOpenKeyAndConfigOnlyServer) {
   EXPECT_TRUE(hsm2_reported);
 }
 
+// The guide's names keep their case in the files; the same name in another
+// case renews the identity in place; another name needs force and names the
+// appliances that know this client.
+TEST(ClientRootTest, IdentityNamesKeepTheirCaseAndAnotherNameNeedsForce) {
+  const std::string path = NewRoot("identity_case");
+  absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, true);
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<CreateCertResult> made =
+      root->CreateCert("myClient1", IdentityOptions(), false);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_TRUE(absl::EndsWith(made->cert_path, "/cert/client/myClient1.pem"));
+  ASSERT_TRUE(
+      root->AddServer("myLunaSA", ServerPem("mylunasa"), 1792, true, false)
+          .ok());
+  EXPECT_EQ(access((path + "/cert/server/myLunaSACert.pem").c_str(), F_OK), 0);
+
+  absl::StatusOr<CreateCertResult> renewed =
+      root->CreateCert("MYCLIENT1", IdentityOptions(), true);
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_EQ(renewed->cert_path, made->cert_path);
+  EXPECT_NE(access((path + "/cert/client/MYCLIENT1.pem").c_str(), F_OK), 0);
+
+  absl::Status other =
+      root->CreateCert("hostb", IdentityOptions(), false).status();
+  EXPECT_EQ(ToTlStatus(other), TL_E_ALREADY_EXISTS);
+  EXPECT_TRUE(absl::StrContains(other.message(), "-force")) << other;
+  EXPECT_TRUE(absl::StrContains(other.message(), "mylunasa")) << other;
+  EXPECT_NE(access((path + "/cert/client/hostb.pem").c_str(), F_OK), 0);
+
+  absl::StatusOr<CreateCertResult> forced =
+      root->CreateCert("hostb", IdentityOptions(), true);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  bool named = false;
+  for (const std::string& w : forced->warnings) {
+    named = named || (absl::StrContains(w, "mylunasa") &&
+                      absl::StrContains(w, "replaceCertificate"));
+  }
+  EXPECT_TRUE(named) << "no warning names the appliances";
+}
+
+// Re-running addServer keeps the port and HTL unless they are given.
+TEST(ClientRootTest, AddServerAgainKeepsPortAndHtl) {
+  absl::StatusOr<ClientRoot> root = ClientRoot::Open(NewRoot("keep"), true);
+  ASSERT_TRUE(root.ok());
+  const std::string pem = ServerPem("hsm1");
+  ASSERT_TRUE(root->AddServer("hsm1", pem, 1793, 1, false).ok());
+  ASSERT_TRUE(root->AddServer("HSM1", pem, kKeepServerPort, kKeepServerHtl,
+                              false)
+                  .ok());
+  absl::StatusOr<std::vector<ServerStatus>> list = root->ListServers();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].port, 1793);
+  EXPECT_TRUE((*list)[0].htl);
+  ASSERT_TRUE(root->AddServer("hsm1", pem, kKeepServerPort, 0, false).ok());
+  EXPECT_FALSE((*root->ListServers())[0].htl);
+  EXPECT_EQ((*root->ListServers())[0].port, 1793);
+}
+
 TEST(ClientRootTest, BadPortLeavesTrustStoreUnchanged) {
   absl::StatusOr<ClientRoot> root = ClientRoot::Open(NewRoot("port"), true);
   absl::Status s =
-      root->AddServer("hsm1", ServerPem("hsm1"), 0, false, false).status();
+      root->AddServer("hsm1", ServerPem("hsm1"), 70000, false, false).status();
   EXPECT_EQ(ToTlStatus(s), TL_E_INVALID_ARGUMENT);
   EXPECT_TRUE(root->ListServers()->empty());
 }

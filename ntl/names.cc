@@ -178,6 +178,10 @@ absl::StatusOr<CanonicalName> CanonicalizeName(absl::string_view name) {
   return CanonicalizeNameWithHost(name, host);
 }
 
+std::string FileStem(const CanonicalName& name) {
+  return name.kind == NameKind::kHostname ? name.as_typed : name.canonical;
+}
+
 bool SameName(absl::string_view a, absl::string_view b) {
   absl::StatusOr<CanonicalName> ca = CanonicalizeNameWithHost(a, "");
   absl::StatusOr<CanonicalName> cb = CanonicalizeNameWithHost(b, "");

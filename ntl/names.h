@@ -44,6 +44,13 @@ absl::StatusOr<CanonicalName> CanonicalizeName(absl::string_view name);
 absl::StatusOr<CanonicalName> CanonicalizeNameWithHost(
     absl::string_view name, absl::string_view local_host);
 
+// FileStem returns the form of `name` used in file names: a host name as it
+// was typed (letter case kept, so `myClient1` stays `myClient1.pem`, as the
+// reference product writes it) and an address in its canonical form. Look
+// such files up without regard to case (SameName, or the canonical form of
+// the stem), since a name may be typed in another case later.
+std::string FileStem(const CanonicalName& name);
+
 // SameName reports whether `a` and `b` name the same host or address. Names
 // that do not parse are never the same as anything.
 bool SameName(absl::string_view a, absl::string_view b);

@@ -99,7 +99,7 @@ struct TrustStore::Evaluation {
 };
 
 std::string TrustStore::FileNameFor(const CanonicalName& name) {
-  return absl::StrCat(name.canonical, kCertSuffix);
+  return absl::StrCat(FileStem(name), kCertSuffix);
 }
 
 absl::StatusOr<TrustStore> TrustStore::Open(const SafeDir& root, bool create) {
@@ -392,6 +392,9 @@ absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name,
 
   std::vector<const Snapshot::Named*> existing =
       snap->FindAll(canonical->canonical);
+  // A server registered before keeps its file name (and so its letter case),
+  // whatever case it is typed in now.
+  if (existing.size() == 1) file_name = existing[0]->file_name;
   bool identical = existing.size() == 1 && existing[0]->cert.ok() &&
                    existing[0]->cert->Der() == der &&
                    existing[0]->file_name == file_name;

@@ -142,7 +142,7 @@ class TrustStore {
 
   // path is <root>/cert/server.
   const std::string& path() const { return server_path_; }
-  // FileNameFor returns "<canonical name>Cert.pem".
+  // FileNameFor returns "<name>Cert.pem", the name as FileStem gives it.
   static std::string FileNameFor(const CanonicalName& name);
 
  private:

@@ -124,9 +124,10 @@ TEST_F(TrustStoreTest, AddListShowRemove) {
   absl::StatusOr<AddResult> added = store_->Add("HSM1.example.com", pem, false);
   ASSERT_TRUE(added.ok()) << added.status();
   EXPECT_EQ(added->server.name, "hsm1.example.com");
-  EXPECT_EQ(added->server.file_name, "hsm1.example.comCert.pem");
+  // The file keeps the name as typed; lookups ignore case.
+  EXPECT_EQ(added->server.file_name, "HSM1.example.comCert.pem");
   EXPECT_TRUE(
-      absl::EndsWith(added->path, "/cert/server/hsm1.example.comCert.pem"));
+      absl::EndsWith(added->path, "/cert/server/HSM1.example.comCert.pem"));
   EXPECT_EQ(added->server.fingerprint,
             Certificate::ParsePem(pem, "x")->Sha256Fingerprint());
   EXPECT_FALSE(added->unchanged);
@@ -137,6 +138,7 @@ TEST_F(TrustStoreTest, AddListShowRemove) {
   absl::StatusOr<AddResult> again = store_->Add("hsm1.example.com", pem, false);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->unchanged);
+  EXPECT_EQ(again->server.file_name, "HSM1.example.comCert.pem");
   EXPECT_EQ(Tree(root_path_), before);
 
   ASSERT_TRUE(store_->Add("10.0.0.5", ServerPem("10.0.0.5"), false).ok());

@@ -178,7 +178,9 @@ TL_EXPORT tl_status tl_client_root_add_server(tl_client_root* root,
     }
     absl::StatusOr<ntl::AddResult> added = root->root->AddServer(
         name, absl::string_view(pem, pem_len),
-        port == 0 ? ntl::kDefaultServerPort : port, htl != 0, replace != 0);
+        port == 0 ? ntl::kKeepServerPort : port,
+        htl == TL_SERVER_HTL_KEEP ? ntl::kKeepServerHtl : (htl != 0 ? 1 : 0),
+        replace != 0);
     if (!added.ok()) return added.status();
     *out = new tl_server_result(*std::move(added));
     return absl::OkStatus();

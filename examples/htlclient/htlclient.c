@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "examples/cli/cli_args.h"
 #include "examples/systemd/service_log.h"
 #include "examples/systemd/service_notify.h"
 #include "trustlink/trustlink.h"
@@ -78,13 +79,16 @@ static const char *state_name(int32_t state) {
   }
 }
 
-static int usage(void) {
-  fprintf(stderr,
+/* usage prints the usage to out and returns the usage-error exit status. */
+static int usage(FILE *out) {
+  fprintf(out,
           "usage: htlclient [-root DIR] [-server NAME ...] [-interval MS]\n"
           "                 [-runtime DIR | -memory] [-socket PATH] "
           "[-once]\n"
-          "                 [-log FILE] [-journal]\n");
-  return 2;
+          "                 [-log FILE] [-journal]\n"
+          "       htlclient --help | --version\n"
+          "Options take - or --, and =VALUE (--root=DIR).\n");
+  return CLI_EXIT_USAGE;
 }
 
 static void fail(const char *what, tl_status st, const char *message) {
@@ -212,35 +216,46 @@ int main(int argc, char **argv) {
   int memory_only = 0;
   int journal = 0;
   const char *log_file = NULL;
+  /* The option parser all four example programs share (examples/cli):
+   * -root DIR, --root DIR and --root=DIR alike, in any letter case. */
+  const char *interval_text = NULL;
+  const char *const kTextNames[] = {"root", "interval", "runtime", "socket",
+                                    "log"};
+  const char **const kTextValues[] = {&root, &interval_text, &runtime,
+                                      &socket_path, &log_file};
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "-once") == 0) {
+    const char *v = NULL;
+    int got = 0;
+    for (int k = 0; k < 5 && got == 0; ++k) {
+      got = CliTakeOption(argc, argv, &i, kTextNames[k], 1, kTextValues[k]);
+    }
+    if (got == 0) got = CliTakeOption(argc, argv, &i, "server", 1, &v);
+    if (got == 1 && v != NULL) {
+      if (num_servers == MAX_SERVERS) return usage(stderr);
+      servers[num_servers++] = v;
+    } else if (got == 0 && CliTakeOption(argc, argv, &i, "once", 0, &v) == 1) {
       once = 1;
-    } else if (strcmp(a, "-memory") == 0) {
+    } else if (got == 0 &&
+               CliTakeOption(argc, argv, &i, "memory", 0, &v) == 1) {
       memory_only = 1;
-    } else if (strcmp(a, "-journal") == 0) {
+    } else if (got == 0 &&
+               CliTakeOption(argc, argv, &i, "journal", 0, &v) == 1) {
       journal = 1;
-    } else if (v == NULL) {
-      return usage();
-    } else if (strcmp(a, "-root") == 0) {
-      root = v, ++i;
-    } else if (strcmp(a, "-server") == 0) {
-      if (num_servers == MAX_SERVERS) return usage();
-      servers[num_servers++] = v, ++i;
-    } else if (strcmp(a, "-interval") == 0) {
-      interval_ms = strtol(v, NULL, 10), ++i;
-    } else if (strcmp(a, "-runtime") == 0) {
-      runtime = v, ++i;
-    } else if (strcmp(a, "-socket") == 0) {
-      socket_path = v, ++i;
-    } else if (strcmp(a, "-log") == 0) {
-      log_file = v, ++i;
-    } else {
-      return usage();
+    } else if (got == 0 && CliIsHelp(a)) {
+      usage(stdout);
+      return 0;
+    } else if (got == 0 && CliIsVersion(a)) {
+      CliPrintVersion("htlclient");
+      return 0;
+    } else if (got != 1) {
+      fprintf(stderr, "htlclient: %s %s\n",
+              got < 0 ? "no value for" : "unknown argument", a);
+      return usage(stderr);
     }
   }
-  if (memory_only && runtime != NULL) return usage();
+  if (interval_text != NULL) interval_ms = strtol(interval_text, NULL, 10);
+  if (memory_only && runtime != NULL) return usage(stderr);
   if (log_file != NULL && open_log(log_file) != 0) {
     fprintf(stderr, "htlclient: cannot open log file %s: %s\n", log_file,
             strerror(errno));

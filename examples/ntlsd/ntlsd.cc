@@ -32,6 +32,7 @@
 #include <memory>
 #include <string>
 
+#include "examples/cli/cli_args.h"
 #include "examples/ntlsd/control_socket.h"
 #include "examples/ntlsd/daemonize.h"
 #include "examples/ntlsd/instance.h"
@@ -72,7 +73,9 @@ void Usage(FILE* to) {
           "[--threads N]\n"
           "             [--foreground | --daemon] [--pidfile FILE] "
           "[--log FILE]\n"
-          "             [--status-socket PATH] [--journal]\n");
+          "             [--status-socket PATH] [--journal]\n"
+          "       ntlsd --help | --version\n"
+          "Options take - or --, and =VALUE (--root=DIR).\n");
 }
 
 struct Flags {
@@ -82,63 +85,62 @@ struct Flags {
   bool journal = false;
 };
 
-// ParseFlags reads the command line; exits 2 on a usage error, 0 on --help.
+// ParseFlags reads the command line with the option parser all four example
+// programs share (examples/cli): --root DIR, --root=DIR and -root DIR alike.
+// Exits CLI_EXIT_USAGE on a usage error, 0 on --help and --version.
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
+  std::string threads;
+  struct TextOption {
+    const char* name;
+    std::string* value;
+  };
+  const TextOption text_options[] = {
+      {"root", &f.serve.root},   {"listen", &f.listen},
+      {"name", &f.serve.name},   {"log", &f.log_file},
+      {"pidfile", &f.pidfile},   {"status-socket", &f.status_path},
+      {"threads", &threads}};
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    std::string value;
-    bool has_value = false;
-    const size_t eq = a.find('=');
-    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = a.substr(eq + 1);
-      a = a.substr(0, eq);
-      has_value = true;
+    const char* arg = argv[i];
+    const char* value = nullptr;
+    int got = 0;
+    for (const TextOption& o : text_options) {
+      got = CliTakeOption(argc, argv, &i, o.name, 1, &value);
+      if (got == 1) {
+        *o.value = value;
+      }
+      if (got != 0) {
+        break;
+      }
     }
-    auto next = [&]() -> std::string {
-      if (has_value) {
-        return value;
-      }
-      if (i + 1 >= argc) {
-        fprintf(stderr, "ntlsd: %s needs a value\n", a.c_str());
-        Usage(stderr);
-        exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--root" || a == "-root") {
-      f.serve.root = next();
-    } else if (a == "--listen") {
-      f.listen = next();
-    } else if (a == "--name") {
-      f.serve.name = next();
-    } else if (a == "--log") {
-      f.log_file = next();
-    } else if (a == "--pidfile") {
-      f.pidfile = next();
-    } else if (a == "--status-socket") {
-      f.status_path = next();
-    } else if (a == "--threads") {
-      f.serve.threads = atoi(next().c_str());
-    } else if (a == "--daemon") {
+    if (got == 0 && CliTakeOption(argc, argv, &i, "daemon", 0, &value) == 1) {
       f.daemon = true;
-    } else if (a == "--foreground") {
+    } else if (got == 0 &&
+               CliTakeOption(argc, argv, &i, "foreground", 0, &value) == 1) {
       f.daemon = false;
-    } else if (a == "--journal") {
+    } else if (got == 0 &&
+               CliTakeOption(argc, argv, &i, "journal", 0, &value) == 1) {
       f.journal = true;
-    } else if (a == "--help" || a == "-h") {
+    } else if (got == 0 && CliIsHelp(arg)) {
       Usage(stdout);
       exit(0);
-    } else {
-      fprintf(stderr, "ntlsd: unknown argument '%s'\n", a.c_str());
+    } else if (got == 0 && CliIsVersion(arg)) {
+      CliPrintVersion("ntlsd");
+      exit(0);
+    } else if (got != 1) {
+      fprintf(stderr, "ntlsd: %s '%s'\n",
+              got < 0 ? "no value for" : "unknown argument", arg);
       Usage(stderr);
-      exit(2);
+      exit(CLI_EXIT_USAGE);
     }
+  }
+  if (!threads.empty()) {
+    f.serve.threads = atoi(threads.c_str());
   }
   if (f.serve.root.empty()) {
     fprintf(stderr, "ntlsd: --root is required\n");
     Usage(stderr);
-    exit(2);
+    exit(CLI_EXIT_USAGE);
   }
   if (f.status_path.empty()) {
     f.status_path = f.serve.root + "/ntlsd.sock";

@@ -2,6 +2,10 @@
 // client_commands.h.
 #include "examples/ntlsh/client_commands.h"
 
+#include <dirent.h>
+#include <strings.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -15,6 +19,31 @@
 
 namespace ntlsh {
 namespace {
+
+// IncomingCertificate returns the path of <name>.pem in `dir`. Host names
+// ignore letter case, so `vtl createCert -n myClient1` (myClient1.pem) is found
+// for `-hostname myclient1` too; an exact match wins, and two files that
+// differ only by case are refused rather than one picked silently.
+std::string IncomingCertificate(const std::string& dir,
+                                const std::string& name) {
+  const std::string wanted = name + ".pem";
+  std::string exact = dir + "/" + wanted;
+  if (access(exact.c_str(), F_OK) == 0) return exact;
+  std::vector<std::string> found;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      if (strcasecmp(e->d_name, wanted.c_str()) == 0) found.push_back(e->d_name);
+    }
+    closedir(d);
+  }
+  if (found.size() > 1) {
+    CommandFailed(TL_E_ALREADY_EXISTS,
+                  dir + " holds " + Join(found, " and ") +
+                      ", which differ only by letter case; remove the stale "
+                      "one or give -certificate FILE");
+  }
+  return found.empty() ? exact : dir + "/" + found[0];
+}
 
 // ReadCertificate returns the PEM of the client certificate for `name`: the
 // -certificate file, or else the one an admin copied to incoming/.
@@ -30,7 +59,7 @@ std::string ReadCertificate(const ShellAccess& shell, const Args& args,
       UsageError("cannot derive a file name from '" + name +
                  "'; use -certificate FILE");
     }
-    path = shell.root + "/incoming/" + name + ".pem";
+    path = IncomingCertificate(shell.root + "/incoming", name);
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -146,15 +175,17 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
        "FILE] "
        "[-requirehtl [-ottexpiry SECONDS] [-generateott]] [-force]"},
       {{"client", "list"},
-       {},
+       {{"table", false}},
        false,
-       [shell](const Args&, Output* out) {
-         tl_registry* reg = shell.registry(false);
-         tl_client_list* list = nullptr;
-         tl_status st = tl_registry_list_clients(reg, &list);
-         std::unique_ptr<tl_client_list, void (*)(tl_client_list*)> lp(
-             list, tl_client_list_free);
-         shell.check(st, reg);
+       [shell](const Args& a, Output* out) {
+         ClientListPtr owned = RegisteredClients(shell);
+         const tl_client_list* list = owned.get();
+         const std::vector<std::string> headers = {
+             "Client", "Hostname/IP", "Type", "Mapped IPs", "HTL",
+             "Partitions"};
+         const std::vector<std::string> keys = {
+             "label", "name", "name_type", "host_ips", "requirehtl",
+             "partitions"};
          std::vector<std::vector<std::string>> rows;
          for (size_t i = 0; i < tl_client_list_count(list); ++i) {
            const tl_client_info* c = tl_client_list_get(list, i);
@@ -166,14 +197,61 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
                            tl_client_info_require_htl(c) ? "yes" : "no",
                            Join(Partitions(c), ",")});
          }
-         out->Table("clients",
-                    {"Client", "Hostname/IP", "Type", "Mapped IPs", "HTL",
-                     "Partitions"},
-                    {"label", "name", "name_type", "host_ips", "requirehtl",
-                     "partitions"},
-                    rows);
+         if (a.Has("table")) {
+           out->Table("clients", headers, keys, rows);
+           return;
+         }
+         // LunaSH's layout, which admins' scripts parse: one
+         // "registered client N: <name>" line per client, N from 1. The JSON
+         // form is the table's either way.
+         Json clients = Json::Arr();
+         for (size_t i = 0; i < rows.size(); ++i) {
+           out->Line("registered client " + std::to_string(i + 1) + ": " +
+                     rows[i][0]);
+           Json row = Json::Obj();
+           for (size_t k = 0; k < keys.size(); ++k) {
+             row.Set(keys[k], Json::Str(rows[i][k]));
+           }
+           clients.Add(std::move(row));
+         }
+         if (rows.empty()) out->Line("No clients are registered.");
+         out->Data("clients", std::move(clients));
        },
-       "client list"},
+       "client list [-table]"},
+      {{"client", "fingerprint"},
+       {{"client", true}},
+       false,
+       [shell](const Args& a, Output* out) {
+         ClientInfoPtr info = RegisteredClient(shell, RequireFlag(a, "client"));
+         out->Field("Certificate fingerprint", "fingerprint",
+                    tl_client_info_fingerprint(info.get()));
+         out->Data("client", Json::Str(tl_client_info_label(info.get())));
+       },
+       "client fingerprint -client LABEL"},
+      {{"client", "hostip", "show"},
+       {{"client", true}},
+       false,
+       [shell](const Args& a, Output* out) {
+         std::vector<std::vector<std::string>> rows;
+         auto add = [&rows](const tl_client_info* c) {
+           if (tl_client_info_name_kind(c) != TL_NAME_HOSTNAME) return;
+           std::vector<std::string> ips = HostIps(c);
+           rows.push_back({tl_client_info_label(c), tl_client_info_name(c),
+                           ips.empty() ? "(resolved by DNS)" : Join(ips, ",")});
+         };
+         if (a.Has("client")) {
+           add(RegisteredClient(shell, RequireFlag(a, "client")).get());
+         } else {
+           ClientListPtr owned = RegisteredClients(shell);
+           const tl_client_list* list = owned.get();
+           for (size_t i = 0; i < tl_client_list_count(list); ++i) {
+             add(tl_client_list_get(list, i));
+           }
+         }
+         out->Table("hostips", {"Client", "Hostname", "IP Addresses"},
+                    {"label", "hostname", "ips"}, rows);
+       },
+       "client hostip show [-client LABEL]"},
       {{"client", "show"},
        {{"client", true}},
        false,

@@ -20,6 +20,15 @@ ClientInfoPtr RegisteredClient(const ShellAccess& shell,
   return owned;
 }
 
+ClientListPtr RegisteredClients(const ShellAccess& shell) {
+  tl_registry* reg = shell.registry(false);
+  tl_client_list* list = nullptr;
+  tl_status st = tl_registry_list_clients(reg, &list);
+  ClientListPtr owned(list);
+  shell.check(st, reg);
+  return owned;
+}
+
 const char* KindName(int32_t kind) {
   return kind == TL_NAME_IPV4   ? "IPv4"
          : kind == TL_NAME_IPV6 ? "IPv6"

@@ -21,6 +21,16 @@ struct ClientInfoDeleter {
 // ClientInfoPtr owns a tl_client_info that the registry handed out.
 using ClientInfoPtr = std::unique_ptr<tl_client_info, ClientInfoDeleter>;
 
+struct ClientListDeleter {
+  void operator()(tl_client_list* l) const { tl_client_list_free(l); }
+};
+// ClientListPtr owns the registry's list of clients.
+using ClientListPtr = std::unique_ptr<tl_client_list, ClientListDeleter>;
+
+// RegisteredClients returns every registered client, or fails (throws
+// Failure) with the registry's message.
+ClientListPtr RegisteredClients(const ShellAccess& shell);
+
 // RegisteredClient returns the registry's record of `label`, or fails (throws
 // Failure) with TL_E_NOT_FOUND saying to see client list or register it.
 ClientInfoPtr RegisteredClient(const ShellAccess& shell,

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/cli/cli_args.h"
 #include "examples/ntlsh/output.h"
 #include "trustlink/trustlink.h"
 
@@ -20,7 +21,7 @@ namespace ntlsh {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
+constexpr int kExitUsage = CLI_EXIT_USAGE;
 
 // Failure is a command's error: a tl_status (or a usage error) and the message.
 struct Failure {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -145,14 +146,44 @@ std::string ExpiryText(int64_t seconds, bool is_default) {
   return std::to_string(seconds) + (is_default ? " (default)" : "");
 }
 
+// TokenFileStem returns the name of the token file of client `info`: its host
+// name or IP, as the reference product names it. Two clients may share a host
+// name (two certificates of one host); their tokens must not overwrite each
+// other, so then the label is added: <host>-<label>.ott. The caller says so.
+std::string TokenFileStem(const ShellAccess& shell, const tl_client_info* info,
+                          std::string* shared_with) {
+  const std::string label = tl_client_info_label(info);
+  const std::string name = tl_client_info_name(info);
+  ClientListPtr owned = RegisteredClients(shell);
+  const tl_client_list* list = owned.get();
+  for (size_t i = 0; i < tl_client_list_count(list); ++i) {
+    const tl_client_info* c = tl_client_list_get(list, i);
+    // Registered names are canonical (lower case, canonical IPv6).
+    if (label != tl_client_info_label(c) && name == tl_client_info_name(c)) {
+      *shared_with += (shared_with->empty() ? "" : ", ") +
+                      std::string(tl_client_info_label(c));
+    }
+  }
+  if (shared_with->empty()) return name;
+  std::string safe;
+  for (char ch : label) {
+    safe += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ||
+             ch == '_' || ch == '.')
+                ? ch
+                : '_';
+  }
+  return name + "-" + safe;
+}
+
 // GenerateToken makes a new token for the registered client `info` and writes
-// <root>/outgoing/<client host or IP>.ott. expiry_seconds 0 keeps the client's
+// <root>/outgoing/<client host or IP>.ott (TokenFileStem). expiry_seconds 0 keeps the client's
 // OTT expiry. On failure it throws with `failure_prefix` before the message.
 void GenerateToken(const ShellAccess& shell, const Htl& htl,
                    const tl_client_info* info, long long expiry_seconds,
                    const std::string& failure_prefix, Output* out) {
   const std::string label = tl_client_info_label(info);
-  const std::string name = tl_client_info_name(info);
+  std::string shared_with;
+  const std::string name = TokenFileStem(shell, info, &shared_with);
   const std::string dir = shell.root + "/" + kTokenDirectory;
   // 0700: the token is a credential until the agent has used it.
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -168,6 +199,11 @@ void GenerateToken(const ShellAccess& shell, const Htl& htl,
       (realpath(dir.c_str(), resolved) != nullptr ? std::string(resolved)
                                                   : dir) +
       "/" + name + ".ott";
+  if (!shared_with.empty()) {
+    out->Warning("client " + label + " shares its host name with " +
+                 shared_with + ", so its token file is " + name +
+                 ".ott, which cannot overwrite theirs");
+  }
   std::map<std::string, Row> rows = Rows(htl, label.c_str());
   const Row& row = rows[label];
   out->Field("Token file", "token_file", path);

@@ -7,6 +7,7 @@
 // Commands and flags follow the reference product's appliance shell
 // (docs/appliance.md). Exit status: 0 success, 1 the command failed, 2 usage
 // error (unknown command or flag).
+#include <strings.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/cli/cli_args.h"
 #include "examples/ntlsh/client_commands.h"
 #include "examples/ntlsh/command.h"
 #include "examples/ntlsh/format.h"
@@ -112,7 +114,7 @@ int Shell::Run(const std::vector<std::string>& words) {
   Output out;
   std::string name;
   try {
-    if (words.empty() || words[0] == "help" || words[0] == "?") {
+    if (words.empty() || CliIsHelp(words[0].c_str())) {
       for (const Command& c : commands) out.Line(std::string("  ") + c.usage);
       out.Line("  Global options: --root DIR (default $" TL_APPLIANCE_ROOT_ENV
                " or " TL_APPLIANCE_DEFAULT_ROOT "), --json");
@@ -122,8 +124,10 @@ int Shell::Run(const std::vector<std::string>& words) {
       for (const Command& c : commands) {
         if (c.path.size() > words.size()) continue;
         bool ok = true;
+        // Command words ignore letter case, as LunaSH's do (client
+        // assignpartition, htl generateOTT).
         for (size_t i = 0; i < c.path.size(); ++i) {
-          if (c.path[i] != words[i]) ok = false;
+          if (!CliWordIs(words[i].c_str(), c.path[i].c_str())) ok = false;
         }
         if (ok && c.path.size() > used) {
           match = &c;
@@ -133,12 +137,16 @@ int Shell::Run(const std::vector<std::string>& words) {
       if (match == nullptr) {
         std::string known;
         for (const Command& c : commands) {
-          if (c.path[0] == words[0]) known += std::string("\n  ") + c.usage;
+          if (CliWordIs(words[0].c_str(), c.path[0].c_str())) {
+            known += std::string("\n  ") + c.usage;
+          }
         }
         UsageError("unknown command '" + Join(words, " ") + "'" +
                    (known.empty() ? "; try help" : "; did you mean:" + known));
       }
-      for (size_t i = 0; i < used; ++i) name += (i ? " " : "") + words[i];
+      for (size_t i = 0; i < used; ++i) {
+        name += (i ? " " : "") + match->path[i];
+      }
       Args args;
       for (size_t i = used; i < words.size(); ++i) {
         const std::string& w = words[i];
@@ -151,12 +159,12 @@ int Shell::Run(const std::vector<std::string>& words) {
         const Flag* flag = nullptr;
         int hits = 0;
         for (const Flag& f : match->flags) {
-          if (given == f.name) {
+          if (CliWordIs(given.c_str(), f.name)) {
             flag = &f;
             hits = 1;
             break;
           }
-          if (std::strncmp(f.name, given.c_str(), given.size()) == 0) {
+          if (strncasecmp(f.name, given.c_str(), given.size()) == 0) {
             flag = &f;
             ++hits;
           }
@@ -241,19 +249,27 @@ int Main(int argc, char** argv) {
   bool json = false;
   int i = 1;
   for (; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--root" && i + 1 < argc) {
-      root = argv[++i];
-    } else if (a.rfind("--root=", 0) == 0) {
-      root = a.substr(7);
-    } else if (a == "--json") {
+    const char* value = nullptr;
+    int root_given = CliTakeOption(argc, argv, &i, "root", 1, &value);
+    int json_given = root_given != 0
+                         ? 0
+                         : CliTakeOption(argc, argv, &i, "json", 0, &value);
+    if (root_given < 0 || json_given < 0) {
+      std::fprintf(stderr, "ntlsh: %s\n",
+                   root_given < 0 ? "--root needs a directory"
+                                  : "--json takes no value");
+      return kExitUsage;
+    } else if (root_given > 0) {
+      root = value;
+    } else if (json_given > 0) {
       json = true;
-    } else if (a == "--help" || a == "-h") {
+    } else if (CliIsVersion(argv[i])) {
+      CliPrintVersion("ntlsh");
+      return kExitOk;
+    } else if (std::strcmp(argv[i], "--help") == 0 ||
+               std::strcmp(argv[i], "-h") == 0) {
       std::vector<std::string> help = {"help"};
       return Shell("", false).Run(help);
-    } else if (a == "--root") {
-      std::fprintf(stderr, "ntlsh: --root needs a directory\n");
-      return kExitUsage;
     } else {
       break;
     }
@@ -290,7 +306,10 @@ int Main(int argc, char** argv) {
       continue;
     }
     if (words.empty() || words[0][0] == '#') continue;
-    if (words[0] == "exit" || words[0] == "quit") break;
+    if (CliWordIs(words[0].c_str(), "exit") ||
+        CliWordIs(words[0].c_str(), "quit")) {
+      break;
+    }
     int rc = shell.Run(words);
     if (rc > worst) worst = rc;
   }

@@ -52,8 +52,11 @@ client_cert 127.0.0.3 IP:127.0.0.3
 run client register -client "db server" -ip 127.0.0.3 -certificate "$T/client/127.0.0.3.pem" \
   -requirehtl -ottexpiry 600
 
-# client list: an aligned table with both clients.
+# client list: LunaSH's lines, which admins' scripts parse; -table (any case) the table.
 run client list
+expect "registered client 1: client1" "$T/out"
+expect "registered client 2: db server" "$T/out"
+run CLIENT List -TABLE
 expect "client1    client1.example.com  hostname  127.0.0.2   no   par1" "$T/out"
 expect "db server  127.0.0.3            IPv4                  yes" "$T/out"
 expect "Command Result : 0 (Success)" "$T/out"
@@ -69,6 +72,12 @@ expect "OTT Expiry (s) : 300 (default)" "$T/out"
 run client show -c "db server"          # flags may be abbreviated
 expect "HTL Required   : yes" "$T/out"
 expect "OTT Expiry (s) : 600" "$T/out"
+
+# client fingerprint and client hostip show, as LunaSH has them.
+run client fingerprint -client client1
+expect "Certificate fingerprint : $fp" "$T/out"
+run client hostip show
+expect "client1  client1.example.com  127.0.0.2" "$T/out"
 
 # --json for scripts.
 run --json client list

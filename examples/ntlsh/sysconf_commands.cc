@@ -35,6 +35,28 @@ void ShowIdentity(const ShellAccess& shell, tl_status st, tl_registry* reg,
              {"use", "subject", "key_type", "expires", "fingerprint"}, rows);
 }
 
+using IdentityPtr =
+    std::unique_ptr<tl_server_identity, void (*)(tl_server_identity*)>;
+
+// LoadIdentity returns the server identity, or fails with the registry's
+// message.
+IdentityPtr LoadIdentity(const ShellAccess& shell) {
+  tl_registry* reg = shell.registry(false);
+  tl_server_identity* id = nullptr;
+  tl_status st = tl_registry_load_server_identity(reg, &id);
+  IdentityPtr owned(id, tl_server_identity_free);
+  shell.check(st, reg);
+  return owned;
+}
+
+// ShowFingerprint prints LunaSH's `sysconf fingerprint` line for the current
+// server certificate; the clients compare it with what vtl addServer printed.
+// SHA-256, where older appliances showed SHA-1.
+void ShowFingerprint(const ShellAccess& shell, Output* out) {
+  out->Field("Certificate fingerprint", "fingerprint",
+             tl_server_identity_fingerprint(LoadIdentity(shell).get(), 0));
+}
+
 }  // namespace
 
 std::vector<Command> SysconfCommands(const ShellAccess& shell) {
@@ -85,12 +107,8 @@ std::vector<Command> SysconfCommands(const ShellAccess& shell) {
        {{"file", true}},
        false,
        [shell](const Args& a, Output* out) {
-         tl_registry* reg = shell.registry(false);
-         tl_server_identity* id = nullptr;
-         tl_status st = tl_registry_load_server_identity(reg, &id);
-         std::unique_ptr<tl_server_identity, void (*)(tl_server_identity*)> p(
-             id, tl_server_identity_free);
-         shell.check(st, reg);
+         IdentityPtr owned = LoadIdentity(shell);
+         const tl_server_identity* id = owned.get();
          std::string file = RequireFlag(a, "file");
          std::string pem = tl_server_identity_certificate_pem(id, 0);
          if (file == "-") {
@@ -106,6 +124,16 @@ std::vector<Command> SysconfCommands(const ShellAccess& shell) {
                     tl_server_identity_fingerprint(id, 0));
        },
        "sysconf exportCert -file FILE|-"},
+      {{"sysconf", "fingerprint"},
+       {},
+       false,
+       [shell](const Args&, Output* out) { ShowFingerprint(shell, out); },
+       "sysconf fingerprint [ntls]"},
+      {{"sysconf", "fingerprint", "ntls"},
+       {},
+       false,
+       [shell](const Args&, Output* out) { ShowFingerprint(shell, out); },
+       "sysconf fingerprint ntls"},
       {{"sysconf", "dropOldCert"},
        {},
        true,

@@ -54,3 +54,49 @@ int VtlParseLong(const char *text, long min, long max, long *out) {
   *out = v;
   return 1;
 }
+
+void VtlJsonString(const char *text) {
+  putchar('"');
+  for (const unsigned char *c = (const unsigned char *)(text ? text : "");
+       *c != '\0'; ++c) {
+    if (*c == '"' || *c == '\\') {
+      printf("\\%c", *c);
+    } else if (*c < 0x20) {
+      printf("\\u%04x", *c);
+    } else {
+      putchar(*c);
+    }
+  }
+  putchar('"');
+}
+
+void VtlJsonField(int first, const char *key) {
+  if (!first) putchar(',');
+  VtlJsonString(key);
+  putchar(':');
+}
+
+void VtlPrintServerJson(const tl_server_list *list, size_t index) {
+  const char *name = "", *fp = "", *message = "";
+  int32_t port = 0, htl = 0;
+  tl_status local = TL_OK;
+  tl_server_list_name(list, index, &name);
+  tl_server_list_port(list, index, &port);
+  tl_server_list_htl(list, index, &htl);
+  tl_server_list_fingerprint(list, index, &fp);
+  tl_server_list_local_status(list, index, &local, &message);
+  printf("%s{", index ? "," : "");
+  VtlJsonField(1, "name");
+  VtlJsonString(name);
+  VtlJsonField(0, "port");
+  printf("%d", port);
+  VtlJsonField(0, "htl");
+  printf("%s", htl ? "true" : "false");
+  VtlJsonField(0, "fingerprint");
+  VtlJsonString(fp);
+  VtlJsonField(0, "status");
+  VtlJsonString(tl_status_name(local));
+  VtlJsonField(0, "message");
+  VtlJsonString(local == TL_OK ? "" : message);
+  printf("}");
+}

@@ -1,18 +1,19 @@
 /* vtl's shared pieces: the exit-code table, the parsed options and the error
  * and usage printers. Every command group (vtl_enrol.c, vtl_link.c) answers
  * with the same exit codes and message shapes, so they live in one place
- * rather than in each group. vtl_p11.c predates this file and still keeps its
- * own copy of the codes it uses. */
+ * rather than in each group. */
 #ifndef TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_
 #define TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_
 
+#include "examples/cli/cli_args.h"
 #include "trustlink/trustlink.h"
 
-/* Exit codes: one table, documented in docs/client-enrolment.md. */
+/* Exit codes: one table, documented in docs/client-enrolment.md. A usage
+ * error is CLI_EXIT_USAGE, as in ntlsh, ntlsd and htlclient. */
 enum {
   kExitOk = 0,
-  kExitUsage = 1,
-  kExitBadInput = 2,
+  kExitBadInput = 1,
+  kExitUsage = CLI_EXIT_USAGE,
   kExitExists = 3,
   kExitNotFound = 4,
   kExitPermission = 5,
@@ -30,6 +31,7 @@ struct VtlArgs {
   long days;
   long port;
   int htl;
+  int nohtl;
   int force;
   int replace;
   int repair;
@@ -39,6 +41,7 @@ struct VtlArgs {
   const char *op;
   const char *data;
   long count;
+  int json; /* --json: verify, listSlots and listServers print one object */
 };
 
 /* VtlExitCodeFor maps a trustlink status to vtl's exit code. */
@@ -55,5 +58,17 @@ int VtlUsage(const char *problem);
 /* VtlParseLong parses text as a decimal integer in [min, max]. Returns 1 and
  * writes *out on success, 0 (and leaves *out alone) otherwise. */
 int VtlParseLong(const char *text, long min, long max, long *out);
+
+/* VtlJsonString prints text as a JSON string (quoted and escaped) to
+ * stdout. */
+void VtlJsonString(const char *text);
+
+/* VtlJsonField prints ",\"key\":" (without the comma when first is
+ * non-zero), for the value the caller prints next. */
+void VtlJsonField(int first, const char *key);
+
+/* VtlPrintServerJson prints entry index of list as a JSON object (name, port,
+ * htl, fingerprint, status, message), after a comma unless index is 0. */
+void VtlPrintServerJson(const tl_server_list *list, size_t index);
 
 #endif /* TRUSTLINK_EXAMPLES_VTL_VTL_COMMON_H_ */

@@ -110,6 +110,21 @@ int VtlCmdCreateCert(tl_client_root *root, const struct VtlArgs *a) {
   return kExitOk;
 }
 
+/* FindServer looks name (canonical, as the library reports names) up in
+ * list: 1 and its port and HTL setting if it is there, else 0. */
+static int FindServer(const tl_server_list *list, const char *name,
+                      int32_t *port, int32_t *htl) {
+  for (size_t i = 0; list != NULL && i < tl_server_list_count(list); ++i) {
+    const char *n = "";
+    tl_server_list_name(list, i, &n);
+    if (strcmp(n, name) != 0) continue;
+    tl_server_list_port(list, i, port);
+    tl_server_list_htl(list, i, htl);
+    return 1;
+  }
+  return 0;
+}
+
 int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
   if (a->name == NULL || a->file == NULL) {
     return VtlUsage(
@@ -120,31 +135,62 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
   size_t pem_len = 0;
   int rc = ReadFile(a->file, &pem, &pem_len);
   if (rc != kExitOk) return rc;
+  /* The servers before the change, to say what it changed. */
+  tl_server_list *before = NULL;
+  if (tl_client_root_list_servers(root, &before) != TL_OK) before = NULL;
+  /* What is not given is kept (docs/client-enrolment.md): re-registering a
+   * renewed certificate must not move the port or turn HTL off. */
+  int32_t htl = a->htl ? 1 : a->nohtl ? 0 : TL_SERVER_HTL_KEEP;
   tl_server_result *result = NULL;
-  tl_status s =
-      tl_client_root_add_server(root, a->name, pem, pem_len, (int32_t)a->port,
-                                a->htl, a->replace, &result);
+  tl_status s = tl_client_root_add_server(root, a->name, pem, pem_len,
+                                          (int32_t)a->port, htl, a->replace,
+                                          &result);
   free(pem);
-  if (s != TL_OK) return VtlFail(root, s);
+  if (s != TL_OK) {
+    tl_server_list_free(before);
+    return VtlFail(root, s);
+  }
   for (size_t i = 0; i < tl_server_result_warning_count(result); ++i) {
     const char *w = NULL;
     if (tl_server_result_warning(result, i, &w) == TL_OK) {
       fprintf(stderr, "vtl: warning: %s\n", w);
     }
   }
-  if (tl_server_result_unchanged(result)) {
-    printf(
-        "Server %s already has this certificate; its settings were updated.\n",
-        tl_server_result_name(result));
-  } else if (tl_server_result_replaced(result)) {
+  /* Messages use the name as typed; the library compares names without
+   * regard to case and reports them in lower case. */
+  const char *name = a->name;
+  int32_t old_port = 0, old_htl = 0, new_port = 0, new_htl = 0;
+  int known =
+      FindServer(before, tl_server_result_name(result), &old_port, &old_htl);
+  tl_server_list_free(before);
+  tl_server_list *after = NULL;
+  if (tl_client_root_list_servers(root, &after) == TL_OK) {
+    FindServer(after, tl_server_result_name(result), &new_port, &new_htl);
+    tl_server_list_free(after);
+  }
+  if (tl_server_result_replaced(result)) {
     printf(
         "Certificate of server %s replaced (previous SHA-256 fingerprint: "
         "%s).\n",
-        tl_server_result_name(result),
-        tl_server_result_previous_fingerprint(result));
-  } else {
-    printf("New server %s successfully added to server list.\n",
-           tl_server_result_name(result));
+        name, tl_server_result_previous_fingerprint(result));
+  } else if (!known) {
+    printf("New server %s successfully added to server list.\n", name);
+  } else if (tl_server_result_unchanged(result)) {
+    printf("Server %s already has this certificate.\n", name);
+  }
+  if (known) {
+    if (new_port != old_port) {
+      printf("Port of server %s changed from %d to %d.\n", name, old_port,
+             new_port);
+    }
+    if (new_htl != old_htl) {
+      printf("HTL for server %s turned %s.\n", name, new_htl ? "on" : "off");
+    }
+    if (new_port == old_port && new_htl == old_htl) {
+      printf("Port %d and HTL %s kept (give -p, -htl or -nohtl to change "
+             "them).\n",
+             new_port, new_htl ? "on" : "off");
+    }
   }
   printf("Certificate: %s\n", tl_server_result_path(result));
   printf("SHA-256 fingerprint: %s\n", tl_server_result_fingerprint(result));
@@ -192,11 +238,25 @@ static void PrintServers(const tl_server_list *list, int show_probe) {
   }
 }
 
-int VtlCmdListServers(tl_client_root *root) {
+/* PrintServersJson prints {"servers":[...]}: what listServers shows, for
+ * scripts. */
+static void PrintServersJson(const tl_server_list *list) {
+  printf("{\"servers\":[");
+  for (size_t i = 0; i < tl_server_list_count(list); ++i) {
+    VtlPrintServerJson(list, i);
+  }
+  printf("]}\n");
+}
+
+int VtlCmdListServers(tl_client_root *root, const struct VtlArgs *a) {
   tl_server_list *list = NULL;
   tl_status s = tl_client_root_list_servers(root, &list);
   if (s != TL_OK) return VtlFail(root, s);
-  PrintServers(list, 0);
+  if (a != NULL && a->json) {
+    PrintServersJson(list);
+  } else {
+    PrintServers(list, 0);
+  }
   tl_server_list_free(list);
   return kExitOk;
 }
@@ -224,12 +284,13 @@ int VtlCmdShow(tl_client_root *root) {
     return VtlFail(root, s);
   }
   printf("Servers:\n");
-  return VtlCmdListServers(root);
+  return VtlCmdListServers(root, NULL);
 }
 
 int VtlCmdImportConfig(tl_client_root *root, const struct VtlArgs *a) {
   if (a->file == NULL)
-    return VtlUsage("importConfig needs -c FILE (a Chrystoki.conf)");
+    return VtlUsage(
+        "importConfig needs -c FILE (a Chrystoki.conf or a crystoki.ini)");
   char *text = NULL;
   size_t len = 0;
   int rc = ReadFile(a->file, &text, &len);

@@ -13,7 +13,7 @@
 int VtlCmdCreateCert(tl_client_root *root, const struct VtlArgs *a);
 int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a);
 int VtlCmdDeleteServer(tl_client_root *root, const struct VtlArgs *a);
-int VtlCmdListServers(tl_client_root *root);
+int VtlCmdListServers(tl_client_root *root, const struct VtlArgs *a);
 int VtlCmdShow(tl_client_root *root);
 int VtlCmdImportConfig(tl_client_root *root, const struct VtlArgs *a);
 

@@ -100,6 +100,15 @@ make_server_pem 192.168.10.21 IP:192.168.10.21
 expect_rc 0 "$VTL" --root "$ROOT" addServer -n 192.168.10.21 -c server.pem -htl
 make_server_pem x IP:2018:1::29ff:fe2e:b07f
 expect_rc 0 "$VTL" --root "$ROOT" addServer -n 2018:1::29ff:fe2e:b07f -c server.pem -p 1793
+# Running it again (a renewed certificate, say) keeps the port and HTL unless given, whatever
+# form the name is typed in, and says what changed.
+expect_rc 0 "$VTL" --root "$ROOT" addServer -n 2018:1::29ff:fe2e:b07f -c server.pem -p 1800 -htl
+contains out.txt "Port of server 2018:1::29ff:fe2e:b07f changed from 1793 to 1800."
+contains out.txt "HTL for server 2018:1::29ff:fe2e:b07f turned on."
+expect_rc 0 "$VTL" --root "$ROOT" addServer -n 2018:1:0:0:0:29ff:fe2e:b07f -c server.pem
+contains out.txt "Port 1800 and HTL on kept"
+expect_rc 0 "$VTL" --root "$ROOT" addServer -n 2018:1::29ff:fe2e:b07f -c server.pem -nohtl
+contains out.txt "HTL for server 2018:1::29ff:fe2e:b07f turned off."
 expect_rc 0 "$VTL" --root "$ROOT" verify -local
 # The admin's comments and unknown keys in trustlink.conf survive vtl's writes.
 sed -i 's|^Trustlink Client = {|# site note: keep\nTrustlink Client = {\n   SiteKey = 42;|' "$ROOT/trustlink.conf"
@@ -116,9 +125,9 @@ if [[ "$upper" != "$host" ]] && [[ "$host" =~ ^[A-Za-z0-9.-]+$ ]]; then
 fi
 
 # Usage errors.
-expect_rc 1 "$VTL" --root "$ROOT" frobnicate
-expect_rc 1 "$VTL" --root "$ROOT" addServer -n x
-expect_rc 2 "$VTL" --root "$ROOT" addServer -n x -c server.pem -p 70000
+expect_rc 2 "$VTL" --root "$ROOT" frobnicate
+expect_rc 2 "$VTL" --root "$ROOT" addServer -n x
+expect_rc 1 "$VTL" --root "$ROOT" addServer -n x -c server.pem -p 70000
 expect_rc 4 "$VTL" --root "$WORK/nonexistent" listServers
 contains err.txt "does not exist"
 echo PASS

@@ -45,7 +45,10 @@ static double NowSeconds(void) {
  */
 static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
   tl_client_settings *settings = LoadSettings(root);
-  if (settings == NULL) return kExitBadInput;
+  if (settings == NULL) {
+    if (a->json) printf(",\"links\":[],\"ok\":false}\n");
+    return kExitBadInput;
+  }
   tl_verify_results *results = NULL;
   double start = NowSeconds();
   tl_status s = tl_client_verify(
@@ -60,9 +63,11 @@ static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
     }
     fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
     tl_client_settings_free(settings);
+    if (a->json) printf(",\"links\":[],\"ok\":false}\n");
     return VtlExitCodeFor(s);
   }
   size_t n = tl_verify_results_count(results);
+  if (a->json) printf(",\"links\":[");
   for (size_t i = 0; i < n; ++i) {
     tl_status outcome = TL_OK;
     uint16_t port = 0;
@@ -70,7 +75,33 @@ static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
     tl_verify_results_get(results, i, &outcome, &port, &num_slots);
     const char *name = tl_verify_results_server(results, i);
     const char *host = tl_verify_results_host(results, i);
-    if (outcome == TL_OK) {
+    if (a->json) {
+      printf("%s{", i ? "," : "");
+      VtlJsonField(1, "server");
+      VtlJsonString(name);
+      VtlJsonField(0, "host");
+      VtlJsonString(host);
+      VtlJsonField(0, "port");
+      printf("%u", (unsigned)port);
+      VtlJsonField(0, "status");
+      VtlJsonString(tl_status_name(outcome));
+      VtlJsonField(0, "message");
+      VtlJsonString(outcome == TL_OK ? ""
+                                     : tl_verify_results_message(results, i));
+      VtlJsonField(0, "slots");
+      printf("[");
+      for (size_t j = 0; outcome == TL_OK && j < num_slots; ++j) {
+        printf("%s{", j ? "," : "");
+        VtlJsonField(1, "partition");
+        VtlJsonString(tl_verify_results_slot_partition(results, i, j));
+        VtlJsonField(0, "label");
+        VtlJsonString(tl_verify_results_slot_label(results, i, j));
+        VtlJsonField(0, "serial");
+        VtlJsonString(tl_verify_results_slot_serial(results, i, j));
+        printf("}");
+      }
+      printf("]}");
+    } else if (outcome == TL_OK) {
       printf("[ OK ] link %s (%s:%u): connected, %zu slot%s\n", name, host,
              (unsigned)port, num_slots, num_slots == 1 ? "" : "s");
       for (size_t j = 0; j < num_slots; ++j) {
@@ -87,18 +118,20 @@ static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
   size_t failed = tl_verify_results_num_failed(results);
   tl_verify_results_free(results);
   tl_client_settings_free(settings);
-  if (n == 0) {
+  int ok = n != 0 && failed == 0;
+  if (a->json) {
+    printf("],\"ok\":%s,\"elapsed_ms\":%.1f}\n", ok ? "true" : "false",
+           elapsed_ms);
+  } else if (n == 0) {
     printf("verify: no servers are configured; run vtl addServer.\n");
-    return kExitVerifyFailed;
-  }
-  if (failed != 0) {
+  } else if (failed != 0) {
     printf("verify: %zu of %zu link%s failed; each [FAIL] line says why.\n",
            failed, n, n == 1 ? "" : "s");
-    return kExitVerifyFailed;
+  } else {
+    printf("verify: every link is up (%zu server%s, %.1f ms).\n", n,
+           n == 1 ? "" : "s", elapsed_ms);
   }
-  printf("verify: every link is up (%zu server%s, %.1f ms).\n", n,
-         n == 1 ? "" : "s", elapsed_ms);
-  return kExitOk;
+  return ok ? kExitOk : kExitVerifyFailed;
 }
 
 /* OpenClient opens the links and waits for the first attempt to every server.
@@ -144,7 +177,37 @@ static void PrintServerFailures(tl_client *client) {
   }
 }
 
-int VtlCmdListSlots(tl_client_root *root) {
+static const char *SlotStateText(int32_t state) {
+  return state == TL_SLOT_READY         ? "ready"
+         : state == TL_SLOT_SERVER_DOWN ? "server down"
+                                        : "removed";
+}
+
+/* PrintSlotsJson prints {"slots":[...]}, one object per slot. */
+static void PrintSlotsJson(const tl_slot_list *slots) {
+  printf("{\"slots\":[");
+  for (size_t i = 0; i < tl_slot_list_count(slots); ++i) {
+    int32_t id = 0, state = 0;
+    tl_slot_list_get(slots, i, &id, &state);
+    printf("%s{", i ? "," : "");
+    VtlJsonField(1, "slot");
+    printf("%d", id);
+    VtlJsonField(0, "server");
+    VtlJsonString(tl_slot_list_server(slots, i));
+    VtlJsonField(0, "partition");
+    VtlJsonString(tl_slot_list_partition(slots, i));
+    VtlJsonField(0, "label");
+    VtlJsonString(tl_slot_list_label(slots, i));
+    VtlJsonField(0, "serial");
+    VtlJsonString(tl_slot_list_serial(slots, i));
+    VtlJsonField(0, "state");
+    VtlJsonString(SlotStateText(state));
+    printf("}");
+  }
+  printf("]}\n");
+}
+
+int VtlCmdListSlots(tl_client_root *root, const struct VtlArgs *a) {
   tl_client *client = OpenClient(root);
   if (client == NULL) return kExitBadInput;
   tl_slot_list *slots = NULL;
@@ -154,7 +217,9 @@ int VtlCmdListSlots(tl_client_root *root) {
   }
   size_t n = tl_slot_list_count(slots);
   PrintServerFailures(client);
-  if (n == 0) {
+  if (a->json) {
+    PrintSlotsJson(slots);
+  } else if (n == 0) {
     printf(
         "No slots: no server is connected or none assigns this client a "
         "partition.\n");
@@ -162,15 +227,13 @@ int VtlCmdListSlots(tl_client_root *root) {
     printf("%-4s %-16s %-16s %-24s %-10s %s\n", "Slot", "Server", "Partition",
            "Label", "Serial", "State");
   }
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n && !a->json; ++i) {
     int32_t id = 0, state = 0;
     tl_slot_list_get(slots, i, &id, &state);
     printf("%-4d %-16s %-16s %-24s %-10s %s\n", id,
            tl_slot_list_server(slots, i), tl_slot_list_partition(slots, i),
            tl_slot_list_label(slots, i), tl_slot_list_serial(slots, i),
-           state == TL_SLOT_READY         ? "ready"
-           : state == TL_SLOT_SERVER_DOWN ? "server down"
-                                          : "removed");
+           SlotStateText(state));
   }
   tl_slot_list_free(slots);
   tl_client_close(client);
@@ -256,32 +319,22 @@ int VtlCmdCall(tl_client_root *root, const struct VtlArgs *a) {
   return kExitOk;
 }
 
-int VtlCmdVerify(tl_client_root *root, const struct VtlArgs *a) {
-  tl_verify_report *report = NULL;
-  tl_status s =
-      tl_client_root_verify(root, a->repair ? TL_VERIFY_REPAIR : 0, &report);
-  if (s != TL_OK) return VtlFail(root, s);
-  tl_string_list *repairs = NULL;
-  if (tl_verify_report_repairs(report, &repairs) == TL_OK) {
-    for (size_t i = 0; i < tl_string_list_count(repairs); ++i) {
-      const char *line = NULL;
-      if (tl_string_list_get(repairs, i, &line) == TL_OK)
-        printf("[FIXED] %s\n", line);
-    }
-    tl_string_list_free(repairs);
+static const char *LevelText(int32_t level, int json) {
+  if (json) {
+    return level == TL_CHECK_OK        ? "ok"
+           : level == TL_CHECK_WARNING ? "warning"
+                                       : "error";
   }
-  for (size_t i = 0; i < tl_verify_report_check_count(report); ++i) {
-    int32_t level = 0;
-    const char *object = "", *message = "";
-    if (tl_verify_report_check(report, i, &level, &object, &message) != TL_OK)
-      continue;
-    printf("%s %s: %s\n",
-           level == TL_CHECK_OK        ? "[ OK ]"
-           : level == TL_CHECK_WARNING ? "[WARN]"
-                                       : "[FAIL]",
-           object, message);
-  }
+  return level == TL_CHECK_OK        ? "[ OK ]"
+         : level == TL_CHECK_WARNING ? "[WARN]"
+                                     : "[FAIL]";
+}
+
+/* PrintVerifyServers prints the trust store's view of each server (human
+ * lines, or the "servers" JSON member). */
+static void PrintVerifyServers(const tl_verify_report *report, int json) {
   tl_server_list *servers = NULL;
+  if (json) printf(",\"servers\":[");
   if (tl_verify_report_servers(report, &servers) == TL_OK) {
     for (size_t i = 0; i < tl_server_list_count(servers); ++i) {
       const char *name = "", *fp = "", *message = "", *probe_message = "";
@@ -292,6 +345,10 @@ int VtlCmdVerify(tl_client_root *root, const struct VtlArgs *a) {
       tl_server_list_fingerprint(servers, i, &fp);
       tl_server_list_local_status(servers, i, &local, &message);
       tl_server_list_probe_status(servers, i, &probed, &probe, &probe_message);
+      if (json) {
+        VtlPrintServerJson(servers, i);
+        continue;
+      }
       if (local != TL_OK) {
         printf("[FAIL] server %s: %s (%s)\n", name, message,
                tl_status_name(local));
@@ -306,15 +363,61 @@ int VtlCmdVerify(tl_client_root *root, const struct VtlArgs *a) {
     }
     tl_server_list_free(servers);
   }
+  if (json) printf("]");
+}
+
+int VtlCmdVerify(tl_client_root *root, const struct VtlArgs *a) {
+  tl_verify_report *report = NULL;
+  tl_status s =
+      tl_client_root_verify(root, a->repair ? TL_VERIFY_REPAIR : 0, &report);
+  if (s != TL_OK) return VtlFail(root, s);
+  if (a->json) printf("{\"repairs\":[");
+  tl_string_list *repairs = NULL;
+  if (tl_verify_report_repairs(report, &repairs) == TL_OK) {
+    for (size_t i = 0; i < tl_string_list_count(repairs); ++i) {
+      const char *line = NULL;
+      if (tl_string_list_get(repairs, i, &line) != TL_OK) continue;
+      if (a->json) {
+        if (i) printf(",");
+        VtlJsonString(line);
+      } else {
+        printf("[FIXED] %s\n", line);
+      }
+    }
+    tl_string_list_free(repairs);
+  }
+  if (a->json) printf("],\"checks\":[");
+  for (size_t i = 0; i < tl_verify_report_check_count(report); ++i) {
+    int32_t level = 0;
+    const char *object = "", *message = "";
+    if (tl_verify_report_check(report, i, &level, &object, &message) != TL_OK)
+      continue;
+    if (a->json) {
+      printf("%s{", i ? "," : "");
+      VtlJsonField(1, "level");
+      VtlJsonString(LevelText(level, 1));
+      VtlJsonField(0, "object");
+      VtlJsonString(object);
+      VtlJsonField(0, "message");
+      VtlJsonString(message);
+      printf("}");
+    } else {
+      printf("%s %s: %s\n", LevelText(level, 0), object, message);
+    }
+  }
+  if (a->json) printf("]");
+  PrintVerifyServers(report, a->json);
   int ok = tl_verify_report_ok(report);
   tl_verify_report_free(report);
-  if (!ok) {
-    printf("verify: problems found; each [FAIL] line says what to do.\n");
-    return kExitVerifyFailed;
-  }
-  if (a->local) {
-    printf("verify: the local half of every link is in order.\n");
-    return kExitOk;
+  if (!ok || a->local) {
+    if (a->json) {
+      printf(",\"ok\":%s}\n", ok ? "true" : "false");
+    } else if (!ok) {
+      printf("verify: problems found; each [FAIL] line says what to do.\n");
+    } else {
+      printf("verify: the local half of every link is in order.\n");
+    }
+    return ok ? kExitOk : kExitVerifyFailed;
   }
   return VerifyLinks(root, a);
 }

@@ -10,7 +10,7 @@
 /* Each VtlCmd* runs one command on an open client root (borrowed), prints its
  * outcome and returns vtl's exit code. */
 int VtlCmdVerify(tl_client_root *root, const struct VtlArgs *a);
-int VtlCmdListSlots(tl_client_root *root);
+int VtlCmdListSlots(tl_client_root *root, const struct VtlArgs *a);
 int VtlCmdCall(tl_client_root *root, const struct VtlArgs *a);
 
 #endif /* TRUSTLINK_EXAMPLES_VTL_VTL_LINK_H_ */

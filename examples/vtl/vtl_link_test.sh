@@ -79,8 +79,8 @@ expect 0 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" \
 "$VTL" call -slot 0 -op random -data 16 | grep -Eqx '[0-9a-f]{32}' || fail "random 16 bytes"
 "$VTL" call -slot 0 -op hmac -data abc | grep -Eqx '[0-9a-f]{64}' || fail "hmac 32 bytes"
 expect 0 "100 calls in .* calls/s" "$VTL" call -slot 0 -op echo -data x -count 100
-expect 2 "byte count" "$VTL" call -slot 0 -op random -data lots
-expect 1 "op" "$VTL" call -slot 0 -op nosuch
+expect 1 "byte count" "$VTL" call -slot 0 -op random -data lots
+expect 2 "op" "$VTL" call -slot 0 -op nosuch
 set +e; "$VTL" call -slot 7 -op echo >"$W/out" 2>&1; rc=$?; set -e
 [[ $rc != 0 ]] || fail "a call to a missing slot succeeded"
 

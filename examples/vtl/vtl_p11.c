@@ -21,16 +21,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "examples/cli/cli_args.h"
+#include "examples/vtl/vtl_common.h"
 #include "examples/vtl/vtl_p11_probe.h"
 #include "trustlink/trustlink.h"
 
-/* The exit codes of vtl.c (docs/client-enrolment.md). */
+/* vtl's exit codes (vtl_common.h), under the names this file uses. */
 enum {
-  kP11Ok = 0,
-  kP11Usage = 1,
-  kP11BadInput = 2,
-  kP11NotFound = 4,
-  kP11System = 7
+  kP11Ok = kExitOk,
+  kP11Usage = kExitUsage,
+  kP11BadInput = kExitBadInput,
+  kP11NotFound = kExitNotFound,
+  kP11System = kExitSystem
 };
 
 static const char kP11UsageText[] =
@@ -337,24 +339,25 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
   }
   const char *command = argv[0];
   struct P11Args a = {NULL, NULL, NULL, NULL};
+  static const char *const kNames[] = {"dir", "bridge", "server",
+                                       "partition"};
+  const char **values[] = {&a.dir, &a.bridge, &a.server, &a.partition};
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
-    const char **slot = strcmp(arg, "-dir") == 0         ? &a.dir
-                        : strcmp(arg, "-bridge") == 0    ? &a.bridge
-                        : strcmp(arg, "-server") == 0    ? &a.server
-                        : strcmp(arg, "-partition") == 0 ? &a.partition
-                                                         : NULL;
-    if (slot == NULL || i + 1 >= argc) {
+    int got = 0;
+    for (size_t k = 0; k < 4 && got == 0; ++k) {
+      got = CliTakeOption(argc, argv, &i, kNames[k], 1, values[k]);
+    }
+    if (got != 1) {
       fprintf(stderr, "vtl p11: %s option %s\n\n",
-              slot == NULL ? "unknown" : "no value for", arg);
+              got == 0 ? "unknown" : "no value for", arg);
       fputs(kP11UsageText, stderr);
       return kP11Usage;
     }
-    *slot = argv[++i];
   }
-  if (strcmp(command, "setup") == 0) return Setup(root_path, &a);
-  if (strcmp(command, "bridge") == 0) return Bridge(root_path, &a);
-  if (strcmp(command, "help") == 0 || strcmp(command, "-h") == 0) {
+  if (CliWordIs(command, "setup")) return Setup(root_path, &a);
+  if (CliWordIs(command, "bridge")) return Bridge(root_path, &a);
+  if (CliIsHelp(command)) {
     fputs(kP11UsageText, stdout);
     return kP11Ok;
   }

@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "ntl/client/fresh_status.h"
 #include "ntl/client/pin.h"
+#include "ntl/client/slot_numbers.h"
 #include "ntl/client/tls_context.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
@@ -279,21 +281,47 @@ void Client::FinishInitialLocked() {
 
 void Client::AssignSlotsLocked(size_t server,
                                const std::vector<wire::SlotInfo>& slots) {
-  for (SlotEntry& e : slots_) {
+  for (auto& [id, e] : slots_) {
     if (e.server == server) {
       e.listed = false;
     }
   }
+  std::vector<std::string> partitions;
+  std::set<int> taken;
+  for (const wire::SlotInfo& info : slots) partitions.push_back(info.partition);
+  for (const auto& [id, e] : slots_) {
+    if (e.server != server) taken.insert(id);
+  }
+  // The numbers other processes gave these partitions, so that a slot number
+  // means the same partition in every process (slot_numbers.h). Without a
+  // client root, numbers are given in memory: stable for this process only.
+  absl::StatusOr<std::map<std::string, int>> stored =
+      settings_.slot_numbers_dir.empty()
+          ? absl::StatusOr<std::map<std::string, int>>(
+                absl::UnavailableError("no client root"))
+          : NumberSlots(settings_.slot_numbers_dir,
+                        conns_[server]->server().name, partitions, taken);
   for (const wire::SlotInfo& info : slots) {
     auto key = std::make_pair(server, info.partition);
     auto it = slot_index_.find(key);
-    if (it == slot_index_.end()) {
-      slot_index_.emplace(key, static_cast<int>(slots_.size()));
-      slots_.push_back(SlotEntry{server, info, true});
-    } else {
+    if (it != slot_index_.end()) {
       slots_[it->second].info = info;
       slots_[it->second].listed = true;
+      continue;
     }
+    int id = -1;
+    if (stored.ok() && stored->count(info.partition) != 0 &&
+        slots_.count(stored->at(info.partition)) == 0) {
+      id = stored->at(info.partition);
+    } else {
+      id = 0;
+      while (slots_.count(id) != 0 ||
+             (stored.ok() && taken.count(id) != 0)) {
+        ++id;
+      }
+    }
+    slot_index_.emplace(key, id);
+    slots_.emplace(id, SlotEntry{server, info, true});
   }
 }
 
@@ -318,10 +346,9 @@ std::vector<Slot> Client::Slots() {
   internal::MutexLock lock(&mu_);
   std::vector<Slot> out;
   out.reserve(slots_.size());
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    const SlotEntry& e = slots_[i];
+  for (const auto& [id, e] : slots_) {
     Slot s;
-    s.id = static_cast<int>(i);
+    s.id = id;
     s.server = conns_[e.server]->server().name;
     s.partition = e.info.partition;
     s.label = e.info.label;
@@ -362,13 +389,14 @@ std::vector<ServerStatus> Client::Servers() {
 
 absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(
     int slot, std::string* partition) {
-  if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) {
+  auto found = slots_.find(slot);
+  if (found == slots_.end()) {
     return Error(
         absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
         absl::StrCat("slot ", slot, " does not exist (this client has ",
                      slots_.size(), " slots); list them with vtl listSlots"));
   }
-  const SlotEntry& e = slots_[static_cast<size_t>(slot)];
+  const SlotEntry& e = found->second;
   if (!e.listed) {
     return Error(
         absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED,
@@ -390,7 +418,7 @@ absl::Status Client::StartCallLocked(int slot, uint32_t op,
   if (!conn.ok()) {
     return conn.status();
   }
-  *server = slots_[static_cast<size_t>(slot)].server;
+  *server = slots_.at(slot).server;
   absl::Status st = (*conn)->StartCall(partition, op, data, deadline,
                                        std::move(cb), id, token, done);
   if ((st.ok() && deadline < timer_armed_for_) || !done->empty()) {
@@ -500,9 +528,7 @@ absl::StatusOr<uint64_t> Client::StreamOpen(int slot, absl::string_view service,
     if (!id.ok()) {
       out = id.status();
     } else {
-      out = (static_cast<uint64_t>(slots_[static_cast<size_t>(slot)].server)
-             << 32) |
-            *id;
+      out = (static_cast<uint64_t>(slots_.at(slot).server) << 32) | *id;
     }
   }
   RunAll(&done);

@@ -41,7 +41,9 @@ const char* SlotStateName(SlotState state);
 
 // Slot is one partition visible to this client. `id` never changes for the life
 // of the Client: new partitions get new ids, and a slot whose server goes away
-// keeps its id.
+// keeps its id. With a client root (ClientSettings::slot_numbers_dir) the ids
+// are also kept across processes while the partition stays assigned
+// (slot_numbers.h), so ids may have gaps.
 struct Slot {
   int id = 0;
   std::string server;
@@ -170,7 +172,7 @@ class Client : private ConnectionListener {
   bool initial_done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time initial_deadline_ ABSL_GUARDED_BY(mu_);
   absl::Time timer_armed_for_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  std::vector<SlotEntry> slots_ ABSL_GUARDED_BY(mu_);
+  std::map<int, SlotEntry> slots_ ABSL_GUARDED_BY(mu_);  // by slot id
   std::map<std::pair<size_t, std::string>, int> slot_index_
       ABSL_GUARDED_BY(mu_);
 };

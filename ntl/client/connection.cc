@@ -366,6 +366,13 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
   switch (frame.type) {
     case FrameType::kWelcome:
     case FrameType::kSlotsChanged: {
+      if (!missing_proof_.ok()) {
+        // This client requires HTL with the server and had no proof to give:
+        // a peer that admits it anyway does not check HTL, and the client's
+        // own rule still holds.
+        Fail(missing_proof_, now, done);
+        return false;
+      }
       absl::StatusOr<wire::Welcome> w = wire::DecodeWelcome(frame.payload);
       if (!w.ok()) {
         Fail(ProtocolError(server_.name, w.status().message()), now, done);
@@ -449,9 +456,11 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
         return false;
       }
       const int32_t code = c->status != 0 ? c->status : TL_E_CONNECTION_LOST;
-      Fail(Error(CanonicalForRemote(code), code,
-                 absl::StrCat("server '", server_.name,
-                              "' closed the link: ", c->message)),
+      Fail(ExplainGoAway(code,
+                         Error(CanonicalForRemote(code), code,
+                               absl::StrCat("server '", server_.name,
+                                            "' closed the link: ",
+                                            c->message))),
            now, done);
       return false;
     }

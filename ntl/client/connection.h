@@ -172,6 +172,13 @@ class Connection : public PinnedPeer {
   void RequestProof(absl::Time now, Completions* done);
   void PollProof(absl::Time now, Completions* done);
   void SendHello(const std::string& proof, absl::Time now, Completions* done);
+  // SendHelloWithoutProof sends hello when the agent gave no proof (`why`), so
+  // that the appliance says whether HTL is required at all.
+  void SendHelloWithoutProof(const absl::Status& why, absl::Time now,
+                             Completions* done);
+  // ExplainGoAway picks the error of a goaway (`code`, `remote`): the
+  // appliance's, or why the agent had no proof when that is the cause.
+  absl::Status ExplainGoAway(int32_t code, const absl::Status& remote) const;
   void ReadAvailable(absl::Time now, Completions* done);
   // DecodeBuffered handles every complete frame in in_; false after it failed
   // the link.
@@ -231,6 +238,8 @@ class Connection : public PinnedPeer {
   // socket, since a proof is bound to one session's exporter.
   std::shared_ptr<PendingProof> proof_;
   ProofRequest proof_request_;
+  // Why this session's hello went without an HTL proof (OK when it had one).
+  absl::Status missing_proof_;
   absl::Time proof_started_;
   absl::Time last_rx_;
   absl::Time last_ping_;

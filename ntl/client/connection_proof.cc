@@ -10,15 +10,18 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "ntl/client/connection.h"
 #include "ntl/client/htl_proof.h"
 #include "ntl/client/pending_proof.h"
+#include "ntl/status.h"
 #include "ntl/wire/frame.h"
 #include "ntl/wire/messages.h"
 
 namespace trustlink::ntl::client {
 
 void Connection::RequestProof(absl::Time now, Completions* done) {
+  missing_proof_ = absl::OkStatus();
   // The exporter is read here, on the loop: the SSL is not the worker's.
   absl::StatusOr<ProofRequest> request =
       PrepareLinkProof(ssl_.get(), settings_, server_.name, phase_deadline_);
@@ -32,7 +35,7 @@ void Connection::RequestProof(absl::Time now, Completions* done) {
     // at most request->timeout.
     absl::StatusOr<std::string> proof = AskAgent(*request);
     if (!proof.ok()) {
-      Fail(proof.status(), now, done);
+      SendHelloWithoutProof(proof.status(), now, done);
       return;
     }
     SendHello(*proof, now, done);
@@ -60,10 +63,34 @@ void Connection::PollProof(absl::Time now, Completions* done) {
   }
   proof_.reset();
   if (!answer->ok()) {
-    Fail(answer->status(), now, done);
+    SendHelloWithoutProof(answer->status(), now, done);
     return;
   }
   SendHello(**answer, now, done);
+}
+
+void Connection::SendHelloWithoutProof(const absl::Status& why, absl::Time now,
+                                       Completions* done) {
+  // The agent had no proof (none running, no HTL yet). Whether that matters is
+  // the appliance's to say: if it does not require HTL for this client, the
+  // documented TL_E_HTL_REQUIRED_BY_CLIENT, which names the fix, is the true
+  // cause, not the missing agent. So hello goes out with an empty proof, which
+  // the appliance refuses without touching any HTL state, and the goaway
+  // decides which of the two messages the user sees (HandleFrame).
+  missing_proof_ = why;
+  SendHello("", now, done);
+}
+
+absl::Status Connection::ExplainGoAway(int32_t code,
+                                       const absl::Status& remote) const {
+  if (missing_proof_.ok() || code == TL_E_HTL_REQUIRED_BY_CLIENT ||
+      code == TL_E_UNAVAILABLE) {
+    return remote;
+  }
+  // The appliance does require HTL: the local agent is what to fix.
+  return Error(missing_proof_.code(), ToTlStatus(missing_proof_),
+               absl::StrCat(missing_proof_.message(),
+                            " (the appliance requires HTL for this client)"));
 }
 
 void Connection::SendHello(const std::string& proof, absl::Time now,

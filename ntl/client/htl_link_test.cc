@@ -120,9 +120,14 @@ TEST(HtlLinkTest, NoAgentGivesAgentUnavailableThatSaysToStartHtlclient) {
               HasSubstr("start htlclient"));
   EXPECT_THAT(std::string(st.last_error.message()),
               HasSubstr(world.ProofSocket()));
-  // No hello went out without its proof.
+  // The hello went out with an empty proof, so that an appliance that does
+  // not require HTL could say so (TL_E_HTL_REQUIRED_BY_CLIENT names the fix);
+  // this one requires it, refused the proof, and the missing agent is the
+  // error.
   EXPECT_EQ(world.server()->link_proofs_ok(), 0);
-  EXPECT_EQ(world.server()->link_proofs_refused(), 0);
+  EXPECT_EQ(world.server()->link_proofs_refused(), 1);
+  EXPECT_THAT(std::string(st.last_error.message()),
+              HasSubstr("the appliance requires HTL"));
 
   // vtl verify reports the same code and message.
   absl::StatusOr<std::vector<VerifyResult>> r =

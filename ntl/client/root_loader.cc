@@ -54,6 +54,7 @@ absl::StatusOr<ClientSettings> LoadClientSettings(
                      "; run vtl createCert -n <this host's name>"));
   }
   ClientSettings settings;
+  settings.slot_numbers_dir = root->path();
   absl::StatusOr<std::string> cert = ReadAt(identity->cert_path, false);
   if (!cert.ok()) {
     return cert.status();

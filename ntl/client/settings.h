@@ -86,6 +86,11 @@ struct ClientSettings {
   // millisecond.
   absl::Duration htl_proof_timeout = absl::Seconds(2);
 
+  // slot_numbers_dir: the client root, where slots.conf keeps slot numbers
+  // across processes (slot_numbers.h). Empty: numbers are given in memory, in
+  // config order, and last as long as the Client.
+  std::string slot_numbers_dir;
+
   // resolver looks server host names up; empty means getaddrinfo (every
   // address, the two families interleaved). IP literals never reach it. Tests
   // substitute one to return chosen addresses or to hang.

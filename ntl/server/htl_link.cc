@@ -111,11 +111,20 @@ void Loop::HandleHtlRequest(Conn* c, const wire::FrameView& f) {
   HtlLinkInfo link{c->htl_link_id, c->htl_binding, c->peer};
   server_->htl_worker_->Post([gate, responder, link = std::move(link),
                               label = c->admission.record->label, op = req->op,
-                              data = std::move(req->data)] {
+                              data = std::move(req->data), server = server_] {
     absl::StatusOr<std::string> r = gate->HandleRequest(label, link, op, data);
     if (r.ok()) {
       responder->Respond(TL_OK, *std::move(r));
     } else {
+      if (op == kOpEstablish) {
+        // A refused token (expired, voided, or a used one copied back) is
+        // worth a line: a used token presented again may mean a copy of the
+        // client's disk.
+        server->Log(absl::StrCat("htl-establish-refused peer=", link.source,
+                                 " client='", label,
+                                 "' code=", ToTlStatus(r.status()),
+                                 " reason=\"", r.status().message(), "\""));
+      }
       responder->Respond(ToTlStatus(r.status()),
                          std::string(r.status().message()));
     }

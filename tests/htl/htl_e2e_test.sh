@@ -151,7 +151,7 @@ expect 0 "every link is up" "$VTL" verify
 [[ ! -s "$APP/htl/alerts.log" ]] || fail "clone alarm on an honest restart: $(cat "$APP/htl/alerts.log")"
 
 # HTL on one side only: refused, and the message names the side to change.
-"$VTL" addServer -n 127.0.0.1 -c "$W/server.pem" -p "$PORT" -replace >/dev/null   # no -htl
+"$VTL" addServer -n 127.0.0.1 -c "$W/server.pem" -p "$PORT" -nohtl -replace >/dev/null
 expect 6 "HTL_REQUIRED_BY_APPLIANCE" "$VTL" verify
 grep -q -- "-htl" "$W/out" || fail "verify did not say to add -htl on the client: $(cat "$W/out")"
 "$VTL" addServer -n 127.0.0.1 -c "$W/server.pem" -p "$PORT" -htl -replace >/dev/null

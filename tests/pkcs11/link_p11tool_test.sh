@@ -51,10 +51,10 @@ expect_vtl() {  # RC TEXT ARGS...
   [[ $rc == "$want" ]] || fail "vtl p11 $*: exit $rc, want $want: $(cat "$W/vtl.out" "$W/vtl.err")"
   grep -q -- "$text" "$W/vtl.err" || fail "vtl p11 $*: no '$text' in: $(cat "$W/vtl.err")"
 }
-expect_vtl 1 "usage" nosuch
-expect_vtl 1 "give -server NAME and -partition NAME" bridge -server "$SERVER"
-expect_vtl 1 "unknown option -bogus" setup -bogus x
-expect_vtl 2 "absolute path" setup -dir "$MODULES" -bridge relative/vtl
+expect_vtl 2 "usage" nosuch
+expect_vtl 2 "give -server NAME and -partition NAME" bridge -server "$SERVER"
+expect_vtl 2 "unknown option -bogus" setup -bogus x
+expect_vtl 1 "absolute path" setup -dir "$MODULES" -bridge relative/vtl
 expect_vtl 4 "partition 'web' is not assigned to this client" bridge -server "$SERVER" -partition web
 [[ ! -s "$W/vtl.out" ]] || fail "the bridge wrote to stdout: $(cat "$W/vtl.out")"
 

@@ -59,16 +59,26 @@ TL_EXPORT tl_status tl_client_root_config_path(const tl_client_root *root,
 
 /* tl_client_root_create_cert makes the client's key and self-signed certificate
  * for name as cert/client/<name>.pem and <name>Key.pem (key 0600, O_EXCL), and
- * records them in trustlink.conf. options may be NULL (defaults). An existing
- * identity is TL_E_ALREADY_EXISTS unless force is non-zero. */
+ * records them in trustlink.conf. options may be NULL (defaults). The file
+ * names keep the name's letter case (a renewal in another case keeps the
+ * existing names). An existing identity is TL_E_ALREADY_EXISTS unless force
+ * is non-zero; for an identity of another name the message names the
+ * appliances that know this client, and with force the result's warnings do. */
 TL_EXPORT tl_status tl_client_root_create_cert(
     tl_client_root *root, const tl_identity_options *options, const char *name,
     int32_t force, tl_cert_result **out) TL_NOEXCEPT;
 
+/* TL_SERVER_HTL_KEEP, as tl_client_root_add_server's htl, keeps the HTL
+ * setting of a server already registered (no HTL for a new one). */
+#define TL_SERVER_HTL_KEEP (-1)
+
 /* tl_client_root_add_server registers an appliance certificate (pem, pem_len
- * bytes) for name, and lists the server in trustlink.conf with port (0: 1792)
- * and htl (non-zero: the link uses HTL). replace non-zero replaces a different
- * registered certificate. */
+ * bytes) for name, and lists the server in trustlink.conf with port and htl
+ * (non-zero: the link uses HTL). port 0 and htl TL_SERVER_HTL_KEEP keep what a
+ * server already registered has (1792 and no HTL for a new one), so that
+ * registering a renewed certificate changes nothing else. replace non-zero
+ * replaces a different registered certificate. The name keeps its letter case
+ * in the file names (<name>Cert.pem) and is compared without regard to case. */
 TL_EXPORT tl_status tl_client_root_add_server(
     tl_client_root *root, const char *name, const char *pem, size_t pem_len,
     int32_t port, int32_t htl, int32_t replace,
