@@ -57,7 +57,7 @@ absl::StatusOr<std::string> ReadBoundedFd(int fd, absl::string_view path,
                  absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
   }
   if (!S_ISREG(st.st_mode)) {
-    return Error(absl::StatusCode::kFailedPrecondition, TL_E_IO,
+    return Error(absl::StatusCode::kFailedPrecondition, TL_E_INVALID_ARGUMENT,
                  absl::StrCat(path, " is ", KindOf(st.st_mode),
                               ", not a regular file; give a regular file"));
   }

@@ -28,7 +28,7 @@ int OpenForReadFlags(bool nofollow);
 
 // ReadBoundedFd reads the whole of the regular file open on `fd` (not closed
 // here). `path` names the file in errors. Refuses anything but a regular file
-// (TL_E_IO, naming what it is) and a file larger than `max_size`
+// (TL_E_INVALID_ARGUMENT, naming what it is) and a file larger than `max_size`
 // (TL_E_OUT_OF_RANGE), before reading a byte of it.
 absl::StatusOr<std::string> ReadBoundedFd(int fd, absl::string_view path,
                                           size_t max_size);
