@@ -114,13 +114,13 @@ absl::Status WriteBatch(
 
 // SweepTempFiles removes the temp files killed ntlsh or ntlsd processes left in
 // the appliance root and the directories under it (never a live writer's; see
-// ntl/internal/temp_files.h). incoming/ and outgoing/ are the admin's, for scp.
+// ntl/internal/temp_files.h). incoming/ is the admin's scp drop, not ours.
 void SweepTempFiles(const SafeDir& root) {
   root.RemoveOrphanTempFiles();
   auto names = root.List();
   if (!names.ok()) return;
   for (const std::string& name : *names) {
-    if (name == "incoming" || name == "outgoing") continue;
+    if (name == "incoming") continue;
     struct stat st;
     if (fstatat(root.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISDIR(st.st_mode)) {
