@@ -6,12 +6,15 @@
 # 2. A loop kills it at random moments.
 # After every kill the files on disk (before any vtl runs again) must hold a key that belongs
 # to the certificate, and the next vtl command must leave no temp file or generation behind.
-# Usage: identity_kill_test.sh VTL   (CHAOS_KILLS=N sets the random kills; default 60)
+# Usage: identity_kill_test.sh VTL
+#   CHAOS_KILLS=N sets the random kills (default 60); CHAOS_MIN_LANDED=M goes on until M of
+#   them landed while createCert was running (the manual 200-kill run: CHAOS_MIN_LANDED=200).
 set -euo pipefail
 VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/identity_kill.XXXXXX")"
 source "$(dirname "$0")/chaos_lib.sh"
 KILLS="${CHAOS_KILLS:-60}"
+MIN_LANDED="${CHAOS_MIN_LANDED:-0}"
 R="$T/client"
 NAME=c.example
 
@@ -64,14 +67,15 @@ intact || fail "the identity is not intact after an undisturbed createCert -forc
 
 max_us=$(duration_us "$VTL" --root "$R" createCert -n "$NAME" -force)
 landed=0
-for ((i = 0; i < KILLS; i++)); do
+for ((i = 0; i < KILLS || landed < MIN_LANDED; i++)); do
+  ((i < 10 * KILLS + 10 * MIN_LANDED)) || fail "only $landed of $i kills landed mid-run"
   if ! kill_at_random "$max_us" "$VTL" --root "$R" createCert -n "$NAME" -force; then
     landed=$((landed + 1))
   fi
   check "random kill $i"
 done
 
-echo "createCert -force kill -9: tried $tried (sweep $sweep calls, random $KILLS, of which" \
+echo "createCert -force kill -9: tried $tried (sweep $sweep calls, random $i, of which" \
   "$landed landed mid-run), survived $survived, broken $broken; litter left after the next" \
   "open: $litter"
 [[ $broken == 0 ]] || fail "$broken of $tried kills broke the identity"
