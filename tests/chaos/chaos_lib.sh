@@ -28,15 +28,18 @@ kill_at_call() {
   return 0
 }
 
-# sweep CHECK command...: for each syscall in KILL_POINTS and each N, kills the command at its
-# Nth call of that syscall and runs CHECK (a function taking a description). Prints the
-# number of kills made. Every step of the command is interrupted once.
+# sweep CHECK PREP command...: for each syscall in KILL_POINTS and each N, runs PREP (a
+# command line, word-split; ":" for none) to set up the state the command expects, kills the
+# command at its Nth call of that syscall and runs CHECK (a function taking a description).
+# Prints the number of kills made. Every step of the command is interrupted once.
 sweep() {
-  local check=$1; shift
+  local check=$1 prep=$2; shift 2
   local syscall n kills=0
   for syscall in $KILL_POINTS; do
     n=1
-    while ! kill_at_call "$syscall" "$n" "$@"; do
+    while :; do
+      $prep >/dev/null 2>&1 || true
+      kill_at_call "$syscall" "$n" "$@" && break
       "$check" "a kill at $syscall call $n of '$*'"
       kills=$((kills + 1))
       n=$((n + 1))

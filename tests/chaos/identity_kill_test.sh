@@ -61,7 +61,7 @@ check() {  # check WHAT: after a kill
 }
 
 need_strace
-sweep check "$VTL" --root "$R" createCert -n "$NAME" -force >"$T/sweep"
+sweep check : "$VTL" --root "$R" createCert -n "$NAME" -force >"$T/sweep"
 sweep=$(cat "$T/sweep")
 intact || fail "the identity is not intact after an undisturbed createCert -force"
 

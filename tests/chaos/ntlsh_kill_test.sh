@@ -57,21 +57,10 @@ to_state() {
 }
 
 need_strace
-sweep_kills=0
-for cmd in register delete; do
-  for syscall in $KILL_POINTS; do
-    n=1
-    while :; do
-      if [[ $cmd == register ]]; then to_state absent; argv=("${REGISTER[@]}")
-      else to_state present; argv=("${DELETE[@]}"); fi
-      if kill_at_call "$syscall" "$n" "${argv[@]}"; then break; fi
-      check "a kill at $syscall call $n of $cmd"
-      sweep_kills=$((sweep_kills + 1))
-      n=$((n + 1))
-      [[ $n -le 500 ]] || fail "$cmd made more than 500 $syscall calls"
-    done
-  done
-done
+sweep check "to_state absent" "${REGISTER[@]}" >"$T/sweep"
+sweep_kills=$(cat "$T/sweep")
+sweep check "to_state present" "${DELETE[@]}" >"$T/sweep"
+sweep_kills=$((sweep_kills + $(cat "$T/sweep")))
 
 landed=0
 max_us=$(duration_us "${REGISTER[@]}")
