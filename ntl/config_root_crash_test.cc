@@ -22,8 +22,8 @@ namespace {
 
 std::string NewRoot(const std::string& leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp ? tmp : "/tmp", "/config_root_crash_test_", leaf,
-                      "_", getpid());
+  return absl::StrCat(tmp ? tmp : "/tmp", "/config_root_crash_test_", leaf, "_",
+                      getpid());
 }
 
 std::string ServerPem(absl::string_view name) {
@@ -184,12 +184,13 @@ TEST(ClientRootCrashTest, ARootMadeByTheOldLayoutKeepsWorking) {
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(WriteIdentity(*dir, "web1.pem", "web1Key.pem", *id, false).ok());
   absl::StatusOr<internal::SafeDir> top = internal::SafeDir::Open(path, false);
-  ASSERT_TRUE(top->WriteFileAtomic(
-                     "trustlink.conf",
-                     "Trustlink Client = {\n  ClientCertFile = cert/client/web1.pem;\n"
-                     "  ClientPrivKeyFile = cert/client/web1Key.pem;\n}\n",
-                     0644)
-                  .ok());
+  ASSERT_TRUE(
+      top->WriteFileAtomic(
+             "trustlink.conf",
+             "Trustlink Client = {\n  ClientCertFile = cert/client/web1.pem;\n"
+             "  ClientPrivKeyFile = cert/client/web1Key.pem;\n}\n",
+             0644)
+          .ok());
   absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, false);
   ASSERT_TRUE(root.ok());
   absl::StatusOr<IdentityInfo> info = root->Identity();

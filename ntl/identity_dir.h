@@ -30,12 +30,11 @@ namespace trustlink::ntl {
 // TL_E_ALREADY_EXISTS and nothing is written. The caller holds the lock that
 // serialises updates of the directory and has run internal::RecoverSubdir
 // under it.
-absl::Status ReplaceIdentityInDir(const internal::SafeDir& parent,
-                                  absl::string_view subdir,
-                                  absl::string_view cert_name,
-                                  absl::string_view key_name,
-                                  const Identity& identity, bool force,
-                                  const std::vector<internal::DirFile>& journal);
+absl::Status ReplaceIdentityInDir(
+    const internal::SafeDir& parent, absl::string_view subdir,
+    absl::string_view cert_name, absl::string_view key_name,
+    const Identity& identity, bool force,
+    const std::vector<internal::DirFile>& journal);
 
 }  // namespace trustlink::ntl
 

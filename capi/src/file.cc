@@ -32,9 +32,10 @@ TL_EXPORT tl_status tl_file_read(const char* path, int32_t flags, char* buf,
                                  size_t msg_len) noexcept {
   if (path == nullptr || (buf == nullptr && buf_len > 0) ||
       out_len == nullptr || (flags & ~TL_FILE_NOFOLLOW) != 0) {
-    CopyMessage("tl_file_read: path, buf and out_len must not be NULL, and "
-                "flags must be 0 or TL_FILE_NOFOLLOW",
-                msg, msg_len);
+    CopyMessage(
+        "tl_file_read: path, buf and out_len must not be NULL, and "
+        "flags must be 0 or TL_FILE_NOFOLLOW",
+        msg, msg_len);
     return TL_E_INVALID_ARGUMENT;
   }
   try {
@@ -44,7 +45,8 @@ TL_EXPORT tl_status tl_file_read(const char* path, int32_t flags, char* buf,
       CopyMessage(contents.status().message(), msg, msg_len);
       return ntl::ToTlStatus(contents.status());
     }
-    if (!contents->empty()) std::memcpy(buf, contents->data(), contents->size());
+    if (!contents->empty())
+      std::memcpy(buf, contents->data(), contents->size());
     *out_len = contents->size();
     return TL_OK;
   } catch (...) {

@@ -53,8 +53,9 @@ absl::StatusOr<std::string> ReadBoundedFd(int fd, absl::string_view path,
                                           size_t max_size) {
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    return Error(absl::StatusCode::kInternal, TL_E_IO,
-                 absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+    return Error(
+        absl::StatusCode::kInternal, TL_E_IO,
+        absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
   }
   if (!S_ISREG(st.st_mode)) {
     return Error(absl::StatusCode::kFailedPrecondition, TL_E_INVALID_ARGUMENT,
@@ -77,9 +78,9 @@ absl::StatusOr<std::string> ReadBoundedFd(int fd, absl::string_view path,
     ssize_t n = ::read(fd, buf, want);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Error(absl::StatusCode::kInternal, TL_E_IO,
-                   absl::StrCat("cannot read ", path, ": ",
-                                std::strerror(errno)));
+      return Error(
+          absl::StatusCode::kInternal, TL_E_IO,
+          absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));

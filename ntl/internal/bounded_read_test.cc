@@ -51,7 +51,8 @@ TEST(BoundedReadTest, RefusesAFifoAtOnce) {
 }
 
 TEST(BoundedReadTest, RefusesDevZeroWithoutReadingIt) {
-  absl::StatusOr<std::string> got = ReadBoundedFile("/dev/zero", 1 << 20, false);
+  absl::StatusOr<std::string> got =
+      ReadBoundedFile("/dev/zero", 1 << 20, false);
   EXPECT_EQ(ToTlStatus(got.status()), TL_E_INVALID_ARGUMENT);
   EXPECT_TRUE(absl::StrContains(got.status().message(), "character device"))
       << got.status();

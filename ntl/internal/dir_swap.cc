@@ -84,11 +84,11 @@ absl::StatusOr<std::vector<DirFile>> ReadGeneration(const SafeDir& dir,
     }
     absl::StatusOr<std::string> contents = dir.ReadFile(n, max_size);
     if (!contents.ok()) {
-      return Error(absl::StatusCode::kFailedPrecondition, TL_E_IO,
-                   absl::StrCat(contents.status().message(), "; nothing in ",
-                                dir.path(),
-                                " was changed. Move that entry out and try "
-                                "again"));
+      return Error(
+          absl::StatusCode::kFailedPrecondition, TL_E_IO,
+          absl::StrCat(contents.status().message(), "; nothing in ", dir.path(),
+                       " was changed. Move that entry out and try "
+                       "again"));
     }
     files.push_back(DirFile{n, *std::move(contents), st.st_mode & 07777});
   }

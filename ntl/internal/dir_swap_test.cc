@@ -15,8 +15,8 @@ namespace {
 
 SafeDir Fresh(const std::string& leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  std::string path = absl::StrCat(tmp ? tmp : "/tmp", "/dir_swap_", leaf, "_",
-                                  getpid());
+  std::string path =
+      absl::StrCat(tmp ? tmp : "/tmp", "/dir_swap_", leaf, "_", getpid());
   absl::StatusOr<SafeDir> dir = SafeDir::Open(path, true);
   EXPECT_TRUE(dir.ok()) << dir.status();
   return *std::move(dir);
@@ -24,9 +24,9 @@ SafeDir Fresh(const std::string& leaf) {
 
 TEST(DirSwapTest, ReplacesTheWholeDirectory) {
   SafeDir parent = Fresh("replace");
-  ASSERT_TRUE(ReplaceSubdir(parent, "d", {{"a", "1", 0644}, {"k", "2", 0600}},
-                            0755)
-                  .ok());
+  ASSERT_TRUE(
+      ReplaceSubdir(parent, "d", {{"a", "1", 0644}, {"k", "2", 0600}}, 0755)
+          .ok());
   ASSERT_TRUE(ReplaceSubdir(parent, "d", {{"a", "3", 0644}}, 0755).ok());
   absl::StatusOr<SafeDir> d = parent.OpenSubdir("d", false);
   ASSERT_TRUE(d.ok());

@@ -38,8 +38,8 @@ bool WriterAlive(pid_t pid) {
 
 // Unlocked reports whether nobody holds a lock on the file `name`.
 bool Unlocked(int dirfd, const char* name) {
-  int fd = ::openat(dirfd, name,
-                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int fd =
+      ::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return false;
   struct flock fl;
   std::memset(&fl, 0, sizeof(fl));
@@ -53,8 +53,7 @@ bool Unlocked(int dirfd, const char* name) {
 }  // namespace
 
 absl::StatusOr<TempFile> CreateTempFile(int dirfd, absl::string_view dir_path,
-                                        absl::string_view target,
-                                        mode_t mode) {
+                                        absl::string_view target, mode_t mode) {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   TempFile temp;
   temp.name = absl::StrFormat(".%s.tmp.%d.%016x", target, ::getpid(), rng());
@@ -63,7 +62,7 @@ absl::StatusOr<TempFile> CreateTempFile(int dirfd, absl::string_view dir_path,
   if (temp.fd < 0) {
     int err = errno;
     return Error(
-        err == ENOSPC || err == EDQUOT ? absl::StatusCode::kResourceExhausted
+        err == ENOSPC || err == EDQUOT  ? absl::StatusCode::kResourceExhausted
         : err == EACCES || err == EPERM ? absl::StatusCode::kPermissionDenied
                                         : absl::StatusCode::kInternal,
         err == EACCES || err == EPERM ? TL_E_PERMISSION_DENIED : TL_E_IO,
@@ -112,7 +111,8 @@ int RemoveOrphanTempFiles(int dirfd) {
   std::vector<std::string> orphans;
   while (struct dirent* entry = ::readdir(dir)) {
     std::optional<pid_t> pid = TempFileWriter(entry->d_name);
-    if (pid.has_value() && !WriterAlive(*pid)) orphans.emplace_back(entry->d_name);
+    if (pid.has_value() && !WriterAlive(*pid))
+      orphans.emplace_back(entry->d_name);
   }
   ::closedir(dir);
   int removed = 0;

@@ -17,8 +17,8 @@ namespace {
 
 int FreshDir(const std::string& leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  std::string path = absl::StrCat(tmp ? tmp : "/tmp", "/temp_files_", leaf,
-                                  "_", getpid());
+  std::string path =
+      absl::StrCat(tmp ? tmp : "/tmp", "/temp_files_", leaf, "_", getpid());
   ::mkdir(path.c_str(), 0700);
   return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
