@@ -321,7 +321,9 @@ absl::StatusOr<std::vector<std::string>> ClientRoot::RepairConfigLocked()
   if (!listed.ok()) return listed.status();
   for (const ServerCert& c : *trusted) {
     bool in_config = false;
-    for (const ServerConfig& s : *listed) in_config = in_config || s.name == c.name;
+    for (const ServerConfig& s : *listed) {
+      in_config = in_config || s.name == c.name;
+    }
     if (in_config) continue;
     // The certificate was registered by name (an admin's act), and the config
     // entry is what a kill in an older vtl lost: restore it with the
@@ -483,7 +485,9 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
     absl::StatusOr<std::vector<std::string>> config_repairs =
         RepairConfigLocked();
     if (!config_repairs.ok()) return config_repairs.status();
-    for (std::string& r : *config_repairs) result.repairs.push_back(std::move(r));
+    for (std::string& r : *config_repairs) {
+      result.repairs.push_back(std::move(r));
+    }
   }
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) {

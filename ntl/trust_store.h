@@ -17,9 +17,9 @@
 // (renameat2 RENAME_EXCHANGE; ntl/internal/dir_swap.h), so a crash at any
 // point leaves either the old store or the new one, never a mix of the two
 // files. An update may carry a journal (what must change with it elsewhere:
-// ClientRoot's trustlink.conf), committed by the same swap. Updates are serialised
-// between processes by an OFD lock on cert/.server.lock; readers take it
-// shared. File systems without RENAME_EXCHANGE fall back to two renames, and an
+// ClientRoot's trustlink.conf), committed by the same swap. Updates are
+// serialised between processes by an OFD lock on cert/.server.lock; readers
+// take it shared. File systems without RENAME_EXCHANGE fall back to two renames, and an
 // interrupted swap is rolled back the next time the store is opened for
 // writing.
 

@@ -81,7 +81,8 @@ absl::Status WriteBatch(
     // process is gone (ntl/internal/temp_files.h). A batch may be thousands of
     // files: each is closed (and its lock dropped) once written, and the pid
     // alone protects it until the rename.
-    auto created = ntl::internal::CreateTempFile(dir.fd(), dir.path(), name, 0600);
+    auto created =
+        ntl::internal::CreateTempFile(dir.fd(), dir.path(), name, 0600);
     if (!created.ok()) return created.status();
     std::string temp = created->name;
     int fd = created->fd;
