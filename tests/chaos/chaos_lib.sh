@@ -52,6 +52,23 @@ sweep() {
   echo "$kills"
 }
 
+# An add/remove pair of commands, as the arrays ADD and DEL (set by the test).
+# to_state present|absent: puts the object where the next command expects it, without a kill.
+to_state() {
+  if [[ $1 == present ]]; then "${ADD[@]}" >/dev/null 2>&1 || true
+  else "${DEL[@]}" >/dev/null 2>&1 || true; fi
+}
+
+# sweep_add_remove CHECK: sweeps ADD starting from "absent" and DEL starting from "present",
+# so every step of both is interrupted; prints the number of kills.
+sweep_add_remove() {
+  local check=$1 adds
+  sweep "$check" "to_state absent" "${ADD[@]}" >"$T/sweep"
+  adds=$(cat "$T/sweep")
+  sweep "$check" "to_state present" "${DEL[@]}" >"$T/sweep"
+  echo $((adds + $(cat "$T/sweep")))
+}
+
 # kill_at_random MAX_US command...: starts the command and sends SIGKILL after a random
 # delay of 0..MAX_US microseconds. Returns 1 if the kill landed, 0 if the command had
 # finished first. The delay is the attack's timing, not a synchronisation: the state is

@@ -18,9 +18,9 @@ export TRUSTLINK_APPLIANCE_ROOT="$A"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=c1 \
   -addext subjectAltName=DNS:c1.example.com -keyout "$T/c1Key.pem" -out "$T/c1.pem" 2>/dev/null
 "$NTLSH" sysconf regenCert -name hsm1.example.com >/dev/null
-REGISTER=("$NTLSH" client register -client c1 -hostname c1.example.com -certificate "$T/c1.pem"
+ADD=("$NTLSH" client register -client c1 -hostname c1.example.com -certificate "$T/c1.pem"
   -requirehtl -generateott)
-DELETE=("$NTLSH" client delete -client c1)
+DEL=("$NTLSH" client delete -client c1)
 CYCLE=(
   "client register -client c1 -hostname c1.example.com -certificate $T/c1.pem -requirehtl -generateott"
   "partition create -partition p1 -label first"
@@ -51,19 +51,12 @@ check() {  # check WHAT: after a kill
   fi
   if [[ $ok == 1 ]]; then survived=$((survived + 1)); else lost=$((lost + 1)); echo "lost after $1" >&2; fi
 }
-to_state() {
-  if [[ $1 == present ]]; then "${REGISTER[@]}" >/dev/null 2>&1 || true
-  else "${DELETE[@]}" >/dev/null 2>&1 || true; fi
-}
-
 need_strace
-sweep check "to_state absent" "${REGISTER[@]}" >"$T/sweep"
-sweep_kills=$(cat "$T/sweep")
-sweep check "to_state present" "${DELETE[@]}" >"$T/sweep"
-sweep_kills=$((sweep_kills + $(cat "$T/sweep")))
+sweep_add_remove check >"$T/sweeps"
+sweep_kills=$(cat "$T/sweeps")
 
 landed=0
-max_us=$(duration_us "${REGISTER[@]}")
+max_us=$(duration_us "${ADD[@]}")
 for ((i = 0; i < KILLS; i++)); do
   # shellcheck disable=SC2206
   argv=("$NTLSH" ${CYCLE[i % ${#CYCLE[@]}]})

@@ -83,19 +83,9 @@ check() {  # check WHAT: after a kill
     echo "inconsistent after $1" >&2
   fi
 }
-# to_state present|absent: put hsm2 where the next command expects it, without a kill.
-to_state() {
-  if [[ $1 == present ]]; then "${ADD[@]}" >/dev/null 2>&1 || true
-  else "${DEL[@]}" >/dev/null 2>&1 || true; fi
-}
-
 need_strace
-# Each killed command starts from the state it expects (hsm2 absent for add, present for
-# delete), so every step of both is interrupted.
-sweep check "to_state absent" "${ADD[@]}" >"$T/sweep"
-sweep_kills=$(cat "$T/sweep")
-sweep check "to_state present" "${DEL[@]}" >"$T/sweep"
-sweep_kills=$((sweep_kills + $(cat "$T/sweep")))
+sweep_add_remove check >"$T/sweeps"
+sweep_kills=$(cat "$T/sweeps")
 
 landed=0
 for ((i = 0; i < KILLS; i++)); do
