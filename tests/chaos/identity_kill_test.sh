@@ -100,7 +100,7 @@ for ((i = 0; i < KILLS || landed < MIN_LANDED; i++)); do
   check "random kill $i"
 done
 
-echo "createCert -force kill -9: tried $tried (sweep $sweep calls, random $i, of which" \
+echo "createCert (first and -force) kill -9: tried $tried (sweep $sweep calls, random $i, of which" \
   "$landed landed mid-run), survived $survived, broken $broken; litter left after the next" \
   "open: $litter"
 [[ $broken == 0 ]] || fail "$broken of $tried kills broke the identity"
