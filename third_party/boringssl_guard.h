@@ -7,7 +7,7 @@
 #include <openssl/base.h>
 
 #if !defined(OPENSSL_IS_BORINGSSL)
-#error "<openssl/base.h> is not BoringSSL: /usr/include/android must come before /usr/include"
+#error "<openssl/base.h> is not BoringSSL: @boringssl//:ssl's src/include must come before /usr/include"
 #endif
 
 #endif  // TRUSTLINK_THIRD_PARTY_BORINGSSL_GUARD_H_

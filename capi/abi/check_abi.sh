@@ -1,7 +1,7 @@
 #!/bin/bash
 # Checks the C ABI against the baseline of major version 1 (capi/abi/trustlink-1.abi):
 # every recorded declaration and TL_* value must still be there unchanged, every recorded
-# function must still be exported by libtrustlink.so, and anything new must be recorded,
+# function must still be exported by libtrustlink.so.1, and anything new must be recorded,
 # so that once released it is held to the same promise (docs/abi.md).
 #
 # Usage: check_abi.sh SNAPSHOT_PY BASELINE INCLUDE_DIR LIBTRUSTLINK_SO
