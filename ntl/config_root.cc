@@ -6,16 +6,64 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ntl/identity_dir.h"
+#include "ntl/internal/dir_swap.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl {
 namespace {
 
+using internal::DirFile;
 using internal::FileLock;
 using internal::SafeDir;
 
 constexpr absl::string_view kRootLock = ".trustlink.lock";
 constexpr size_t kMaxConfigSize = 1 << 20;
+// kConfigJournal is the trustlink.conf an update of cert/client or cert/server
+// implies, committed inside that directory's new generation by the same
+// rename (ntl/internal/dir_swap.h). Whoever next holds the root lock writes it
+// to trustlink.conf and removes it, so the directory and the config change
+// together even if the writer is killed between the two.
+constexpr absl::string_view kConfigJournal = ".journal.trustlink.conf";
+// kGenerationDirs are the subdirectories of cert/ replaced as generations.
+constexpr absl::string_view kGenerationDirs[] = {"client", "server"};
+
+std::vector<DirFile> ConfigJournal(const ClientConfig& config) {
+  return {DirFile{std::string(kConfigJournal), config.Serialize(), 0644}};
+}
+
+// NeedsRecovery reports whether a kill left something under cert/ for
+// RecoverLocked: a generation not swapped in or not removed, or a journal not
+// yet rolled forward.
+bool NeedsRecovery(const SafeDir& root) {
+  absl::StatusOr<SafeDir> cert = root.OpenSubdir("cert", false);
+  if (!cert.ok()) return false;
+  for (absl::string_view sub : kGenerationDirs) {
+    for (const std::string& leftover :
+         {absl::StrCat(".", sub, ".next"), absl::StrCat(".", sub, ".prev")}) {
+      absl::StatusOr<bool> e = cert->Exists(leftover);
+      if (e.ok() && *e) return true;
+    }
+    absl::StatusOr<SafeDir> dir = cert->OpenSubdir(sub, false);
+    if (!dir.ok()) continue;
+    absl::StatusOr<bool> e = dir->Exists(kConfigJournal);
+    if (e.ok() && *e) return true;
+  }
+  return false;
+}
+
+// SweepTempFiles removes the temp files killed writers left in the root and
+// under cert/.
+void SweepTempFiles(const SafeDir& root) {
+  root.RemoveOrphanTempFiles();
+  absl::StatusOr<SafeDir> cert = root.OpenSubdir("cert", false);
+  if (!cert.ok()) return;
+  cert->RemoveOrphanTempFiles();
+  for (absl::string_view sub : kGenerationDirs) {
+    absl::StatusOr<SafeDir> dir = cert->OpenSubdir(sub, false);
+    if (dir.ok()) dir->RemoveOrphanTempFiles();
+  }
+}
 
 std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
@@ -116,7 +164,65 @@ absl::StatusOr<ClientRoot> ClientRoot::Open(const std::string& path,
     }
     return root.status();
   }
-  return ClientRoot(*std::move(root));
+  ClientRoot opened(*std::move(root));
+  // Finish what a killed vtl left, so every reader sees a consistent root.
+  // Best effort: a reader who may not write the root still gets it opened
+  // (vtl verify then reports what is left).
+  SweepTempFiles(opened.root_);
+  if (NeedsRecovery(opened.root_)) {
+    absl::StatusOr<FileLock> lock = opened.root_.Lock(kRootLock);
+    if (lock.ok()) (void)opened.RecoverLocked();
+  }
+  return opened;
+}
+
+absl::Status ClientRoot::RecoverLocked() const {
+  absl::StatusOr<bool> has_cert = root_.Exists("cert");
+  if (!has_cert.ok()) return has_cert.status();
+  if (!*has_cert) return absl::OkStatus();
+  absl::StatusOr<SafeDir> cert = root_.OpenSubdir("cert", false);
+  if (!cert.ok()) return cert.status();
+  // The trust store's own lock also guards cert/server against a direct
+  // TrustStore user.
+  absl::StatusOr<TrustStore> store = TrustStore::Open(root_, false);
+  if (!store.ok()) return store.status();
+  absl::Status status = store->Recover();
+  if (!status.ok()) return status;
+  status = internal::RecoverSubdir(*cert, "client");
+  if (!status.ok()) return status;
+  for (absl::string_view sub : kGenerationDirs) {
+    absl::StatusOr<bool> has_dir = cert->Exists(sub);
+    if (!has_dir.ok()) return has_dir.status();
+    if (!*has_dir) continue;
+    absl::StatusOr<SafeDir> dir = cert->OpenSubdir(sub, false);
+    if (!dir.ok()) return dir.status();
+    absl::StatusOr<std::string> text =
+        dir->ReadFile(kConfigJournal, kMaxConfigSize);
+    if (text.status().code() == absl::StatusCode::kNotFound) continue;
+    if (!text.ok()) return text.status();
+    // The journal was committed with its directory: roll it forward. One that
+    // does not parse was never ours to trust; drop it.
+    absl::StatusOr<ClientConfig> config =
+        ClientConfig::Parse(*text, dir->PathOf(kConfigJournal));
+    if (config.ok()) {
+      status = WriteConfig(*config);
+      if (!status.ok()) return status;
+    }
+    status = dir->RemoveFile(kConfigJournal);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ClientRoot::FinishJournal(absl::string_view subdir,
+                                       const ClientConfig& config) const {
+  absl::Status status = WriteConfig(config);
+  if (!status.ok()) return status;
+  absl::StatusOr<SafeDir> cert = root_.OpenSubdir("cert", false);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<SafeDir> dir = cert->OpenSubdir(subdir, false);
+  if (!dir.ok()) return dir.status();
+  return dir->RemoveFile(kConfigJournal);
 }
 
 absl::StatusOr<TrustStore> ClientRoot::OpenTrustStore(bool create) const {
@@ -154,13 +260,12 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
   if (!canonical.ok()) return canonical.status();
   absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
   if (!lock.ok()) return lock.status();
+  absl::Status status = RecoverLocked();
+  if (!status.ok()) return status;
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
   absl::StatusOr<SafeDir> cert_dir = root_.OpenSubdir("cert", true, 0755);
   if (!cert_dir.ok()) return cert_dir.status();
-  absl::StatusOr<SafeDir> client_dir =
-      cert_dir->OpenSubdir("client", true, 0755);
-  if (!client_dir.ok()) return client_dir.status();
   absl::StatusOr<ntl::Identity> identity = CreateIdentity(*canonical, options);
   if (!identity.ok()) return identity.status();
   absl::StatusOr<IdentityInfo> current = Identity();
@@ -169,13 +274,22 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
   if (!plan.ok()) return plan.status();
   std::string cert_name = absl::StrCat(plan->stem, ".pem");
   std::string key_name = absl::StrCat(plan->stem, "Key.pem");
-  absl::Status status =
-      WriteIdentity(*client_dir, cert_name, key_name, *identity, force);
-  if (!status.ok()) return status;
+  std::string before = config->Serialize();
   config->Set("ClientCertFile", absl::StrCat("cert/client/", cert_name));
   config->Set("ClientPrivKeyFile", absl::StrCat("cert/client/", key_name));
-  status = WriteConfig(*config);
+  // The key, the certificate and (when the paths change) trustlink.conf change
+  // in one rename: see identity_dir.h and kConfigJournal.
+  bool config_changes = config->Serialize() != before;
+  status = ReplaceIdentityInDir(
+      *cert_dir, "client", cert_name, key_name, *identity, force,
+      config_changes ? ConfigJournal(*config) : std::vector<DirFile>());
   if (!status.ok()) return status;
+  if (config_changes) {
+    status = FinishJournal("client", *config);
+    if (!status.ok()) return status;
+  }
+  absl::StatusOr<SafeDir> client_dir = cert_dir->OpenSubdir("client", false);
+  if (!client_dir.ok()) return client_dir.status();
   CreateCertResult result;
   result.name = canonical->canonical;
   result.cert_path = client_dir->PathOf(cert_name);
@@ -193,6 +307,8 @@ absl::StatusOr<AddResult> ClientRoot::AddServer(absl::string_view name,
                                                 int htl, bool replace) {
   absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
   if (!lock.ok()) return lock.status();
+  absl::Status recovered = RecoverLocked();
+  if (!recovered.ok()) return recovered;
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
   // Running addServer again for a known server keeps what is not given: a
@@ -210,9 +326,15 @@ absl::StatusOr<AddResult> ClientRoot::AddServer(absl::string_view name,
   if (!stored.ok()) return stored.status();
   absl::StatusOr<TrustStore> store = TrustStore::Open(root_, true);
   if (!store.ok()) return store.status();
-  absl::StatusOr<AddResult> added = store->Add(name, pem, replace);
+  // The store and trustlink.conf change in one rename: the new config rides in
+  // the store's new generation as a journal (kConfigJournal).
+  absl::StatusOr<AddResult> added =
+      store->Add(name, pem, replace, absl::Now(), ConfigJournal(updated));
   if (!added.ok()) return added.status();
-  absl::Status status = WriteConfig(updated);
+  // An unchanged certificate committed nothing: the config alone changes, in
+  // one atomic write.
+  absl::Status status = added->unchanged ? WriteConfig(updated)
+                                         : FinishJournal("server", updated);
   if (!status.ok()) {
     return Error(absl::StatusCode::kInternal, ToTlStatus(status),
                  absl::StrCat("the certificate for '", added->server.name,
@@ -228,20 +350,27 @@ absl::Status ClientRoot::DeleteServer(absl::string_view name) {
   if (!canonical.ok()) return canonical.status();
   absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
   if (!lock.ok()) return lock.status();
+  absl::Status recovered = RecoverLocked();
+  if (!recovered.ok()) return recovered;
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
   absl::Status in_config = config->RemoveServer(canonical->canonical);
   if (!in_config.ok() && in_config.code() != absl::StatusCode::kNotFound)
     return in_config;
-  if (in_config.ok()) {
-    absl::Status written = WriteConfig(*config);
-    if (!written.ok()) return written;
-  }
   absl::StatusOr<TrustStore> store = TrustStore::Open(root_, true);
   if (!store.ok()) return store.status();
-  absl::StatusOr<std::string> removed = store->Remove(canonical->canonical);
+  // As in AddServer: the store and the config change in one rename.
+  absl::StatusOr<std::string> removed = store->Remove(
+      canonical->canonical,
+      in_config.ok() ? ConfigJournal(*config) : std::vector<DirFile>());
   if (!removed.ok() && removed.status().code() != absl::StatusCode::kNotFound) {
     return removed.status();
+  }
+  if (in_config.ok()) {
+    // Nothing was in the store: the config alone changes, in one write.
+    absl::Status written = removed.ok() ? FinishJournal("server", *config)
+                                        : WriteConfig(*config);
+    if (!written.ok()) return written;
   }
   if (!in_config.ok() && !removed.ok()) {
     return Error(
@@ -252,6 +381,45 @@ absl::Status ClientRoot::DeleteServer(absl::string_view name) {
             "servers"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> ClientRoot::RepairConfigLocked()
+    const {
+  std::vector<std::string> changes;
+  absl::StatusOr<TrustStore> store = TrustStore::Open(root_, false);
+  if (store.status().code() == absl::StatusCode::kNotFound) return changes;
+  if (!store.ok()) return store.status();
+  absl::StatusOr<std::vector<ServerCert>> trusted = store->List();
+  if (!trusted.ok()) return trusted.status();
+  absl::StatusOr<ClientConfig> config = LoadConfig();
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::vector<ServerConfig>> listed = config->Servers();
+  if (!listed.ok()) return listed.status();
+  for (const ServerCert& c : *trusted) {
+    bool in_config = false;
+    for (const ServerConfig& s : *listed) {
+      in_config = in_config || s.name == c.name;
+    }
+    if (in_config) continue;
+    // The certificate was registered by name (an admin's act), and the config
+    // entry is what a kill in an older vtl lost: restore it with the
+    // defaults rather than drop the certificate.
+    absl::StatusOr<ServerConfig> added =
+        config->AddServer(ServerConfig{c.name, kDefaultServerPort, false, ""});
+    if (!added.ok()) return added.status();
+    changes.push_back(absl::StrCat(
+        "added server '", c.name, "' to ", ConfigPath(), " (port ",
+        kDefaultServerPort,
+        ", HTL off): its certificate was trusted but the server was not "
+        "listed. Run vtl addServer -n ",
+        c.name, " -c <server.pem> with -p PORT or -htl to change that, or vtl "
+        "deleteServer -n ",
+        c.name, " to drop it"));
+  }
+  if (changes.empty()) return changes;
+  absl::Status status = WriteConfig(*config);
+  if (!status.ok()) return status;
+  return changes;
 }
 
 absl::StatusOr<std::vector<ServerStatus>> ClientRoot::ListServers() const {
@@ -383,11 +551,19 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   if (options.repair) {
     absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
     if (!lock.ok()) return lock.status();
+    absl::Status recovered = RecoverLocked();
+    if (!recovered.ok()) return recovered;
     absl::StatusOr<TrustStore> store = TrustStore::Open(root_, true);
     if (!store.ok()) return store.status();
     absl::StatusOr<std::vector<std::string>> repairs = store->Repair();
     if (!repairs.ok()) return repairs.status();
     result.repairs = *std::move(repairs);
+    absl::StatusOr<std::vector<std::string>> config_repairs =
+        RepairConfigLocked();
+    if (!config_repairs.ok()) return config_repairs.status();
+    for (std::string& r : *config_repairs) {
+      result.repairs.push_back(std::move(r));
+    }
   }
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) {

@@ -158,6 +158,17 @@ class ClientRoot {
  private:
   explicit ClientRoot(internal::SafeDir root) : root_(std::move(root)) {}
   absl::Status WriteConfig(const ClientConfig& config) const;
+  // RecoverLocked (under the root lock) finishes what a killed update left:
+  // interrupted generation swaps of cert/client and cert/server, and config
+  // journals committed with them but not yet written to trustlink.conf.
+  absl::Status RecoverLocked() const;
+  // FinishJournal writes `config` (the journal just committed in
+  // cert/`subdir`) to trustlink.conf and removes the journal.
+  absl::Status FinishJournal(absl::string_view subdir,
+                             const ClientConfig& config) const;
+  // RepairConfigLocked adds to trustlink.conf each server the trust store
+  // trusts but the config lacks (left by a kill in an older vtl).
+  absl::StatusOr<std::vector<std::string>> RepairConfigLocked() const;
   // ResolveFile splits a config path into an opened directory and a file name.
   absl::StatusOr<std::pair<internal::SafeDir, std::string>> ResolveFile(
       const std::string& configured) const;

@@ -1,6 +1,8 @@
 #include "ntl/config_root.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,7 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ntl/identity.h"
+#include "ntl/internal/dir_swap.h"
+#include "ntl/internal/safe_dir.h"
 #include "ntl/status.h"
+#include "ntl/trust_store.h"
 
 namespace trustlink::ntl {
 namespace {
@@ -188,6 +193,185 @@ TEST(ClientRootTest, BadPortLeavesTrustStoreUnchanged) {
       root->AddServer("hsm1", ServerPem("hsm1"), 70000, false, false).status();
   EXPECT_EQ(ToTlStatus(s), TL_E_INVALID_ARGUMENT);
   EXPECT_TRUE(root->ListServers()->empty());
+}
+
+// After a kill: what a killed vtl leaves is finished (or undone) the next time
+// the root is opened, and vtl verify -repair fixes the disagreements older
+// versions could leave. The kill -9 loops themselves are in tests/chaos.
+
+pid_t DeadPid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+void Touch(const std::string& path, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::write(fd, "partial", 7), 7);
+  ::close(fd);
+}
+
+const ServerStatus* Find(const std::vector<ServerStatus>& list,
+                         absl::string_view name) {
+  for (const ServerStatus& s : list) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+TEST(ClientRootCrashTest, RepairListsATrustedServerMissingFromTheConfig) {
+  // What a kill between the trust store and trustlink.conf left in older
+  // versions: the certificate in cert/server and CAFile.pem, not in the config.
+  std::string path = NewRoot("missing");
+  absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, true);
+  ASSERT_TRUE(root.ok()) << root.status();
+  ASSERT_TRUE(root->CreateCert("web1", IdentityOptions(), false).ok());
+  absl::StatusOr<TrustStore> store = root->OpenTrustStore(true);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(store->Add("hsm1", ServerPem("hsm1"), false).ok());
+
+  absl::StatusOr<VerifyResult> before = root->Verify(VerifyOptions());
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(before->ok());
+
+  VerifyOptions repair;
+  repair.repair = true;
+  absl::StatusOr<VerifyResult> repaired = root->Verify(repair);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  ASSERT_EQ(repaired->repairs.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(repaired->repairs[0], "added server 'hsm1'"))
+      << repaired->repairs[0];
+  EXPECT_TRUE(repaired->ok());
+  const ServerStatus* hsm1 = Find(repaired->servers, "hsm1");
+  ASSERT_NE(hsm1, nullptr);
+  EXPECT_TRUE(hsm1->in_config);
+  EXPECT_TRUE(hsm1->trusted);
+  EXPECT_EQ(hsm1->port, kDefaultServerPort);
+}
+
+TEST(ClientRootCrashTest, CommittedConfigJournalIsRolledForwardAtOpen) {
+  // A kill after the store's swap and before trustlink.conf was written: the
+  // new config is committed inside cert/server as a journal.
+  std::string path = NewRoot("journal");
+  std::string journal_config;
+  {
+    absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, true);
+    ASSERT_TRUE(root.ok());
+    absl::StatusOr<ClientConfig> config = root->LoadConfig();
+    ASSERT_TRUE(config.ok());
+    ASSERT_TRUE(config->AddServer(ServerConfig{"hsm2", 1800, true, ""}).ok());
+    absl::StatusOr<TrustStore> store = root->OpenTrustStore(true);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(store
+                    ->Add("hsm2", ServerPem("hsm2"), false, absl::Now(),
+                          {internal::DirFile{".journal.trustlink.conf",
+                                             config->Serialize(), 0644}})
+                    .ok());
+  }
+  ASSERT_TRUE(Exists(path + "/cert/server/.journal.trustlink.conf"));
+  absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, false);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_FALSE(Exists(path + "/cert/server/.journal.trustlink.conf"));
+  absl::StatusOr<std::vector<ServerStatus>> list = root->ListServers();
+  ASSERT_TRUE(list.ok());
+  const ServerStatus* hsm2 = Find(*list, "hsm2");
+  ASSERT_NE(hsm2, nullptr);
+  EXPECT_TRUE(hsm2->in_config);
+  EXPECT_TRUE(hsm2->trusted);
+  EXPECT_EQ(hsm2->port, 1800);
+  EXPECT_TRUE(hsm2->htl);
+  EXPECT_TRUE(hsm2->local.ok()) << hsm2->local;
+}
+
+TEST(ClientRootCrashTest, UncommittedGenerationIsDroppedAtOpen) {
+  std::string path = NewRoot("uncommitted");
+  std::string fingerprint;
+  {
+    absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, true);
+    ASSERT_TRUE(root.ok());
+    absl::StatusOr<CreateCertResult> made =
+        root->CreateCert("web1", IdentityOptions(), false);
+    ASSERT_TRUE(made.ok());
+    fingerprint = made->fingerprint;
+  }
+  // A kill before the swap: a half-written new generation beside the old.
+  ASSERT_EQ(::mkdir((path + "/cert/.client.next").c_str(), 0755), 0);
+  Touch(path + "/cert/.client.next/web1Key.pem", 0600);
+  absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, false);
+  ASSERT_TRUE(root.ok());
+  EXPECT_FALSE(Exists(path + "/cert/.client.next"));
+  absl::StatusOr<IdentityInfo> info = root->Identity();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->fingerprint, fingerprint);
+}
+
+TEST(ClientRootCrashTest, OrphanTempFilesOfDeadWritersGoAtOpen) {
+  std::string path = NewRoot("orphans");
+  {
+    absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, true);
+    ASSERT_TRUE(root.ok());
+    ASSERT_TRUE(root->CreateCert("web1", IdentityOptions(), false).ok());
+  }
+  pid_t dead = DeadPid();
+  std::string conf_tmp =
+      absl::StrCat(path, "/.trustlink.conf.tmp.", dead, ".00112233aabbccdd");
+  std::string key_tmp = absl::StrCat(path, "/cert/client/.web1Key.pem.tmp.",
+                                     dead, ".00112233aabbccdd");
+  // A live writer's temp file (this process's pid) must survive.
+  std::string live_tmp = absl::StrCat(path, "/.trustlink.conf.tmp.", getpid(),
+                                      ".00112233aabbccdd");
+  Touch(conf_tmp, 0644);
+  Touch(key_tmp, 0600);
+  Touch(live_tmp, 0644);
+  absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, false);
+  ASSERT_TRUE(root.ok());
+  EXPECT_FALSE(Exists(conf_tmp));
+  EXPECT_FALSE(Exists(key_tmp));
+  EXPECT_TRUE(Exists(live_tmp));
+}
+
+TEST(ClientRootCrashTest, ARootMadeByTheOldLayoutKeepsWorking) {
+  // Before generations, createCert wrote the two files in place; such a root
+  // must load, and -force must replace its identity without re-enrolment.
+  std::string path = NewRoot("old_layout");
+  absl::StatusOr<internal::SafeDir> dir =
+      internal::SafeDir::Open(path + "/cert/client", true, 0755);
+  ASSERT_TRUE(dir.ok());
+  absl::StatusOr<Identity> id =
+      CreateIdentity(*CanonicalizeName("web1"), IdentityOptions());
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(WriteIdentity(*dir, "web1.pem", "web1Key.pem", *id, false).ok());
+  absl::StatusOr<internal::SafeDir> top = internal::SafeDir::Open(path, false);
+  ASSERT_TRUE(
+      top->WriteFileAtomic(
+             "trustlink.conf",
+             "Trustlink Client = {\n  ClientCertFile = cert/client/web1.pem;\n"
+             "  ClientPrivKeyFile = cert/client/web1Key.pem;\n}\n",
+             0644)
+          .ok());
+  absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, false);
+  ASSERT_TRUE(root.ok());
+  absl::StatusOr<IdentityInfo> info = root->Identity();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->fingerprint, id->cert.Sha256Fingerprint());
+  absl::StatusOr<CreateCertResult> again =
+      root->CreateCert("web1", IdentityOptions(), true);
+  ASSERT_TRUE(again.ok()) << again.status();
+  info = root->Identity();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->fingerprint, again->fingerprint);
+  EXPECT_TRUE(absl::EndsWith(again->key_path, "/cert/client/web1Key.pem"));
+  struct stat st;
+  ASSERT_EQ(::stat(again->key_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ntl/cert.h"
+#include "ntl/internal/bounded_read.h"
 #include "ntl/internal/safe_dir.h"
 #include "ntl/names.h"
 
@@ -108,8 +109,9 @@ bool KeyMatchesCertificate(const EVP_PKEY* key, const Certificate& cert);
 // WriteIdentity writes the key to `key_name` (mode 0600) and the certificate to
 // `cert_name` (mode 0644) in `dir`. Without `force`, an existing file under
 // either name is an error (TL_E_ALREADY_EXISTS) and nothing is written; the key
-// is created with O_EXCL. With `force`, both are replaced atomically, key
-// first.
+// is created with O_EXCL. With `force`, each is replaced atomically, key
+// first: a crash between the two leaves a mismatched pair. Where the pair must
+// change as one (the client root), use ReplaceIdentityInDir (identity_dir.h).
 absl::Status WriteIdentity(const internal::SafeDir& dir,
                            absl::string_view cert_name,
                            absl::string_view key_name, const Identity& identity,
@@ -123,8 +125,9 @@ absl::StatusOr<Identity> LoadIdentity(const internal::SafeDir& dir,
                                       absl::string_view cert_name,
                                       absl::string_view key_name);
 
-// kMaxPemFileSize bounds every certificate or key file trustlink reads.
-inline constexpr size_t kMaxPemFileSize = 256 * 1024;
+// kMaxPemFileSize bounds every certificate or key file trustlink reads: the
+// same 1 MiB as a file a user names (internal/bounded_read.h).
+inline constexpr size_t kMaxPemFileSize = internal::kMaxPemInputSize;
 
 }  // namespace trustlink::ntl
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "ntl/identity.h"
+#include "ntl/internal/dir_swap.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl {
@@ -19,8 +20,6 @@ using internal::FileLock;
 using internal::SafeDir;
 
 constexpr absl::string_view kServerDir = "server";
-constexpr absl::string_view kNextDir = ".server.next";
-constexpr absl::string_view kPrevDir = ".server.prev";
 constexpr absl::string_view kLockFile = ".server.lock";
 constexpr absl::string_view kCertSuffix = "Cert.pem";
 constexpr size_t kMaxCAFileSize = 16 << 20;
@@ -135,6 +134,9 @@ absl::StatusOr<TrustStore::Snapshot> TrustStore::ReadSnapshot() const {
         absl::StrCat(dir->path(), " holds more than ", kMaxFiles, " files"));
   }
   for (const std::string& file : *names) {
+    // A journal belongs to the update that wrote it (its owner rolls it
+    // forward and removes it); it is never part of the store.
+    if (internal::IsJournalName(file)) continue;
     bool is_cafile = file == kCAFileName;
     bool is_named = !is_cafile && absl::EndsWith(file, kCertSuffix) &&
                     file.size() > kCertSuffix.size();
@@ -271,44 +273,25 @@ TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap,
 }
 
 absl::Status TrustStore::RecoverLocked() {
-  absl::StatusOr<bool> has_server = cert_dir_.Exists(kServerDir);
-  if (!has_server.ok()) return has_server.status();
-  absl::StatusOr<bool> has_prev = cert_dir_.Exists(kPrevDir);
-  if (!has_prev.ok()) return has_prev.status();
-  if (!*has_server && *has_prev) {
-    // A fallback swap died between its two renames: roll back to the old store.
-    absl::Status back = cert_dir_.Rename(kPrevDir, kServerDir);
-    if (!back.ok()) return back;
-  }
-  absl::Status status = cert_dir_.RemoveTree(kNextDir);
-  if (!status.ok()) return status;
-  return cert_dir_.RemoveTree(kPrevDir);
+  return internal::RecoverSubdir(cert_dir_, kServerDir);
+}
+
+absl::Status TrustStore::Recover() {
+  absl::StatusOr<FileLock> lock = cert_dir_.Lock(kLockFile);
+  if (!lock.ok()) return lock.status();
+  return RecoverLocked();
 }
 
 absl::Status TrustStore::Commit(
-    const std::vector<std::pair<std::string, std::string>>& files) {
-  absl::Status status = cert_dir_.RemoveTree(kNextDir);
-  if (!status.ok()) return status;
-  absl::StatusOr<SafeDir> next = cert_dir_.OpenSubdir(kNextDir, true, 0755);
-  if (!next.ok()) return next.status();
+    const std::vector<std::pair<std::string, std::string>>& files,
+    const std::vector<internal::DirFile>& journal) {
+  std::vector<internal::DirFile> generation;
+  generation.reserve(files.size() + journal.size());
   for (const auto& [name, contents] : files) {
-    status = next->CreateFileExclusive(name, contents, 0644);
-    if (!status.ok()) return status;
+    generation.push_back(internal::DirFile{name, contents, 0644});
   }
-  absl::StatusOr<bool> has_server = cert_dir_.Exists(kServerDir);
-  if (!has_server.ok()) return has_server.status();
-  if (!*has_server) return cert_dir_.Rename(kNextDir, kServerDir);
-  status = cert_dir_.Exchange(kNextDir, kServerDir);
-  if (status.code() == absl::StatusCode::kUnimplemented) {
-    status = cert_dir_.Rename(kServerDir, kPrevDir);
-    if (!status.ok()) return status;
-    status = cert_dir_.Rename(kNextDir, kServerDir);
-    if (!status.ok()) return status;
-    return cert_dir_.RemoveTree(kPrevDir);
-  }
-  if (!status.ok()) return status;
-  // kNextDir now holds the old store.
-  return cert_dir_.RemoveTree(kNextDir);
+  for (const internal::DirFile& j : journal) generation.push_back(j);
+  return internal::ReplaceSubdir(cert_dir_, kServerDir, generation, 0755);
 }
 
 namespace {
@@ -335,9 +318,9 @@ std::string BuildCAFile(const std::vector<Certificate>& certs) {
 
 }  // namespace
 
-absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name,
-                                          absl::string_view pem, bool replace,
-                                          absl::Time now) {
+absl::StatusOr<AddResult> TrustStore::Add(
+    absl::string_view name, absl::string_view pem, bool replace,
+    absl::Time now, const std::vector<internal::DirFile>& journal) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeNameWithHost(name, "");
   if (!canonical.ok()) return canonical.status();
   std::vector<std::string> warnings = canonical->warnings;
@@ -468,12 +451,13 @@ absl::StatusOr<AddResult> TrustStore::Add(absl::string_view name,
   }
   files.emplace_back(file_name, cert->Pem());
   files.emplace_back(std::string(kCAFileName), BuildCAFile(cafile));
-  status = Commit(files);
+  status = Commit(files, journal);
   if (!status.ok()) return status;
   return result;
 }
 
-absl::StatusOr<std::string> TrustStore::Remove(absl::string_view name) {
+absl::StatusOr<std::string> TrustStore::Remove(
+    absl::string_view name, const std::vector<internal::DirFile>& journal) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeNameWithHost(name, "");
   if (!canonical.ok()) return canonical.status();
   absl::StatusOr<FileLock> lock = cert_dir_.Lock(kLockFile);
@@ -526,7 +510,7 @@ absl::StatusOr<std::string> TrustStore::Remove(absl::string_view name) {
     files.emplace_back(f, contents);
   }
   files.emplace_back(std::string(kCAFileName), BuildCAFile(cafile));
-  status = Commit(files);
+  status = Commit(files, journal);
   if (!status.ok()) return status;
   return fingerprint;
 }
@@ -618,7 +602,7 @@ absl::StatusOr<std::vector<std::string>> TrustStore::Repair() {
     if (f != kCAFileName) files.emplace_back(f, contents);
   }
   files.emplace_back(std::string(kCAFileName), BuildCAFile(cafile));
-  status = Commit(files);
+  status = Commit(files, {});
   if (!status.ok()) return status;
   return changes;
 }

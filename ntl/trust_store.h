@@ -14,10 +14,12 @@
 //
 // Every update builds a complete new copy of cert/server beside it
 // (cert/.server.next) and swaps the two directories in one atomic step
-// (renameat2 RENAME_EXCHANGE), so a crash at any point leaves either the old
-// store or the new one, never a mix of the two files. Updates are serialised
-// between processes by an OFD lock on cert/.server.lock; readers take it
-// shared. File systems without RENAME_EXCHANGE fall back to two renames, and an
+// (renameat2 RENAME_EXCHANGE; ntl/internal/dir_swap.h), so a crash at any
+// point leaves either the old store or the new one, never a mix of the two
+// files. An update may carry a journal (what must change with it elsewhere:
+// ClientRoot's trustlink.conf), committed by the same swap. Updates are
+// serialised between processes by an OFD lock on cert/.server.lock; readers
+// take it shared. File systems without RENAME_EXCHANGE fall back to two renames, and an
 // interrupted swap is rolled back the next time the store is opened for
 // writing.
 
@@ -29,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ntl/cert.h"
+#include "ntl/internal/dir_swap.h"
 #include "ntl/internal/safe_dir.h"
 #include "ntl/names.h"
 
@@ -108,14 +111,28 @@ class TrustStore {
   // TL_E_CERT_EXPIRED). If `name` already has a certificate: the identical one
   // is OK (result.unchanged); a different one is TL_E_ALREADY_EXISTS unless
   // `replace` is set. Replace of a name that is not registered is
-  // TL_E_NOT_FOUND. On any error the store is unchanged.
-  absl::StatusOr<AddResult> Add(absl::string_view name, absl::string_view pem,
-                                bool replace, absl::Time now = absl::Now());
+  // TL_E_NOT_FOUND. On any error the store is unchanged. `journal` files are
+  // committed by the same swap as the store (not when result.unchanged: then
+  // nothing is written).
+  absl::StatusOr<AddResult> Add(
+      absl::string_view name, absl::string_view pem, bool replace,
+      absl::Time now = absl::Now(),
+      const std::vector<internal::DirFile>& journal = {});
 
   // Remove unregisters `name` (its named file and its CAFile.pem entry).
   // NOT_FOUND if it has neither. Returns the removed certificate's fingerprint
-  // (or "" if only a damaged named file was removed).
-  absl::StatusOr<std::string> Remove(absl::string_view name);
+  // (or "" if only a damaged named file was removed). `journal` as for Add.
+  absl::StatusOr<std::string> Remove(
+      absl::string_view name,
+      const std::vector<internal::DirFile>& journal = {});
+
+  // Recover finishes or rolls back an update a crash interrupted (under the
+  // store's lock). Updates do it themselves; ClientRoot calls it before it
+  // rolls a journal forward.
+  absl::Status Recover();
+
+  // dir is <root>/cert/server's parent, <root>/cert.
+  const internal::SafeDir& cert_dir() const { return cert_dir_; }
 
   // List returns the trusted servers (named file and CAFile.pem agree), sorted
   // by name. Entries in any other state are left out; Verify reports them.
@@ -154,10 +171,11 @@ class TrustStore {
   static Evaluation Evaluate(const Snapshot& snap, absl::Time now,
                              const std::string& dir_path);
   absl::StatusOr<Snapshot> ReadSnapshot() const;
-  // Commit writes `files` (file name -> contents) as the new cert/server and
-  // swaps it in.
+  // Commit writes `files` (file name -> contents) and `journal` as the new
+  // cert/server and swaps it in.
   absl::Status Commit(
-      const std::vector<std::pair<std::string, std::string>>& files);
+      const std::vector<std::pair<std::string, std::string>>& files,
+      const std::vector<internal::DirFile>& journal);
   absl::Status RecoverLocked();
 
   internal::SafeDir cert_dir_;

@@ -6,9 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "examples/ntlsh/client_view.h"
@@ -61,21 +59,24 @@ std::string ReadCertificate(const ShellAccess& shell, const Args& args,
     }
     path = IncomingCertificate(shell.root + "/incoming", name);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    CommandFailed(
-        TL_E_NOT_FOUND,
-        "cannot read the client certificate " + path +
-            (args.Has("certificate")
-                 ? ""
-                 : "; copy the client's certificate there (scp) or give "
-                   "-certificate FILE"));
+  // incoming/ is under the root, where trustlink never follows a symlink; a
+  // path the admin typed is theirs to choose.
+  int32_t flags = args.Has("certificate") ? 0 : TL_FILE_NOFOLLOW;
+  std::string pem(tl_max_pem_file_len(), '\0');
+  size_t len = 0;
+  char message[TL_ERROR_MESSAGE_MAX];
+  tl_status st = tl_file_read(path.c_str(), flags, pem.data(), pem.size(), &len,
+                              message, sizeof(message));
+  if (st != TL_OK) {
+    std::string why = std::string("cannot read the client certificate: ") +
+                      message;
+    if (st == TL_E_NOT_FOUND && !args.Has("certificate")) {
+      why += "; copy the client's certificate there (scp) or give "
+             "-certificate FILE";
+    }
+    CommandFailed(st == TL_E_OUT_OF_RANGE ? TL_E_CERT_INVALID : st, why);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string pem = ss.str();
-  if (pem.size() > 1024 * 1024)
-    CommandFailed(TL_E_CERT_INVALID, path + " is too large for a certificate");
+  pem.resize(len);
   return pem;
 }
 

@@ -49,26 +49,26 @@ TokensPtr OpenTokens(const std::string& root, TokenResult* result) {
 TokenResult ReadPinFile(const std::string& path, const std::string& what,
                         std::string* pin) {
   TokenResult r;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    r.status = errno == ENOENT ? TL_E_NOT_FOUND : TL_E_IO;
-    r.message = "cannot read the " + what + " file " + path + ": " +
-                strerror(errno) + "; put the PIN on its first line";
+  // tl_file_read refuses a FIFO or a device at once: a PIN file must not hang
+  // the shell.
+  std::string text(64 * 1024, '\0');
+  size_t len = 0;
+  char message[TL_ERROR_MESSAGE_MAX];
+  tl_status st = tl_file_read(path.c_str(), 0, text.data(), text.size(), &len,
+                              message, sizeof(message));
+  if (st != TL_OK) {
+    r.status = st;
+    r.message = "cannot read the " + what + " file: " + message +
+                "; put the PIN on its first line";
     return r;
   }
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-      (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+  text.resize(len);
+  struct stat st_mode;
+  if (stat(path.c_str(), &st_mode) == 0 &&
+      (st_mode.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     r.warning = "the " + what + " file " + path +
                 " can be read by other users; make it 0600 (chmod 600)";
   }
-  std::string text;
-  char buf[512];
-  ssize_t n;
-  while (text.size() <= 4096 && (n = read(fd, buf, sizeof(buf))) > 0) {
-    text.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
   const size_t eol = text.find('\n');
   std::string line = text.substr(0, eol);
   if (!line.empty() && line.back() == '\r') {

@@ -12,37 +12,20 @@
 #include "examples/vtl/vtl_common.h"
 #include "trustlink/trustlink.h"
 
-/* ReadFile reads a whole file (at most 4 MiB) into a NUL-terminated malloc'd
- * buffer. */
+/* ReadFile reads a whole file (at most TL_MAX_PEM_FILE_LEN) into a
+ * NUL-terminated malloc'd buffer. tl_file_read refuses a FIFO, a device or an
+ * oversized file at once, so a bad -c never hangs vtl or eats its memory. */
 static int ReadFile(const char *path, char **out, size_t *out_len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "vtl: error: cannot open %s: %s; check the path\n", path,
-            strerror(errno));
-    return errno == ENOENT   ? kExitNotFound
-           : errno == EACCES ? kExitPermission
-                             : kExitSystem;
-  }
-  size_t cap = 1 << 22;
+  size_t cap = tl_max_pem_file_len();
   char *buf = malloc(cap + 1);
-  if (buf == NULL) {
-    fclose(f);
-    return kExitSystem;
-  }
-  size_t len = fread(buf, 1, cap + 1, f);
-  int err = ferror(f);
-  fclose(f);
-  if (err) {
+  if (buf == NULL) return kExitSystem;
+  char message[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  tl_status s = tl_file_read(path, 0, buf, cap, &len, message, sizeof(message));
+  if (s != TL_OK) {
     free(buf);
-    fprintf(stderr, "vtl: error: cannot read %s\n", path);
-    return kExitSystem;
-  }
-  if (len > cap) {
-    free(buf);
-    fprintf(stderr,
-            "vtl: error: %s is larger than 4 MiB; it is not a certificate\n",
-            path);
-    return kExitBadInput;
+    fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
+    return VtlExitCodeFor(s);
   }
   buf[len] = '\0';
   *out = buf;

@@ -1,6 +1,7 @@
 #include "ntl/client/root_loader.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -14,21 +15,39 @@
 namespace trustlink::ntl::client {
 namespace {
 
-// ReadAt reads the file at `path` through a SafeDir on its directory, so a
-// symlinked final component is refused like everywhere else in the root.
-absl::StatusOr<std::string> ReadAt(const std::string& path, bool is_private) {
+// SplitPath returns the directory and file name of `path`.
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos
-                              ? "."
-                              : path.substr(0, std::max<size_t>(slash, 1));
-  const std::string name =
-      slash == std::string::npos ? path : path.substr(slash + 1);
-  absl::StatusOr<internal::SafeDir> d = internal::SafeDir::Open(dir, false);
-  if (!d.ok()) {
-    return d.status();
-  }
-  return is_private ? d->ReadPrivateFile(name, kMaxPemFileSize)
-                    : d->ReadFile(name, kMaxPemFileSize);
+  if (slash == std::string::npos) return {".", path};
+  return {path.substr(0, std::max<size_t>(slash, 1)), path.substr(slash + 1)};
+}
+
+// ReadIdentityFiles reads the certificate and key through one SafeDir on
+// their directory when they share it (as in cert/client), so both come from
+// one generation of it even if createCert -force swaps in a new one meanwhile
+// (identity_dir.h); and through a SafeDir each otherwise. A symlinked final
+// component is refused like everywhere else in the root.
+absl::Status ReadIdentityFiles(const std::string& cert_path,
+                               const std::string& key_path,
+                               std::string* cert_pem, std::string* key_pem) {
+  auto [cert_dir, cert_name] = SplitPath(cert_path);
+  auto [key_dir, key_name] = SplitPath(key_path);
+  absl::StatusOr<internal::SafeDir> cd =
+      internal::SafeDir::Open(cert_dir, false);
+  if (!cd.ok()) return cd.status();
+  absl::StatusOr<internal::SafeDir> kd =
+      key_dir == cert_dir ? std::move(cd)
+                          : internal::SafeDir::Open(key_dir, false);
+  if (!kd.ok()) return kd.status();
+  const internal::SafeDir& cdir = key_dir == cert_dir ? *kd : *cd;
+  absl::StatusOr<std::string> cert = cdir.ReadFile(cert_name, kMaxPemFileSize);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key =
+      kd->ReadPrivateFile(key_name, kMaxPemFileSize);
+  if (!key.ok()) return key.status();
+  *cert_pem = *std::move(cert);
+  *key_pem = *std::move(key);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -55,16 +74,12 @@ absl::StatusOr<ClientSettings> LoadClientSettings(
   }
   ClientSettings settings;
   settings.slot_numbers_dir = root->path();
-  absl::StatusOr<std::string> cert = ReadAt(identity->cert_path, false);
-  if (!cert.ok()) {
-    return cert.status();
+  absl::Status read =
+      ReadIdentityFiles(identity->cert_path, identity->key_path,
+                        &settings.client_cert_pem, &settings.client_key_pem);
+  if (!read.ok()) {
+    return read;
   }
-  absl::StatusOr<std::string> key = ReadAt(identity->key_path, true);
-  if (!key.ok()) {
-    return key.status();
-  }
-  settings.client_cert_pem = *std::move(cert);
-  settings.client_key_pem = *std::move(key);
   settings.tcp_keepalive = config->TcpKeepAlive();
   settings.connect_timeout = absl::Milliseconds(config->ConnectTimeoutMs());
   // ReceiveTimeout bounds how long a link may stay silent: heartbeats go out at

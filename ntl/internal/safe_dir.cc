@@ -9,12 +9,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ntl/internal/bounded_read.h"
+#include "ntl/internal/temp_files.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl::internal {
@@ -67,11 +68,6 @@ absl::Status WriteAll(int fd, absl::string_view data, absl::string_view path) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
-}
-
-std::string TempName(absl::string_view name) {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  return absl::StrFormat(".%s.tmp.%d.%016x", name, ::getpid(), rng());
 }
 
 // MakeDirs creates `path` and its missing parents (like mkdir -p).
@@ -196,36 +192,7 @@ absl::StatusOr<SafeDir> SafeDir::OpenSubdir(absl::string_view name, bool create,
 
 absl::StatusOr<std::string> SafeDir::ReadFd(int fd, absl::string_view name,
                                             size_t max_size) const {
-  std::string full = PathOf(name);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return IoError(errno, "stat", full);
-  if (!S_ISREG(st.st_mode)) {
-    return Error(
-        absl::StatusCode::kFailedPrecondition, TL_E_IO,
-        absl::StrCat(full, " is not a regular file; remove it and try again"));
-  }
-  if (static_cast<size_t>(st.st_size) > max_size) {
-    return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-                 absl::StrCat(full, " is ", st.st_size,
-                              " bytes, more than the limit of ", max_size));
-  }
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError(errno, "read", full);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_size) {
-      return Error(
-          absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-          absl::StrCat(full, " grew past the limit of ", max_size, " bytes"));
-    }
-  }
-  return out;
+  return ReadBoundedFd(fd, PathOf(name), max_size);
 }
 
 absl::StatusOr<std::string> SafeDir::ReadFile(absl::string_view name,
@@ -233,7 +200,7 @@ absl::StatusOr<std::string> SafeDir::ReadFile(absl::string_view name,
   absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
   int fd = ::openat(fd_, std::string(name).c_str(),
-                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                    OpenForReadFlags(/*nofollow=*/true));
   if (fd < 0) {
     if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
     return IoError(errno, "open", PathOf(name));
@@ -248,7 +215,7 @@ absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
   absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
   int fd = ::openat(fd_, std::string(name).c_str(),
-                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                    OpenForReadFlags(/*nofollow=*/true));
   if (fd < 0) {
     if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
     return IoError(errno, "open", PathOf(name));
@@ -285,25 +252,25 @@ absl::Status SafeDir::WriteFileAtomic(absl::string_view name,
                                       mode_t mode) const {
   absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
-  std::string tmp = TempName(name);
   std::string full = PathOf(name);
-  int fd = ::openat(fd_, tmp.c_str(),
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return IoError(errno, "create a temp file for", full);
+  absl::StatusOr<TempFile> temp = CreateTempFile(fd_, path_, name, mode);
+  if (!temp.ok()) return temp.status();
+  int fd = temp->fd;
+  const std::string& tmp = temp->name;
   absl::Status status = WriteAll(fd, contents, full);
   // The umask may have narrowed `mode`; the caller asked for exactly `mode`.
   if (status.ok() && ::fchmod(fd, mode) != 0)
     status = IoError(errno, "chmod", full);
   if (status.ok() && ::fsync(fd) != 0) status = IoError(errno, "fsync", full);
-  if (::close(fd) != 0 && status.ok()) status = IoError(errno, "close", full);
+  // Rename while the descriptor (and so the temp file's lock) is still held:
+  // until then an orphan sweep must see a live writer.
   if (status.ok() &&
       ::renameat(fd_, tmp.c_str(), fd_, std::string(name).c_str()) != 0) {
     status = IoError(errno, "rename temp file over", full);
   }
-  if (!status.ok()) {
-    ::unlinkat(fd_, tmp.c_str(), 0);
-    return status;
-  }
+  if (!status.ok()) ::unlinkat(fd_, tmp.c_str(), 0);
+  ::close(fd);
+  if (!status.ok()) return status;
   return SyncDir();
 }
 
@@ -334,6 +301,10 @@ absl::Status SafeDir::CreateFileExclusive(absl::string_view name,
     return status;
   }
   return SyncDir();
+}
+
+int SafeDir::RemoveOrphanTempFiles() const {
+  return internal::RemoveOrphanTempFiles(fd_);
 }
 
 absl::Status SafeDir::RemoveFile(absl::string_view name) const {

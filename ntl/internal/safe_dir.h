@@ -78,8 +78,9 @@ class SafeDir {
                                      mode_t mode = 0700) const;
 
   // ReadFile returns the contents of the regular file `name`; NOT_FOUND if it
-  // is missing, an error if it is a symlink, not a regular file or larger than
-  // `max_size`.
+  // is missing, an error if it is a symlink, not a regular file (a FIFO is
+  // refused at once, never waited on) or larger than `max_size`. See
+  // bounded_read.h.
   absl::StatusOr<std::string> ReadFile(absl::string_view name,
                                        size_t max_size) const;
 
@@ -103,6 +104,11 @@ class SafeDir {
   absl::Status CreateFileExclusive(absl::string_view name,
                                    absl::string_view contents,
                                    mode_t mode) const;
+
+  // RemoveOrphanTempFiles removes the temp files that killed writers left in
+  // this directory (never a live writer's; see temp_files.h) and returns how
+  // many it removed.
+  int RemoveOrphanTempFiles() const;
 
   // RemoveFile unlinks `name` and fsyncs the directory. NOT_FOUND if it is
   // missing.

@@ -18,13 +18,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "ntl/internal/bounded_read.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/pkcs11/local_transport.h"
 #include "ntl/pkcs11/service.h"
@@ -47,12 +48,13 @@ int Usage() {
 
 std::set<std::string> ReadAssignments(const std::string& path) {
   std::set<std::string> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) {
-      out.insert(line);
-    }
+  // Bounded and typed like every file trustlink reads: a FIFO or a device
+  // here must not hang the appliance. Unreadable means no assignment.
+  absl::StatusOr<std::string> text = trustlink::ntl::internal::ReadBoundedFile(
+      path, trustlink::ntl::internal::kMaxPemInputSize, /*nofollow=*/false);
+  if (!text.ok()) return out;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (!line.empty()) out.insert(std::string(line));
   }
   return out;
 }

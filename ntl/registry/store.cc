@@ -1,6 +1,7 @@
 #include "ntl/registry/store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "ntl/internal/temp_files.h"
 #include "ntl/registry/record_format.h"
 #include "ntl/status.h"
 
@@ -75,11 +77,15 @@ absl::Status WriteBatch(
   std::vector<std::string> temps;
   temps.reserve(files.size());
   for (const auto& [name, contents] : files) {
-    std::string temp = absl::StrCat(name, ".tmp.", getpid());
-    (void)unlinkat(dir.fd(), temp.c_str(), 0);
-    int fd = openat(dir.fd(), temp.c_str(),
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return IoError("cannot create", dir.PathOf(temp));
+    // Pid-named, so a sweep at the next open removes it only once this
+    // process is gone (ntl/internal/temp_files.h). A batch may be thousands of
+    // files: each is closed (and its lock dropped) once written, and the pid
+    // alone protects it until the rename.
+    auto created =
+        ntl::internal::CreateTempFile(dir.fd(), dir.path(), name, 0600);
+    if (!created.ok()) return created.status();
+    std::string temp = created->name;
+    int fd = created->fd;
     size_t done = 0;
     while (done < contents->size()) {
       ssize_t n = write(fd, contents->data() + done, contents->size() - done);
@@ -87,6 +93,7 @@ absl::Status WriteBatch(
       if (n <= 0) {
         absl::Status st = IoError("cannot write", dir.PathOf(temp));
         close(fd);
+        (void)unlinkat(dir.fd(), temp.c_str(), 0);
         return st;
       }
       done += static_cast<size_t>(n);
@@ -104,6 +111,25 @@ absl::Status WriteBatch(
   }
   if (fsync(dir.fd()) != 0) return IoError("cannot fsync", dir.path());
   return absl::OkStatus();
+}
+
+// SweepTempFiles removes the temp files killed ntlsh or ntlsd processes left in
+// the appliance root and the directories under it (never a live writer's; see
+// ntl/internal/temp_files.h). incoming/ is the admin's scp drop, not ours.
+void SweepTempFiles(const SafeDir& root) {
+  root.RemoveOrphanTempFiles();
+  auto names = root.List();
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    if (name == "incoming") continue;
+    struct stat st;
+    if (fstatat(root.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+      continue;
+    }
+    auto sub = root.OpenSubdir(name, false);
+    if (sub.ok()) sub->RemoveOrphanTempFiles();
+  }
 }
 
 }  // namespace
@@ -131,6 +157,7 @@ absl::StatusOr<FileStore> FileStore::Open(const std::string& root,
     auto incoming = dir->OpenSubdir("incoming", true);
     if (!incoming.ok()) return incoming.status();
   }
+  SweepTempFiles(*dir);
   return FileStore(root, std::move(*dir), std::move(*clients),
                    std::move(*partitions), std::move(*journal));
 }

@@ -17,6 +17,7 @@
 #include "trustlink/base.h"
 #include "trustlink/client.h"
 #include "trustlink/client_config.h"
+#include "trustlink/file.h"
 #include "trustlink/htl.h"
 #include "trustlink/identity.h"
 #include "trustlink/pkcs11.h"

@@ -1,0 +1,107 @@
+# Shared by the kill -9 tests in tests/chaos: failure reporting, syscall-exact kills with
+# strace, and kills at random moments. Source it; it needs $T (a scratch directory).
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# The syscalls where a kill can split an update: every step that changes a file or a
+# directory entry, or makes one durable. (openat with O_CREAT is followed by a write or
+# fchmod before anything depends on it, so a kill there is covered by a kill at those.)
+KILL_POINTS="write fchmod fsync fdatasync rename renameat renameat2 link linkat unlink unlinkat mkdir mkdirat rmdir"
+
+# kill_at_call SYSCALL N command...: runs the command under strace and kills it with SIGKILL
+# at its Nth call of SYSCALL (over all its threads; strace counts per syscall). Returns 0 if
+# the command finished before that (the sweep of SYSCALL is then complete), 1 if killed.
+kill_at_call() {
+  local syscall=$1 n=$2; shift 2
+  set +e
+  # The shell's stderr is parked while it waits, to keep bash's "Killed" notice out of the
+  # log; the command's own stderr goes to kill.err.
+  exec 3>&2 2>/dev/null
+  # LeakSanitizer cannot run under ptrace; in an ASan build the leak check is off for the
+  # traced run only (the untraced runs keep it).
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    strace -f -qq -o /dev/null -e "inject=$syscall:signal=SIGKILL:when=$n" \
+    "$@" >"$T/kill.out" 2>"$T/kill.err"
+  local rc=$?
+  exec 2>&3 3>&-
+  set -e
+  # strace exits with the tracee's status: 128+9 when the injected SIGKILL landed.
+  if [[ $rc == 137 ]]; then return 1; fi
+  [[ $rc == 0 ]] || { cat "$T/kill.out" "$T/kill.err" >&2; fail "'$*' exited $rc without a kill"; }
+  return 0
+}
+
+# sweep CHECK PREP command...: for each syscall in KILL_POINTS and each N, runs PREP (a
+# command line, word-split; ":" for none) to set up the state the command expects, kills the
+# command at its Nth call of that syscall and runs CHECK (a function taking a description).
+# Prints the number of kills made. Every step of the command is interrupted once.
+sweep() {
+  local check=$1 prep=$2; shift 2
+  local syscall n kills=0
+  for syscall in $KILL_POINTS; do
+    n=1
+    while :; do
+      $prep >/dev/null 2>&1 || true
+      kill_at_call "$syscall" "$n" "$@" && break
+      "$check" "a kill at $syscall call $n of '$*'"
+      kills=$((kills + 1))
+      n=$((n + 1))
+      [[ $n -le 500 ]] || fail "'$*' made more than 500 $syscall calls"
+    done
+  done
+  echo "$kills"
+}
+
+# An add/remove pair of commands, as the arrays ADD and DEL (set by the test).
+# to_state present|absent: puts the object where the next command expects it, without a kill.
+to_state() {
+  if [[ $1 == present ]]; then "${ADD[@]}" >/dev/null 2>&1 || true
+  else "${DEL[@]}" >/dev/null 2>&1 || true; fi
+}
+
+# sweep_add_remove CHECK: sweeps ADD starting from "absent" and DEL starting from "present",
+# so every step of both is interrupted; prints the number of kills.
+sweep_add_remove() {
+  local check=$1 adds
+  sweep "$check" "to_state absent" "${ADD[@]}" >"$T/sweep"
+  adds=$(cat "$T/sweep")
+  sweep "$check" "to_state present" "${DEL[@]}" >"$T/sweep"
+  echo $((adds + $(cat "$T/sweep")))
+}
+
+# kill_at_random MAX_US command...: starts the command and sends SIGKILL after a random
+# delay of 0..MAX_US microseconds. Returns 1 if the kill landed, 0 if the command had
+# finished first. The delay is the attack's timing, not a synchronisation: the state is
+# checked only after the process is reaped.
+kill_at_random() {
+  local max_us=$1; shift
+  "$@" >"$T/kill.out" 2>"$T/kill.err" &
+  local pid=$!
+  local us=$(( (RANDOM * 32768 + RANDOM) % (max_us + 1) ))
+  sleep "$(printf '0.%06d' "$us")"
+  kill -9 "$pid" 2>/dev/null || true
+  set +e
+  exec 3>&2 2>/dev/null
+  wait "$pid"
+  local rc=$?
+  exec 2>&3 3>&-
+  set -e
+  [[ $rc == 137 ]] && return 1
+  return 0
+}
+
+# need_strace fails the test if strace cannot trace here (it is in tools/packages.txt).
+need_strace() {
+  command -v strace >/dev/null || fail "strace is missing; run tools/setup (tools/packages.txt)"
+  strace -f -qq -o /dev/null true ||
+    fail "strace cannot trace in this environment (ptrace refused); the sweep cannot run"
+}
+
+# duration_us command...: how long one undisturbed run takes, in microseconds.
+duration_us() {
+  local start end
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || fail "'$*' failed without a kill"
+  end=$(date +%s%N)
+  echo $(( (end - start) / 1000 ))
+}
