@@ -61,12 +61,17 @@ inline absl::Time Deadline(uint32_t timeout_ms) {
   return absl::Now() + absl::Milliseconds(timeout_ms);
 }
 
+// CopyOut is CopyString (capi/internal/last_error.h) for use inside Guard.
 inline absl::Status CopyOut(absl::string_view text, char* buf, size_t buf_len,
                             size_t* out_len) {
-  if (buf == nullptr || out_len == nullptr) {
-    return NullArgument("buf and out_len");
+  if (out_len == nullptr) {
+    return NullArgument("out_len");
+  }
+  if (buf == nullptr && buf_len != 0) {
+    return BadArgument("buf is NULL but buf_len is not 0");
   }
   if (buf_len <= text.size()) {
+    *out_len = text.size() + 1;
     return trustlink::ntl::Error(
         absl::StatusCode::kOutOfRange, TL_E_BUFFER_TOO_SMALL,
         absl::StrCat("a buffer of ", text.size() + 1, " bytes is needed"));

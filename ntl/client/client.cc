@@ -49,7 +49,10 @@ Client::Client(ClientSettings settings) : settings_(std::move(settings)) {}
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(
     ClientSettings settings) {
   if (settings.servers.empty()) {
-    return ConfigError("no servers are configured; run vtl addServer");
+    return ConfigError(
+        "no servers are configured; add one with "
+        "tl_client_settings_add_server, or load a client root that has one "
+        "(tl_client_settings_load_root)");
   }
   for (const ServerSettings& s : settings.servers) {
     if (s.name.empty() || s.port == 0) {
@@ -366,7 +369,8 @@ absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(
     return Error(
         absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
         absl::StrCat("slot ", slot, " does not exist (this client has ",
-                     slots_.size(), " slots); list them with vtl listSlots"));
+                     slots_.size(),
+                     " slots); take a slot id from tl_client_slots"));
   }
   const SlotEntry& e = slots_[static_cast<size_t>(slot)];
   if (!e.listed) {

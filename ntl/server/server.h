@@ -71,6 +71,10 @@ struct ServerOptions {
   std::function<void(absl::string_view line)> log;
 };
 
+// LogToStderr is the default log: `line` with a UTC timestamp and "ntls: " to
+// stderr. The C ABI's log hook falls back to it.
+void LogToStderr(absl::string_view line);
+
 struct ClientStatus {
   std::string label;
   std::string fingerprint;

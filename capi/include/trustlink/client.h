@@ -121,13 +121,18 @@ TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
 typedef struct tl_client tl_client;
 
 /* tl_client_open starts the links. It fails only for unusable settings (no
- * servers, a bad client key); a failure message is kept on `settings`.
+ * servers, a bad client key); read the failure's message with tl_last_error.
+ * Since 1.1 it is no longer kept on `settings`, which many opens may share
+ * (tl_client_settings_last_error does not show it).
  * Unreachable servers are not an error: see tl_client_server_state. */
 TL_EXPORT tl_status tl_client_open(const tl_client_settings *settings,
                                    tl_client **out) TL_NOEXCEPT;
 /* tl_client_close stops the links; calls still in flight complete with
  * TL_E_CANCELLED. Accepts NULL. */
 TL_EXPORT void tl_client_close(tl_client *client) TL_NOEXCEPT;
+/* tl_client_last_error: the message of the most recent call on `client` from
+ * any thread. Deprecated when several threads use the client: another call
+ * may have replaced the message before it is read; use tl_last_error. */
 TL_EXPORT tl_status tl_client_last_error(const tl_client *client, char *buf,
                                          size_t buf_len,
                                          size_t *out_len) TL_NOEXCEPT;
@@ -157,7 +162,7 @@ TL_EXPORT tl_status tl_client_server_state(
     const tl_client *client, size_t index, int32_t *out_state,
     tl_status *out_last_status) TL_NOEXCEPT;
 /* tl_client_server_name and tl_client_server_error copy the server's name / its
- * last failure message into buf (NUL-terminated; *out_len without the NUL). */
+ * last failure message into buf by the string-getter rule of base.h. */
 TL_EXPORT tl_status tl_client_server_name(const tl_client *client, size_t index,
                                           char *buf, size_t buf_len,
                                           size_t *out_len) TL_NOEXCEPT;
@@ -294,7 +299,9 @@ typedef struct tl_verify_results tl_verify_results;
  * TL_E_CONNECTION_REFUSED, TL_E_DEADLINE_EXCEEDED, TL_E_CERT_PIN_MISMATCH,
  * TL_E_NOT_REGISTERED, TL_E_IP_MISMATCH, TL_E_NO_PARTITIONS,
  * TL_E_HTL_REQUIRED_BY_APPLIANCE, TL_E_HTL_REQUIRED_BY_CLIENT,
- * TL_E_TRUST_STORE_INCONSISTENT, or another TLS/protocol failure. */
+ * TL_E_TRUST_STORE_INCONSISTENT, or another TLS/protocol failure. When the
+ * call itself fails, its message is in tl_last_error (since 1.1 not on
+ * `settings`). */
 TL_EXPORT tl_status tl_client_verify(const tl_client_settings *settings,
                                      uint32_t timeout_ms,
                                      tl_verify_results **out) TL_NOEXCEPT;

@@ -19,6 +19,7 @@
 #include "trustlink/client_config.h"
 #include "trustlink/htl.h"
 #include "trustlink/identity.h"
+#include "trustlink/log.h"
 #include "trustlink/pkcs11.h"
 #include "trustlink/registry.h"
 #include "trustlink/server.h"
