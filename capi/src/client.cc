@@ -27,14 +27,16 @@ tl_client_open(const tl_client_settings* settings, tl_client** out) noexcept {
   // The failure goes to the calling thread only: settings may be shared by
   // many opens at once, and it is const.
   return GuardThreadOnly([&]() -> absl::Status {
+    auto h = std::make_unique<tl_client>();
+    client::ClientSettings copy = settings->settings;
+    RouteLinkEvents(*settings, &copy, h.get());
     absl::StatusOr<std::unique_ptr<client::Client>> c =
-        client::Client::Create(settings->settings);
+        client::Client::Create(std::move(copy));
     if (!c.ok()) {
       return c.status();
     }
-    auto* h = new tl_client();
     h->client = *std::move(c);
-    *out = h;
+    *out = h.release();
     return absl::OkStatus();
   });
 }

@@ -127,36 +127,41 @@ TL_EXPORT tl_status tl_client_root_open(tl_client_root* root, const char* path,
   });
 }
 
-TL_EXPORT tl_status tl_client_root_path(const tl_client_root* root,
-                                        const char** out) noexcept {
+}  // extern "C"
+
+namespace {
+
+// BorrowPath implements the two path getters of an open tl_client_root.
+tl_status BorrowPath(const char* function, const tl_client_root* root,
+                     const std::string tl_client_root::*path,
+                     const char** out) {
+  using trustlink::capi::internal::ArgumentError;
   if (root == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+    return ArgumentError(function, "the tl_client_root handle is NULL");
   }
   if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+    return ArgumentError(function, "out is NULL");
   }
   if (!root->root) {
-    return TL_ARGUMENT_ERROR(
-        nullptr, "the tl_client_root is not open (its open failed)");
+    return ArgumentError(function,
+                         "the tl_client_root is not open (its open failed)");
   }
-  *out = root->path.c_str();
+  *out = (root->*path).c_str();
   return TL_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+TL_EXPORT tl_status tl_client_root_path(const tl_client_root* root,
+                                        const char** out) noexcept {
+  return BorrowPath(__func__, root, &tl_client_root::path, out);
 }
 
 TL_EXPORT tl_status tl_client_root_config_path(const tl_client_root* root,
                                                const char** out) noexcept {
-  if (root == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
-  }
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  if (!root->root) {
-    return TL_ARGUMENT_ERROR(
-        nullptr, "the tl_client_root is not open (its open failed)");
-  }
-  *out = root->config_path.c_str();
-  return TL_OK;
+  return BorrowPath(__func__, root, &tl_client_root::config_path, out);
 }
 
 TL_EXPORT tl_status tl_client_root_create_cert(

@@ -101,6 +101,7 @@ absl::Status Client::Init() {
           i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_, doorbell_,
           static_cast<ConnectionListener*>(this)));
       welcomed_.push_back(false);
+      up_.push_back(false);
       if (conns_.back()->state() != LinkState::kNotTrusted) {
         ++unsettled_;
       }
@@ -215,6 +216,29 @@ void Client::ProcessLocked(absl::Duration timeout) {
     RearmTimerLocked();
   }
   RunAll(&done);
+  DeliverLinkEvents();
+}
+
+void Client::PushLinkEventLocked(LinkEvent::Kind kind, size_t server,
+                                 absl::Status status) {
+  if (!settings_.on_link_event) {
+    return;
+  }
+  link_events_.push_back(LinkEvent{kind, server, std::move(status)});
+  // A change found outside Process() (a failed write on a caller's thread) is
+  // delivered by the next one: make it come soon.
+  Wake();
+}
+
+void Client::DeliverLinkEvents() {
+  std::vector<LinkEvent> events;
+  {
+    internal::MutexLock lock(&mu_);
+    events.swap(link_events_);
+  }
+  for (const LinkEvent& e : events) {
+    settings_.on_link_event(e);
+  }
 }
 
 void Client::RearmTimerLocked() {
@@ -306,9 +330,21 @@ void Client::OnWelcome(size_t server, const wire::Welcome& welcome) {
   if (initial_done_) {
     AssignSlotsLocked(server, welcome.slots);
   }
+  if (!up_[server]) {
+    up_[server] = true;
+    PushLinkEventLocked(LinkEvent::Kind::kUp, server, absl::OkStatus());
+  } else {
+    PushLinkEventLocked(LinkEvent::Kind::kSlotsChanged, server,
+                        absl::OkStatus());
+  }
 }
 
-void Client::OnLinkDown(size_t) {}
+void Client::OnLinkDown(size_t server) {
+  mu_.AssertHeld();
+  up_[server] = false;
+  PushLinkEventLocked(LinkEvent::Kind::kDown, server,
+                      conns_[server]->last_error());
+}
 
 void Client::OnFirstAttemptSettled(size_t) {
   mu_.AssertHeld();
