@@ -204,6 +204,28 @@ TEST_F(LinkFixture, OpenFailureIsTheThreadsAndLeavesTheSettingsAlone) {
   tl_client_settings_free(empty);
 }
 
+// Library messages name the API fix, not a command line (the example programs
+// add their own advice).
+TEST_F(LinkFixture, IdentityMessagesNameTheApiFix) {
+  tl_client_settings* s = nullptr;
+  ASSERT_EQ(tl_client_settings_new(&s), TL_OK);
+  ASSERT_EQ(tl_client_settings_add_server(s, "hsm1", "127.0.0.1", 1, 0,
+                                          server_cert_.c_str()),
+            TL_OK);
+  ASSERT_EQ(tl_client_settings_set_identity_pem(
+                s, ReadFixture("client_ed25519.cert.pem").c_str(),
+                ReadFixture("client_p256.key.pem").c_str()),
+            TL_OK);
+  tl_client* c = nullptr;
+  EXPECT_NE(tl_client_open(s, &c), TL_OK);
+  EXPECT_EQ(c, nullptr);
+  const std::string message = ThreadError();
+  EXPECT_NE(message.find("does not match"), std::string::npos) << message;
+  EXPECT_NE(message.find("tl_identity_create"), std::string::npos) << message;
+  EXPECT_EQ(message.find("vtl"), std::string::npos) << message;
+  tl_client_settings_free(s);
+}
+
 // Many opens of one shared settings at once, half of them failing for a bad
 // key: each thread's failure is its own (TSan checks that no open writes the
 // shared settings).
