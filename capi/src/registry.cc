@@ -127,15 +127,6 @@ TL_EXPORT const char* tl_registry_root(const tl_registry* r) noexcept {
   return r != nullptr ? r->root.c_str() : "";
 }
 
-#define TL_REGISTRY_BODY(r)                                              \
-  if ((r) == nullptr) {                                                  \
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_registry handle is NULL"); \
-  }                                                                      \
-  if ((r)->registry == nullptr)                                          \
-    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION,                 \
-                               "the registry did not open");             \
-  return Guard(&(r)->last_error, [&]() -> absl::Status
-
 TL_EXPORT tl_status tl_registry_generation(tl_registry* r,
                                            uint64_t* out) noexcept {
   TL_REGISTRY_BODY(r) {

@@ -71,15 +71,6 @@ absl::Status GiveIdentity(absl::StatusOr<reg::ServerIdentities> ids,
 
 extern "C" {
 
-#define TL_REGISTRY_BODY(r)                                              \
-  if ((r) == nullptr) {                                                  \
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_registry handle is NULL"); \
-  }                                                                      \
-  if ((r)->registry == nullptr)                                          \
-    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION,                 \
-                               "the registry did not open");             \
-  return Guard(&(r)->last_error, [&]() -> absl::Status
-
 TL_EXPORT tl_status tl_registry_create_partition(
     tl_registry* r, const char* name, const char* label, const char* serial,
     tl_partition_info** out) noexcept {

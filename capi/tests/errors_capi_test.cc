@@ -10,17 +10,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "trustlink/trustlink.h"
 
 namespace {
 
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using trustlink::capi::testing::ReadFixture;
 
 std::string ThreadError() {
   char buf[TL_ERROR_MESSAGE_MAX];

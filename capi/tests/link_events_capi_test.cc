@@ -13,17 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "trustlink/trustlink.h"
 
 namespace {
 
-std::string ReadText(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using trustlink::capi::testing::ReadText;
 
 struct Event {
   int32_t kind;

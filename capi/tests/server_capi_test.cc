@@ -3,6 +3,7 @@
 #include <string>
 #include <thread>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
@@ -10,12 +11,7 @@
 
 namespace {
 
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using trustlink::capi::testing::ReadFixture;
 
 // Reverse answers from another thread, as a slow partition would.
 void Reverse(void* userdata, const char* client_label, const char* partition,
