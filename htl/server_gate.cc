@@ -27,6 +27,8 @@ ApplianceGate::ApplianceGate(std::shared_ptr<Appliance> appliance)
                    : ntl::server::HtlGateEvent::Kind::kDown;
     out.client = e.client;
     out.message = e.message;
+    out.source_presented = e.source_presented;
+    out.source_other = e.source_other;
     listener(out);
   });
 }

@@ -159,7 +159,8 @@ absl::StatusOr<ClientRoot> ClientRoot::Open(const std::string& path,
           absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
           absl::StrCat(
               "client root ", path,
-              " does not exist; run vtl createCert first, or give --root "
+              " does not exist; open it with create set (the client identity "
+              "is made there), or give the path of an existing root "
               "(or set TRUSTLINK_CLIENT_ROOT)"));
     }
     return root.status();

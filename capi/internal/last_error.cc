@@ -2,8 +2,20 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
+
 namespace trustlink::capi::internal {
 namespace {
+
+// The calling thread's last failure. Plain arrays rather than std::string: a
+// thread_local with a destructor would pin the library in memory after
+// dlclose for as long as any thread that used it lives.
+struct ThreadError {
+  tl_status code;
+  size_t len;
+  char message[TL_ERROR_MESSAGE_MAX];
+};
+thread_local ThreadError t_error;
 
 // Truncate cuts `message` to fit TL_ERROR_MESSAGE_MAX with its NUL, never
 // inside a UTF-8 sequence, so bindings that decode the message as UTF-8 do not
@@ -20,26 +32,113 @@ absl::string_view Truncate(absl::string_view message) {
   return message.substr(0, end);
 }
 
+void KeepThreadError(tl_status code, absl::string_view message) {
+  const absl::string_view cut = Truncate(message);
+  t_error.code = code;
+  t_error.len = cut.size();
+  std::memcpy(t_error.message, cut.data(), cut.size());
+  t_error.message[cut.size()] = '\0';
+}
+
 }  // namespace
 
+tl_status RecordThreadError(const absl::Status& status) noexcept {
+  const tl_status code = ntl::ToTlStatus(status);
+  if (code != TL_OK) {
+    KeepThreadError(code, status.message());
+  }
+  return code;
+}
+
+tl_status SetThreadError(tl_status code, absl::string_view message) noexcept {
+  if (code != TL_OK) {
+    KeepThreadError(code, message);
+  }
+  return code;
+}
+
+tl_status CopyThreadError(char* buf, size_t buf_len, size_t* out_len) noexcept {
+  if (out_len == nullptr || (buf == nullptr && buf_len != 0)) {
+    return TL_E_INVALID_ARGUMENT;
+  }
+  if (buf_len <= t_error.len) {
+    *out_len = t_error.len + 1;
+    return TL_E_BUFFER_TOO_SMALL;
+  }
+  std::memcpy(buf, t_error.message, t_error.len);
+  buf[t_error.len] = '\0';
+  *out_len = t_error.len;
+  return TL_OK;
+}
+
+tl_status ThreadErrorStatus() noexcept { return t_error.code; }
+
+tl_status ArgumentError(LastError* handle_error, const char* function,
+                        absl::string_view what, tl_status code) noexcept {
+  try {
+    const std::string message = absl::StrCat(function, ": ", what);
+    SetThreadError(code, message);
+    if (handle_error != nullptr) {
+      handle_error->Set(code, message);
+    }
+  } catch (...) {
+    SetThreadError(code, what);
+  }
+  return code;
+}
+
+tl_status ArgumentError(const char* function, absl::string_view what,
+                        tl_status code) noexcept {
+  return ArgumentError(nullptr, function, what, code);
+}
+
+tl_status CopyString(const char* function, absl::string_view text, char* buf,
+                     size_t buf_len, size_t* out_len) noexcept {
+  if (out_len == nullptr) {
+    return ArgumentError(function, "out_len is NULL");
+  }
+  if (buf == nullptr && buf_len != 0) {
+    return ArgumentError(function, "buf is NULL but buf_len is not 0");
+  }
+  if (buf_len <= text.size()) {
+    *out_len = text.size() + 1;
+    try {
+      return SetThreadError(
+          TL_E_BUFFER_TOO_SMALL,
+          absl::StrCat(function, ": a buffer of ", text.size() + 1,
+                       " bytes is needed, ", buf_len, " were given"));
+    } catch (...) {
+      return SetThreadError(TL_E_BUFFER_TOO_SMALL, "buffer too small");
+    }
+  }
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  *out_len = text.size();
+  return TL_OK;
+}
+
 tl_status LastError::Record(const absl::Status& status) {
+  RecordThreadError(status);
   ntl::internal::MutexLock lock(&mu_);
   message_ = std::string(Truncate(status.message()));
   return ntl::ToTlStatus(status);
 }
 
 tl_status LastError::Set(tl_status code, absl::string_view message) {
+  SetThreadError(code, message);
   ntl::internal::MutexLock lock(&mu_);
   message_ = std::string(Truncate(message));
   return code;
 }
 
 tl_status LastError::CopyTo(char* buf, size_t buf_len, size_t* out_len) const {
-  if (buf == nullptr || out_len == nullptr) {
+  // Reading an error never records one: it would replace what it reads.
+  if (out_len == nullptr || (buf == nullptr && buf_len != 0)) {
     return TL_E_INVALID_ARGUMENT;
   }
   ntl::internal::MutexLock lock(&mu_);
   if (buf_len <= message_.size()) {
+    *out_len = message_.size() + 1;
     return TL_E_BUFFER_TOO_SMALL;
   }
   std::memcpy(buf, message_.data(), message_.size());

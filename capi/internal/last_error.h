@@ -1,11 +1,14 @@
 #ifndef TRUSTLINK_CAPI_INTERNAL_LAST_ERROR_H_
 #define TRUSTLINK_CAPI_INTERNAL_LAST_ERROR_H_
 
-// The per-handle last-error pattern of trustlink.h, written once. Every handle
-// struct derives from Handle, and its tl_T_last_error function comes from
-// TL_DEFINE_LAST_ERROR(T). Calls on a handle go through Guard, which records
-// the outcome and keeps C++ exceptions (only std::bad_alloc can occur) from
-// crossing the C boundary.
+// The error channels of trustlink.h, written once (docs/adr/0005):
+// - the calling thread's last failure, read by tl_last_error: every failure
+//   recorded here, by Guard or by the helpers below, lands there too, so a
+//   failing call's message is that call's whatever other threads do;
+// - the per-handle last error (tl_T_last_error): every handle struct derives
+//   from Handle, and its getter comes from TL_DEFINE_LAST_ERROR(T).
+// Calls on a handle go through Guard, which records the outcome and keeps C++
+// exceptions (only std::bad_alloc can occur) from crossing the C boundary.
 
 #include <cstddef>
 #include <new>
@@ -38,6 +41,34 @@ class LastError {
   std::string message_ ABSL_GUARDED_BY(mu_);
 };
 
+// RecordThreadError keeps a failed `status` as the calling thread's last error
+// (OK leaves it alone) and returns its public code.
+tl_status RecordThreadError(const absl::Status& status) noexcept;
+// SetThreadError keeps `message` as the calling thread's last error when
+// `code` is not TL_OK, and returns `code`.
+tl_status SetThreadError(tl_status code, absl::string_view message) noexcept;
+// CopyThreadError implements tl_last_error.
+tl_status CopyThreadError(char* buf, size_t buf_len, size_t* out_len) noexcept;
+tl_status ThreadErrorStatus() noexcept;
+
+// ArgumentError reports a bad argument found in the C layer: "`function`:
+// `what`" becomes the thread's last error and, when `handle_error` is not
+// NULL, the handle's too. Returns `code` (TL_E_INVALID_ARGUMENT by default).
+tl_status ArgumentError(LastError* handle_error, const char* function,
+                        absl::string_view what,
+                        tl_status code = TL_E_INVALID_ARGUMENT) noexcept;
+tl_status ArgumentError(const char* function, absl::string_view what,
+                        tl_status code = TL_E_INVALID_ARGUMENT) noexcept;
+
+// CopyString is the one getter convention for strings copied into a caller's
+// buffer: the text and a NUL into buf, its length (without the NUL) into
+// *out_len. When buf_len is too small (buf may then be NULL with buf_len 0)
+// nothing is written to buf, *out_len gets the buffer size needed (NUL
+// included), and the result is TL_E_BUFFER_TOO_SMALL with a message.
+// `function` names the caller in messages.
+tl_status CopyString(const char* function, absl::string_view text, char* buf,
+                     size_t buf_len, size_t* out_len) noexcept;
+
 // Handle is the base of every opaque handle struct.
 struct Handle {
   LastError last_error;
@@ -56,6 +87,21 @@ tl_status Guard(LastError* error, Call&& call) noexcept {
   }
 }
 
+// GuardThreadOnly runs `call` like Guard for a call that has no handle of its
+// own to keep the message on (or must not write to one, like tl_client_open
+// on its shared settings): the outcome goes to the thread's last error only.
+template <typename Call>
+tl_status GuardThreadOnly(Call&& call) noexcept {
+  try {
+    return RecordThreadError(call());
+  } catch (const std::bad_alloc&) {
+    return SetThreadError(TL_E_NO_MEMORY, "out of memory");
+  } catch (...) {
+    return SetThreadError(TL_E_INTERNAL,
+                          "internal error: unexpected exception");
+  }
+}
+
 // CopyLastError implements tl_T_last_error for a possibly NULL handle.
 tl_status CopyLastError(const Handle* handle, char* buf, size_t buf_len,
                         size_t* out_len) noexcept;
@@ -70,5 +116,11 @@ tl_status CopyLastError(const Handle* handle, char* buf, size_t buf_len,
     return ::trustlink::capi::internal::CopyLastError(handle, buf, buf_len,   \
                                                       out_len);               \
   }
+
+// TL_ARGUMENT_ERROR(handle_error, what[, code]) is ArgumentError for the
+// enclosing C function, which it names in the message.
+#define TL_ARGUMENT_ERROR(handle_error, ...)                         \
+  ::trustlink::capi::internal::ArgumentError(handle_error, __func__, \
+                                             __VA_ARGS__)
 
 #endif  // TRUSTLINK_CAPI_INTERNAL_LAST_ERROR_H_

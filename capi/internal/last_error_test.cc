@@ -32,7 +32,7 @@ TEST(LastErrorTest, SuccessClearsTheMessage) {
   EXPECT_STREQ(buf, "");
 }
 
-TEST(LastErrorTest, SmallBufferIsRefusedAndLeftUntouched) {
+TEST(LastErrorTest, SmallBufferIsRefusedWithTheSizeNeeded) {
   Handle handle;
   Guard(&handle.last_error, [] { return absl::NotFoundError("0123456789"); });
   char buf[10] = "unchanged";
@@ -40,7 +40,29 @@ TEST(LastErrorTest, SmallBufferIsRefusedAndLeftUntouched) {
   EXPECT_EQ(CopyLastError(&handle, buf, sizeof(buf), &len),
             TL_E_BUFFER_TOO_SMALL);
   EXPECT_STREQ(buf, "unchanged");
-  EXPECT_EQ(len, 42u);
+  EXPECT_EQ(len, 11u);
+  len = 0;
+  EXPECT_EQ(CopyLastError(&handle, nullptr, 0, &len), TL_E_BUFFER_TOO_SMALL);
+  EXPECT_EQ(len, 11u);
+}
+
+TEST(LastErrorTest, FailuresAreAlsoTheThreadsLastError) {
+  Handle handle;
+  Guard(&handle.last_error, [] { return absl::NotFoundError("mine"); });
+  // A success clears the handle's message but not the thread's.
+  Guard(&handle.last_error, [] { return absl::OkStatus(); });
+  char buf[16];
+  size_t len = 0;
+  ASSERT_EQ(CopyThreadError(buf, sizeof(buf), &len), TL_OK);
+  EXPECT_EQ(std::string(buf, len), "mine");
+  EXPECT_EQ(ThreadErrorStatus(), TL_E_NOT_FOUND);
+  EXPECT_EQ(ArgumentError(&handle.last_error, "tl_x_do", "out is NULL"),
+            TL_E_INVALID_ARGUMENT);
+  ASSERT_EQ(CopyThreadError(buf, sizeof(buf), &len), TL_E_BUFFER_TOO_SMALL);
+  EXPECT_EQ(len, sizeof("tl_x_do: out is NULL"));
+  ASSERT_EQ(CopyLastError(&handle, buf, sizeof(buf), &len),
+            TL_E_BUFFER_TOO_SMALL);
+  EXPECT_EQ(len, sizeof("tl_x_do: out is NULL"));
 }
 
 TEST(LastErrorTest, LongMessagesAreCutAtACharacterBoundary) {

@@ -6,6 +6,7 @@
 #include "capi/src/client_handles.h"
 
 using trustlink::capi::internal::Guard;
+using trustlink::capi::internal::GuardThreadOnly;
 namespace client = trustlink::ntl::client;
 using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of
                                                    // this ABI part
@@ -17,19 +18,25 @@ TL_DEFINE_LAST_ERROR(tl_client)
 
 extern "C" TL_EXPORT tl_status
 tl_client_open(const tl_client_settings* settings, tl_client** out) noexcept {
-  if (settings == nullptr || out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (settings == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
-  auto* mutable_settings = const_cast<tl_client_settings*>(settings);
-  return Guard(&mutable_settings->last_error, [&]() -> absl::Status {
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
+  // The failure goes to the calling thread only: settings may be shared by
+  // many opens at once, and it is const.
+  return GuardThreadOnly([&]() -> absl::Status {
+    auto h = std::make_unique<tl_client>();
+    client::ClientSettings copy = settings->settings;
+    RouteLinkEvents(*settings, &copy, h.get());
     absl::StatusOr<std::unique_ptr<client::Client>> c =
-        client::Client::Create(settings->settings);
+        client::Client::Create(std::move(copy));
     if (!c.ok()) {
       return c.status();
     }
-    auto* h = new tl_client();
     h->client = *std::move(c);
-    *out = h;
+    *out = h.release();
     return absl::OkStatus();
   });
 }
@@ -39,7 +46,7 @@ extern "C" TL_EXPORT void tl_client_close(tl_client* c) noexcept { delete c; }
 extern "C" TL_EXPORT tl_status
 tl_client_wait_ready(tl_client* c, uint32_t timeout_ms) noexcept {
   if (c == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->WaitReady(Deadline(timeout_ms));
@@ -48,8 +55,11 @@ tl_client_wait_ready(tl_client* c, uint32_t timeout_ms) noexcept {
 
 extern "C" TL_EXPORT tl_status
 tl_client_server_count(const tl_client* c, size_t* out_count) noexcept {
-  if (c == nullptr || out_count == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (c == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
+  }
+  if (out_count == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_count is NULL");
   }
   *out_count = c->client->Servers().size();
   return TL_OK;
@@ -59,9 +69,11 @@ namespace {
 
 // WithServer runs `f` on server `index`'s status, recording failures on `c`.
 template <typename F>
-tl_status WithServer(const tl_client* c, size_t index, F f) {
+tl_status WithServer(const char* function, const tl_client* c, size_t index,
+                     F f) {
   if (c == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return trustlink::capi::internal::ArgumentError(
+        function, "the tl_client handle is NULL");
   }
   auto* h = const_cast<tl_client*>(c);
   return Guard(&h->last_error, [&]() -> absl::Status {
@@ -81,11 +93,14 @@ tl_status WithServer(const tl_client* c, size_t index, F f) {
 extern "C" TL_EXPORT tl_status
 tl_client_server_state(const tl_client* c, size_t index, int32_t* out_state,
                        tl_status* out_last_status) noexcept {
-  if (out_state == nullptr || out_last_status == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (out_state == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_state is NULL");
+  }
+  if (out_last_status == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_last_status is NULL");
   }
   return WithServer(
-      c, index, [&](const client::ServerStatus& s) -> absl::Status {
+      __func__, c, index, [&](const client::ServerStatus& s) -> absl::Status {
         *out_state = static_cast<int32_t>(s.state);
         *out_last_status = trustlink::ntl::ToTlStatus(s.last_error);
         return absl::OkStatus();
@@ -96,7 +111,7 @@ extern "C" TL_EXPORT tl_status tl_client_server_name(const tl_client* c,
                                                      size_t index, char* buf,
                                                      size_t buf_len,
                                                      size_t* out_len) noexcept {
-  return WithServer(c, index, [&](const client::ServerStatus& s) {
+  return WithServer(__func__, c, index, [&](const client::ServerStatus& s) {
     return CopyOut(s.name, buf, buf_len, out_len);
   });
 }
@@ -104,7 +119,7 @@ extern "C" TL_EXPORT tl_status tl_client_server_name(const tl_client* c,
 extern "C" TL_EXPORT tl_status
 tl_client_server_error(const tl_client* c, size_t index, char* buf,
                        size_t buf_len, size_t* out_len) noexcept {
-  return WithServer(c, index, [&](const client::ServerStatus& s) {
+  return WithServer(__func__, c, index, [&](const client::ServerStatus& s) {
     return CopyOut(s.last_error.message(), buf, buf_len, out_len);
   });
 }
@@ -114,8 +129,11 @@ tl_client_server_error(const tl_client* c, size_t index, char* buf,
 
 extern "C" TL_EXPORT tl_status tl_client_slots(tl_client* c,
                                                tl_slot_list** out) noexcept {
-  if (c == nullptr || out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (c == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(&c->last_error, "out is NULL");
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     auto* list = new tl_slot_list();
@@ -138,11 +156,18 @@ extern "C" TL_EXPORT tl_status tl_slot_list_get(const tl_slot_list* list,
                                                 size_t index,
                                                 int32_t* out_slot_id,
                                                 int32_t* out_state) noexcept {
-  if (list == nullptr || out_slot_id == nullptr || out_state == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (list == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_slot_list handle is NULL");
+  }
+  if (out_slot_id == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_slot_id is NULL");
+  }
+  if (out_state == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_state is NULL");
   }
   if (index >= list->slots.size()) {
-    return TL_E_OUT_OF_RANGE;
+    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
+                             TL_E_OUT_OF_RANGE);
   }
   *out_slot_id = list->slots[index].id;
   *out_state = SlotStateCode(list->slots[index].state);
@@ -171,8 +196,15 @@ extern "C" TL_EXPORT tl_status tl_client_call(tl_client* c, int32_t slot,
                                               size_t data_len,
                                               uint32_t timeout_ms,
                                               tl_response** out) noexcept {
-  if (c == nullptr || out == nullptr || (data == nullptr && data_len != 0)) {
-    return TL_E_INVALID_ARGUMENT;
+  if (c == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(&c->last_error, "out is NULL");
+  }
+  if (data == nullptr && data_len != 0) {
+    return TL_ARGUMENT_ERROR(&c->last_error,
+                             "data is NULL but data_len is not 0");
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     absl::StatusOr<std::string> r = c->client->Call(
@@ -209,8 +241,15 @@ extern "C" TL_EXPORT tl_status
 tl_client_call_async(tl_client* c, int32_t slot, uint32_t op,
                      const uint8_t* data, size_t data_len, uint32_t timeout_ms,
                      tl_call_cb cb, void* userdata) noexcept {
-  if (c == nullptr || cb == nullptr || (data == nullptr && data_len != 0)) {
-    return TL_E_INVALID_ARGUMENT;
+  if (c == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
+  }
+  if (cb == nullptr) {
+    return TL_ARGUMENT_ERROR(&c->last_error, "cb is NULL");
+  }
+  if (data == nullptr && data_len != 0) {
+    return TL_ARGUMENT_ERROR(&c->last_error,
+                             "data is NULL but data_len is not 0");
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->CallAsync(
@@ -234,8 +273,11 @@ tl_client_call_async(tl_client* c, int32_t slot, uint32_t op,
 
 extern "C" TL_EXPORT tl_status tl_client_fd(const tl_client* c,
                                             int* out_fd) noexcept {
-  if (c == nullptr || out_fd == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (c == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
+  }
+  if (out_fd == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_fd is NULL");
   }
   *out_fd = c->client->fd();
   return TL_OK;
@@ -244,7 +286,7 @@ extern "C" TL_EXPORT tl_status tl_client_fd(const tl_client* c,
 extern "C" TL_EXPORT tl_status tl_client_process(tl_client* c,
                                                  uint32_t timeout_ms) noexcept {
   if (c == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->Process(timeout_ms == TL_CLIENT_NO_TIMEOUT
@@ -260,9 +302,17 @@ extern "C" TL_EXPORT tl_status
 tl_client_stream_open(tl_client* c, int32_t slot, const char* service,
                       tl_stream_data_cb on_data, tl_stream_close_cb on_close,
                       void* userdata, uint64_t* out_stream) noexcept {
-  if (c == nullptr || service == nullptr || on_data == nullptr ||
-      out_stream == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (c == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
+  }
+  if (service == nullptr) {
+    return TL_ARGUMENT_ERROR(&c->last_error, "service is NULL");
+  }
+  if (on_data == nullptr) {
+    return TL_ARGUMENT_ERROR(&c->last_error, "on_data is NULL");
+  }
+  if (out_stream == nullptr) {
+    return TL_ARGUMENT_ERROR(&c->last_error, "out_stream is NULL");
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     client::StreamCallbacks cbs;
@@ -289,8 +339,12 @@ extern "C" TL_EXPORT tl_status tl_client_stream_send(tl_client* c,
                                                      uint64_t stream,
                                                      const uint8_t* data,
                                                      size_t data_len) noexcept {
-  if (c == nullptr || (data == nullptr && data_len != 0)) {
-    return TL_E_INVALID_ARGUMENT;
+  if (c == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
+  }
+  if (data == nullptr && data_len != 0) {
+    return TL_ARGUMENT_ERROR(&c->last_error,
+                             "data is NULL but data_len is not 0");
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->StreamSend(
@@ -302,7 +356,7 @@ extern "C" TL_EXPORT tl_status tl_client_stream_send(tl_client* c,
 extern "C" TL_EXPORT tl_status
 tl_client_stream_close(tl_client* c, uint64_t stream) noexcept {
   if (c == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
   }
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->StreamClose(stream);

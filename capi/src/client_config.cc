@@ -86,20 +86,19 @@ extern "C" {
 
 TL_EXPORT tl_status tl_client_root_default_path(char* buf, size_t buf_len,
                                                 size_t* out_len) noexcept {
-  if (buf == nullptr || out_len == nullptr) return TL_E_INVALID_ARGUMENT;
   try {
-    std::string path = ntl::DefaultClientRoot();
-    if (buf_len <= path.size()) return TL_E_BUFFER_TOO_SMALL;
-    std::memcpy(buf, path.c_str(), path.size() + 1);
-    *out_len = path.size();
-    return TL_OK;
+    return trustlink::capi::internal::CopyString(
+        __func__, ntl::DefaultClientRoot(), buf, buf_len, out_len);
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 
 TL_EXPORT tl_status tl_client_root_new(tl_client_root** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   tl_client_root* root = new (std::nothrow) tl_client_root();
   if (root == nullptr) return TL_E_NO_MEMORY;
   *out = root;
@@ -112,7 +111,9 @@ TL_EXPORT void tl_client_root_free(tl_client_root* root) noexcept {
 
 TL_EXPORT tl_status tl_client_root_open(tl_client_root* root, const char* path,
                                         int32_t create) noexcept {
-  if (root == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+  }
   return Guard(&root->last_error, [&]() -> absl::Status {
     std::string where =
         path != nullptr ? std::string(path) : ntl::DefaultClientRoot();
@@ -126,26 +127,49 @@ TL_EXPORT tl_status tl_client_root_open(tl_client_root* root, const char* path,
   });
 }
 
+}  // extern "C"
+
+namespace {
+
+// BorrowPath implements the two path getters of an open tl_client_root.
+tl_status BorrowPath(const char* function, const tl_client_root* root,
+                     const std::string tl_client_root::*path,
+                     const char** out) {
+  using trustlink::capi::internal::ArgumentError;
+  if (root == nullptr) {
+    return ArgumentError(function, "the tl_client_root handle is NULL");
+  }
+  if (out == nullptr) {
+    return ArgumentError(function, "out is NULL");
+  }
+  if (!root->root) {
+    return ArgumentError(function,
+                         "the tl_client_root is not open (its open failed)");
+  }
+  *out = (root->*path).c_str();
+  return TL_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
 TL_EXPORT tl_status tl_client_root_path(const tl_client_root* root,
                                         const char** out) noexcept {
-  if (root == nullptr || out == nullptr || !root->root)
-    return TL_E_INVALID_ARGUMENT;
-  *out = root->path.c_str();
-  return TL_OK;
+  return BorrowPath(__func__, root, &tl_client_root::path, out);
 }
 
 TL_EXPORT tl_status tl_client_root_config_path(const tl_client_root* root,
                                                const char** out) noexcept {
-  if (root == nullptr || out == nullptr || !root->root)
-    return TL_E_INVALID_ARGUMENT;
-  *out = root->config_path.c_str();
-  return TL_OK;
+  return BorrowPath(__func__, root, &tl_client_root::config_path, out);
 }
 
 TL_EXPORT tl_status tl_client_root_create_cert(
     tl_client_root* root, const tl_identity_options* options, const char* name,
     int32_t force, tl_cert_result** out) noexcept {
-  if (root == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+  }
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (name == nullptr || out == nullptr) return NullArgument("name and out");
@@ -170,7 +194,9 @@ TL_EXPORT tl_status tl_client_root_add_server(tl_client_root* root,
                                               size_t pem_len, int32_t port,
                                               int32_t htl, int32_t replace,
                                               tl_server_result** out) noexcept {
-  if (root == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+  }
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (name == nullptr || pem == nullptr || out == nullptr) {
@@ -189,7 +215,9 @@ TL_EXPORT tl_status tl_client_root_add_server(tl_client_root* root,
 
 TL_EXPORT tl_status tl_client_root_delete_server(tl_client_root* root,
                                                  const char* name) noexcept {
-  if (root == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+  }
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (name == nullptr) return NullArgument("name");
@@ -199,7 +227,9 @@ TL_EXPORT tl_status tl_client_root_delete_server(tl_client_root* root,
 
 TL_EXPORT tl_status tl_client_root_list_servers(tl_client_root* root,
                                                 tl_server_list** out) noexcept {
-  if (root == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+  }
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (out == nullptr) return NullArgument("out");
@@ -213,7 +243,9 @@ TL_EXPORT tl_status tl_client_root_list_servers(tl_client_root* root,
 
 TL_EXPORT tl_status tl_client_root_identity(tl_client_root* root,
                                             tl_cert_result** out) noexcept {
-  if (root == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+  }
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (out == nullptr) return NullArgument("out");
@@ -241,7 +273,9 @@ TL_EXPORT tl_status tl_client_root_identity(tl_client_root* root,
 TL_EXPORT tl_status tl_client_root_import_chrystoki(
     tl_client_root* root, const char* text, size_t text_len,
     const char* file_name, tl_string_list** out) noexcept {
-  if (root == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+  }
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (text == nullptr || out == nullptr) return NullArgument("text and out");
@@ -259,7 +293,9 @@ TL_EXPORT tl_status tl_client_root_import_chrystoki(
 
 TL_EXPORT tl_status tl_client_root_verify(tl_client_root* root, int32_t flags,
                                           tl_verify_report** out) noexcept {
-  if (root == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (root == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_root handle is NULL");
+  }
   return Guard(&root->last_error, [&]() -> absl::Status {
     if (!root->root) return NotOpen();
     if (out == nullptr) return NullArgument("out");
@@ -315,8 +351,16 @@ tl_cert_result_warning_count(const tl_cert_result* r) noexcept {
 TL_EXPORT tl_status tl_cert_result_warning(const tl_cert_result* r,
                                            size_t index,
                                            const char** out) noexcept {
-  if (r == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
-  if (index >= r->warnings.size()) return TL_E_OUT_OF_RANGE;
+  if (r == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_cert_result handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
+  if (index >= r->warnings.size()) {
+    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
+                             TL_E_OUT_OF_RANGE);
+  }
   *out = r->warnings[index].c_str();
   return TL_OK;
 }
@@ -356,8 +400,16 @@ tl_server_result_warning_count(const tl_server_result* r) noexcept {
 TL_EXPORT tl_status tl_server_result_warning(const tl_server_result* r,
                                              size_t index,
                                              const char** out) noexcept {
-  if (r == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
-  if (index >= r->result.warnings.size()) return TL_E_OUT_OF_RANGE;
+  if (r == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_result handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
+  if (index >= r->result.warnings.size()) {
+    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
+                             TL_E_OUT_OF_RANGE);
+  }
   *out = r->result.warnings[index].c_str();
   return TL_OK;
 }
@@ -370,9 +422,17 @@ TL_EXPORT size_t tl_server_list_count(const tl_server_list* list) noexcept {
   return list ? list->items.size() : 0;
 }
 
-#define TL_SERVER_LIST_ITEM()                                          \
-  if (list == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT; \
-  if (index >= list->items.size()) return TL_E_OUT_OF_RANGE;           \
+#define TL_SERVER_LIST_ITEM()                                               \
+  if (list == nullptr) {                                                    \
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_list handle is NULL"); \
+  }                                                                         \
+  if (out == nullptr) {                                                     \
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");                       \
+  }                                                                         \
+  if (index >= list->items.size()) {                                        \
+    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",              \
+                             TL_E_OUT_OF_RANGE);                            \
+  }                                                                         \
   const auto& item = list->items[index]
 
 TL_EXPORT tl_status tl_server_list_name(const tl_server_list* list,
@@ -406,7 +466,9 @@ TL_EXPORT tl_status tl_server_list_local_status(
     const char** out_message) noexcept {
   const char** out = out_message;
   TL_SERVER_LIST_ITEM();
-  if (out_status == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out_status == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_status is NULL");
+  }
   *out_status = ntl::ToTlStatus(item.status.local);
   *out = item.local_message.c_str();
   return TL_OK;
@@ -416,8 +478,12 @@ TL_EXPORT tl_status tl_server_list_probe_status(
     tl_status* out_status, const char** out_message) noexcept {
   const char** out = out_message;
   TL_SERVER_LIST_ITEM();
-  if (out_probed == nullptr || out_status == nullptr)
-    return TL_E_INVALID_ARGUMENT;
+  if (out_probed == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_probed is NULL");
+  }
+  if (out_status == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_status is NULL");
+  }
   *out_probed = item.status.probed ? 1 : 0;
   *out_status = item.status.probed ? ntl::ToTlStatus(item.status.probe) : TL_OK;
   *out = item.probe_message.c_str();
@@ -439,11 +505,22 @@ TL_EXPORT tl_status tl_verify_report_check(const tl_verify_report* report,
                                            size_t index, int32_t* out_level,
                                            const char** out_object,
                                            const char** out_message) noexcept {
-  if (report == nullptr || out_level == nullptr || out_object == nullptr ||
-      out_message == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (report == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_verify_report handle is NULL");
   }
-  if (index >= report->result.checks.size()) return TL_E_OUT_OF_RANGE;
+  if (out_level == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_level is NULL");
+  }
+  if (out_object == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_object is NULL");
+  }
+  if (out_message == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_message is NULL");
+  }
+  if (index >= report->result.checks.size()) {
+    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
+                             TL_E_OUT_OF_RANGE);
+  }
   const ntl::Check& c = report->result.checks[index];
   *out_level = c.level == ntl::Check::kOk        ? TL_CHECK_OK
                : c.level == ntl::Check::kWarning ? TL_CHECK_WARNING
@@ -454,24 +531,36 @@ TL_EXPORT tl_status tl_verify_report_check(const tl_verify_report* report,
 }
 TL_EXPORT tl_status tl_verify_report_servers(const tl_verify_report* report,
                                              tl_server_list** out) noexcept {
-  if (report == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (report == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_verify_report handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   try {
     *out = MakeServerList(report->result.servers);
     return TL_OK;
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 TL_EXPORT tl_status tl_verify_report_repairs(const tl_verify_report* report,
                                              tl_string_list** out) noexcept {
-  if (report == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (report == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_verify_report handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   try {
     auto* list = new tl_string_list();
     list->items = report->result.repairs;
     *out = list;
     return TL_OK;
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 
@@ -484,8 +573,16 @@ TL_EXPORT size_t tl_string_list_count(const tl_string_list* list) noexcept {
 }
 TL_EXPORT tl_status tl_string_list_get(const tl_string_list* list, size_t index,
                                        const char** out) noexcept {
-  if (list == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
-  if (index >= list->items.size()) return TL_E_OUT_OF_RANGE;
+  if (list == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_string_list handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
+  if (index >= list->items.size()) {
+    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
+                             TL_E_OUT_OF_RANGE);
+  }
   *out = list->items[index].c_str();
   return TL_OK;
 }

@@ -3,6 +3,7 @@
 #define TRUSTLINK_CAPI_SRC_CLIENT_HANDLES_H_
 
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "capi/internal/last_error.h"
 #include "ntl/client/client.h"
 #include "ntl/client/verify.h"
+#include "ntl/internal/mutex.h"
 #include "ntl/status.h"
 #include "trustlink/client.h"
 
@@ -23,10 +25,39 @@ namespace client = ::trustlink::ntl::client;
 // thread-safe.
 struct tl_client_settings : ::trustlink::capi::internal::Handle {
   ::trustlink::ntl::client::ClientSettings settings;
+  tl_link_event_cb link_event_cb = nullptr;
+  void* link_event_userdata = nullptr;
 };
+
+namespace trustlink::capi::client_internal {
+
+// LinkEventQueue keeps the link events of a client without a link-event
+// callback, for tl_client_next_link_event. Thread safety: safe from any
+// thread.
+class LinkEventQueue {
+ public:
+  // Push adds an event, dropping the oldest past TL_CLIENT_LINK_EVENTS_MAX.
+  void Push(const ::trustlink::ntl::client::LinkEvent& event);
+  bool Pop(::trustlink::ntl::client::LinkEvent* event);
+
+ private:
+  ::trustlink::ntl::internal::Mutex mu_;
+  std::deque<::trustlink::ntl::client::LinkEvent> events_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace trustlink::capi::client_internal
+
+struct tl_client;
+namespace trustlink::capi::client_internal {
+void RouteLinkEvents(const tl_client_settings& from,
+                     ::trustlink::ntl::client::ClientSettings* settings,
+                     tl_client* h);
+}  // namespace trustlink::capi::client_internal
 
 struct tl_client : ::trustlink::capi::internal::Handle {
   std::unique_ptr<::trustlink::ntl::client::Client> client;
+  std::shared_ptr<::trustlink::capi::client_internal::LinkEventQueue>
+      link_events;
 };
 
 struct tl_slot_list : ::trustlink::capi::internal::Handle {
@@ -61,12 +92,17 @@ inline absl::Time Deadline(uint32_t timeout_ms) {
   return absl::Now() + absl::Milliseconds(timeout_ms);
 }
 
+// CopyOut is CopyString (capi/internal/last_error.h) for use inside Guard.
 inline absl::Status CopyOut(absl::string_view text, char* buf, size_t buf_len,
                             size_t* out_len) {
-  if (buf == nullptr || out_len == nullptr) {
-    return NullArgument("buf and out_len");
+  if (out_len == nullptr) {
+    return NullArgument("out_len");
+  }
+  if (buf == nullptr && buf_len != 0) {
+    return BadArgument("buf is NULL but buf_len is not 0");
   }
   if (buf_len <= text.size()) {
+    *out_len = text.size() + 1;
     return trustlink::ntl::Error(
         absl::StatusCode::kOutOfRange, TL_E_BUFFER_TOO_SMALL,
         absl::StrCat("a buffer of ", text.size() + 1, " bytes is needed"));

@@ -19,7 +19,7 @@ TL_DEFINE_LAST_ERROR(tl_client_settings)
 extern "C" TL_EXPORT tl_status
 tl_client_settings_new(tl_client_settings** out) noexcept {
   if (out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
   auto* s = new (std::nothrow) tl_client_settings();
   if (s == nullptr) {
@@ -37,7 +37,7 @@ extern "C" TL_EXPORT void tl_client_settings_free(
 extern "C" TL_EXPORT tl_status tl_client_settings_load_root(
     tl_client_settings* s, const char* root_path) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     absl::StatusOr<client::ClientSettings> loaded = client::LoadClientSettings(
@@ -61,7 +61,7 @@ extern "C" TL_EXPORT tl_status tl_client_settings_add_server(
     tl_client_settings* s, const char* name, const char* host, uint16_t port,
     int32_t require_htl, const char* pinned_cert_pem) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if (name == nullptr || name[0] == '\0') {
@@ -96,7 +96,7 @@ extern "C" TL_EXPORT tl_status tl_client_settings_add_server(
 extern "C" TL_EXPORT tl_status tl_client_settings_set_identity_pem(
     tl_client_settings* s, const char* cert_pem, const char* key_pem) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if (cert_pem == nullptr || key_pem == nullptr) {
@@ -112,7 +112,7 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_keepalive(
     tl_client_settings* s, int32_t enabled, int32_t idle_seconds,
     int32_t interval_seconds, int32_t count) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if ((enabled != 0 && enabled != 1) || idle_seconds <= 0 ||
@@ -132,7 +132,7 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_timeouts(
     tl_client_settings* s, uint32_t connect_ms, uint32_t heartbeat_interval_ms,
     uint32_t heartbeat_timeout_ms) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if (connect_ms == 0 || heartbeat_interval_ms == 0 ||
@@ -152,7 +152,7 @@ extern "C" TL_EXPORT tl_status
 tl_client_settings_set_reconnect(tl_client_settings* s, int32_t enabled,
                                  uint32_t min_ms, uint32_t max_ms) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if ((enabled != 0 && enabled != 1) || min_ms == 0 || max_ms < min_ms) {
@@ -169,7 +169,7 @@ tl_client_settings_set_reconnect(tl_client_settings* s, int32_t enabled,
 extern "C" TL_EXPORT tl_status tl_client_settings_set_no_threads(
     tl_client_settings* s, int32_t no_threads) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if (no_threads != 0 && no_threads != 1) {
@@ -183,7 +183,7 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_no_threads(
 extern "C" TL_EXPORT tl_status tl_client_settings_set_initial_wait(
     tl_client_settings* s, uint32_t wait_ms) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     s->settings.initial_wait = absl::Milliseconds(wait_ms);
@@ -194,7 +194,7 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_initial_wait(
 extern "C" TL_EXPORT tl_status tl_client_settings_set_htl_proof_socket(
     tl_client_settings* s, const char* path) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     s->settings.htl_proof_socket = path != nullptr ? path : "";
@@ -205,7 +205,7 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_htl_proof_socket(
 extern "C" TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
     tl_client_settings* s, uint32_t timeout_ms) noexcept {
   if (s == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if (timeout_ms == 0) {

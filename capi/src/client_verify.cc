@@ -14,11 +14,14 @@ using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of
 extern "C" TL_EXPORT tl_status
 tl_client_verify(const tl_client_settings* settings, uint32_t timeout_ms,
                  tl_verify_results** out) noexcept {
-  if (settings == nullptr || out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (settings == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
   }
-  auto* mutable_settings = const_cast<tl_client_settings*>(settings);
-  return Guard(&mutable_settings->last_error, [&]() -> absl::Status {
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
+  // Like tl_client_open: the shared, const settings are not written to.
+  return trustlink::capi::internal::GuardThreadOnly([&]() -> absl::Status {
     absl::StatusOr<std::vector<client::VerifyResult>> r = client::Verify(
         settings->settings, timeout_ms == TL_CLIENT_NO_TIMEOUT
                                 ? absl::Hours(24)
@@ -57,12 +60,21 @@ tl_verify_results_num_failed(const tl_verify_results* r) noexcept {
 extern "C" TL_EXPORT tl_status tl_verify_results_get(
     const tl_verify_results* r, size_t index, tl_status* out_outcome,
     uint16_t* out_port, size_t* out_num_slots) noexcept {
-  if (r == nullptr || out_outcome == nullptr || out_port == nullptr ||
-      out_num_slots == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (r == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_verify_results handle is NULL");
+  }
+  if (out_outcome == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_outcome is NULL");
+  }
+  if (out_port == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_port is NULL");
+  }
+  if (out_num_slots == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_num_slots is NULL");
   }
   if (index >= r->results.size()) {
-    return TL_E_OUT_OF_RANGE;
+    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
+                             TL_E_OUT_OF_RANGE);
   }
   *out_outcome = r->results[index].code;
   *out_port = r->results[index].port;

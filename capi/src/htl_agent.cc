@@ -78,7 +78,9 @@ TL_DEFINE_LAST_ERROR(tl_htl_prover)
 
 extern "C" TL_EXPORT tl_status
 tl_htl_agent_options_new(tl_htl_agent_options** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   tl_htl_agent_options* o = new (std::nothrow) tl_htl_agent_options();
   if (o == nullptr) return TL_E_NO_MEMORY;
   *out = o;
@@ -92,7 +94,10 @@ extern "C" TL_EXPORT void tl_htl_agent_options_free(
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_client_root(
     tl_htl_agent_options* o, const char* path) noexcept {
-  if (o == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (o == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_htl_agent_options handle is NULL");
+  }
   return Guard(&o->last_error, [&]() -> absl::Status {
     if (path == nullptr) return NullArgument("path");
     o->client_root = path;
@@ -102,7 +107,10 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_client_root(
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_options_add_appliance(
     tl_htl_agent_options* o, const char* name) noexcept {
-  if (o == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (o == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_htl_agent_options handle is NULL");
+  }
   return Guard(&o->last_error, [&]() -> absl::Status {
     if (name == nullptr) return NullArgument("name");
     o->appliances.emplace_back(name);
@@ -112,7 +120,10 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_add_appliance(
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_poll_interval_ms(
     tl_htl_agent_options* o, int64_t ms) noexcept {
-  if (o == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (o == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_htl_agent_options handle is NULL");
+  }
   return Guard(&o->last_error, [&]() -> absl::Status {
     if (ms < 10 || ms > 3600 * 1000) {
       return ntl::Error(
@@ -126,7 +137,10 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_poll_interval_ms(
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_runtime_dir(
     tl_htl_agent_options* o, const char* path) noexcept {
-  if (o == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (o == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_htl_agent_options handle is NULL");
+  }
   return Guard(&o->last_error, [&]() -> absl::Status {
     o->runtime_dir = path == nullptr ? "" : path;
     return absl::OkStatus();
@@ -135,7 +149,10 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_runtime_dir(
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_proof_socket(
     tl_htl_agent_options* o, const char* path) noexcept {
-  if (o == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (o == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_htl_agent_options handle is NULL");
+  }
   return Guard(&o->last_error, [&]() -> absl::Status {
     o->proof_socket_set = path != nullptr;
     o->proof_socket = path == nullptr ? "" : path;
@@ -145,7 +162,13 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_options_set_proof_socket(
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_new(tl_htl_agent_options* o,
                                                 tl_htl_agent** out) noexcept {
-  if (o == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (o == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_htl_agent_options handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(&o->last_error, "out is NULL");
+  }
   return Guard(&o->last_error, [&]() -> absl::Status {
     auto a = std::make_unique<tl_htl_agent>();
     if (o->runtime_dir.empty()) {
@@ -180,7 +203,9 @@ extern "C" TL_EXPORT void tl_htl_agent_free(tl_htl_agent* a) noexcept {
 }
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_start(tl_htl_agent* a) noexcept {
-  if (a == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (a == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_htl_agent handle is NULL");
+  }
   return Guard(&a->last_error, [&]() -> absl::Status {
     ntl::internal::MutexLock lock(&a->mu);
     if (!a->proof_socket.empty() && a->service == nullptr) {
@@ -199,7 +224,9 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_start(tl_htl_agent* a) noexcept {
 }
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_stop(tl_htl_agent* a) noexcept {
-  if (a == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (a == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_htl_agent handle is NULL");
+  }
   return Guard(&a->last_error, [&]() -> absl::Status {
     a->agent->Stop();
     ntl::internal::MutexLock lock(&a->mu);
@@ -209,7 +236,9 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_stop(tl_htl_agent* a) noexcept {
 }
 
 extern "C" TL_EXPORT tl_status tl_htl_agent_poll(tl_htl_agent* a) noexcept {
-  if (a == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (a == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_htl_agent handle is NULL");
+  }
   return Guard(&a->last_error, [&]() { return a->agent->PollOnce(); });
 }
 
@@ -217,9 +246,20 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_status(
     const tl_htl_agent* a, const char* appliance, int32_t* out_state,
     uint64_t* out_generation, tl_status* out_last_failure, char* msg_buf,
     size_t msg_buf_len) noexcept {
-  if (a == nullptr || appliance == nullptr || out_state == nullptr ||
-      out_generation == nullptr || out_last_failure == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (a == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_htl_agent handle is NULL");
+  }
+  if (appliance == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "appliance is NULL");
+  }
+  if (out_state == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_state is NULL");
+  }
+  if (out_generation == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_generation is NULL");
+  }
+  if (out_last_failure == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_last_failure is NULL");
   }
   try {
     for (const htl::AgentApplianceStatus& s : a->agent->Status()) {
@@ -232,7 +272,8 @@ extern "C" TL_EXPORT tl_status tl_htl_agent_status(
     }
     return TL_E_NOT_FOUND;
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 
@@ -242,21 +283,20 @@ extern "C" TL_EXPORT size_t tl_htl_proof_max(void) noexcept {
 
 extern "C" TL_EXPORT tl_status tl_htl_default_proof_socket(
     char* buf, size_t buf_len, size_t* out_len) noexcept {
-  if (buf == nullptr || out_len == nullptr) return TL_E_INVALID_ARGUMENT;
   try {
-    const std::string p = htl::DefaultProofSocketPath();
-    if (p.size() + 1 > buf_len) return TL_E_BUFFER_TOO_SMALL;
-    std::memcpy(buf, p.c_str(), p.size() + 1);
-    *out_len = p.size();
-    return TL_OK;
+    return trustlink::capi::internal::CopyString(
+        __func__, htl::DefaultProofSocketPath(), buf, buf_len, out_len);
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 
 extern "C" TL_EXPORT tl_status tl_htl_prover_new(const char* socket_path,
                                                  tl_htl_prover** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   try {
     auto p = std::make_unique<tl_htl_prover>();
     p->socket_path = socket_path != nullptr ? std::string(socket_path)
@@ -264,7 +304,8 @@ extern "C" TL_EXPORT tl_status tl_htl_prover_new(const char* socket_path,
     *out = p.release();
     return TL_OK;
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 
@@ -278,7 +319,9 @@ extern "C" TL_EXPORT tl_status tl_htl_prover_prove(tl_htl_prover* p,
                                                    size_t exporter_len,
                                                    uint8_t* out, size_t out_cap,
                                                    size_t* out_len) noexcept {
-  if (p == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (p == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_htl_prover handle is NULL");
+  }
   return Guard(&p->last_error, [&]() -> absl::Status {
     if (appliance == nullptr || exporter == nullptr || out == nullptr ||
         out_len == nullptr) {
@@ -291,6 +334,7 @@ extern "C" TL_EXPORT tl_status tl_htl_prover_prove(tl_htl_prover* p,
     if (!proof.ok()) return proof.status();
     const std::string encoded = htl::EncodeLinkProof(*proof);
     if (encoded.size() > out_cap) {
+      *out_len = encoded.size();
       return ntl::Error(
           absl::StatusCode::kOutOfRange, TL_E_BUFFER_TOO_SMALL,
           absl::StrCat("an HTL proof needs ", encoded.size(), " bytes"));

@@ -68,8 +68,11 @@ int32_t OttCode(htl::OttStatus s) {
 
 // Run guards a call that needs an open appliance.
 template <typename F>
-tl_status Run(tl_htl_appliance* a, F&& f) noexcept {
-  if (a == nullptr) return TL_E_INVALID_ARGUMENT;
+tl_status Run(const char* function, tl_htl_appliance* a, F&& f) noexcept {
+  if (a == nullptr) {
+    return trustlink::capi::internal::ArgumentError(
+        function, "the tl_htl_appliance handle is NULL");
+  }
   return Guard(&a->last_error, [&]() -> absl::Status {
     if (a->appliance == nullptr) return NotOpen();
     return f(*a->appliance);
@@ -109,7 +112,9 @@ extern "C" TL_EXPORT const char* tl_ott_status_name(int32_t s) noexcept {
 
 extern "C" TL_EXPORT tl_status
 tl_htl_appliance_new(tl_htl_appliance** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   tl_htl_appliance* a = new (std::nothrow) tl_htl_appliance();
   if (a == nullptr) return TL_E_NO_MEMORY;
   *out = a;
@@ -123,7 +128,9 @@ extern "C" TL_EXPORT void tl_htl_appliance_free(tl_htl_appliance* a) noexcept {
 extern "C" TL_EXPORT tl_status tl_htl_appliance_open(tl_htl_appliance* a,
                                                      const char* root,
                                                      int32_t flags) noexcept {
-  if (a == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (a == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_htl_appliance handle is NULL");
+  }
   return Guard(&a->last_error, [&]() -> absl::Status {
     if (root == nullptr) return NullArgument("root");
     if (a->appliance != nullptr) {
@@ -145,7 +152,7 @@ extern "C" TL_EXPORT tl_status tl_htl_appliance_open(tl_htl_appliance* a,
 extern "C" TL_EXPORT tl_status tl_htl_generate_ott(
     tl_htl_appliance* a, const char* client, int64_t expiry_seconds,
     const char* out_dir, const char* file_name) noexcept {
-  return Run(a, [&](htl::Appliance& app) -> absl::Status {
+  return Run(__func__, a, [&](htl::Appliance& app) -> absl::Status {
     if (client == nullptr) return NullArgument("client");
     if (out_dir == nullptr) return NullArgument("out_dir");
     if (file_name == nullptr) return NullArgument("file_name");
@@ -172,7 +179,7 @@ extern "C" TL_EXPORT tl_status tl_htl_generate_ott(
 
 extern "C" TL_EXPORT tl_status tl_htl_set_client_ott_expiry(
     tl_htl_appliance* a, const char* client, int64_t expiry_seconds) noexcept {
-  return Run(a, [&](htl::Appliance& app) -> absl::Status {
+  return Run(__func__, a, [&](htl::Appliance& app) -> absl::Status {
     if (client == nullptr) return NullArgument("client");
     absl::optional<absl::Duration> expiry;
     if (expiry_seconds >= 0) expiry = absl::Seconds(expiry_seconds);
@@ -182,7 +189,7 @@ extern "C" TL_EXPORT tl_status tl_htl_set_client_ott_expiry(
 
 extern "C" TL_EXPORT tl_status tl_htl_clear(tl_htl_appliance* a,
                                             const char* client) noexcept {
-  return Run(a, [&](htl::Appliance& app) -> absl::Status {
+  return Run(__func__, a, [&](htl::Appliance& app) -> absl::Status {
     if (client == nullptr) return NullArgument("client");
     return app.Clear(client);
   });
@@ -190,21 +197,21 @@ extern "C" TL_EXPORT tl_status tl_htl_clear(tl_htl_appliance* a,
 
 extern "C" TL_EXPORT tl_status
 tl_htl_set_grace_period(tl_htl_appliance* a, int64_t seconds) noexcept {
-  return Run(a, [&](htl::Appliance& app) {
+  return Run(__func__, a, [&](htl::Appliance& app) {
     return app.SetGracePeriod(absl::Seconds(seconds));
   });
 }
 
 extern "C" TL_EXPORT tl_status
 tl_htl_set_default_ott_expiry(tl_htl_appliance* a, int64_t seconds) noexcept {
-  return Run(a, [&](htl::Appliance& app) {
+  return Run(__func__, a, [&](htl::Appliance& app) {
     return app.SetDefaultOttExpiry(absl::Seconds(seconds));
   });
 }
 
 extern "C" TL_EXPORT tl_status
 tl_htl_set_heartbeat_interval(tl_htl_appliance* a, int64_t seconds) noexcept {
-  return Run(a, [&](htl::Appliance& app) {
+  return Run(__func__, a, [&](htl::Appliance& app) {
     return app.SetHeartbeatInterval(absl::Seconds(seconds));
   });
 }
@@ -212,7 +219,7 @@ tl_htl_set_heartbeat_interval(tl_htl_appliance* a, int64_t seconds) noexcept {
 extern "C" TL_EXPORT tl_status
 tl_htl_get_settings(tl_htl_appliance* a, int64_t* out_grace,
                     int64_t* out_expiry, int64_t* out_heartbeat) noexcept {
-  return Run(a, [&](htl::Appliance& app) -> absl::Status {
+  return Run(__func__, a, [&](htl::Appliance& app) -> absl::Status {
     if (out_grace == nullptr || out_expiry == nullptr ||
         out_heartbeat == nullptr) {
       return NullArgument("an output pointer");
@@ -229,7 +236,7 @@ tl_htl_get_settings(tl_htl_appliance* a, int64_t* out_grace,
 extern "C" TL_EXPORT tl_status tl_htl_show(tl_htl_appliance* a,
                                            const char* client,
                                            tl_htl_show_list** out) noexcept {
-  return Run(a, [&](htl::Appliance& app) -> absl::Status {
+  return Run(__func__, a, [&](htl::Appliance& app) -> absl::Status {
     if (out == nullptr) return NullArgument("out");
     auto list = std::make_unique<tl_htl_show_list>();
     if (client != nullptr) {
@@ -283,11 +290,24 @@ extern "C" TL_EXPORT const char* tl_htl_show_list_detail(
 extern "C" TL_EXPORT tl_status tl_htl_show_list_row(
     const tl_htl_show_list* list, size_t i, int32_t* out_htl, int32_t* out_ott,
     int64_t* out_expiry, int32_t* out_is_default) noexcept {
-  if (list == nullptr || out_htl == nullptr || out_ott == nullptr ||
-      out_expiry == nullptr || out_is_default == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (list == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_htl_show_list handle is NULL");
   }
-  if (i >= list->rows.size()) return TL_E_OUT_OF_RANGE;
+  if (out_htl == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_htl is NULL");
+  }
+  if (out_ott == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_ott is NULL");
+  }
+  if (out_expiry == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_expiry is NULL");
+  }
+  if (out_is_default == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_is_default is NULL");
+  }
+  if (i >= list->rows.size()) {
+    return TL_ARGUMENT_ERROR(nullptr, "i is out of range", TL_E_OUT_OF_RANGE);
+  }
   const htl::ClientView& v = list->rows[i];
   *out_htl = HtlCode(v.htl);
   *out_ott = OttCode(v.ott);

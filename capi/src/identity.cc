@@ -88,14 +88,21 @@ TL_EXPORT int32_t tl_key_type_default(void) noexcept {
 
 TL_EXPORT tl_status tl_key_type_from_string(const char* text,
                                             int32_t* out) noexcept {
-  if (text == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (text == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "text is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   try {
     absl::StatusOr<ntl::KeyType> type = ntl::ParseKeyType(text);
-    if (!type.ok()) return ntl::ToTlStatus(type.status());
+    if (!type.ok())
+      return trustlink::capi::internal::RecordThreadError(type.status());
     *out = KeyTypeToC(*type);
     return TL_OK;
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 
@@ -106,7 +113,9 @@ TL_EXPORT const char* tl_key_type_name(int32_t key_type) noexcept {
 
 TL_EXPORT tl_status
 tl_identity_options_new(tl_identity_options** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   tl_identity_options* options = new (std::nothrow) tl_identity_options();
   if (options == nullptr) return TL_E_NO_MEMORY;
   *out = options;
@@ -119,7 +128,9 @@ TL_EXPORT void tl_identity_options_free(tl_identity_options* options) noexcept {
 
 TL_EXPORT tl_status tl_identity_options_set_key_type(
     tl_identity_options* options, int32_t key_type) noexcept {
-  if (options == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (options == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_identity_options handle is NULL");
+  }
   return Guard(&options->last_error, [&]() -> absl::Status {
     absl::StatusOr<ntl::KeyType> type = KeyTypeFromC(key_type);
     if (!type.ok()) return type.status();
@@ -130,7 +141,9 @@ TL_EXPORT tl_status tl_identity_options_set_key_type(
 
 TL_EXPORT tl_status tl_identity_options_set_validity_days(
     tl_identity_options* options, int32_t days) noexcept {
-  if (options == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (options == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_identity_options handle is NULL");
+  }
   return Guard(&options->last_error, [&]() -> absl::Status {
     if (days < 1 || days > ntl::kMaxValidityDays) {
       return ntl::Error(absl::StatusCode::kInvalidArgument,
@@ -146,7 +159,9 @@ TL_EXPORT tl_status tl_identity_options_set_validity_days(
 
 TL_EXPORT tl_status tl_identity_options_set_for_server(
     tl_identity_options* options, int32_t for_server) noexcept {
-  if (options == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (options == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_identity_options handle is NULL");
+  }
   options->options.for_server = for_server != 0;
   return options->last_error.Record(absl::OkStatus());
 }
@@ -154,7 +169,9 @@ TL_EXPORT tl_status tl_identity_options_set_for_server(
 TL_EXPORT tl_status tl_identity_create(tl_identity_options* options,
                                        const char* name,
                                        tl_identity** out) noexcept {
-  if (options == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (options == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_identity_options handle is NULL");
+  }
   return Guard(&options->last_error, [&]() -> absl::Status {
     if (name == nullptr || out == nullptr) {
       return ntl::Error(absl::StatusCode::kInvalidArgument,
@@ -179,14 +196,24 @@ TL_EXPORT void tl_identity_free(tl_identity* identity) noexcept {
 
 TL_EXPORT tl_status tl_identity_cert_pem(const tl_identity* identity,
                                          const char** out) noexcept {
-  if (identity == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (identity == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_identity handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   *out = identity->pem.c_str();
   return TL_OK;
 }
 
 TL_EXPORT tl_status tl_identity_fingerprint(const tl_identity* identity,
                                             const char** out) noexcept {
-  if (identity == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (identity == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_identity handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   *out = identity->fingerprint.c_str();
   return TL_OK;
 }
@@ -195,7 +222,9 @@ TL_EXPORT tl_status tl_identity_write(tl_identity* identity, const char* dir,
                                       const char* cert_name,
                                       const char* key_name,
                                       int32_t force) noexcept {
-  if (identity == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (identity == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_identity handle is NULL");
+  }
   return Guard(&identity->last_error, [&]() -> absl::Status {
     if (dir == nullptr || cert_name == nullptr || key_name == nullptr) {
       return ntl::Error(absl::StatusCode::kInvalidArgument,
@@ -213,17 +242,27 @@ TL_EXPORT tl_status tl_identity_write(tl_identity* identity, const char* dir,
 TL_EXPORT tl_status tl_cert_fingerprint_pem(const char* pem, size_t pem_len,
                                             char* buf,
                                             size_t buf_len) noexcept {
-  if (pem == nullptr || buf == nullptr) return TL_E_INVALID_ARGUMENT;
-  if (buf_len < TL_FINGERPRINT_LEN + 1) return TL_E_BUFFER_TOO_SMALL;
+  if (pem == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "pem is NULL");
+  }
+  if (buf == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "buf is NULL");
+  }
+  if (buf_len < TL_FINGERPRINT_LEN + 1) {
+    return TL_ARGUMENT_ERROR(nullptr, "buf needs TL_FINGERPRINT_LEN + 1 bytes",
+                             TL_E_BUFFER_TOO_SMALL);
+  }
   try {
     absl::StatusOr<ntl::Certificate> cert = ntl::Certificate::ParsePem(
         absl::string_view(pem, pem_len), "certificate");
-    if (!cert.ok()) return ntl::ToTlStatus(cert.status());
+    if (!cert.ok())
+      return trustlink::capi::internal::RecordThreadError(cert.status());
     std::string fp = cert->Sha256Fingerprint();
     std::memcpy(buf, fp.c_str(), fp.size() + 1);
     return TL_OK;
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 

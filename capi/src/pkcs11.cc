@@ -90,7 +90,7 @@ extern "C" {
 
 TL_EXPORT tl_status tl_p11_setup_new(tl_p11_setup** out) noexcept {
   if (out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
   tl_p11_setup* s = new (std::nothrow) tl_p11_setup;
   if (s == nullptr) {
@@ -105,7 +105,7 @@ TL_EXPORT void tl_p11_setup_free(tl_p11_setup* setup) noexcept { delete setup; }
 TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup* setup,
                                          const char* dir) noexcept {
   if (setup == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
   }
   return Guard(&setup->last_error, [&]() -> absl::Status {
     if (dir == nullptr) {
@@ -119,7 +119,7 @@ TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup* setup,
 TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup* setup,
                                                 const char* arg) noexcept {
   if (setup == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
   }
   return Guard(&setup->last_error, [&]() -> absl::Status {
     if (arg == nullptr) {
@@ -134,7 +134,7 @@ TL_EXPORT tl_status tl_p11_setup_add_partition(tl_p11_setup* setup,
                                                const char* server,
                                                const char* partition) noexcept {
   if (setup == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
   }
   return Guard(&setup->last_error, [&]() -> absl::Status {
     if (server == nullptr || partition == nullptr) {
@@ -149,7 +149,7 @@ TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup* setup,
                                        size_t* out_num_written,
                                        size_t* out_num_removed) noexcept {
   if (setup == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
   }
   return Guard(&setup->last_error, [&]() -> absl::Status {
     if (out_num_written == nullptr || out_num_removed == nullptr) {
@@ -178,7 +178,7 @@ TL_DEFINE_LAST_ERROR(tl_p11_setup)
 
 TL_EXPORT tl_status tl_p11_bridge_new(tl_p11_bridge** out) noexcept {
   if (out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
   tl_p11_bridge* b = new (std::nothrow) tl_p11_bridge;
   if (b == nullptr) {
@@ -195,7 +195,7 @@ TL_EXPORT void tl_p11_bridge_free(tl_p11_bridge* bridge) noexcept {
 TL_EXPORT tl_status tl_p11_bridge_set_report_fd(tl_p11_bridge* bridge,
                                                 int fd) noexcept {
   if (bridge == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_bridge handle is NULL");
   }
   bridge->report_fd = fd;
   return bridge->last_error.Record(absl::OkStatus());
@@ -205,7 +205,7 @@ TL_EXPORT tl_status tl_p11_bridge_deliver(tl_p11_bridge* bridge,
                                           const uint8_t* data,
                                           size_t len) noexcept {
   if (bridge == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_bridge handle is NULL");
   }
   return Guard(&bridge->last_error, [&]() -> absl::Status {
     if (data == nullptr && len > 0) {
@@ -229,7 +229,7 @@ TL_EXPORT tl_status tl_p11_bridge_deliver(tl_p11_bridge* bridge,
 TL_EXPORT tl_status tl_p11_bridge_end(tl_p11_bridge* bridge, tl_status status,
                                       const char* message) noexcept {
   if (bridge == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_bridge handle is NULL");
   }
   return Guard(&bridge->last_error, [&]() -> absl::Status {
     absl::Status end =
@@ -257,7 +257,7 @@ TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge* bridge, int in_fd,
                                       tl_p11_close_fn close,
                                       void* userdata) noexcept {
   if (bridge == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_bridge handle is NULL");
   }
   return Guard(&bridge->last_error, [&]() -> absl::Status {
     if (send == nullptr || close == nullptr) {

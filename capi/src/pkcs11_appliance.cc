@@ -133,7 +133,7 @@ extern "C" {
 
 TL_EXPORT tl_status tl_p11_tokens_new(tl_p11_tokens** out) noexcept {
   if (out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
   auto* t = new (std::nothrow) tl_p11_tokens();
   if (t == nullptr) {
@@ -150,7 +150,7 @@ TL_EXPORT void tl_p11_tokens_free(tl_p11_tokens* tokens) noexcept {
 TL_EXPORT tl_status tl_p11_tokens_open(tl_p11_tokens* tokens,
                                        const char* appliance_root) noexcept {
   if (tokens == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_tokens handle is NULL");
   }
   return Guard(&tokens->last_error, [&]() -> absl::Status {
     if (appliance_root == nullptr) {
@@ -171,7 +171,7 @@ TL_EXPORT tl_status tl_p11_tokens_create(tl_p11_tokens* tokens,
                                          const char* so_pin,
                                          const char* user_pin) noexcept {
   if (tokens == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_tokens handle is NULL");
   }
   return Guard(&tokens->last_error, [&]() -> absl::Status {
     if (partition == nullptr || so_pin == nullptr || user_pin == nullptr) {
@@ -189,7 +189,7 @@ TL_EXPORT tl_status tl_p11_tokens_create(tl_p11_tokens* tokens,
 TL_EXPORT tl_status tl_p11_tokens_remove(tl_p11_tokens* tokens,
                                          const char* partition) noexcept {
   if (tokens == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_tokens handle is NULL");
   }
   return Guard(&tokens->last_error, [&]() -> absl::Status {
     if (partition == nullptr) {
@@ -206,7 +206,7 @@ TL_EXPORT tl_status tl_p11_tokens_exists(const tl_p11_tokens* tokens,
                                          const char* partition,
                                          int32_t* out_exists) noexcept {
   if (tokens == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_tokens handle is NULL");
   }
   auto* t = const_cast<tl_p11_tokens*>(tokens);  // for its last error only
   return Guard(&t->last_error, [&]() -> absl::Status {
@@ -227,7 +227,7 @@ TL_EXPORT tl_status tl_p11_tokens_exists(const tl_p11_tokens* tokens,
 
 TL_EXPORT tl_status tl_p11_service_new(tl_p11_service** out) noexcept {
   if (out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
   auto* s = new (std::nothrow) tl_p11_service();
   if (s == nullptr) {
@@ -244,7 +244,7 @@ TL_EXPORT void tl_p11_service_free(tl_p11_service* service) noexcept {
 TL_EXPORT tl_status tl_p11_service_open(tl_p11_service* service,
                                         const char* appliance_root) noexcept {
   if (service == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_service handle is NULL");
   }
   return Guard(&service->last_error, [&]() -> absl::Status {
     if (appliance_root == nullptr) {
@@ -271,7 +271,7 @@ TL_EXPORT tl_status tl_p11_service_open(tl_p11_service* service,
 TL_EXPORT tl_status tl_p11_service_add_to_server(tl_p11_service* service,
                                                  tl_server* server) noexcept {
   if (service == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_service handle is NULL");
   }
   return Guard(&service->last_error, [&]() -> absl::Status {
     if (server == nullptr) {
@@ -297,7 +297,7 @@ TL_EXPORT tl_status tl_p11_service_close_partition(
     tl_p11_service* service, const char* partition, tl_status status,
     const char* message, size_t* out_num_closed) noexcept {
   if (service == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_service handle is NULL");
   }
   return Guard(&service->last_error, [&]() -> absl::Status {
     if (partition == nullptr || out_num_closed == nullptr) {
@@ -319,7 +319,7 @@ TL_EXPORT tl_status tl_p11_service_close_partition(
 TL_EXPORT tl_status tl_p11_service_num_live(tl_p11_service* service,
                                             size_t* out) noexcept {
   if (service == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_service handle is NULL");
   }
   return Guard(&service->last_error, [&]() -> absl::Status {
     if (out == nullptr) {

@@ -1,6 +1,7 @@
 // tl_registry: opening, watching and the client half of trustlink/registry.h.
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "absl/strings/str_cat.h"
@@ -63,34 +64,61 @@ extern "C" {
 TL_EXPORT tl_status tl_appliance_default_root(char* buf, size_t buf_len,
                                               size_t* out_len) noexcept {
   try {
-    std::string root = DefaultRoot();
-    if (out_len == nullptr || (buf == nullptr && buf_len > 0))
-      return TL_E_INVALID_ARGUMENT;
-    if (buf_len < root.size() + 1) return TL_E_BUFFER_TOO_SMALL;
-    std::memcpy(buf, root.c_str(), root.size() + 1);
-    *out_len = root.size();
-    return TL_OK;
+    return trustlink::capi::internal::CopyString(__func__, DefaultRoot(), buf,
+                                                 buf_len, out_len);
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
 }
 
+}  // extern "C"
+
+namespace {
+
+// Load opens the registry at `root` (NULL: the default) into `r`.
+absl::Status Load(tl_registry* r, const char* root, int32_t flags) {
+  r->root = root != nullptr ? std::string(root) : DefaultRoot();
+  auto opened =
+      reg::Registry::Open(r->root, (flags & TL_REGISTRY_OPEN_CREATE) != 0);
+  if (!opened.ok()) return opened.status();
+  r->registry = std::move(*opened);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+extern "C" {
+
 TL_EXPORT tl_status tl_registry_open(const char* root, int32_t flags,
                                      tl_registry** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   auto* r = new (std::nothrow) tl_registry();
-  if (r == nullptr) return TL_E_NO_MEMORY;
-  tl_status st = Guard(&r->last_error, [&]() -> absl::Status {
-    r->root = root != nullptr ? std::string(root) : DefaultRoot();
-    auto opened =
-        reg::Registry::Open(r->root, (flags & TL_REGISTRY_OPEN_CREATE) != 0);
-    if (!opened.ok()) return opened.status();
-    r->registry = std::move(*opened);
-    return absl::OkStatus();
-  });
+  if (r == nullptr) {
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
+  }
+  tl_status st = Guard(&r->last_error, [&]() { return Load(r, root, flags); });
   // The handle carries the message either way; see registry.h.
   *out = r;
   return st;
+}
+
+TL_EXPORT tl_status tl_registry_load(const char* root, int32_t flags,
+                                     tl_registry** out) noexcept {
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
+  return trustlink::capi::internal::GuardThreadOnly([&]() -> absl::Status {
+    auto r = std::make_unique<tl_registry>();
+    absl::Status loaded = Load(r.get(), root, flags);
+    if (loaded.ok()) {
+      *out = r.release();
+    }
+    return loaded;
+  });
 }
 
 TL_EXPORT void tl_registry_free(tl_registry* r) noexcept { delete r; }
@@ -98,13 +126,6 @@ TL_EXPORT void tl_registry_free(tl_registry* r) noexcept { delete r; }
 TL_EXPORT const char* tl_registry_root(const tl_registry* r) noexcept {
   return r != nullptr ? r->root.c_str() : "";
 }
-
-#define TL_REGISTRY_BODY(r)                                  \
-  if ((r) == nullptr) return TL_E_INVALID_ARGUMENT;          \
-  if ((r)->registry == nullptr)                              \
-    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION,     \
-                               "the registry did not open"); \
-  return Guard(&(r)->last_error, [&]() -> absl::Status
 
 TL_EXPORT tl_status tl_registry_generation(tl_registry* r,
                                            uint64_t* out) noexcept {
@@ -117,7 +138,12 @@ TL_EXPORT tl_status tl_registry_generation(tl_registry* r,
 
 TL_EXPORT tl_status tl_registry_watch_fd(const tl_registry* r,
                                          int32_t* out_fd) noexcept {
-  if (r == nullptr || out_fd == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (r == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_registry handle is NULL");
+  }
+  if (out_fd == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_fd is NULL");
+  }
   if (r->registry == nullptr) return TL_E_FAILED_PRECONDITION;
   *out_fd = r->registry->watch_fd();
   return TL_OK;
@@ -129,7 +155,9 @@ TL_EXPORT tl_status tl_registry_refresh(tl_registry* r) noexcept {
 
 TL_EXPORT tl_status
 tl_client_registration_new(tl_client_registration** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   auto* r = new (std::nothrow) tl_client_registration();
   if (r == nullptr) return TL_E_NO_MEMORY;
   *out = r;
@@ -140,8 +168,10 @@ TL_EXPORT void tl_client_registration_free(tl_client_registration* r) noexcept {
   delete r;
 }
 
-#define TL_SETTER_BODY(h)                           \
-  if ((h) == nullptr) return TL_E_INVALID_ARGUMENT; \
+#define TL_SETTER_BODY(h)                                    \
+  if ((h) == nullptr) {                                      \
+    return TL_ARGUMENT_ERROR(nullptr, "the handle is NULL"); \
+  }                                                          \
   return Guard(&(h)->last_error, [&]() -> absl::Status
 
 TL_EXPORT tl_status tl_client_registration_set_label(
@@ -186,21 +216,30 @@ TL_EXPORT tl_status tl_client_registration_set_certificate_pem(
 
 TL_EXPORT tl_status tl_client_registration_set_require_htl(
     tl_client_registration* r, int32_t require_htl) noexcept {
-  if (r == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (r == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_client_registration handle is NULL");
+  }
   r->reg.require_htl = require_htl != 0;
   return TL_OK;
 }
 
 TL_EXPORT tl_status tl_client_registration_set_ott_expiry(
     tl_client_registration* r, int64_t seconds) noexcept {
-  if (r == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (r == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_client_registration handle is NULL");
+  }
   r->reg.ott_expiry_seconds = seconds;
   return TL_OK;
 }
 
 TL_EXPORT tl_status tl_client_registration_set_force(tl_client_registration* r,
                                                      int32_t force) noexcept {
-  if (r == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (r == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_client_registration handle is NULL");
+  }
   r->reg.force_name_mismatch = force != 0;
   return TL_OK;
 }

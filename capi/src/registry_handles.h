@@ -69,4 +69,16 @@ absl::Status NullArgument(const char* what);
 
 }  // namespace trustlink::capi::internal
 
+// TL_REGISTRY_BODY(r) { ... }); is the body of a call on an open registry:
+// a NULL or unopened `r` fails, the rest runs under Guard (which must be in
+// scope as Guard).
+#define TL_REGISTRY_BODY(r)                                              \
+  if ((r) == nullptr) {                                                  \
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_registry handle is NULL"); \
+  }                                                                      \
+  if ((r)->registry == nullptr)                                          \
+    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION,                 \
+                               "the registry did not open");             \
+  return Guard(&(r)->last_error, [&]() -> absl::Status
+
 #endif  // TRUSTLINK_CAPI_SRC_REGISTRY_HANDLES_H_

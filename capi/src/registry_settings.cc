@@ -72,13 +72,6 @@ absl::Status GiveIdentity(absl::StatusOr<reg::ServerIdentities> ids,
 
 extern "C" {
 
-#define TL_REGISTRY_BODY(r)                                  \
-  if ((r) == nullptr) return TL_E_INVALID_ARGUMENT;          \
-  if ((r)->registry == nullptr)                              \
-    return (r)->last_error.Set(TL_E_FAILED_PRECONDITION,     \
-                               "the registry did not open"); \
-  return Guard(&(r)->last_error, [&]() -> absl::Status
-
 TL_EXPORT tl_status tl_registry_create_partition(
     tl_registry* r, const char* name, const char* label, const char* serial,
     tl_partition_info** out) noexcept {
@@ -190,7 +183,9 @@ TL_EXPORT const char* tl_partition_info_client(const tl_partition_info* info,
 
 TL_EXPORT tl_status
 tl_appliance_settings_new(tl_appliance_settings** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   auto* s = new (std::nothrow) tl_appliance_settings();
   if (s == nullptr) return TL_E_NO_MEMORY;
   *out = s;
@@ -250,7 +245,10 @@ tl_registry_update_settings(tl_registry* r, const tl_appliance_settings* patch,
 
 TL_EXPORT tl_status tl_appliance_settings_set_bind_address(
     tl_appliance_settings* s, const char* address) noexcept {
-  if (s == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (s == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_appliance_settings handle is NULL");
+  }
   return Guard(&s->last_error, [&]() -> absl::Status {
     if (address == nullptr) return NullArgument("address");
     auto name = trustlink::ntl::CanonicalizeName(address);
@@ -270,14 +268,20 @@ TL_EXPORT tl_status tl_appliance_settings_set_bind_address(
 
 #define TL_INT_SETTING(fn, field, index)                                     \
   TL_EXPORT tl_status fn(tl_appliance_settings* s, int32_t value) noexcept { \
-    if (s == nullptr) return TL_E_INVALID_ARGUMENT;                          \
+    if (s == nullptr) {                                                      \
+      return TL_ARGUMENT_ERROR(nullptr,                                      \
+                               "the tl_appliance_settings handle is NULL");  \
+    }                                                                        \
     s->values.field = value;                                                 \
     s->set[index] = true;                                                    \
     return TL_OK;                                                            \
   }
 #define TL_BOOL_SETTING(fn, field, index)                                    \
   TL_EXPORT tl_status fn(tl_appliance_settings* s, int32_t value) noexcept { \
-    if (s == nullptr) return TL_E_INVALID_ARGUMENT;                          \
+    if (s == nullptr) {                                                      \
+      return TL_ARGUMENT_ERROR(nullptr,                                      \
+                               "the tl_appliance_settings handle is NULL");  \
+    }                                                                        \
     s->values.field = value != 0;                                            \
     s->set[index] = true;                                                    \
     return TL_OK;                                                            \

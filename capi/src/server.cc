@@ -50,8 +50,11 @@ extern "C" {
 
 TL_EXPORT tl_status tl_server_new(const tl_server_options* opts,
                                   tl_server** out) noexcept {
-  if (opts == nullptr || out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (opts == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
   auto* o = const_cast<tl_server_options*>(opts);
   tl_server* created = nullptr;
@@ -138,7 +141,7 @@ TL_EXPORT tl_status tl_server_set_request_handler(tl_server* server,
                                                   tl_server_request_fn fn,
                                                   void* userdata) noexcept {
   if (server == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
   }
   return Guard(&server->last_error, [&]() -> absl::Status {
     if (fn == nullptr) {
@@ -158,7 +161,7 @@ TL_EXPORT tl_status tl_server_set_request_handler(tl_server* server,
 TL_EXPORT tl_status tl_server_enable_htl(tl_server* server,
                                          const char* root) noexcept {
   if (server == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
   }
   return Guard(&server->last_error, [&]() -> absl::Status {
     const std::string dir = root != nullptr ? std::string(root) : server->root;
@@ -185,7 +188,7 @@ TL_EXPORT tl_status tl_server_enable_htl(tl_server* server,
 
 TL_EXPORT tl_status tl_server_start(tl_server* server) noexcept {
   if (server == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
   }
   return Guard(&server->last_error, [&]() -> absl::Status {
     absl::Status st = server->server->Start();
@@ -196,8 +199,11 @@ TL_EXPORT tl_status tl_server_start(tl_server* server) noexcept {
 
 TL_EXPORT tl_status tl_server_port(const tl_server* server,
                                    uint16_t* out_port) noexcept {
-  if (server == nullptr || out_port == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (server == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
+  }
+  if (out_port == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_port is NULL");
   }
   *out_port = server->server->port();
   return TL_OK;
@@ -206,7 +212,7 @@ TL_EXPORT tl_status tl_server_port(const tl_server* server,
 TL_EXPORT tl_status tl_server_stop(tl_server* server,
                                    uint32_t grace_ms) noexcept {
   if (server == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
   }
   return Guard(&server->last_error, [&]() -> absl::Status {
     server->server->Shutdown(absl::Milliseconds(grace_ms));
@@ -218,8 +224,11 @@ TL_EXPORT tl_status tl_server_responder_respond(tl_server_responder* responder,
                                                 int32_t status,
                                                 const uint8_t* data,
                                                 size_t data_len) noexcept {
-  if (responder == nullptr || (data == nullptr && data_len != 0)) {
-    return TL_E_INVALID_ARGUMENT;
+  if (responder == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_responder handle is NULL");
+  }
+  if (data == nullptr && data_len != 0) {
+    return TL_ARGUMENT_ERROR(nullptr, "data is NULL but data_len is not 0");
   }
   try {
     std::string payload(reinterpret_cast<const char*>(data), data_len);

@@ -59,10 +59,6 @@ inline absl::Status NullArg(const char* what) {
                                absl::StrCat(what, " must not be NULL"));
 }
 
-// LogPriority is the syslog priority of a server log line, from its event
-// word (docs/server.md, "Log lines"): see tl_server_log_fn.
-int32_t LogPriority(absl::string_view line);
-
 }  // namespace trustlink::capi::server_internal
 
 #endif  // TRUSTLINK_CAPI_SRC_SERVER_HANDLES_H_

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "capi/src/log_hook.h"
 #include "capi/src/server_handles.h"
 #include "ntl/server/admission.h"
 
@@ -16,12 +17,18 @@ extern "C" {
 
 TL_EXPORT tl_status tl_server_options_new(tl_server_options** out) noexcept {
   if (out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
   auto* o = new (std::nothrow) tl_server_options();
   if (o == nullptr) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
+  // Every server of the C ABI logs through tl_set_log_callback's hook (stderr
+  // until one is set).
+  o->options.log = [](absl::string_view line) {
+    trustlink::capi::internal::LogLine("ntls", line);
+  };
   *out = o;
   return TL_OK;
 }
@@ -34,7 +41,7 @@ TL_EXPORT tl_status tl_server_options_set_listen(tl_server_options* opts,
                                                  const char* address,
                                                  uint16_t port) noexcept {
   if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
   }
   return Guard(&opts->last_error, [&]() -> absl::Status {
     if (address == nullptr) {
@@ -51,7 +58,7 @@ TL_EXPORT tl_status
 tl_server_options_set_root(tl_server_options* opts, const char* root,
                            const char* appliance_name) noexcept {
   if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
   }
   return Guard(&opts->last_error, [&]() -> absl::Status {
     if (root == nullptr || *root == '\0') {
@@ -69,28 +76,10 @@ tl_server_options_set_root(tl_server_options* opts, const char* root,
   });
 }
 
-TL_EXPORT tl_status tl_server_options_set_log(tl_server_options* opts,
-                                              tl_server_log_fn fn,
-                                              void* userdata) noexcept {
-  if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
-  }
-  if (fn == nullptr) {
-    opts->options.log = nullptr;
-  } else {
-    opts->options.log = [fn, userdata](absl::string_view line) {
-      const std::string text(line);  // NUL-terminated for C callers
-      fn(userdata, trustlink::capi::server_internal::LogPriority(line),
-         text.c_str(), text.size());
-    };
-  }
-  return opts->last_error.Record(absl::OkStatus());
-}
-
 TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options* opts,
                                                   int32_t threads) noexcept {
   if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
   }
   return Guard(&opts->last_error, [&]() -> absl::Status {
     if (threads < 0 || threads > 1024) {
@@ -108,7 +97,7 @@ TL_EXPORT tl_status tl_server_options_set_limits(
     uint32_t max_unauthenticated_per_ip, uint32_t handshake_timeout_ms,
     uint32_t idle_timeout_ms, uint32_t max_frame_payload) noexcept {
   if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
   }
   return Guard(&opts->last_error, [&]() -> absl::Status {
     srv::ServerOptions& o = opts->options;
@@ -145,7 +134,7 @@ TL_EXPORT tl_status
 tl_server_options_set_certificate(tl_server_options* opts, const char* cert_pem,
                                   const char* key_pem) noexcept {
   if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
   }
   return Guard(&opts->last_error, [&]() -> absl::Status {
     if (cert_pem == nullptr || key_pem == nullptr) {
@@ -164,7 +153,7 @@ tl_server_options_set_certificate(tl_server_options* opts, const char* cert_pem,
 TL_EXPORT tl_status tl_server_options_set_ipcheck(tl_server_options* opts,
                                                   int32_t on) noexcept {
   if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
   }
   opts->ipcheck = on != 0;
   return opts->last_error.Record(absl::OkStatus());
@@ -176,7 +165,7 @@ TL_EXPORT tl_status tl_server_options_add_client(tl_server_options* opts,
                                                  const char* ip,
                                                  int32_t require_htl) noexcept {
   if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
   }
   return Guard(&opts->last_error, [&]() -> absl::Status {
     if (label == nullptr || cert_pem == nullptr) {
@@ -212,7 +201,7 @@ TL_EXPORT tl_status tl_server_options_assign_partition(
     tl_server_options* opts, const char* client_label, const char* partition,
     const char* slot_label, const char* serial) noexcept {
   if (opts == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
   }
   return Guard(&opts->last_error, [&]() -> absl::Status {
     if (client_label == nullptr || partition == nullptr) {

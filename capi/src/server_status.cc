@@ -12,8 +12,11 @@ extern "C" {
 
 TL_EXPORT tl_status tl_server_status_new(tl_server* server,
                                          tl_server_status** out) noexcept {
-  if (server == nullptr || out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (server == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(&server->last_error, "out is NULL");
   }
   tl_server_status* created = nullptr;
   tl_status st = Guard(&server->last_error, [&]() -> absl::Status {
@@ -34,8 +37,11 @@ TL_EXPORT void tl_server_status_free(tl_server_status* status) noexcept {
 
 TL_EXPORT tl_status tl_server_status_listen(const tl_server_status* status,
                                             const char** out_listen) noexcept {
-  if (status == nullptr || out_listen == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (status == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_status handle is NULL");
+  }
+  if (out_listen == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_listen is NULL");
   }
   *out_listen = status->status.listen.c_str();
   return TL_OK;
@@ -44,9 +50,14 @@ TL_EXPORT tl_status tl_server_status_listen(const tl_server_status* status,
 TL_EXPORT tl_status tl_server_status_connections(
     const tl_server_status* status, uint32_t* out_admitted,
     uint32_t* out_unauthenticated) noexcept {
-  if (status == nullptr || out_admitted == nullptr ||
-      out_unauthenticated == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (status == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_status handle is NULL");
+  }
+  if (out_admitted == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_admitted is NULL");
+  }
+  if (out_unauthenticated == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_unauthenticated is NULL");
   }
   *out_admitted = static_cast<uint32_t>(status->status.connections);
   *out_unauthenticated = static_cast<uint32_t>(status->status.unauthenticated);
@@ -55,8 +66,11 @@ TL_EXPORT tl_status tl_server_status_connections(
 
 TL_EXPORT tl_status tl_server_status_num_clients(const tl_server_status* status,
                                                  size_t* out) noexcept {
-  if (status == nullptr || out == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (status == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_status handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
   *out = status->status.clients.size();
   return TL_OK;
@@ -65,12 +79,20 @@ TL_EXPORT tl_status tl_server_status_num_clients(const tl_server_status* status,
 TL_EXPORT tl_status tl_server_status_client(
     const tl_server_status* status, size_t i, const char** out_label,
     const char** out_fingerprint, uint32_t* out_connections) noexcept {
-  if (status == nullptr || out_label == nullptr || out_fingerprint == nullptr ||
-      out_connections == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+  if (status == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_status handle is NULL");
+  }
+  if (out_label == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_label is NULL");
+  }
+  if (out_fingerprint == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_fingerprint is NULL");
+  }
+  if (out_connections == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_connections is NULL");
   }
   if (i >= status->status.clients.size()) {
-    return TL_E_OUT_OF_RANGE;
+    return TL_ARGUMENT_ERROR(nullptr, "i is out of range", TL_E_OUT_OF_RANGE);
   }
   const srv::ClientStatus& c = status->status.clients[i];
   *out_label = c.label.c_str();

@@ -77,7 +77,7 @@ TL_EXPORT tl_status tl_server_add_stream_service(
     tl_server_stream_data_fn data_fn, tl_server_stream_close_fn close_fn,
     void* userdata) noexcept {
   if (server == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
   }
   return Guard(&server->last_error, [&]() -> absl::Status {
     if (name == nullptr || open_fn == nullptr || data_fn == nullptr ||
@@ -99,14 +99,18 @@ TL_EXPORT tl_status tl_server_add_stream_service(
 TL_EXPORT tl_status tl_server_stream_send(tl_server_stream* stream,
                                           const uint8_t* data,
                                           size_t data_len) noexcept {
-  if (stream == nullptr || (data == nullptr && data_len != 0)) {
-    return TL_E_INVALID_ARGUMENT;
+  if (stream == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_stream handle is NULL");
+  }
+  if (data == nullptr && data_len != 0) {
+    return TL_ARGUMENT_ERROR(nullptr, "data is NULL but data_len is not 0");
   }
   try {
     stream->sink->Send(
         std::string(reinterpret_cast<const char*>(data), data_len));
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
   return TL_OK;
 }
@@ -115,12 +119,13 @@ TL_EXPORT tl_status tl_server_stream_close(tl_server_stream* stream,
                                            int32_t status,
                                            const char* message) noexcept {
   if (stream == nullptr) {
-    return TL_E_INVALID_ARGUMENT;
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_stream handle is NULL");
   }
   try {
     stream->sink->Close(status, message ? message : "");
   } catch (...) {
-    return TL_E_NO_MEMORY;
+    return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
+                                                     "out of memory");
   }
   return TL_OK;
 }

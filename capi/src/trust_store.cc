@@ -47,7 +47,9 @@ absl::Status NullArgument(const char* what) {
 extern "C" {
 
 TL_EXPORT tl_status tl_trust_store_new(tl_trust_store** out) noexcept {
-  if (out == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
   tl_trust_store* store = new (std::nothrow) tl_trust_store();
   if (store == nullptr) return TL_E_NO_MEMORY;
   *out = store;
@@ -61,7 +63,9 @@ TL_EXPORT void tl_trust_store_free(tl_trust_store* store) noexcept {
 TL_EXPORT tl_status tl_trust_store_open(tl_trust_store* store,
                                         const char* client_root,
                                         int32_t create) noexcept {
-  if (store == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (store == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_trust_store handle is NULL");
+  }
   return Guard(&store->last_error, [&]() -> absl::Status {
     if (client_root == nullptr) return NullArgument("client_root");
     absl::StatusOr<ntl::internal::SafeDir> root =
@@ -80,7 +84,9 @@ TL_EXPORT tl_status tl_trust_store_add_server(tl_trust_store* store,
                                               size_t pem_len, int32_t replace,
                                               char* out_fingerprint,
                                               size_t fingerprint_len) noexcept {
-  if (store == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (store == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_trust_store handle is NULL");
+  }
   return Guard(&store->last_error, [&]() -> absl::Status {
     if (!store->store) return NotOpen();
     if (name == nullptr || pem == nullptr) return NullArgument("name and pem");
@@ -103,7 +109,9 @@ TL_EXPORT tl_status tl_trust_store_add_server(tl_trust_store* store,
 
 TL_EXPORT tl_status tl_trust_store_remove_server(tl_trust_store* store,
                                                  const char* name) noexcept {
-  if (store == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (store == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_trust_store handle is NULL");
+  }
   return Guard(&store->last_error, [&]() -> absl::Status {
     if (!store->store) return NotOpen();
     if (name == nullptr) return NullArgument("name");
@@ -113,7 +121,9 @@ TL_EXPORT tl_status tl_trust_store_remove_server(tl_trust_store* store,
 
 TL_EXPORT tl_status tl_trust_store_load_pinned(
     tl_trust_store* store, tl_server_cert_list** out) noexcept {
-  if (store == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (store == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_trust_store handle is NULL");
+  }
   return Guard(&store->last_error, [&]() -> absl::Status {
     if (!store->store) return NotOpen();
     if (out == nullptr) return NullArgument("out");
@@ -131,7 +141,9 @@ TL_EXPORT tl_status tl_trust_store_load_pinned(
 }
 
 TL_EXPORT tl_status tl_trust_store_check(tl_trust_store* store) noexcept {
-  if (store == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (store == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_trust_store handle is NULL");
+  }
   return Guard(&store->last_error, [&]() -> absl::Status {
     if (!store->store) return NotOpen();
     absl::StatusOr<ntl::VerifyReport> report = store->store->Verify();
@@ -155,7 +167,9 @@ TL_EXPORT tl_status tl_trust_store_check(tl_trust_store* store) noexcept {
 
 TL_EXPORT tl_status tl_trust_store_repair(tl_trust_store* store,
                                           size_t* out_num_changes) noexcept {
-  if (store == nullptr) return TL_E_INVALID_ARGUMENT;
+  if (store == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_trust_store handle is NULL");
+  }
   return Guard(&store->last_error, [&]() -> absl::Status {
     if (!store->store) return NotOpen();
     if (out_num_changes == nullptr) return NullArgument("out_num_changes");
@@ -175,14 +189,23 @@ tl_server_cert_list_count(const tl_server_cert_list* list) noexcept {
   return list == nullptr ? 0 : list->items.size();
 }
 
-#define TL_CERT_LIST_GETTER(field)                                       \
-  TL_EXPORT tl_status tl_server_cert_list_##field(                       \
-      const tl_server_cert_list* list, size_t index,                     \
-      const char** out) noexcept {                                       \
-    if (list == nullptr || out == nullptr) return TL_E_INVALID_ARGUMENT; \
-    if (index >= list->items.size()) return TL_E_OUT_OF_RANGE;           \
-    *out = list->items[index].field.c_str();                             \
-    return TL_OK;                                                        \
+#define TL_CERT_LIST_GETTER(field)                                        \
+  TL_EXPORT tl_status tl_server_cert_list_##field(                        \
+      const tl_server_cert_list* list, size_t index,                      \
+      const char** out) noexcept {                                        \
+    if (list == nullptr) {                                                \
+      return TL_ARGUMENT_ERROR(nullptr,                                   \
+                               "the tl_server_cert_list handle is NULL"); \
+    }                                                                     \
+    if (out == nullptr) {                                                 \
+      return TL_ARGUMENT_ERROR(nullptr, "out is NULL");                   \
+    }                                                                     \
+    if (index >= list->items.size()) {                                    \
+      return TL_ARGUMENT_ERROR(nullptr, "index is out of range",          \
+                               TL_E_OUT_OF_RANGE);                        \
+    }                                                                     \
+    *out = list->items[index].field.c_str();                              \
+    return TL_OK;                                                         \
   }
 
 TL_CERT_LIST_GETTER(name)
@@ -192,9 +215,19 @@ TL_CERT_LIST_GETTER(pem)
 TL_EXPORT tl_status tl_server_cert_list_der(const tl_server_cert_list* list,
                                             size_t index, const uint8_t** out,
                                             size_t* out_len) noexcept {
-  if (list == nullptr || out == nullptr || out_len == nullptr)
-    return TL_E_INVALID_ARGUMENT;
-  if (index >= list->items.size()) return TL_E_OUT_OF_RANGE;
+  if (list == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_cert_list handle is NULL");
+  }
+  if (out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
+  }
+  if (out_len == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "out_len is NULL");
+  }
+  if (index >= list->items.size()) {
+    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
+                             TL_E_OUT_OF_RANGE);
+  }
   *out = reinterpret_cast<const uint8_t*>(list->items[index].der.data());
   *out_len = list->items[index].der.size();
   return TL_OK;

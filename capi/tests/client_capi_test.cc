@@ -193,9 +193,9 @@ TEST_F(ClientCapiTest, BadSettingsAreRefusedWithAMessage) {
   EXPECT_EQ(c, nullptr);
   char buf[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
-  ASSERT_EQ(tl_client_settings_last_error(empty, buf, sizeof(buf), &len),
-            TL_OK);
-  EXPECT_NE(std::string(buf).find("addServer"), std::string::npos);
+  ASSERT_EQ(tl_last_error(buf, sizeof(buf), &len), TL_OK);
+  EXPECT_NE(std::string(buf).find("tl_client_settings_add_server"),
+            std::string::npos);
   tl_client_settings_free(empty);
 }
 

@@ -7,17 +7,13 @@
 #include <sstream>
 #include <string>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "trustlink/trustlink.h"
 
 namespace {
 
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using trustlink::capi::testing::ReadFixture;
 
 // CloseAtOnce accepts every stream and closes it with a reason before the
 // client can send, as the pkcs11 appliance does for a partition without a

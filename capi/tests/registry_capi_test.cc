@@ -62,6 +62,27 @@ TEST(RegistryCapiOpenTest, MissingRootFailsWithAMessageOnTheHandle) {
   EXPECT_EQ(tl_registry_open(root.c_str(), 0, nullptr), TL_E_INVALID_ARGUMENT);
 }
 
+// tl_registry_load keeps trustlink.h's rule that tl_registry_open breaks:
+// nothing is written to *out on failure, and the message is the thread's.
+TEST(RegistryCapiOpenTest, LoadWritesOutOnlyOnSuccess) {
+  std::string root = FreshRoot("capi_load");
+  tl_registry* reg = nullptr;
+  EXPECT_EQ(tl_registry_load(root.c_str(), TL_REGISTRY_OPEN_EXISTING, &reg),
+            TL_E_NOT_FOUND);
+  EXPECT_EQ(reg, nullptr);
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  ASSERT_EQ(tl_last_error(buf, sizeof(buf), &len), TL_OK);
+  EXPECT_NE(std::string(buf, len).find(root), std::string::npos) << buf;
+  ASSERT_EQ(tl_registry_load(root.c_str(), TL_REGISTRY_OPEN_CREATE, &reg),
+            TL_OK);
+  ASSERT_NE(reg, nullptr);
+  uint64_t g = 0;
+  EXPECT_EQ(tl_registry_generation(reg, &g), TL_OK);
+  tl_registry_free(reg);
+  EXPECT_EQ(tl_registry_load(root.c_str(), 0, nullptr), TL_E_INVALID_ARGUMENT);
+}
+
 TEST(RegistryCapiOpenTest, DefaultRootFollowsTheEnvironment) {
   char buf[4096];
   size_t len = 0;

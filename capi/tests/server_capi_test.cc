@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
@@ -13,12 +14,7 @@
 
 namespace {
 
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using trustlink::capi::testing::ReadFixture;
 
 // Reverse answers from another thread, as a slow partition would.
 void Reverse(void* userdata, const char* client_label, const char* partition,
@@ -64,63 +60,6 @@ void StreamData(void*, void* stream_userdata, const uint8_t* data, size_t len) {
 
 void StreamClosed(void* userdata, void*) {
   static_cast<StreamLog*>(userdata)->closed++;
-}
-
-// LogSink collects what tl_server_log_fn receives.
-struct LogSink {
-  std::mutex mu;
-  std::vector<std::pair<int32_t, std::string>> lines;
-};
-
-void CollectLog(void* userdata, int32_t priority, const char* line,
-                size_t line_len) {
-  auto* sink = static_cast<LogSink*>(userdata);
-  std::lock_guard<std::mutex> lock(sink->mu);
-  sink->lines.emplace_back(priority, std::string(line, line_len));
-}
-
-TEST(ServerCapiTest, LogLinesReachTheCallbackWithTheirPriority) {
-  tl_server_options* opts = nullptr;
-  ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
-  ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
-  ASSERT_EQ(tl_server_options_set_threads(opts, 1), TL_OK);
-  ASSERT_EQ(tl_server_options_set_certificate(
-                opts, ReadFixture("server_ed25519.cert.pem").c_str(),
-                ReadFixture("server_ed25519.key.pem").c_str()),
-            TL_OK);
-  LogSink sink;
-  ASSERT_EQ(tl_server_options_set_log(opts, CollectLog, &sink), TL_OK);
-  tl_server* server = nullptr;
-  ASSERT_EQ(tl_server_new(opts, &server), TL_OK);
-  tl_server_options_free(opts);
-  ASSERT_EQ(tl_server_start(server), TL_OK);
-  uint16_t port = 0;
-  ASSERT_EQ(tl_server_port(server, &port), TL_OK);
-  // A client nobody registered: refused, a warning.
-  trustlink::ntl::server::testing::TestClientOptions o;
-  o.cert_pem = ReadFixture("client_ed25519.cert.pem");
-  o.key_pem = ReadFixture("client_ed25519.key.pem");
-  auto c = trustlink::ntl::server::testing::TestClient::Connect(port, o);
-  if (c.ok()) {
-    EXPECT_FALSE((*c)->Hello().ok());
-  }
-  ASSERT_EQ(tl_server_stop(server, 1000), TL_OK);
-  tl_server_free(server);
-  std::lock_guard<std::mutex> lock(sink.mu);
-  bool listening = false, refused = false;
-  for (const auto& [priority, line] : sink.lines) {
-    EXPECT_EQ(line.find('\n'), std::string::npos) << line;
-    if (line.rfind("listening ", 0) == 0) {
-      listening = true;
-      EXPECT_EQ(priority, TL_LOG_INFO) << line;
-    }
-    if (line.rfind("refused ", 0) == 0) {
-      refused = true;
-      EXPECT_EQ(priority, TL_LOG_WARNING) << line;
-    }
-  }
-  EXPECT_TRUE(listening);
-  EXPECT_TRUE(refused);
 }
 
 TEST(ServerCapiTest, BuildStartCallStatusStop) {

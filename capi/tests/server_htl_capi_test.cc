@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
@@ -13,12 +14,7 @@
 
 namespace {
 
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using trustlink::capi::testing::ReadFixture;
 
 std::string LastError(const tl_server* s) {
   char buf[TL_ERROR_MESSAGE_MAX];

@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
     st = tl_client_open(settings, &client);
   }
   if (st != TL_OK) {
-    tl_client_settings_last_error(settings, err, sizeof(err), &err_len);
+    tl_last_error(err, sizeof(err), &err_len);
     fprintf(stderr, "open failed: %s: %s\n", tl_status_name(st), err);
     goto out;
   }

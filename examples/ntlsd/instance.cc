@@ -2,17 +2,7 @@
 
 #include <stdlib.h>
 
-#include "examples/systemd/service_log.h"
-
 namespace ntlsd {
-namespace {
-
-// LogLine writes the server's lines as ntlsd's own, with their priority.
-void LogLine(void*, int32_t priority, const char* line, size_t) {
-  service_log(priority, "%s", line);
-}
-
-}  // namespace
 
 bool ParseListen(const std::string& text, std::string* addr, uint16_t* port) {
   const size_t colon = text.rfind(':');
@@ -48,8 +38,7 @@ std::unique_ptr<Instance> Instance::New(const ServeConfig& config,
   bool ok = tl_server_options_set_root(
                 opts, config.root.c_str(),
                 config.name.empty() ? nullptr : config.name.c_str()) == TL_OK &&
-            tl_server_options_set_threads(opts, config.threads) == TL_OK &&
-            tl_server_options_set_log(opts, LogLine, nullptr) == TL_OK;
+            tl_server_options_set_threads(opts, config.threads) == TL_OK;
   if (ok && !listen.empty()) {
     std::string addr;
     uint16_t port = 0;

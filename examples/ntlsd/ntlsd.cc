@@ -46,6 +46,20 @@ namespace {
 
 constexpr uint32_t kDrainMs = 10000;  // in-flight calls finish within this
 
+// LogEvent writes the library's log lines as ntlsd's own, with the syslog
+// priority of their level (the journal reads it from the "<N>" prefix).
+void LogEvent(void*, const tl_log_event* event) {
+  static const int kPriority[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR,
+                                  LOG_ALERT};
+  const int32_t level = tl_log_event_level(event);
+  const char* line = "";
+  tl_log_event_line(event, &line);
+  service_log(kPriority[level >= TL_LOG_DEBUG && level <= TL_LOG_ALERT
+                            ? level
+                            : TL_LOG_INFO],
+              "%s", line);
+}
+
 // RaiseDescriptorLimit lifts the soft RLIMIT_NOFILE to the hard limit: the
 // server's connection caps are derived from it (docs/server.md, "Connection
 // budget"), and the common soft limit of 1024 is far below what an appliance
@@ -322,6 +336,7 @@ int Main(int argc, char** argv) {
   // After --log: the prefixes are for the journal, which is stderr only when
   // no --log file replaced it.
   service_log_init("ntlsd", flags.journal ? 1 : -1);
+  tl_set_log_callback(LogEvent, nullptr, TL_LOG_INFO);
   RaiseDescriptorLimit();
   std::string error;
   std::unique_ptr<Instance> instance =

@@ -221,6 +221,12 @@ int main(int argc, char **argv) {
   int rc;
   if (s != TL_OK) {
     rc = VtlFail(root, s);
+    if (s == TL_E_NOT_FOUND) {
+      /* The library's message names API fixes; the command-line ones are ours. */
+      fprintf(stderr,
+              "vtl: run vtl createCert first, or give --root (or set "
+              "TRUSTLINK_CLIENT_ROOT)\n");
+    }
   } else if (strcmp(command, "createCert") == 0) {
     rc = VtlCmdCreateCert(root, &a);
   } else if (strcmp(command, "addServer") == 0) {

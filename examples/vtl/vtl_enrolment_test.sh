@@ -130,4 +130,5 @@ expect_rc 2 "$VTL" --root "$ROOT" addServer -n x
 expect_rc 1 "$VTL" --root "$ROOT" addServer -n x -c server.pem -p 70000
 expect_rc 4 "$VTL" --root "$WORK/nonexistent" listServers
 contains err.txt "does not exist"
+contains err.txt "give --root"
 echo PASS

@@ -24,8 +24,7 @@ static tl_client_settings *LoadSettings(tl_client_root *root) {
   if (tl_client_settings_load_root(settings, path) != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
-    if (tl_client_settings_last_error(settings, message, sizeof(message),
-                                      &len) != TL_OK) {
+    if (tl_last_error(message, sizeof(message), &len) != TL_OK) {
       snprintf(message, sizeof(message), "cannot load the client root");
     }
     fprintf(stderr, "vtl: error: %s\n", message);
@@ -57,8 +56,7 @@ static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
-    if (tl_client_settings_last_error(settings, message, sizeof(message),
-                                      &len) != TL_OK) {
+    if (tl_last_error(message, sizeof(message), &len) != TL_OK) {
       snprintf(message, sizeof(message), "verify could not run");
     }
     fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
@@ -144,8 +142,7 @@ static tl_client *OpenClient(tl_client_root *root) {
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
-    if (tl_client_settings_last_error(settings, message, sizeof(message),
-                                      &len) != TL_OK) {
+    if (tl_last_error(message, sizeof(message), &len) != TL_OK) {
       snprintf(message, sizeof(message), "cannot open the client");
     }
     fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
@@ -292,12 +289,14 @@ int VtlCmdCall(tl_client_root *root, const struct VtlArgs *a) {
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
-    if (tl_client_last_error(client, message, sizeof(message), &len) != TL_OK ||
-        len == 0) {
+    if (tl_last_error(message, sizeof(message), &len) != TL_OK || len == 0) {
       snprintf(message, sizeof(message), "call failed");
     }
     fprintf(stderr, "vtl: error: slot %ld op %s: %s (%s)\n", a->slot, a->op,
             message, tl_status_name(s));
+    if (s == TL_E_NOT_FOUND) {
+      fprintf(stderr, "vtl: list the slots with vtl listSlots\n");
+    }
     PrintServerFailures(client);
     tl_client_close(client);
     return s == TL_E_INVALID_ARGUMENT || s == TL_E_NOT_FOUND ? kExitBadInput

@@ -83,6 +83,9 @@ expect 1 "byte count" "$VTL" call -slot 0 -op random -data lots
 expect 2 "op" "$VTL" call -slot 0 -op nosuch
 set +e; "$VTL" call -slot 7 -op echo >"$W/out" 2>&1; rc=$?; set -e
 [[ $rc != 0 ]] || fail "a call to a missing slot succeeded"
+# The library names the API fix; the command-line advice is vtl's own.
+grep -q "tl_client_slots" "$W/out" && grep -q "vtl listSlots" "$W/out" ||
+  fail "missing-slot advice: $(cat "$W/out")"
 
 # A server certificate that is not the pinned one: both fingerprints named.
 "$NTLSH" --root "$APP" sysconf regenCert >/dev/null

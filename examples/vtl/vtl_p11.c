@@ -101,7 +101,7 @@ static tl_client *OpenLinks(const char *root_path, char **out_root_path) {
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX] = "cannot open the links";
     size_t len = 0;
-    tl_client_settings_last_error(settings, message, sizeof(message), &len);
+    tl_last_error(message, sizeof(message), &len);
     fprintf(stderr, "vtl p11: %s (%s)\n", message, tl_status_name(s));
     tl_client_settings_free(settings);
     free(*out_root_path);

@@ -51,7 +51,10 @@ Client::Client(ClientSettings settings) : settings_(std::move(settings)) {}
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(
     ClientSettings settings) {
   if (settings.servers.empty()) {
-    return ConfigError("no servers are configured; run vtl addServer");
+    return ConfigError(
+        "no servers are configured; add one with "
+        "tl_client_settings_add_server, or load a client root that has one "
+        "(tl_client_settings_load_root)");
   }
   for (const ServerSettings& s : settings.servers) {
     if (s.name.empty() || s.port == 0) {
@@ -100,6 +103,7 @@ absl::Status Client::Init() {
           i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_, doorbell_,
           static_cast<ConnectionListener*>(this)));
       welcomed_.push_back(false);
+      up_.push_back(false);
       if (conns_.back()->state() != LinkState::kNotTrusted) {
         ++unsettled_;
       }
@@ -214,6 +218,29 @@ void Client::ProcessLocked(absl::Duration timeout) {
     RearmTimerLocked();
   }
   RunAll(&done);
+  DeliverLinkEvents();
+}
+
+void Client::PushLinkEventLocked(LinkEvent::Kind kind, size_t server,
+                                 absl::Status status) {
+  if (!settings_.on_link_event) {
+    return;
+  }
+  link_events_.push_back(LinkEvent{kind, server, std::move(status)});
+  // A change found outside Process() (a failed write on a caller's thread) is
+  // delivered by the next one: make it come soon.
+  Wake();
+}
+
+void Client::DeliverLinkEvents() {
+  std::vector<LinkEvent> events;
+  {
+    internal::MutexLock lock(&mu_);
+    events.swap(link_events_);
+  }
+  for (const LinkEvent& e : events) {
+    settings_.on_link_event(e);
+  }
 }
 
 void Client::RearmTimerLocked() {
@@ -331,9 +358,21 @@ void Client::OnWelcome(size_t server, const wire::Welcome& welcome) {
   if (initial_done_) {
     AssignSlotsLocked(server, welcome.slots);
   }
+  if (!up_[server]) {
+    up_[server] = true;
+    PushLinkEventLocked(LinkEvent::Kind::kUp, server, absl::OkStatus());
+  } else {
+    PushLinkEventLocked(LinkEvent::Kind::kSlotsChanged, server,
+                        absl::OkStatus());
+  }
 }
 
-void Client::OnLinkDown(size_t) {}
+void Client::OnLinkDown(size_t server) {
+  mu_.AssertHeld();
+  up_[server] = false;
+  PushLinkEventLocked(LinkEvent::Kind::kDown, server,
+                      conns_[server]->last_error());
+}
 
 void Client::OnFirstAttemptSettled(size_t) {
   mu_.AssertHeld();
@@ -394,7 +433,8 @@ absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(
     return Error(
         absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
         absl::StrCat("slot ", slot, " does not exist (this client has ",
-                     slots_.size(), " slots); list them with vtl listSlots"));
+                     slots_.size(),
+                     " slots); take a slot id from tl_client_slots"));
   }
   const SlotEntry& e = found->second;
   if (!e.listed) {

@@ -147,6 +147,12 @@ class Client : private ConnectionListener {
                                                       std::string* partition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RunAll(Completions* done);
+  // DeliverLinkEvents hands the queued LinkEvents to on_link_event; called
+  // without mu_, by whoever holds process_mu_, so events arrive in order.
+  void DeliverLinkEvents();
+  void PushLinkEventLocked(LinkEvent::Kind kind, size_t server,
+                           absl::Status status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // ConnectionListener, called with mu_ held.
   void OnWelcome(size_t server, const wire::Welcome& welcome) override;
@@ -173,6 +179,10 @@ class Client : private ConnectionListener {
   absl::Time initial_deadline_ ABSL_GUARDED_BY(mu_);
   absl::Time timer_armed_for_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::map<int, SlotEntry> slots_ ABSL_GUARDED_BY(mu_);  // by slot id
+  // Which links are up (welcomed and not lost since), and the LinkEvents not
+  // yet handed to settings_.on_link_event.
+  std::vector<bool> up_ ABSL_GUARDED_BY(mu_);
+  std::vector<LinkEvent> link_events_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<size_t, std::string>, int> slot_index_
       ABSL_GUARDED_BY(mu_);
 };

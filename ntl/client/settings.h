@@ -40,6 +40,19 @@ struct ServerSettings {
 using ResolverFn =
     std::function<absl::StatusOr<std::vector<std::string>>(const std::string&)>;
 
+// LinkEvent is a change of one server's link, for hosts that react to it
+// instead of polling Servers().
+struct LinkEvent {
+  enum class Kind {
+    kUp = 1,            // welcomed: calls on its slots work
+    kDown = 2,          // a ready link was lost; status says why
+    kSlotsChanged = 3,  // the server listed a different set of partitions
+  };
+  Kind kind = Kind::kUp;
+  size_t server = 0;  // index in ClientSettings::servers
+  absl::Status status;
+};
+
 // ClientSettings configures a Client.
 struct ClientSettings {
   std::vector<ServerSettings>
@@ -95,6 +108,10 @@ struct ClientSettings {
   // address, the two families interleaved). IP literals never reach it. Tests
   // substitute one to return chosen addresses or to hang.
   ResolverFn resolver;
+
+  // on_link_event, when set, receives every LinkEvent in order, on the I/O
+  // thread (or the caller of Process()), with no library lock held.
+  std::function<void(const LinkEvent&)> on_link_event;
 
   uint32_t max_payload = wire::kDefaultMaxPayload;
   std::string software = "trustlink/1.0.0";

@@ -60,20 +60,24 @@ absl::StatusOr<bssl::UniquePtr<SSL_CTX>> MakeClientContext(
   ERR_clear_error();
   if (cert == nullptr) {
     return ConfigError(
-        "the client certificate is missing or not PEM; run vtl createCert");
+        "the client certificate is missing or not PEM; set the identity "
+        "(tl_client_settings_set_identity_pem) or load a client root that has "
+        "one");
   }
   if (key == nullptr) {
     return ConfigError(
-        "the client private key is missing or not PEM; run vtl createCert");
+        "the client private key is missing or not PEM; set the identity "
+        "(tl_client_settings_set_identity_pem) or load a client root that has "
+        "one");
   }
   if (!SSL_CTX_use_certificate(ctx.get(), cert.get()) ||
       !SSL_CTX_use_PrivateKey(ctx.get(), key.get()) ||
       !SSL_CTX_check_private_key(ctx.get())) {
     ERR_clear_error();
     return ConfigError(
-        "the client private key does not match the client certificate; run vtl "
-        "createCert "
-        "again (and register the new certificate on the appliance)");
+        "the client private key does not match the client certificate; give "
+        "the key made with that certificate, or make a new identity "
+        "(tl_identity_create) and register its certificate on the appliance");
   }
   SSL_CTX_set_custom_verify(ctx.get(), SSL_VERIFY_PEER, VerifyPin);
   SSL_CTX_set_session_cache_mode(

@@ -9,8 +9,9 @@ namespace trustlink::ntl::server::internal_engine {
 void HtlEventRouter::OnEvent(const HtlGateEvent& event) const {
   if (event.kind == HtlGateEvent::Kind::kAlert) {
     // Alert level: a clone or a rolled-back copy of the client exists.
-    log_(absl::StrCat("ALERT htl client='", event.client, "' reason=\"",
-                      event.message, "\""));
+    log_(absl::StrCat("ALERT htl client='", event.client, "' presented=",
+                      event.source_presented, " other=", event.source_other,
+                      " reason=\"", event.message, "\""));
     return;
   }
   log_(absl::StrCat("htl-down client='", event.client, "' reason=\"",

@@ -42,6 +42,10 @@ struct HtlGateEvent {
   Kind kind = Kind::kDown;
   std::string client;
   std::string message;
+  // kAlert: where the stale proof came from, and where the live secret was
+  // issued ("host:port"), for hosts that act on addresses (the C log hook).
+  std::string source_presented;
+  std::string source_other;
 };
 
 // Thread safety: implementations must be safe to call from any thread. The

@@ -93,8 +93,6 @@ void Server::SetHtlGate(std::shared_ptr<HtlGate> gate) {
   htl_gate_ = std::move(gate);
 }
 
-namespace {
-
 void LogToStderr(absl::string_view line) {
   const std::string text =
       absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
@@ -102,8 +100,6 @@ void LogToStderr(absl::string_view line) {
                    " ntls: ", line, "\n");
   fwrite(text.data(), 1, text.size(), stderr);
 }
-
-}  // namespace
 
 void Server::Log(absl::string_view line) const {
   if (options_.log) {

@@ -111,6 +111,10 @@ struct ConnectionLimits {
 ConnectionLimits DeriveLimits(const ServerOptions& options,
                               uint64_t descriptor_limit);
 
+// LogToStderr is the default log: `line` with a UTC timestamp and "ntls: " to
+// stderr. The C ABI's log hook falls back to it.
+void LogToStderr(absl::string_view line);
+
 struct ClientStatus {
   std::string label;
   std::string fingerprint;

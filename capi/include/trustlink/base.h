@@ -15,22 +15,27 @@
 #define TL_EXPORT __attribute__((visibility("default")))
 #endif
 
-#ifdef __cplusplus
+/* TL_NOEXCEPT: no function throws. noexcept only from C++11 on, so the headers
+ * also compile as C++98 (where `throw()` would add a run-time check). */
+#if defined(__cplusplus) && __cplusplus >= 201103L
 #define TL_NOEXCEPT noexcept
-extern "C" {
 #else
 #define TL_NOEXCEPT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
 #endif
 
 /* Version. TL_VERSION_NUMBER is MAJOR * 1000000 + MINOR * 1000 + PATCH. The ABI
  * promise (docs/abi.md): within one MAJOR, symbols are only added, never
  * removed or changed, and status codes are never renumbered or reused. */
 #define TL_VERSION_MAJOR 1
-#define TL_VERSION_MINOR 0
+#define TL_VERSION_MINOR 1
 #define TL_VERSION_PATCH 0
 #define TL_VERSION_NUMBER \
   (TL_VERSION_MAJOR * 1000000 + TL_VERSION_MINOR * 1000 + TL_VERSION_PATCH)
-#define TL_VERSION_STRING "1.0.0"
+#define TL_VERSION_STRING "1.1.0"
 
 /* tl_version_number returns TL_VERSION_NUMBER of the library loaded at run
  * time, which may be newer than the header a program was compiled with. */
@@ -99,27 +104,55 @@ typedef int32_t tl_status;
  */
 TL_EXPORT const char *tl_status_name(tl_status status) TL_NOEXCEPT;
 
-/* The last-error pattern. Every handle type tl_T keeps the message of its most
- * recent failed call and offers
+/* Errors (docs/c-api.md, docs/adr/0005). Every failing call keeps its message
+ * in two places:
  *
- *   tl_status tl_T_last_error(const tl_T *h, char *buf, size_t buf_len, size_t
- * *out_len);
+ * - The calling thread's last error, read with tl_last_error. It is the
+ *   message of the most recent call on this thread that failed, whatever other
+ *   threads do meanwhile, with any handle; a successful call leaves it alone
+ *   (like errno). Argument errors (a NULL pointer, data == NULL with
+ *   data_len > 0) and calls with no handle (tl_client_open, tl_status_name's
+ *   neighbours) set it too. Read it right after the failing call, on the same
+ *   OS thread: a binding whose green threads can move between OS threads
+ *   (goroutines, say) reads it in the same native call or pins the thread.
  *
- * which copies the message, NUL-terminated, into buf and writes its length
- * (without the NUL) to *out_len. Messages are at most TL_ERROR_MESSAGE_MAX
- * bytes including the NUL, so a buffer of that size always suffices; a smaller
- * one that cannot hold the message gets TL_E_BUFFER_TOO_SMALL and nothing is
- * written. After a successful call the message is "". Messages are per handle,
- * not per thread, so bindings on green threads can read them.
+ * - The handle's last error. Every handle type tl_T offers
+ *
+ *     tl_status tl_T_last_error(const tl_T *h, char *buf, size_t buf_len,
+ *                               size_t *out_len);
+ *
+ *   which holds the message of the most recent call on that handle from any
+ *   thread, "" after a successful one. Deprecated for handles that several
+ *   threads use at once (tl_client): another thread's call may have replaced
+ *   the message before it is read. Use tl_last_error.
+ *
+ * Both getters, like every function that copies a string into a caller's
+ * buffer, copy the message and a NUL into buf and write its length (without
+ * the NUL) to *out_len. When buf_len is too small, nothing is written to buf,
+ * *out_len gets the buffer size needed (NUL included) and the result is
+ * TL_E_BUFFER_TOO_SMALL; buf may be NULL when buf_len is 0, to ask for the
+ * size. Messages are at most TL_ERROR_MESSAGE_MAX bytes including the NUL, so a
+ * buffer of that size always suffices. Reading an error never changes it.
  *
  * Constructors (tl_T_new) only allocate and fail only with TL_E_NO_MEMORY or a
- * NULL argument. A constructor that takes a builder or options handle records
- * its failure message on that handle. */
+ * NULL argument. */
 #define TL_ERROR_MESSAGE_MAX 1024
 
 /* tl_error_message_max returns TL_ERROR_MESSAGE_MAX, for bindings without a C
  * preprocessor. */
 TL_EXPORT size_t tl_error_message_max(void) TL_NOEXCEPT;
+
+/* tl_last_error copies the message of the most recent call made on the
+ * calling thread that failed (see Errors above); "" if none has. Returns TL_OK,
+ * TL_E_BUFFER_TOO_SMALL (with the size needed in *out_len) or
+ * TL_E_INVALID_ARGUMENT (out_len NULL, or buf NULL with buf_len > 0); its own
+ * failures do not replace the message. Since 1.1. */
+TL_EXPORT tl_status tl_last_error(char *buf, size_t buf_len,
+                                  size_t *out_len) TL_NOEXCEPT;
+
+/* tl_last_error_status returns the code of that same failure (TL_OK if no call
+ * on this thread has failed). Since 1.1. */
+TL_EXPORT tl_status tl_last_error_status(void) TL_NOEXCEPT;
 
 #ifdef __cplusplus
 } /* extern "C" */

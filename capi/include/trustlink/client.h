@@ -109,6 +109,32 @@ TL_EXPORT tl_status tl_client_settings_set_htl_proof_socket(
 TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
     tl_client_settings *settings, uint32_t timeout_ms) TL_NOEXCEPT;
 
+/* Link events (since 1.1): a server's link came up (welcomed; calls on its
+ * slots work), went down (status says why; tl_client_server_error has the
+ * message), or its server listed a different set of partitions (read
+ * tl_client_slots again). */
+#define TL_LINK_EVENT_UP 1
+#define TL_LINK_EVENT_DOWN 2
+#define TL_LINK_EVENT_SLOTS_CHANGED 3
+/* TL_CLIENT_LINK_EVENTS_MAX: how many events tl_client_next_link_event keeps;
+ * past it the oldest are dropped (tl_client_server_state has the present). */
+#define TL_CLIENT_LINK_EVENTS_MAX 256
+
+/* tl_link_event_cb receives one link event: its TL_LINK_EVENT_* kind, the
+ * server's index (config order, as tl_client_server_state takes) and, for
+ * TL_LINK_EVENT_DOWN, the failure's code (TL_OK otherwise). Events arrive in
+ * order, on the client's I/O thread (or inside tl_client_process), never with
+ * a library lock held; it may call the client, except tl_client_close. */
+typedef void (*tl_link_event_cb)(void *userdata, int32_t kind,
+                                 size_t server_index, tl_status status);
+
+/* tl_client_settings_set_link_event_callback: clients opened from `settings`
+ * send their link events to `cb` (NULL: to the queue read with
+ * tl_client_next_link_event, the default). Since 1.1. */
+TL_EXPORT tl_status tl_client_settings_set_link_event_callback(
+    tl_client_settings *settings, tl_link_event_cb cb,
+    void *userdata) TL_NOEXCEPT;
+
 /* ---- The client
  * ---------------------------------------------------------------------- */
 
@@ -121,13 +147,18 @@ TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
 typedef struct tl_client tl_client;
 
 /* tl_client_open starts the links. It fails only for unusable settings (no
- * servers, a bad client key); a failure message is kept on `settings`.
+ * servers, a bad client key); read the failure's message with tl_last_error.
+ * Since 1.1 it is no longer kept on `settings`, which many opens may share
+ * (tl_client_settings_last_error does not show it).
  * Unreachable servers are not an error: see tl_client_server_state. */
 TL_EXPORT tl_status tl_client_open(const tl_client_settings *settings,
                                    tl_client **out) TL_NOEXCEPT;
 /* tl_client_close stops the links; calls still in flight complete with
  * TL_E_CANCELLED. Accepts NULL. */
 TL_EXPORT void tl_client_close(tl_client *client) TL_NOEXCEPT;
+/* tl_client_last_error: the message of the most recent call on `client` from
+ * any thread. Deprecated when several threads use the client: another call
+ * may have replaced the message before it is read; use tl_last_error. */
 TL_EXPORT tl_status tl_client_last_error(const tl_client *client, char *buf,
                                          size_t buf_len,
                                          size_t *out_len) TL_NOEXCEPT;
@@ -157,7 +188,7 @@ TL_EXPORT tl_status tl_client_server_state(
     const tl_client *client, size_t index, int32_t *out_state,
     tl_status *out_last_status) TL_NOEXCEPT;
 /* tl_client_server_name and tl_client_server_error copy the server's name / its
- * last failure message into buf (NUL-terminated; *out_len without the NUL). */
+ * last failure message into buf by the string-getter rule of base.h. */
 TL_EXPORT tl_status tl_client_server_name(const tl_client *client, size_t index,
                                           char *buf, size_t buf_len,
                                           size_t *out_len) TL_NOEXCEPT;
@@ -165,6 +196,18 @@ TL_EXPORT tl_status tl_client_server_error(const tl_client *client,
                                            size_t index, char *buf,
                                            size_t buf_len,
                                            size_t *out_len) TL_NOEXCEPT;
+
+/* tl_client_next_link_event takes the oldest queued link event of a client
+ * opened without a link-event callback: TL_OK with the event written, or
+ * TL_E_NOT_FOUND (not recorded as an error) when none is queued. Without
+ * library threads, call it after tl_client_process; events are queued by the
+ * I/O that tl_client_process (or a blocking call) does.
+ * TL_E_FAILED_PRECONDITION when the client has a callback. Since 1.1. */
+TL_EXPORT tl_status tl_client_next_link_event(tl_client *client,
+                                              int32_t *out_kind,
+                                              size_t *out_server_index,
+                                              tl_status *out_status)
+    TL_NOEXCEPT;
 
 /* ---- Slots
  * -----------------------------------------------------------------------------
@@ -294,7 +337,9 @@ typedef struct tl_verify_results tl_verify_results;
  * TL_E_CONNECTION_REFUSED, TL_E_DEADLINE_EXCEEDED, TL_E_CERT_PIN_MISMATCH,
  * TL_E_NOT_REGISTERED, TL_E_IP_MISMATCH, TL_E_NO_PARTITIONS,
  * TL_E_HTL_REQUIRED_BY_APPLIANCE, TL_E_HTL_REQUIRED_BY_CLIENT,
- * TL_E_TRUST_STORE_INCONSISTENT, or another TLS/protocol failure. */
+ * TL_E_TRUST_STORE_INCONSISTENT, or another TLS/protocol failure. When the
+ * call itself fails, its message is in tl_last_error (since 1.1 not on
+ * `settings`). */
 TL_EXPORT tl_status tl_client_verify(const tl_client_settings *settings,
                                      uint32_t timeout_ms,
                                      tl_verify_results **out) TL_NOEXCEPT;

@@ -23,8 +23,9 @@ extern "C" {
 
 /* tl_client_root_default_path copies $TRUSTLINK_CLIENT_ROOT if set and
  * non-empty, else TL_CLIENT_ROOT_DEFAULT, NUL-terminated into buf and its
- * length into *out_len. TL_E_BUFFER_TOO_SMALL (nothing written) if buf_len is
- * not larger than the length. */
+ * length into *out_len, by the string-getter rule of base.h: when buf_len is
+ * not larger than the length, TL_E_BUFFER_TOO_SMALL, nothing written to buf
+ * and the size needed (NUL included) in *out_len. */
 TL_EXPORT tl_status tl_client_root_default_path(char *buf, size_t buf_len,
                                                 size_t *out_len) TL_NOEXCEPT;
 

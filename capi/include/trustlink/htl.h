@@ -219,7 +219,8 @@ TL_EXPORT size_t tl_htl_proof_max(void) TL_NOEXCEPT;
 /* tl_htl_default_proof_socket copies the default socket path
  * ($XDG_RUNTIME_DIR/trustlink/htl-agent.sock, else
  * /tmp/trustlink-<uid>/htl-agent.sock) to buf with its length in *out_len.
- * TL_E_BUFFER_TOO_SMALL when it does not fit. */
+ * TL_E_BUFFER_TOO_SMALL, with the size needed in *out_len, when it does not
+ * fit (the string-getter rule of base.h). */
 TL_EXPORT tl_status tl_htl_default_proof_socket(char *buf, size_t buf_len,
                                                 size_t *out_len) TL_NOEXCEPT;
 
@@ -240,7 +241,8 @@ TL_EXPORT tl_status tl_htl_prover_last_error(const tl_htl_prover *prover,
  * copies it (at most TL_HTL_PROOF_MAX bytes) to out with its length in
  * *out_len. Errors: TL_E_HTL_AGENT_UNAVAILABLE when no agent runs for this
  * user; TL_E_HTL_DOWN when the agent holds no HTL for that appliance;
- * TL_E_BUFFER_TOO_SMALL. */
+ * TL_E_BUFFER_TOO_SMALL when out_cap is too small, with the proof's length in
+ * *out_len. */
 TL_EXPORT tl_status tl_htl_prover_prove(tl_htl_prover *prover,
                                         const char *appliance,
                                         const uint8_t *exporter,

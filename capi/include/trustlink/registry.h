@@ -51,17 +51,25 @@ typedef struct tl_server_identity tl_server_identity;
 
 /* tl_appliance_default_root copies the appliance root to use when none is
  * given: $TRUSTLINK_APPLIANCE_ROOT if set and not empty, else
- * TL_APPLIANCE_DEFAULT_ROOT. The copy follows the tl_T_last_error buffer rules
- * (TL_E_BUFFER_TOO_SMALL if it does not fit). */
+ * TL_APPLIANCE_DEFAULT_ROOT, by the string-getter rule of base.h
+ * (TL_E_BUFFER_TOO_SMALL with the size needed in *out_len if it does not
+ * fit). */
 TL_EXPORT tl_status tl_appliance_default_root(char *buf, size_t buf_len,
                                               size_t *out_len) TL_NOEXCEPT;
 
-/* tl_registry_open opens the registry at `root` (NULL:
- * tl_appliance_default_root) and loads it. On failure *out is still set to a
- * handle holding the error message (read it with tl_registry_last_error, then
- * free it), unless the failure is TL_E_NO_MEMORY or TL_E_INVALID_ARGUMENT for a
- * NULL `out`. A damaged registry fails with TL_E_DATA_LOSS and a message naming
- * the file and line. */
+/* tl_registry_load opens the registry at `root` (NULL:
+ * tl_appliance_default_root) with TL_REGISTRY_OPEN_* `flags` and loads it. On
+ * TL_OK *out is a registry to free with tl_registry_free; on failure *out is
+ * untouched and the message is in tl_last_error. A damaged registry fails with
+ * TL_E_DATA_LOSS and a message naming the file and line. Since 1.1. */
+TL_EXPORT tl_status tl_registry_load(const char *root, int32_t flags,
+                                     tl_registry **out) TL_NOEXCEPT;
+
+/* tl_registry_open: deprecated, use tl_registry_load. It breaks trustlink.h's
+ * rule that out-params are written only on success: on failure *out is still
+ * set to a handle holding the error message (read it with
+ * tl_registry_last_error, then free it), unless the failure is TL_E_NO_MEMORY
+ * or TL_E_INVALID_ARGUMENT for a NULL `out`. */
 TL_EXPORT tl_status tl_registry_open(const char *root, int32_t flags,
                                      tl_registry **out) TL_NOEXCEPT;
 TL_EXPORT void tl_registry_free(tl_registry *reg) TL_NOEXCEPT;

@@ -57,22 +57,6 @@ typedef void (*tl_server_stream_data_fn)(void *userdata, void *stream_userdata,
 typedef void (*tl_server_stream_close_fn)(void *userdata,
                                           void *stream_userdata);
 
-/* TL_LOG_ERROR, TL_LOG_WARNING and TL_LOG_INFO are the syslog priorities
- * (3, 4, 6) a server log line is given; journald reads them as a "<N>"
- * prefix. */
-#define TL_LOG_ERROR 3
-#define TL_LOG_WARNING 4
-#define TL_LOG_INFO 6
-
-/* tl_server_log_fn receives one server log line (docs/server.md, "Log
- * lines"): `line` is `line_len` bytes, NUL-terminated, with no time stamp and
- * no newline, borrowed for the call. `priority` is TL_LOG_WARNING for a peer
- * refused or failed and for HTL going Down, TL_LOG_ERROR for an HTL clone
- * alert, TL_LOG_INFO for everything else. It is called from the server's
- * threads, several at once, and must not block for long. */
-typedef void (*tl_server_log_fn)(void *userdata, int32_t priority,
-                                 const char *line, size_t line_len);
-
 /* tl_server_options_new makes an empty builder (listen on [::]:1792, one loop
  * per core). */
 TL_EXPORT tl_status tl_server_options_new(tl_server_options **out) TL_NOEXCEPT;
@@ -138,14 +122,6 @@ TL_EXPORT tl_status tl_server_options_add_client(
 TL_EXPORT tl_status tl_server_options_assign_partition(
     tl_server_options *opts, const char *client_label, const char *partition,
     const char *slot_label, const char *serial) TL_NOEXCEPT;
-
-/* tl_server_options_set_log sends the server's log lines to `fn` (with
- * `userdata`, which must outlive the server) instead of to stderr, where they
- * go by default as "<UTC time> ntls: <line>". NULL `fn` restores stderr.
- * Returns TL_OK. */
-TL_EXPORT tl_status tl_server_options_set_log(tl_server_options *opts,
-                                              tl_server_log_fn fn,
-                                              void *userdata) TL_NOEXCEPT;
 
 /* tl_server_new makes a server from `opts` (copied; opts may be freed after).
  * Without a request handler the built-in software partition serves requests. */

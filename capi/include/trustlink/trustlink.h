@@ -2,7 +2,8 @@
  * between the hosts that use a network HSM and the HSM appliance.
  *
  * Rules that hold for every function (see README and docs/c-api.md):
- * - Every fallible call returns tl_status; TL_OK is 0.
+ * - Every fallible call returns tl_status; TL_OK is 0. The failure's message
+ * is the calling thread's: read it with tl_last_error right after the call.
  * - Handles are opaque. tl_T_new(..., tl_T **out) makes one; tl_T_free(tl_T *)
  * frees it and accepts NULL.
  * - Parameters go handle first, then inputs, then outputs. Out-params are
@@ -10,7 +11,9 @@
  * - Pointer parameters are borrowed for the duration of the call unless the
  * function's comment says otherwise. Strings are NUL-terminated UTF-8.
  * - No function throws or longjmps; no callback is called while the library
- * holds a lock. */
+ * holds a lock.
+ * docs/c-api.md gives lifecycle, errors, threads, fork, ownership, hooks and
+ * the one string-getter convention of new functions. */
 #ifndef TRUSTLINK_TRUSTLINK_H_
 #define TRUSTLINK_TRUSTLINK_H_
 
@@ -20,6 +23,7 @@
 #include "trustlink/file.h"
 #include "trustlink/htl.h"
 #include "trustlink/identity.h"
+#include "trustlink/log.h"
 #include "trustlink/pkcs11.h"
 #include "trustlink/registry.h"
 #include "trustlink/server.h"
