@@ -237,6 +237,16 @@ absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
   return out;
 }
 
+absl::Status SafeDir::CheckNotWritableByOthers() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return IoError(errno, "stat", path_);
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0) return absl::OkStatus();
+  return Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
+               absl::StrFormat("directory %s has mode %04o: it is writable by "
+                               "group or others; run chmod go-w %s",
+                               path_, st.st_mode & 07777, path_));
+}
+
 absl::Status SafeDir::CheckPrivateKeyPermissions(absl::string_view name) const {
   absl::StatusOr<std::string> contents = ReadPrivateFile(name, 1 << 20);
   return contents.status();
