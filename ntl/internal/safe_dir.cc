@@ -220,19 +220,10 @@ absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
     if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
     return IoError(errno, "open", PathOf(name));
   }
-  struct stat st;
-  absl::StatusOr<std::string> out;
-  if (::fstat(fd, &st) != 0) {
-    out = IoError(errno, "stat", PathOf(name));
-  } else if ((st.st_mode & 077) != 0) {
-    out = Error(absl::StatusCode::kPermissionDenied, TL_E_KEY_PERMISSIONS,
-                absl::StrFormat(
-                    "private key %s has mode %04o: group or others can access "
-                    "it; run: chmod 600 %s",
-                    PathOf(name), st.st_mode & 07777, PathOf(name)));
-  } else {
-    out = ReadFd(fd, name, max_size);
-  }
+  absl::Status mode_ok = CheckPrivateKeyMode(fd, PathOf(name));
+  absl::StatusOr<std::string> out =
+      mode_ok.ok() ? ReadFd(fd, name, max_size)
+                   : absl::StatusOr<std::string>(mode_ok);
   ::close(fd);
   return out;
 }
