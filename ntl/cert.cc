@@ -307,6 +307,14 @@ std::vector<std::string> Certificate::IpAddresses() const {
   return out;
 }
 
+std::string Certificate::Name() const {
+  std::vector<std::string> dns = DnsNames();
+  if (!dns.empty()) return dns[0];
+  std::vector<std::string> ips = IpAddresses();
+  if (!ips.empty()) return ips[0];
+  return CommonName();
+}
+
 bool Certificate::MatchesName(const CanonicalName& name) const {
   std::vector<std::string> dns = DnsNames();
   std::vector<std::string> ips = IpAddresses();

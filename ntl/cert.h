@@ -64,6 +64,10 @@ class Certificate {
   bool IsExpired(absl::Time now) const { return now > NotAfter(); }
   // CommonName returns the subject's (last) CN, or "" if there is none.
   std::string CommonName() const;
+  // Name is the name the certificate is for: its first DNS subjectAltName, else
+  // its first IP one, else its CN (a name over 64 characters has no CN: see
+  // ntl/identity.cc).
+  std::string Name() const;
   // DnsNames returns the DNS subjectAltNames as written.
   std::vector<std::string> DnsNames() const;
   // IpAddresses returns the IP subjectAltNames in canonical text (RFC 5952 for

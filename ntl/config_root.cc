@@ -69,6 +69,24 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
 }
 
+// CheckIdentityFileNames refuses, before anything is written, a name too long
+// for the key's file name cert/client/<name>Key.pem: a file name has at most
+// kMaxNameLength characters (ValidateName; NAME_MAX is 255), so a client name
+// has at most 246, although a DNS name may have 253.
+absl::Status CheckIdentityFileNames(const std::string& name) {
+  constexpr absl::string_view kKeySuffix = "Key.pem";
+  const size_t longest = internal::kMaxNameLength - kKeySuffix.size();
+  if (name.size() <= longest) return absl::OkStatus();
+  return Error(
+      absl::StatusCode::kInvalidArgument, TL_E_NAME_INVALID,
+      absl::StrCat("name '", name, "' has ", name.size(),
+                   " characters: its key file cert/client/<name>", kKeySuffix,
+                   " would exceed the ", internal::kMaxNameLength,
+                   "-character file name limit, so a client name can have at "
+                   "most ", longest, "; use a shorter name for this host "
+                   "(a DNS alias)"));
+}
+
 // IdentityPlan is what createCert writes: the file stem, and a warning when
 // it replaces an identity of another name.
 struct IdentityPlan {
@@ -259,6 +277,8 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
     absl::string_view name, const IdentityOptions& options, bool force) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeName(name);
   if (!canonical.ok()) return canonical.status();
+  absl::Status fits = CheckIdentityFileNames(canonical->canonical);
+  if (!fits.ok()) return fits;
   absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
   if (!lock.ok()) return lock.status();
   absl::Status status = RecoverLocked();
@@ -521,7 +541,7 @@ absl::StatusOr<IdentityInfo> ClientRoot::Identity() const {
   absl::StatusOr<Certificate> parsed =
       Certificate::ParsePem(*pem, info.cert_path);
   if (!parsed.ok()) return parsed.status();
-  info.name = parsed->CommonName();
+  info.name = parsed->Name();
   info.fingerprint = parsed->Sha256Fingerprint();
   info.key_type = parsed->KeyTypeDescription();
   info.not_after = parsed->NotAfter();
@@ -642,7 +662,7 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
               "each appliance"));
     } else {
       std::string text = absl::StrCat(
-          "client certificate for '", identity->cert.CommonName(), "' (",
+          "client certificate for '", identity->cert.Name(), "' (",
           identity->cert.KeyTypeDescription(), ") is valid until ",
           TimeText(identity->cert.NotAfter()), "; key permissions are 0600");
       bool soon =

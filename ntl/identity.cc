@@ -14,9 +14,11 @@
 #include <openssl/x509v3.h>
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl {
@@ -69,6 +71,32 @@ bool AddDnsSan(X509* cert, const CanonicalName& name) {
   if (!sk_GENERAL_NAME_push(names.get(), gn.get())) return false;
   gn.release();
   return X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, 0) == 1;
+}
+
+// RFC 5280 (Appendix A, ub-common-name) limits a commonName to 64 characters,
+// and BoringSSL refuses a longer one. A host name may have 253, and the name
+// that matters is in the subjectAltName anyway; so a longer name goes into the
+// subject as one domainComponent per label (RFC 4519, most significant first
+// as RFC 2247 encodes DNS names; a label has at most 63 characters).
+constexpr size_t kMaxCommonNameLength = 64;
+
+bool SetSubject(X509_NAME* subject, const CanonicalName& name) {
+  if (name.canonical.size() <= kMaxCommonNameLength) {
+    return X509_NAME_add_entry_by_NID(
+        subject, NID_commonName, MBSTRING_UTF8,
+        reinterpret_cast<const uint8_t*>(name.canonical.data()),
+        static_cast<int>(name.canonical.size()), -1, 0);
+  }
+  std::vector<absl::string_view> labels = absl::StrSplit(name.canonical, '.');
+  for (auto it = labels.rbegin(); it != labels.rend(); ++it) {
+    if (!X509_NAME_add_entry_by_NID(
+            subject, NID_domainComponent, MBSTRING_ASC,
+            reinterpret_cast<const uint8_t*>(it->data()),
+            static_cast<int>(it->size()), -1, 0)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool SetRandomSerial(X509* cert) {
@@ -198,11 +226,7 @@ absl::StatusOr<Identity> CreateIdentity(const CanonicalName& name,
     return CryptoError("certificate validity");
   }
   X509_NAME* subject = X509_get_subject_name(cert.get());
-  if (!X509_NAME_add_entry_by_NID(
-          subject, NID_commonName, MBSTRING_UTF8,
-          reinterpret_cast<const uint8_t*>(name.canonical.data()),
-          static_cast<int>(name.canonical.size()), -1, 0) ||
-      !X509_set_issuer_name(cert.get(), subject) ||
+  if (!SetSubject(subject, name) || !X509_set_issuer_name(cert.get(), subject) ||
       !X509_set_pubkey(cert.get(), pkey)) {
     return CryptoError("certificate subject");
   }

@@ -88,6 +88,29 @@ TEST(IdentityTest, CertificateProfile) {
   EXPECT_EQ(ASN1_STRING_length(X509_get_serialNumber(x)), 16);
 }
 
+// A CN has at most 64 characters (RFC 5280); a host name may have 253. A
+// longer name is in the SAN in full and in the subject as domainComponents.
+TEST(IdentityTest, HostNamesLongerThanACommonName) {
+  const std::string longest = absl::StrCat(
+      std::string(63, 'a'), ".", std::string(63, 'b'), ".",
+      std::string(63, 'c'), ".", std::string(61, 'd'));
+  ASSERT_EQ(longest.size(), 253u);
+  for (const std::string& name :
+       {std::string(60, 'x') + ".com", std::string(58, 'x') + ".example",
+        longest}) {
+    SCOPED_TRACE(name.size());
+    absl::StatusOr<Identity> id =
+        CreateIdentity(*CanonicalizeNameWithHost(name, ""), IdentityOptions());
+    ASSERT_TRUE(id.ok()) << id.status();
+    absl::StatusOr<Certificate> parsed =
+        Certificate::ParsePem(id->cert.Pem(), "long.pem");
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->Name(), name);
+    EXPECT_EQ(parsed->CommonName(), name.size() <= 64 ? name : "");
+    EXPECT_TRUE(parsed->MatchesName(*CanonicalizeNameWithHost(name, "")));
+  }
+}
+
 TEST(IdentityTest, ValidityBounds) {
   CanonicalName name = *CanonicalizeNameWithHost("web1", "");
   IdentityOptions options;

@@ -5,7 +5,8 @@
  * [MESSAGE]
  *
  * SERVER_CERT.pem is the server certificate this client pins
- * (cert/server/<name>Cert.pem in a client root). It exits 0 when the call
+ * (cert/server/<name>Cert.pem in a client root). CLIENT_KEY.pem must be
+ * readable by its owner only (chmod 600). It exits 0 when the call
  * succeeded. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,25 +16,27 @@
 
 #define ECHO_OP 1u
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  long len;
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
+/* read_pem reads a PEM file with tl_file_read (bounded, regular files only;
+ * with TL_FILE_PRIVATE_KEY a key group or others can read is refused, as the
+ * library refuses it in a client root) and NUL-terminates it. On failure it
+ * prints the library's message, which names the file and the fix. */
+static char *read_pem(const char *path, int32_t flags) {
+  char msg[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  tl_status st;
+  char *buf = malloc(TL_MAX_PEM_FILE_LEN + 1);
+  if (buf == NULL) {
+    fprintf(stderr, "out of memory reading %s\n", path);
     return NULL;
   }
-  if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
-      fseek(f, 0, SEEK_SET) == 0) {
-    buf = malloc((size_t)len + 1);
-    if (buf != NULL && fread(buf, 1, (size_t)len, f) == (size_t)len) {
-      buf[len] = '\0';
-    } else {
-      free(buf);
-      buf = NULL;
-    }
+  st = tl_file_read(path, flags, buf, TL_MAX_PEM_FILE_LEN, &len, msg,
+                    sizeof(msg));
+  if (st != TL_OK) {
+    fprintf(stderr, "cannot read %s: %s: %s\n", path, tl_status_name(st), msg);
+    free(buf);
+    return NULL;
   }
-  fclose(f);
+  buf[len] = '\0';
   return buf;
 }
 
@@ -70,9 +73,9 @@ int main(int argc, char **argv) {
             argv[0]);
     return 2;
   }
-  server_pem = slurp(argv[4]);
-  cert_pem = slurp(argv[5]);
-  key_pem = slurp(argv[6]);
+  server_pem = read_pem(argv[4], 0);
+  cert_pem = read_pem(argv[5], 0);
+  key_pem = read_pem(argv[6], TL_FILE_PRIVATE_KEY);
   if (server_pem == NULL || cert_pem == NULL || key_pem == NULL) {
     goto out;
   }

@@ -171,4 +171,14 @@ f=$(grep -l "label = client1" "$TRUSTLINK_APPLIANCE_ROOT"/clients/*)
 sed -i 's/^requirehtl = no/requirehtl = perhaps/' "$f"
 run_fails 1 TL_E_DATA_LOSS client list
 expect "clients/$(basename "$f") line" "$T/err"
+sed -i 's/^requirehtl = perhaps/requirehtl = no/' "$f"
+
+# A root others can write is refused as ntlsd refuses it, naming the fix; then it works again.
+chmod 0777 "$TRUSTLINK_APPLIANCE_ROOT"
+run_fails 1 TL_E_PERMISSION_DENIED client list
+expect "$TRUSTLINK_APPLIANCE_ROOT has mode 0777: it is writable by group or others" "$T/err"
+expect "run chmod go-w $TRUSTLINK_APPLIANCE_ROOT" "$T/err"
+chmod 0700 "$TRUSTLINK_APPLIANCE_ROOT"
+run client list
+expect "Command Result : 0 (Success)" "$T/out"
 echo PASS

@@ -44,6 +44,26 @@ expect_bad 3 "different certificate" "$VTL" --root "$ROOT" addServer -n hsm1 -c 
 expect_bad 1 "unknown key type" "$VTL" --root "$ROOT" createCert -n web2 -k dsa
 expect_bad 1 "20 years" "$VTL" --root "$ROOT" createCert -n web2 -days 8000
 
+# Long host names (issue 14): a CN has at most 64 characters (RFC 5280), so a longer name is
+# in the subjectAltName in full and in the subject as domainComponents; up to 246 characters
+# work (cert/client/<name>Key.pem must fit a 253-character file name); 247 are refused at once.
+label() { printf "%${2}s" "" | tr ' ' "$1"; }
+name127="$(label a 63).$(label b 59).com"
+name246="$(label a 63).$(label b 63).$(label c 63).$(label d 54)"
+name247="$(label a 63).$(label b 63).$(label c 63).$(label d 55)"
+[[ ${#name127} == 127 && ${#name246} == 246 && ${#name247} == 247 ]] || fail "name lengths"
+for n in "$name127" "$name246"; do
+  rc=0; "$VTL" --root "$WORK/long" createCert -n "$n" -force >out.txt 2>err.txt || rc=$?
+  [[ $rc == 0 ]] || { cat out.txt err.txt >&2; fail "createCert of a ${#n}-character name exited $rc"; }
+  openssl x509 -in "$WORK/long/cert/client/$n.pem" -noout -ext subjectAltName | grep -qF "DNS:$n" ||
+    fail "the ${#n}-character name is not the certificate's subjectAltName"
+  "$VTL" --root "$WORK/long" verify >out.txt 2>&1 || true  # no server: a warning, exit 1
+  grep -qF "client certificate for '$n'" out.txt || { cat out.txt >&2; fail "verify lacks the name"; }
+done
+openssl x509 -in "$WORK/long/cert/client/$name127.pem" -noout -subject | grep -qF "DC = com, DC = $(label b 59)" ||
+  fail "a long name's subject is not its domainComponents"
+expect_bad 1 "at most 246" "$VTL" --root "$ROOT" createCert -n "$name247" -force
+
 # A symlinked cert/server is refused, and nothing is written through it.
 mkdir "$WORK/elsewhere"
 mv "$ROOT/cert/server" "$WORK/saved-server"

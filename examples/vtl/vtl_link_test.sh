@@ -87,6 +87,24 @@ set +e; "$VTL" call -slot 7 -op echo >"$W/out" 2>&1; rc=$?; set -e
 grep -q "tl_client_slots" "$W/out" && grep -q "vtl listSlots" "$W/out" ||
   fail "missing-slot advice: $(cat "$W/out")"
 
+# A host name longer than a CN may be (64 characters, RFC 5280) makes a working link: the
+# appliance matches the subjectAltName (issue 14). ntlsd sees the registry change
+# asynchronously: ask until the link is up (deadline 10 s), then check the answer.
+LONG="$(printf '%63s' "" | tr ' ' a).$(printf '%59s' "" | tr ' ' b).example"
+"$VTL" createCert -n "$LONG" -force >/dev/null
+"$NTLSH" --root "$APP" client delete -client web1 >/dev/null
+"$NTLSH" --root "$APP" client register -client web1 -hostname "$LONG" \
+  -certificate "$W/client/cert/client/$LONG.pem" >/dev/null
+"$NTLSH" --root "$APP" client hostip map -client web1 -ip 127.0.0.1 >/dev/null
+"$NTLSH" --root "$APP" client assignPartition -client web1 -partition par1 >/dev/null
+for _ in $(seq 1 100); do
+  set +e; "$VTL" verify >"$W/out" 2>&1; set -e
+  grep -q "every link is up" "$W/out" && break
+  sleep 0.1
+done
+expect 0 "every link is up" "$VTL" verify
+grep -qF "client certificate for '$LONG'" "$W/out" || fail "verify does not name $LONG"
+
 # A server certificate that is not the pinned one: both fingerprints named.
 "$NTLSH" --root "$APP" sysconf regenCert >/dev/null
 "$NTLSH" --root "$APP" sysconf dropOldCert >/dev/null

@@ -50,16 +50,7 @@ absl::StatusOr<Dir> Dir::Open(const std::string& path, bool create,
   absl::StatusOr<ntl::internal::SafeDir> d =
       ntl::internal::SafeDir::Open(path, create, mode);
   if (!d.ok()) return d.status();
-  struct stat st;
-  if (::fstat(d->fd(), &st) != 0) {
-    return Errno(absl::StrCat("cannot stat ", path), errno);
-  }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return ntl::Error(
-        absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
-        absl::StrCat("directory ", path,
-                     " is writable by group or others; run chmod go-w ", path));
-  }
+  if (absl::Status s = d->CheckNotWritableByOthers(); !s.ok()) return s;
   return Dir(*std::move(d));
 }
 

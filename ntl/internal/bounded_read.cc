@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl::internal {
@@ -93,10 +94,30 @@ absl::StatusOr<std::string> ReadBoundedFd(int fd, absl::string_view path,
   return out;
 }
 
+absl::Status CheckPrivateKeyMode(int fd, absl::string_view path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return Error(absl::StatusCode::kInternal, TL_E_IO,
+                 absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+  }
+  if ((st.st_mode & 077) == 0) return absl::OkStatus();
+  return Error(absl::StatusCode::kPermissionDenied, TL_E_KEY_PERMISSIONS,
+               absl::StrFormat("private key %s has mode %04o: group or others "
+                               "can access it; run: chmod 600 %s",
+                               path, st.st_mode & 07777, path));
+}
+
 absl::StatusOr<std::string> ReadBoundedFile(const std::string& path,
-                                            size_t max_size, bool nofollow) {
+                                            size_t max_size, bool nofollow,
+                                            bool private_key) {
   int fd = ::open(path.c_str(), OpenForReadFlags(nofollow));
   if (fd < 0) return OpenError(errno, path);
+  absl::Status mode_ok =
+      private_key ? CheckPrivateKeyMode(fd, path) : absl::OkStatus();
+  if (!mode_ok.ok()) {
+    ::close(fd);
+    return mode_ok;
+  }
   absl::StatusOr<std::string> out = ReadBoundedFd(fd, path, max_size);
   ::close(fd);
   return out;

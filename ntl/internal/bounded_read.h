@@ -33,11 +33,19 @@ int OpenForReadFlags(bool nofollow);
 absl::StatusOr<std::string> ReadBoundedFd(int fd, absl::string_view path,
                                           size_t max_size);
 
+// CheckPrivateKeyMode refuses the private key open on `fd` if group or others
+// have any permission on it (TL_E_KEY_PERMISSIONS, naming `path`, its mode and
+// the chmod that fixes it). The one home of that rule: keys under a root
+// (SafeDir::ReadPrivateFile) and keys a user names (tl_file_read) alike.
+absl::Status CheckPrivateKeyMode(int fd, absl::string_view path);
+
 // ReadBoundedFile opens `path` (with `nofollow`, a symlink as its last
 // component is refused with TL_E_PERMISSION_DENIED) and reads it with
-// ReadBoundedFd. NOT_FOUND (TL_E_NOT_FOUND) if it does not exist.
+// ReadBoundedFd; with `private_key`, CheckPrivateKeyMode first. NOT_FOUND
+// (TL_E_NOT_FOUND) if it does not exist.
 absl::StatusOr<std::string> ReadBoundedFile(const std::string& path,
-                                            size_t max_size, bool nofollow);
+                                            size_t max_size, bool nofollow,
+                                            bool private_key = false);
 
 }  // namespace trustlink::ntl::internal
 

@@ -80,6 +80,26 @@ TEST(BoundedReadTest, NoFollowRefusesASymlink) {
   EXPECT_TRUE(ReadBoundedFile(link, 100, false).ok());
 }
 
+TEST(BoundedReadTest, PrivateKeyOthersCanReadIsRefused) {
+  std::string path = TestPath("key");
+  WriteText(path, "secret");
+  ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
+  absl::StatusOr<std::string> open =
+      ReadBoundedFile(path, 100, true, /*private_key=*/true);
+  EXPECT_EQ(ToTlStatus(open.status()), TL_E_KEY_PERMISSIONS);
+  EXPECT_TRUE(absl::StrContains(open.status().message(),
+                                "has mode 0640"));
+  EXPECT_TRUE(absl::StrContains(open.status().message(),
+                                absl::StrCat("run: chmod 600 ", path)));
+  // Without the flag the same file is read: the rule is for keys only.
+  EXPECT_TRUE(ReadBoundedFile(path, 100, true).ok());
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  absl::StatusOr<std::string> ok =
+      ReadBoundedFile(path, 100, true, /*private_key=*/true);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, "secret");
+}
+
 TEST(BoundedReadTest, MissingIsNotFound) {
   EXPECT_EQ(ToTlStatus(ReadBoundedFile(TestPath("none"), 1, true).status()),
             TL_E_NOT_FOUND);

@@ -220,21 +220,22 @@ absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
     if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
     return IoError(errno, "open", PathOf(name));
   }
-  struct stat st;
-  absl::StatusOr<std::string> out;
-  if (::fstat(fd, &st) != 0) {
-    out = IoError(errno, "stat", PathOf(name));
-  } else if ((st.st_mode & 077) != 0) {
-    out = Error(absl::StatusCode::kPermissionDenied, TL_E_KEY_PERMISSIONS,
-                absl::StrFormat(
-                    "private key %s has mode %04o: group or others can access "
-                    "it; run: chmod 600 %s",
-                    PathOf(name), st.st_mode & 07777, PathOf(name)));
-  } else {
-    out = ReadFd(fd, name, max_size);
-  }
+  absl::Status mode_ok = CheckPrivateKeyMode(fd, PathOf(name));
+  absl::StatusOr<std::string> out =
+      mode_ok.ok() ? ReadFd(fd, name, max_size)
+                   : absl::StatusOr<std::string>(mode_ok);
   ::close(fd);
   return out;
+}
+
+absl::Status SafeDir::CheckNotWritableByOthers() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return IoError(errno, "stat", path_);
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0) return absl::OkStatus();
+  return Error(absl::StatusCode::kPermissionDenied, TL_E_PERMISSION_DENIED,
+               absl::StrFormat("directory %s has mode %04o: it is writable by "
+                               "group or others; run chmod go-w %s",
+                               path_, st.st_mode & 07777, path_));
 }
 
 absl::Status SafeDir::CheckPrivateKeyPermissions(absl::string_view name) const {

@@ -150,6 +150,12 @@ class SafeDir {
   // Sync fsyncs the directory itself.
   absl::Status Sync() const { return SyncDir(); }
 
+  // CheckNotWritableByOthers refuses the directory itself if group or others
+  // can write it (checked on the open descriptor): another user could then
+  // swap the files in it. One rule for every state directory (the appliance
+  // root for ntlsd and ntlsh alike, the HTL's runtime directory).
+  absl::Status CheckNotWritableByOthers() const;
+
   // CheckPrivateKeyPermissions refuses `name` if group or others have any
   // permission on it.
   absl::Status CheckPrivateKeyPermissions(absl::string_view name) const;

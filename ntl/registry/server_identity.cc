@@ -151,13 +151,7 @@ absl::StatusOr<ServerIdentities> RegenerateServerIdentity(
   }
   if (!existing.ok()) return existing.status();
   std::string name_text(appliance_name);
-  if (name_text.empty()) {
-    std::vector<std::string> ips = existing->current.cert.IpAddresses();
-    std::vector<std::string> dns = existing->current.cert.DnsNames();
-    name_text = !dns.empty()   ? dns[0]
-                : !ips.empty() ? ips[0]
-                               : existing->current.cert.CommonName();
-  }
+  if (name_text.empty()) name_text = existing->current.cert.Name();
   auto name = CanonicalizeName(name_text);
   if (!name.ok()) return name.status();
   auto dir = ServerDir(root, false);

@@ -147,6 +147,9 @@ absl::StatusOr<FileStore> FileStore::Open(const std::string& root,
     }
     return dir.status();
   }
+  // The same refusal ntlsd's HTL state makes of this root: one rule, so ntlsh
+  // cannot keep working in a root the daemon will not start in.
+  if (absl::Status s = dir->CheckNotWritableByOthers(); !s.ok()) return s;
   auto clients = dir->OpenSubdir("clients", create);
   if (!clients.ok()) return clients.status();
   auto partitions = dir->OpenSubdir("partitions", create);

@@ -18,6 +18,12 @@ extern "C" {
  * in (ntlsh's incoming/<name>.pem). */
 #define TL_FILE_NOFOLLOW 1
 
+/* TL_FILE_PRIVATE_KEY makes tl_file_read refuse a private key that group or
+ * others have any permission on (checked on the open descriptor) with
+ * TL_E_KEY_PERMISSIONS and a message naming the file, its mode and the chmod
+ * that fixes it: the rule the library applies to the keys in a root. */
+#define TL_FILE_PRIVATE_KEY 2
+
 /* TL_MAX_PEM_FILE_LEN is the buffer size tools give tl_file_read for a
  * certificate, key or configuration file: 1 MiB. */
 #define TL_MAX_PEM_FILE_LEN (1024 * 1024)
@@ -28,7 +34,7 @@ TL_EXPORT size_t tl_max_pem_file_len(void) TL_NOEXCEPT;
 
 /* tl_file_read reads the whole file at `path` into `buf` (the caller's,
  * `buf_len` bytes) and writes its length to *out_len. It does not add a NUL.
- * `flags` is 0 or TL_FILE_NOFOLLOW.
+ * `flags` is 0 or TL_FILE_NOFOLLOW and/or TL_FILE_PRIVATE_KEY.
  *
  * The file must be a regular file, checked on the open descriptor: a FIFO (it
  * is opened without waiting for a writer), a device such as /dev/zero or a
