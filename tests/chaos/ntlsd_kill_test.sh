@@ -118,7 +118,9 @@ done
 # deadline; they are stopped with SIGTERM once the kills are done.
 probe_seconds=$(( 30 + KILLS * (RESUME_DEADLINE_S + 15) ))
 for ((i = 0; i < PROBES; i++)); do
-  "$PROBE" "$CLIENT" "$probe_seconds" >"$W/probe$i.out" 2>"$W/probe$i.err" &
+  # Made here: the background job's own redirection may come after the first read of it.
+  : >"$W/probe$i.out"
+  "$PROBE" "$CLIENT" "$probe_seconds" >>"$W/probe$i.out" 2>"$W/probe$i.err" &
   PROBE_PIDS+=($!)
 done
 wait_all_since 0
@@ -165,11 +167,14 @@ grep -q "par1" "$W/out" || fail "web1 lost its partition: $(cat "$W/out")"
 
 # --- The figures. A pause: from a kill to the client's first successful call after it.
 kill_times="${KILL_TIMES[*]}"
-total_failed=0; worst=0; report=""
+total_failed=0; total_other=0; worst=0; report=""
 for ((i = 0; i < PROBES; i++)); do
-  read -r ok failed outages gap wrong < <(sed -n \
-    's/^SUMMARY ok=\([0-9]*\) failed=\([0-9]*\) outages=\([0-9]*\) longest_gap_ms=\([0-9]*\) wrong=\([0-9]*\)$/\1 \2 \3 \4 \5/p' \
-    "$W/probe$i.out")
+  summary="$(grep '^SUMMARY ' "$W/probe$i.out")"
+  field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$summary"; }
+  ok=$(field ok); failed=$(field failed); outages=$(field outages)
+  gap=$(field longest_gap_ms); wrong=$(field wrong)
+  lost=$(field lost); unavailable=$(field unavailable); other=$(field other)
+  [[ -n "$ok" && -n "$other" ]] || fail "client $i: unreadable summary: $summary"
   [[ "$wrong" == 0 ]] || fail "client $i got $wrong echo answers that were not what it sent"
   pause="$(awk -v kills="$kill_times" '
     BEGIN { n = split(kills, k, " ") }
@@ -179,8 +184,10 @@ for ((i = 0; i < PROBES; i++)); do
   # Every kill that found the client calling (all but the early ones) is an outage it saw.
   (( outages >= settled_kills )) || fail "client $i saw $outages outages for $settled_kills kills"
   (( pause > worst )) && worst=$pause
-  total_failed=$((total_failed + failed))
-  report+="  client $i: $ok calls ok, $failed failed, $outages outages, longest pause after a kill ${pause} ms (first failure to next success at most ${gap} ms)"$'\n'
+  total_failed=$((total_failed + failed)); total_other=$((total_other + other))
+  report+="  client $i: $ok calls ok, $failed failed ($lost lost in flight, $unavailable"
+  report+=" unavailable, $other other), $outages outages, longest pause after a kill ${pause} ms"
+  report+=" (first failure to next success at most ${gap} ms)"$'\n'
 done
 # Reconnects: the authenticated links of the restarted daemons (run 1 is the first start).
 resumed_yes=0; resumed_no=0
@@ -192,7 +199,7 @@ done
 echo "FIGURE ntlsd kill -9: $KILLS kills and restarts on port $PORT ($early_kills while the" \
   "clients were reconnecting), $PROBES library clients" \
   "never re-opened: all resumed; longest pause from a kill to a client's next call ${worst} ms;" \
-  "$total_failed calls failed; reconnects $((resumed_yes + resumed_no))," \
+  "$total_failed calls failed ($total_other neither lost in flight nor unavailable); reconnects $((resumed_yes + resumed_no))," \
   "$resumed_yes of them resumed TLS sessions"
 printf '%s' "$report"
 # The last daemon stops cleanly (under ASan, this is where it reports what it found).

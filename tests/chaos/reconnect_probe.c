@@ -12,8 +12,12 @@
  *   DOWN <ms> <status>   the first failed call after successes
  *   OK <ms>              still succeeding (at most every 100 ms)
  * and at the end:
- *   SUMMARY ok=N failed=N outages=N longest_gap_ms=N wrong=N
+ *   SUMMARY ok=N failed=N outages=N longest_gap_ms=N wrong=N lost=N
+ *           unavailable=N other=N
  * longest_gap_ms: the longest time from a first failure to the next success.
+ * lost, unavailable, other: the failed calls by status: TL_E_CONNECTION_LOST
+ * (in flight when the link dropped), TL_E_UNAVAILABLE (failed fast while it was
+ * down), anything else (a timeout would mean a call stuck on a dead link).
  * wrong: echo answers that were not the bytes sent (a mixed-up reply).
  * Exit 0 when it ran to the end; 1 when the client could not be opened. */
 #define _POSIX_C_SOURCE 200809L
@@ -57,6 +61,7 @@ int main(int argc, char **argv) {
   char payload[64];
   size_t err_len = 0;
   long long ok = 0, failed = 0, outages = 0, wrong = 0, longest_gap = 0;
+  long long lost = 0, unavailable = 0, other = 0;
   long long end, first_fail = -1, last_ok_line = 0, seq = 0;
   int up = 0;
   struct sigaction sa;
@@ -117,6 +122,13 @@ int main(int argc, char **argv) {
       }
     } else {
       failed++;
+      if (st == TL_E_CONNECTION_LOST) {
+        lost++;
+      } else if (st == TL_E_UNAVAILABLE) {
+        unavailable++;
+      } else {
+        other++;
+      }
       if (first_fail < 0) {
         first_fail = now_ms(CLOCK_MONOTONIC);
       }
@@ -135,8 +147,8 @@ int main(int argc, char **argv) {
     printf("LAST-ERROR %s\n", err);
   }
   printf("SUMMARY ok=%lld failed=%lld outages=%lld longest_gap_ms=%lld "
-         "wrong=%lld\n",
-         ok, failed, outages, longest_gap, wrong);
+         "wrong=%lld lost=%lld unavailable=%lld other=%lld\n",
+         ok, failed, outages, longest_gap, wrong, lost, unavailable, other);
   fflush(stdout);
   tl_client_close(client);
   tl_client_settings_free(settings);
