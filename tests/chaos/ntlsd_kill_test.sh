@@ -8,7 +8,7 @@
 # client crashed, every echo came back as sent, the registry still shows the client and
 # its partition. Prints per client the longest pause from a kill to its next successful
 # call, the calls that failed, and how many reconnects were resumed TLS sessions.
-set -euo pipefail
+set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; PROBE="$4"
 KILLS="${CHAOS_KILLS:-5}"; PROBES="${CHAOS_PROBES:-3}"
 # The bound on one pause: the library's reconnect backoff starts at 100 ms and doubles,
