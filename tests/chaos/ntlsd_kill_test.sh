@@ -59,6 +59,8 @@ start_ntlsd() {
   local deadline=$(( $(now_ms) + 10000 ))
   while :; do
     RUN=$((RUN + 1)); LOG="$W/ntlsd.$RUN.log"; : >"$LOG"
+    # Its stderr goes to the same log (appended), so a start failure shows in one place.
+    # shellcheck disable=SC2094
     "$NTLSD" --root "$APP" --name 127.0.0.1 --listen "127.0.0.1:$PORT" --threads 2 \
       --log "$LOG" --status-socket "$SOCKDIR/s" 2>>"$LOG" &
     NTLSD_PID=$!

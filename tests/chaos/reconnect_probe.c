@@ -8,12 +8,11 @@
  *
  * It writes, on stdout, one line per change and a periodic heartbeat, each with
  * CLOCK_REALTIME in milliseconds (the test compares them with its kill times):
- *   UP <ms>              the first successful call, and the first after failures
- *   DOWN <ms> <status>   the first failed call after successes
- *   OK <ms>              still succeeding (at most every 100 ms)
- * and at the end:
- *   SUMMARY ok=N failed=N outages=N longest_gap_ms=N wrong=N lost=N
- *           unavailable=N other=N
+ * "UP <ms>" at the first successful call and the first after failures;
+ * "DOWN <ms> <status>" at the first failed call after successes; "OK <ms>"
+ * while calls succeed (at most every 100 ms); and at the end one line
+ * "SUMMARY ok=N failed=N outages=N longest_gap_ms=N wrong=N lost=N
+ * unavailable=N other=N".
  * longest_gap_ms: the longest time from a first failure to the next success.
  * lost, unavailable, other: the failed calls by status: TL_E_CONNECTION_LOST
  * (in flight when the link dropped), TL_E_UNAVAILABLE (failed fast while it was
@@ -146,9 +145,10 @@ int main(int argc, char **argv) {
     tl_client_last_error(client, err, sizeof(err), &err_len);
     printf("LAST-ERROR %s\n", err);
   }
-  printf("SUMMARY ok=%lld failed=%lld outages=%lld longest_gap_ms=%lld "
-         "wrong=%lld lost=%lld unavailable=%lld other=%lld\n",
-         ok, failed, outages, longest_gap, wrong, lost, unavailable, other);
+  printf(
+      "SUMMARY ok=%lld failed=%lld outages=%lld longest_gap_ms=%lld "
+      "wrong=%lld lost=%lld unavailable=%lld other=%lld\n",
+      ok, failed, outages, longest_gap, wrong, lost, unavailable, other);
   fflush(stdout);
   tl_client_close(client);
   tl_client_settings_free(settings);
