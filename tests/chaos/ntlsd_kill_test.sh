@@ -108,6 +108,7 @@ for _ in 1 2 3; do
   start_ntlsd && break
 done
 [[ -n "$NTLSD_PID" ]] || fail "no free port could be bound after three tries"
+first_run=$RUN  # the logs after this one are the restarted daemons'
 
 # --- The client root, registered with the appliance.
 "$VTL" --root "$CLIENT" createCert -n 127.0.0.1 >/dev/null
@@ -128,8 +129,8 @@ done
 wait_all_since 0
 
 # --- The kills. Most come at a random moment within 1 s of every client calling again; about
-# one in three comes instead within 150 ms of the restart, while the clients are still
-# reconnecting (mid-handshake, or before their hello is answered).
+# one in three comes instead within 150 ms of the restart, mostly while the clients are
+# still reconnecting (mid-handshake, or before their hello is answered).
 KILL_TIMES=(); early=0; settled_kills=0; early_kills=0
 for ((k = 1; k <= KILLS; k++)); do
   if (( early )); then
@@ -170,9 +171,10 @@ grep -q "par1" "$W/out" || fail "web1 lost its partition: $(cat "$W/out")"
 # --- The figures. A pause: from a kill to the client's first successful call after it.
 kill_times="${KILL_TIMES[*]}"
 total_failed=0; total_other=0; worst=0; report=""
+# field NAME: the value of NAME=... on the probe's SUMMARY line ($summary).
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$summary"; }
 for ((i = 0; i < PROBES; i++)); do
   summary="$(grep '^SUMMARY ' "$W/probe$i.out")"
-  field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$summary"; }
   ok=$(field ok); failed=$(field failed); outages=$(field outages)
   gap=$(field longest_gap_ms); wrong=$(field wrong)
   lost=$(field lost); unavailable=$(field unavailable); other=$(field other)
@@ -191,15 +193,15 @@ for ((i = 0; i < PROBES; i++)); do
   report+=" unavailable, $other other), $outages outages, longest pause after a kill ${pause} ms"
   report+=" (first failure to next success at most ${gap} ms)"$'\n'
 done
-# Reconnects: the authenticated links of the restarted daemons (run 1 is the first start).
+# Reconnects: the authenticated links of the restarted daemons.
 resumed_yes=0; resumed_no=0
-for f in "$W"/ntlsd.*.log; do
-  [[ "$f" == "$W/ntlsd.1.log" ]] && continue
+for ((r = first_run + 1; r <= RUN; r++)); do
+  f="$W/ntlsd.$r.log"
   resumed_yes=$((resumed_yes + $(grep -c "authenticated .*resumed=yes" "$f" || true)))
   resumed_no=$((resumed_no + $(grep -c "authenticated .*resumed=no" "$f" || true)))
 done
-echo "FIGURE ntlsd kill -9: $KILLS kills and restarts on port $PORT ($early_kills while the" \
-  "clients were reconnecting), $PROBES library clients" \
+echo "FIGURE ntlsd kill -9: $KILLS kills and restarts on port $PORT ($early_kills within 150 ms" \
+  "of a restart), $PROBES library clients" \
   "never re-opened: all resumed; longest pause from a kill to a client's next call ${worst} ms;" \
   "$total_failed calls failed ($total_other neither lost in flight nor unavailable); reconnects $((resumed_yes + resumed_no))," \
   "$resumed_yes of them resumed TLS sessions"
