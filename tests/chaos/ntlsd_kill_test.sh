@@ -2,7 +2,7 @@
 # ntlsd kill -9 and restart with live library clients (issue 14): a real appliance root
 # (one registered client, one partition) and a real client root (vtl createCert,
 # addServer); CHAOS_PROBES reconnect_probe processes, each ONE tl_client from that root
-# calling echo in a loop and never re-opened. ntlsd is killed with SIGKILL CHAOS_KILLS
+# calling echo in a loop from CHAOS_THREADS threads, and never re-opened. ntlsd is killed with SIGKILL CHAOS_KILLS
 # times at random moments and restarted on the same port each time. Checked after each
 # restart: every client's calls resume by themselves within a deadline; at the end: no
 # client crashed, every echo came back as sent, the registry still shows the client and
@@ -11,6 +11,7 @@
 set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; PROBE="$4"
 KILLS="${CHAOS_KILLS:-5}"; PROBES="${CHAOS_PROBES:-3}"
+THREADS="${CHAOS_THREADS:-2}"  # calling threads per client: calls in flight together
 # The bound on one pause: the library's reconnect backoff starts at 100 ms and doubles,
 # so a restart that takes a second is followed by a link within a few seconds.
 RESUME_DEADLINE_S=20
@@ -123,7 +124,7 @@ probe_seconds=$(( 30 + KILLS * (RESUME_DEADLINE_S + 15) ))
 for ((i = 0; i < PROBES; i++)); do
   # Made here: the background job's own redirection may come after the first read of it.
   : >"$W/probe$i.out"
-  "$PROBE" "$CLIENT" "$probe_seconds" >>"$W/probe$i.out" 2>"$W/probe$i.err" &
+  "$PROBE" "$CLIENT" "$probe_seconds" "$THREADS" >>"$W/probe$i.out" 2>"$W/probe$i.err" &
   PROBE_PIDS+=($!)
 done
 wait_all_since 0
@@ -201,7 +202,7 @@ for ((r = first_run + 1; r <= RUN; r++)); do
   resumed_no=$((resumed_no + $(grep -c "authenticated .*resumed=no" "$f" || true)))
 done
 echo "FIGURE ntlsd kill -9: $KILLS kills and restarts on port $PORT ($early_kills within 150 ms" \
-  "of a restart), $PROBES library clients" \
+  "of a restart), $PROBES library clients of $THREADS threads" \
   "never re-opened: all resumed; longest pause from a kill to a client's next call ${worst} ms;" \
   "$total_failed calls failed ($total_other neither lost in flight nor unavailable); reconnects $((resumed_yes + resumed_no))," \
   "$resumed_yes of them resumed TLS sessions"
