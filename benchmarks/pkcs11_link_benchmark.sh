@@ -19,18 +19,7 @@ export TRUSTLINK_CLIENT_ROOT="$W/client"
 PID=$!
 for _ in $(seq 1 200); do grep -q ready "$W/ntlsd.log" 2>/dev/null && break; sleep 0.05; done
 grep -q ready "$W/ntlsd.log" || { cat "$W/ntlsd.log"; exit 1; }
-PORT="$(python3 - "$W/s" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"status\n")
-out = b""
-while not out.endswith(b"end\n"):
-    c = s.recv(4096)
-    if not c: break
-    out += c
-for line in out.decode().splitlines():
-    if line.startswith("listen 127.0.0.1:"): print(line.split(":")[1])
-PY
-)"
+PORT="$(python3 tests/lib/ntlsd_status.py "$W/s" --port)"
 (umask 077; echo 12345678 > "$W/so.pin"; echo 87654321 > "$W/user.pin")
 "$NTLSH" --root "$APP" sysconf exportCert -file "$W/server.pem" >/dev/null
 "$VTL" createCert -n 127.0.0.1 >/dev/null

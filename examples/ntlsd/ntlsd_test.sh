@@ -27,22 +27,7 @@ fail() {
   exit 1
 }
 
-status() {
-  python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
-s.connect(sys.argv[1])
-s.sendall(b"status\n")
-out = b""
-while not out.endswith(b"end\n"):
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    out += chunk
-sys.stdout.write(out.decode())
-PY
-}
+status() { python3 tests/lib/ntlsd_status.py "$1"; }
 
 # The service manager's end of NOTIFY_SOCKET: it records every datagram and
 # returns once READY=1 arrived (or fails after 20 s).

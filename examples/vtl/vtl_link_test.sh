@@ -27,18 +27,7 @@ expect() {
 PID=$!
 for _ in $(seq 1 200); do grep -q ready "$W/ntlsd.log" 2>/dev/null && break; sleep 0.05; done
 grep -q ready "$W/ntlsd.log" || fail "ntlsd not ready: $(cat "$W/ntlsd.log")"
-PORT="$(python3 - "$SOCKDIR/s" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"status\n")
-out = b""
-while not out.endswith(b"end\n"):
-    c = s.recv(4096)
-    if not c: break
-    out += c
-for line in out.decode().splitlines():
-    if line.startswith("listen 127.0.0.1:"): print(line.split(":")[1])
-PY
-)"
+PORT="$(python3 tests/lib/ntlsd_status.py "$SOCKDIR/s" --port)"
 [[ -n "$PORT" ]] || fail "no port from the status socket"
 
 # A port nobody listens on: bind port 0, read it, close it. It is chosen after ntlsd has its

@@ -61,19 +61,7 @@ install_and_enrol() {
   NTLSD_PID=$!
   wait_for_file_text 20 ready "$W/ntlsd.log"
   local port
-  port=$(python3 - "$SOCKDIR/s" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"status\n")
-out = b""
-while not out.endswith(b"end\n"):
-    c = s.recv(4096)
-    if not c: break
-    out += c
-for line in out.decode().splitlines():
-    if line.startswith("listen 127.0.0.1:"):
-        print(line.rsplit(":", 1)[1])
-PY
-  )
+  port=$(python3 tests/lib/ntlsd_status.py "$SOCKDIR/s" --port)
   [[ -n "$port" ]] || fail "no listen port from ntlsd's status socket"
   run_ok "export the appliance cert" "$bin/ntlsh" --root "$app" sysconf exportCert -file "$W/server.pem"
   run_ok "createCert" "$bin/vtl" --root "$CLIENT" createCert -n 127.0.0.1

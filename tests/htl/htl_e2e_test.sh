@@ -88,18 +88,7 @@ stop_agent() { kill -TERM "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID="";
 NTLSD_PID=$!
 wait_for 10 ready cat "$W/ntlsd.log" >/dev/null
 # status: ntlsd's status socket answer (listen address, connections per client).
-status() {
-  python3 - "$SOCKDIR/s" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"status\n")
-out = b""
-while not out.endswith(b"end\n"):
-    c = s.recv(4096)
-    if not c: break
-    out += c
-print(out.decode(), end="")
-PY
-}
+status() { python3 tests/lib/ntlsd_status.py "$SOCKDIR/s"; }
 PORT="$(status | sed -n 's/^listen 127\.0\.0\.1:\([0-9]*\)$/\1/p')"
 [[ -n "$PORT" ]] || fail "no port from the status socket"
 

@@ -68,18 +68,7 @@ start_appliance() {
     kill -0 "$NTLSD_PID" 2>/dev/null || fail "ntlsd exited: $(cat "$W/ntlsd.log")"
     sleep 0.05
   done
-  PORT="$(python3 - "$SOCKDIR/s" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"status\n")
-out = b""
-while not out.endswith(b"end\n"):
-    c = s.recv(4096)
-    if not c: break
-    out += c
-for line in out.decode().splitlines():
-    if line.startswith("listen 127.0.0.1:"): print(line.split(":")[1])
-PY
-)"
+  PORT="$(python3 tests/lib/ntlsd_status.py "$SOCKDIR/s" --port)"
   [[ -n "$PORT" ]] || fail "no port from ntlsd's status socket"
   ntlsh sysconf exportCert -file "$W/server.pem" >/dev/null
   "$VTL" createCert -n "$SERVER" >/dev/null
