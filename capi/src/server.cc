@@ -18,6 +18,7 @@
 
 namespace srv = trustlink::ntl::server;
 using trustlink::capi::internal::Guard;
+using trustlink::capi::internal::GuardThreadOnly;
 using trustlink::capi::server_internal::NullArg;
 
 TL_DEFINE_LAST_ERROR(tl_server)
@@ -56,9 +57,11 @@ TL_EXPORT tl_status tl_server_new(const tl_server_options* opts,
   if (out == nullptr) {
     return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
   }
-  auto* o = const_cast<tl_server_options*>(opts);
+  const tl_server_options* o = opts;
   tl_server* created = nullptr;
-  tl_status st = Guard(&o->last_error, [&]() -> absl::Status {
+  // The failure goes to the calling thread only (tl_last_error): options may be
+  // read by tl_server_new on several threads at once.
+  tl_status st = GuardThreadOnly([&]() -> absl::Status {
     if (!o->root.empty()) {
       if (!o->clients.empty() || !o->cert_pem.empty()) {
         return trustlink::ntl::Error(

@@ -62,6 +62,25 @@ void StreamClosed(void* userdata, void*) {
   static_cast<StreamLog*>(userdata)->closed++;
 }
 
+// tl_server_new reads its options, which other threads may be reading too: its
+// failure goes to the calling thread (tl_last_error), never into the options.
+TEST(ServerCapiTest, NewReportsItsFailureOnTheThreadNotInItsOptions) {
+  tl_server_options* opts = nullptr;
+  ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
+  tl_server* server = nullptr;
+  EXPECT_EQ(tl_server_new(opts, &server), TL_E_FAILED_PRECONDITION);
+  EXPECT_EQ(server, nullptr);
+  char msg[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  ASSERT_EQ(tl_last_error(msg, sizeof(msg), &len), TL_OK);
+  EXPECT_NE(std::string(msg).find("tl_server_options_set_certificate"),
+            std::string::npos)
+      << msg;
+  ASSERT_EQ(tl_server_options_last_error(opts, msg, sizeof(msg), &len), TL_OK);
+  EXPECT_EQ(std::string(msg), "") << "tl_server_new wrote into its options";
+  tl_server_options_free(opts);
+}
+
 TEST(ServerCapiTest, BuildStartCallStatusStop) {
   tl_server_options* opts = nullptr;
   ASSERT_EQ(tl_server_options_new(&opts), TL_OK);

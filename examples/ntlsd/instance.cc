@@ -51,9 +51,10 @@ std::unique_ptr<Instance> Instance::New(const ServeConfig& config,
     ok = tl_server_options_set_listen(opts, addr.c_str(), port) == TL_OK;
   }
   if (!ok || tl_server_new(opts, &in->server_) != TL_OK) {
+    // The failing call's own message, whichever of them failed.
     char buf[TL_ERROR_MESSAGE_MAX] = "";
     size_t len = 0;
-    tl_server_options_last_error(opts, buf, sizeof(buf), &len);
+    tl_last_error(buf, sizeof(buf), &len);
     *error = buf;
     tl_server_options_free(opts);
     return nullptr;

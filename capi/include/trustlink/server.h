@@ -124,7 +124,9 @@ TL_EXPORT tl_status tl_server_options_assign_partition(
     const char *slot_label, const char *serial) TL_NOEXCEPT;
 
 /* tl_server_new makes a server from `opts` (copied; opts may be freed after).
- * Without a request handler the built-in software partition serves requests. */
+ * Without a request handler the built-in software partition serves requests.
+ * A failure's message is the calling thread's tl_last_error (since 1.1; it is
+ * no longer written into `opts`, which other threads may be reading). */
 TL_EXPORT tl_status tl_server_new(const tl_server_options *opts,
                                   tl_server **out) TL_NOEXCEPT;
 /* tl_server_free stops the server (no grace period) and frees it. NULL is
