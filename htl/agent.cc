@@ -156,9 +156,8 @@ Agent::TokenAttempt Agent::TryTokenFile(const std::string& appliance,
   absl::StatusOr<std::string> found =
       entries.ok() ? FindTokenFile(*entries, appliance)
                    : absl::StatusOr<std::string>(entries.status());
-  const std::string token_name = found.ok() && !found->empty()
-                                     ? *found
-                                     : *TokenFileName(appliance);
+  const std::string token_name =
+      found.ok() && !found->empty() ? *found : *TokenFileName(appliance);
   absl::StatusOr<std::string> contents =
       !found.ok()      ? absl::StatusOr<std::string>(found.status())
       : found->empty() ? absl::StatusOr<std::string>(absl::NotFoundError(""))

@@ -352,8 +352,7 @@ TEST_F(AgentTest, RefusedTokensLeaveTheFileAndSayWhy) {
   EXPECT_FALSE(TokenFileExists());
   // ... but not silently: a used token coming back is worth a look.
   EXPECT_EQ(ntl::ToTlStatus(StatusOf(*agent).last_error), TL_E_OTT_USED);
-  EXPECT_THAT(StatusOf(*agent).last_error.message(),
-              HasSubstr("already used"));
+  EXPECT_THAT(StatusOf(*agent).last_error.message(), HasSubstr("already used"));
 }
 
 // The guide's `mv myLunaClient.ott ./htl/myLunaSA.ott` for a server the

@@ -35,13 +35,14 @@ std::vector<std::string> IgnoredTokenFiles(
     if (e.empty() || e[0] == '.') continue;
     bool taken = false;
     for (const std::string& a : appliances) {
-      taken = taken ||
-              absl::EqualsIgnoreCase(e, absl::StrCat(a, kTokenFileSuffix));
+      taken =
+          taken || absl::EqualsIgnoreCase(e, absl::StrCat(a, kTokenFileSuffix));
     }
     if (taken) continue;
     if (!absl::EndsWithIgnoreCase(e, kTokenFileSuffix)) {
-      ignored.push_back(absl::StrCat(e, " (not a token file: a token file is "
-                                        "named <appliance>.ott)"));
+      ignored.push_back(absl::StrCat(e,
+                                     " (not a token file: a token file is "
+                                     "named <appliance>.ott)"));
     } else {
       ignored.push_back(absl::StrCat(
           e, " (it names no HTL server of this client; the servers are ",

@@ -83,7 +83,9 @@ absl::Status CheckIdentityFileNames(const std::string& name) {
                    " characters: its key file cert/client/<name>", kKeySuffix,
                    " would exceed the ", internal::kMaxNameLength,
                    "-character file name limit, so a client name can have at "
-                   "most ", longest, "; use a shorter name for this host "
+                   "most ",
+                   longest,
+                   "; use a shorter name for this host "
                    "(a DNS alias)"));
 }
 
@@ -116,8 +118,8 @@ absl::StatusOr<IdentityPlan> PlanIdentity(const CanonicalName& name,
   IdentityPlan plan{FileStem(name), ""};
   if (!current.configured || current.name.empty()) return plan;
   if (SameName(current.name, name.canonical)) {
-    std::string base = current.cert_path.substr(
-        current.cert_path.find_last_of('/') + 1);
+    std::string base =
+        current.cert_path.substr(current.cert_path.find_last_of('/') + 1);
     if (absl::EndsWith(base, ".pem") &&
         SameName(base.substr(0, base.size() - 4), name.canonical)) {
       plan.stem = base.substr(0, base.size() - 4);
@@ -135,18 +137,16 @@ absl::StatusOr<IdentityPlan> PlanIdentity(const CanonicalName& name,
                          "(client replaceCertificate -client <label> "
                          "-certificate <file>), or its links are refused");
   if (!force) {
-    return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-                 absl::StrCat("this client's identity is '", current.name,
-                              "' (", current.cert_path,
-                              "); a certificate for another name '",
-                              name.as_typed,
-                              "' replaces it only with -force. ", who,
-                              ". Nothing was changed"));
+    return Error(
+        absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+        absl::StrCat("this client's identity is '", current.name, "' (",
+                     current.cert_path, "); a certificate for another name '",
+                     name.as_typed, "' replaces it only with -force. ", who,
+                     ". Nothing was changed"));
   }
-  plan.warning = absl::StrCat("the identity '", current.name,
-                              "' was replaced by '", name.as_typed, "'. ",
-                              servers.empty() ? "No appliance is configured yet"
-                                              : who);
+  plan.warning = absl::StrCat(
+      "the identity '", current.name, "' was replaced by '", name.as_typed,
+      "'. ", servers.empty() ? "No appliance is configured yet" : who);
   return plan;
 }
 
@@ -389,8 +389,8 @@ absl::Status ClientRoot::DeleteServer(absl::string_view name) {
   }
   if (in_config.ok()) {
     // Nothing was in the store: the config alone changes, in one write.
-    absl::Status written = removed.ok() ? FinishJournal("server", *config)
-                                        : WriteConfig(*config);
+    absl::Status written =
+        removed.ok() ? FinishJournal("server", *config) : WriteConfig(*config);
     if (!written.ok()) return written;
   }
   if (!in_config.ok() && !removed.ok()) {
@@ -433,7 +433,8 @@ absl::StatusOr<std::vector<std::string>> ClientRoot::RepairConfigLocked()
         kDefaultServerPort,
         ", HTL off): its certificate was trusted but the server was not "
         "listed. Run vtl addServer -n ",
-        c.name, " -c <server.pem> with -p PORT or -htl to change that, or vtl "
+        c.name,
+        " -c <server.pem> with -p PORT or -htl to change that, or vtl "
         "deleteServer -n ",
         c.name, " to drop it"));
   }

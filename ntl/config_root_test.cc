@@ -174,9 +174,9 @@ TEST(ClientRootTest, AddServerAgainKeepsPortAndHtl) {
   ASSERT_TRUE(root.ok());
   const std::string pem = ServerPem("hsm1");
   ASSERT_TRUE(root->AddServer("hsm1", pem, 1793, 1, false).ok());
-  ASSERT_TRUE(root->AddServer("HSM1", pem, kKeepServerPort, kKeepServerHtl,
-                              false)
-                  .ok());
+  ASSERT_TRUE(
+      root->AddServer("HSM1", pem, kKeepServerPort, kKeepServerHtl, false)
+          .ok());
   absl::StatusOr<std::vector<ServerStatus>> list = root->ListServers();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);

@@ -226,7 +226,8 @@ absl::StatusOr<Identity> CreateIdentity(const CanonicalName& name,
     return CryptoError("certificate validity");
   }
   X509_NAME* subject = X509_get_subject_name(cert.get());
-  if (!SetSubject(subject, name) || !X509_set_issuer_name(cert.get(), subject) ||
+  if (!SetSubject(subject, name) ||
+      !X509_set_issuer_name(cert.get(), subject) ||
       !X509_set_pubkey(cert.get(), pkey)) {
     return CryptoError("certificate subject");
   }

@@ -91,13 +91,12 @@ TEST(IdentityTest, CertificateProfile) {
 // A CN has at most 64 characters (RFC 5280); a host name may have 253. A
 // longer name is in the SAN in full and in the subject as domainComponents.
 TEST(IdentityTest, HostNamesLongerThanACommonName) {
-  const std::string longest = absl::StrCat(
-      std::string(63, 'a'), ".", std::string(63, 'b'), ".",
-      std::string(63, 'c'), ".", std::string(61, 'd'));
+  const std::string longest =
+      absl::StrCat(std::string(63, 'a'), ".", std::string(63, 'b'), ".",
+                   std::string(63, 'c'), ".", std::string(61, 'd'));
   ASSERT_EQ(longest.size(), 253u);
-  for (const std::string& name :
-       {std::string(60, 'x') + ".com", std::string(58, 'x') + ".example",
-        longest}) {
+  for (const std::string& name : {std::string(60, 'x') + ".com",
+                                  std::string(58, 'x') + ".example", longest}) {
     SCOPED_TRACE(name.size());
     absl::StatusOr<Identity> id =
         CreateIdentity(*CanonicalizeNameWithHost(name, ""), IdentityOptions());

@@ -319,8 +319,8 @@ std::string BuildCAFile(const std::vector<Certificate>& certs) {
 }  // namespace
 
 absl::StatusOr<AddResult> TrustStore::Add(
-    absl::string_view name, absl::string_view pem, bool replace,
-    absl::Time now, const std::vector<internal::DirFile>& journal) {
+    absl::string_view name, absl::string_view pem, bool replace, absl::Time now,
+    const std::vector<internal::DirFile>& journal) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeNameWithHost(name, "");
   if (!canonical.ok()) return canonical.status();
   std::vector<std::string> warnings = canonical->warnings;

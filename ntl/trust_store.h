@@ -19,9 +19,9 @@
 // files. An update may carry a journal (what must change with it elsewhere:
 // ClientRoot's trustlink.conf), committed by the same swap. Updates are
 // serialised between processes by an OFD lock on cert/.server.lock; readers
-// take it shared. File systems without RENAME_EXCHANGE fall back to two renames, and an
-// interrupted swap is rolled back the next time the store is opened for
-// writing.
+// take it shared. File systems without RENAME_EXCHANGE fall back to two
+// renames, and an interrupted swap is rolled back the next time the store is
+// opened for writing.
 
 #include <string>
 #include <vector>

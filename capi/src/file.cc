@@ -31,7 +31,8 @@ TL_EXPORT tl_status tl_file_read(const char* path, int32_t flags, char* buf,
                                  size_t buf_len, size_t* out_len, char* msg,
                                  size_t msg_len) noexcept {
   if (path == nullptr || (buf == nullptr && buf_len > 0) ||
-      out_len == nullptr || (flags & ~(TL_FILE_NOFOLLOW | TL_FILE_PRIVATE_KEY)) != 0) {
+      out_len == nullptr ||
+      (flags & ~(TL_FILE_NOFOLLOW | TL_FILE_PRIVATE_KEY)) != 0) {
     CopyMessage(
         "tl_file_read: path, buf and out_len must not be NULL, and "
         "flags must be 0, TL_FILE_NOFOLLOW or TL_FILE_PRIVATE_KEY",

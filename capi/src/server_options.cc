@@ -118,9 +118,9 @@ TL_EXPORT tl_status tl_server_options_set_limits(
   });
 }
 
-TL_EXPORT tl_status tl_server_options_set_link_limits(
-    tl_server_options* opts, uint32_t max_links,
-    uint32_t max_links_per_client) noexcept {
+TL_EXPORT tl_status
+tl_server_options_set_link_limits(tl_server_options* opts, uint32_t max_links,
+                                  uint32_t max_links_per_client) noexcept {
   if (opts == nullptr) {
     return TL_E_INVALID_ARGUMENT;
   }

@@ -1,10 +1,10 @@
 #include <fstream>
 #include <mutex>
-#include <utility>
-#include <vector>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "capi/tests/fixture.h"
 #include "gtest/gtest.h"

@@ -142,13 +142,13 @@ static int report(tl_htl_agent *agent, const char **servers, int n,
                (unsigned long long)generation);
     char why[TL_ERROR_MESSAGE_MAX + 64] = "";
     if (failure != TL_OK)
-      snprintf(why, sizeof(why), "; last error %s: %s",
-               tl_status_name(failure), msg);
+      snprintf(why, sizeof(why), "; last error %s: %s", tl_status_name(failure),
+               msg);
     if (service_log_prefixes()) {
-      const int priority = state == TL_HTL_AGENT_REFUSED ||
-                                   state == TL_HTL_AGENT_RETRYING
-                               ? LOG_WARNING
-                               : LOG_INFO;
+      const int priority =
+          state == TL_HTL_AGENT_REFUSED || state == TL_HTL_AGENT_RETRYING
+              ? LOG_WARNING
+              : LOG_INFO;
       service_log(priority, "%s: HTL %s%s%s", servers[i], state_name(state),
                   gen, why);
     } else {
@@ -397,8 +397,8 @@ int main(int argc, char **argv) {
       if (log_file == NULL) {
         say(LOG_INFO, "htlclient: SIGHUP: no -log file to reopen");
       } else if (open_log(log_file) != 0) {
-        service_log(LOG_ERR, "SIGHUP: cannot reopen log file %s: %s",
-                    log_file, strerror(errno));
+        service_log(LOG_ERR, "SIGHUP: cannot reopen log file %s: %s", log_file,
+                    strerror(errno));
       } else {
         say(LOG_INFO, "htlclient: SIGHUP: reopened log file %s", log_file);
       }

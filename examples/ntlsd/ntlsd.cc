@@ -54,10 +54,10 @@ void LogEvent(void*, const tl_log_event* event) {
   const int32_t level = tl_log_event_level(event);
   const char* line = "";
   tl_log_event_line(event, &line);
-  service_log(kPriority[level >= TL_LOG_DEBUG && level <= TL_LOG_ALERT
-                            ? level
-                            : TL_LOG_INFO],
-              "%s", line);
+  service_log(
+      kPriority[level >= TL_LOG_DEBUG && level <= TL_LOG_ALERT ? level
+                                                               : TL_LOG_INFO],
+      "%s", line);
 }
 
 // RaiseDescriptorLimit lifts the soft RLIMIT_NOFILE to the hard limit: the
@@ -110,9 +110,9 @@ Flags ParseFlags(int argc, char** argv) {
     std::string* value;
   };
   const TextOption text_options[] = {
-      {"root", &f.serve.root},   {"listen", &f.listen},
-      {"name", &f.serve.name},   {"log", &f.log_file},
-      {"pidfile", &f.pidfile},   {"status-socket", &f.status_path},
+      {"root", &f.serve.root}, {"listen", &f.listen},
+      {"name", &f.serve.name}, {"log", &f.log_file},
+      {"pidfile", &f.pidfile}, {"status-socket", &f.status_path},
       {"threads", &threads}};
   for (int i = 1; i < argc; ++i) {
     const char* arg = argv[i];

@@ -30,7 +30,8 @@ std::string IncomingCertificate(const std::string& dir,
   std::vector<std::string> found;
   if (DIR* d = opendir(dir.c_str())) {
     while (struct dirent* e = readdir(d)) {
-      if (strcasecmp(e->d_name, wanted.c_str()) == 0) found.push_back(e->d_name);
+      if (strcasecmp(e->d_name, wanted.c_str()) == 0)
+        found.push_back(e->d_name);
     }
     closedir(d);
   }
@@ -68,11 +69,12 @@ std::string ReadCertificate(const ShellAccess& shell, const Args& args,
   tl_status st = tl_file_read(path.c_str(), flags, pem.data(), pem.size(), &len,
                               message, sizeof(message));
   if (st != TL_OK) {
-    std::string why = std::string("cannot read the client certificate: ") +
-                      message;
+    std::string why =
+        std::string("cannot read the client certificate: ") + message;
     if (st == TL_E_NOT_FOUND && !args.Has("certificate")) {
-      why += "; copy the client's certificate there (scp) or give "
-             "-certificate FILE";
+      why +=
+          "; copy the client's certificate there (scp) or give "
+          "-certificate FILE";
     }
     CommandFailed(st == TL_E_OUT_OF_RANGE ? TL_E_CERT_INVALID : st, why);
   }
@@ -181,12 +183,12 @@ std::vector<Command> ClientCommands(const ShellAccess& shell) {
        [shell](const Args& a, Output* out) {
          ClientListPtr owned = RegisteredClients(shell);
          const tl_client_list* list = owned.get();
-         const std::vector<std::string> headers = {
-             "Client", "Hostname/IP", "Type", "Mapped IPs", "HTL",
-             "Partitions"};
-         const std::vector<std::string> keys = {
-             "label", "name", "name_type", "host_ips", "requirehtl",
-             "partitions"};
+         const std::vector<std::string> headers = {"Client", "Hostname/IP",
+                                                   "Type",   "Mapped IPs",
+                                                   "HTL",    "Partitions"};
+         const std::vector<std::string> keys = {"label",      "name",
+                                                "name_type",  "host_ips",
+                                                "requirehtl", "partitions"};
          std::vector<std::vector<std::string>> rows;
          for (size_t i = 0; i < tl_client_list_count(list); ++i) {
            const tl_client_info* c = tl_client_list_get(list, i);

@@ -176,8 +176,9 @@ std::string TokenFileStem(const ShellAccess& shell, const tl_client_info* info,
 }
 
 // GenerateToken makes a new token for the registered client `info` and writes
-// <root>/outgoing/<client host or IP>.ott (TokenFileStem). expiry_seconds 0 keeps the client's
-// OTT expiry. On failure it throws with `failure_prefix` before the message.
+// <root>/outgoing/<client host or IP>.ott (TokenFileStem). expiry_seconds 0
+// keeps the client's OTT expiry. On failure it throws with `failure_prefix`
+// before the message.
 void GenerateToken(const ShellAccess& shell, const Htl& htl,
                    const tl_client_info* info, long long expiry_seconds,
                    const std::string& failure_prefix, Output* out) {

@@ -251,9 +251,8 @@ int Main(int argc, char** argv) {
   for (; i < argc; ++i) {
     const char* value = nullptr;
     int root_given = CliTakeOption(argc, argv, &i, "root", 1, &value);
-    int json_given = root_given != 0
-                         ? 0
-                         : CliTakeOption(argc, argv, &i, "json", 0, &value);
+    int json_given =
+        root_given != 0 ? 0 : CliTakeOption(argc, argv, &i, "json", 0, &value);
     if (root_given < 0 || json_given < 0) {
       std::fprintf(stderr, "ntlsh: %s\n",
                    root_given < 0 ? "--root needs a directory"

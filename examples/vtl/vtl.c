@@ -104,9 +104,9 @@ static const char *const kCommands[] = {
  * message for a value out of range. */
 struct Option {
   const char *name;
-  const char **text;  /* a text option */
-  long *number;       /* a number option */
-  int *flag;          /* a switch */
+  const char **text; /* a text option */
+  long *number;      /* a number option */
+  int *flag;         /* a switch */
   long min, max;
   const char *range;
 };
@@ -222,7 +222,8 @@ int main(int argc, char **argv) {
   if (s != TL_OK) {
     rc = VtlFail(root, s);
     if (s == TL_E_NOT_FOUND) {
-      /* The library's message names API fixes; the command-line ones are ours. */
+      /* The library's message names API fixes; the command-line ones are ours.
+       */
       fprintf(stderr,
               "vtl: run vtl createCert first, or give --root (or set "
               "TRUSTLINK_CLIENT_ROOT)\n");

@@ -125,9 +125,8 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
    * renewed certificate must not move the port or turn HTL off. */
   int32_t htl = a->htl ? 1 : a->nohtl ? 0 : TL_SERVER_HTL_KEEP;
   tl_server_result *result = NULL;
-  tl_status s = tl_client_root_add_server(root, a->name, pem, pem_len,
-                                          (int32_t)a->port, htl, a->replace,
-                                          &result);
+  tl_status s = tl_client_root_add_server(
+      root, a->name, pem, pem_len, (int32_t)a->port, htl, a->replace, &result);
   free(pem);
   if (s != TL_OK) {
     tl_server_list_free(before);
@@ -170,9 +169,10 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
       printf("HTL for server %s turned %s.\n", name, new_htl ? "on" : "off");
     }
     if (new_port == old_port && new_htl == old_htl) {
-      printf("Port %d and HTL %s kept (give -p, -htl or -nohtl to change "
-             "them).\n",
-             new_port, new_htl ? "on" : "off");
+      printf(
+          "Port %d and HTL %s kept (give -p, -htl or -nohtl to change "
+          "them).\n",
+          new_port, new_htl ? "on" : "off");
     }
   }
   printf("Certificate: %s\n", tl_server_result_path(result));

@@ -339,8 +339,7 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
   }
   const char *command = argv[0];
   struct P11Args a = {NULL, NULL, NULL, NULL};
-  static const char *const kNames[] = {"dir", "bridge", "server",
-                                       "partition"};
+  static const char *const kNames[] = {"dir", "bridge", "server", "partition"};
   const char **values[] = {&a.dir, &a.bridge, &a.server, &a.partition};
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];

@@ -342,8 +342,7 @@ void Client::AssignSlotsLocked(size_t server,
       id = stored->at(info.partition);
     } else {
       id = 0;
-      while (slots_.count(id) != 0 ||
-             (stored.ok() && taken.count(id) != 0)) {
+      while (slots_.count(id) != 0 || (stored.ok() && taken.count(id) != 0)) {
         ++id;
       }
     }

@@ -456,11 +456,10 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
         return false;
       }
       const int32_t code = c->status != 0 ? c->status : TL_E_CONNECTION_LOST;
-      Fail(ExplainGoAway(code,
-                         Error(CanonicalForRemote(code), code,
-                               absl::StrCat("server '", server_.name,
-                                            "' closed the link: ",
-                                            c->message))),
+      Fail(ExplainGoAway(
+               code, Error(CanonicalForRemote(code), code,
+                           absl::StrCat("server '", server_.name,
+                                        "' closed the link: ", c->message))),
            now, done);
       return false;
     }

@@ -1,10 +1,10 @@
 #include "ntl/client/pin.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "ntl/status.h"

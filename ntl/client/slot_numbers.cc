@@ -5,13 +5,12 @@
 #include <cerrno>
 #include <cstring>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "ntl/internal/safe_dir.h"
 #include "ntl/status.h"
 

@@ -97,8 +97,9 @@ absl::StatusOr<std::string> ReadBoundedFd(int fd, absl::string_view path,
 absl::Status CheckPrivateKeyMode(int fd, absl::string_view path) {
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    return Error(absl::StatusCode::kInternal, TL_E_IO,
-                 absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+    return Error(
+        absl::StatusCode::kInternal, TL_E_IO,
+        absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
   }
   if ((st.st_mode & 077) == 0) return absl::OkStatus();
   return Error(absl::StatusCode::kPermissionDenied, TL_E_KEY_PERMISSIONS,

@@ -87,8 +87,7 @@ TEST(BoundedReadTest, PrivateKeyOthersCanReadIsRefused) {
   absl::StatusOr<std::string> open =
       ReadBoundedFile(path, 100, true, /*private_key=*/true);
   EXPECT_EQ(ToTlStatus(open.status()), TL_E_KEY_PERMISSIONS);
-  EXPECT_TRUE(absl::StrContains(open.status().message(),
-                                "has mode 0640"));
+  EXPECT_TRUE(absl::StrContains(open.status().message(), "has mode 0640"));
   EXPECT_TRUE(absl::StrContains(open.status().message(),
                                 absl::StrCat("run: chmod 600 ", path)));
   // Without the flag the same file is read: the rule is for keys only.

@@ -221,9 +221,9 @@ absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
     return IoError(errno, "open", PathOf(name));
   }
   absl::Status mode_ok = CheckPrivateKeyMode(fd, PathOf(name));
-  absl::StatusOr<std::string> out =
-      mode_ok.ok() ? ReadFd(fd, name, max_size)
-                   : absl::StatusOr<std::string>(mode_ok);
+  absl::StatusOr<std::string> out = mode_ok.ok()
+                                        ? ReadFd(fd, name, max_size)
+                                        : absl::StatusOr<std::string>(mode_ok);
   ::close(fd);
   return out;
 }

@@ -119,8 +119,7 @@ absl::Status ValidateSettings(const Settings& s) {
            .ok()) {
     return st;
   }
-  if (!(st = range("max links per client", s.max_links_per_client, 1,
-                   1000000))
+  if (!(st = range("max links per client", s.max_links_per_client, 1, 1000000))
            .ok()) {
     return st;
   }

@@ -49,8 +49,7 @@ std::string CapText(const char* rule, const ConnectionLimits& l) {
              ? absl::StrCat("its source address already has ",
                             l.max_unauthenticated_per_ip,
                             " connections not yet admitted")
-             : absl::StrCat("the appliance already has ",
-                            l.max_unauthenticated,
+             : absl::StrCat("the appliance already has ", l.max_unauthenticated,
                             " connections not yet admitted");
 }
 
@@ -138,9 +137,9 @@ void Loop::PauseAccept(int error) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
   server_->LogStranger(
       "accept-paused",
-      absl::StrCat("accept-paused loop=", index_, " reason=\"accept failed: ",
-                   strerror(error), " (descriptor limit ",
-                   server_->limits_.descriptor_limit,
+      absl::StrCat("accept-paused loop=", index_,
+                   " reason=\"accept failed: ", strerror(error),
+                   " (descriptor limit ", server_->limits_.descriptor_limit,
                    "); new connections wait in the listen queue until a "
                    "descriptor frees; raise the limit (ulimit -n) or lower "
                    "the number of links\""));

@@ -84,17 +84,16 @@ TEST(AcceptPauseTest, OutOfDescriptorsPausesAcceptingThenServesAgain) {
   for (int fd : clients) {
     ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   }
-  ASSERT_TRUE(WaitFor([&] { return log.Contains("accept-paused"); },
-                      absl::Seconds(5)))
+  ASSERT_TRUE(
+      WaitFor([&] { return log.Contains("accept-paused"); }, absl::Seconds(5)))
       << "accept never reported running out of descriptors";
   // Before the fix the loop called accept4 in a tight loop here: a whole core.
   const double cpu0 = CpuSeconds();
   const absl::Time t0 = absl::Now();
   absl::SleepFor(absl::Seconds(1));  // measuring a rate over time, not waiting
-  const double cpu = (CpuSeconds() - cpu0) /
-                     absl::ToDoubleSeconds(absl::Now() - t0);
-  std::printf("CPU while out of descriptors: %.1f%% of one core\n",
-              cpu * 100);
+  const double cpu =
+      (CpuSeconds() - cpu0) / absl::ToDoubleSeconds(absl::Now() - t0);
+  std::printf("CPU while out of descriptors: %.1f%% of one core\n", cpu * 100);
   EXPECT_LT(cpu, 0.10) << "the loop spins while accept fails";
   EXPECT_LE(log.Count("accept-paused"), o.log_burst);
 
@@ -102,9 +101,9 @@ TEST(AcceptPauseTest, OutOfDescriptorsPausesAcceptingThenServesAgain) {
     close(fd);
   }
   // The waiting connections are accepted, and a registered client gets in.
-  ASSERT_TRUE(WaitFor(
-      [&] { return (*server)->GetStatus().unauthenticated == 10; },
-      absl::Seconds(5)));
+  ASSERT_TRUE(
+      WaitFor([&] { return (*server)->GetStatus().unauthenticated == 10; },
+              absl::Seconds(5)));
   auto c = TestClient::Connect((*server)->port(), ClientOptions(id));
   ASSERT_TRUE(c.ok()) << c.status();
   auto f = (*c)->Hello();

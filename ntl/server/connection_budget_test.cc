@@ -159,7 +159,8 @@ TEST_F(ConnectionBudgetTest, DerivesCapsBelowTheDescriptorLimit) {
   EXPECT_GE(DeriveLimits(o, 10).max_links, 1u);  // tiny limits still serve
 }
 
-TEST_F(ConnectionBudgetTest, RegisteredClientBehindAFullNatAddressEvictsAStranger) {
+TEST_F(ConnectionBudgetTest,
+       RegisteredClientBehindAFullNatAddressEvictsAStranger) {
   ServerOptions o;
   o.max_unauthenticated_per_ip = 4;
   StartServer(o);
@@ -210,7 +211,8 @@ TEST_F(ConnectionBudgetTest, RefusalWithNothingToEvictIsToldInATlsAlert) {
   EXPECT_TRUE(absl::StrContains(
       absl::AsciiStrToUpper(refused.status().message()), "USER_CANCELLED"))
       << refused.status();
-  EXPECT_TRUE(log_.Contains("refused peer=127.0.0.2", "rule=unauthenticated-cap"));
+  EXPECT_TRUE(
+      log_.Contains("refused peer=127.0.0.2", "rule=unauthenticated-cap"));
   // The held ones are still served.
   auto f = held[0]->Hello();
   ASSERT_TRUE(f.ok()) << f.status();
@@ -281,9 +283,12 @@ TEST_F(ConnectionBudgetTest, LinesStrangersCauseAreRateLimitedAndCounted) {
     close(IdleConnection(server_->port(), "127.0.0.5"));
   }
   ASSERT_TRUE(WaitFor(
-      [&] { return log_.Contains("log-suppressed kind=closed-unauthenticated"); },
+      [&] {
+        return log_.Contains("log-suppressed kind=closed-unauthenticated");
+      },
       absl::Seconds(5)));
-  EXPECT_LE(log_.Count("closed peer=127.0.0.5"), 3u * 2);  // two windows at most
+  EXPECT_LE(log_.Count("closed peer=127.0.0.5"),
+            3u * 2);  // two windows at most
   const std::string summary =
       log_.Find("log-suppressed kind=closed-unauthenticated");
   EXPECT_TRUE(absl::StrContains(summary, "similar lines suppressed"))

@@ -22,9 +22,8 @@ ConnectionLimits DeriveLimits(const ServerOptions& o,
                               : std::max<uint64_t>(limit / 4, 2);
   l.max_unauthenticated = static_cast<size_t>(std::min<uint64_t>(
       o.max_unauthenticated, std::max<uint64_t>(budget / 4, 1)));
-  l.max_unauthenticated_per_ip =
-      std::max<size_t>(1, std::min(o.max_unauthenticated_per_ip,
-                                   l.max_unauthenticated));
+  l.max_unauthenticated_per_ip = std::max<size_t>(
+      1, std::min(o.max_unauthenticated_per_ip, l.max_unauthenticated));
   l.max_links = static_cast<size_t>(budget - l.max_unauthenticated);
   if (o.max_links != 0) {
     l.max_links = std::min(l.max_links, o.max_links);

@@ -22,9 +22,7 @@ class InMemoryDirectory::Snap : public DirectorySnapshot {
     return it == clients_.end() ? nullptr : it->second;
   }
   bool ipcheck() const override { return ipcheck_; }
-  size_t max_links_per_client() const override {
-    return max_links_per_client_;
-  }
+  size_t max_links_per_client() const override { return max_links_per_client_; }
   absl::optional<LinkSettings> link_settings() const override {
     return link_settings_;
   }
@@ -85,8 +83,8 @@ uint64_t InMemoryDirectory::generation() const {
 }
 
 void InMemoryDirectory::PublishLocked() {
-  snapshot_ = std::make_shared<const Snap>(clients_, ipcheck_,
-                                           max_links_per_client_, link_settings_);
+  snapshot_ = std::make_shared<const Snap>(
+      clients_, ipcheck_, max_links_per_client_, link_settings_);
   ++generation_;
 }
 

@@ -385,10 +385,9 @@ void Loop::DriveSsl(Conn* c) {
       } else if (err != SSL_ERROR_WANT_READ) {
         const std::string why = SslErrorText();
         if (!c->refusal_logged) {
-          server_->LogStranger(
-              "handshake-failed",
-              absl::StrCat("handshake-failed peer=", c->peer, " reason=\"",
-                           why, "\""));
+          server_->LogStranger("handshake-failed",
+                               absl::StrCat("handshake-failed peer=", c->peer,
+                                            " reason=\"", why, "\""));
           c->refusal_logged = true;
         }
         c->processing = false;
@@ -832,8 +831,7 @@ void Loop::Tick(absl::Time now) {
                        absl::FormatDuration(idle_limit), "\""));
       GoAway(c, TL_E_UNAVAILABLE,
              absl::StrCat("the link was idle too long (nothing received for ",
-                          absl::FormatDuration(idle_limit),
-                          "); reconnect"));
+                          absl::FormatDuration(idle_limit), "); reconnect"));
       if (!c->dead) {
         c->deadline = now;
         c->last_active = now;

@@ -49,9 +49,9 @@ Admission Loop::AdmitPeer(Conn* c, absl::string_view leaf_der) {
     c->refusal_logged = true;
     // Any stranger can present a certificate of its own: rate-limited.
     server_->LogStranger(
-        "refused", absl::StrCat("refused peer=", c->peer,
-                                " fingerprint=", fingerprint, " rule=", a.rule,
-                                " reason=\"", a.message, "\""));
+        "refused",
+        absl::StrCat("refused peer=", c->peer, " fingerprint=", fingerprint,
+                     " rule=", a.rule, " reason=\"", a.message, "\""));
   }
   return a;
 }
@@ -65,11 +65,11 @@ bool Loop::RefuseWithoutAlpn(Conn* c, uint8_t* out_alert) {
   if (!c->refusal_logged) {
     c->refusal_logged = true;
     server_->LogStranger(
-        "refused",
-        absl::StrCat("refused peer=", c->peer, " rule=alpn reason=\"the "
-                     "client offered no ALPN; an NTL client offers ",
-                     tls::kAlpnNtl, " (or ", tls::kAlpnHtl,
-                     " for the HTL agent)\""));
+        "refused", absl::StrCat("refused peer=", c->peer,
+                                " rule=alpn reason=\"the "
+                                "client offered no ALPN; an NTL client offers ",
+                                tls::kAlpnNtl, " (or ", tls::kAlpnHtl,
+                                " for the HTL agent)\""));
   }
   *out_alert = SSL_AD_NO_APPLICATION_PROTOCOL;
   return true;

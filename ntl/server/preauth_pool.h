@@ -26,8 +26,8 @@ struct PoolEntry {
 // PoolDecision is what Join decided for a new connection.
 struct PoolDecision {
   bool admitted = false;
-  uint64_t ticket = 0;    // for Release and Protect, when admitted
-  bool evicted = false;   // `victim` must be closed by its loop
+  uint64_t ticket = 0;   // for Release and Protect, when admitted
+  bool evicted = false;  // `victim` must be closed by its loop
   PoolEntry victim;
   const char* rule = "";  // the cap that bit: "per-source" or "total"
 };

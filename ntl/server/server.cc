@@ -248,8 +248,8 @@ bool Server::IsServed(absl::string_view fp) {
          (overlap_tls_ && overlap_tls_->fingerprint == fp);
 }
 
-internal_engine::PoolDecision Server::JoinPool(const std::string& ip,
-                                               int loop, uint64_t conn_id) {
+internal_engine::PoolDecision Server::JoinPool(const std::string& ip, int loop,
+                                               uint64_t conn_id) {
   internal_engine::PoolDecision d;
   {
     internal::MutexLock lock(&stats_mu_);
@@ -401,9 +401,10 @@ absl::Status Server::Start() {
                      : absl::StrCat("[", host, "]:", port_);
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
-  limits_ = DeriveLimits(options_, nofile.rlim_cur == RLIM_INFINITY
-                                       ? UINT64_MAX
-                                       : static_cast<uint64_t>(nofile.rlim_cur));
+  limits_ =
+      DeriveLimits(options_, nofile.rlim_cur == RLIM_INFINITY
+                                 ? UINT64_MAX
+                                 : static_cast<uint64_t>(nofile.rlim_cur));
   {
     internal::MutexLock lock(&stats_mu_);
     pool_ = std::make_unique<internal_engine::PreAuthPool>(
@@ -449,12 +450,12 @@ absl::Status Server::Start() {
   for (auto& loop : loops_) {
     loop->Start();
   }
-  Log(absl::StrCat("listening on ", listen_text_, " loops=", threads,
-                   " certificate=", CurrentTls()->fingerprint,
-                   " descriptors=", limits_.descriptor_limit,
-                   " max_links=", limits_.max_links, " max_unauthenticated=",
-                   limits_.max_unauthenticated, " max_unauthenticated_per_ip=",
-                   limits_.max_unauthenticated_per_ip));
+  Log(absl::StrCat(
+      "listening on ", listen_text_, " loops=", threads, " certificate=",
+      CurrentTls()->fingerprint, " descriptors=", limits_.descriptor_limit,
+      " max_links=", limits_.max_links,
+      " max_unauthenticated=", limits_.max_unauthenticated,
+      " max_unauthenticated_per_ip=", limits_.max_unauthenticated_per_ip));
   return absl::OkStatus();
 }
 

@@ -199,8 +199,7 @@ class Server {
   void ProtectInPool(uint64_t ticket);
   // TryClientConnected counts an admitted link of `record` unless the total
   // or the client's cap (`per_client`) is reached; then it returns why.
-  std::string TryClientConnected(const ClientRecord& record,
-                                 size_t per_client);
+  std::string TryClientConnected(const ClientRecord& record, size_t per_client);
   void ClientConnected(const ClientRecord& record);
   void ClientDisconnected(const std::string& fingerprint);
   absl::StatusOr<std::shared_ptr<internal_engine::TlsContext>> BuildTls(

@@ -175,8 +175,8 @@ class IdleFlood {
   }
 
   int open_count() const {
-    return static_cast<int>(
-        std::count_if(fds_.begin(), fds_.end(), [](int fd) { return fd >= 0; }));
+    return static_cast<int>(std::count_if(fds_.begin(), fds_.end(),
+                                          [](int fd) { return fd >= 0; }));
   }
   int closed_by_server() const { return closed_by_server_; }
   int reopens() const { return reopens_; }
@@ -207,22 +207,34 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Die("missing value for " + a);
       return argv[++i];
     };
-    if (a == "--port") f.port = std::atoi(next().c_str());
-    else if (a == "--idle") f.idle = std::atoi(next().c_str());
-    else if (a == "--sources") f.sources = std::atoi(next().c_str());
-    else if (a == "--links") f.links = std::atoi(next().c_str());
-    else if (a == "--hold-ms") f.hold_ms = std::atoi(next().c_str());
-    else if (a == "--cert") f.cert = next();
-    else if (a == "--key") f.key = next();
-    else if (a == "--link-source") f.link_source = next();
-    else if (a == "--pid") f.pid = std::atoi(next().c_str());
-    else if (a == "--no-reconnect") f.reconnect = false;
-    else if (a == "--reconnect-rate") f.reconnect_rate = std::atoi(next().c_str());
-    else Die("unknown argument " + a);
+    if (a == "--port")
+      f.port = std::atoi(next().c_str());
+    else if (a == "--idle")
+      f.idle = std::atoi(next().c_str());
+    else if (a == "--sources")
+      f.sources = std::atoi(next().c_str());
+    else if (a == "--links")
+      f.links = std::atoi(next().c_str());
+    else if (a == "--hold-ms")
+      f.hold_ms = std::atoi(next().c_str());
+    else if (a == "--cert")
+      f.cert = next();
+    else if (a == "--key")
+      f.key = next();
+    else if (a == "--link-source")
+      f.link_source = next();
+    else if (a == "--pid")
+      f.pid = std::atoi(next().c_str());
+    else if (a == "--no-reconnect")
+      f.reconnect = false;
+    else if (a == "--reconnect-rate")
+      f.reconnect_rate = std::atoi(next().c_str());
+    else
+      Die("unknown argument " + a);
   }
   if (f.port <= 0 || f.sources < 1 || f.sources > 200 || f.idle < 0 ||
-      f.idle > 5000 || f.links < 0 || f.links > 5000 ||
-      f.reconnect_rate < 1 || f.reconnect_rate > 100000) {
+      f.idle > 5000 || f.links < 0 || f.links > 5000 || f.reconnect_rate < 1 ||
+      f.reconnect_rate > 100000) {
     Die("need --port; --idle 0..5000, --sources 1..200, --links 0..5000, "
         "--reconnect-rate 1..100000");
   }
@@ -289,10 +301,11 @@ int main(int argc, char** argv) {
   const double window_s = absl::ToDoubleSeconds(absl::Now() - window0);
   flood.Sweep();
 
-  std::printf("idle connections held: %d of %d from %d sources; closed by the "
-              "server: %d; re-opened: %d\n",
-              flood.open_count(), f.idle, f.sources, flood.closed_by_server(),
-              flood.reopens());
+  std::printf(
+      "idle connections held: %d of %d from %d sources; closed by the "
+      "server: %d; re-opened: %d\n",
+      flood.open_count(), f.idle, f.sources, flood.closed_by_server(),
+      flood.reopens());
   if (!ms.empty()) {
     std::vector<double> sorted = ms;
     std::sort(sorted.begin(), sorted.end());
@@ -300,9 +313,10 @@ int main(int argc, char** argv) {
       size_t idx = static_cast<size_t>(p * (sorted.size() - 1) + 0.5);
       return sorted[std::min(idx, sorted.size() - 1)];
     };
-    std::printf("links: %zu, failed: %d; set-up ms p50 %.1f p99 %.1f max "
-                "%.1f\n",
-                ms.size(), failed, pct(0.50), pct(0.99), sorted.back());
+    std::printf(
+        "links: %zu, failed: %d; set-up ms p50 %.1f p99 %.1f max "
+        "%.1f\n",
+        ms.size(), failed, pct(0.50), pct(0.99), sorted.back());
     std::printf("RESULT p99_ms=%.1f failed=%d\n", pct(0.99), failed);
     if (failed > 0) {
       std::printf("first failure: %s\n", first_failure.c_str());
@@ -312,9 +326,10 @@ int main(int argc, char** argv) {
     const long long ticks = ProcTicks(f.pid) - ticks0;
     const double cpu = static_cast<double>(ticks) /
                        static_cast<double>(sysconf(_SC_CLK_TCK)) / window_s;
-    std::printf("server over %.1f s: CPU %.1f%% of one core; descriptors at "
-                "most %d\n",
-                window_s, cpu * 100, max_fds);
+    std::printf(
+        "server over %.1f s: CPU %.1f%% of one core; descriptors at "
+        "most %d\n",
+        window_s, cpu * 100, max_fds);
     std::printf("RESULT cpu_percent=%.1f max_fds=%d\n", cpu * 100, max_fds);
   }
   flood.CloseAll();

@@ -54,13 +54,13 @@ struct api {
 };
 
 #ifdef EMBED_DLOPEN_TRUSTLINK
-#define BIND(field, symbol)                                         \
-  do {                                                              \
-    *(void **)&a->field = dlsym(lib, #symbol);                      \
-    if (a->field == NULL) {                                         \
-      fprintf(stderr, "%s does not export %s\n", path, #symbol);    \
-      return 0;                                                     \
-    }                                                               \
+#define BIND(field, symbol)                                      \
+  do {                                                           \
+    *(void **)&a->field = dlsym(lib, #symbol);                   \
+    if (a->field == NULL) {                                      \
+      fprintf(stderr, "%s does not export %s\n", path, #symbol); \
+      return 0;                                                  \
+    }                                                            \
   } while (0)
 #else
 #define BIND(field, symbol) (a->field = symbol)

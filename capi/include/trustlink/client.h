@@ -203,11 +203,9 @@ TL_EXPORT tl_status tl_client_server_error(const tl_client *client,
  * library threads, call it after tl_client_process; events are queued by the
  * I/O that tl_client_process (or a blocking call) does.
  * TL_E_FAILED_PRECONDITION when the client has a callback. Since 1.1. */
-TL_EXPORT tl_status tl_client_next_link_event(tl_client *client,
-                                              int32_t *out_kind,
-                                              size_t *out_server_index,
-                                              tl_status *out_status)
-    TL_NOEXCEPT;
+TL_EXPORT tl_status tl_client_next_link_event(
+    tl_client *client, int32_t *out_kind, size_t *out_server_index,
+    tl_status *out_status) TL_NOEXCEPT;
 
 /* ---- Slots
  * -----------------------------------------------------------------------------

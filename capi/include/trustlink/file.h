@@ -38,9 +38,10 @@ TL_EXPORT size_t tl_max_pem_file_len(void) TL_NOEXCEPT;
  *
  * The file must be a regular file, checked on the open descriptor: a FIFO (it
  * is opened without waiting for a writer), a device such as /dev/zero or a
- * directory is refused at once with TL_E_INVALID_ARGUMENT. A file larger than `buf_len` is
- * refused with TL_E_OUT_OF_RANGE before any of it is read. A missing file is
- * TL_E_NOT_FOUND, a refused symlink or permission TL_E_PERMISSION_DENIED.
+ * directory is refused at once with TL_E_INVALID_ARGUMENT. A file larger than
+ * `buf_len` is refused with TL_E_OUT_OF_RANGE before any of it is read. A
+ * missing file is TL_E_NOT_FOUND, a refused symlink or permission
+ * TL_E_PERMISSION_DENIED.
  *
  * On failure, when `msg` is not NULL, a message naming the file and the fix is
  * copied into it (NUL-terminated, cut to `msg_len` bytes; TL_ERROR_MESSAGE_MAX

@@ -91,8 +91,7 @@ TL_EXPORT tl_status tl_log_event_address(const tl_log_event *event,
 TL_EXPORT tl_status tl_log_event_field(const tl_log_event *event,
                                        const char *key,
                                        const char **out) TL_NOEXCEPT;
-TL_EXPORT size_t tl_log_event_num_fields(const tl_log_event *event)
-    TL_NOEXCEPT;
+TL_EXPORT size_t tl_log_event_num_fields(const tl_log_event *event) TL_NOEXCEPT;
 TL_EXPORT tl_status tl_log_event_field_at(const tl_log_event *event,
                                           size_t index, const char **out_key,
                                           const char **out_value) TL_NOEXCEPT;

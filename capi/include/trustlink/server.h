@@ -98,9 +98,9 @@ TL_EXPORT tl_status tl_server_options_set_limits(
  * setting wins). A 0 keeps that default. Every cap is also held below what the
  * process's descriptor limit (RLIMIT_NOFILE) allows at tl_server_start; the
  * library never changes that limit itself. */
-TL_EXPORT tl_status tl_server_options_set_link_limits(
-    tl_server_options *opts, uint32_t max_links,
-    uint32_t max_links_per_client) TL_NOEXCEPT;
+TL_EXPORT tl_status
+tl_server_options_set_link_limits(tl_server_options *opts, uint32_t max_links,
+                                  uint32_t max_links_per_client) TL_NOEXCEPT;
 /* tl_server_options_set_certificate sets the server certificate and private key
  * (PEM). */
 TL_EXPORT tl_status
