@@ -237,7 +237,12 @@ std::string Daemon::Restart() {
   instance_->Stop(kDrainMs);
   instance_.reset();
   std::string error;
-  instance_ = Build(flags_.serve, flags_.listen, &error);
+  // --listen ADDR:0 let the kernel pick a port; the clients were given that
+  // port, so a restart keeps it.
+  const bool kernel_port = flags_.listen.size() > 2 &&
+                           flags_.listen.compare(flags_.listen.size() - 2, 2,
+                                                 ":0") == 0;
+  instance_ = Build(flags_.serve, kernel_port ? old : flags_.listen, &error);
   std::string reply;
   if (instance_ == nullptr) {
     service_log(LOG_ERR, "restart failed: %s; coming back on %s", error.c_str(),

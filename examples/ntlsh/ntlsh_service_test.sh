@@ -173,4 +173,18 @@ expect "ntlsd did not start (exit status 1)"
 expect "cannot listen on 127.0.0.1 port $P3"
 kill "$HOLDER"
 run 1 service status ntls
+
+# A daemon told to listen on port 0 (the kernel picks) keeps the port it got
+# across a restart: its clients were given that port.
+"$TRUSTLINK_NTLSD" --root "$ROOT" --listen 127.0.0.1:0 --log "$ROOT/ntlsd.log" &
+for i in $(seq 1 200); do  # bounded: 10 s
+  "$NTLSH" --root "$ROOT" service status ntls >"$OUT" 2>&1 && break
+  sleep 0.05
+done
+run 0 service status ntls
+P0="$(sed -n 's/^Listening on *: 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OUT")"
+[ -n "$P0" ] && [ "$P0" != 0 ] || fail "no kernel-picked port in the status"
+run 0 service restart ntls
+expect "Listening on *: 127.0.0.1:$P0$"
+run 0 service stop ntls
 echo "1 passed, 0 failed"
