@@ -92,9 +92,9 @@ absl::StatusOr<Grant> Appliance::Establish(absl::string_view client,
       if (!s->voided_ott_hash.empty() &&
           ConstantTimeEquals(hash, s->voided_ott_hash)) {
         return invalid(absl::StrCat(
-            "it was voided by a newer token; copy the token from the "
-            "latest htl generateott -client ",
-            c));
+            "it was voided by a newer token; copy the latest token "
+            "generated for client '",
+            c, "'"));
       }
       absl::StatusOr<std::string> owner = OwnerOfToken(hash);
       if (owner.ok()) {
@@ -102,10 +102,10 @@ absl::StatusOr<Grant> Appliance::Establish(absl::string_view client,
             absl::StrCat("it was generated for another client ('", *owner,
                          "'); copy the right .ott file to this host"));
       }
-      return invalid(
-          absl::StrCat("it is not the token generated for this client",
-                       s->has_ott ? "" : " (none was generated)",
-                       "; run htl generateott -client ", c));
+      return invalid(absl::StrCat(
+          "it is not the token generated for this client",
+          s->has_ott ? "" : " (none was generated)",
+          "; generate one for client '", c, "' (tl_htl_generate_ott)"));
     }
     const std::string binding = ComputeProof(
         ProofPurpose::kEstablish, request.token, 0, session.exporter);
@@ -215,8 +215,9 @@ absl::StatusOr<Grant> Appliance::Heartbeat(absl::string_view client,
             " was issued to ", other,
             "; two copies of the client are running, or one was rolled back. "
             "HTL is "
-            "Down and all its links are closed; run htl generateott -client ",
-            c);
+            "Down and all its links are closed; generate a new token for "
+            "client '",
+            c, "' (tl_htl_generate_ott)");
         s->chain = Chain::kDown;
         s->down_reason = "clone detected";
         s->link_up = false;

@@ -104,7 +104,8 @@ absl::StatusOr<ClientState> ParseClientState(absl::string_view text,
         absl::StatusCode::kDataLoss, TL_E_DATA_LOSS,
         absl::StrCat(
             "HTL state file ", what, " is corrupt (", why,
-            "); restore it from backup or run htl clear for the client"));
+            "); restore it from backup or clear the client's HTL state "
+            "(tl_htl_clear)"));
   };
   std::vector<absl::string_view> lines =
       absl::StrSplit(text, '\n', absl::SkipEmpty());

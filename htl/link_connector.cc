@@ -62,9 +62,8 @@ class LinkConnector : public HtlConnector {
       return ntl::Error(
           absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
           absl::StrCat("server '", appliance,
-                       "' is not in the client configuration; run vtl "
-                       "addServer -n ",
-                       appliance, " ... -htl"));
+                       "' is not in the client configuration; register it with "
+                       "HTL (tl_client_root_add_server)"));
     }
     absl::StatusOr<bssl::UniquePtr<SSL_CTX>> ctx =
         ntl::client::MakeClientContext(*settings, ntl::tls::kAlpnHtl);

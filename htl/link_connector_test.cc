@@ -248,7 +248,8 @@ TEST(LinkConnectorTest, RefusalsNameTheProblem) {
       NewLinkConnectorForSettings(world.Settings(), absl::Seconds(5));
   absl::StatusOr<std::unique_ptr<HtlSession>> s = connector->Connect("hsm9");
   EXPECT_EQ(ntl::ToTlStatus(s.status()), TL_E_NOT_FOUND);
-  EXPECT_THAT(std::string(s.status().message()), HasSubstr("vtl addServer"));
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("tl_client_root_add_server"));
   // A server presenting another certificate than the pinned one.
   ntl::client::ClientSettings other = world.Settings();
   other.servers[0] = ntl::client::testing::Server(

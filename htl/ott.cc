@@ -83,20 +83,20 @@ bool TokenMatches(const OttRecord& record, absl::string_view token) {
 absl::Status CheckUnconsumedOtt(const OttRecord& record, absl::Time now,
                                 absl::string_view client) {
   if (record.consumed) {
-    return ntl::Error(absl::StatusCode::kFailedPrecondition, TL_E_OTT_USED,
-                      absl::StrCat("the one-time token for client '", client,
-                                   "' was already used at ",
-                                   absl::FormatTime(record.consumed_at),
-                                   "; run htl generateott -client ", client,
-                                   " for a new one"));
+    return ntl::Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_OTT_USED,
+        absl::StrCat("the one-time token for client '", client,
+                     "' was already used at ",
+                     absl::FormatTime(record.consumed_at),
+                     "; generate a new one (tl_htl_generate_ott)"));
   }
   if (now >= record.expires_at) {
     return ntl::Error(
         absl::StatusCode::kFailedPrecondition, TL_E_OTT_EXPIRED,
         absl::StrCat("the one-time token for client '", client, "' expired at ",
                      absl::FormatTime(record.expires_at),
-                     "; run htl generateott -client ", client,
-                     " and copy the new token within its expiry"));
+                     "; generate a new one (tl_htl_generate_ott) and copy it "
+                     "to the client within its expiry"));
   }
   return absl::OkStatus();
 }

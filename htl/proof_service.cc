@@ -255,8 +255,8 @@ absl::Status AgentUnavailable(absl::string_view socket_path,
   return ntl::Error(
       absl::StatusCode::kUnavailable, TL_E_HTL_AGENT_UNAVAILABLE,
       absl::StrCat("no HTL agent answers on ", socket_path, " (", why,
-                   "); start htlclient for this user, it proves HTL for links "
-                   "to servers marked -htl"));
+                   "); start the HTL agent for this user (tl_htl_agent_start), "
+                   "it proves HTL for links to servers registered with HTL"));
 }
 
 absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,

@@ -66,7 +66,8 @@ TEST(ProofServiceTest, NoAgentMeansAgentUnavailable) {
       Base("none") + "/htl-agent.sock", "hsm1", RandomBytes(32));
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(ntl::ToTlStatus(p.status()), TL_E_HTL_AGENT_UNAVAILABLE);
-  EXPECT_THAT(std::string(p.status().message()), HasSubstr("start htlclient"));
+  EXPECT_THAT(std::string(p.status().message()),
+              HasSubstr("start the HTL agent"));
 }
 
 // A unix listener that never accepts, with its backlog full: a blocking
@@ -168,7 +169,7 @@ TEST(ProofServiceTest, FullBacklogEndsAtTheDeadline) {
   EXPECT_EQ(o.code, TL_E_HTL_AGENT_UNAVAILABLE) << o.message;
   EXPECT_THAT(o.message, HasSubstr(listener.path()));
   EXPECT_THAT(o.message, HasSubstr("backlog"));
-  EXPECT_THAT(o.message, HasSubstr("start htlclient"));
+  EXPECT_THAT(o.message, HasSubstr("start the HTL agent"));
 }
 
 TEST(ProofServiceTest, BacklogThatDrainsBeforeTheDeadlineLetsTheRequestIn) {

@@ -31,7 +31,7 @@ TEST_F(ServerGateTest, CloneDetectedClosesAllTheClientsLinks) {
   EXPECT_EQ(Heartbeat(link_a.get(), &a, &message), TL_E_HTL_CLONE_DETECTED);
   const absl::Time detected = absl::Now();
   ExpectGoAway(app.get(), TL_E_HTL_DOWN, "Down");
-  ExpectGoAway(link_b.get(), TL_E_HTL_DOWN, "generateott");
+  ExpectGoAway(link_b.get(), TL_E_HTL_DOWN, "tl_htl_generate_ott");
   ExpectGoAway(link_a.get(), TL_E_HTL_DOWN, "web1");
   EXPECT_LT(absl::Now() - detected, absl::Seconds(2));
   EXPECT_TRUE(WaitFor([&] { return log_.Contains("ALERT htl", "web1"); },
@@ -137,8 +137,8 @@ TEST_F(ServerGateTest, RegistryChangesReapplyTheHtlRules) {
   ASSERT_TRUE(app->Call("p1", 1, "still here").ok());
 
   directory_->Put(Record("web1", FingerprintOfPem(web_cert_), false));
-  ExpectGoAway(app.get(), TL_E_HTL_REQUIRED_BY_CLIENT, "-requirehtl");
-  ExpectGoAway(link.get(), TL_E_HTL_REQUIRED_BY_CLIENT, "-requirehtl");
+  ExpectGoAway(app.get(), TL_E_HTL_REQUIRED_BY_CLIENT, "require-HTL");
+  ExpectGoAway(link.get(), TL_E_HTL_REQUIRED_BY_CLIENT, "require-HTL");
 }
 
 }  // namespace

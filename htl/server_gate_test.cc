@@ -58,7 +58,7 @@ TEST_F(ServerGateTest, HtlLinkOfClientWithoutRequireHtlIsRefused) {
   StartServer();
   auto link = Connect(Opts(false, "htl/1"));
   ASSERT_NE(link, nullptr);
-  ExpectGoAway(link.get(), TL_E_HTL_REQUIRED_BY_CLIENT, "-requirehtl");
+  ExpectGoAway(link.get(), TL_E_HTL_REQUIRED_BY_CLIENT, "require-HTL");
 }
 
 TEST_F(ServerGateTest, WithoutAGateHtlClientsAreToldSo) {
@@ -85,7 +85,7 @@ TEST_F(ServerGateTest, HelloBitTable) {
     auto cl = wire::DecodeClosing(f->payload);
     ASSERT_TRUE(cl.ok());
     EXPECT_EQ(cl->status, TL_E_HTL_REQUIRED_BY_APPLIANCE);
-    EXPECT_THAT(cl->message, HasSubstr("vtl addServer"));
+    EXPECT_THAT(cl->message, HasSubstr("register the server with HTL"));
   }
   // Not requirehtl, bit set.
   {
@@ -97,7 +97,7 @@ TEST_F(ServerGateTest, HelloBitTable) {
     auto cl = wire::DecodeClosing(f->payload);
     ASSERT_TRUE(cl.ok());
     EXPECT_EQ(cl->status, TL_E_HTL_REQUIRED_BY_CLIENT);
-    EXPECT_THAT(cl->message, HasSubstr("register the client with -requirehtl"));
+    EXPECT_THAT(cl->message, HasSubstr("register the client with require-HTL"));
   }
   // Neither: admitted as before.
   {

@@ -49,7 +49,7 @@ std::vector<std::string> IgnoredTokenFiles(
           servers, ": rename it to ",
           appliances.empty() ? "<appliance>" : appliances[0], ".ott",
           appliances.size() > 1 ? " or another of them" : "",
-          ", the name given to vtl addServer -n)"));
+          ", the server's name in the client configuration)"));
     }
   }
   return ignored;

@@ -21,9 +21,11 @@ constexpr absl::string_view kServerPort = "ServerPort";
 constexpr absl::string_view kServerHtl = "ServerHtl";
 
 constexpr absl::string_view kDefaultText =
-    "# trustlink client configuration. Edit with care: vtl keeps comments, "
-    "order and keys\n"
-    "# it does not know. Syntax: Section = { Key = value; }. Relative paths "
+    "# trustlink client configuration. Edit with care: trustlink keeps "
+    "comments, "
+    "order and\n"
+    "# keys it does not know. Syntax: Section = { Key = value; }. Relative "
+    "paths "
     "are under the\n"
     "# client root. See docs/client-enrolment.md.\n"
     "Trustlink Client = {\n"
@@ -351,7 +353,7 @@ absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
                                     stored->port,
                                     stored->htl ? " with HTL" : "",
                                     "; register its "
-                                    "certificate with vtl addServer"));
+                                    "certificate (tl_client_root_add_server)"));
       for (const std::string& w : name->warnings) report.push_back(w);
     } else if (e.key == "TCPKeepAlive" || IsTimeoutKey(e.key)) {
       imported.Set(e.key, e.value);

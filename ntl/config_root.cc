@@ -129,19 +129,19 @@ absl::StatusOr<IdentityPlan> PlanIdentity(const CanonicalName& name,
   std::string servers = ServerNames(config);
   std::string who =
       servers.empty()
-          ? "No appliance is configured yet (vtl listServers)"
+          ? "No appliance is configured yet"
           : absl::StrCat("The appliances ", servers,
                          " know this client by its certificate for '",
                          current.name,
                          "'; on each of them register the new certificate "
-                         "(client replaceCertificate -client <label> "
-                         "-certificate <file>), or its links are refused");
+                         "(tl_registry_replace_certificate), or its links are "
+                         "refused");
   if (!force) {
     return Error(
         absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
         absl::StrCat("this client's identity is '", current.name, "' (",
                      current.cert_path, "); a certificate for another name '",
-                     name.as_typed, "' replaces it only with -force. ", who,
+                     name.as_typed, "' replaces it only with force. ", who,
                      ". Nothing was changed"));
   }
   plan.warning = absl::StrCat(
@@ -361,7 +361,8 @@ absl::StatusOr<AddResult> ClientRoot::AddServer(absl::string_view name,
                  absl::StrCat("the certificate for '", added->server.name,
                               "' was registered, but ", ConfigPath(),
                               " could not be written (", status.message(),
-                              "); fix that and run vtl addServer again"));
+                              "); fix that and register the server again "
+                              "(tl_client_root_add_server)"));
   }
   return added;
 }
@@ -398,8 +399,8 @@ absl::Status ClientRoot::DeleteServer(absl::string_view name) {
         absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
         absl::StrCat(
             "server '", canonical->canonical,
-            "' is not registered; vtl listServers shows the registered "
-            "servers"));
+            "' is not registered; tl_client_root_list_servers lists the "
+            "registered servers"));
   }
   return absl::OkStatus();
 }
@@ -432,11 +433,9 @@ absl::StatusOr<std::vector<std::string>> ClientRoot::RepairConfigLocked()
         "added server '", c.name, "' to ", ConfigPath(), " (port ",
         kDefaultServerPort,
         ", HTL off): its certificate was trusted but the server was not "
-        "listed. Run vtl addServer -n ",
-        c.name,
-        " -c <server.pem> with -p PORT or -htl to change that, or vtl "
-        "deleteServer -n ",
-        c.name, " to drop it"));
+        "listed. Register it again with its port or HTL "
+        "(tl_client_root_add_server) to change that, or delete it "
+        "(tl_client_root_delete_server)"));
   }
   if (changes.empty()) return changes;
   absl::Status status = WriteConfig(*config);
@@ -486,16 +485,17 @@ absl::StatusOr<std::vector<ServerStatus>> ClientRoot::ListServers() const {
     } else if (!s.trusted) {
       s.local = Error(
           absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-          absl::StrCat("server '", s.name, "' is in ", ConfigPath(),
-                       " but has no trusted certificate; run vtl addServer -n ",
-                       s.name, " -c <server.pem>"));
+          absl::StrCat(
+              "server '", s.name, "' is in ", ConfigPath(),
+              " but has no trusted certificate; register its certificate "
+              "(tl_client_root_add_server)"));
     } else if (!s.in_config) {
       s.local = Error(
           absl::StatusCode::kFailedPrecondition, TL_E_CONFIG_INVALID,
           absl::StrCat("certificate for '", s.name, "' is registered but ",
                        s.name, " is not in ", ConfigPath(),
-                       "; run vtl addServer again, or vtl deleteServer -n ",
-                       s.name));
+                       "; register it again (tl_client_root_add_server), or "
+                       "delete it (tl_client_root_delete_server)"));
     }
   };
   for (const ServerConfig& c : *configured) {
@@ -596,8 +596,8 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   if (has_config.ok() && !*has_config) {
     add(Check::kWarning, "trustlink.conf",
         absl::StrCat(ConfigPath(),
-                     " does not exist yet; vtl createCert and vtl addServer "
-                     "make it"));
+                     " does not exist yet; creating the identity and "
+                     "registering a server make it"));
   } else {
     add(Check::kOk, "trustlink.conf", absl::StrCat(ConfigPath(), " parses"));
   }
@@ -607,8 +607,8 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   std::string key = config->Get("ClientPrivKeyFile");
   if (cert.empty() || key.empty()) {
     add(Check::kError, "client certificate",
-        "no client identity is configured; run vtl createCert -n <this host's "
-        "name>");
+        "no client identity is configured; create one "
+        "(tl_client_root_create_cert)");
   } else {
     auto cert_file = ResolveFile(cert);
     auto key_file = ResolveFile(key);
@@ -645,7 +645,7 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
             identity =
                 Error(absl::StatusCode::kFailedPrecondition, TL_E_CERT_INVALID,
                       absl::StrCat("private key ", key, " does not belong to ",
-                                   cert, "; run vtl createCert -force"));
+                                   cert, "; ", kRecreateIdentityFix));
           } else {
             identity = ntl::Identity{*std::move(k), *std::move(c)};
           }
@@ -656,11 +656,10 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
       add(Check::kError, "client certificate", identity.status().message());
     } else if (identity->cert.IsExpired(absl::Now())) {
       add(Check::kError, "client certificate",
-          absl::StrCat(
-              "client certificate expired on ",
-              TimeText(identity->cert.NotAfter()),
-              "; run vtl createCert -force and register the new certificate on "
-              "each appliance"));
+          absl::StrCat("client certificate expired on ",
+                       TimeText(identity->cert.NotAfter()), "; ",
+                       kRecreateIdentityFix,
+                       " and register the new certificate on each appliance"));
     } else {
       std::string text = absl::StrCat(
           "client certificate for '", identity->cert.Name(), "' (",
@@ -669,10 +668,10 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
       bool soon =
           identity->cert.NotAfter() < absl::Now() + absl::Hours(24 * 30);
       add(soon ? Check::kWarning : Check::kOk, "client certificate",
-          soon ? absl::StrCat(text,
-                              "; it expires within 30 days, renew it with vtl "
-                              "createCert -force")
-               : text);
+          soon
+              ? absl::StrCat(
+                    text, "; it expires within 30 days: ", kRecreateIdentityFix)
+              : text);
     }
   }
 
@@ -704,7 +703,7 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
   result.servers = *std::move(servers);
   if (result.servers.empty()) {
     add(Check::kWarning, "servers",
-        "no server is registered; run vtl addServer");
+        "no server is registered (tl_client_root_add_server)");
   }
   if (options.probe && store.ok()) {
     absl::StatusOr<std::vector<ServerCert>> pinned = store->LoadPinned();

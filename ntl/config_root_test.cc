@@ -122,7 +122,7 @@ TEST(ClientRootTest, VerifyReportsOpenKeyAndConfigOnlyServer) {
     if (s.name == "hsm2") {
       hsm2_reported =
           ToTlStatus(s.local) == TL_E_TRUST_STORE_INCONSISTENT &&
-          absl::StrContains(s.local.message(), "vtl addServer -n hsm2");
+          absl::StrContains(s.local.message(), "tl_client_root_add_server");
     }
   }
   EXPECT_TRUE(hsm2_reported);
@@ -153,7 +153,7 @@ TEST(ClientRootTest, IdentityNamesKeepTheirCaseAndAnotherNameNeedsForce) {
   absl::Status other =
       root->CreateCert("hostb", IdentityOptions(), false).status();
   EXPECT_EQ(ToTlStatus(other), TL_E_ALREADY_EXISTS);
-  EXPECT_TRUE(absl::StrContains(other.message(), "-force")) << other;
+  EXPECT_TRUE(absl::StrContains(other.message(), "only with force")) << other;
   EXPECT_TRUE(absl::StrContains(other.message(), "mylunasa")) << other;
   EXPECT_NE(access((path + "/cert/client/hostb.pem").c_str(), F_OK), 0);
 
@@ -163,7 +163,7 @@ TEST(ClientRootTest, IdentityNamesKeepTheirCaseAndAnotherNameNeedsForce) {
   bool named = false;
   for (const std::string& w : forced->warnings) {
     named = named || (absl::StrContains(w, "mylunasa") &&
-                      absl::StrContains(w, "replaceCertificate"));
+                      absl::StrContains(w, "tl_registry_replace_certificate"));
   }
   EXPECT_TRUE(named) << "no warning names the appliances";
 }

@@ -285,9 +285,8 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyPem(
     ERR_clear_error();
     return Error(
         absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-        absl::StrCat(what,
-                     " does not hold an unencrypted PEM private key; "
-                     "create the identity again with vtl createCert -force"));
+        absl::StrCat(what, " does not hold an unencrypted PEM private key; ",
+                     kRecreateIdentityFix));
   }
   return key;
 }
@@ -313,7 +312,7 @@ absl::Status WriteIdentity(const internal::SafeDir& dir,
             absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
             absl::StrCat(
                 dir.PathOf(name),
-                " already exists; nothing was written. Use -force to "
+                " already exists; nothing was written. Pass force to "
                 "replace the identity (the appliance must then register "
                 "the new certificate)"));
       }
@@ -353,7 +352,7 @@ absl::StatusOr<Identity> LoadIdentity(const internal::SafeDir& dir,
         absl::StatusCode::kFailedPrecondition, TL_E_CERT_INVALID,
         absl::StrCat("private key ", dir.PathOf(key_name),
                      " does not belong to certificate ", dir.PathOf(cert_name),
-                     "; create the identity again with vtl createCert -force"));
+                     "; ", kRecreateIdentityFix));
   }
   return Identity{*std::move(key), *std::move(cert)};
 }

@@ -36,7 +36,7 @@ absl::Status ReplaceIdentityInDir(const SafeDir& parent,
               absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
               absl::StrCat(
                   current->PathOf(f.name),
-                  " already exists; nothing was written. Use -force to "
+                  " already exists; nothing was written. Pass force to "
                   "replace the identity (the appliance must then register "
                   "the new certificate)"));
         }

@@ -159,7 +159,7 @@ TEST(IdentityTest, WriteAndLoad) {
   absl::Status again =
       WriteIdentity(dir, "web1.pem", "web1Key.pem", *other, false);
   EXPECT_EQ(ToTlStatus(again), TL_E_ALREADY_EXISTS);
-  EXPECT_TRUE(absl::StrContains(again.message(), "-force")) << again;
+  EXPECT_TRUE(absl::StrContains(again.message(), "Pass force")) << again;
   EXPECT_EQ(LoadIdentity(dir, "web1.pem", "web1Key.pem")->cert.Der(),
             id->cert.Der());
 

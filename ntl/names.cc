@@ -153,7 +153,7 @@ absl::StatusOr<CanonicalName> CanonicalizeNameWithHost(
           "' is not in canonical form; trustlink uses '", out.canonical,
           "'. The reference product compares IPv6 addresses as typed, so use "
           "this form "
-          "everywhere (client register -ip on the appliance too)"));
+          "everywhere (in the appliance's registration too)"));
     }
     return out;
   }

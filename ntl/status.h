@@ -18,6 +18,14 @@ namespace trustlink::ntl {
 absl::Status Error(absl::StatusCode code, tl_status tl_code,
                    absl::string_view message);
 
+// The fixes that several messages name. A message names fixes in terms of the
+// library's API, because its reader may be any program built on it; the
+// example programs add their own command-line hints (examples/vtl/vtl_hints.c).
+inline constexpr absl::string_view kRepairFix =
+    "repair the trust store (tl_client_root_verify with TL_VERIFY_REPAIR)";
+inline constexpr absl::string_view kRecreateIdentityFix =
+    "create the identity again with force (tl_client_root_create_cert)";
+
 // ToTlStatus returns the public code for `status`: its payload if it has one,
 // otherwise the code mapped from its canonical code.
 tl_status ToTlStatus(const absl::Status& status);

@@ -185,9 +185,9 @@ TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap,
   Evaluation ev;
   ev.report.cafile_missing = snap.cafile_missing;
   if (!snap.cafile_error.empty()) {
-    ev.report.cafile_error = absl::StrCat(
-        snap.cafile_error,
-        "; no server is trusted until it is fixed. Run vtl verify -repair");
+    ev.report.cafile_error =
+        absl::StrCat(snap.cafile_error,
+                     "; no server is trusted until it is fixed: ", kRepairFix);
   }
   std::set<std::string> cafile_der;
   for (const Certificate& c : snap.cafile) cafile_der.insert(c.Der());
@@ -208,10 +208,11 @@ TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap,
                                "); it is ignored. Remove it");
     } else if (!n.cert.ok()) {
       e.state = EntryState::kUnreadable;
-      e.message = absl::StrCat("server cert for '", e.name,
-                               "' cannot be used: ", n.cert.status().message(),
-                               ". Run vtl addServer -n ", e.name,
-                               " -c <server.pem> -replace");
+      e.message = absl::StrCat(
+          "server cert for '", e.name,
+          "' cannot be used: ", n.cert.status().message(),
+          "; register the server's current certificate with replace ",
+          "(tl_client_root_add_server)");
     } else {
       e.fingerprint = n.cert->Sha256Fingerprint();
       std::string der = n.cert->Der();
@@ -221,21 +222,23 @@ TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap,
         e.message = absl::StrCat(
             "server '", e.name, "' has more than one named file (", n.file_name,
             " is one); none of them is trusted. Remove all "
-            "but one, then run vtl verify -repair");
+            "but one, then ",
+            kRepairFix);
       } else if (cafile_der.count(der) == 0) {
         e.state = EntryState::kNotInCAFile;
         e.message = absl::StrCat(
             "server cert for '", e.name,
-            "' is not in CAFile.pem, so the server is not trusted; run "
-            "vtl verify -repair, or vtl addServer again");
+            "' is not in CAFile.pem, so the server is not trusted; ",
+            kRepairFix,
+            ", or register the certificate again "
+            "(tl_client_root_add_server)");
       } else if (n.cert->IsExpired(now)) {
         e.state = EntryState::kExpired;
         e.message = absl::StrCat(
             "server cert for '", e.name, "' expired on ",
             TimeText(n.cert->NotAfter()),
-            "; regenerate it on the appliance, copy server.pem again and "
-            "run vtl addServer -n ",
-            e.name, " -c server.pem -replace");
+            "; regenerate it on the appliance and register its new "
+            "certificate with replace (tl_client_root_add_server)");
       } else if (n.cert->NotBefore() > now) {
         e.state = EntryState::kNotYetValid;
         e.message =
@@ -261,9 +264,8 @@ TrustStore::Evaluation TrustStore::Evaluate(const Snapshot& snap,
     e.state = EntryState::kOnlyInCAFile;
     e.message = absl::StrCat(
         "CAFile.pem holds a certificate (CN=", c.CommonName(), ", SHA-256 ",
-        e.fingerprint,
-        ") with no named file, so it is ignored; run vtl verify -repair "
-        "to drop it, or vtl addServer to register it by name");
+        e.fingerprint, ") with no named file, so it is ignored; ", kRepairFix,
+        " drops it, or register it by name (tl_client_root_add_server)");
     ev.report.entries.push_back(std::move(e));
   }
   std::sort(
@@ -333,8 +335,9 @@ absl::StatusOr<AddResult> TrustStore::Add(
         absl::StrCat(
             "certificate for server '", canonical->canonical, "' expired on ",
             TimeText(cert->NotAfter()),
-            "; regenerate it on the appliance (sysconf regenCert), copy "
-            "server.pem again and retry. The store is unchanged"));
+            "; regenerate it on the appliance "
+            "(tl_registry_regenerate_server_certificate) and register the "
+            "new one. The store is unchanged"));
   }
   if (cert->NotBefore() > now) {
     warnings.push_back(absl::StrCat("certificate for '", canonical->canonical,
@@ -367,10 +370,10 @@ absl::StatusOr<AddResult> TrustStore::Add(
   if (!snap->cafile_error.empty()) {
     // Building on a CAFile.pem that does not parse would drop every entry in
     // it.
-    return Error(
-        absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-        absl::StrCat(snap->cafile_error,
-                     "; run vtl verify -repair first. The store is unchanged"));
+    return Error(absl::StatusCode::kFailedPrecondition,
+                 TL_E_TRUST_STORE_INCONSISTENT,
+                 absl::StrCat(snap->cafile_error, "; ", kRepairFix,
+                              " first. The store is unchanged"));
   }
 
   std::vector<const Snapshot::Named*> existing =
@@ -405,8 +408,8 @@ absl::StatusOr<AddResult> TrustStore::Add(
               "server '", canonical->canonical,
               "' is already registered with a different certificate",
               old_fp.empty() ? "" : absl::StrCat(" (SHA-256 ", old_fp, ")"),
-              "; to replace it run vtl addServer -n ", canonical->canonical,
-              " -c <file> -replace. The store is unchanged"));
+              "; register it with replace to replace it. The store is "
+              "unchanged"));
     }
     result.replaced = true;
     result.previous_fingerprint = old_fp;
@@ -415,8 +418,8 @@ absl::StatusOr<AddResult> TrustStore::Add(
         absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
         absl::StrCat(
             "server '", canonical->canonical,
-            "' is not registered, so there is nothing to replace; run vtl "
-            "addServer without -replace"));
+            "' is not registered, so there is nothing to replace; register "
+            "it without replace"));
   }
   for (const ServerCert& other : Evaluate(*snap, now, server_path_).trusted) {
     if (other.name != canonical->canonical && other.cert.Der() == der) {
@@ -471,10 +474,10 @@ absl::StatusOr<std::string> TrustStore::Remove(
   if (!snap->cafile_error.empty()) {
     // Building on a CAFile.pem that does not parse would drop every entry in
     // it.
-    return Error(
-        absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
-        absl::StrCat(snap->cafile_error,
-                     "; run vtl verify -repair first. The store is unchanged"));
+    return Error(absl::StatusCode::kFailedPrecondition,
+                 TL_E_TRUST_STORE_INCONSISTENT,
+                 absl::StrCat(snap->cafile_error, "; ", kRepairFix,
+                              " first. The store is unchanged"));
   }
   std::vector<const Snapshot::Named*> existing =
       snap->FindAll(canonical->canonical);
@@ -483,8 +486,8 @@ absl::StatusOr<std::string> TrustStore::Remove(
         absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
         absl::StrCat(
             "server '", canonical->canonical,
-            "' is not registered; vtl listServers shows the registered "
-            "servers"));
+            "' is not registered; tl_client_root_list_servers lists the "
+            "registered servers"));
   }
   std::string fingerprint;
   std::set<std::string> drop_files;
@@ -525,8 +528,7 @@ absl::StatusOr<std::vector<ServerCert>> TrustStore::List() const {
         absl::StatusCode::kFailedPrecondition, TL_E_TRUST_STORE_INCONSISTENT,
         absl::StrCat(
             snap->cafile_error,
-            "; no server can be trusted until it is fixed. Run vtl verify "
-            "-repair"));
+            "; no server can be trusted until it is fixed: ", kRepairFix));
   }
   return Evaluate(*snap, absl::Now(), server_path_).trusted;
 }
@@ -549,8 +551,8 @@ absl::StatusOr<ServerCert> TrustStore::Show(absl::string_view name) const {
   }
   return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
                absl::StrCat("server '", canonical->canonical,
-                            "' is not registered; run vtl addServer -n ",
-                            canonical->canonical, " -c <server.pem>"));
+                            "' is not registered; register its certificate "
+                            "(tl_client_root_add_server)"));
 }
 
 absl::StatusOr<VerifyReport> TrustStore::Verify(absl::Time now) const {

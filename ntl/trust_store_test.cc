@@ -170,7 +170,7 @@ TEST_F(TrustStoreTest, ReplaceIsExplicit) {
   auto before = Tree(root_path_);
   absl::Status dup = store_->Add("hsm1", second, false).status();
   EXPECT_EQ(ToTlStatus(dup), TL_E_ALREADY_EXISTS);
-  EXPECT_TRUE(absl::StrContains(dup.message(), "-replace")) << dup;
+  EXPECT_TRUE(absl::StrContains(dup.message(), "with replace")) << dup;
   EXPECT_EQ(Tree(root_path_), before);
 
   absl::StatusOr<AddResult> replaced = store_->Add("hsm1", second, true);
@@ -256,7 +256,7 @@ TEST_F(TrustStoreTest, UpdatesRefuseToDropWhatTheyCannotCopy) {
                   .ok());
   s = store_->Add("hsm3", ServerPem("hsm3"), false).status();
   EXPECT_EQ(ToTlStatus(s), TL_E_TRUST_STORE_INCONSISTENT) << s;
-  EXPECT_TRUE(absl::StrContains(s.message(), "-repair")) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "TL_VERIFY_REPAIR")) << s;
   EXPECT_EQ(ToTlStatus(store_->List().status()), TL_E_TRUST_STORE_INCONSISTENT);
   ASSERT_TRUE(store_->Repair().ok());
   EXPECT_TRUE(store_->Verify()->Consistent());

@@ -256,7 +256,7 @@ TL_EXPORT tl_status tl_client_root_identity(tl_client_root* root,
           absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
           absl::StrCat("no client identity is configured in ",
                        root->config_path,
-                       "; run vtl createCert -n <this host's name>"));
+                       "; create one (tl_client_root_create_cert)"));
     }
     auto* result = new tl_cert_result();
     result->name = info->name;

@@ -227,7 +227,8 @@ TEST_F(ClientCapiTest, HtlServerWithoutAnAgentSaysToStartHtlclient) {
   char msg[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
   ASSERT_EQ(tl_client_server_error(c, 0, msg, sizeof(msg), &len), TL_OK);
-  EXPECT_NE(std::string(msg).find("start htlclient"), std::string::npos) << msg;
+  EXPECT_NE(std::string(msg).find("start the HTL agent"), std::string::npos)
+      << msg;
   EXPECT_NE(std::string(msg).find(sock), std::string::npos) << msg;
   tl_client_close(c);
   tl_client_settings_free(s);

@@ -102,7 +102,7 @@ TEST(EnrolmentAbiTest, ClientRootSteps) {
   EXPECT_EQ(tl_client_root_create_cert(root, nullptr, "web1", 0, &cert),
             TL_E_ALREADY_EXISTS);
   EXPECT_EQ(cert, nullptr);
-  EXPECT_NE(LastError(root).find("-force"), std::string::npos);
+  EXPECT_NE(LastError(root).find("force"), std::string::npos);
 
   std::string pem = ServerPem("hsm1");
   tl_server_result* added = nullptr;

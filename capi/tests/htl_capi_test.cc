@@ -105,7 +105,8 @@ TEST(HtlCapiTest, ProofHookSaysWhenNoAgentRuns) {
   char buf[TL_ERROR_MESSAGE_MAX];
   size_t mlen = 0;
   ASSERT_EQ(tl_htl_prover_last_error(p, buf, sizeof(buf), &mlen), TL_OK);
-  EXPECT_NE(std::string(buf).find("start htlclient"), std::string::npos) << buf;
+  EXPECT_NE(std::string(buf).find("start the HTL agent"), std::string::npos)
+      << buf;
   tl_htl_prover_free(p);
   EXPECT_EQ(tl_htl_proof_max(), static_cast<size_t>(TL_HTL_PROOF_MAX));
 }
@@ -158,7 +159,9 @@ TEST(HtlCapiTest, AgentStartsServesProofsAndReportsPerAppliance) {
                                 msg, sizeof(msg)),
             TL_OK);
   EXPECT_EQ(failure, TL_E_CONFIG_INVALID) << msg;
-  EXPECT_NE(std::string(msg).find("vtl createCert"), std::string::npos) << msg;
+  EXPECT_NE(std::string(msg).find("tl_client_root_create_cert"),
+            std::string::npos)
+      << msg;
   tl_htl_agent_free(agent);
 }
 

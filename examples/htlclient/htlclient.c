@@ -80,6 +80,33 @@ static const char *state_name(int32_t state) {
 }
 
 /* usage prints the usage to out and returns the usage-error exit status. */
+/* hint_for writes the command-line advice for an HTL failure with server
+ * (the library's message names API fixes; the commands are the programs'),
+ * as "; hint: ...", or "" when the message says all there is. */
+static void hint_for(tl_status failure, const char *server, char *out,
+                     size_t out_len) {
+  out[0] = '\0';
+  switch (failure) {
+    case TL_E_CONFIG_INVALID:
+      snprintf(out, out_len, "; hint: vtl createCert -n <this host's name>");
+      break;
+    case TL_E_NOT_FOUND:
+      snprintf(out, out_len, "; hint: vtl addServer -n %s -c <server.pem> -htl",
+               server);
+      break;
+    case TL_E_OTT_EXPIRED:
+    case TL_E_OTT_USED:
+    case TL_E_OTT_INVALID:
+    case TL_E_HTL_CLONE_DETECTED:
+      snprintf(out, out_len,
+               "; hint: the appliance admin makes a new token with ntlsh htl "
+               "generateOTT -client <label>");
+      break;
+    default:
+      break;
+  }
+}
+
 static int usage(FILE *out) {
   fprintf(out,
           "usage: htlclient [-root DIR] [-server NAME ...] [-interval MS]\n"
@@ -140,10 +167,13 @@ static int report(tl_htl_agent *agent, const char **servers, int n,
     if (generation != 0)
       snprintf(gen, sizeof(gen), " (generation %llu)",
                (unsigned long long)generation);
-    char why[TL_ERROR_MESSAGE_MAX + 64] = "";
-    if (failure != TL_OK)
-      snprintf(why, sizeof(why), "; last error %s: %s", tl_status_name(failure),
-               msg);
+    char why[TL_ERROR_MESSAGE_MAX + 384] = "";
+    if (failure != TL_OK) {
+      char hint[320];
+      hint_for(failure, servers[i], hint, sizeof(hint));
+      snprintf(why, sizeof(why), "; last error %s: %s%s",
+               tl_status_name(failure), msg, hint);
+    }
     if (service_log_prefixes()) {
       const int priority =
           state == TL_HTL_AGENT_REFUSED || state == TL_HTL_AGENT_RETRYING

@@ -20,6 +20,7 @@
 #include "examples/ntlsh/client_commands.h"
 #include "examples/ntlsh/command.h"
 #include "examples/ntlsh/format.h"
+#include "examples/ntlsh/hints.h"
 #include "examples/ntlsh/htl_commands.h"
 #include "examples/ntlsh/ntls_commands.h"
 #include "examples/ntlsh/output.h"
@@ -184,16 +185,19 @@ int Shell::Run(const std::vector<std::string>& words) {
       match->handler(args, &out);
     }
   } catch (const Failure& f) {
+    const std::string hint = HintFor(name, f.status);
     if (json_) {
       Json j = Json::Obj();
       j.Set("command", Json::Str(name));
       j.Set("result", Json::Num(f.status));
       j.Set("status", Json::Str(tl_status_name(f.status)));
       j.Set("error", Json::Str(f.message));
+      if (!hint.empty()) j.Set("hint", Json::Str(hint));
       std::printf("%s\n", j.Dump().c_str());
     } else {
       out.PrintHuman();
       std::fprintf(stderr, "Error: %s\n", f.message.c_str());
+      if (!hint.empty()) std::fprintf(stderr, "Hint: %s\n", hint.c_str());
       std::printf("Command Result : %d (%s)\n", f.status,
                   tl_status_name(f.status));
     }

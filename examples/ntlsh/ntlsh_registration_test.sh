@@ -96,6 +96,8 @@ python3 -c "import json,sys; d=json.load(open('$T/out')); assert d['fingerprint'
 run_fails 1 TL_E_ALREADY_EXISTS client register -client copy -hostname client1.example.com \
   -certificate "$T/client/client1.example.com.pem"
 expect "client1" "$T/err"
+# ntlsh adds its own commands as a hint.
+expect "Hint: client list shows the registered clients" "$T/err"
 client_cert other.example.com DNS:other.example.com
 run_fails 1 TL_E_CERT_NAME_MISMATCH client register -client x -hostname client9.example.com \
   -certificate "$T/client/other.example.com.pem"
@@ -104,6 +106,8 @@ run_fails 1 TL_E_CERT_INVALID client register -client x -hostname other.example.
 run_fails 1 TL_E_NAME_INVALID client register -client ../etc -hostname other.example.com \
   -certificate "$T/client/other.example.com.pem"
 run_fails 1 TL_E_NOT_FOUND client assignPartition -client client1 -partition nope
+expect "Hint: partition list shows the partitions" "$T/err"
+grep "^Error:" "$T/err" | grep -q "partition list" && fail "the library's message gives ntlsh advice"
 run_fails 1 TL_E_NOT_FOUND client register -client y -hostname nothere.example.com
 expect "incoming/nothere.example.com.pem" "$T/err"
 run_fails 2 TL_E_INVALID_ARGUMENT client register -client z -hostname other.example.com \
@@ -111,6 +115,7 @@ run_fails 2 TL_E_INVALID_ARGUMENT client register -client z -hostname other.exam
 expect "-generateott needs -requirehtl" "$T/err"
 run_fails 1 TL_E_FAILED_PRECONDITION partition delete -partition par1
 expect "client1" "$T/err"
+expect "Hint: client revokePartition first" "$T/err"
 run_fails 2 TL_E_INVALID_ARGUMENT client register -client z
 run_fails 2 TL_E_INVALID_ARGUMENT client frobnicate
 

@@ -212,6 +212,7 @@ int main(int argc, char **argv) {
     return VtlUsage("--json is for verify, listSlots and listServers");
   }
   a.json = json;
+  a.command = command;
   int create = strcmp(command, "createCert") == 0 ||
                strcmp(command, "addServer") == 0 ||
                strcmp(command, "importConfig") == 0;
@@ -220,7 +221,7 @@ int main(int argc, char **argv) {
   tl_status s = tl_client_root_open(root, root_path, create);
   int rc;
   if (s != TL_OK) {
-    rc = VtlFail(root, s);
+    rc = VtlFail(root, s, &a);
     if (s == TL_E_NOT_FOUND) {
       /* The library's message names API fixes; the command-line ones are ours.
        */
@@ -237,7 +238,7 @@ int main(int argc, char **argv) {
   } else if (strcmp(command, "listServers") == 0) {
     rc = VtlCmdListServers(root, &a);
   } else if (strcmp(command, "show") == 0) {
-    rc = VtlCmdShow(root);
+    rc = VtlCmdShow(root, &a);
   } else if (strcmp(command, "verify") == 0) {
     rc = VtlCmdVerify(root, &a);
   } else if (strcmp(command, "listSlots") == 0) {

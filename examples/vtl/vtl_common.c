@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "examples/vtl/vtl_hints.h"
+
 int VtlExitCodeFor(tl_status status) {
   switch (status) {
     case TL_OK:
@@ -33,7 +35,8 @@ int VtlExitCodeFor(tl_status status) {
   }
 }
 
-int VtlFail(const tl_client_root *root, tl_status status) {
+int VtlFail(const tl_client_root *root, tl_status status,
+            const struct VtlArgs *a) {
   char message[TL_ERROR_MESSAGE_MAX];
   size_t len = 0;
   if (root == NULL ||
@@ -43,6 +46,7 @@ int VtlFail(const tl_client_root *root, tl_status status) {
     snprintf(message, sizeof(message), "operation failed");
   }
   fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(status));
+  VtlHint(a->command, a, status);
   return VtlExitCodeFor(status);
 }
 

@@ -25,6 +25,7 @@ enum {
  * because main() parses the options before it knows which command they are
  * for; a command ignores what it does not use. */
 struct VtlArgs {
+  const char *command; /* as the usage spells it */
   const char *name;
   const char *file;
   const char *key_type;
@@ -48,8 +49,10 @@ struct VtlArgs {
 int VtlExitCodeFor(tl_status status);
 
 /* VtlFail prints root's last error (or a generic one if root is NULL or has
- * none) to stderr and returns the exit code for status. */
-int VtlFail(const tl_client_root *root, tl_status status);
+ * none) and vtl's hint for it (vtl_hints.h) to stderr, and returns the exit
+ * code for status. */
+int VtlFail(const tl_client_root *root, tl_status status,
+            const struct VtlArgs *a);
 
 /* VtlUsage prints problem (if not NULL) and the usage text to stderr and
  * returns kExitUsage. It is defined in vtl.c, beside the text it prints. */

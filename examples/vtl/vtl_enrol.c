@@ -70,7 +70,7 @@ int VtlCmdCreateCert(tl_client_root *root, const struct VtlArgs *a) {
   tl_cert_result *result = NULL;
   s = tl_client_root_create_cert(root, options, a->name, a->force, &result);
   tl_identity_options_free(options);
-  if (s != TL_OK) return VtlFail(root, s);
+  if (s != TL_OK) return VtlFail(root, s, a);
   for (size_t i = 0; i < tl_cert_result_warning_count(result); ++i) {
     const char *w = NULL;
     if (tl_cert_result_warning(result, i, &w) == TL_OK)
@@ -130,7 +130,7 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
   free(pem);
   if (s != TL_OK) {
     tl_server_list_free(before);
-    return VtlFail(root, s);
+    return VtlFail(root, s, a);
   }
   for (size_t i = 0; i < tl_server_result_warning_count(result); ++i) {
     const char *w = NULL;
@@ -187,7 +187,7 @@ int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a) {
 int VtlCmdDeleteServer(tl_client_root *root, const struct VtlArgs *a) {
   if (a->name == NULL) return VtlUsage("deleteServer needs -n NAME");
   tl_status s = tl_client_root_delete_server(root, a->name);
-  if (s != TL_OK) return VtlFail(root, s);
+  if (s != TL_OK) return VtlFail(root, s, a);
   printf("Server %s successfully removed from server list.\n", a->name);
   return kExitOk;
 }
@@ -234,7 +234,7 @@ static void PrintServersJson(const tl_server_list *list) {
 int VtlCmdListServers(tl_client_root *root, const struct VtlArgs *a) {
   tl_server_list *list = NULL;
   tl_status s = tl_client_root_list_servers(root, &list);
-  if (s != TL_OK) return VtlFail(root, s);
+  if (s != TL_OK) return VtlFail(root, s, a);
   if (a != NULL && a->json) {
     PrintServersJson(list);
   } else {
@@ -244,7 +244,7 @@ int VtlCmdListServers(tl_client_root *root, const struct VtlArgs *a) {
   return kExitOk;
 }
 
-int VtlCmdShow(tl_client_root *root) {
+int VtlCmdShow(tl_client_root *root, const struct VtlArgs *a) {
   const char *path = "", *config = "";
   tl_client_root_path(root, &path);
   tl_client_root_config_path(root, &config);
@@ -264,7 +264,7 @@ int VtlCmdShow(tl_client_root *root) {
   } else if (s == TL_E_NOT_FOUND) {
     printf("Client identity: none; run vtl createCert -n <this host's name>\n");
   } else {
-    return VtlFail(root, s);
+    return VtlFail(root, s, a);
   }
   printf("Servers:\n");
   return VtlCmdListServers(root, NULL);
@@ -282,7 +282,7 @@ int VtlCmdImportConfig(tl_client_root *root, const struct VtlArgs *a) {
   tl_status s =
       tl_client_root_import_chrystoki(root, text, len, a->file, &report);
   free(text);
-  if (s != TL_OK) return VtlFail(root, s);
+  if (s != TL_OK) return VtlFail(root, s, a);
   for (size_t i = 0; i < tl_string_list_count(report); ++i) {
     const char *line = NULL;
     if (tl_string_list_get(report, i, &line) == TL_OK) printf("%s\n", line);

@@ -14,7 +14,7 @@ int VtlCmdCreateCert(tl_client_root *root, const struct VtlArgs *a);
 int VtlCmdAddServer(tl_client_root *root, const struct VtlArgs *a);
 int VtlCmdDeleteServer(tl_client_root *root, const struct VtlArgs *a);
 int VtlCmdListServers(tl_client_root *root, const struct VtlArgs *a);
-int VtlCmdShow(tl_client_root *root);
+int VtlCmdShow(tl_client_root *root, const struct VtlArgs *a);
 int VtlCmdImportConfig(tl_client_root *root, const struct VtlArgs *a);
 
 #endif /* TRUSTLINK_EXAMPLES_VTL_VTL_ENROL_H_ */

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "examples/vtl/vtl_common.h"
+#include "examples/vtl/vtl_hints.h"
 #include "trustlink/trustlink.h"
 
 /* LoadSettings reads the client root into link settings; NULL (after a message)
@@ -21,13 +22,15 @@ static tl_client_settings *LoadSettings(tl_client_root *root) {
     fprintf(stderr, "vtl: error: out of memory\n");
     return NULL;
   }
-  if (tl_client_settings_load_root(settings, path) != TL_OK) {
+  tl_status s = tl_client_settings_load_root(settings, path);
+  if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX];
     size_t len = 0;
     if (tl_last_error(message, sizeof(message), &len) != TL_OK) {
       snprintf(message, sizeof(message), "cannot load the client root");
     }
     fprintf(stderr, "vtl: error: %s\n", message);
+    VtlHint(NULL, NULL, s);
     tl_client_settings_free(settings);
     return NULL;
   }
@@ -60,6 +63,7 @@ static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
       snprintf(message, sizeof(message), "verify could not run");
     }
     fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
+    VtlHint(a->command, a, s);
     tl_client_settings_free(settings);
     if (a->json) printf(",\"links\":[],\"ok\":false}\n");
     return VtlExitCodeFor(s);
@@ -111,6 +115,7 @@ static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
     } else {
       printf("[FAIL] link %s (%s:%u): %s (%s)\n", name, host, (unsigned)port,
              tl_verify_results_message(results, i), tl_status_name(outcome));
+      VtlVerifyServerHint(name, outcome);
     }
   }
   size_t failed = tl_verify_results_num_failed(results);
@@ -146,6 +151,7 @@ static tl_client *OpenClient(tl_client_root *root) {
       snprintf(message, sizeof(message), "cannot open the client");
     }
     fprintf(stderr, "vtl: error: %s (%s)\n", message, tl_status_name(s));
+    VtlHint(NULL, NULL, s);
     tl_client_settings_free(settings);
     return NULL;
   }
@@ -171,6 +177,7 @@ static void PrintServerFailures(tl_client *client) {
     tl_client_server_error(client, i, err, sizeof(err), &len);
     fprintf(stderr, "vtl: server %s is not connected: %s (%s)\n", name, err,
             tl_status_name(last));
+    VtlServerHint(name, last);
   }
 }
 
@@ -294,9 +301,7 @@ int VtlCmdCall(tl_client_root *root, const struct VtlArgs *a) {
     }
     fprintf(stderr, "vtl: error: slot %ld op %s: %s (%s)\n", a->slot, a->op,
             message, tl_status_name(s));
-    if (s == TL_E_NOT_FOUND) {
-      fprintf(stderr, "vtl: list the slots with vtl listSlots\n");
-    }
+    VtlHint(a->command, a, s);
     PrintServerFailures(client);
     tl_client_close(client);
     return s == TL_E_INVALID_ARGUMENT || s == TL_E_NOT_FOUND ? kExitBadInput
@@ -351,6 +356,7 @@ static void PrintVerifyServers(const tl_verify_report *report, int json) {
       if (local != TL_OK) {
         printf("[FAIL] server %s: %s (%s)\n", name, message,
                tl_status_name(local));
+        VtlVerifyServerHint(name, local);
       } else {
         printf("[ OK ] server %s port %d: certificate trusted, SHA-256 %s\n",
                name, port, fp);
@@ -369,7 +375,7 @@ int VtlCmdVerify(tl_client_root *root, const struct VtlArgs *a) {
   tl_verify_report *report = NULL;
   tl_status s =
       tl_client_root_verify(root, a->repair ? TL_VERIFY_REPAIR : 0, &report);
-  if (s != TL_OK) return VtlFail(root, s);
+  if (s != TL_OK) return VtlFail(root, s, a);
   if (a->json) printf("{\"repairs\":[");
   tl_string_list *repairs = NULL;
   if (tl_verify_report_repairs(report, &repairs) == TL_OK) {
@@ -402,6 +408,7 @@ int VtlCmdVerify(tl_client_root *root, const struct VtlArgs *a) {
       printf("}");
     } else {
       printf("%s %s: %s\n", LevelText(level, 0), object, message);
+      if (level == TL_CHECK_ERROR) VtlVerifyHint(object);
     }
   }
   if (a->json) printf("]");

@@ -23,6 +23,7 @@
 
 #include "examples/cli/cli_args.h"
 #include "examples/vtl/vtl_common.h"
+#include "examples/vtl/vtl_hints.h"
 #include "examples/vtl/vtl_p11_probe.h"
 #include "trustlink/trustlink.h"
 
@@ -103,6 +104,7 @@ static tl_client *OpenLinks(const char *root_path, char **out_root_path) {
     size_t len = 0;
     tl_last_error(message, sizeof(message), &len);
     fprintf(stderr, "vtl p11: %s (%s)\n", message, tl_status_name(s));
+    VtlHint(NULL, NULL, s);
     tl_client_settings_free(settings);
     free(*out_root_path);
     return NULL;
@@ -131,6 +133,7 @@ static size_t NotReadyServers(tl_client *client) {
     tl_client_server_error(client, i, err, sizeof(err), &len);
     fprintf(stderr, "vtl p11: server %s is not connected: %s (%s)\n", name, err,
             tl_status_name(last));
+    VtlServerHint(name, last);
   }
   return down;
 }

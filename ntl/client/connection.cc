@@ -87,8 +87,8 @@ Connection::Connection(size_t index, const ServerSettings& server,
             ? server_.trust_error
             : absl::StrCat(
                   "server cert for '", server_.name,
-                  "' is not in CAFile.pem; it is never contacted; run vtl "
-                  "addServer again"));
+                  "' is not in CAFile.pem; it is never contacted; register "
+                  "its certificate again (tl_client_root_add_server)"));
   } else {
     last_error_ =
         Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,

@@ -42,7 +42,8 @@ absl::StatusOr<std::unique_ptr<FramedSession>> FramedSession::Connect(
             ? server.trust_error
             : absl::StrCat("server cert for '", server.name,
                            "' is not in CAFile.pem; it is never contacted; "
-                           "run vtl addServer again"));
+                           "register its certificate again "
+                           "(tl_client_root_add_server)"));
   }
   std::unique_ptr<FramedSession> s(new FramedSession(server, settings));
   absl::Status st = s->Open(ctx, deadline);

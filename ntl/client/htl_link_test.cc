@@ -117,7 +117,7 @@ TEST(HtlLinkTest, NoAgentGivesAgentUnavailableThatSaysToStartHtlclient) {
   EXPECT_EQ(ToTlStatus(st.last_error), TL_E_HTL_AGENT_UNAVAILABLE)
       << st.last_error;
   EXPECT_THAT(std::string(st.last_error.message()),
-              HasSubstr("start htlclient"));
+              HasSubstr("start the HTL agent"));
   EXPECT_THAT(std::string(st.last_error.message()),
               HasSubstr(world.ProofSocket()));
   // The hello went out with an empty proof, so that an appliance that does
@@ -134,7 +134,7 @@ TEST(HtlLinkTest, NoAgentGivesAgentUnavailableThatSaysToStartHtlclient) {
       Verify(world.Settings(), absl::Seconds(5));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)[0].code, TL_E_HTL_AGENT_UNAVAILABLE) << (*r)[0].message;
-  EXPECT_THAT((*r)[0].message, HasSubstr("start htlclient"));
+  EXPECT_THAT((*r)[0].message, HasSubstr("start the HTL agent"));
 }
 
 TEST(HtlLinkTest, AgentWithoutHtlForTheServerSaysWhichTokenIsMissing) {

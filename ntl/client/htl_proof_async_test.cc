@@ -201,7 +201,7 @@ TEST(HtlProofAsyncTest, TheProofWaitEndsAtTheConnectDeadline) {
   EXPECT_THAT(std::string(st.last_error.message()),
               ::testing::HasSubstr(world.ProofSocket()));
   EXPECT_THAT(std::string(st.last_error.message()),
-              ::testing::HasSubstr("start htlclient"));
+              ::testing::HasSubstr("start the HTL agent"));
 }
 
 }  // namespace

@@ -72,9 +72,9 @@ absl::Status PinMismatch(absl::string_view server,
                                 : Sha256Fingerprint(presented_der),
           " but the pinned certificate (cert/server/", server,
           "Cert.pem) is SHA256 ", Sha256Fingerprint(pinned_der),
-          "; if the appliance's certificate was regenerated, copy its new "
-          "server.pem and run vtl addServer again, otherwise something else "
-          "answers at that address"));
+          "; if the appliance's certificate was regenerated, register its "
+          "new certificate with replace (tl_client_root_add_server), "
+          "otherwise something else answers at that address"));
 }
 
 absl::Status TlsFailure(absl::string_view server, int ssl_error,
@@ -92,9 +92,10 @@ absl::Status TlsFailure(absl::string_view server, int ssl_error,
         absl::StrCat(
             "server '", server,
             "' refused this client (TLS alert certificate_unknown): the "
-            "client certificate is not registered on the appliance; run "
-            "'client register' for this client's certificate there (or "
-            "register it again if it was replaced)"));
+            "client certificate is not registered on the appliance; the "
+            "appliance must register this client's certificate "
+            "(tl_registry_register_client, or tl_registry_replace_certificate "
+            "if it was replaced)"));
   }
   if (reason == SSL_R_TLSV1_ALERT_ACCESS_DENIED) {
     return Error(
@@ -113,8 +114,8 @@ absl::Status TlsFailure(absl::string_view server, int ssl_error,
             "server '", server,
             "' refused this client (TLS alert certificate_expired): the "
             "client certificate has expired or is not valid yet (check both "
-            "clocks); make a new one with vtl createCert and have it "
-            "registered with 'client replaceCertificate' on the appliance"));
+            "clocks); make a new one (tl_client_root_create_cert) and have "
+            "the appliance register it (tl_registry_replace_certificate)"));
   }
   if (reason == SSL_R_TLSV1_ALERT_USER_CANCELLED) {
     // The appliance's connection budget had no room (docs/server.md,

@@ -54,7 +54,8 @@ TEST(PinTest, MismatchNamesBothFingerprints) {
   EXPECT_EQ(ToTlStatus(s), TL_E_CERT_PIN_MISMATCH);
   EXPECT_NE(s.message().find(Sha256Fingerprint(*a)), absl::string_view::npos);
   EXPECT_NE(s.message().find(Sha256Fingerprint(*b)), absl::string_view::npos);
-  EXPECT_NE(s.message().find("addServer"), absl::string_view::npos);
+  EXPECT_NE(s.message().find("tl_client_root_add_server"),
+            absl::string_view::npos);
 }
 
 }  // namespace

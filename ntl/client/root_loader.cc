@@ -70,7 +70,7 @@ absl::StatusOr<ClientSettings> LoadClientSettings(
     return Error(
         absl::StatusCode::kFailedPrecondition, TL_E_CONFIG_INVALID,
         absl::StrCat("no client identity is configured in ", root->ConfigPath(),
-                     "; run vtl createCert -n <this host's name>"));
+                     "; create one (tl_client_root_create_cert)"));
   }
   ClientSettings settings;
   settings.slot_numbers_dir = root->path();
@@ -115,10 +115,10 @@ absl::StatusOr<ClientSettings> LoadClientSettings(
       }
     }
     if (s.pinned_cert_der.empty()) {
-      s.trust_error =
-          absl::StrCat("server cert for '", sc.name,
-                       "' is not in CAFile.pem; it is never contacted; run vtl "
-                       "addServer again");
+      s.trust_error = absl::StrCat(
+          "server cert for '", sc.name,
+          "' is not in CAFile.pem; it is never contacted; register "
+          "its certificate again (tl_client_root_add_server)");
     }
     settings.servers.push_back(std::move(s));
   }

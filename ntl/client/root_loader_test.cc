@@ -73,7 +73,7 @@ TEST(RootLoaderTest, RootWithoutIdentityIsRefused) {
   ASSERT_TRUE(ClientRoot::Open(path, true).ok());
   absl::StatusOr<ClientSettings> settings = LoadClientSettings(path);
   ASSERT_FALSE(settings.ok());
-  EXPECT_NE(settings.status().message().find("createCert"),
+  EXPECT_NE(settings.status().message().find("tl_client_root_create_cert"),
             absl::string_view::npos);
 }
 

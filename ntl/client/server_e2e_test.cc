@@ -177,9 +177,10 @@ TEST_F(ServerE2eTest, VerifySaysTheClientCertificateExpiredAndHowToReplaceIt) {
   auto r = Verify(s, absl::Seconds(5));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)[0].code, TL_E_CERT_EXPIRED) << (*r)[0].message;
-  EXPECT_TRUE(absl::StrContains((*r)[0].message, "vtl createCert"))
+  EXPECT_TRUE(absl::StrContains((*r)[0].message, "tl_client_root_create_cert"))
       << (*r)[0].message;
-  EXPECT_TRUE(absl::StrContains((*r)[0].message, "client replaceCertificate"))
+  EXPECT_TRUE(
+      absl::StrContains((*r)[0].message, "tl_registry_replace_certificate"))
       << (*r)[0].message;
 }
 

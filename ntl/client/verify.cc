@@ -35,7 +35,7 @@ absl::StatusOr<std::vector<VerifyResult>> Verify(ClientSettings settings,
         r.message = absl::StrCat(
             "server '", s.name, "' admitted this client (as '", s.client_label,
             "') but assigns it no partitions; assign one on the "
-            "appliance (client assignPartition)");
+            "appliance (tl_registry_assign_partition)");
       }
     } else if (s.last_error.ok() || s.state == LinkState::kConnecting ||
                s.state == LinkState::kHandshaking ||

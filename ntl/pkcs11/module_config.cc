@@ -104,10 +104,11 @@ absl::StatusOr<std::string> ModuleConfigText(
     absl::StrAppend(&cmd, w, " ");
   }
   absl::StrAppend(&cmd, "-server ", a.server, " -partition ", a.partition);
-  return absl::StrCat(
-      "# trustlink: partition '", a.partition, "' on server '", a.server,
-      "'.\n# Written by vtl p11 setup; run it again instead of editing.\n",
-      "remote: |", cmd, "\n");
+  return absl::StrCat("# trustlink: partition '", a.partition, "' on server '",
+                      a.server,
+                      "'.\n# Written by trustlink's p11 setup; run it again "
+                      "instead of editing.\n",
+                      "remote: |", cmd, "\n");
 }
 
 absl::StatusOr<SetupResult> WriteModuleConfigs(

@@ -122,9 +122,9 @@ int main(int argc, char** argv) {
                   absl::StatusCode::kPermissionDenied,
                   TL_E_PARTITION_NOT_ASSIGNED,
                   absl::StrCat("partition '", partition,
-                               "' is not assigned to this client; ask the "
-                               "appliance admin to "
-                               "run client assignPartition"));
+                               "' is not assigned to this client; the "
+                               "appliance admin must assign it "
+                               "(tl_registry_assign_partition)"));
             }
             return absl::OkStatus();
           });

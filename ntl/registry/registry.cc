@@ -36,9 +36,9 @@ absl::Status NoSuchClient(absl::string_view label) {
 absl::Status NoSuchPartition(absl::string_view name) {
   return Error(
       absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-      absl::StrCat(
-          "partition '", name,
-          "' does not exist; see partition list, or partition create"));
+      absl::StrCat("partition '", name,
+                   "' does not exist; tl_registry_list_partitions lists "
+                   "the partitions, tl_registry_create_partition makes one"));
 }
 
 int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
@@ -83,16 +83,16 @@ absl::StatusOr<Certificate> CheckCertificate(
       return Error(
           absl::StatusCode::kInvalidArgument, TL_E_CERT_NAME_MISMATCH,
           absl::StrCat(msg,
-                       "; register it with the name it was made for, or use "
-                       "-force to register it anyway"));
+                       "; register it with the name it was made for, or with "
+                       "force to register it anyway"));
     }
-    warnings->push_back(absl::StrCat(msg, "; registered anyway (-force)"));
+    warnings->push_back(absl::StrCat(msg, "; registered anyway (force)"));
   }
   if (cert->IsExpired(absl::Now())) {
     warnings->push_back(
         absl::StrCat("certificate for client '", label,
                      "' has expired; the client cannot connect until it "
-                     "makes a new one (vtl createCert)"));
+                     "makes a new one and it is registered again"));
   }
   return cert;
 }
@@ -270,10 +270,10 @@ absl::StatusOr<ClientRecord> Registry::BuildClient(
       existing != nullptr) {
     return Error(
         absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
-        absl::StrCat(
-            "client '", reg.label, "' is already registered (", existing->name,
-            "); choose another label, or use client replaceCertificate "
-            "to give it a new certificate"));
+        absl::StrCat("client '", reg.label, "' is already registered (",
+                     existing->name,
+                     "); choose another label, or give it a new certificate "
+                     "(tl_registry_replace_certificate)"));
   }
   auto cert = CheckCertificate(reg.certificate_pem, *name, reg.label,
                                reg.force_name_mismatch, warnings);
@@ -448,9 +448,10 @@ absl::StatusOr<ChangeResult> Registry::MapHostIp(absl::string_view label,
         if (c->name_kind != NameKind::kHostname) {
           return Error(
               absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
-              absl::StrCat(
-                  "client '", c->label, "' is registered by IP (", c->name,
-                  "); hostip map is for clients registered with -hostname"));
+              absl::StrCat("client '", c->label, "' is registered by IP (",
+                           c->name,
+                           "); host IP maps are for clients registered by host "
+                           "name"));
         }
         if (std::find(c->host_ips.begin(), c->host_ips.end(), *canonical) !=
             c->host_ips.end()) {
@@ -605,7 +606,8 @@ absl::StatusOr<std::vector<std::string>> Registry::DeletePartition(
           absl::StrCat(
               "partition '", name, "' is assigned to ", users.size(),
               " client(s) (", absl::StrJoin(users, ", "),
-              "); revoke it first or use -force, and they lose access"));
+              "); revoke it first, or delete it with force and they lose "
+              "access"));
     }
     // Clients first, then the partition: a crash in between leaves a partition
     // no one uses, never an assignment to a partition that does not exist.

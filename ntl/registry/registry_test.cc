@@ -124,7 +124,8 @@ TEST_F(RegistryTest, RefusesBadInput) {
       "KEY-----\n";
   EXPECT_TL_ERROR(reg_->RegisterClient(bad), TL_E_CERT_INVALID, "key");
   bad = Reg("ok", "web1", false, "web2");
-  EXPECT_TL_ERROR(reg_->RegisterClient(bad), TL_E_CERT_NAME_MISMATCH, "-force");
+  EXPECT_TL_ERROR(reg_->RegisterClient(bad), TL_E_CERT_NAME_MISMATCH,
+                  "with force");
   bad.force_name_mismatch = true;
   auto forced = reg_->RegisterClient(bad);
   ASSERT_TRUE(forced.ok()) << forced.status();
@@ -169,7 +170,7 @@ TEST_F(RegistryTest, RefusesDuplicatesNamingTheExistingClient) {
                   "'first'");
   ClientRegistration same_label = Reg("first", "10.0.0.2", true);
   EXPECT_TL_ERROR(reg_->RegisterClient(same_label), TL_E_ALREADY_EXISTS,
-                  "replaceCertificate");
+                  "tl_registry_replace_certificate");
   ASSERT_OK(reg_->RegisterClient(Reg("host", "h1", false)));
   EXPECT_TL_ERROR(reg_->MapHostIp("host", "10.0.0.1"), TL_E_ALREADY_EXISTS,
                   "'first'");
@@ -216,7 +217,7 @@ TEST_F(RegistryTest, MapsAndUnmapsHostIps) {
   EXPECT_FALSE(again->changed);
   EXPECT_EQ(reg_->Snapshot()->FindClientByIp("2001:db8::1")->label, "h");
   EXPECT_TL_ERROR(reg_->MapHostIp("i", "10.0.0.6"), TL_E_FAILED_PRECONDITION,
-                  "-hostname");
+                  "registered by host");
   EXPECT_TL_ERROR(reg_->MapHostIp("h", "not-an-ip"), TL_E_NAME_INVALID,
                   "not an IP");
   ASSERT_OK(reg_->UnmapHostIp("h", "2001:db8::1"));
@@ -252,7 +253,7 @@ TEST_F(RegistryTest, PartitionsAndAssignments) {
   ASSERT_OK(reg_->AssignPartition("d", "par1"));
   ASSERT_OK(reg_->AssignPartition("c", "par2"));
   EXPECT_TL_ERROR(reg_->AssignPartition("c", "nope"), TL_E_NOT_FOUND,
-                  "partition list");
+                  "tl_registry_list_partitions");
   auto snap = reg_->Snapshot();
   auto parts = snap->ClientPartitions(*snap->FindClientByLabel("c"));
   ASSERT_EQ(parts.size(), 2u);

@@ -93,10 +93,10 @@ absl::StatusOr<std::vector<Identity>> LoadPrevious(const SafeDir& server,
 absl::StatusOr<ServerIdentities> LoadServerIdentity(const std::string& root) {
   auto dir = ServerDir(root, false);
   if (absl::IsNotFound(dir.status())) {
-    return Error(
-        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-        absl::StrCat("the appliance at ", root,
-                     " has no server identity yet; run sysconf regenCert"));
+    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                 absl::StrCat("the appliance at ", root,
+                              " has no server identity yet; make one "
+                              "(tl_registry_regenerate_server_certificate)"));
   }
   if (!dir.ok()) return dir.status();
   absl::Status st = FinishInterruptedRegeneration(*dir);
@@ -104,10 +104,10 @@ absl::StatusOr<ServerIdentities> LoadServerIdentity(const std::string& root) {
   auto exists = dir->Exists(kCert);
   if (!exists.ok()) return exists.status();
   if (!*exists) {
-    return Error(
-        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-        absl::StrCat(dir->PathOf(kCert),
-                     " does not exist; run sysconf regenCert to make it"));
+    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                 absl::StrCat(dir->PathOf(kCert),
+                              " does not exist; make it "
+                              "(tl_registry_regenerate_server_certificate)"));
   }
   auto current = LoadIdentity(*dir, kCert, kKey);
   if (!current.ok()) return current.status();

@@ -18,7 +18,8 @@ TEST(ServerIdentityTest, CreatedAtFirstStartThenLoaded) {
   std::string root = testing::FreshRoot("ident");
   auto missing = LoadServerIdentity(root);
   EXPECT_EQ(ToTlStatus(missing.status()), TL_E_NOT_FOUND);
-  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("regenCert"));
+  EXPECT_THAT(std::string(missing.status().message()),
+              HasSubstr("tl_registry_regenerate_server_certificate"));
   bool created = false;
   auto id =
       EnsureServerIdentity(root, "HSM1.example", KeyType::kEcdsaP256, &created);

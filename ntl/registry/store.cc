@@ -142,8 +142,8 @@ absl::StatusOr<FileStore> FileStore::Open(const std::string& root,
       return Error(
           absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
           absl::StrCat("appliance root ", root,
-                       " does not exist; create it with any ntlsh command that "
-                       "changes the registry, or pass --root"));
+                       " does not exist; open it with TL_REGISTRY_OPEN_CREATE "
+                       "to create it, or give the right root"));
     }
     return dir.status();
   }

@@ -45,9 +45,9 @@ Admission Admit(const DirectorySnapshot& snapshot,
     a.alert = SSL_AD_CERTIFICATE_UNKNOWN;
     a.code = TL_E_NOT_REGISTERED;
     a.rule = "registered";
-    a.message =
-        absl::StrCat("certificate ", fingerprint,
-                     " is not registered; register it with client register");
+    a.message = absl::StrCat(
+        "certificate ", fingerprint,
+        " is not registered; register it (tl_registry_register_client)");
     return a;
   }
   if (snapshot.ipcheck()) {
@@ -63,9 +63,9 @@ Admission Admit(const DirectorySnapshot& snapshot,
           rec.resolve_hostname, "' failed: ",
           resolved == nullptr ? std::string("no answer yet")
                               : std::string(resolved->status.message()),
-          "; fix DNS for the name, or map its addresses with client hostip "
-          "map -client ",
-          rec.label, " so no lookup is needed");
+          "; fix DNS for the name, or map its addresses "
+          "(tl_registry_map_host_ip) for client '",
+          rec.label, "' so no lookup is needed");
       return a;
     }
     const std::vector<std::string>& allowed =
@@ -91,7 +91,7 @@ Admission Admit(const DirectorySnapshot& snapshot,
                   : listed,
           " but connected from ", peer_ip,
           " (ipcheck is on; fix the registration or map the "
-          "hostname with client hostip)");
+          "host name's addresses (tl_registry_map_host_ip))");
       return a;
     }
   }
@@ -118,8 +118,8 @@ Admission AdmitCertificate(const DirectorySnapshot& snapshot,
     return a;
   };
   const std::string fix =
-      "; make a new one on the client (vtl createCert) and replace it on the "
-      "appliance (client replaceCertificate -client ";
+      "; make a new one on the client (tl_client_root_create_cert) and "
+      "replace it on the appliance (tl_registry_replace_certificate, client ";
   auto cert = Certificate::ParseDer(leaf_der, "client certificate");
   if (!cert.ok()) {
     return refuse(

@@ -58,7 +58,8 @@ TEST(AdmissionTest, HostnameClientIsCheckedAgainstTheLookupAnswer) {
   EXPECT_TRUE(absl::StrContains(a.message, "DNS lookup of 'web1.example'"))
       << a.message;
   EXPECT_TRUE(absl::StrContains(a.message, "no answer within 5s"));
-  EXPECT_TRUE(absl::StrContains(a.message, "client hostip map -client web1"));
+  EXPECT_TRUE(absl::StrContains(a.message,
+                                "tl_registry_map_host_ip) for client 'web1'"));
 
   Resolution elsewhere{absl::OkStatus(), {"10.0.0.1"}};
   a = Admit(*snap, "AA:BB", "127.0.0.2", &elsewhere);
@@ -124,7 +125,7 @@ TEST(AdmissionTest, CertificateMustBeWithinItsValidityPeriod) {
   EXPECT_TRUE(absl::StrContains(expired.message, "'web1' certificate expired"))
       << expired.message;
   EXPECT_TRUE(absl::StrContains(expired.message,
-                                "client replaceCertificate -client web1"))
+                                "tl_registry_replace_certificate, client web1"))
       << expired.message;
 
   Admission early = AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1",

@@ -234,7 +234,8 @@ TEST_F(ConnectionBudgetTest, PerClientCapSaysGoAwayAndAppliesLive) {
   EXPECT_EQ(closing->status, TL_E_RESOURCE_EXHAUSTED);
   EXPECT_TRUE(absl::StrContains(closing->message, "already holds 2 links"))
       << closing->message;
-  EXPECT_TRUE(absl::StrContains(closing->message, "-maxlinksperclient"));
+  EXPECT_TRUE(absl::StrContains(
+      closing->message, "tl_appliance_settings_set_max_links_per_client"));
   EXPECT_TRUE(log_.Contains("rule=link-cap", "client 'web1'"));
   EXPECT_EQ(server_->GetStatus().connections, 2);
   // The directory's setting wins and applies to the next link at once.

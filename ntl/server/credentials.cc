@@ -63,8 +63,8 @@ ServerCredential::FromPem(absl::string_view cert_pem,
   if (!cert) {
     return Error(
         absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-        "the server certificate is not a PEM certificate; regenerate it with "
-        "sysconf regenCert");
+        "the server certificate is not a PEM certificate; regenerate it "
+        "(tl_registry_regenerate_server_certificate)");
   }
   bssl::UniquePtr<BIO> kbio(BIO_new_mem_buf(key_pem.data(), key_pem.size()));
   bssl::UniquePtr<EVP_PKEY> key(
@@ -76,8 +76,7 @@ ServerCredential::FromPem(absl::string_view cert_pem,
   if (!X509_check_private_key(cert.get(), key.get())) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
                  "the server private key does not match server.pem; regenerate "
-                 "both with "
-                 "sysconf regenCert");
+                 "both (tl_registry_regenerate_server_certificate)");
   }
   auto cred = std::make_shared<ServerCredential>();
   cred->fingerprint = CertificateFingerprint(cert.get());

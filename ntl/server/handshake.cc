@@ -141,18 +141,17 @@ void Loop::RefuseHtl(Conn* c, int32_t code, absl::string_view message) {
 std::string HtlRequiredByApplianceMessage(absl::string_view label) {
   return absl::StrCat(
       "client '", label,
-      "' is registered with -requirehtl on this appliance, so HTL is "
-      "required; add the server on the client with vtl addServer -htl and run "
-      "htlclient, or register the client without -requirehtl");
+      "' is registered with require-HTL on this appliance, so HTL is "
+      "required; register the server with HTL on the client and run the HTL "
+      "agent, or register the client without require-HTL");
 }
 
 std::string HtlRequiredByClientMessage(absl::string_view label) {
   return absl::StrCat(
       "client '", label,
-      "' asked for HTL but is not registered with -requirehtl on this "
-      "appliance; register the client with -requirehtl (client register ... "
-      "-requirehtl -generateott), or drop -htl from vtl addServer on the "
-      "client");
+      "' asked for HTL but is not registered with require-HTL on this "
+      "appliance; register the client with require-HTL and a one-time "
+      "token, or register the server without HTL on the client");
 }
 
 void Loop::HandleHello(Conn* c, const wire::FrameView& f) {

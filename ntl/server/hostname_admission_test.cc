@@ -200,7 +200,7 @@ TEST_F(HostnameAdmissionTest, NameThatDoesNotResolveIsRefusedNamingDns) {
   const std::string line = log_.Find("refused", "rule=dns");
   EXPECT_TRUE(absl::StrContains(line, "DNS lookup of 'web1.example'")) << line;
   EXPECT_TRUE(absl::StrContains(line, "NXDOMAIN")) << line;
-  EXPECT_TRUE(absl::StrContains(line, "client hostip map")) << line;
+  EXPECT_TRUE(absl::StrContains(line, "tl_registry_map_host_ip")) << line;
 }
 
 // The heart of it: a dead DNS server must not stall the loop. One loop; the
@@ -255,7 +255,7 @@ TEST_F(HostnameAdmissionTest, HangingLookupBlocksNeitherLoopNorOtherClients) {
   EXPECT_TRUE(absl::StrContains(line, "client 'web1'")) << line;
   EXPECT_TRUE(absl::StrContains(line, "DNS lookup of 'web1.example'")) << line;
   EXPECT_TRUE(absl::StrContains(line, "no answer within 3s")) << line;
-  EXPECT_TRUE(absl::StrContains(line, "client hostip map")) << line;
+  EXPECT_TRUE(absl::StrContains(line, "tl_registry_map_host_ip")) << line;
   EXPECT_EQ(resolver_->calls("web1.example"), 1);
 }
 

@@ -248,9 +248,8 @@ void Loop::CloseHtlClient(const std::string& label, const std::string& reason) {
                      " rule=htl-down reason=\"", reason, "\""));
     std::string message =
         absl::StrCat("HTL of client '", label, "' is Down (", reason,
-                     "); a new one-time token is needed: ntlsh htl "
-                     "generateott -client ",
-                     label);
+                     "); the appliance must generate a new one-time token "
+                     "for it");
     if (c->htl_link && !c->pending.empty()) {
       // The event was raised by a request in flight on this very link (or
       // raced with one): its answer goes first, then the goaway.
@@ -281,23 +280,25 @@ bool Loop::HtlStillAdmits(Conn* c) {
     }
     Log(absl::StrCat("closing peer=", c->peer, " client='", rec.label,
                      "' rule=htl reason=\"no longer registered with "
-                     "-requirehtl\""));
+                     "require-HTL\""));
     GoAway(c, TL_E_HTL_REQUIRED_BY_CLIENT,
            absl::StrCat("client '", rec.label,
-                        "' is no longer registered with -requirehtl on this "
-                        "appliance; reconnect without HTL (drop -htl from vtl "
-                        "addServer), or register it with -requirehtl again"));
+                        "' is no longer registered with require-HTL on this "
+                        "appliance; reconnect without HTL (register the server "
+                        "without HTL on the client), or register the client "
+                        "with require-HTL again"));
     return false;
   }
   if (!rec.require_htl) {
     return true;
   }
   Log(absl::StrCat("closing peer=", c->peer, " client='", rec.label,
-                   "' rule=htl reason=\"now registered with -requirehtl\""));
+                   "' rule=htl reason=\"now registered with require-HTL\""));
   GoAway(c, TL_E_HTL_REQUIRED_BY_APPLIANCE,
          absl::StrCat("client '", rec.label,
                       "' now requires HTL on this appliance; reconnect with "
-                      "HTL (vtl addServer -htl on the client, and htlclient)"));
+                      "HTL (register the server with HTL on the client and run "
+                      "the HTL agent)"));
   return false;
 }
 

@@ -153,8 +153,8 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
     ERR_clear_error();
     return Error(
         absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-        "the server certificate or key cannot be used for TLS; run sysconf "
-        "regenCert");
+        "the server certificate or key cannot be used for TLS; regenerate "
+        "them (tl_registry_regenerate_server_certificate)");
   }
   SSL_CTX_set_custom_verify(
       ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, VerifyClient);
@@ -289,8 +289,8 @@ std::string Server::TryClientConnected(const ClientRecord& record,
   if (have >= per_client) {
     return absl::StrCat("client '", record.label, "' already holds ", have,
                         " links, the most one client may hold on this "
-                        "appliance; close some, or raise the cap with ntlsh "
-                        "ntls limits set -maxlinksperclient N");
+                        "appliance; close some, or raise the cap "
+                        "(tl_appliance_settings_set_max_links_per_client)");
   }
   ClientStatus& s = clients_[record.fingerprint];
   s.label = record.label;
@@ -345,9 +345,9 @@ absl::Status Server::Start() {
                  "the NTLS server is already started");
   }
   if (RefreshTls() == 0 || CurrentTls() == nullptr) {
-    return Error(
-        absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
-        "the server certificate cannot be used; run sysconf regenCert");
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
+                 "the server certificate cannot be used; regenerate it "
+                 "(tl_registry_regenerate_server_certificate)");
   }
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
