@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+"""The peer harness: trustlink against stunnel4, plain TCP and openssl s_server on
+loopback, the same work through each, as same-run ratios (docs/benchmarks.md).
+
+    benchmarks/peers/run [--quick] [--rounds N] [--seconds S] [--links N]
+
+run builds with Bazel (-c opt) and starts this with the programs' paths. It starts
+  - a real ntlsd with a registered client (vtl createCert, addServer; ntlsh client
+    register), a partition "echo" (the software partition's echo op) and a partition
+    "bench" with a SoftHSM2 token (PKCS#11 through the link, as vtl p11 setup sets it up);
+  - peer_echo_server: plain TCP, the same echo frames (benchmarks/peers/framing.h);
+  - stunnel4 server (in front of the echo server) and client (a plain local port), each
+    pinned to the other's self-signed certificate, TLS 1.3, TLS_AES_128_GCM_SHA256, with
+    the very keys ntlsd and the client use;
+  - openssl s_server -Verify 1 -rev with the same keys and suite (handshake rows);
+and runs peer_load (one measurement per process) through each, in rounds whose peer
+order rotates. Everything is on 127.0.0.1 with ports from the kernel, in a temporary
+folder removed at exit, and every child is ended at exit (and dies with the harness).
+Exit status 1 when any row has no figure; the reasons are printed.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import namedtuple
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_procs as pp  # noqa: E402
+import peer_table  # noqa: E402
+
+HOST = "127.0.0.1"
+SUITE = "TLS_AES_128_GCM_SHA256"
+
+Row = namedtuple("Row", "key title better subject has_stunnel other other_name")
+ROWS = [
+    Row("rtt64", "round trips/s, 64 B, one link", "higher", "trustlink", True, "tcp", "TCP"),
+    Row("rtt1k", "round trips/s, 1 KiB", "higher", "trustlink", True, "tcp", "TCP"),
+    Row("inflight", "64 calls in flight, calls/s", "higher", "trustlink", True, "tcp", "TCP"),
+    Row("bulk", "bulk, 256 KiB echoes, MB/s", "higher", "trustlink", True, "tcp", "TCP"),
+    Row("hs_new", "new mTLS handshakes + 1 round trip, /s", "higher", "trustlink", True,
+        "s_server", "s_server"),
+    Row("hs_resumed", "resumed handshakes + 1 round trip, /s", "higher", "trustlink", True,
+        "s_server", "s_server"),
+    Row("memory", "memory per idle link, KiB of server RSS", "lower", "trustlink", True, "tcp",
+        "TCP"),
+    Row("rampup", "LINKS links up from cold, s", "lower", "trustlink", True, "tcp", "TCP"),
+    Row("storm", "LINKS links back after an ntlsd restart, s (peers: from cold)", "lower",
+        "trustlink", True, "tcp", "TCP"),
+    Row("p11_ec", "PKCS#11 ECDSA P-256 signs/s, link vs SoftHSM2 direct", "higher", "link",
+        False, "direct", "direct"),
+    Row("p11_rsa", "PKCS#11 RSA-2048 signs/s, link vs SoftHSM2 direct", "higher", "link",
+        False, "direct", "direct"),
+]
+
+
+class MeasureError(Exception):
+    pass
+
+
+def rotated(items, k):
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+class Harness:
+    def __init__(self, args, work, sock_dir):
+        self.a = args
+        self.w = work
+        self.procs = pp.Procs(work)
+        self.app = os.path.join(work, "appliance")
+        self.client_root = os.path.join(work, "client")
+        self.status_sock = os.path.join(sock_dir, "ntlsd.sock")
+        self.home = os.path.join(work, "home")
+        self.env = dict(os.environ, TRUSTLINK_CLIENT_ROOT=self.client_root)
+        self.ntlsd = None
+        self.ntlsd_gen = 0
+        self.ports = {}
+        self.pids = {}
+        self.notes = []
+
+    # ---- set-up ------------------------------------------------------------------------
+
+    def start_ntlsd(self, port):
+        self.ntlsd_gen += 1
+        name = f"ntlsd-{self.ntlsd_gen}"
+        self.ntlsd_log = os.path.join(self.w, name + ".log")
+        p = self.procs.start(name, [
+            self.a.ntlsd, "--root", self.app, "--name", HOST, "--listen", f"{HOST}:{port}",
+            "--log", self.ntlsd_log, "--status-socket", self.status_sock])
+
+        def ready():
+            if p.poll() is not None:
+                raise pp.HarnessError(f"{name} exited {p.returncode}: "
+                                      f"{self.procs.tail(name)} {self.log_tail()}")
+            return os.path.exists(self.ntlsd_log) and " ntlsd: ready" in open(
+                self.ntlsd_log, errors="replace").read()
+        pp.wait_until(f"{name} ready", ready, 30)
+        self.ntlsd = p
+        self.pids["trustlink"] = p.pid
+
+    def log_tail(self):
+        try:
+            return " | ".join(open(self.ntlsd_log).read().splitlines()[-3:])
+        except OSError:
+            return ""
+
+    def ntlsh(self, *argv):
+        return pp.run([self.a.ntlsh, "--root", self.app] + list(argv), env=self.env,
+                      what="ntlsh " + " ".join(argv[:2]))
+
+    def vtl(self, *argv, env=None):
+        return pp.run([self.a.vtl] + list(argv), env=env or self.env,
+                      what="vtl " + " ".join(argv[:2]))
+
+    def set_up_trustlink(self):
+        self.start_ntlsd(0)
+        self.ports["ntls"] = int(pp.run([sys.executable, self.a.ntlsd_status,
+                                         self.status_sock, "--port"]).strip())
+        self.server_pem = os.path.join(self.w, "server.pem")
+        self.server_key = os.path.join(self.app, "server", "serverKey.pem")
+        self.client_pem = os.path.join(self.client_root, "cert", "client", HOST + ".pem")
+        self.client_key = os.path.join(self.client_root, "cert", "client", HOST + "Key.pem")
+        pins = {}
+        for role, pin in (("so", "12345678"), ("user", "87654321")):
+            pins[role] = os.path.join(self.w, role + ".pin")
+            fd = os.open(pins[role], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, (pin + "\n").encode())
+            os.close(fd)
+        self.ntlsh("sysconf", "exportCert", "-file", self.server_pem)
+        self.vtl("createCert", "-n", HOST)
+        self.vtl("addServer", "-n", HOST, "-c", self.server_pem, "-p", str(self.ports["ntls"]))
+        self.ntlsh("client", "register", "-client", "peers", "-ip", HOST,
+                   "-certificate", self.client_pem)
+        self.ntlsh("partition", "create", "-partition", "echo")
+        self.ntlsh("partition", "create", "-partition", "bench", "-sopinfile", pins["so"],
+                   "-userpinfile", pins["user"])
+        for part in ("echo", "bench"):
+            self.ntlsh("client", "assignPartition", "-client", "peers", "-partition", part)
+        self.ntlsh("ntls", "limits", "set", "-maxlinksperclient", str(self.a.links + 64))
+        pp.wait_until("the client's slots echo and bench ready", lambda: all(
+            re.search(rf" {p} .*ready", self.vtl("listSlots")) for p in ("echo", "bench")), 30,
+            interval=0.1)
+        # PKCS#11 as docs/pkcs11.md sets it up, in a HOME of our own whose only slot is
+        # the bridged partition (as benchmarks/pkcs11_link_benchmark.sh does).
+        modules = os.path.join(self.home, ".config", "pkcs11", "modules")
+        os.makedirs(modules)
+        for m in ("softhsm2", "opensc-pkcs11"):
+            with open(os.path.join(modules, m + ".module"), "w") as f:
+                f.write(f"module: {m}\nenable-in: trustlink-peers-none\n")
+        self.vtl("p11", "setup", "-dir", modules)
+        self.softhsm2_conf = os.path.join(self.app, "pkcs11", "partitions", "bench",
+                                          "softhsm2.conf")
+
+    def start_listening(self, name, argv, **kw):
+        p = self.procs.start(name, argv, **kw)
+
+        def port():
+            if p.poll() is not None:
+                raise pp.HarnessError(f"{name} exited {p.returncode}: {self.procs.tail(name)}")
+            ports = pp.listening_ports(p.pid)
+            return ports[0] if ports else None
+        return p, pp.wait_until(f"{name} listening", port, 20)
+
+    def stunnel_conf(self, name, lines):
+        path = os.path.join(self.w, name + ".conf")
+        with open(path, "w") as f:
+            f.write("\n".join([
+                "foreground = yes", "pid =", "debug = 4",
+                f"output = {os.path.join(self.w, name + '.log')}", f"[{name}]"] + lines +
+                ["sslVersionMin = TLSv1.3", "sslVersionMax = TLSv1.3",
+                 f"ciphersuites = {SUITE}", "verifyPeer = yes", ""]))
+        return path
+
+    def set_up_peers(self):
+        echo = self.procs.start("echo", [self.a.echo], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
+        line = pp.read_line(echo, "peer_echo_server", 10)
+        self.ports["tcp"] = int(line.split()[1])
+        self.pids["tcp"] = echo.pid
+        srv, self.ports["stunnel_tls"] = self.start_listening("stunnel-server", [
+            "stunnel4", self.stunnel_conf("stunnel-server", [
+                f"accept = {HOST}:0", f"connect = {HOST}:{self.ports['tcp']}",
+                f"cert = {self.server_pem}", f"key = {self.server_key}",
+                f"CAfile = {self.client_pem}"])])
+        self.pids["stunnel"] = srv.pid
+        _, self.ports["stunnel"] = self.start_listening("stunnel-client", [
+            "stunnel4", self.stunnel_conf("stunnel-client", [
+                "client = yes", f"accept = {HOST}:0",
+                f"connect = {HOST}:{self.ports['stunnel_tls']}",
+                f"cert = {self.client_pem}", f"key = {self.client_key}",
+                f"CAfile = {self.server_pem}"])])
+        _, self.ports["s_server"] = self.start_listening("s_server", [
+            "openssl", "s_server", "-accept", f"{HOST}:0", "-cert", self.server_pem,
+            "-key", self.server_key, "-Verify", "1", "-CAfile", self.client_pem,
+            "-verify_return_error", "-tls1_3", "-ciphersuites", SUITE, "-rev", "-quiet"])
+
+    # ---- measurements ------------------------------------------------------------------
+
+    def load(self, work, target, *extra, timeout=None):
+        argv = [self.a.load, work, "--target", target] + [str(x) for x in extra]
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=timeout or self.a.seconds + 60,
+                               preexec_fn=pp._die_with_parent)
+        except subprocess.TimeoutExpired:
+            raise MeasureError(f"peer_load {work} {target} did not finish")
+        found = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
+        if "cipher" in found:
+            self.notes.append(f"{target.split(':')[0]}: {found['cipher']}")
+        if r.returncode != 0 or "result" not in found:
+            raise MeasureError(f"peer_load {work} {target}: "
+                               f"{found.get('error') or r.stderr.strip() or 'no result'}")
+        return float(found["result"])
+
+    def data_targets(self):
+        return {"trustlink": f"trustlink:{self.client_root}",
+                "stunnel": f"tcp:{self.ports['stunnel']}", "tcp": f"tcp:{self.ports['tcp']}"}
+
+    def data_row(self, rnd, work, size):
+        out = {}
+        for peer in rotated(["trustlink", "stunnel", "tcp"], rnd):
+            out[peer] = self.load(work, self.data_targets()[peer], "--size", size,
+                                  "--depth", 64, "--seconds", self.a.seconds)
+        return out
+
+    def handshake_row(self, rnd, resume):
+        targets = {"trustlink": f"ntls:{self.ports['ntls']}",
+                   "stunnel": f"echo-tls:{self.ports['stunnel_tls']}",
+                   "s_server": f"line-tls:{self.ports['s_server']}"}
+        out = {}
+        for peer in rotated(["trustlink", "stunnel", "s_server"], rnd):
+            extra = ["--cert", self.client_pem, "--key", self.client_key,
+                     "--pin", self.server_pem, "--seconds", self.a.seconds]
+            out[peer] = self.load("handshake", targets[peer], *extra,
+                                  *(["--resume"] if resume else []))
+        return out
+
+    def links(self, peer):
+        """One links run: ramp-up seconds and KiB of server RSS per link; for
+        trustlink also the restart storm. Returns (memory, rampup, storm)."""
+        n = self.a.links
+        timeout = 120
+        server_pid = self.pids[peer]
+        before = pp.rss_kb(server_pid)
+        p = self.procs.start(f"load-links-{peer}", [
+            self.a.load, "links", "--target", self.data_targets()[peer], "--count", str(n),
+            "--timeout", str(timeout)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            up = self.expect(p, "up", timeout + 10)
+            memory = (pp.rss_kb(server_pid) - before) / n
+            storm = None
+            if peer == "trustlink":
+                p.stdin.write("down\n")
+                p.stdin.flush()
+                port = self.ports["ntls"]
+                self.procs.stop(self.ntlsd)
+                self.expect(p, "down", timeout + 10)
+                p.stdin.write("go\n")
+                p.stdin.flush()
+                self.start_ntlsd(port)
+                storm = self.expect(p, "back", timeout + 10)
+                log = open(self.ntlsd_log, errors="replace").read()
+                self.notes.append(
+                    f"storm: {len(re.findall('authenticated .*resumed=yes', log))} of {n} "
+                    f"links resumed after the restart")
+            return memory, up, storm
+        finally:
+            self.procs.stop(p, timeout=30)
+
+    def expect(self, p, word, timeout):
+        line = pp.read_line(p, f"peer_load links ({word})", timeout)
+        if not line.startswith(word):
+            raise MeasureError(f"peer_load links: {line}")
+        return float(line.split()[1]) if " " in line else 0.0
+
+    def p11_rows(self):
+        env = dict(os.environ, TL_BENCH_LINK_HOME=self.home,
+                   TL_BENCH_LINK_SOFTHSM2_CONF=self.softhsm2_conf,
+                   TRUSTLINK_CLIENT_ROOT=self.client_root)
+        try:
+            out = pp.run([self.a.pkcs11_bench, "--benchmark_format=json"], env=env,
+                         what="pkcs11_benchmark", timeout=300)
+        except pp.HarnessError as e:
+            raise MeasureError(str(e))
+        rates = {}
+        for b in json.loads(out)["benchmarks"]:
+            if b.get("error_occurred"):
+                raise MeasureError(f"pkcs11_benchmark {b['name']}: {b.get('error_message')}")
+            # Names carry the run's settings: BM_Pkcs11SignDirect_Rsa2048/min_time:1.000/...
+            rates[b["name"].split("/")[0]] = b.get("items_per_second")
+        rows = []
+        for alg in ("EcdsaP256", "Rsa2048"):
+            row = {"link": rates.get("BM_Pkcs11SignBridged_" + alg),
+                   "direct": rates.get("BM_Pkcs11SignDirect_" + alg)}
+            if None in row.values():
+                raise MeasureError(f"pkcs11_benchmark gave no {alg} rates; it ran "
+                                   f"{', '.join(sorted(rates)) or 'nothing'}")
+            rows.append(row)
+        return rows
+
+    # ---- the rounds --------------------------------------------------------------------
+
+    def round(self, rnd, results, errors):
+        def record(keys, fn):
+            try:
+                got = fn()
+            except (MeasureError, pp.HarnessError) as e:
+                for k in keys:
+                    errors.setdefault(k, []).append(f"round {rnd + 1}: {e}")
+                return
+            for k, v in zip(keys, got):
+                results.setdefault(k, []).append(v)
+
+        steps = [
+            (["rtt64"], lambda: [self.data_row(rnd, "rtt", 64)]),
+            (["rtt1k"], lambda: [self.data_row(rnd, "rtt", 1024)]),
+            (["inflight"], lambda: [self.data_row(rnd, "inflight", 64)]),
+            (["bulk"], lambda: [self.data_row(rnd, "bulk", 256 * 1024)]),
+            (["hs_new"], lambda: [self.handshake_row(rnd, False)]),
+            (["hs_resumed"], lambda: [self.handshake_row(rnd, True)]),
+            (["memory", "rampup", "storm"], lambda: self.links_rows(rnd)),
+            (["p11_ec", "p11_rsa"], self.p11_rows),
+        ]
+        # The rows rotate too, so no row always runs first or right after the storm.
+        for keys, fn in rotated(steps, rnd):
+            print(f"  round {rnd + 1}: {', '.join(keys)}", file=sys.stderr, flush=True)
+            record(keys, fn)
+
+    def links_rows(self, rnd):
+        memory, rampup, storm = {}, {}, {}
+        for peer in rotated(["trustlink", "stunnel", "tcp"], rnd):
+            memory[peer], rampup[peer], s = self.links(peer)
+            # Against the peers' cold start: they have no restart to come back from.
+            storm[peer] = s if peer == "trustlink" else rampup[peer]
+        return memory, rampup, storm
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="one short round with 100 links: a smoke test that every row "
+                         "produces a number")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=1.0,
+                    help="how long each rate is measured")
+    ap.add_argument("--links", type=int, default=1000)
+    for b in ("ntlsd", "ntlsh", "vtl", "load", "echo", "pkcs11-bench", "ntlsd-status"):
+        ap.add_argument("--" + b, required=True, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.quick:
+        a.rounds, a.seconds, a.links = 1, 0.2, 100
+    if a.rounds < 1 or a.seconds <= 0 or not 1 <= a.links <= 5000:
+        ap.error("--rounds must be at least 1, --seconds positive, --links 1 to 5000")
+    for b in ("ntlsd", "ntlsh", "vtl", "load", "echo", "pkcs11_bench", "ntlsd_status"):
+        setattr(a, b, os.path.abspath(getattr(a, b)))
+    return a
+
+
+def main():
+    a = parse_args()
+    for tool in ("stunnel4", "openssl", "unshare"):
+        if shutil.which(tool) is None:
+            sys.exit(f"peers: {tool} is not installed (tools/setup installs the packages "
+                     f"in tools/packages.txt)")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 4 * a.links + 256:
+        sys.exit(f"peers: {a.links} links need about {4 * a.links + 256} descriptors; "
+                 f"the hard limit is {hard} (use --links or raise ulimit -Hn)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # SIGTERM (a Bazel timeout, a kill) ends the run through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    work = tempfile.mkdtemp(prefix="peers.", dir=os.environ.get("TEST_TMPDIR"))
+    sock_dir = tempfile.mkdtemp(prefix="peers.", dir="/tmp")  # unix socket paths are short
+    h = Harness(a, work, sock_dir)
+    results, errors = {}, {}
+    started = time.monotonic()
+    try:
+        print(f"peers: setting up in {work}", file=sys.stderr, flush=True)
+        h.set_up_trustlink()
+        h.set_up_peers()
+        for rnd in range(a.rounds):
+            h.round(rnd, results, errors)
+    except pp.HarnessError as e:
+        errors.setdefault("set-up", []).append(str(e))
+    finally:
+        h.procs.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(sock_dir, ignore_errors=True)
+    rows = [r._replace(title=r.title.replace("LINKS", f"{a.links:,}")) for r in ROWS]
+    print(f"\n{a.rounds} round(s), {a.seconds} s per rate, {a.links:,} links, "
+          f"{time.monotonic() - started:.0f} s, load average "
+          f"{os.getloadavg()[0]:.1f}\n")
+    print(peer_table.render(rows, results, a.rounds))
+    for note in sorted(set(h.notes)):
+        print(f"- {note}")
+    # Complete: every peer of the row has a figure in every round.
+    missing = [r.key for r in ROWS
+               if len(results.get(r.key, [])) < a.rounds or any(
+                   v.get(p) is None
+                   for v in results[r.key]
+                   for p in [r.subject, r.other] + (["stunnel"] if r.has_stunnel else []))]
+    if errors or missing:
+        for k, msgs in errors.items():
+            for m in msgs:
+                print(f"FAILED {k}: {m}", file=sys.stderr)
+        print(f"peers: rows without a figure: {', '.join(missing) or 'none'}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
