@@ -289,8 +289,13 @@ class Harness:
                          what="pkcs11_benchmark", timeout=300)
         except pp.HarnessError as e:
             raise MeasureError(str(e))
+        try:
+            benchmarks = json.loads(out)["benchmarks"]
+        except (ValueError, KeyError) as e:
+            raise MeasureError(f"pkcs11_benchmark printed no benchmark JSON ({e}): "
+                               f"{out.strip()[:200]!r}")
         rates = {}
-        for b in json.loads(out)["benchmarks"]:
+        for b in benchmarks:
             if b.get("error_occurred"):
                 raise MeasureError(f"pkcs11_benchmark {b['name']}: {b.get('error_message')}")
             # Names carry the run's settings: BM_Pkcs11SignDirect_Rsa2048/min_time:1.000/...
