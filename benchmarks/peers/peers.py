@@ -84,6 +84,7 @@ class Harness:
         self.ports = {}
         self.pids = {}
         self.notes = []
+        self.rnd = 0
 
     # ---- set-up ------------------------------------------------------------------------
 
@@ -178,28 +179,49 @@ class Harness:
                  f"ciphersuites = {SUITE}", "verifyPeer = yes", ""]))
         return path
 
-    def set_up_peers(self):
-        echo = self.procs.start("echo", [self.a.echo], stdin=subprocess.PIPE,
+    def start_echo(self, name):
+        echo = self.procs.start(name, [self.a.echo], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE)
-        line = pp.read_line(echo, "peer_echo_server", 10)
-        self.ports["tcp"] = int(line.split()[1])
-        self.pids["tcp"] = echo.pid
-        srv, self.ports["stunnel_tls"] = self.start_listening("stunnel-server", [
-            "stunnel4", self.stunnel_conf("stunnel-server", [
-                f"accept = {HOST}:0", f"connect = {HOST}:{self.ports['tcp']}",
+        return echo, int(pp.read_line(echo, name, 10).split()[1])
+
+    def start_stunnel_pair(self, tag, echo_port):
+        """stunnel's server side in front of echo_port, and its client side in front of
+        that; returns both processes and the server's TLS port and the client's port."""
+        srv, tls_port = self.start_listening("stunnel-server" + tag, [
+            "stunnel4", self.stunnel_conf("stunnel-server" + tag, [
+                f"accept = {HOST}:0", f"connect = {HOST}:{echo_port}",
                 f"cert = {self.server_pem}", f"key = {self.server_key}",
                 f"CAfile = {self.client_pem}"])])
-        self.pids["stunnel"] = srv.pid
-        _, self.ports["stunnel"] = self.start_listening("stunnel-client", [
-            "stunnel4", self.stunnel_conf("stunnel-client", [
-                "client = yes", f"accept = {HOST}:0",
-                f"connect = {HOST}:{self.ports['stunnel_tls']}",
+        cli, port = self.start_listening("stunnel-client" + tag, [
+            "stunnel4", self.stunnel_conf("stunnel-client" + tag, [
+                "client = yes", f"accept = {HOST}:0", f"connect = {HOST}:{tls_port}",
                 f"cert = {self.client_pem}", f"key = {self.client_key}",
                 f"CAfile = {self.server_pem}"])])
+        return srv, cli, tls_port, port
+
+    def set_up_peers(self):
+        _, self.ports["tcp"] = self.start_echo("echo")
+        _, _, self.ports["stunnel_tls"], self.ports["stunnel"] = self.start_stunnel_pair(
+            "", self.ports["tcp"])
         _, self.ports["s_server"] = self.start_listening("s_server", [
             "openssl", "s_server", "-accept", f"{HOST}:0", "-cert", self.server_pem,
             "-key", self.server_key, "-Verify", "1", "-CAfile", self.client_pem,
             "-verify_return_error", "-tls1_3", "-ciphersuites", SUITE, "-rev", "-quiet"])
+
+    def fresh_server(self, peer):
+        """A server process of peer's that has served nothing yet, so its memory growth
+        is the links' alone: one that has run the other rows keeps freed heap (and
+        stunnel glibc's cache of thread stacks), which new links reuse unseen. Returns
+        the process whose memory is measured, the load target and what to stop after."""
+        if peer == "trustlink":
+            self.procs.stop(self.ntlsd)
+            self.start_ntlsd(self.ports["ntls"])
+            return self.ntlsd, f"trustlink:{self.client_root}", []
+        echo, echo_port = self.start_echo("echo-links")
+        if peer == "tcp":
+            return echo, f"tcp:{echo_port}", [echo]
+        srv, cli, _, port = self.start_stunnel_pair("-links", echo_port)
+        return srv, f"tcp:{port}", [cli, srv, echo]
 
     # ---- measurements ------------------------------------------------------------------
 
@@ -243,36 +265,45 @@ class Harness:
         return out
 
     def links(self, peer):
-        """One links run: ramp-up seconds and KiB of server RSS per link; for
-        trustlink also the restart storm. Returns (memory, rampup, storm)."""
+        """One links run on a fresh server: ramp-up seconds and KiB of server RSS per
+        link; for trustlink also the restart storm. Returns (memory, rampup, storm)."""
         n = self.a.links
         timeout = 120
-        server_pid = self.pids[peer]
-        before = pp.rss_kb(server_pid)
+        server, target, extra = self.fresh_server(peer)
+        before = pp.rss_kb(server.pid)
         p = self.procs.start(f"load-links-{peer}", [
-            self.a.load, "links", "--target", self.data_targets()[peer], "--count", str(n),
+            self.a.load, "links", "--target", target, "--count", str(n),
             "--timeout", str(timeout)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             up = self.expect(p, "up", timeout + 10)
-            memory = (pp.rss_kb(server_pid) - before) / n
+            memory = (pp.rss_kb(server.pid) - before) / n
             storm = None
             if peer == "trustlink":
+                self.note_admission("ramp-up")
                 p.stdin.write("down\n")
                 p.stdin.flush()
-                port = self.ports["ntls"]
                 self.procs.stop(self.ntlsd)
                 self.expect(p, "down", timeout + 10)
                 p.stdin.write("go\n")
                 p.stdin.flush()
-                self.start_ntlsd(port)
+                self.start_ntlsd(self.ports["ntls"])
                 storm = self.expect(p, "back", timeout + 10)
-                log = open(self.ntlsd_log, errors="replace").read()
-                self.notes.append(
-                    f"storm: {len(re.findall('authenticated .*resumed=yes', log))} of {n} "
-                    f"links resumed after the restart")
+                self.note_admission("storm")
             return memory, up, storm
         finally:
             self.procs.stop(p, timeout=30)
+            for q in extra:
+                self.procs.stop(q)
+
+    def note_admission(self, phase):
+        """What ntlsd's log says about the links' admission in this phase."""
+        log = open(self.ntlsd_log, errors="replace").read()
+        count = {w: len(re.findall(pattern, log)) for w, pattern in (
+            ("resumed", r"authenticated .*resumed=yes"), ("full", r"authenticated .*resumed=no"),
+            ("evicted", r"\bevicted "), ("refused", r"\brefused "))}
+        self.notes.append(f"round {self.rnd + 1}, {phase} of {self.a.links:,} links (ntlsd log): "
+                          f"{count['full']} full and {count['resumed']} resumed handshakes, "
+                          f"{count['evicted']} evicted and {count['refused']} refused")
 
     def expect(self, p, word, timeout):
         line = pp.read_line(p, f"peer_load links ({word})", timeout)
@@ -313,6 +344,7 @@ class Harness:
     # ---- the rounds --------------------------------------------------------------------
 
     def round(self, rnd, results, errors):
+        self.rnd = rnd
         def record(keys, fn):
             try:
                 got = fn()
@@ -403,7 +435,7 @@ def main():
           f"{time.monotonic() - started:.0f} s, load average "
           f"{os.getloadavg()[0]:.1f}\n")
     print(peer_table.render(rows, results, a.rounds))
-    for note in sorted(set(h.notes)):
+    for note in dict.fromkeys(h.notes):  # in order, once each
         print(f"- {note}")
     # Complete: every peer of the row has a figure in every round.
     missing = [r.key for r in ROWS
