@@ -24,6 +24,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "benchmarks/peers/dial.h"
 #include "benchmarks/peers/framing.h"
 
 namespace trustlink::peers {
@@ -58,11 +59,10 @@ int Serve(int listen_fd) {
   // Flush writes what it can; a short write waits for EPOLLOUT.
   auto flush = [&](Conn* c) -> bool {
     while (c->out_sent < c->out.size()) {
-      ssize_t n = send(c->fd, c->out.data() + c->out_sent,
-                       c->out.size() - c->out_sent, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
+      const ssize_t n = RetryEintr([&] {
+        return send(c->fd, c->out.data() + c->out_sent,
+                    c->out.size() - c->out_sent, MSG_NOSIGNAL);
+      });
       if (n < 0 && errno == EAGAIN) {
         break;
       }
@@ -91,10 +91,8 @@ int Serve(int listen_fd) {
   // OnReadable drains the socket, answers every whole frame, then writes once.
   auto on_readable = [&](Conn* c) -> bool {
     for (;;) {
-      ssize_t n = recv(c->fd, scratch.get(), kReadChunk, 0);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
+      const ssize_t n =
+          RetryEintr([&] { return recv(c->fd, scratch.get(), kReadChunk, 0); });
       if (n < 0 && errno == EAGAIN) {
         break;
       }

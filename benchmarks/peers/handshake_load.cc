@@ -1,16 +1,12 @@
 #include "benchmarks/peers/handshake_load.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "benchmarks/peers/dial.h"
 #include "benchmarks/peers/framing.h"
 #include "ntl/tls/policy.h"
 #include "ntl/wire/frame.h"
@@ -74,21 +70,6 @@ bssl::UniquePtr<SSL_CTX> ClientContext(const TlsTarget& t, std::string* error) {
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
   SSL_CTX_sess_set_new_cb(ctx.get(), KeepSession);
   return ctx;
-}
-
-int Dial(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 bool WriteAll(SSL* ssl, const std::string& bytes) {
@@ -181,10 +162,9 @@ Result Handshakes(const TlsTarget& t, bool resume, const Work& w,
   // With `resume`, a first full handshake (not counted) provides the ticket.
   bool warmup = resume;
   while (warmup || (elapsed = SecondsSince(start)) < w.seconds) {
-    const int fd = Dial(t.port);
+    const int fd = DialLoopback(t.port, false, &error);
     if (fd < 0) {
-      return Result::Fail(
-          absl::StrCat("connect 127.0.0.1:", t.port, ": ", strerror(errno)));
+      return Result::Fail(error);
     }
     bssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
     bssl::UniquePtr<SSL_SESSION> next;

@@ -137,6 +137,9 @@ int Report(const Result& r, const char* what = "result") {
 int HoldLinks(TlLinks* links, const Work& w) {
   std::string line;
   while (std::getline(std::cin, line)) {
+    if (line.empty()) {
+      continue;
+    }
     if (line == "down") {
       Result r = links->WaitAllDown(w.timeout);
       if (!r.ok) {

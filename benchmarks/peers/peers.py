@@ -2,7 +2,7 @@
 """The peer harness: trustlink against stunnel4, plain TCP and openssl s_server on
 loopback, the same work through each, as same-run ratios (docs/benchmarks.md).
 
-    benchmarks/peers/run [--quick] [--rounds N] [--seconds S] [--links N]
+    benchmarks/peers/run [--quick] [--rounds N] [--seconds S] [--slices N] [--links N] [--keep]
 
 run builds with Bazel (-c opt) and starts this with the programs' paths. It starts
   - a real ntlsd with a registered client (vtl createCert, addServer; ntlsh client
@@ -245,24 +245,29 @@ class Harness:
         return {"trustlink": f"trustlink:{self.client_root}",
                 "stunnel": f"tcp:{self.ports['stunnel']}", "tcp": f"tcp:{self.ports['tcp']}"}
 
+    def interleaved(self, rnd, peers, measure):
+        """Each peer's rate as the mean of --slices equal slices, the peers taking turns
+        slice by slice (in an order rotated each round), so a burst of other load on
+        the machine falls on all of them alike. measure(peer, seconds) -> rate."""
+        got = {peer: [] for peer in peers}
+        for _ in range(self.a.slices):
+            for peer in rotated(peers, rnd):
+                got[peer].append(measure(peer, self.a.seconds / self.a.slices))
+        return {peer: sum(v) / len(v) for peer, v in got.items()}
+
     def data_row(self, rnd, work, size):
-        out = {}
-        for peer in rotated(["trustlink", "stunnel", "tcp"], rnd):
-            out[peer] = self.load(work, self.data_targets()[peer], "--size", size,
-                                  "--depth", 64, "--seconds", self.a.seconds)
-        return out
+        targets = self.data_targets()
+        return self.interleaved(rnd, ["trustlink", "stunnel", "tcp"], lambda peer, secs: self.load(
+            work, targets[peer], "--size", size, "--depth", 64, "--seconds", secs))
 
     def handshake_row(self, rnd, resume):
         targets = {"trustlink": f"ntls:{self.ports['ntls']}",
                    "stunnel": f"echo-tls:{self.ports['stunnel_tls']}",
                    "s_server": f"line-tls:{self.ports['s_server']}"}
-        out = {}
-        for peer in rotated(["trustlink", "stunnel", "s_server"], rnd):
-            extra = ["--cert", self.client_pem, "--key", self.client_key,
-                     "--pin", self.server_pem, "--seconds", self.a.seconds]
-            out[peer] = self.load("handshake", targets[peer], *extra,
-                                  *(["--resume"] if resume else []))
-        return out
+        extra = ["--cert", self.client_pem, "--key", self.client_key, "--pin", self.server_pem]
+        extra += ["--resume"] if resume else []
+        return self.interleaved(rnd, ["trustlink", "stunnel", "s_server"], lambda peer, secs: self.load(
+            "handshake", targets[peer], "--seconds", secs, *extra))
 
     def links(self, peer):
         """One links run on a fresh server: ramp-up seconds and KiB of server RSS per
@@ -387,14 +392,19 @@ def parse_args():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=1.0,
                     help="how long each rate is measured")
+    ap.add_argument("--slices", type=int, default=5,
+                    help="the peers take turns this many times within each rate")
     ap.add_argument("--links", type=int, default=1000)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work folder (logs, configurations) and say where")
     for b in ("ntlsd", "ntlsh", "vtl", "load", "echo", "pkcs11-bench", "ntlsd-status"):
         ap.add_argument("--" + b, required=True, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.quick:
-        a.rounds, a.seconds, a.links = 1, 0.2, 100
-    if a.rounds < 1 or a.seconds <= 0 or not 1 <= a.links <= 5000:
-        ap.error("--rounds must be at least 1, --seconds positive, --links 1 to 5000")
+        a.rounds, a.seconds, a.slices, a.links = 1, 0.2, 1, 100
+    if a.rounds < 1 or a.slices < 1 or a.seconds <= 0 or not 1 <= a.links <= 5000:
+        ap.error("--rounds and --slices must be at least 1, --seconds positive, "
+                 "--links 1 to 5000")
     for b in ("ntlsd", "ntlsh", "vtl", "load", "echo", "pkcs11_bench", "ntlsd_status"):
         setattr(a, b, os.path.abspath(getattr(a, b)))
     return a
@@ -428,10 +438,14 @@ def main():
         errors.setdefault("set-up", []).append(str(e))
     finally:
         h.procs.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
+        if a.keep:
+            print(f"peers: kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(sock_dir, ignore_errors=True)
     rows = [r._replace(title=r.title.replace("LINKS", f"{a.links:,}")) for r in ROWS]
-    print(f"\n{a.rounds} round(s), {a.seconds} s per rate, {a.links:,} links, "
+    print(f"\n{a.rounds} round(s), {a.seconds} s per rate in {a.slices} slice(s), "
+          f"{a.links:,} links, "
           f"{time.monotonic() - started:.0f} s, load average "
           f"{os.getloadavg()[0]:.1f}\n")
     print(peer_table.render(rows, results, a.rounds))

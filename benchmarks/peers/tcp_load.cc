@@ -1,9 +1,6 @@
 #include "benchmarks/peers/tcp_load.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -12,42 +9,18 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "benchmarks/peers/dial.h"
 #include "benchmarks/peers/framing.h"
 
 namespace trustlink::peers {
 namespace {
 
-int Dial(uint16_t port, bool nonblocking, std::string* error) {
-  const int fd =
-      socket(AF_INET,
-             SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
-  if (fd < 0) {
-    *error = absl::StrCat("socket: ", strerror(errno));
-    return -1;
-  }
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 &&
-      !(nonblocking && errno == EINPROGRESS)) {
-    *error = absl::StrCat("connect 127.0.0.1:", port, ": ", strerror(errno));
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 bool SendAll(int fd, const std::string& bytes, std::string* error) {
   size_t sent = 0;
   while (sent < bytes.size()) {
-    ssize_t n =
-        send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
+    const ssize_t n = RetryEintr([&] {
+      return send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    });
     if (n <= 0) {
       *error = absl::StrCat("send: ", n < 0 ? strerror(errno) : "closed");
       return false;
@@ -60,19 +33,15 @@ bool SendAll(int fd, const std::string& bytes, std::string* error) {
 // Recv reads once into `in`; false with `error` at end of file or failure.
 bool Recv(int fd, FrameBuffer* in, std::string* error) {
   constexpr size_t kChunk = 256 * 1024;
-  for (;;) {
-    ssize_t n = recv(fd, in->Space(kChunk), kChunk, 0);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      *error = n < 0 ? absl::StrCat("recv: ", strerror(errno))
-                     : "the peer closed the connection";
-      return false;
-    }
-    in->Commit(static_cast<size_t>(n));
-    return true;
+  const ssize_t n =
+      RetryEintr([&] { return recv(fd, in->Space(kChunk), kChunk, 0); });
+  if (n <= 0) {
+    *error = n < 0 ? absl::StrCat("recv: ", strerror(errno))
+                   : "the peer closed the connection";
+    return false;
   }
+  in->Commit(static_cast<size_t>(n));
+  return true;
 }
 
 // NextResponse blocks until one whole echo response is in `in`; returns its
@@ -92,44 +61,50 @@ int64_t NextResponse(int fd, FrameBuffer* in, std::string* error) {
   return EchoResponseLength(f, error);
 }
 
-// Sequential runs one call at a time for w.seconds; returns calls done.
-Result Sequential(uint16_t port, const Work& w, double* calls) {
-  std::string error;
-  const int fd = Dial(port, false, &error);
-  if (fd < 0) {
-    return Result::Fail(error);
-  }
-  const std::string data(w.size, 'x');
-  std::string req;
+// Session is one blocking connection with a workload's payload and buffers.
+struct Session {
+  int fd = -1;
+  std::string data, req, error;
   FrameBuffer in;
+
+  Session(uint16_t port, size_t size)
+      : fd(DialLoopback(port, false, &error)), data(size, 'x') {}
+  ~Session() {
+    if (fd >= 0) {
+      close(fd);
+    }
+  }
+};
+
+// Sequential runs one call at a time for w.seconds; the result is calls/s.
+Result Sequential(uint16_t port, const Work& w) {
+  Session s(port, w.size);
+  if (s.fd < 0) {
+    return Result::Fail(s.error);
+  }
   int64_t n = 0;
   const Clock::time_point start = Clock::now();
   double elapsed = 0;
   while ((elapsed = SecondsSince(start)) < w.seconds) {
-    req.clear();
-    AppendEchoRequest(static_cast<uint32_t>(n + 1), data, &req);
-    if (!SendAll(fd, req, &error) ||
-        NextResponse(fd, &in, &error) != static_cast<int64_t>(w.size)) {
-      close(fd);
-      return Result::Fail(error.empty() ? "short echo" : error);
+    s.req.clear();
+    AppendEchoRequest(static_cast<uint32_t>(n + 1), s.data, &s.req);
+    if (!SendAll(s.fd, s.req, &s.error) ||
+        NextResponse(s.fd, &s.in, &s.error) != static_cast<int64_t>(w.size)) {
+      return Result::Fail(s.error.empty() ? "short echo" : s.error);
     }
     ++n;
   }
-  close(fd);
-  *calls = static_cast<double>(n);
   return Result::Of(static_cast<double>(n) / elapsed);
 }
 
 }  // namespace
 
 Result TcpRoundTrips(uint16_t port, const Work& w) {
-  double calls = 0;
-  return Sequential(port, w, &calls);
+  return Sequential(port, w);
 }
 
 Result TcpBulk(uint16_t port, const Work& w) {
-  double calls = 0;
-  Result r = Sequential(port, w, &calls);
+  Result r = Sequential(port, w);
   if (r.ok) {
     r.value = r.value * static_cast<double>(w.size) / 1e6;
   }
@@ -137,51 +112,46 @@ Result TcpBulk(uint16_t port, const Work& w) {
 }
 
 Result TcpInFlight(uint16_t port, const Work& w) {
-  std::string error;
-  const int fd = Dial(port, false, &error);
-  if (fd < 0) {
-    return Result::Fail(error);
+  Session s(port, w.size);
+  if (s.fd < 0) {
+    return Result::Fail(s.error);
   }
-  const std::string data(w.size, 'x');
-  std::string req;
-  FrameBuffer in;
   uint32_t next_id = 1;
   for (int i = 0; i < w.depth; ++i) {
-    AppendEchoRequest(next_id++, data, &req);
+    AppendEchoRequest(next_id++, s.data, &s.req);
   }
   int64_t done = 0, outstanding = w.depth;
   const Clock::time_point start = Clock::now();
   double elapsed = 0;
-  bool ok = SendAll(fd, req, &error);
+  bool ok = SendAll(s.fd, s.req, &s.error);
   while (ok && outstanding > 0) {
-    ok = Recv(fd, &in, &error);
+    ok = Recv(s.fd, &s.in, &s.error);
     // Every answer read in this wake-up is replaced by a new call, sent in one
     // write: the window stays at w.depth until the time is up.
-    req.clear();
+    s.req.clear();
     ntl::wire::FrameView f;
     absl::Status st;
     const bool more = (elapsed = SecondsSince(start)) < w.seconds;
-    while (ok && in.Next(&f, &st)) {
-      if (EchoResponseLength(f, &error) != static_cast<int64_t>(w.size)) {
+    while (ok && s.in.Next(&f, &st)) {
+      if (EchoResponseLength(f, &s.error) != static_cast<int64_t>(w.size)) {
         ok = false;
         break;
       }
       ++done;
       --outstanding;
       if (more) {
-        AppendEchoRequest(next_id++, data, &req);
+        AppendEchoRequest(next_id++, s.data, &s.req);
         ++outstanding;
       }
     }
     if (!st.ok()) {
-      error = std::string(st.message());
+      s.error = std::string(st.message());
       ok = false;
     }
-    ok = ok && (req.empty() || SendAll(fd, req, &error));
+    ok = ok && (s.req.empty() || SendAll(s.fd, s.req, &s.error));
   }
-  close(fd);
   if (!ok) {
-    return Result::Fail(error.empty() ? "short echo" : error);
+    return Result::Fail(s.error.empty() ? "short echo" : s.error);
   }
   return Result::Of(static_cast<double>(done) / SecondsSince(start));
 }
@@ -200,7 +170,7 @@ Result TcpOpenLinks(uint16_t port, const Work& w, std::vector<int>* fds) {
   AppendEchoRequest(1, data, &req);
   const Clock::time_point start = Clock::now();
   for (int i = 0; i < w.count; ++i) {
-    const int fd = Dial(port, true, &error);
+    const int fd = DialLoopback(port, true, &error);
     if (fd < 0) {
       break;
     }
