@@ -62,7 +62,7 @@ class Procs:
                 p.kill()
                 p.wait()
         for f in (p.stdin, p.stdout):
-            if f is not None:
+            if f is not None and not f.closed:
                 f.close()
         self.live.pop(p.pid, None)
         return p.returncode

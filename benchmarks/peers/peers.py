@@ -296,7 +296,13 @@ class Harness:
                 self.note_admission("storm")
             return memory, up, storm
         finally:
-            self.procs.stop(p, timeout=30)
+            # End of input closes the links (tl_client_close) and ends peer_load.
+            try:
+                p.stdin.close()
+                p.wait(30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self.procs.stop(p)
             for q in extra:
                 self.procs.stop(q)
 
