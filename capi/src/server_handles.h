@@ -8,6 +8,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "absl/status/status.h"
@@ -45,6 +46,9 @@ struct tl_server_responder {
 
 struct tl_server_stream {
   std::shared_ptr<trustlink::ntl::server::StreamSink> sink;
+  // The partitions the stream covers (CallContext::partitions), for
+  // tl_server_stream_partition.
+  std::vector<std::string> partitions;
 };
 
 struct tl_server_status : trustlink::capi::internal::Handle {

@@ -23,6 +23,15 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kStderrTail = 2048;
 
+// Describe names the partitions a stream serves, for messages.
+std::string Describe(const std::vector<std::string>& partitions) {
+  std::string out = partitions.size() == 1 ? "partition " : "partitions ";
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "'" : ", '", partitions[i], "'");
+  }
+  return out;
+}
+
 void SetNonBlocking(int fd) {
   int flags = fcntl(fd, F_GETFL);
   if (flags >= 0) {
@@ -38,17 +47,25 @@ void SetNonBlocking(int fd) {
 // session thread.
 class Pkcs11Service::Core {
  public:
-  Core(Pkcs11Service* service, std::string partition,
+  Core(Pkcs11Service* service, std::vector<std::string> partitions,
        std::shared_ptr<StreamSink> sink, Child child, int wake_fd)
       : service_(service),
         options_(service->options_),
-        partition_(std::move(partition)),
+        partitions_(std::move(partitions)),
+        partition_(Describe(partitions_)),
         sink_(std::move(sink)),
         child_(std::move(child)),
         wake_fd_(wake_fd) {}
   ~Core() { close(wake_fd_); }
 
-  const std::string& partition() const { return partition_; }
+  bool Serves(absl::string_view partition) const {
+    for (const std::string& p : partitions_) {
+      if (p == partition) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   void Push(absl::string_view data) {
     {
@@ -197,7 +214,7 @@ class Pkcs11Service::Core {
     child_.CloseStdin();
     int status = child_.Reap(options_.exit_grace);
     DrainStderr(&err_tail);
-    Fail(absl::StrCat("p11-kit for partition '", partition_, "' ",
+    Fail(absl::StrCat("p11-kit for ", partition_, " ",
                       DescribeWaitStatus(status)),
          err_tail);
   }
@@ -231,7 +248,8 @@ class Pkcs11Service::Core {
   // a Session that outlives the service touches only the Core's own members.
   Pkcs11Service* const service_;
   const ServiceOptions options_;
-  const std::string partition_;
+  const std::vector<std::string> partitions_;
+  const std::string partition_;  // "partition 'A'" or "partitions 'A', 'B'"
   const std::shared_ptr<StreamSink> sink_;
   Child child_;
   const int wake_fd_;
@@ -278,20 +296,37 @@ Pkcs11Service::~Pkcs11Service() {
 }
 
 absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
-    absl::string_view partition, std::shared_ptr<StreamSink> sink) {
-  absl::StatusOr<PartitionToken> token = store_.Find(partition);
-  if (!token.ok()) {
-    return token.status();
+    absl::Span<const std::string> partitions,
+    std::shared_ptr<StreamSink> sink) {
+  std::vector<PartitionToken> tokens;
+  for (const std::string& p : partitions) {
+    absl::StatusOr<PartitionToken> token = store_.Find(p);
+    if (token.ok()) {
+      tokens.push_back(std::move(*token));
+    } else if (partitions.size() == 1 || !absl::IsNotFound(token.status())) {
+      return token.status();
+    }
+  }
+  if (tokens.empty()) {
+    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                 absl::StrCat("none of the ", partitions.size(),
+                              " partitions assigned to this client has a "
+                              "PKCS#11 token; make one with ntlsh partition "
+                              "create -sopinfile F -userpinfile F"));
   }
   ChildSpec spec;
   spec.path = options_.p11_kit;
-  // -p plus a token URI serves only the partition's token: SoftHSM2's spare
-  // uninitialised slot stays hidden, so the client sees exactly one slot per
-  // partition.
-  spec.argv = {options_.p11_kit, "remote", "-p", options_.module_path,
-               token->token_uri};
+  // -p plus token URIs serves only these tokens: the other partitions' tokens
+  // in the shared token directory and SoftHSM2's spare uninitialised slot stay
+  // hidden, so the client sees exactly one slot per partition.
+  spec.argv = {options_.p11_kit, "remote", "-p", options_.module_path};
+  std::vector<std::string> served;
+  for (const PartitionToken& t : tokens) {
+    spec.argv.push_back(t.token_uri);
+    served.push_back(t.partition);
+  }
   spec.env = {
-      absl::StrCat("SOFTHSM2_CONF=", token->softhsm2_conf),
+      absl::StrCat("SOFTHSM2_CONF=", tokens[0].softhsm2_conf),
       "PATH=/usr/bin:/bin",
       "LC_ALL=C",
       "P11_KIT_NO_USER_CONFIG=1",
@@ -306,7 +341,7 @@ absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
     close(wake_fd);
     return child.status();
   }
-  auto core = std::make_shared<Core>(this, token->partition, std::move(sink),
+  auto core = std::make_shared<Core>(this, std::move(served), std::move(sink),
                                      std::move(*child), wake_fd);
   {
     internal::MutexLock lock(&mu_);
@@ -340,7 +375,7 @@ size_t Pkcs11Service::ClosePartition(absl::string_view partition,
   {
     internal::MutexLock lock(&mu_);
     for (auto& [raw, core] : live_) {
-      if (core->partition() == partition) {
+      if (core->Serves(partition)) {
         hit.push_back(core);
       }
     }

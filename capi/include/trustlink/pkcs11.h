@@ -50,15 +50,26 @@ TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup *setup,
 TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup *setup,
                                                 const char *arg) TL_NOEXCEPT;
 
-/* tl_p11_setup_add_partition adds partition on server. Names are checked by
- * tl_p11_setup_write (TL_E_NAME_INVALID). Both strings are copied. */
+/* tl_p11_setup_add_partition adds one module for partition on server
+ * (trustlink-<server>-<partition>.module, bridge command ending in "-server S
+ * -partition P"). Names are checked by tl_p11_setup_write (TL_E_NAME_INVALID);
+ * an empty partition is refused here. Both strings are copied. */
 TL_EXPORT tl_status tl_p11_setup_add_partition(
     tl_p11_setup *setup, const char *server, const char *partition) TL_NOEXCEPT;
 
-/* tl_p11_setup_write writes trustlink-<server>-<partition>.module for every
- * partition added, each atomically, and removes trustlink-*.module files for
- * partitions not added. Other files are never touched. On success it writes the
- * number of files written and removed. */
+/* tl_p11_setup_add_server adds one module for every partition assigned to this
+ * client on server: trustlink-<server>.module, whose bridge command ends in
+ * "-server S" and opens one client-wide stream (tl_client_server_stream_open),
+ * so a partition assigned later appears without running setup again. The name
+ * is checked by tl_p11_setup_write (TL_E_NAME_INVALID). server is copied. */
+TL_EXPORT tl_status tl_p11_setup_add_server(tl_p11_setup *setup,
+                                            const char *server) TL_NOEXCEPT;
+
+/* tl_p11_setup_write writes trustlink-<server>.module for every server and
+ * trustlink-<server>-<partition>.module for every partition added, each
+ * atomically, and removes the other trustlink-*.module files. Other files are
+ * never touched. On success it writes the number of files written and removed.
+ */
 TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup *setup,
                                        size_t *out_num_written,
                                        size_t *out_num_removed) TL_NOEXCEPT;
