@@ -144,6 +144,97 @@ TEST_F(LinkServiceTest, BytesFlowThroughTheChildAndRevokeEndsIt) {
   })) << "the child of a revoked stream is still running";
 }
 
+// A stream opened without a partition covers every assigned partition (here
+// the two with tokens; the fake p11-kit prints its arguments). An assignment
+// added later leaves it alone; revoking any covered partition ends it.
+TEST_F(LinkServiceTest, ClientWideStreamServesAllAndEndsOnAnyRevoke) {
+  directory_->Put(Record({"withtoken", "second", "notoken"}));
+  auto changed = client_->Read();
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  ASSERT_EQ(changed->type, wire::FrameType::kSlotsChanged);
+  ServiceOptions options;
+  options.p11_kit = testing::FakeP11Kit("link_args", "echo \"$@\"; exec cat");
+  Pkcs11Service args_service(
+      testing::StoreWithPartitions("link_tokens", {"withtoken", "second"}),
+      options);
+  server_->Shutdown(absl::Seconds(2));
+  client_.reset();
+  // A fresh server whose pkcs11 service prints the child's arguments.
+  server::ServerOptions o;
+  o.listen_address = "127.0.0.1";
+  o.port = 0;
+  o.threads = 1;
+  auto cred = server::ServerCredential::FromPem(
+      ReadFixture("server_ed25519.cert.pem"),
+      ReadFixture("server_ed25519.key.pem"));
+  ASSERT_TRUE(cred.ok());
+  auto s = server::Server::Create(
+      o, directory_, std::make_shared<server::StaticCredentials>(*cred));
+  ASSERT_TRUE(s.ok()) << s.status();
+  server_ = std::move(*s);
+  server_->AddStreamService(
+      kServiceName, std::make_shared<LinkPkcs11Service>(&args_service));
+  ASSERT_TRUE(server_->Start().ok());
+  server::testing::TestClientOptions co;
+  co.cert_pem = cert_;
+  co.key_pem = key_;
+  auto c = TestClient::Connect(server_->port(), co);
+  ASSERT_TRUE(c.ok()) << c.status();
+  client_ = std::move(*c);
+  ASSERT_TRUE(client_->Hello().ok());
+
+  Open(11, "");
+  const std::string want =
+      "remote -p /usr/lib/softhsm/libsofthsm2.so pkcs11:token=second "
+      "pkcs11:token=withtoken\n";
+  std::string got;
+  while (got.size() < want.size()) {
+    auto f = NextStreamFrame();
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_EQ(f->type, wire::FrameType::kStreamData)
+        << wire::DecodeClosing(f->payload)->message;
+    got += f->payload;
+  }
+  EXPECT_EQ(got, want);
+
+  directory_->Put(Record({"withtoken", "second", "notoken", "later"}));
+  auto f = client_->Read();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, wire::FrameType::kSlotsChanged);
+  EXPECT_EQ(args_service.live_sessions(), 1u);
+
+  directory_->Put(Record({"withtoken", "notoken", "later"}));  // "second" goes
+  f = NextStreamFrame();
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_EQ(f->type, wire::FrameType::kStreamClose);
+  auto closing = wire::DecodeClosing(f->payload);
+  ASSERT_TRUE(closing.ok());
+  EXPECT_EQ(closing->status, TL_E_PARTITION_NOT_ASSIGNED);
+  EXPECT_EQ(closing->message, "partition 'second' was unassigned");
+  EXPECT_TRUE(testing::WaitUntil([&] {
+    return args_service.live_sessions() == 0;
+  })) << "the child of a revoked client-wide stream is still running";
+  client_.reset();
+  server_->Shutdown(absl::Seconds(2));
+  server_.reset();
+}
+
+TEST_F(LinkServiceTest, ClientWideStreamWithoutPartitionsIsRefused) {
+  directory_->Put(Record({}));
+  auto changed = client_->Read();
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  Open(13, "");
+  auto f = NextStreamFrame();
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_EQ(f->type, wire::FrameType::kStreamClose);
+  auto closing = wire::DecodeClosing(f->payload);
+  ASSERT_TRUE(closing.ok());
+  EXPECT_EQ(closing->status, TL_E_PARTITION_NOT_ASSIGNED);
+  EXPECT_TRUE(absl::StrContains(closing->message, "no partitions assigned"))
+      << closing->message;
+  EXPECT_EQ(service_->live_sessions(), 0u);
+}
+
 TEST_F(LinkServiceTest, UnassignedPartitionIsRefusedBeforeAnyChildStarts) {
   directory_->Put(Record({"notoken"}));
   // The server applies directory changes asynchronously; it says when.
