@@ -37,5 +37,5 @@ for m in softhsm2 opensc-pkcs11; do  # only the bridged partition in the proxy's
   printf 'module: %s\nenable-in: trustlink-bench-none\n' "$m" > "$MODULES/$m.module"
 done
 "$VTL" p11 setup -dir "$MODULES" >/dev/null
-TL_BENCH_LINK_HOME="$HOME" TL_BENCH_LINK_SOFTHSM2_CONF="$APP/pkcs11/partitions/bench/softhsm2.conf" \
+TL_BENCH_LINK_HOME="$HOME" TL_BENCH_LINK_SOFTHSM2_CONF="$APP/pkcs11/softhsm2.conf" \
   "$BENCH" "$@"
