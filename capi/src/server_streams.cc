@@ -119,7 +119,8 @@ TL_EXPORT tl_status tl_server_stream_send(tl_server_stream* stream,
 TL_EXPORT tl_status tl_server_stream_num_partitions(
     const tl_server_stream* stream, size_t* out) noexcept {
   if (stream == nullptr || out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_stream handle or out is NULL");
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_server_stream handle or out is NULL");
   }
   *out = stream->partitions.size();
   return TL_OK;
@@ -129,12 +130,14 @@ TL_EXPORT tl_status tl_server_stream_partition(const tl_server_stream* stream,
                                                size_t index,
                                                const char** out) noexcept {
   if (stream == nullptr || out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_stream handle or out is NULL");
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_server_stream handle or out is NULL");
   }
   if (index >= stream->partitions.size()) {
     return trustlink::capi::internal::SetThreadError(
         TL_E_INVALID_ARGUMENT,
-        absl::StrCat("partition index ", index, " is out of range; the stream covers ",
+        absl::StrCat("partition index ", index,
+                     " is out of range; the stream covers ",
                      stream->partitions.size(), " partitions"));
   }
   *out = stream->partitions[index].c_str();

@@ -75,8 +75,8 @@ void StartPair(tl_server_stream_open_fn open_fn, Pair* out) {
   tl_server* server = nullptr;
   ASSERT_EQ(tl_server_new(opts, &server), TL_OK);
   tl_server_options_free(opts);
-  ASSERT_EQ(tl_server_add_stream_service(server, "pkcs11", open_fn,
-                                         IgnoreData, IgnoreClose, nullptr),
+  ASSERT_EQ(tl_server_add_stream_service(server, "pkcs11", open_fn, IgnoreData,
+                                         IgnoreClose, nullptr),
             TL_OK);
   ASSERT_EQ(tl_server_start(server), TL_OK);
   uint16_t port = 0;

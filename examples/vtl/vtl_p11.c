@@ -241,9 +241,10 @@ static int Setup(const char *root_path, const struct P11Args *a) {
     if (served[k]) {
       s = tl_p11_setup_add_server(setup, name);
     } else {
-      printf("server %s: no partition with a PKCS#11 token is assigned to this "
-             "client; no module (run vtl p11 setup again once one is)\n",
-             name);
+      printf(
+          "server %s: no partition with a PKCS#11 token is assigned to this "
+          "client; no module (run vtl p11 setup again once one is)\n",
+          name);
     }
   }
   size_t written = 0, removed = 0;

@@ -582,9 +582,10 @@ absl::StatusOr<uint64_t> Client::ServerStreamOpen(size_t server,
   {
     internal::MutexLock lock(&mu_);
     if (server >= conns_.size()) {
-      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                   absl::StrCat("no server number ", server, "; this client has ",
-                                conns_.size(), " servers configured"));
+      return Error(
+          absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+          absl::StrCat("no server number ", server, "; this client has ",
+                       conns_.size(), " servers configured"));
     }
     // An empty partition asks the server for a client-wide stream.
     absl::StatusOr<uint32_t> id =

@@ -107,9 +107,8 @@ absl::StatusOr<std::string> ModuleConfigText(
     absl::StrAppend(&cmd, w, " ");
   }
   absl::StrAppend(&cmd, "-server ", a.server);
-  std::string what =
-      absl::StrCat("every partition assigned to this client on server '",
-                   a.server, "'");
+  std::string what = absl::StrCat(
+      "every partition assigned to this client on server '", a.server, "'");
   if (!a.partition.empty()) {
     absl::StrAppend(&cmd, " -partition ", a.partition);
     what = absl::StrCat("partition '", a.partition, "' on server '", a.server,

@@ -8,9 +8,10 @@
 // so p11-kit-proxy.so starts one bridge (one stream) per server, which shows
 // every partition assigned there as a slot (ADR 0002). The older form, one
 // config per partition (`... -server S -partition P`), stays for the stand-in
-// link. Files are named trustlink-<server>.module (trustlink-<server>-<partition>
-// .module); setup replaces them atomically, removes its own files that it did
-// not write this time, and never touches other modules.
+// link. Files are named trustlink-<server>.module (or
+// trustlink-<server>-<partition>.module); setup replaces them atomically,
+// removes its own files that it did not write this time, and never touches
+// other modules.
 
 #include <string>
 #include <vector>

@@ -43,8 +43,8 @@ void SetNonBlocking(int fd) {
 
 // Core is one stream: the child, the bytes waiting for it, and the thread that
 // pumps them. Thread safety: Push, PeerClosed and Abort are called from other
-// threads and only touch members under mu_; everything else belongs to the
-// session thread.
+// threads and only touch members under mu_; the child's stdin is written and
+// closed only under mu_; everything else belongs to the session thread.
 class Pkcs11Service::Core {
  public:
   Core(Pkcs11Service* service, std::vector<std::string> partitions,
@@ -55,7 +55,9 @@ class Pkcs11Service::Core {
         partition_(Describe(partitions_)),
         sink_(std::move(sink)),
         child_(std::move(child)),
-        wake_fd_(wake_fd) {}
+        wake_fd_(wake_fd) {
+    SetNonBlocking(child_.stdin_fd());
+  }
   ~Core() { close(wake_fd_); }
 
   bool Serves(absl::string_view partition) const {
@@ -67,11 +69,21 @@ class Pkcs11Service::Core {
     return false;
   }
 
+  // Push writes the client's bytes to the child at once when nothing is
+  // queued before them (the usual case: one RPC request at a time), so the
+  // session thread wakes only for the answer; what the pipe does not take
+  // waits in inbound_ for the session thread.
   void Push(absl::string_view data) {
     {
       internal::MutexLock lock(&mu_);
-      if (peer_closed_ || overflow_) {
+      if (peer_closed_ || overflow_ || ended_) {
         return;
+      }
+      if (inbound_.empty()) {
+        data.remove_prefix(WriteToChildLocked(data));
+        if (data.empty()) {
+          return;
+        }
       }
       if (inbound_.size() + data.size() > options_.max_pending_bytes) {
         overflow_ = true;
@@ -106,17 +118,24 @@ class Pkcs11Service::Core {
 
   // Run is the session thread's body.
   void Run() {
-    SetNonBlocking(child_.stdin_fd());
-    std::string to_child;
+    Pump();
+    // The child is gone or going: nothing more is written to it.
+    internal::MutexLock lock(&mu_);
+    ended_ = true;
+  }
+
+  void Pump() {
     std::string err_tail;
     for (;;) {
       bool peer_closed, aborted, overflow;
       int32_t abort_status = 0;
       std::string abort_message;
+      int stdin_to_poll = -1;
       {
         internal::MutexLock lock(&mu_);
-        to_child.append(inbound_);
-        inbound_.clear();
+        if (!inbound_.empty()) {
+          stdin_to_poll = child_.stdin_fd();
+        }
         peer_closed = peer_closed_;
         aborted = aborted_;
         overflow = overflow_;
@@ -134,8 +153,8 @@ class Pkcs11Service::Core {
         child_.Reap(absl::ZeroDuration());
         sink_->Close(
             TL_E_RESOURCE_EXHAUSTED,
-            absl::StrCat("pkcs11 stream on partition '", partition_,
-                         "' sent more than ", options_.max_pending_bytes,
+            absl::StrCat("pkcs11 stream on ", partition_,
+                         " sent more than ", options_.max_pending_bytes,
                          " bytes without reading the answers; closed"));
         return;
       }
@@ -143,7 +162,7 @@ class Pkcs11Service::Core {
         // The client is gone: nobody reads answers. p11-kit ends at EOF on
         // stdin, which also finalises the module cleanly (sessions closed,
         // token files consistent).
-        child_.CloseStdin();
+        CloseStdin();
         child_.Reap(options_.exit_grace);
         return;
       }
@@ -152,7 +171,7 @@ class Pkcs11Service::Core {
           {wake_fd_, POLLIN, 0},
           {child_.stdout_fd(), POLLIN, 0},
           {child_.stderr_fd(), POLLIN, 0},
-          {to_child.empty() ? -1 : child_.stdin_fd(), POLLOUT, 0},
+          {stdin_to_poll, POLLOUT, 0},
       };
       if (poll(p, 4, -1) < 0) {
         if (errno == EINTR) {
@@ -166,14 +185,8 @@ class Pkcs11Service::Core {
         (void)!read(wake_fd_, &n, sizeof(n));
       }
       if (p[3].revents != 0) {
-        ssize_t n = write(child_.stdin_fd(), to_child.data(), to_child.size());
-        if (n > 0) {
-          to_child.erase(0, static_cast<size_t>(n));
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-          // EPIPE: the child is gone; its stdout reaches EOF next and says why.
-          to_child.clear();
-          child_.CloseStdin();
-        }
+        internal::MutexLock lock(&mu_);
+        inbound_.erase(0, WriteToChildLocked(inbound_));
       }
       if (p[2].revents != 0) {
         char buf[1024];
@@ -188,11 +201,12 @@ class Pkcs11Service::Core {
         }
       }
       if (p[1].revents != 0) {
-        std::string buf(kReadChunk, '\0');
-        ssize_t n = read(child_.stdout_fd(), buf.data(), buf.size());
+        // Read into the session's buffer and copy out only what came: an RPC
+        // answer is usually a few hundred bytes, and a fresh zero-filled
+        // 64 KiB string per answer cost more than the copy.
+        ssize_t n = read(child_.stdout_fd(), read_buf_.get(), kReadChunk);
         if (n > 0) {
-          buf.resize(static_cast<size_t>(n));
-          sink_->Send(std::move(buf));
+          sink_->Send(std::string(read_buf_.get(), static_cast<size_t>(n)));
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
           ChildEnded(err_tail);
           return;
@@ -209,9 +223,39 @@ class Pkcs11Service::Core {
     (void)!write(wake_fd_, &one, sizeof(one));
   }
 
+  // WriteToChildLocked writes what the child's stdin takes without blocking
+  // and returns how much that was. On EPIPE (the child is gone; its stdout
+  // reaches EOF next and says why) the rest is dropped: it returns data.size().
+  size_t WriteToChildLocked(absl::string_view data)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (child_.stdin_fd() < 0) {
+      return data.size();
+    }
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = write(child_.stdin_fd(), data.data() + done, data.size() - done);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        break;
+      } else {
+        child_.CloseStdin();
+        return data.size();
+      }
+    }
+    return done;
+  }
+
+  void CloseStdin() {
+    internal::MutexLock lock(&mu_);
+    child_.CloseStdin();
+  }
+
   // ChildEnded: p11-kit closed its stdout while the client still wanted it.
   void ChildEnded(std::string err_tail) {
-    child_.CloseStdin();
+    CloseStdin();
     int status = child_.Reap(options_.exit_grace);
     DrainStderr(&err_tail);
     Fail(absl::StrCat("p11-kit for ", partition_, " ",
@@ -253,10 +297,13 @@ class Pkcs11Service::Core {
   const std::shared_ptr<StreamSink> sink_;
   Child child_;
   const int wake_fd_;
+  // Not zero-filled; only the session thread uses it.
+  const std::unique_ptr<char[]> read_buf_{new char[kReadChunk]};
 
   internal::Mutex mu_;
   std::string inbound_ ABSL_GUARDED_BY(mu_);
   bool peer_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;  // Pump has returned
   bool overflow_ ABSL_GUARDED_BY(mu_) = false;
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;
   int32_t abort_status_ ABSL_GUARDED_BY(mu_) = 0;

@@ -73,8 +73,7 @@ TEST(Pkcs11ServiceTest, OneChildServesSeveralPartitions) {
   EXPECT_TRUE(absl::StrContains(out, want)) << out;
   // Revoking either partition ends the stream, naming the partition; a
   // partition it does not serve leaves it alone.
-  EXPECT_EQ(service.ClosePartition("notoken", TL_E_PARTITION_NOT_ASSIGNED,
-                                   "x"),
+  EXPECT_EQ(service.ClosePartition("notoken", TL_E_PARTITION_NOT_ASSIGNED, "x"),
             0u);
   EXPECT_EQ(service.ClosePartition("partB", TL_E_PARTITION_NOT_ASSIGNED,
                                    "partition 'partB' was unassigned"),
@@ -148,7 +147,9 @@ TEST(Pkcs11ServiceTest, PeerThatFloodsIsCut) {
   auto sink = std::make_shared<RecordingSink>();
   auto s = service.Open("partA", sink);
   ASSERT_TRUE(s.ok());
-  (*s)->OnData(std::string(2048, 'x'));
+  // The child never reads: the pipe takes what fits (64 KiB on Linux), and
+  // more than max_pending_bytes beyond that cuts the peer off.
+  (*s)->OnData(std::string(256 * 1024, 'x'));
   ASSERT_TRUE(sink->WaitClosed());
   EXPECT_EQ(sink->status(), TL_E_RESOURCE_EXHAUSTED);
 }

@@ -204,7 +204,8 @@ absl::StatusOr<TokenStore> TokenStore::Open(const std::string& appliance_root,
   if (!root.ok()) {
     return root.status();
   }
-  absl::StatusOr<internal::SafeDir> dir = root->OpenSubdir(kPartitionsDir, true);
+  absl::StatusOr<internal::SafeDir> dir =
+      root->OpenSubdir(kPartitionsDir, true);
   if (!dir.ok()) {
     return dir.status();
   }

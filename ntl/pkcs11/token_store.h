@@ -5,11 +5,11 @@
 // partition, all in one SoftHSM2 token directory so that one process can serve
 // every partition assigned to a client (ADR 0002):
 //
-//   <store>/softhsm2.conf         0600, directories.tokendir = <store>/partitions
-//   <store>/partitions/           0700, SoftHSM2's token directory
-//   <store>/partitions/.lock      OFD lock serialising Create/Remove
-//   <store>/partitions/<name>/    partition <name>'s token (label <name>)
-//   <store>/staging/              tokens being made or moved; never served
+//   <store>/softhsm2.conf       0600; tokendir = <store>/partitions
+//   <store>/partitions/         0700; SoftHSM2's token directory
+//   <store>/partitions/.lock    OFD lock serialising Create/Remove
+//   <store>/partitions/<name>/  partition <name>'s token (label <name>)
+//   <store>/staging/            tokens being made or moved; never served
 //
 // A partition's token has the partition name as its label, so `p11-kit remote`
 // serves exactly the assigned tokens (pkcs11:token=<name> ...) and hides the

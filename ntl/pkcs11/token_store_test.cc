@@ -21,17 +21,23 @@ std::string TempRoot(const std::string& name) {
   return absl::StrCat(getenv("TEST_TMPDIR"), "/", name);
 }
 
-absl::StatusOr<std::string> ReadAll(const std::string& path) {
-  FILE* f = fopen(path.c_str(), "r");
-  if (f == nullptr) {
-    return absl::NotFoundError(path);
-  }
+// ReadStream reads `f` to its end.
+std::string ReadStream(FILE* f) {
   std::string out;
   char buf[4096];
   size_t n;
   while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
     out.append(buf, n);
   }
+  return out;
+}
+
+absl::StatusOr<std::string> ReadAll(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "r");
+  if (f == nullptr) {
+    return absl::NotFoundError(path);
+  }
+  std::string out = ReadStream(f);
   fclose(f);
   return out;
 }
@@ -47,23 +53,18 @@ bool WriteAll(const std::string& path, const std::string& text) {
 
 // RunShell runs `command` with sh and returns its stdout.
 std::string RunShell(const std::string& command) {
-  std::string out;
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) {
-    return out;
+    return "";
   }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) {
-    out.append(buf, n);
-  }
+  std::string out = ReadStream(p);
   pclose(p);
   return out;
 }
 
 std::string ShowSlots(const std::string& conf) {
-  return RunShell(absl::StrCat("SOFTHSM2_CONF=", conf,
-                               " softhsm2-util --show-slots 2>&1"));
+  return RunShell(
+      absl::StrCat("SOFTHSM2_CONF=", conf, " softhsm2-util --show-slots 2>&1"));
 }
 
 TEST(TokenStoreTest, ValidatesPartitionNames) {
@@ -112,10 +113,9 @@ TEST(TokenStoreTest, CreateFindListRemove) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(stat(TempRoot("create/partitions/partA").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
-  ASSERT_EQ(
-      stat(TempRoot("create/partitions/partA/token.object").c_str(), &st), 0);
-  absl::StatusOr<std::string> conf =
-      ReadAll(TempRoot("create/softhsm2.conf"));
+  ASSERT_EQ(stat(TempRoot("create/partitions/partA/token.object").c_str(), &st),
+            0);
+  absl::StatusOr<std::string> conf = ReadAll(TempRoot("create/softhsm2.conf"));
   ASSERT_TRUE(conf.ok());
   EXPECT_TRUE(absl::StrContains(
       *conf, absl::StrCat("directories.tokendir = ",
@@ -160,8 +160,8 @@ TEST(TokenStoreTest, AllTokensShareOneTokenDirectory) {
 TEST(TokenStoreTest, OpenMovesTheOlderLayout) {
   const std::string root = TempRoot("legacy");
   const std::string old_dir = root + "/partitions/partL";
-  ASSERT_EQ(system(absl::StrCat("mkdir -p ", old_dir, "/tokens && chmod -R 700 ",
-                                root)
+  ASSERT_EQ(system(absl::StrCat("mkdir -p ", old_dir,
+                                "/tokens && chmod -R 700 ", root)
                        .c_str()),
             0);
   ASSERT_TRUE(WriteAll(old_dir + "/softhsm2.conf",
