@@ -31,11 +31,11 @@ struct Shared {
     uint64_t one = 1;
     (void)!write(wake_fd, &one, sizeof(one));
   }
-  // WriteOutLocked writes to_out to out_fd without blocking, as far as it
-  // goes; false when the application has gone (the write failed).
-  bool WriteOutLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  // WriteOutLocked writes to_out to fd as far as it takes it (all of it on a
+  // blocking fd); false when the application has gone (the write failed).
+  bool WriteOutLocked(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     while (!to_out.empty()) {
-      ssize_t n = write(out_fd, to_out.data(), to_out.size());
+      ssize_t n = write(fd, to_out.data(), to_out.size());
       if (n > 0) {
         to_out.erase(0, static_cast<size_t>(n));
       } else if (n < 0 && errno == EINTR) {
@@ -51,16 +51,16 @@ struct Shared {
   std::string to_out ABSL_GUARDED_BY(mu);
   bool closed ABSL_GUARDED_BY(mu) = false;
   absl::Status close_status ABSL_GUARDED_BY(mu);
-  // out_fd is -1 until the loop runs, and while it is blocking (a terminal):
-  // a callback must never block the link's thread.
+  // out_fd is the application's descriptor for the callback's writes: -1
+  // until the loop runs, and for a blocking one (a terminal), which only the
+  // loop writes, so that a callback never blocks the link's thread.
   int out_fd ABSL_GUARDED_BY(mu) = -1;
   bool out_failed ABSL_GUARDED_BY(mu) = false;
 };
 
-// Pipes and sockets get O_NONBLOCK so one slow side never stalls the other; a
-// terminal is left alone (its file description is shared with the user's
-// shell).
-// MaybeNonBlocking returns whether fd is now non-blocking.
+// MaybeNonBlocking gives pipes and sockets O_NONBLOCK so one slow side never
+// stalls the other, and returns whether it did; a terminal is left alone (its
+// file description is shared with the user's shell).
 bool MaybeNonBlocking(int fd) {
   struct stat st;
   if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
@@ -100,7 +100,7 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
         const bool idle = shared->to_out.empty();
         shared->to_out.append(data.data(), data.size());
         if (idle && shared->out_fd >= 0 && !shared->out_failed) {
-          shared->out_failed = !shared->WriteOutLocked();
+          shared->out_failed = !shared->WriteOutLocked(shared->out_fd);
           if (shared->to_out.empty() && !shared->out_failed) {
             return;
           }
@@ -174,7 +174,7 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
     }
     if (p[2].revents != 0) {
       internal::MutexLock lock(&shared->mu);
-      if (!shared->WriteOutLocked()) {
+      if (!shared->WriteOutLocked(out_fd)) {
         shared->out_failed = true;
       }
     }

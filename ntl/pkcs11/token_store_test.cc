@@ -175,6 +175,20 @@ TEST(TokenStoreTest, OpenMovesTheOlderLayout) {
                                 "87654321 >/dev/null")
                        .c_str()),
             0);
+  // A move killed after its first rename: the legacy partition sits in
+  // staging/old-<P>.
+  const std::string moved = root + "/staging/old-partM";
+  ASSERT_EQ(system(absl::StrCat("mkdir -p ", moved, "/tokens").c_str()), 0);
+  ASSERT_TRUE(WriteAll(moved + "/softhsm2.conf",
+                       absl::StrCat("directories.tokendir = ", moved,
+                                    "/tokens\nobjectstore.backend = file\n"
+                                    "log.level = ERROR\n")));
+  ASSERT_EQ(system(absl::StrCat("SOFTHSM2_CONF=", moved,
+                                "/softhsm2.conf softhsm2-util --init-token "
+                                "--free --label partM --so-pin 12345678 --pin "
+                                "87654321 >/dev/null")
+                       .c_str()),
+            0);
   // A Create that died half-way.
   ASSERT_EQ(system(absl::StrCat("mkdir -p ", root,
                                 "/staging/new-partX/tokens/abc && touch ", root,
@@ -193,6 +207,11 @@ TEST(TokenStoreTest, OpenMovesTheOlderLayout) {
   EXPECT_NE(stat((root + "/staging/new-partX").c_str(), &st), 0);
   EXPECT_NE(stat((root + "/staging/old-partL").c_str(), &st), 0);
   EXPECT_EQ(ToTlStatus(store->Find("partX").status()), TL_E_NOT_FOUND);
+  EXPECT_TRUE(store->Find("partM").ok());
+  EXPECT_NE(stat(moved.c_str(), &st), 0);
+  std::string slots = ShowSlots(t->softhsm2_conf);
+  EXPECT_TRUE(absl::StrContains(slots, "partL")) << slots;
+  EXPECT_TRUE(absl::StrContains(slots, "partM")) << slots;
   // The user PIN still works on the moved token.
   std::string login = RunShell(absl::StrCat(
       "SOFTHSM2_CONF=", t->softhsm2_conf,
