@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -159,36 +160,28 @@ TEST(TokenStoreTest, AllTokensShareOneTokenDirectory) {
 // each token into place with its objects, and drops a half-made one.
 TEST(TokenStoreTest, OpenMovesTheOlderLayout) {
   const std::string root = TempRoot("legacy");
-  const std::string old_dir = root + "/partitions/partL";
-  ASSERT_EQ(system(absl::StrCat("mkdir -p ", old_dir,
-                                "/tokens && chmod -R 700 ", root)
-                       .c_str()),
-            0);
-  ASSERT_TRUE(WriteAll(old_dir + "/softhsm2.conf",
-                       absl::StrCat("directories.tokendir = ", old_dir,
-                                    "/tokens\nobjectstore.backend = file\n"
-                                    "log.level = ERROR\n")));
-  // Made the way the older TokenStore::Create made it.
-  ASSERT_EQ(system(absl::StrCat("SOFTHSM2_CONF=", old_dir,
-                                "/softhsm2.conf softhsm2-util --init-token "
-                                "--free --label partL --so-pin 12345678 --pin "
-                                "87654321 >/dev/null")
-                       .c_str()),
-            0);
-  // A move killed after its first rename: the legacy partition sits in
-  // staging/old-<P>.
+  // partL as the older TokenStore::Create left it; partM as a move killed
+  // after its first rename left it (in staging/old-<P>).
   const std::string moved = root + "/staging/old-partM";
-  ASSERT_EQ(system(absl::StrCat("mkdir -p ", moved, "/tokens").c_str()), 0);
-  ASSERT_TRUE(WriteAll(moved + "/softhsm2.conf",
-                       absl::StrCat("directories.tokendir = ", moved,
-                                    "/tokens\nobjectstore.backend = file\n"
-                                    "log.level = ERROR\n")));
-  ASSERT_EQ(system(absl::StrCat("SOFTHSM2_CONF=", moved,
-                                "/softhsm2.conf softhsm2-util --init-token "
-                                "--free --label partM --so-pin 12345678 --pin "
-                                "87654321 >/dev/null")
-                       .c_str()),
-            0);
+  for (const auto& [dir, label] :
+       {std::pair<std::string, std::string>{root + "/partitions/partL", "partL"},
+        {moved, "partM"}}) {
+    ASSERT_EQ(system(absl::StrCat("mkdir -p ", dir, "/tokens && chmod -R 700 ",
+                                  root)
+                         .c_str()),
+              0);
+    ASSERT_TRUE(WriteAll(dir + "/softhsm2.conf",
+                         absl::StrCat("directories.tokendir = ", dir,
+                                      "/tokens\nobjectstore.backend = file\n"
+                                      "log.level = ERROR\n")));
+    ASSERT_EQ(system(absl::StrCat("SOFTHSM2_CONF=", dir,
+                                  "/softhsm2.conf softhsm2-util --init-token "
+                                  "--free --label ", label,
+                                  " --so-pin 12345678 --pin 87654321 "
+                                  ">/dev/null")
+                         .c_str()),
+              0);
+  }
   // A Create that died half-way.
   ASSERT_EQ(system(absl::StrCat("mkdir -p ", root,
                                 "/staging/new-partX/tokens/abc && touch ", root,
