@@ -358,8 +358,8 @@ absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
     return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
                  absl::StrCat("none of the ", partitions.size(),
                               " partitions assigned to this client has a "
-                              "PKCS#11 token; make one with ntlsh partition "
-                              "create -sopinfile F -userpinfile F"));
+                              "PKCS#11 token; give one a token first "
+                              "(tl_p11_tokens_create)"));
   }
   ChildSpec spec;
   spec.path = options_.p11_kit;
