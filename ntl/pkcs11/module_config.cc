@@ -116,7 +116,8 @@ absl::StatusOr<std::string> ModuleConfigText(
   }
   return absl::StrCat(
       "# trustlink: ", what,
-      ".\n# Written by vtl p11 setup; run it again instead of editing.\n",
+      ".\n# Written by trustlink's p11 setup; run it again instead of "
+      "editing.\n",
       "remote: |", cmd, "\n");
 }
 
