@@ -37,5 +37,23 @@ for m in softhsm2 opensc-pkcs11; do  # only the bridged partition in the proxy's
   printf 'module: %s\nenable-in: trustlink-bench-none\n' "$m" > "$MODULES/$m.module"
 done
 "$VTL" p11 setup -dir "$MODULES" >/dev/null
-TL_BENCH_LINK_HOME="$HOME" TL_BENCH_LINK_SOFTHSM2_CONF="$APP/pkcs11/partitions/bench/softhsm2.conf" \
+TL_BENCH_LINK_HOME="$HOME" TL_BENCH_LINK_SOFTHSM2_CONF="$APP/pkcs11/softhsm2.conf" \
   "$BENCH" "$@"
+
+# Process start: a whole `pkcs11-tool -L` (C_Initialize, the slot list, C_Finalize) through
+# the link (p11-kit-proxy starts vtl p11 bridge, which makes its link and opens the stream;
+# ntlsd starts p11-kit remote) against SoftHSM2 loaded directly, and the link alone
+# (`vtl listSlots`: load the client root, mTLS handshake, the slot list). Medians of
+# TL_BENCH_STARTS runs (default 15), interleaved.
+as_user() { if [[ "$(id -u)" == 0 ]]; then unshare --user --map-user=1000 --map-group=1000 "$@"; else "$@"; fi; }
+PROXY=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
+ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || return 1; t1=$(date +%s%N); echo $(((t1 - t0) / 1000)); }
+declare -a link=() direct=() vtlonly=()
+for _ in $(seq 1 "${TL_BENCH_STARTS:-15}"); do
+  link+=("$(ms as_user pkcs11-tool --module "$PROXY" -L)") || { echo "pkcs11-tool through the link failed"; exit 1; }
+  direct+=("$(SOFTHSM2_CONF="$APP/pkcs11/softhsm2.conf" ms as_user pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so -L)")
+  vtlonly+=("$(ms "$VTL" listSlots)")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+printf 'process start, median of %d (us): pkcs11-tool -L through the link %s, SoftHSM2 direct %s, vtl listSlots (link alone) %s\n' \
+  "${#link[@]}" "$(median "${link[@]}")" "$(median "${direct[@]}")" "$(median "${vtlonly[@]}")"

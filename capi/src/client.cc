@@ -298,10 +298,14 @@ extern "C" TL_EXPORT tl_status tl_client_process(tl_client* c,
 // ---- Streams
 // ------------------------------------------------------------------------------
 
-extern "C" TL_EXPORT tl_status
-tl_client_stream_open(tl_client* c, int32_t slot, const char* service,
-                      tl_stream_data_cb on_data, tl_stream_close_cb on_close,
-                      void* userdata, uint64_t* out_stream) noexcept {
+namespace {
+
+// OpenStream checks the arguments both stream opens share and wraps the C
+// callbacks; `open` opens the stream with them.
+template <typename OpenFn>
+tl_status OpenStream(tl_client* c, const char* service,
+                     tl_stream_data_cb on_data, tl_stream_close_cb on_close,
+                     void* userdata, uint64_t* out_stream, OpenFn open) {
   if (c == nullptr) {
     return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
   }
@@ -325,14 +329,37 @@ tl_client_stream_open(tl_client* c, int32_t slot, const char* service,
         on_close(userdata, trustlink::ntl::ToTlStatus(s), m.c_str());
       };
     }
-    absl::StatusOr<uint64_t> id =
-        c->client->StreamOpen(slot, service, std::move(cbs));
+    absl::StatusOr<uint64_t> id = open(std::move(cbs));
     if (!id.ok()) {
       return id.status();
     }
     *out_stream = *id;
     return absl::OkStatus();
   });
+}
+
+}  // namespace
+
+extern "C" TL_EXPORT tl_status
+tl_client_stream_open(tl_client* c, int32_t slot, const char* service,
+                      tl_stream_data_cb on_data, tl_stream_close_cb on_close,
+                      void* userdata, uint64_t* out_stream) noexcept {
+  return OpenStream(c, service, on_data, on_close, userdata, out_stream,
+                    [&](client::StreamCallbacks cbs) {
+                      return c->client->StreamOpen(slot, service,
+                                                   std::move(cbs));
+                    });
+}
+
+extern "C" TL_EXPORT tl_status tl_client_server_stream_open(
+    tl_client* c, size_t server, const char* service, tl_stream_data_cb on_data,
+    tl_stream_close_cb on_close, void* userdata,
+    uint64_t* out_stream) noexcept {
+  return OpenStream(c, service, on_data, on_close, userdata, out_stream,
+                    [&](client::StreamCallbacks cbs) {
+                      return c->client->ServerStreamOpen(server, service,
+                                                         std::move(cbs));
+                    });
 }
 
 extern "C" TL_EXPORT tl_status tl_client_stream_send(tl_client* c,

@@ -140,7 +140,26 @@ TL_EXPORT tl_status tl_p11_setup_add_partition(tl_p11_setup* setup,
     if (server == nullptr || partition == nullptr) {
       return NullArgument(server == nullptr ? "server" : "partition");
     }
+    if (partition[0] == '\0') {
+      return Error(absl::StatusCode::kInvalidArgument, TL_E_NAME_INVALID,
+                   "the partition name is empty; for every partition on a "
+                   "server use tl_p11_setup_add_server");
+    }
     setup->assignments.push_back({server, partition});
+    return absl::OkStatus();
+  });
+}
+
+TL_EXPORT tl_status tl_p11_setup_add_server(tl_p11_setup* setup,
+                                            const char* server) noexcept {
+  if (setup == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
+  }
+  return Guard(&setup->last_error, [&]() -> absl::Status {
+    if (server == nullptr) {
+      return NullArgument("server");
+    }
+    setup->assignments.push_back({server, ""});
     return absl::OkStatus();
   });
 }

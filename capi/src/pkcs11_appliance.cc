@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
@@ -95,7 +96,16 @@ tl_status OnOpen(void* userdata, const char* client_label,
   auto* service = static_cast<tl_p11_service*>(userdata);
   auto open = std::make_unique<OpenStream>();
   open->sink = std::make_shared<CSink>(stream);
-  srv::CallContext ctx{client_label, "", partition};
+  std::vector<std::string> partitions;
+  size_t n = 0;
+  tl_server_stream_num_partitions(stream, &n);
+  for (size_t i = 0; i < n; ++i) {
+    const char* p = nullptr;
+    if (tl_server_stream_partition(stream, i, &p) == TL_OK) {
+      partitions.emplace_back(p);
+    }
+  }
+  srv::CallContext ctx{client_label, "", partition, partitions};
   absl::StatusOr<std::unique_ptr<srv::StreamSession>> session =
       service->link->Open(ctx, open->sink);
   if (session.ok()) {

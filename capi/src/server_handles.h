@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -45,6 +46,9 @@ struct tl_server_responder {
 
 struct tl_server_stream {
   std::shared_ptr<trustlink::ntl::server::StreamSink> sink;
+  // The partitions the stream covers (CallContext::partitions), for
+  // tl_server_stream_partition.
+  std::vector<std::string> partitions;
 };
 
 struct tl_server_status : trustlink::capi::internal::Handle {

@@ -48,6 +48,7 @@ class CStreamService : public srv::StreamService {
       std::shared_ptr<srv::StreamSink> sink) override {
     auto stream = std::make_unique<tl_server_stream>();
     stream->sink = std::move(sink);
+    stream->partitions.assign(ctx.partitions.begin(), ctx.partitions.end());
     void* stream_userdata = nullptr;
     const std::string label(ctx.client_label);
     const std::string partition(ctx.partition);
@@ -112,6 +113,34 @@ TL_EXPORT tl_status tl_server_stream_send(tl_server_stream* stream,
     return trustlink::capi::internal::SetThreadError(TL_E_NO_MEMORY,
                                                      "out of memory");
   }
+  return TL_OK;
+}
+
+TL_EXPORT tl_status tl_server_stream_num_partitions(
+    const tl_server_stream* stream, size_t* out) noexcept {
+  if (stream == nullptr || out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_server_stream handle or out is NULL");
+  }
+  *out = stream->partitions.size();
+  return TL_OK;
+}
+
+TL_EXPORT tl_status tl_server_stream_partition(const tl_server_stream* stream,
+                                               size_t index,
+                                               const char** out) noexcept {
+  if (stream == nullptr || out == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr,
+                             "the tl_server_stream handle or out is NULL");
+  }
+  if (index >= stream->partitions.size()) {
+    return trustlink::capi::internal::SetThreadError(
+        TL_E_INVALID_ARGUMENT,
+        absl::StrCat("partition index ", index,
+                     " is out of range; the stream covers ",
+                     stream->partitions.size(), " partitions"));
+  }
+  *out = stream->partitions[index].c_str();
   return TL_OK;
 }
 

@@ -45,7 +45,14 @@ void OnClose(void* userdata, tl_status status, const char* message) {
   c->cv.notify_all();
 }
 
-TEST(ClientStreamCapiTest, SendAfterServerCloseIsNotFoundAndReasonArrives) {
+// Pair is a C ABI server with one client "web1" (partitions p1 and p2) whose
+// pkcs11 stream service is `open_fn`, and a connected C ABI client.
+struct Pair {
+  tl_server* server = nullptr;
+  tl_client* client = nullptr;
+};
+
+void StartPair(tl_server_stream_open_fn open_fn, Pair* out) {
   tl_server_options* opts = nullptr;
   ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
   ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
@@ -62,11 +69,14 @@ TEST(ClientStreamCapiTest, SendAfterServerCloseIsNotFoundAndReasonArrives) {
   ASSERT_EQ(
       tl_server_options_assign_partition(opts, "web1", "p1", "P1", "1001"),
       TL_OK);
+  ASSERT_EQ(
+      tl_server_options_assign_partition(opts, "web1", "p2", "P2", "1002"),
+      TL_OK);
   tl_server* server = nullptr;
   ASSERT_EQ(tl_server_new(opts, &server), TL_OK);
   tl_server_options_free(opts);
-  ASSERT_EQ(tl_server_add_stream_service(server, "pkcs11", CloseAtOnce,
-                                         IgnoreData, IgnoreClose, nullptr),
+  ASSERT_EQ(tl_server_add_stream_service(server, "pkcs11", open_fn, IgnoreData,
+                                         IgnoreClose, nullptr),
             TL_OK);
   ASSERT_EQ(tl_server_start(server), TL_OK);
   uint16_t port = 0;
@@ -85,6 +95,17 @@ TEST(ClientStreamCapiTest, SendAfterServerCloseIsNotFoundAndReasonArrives) {
   ASSERT_EQ(tl_client_open(settings, &client), TL_OK);
   tl_client_settings_free(settings);
   ASSERT_EQ(tl_client_wait_ready(client, 10000), TL_OK);
+
+  out->server = server;
+  out->client = client;
+}
+
+TEST(ClientStreamCapiTest, SendAfterServerCloseIsNotFoundAndReasonArrives) {
+  Pair pair;
+  StartPair(CloseAtOnce, &pair);
+  ASSERT_NE(pair.client, nullptr);
+  tl_server* server = pair.server;
+  tl_client* client = pair.client;
 
   Closes closes;
   uint64_t stream = 0;
@@ -107,6 +128,62 @@ TEST(ClientStreamCapiTest, SendAfterServerCloseIsNotFoundAndReasonArrives) {
       << closes.message;
   EXPECT_EQ(tl_server_stop(server, 1000), TL_OK);
   tl_server_free(server);
+}
+
+// CloseWithPartitions closes every stream with a message that lists what the
+// open callback was given: the partition argument and the covered partitions.
+tl_status CloseWithPartitions(void*, const char*, const char* partition,
+                              tl_server_stream* stream, void** out) {
+  std::string message = std::string("partition='") + partition + "' covers:";
+  size_t n = 0;
+  tl_server_stream_num_partitions(stream, &n);
+  for (size_t i = 0; i < n; ++i) {
+    const char* p = nullptr;
+    if (tl_server_stream_partition(stream, i, &p) == TL_OK) {
+      message += std::string(" ") + p;
+    }
+  }
+  const char* beyond = nullptr;
+  if (tl_server_stream_partition(stream, n, &beyond) == TL_E_INVALID_ARGUMENT) {
+    message += " (index n refused)";
+  }
+  tl_server_stream_close(stream, TL_E_NOT_FOUND, message.c_str());
+  *out = nullptr;
+  return TL_OK;
+}
+
+// A client-wide stream (tl_client_server_stream_open) reaches the service with
+// an empty partition and every assigned partition; a slot's stream with one.
+TEST(ClientStreamCapiTest, ServerStreamCoversEveryAssignedPartition) {
+  Pair pair;
+  StartPair(CloseWithPartitions, &pair);
+  ASSERT_NE(pair.client, nullptr);
+  uint64_t stream = 0;
+  Closes wide;
+  ASSERT_EQ(tl_client_server_stream_open(pair.client, 0, "pkcs11", OnData,
+                                         OnClose, &wide, &stream),
+            TL_OK);
+  Closes one;
+  ASSERT_EQ(tl_client_stream_open(pair.client, 0, "pkcs11", OnData, OnClose,
+                                  &one, &stream),
+            TL_OK);
+  EXPECT_EQ(tl_client_server_stream_open(pair.client, 5, "pkcs11", OnData,
+                                         OnClose, &one, &stream),
+            TL_E_NOT_FOUND);
+  for (Closes* c : {&wide, &one}) {
+    std::unique_lock<std::mutex> lock(c->mu);
+    ASSERT_TRUE(c->cv.wait_for(lock, std::chrono::seconds(10),
+                               [&] { return c->count > 0; }));
+  }
+  EXPECT_NE(wide.message.find("partition='' covers: p1 p2 (index n refused)"),
+            std::string::npos)
+      << wide.message;
+  EXPECT_NE(one.message.find("partition='p1' covers: p1 (index n refused)"),
+            std::string::npos)
+      << one.message;
+  tl_client_close(pair.client);
+  EXPECT_EQ(tl_server_stop(pair.server, 1000), TL_OK);
+  tl_server_free(pair.server);
 }
 
 }  // namespace

@@ -53,8 +53,8 @@ TEST(P11TokensTest, CreateFindRemove) {
   ASSERT_EQ(tl_p11_tokens_create(t, "partA", "12345678", "87654321"), TL_OK)
       << TokensError(t);
   struct stat st;
-  ASSERT_EQ(
-      stat((root + "/pkcs11/partitions/partA/softhsm2.conf").c_str(), &st), 0);
+  ASSERT_EQ(stat((root + "/pkcs11/partitions/partA/token.object").c_str(), &st),
+            0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   int32_t exists = 0;
   ASSERT_EQ(tl_p11_tokens_exists(t, "partA", &exists), TL_OK);

@@ -1,14 +1,16 @@
 /* vtl p11: the client side of partitions as PKCS#11 slots, on the C ABI only.
  *
  *   vtl [--root DIR] p11 setup [-dir DIR] [-bridge PATH]
- *   vtl [--root DIR] p11 bridge -server NAME -partition NAME
+ *   vtl [--root DIR] p11 bridge -server NAME [-partition NAME]
  *
- * `setup` writes one p11-kit module config per assigned partition whose line
- *   remote: |<vtl> --root <root> p11 bridge -server S -partition P
+ * `setup` writes one p11-kit module config per server whose line
+ *   remote: |<vtl> --root <root> p11 bridge -server S
  * makes p11-kit-proxy.so start the bridge and speak its PKCS#11 RPC on the
- * bridge's stdin and stdout; the bridge joins them to the partition's "pkcs11"
- * stream on the link. The bridge's stdout belongs to that RPC: it prints only
- * to stderr. */
+ * bridge's stdin and stdout; the bridge joins them to one client-wide "pkcs11"
+ * stream on the link, which serves every partition assigned on S (ADR 0002).
+ * With -partition the stream serves that partition only (module configs
+ * written by older versions). The bridge's stdout belongs to that RPC: it
+ * prints only to stderr. */
 /* realpath(3) is XSI. */
 #define _XOPEN_SOURCE 700
 
@@ -38,19 +40,21 @@ enum {
 
 static const char kP11UsageText[] =
     "usage: vtl [--root DIR] p11 setup [-dir DIR] [-bridge PATH]\n"
-    "       vtl [--root DIR] p11 bridge -server NAME -partition NAME\n"
+    "       vtl [--root DIR] p11 bridge -server NAME [-partition NAME]\n"
     "\n"
-    "  setup   write one p11-kit module config per partition assigned to "
-    "this client\n"
-    "          (slot order), into DIR (default $HOME/.config/pkcs11/modules; "
-    "root uses\n"
-    "          /etc/pkcs11/modules, because p11-kit ignores user configs for "
-    "root).\n"
-    "          -bridge: the vtl to run (default: this one). Then any PKCS#11 "
-    "application\n"
-    "          using p11-kit-proxy.so sees the partitions as slots.\n"
-    "  bridge  join stdin and stdout to the partition's pkcs11 stream (p11-kit "
-    "runs it).\n";
+    "  setup   write one p11-kit module config per server that has "
+    "partitions with a\n"
+    "          PKCS#11 token assigned to this client, into DIR (default\n"
+    "          $HOME/.config/pkcs11/modules; root uses /etc/pkcs11/modules, "
+    "because p11-kit\n"
+    "          ignores user configs for root). -bridge: the vtl to run "
+    "(default: this one).\n"
+    "          Then any PKCS#11 application using p11-kit-proxy.so sees the "
+    "partitions as\n"
+    "          slots, including ones assigned later.\n"
+    "  bridge  join stdin and stdout to one pkcs11 stream serving every "
+    "partition assigned\n"
+    "          on the server, or only -partition NAME (p11-kit runs it).\n";
 
 struct P11Args {
   const char *dir;
@@ -138,6 +142,22 @@ static size_t NotReadyServers(tl_client *client) {
   return down;
 }
 
+/* ServerIndex returns the number of the configured server called name, or -1.
+ */
+static long ServerIndex(tl_client *client, const char *name) {
+  size_t n = 0;
+  tl_client_server_count(client, &n);
+  for (size_t k = 0; k < n; ++k) {
+    char got[256] = "";
+    size_t len = 0;
+    if (tl_client_server_name(client, k, got, sizeof(got), &len) == TL_OK &&
+        strcmp(got, name) == 0) {
+      return (long)k;
+    }
+  }
+  return -1;
+}
+
 static int Setup(const char *root_path, const struct P11Args *a) {
   char self[PATH_MAX];
   const char *bridge = a->bridge;
@@ -184,7 +204,12 @@ static int Setup(const char *root_path, const struct P11Args *a) {
   size_t n = s == TL_OK ? tl_slot_list_count(slots) : 0;
   int *pipes = calloc(2 * n + 1, sizeof(int));
   size_t num_pipes = 0;
-  if (pipes == NULL) s = TL_E_NO_MEMORY;
+  size_t num_servers = 0;
+  tl_client_server_count(client, &num_servers);
+  /* served[k]: server k has a partition with a token (or one that did not
+   * answer the probe), so it gets a module. */
+  unsigned char *served = calloc(num_servers + 1, 1);
+  if (pipes == NULL || served == NULL) s = TL_E_NO_MEMORY;
   for (size_t i = 0; s == TL_OK && i < n; ++i) {
     int32_t id = 0, state = 0;
     tl_slot_list_get(slots, i, &id, &state);
@@ -207,11 +232,22 @@ static int Setup(const char *root_path, const struct P11Args *a) {
               "the PKCS#11 probe; its module is written anyway\n",
               id, tl_slot_list_partition(slots, i));
     }
-    s = tl_p11_setup_add_partition(setup, tl_slot_list_server(slots, i),
-                                   tl_slot_list_partition(slots, i));
-    if (s == TL_OK) {
-      printf("slot %d: server %s, partition %s\n", id,
-             tl_slot_list_server(slots, i), tl_slot_list_partition(slots, i));
+    long k = ServerIndex(client, tl_slot_list_server(slots, i));
+    if (k >= 0) served[k] = 1;
+    printf("slot %d: server %s, partition %s\n", id,
+           tl_slot_list_server(slots, i), tl_slot_list_partition(slots, i));
+  }
+  for (size_t k = 0; s == TL_OK && k < num_servers; ++k) {
+    char name[256] = "";
+    size_t len = 0;
+    tl_client_server_name(client, k, name, sizeof(name), &len);
+    if (served[k]) {
+      s = tl_p11_setup_add_server(setup, name);
+    } else {
+      printf(
+          "server %s: no partition with a PKCS#11 token is assigned to this "
+          "client; no module (run vtl p11 setup again once one is)\n",
+          name);
     }
   }
   size_t written = 0, removed = 0;
@@ -226,16 +262,18 @@ static int Setup(const char *root_path, const struct P11Args *a) {
                                                               : kP11System;
   } else {
     printf(
-        "p11 setup: %zu module config%s written, %zu stale removed; "
-        "PKCS#11 applications\nusing p11-kit-proxy.so see %s.\n",
+        "p11 setup: %zu module config%s written (one per server), %zu stale "
+        "removed; PKCS#11\napplications using p11-kit-proxy.so see %s.\n",
         written, written == 1 ? "" : "s", removed,
-        written == 0 ? "no trustlink slots" : "these partitions as slots");
+        written == 0 ? "no trustlink slots"
+                     : "these partitions as slots, and ones assigned later");
   }
   tl_p11_setup_free(setup);
   tl_slot_list_free(slots);
   tl_client_close(client);
   for (size_t i = 0; i < 2 * num_pipes; ++i) close(pipes[i]);
   free(pipes);
+  free(served);
   free(root_abs);
   return rc;
 }
@@ -268,7 +306,8 @@ static void CloseStream(void *userdata) {
   tl_client_stream_close(l->client, l->stream);
 }
 
-/* FindSlot returns the slot id of (server, partition), or -1. */
+/* FindSlot returns the slot id of (server, partition), or -1. A NULL
+ * partition matches any partition on server. */
 static int32_t FindSlot(tl_client *client, const char *server,
                         const char *partition) {
   tl_slot_list *slots = NULL;
@@ -279,7 +318,8 @@ static int32_t FindSlot(tl_client *client, const char *server,
     tl_slot_list_get(slots, i, &id, &state);
     if (state != TL_SLOT_REMOVED &&
         strcmp(tl_slot_list_server(slots, i), server) == 0 &&
-        strcmp(tl_slot_list_partition(slots, i), partition) == 0) {
+        (partition == NULL ||
+         strcmp(tl_slot_list_partition(slots, i), partition) == 0)) {
       found = id;
     }
   }
@@ -288,8 +328,10 @@ static int32_t FindSlot(tl_client *client, const char *server,
 }
 
 static int Bridge(const char *root_path, const struct P11Args *a) {
-  if (a->server == NULL || a->partition == NULL) {
-    fprintf(stderr, "vtl p11 bridge: give -server NAME and -partition NAME\n");
+  if (a->server == NULL) {
+    fprintf(stderr,
+            "vtl p11 bridge: give -server NAME (and -partition NAME for one "
+            "partition only)\n");
     return kP11Usage;
   }
   char *root_abs = NULL;
@@ -301,15 +343,28 @@ static int Bridge(const char *root_path, const struct P11Args *a) {
   if (slot < 0) {
     if (NotReadyServers(link.client) != 0) {
       fprintf(stderr,
-              "p11 bridge: partition '%s' on server '%s' is unavailable: the "
-              "link is down (the line above says why; vtl verify checks it)\n",
-              a->partition, a->server);
-    } else {
+              "p11 bridge: %s%s%son server '%s' %s unavailable: the link is "
+              "down (the line above says why; vtl verify checks it)\n",
+              a->partition ? "partition '" : "the partitions ",
+              a->partition ? a->partition : "", a->partition ? "' " : "",
+              a->server, a->partition ? "is" : "are");
+    } else if (a->partition != NULL) {
       fprintf(stderr,
               "p11 bridge: partition '%s' is not assigned to this client on "
               "server '%s' (vtl listSlots shows the slots; vtl p11 setup "
               "rewrites the module configs)\n",
               a->partition, a->server);
+    } else if (ServerIndex(link.client, a->server) < 0) {
+      fprintf(stderr,
+              "p11 bridge: server '%s' is not configured on this client "
+              "(vtl listServers shows them; vtl p11 setup rewrites the module "
+              "configs)\n",
+              a->server);
+    } else {
+      fprintf(stderr,
+              "p11 bridge: no partition is assigned to this client on server "
+              "'%s' (vtl listSlots shows the slots)\n",
+              a->server);
     }
     tl_client_close(link.client);
     return kP11NotFound;
@@ -320,8 +375,14 @@ static int Bridge(const char *root_path, const struct P11Args *a) {
     tl_client_close(link.client);
     return kP11System;
   }
-  s = tl_client_stream_open(link.client, slot, "pkcs11", OnStreamData,
-                            OnStreamClose, &link, &link.stream);
+  if (a->partition != NULL) {
+    s = tl_client_stream_open(link.client, slot, "pkcs11", OnStreamData,
+                              OnStreamClose, &link, &link.stream);
+  } else {
+    s = tl_client_server_stream_open(
+        link.client, (size_t)ServerIndex(link.client, a->server), "pkcs11",
+        OnStreamData, OnStreamClose, &link, &link.stream);
+  }
   if (s != TL_OK) {
     PrintClientError(link.client, "cannot open the pkcs11 stream", s);
     tl_p11_bridge_free(link.bridge);

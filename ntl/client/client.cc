@@ -574,6 +574,32 @@ absl::StatusOr<uint64_t> Client::StreamOpen(int slot, absl::string_view service,
   return out;
 }
 
+absl::StatusOr<uint64_t> Client::ServerStreamOpen(size_t server,
+                                                  absl::string_view service,
+                                                  StreamCallbacks callbacks) {
+  Completions done;
+  absl::StatusOr<uint64_t> out;
+  {
+    internal::MutexLock lock(&mu_);
+    if (server >= conns_.size()) {
+      return Error(
+          absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+          absl::StrCat("no server number ", server, "; this client has ",
+                       conns_.size(), " servers configured"));
+    }
+    // An empty partition asks the server for a client-wide stream.
+    absl::StatusOr<uint32_t> id =
+        conns_[server]->OpenStream("", service, std::move(callbacks), &done);
+    if (!id.ok()) {
+      out = id.status();
+    } else {
+      out = (static_cast<uint64_t>(server) << 32) | *id;
+    }
+  }
+  RunAll(&done);
+  return out;
+}
+
 absl::Status Client::StreamSend(uint64_t stream, absl::string_view data) {
   Completions done;
   absl::Status st;

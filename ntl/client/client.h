@@ -105,6 +105,12 @@ class Client : private ConnectionListener {
   // valid until on_close runs or StreamClose is called.
   absl::StatusOr<uint64_t> StreamOpen(int slot, absl::string_view service,
                                       StreamCallbacks callbacks);
+  // ServerStreamOpen opens a client-wide stream to `service` on server number
+  // `server` (configuration order): it covers every partition assigned to this
+  // client there, and the server closes it when any of them is unassigned.
+  absl::StatusOr<uint64_t> ServerStreamOpen(size_t server,
+                                            absl::string_view service,
+                                            StreamCallbacks callbacks);
   absl::Status StreamSend(uint64_t stream, absl::string_view data);
   absl::Status StreamClose(uint64_t stream);
 

@@ -20,7 +20,10 @@
 namespace trustlink::ntl::pkcs11 {
 namespace {
 
-// Shared is what the channel's callbacks hand to the bridge loop.
+// Shared is what the channel's callbacks hand to the bridge loop. The
+// application's out_fd is written only under mu: by the callback at once when
+// nothing is queued (so the bridge loop wakes only for the application's next
+// request), otherwise by the loop.
 struct Shared {
   explicit Shared(int fd) : wake_fd(fd) {}
   ~Shared() { close(wake_fd); }
@@ -28,24 +31,45 @@ struct Shared {
     uint64_t one = 1;
     (void)!write(wake_fd, &one, sizeof(one));
   }
+  // WriteOutLocked writes to_out to fd as far as it takes it (all of it on a
+  // blocking fd); false when the application has gone (the write failed).
+  bool WriteOutLocked(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    while (!to_out.empty()) {
+      ssize_t n = write(fd, to_out.data(), to_out.size());
+      if (n > 0) {
+        to_out.erase(0, static_cast<size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return n < 0 && errno == EAGAIN;
+      }
+    }
+    return true;
+  }
   const int wake_fd;
   internal::Mutex mu;
   std::string to_out ABSL_GUARDED_BY(mu);
   bool closed ABSL_GUARDED_BY(mu) = false;
   absl::Status close_status ABSL_GUARDED_BY(mu);
+  // out_fd is the application's descriptor for the callback's writes: -1
+  // until the loop runs, and for a blocking one (a terminal), which only the
+  // loop writes, so that a callback never blocks the link's thread.
+  int out_fd ABSL_GUARDED_BY(mu) = -1;
+  bool out_failed ABSL_GUARDED_BY(mu) = false;
 };
 
-// Pipes and sockets get O_NONBLOCK so one slow side never stalls the other; a
-// terminal is left alone (its file description is shared with the user's
-// shell).
-void MaybeNonBlocking(int fd) {
+// MaybeNonBlocking gives pipes and sockets O_NONBLOCK so one slow side never
+// stalls the other, and returns whether it did; a terminal is left alone (its
+// file description is shared with the user's shell).
+bool MaybeNonBlocking(int fd) {
   struct stat st;
   if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0) {
-      fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+      return fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
     }
   }
+  return false;
 }
 
 }  // namespace
@@ -73,7 +97,14 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
             absl::StrCat("the PKCS#11 application did not read ", max_pending,
                          " bytes of answers; the bridge gave up"));
       } else {
+        const bool idle = shared->to_out.empty();
         shared->to_out.append(data.data(), data.size());
+        if (idle && shared->out_fd >= 0 && !shared->out_failed) {
+          shared->out_failed = !shared->WriteOutLocked(shared->out_fd);
+          if (shared->to_out.empty() && !shared->out_failed) {
+            return;
+          }
+        }
       }
     }
     shared->Wake();
@@ -93,25 +124,32 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
     return channel.status();
   }
   MaybeNonBlocking(in_fd);
-  MaybeNonBlocking(out_fd);
+  if (MaybeNonBlocking(out_fd)) {
+    internal::MutexLock lock(&shared->mu);
+    shared->out_fd = out_fd;
+  }
 
-  std::string out;
   bool in_open = true;
   absl::Status result;
   for (;;) {
-    bool closed;
+    bool closed, out_pending, out_failed;
     {
       internal::MutexLock lock(&shared->mu);
-      out.append(shared->to_out);
-      shared->to_out.clear();
       closed = shared->closed;
       if (closed) {
         result = shared->close_status;
       }
+      out_pending = !shared->to_out.empty();
+      out_failed = shared->out_failed;
+    }
+    if (out_failed) {
+      // The application went away without finalising; nothing more to
+      // deliver.
+      break;
     }
     // Deliver what the service sent before it closed (its last answer), then
     // stop.
-    if (closed && (out.empty() || !result.ok())) {
+    if (closed && (!out_pending || !result.ok())) {
       break;
     }
     if (!in_open) {
@@ -120,7 +158,7 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
     struct pollfd p[3] = {
         {shared->wake_fd, POLLIN, 0},
         {closed ? -1 : in_fd, POLLIN, 0},
-        {out.empty() ? -1 : out_fd, POLLOUT, 0},
+        {out_pending ? out_fd : -1, POLLOUT, 0},
     };
     if (poll(p, 3, -1) < 0) {
       if (errno == EINTR) {
@@ -135,13 +173,9 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
       (void)!read(shared->wake_fd, &n, sizeof(n));
     }
     if (p[2].revents != 0) {
-      ssize_t n = write(out_fd, out.data(), out.size());
-      if (n > 0) {
-        out.erase(0, static_cast<size_t>(n));
-      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        // The application went away without finalising; nothing more to
-        // deliver.
-        break;
+      internal::MutexLock lock(&shared->mu);
+      if (!shared->WriteOutLocked(out_fd)) {
+        shared->out_failed = true;
       }
     }
     if (p[1].revents != 0) {
@@ -160,6 +194,10 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
     }
   }
   (*channel)->Close().IgnoreError();
+  {
+    internal::MutexLock lock(&shared->mu);
+    shared->out_fd = -1;
+  }
   if (in_open) {
     // The stream ended under a live application. Closing out_fd makes p11-kit's
     // pending read see EOF, so the call in flight fails with a PKCS#11 error

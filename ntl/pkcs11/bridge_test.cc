@@ -1,6 +1,8 @@
 #include "ntl/pkcs11/bridge.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <thread>
@@ -88,6 +90,34 @@ TEST(BridgeTest, PumpsBothWaysAndEndsAtApplicationEof) {
   bridge.join();
   EXPECT_TRUE(result.ok()) << result;
   EXPECT_TRUE(link.Closed());
+  close(sv[0]);
+  close(sv[1]);
+}
+
+// A blocking output (a regular file here, a terminal in use) is written by the
+// bridge loop, never by the link's callback; answers still arrive in order.
+TEST(BridgeTest, BlockingOutputIsWrittenByTheLoop) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  std::string path = std::string(getenv("TEST_TMPDIR")) + "/bridge_out";
+  int out = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(out, 0);
+  FakeLink link;
+  absl::Status result = absl::UnknownError("not run");
+  std::thread bridge([&] { result = RunBridge(sv[1], out, OpenerFor(&link)); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return link.opened.load(); }));
+  link.callbacks.on_data("first ");
+  link.callbacks.on_data("second");
+  struct stat st;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return fstat(out, &st) == 0 && st.st_size == 12; }));
+  char buf[16] = {};
+  ASSERT_EQ(pread(out, buf, sizeof(buf), 0), 12);
+  EXPECT_EQ(std::string(buf, 12), "first second");
+  shutdown(sv[0], SHUT_WR);  // the application finalised
+  bridge.join();
+  EXPECT_TRUE(result.ok()) << result;
+  close(out);
   close(sv[0]);
   close(sv[1]);
 }

@@ -37,7 +37,7 @@ class SessionAdapter : public server::StreamSession {
 absl::StatusOr<std::unique_ptr<server::StreamSession>> LinkPkcs11Service::Open(
     const server::CallContext& ctx, std::shared_ptr<server::StreamSink> sink) {
   absl::StatusOr<std::unique_ptr<StreamSession>> session = service_->Open(
-      ctx.partition, std::make_shared<SinkAdapter>(std::move(sink)));
+      ctx.partitions, std::make_shared<SinkAdapter>(std::move(sink)));
   if (!session.ok()) {
     return session.status();
   }

@@ -22,8 +22,9 @@ class LinkPkcs11Service : public server::StreamService {
  public:
   explicit LinkPkcs11Service(Pkcs11Service* service) : service_(service) {}
 
-  // Open starts `p11-kit remote` for ctx.partition; NOT_FOUND when the
-  // partition has no token (it was made without one, or deleted).
+  // Open starts `p11-kit remote` for ctx.partitions (one, or all the client's
+  // for a client-wide stream); NOT_FOUND when none has a token (made without
+  // one, or deleted).
   absl::StatusOr<std::unique_ptr<server::StreamSession>> Open(
       const server::CallContext& ctx,
       std::shared_ptr<server::StreamSink> sink) override;

@@ -48,6 +48,16 @@ class LinkServiceTest : public ::testing::Test {
     options.p11_kit = testing::FakeP11Kit("link_cat", "exec cat");
     service_ = std::make_unique<Pkcs11Service>(
         testing::StoreWithPartitions("link_tokens", {"withtoken"}), options);
+    StartServer(service_.get());
+  }
+
+  // StartServer (re)starts the server with `service` as its pkcs11 service and
+  // connects a client that has said hello.
+  void StartServer(Pkcs11Service* service) {
+    client_.reset();
+    if (server_) {
+      server_->Shutdown(absl::Seconds(2));
+    }
     auto cred = server::ServerCredential::FromPem(
         ReadFixture("server_ed25519.cert.pem"),
         ReadFixture("server_ed25519.key.pem"));
@@ -60,8 +70,8 @@ class LinkServiceTest : public ::testing::Test {
         o, directory_, std::make_shared<server::StaticCredentials>(*cred));
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
-    server_->AddStreamService(
-        kServiceName, std::make_shared<LinkPkcs11Service>(service_.get()));
+    server_->AddStreamService(kServiceName,
+                              std::make_shared<LinkPkcs11Service>(service));
     ASSERT_TRUE(server_->Start().ok());
     server::testing::TestClientOptions co;
     co.cert_pem = cert_;
@@ -109,6 +119,20 @@ class LinkServiceTest : public ::testing::Test {
     }
   }
 
+  // NextClose reads the next stream frame, which must close a stream, and
+  // returns what it says.
+  wire::Closing NextClose() {
+    auto f = NextStreamFrame();
+    EXPECT_TRUE(f.ok()) << f.status();
+    if (!f.ok() || f->type != wire::FrameType::kStreamClose) {
+      ADD_FAILURE() << "want a stream close";
+      return {};
+    }
+    auto closing = wire::DecodeClosing(f->payload);
+    EXPECT_TRUE(closing.ok()) << closing.status();
+    return closing.ok() ? *closing : wire::Closing{};
+  }
+
   std::string cert_, key_;
   std::shared_ptr<server::InMemoryDirectory> directory_;
   std::unique_ptr<Pkcs11Service> service_;  // outlives server_
@@ -144,6 +168,64 @@ TEST_F(LinkServiceTest, BytesFlowThroughTheChildAndRevokeEndsIt) {
   })) << "the child of a revoked stream is still running";
 }
 
+// A stream opened without a partition covers every assigned partition (here
+// the two with tokens; the fake p11-kit prints its arguments). An assignment
+// added later leaves it alone; revoking any covered partition ends it.
+TEST_F(LinkServiceTest, ClientWideStreamServesAllAndEndsOnAnyRevoke) {
+  directory_->Put(Record({"withtoken", "second", "notoken"}));
+  ServiceOptions options;
+  options.p11_kit = testing::FakeP11Kit("link_args", "echo \"$@\"; exec cat");
+  Pkcs11Service args_service(
+      testing::StoreWithPartitions("link_tokens", {"withtoken", "second"}),
+      options);
+  // A server whose pkcs11 service prints the child's arguments.
+  StartServer(&args_service);
+  ASSERT_FALSE(HasFailure());
+
+  Open(11, "");
+  const std::string want =
+      "remote -p /usr/lib/softhsm/libsofthsm2.so pkcs11:token=second "
+      "pkcs11:token=withtoken\n";
+  std::string got;
+  while (got.size() < want.size()) {
+    auto f = NextStreamFrame();
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_EQ(f->type, wire::FrameType::kStreamData)
+        << wire::DecodeClosing(f->payload)->message;
+    got += f->payload;
+  }
+  EXPECT_EQ(got, want);
+
+  directory_->Put(Record({"withtoken", "second", "notoken", "later"}));
+  auto f = client_->Read();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, wire::FrameType::kSlotsChanged);
+  EXPECT_EQ(args_service.live_sessions(), 1u);
+
+  directory_->Put(Record({"withtoken", "notoken", "later"}));  // "second" goes
+  wire::Closing closing = NextClose();
+  EXPECT_EQ(closing.status, TL_E_PARTITION_NOT_ASSIGNED);
+  EXPECT_EQ(closing.message, "partition 'second' was unassigned");
+  EXPECT_TRUE(testing::WaitUntil([&] {
+    return args_service.live_sessions() == 0;
+  })) << "the child of a revoked client-wide stream is still running";
+  client_.reset();
+  server_->Shutdown(absl::Seconds(2));
+  server_.reset();
+}
+
+TEST_F(LinkServiceTest, ClientWideStreamWithoutPartitionsIsRefused) {
+  directory_->Put(Record({}));
+  auto changed = client_->Read();
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  Open(13, "");
+  wire::Closing closing = NextClose();
+  EXPECT_EQ(closing.status, TL_E_PARTITION_NOT_ASSIGNED);
+  EXPECT_TRUE(absl::StrContains(closing.message, "no partitions assigned"))
+      << closing.message;
+  EXPECT_EQ(service_->live_sessions(), 0u);
+}
+
 TEST_F(LinkServiceTest, UnassignedPartitionIsRefusedBeforeAnyChildStarts) {
   directory_->Put(Record({"notoken"}));
   // The server applies directory changes asynchronously; it says when.
@@ -161,14 +243,9 @@ TEST_F(LinkServiceTest, UnassignedPartitionIsRefusedBeforeAnyChildStarts) {
 
 TEST_F(LinkServiceTest, PartitionWithoutTokenIsNotFound) {
   Open(9, "notoken");
-  auto f = NextStreamFrame();
-  ASSERT_TRUE(f.ok()) << f.status();
-  ASSERT_EQ(f->type, wire::FrameType::kStreamClose);
-  auto closing = wire::DecodeClosing(f->payload);
-  ASSERT_TRUE(closing.ok());
-  EXPECT_EQ(closing->status, TL_E_NOT_FOUND);
-  EXPECT_TRUE(absl::StrContains(closing->message, "notoken"))
-      << closing->message;
+  wire::Closing closing = NextClose();
+  EXPECT_EQ(closing.status, TL_E_NOT_FOUND);
+  EXPECT_TRUE(absl::StrContains(closing.message, "notoken")) << closing.message;
   EXPECT_EQ(service_->live_sessions(), 0u);
 }
 

@@ -70,6 +70,9 @@ absl::StatusOr<std::string> ModuleFileName(const ModuleAssignment& a) {
   if (absl::Status s = ValidateServerName(a.server); !s.ok()) {
     return s;
   }
+  if (a.partition.empty()) {
+    return absl::StrCat(kModulePrefix, a.server, kModuleSuffix);
+  }
   if (absl::Status s = ValidatePartitionName(a.partition); !s.ok()) {
     return s;
   }
@@ -103,12 +106,19 @@ absl::StatusOr<std::string> ModuleConfigText(
   for (const std::string& w : bridge_argv) {
     absl::StrAppend(&cmd, w, " ");
   }
-  absl::StrAppend(&cmd, "-server ", a.server, " -partition ", a.partition);
-  return absl::StrCat("# trustlink: partition '", a.partition, "' on server '",
-                      a.server,
-                      "'.\n# Written by trustlink's p11 setup; run it again "
-                      "instead of editing.\n",
-                      "remote: |", cmd, "\n");
+  absl::StrAppend(&cmd, "-server ", a.server);
+  std::string what = absl::StrCat(
+      "every partition assigned to this client on server '", a.server, "'");
+  if (!a.partition.empty()) {
+    absl::StrAppend(&cmd, " -partition ", a.partition);
+    what = absl::StrCat("partition '", a.partition, "' on server '", a.server,
+                        "'");
+  }
+  return absl::StrCat(
+      "# trustlink: ", what,
+      ".\n# Written by trustlink's p11 setup; run it again instead of "
+      "editing.\n",
+      "remote: |", cmd, "\n");
 }
 
 absl::StatusOr<SetupResult> WriteModuleConfigs(
@@ -127,8 +137,8 @@ absl::StatusOr<SetupResult> WriteModuleConfigs(
     }
     if (!wanted.insert(*name).second) {
       return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                   absl::StrCat("partition '", a.partition, "' on server '",
-                                a.server, "' is listed twice"));
+                   absl::StrCat("module ", *name, " (server '", a.server,
+                                "') is listed twice"));
     }
     files.emplace_back(*name, *text);
   }

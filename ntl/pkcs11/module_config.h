@@ -1,14 +1,16 @@
 #ifndef TRUSTLINK_NTL_PKCS11_MODULE_CONFIG_H_
 #define TRUSTLINK_NTL_PKCS11_MODULE_CONFIG_H_
 
-// `vtl p11 setup`: one p11-kit module config per assigned partition, each
-// saying
+// `vtl p11 setup`: one p11-kit module config per server, saying
 //
-//   remote: |<bridge command> -server <server> -partition <partition>
+//   remote: |<bridge command> -server <server>
 //
-// so p11-kit-proxy.so shows each partition as one slot. Files are named
-// trustlink-<server>-<partition>.module; setup replaces them atomically and
-// removes its own files for partitions no longer assigned, and never touches
+// so p11-kit-proxy.so starts one bridge (one stream) per server, which shows
+// every partition assigned there as a slot (ADR 0002). The older form, one
+// config per partition (`... -server S -partition P`), stays for the stand-in
+// link. Files are named trustlink-<server>.module (or
+// trustlink-<server>-<partition>.module); setup replaces them atomically,
+// removes its own files that it did not write this time, and never touches
 // other modules.
 
 #include <string>
@@ -23,7 +25,8 @@ namespace trustlink::ntl::pkcs11 {
 inline constexpr char kModulePrefix[] = "trustlink-";
 inline constexpr char kModuleSuffix[] = ".module";
 
-// ModuleAssignment is one partition on one server.
+// ModuleAssignment is one server (partition empty: every partition assigned
+// there) or one partition on one server.
 struct ModuleAssignment {
   std::string server;
   std::string partition;
@@ -39,12 +42,12 @@ struct SetupResult {
 // uses /etc/pkcs11/modules.
 absl::StatusOr<std::string> DefaultModuleDir();
 
-// ModuleFileName returns "trustlink-<server>-<partition>.module" after
-// validating both.
+// ModuleFileName returns "trustlink-<server>.module" or
+// "trustlink-<server>-<partition>.module" after validating the names.
 absl::StatusOr<std::string> ModuleFileName(const ModuleAssignment& a);
 
 // ModuleConfigText returns the config for one assignment. `bridge_argv` is the
-// bridge command before "-server S -partition P"; every word must be free of
+// bridge command before "-server S [-partition P]"; every word must be free of
 // whitespace, quotes, backslashes and '#' (p11-kit splits the command itself,
 // without a shell).
 absl::StatusOr<std::string> ModuleConfigText(

@@ -23,6 +23,15 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kStderrTail = 2048;
 
+// Describe names the partitions a stream serves, for messages.
+std::string Describe(const std::vector<std::string>& partitions) {
+  std::string out = partitions.size() == 1 ? "partition " : "partitions ";
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "'" : ", '", partitions[i], "'");
+  }
+  return out;
+}
+
 void SetNonBlocking(int fd) {
   int flags = fcntl(fd, F_GETFL);
   if (flags >= 0) {
@@ -34,27 +43,47 @@ void SetNonBlocking(int fd) {
 
 // Core is one stream: the child, the bytes waiting for it, and the thread that
 // pumps them. Thread safety: Push, PeerClosed and Abort are called from other
-// threads and only touch members under mu_; everything else belongs to the
-// session thread.
+// threads and only touch members under mu_; the child's stdin is written and
+// closed only under mu_; everything else belongs to the session thread.
 class Pkcs11Service::Core {
  public:
-  Core(Pkcs11Service* service, std::string partition,
+  Core(Pkcs11Service* service, std::vector<std::string> partitions,
        std::shared_ptr<StreamSink> sink, Child child, int wake_fd)
       : service_(service),
         options_(service->options_),
-        partition_(std::move(partition)),
+        partitions_(std::move(partitions)),
+        partition_(Describe(partitions_)),
         sink_(std::move(sink)),
         child_(std::move(child)),
-        wake_fd_(wake_fd) {}
+        wake_fd_(wake_fd) {
+    SetNonBlocking(child_.stdin_fd());
+  }
   ~Core() { close(wake_fd_); }
 
-  const std::string& partition() const { return partition_; }
+  bool Serves(absl::string_view partition) const {
+    for (const std::string& p : partitions_) {
+      if (p == partition) {
+        return true;
+      }
+    }
+    return false;
+  }
 
+  // Push writes the client's bytes to the child at once when nothing is
+  // queued before them (the usual case: one RPC request at a time), so the
+  // session thread wakes only for the answer; what the pipe does not take
+  // waits in inbound_ for the session thread.
   void Push(absl::string_view data) {
     {
       internal::MutexLock lock(&mu_);
-      if (peer_closed_ || overflow_) {
+      if (peer_closed_ || overflow_ || ended_) {
         return;
+      }
+      if (inbound_.empty()) {
+        data.remove_prefix(WriteToChildLocked(data));
+        if (data.empty()) {
+          return;
+        }
       }
       if (inbound_.size() + data.size() > options_.max_pending_bytes) {
         overflow_ = true;
@@ -89,17 +118,24 @@ class Pkcs11Service::Core {
 
   // Run is the session thread's body.
   void Run() {
-    SetNonBlocking(child_.stdin_fd());
-    std::string to_child;
+    Pump();
+    // The child is gone or going: nothing more is written to it.
+    internal::MutexLock lock(&mu_);
+    ended_ = true;
+  }
+
+  void Pump() {
     std::string err_tail;
     for (;;) {
       bool peer_closed, aborted, overflow;
       int32_t abort_status = 0;
       std::string abort_message;
+      int stdin_to_poll = -1;
       {
         internal::MutexLock lock(&mu_);
-        to_child.append(inbound_);
-        inbound_.clear();
+        if (!inbound_.empty()) {
+          stdin_to_poll = child_.stdin_fd();
+        }
         peer_closed = peer_closed_;
         aborted = aborted_;
         overflow = overflow_;
@@ -117,8 +153,8 @@ class Pkcs11Service::Core {
         child_.Reap(absl::ZeroDuration());
         sink_->Close(
             TL_E_RESOURCE_EXHAUSTED,
-            absl::StrCat("pkcs11 stream on partition '", partition_,
-                         "' sent more than ", options_.max_pending_bytes,
+            absl::StrCat("pkcs11 stream on ", partition_,
+                         " sent more than ", options_.max_pending_bytes,
                          " bytes without reading the answers; closed"));
         return;
       }
@@ -126,7 +162,7 @@ class Pkcs11Service::Core {
         // The client is gone: nobody reads answers. p11-kit ends at EOF on
         // stdin, which also finalises the module cleanly (sessions closed,
         // token files consistent).
-        child_.CloseStdin();
+        CloseStdin();
         child_.Reap(options_.exit_grace);
         return;
       }
@@ -135,7 +171,7 @@ class Pkcs11Service::Core {
           {wake_fd_, POLLIN, 0},
           {child_.stdout_fd(), POLLIN, 0},
           {child_.stderr_fd(), POLLIN, 0},
-          {to_child.empty() ? -1 : child_.stdin_fd(), POLLOUT, 0},
+          {stdin_to_poll, POLLOUT, 0},
       };
       if (poll(p, 4, -1) < 0) {
         if (errno == EINTR) {
@@ -149,14 +185,8 @@ class Pkcs11Service::Core {
         (void)!read(wake_fd_, &n, sizeof(n));
       }
       if (p[3].revents != 0) {
-        ssize_t n = write(child_.stdin_fd(), to_child.data(), to_child.size());
-        if (n > 0) {
-          to_child.erase(0, static_cast<size_t>(n));
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-          // EPIPE: the child is gone; its stdout reaches EOF next and says why.
-          to_child.clear();
-          child_.CloseStdin();
-        }
+        internal::MutexLock lock(&mu_);
+        inbound_.erase(0, WriteToChildLocked(inbound_));
       }
       if (p[2].revents != 0) {
         char buf[1024];
@@ -171,11 +201,12 @@ class Pkcs11Service::Core {
         }
       }
       if (p[1].revents != 0) {
-        std::string buf(kReadChunk, '\0');
-        ssize_t n = read(child_.stdout_fd(), buf.data(), buf.size());
+        // Read into the session's buffer and copy out only what came: an RPC
+        // answer is usually a few hundred bytes, and a fresh zero-filled
+        // 64 KiB string per answer cost more than the copy.
+        ssize_t n = read(child_.stdout_fd(), read_buf_.get(), kReadChunk);
         if (n > 0) {
-          buf.resize(static_cast<size_t>(n));
-          sink_->Send(std::move(buf));
+          sink_->Send(std::string(read_buf_.get(), static_cast<size_t>(n)));
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
           ChildEnded(err_tail);
           return;
@@ -192,12 +223,42 @@ class Pkcs11Service::Core {
     (void)!write(wake_fd_, &one, sizeof(one));
   }
 
+  // WriteToChildLocked writes what the child's stdin takes without blocking
+  // and returns how much that was. On EPIPE (the child is gone; its stdout
+  // reaches EOF next and says why) the rest is dropped: it returns data.size().
+  size_t WriteToChildLocked(absl::string_view data)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (child_.stdin_fd() < 0) {
+      return data.size();
+    }
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = write(child_.stdin_fd(), data.data() + done, data.size() - done);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        break;
+      } else {
+        child_.CloseStdin();
+        return data.size();
+      }
+    }
+    return done;
+  }
+
+  void CloseStdin() {
+    internal::MutexLock lock(&mu_);
+    child_.CloseStdin();
+  }
+
   // ChildEnded: p11-kit closed its stdout while the client still wanted it.
   void ChildEnded(std::string err_tail) {
-    child_.CloseStdin();
+    CloseStdin();
     int status = child_.Reap(options_.exit_grace);
     DrainStderr(&err_tail);
-    Fail(absl::StrCat("p11-kit for partition '", partition_, "' ",
+    Fail(absl::StrCat("p11-kit for ", partition_, " ",
                       DescribeWaitStatus(status)),
          err_tail);
   }
@@ -231,14 +292,18 @@ class Pkcs11Service::Core {
   // a Session that outlives the service touches only the Core's own members.
   Pkcs11Service* const service_;
   const ServiceOptions options_;
-  const std::string partition_;
+  const std::vector<std::string> partitions_;
+  const std::string partition_;  // "partition 'A'" or "partitions 'A', 'B'"
   const std::shared_ptr<StreamSink> sink_;
   Child child_;
   const int wake_fd_;
+  // Not zero-filled; only the session thread uses it.
+  const std::unique_ptr<char[]> read_buf_{new char[kReadChunk]};
 
   internal::Mutex mu_;
   std::string inbound_ ABSL_GUARDED_BY(mu_);
   bool peer_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;  // Pump has returned
   bool overflow_ ABSL_GUARDED_BY(mu_) = false;
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;
   int32_t abort_status_ ABSL_GUARDED_BY(mu_) = 0;
@@ -278,20 +343,37 @@ Pkcs11Service::~Pkcs11Service() {
 }
 
 absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
-    absl::string_view partition, std::shared_ptr<StreamSink> sink) {
-  absl::StatusOr<PartitionToken> token = store_.Find(partition);
-  if (!token.ok()) {
-    return token.status();
+    absl::Span<const std::string> partitions,
+    std::shared_ptr<StreamSink> sink) {
+  std::vector<PartitionToken> tokens;
+  for (const std::string& p : partitions) {
+    absl::StatusOr<PartitionToken> token = store_.Find(p);
+    if (token.ok()) {
+      tokens.push_back(std::move(*token));
+    } else if (partitions.size() == 1 || !absl::IsNotFound(token.status())) {
+      return token.status();
+    }
+  }
+  if (tokens.empty()) {
+    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+                 absl::StrCat("none of the ", partitions.size(),
+                              " partitions assigned to this client has a "
+                              "PKCS#11 token; give one a token first "
+                              "(tl_p11_tokens_create)"));
   }
   ChildSpec spec;
   spec.path = options_.p11_kit;
-  // -p plus a token URI serves only the partition's token: SoftHSM2's spare
-  // uninitialised slot stays hidden, so the client sees exactly one slot per
-  // partition.
-  spec.argv = {options_.p11_kit, "remote", "-p", options_.module_path,
-               token->token_uri};
+  // -p plus token URIs serves only these tokens: the other partitions' tokens
+  // in the shared token directory and SoftHSM2's spare uninitialised slot stay
+  // hidden, so the client sees exactly one slot per partition.
+  spec.argv = {options_.p11_kit, "remote", "-p", options_.module_path};
+  std::vector<std::string> served;
+  for (const PartitionToken& t : tokens) {
+    spec.argv.push_back(t.token_uri);
+    served.push_back(t.partition);
+  }
   spec.env = {
-      absl::StrCat("SOFTHSM2_CONF=", token->softhsm2_conf),
+      absl::StrCat("SOFTHSM2_CONF=", tokens[0].softhsm2_conf),
       "PATH=/usr/bin:/bin",
       "LC_ALL=C",
       "P11_KIT_NO_USER_CONFIG=1",
@@ -306,7 +388,7 @@ absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
     close(wake_fd);
     return child.status();
   }
-  auto core = std::make_shared<Core>(this, token->partition, std::move(sink),
+  auto core = std::make_shared<Core>(this, std::move(served), std::move(sink),
                                      std::move(*child), wake_fd);
   {
     internal::MutexLock lock(&mu_);
@@ -340,7 +422,7 @@ size_t Pkcs11Service::ClosePartition(absl::string_view partition,
   {
     internal::MutexLock lock(&mu_);
     for (auto& [raw, core] : live_) {
-      if (core->partition() == partition) {
+      if (core->Serves(partition)) {
         hit.push_back(core);
       }
     }

@@ -2,21 +2,26 @@
 #define TRUSTLINK_NTL_PKCS11_SERVICE_H_
 
 // Pkcs11Service: the appliance's "pkcs11" stream service. Each stream gets its
-// own `p11-kit remote -p <module> pkcs11:token=<partition>` process, started
-// with only that partition's SOFTHSM2_CONF in a minimal environment, and bytes
-// are pumped both ways between the process's stdio and the stream. p11-kit
-// speaks its PKCS#11 RPC over those bytes; this code never parses them.
+// own `p11-kit remote -p <module> pkcs11:token=<A> pkcs11:token=<B> ...`
+// process serving exactly the stream's partitions (one for a stream on a
+// partition, all the client's for a client-wide one), started in a minimal
+// environment, and bytes are pumped both ways between the process's stdio and
+// the stream. p11-kit speaks its PKCS#11 RPC over those bytes; this code never
+// parses them. A process per stream keeps PKCS#11 login state, which a module
+// shares between all sessions of one process, apart between streams (ADR 0002).
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/pkcs11/stream.h"
 #include "ntl/pkcs11/token_store.h"
@@ -50,16 +55,25 @@ class Pkcs11Service {
   Pkcs11Service(const Pkcs11Service&) = delete;
   Pkcs11Service& operator=(const Pkcs11Service&) = delete;
 
-  // Open starts a stream on `partition`: it finds the token, starts p11-kit and
-  // returns the session the transport feeds. The caller has already checked
-  // that the client may use the partition. On error nothing was started and
-  // `sink` is untouched.
+  // Open starts a stream on `partitions`: it finds their tokens, starts
+  // p11-kit serving them and returns the session the transport feeds. The
+  // caller has already checked that the client may use every partition. With
+  // one partition, a missing token is NOT_FOUND; with several, partitions
+  // without a token are left out, and NOT_FOUND only when none has one. On
+  // error nothing was started and `sink` is untouched.
   absl::StatusOr<std::unique_ptr<StreamSession>> Open(
-      absl::string_view partition, std::shared_ptr<StreamSink> sink);
+      absl::Span<const std::string> partitions,
+      std::shared_ptr<StreamSink> sink);
+  absl::StatusOr<std::unique_ptr<StreamSession>> Open(
+      absl::string_view partition, std::shared_ptr<StreamSink> sink) {
+    const std::string one(partition);
+    return Open(absl::MakeConstSpan(&one, 1), std::move(sink));
+  }
 
-  // ClosePartition ends every live stream on `partition` at once (assignment
-  // revoked, partition deleted): the child is killed, and each sink is closed
-  // with `status` and `message`. Returns how many streams it closed.
+  // ClosePartition ends every live stream that serves `partition` at once
+  // (assignment revoked, partition deleted): the child is killed, and each
+  // sink is closed with `status` and `message`. Returns how many streams it
+  // closed.
   size_t ClosePartition(absl::string_view partition, int32_t status,
                         const std::string& message);
 

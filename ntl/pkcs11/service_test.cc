@@ -47,8 +47,7 @@ TEST(Pkcs11ServiceTest, ChildGetsOnlyThePartitionsConfig) {
   EXPECT_TRUE(absl::StrContains(
       out, "remote -p /usr/lib/softhsm/libsofthsm2.so pkcs11:token=partA\n"))
       << out;
-  EXPECT_TRUE(absl::StrContains(out, "/partitions/partA/softhsm2.conf\n"))
-      << out;
+  EXPECT_TRUE(absl::StrContains(out, "/svc/softhsm2.conf\n")) << out;
   EXPECT_FALSE(absl::StrContains(out, "HOME=")) << out;
   EXPECT_FALSE(absl::StrContains(out, "TEST_TMPDIR=")) << out;
   // The child ended on its own: the stream is closed with a reason naming the
@@ -56,6 +55,45 @@ TEST(Pkcs11ServiceTest, ChildGetsOnlyThePartitionsConfig) {
   EXPECT_EQ(sink->status(), TL_E_UNAVAILABLE);
   EXPECT_TRUE(absl::StrContains(sink->message(), "partition 'partA'"))
       << sink->message();
+}
+
+// A client-wide stream: one child serves every partition that has a token,
+// one URI each; a partition without a token is left out.
+TEST(Pkcs11ServiceTest, OneChildServesSeveralPartitions) {
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA", "partB"}),
+                        WithFake("args", "echo \"$@\"; exec cat"));
+  auto sink = std::make_shared<RecordingSink>();
+  const std::vector<std::string> parts = {"partA", "notoken", "partB"};
+  absl::StatusOr<std::unique_ptr<StreamSession>> s = service.Open(parts, sink);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const std::string want =
+      "remote -p /usr/lib/softhsm/libsofthsm2.so pkcs11:token=partA "
+      "pkcs11:token=partB\n";
+  std::string out = sink->WaitForData(want.size());
+  EXPECT_TRUE(absl::StrContains(out, want)) << out;
+  // Revoking either partition ends the stream, naming the partition; a
+  // partition it does not serve leaves it alone.
+  EXPECT_EQ(service.ClosePartition("notoken", TL_E_PARTITION_NOT_ASSIGNED, "x"),
+            0u);
+  EXPECT_EQ(service.ClosePartition("partB", TL_E_PARTITION_NOT_ASSIGNED,
+                                   "partition 'partB' was unassigned"),
+            1u);
+  ASSERT_TRUE(sink->WaitClosed());
+  EXPECT_EQ(sink->status(), TL_E_PARTITION_NOT_ASSIGNED);
+  s->reset();
+  EXPECT_TRUE(WaitUntil([&] { return service.live_sessions() == 0; }));
+}
+
+TEST(Pkcs11ServiceTest, SeveralPartitionsWithoutTokensIsNotFound) {
+  Pkcs11Service service(StoreWithPartitions("svc2", {}),
+                        WithFake("cat", "exec cat"));
+  auto sink = std::make_shared<RecordingSink>();
+  const std::vector<std::string> parts = {"x", "y"};
+  absl::StatusOr<std::unique_ptr<StreamSession>> s = service.Open(parts, sink);
+  EXPECT_EQ(ToTlStatus(s.status()), TL_E_NOT_FOUND);
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "none of the 2"))
+      << s.status();
+  EXPECT_EQ(service.live_sessions(), 0u);
 }
 
 TEST(Pkcs11ServiceTest, ChildStderrIsInTheCloseMessage) {
@@ -109,7 +147,9 @@ TEST(Pkcs11ServiceTest, PeerThatFloodsIsCut) {
   auto sink = std::make_shared<RecordingSink>();
   auto s = service.Open("partA", sink);
   ASSERT_TRUE(s.ok());
-  (*s)->OnData(std::string(2048, 'x'));
+  // The child never reads: the pipe takes what fits (64 KiB on Linux), and
+  // more than max_pending_bytes beyond that cuts the peer off.
+  (*s)->OnData(std::string(256 * 1024, 'x'));
   ASSERT_TRUE(sink->WaitClosed());
   EXPECT_EQ(sink->status(), TL_E_RESOURCE_EXHAUSTED);
 }

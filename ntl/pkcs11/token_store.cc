@@ -7,10 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ntl/pkcs11/child.h"
@@ -22,6 +24,59 @@ namespace {
 constexpr char kConfName[] = "softhsm2.conf";
 constexpr char kTokensDir[] = "tokens";
 constexpr char kLockName[] = ".lock";
+constexpr char kPartitionsDir[] = "partitions";
+constexpr char kStagingDir[] = "staging";
+// SoftHSM2 writes this file in every token directory it initialises.
+constexpr char kTokenObject[] = "token.object";
+// Staging names: a token being made (discarded if left over) and a partition
+// of the old layout being moved (finished if left over).
+constexpr char kNewPrefix[] = "new-";
+constexpr char kOldPrefix[] = "old-";
+
+// SharedConf is the one SoftHSM2 configuration of the store: every partition's
+// token is a directory of `tokendir`, so one process can serve several.
+std::string SharedConf(const std::string& tokendir) {
+  // No comments: SoftHSM2's parser is strict about what it accepts.
+  return absl::StrCat("directories.tokendir = ", tokendir,
+                      "\nobjectstore.backend = file\nlog.level = ERROR\n"
+                      "slots.removable = false\n");
+}
+
+// OnlyTokenDir returns the name of the single token directory SoftHSM2 made in
+// `tokens` (a token directory of its own, one token in it).
+absl::StatusOr<std::string> OnlyTokenDir(const internal::SafeDir& tokens) {
+  absl::StatusOr<std::vector<std::string>> names = tokens.List();
+  if (!names.ok()) {
+    return names.status();
+  }
+  std::vector<std::string> dirs;
+  for (const std::string& n : *names) {
+    absl::StatusOr<internal::SafeDir> d = tokens.OpenSubdir(n, false);
+    if (d.ok() && d->Exists(kTokenObject).value_or(false)) {
+      dirs.push_back(n);
+    }
+  }
+  if (dirs.size() != 1) {
+    return Error(absl::StatusCode::kInternal, TL_E_INTERNAL,
+                 absl::StrCat("want exactly one SoftHSM2 token in ",
+                              tokens.path(), ", found ", dirs.size()));
+  }
+  return dirs[0];
+}
+
+// MoveDir renames `from` in `from_dir` to `to` in `to_dir` (same file system)
+// and fsyncs both directories, so the move survives a crash.
+absl::Status MoveDir(const internal::SafeDir& from_dir, const std::string& from,
+                     const internal::SafeDir& to_dir, const std::string& to) {
+  if (renameat(from_dir.fd(), from.c_str(), to_dir.fd(), to.c_str()) != 0) {
+    return Error(absl::StatusCode::kInternal, TL_E_IO,
+                 absl::StrCat("cannot move ", from_dir.PathOf(from), " to ",
+                              to_dir.PathOf(to), ": ", strerror(errno)));
+  }
+  absl::Status s = to_dir.Sync();
+  s.Update(from_dir.Sync());
+  return s;
+}
 
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -149,11 +204,101 @@ absl::StatusOr<TokenStore> TokenStore::Open(const std::string& appliance_root,
   if (!root.ok()) {
     return root.status();
   }
-  absl::StatusOr<internal::SafeDir> dir = root->OpenSubdir("partitions", true);
+  absl::StatusOr<internal::SafeDir> dir =
+      root->OpenSubdir(kPartitionsDir, true);
   if (!dir.ok()) {
     return dir.status();
   }
-  return TokenStore(std::move(*dir), std::move(options));
+  absl::StatusOr<internal::SafeDir> staging =
+      root->OpenSubdir(kStagingDir, true);
+  if (!staging.ok()) {
+    return staging.status();
+  }
+  TokenStore store(std::move(*root), std::move(*dir), std::move(*staging),
+                   std::move(options));
+  if (absl::Status s = store.Prepare(); !s.ok()) {
+    return s;
+  }
+  return store;
+}
+
+absl::Status TokenStore::Prepare() {
+  const std::string conf = SharedConf(dir_.path());
+  absl::StatusOr<std::string> have = root_.ReadFile(kConfName, 4096);
+  if (!have.ok() || *have != conf) {
+    if (absl::Status s = root_.WriteFileAtomic(kConfName, conf, 0600);
+        !s.ok()) {
+      return s;
+    }
+  }
+  absl::StatusOr<internal::FileLock> lock = dir_.Lock(kLockName);
+  if (!lock.ok()) {
+    return lock.status();
+  }
+  // Partitions of the layout before 2026-12 (a SoftHSM2 token directory per
+  // partition, <P>/softhsm2.conf and <P>/tokens/<uuid>/) move out to staging
+  // first, then their token moves back in as <P>/.
+  absl::StatusOr<std::vector<std::string>> names = dir_.List();
+  if (!names.ok()) {
+    return names.status();
+  }
+  for (const std::string& n : *names) {
+    if (!ValidatePartitionName(n).ok()) {
+      continue;
+    }
+    absl::StatusOr<internal::SafeDir> sub = dir_.OpenSubdir(n, false);
+    if (!sub.ok() || !sub->Exists(kConfName).value_or(false)) {
+      continue;
+    }
+    if (absl::Status s = MoveDir(dir_, n, staging_, kOldPrefix + n); !s.ok()) {
+      return s;
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> staged = staging_.List();
+  if (!staged.ok()) {
+    return staged.status();
+  }
+  for (const std::string& n : *staged) {
+    if (absl::StartsWith(n, kOldPrefix)) {
+      if (absl::Status s = FinishMove(n, n.substr(strlen(kOldPrefix)));
+          !s.ok()) {
+        return s;
+      }
+    } else {
+      // A token whose Create did not finish: its PINs may be half set.
+      if (absl::Status s = RemoveTree(staging_.fd(), n); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TokenStore::FinishMove(const std::string& staged,
+                                    const std::string& partition) {
+  absl::StatusOr<internal::SafeDir> sub = staging_.OpenSubdir(staged, false);
+  if (!sub.ok()) {
+    return sub.status();
+  }
+  absl::StatusOr<internal::SafeDir> tokens = sub->OpenSubdir(kTokensDir, false);
+  if (!tokens.ok()) {
+    return tokens.status();
+  }
+  absl::StatusOr<std::string> token = OnlyTokenDir(*tokens);
+  if (!token.ok()) {
+    return token.status();
+  }
+  if (dir_.Exists(partition).value_or(true)) {
+    return Error(absl::StatusCode::kAlreadyExists, TL_E_ALREADY_EXISTS,
+                 absl::StrCat("cannot move the token of partition '", partition,
+                              "' from ", tokens->PathOf(*token), " to ",
+                              dir_.PathOf(partition),
+                              ": that name is taken; move one aside by hand"));
+  }
+  if (absl::Status s = MoveDir(*tokens, *token, dir_, partition); !s.ok()) {
+    return s;
+  }
+  return RemoveTree(staging_.fd(), staged);
 }
 
 absl::StatusOr<TokenStore> OpenApplianceTokens(
@@ -192,19 +337,19 @@ absl::StatusOr<PartitionToken> TokenStore::Find(
     }
     return sub.status();
   }
-  absl::StatusOr<bool> has_conf = sub->Exists(kConfName);
-  if (!has_conf.ok()) {
-    return has_conf.status();
+  absl::StatusOr<bool> has_token = sub->Exists(kTokenObject);
+  if (!has_token.ok()) {
+    return has_token.status();
   }
-  if (!*has_conf) {
+  if (!*has_token) {
     return Error(
         absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-        absl::StrCat("partition '", partition, "' has no ", kConfName, " in ",
+        absl::StrCat("partition '", partition, "' has no SoftHSM2 token in ",
                      sub->path(), "; re-create the partition"));
   }
   PartitionToken token;
   token.partition = std::string(partition);
-  token.softhsm2_conf = sub->PathOf(kConfName);
+  token.softhsm2_conf = root_.PathOf(kConfName);
   token.token_label = std::string(partition);
   token.token_uri = TokenUri(partition);
   return token;
@@ -251,9 +396,14 @@ absl::Status TokenStore::Create(absl::string_view partition,
                      dir_.PathOf(partition),
                      "; remove it first to re-create it"));
   }
+  // The token is made in a SoftHSM2 token directory of its own under staging/
+  // (so no other token's slot is in the way of --init-token), then moved in
+  // whole: other processes see the partition's token complete or not at all.
   const std::string name(partition);
+  const std::string staged = kNewPrefix + name;
+  RemoveTree(staging_.fd(), staged).IgnoreError();
   absl::Status status = [&]() -> absl::Status {
-    absl::StatusOr<internal::SafeDir> sub = dir_.OpenSubdir(partition, true);
+    absl::StatusOr<internal::SafeDir> sub = staging_.OpenSubdir(staged, true);
     if (!sub.ok()) {
       return sub.status();
     }
@@ -262,13 +412,9 @@ absl::Status TokenStore::Create(absl::string_view partition,
     if (!tokens.ok()) {
       return tokens.status();
     }
-    // No comments in this file: SoftHSM2's parser is strict about what it
-    // accepts.
-    std::string conf =
-        absl::StrCat("directories.tokendir = ", tokens->path(),
-                     "\nobjectstore.backend = file\nlog.level = ERROR\n"
-                     "slots.removable = false\n");
-    if (absl::Status s = sub->WriteFileAtomic(kConfName, conf, 0600); !s.ok()) {
+    if (absl::Status s =
+            sub->WriteFileAtomic(kConfName, SharedConf(tokens->path()), 0600);
+        !s.ok()) {
       return s;
     }
     PartitionToken token;
@@ -276,11 +422,16 @@ absl::Status TokenStore::Create(absl::string_view partition,
     token.softhsm2_conf = sub->PathOf(kConfName);
     token.token_label = name;
     token.token_uri = TokenUri(name);
-    return InitToken(token, so_pin, user_pin);
+    if (absl::Status s = InitToken(token, so_pin, user_pin); !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<std::string> made = OnlyTokenDir(*tokens);
+    if (!made.ok()) {
+      return made.status();
+    }
+    return MoveDir(*tokens, *made, dir_, name);
   }();
-  if (!status.ok()) {
-    RemoveTree(dir_.fd(), name).IgnoreError();
-  }
+  RemoveTree(staging_.fd(), staged).IgnoreError();
   return status;
 }
 

@@ -1,16 +1,19 @@
 #ifndef TRUSTLINK_NTL_PKCS11_TOKEN_STORE_H_
 #define TRUSTLINK_NTL_PKCS11_TOKEN_STORE_H_
 
-// TokenStore: the appliance's PKCS#11 tokens, one SoftHSM2 token directory per
-// partition.
+// TokenStore: the appliance's PKCS#11 tokens, one SoftHSM2 token per
+// partition, all in one SoftHSM2 token directory so that one process can serve
+// every partition assigned to a client (ADR 0002):
 //
-//   <appliance root>/partitions/<name>/softhsm2.conf   (0600; points at
-//   tokens/) <appliance root>/partitions/<name>/tokens/         (0700;
-//   SoftHSM2's object store)
+//   <store>/softhsm2.conf       0600; tokendir = <store>/partitions
+//   <store>/partitions/         0700; SoftHSM2's token directory
+//   <store>/partitions/.lock    OFD lock serialising Create/Remove
+//   <store>/partitions/<name>/  partition <name>'s token (label <name>)
+//   <store>/staging/            tokens being made or moved; never served
 //
 // A partition's token has the partition name as its label, so `p11-kit remote`
-// can serve exactly that token (pkcs11:token=<name>) and hide SoftHSM2's spare
-// empty slot.
+// serves exactly the assigned tokens (pkcs11:token=<name> ...) and hides the
+// others and SoftHSM2's spare empty slot.
 
 #include <string>
 #include <vector>
@@ -59,8 +62,11 @@ struct TokenStoreOptions {
 // processes are serialised.
 class TokenStore {
  public:
-  // Open opens (creating if needed, 0700) <appliance_root>/partitions. The root
-  // must be an absolute path: SoftHSM2 needs absolute token directories.
+  // Open opens (creating if needed, 0700) the store at `appliance_root`: it
+  // (re)writes softhsm2.conf, moves partitions of the older layout (a token
+  // directory each, <name>/softhsm2.conf and <name>/tokens/) into the shared
+  // one, and drops tokens whose Create did not finish. The root must be an
+  // absolute path: SoftHSM2 needs absolute token directories.
   static absl::StatusOr<TokenStore> Open(const std::string& appliance_root,
                                          TokenStoreOptions options = {});
 
@@ -71,8 +77,8 @@ class TokenStore {
   absl::Status Create(absl::string_view partition, absl::string_view so_pin,
                       absl::string_view user_pin);
 
-  // Find returns where the partition's token lives; NOT_FOUND (TL_E_NOT_FOUND)
-  // if none.
+  // Find returns where the partition's token lives (softhsm2_conf is the
+  // store's shared one); NOT_FOUND (TL_E_NOT_FOUND) if none.
   absl::StatusOr<PartitionToken> Find(absl::string_view partition) const;
 
   // Remove deletes the partition's token and all its objects. Close its streams
@@ -86,12 +92,23 @@ class TokenStore {
   const TokenStoreOptions& options() const { return options_; }
 
  private:
-  TokenStore(internal::SafeDir dir, TokenStoreOptions options)
-      : dir_(std::move(dir)), options_(std::move(options)) {}
+  TokenStore(internal::SafeDir root, internal::SafeDir dir,
+             internal::SafeDir staging, TokenStoreOptions options)
+      : root_(std::move(root)),
+        dir_(std::move(dir)),
+        staging_(std::move(staging)),
+        options_(std::move(options)) {}
+  absl::Status Prepare();
+  // FinishMove moves the token in staging/<staged>/tokens/ to
+  // partitions/<partition>/ and removes staging/<staged>.
+  absl::Status FinishMove(const std::string& staged,
+                          const std::string& partition);
   absl::Status InitToken(const PartitionToken& token, absl::string_view so_pin,
                          absl::string_view user_pin);
 
+  internal::SafeDir root_;
   internal::SafeDir dir_;
+  internal::SafeDir staging_;
   TokenStoreOptions options_;
 };
 

@@ -97,6 +97,16 @@ bool HasPartition(const ClientRecord& record, absl::string_view partition) {
   return false;
 }
 
+const std::string* FirstUnassigned(const ClientRecord& record,
+                                   const std::vector<std::string>& partitions) {
+  for (const std::string& p : partitions) {
+    if (!HasPartition(record, p)) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
 std::unique_ptr<Responder> Loop::NewResponder(uint64_t conn_id,
                                               uint32_t request_id,
                                               uint64_t seq) {
@@ -153,7 +163,8 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
   }
   const uint64_t seq = ++next_seq_;
   c->pending[f.id] = Conn::Pending{req->partition, seq};
-  CallContext ctx{c->admission.record->label, c->fingerprint, req->partition};
+  CallContext ctx{c->admission.record->label, c->fingerprint, req->partition,
+                  absl::MakeConstSpan(&req->partition, 1)};
   server_->handler_->HandleRequest(ctx, req->op, req->data,
                                    NewResponder(c->id, f.id, seq));
 }
@@ -178,12 +189,28 @@ void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
     refuse(TL_E_UNAVAILABLE, "the appliance is shutting down");
     return;
   }
-  if (!HasPartition(*c->admission.record, open->partition)) {
+  // An open without a partition is client-wide: it covers every partition
+  // assigned now (the pkcs11 service serves them all on one stream).
+  std::vector<std::string> partitions;
+  if (open->partition.empty()) {
+    for (const wire::SlotInfo& s : c->admission.record->partitions) {
+      partitions.push_back(s.partition);
+    }
+    std::sort(partitions.begin(), partitions.end());
+    if (partitions.empty()) {
+      refuse(TL_E_PARTITION_NOT_ASSIGNED,
+             absl::StrCat("client '", c->admission.record->label,
+                          "' has no partitions assigned on this appliance"));
+      return;
+    }
+  } else if (!HasPartition(*c->admission.record, open->partition)) {
     refuse(TL_E_PARTITION_NOT_ASSIGNED,
            absl::StrCat("partition '", open->partition,
                         "' is not assigned to client '",
                         c->admission.record->label, "'"));
     return;
+  } else {
+    partitions.push_back(open->partition);
   }
   auto svc = server_->services_.find(open->service);
   if (svc == server_->services_.end()) {
@@ -192,7 +219,8 @@ void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
     return;
   }
   const uint64_t seq = ++next_seq_;
-  CallContext ctx{c->admission.record->label, c->fingerprint, open->partition};
+  CallContext ctx{c->admission.record->label, c->fingerprint, open->partition,
+                  partitions};
   auto session = svc->second->Open(
       ctx, std::make_shared<SinkImpl>(mailbox_, this, c->id, f.id, seq));
   if (!session.ok()) {
@@ -200,7 +228,8 @@ void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
            std::string(session.status().message()));
     return;
   }
-  c->streams[f.id] = Conn::Stream{open->partition, seq, std::move(*session)};
+  c->streams[f.id] = Conn::Stream{open->partition, std::move(partitions), seq,
+                                  std::move(*session)};
 }
 
 void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "ntl/server/admission.h"
@@ -36,7 +37,10 @@ struct Conn {
     uint64_t seq;
   };
   struct Stream {
-    std::string partition;
+    std::string partition;  // empty for a client-wide stream
+    // The partitions it covers (CallContext::partitions); it ends when any is
+    // unassigned.
+    std::vector<std::string> partitions;
     uint64_t seq;
     std::unique_ptr<StreamSession> session;
   };
@@ -105,6 +109,10 @@ struct Conn {
 
 // HasPartition says whether `partition` is assigned to `record` (calls.cc).
 bool HasPartition(const ClientRecord& record, absl::string_view partition);
+// FirstUnassigned returns the first of `partitions` that is no longer assigned
+// to `record`, or nullptr when all still are.
+const std::string* FirstUnassigned(const ClientRecord& record,
+                                   const std::vector<std::string>& partitions);
 
 // IsCurrentLoop says whether the calling thread is `loop`'s own, so an answer
 // may go to it directly instead of through its mailbox (event_loop.cc).

@@ -736,11 +736,11 @@ void Loop::Revalidate(Conn* c) {
     }
   }
   for (auto it = c->streams.begin(); it != c->streams.end();) {
-    if (!HasPartition(*a.record, it->second.partition)) {
+    if (const std::string* gone =
+            FirstUnassigned(*a.record, it->second.partitions)) {
       wire::Closing cl;
       cl.status = TL_E_PARTITION_NOT_ASSIGNED;
-      cl.message =
-          absl::StrCat("partition '", it->second.partition, "' was unassigned");
+      cl.message = absl::StrCat("partition '", *gone, "' was unassigned");
       SendFrame(c, wire::FrameType::kStreamClose, it->first,
                 wire::EncodeClosing(cl));
       std::unique_ptr<StreamSession> s = std::move(it->second.session);

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace trustlink::ntl::server {
 
@@ -19,7 +20,13 @@ namespace trustlink::ntl::server {
 struct CallContext {
   absl::string_view client_label;
   absl::string_view fingerprint;
+  // Empty for a client-wide stream (one opened without a partition), which
+  // covers every partition in `partitions`.
   absl::string_view partition;
+  // The partitions the call covers: `partition` alone, or for a client-wide
+  // stream every partition assigned to the client when it opened, sorted. The
+  // server closes the stream when any of them is unassigned.
+  absl::Span<const std::string> partitions;
 };
 
 // Responder answers one request. Respond may be called once, from any thread,

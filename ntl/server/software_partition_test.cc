@@ -25,7 +25,8 @@ TEST(SoftwarePartitionTest, Ops) {
   SoftwarePartitionHandler h("master");
   int32_t st = -1;
   std::string out;
-  CallContext ctx{"web1", "AA", "p1"};
+  const std::string p1 = "p1";
+  CallContext ctx{"web1", "AA", p1, absl::MakeConstSpan(&p1, 1)};
   h.HandleRequest(ctx, kOpEcho, "abc", std::make_unique<Capture>(&st, &out));
   EXPECT_EQ(st, TL_OK);
   EXPECT_EQ(out, "abc");

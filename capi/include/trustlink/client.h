@@ -304,6 +304,19 @@ TL_EXPORT tl_status tl_client_stream_open(tl_client *client, int32_t slot,
                                           tl_stream_close_cb on_close,
                                           void *userdata,
                                           uint64_t *out_stream) TL_NOEXCEPT;
+/* tl_client_server_stream_open opens a client-wide byte stream to `service` on
+ * server number `server` (0 .. tl_client_server_count - 1): one stream that
+ * covers every partition assigned to this client on that server when it opens
+ * (the "pkcs11" service serves all their tokens on it). The server closes it
+ * with TL_E_PARTITION_NOT_ASSIGNED as soon as any of those partitions is
+ * unassigned, and refuses it when none is assigned. Callbacks, the stream
+ * handle and the other calls are as for tl_client_stream_open.
+ * TL_E_NOT_FOUND for a server number out of range, TL_E_UNAVAILABLE when that
+ * server's link is down. */
+TL_EXPORT tl_status tl_client_server_stream_open(
+    tl_client *client, size_t server, const char *service,
+    tl_stream_data_cb on_data, tl_stream_close_cb on_close, void *userdata,
+    uint64_t *out_stream) TL_NOEXCEPT;
 /* tl_client_stream_send queues data_len bytes of data (copied) on the stream.
  * Returns TL_OK once queued, which does not mean the server has read them.
  * Returns TL_E_NOT_FOUND when the stream has already ended, which the caller

@@ -4,12 +4,13 @@
  * Include <trustlink/trustlink.h> rather than this file.
  *
  * Two client-side pieces for tools such as `vtl p11`:
- *   - tl_p11_setup writes p11-kit module configs, one per assigned partition,
- * whose `remote: |<bridge command> -server S -partition P` line makes
- * p11-kit-proxy.so show the partition as a slot;
+ *   - tl_p11_setup writes p11-kit module configs, one per server, whose
+ * `remote: |<bridge command> -server S` line makes p11-kit-proxy.so show every
+ * partition assigned on S as a slot (or one per partition, `-partition P`);
  *   - tl_p11_bridge joins the bridge command's stdin and stdout to a byte
- * stream to the partition's "pkcs11" service, which the caller opens with its
- * own stream API and feeds through tl_p11_bridge_deliver / tl_p11_bridge_end.
+ * stream to the "pkcs11" service, which the caller opens with its own stream
+ * API (tl_client_server_stream_open or tl_client_stream_open) and feeds
+ * through tl_p11_bridge_deliver / tl_p11_bridge_end.
  */
 #ifndef TRUSTLINK_PKCS11_H_
 #define TRUSTLINK_PKCS11_H_
@@ -50,15 +51,26 @@ TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup *setup,
 TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup *setup,
                                                 const char *arg) TL_NOEXCEPT;
 
-/* tl_p11_setup_add_partition adds partition on server. Names are checked by
- * tl_p11_setup_write (TL_E_NAME_INVALID). Both strings are copied. */
+/* tl_p11_setup_add_partition adds one module for partition on server
+ * (trustlink-<server>-<partition>.module, bridge command ending in "-server S
+ * -partition P"). Names are checked by tl_p11_setup_write (TL_E_NAME_INVALID);
+ * an empty partition is refused here. Both strings are copied. */
 TL_EXPORT tl_status tl_p11_setup_add_partition(
     tl_p11_setup *setup, const char *server, const char *partition) TL_NOEXCEPT;
 
-/* tl_p11_setup_write writes trustlink-<server>-<partition>.module for every
- * partition added, each atomically, and removes trustlink-*.module files for
- * partitions not added. Other files are never touched. On success it writes the
- * number of files written and removed. */
+/* tl_p11_setup_add_server adds one module for every partition assigned to this
+ * client on server: trustlink-<server>.module, whose bridge command ends in
+ * "-server S" and opens one client-wide stream (tl_client_server_stream_open),
+ * so a partition assigned later appears without running setup again. The name
+ * is checked by tl_p11_setup_write (TL_E_NAME_INVALID). server is copied. */
+TL_EXPORT tl_status tl_p11_setup_add_server(tl_p11_setup *setup,
+                                            const char *server) TL_NOEXCEPT;
+
+/* tl_p11_setup_write writes trustlink-<server>.module for every server and
+ * trustlink-<server>-<partition>.module for every partition added, each
+ * atomically, and removes the other trustlink-*.module files. Other files are
+ * never touched. On success it writes the number of files written and removed.
+ */
 TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup *setup,
                                        size_t *out_num_written,
                                        size_t *out_num_removed) TL_NOEXCEPT;
@@ -126,7 +138,7 @@ TL_EXPORT tl_status tl_p11_bridge_last_error(const tl_p11_bridge *bridge,
 
 /* ---- Appliance side ----------------------------------------------------
  *
- * Every partition's PKCS#11 token is a SoftHSM2 token directory under
+ * Every partition's PKCS#11 token is a SoftHSM2 token in one token directory,
  * <appliance root>/pkcs11/partitions/<partition>/ (the registry owns
  * <appliance root>/partitions/). The "pkcs11" stream service serves a
  * partition's token with `p11-kit remote` to clients it is assigned to. */
@@ -176,10 +188,12 @@ TL_EXPORT tl_status tl_p11_tokens_last_error(const tl_p11_tokens *tokens,
                                              size_t *out_len) TL_NOEXCEPT;
 
 /* tl_p11_service is the appliance's "pkcs11" stream service: one
- * `p11-kit remote` process per stream, serving only the stream's partition
- * token. The server opens a stream only on a partition assigned to the client
- * and closes it when the assignment is revoked (or the partition deleted); the
- * service then ends that process. Thread safety: safe from any thread. */
+ * `p11-kit remote` process per stream, serving only the tokens of the
+ * partitions the stream covers (one, or every partition assigned to the client
+ * for a client-wide stream). The server opens a stream only on partitions
+ * assigned to the client and closes it when any of those assignments is
+ * revoked (or the partition deleted); the service then ends that process.
+ * Thread safety: safe from any thread. */
 typedef struct tl_p11_service tl_p11_service;
 
 /* tl_p11_service_new makes a service that is not yet open. Fails only with

@@ -39,7 +39,10 @@ typedef void (*tl_server_request_fn)(void *userdata, const char *client_label,
                                      tl_server_responder *responder);
 
 /* tl_server_stream_open_fn decides whether to open a stream to the service for
- * client `client_label` on `partition`. Return TL_OK and set
+ * client `client_label` on `partition`. `partition` is "" for a client-wide
+ * stream (opened with tl_client_server_stream_open), which covers every
+ * partition assigned to the client; tl_server_stream_partition lists them.
+ * Return TL_OK and set
  * *out_stream_userdata to accept; any other code refuses the stream with that
  * code. Runs on a loop thread; must not block. */
 typedef tl_status (*tl_server_stream_open_fn)(void *userdata,
@@ -165,6 +168,18 @@ TL_EXPORT tl_status tl_server_add_stream_service(
 TL_EXPORT tl_status tl_server_stream_send(tl_server_stream *stream,
                                           const uint8_t *data,
                                           size_t data_len) TL_NOEXCEPT;
+/* tl_server_stream_num_partitions writes how many partitions `stream` covers:
+ * 1 for a stream opened on a partition, every partition assigned to the client
+ * when it opened for a client-wide one. The server closes the stream
+ * (TL_E_PARTITION_NOT_ASSIGNED) as soon as any of them is unassigned. */
+TL_EXPORT tl_status tl_server_stream_num_partitions(
+    const tl_server_stream *stream, size_t *out) TL_NOEXCEPT;
+/* tl_server_stream_partition writes the name of the index'th partition
+ * `stream` covers (sorted), borrowed from `stream` until its close callback
+ * returns. TL_E_INVALID_ARGUMENT for an index out of range. */
+TL_EXPORT tl_status tl_server_stream_partition(const tl_server_stream *stream,
+                                               size_t index,
+                                               const char **out) TL_NOEXCEPT;
 /* tl_server_stream_close ends `stream` with `status` and `message` (may be
  * NULL); the close callback follows. */
 TL_EXPORT tl_status tl_server_stream_close(tl_server_stream *stream,
