@@ -18,6 +18,7 @@
 #include "ntl/server/htl_worker.h"
 #include "ntl/server/log_limiter.h"
 #include "ntl/server/preauth_pool.h"
+#include "ntl/server/ticket_key_ring.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 
@@ -172,7 +173,7 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
   SSL_CTX_set_session_psk_dhe_timeout(ctx, secs);
   const absl::Time not_after = cred->not_after;
   t->tickets = std::make_unique<TicketKeys>(
-      options_.ticket_key_rotation,
+      ticket_ring_, cred->fingerprint,
       [not_after](SSL* ssl, const SSL_SESSION* session) {
         if (absl::Now() >= not_after) {
           return false;
@@ -344,6 +345,12 @@ absl::Status Server::Start() {
                  TL_E_FAILED_PRECONDITION,
                  "the NTLS server is already started");
   }
+  internal_engine::TicketKeyRingOptions ring_options;
+  ring_options.rotation = options_.ticket_key_rotation;
+  ring_options.dir = options_.ticket_key_dir;
+  ring_options.log = [this](absl::string_view line) { Log(line); };
+  ticket_ring_ = internal_engine::TicketKeyRing::Open(std::move(ring_options),
+                                                      absl::Now());
   if (RefreshTls() == 0 || CurrentTls() == nullptr) {
     return Error(
         absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
