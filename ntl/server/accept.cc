@@ -74,9 +74,9 @@ void Loop::Accept() {
     std::string peer;
     PeerOf(addr, &peer_ip, &peer);
     const uint64_t id = ++next_id_;
-    PoolDecision d = server_->JoinPool(peer_ip, index_, id);
+    PoolDecision d = server_->JoinPool(peer_ip, index_, id, fd);
     if (!d.admitted) {
-      RefuseAtAccept(fd, peer, d.rule);
+      RefuseAtAccept(fd, peer, d.rule, d.busy);
       continue;
     }
     if (!SetUpConn(id, fd, peer_ip, peer, d.ticket)) {
@@ -86,12 +86,17 @@ void Loop::Accept() {
   }
 }
 
-void Loop::RefuseAtAccept(int fd, const std::string& peer, const char* rule) {
+void Loop::RefuseAtAccept(int fd, const std::string& peer, const char* rule,
+                          bool busy) {
   server_->LogStranger(
       "refused-cap",
       absl::StrCat("refused peer=", peer, " rule=unauthenticated-cap cap=",
                    rule, " reason=\"", CapText(rule, server_->limits_),
-                   ", all of them registered clients' handshakes\""));
+                   busy ? ", each waiting for the appliance to read its "
+                          "handshake (a burst of connections); the client "
+                          "retries"
+                        : ", all of them registered clients' handshakes",
+                   "\""));
   // A fatal alert record in the clear, as a server may send before its
   // ServerHello: TLS 1.2 record version, length 2, level fatal, user_canceled.
   static const unsigned char kAlert[] = {0x15, 0x03, 0x03, 0x00,

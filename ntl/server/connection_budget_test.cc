@@ -177,6 +177,60 @@ TEST_F(ConnectionBudgetTest,
   EXPECT_EQ(server_->GetStatus().unauthenticated, 3);
 }
 
+// A fleet behind one NAT address reconnecting with tickets (issue 16,
+// "Storms"): each resumed handshake proves a registered client on its first
+// flight, so it leaves the per-source count at once and none is evicted,
+// however many are mid-handshake together; strangers from the same address
+// are still capped.
+TEST_F(ConnectionBudgetTest, ResumingClientsBehindOneAddressAreNotCapped) {
+  ServerOptions o;
+  o.max_unauthenticated_per_ip = 2;
+  StartServer(o);
+  bssl::UniquePtr<SSL_SESSION> ticket;
+  {
+    testing::Frame answer;
+    auto first = Link("127.0.0.2", &answer);
+    ASSERT_NE(first, nullptr);
+    ASSERT_NE(first->session(), nullptr);
+    SSL_SESSION_up_ref(first->session());
+    ticket.reset(first->session());
+  }
+  TestClientOptions paused = Opts("127.0.0.2");
+  paused.session = ticket.get();
+  paused.pause_after_server_flight = true;
+  std::vector<std::unique_ptr<TestClient>> fleet;
+  for (int i = 0; i < 6; ++i) {  // three times the per-source cap
+    auto c = TestClient::Connect(server_->port(), paused);
+    ASSERT_TRUE(c.ok()) << "client " << i << ": " << c.status();
+    fleet.push_back(std::move(*c));
+  }
+  // Three strangers: the proven six do not count against the address, so the
+  // third stranger, not the first, meets the cap of two.
+  std::vector<int> strangers;
+  const int unauthenticated[] = {7, 8, 8};
+  for (int expected : unauthenticated) {
+    const int fd = IdleConnection(server_->port(), "127.0.0.2");
+    ASSERT_GE(fd, 0);
+    strangers.push_back(fd);
+    fds_.push_back(fd);
+    EXPECT_TRUE(WaitFor(
+        [&] { return server_->GetStatus().unauthenticated == expected; },
+        absl::Seconds(5)))
+        << "expected " << expected << ", have "
+        << server_->GetStatus().unauthenticated;
+  }
+  for (size_t i = 0; i < fleet.size(); ++i) {
+    ASSERT_TRUE(fleet[i]->FinishHandshake().ok()) << "client " << i;
+    EXPECT_TRUE(fleet[i]->resumed());
+    auto f = fleet[i]->Hello();
+    ASSERT_TRUE(f.ok()) << "client " << i << ": " << f.status();
+    EXPECT_EQ(f->type, wire::FrameType::kWelcome);
+  }
+  EXPECT_FALSE(log_.Contains("evicted peer=127.0.0.2", "cap=total"));
+  EXPECT_EQ(ReadAlert(strangers[0]), SSL_AD_USER_CANCELLED);
+  EXPECT_EQ(log_.Count("evicted peer=127.0.0.2"), 1u);
+}
+
 TEST_F(ConnectionBudgetTest, FullTotalEvictsFromTheSourceHoldingTheMost) {
   ServerOptions o;
   o.max_unauthenticated = 6;

@@ -94,6 +94,22 @@ bool Loop::Promote(Conn* c) {
   return true;
 }
 
+void Loop::ProtectIfResumed(Conn* c) {
+  // A resumption is decided on the client's first flight: the ticket opened
+  // under this server's key, its session's certificate passed admission (the
+  // ticket filter), and the PSK binder proved the client holds that
+  // session's secret (BoringSSL checks the binder before it marks the
+  // session reused). That is a registered client proven as surely as by a
+  // finished full handshake, one round trip earlier: in a reconnect storm
+  // the pool stops counting it against its source address at once, so a
+  // fleet behind one NAT address is not capped like a stranger.
+  if (c->pool_protected || !SSL_session_reused(c->ssl.get())) {
+    return;
+  }
+  c->pool_protected = true;
+  server_->ProtectInPool(c->pool_ticket);
+}
+
 void Loop::OnHandshakeDone(Conn* c) {
   const absl::string_view leaf =
       LeafCertificateDer(SSL_get0_peer_certificates(c->ssl.get()));

@@ -250,11 +250,11 @@ bool Server::IsServed(absl::string_view fp) {
 }
 
 internal_engine::PoolDecision Server::JoinPool(const std::string& ip, int loop,
-                                               uint64_t conn_id) {
+                                               uint64_t conn_id, int fd) {
   internal_engine::PoolDecision d;
   {
     internal::MutexLock lock(&stats_mu_);
-    d = pool_->Join(ip, loop, conn_id);
+    d = pool_->Join(ip, loop, conn_id, fd);
   }
   if (d.evicted) {
     Loop* victim_loop = loops_[static_cast<size_t>(d.victim.loop)].get();

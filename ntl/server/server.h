@@ -199,7 +199,7 @@ class Server {
   // JoinPool counts a new connection as not yet admitted (preauth_pool.h);
   // a connection it evicts is closed through its loop's mailbox.
   internal_engine::PoolDecision JoinPool(const std::string& ip, int loop,
-                                         uint64_t conn_id);
+                                         uint64_t conn_id, int fd);
   void LeavePool(uint64_t ticket);
   void ProtectInPool(uint64_t ticket);
   // TryClientConnected counts an admitted link of `record` unless the total
