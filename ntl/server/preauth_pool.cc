@@ -90,19 +90,20 @@ PoolDecision PreAuthPool::Join(const std::string& ip, int loop,
     // flooder behind one address never costs another address anything, and
     // a registered client behind the same NAT address still gets in (the
     // stalled connections are the oldest). A connection whose input is still
-    // unread waits on the server, not the server on it: it is not evicted,
-    // and when all are like it the newcomer is refused instead (a storm of
-    // clients behind one address then queues instead of thrashing).
-    d.rule = "per-source";
+    // unread waits on the server, not the server on it: it is not evicted.
+    // When the oldest all wait on the server, the source is not stalling but
+    // arriving in a burst (a fleet reconnecting behind one address): the
+    // newcomer is admitted over the source's cap, within the total, rather
+    // than refused into a backoff.
     auto it = OldestIdle(&own->second);
-    if (it == own->second.end()) {
-      d.busy = true;
-      return d;
+    if (it != own->second.end()) {
+      d.rule = "per-source";
+      Unlink(it->first, &d.victim);
+      --total_;
+      d.evicted = true;
     }
-    Unlink(it->first, &d.victim);
-    --total_;
-    d.evicted = true;
-  } else if (total_ >= max_total_) {
+  }
+  if (!d.evicted && total_ >= max_total_) {
     d.rule = "total";
     uint64_t victim = 0;
     if (!TotalVictim(&victim)) {

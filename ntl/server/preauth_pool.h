@@ -58,10 +58,12 @@ class PreAuthPool {
         busy_(std::move(busy)) {}
 
   // Join counts a new connection from `ip`. At the per-source cap the oldest
-  // idle unproven connection of the same source makes room; at the total cap,
-  // the oldest idle unproven one of the source holding the most unproven
-  // ones. The victim leaves the pool at once (its loop closes it); with no
-  // victim to take, the new connection is refused.
+  // idle unproven connection of the same source makes room (when the oldest
+  // all wait on the server, none does: a burst is admitted over the source's
+  // cap); at the total cap, the oldest idle unproven one of the source
+  // holding the most unproven ones. The victim leaves the pool at once (its
+  // loop closes it); with no victim to take at the total cap, the new
+  // connection is refused.
   PoolDecision Join(const std::string& ip, int loop, uint64_t conn_id,
                     int fd = -1);
   // Leave removes a connection; false when it was already evicted.

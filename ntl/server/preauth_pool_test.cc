@@ -102,18 +102,23 @@ TEST(PreAuthPoolTest, PerSourceCapPassesOverConnectionsWaitingOnTheServer) {
 }
 
 // When every connection of the source waits on the server (a storm behind
-// one address), the newcomer is refused rather than a queued one evicted:
-// the queue drains instead of thrashing.
-TEST(PreAuthPoolTest, AllWaitingOnTheServerRefusesTheNewcomer) {
-  PreAuthPool pool(100, 2, [](const PoolEntry&) { return true; });
+// one address), none is evicted and the newcomer is not refused into a
+// backoff either: it is admitted over the source's cap, within the total,
+// where it is refused only when nothing there can make room.
+TEST(PreAuthPoolTest, ABurstWaitingOnTheServerIsAdmittedWithinTheTotal) {
+  PreAuthPool pool(3, 2, [](const PoolEntry&) { return true; });
   pool.Join("10.0.0.1", 0, 1);
   pool.Join("10.0.0.1", 0, 2);
   PoolDecision d = pool.Join("10.0.0.1", 0, 3);
+  EXPECT_TRUE(d.admitted);
+  EXPECT_FALSE(d.evicted);
+  EXPECT_EQ(pool.total(), 3u);
+  d = pool.Join("10.0.0.1", 0, 4);
   EXPECT_FALSE(d.admitted);
   EXPECT_FALSE(d.evicted);
-  EXPECT_STREQ(d.rule, "per-source");
+  EXPECT_STREQ(d.rule, "total");
   EXPECT_TRUE(d.busy);
-  EXPECT_EQ(pool.total(), 2u);
+  EXPECT_EQ(pool.total(), 3u);
 }
 
 TEST(PreAuthPoolTest, TotalCapPassesOverABusyHeaviestSource) {
