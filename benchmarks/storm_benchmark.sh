@@ -64,9 +64,9 @@ if (( SOURCES > 1 )); then "$NTLSH" --root "$APP" ntls ipcheck disable >/dev/nul
 
 START_NTLSD="'$NTLSD' --root '$APP' --name 127.0.0.1 --listen 127.0.0.1:$PORT --threads 2 --daemon --pidfile '$APP/ntlsd.pid' --log '$LOG'"
 eval "$START_NTLSD" || fail "ntlsd did not start"
-# kill -9, wait for the process to be gone (its lock and port free), start a new one;
-# --daemon returns once it serves.
-KILL_RESTART="pid=\$(cat '$APP/ntlsd.pid'); kill -9 \$pid; while kill -0 \$pid 2>/dev/null; do sleep 0.005; done; $START_NTLSD"
+# kill -9, wait (at most 5 s) for the process to be gone, its lock and port free, then
+# start a new one; --daemon returns once it serves.
+KILL_RESTART="pid=\$(cat '$APP/ntlsd.pid'); kill -9 \$pid; for _ in \$(seq 1000); do kill -0 \$pid 2>/dev/null || break; sleep 0.005; done; $START_NTLSD"
 SERVICE_RESTART="'$NTLSH' --root '$APP' service restart ntls >/dev/null"
 
 status=0
