@@ -34,6 +34,10 @@ namespace {
 // gets a goaway that says so rather than a bare ALPN alert.
 const absl::string_view kServedAlpn[] = {tls::kAlpnNtl, tls::kAlpnHtl};
 constexpr uint8_t kSessionIdContext[] = "trustlink-ntls";
+// The listen queue: a reconnect storm waits here, in order, while the
+// pre-authentication pool is full of handshakes being served (accept.cc,
+// HoldAcceptForBurst). The kernel caps it at net.core.somaxconn.
+constexpr int kListenBacklog = 4096;
 
 // VerifyClient pins by registration instead of by CA: any certificate may reach
 // this point (it proved key possession in the handshake), and admission
@@ -390,7 +394,7 @@ absl::Status Server::Start() {
     setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
   }
   if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0 ||
-      listen(listen_fd_, 1024) != 0) {
+      listen(listen_fd_, kListenBacklog) != 0) {
     const int e = errno;
     close(listen_fd_);
     listen_fd_ = -1;

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -309,6 +311,76 @@ TEST_F(ServerTest, ResumptionReadmitsAndRefusesDeregisteredClient) {
     EXPECT_FALSE(f.ok());
     EXPECT_EQ((*c)->alert(), SSL_AD_CERTIFICATE_UNKNOWN);
   }
+}
+
+// TicketOf returns the newest ticket the server issued to `c`, or null.
+bssl::UniquePtr<SSL_SESSION> TicketOf(TestClient* c) {
+  if (c == nullptr || c->session() == nullptr) {
+    return nullptr;
+  }
+  SSL_SESSION_up_ref(c->session());
+  return bssl::UniquePtr<SSL_SESSION>(c->session());
+}
+
+// TempDir makes a directory under the test's tmp dir.
+std::string TempDir() {
+  std::string tmpl = std::string(getenv("TEST_TMPDIR")) + "/keys.XXXXXX";
+  return mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
+}
+
+// Issue 16, "Storms": with a ticket key directory (ntlsd's <root>/server) a
+// client resumes on the restarted server.
+TEST_F(ServerTest, AClientResumesAfterTheServerRestarts) {
+  ServerOptions o;
+  o.ticket_key_dir = TempDir();
+  StartServer(o);
+  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
+  ASSERT_NE(ticket, nullptr);
+  server_->Shutdown(absl::Seconds(1));
+  StartServer(o);
+  TestClientOptions resume = Opts();
+  resume.session = ticket.get();
+  auto c = Admitted(resume);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->resumed());
+  EXPECT_TRUE(log_.Contains("authenticated", "resumed=yes"));
+  EXPECT_TRUE(log_.Contains("ticket-keys loaded"));
+}
+
+// Without a key directory the keys die with the server (the behaviour before,
+// and still an embedder's default): the reconnect is a full handshake.
+TEST_F(ServerTest, WithoutATicketKeyDirectoryARestartCostsAFullHandshake) {
+  StartServer();
+  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
+  ASSERT_NE(ticket, nullptr);
+  server_->Shutdown(absl::Seconds(1));
+  StartServer();
+  TestClientOptions resume = Opts();
+  resume.session = ticket.get();
+  auto c = Admitted(resume);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->resumed());
+}
+
+// The master keys are shared, but each certificate derives its own: a ticket
+// issued under one server certificate never resumes under another.
+TEST_F(ServerTest, ATicketNeverResumesUnderAnotherCertificate) {
+  ServerOptions o;
+  o.ticket_key_dir = TempDir();
+  StartServer(o);
+  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
+  ASSERT_NE(ticket, nullptr);
+  server_->Shutdown(absl::Seconds(1));
+  auto other = ServerCredential::FromPem(ReadFixture("server_p256.cert.pem"),
+                                         ReadFixture("server_p256.key.pem"));
+  ASSERT_TRUE(other.ok()) << other.status();
+  credentials_->Set(*other, nullptr);
+  StartServer(o);
+  TestClientOptions resume = Opts();
+  resume.session = ticket.get();
+  auto c = Admitted(resume);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->resumed());
 }
 
 TEST_F(ServerTest, ServerCertificateRegenKeepsOverlapThenDropsOldLinks) {
