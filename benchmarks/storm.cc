@@ -213,6 +213,9 @@ class Storm {
     ev.events = EPOLLOUT | EPOLLIN;
     ev.data.u32 = static_cast<uint32_t>(l->index);
     epoll_ctl(epoll_, EPOLL_CTL_ADD, l->fd, &ev);
+    // The ClientHello goes out at once, as a client's does: on loopback the
+    // connection is usually up already, and if not the write waits for it.
+    Drive(l, 0);
   }
 
   void Drive(Link* l, uint32_t events) {

@@ -105,6 +105,17 @@ class ServerTest : public ::testing::Test {
     return std::move(*c);
   }
 
+  // RestartAndOffer shuts the server down, starts a new one with `o` (as
+  // ntlsd's restarts do) and says whether a link offering `ticket` resumed.
+  bool RestartAndOffer(ServerOptions o, SSL_SESSION* ticket) {
+    server_->Shutdown(absl::Seconds(1));
+    StartServer(o);
+    TestClientOptions resume = Opts();
+    resume.session = ticket;
+    auto c = Admitted(resume);
+    return c != nullptr && c->resumed();
+  }
+
   // ExpectAlert: the server refuses with `alert` during or right after the
   // handshake.
   void ExpectAlert(TestClientOptions o, int alert) {
@@ -336,13 +347,7 @@ TEST_F(ServerTest, AClientResumesAfterTheServerRestarts) {
   StartServer(o);
   bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
   ASSERT_NE(ticket, nullptr);
-  server_->Shutdown(absl::Seconds(1));
-  StartServer(o);
-  TestClientOptions resume = Opts();
-  resume.session = ticket.get();
-  auto c = Admitted(resume);
-  ASSERT_NE(c, nullptr);
-  EXPECT_TRUE(c->resumed());
+  EXPECT_TRUE(RestartAndOffer(o, ticket.get()));
   EXPECT_TRUE(log_.Contains("authenticated", "resumed=yes"));
   EXPECT_TRUE(log_.Contains("ticket-keys loaded"));
 }
@@ -353,13 +358,7 @@ TEST_F(ServerTest, WithoutATicketKeyDirectoryARestartCostsAFullHandshake) {
   StartServer();
   bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
   ASSERT_NE(ticket, nullptr);
-  server_->Shutdown(absl::Seconds(1));
-  StartServer();
-  TestClientOptions resume = Opts();
-  resume.session = ticket.get();
-  auto c = Admitted(resume);
-  ASSERT_NE(c, nullptr);
-  EXPECT_FALSE(c->resumed());
+  EXPECT_FALSE(RestartAndOffer(ServerOptions(), ticket.get()));
 }
 
 // The master keys are shared, but each certificate derives its own: a ticket
@@ -370,17 +369,11 @@ TEST_F(ServerTest, ATicketNeverResumesUnderAnotherCertificate) {
   StartServer(o);
   bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
   ASSERT_NE(ticket, nullptr);
-  server_->Shutdown(absl::Seconds(1));
   auto other = ServerCredential::FromPem(ReadFixture("server_p256.cert.pem"),
                                          ReadFixture("server_p256.key.pem"));
   ASSERT_TRUE(other.ok()) << other.status();
   credentials_->Set(*other, nullptr);
-  StartServer(o);
-  TestClientOptions resume = Opts();
-  resume.session = ticket.get();
-  auto c = Admitted(resume);
-  ASSERT_NE(c, nullptr);
-  EXPECT_FALSE(c->resumed());
+  EXPECT_FALSE(RestartAndOffer(o, ticket.get()));
 }
 
 TEST_F(ServerTest, ServerCertificateRegenKeepsOverlapThenDropsOldLinks) {
