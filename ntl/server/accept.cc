@@ -77,11 +77,8 @@ void Loop::Accept() {
     PoolDecision d = server_->JoinPool(peer_ip, index_, id, fd);
     if (!d.admitted) {
       RefuseAtAccept(fd, peer, d.rule, d.busy);
-      if (d.busy) {
-        HoldAcceptForBurst();
-        return;
-      }
-      continue;
+      HoldAcceptForBurst();
+      return;
     }
     if (!SetUpConn(id, fd, peer_ip, peer, d.ticket)) {
       server_->LeavePool(d.ticket);
@@ -158,10 +155,12 @@ void Loop::HoldAcceptForBurst() {
   if (accept_paused_ || !listening_) {
     return;
   }
-  // The pool is full of connections whose handshakes this appliance has not
-  // read yet: a burst, not a flood of stalls. Accepting on would only refuse
-  // each next one into its client's backoff; left in the kernel's listen
-  // queue they wait, in order, for the pool to drain (a tick, or a close).
+  // The pool had nothing to evict: it is full of handshakes this appliance
+  // has not read yet, or of proven registered clients about to be admitted
+  // (a burst, such as a fleet reconnecting after a restart; stalled strangers
+  // would have been evicted). Accepting on would only refuse each next one
+  // into its client's backoff; left in the kernel's listen queue they wait,
+  // in order, for the pool to drain (a tick, or a close).
   accept_paused_ = true;
   accept_resume_at_ = absl::Now() + server_->options_.tick;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);

@@ -138,9 +138,8 @@ class Loop {
   // listener level-triggered, accepting on would spin.
   void PauseAccept(int error);
   // HoldAcceptForBurst stops accepting until the next tick (or a close) after
-  // the total cap refused a connection because the pool was full of
-  // handshakes not yet read: the rest of the burst waits in the listen queue
-  // instead of being refused.
+  // the pool refused a connection (it had nothing to evict): the rest of the
+  // burst waits in the listen queue instead of being refused.
   void HoldAcceptForBurst();
   void ResumeAccept();
   // Promote moves an admitted connection from the pool to its client's links,
