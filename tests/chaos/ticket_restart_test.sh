@@ -41,6 +41,8 @@ free_port() {
 start_ntlsd() {
   local deadline=$(( $(now_ms) + 10000 )) before
   before=$(grep -c "ntlsd: ready" "$LOG" || true)
+  # Its stderr goes to the same log (appended), so a start failure shows in one place.
+  # shellcheck disable=SC2094
   "$NTLSD" --root "$APP" --name 127.0.0.1 --listen "127.0.0.1:$PORT" --threads 1 \
     --log "$LOG" 2>>"$LOG" &
   NTLSD_PID=$!
