@@ -7,8 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -81,7 +85,9 @@ class ConnectionBudgetTest : public ::testing::Test {
   void StartServer(ServerOptions o) {
     o.listen_address = "127.0.0.1";
     o.port = 0;
-    o.threads = 2;
+    if (o.threads == 0) {
+      o.threads = 2;
+    }
     o.log = [this](absl::string_view l) { log_.Add(l); };
     auto s = Server::Create(o, directory_, credentials_);
     ASSERT_TRUE(s.ok()) << s.status();
@@ -229,6 +235,70 @@ TEST_F(ConnectionBudgetTest, ResumingClientsBehindOneAddressAreNotCapped) {
   EXPECT_FALSE(log_.Contains("evicted peer=127.0.0.2", "cap=total"));
   EXPECT_EQ(ReadAlert(strangers[0]), SSL_AD_USER_CANCELLED);
   EXPECT_EQ(log_.Count("evicted peer=127.0.0.2"), 1u);
+}
+
+// ListenQueueLength is how many connections wait in the accept queue of the
+// IPv4 listener on `port` (/proc/net/tcp's rx_queue of a LISTEN socket), or
+// -1 when there is no such listener.
+int ListenQueueLength(uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // the header
+  char want[8];
+  std::snprintf(want, sizeof(want), ":%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, state, queues;
+    f >> sl >> local >> remote >> state >> queues;
+    if (state == "0A" && local.size() > 5 &&
+        local.compare(local.size() - 5, 5, want) == 0) {
+      return static_cast<int>(
+          std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16));
+    }
+  }
+  return -1;
+}
+
+// When the pool has nothing to evict (here: full of proven clients that have
+// not said hello yet), one newcomer is refused and the rest of the burst waits
+// in the listen queue, accepted as soon as the pool has room, instead of each
+// being refused into its client's backoff.
+TEST_F(ConnectionBudgetTest,
+       ABurstWaitsInTheListenQueueWhenNothingCanBeEvicted) {
+  ServerOptions o;
+  o.max_unauthenticated = 2;
+  o.threads = 1;
+  o.tick = absl::Seconds(30);  // only the pool draining resumes accepting
+  StartServer(o);
+  std::vector<std::unique_ptr<TestClient>> held;
+  for (int i = 0; i < 2; ++i) {
+    auto c = TestClient::Connect(server_->port(), Opts("127.0.0.1"));
+    ASSERT_TRUE(c.ok()) << c.status();
+    held.push_back(std::move(*c));
+  }
+  ASSERT_TRUE(WaitFor([&] { return log_.Count("authenticated peer=") == 2; },
+                      absl::Seconds(5)));
+  auto refused = TestClient::Connect(server_->port(), Opts("127.0.0.2"));
+  ASSERT_FALSE(refused.ok());
+  absl::StatusOr<std::unique_ptr<TestClient>> queued;
+  std::thread late([&] {
+    queued = TestClient::Connect(server_->port(), Opts("127.0.0.2"));
+  });
+  // Old behaviour: accepted at once and refused like the one before.
+  EXPECT_TRUE(WaitFor([&] { return ListenQueueLength(server_->port()) == 1; },
+                      absl::Seconds(5)))
+      << "queue " << ListenQueueLength(server_->port());
+  for (auto& c : held) {
+    auto f = c->Hello();
+    ASSERT_TRUE(f.ok()) << f.status();
+    EXPECT_EQ(f->type, wire::FrameType::kWelcome);
+  }
+  late.join();
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  auto f = (*queued)->Hello();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, wire::FrameType::kWelcome);
+  EXPECT_EQ(log_.Count("rule=unauthenticated-cap"), 1u);
 }
 
 TEST_F(ConnectionBudgetTest, FullTotalEvictsFromTheSourceHoldingTheMost) {

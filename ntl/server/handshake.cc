@@ -91,6 +91,9 @@ bool Loop::Promote(Conn* c) {
   }
   c->unauthenticated = false;
   server_->LeavePool(c->pool_ticket);
+  if (accept_paused_) {
+    ResumeAccept();  // the pool has room again; a held burst goes on
+  }
   return true;
 }
 
