@@ -160,7 +160,7 @@ void Loop::HoldAcceptForBurst() {
   // (a burst, such as a fleet reconnecting after a restart; stalled strangers
   // would have been evicted). Accepting on would only refuse each next one
   // into its client's backoff; left in the kernel's listen queue they wait,
-  // in order, for the pool to drain (a tick, or a close).
+  // in order, for the pool to drain (an admission, a close, or a tick).
   accept_paused_ = true;
   accept_resume_at_ = absl::Now() + server_->options_.tick;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);

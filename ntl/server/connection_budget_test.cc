@@ -122,6 +122,27 @@ class ConnectionBudgetTest : public ::testing::Test {
     return o;
   }
 
+  // HoldProvenClients makes `n` registered clients from 127.0.0.1 finish
+  // their handshakes (proven, so never evicted) without saying hello, and
+  // waits until the server has authenticated them; fewer on failure.
+  std::vector<std::unique_ptr<TestClient>> HoldProvenClients(int n) {
+    std::vector<std::unique_ptr<TestClient>> held;
+    for (int i = 0; i < n; ++i) {
+      auto c = TestClient::Connect(server_->port(), Opts("127.0.0.1"));
+      EXPECT_TRUE(c.ok()) << c.status();
+      if (!c.ok()) {
+        return held;
+      }
+      held.push_back(std::move(*c));
+    }
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return log_.Count("authenticated peer=") == static_cast<size_t>(n);
+        },
+        absl::Seconds(5)));
+    return held;
+  }
+
   // Link connects and says hello; returns the client and the server's answer.
   std::unique_ptr<TestClient> Link(const std::string& source_ip,
                                    testing::Frame* answer) {
@@ -270,14 +291,8 @@ TEST_F(ConnectionBudgetTest,
   o.threads = 1;
   o.tick = absl::Seconds(30);  // only the pool draining resumes accepting
   StartServer(o);
-  std::vector<std::unique_ptr<TestClient>> held;
-  for (int i = 0; i < 2; ++i) {
-    auto c = TestClient::Connect(server_->port(), Opts("127.0.0.1"));
-    ASSERT_TRUE(c.ok()) << c.status();
-    held.push_back(std::move(*c));
-  }
-  ASSERT_TRUE(WaitFor([&] { return log_.Count("authenticated peer=") == 2; },
-                      absl::Seconds(5)));
+  std::vector<std::unique_ptr<TestClient>> held = HoldProvenClients(2);
+  ASSERT_EQ(held.size(), 2u);
   auto refused = TestClient::Connect(server_->port(), Opts("127.0.0.2"));
   ASSERT_FALSE(refused.ok());
   absl::StatusOr<std::unique_ptr<TestClient>> queued;
@@ -322,14 +337,8 @@ TEST_F(ConnectionBudgetTest, RefusalWithNothingToEvictIsToldInATlsAlert) {
   StartServer(o);
   // Two registered clients that proved their key but have not said hello:
   // protected, so a stranger cannot take their place.
-  std::vector<std::unique_ptr<TestClient>> held;
-  for (int i = 0; i < 2; ++i) {
-    auto c = TestClient::Connect(server_->port(), Opts("127.0.0.1"));
-    ASSERT_TRUE(c.ok()) << c.status();
-    held.push_back(std::move(*c));
-  }
-  ASSERT_TRUE(WaitFor([&] { return log_.Count("authenticated peer=") == 2; },
-                      absl::Seconds(5)));
+  std::vector<std::unique_ptr<TestClient>> held = HoldProvenClients(2);
+  ASSERT_EQ(held.size(), 2u);
   auto refused = TestClient::Connect(server_->port(), Opts("127.0.0.2"));
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(absl::StrContains(

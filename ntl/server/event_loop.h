@@ -137,9 +137,10 @@ class Loop {
   // connection closes or ServerOptions::accept_pause has passed; with the
   // listener level-triggered, accepting on would spin.
   void PauseAccept(int error);
-  // HoldAcceptForBurst stops accepting until the next tick (or a close) after
-  // the pool refused a connection (it had nothing to evict): the rest of the
-  // burst waits in the listen queue instead of being refused.
+  // HoldAcceptForBurst stops accepting until a connection of this loop is
+  // admitted or closed, or the next tick, after the pool refused a connection
+  // (it had nothing to evict): the rest of the burst waits in the listen
+  // queue instead of being refused.
   void HoldAcceptForBurst();
   void ResumeAccept();
   // Promote moves an admitted connection from the pool to its client's links,
