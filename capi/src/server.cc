@@ -93,6 +93,8 @@ TL_EXPORT tl_status tl_server_new(const tl_server_options* opts,
         options.listen_address = o->options.listen_address;
         options.port = o->options.port;
       }
+      // Beside the server's own key: tickets then survive ntlsd restarts.
+      options.ticket_key_dir = o->root + "/server";
       auto server = srv::Server::Create(options, dir, *creds);
       if (!server.ok()) {
         return server.status();

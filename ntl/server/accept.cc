@@ -74,10 +74,11 @@ void Loop::Accept() {
     std::string peer;
     PeerOf(addr, &peer_ip, &peer);
     const uint64_t id = ++next_id_;
-    PoolDecision d = server_->JoinPool(peer_ip, index_, id);
+    PoolDecision d = server_->JoinPool(peer_ip, index_, id, fd);
     if (!d.admitted) {
-      RefuseAtAccept(fd, peer, d.rule);
-      continue;
+      RefuseAtAccept(fd, peer, d.rule, d.busy);
+      HoldAcceptForBurst();
+      return;
     }
     if (!SetUpConn(id, fd, peer_ip, peer, d.ticket)) {
       server_->LeavePool(d.ticket);
@@ -86,12 +87,17 @@ void Loop::Accept() {
   }
 }
 
-void Loop::RefuseAtAccept(int fd, const std::string& peer, const char* rule) {
+void Loop::RefuseAtAccept(int fd, const std::string& peer, const char* rule,
+                          bool busy) {
   server_->LogStranger(
       "refused-cap",
       absl::StrCat("refused peer=", peer, " rule=unauthenticated-cap cap=",
                    rule, " reason=\"", CapText(rule, server_->limits_),
-                   ", all of them registered clients' handshakes\""));
+                   busy ? ", each waiting for the appliance to read its "
+                          "handshake (a burst of connections); the client "
+                          "retries"
+                        : ", all of them registered clients' handshakes",
+                   "\""));
   // A fatal alert record in the clear, as a server may send before its
   // ServerHello: TLS 1.2 record version, length 2, level fatal, user_canceled.
   static const unsigned char kAlert[] = {0x15, 0x03, 0x03, 0x00,
@@ -143,6 +149,21 @@ void Loop::PauseAccept(int error) {
                    "); new connections wait in the listen queue until a "
                    "descriptor frees; raise the limit (ulimit -n) or lower "
                    "the number of links\""));
+}
+
+void Loop::HoldAcceptForBurst() {
+  if (accept_paused_ || !listening_) {
+    return;
+  }
+  // The pool had nothing to evict: it is full of handshakes this appliance
+  // has not read yet, or of proven registered clients about to be admitted
+  // (a burst, such as a fleet reconnecting after a restart; stalled strangers
+  // would have been evicted). Accepting on would only refuse each next one
+  // into its client's backoff; left in the kernel's listen queue they wait,
+  // in order, for the pool to drain (an admission, a close, or a tick).
+  accept_paused_ = true;
+  accept_resume_at_ = absl::Now() + server_->options_.tick;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
 }
 
 void Loop::ResumeAccept() {

@@ -7,8 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -81,7 +85,9 @@ class ConnectionBudgetTest : public ::testing::Test {
   void StartServer(ServerOptions o) {
     o.listen_address = "127.0.0.1";
     o.port = 0;
-    o.threads = 2;
+    if (o.threads == 0) {
+      o.threads = 2;
+    }
     o.log = [this](absl::string_view l) { log_.Add(l); };
     auto s = Server::Create(o, directory_, credentials_);
     ASSERT_TRUE(s.ok()) << s.status();
@@ -114,6 +120,27 @@ class ConnectionBudgetTest : public ::testing::Test {
     TestClientOptions o = ClientOptions(client_);
     o.source_ip = source_ip;
     return o;
+  }
+
+  // HoldProvenClients makes `n` registered clients from 127.0.0.1 finish
+  // their handshakes (proven, so never evicted) without saying hello, and
+  // waits until the server has authenticated them; fewer on failure.
+  std::vector<std::unique_ptr<TestClient>> HoldProvenClients(int n) {
+    std::vector<std::unique_ptr<TestClient>> held;
+    for (int i = 0; i < n; ++i) {
+      auto c = TestClient::Connect(server_->port(), Opts("127.0.0.1"));
+      EXPECT_TRUE(c.ok()) << c.status();
+      if (!c.ok()) {
+        return held;
+      }
+      held.push_back(std::move(*c));
+    }
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return log_.Count("authenticated peer=") == static_cast<size_t>(n);
+        },
+        absl::Seconds(5)));
+    return held;
   }
 
   // Link connects and says hello; returns the client and the server's answer.
@@ -177,6 +204,118 @@ TEST_F(ConnectionBudgetTest,
   EXPECT_EQ(server_->GetStatus().unauthenticated, 3);
 }
 
+// A fleet behind one NAT address reconnecting with tickets (issue 16,
+// "Storms"): each resumed handshake proves a registered client on its first
+// flight, so it leaves the per-source count at once and none is evicted,
+// however many are mid-handshake together; strangers from the same address
+// are still capped.
+TEST_F(ConnectionBudgetTest, ResumingClientsBehindOneAddressAreNotCapped) {
+  ServerOptions o;
+  o.max_unauthenticated_per_ip = 2;
+  StartServer(o);
+  bssl::UniquePtr<SSL_SESSION> ticket;
+  {
+    testing::Frame answer;
+    auto first = Link("127.0.0.2", &answer);
+    ASSERT_NE(first, nullptr);
+    ASSERT_NE(first->session(), nullptr);
+    SSL_SESSION_up_ref(first->session());
+    ticket.reset(first->session());
+  }
+  TestClientOptions paused = Opts("127.0.0.2");
+  paused.session = ticket.get();
+  paused.pause_after_server_flight = true;
+  std::vector<std::unique_ptr<TestClient>> fleet;
+  for (int i = 0; i < 6; ++i) {  // three times the per-source cap
+    auto c = TestClient::Connect(server_->port(), paused);
+    ASSERT_TRUE(c.ok()) << "client " << i << ": " << c.status();
+    fleet.push_back(std::move(*c));
+  }
+  // Three strangers: the proven six do not count against the address, so the
+  // third stranger, not the first, meets the cap of two.
+  std::vector<int> strangers;
+  const int unauthenticated[] = {7, 8, 8};
+  for (int expected : unauthenticated) {
+    const int fd = IdleConnection(server_->port(), "127.0.0.2");
+    ASSERT_GE(fd, 0);
+    strangers.push_back(fd);
+    fds_.push_back(fd);
+    EXPECT_TRUE(WaitFor(
+        [&] { return server_->GetStatus().unauthenticated == expected; },
+        absl::Seconds(5)))
+        << "expected " << expected << ", have "
+        << server_->GetStatus().unauthenticated;
+  }
+  for (size_t i = 0; i < fleet.size(); ++i) {
+    ASSERT_TRUE(fleet[i]->FinishHandshake().ok()) << "client " << i;
+    EXPECT_TRUE(fleet[i]->resumed());
+    auto f = fleet[i]->Hello();
+    ASSERT_TRUE(f.ok()) << "client " << i << ": " << f.status();
+    EXPECT_EQ(f->type, wire::FrameType::kWelcome);
+  }
+  EXPECT_FALSE(log_.Contains("evicted peer=127.0.0.2", "cap=total"));
+  EXPECT_EQ(ReadAlert(strangers[0]), SSL_AD_USER_CANCELLED);
+  EXPECT_EQ(log_.Count("evicted peer=127.0.0.2"), 1u);
+}
+
+// ListenQueueLength is how many connections wait in the accept queue of the
+// IPv4 listener on `port` (/proc/net/tcp's rx_queue of a LISTEN socket), or
+// -1 when there is no such listener.
+int ListenQueueLength(uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // the header
+  char want[8];
+  std::snprintf(want, sizeof(want), ":%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, state, queues;
+    f >> sl >> local >> remote >> state >> queues;
+    if (state == "0A" && local.size() > 5 &&
+        local.compare(local.size() - 5, 5, want) == 0) {
+      return static_cast<int>(
+          std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16));
+    }
+  }
+  return -1;
+}
+
+// When the pool has nothing to evict (here: full of proven clients that have
+// not said hello yet), one newcomer is refused and the rest of the burst waits
+// in the listen queue, accepted as soon as the pool has room, instead of each
+// being refused into its client's backoff.
+TEST_F(ConnectionBudgetTest,
+       ABurstWaitsInTheListenQueueWhenNothingCanBeEvicted) {
+  ServerOptions o;
+  o.max_unauthenticated = 2;
+  o.threads = 1;
+  o.tick = absl::Seconds(30);  // only the pool draining resumes accepting
+  StartServer(o);
+  std::vector<std::unique_ptr<TestClient>> held = HoldProvenClients(2);
+  ASSERT_EQ(held.size(), 2u);
+  auto refused = TestClient::Connect(server_->port(), Opts("127.0.0.2"));
+  ASSERT_FALSE(refused.ok());
+  absl::StatusOr<std::unique_ptr<TestClient>> queued;
+  std::thread late([&] {
+    queued = TestClient::Connect(server_->port(), Opts("127.0.0.2"));
+  });
+  // Old behaviour: accepted at once and refused like the one before.
+  EXPECT_TRUE(WaitFor([&] { return ListenQueueLength(server_->port()) == 1; },
+                      absl::Seconds(5)))
+      << "queue " << ListenQueueLength(server_->port());
+  for (auto& c : held) {
+    auto f = c->Hello();
+    ASSERT_TRUE(f.ok()) << f.status();
+    EXPECT_EQ(f->type, wire::FrameType::kWelcome);
+  }
+  late.join();
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  auto f = (*queued)->Hello();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, wire::FrameType::kWelcome);
+  EXPECT_EQ(log_.Count("rule=unauthenticated-cap"), 1u);
+}
+
 TEST_F(ConnectionBudgetTest, FullTotalEvictsFromTheSourceHoldingTheMost) {
   ServerOptions o;
   o.max_unauthenticated = 6;
@@ -198,14 +337,8 @@ TEST_F(ConnectionBudgetTest, RefusalWithNothingToEvictIsToldInATlsAlert) {
   StartServer(o);
   // Two registered clients that proved their key but have not said hello:
   // protected, so a stranger cannot take their place.
-  std::vector<std::unique_ptr<TestClient>> held;
-  for (int i = 0; i < 2; ++i) {
-    auto c = TestClient::Connect(server_->port(), Opts("127.0.0.1"));
-    ASSERT_TRUE(c.ok()) << c.status();
-    held.push_back(std::move(*c));
-  }
-  ASSERT_TRUE(WaitFor([&] { return log_.Count("authenticated peer=") == 2; },
-                      absl::Seconds(5)));
+  std::vector<std::unique_ptr<TestClient>> held = HoldProvenClients(2);
+  ASSERT_EQ(held.size(), 2u);
   auto refused = TestClient::Connect(server_->port(), Opts("127.0.0.2"));
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(absl::StrContains(

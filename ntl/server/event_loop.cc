@@ -396,6 +396,7 @@ void Loop::DriveSsl(Conn* c) {
       } else {
         ERR_clear_error();
       }
+      ProtectIfResumed(c);
       c->processing = false;
       UpdateEvents(c);
       return;

@@ -129,11 +129,19 @@ class Loop {
   // RefuseAtAccept tells a peer the pool had no room, in a TLS alert
   // (user_canceled: the handshake is cancelled for a reason that is not a
   // protocol failure), and closes it.
-  void RefuseAtAccept(int fd, const std::string& peer, const char* rule);
+  // `busy`: the cap is full of connections waiting on the server (a burst),
+  // rather than of proven registered clients.
+  void RefuseAtAccept(int fd, const std::string& peer, const char* rule,
+                      bool busy);
   // PauseAccept stops accepting after accept ran out of descriptors, until a
   // connection closes or ServerOptions::accept_pause has passed; with the
   // listener level-triggered, accepting on would spin.
   void PauseAccept(int error);
+  // HoldAcceptForBurst stops accepting until a connection of this loop is
+  // admitted or closed, or the next tick, after the pool refused a connection
+  // (it had nothing to evict): the rest of the burst waits in the listen
+  // queue instead of being refused.
+  void HoldAcceptForBurst();
   void ResumeAccept();
   // Promote moves an admitted connection from the pool to its client's links,
   // or says goaway when the total or the client's cap is reached.
@@ -144,6 +152,9 @@ class Loop {
   void ReadAndDrive(Conn* c);
   void DriveSsl(Conn* c);
   void OnHandshakeDone(Conn* c);
+  // ProtectIfResumed protects a connection in the pre-authentication pool as
+  // soon as BoringSSL accepted its ticket (handshake.cc).
+  void ProtectIfResumed(Conn* c);
   void ProcessFrames(Conn* c);
   void HandleFrame(Conn* c, const wire::FrameView& f);
   void HandleHello(Conn* c, const wire::FrameView& f);

@@ -91,7 +91,26 @@ bool Loop::Promote(Conn* c) {
   }
   c->unauthenticated = false;
   server_->LeavePool(c->pool_ticket);
+  if (accept_paused_) {
+    ResumeAccept();  // the pool has room again; a held burst goes on
+  }
   return true;
+}
+
+void Loop::ProtectIfResumed(Conn* c) {
+  // A resumption is decided on the client's first flight: the ticket opened
+  // under this server's key, its session's certificate passed admission (the
+  // ticket filter), and the PSK binder proved the client holds that
+  // session's secret (BoringSSL checks the binder before it marks the
+  // session reused). That is a registered client proven as surely as by a
+  // finished full handshake, one round trip earlier: in a reconnect storm
+  // the pool stops counting it against its source address at once, so a
+  // fleet behind one NAT address is not capped like a stranger.
+  if (c->pool_protected || !SSL_session_reused(c->ssl.get())) {
+    return;
+  }
+  c->pool_protected = true;
+  server_->ProtectInPool(c->pool_ticket);
 }
 
 void Loop::OnHandshakeDone(Conn* c) {

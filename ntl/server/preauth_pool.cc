@@ -1,34 +1,87 @@
 #include "ntl/server/preauth_pool.h"
 
+#include <sys/ioctl.h>
+
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace trustlink::ntl::server::internal_engine {
+namespace {
 
-std::map<uint64_t, PoolEntry>::iterator PreAuthPool::OldestEvictable(
-    std::map<uint64_t, PoolEntry>* source) {
-  for (auto it = source->begin(); it != source->end(); ++it) {
-    if (!it->second.protected_) {
+// How many of a source's oldest connections Join asks Busy about before it
+// gives up on that source: a bound on the system calls made under the lock.
+// In a storm the oldest are the busy ones (accepted in a burst, their hellos
+// queued); past a few, the source is simply being served.
+constexpr int kMaxBusyChecks = 8;
+// And over every source, at the total cap.
+constexpr int kMaxTotalChecks = 64;
+
+}  // namespace
+
+bool HasUnreadInput(const PoolEntry& e) {
+  int n = 0;
+  return e.fd >= 0 && ioctl(e.fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+PreAuthPool::Source::iterator PreAuthPool::OldestIdle(Source* source) {
+  int checked = 0;
+  for (auto it = source->begin();
+       it != source->end() && checked < kMaxBusyChecks; ++it, ++checked) {
+    if (!busy_(it->second)) {
       return it;
     }
   }
   return source->end();
 }
 
-PoolEntry PreAuthPool::Evict(const std::string& ip,
-                             std::map<uint64_t, PoolEntry>::iterator it) {
-  auto src = sources_.find(ip);
-  PoolEntry victim = std::move(it->second);
-  source_of_.erase(it->first);
+bool PreAuthPool::Unlink(uint64_t ticket, PoolEntry* out) {
+  auto s = source_of_.find(ticket);
+  if (s == source_of_.end()) {
+    return false;
+  }
+  auto src = sources_.find(s->second);
+  auto it = src->second.find(ticket);
+  if (out != nullptr) {
+    *out = std::move(it->second);
+  }
   src->second.erase(it);
   if (src->second.empty()) {
     sources_.erase(src);
   }
-  --total_;
-  return victim;
+  source_of_.erase(s);
+  return true;
+}
+
+bool PreAuthPool::TotalVictim(uint64_t* ticket) {
+  // The source holding the most pays, so many addresses together cannot push
+  // out a source that holds few; one whose oldest are all busy is passed
+  // over for the next heaviest.
+  std::vector<std::pair<size_t, const std::string*>> by_size;
+  by_size.reserve(sources_.size());
+  for (auto& [source_ip, entries] : sources_) {
+    by_size.emplace_back(entries.size(), &source_ip);
+  }
+  std::sort(by_size.begin(), by_size.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  int checked = 0;
+  for (const auto& [size, source_ip] : by_size) {
+    if (checked >= kMaxTotalChecks) {
+      break;
+    }
+    checked += static_cast<int>(std::min<size_t>(size, kMaxBusyChecks));
+    Source& entries = sources_[*source_ip];
+    auto victim = OldestIdle(&entries);
+    if (victim != entries.end()) {
+      *ticket = victim->first;
+      return true;
+    }
+  }
+  return false;
 }
 
 PoolDecision PreAuthPool::Join(const std::string& ip, int loop,
-                               uint64_t conn_id) {
+                               uint64_t conn_id, int fd) {
   PoolDecision d;
   auto own = sources_.find(ip);
   const size_t own_count = own == sources_.end() ? 0 : own->second.size();
@@ -36,32 +89,29 @@ PoolDecision PreAuthPool::Join(const std::string& ip, int loop,
     // The source is at its own cap: it can only displace itself, so a
     // flooder behind one address never costs another address anything, and
     // a registered client behind the same NAT address still gets in (the
-    // stalled connections are the oldest).
-    d.rule = "per-source";
-    auto it = OldestEvictable(&own->second);
-    if (it == own->second.end()) {
-      return d;
+    // stalled connections are the oldest). A connection whose input is still
+    // unread waits on the server, not the server on it: it is not evicted.
+    // When the oldest all wait on the server, the source is not stalling but
+    // arriving in a burst (a fleet reconnecting behind one address): the
+    // newcomer is admitted over the source's cap, within the total, rather
+    // than refused into a backoff.
+    auto it = OldestIdle(&own->second);
+    if (it != own->second.end()) {
+      d.rule = "per-source";
+      Unlink(it->first, &d.victim);
+      --total_;
+      d.evicted = true;
     }
-    d.victim = Evict(ip, it);
-    d.evicted = true;
-  } else if (total_ >= max_total_) {
-    // The total is full: the source holding the most pays, so many addresses
-    // together cannot push out a source that holds few.
+  }
+  if (!d.evicted && total_ >= max_total_) {
     d.rule = "total";
-    std::map<uint64_t, PoolEntry>* heaviest = nullptr;
-    const std::string* heaviest_ip = nullptr;
-    for (auto& [source_ip, entries] : sources_) {
-      if ((heaviest == nullptr || entries.size() > heaviest->size()) &&
-          OldestEvictable(&entries) != entries.end()) {
-        heaviest = &entries;
-        heaviest_ip = &source_ip;
-      }
-    }
-    if (heaviest == nullptr) {
+    uint64_t victim = 0;
+    if (!TotalVictim(&victim)) {
+      d.busy = !sources_.empty();  // else every one is proven
       return d;
     }
-    const std::string victim_ip = *heaviest_ip;
-    d.victim = Evict(victim_ip, OldestEvictable(heaviest));
+    Unlink(victim, &d.victim);
+    --total_;
     d.evicted = true;
   }
   d.admitted = true;
@@ -70,6 +120,7 @@ PoolDecision PreAuthPool::Join(const std::string& ip, int loop,
   e.loop = loop;
   e.conn_id = conn_id;
   e.ip = ip;
+  e.fd = fd;
   sources_[ip].emplace(d.ticket, std::move(e));
   source_of_.emplace(d.ticket, ip);
   ++total_;
@@ -77,26 +128,18 @@ PoolDecision PreAuthPool::Join(const std::string& ip, int loop,
 }
 
 bool PreAuthPool::Leave(uint64_t ticket) {
-  auto s = source_of_.find(ticket);
-  if (s == source_of_.end()) {
+  if (proven_.erase(ticket) == 0 && !Unlink(ticket, nullptr)) {
     return false;
   }
-  auto src = sources_.find(s->second);
-  src->second.erase(ticket);
-  if (src->second.empty()) {
-    sources_.erase(src);
-  }
-  source_of_.erase(s);
   --total_;
   return true;
 }
 
 void PreAuthPool::Protect(uint64_t ticket) {
-  auto s = source_of_.find(ticket);
-  if (s == source_of_.end()) {
-    return;
+  // Not found: evicted already, or proven before.
+  if (Unlink(ticket, nullptr)) {
+    proven_.insert(ticket);
   }
-  sources_[s->second][ticket].protected_ = true;
 }
 
 }  // namespace trustlink::ntl::server::internal_engine

@@ -18,6 +18,7 @@
 #include "ntl/server/htl_worker.h"
 #include "ntl/server/log_limiter.h"
 #include "ntl/server/preauth_pool.h"
+#include "ntl/server/ticket_key_ring.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 
@@ -33,6 +34,10 @@ namespace {
 // gets a goaway that says so rather than a bare ALPN alert.
 const absl::string_view kServedAlpn[] = {tls::kAlpnNtl, tls::kAlpnHtl};
 constexpr uint8_t kSessionIdContext[] = "trustlink-ntls";
+// The listen queue: a reconnect storm waits here, in order, while the
+// pre-authentication pool is full of handshakes being served (accept.cc,
+// HoldAcceptForBurst). The kernel caps it at net.core.somaxconn.
+constexpr int kListenBacklog = 4096;
 
 // VerifyClient pins by registration instead of by CA: any certificate may reach
 // this point (it proved key possession in the handshake), and admission
@@ -172,7 +177,7 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
   SSL_CTX_set_session_psk_dhe_timeout(ctx, secs);
   const absl::Time not_after = cred->not_after;
   t->tickets = std::make_unique<TicketKeys>(
-      options_.ticket_key_rotation,
+      ticket_ring_, cred->fingerprint,
       [not_after](SSL* ssl, const SSL_SESSION* session) {
         if (absl::Now() >= not_after) {
           return false;
@@ -249,11 +254,11 @@ bool Server::IsServed(absl::string_view fp) {
 }
 
 internal_engine::PoolDecision Server::JoinPool(const std::string& ip, int loop,
-                                               uint64_t conn_id) {
+                                               uint64_t conn_id, int fd) {
   internal_engine::PoolDecision d;
   {
     internal::MutexLock lock(&stats_mu_);
-    d = pool_->Join(ip, loop, conn_id);
+    d = pool_->Join(ip, loop, conn_id, fd);
   }
   if (d.evicted) {
     Loop* victim_loop = loops_[static_cast<size_t>(d.victim.loop)].get();
@@ -344,6 +349,12 @@ absl::Status Server::Start() {
                  TL_E_FAILED_PRECONDITION,
                  "the NTLS server is already started");
   }
+  internal_engine::TicketKeyRingOptions ring_options;
+  ring_options.rotation = options_.ticket_key_rotation;
+  ring_options.dir = options_.ticket_key_dir;
+  ring_options.log = [this](absl::string_view line) { Log(line); };
+  ticket_ring_ = internal_engine::TicketKeyRing::Open(std::move(ring_options),
+                                                      absl::Now());
   if (RefreshTls() == 0 || CurrentTls() == nullptr) {
     return Error(absl::StatusCode::kInvalidArgument, TL_E_CERT_INVALID,
                  "the server certificate cannot be used; regenerate it "
@@ -383,7 +394,7 @@ absl::Status Server::Start() {
     setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
   }
   if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0 ||
-      listen(listen_fd_, 1024) != 0) {
+      listen(listen_fd_, kListenBacklog) != 0) {
     const int e = errno;
     close(listen_fd_);
     listen_fd_ = -1;

@@ -74,6 +74,10 @@ struct ServerOptions {
       absl::Hours(12);  // capped by the certificate
   absl::Duration ticket_key_rotation =
       absl::Hours(6);  // a key lives two rotations
+  // ticket_key_dir keeps the ticket keys (file ticketKeys, 0600) so tickets
+  // survive a restart; the C ABI sets it to <root>/server with a registry
+  // root. Empty: the keys live in memory and die with the server.
+  std::string ticket_key_dir;
   absl::Duration tick =
       absl::Milliseconds(100);  // timers, registry and cert polling
   absl::Duration htl_tick = absl::Seconds(1);  // HtlGate::Tick, with a gate
@@ -135,6 +139,7 @@ class PreAuthPool;
 struct PoolDecision;
 class HtlWorker;
 class HtlEventRouter;
+class TicketKeyRing;
 struct TlsContext;
 }  // namespace internal_engine
 
@@ -194,7 +199,7 @@ class Server {
   // JoinPool counts a new connection as not yet admitted (preauth_pool.h);
   // a connection it evicts is closed through its loop's mailbox.
   internal_engine::PoolDecision JoinPool(const std::string& ip, int loop,
-                                         uint64_t conn_id);
+                                         uint64_t conn_id, int fd);
   void LeavePool(uint64_t ticket);
   void ProtectInPool(uint64_t ticket);
   // TryClientConnected counts an admitted link of `record` unless the total
@@ -213,6 +218,9 @@ class Server {
   std::shared_ptr<HtlGate> htl_gate_;
   std::unique_ptr<internal_engine::HtlWorker> htl_worker_;
   std::unique_ptr<ResolverPool> resolver_pool_;  // made by Start
+  // Made by Start before the first TLS context; shared by every certificate's
+  // ticket keys.
+  std::shared_ptr<internal_engine::TicketKeyRing> ticket_ring_;
   std::atomic<uint64_t> next_htl_link_id_{0};
 
   int listen_fd_ = -1;

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -101,6 +103,17 @@ class ServerTest : public ::testing::Test {
     }
     EXPECT_EQ(w->type, wire::FrameType::kWelcome);
     return std::move(*c);
+  }
+
+  // RestartAndOffer shuts the server down, starts a new one with `o` (as
+  // ntlsd's restarts do) and says whether a link offering `ticket` resumed.
+  bool RestartAndOffer(ServerOptions o, SSL_SESSION* ticket) {
+    server_->Shutdown(absl::Seconds(1));
+    StartServer(o);
+    TestClientOptions resume = Opts();
+    resume.session = ticket;
+    auto c = Admitted(resume);
+    return c != nullptr && c->resumed();
   }
 
   // ExpectAlert: the server refuses with `alert` during or right after the
@@ -309,6 +322,58 @@ TEST_F(ServerTest, ResumptionReadmitsAndRefusesDeregisteredClient) {
     EXPECT_FALSE(f.ok());
     EXPECT_EQ((*c)->alert(), SSL_AD_CERTIFICATE_UNKNOWN);
   }
+}
+
+// TicketOf returns the newest ticket the server issued to `c`, or null.
+bssl::UniquePtr<SSL_SESSION> TicketOf(TestClient* c) {
+  if (c == nullptr || c->session() == nullptr) {
+    return nullptr;
+  }
+  SSL_SESSION_up_ref(c->session());
+  return bssl::UniquePtr<SSL_SESSION>(c->session());
+}
+
+// TempDir makes a directory under the test's tmp dir.
+std::string TempDir() {
+  std::string tmpl = std::string(getenv("TEST_TMPDIR")) + "/keys.XXXXXX";
+  return mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
+}
+
+// Issue 16, "Storms": with a ticket key directory (ntlsd's <root>/server) a
+// client resumes on the restarted server.
+TEST_F(ServerTest, AClientResumesAfterTheServerRestarts) {
+  ServerOptions o;
+  o.ticket_key_dir = TempDir();
+  StartServer(o);
+  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
+  ASSERT_NE(ticket, nullptr);
+  EXPECT_TRUE(RestartAndOffer(o, ticket.get()));
+  EXPECT_TRUE(log_.Contains("authenticated", "resumed=yes"));
+  EXPECT_TRUE(log_.Contains("ticket-keys loaded"));
+}
+
+// Without a key directory the keys die with the server (the behaviour before,
+// and still an embedder's default): the reconnect is a full handshake.
+TEST_F(ServerTest, WithoutATicketKeyDirectoryARestartCostsAFullHandshake) {
+  StartServer();
+  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
+  ASSERT_NE(ticket, nullptr);
+  EXPECT_FALSE(RestartAndOffer(ServerOptions(), ticket.get()));
+}
+
+// The master keys are shared, but each certificate derives its own: a ticket
+// issued under one server certificate never resumes under another.
+TEST_F(ServerTest, ATicketNeverResumesUnderAnotherCertificate) {
+  ServerOptions o;
+  o.ticket_key_dir = TempDir();
+  StartServer(o);
+  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
+  ASSERT_NE(ticket, nullptr);
+  auto other = ServerCredential::FromPem(ReadFixture("server_p256.cert.pem"),
+                                         ReadFixture("server_p256.key.pem"));
+  ASSERT_TRUE(other.ok()) << other.status();
+  credentials_->Set(*other, nullptr);
+  EXPECT_FALSE(RestartAndOffer(o, ticket.get()));
 }
 
 TEST_F(ServerTest, ServerCertificateRegenKeepsOverlapThenDropsOldLinks) {

@@ -1,11 +1,13 @@
 #include "ntl/server/test_client.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -105,10 +107,36 @@ absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(
   if (o.session != nullptr) {
     SSL_set_session(c->ssl_.get(), o.session);
   }
+  if (o.pause_after_server_flight) {
+    // Reads come from an empty memory BIO, so the ClientHello goes out and
+    // the server's answer stays in the socket, unread.
+    BIO* empty = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(empty, -1);
+    SSL_set0_rbio(c->ssl_.get(), empty);
+    const int r = SSL_connect(c->ssl_.get());
+    if (r == 1 || SSL_get_error(c->ssl_.get(), r) != SSL_ERROR_WANT_READ) {
+      return c->Fail("handshake");
+    }
+    ERR_clear_error();
+    pollfd p{c->fd_, POLLIN, 0};
+    if (poll(&p, 1, o.io_timeout_seconds * 1000) != 1) {
+      return absl::DeadlineExceededError(
+          "the server's first flight did not arrive");
+    }
+    return c;
+  }
   if (SSL_connect(c->ssl_.get()) != 1) {
     return c->Fail("handshake");
   }
   return c;
+}
+
+absl::Status TestClient::FinishHandshake() {
+  SSL_set0_rbio(ssl_.get(), BIO_new_socket(fd_, BIO_NOCLOSE));
+  if (SSL_connect(ssl_.get()) != 1) {
+    return Fail("handshake");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status TestClient::SendRaw(absl::string_view bytes) {

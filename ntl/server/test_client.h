@@ -26,6 +26,10 @@ struct TestClientOptions {
   int io_timeout_seconds =
       10;  // each blocking read or write gives up after this
   std::string alpn = "ntl/1";  // "htl/1" for an HTL agent's link; "": none
+  // Connect returns once the server's first flight has arrived, unread, with
+  // the handshake unfinished (a client caught mid-handshake, as in a
+  // reconnect storm); FinishHandshake completes it.
+  bool pause_after_server_flight = false;
 };
 
 struct Frame {
@@ -44,6 +48,9 @@ class TestClient {
       uint16_t port, const TestClientOptions& o);
   ~TestClient();
 
+  // FinishHandshake completes a handshake paused by
+  // pause_after_server_flight.
+  absl::Status FinishHandshake();
   absl::Status Send(wire::FrameType type, uint32_t id,
                     absl::string_view payload);
   absl::Status SendRaw(absl::string_view bytes);

@@ -1,6 +1,8 @@
 #include "ntl/server/ticket_keys.h"
 
+#include <openssl/digest.h>
 #include <openssl/err.h>
+#include <openssl/hkdf.h>
 #include <openssl/rand.h>
 
 #include <cstring>
@@ -21,28 +23,38 @@ int CtxIndex() {
 
 }  // namespace
 
-TicketKeys::TicketKeys(absl::Duration rotation, Filter filter)
-    : rotation_(rotation), filter_(std::move(filter)) {
-  internal::MutexLock lock(&mu_);
-  RotateLocked(absl::Now());
-}
+TicketKeys::TicketKeys(std::shared_ptr<internal_engine::TicketKeyRing> ring,
+                       std::string fingerprint, Filter filter)
+    : ring_(std::move(ring)),
+      fingerprint_(std::move(fingerprint)),
+      filter_(std::move(filter)) {}
 
 void TicketKeys::Install(SSL_CTX* ctx) {
   SSL_CTX_set_ex_data(ctx, CtxIndex(), this);
   SSL_CTX_set_ticket_aead_method(ctx, Method());
 }
 
-void TicketKeys::RotateNowForTest() {
-  internal::MutexLock lock(&mu_);
-  RotateLocked(absl::Now());
-}
+void TicketKeys::RotateNowForTest() { ring_->RotateNowForTest(); }
 
-void TicketKeys::RotateLocked(absl::Time now) {
-  previous_ = current_;
-  current_.valid = true;
-  current_.created = now;
-  RAND_bytes(reinterpret_cast<uint8_t*>(&current_.id), sizeof(current_.id));
-  RAND_bytes(current_.bytes, sizeof(current_.bytes));
+TicketKeys::Key TicketKeys::Derive(const internal_engine::TicketKey& master) {
+  internal::MutexLock lock(&mu_);
+  for (size_t i = 0; i < 2; ++i) {
+    if (cache_valid_[i] && cache_[i].id == master.id) {
+      return cache_[i];
+    }
+  }
+  Key k;
+  k.id = master.id;
+  static constexpr char kLabel[] = "trustlink ticket key v1 ";
+  std::string info(kLabel, sizeof(kLabel) - 1);
+  info += fingerprint_;
+  HKDF(k.bytes, sizeof(k.bytes), EVP_sha256(), master.bytes.data(),
+       master.bytes.size(), nullptr, 0,
+       reinterpret_cast<const uint8_t*>(info.data()), info.size());
+  cache_[cache_next_] = k;
+  cache_valid_[cache_next_] = true;
+  cache_next_ = (cache_next_ + 1) % 2;
+  return k;
 }
 
 TicketKeys* TicketKeys::From(SSL* ssl) {
@@ -58,15 +70,7 @@ int TicketKeys::Seal(SSL* ssl, uint8_t* out, size_t* out_len,
   if (self == nullptr || max_out_len < in_len + MaxOverhead(ssl)) {
     return 0;
   }
-  Key key;
-  {
-    internal::MutexLock lock(&self->mu_);
-    const absl::Time now = absl::Now();
-    if (now - self->current_.created >= self->rotation_) {
-      self->RotateLocked(now);
-    }
-    key = self->current_;
-  }
+  const Key key = self->Derive(self->ring_->ForSealing(absl::Now()));
   // `in` and `out` may be the same buffer: move the plaintext out of the
   // prefix's way.
   uint8_t header[kIdLen + kNonceLen];
@@ -99,17 +103,12 @@ ssl_ticket_aead_result_t TicketKeys::Open(SSL* ssl, uint8_t* out,
   }
   uint32_t id;
   std::memcpy(&id, in, kIdLen);
-  Key key;
-  {
-    internal::MutexLock lock(&self->mu_);
-    if (self->current_.valid && self->current_.id == id) {
-      key = self->current_;
-    } else if (self->previous_.valid && self->previous_.id == id) {
-      key = self->previous_;
-    } else {
-      return ssl_ticket_aead_ignore_ticket;
-    }
+  const std::optional<internal_engine::TicketKey> master =
+      self->ring_->ForOpening(id, absl::Now());
+  if (!master) {
+    return ssl_ticket_aead_ignore_ticket;
   }
+  const Key key = self->Derive(*master);
   bssl::ScopedEVP_AEAD_CTX aead;
   if (!EVP_AEAD_CTX_init(aead.get(), EVP_aead_aes_256_gcm(), key.bytes,
                          sizeof(key.bytes), kTagLen, nullptr)) {

@@ -1,0 +1,94 @@
+#!/bin/bash
+# storm_benchmark: the reconnect storm of issue 16 against a real ntlsd. It makes an
+# appliance root with one registered client (links capped high, receive timeout 1 h),
+# starts ntlsd (--daemon, 2 loops), and runs benchmarks/storm: N links up, then ntlsd
+# restarted, then the time until all N are back and the resumed fraction. Each restart
+# kind runs once: kill -9 and a new ntlsd on the same port, then ntlsh service restart ntls.
+#
+#   storm_benchmark.sh NTLSD NTLSH VTL STORM [--links N] [--sources K] [--deadline-s S]
+#                      [--min-resumed PERCENT] [--max-back-ms MS]
+#
+# --min-resumed and --max-back-ms make it a test: it fails when fewer links resumed, or
+# when they took longer (from the restart's start) than that. Defaults: 500 links from
+# one source address (a fleet behind one NAT address), no bounds.
+# bazel run -c opt //benchmarks:storm_benchmark -- --links 5000 gives docs/benchmarks.md's
+# figure. Loopback only; the storm driver holds one descriptor per link (ulimit -n must
+# exceed N; ntlsd raises its own limit to the hard limit).
+set -Eeuo pipefail
+NTLSD="$(realpath "$1")"; NTLSH="$(realpath "$2")"; VTL="$(realpath "$3")"
+STORM="$(realpath "$4")"; shift 4
+LINKS=500; SOURCES=1; DEADLINE=60; MIN_RESUMED=""; MAX_BACK_MS=""
+while (($#)); do
+  case "$1" in
+    --links) LINKS="$2" ;;
+    --sources) SOURCES="$2" ;;
+    --deadline-s) DEADLINE="$2" ;;
+    --min-resumed) MIN_RESUMED="$2" ;;
+    --max-back-ms) MAX_BACK_MS="$2" ;;
+    *) echo "storm_benchmark: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+(( $(ulimit -n) > LINKS + 64 )) || ulimit -n $((LINKS + 256)) 2>/dev/null ||
+  { echo "storm_benchmark: ulimit -n $(ulimit -n) is too low for $LINKS links; raise the hard limit" >&2; exit 2; }
+
+# The status socket lives in the appliance root, and unix socket paths are short.
+APP="$(mktemp -d /tmp/tl-storm.XXXXXX)"
+W="${TEST_TMPDIR:-$APP}"
+CLIENT="$W/storm-client"
+LOG="$W/storm-ntlsd.log"
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- ntlsd log (last 20 lines)" >&2; tail -20 "$LOG" >&2 2>/dev/null || true
+  exit 1
+}
+trap 'fail "line $LINENO: \"$BASH_COMMAND\" exited $?"' ERR
+cleanup() {
+  local pid
+  pid="$(cat "$APP/ntlsd.pid" 2>/dev/null || true)"
+  [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null
+  rm -rf "$APP"
+}
+trap cleanup EXIT
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+"$NTLSH" --root "$APP" sysconf regenCert -name 127.0.0.1 >/dev/null
+"$NTLSH" --root "$APP" partition create -partition par1 -label storm >/dev/null
+"$NTLSH" --root "$APP" ntls limits set -maxlinksperclient $((LINKS * 2)) >/dev/null
+"$NTLSH" --root "$APP" ntls timeout set -receive 3600000 >/dev/null
+if (( SOURCES > 1 )); then "$NTLSH" --root "$APP" ntls ipcheck disable >/dev/null; fi
+"$VTL" --root "$CLIENT" createCert -n 127.0.0.1 >/dev/null
+"$NTLSH" --root "$APP" client register -client fleet -ip 127.0.0.1 \
+  -certificate "$CLIENT/cert/client/127.0.0.1.pem" >/dev/null
+"$NTLSH" --root "$APP" client assignPartition -client fleet -partition par1 >/dev/null
+
+START_NTLSD="'$NTLSD' --root '$APP' --name 127.0.0.1 --listen 127.0.0.1:$PORT --threads 2 --daemon --pidfile '$APP/ntlsd.pid' --log '$LOG'"
+eval "$START_NTLSD" || fail "ntlsd did not start"
+# kill -9, wait (at most 5 s) for the process to be gone, its lock and port free, then
+# start a new one; --daemon returns once it serves.
+KILL_RESTART="pid=\$(cat '$APP/ntlsd.pid'); kill -9 \$pid; for _ in \$(seq 1000); do kill -0 \$pid 2>/dev/null || break; sleep 0.005; done; $START_NTLSD"
+SERVICE_RESTART="'$NTLSH' --root '$APP' service restart ntls >/dev/null"
+
+status=0
+for kind in kill service; do
+  cmd="$KILL_RESTART"; [[ $kind == service ]] && cmd="$SERVICE_RESTART"
+  echo "== $LINKS links from $SOURCES source address(es); restart: $kind"
+  out="$("$STORM" --port "$PORT" --cert "$CLIENT/cert/client/127.0.0.1.pem" \
+    --key "$CLIENT/cert/client/127.0.0.1Key.pem" --links "$LINKS" --sources "$SOURCES" \
+    --deadline-s "$DEADLINE" --restart "$cmd")" || { echo "$out"; fail "storm ($kind) failed"; }
+  echo "$out"
+  line="$(grep '^storm: .* links up in' <<<"$out")"
+  back_ms="$(sed -n 's/.* links up in \([0-9]*\) ms.*/\1/p' <<<"$line")"
+  pct="$(sed -n 's/.*(\([0-9.]*\)%).*/\1/p' <<<"$line")"
+  if [[ -n "$MIN_RESUMED" ]] && ! awk -v p="$pct" -v m="$MIN_RESUMED" 'BEGIN { exit !(p >= m) }'; then
+    echo "FAIL: after the $kind restart only $pct% of the links resumed (at least $MIN_RESUMED% expected)" >&2
+    status=1
+  fi
+  if [[ -n "$MAX_BACK_MS" ]] && (( back_ms > MAX_BACK_MS )); then
+    echo "FAIL: after the $kind restart the links took $back_ms ms to come back (at most $MAX_BACK_MS ms expected)" >&2
+    status=1
+  fi
+  # The storm driver starts afresh for the next kind; its old links' tickets are gone
+  # with it, and the ramp-up makes new ones.
+done
+exit $status
