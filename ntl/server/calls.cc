@@ -9,6 +9,7 @@
 #include "ntl/server/conn.h"
 #include "ntl/server/event_loop.h"
 #include "ntl/status.h"
+#include "ntl/wire/bytes.h"
 #include "ntl/wire/messages.h"
 #include "trustlink/base.h"
 
@@ -104,9 +105,9 @@ std::unique_ptr<Responder> Loop::NewResponder(uint64_t conn_id,
                                          seq);
 }
 
-absl::optional<wire::Request> Loop::AcceptRequest(Conn* c,
-                                                  const wire::FrameView& f) {
-  absl::StatusOr<wire::Request> req = wire::DecodeRequest(f.payload);
+absl::optional<wire::RequestView> Loop::AcceptRequest(
+    Conn* c, const wire::FrameView& f) {
+  absl::StatusOr<wire::RequestView> req = wire::DecodeRequestView(f.payload);
   if (!req.ok()) {
     GoAway(c, TL_E_PROTOCOL, req.status().message());
     return absl::nullopt;
@@ -116,19 +117,28 @@ absl::optional<wire::Request> Loop::AcceptRequest(Conn* c,
            absl::StrCat("request id ", f.id, " is already in flight"));
     return absl::nullopt;
   }
-  return *std::move(req);
+  return *req;
 }
 
 void Loop::RespondNow(Conn* c, uint32_t id, int32_t status,
                       absl::string_view message) {
-  wire::Response r;
-  r.status = status;
-  r.data = std::string(message);
-  SendFrame(c, wire::FrameType::kResponse, id, wire::EncodeResponse(r));
+  if (c->dead) {
+    return;
+  }
+  // The response payload (docs/wire.md) encoded straight into c->out: a large
+  // answer is copied once, not once more into an intermediate string.
+  std::string head;
+  wire::AppendFrameHeader(wire::FrameType::kResponse, 0, id,
+                          static_cast<uint32_t>(8 + message.size()), &head);
+  wire::ByteWriter w(&head);
+  w.I32(status);
+  w.U32(static_cast<uint32_t>(message.size()));
+  AppendOut(c, head);
+  AppendOut(c, message);
 }
 
 void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
-  absl::optional<wire::Request> req = AcceptRequest(c, f);
+  absl::optional<wire::RequestView> req = AcceptRequest(c, f);
   if (!req.has_value()) {
     return;
   }
@@ -152,8 +162,9 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
     return;
   }
   const uint64_t seq = ++next_seq_;
-  c->pending[f.id] = Conn::Pending{req->partition, seq};
-  CallContext ctx{c->admission.record->label, c->fingerprint, req->partition};
+  c->pending[f.id] = Conn::Pending{std::string(req->partition), seq};
+  CallContext ctx{c->admission.record->label, c->fingerprint,
+                  std::string(req->partition)};
   server_->handler_->HandleRequest(ctx, req->op, req->data,
                                    NewResponder(c->id, f.id, seq));
 }
@@ -214,13 +225,8 @@ void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
     return;  // already failed (partition revoked) or the id was reused since
   }
   c->pending.erase(it);
-  wire::Response r;
-  r.status = status;
-  r.data = std::move(data);
-  const bool was_draining = c->state == Conn::State::kDraining;
-  if (!was_draining) {
-    SendFrame(c, wire::FrameType::kResponse, request_id,
-              wire::EncodeResponse(r));
+  if (c->state != Conn::State::kDraining) {
+    RespondNow(c, request_id, status, data);
   }
   MaybeFinishDrain(c);
   if (!c->processing && !c->dead) {

@@ -84,13 +84,25 @@ std::string EncodeRequest(const Request& m) {
   return out;
 }
 
-absl::StatusOr<Request> DecodeRequest(absl::string_view payload) {
+absl::StatusOr<RequestView> DecodeRequestView(absl::string_view payload) {
   ByteReader r(payload);
-  Request m;
-  m.partition = std::string(r.String(kMaxNameLen));
+  RequestView m;
+  m.partition = r.String(kMaxNameLen);
   m.op = r.U32();
-  m.data = std::string(r.String(kDefaultMaxPayload));
-  return Finish(r, std::move(m), "request");
+  m.data = r.String(kDefaultMaxPayload);
+  return Finish(r, m, "request");
+}
+
+absl::StatusOr<Request> DecodeRequest(absl::string_view payload) {
+  absl::StatusOr<RequestView> v = DecodeRequestView(payload);
+  if (!v.ok()) {
+    return v.status();
+  }
+  Request m;
+  m.partition = std::string(v->partition);
+  m.op = v->op;
+  m.data = std::string(v->data);
+  return m;
 }
 
 std::string EncodeResponse(const Response& m) {

@@ -87,6 +87,14 @@ absl::StatusOr<Welcome> DecodeWelcome(absl::string_view payload);
 
 std::string EncodeRequest(const Request& m);
 absl::StatusOr<Request> DecodeRequest(absl::string_view payload);
+// RequestView is a decoded Request whose fields point into the payload, for
+// the server, which hands `data` on without copying it.
+struct RequestView {
+  absl::string_view partition;
+  uint32_t op = 0;
+  absl::string_view data;
+};
+absl::StatusOr<RequestView> DecodeRequestView(absl::string_view payload);
 
 std::string EncodeResponse(const Response& m);
 absl::StatusOr<Response> DecodeResponse(absl::string_view payload);

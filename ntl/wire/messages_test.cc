@@ -71,5 +71,21 @@ TEST(MessagesTest, HugeSlotCountIsRefusedBeforeAllocating) {
   EXPECT_FALSE(DecodeWelcome(payload).ok());
 }
 
+TEST(MessagesTest, RequestViewBorrowsFromThePayload) {
+  Request req;
+  req.partition = "p1";
+  req.op = 7;
+  req.data = std::string(1000, 'd');
+  const std::string payload = EncodeRequest(req);
+  absl::StatusOr<RequestView> v = DecodeRequestView(payload);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->partition, "p1");
+  EXPECT_EQ(v->op, 7u);
+  EXPECT_EQ(v->data, req.data);
+  EXPECT_GE(v->data.data(), payload.data());
+  EXPECT_LE(v->data.data() + v->data.size(), payload.data() + payload.size());
+  EXPECT_FALSE(DecodeRequestView(payload.substr(0, payload.size() - 1)).ok());
+}
+
 }  // namespace
 }  // namespace trustlink::ntl::wire
