@@ -480,13 +480,15 @@ void Connection::Send(wire::FrameType type, uint32_t id,
   Flush(done);
 }
 
-void Connection::SendCall(uint32_t id, absl::string_view payload,
+void Connection::SendCall(uint32_t id, absl::string_view partition,
+                          uint32_t op, absl::string_view data,
                           Completions* done) {
   // Frames already waiting mean a flush is already due: the loop was rung for
   // them, or the socket is full and EPOLLOUT is armed. Either way this frame
   // leaves with them.
   const bool flush_due = !out_.empty();
-  wire::AppendFrame(wire::FrameType::kRequest, 0, id, payload, &out_);
+  // Encoded straight into the output buffer: no intermediate strings per call.
+  wire::AppendRequestFrame(id, partition, op, data, &out_);
   if (flush_due) {
     return;
   }
@@ -667,13 +669,7 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
   }
   *id = call_id;
   *token = call_token;
-  // Encode straight into the output buffer: frame header then the request
-  // payload.
-  wire::Request req;
-  req.partition = std::string(partition);
-  req.op = op;
-  req.data = std::string(data);
-  SendCall(call_id, wire::EncodeRequest(req), done);
+  SendCall(call_id, partition, op, data, done);
   return absl::OkStatus();
 }
 

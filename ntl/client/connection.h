@@ -196,7 +196,8 @@ class Connection : public PinnedPeer {
   // SendCall appends a request frame and flushes at once only when it is the
   // only call in flight; otherwise the frame waits for the loop (rung once per
   // batch), so a burst of calls leaves in a few TLS records.
-  void SendCall(uint32_t id, absl::string_view payload, Completions* done);
+  void SendCall(uint32_t id, absl::string_view partition, uint32_t op,
+                absl::string_view data, Completions* done);
   void Flush(Completions* done);
   void SetInterest(uint32_t events);
   void Fail(const absl::Status& why, absl::Time now, Completions* done);

@@ -9,7 +9,6 @@
 #include "ntl/server/conn.h"
 #include "ntl/server/event_loop.h"
 #include "ntl/status.h"
-#include "ntl/wire/bytes.h"
 #include "ntl/wire/messages.h"
 #include "trustlink/base.h"
 
@@ -125,14 +124,11 @@ void Loop::RespondNow(Conn* c, uint32_t id, int32_t status,
   if (c->dead) {
     return;
   }
-  // The response payload (docs/wire.md) encoded straight into c->out: a large
-  // answer is copied once, not once more into an intermediate string.
-  std::string head;
-  wire::AppendFrameHeader(wire::FrameType::kResponse, 0, id,
-                          static_cast<uint32_t>(8 + message.size()), &head);
-  wire::ByteWriter w(&head);
-  w.I32(status);
-  w.U32(static_cast<uint32_t>(message.size()));
+  // Encoded straight into c->out: a large answer is copied once, not once
+  // more into an intermediate string.
+  std::string head;  // 20 bytes
+  wire::AppendResponseHead(id, status, static_cast<uint32_t>(message.size()),
+                           &head);
   AppendOut(c, head);
   AppendOut(c, message);
 }
@@ -230,7 +226,7 @@ void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
   }
   MaybeFinishDrain(c);
   if (!c->processing && !c->dead) {
-    Flush(c);
+    FlushSoon(c);
   }
 }
 
@@ -250,7 +246,7 @@ void Loop::StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
     SendFrame(c, wire::FrameType::kStreamData, stream_id, rest.substr(0, n));
     rest.remove_prefix(n);
   }
-  Flush(c);
+  FlushSoon(c);
 }
 
 void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
@@ -271,7 +267,7 @@ void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
   SendFrame(c, wire::FrameType::kStreamClose, stream_id,
             wire::EncodeClosing(cl));
   session->OnClose();
-  Flush(c);
+  FlushSoon(c);
 }
 
 }  // namespace trustlink::ntl::server::internal_engine

@@ -62,6 +62,7 @@ struct Conn {
   bool finish_then_close = false;
   bool refusal_logged = false;
   bool registered = false;
+  bool flush_queued = false;  // in the loop's flush_later_ list
   uint32_t events = 0;
   absl::Time deadline;
   absl::Time last_active;

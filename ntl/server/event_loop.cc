@@ -229,10 +229,23 @@ void Loop::Run() {
       }
       Reap();
     }
+    // Answers that other threads handed over since the last wake-up leave
+    // together: one flush (one SSL_write, one send) per connection, not one
+    // per answer.
+    flushing_later_ = true;
     for (auto& task : mailbox_->Take()) {
       task();
       Reap();
     }
+    flushing_later_ = false;
+    for (uint64_t id : flush_later_) {
+      if (Conn* c = Find(id)) {
+        c->flush_queued = false;
+        Flush(c);
+      }
+    }
+    flush_later_.clear();
+    Reap();
     const absl::Time now = absl::Now();
     if (now >= next_tick || server_->draining_.load()) {
       next_tick = now + server_->options_.tick;
@@ -545,6 +558,15 @@ void Loop::SendFrame(Conn* c, wire::FrameType type, uint32_t id,
 void Loop::AppendOut(Conn* c, absl::string_view bytes) {
   pool_.Supply(&c->out);
   c->out.Append(bytes);
+}
+
+void Loop::FlushSoon(Conn* c) {
+  if (!flushing_later_) {
+    Flush(c);
+  } else if (!c->flush_queued) {
+    c->flush_queued = true;
+    flush_later_.push_back(c->id);
+  }
 }
 
 void Loop::Flush(Conn* c) {

@@ -201,6 +201,9 @@ class Loop {
   // AppendOut adds encoded bytes to c->out, on pooled storage.
   void AppendOut(Conn* c, absl::string_view bytes);
   void Flush(Conn* c);
+  // FlushSoon flushes now, or, while the loop runs its mailbox, once after the
+  // last task, so a batch of answers leaves in one write.
+  void FlushSoon(Conn* c);
   void GoAway(Conn* c, int32_t status, absl::string_view message);
   void CloseConn(Conn* c, absl::string_view reason);
   void UpdateEvents(Conn* c);
@@ -231,6 +234,8 @@ class Loop {
   uint64_t tls_generation_ = 0;
   bool drain_started_ = false;
   std::vector<char> scratch_;
+  bool flushing_later_ = false;
+  std::vector<uint64_t> flush_later_;  // connection ids, each at most once
   // Spare storage for the connections' plaintext buffers: a few per loop, so
   // a stream of large calls reuses warm pages (0 page faults per call) while
   // idle connections hold none.
