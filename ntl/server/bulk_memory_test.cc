@@ -21,6 +21,8 @@ namespace {
 using testing::ClientOptions;
 using testing::FixtureServerCredentials;
 using testing::LoadClientIdentity;
+using testing::LoopbackRecord;
+using testing::OneLoopOptions;
 using testing::TestClient;
 
 // LoopMinorFaults sums the minor page faults of this process's threads named
@@ -61,20 +63,11 @@ TEST(BulkMemoryTest, LoopTakesNoPageFaultsPerBulkCallInSteadyState) {
 #endif
   const auto id = LoadClientIdentity("client_ed25519");
   auto directory = std::make_shared<InMemoryDirectory>();
-  ClientRecord r;
-  r.label = "bulk";
-  r.fingerprint = id.fingerprint;
-  r.allowed_ips = {"127.0.0.1"};
-  r.partitions = {{"p1", "Partition One", "1001"}};
-  directory->Put(r);
+  directory->Put(LoopbackRecord("bulk", id.fingerprint));
   auto cred = FixtureServerCredentials();
   ASSERT_TRUE(cred.ok()) << cred.status();
-  ServerOptions o;
-  o.listen_address = "127.0.0.1";
-  o.port = 0;
-  o.threads = 1;
-  o.log = [](absl::string_view) {};
-  auto server = Server::Create(o, directory, *cred);
+  auto server = Server::Create(OneLoopOptions([](absl::string_view) {}),
+                               directory, *cred);
   ASSERT_TRUE(server.ok()) << server.status();
   (*server)->SetPartitionHandler(std::make_shared<SoftwarePartitionHandler>());
   ASSERT_TRUE((*server)->Start().ok());

@@ -159,8 +159,7 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
   }
   const uint64_t seq = ++next_seq_;
   c->pending[f.id] = Conn::Pending{std::string(req->partition), seq};
-  CallContext ctx{c->admission.record->label, c->fingerprint,
-                  std::string(req->partition)};
+  CallContext ctx{c->admission.record->label, c->fingerprint, req->partition};
   server_->handler_->HandleRequest(ctx, req->op, req->data,
                                    NewResponder(c->id, f.id, seq));
 }
