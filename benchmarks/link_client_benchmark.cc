@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -25,8 +26,10 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/baseline_median.h"
 #include "ntl/client/client.h"
 #include "ntl/client/pin.h"
 #include "ntl/internal/mutex.h"
@@ -38,6 +41,8 @@
 #include "ntl/wire/frame.h"
 
 namespace trustlink::ntl {
+using ::trustlink::benchmarks::BaselineRun;
+using ::trustlink::benchmarks::MedianBaseline;
 namespace {
 
 constexpr uint32_t kEcho = 1;
@@ -53,9 +58,10 @@ std::string Fixture(const std::string& name) {
   return Slurp("testdata/tls/" + name);
 }
 
-// Baselines, keyed by name, measured earlier in this run.
-std::map<std::string, double>& Baselines() {
-  static auto* m = new std::map<std::string, double>();
+// Baselines, keyed by name: every run of each measured earlier in this run
+// (baseline_median.h says why all of them).
+std::map<std::string, std::vector<BaselineRun>>& Baselines() {
+  static auto* m = new std::map<std::string, std::vector<BaselineRun>>();
   return *m;
 }
 // Timer measures a benchmark's own rate (items per second of wall time), so a
@@ -64,22 +70,24 @@ std::map<std::string, double>& Baselines() {
 class Timer {
  public:
   Timer() : start_(absl::Now()) {}
-  double Rate(double items) const {
-    return items / absl::ToDoubleSeconds(absl::Now() - start_);
-  }
+  double Rate(double items) const { return items / Seconds(); }
+  double Seconds() const { return absl::ToDoubleSeconds(absl::Now() - start_); }
 
  private:
   absl::Time start_;
 };
 
-void RecordBaseline(const std::string& key, double rate) {
-  Baselines()[key] = rate;
+void RecordBaseline(const std::string& key, const Timer& timer,
+                    double items) {
+  Baselines()[key].push_back(BaselineRun{timer.Rate(items), timer.Seconds()});
 }
 
 void Report(benchmark::State& state, const std::string& key, double rate) {
   auto it = Baselines().find(key);
-  if (it != Baselines().end() && it->second > 0) {
-    state.counters["x_baseline"] = rate / it->second;
+  const double baseline =
+      it == Baselines().end() ? 0 : MedianBaseline(it->second);
+  if (baseline > 0) {
+    state.counters["x_baseline"] = rate / baseline;
   }
 }
 
@@ -226,8 +234,8 @@ void BM_TcpRoundTrip(benchmark::State& state) {
     }
     ReadFrames(fd, &in, 1);
   }
-  RecordBaseline("rt" + std::to_string(state.range(0)),
-                 timer.Rate(static_cast<double>(state.iterations())));
+  RecordBaseline("rt" + std::to_string(state.range(0)), timer,
+                 static_cast<double>(state.iterations()));
   close(fd);
   peer.join();
   close(lfd);
@@ -254,8 +262,8 @@ void BM_TcpPipelined64(benchmark::State& state) {
     }
     ReadFrames(fd, &in, 64);
   }
-  RecordBaseline("pipe" + std::to_string(state.range(0)),
-                 timer.Rate(static_cast<double>(state.iterations()) * 64));
+  RecordBaseline("pipe" + std::to_string(state.range(0)), timer,
+                 static_cast<double>(state.iterations()) * 64);
   close(fd);
   peer.join();
   close(lfd);
@@ -394,8 +402,8 @@ void BM_BoringSslBulk(benchmark::State& state) {
       }
     }
   }
-  RecordBaseline(
-      "bulk", timer.Rate(static_cast<double>(state.iterations()) * kBulk * 2));
+  RecordBaseline("bulk", timer,
+                 static_cast<double>(state.iterations()) * kBulk * 2);
   SSL_shutdown(ssl.get());
   close(fd);
   peer.join();

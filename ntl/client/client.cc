@@ -251,7 +251,11 @@ void Client::RearmTimerLocked() {
   if (!initial_done_) {
     next = std::min(next, initial_deadline_);
   }
-  if (next == timer_armed_for_) {
+  // Only an earlier deadline re-arms. Every answer moves the heartbeat
+  // deadline later, and re-arming for that cost a timerfd_settime per call; a
+  // timer left armed for an earlier time fires once, finds nothing due, and
+  // is armed afresh then (timer_armed_for_ is reset when it fires).
+  if (next >= timer_armed_for_) {
     return;
   }
   itimerspec spec{};
@@ -261,6 +265,7 @@ void Client::RearmTimerLocked() {
     spec.it_value = absl::ToTimespec(d);
   }
   timerfd_settime(timer_fd_, 0, &spec, nullptr);
+  ++timer_arms_;
   timer_armed_for_ = next;
 }
 
@@ -418,11 +423,17 @@ std::vector<ServerStatus> Client::Servers() {
     s.resumed = c.resumed();
     s.connects = c.connects();
     s.tls_writes = c.tls_writes();
+    s.socket_reads = c.socket_reads();
     s.client_label = c.client_label();
     s.slots = c.slots();
     out.push_back(std::move(s));
   }
   return out;
+}
+
+uint64_t Client::TimerArms() {
+  internal::MutexLock lock(&mu_);
+  return timer_arms_;
 }
 
 absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(

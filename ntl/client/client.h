@@ -64,6 +64,7 @@ struct ServerStatus {
   bool resumed = false;   // the current link's TLS session was resumed
   uint64_t connects = 0;  // TCP connections made so far
   uint64_t tls_writes = 0;  // SSL_write calls on its links so far
+  uint64_t socket_reads = 0;  // recv calls on its links so far
   std::string client_label;
   std::vector<wire::SlotInfo> slots;  // the partitions the server last listed
 };
@@ -88,6 +89,9 @@ class Client : private ConnectionListener {
 
   std::vector<Slot> Slots();
   std::vector<ServerStatus> Servers();
+  // TimerArms counts timerfd_settime calls, so tests can see that the timer is
+  // re-armed only when a deadline moves earlier.
+  uint64_t TimerArms();
 
   // Call makes a request on `slot` and waits for the response until `deadline`.
   // Fails fast with TL_E_UNAVAILABLE when the slot's server is not connected,
@@ -184,6 +188,7 @@ class Client : private ConnectionListener {
   bool initial_done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time initial_deadline_ ABSL_GUARDED_BY(mu_);
   absl::Time timer_armed_for_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  uint64_t timer_arms_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int, SlotEntry> slots_ ABSL_GUARDED_BY(mu_);  // by slot id
   // Which links are up (welcomed and not lost since), and the LinkEvents not
   // yet handed to settings_.on_link_event.

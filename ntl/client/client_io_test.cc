@@ -185,6 +185,36 @@ TEST(ClientIoTest, WithoutAnIoThreadQueuedCallsLeaveInOneWriteFromProcess) {
   EXPECT_EQ(*r, "sync");
 }
 
+TEST(ClientIoTest, ARoundTripCostsOneRecvAndNoTimerReArm) {
+  auto server = StartServer();
+  ClientSettings s = Settings();
+  s.servers.push_back(Server("hsm1", server->port()));
+  auto client = Open(s);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->WaitReady(In(absl::Seconds(10))).ok());
+  ASSERT_TRUE(client->Call(0, kOpEcho, "warm", In(absl::Seconds(10))).ok());
+  const uint64_t reads_before = client->Servers()[0].socket_reads;
+  const uint64_t arms_before = client->TimerArms();
+  constexpr int kCalls = 50;
+  for (int i = 0; i < kCalls; ++i) {
+    const std::string data = absl::StrCat("round trip ", i);
+    absl::StatusOr<std::string> r =
+        client->Call(0, kOpEcho, data, In(absl::Seconds(10)));
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(*r, data);
+  }
+  const uint64_t reads = client->Servers()[0].socket_reads - reads_before;
+  const uint64_t arms = client->TimerArms() - arms_before;
+  // One recv per answer (the old path took three: the record header, its
+  // body, and a probe that found EAGAIN). A heartbeat may add a few.
+  EXPECT_LE(reads, kCalls + 5u) << reads << " recv calls for " << kCalls
+                                << " round trips";
+  // Every answer moves the heartbeat deadline later and every call's own
+  // deadline is later than the one armed: neither re-arms the timer.
+  EXPECT_LE(arms, 5u) << arms << " timer re-arms for " << kCalls
+                      << " round trips";
+}
+
 // Gate is a resolver for tests: it records what it was asked and returns
 // `answer`, after `open` if it is told to hang. Shared, because a lookup's
 // worker thread may outlive the client.

@@ -108,7 +108,7 @@ void Connection::CloseSocket() {
   proof_.reset();  // a worker still asking keeps its own reference
   proof_request_ = ProofRequest();
   interest_ = 0;
-  in_.clear();
+  in_ = internal::ByteBuffer();
   out_.clear();
   out_off_ = 0;
 }
@@ -189,7 +189,7 @@ void Connection::Shutdown(const absl::Status& why, Completions* done) {
 
 void Connection::OnConnected(absl::Time now, Completions* done) {
   ssl_.reset(SSL_new(ctx_));
-  BIO* bio = ssl_ != nullptr ? NewSocketBio(fd_) : nullptr;
+  BIO* bio = ssl_ != nullptr ? NewSocketBio(fd_, &socket_reads_) : nullptr;
   if (bio == nullptr) {
     Fail(Error(absl::StatusCode::kInternal, TL_E_INTERNAL,
                "cannot create the TLS object"),
@@ -303,13 +303,9 @@ void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
 
 void Connection::ReadAvailable(absl::Time now, Completions* done) {
   for (;;) {
-    // Into a buffer sized once: growing in_ by a whole chunk for each
-    // SSL_read (one record at most) would zero-fill 64 KiB per record.
-    if (read_buf_.size() != kReadChunk) {
-      read_buf_.resize(kReadChunk);
-    }
-    const int n =
-        SSL_read(ssl_.get(), &read_buf_[0], static_cast<int>(kReadChunk));
+    // Straight into in_'s uninitialised tail: no zero-fill, no second copy.
+    const int n = SSL_read(ssl_.get(), in_.Tail(kReadChunk),
+                           static_cast<int>(kReadChunk));
     if (n <= 0) {
       const int saved_errno = errno;
       const int err = SSL_get_error(ssl_.get(), n);
@@ -319,12 +315,18 @@ void Connection::ReadAvailable(absl::Time now, Completions* done) {
       Fail(TlsFailure(server_.name, err, saved_errno, true), now, done);
       return;
     }
-    in_.append(read_buf_.data(), static_cast<size_t>(n));
+    in_.Commit(static_cast<size_t>(n));
     last_rx_ = now;
-    if (state_ == LinkState::kAwaitingProof) {
-      continue;  // nothing is handled before our hello is out
+    if (state_ != LinkState::kAwaitingProof &&  // nothing is handled before
+                                                // our hello is out
+        !DecodeBuffered(now, done)) {
+      return;
     }
-    if (!DecodeBuffered(now, done)) {
+    // The socket had nothing more when last read and BoringSSL holds no
+    // plaintext: skip the SSL_read that would only find EAGAIN.
+    if (ssl_ == nullptr ||
+        (SSL_pending(ssl_.get()) == 0 &&
+         SocketBioDrained(SSL_get_rbio(ssl_.get())))) {
       return;
     }
   }
@@ -334,8 +336,8 @@ bool Connection::DecodeBuffered(absl::Time now, Completions* done) {
   // Decode every complete frame, then drop the consumed prefix once.
   size_t off = 0;
   for (;;) {
-    wire::DecodeResult r = wire::DecodeFrame(absl::string_view(in_).substr(off),
-                                             settings_.max_payload);
+    wire::DecodeResult r =
+        wire::DecodeFrame(in_.view().substr(off), settings_.max_payload);
     if (r.kind == wire::DecodeResult::Kind::kNeedMore) {
       break;
     }
@@ -348,7 +350,7 @@ bool Connection::DecodeBuffered(absl::Time now, Completions* done) {
       return false;
     }
   }
-  in_.erase(0, off);
+  in_.Consume(off);
   return true;
 }
 
@@ -478,13 +480,15 @@ void Connection::Send(wire::FrameType type, uint32_t id,
   Flush(done);
 }
 
-void Connection::SendCall(uint32_t id, absl::string_view payload,
+void Connection::SendCall(uint32_t id, absl::string_view partition,
+                          uint32_t op, absl::string_view data,
                           Completions* done) {
   // Frames already waiting mean a flush is already due: the loop was rung for
   // them, or the socket is full and EPOLLOUT is armed. Either way this frame
   // leaves with them.
   const bool flush_due = !out_.empty();
-  wire::AppendFrame(wire::FrameType::kRequest, 0, id, payload, &out_);
+  // Encoded straight into the output buffer: no intermediate strings per call.
+  wire::AppendRequestFrame(id, partition, op, data, &out_);
   if (flush_due) {
     return;
   }
@@ -665,13 +669,7 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
   }
   *id = call_id;
   *token = call_token;
-  // Encode straight into the output buffer: frame header then the request
-  // payload.
-  wire::Request req;
-  req.partition = std::string(partition);
-  req.op = op;
-  req.data = std::string(data);
-  SendCall(call_id, wire::EncodeRequest(req), done);
+  SendCall(call_id, partition, op, data, done);
   return absl::OkStatus();
 }
 

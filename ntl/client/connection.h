@@ -39,6 +39,7 @@
 #include "ntl/client/resolver.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
+#include "ntl/internal/byte_buffer.h"
 #include "ntl/wire/frame.h"
 #include "ntl/wire/messages.h"
 #include "third_party/boringssl_guard.h"
@@ -141,6 +142,9 @@ class Connection : public PinnedPeer {
   // tls_writes counts SSL_write calls (each at least one TLS record and one
   // send) on this server's links, so tests can see writes being coalesced.
   uint64_t tls_writes() const { return tls_writes_; }
+  // socket_reads counts recv calls on this server's links, so tests can see
+  // that a wake-up costs one.
+  uint64_t socket_reads() const { return socket_reads_; }
   size_t in_flight() const { return pending_.size(); }
   const ServerSettings& server() const { return server_; }
   int fd() const { return fd_; }
@@ -192,7 +196,8 @@ class Connection : public PinnedPeer {
   // SendCall appends a request frame and flushes at once only when it is the
   // only call in flight; otherwise the frame waits for the loop (rung once per
   // batch), so a burst of calls leaves in a few TLS records.
-  void SendCall(uint32_t id, absl::string_view payload, Completions* done);
+  void SendCall(uint32_t id, absl::string_view partition, uint32_t op,
+                absl::string_view data, Completions* done);
   void Flush(Completions* done);
   void SetInterest(uint32_t events);
   void Fail(const absl::Status& why, absl::Time now, Completions* done);
@@ -219,6 +224,7 @@ class Connection : public PinnedPeer {
   bool first_settled_ = false;
   uint64_t connects_ = 0;
   uint64_t tls_writes_ = 0;
+  uint64_t socket_reads_ = 0;
 
   // The current dial: a lookup in progress (kept across attempts while it
   // runs, so a hung resolver costs one thread, not one per attempt), the
@@ -244,8 +250,9 @@ class Connection : public PinnedPeer {
   absl::Time last_rx_;
   absl::Time last_ping_;
 
-  std::string in_;
-  std::string read_buf_;  // SSL_read's destination, sized once
+  // Plaintext received, decoded in place. Its storage stays for the life of
+  // the socket, so a stream of large answers reuses warm pages.
+  internal::ByteBuffer in_;
   std::string out_;
   size_t out_off_ = 0;
 

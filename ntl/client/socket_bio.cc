@@ -2,15 +2,24 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
+
+#include "ntl/internal/byte_buffer.h"
 
 namespace trustlink::ntl::client {
 namespace {
 
-int Fd(BIO* bio) {
-  return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
-}
+struct State {
+  int fd = -1;
+  internal::ByteBuffer ahead;  // received, not yet given to BoringSSL
+  bool drained = false;        // the last recv was short
+  uint64_t* reads = nullptr;   // recv calls, for tests and benchmarks
+};
+
+State* StateOf(BIO* bio) { return static_cast<State*>(BIO_get_data(bio)); }
 
 bool Retriable(int err) {
   return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
@@ -18,7 +27,8 @@ bool Retriable(int err) {
 
 int Write(BIO* bio, const char* data, int len) {
   BIO_clear_retry_flags(bio);
-  const ssize_t n = send(Fd(bio), data, static_cast<size_t>(len), MSG_NOSIGNAL);
+  const ssize_t n =
+      send(StateOf(bio)->fd, data, static_cast<size_t>(len), MSG_NOSIGNAL);
   if (n < 0 && Retriable(errno)) {
     BIO_set_retry_write(bio);
   }
@@ -27,14 +37,45 @@ int Write(BIO* bio, const char* data, int len) {
 
 int Read(BIO* bio, char* data, int len) {
   BIO_clear_retry_flags(bio);
-  const ssize_t n = recv(Fd(bio), data, static_cast<size_t>(len), 0);
-  if (n < 0 && Retriable(errno)) {
-    BIO_set_retry_read(bio);
+  State* s = StateOf(bio);
+  if (s->ahead.empty()) {
+    if (s->reads != nullptr) {
+      ++*s->reads;
+    }
+    const ssize_t n =
+        recv(s->fd, s->ahead.Tail(kSocketReadAhead), kSocketReadAhead, 0);
+    if (n <= 0) {
+      if (n < 0 && Retriable(errno)) {
+        BIO_set_retry_read(bio);
+        s->drained = true;
+      }
+      return static_cast<int>(n);
+    }
+    s->ahead.Commit(static_cast<size_t>(n));
+    s->drained = static_cast<size_t>(n) < kSocketReadAhead;
   }
+  const size_t n = std::min(s->ahead.size(), static_cast<size_t>(len));
+  std::memcpy(data, s->ahead.data(), n);
+  s->ahead.Consume(n);
   return static_cast<int>(n);
 }
 
-long Ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+long Ctrl(BIO* bio, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(StateOf(bio)->ahead.size());
+    default:
+      return 0;
+  }
+}
+
+int Destroy(BIO* bio) {
+  delete StateOf(bio);
+  BIO_set_data(bio, nullptr);
+  return 1;
+}
 
 const BIO_METHOD* Method() {
   static const BIO_METHOD* method = [] {
@@ -42,6 +83,7 @@ const BIO_METHOD* Method() {
     BIO_meth_set_write(m, Write);
     BIO_meth_set_read(m, Read);
     BIO_meth_set_ctrl(m, Ctrl);
+    BIO_meth_set_destroy(m, Destroy);
     return m;
   }();
   return method;
@@ -49,13 +91,21 @@ const BIO_METHOD* Method() {
 
 }  // namespace
 
-BIO* NewSocketBio(int fd) {
+BIO* NewSocketBio(int fd, uint64_t* reads) {
   BIO* bio = BIO_new(Method());
   if (bio != nullptr) {
-    BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+    State* s = new State();
+    s->fd = fd;
+    s->reads = reads;
+    BIO_set_data(bio, s);
     BIO_set_init(bio, 1);
   }
   return bio;
+}
+
+bool SocketBioDrained(BIO* bio) {
+  const State* s = StateOf(bio);
+  return s != nullptr && s->ahead.empty() && s->drained;
 }
 
 }  // namespace trustlink::ntl::client

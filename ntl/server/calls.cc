@@ -114,9 +114,9 @@ std::unique_ptr<Responder> Loop::NewResponder(uint64_t conn_id,
                                          seq);
 }
 
-absl::optional<wire::Request> Loop::AcceptRequest(Conn* c,
-                                                  const wire::FrameView& f) {
-  absl::StatusOr<wire::Request> req = wire::DecodeRequest(f.payload);
+absl::optional<wire::RequestView> Loop::AcceptRequest(
+    Conn* c, const wire::FrameView& f) {
+  absl::StatusOr<wire::RequestView> req = wire::DecodeRequestView(f.payload);
   if (!req.ok()) {
     GoAway(c, TL_E_PROTOCOL, req.status().message());
     return absl::nullopt;
@@ -126,19 +126,25 @@ absl::optional<wire::Request> Loop::AcceptRequest(Conn* c,
            absl::StrCat("request id ", f.id, " is already in flight"));
     return absl::nullopt;
   }
-  return *std::move(req);
+  return *req;
 }
 
 void Loop::RespondNow(Conn* c, uint32_t id, int32_t status,
                       absl::string_view message) {
-  wire::Response r;
-  r.status = status;
-  r.data = std::string(message);
-  SendFrame(c, wire::FrameType::kResponse, id, wire::EncodeResponse(r));
+  if (c->dead) {
+    return;
+  }
+  // Encoded straight into c->out: a large answer is copied once, not once
+  // more into an intermediate string.
+  std::string head;  // 20 bytes
+  wire::AppendResponseHead(id, status, static_cast<uint32_t>(message.size()),
+                           &head);
+  AppendOut(c, head);
+  AppendOut(c, message);
 }
 
 void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
-  absl::optional<wire::Request> req = AcceptRequest(c, f);
+  absl::optional<wire::RequestView> req = AcceptRequest(c, f);
   if (!req.has_value()) {
     return;
   }
@@ -162,9 +168,12 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
     return;
   }
   const uint64_t seq = ++next_seq_;
-  c->pending[f.id] = Conn::Pending{req->partition, seq};
-  CallContext ctx{c->admission.record->label, c->fingerprint, req->partition,
-                  absl::MakeConstSpan(&req->partition, 1)};
+  c->pending[f.id] = Conn::Pending{std::string(req->partition), seq};
+  // A named copy, alive through the handler call: `partitions` is a span of
+  // std::string, and the request's view dies with the frame.
+  const std::string partition(req->partition);
+  CallContext ctx{c->admission.record->label, c->fingerprint, partition,
+                  absl::MakeConstSpan(&partition, 1)};
   server_->handler_->HandleRequest(ctx, req->op, req->data,
                                    NewResponder(c->id, f.id, seq));
 }
@@ -243,17 +252,12 @@ void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
     return;  // already failed (partition revoked) or the id was reused since
   }
   c->pending.erase(it);
-  wire::Response r;
-  r.status = status;
-  r.data = std::move(data);
-  const bool was_draining = c->state == Conn::State::kDraining;
-  if (!was_draining) {
-    SendFrame(c, wire::FrameType::kResponse, request_id,
-              wire::EncodeResponse(r));
+  if (c->state != Conn::State::kDraining) {
+    RespondNow(c, request_id, status, data);
   }
   MaybeFinishDrain(c);
   if (!c->processing && !c->dead) {
-    Flush(c);
+    FlushSoon(c);
   }
 }
 
@@ -273,7 +277,7 @@ void Loop::StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
     SendFrame(c, wire::FrameType::kStreamData, stream_id, rest.substr(0, n));
     rest.remove_prefix(n);
   }
-  Flush(c);
+  FlushSoon(c);
 }
 
 void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
@@ -294,7 +298,7 @@ void Loop::StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
   SendFrame(c, wire::FrameType::kStreamClose, stream_id,
             wire::EncodeClosing(cl));
   session->OnClose();
-  Flush(c);
+  FlushSoon(c);
 }
 
 }  // namespace trustlink::ntl::server::internal_engine

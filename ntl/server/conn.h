@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "ntl/internal/byte_buffer.h"
 #include "ntl/server/admission.h"
 #include "ntl/server/event_loop.h"
 #include "ntl/server/handler.h"
@@ -65,6 +66,7 @@ struct Conn {
   bool finish_then_close = false;
   bool refusal_logged = false;
   bool registered = false;
+  bool flush_queued = false;  // in the loop's flush_later_ list
   uint32_t events = 0;
   absl::Time deadline;
   absl::Time last_active;
@@ -73,11 +75,12 @@ struct Conn {
   const char* src = nullptr;
   size_t src_len = 0;
   std::string cipher_pending;
-  // Plaintext: frames are decoded in place from in[in_start..].
-  std::string in;
-  size_t in_start = 0;
-  std::string out;
-  size_t out_off = 0;
+  // Plaintext both ways. Frames are decoded in place from `in`; `out` holds
+  // encoded frames until SSL_write takes them. Both lend their storage back to
+  // the loop's pool when empty (Loop::ReleaseBuffers), so an idle link holds
+  // none and a busy one reuses warm pages.
+  internal::ByteBuffer in;
+  internal::ByteBuffer out;
   Admission admission;
   std::string fingerprint;
   std::unordered_map<uint32_t, Pending> pending;

@@ -229,10 +229,23 @@ void Loop::Run() {
       }
       Reap();
     }
+    // Answers that other threads handed over since the last wake-up leave
+    // together: one flush (one SSL_write, one send) per connection, not one
+    // per answer.
+    flushing_later_ = true;
     for (auto& task : mailbox_->Take()) {
       task();
       Reap();
     }
+    flushing_later_ = false;
+    for (uint64_t id : flush_later_) {
+      if (Conn* c = Find(id)) {
+        c->flush_queued = false;
+        Flush(c);
+      }
+    }
+    flush_later_.clear();
+    Reap();
     const absl::Time now = absl::Now();
     if (now >= next_tick || server_->draining_.load()) {
       next_tick = now + server_->options_.tick;
@@ -411,17 +424,16 @@ void Loop::DriveSsl(Conn* c) {
   // place. An HTL proof check in flight pauses reading (htl_link.cc).
   while (!c->dead && c->state != Conn::State::kDraining &&
          c->state != Conn::State::kCheckingHtl) {
-    if (c->out.size() - c->out_off > server_->options_.max_pending_output) {
+    if (c->out.size() > server_->options_.max_pending_output) {
       c->read_paused =
           true;  // the peer is not reading; stop taking its requests
       break;
     }
-    const size_t old = c->in.size();
-    c->in.resize(old + kReadChunk);
-    const int r =
-        SSL_read(c->ssl.get(), &c->in[old], static_cast<int>(kReadChunk));
-    c->in.resize(old + static_cast<size_t>(std::max(r, 0)));
+    pool_.Supply(&c->in);
+    const int r = SSL_read(c->ssl.get(), c->in.Tail(kReadChunk),
+                           static_cast<int>(kReadChunk));
     if (r > 0) {
+      c->in.Commit(static_cast<size_t>(r));
       ProcessFrames(c);
       continue;
     }
@@ -440,12 +452,8 @@ void Loop::DriveSsl(Conn* c) {
     CloseConn(c, absl::StrCat("TLS error: ", why));
     return;
   }
-  if (c->in_start == c->in.size()) {
-    std::string().swap(c->in);  // idle connections hold no plaintext buffer
-    c->in_start = 0;
-  } else if (c->in_start > 0) {
-    c->in.erase(0, c->in_start);
-    c->in_start = 0;
+  if (c->in.empty()) {
+    pool_.Recycle(&c->in);  // idle connections hold no plaintext buffer
   }
   c->processing = false;
   if (c->dead) {
@@ -461,9 +469,7 @@ void Loop::ProcessFrames(Conn* c) {
   const uint32_t max = server_->options_.max_frame_payload;
   while (!c->dead && c->state != Conn::State::kDraining &&
          c->state != Conn::State::kCheckingHtl) {
-    absl::string_view buf(c->in.data() + c->in_start,
-                          c->in.size() - c->in_start);
-    wire::DecodeResult d = wire::DecodeFrame(buf, max);
+    wire::DecodeResult d = wire::DecodeFrame(c->in.view(), max);
     if (d.kind == wire::DecodeResult::Kind::kNeedMore) {
       return;
     }
@@ -474,7 +480,7 @@ void Loop::ProcessFrames(Conn* c) {
       return;
     }
     HandleFrame(c, d.frame);
-    c->in_start += d.consumed;
+    c->in.Consume(d.consumed);
   }
 }
 
@@ -543,16 +549,34 @@ void Loop::SendFrame(Conn* c, wire::FrameType type, uint32_t id,
   if (c->dead) {
     return;
   }
-  wire::AppendFrame(type, 0, id, payload, &c->out);
+  std::string header;  // 12 bytes: no allocation (short string)
+  wire::AppendFrameHeader(type, 0, id, static_cast<uint32_t>(payload.size()),
+                          &header);
+  AppendOut(c, header);
+  AppendOut(c, payload);
+}
+
+void Loop::AppendOut(Conn* c, absl::string_view bytes) {
+  pool_.Supply(&c->out);
+  c->out.Append(bytes);
+}
+
+void Loop::FlushSoon(Conn* c) {
+  if (!flushing_later_) {
+    Flush(c);
+  } else if (!c->flush_queued) {
+    c->flush_queued = true;
+    flush_later_.push_back(c->id);
+  }
 }
 
 void Loop::Flush(Conn* c) {
-  while (!c->dead && c->out_off < c->out.size()) {
-    const size_t left = c->out.size() - c->out_off;
-    const int n = SSL_write(c->ssl.get(), c->out.data() + c->out_off,
-                            static_cast<int>(std::min<size_t>(left, 1u << 20)));
+  while (!c->dead && !c->out.empty()) {
+    const int n =
+        SSL_write(c->ssl.get(), c->out.data(),
+                  static_cast<int>(std::min<size_t>(c->out.size(), 1u << 20)));
     if (n > 0) {
-      c->out_off += static_cast<size_t>(n);
+      c->out.Consume(static_cast<size_t>(n));
       continue;
     }
     const int err = SSL_get_error(c->ssl.get(), n);
@@ -568,8 +592,7 @@ void Loop::Flush(Conn* c) {
   if (c->dead) {
     return;
   }
-  std::string().swap(c->out);
-  c->out_off = 0;
+  pool_.Recycle(&c->out);
   if (c->state == Conn::State::kDraining) {
     SSL_shutdown(c->ssl.get());
     ERR_clear_error();
@@ -724,13 +747,10 @@ void Loop::Revalidate(Conn* c) {
   // dropped.
   for (auto it = c->pending.begin(); it != c->pending.end();) {
     if (!HasPartition(*a.record, it->second.partition)) {
-      wire::Response r;
-      r.status = TL_E_PARTITION_NOT_ASSIGNED;
-      r.data =
-          absl::StrCat("partition '", it->second.partition,
-                       "' was unassigned from this client during the call");
-      SendFrame(c, wire::FrameType::kResponse, it->first,
-                wire::EncodeResponse(r));
+      RespondNow(c, it->first, TL_E_PARTITION_NOT_ASSIGNED,
+                 absl::StrCat("partition '", it->second.partition,
+                              "' was unassigned from this client during the "
+                              "call"));
       it = c->pending.erase(it);
     } else {
       ++it;

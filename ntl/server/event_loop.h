@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "ntl/internal/byte_buffer.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/server/admission.h"
 #include "ntl/server/server.h"
@@ -30,6 +31,12 @@ namespace trustlink::ntl::server::internal_engine {
 // tagged with their ids, which start above both.
 inline constexpr uint64_t kListenTag = 0;
 inline constexpr uint64_t kEventTag = 1;
+
+// The loop's buffer pool keeps at most this many spare buffers, each between
+// these sizes (up to 16 MiB per loop at worst, a few hundred KiB usually).
+inline constexpr size_t kPooledBuffers = 4;
+inline constexpr size_t kPooledMinCapacity = 16 * 1024;
+inline constexpr size_t kPooledMaxCapacity = 4 << 20;
 
 // TlsContext is one server certificate's SSL_CTX and ticket ring.
 // Thread safety: immutable after construction; shared by all loops.
@@ -193,15 +200,21 @@ class Loop {
   void HandleRequest(Conn* c, const wire::FrameView& f);
   // AcceptRequest decodes a request frame of either ALPN and refuses, with
   // goaway, a malformed one or an id already in flight; nullopt means refused.
-  absl::optional<wire::Request> AcceptRequest(Conn* c,
-                                              const wire::FrameView& f);
+  // The view borrows from the frame.
+  absl::optional<wire::RequestView> AcceptRequest(Conn* c,
+                                                  const wire::FrameView& f);
   // RespondNow answers request `id` at once, from the loop.
   void RespondNow(Conn* c, uint32_t id, int32_t status,
                   absl::string_view message);
   void HandleStreamOpen(Conn* c, const wire::FrameView& f);
   void SendFrame(Conn* c, wire::FrameType type, uint32_t id,
                  absl::string_view payload);
+  // AppendOut adds encoded bytes to c->out, on pooled storage.
+  void AppendOut(Conn* c, absl::string_view bytes);
   void Flush(Conn* c);
+  // FlushSoon flushes now, or, while the loop runs its mailbox, once after the
+  // last task, so a batch of answers leaves in one write.
+  void FlushSoon(Conn* c);
   void GoAway(Conn* c, int32_t status, absl::string_view message);
   void CloseConn(Conn* c, absl::string_view reason);
   void UpdateEvents(Conn* c);
@@ -232,6 +245,13 @@ class Loop {
   uint64_t tls_generation_ = 0;
   bool drain_started_ = false;
   std::vector<char> scratch_;
+  bool flushing_later_ = false;
+  std::vector<uint64_t> flush_later_;  // connection ids, each at most once
+  // Spare storage for the connections' plaintext buffers: a few per loop, so
+  // a stream of large calls reuses warm pages (0 page faults per call) while
+  // idle connections hold none.
+  internal::BufferPool pool_{kPooledBuffers, kPooledMinCapacity,
+                            kPooledMaxCapacity};
 };
 
 // LeafCertificateDer returns the DER of the first certificate in `chain`, or ""

@@ -80,7 +80,7 @@ void Loop::HandleHtlFrame(Conn* c, const wire::FrameView& f) {
 }
 
 void Loop::HandleHtlRequest(Conn* c, const wire::FrameView& f) {
-  absl::optional<wire::Request> req = AcceptRequest(c, f);
+  absl::optional<wire::RequestView> req = AcceptRequest(c, f);
   if (!req.has_value()) {
     return;
   }
@@ -111,7 +111,7 @@ void Loop::HandleHtlRequest(Conn* c, const wire::FrameView& f) {
   HtlLinkInfo link{c->htl_link_id, c->htl_binding, c->peer};
   server_->htl_worker_->Post([gate, responder, link = std::move(link),
                               label = c->admission.record->label, op = req->op,
-                              data = std::move(req->data), server = server_] {
+                              data = std::string(req->data), server = server_] {
     absl::StatusOr<std::string> r = gate->HandleRequest(label, link, op, data);
     if (r.ok()) {
       responder->Respond(TL_OK, *std::move(r));

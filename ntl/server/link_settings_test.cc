@@ -74,20 +74,12 @@ class LinkSettingsTest : public ::testing::Test {
   void SetUp() override {
     client_ = LoadClientIdentity("client_ed25519");
     directory_ = std::make_shared<InMemoryDirectory>();
-    ClientRecord r;
-    r.label = "web1";
-    r.fingerprint = client_.fingerprint;
-    r.allowed_ips = {"127.0.0.1"};
-    r.partitions = {{"p1", "Partition One", "1001"}};
-    directory_->Put(r);
+    directory_->Put(testing::LoopbackRecord("web1", client_.fingerprint));
     auto cred = FixtureServerCredentials();
     ASSERT_TRUE(cred.ok()) << cred.status();
-    ServerOptions o;
-    o.listen_address = "127.0.0.1";
-    o.port = 0;
-    o.threads = 1;
-    o.log = [this](absl::string_view l) { log_.Add(l); };
-    auto s = Server::Create(o, directory_, *cred);
+    auto s = Server::Create(
+        testing::OneLoopOptions([this](absl::string_view l) { log_.Add(l); }),
+        directory_, *cred);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     server_->SetPartitionHandler(std::make_shared<SoftwarePartitionHandler>());

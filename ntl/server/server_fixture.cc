@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
@@ -52,6 +53,25 @@ absl::StatusOr<std::shared_ptr<StaticCredentials>> FixtureServerCredentials() {
     return cred.status();
   }
   return std::make_shared<StaticCredentials>(*cred);
+}
+
+ClientRecord LoopbackRecord(const std::string& label,
+                            const std::string& fingerprint) {
+  ClientRecord r;
+  r.label = label;
+  r.fingerprint = fingerprint;
+  r.allowed_ips = {"127.0.0.1"};
+  r.partitions = {{"p1", "Partition One", "1001"}};
+  return r;
+}
+
+ServerOptions OneLoopOptions(std::function<void(absl::string_view)> log) {
+  ServerOptions o;
+  o.listen_address = "127.0.0.1";
+  o.port = 0;
+  o.threads = 1;
+  o.log = std::move(log);
+  return o;
 }
 
 size_t LogLines::Count(absl::string_view a, absl::string_view b) {

@@ -18,6 +18,8 @@
 #include "absl/time/time.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/server/credentials.h"
+#include "ntl/server/directory.h"
+#include "ntl/server/server.h"
 #include "ntl/server/test_client.h"
 
 namespace trustlink::ntl::server::testing {
@@ -48,6 +50,15 @@ TestClientOptions ClientOptions(const ClientIdentity& id);
 // FixtureServerCredentials returns StaticCredentials holding the
 // server_ed25519 fixture, or the error that parsing it gave.
 absl::StatusOr<std::shared_ptr<StaticCredentials>> FixtureServerCredentials();
+
+// LoopbackRecord is a client registered as `label` with `fingerprint`, allowed
+// from 127.0.0.1, with the one partition "p1".
+ClientRecord LoopbackRecord(const std::string& label,
+                            const std::string& fingerprint);
+
+// OneLoopOptions are ServerOptions for a server on 127.0.0.1, a port the
+// kernel picks, one loop, with its log lines going to `log`.
+ServerOptions OneLoopOptions(std::function<void(absl::string_view)> log);
 
 // LogLines collects server log lines (ServerOptions::log) for assertions.
 //

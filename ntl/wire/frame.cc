@@ -36,14 +36,20 @@ const char* FrameTypeName(FrameType type) {
   return "unknown";
 }
 
-void AppendFrame(FrameType type, uint8_t flags, uint32_t id,
-                 absl::string_view payload, std::string* out) {
+void AppendFrameHeader(FrameType type, uint8_t flags, uint32_t id,
+                       uint32_t payload_len, std::string* out) {
   ByteWriter writer(out);
   writer.U8(static_cast<uint8_t>(type));
   writer.U8(flags);
   writer.U16(0);
   writer.U32(id);
-  writer.U32(static_cast<uint32_t>(payload.size()));
+  writer.U32(payload_len);
+}
+
+void AppendFrame(FrameType type, uint8_t flags, uint32_t id,
+                 absl::string_view payload, std::string* out) {
+  AppendFrameHeader(type, flags, id, static_cast<uint32_t>(payload.size()),
+                    out);
   out->append(payload.data(), payload.size());
 }
 

@@ -58,6 +58,12 @@ struct FrameView {
   absl::string_view payload;
 };
 
+// AppendFrameHeader appends the 12-byte header of a frame whose payload of
+// `payload_len` bytes the caller appends next, so a large payload can be
+// encoded straight into its final buffer.
+void AppendFrameHeader(FrameType type, uint8_t flags, uint32_t id,
+                       uint32_t payload_len, std::string* out);
+
 // AppendFrame appends one encoded frame to `out`. The caller keeps payloads
 // within the peer's maximum; this function does not check it.
 void AppendFrame(FrameType type, uint8_t flags, uint32_t id,

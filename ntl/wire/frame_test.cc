@@ -75,5 +75,13 @@ TEST(FrameTest, UnknownTypeAndReservedBitsAreProtocolErrors) {
   EXPECT_NE(result.error.message().find("reserved"), std::string::npos);
 }
 
+TEST(FrameTest, AppendFrameHeaderMatchesAppendFrame) {
+  std::string whole, split;
+  AppendFrame(FrameType::kResponse, 0, 42, "abc", &whole);
+  AppendFrameHeader(FrameType::kResponse, 0, 42, 3, &split);
+  split += "abc";
+  EXPECT_EQ(whole, split);
+}
+
 }  // namespace
 }  // namespace trustlink::ntl::wire

@@ -75,22 +75,52 @@ absl::StatusOr<Welcome> DecodeWelcome(absl::string_view payload) {
   return Finish(r, std::move(m), "welcome");
 }
 
+namespace {
+
+void AppendRequestPayload(absl::string_view partition, uint32_t op,
+                          absl::string_view data, std::string* out) {
+  ByteWriter w(out);
+  w.String(partition);
+  w.U32(op);
+  w.String(data);
+}
+
+}  // namespace
+
 std::string EncodeRequest(const Request& m) {
   std::string out;
-  ByteWriter w(&out);
-  w.String(m.partition);
-  w.U32(m.op);
-  w.String(m.data);
+  AppendRequestPayload(m.partition, m.op, m.data, &out);
   return out;
 }
 
-absl::StatusOr<Request> DecodeRequest(absl::string_view payload) {
+void AppendRequestFrame(uint32_t id, absl::string_view partition, uint32_t op,
+                        absl::string_view data, std::string* out) {
+  AppendFrameHeader(FrameType::kRequest, 0, id,
+                    static_cast<uint32_t>(4 + partition.size() + 4 + 4 +
+                                          data.size()),
+                    out);
+  AppendRequestPayload(partition, op, data, out);
+}
+
+absl::StatusOr<RequestView> DecodeRequestView(absl::string_view payload) {
   ByteReader r(payload);
-  Request m;
-  m.partition = std::string(r.String(kMaxNameLen));
+  RequestView m;
+  m.partition = r.String(kMaxNameLen);
   m.op = r.U32();
-  m.data = std::string(r.String(kDefaultMaxPayload));
-  return Finish(r, std::move(m), "request");
+  m.data = r.String(kDefaultMaxPayload);
+  return Finish(r, m, "request");
+}
+
+absl::StatusOr<Request> DecodeRequest(absl::string_view payload) {
+  absl::StatusOr<RequestView> v = DecodeRequestView(payload);
+  if (!v.ok()) {
+    return v.status();
+  }
+  Request m;
+  m.partition = std::string(v->partition);
+  m.op = v->op;
+  m.data = std::string(v->data);
+  return m;
 }
 
 std::string EncodeResponse(const Response& m) {
@@ -99,6 +129,14 @@ std::string EncodeResponse(const Response& m) {
   w.I32(m.status);
   w.String(m.data);
   return out;
+}
+
+void AppendResponseHead(uint32_t id, int32_t status, uint32_t data_len,
+                        std::string* out) {
+  AppendFrameHeader(FrameType::kResponse, 0, id, 8 + data_len, out);
+  ByteWriter w(out);
+  w.I32(status);
+  w.U32(data_len);  // the length prefix of ByteWriter::String
 }
 
 absl::StatusOr<Response> DecodeResponse(absl::string_view payload) {

@@ -86,9 +86,27 @@ std::string EncodeWelcome(const Welcome& m);
 absl::StatusOr<Welcome> DecodeWelcome(absl::string_view payload);
 
 std::string EncodeRequest(const Request& m);
+// AppendRequestFrame appends a whole request frame (header and payload) to
+// `out`, encoding straight into it; the bytes equal AppendFrame of
+// EncodeRequest.
+void AppendRequestFrame(uint32_t id, absl::string_view partition, uint32_t op,
+                        absl::string_view data, std::string* out);
 absl::StatusOr<Request> DecodeRequest(absl::string_view payload);
+// RequestView is a decoded Request whose fields point into the payload, for
+// the server, which hands `data` on without copying it.
+struct RequestView {
+  absl::string_view partition;
+  uint32_t op = 0;
+  absl::string_view data;
+};
+absl::StatusOr<RequestView> DecodeRequestView(absl::string_view payload);
 
 std::string EncodeResponse(const Response& m);
+// AppendResponseHead appends the header of a response frame for request `id`
+// and the response payload up to its data, whose `data_len` bytes the caller
+// appends next (so a large answer is copied once, into its final buffer).
+void AppendResponseHead(uint32_t id, int32_t status, uint32_t data_len,
+                        std::string* out);
 absl::StatusOr<Response> DecodeResponse(absl::string_view payload);
 
 std::string EncodeStreamOpen(const StreamOpen& m);

@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "ntl/status.h"
+#include "ntl/wire/frame.h"
 
 namespace trustlink::ntl::wire {
 namespace {
@@ -69,6 +70,43 @@ TEST(MessagesTest, HugeSlotCountIsRefusedBeforeAllocating) {
   std::string payload = EncodeWelcome({"c", {}});
   payload.replace(payload.size() - 4, 4, "\xff\xff\xff\xff");
   EXPECT_FALSE(DecodeWelcome(payload).ok());
+}
+
+TEST(MessagesTest, RequestViewBorrowsFromThePayload) {
+  Request req;
+  req.partition = "p1";
+  req.op = 7;
+  req.data = std::string(1000, 'd');
+  const std::string payload = EncodeRequest(req);
+  absl::StatusOr<RequestView> v = DecodeRequestView(payload);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->partition, "p1");
+  EXPECT_EQ(v->op, 7u);
+  EXPECT_EQ(v->data, req.data);
+  EXPECT_GE(v->data.data(), payload.data());
+  EXPECT_LE(v->data.data() + v->data.size(), payload.data() + payload.size());
+  EXPECT_FALSE(DecodeRequestView(payload.substr(0, payload.size() - 1)).ok());
+}
+
+TEST(MessagesTest, DirectEncodersMatchTheMessageEncoders) {
+  Request req;
+  req.partition = "p1";
+  req.op = 9;
+  req.data = "payload";
+  std::string expected, direct;
+  AppendFrame(FrameType::kRequest, 0, 5, EncodeRequest(req), &expected);
+  AppendRequestFrame(5, req.partition, req.op, req.data, &direct);
+  EXPECT_EQ(direct, expected);
+
+  Response resp;
+  resp.status = -3;
+  resp.data = "answer";
+  expected.clear();
+  direct.clear();
+  AppendFrame(FrameType::kResponse, 0, 6, EncodeResponse(resp), &expected);
+  AppendResponseHead(6, resp.status, 6, &direct);
+  direct += resp.data;
+  EXPECT_EQ(direct, expected);
 }
 
 }  // namespace
