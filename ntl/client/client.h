@@ -113,6 +113,12 @@ class Client : private ConnectionListener {
   // Process waits up to `timeout` for work and does it, then runs completions.
   absl::Status Process(absl::Duration timeout);
 
+  // CloseDescriptorsInForkedChild closes a fork() child's copies of every
+  // descriptor this Client holds, and nothing else: no epoll_ctl, no
+  // shutdown(2), no TLS close_notify, no lock, so the parent's links carry on
+  // (forked_child.cc). The Client must not be used or destroyed afterwards.
+  void CloseDescriptorsInForkedChild();
+
  private:
   struct SlotEntry {
     size_t server;

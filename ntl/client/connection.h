@@ -128,6 +128,9 @@ class Connection : public PinnedPeer {
 
   // Shutdown fails everything with `why` and stops for good.
   void Shutdown(const absl::Status& why, Completions* done);
+  // CloseInForkedChild closes this process's copy of the socket only
+  // (Client::CloseDescriptorsInForkedChild).
+  void CloseInForkedChild();
 
   LinkState state() const {
     return state_ == LinkState::kAwaitingProof ? LinkState::kHandshaking

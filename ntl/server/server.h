@@ -166,6 +166,12 @@ class Server {
   // goaway to every client and joins the loops. Idempotent.
   void Shutdown(absl::Duration grace);
 
+  // CloseDescriptorsInForkedChild closes a fork() child's copies of the
+  // listener and of every loop's descriptors, and nothing else: no epoll_ctl,
+  // no shutdown(2), no TLS alert, no lock (forked_child.cc). The Server must
+  // not be used or destroyed afterwards.
+  void CloseDescriptorsInForkedChild();
+
   ServerStatus GetStatus() const;
   // limits are the connection caps in force; valid after Start.
   ConnectionLimits limits() const { return limits_; }
