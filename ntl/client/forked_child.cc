@@ -33,6 +33,13 @@ void Client::CloseDescriptorsInForkedChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   for (auto& c : conns_) {
     c->CloseInForkedChild();
   }
+  // c-ares's sockets, without c-ares: ares_destroy would tell the shared
+  // epoll set to drop them.
+  if (dns_ != nullptr) {
+    for (int fd : dns_->sockets()) {
+      close(fd);
+    }
+  }
   for (int* fd : {&epoll_fd_, &wake_fd_, &timer_fd_}) {
     if (*fd >= 0) {
       close(*fd);
