@@ -163,6 +163,7 @@ TEST(HtlProofAsyncTest, ClosingTheClientMidRequestCancelsAndJoinsTheWorker) {
   ClientSettings s = world.Settings();
   s.connect_timeout = kProofTimeout + absl::Seconds(2);
   s.htl_proof_timeout = kProofTimeout;
+  const int threads_before = testing::ThreadCount();
   // No agent yet, so the first attempt settles at once and Create returns.
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(s);
   ASSERT_TRUE(client.ok()) << client.status();
@@ -173,6 +174,8 @@ TEST(HtlProofAsyncTest, ClosingTheClientMidRequestCancelsAndJoinsTheWorker) {
   client->reset();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2))
       << "closing the client waited for the proof request";
+  EXPECT_EQ(testing::ThreadCount(), threads_before)
+      << "a thread of the client outlived it";
   // The worker was cancelled and joined before the close returned (no thread
   // outlives the Client), so its end of the request is closed already: the
   // 100 ms only bound the read of what it sent.

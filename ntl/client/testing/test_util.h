@@ -3,6 +3,8 @@
 
 // Shared set-up for the client tests: fixture identities and a bounded wait.
 
+#include <dirent.h>
+
 #include <chrono>
 #include <string>
 #include <thread>
@@ -44,6 +46,18 @@ inline ClientSettings Settings() {
   s.reconnect_min = absl::Milliseconds(20);
   s.reconnect_max = absl::Milliseconds(200);
   return s;
+}
+
+// ThreadCount is how many threads this process has now (/proc/self/task).
+inline int ThreadCount() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) {
+      n += e->d_name[0] != '.';
+    }
+    closedir(d);
+  }
+  return n;
 }
 
 // WaitFor polls `done` until it holds or `timeout` passes; returns its last
