@@ -10,7 +10,13 @@
  * threads it started with (/proc/self/task): a library thread left running
  * would be executing unmapped code after the dlclose. Under ASan the run also
  * checks every round for leaks and use-after-unmap. It prints "PASS" and exits
- * 0, or says which round failed and why and exits 1. */
+ * 0, or says which round failed and why and exits 1.
+ *
+ * A leak in an unloaded library is reported without symbols. To find it, set
+ * TL_PROBE_PRINT_BASE (each round prints the library's load address: subtract
+ * it from a frame and give the offset to addr2line -e libtrustlink.so.1), or
+ * TL_PROBE_KEEP_LOADED (no dlclose; memory a global still points to is then
+ * not reported at all, which tells such a leak from a lost pointer). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -18,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe_calls.h"
 #include "trustlink/trustlink.h"
 
-#define ECHO_OP 1u
 
 struct api {
   const char *(*status_name)(tl_status);
@@ -135,13 +141,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   g_port = (uint16_t)atoi(argv[4]);
-  FILE *f = fopen(argv[5], "r");
-  size_t n = f != NULL ? fread(g_pem, 1, sizeof(g_pem) - 1, f) : 0;
-  if (f != NULL) {
-    fclose(f);
-  }
-  if (n == 0) {
-    fprintf(stderr, "cannot read %s\n", argv[5]);
+  if (!read_file(argv[5], g_pem, sizeof(g_pem))) {
     return 2;
   }
   const char *path = argv[1];
@@ -155,7 +155,16 @@ int main(int argc, char **argv) {
       fprintf(stderr, "round %d: dlopen %s: %s\n", i, path, dlerror());
       return 1;
     }
-    if (!bind_api(&a, lib) || !one_round(&a, argv[2], i)) {
+    if (!bind_api(&a, lib)) {
+      return 1;
+    }
+    if (getenv("TL_PROBE_PRINT_BASE") != NULL) {
+      Dl_info info;
+      if (dladdr(*(void **)&a.status_name, &info) != 0) {
+        printf("round %d base %p\n", i, info.dli_fbase);
+      }
+    }
+    if (!one_round(&a, argv[2], i)) {
       return 1;
     }
     if (thread_count() != start_threads) {
@@ -163,6 +172,9 @@ int main(int argc, char **argv) {
                       "the library was loaded\n", i, thread_count(),
               start_threads);
       return 1;
+    }
+    if (getenv("TL_PROBE_KEEP_LOADED") != NULL) {
+      continue; /* to symbolise a leak report: the library stays mapped */
     }
     if (dlclose(lib) != 0) {
       fprintf(stderr, "round %d: dlclose: %s\n", i, dlerror());

@@ -23,56 +23,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "probe_calls.h"
 #include "trustlink/trustlink.h"
 
-#define ECHO_OP 1u
 #define CALLERS 2
 #define CHILDREN 3
 
 static tl_client *g_client;
 static int32_t g_slot;
-static volatile int g_stop;
-
-struct caller {
-  pthread_t thread;
-  long calls;
-  long failures;
-  char first_failure[TL_ERROR_MESSAGE_MAX + 64];
-};
-
-static int echo(tl_client *c, int32_t slot, const char *msg, char *why,
-                size_t why_len) {
-  tl_response *r = NULL;
-  tl_status st = tl_client_call(c, slot, ECHO_OP, (const uint8_t *)msg,
-                                strlen(msg), 10000, &r);
-  if (st != TL_OK) {
-    char err[TL_ERROR_MESSAGE_MAX];
-    size_t len = 0;
-    tl_last_error(err, sizeof(err), &len);
-    snprintf(why, why_len, "%s: %s", tl_status_name(st), err);
-    return 0;
-  }
-  int ok = tl_response_len(r) == strlen(msg) &&
-           memcmp(tl_response_data(r), msg, strlen(msg)) == 0;
-  if (!ok) {
-    snprintf(why, why_len, "echo returned other bytes");
-  }
-  tl_response_free(r);
-  return ok;
-}
-
-static void *call_forever(void *arg) {
-  struct caller *c = arg;
-  char why[TL_ERROR_MESSAGE_MAX + 64];
-  while (!g_stop) {
-    c->calls++;
-    if (!echo(g_client, g_slot, "parent", why, sizeof(why)) &&
-        c->failures++ == 0) {
-      snprintf(c->first_failure, sizeof(c->first_failure), "%s", why);
-    }
-  }
-  return NULL;
-}
 
 static int first_slot(tl_client *c, int32_t *out) {
   tl_slot_list *slots = NULL;
@@ -181,16 +139,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parent: the first call failed: %s\n", why);
     return 1;
   }
-  memset(callers, 0, sizeof(callers));
-  for (int i = 0; i < CALLERS; i++) {
-    pthread_create(&callers[i].thread, NULL, call_forever, &callers[i]);
-  }
+  start_callers(callers, CALLERS, g_client, g_slot);
   for (int n = 0; n < CHILDREN; n++) {
     /* Fork only once calls are flowing, so one is in flight at the fork. */
-    long before = callers[0].calls;
-    while (callers[0].calls < before + 20) {
-      sched_yield();
-    }
+    await_calls(callers, 20);
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) {
@@ -208,24 +160,9 @@ int main(int argc, char **argv) {
       failed = 1;
     }
   }
-  { /* more calls after the last child is gone */
-    long before = callers[0].calls;
-    while (callers[0].calls < before + 50) {
-      sched_yield();
-    }
-  }
-  g_stop = 1;
-  long calls = 0;
-  for (int i = 0; i < CALLERS; i++) {
-    pthread_join(callers[i].thread, NULL);
-    calls += callers[i].calls;
-    if (callers[i].failures != 0) {
-      fprintf(stderr, "parent: %ld of %ld calls on thread %d failed; the "
-                      "first: %s\n", callers[i].failures, callers[i].calls, i,
-              callers[i].first_failure);
-      failed = 1;
-    }
-  }
+  await_calls(callers, 50); /* more calls after the last child is gone */
+  const long calls = stop_callers(callers, CALLERS);
+  failed |= calls < 0;
   /* The link stayed up through every child: one UP, never DOWN. */
   int32_t kind;
   size_t server;

@@ -25,60 +25,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "probe_calls.h"
 #include "trustlink/trustlink.h"
 
-#define ECHO_OP 1u
 #define CALLERS 2
 #define PROBE_SERVER "forkprobe"
 
 static tl_client *g_client;
 static int32_t g_slot;
-static volatile int g_stop;
 static char g_pem[65536];
-
-struct caller {
-  pthread_t thread;
-  long calls;
-  long failures;
-  char first_failure[TL_ERROR_MESSAGE_MAX + 64];
-};
 
 static void last_error(char *buf, size_t len) {
   size_t n = 0;
   tl_last_error(buf, len, &n);
-}
-
-static int echo(tl_client *c, int32_t slot, const char *msg, char *why,
-                size_t why_len) {
-  tl_response *r = NULL;
-  tl_status st = tl_client_call(c, slot, ECHO_OP, (const uint8_t *)msg,
-                                strlen(msg), 10000, &r);
-  if (st != TL_OK) {
-    char err[TL_ERROR_MESSAGE_MAX];
-    last_error(err, sizeof(err));
-    snprintf(why, why_len, "%s: %s", tl_status_name(st), err);
-    return 0;
-  }
-  int ok = tl_response_len(r) == strlen(msg) &&
-           memcmp(tl_response_data(r), msg, strlen(msg)) == 0;
-  if (!ok) {
-    snprintf(why, why_len, "echo returned other bytes");
-  }
-  tl_response_free(r);
-  return ok;
-}
-
-static void *call_forever(void *arg) {
-  struct caller *c = arg;
-  char why[TL_ERROR_MESSAGE_MAX + 64];
-  while (!g_stop) {
-    c->calls++;
-    if (!echo(g_client, g_slot, "parent", why, sizeof(why)) &&
-        c->failures++ == 0) {
-      snprintf(c->first_failure, sizeof(c->first_failure), "%s", why);
-    }
-  }
-  return NULL;
 }
 
 /* start_server runs a server on `root` at 127.0.0.1 and a free port. */
@@ -235,27 +194,15 @@ int main(int argc, char **argv) {
             argv[0]);
     return 2;
   }
-  FILE *f = fopen(argv[3], "r");
-  size_t n = f != NULL ? fread(g_pem, 1, sizeof(g_pem) - 1, f) : 0;
-  if (f != NULL) {
-    fclose(f);
-  }
-  if (n == 0) {
-    fprintf(stderr, "cannot read %s\n", argv[3]);
+  if (!read_file(argv[3], g_pem, sizeof(g_pem))) {
     return 1;
   }
   tl_server *server = start_server(argv[1], &port);
   if (server == NULL || (g_client = open_client(argv[2], port, &g_slot)) == NULL) {
     return 1;
   }
-  memset(callers, 0, sizeof(callers));
-  for (int i = 0; i < CALLERS; i++) {
-    pthread_create(&callers[i].thread, NULL, call_forever, &callers[i]);
-  }
-  long before = callers[0].calls;
-  while (callers[0].calls < before + 20) {
-    sched_yield();
-  }
+  start_callers(callers, CALLERS, g_client, g_slot);
+  await_calls(callers, 20);
   fflush(stdout);
   pid_t pid = fork();
   if (pid < 0) {
@@ -271,22 +218,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parent: the child ended with status %#x\n", status);
     failed = 1;
   }
-  before = callers[0].calls;
-  while (callers[0].calls < before + 50) {
-    sched_yield();
-  }
-  g_stop = 1;
-  long calls = 0;
-  for (int i = 0; i < CALLERS; i++) {
-    pthread_join(callers[i].thread, NULL);
-    calls += callers[i].calls;
-    if (callers[i].failures != 0) {
-      fprintf(stderr, "parent: %ld of %ld calls on thread %d failed; the "
-                      "first: %s\n", callers[i].failures, callers[i].calls, i,
-              callers[i].first_failure);
-      failed = 1;
-    }
-  }
+  await_calls(callers, 50);
+  const long calls = stop_callers(callers, CALLERS);
+  failed |= calls < 0;
   int32_t kind;
   size_t index;
   tl_status link_status;
