@@ -22,21 +22,28 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "trustlink/base.h"
 
 namespace trustlink::capi::internal {
 
-// ForkOwner is the process a handle belongs to. Thread safety: immutable.
+// ForkOwner is the process a handle belongs to. Thread safety: safe from any
+// thread.
 class ForkOwner {
  public:
   ForkOwner() : pid_(getpid()) {}
   // InForkedChild is true when the caller runs in another process than the
-  // one that made the handle.
-  bool InForkedChild() const { return getpid() != pid_; }
-  pid_t pid() const { return pid_; }
+  // one that owns the handle.
+  bool InForkedChild() const { return getpid() != pid_.load(); }
+  pid_t pid() const { return pid_.load(); }
+  // Adopt makes this process the owner. Only for a handle that holds no
+  // thread and no descriptor yet (a tl_server before tl_server_start): a
+  // daemon may build its server, fork to detach, and start it in the child.
+  void Adopt() { pid_.store(getpid()); }
 
  private:
-  const pid_t pid_;
+  std::atomic<pid_t> pid_;
 };
 
 // ForkedError makes TL_E_FORKED the calling thread's last error, in a message

@@ -139,7 +139,8 @@ TL_EXPORT tl_status tl_server_new(const tl_server_options* opts,
 }
 
 TL_EXPORT void tl_server_free(tl_server* server) noexcept {
-  if (server != nullptr && server->owner.InForkedChild()) {
+  if (server != nullptr && server->owner.InForkedChild() &&
+      server->started.load()) {
     // A fork() child closes only its copies of the descriptors (the listener
     // above all, so the parent can restart on its port); the links and the
     // loops stay the parent's (capi/internal/fork_owner.h).

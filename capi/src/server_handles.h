@@ -32,7 +32,7 @@ struct tl_server_options : trustlink::capi::internal::Handle {
 };
 
 struct tl_server : trustlink::capi::internal::Handle {
-  const trustlink::capi::internal::ForkOwner owner;
+  mutable trustlink::capi::internal::ForkOwner owner;
   std::unique_ptr<trustlink::ntl::server::Server> server;
   // Written by tl_server_start and read by the setters, which may run on other
   // threads.
@@ -54,15 +54,20 @@ struct tl_server_status : trustlink::capi::internal::Handle {
 };
 
 // TL_SERVER_USABLE(s) returns from the enclosing C function when `s` is NULL
-// or belongs to the parent of this fork() child (TL_E_FORKED).
+// or belongs to the parent of this fork() child (TL_E_FORKED). A server not
+// started yet has no thread and no socket, so a child adopts it instead: a
+// daemon builds its server, forks to detach, then starts it (ntlsd does).
 #define TL_SERVER_USABLE(s)                                             \
   do {                                                                  \
     if ((s) == nullptr) {                                               \
       return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL"); \
     }                                                                   \
     if ((s)->owner.InForkedChild()) {                                   \
-      return ::trustlink::capi::internal::ForkedError(                  \
-          __func__, "tl_server", "tl_server_new", (s)->owner.pid());    \
+      if ((s)->started.load()) {                                        \
+        return ::trustlink::capi::internal::ForkedError(                \
+            __func__, "tl_server", "tl_server_new", (s)->owner.pid());  \
+      }                                                                 \
+      (s)->owner.Adopt();                                               \
     }                                                                   \
   } while (0)
 
