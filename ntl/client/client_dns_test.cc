@@ -33,7 +33,7 @@ ClientSettings Unanswered(const internal::SilentDnsServer& silent,
 
 TEST(ClientDnsTest, ClosingWithALookupPendingReturnsAtOnceAndLeavesNoThread) {
   internal::SilentDnsServer silent;
-  const int threads_before = ThreadCount();
+  const int threads_before = testing::BaselineThreadCount();
   absl::StatusOr<std::unique_ptr<Client>> client =
       Client::Create(Unanswered(silent, true));
   ASSERT_TRUE(client.ok()) << client.status();
@@ -50,7 +50,7 @@ TEST(ClientDnsTest, ClosingWithALookupPendingReturnsAtOnceAndLeavesNoThread) {
 
 TEST(ClientDnsTest, WithoutThreadsProcessNeverWaitsForALookup) {
   internal::SilentDnsServer silent;
-  const int threads_before = ThreadCount();
+  const int threads_before = testing::BaselineThreadCount();
   absl::StatusOr<std::unique_ptr<Client>> client =
       Client::Create(Unanswered(silent, false));
   ASSERT_TRUE(client.ok()) << client.status();

@@ -163,7 +163,7 @@ TEST(HtlProofAsyncTest, ClosingTheClientMidRequestCancelsAndJoinsTheWorker) {
   ClientSettings s = world.Settings();
   s.connect_timeout = kProofTimeout + absl::Seconds(2);
   s.htl_proof_timeout = kProofTimeout;
-  const int threads_before = testing::ThreadCount();
+  const int threads_before = testing::BaselineThreadCount();
   // No agent yet, so the first attempt settles at once and Create returns.
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(s);
   ASSERT_TRUE(client.ok()) << client.status();

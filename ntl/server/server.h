@@ -81,7 +81,7 @@ struct ServerOptions {
   // hostname with no mapped IP is checked, with ipcheck on, against what the
   // name resolves to. The lookup runs on resolver threads while the handshake
   // waits; the event loop never blocks on it.
-  std::shared_ptr<Resolver> resolver;  // null: the system's (getaddrinfo)
+  std::shared_ptr<Resolver> resolver;  // null: the system's (c-ares)
   absl::Duration resolve_timeout =
       absl::Seconds(5);  // then the handshake is refused
   absl::Duration resolve_cache_ttl =

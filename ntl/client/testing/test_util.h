@@ -49,6 +49,7 @@ inline ClientSettings Settings() {
 }
 
 // ThreadCount is how many threads this process has now (/proc/self/task).
+// Take a baseline with BaselineThreadCount.
 inline int ThreadCount() {
   int n = 0;
   if (DIR* d = opendir("/proc/self/task")) {
@@ -58,6 +59,14 @@ inline int ThreadCount() {
     closedir(d);
   }
   return n;
+}
+
+// BaselineThreadCount is ThreadCount once one thread has come and gone: a
+// sanitizer's runtime starts a helper thread of its own with the first thread
+// a process makes, which would otherwise count against the code under test.
+inline int BaselineThreadCount() {
+  std::thread([] {}).join();
+  return ThreadCount();
 }
 
 // WaitFor polls `done` until it holds or `timeout` passes; returns its last
