@@ -32,10 +32,13 @@ absl::Status Sys(absl::string_view what) {
 }
 
 // IoFull reads or writes exactly `len` bytes before `deadline`.
-bool IoFull(int fd, char* buf, size_t len, bool write, absl::Time deadline) {
+// A readable `cancel_fd` (when >= 0) ends it early (PollUntil).
+bool IoFull(int fd, char* buf, size_t len, bool write, absl::Time deadline,
+            int cancel_fd = -1) {
   size_t done = 0;
   while (done < len) {
-    if (ntl::internal::PollUntil(fd, write ? POLLOUT : POLLIN, deadline) <= 0)
+    if (ntl::internal::PollUntil(fd, write ? POLLOUT : POLLIN, deadline,
+                                 cancel_fd) <= 0)
       return false;
     const ssize_t n = write ? ::send(fd, buf + done, len - done, MSG_NOSIGNAL)
                             : ::recv(fd, buf + done, len - done, 0);
@@ -46,25 +49,28 @@ bool IoFull(int fd, char* buf, size_t len, bool write, absl::Time deadline) {
   return true;
 }
 
-bool SendMessage(int fd, const std::string& body, absl::Time deadline) {
+bool SendMessage(int fd, const std::string& body, absl::Time deadline,
+                 int cancel_fd = -1) {
   std::string framed;
   ntl::wire::ByteWriter w(&framed);
   w.String(body);
-  return IoFull(fd, framed.data(), framed.size(), true, deadline);
+  return IoFull(fd, framed.data(), framed.size(), true, deadline, cancel_fd);
 }
 
-bool ReadMessage(int fd, std::string* body, absl::Time deadline) {
+bool ReadMessage(int fd, std::string* body, absl::Time deadline,
+                 int cancel_fd = -1) {
   char len_buf[4];
-  if (!IoFull(fd, len_buf, 4, false, deadline)) return false;
+  if (!IoFull(fd, len_buf, 4, false, deadline, cancel_fd)) return false;
   ntl::wire::ByteReader r(absl::string_view(len_buf, 4));
   const uint32_t len = r.U32();
   if (len > kMaxMessage) return false;
   body->resize(len);
-  return IoFull(fd, body->data(), len, false, deadline);
+  return IoFull(fd, body->data(), len, false, deadline, cancel_fd);
 }
 
 // ConnectBefore connects the non-blocking AF_UNIX socket `fd` to `addr`,
-// giving up at `deadline`; it returns "" on success, else why it failed.
+// giving up at `deadline` or when `cancel_fd` (if >= 0) is readable; it
+// returns "" on success, else why it failed.
 //
 // A blocking connect() to a unix stream listener whose backlog is full sleeps
 // until the listener accepts, with no limit. Non-blocking, Linux answers
@@ -74,7 +80,7 @@ bool ReadMessage(int fd, std::string* body, absl::Time deadline) {
 // retried after a short, growing pause until the deadline. EINPROGRESS, which
 // POSIX allows but Linux does not use for AF_UNIX, is waited out with poll().
 std::string ConnectBefore(int fd, const struct sockaddr_un& addr,
-                          absl::Time deadline) {
+                          absl::Time deadline, int cancel_fd) {
   absl::Duration pause = absl::Milliseconds(1);
   for (;;) {
     if (::connect(fd, reinterpret_cast<const struct sockaddr*>(&addr),
@@ -84,7 +90,7 @@ std::string ConnectBefore(int fd, const struct sockaddr_un& addr,
     const int err = errno;
     if (err == EINTR) continue;
     if (err == EINPROGRESS) {
-      const int r = ntl::internal::PollUntil(fd, POLLOUT, deadline);
+      const int r = ntl::internal::PollUntil(fd, POLLOUT, deadline, cancel_fd);
       if (r <= 0) return r == 0 ? "connect timed out" : std::strerror(errno);
       int so_error = 0;
       socklen_t len = sizeof(so_error);
@@ -98,10 +104,13 @@ std::string ConnectBefore(int fd, const struct sockaddr_un& addr,
              "agent?";
     }
     const absl::Duration wait = std::min(pause, left);
-    // poll with no descriptors is a plain timed wait that EINTR cuts short.
-    ::poll(nullptr, 0,
-           static_cast<int>(
-               std::max<int64_t>(1, absl::ToInt64Milliseconds(wait))));
+    // A timed wait that EINTR, or a cancel, cuts short.
+    pollfd cancel{cancel_fd, POLLIN, 0};
+    if (::poll(&cancel, cancel_fd >= 0 ? 1 : 0,
+               static_cast<int>(std::max<int64_t>(
+                   1, absl::ToInt64Milliseconds(wait)))) > 0) {
+      return "cancelled";
+    }
     pause = std::min(pause * 2, absl::Milliseconds(20));
   }
 }
@@ -262,7 +271,8 @@ absl::Status AgentUnavailable(absl::string_view socket_path,
 absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
                                            absl::string_view appliance,
                                            absl::string_view exporter,
-                                           absl::Duration timeout) {
+                                           absl::Duration timeout,
+                                           int cancel_fd) {
   // One deadline for the whole exchange, connect included: the caller may be
   // a link waiting on the answer.
   const absl::Time deadline = absl::Now() + timeout;
@@ -277,7 +287,8 @@ absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
   const int fd =
       ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return unavailable(std::strerror(errno));
-  if (const std::string why = ConnectBefore(fd, addr, deadline); !why.empty()) {
+  if (const std::string why = ConnectBefore(fd, addr, deadline, cancel_fd);
+      !why.empty()) {
     ::close(fd);
     return unavailable(why);
   }
@@ -288,7 +299,8 @@ absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
   w.String(exporter);
   std::string reply;
   const bool ok =
-      SendMessage(fd, req, deadline) && ReadMessage(fd, &reply, deadline);
+      SendMessage(fd, req, deadline, cancel_fd) &&
+      ReadMessage(fd, &reply, deadline, cancel_fd);
   ::close(fd);
   if (!ok) return unavailable("it did not answer");
   ntl::wire::ByteReader r(reply);

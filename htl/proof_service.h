@@ -77,10 +77,13 @@ absl::Status AgentUnavailable(absl::string_view socket_path,
 // ends within `timeout`: a listener whose backlog stays full, or one that
 // accepts and never answers, costs at most that. When no agent answers there:
 // TL_E_HTL_AGENT_UNAVAILABLE (AgentUnavailable). The agent's own refusals come
-// back with their codes (TL_E_HTL_DOWN, ...). Blocking; thread-safe.
+// back with their codes (TL_E_HTL_DOWN, ...). A readable `cancel_fd` (when
+// >= 0; the client's, as it closes) ends the wait at once, as unavailable.
+// Blocking; thread-safe.
 absl::StatusOr<LinkProof> RequestLinkProof(
     const std::string& socket_path, absl::string_view appliance,
-    absl::string_view exporter, absl::Duration timeout = absl::Seconds(5));
+    absl::string_view exporter, absl::Duration timeout = absl::Seconds(5),
+    int cancel_fd = -1);
 
 }  // namespace trustlink::htl
 

@@ -41,13 +41,19 @@ tl_client_open(const tl_client_settings* settings, tl_client** out) noexcept {
   });
 }
 
-extern "C" TL_EXPORT void tl_client_close(tl_client* c) noexcept { delete c; }
+extern "C" TL_EXPORT void tl_client_close(tl_client* c) noexcept {
+  if (c != nullptr && c->owner.InForkedChild()) {
+    // A fork() child closes only its copies of the descriptors; the links, the
+    // TLS state and the threads stay the parent's (fork_owner.h).
+    c->client->CloseDescriptorsInForkedChild();
+    trustlink::capi::internal::KeepForever(c->client.release());
+  }
+  delete c;
+}
 
 extern "C" TL_EXPORT tl_status
 tl_client_wait_ready(tl_client* c, uint32_t timeout_ms) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->WaitReady(Deadline(timeout_ms));
   });
@@ -55,9 +61,7 @@ tl_client_wait_ready(tl_client* c, uint32_t timeout_ms) noexcept {
 
 extern "C" TL_EXPORT tl_status
 tl_client_server_count(const tl_client* c, size_t* out_count) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   if (out_count == nullptr) {
     return TL_ARGUMENT_ERROR(nullptr, "out_count is NULL");
   }
@@ -74,6 +78,11 @@ tl_status WithServer(const char* function, const tl_client* c, size_t index,
   if (c == nullptr) {
     return trustlink::capi::internal::ArgumentError(
         function, "the tl_client handle is NULL");
+  }
+  if (c->owner.InForkedChild()) {
+    return trustlink::capi::internal::ForkedError(function, "tl_client",
+                                                  "tl_client_open",
+                                                  c->owner.pid());
   }
   auto* h = const_cast<tl_client*>(c);
   return Guard(&h->last_error, [&]() -> absl::Status {
@@ -129,9 +138,7 @@ tl_client_server_error(const tl_client* c, size_t index, char* buf,
 
 extern "C" TL_EXPORT tl_status tl_client_slots(tl_client* c,
                                                tl_slot_list** out) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   if (out == nullptr) {
     return TL_ARGUMENT_ERROR(&c->last_error, "out is NULL");
   }
@@ -196,9 +203,7 @@ extern "C" TL_EXPORT tl_status tl_client_call(tl_client* c, int32_t slot,
                                               size_t data_len,
                                               uint32_t timeout_ms,
                                               tl_response** out) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   if (out == nullptr) {
     return TL_ARGUMENT_ERROR(&c->last_error, "out is NULL");
   }
@@ -241,9 +246,7 @@ extern "C" TL_EXPORT tl_status
 tl_client_call_async(tl_client* c, int32_t slot, uint32_t op,
                      const uint8_t* data, size_t data_len, uint32_t timeout_ms,
                      tl_call_cb cb, void* userdata) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   if (cb == nullptr) {
     return TL_ARGUMENT_ERROR(&c->last_error, "cb is NULL");
   }
@@ -273,9 +276,7 @@ tl_client_call_async(tl_client* c, int32_t slot, uint32_t op,
 
 extern "C" TL_EXPORT tl_status tl_client_fd(const tl_client* c,
                                             int* out_fd) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   if (out_fd == nullptr) {
     return TL_ARGUMENT_ERROR(nullptr, "out_fd is NULL");
   }
@@ -285,9 +286,7 @@ extern "C" TL_EXPORT tl_status tl_client_fd(const tl_client* c,
 
 extern "C" TL_EXPORT tl_status tl_client_process(tl_client* c,
                                                  uint32_t timeout_ms) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->Process(timeout_ms == TL_CLIENT_NO_TIMEOUT
                                   ? absl::InfiniteDuration()
@@ -306,9 +305,7 @@ template <typename OpenFn>
 tl_status OpenStream(tl_client* c, const char* service,
                      tl_stream_data_cb on_data, tl_stream_close_cb on_close,
                      void* userdata, uint64_t* out_stream, OpenFn open) {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   if (service == nullptr) {
     return TL_ARGUMENT_ERROR(&c->last_error, "service is NULL");
   }
@@ -366,9 +363,7 @@ extern "C" TL_EXPORT tl_status tl_client_stream_send(tl_client* c,
                                                      uint64_t stream,
                                                      const uint8_t* data,
                                                      size_t data_len) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   if (data == nullptr && data_len != 0) {
     return TL_ARGUMENT_ERROR(&c->last_error,
                              "data is NULL but data_len is not 0");
@@ -382,9 +377,7 @@ extern "C" TL_EXPORT tl_status tl_client_stream_send(tl_client* c,
 
 extern "C" TL_EXPORT tl_status
 tl_client_stream_close(tl_client* c, uint64_t stream) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   return Guard(&c->last_error, [&]() -> absl::Status {
     return c->client->StreamClose(stream);
   });

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "capi/internal/fork_owner.h"
 #include "capi/internal/last_error.h"
 #include "ntl/client/client.h"
 #include "ntl/client/verify.h"
@@ -55,6 +56,7 @@ void RouteLinkEvents(const tl_client_settings& from,
 }  // namespace trustlink::capi::client_internal
 
 struct tl_client : ::trustlink::capi::internal::Handle {
+  const ::trustlink::capi::internal::ForkOwner owner;
   std::unique_ptr<::trustlink::ntl::client::Client> client;
   std::shared_ptr<::trustlink::capi::client_internal::LinkEventQueue>
       link_events;
@@ -71,6 +73,19 @@ struct tl_response : ::trustlink::capi::internal::Handle {
 struct tl_verify_results : ::trustlink::capi::internal::Handle {
   std::vector<::trustlink::ntl::client::VerifyResult> results;
 };
+
+// TL_CLIENT_USABLE(c) returns from the enclosing C function when `c` is NULL
+// or belongs to the parent of this fork() child (TL_E_FORKED).
+#define TL_CLIENT_USABLE(c)                                             \
+  do {                                                                  \
+    if ((c) == nullptr) {                                               \
+      return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL"); \
+    }                                                                   \
+    if ((c)->owner.InForkedChild()) {                                   \
+      return ::trustlink::capi::internal::ForkedError(                  \
+          __func__, "tl_client", "tl_client_open", (c)->owner.pid());   \
+    }                                                                   \
+  } while (0)
 
 namespace trustlink::capi::client_internal {
 

@@ -57,9 +57,7 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_link_event_callback(
 extern "C" TL_EXPORT tl_status tl_client_next_link_event(
     tl_client* c, int32_t* out_kind, size_t* out_server_index,
     tl_status* out_status) noexcept {
-  if (c == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL");
-  }
+  TL_CLIENT_USABLE(c);
   if (out_kind == nullptr || out_server_index == nullptr ||
       out_status == nullptr) {
     return TL_ARGUMENT_ERROR(

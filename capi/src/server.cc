@@ -140,14 +140,22 @@ TL_EXPORT tl_status tl_server_new(const tl_server_options* opts,
   return st;
 }
 
-TL_EXPORT void tl_server_free(tl_server* server) noexcept { delete server; }
+TL_EXPORT void tl_server_free(tl_server* server) noexcept {
+  if (server != nullptr && server->owner.InForkedChild() &&
+      server->started.load()) {
+    // A fork() child closes only its copies of the descriptors (the listener
+    // above all, so the parent can restart on its port); the links and the
+    // loops stay the parent's (capi/internal/fork_owner.h).
+    server->server->CloseDescriptorsInForkedChild();
+    trustlink::capi::internal::KeepForever(server->server.release());
+  }
+  delete server;
+}
 
 TL_EXPORT tl_status tl_server_set_request_handler(tl_server* server,
                                                   tl_server_request_fn fn,
                                                   void* userdata) noexcept {
-  if (server == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
-  }
+  TL_SERVER_USABLE(server);
   return Guard(&server->last_error, [&]() -> absl::Status {
     if (fn == nullptr) {
       return NullArg("fn");
@@ -165,9 +173,7 @@ TL_EXPORT tl_status tl_server_set_request_handler(tl_server* server,
 
 TL_EXPORT tl_status tl_server_enable_htl(tl_server* server,
                                          const char* root) noexcept {
-  if (server == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
-  }
+  TL_SERVER_USABLE(server);
   return Guard(&server->last_error, [&]() -> absl::Status {
     const std::string dir = root != nullptr ? std::string(root) : server->root;
     if (dir.empty()) {
@@ -192,9 +198,7 @@ TL_EXPORT tl_status tl_server_enable_htl(tl_server* server,
 }
 
 TL_EXPORT tl_status tl_server_start(tl_server* server) noexcept {
-  if (server == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
-  }
+  TL_SERVER_USABLE(server);
   return Guard(&server->last_error, [&]() -> absl::Status {
     absl::Status st = server->server->Start();
     if (st.ok()) server->started.store(true);
@@ -204,9 +208,7 @@ TL_EXPORT tl_status tl_server_start(tl_server* server) noexcept {
 
 TL_EXPORT tl_status tl_server_port(const tl_server* server,
                                    uint16_t* out_port) noexcept {
-  if (server == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
-  }
+  TL_SERVER_USABLE(server);
   if (out_port == nullptr) {
     return TL_ARGUMENT_ERROR(nullptr, "out_port is NULL");
   }
@@ -216,9 +218,7 @@ TL_EXPORT tl_status tl_server_port(const tl_server* server,
 
 TL_EXPORT tl_status tl_server_stop(tl_server* server,
                                    uint32_t grace_ms) noexcept {
-  if (server == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
-  }
+  TL_SERVER_USABLE(server);
   return Guard(&server->last_error, [&]() -> absl::Status {
     server->server->Shutdown(absl::Milliseconds(grace_ms));
     return absl::OkStatus();

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "capi/internal/fork_owner.h"
 #include "capi/internal/last_error.h"
 #include "ntl/server/directory.h"
 #include "ntl/server/server.h"
@@ -32,6 +33,7 @@ struct tl_server_options : trustlink::capi::internal::Handle {
 };
 
 struct tl_server : trustlink::capi::internal::Handle {
+  mutable trustlink::capi::internal::ForkOwner owner;
   std::unique_ptr<trustlink::ntl::server::Server> server;
   // Written by tl_server_start and read by the setters, which may run on other
   // threads.
@@ -54,6 +56,24 @@ struct tl_server_stream {
 struct tl_server_status : trustlink::capi::internal::Handle {
   trustlink::ntl::server::ServerStatus status;
 };
+
+// TL_SERVER_USABLE(s) returns from the enclosing C function when `s` is NULL
+// or belongs to the parent of this fork() child (TL_E_FORKED). A server not
+// started yet has no thread and no socket, so a child adopts it instead: a
+// daemon builds its server, forks to detach, then starts it (ntlsd does).
+#define TL_SERVER_USABLE(s)                                             \
+  do {                                                                  \
+    if ((s) == nullptr) {                                               \
+      return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL"); \
+    }                                                                   \
+    if ((s)->owner.InForkedChild()) {                                   \
+      if ((s)->started.load()) {                                        \
+        return ::trustlink::capi::internal::ForkedError(                \
+            __func__, "tl_server", "tl_server_new", (s)->owner.pid());  \
+      }                                                                 \
+      (s)->owner.Adopt();                                               \
+    }                                                                   \
+  } while (0)
 
 namespace trustlink::capi::server_internal {
 

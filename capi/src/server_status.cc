@@ -12,9 +12,7 @@ extern "C" {
 
 TL_EXPORT tl_status tl_server_status_new(tl_server* server,
                                          tl_server_status** out) noexcept {
-  if (server == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
-  }
+  TL_SERVER_USABLE(server);
   if (out == nullptr) {
     return TL_ARGUMENT_ERROR(&server->last_error, "out is NULL");
   }

@@ -77,9 +77,7 @@ TL_EXPORT tl_status tl_server_add_stream_service(
     tl_server* server, const char* name, tl_server_stream_open_fn open_fn,
     tl_server_stream_data_fn data_fn, tl_server_stream_close_fn close_fn,
     void* userdata) noexcept {
-  if (server == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL");
-  }
+  TL_SERVER_USABLE(server);
   return Guard(&server->last_error, [&]() -> absl::Status {
     if (name == nullptr || open_fn == nullptr || data_fn == nullptr ||
         close_fn == nullptr) {

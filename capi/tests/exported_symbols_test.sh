@@ -35,11 +35,12 @@ if grep -Eq '\((RUNPATH|RPATH)\)' <<<"$dynamic"; then
   echo "FAIL: $lib has a RUNPATH/RPATH: $(grep -E 'RUNPATH|RPATH' <<<"$dynamic")" >&2
   exit 1
 fi
-# Only the C and C++ runtimes, Debian's Abseil, and a sanitizer's runtime in those builds.
+# Only the C and C++ runtimes, Debian's Abseil and c-ares (docs/adr/0003, 0006), and a
+# sanitizer's runtime in those builds.
 needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dynamic")
-unexpected=$(grep -Ev '^(libc|libm|libstdc\+\+|libgcc_s|ld-linux-x86-64|libabsl_[a-z0-9_]+|libasan|libubsan|libtsan)\.so' <<<"$needed" || true)
+unexpected=$(grep -Ev '^(libc|libm|libstdc\+\+|libgcc_s|ld-linux-x86-64|libabsl_[a-z0-9_]+|libcares|libasan|libubsan|libtsan)\.so' <<<"$needed" || true)
 if [[ -n "$unexpected" ]]; then
-  echo "FAIL: $lib needs libraries beyond libc, libm, libstdc++, libgcc_s and Abseil:" >&2
+  echo "FAIL: $lib needs libraries beyond libc, libm, libstdc++, libgcc_s, Abseil and c-ares:" >&2
   echo "$unexpected" >&2
   exit 1
 fi

@@ -25,6 +25,9 @@ namespace {
 
 constexpr uint64_t kWakeTag = 0;
 constexpr uint64_t kTimerTag = 1;
+// c-ares sockets are tagged with this bit and their descriptor; connections
+// use 2 + their index.
+constexpr uint64_t kDnsTagBit = uint64_t{1} << 32;
 constexpr int kMaxEvents = 32;
 
 absl::Status ConfigError(absl::string_view message) {
@@ -90,6 +93,17 @@ absl::Status Client::Init() {
                               strerror(errno)));
   }
   doorbell_ = std::make_shared<Doorbell>(wake_fd_);
+  internal::DnsOptions dns_options;
+  dns_options.servers = settings_.dns_servers;
+  absl::StatusOr<std::unique_ptr<internal::DnsChannel>> dns =
+      internal::DnsChannel::Create(
+          dns_options, [this](int fd, bool readable, bool writable) {
+            WatchDnsSocket(fd, readable, writable);
+          });
+  if (!dns.ok()) {
+    return Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
+                 dns.status().message());
+  }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeTag;
@@ -98,10 +112,11 @@ absl::Status Client::Init() {
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev);
   {
     internal::MutexLock lock(&mu_);
+    dns_ = *std::move(dns);
     for (size_t i = 0; i < settings_.servers.size(); ++i) {
       conns_.push_back(std::make_unique<Connection>(
           i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_, doorbell_,
-          static_cast<ConnectionListener*>(this)));
+          dns_.get(), &workers_, static_cast<ConnectionListener*>(this)));
       welcomed_.push_back(false);
       up_.push_back(false);
       if (conns_.back()->state() != LinkState::kNotTrusted) {
@@ -140,7 +155,12 @@ Client::~Client() {
   {
     internal::MutexLock lock(&mu_);
     conns_.clear();
+    // Cancels every lookup still running, at once (getaddrinfo could not be):
+    // closing never waits for DNS.
+    dns_.reset();
   }
+  // No thread of ours outlives the Client: proof requests are cancelled.
+  workers_.StopAll();
   if (doorbell_ != nullptr) {
     // A name lookup still running must not ring a closed (or reused) fd.
     doorbell_->Disconnect();
@@ -155,6 +175,19 @@ Client::~Client() {
 void Client::Wake() {
   if (doorbell_ != nullptr) {
     doorbell_->Ring();
+  }
+}
+
+void Client::WatchDnsSocket(int fd, bool readable, bool writable) {
+  if (!readable && !writable) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    return;
+  }
+  epoll_event ev{};
+  ev.events = (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u);
+  ev.data.u64 = kDnsTagBit | static_cast<uint32_t>(fd);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   }
 }
 
@@ -201,10 +234,17 @@ void Client::ProcessLocked(absl::Duration timeout) {
         ssize_t r = read(timer_fd_, &v, sizeof(v));
         (void)r;
         timer_armed_for_ = absl::InfiniteFuture();
+      } else if ((tag & kDnsTagBit) != 0) {
+        const uint32_t ev = events[i].events;
+        dns_->Process(static_cast<int>(tag & 0xffffffffu),
+                      (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0,
+                      (ev & EPOLLOUT) != 0);
       } else if (tag - 2 < conns_.size()) {
         conns_[tag - 2]->OnEvent(events[i].events, now, &done);
       }
     }
+    // Lookups whose try timed out are retried or failed (cheap when none is).
+    dns_->ProcessTimeouts();
     if (!stop_.load()) {
       for (auto& c : conns_) {
         c->OnTimer(now, &done);
@@ -251,6 +291,7 @@ void Client::RearmTimerLocked() {
   if (!initial_done_) {
     next = std::min(next, initial_deadline_);
   }
+  next = std::min(next, dns_->NextDeadline());
   // Only an earlier deadline re-arms. Every answer moves the heartbeat
   // deadline later, and re-arming for that cost a timerfd_settime per call; a
   // timer left armed for an earlier time fires once, finds nothing due, and

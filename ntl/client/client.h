@@ -27,6 +27,8 @@
 #include "ntl/client/connection.h"
 #include "ntl/client/doorbell.h"
 #include "ntl/client/settings.h"
+#include "ntl/client/workers.h"
+#include "ntl/internal/dns.h"
 #include "ntl/internal/mutex.h"
 
 namespace trustlink::ntl::client {
@@ -123,6 +125,12 @@ class Client : private ConnectionListener {
   // Process waits up to `timeout` for work and does it, then runs completions.
   absl::Status Process(absl::Duration timeout);
 
+  // CloseDescriptorsInForkedChild closes a fork() child's copies of every
+  // descriptor this Client holds, and nothing else: no epoll_ctl, no
+  // shutdown(2), no TLS close_notify, no lock, so the parent's links carry on
+  // (forked_child.cc). The Client must not be used or destroyed afterwards.
+  void CloseDescriptorsInForkedChild();
+
  private:
   struct SlotEntry {
     size_t server;
@@ -141,6 +149,9 @@ class Client : private ConnectionListener {
   absl::Status Init();
   void Loop();
   void Wake();
+  // WatchDnsSocket keeps a c-ares socket in the epoll set (DnsChannel's
+  // SocketWatch).
+  void WatchDnsSocket(int fd, bool readable, bool writable);
   void ProcessLocked(absl::Duration timeout)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_mu_);
   void RearmTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -178,10 +189,15 @@ class Client : private ConnectionListener {
   std::shared_ptr<Doorbell> doorbell_;
   std::thread io_thread_;
   std::atomic<bool> stop_{false};
+  // The other threads the Client starts (HTL proof requests, a test's
+  // resolver); joined by the destructor.
+  Workers workers_;
 
   internal::Mutex process_mu_;  // serialises Process() between threads
   internal::Mutex mu_;          // everything below, and every Connection
   internal::CondVar settled_cv_;
+  // Name lookups on this loop; destroying it cancels them.
+  std::unique_ptr<internal::DnsChannel> dns_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Connection>> conns_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> welcomed_ ABSL_GUARDED_BY(mu_);
   size_t unsettled_ ABSL_GUARDED_BY(mu_) = 0;

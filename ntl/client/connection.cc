@@ -67,6 +67,7 @@ const char* LinkStateName(LinkState state) {
 Connection::Connection(size_t index, const ServerSettings& server,
                        const ClientSettings& settings, SSL_CTX* ctx,
                        int epoll_fd, std::shared_ptr<Doorbell> doorbell,
+                       internal::DnsChannel* dns, Workers* workers,
                        ConnectionListener* listener)
     : index_(index),
       server_(server),
@@ -74,6 +75,8 @@ Connection::Connection(size_t index, const ServerSettings& server,
       ctx_(ctx),
       epoll_fd_(epoll_fd),
       doorbell_(std::move(doorbell)),
+      dns_(dns),
+      workers_(workers),
       listener_(listener) {
   if (server_.host.empty()) {
     server_.host = server_.name;

@@ -40,6 +40,8 @@
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
 #include "ntl/internal/byte_buffer.h"
+#include "ntl/client/workers.h"
+#include "ntl/internal/dns.h"
 #include "ntl/wire/frame.h"
 #include "ntl/wire/messages.h"
 #include "third_party/boringssl_guard.h"
@@ -92,9 +94,11 @@ class ConnectionListener {
 // mutex held.
 class Connection : public PinnedPeer {
  public:
+  // `dns` and `workers` are the Client's, which outlive the Connection.
   Connection(size_t index, const ServerSettings& server,
              const ClientSettings& settings, SSL_CTX* ctx, int epoll_fd,
-             std::shared_ptr<Doorbell> doorbell, ConnectionListener* listener);
+             std::shared_ptr<Doorbell> doorbell, internal::DnsChannel* dns,
+             Workers* workers, ConnectionListener* listener);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -129,6 +133,9 @@ class Connection : public PinnedPeer {
 
   // Shutdown fails everything with `why` and stops for good.
   void Shutdown(const absl::Status& why, Completions* done);
+  // CloseInForkedChild closes this process's copy of the socket only
+  // (Client::CloseDescriptorsInForkedChild).
+  void CloseInForkedChild();
 
   LinkState state() const {
     return state_ == LinkState::kAwaitingProof ? LinkState::kHandshaking
@@ -211,6 +218,8 @@ class Connection : public PinnedPeer {
   SSL_CTX* const ctx_;
   const int epoll_fd_;
   const std::shared_ptr<Doorbell> doorbell_;
+  internal::DnsChannel* const dns_;
+  Workers* const workers_;
   ConnectionListener* const listener_;
 
   LinkState state_ = LinkState::kBackoff;

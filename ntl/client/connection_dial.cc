@@ -34,11 +34,22 @@ void Connection::StartConnect(absl::Time now, Completions* done) {
     TryNextAddress(now, done);
     return;
   }
-  if (!settings_.use_io_thread) {
-    // The embedder forbade library threads, so the lookup runs here, on the
-    // thread that called Process().
-    absl::StatusOr<std::vector<SocketAddress>> found = ResolveNow(
-        settings_.resolver, server_.name, server_.host, server_.port);
+  resolving_ = true;
+  if (!settings_.resolver) {
+    // c-ares on the client's own loop, with or without an I/O thread: the
+    // lookup never blocks the loop or a caller of Process(), and closing the
+    // client cancels it.
+    if (resolution_ == nullptr) {
+      resolution_ = PendingResolution::StartDns(dns_, server_.name,
+                                                server_.host, server_.port);
+    }
+  } else if (!settings_.use_io_thread) {
+    // A test's resolver, with library threads forbidden: it runs here, on
+    // the thread that called Process().
+    resolving_ = false;
+    absl::StatusOr<std::vector<SocketAddress>> found =
+        ResolveNow(settings_, server_.name, server_.host, server_.port,
+                   phase_deadline_);
     if (!found.ok()) {
       Fail(found.status(), now, done);
       return;
@@ -46,12 +57,10 @@ void Connection::StartConnect(absl::Time now, Completions* done) {
     addresses_ = *std::move(found);
     TryNextAddress(now, done);
     return;
-  }
-  resolving_ = true;
-  if (resolution_ == nullptr) {
+  } else if (resolution_ == nullptr) {
     resolution_ =
         PendingResolution::Start(settings_.resolver, server_.name, server_.host,
-                                 server_.port, doorbell_);
+                                 server_.port, doorbell_, workers_);
   }
   PollResolution(now, done);  // a lookup left from an earlier attempt
 }

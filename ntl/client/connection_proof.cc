@@ -44,8 +44,9 @@ void Connection::RequestProof(absl::Time now, Completions* done) {
   state_ = LinkState::kAwaitingProof;
   SetInterest(EPOLLIN);
   proof_request_ = *std::move(request);
+  proof_request_.cancel_fd = workers_->cancel_fd();
   proof_started_ = now;
-  proof_ = PendingProof::Start(proof_request_, doorbell_);
+  proof_ = PendingProof::Start(proof_request_, doorbell_, workers_);
 }
 
 void Connection::PollProof(absl::Time now, Completions* done) {

@@ -2,9 +2,10 @@
 #define TRUSTLINK_NTL_CLIENT_DOORBELL_H_
 
 // Doorbell wakes the client's event loop (an eventfd inside its epoll set).
-// It is shared with work that may outlive the Client (a name lookup stuck in
-// getaddrinfo), so the Client disconnects it before closing the eventfd and a
-// late Ring() then does nothing instead of writing to a reused descriptor.
+// It is shared with the Client's workers (an HTL proof request, a test's
+// resolver), which the Client joins before closing the eventfd; it also
+// disconnects it first, so a Ring() after that does nothing instead of writing
+// to a closed (or reused) descriptor.
 
 #include "ntl/internal/mutex.h"
 

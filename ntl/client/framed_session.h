@@ -35,7 +35,7 @@ class FramedSession : public PinnedPeer {
  public:
   // Connect opens a session to `server` with `ctx` (from MakeClientContext
   // with the wanted ALPN; the session holds its own reference) by `deadline`.
-  // A host name is looked up with settings.resolver (getaddrinfo when unset)
+  // A host name is looked up with settings.resolver (c-ares when unset)
   // and every address is tried in turn, like Connection does; when none
   // accepts, the message lists each address with why it failed.
   // Failures are those of the application link: TL_E_CONNECTION_REFUSED,
@@ -76,10 +76,9 @@ class FramedSession : public PinnedPeer {
       : server_(server), settings_(settings) {}
   absl::Status Open(SSL_CTX* ctx, absl::Time deadline);
   // Resolve returns the addresses of `host`: a literal at once, a name through
-  // settings.resolver. getaddrinfo cannot be cancelled, so a name is looked up
-  // on a worker thread (the one Connection uses) and this caller gives up on
-  // it at `deadline`; the worker then finishes on its own and its answer is
-  // dropped. (Resolve and Dial are in framed_session_dial.cc.)
+  // settings.resolver, else c-ares on this thread (ResolveNow), which gives
+  // up at `deadline` and leaves nothing running. (Resolve and Dial are in
+  // framed_session_dial.cc.)
   absl::StatusOr<std::vector<SocketAddress>> Resolve(const std::string& host,
                                                      absl::Time deadline);
   // Dial returns a socket connected to the first of `addresses` that accepts

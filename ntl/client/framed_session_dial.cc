@@ -3,7 +3,6 @@
 // blocking.
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,7 +15,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ntl/client/doorbell.h"
 #include "ntl/client/framed_session.h"
 #include "ntl/client/socket_setup.h"
 #include "ntl/internal/poll_until.h"
@@ -43,35 +41,14 @@ absl::StatusOr<std::vector<SocketAddress>> FramedSession::Resolve(
           ParseNumericAddress(host, server.port)) {
     return std::vector<SocketAddress>{*std::move(literal)};
   }
-  const int bell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (bell_fd < 0) {
-    return Error(absl::StatusCode::kResourceExhausted, TL_E_IO,
-                 absl::StrCat("eventfd for resolving server '", server.name,
-                              "': ", strerror(errno)));
+  // The blocking form of the client's lookup: c-ares on this thread, given up
+  // (and cancelled) at the deadline; a test's resolver runs here too.
+  absl::StatusOr<std::vector<SocketAddress>> found =
+      ResolveNow(settings_, server.name, host, server.port, deadline);
+  if (found.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    return TimedOut(server, host, "name resolution");
   }
-  auto doorbell = std::make_shared<Doorbell>(bell_fd);
-  std::shared_ptr<PendingResolution> pending = PendingResolution::Start(
-      settings_.resolver, server.name, host, server.port, doorbell);
-  std::optional<absl::StatusOr<std::vector<SocketAddress>>> found;
-  int polled = 1;
-  int poll_errno = 0;
-  // Take() before each wait: the worker may have finished before the first.
-  while (!(found = pending->Take()).has_value() && polled > 0) {
-    polled = PollUntil(bell_fd, POLLIN, deadline);
-    poll_errno = errno;
-  }
-  // A worker still running must not ring a descriptor that is closed (and
-  // maybe reused) below.
-  doorbell->Disconnect();
-  close(bell_fd);
-  if (found.has_value()) {
-    return *std::move(found);
-  }
-  if (polled < 0) {
-    return Error(absl::StatusCode::kInternal, TL_E_IO,
-                 absl::StrCat("poll: ", strerror(poll_errno)));
-  }
-  return TimedOut(server, host, "name resolution");
+  return found;
 }
 
 absl::StatusOr<int> FramedSession::Dial(

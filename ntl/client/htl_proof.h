@@ -29,6 +29,7 @@ struct ProofRequest {
   std::string server;       // the server (appliance) name
   std::string exporter;     // this session's HTL binding
   absl::Duration timeout;   // the whole exchange, connect included
+  int cancel_fd = -1;       // readable: give up now (Workers::cancel_fd)
 };
 
 // PrepareLinkProof reads the exporter of `ssl` and picks the agent's socket

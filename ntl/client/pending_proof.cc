@@ -1,6 +1,5 @@
 #include "ntl/client/pending_proof.h"
 
-#include <thread>
 #include <utility>
 
 #include "ntl/status.h"
@@ -8,16 +7,16 @@
 namespace trustlink::ntl::client {
 
 std::shared_ptr<PendingProof> PendingProof::Start(
-    ProofRequest request, std::shared_ptr<Doorbell> doorbell) {
+    ProofRequest request, std::shared_ptr<Doorbell> doorbell,
+    Workers* workers) {
   auto pending = std::make_shared<PendingProof>();
-  // Detached: the connection may close, and the Client be destroyed, while
-  // the agent is still being asked. The worker keeps only shared state alive,
-  // and the request bounds it by its timeout.
-  std::thread([pending, request = std::move(request),
-               doorbell = std::move(doorbell)]() {
+  // The connection may close while the agent is still being asked; the
+  // worker keeps only shared state alive, and the Client joins it.
+  workers->Run([pending, request = std::move(request),
+                doorbell = std::move(doorbell)]() {
     pending->Finish(AskAgent(request));
     doorbell->Ring();
-  }).detach();
+  });
   return pending;
 }
 

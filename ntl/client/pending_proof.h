@@ -2,7 +2,7 @@
 #define TRUSTLINK_NTL_CLIENT_PENDING_PROOF_H_
 
 // PendingProof: one request to the local HTL agent for a link proof, run on a
-// short-lived worker thread so the client's I/O loop (every other link, every
+// short-lived worker thread the Client owns (workers.h) so the client's I/O loop (every other link, every
 // pipelined call) never waits on the agent. The worker rings the loop's
 // doorbell when it has the answer; the connection picks it up on its next pass
 // (Connection::PollProof), as it does a name lookup (resolver.h).
@@ -14,20 +14,22 @@
 #include "absl/status/statusor.h"
 #include "ntl/client/doorbell.h"
 #include "ntl/client/htl_proof.h"
+#include "ntl/client/workers.h"
 #include "ntl/internal/mutex.h"
 
 namespace trustlink::ntl::client {
 
 // Thread safety: all methods are safe from any thread. The worker holds a
 // reference to it and to the doorbell, so it may outlive the connection that
-// started it (a link closed mid-request simply drops its reference); the
-// worker itself ends within request.timeout.
+// started it (a link closed mid-request simply drops its reference), but not
+// the Client, which joins it; it ends within request.timeout.
 class PendingProof {
  public:
-  // Start runs AskAgent(request) on a new detached thread and rings
+  // Start runs AskAgent(request) on a worker of `workers` and rings
   // `doorbell` when done.
-  static std::shared_ptr<PendingProof> Start(
-      ProofRequest request, std::shared_ptr<Doorbell> doorbell);
+  static std::shared_ptr<PendingProof> Start(ProofRequest request,
+                                             std::shared_ptr<Doorbell> doorbell,
+                                             Workers* workers);
 
   // Take returns the encoded proof or the failure once the request has
   // finished (each time it is asked), or nullopt while it still runs.

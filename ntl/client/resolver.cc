@@ -1,12 +1,10 @@
 #include "ntl/client/resolver.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -51,64 +49,12 @@ std::optional<SocketAddress> ParseNumericAddress(const std::string& host,
   return std::nullopt;
 }
 
-absl::StatusOr<std::vector<std::string>> SystemResolve(
-    const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
-                 rc != 0 ? gai_strerror(rc) : "no addresses");
-  }
-  std::vector<std::string> v4;
-  std::vector<std::string> v6;
-  int first_family = 0;
-  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    char text[INET6_ADDRSTRLEN] = {};
-    std::vector<std::string>* list = nullptr;
-    if (ai->ai_family == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr,
-                text, sizeof(text));
-      list = &v4;
-    } else if (ai->ai_family == AF_INET6) {
-      inet_ntop(AF_INET6,
-                &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, text,
-                sizeof(text));
-      list = &v6;
-    } else {
-      continue;
-    }
-    if (first_family == 0) {
-      first_family = ai->ai_family;
-    }
-    if (std::find(list->begin(), list->end(), text) == list->end()) {
-      list->push_back(text);
-    }
-  }
-  freeaddrinfo(res);
-  // Alternate the families, starting with the system's preference, so one
-  // unreachable family costs one attempt before the other is tried.
-  std::vector<std::string>& a = first_family == AF_INET6 ? v6 : v4;
-  std::vector<std::string>& b = first_family == AF_INET6 ? v4 : v6;
-  std::vector<std::string> out;
-  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-    if (i < a.size()) {
-      out.push_back(a[i]);
-    }
-    if (i < b.size()) {
-      out.push_back(b[i]);
-    }
-  }
-  return out;
-}
+namespace {
 
-absl::StatusOr<std::vector<SocketAddress>> ResolveNow(
-    const ResolverFn& resolver, const std::string& server_name,
-    const std::string& host, uint16_t port) {
-  absl::StatusOr<std::vector<std::string>> literals =
-      resolver ? resolver(host) : SystemResolve(host);
+// ToAddresses turns a resolver's literals into addresses with `port`.
+absl::StatusOr<std::vector<SocketAddress>> ToAddresses(
+    const absl::StatusOr<std::vector<std::string>>& literals,
+    const std::string& server_name, const std::string& host, uint16_t port) {
   if (!literals.ok()) {
     return ResolveError(server_name, host, literals.status().message());
   }
@@ -128,18 +74,48 @@ absl::StatusOr<std::vector<SocketAddress>> ResolveNow(
   return out;
 }
 
+}  // namespace
+
+absl::StatusOr<std::vector<SocketAddress>> ResolveNow(
+    const ClientSettings& settings, const std::string& server_name,
+    const std::string& host, uint16_t port, absl::Time deadline) {
+  if (settings.resolver) {
+    return ToAddresses(settings.resolver(host), server_name, host, port);
+  }
+  internal::DnsOptions options;
+  options.servers = settings.dns_servers;
+  absl::StatusOr<std::vector<std::string>> found =
+      internal::LookupNow(host, deadline, -1, options);
+  if (found.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                 absl::StrCat("cannot resolve server '", server_name,
+                              "' host '", host, "': ",
+                              found.status().message()));
+  }
+  return ToAddresses(found, server_name, host, port);
+}
+
 std::shared_ptr<PendingResolution> PendingResolution::Start(
     ResolverFn resolver, std::string server_name, std::string host,
-    uint16_t port, std::shared_ptr<Doorbell> doorbell) {
+    uint16_t port, std::shared_ptr<Doorbell> doorbell, Workers* workers) {
   auto pending = std::make_shared<PendingResolution>();
-  // Detached: a lookup stuck in getaddrinfo must not hold up the loop or the
-  // Client's destruction. It keeps only shared state alive.
-  std::thread([pending, resolver = std::move(resolver),
-               server_name = std::move(server_name), host = std::move(host),
-               port, doorbell = std::move(doorbell)]() {
-    pending->Finish(ResolveNow(resolver, server_name, host, port));
+  workers->Run([pending, resolver = std::move(resolver),
+                server_name = std::move(server_name), host = std::move(host),
+                port, doorbell = std::move(doorbell)]() {
+    pending->Finish(ToAddresses(resolver(host), server_name, host, port));
     doorbell->Ring();
-  }).detach();
+  });
+  return pending;
+}
+
+std::shared_ptr<PendingResolution> PendingResolution::StartDns(
+    internal::DnsChannel* dns, const std::string& server_name,
+    const std::string& host, uint16_t port) {
+  auto pending = std::make_shared<PendingResolution>();
+  dns->Lookup(host, [pending, server_name, host,
+                     port](absl::StatusOr<std::vector<std::string>> found) {
+    pending->Finish(ToAddresses(found, server_name, host, port));
+  });
   return pending;
 }
 

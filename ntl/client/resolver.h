@@ -1,13 +1,16 @@
 #ifndef TRUSTLINK_NTL_CLIENT_RESOLVER_H_
 #define TRUSTLINK_NTL_CLIENT_RESOLVER_H_
 
-// Server name resolution for the client's links, kept off the I/O thread.
+// Server name resolution for the client's links, kept off the I/O thread's
+// critical path.
 //
 // A host that is an IP literal never goes near the resolver. A name is looked
-// up on a short-lived worker thread (getaddrinfo cannot be cancelled or made
-// non-blocking), which rings the loop's doorbell when it has an answer; the
-// connection gives up on it at its connect deadline. The connection then tries
-// every address in turn.
+// up with c-ares on the client's own loop (ntl/internal/dns.h), so neither the
+// I/O thread nor a caller of tl_client_process ever blocks on DNS, and closing
+// the client cancels the lookup. A test's ResolverFn runs instead on a worker
+// thread the Client owns and joins (workers.h). Either way the answer lands in
+// a PendingResolution, which the connection polls and gives up on at its
+// connect deadline; it then tries every address in turn.
 
 #include <sys/socket.h>
 
@@ -17,8 +20,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "ntl/client/doorbell.h"
 #include "ntl/client/settings.h"
+#include "ntl/client/workers.h"
+#include "ntl/internal/dns.h"
 #include "ntl/internal/mutex.h"
 
 namespace trustlink::ntl::client {
@@ -36,28 +42,30 @@ struct SocketAddress {
 std::optional<SocketAddress> ParseNumericAddress(const std::string& host,
                                                  uint16_t port);
 
-// SystemResolve looks `host` up with getaddrinfo (blocking) and returns every
-// distinct address as an IP literal, the two families interleaved (RFC 8305
-// order: the system's first choice, then the other family, and so on).
-absl::StatusOr<std::vector<std::string>> SystemResolve(const std::string& host);
-
-// ResolveNow runs `resolver` (SystemResolve when empty) on this thread and
-// turns its literals into addresses with `port`. Errors name the host.
+// ResolveNow looks `host` up on this thread with `resolver`, or with c-ares
+// (LookupNow, `settings.dns_servers`) until `deadline` when it is empty, and
+// turns the literals into addresses with `port`. Errors name the server and
+// host; running out of time is TL_E_DEADLINE_EXCEEDED.
 absl::StatusOr<std::vector<SocketAddress>> ResolveNow(
-    const ResolverFn& resolver, const std::string& server_name,
-    const std::string& host, uint16_t port);
+    const ClientSettings& settings, const std::string& server_name,
+    const std::string& host, uint16_t port, absl::Time deadline);
 
-// PendingResolution is one lookup running on its own worker thread.
+// PendingResolution is one lookup in progress.
 //
-// Thread safety: all methods are safe from any thread. The worker holds a
-// reference to it, so it may outlive the connection that started it.
+// Thread safety: all methods are safe from any thread.
 class PendingResolution {
  public:
-  // Start runs ResolveNow on a new detached thread and rings `doorbell` when
+  // Start runs `resolver` on a worker of `workers` and rings `doorbell` when
   // done.
   static std::shared_ptr<PendingResolution> Start(
       ResolverFn resolver, std::string server_name, std::string host,
-      uint16_t port, std::shared_ptr<Doorbell> doorbell);
+      uint16_t port, std::shared_ptr<Doorbell> doorbell, Workers* workers);
+  // StartDns looks `host` up on `dns`, the client's channel; the answer lands
+  // while the loop processes the channel (and never, if the channel is
+  // destroyed first).
+  static std::shared_ptr<PendingResolution> StartDns(
+      internal::DnsChannel* dns, const std::string& server_name,
+      const std::string& host, uint16_t port);
 
   // Take returns the outcome once the lookup has finished (each time it is
   // asked), or nullopt while it still runs.

@@ -8,6 +8,12 @@
 namespace trustlink::ntl::client {
 namespace {
 
+ClientSettings With(ResolverFn resolver) {
+  ClientSettings s;
+  s.resolver = std::move(resolver);
+  return s;
+}
+
 TEST(ResolverTest, LiteralsParseWithoutALookup) {
   std::optional<SocketAddress> v4 = ParseNumericAddress("127.0.0.1", 1792);
   ASSERT_TRUE(v4.has_value());
@@ -21,14 +27,16 @@ TEST(ResolverTest, LiteralsParseWithoutALookup) {
   EXPECT_FALSE(ParseNumericAddress("127.0.0.1.example", 1792).has_value());
 }
 
-TEST(ResolverTest, SystemResolveFindsLocalhost) {
-  absl::StatusOr<std::vector<std::string>> found = SystemResolve("localhost");
+TEST(ResolverTest, WithoutAResolverLocalhostResolvesThroughCAres) {
+  absl::StatusOr<std::vector<SocketAddress>> found = ResolveNow(
+      ClientSettings(), "hsm1", "localhost", 1792,
+      absl::Now() + absl::Seconds(10));
   ASSERT_TRUE(found.ok()) << found.status();
-  const bool has_v4 =
-      std::find(found->begin(), found->end(), "127.0.0.1") != found->end();
-  const bool has_v6 =
-      std::find(found->begin(), found->end(), "::1") != found->end();
-  EXPECT_TRUE(has_v4 || has_v6);
+  ASSERT_FALSE(found->empty());
+  for (const SocketAddress& a : *found) {
+    EXPECT_TRUE(a.text == "127.0.0.1:1792" || a.text == "[::1]:1792")
+        << a.text;
+  }
 }
 
 TEST(ResolverTest, ErrorsNameTheServerAndHost) {
@@ -37,7 +45,7 @@ TEST(ResolverTest, ErrorsNameTheServerAndHost) {
     return absl::UnavailableError("Name or service not known");
   };
   absl::StatusOr<std::vector<SocketAddress>> r =
-      ResolveNow(failing, "hsm1", "hsm1.invalid", 1792);
+      ResolveNow(With(failing), "hsm1", "hsm1.invalid", 1792, absl::InfiniteFuture());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(ToTlStatus(r.status()), TL_E_UNAVAILABLE);
   EXPECT_NE(r.status().message().find("'hsm1'"), absl::string_view::npos);
@@ -48,7 +56,7 @@ TEST(ResolverTest, ErrorsNameTheServerAndHost) {
       [](const std::string&) -> absl::StatusOr<std::vector<std::string>> {
     return std::vector<std::string>{"not-an-ip"};
   };
-  r = ResolveNow(nonsense, "hsm1", "hsm1.example", 1792);
+  r = ResolveNow(With(nonsense), "hsm1", "hsm1.example", 1792, absl::InfiniteFuture());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("not-an-ip"), absl::string_view::npos);
 
@@ -56,7 +64,7 @@ TEST(ResolverTest, ErrorsNameTheServerAndHost) {
       [](const std::string&) -> absl::StatusOr<std::vector<std::string>> {
     return std::vector<std::string>{};
   };
-  r = ResolveNow(empty, "hsm1", "hsm1.example", 1792);
+  r = ResolveNow(With(empty), "hsm1", "hsm1.example", 1792, absl::InfiniteFuture());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("no addresses"), absl::string_view::npos);
 }
@@ -67,7 +75,7 @@ TEST(ResolverTest, ResolvedAddressesKeepTheirOrderAndPort) {
     return std::vector<std::string>{"::1", "127.0.0.1"};
   };
   absl::StatusOr<std::vector<SocketAddress>> r =
-      ResolveNow(two, "hsm1", "hsm1.example", 2000);
+      ResolveNow(With(two), "hsm1", "hsm1.example", 2000, absl::InfiniteFuture());
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[0].text, "[::1]:2000");

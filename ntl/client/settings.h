@@ -35,8 +35,9 @@ struct ServerSettings {
 };
 
 // ResolverFn turns a host name into IP literals ("192.0.2.7", "2001:db8::7"),
-// in the order to try them. It runs on a worker thread (on the caller of
-// Process() without an I/O thread) and may block.
+// in the order to try them: the test seam for name resolution. It runs on a
+// worker thread the Client owns (on the caller of Process() without an I/O
+// thread; on the dialling thread in FramedSession) and may block.
 using ResolverFn =
     std::function<absl::StatusOr<std::vector<std::string>>(const std::string&)>;
 
@@ -104,10 +105,15 @@ struct ClientSettings {
   // config order, and last as long as the Client.
   std::string slot_numbers_dir;
 
-  // resolver looks server host names up; empty means getaddrinfo (every
-  // address, the two families interleaved). IP literals never reach it. Tests
-  // substitute one to return chosen addresses or to hang.
+  // resolver looks server host names up; empty means c-ares on the client's
+  // own loop (ntl/internal/dns.h: the hosts file, then DNS; every address,
+  // the two families interleaved), cancelled at close. IP literals never
+  // reach it. Tests substitute one to return chosen addresses or to hang; it
+  // runs on a worker the Client joins at close (workers.h).
   ResolverFn resolver;
+  // dns_servers, when not empty, replaces resolv.conf's name servers for this
+  // client's lookups (c-ares CSV: "127.0.0.1:5353,[::1]:53").
+  std::string dns_servers;
 
   // on_link_event, when set, receives every LinkEvent in order, on the I/O
   // thread (or the caller of Process()), with no library lock held.

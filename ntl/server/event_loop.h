@@ -103,6 +103,8 @@ class Loop {
   void Evict(uint64_t conn_id, const std::string& rule);
 
   std::shared_ptr<Mailbox> mailbox() const { return mailbox_; }
+  // CloseDescriptorsInForkedChild: Server::CloseDescriptorsInForkedChild.
+  void CloseDescriptorsInForkedChild();
 
   // Used by the TLS callbacks, on the loop thread. AdmitPeer admits the peer's
   // leaf certificate (DER; see LeafCertificateDer) and logs a refusal once; it

@@ -48,6 +48,8 @@ class FakeResolver : public Resolver {
     released_ = true;
     cv_.SignalAll();
   }
+  // The server's stop cancels: a hanging lookup ends as if released.
+  void Cancel() override { Release(); }
   int calls(const std::string& host) {
     internal::MutexLock lock(&mu_);
     return calls_[host];

@@ -1,56 +1,58 @@
 #include "ntl/server/resolver.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ntl/internal/dns.h"
 
 namespace trustlink::ntl::server {
 namespace {
 
-class GetAddrInfoResolver : public Resolver {
+class CAresResolver : public Resolver {
  public:
+  explicit CAresResolver(std::string dns_servers)
+      : cancel_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    options_.servers = std::move(dns_servers);
+  }
+  ~CAresResolver() override {
+    if (cancel_fd_ >= 0) {
+      close(cancel_fd_);
+    }
+  }
+
   absl::StatusOr<std::vector<std::string>> Resolve(
       const std::string& hostname) override {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* list = nullptr;
-    const int rc = getaddrinfo(hostname.c_str(), nullptr, &hints, &list);
-    if (rc != 0) {
-      return absl::NotFoundError(absl::StrCat("the hostname '", hostname,
-                                              "' does not resolve (",
-                                              gai_strerror(rc), ")"));
+    // No deadline of its own: c-ares gives up after resolv.conf's timeouts,
+    // the handshake waiting for the answer keeps its own, and Cancel ends it.
+    absl::StatusOr<std::vector<std::string>> found = internal::LookupNow(
+        hostname, absl::InfiniteFuture(), cancel_fd_, options_);
+    if (found.ok() || found.status().code() == absl::StatusCode::kCancelled) {
+      return found;
     }
-    std::vector<std::string> out;
-    for (const addrinfo* a = list; a != nullptr; a = a->ai_next) {
-      char text[INET6_ADDRSTRLEN] = {};
-      const void* addr = nullptr;
-      if (a->ai_family == AF_INET) {
-        addr = &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
-      } else if (a->ai_family == AF_INET6) {
-        addr = &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr;
-      }
-      if (addr != nullptr &&
-          inet_ntop(a->ai_family, addr, text, sizeof(text)) != nullptr) {
-        out.emplace_back(text);
-      }
-    }
-    freeaddrinfo(list);
-    if (out.empty()) {
-      return absl::NotFoundError(absl::StrCat("the hostname '", hostname,
-                                              "' has no IPv4 or IPv6 address"));
-    }
-    return out;
+    return absl::NotFoundError(absl::StrCat("the hostname '", hostname,
+                                            "' does not resolve (",
+                                            found.status().message(), ")"));
   }
+
+  void Cancel() override {
+    const uint64_t one = 1;
+    ssize_t n = write(cancel_fd_, &one, sizeof(one));
+    (void)n;  // a full counter is readable all the same
+  }
+
+ private:
+  const int cancel_fd_;
+  internal::DnsOptions options_;
 };
 
 }  // namespace
 
-std::shared_ptr<Resolver> SystemResolver() {
-  return std::make_shared<GetAddrInfoResolver>();
+std::shared_ptr<Resolver> SystemResolver(std::string dns_servers) {
+  return std::make_shared<CAresResolver>(std::move(dns_servers));
 }
 
 }  // namespace trustlink::ntl::server

@@ -5,7 +5,8 @@
 // client registered by hostname with no mapped IP is checked against what its
 // name resolves to. The lookup may block for many seconds (a dead DNS server),
 // so it never runs on an event loop: ResolverPool runs it on its own workers
-// and caches the answer.
+// and caches the answer; stopping the server cancels it (c-ares, where
+// getaddrinfo could not be), so no worker outlives the server.
 
 #include <memory>
 #include <string>
@@ -34,11 +35,17 @@ class Resolver {
   // it has none. It may block; ResolverPool bounds how long the server waits.
   virtual absl::StatusOr<std::vector<std::string>> Resolve(
       const std::string& hostname) = 0;
+  // Cancel makes every Resolve running now or later return at once; the pool
+  // calls it as it stops, then joins its workers, so a Resolve that ignored it
+  // would hold up the server's stop.
+  virtual void Cancel() = 0;
 };
 
-// SystemResolver returns the resolver the system is configured with
-// (getaddrinfo: the hosts file, then DNS).
-std::shared_ptr<Resolver> SystemResolver();
+// SystemResolver returns a resolver with the system's configuration (c-ares,
+// ntl/internal/dns.h: the hosts file, then DNS per resolv.conf), whose
+// lookups Cancel ends at once. `dns_servers`, when not empty, replaces
+// resolv.conf's name servers (c-ares CSV; for tests).
+std::shared_ptr<Resolver> SystemResolver(std::string dns_servers = "");
 
 }  // namespace trustlink::ntl::server
 

@@ -11,8 +11,7 @@
 
 namespace trustlink::ntl::server {
 
-// State is shared with the workers, so a worker left running by Stop (stuck
-// in a hanging resolver) still owns everything it touches.
+// State is shared with the workers, which Stop joins.
 struct ResolverPool::State {
   struct Entry {
     Resolution answer;
@@ -55,7 +54,7 @@ ResolverPool::ResolverPool(std::shared_ptr<Resolver> resolver,
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
-ResolverPool::~ResolverPool() { Stop(absl::Seconds(1)); }
+ResolverPool::~ResolverPool() { Stop(); }
 
 std::optional<Resolution> ResolverPool::Cached(const std::string& hostname,
                                                absl::Time now) const {
@@ -145,7 +144,7 @@ void ResolverPool::Run(std::shared_ptr<State> s) {
   }
 }
 
-void ResolverPool::Stop(absl::Duration wait) {
+void ResolverPool::Stop() {
   {
     internal::MutexLock lock(&state_->mu);
     state_->stopping = true;
@@ -153,23 +152,10 @@ void ResolverPool::Stop(absl::Duration wait) {
     state_->waiting.clear();
   }
   state_->cv.SignalAll();
-  if (threads_.empty()) {
-    return;
-  }
-  bool all_ended = false;
-  {
-    internal::MutexLock lock(&state_->mu);
-    all_ended = state_->cv.WaitUntil(&state_->mu, absl::Now() + wait, [&] {
-      state_->mu.AssertHeld();
-      return state_->running == 0;
-    });
-  }
+  // A worker inside the resolver returns at once; the others see stopping.
+  state_->resolver->Cancel();
   for (std::thread& t : threads_) {
-    if (all_ended) {
-      t.join();
-    } else {
-      t.detach();
-    }
+    t.join();
   }
   threads_.clear();
 }

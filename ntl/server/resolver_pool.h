@@ -34,7 +34,7 @@ class ResolverPool {
   using Done = std::function<void(const Resolution&)>;
 
   ResolverPool(std::shared_ptr<Resolver> resolver, ResolverPoolOptions options);
-  // The destructor is Stop(absl::Seconds(1)).
+  // The destructor is Stop().
   ~ResolverPool();
 
   // Cached returns the answer for `hostname` if one younger than its TTL is
@@ -49,10 +49,10 @@ class ResolverPool {
   // resolver nor the wait: callers keep their own deadline.
   bool Lookup(const std::string& hostname, Done done);
 
-  // Stop ends the workers; callbacks of lookups still waiting are dropped. A
-  // worker stuck in the resolver longer than `wait` is left to finish on its
-  // own (it owns what it uses, and its answer is dropped). Idempotent.
-  void Stop(absl::Duration wait);
+  // Stop cancels the resolver (Resolver::Cancel) and joins every worker;
+  // callbacks of lookups still waiting are dropped. No worker outlives it.
+  // Idempotent.
+  void Stop();
 
   // lookups is how many times the resolver was called (for tests and status).
   size_t lookups() const;

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "ntl/internal/mutex.h"
+#include "ntl/internal/silent_dns_server.h"
 
 namespace trustlink::ntl::server {
 namespace {
@@ -19,6 +20,11 @@ class GatedResolver : public Resolver {
   void Open() {
     internal::MutexLock lock(&mu_);
     open_ = true;
+    cv_.SignalAll();
+  }
+  void Cancel() override {
+    internal::MutexLock lock(&mu_);
+    cancelled_ = true;
     cv_.SignalAll();
   }
   int calls() {
@@ -37,8 +43,11 @@ class GatedResolver : public Resolver {
     internal::MutexLock lock(&mu_);
     ++calls_;
     cv_.SignalAll();
-    while (!open_) {
+    while (!open_ && !cancelled_) {
       cv_.Wait(&mu_);
+    }
+    if (cancelled_) {
+      return absl::CancelledError("cancelled");
     }
     if (host == "missing") {
       return absl::NotFoundError("no such host");
@@ -50,6 +59,7 @@ class GatedResolver : public Resolver {
   internal::Mutex mu_;
   internal::CondVar cv_;
   bool open_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -69,6 +79,10 @@ class Answers {
       mu_.AssertHeld();
       return got_.size() >= n;
     });
+  }
+  size_t size() {
+    internal::MutexLock lock(&mu_);
+    return got_.size();
   }
   Resolution Get(const std::string& tag) {
     internal::MutexLock lock(&mu_);
@@ -137,18 +151,31 @@ TEST(ResolverPoolTest, RefusesMoreThanMaxPendingHostnames) {
 }
 
 // A resolver stuck on a dead DNS server must not hold up shutdown.
-TEST(ResolverPoolTest, StopDoesNotWaitForAHangingResolver) {
+TEST(ResolverPoolTest, StopCancelsAHangingResolverAndJoinsItsWorkers) {
   auto resolver = std::make_shared<GatedResolver>(false);
   auto pool = std::make_unique<ResolverPool>(resolver, ResolverPoolOptions{});
   Answers answers;
   ASSERT_TRUE(pool->Lookup("a.example", answers.Sink("a")));
   ASSERT_TRUE(resolver->WaitForCalls(1));
   const absl::Time start = absl::Now();
-  pool->Stop(absl::Milliseconds(200));
+  pool->Stop();  // joins: returns only once the worker left the resolver
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_FALSE(pool->Lookup("b.example", answers.Sink("b")));
   pool.reset();
-  resolver->Open();  // the left worker finishes; its answer goes nowhere
+  EXPECT_EQ(answers.size(), 0u) << "a cancelled lookup's callback ran";
+}
+
+TEST(ResolverPoolTest, TheSystemResolverIsCancelledMidLookup) {
+  // c-ares through a name server that never answers: only Cancel ends it.
+  internal::SilentDnsServer silent;
+  auto pool = std::make_unique<ResolverPool>(
+      SystemResolver(silent.servers()), ResolverPoolOptions{});
+  Answers answers;
+  ASSERT_TRUE(pool->Lookup("never-answered.test", answers.Sink("a")));
+  ASSERT_TRUE(silent.AwaitQuery()) << "the lookup never reached the server";
+  const absl::Time start = absl::Now();
+  pool->Stop();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
 }  // namespace

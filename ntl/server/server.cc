@@ -499,7 +499,7 @@ void Server::Shutdown(absl::Duration grace) {
   if (resolver_pool_) {
     // After the loops: answers still arriving find their mailboxes closed. A
     // resolver stuck on a dead DNS server does not hold up the shutdown.
-    resolver_pool_->Stop(absl::Seconds(1));
+    resolver_pool_->Stop();
   }
   if (listen_fd_ >= 0) {
     close(listen_fd_);

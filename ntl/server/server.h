@@ -85,7 +85,7 @@ struct ServerOptions {
   // hostname with no mapped IP is checked, with ipcheck on, against what the
   // name resolves to. The lookup runs on resolver threads while the handshake
   // waits; the event loop never blocks on it.
-  std::shared_ptr<Resolver> resolver;  // null: the system's (getaddrinfo)
+  std::shared_ptr<Resolver> resolver;  // null: the system's (c-ares)
   absl::Duration resolve_timeout =
       absl::Seconds(5);  // then the handshake is refused
   absl::Duration resolve_cache_ttl =
@@ -170,6 +170,12 @@ class Server {
   // Shutdown stops accepting, lets in-flight calls finish (up to `grace`), says
   // goaway to every client and joins the loops. Idempotent.
   void Shutdown(absl::Duration grace);
+
+  // CloseDescriptorsInForkedChild closes a fork() child's copies of the
+  // listener and of every loop's descriptors, and nothing else: no epoll_ctl,
+  // no shutdown(2), no TLS alert, no lock (forked_child.cc). The Server must
+  // not be used or destroyed afterwards.
+  void CloseDescriptorsInForkedChild();
 
   ServerStatus GetStatus() const;
   // limits are the connection caps in force; valid after Start.

@@ -71,6 +71,10 @@ typedef int32_t tl_status;
 #define TL_E_ABORTED 17
 #define TL_E_DATA_LOSS 18
 #define TL_E_NO_MEMORY 19
+/* The tl_client or tl_server was made by the parent of this fork() child: its
+ * links and threads belong to the parent. The child makes its own handle
+ * (docs/c-api.md, "Fork"). */
+#define TL_E_FORKED 20
 /* Certificates, keys, names and the trust store (100-199). */
 #define TL_E_CERT_INVALID 100
 #define TL_E_CERT_EXPIRED 101

@@ -3,6 +3,8 @@
 
 // Shared set-up for the client tests: fixture identities and a bounded wait.
 
+#include <dirent.h>
+
 #include <chrono>
 #include <string>
 #include <thread>
@@ -44,6 +46,27 @@ inline ClientSettings Settings() {
   s.reconnect_min = absl::Milliseconds(20);
   s.reconnect_max = absl::Milliseconds(200);
   return s;
+}
+
+// ThreadCount is how many threads this process has now (/proc/self/task).
+// Take a baseline with BaselineThreadCount.
+inline int ThreadCount() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) {
+      n += e->d_name[0] != '.';
+    }
+    closedir(d);
+  }
+  return n;
+}
+
+// BaselineThreadCount is ThreadCount once one thread has come and gone: a
+// sanitizer's runtime starts a helper thread of its own with the first thread
+// a process makes, which would otherwise count against the code under test.
+inline int BaselineThreadCount() {
+  std::thread([] {}).join();
+  return ThreadCount();
 }
 
 // WaitFor polls `done` until it holds or `timeout` passes; returns its last
