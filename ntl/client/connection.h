@@ -39,6 +39,7 @@
 #include "ntl/client/resolver.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
+#include "ntl/stats/client_stats.h"
 #include "ntl/wire/frame.h"
 #include "ntl/wire/messages.h"
 #include "third_party/boringssl_guard.h"
@@ -142,6 +143,10 @@ class Connection : public PinnedPeer {
   // send) on this server's links, so tests can see writes being coalesced.
   uint64_t tls_writes() const { return tls_writes_; }
   size_t in_flight() const { return pending_.size(); }
+  // link_stats are this server's handshakes and TLS bytes, all sessions.
+  stats::LinkCounters link_stats() const {
+    return link_stats_.WithLive(ssl_.get());
+  }
   const ServerSettings& server() const { return server_; }
   int fd() const { return fd_; }
 
@@ -219,6 +224,7 @@ class Connection : public PinnedPeer {
   bool first_settled_ = false;
   uint64_t connects_ = 0;
   uint64_t tls_writes_ = 0;
+  stats::LinkCounters link_stats_;  // of the sessions already closed
 
   // The current dial: a lookup in progress (kept across attempts while it
   // runs, so a hung resolver costs one thread, not one per attempt), the

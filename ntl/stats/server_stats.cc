@@ -30,8 +30,11 @@ void CallTimer::Finish(int32_t status) {
   }
 }
 
-ServerStats::ServerStats(size_t num_shards)
-    : shards_(std::max<size_t>(num_shards, 1)) {}
+ServerStats::ServerStats(size_t num_shards) {
+  for (size_t i = 0; i < std::max<size_t>(num_shards, 1); ++i) {
+    shards_.push_back(std::make_shared<ServerShard>());
+  }
+}
 
 StatList ServerStats::Snapshot() const {
   // Names in the order of the table in docs/server.md; the refusal names
@@ -55,7 +58,8 @@ StatList ServerStats::Snapshot() const {
   uint64_t refusals[static_cast<size_t>(Refusal::kCount)] = {};
   int64_t in_flight = 0;
   HistogramCounts latency;
-  for (const ServerShard& s : shards_) {
+  for (const std::shared_ptr<ServerShard>& shard : shards_) {
+    const ServerShard& s = *shard;
     full += s.handshakes_full.Get();
     resumed += s.handshakes_resumed.Get();
     failed += s.handshakes_failed.Get();

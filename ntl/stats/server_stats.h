@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -68,11 +69,12 @@ struct alignas(64) ServerShard {
 };
 
 // CallTimer times one request from its hand-off to the partition handler to
-// the handler's answer. Thread safety: Finish may run on any thread, once.
+// the handler's answer. It shares its shard: an embedder's handler may answer
+// after the server is gone. Thread safety: Finish may run on any thread, once.
 class CallTimer {
  public:
-  explicit CallTimer(ServerShard* shard)
-      : shard_(shard), start_(std::chrono::steady_clock::now()) {
+  explicit CallTimer(std::shared_ptr<ServerShard> shard)
+      : shard_(std::move(shard)), start_(std::chrono::steady_clock::now()) {
     shard_->calls_in_flight.Add(1);
   }
   CallTimer(const CallTimer&) = delete;
@@ -80,7 +82,7 @@ class CallTimer {
   void Finish(int32_t status);
 
  private:
-  ServerShard* const shard_;
+  const std::shared_ptr<ServerShard> shard_;
   const std::chrono::steady_clock::time_point start_;
 };
 
@@ -90,13 +92,15 @@ class ServerStats {
   explicit ServerStats(size_t num_shards);
   // shard returns the shard of loop `index`; work that belongs to no loop
   // (the HTL worker) uses shard 0.
-  ServerShard* shard(size_t index) { return &shards_[index % shards_.size()]; }
+  const std::shared_ptr<ServerShard>& shard(size_t index) const {
+    return shards_[index % shards_.size()];
+  }
   // Snapshot returns every counter, summed over the shards, in the order of
   // docs/server.md's table, then call_latency_p50_us, _p90_us and _p99_us.
   StatList Snapshot() const;
 
  private:
-  std::vector<ServerShard> shards_;
+  std::vector<std::shared_ptr<ServerShard>> shards_;
 };
 
 }  // namespace trustlink::ntl::stats

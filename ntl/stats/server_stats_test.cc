@@ -1,6 +1,7 @@
 #include "ntl/stats/server_stats.h"
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,7 +88,8 @@ TEST(ServerStatsTest, ShardsTouchedFromManyThreadsAddUp) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&stats, t] {
       for (int i = 0; i < 10000; ++i) {
-        ServerShard* shard = stats.shard(static_cast<size_t>(t + i));
+        const std::shared_ptr<ServerShard>& shard =
+            stats.shard(static_cast<size_t>(t + i));
         CallTimer timer(shard);
         shard->bytes_in.Add(3);
         timer.Finish(i % 10 == 0 ? 1 : 0);
