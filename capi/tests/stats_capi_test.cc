@@ -186,9 +186,9 @@ TEST_F(StatsCapiTest, CountsCallsFailuresAndBytesOnBothSides) {
   EXPECT_EQ(Value(c, "link_down"), 0u);
   EXPECT_GT(Value(c, "bytes_out"), kCalls * payload.size());
   EXPECT_GT(Value(c, "bytes_in"), kCalls * payload.size());
-  EXPECT_GT(Value(c, "call_latency_p50_us"), 0u);
-  EXPECT_LE(Value(c, "call_latency_p50_us"), Value(c, "call_latency_p90_us"));
-  EXPECT_LE(Value(c, "call_latency_p90_us"), Value(c, "call_latency_p99_us"));
+  EXPECT_GT(Value(c, "call_latency_p50_ns"), 0u);
+  EXPECT_LE(Value(c, "call_latency_p50_ns"), Value(c, "call_latency_p90_ns"));
+  EXPECT_LE(Value(c, "call_latency_p90_ns"), Value(c, "call_latency_p99_ns"));
   tl_stats_free(c);
 
   tl_stats* s = ServerStats();
@@ -200,7 +200,7 @@ TEST_F(StatsCapiTest, CountsCallsFailuresAndBytesOnBothSides) {
   EXPECT_GT(Value(s, "bytes_in"), kCalls * payload.size());
   EXPECT_GT(Value(s, "bytes_out"), kCalls * payload.size());
   EXPECT_EQ(Value(s, "refused_unknown_certificate"), 0u);
-  EXPECT_LE(Value(s, "call_latency_p50_us"), Value(s, "call_latency_p99_us"));
+  EXPECT_LE(Value(s, "call_latency_p50_ns"), Value(s, "call_latency_p99_ns"));
   tl_stats_free(s);
 }
 

@@ -142,6 +142,23 @@ std::string Instance::StatusLines() const {
     }
   }
   tl_server_status_free(st);
+  return out + StatLines();
+}
+
+std::string Instance::StatLines() const {
+  tl_stats* stats = nullptr;
+  if (tl_server_stats(server_, &stats) != TL_OK) {
+    return "";
+  }
+  std::string out;
+  for (size_t i = 0; i < tl_stats_num_values(stats); ++i) {
+    const char* name = "";
+    uint64_t value = 0;
+    if (tl_stats_value_at(stats, i, &name, &value) == TL_OK) {
+      out += std::string("stat ") + name + " " + std::to_string(value) + "\n";
+    }
+  }
+  tl_stats_free(stats);
   return out;
 }
 

@@ -57,10 +57,10 @@ class ClientStats::Timed {
   }
   void Finish(bool ok) {
     done_ = true;
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::steady_clock::now() - start_);
     stats_->call_latency_.Record(
-        static_cast<uint64_t>(std::max<int64_t>(micros.count(), 0)));
+        static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)));
     stats_->calls_in_flight_.Add(-1);
     stats_->calls_.Add();
     if (!ok) {
@@ -98,9 +98,9 @@ StatList ClientStats::Snapshot(const LinkCounters& links) const {
        static_cast<uint64_t>(std::max<int64_t>(calls_in_flight_.Get(), 0))},
       {"bytes_in", links.bytes_in},
       {"bytes_out", links.bytes_out},
-      {"call_latency_p50_us", latency.Quantile(0.50)},
-      {"call_latency_p90_us", latency.Quantile(0.90)},
-      {"call_latency_p99_us", latency.Quantile(0.99)},
+      {"call_latency_p50_ns", latency.Quantile(0.50)},
+      {"call_latency_p90_ns", latency.Quantile(0.90)},
+      {"call_latency_p99_ns", latency.Quantile(0.99)},
   };
 }
 

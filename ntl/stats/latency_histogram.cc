@@ -4,16 +4,16 @@
 
 namespace trustlink::ntl::stats {
 
-size_t LatencyBucket(uint64_t micros) {
-  if (micros < kSubBuckets) {
-    return static_cast<size_t>(micros);
+size_t LatencyBucket(uint64_t nanos) {
+  if (nanos < kSubBuckets) {
+    return static_cast<size_t>(nanos);
   }
-  const int exponent = 63 - __builtin_clzll(micros);
+  const int exponent = 63 - __builtin_clzll(nanos);
   if (exponent > kMaxExponent) {
     return kNumLatencyBuckets - 1;
   }
   const uint64_t sub =
-      (micros >> (exponent - kSubBucketBits)) & (kSubBuckets - 1);
+      (nanos >> (exponent - kSubBucketBits)) & (kSubBuckets - 1);
   return static_cast<size_t>(kSubBuckets +
                              (exponent - kSubBucketBits) * kSubBuckets + sub);
 }

@@ -19,10 +19,10 @@ Refusal RefusalOfRule(absl::string_view rule) {
 }
 
 void CallTimer::Finish(int32_t status) {
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - start_);
   shard_->call_latency.Record(
-      static_cast<uint64_t>(std::max<int64_t>(micros.count(), 0)));
+      static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)));
   shard_->calls_in_flight.Add(-1);
   shard_->calls.Add();
   if (status != 0) {
@@ -94,9 +94,9 @@ StatList ServerStats::Snapshot() const {
               {"htl_up", htl_up},
               {"htl_down", htl_down},
               {"htl_clone_alerts", alerts},
-              {"call_latency_p50_us", latency.Quantile(0.50)},
-              {"call_latency_p90_us", latency.Quantile(0.90)},
-              {"call_latency_p99_us", latency.Quantile(0.99)}});
+              {"call_latency_p50_ns", latency.Quantile(0.50)},
+              {"call_latency_p90_ns", latency.Quantile(0.90)},
+              {"call_latency_p99_ns", latency.Quantile(0.99)}});
   return out;
 }
 

@@ -96,7 +96,7 @@ class ServerStats {
     return shards_[index % shards_.size()];
   }
   // Snapshot returns every counter, summed over the shards, in the order of
-  // docs/server.md's table, then call_latency_p50_us, _p90_us and _p99_us.
+  // docs/server.md's table, then call_latency_p50_ns, _p90_ns and _p99_ns.
   StatList Snapshot() const;
 
  private:

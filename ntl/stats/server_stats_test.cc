@@ -55,7 +55,7 @@ TEST(ServerStatsTest, SnapshotSumsTheShards) {
   EXPECT_EQ(Value(s, "bytes_out"), 7u);
   EXPECT_EQ(Value(s, "calls"), 1u);
   EXPECT_EQ(Value(s, "calls_failed"), 1u);
-  EXPECT_EQ(Value(s, "call_latency_p50_us"), 0u);  // no timed call
+  EXPECT_EQ(Value(s, "call_latency_p50_ns"), 0u);  // no timed call
 }
 
 TEST(ServerStatsTest, NamesAreUnique) {

@@ -9,7 +9,7 @@
  * or list them all (a monitoring agent exports every name it finds). Names are
  * lower_snake_case and never renamed or reused once published. Counters count
  * from the moment the tl_server or tl_client was made; calls_in_flight is a
- * gauge; the call_latency_*_us values are quantiles in microseconds. */
+ * gauge; the call_latency_*_ns values are quantiles in nanoseconds. */
 #ifndef TRUSTLINK_STATS_H_
 #define TRUSTLINK_STATS_H_
 
@@ -33,7 +33,7 @@ typedef struct tl_stats tl_stats;
  * refused_alpn, refused_htl, refused_link_cap, refused_unauthenticated_cap,
  * refused_other), evicted_unauthenticated, calls, calls_failed,
  * calls_in_flight, bytes_in, bytes_out (TLS bytes on the sockets), htl_up,
- * htl_down, htl_clone_alerts and call_latency_p50_us, _p90_us, _p99_us
+ * htl_down, htl_clone_alerts and call_latency_p50_ns, _p90_ns, _p99_ns
  * (docs/server.md, "Counters"). Cheap enough to poll every second: it takes
  * no lock the event loops use. On TL_OK *out is a new snapshot, freed with
  * tl_stats_free. */
@@ -43,8 +43,8 @@ TL_EXPORT tl_status tl_server_stats(tl_server *server,
 /* tl_client_stats takes a snapshot of `client`'s counters over all its
  * links: handshakes_full, handshakes_resumed, link_up, link_down, calls,
  * calls_failed (a call that failed fast or timed out included),
- * calls_in_flight, bytes_in, bytes_out and call_latency_p50_us, _p90_us,
- * _p99_us (docs/client.md, "Counters"). On TL_OK *out is a new snapshot,
+ * calls_in_flight, bytes_in, bytes_out and call_latency_p50_ns, _p90_ns,
+ * _p99_ns (docs/client.md, "Counters"). On TL_OK *out is a new snapshot,
  * freed with tl_stats_free. */
 TL_EXPORT tl_status tl_client_stats(tl_client *client,
                                     tl_stats **out) TL_NOEXCEPT;
