@@ -2,7 +2,6 @@
 // from the server's or the client's ntl/stats counters.
 #include "trustlink/stats.h"
 
-#include <cstring>
 #include <string>
 #include <utility>
 
@@ -105,11 +104,10 @@ TL_EXPORT tl_status tl_stats_value(const tl_stats* stats, const char* name,
   if (out_value == nullptr) {
     return TL_ARGUMENT_ERROR(nullptr, "out_value is NULL");
   }
-  for (const trustlink::ntl::stats::Stat& s : stats->values) {
-    if (std::strcmp(s.name, name) == 0) {
-      *out_value = s.value;
-      return TL_OK;
-    }
+  if (const trustlink::ntl::stats::Stat* s =
+          trustlink::ntl::stats::FindStat(stats->values, name)) {
+    *out_value = s->value;
+    return TL_OK;
   }
   return TL_ARGUMENT_ERROR(
       nullptr,

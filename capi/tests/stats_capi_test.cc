@@ -17,6 +17,7 @@
 namespace {
 
 using trustlink::capi::testing::ReadFixture;
+using trustlink::capi::testing::ThreadError;
 namespace srvtest = trustlink::ntl::server::testing;
 
 constexpr uint32_t kOpFail = 99;
@@ -62,13 +63,6 @@ uint64_t Value(const tl_stats* s, const char* name) {
   uint64_t v = 0;
   EXPECT_EQ(tl_stats_value(s, name, &v), TL_OK) << name;
   return v;
-}
-
-std::string ThreadError() {
-  char buf[TL_ERROR_MESSAGE_MAX];
-  size_t len = 0;
-  tl_last_error(buf, sizeof(buf), &len);
-  return std::string(buf, len);
 }
 
 class StatsCapiTest : public ::testing::Test {

@@ -52,6 +52,8 @@ class Instance {
   // StatLines is the server's counters (tl_server_stats), one
   // `stat NAME VALUE` line each, as StatusLines ends.
   std::string StatLines() const;
+  // MetricsText is the counters in Prometheus's text format.
+  std::string MetricsText() const;
   // from_registry says whether the bind address came from the registry.
   bool from_registry() const { return from_registry_; }
 

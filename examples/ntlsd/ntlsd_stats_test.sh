@@ -2,8 +2,8 @@
 # ntlsd's counters with a real daemon and real peers: N calls from vtl, a
 # stranger's certificate (openssl s_client), a registered certificate from the
 # wrong source address (127.0.0.2), each counted exactly, as the status socket
-# serves them (`stat NAME VALUE`) and as `ntlsh ntls information show` prints
-# them, for people and in JSON.
+# serves them (`stat NAME VALUE`), as `ntlsh ntls information show` prints
+# them, for people and in JSON, and as --metrics serves them to Prometheus.
 set -uo pipefail
 NTLSD="$1"; NTLSH="$2"; VTL="$3"
 W="$(mktemp -d "$TEST_TMPDIR/stats.XXXXXX")"  # TEST_TMPDIR is kept between runs
@@ -34,7 +34,7 @@ wait_for() {
 }
 
 "$NTLSD" --root "$APP" --name 127.0.0.1 --listen 127.0.0.1:0 --threads 2 \
-  --log "$W/ntlsd.log" --status-socket "$SOCK" &
+  --log "$W/ntlsd.log" --status-socket "$SOCK" --metrics 127.0.0.1:0 &
 PID=$!
 for _ in $(seq 1 200); do grep -q ready "$W/ntlsd.log" 2>/dev/null && break; sleep 0.05; done  # bounded
 grep -q ready "$W/ntlsd.log" || fail "ntlsd not ready"
@@ -126,5 +126,31 @@ want = {"calls": int(sys.argv[2]), "refused_unknown_certificate": 1,
 for k, v in want.items():
     if d.get(k) != v:
         sys.exit(f"{k} is {d.get(k)!r}, want {v}")
+PY
+# Prometheus: GET /metrics on the address ntlsd logged; anything else is 404.
+METRICS="$(sed -n 's|.*metrics: http://\(.*\)/metrics$|\1|p' "$W/ntlsd.log")"
+[[ -n "$METRICS" ]] || fail "ntlsd logged no metrics address"
+python3 - "$METRICS" "$N" >"$W/metrics.out" 2>&1 <<'PY' || fail "metrics: $(cat "$W/metrics.out")"
+import sys, urllib.error, urllib.request
+base, n = "http://" + sys.argv[1], sys.argv[2]
+text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+print(text)
+for line in ("# TYPE trustlink_ntls_calls_total counter",
+             f"trustlink_ntls_calls_total {n}",
+             "trustlink_ntls_refused_unknown_certificate_total 1",
+             "trustlink_ntls_refused_ip_mismatch_total 1",
+             "# TYPE trustlink_ntls_calls_in_flight gauge",
+             "trustlink_ntls_calls_in_flight 0",
+             "# TYPE trustlink_ntls_call_latency_seconds summary"):
+    if line not in text.splitlines():
+        sys.exit(f"no line {line!r}")
+if 'trustlink_ntls_call_latency_seconds{quantile="0.99"} ' not in text:
+    sys.exit("no p99 latency")
+try:
+    urllib.request.urlopen(base + "/", timeout=10)
+    sys.exit("GET / was answered")
+except urllib.error.HTTPError as e:
+    if e.code != 404:
+        sys.exit(f"GET / answered {e.code}, want 404")
 PY
 echo "1 passed, 0 failed"

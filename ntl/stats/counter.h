@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace trustlink::ntl::stats {
@@ -42,6 +43,16 @@ struct Stat {
   uint64_t value;
 };
 using StatList = std::vector<Stat>;
+
+// FindStat returns the entry of `list` named `name`, or null.
+inline const Stat* FindStat(const StatList& list, const char* name) {
+  for (const Stat& s : list) {
+    if (std::strcmp(s.name, name) == 0) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
 
 }  // namespace trustlink::ntl::stats
 

@@ -12,13 +12,9 @@ namespace trustlink::ntl::stats {
 namespace {
 
 uint64_t Value(const StatList& list, const std::string& name) {
-  for (const Stat& s : list) {
-    if (name == s.name) {
-      return s.value;
-    }
-  }
-  ADD_FAILURE() << "no counter " << name;
-  return 0;
+  const Stat* s = FindStat(list, name.c_str());
+  EXPECT_NE(s, nullptr) << "no counter " << name;
+  return s == nullptr ? 0 : s->value;
 }
 
 TEST(ServerStatsTest, RulesMapToTheirOwnCounters) {
