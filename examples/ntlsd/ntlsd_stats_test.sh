@@ -19,17 +19,20 @@ fail() {
   echo "--- ntlsd log:"; cat "$W/ntlsd.log" 2>/dev/null
   exit 1
 }
-stat() { python3 tests/lib/ntlsd_status.py "$SOCK" --stat "$1"; }
-# want NAME VALUE: the status socket's counter NAME is VALUE.
+# snap asks the status socket once; stat NAME reads a counter from that answer.
+snap() { python3 tests/lib/ntlsd_status.py "$SOCK" >"$W/status" || fail "no status"; }
+stat() { sed -n "s/^stat $1 \([0-9]*\)$/\1/p" "$W/status"; }
+# want NAME VALUE: the last snapshot's counter NAME is VALUE.
 want() {
   local got
-  got="$(stat "$1")" || fail "no counter $1"
+  got="$(stat "$1")"
+  [[ -n "$got" ]] || fail "no counter $1"
   [[ "$got" == "$2" ]] || fail "counter $1 is $got, want $2"
 }
 # wait_for NAME VALUE: a refusal is counted when the server has judged the
 # peer, which may be just after the peer gave up; wait for it (bounded).
 wait_for() {
-  for _ in $(seq 1 200); do [[ "$(stat "$1")" == "$2" ]] && return; sleep 0.05; done
+  for _ in $(seq 1 100); do snap; [[ "$(stat "$1")" == "$2" ]] && return; sleep 0.05; done
   want "$1" "$2"
 }
 
@@ -41,6 +44,7 @@ grep -q ready "$W/ntlsd.log" || fail "ntlsd not ready"
 PORT="$(python3 tests/lib/ntlsd_status.py "$SOCK" --port)" || fail "no port"
 
 # Nothing happened yet: every counter is there, at 0.
+snap
 for name in handshakes_full handshakes_resumed calls calls_failed calls_in_flight \
     bytes_in bytes_out refused_unknown_certificate refused_ip_mismatch refused_alpn \
     refused_htl htl_up htl_down call_latency_p50_ns call_latency_p99_ns; do
@@ -61,6 +65,7 @@ KEY="$W/client/cert/client/127.0.0.1Key.pem"
 N=20
 "$VTL" call -slot 0 -op echo -data hello -count "$N" >"$W/vtl.out" 2>&1 ||
   fail "vtl call: $(cat "$W/vtl.out")"
+snap
 want calls "$N"
 want calls_failed 0
 want calls_in_flight 0

@@ -3,8 +3,6 @@
 
     ntlsd_status.py SOCKET          prints the whole reply (up to its "end" line)
     ntlsd_status.py SOCKET --port   prints the port of its first "listen ADDR:PORT" line
-    ntlsd_status.py SOCKET --stat NAME
-                                    prints the value of its "stat NAME VALUE" line
 
 Exits 1, saying why on stderr, when the socket does not answer within 5 s.
 """
@@ -27,9 +25,7 @@ def status(path):
 
 
 def main():
-    args = sys.argv[2:]
-    if len(sys.argv) < 2 or not (args in ([], ["--port"]) or
-                                 (len(args) == 2 and args[0] == "--stat")):
+    if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["--port"]):
         sys.exit(__doc__)
     try:
         reply = status(sys.argv[1])
@@ -41,13 +37,6 @@ def main():
                 print(line.rsplit(":", 1)[1])
                 return
         sys.exit(f"ntlsd_status: no listen line in: {reply!r}")
-    if args[:1] == ["--stat"]:
-        for line in reply.splitlines():
-            fields = line.split()
-            if len(fields) == 3 and fields[:2] == ["stat", args[1]]:
-                print(fields[2])
-                return
-        sys.exit(f"ntlsd_status: no 'stat {args[1]}' line in: {reply!r}")
     sys.stdout.write(reply)
 
 
