@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "examples/ntlsd/control_socket.h"
 #include "examples/ntlsd/instance.h"
 
 namespace ntlsd {
@@ -19,18 +20,6 @@ constexpr const char* kPrefix = "trustlink_ntls_";
 
 bool StartsWith(const std::string& s, const char* prefix) {
   return s.compare(0, strlen(prefix), prefix) == 0;
-}
-
-void SendAll(int fd, const std::string& text) {
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n =
-        send(fd, text.data() + off, text.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      return;  // the scraper went away or stopped reading for 1 s
-    }
-    off += static_cast<size_t>(n);
-  }
 }
 
 std::string Response(const char* status, const char* type,
