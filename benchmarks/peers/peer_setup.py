@@ -98,8 +98,8 @@ class Setup:
             with open(os.path.join(modules, m + ".module"), "w") as f:
                 f.write(f"module: {m}\nenable-in: trustlink-peers-none\n")
         self.vtl("p11", "setup", "-dir", modules)
-        self.softhsm2_conf = os.path.join(self.app, "pkcs11", "partitions", "bench",
-                                          "softhsm2.conf")
+        # One SoftHSM2 configuration serves every partition's token (docs/adr/0002).
+        self.softhsm2_conf = os.path.join(self.app, "pkcs11", "softhsm2.conf")
 
     def start_listening(self, name, argv, **kw):
         p = self.procs.start(name, argv, **kw)

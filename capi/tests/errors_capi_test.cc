@@ -17,15 +17,7 @@
 namespace {
 
 using trustlink::capi::testing::ReadFixture;
-
-std::string ThreadError() {
-  char buf[TL_ERROR_MESSAGE_MAX];
-  size_t len = 0;
-  if (tl_last_error(buf, sizeof(buf), &len) != TL_OK) {
-    return "<tl_last_error failed>";
-  }
-  return std::string(buf, len);
-}
+using trustlink::capi::testing::ThreadError;
 
 std::string HandleError(const tl_client* c) {
   char buf[TL_ERROR_MESSAGE_MAX];

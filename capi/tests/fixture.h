@@ -6,7 +6,19 @@
 #include <sstream>
 #include <string>
 
+#include "trustlink/trustlink.h"
+
 namespace trustlink::capi::testing {
+
+// ThreadError returns the calling thread's last error (tl_last_error).
+inline std::string ThreadError() {
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  if (tl_last_error(buf, sizeof(buf), &len) != TL_OK) {
+    return "<tl_last_error failed>";
+  }
+  return std::string(buf, len);
+}
 
 // ReadText returns the file's contents ("" when it cannot be read).
 inline std::string ReadText(const std::string& path) {

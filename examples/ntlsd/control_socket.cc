@@ -83,17 +83,20 @@ int ControlSocket::Accept(std::string* request) {
   return c;
 }
 
-void ControlSocket::Reply(int conn, const std::string& lines) {
-  const std::string text = lines + "end\n";
+void SendAll(int fd, const std::string& text) {
   size_t off = 0;
   while (off < text.size()) {
     const ssize_t n =
-        send(conn, text.data() + off, text.size() - off, MSG_NOSIGNAL);
+        send(fd, text.data() + off, text.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {
-      break;  // the client went away or stopped reading for 2 s
+      return;  // the peer went away or stopped reading for its timeout
     }
     off += static_cast<size_t>(n);
   }
+}
+
+void ControlSocket::Reply(int conn, const std::string& lines) {
+  SendAll(conn, lines + "end\n");
   close(conn);
 }
 

@@ -14,6 +14,10 @@
 
 namespace ntlsd {
 
+// SendAll sends `text` on the connected socket `fd` (without SIGPIPE), up to
+// the socket's send timeout; a peer that goes away ends it early.
+void SendAll(int fd, const std::string& text);
+
 class ControlSocket {
  public:
   ControlSocket() = default;

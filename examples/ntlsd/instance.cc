@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "examples/ntlsd/metrics_endpoint.h"
+
 namespace ntlsd {
 
 bool ParseListen(const std::string& text, std::string* addr, uint16_t* port) {
@@ -142,6 +144,33 @@ std::string Instance::StatusLines() const {
     }
   }
   tl_server_status_free(st);
+  return out + StatLines();
+}
+
+std::string Instance::MetricsText() const {
+  tl_stats* stats = nullptr;
+  if (tl_server_stats(server_, &stats) != TL_OK) {
+    return "";
+  }
+  std::string out = PrometheusText(stats);
+  tl_stats_free(stats);
+  return out;
+}
+
+std::string Instance::StatLines() const {
+  tl_stats* stats = nullptr;
+  if (tl_server_stats(server_, &stats) != TL_OK) {
+    return "";
+  }
+  std::string out;
+  for (size_t i = 0; i < tl_stats_num_values(stats); ++i) {
+    const char* name = "";
+    uint64_t value = 0;
+    if (tl_stats_value_at(stats, i, &name, &value) == TL_OK) {
+      out += std::string("stat ") + name + " " + std::to_string(value) + "\n";
+    }
+  }
+  tl_stats_free(stats);
   return out;
 }
 

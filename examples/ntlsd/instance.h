@@ -49,6 +49,11 @@ class Instance {
   // StatusLines is the status socket's description of the running server:
   // listen, connections, unauthenticated, clients and one line per client.
   std::string StatusLines() const;
+  // StatLines is the server's counters (tl_server_stats), one
+  // `stat NAME VALUE` line each, as StatusLines ends.
+  std::string StatLines() const;
+  // MetricsText is the counters in Prometheus's text format.
+  std::string MetricsText() const;
   // from_registry says whether the bind address came from the registry.
   bool from_registry() const { return from_registry_; }
 

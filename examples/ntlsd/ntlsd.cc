@@ -4,7 +4,7 @@
 //
 //   ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] [--threads N]
 //         [--foreground | --daemon] [--pidfile FILE] [--log FILE]
-//         [--status-socket PATH] [--journal]
+//         [--status-socket PATH] [--journal] [--metrics ADDR:PORT]
 //
 // One ntlsd serves a root: a second one on the same root exits 1 at once
 // (instance_lock.h). --daemon returns when the daemon serves (exit 0) or
@@ -16,7 +16,8 @@
 // SIGHUP reopens the --log file (for logrotate). The status socket (default
 // <root>/ntlsd.sock) answers `status`, `stop` and `restart` (docs/server.md):
 // restart drains the links and listens again on the registry's bind address
-// and port, which is how `ntls bind` changes take effect.
+// and port, which is how `ntls bind` changes take effect. --metrics serves
+// the counters to Prometheus (metrics_endpoint.h); off by default.
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@
 #include "examples/ntlsd/control_socket.h"
 #include "examples/ntlsd/daemonize.h"
 #include "examples/ntlsd/instance.h"
+#include "examples/ntlsd/metrics_endpoint.h"
 #include "examples/ntlsd/instance_lock.h"
 #include "examples/systemd/service_log.h"
 #include "examples/systemd/service_notify.h"
@@ -88,13 +90,14 @@ void Usage(FILE* to) {
           "             [--foreground | --daemon] [--pidfile FILE] "
           "[--log FILE]\n"
           "             [--status-socket PATH] [--journal]\n"
+          "             [--metrics ADDR:PORT]\n"
           "       ntlsd --help | --version\n"
           "Options take - or --, and =VALUE (--root=DIR).\n");
 }
 
 struct Flags {
   ServeConfig serve;
-  std::string listen, log_file, pidfile, status_path;
+  std::string listen, log_file, pidfile, status_path, metrics;
   bool daemon = false;
   bool journal = false;
 };
@@ -113,7 +116,7 @@ Flags ParseFlags(int argc, char** argv) {
       {"root", &f.serve.root}, {"listen", &f.listen},
       {"name", &f.serve.name}, {"log", &f.log_file},
       {"pidfile", &f.pidfile}, {"status-socket", &f.status_path},
-      {"threads", &threads}};
+      {"threads", &threads},   {"metrics", &f.metrics}};
   for (int i = 1; i < argc; ++i) {
     const char* arg = argv[i];
     const char* value = nullptr;
@@ -198,6 +201,7 @@ class Daemon {
         serving_since_(started_) {}
 
   ControlSocket* control() { return &control_; }
+  MetricsEndpoint* metrics() { return &metrics_; }
 
   // Serve runs until a stop signal or `stop` request; returns the exit code.
   int Serve(int signal_fd);
@@ -212,6 +216,7 @@ class Daemon {
   const Flags flags_;
   std::unique_ptr<Instance> instance_;
   ControlSocket control_;
+  MetricsEndpoint metrics_;  // fd -1 without --metrics
   const time_t started_;
   time_t serving_since_;
   int restarts_ = 0;
@@ -271,8 +276,10 @@ std::string Daemon::Restart() {
 
 int Daemon::Serve(int signal_fd) {
   while (true) {
-    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {control_.fd(), POLLIN, 0}};
-    const int n = poll(fds, 2, -1);
+    pollfd fds[3] = {{signal_fd, POLLIN, 0},
+                     {control_.fd(), POLLIN, 0},
+                     {metrics_.fd(), POLLIN, 0}};  // poll skips a -1
+    const int n = poll(fds, 3, -1);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -295,6 +302,9 @@ int Daemon::Serve(int signal_fd) {
                       flags_.log_file.c_str());
         }
       }
+    }
+    if (fds[2].revents & POLLIN) {
+      metrics_.Serve(instance_->MetricsText());
     }
     if (!(fds[1].revents & POLLIN)) {
       continue;
@@ -408,6 +418,14 @@ int Main(int argc, char** argv) {
   if (!daemon.control()->Open(flags.status_path, root_st.st_uid, &error)) {
     service_log(LOG_ERR, "%s", error.c_str());
     return 1;
+  }
+  if (!flags.metrics.empty()) {
+    if (!daemon.metrics()->Open(flags.metrics, &error)) {
+      service_log(LOG_ERR, "%s", error.c_str());
+      return 1;
+    }
+    service_log(LOG_INFO, "metrics: http://%s/metrics",
+                daemon.metrics()->address().c_str());
   }
   service_log(LOG_INFO, "ready");
   service_notify(("READY=1\nMAINPID=" + std::to_string(getpid())).c_str());

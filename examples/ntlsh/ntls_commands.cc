@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -179,6 +180,40 @@ const std::vector<Flag> kKeepAliveFlags = {{"idle", true},
                                            {"enable", false},
                                            {"disable", false}};
 
+// CounterLabel is how `ntls information show` names a counter of
+// tl_server_stats for people (JSON keeps the counter's own name); a counter
+// this ntlsh does not know yet is shown by its name.
+std::string CounterLabel(const std::string& name) {
+  static const std::map<std::string, std::string> kLabels = {
+      {"handshakes_full", "Full handshakes"},
+      {"handshakes_resumed", "Resumed handshakes"},
+      {"handshakes_failed", "Failed handshakes"},
+      {"refused_unknown_certificate", "Refused: unknown certificate"},
+      {"refused_ip_mismatch", "Refused: source IP mismatch"},
+      {"refused_dns", "Refused: hostname lookup failed"},
+      {"refused_certificate_validity", "Refused: certificate dates"},
+      {"refused_alpn", "Refused: no NTL protocol (ALPN)"},
+      {"refused_htl", "Refused: HTL"},
+      {"refused_link_cap", "Refused: link cap"},
+      {"refused_unauthenticated_cap", "Refused: handshake cap"},
+      {"refused_other", "Refused: other rule"},
+      {"evicted_unauthenticated", "Evicted handshakes"},
+      {"calls", "Calls"},
+      {"calls_failed", "Failed calls"},
+      {"calls_in_flight", "Calls in flight"},
+      {"bytes_in", "Bytes received"},
+      {"bytes_out", "Bytes sent"},
+      {"htl_up", "HTL up"},
+      {"htl_down", "HTL down"},
+      {"htl_clone_alerts", "HTL clone alerts"},
+      {"call_latency_p50_ns", "Call latency p50 (ns)"},
+      {"call_latency_p90_ns", "Call latency p90 (ns)"},
+      {"call_latency_p99_ns", "Call latency p99 (ns)"},
+  };
+  auto it = kLabels.find(name);
+  return it == kLabels.end() ? name : it->second;
+}
+
 // InformationShow is `ntls information show`: the running service's state
 // and the counters ntlsd keeps.
 void InformationShow(const ShellAccess& shell, const Args& a, Output* out) {
@@ -194,6 +229,13 @@ void InformationShow(const ShellAccess& shell, const Args& a, Output* out) {
   }
   out->Field("Operational Status", "operational_status", "1 (UP)");
   AddDaemonFields(st, out);
+  if (!st.stats.empty()) {
+    out->Line("Counters since the service (re)started:");
+  }
+  for (const NtlsdStat& s : st.stats) {
+    out->FieldNum(CounterLabel(s.name), s.name,
+                  static_cast<long long>(s.value));
+  }
 }
 
 }  // namespace

@@ -53,6 +53,17 @@ bool ParseLong(const std::string& text, long long* out) {
   return true;
 }
 
+// ParseCount reads a whole unsigned 64-bit decimal number.
+bool ParseCount(const std::string& text, unsigned long long* out) {
+  if (text.empty() || text.size() > 20) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  errno = 0;
+  *out = std::strtoull(text.c_str(), nullptr, 10);
+  return errno == 0;
+}
+
 bool ParseLine(const std::string& line, NtlsdStatus* s) {
   std::istringstream in(line);
   std::string key, value;
@@ -72,6 +83,14 @@ bool ParseLine(const std::string& line, NtlsdStatus* s) {
   }
   if (key == "unauthenticated") {
     return (in >> value) && ParseInt(value, &s->unauthenticated);
+  }
+  if (key == "stat") {
+    NtlsdStat stat;
+    if (!(in >> stat.name >> value) || !ParseCount(value, &stat.value)) {
+      return false;
+    }
+    s->stats.push_back(std::move(stat));
+    return true;
   }
   if (key == "clients") return true;  // the count; the client lines follow
   if (key == "client") {

@@ -16,6 +16,12 @@ struct NtlsdClient {
   std::string label;
 };
 
+// NtlsdStat is one of the server's counters (a `stat NAME VALUE` line).
+struct NtlsdStat {
+  std::string name;
+  unsigned long long value = 0;
+};
+
 struct NtlsdStatus {
   std::string listen;
   int connections = 0;
@@ -26,6 +32,7 @@ struct NtlsdStatus {
   long long serving_since = 0;  // Unix time of the last (re)start
   int restarts = 0;
   std::string bind;  // registry, command-line (--listen) or previous
+  std::vector<NtlsdStat> stats;  // in ntlsd's order; none from an older ntlsd
 };
 
 // AskNtlsd sends `request` ("status", "stop" or "restart") to the ntlsd at

@@ -405,6 +405,7 @@ void Client::OnWelcome(size_t server, const wire::Welcome& welcome) {
   }
   if (!up_[server]) {
     up_[server] = true;
+    stats_.LinkUp();
     PushLinkEventLocked(LinkEvent::Kind::kUp, server, absl::OkStatus());
   } else {
     PushLinkEventLocked(LinkEvent::Kind::kSlotsChanged, server,
@@ -415,6 +416,7 @@ void Client::OnWelcome(size_t server, const wire::Welcome& welcome) {
 void Client::OnLinkDown(size_t server) {
   mu_.AssertHeld();
   up_[server] = false;
+  stats_.LinkDown();
   PushLinkEventLocked(LinkEvent::Kind::kDown, server,
                       conns_[server]->last_error());
 }
@@ -504,6 +506,7 @@ absl::Status Client::StartCallLocked(int slot, uint32_t op,
                                      absl::Time deadline, CallCallback cb,
                                      size_t* server, uint32_t* id,
                                      uint64_t* token, Completions* done) {
+  cb = stats_.Wrap(std::move(cb));
   std::string partition;
   absl::StatusOr<Connection*> conn = ConnectionForSlotLocked(slot, &partition);
   if (!conn.ok()) {

@@ -30,6 +30,7 @@
 #include "ntl/client/workers.h"
 #include "ntl/internal/dns.h"
 #include "ntl/internal/mutex.h"
+#include "ntl/stats/client_stats.h"
 
 namespace trustlink::ntl::client {
 
@@ -120,6 +121,10 @@ class Client : private ConnectionListener {
   absl::Status StreamSend(uint64_t stream, absl::string_view data);
   absl::Status StreamClose(uint64_t stream);
 
+  // Stats returns the client's counters since it was made (docs/client.md,
+  // "Counters"); client_stats.cc.
+  stats::StatList Stats();
+
   // fd is readable whenever Process() has work (socket I/O or a timer).
   int fd() const { return epoll_fd_; }
   // Process waits up to `timeout` for work and does it, then runs completions.
@@ -181,6 +186,9 @@ class Client : private ConnectionListener {
   void OnFirstAttemptSettled(size_t server) override;
 
   const ClientSettings settings_;
+  // Declared early so it outlives the connections, whose last callbacks
+  // (run at destruction) still count.
+  stats::ClientStats stats_;
   bssl::UniquePtr<SSL_CTX> ctx_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;

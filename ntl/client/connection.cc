@@ -102,6 +102,7 @@ Connection::Connection(size_t index, const ServerSettings& server,
 Connection::~Connection() { CloseSocket(); }
 
 void Connection::CloseSocket() {
+  link_stats_.Bank(ssl_.get());
   if (fd_ >= 0) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
     close(fd_);
@@ -253,6 +254,7 @@ void Connection::DoHandshake(absl::Time now, Completions* done) {
     return;
   }
   resumed_ = SSL_session_reused(ssl_.get());
+  link_stats_.Handshake(resumed_);
   // An HTL server admits the link only with a proof bound to this very
   // session, so it is asked for after every handshake, resumed ones included.
   if (server_.htl) {

@@ -42,6 +42,7 @@
 #include "ntl/internal/byte_buffer.h"
 #include "ntl/client/workers.h"
 #include "ntl/internal/dns.h"
+#include "ntl/stats/client_stats.h"
 #include "ntl/wire/frame.h"
 #include "ntl/wire/messages.h"
 #include "third_party/boringssl_guard.h"
@@ -153,6 +154,10 @@ class Connection : public PinnedPeer {
   // that a wake-up costs one.
   uint64_t socket_reads() const { return socket_reads_; }
   size_t in_flight() const { return pending_.size(); }
+  // link_stats are this server's handshakes and TLS bytes, all sessions.
+  stats::LinkCounters link_stats() const {
+    return link_stats_.WithLive(ssl_.get());
+  }
   const ServerSettings& server() const { return server_; }
   int fd() const { return fd_; }
 
@@ -234,6 +239,7 @@ class Connection : public PinnedPeer {
   uint64_t connects_ = 0;
   uint64_t tls_writes_ = 0;
   uint64_t socket_reads_ = 0;
+  stats::LinkCounters link_stats_;  // of the sessions already closed
 
   // The current dial: a lookup in progress (kept across attempts while it
   // runs, so a hung resolver costs one thread, not one per attempt), the

@@ -89,6 +89,8 @@ void Loop::Accept() {
 
 void Loop::RefuseAtAccept(int fd, const std::string& peer, const char* rule,
                           bool busy) {
+  server_->stats_->shard(static_cast<size_t>(index_))
+      ->Refused(stats::Refusal::kUnauthenticatedCap);
   server_->LogStranger(
       "refused-cap",
       absl::StrCat("refused peer=", peer, " rule=unauthenticated-cap cap=",
@@ -120,6 +122,7 @@ void Loop::Evict(uint64_t conn_id, const std::string& rule) {
     return;
   }
   c->pool_ticket = 0;  // already out of the pool
+  c->stats->evictions.Add();
   // Told in a TLS alert, in whatever state its handshake is, so a client
   // that was merely slow sees why.
   SSL_send_fatal_alert(c->ssl.get(), SSL_AD_USER_CANCELLED);

@@ -3,6 +3,7 @@
 // which come back on the loop directly or through its mailbox.
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,12 +21,17 @@ constexpr size_t kStreamChunk = 64 * 1024;
 class ResponderImpl : public Responder {
  public:
   ResponderImpl(std::shared_ptr<Mailbox> mailbox, Loop* loop, uint64_t conn_id,
-                uint32_t request_id, uint64_t seq)
+                uint32_t request_id, uint64_t seq,
+                std::shared_ptr<stats::ServerShard> timed)
       : mailbox_(std::move(mailbox)),
         loop_(loop),
         conn_id_(conn_id),
         request_id_(request_id),
-        seq_(seq) {}
+        seq_(seq) {
+    if (timed != nullptr) {
+      timer_.emplace(std::move(timed));
+    }
+  }
   ~ResponderImpl() override {
     if (!done_) {
       Respond(TL_E_INTERNAL, "the partition handler dropped the request");
@@ -36,6 +42,9 @@ class ResponderImpl : public Responder {
       return;
     }
     done_ = true;
+    if (timer_.has_value()) {
+      timer_->Finish(status);
+    }
     if (IsCurrentLoop(loop_)) {
       loop_->CompleteRequest(conn_id_, request_id_, seq_, status,
                              std::move(data));
@@ -54,6 +63,7 @@ class ResponderImpl : public Responder {
   const uint32_t request_id_;
   const uint64_t seq_;
   bool done_ = false;
+  std::optional<stats::CallTimer> timer_;  // partition calls, not HTL ones
 };
 
 class SinkImpl : public StreamSink {
@@ -107,11 +117,11 @@ const std::string* FirstUnassigned(const ClientRecord& record,
   return nullptr;
 }
 
-std::unique_ptr<Responder> Loop::NewResponder(uint64_t conn_id,
-                                              uint32_t request_id,
-                                              uint64_t seq) {
+std::unique_ptr<Responder> Loop::NewResponder(
+    uint64_t conn_id, uint32_t request_id, uint64_t seq,
+    std::shared_ptr<stats::ServerShard> timed) {
   return std::make_unique<ResponderImpl>(mailbox_, this, conn_id, request_id,
-                                         seq);
+                                         seq, std::move(timed));
 }
 
 absl::optional<wire::RequestView> Loop::AcceptRequest(
@@ -149,6 +159,7 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
     return;
   }
   auto respond_now = [&](int32_t status, absl::string_view message) {
+    c->stats->CallFailedEarly();
     RespondNow(c, f.id, status, message);
   };
   if (c->finish_then_close) {
@@ -175,7 +186,7 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
   CallContext ctx{c->admission.record->label, c->fingerprint, partition,
                   absl::MakeConstSpan(&partition, 1)};
   server_->handler_->HandleRequest(ctx, req->op, req->data,
-                                   NewResponder(c->id, f.id, seq));
+                                   NewResponder(c->id, f.id, seq, c->stats));
 }
 
 void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {

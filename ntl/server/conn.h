@@ -18,6 +18,7 @@
 #include "ntl/server/admission.h"
 #include "ntl/server/event_loop.h"
 #include "ntl/server/handler.h"
+#include "ntl/stats/server_stats.h"
 
 namespace trustlink::ntl::server::internal_engine {
 
@@ -47,6 +48,7 @@ struct Conn {
   };
 
   Loop* loop = nullptr;
+  std::shared_ptr<stats::ServerShard> stats;  // its loop's counters
   uint64_t id = 0;
   int fd = -1;
   bssl::UniquePtr<SSL> ssl;

@@ -79,6 +79,7 @@ int BioWrite(BIO* bio, const char* in, int len) {
     }
     return -1;
   }
+  c->stats->bytes_out.Add(static_cast<uint64_t>(n));
   return static_cast<int>(n);
 }
 
@@ -284,6 +285,7 @@ bool Loop::SetUpConn(uint64_t id, int fd, const std::string& peer_ip,
   c->peer_ip = peer_ip;
   c->peer = peer;
   c->pool_ticket = pool_ticket;
+  c->stats = server_->stats_->shard(static_cast<size_t>(index_));
   c->tls = server_->CurrentTls();
   c->ssl.reset(SSL_new(c->tls->ctx.get()));
   if (!c->ssl) {
@@ -357,6 +359,7 @@ void Loop::ReadAndDrive(Conn* c) {
     return;
   }
   c->last_active = absl::Now();
+  c->stats->bytes_in.Add(static_cast<uint64_t>(n));
   bool from_scratch = c->cipher_pending.empty();
   if (from_scratch) {
     c->src = scratch_.data();
@@ -398,6 +401,7 @@ void Loop::DriveSsl(Conn* c) {
       } else if (err != SSL_ERROR_WANT_READ) {
         const std::string why = SslErrorText();
         if (!c->refusal_logged) {
+          c->stats->handshakes_failed.Add();
           server_->LogStranger("handshake-failed",
                                absl::StrCat("handshake-failed peer=", c->peer,
                                             " reason=\"", why, "\""));

@@ -23,6 +23,7 @@
 #include "ntl/server/admission.h"
 #include "ntl/server/server.h"
 #include "ntl/server/ticket_keys.h"
+#include "ntl/stats/server_stats.h"
 #include "ntl/wire/frame.h"
 
 namespace trustlink::ntl::server::internal_engine {
@@ -197,8 +198,11 @@ class Loop {
   // ResumeHandshake drives a handshake that paused for a lookup, with the
   // ciphertext that arrived meanwhile.
   void ResumeHandshake(Conn* c);
-  std::unique_ptr<Responder> NewResponder(uint64_t conn_id, uint32_t request_id,
-                                          uint64_t seq);
+  // NewResponder answers request `request_id`; with `timed`, the answer is
+  // counted as a partition call on that shard (calls.cc).
+  std::unique_ptr<Responder> NewResponder(
+      uint64_t conn_id, uint32_t request_id, uint64_t seq,
+      std::shared_ptr<stats::ServerShard> timed = nullptr);
   void HandleRequest(Conn* c, const wire::FrameView& f);
   // AcceptRequest decodes a request frame of either ALPN and refuses, with
   // goaway, a malformed one or an id already in flight; nullopt means refused.

@@ -47,6 +47,7 @@ Admission Loop::AdmitPeer(Conn* c, absl::string_view leaf_der) {
                        KnownAnswer(c, *snap, fingerprint));
   if (!a.admitted && !c->refusal_logged) {
     c->refusal_logged = true;
+    c->stats->Refused(stats::RefusalOfRule(a.rule));
     // Any stranger can present a certificate of its own: rate-limited.
     server_->LogStranger(
         "refused",
@@ -64,6 +65,7 @@ bool Loop::RefuseWithoutAlpn(Conn* c, uint8_t* out_alert) {
   // that offers none reaches this point with nothing negotiated.
   if (!c->refusal_logged) {
     c->refusal_logged = true;
+    c->stats->Refused(stats::Refusal::kAlpn);
     server_->LogStranger(
         "refused", absl::StrCat("refused peer=", c->peer,
                                 " rule=alpn reason=\"the "
@@ -83,6 +85,7 @@ bool Loop::Promote(Conn* c) {
   }
   const std::string refused = server_->TryClientConnected(rec, per_client);
   if (!refused.empty()) {
+    c->stats->Refused(stats::Refusal::kLinkCap);
     Log(absl::StrCat("refused peer=", c->peer, " client='", rec.label,
                      "' fingerprint=", c->fingerprint,
                      " rule=link-cap reason=\"", refused, "\""));
@@ -114,6 +117,7 @@ void Loop::ProtectIfResumed(Conn* c) {
 }
 
 void Loop::OnHandshakeDone(Conn* c) {
+  c->stats->Handshake(SSL_session_reused(c->ssl.get()));
   const absl::string_view leaf =
       LeafCertificateDer(SSL_get0_peer_certificates(c->ssl.get()));
   if (leaf.empty()) {
@@ -151,6 +155,7 @@ void Loop::OnHandshakeDone(Conn* c) {
 }
 
 void Loop::RefuseHtl(Conn* c, int32_t code, absl::string_view message) {
+  c->stats->Refused(stats::Refusal::kHtl);
   Log(absl::StrCat("refused peer=", c->peer, " client='",
                    c->admission.record->label, "' fingerprint=", c->fingerprint,
                    " rule=htl code=", code, " reason=\"", message, "\""));

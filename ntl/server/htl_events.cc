@@ -8,12 +8,14 @@ namespace trustlink::ntl::server::internal_engine {
 
 void HtlEventRouter::OnEvent(const HtlGateEvent& event) const {
   if (event.kind == HtlGateEvent::Kind::kAlert) {
+    stats_->shard(0)->htl_clone_alerts.Add();
     // Alert level: a clone or a rolled-back copy of the client exists.
     log_(absl::StrCat("ALERT htl client='", event.client, "' presented=",
                       event.source_presented, " other=", event.source_other,
                       " reason=\"", event.message, "\""));
     return;
   }
+  stats_->shard(0)->htl_down.Add();
   log_(absl::StrCat("htl-down client='", event.client, "' reason=\"",
                     event.message, "\"; closing its links"));
   for (const Target& t : targets_) {

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "ntl/server/event_loop.h"
 #include "ntl/server/htl_gate.h"
+#include "ntl/stats/server_stats.h"
 
 namespace trustlink::ntl::server::internal_engine {
 
@@ -26,14 +27,18 @@ class HtlEventRouter {
     Loop* loop;  // used only by tasks the loop itself runs
   };
   HtlEventRouter(std::function<void(absl::string_view)> log,
-                 std::vector<Target> targets)
-      : log_(std::move(log)), targets_(std::move(targets)) {}
+                 std::vector<Target> targets,
+                 std::shared_ptr<stats::ServerStats> stats)
+      : log_(std::move(log)),
+        targets_(std::move(targets)),
+        stats_(std::move(stats)) {}
 
   void OnEvent(const HtlGateEvent& event) const;
 
  private:
   const std::function<void(absl::string_view)> log_;
   const std::vector<Target> targets_;
+  const std::shared_ptr<stats::ServerStats> stats_;
 };
 
 }  // namespace trustlink::ntl::server::internal_engine

@@ -114,6 +114,9 @@ void Loop::HandleHtlRequest(Conn* c, const wire::FrameView& f) {
                               data = std::string(req->data), server = server_] {
     absl::StatusOr<std::string> r = gate->HandleRequest(label, link, op, data);
     if (r.ok()) {
+      if (op == kOpEstablish) {
+        server->stats_->shard(0)->htl_up.Add();
+      }
       responder->Respond(TL_OK, *std::move(r));
     } else {
       if (op == kOpEstablish) {

@@ -254,6 +254,42 @@ TEST_F(HtlServerTest, DownEventClosesOnlyThatClientsHtlLinks) {
   EXPECT_EQ(echo->second, "unaffected");
 }
 
+// StatValue is counter `name` of the server's Stats().
+uint64_t StatValue(const Server& server, const char* name) {
+  const stats::StatList list = server.Stats();
+  const stats::Stat* s = stats::FindStat(list, name);
+  EXPECT_NE(s, nullptr) << "no counter " << name;
+  return s == nullptr ? 0 : s->value;
+}
+
+TEST_F(HtlServerTest, CountsHtlUpDownAlertsAndRefusals) {
+  auto link = Connect(true, "htl/1");
+  ASSERT_NE(link, nullptr);
+  auto est = link->Call("", 1, "ott");  // op 1: establish (an OTT redeemed)
+  ASSERT_TRUE(est.ok() && est->first == TL_OK);
+  auto hb = link->Call("", 2, "hb");  // a heartbeat is no state change
+  ASSERT_TRUE(hb.ok() && hb->first == TL_OK);
+  auto refused = Connect(true, "ntl/1");
+  ASSERT_NE(refused, nullptr);
+  ASSERT_TRUE(SendHelloAndProof(refused.get(), "bad").ok());
+  auto f = refused->Read();
+  ASSERT_TRUE(f.ok() && f->type == wire::FrameType::kGoAway);
+  HtlGateEvent alert;
+  alert.kind = HtlGateEvent::Kind::kAlert;
+  alert.client = "web1";
+  gate_->Fire(alert);
+  HtlGateEvent down;
+  down.kind = HtlGateEvent::Kind::kDown;
+  down.client = "web1";
+  gate_->Fire(down);
+  EXPECT_EQ(StatValue(*server_, "htl_up"), 1u);
+  EXPECT_EQ(StatValue(*server_, "htl_down"), 1u);
+  EXPECT_EQ(StatValue(*server_, "htl_clone_alerts"), 1u);
+  EXPECT_EQ(StatValue(*server_, "refused_htl"), 1u);
+  // HTL requests are not partition calls.
+  EXPECT_EQ(StatValue(*server_, "calls"), 0u);
+}
+
 TEST_F(HtlServerTest, GateIsTicked) {
   EXPECT_TRUE(WaitFor([&] { return gate_->ticks() >= 3; }, absl::Seconds(5)));
 }

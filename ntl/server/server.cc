@@ -57,12 +57,20 @@ ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
 
 }  // namespace
 
+int LoopCount(const ServerOptions& options) {
+  return options.threads > 0 ? options.threads
+                             : static_cast<int>(std::max(
+                                   1u, std::thread::hardware_concurrency()));
+}
+
 Server::Server(ServerOptions options,
                std::shared_ptr<ClientDirectory> directory,
                std::shared_ptr<CredentialSource> credentials)
     : options_(std::move(options)),
       directory_(std::move(directory)),
       credentials_(std::move(credentials)),
+      stats_(std::make_shared<stats::ServerStats>(
+          static_cast<size_t>(LoopCount(options_)))),
       log_limiter_(std::make_unique<internal_engine::LogLimiter>(
           options_.log_burst, options_.log_window)) {}
 
@@ -421,11 +429,7 @@ absl::Status Server::Start() {
     pool_ = std::make_unique<internal_engine::PreAuthPool>(
         limits_.max_unauthenticated, limits_.max_unauthenticated_per_ip);
   }
-  int threads = options_.threads;
-  if (threads <= 0) {
-    threads =
-        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  const int threads = LoopCount(options_);
   ResolverPoolOptions ro;
   ro.threads = options_.resolver_threads;
   ro.max_pending = options_.max_pending_lookups;
@@ -453,7 +457,7 @@ absl::Status Server::Start() {
       log = LogToStderr;
     }
     auto router = std::make_shared<internal_engine::HtlEventRouter>(
-        std::move(log), std::move(targets));
+        std::move(log), std::move(targets), stats_);
     htl_gate_->SetListener(
         [router](const HtlGateEvent& e) { router->OnEvent(e); });
     htl_worker_->Start();

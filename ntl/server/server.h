@@ -26,6 +26,7 @@
 #include "ntl/server/htl_gate.h"
 #include "ntl/server/resolver.h"
 #include "ntl/server/resolver_pool.h"
+#include "ntl/stats/server_stats.h"
 #include "ntl/wire/frame.h"
 
 namespace trustlink::ntl::server {
@@ -115,6 +116,10 @@ struct ConnectionLimits {
 ConnectionLimits DeriveLimits(const ServerOptions& options,
                               uint64_t descriptor_limit);
 
+// LoopCount is the number of event loops `options` asks for (threads, or one
+// per core).
+int LoopCount(const ServerOptions& options);
+
 // LogToStderr is the default log: `line` with a UTC timestamp and "ntls: " to
 // stderr. The C ABI's log hook falls back to it.
 void LogToStderr(absl::string_view line);
@@ -178,6 +183,9 @@ class Server {
   void CloseDescriptorsInForkedChild();
 
   ServerStatus GetStatus() const;
+  // Stats returns the counters since the server was made (docs/server.md,
+  // "Counters"). Cheap enough to poll: it sums one shard per loop.
+  stats::StatList Stats() const { return stats_->Snapshot(); }
   // limits are the connection caps in force; valid after Start.
   ConnectionLimits limits() const { return limits_; }
   // hostname_lookups is how many times admission called the Resolver; cached
@@ -219,6 +227,8 @@ class Server {
   const ServerOptions options_;
   const std::shared_ptr<ClientDirectory> directory_;
   const std::shared_ptr<CredentialSource> credentials_;
+  // Shared with the HTL event router, which may outlive the loops.
+  const std::shared_ptr<stats::ServerStats> stats_;
   std::shared_ptr<PartitionHandler> handler_;
   std::map<std::string, std::shared_ptr<StreamService>> services_;
   std::shared_ptr<HtlGate> htl_gate_;

@@ -27,6 +27,7 @@
 #include "trustlink/pkcs11.h"
 #include "trustlink/registry.h"
 #include "trustlink/server.h"
+#include "trustlink/stats.h"
 #include "trustlink/trust_store.h"
 
 #endif /* TRUSTLINK_TRUSTLINK_H_ */
