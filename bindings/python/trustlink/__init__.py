@@ -12,6 +12,7 @@ ctypes.util.find_library.
         print(c.call(c.slots()[0].id, "echo", b"hello"))
 """
 
+from trustlink import codes
 from trustlink._errors import Error, status_name
 from trustlink._lib import LibraryError
 from trustlink.client import (OPS, Client, LinkEvent, LinkEventKind, LinkState,

@@ -42,6 +42,9 @@ _ST = ctypes.c_int32  # tl_status
 CALL_CB = ctypes.CFUNCTYPE(None, _P, _ST, _P, _SZ)
 LINK_EVENT_CB = ctypes.CFUNCTYPE(None, _P, _I32, _SZ, _ST)
 LOG_CB = ctypes.CFUNCTYPE(None, _P, _P)
+# NULL function pointers (ctypes will not take None for a CFUNCTYPE argument).
+NO_LINK_EVENT_CB = LINK_EVENT_CB()
+NO_LOG_CB = LOG_CB()
 
 # name: (restype, argtypes). Only functions the binding calls; all exist since 1.1.
 _PROTOTYPES = {

@@ -217,7 +217,7 @@ class Client:
                 check(lib.tl_client_open(h, ctypes.byref(handle)))
             finally:
                 if self._on_link_event is not None:
-                    lib.tl_client_settings_set_link_event_callback(h, None, None)
+                    lib.tl_client_settings_set_link_event_callback(h, _lib.NO_LINK_EVENT_CB, None)
         self._handle = handle
 
     # ---- the use count that keeps tl_client_close from racing a call

@@ -105,7 +105,7 @@ def set_log_handler(handler, min_level=LogLevel.INFO):
         key = _handlers.add(handler) if handler is not None else None
         try:
             if handler is None:
-                check(lib.tl_set_log_callback(None, None, level))
+                check(lib.tl_set_log_callback(_lib.NO_LOG_CB, None, level))
             else:
                 check(lib.tl_set_log_callback(_on_log, key, level))
         except BaseException:
