@@ -75,11 +75,13 @@ class ServerState:
 
 @dataclasses.dataclass(frozen=True)
 class LinkEvent:
-    """A server's link came up, went down (status says why) or its slots changed."""
+    """A server's link came up, went down (status says why) or its slots changed; .client
+    is the Client it happened to (usable in the callback, even during the constructor)."""
     kind: LinkEventKind
     server_index: int
     status: str
     code: int
+    client: object = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def _slot_id(slot):
@@ -134,7 +136,7 @@ def _on_link_event(userdata, kind, server_index, code):
         client = ref() if ref is not None else None
         if client is not None:
             client._link_event(LinkEvent(LinkEventKind(kind), server_index,
-                                         status_name(code), code))
+                                         status_name(code), code, client))
     except BaseException:  # pylint: disable=broad-except
         _callbacks.report("link-event callback")
 
@@ -317,7 +319,7 @@ class Client:
                 return None
             check(rc)
         return LinkEvent(LinkEventKind(kind.value), index.value, status_name(code.value),
-                         code.value)
+                         code.value, self)
 
     # ---- servers and slots
 
