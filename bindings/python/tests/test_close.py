@@ -75,9 +75,32 @@ def test_two_threads_close_at_once(client_root):
     assert c.closed
 
 
-def test_close_from_the_link_event_callback(client_root):
+def test_close_from_the_link_event_callback(appliance):
     """The callback runs on the library's I/O thread, which tl_client_close joins: the
-    binding finishes the close on another thread instead of deadlocking."""
+    binding finishes the close on another thread instead of deadlocking (or, as the library
+    does when a thread joins itself, aborting)."""
+    returned = Recorder()
+
+    def on_event(event):
+        if event.kind is trustlink.LinkEventKind.SLOTS_CHANGED:
+            event.client.close()
+            returned(threading.current_thread())
+
+    c = trustlink.Client(settings=appliance.settings(), on_link_event=on_event)
+    appliance.registry.create_partition("pyp2")
+    appliance.registry.assign_partition("py1", "pyp2")
+    thread = returned.wait_for(lambda e: True, "close() returning inside the callback")
+    assert thread is not threading.current_thread()
+    assert c.closed
+    with pytest.raises(trustlink.Error) as info:
+        c.slots()
+    assert _closed_error(info.value)
+    wait_until(lambda: c._closed.is_set(), "the deferred close finishing")
+
+
+def test_close_from_an_event_delivered_during_open(client_root):
+    """UP events that come while the constructor runs are delivered when it has the handle;
+    closing from one leaves a closed client, not a hang."""
     returned = Recorder()
 
     def on_event(event):
