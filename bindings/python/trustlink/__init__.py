@@ -38,7 +38,7 @@ def library_path():
 
 
 __all__ = [
-    "ApplianceSettings", "Client", "ClientInfo", "Error", "HtlAppliance", "HtlRow",
+    "ApplianceSettings", "Client", "ClientInfo", "Error", "codes", "HtlAppliance", "HtlRow",
     "HtlSettings", "LibraryError", "LinkEvent", "LinkEventKind", "LinkState", "LogEvent",
     "LogLevel", "NO_TIMEOUT", "OPS", "PartitionInfo", "Registry", "Server",
     "ServerCertificate", "ServerState", "Settings", "Slot", "SlotState", "default_root",

@@ -6,7 +6,8 @@ import ctypes
 import dataclasses
 
 from trustlink import _lib
-from trustlink._errors import check, error
+from trustlink._errors import check
+from trustlink._handle import Owned
 from trustlink.settings import _text
 
 _OPEN_DAEMON = 1  # TL_HTL_OPEN_DAEMON
@@ -30,7 +31,7 @@ class HtlSettings:
     heartbeat_interval: int
 
 
-class HtlAppliance:
+class HtlAppliance(Owned):
     """The HTL state under an appliance root (made if missing, mode 0700).
 
     daemon=True opens it as the process serving HTL links (a new boot); tools pass False,
@@ -47,28 +48,8 @@ class HtlAppliance:
         except BaseException:
             self._lib.tl_htl_appliance_free(handle)
             raise
-        self._handle = handle
-
-    def _h(self):
-        if self._handle is None:
-            raise error("TL_E_FAILED_PRECONDITION",
-                        "the HTL appliance is closed; open a new trustlink.HtlAppliance")
-        return self._handle
-
-    def close(self):
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.tl_htl_appliance_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None) is not None:
-            self.close()
+        self._own(handle, self._lib.tl_htl_appliance_free, "the HTL appliance",
+                  "open a new trustlink.HtlAppliance")
 
     def generate_ott(self, client, out_dir, file_name, expiry_seconds=0):
         """Makes a new one-time token for the registered client (voiding the old one) and

@@ -7,10 +7,10 @@ Records come back as frozen dataclasses copied out of the C handles.
 
 import ctypes
 import dataclasses
-import threading
 
 from trustlink import _lib
 from trustlink._errors import check, copied_string, error
+from trustlink._handle import Owned
 from trustlink.settings import _text
 
 OPEN_EXISTING = 0
@@ -128,7 +128,7 @@ def default_root():
     return copied_string(_lib.lib().tl_appliance_default_root)
 
 
-class Registry:
+class Registry(Owned):
     """The registry under an appliance root (root None: default_root()).
 
     create=True makes the root (mode 0700) if it is missing. Thread safety: may be used from
@@ -136,33 +136,12 @@ class Registry:
 
     def __init__(self, root=None, *, create=False):
         self._lib = _lib.lib()
-        self._lock = threading.Lock()
         handle = ctypes.c_void_p()
         check(self._lib.tl_registry_load(_text(root, "root"),
                                          OPEN_CREATE if create else OPEN_EXISTING,
                                          ctypes.byref(handle)))
-        self._handle = handle
-
-    def _h(self):
-        if self._handle is None:
-            raise error("TL_E_FAILED_PRECONDITION",
-                        "the registry is closed; open a new trustlink.Registry")
-        return self._handle
-
-    def close(self):
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.tl_registry_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None) is not None:
-            self.close()
+        self._own(handle, self._lib.tl_registry_free, "the registry",
+                  "open a new trustlink.Registry")
 
     @property
     def root(self):
@@ -224,15 +203,19 @@ class Registry:
         return self._info_call(self._lib.tl_registry_find_client_by_fingerprint,
                                _text(fingerprint, "fingerprint"))
 
+    def _list_call(self, fn, count, get, free, convert):
+        """Calls a tl_registry_list_* function and converts every entry of its list."""
+        out = ctypes.c_void_p()
+        check(fn(self._h(), ctypes.byref(out)))
+        try:
+            return [convert(self._lib, get(out, i)) for i in range(count(out))]
+        finally:
+            free(out)
+
     def list_clients(self):
         lib = self._lib
-        out = ctypes.c_void_p()
-        check(lib.tl_registry_list_clients(self._h(), ctypes.byref(out)))
-        try:
-            return [_client_info(lib, lib.tl_client_list_get(out, i))
-                    for i in range(lib.tl_client_list_count(out))]
-        finally:
-            lib.tl_client_list_free(out)
+        return self._list_call(lib.tl_registry_list_clients, lib.tl_client_list_count,
+                               lib.tl_client_list_get, lib.tl_client_list_free, _client_info)
 
     def replace_certificate(self, label, certificate_pem, *, force=False):
         return self._info_call(self._lib.tl_registry_replace_certificate,
@@ -286,13 +269,9 @@ class Registry:
 
     def list_partitions(self):
         lib = self._lib
-        out = ctypes.c_void_p()
-        check(lib.tl_registry_list_partitions(self._h(), ctypes.byref(out)))
-        try:
-            return [_partition_info(lib, lib.tl_partition_list_get(out, i))
-                    for i in range(lib.tl_partition_list_count(out))]
-        finally:
-            lib.tl_partition_list_free(out)
+        return self._list_call(lib.tl_registry_list_partitions, lib.tl_partition_list_count,
+                               lib.tl_partition_list_get, lib.tl_partition_list_free,
+                               _partition_info)
 
     # ---- settings
 

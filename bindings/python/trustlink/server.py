@@ -4,17 +4,17 @@ serving the registry under an appliance root with the built-in software partitio
 
 import atexit
 import ctypes
-import threading
 import weakref
 
 from trustlink import _lib
-from trustlink._errors import check, error
+from trustlink._errors import check
+from trustlink._handle import Owned
 from trustlink.settings import _text
 
 _live_servers = weakref.WeakSet()
 
 
-class Server:
+class Server(Owned):
     """Server(root, appliance_name, address="127.0.0.1", port=0) makes server.pem on first
     use and listens once start() returns; port 0 lets the kernel pick (read .port).
 
@@ -26,7 +26,6 @@ class Server:
     def __init__(self, root, appliance_name=None, *, address="127.0.0.1", port=0,
                  threads=1, htl=False):
         self._lib = lib = _lib.lib()
-        self._lock = threading.Lock()
         opts = ctypes.c_void_p()
         check(lib.tl_server_options_new(ctypes.byref(opts)))
         handle = ctypes.c_void_p()
@@ -38,7 +37,7 @@ class Server:
             check(lib.tl_server_new(opts, ctypes.byref(handle)))
         finally:
             lib.tl_server_options_free(opts)
-        self._handle = handle
+        self._own(handle, lib.tl_server_free, "the server", "make a new trustlink.Server")
         if htl:
             try:
                 check(lib.tl_server_enable_htl(handle, None))
@@ -46,12 +45,6 @@ class Server:
                 self.close()
                 raise
         _live_servers.add(self)
-
-    def _h(self):
-        if self._handle is None:
-            raise error("TL_E_FAILED_PRECONDITION",
-                        "the server is closed; make a new trustlink.Server")
-        return self._handle
 
     def start(self):
         check(self._lib.tl_server_start(self._h()))
@@ -69,21 +62,8 @@ class Server:
 
     def close(self):
         """Stops the server (no grace period) and frees it."""
-        with self._lock:
-            handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.tl_server_free(handle)
+        super().close()
         _live_servers.discard(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None) is not None:
-            self.close()
 
 
 @atexit.register

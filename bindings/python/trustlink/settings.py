@@ -8,7 +8,8 @@ import ctypes
 import threading
 
 from trustlink import _lib
-from trustlink._errors import check, error
+from trustlink._errors import check
+from trustlink._handle import Owned
 
 NO_TIMEOUT = 0xFFFFFFFF
 
@@ -39,7 +40,7 @@ def _ms(value, what):
     return value
 
 
-class Settings:
+class Settings(Owned):
     """What Client opens from: servers, the client identity, keep-alive and timeouts.
 
     Settings.from_root(root) reads an enrolled client root (root None: the default root,
@@ -52,7 +53,8 @@ class Settings:
         self._lib = _lib.lib()
         handle = ctypes.c_void_p()
         check(self._lib.tl_client_settings_new(ctypes.byref(handle)))
-        self._handle = handle
+        self._own(handle, self._lib.tl_client_settings_free, "these Settings",
+                  "make new ones with trustlink.Settings()")
         # Held by Client while it sets its link-event callback and opens.
         self._open_lock = threading.Lock()
 
@@ -66,12 +68,6 @@ class Settings:
             settings.close()
             raise
         return settings
-
-    def _h(self):
-        if self._handle is None:
-            raise error("TL_E_FAILED_PRECONDITION",
-                        "these Settings were closed; make new ones with trustlink.Settings()")
-        return self._handle
 
     def load_root(self, root=None):
         check(self._lib.tl_client_settings_load_root(self._h(), _text(root, "root")))
@@ -128,18 +124,4 @@ class Settings:
             self._h(), _ms(timeout_ms, "timeout_ms")))
         return self
 
-    def close(self):
-        """Frees the settings; clients opened from them keep working."""
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.tl_client_settings_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None) is not None:
-            self.close()
+    # close() (from Owned) frees the settings; clients opened from them keep working.
