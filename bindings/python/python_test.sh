@@ -39,11 +39,13 @@ for runtime in asan tsan ubsan; do
 done
 env+=("ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
 
+# --capture=sys: what C writes to stderr (a sanitizer's report before it aborts the
+# interpreter) reaches the test log instead of a capture file that dies with the process.
 junit=()
 [[ -n "${XML_OUTPUT_FILE:-}" ]] && junit=(--junitxml "$XML_OUTPUT_FILE")
 set +e
 env -u LD_LIBRARY_PATH -u TRUSTLINK_LIBRARY "${env[@]}" \
-  "$PYTHON" -m pytest -p no:cacheprovider -q -ra -o faulthandler_timeout=120 --basetemp "$W/pytest" "${junit[@]}" \
+  "$PYTHON" -m pytest -p no:cacheprovider --capture=sys -q -ra -o faulthandler_timeout=120 --basetemp "$W/pytest" "${junit[@]}" \
   bindings/python/tests
 rc=$?
 set -e
