@@ -4,6 +4,8 @@ import hashlib
 import os
 import struct
 
+import pytest
+
 import trustlink
 
 
@@ -80,3 +82,9 @@ def test_no_threads_mode(client_root, slot):
                 c.process(50)
             assert future.result(0) == b"polled"
             assert c.next_link_event().kind is trustlink.LinkEventKind.UP
+
+
+def test_root_and_settings_together_are_refused(client_root):
+    with trustlink.Settings.from_root(client_root) as s:
+        with pytest.raises(TypeError, match="root or settings"):
+            trustlink.Client(root=client_root, settings=s)

@@ -175,7 +175,6 @@ class Client:
         self._lib = _lib.lib()
         self._cond = threading.Condition()
         self._handle = None
-        self._closing = False
         self._active = 0
         self._closed = threading.Event()
         self._on_link_event = on_link_event
@@ -183,22 +182,24 @@ class Client:
         self._delivery_lock = threading.Lock()  # keeps events in order across the open
         self._opened = False
         self._early_events = []
-        self._key = _link_targets.add(weakref.ref(self))
+        # Until the handle exists the client counts as closed: nothing to close or collect.
+        self._closing = True
+        if settings is not None and root is not None:
+            raise TypeError("give root or settings, not both")
         own_settings = settings is None
         if own_settings:
             settings = Settings.from_root(root)
-        elif root is not None:
-            raise TypeError("give root or settings, not both")
+        self._key = _link_targets.add(weakref.ref(self))
         try:
             self._open(settings)
         except BaseException:
             _link_targets.pop(self._key)
-            self._closing = True
             self._closed.set()
             raise
         finally:
             if own_settings:
                 settings.close()
+        self._closing = False
         _live_clients.add(self)
         with self._delivery_lock:
             with self._events_lock:
