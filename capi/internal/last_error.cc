@@ -111,7 +111,10 @@ tl_status CopyString(const char* function, absl::string_view text, char* buf,
       return SetThreadError(TL_E_BUFFER_TOO_SMALL, "buffer too small");
     }
   }
-  std::memcpy(buf, text.data(), text.size());
+  if (!text.empty()) {
+    // An empty string_view may have a null data(), which memcpy must not get.
+    std::memcpy(buf, text.data(), text.size());
+  }
   buf[text.size()] = '\0';
   *out_len = text.size();
   return TL_OK;

@@ -122,7 +122,10 @@ inline absl::Status CopyOut(absl::string_view text, char* buf, size_t buf_len,
         absl::StatusCode::kOutOfRange, TL_E_BUFFER_TOO_SMALL,
         absl::StrCat("a buffer of ", text.size() + 1, " bytes is needed"));
   }
-  std::memcpy(buf, text.data(), text.size());
+  if (!text.empty()) {
+    // An empty string_view may have a null data(), which memcpy must not get.
+    std::memcpy(buf, text.data(), text.size());
+  }
   buf[text.size()] = '\0';
   *out_len = text.size();
   return absl::OkStatus();

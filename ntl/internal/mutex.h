@@ -73,6 +73,13 @@ class CondVar {
   bool WaitWithDeadline(Mutex* mu, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    if (deadline == absl::InfiniteFuture()) {
+      // wait_for(nanoseconds::max()) would overflow the clock into the past
+      // and return at once, turning every wait into a spin on the mutex.
+      cv_.wait(lock);
+      lock.release();
+      return false;
+    }
     const absl::Duration left = deadline - absl::Now();
     bool timed_out = true;
     if (left > absl::ZeroDuration()) {

@@ -53,6 +53,33 @@ TEST(CondVarTest, WaitUntilSeesTheConditionSetByAnotherThread) {
   setter.join();
 }
 
+// An infinite deadline (TL_CLIENT_NO_TIMEOUT) waits for the signal. It used to
+// overflow std::condition_variable::wait_for into a deadline in the past, so
+// every wait returned at once: the waiter spun holding the mutex and starved
+// the thread that would have set the condition.
+TEST(CondVarTest, AnInfiniteDeadlineWaitsForTheSignal) {
+  struct {
+    Mutex mu;
+    CondVar cv;
+    bool ready ABSL_GUARDED_BY(mu) = false;
+  } shared;
+  MutexLock lock(&shared.mu);
+  // Started with the mutex held, so the signal comes while the test waits.
+  std::thread setter([&] {
+    MutexLock l(&shared.mu);
+    shared.ready = true;
+    shared.cv.SignalAll();
+  });
+  bool timed_out = false;
+  while (!shared.ready && !timed_out) {
+    timed_out = shared.cv.WaitWithDeadline(&shared.mu, absl::InfiniteFuture());
+  }
+  shared.mu.Unlock();
+  setter.join();
+  shared.mu.Lock();
+  EXPECT_FALSE(timed_out) << "an infinite deadline passed";
+}
+
 TEST(CondVarTest, WaitUntilGivesUpAtTheDeadline) {
   Mutex mu;
   CondVar cv;
