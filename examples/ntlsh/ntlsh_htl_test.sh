@@ -3,7 +3,9 @@
 # client register -requirehtl -generateott, htl show in tables and --json, the settings and
 # their refusals, htl clear, client delete clearing HTL state, and a failed token step that
 # leaves the admin told what to run next.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/ntlsh-htl.XXXXXX")"
 APP="$T/appliance"

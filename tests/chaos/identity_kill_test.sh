@@ -10,7 +10,9 @@
 # Usage: identity_kill_test.sh VTL
 #   CHAOS_KILLS=N sets the random kills (default 60); CHAOS_MIN_LANDED=M goes on until M of
 #   them landed while createCert was running (the manual 200-kill run: CHAOS_MIN_LANDED=200).
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/identity_kill.XXXXXX")"
 source "$(dirname "$0")/chaos_lib.sh"

@@ -6,7 +6,9 @@
 # directory holds the old identity or the new one, with its other files; the next write
 # leaves no generation behind. A directory the call cannot carry over is refused, unchanged.
 # Usage: identity_write_kill_test.sh IDENTITY_WRITE_PROBE
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 PROBE="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/identity_write_kill.XXXXXX")"
 source "$(dirname "$0")/chaos_lib.sh"
