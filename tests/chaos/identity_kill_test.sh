@@ -22,14 +22,7 @@ R="$T/client"
 NAME=c.example
 
 # intact: the key on disk is the private half of the certificate on disk.
-intact() {
-  local cert="$R/cert/client/$NAME.pem" key="$R/cert/client/${NAME}Key.pem"
-  [[ -f $cert && -f $key ]] || return 1
-  local a b
-  a=$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null) || return 1
-  b=$(openssl pkey -in "$key" -pubout 2>/dev/null) || return 1
-  [[ -n $a && $a == "$b" ]]
-}
+intact() { key_belongs_to_cert "$R/cert/client/$NAME.pem" "$R/cert/client/${NAME}Key.pem"; }
 # clean_after_open: the next vtl command runs, reports the identity, and leaves no temp
 # file, uncommitted generation or journal.
 clean_after_open() {

@@ -16,13 +16,7 @@ D="$T/keys/id"
 
 fingerprint() { openssl x509 -in "$D/probe.pem" -noout -fingerprint -sha256 2>/dev/null; }
 # intact: the key on disk is the private half of the certificate on disk.
-intact() {
-  [[ -f $D/probe.pem && -f $D/probeKey.pem ]] || return 1
-  local a b
-  a=$(openssl x509 -in "$D/probe.pem" -noout -pubkey 2>/dev/null) || return 1
-  b=$(openssl pkey -in "$D/probeKey.pem" -pubout 2>/dev/null) || return 1
-  [[ -n $a && $a == "$b" ]]
-}
+intact() { key_belongs_to_cert "$D/probe.pem" "$D/probeKey.pem"; }
 
 tried=0 survived=0 broken=0 old=0
 before=""
