@@ -491,6 +491,28 @@ TEST_F(RegistryTest,
   EXPECT_NE((*server)->Snapshot()->FindClientByLabel("real"), nullptr);
 }
 
+// Found by //ntl/registry:record_format_fuzz: a client file whose certificate
+// did not end in a newline parsed to one PEM and, formatted and parsed again,
+// to another (FormatClient adds the newline), so a load and a rewrite
+// disagreed about what was stored.
+TEST(RecordFormatTest, ClientWithoutFinalNewlineRoundTrips) {
+  ClientRecord c;
+  c.label = "edge";
+  c.name_kind = NameKind::kIPv4;
+  c.name = "10.6.6.8";
+  c.certificate_pem = ClientCertPem("10.6.6.8");
+  c.fingerprint = *FingerprintOfPem(c.certificate_pem);
+  std::string text = FormatClient(c);
+  ASSERT_EQ(text.back(), '\n');
+  text.pop_back();
+  auto first = ParseClient(text, "clients/edge");
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto again = ParseClient(FormatClient(*first), "clients/edge");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->certificate_pem, first->certificate_pem);
+  EXPECT_EQ(FormatClient(*again), FormatClient(*first));
+}
+
 TEST_F(RegistryTest, FilesArePrivate) {
   ASSERT_OK(reg_->RegisterClient(Reg("p", "10.7.7.7", true)));
   struct stat st;
