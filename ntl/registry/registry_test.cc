@@ -466,6 +466,18 @@ TEST_F(RegistryTest, DetectsInconsistenciesAcrossFiles) {
               HasSubstr("partition 'p'"));
 }
 
+// IpClientRecord is a client file's record for `label` at IPv4 `ip`, with a
+// fresh certificate, as the registry would write it.
+ClientRecord IpClientRecord(const std::string& label, const std::string& ip) {
+  ClientRecord c;
+  c.label = label;
+  c.name_kind = NameKind::kIPv4;
+  c.name = ip;
+  c.certificate_pem = ClientCertPem(ip);
+  c.fingerprint = *FingerprintOfPem(c.certificate_pem);
+  return c;
+}
+
 TEST_F(RegistryTest,
        ChangesThatADeadWriterDidNotAnnounceAreAnnouncedByTheNext) {
   auto server = Registry::Open(root_, false);
@@ -473,12 +485,7 @@ TEST_F(RegistryTest,
   uint64_t g = reg_->generation();
   // Simulate a writer killed after its journal entry and file, before the
   // generation bump.
-  ClientRecord c;
-  c.label = "ghost";
-  c.name_kind = NameKind::kIPv4;
-  c.name = "10.6.6.6";
-  c.certificate_pem = ClientCertPem("10.6.6.6");
-  c.fingerprint = *FingerprintOfPem(c.certificate_pem);
+  ClientRecord c = IpClientRecord("ghost", "10.6.6.6");
   testing::WriteText(root_ + "/clients/" + ClientFileId("ghost"),
                      FormatClient(c));
   testing::WriteText(
@@ -496,12 +503,7 @@ TEST_F(RegistryTest,
 // to another (FormatClient adds the newline), so a load and a rewrite
 // disagreed about what was stored.
 TEST(RecordFormatTest, ClientWithoutFinalNewlineRoundTrips) {
-  ClientRecord c;
-  c.label = "edge";
-  c.name_kind = NameKind::kIPv4;
-  c.name = "10.6.6.8";
-  c.certificate_pem = ClientCertPem("10.6.6.8");
-  c.fingerprint = *FingerprintOfPem(c.certificate_pem);
+  ClientRecord c = IpClientRecord("edge", "10.6.6.8");
   std::string text = FormatClient(c);
   ASSERT_EQ(text.back(), '\n');
   text.pop_back();
