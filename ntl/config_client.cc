@@ -297,13 +297,14 @@ absl::StatusOr<ConfigDocument> ParseIni(absl::string_view text,
                                          "[Section] header"
                                        : ": expected Key=Value"));
     }
-    const absl::string_view key = absl::StripAsciiWhitespace(line.substr(0, eq));
+    const absl::string_view key =
+        absl::StripAsciiWhitespace(line.substr(0, eq));
     if (!ConfigDocument::IsValidKey(key)) {
-      return Error(absl::StatusCode::kInvalidArgument, TL_E_PARSE,
-                   absl::StrCat(file_name, ":", number, ": key '",
-                                absl::CHexEscape(key),
-                                "' may hold only letters, digits, '_', '.' "
-                                "and '-'"));
+      return Error(
+          absl::StatusCode::kInvalidArgument, TL_E_PARSE,
+          absl::StrCat(file_name, ":", number, ": key '", absl::CHexEscape(key),
+                       "' may hold only letters, digits, '_', '.' "
+                       "and '-'"));
     }
     doc->Set(section, key, absl::StripAsciiWhitespace(line.substr(eq + 1)));
   }

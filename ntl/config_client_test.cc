@@ -154,10 +154,9 @@ TEST(ClientConfigTest, ImportRefusesIniKeyTheConfigCannotHold) {
   EXPECT_TRUE(absl::StrContains(bad.message(), "letters, digits")) << bad;
   EXPECT_EQ(config.Serialize(), before);  // nothing imported
   // Whatever an import accepts, the next vtl reads back.
-  ASSERT_TRUE(config
-                  .ImportChrystoki("[LunaSA Client]\nConnect.Timeout-2=5\n",
-                                   "ok.ini")
-                  .ok());
+  ASSERT_TRUE(
+      config.ImportChrystoki("[LunaSA Client]\nConnect.Timeout-2=5\n", "ok.ini")
+          .ok());
   EXPECT_TRUE(ClientConfig::Parse(config.Serialize(), "trustlink.conf").ok());
 }
 

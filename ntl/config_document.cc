@@ -1,7 +1,6 @@
 #include "ntl/config_document.h"
 
 #include <algorithm>
-
 #include <utility>
 
 #include "absl/strings/ascii.h"

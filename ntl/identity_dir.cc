@@ -84,7 +84,9 @@ absl::Status SplitDirPath(const std::string& path, std::string* parent,
                               "' as one step; give it a directory of its own"));
   }
   const size_t slash = p.rfind('/');
-  *parent = slash == std::string::npos ? "." : slash == 0 ? "/" : p.substr(0, slash);
+  *parent = slash == std::string::npos ? "."
+            : slash == 0               ? "/"
+                                       : p.substr(0, slash);
   *base = last;
   return internal::ValidateName(last, "identity directory");
 }

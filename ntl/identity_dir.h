@@ -33,11 +33,13 @@ namespace trustlink::ntl {
 // under either name is TL_E_ALREADY_EXISTS and nothing is written. The caller
 // holds the lock that serialises updates of the directory and has run
 // internal::RecoverSubdir under it.
-absl::Status ReplaceIdentityInDir(
-    const internal::SafeDir& parent, absl::string_view subdir,
-    absl::string_view cert_name, absl::string_view key_name,
-    const Identity& identity, bool force,
-    const std::vector<internal::DirFile>& journal, mode_t dir_mode);
+absl::Status ReplaceIdentityInDir(const internal::SafeDir& parent,
+                                  absl::string_view subdir,
+                                  absl::string_view cert_name,
+                                  absl::string_view key_name,
+                                  const Identity& identity, bool force,
+                                  const std::vector<internal::DirFile>& journal,
+                                  mode_t dir_mode);
 
 // ReplaceIdentityAtPath replaces the identity in the directory at `path` (made
 // 0755 with its parents if missing) the same way, for a directory outside a

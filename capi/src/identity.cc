@@ -1,12 +1,12 @@
 // The C ABI of trustlink/identity.h over //ntl:identity.
 #include "ntl/identity.h"
-#include "ntl/identity_dir.h"
 
 #include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
+#include "ntl/identity_dir.h"
 #include "ntl/internal/safe_dir.h"
 #include "ntl/status.h"
 #include "trustlink/identity.h"

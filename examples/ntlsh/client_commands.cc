@@ -63,7 +63,8 @@ std::string ReadCertificate(const ShellAccess& shell, const Args& args,
       CommandFailed(TL_E_NAME_INVALID,
                     "host name has " + std::to_string(name.size()) +
                         " characters, too many for a file incoming/<name>.pem "
-                        "(at most " + std::to_string(NAME_MAX - 4) +
+                        "(at most " +
+                        std::to_string(NAME_MAX - 4) +
                         "); give the certificate with -certificate FILE");
     }
     path = IncomingCertificate(shell.root + "/incoming", name);

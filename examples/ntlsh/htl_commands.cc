@@ -223,7 +223,8 @@ void GenerateToken(const ShellAccess& shell, const Htl& htl,
       shared_with.empty()) {
     out->Warning("the host name of client " + label +
                  " is too long for a token file name, so the name was "
-                 "shortened: " + name + ".ott");
+                 "shortened: " +
+                 name + ".ott");
   }
   if (!shared_with.empty()) {
     out->Warning("client " + label + " shares its host name with " +

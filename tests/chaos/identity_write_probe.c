@@ -23,7 +23,8 @@ int main(int argc, char **argv) {
   }
   if (tl_identity_options_new(&options) != TL_OK ||
       tl_identity_create(options, "probe.example", &identity) != TL_OK) {
-    tl_identity_options_last_error(options, message, sizeof message, &message_len);
+    tl_identity_options_last_error(options, message, sizeof message,
+                                   &message_len);
     fprintf(stderr, "identity_write_probe: cannot make an identity: %s\n",
             message);
     goto done;
