@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -298,8 +299,16 @@ absl::StatusOr<ConfigDocument> ParseIni(absl::string_view text,
                                          "[Section] header"
                                        : ": expected Key=Value"));
     }
-    doc->Set(section, absl::StripAsciiWhitespace(line.substr(0, eq)),
-             absl::StripAsciiWhitespace(line.substr(eq + 1)));
+    const absl::string_view key =
+        absl::StripAsciiWhitespace(line.substr(0, eq));
+    if (!ConfigDocument::IsValidKey(key)) {
+      return Error(
+          absl::StatusCode::kInvalidArgument, TL_E_PARSE,
+          absl::StrCat(file_name, ":", number, ": key '", absl::CHexEscape(key),
+                       "' may hold only letters, digits, '_', '.' "
+                       "and '-'"));
+    }
+    doc->Set(section, key, absl::StripAsciiWhitespace(line.substr(eq + 1)));
   }
   return doc;
 }

@@ -136,6 +136,30 @@ TEST(ClientConfigTest, ImportsWindowsCrystokiIni) {
   EXPECT_TRUE(absl::StrContains(bad.message(), "c.ini:2")) << bad;
 }
 
+// Found by //ntl:chrystoki_import_fuzz: an INI key the block syntax cannot hold
+// (a byte outside letters, digits, '_', '.', '-') was copied into
+// trustlink.conf, which vtl then could not read back. It is refused instead,
+// naming the line.
+TEST(ClientConfigTest, ImportRefusesIniKeyTheConfigCannotHold) {
+  ClientConfig config = ClientConfig::Default();
+  const std::string before = config.Serialize();
+  absl::Status bad = config
+                         .ImportChrystoki(
+                             "[LunaSA Client]\nServerName00=hsm1\n"
+                             "Receive\xffTimeout=20000\n",
+                             "c.ini")
+                         .status();
+  EXPECT_EQ(ToTlStatus(bad), TL_E_PARSE) << bad;
+  EXPECT_TRUE(absl::StrContains(bad.message(), "c.ini:3")) << bad;
+  EXPECT_TRUE(absl::StrContains(bad.message(), "letters, digits")) << bad;
+  EXPECT_EQ(config.Serialize(), before);  // nothing imported
+  // Whatever an import accepts, the next vtl reads back.
+  ASSERT_TRUE(
+      config.ImportChrystoki("[LunaSA Client]\nConnect.Timeout-2=5\n", "ok.ini")
+          .ok());
+  EXPECT_TRUE(ClientConfig::Parse(config.Serialize(), "trustlink.conf").ok());
+}
+
 TEST(ClientConfigTest, ImportsChrystokiClientSection) {
   std::string text = ReadTestdata("testdata/client/Chrystoki.conf");
   ClientConfig config = ClientConfig::Default();

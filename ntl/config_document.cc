@@ -1,5 +1,6 @@
 #include "ntl/config_document.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -236,6 +237,10 @@ absl::StatusOr<ConfigDocument> ConfigDocument::Parse(
   absl::Status status = parser.Run(&doc.sections_, &doc.trailer_);
   if (!status.ok()) return status;
   return doc;
+}
+
+bool ConfigDocument::IsValidKey(absl::string_view key) {
+  return !key.empty() && std::all_of(key.begin(), key.end(), IsKeyChar);
 }
 
 std::string ConfigDocument::Serialize() const {

@@ -90,6 +90,11 @@ class ConfigDocument {
   const std::vector<ConfigSection>& sections() const { return sections_; }
   const std::string& file_name() const { return file_name_; }
 
+  // IsValidKey reports whether `key` can be written as a key and read back:
+  // one or more letters, digits, '_', '.' or '-'. Text from elsewhere (an INI
+  // file) is checked with it before it becomes a key.
+  static bool IsValidKey(absl::string_view key);
+
   // QuoteIfNeeded returns `value` as it must be written: quoted if it holds
   // ';', '#', '"',
   // '{', '}' or leading or trailing blanks.

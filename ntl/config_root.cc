@@ -303,7 +303,7 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
   bool config_changes = config->Serialize() != before;
   status = ReplaceIdentityInDir(
       *cert_dir, "client", cert_name, key_name, *identity, force,
-      config_changes ? ConfigJournal(*config) : std::vector<DirFile>());
+      config_changes ? ConfigJournal(*config) : std::vector<DirFile>(), 0755);
   if (!status.ok()) return status;
   if (config_changes) {
     status = FinishJournal("client", *config);

@@ -1,6 +1,8 @@
 #!/bin/bash
 # tools/main_job --check with the binaries Bazel built: the main job's story stays runnable.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 # A fresh folder per run: Bazel keeps TEST_TMPDIR between runs.
 T="$(mktemp -d "$TEST_TMPDIR/main_job.XXXXXX")"
 BIN="$T/bin"

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
+#include "ntl/identity_dir.h"
 #include "ntl/internal/safe_dir.h"
 #include "ntl/status.h"
 #include "trustlink/identity.h"
@@ -231,11 +232,17 @@ TL_EXPORT tl_status tl_identity_write(tl_identity* identity, const char* dir,
                         TL_E_INVALID_ARGUMENT,
                         "dir, cert_name and key_name must not be NULL");
     }
+    if (force != 0) {
+      // Key and certificate change together or not at all: the directory is
+      // a generation swapped in by one rename, as in a client root.
+      return ntl::ReplaceIdentityAtPath(dir, cert_name, key_name,
+                                        identity->identity);
+    }
     absl::StatusOr<ntl::internal::SafeDir> opened =
         ntl::internal::SafeDir::Open(dir, true, 0755);
     if (!opened.ok()) return opened.status();
     return ntl::WriteIdentity(*opened, cert_name, key_name, identity->identity,
-                              force != 0);
+                              false);
   });
 }
 

@@ -5,7 +5,9 @@
 # it); a real htl/1 exchange with an appliance's HTL state behind the fake NTLS
 # peer; and the daemon mode's proof socket (0600 in a 0700 directory) that
 # disappears on SIGTERM.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 bin="$1"
 vtl="$2"
 fake_server="$3"

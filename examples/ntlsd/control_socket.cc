@@ -66,21 +66,24 @@ int ControlSocket::Accept(std::string* request) {
   setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   std::string line;
-  char buf[64];
-  while (line.find('\n') == std::string::npos && line.size() < 64) {
+  char buf[kMaxRequest];
+  while (line.find('\n') == std::string::npos && line.size() < kMaxRequest) {
     const ssize_t n = recv(c, buf, sizeof(buf), 0);
     if (n <= 0) {
       break;  // end of request without a newline, or the 2 s ran out
     }
     line.append(buf, static_cast<size_t>(n));
   }
-  const size_t end = line.find_first_of("\r\n");
-  *request = line.substr(0, end);
+  *request = RequestLine(line);
   if (request->empty()) {
     close(c);
     return -1;
   }
   return c;
+}
+
+std::string ControlSocket::RequestLine(const std::string& received) {
+  return received.substr(0, received.find_first_of("\r\n"));
 }
 
 void SendAll(int fd, const std::string& text) {

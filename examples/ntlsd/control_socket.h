@@ -38,6 +38,14 @@ class ControlSocket {
   // is answered (if it can be) and closed here.
   int Accept(std::string* request);
 
+  // kMaxRequest bounds what Accept reads of a request: every request is one
+  // short word.
+  static constexpr size_t kMaxRequest = 64;
+
+  // RequestLine returns the request in what a peer sent: everything before the
+  // first CR or LF (all of it if there is none).
+  static std::string RequestLine(const std::string& received);
+
   // Reply sends `lines` (each ending in "\n"), then "end", and closes `conn`.
   static void Reply(int conn, const std::string& lines);
 

@@ -3,6 +3,7 @@
 #include "examples/ntlsh/client_commands.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -57,6 +58,14 @@ std::string ReadCertificate(const ShellAccess& shell, const Args& args,
     if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
       UsageError("cannot derive a file name from '" + name +
                  "'; use -certificate FILE");
+    }
+    if (name.size() + 4 > NAME_MAX) {
+      CommandFailed(TL_E_NAME_INVALID,
+                    "host name has " + std::to_string(name.size()) +
+                        " characters, too many for a file incoming/<name>.pem "
+                        "(at most " +
+                        std::to_string(NAME_MAX - 4) +
+                        "); give the certificate with -certificate FILE");
     }
     path = IncomingCertificate(shell.root + "/incoming", name);
   }

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -146,6 +148,23 @@ std::string ExpiryText(int64_t seconds, bool is_default) {
   return std::to_string(seconds) + (is_default ? " (default)" : "");
 }
 
+// kMaxTokenFileStem keeps "<stem>.ott" within the 253 characters trustlink
+// allows a file name (a DNS name can have 253 by itself).
+constexpr size_t kMaxTokenFileStem = 249;
+
+// FitTokenFileStem returns `stem`, or, when "<stem>.ott" would be too long a
+// file name, its first characters and a hash of the whole, so two long names
+// that share a beginning still get different files. The file name is only
+// for the admin, who renames it on the client (<appliance>.ott).
+std::string FitTokenFileStem(const std::string& stem) {
+  if (stem.size() <= kMaxTokenFileStem) return stem;
+  uint32_t hash = 2166136261u;  // FNV-1a: tells names apart, no secret here
+  for (unsigned char c : stem) hash = (hash ^ c) * 16777619u;
+  char suffix[10];
+  std::snprintf(suffix, sizeof(suffix), "-%08x", hash);
+  return stem.substr(0, kMaxTokenFileStem - 9) + suffix;
+}
+
 // TokenFileStem returns the name of the token file of client `info`: its host
 // name or IP, as the reference product names it. Two clients may share a host
 // name (two certificates of one host); their tokens must not overwrite each
@@ -164,7 +183,7 @@ std::string TokenFileStem(const ShellAccess& shell, const tl_client_info* info,
                       std::string(tl_client_info_label(c));
     }
   }
-  if (shared_with->empty()) return name;
+  if (shared_with->empty()) return FitTokenFileStem(name);
   std::string safe;
   for (char ch : label) {
     safe += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ||
@@ -172,7 +191,7 @@ std::string TokenFileStem(const ShellAccess& shell, const tl_client_info* info,
                 ? ch
                 : '_';
   }
-  return name + "-" + safe;
+  return FitTokenFileStem(name + "-" + safe);
 }
 
 // GenerateToken makes a new token for the registered client `info` and writes
@@ -200,6 +219,13 @@ void GenerateToken(const ShellAccess& shell, const Htl& htl,
       (realpath(dir.c_str(), resolved) != nullptr ? std::string(resolved)
                                                   : dir) +
       "/" + name + ".ott";
+  if (name.size() == kMaxTokenFileStem && tl_client_info_name(info) != name &&
+      shared_with.empty()) {
+    out->Warning("the host name of client " + label +
+                 " is too long for a token file name, so the name was "
+                 "shortened: " +
+                 name + ".ott");
+  }
   if (!shared_with.empty()) {
     out->Warning("client " + label + " shares its host name with " +
                  shared_with + ", so its token file is " + name +

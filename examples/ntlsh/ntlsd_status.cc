@@ -163,6 +163,11 @@ bool AskNtlsd(const std::string& socket_path, const std::string& request,
       return Fail(error, "ntlsd's status answer is too large");
     }
   }
+  return ParseNtlsdReply(reply, status, error);
+}
+
+bool ParseNtlsdReply(const std::string& reply, NtlsdStatus* status,
+                     std::string* error) {
   NtlsdStatus s;
   std::istringstream lines(reply);
   for (std::string line; std::getline(lines, line) && line != "end";) {

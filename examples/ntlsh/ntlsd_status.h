@@ -42,6 +42,12 @@ struct NtlsdStatus {
 bool AskNtlsd(const std::string& socket_path, const std::string& request,
               int timeout_seconds, NtlsdStatus* status, std::string* error);
 
+// ParseNtlsdReply reads ntlsd's answer (lines up to `end`) into `status`. An
+// `error ...` line or a malformed known line returns false with the reason in
+// `error`, and `status` is left as it was; unknown lines are skipped.
+bool ParseNtlsdReply(const std::string& reply, NtlsdStatus* status,
+                     std::string* error);
+
 // QueryNtlsd is AskNtlsd("status") within 2 seconds.
 bool QueryNtlsd(const std::string& socket_path, NtlsdStatus* status,
                 std::string* error);

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Parallel ntlsh processes registering different clients lose nothing: every registration
 # that reported success is in the registry afterwards, and the registry loads cleanly.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="${TEST_TMPDIR:-$(mktemp -d)}/concurrency"
 rm -rf "$T"; mkdir -p "$T/certs"

@@ -3,7 +3,9 @@
 # client register -requirehtl -generateott, htl show in tables and --json, the settings and
 # their refusals, htl clear, client delete clearing HTL state, and a failed token step that
 # leaves the admin told what to run next.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/ntlsh-htl.XXXXXX")"
 APP="$T/appliance"
@@ -209,6 +211,32 @@ set +e; "$NTLSH" --root "$APP" htl generateott -client web1 >"$T/out" 2>"$T/err"
 [[ $rc == 1 ]] || fail "a world-writable outgoing/ was accepted"
 expect "outgoing" "$T/err"
 chmod 700 "$APP/outgoing"
+
+# Long host names (up to DNS's 253 characters): the token file name must fit a file name.
+# Before: 249 characters failed in the atomic write's temp file (its name grew past 255),
+# 250 and more were refused as a file name, each after the client was registered.
+long_name() {  # long_name N: a valid DNS name of N characters (labels of at most 63)
+  python3 -c 'import sys; n = int(sys.argv[1]); print(".".join(["a" * 63] * 3) + "." + "b" * (n - 192))' "$1"
+}
+for n in 249 253; do
+  host=$(long_name "$n")
+  [[ ${#host} == "$n" ]] || fail "long_name made ${#host} characters, want $n"
+  client_cert "long$n" "DNS:$host"
+  run client register -client "long$n" -hostname "$host" -certificate "$T/long$n.pem" \
+    -requirehtl -generateott
+  expect "'client register' successful for client long$n." "$T/out"
+  file=$(sed -n 's/^Token file *: //p' "$T/out")
+  [[ -f $file ]] || { cat "$T/out"; fail "no token file for a $n-character host name"; }
+  [[ $(basename "$file" | wc -c) -le 254 ]] || fail "token file name longer than 253: $file"
+  token_of "$file" | grep -qE '^[0-9a-f]{64}$' || fail "token file $file holds no token"
+done
+expect "shortened" "$T/err"  # the 253-character name's file is named so the admin knows why
+# The default incoming/<name>.pem cannot exist for such a name: say so, and what to give.
+set +e; "$NTLSH" --root "$APP" client register -client longdefault \
+  -hostname "$(long_name 253)" >"$T/out" 2>"$T/err"; rc=$?; set -e
+[[ $rc != 0 ]] || fail "a default certificate file for a 253-character host name was read"
+expect "-certificate" "$T/err"
+expect_not "File name too long" "$T/err"
 
 # Interactive mode: the htl commands in one session; exit status of the worst.
 set +e

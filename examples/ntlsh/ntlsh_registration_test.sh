@@ -1,7 +1,9 @@
 #!/bin/bash
 # Replays the reference product's enrolment steps on the appliance side with ntlsh and checks
 # what `client list` and `client show` report, in tables and in --json, plus the refusals.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="${TEST_TMPDIR:-$(mktemp -d)}/registration"
 rm -rf "$T"; mkdir -p "$T/client"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Eight vtl processes adding different servers at once lose nothing: every certificate ends
 # up in its named file, in CAFile.pem and in trustlink.conf.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/conc.XXXXXX")"

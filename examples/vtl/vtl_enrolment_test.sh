@@ -1,7 +1,9 @@
 #!/bin/bash
 # Drives vtl through the seed's enrolment steps (MISSION.md, "Enrolment"), with its example
 # names: appliances by host name and by IPv6 address, a client host, and HTL on one link.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 VTL="$PWD/examples/vtl/vtl"
 CHRYSTOKI="$PWD/testdata/client/Chrystoki.conf"

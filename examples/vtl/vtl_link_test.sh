@@ -2,7 +2,9 @@
 # vtl verify / listSlots / call against a real ntlsd on loopback (kernel-chosen port): each
 # verify outcome it can provoke here (refused, not registered, no partitions, pin mismatch,
 # OK with slots), the slot list, the four software-partition ops and -count timing.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSD="$1"; NTLSH="$2"; VTL="$3"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # A fresh folder per run: Bazel reuses TEST_TMPDIR across runs of the same test, and a

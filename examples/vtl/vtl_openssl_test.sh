@@ -2,7 +2,9 @@
 # Certificates made by vtl createCert are accepted by OpenSSL 3: `openssl x509 -noout -text`
 # parses them and `openssl verify -CAfile cert cert` accepts each as its own trust anchor
 # (self-signed), for every key type, for host names and IP addresses.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/openssl.XXXXXX")"

@@ -2,8 +2,9 @@
 # The client refuses a real, foreign TLS server: openssl s_server presenting a certificate
 # other than the pinned one. The refusal is a pin mismatch naming both fingerprints, and
 # the same probe against s_server with the pinned certificate passes the TLS stage.
-set -euo pipefail
-trap 'echo "FAILED at line $LINENO (exit $?)" >&2' ERR
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 probe="$1"
 tls=testdata/tls
 dir="${TEST_TMPDIR:-$(mktemp -d)}"
@@ -19,6 +20,9 @@ fingerprint() {
 # start_server CERT KEY: runs s_server on a kernel-chosen port; sets PID and PORT.
 start_server() {
   local out="$dir/s_server.$RANDOM.out"
+  # Made here, not by the background job's redirection: the polling below may run before
+  # that job has opened it (sed then failed: 2 of 20 runs in the flaky sweep).
+  : >"$out"
   openssl s_server -accept 127.0.0.1:0 -cert "$1" -key "$2" -alpn ntl/1 -naccept 1 \
     -verify 1 >"$out" 2>&1 <"$dir/stdin.$$" &
   PID=$!

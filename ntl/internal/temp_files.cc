@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -56,7 +57,13 @@ absl::StatusOr<TempFile> CreateTempFile(int dirfd, absl::string_view dir_path,
                                         absl::string_view target, mode_t mode) {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   TempFile temp;
-  temp.name = absl::StrFormat(".%s.tmp.%d.%016x", target, ::getpid(), rng());
+  // The temp name must fit NAME_MAX whatever the target's length: the marks,
+  // a pid of up to 10 digits and 16 hex digits take 33 of its 255 bytes, so a
+  // longer target is cut (the name only has to be unique and recognisable).
+  constexpr size_t kMaxTargetInName = NAME_MAX - 33;
+  temp.name =
+      absl::StrFormat(".%s.tmp.%d.%016x", target.substr(0, kMaxTargetInName),
+                      ::getpid(), rng());
   temp.fd = ::openat(dirfd, temp.name.c_str(),
                      O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (temp.fd < 0) {

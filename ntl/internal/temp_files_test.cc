@@ -46,6 +46,21 @@ TEST(TempFileWriterTest, ParsesBothForms) {
   EXPECT_FALSE(TempFileWriter(".tmp.12").has_value());
 }
 
+// A target of the longest file name trustlink accepts (253 characters) still
+// gets a temp file: its name is cut to fit NAME_MAX and still names its writer.
+// Before, ".<target>.tmp.<pid>.<hex>" grew past 255 and the write failed.
+TEST(CreateTempFileTest, FitsNameMaxForTheLongestTarget) {
+  int dir = FreshDir("long");
+  ASSERT_GE(dir, 0);
+  const std::string target(253, 'a');
+  absl::StatusOr<TempFile> temp = CreateTempFile(dir, "dir", target, 0600);
+  ASSERT_TRUE(temp.ok()) << temp.status();
+  EXPECT_LE(temp->name.size(), 255u);
+  EXPECT_EQ(TempFileWriter(temp->name), getpid());
+  ::close(temp->fd);
+  ::close(dir);
+}
+
 TEST(RemoveOrphanTempFilesTest, RemovesADeadWritersFileOnly) {
   int dir = FreshDir("orphans");
   ASSERT_GE(dir, 0);

@@ -159,6 +159,14 @@ absl::Status Checked(absl::Status st, absl::string_view file, int line) {
 
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
+// WithFinalNewline returns `pem` ending in a newline (a file's last line ends
+// in one; an empty PEM stays empty).
+std::string WithFinalNewline(absl::string_view pem) {
+  std::string out(pem);
+  if (!out.empty() && out.back() != '\n') out.push_back('\n');
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> FingerprintOfPem(absl::string_view pem) {
@@ -205,10 +213,8 @@ std::string FormatClient(const ClientRecord& c) {
   }
   absl::StrAppend(&out, "registered = ", c.registered_unix, "\n");
   absl::StrAppend(&out, "changed = ", c.changed_unix, "\n");
-  absl::StrAppend(&out, kCertificateMarker, "\n", c.certificate_pem);
-  if (!c.certificate_pem.empty() && c.certificate_pem.back() != '\n') {
-    out.push_back('\n');
-  }
+  absl::StrAppend(&out, kCertificateMarker, "\n",
+                  WithFinalNewline(c.certificate_pem));
   return out;
 }
 
@@ -295,7 +301,8 @@ absl::StatusOr<ClientRecord> ParseClient(absl::string_view text,
     return Damaged(file, f.rest_line,
                    "the certificate does not match the 'fingerprint' line");
   }
-  c.certificate_pem = f.rest;
+  // The form FormatClient writes, so a load and a rewrite agree.
+  c.certificate_pem = WithFinalNewline(f.rest);
   return c;
 }
 

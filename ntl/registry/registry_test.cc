@@ -467,6 +467,18 @@ TEST_F(RegistryTest, DetectsInconsistenciesAcrossFiles) {
               HasSubstr("partition 'p'"));
 }
 
+// IpClientRecord is a client file's record for `label` at IPv4 `ip`, with a
+// fresh certificate, as the registry would write it.
+ClientRecord IpClientRecord(const std::string& label, const std::string& ip) {
+  ClientRecord c;
+  c.label = label;
+  c.name_kind = NameKind::kIPv4;
+  c.name = ip;
+  c.certificate_pem = ClientCertPem(ip);
+  c.fingerprint = *FingerprintOfPem(c.certificate_pem);
+  return c;
+}
+
 TEST_F(RegistryTest,
        ChangesThatADeadWriterDidNotAnnounceAreAnnouncedByTheNext) {
   auto server = Registry::Open(root_, false);
@@ -474,12 +486,7 @@ TEST_F(RegistryTest,
   uint64_t g = reg_->generation();
   // Simulate a writer killed after its journal entry and file, before the
   // generation bump.
-  ClientRecord c;
-  c.label = "ghost";
-  c.name_kind = NameKind::kIPv4;
-  c.name = "10.6.6.6";
-  c.certificate_pem = ClientCertPem("10.6.6.6");
-  c.fingerprint = *FingerprintOfPem(c.certificate_pem);
+  ClientRecord c = IpClientRecord("ghost", "10.6.6.6");
   testing::WriteText(root_ + "/clients/" + ClientFileId("ghost"),
                      FormatClient(c));
   testing::WriteText(
@@ -490,6 +497,23 @@ TEST_F(RegistryTest,
   ASSERT_TRUE((*server)->Refresh().ok());
   EXPECT_NE((*server)->Snapshot()->FindClientByLabel("ghost"), nullptr);
   EXPECT_NE((*server)->Snapshot()->FindClientByLabel("real"), nullptr);
+}
+
+// Found by //ntl/registry:record_format_fuzz: a client file whose certificate
+// did not end in a newline parsed to one PEM and, formatted and parsed again,
+// to another (FormatClient adds the newline), so a load and a rewrite
+// disagreed about what was stored.
+TEST(RecordFormatTest, ClientWithoutFinalNewlineRoundTrips) {
+  ClientRecord c = IpClientRecord("edge", "10.6.6.8");
+  std::string text = FormatClient(c);
+  ASSERT_EQ(text.back(), '\n');
+  text.pop_back();
+  auto first = ParseClient(text, "clients/edge");
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto again = ParseClient(FormatClient(*first), "clients/edge");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->certificate_pem, first->certificate_pem);
+  EXPECT_EQ(FormatClient(*again), FormatClient(*first));
 }
 
 TEST_F(RegistryTest, FilesArePrivate) {

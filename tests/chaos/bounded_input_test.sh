@@ -2,7 +2,9 @@
 # Unbounded input (issue 14, item 6): a FIFO, /dev/zero, a huge file or a planted symlink
 # given to vtl or ntlsh is refused at once with a clear error; nothing hangs, nothing grows.
 # Usage: bounded_input_test.sh VTL NTLSH
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 NTLSH="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/bounded.XXXXXX")"

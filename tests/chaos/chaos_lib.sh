@@ -105,3 +105,14 @@ duration_us() {
   end=$(date +%s%N)
   echo $(( (end - start) / 1000 ))
 }
+
+# key_belongs_to_cert CERT KEY: both files exist and the key is the private half of the
+# certificate's public key (a key beside a certificate it does not belong to is a broken
+# identity).
+key_belongs_to_cert() {
+  [[ -f $1 && -f $2 ]] || return 1
+  local a b
+  a=$(openssl x509 -in "$1" -noout -pubkey 2>/dev/null) || return 1
+  b=$(openssl pkey -in "$2" -pubout 2>/dev/null) || return 1
+  [[ -n $a && $a == "$b" ]]
+}

@@ -10,7 +10,9 @@
 # Usage: identity_kill_test.sh VTL
 #   CHAOS_KILLS=N sets the random kills (default 60); CHAOS_MIN_LANDED=M goes on until M of
 #   them landed while createCert was running (the manual 200-kill run: CHAOS_MIN_LANDED=200).
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/identity_kill.XXXXXX")"
 source "$(dirname "$0")/chaos_lib.sh"
@@ -20,14 +22,7 @@ R="$T/client"
 NAME=c.example
 
 # intact: the key on disk is the private half of the certificate on disk.
-intact() {
-  local cert="$R/cert/client/$NAME.pem" key="$R/cert/client/${NAME}Key.pem"
-  [[ -f $cert && -f $key ]] || return 1
-  local a b
-  a=$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null) || return 1
-  b=$(openssl pkey -in "$key" -pubout 2>/dev/null) || return 1
-  [[ -n $a && $a == "$b" ]]
-}
+intact() { key_belongs_to_cert "$R/cert/client/$NAME.pem" "$R/cert/client/${NAME}Key.pem"; }
 # clean_after_open: the next vtl command runs, reports the identity, and leaves no temp
 # file, uncommitted generation or journal.
 clean_after_open() {

@@ -7,7 +7,9 @@
 # 2. A loop kills a cycle of commands (register, partition create, assignPartition,
 #    generateott, client delete, partition delete) at random moments.
 # Usage: ntlsh_kill_test.sh NTLSH   (CHAOS_KILLS=N sets the random kills; default 60)
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/ntlsh_kill.XXXXXX")"
 source "$(dirname "$0")/chaos_lib.sh"

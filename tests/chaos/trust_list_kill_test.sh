@@ -8,7 +8,9 @@
 # servers whose certificates are trusted, with the port and HTL setting asked for, and no
 # temp file, generation or journal is left.
 # Usage: trust_list_kill_test.sh VTL   (CHAOS_KILLS=N sets the random kills; default 30)
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/trust_list_kill.XXXXXX")"
 source "$(dirname "$0")/chaos_lib.sh"

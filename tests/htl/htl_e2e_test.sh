@@ -9,7 +9,9 @@
 # then the refusals: no agent (vtl verify names it), an agent restart carries on without a
 # new token, each side's HTL mismatch (the message names the side to change), a voided token,
 # and htl clear closing the client's links.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; HTLCLIENT="$4"
 fail() {
   echo "FAIL: $*" >&2

@@ -6,7 +6,9 @@
 #
 # The guide's host names must resolve to loopback, so the test runs in its own user and
 # mount namespace with a private /etc/hosts (unshare -rm): nothing outside is touched.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; HTLCLIENT="$4"
 fail() {
   echo "FAIL: $*" >&2

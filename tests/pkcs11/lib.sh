@@ -1,7 +1,9 @@
 # Shared set-up for the PKCS#11 end-to-end tests: an "appliance" (p11_local_appliance serving
 # SoftHSM2 partitions over a unix socket, the stand-in for the link) and a "client" HOME
 # whose p11-kit module configs point at the bridge.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

@@ -3,7 +3,9 @@
 # client (vtl) whose p11-kit module configs (vtl p11 setup) run `vtl p11 bridge`, and the
 # client tools (pkcs11-tool, p11tool) through p11-kit-proxy.so.
 # Arguments: ntlsd ntlsh vtl (their runfile paths).
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 abspath() { (cd "$(dirname "$1")" && echo "$(pwd -P)/$(basename "$1")"); }

@@ -87,10 +87,13 @@ TL_EXPORT tl_status tl_identity_fingerprint(const tl_identity *identity,
 /* tl_identity_write writes the key (0600, created with O_EXCL unless force) and
  * the certificate (0644) as dir/key_name and dir/cert_name. Without force an
  * existing file is TL_E_ALREADY_EXISTS and nothing is written. dir is made
- * (0755) if missing. With force each file is replaced atomically but one after
- * the other, so a crash between them can leave the new key beside the old
- * certificate; a client root's identity is replaced as one step by
- * tl_client_root_create_cert instead (docs/client-enrolment.md). */
+ * (0755) if missing. With force, key and certificate are replaced together in
+ * one atomic step, so a crash leaves the old pair or the new one, never a mix:
+ * dir is rebuilt as a sibling holding the new pair and every other regular file
+ * of dir, and swapped in by one rename (docs/c-api.md, "Writing an identity").
+ * An entry dir cannot carry over (a subdirectory, a file over 1 MiB) is an
+ * error naming it, and nothing is changed. Concurrent forced writes to one dir
+ * are serialised by a lock file .<dir>.lock beside it. */
 TL_EXPORT tl_status tl_identity_write(tl_identity *identity, const char *dir,
                                       const char *cert_name,
                                       const char *key_name,
