@@ -69,6 +69,12 @@ _PROTOTYPES = {
     "tl_client_settings_set_htl_proof_socket": (_ST, [_P, _S]),
     "tl_client_settings_set_htl_proof_timeout": (_ST, [_P, _U32]),
     "tl_client_settings_set_link_event_callback": (_ST, [_P, LINK_EVENT_CB, _P]),
+    # stats.h
+    "tl_server_stats": (_ST, [_P, _PP]),
+    "tl_client_stats": (_ST, [_P, _PP]),
+    "tl_stats_free": (None, [_P]),
+    "tl_stats_num_values": (_SZ, [_P]),
+    "tl_stats_value_at": (_ST, [_P, _SZ, _PS, _PU64]),
     # client.h: the client
     "tl_client_open": (_ST, [_P, _PP]),
     "tl_client_close": (None, [_P]),

@@ -15,7 +15,7 @@ import enum
 import threading
 import weakref
 
-from trustlink import _callbacks, _lib
+from trustlink import _callbacks, _lib, _stats
 from trustlink._errors import Error, check, copied_string, error, status_name
 from trustlink.settings import Settings, _ms
 
@@ -421,8 +421,11 @@ class Client:
             with _callbacks.inside(self):
                 check(self._lib.tl_client_process(h, _ms(timeout_ms, "timeout_ms")))
 
-    # Counters: tl_client_stats (issue 15, item 6) is wrapped here as Client.stats() once it
-    # is in the library; until then the binding offers no counters.
+    def stats(self):
+        """The client's counters over all its links, {name: value} (docs/client.md,
+        "Counters"): handshakes, calls, bytes, calls in flight, latency quantiles in ns."""
+        with self._use() as h:
+            return _stats.snapshot(self._lib, self._lib.tl_client_stats, h)
 
 
 @atexit.register

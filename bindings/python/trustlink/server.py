@@ -6,7 +6,7 @@ import atexit
 import ctypes
 import weakref
 
-from trustlink import _lib
+from trustlink import _lib, _stats
 from trustlink._errors import check
 from trustlink._handle import Owned
 from trustlink.settings import _text
@@ -55,6 +55,10 @@ class Server(Owned):
         out = ctypes.c_uint16()
         check(self._lib.tl_server_port(self._h(), ctypes.byref(out)))
         return out.value
+
+    def stats(self):
+        """The server's counters, {name: value} (docs/server.md, "Counters")."""
+        return _stats.snapshot(self._lib, self._lib.tl_server_stats, self._h())
 
     def stop(self, grace_ms=0):
         """Stops accepting, lets calls finish for up to grace_ms, says goaway to every client."""
