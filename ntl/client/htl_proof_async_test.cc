@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ntl/client/client.h"
@@ -175,7 +176,8 @@ TEST(HtlProofAsyncTest, ClosingTheClientMidRequestCancelsAndJoinsTheWorker) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2))
       << "closing the client waited for the proof request";
   EXPECT_EQ(testing::ThreadCount(), threads_before)
-      << "a thread of the client outlived it";
+      << "a thread of the client outlived it; threads now: "
+      << absl::StrJoin(testing::ThreadNames(), ", ");
   // The worker was cancelled and joined before the close returned (no thread
   // outlives the Client), so its end of the request is closed already: the
   // 100 ms only bound the read of what it sent.

@@ -6,8 +6,10 @@
 #include <dirent.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "ntl/client/pin.h"
@@ -48,15 +50,32 @@ inline ClientSettings Settings() {
   return s;
 }
 
-// ThreadCount is how many threads this process has now (/proc/self/task).
-// Take a baseline with BaselineThreadCount.
-inline int ThreadCount() {
-  int n = 0;
+// ThreadNames lists the names (/proc/self/task/N/comm) of this process's
+// threads.
+inline std::vector<std::string> ThreadNames() {
+  std::vector<std::string> names;
   if (DIR* d = opendir("/proc/self/task")) {
     while (dirent* e = readdir(d)) {
-      n += e->d_name[0] != '.';
+      if (e->d_name[0] == '.') continue;
+      std::ifstream comm(std::string("/proc/self/task/") + e->d_name + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      names.push_back(name);
     }
     closedir(d);
+  }
+  return names;
+}
+
+// ThreadCount is how many threads this process has now, leaving out those of
+// an in-process test server ("ntls-*"): the server starts some of them on
+// demand (its HTL worker, its resolver pool), so they come and go with the
+// test's traffic, not with the client under test. Take a baseline with
+// BaselineThreadCount.
+inline int ThreadCount() {
+  int n = 0;
+  for (const std::string& name : ThreadNames()) {
+    n += name.rfind("ntls-", 0) != 0;
   }
   return n;
 }
