@@ -68,10 +68,10 @@ inline std::vector<std::string> ThreadNames() {
 }
 
 // ThreadCount is how many threads this process has now, leaving out those of
-// an in-process test server ("ntls-*"): the server starts some of them on
-// demand (its HTL worker, its resolver pool), so they come and go with the
-// test's traffic, not with the client under test. Take a baseline with
-// BaselineThreadCount.
+// an in-process test server ("ntls-*": ntl/server's and the fake server's):
+// a server starts a thread per connection or on demand and ends it when it
+// sees the client go, so they come and go with the test's traffic, not with
+// the client under test. Take a baseline with BaselineThreadCount.
 inline int ThreadCount() {
   int n = 0;
   for (const std::string& name : ThreadNames()) {
