@@ -22,9 +22,7 @@ TEST(BaselineMedianTest, EvenCountAveragesTheMiddleTwo) {
   EXPECT_DOUBLE_EQ(MedianBaseline(runs), 4);
 }
 
-TEST(BaselineMedianTest, NoRunsGivesZero) {
-  EXPECT_EQ(MedianBaseline({}), 0);
-}
+TEST(BaselineMedianTest, NoRunsGivesZero) { EXPECT_EQ(MedianBaseline({}), 0); }
 
 }  // namespace
 }  // namespace trustlink::benchmarks

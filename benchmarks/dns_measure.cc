@@ -9,8 +9,8 @@
 //                               c-ares from the cancel to its return (what it
 //                               adds). Run it where the system resolver is a
 //                               loopback server that never answers, with the
-//                               wrapper benchmarks/dns_measure_pending.sh, which
-//                               makes that in private mount and network
+//                               wrapper benchmarks/dns_measure_pending.sh,
+//                               which makes that in private mount and network
 //                               namespaces: no query leaves the machine.
 #include <netdb.h>
 #include <sys/eventfd.h>
@@ -79,9 +79,10 @@ int Pending() {
   const char* name = "never-answered.test";
   absl::Time t = absl::Now();
   const bool found = Getaddrinfo(name);
-  std::printf("getaddrinfo: gave up after %.2f s (found=%d): a close joining "
-              "its thread waits this long\n",
-              absl::ToDoubleSeconds(absl::Now() - t), found);
+  std::printf(
+      "getaddrinfo: gave up after %.2f s (found=%d): a close joining "
+      "its thread waits this long\n",
+      absl::ToDoubleSeconds(absl::Now() - t), found);
   const int cancel = eventfd(0, EFD_CLOEXEC);
   absl::Time cancelled;
   std::thread lookup([&]() {

@@ -77,8 +77,7 @@ class Timer {
   absl::Time start_;
 };
 
-void RecordBaseline(const std::string& key, const Timer& timer,
-                    double items) {
+void RecordBaseline(const std::string& key, const Timer& timer, double items) {
   Baselines()[key].push_back(BaselineRun{timer.Rate(items), timer.Seconds()});
 }
 

@@ -298,9 +298,8 @@ absl::StatusOr<LinkProof> RequestLinkProof(const std::string& socket_path,
   w.String(appliance);
   w.String(exporter);
   std::string reply;
-  const bool ok =
-      SendMessage(fd, req, deadline, cancel_fd) &&
-      ReadMessage(fd, &reply, deadline, cancel_fd);
+  const bool ok = SendMessage(fd, req, deadline, cancel_fd) &&
+                  ReadMessage(fd, &reply, deadline, cancel_fd);
   ::close(fd);
   if (!ok) return unavailable("it did not answer");
   ntl::wire::ByteReader r(reply);

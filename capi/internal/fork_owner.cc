@@ -25,9 +25,8 @@ tl_status ForkedError(const char* function, const char* handle_type,
   try {
     return SetThreadError(
         TL_E_FORKED,
-        absl::StrCat(function, ": this ", handle_type,
-                     " belongs to process ", owner, ", and this process (",
-                     getpid(),
+        absl::StrCat(function, ": this ", handle_type, " belongs to process ",
+                     owner, ", and this process (", getpid(),
                      ") is a fork() child of it, which has none of its "
                      "threads; its links stay the parent's. Make the "
                      "child's own with ",
@@ -35,8 +34,9 @@ tl_status ForkedError(const char* function, const char* handle_type,
                      " in the child is safe and leaves the parent's links "
                      "alone)"));
   } catch (...) {
-    return SetThreadError(TL_E_FORKED, "this handle belongs to the parent of "
-                                       "this fork() child; open a new one");
+    return SetThreadError(TL_E_FORKED,
+                          "this handle belongs to the parent of "
+                          "this fork() child; open a new one");
   }
 }
 
@@ -46,9 +46,8 @@ void KeepForever(const void* object) noexcept {
     return;  // still allocated, only no longer listed
   }
   node->next = g_kept.load(std::memory_order_relaxed);
-  while (!g_kept.compare_exchange_weak(node->next, node,
-                                       std::memory_order_release,
-                                       std::memory_order_relaxed)) {
+  while (!g_kept.compare_exchange_weak(
+      node->next, node, std::memory_order_release, std::memory_order_relaxed)) {
   }
 }
 

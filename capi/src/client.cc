@@ -80,9 +80,8 @@ tl_status WithServer(const char* function, const tl_client* c, size_t index,
         function, "the tl_client handle is NULL");
   }
   if (c->owner.InForkedChild()) {
-    return trustlink::capi::internal::ForkedError(function, "tl_client",
-                                                  "tl_client_open",
-                                                  c->owner.pid());
+    return trustlink::capi::internal::ForkedError(
+        function, "tl_client", "tl_client_open", c->owner.pid());
   }
   auto* h = const_cast<tl_client*>(c);
   return Guard(&h->last_error, [&]() -> absl::Status {

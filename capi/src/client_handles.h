@@ -76,15 +76,15 @@ struct tl_verify_results : ::trustlink::capi::internal::Handle {
 
 // TL_CLIENT_USABLE(c) returns from the enclosing C function when `c` is NULL
 // or belongs to the parent of this fork() child (TL_E_FORKED).
-#define TL_CLIENT_USABLE(c)                                             \
-  do {                                                                  \
-    if ((c) == nullptr) {                                               \
+#define TL_CLIENT_USABLE(c)                                              \
+  do {                                                                   \
+    if ((c) == nullptr) {                                                \
       return TL_ARGUMENT_ERROR(nullptr, "the tl_client handle is NULL"); \
-    }                                                                   \
-    if ((c)->owner.InForkedChild()) {                                   \
-      return ::trustlink::capi::internal::ForkedError(                  \
-          __func__, "tl_client", "tl_client_open", (c)->owner.pid());   \
-    }                                                                   \
+    }                                                                    \
+    if ((c)->owner.InForkedChild()) {                                    \
+      return ::trustlink::capi::internal::ForkedError(                   \
+          __func__, "tl_client", "tl_client_open", (c)->owner.pid());    \
+    }                                                                    \
   } while (0)
 
 namespace trustlink::capi::client_internal {

@@ -61,18 +61,18 @@ struct tl_server_status : trustlink::capi::internal::Handle {
 // or belongs to the parent of this fork() child (TL_E_FORKED). A server not
 // started yet has no thread and no socket, so a child adopts it instead: a
 // daemon builds its server, forks to detach, then starts it (ntlsd does).
-#define TL_SERVER_USABLE(s)                                             \
-  do {                                                                  \
-    if ((s) == nullptr) {                                               \
+#define TL_SERVER_USABLE(s)                                              \
+  do {                                                                   \
+    if ((s) == nullptr) {                                                \
       return TL_ARGUMENT_ERROR(nullptr, "the tl_server handle is NULL"); \
-    }                                                                   \
-    if ((s)->owner.InForkedChild()) {                                   \
-      if ((s)->started.load()) {                                        \
-        return ::trustlink::capi::internal::ForkedError(                \
-            __func__, "tl_server", "tl_server_new", (s)->owner.pid());  \
-      }                                                                 \
-      (s)->owner.Adopt();                                               \
-    }                                                                   \
+    }                                                                    \
+    if ((s)->owner.InForkedChild()) {                                    \
+      if ((s)->started.load()) {                                         \
+        return ::trustlink::capi::internal::ForkedError(                 \
+            __func__, "tl_server", "tl_server_new", (s)->owner.pid());   \
+      }                                                                  \
+      (s)->owner.Adopt();                                                \
+    }                                                                    \
   } while (0)
 
 namespace trustlink::capi::server_internal {

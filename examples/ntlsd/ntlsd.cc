@@ -37,8 +37,8 @@
 #include "examples/ntlsd/control_socket.h"
 #include "examples/ntlsd/daemonize.h"
 #include "examples/ntlsd/instance.h"
-#include "examples/ntlsd/metrics_endpoint.h"
 #include "examples/ntlsd/instance_lock.h"
+#include "examples/ntlsd/metrics_endpoint.h"
 #include "examples/systemd/service_log.h"
 #include "examples/systemd/service_notify.h"
 #include "trustlink/trustlink.h"
@@ -244,9 +244,9 @@ std::string Daemon::Restart() {
   std::string error;
   // --listen ADDR:0 let the kernel pick a port; the clients were given that
   // port, so a restart keeps it.
-  const bool kernel_port = flags_.listen.size() > 2 &&
-                           flags_.listen.compare(flags_.listen.size() - 2, 2,
-                                                 ":0") == 0;
+  const bool kernel_port =
+      flags_.listen.size() > 2 &&
+      flags_.listen.compare(flags_.listen.size() - 2, 2, ":0") == 0;
   instance_ = Build(flags_.serve, kernel_port ? old : flags_.listen, &error);
   std::string reply;
   if (instance_ == nullptr) {

@@ -44,8 +44,7 @@ TEST(ClientDnsTest, ClosingWithALookupPendingReturnsAtOnceAndLeavesNoThread) {
   const absl::Duration took = absl::Now() - start;
   EXPECT_LT(took, absl::Milliseconds(500)) << "close waited for the lookup";
   EXPECT_EQ(ThreadCount(), threads_before);
-  ::testing::Test::RecordProperty("close_ms",
-                                  absl::ToInt64Milliseconds(took));
+  ::testing::Test::RecordProperty("close_ms", absl::ToInt64Milliseconds(took));
 }
 
 TEST(ClientDnsTest, WithoutThreadsProcessNeverWaitsForALookup) {

@@ -207,8 +207,8 @@ TEST(ClientIoTest, ARoundTripCostsOneRecvAndNoTimerReArm) {
   const uint64_t arms = client->TimerArms() - arms_before;
   // One recv per answer (the old path took three: the record header, its
   // body, and a probe that found EAGAIN). A heartbeat may add a few.
-  EXPECT_LE(reads, kCalls + 5u) << reads << " recv calls for " << kCalls
-                                << " round trips";
+  EXPECT_LE(reads, kCalls + 5u)
+      << reads << " recv calls for " << kCalls << " round trips";
   // Every answer moves the heartbeat deadline later and every call's own
   // deadline is later than the one armed: neither re-arms the timer.
   EXPECT_LE(arms, 5u) << arms << " timer re-arms for " << kCalls

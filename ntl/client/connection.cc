@@ -329,9 +329,8 @@ void Connection::ReadAvailable(absl::Time now, Completions* done) {
     }
     // The socket had nothing more when last read and BoringSSL holds no
     // plaintext: skip the SSL_read that would only find EAGAIN.
-    if (ssl_ == nullptr ||
-        (SSL_pending(ssl_.get()) == 0 &&
-         SocketBioDrained(SSL_get_rbio(ssl_.get())))) {
+    if (ssl_ == nullptr || (SSL_pending(ssl_.get()) == 0 &&
+                            SocketBioDrained(SSL_get_rbio(ssl_.get())))) {
       return;
     }
   }
@@ -485,9 +484,8 @@ void Connection::Send(wire::FrameType type, uint32_t id,
   Flush(done);
 }
 
-void Connection::SendCall(uint32_t id, absl::string_view partition,
-                          uint32_t op, absl::string_view data,
-                          Completions* done) {
+void Connection::SendCall(uint32_t id, absl::string_view partition, uint32_t op,
+                          absl::string_view data, Completions* done) {
   // Frames already waiting mean a flush is already due: the loop was rung for
   // them, or the socket is full and EPOLLOUT is armed. Either way this frame
   // leaves with them.

@@ -47,9 +47,8 @@ void Connection::StartConnect(absl::Time now, Completions* done) {
     // A test's resolver, with library threads forbidden: it runs here, on
     // the thread that called Process().
     resolving_ = false;
-    absl::StatusOr<std::vector<SocketAddress>> found =
-        ResolveNow(settings_, server_.name, server_.host, server_.port,
-                   phase_deadline_);
+    absl::StatusOr<std::vector<SocketAddress>> found = ResolveNow(
+        settings_, server_.name, server_.host, server_.port, phase_deadline_);
     if (!found.ok()) {
       Fail(found.status(), now, done);
       return;

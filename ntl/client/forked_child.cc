@@ -1,5 +1,6 @@
 // What a fork() child may do with the Client it inherited: close its copies of
-// the descriptors. Everything else is the parent's (capi/internal/fork_owner.h).
+// the descriptors. Everything else is the parent's
+// (capi/internal/fork_owner.h).
 //
 // Closing a copy is invisible to the parent: a socket stays open, and stays in
 // the parent's epoll set, while the parent's own descriptor refers to it.

@@ -19,11 +19,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "ntl/internal/silent_dns_server.h"
 #include "ntl/client/testing/fake_server.h"
 #include "ntl/client/testing/test_util.h"
 #include "ntl/client/tls_context.h"
 #include "ntl/internal/mutex.h"
+#include "ntl/internal/silent_dns_server.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 

@@ -44,10 +44,9 @@ absl::StatusOr<ProofRequest> PrepareLinkProof(const SSL* ssl,
 }
 
 absl::StatusOr<std::string> AskAgent(const ProofRequest& request) {
-  absl::StatusOr<htl::LinkProof> proof =
-      htl::RequestLinkProof(request.socket_path, request.server,
-                            request.exporter, request.timeout,
-                            request.cancel_fd);
+  absl::StatusOr<htl::LinkProof> proof = htl::RequestLinkProof(
+      request.socket_path, request.server, request.exporter, request.timeout,
+      request.cancel_fd);
   if (!proof.ok()) {
     return ForServer(request.server, proof.status());
   }

@@ -2,10 +2,11 @@
 #define TRUSTLINK_NTL_CLIENT_PENDING_PROOF_H_
 
 // PendingProof: one request to the local HTL agent for a link proof, run on a
-// short-lived worker thread the Client owns (workers.h) so the client's I/O loop (every other link, every
-// pipelined call) never waits on the agent. The worker rings the loop's
-// doorbell when it has the answer; the connection picks it up on its next pass
-// (Connection::PollProof), as it does a name lookup (resolver.h).
+// short-lived worker thread the Client owns (workers.h) so the client's I/O
+// loop (every other link, every pipelined call) never waits on the agent. The
+// worker rings the loop's doorbell when it has the answer; the connection picks
+// it up on its next pass (Connection::PollProof), as it does a name lookup
+// (resolver.h).
 
 #include <memory>
 #include <optional>

@@ -87,10 +87,10 @@ absl::StatusOr<std::vector<SocketAddress>> ResolveNow(
   absl::StatusOr<std::vector<std::string>> found =
       internal::LookupNow(host, deadline, -1, options);
   if (found.status().code() == absl::StatusCode::kDeadlineExceeded) {
-    return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-                 absl::StrCat("cannot resolve server '", server_name,
-                              "' host '", host, "': ",
-                              found.status().message()));
+    return Error(
+        absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+        absl::StrCat("cannot resolve server '", server_name, "' host '", host,
+                     "': ", found.status().message()));
   }
   return ToAddresses(found, server_name, host, port);
 }

@@ -28,14 +28,13 @@ TEST(ResolverTest, LiteralsParseWithoutALookup) {
 }
 
 TEST(ResolverTest, WithoutAResolverLocalhostResolvesThroughCAres) {
-  absl::StatusOr<std::vector<SocketAddress>> found = ResolveNow(
-      ClientSettings(), "hsm1", "localhost", 1792,
-      absl::Now() + absl::Seconds(10));
+  absl::StatusOr<std::vector<SocketAddress>> found =
+      ResolveNow(ClientSettings(), "hsm1", "localhost", 1792,
+                 absl::Now() + absl::Seconds(10));
   ASSERT_TRUE(found.ok()) << found.status();
   ASSERT_FALSE(found->empty());
   for (const SocketAddress& a : *found) {
-    EXPECT_TRUE(a.text == "127.0.0.1:1792" || a.text == "[::1]:1792")
-        << a.text;
+    EXPECT_TRUE(a.text == "127.0.0.1:1792" || a.text == "[::1]:1792") << a.text;
   }
 }
 
@@ -44,8 +43,8 @@ TEST(ResolverTest, ErrorsNameTheServerAndHost) {
       [](const std::string&) -> absl::StatusOr<std::vector<std::string>> {
     return absl::UnavailableError("Name or service not known");
   };
-  absl::StatusOr<std::vector<SocketAddress>> r =
-      ResolveNow(With(failing), "hsm1", "hsm1.invalid", 1792, absl::InfiniteFuture());
+  absl::StatusOr<std::vector<SocketAddress>> r = ResolveNow(
+      With(failing), "hsm1", "hsm1.invalid", 1792, absl::InfiniteFuture());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(ToTlStatus(r.status()), TL_E_UNAVAILABLE);
   EXPECT_NE(r.status().message().find("'hsm1'"), absl::string_view::npos);
@@ -56,7 +55,8 @@ TEST(ResolverTest, ErrorsNameTheServerAndHost) {
       [](const std::string&) -> absl::StatusOr<std::vector<std::string>> {
     return std::vector<std::string>{"not-an-ip"};
   };
-  r = ResolveNow(With(nonsense), "hsm1", "hsm1.example", 1792, absl::InfiniteFuture());
+  r = ResolveNow(With(nonsense), "hsm1", "hsm1.example", 1792,
+                 absl::InfiniteFuture());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("not-an-ip"), absl::string_view::npos);
 
@@ -64,7 +64,8 @@ TEST(ResolverTest, ErrorsNameTheServerAndHost) {
       [](const std::string&) -> absl::StatusOr<std::vector<std::string>> {
     return std::vector<std::string>{};
   };
-  r = ResolveNow(With(empty), "hsm1", "hsm1.example", 1792, absl::InfiniteFuture());
+  r = ResolveNow(With(empty), "hsm1", "hsm1.example", 1792,
+                 absl::InfiniteFuture());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("no addresses"), absl::string_view::npos);
 }
@@ -74,8 +75,8 @@ TEST(ResolverTest, ResolvedAddressesKeepTheirOrderAndPort) {
       [](const std::string&) -> absl::StatusOr<std::vector<std::string>> {
     return std::vector<std::string>{"::1", "127.0.0.1"};
   };
-  absl::StatusOr<std::vector<SocketAddress>> r =
-      ResolveNow(With(two), "hsm1", "hsm1.example", 2000, absl::InfiniteFuture());
+  absl::StatusOr<std::vector<SocketAddress>> r = ResolveNow(
+      With(two), "hsm1", "hsm1.example", 2000, absl::InfiniteFuture());
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[0].text, "[::1]:2000");

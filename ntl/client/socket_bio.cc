@@ -82,8 +82,15 @@ int Destroy(BIO* bio) {
 // //tests/embedding:dlopen_loop_test under ASan). BoringSSL keeps
 // struct bio_method_st public for exactly this use.
 const BIO_METHOD kMethod = {
-    BIO_TYPE_SOCKET, "trustlink-socket", Write,   Read,    /*bputs=*/nullptr,
-    /*bgets=*/nullptr, Ctrl,             /*create=*/nullptr, Destroy,
+    BIO_TYPE_SOCKET,
+    "trustlink-socket",
+    Write,
+    Read,
+    /*bputs=*/nullptr,
+    /*bgets=*/nullptr,
+    Ctrl,
+    /*create=*/nullptr,
+    Destroy,
     /*callback_ctrl=*/nullptr,
 };
 

@@ -56,8 +56,7 @@ void BufferPool::Supply(ByteBuffer* buffer) {
 
 void BufferPool::Recycle(ByteBuffer* buffer) {
   if (buffer->storage_ != nullptr && buffer->capacity_ >= min_capacity_ &&
-      buffer->capacity_ <= max_capacity_ &&
-      spares_.size() < max_buffers_) {
+      buffer->capacity_ <= max_capacity_ && spares_.size() < max_buffers_) {
     spares_.push_back(Spare{std::move(buffer->storage_), buffer->capacity_});
   }
   buffer->storage_.reset();

@@ -33,7 +33,8 @@ std::vector<std::string> Literals(const ares_addrinfo* result) {
   std::vector<std::string> v4;
   std::vector<std::string> v6;
   int first_family = 0;
-  for (const ares_addrinfo_node* n = result != nullptr ? result->nodes : nullptr;
+  for (const ares_addrinfo_node* n = result != nullptr ? result->nodes
+                                                       : nullptr;
        n != nullptr; n = n->ai_next) {
     char text[INET6_ADDRSTRLEN] = {};
     std::vector<std::string>* list = nullptr;
@@ -106,9 +107,8 @@ absl::StatusOr<std::unique_ptr<DnsChannel>> DnsChannel::Create(
     rc = ares_set_servers_ports_csv(c->channel_, options.servers.c_str());
   }
   if (rc != ARES_SUCCESS) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot set up name resolution (c-ares): ",
-                     ares_strerror(rc)));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot set up name resolution (c-ares): ", ares_strerror(rc)));
   }
   return c;
 }
@@ -119,8 +119,7 @@ DnsChannel::~DnsChannel() {
   }
 }
 
-void DnsChannel::OnSocketState(void* self, int fd, int readable,
-                               int writable) {
+void DnsChannel::OnSocketState(void* self, int fd, int readable, int writable) {
   auto* c = static_cast<DnsChannel*>(self);
   auto it = std::find(c->sockets_.begin(), c->sockets_.end(), fd);
   if (readable == 0 && writable == 0) {
@@ -176,9 +175,8 @@ absl::StatusOr<std::vector<std::string>> LookupNow(const std::string& host,
     return channel.status();
   }
   bool finished = false;
-  absl::StatusOr<std::vector<std::string>> answer =
-      absl::DeadlineExceededError(
-          absl::StrCat("no answer for '", host, "' before the deadline"));
+  absl::StatusOr<std::vector<std::string>> answer = absl::DeadlineExceededError(
+      absl::StrCat("no answer for '", host, "' before the deadline"));
   (*channel)->Lookup(host, [&](absl::StatusOr<std::vector<std::string>> r) {
     answer = std::move(r);
     finished = true;
@@ -198,9 +196,8 @@ absl::StatusOr<std::vector<std::string>> LookupNow(const std::string& host,
     }
     const absl::Time wake = std::min(deadline, (*channel)->NextDeadline());
     const int ms = static_cast<int>(std::min<int64_t>(
-        absl::ToInt64Milliseconds(
-            absl::Ceil(std::max(wake - now, absl::ZeroDuration()),
-                       absl::Milliseconds(1))),
+        absl::ToInt64Milliseconds(absl::Ceil(
+            std::max(wake - now, absl::ZeroDuration()), absl::Milliseconds(1))),
         60 * 1000));
     const int n = poll(fds.data(), fds.size(), ms);
     if (n < 0 && errno != EINTR) {

@@ -70,8 +70,8 @@ TEST(DnsTest, DestroyingAChannelCancelsItsLookupsAndClosesItsSockets) {
   std::vector<int> watched;
   bool done_ran = false;
   {
-    absl::StatusOr<std::unique_ptr<DnsChannel>> channel = DnsChannel::Create(
-        options, [&](int fd, bool readable, bool writable) {
+    absl::StatusOr<std::unique_ptr<DnsChannel>> channel =
+        DnsChannel::Create(options, [&](int fd, bool readable, bool writable) {
           auto it = std::find(watched.begin(), watched.end(), fd);
           if (!readable && !writable) {
             if (it != watched.end()) watched.erase(it);
@@ -80,10 +80,9 @@ TEST(DnsTest, DestroyingAChannelCancelsItsLookupsAndClosesItsSockets) {
           }
         });
     ASSERT_TRUE(channel.ok()) << channel.status();
-    (*channel)->Lookup("never-answered.test",
-                       [&](absl::StatusOr<std::vector<std::string>>) {
-                         done_ran = true;
-                       });
+    (*channel)->Lookup(
+        "never-answered.test",
+        [&](absl::StatusOr<std::vector<std::string>>) { done_ran = true; });
     ASSERT_TRUE(silent.AwaitQuery());
     EXPECT_FALSE(watched.empty());
     EXPECT_EQ((*channel)->sockets(), watched);

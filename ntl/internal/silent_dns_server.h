@@ -28,7 +28,8 @@ class SilentDnsServer {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(a);
-    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+    if (fd_ >= 0 &&
+        bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
         getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
       port_ = ntohs(a.sin_port);
     }

@@ -153,8 +153,8 @@ class Pkcs11Service::Core {
         child_.Reap(absl::ZeroDuration());
         sink_->Close(
             TL_E_RESOURCE_EXHAUSTED,
-            absl::StrCat("pkcs11 stream on ", partition_,
-                         " sent more than ", options_.max_pending_bytes,
+            absl::StrCat("pkcs11 stream on ", partition_, " sent more than ",
+                         options_.max_pending_bytes,
                          " bytes without reading the answers; closed"));
         return;
       }
@@ -233,7 +233,8 @@ class Pkcs11Service::Core {
     }
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = write(child_.stdin_fd(), data.data() + done, data.size() - done);
+      ssize_t n =
+          write(child_.stdin_fd(), data.data() + done, data.size() - done);
       if (n > 0) {
         done += static_cast<size_t>(n);
       } else if (n < 0 && errno == EINTR) {

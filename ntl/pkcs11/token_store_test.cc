@@ -163,20 +163,21 @@ TEST(TokenStoreTest, OpenMovesTheOlderLayout) {
   // partL as the older TokenStore::Create left it; partM as a move killed
   // after its first rename left it (in staging/old-<P>).
   const std::string moved = root + "/staging/old-partM";
-  for (const auto& [dir, label] :
-       {std::pair<std::string, std::string>{root + "/partitions/partL", "partL"},
-        {moved, "partM"}}) {
-    ASSERT_EQ(system(absl::StrCat("mkdir -p ", dir, "/tokens && chmod -R 700 ",
-                                  root)
-                         .c_str()),
-              0);
+  for (const auto& [dir, label] : {std::pair<std::string, std::string>{
+                                       root + "/partitions/partL", "partL"},
+                                   {moved, "partM"}}) {
+    ASSERT_EQ(
+        system(absl::StrCat("mkdir -p ", dir, "/tokens && chmod -R 700 ", root)
+                   .c_str()),
+        0);
     ASSERT_TRUE(WriteAll(dir + "/softhsm2.conf",
                          absl::StrCat("directories.tokendir = ", dir,
                                       "/tokens\nobjectstore.backend = file\n"
                                       "log.level = ERROR\n")));
     ASSERT_EQ(system(absl::StrCat("SOFTHSM2_CONF=", dir,
                                   "/softhsm2.conf softhsm2-util --init-token "
-                                  "--free --label ", label,
+                                  "--free --label ",
+                                  label,
                                   " --so-pin 12345678 --pin 87654321 "
                                   ">/dev/null")
                          .c_str()),

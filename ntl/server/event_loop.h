@@ -257,7 +257,7 @@ class Loop {
   // a stream of large calls reuses warm pages (0 page faults per call) while
   // idle connections hold none.
   internal::BufferPool pool_{kPooledBuffers, kPooledMinCapacity,
-                            kPooledMaxCapacity};
+                             kPooledMaxCapacity};
 };
 
 // LeafCertificateDer returns the DER of the first certificate in `chain`, or ""

@@ -168,8 +168,8 @@ TEST(ResolverPoolTest, StopCancelsAHangingResolverAndJoinsItsWorkers) {
 TEST(ResolverPoolTest, TheSystemResolverIsCancelledMidLookup) {
   // c-ares through a name server that never answers: only Cancel ends it.
   internal::SilentDnsServer silent;
-  auto pool = std::make_unique<ResolverPool>(
-      SystemResolver(silent.servers()), ResolverPoolOptions{});
+  auto pool = std::make_unique<ResolverPool>(SystemResolver(silent.servers()),
+                                             ResolverPoolOptions{});
   Answers answers;
   ASSERT_TRUE(pool->Lookup("never-answered.test", answers.Sink("a")));
   ASSERT_TRUE(silent.AwaitQuery()) << "the lookup never reached the server";

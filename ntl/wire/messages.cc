@@ -95,10 +95,9 @@ std::string EncodeRequest(const Request& m) {
 
 void AppendRequestFrame(uint32_t id, absl::string_view partition, uint32_t op,
                         absl::string_view data, std::string* out) {
-  AppendFrameHeader(FrameType::kRequest, 0, id,
-                    static_cast<uint32_t>(4 + partition.size() + 4 + 4 +
-                                          data.size()),
-                    out);
+  AppendFrameHeader(
+      FrameType::kRequest, 0, id,
+      static_cast<uint32_t>(4 + partition.size() + 4 + 4 + data.size()), out);
   AppendRequestPayload(partition, op, data, out);
 }
 

@@ -6,11 +6,12 @@
  * Each round dlopen()s the library RTLD_LOCAL, opens a client on CLIENT_ROOT
  * (a link to ntlsd, with its I/O thread) plus the same ntlsd (PORT,
  * SERVER_PEM) by the name "localhost", so a name lookup runs too; echoes on
- * the first slot, closes the client and dlclose()s the library. After every close the process has the
- * threads it started with (/proc/self/task): a library thread left running
- * would be executing unmapped code after the dlclose. Under ASan the run also
- * checks every round for leaks and use-after-unmap. It prints "PASS" and exits
- * 0, or says which round failed and why and exits 1.
+ * the first slot, closes the client and dlclose()s the library. After every
+ * close the process has the threads it started with (/proc/self/task): a
+ * library thread left running would be executing unmapped code after the
+ * dlclose. Under ASan the run also checks every round for leaks and
+ * use-after-unmap. It prints "PASS" and exits 0, or says which round failed and
+ * why and exits 1.
  *
  * A leak in an unloaded library is reported without symbols. To find it, set
  * TL_PROBE_PRINT_BASE (each round prints the library's load address: subtract
@@ -26,7 +27,6 @@
 
 #include "probe_calls.h"
 #include "trustlink/trustlink.h"
-
 
 struct api {
   const char *(*status_name)(tl_status);
@@ -64,13 +64,13 @@ static int thread_count(void) {
   return n;
 }
 
-#define BIND(field, symbol)                                       \
-  do {                                                            \
-    *(void **)&a->field = dlsym(lib, #symbol);                    \
-    if (a->field == NULL) {                                       \
+#define BIND(field, symbol)                                         \
+  do {                                                              \
+    *(void **)&a->field = dlsym(lib, #symbol);                      \
+    if (a->field == NULL) {                                         \
       fprintf(stderr, "the library does not export %s\n", #symbol); \
-      return 0;                                                   \
-    }                                                             \
+      return 0;                                                     \
+    }                                                               \
   } while (0)
 
 static int bind_api(struct api *a, void *lib) {
@@ -168,9 +168,10 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (thread_count() != start_threads) {
-      fprintf(stderr, "round %d: %d threads after tl_client_close, %d before "
-                      "the library was loaded\n", i, thread_count(),
-              start_threads);
+      fprintf(stderr,
+              "round %d: %d threads after tl_client_close, %d before "
+              "the library was loaded\n",
+              i, thread_count(), start_threads);
       return 1;
     }
     if (getenv("TL_PROBE_KEEP_LOADED") != NULL) {
@@ -194,9 +195,10 @@ int main(int argc, char **argv) {
             start_threads);
     return 1;
   }
-  printf("%d rounds: a link opened, used and closed in each; the library was "
-         "unmapped after %d of the dlcloses; threads back to %d every time\n",
-         rounds, unloaded, start_threads);
+  printf(
+      "%d rounds: a link opened, used and closed in each; the library was "
+      "unmapped after %d of the dlcloses; threads back to %d every time\n",
+      rounds, unloaded, start_threads);
   printf("PASS\n");
   return 0;
 }

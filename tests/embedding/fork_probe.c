@@ -51,13 +51,17 @@ static int expect_forked(const char *what, tl_status st) {
   size_t len = 0;
   tl_last_error(err, sizeof(err), &len);
   if (st != TL_E_FORKED) {
-    fprintf(stderr, "child: %s on the inherited client gave %s, not "
-                    "TL_E_FORKED: %s\n", what, tl_status_name(st), err);
+    fprintf(stderr,
+            "child: %s on the inherited client gave %s, not "
+            "TL_E_FORKED: %s\n",
+            what, tl_status_name(st), err);
     return 0;
   }
   if (strstr(err, "tl_client_open") == NULL || strstr(err, "fork") == NULL) {
-    fprintf(stderr, "child: %s: the TL_E_FORKED message does not name the "
-                    "fix: %s\n", what, err);
+    fprintf(stderr,
+            "child: %s: the TL_E_FORKED message does not name the "
+            "fix: %s\n",
+            what, err);
     return 0;
   }
   return 1;
@@ -85,8 +89,10 @@ static int child(const tl_client_settings *settings, int inherited_fd) {
   }
   tl_client_close(g_client);
   if (fcntl(inherited_fd, F_GETFD) != -1 || errno != EBADF) {
-    fprintf(stderr, "child: the inherited client's descriptor %d is still "
-                    "open after tl_client_close\n", inherited_fd);
+    fprintf(stderr,
+            "child: the inherited client's descriptor %d is still "
+            "open after tl_client_close\n",
+            inherited_fd);
     return 11;
   }
   tl_client *own = NULL;

@@ -17,7 +17,7 @@
 /* echo calls ECHO_OP with `msg` and checks the answer; on failure `why` says
  * what happened and it returns 0. */
 static inline int echo(tl_client *c, int32_t slot, const char *msg, char *why,
-                size_t why_len) {
+                       size_t why_len) {
   tl_response *r = NULL;
   tl_status st = tl_client_call(c, slot, ECHO_OP, (const uint8_t *)msg,
                                 strlen(msg), 10000, &r);
@@ -42,9 +42,9 @@ struct caller {
   pthread_t thread;
   tl_client *client;
   int32_t slot;
-  int stop;       /* atomic */
-  long calls;     /* atomic */
-  long failures;  /* written by the caller thread only; read after the join */
+  int stop;      /* atomic */
+  long calls;    /* atomic */
+  long failures; /* written by the caller thread only; read after the join */
   char first_failure[TL_ERROR_MESSAGE_MAX + 64];
 };
 
@@ -61,8 +61,8 @@ static inline void *call_until_stopped(void *arg) {
   return NULL;
 }
 
-static inline void start_callers(struct caller *callers, int n, tl_client *client,
-                          int32_t slot) {
+static inline void start_callers(struct caller *callers, int n,
+                                 tl_client *client, int32_t slot) {
   memset(callers, 0, sizeof(*callers) * (size_t)n);
   for (int i = 0; i < n; i++) {
     callers[i].client = client;
@@ -91,8 +91,10 @@ static inline long stop_callers(struct caller *callers, int n) {
     pthread_join(callers[i].thread, NULL);
     calls += callers[i].calls;
     if (callers[i].failures != 0) {
-      fprintf(stderr, "parent: %ld of %ld calls on thread %d failed; the "
-                      "first: %s\n", callers[i].failures, callers[i].calls, i,
+      fprintf(stderr,
+              "parent: %ld of %ld calls on thread %d failed; the "
+              "first: %s\n",
+              callers[i].failures, callers[i].calls, i,
               callers[i].first_failure);
       failed = 1;
     }

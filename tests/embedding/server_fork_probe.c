@@ -48,7 +48,8 @@ static tl_server *start_server(const char *root, uint16_t *port) {
       tl_server_options_set_root(opts, root, "127.0.0.1") != TL_OK ||
       tl_server_options_set_listen(opts, "127.0.0.1", 0) != TL_OK ||
       tl_server_options_set_threads(opts, 1) != TL_OK ||
-      tl_server_new(opts, &server) != TL_OK || tl_server_start(server) != TL_OK ||
+      tl_server_new(opts, &server) != TL_OK ||
+      tl_server_start(server) != TL_OK ||
       tl_server_port(server, port) != TL_OK) {
     char err[TL_ERROR_MESSAGE_MAX];
     last_error(err, sizeof(err));
@@ -112,8 +113,7 @@ static int listens_on(uint16_t port) {
     socklen_t alen = sizeof(a);
     if (e->d_name[0] == '.' || fd == dirfd(d) ||
         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
-        !listening ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+        !listening || getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
       continue;
     }
     if (a.sin_family == AF_INET && ntohs(a.sin_port) == port) {
@@ -149,15 +149,19 @@ static int child(tl_server *inherited, uint16_t parent_port,
     return 10;
   }
   if (!listens_on(parent_port)) {
-    fprintf(stderr, "child: no inherited listener on %u before the free: the "
-                    "check below would prove nothing\n", parent_port);
+    fprintf(stderr,
+            "child: no inherited listener on %u before the free: the "
+            "check below would prove nothing\n",
+            parent_port);
     return 11;
   }
   tl_client_close(g_client);
   tl_server_free(inherited);
   if (listens_on(parent_port)) {
-    fprintf(stderr, "child: still holds the parent's listener on port %u "
-                    "after tl_server_free\n", parent_port);
+    fprintf(stderr,
+            "child: still holds the parent's listener on port %u "
+            "after tl_server_free\n",
+            parent_port);
     return 12;
   }
   tl_server *own = start_server(appliance_root, &port);
@@ -171,8 +175,7 @@ static int child(tl_server *inherited, uint16_t parent_port,
   }
   for (int i = 0; i < 20; i++) {
     if (!echo(client, slot, "child", why, sizeof(why))) {
-      fprintf(stderr, "child: a call through its own server failed: %s\n",
-              why);
+      fprintf(stderr, "child: a call through its own server failed: %s\n", why);
       return 15;
     }
   }
@@ -198,7 +201,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   tl_server *server = start_server(argv[1], &port);
-  if (server == NULL || (g_client = open_client(argv[2], port, &g_slot)) == NULL) {
+  if (server == NULL ||
+      (g_client = open_client(argv[2], port, &g_slot)) == NULL) {
     return 1;
   }
   start_callers(callers, CALLERS, g_client, g_slot);
@@ -242,8 +246,10 @@ int main(int argc, char **argv) {
   if (failed) {
     return 1;
   }
-  printf("parent: its server on port %u served %ld calls across the fork, "
-         "none failed\n", port, calls);
+  printf(
+      "parent: its server on port %u served %ld calls across the fork, "
+      "none failed\n",
+      port, calls);
   printf("PASS\n");
   return 0;
 }
