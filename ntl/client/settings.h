@@ -54,6 +54,40 @@ struct LinkEvent {
   absl::Status status;
 };
 
+// HaMemberSettings names one member of an HA group (docs/ha.md): the
+// partition `partition` on the configured server `server`. A member imported
+// from a Chrystoki.conf may name its partition by serial number instead
+// (serial not empty, server and partition empty): it matches the slot whose
+// partition has that serial.
+struct HaMemberSettings {
+  std::string server;
+  std::string partition;
+  std::string serial;
+  // standby: takes load only when no active member is up.
+  bool standby = false;
+};
+
+// HaGroupSettings is one HA group (VirtualTokenNN in trustlink.conf): one
+// virtual slot over its members, with a number that stays the same across
+// member failures and restarts.
+struct HaGroupSettings {
+  std::string label;   // VirtualTokenNNLabel; unique among groups
+  std::string serial;  // VirtualTokenNNSN; the virtual slot's serial
+  std::vector<HaMemberSettings> members;  // in config order
+};
+
+// HaSettings is the HAConfiguration section, shared by every group.
+struct HaSettings {
+  // HAOnly: the slot list shows only the virtual slots, not the members'.
+  bool ha_only = false;
+  // AutoReconnectInterval: the first wait before a lost member is probed
+  // again; later probes back off from it.
+  absl::Duration auto_reconnect_interval = absl::Seconds(60);
+  // reconnAtt: probes before a lost member is given up on until the next
+  // open; -1 means never give up.
+  int reconnect_attempts = -1;
+};
+
 // ClientSettings configures a Client.
 struct ClientSettings {
   std::vector<ServerSettings>
@@ -118,6 +152,10 @@ struct ClientSettings {
   // on_link_event, when set, receives every LinkEvent in order, on the I/O
   // thread (or the caller of Process()), with no library lock held.
   std::function<void(const LinkEvent&)> on_link_event;
+
+  // HA groups over this client's slots (docs/ha.md); empty: none.
+  std::vector<HaGroupSettings> ha_groups;
+  HaSettings ha;
 
   uint32_t max_payload = wire::kDefaultMaxPayload;
   std::string software = "trustlink/1.0.0";
