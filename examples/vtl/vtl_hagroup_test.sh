@@ -122,6 +122,37 @@ ok vtl hagroup deleteGroup -group batch
 ok vtl deleteServer -n hsm2
 ok vtl hagroup listGroups
 grep -qF "No HA groups" out.txt || fail "listGroups on none: $(cat out.txt)"
+# importConfig carries a Luna client's groups over, members as partition serials.
+cat >Chrystoki.conf <<'CONF'
+LunaSA Client = {
+   ServerName00 = hsm1;
+}
+VirtualToken = {
+   VirtualToken00Label = lunaha;
+   VirtualToken00SN = 1154438865287;
+   VirtualToken00Members = 154438865287,150518006;
+   VirtualToken00Standby = 150518006;
+   VirtualTokenActiveRecovery = activeEnhanced;
+}
+HAConfiguration = {
+   reconnAtt = 10;
+   AutoReconnectInterval = 90;
+   HAOnly = 1;
+   haLogStatus = enabled;
+}
+CONF
+ok vtl importConfig -c Chrystoki.conf
+grep -qF "imported HA group lunaha" out.txt || fail "importConfig: $(cat out.txt)"
+has "VirtualToken00Members = 154438865287;"
+has "VirtualToken00Standby = 150518006;"
+ok vtl hagroup listGroups
+grep -qF "HA only: enabled   AutoReconnectInterval: 90 s   reconnAtt: 10" out.txt ||
+  fail "imported HAConfiguration: $(cat out.txt)"
+ok vtl importConfig -c Chrystoki.conf
+grep -qF "kept HA group lunaha" out.txt || fail "a second import: $(cat out.txt)"
+sed -i -e 's/VirtualToken00Members = 154438865287,150518006;/VirtualToken00Members = 1544x;/' -e 's/= lunaha;/= other;/' Chrystoki.conf
+expect_bad 1 "Chrystoki.conf:7:" vtl importConfig -c Chrystoki.conf
+
 ok vtl hagroup --help
 grep -qF "createGroup -label NAME" out.txt || fail "hagroup --help"
 echo PASS
