@@ -17,6 +17,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "examples/cli/cli_args.h"
 #include "examples/vtl/vtl_hints.h"
@@ -289,6 +290,108 @@ static int CmdListGroups(tl_client_root *root, const struct VtlArgs *a) {
   }
   tl_ha_group_list_free(list);
   return kExitOk;
+}
+
+/* MemberOutcome checks one member against the link results: 1 when its
+ * partition is listed (where: "partition P on S, serial N"), 0 otherwise
+ * (why). */
+static int MemberOutcome(const tl_verify_results *results, const char *server,
+                         const char *partition, const char *serial, char *text,
+                         size_t len) {
+  int server_seen = 0, server_up = 0;
+  char listed[256] = "";
+  for (size_t i = 0; i < tl_verify_results_count(results); ++i) {
+    tl_status outcome = TL_OK;
+    uint16_t port = 0;
+    size_t num_slots = 0;
+    tl_verify_results_get(results, i, &outcome, &port, &num_slots);
+    const char *name = tl_verify_results_server(results, i);
+    const int this_server = serial[0] == '\0' && strcasecmp(name, server) == 0;
+    if (this_server) server_seen = 1;
+    if (outcome != TL_OK || (serial[0] == '\0' && !this_server)) continue;
+    if (this_server) server_up = 1;
+    for (size_t j = 0; j < num_slots; ++j) {
+      const char *p = tl_verify_results_slot_partition(results, i, j);
+      const char *sn = tl_verify_results_slot_serial(results, i, j);
+      if (serial[0] != '\0' ? strcmp(sn, serial) == 0
+                            : strcmp(p, partition) == 0) {
+        snprintf(text, len, "partition %s on %s, serial %s", p, name, sn);
+        return 1;
+      }
+      if (this_server && strlen(listed) + strlen(p) + 3 < sizeof(listed)) {
+        if (listed[0] != '\0') strcat(listed, ", ");
+        strcat(listed, p);
+      }
+    }
+  }
+  if (serial[0] != '\0') {
+    snprintf(text, len,
+             "no server that answered lists a partition with serial %s",
+             serial);
+  } else if (!server_seen) {
+    snprintf(text, len, "server %s is not among the configured links", server);
+  } else if (!server_up) {
+    snprintf(text, len, "cannot check: the link to %s failed (above)", server);
+  } else {
+    snprintf(text, len,
+             "%s does not list partition %s to this client (it lists: %s)",
+             server, partition, listed[0] ? listed : "none");
+  }
+  return 0;
+}
+
+size_t VtlVerifyHaMembers(tl_client_root *root,
+                          const tl_verify_results *results, int json) {
+  tl_ha_group_list *list = NULL;
+  if (tl_client_root_ha_list_groups(root, &list) != TL_OK) {
+    /* The local checks above already reported a config that does not load. */
+    if (json) printf(",\"ha_members\":[]");
+    return 0;
+  }
+  size_t failed = 0, shown = 0;
+  if (json) printf(",\"ha_members\":[");
+  for (size_t i = 0; i < tl_ha_group_list_count(list); ++i) {
+    const char *label = "";
+    size_t n = 0;
+    tl_ha_group_list_label(list, i, &label);
+    tl_ha_group_list_member_count(list, i, &n);
+    for (size_t m = 0; m < n; ++m) {
+      const char *server = "", *partition = "", *serial = "";
+      int32_t standby = 0;
+      tl_ha_group_list_member(list, i, m, &server, &partition, &serial,
+                              &standby);
+      char text[512], member[300];
+      const int ok =
+          MemberOutcome(results, server, partition, serial, text, sizeof(text));
+      if (serial[0] != '\0') {
+        snprintf(member, sizeof(member), "serial %s", serial);
+      } else {
+        snprintf(member, sizeof(member), "%s/%s", server, partition);
+      }
+      failed += ok ? 0 : 1;
+      if (json) {
+        printf("%s{", shown++ ? "," : "");
+        VtlJsonField(1, "group");
+        VtlJsonString(label);
+        VtlJsonField(0, "member");
+        VtlJsonString(member);
+        VtlJsonField(0, "standby");
+        printf("%s", standby ? "true" : "false");
+        VtlJsonField(0, "ok");
+        printf("%s", ok ? "true" : "false");
+        VtlJsonField(0, "message");
+        VtlJsonString(text);
+        printf("}");
+        continue;
+      }
+      printf("%s HA group %s %smember %s: %s\n", ok ? "[ OK ]" : "[FAIL]",
+             label, standby ? "standby " : "", member, text);
+      if (!ok) VtlVerifyHaMemberHint(label, server, partition, serial);
+    }
+  }
+  if (json) printf("]");
+  tl_ha_group_list_free(list);
+  return failed;
 }
 
 /* The subcommands. `show` (the groups' run-time state) is added by the
