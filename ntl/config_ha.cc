@@ -143,6 +143,20 @@ std::map<int, std::pair<std::string, GroupEntries>> CollectGroups(
   return groups;
 }
 
+// CheckGroupLabel requires the group's Label entry and a valid label in it.
+absl::Status CheckGroupLabel(const ConfigDocument& doc, absl::string_view index,
+                             const GroupEntries& g) {
+  if (g.label == nullptr) {
+    return ConfigEntryError(
+        doc, *g.first,
+        absl::StrCat("there is no ", Key(index, kLabel),
+                     " for this entry; add it or remove this line"));
+  }
+  absl::Status label = ValidateHaLabel(g.label->value);
+  if (!label.ok()) return ConfigEntryError(doc, *g.label, label.message());
+  return absl::OkStatus();
+}
+
 // ParseList reads a Members/Standby entry into `out`, refusing an item listed
 // twice in the group.
 absl::Status ParseList(const ConfigDocument& doc, const ConfigEntry& e,
@@ -303,14 +317,8 @@ absl::Status ValidateHa(const ConfigDocument& doc,
   std::map<std::string, std::string> serials;  // serial -> index
   for (const auto& [number, indexed] : CollectGroups(doc)) {
     const auto& [index, g] = indexed;
-    if (g.label == nullptr) {
-      return ConfigEntryError(
-          doc, *g.first,
-          absl::StrCat("there is no ", Key(index, kLabel),
-                       " for this entry; add it or remove this line"));
-    }
-    absl::Status label = ValidateHaLabel(g.label->value);
-    if (!label.ok()) return ConfigEntryError(doc, *g.label, label.message());
+    absl::Status label = CheckGroupLabel(doc, index, g);
+    if (!label.ok()) return label;
     auto [it, fresh] =
         labels.emplace(absl::AsciiStrToLower(g.label->value), index);
     if (!fresh) {
@@ -590,14 +598,8 @@ absl::Status ImportChrystokiHa(const ConfigDocument& source,
   }
   for (const auto& [number, indexed] : CollectGroups(source)) {
     const auto& [index, g] = indexed;
-    if (g.label == nullptr) {
-      return ConfigEntryError(
-          source, *g.first,
-          absl::StrCat("there is no ", Key(index, kLabel),
-                       " for this entry; add it or remove this line"));
-    }
-    absl::Status label = ValidateHaLabel(g.label->value);
-    if (!label.ok()) return ConfigEntryError(source, *g.label, label.message());
+    absl::Status label = CheckGroupLabel(source, index, g);
+    if (!label.ok()) return label;
     if (FindHaGroup(edited, g.label->value).ok()) {
       report->push_back(absl::StrCat("kept HA group ", g.label->value,
                                      ": it is already configured"));

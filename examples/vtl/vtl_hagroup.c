@@ -107,44 +107,51 @@ static int Member(const struct VtlArgs *a, const char **server,
   return kExitOk;
 }
 
-static void MemberText(const struct VtlArgs *a, char *out, size_t len) {
+/* MemberEdit is a subcommand's group and member, as the C ABI takes them, and
+ * the member as vtl prints it. */
+struct MemberEdit {
+  const char *label;
+  const char *server;
+  const char *partition;
+  char text[300];
+};
+
+/* ParseMemberEdit reads the group and the member; kExitOk or a usage error. */
+static int ParseMemberEdit(const struct VtlArgs *a, struct MemberEdit *e) {
+  int rc = kExitOk;
+  e->label = GroupName(a, &rc);
+  if (e->label == NULL) return rc;
+  rc = Member(a, &e->server, &e->partition);
+  if (rc != kExitOk) return rc;
   if (a->serial != NULL) {
-    snprintf(out, len, "serial %s", a->serial);
+    snprintf(e->text, sizeof(e->text), "serial %s", a->serial);
   } else {
-    snprintf(out, len, "%s/%s", a->server, a->partition);
+    snprintf(e->text, sizeof(e->text), "%s/%s", a->server, a->partition);
   }
+  return kExitOk;
 }
 
 static int CmdCreateGroup(tl_client_root *root, const struct VtlArgs *a) {
-  int rc = kExitOk;
-  const char *label = GroupName(a, &rc);
-  if (label == NULL) return rc;
-  const char *server = NULL, *partition = NULL;
-  rc = Member(a, &server, &partition);
+  struct MemberEdit e;
+  int rc = ParseMemberEdit(a, &e);
   if (rc != kExitOk) return rc;
-  tl_status s = tl_client_root_ha_create_group(root, label, server, partition);
+  tl_status s =
+      tl_client_root_ha_create_group(root, e.label, e.server, e.partition);
   if (s != TL_OK) return VtlFail(root, s, a);
-  char member[300];
-  MemberText(a, member, sizeof(member));
-  printf("HA group %s created with active member %s.\n", label, member);
+  printf("HA group %s created with active member %s.\n", e.label, e.text);
   return kExitOk;
 }
 
 static int AddMember(tl_client_root *root, const struct VtlArgs *a,
                      int standby) {
-  int rc = kExitOk;
-  const char *label = GroupName(a, &rc);
-  if (label == NULL) return rc;
-  const char *server = NULL, *partition = NULL;
-  rc = Member(a, &server, &partition);
+  struct MemberEdit e;
+  int rc = ParseMemberEdit(a, &e);
   if (rc != kExitOk) return rc;
-  tl_status s =
-      tl_client_root_ha_add_member(root, label, server, partition, standby);
+  tl_status s = tl_client_root_ha_add_member(root, e.label, e.server,
+                                             e.partition, standby);
   if (s != TL_OK) return VtlFail(root, s, a);
-  char member[300];
-  MemberText(a, member, sizeof(member));
-  printf("%s is now %s member of HA group %s.\n", member,
-         standby ? "a standby" : "an active", label);
+  printf("%s is now %s member of HA group %s.\n", e.text,
+         standby ? "a standby" : "an active", e.label);
   return kExitOk;
 }
 
@@ -157,17 +164,13 @@ static int CmdAddStandby(tl_client_root *root, const struct VtlArgs *a) {
 }
 
 static int CmdRemoveMember(tl_client_root *root, const struct VtlArgs *a) {
-  int rc = kExitOk;
-  const char *label = GroupName(a, &rc);
-  if (label == NULL) return rc;
-  const char *server = NULL, *partition = NULL;
-  rc = Member(a, &server, &partition);
+  struct MemberEdit e;
+  int rc = ParseMemberEdit(a, &e);
   if (rc != kExitOk) return rc;
-  tl_status s = tl_client_root_ha_remove_member(root, label, server, partition);
+  tl_status s =
+      tl_client_root_ha_remove_member(root, e.label, e.server, e.partition);
   if (s != TL_OK) return VtlFail(root, s, a);
-  char member[300];
-  MemberText(a, member, sizeof(member));
-  printf("%s removed from HA group %s.\n", member, label);
+  printf("%s removed from HA group %s.\n", e.text, e.label);
   return kExitOk;
 }
 

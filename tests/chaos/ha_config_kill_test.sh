@@ -81,14 +81,8 @@ cp "$T/before.conf" "$CONF"
 ADD=("$VTL" --root "$R" hagroup addStandby -group g -server hsm2 -partition pA)
 DEL=("$VTL" --root "$R" hagroup removeMember -group g -server hsm2 -partition pA)
 record_states
-landed=0
-for ((i = 0; i < KILLS; i++)); do
-  if ((i % 2 == 0)); then to_state absent; argv=("${ADD[@]}"); else to_state present; argv=("${DEL[@]}"); fi
-  max_us=$(duration_us "${argv[@]}")
-  if ((i % 2 == 0)); then to_state absent; else to_state present; fi
-  if ! kill_at_random "$max_us" "${argv[@]}"; then landed=$((landed + 1)); fi
-  check "random kill $i"
-done
+random_add_remove check "$KILLS"
+landed=$LANDED
 
 echo "vtl hagroup kill -9: tried $tried (sweep $member_kills member + $group_kills group +" \
   "$renumber_kills renumbering,"\
