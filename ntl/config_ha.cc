@@ -585,6 +585,31 @@ void SetHaOnly(ClientConfig* config, bool ha_only) {
                                   ha_only ? "1" : "0");
 }
 
+absl::Status SetHaReconnectInterval(ClientConfig* config, int seconds) {
+  if (seconds < 1 || seconds > kMaxAutoReconnectIntervalSeconds) {
+    return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
+                 absl::StrCat("AutoReconnectInterval ", seconds,
+                              " is out of range; give 1 to ",
+                              kMaxAutoReconnectIntervalSeconds, " seconds"));
+  }
+  config->mutable_document()->Set(kHaConfigurationSection, kInterval,
+                                  absl::StrCat(seconds));
+  return absl::OkStatus();
+}
+
+absl::Status SetHaReconnectAttempts(ClientConfig* config, int attempts) {
+  if (attempts < -1 || attempts > kMaxReconnectAttempts) {
+    return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
+                 absl::StrCat("reconnAtt ", attempts,
+                              " is out of range; give -1 (for ever), 0 "
+                              "(never) or a count up to ",
+                              kMaxReconnectAttempts));
+  }
+  config->mutable_document()->Set(kHaConfigurationSection, kAttempts,
+                                  absl::StrCat(attempts));
+  return absl::OkStatus();
+}
+
 absl::Status ImportChrystokiHa(const ConfigDocument& source,
                                ClientConfig* config,
                                std::vector<std::string>* report) {

@@ -115,6 +115,20 @@ TL_EXPORT tl_status tl_client_root_ha_set_ha_only(tl_client_root* root,
   });
 }
 
+TL_EXPORT tl_status tl_client_root_ha_set_reconnect_interval(
+    tl_client_root* root, int32_t seconds) noexcept {
+  return Edit(root, __func__, [&](ntl::ClientConfig* config) {
+    return ntl::SetHaReconnectInterval(config, seconds);
+  });
+}
+
+TL_EXPORT tl_status tl_client_root_ha_set_reconnect_attempts(
+    tl_client_root* root, int32_t attempts) noexcept {
+  return Edit(root, __func__, [&](ntl::ClientConfig* config) {
+    return ntl::SetHaReconnectAttempts(config, attempts);
+  });
+}
+
 TL_EXPORT tl_status tl_client_root_ha_list_groups(
     tl_client_root* root, tl_ha_group_list** out) noexcept {
   if (root == nullptr) {

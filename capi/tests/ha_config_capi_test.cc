@@ -54,6 +54,10 @@ TEST(HaConfigAbiTest, CreateAddListRemove) {
       TL_OK)
       << RootError(root);
   ASSERT_EQ(tl_client_root_ha_set_ha_only(root, 1), TL_OK);
+  ASSERT_EQ(tl_client_root_ha_set_reconnect_interval(root, 30), TL_OK);
+  EXPECT_EQ(tl_client_root_ha_set_reconnect_attempts(root, -2),
+            TL_E_OUT_OF_RANGE);
+  EXPECT_NE(RootError(root).find("-1 (for ever)"), std::string::npos);
 
   tl_ha_group_list* list = nullptr;
   ASSERT_EQ(tl_client_root_ha_list_groups(root, &list), TL_OK);
@@ -92,7 +96,7 @@ TEST(HaConfigAbiTest, CreateAddListRemove) {
   ASSERT_EQ(tl_ha_group_list_options(list, &ha_only, &interval, &attempts),
             TL_OK);
   EXPECT_EQ(ha_only, 1);
-  EXPECT_EQ(interval, 60);
+  EXPECT_EQ(interval, 30);
   EXPECT_EQ(attempts, -1);
   tl_ha_group_list_free(list);
 

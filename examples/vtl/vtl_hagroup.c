@@ -7,6 +7,7 @@
  *   vtl hagroup removeMember -group NAME -server S -partition P
  *   vtl hagroup deleteGroup -group NAME
  *   vtl hagroup haonly -enable|-disable|-show
+ *   vtl hagroup recovery [-interval S] [-attempts N]
  *   vtl hagroup listGroups [--json]
  *
  * A member may be given as -serial N (a partition serial number, as Luna
@@ -46,6 +47,10 @@ static const char kHagroupUsage[] =
     "renumbered).\n"
     "  haonly -enable|-disable|-show   HAOnly: show only the groups' virtual "
     "slots.\n"
+    "  recovery [-interval S] [-attempts N]\n"
+    "      AutoReconnectInterval (seconds before a lost member is probed "
+    "again, 1-86400)\n"
+    "      and reconnAtt (probes before giving up: -1 for ever, 0 never).\n"
     "  listGroups [--json]         the groups, their members and the HA "
     "settings.\n"
     "\n"
@@ -203,6 +208,43 @@ static int CmdHaOnly(tl_client_root *root, const struct VtlArgs *a) {
   printf("HA only: %s\n", ha_only ? "enabled (applications see only the "
                                     "groups' virtual slots)"
                                   : "disabled");
+  return kExitOk;
+}
+
+static int CmdRecovery(tl_client_root *root, const struct VtlArgs *a) {
+  long interval = 0, attempts = 0;
+  if (a->interval == NULL && a->attempts == NULL) {
+    return VtlHagroupUsage("hagroup recovery needs -interval S or -attempts N");
+  }
+  if (a->interval != NULL && !VtlParseLong(a->interval, 1, 86400, &interval)) {
+    fprintf(stderr, "vtl: error: -interval %s: give 1 to 86400 seconds\n",
+            a->interval);
+    return kExitBadInput;
+  }
+  if (a->attempts != NULL &&
+      !VtlParseLong(a->attempts, -1, 1000000, &attempts)) {
+    fprintf(stderr,
+            "vtl: error: -attempts %s: give -1 (for ever), 0 (never) or a "
+            "count up to 1000000\n",
+            a->attempts);
+    return kExitBadInput;
+  }
+  tl_status s = TL_OK;
+  if (a->interval != NULL) {
+    s = tl_client_root_ha_set_reconnect_interval(root, (int32_t)interval);
+  }
+  if (s == TL_OK && a->attempts != NULL) {
+    s = tl_client_root_ha_set_reconnect_attempts(root, (int32_t)attempts);
+  }
+  if (s != TL_OK) return VtlFail(root, s, a);
+  tl_ha_group_list *list = NULL;
+  s = tl_client_root_ha_list_groups(root, &list);
+  if (s != TL_OK) return VtlFail(root, s, a);
+  int32_t ha_only = 0, seconds = 0, probes = 0;
+  tl_ha_group_list_options(list, &ha_only, &seconds, &probes);
+  tl_ha_group_list_free(list);
+  printf("AutoReconnectInterval: %d s   reconnAtt: %d%s\n", (int)seconds,
+         (int)probes, probes < 0 ? " (for ever)" : "");
   return kExitOk;
 }
 
@@ -403,7 +445,7 @@ static const struct HagroupCommand kHagroupCommands[] = {
     {"createGroup", CmdCreateGroup}, {"addMember", CmdAddMember},
     {"addStandby", CmdAddStandby},   {"removeMember", CmdRemoveMember},
     {"deleteGroup", CmdDeleteGroup}, {"haonly", CmdHaOnly},
-    {"listGroups", CmdListGroups},
+    {"recovery", CmdRecovery},       {"listGroups", CmdListGroups},
 };
 
 static const struct HagroupCommand *Find(const char *word) {

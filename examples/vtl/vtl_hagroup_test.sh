@@ -69,6 +69,12 @@ assert g["members"][2] == {"server": "hsm3", "partition": "pA", "serial": "", "s
 ' || fail "listGroups --json: $(cat out.txt)"
 ok vtl hagroup haonly -show
 grep -qF "HA only: enabled" out.txt || fail "haonly -show: $(cat out.txt)"
+ok vtl hagroup recovery -interval 20 -attempts 5
+grep -qF "AutoReconnectInterval: 20 s   reconnAtt: 5" out.txt || fail "recovery: $(cat out.txt)"
+has "AutoReconnectInterval = 20;"
+has "reconnAtt = 5;"
+ok vtl hagroup recovery -attempts -1
+has "reconnAtt = -1;"
 
 # Bad input: each refused with the fix, nothing written.
 expect_bad 4 "not configured" vtl hagroup addMember -group payments -server hsm9 -partition pA
@@ -91,6 +97,9 @@ expect_bad 2 "not both" vtl hagroup addMember -group payments -server hsm1 -part
 expect_bad 2 "needs -label NAME" vtl hagroup createGroup -server hsm1 -partition pA
 expect_bad 2 "give the group once" vtl hagroup deleteGroup -label a -group b
 expect_bad 2 "one of -enable, -disable or -show" vtl hagroup haonly -enable -disable
+expect_bad 1 "give 1 to 86400 seconds" vtl hagroup recovery -interval 0
+expect_bad 1 "-1 (for ever)" vtl hagroup recovery -interval 5 -attempts -7
+expect_bad 2 "needs -interval S or -attempts N" vtl hagroup recovery
 expect_bad 2 "unknown hagroup subcommand" vtl hagroup frobnicate
 expect_bad 2 "hagroup needs a subcommand" vtl hagroup
 expect_bad 2 "--json is for" vtl hagroup addMember -group payments -server hsm1 -partition pB --json
