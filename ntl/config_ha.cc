@@ -54,9 +54,15 @@ bool SplitGroupKey(absl::string_view key, std::string* index,
   return true;
 }
 
+// kMaxGroupIndex bounds the NN of VirtualTokenNN: Luna writes two digits.
+constexpr int kMaxGroupIndex = 999;
+
+// IndexNumber is the number of an index ("03" is 3); -1 beyond
+// kMaxGroupIndex.
 int IndexNumber(absl::string_view index) {
   int n = 0;
-  return absl::SimpleAtoi(index, &n) ? n : 0;
+  if (index.size() > 3 || !absl::SimpleAtoi(index, &n)) return -1;
+  return n;
 }
 
 absl::Status Invalid(absl::string_view message) {
@@ -122,6 +128,9 @@ struct GroupEntries {
   const ConfigEntry* members = nullptr;
   const ConfigEntry* standby = nullptr;
   const ConfigEntry* first = nullptr;  // any entry, for a group without label
+  // misnumbered: an entry whose index is out of range, or spells the group's
+  // number another way than its first entry ("0" beside "00").
+  const ConfigEntry* misnumbered = nullptr;
 };
 
 std::map<int, std::pair<std::string, GroupEntries>> CollectGroups(
@@ -132,9 +141,13 @@ std::map<int, std::pair<std::string, GroupEntries>> CollectGroups(
   for (const ConfigEntry& e : s->entries) {
     std::string index, suffix;
     if (!SplitGroupKey(e.key, &index, &suffix)) continue;
-    auto& [idx, g] = groups[IndexNumber(index)];
+    const int number = IndexNumber(index);
+    auto& [idx, g] = groups[number];
     if (idx.empty()) idx = index;
     if (g.first == nullptr) g.first = &e;
+    if (g.misnumbered == nullptr && (number < 0 || idx != index)) {
+      g.misnumbered = &e;
+    }
     if (suffix == kLabel) g.label = &e;
     if (suffix == kSerial) g.serial = &e;
     if (suffix == kMembers) g.members = &e;
@@ -143,9 +156,20 @@ std::map<int, std::pair<std::string, GroupEntries>> CollectGroups(
   return groups;
 }
 
-// CheckGroupLabel requires the group's Label entry and a valid label in it.
+// CheckGroupLabel requires the group's entries to agree on its number, and
+// its Label entry with a valid label in it.
 absl::Status CheckGroupLabel(const ConfigDocument& doc, absl::string_view index,
                              const GroupEntries& g) {
+  if (g.misnumbered != nullptr) {
+    return ConfigEntryError(
+        doc, *g.misnumbered,
+        IndexNumber(index) < 0
+            ? absl::StrCat("group numbers run from 00 to ", kMaxGroupIndex,
+                           "; renumber this group")
+            : absl::StrCat("this key numbers its group another way than ",
+                           g.first->key, "; write the number one way (",
+                           absl::StrFormat("%02d", IndexNumber(index)), ")"));
+  }
   if (g.label == nullptr) {
     return ConfigEntryError(
         doc, *g.first,

@@ -131,6 +131,12 @@ TEST(HaConfigTest, RefusesBadGroupsWithPositionAndFix) {
                       "   VirtualToken00Members = hsm1/a;\n"
                       "   VirtualToken00Standby = hsm1/a;\n"),
                 "trustlink.conf:8:", {"listed twice"});
+  ExpectInvalid(group("   VirtualToken0Label = g;\n"
+                      "   VirtualToken00Members = hsm1/a;\n"),
+                "trustlink.conf:7:", {"another way", "(00)"});
+  ExpectInvalid(group("   VirtualToken1000Label = g;\n"
+                      "   VirtualToken1000Members = hsm1/a;\n"),
+                "trustlink.conf:6:", {"from 00 to 999"});
   ExpectInvalid(group("   VirtualToken03Members = hsm1/a;\n"),
                 "trustlink.conf:6:", {"no VirtualToken03Label"});
   ExpectInvalid(group("   VirtualToken00Label = g;\n"
