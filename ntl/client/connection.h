@@ -36,6 +36,7 @@
 #include "ntl/client/doorbell.h"
 #include "ntl/client/htl_proof.h"
 #include "ntl/client/pending_proof.h"
+#include "ntl/client/reconnect_backoff.h"
 #include "ntl/client/resolver.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
@@ -215,7 +216,6 @@ class Connection : public PinnedPeer {
   void Fail(const absl::Status& why, absl::Time now, Completions* done);
   void CloseSocket();
   void SettleFirstAttempt();
-  absl::Duration NextBackoff();
 
   const size_t index_;
   ServerSettings server_;
@@ -252,7 +252,7 @@ class Connection : public PinnedPeer {
   std::string last_why_;
   bool any_refused_ = false;
   absl::Time address_deadline_ = absl::InfiniteFuture();
-  int attempts_ = 0;  // failures since the last welcome, for the backoff
+  ReconnectBackoff backoff_;
   absl::Time retry_at_ = absl::InfinitePast();
   absl::Time phase_deadline_ = absl::InfiniteFuture();
   // The proof request of this session (kAwaitingProof); dropped with the
