@@ -10,10 +10,11 @@
 // The links reconnect on the trustlink client's schedule, with its defaults
 // (ntl/client/reconnect_backoff.h: a random 50-100% of a step doubling from
 // 100 ms to 30 s; a connection refused soon after the link was up waits at
-// most 500 ms); each offers the newest ticket the server gave it. Link i binds to 127.0.0.(1 + i % K): K = 1 is a fleet behind one
-// NAT address. One thread, one epoll set, one descriptor per link. The
-// ramp-up keeps at most C links (default 64) between connect and welcome, as
-// this one thread does every client's handshake crypto; the storm does not.
+// most 500 ms); each offers the newest ticket the server gave it. Link i binds
+// to 127.0.0.(1 + i % K): K = 1 is a fleet behind one NAT address. One thread,
+// one epoll set, one descriptor per link. The ramp-up keeps at most C links
+// (default 64) between connect and welcome, as this one thread does every
+// client's handshake crypto; the storm does not.
 //
 // Prints, for the ramp-up and for the storm after the restart: the time until
 // all N links were welcomed, the resumed fraction, and the failed attempts per
@@ -158,9 +159,6 @@ class Storm {
       if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
         child = 0;
         child_done_ = now;
-        if (getenv("STORM_DEBUG") != nullptr) {
-          std::fprintf(stderr, "T %lld ready\n", (long long)absl::ToUnixMillis(now));
-        }
         child_ok_ = WIFEXITED(status) && WEXITSTATUS(status) == 0;
       }
       for (Link& l : links_) {
@@ -310,9 +308,6 @@ class Storm {
             --relinks_pending_;
           }
           ++up_;
-          if (getenv("STORM_DEBUG") != nullptr) {
-            std::fprintf(stderr, "T %lld up\n", (long long)absl::ToUnixMillis(absl::Now()));
-          }
           ++counts_.welcomed;
           if (SSL_session_reused(l->ssl.get())) {
             ++counts_.resumed;
@@ -359,9 +354,6 @@ class Storm {
   void Fail(Link* l, int* count) {
     if (count != nullptr) {
       ++*count;
-      if (getenv("STORM_DEBUG") != nullptr) {
-        std::fprintf(stderr, "T %lld %s\n", (long long)absl::ToUnixMillis(absl::Now()), count == &counts_.refused_tcp ? "refused" : "other");
-      }
     }
     if (l->state == Link::State::kUp) {
       --up_;
@@ -378,10 +370,11 @@ class Storm {
     const bool was_up = l->state == Link::State::kUp;
     l->state = Link::State::kWaiting;
     const absl::Time now = absl::Now();
-    l->retry_at = now + l->backoff.Next(count == &counts_.refused_tcp
-                                            ? ntl_client::AttemptFailure::kRefused
-                                            : ntl_client::AttemptFailure::kOther,
-                                        was_up, now, ntl_client::RandomJitter());
+    l->retry_at =
+        now + l->backoff.Next(count == &counts_.refused_tcp
+                                  ? ntl_client::AttemptFailure::kRefused
+                                  : ntl_client::AttemptFailure::kOther,
+                              was_up, now, ntl_client::RandomJitter());
   }
 
   const Flags f_;

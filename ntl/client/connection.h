@@ -148,6 +148,7 @@ class Connection : public PinnedPeer {
   const std::string& client_label() const { return client_label_; }
   bool resumed() const { return resumed_; }
   uint64_t connects() const { return connects_; }
+  absl::Time retry_at() const { return retry_at_; }
   // tls_writes counts SSL_write calls (each at least one TLS record and one
   // send) on this server's links, so tests can see writes being coalesced.
   uint64_t tls_writes() const { return tls_writes_; }

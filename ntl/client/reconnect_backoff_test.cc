@@ -39,15 +39,12 @@ TEST(ReconnectBackoffTest, DoublesFromMinToMax) {
 
 TEST(ReconnectBackoffTest, JitterIsHalfToAllOfTheStep) {
   ReconnectBackoff b(ReconnectPolicy{});
-  EXPECT_EQ(b.Next(AttemptFailure::kOther, false, kT0, 0.0),
-            Milliseconds(50));
-  EXPECT_EQ(b.Next(AttemptFailure::kOther, false, kT0, 0.5),
-            Milliseconds(150));
+  EXPECT_EQ(b.Next(AttemptFailure::kOther, false, kT0, 0.0), Milliseconds(50));
+  EXPECT_EQ(b.Next(AttemptFailure::kOther, false, kT0, 0.5), Milliseconds(150));
   // Out of range draws are clamped, never a negative or a doubled wait.
   EXPECT_EQ(b.Next(AttemptFailure::kOther, false, kT0, -3.0),
             Milliseconds(200));
-  EXPECT_EQ(b.Next(AttemptFailure::kOther, false, kT0, 7.0),
-            Milliseconds(800));
+  EXPECT_EQ(b.Next(AttemptFailure::kOther, false, kT0, 7.0), Milliseconds(800));
 }
 
 // A restart: the link was up, then every attempt is refused (nothing listens
@@ -56,10 +53,10 @@ TEST(ReconnectBackoffTest, JitterIsHalfToAllOfTheStep) {
 TEST(ReconnectBackoffTest, RefusedSoonAfterAnUpLinkStopsGrowingAtRefusedMax) {
   ReconnectBackoff b(ReconnectPolicy{});
   EXPECT_EQ(Steps(&b, AttemptFailure::kRefused, 7, Milliseconds(300)),
-            (std::vector<absl::Duration>{
-                Milliseconds(100), Milliseconds(200), Milliseconds(400),
-                Milliseconds(500), Milliseconds(500), Milliseconds(500),
-                Milliseconds(500)}));
+            (std::vector<absl::Duration>{Milliseconds(100), Milliseconds(200),
+                                         Milliseconds(400), Milliseconds(500),
+                                         Milliseconds(500), Milliseconds(500),
+                                         Milliseconds(500)}));
 }
 
 TEST(ReconnectBackoffTest, RefusedForLongerThanTheWindowGrowsAgain) {
