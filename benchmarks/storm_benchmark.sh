@@ -10,7 +10,8 @@
 #
 # --profile DIR records where the storm's time goes (perf record, user space, into
 # DIR/{storm,ntlsd}-KIND.data; perf report -i FILE) and prints the CPU time ntlsd and
-# the storm driver spent from the restart until all links were back.
+# the storm driver spent from the restart until all links were back (STORM_PERF
+# replaces the recorder, e.g. "perf record -q -F 499 --call-graph dwarf").
 # --min-resumed and --max-back-ms make it a test: it fails when fewer links resumed, or
 # when they took longer (from the restart's start) than that. Defaults: 500 links from
 # one source address (a fleet behind one NAT address), no bounds.
@@ -87,7 +88,7 @@ for kind in kill service; do
   cmd="$KILL_RESTART"; [[ $kind == service ]] && cmd="$SERVICE_RESTART"
   if [[ -n "$PROFILE" ]]; then
     # Both recorders attach once ntlsd serves again: the storm's parent is the driver.
-    rec="perf record -q -F 1999"
+    rec="${STORM_PERF:-perf record -q -F 1999}"
     cmd+="; $rec -p \$(cat '$APP/ntlsd.pid') -o '$PROFILE/ntlsd-$kind.data' >'$PROFILE/ntlsd-$kind.log' 2>&1 & echo \$! >'$PROFILE/ntlsd.perf.pid'"
     cmd+="; $rec -p \$PPID -o '$PROFILE/storm-$kind.data' >'$PROFILE/storm-$kind.log' 2>&1 &"
   fi
