@@ -8,7 +8,7 @@
 #   storm_benchmark.sh NTLSD NTLSH VTL STORM [--links N] [--sources K] [--deadline-s S]
 #                      [--min-resumed PERCENT] [--max-back-ms MS] [--profile DIR]
 #
-# --profile DIR records where the storm's time goes (perf record, user space, into
+# --profile DIR records where the storm's time goes (perf record into
 # DIR/{storm,ntlsd}-KIND.data; perf report -i FILE) and prints the CPU time ntlsd and
 # the storm driver spent from the restart until all links were back (STORM_PERF
 # replaces the recorder, e.g. "perf record -q -F 499 --call-graph dwarf").
@@ -87,9 +87,12 @@ status=0
 for kind in kill service; do
   cmd="$KILL_RESTART"; [[ $kind == service ]] && cmd="$SERVICE_RESTART"
   if [[ -n "$PROFILE" ]]; then
-    # Both recorders attach once ntlsd serves again: the storm's parent is the driver.
+    # The storm's parent is the driver; its recorder attaches once ntlsd serves again.
+    # ntlsd's attaches then after kill -9 (a new process), and before a service restart
+    # (the same process: its drain is part of the cost).
     rec="${STORM_PERF:-perf record -q -F 1999}"
-    cmd+="; $rec -p \$(cat '$APP/ntlsd.pid') -o '$PROFILE/ntlsd-$kind.data' >'$PROFILE/ntlsd-$kind.log' 2>&1 & echo \$! >'$PROFILE/ntlsd.perf.pid'"
+    rec_ntlsd="$rec -p \$(cat '$APP/ntlsd.pid') -o '$PROFILE/ntlsd-$kind.data' >'$PROFILE/ntlsd-$kind.log' 2>&1 & echo \$! >'$PROFILE/ntlsd.perf.pid'"
+    if [[ $kind == service ]]; then cmd="$rec_ntlsd; $cmd"; else cmd+="; $rec_ntlsd"; fi
     cmd+="; $rec -p \$PPID -o '$PROFILE/storm-$kind.data' >'$PROFILE/storm-$kind.log' 2>&1 &"
   fi
   before=(0 0)
