@@ -87,12 +87,10 @@ status=0
 for kind in kill service; do
   cmd="$KILL_RESTART"; [[ $kind == service ]] && cmd="$SERVICE_RESTART"
   if [[ -n "$PROFILE" ]]; then
-    # The storm's parent is the driver; its recorder attaches once ntlsd serves again.
-    # ntlsd's attaches then after kill -9 (a new process), and before a service restart
-    # (the same process: its drain is part of the cost).
+    # Both recorders attach once ntlsd serves again (perf -p does not follow the loop
+    # threads a service restart makes): the storm's parent is the driver.
     rec="${STORM_PERF:-perf record -q -F 1999}"
-    rec_ntlsd="$rec -p \$(cat '$APP/ntlsd.pid') -o '$PROFILE/ntlsd-$kind.data' >'$PROFILE/ntlsd-$kind.log' 2>&1 & echo \$! >'$PROFILE/ntlsd.perf.pid'"
-    if [[ $kind == service ]]; then cmd="$rec_ntlsd; $cmd"; else cmd+="; $rec_ntlsd"; fi
+    cmd+="; $rec -p \$(cat '$APP/ntlsd.pid') -o '$PROFILE/ntlsd-$kind.data' >'$PROFILE/ntlsd-$kind.log' 2>&1 & echo \$! >'$PROFILE/ntlsd.perf.pid'"
     cmd+="; $rec -p \$PPID -o '$PROFILE/storm-$kind.data' >'$PROFILE/storm-$kind.log' 2>&1 &"
   fi
   before=(0 0)

@@ -79,7 +79,7 @@ TEST(ReconnectBackoffTest, RefusedForLongerThanTheWindowGrowsAgain) {
 }
 
 // Seen in a 5,000-link storm: a link refused 10 times while ntlsd restarted,
-// then one attempt failed otherwise (reset in the listen queue), and its next
+// then one attempt failed otherwise (a reset, say), and its next
 // step had grown unseen to 30 s.
 TEST(ReconnectBackoffTest, AnotherFailureAfterCappedRefusalsDoublesFromTheCap) {
   ReconnectBackoff b(ReconnectPolicy{});

@@ -3,11 +3,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "ntl/identity.h"
 #include "ntl/names.h"
-#include "ntl/server/admission.h"
 
 namespace trustlink::ntl::server {
 namespace {
@@ -53,33 +51,6 @@ TEST(ValidityCacheTest, StaysBounded) {
   }
   EXPECT_LE(cache.size(), ValidityCache::kMaxEntries);
   EXPECT_GE(cache.size(), 1u);
-}
-
-TEST(ValidityCacheTest, AdmissionStillChecksTheDatesOfACachedCertificate) {
-  const Certificate cert = MakeCertificate();
-  InMemoryDirectory dir;
-  ClientRecord r;
-  r.label = "web1";
-  r.fingerprint = cert.Sha256Fingerprint();
-  r.allowed_ips = {"127.0.0.1"};
-  dir.Put(r);
-  auto snap = dir.Snapshot();
-  ValidityCache cache;
-  EXPECT_TRUE(AdmitCertificate(*snap, r.fingerprint, cert.Der(), "127.0.0.1",
-                               absl::Now(), nullptr, &cache)
-                  .admitted);
-  Admission expired =
-      AdmitCertificate(*snap, r.fingerprint, cert.Der(), "127.0.0.1",
-                       cert.NotAfter() + absl::Seconds(1), nullptr, &cache);
-  EXPECT_FALSE(expired.admitted);
-  EXPECT_EQ(expired.code, TL_E_CERT_EXPIRED);
-  // A stranger's certificate is refused before it is parsed: it never fills
-  // the cache.
-  EXPECT_EQ(AdmitCertificate(*snap, "CC:DD", cert.Der(), "127.0.0.1",
-                             absl::Now(), nullptr, &cache)
-                .code,
-            TL_E_NOT_REGISTERED);
-  EXPECT_EQ(cache.size(), 1u);
 }
 
 }  // namespace
