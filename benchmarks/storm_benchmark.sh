@@ -87,8 +87,8 @@ status=0
 for kind in kill service; do
   cmd="$KILL_RESTART"; [[ $kind == service ]] && cmd="$SERVICE_RESTART"
   if [[ -n "$PROFILE" ]]; then
-    # Both recorders attach once ntlsd serves again (perf -p does not follow the loop
-    # threads a service restart makes): the storm's parent is the driver.
+    # Both recorders attach once ntlsd serves again (attached before a service restart,
+    # ntlsd's recorded nothing here): the storm's parent is the driver.
     rec="${STORM_PERF:-perf record -q -F 1999}"
     cmd+="; $rec -p \$(cat '$APP/ntlsd.pid') -o '$PROFILE/ntlsd-$kind.data' >'$PROFILE/ntlsd-$kind.log' 2>&1 & echo \$! >'$PROFILE/ntlsd.perf.pid'"
     cmd+="; $rec -p \$PPID -o '$PROFILE/storm-$kind.data' >'$PROFILE/storm-$kind.log' 2>&1 &"
