@@ -249,6 +249,7 @@ class Storm {
       Interest(l, EPOLLIN);
     }
     if (l->state == Link::State::kHandshake) {
+      errno = 0;  // FailSsl reads it: not another link's leftover
       const int r = SSL_do_handshake(l->ssl.get());
       if (r != 1) {
         const int e = SSL_get_error(l->ssl.get(), r);
@@ -280,6 +281,7 @@ class Storm {
   void ReadFrames(Link* l) {
     char buf[16384];
     for (;;) {
+      errno = 0;
       const int n = SSL_read(l->ssl.get(), buf, sizeof(buf));
       if (n <= 0) {
         const int e = SSL_get_error(l->ssl.get(), n);
