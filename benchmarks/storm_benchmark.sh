@@ -6,8 +6,12 @@
 # kind runs once: kill -9 and a new ntlsd on the same port, then ntlsh service restart ntls.
 #
 #   storm_benchmark.sh NTLSD NTLSH VTL STORM [--links N] [--sources K] [--deadline-s S]
-#                      [--min-resumed PERCENT] [--max-back-ms MS]
+#                      [--min-resumed PERCENT] [--max-back-ms MS] [--profile DIR]
 #
+# --profile DIR records where the storm's time goes (perf record into
+# DIR/{storm,ntlsd}-KIND.data; perf report -i FILE) and prints the CPU time ntlsd and
+# the storm driver spent from the restart until all links were back (STORM_PERF
+# replaces the recorder, e.g. "perf record -q -F 499 --call-graph dwarf").
 # --min-resumed and --max-back-ms make it a test: it fails when fewer links resumed, or
 # when they took longer (from the restart's start) than that. Defaults: 500 links from
 # one source address (a fleet behind one NAT address), no bounds.
@@ -17,7 +21,7 @@
 set -Eeuo pipefail
 NTLSD="$(realpath "$1")"; NTLSH="$(realpath "$2")"; VTL="$(realpath "$3")"
 STORM="$(realpath "$4")"; shift 4
-LINKS=500; SOURCES=1; DEADLINE=60; MIN_RESUMED=""; MAX_BACK_MS=""
+LINKS=500; SOURCES=1; DEADLINE=60; MIN_RESUMED=""; MAX_BACK_MS=""; PROFILE=""
 while (($#)); do
   case "$1" in
     --links) LINKS="$2" ;;
@@ -25,6 +29,7 @@ while (($#)); do
     --deadline-s) DEADLINE="$2" ;;
     --min-resumed) MIN_RESUMED="$2" ;;
     --max-back-ms) MAX_BACK_MS="$2" ;;
+    --profile) PROFILE="$(mkdir -p "$2" && realpath "$2")" ;;
     *) echo "storm_benchmark: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -69,14 +74,39 @@ eval "$START_NTLSD" || fail "ntlsd did not start"
 KILL_RESTART="pid=\$(cat '$APP/ntlsd.pid'); kill -9 \$pid; for _ in \$(seq 1000); do kill -0 \$pid 2>/dev/null || break; sleep 0.005; done; $START_NTLSD"
 SERVICE_RESTART="'$NTLSH' --root '$APP' service restart ntls >/dev/null"
 
+# cpu_ms PID: the user and system CPU time the process has used, in ms.
+cpu_ms() {
+  local f
+  read -ra f <"/proc/$1/stat" || { echo "0 0"; return; }
+  # Fields 14 and 15 (utime, stime) in clock ticks, counted after the "(comm)" field.
+  local tick; tick="$(getconf CLK_TCK)"
+  echo "$(( f[13] * 1000 / tick )) $(( f[14] * 1000 / tick ))"
+}
+
 status=0
 for kind in kill service; do
   cmd="$KILL_RESTART"; [[ $kind == service ]] && cmd="$SERVICE_RESTART"
+  if [[ -n "$PROFILE" ]]; then
+    # Both recorders attach once ntlsd serves again (attached before a service restart,
+    # ntlsd's recorded nothing here): the storm's parent is the driver.
+    rec="${STORM_PERF:-perf record -q -F 1999}"
+    cmd+="; $rec -p \$(cat '$APP/ntlsd.pid') -o '$PROFILE/ntlsd-$kind.data' >'$PROFILE/ntlsd-$kind.log' 2>&1 & echo \$! >'$PROFILE/ntlsd.perf.pid'"
+    cmd+="; $rec -p \$PPID -o '$PROFILE/storm-$kind.data' >'$PROFILE/storm-$kind.log' 2>&1 &"
+  fi
+  before=(0 0)
+  [[ $kind == service ]] && read -ra before <<<"$(cpu_ms "$(cat "$APP/ntlsd.pid")")"
   echo "== $LINKS links from $SOURCES source address(es); restart: $kind"
   out="$("$STORM" --port "$PORT" --cert "$CLIENT/cert/client/127.0.0.1.pem" \
     --key "$CLIENT/cert/client/127.0.0.1Key.pem" --links "$LINKS" --sources "$SOURCES" \
     --deadline-s "$DEADLINE" --restart "$cmd")" || { echo "$out"; fail "storm ($kind) failed"; }
   echo "$out"
+  read -ra after <<<"$(cpu_ms "$(cat "$APP/ntlsd.pid")")"
+  echo "ntlsd: $(( after[0] - before[0] )) ms user, $(( after[1] - before[1] )) ms system CPU" \
+    "$([[ $kind == kill ]] && echo "since it started" || echo "from the restart until all were back")"
+  if [[ -n "$PROFILE" ]]; then
+    kill -INT "$(cat "$PROFILE/ntlsd.perf.pid")" 2>/dev/null || true
+    echo "profiles: perf report -i $PROFILE/ntlsd-$kind.data (and storm-$kind.data)"
+  fi
   line="$(grep '^storm: .* links up in' <<<"$out")"
   back_ms="$(sed -n 's/.* links up in \([0-9]*\) ms.*/\1/p' <<<"$line")"
   pct="$(sed -n 's/.*(\([0-9.]*\)%).*/\1/p' <<<"$line")"

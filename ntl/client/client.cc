@@ -465,6 +465,7 @@ std::vector<ServerStatus> Client::Servers() {
     s.welcomed = welcomed_[i];
     s.resumed = c.resumed();
     s.connects = c.connects();
+    s.retry_at = c.retry_at();
     s.tls_writes = c.tls_writes();
     s.socket_reads = c.socket_reads();
     s.client_label = c.client_label();

@@ -66,6 +66,8 @@ struct ServerStatus {
   bool welcomed = false;  // a welcome arrived on the current or an earlier link
   bool resumed = false;   // the current link's TLS session was resumed
   uint64_t connects = 0;  // TCP connections made so far
+  // In kBackoff, when the next attempt starts (ntl/client/reconnect_backoff.h).
+  absl::Time retry_at = absl::InfinitePast();
   uint64_t tls_writes = 0;    // SSL_write calls on its links so far
   uint64_t socket_reads = 0;  // recv calls on its links so far
   std::string client_label;

@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,7 +76,10 @@ Connection::Connection(size_t index, const ServerSettings& server,
       doorbell_(std::move(doorbell)),
       dns_(dns),
       workers_(workers),
-      listener_(listener) {
+      listener_(listener),
+      backoff_(ReconnectPolicy{settings.reconnect_min, settings.reconnect_max,
+                               settings.reconnect_refused_max,
+                               settings.reconnect_refused_window}) {
   if (server_.host.empty()) {
     server_.host = server_.name;
   }
@@ -129,19 +131,6 @@ void Connection::SetInterest(uint32_t events) {
   interest_ = events;
 }
 
-absl::Duration Connection::NextBackoff() {
-  absl::Duration d = settings_.reconnect_min;
-  for (int i = 1; i < attempts_ && d < settings_.reconnect_max; ++i) {
-    d *= 2;
-  }
-  d = std::min(d, settings_.reconnect_max);
-  // Jitter: a random 50-100% of the step, so clients cut off together do not
-  // come back in lock step.
-  uint32_t r = 0;
-  RAND_bytes(reinterpret_cast<uint8_t*>(&r), sizeof(r));
-  return d / 2 + (d / 2) * (static_cast<double>(r) / 4294967296.0);
-}
-
 void Connection::SettleFirstAttempt() {
   if (!first_settled_) {
     first_settled_ = true;
@@ -169,10 +158,12 @@ void Connection::Fail(const absl::Status& why, absl::Time now,
     }
   }
   streams_.clear();
-  ++attempts_;
   if (settings_.reconnect && state_ != LinkState::kStopped) {
     state_ = LinkState::kBackoff;
-    retry_at_ = now + NextBackoff();
+    retry_at_ = now + backoff_.Next(ToTlStatus(why) == TL_E_CONNECTION_REFUSED
+                                        ? AttemptFailure::kRefused
+                                        : AttemptFailure::kOther,
+                                    was_ready, now, RandomJitter());
   } else {
     state_ = LinkState::kStopped;
   }
@@ -388,7 +379,7 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
       client_label_ = w->client_label;
       if (state_ == LinkState::kAwaitingWelcome) {
         state_ = LinkState::kReady;
-        attempts_ = 0;
+        backoff_.OnUp();
         phase_deadline_ = absl::InfiniteFuture();
         last_error_ = absl::OkStatus();
       }

@@ -36,6 +36,7 @@
 #include "ntl/client/doorbell.h"
 #include "ntl/client/htl_proof.h"
 #include "ntl/client/pending_proof.h"
+#include "ntl/client/reconnect_backoff.h"
 #include "ntl/client/resolver.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
@@ -147,6 +148,7 @@ class Connection : public PinnedPeer {
   const std::string& client_label() const { return client_label_; }
   bool resumed() const { return resumed_; }
   uint64_t connects() const { return connects_; }
+  absl::Time retry_at() const { return retry_at_; }
   // tls_writes counts SSL_write calls (each at least one TLS record and one
   // send) on this server's links, so tests can see writes being coalesced.
   uint64_t tls_writes() const { return tls_writes_; }
@@ -215,7 +217,6 @@ class Connection : public PinnedPeer {
   void Fail(const absl::Status& why, absl::Time now, Completions* done);
   void CloseSocket();
   void SettleFirstAttempt();
-  absl::Duration NextBackoff();
 
   const size_t index_;
   ServerSettings server_;
@@ -252,7 +253,7 @@ class Connection : public PinnedPeer {
   std::string last_why_;
   bool any_refused_ = false;
   absl::Time address_deadline_ = absl::InfiniteFuture();
-  int attempts_ = 0;  // failures since the last welcome, for the backoff
+  ReconnectBackoff backoff_;
   absl::Time retry_at_ = absl::InfinitePast();
   absl::Time phase_deadline_ = absl::InfiniteFuture();
   // The proof request of this session (kAwaitingProof); dropped with the

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ntl/client/reconnect_backoff.h"
 #include "ntl/wire/frame.h"
 
 namespace trustlink::ntl::client {
@@ -108,11 +109,17 @@ struct ClientSettings {
   // declared dead when nothing at all arrived for heartbeat_timeout.
   absl::Duration heartbeat_interval = absl::Seconds(10);
   absl::Duration heartbeat_timeout = absl::Seconds(30);
-  // Reconnect backoff: doubles from min to max, with jitter (a random 50-100%
-  // of it).
+  // Reconnect backoff (ntl/client/reconnect_backoff.h): doubles from min to
+  // max, with jitter (a random 50-100% of it). Within reconnect_refused_window
+  // of losing a link that was up, a connection the server's host refused (a
+  // restart in progress) waits at most reconnect_refused_max (kept within
+  // [min, max]).
+  // The defaults are ReconnectPolicy's, which benchmarks/storm runs too.
   bool reconnect = true;
-  absl::Duration reconnect_min = absl::Milliseconds(100);
-  absl::Duration reconnect_max = absl::Seconds(30);
+  absl::Duration reconnect_min = ReconnectPolicy().min;
+  absl::Duration reconnect_max = ReconnectPolicy().max;
+  absl::Duration reconnect_refused_max = ReconnectPolicy().refused_max;
+  absl::Duration reconnect_refused_window = ReconnectPolicy().refused_window;
 
   // use_io_thread false: the library creates no thread; the embedder waits on
   // fd() and calls Process() (CKF_LIBRARY_CANT_CREATE_OS_THREADS).

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "ntl/cert.h"
 
 namespace trustlink::ntl::server {
 
@@ -104,7 +103,8 @@ Admission AdmitCertificate(const DirectorySnapshot& snapshot,
                            absl::string_view fingerprint,
                            absl::string_view leaf_der,
                            absl::string_view peer_ip, absl::Time now,
-                           const Resolution* resolved) {
+                           const Resolution* resolved,
+                           ValidityCache* validity) {
   Admission a = Admit(snapshot, fingerprint, peer_ip, resolved);
   if (!a.admitted) {
     return a;
@@ -120,7 +120,9 @@ Admission AdmitCertificate(const DirectorySnapshot& snapshot,
   const std::string fix =
       "; make a new one on the client (tl_client_root_create_cert) and "
       "replace it on the appliance (tl_registry_replace_certificate, client ";
-  auto cert = Certificate::ParseDer(leaf_der, "client certificate");
+  ValidityCache scratch;
+  absl::StatusOr<Validity> cert =
+      (validity != nullptr ? validity : &scratch)->Get(fingerprint, leaf_der);
   if (!cert.ok()) {
     return refuse(
         SSL_AD_BAD_CERTIFICATE, TL_E_CERT_INVALID,
@@ -129,19 +131,19 @@ Admission AdmitCertificate(const DirectorySnapshot& snapshot,
                      "parsed (",
                      cert.status().message(), ")", fix, a.record->label, ")"));
   }
-  if (now > cert->NotAfter()) {
+  if (now > cert->not_after) {
     return refuse(
         SSL_AD_CERTIFICATE_EXPIRED, TL_E_CERT_EXPIRED,
         absl::StrCat("client '", a.record->label, "' certificate expired at ",
-                     absl::FormatTime(cert->NotAfter(), absl::UTCTimeZone()),
+                     absl::FormatTime(cert->not_after, absl::UTCTimeZone()),
                      fix, a.record->label, ")"));
   }
-  if (now < cert->NotBefore()) {
+  if (now < cert->not_before) {
     return refuse(
         SSL_AD_CERTIFICATE_EXPIRED, TL_E_CERT_INVALID,
         absl::StrCat("client '", a.record->label,
                      "' certificate is not valid before ",
-                     absl::FormatTime(cert->NotBefore(), absl::UTCTimeZone()),
+                     absl::FormatTime(cert->not_before, absl::UTCTimeZone()),
                      " (check the clocks of the client and the appliance)"));
   }
   return a;

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "ntl/server/directory.h"
 #include "ntl/server/resolver.h"
+#include "ntl/server/validity_cache.h"
 #include "trustlink/base.h"
 
 namespace trustlink::ntl::server {
@@ -44,12 +45,14 @@ Admission Admit(const DirectorySnapshot& snapshot,
 // SHA-256 fingerprint is `fingerprint`) that also refuses a registered
 // certificate outside its validity period at `now`. The TLS layer pins by
 // registration and never looks at the dates, so they are checked here: after
-// every handshake, resumed ones too.
+// every handshake, resumed ones too. `validity` (may be null) keeps the dates
+// of certificates already parsed.
 Admission AdmitCertificate(const DirectorySnapshot& snapshot,
                            absl::string_view fingerprint,
                            absl::string_view leaf_der,
                            absl::string_view peer_ip, absl::Time now,
-                           const Resolution* resolved = nullptr);
+                           const Resolution* resolved = nullptr,
+                           ValidityCache* validity = nullptr);
 
 // CanonicalIp returns `ip` in inet_ntop form, with IPv4-mapped IPv6 as plain
 // IPv4, or "" when it is not an address.

@@ -111,29 +111,45 @@ TEST(AdmissionTest, CertificateMustBeWithinItsValidityPeriod) {
   dir.Put(r);
   auto snap = dir.Snapshot();
   const std::string der = cert.Der();
+  // Without a cache, and with one (the loops'): the cached dates are still
+  // compared with the clock of each handshake.
+  ValidityCache loop_cache;
+  for (ValidityCache* cache :
+       {static_cast<ValidityCache*>(nullptr), &loop_cache, &loop_cache}) {
+    SCOPED_TRACE(cache == nullptr ? "no cache" : "cache");
+    EXPECT_TRUE(AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1",
+                                 absl::Now(), nullptr, cache)
+                    .admitted);
 
-  EXPECT_TRUE(
-      AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1", absl::Now())
-          .admitted);
+    Admission expired =
+        AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1",
+                         cert.NotAfter() + absl::Seconds(1), nullptr, cache);
+    EXPECT_FALSE(expired.admitted);
+    EXPECT_EQ(expired.code, TL_E_CERT_EXPIRED);
+    EXPECT_EQ(expired.alert, SSL_AD_CERTIFICATE_EXPIRED);
+    EXPECT_EQ(expired.rule, "validity");
+    EXPECT_TRUE(
+        absl::StrContains(expired.message, "'web1' certificate expired"))
+        << expired.message;
+    EXPECT_TRUE(absl::StrContains(
+        expired.message, "tl_registry_replace_certificate, client web1"))
+        << expired.message;
 
-  Admission expired = AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1",
-                                       cert.NotAfter() + absl::Seconds(1));
-  EXPECT_FALSE(expired.admitted);
-  EXPECT_EQ(expired.code, TL_E_CERT_EXPIRED);
-  EXPECT_EQ(expired.alert, SSL_AD_CERTIFICATE_EXPIRED);
-  EXPECT_EQ(expired.rule, "validity");
-  EXPECT_TRUE(absl::StrContains(expired.message, "'web1' certificate expired"))
-      << expired.message;
-  EXPECT_TRUE(absl::StrContains(expired.message,
-                                "tl_registry_replace_certificate, client web1"))
-      << expired.message;
-
-  Admission early = AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1",
-                                     cert.NotBefore() - absl::Seconds(1));
-  EXPECT_FALSE(early.admitted);
-  EXPECT_EQ(early.code, TL_E_CERT_INVALID);
-  EXPECT_TRUE(absl::StrContains(early.message, "check the clocks"))
-      << early.message;
+    Admission early =
+        AdmitCertificate(*snap, r.fingerprint, der, "127.0.0.1",
+                         cert.NotBefore() - absl::Seconds(1), nullptr, cache);
+    EXPECT_FALSE(early.admitted);
+    EXPECT_EQ(early.code, TL_E_CERT_INVALID);
+    EXPECT_TRUE(absl::StrContains(early.message, "check the clocks"))
+        << early.message;
+  }
+  // A stranger's certificate is refused before it is parsed: it never fills
+  // the cache.
+  EXPECT_EQ(AdmitCertificate(*snap, "CC:DD", der, "127.0.0.1", absl::Now(),
+                             nullptr, &loop_cache)
+                .code,
+            TL_E_NOT_REGISTERED);
+  EXPECT_EQ(loop_cache.size(), 1u);
 }
 
 TEST(AdmissionTest, RegistrationIsCheckedBeforeTheCertificateIsParsed) {

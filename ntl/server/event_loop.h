@@ -245,6 +245,7 @@ class Loop {
   uint64_t next_id_ = 1;
   uint64_t next_seq_ = 1;
   std::shared_ptr<const DirectorySnapshot> snapshot_;
+  ValidityCache validity_;             // admission's parsed certificate dates
   uint64_t directory_generation_ = 0;  // of snapshot_
   uint64_t revalidated_generation_ =
       0;  // live connections were checked against this

@@ -44,7 +44,7 @@ Admission Loop::AdmitPeer(Conn* c, absl::string_view leaf_der) {
   std::shared_ptr<const DirectorySnapshot> snap = snapshot();
   Admission a =
       AdmitCertificate(*snap, fingerprint, leaf_der, c->peer_ip, absl::Now(),
-                       KnownAnswer(c, *snap, fingerprint));
+                       KnownAnswer(c, *snap, fingerprint), &validity_);
   if (!a.admitted && !c->refusal_logged) {
     c->refusal_logged = true;
     c->stats->Refused(stats::RefusalOfRule(a.rule));

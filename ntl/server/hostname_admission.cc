@@ -76,7 +76,7 @@ bool Loop::AdmitResumption(Conn* c, absl::string_view leaf_der) {
   std::shared_ptr<const DirectorySnapshot> snap = snapshot();
   const std::string fingerprint = Sha256Fingerprint(leaf_der);
   return AdmitCertificate(*snap, fingerprint, leaf_der, c->peer_ip, absl::Now(),
-                          KnownAnswer(c, *snap, fingerprint))
+                          KnownAnswer(c, *snap, fingerprint), &validity_)
       .admitted;
 }
 

@@ -74,7 +74,10 @@ TL_EXPORT tl_status tl_client_settings_set_timeouts(
     uint32_t heartbeat_interval_ms, uint32_t heartbeat_timeout_ms) TL_NOEXCEPT;
 
 /* tl_client_settings_set_reconnect: reconnect on (1) or off (0) after a
- * failure, with an exponential backoff from min_ms to max_ms and jitter. */
+ * failure, with an exponential backoff from min_ms to max_ms and jitter. Within
+ * 30 s of losing a link that was up, an attempt the server's host refused (a
+ * restart in progress) waits at most 500 ms, kept within min_ms..max_ms
+ * (docs/client.md, "Faults"). */
 TL_EXPORT tl_status
 tl_client_settings_set_reconnect(tl_client_settings *settings, int32_t enabled,
                                  uint32_t min_ms, uint32_t max_ms) TL_NOEXCEPT;
