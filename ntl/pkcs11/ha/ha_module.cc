@@ -1,0 +1,688 @@
+#include "ntl/pkcs11/ha/ha_module.h"
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace trustlink::ntl::pkcs11::ha {
+
+void ZeroString(std::string* s) {
+  volatile char* p = s->empty() ? nullptr : &(*s)[0];
+  for (size_t i = 0; i < s->size(); ++i) {
+    p[i] = 0;
+  }
+  s->clear();
+}
+
+HaModule::HaModule(HaModuleOptions options,
+                   std::vector<std::unique_ptr<Member>> members)
+    : options_(std::move(options)), members_(std::move(members)) {
+  if (options_.serial.empty()) {
+    // A stable serial from the label (FNV-1a), so the slot looks the same in
+    // every process and after every failover.
+    uint64_t h = 1469598103934665603ull;
+    for (char c : options_.label) {
+      h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+    options_.serial = absl::StrCat(h % 10000000000000000ull);
+  }
+}
+
+HaModule::~HaModule() {
+  ZeroString(&pin_);
+  for (auto& m : members_) {
+    m->Stop();
+  }
+}
+
+void HaModule::Log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(absl::StrCat("group '", options_.label, "': ", line));
+  }
+}
+
+int HaModule::FirstUp() const {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (members_[i]->up()) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+void HaModule::MarkDown(size_t m, CK_RV rv, const char* during) {
+  Member& mem = *members_[m];
+  if (!mem.up()) {
+    return;
+  }
+  mem.Stop();
+  mem.backoff = options_.retry_interval;
+  mem.next_try = absl::Now() + mem.backoff;
+  Log(absl::StrCat("member ", mem.name(), " failed during ", during, " (",
+                   RvName(rv), "); its work moves to the other members"));
+}
+
+void HaModule::Recover() {
+  absl::Time now = absl::Now();
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& mem = *members_[i];
+    if (mem.up() || now < mem.next_try) {
+      continue;
+    }
+    std::string why;
+    if (mem.Start(&why) && CatchUp(i, &why)) {
+      mem.backoff = absl::ZeroDuration();
+      Log(absl::StrCat("member ", mem.name(), " is up"));
+      continue;
+    }
+    if (mem.up()) {
+      mem.Stop();  // up but not caught up: it must not take load
+    }
+    mem.backoff = mem.backoff == absl::ZeroDuration()
+                      ? options_.retry_interval
+                      : std::min(mem.backoff * 2, absl::Seconds(30));
+    mem.next_try = absl::Now() + mem.backoff;
+    Log(absl::StrCat("member ", mem.name(), " is down: ", why,
+                     "; next try in ", absl::FormatDuration(mem.backoff)));
+  }
+}
+
+CK_RV HaModule::Initialize() {
+  if (initialized_) {
+    return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+  }
+  initialized_ = true;
+  for (auto& m : members_) {
+    m->next_try = absl::InfinitePast();
+    m->backoff = absl::ZeroDuration();
+  }
+  Recover();
+  // The virtual slot exists with no member up (its token is then absent), so
+  // its number never changes.
+  return CKR_OK;
+}
+
+CK_RV HaModule::Finalize() {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  sessions_.clear();
+  objects_.clear();
+  ZeroString(&pin_);
+  logged_in_ = false;
+  for (auto& m : members_) {
+    m->Stop();
+  }
+  initialized_ = false;
+  return CKR_OK;
+}
+
+CK_RV HaModule::GetInfo(CK_INFO* info) {
+  if (info == nullptr) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  memset(info, 0, sizeof(*info));
+  info->cryptokiVersion = {2, 40};
+  Pad(info->manufacturerID, sizeof(info->manufacturerID), "trustlink");
+  Pad(info->libraryDescription, sizeof(info->libraryDescription),
+      "trustlink HA group " + options_.label);
+  info->libraryVersion = {1, 0};
+  return CKR_OK;
+}
+
+CK_RV HaModule::GetSlotList(CK_BBOOL present, CK_SLOT_ID* list,
+                            CK_ULONG* count) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (count == nullptr) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  Recover();
+  CK_ULONG n = (present && FirstUp() < 0) ? 0 : 1;
+  if (list != nullptr) {
+    if (*count < n) {
+      *count = n;
+      return CKR_BUFFER_TOO_SMALL;
+    }
+    if (n == 1) {
+      list[0] = kVirtualSlot;
+    }
+  }
+  *count = n;
+  return CKR_OK;
+}
+
+CK_RV HaModule::GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO* info) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (slot != kVirtualSlot) {
+    return CKR_SLOT_ID_INVALID;
+  }
+  if (info == nullptr) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  Recover();
+  memset(info, 0, sizeof(*info));
+  Pad(info->slotDescription, sizeof(info->slotDescription),
+      "trustlink HA group " + options_.label);
+  Pad(info->manufacturerID, sizeof(info->manufacturerID), "trustlink");
+  info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT;
+  if (FirstUp() >= 0) {
+    info->flags |= CKF_TOKEN_PRESENT;
+  }
+  info->hardwareVersion = {1, 0};
+  info->firmwareVersion = {1, 0};
+  return CKR_OK;
+}
+
+CK_RV HaModule::GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (slot != kVirtualSlot) {
+    return CKR_SLOT_ID_INVALID;
+  }
+  if (info == nullptr) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  CK_RV rv = OnAnyMember(nullptr, "C_GetTokenInfo",
+                         [&](size_t m, CK_SESSION_HANDLE) {
+                           return members_[m]->f()->C_GetTokenInfo(
+                               members_[m]->slot(), info);
+                         });
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  Pad(info->label, sizeof(info->label), options_.label);
+  Pad(info->manufacturerID, sizeof(info->manufacturerID), "trustlink");
+  Pad(info->model, sizeof(info->model), "HA group");
+  Pad(info->serialNumber, sizeof(info->serialNumber), options_.serial);
+  info->ulSessionCount = sessions_.size();
+  CK_ULONG rw = 0;
+  for (const auto& [h, s] : sessions_) {
+    rw += (s.flags & CKF_RW_SESSION) != 0;
+  }
+  info->ulRwSessionCount = rw;
+  return CKR_OK;
+}
+
+CK_RV HaModule::GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE* list,
+                                 CK_ULONG* count) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (slot != kVirtualSlot) {
+    return CKR_SLOT_ID_INVALID;
+  }
+  return OnAnyMember(nullptr, "C_GetMechanismList",
+                     [&](size_t m, CK_SESSION_HANDLE) {
+                       return members_[m]->f()->C_GetMechanismList(
+                           members_[m]->slot(), list, count);
+                     });
+}
+
+CK_RV HaModule::GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type,
+                                 CK_MECHANISM_INFO* info) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (slot != kVirtualSlot) {
+    return CKR_SLOT_ID_INVALID;
+  }
+  return OnAnyMember(nullptr, "C_GetMechanismInfo",
+                     [&](size_t m, CK_SESSION_HANDLE) {
+                       return members_[m]->f()->C_GetMechanismInfo(
+                           members_[m]->slot(), type, info);
+                     });
+}
+
+CK_RV HaModule::OpenSession(CK_SLOT_ID slot, CK_FLAGS flags,
+                            CK_SESSION_HANDLE* out) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (slot != kVirtualSlot) {
+    return CKR_SLOT_ID_INVALID;
+  }
+  if (out == nullptr) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  if ((flags & CKF_SERIAL_SESSION) == 0) {
+    return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+  }
+  Recover();
+  if (FirstUp() < 0) {
+    Log("no member is up; the session cannot open");
+    return CKR_TOKEN_NOT_PRESENT;
+  }
+  CK_SESSION_HANDLE h = next_session_++;
+  sessions_[h].flags = flags;
+  *out = h;
+  return CKR_OK;
+}
+
+CK_RV HaModule::CloseSession(CK_SESSION_HANDLE h) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  for (const auto& [m, ms] : s->on) {
+    if (members_[m]->up() && members_[m]->epoch() == ms.epoch) {
+      members_[m]->f()->C_CloseSession(ms.handle);
+    }
+  }
+  sessions_.erase(h);
+  if (sessions_.empty()) {
+    // Closing the last session logs the application out (PKCS#11 2.40).
+    ZeroString(&pin_);
+    logged_in_ = false;
+    for (auto& m : members_) {
+      m->logged_in = false;
+    }
+  }
+  return CKR_OK;
+}
+
+CK_RV HaModule::CloseAllSessions(CK_SLOT_ID slot) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (slot != kVirtualSlot) {
+    return CKR_SLOT_ID_INVALID;
+  }
+  while (!sessions_.empty()) {
+    CloseSession(sessions_.begin()->first);
+  }
+  return CKR_OK;
+}
+
+CK_RV HaModule::GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO* info) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (info == nullptr) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  bool rw = (s->flags & CKF_RW_SESSION) != 0;
+  info->slotID = kVirtualSlot;
+  info->flags = s->flags;
+  info->ulDeviceError = 0;
+  if (!logged_in_) {
+    info->state = rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
+  } else if (user_type_ == CKU_SO) {
+    info->state = CKS_RW_SO_FUNCTIONS;
+  } else {
+    info->state = rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
+  }
+  return CKR_OK;
+}
+
+CK_RV HaModule::Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR* pin,
+                      CK_ULONG pin_len) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (user == CKU_CONTEXT_SPECIFIC) {
+    return CKR_OPERATION_NOT_INITIALIZED;
+  }
+  if (logged_in_) {
+    return user == user_type_ ? CKR_USER_ALREADY_LOGGED_IN
+                              : CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+  }
+  if (pin == nullptr) {
+    return CKR_ARGUMENTS_BAD;  // no protected authentication path
+  }
+  size_t used = 0;
+  CK_RV rv = OnAnyMember(
+      s, "C_Login",
+      [&](size_t m, CK_SESSION_HANDLE ms) {
+        CK_RV r = members_[m]->f()->C_Login(ms, user, pin, pin_len);
+        return r == CKR_USER_ALREADY_LOGGED_IN ? CKR_OK : r;
+      },
+      &used);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  pin_.assign(reinterpret_cast<const char*>(pin), pin_len);
+  logged_in_ = true;
+  user_type_ = user;
+  members_[used]->logged_in = true;
+  // Now the private objects are visible: bring every other member up to the
+  // primary before it takes load (ha_catch_up.cc).
+  for (size_t m = 0; user == CKU_USER && m < members_.size(); ++m) {
+    std::string why;
+    if (m != used && members_[m]->up() && !CatchUp(m, &why)) {
+      MarkDown(m, CKR_DEVICE_ERROR, "catching up at login");
+      Log(absl::StrCat("member ", members_[m]->name(), ": ", why));
+    }
+  }
+  return CKR_OK;
+}
+
+CK_RV HaModule::Logout(CK_SESSION_HANDLE h) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (!logged_in_) {
+    return CKR_USER_NOT_LOGGED_IN;
+  }
+  for (size_t m = 0; m < members_.size(); ++m) {
+    if (!members_[m]->up() || !members_[m]->logged_in) {
+      continue;
+    }
+    CK_SESSION_HANDLE ms = 0;
+    if (SessionOn(s, m, &ms) == CKR_OK) {
+      members_[m]->f()->C_Logout(ms);
+    }
+    members_[m]->logged_in = false;
+  }
+  ZeroString(&pin_);
+  logged_in_ = false;
+  return CKR_OK;
+}
+
+HaModule::Session* HaModule::FindSession(CK_SESSION_HANDLE h) {
+  auto it = sessions_.find(h);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+CK_RV HaModule::SessionOn(Session* s, size_t m, CK_SESSION_HANDLE* out) {
+  Member& mem = *members_[m];
+  auto it = s->on.find(m);
+  if (it != s->on.end() && it->second.epoch == mem.epoch()) {
+    *out = it->second.handle;
+    return CKR_OK;
+  }
+  CK_SESSION_HANDLE ms = 0;
+  CK_RV rv = mem.f()->C_OpenSession(mem.slot(), s->flags, nullptr, nullptr,
+                                    &ms);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  s->on[m] = {ms, mem.epoch()};
+  if (logged_in_ && !mem.logged_in) {
+    rv = mem.f()->C_Login(
+        ms, user_type_,
+        reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin_.data())),
+        pin_.size());
+    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+      if (!IsMemberFailure(rv)) {
+        Log(absl::StrCat("member ", mem.name(),
+                         " refused the group's PIN (", RvName(rv),
+                         "); every member of a group needs the same PINs"));
+        rv = CKR_DEVICE_ERROR;  // unusable for this login: fail over
+      }
+      return rv;
+    }
+    mem.logged_in = true;
+  }
+  *out = ms;
+  return CKR_OK;
+}
+
+CK_RV HaModule::OnAnyMember(Session* s, const char* what, const MemberFn& fn,
+                            size_t* used, int first) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  Recover();
+  std::vector<size_t> order;
+  if (first >= 0 && members_[first]->up()) {
+    order.push_back(first);
+  }
+  for (size_t m = 0; m < members_.size(); ++m) {
+    if (static_cast<int>(m) != first) {
+      order.push_back(m);
+    }
+  }
+  CK_RV last = CKR_DEVICE_ERROR;
+  for (size_t m : order) {
+    if (!members_[m]->up()) {
+      continue;
+    }
+    CK_SESSION_HANDLE ms = 0;
+    CK_RV rv = s != nullptr ? SessionOn(s, m, &ms) : CKR_OK;
+    if (rv == CKR_OK) {
+      rv = fn(m, ms);
+    }
+    if (!IsMemberFailure(rv)) {
+      if (used != nullptr) {
+        *used = m;
+      }
+      return rv;
+    }
+    last = rv;
+    MarkDown(m, rv, what);
+  }
+  Log(absl::StrCat("no member is up for ", what, " (", RvName(last), ")"));
+  return CKR_DEVICE_ERROR;
+}
+
+CK_RV HaModule::MemberObjectHandle(CK_OBJECT_HANDLE v, size_t m,
+                                   CK_SESSION_HANDLE ms,
+                                   CK_OBJECT_HANDLE* out) {
+  auto it = objects_.find(v);
+  if (it == objects_.end()) {
+    return CKR_OBJECT_HANDLE_INVALID;
+  }
+  Object& o = it->second;
+  Member& mem = *members_[m];
+  auto on = o.on.find(m);
+  if (on != o.on.end() && on->second.epoch == mem.epoch()) {
+    *out = on->second.handle;
+    return CKR_OK;
+  }
+  if (o.id.empty() || !o.token) {
+    Log(absl::StrCat("object ", v, " has no CKA_ID or is a session object, so "
+                     "it cannot be found on member ", mem.name(),
+                     "; give objects a CKA_ID to use them in a group"));
+    return CKR_OBJECT_HANDLE_INVALID;
+  }
+  CK_BBOOL yes = CK_TRUE;
+  CK_ATTRIBUTE tmpl[] = {
+      {CKA_CLASS, &o.cls, sizeof(o.cls)},
+      {CKA_ID, const_cast<char*>(o.id.data()), o.id.size()},
+      {CKA_TOKEN, &yes, sizeof(yes)},
+  };
+  CK_RV rv = mem.f()->C_FindObjectsInit(ms, tmpl, 3);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  CK_OBJECT_HANDLE got[2];
+  CK_ULONG n = 0;
+  rv = mem.f()->C_FindObjects(ms, got, 2, &n);
+  CK_RV fin = mem.f()->C_FindObjectsFinal(ms);
+  if (rv == CKR_OK) {
+    rv = fin;
+  }
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  if (n != 1) {
+    Log(absl::StrCat("member ", mem.name(), " has ", n,
+                     n == 0 ? " objects" : " or more objects",
+                     " of this class with the object's CKA_ID; ",
+                     n == 0 ? "it was not replicated there"
+                            : "IDs must be unique per class in a group"));
+    return CKR_OBJECT_HANDLE_INVALID;
+  }
+  o.on[m] = {got[0], mem.epoch()};
+  *out = got[0];
+  return CKR_OK;
+}
+
+CK_RV HaModule::VirtualHandle(size_t m, CK_SESSION_HANDLE ms,
+                              CK_OBJECT_HANDLE mh, CK_OBJECT_HANDLE* out) {
+  uint64_t epoch = members_[m]->epoch();
+  for (const auto& [v, o] : objects_) {
+    auto on = o.on.find(m);
+    if (on != o.on.end() && on->second.handle == mh &&
+        on->second.epoch == epoch) {
+      *out = v;
+      return CKR_OK;
+    }
+  }
+  Object o;
+  CK_BBOOL token = CK_FALSE;
+  CK_ATTRIBUTE a[] = {{CKA_CLASS, &o.cls, sizeof(o.cls)},
+                      {CKA_TOKEN, &token, sizeof(token)},
+                      {CKA_ID, nullptr, 0}};
+  CK_RV rv = members_[m]->f()->C_GetAttributeValue(ms, mh, a, 3);
+  if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID &&
+      rv != CKR_ATTRIBUTE_SENSITIVE) {
+    return rv;
+  }
+  if (a[2].ulValueLen != CK_UNAVAILABLE_INFORMATION && a[2].ulValueLen > 0) {
+    o.id.resize(a[2].ulValueLen);
+    a[2].pValue = &o.id[0];
+    rv = members_[m]->f()->C_GetAttributeValue(ms, mh, &a[2], 1);
+    if (rv != CKR_OK) {
+      return rv;
+    }
+  }
+  o.token = token == CK_TRUE;
+  // Objects found by class and ID are the same object on every member: a
+  // second virtual handle would make one key look like two.
+  if (!o.id.empty() && o.token) {
+    for (auto& [v, other] : objects_) {
+      if (other.token && other.cls == o.cls && other.id == o.id) {
+        other.on[m] = {mh, epoch};
+        *out = v;
+        return CKR_OK;
+      }
+    }
+  }
+  o.on[m] = {mh, epoch};
+  CK_OBJECT_HANDLE v = next_object_++;
+  objects_[v] = std::move(o);
+  *out = v;
+  return CKR_OK;
+}
+
+CK_RV HaModule::GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+                                  CK_ATTRIBUTE* tmpl, CK_ULONG count) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  return OnAnyMember(s, "C_GetAttributeValue",
+                     [&](size_t m, CK_SESSION_HANDLE ms) {
+                       CK_OBJECT_HANDLE mh = 0;
+                       CK_RV rv = MemberObjectHandle(obj, m, ms, &mh);
+                       if (rv != CKR_OK) {
+                         return rv;
+                       }
+                       return members_[m]->f()->C_GetAttributeValue(
+                           ms, mh, tmpl, count);
+                     });
+}
+
+CK_RV HaModule::FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
+                                CK_ULONG count) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (s->finding) {
+    return CKR_OPERATION_ACTIVE;
+  }
+  // The whole search runs now, so a member failing between C_FindObjects
+  // calls cannot cut it short.
+  std::vector<CK_OBJECT_HANDLE> found;
+  CK_RV rv = OnAnyMember(s, "C_FindObjectsInit", [&](size_t m,
+                                                     CK_SESSION_HANDLE ms) {
+    found.clear();
+    CK_FUNCTION_LIST* f = members_[m]->f();
+    CK_RV r = f->C_FindObjectsInit(ms, tmpl, count);
+    if (r != CKR_OK) {
+      return r;
+    }
+    std::vector<CK_OBJECT_HANDLE> mh;
+    CK_OBJECT_HANDLE batch[64];
+    CK_ULONG n = 0;
+    while ((r = f->C_FindObjects(ms, batch, 64, &n)) == CKR_OK && n > 0) {
+      mh.insert(mh.end(), batch, batch + n);
+    }
+    CK_RV fin = f->C_FindObjectsFinal(ms);
+    if (r != CKR_OK || fin != CKR_OK) {
+      return r != CKR_OK ? r : fin;
+    }
+    for (CK_OBJECT_HANDLE x : mh) {
+      CK_OBJECT_HANDLE v = 0;
+      if ((r = VirtualHandle(m, ms, x, &v)) != CKR_OK) {
+        return r;
+      }
+      found.push_back(v);
+    }
+    return CKR_OK;
+  });
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  s->finding = true;
+  s->found = std::move(found);
+  s->found_pos = 0;
+  return CKR_OK;
+}
+
+CK_RV HaModule::FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE* out,
+                            CK_ULONG max, CK_ULONG* count) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (!s->finding) {
+    return CKR_OPERATION_NOT_INITIALIZED;
+  }
+  if (count == nullptr || (out == nullptr && max > 0)) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  CK_ULONG n = 0;
+  while (n < max && s->found_pos < s->found.size()) {
+    out[n++] = s->found[s->found_pos++];
+  }
+  *count = n;
+  return CKR_OK;
+}
+
+CK_RV HaModule::FindObjectsFinal(CK_SESSION_HANDLE h) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  if (!s->finding) {
+    return CKR_OPERATION_NOT_INITIALIZED;
+  }
+  s->finding = false;
+  s->found.clear();
+  return CKR_OK;
+}
+
+CK_RV HaModule::GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE* out,
+                               CK_ULONG len) {
+  Session* s = FindSession(h);
+  if (s == nullptr) {
+    return initialized_ ? CKR_SESSION_HANDLE_INVALID
+                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  return OnAnyMember(s, "C_GenerateRandom",
+                     [&](size_t m, CK_SESSION_HANDLE ms) {
+                       return members_[m]->f()->C_GenerateRandom(ms, out, len);
+                     });
+}
+
+}  // namespace trustlink::ntl::pkcs11::ha
