@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
+#include "capi/src/pkcs11_handles.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/pkcs11/bridge.h"
 #include "ntl/pkcs11/module_config.h"
@@ -22,11 +23,6 @@ using trustlink::ntl::Error;
 namespace p11 = trustlink::ntl::pkcs11;
 namespace internal = trustlink::ntl::internal;
 
-struct tl_p11_setup : trustlink::capi::internal::Handle {
-  std::string dir;
-  std::vector<std::string> bridge_argv;
-  std::vector<p11::ModuleAssignment> assignments;
-};
 
 struct tl_p11_bridge : trustlink::capi::internal::Handle {
   int report_fd = -1;
@@ -182,8 +178,13 @@ TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup* setup,
       }
       dir = *d;
     }
+    absl::StatusOr<std::vector<p11::ModuleAssignment>> all =
+        trustlink::capi::internal::SetupAssignments(*setup);
+    if (!all.ok()) {
+      return all.status();
+    }
     absl::StatusOr<p11::SetupResult> r =
-        p11::WriteModuleConfigs(dir, setup->bridge_argv, setup->assignments);
+        p11::WriteModuleConfigs(dir, setup->bridge_argv, *all);
     if (!r.ok()) {
       return r.status();
     }

@@ -2,6 +2,7 @@
  *
  *   vtl [--root DIR] p11 setup [-dir DIR] [-bridge PATH]
  *   vtl [--root DIR] p11 bridge -server NAME [-partition NAME]
+ *   vtl [--root DIR] p11 habridge -group LABEL ... (vtl_p11_ha.c)
  *
  * `setup` writes one p11-kit module config per server whose line
  *   remote: |<vtl> --root <root> p11 bridge -server S
@@ -26,6 +27,7 @@
 #include "examples/cli/cli_args.h"
 #include "examples/vtl/vtl_common.h"
 #include "examples/vtl/vtl_hints.h"
+#include "examples/vtl/vtl_p11_ha.h"
 #include "examples/vtl/vtl_p11_probe.h"
 #include "trustlink/trustlink.h"
 
@@ -39,8 +41,11 @@ enum {
 };
 
 static const char kP11UsageText[] =
-    "usage: vtl [--root DIR] p11 setup [-dir DIR] [-bridge PATH]\n"
+    "usage: vtl [--root DIR] p11 setup [-dir DIR] [-bridge PATH] [-haonly]\n"
+    "                            [-group LABEL -member SERVER/PARTITION ...]\n"
     "       vtl [--root DIR] p11 bridge -server NAME [-partition NAME]\n"
+    "       vtl [--root DIR] p11 habridge -group LABEL [-member "
+    "SERVER/PARTITION ...]\n"
     "\n"
     "  setup   write one p11-kit module config per server that has "
     "partitions with a\n"
@@ -54,7 +59,14 @@ static const char kP11UsageText[] =
     "          slots, including ones assigned later.\n"
     "  bridge  join stdin and stdout to one pkcs11 stream serving every "
     "partition assigned\n"
-    "          on the server, or only -partition NAME (p11-kit runs it).\n";
+    "          on the server, or only -partition NAME (p11-kit runs it).\n"
+    "  setup also writes one module per HA group (trustlink.conf's, and "
+    "-group with its\n"
+    "          -members), whose slot fails over between the members; -haonly "
+    "hides the\n"
+    "          servers' own slots (docs/ha.md).\n"
+    "  habridge  serve an HA group's slot on stdin and stdout (p11-kit runs "
+    "it).\n";
 
 struct P11Args {
   const char *dir;
@@ -158,7 +170,8 @@ static long ServerIndex(tl_client *client, const char *name) {
   return -1;
 }
 
-static int Setup(const char *root_path, const struct P11Args *a) {
+static int Setup(const char *root_path, const struct P11Args *a,
+                 const struct VtlP11HaArgs *ha) {
   char self[PATH_MAX];
   const char *bridge = a->bridge;
   if (bridge == NULL) {
@@ -249,6 +262,16 @@ static int Setup(const char *root_path, const struct P11Args *a) {
           "client; no module (run vtl p11 setup again once one is)\n",
           name);
     }
+  }
+  if (s == TL_OK && VtlP11HaSetup(setup, bridge, root_abs, ha) != TL_OK) {
+    tl_p11_setup_free(setup);
+    tl_slot_list_free(slots);
+    tl_client_close(client);
+    for (size_t i = 0; i < 2 * num_pipes; ++i) close(pipes[i]);
+    free(pipes);
+    free(served);
+    free(root_abs);
+    return kP11BadInput;
   }
   size_t written = 0, removed = 0;
   if (s == TL_OK) s = tl_p11_setup_write(setup, &written, &removed);
@@ -403,6 +426,8 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
   }
   const char *command = argv[0];
   struct P11Args a = {NULL, NULL, NULL, NULL};
+  struct VtlP11HaArgs ha;
+  memset(&ha, 0, sizeof(ha));
   static const char *const kNames[] = {"dir", "bridge", "server", "partition"};
   const char **values[] = {&a.dir, &a.bridge, &a.server, &a.partition};
   for (int i = 1; i < argc; ++i) {
@@ -411,6 +436,7 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
     for (size_t k = 0; k < 4 && got == 0; ++k) {
       got = CliTakeOption(argc, argv, &i, kNames[k], 1, values[k]);
     }
+    if (got == 0) got = VtlP11HaTakeOption(argc, argv, &i, &ha);
     if (got != 1) {
       fprintf(stderr, "vtl p11: %s option %s\n\n",
               got == 0 ? "unknown" : "no value for", arg);
@@ -418,7 +444,8 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
       return kP11Usage;
     }
   }
-  if (CliWordIs(command, "setup")) return Setup(root_path, &a);
+  if (CliWordIs(command, "setup")) return Setup(root_path, &a, &ha);
+  if (CliWordIs(command, "habridge")) return VtlP11HaBridge(root_path, &ha);
   if (CliWordIs(command, "bridge")) return Bridge(root_path, &a);
   if (CliIsHelp(command)) {
     fputs(kP11UsageText, stdout);
