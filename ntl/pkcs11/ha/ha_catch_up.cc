@@ -70,9 +70,7 @@ bool HaModule::CatchUp(size_t m, std::string* why) {
     copied += rv == CKR_OK;
   }
   for (const auto& [i, s] : tmp.on) {
-    if (members_[i]->up() && members_[i]->epoch() == s.epoch) {
-      members_[i]->f()->C_CloseSession(s.handle);
-    }
+    CloseMemberSession(i, s);
   }
   if (rv != CKR_OK) {
     *why = absl::StrCat("catching up from ", members_[primary]->name(),

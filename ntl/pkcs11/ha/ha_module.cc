@@ -72,8 +72,10 @@ void HaModule::Recover() {
     }
     std::string why;
     if (mem.Start(&why) && CatchUp(i, &why)) {
+      if (mem.backoff != absl::ZeroDuration()) {
+        Log(absl::StrCat("member ", mem.name(), " is back"));
+      }
       mem.backoff = absl::ZeroDuration();
-      Log(absl::StrCat("member ", mem.name(), " is up"));
       continue;
     }
     if (mem.up()) {
@@ -270,12 +272,12 @@ CK_RV HaModule::CloseSession(CK_SESSION_HANDLE h) {
     return initialized_ ? CKR_SESSION_HANDLE_INVALID
                         : CKR_CRYPTOKI_NOT_INITIALIZED;
   }
-  for (const auto& [m, ms] : s->on) {
-    if (members_[m]->up() && members_[m]->epoch() == ms.epoch) {
-      members_[m]->f()->C_CloseSession(ms.handle);
-    }
-  }
+  std::map<size_t, MemberSession> on;
+  on.swap(s->on);
   sessions_.erase(h);
+  for (const auto& [m, ms] : on) {
+    CloseMemberSession(m, ms);
+  }
   if (sessions_.empty()) {
     // Closing the last session logs the application out (PKCS#11 2.40).
     ZeroString(&pin_);
@@ -385,10 +387,37 @@ CK_RV HaModule::Logout(CK_SESSION_HANDLE h) {
       members_[m]->f()->C_Logout(ms);
     }
     members_[m]->logged_in = false;
+    ForgetHandles(m);
   }
   ZeroString(&pin_);
   logged_in_ = false;
   return CKR_OK;
+}
+
+void HaModule::CloseMemberSession(size_t m, const MemberSession& ms) {
+  Member& mem = *members_[m];
+  if (!mem.up() || mem.epoch() != ms.epoch) {
+    return;
+  }
+  mem.f()->C_CloseSession(ms.handle);
+  // Closing an application's last session on a token logs it out there
+  // (PKCS#11 2.40, C_CloseSession).
+  for (const auto& [h, s] : sessions_) {
+    auto it = s.on.find(m);
+    if (it != s.on.end() && it->second.epoch == mem.epoch()) {
+      return;
+    }
+  }
+  mem.logged_in = false;
+  ForgetHandles(m);
+}
+
+void HaModule::ForgetHandles(size_t m) {
+  // A logout takes away the handles of private objects (SoftHSM2 drops them;
+  // PKCS#11 lets a module do so); they are found again by class and ID.
+  for (auto& [v, o] : objects_) {
+    o.on.erase(m);
+  }
 }
 
 HaModule::Session* HaModule::FindSession(CK_SESSION_HANDLE h) {

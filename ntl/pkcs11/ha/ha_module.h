@@ -149,6 +149,10 @@ class HaModule {
   bool CatchUp(size_t m, std::string* why);
   void MarkDown(size_t m, CK_RV rv, const char* during);
   Session* FindSession(CK_SESSION_HANDLE h);
+  // CloseMemberSession closes ms on member m; if it was the last, m is
+  // logged out.
+  void CloseMemberSession(size_t m, const MemberSession& ms);
+  void ForgetHandles(size_t m);
   // SessionOn opens (and logs in) the member session for s on member m.
   CK_RV SessionOn(Session* s, size_t m, CK_SESSION_HANDLE* out);
   // OnAnyMember runs fn on the first member up (`first` if it is up), then
