@@ -108,6 +108,21 @@ TL_EXPORT tl_status tl_p11_ha_last_error(const tl_p11_ha *ha, char *buf,
                                          size_t buf_len,
                                          size_t *out_len) TL_NOEXCEPT;
 
+/* ---- Appliance side: the cloning domain ---------------------------------- */
+
+/* tl_p11_tokens_join_cloning_domain gives partition's token (made with
+ * tl_p11_tokens_create) the group's cloning-domain key: an AES-256 key with
+ * CKA_TRUSTED, made by the partition SO (so_pin), that alone can wrap keys
+ * with CKA_WRAP_WITH_TRUSTED, so that a group's bridge can copy keys between
+ * members. The key is read from key_file (64 hex digits, 0600); if key_file
+ * does not exist it is made with a new random key (*out_created 1): copy it
+ * to the group's other appliances. It loads SoftHSM2 in this process: call it
+ * from a single-threaded admin tool. TL_E_KEY_PERMISSIONS if others can read
+ * key_file, TL_E_ALREADY_EXISTS if the token has a cloning-domain key. */
+TL_EXPORT tl_status tl_p11_tokens_join_cloning_domain(
+    tl_p11_tokens *tokens, const char *partition, const char *so_pin,
+    const char *key_file, int32_t *out_created) TL_NOEXCEPT;
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -10,11 +10,61 @@
 
 namespace trustlink::ntl::pkcs11::ha {
 
+bool HaModule::DropUnknownCreates(size_t m, std::string* why) {
+  Member& mem = *members_[m];
+  if (mem.unknown_creates.empty()) {
+    return true;
+  }
+  Session tmp;
+  tmp.flags = CKF_SERIAL_SESSION | CKF_RW_SESSION;
+  CK_SESSION_HANDLE ms = 0;
+  CK_RV rv = SessionOn(&tmp, m, &ms);
+  size_t dropped = 0;
+  while (rv == CKR_OK && !mem.unknown_creates.empty()) {
+    auto [cls, id] = mem.unknown_creates.back();
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_ID, &id[0], id.size()},
+                        {CKA_TOKEN, &yes, sizeof(yes)}};
+    CK_OBJECT_HANDLE found[8];
+    CK_ULONG n = 0;
+    if ((rv = mem.f()->C_FindObjectsInit(ms, t, 3)) != CKR_OK) {
+      break;
+    }
+    rv = mem.f()->C_FindObjects(ms, found, 8, &n);
+    mem.f()->C_FindObjectsFinal(ms);
+    for (CK_ULONG i = 0; rv == CKR_OK && i < n; ++i) {
+      rv = mem.f()->C_DestroyObject(ms, found[i]);
+      dropped += rv == CKR_OK;
+    }
+    if (rv == CKR_OK) {
+      mem.unknown_creates.pop_back();
+    }
+  }
+  for (const auto& [i, s] : tmp.on) {
+    CloseMemberSession(i, s);
+  }
+  if (rv != CKR_OK) {
+    *why = absl::StrCat("removing the objects of writes whose outcome was "
+                        "unknown failed (", RvName(rv), ")");
+    return false;
+  }
+  if (dropped > 0) {
+    Log(absl::StrCat("member ", mem.name(), ": removed ", dropped,
+                     " object(s) made by a write whose outcome was unknown "
+                     "when it failed; the other members' copy replaces them"));
+  }
+  return true;
+}
+
 bool HaModule::CatchUp(size_t m, std::string* why) {
   if (!logged_in_) {
     // Without the PIN the private objects cannot be seen; the next login
     // compares the members again.
     return true;
+  }
+  if (!DropUnknownCreates(m, why)) {
+    return false;
   }
   int primary = -1;
   for (size_t i = 0; i < members_.size(); ++i) {

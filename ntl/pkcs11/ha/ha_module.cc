@@ -359,8 +359,11 @@ CK_RV HaModule::Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR* pin,
   members_[used]->logged_in = true;
   // Now the private objects are visible: bring every other member up to the
   // primary before it takes load (ha_catch_up.cc).
+  std::string why;
+  if (user == CKU_USER && !DropUnknownCreates(used, &why)) {
+    Log(absl::StrCat("member ", members_[used]->name(), ": ", why));
+  }
   for (size_t m = 0; user == CKU_USER && m < members_.size(); ++m) {
-    std::string why;
     if (m != used && members_[m]->up() && !CatchUp(m, &why)) {
       MarkDown(m, CKR_DEVICE_ERROR, "catching up at login");
       Log(absl::StrCat("member ", members_[m]->name(), ": ", why));

@@ -147,6 +147,9 @@ class HaModule {
   // CatchUp copies to member m every token object of the primary that m
   // lacks (found by class and ID), before m takes load (ha_catch_up.cc).
   bool CatchUp(size_t m, std::string* why);
+  // DropUnknownCreates removes from m the objects of creates whose outcome
+  // was unknown when m failed (Member::unknown_creates).
+  bool DropUnknownCreates(size_t m, std::string* why);
   void MarkDown(size_t m, CK_RV rv, const char* during);
   Session* FindSession(CK_SESSION_HANDLE h);
   // CloseMemberSession closes ms on member m; if it was the last, m is

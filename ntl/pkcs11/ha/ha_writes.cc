@@ -166,13 +166,27 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
                          reinterpret_cast<CK_BYTE*>(&blob[0]), &len);
       blob.resize(len);
     }
+    if (rv == CKR_MECHANISM_INVALID) {
+      // p11-kit's RPC client (0.24.1, Debian 12; upstream too) refuses every
+      // mechanism it has no serializer for, and has none for AES key wrap,
+      // so a key cannot travel between members over the link.
+      Log(absl::StrCat(what, " refused: the new key cannot be copied to the "
+                       "other members because the PKCS#11 transport to ",
+                       members_[primary]->name(),
+                       " (p11-kit's RPC) does not carry CKM_AES_KEY_WRAP_PAD; "
+                       "nothing was kept on any member. Load keys onto each "
+                       "member with the same CKA_ID instead (docs/ha.md)"));
+      return CKR_FUNCTION_FAILED;
+    }
     if (rv != CKR_OK) {
       if (!IsMemberFailure(rv)) {
-        Log(absl::StrCat(what, ": the new key cannot be wrapped under the "
-                         "cloning-domain key on ", members_[primary]->name(),
-                         " (", RvName(rv), "); it needs CKA_EXTRACTABLE "
-                         "true and, if CKA_WRAP_WITH_TRUSTED, a trusted "
-                         "cloning-domain key"));
+        Log(absl::StrCat(what, " refused: the new key cannot be wrapped under "
+                         "the cloning-domain key on ",
+                         members_[primary]->name(), " (", RvName(rv),
+                         "); it needs CKA_EXTRACTABLE true and, if "
+                         "CKA_WRAP_WITH_TRUSTED, a trusted cloning-domain "
+                         "key"));
+        rv = CKR_FUNCTION_FAILED;
       }
       return rv;
     }
@@ -328,19 +342,36 @@ CK_RV HaModule::Write(Session* s, const char* what, CK_ATTRIBUTE* plain,
       }
     }
   }
+  // The classes this write makes, for a member whose outcome is unknown.
+  std::vector<CK_OBJECT_CLASS> classes;
+  if (plain != nullptr && key != nullptr) {
+    classes = {CKO_PUBLIC_KEY, CKO_PRIVATE_KEY};
+  } else if (key != nullptr) {
+    classes = {CKO_SECRET_KEY};
+  } else if (const CK_ATTRIBUTE* c = FindAttr(plain, plain_count, CKA_CLASS);
+             c != nullptr && c->ulValueLen == sizeof(CK_OBJECT_CLASS)) {
+    classes = {*static_cast<const CK_OBJECT_CLASS*>(c->pValue)};
+  }
   size_t primary = 0;
   CK_OBJECT_HANDLE m1 = 0, m2 = 0;
   CK_RV rv = OnAnyMember(
       s, what,
       [&](size_t m, CK_SESSION_HANDLE ms) {
-        return fn(m, ms, plain_t.empty() ? nullptr : plain_t.data(),
-                  plain_t.size(), key_t.empty() ? nullptr : key_t.data(),
-                  key_t.size(), &m1, out2 != nullptr ? &m2 : nullptr);
+        CK_RV r = fn(m, ms, plain_t.empty() ? nullptr : plain_t.data(),
+                     plain_t.size(), key_t.empty() ? nullptr : key_t.data(),
+                     key_t.size(), &m1, out2 != nullptr ? &m2 : nullptr);
+        if (IsMemberFailure(r)) {
+          // The link dropped with the request sent: the member may have made
+          // the object. The next member makes it; this one's copy, if any,
+          // goes when it returns (ha_catch_up.cc).
+          for (CK_OBJECT_CLASS c : classes) {
+            members_[m]->unknown_creates.emplace_back(c, id);
+          }
+        }
+        return r;
       },
       &primary);
   if (rv != CKR_OK) {
-    // A member that failed after the call left it may have made the object:
-    // look for it by ID on every member before answering (unknown outcome).
     return rv;
   }
   CK_SESSION_HANDLE pms = 0;

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <p11-kit/pkcs11.h>
 
@@ -53,6 +55,10 @@ class Member {
   // Retry schedule while down.
   absl::Time next_try = absl::InfinitePast();
   absl::Duration backoff = absl::ZeroDuration();
+  // Creates this member may or may not have done before it failed (class and
+  // CKA_ID): the write went to another member instead, so any such object
+  // here is removed before the member takes load again (ha_catch_up.cc).
+  std::vector<std::pair<CK_OBJECT_CLASS, std::string>> unknown_creates;
 
  private:
   const P11KitLib* lib_;
