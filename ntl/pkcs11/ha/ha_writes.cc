@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "ntl/pkcs11/ha/cloning_domain.h"
 #include "ntl/pkcs11/ha/ha_module.h"
+#include "ntl/pkcs11/ha/key_template.h"
 
 namespace trustlink::ntl::pkcs11::ha {
 namespace {
@@ -76,51 +77,6 @@ CK_RV ReadCopyable(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
 
 bool IsWrapped(CK_OBJECT_CLASS c) {
   return c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY;
-}
-
-const CK_ATTRIBUTE* FindAttr(const CK_ATTRIBUTE* t, CK_ULONG n,
-                             CK_ATTRIBUTE_TYPE type) {
-  for (CK_ULONG i = 0; i < n; ++i) {
-    if (t[i].type == type) {
-      return &t[i];
-    }
-  }
-  return nullptr;
-}
-
-bool IsFalse(const CK_ATTRIBUTE* a) {
-  return a != nullptr && a->pValue != nullptr && a->ulValueLen >= 1 &&
-         *static_cast<const CK_BBOOL*>(a->pValue) == CK_FALSE;
-}
-
-// KeyTemplate is the application's template for a private or secret key in a
-// group: unchanged, plus CKA_WRAP_WITH_TRUSTED (only the cloning-domain key
-// may wrap it) and CKA_EXTRACTABLE when the application left them out, plus
-// `id` as CKA_ID when it gave none. It never weakens what the application
-// asked for: a key made non-extractable, or wrappable by any key while not
-// extractable, is refused (*refusal says why).
-bool KeyTemplate(const CK_ATTRIBUTE* t, CK_ULONG n, const std::string& id,
-                 std::vector<CK_ATTRIBUTE>* out, std::string* refusal) {
-  static CK_BBOOL yes = CK_TRUE;
-  out->assign(t, t + n);
-  if (IsFalse(FindAttr(t, n, CKA_EXTRACTABLE))) {
-    *refusal =
-        "a key with CKA_EXTRACTABLE false cannot be copied to the other "
-        "members of an HA group; give CKA_EXTRACTABLE true with "
-        "CKA_WRAP_WITH_TRUSTED true (then only the group's cloning-domain key "
-        "can wrap it), or make it outside the group";
-    return false;
-  }
-  if (FindAttr(t, n, CKA_EXTRACTABLE) == nullptr) {
-    out->push_back({CKA_EXTRACTABLE, &yes, sizeof(yes)});
-  }
-  if (FindAttr(t, n, CKA_WRAP_WITH_TRUSTED) == nullptr) {
-    out->push_back({CKA_WRAP_WITH_TRUSTED, &yes, sizeof(yes)});
-  }
-  if (FindAttr(t, n, CKA_ID) == nullptr) {
-    out->push_back({CKA_ID, const_cast<char*>(id.data()), id.size()});
-  }
-  return true;
 }
 
 }  // namespace
