@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "capi/internal/last_error.h"
@@ -63,12 +64,25 @@ absl::Status NullArgument(const char* what) {
                absl::StrCat(what, " is NULL"));
 }
 
-ha::GroupServeOptions GroupFromSettings(
+absl::StatusOr<ha::GroupServeOptions> GroupFromSettings(
     const trustlink::ntl::client::HaGroupSettings& g) {
   ha::GroupServeOptions o;
   o.label = g.label;
   o.serial = g.serial;
+  o.from_config = true;
+  // Active members first, then standby ones (the loader's order): the first
+  // member up serves, so a standby takes load only when no active one is up.
   for (const auto& m : g.members) {
+    if (m.server.empty()) {
+      return Error(absl::StatusCode::kFailedPrecondition,
+                   TL_E_CONFIG_INVALID,
+                   absl::StrCat("HA group '", g.label, "': member with serial ",
+                                m.serial,
+                                " names no server; the PKCS#11 bridge needs "
+                                "SERVER/PARTITION members (vtl hagroup "
+                                "removeMember, then addMember -server S "
+                                "-partition P)"));
+    }
     o.members.push_back({m.server, m.partition});
   }
   return o;
@@ -160,7 +174,11 @@ TL_EXPORT tl_status tl_p11_setup_add_groups_from_settings(
       return NullArgument("settings");
     }
     for (const auto& g : settings->settings.ha_groups) {
-      setup->groups.push_back(GroupFromSettings(g));
+      absl::StatusOr<ha::GroupServeOptions> o = GroupFromSettings(g);
+      if (!o.ok()) {
+        return o.status();
+      }
+      setup->groups.push_back(*std::move(o));
     }
     if (!settings->settings.ha_groups.empty()) {
       setup->ha_only = settings->settings.ha.ha_only;
@@ -224,10 +242,15 @@ TL_EXPORT tl_status tl_p11_ha_load_group(tl_p11_ha* ha,
     }
     std::vector<std::string> labels;
     for (const auto& g : settings->settings.ha_groups) {
-      if (g.label == label) {
-        ha::GroupServeOptions o = GroupFromSettings(g);
-        o.retry_interval = ha->options.retry_interval;
-        ha->options = std::move(o);
+      if (absl::EqualsIgnoreCase(g.label, label)) {
+        absl::StatusOr<ha::GroupServeOptions> o = GroupFromSettings(g);
+        if (!o.ok()) {
+          return o.status();
+        }
+        // HAConfiguration's AutoReconnectInterval; -retry may override it.
+        o->retry_interval = settings->settings.ha.auto_reconnect_interval;
+        o->log = ha->options.log;
+        ha->options = *std::move(o);
         return absl::OkStatus();
       }
       labels.push_back(g.label);

@@ -17,4 +17,19 @@ as_user p11tool --list-tokens > "$W/tokens" 2>&1 || fail "p11tool: $(cat "$W/tok
 [[ "$(grep -c '^Token' "$W/tokens")" == 1 ]] || fail "p11tool: want one token: $(cat "$W/tokens")"
 grep -q "Label: $GROUP\$" "$W/tokens" || fail "p11tool: no group token: $(cat "$W/tokens")"
 if grep -q 'Label: ha[AB]$' "$W/tokens"; then fail "p11tool shows a member: $(cat "$W/tokens")"; fi
+
+# The same group from trustlink.conf (vtl hagroup): setup with no -group writes a module whose
+# bridge reads the members there, and HAOnly comes from the file.
+rm -f "$MODULES"/trustlink-*.module
+"$VTL" hagroup createGroup -label "$GROUP" -server "${ADDR[0]}" -partition "${PART[0]}" >/dev/null
+"$VTL" hagroup addMember -group "$GROUP" -server "${ADDR[1]}" -partition "${PART[1]}" >/dev/null
+"$VTL" hagroup haonly -enable >/dev/null
+"$VTL" p11 setup -dir "$MODULES" > "$W/setup.out" 2>&1 || fail "setup from trustlink.conf: $(cat "$W/setup.out")"
+chmod -R a+rX "$HOME"
+grep -q "p11 habridge -group $GROUP\$" "$MODULES/trustlink-group-$GROUP.module" \
+  || fail "group module from trustlink.conf: $(cat "$MODULES/trustlink-group-$GROUP.module")"
+[[ "$(slot_labels | tr '\n' ' ')" == "$GROUP " ]] \
+  || fail "from trustlink.conf with HAOnly: want exactly the group's slot: '$(slot_labels)' $(cat "$W/list.err")"
+p11 --token-label "$GROUP" --login --pin "$USER_PIN" --generate-random 16 > "$W/rand" 2>&1 \
+  || fail "a call through the group read from trustlink.conf: $(cat "$W/rand")"
 echo PASS

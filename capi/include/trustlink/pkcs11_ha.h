@@ -80,9 +80,11 @@ TL_EXPORT tl_status tl_p11_ha_set_group(tl_p11_ha *ha, const char *label,
 TL_EXPORT tl_status tl_p11_ha_add_member(tl_p11_ha *ha, const char *server,
                                          const char *partition) TL_NOEXCEPT;
 
-/* tl_p11_ha_load_group sets the group label, its serial and members from
- * settings (trustlink.conf). TL_E_NOT_FOUND, naming the groups there, if
- * settings has no group label. */
+/* tl_p11_ha_load_group sets the group label, its serial, members (active ones,
+ * then standby ones) and retry interval (AutoReconnectInterval) from settings
+ * (trustlink.conf); label is compared without regard to case. TL_E_NOT_FOUND,
+ * naming the groups there, if settings has no group label;
+ * TL_E_CONFIG_INVALID for a member given by serial only. */
 TL_EXPORT tl_status tl_p11_ha_load_group(tl_p11_ha *ha,
                                          const tl_client_settings *settings,
                                          const char *label) TL_NOEXCEPT;

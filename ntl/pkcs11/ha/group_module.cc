@@ -27,11 +27,13 @@ absl::StatusOr<ModuleAssignment> GroupModule(
   cmd.push_back(group.label);
   std::vector<std::string> names;
   for (const GroupMember& m : group.members) {
-    cmd.push_back("-member");
-    cmd.push_back(absl::StrCat(m.server, "/", m.partition));
-    names.push_back(cmd.back());
+    names.push_back(absl::StrCat(m.server, "/", m.partition));
+    if (!group.from_config) {
+      cmd.push_back("-member");
+      cmd.push_back(names.back());
+    }
   }
-  if (!group.serial.empty()) {
+  if (!group.serial.empty() && !group.from_config) {
     cmd.push_back("-serial");
     cmd.push_back(group.serial);
   }

@@ -33,6 +33,18 @@ TEST(GroupModuleTest, OneModuleThatRunsTheGroupsBridge) {
       << a->file_text;
 }
 
+TEST(GroupModuleTest, AGroupFromTrustlinkConfNamesOnlyTheGroup) {
+  GroupServeOptions g = Group();
+  g.from_config = true;
+  g.serial = "1234";
+  absl::StatusOr<ModuleAssignment> a = GroupModule(kHabridge, g);
+  ASSERT_TRUE(a.ok()) << a.status();
+  // The bridge reads the members from trustlink.conf: a member added later
+  // needs no new setup.
+  EXPECT_NE(a->file_text.find("p11 habridge -group grp\n"), std::string::npos)
+      << a->file_text;
+}
+
 TEST(GroupModuleTest, HidingLinesNameTheBridgeProgram) {
   EXPECT_NE(MemberHidingLines("/opt/tl/bin/vtl").find("\nenable-in: vtl\n"),
             std::string::npos);

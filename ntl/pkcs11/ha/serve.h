@@ -26,6 +26,10 @@ struct GroupServeOptions {
   std::string label;
   std::string serial;                // empty: derived from the label
   std::vector<GroupMember> members;  // in order of preference
+  // from_config: the group is in trustlink.conf, so its module's command
+  // names only the group and the bridge reads the members there (members
+  // added later need no new setup).
+  bool from_config = false;
   absl::Duration retry_interval = absl::Seconds(1);
   std::function<void(const std::string&)> log;  // one line per event
 };
