@@ -7,6 +7,7 @@ set -Eeuo pipefail
 trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/fifo_wait.sh"
 abspath() { (cd "$(dirname "$1")" && echo "$(pwd -P)/$(basename "$1")"); }
 
 NTLSD="$(abspath "$1")"; NTLSH="$(abspath "$2")"; VTL="$(abspath "$3")"

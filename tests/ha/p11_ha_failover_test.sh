@@ -4,7 +4,9 @@
 #   - a sign whose session and key were set up on the primary before the kill completes on
 #     the other member (re-login with the PIN, key found again by CKA_ID);
 #   - a loop of signs with a kill in the middle has 0 failures;
-# and every signature verifies with openssl against the key's public half.
+# and every signature verifies with openssl against the key's public half. A multi-part
+# digest in flight on the killed member fails with CKR_DEVICE_ERROR and a line saying to
+# restart it; restarted, it succeeds.
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/ha_lib.sh"
 SIGNS=30
 
@@ -41,18 +43,8 @@ rm -f "$W/in.fifo"; mkfifo "$W/in.fifo"; chmod 666 "$W/in.fifo"
 exec 7<>"$W/in.fifo"
 sign "$W/inflight.sig" "$W/in.fifo" > "$W/inflight.out" 2>&1 &
 INFLIGHT=$!
-waiting_on_fifo() {
-  local p fd nr arg
-  for p in $(pgrep -x pkcs11-tool); do
-    fd=$(ls -l "/proc/$p/fd" 2>/dev/null | awk -v f="$W/in.fifo" '$NF == f {print $(NF-2)}' | head -1)
-    [[ -n "$fd" ]] || continue
-    read -r nr arg _ < "/proc/$p/syscall" 2>/dev/null || continue
-    [[ "$nr" == 0 && $((arg)) == "$fd" ]] && return 0
-  done
-  return 1
-}
 deadline=$((SECONDS + 30))
-until waiting_on_fifo; do
+until pkcs11_tool_reading "$W/in.fifo"; do
   ((SECONDS < deadline)) || fail "pkcs11-tool never waited on its input: $(cat "$W/inflight.out")"
   kill -0 "$INFLIGHT" 2>/dev/null || fail "pkcs11-tool ended early: $(cat "$W/inflight.out")"
   sleep 0.02
@@ -74,4 +66,29 @@ for ((n = 1; n <= SIGNS; n++)); do
 done
 ((failed == 0)) || fail "$failed of $SIGNS signs failed while a member was killed"
 for ((n = 1; n <= SIGNS; n++)); do verify "$W/loop$n.sig"; done
+
+# Multi-part: pkcs11-tool --hash feeds C_DigestUpdate as its input arrives; the primary dies
+# after the first parts.
+start_ntlsd 0 "${PORT[0]}"
+head -c 3000 /dev/urandom > "$W/big"; chmod 644 "$W/big"
+rm -f "$W/in.fifo"; mkfifo "$W/in.fifo"; chmod 666 "$W/in.fifo"
+exec 7<>"$W/in.fifo"
+head -c 2000 "$W/big" >&7
+hash() { as_user pkcs11-tool --module "$PROXY" --token-label "$GROUP" --hash -m SHA256 -i "$1" -o "$2"; }
+hash "$W/in.fifo" "$W/multi.hash" > "$W/multi.out" 2>&1 &
+MULTI=$!
+deadline=$((SECONDS + 30))
+until pkcs11_tool_reading "$W/in.fifo"; do
+  ((SECONDS < deadline)) || fail "pkcs11-tool --hash never waited on its input: $(cat "$W/multi.out")"
+  kill -0 "$MULTI" 2>/dev/null || fail "pkcs11-tool --hash ended early: $(cat "$W/multi.out")"
+  sleep 0.02
+done
+kill9_ntlsd 0
+tail -c +2001 "$W/big" >&7
+exec 7>&-
+if wait "$MULTI"; then fail "a multi-part digest survived its member's death: $(cat "$W/multi.out")"; fi
+grep -q "CKR_DEVICE_ERROR" "$W/multi.out" || fail "multi-part: not CKR_DEVICE_ERROR: $(cat "$W/multi.out")"
+grep -q "is lost; restart it" "$W/multi.out" || fail "multi-part: no line saying to restart: $(cat "$W/multi.out")"
+hash "$W/big" "$W/again.hash" > "$W/again.out" 2>&1 || fail "the restarted digest failed: $(cat "$W/again.out")"
+cmp "$W/again.hash" <(openssl dgst -sha256 -binary "$W/big") || fail "the restarted digest is wrong"
 echo PASS

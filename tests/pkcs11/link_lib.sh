@@ -8,6 +8,7 @@ set -Eeuo pipefail
 trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/fifo_wait.sh"
 abspath() { (cd "$(dirname "$1")" && echo "$(pwd -P)/$(basename "$1")"); }
 
 NTLSD="$(abspath "$1")"; NTLSH="$(abspath "$2")"; VTL="$(abspath "$3")"
@@ -131,16 +132,7 @@ start_inflight() {
   done
   pgrep -P "$NTLSD_PID" -f "token=$1" >/dev/null || fail "no p11-kit serving $1 on ntlsd while in flight"
 }
-waiting_on_fifo() {
-  local p fd nr arg
-  for p in $(pgrep -x pkcs11-tool); do
-    fd=$(ls -l "/proc/$p/fd" 2>/dev/null | awk -v f="$W/in.fifo" '$NF == f {print $(NF-2)}' | head -1)
-    [[ -n "$fd" ]] || continue
-    read -r nr arg _ < "/proc/$p/syscall" 2>/dev/null || continue
-    [[ "$nr" == 0 && $((arg)) == "$fd" ]] && return 0
-  done
-  return 1
-}
+waiting_on_fifo() { pkcs11_tool_reading "$W/in.fifo"; }
 
 # finish_inflight REASON: once the bridge has said REASON (its stream ended), feed the waiting
 # pkcs11-tool its data; its next call must fail with a PKCS#11 error, not hang or succeed.

@@ -1,6 +1,9 @@
 #include "ntl/pkcs11/ha/cloning_domain.h"
 
 #include <cstring>
+#include <vector>
+
+#include "ntl/pkcs11/ha/member.h"
 
 namespace trustlink::ntl::pkcs11::ha {
 
@@ -14,19 +17,12 @@ CK_RV FindCloningKey(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
        strlen(kCloningKeyLabel)},
       {CKA_TRUSTED, &yes, sizeof(yes)},
   };
-  CK_RV rv = f->C_FindObjectsInit(ms, t, 3);
-  if (rv != CKR_OK) {
+  std::vector<CK_OBJECT_HANDLE> got;
+  if (CK_RV rv = FindAll(f, ms, t, 3, &got, 2); rv != CKR_OK) {
     return rv;
   }
-  CK_OBJECT_HANDLE got[2];
-  CK_ULONG n = 0;
-  rv = f->C_FindObjects(ms, got, 2, &n);
-  CK_RV fin = f->C_FindObjectsFinal(ms);
-  if (rv != CKR_OK || fin != CKR_OK) {
-    return rv != CKR_OK ? rv : fin;
-  }
-  if (n != 1) {
-    *why = n == 0 ? "the partition has no cloning-domain key (a trusted AES "
+  if (got.size() != 1) {
+    *why = got.empty() ? "the partition has no cloning-domain key (a trusted AES "
                     "key labelled trustlink-cloning-domain); make the "
                     "partition with ntlsh partition create -cloningdomain FILE"
                   : "the partition has two cloning-domain keys; keep one";

@@ -26,14 +26,9 @@ bool HaModule::DropUnknownCreates(size_t m, std::string* why) {
     CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
                         {CKA_ID, &id[0], id.size()},
                         {CKA_TOKEN, &yes, sizeof(yes)}};
-    CK_OBJECT_HANDLE found[8];
-    CK_ULONG n = 0;
-    if ((rv = mem.f()->C_FindObjectsInit(ms, t, 3)) != CKR_OK) {
-      break;
-    }
-    rv = mem.f()->C_FindObjects(ms, found, 8, &n);
-    mem.f()->C_FindObjectsFinal(ms);
-    for (CK_ULONG i = 0; rv == CKR_OK && i < n; ++i) {
+    std::vector<CK_OBJECT_HANDLE> found;
+    rv = FindAll(mem.f(), ms, t, 3, &found);
+    for (size_t i = 0; rv == CKR_OK && i < found.size(); ++i) {
       rv = mem.f()->C_DestroyObject(ms, found[i]);
       dropped += rv == CKR_OK;
     }
@@ -86,14 +81,8 @@ bool HaModule::CatchUp(size_t m, std::string* why) {
   CK_BBOOL yes = CK_TRUE;
   CK_ATTRIBUTE token = {CKA_TOKEN, &yes, sizeof(yes)};
   std::vector<CK_OBJECT_HANDLE> all;
-  CK_FUNCTION_LIST* pf = members_[primary]->f();
-  if (rv == CKR_OK && (rv = pf->C_FindObjectsInit(pms, &token, 1)) == CKR_OK) {
-    CK_OBJECT_HANDLE batch[64];
-    CK_ULONG n = 0;
-    while ((rv = pf->C_FindObjects(pms, batch, 64, &n)) == CKR_OK && n > 0) {
-      all.insert(all.end(), batch, batch + n);
-    }
-    pf->C_FindObjectsFinal(pms);
+  if (rv == CKR_OK) {
+    rv = FindAll(members_[primary]->f(), pms, &token, 1, &all);
   }
   size_t copied = 0;
   for (CK_OBJECT_HANDLE ph : all) {

@@ -157,11 +157,8 @@ CK_RV HaModule::GetSlotList(CK_BBOOL present, CK_SLOT_ID* list,
 }
 
 CK_RV HaModule::GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO* info) {
-  if (!initialized_) {
-    return CKR_CRYPTOKI_NOT_INITIALIZED;
-  }
-  if (slot != kVirtualSlot) {
-    return CKR_SLOT_ID_INVALID;
+  if (CK_RV rv = SlotCheck(slot); rv != CKR_OK) {
+    return rv;
   }
   if (info == nullptr) {
     return CKR_ARGUMENTS_BAD;
@@ -181,11 +178,8 @@ CK_RV HaModule::GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO* info) {
 }
 
 CK_RV HaModule::GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
-  if (!initialized_) {
-    return CKR_CRYPTOKI_NOT_INITIALIZED;
-  }
-  if (slot != kVirtualSlot) {
-    return CKR_SLOT_ID_INVALID;
+  if (CK_RV rv = SlotCheck(slot); rv != CKR_OK) {
+    return rv;
   }
   if (info == nullptr) {
     return CKR_ARGUMENTS_BAD;
@@ -213,11 +207,8 @@ CK_RV HaModule::GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
 
 CK_RV HaModule::GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE* list,
                                  CK_ULONG* count) {
-  if (!initialized_) {
-    return CKR_CRYPTOKI_NOT_INITIALIZED;
-  }
-  if (slot != kVirtualSlot) {
-    return CKR_SLOT_ID_INVALID;
+  if (CK_RV rv = SlotCheck(slot); rv != CKR_OK) {
+    return rv;
   }
   return OnAnyMember(nullptr, "C_GetMechanismList",
                      [&](size_t m, CK_SESSION_HANDLE) {
@@ -228,11 +219,8 @@ CK_RV HaModule::GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE* list,
 
 CK_RV HaModule::GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type,
                                  CK_MECHANISM_INFO* info) {
-  if (!initialized_) {
-    return CKR_CRYPTOKI_NOT_INITIALIZED;
-  }
-  if (slot != kVirtualSlot) {
-    return CKR_SLOT_ID_INVALID;
+  if (CK_RV rv = SlotCheck(slot); rv != CKR_OK) {
+    return rv;
   }
   return OnAnyMember(nullptr, "C_GetMechanismInfo",
                      [&](size_t m, CK_SESSION_HANDLE) {
@@ -243,11 +231,8 @@ CK_RV HaModule::GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type,
 
 CK_RV HaModule::OpenSession(CK_SLOT_ID slot, CK_FLAGS flags,
                             CK_SESSION_HANDLE* out) {
-  if (!initialized_) {
-    return CKR_CRYPTOKI_NOT_INITIALIZED;
-  }
-  if (slot != kVirtualSlot) {
-    return CKR_SLOT_ID_INVALID;
+  if (CK_RV rv = SlotCheck(slot); rv != CKR_OK) {
+    return rv;
   }
   if (out == nullptr) {
     return CKR_ARGUMENTS_BAD;
@@ -267,10 +252,9 @@ CK_RV HaModule::OpenSession(CK_SLOT_ID slot, CK_FLAGS flags,
 }
 
 CK_RV HaModule::CloseSession(CK_SESSION_HANDLE h) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   std::map<size_t, MemberSession> on;
   on.swap(s->on);
@@ -290,11 +274,8 @@ CK_RV HaModule::CloseSession(CK_SESSION_HANDLE h) {
 }
 
 CK_RV HaModule::CloseAllSessions(CK_SLOT_ID slot) {
-  if (!initialized_) {
-    return CKR_CRYPTOKI_NOT_INITIALIZED;
-  }
-  if (slot != kVirtualSlot) {
-    return CKR_SLOT_ID_INVALID;
+  if (CK_RV rv = SlotCheck(slot); rv != CKR_OK) {
+    return rv;
   }
   while (!sessions_.empty()) {
     CloseSession(sessions_.begin()->first);
@@ -303,10 +284,9 @@ CK_RV HaModule::CloseAllSessions(CK_SLOT_ID slot) {
 }
 
 CK_RV HaModule::GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO* info) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (info == nullptr) {
     return CKR_ARGUMENTS_BAD;
@@ -327,10 +307,9 @@ CK_RV HaModule::GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO* info) {
 
 CK_RV HaModule::Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR* pin,
                       CK_ULONG pin_len) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (user == CKU_CONTEXT_SPECIFIC) {
     return CKR_OPERATION_NOT_INITIALIZED;
@@ -373,10 +352,9 @@ CK_RV HaModule::Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR* pin,
 }
 
 CK_RV HaModule::Logout(CK_SESSION_HANDLE h) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (!logged_in_) {
     return CKR_USER_NOT_LOGGED_IN;
@@ -413,6 +391,21 @@ void HaModule::CloseMemberSession(size_t m, const MemberSession& ms) {
   }
   mem.logged_in = false;
   ForgetHandles(m);
+}
+
+CK_RV HaModule::SlotCheck(CK_SLOT_ID slot) const {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  return slot == kVirtualSlot ? CKR_OK : CKR_SLOT_ID_INVALID;
+}
+
+CK_RV HaModule::SessionFor(CK_SESSION_HANDLE h, Session** out) {
+  if (!initialized_) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  *out = FindSession(h);
+  return *out != nullptr ? CKR_OK : CKR_SESSION_HANDLE_INVALID;
 }
 
 HaModule::Session* HaModule::FindSession(CK_SESSION_HANDLE h) {
@@ -494,10 +487,9 @@ CK_RV HaModule::OnAnyMember(Session* s, const char* what, const MemberFn& fn,
 
 CK_RV HaModule::GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE* out,
                                CK_ULONG len) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   return OnAnyMember(s, "C_GenerateRandom",
                      [&](size_t m, CK_SESSION_HANDLE ms) {

@@ -152,6 +152,10 @@ class HaModule {
   bool DropUnknownCreates(size_t m, std::string* why);
   void MarkDown(size_t m, CK_RV rv, const char* during);
   Session* FindSession(CK_SESSION_HANDLE h);
+  // SlotCheck and SessionFor answer what PKCS#11 says for an uninitialised
+  // module, another slot or an unknown session.
+  CK_RV SlotCheck(CK_SLOT_ID slot) const;
+  CK_RV SessionFor(CK_SESSION_HANDLE h, Session** out);
   // CloseMemberSession closes ms on member m; if it was the last, m is
   // logged out.
   void CloseMemberSession(size_t m, const MemberSession& ms);
@@ -173,6 +177,10 @@ class HaModule {
   CK_RV RunOp(Session* s, OpKind kind, CK_BYTE* in, CK_ULONG in_len,
               CK_BYTE* out, CK_ULONG* out_len);
   CK_RV InitOn(Session* s, size_t m, CK_SESSION_HANDLE ms);
+  // MultiPart runs C_*Update (final false) or C_*Final on the member the
+  // operation began on; if that member has failed, the operation is lost.
+  CK_RV MultiPart(OpKind kind, CK_SESSION_HANDLE h, bool final, CK_BYTE* in,
+                  CK_ULONG in_len, CK_BYTE* out, CK_ULONG* out_len);
   // Writes (ha_writes.cc). Replicate copies v from `primary` to every other
   // member up (`only` >= 0: to that member only).
   CK_RV Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,

@@ -34,20 +34,11 @@ CK_RV HaModule::MemberObjectHandle(CK_OBJECT_HANDLE v, size_t m,
       {CKA_ID, const_cast<char*>(o.id.data()), o.id.size()},
       {CKA_TOKEN, &yes, sizeof(yes)},
   };
-  CK_RV rv = mem.f()->C_FindObjectsInit(ms, tmpl, 3);
-  if (rv != CKR_OK) {
+  std::vector<CK_OBJECT_HANDLE> got;
+  if (CK_RV rv = FindAll(mem.f(), ms, tmpl, 3, &got, 2); rv != CKR_OK) {
     return rv;
   }
-  CK_OBJECT_HANDLE got[2];
-  CK_ULONG n = 0;
-  rv = mem.f()->C_FindObjects(ms, got, 2, &n);
-  CK_RV fin = mem.f()->C_FindObjectsFinal(ms);
-  if (rv == CKR_OK) {
-    rv = fin;
-  }
-  if (rv != CKR_OK) {
-    return rv;
-  }
+  size_t n = got.size();
   if (n != 1) {
     Log(absl::StrCat("member ", mem.name(), " has ", n,
                      n == 0 ? " objects" : " or more objects",
@@ -111,10 +102,9 @@ CK_RV HaModule::VirtualHandle(size_t m, CK_SESSION_HANDLE ms,
 
 CK_RV HaModule::GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
                                   CK_ATTRIBUTE* tmpl, CK_ULONG count) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   return OnAnyMember(s, "C_GetAttributeValue",
                      [&](size_t m, CK_SESSION_HANDLE ms) {
@@ -130,10 +120,9 @@ CK_RV HaModule::GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 
 CK_RV HaModule::FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
                                 CK_ULONG count) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (s->finding) {
     return CKR_OPERATION_ACTIVE;
@@ -144,20 +133,10 @@ CK_RV HaModule::FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
   CK_RV rv = OnAnyMember(s, "C_FindObjectsInit", [&](size_t m,
                                                      CK_SESSION_HANDLE ms) {
     found.clear();
-    CK_FUNCTION_LIST* f = members_[m]->f();
-    CK_RV r = f->C_FindObjectsInit(ms, tmpl, count);
+    std::vector<CK_OBJECT_HANDLE> mh;
+    CK_RV r = FindAll(members_[m]->f(), ms, tmpl, count, &mh);
     if (r != CKR_OK) {
       return r;
-    }
-    std::vector<CK_OBJECT_HANDLE> mh;
-    CK_OBJECT_HANDLE batch[64];
-    CK_ULONG n = 0;
-    while ((r = f->C_FindObjects(ms, batch, 64, &n)) == CKR_OK && n > 0) {
-      mh.insert(mh.end(), batch, batch + n);
-    }
-    CK_RV fin = f->C_FindObjectsFinal(ms);
-    if (r != CKR_OK || fin != CKR_OK) {
-      return r != CKR_OK ? r : fin;
     }
     for (CK_OBJECT_HANDLE x : mh) {
       CK_OBJECT_HANDLE v = 0;
@@ -179,10 +158,9 @@ CK_RV HaModule::FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
 
 CK_RV HaModule::FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE* out,
                             CK_ULONG max, CK_ULONG* count) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (!s->finding) {
     return CKR_OPERATION_NOT_INITIALIZED;
@@ -199,10 +177,9 @@ CK_RV HaModule::FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE* out,
 }
 
 CK_RV HaModule::FindObjectsFinal(CK_SESSION_HANDLE h) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (!s->finding) {
     return CKR_OPERATION_NOT_INITIALIZED;

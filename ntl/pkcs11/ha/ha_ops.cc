@@ -26,6 +26,13 @@ const char* OpName(OpKind k) {
   return "none";
 }
 
+// StaysActive: a length query (out NULL) or a short buffer leaves the
+// operation active (PKCS#11 2.40 section 5.2); anything else ends it.
+bool StaysActive(OpKind kind, CK_RV rv, const CK_BYTE* out) {
+  return kind != OpKind::kVerify &&
+         ((rv == CKR_OK && out == nullptr) || rv == CKR_BUFFER_TOO_SMALL);
+}
+
 }  // namespace
 
 CK_RV HaModule::InitOn(Session* s, size_t m, CK_SESSION_HANDLE ms) {
@@ -62,10 +69,9 @@ CK_RV HaModule::InitOn(Session* s, size_t m, CK_SESSION_HANDLE ms) {
 
 CK_RV HaModule::OpInit(OpKind kind, CK_SESSION_HANDLE h, CK_MECHANISM* mech,
                        CK_OBJECT_HANDLE key) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (mech == nullptr) {
     return CKR_ARGUMENTS_BAD;
@@ -147,10 +153,9 @@ CK_RV HaModule::RunOp(Session* s, OpKind kind,
 
 CK_RV HaModule::OpOnce(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* in,
                        CK_ULONG in_len, CK_BYTE* out, CK_ULONG* out_len) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (s->op.kind != kind) {
     return CKR_OPERATION_NOT_INITIALIZED;
@@ -165,11 +170,7 @@ CK_RV HaModule::OpOnce(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* in,
     return CKR_OPERATION_ACTIVE;
   }
   CK_RV rv = RunOp(s, kind, in, in_len, out, out_len);
-  // A length query (out NULL) or a short buffer leaves the operation active
-  // (PKCS#11 2.40 section 5.2); anything else ends it.
-  bool active = kind != OpKind::kVerify &&
-                ((rv == CKR_OK && out == nullptr) || rv == CKR_BUFFER_TOO_SMALL);
-  if (!active) {
+  if (!StaysActive(kind, rv, out)) {
     s->op = Op();
   }
   return rv;
@@ -177,28 +178,33 @@ CK_RV HaModule::OpOnce(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* in,
 
 CK_RV HaModule::OpUpdate(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* in,
                          CK_ULONG in_len, CK_BYTE* out, CK_ULONG* out_len) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  return MultiPart(kind, h, false, in, in_len, out, out_len);
+}
+
+CK_RV HaModule::OpFinal(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* out,
+                        CK_ULONG* out_len) {
+  return MultiPart(kind, h, true, nullptr, 0, out, out_len);
+}
+
+CK_RV HaModule::MultiPart(OpKind kind, CK_SESSION_HANDLE h, bool final,
+                          CK_BYTE* in, CK_ULONG in_len, CK_BYTE* out,
+                          CK_ULONG* out_len) {
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (s->op.kind != kind) {
     return CKR_OPERATION_NOT_INITIALIZED;
   }
-  Member& mem = *members_[s->op.member];
-  const char* name = OpName(kind);
-  if (!mem.up() || mem.epoch() != s->op.epoch) {
-    Log(absl::StrCat("member ", mem.name(), " failed during a multi-part ",
-                     name, "; restart the operation (multi-part operations "
-                     "do not fail over)"));
-    s->op = Op();
-    return CKR_DEVICE_ERROR;
-  }
   s->op.multipart = true;
+  Member& mem = *members_[s->op.member];
   CK_SESSION_HANDLE ms = 0;
-  CK_RV rv = SessionOn(s, s->op.member, &ms);
-  if (rv == CKR_OK) {
-    CK_FUNCTION_LIST* f = mem.f();
+  CK_RV rv = CKR_DEVICE_ERROR;
+  if (mem.up() && mem.epoch() == s->op.epoch) {
+    rv = SessionOn(s, s->op.member, &ms);
+  }
+  CK_FUNCTION_LIST* f = mem.f();
+  if (rv == CKR_OK && !final) {
     switch (kind) {
       case OpKind::kSign:
         rv = f->C_SignUpdate(ms, in, in_len);
@@ -218,43 +224,7 @@ CK_RV HaModule::OpUpdate(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* in,
       case OpKind::kNone:
         break;
     }
-  }
-  if (IsMemberFailure(rv)) {
-    MarkDown(s->op.member, rv, "a multi-part operation");
-    Log(absl::StrCat("the multi-part ", name, " in flight on member ",
-                     mem.name(), " is lost; restart it (multi-part "
-                     "operations do not fail over)"));
-    s->op = Op();
-    return CKR_DEVICE_ERROR;
-  }
-  if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL) {
-    s->op = Op();
-  }
-  return rv;
-}
-
-CK_RV HaModule::OpFinal(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* out,
-                        CK_ULONG* out_len) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
-  }
-  if (s->op.kind != kind) {
-    return CKR_OPERATION_NOT_INITIALIZED;
-  }
-  s->op.multipart = true;
-  Member& mem = *members_[s->op.member];
-  if (!mem.up() || mem.epoch() != s->op.epoch) {
-    Log(absl::StrCat("member ", mem.name(), " failed during a multi-part ",
-                     OpName(kind), "; restart the operation"));
-    s->op = Op();
-    return CKR_DEVICE_ERROR;
-  }
-  CK_SESSION_HANDLE ms = 0;
-  CK_RV rv = SessionOn(s, s->op.member, &ms);
-  if (rv == CKR_OK) {
-    CK_FUNCTION_LIST* f = mem.f();
+  } else if (rv == CKR_OK) {
     switch (kind) {
       case OpKind::kSign:
         rv = f->C_SignFinal(ms, out, out_len);
@@ -277,6 +247,7 @@ CK_RV HaModule::OpFinal(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* out,
     }
   }
   if (IsMemberFailure(rv)) {
+    // The member held the parts already sent: nothing to redo elsewhere.
     MarkDown(s->op.member, rv, "a multi-part operation");
     Log(absl::StrCat("the multi-part ", OpName(kind), " in flight on member ",
                      mem.name(), " is lost; restart it (multi-part "
@@ -284,8 +255,8 @@ CK_RV HaModule::OpFinal(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* out,
     s->op = Op();
     return CKR_DEVICE_ERROR;
   }
-  bool active = kind != OpKind::kVerify &&
-                ((rv == CKR_OK && out == nullptr) || rv == CKR_BUFFER_TOO_SMALL);
+  bool active = final ? StaysActive(kind, rv, out)
+                      : (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL);
   if (!active) {
     s->op = Op();
   }

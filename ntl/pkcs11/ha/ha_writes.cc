@@ -189,10 +189,9 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
 
 CK_RV HaModule::CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
                              CK_ULONG count, CK_OBJECT_HANDLE* out) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (out == nullptr) {
     return CKR_ARGUMENTS_BAD;
@@ -209,10 +208,9 @@ CK_RV HaModule::CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
 CK_RV HaModule::GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM* mech,
                             CK_ATTRIBUTE* tmpl, CK_ULONG count,
                             CK_OBJECT_HANDLE* out) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (out == nullptr || mech == nullptr) {
     return CKR_ARGUMENTS_BAD;
@@ -231,10 +229,9 @@ CK_RV HaModule::GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM* mech,
                                 CK_ATTRIBUTE* priv, CK_ULONG priv_count,
                                 CK_OBJECT_HANDLE* out_pub,
                                 CK_OBJECT_HANDLE* out_priv) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   if (out_pub == nullptr || out_priv == nullptr || mech == nullptr) {
     return CKR_ARGUMENTS_BAD;
@@ -372,10 +369,9 @@ void HaModule::Undo(Session* s, CK_OBJECT_HANDLE v) {
 }
 
 CK_RV HaModule::DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj) {
-  Session* s = FindSession(h);
-  if (s == nullptr) {
-    return initialized_ ? CKR_SESSION_HANDLE_INVALID
-                        : CKR_CRYPTOKI_NOT_INITIALIZED;
+  Session* s = nullptr;
+  if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
+    return rv;
   }
   size_t primary = 0;
   CK_RV rv = OnAnyMember(

@@ -12,6 +12,27 @@ bool IsMemberFailure(CK_RV rv) {
          rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_CRYPTOKI_NOT_INITIALIZED;
 }
 
+CK_RV FindAll(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* tmpl,
+              CK_ULONG count, std::vector<CK_OBJECT_HANDLE>* out,
+              size_t max) {
+  out->clear();
+  CK_RV rv = f->C_FindObjectsInit(ms, tmpl, count);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  CK_OBJECT_HANDLE batch[64];
+  CK_ULONG n = 0;
+  while ((max == 0 || out->size() < max) &&
+         (rv = f->C_FindObjects(ms, batch, 64, &n)) == CKR_OK && n > 0) {
+    out->insert(out->end(), batch, batch + n);
+  }
+  CK_RV fin = f->C_FindObjectsFinal(ms);
+  if (max != 0 && out->size() > max) {
+    out->resize(max);
+  }
+  return rv != CKR_OK ? rv : fin;
+}
+
 bool PaddedEquals(const CK_UTF8CHAR* field, size_t len,
                   const std::string& text) {
   if (text.size() > len || memcmp(field, text.data(), text.size()) != 0) {

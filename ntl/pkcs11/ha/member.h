@@ -71,6 +71,12 @@ class Member {
   uint64_t epoch_ = 0;
 };
 
+// FindAll runs a whole search in session ms and returns the handles found,
+// at most `max` (0: all). The search is always finished (C_FindObjectsFinal).
+CK_RV FindAll(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* tmpl,
+              CK_ULONG count, std::vector<CK_OBJECT_HANDLE>* out,
+              size_t max = 0);
+
 // PaddedEquals: a blank-padded PKCS#11 label field equals text.
 bool PaddedEquals(const CK_UTF8CHAR* field, size_t len, const std::string& text);
 // Pad copies text into a blank-padded field of len bytes.
