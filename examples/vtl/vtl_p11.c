@@ -263,16 +263,7 @@ static int Setup(const char *root_path, const struct P11Args *a,
           name);
     }
   }
-  if (s == TL_OK && VtlP11HaSetup(setup, bridge, root_abs, ha) != TL_OK) {
-    tl_p11_setup_free(setup);
-    tl_slot_list_free(slots);
-    tl_client_close(client);
-    for (size_t i = 0; i < 2 * num_pipes; ++i) close(pipes[i]);
-    free(pipes);
-    free(served);
-    free(root_abs);
-    return kP11BadInput;
-  }
+  if (s == TL_OK) s = VtlP11HaSetup(setup, bridge, root_abs, ha);
   size_t written = 0, removed = 0;
   if (s == TL_OK) s = tl_p11_setup_write(setup, &written, &removed);
   int rc = kP11Ok;
@@ -281,11 +272,14 @@ static int Setup(const char *root_path, const struct P11Args *a,
     size_t len = 0;
     tl_p11_setup_last_error(setup, message, sizeof(message), &len);
     fprintf(stderr, "vtl p11 setup: %s (%s)\n", message, tl_status_name(s));
-    rc = s == TL_E_NAME_INVALID || s == TL_E_INVALID_ARGUMENT ? kP11BadInput
-                                                              : kP11System;
+    rc = s == TL_E_NAME_INVALID || s == TL_E_INVALID_ARGUMENT ||
+                 s == TL_E_CONFIG_INVALID || s == TL_E_NOT_FOUND
+             ? kP11BadInput
+             : kP11System;
   } else {
     printf(
-        "p11 setup: %zu module config%s written (one per server), %zu stale "
+        "p11 setup: %zu module config%s written (one per server and HA "
+        "group), %zu stale "
         "removed; PKCS#11\napplications using p11-kit-proxy.so see %s.\n",
         written, written == 1 ? "" : "s", removed,
         written == 0 ? "no trustlink slots"
@@ -443,6 +437,11 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
       fputs(kP11UsageText, stderr);
       return kP11Usage;
     }
+  }
+  if (ha.num_members > 0 && ha.group == NULL) {
+    fprintf(stderr, "vtl p11: -member needs -group LABEL\n\n");
+    fputs(kP11UsageText, stderr);
+    return kP11Usage;
   }
   if (CliWordIs(command, "setup")) return Setup(root_path, &a, &ha);
   if (CliWordIs(command, "habridge")) return VtlP11HaBridge(root_path, &ha);

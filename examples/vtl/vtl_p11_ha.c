@@ -36,7 +36,9 @@ int VtlP11HaTakeOption(int argc, char **argv, int *i, struct VtlP11HaArgs *a) {
                 VTL_P11_HA_MAX_MEMBERS);
         return -1;
       }
-      if (strchr(v, '/') == NULL) {
+      const char *slash = strrchr(v, '/');
+      if (slash == NULL || slash == v || slash[1] == '\0' ||
+          (size_t)(slash - v) >= 256) {
         fprintf(stderr,
                 "vtl p11: -member %s: give SERVER/PARTITION, for example "
                 "-member hsm1/partA\n",
@@ -50,23 +52,15 @@ int VtlP11HaTakeOption(int argc, char **argv, int *i, struct VtlP11HaArgs *a) {
   return got;
 }
 
-/* SplitMember copies SERVER/PARTITION's two halves (split at the last '/'). */
-static int SplitMember(const char *m, char *server, size_t server_len,
-                       const char **partition) {
+/* SplitMember copies SERVER/PARTITION's two halves (split at the last '/';
+ * VtlP11HaTakeOption checked the form). */
+static void SplitMember(const char *m, char server[256],
+                        const char **partition) {
   const char *slash = strrchr(m, '/');
   size_t n = (size_t)(slash - m);
-  if (n == 0 || n >= server_len || slash[1] == '\0') return -1;
   memcpy(server, m, n);
   server[n] = '\0';
   *partition = slash + 1;
-  return 0;
-}
-
-static void PrintSetupError(const tl_p11_setup *setup, tl_status s) {
-  char message[TL_ERROR_MESSAGE_MAX] = "failed";
-  size_t len = 0;
-  tl_p11_setup_last_error(setup, message, sizeof(message), &len);
-  fprintf(stderr, "vtl p11 setup: %s (%s)\n", message, tl_status_name(s));
 }
 
 tl_status VtlP11HaSetup(tl_p11_setup *setup, const char *bridge,
@@ -87,16 +81,11 @@ tl_status VtlP11HaSetup(tl_p11_setup *setup, const char *bridge,
     for (int i = 0; s == TL_OK && i < a->num_members; ++i) {
       char server[256];
       const char *partition = NULL;
-      if (SplitMember(a->members[i], server, sizeof(server), &partition) != 0) {
-        fprintf(stderr, "vtl p11 setup: -member %s: give SERVER/PARTITION\n",
-                a->members[i]);
-        return TL_E_INVALID_ARGUMENT;
-      }
+      SplitMember(a->members[i], server, &partition);
       s = tl_p11_setup_add_group_member(setup, a->group, server, partition);
     }
   }
   if (s == TL_OK && a->ha_only) s = tl_p11_setup_set_ha_only(setup, 1);
-  if (s != TL_OK) PrintSetupError(setup, s);
   return s;
 }
 
@@ -115,12 +104,7 @@ int VtlP11HaBridge(const char *root_path, const struct VtlP11HaArgs *a) {
     for (int i = 0; s == TL_OK && i < a->num_members; ++i) {
       char server[256];
       const char *partition = NULL;
-      if (SplitMember(a->members[i], server, sizeof(server), &partition) != 0) {
-        fprintf(stderr, "p11 habridge: -member %s: give SERVER/PARTITION\n",
-                a->members[i]);
-        tl_p11_ha_free(ha);
-        return kExitUsage;
-      }
+      SplitMember(a->members[i], server, &partition);
       s = tl_p11_ha_add_member(ha, server, partition);
     }
   } else {

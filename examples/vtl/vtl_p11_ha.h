@@ -24,7 +24,7 @@ int VtlP11HaTakeOption(int argc, char **argv, int *i, struct VtlP11HaArgs *a);
 
 /* VtlP11HaSetup adds the habridge command, the groups of the client root's
  * trustlink.conf and the group given with -group/-member, and HAOnly, to
- * setup. Returns TL_OK or prints why not. */
+ * setup. Returns TL_OK or the failure, whose message is setup's last error. */
 tl_status VtlP11HaSetup(tl_p11_setup *setup, const char *bridge,
                         const char *root_abs, const struct VtlP11HaArgs *a);
 

@@ -32,4 +32,21 @@ grep -q "p11 habridge -group $GROUP\$" "$MODULES/trustlink-group-$GROUP.module" 
   || fail "from trustlink.conf with HAOnly: want exactly the group's slot: '$(slot_labels)' $(cat "$W/list.err")"
 p11 --token-label "$GROUP" --login --pin "$USER_PIN" --generate-random 16 > "$W/rand" 2>&1 \
   || fail "a call through the group read from trustlink.conf: $(cat "$W/rand")"
+
+# Refusals: exit code and a message saying what to do; the bridge never writes to stdout.
+expect_vtl() {  # RC TEXT ARGS...
+  local want="$1" text="$2"; shift 2
+  local rc=0
+  "$VTL" p11 "$@" < /dev/null > "$W/vtl.out" 2> "$W/vtl.err" || rc=$?
+  [[ $rc == "$want" ]] || fail "vtl p11 $*: exit $rc, want $want: $(cat "$W/vtl.out" "$W/vtl.err")"
+  grep -q -- "$text" "$W/vtl.err" || fail "vtl p11 $*: no '$text' in: $(cat "$W/vtl.err")"
+}
+expect_vtl 2 "give -group LABEL" habridge
+expect_vtl 2 "give SERVER/PARTITION" habridge -group x -member nopartition
+expect_vtl 2 "-member needs -group" setup -dir "$MODULES" -member a/b
+expect_vtl 4 "'nosuch' is not in trustlink.conf (groups there: $GROUP)" habridge -group nosuch
+HOME="$W/empty" expect_vtl 4 "has no p11-kit module trustlink-${ADDR[0]}.module" habridge -group "$GROUP"
+[[ ! -s "$W/vtl.out" ]] || fail "the bridge wrote to stdout: $(cat "$W/vtl.out")"
+expect_vtl 1 "must be on different appliances" setup -dir "$W/other" -group two \
+  -member "${ADDR[0]}/${PART[0]}" -member "${ADDR[0]}/x"
 echo PASS
