@@ -3,18 +3,10 @@
 # (vtl) enrolled with both, and `vtl p11 setup` writing the per-server modules and the
 # group's. HOME is under TEST_TMPDIR, so p11-kit reads only this test's module configs.
 # Arguments: ntlsd ntlsh vtl (their runfile paths).
-set -Eeuo pipefail
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/fifo_wait.sh"
-abspath() { (cd "$(dirname "$1")" && echo "$(pwd -P)/$(basename "$1")"); }
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_client.sh"
 
 NTLSD="$(abspath "$1")"; NTLSH="$(abspath "$2")"; VTL="$(abspath "$3")"
 for b in "$NTLSD" "$NTLSH" "$VTL"; do [[ -x "$b" ]] || fail "missing binary $b"; done
-PROXY=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
-SO_PIN=12345678
-USER_PIN=87654321
 ADDR=(127.0.0.1 127.0.0.2)
 PART=(haA haB)
 GROUP=grp
@@ -28,18 +20,7 @@ mkdir -p "$MODULES"
 umask 077
 printf '%s\n' "$SO_PIN" > "$W/so.pin"
 printf '%s\n' "$USER_PIN" > "$W/user.pin"
-for m in softhsm2 opensc-pkcs11 p11-kit-trust; do
-  printf 'module: %s\nenable-in: trustlink-test-none\n' "$m" > "$MODULES/$m.module"
-done
-
-as_user() {
-  if [[ "$(id -u)" == 0 ]]; then
-    unshare --user --map-user=1000 --map-group=1000 "$@"
-  else
-    "$@"
-  fi
-}
-as_user true || fail "cannot run client tools as a non-root user (unshare --user failed)"
+only_our_modules "$MODULES" p11-kit-trust
 chmod 755 "$W" "$HOME" 2>/dev/null || true
 p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
 

@@ -34,6 +34,16 @@ verify() {  # SIG
     || fail "signature $1 does not verify"
 }
 
+# wait_reading PID OUT: pkcs11-tool PID is blocked reading $W/in.fifo, a call in flight.
+wait_reading() {
+  local deadline=$((SECONDS + 30))
+  until pkcs11_tool_reading "$W/in.fifo"; do
+    ((SECONDS < deadline)) || fail "pkcs11-tool never waited on its input: $(cat "$2")"
+    kill -0 "$1" 2>/dev/null || fail "pkcs11-tool ended early: $(cat "$2")"
+    sleep 0.02
+  done
+}
+
 sign "$W/first.sig" > "$W/first.out" 2>&1 || fail "sign with both members up: $(cat "$W/first.out")"
 verify "$W/first.sig"
 
@@ -43,12 +53,7 @@ rm -f "$W/in.fifo"; mkfifo "$W/in.fifo"; chmod 666 "$W/in.fifo"
 exec 7<>"$W/in.fifo"
 sign "$W/inflight.sig" "$W/in.fifo" > "$W/inflight.out" 2>&1 &
 INFLIGHT=$!
-deadline=$((SECONDS + 30))
-until pkcs11_tool_reading "$W/in.fifo"; do
-  ((SECONDS < deadline)) || fail "pkcs11-tool never waited on its input: $(cat "$W/inflight.out")"
-  kill -0 "$INFLIGHT" 2>/dev/null || fail "pkcs11-tool ended early: $(cat "$W/inflight.out")"
-  sleep 0.02
-done
+wait_reading "$INFLIGHT" "$W/inflight.out"
 kill9_ntlsd 0
 cat "$W/digest" >&7
 exec 7>&-
@@ -77,12 +82,7 @@ head -c 2000 "$W/big" >&7
 hash() { as_user pkcs11-tool --module "$PROXY" --token-label "$GROUP" --hash -m SHA256 -i "$1" -o "$2"; }
 hash "$W/in.fifo" "$W/multi.hash" > "$W/multi.out" 2>&1 &
 MULTI=$!
-deadline=$((SECONDS + 30))
-until pkcs11_tool_reading "$W/in.fifo"; do
-  ((SECONDS < deadline)) || fail "pkcs11-tool --hash never waited on its input: $(cat "$W/multi.out")"
-  kill -0 "$MULTI" 2>/dev/null || fail "pkcs11-tool --hash ended early: $(cat "$W/multi.out")"
-  sleep 0.02
-done
+wait_reading "$MULTI" "$W/multi.out"
 kill9_ntlsd 0
 tail -c +2001 "$W/big" >&7
 exec 7>&-

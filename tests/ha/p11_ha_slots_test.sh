@@ -34,13 +34,6 @@ p11 --token-label "$GROUP" --login --pin "$USER_PIN" --generate-random 16 > "$W/
   || fail "a call through the group read from trustlink.conf: $(cat "$W/rand")"
 
 # Refusals: exit code and a message saying what to do; the bridge never writes to stdout.
-expect_vtl() {  # RC TEXT ARGS...
-  local want="$1" text="$2"; shift 2
-  local rc=0
-  "$VTL" p11 "$@" < /dev/null > "$W/vtl.out" 2> "$W/vtl.err" || rc=$?
-  [[ $rc == "$want" ]] || fail "vtl p11 $*: exit $rc, want $want: $(cat "$W/vtl.out" "$W/vtl.err")"
-  grep -q -- "$text" "$W/vtl.err" || fail "vtl p11 $*: no '$text' in: $(cat "$W/vtl.err")"
-}
 expect_vtl 2 "give -group LABEL" habridge
 expect_vtl 2 "give SERVER/PARTITION" habridge -group x -member nopartition
 expect_vtl 2 "-member needs -group" setup -dir "$MODULES" -member a/b

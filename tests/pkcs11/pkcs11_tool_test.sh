@@ -85,7 +85,6 @@ inflight=$!
 # Wait until pkcs11-tool is blocked reading the fifo: it has initialised, logged in and
 # opened its session by then (it reads the data to sign last). /proc/PID/syscall shows
 # "0 <fd in hex> ..." while it sits in read(2) on that descriptor.
-source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/fifo_wait.sh"
 waiting_on_fifo() { pkcs11_tool_reading "$W/in.fifo"; }
 deadline=$((SECONDS + 30))
 until waiting_on_fifo; do
