@@ -82,6 +82,24 @@ void Report(int fd, const absl::Status& s) {
 
 }  // namespace
 
+namespace trustlink::capi::internal {
+
+tl_status AddSetupWord(tl_p11_setup* setup, const char* arg,
+                       std::vector<std::string> tl_p11_setup::*command) {
+  if (setup == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
+  }
+  return Guard(&setup->last_error, [&]() -> absl::Status {
+    if (arg == nullptr) {
+      return NullArgument("arg");
+    }
+    (setup->*command).emplace_back(arg);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace trustlink::capi::internal
+
 extern "C" {
 
 TL_EXPORT tl_status tl_p11_setup_new(tl_p11_setup** out) noexcept {
@@ -114,16 +132,8 @@ TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup* setup,
 
 TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup* setup,
                                                 const char* arg) noexcept {
-  if (setup == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
-  }
-  return Guard(&setup->last_error, [&]() -> absl::Status {
-    if (arg == nullptr) {
-      return NullArgument("arg");
-    }
-    setup->bridge_argv.emplace_back(arg);
-    return absl::OkStatus();
-  });
+  return trustlink::capi::internal::AddSetupWord(setup, arg,
+                                                 &tl_p11_setup::bridge_argv);
 }
 
 TL_EXPORT tl_status tl_p11_setup_add_partition(tl_p11_setup* setup,

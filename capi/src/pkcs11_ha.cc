@@ -94,16 +94,8 @@ extern "C" {
 
 TL_EXPORT tl_status tl_p11_setup_add_habridge_arg(tl_p11_setup* setup,
                                                   const char* arg) noexcept {
-  if (setup == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
-  }
-  return Guard(&setup->last_error, [&]() -> absl::Status {
-    if (arg == nullptr) {
-      return NullArgument("arg");
-    }
-    setup->habridge_argv.emplace_back(arg);
-    return absl::OkStatus();
-  });
+  return trustlink::capi::internal::AddSetupWord(setup, arg,
+                                                 &tl_p11_setup::habridge_argv);
 }
 
 TL_EXPORT tl_status tl_p11_setup_add_group(tl_p11_setup* setup,

@@ -23,6 +23,12 @@ struct tl_p11_setup : trustlink::capi::internal::Handle {
 
 namespace trustlink::capi::internal {
 
+// AddSetupWord appends arg to one of setup's commands (bridge_argv or
+// habridge_argv), the body of tl_p11_setup_add_bridge_arg and
+// tl_p11_setup_add_habridge_arg.
+tl_status AddSetupWord(tl_p11_setup* setup, const char* arg,
+                       std::vector<std::string> tl_p11_setup::*command);
+
 // SetupAssignments returns the server modules (hidden with HAOnly) and one
 // module per group.
 absl::StatusOr<std::vector<ntl::pkcs11::ModuleAssignment>> SetupAssignments(
