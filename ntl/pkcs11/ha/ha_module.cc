@@ -1,5 +1,6 @@
 #include "ntl/pkcs11/ha/ha_module.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -210,11 +211,28 @@ CK_RV HaModule::GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE* list,
   if (CK_RV rv = SlotCheck(slot); rv != CKR_OK) {
     return rv;
   }
-  return OnAnyMember(nullptr, "C_GetMechanismList",
-                     [&](size_t m, CK_SESSION_HANDLE) {
-                       return members_[m]->f()->C_GetMechanismList(
-                           members_[m]->slot(), list, count);
-                     });
+  if (count == nullptr) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  // Into a buffer one longer than the caller's: p11-kit's RPC client drops
+  // the mechanisms it cannot carry with a memmove that reads one element
+  // past the end of the list it is given (p11-kit 0.24.1, found by ASan).
+  std::vector<CK_MECHANISM_TYPE> got(list != nullptr ? *count + 1 : 0);
+  CK_ULONG n = *count;
+  CK_RV rv = OnAnyMember(nullptr, "C_GetMechanismList",
+                         [&](size_t m, CK_SESSION_HANDLE) {
+                           n = *count;
+                           return members_[m]->f()->C_GetMechanismList(
+                               members_[m]->slot(),
+                               list != nullptr ? got.data() : nullptr, &n);
+                         });
+  if (rv == CKR_OK && list != nullptr) {
+    std::copy(got.begin(), got.begin() + n, list);
+  }
+  if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) {
+    *count = n;
+  }
+  return rv;
 }
 
 CK_RV HaModule::GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type,
