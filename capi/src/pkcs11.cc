@@ -23,7 +23,6 @@ using trustlink::ntl::Error;
 namespace p11 = trustlink::ntl::pkcs11;
 namespace internal = trustlink::ntl::internal;
 
-
 struct tl_p11_bridge : trustlink::capi::internal::Handle {
   int report_fd = -1;
   internal::Mutex mu;

@@ -74,8 +74,7 @@ absl::StatusOr<ha::GroupServeOptions> GroupFromSettings(
   // member up serves, so a standby takes load only when no active one is up.
   for (const auto& m : g.members) {
     if (m.server.empty()) {
-      return Error(absl::StatusCode::kFailedPrecondition,
-                   TL_E_CONFIG_INVALID,
+      return Error(absl::StatusCode::kFailedPrecondition, TL_E_CONFIG_INVALID,
                    absl::StrCat("HA group '", g.label, "': member with serial ",
                                 m.serial,
                                 " names no server; the PKCS#11 bridge needs "
@@ -247,12 +246,12 @@ TL_EXPORT tl_status tl_p11_ha_load_group(tl_p11_ha* ha,
       }
       labels.push_back(g.label);
     }
-    return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                 absl::StrCat("HA group '", label,
-                              "' is not in trustlink.conf (groups there: ",
-                              labels.empty() ? "none"
-                                             : absl::StrJoin(labels, ", "),
-                              "); vtl hagroup listGroups shows them"));
+    return Error(
+        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
+        absl::StrCat("HA group '", label,
+                     "' is not in trustlink.conf (groups there: ",
+                     labels.empty() ? "none" : absl::StrJoin(labels, ", "),
+                     "); vtl hagroup listGroups shows them"));
   });
 }
 

@@ -110,11 +110,10 @@ TokenResult JoinCloningDomain(const std::string& root,
     return result;
   }
   int32_t made = 0;
-  result = FromTokens(
-      tl_p11_tokens_join_cloning_domain(tokens.get(), partition.c_str(),
-                                        so_pin.c_str(), key_file.c_str(),
-                                        &made),
-      tokens.get(), "cannot join the cloning domain: ");
+  result = FromTokens(tl_p11_tokens_join_cloning_domain(
+                          tokens.get(), partition.c_str(), so_pin.c_str(),
+                          key_file.c_str(), &made),
+                      tokens.get(), "cannot join the cloning domain: ");
   *created = made != 0;
   return result;
 }

@@ -22,10 +22,11 @@ CK_RV FindCloningKey(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
     return rv;
   }
   if (got.size() != 1) {
-    *why = got.empty() ? "the partition has no cloning-domain key (a trusted AES "
-                    "key labelled trustlink-cloning-domain); make the "
-                    "partition with ntlsh partition create -cloningdomain FILE"
-                  : "the partition has two cloning-domain keys; keep one";
+    *why = got.empty()
+               ? "the partition has no cloning-domain key (a trusted AES "
+                 "key labelled trustlink-cloning-domain); make the "
+                 "partition with ntlsh partition create -cloningdomain FILE"
+               : "the partition has two cloning-domain keys; keep one";
     return CKR_KEY_HANDLE_INVALID;
   }
   *out = got[0];

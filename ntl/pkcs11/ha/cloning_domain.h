@@ -6,9 +6,9 @@
 // with CKA_WRAP_WITH_TRUSTED can be wrapped by it and by no other key. It is
 // found by its label.
 
-#include <string>
-
 #include <p11-kit/pkcs11.h>
+
+#include <string>
 
 namespace trustlink::ntl::pkcs11::ha {
 

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <p11-kit/pkcs11.h>
 #include <stdlib.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -9,8 +10,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <p11-kit/pkcs11.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -58,8 +57,8 @@ absl::StatusOr<std::string> Create(const std::string& path) {
   // Written whole under a temporary name, then linked to `path`, which fails
   // rather than replace a file another admin made meanwhile.
   std::string tmp = absl::StrCat(path, ".tmp", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                0600);
+  int fd = open(tmp.c_str(),
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Io("cannot create", tmp);
   }
@@ -142,10 +141,10 @@ absl::Status InstallCloningKey(const TokenStore& store,
   };
   const std::string& path = store.options().module_path;
   void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  CK_C_GetFunctionList get =
-      h != nullptr ? reinterpret_cast<CK_C_GetFunctionList>(
-                         dlsym(h, "C_GetFunctionList"))
-                   : nullptr;
+  CK_C_GetFunctionList get = h != nullptr
+                                 ? reinterpret_cast<CK_C_GetFunctionList>(
+                                       dlsym(h, "C_GetFunctionList"))
+                                 : nullptr;
   CK_FUNCTION_LIST* f = nullptr;
   if (get == nullptr || get(&f) != CKR_OK ||
       f->C_Initialize(nullptr) != CKR_OK) {
@@ -177,7 +176,8 @@ absl::Status InstallCloningKey(const TokenStore& store,
   if (rv == CKR_OK) {
     what = "logging in as the partition SO";
     rv = f->C_Login(
-        s, CKU_SO, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(so_pin.data())),
+        s, CKU_SO,
+        reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(so_pin.data())),
         so_pin.size());
   }
   CK_OBJECT_HANDLE existing = 0;
@@ -223,13 +223,13 @@ absl::Status InstallCloningKey(const TokenStore& store,
                               "' already has a cloning-domain key"));
   }
   if (rv != CKR_OK) {
-    return Error(rv == CKR_PIN_INCORRECT ? absl::StatusCode::kPermissionDenied
-                                         : absl::StatusCode::kInternal,
-                 rv == CKR_PIN_INCORRECT ? TL_E_PERMISSION_DENIED
-                                         : TL_E_INTERNAL,
-                 absl::StrCat("joining partition '", partition,
-                              "' to the cloning domain failed while ", what,
-                              " (", RvName(rv), ")"));
+    return Error(
+        rv == CKR_PIN_INCORRECT ? absl::StatusCode::kPermissionDenied
+                                : absl::StatusCode::kInternal,
+        rv == CKR_PIN_INCORRECT ? TL_E_PERMISSION_DENIED : TL_E_INTERNAL,
+        absl::StrCat("joining partition '", partition,
+                     "' to the cloning domain failed while ", what, " (",
+                     RvName(rv), ")"));
   }
   return absl::OkStatus();
 }

@@ -47,8 +47,8 @@ absl::StatusOr<ModuleAssignment> GroupModule(
       absl::StrJoin(names, ", "),
       ": one slot.\n# Written by trustlink's p11 setup; run it again instead "
       "of editing.\n",
-      "remote: |", absl::StrJoin(cmd, " "), "\n", "disable-in: ",
-      BaseName(habridge_argv[0]), "\n");
+      "remote: |", absl::StrJoin(cmd, " "), "\n",
+      "disable-in: ", BaseName(habridge_argv[0]), "\n");
   return a;
 }
 

@@ -40,8 +40,10 @@ bool HaModule::DropUnknownCreates(size_t m, std::string* why) {
     CloseMemberSession(i, s);
   }
   if (rv != CKR_OK) {
-    *why = absl::StrCat("removing the objects of writes whose outcome was "
-                        "unknown failed (", RvName(rv), ")");
+    *why = absl::StrCat(
+        "removing the objects of writes whose outcome was "
+        "unknown failed (",
+        RvName(rv), ")");
     return false;
   }
   if (dropped > 0) {

@@ -86,8 +86,8 @@ void HaModule::Recover() {
                       ? options_.retry_interval
                       : std::min(mem.backoff * 2, absl::Seconds(30));
     mem.next_try = absl::Now() + mem.backoff;
-    Log(absl::StrCat("member ", mem.name(), " is down: ", why,
-                     "; next try in ", absl::FormatDuration(mem.backoff)));
+    Log(absl::StrCat("member ", mem.name(), " is down: ", why, "; next try in ",
+                     absl::FormatDuration(mem.backoff)));
   }
 }
 
@@ -185,11 +185,10 @@ CK_RV HaModule::GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
   if (info == nullptr) {
     return CKR_ARGUMENTS_BAD;
   }
-  CK_RV rv = OnAnyMember(nullptr, "C_GetTokenInfo",
-                         [&](size_t m, CK_SESSION_HANDLE) {
-                           return members_[m]->f()->C_GetTokenInfo(
-                               members_[m]->slot(), info);
-                         });
+  CK_RV rv =
+      OnAnyMember(nullptr, "C_GetTokenInfo", [&](size_t m, CK_SESSION_HANDLE) {
+        return members_[m]->f()->C_GetTokenInfo(members_[m]->slot(), info);
+      });
   if (rv != CKR_OK) {
     return rv;
   }
@@ -219,13 +218,12 @@ CK_RV HaModule::GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE* list,
   // past the end of the list it is given (p11-kit 0.24.1, found by ASan).
   std::vector<CK_MECHANISM_TYPE> got(list != nullptr ? *count + 1 : 0);
   CK_ULONG n = *count;
-  CK_RV rv = OnAnyMember(nullptr, "C_GetMechanismList",
-                         [&](size_t m, CK_SESSION_HANDLE) {
-                           n = *count;
-                           return members_[m]->f()->C_GetMechanismList(
-                               members_[m]->slot(),
-                               list != nullptr ? got.data() : nullptr, &n);
-                         });
+  CK_RV rv = OnAnyMember(
+      nullptr, "C_GetMechanismList", [&](size_t m, CK_SESSION_HANDLE) {
+        n = *count;
+        return members_[m]->f()->C_GetMechanismList(
+            members_[m]->slot(), list != nullptr ? got.data() : nullptr, &n);
+      });
   if (rv == CKR_OK && list != nullptr) {
     std::copy(got.begin(), got.begin() + n, list);
   }
@@ -439,8 +437,8 @@ CK_RV HaModule::SessionOn(Session* s, size_t m, CK_SESSION_HANDLE* out) {
     return CKR_OK;
   }
   CK_SESSION_HANDLE ms = 0;
-  CK_RV rv = mem.f()->C_OpenSession(mem.slot(), s->flags, nullptr, nullptr,
-                                    &ms);
+  CK_RV rv =
+      mem.f()->C_OpenSession(mem.slot(), s->flags, nullptr, nullptr, &ms);
   if (rv != CKR_OK) {
     return rv;
   }
@@ -452,8 +450,8 @@ CK_RV HaModule::SessionOn(Session* s, size_t m, CK_SESSION_HANDLE* out) {
         pin_.size());
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
       if (!IsMemberFailure(rv)) {
-        Log(absl::StrCat("member ", mem.name(),
-                         " refused the group's PIN (", RvName(rv),
+        Log(absl::StrCat("member ", mem.name(), " refused the group's PIN (",
+                         RvName(rv),
                          "); every member of a group needs the same PINs"));
         rv = CKR_DEVICE_ERROR;  // unusable for this login: fail over
       }

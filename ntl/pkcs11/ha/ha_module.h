@@ -22,14 +22,14 @@
 // Thread safety: not thread-safe; the function list (function_list.h)
 // serialises calls.
 
+#include <p11-kit/pkcs11.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <p11-kit/pkcs11.h>
 
 #include "absl/time/time.h"
 #include "ntl/pkcs11/ha/member.h"
@@ -53,7 +53,8 @@ enum class OpKind { kNone, kSign, kVerify, kEncrypt, kDecrypt, kDigest };
 
 class HaModule {
  public:
-  HaModule(HaModuleOptions options, std::vector<std::unique_ptr<Member>> members);
+  HaModule(HaModuleOptions options,
+           std::vector<std::unique_ptr<Member>> members);
   ~HaModule();
   HaModule(const HaModule&) = delete;
   HaModule& operator=(const HaModule&) = delete;
@@ -91,8 +92,8 @@ class HaModule {
   // `out` with *out_len its length.
   CK_RV OpOnce(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* in, CK_ULONG in_len,
                CK_BYTE* out, CK_ULONG* out_len);
-  CK_RV OpUpdate(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* in,
-                 CK_ULONG in_len, CK_BYTE* out, CK_ULONG* out_len);
+  CK_RV OpUpdate(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* in, CK_ULONG in_len,
+                 CK_BYTE* out, CK_ULONG* out_len);
   CK_RV OpFinal(OpKind kind, CK_SESSION_HANDLE h, CK_BYTE* out,
                 CK_ULONG* out_len);
 
@@ -100,8 +101,8 @@ class HaModule {
   CK_RV CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl, CK_ULONG count,
                      CK_OBJECT_HANDLE* out);
   CK_RV DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj);
-  CK_RV GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM* mech,
-                    CK_ATTRIBUTE* tmpl, CK_ULONG count, CK_OBJECT_HANDLE* out);
+  CK_RV GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM* mech, CK_ATTRIBUTE* tmpl,
+                    CK_ULONG count, CK_OBJECT_HANDLE* out);
   CK_RV GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM* mech,
                         CK_ATTRIBUTE* pub, CK_ULONG pub_count,
                         CK_ATTRIBUTE* priv, CK_ULONG priv_count,
@@ -185,10 +186,10 @@ class HaModule {
   // member up (`only` >= 0: to that member only).
   CK_RV Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
                   const char* what, int only = -1);
-  using WriteFn = std::function<CK_RV(
-      size_t m, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* t1, CK_ULONG n1,
-      CK_ATTRIBUTE* t2, CK_ULONG n2, CK_OBJECT_HANDLE* o1,
-      CK_OBJECT_HANDLE* o2)>;
+  using WriteFn =
+      std::function<CK_RV(size_t m, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* t1,
+                          CK_ULONG n1, CK_ATTRIBUTE* t2, CK_ULONG n2,
+                          CK_OBJECT_HANDLE* o1, CK_OBJECT_HANDLE* o2)>;
   CK_RV Write(Session* s, const char* what, CK_ATTRIBUTE* plain,
               CK_ULONG plain_count, CK_ATTRIBUTE* key, CK_ULONG key_count,
               const WriteFn& fn, CK_OBJECT_HANDLE* out1,

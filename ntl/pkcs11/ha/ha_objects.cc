@@ -23,8 +23,10 @@ CK_RV HaModule::MemberObjectHandle(CK_OBJECT_HANDLE v, size_t m,
     return CKR_OK;
   }
   if (o.id.empty() || !o.token) {
-    Log(absl::StrCat("object ", v, " has no CKA_ID or is a session object, so "
-                     "it cannot be found on member ", mem.name(),
+    Log(absl::StrCat("object ", v,
+                     " has no CKA_ID or is a session object, so "
+                     "it cannot be found on member ",
+                     mem.name(),
                      "; give objects a CKA_ID to use them in a group"));
     return CKR_OBJECT_HANDLE_INVALID;
   }
@@ -106,16 +108,15 @@ CK_RV HaModule::GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
   if (CK_RV rv = SessionFor(h, &s); rv != CKR_OK) {
     return rv;
   }
-  return OnAnyMember(s, "C_GetAttributeValue",
-                     [&](size_t m, CK_SESSION_HANDLE ms) {
-                       CK_OBJECT_HANDLE mh = 0;
-                       CK_RV rv = MemberObjectHandle(obj, m, ms, &mh);
-                       if (rv != CKR_OK) {
-                         return rv;
-                       }
-                       return members_[m]->f()->C_GetAttributeValue(
-                           ms, mh, tmpl, count);
-                     });
+  return OnAnyMember(
+      s, "C_GetAttributeValue", [&](size_t m, CK_SESSION_HANDLE ms) {
+        CK_OBJECT_HANDLE mh = 0;
+        CK_RV rv = MemberObjectHandle(obj, m, ms, &mh);
+        if (rv != CKR_OK) {
+          return rv;
+        }
+        return members_[m]->f()->C_GetAttributeValue(ms, mh, tmpl, count);
+      });
 }
 
 CK_RV HaModule::FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
@@ -130,23 +131,23 @@ CK_RV HaModule::FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
   // The whole search runs now, so a member failing between C_FindObjects
   // calls cannot cut it short.
   std::vector<CK_OBJECT_HANDLE> found;
-  CK_RV rv = OnAnyMember(s, "C_FindObjectsInit", [&](size_t m,
-                                                     CK_SESSION_HANDLE ms) {
-    found.clear();
-    std::vector<CK_OBJECT_HANDLE> mh;
-    CK_RV r = FindAll(members_[m]->f(), ms, tmpl, count, &mh);
-    if (r != CKR_OK) {
-      return r;
-    }
-    for (CK_OBJECT_HANDLE x : mh) {
-      CK_OBJECT_HANDLE v = 0;
-      if ((r = VirtualHandle(m, ms, x, &v)) != CKR_OK) {
-        return r;
-      }
-      found.push_back(v);
-    }
-    return CKR_OK;
-  });
+  CK_RV rv =
+      OnAnyMember(s, "C_FindObjectsInit", [&](size_t m, CK_SESSION_HANDLE ms) {
+        found.clear();
+        std::vector<CK_OBJECT_HANDLE> mh;
+        CK_RV r = FindAll(members_[m]->f(), ms, tmpl, count, &mh);
+        if (r != CKR_OK) {
+          return r;
+        }
+        for (CK_OBJECT_HANDLE x : mh) {
+          CK_OBJECT_HANDLE v = 0;
+          if ((r = VirtualHandle(m, ms, x, &v)) != CKR_OK) {
+            return r;
+          }
+          found.push_back(v);
+        }
+        return CKR_OK;
+      });
   if (rv != CKR_OK) {
     return rv;
   }

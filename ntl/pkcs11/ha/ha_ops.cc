@@ -101,9 +101,8 @@ CK_RV HaModule::OpInit(OpKind kind, CK_SESSION_HANDLE h, CK_MECHANISM* mech,
   return CKR_OK;
 }
 
-CK_RV HaModule::RunOp(Session* s, OpKind kind,
-                      CK_BYTE* in, CK_ULONG in_len, CK_BYTE* out,
-                      CK_ULONG* out_len) {
+CK_RV HaModule::RunOp(Session* s, OpKind kind, CK_BYTE* in, CK_ULONG in_len,
+                      CK_BYTE* out, CK_ULONG* out_len) {
   // The operation was begun on op.member; if that member has failed since,
   // begin it again on the next one before the call.
   bool begun = members_[s->op.member]->up() &&
@@ -250,7 +249,8 @@ CK_RV HaModule::MultiPart(OpKind kind, CK_SESSION_HANDLE h, bool final,
     // The member held the parts already sent: nothing to redo elsewhere.
     MarkDown(s->op.member, rv, "a multi-part operation");
     Log(absl::StrCat("the multi-part ", OpName(kind), " in flight on member ",
-                     mem.name(), " is lost; restart it (multi-part "
+                     mem.name(),
+                     " is lost; restart it (multi-part "
                      "operations do not fail over)"));
     s->op = Op();
     return CKR_DEVICE_ERROR;

@@ -18,14 +18,36 @@ namespace trustlink::ntl::pkcs11::ha {
 namespace {
 
 const CK_ATTRIBUTE_TYPE kCopied[] = {
-    CKA_CLASS,       CKA_KEY_TYPE,    CKA_TOKEN,      CKA_PRIVATE,
-    CKA_ID,          CKA_LABEL,       CKA_SIGN,       CKA_VERIFY,
-    CKA_ENCRYPT,     CKA_DECRYPT,     CKA_WRAP,       CKA_UNWRAP,
-    CKA_DERIVE,      CKA_SENSITIVE,   CKA_EXTRACTABLE, CKA_WRAP_WITH_TRUSTED,
-    CKA_EC_PARAMS,   CKA_EC_POINT,    CKA_MODULUS,    CKA_PUBLIC_EXPONENT,
-    CKA_VALUE,       CKA_CERTIFICATE_TYPE, CKA_SUBJECT, CKA_ISSUER,
-    CKA_SERIAL_NUMBER, CKA_APPLICATION, CKA_OBJECT_ID, CKA_SIGN_RECOVER,
-    CKA_VERIFY_RECOVER, CKA_MODIFIABLE,
+    CKA_CLASS,
+    CKA_KEY_TYPE,
+    CKA_TOKEN,
+    CKA_PRIVATE,
+    CKA_ID,
+    CKA_LABEL,
+    CKA_SIGN,
+    CKA_VERIFY,
+    CKA_ENCRYPT,
+    CKA_DECRYPT,
+    CKA_WRAP,
+    CKA_UNWRAP,
+    CKA_DERIVE,
+    CKA_SENSITIVE,
+    CKA_EXTRACTABLE,
+    CKA_WRAP_WITH_TRUSTED,
+    CKA_EC_PARAMS,
+    CKA_EC_POINT,
+    CKA_MODULUS,
+    CKA_PUBLIC_EXPONENT,
+    CKA_VALUE,
+    CKA_CERTIFICATE_TYPE,
+    CKA_SUBJECT,
+    CKA_ISSUER,
+    CKA_SERIAL_NUMBER,
+    CKA_APPLICATION,
+    CKA_OBJECT_ID,
+    CKA_SIGN_RECOVER,
+    CKA_VERIFY_RECOVER,
+    CKA_MODIFIABLE,
 };
 
 // Attributes is a template that owns its values.
@@ -126,7 +148,8 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
       // p11-kit's RPC client (0.24.1, Debian 12; upstream too) refuses every
       // mechanism it has no serializer for, and has none for AES key wrap,
       // so a key cannot travel between members over the link.
-      Log(absl::StrCat(what, " refused: the new key cannot be copied to the "
+      Log(absl::StrCat(what,
+                       " refused: the new key cannot be copied to the "
                        "other members because the PKCS#11 transport to ",
                        members_[primary]->name(),
                        " (p11-kit's RPC) does not carry CKM_AES_KEY_WRAP_PAD; "
@@ -136,7 +159,8 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
     }
     if (rv != CKR_OK) {
       if (!IsMemberFailure(rv)) {
-        Log(absl::StrCat(what, " refused: the new key cannot be wrapped under "
+        Log(absl::StrCat(what,
+                         " refused: the new key cannot be wrapped under "
                          "the cloning-domain key on ",
                          members_[primary]->name(), " (", RvName(rv),
                          "); it needs CKA_EXTRACTABLE true and, if "
@@ -163,10 +187,9 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
     if (rv == CKR_OK && wrapped) {
       rv = FindCloningKey(mem.f(), ms, &kek, &why);
       if (rv == CKR_OK) {
-        rv = mem.f()->C_UnwrapKey(ms, &wrap, kek,
-                                  reinterpret_cast<CK_BYTE*>(&blob[0]),
-                                  blob.size(), attrs.Fix(), attrs.list.size(),
-                                  &h);
+        rv = mem.f()->C_UnwrapKey(
+            ms, &wrap, kek, reinterpret_cast<CK_BYTE*>(&blob[0]), blob.size(),
+            attrs.Fix(), attrs.list.size(), &h);
       }
     } else if (rv == CKR_OK) {
       rv = mem.f()->C_CreateObject(ms, attrs.Fix(), attrs.list.size(), &h);
@@ -176,9 +199,8 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
       continue;
     }
     if (rv != CKR_OK) {
-      Log(absl::StrCat(what, ": member ", mem.name(),
-                       " refused the copy (", RvName(rv), ")",
-                       why.empty() ? "" : ": ", why,
+      Log(absl::StrCat(what, ": member ", mem.name(), " refused the copy (",
+                       RvName(rv), ")", why.empty() ? "" : ": ", why,
                        "; the write is undone on every member"));
       return rv;
     }
@@ -196,13 +218,13 @@ CK_RV HaModule::CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE* tmpl,
   if (out == nullptr) {
     return CKR_ARGUMENTS_BAD;
   }
-  return Write(s, "C_CreateObject", tmpl, count, nullptr, 0,
-               [&](size_t m, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* t,
-                   CK_ULONG n, CK_ATTRIBUTE*, CK_ULONG,
-                   CK_OBJECT_HANDLE* o1, CK_OBJECT_HANDLE*) {
-                 return members_[m]->f()->C_CreateObject(ms, t, n, o1);
-               },
-               out, nullptr);
+  return Write(
+      s, "C_CreateObject", tmpl, count, nullptr, 0,
+      [&](size_t m, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* t, CK_ULONG n,
+          CK_ATTRIBUTE*, CK_ULONG, CK_OBJECT_HANDLE* o1, CK_OBJECT_HANDLE*) {
+        return members_[m]->f()->C_CreateObject(ms, t, n, o1);
+      },
+      out, nullptr);
 }
 
 CK_RV HaModule::GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM* mech,
@@ -215,13 +237,14 @@ CK_RV HaModule::GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM* mech,
   if (out == nullptr || mech == nullptr) {
     return CKR_ARGUMENTS_BAD;
   }
-  return Write(s, "C_GenerateKey", nullptr, 0, tmpl, count,
-               [&](size_t m, CK_SESSION_HANDLE ms, CK_ATTRIBUTE*, CK_ULONG,
-                   CK_ATTRIBUTE* t, CK_ULONG n, CK_OBJECT_HANDLE* o1,
-                   CK_OBJECT_HANDLE*) {
-                 return members_[m]->f()->C_GenerateKey(ms, mech, t, n, o1);
-               },
-               out, nullptr);
+  return Write(
+      s, "C_GenerateKey", nullptr, 0, tmpl, count,
+      [&](size_t m, CK_SESSION_HANDLE ms, CK_ATTRIBUTE*, CK_ULONG,
+          CK_ATTRIBUTE* t, CK_ULONG n, CK_OBJECT_HANDLE* o1,
+          CK_OBJECT_HANDLE*) {
+        return members_[m]->f()->C_GenerateKey(ms, mech, t, n, o1);
+      },
+      out, nullptr);
 }
 
 CK_RV HaModule::GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM* mech,
@@ -236,14 +259,15 @@ CK_RV HaModule::GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM* mech,
   if (out_pub == nullptr || out_priv == nullptr || mech == nullptr) {
     return CKR_ARGUMENTS_BAD;
   }
-  return Write(s, "C_GenerateKeyPair", pub, pub_count, priv, priv_count,
-               [&](size_t m, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* t1,
-                   CK_ULONG n1, CK_ATTRIBUTE* t2, CK_ULONG n2,
-                   CK_OBJECT_HANDLE* o1, CK_OBJECT_HANDLE* o2) {
-                 return members_[m]->f()->C_GenerateKeyPair(ms, mech, t1, n1,
-                                                            t2, n2, o1, o2);
-               },
-               out_pub, out_priv);
+  return Write(
+      s, "C_GenerateKeyPair", pub, pub_count, priv, priv_count,
+      [&](size_t m, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* t1, CK_ULONG n1,
+          CK_ATTRIBUTE* t2, CK_ULONG n2, CK_OBJECT_HANDLE* o1,
+          CK_OBJECT_HANDLE* o2) {
+        return members_[m]->f()->C_GenerateKeyPair(ms, mech, t1, n1, t2, n2, o1,
+                                                   o2);
+      },
+      out_pub, out_priv);
 }
 
 CK_RV HaModule::Write(Session* s, const char* what, CK_ATTRIBUTE* plain,
@@ -253,9 +277,8 @@ CK_RV HaModule::Write(Session* s, const char* what, CK_ATTRIBUTE* plain,
   // One CKA_ID for a new key (and its public half) when the application gave
   // none: without one it could not be found on another member.
   std::string id;
-  const CK_ATTRIBUTE* given = plain != nullptr
-                                  ? FindAttr(plain, plain_count, CKA_ID)
-                                  : nullptr;
+  const CK_ATTRIBUTE* given =
+      plain != nullptr ? FindAttr(plain, plain_count, CKA_ID) : nullptr;
   if (given == nullptr && key != nullptr) {
     given = FindAttr(key, key_count, CKA_ID);
   }
@@ -263,12 +286,12 @@ CK_RV HaModule::Write(Session* s, const char* what, CK_ATTRIBUTE* plain,
     id.assign(static_cast<const char*>(given->pValue), given->ulValueLen);
   } else {
     id.resize(16);
-    CK_RV rv = OnAnyMember(s, "C_GenerateRandom (a new CKA_ID)",
-                           [&](size_t m, CK_SESSION_HANDLE ms) {
-                             return members_[m]->f()->C_GenerateRandom(
-                                 ms, reinterpret_cast<CK_BYTE*>(&id[0]),
-                                 id.size());
-                           });
+    CK_RV rv =
+        OnAnyMember(s, "C_GenerateRandom (a new CKA_ID)",
+                    [&](size_t m, CK_SESSION_HANDLE ms) {
+                      return members_[m]->f()->C_GenerateRandom(
+                          ms, reinterpret_cast<CK_BYTE*>(&id[0]), id.size());
+                    });
     if (rv != CKR_OK) {
       return rv;
     }

@@ -5,10 +5,10 @@
 // copyable to the other members under the cloning-domain key, and the
 // application's attributes are never weakened to make it so.
 
+#include <p11-kit/pkcs11.h>
+
 #include <string>
 #include <vector>
-
-#include <p11-kit/pkcs11.h>
 
 namespace trustlink::ntl::pkcs11::ha {
 

@@ -32,8 +32,7 @@ TEST(KeyTemplateTest, AddsTheCloningDomainRulesAndAnIdWhenLeftOut) {
   EXPECT_TRUE(v);
   const CK_ATTRIBUTE* got = FindAttr(out.data(), out.size(), CKA_ID);
   ASSERT_NE(got, nullptr);
-  EXPECT_EQ(std::string(static_cast<const char*>(got->pValue),
-                        got->ulValueLen),
+  EXPECT_EQ(std::string(static_cast<const char*>(got->pValue), got->ulValueLen),
             "abc");
 }
 

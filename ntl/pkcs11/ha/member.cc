@@ -13,8 +13,7 @@ bool IsMemberFailure(CK_RV rv) {
 }
 
 CK_RV FindAll(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* tmpl,
-              CK_ULONG count, std::vector<CK_OBJECT_HANDLE>* out,
-              size_t max) {
+              CK_ULONG count, std::vector<CK_OBJECT_HANDLE>* out, size_t max) {
   out->clear();
   CK_RV rv = f->C_FindObjectsInit(ms, tmpl, count);
   if (rv != CKR_OK) {

@@ -7,12 +7,12 @@
 // member that fails is finalised, which ends its bridge; bringing it back
 // initialises the module again, which starts a new bridge and link stream.
 
+#include <p11-kit/pkcs11.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <p11-kit/pkcs11.h>
 
 #include "absl/time/time.h"
 #include "ntl/pkcs11/ha/p11kit_lib.h"
@@ -78,7 +78,8 @@ CK_RV FindAll(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms, CK_ATTRIBUTE* tmpl,
               size_t max = 0);
 
 // PaddedEquals: a blank-padded PKCS#11 label field equals text.
-bool PaddedEquals(const CK_UTF8CHAR* field, size_t len, const std::string& text);
+bool PaddedEquals(const CK_UTF8CHAR* field, size_t len,
+                  const std::string& text);
 // Pad copies text into a blank-padded field of len bytes.
 void Pad(CK_UTF8CHAR* field, size_t len, const std::string& text);
 

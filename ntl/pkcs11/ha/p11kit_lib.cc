@@ -47,9 +47,8 @@ absl::StatusOr<const P11KitLib*> Open() {
 absl::StatusOr<const P11KitLib*> LoadP11Kit() {
   static std::once_flag once;
   static absl::StatusOr<const P11KitLib*>* result;
-  std::call_once(once, [] {
-    result = new absl::StatusOr<const P11KitLib*>(Open());
-  });
+  std::call_once(once,
+                 [] { result = new absl::StatusOr<const P11KitLib*>(Open()); });
   return *result;
 }
 

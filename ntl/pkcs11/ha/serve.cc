@@ -27,8 +27,7 @@ absl::Status ValidateGroup(const GroupServeOptions& options) {
   }
   std::set<std::string> servers;
   for (const GroupMember& m : options.members) {
-    absl::StatusOr<std::string> file =
-        ModuleFileName({m.server, m.partition});
+    absl::StatusOr<std::string> file = ModuleFileName({m.server, m.partition});
     if (!file.ok()) {
       return file.status();
     }
@@ -72,13 +71,11 @@ absl::Status ServeGroup(const GroupServeOptions& options, int in_fd,
       return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
                    absl::StrCat("HA group '", options.label, "': member ",
                                 m.server, "/", m.partition,
-                                " has no p11-kit module ", name,
-                                kModuleSuffix,
+                                " has no p11-kit module ", name, kModuleSuffix,
                                 " (or p11-kit does not load it in this "
                                 "program); run vtl p11 setup"));
     }
-    members.push_back(
-        std::make_unique<Member>(*lib, m.server, m.partition, f));
+    members.push_back(std::make_unique<Member>(*lib, m.server, m.partition, f));
   }
   HaModuleOptions mo;
   mo.label = options.label;
