@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
+#include "capi/src/pkcs11_handles.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/pkcs11/bridge.h"
 #include "ntl/pkcs11/module_config.h"
@@ -21,12 +22,6 @@ using trustlink::capi::internal::Guard;
 using trustlink::ntl::Error;
 namespace p11 = trustlink::ntl::pkcs11;
 namespace internal = trustlink::ntl::internal;
-
-struct tl_p11_setup : trustlink::capi::internal::Handle {
-  std::string dir;
-  std::vector<std::string> bridge_argv;
-  std::vector<p11::ModuleAssignment> assignments;
-};
 
 struct tl_p11_bridge : trustlink::capi::internal::Handle {
   int report_fd = -1;
@@ -86,6 +81,24 @@ void Report(int fd, const absl::Status& s) {
 
 }  // namespace
 
+namespace trustlink::capi::internal {
+
+tl_status AddSetupWord(tl_p11_setup* setup, const char* arg,
+                       std::vector<std::string> tl_p11_setup::*command) {
+  if (setup == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
+  }
+  return Guard(&setup->last_error, [&]() -> absl::Status {
+    if (arg == nullptr) {
+      return NullArgument("arg");
+    }
+    (setup->*command).emplace_back(arg);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace trustlink::capi::internal
+
 extern "C" {
 
 TL_EXPORT tl_status tl_p11_setup_new(tl_p11_setup** out) noexcept {
@@ -118,16 +131,8 @@ TL_EXPORT tl_status tl_p11_setup_set_dir(tl_p11_setup* setup,
 
 TL_EXPORT tl_status tl_p11_setup_add_bridge_arg(tl_p11_setup* setup,
                                                 const char* arg) noexcept {
-  if (setup == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_setup handle is NULL");
-  }
-  return Guard(&setup->last_error, [&]() -> absl::Status {
-    if (arg == nullptr) {
-      return NullArgument("arg");
-    }
-    setup->bridge_argv.emplace_back(arg);
-    return absl::OkStatus();
-  });
+  return trustlink::capi::internal::AddSetupWord(setup, arg,
+                                                 &tl_p11_setup::bridge_argv);
 }
 
 TL_EXPORT tl_status tl_p11_setup_add_partition(tl_p11_setup* setup,
@@ -182,8 +187,13 @@ TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup* setup,
       }
       dir = *d;
     }
+    absl::StatusOr<std::vector<p11::ModuleAssignment>> all =
+        trustlink::capi::internal::SetupAssignments(*setup);
+    if (!all.ok()) {
+      return all.status();
+    }
     absl::StatusOr<p11::SetupResult> r =
-        p11::WriteModuleConfigs(dir, setup->bridge_argv, setup->assignments);
+        p11::WriteModuleConfigs(dir, setup->bridge_argv, *all);
     if (!r.ok()) {
       return r.status();
     }

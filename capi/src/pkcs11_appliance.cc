@@ -5,6 +5,7 @@
 // (tl_server_add_stream_service), so the C++ LinkPkcs11Service adapter runs
 // behind the same interface any embedder's service would.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -13,12 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "capi/internal/last_error.h"
 #include "ntl/internal/mutex.h"
+#include "ntl/pkcs11/ha/cloning_key_file.h"
 #include "ntl/pkcs11/link_service.h"
 #include "ntl/pkcs11/service.h"
 #include "ntl/pkcs11/token_store.h"
 #include "ntl/server/handler.h"
 #include "ntl/status.h"
 #include "trustlink/pkcs11.h"
+#include "trustlink/pkcs11_ha.h"
 #include "trustlink/server.h"
 
 using trustlink::capi::internal::Guard;
@@ -193,6 +196,37 @@ TL_EXPORT tl_status tl_p11_tokens_create(tl_p11_tokens* tokens,
       return NotOpen("tl_p11_tokens");
     }
     return tokens->store->Create(partition, so_pin, user_pin);
+  });
+}
+
+TL_EXPORT tl_status tl_p11_tokens_join_cloning_domain(
+    tl_p11_tokens* tokens, const char* partition, const char* so_pin,
+    const char* key_file, int32_t* out_created) noexcept {
+  if (tokens == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_p11_tokens handle is NULL");
+  }
+  return Guard(&tokens->last_error, [&]() -> absl::Status {
+    if (partition == nullptr || so_pin == nullptr || key_file == nullptr ||
+        out_created == nullptr) {
+      return NullArgument(partition == nullptr  ? "partition"
+                          : so_pin == nullptr   ? "so_pin"
+                          : key_file == nullptr ? "key_file"
+                                                : "out_created");
+    }
+    if (tokens->store == nullptr) {
+      return NotOpen("tl_p11_tokens");
+    }
+    bool created = false;
+    absl::StatusOr<std::string> key =
+        p11::ha::ReadOrCreateCloningKeyFile(key_file, &created);
+    if (!key.ok()) {
+      return key.status();
+    }
+    *out_created = created ? 1 : 0;
+    absl::Status s =
+        p11::ha::InstallCloningKey(*tokens->store, partition, so_pin, *key);
+    std::fill(key->begin(), key->end(), '\0');
+    return s;
   });
 }
 

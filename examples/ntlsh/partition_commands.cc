@@ -19,7 +19,8 @@ std::vector<Command> PartitionCommands(const ShellAccess& shell) {
         {"label", true},
         {"serial", true},
         {"sopinfile", true},
-        {"userpinfile", true}},
+        {"userpinfile", true},
+        {"cloningdomain", true}},
        true,
        [shell](const Args& a, Output* out) {
          // With both PIN files the partition gets its PKCS#11 token; PINs
@@ -37,6 +38,11 @@ std::vector<Command> PartitionCommands(const ShellAccess& shell) {
            if (r.status != TL_OK) CommandFailed(r.status, r.message);
            if (!r.warning.empty()) out->Warning(r.warning);
          }
+         if (a.Has("cloningdomain") && !token) {
+           CommandFailed(TL_E_INVALID_ARGUMENT,
+                         "-cloningdomain needs the partition's token: give "
+                         "-sopinfile and -userpinfile too");
+         }
          tl_registry* reg = shell.registry(true);
          const std::string name = RequireFlag(a, "partition");
          tl_partition_info* p = nullptr;
@@ -49,6 +55,24 @@ std::vector<Command> PartitionCommands(const ShellAccess& shell) {
          if (token) {
            TokenResult r =
                CreatePartitionToken(shell.root, name, so_pin, user_pin);
+           bool created = false;
+           if (r.status == TL_OK && a.Has("cloningdomain")) {
+             // An HA group's members share this key (docs/ha.md); a failure
+             // removes the token, so nothing is left half-made.
+             r = JoinCloningDomain(shell.root, name, so_pin,
+                                   a.Get("cloningdomain"), &created);
+             if (r.status != TL_OK) {
+               bool removed = false;
+               RemovePartitionToken(shell.root, name, &removed);
+             }
+           }
+           if (r.status == TL_OK && a.Has("cloningdomain")) {
+             out->Field("Cloning domain", "cloning_domain",
+                        a.Get("cloningdomain") +
+                            (created ? " (new key: copy this file to the "
+                                       "group's other appliances)"
+                                     : " (key imported)"));
+           }
            if (r.status != TL_OK) {
              tl_partition_info* undone = nullptr;
              tl_registry_delete_partition(reg, name.c_str(), 1, &undone);
@@ -64,7 +88,9 @@ std::vector<Command> PartitionCommands(const ShellAccess& shell) {
        },
        "partition create -partition NAME [-label TEXT] [-serial DIGITS]\n"
        "      [-sopinfile FILE -userpinfile FILE]  (PINs on each file's "
-       "first line)"},
+       "first line)\n"
+       "      [-cloningdomain KEYFILE]  (HA groups: the members' shared "
+       "wrapping key; made if missing)"},
       {{"partition", "delete"},
        {{"partition", true}, {"force", false}},
        true,

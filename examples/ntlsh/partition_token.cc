@@ -100,6 +100,24 @@ TokenResult CreatePartitionToken(const std::string& root,
                     tokens.get(), "cannot make the partition's token: ");
 }
 
+TokenResult JoinCloningDomain(const std::string& root,
+                              const std::string& partition,
+                              const std::string& so_pin,
+                              const std::string& key_file, bool* created) {
+  TokenResult result;
+  TokensPtr tokens = OpenTokens(root, &result);
+  if (tokens == nullptr) {
+    return result;
+  }
+  int32_t made = 0;
+  result = FromTokens(tl_p11_tokens_join_cloning_domain(
+                          tokens.get(), partition.c_str(), so_pin.c_str(),
+                          key_file.c_str(), &made),
+                      tokens.get(), "cannot join the cloning domain: ");
+  *created = made != 0;
+  return result;
+}
+
 TokenResult RemovePartitionToken(const std::string& root,
                                  const std::string& partition, bool* removed) {
   *removed = false;

@@ -31,6 +31,14 @@ TokenResult CreatePartitionToken(const std::string& root,
                                  const std::string& so_pin,
                                  const std::string& user_pin);
 
+// JoinCloningDomain stores the HA cloning-domain key of `key_file` on the
+// partition's token, logged in with the SO PIN; a missing key_file is made
+// with a new key (*created), to be copied to the group's other appliances.
+TokenResult JoinCloningDomain(const std::string& root,
+                              const std::string& partition,
+                              const std::string& so_pin,
+                              const std::string& key_file, bool* created);
+
 // RemovePartitionToken deletes the partition's token if it has one; *removed
 // says whether it had. ntlsd ends the partition's streams when the registry
 // drops it, and their p11-kit processes may take a moment to exit, so a

@@ -2,6 +2,7 @@
  *
  *   vtl [--root DIR] p11 setup [-dir DIR] [-bridge PATH]
  *   vtl [--root DIR] p11 bridge -server NAME [-partition NAME]
+ *   vtl [--root DIR] p11 habridge -group LABEL ... (vtl_p11_ha.c)
  *
  * `setup` writes one p11-kit module config per server whose line
  *   remote: |<vtl> --root <root> p11 bridge -server S
@@ -26,6 +27,7 @@
 #include "examples/cli/cli_args.h"
 #include "examples/vtl/vtl_common.h"
 #include "examples/vtl/vtl_hints.h"
+#include "examples/vtl/vtl_p11_ha.h"
 #include "examples/vtl/vtl_p11_probe.h"
 #include "trustlink/trustlink.h"
 
@@ -39,8 +41,11 @@ enum {
 };
 
 static const char kP11UsageText[] =
-    "usage: vtl [--root DIR] p11 setup [-dir DIR] [-bridge PATH]\n"
+    "usage: vtl [--root DIR] p11 setup [-dir DIR] [-bridge PATH] [-haonly]\n"
+    "                            [-group LABEL -member SERVER/PARTITION ...]\n"
     "       vtl [--root DIR] p11 bridge -server NAME [-partition NAME]\n"
+    "       vtl [--root DIR] p11 habridge -group LABEL [-member "
+    "SERVER/PARTITION ...]\n"
     "\n"
     "  setup   write one p11-kit module config per server that has "
     "partitions with a\n"
@@ -54,7 +59,14 @@ static const char kP11UsageText[] =
     "          slots, including ones assigned later.\n"
     "  bridge  join stdin and stdout to one pkcs11 stream serving every "
     "partition assigned\n"
-    "          on the server, or only -partition NAME (p11-kit runs it).\n";
+    "          on the server, or only -partition NAME (p11-kit runs it).\n"
+    "  setup also writes one module per HA group (trustlink.conf's, and "
+    "-group with its\n"
+    "          -members), whose slot fails over between the members; -haonly "
+    "hides the\n"
+    "          servers' own slots (docs/ha.md).\n"
+    "  habridge  serve an HA group's slot on stdin and stdout (p11-kit runs "
+    "it).\n";
 
 struct P11Args {
   const char *dir;
@@ -158,7 +170,8 @@ static long ServerIndex(tl_client *client, const char *name) {
   return -1;
 }
 
-static int Setup(const char *root_path, const struct P11Args *a) {
+static int Setup(const char *root_path, const struct P11Args *a,
+                 const struct VtlP11HaArgs *ha) {
   char self[PATH_MAX];
   const char *bridge = a->bridge;
   if (bridge == NULL) {
@@ -250,6 +263,7 @@ static int Setup(const char *root_path, const struct P11Args *a) {
           name);
     }
   }
+  if (s == TL_OK) s = VtlP11HaSetup(setup, bridge, root_abs, ha);
   size_t written = 0, removed = 0;
   if (s == TL_OK) s = tl_p11_setup_write(setup, &written, &removed);
   int rc = kP11Ok;
@@ -258,11 +272,14 @@ static int Setup(const char *root_path, const struct P11Args *a) {
     size_t len = 0;
     tl_p11_setup_last_error(setup, message, sizeof(message), &len);
     fprintf(stderr, "vtl p11 setup: %s (%s)\n", message, tl_status_name(s));
-    rc = s == TL_E_NAME_INVALID || s == TL_E_INVALID_ARGUMENT ? kP11BadInput
-                                                              : kP11System;
+    rc = s == TL_E_NAME_INVALID || s == TL_E_INVALID_ARGUMENT ||
+                 s == TL_E_CONFIG_INVALID || s == TL_E_NOT_FOUND
+             ? kP11BadInput
+             : kP11System;
   } else {
     printf(
-        "p11 setup: %zu module config%s written (one per server), %zu stale "
+        "p11 setup: %zu module config%s written (one per server and HA "
+        "group), %zu stale "
         "removed; PKCS#11\napplications using p11-kit-proxy.so see %s.\n",
         written, written == 1 ? "" : "s", removed,
         written == 0 ? "no trustlink slots"
@@ -403,6 +420,8 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
   }
   const char *command = argv[0];
   struct P11Args a = {NULL, NULL, NULL, NULL};
+  struct VtlP11HaArgs ha;
+  memset(&ha, 0, sizeof(ha));
   static const char *const kNames[] = {"dir", "bridge", "server", "partition"};
   const char **values[] = {&a.dir, &a.bridge, &a.server, &a.partition};
   for (int i = 1; i < argc; ++i) {
@@ -411,6 +430,7 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
     for (size_t k = 0; k < 4 && got == 0; ++k) {
       got = CliTakeOption(argc, argv, &i, kNames[k], 1, values[k]);
     }
+    if (got == 0) got = VtlP11HaTakeOption(argc, argv, &i, &ha);
     if (got != 1) {
       fprintf(stderr, "vtl p11: %s option %s\n\n",
               got == 0 ? "unknown" : "no value for", arg);
@@ -418,7 +438,13 @@ int VtlP11Main(const char *root_path, int argc, char **argv) {
       return kP11Usage;
     }
   }
-  if (CliWordIs(command, "setup")) return Setup(root_path, &a);
+  if (ha.num_members > 0 && ha.group == NULL) {
+    fprintf(stderr, "vtl p11: -member needs -group LABEL\n\n");
+    fputs(kP11UsageText, stderr);
+    return kP11Usage;
+  }
+  if (CliWordIs(command, "setup")) return Setup(root_path, &a, &ha);
+  if (CliWordIs(command, "habridge")) return VtlP11HaBridge(root_path, &ha);
   if (CliWordIs(command, "bridge")) return Bridge(root_path, &a);
   if (CliIsHelp(command)) {
     fputs(kP11UsageText, stdout);

@@ -55,6 +55,22 @@ absl::Status ValidateWord(absl::string_view word) {
 
 }  // namespace
 
+absl::Status ValidateBridgeArgv(const std::vector<std::string>& bridge_argv) {
+  if (bridge_argv.empty() || bridge_argv[0].empty() ||
+      bridge_argv[0][0] != '/') {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                 "the bridge command must start with an absolute path "
+                 "(p11-kit-proxy runs it "
+                 "without a shell, from any directory)");
+  }
+  for (const std::string& w : bridge_argv) {
+    if (absl::Status s = ValidateWord(w); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> DefaultModuleDir() {
   const char* home = getenv("HOME");
   if (home == nullptr || home[0] != '/') {
@@ -87,17 +103,8 @@ absl::StatusOr<std::string> ModuleFileName(const ModuleAssignment& a) {
 
 absl::StatusOr<std::string> ModuleConfigText(
     const std::vector<std::string>& bridge_argv, const ModuleAssignment& a) {
-  if (bridge_argv.empty() || bridge_argv[0].empty() ||
-      bridge_argv[0][0] != '/') {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 "the bridge command must start with an absolute path "
-                 "(p11-kit-proxy runs it "
-                 "without a shell, from any directory)");
-  }
-  for (const std::string& w : bridge_argv) {
-    if (absl::Status s = ValidateWord(w); !s.ok()) {
-      return s;
-    }
+  if (absl::Status s = ValidateBridgeArgv(bridge_argv); !s.ok()) {
+    return s;
   }
   if (absl::Status s = ModuleFileName(a).status(); !s.ok()) {
     return s;
@@ -118,7 +125,7 @@ absl::StatusOr<std::string> ModuleConfigText(
       "# trustlink: ", what,
       ".\n# Written by trustlink's p11 setup; run it again instead of "
       "editing.\n",
-      "remote: |", cmd, "\n");
+      "remote: |", cmd, "\n", a.extra_lines);
 }
 
 absl::StatusOr<SetupResult> WriteModuleConfigs(
@@ -127,11 +134,13 @@ absl::StatusOr<SetupResult> WriteModuleConfigs(
   std::vector<std::pair<std::string, std::string>> files;
   std::set<std::string> wanted;
   for (const ModuleAssignment& a : assignments) {
-    absl::StatusOr<std::string> name = ModuleFileName(a);
+    absl::StatusOr<std::string> name =
+        a.file_name.empty() ? ModuleFileName(a) : a.file_name;
     if (!name.ok()) {
       return name.status();
     }
-    absl::StatusOr<std::string> text = ModuleConfigText(bridge_argv, a);
+    absl::StatusOr<std::string> text =
+        a.file_name.empty() ? ModuleConfigText(bridge_argv, a) : a.file_text;
     if (!text.ok()) {
       return text.status();
     }

@@ -14,6 +14,7 @@
 // other modules.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -28,8 +29,17 @@ inline constexpr char kModuleSuffix[] = ".module";
 // ModuleAssignment is one server (partition empty: every partition assigned
 // there) or one partition on one server.
 struct ModuleAssignment {
+  ModuleAssignment(std::string s = "", std::string p = "")
+      : server(std::move(s)), partition(std::move(p)) {}
   std::string server;
   std::string partition;
+  // Lines added to the config, such as "enable-in: vtl" for a member of an HA
+  // group with HAOnly (ha/group_module.h).
+  std::string extra_lines;
+  // A prepared config (an HA group's, ha/group_module.h): written as is under
+  // file_name; server and partition are then unused.
+  std::string file_name;
+  std::string file_text;
 };
 
 struct SetupResult {
@@ -45,6 +55,11 @@ absl::StatusOr<std::string> DefaultModuleDir();
 // ModuleFileName returns "trustlink-<server>.module" or
 // "trustlink-<server>-<partition>.module" after validating the names.
 absl::StatusOr<std::string> ModuleFileName(const ModuleAssignment& a);
+
+// ValidateBridgeArgv checks a bridge command: an absolute path first, and no
+// word with whitespace, quotes, backslashes or '#' (p11-kit splits the command
+// itself, without a shell).
+absl::Status ValidateBridgeArgv(const std::vector<std::string>& bridge_argv);
 
 // ModuleConfigText returns the config for one assignment. `bridge_argv` is the
 // bridge command before "-server S [-partition P]"; every word must be free of

@@ -1,11 +1,7 @@
 # Shared set-up for the PKCS#11 end-to-end tests: an "appliance" (p11_local_appliance serving
 # SoftHSM2 partitions over a unix socket, the stand-in for the link) and a "client" HOME
 # whose p11-kit module configs point at the bridge.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_client.sh"
 
 runfile() {
   local p="${TEST_SRCDIR}/${TEST_WORKSPACE}/$1"
@@ -17,9 +13,6 @@ runfile() {
 APPLIANCE="$(runfile ntl/pkcs11/p11_local_appliance)"
 BRIDGE="$(runfile ntl/pkcs11/p11_bridge_local)"
 SETUP="$(runfile ntl/pkcs11/p11_setup_local)"
-PROXY=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
-SO_PIN=12345678
-USER_PIN=87654321
 
 W="$(mktemp -d "${TEST_TMPDIR}/p11.XXXXXX")"
 ROOT="$W/appliance"
@@ -28,23 +21,7 @@ MODULES="$HOME/.config/pkcs11/modules"
 SOCK="$W/ntl.sock"
 mkdir -p "$MODULES"
 
-# Slots must be exactly our partitions: switch off the modules this machine registers
-# system-wide (SoftHSM2's default token, OpenSC) for this HOME only. A user config with the
-# same name replaces the system one.
-for m in softhsm2 opensc-pkcs11; do
-  printf 'module: %s\nenable-in: trustlink-test-none\n' "$m" > "$MODULES/$m.module"
-done
-
-# p11-kit ignores user configs in processes running as root. Under root, run the client
-# tools in a user namespace as uid 1000 (same files, same privileges, getuid() != 0).
-as_user() {
-  if [[ "$(id -u)" == 0 ]]; then
-    unshare --user --map-user=1000 --map-group=1000 "$@"
-  else
-    "$@"
-  fi
-}
-as_user true || fail "cannot run client tools as a non-root user (unshare --user failed)"
+only_our_modules "$MODULES"
 
 p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
 

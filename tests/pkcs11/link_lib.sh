@@ -3,18 +3,10 @@
 # client (vtl) whose p11-kit module configs (vtl p11 setup) run `vtl p11 bridge`, and the
 # client tools (pkcs11-tool, p11tool) through p11-kit-proxy.so.
 # Arguments: ntlsd ntlsh vtl (their runfile paths).
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-abspath() { (cd "$(dirname "$1")" && echo "$(pwd -P)/$(basename "$1")"); }
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_client.sh"
 
 NTLSD="$(abspath "$1")"; NTLSH="$(abspath "$2")"; VTL="$(abspath "$3")"
 for b in "$NTLSD" "$NTLSH" "$VTL"; do [[ -x "$b" ]] || fail "missing binary $b"; done
-PROXY=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
-SO_PIN=12345678
-USER_PIN=87654321
 SERVER=127.0.0.1
 
 # A fresh folder per run: Bazel reuses TEST_TMPDIR across runs.
@@ -29,22 +21,7 @@ umask 077
 printf '%s\n' "$SO_PIN" > "$W/so.pin"
 printf '%s\n' "$USER_PIN" > "$W/user.pin"
 
-# Slots must be exactly our partitions: switch off the modules this machine registers
-# system-wide (SoftHSM2's default token, OpenSC) for this HOME only.
-for m in softhsm2 opensc-pkcs11; do
-  printf 'module: %s\nenable-in: trustlink-test-none\n' "$m" > "$MODULES/$m.module"
-done
-
-# p11-kit ignores user configs in processes running as root. Under root, run the client
-# tools in a user namespace as uid 1000 (same files, same privileges, getuid() != 0).
-as_user() {
-  if [[ "$(id -u)" == 0 ]]; then
-    unshare --user --map-user=1000 --map-group=1000 "$@"
-  else
-    "$@"
-  fi
-}
-as_user true || fail "cannot run client tools as a non-root user (unshare --user failed)"
+only_our_modules "$MODULES"
 
 p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
 ntlsh() { "$NTLSH" --root "$APP" "$@"; }
@@ -131,16 +108,7 @@ start_inflight() {
   done
   pgrep -P "$NTLSD_PID" -f "token=$1" >/dev/null || fail "no p11-kit serving $1 on ntlsd while in flight"
 }
-waiting_on_fifo() {
-  local p fd nr arg
-  for p in $(pgrep -x pkcs11-tool); do
-    fd=$(ls -l "/proc/$p/fd" 2>/dev/null | awk -v f="$W/in.fifo" '$NF == f {print $(NF-2)}' | head -1)
-    [[ -n "$fd" ]] || continue
-    read -r nr arg _ < "/proc/$p/syscall" 2>/dev/null || continue
-    [[ "$nr" == 0 && $((arg)) == "$fd" ]] && return 0
-  done
-  return 1
-}
+waiting_on_fifo() { pkcs11_tool_reading "$W/in.fifo"; }
 
 # finish_inflight REASON: once the bridge has said REASON (its stream ended), feed the waiting
 # pkcs11-tool its data; its next call must fail with a PKCS#11 error, not hang or succeed.

@@ -52,13 +52,6 @@ revoke web2
 slots_are
 # vtl p11's refusals: each with its exit code and a message that says what to do; the
 # bridge never writes to stdout (p11-kit's RPC) when it fails.
-expect_vtl() {  # RC TEXT ARGS...
-  local want="$1" text="$2"; shift 2
-  local rc=0
-  "$VTL" p11 "$@" < /dev/null > "$W/vtl.out" 2> "$W/vtl.err" || rc=$?
-  [[ $rc == "$want" ]] || fail "vtl p11 $*: exit $rc, want $want: $(cat "$W/vtl.out" "$W/vtl.err")"
-  grep -q -- "$text" "$W/vtl.err" || fail "vtl p11 $*: no '$text' in: $(cat "$W/vtl.err")"
-}
 expect_vtl 2 "usage" nosuch
 expect_vtl 2 "give -server NAME" bridge -partition web
 expect_vtl 2 "unknown option -bogus" setup -bogus x

@@ -17,7 +17,7 @@ assign partA
 assign partB
 slots_are partA partB
 setup
-grep -q "1 module config written (one per server)" "$W/setup.out" || fail "setup output: $(cat "$W/setup.out")"
+grep -q "1 module config written (one per server" "$W/setup.out" || fail "setup output: $(cat "$W/setup.out")"
 [[ "$(ls "$MODULES" | grep -c '^trustlink-')" == 1 && -f "$MODULES/trustlink-$SERVER.module" ]] \
   || fail "want one module for the server: $(ls "$MODULES")"
 

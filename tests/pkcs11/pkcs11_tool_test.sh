@@ -85,16 +85,7 @@ inflight=$!
 # Wait until pkcs11-tool is blocked reading the fifo: it has initialised, logged in and
 # opened its session by then (it reads the data to sign last). /proc/PID/syscall shows
 # "0 <fd in hex> ..." while it sits in read(2) on that descriptor.
-waiting_on_fifo() {
-  local p fd
-  for p in $(pgrep -x pkcs11-tool); do
-    fd=$(ls -l "/proc/$p/fd" 2>/dev/null | awk -v f="$W/in.fifo" '$NF == f {print $(NF-2)}' | head -1)
-    [[ -n "$fd" ]] || continue
-    read -r nr arg _ < "/proc/$p/syscall" 2>/dev/null || continue
-    [[ "$nr" == 0 && $((arg)) == "$fd" ]] && return 0
-  done
-  return 1
-}
+waiting_on_fifo() { pkcs11_tool_reading "$W/in.fifo"; }
 deadline=$((SECONDS + 30))
 until waiting_on_fifo; do
   ((SECONDS < deadline)) || fail "pkcs11-tool never waited on its input: $(cat "$W/inflight.out")"

@@ -26,6 +26,7 @@
 #include "trustlink/identity.h"
 #include "trustlink/log.h"
 #include "trustlink/pkcs11.h"
+#include "trustlink/pkcs11_ha.h"
 #include "trustlink/registry.h"
 #include "trustlink/server.h"
 #include "trustlink/stats.h"
