@@ -255,7 +255,7 @@ class Connection : public PinnedPeer {
   // wakes the reader.
   void HandBackReading();
   void KickReader();
-  // DrainKick clears a kick nobody waits for any more.
+  // DrainKick clears the kick once the reader it stopped has seen it.
   void DrainKick();
   void Fail(const absl::Status& why, absl::Time now, Completions* done);
   void CloseSocket();
@@ -329,7 +329,7 @@ class Connection : public PinnedPeer {
   // The calling thread reading its own answer (TakeReading): whose call, the
   // eventfd that wakes it (made at the first use, kept for the Connection's
   // life), and whether a kick is unread. The eventfd is read only under the
-  // Client's mutex, so no reader drains another's kick.
+  // Client's mutex, by the reader the kick stopped.
   bool reader_active_ = false;
   uint32_t reader_id_ = 0;
   uint64_t reader_token_ = 0;

@@ -23,6 +23,8 @@
 //   which then waits on its call like any other caller. The kick is written
 //   under the mutex before the socket can close, and an eventfd keeps its
 //   count, so no wake-up is lost between the caller's unlock and its ppoll.
+//   Only the caller it was meant for reads a kick, and no new reader starts
+//   while one is unread, so one caller can never drain another's.
 // - The reader has drained the socket (ReadAvailable stops only when BoringSSL
 //   and the read-ahead BIO are empty) whenever it gives the socket back, so
 //   level-triggered epoll sees everything that arrives after.
@@ -53,7 +55,11 @@ bool Connection::TakeReading(uint32_t id, uint64_t token, ReaderWait* wait) {
       return false;  // the loop reads, as it always could
     }
   }
-  DrainKick();
+  if (kick_pending_) {
+    // The last reader was told to stop and has not yet seen it: the kick is
+    // its to drain, so that it cannot sleep through it.
+    return false;
+  }
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr) != 0) {
     return false;
   }
@@ -69,10 +75,11 @@ bool Connection::TakeReading(uint32_t id, uint64_t token, ReaderWait* wait) {
 bool Connection::ReadForCaller(uint32_t id, uint64_t token, bool readable,
                                absl::Time now, Completions* done) {
   if (!reader_active_ || reader_token_ != token) {
-    DrainKick();  // the role was taken back; the kick was for us
+    // The role was taken back, and the kick was for us: no reader can start
+    // while it is unread (TakeReading).
+    DrainKick();
     return false;
   }
-  DrainKick();  // a kick meant for an earlier reader, if any
   if (readable) {
     ReadAvailable(now, done);  // a failure closes the socket and the role
   }
