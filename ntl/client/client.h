@@ -9,7 +9,10 @@
 // I/O runs on one event loop (epoll + a timerfd + an eventfd). By default a
 // library thread drives it. With ClientSettings::use_io_thread = false no
 // thread is created: the embedder waits until fd() is readable and calls
-// Process() (a blocking Call() drives the loop itself while it waits).
+// Process() (a blocking Call() drives the loop itself while it waits). With
+// the library thread, a blocking Call() alone on an idle link reads its own
+// answer instead (Connection::TakeReading), so a round trip wakes only the
+// caller.
 
 #include <atomic>
 #include <cstdint>
