@@ -637,8 +637,7 @@ void Client::ReadOwnAnswer(size_t server, uint32_t id, uint64_t token,
       const absl::Time now = absl::Now();
       Connection* conn = conns_[server].get();
       still_reading = conn->ReadForCaller(id, token, readable, now, &done);
-      if (still_reading &&
-          (now >= deadline || poll_failed)) {
+      if (still_reading && (now >= deadline || poll_failed)) {
         // The wait below reports the deadline and cancels the call.
         conn->GiveBackReading(token);
         still_reading = false;

@@ -151,8 +151,8 @@ class Connection : public PinnedPeer {
   // socket holds when `readable`. True while the caller is still the reader;
   // false once it is not (its answer came, the link failed, or another call
   // or stream took the socket back for the loop).
-  bool ReadForCaller(uint32_t id, uint64_t token, bool readable,
-                     absl::Time now, Completions* done);
+  bool ReadForCaller(uint32_t id, uint64_t token, bool readable, absl::Time now,
+                     Completions* done);
   // GiveBackReading returns the socket to the loop when `token`'s caller is
   // the reader (its deadline passed); otherwise does nothing.
   void GiveBackReading(uint64_t token);
