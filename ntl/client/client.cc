@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -468,6 +469,7 @@ std::vector<ServerStatus> Client::Servers() {
     s.retry_at = c.retry_at();
     s.tls_writes = c.tls_writes();
     s.socket_reads = c.socket_reads();
+    s.caller_reads = c.caller_reads();
     s.client_label = c.client_label();
     s.slots = c.slots();
     out.push_back(std::move(s));
@@ -506,7 +508,8 @@ absl::Status Client::StartCallLocked(int slot, uint32_t op,
                                      absl::string_view data,
                                      absl::Time deadline, CallCallback cb,
                                      size_t* server, uint32_t* id,
-                                     uint64_t* token, Completions* done) {
+                                     uint64_t* token, Completions* done,
+                                     ReaderWait* reader) {
   cb = stats_.Wrap(std::move(cb));
   std::string partition;
   absl::StatusOr<Connection*> conn = ConnectionForSlotLocked(slot, &partition);
@@ -515,7 +518,7 @@ absl::Status Client::StartCallLocked(int slot, uint32_t op,
   }
   *server = slots_.at(slot).server;
   absl::Status st = (*conn)->StartCall(partition, op, data, deadline,
-                                       std::move(cb), id, token, done);
+                                       std::move(cb), id, token, done, reader);
   if ((st.ok() && deadline < timer_armed_for_) || !done->empty()) {
     RearmTimerLocked();
   }
@@ -546,6 +549,7 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op,
   uint32_t id = 0;
   uint64_t token = 0;
   Completions done;
+  ReaderWait wait;
   {
     internal::MutexLock lock(&mu_);
     absl::Status st = StartCallLocked(
@@ -556,12 +560,19 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op,
           waiter->done = true;
           waiter->cv.SignalAll();
         },
-        &server, &id, &token, &done);
+        &server, &id, &token, &done,
+        // Alone on an idle link, this thread reads its own answer instead of
+        // having the I/O thread read it and wake it. Without an I/O thread it
+        // drives the whole loop below anyway.
+        settings_.use_io_thread ? &wait : nullptr);
     if (!st.ok()) {
       return st;
     }
   }
   RunAll(&done);
+  if (wait.socket >= 0) {
+    ReadOwnAnswer(server, id, token, wait, deadline);
+  }
   waiter->mu.Lock();
   for (;;) {
     if (settings_.use_io_thread) {
@@ -604,6 +615,42 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op,
   return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
                absl::StrCat("call on slot ", slot,
                             " got no response before its deadline"));
+}
+
+void Client::ReadOwnAnswer(size_t server, uint32_t id, uint64_t token,
+                           ReaderWait wait, absl::Time deadline) {
+  pollfd fds[2] = {{wait.socket, POLLIN, 0}, {wait.kick, POLLIN, 0}};
+  for (;;) {
+    timespec ts{};
+    const timespec* timeout = nullptr;
+    if (deadline != absl::InfiniteFuture()) {
+      ts = absl::ToTimespec(
+          std::max(deadline - absl::Now(), absl::ZeroDuration()));
+      timeout = &ts;
+    }
+    const int n = ppoll(fds, 2, timeout, nullptr);
+    const bool poll_failed = n < 0 && errno != EINTR;
+    const bool readable = n > 0 && fds[0].revents != 0;
+    Completions done;
+    bool still_reading;
+    {
+      internal::MutexLock lock(&mu_);
+      const absl::Time now = absl::Now();
+      Connection* conn = conns_[server].get();
+      still_reading = conn->ReadForCaller(id, token, readable, now, &done);
+      if (still_reading && (now >= deadline || poll_failed)) {
+        // The wait below reports the deadline and cancels the call.
+        conn->GiveBackReading(token);
+        still_reading = false;
+      }
+      // A failed link is due for a reconnect, on the loop's timer.
+      RearmTimerLocked();
+    }
+    RunAll(&done);
+    if (!still_reading) {
+      return;
+    }
+  }
 }
 
 absl::StatusOr<uint64_t> Client::StreamOpen(int slot, absl::string_view service,

@@ -9,7 +9,10 @@
 // I/O runs on one event loop (epoll + a timerfd + an eventfd). By default a
 // library thread drives it. With ClientSettings::use_io_thread = false no
 // thread is created: the embedder waits until fd() is readable and calls
-// Process() (a blocking Call() drives the loop itself while it waits).
+// Process() (a blocking Call() drives the loop itself while it waits). With
+// the library thread, a blocking Call() alone on an idle link reads its own
+// answer instead (Connection::TakeReading), so a round trip wakes only the
+// caller.
 
 #include <atomic>
 #include <cstdint>
@@ -70,6 +73,9 @@ struct ServerStatus {
   absl::Time retry_at = absl::InfinitePast();
   uint64_t tls_writes = 0;    // SSL_write calls on its links so far
   uint64_t socket_reads = 0;  // recv calls on its links so far
+  // Answers read by the blocking call's own thread, not the I/O thread
+  // (Connection::TakeReading).
+  uint64_t caller_reads = 0;
   std::string client_label;
   std::vector<wire::SlotInfo> slots;  // the partitions the server last listed
 };
@@ -166,11 +172,18 @@ class Client : private ConnectionListener {
   void AssignSlotsLocked(size_t server,
                          const std::vector<wire::SlotInfo>& slots)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // StartCallLocked: `reader` as in Connection::StartCall.
   absl::Status StartCallLocked(int slot, uint32_t op, absl::string_view data,
                                absl::Time deadline, CallCallback cb,
                                size_t* server, uint32_t* id, uint64_t* token,
-                               Completions* done)
+                               Completions* done, ReaderWait* reader = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ReadOwnAnswer is a blocking call's wait while its thread holds the reader
+  // role of the call's link (Connection::TakeReading): it polls the socket and
+  // reads until its answer is in, the role is taken back, or `deadline`.
+  void ReadOwnAnswer(size_t server, uint32_t id, uint64_t token,
+                     ReaderWait wait, absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<Connection*> ConnectionForSlotLocked(int slot,
                                                       std::string* partition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

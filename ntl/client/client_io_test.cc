@@ -28,10 +28,8 @@ using testing::Settings;
 using testing::WaitFor;
 
 std::unique_ptr<FakeServer> StartServer() {
-  testing::FakeServerOptions o = ServerOptions();
-  o.slots = {{"p1", "l", "s"}};
   absl::StatusOr<std::unique_ptr<FakeServer>> s =
-      FakeServer::Start(std::move(o));
+      FakeServer::Start(testing::OneSlotServerOptions());
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? std::move(*s) : nullptr;
 }

@@ -101,10 +101,21 @@ Connection::Connection(size_t index, const ServerSettings& server,
   }
 }
 
-Connection::~Connection() { CloseSocket(); }
+Connection::~Connection() {
+  CloseSocket();
+  if (kick_fd_ >= 0) {
+    close(kick_fd_);
+  }
+}
 
 void Connection::CloseSocket() {
   link_stats_.Bank(ssl_.get());
+  if (reader_active_) {
+    // Woken before the socket closes, so its ppoll cannot wait on a closed
+    // (or reused) number.
+    reader_active_ = false;
+    KickReader();
+  }
   if (fd_ >= 0) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
     close(fd_);
@@ -121,6 +132,10 @@ void Connection::CloseSocket() {
 
 void Connection::SetInterest(uint32_t events) {
   if (fd_ < 0 || events == interest_) {
+    return;
+  }
+  HandBackReading();  // the loop needs the socket (a full send buffer)
+  if (events == interest_) {
     return;
   }
   epoll_event ev{};
@@ -256,7 +271,9 @@ void Connection::DoHandshake(absl::Time now, Completions* done) {
 }
 
 void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
-  if (fd_ < 0) {
+  if (fd_ < 0 || reader_active_) {
+    // A calling thread reads this socket now (TakeReading); the event was
+    // harvested before the socket left the epoll set.
     return;
   }
   switch (state_) {
@@ -583,6 +600,9 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
     deadlines_.erase(deadlines_.begin());
     auto it = pending_.find(id);
     if (it != pending_.end()) {
+      if (reader_active_ && reader_id_ == id) {
+        HandBackReading();
+      }
       absl::Status s =
           Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
                 absl::StrCat("call to server '", server_.name,
@@ -639,7 +659,8 @@ absl::Time Connection::NextWakeup() const {
 absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
                                    absl::string_view data, absl::Time deadline,
                                    CallCallback cb, uint32_t* id,
-                                   uint64_t* token, Completions* done) {
+                                   uint64_t* token, Completions* done,
+                                   ReaderWait* reader) {
   if (state_ != LinkState::kReady) {
     return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
                  absl::StrCat("server '", server_.name, "' is not connected (",
@@ -655,6 +676,9 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
   while (next_id_ == 0 || pending_.count(next_id_) != 0) {
     ++next_id_;
   }
+  // A caller reading its own answer gives the socket back: this call's answer
+  // is for the loop.
+  HandBackReading();
   const uint32_t call_id = next_id_++;
   const uint64_t call_token = next_token_++;
   pending_.emplace(call_id, Pending{deadline, call_token, std::move(cb)});
@@ -663,6 +687,9 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
   }
   *id = call_id;
   *token = call_token;
+  if (reader != nullptr) {
+    TakeReading(call_id, call_token, reader);
+  }
   SendCall(call_id, partition, op, data, done);
   return absl::OkStatus();
 }
@@ -693,6 +720,7 @@ absl::StatusOr<uint32_t> Connection::OpenStream(absl::string_view partition,
     ++next_stream_;
   }
   const uint32_t id = next_stream_++;
+  HandBackReading();  // stream data is for the loop
   streams_.emplace(id, std::move(callbacks));
   wire::StreamOpen open;
   open.partition = std::string(partition);

@@ -63,6 +63,14 @@ struct StreamCallbacks {
 // Completions are user callbacks to run once the Client's lock is released.
 using Completions = std::vector<std::function<void()>>;
 
+// ReaderWait is what a calling thread that reads its own answer waits on
+// (Connection::TakeReading): the link's socket, and an eventfd that is written
+// when the reader role is taken back. Both belong to the Connection.
+struct ReaderWait {
+  int socket = -1;
+  int kick = -1;
+};
+
 // LinkState is a server's connection state, as the C ABI reports it.
 enum class LinkState {
   kNotTrusted = 0,  // not in the trust store: never contacted
@@ -116,14 +124,39 @@ class Connection : public PinnedPeer {
   void FlushQueued(Completions* done);
 
   // StartCall sends a request. On success `*id` and `*token` identify it for
-  // CancelCall.
+  // CancelCall. With `reader`, a blocking caller offers to read the answer
+  // itself: when TakeReading allows it, the role is taken before the request
+  // is written (so the loop never sees the answer) and `reader->socket` is
+  // set; otherwise `*reader` is left as it was.
   absl::Status StartCall(absl::string_view partition, uint32_t op,
                          absl::string_view data, absl::Time deadline,
                          CallCallback cb, uint32_t* id, uint64_t* token,
-                         Completions* done);
+                         Completions* done, ReaderWait* reader = nullptr);
   // CancelCall forgets a call (its callback is dropped); false if it already
   // completed.
   bool CancelCall(uint32_t id, uint64_t token);
+
+  // The calling thread as the link's reader (connection_caller_read.cc). A
+  // blocking call alone on an idle link waits on the socket itself and reads
+  // its own answer, so the I/O thread is not woken to read it and then wake
+  // the caller. Every use of the SSL object stays under the Client's mutex;
+  // the role only decides which thread waits on the socket.
+  //
+  // TakeReading makes the caller of call `id` (`token`) the link's reader
+  // when that is safe: the link is ready, nothing waits to be written, that
+  // call is the only one in flight, no stream is open and no thread reads
+  // already. The socket leaves the loop's epoll set and `*wait` says what to
+  // poll. Returns false, changing nothing, otherwise.
+  bool TakeReading(uint32_t id, uint64_t token, ReaderWait* wait);
+  // ReadForCaller is the reader's turn after its poll: it reads what the
+  // socket holds when `readable`. True while the caller is still the reader;
+  // false once it is not (its answer came, the link failed, or another call
+  // or stream took the socket back for the loop).
+  bool ReadForCaller(uint32_t id, uint64_t token, bool readable, absl::Time now,
+                     Completions* done);
+  // GiveBackReading returns the socket to the loop when `token`'s caller is
+  // the reader (its deadline passed); otherwise does nothing.
+  void GiveBackReading(uint64_t token);
 
   absl::StatusOr<uint32_t> OpenStream(absl::string_view partition,
                                       absl::string_view service,
@@ -156,6 +189,9 @@ class Connection : public PinnedPeer {
   // that a wake-up costs one.
   uint64_t socket_reads() const { return socket_reads_; }
   size_t in_flight() const { return pending_.size(); }
+  // caller_reads counts the answers read by their calling thread
+  // (TakeReading) rather than by the I/O thread.
+  uint64_t caller_reads() const { return caller_reads_; }
   // link_stats are this server's handshakes and TLS bytes, all sessions.
   stats::LinkCounters link_stats() const {
     return link_stats_.WithLive(ssl_.get());
@@ -213,7 +249,16 @@ class Connection : public PinnedPeer {
   void SendCall(uint32_t id, absl::string_view partition, uint32_t op,
                 absl::string_view data, Completions* done);
   void Flush(Completions* done);
+  // SetInterest sets the loop's epoll interest; a caller reading the socket
+  // (TakeReading) is told to stop first.
   void SetInterest(uint32_t events);
+  // HandBackReading takes the reader role back for the loop, because the link
+  // needs it (another call, a stream, a full socket, a closing link), and
+  // wakes the reader.
+  void HandBackReading();
+  void KickReader();
+  // DrainKick clears the kick once the reader it stopped has seen it.
+  void DrainKick();
   void Fail(const absl::Status& why, absl::Time now, Completions* done);
   void CloseSocket();
   void SettleFirstAttempt();
@@ -281,6 +326,17 @@ class Connection : public PinnedPeer {
   std::set<std::pair<absl::Time, uint32_t>> deadlines_;
   uint32_t next_stream_ = 1;
   std::map<uint32_t, StreamCallbacks> streams_;
+
+  // The calling thread reading its own answer (TakeReading): whose call, the
+  // eventfd that wakes it (made at the first use, kept for the Connection's
+  // life), and whether a kick is unread. The eventfd is read only under the
+  // Client's mutex, by the reader the kick stopped.
+  bool reader_active_ = false;
+  uint32_t reader_id_ = 0;
+  uint64_t reader_token_ = 0;
+  int kick_fd_ = -1;
+  bool kick_pending_ = false;
+  uint64_t caller_reads_ = 0;
 };
 
 }  // namespace trustlink::ntl::client

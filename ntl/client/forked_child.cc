@@ -24,9 +24,11 @@
 namespace trustlink::ntl::client {
 
 void Connection::CloseInForkedChild() {
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
+  for (int* fd : {&fd_, &kick_fd_}) {
+    if (*fd >= 0) {
+      close(*fd);
+      *fd = -1;
+    }
   }
 }
 

@@ -26,6 +26,14 @@ inline FakeServerOptions ServerOptions(
   return o;
 }
 
+// OneSlotServerOptions is ServerOptions for a server listing one partition,
+// "p1".
+inline FakeServerOptions OneSlotServerOptions() {
+  FakeServerOptions o = ServerOptions();
+  o.slots = {{"p1", "l", "s"}};
+  return o;
+}
+
 inline ServerSettings Server(
     const std::string& name, uint16_t port,
     const std::string& pinned_identity = "server_ed25519") {

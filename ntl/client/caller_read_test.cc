@@ -1,0 +1,263 @@
+// The blocking call reads its own answer when it is alone on the link
+// (Connection::TakeReading, connection_caller_read.cc), and hands the socket
+// back to the I/O thread whenever anything else needs it.
+
+#include <dirent.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "ntl/client/client.h"
+#include "ntl/client/testing/fake_server.h"
+#include "ntl/client/testing/test_util.h"
+#include "ntl/internal/mutex.h"
+#include "ntl/status.h"
+
+namespace trustlink::ntl::client {
+namespace {
+
+using testing::FakeServer;
+using testing::kOpEcho;
+using testing::kOpHold;
+using testing::Server;
+using testing::Settings;
+using testing::WaitFor;
+
+std::unique_ptr<FakeServer> StartServer() {
+  absl::StatusOr<std::unique_ptr<FakeServer>> s =
+      FakeServer::Start(testing::OneSlotServerOptions());
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+std::unique_ptr<Client> Open(uint16_t port, bool io_thread = true) {
+  ClientSettings s = Settings();
+  s.servers.push_back(Server("hsm1", port));
+  s.use_io_thread = io_thread;
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Create(std::move(s));
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+absl::Time In(absl::Duration d) { return absl::Now() + d; }
+
+// ThreadWakeups maps each thread of this process, other than the calling one
+// and an in-process test server's ("ntls-*"), to its voluntary context
+// switches (each a sleep that ended in a wake-up): the client's I/O thread,
+// and a sanitizer's helper thread, which wakes on its own clock.
+std::map<std::string, uint64_t> ThreadWakeups() {
+  const std::string self = std::to_string(syscall(SYS_gettid));
+  std::map<std::string, uint64_t> out;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) {
+      const std::string tid = e->d_name;
+      if (tid[0] == '.' || tid == self) continue;
+      const std::string dir = "/proc/self/task/" + tid;
+      std::string name;
+      std::getline(std::ifstream(dir + "/comm"), name);
+      if (name.rfind("ntls-", 0) == 0) continue;
+      // Where it sleeps (do_epoll_wait: the I/O thread), for the message.
+      std::string wchan;
+      std::getline(std::ifstream(dir + "/wchan"), wchan);
+      name += "@" + wchan;
+      std::ifstream status(dir + "/status");
+      for (std::string line; std::getline(status, line);) {
+        if (line.rfind("voluntary_ctxt_switches:", 0) == 0) {
+          out[absl::StrCat(name, "/", tid)] =
+              std::stoull(line.substr(line.find(':') + 1));
+        }
+      }
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+// WakeupsSince sums the wake-ups since `before` and names each thread's.
+uint64_t WakeupsSince(const std::map<std::string, uint64_t>& before,
+                      std::string* detail) {
+  uint64_t sum = 0;
+  for (const auto& [thread, n] : ThreadWakeups()) {
+    auto it = before.find(thread);
+    const uint64_t d = n - (it != before.end() ? it->second : 0);
+    sum += d;
+    absl::StrAppend(detail, " ", thread, ":", d);
+  }
+  return sum;
+}
+
+TEST(CallerReadTest, LoneBlockingCallsAreReadByTheirCallerNotTheIoThread) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = Open(server->port());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Call(0, kOpEcho, "warm", In(absl::Seconds(5))).ok());
+  constexpr int kCalls = 300;
+  const uint64_t reads_before = client->Servers()[0].caller_reads;
+  const std::map<std::string, uint64_t> wakeups_before = ThreadWakeups();
+  for (int i = 0; i < kCalls; ++i) {
+    const std::string data = absl::StrCat("call-", i, std::string(i % 50, 'x'));
+    absl::StatusOr<std::string> r =
+        client->Call(0, kOpEcho, data, In(absl::Seconds(10)));
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(*r, data);
+  }
+  std::string detail;
+  const uint64_t wakeups = WakeupsSince(wakeups_before, &detail);
+  EXPECT_EQ(client->Servers()[0].caller_reads - reads_before, kCalls);
+  // Before, the I/O thread woke at least once per call to read the answer.
+  EXPECT_LT(wakeups, kCalls / 4u)
+      << "the client's other threads woke " << wakeups << " times for "
+      << kCalls << " lone blocking calls (by thread:" << detail << ")";
+}
+
+TEST(CallerReadTest, WithoutAnIoThreadTheCallerDrivesTheLoopAsBefore) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = Open(server->port(), /*io_thread=*/false);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->WaitReady(In(absl::Seconds(10))).ok());
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<std::string> r =
+        client->Call(0, kOpEcho, "x", In(absl::Seconds(10)));
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  EXPECT_EQ(client->Servers()[0].caller_reads, 0u);
+}
+
+TEST(CallerReadTest, AnotherCallTakesTheSocketBackForTheLoop) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = Open(server->port());
+  ASSERT_NE(client, nullptr);
+  // A blocking call whose answer never comes holds the reader role...
+  absl::Status held;
+  std::thread::id holder_id;
+  std::thread holder([&]() {
+    holder_id = std::this_thread::get_id();
+    held = client->Call(0, kOpHold, "held", In(absl::Seconds(60))).status();
+  });
+  ASSERT_TRUE(WaitFor([&]() { return server->held() == 1; }));
+  // ...until another call needs the socket: its answer reaches the loop, and
+  // its callback runs there, not on the holder's thread.
+  internal::Mutex mu;
+  bool done = false;
+  std::thread::id callback_thread;
+  std::string got;
+  ASSERT_TRUE(client
+                  ->CallAsync(0, kOpEcho, "async", In(absl::Seconds(10)),
+                              [&](absl::StatusOr<std::string> r) {
+                                internal::MutexLock l(&mu);
+                                callback_thread = std::this_thread::get_id();
+                                got = r.ok() ? *r : r.status().ToString();
+                                done = true;
+                              })
+                  .ok());
+  ASSERT_TRUE(WaitFor([&]() {
+    internal::MutexLock l(&mu);
+    return done;
+  }));
+  {
+    internal::MutexLock l(&mu);
+    EXPECT_EQ(got, "async");
+    EXPECT_NE(callback_thread, holder_id);
+  }
+  // A second blocking call, while the first still waits, is answered too.
+  absl::StatusOr<std::string> second =
+      client->Call(0, kOpEcho, "second", In(absl::Seconds(10)));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, "second");
+  // The holder, a follower now, still hears the link go.
+  const absl::Time cut = absl::Now();
+  server->DropConnections();
+  holder.join();
+  EXPECT_EQ(ToTlStatus(held), TL_E_CONNECTION_LOST) << held;
+  EXPECT_LT(absl::Now() - cut, absl::Seconds(5));
+}
+
+TEST(CallerReadTest, ADeadlineWhileReadingGivesTheSocketBackToTheLoop) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = Open(server->port());
+  ASSERT_NE(client, nullptr);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> r =
+      client->Call(0, kOpHold, "x", In(absl::Milliseconds(200)));
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(ToTlStatus(r.status()), TL_E_DEADLINE_EXCEEDED) << r.status();
+  EXPECT_GE(took, absl::Milliseconds(200));
+  EXPECT_LT(took, absl::Seconds(5));
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<std::string> e =
+        client->Call(0, kOpEcho, "again", In(absl::Seconds(10)));
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ(*e, "again");
+  }
+  // With no call in flight the loop alone watches the socket: it sees the
+  // peer go and reconnects, long before any heartbeat would notice.
+  ASSERT_EQ(client->Servers()[0].connects, 1u);
+  server->DropConnections();
+  EXPECT_TRUE(WaitFor([&]() {
+    ServerStatus st = client->Servers()[0];
+    return st.connects >= 2 && st.state == LinkState::kReady;
+  }));
+}
+
+TEST(CallerReadTest, ManyThreadsOfBlockingAndAsyncCallsAllComeBackRight) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = Open(server->port());
+  ASSERT_NE(client, nullptr);
+  std::atomic<int> wrong{0};
+  std::atomic<int> async_ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t]() {
+      for (int i = 0; i < 150; ++i) {
+        // Sizes vary so a frame cut at a record boundary would show.
+        const std::string data =
+            absl::StrCat("t", t, "-", i, std::string((i * 37) % 3000, 'y'));
+        if (t == 0 && i % 3 == 0) {
+          const bool sent =
+              client
+                  ->CallAsync(0, kOpEcho, data, In(absl::Seconds(30)),
+                              [&, data](absl::StatusOr<std::string> r) {
+                                if (r.ok() && *r == data) {
+                                  async_ok.fetch_add(1);
+                                } else {
+                                  wrong.fetch_add(1);
+                                }
+                              })
+                  .ok();
+          if (!sent) {
+            wrong.fetch_add(1);
+          }
+          continue;
+        }
+        absl::StatusOr<std::string> r =
+            client->Call(0, kOpEcho, data, In(absl::Seconds(30)));
+        if (!r.ok() || *r != data) {
+          wrong.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_TRUE(WaitFor([&]() { return async_ok.load() == 50; }));
+  EXPECT_EQ(client->Servers()[0].connects, 1u);
+}
+
+}  // namespace
+}  // namespace trustlink::ntl::client
