@@ -192,6 +192,7 @@ TL_SLOT_STRING(server)
 TL_SLOT_STRING(partition)
 TL_SLOT_STRING(label)
 TL_SLOT_STRING(serial)
+TL_SLOT_STRING(ha_group)
 #undef TL_SLOT_STRING
 
 // ---- Calls

@@ -50,6 +50,7 @@ class LinkEventQueue {
 
 struct tl_client;
 namespace trustlink::capi::client_internal {
+size_t EventIndex(const ::trustlink::ntl::client::LinkEvent& e);
 void RouteLinkEvents(const tl_client_settings& from,
                      ::trustlink::ntl::client::ClientSettings* settings,
                      tl_client* h);

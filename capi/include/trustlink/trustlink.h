@@ -21,6 +21,7 @@
 #include "trustlink/client.h"
 #include "trustlink/client_config.h"
 #include "trustlink/file.h"
+#include "trustlink/ha.h"
 #include "trustlink/htl.h"
 #include "trustlink/identity.h"
 #include "trustlink/log.h"
