@@ -10,7 +10,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "ntl/config_ha.h"
 #include "ntl/names.h"
 #include "ntl/status.h"
 
@@ -35,42 +37,6 @@ constexpr absl::string_view kDefaultText =
     "   ReceiveTimeout = 20000;\n"
     "   ConnectTimeout = 10000;\n"
     "}\n";
-
-absl::Status EntryError(const ConfigDocument& doc, const ConfigEntry& e,
-                        absl::string_view what) {
-  if (e.line == 0) {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID,
-                 absl::StrCat(doc.file_name(), ": ", e.key, ": ", what));
-  }
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID,
-               absl::StrCat(doc.file_name(), ":", e.line, ":", e.column, ": ",
-                            e.key, " = ", e.value, ": ", what));
-}
-
-// SplitIndexed splits "ServerName03" into ("ServerName", "03").
-bool SplitIndexed(absl::string_view key, absl::string_view prefix,
-                  std::string* index) {
-  if (!absl::StartsWith(key, prefix) || key.size() == prefix.size())
-    return false;
-  absl::string_view rest = key.substr(prefix.size());
-  for (char c : rest) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  *index = std::string(rest);
-  return true;
-}
-
-bool ParseFlag(absl::string_view v, bool* out) {
-  if (v == "0") {
-    *out = false;
-    return true;
-  }
-  if (v == "1") {
-    *out = true;
-    return true;
-  }
-  return false;
-}
 
 bool IsTimeoutKey(absl::string_view key) {
   return absl::StrContains(absl::AsciiStrToLower(key), "timeout");
@@ -104,13 +70,13 @@ absl::Status ClientConfig::Validate() const {
   std::set<std::string> name_indexes;
   for (const ConfigEntry& e : s->entries) {
     std::string index;
-    if (SplitIndexed(e.key, kServerName, &index)) {
+    if (SplitIndexedKey(e.key, kServerName, "", &index)) {
       absl::StatusOr<CanonicalName> name =
           CanonicalizeNameWithHost(e.value, "");
-      if (!name.ok()) return EntryError(doc_, e, name.status().message());
+      if (!name.ok()) return ConfigEntryError(doc_, e, name.status().message());
       if (!names.insert(name->canonical).second) {
-        return EntryError(doc_, e,
-                          "this server is listed twice; remove one entry");
+        return ConfigEntryError(
+            doc_, e, "this server is listed twice; remove one entry");
       }
       name_indexes.insert(index);
     }
@@ -119,31 +85,33 @@ absl::Status ClientConfig::Validate() const {
     std::string index;
     bool flag = false;
     int v = 0;
-    if (SplitIndexed(e.key, kServerPort, &index)) {
+    if (SplitIndexedKey(e.key, kServerPort, "", &index)) {
       if (!absl::SimpleAtoi(e.value, &v) || v < 1 || v > 65535) {
-        return EntryError(
+        return ConfigEntryError(
             doc_, e, "a port is a number from 1 to 65535 (NTLS uses 1792)");
       }
-    } else if (SplitIndexed(e.key, kServerHtl, &index)) {
-      if (!ParseFlag(e.value, &flag)) return EntryError(doc_, e, "use 0 or 1");
+    } else if (SplitIndexedKey(e.key, kServerHtl, "", &index)) {
+      if (!ParseConfigFlag(e.value, &flag))
+        return ConfigEntryError(doc_, e, "use 0 or 1");
     } else if (e.key == "TCPKeepAlive") {
-      if (!ParseFlag(e.value, &flag)) return EntryError(doc_, e, "use 0 or 1");
+      if (!ParseConfigFlag(e.value, &flag))
+        return ConfigEntryError(doc_, e, "use 0 or 1");
     } else if (e.key == "ReceiveTimeout" || e.key == "ConnectTimeout") {
       if (!absl::SimpleAtoi(e.value, &v) || v < 1 || v > 3600000) {
-        return EntryError(doc_, e,
-                          "a timeout is in milliseconds, from 1 to 3600000");
+        return ConfigEntryError(
+            doc_, e, "a timeout is in milliseconds, from 1 to 3600000");
       }
     } else {
       continue;
     }
     if (!index.empty() && name_indexes.count(index) == 0) {
-      return EntryError(
+      return ConfigEntryError(
           doc_, e,
           absl::StrCat("there is no ServerName", index,
                        " for this entry; add it or remove this line"));
     }
   }
-  return absl::OkStatus();
+  return ValidateHa(doc_, std::vector<std::string>(names.begin(), names.end()));
 }
 
 absl::StatusOr<std::vector<ServerConfig>> ClientConfig::Servers() const {
@@ -154,7 +122,7 @@ absl::StatusOr<std::vector<ServerConfig>> ClientConfig::Servers() const {
   if (s == nullptr) return out;
   for (const ConfigEntry& e : s->entries) {
     std::string index;
-    if (!SplitIndexed(e.key, kServerName, &index)) continue;
+    if (!SplitIndexedKey(e.key, kServerName, "", &index)) continue;
     ServerConfig server;
     server.index = index;
     server.name = CanonicalizeNameWithHost(e.value, "")->canonical;
@@ -219,6 +187,16 @@ absl::StatusOr<ServerConfig> ClientConfig::AddServer(
 absl::Status ClientConfig::RemoveServer(absl::string_view name) {
   absl::StatusOr<ServerConfig> found = FindServer(name);
   if (!found.ok()) return found.status();
+  std::vector<std::string> groups = HaGroupsUsingServer(*this, found->name);
+  if (!groups.empty()) {
+    return Error(
+        absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
+        absl::StrCat("server '", found->name, "' is a member of HA group",
+                     groups.size() > 1 ? "s '" : " '",
+                     absl::StrJoin(groups, "', '"),
+                     "'; remove its members first (vtl hagroup removeMember, "
+                     "or deleteGroup)"));
+  }
   absl::StatusOr<std::vector<ServerConfig>> servers = Servers();
   int removed = IntOr(found->index, 0);
   for (absl::string_view prefix : {kServerName, kServerPort, kServerHtl}) {
@@ -333,7 +311,7 @@ absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
   ClientConfig imported = *this;
   for (const ConfigEntry& e : client->entries) {
     std::string index;
-    if (SplitIndexed(e.key, kServerName, &index)) {
+    if (SplitIndexedKey(e.key, kServerName, "", &index)) {
       ServerConfig server;
       server.name = e.value;
       std::string port =
@@ -343,13 +321,14 @@ absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
           source->Get(kChrystokiClientSection, absl::StrCat(kServerHtl, index))
               .value_or("0");
       if (!port.empty() && !absl::SimpleAtoi(port, &server.port)) {
-        return EntryError(
+        return ConfigEntryError(
             *source, e, absl::StrCat("ServerPort", index, " is not a number"));
       }
       server.htl = htl == "1";
       absl::StatusOr<CanonicalName> name =
           CanonicalizeNameWithHost(e.value, "");
-      if (!name.ok()) return EntryError(*source, e, name.status().message());
+      if (!name.ok())
+        return ConfigEntryError(*source, e, name.status().message());
       if (imported.FindServer(name->canonical).ok()) {
         report.push_back(absl::StrCat("kept server ", name->canonical,
                                       ": it is already configured"));
@@ -357,7 +336,7 @@ absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
       }
       absl::StatusOr<ServerConfig> stored = imported.AddServer(server);
       if (!stored.ok())
-        return EntryError(*source, e, stored.status().message());
+        return ConfigEntryError(*source, e, stored.status().message());
       report.push_back(absl::StrCat("imported server ", stored->name, " port ",
                                     stored->port,
                                     stored->htl ? " with HTL" : "",
@@ -369,6 +348,8 @@ absl::StatusOr<std::vector<std::string>> ClientConfig::ImportChrystoki(
       report.push_back(absl::StrCat("imported ", e.key, " = ", e.value));
     }
   }
+  absl::Status ha = ImportChrystokiHa(*source, &imported, &report);
+  if (!ha.ok()) return ha;
   absl::Status valid = imported.Validate();
   if (!valid.ok()) return valid;
   *this = std::move(imported);

@@ -58,7 +58,7 @@ class ClientConfig {
 
   // Validate checks every known key's value (ports, 0/1 flags, timeouts, server
   // names, a ServerPortNN or ServerHtlNN without its ServerNameNN, one name
-  // listed twice).
+  // listed twice) and the HA groups (ValidateHa in config_ha.h).
   absl::Status Validate() const;
 
   // Servers returns the numbered servers in index order.
@@ -71,7 +71,8 @@ class ClientConfig {
   absl::StatusOr<ServerConfig> AddServer(const ServerConfig& server);
   // RemoveServer deletes the server's three entries and renumbers the ones
   // after it down, so the list stays contiguous as the reference product
-  // expects. NOT_FOUND if absent.
+  // expects. NOT_FOUND if absent; FAILED_PRECONDITION while an HA group has a
+  // member on it (remove the member first).
   absl::Status RemoveServer(absl::string_view name);
 
   bool TcpKeepAlive() const;
@@ -82,12 +83,16 @@ class ClientConfig {
   void Set(absl::string_view key, absl::string_view value);
 
   // ImportChrystoki carries over the servers, TCPKeepAlive and the timeouts of
-  // the "LunaSA Client" section of a Chrystoki.conf. Servers already listed are
+  // the "LunaSA Client" section of a Chrystoki.conf, and its HA groups and
+  // HAConfiguration (ImportChrystokiHa). Servers and groups already listed are
   // kept as they are. Returns one line per thing imported or skipped.
   absl::StatusOr<std::vector<std::string>> ImportChrystoki(
       absl::string_view text, absl::string_view file_name);
 
   const ConfigDocument& document() const { return doc_; }
+  // mutable_document is for the editors of the other sections (config_ha.h);
+  // they Validate() before anything is written.
+  ConfigDocument* mutable_document() { return &doc_; }
 
  private:
   explicit ClientConfig(ConfigDocument doc) : doc_(std::move(doc)) {}

@@ -383,4 +383,37 @@ bool ConfigDocument::Rename(absl::string_view section, absl::string_view from,
   return false;
 }
 
+absl::Status ConfigEntryError(const ConfigDocument& doc, const ConfigEntry& e,
+                              absl::string_view what) {
+  if (e.line == 0) {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID,
+                 absl::StrCat(doc.file_name(), ": ", e.key, ": ", what));
+  }
+  return Error(absl::StatusCode::kInvalidArgument, TL_E_CONFIG_INVALID,
+               absl::StrCat(doc.file_name(), ":", e.line, ":", e.column, ": ",
+                            e.key, " = ", e.value, ": ", what));
+}
+
+bool SplitIndexedKey(absl::string_view key, absl::string_view prefix,
+                     absl::string_view suffix, std::string* index) {
+  if (key.size() <= prefix.size() + suffix.size() ||
+      key.substr(0, prefix.size()) != prefix ||
+      key.substr(key.size() - suffix.size()) != suffix) {
+    return false;
+  }
+  absl::string_view digits =
+      key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  *index = std::string(digits);
+  return true;
+}
+
+bool ParseConfigFlag(absl::string_view value, bool* out) {
+  if (value != "0" && value != "1") return false;
+  *out = value == "1";
+  return true;
+}
+
 }  // namespace trustlink::ntl

@@ -106,6 +106,23 @@ class ConfigDocument {
   std::string trailer_;  // Text after the last section.
 };
 
+// ConfigEntryError is the error for a bad value of `e` in `doc`:
+// TL_E_CONFIG_INVALID with "<file>:<line>:<column>: <key> = <value>: <what>"
+// (without the position for an entry added in memory). `what` says what is
+// wrong and how to fix it.
+absl::Status ConfigEntryError(const ConfigDocument& doc, const ConfigEntry& e,
+                              absl::string_view what);
+
+// SplitIndexedKey splits a numbered key such as "ServerName03" (prefix
+// "ServerName") or "VirtualToken03Label" (prefix "VirtualToken", suffix
+// "Label") and sets *index to its digits ("03"). False if `key` is not of
+// that form.
+bool SplitIndexedKey(absl::string_view key, absl::string_view prefix,
+                     absl::string_view suffix, std::string* index);
+
+// ParseConfigFlag reads a 0/1 flag; false for anything else.
+bool ParseConfigFlag(absl::string_view value, bool* out);
+
 }  // namespace trustlink::ntl
 
 #endif  // TRUSTLINK_NTL_CONFIG_DOCUMENT_H_

@@ -549,16 +549,31 @@ absl::StatusOr<IdentityInfo> ClientRoot::Identity() const {
   return info;
 }
 
-absl::StatusOr<std::vector<std::string>> ClientRoot::ImportChrystoki(
-    absl::string_view text, absl::string_view file_name) {
+absl::Status ClientRoot::UpdateConfig(
+    const std::function<absl::Status(ClientConfig*)>& edit) {
   absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
   if (!lock.ok()) return lock.status();
+  absl::Status status = RecoverLocked();
+  if (!status.ok()) return status;
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
-  absl::StatusOr<std::vector<std::string>> report =
-      config->ImportChrystoki(text, file_name);
-  if (!report.ok()) return report.status();
-  absl::Status status = WriteConfig(*config);
+  status = edit(&*config);
+  if (!status.ok()) return status;
+  status = config->Validate();
+  if (!status.ok()) return status;
+  return WriteConfig(*config);
+}
+
+absl::StatusOr<std::vector<std::string>> ClientRoot::ImportChrystoki(
+    absl::string_view text, absl::string_view file_name) {
+  std::vector<std::string> report;
+  absl::Status status = UpdateConfig([&](ClientConfig* config) {
+    absl::StatusOr<std::vector<std::string>> lines =
+        config->ImportChrystoki(text, file_name);
+    if (!lines.ok()) return lines.status();
+    report = *std::move(lines);
+    return absl::OkStatus();
+  });
   if (!status.ok()) return status;
   return report;
 }

@@ -144,6 +144,13 @@ class ClientRoot {
   // LoadConfig reads trustlink.conf (the defaults if it does not exist yet).
   absl::StatusOr<ClientConfig> LoadConfig() const;
 
+  // UpdateConfig changes trustlink.conf under the root's lock: it reads the
+  // config, lets `edit` change it, validates the result and replaces the
+  // file atomically (temp, fsync, rename, fsync dir). Nothing is written when
+  // `edit` or the validation fails; their status is returned.
+  absl::Status UpdateConfig(
+      const std::function<absl::Status(ClientConfig*)>& edit);
+
   // ImportChrystoki imports a Chrystoki.conf's client section into
   // trustlink.conf.
   absl::StatusOr<std::vector<std::string>> ImportChrystoki(

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
 #include "capi/internal/last_error.h"
+#include "capi/src/client_root_handle.h"
 #include "ntl/config_root.h"
 #include "ntl/identity.h"
 #include "ntl/status.h"
@@ -19,12 +20,6 @@ namespace ntl = trustlink::ntl;
 namespace trustlink::capi::internal {
 const ntl::IdentityOptions& OptionsOf(const tl_identity_options* options);
 }  // namespace trustlink::capi::internal
-
-struct tl_client_root : Handle {
-  absl::optional<ntl::ClientRoot> root;
-  std::string path;
-  std::string config_path;
-};
 
 struct tl_cert_result : Handle {
   std::string name, cert_path, key_path, fingerprint, key_type;
@@ -50,13 +45,9 @@ struct tl_verify_report : Handle {
   ntl::VerifyResult result;
 };
 
-struct tl_string_list : Handle {
-  std::vector<std::string> items;
-};
-
 TL_DEFINE_LAST_ERROR(tl_client_root)
 
-namespace {
+namespace trustlink::capi::client_root_internal {
 
 absl::Status NotOpen() {
   return ntl::Error(
@@ -68,6 +59,13 @@ absl::Status NullArgument(const char* what) {
   return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
                     absl::StrCat(what, " must not be NULL"));
 }
+
+}  // namespace trustlink::capi::client_root_internal
+
+using trustlink::capi::client_root_internal::NotOpen;
+using trustlink::capi::client_root_internal::NullArgument;
+
+namespace {
 
 tl_server_list* MakeServerList(const std::vector<ntl::ServerStatus>& servers) {
   auto* list = new tl_server_list();

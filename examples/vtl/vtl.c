@@ -11,6 +11,7 @@
  *   vtl [--root DIR] call -slot N -op echo|random|sha256|hmac [-data TEXT]
  *                         [-count N]
  *   vtl [--root DIR] importConfig -c Chrystoki.conf|crystoki.ini
+ *   vtl [--root DIR] hagroup SUBCOMMAND [options]   (vtl_hagroup.c)
  *   vtl --help | --version
  *
  * Command words and options are matched without regard to letter case, and
@@ -22,13 +23,15 @@
  *
  * This file holds the usage text, the option parsing and the dispatch, so
  * that what vtl accepts reads in one place; the commands are in vtl_enrol.c
- * and vtl_link.c, and the p11 group in vtl_p11.c. */
+ * and vtl_link.c, the hagroup subcommands in vtl_hagroup.c, and the p11 group
+ * in vtl_p11.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "examples/cli/cli_args.h"
 #include "examples/vtl/vtl_common.h"
 #include "examples/vtl/vtl_enrol.h"
+#include "examples/vtl/vtl_hagroup.h"
 #include "examples/vtl/vtl_link.h"
 #include "examples/vtl/vtl_p11.h"
 #include "trustlink/trustlink.h"
@@ -69,11 +72,15 @@ static const char kUsage[] =
     "  p11 setup [-dir DIR]        p11-kit module configs: assigned "
     "partitions as PKCS#11\n"
     "                              slots (vtl p11 help; docs/pkcs11.md).\n"
-    "  importConfig -c FILE        import servers, keep-alive and timeouts "
-    "from the\n"
-    "                              'LunaSA Client' section of a "
-    "Chrystoki.conf or\n"
-    "                              of a Windows crystoki.ini.\n"
+    "  importConfig -c FILE        import servers, keep-alive, timeouts and "
+    "HA groups\n"
+    "                              from a Chrystoki.conf or a Windows "
+    "crystoki.ini.\n"
+    "  hagroup createGroup|addMember|addStandby|removeMember|deleteGroup|"
+    "haonly|listGroups\n"
+    "      HA groups: one virtual slot over partitions on several servers "
+    "(vtl hagroup\n"
+    "      --help; docs/ha.md).\n"
     "\n"
     "The client root is --root DIR, else $TRUSTLINK_CLIENT_ROOT, "
     "else " TL_CLIENT_ROOT_DEFAULT
@@ -96,7 +103,7 @@ int VtlUsage(const char *problem) {
  * without regard to letter case (the guide writes createcert, addserver). */
 static const char *const kCommands[] = {
     "createCert", "addServer", "importConfig", "deleteServer", "listServers",
-    "show",       "verify",    "listSlots",    "call"};
+    "show",       "verify",    "listSlots",    "call",         "hagroup"};
 
 /* Option is one entry of vtl's option table: its name (matched by
  * CliTakeOption as -name, --name or -name=VALUE, in any case) and where its
@@ -171,11 +178,23 @@ int main(int argc, char **argv) {
       {"op", &a.op, NULL, NULL, 0, 0, NULL},
       {"data", &a.data, NULL, NULL, 0, 0, NULL},
       {"count", NULL, &a.count, NULL, 1, 100000000L, "give 1 to 100000000"},
+      {"label", &a.label, NULL, NULL, 0, 0, NULL},
+      {"group", &a.group, NULL, NULL, 0, 0, NULL},
+      {"server", &a.server, NULL, NULL, 0, 0, NULL},
+      {"partition", &a.partition, NULL, NULL, 0, 0, NULL},
+      {"serial", &a.serial, NULL, NULL, 0, 0, NULL},
+      {"enable", NULL, NULL, &a.enable, 0, 0, NULL},
+      {"disable", NULL, NULL, &a.disable, 0, 0, NULL},
+      {"show", NULL, NULL, &a.show, 0, 0, NULL},
   };
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
     if (CliIsHelp(arg)) {
-      fputs(kUsage, stdout);
+      if (command != NULL && strcmp(command, "hagroup") == 0) {
+        VtlHagroupHelp();
+      } else {
+        fputs(kUsage, stdout);
+      }
       return kExitOk;
     }
     if (CliIsVersion(arg)) {
@@ -191,6 +210,13 @@ int main(int argc, char **argv) {
       return VtlUsage(NULL);
     } else if (command == NULL && CliWordIs(arg, "p11")) {
       return VtlP11Main(root_path, argc - i - 1, argv + i + 1);
+    } else if (command != NULL && strcmp(command, "hagroup") == 0 &&
+               a.subcommand == NULL) {
+      a.subcommand = VtlHagroupSubcommand(arg);
+      if (a.subcommand == NULL) {
+        fprintf(stderr, "vtl: unknown hagroup subcommand %s\n\n", arg);
+        return VtlHagroupUsage(NULL);
+      }
     } else if (command == NULL) {
       for (size_t k = 0; k < sizeof(kCommands) / sizeof(kCommands[0]); ++k) {
         if (CliWordIs(arg, kCommands[k])) command = kCommands[k];
@@ -205,11 +231,16 @@ int main(int argc, char **argv) {
     }
   }
   if (command == NULL) return VtlUsage("no command given");
+  if (strcmp(command, "hagroup") == 0 && a.subcommand == NULL) {
+    return VtlHagroupUsage("hagroup needs a subcommand");
+  }
   if (a.htl && a.nohtl) return VtlUsage("give -htl or -nohtl, not both");
   if (json && strcmp(command, "verify") != 0 &&
       strcmp(command, "listSlots") != 0 &&
-      strcmp(command, "listServers") != 0) {
-    return VtlUsage("--json is for verify, listSlots and listServers");
+      strcmp(command, "listServers") != 0 &&
+      (a.subcommand == NULL || strcmp(a.subcommand, "listGroups") != 0)) {
+    return VtlUsage(
+        "--json is for verify, listSlots, listServers and hagroup listGroups");
   }
   a.json = json;
   a.command = command;
@@ -245,6 +276,8 @@ int main(int argc, char **argv) {
     rc = VtlCmdListSlots(root, &a);
   } else if (strcmp(command, "call") == 0) {
     rc = VtlCmdCall(root, &a);
+  } else if (strcmp(command, "hagroup") == 0) {
+    rc = VtlCmdHagroup(root, &a);
   } else {
     rc = VtlCmdImportConfig(root, &a);
   }

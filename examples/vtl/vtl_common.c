@@ -20,6 +20,9 @@ int VtlExitCodeFor(tl_status status) {
     case TL_E_CONFIG_INVALID:
     case TL_E_PARSE:
     case TL_E_OUT_OF_RANGE:
+    /* A change the configuration refuses as it stands (deleting a server an
+     * HA group uses): the request, not the system, needs changing. */
+    case TL_E_FAILED_PRECONDITION:
       return kExitBadInput;
     case TL_E_ALREADY_EXISTS:
       return kExitExists;

@@ -42,7 +42,19 @@ struct VtlArgs {
   const char *op;
   const char *data;
   long count;
-  int json; /* --json: verify, listSlots and listServers print one object */
+  int json; /* --json: verify, listSlots, listServers and hagroup listGroups */
+  /* vtl hagroup (vtl_hagroup.c): the subcommand as its table spells it, the
+   * group (-label or -group), a member (-server and -partition, or -serial)
+   * and haonly's switch. */
+  const char *subcommand;
+  const char *label;
+  const char *group;
+  const char *server;
+  const char *partition;
+  const char *serial;
+  int enable;
+  int disable;
+  int show;
 };
 
 /* VtlExitCodeFor maps a trustlink status to vtl's exit code. */

@@ -12,6 +12,46 @@ static const char *NameOr(const struct VtlArgs *a, const char *fallback) {
   return a != NULL && a->name != NULL ? a->name : fallback;
 }
 
+/* GroupOr is the HA group the user named (-label or -group). */
+static const char *GroupOr(const struct VtlArgs *a, const char *fallback) {
+  if (a == NULL) return fallback;
+  if (a->group != NULL) return a->group;
+  return a->label != NULL ? a->label : fallback;
+}
+
+/* HagroupHint writes the advice for a failed `vtl hagroup` subcommand. */
+static void HagroupHint(const struct VtlArgs *a, tl_status status, char *out,
+                        size_t out_len) {
+  const char *sub = a != NULL && a->subcommand != NULL ? a->subcommand : "";
+  const char *group = GroupOr(a, "<group>");
+  switch (status) {
+    case TL_E_ALREADY_EXISTS:
+      if (strcmp(sub, "createGroup") == 0) {
+        snprintf(out, out_len,
+                 "vtl hagroup addMember -group %s -server <server> -partition "
+                 "<partition> adds a member to it",
+                 group);
+      } else {
+        snprintf(out, out_len, "vtl hagroup listGroups shows the members");
+      }
+      return;
+    case TL_E_NOT_FOUND:
+      snprintf(out, out_len,
+               "vtl hagroup listGroups shows the groups and members; vtl "
+               "listServers the servers (vtl addServer registers one)");
+      return;
+    case TL_E_FAILED_PRECONDITION:
+      snprintf(out, out_len,
+               "vtl hagroup addMember -group %s -server <server> -partition "
+               "<partition> adds another active member first; vtl hagroup "
+               "deleteGroup -group %s removes the whole group",
+               group, group);
+      return;
+    default:
+      return;
+  }
+}
+
 /* HintText writes the advice for status into out ("" when there is none).
  * server names the server the failure is about (NULL: not known). */
 static void HintText(const char *command, const struct VtlArgs *a,
@@ -19,6 +59,10 @@ static void HintText(const char *command, const struct VtlArgs *a,
                      size_t out_len) {
   const char *srv = server != NULL ? server : "<server>";
   out[0] = '\0';
+  if (Is(command, "hagroup")) {
+    HagroupHint(a, status, out, out_len);
+    if (out[0] != '\0') return;
+  }
   switch (status) {
     case TL_E_TRUST_STORE_INCONSISTENT:
       snprintf(out, out_len,
@@ -109,6 +153,15 @@ static void HintText(const char *command, const struct VtlArgs *a,
       return;
     case TL_E_HTL_AGENT_UNAVAILABLE:
       snprintf(out, out_len, "start htlclient for this user");
+      return;
+    case TL_E_FAILED_PRECONDITION:
+      if (Is(command, "deleteServer")) {
+        snprintf(out, out_len,
+                 "vtl hagroup listGroups shows the groups that use it; vtl "
+                 "hagroup removeMember -group <group> -server %s -partition "
+                 "<partition> takes it out",
+                 NameOr(a, "<server>"));
+      }
       return;
     default:
       return;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "ntl/config_ha.h"
 #include "ntl/config_root.h"
 #include "ntl/identity.h"
 #include "ntl/internal/safe_dir.h"
@@ -47,6 +48,32 @@ absl::Status ReadIdentityFiles(const std::string& cert_path,
   if (!key.ok()) return key.status();
   *cert_pem = *std::move(cert);
   *key_pem = *std::move(key);
+  return absl::OkStatus();
+}
+
+// LoadHaSettings copies the HA groups and HAConfiguration. A member's server
+// is the canonical name, as in ServerSettings::name, so the client matches
+// them by plain comparison.
+absl::Status LoadHaSettings(const ClientConfig& config,
+                            ClientSettings* settings) {
+  absl::StatusOr<std::vector<HaGroupConfig>> groups = HaGroups(config);
+  if (!groups.ok()) {
+    return groups.status();
+  }
+  for (const HaGroupConfig& g : *groups) {
+    HaGroupSettings group;
+    group.label = g.label;
+    group.serial = g.serial;
+    for (const HaMemberConfig& m : g.members) {
+      group.members.push_back({m.server, m.partition, m.serial, m.standby});
+    }
+    settings->ha_groups.push_back(std::move(group));
+  }
+  const HaOptions options = GetHaOptions(config);
+  settings->ha.ha_only = options.ha_only;
+  settings->ha.auto_reconnect_interval =
+      absl::Seconds(options.auto_reconnect_interval_seconds);
+  settings->ha.reconnect_attempts = options.reconnect_attempts;
   return absl::OkStatus();
 }
 
@@ -121,6 +148,10 @@ absl::StatusOr<ClientSettings> LoadClientSettings(
           "its certificate again (tl_client_root_add_server)");
     }
     settings.servers.push_back(std::move(s));
+  }
+  absl::Status ha = LoadHaSettings(*config, &settings);
+  if (!ha.ok()) {
+    return ha;
   }
   return settings;
 }

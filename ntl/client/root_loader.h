@@ -7,7 +7,8 @@
 // readable), and the trust store's pinned certificates
 // (cert/server/<name>Cert.pem agreeing with CAFile.pem). A configured server
 // without a pinned certificate is kept with an empty pin, so the client reports
-// it and never contacts it.
+// it and never contacts it. The HA groups (VirtualToken) and HAConfiguration
+// fill ha_groups and ha (config_ha.h).
 
 #include <string>
 

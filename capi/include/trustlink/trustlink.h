@@ -20,6 +20,7 @@
 #include "trustlink/base.h"
 #include "trustlink/client.h"
 #include "trustlink/client_config.h"
+#include "trustlink/client_ha_config.h"
 #include "trustlink/file.h"
 #include "trustlink/ha.h"
 #include "trustlink/htl.h"
