@@ -166,6 +166,15 @@ MemberView Client::HaLookupLocked(const HaMemberSettings& member) {
     }
     return v;
   }
+  // Not listed (yet): a server that is not connected says why itself.
+  for (const auto& c : conns_) {
+    if (member.serial.empty() &&
+        absl::EqualsIgnoreCase(c->server().name, member.server) &&
+        c->state() != LinkState::kReady) {
+      v.why = FreshStatus(c->last_error());
+      return v;
+    }
+  }
   v.why = Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
                 member.serial.empty()
                     ? absl::StrCat("server '", member.server,

@@ -222,6 +222,7 @@ void HaGroups::Refresh(const MemberLookup& lookup, absl::Time now,
         // Never up yet: it joins as soon as it is seen.
         if (mb.view.ready) {
           mb.state = HaMemberState::kUp;
+          mb.last_failure.clear();
           events->push_back(LinkEvent{LinkEvent::Kind::kHaMemberUp,
                                       mb.view.server, absl::OkStatus(), g, m});
         } else {
