@@ -143,6 +143,20 @@ std::map<int, std::pair<std::string, GroupEntries>> CollectGroups(
   return groups;
 }
 
+// CheckGroupLabel requires the group's Label entry and a valid label in it.
+absl::Status CheckGroupLabel(const ConfigDocument& doc, absl::string_view index,
+                             const GroupEntries& g) {
+  if (g.label == nullptr) {
+    return ConfigEntryError(
+        doc, *g.first,
+        absl::StrCat("there is no ", Key(index, kLabel),
+                     " for this entry; add it or remove this line"));
+  }
+  absl::Status label = ValidateHaLabel(g.label->value);
+  if (!label.ok()) return ConfigEntryError(doc, *g.label, label.message());
+  return absl::OkStatus();
+}
+
 // ParseList reads a Members/Standby entry into `out`, refusing an item listed
 // twice in the group.
 absl::Status ParseList(const ConfigDocument& doc, const ConfigEntry& e,
@@ -303,14 +317,8 @@ absl::Status ValidateHa(const ConfigDocument& doc,
   std::map<std::string, std::string> serials;  // serial -> index
   for (const auto& [number, indexed] : CollectGroups(doc)) {
     const auto& [index, g] = indexed;
-    if (g.label == nullptr) {
-      return ConfigEntryError(
-          doc, *g.first,
-          absl::StrCat("there is no ", Key(index, kLabel),
-                       " for this entry; add it or remove this line"));
-    }
-    absl::Status label = ValidateHaLabel(g.label->value);
-    if (!label.ok()) return ConfigEntryError(doc, *g.label, label.message());
+    absl::Status label = CheckGroupLabel(doc, index, g);
+    if (!label.ok()) return label;
     auto [it, fresh] =
         labels.emplace(absl::AsciiStrToLower(g.label->value), index);
     if (!fresh) {
@@ -577,6 +585,31 @@ void SetHaOnly(ClientConfig* config, bool ha_only) {
                                   ha_only ? "1" : "0");
 }
 
+absl::Status SetHaReconnectInterval(ClientConfig* config, int seconds) {
+  if (seconds < 1 || seconds > kMaxAutoReconnectIntervalSeconds) {
+    return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
+                 absl::StrCat("AutoReconnectInterval ", seconds,
+                              " is out of range; give 1 to ",
+                              kMaxAutoReconnectIntervalSeconds, " seconds"));
+  }
+  config->mutable_document()->Set(kHaConfigurationSection, kInterval,
+                                  absl::StrCat(seconds));
+  return absl::OkStatus();
+}
+
+absl::Status SetHaReconnectAttempts(ClientConfig* config, int attempts) {
+  if (attempts < -1 || attempts > kMaxReconnectAttempts) {
+    return Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
+                 absl::StrCat("reconnAtt ", attempts,
+                              " is out of range; give -1 (for ever), 0 "
+                              "(never) or a count up to ",
+                              kMaxReconnectAttempts));
+  }
+  config->mutable_document()->Set(kHaConfigurationSection, kAttempts,
+                                  absl::StrCat(attempts));
+  return absl::OkStatus();
+}
+
 absl::Status ImportChrystokiHa(const ConfigDocument& source,
                                ClientConfig* config,
                                std::vector<std::string>* report) {
@@ -590,14 +623,8 @@ absl::Status ImportChrystokiHa(const ConfigDocument& source,
   }
   for (const auto& [number, indexed] : CollectGroups(source)) {
     const auto& [index, g] = indexed;
-    if (g.label == nullptr) {
-      return ConfigEntryError(
-          source, *g.first,
-          absl::StrCat("there is no ", Key(index, kLabel),
-                       " for this entry; add it or remove this line"));
-    }
-    absl::Status label = ValidateHaLabel(g.label->value);
-    if (!label.ok()) return ConfigEntryError(source, *g.label, label.message());
+    absl::Status label = CheckGroupLabel(source, index, g);
+    if (!label.ok()) return label;
     if (FindHaGroup(edited, g.label->value).ok()) {
       report->push_back(absl::StrCat("kept HA group ", g.label->value,
                                      ": it is already configured"));

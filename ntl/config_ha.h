@@ -127,6 +127,12 @@ absl::Status RemoveHaMember(ClientConfig* config, absl::string_view label,
 absl::Status DeleteHaGroup(ClientConfig* config, absl::string_view label);
 // SetHaOnly writes HAOnly.
 void SetHaOnly(ClientConfig* config, bool ha_only);
+// SetHaReconnectInterval writes AutoReconnectInterval (seconds, 1 to
+// kMaxAutoReconnectIntervalSeconds); SetHaReconnectAttempts writes reconnAtt
+// (-1: for ever, 0: never, or up to kMaxReconnectAttempts). Out of range is
+// TL_E_OUT_OF_RANGE, with the range, and changes nothing.
+absl::Status SetHaReconnectInterval(ClientConfig* config, int seconds);
+absl::Status SetHaReconnectAttempts(ClientConfig* config, int attempts);
 
 // ImportChrystokiHa carries the VirtualToken groups and the HAConfiguration
 // values of a Chrystoki.conf (`source`) into `config`; members stay serials.

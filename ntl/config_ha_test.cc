@@ -212,6 +212,12 @@ TEST(HaConfigTest, CreateAddRemoveKeepsTheFileValid) {
             TL_E_NOT_FOUND);
   SetHaOnly(&config, true);
   EXPECT_TRUE(GetHaOptions(config).ha_only);
+  ASSERT_TRUE(SetHaReconnectInterval(&config, 5).ok());
+  ASSERT_TRUE(SetHaReconnectAttempts(&config, 0).ok());
+  EXPECT_EQ(ToTlStatus(SetHaReconnectInterval(&config, 0)), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(ToTlStatus(SetHaReconnectAttempts(&config, -2)), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(GetHaOptions(config).auto_reconnect_interval_seconds, 5);
+  EXPECT_EQ(GetHaOptions(config).reconnect_attempts, 0);
   EXPECT_TRUE(ClientConfig::Parse(config.Serialize(), "x").ok());
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ntl/config_root_ha.h"
 #include "ntl/identity_dir.h"
 #include "ntl/internal/dir_swap.h"
 #include "ntl/status.h"
@@ -716,6 +717,9 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
     return result;
   }
   result.servers = *std::move(servers);
+  for (Check& c : VerifyHaMembers(*config, result.servers)) {
+    result.checks.push_back(std::move(c));
+  }
   if (result.servers.empty()) {
     add(Check::kWarning, "servers",
         "no server is registered (tl_client_root_add_server)");

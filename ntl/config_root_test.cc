@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "ntl/config_ha.h"
 #include "ntl/identity.h"
 #include "ntl/internal/dir_swap.h"
 #include "ntl/internal/safe_dir.h"
@@ -131,6 +132,52 @@ TEST(ClientRootTest, VerifyReportsOpenKeyAndConfigOnlyServer) {
 // The guide's names keep their case in the files; the same name in another
 // case renews the identity in place; another name needs force and names the
 // appliances that know this client.
+TEST(ClientRootTest, VerifyChecksEachHaMemberServer) {
+  absl::StatusOr<ClientRoot> root = ClientRoot::Open(NewRoot("ha"), true);
+  ASSERT_TRUE(root.ok()) << root.status();
+  ASSERT_TRUE(root->CreateCert("web1", IdentityOptions(), false).ok());
+  ASSERT_TRUE(root->AddServer("hsm1", ServerPem("hsm1"), 1792, 0, false).ok());
+  ASSERT_TRUE(
+      root->UpdateConfig([](ClientConfig* config) {
+            // hsm2 is listed but its certificate was never
+            // registered.
+            if (!config->AddServer({"hsm2", 1792, false, ""}).ok()) {
+              return absl::InternalError("AddServer");
+            }
+            absl::StatusOr<HaGroupConfig> g =
+                CreateHaGroup(config, "g", "",
+                              *MakeHaMember(*config, "hsm1", "pA", "", false));
+            if (!g.ok()) return g.status();
+            absl::Status s = AddHaMember(
+                config, "g", *MakeHaMember(*config, "hsm2", "pA", "", true));
+            if (!s.ok()) return s;
+            return AddHaMember(config, "g",
+                               *MakeHaMember(*config, "", "", "77", true));
+          })
+          .ok());
+  absl::StatusOr<VerifyResult> result = root->Verify(VerifyOptions());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(result->ok());
+  std::vector<const Check*> members;
+  for (const Check& c : result->checks) {
+    if (c.object == "HA group g") members.push_back(&c);
+  }
+  ASSERT_EQ(members.size(), 3u);
+  EXPECT_EQ(members[0]->level, Check::kOk);
+  EXPECT_TRUE(absl::StrContains(members[0]->message,
+                                "member hsm1/pA: server "
+                                "hsm1 is configured"))
+      << members[0]->message;
+  EXPECT_EQ(members[1]->level, Check::kError);
+  EXPECT_TRUE(
+      absl::StrContains(members[1]->message, "standby member hsm2/pA: "))
+      << members[1]->message;
+  EXPECT_TRUE(absl::StrContains(members[1]->message, "no trusted certificate"))
+      << members[1]->message;
+  EXPECT_EQ(members[2]->level, Check::kOk);
+  EXPECT_TRUE(absl::StrContains(members[2]->message, "serial"));
+}
+
 TEST(ClientRootTest, IdentityNamesKeepTheirCaseAndAnotherNameNeedsForce) {
   const std::string path = NewRoot("identity_case");
   absl::StatusOr<ClientRoot> root = ClientRoot::Open(path, true);

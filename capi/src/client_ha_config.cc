@@ -115,6 +115,20 @@ TL_EXPORT tl_status tl_client_root_ha_set_ha_only(tl_client_root* root,
   });
 }
 
+TL_EXPORT tl_status tl_client_root_ha_set_reconnect_interval(
+    tl_client_root* root, int32_t seconds) noexcept {
+  return Edit(root, __func__, [&](ntl::ClientConfig* config) {
+    return ntl::SetHaReconnectInterval(config, seconds);
+  });
+}
+
+TL_EXPORT tl_status tl_client_root_ha_set_reconnect_attempts(
+    tl_client_root* root, int32_t attempts) noexcept {
+  return Edit(root, __func__, [&](ntl::ClientConfig* config) {
+    return ntl::SetHaReconnectAttempts(config, attempts);
+  });
+}
+
 TL_EXPORT tl_status tl_client_root_ha_list_groups(
     tl_client_root* root, tl_ha_group_list** out) noexcept {
   if (root == nullptr) {
@@ -164,6 +178,18 @@ tl_status GroupAt(const char* function, const tl_ha_group_list* list,
   return TL_OK;
 }
 
+// GroupString implements the string getters of one group.
+tl_status GroupString(const char* function, const tl_ha_group_list* list,
+                      size_t index,
+                      const std::string ntl::HaGroupConfig::*field,
+                      const char** out) {
+  const ntl::HaGroupConfig* group = nullptr;
+  tl_status s = GroupAt(function, list, index, out, &group);
+  if (s != TL_OK) return s;
+  *out = (group->*field).c_str();
+  return TL_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -171,21 +197,13 @@ extern "C" {
 TL_EXPORT tl_status tl_ha_group_list_label(const tl_ha_group_list* list,
                                            size_t index,
                                            const char** out) noexcept {
-  const ntl::HaGroupConfig* group = nullptr;
-  tl_status s = GroupAt(__func__, list, index, out, &group);
-  if (s != TL_OK) return s;
-  *out = group->label.c_str();
-  return TL_OK;
+  return GroupString(__func__, list, index, &ntl::HaGroupConfig::label, out);
 }
 
 TL_EXPORT tl_status tl_ha_group_list_serial(const tl_ha_group_list* list,
                                             size_t index,
                                             const char** out) noexcept {
-  const ntl::HaGroupConfig* group = nullptr;
-  tl_status s = GroupAt(__func__, list, index, out, &group);
-  if (s != TL_OK) return s;
-  *out = group->serial.c_str();
-  return TL_OK;
+  return GroupString(__func__, list, index, &ntl::HaGroupConfig::serial, out);
 }
 
 TL_EXPORT tl_status tl_ha_group_list_member_count(const tl_ha_group_list* list,

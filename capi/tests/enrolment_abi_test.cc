@@ -7,38 +7,19 @@
 #include <cstring>
 #include <string>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "trustlink/trustlink.h"
 
 namespace {
 
+using trustlink::capi::testing::RootError;
+using trustlink::capi::testing::ServerPem;
+
 std::string NewRoot(const char* leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   return std::string(tmp ? tmp : "/tmp") + "/abi_" + leaf + "_" +
          std::to_string(getpid());
-}
-
-std::string LastError(const tl_client_root* root) {
-  char buf[TL_ERROR_MESSAGE_MAX];
-  size_t len = 0;
-  EXPECT_EQ(tl_client_root_last_error(root, buf, sizeof(buf), &len), TL_OK);
-  return std::string(buf, len);
-}
-
-std::string ServerPem(const char* name) {
-  tl_identity_options* options = nullptr;
-  EXPECT_EQ(tl_identity_options_new(&options), TL_OK);
-  EXPECT_EQ(tl_identity_options_set_for_server(options, 1), TL_OK);
-  EXPECT_EQ(tl_identity_options_set_key_type(options, TL_KEY_TYPE_ECDSA_P256),
-            TL_OK);
-  tl_identity* identity = nullptr;
-  EXPECT_EQ(tl_identity_create(options, name, &identity), TL_OK);
-  const char* pem = nullptr;
-  EXPECT_EQ(tl_identity_cert_pem(identity, &pem), TL_OK);
-  std::string out(pem);
-  tl_identity_free(identity);
-  tl_identity_options_free(options);
-  return out;
 }
 
 TEST(EnrolmentAbiTest, KeyTypes) {
@@ -89,7 +70,7 @@ TEST(EnrolmentAbiTest, ClientRootSteps) {
   EXPECT_EQ(tl_client_root_list_servers(root, &list), TL_E_FAILED_PRECONDITION);
   std::string path = NewRoot("steps");
   ASSERT_EQ(tl_client_root_open(root, path.c_str(), 1), TL_OK)
-      << LastError(root);
+      << RootError(root);
 
   tl_cert_result* cert = nullptr;
   ASSERT_EQ(tl_client_root_create_cert(root, nullptr, "web1", 0, &cert), TL_OK);
@@ -102,19 +83,19 @@ TEST(EnrolmentAbiTest, ClientRootSteps) {
   EXPECT_EQ(tl_client_root_create_cert(root, nullptr, "web1", 0, &cert),
             TL_E_ALREADY_EXISTS);
   EXPECT_EQ(cert, nullptr);
-  EXPECT_NE(LastError(root).find("force"), std::string::npos);
+  EXPECT_NE(RootError(root).find("force"), std::string::npos);
 
   std::string pem = ServerPem("hsm1");
   tl_server_result* added = nullptr;
   ASSERT_EQ(tl_client_root_add_server(root, "hsm1", pem.data(), pem.size(), 0,
                                       1, 0, &added),
             TL_OK)
-      << LastError(root);
+      << RootError(root);
   EXPECT_STREQ(tl_server_result_name(added), "hsm1");
   EXPECT_EQ(tl_server_result_unchanged(added), 0);
   std::string fp = tl_server_result_fingerprint(added);
   tl_server_result_free(added);
-  EXPECT_EQ(LastError(root), "");
+  EXPECT_EQ(RootError(root), "");
 
   ASSERT_EQ(tl_client_root_list_servers(root, &list), TL_OK);
   ASSERT_EQ(tl_server_list_count(list), 1u);

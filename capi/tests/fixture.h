@@ -34,6 +34,36 @@ inline std::string ReadFixture(const std::string& name) {
   return ReadText("testdata/tls/" + name);
 }
 
+// RootError returns the client root handle's last error message.
+inline std::string RootError(const tl_client_root* root) {
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  if (tl_client_root_last_error(root, buf, sizeof(buf), &len) != TL_OK) {
+    return "<tl_client_root_last_error failed>";
+  }
+  return std::string(buf, len);
+}
+
+// ServerPem makes a fresh P-256 server certificate for `name` and returns its
+// PEM ("" if that failed).
+inline std::string ServerPem(const char* name) {
+  tl_identity_options* options = nullptr;
+  tl_identity* identity = nullptr;
+  const char* pem = nullptr;
+  std::string out;
+  if (tl_identity_options_new(&options) == TL_OK &&
+      tl_identity_options_set_for_server(options, 1) == TL_OK &&
+      tl_identity_options_set_key_type(options, TL_KEY_TYPE_ECDSA_P256) ==
+          TL_OK &&
+      tl_identity_create(options, name, &identity) == TL_OK &&
+      tl_identity_cert_pem(identity, &pem) == TL_OK) {
+    out = pem;
+  }
+  tl_identity_free(identity);
+  tl_identity_options_free(options);
+  return out;
+}
+
 }  // namespace trustlink::capi::testing
 
 #endif  // TRUSTLINK_CAPI_TESTS_FIXTURE_H_

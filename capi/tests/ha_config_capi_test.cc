@@ -5,47 +5,22 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "trustlink/trustlink.h"
 
 namespace {
 
+using trustlink::capi::testing::ReadText;
+using trustlink::capi::testing::RootError;
+using trustlink::capi::testing::ServerPem;
+
 std::string NewRoot(const char* leaf) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   return std::string(tmp ? tmp : "/tmp") + "/ha_abi_" + leaf + "_" +
          std::to_string(getpid());
-}
-
-std::string LastError(const tl_client_root* root) {
-  char buf[TL_ERROR_MESSAGE_MAX];
-  size_t len = 0;
-  EXPECT_EQ(tl_client_root_last_error(root, buf, sizeof(buf), &len), TL_OK);
-  return std::string(buf, len);
-}
-
-std::string ServerPem(const char* name) {
-  tl_identity_options* options = nullptr;
-  EXPECT_EQ(tl_identity_options_new(&options), TL_OK);
-  EXPECT_EQ(tl_identity_options_set_for_server(options, 1), TL_OK);
-  tl_identity* identity = nullptr;
-  EXPECT_EQ(tl_identity_create(options, name, &identity), TL_OK);
-  const char* pem = nullptr;
-  EXPECT_EQ(tl_identity_cert_pem(identity, &pem), TL_OK);
-  std::string out(pem);
-  tl_identity_free(identity);
-  tl_identity_options_free(options);
-  return out;
-}
-
-std::string ReadFile(const char* path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Enrolled opens a fresh root with two registered servers.
@@ -59,7 +34,7 @@ tl_client_root* Enrolled(const char* leaf) {
     EXPECT_EQ(tl_client_root_add_server(root, name, pem.data(), pem.size(), 0,
                                         TL_SERVER_HTL_KEEP, 0, &added),
               TL_OK)
-        << LastError(root);
+        << RootError(root);
     tl_server_result_free(added);
   }
   return root;
@@ -69,16 +44,20 @@ TEST(HaConfigAbiTest, CreateAddListRemove) {
   tl_client_root* root = Enrolled("edit");
   ASSERT_EQ(tl_client_root_ha_create_group(root, "payments", "HSM1.test", "pA"),
             TL_OK)
-      << LastError(root);
+      << RootError(root);
   ASSERT_EQ(
       tl_client_root_ha_add_member(root, "payments", "hsm2.test", "pA", 0),
       TL_OK)
-      << LastError(root);
+      << RootError(root);
   ASSERT_EQ(
       tl_client_root_ha_add_member(root, "PAYMENTS", nullptr, "150518006", 1),
       TL_OK)
-      << LastError(root);
+      << RootError(root);
   ASSERT_EQ(tl_client_root_ha_set_ha_only(root, 1), TL_OK);
+  ASSERT_EQ(tl_client_root_ha_set_reconnect_interval(root, 30), TL_OK);
+  EXPECT_EQ(tl_client_root_ha_set_reconnect_attempts(root, -2),
+            TL_E_OUT_OF_RANGE);
+  EXPECT_NE(RootError(root).find("-1 (for ever)"), std::string::npos);
 
   tl_ha_group_list* list = nullptr;
   ASSERT_EQ(tl_client_root_ha_list_groups(root, &list), TL_OK);
@@ -117,13 +96,13 @@ TEST(HaConfigAbiTest, CreateAddListRemove) {
   ASSERT_EQ(tl_ha_group_list_options(list, &ha_only, &interval, &attempts),
             TL_OK);
   EXPECT_EQ(ha_only, 1);
-  EXPECT_EQ(interval, 60);
+  EXPECT_EQ(interval, 30);
   EXPECT_EQ(attempts, -1);
   tl_ha_group_list_free(list);
 
   const char* config_path = nullptr;
   ASSERT_EQ(tl_client_root_config_path(root, &config_path), TL_OK);
-  const std::string text = ReadFile(config_path);
+  const std::string text = ReadText(config_path);
   EXPECT_NE(text.find("VirtualToken00Members = hsm1.test/pA,hsm2.test/pA;"),
             std::string::npos)
       << text;
@@ -134,7 +113,7 @@ TEST(HaConfigAbiTest, CreateAddListRemove) {
   ASSERT_EQ(
       tl_client_root_ha_remove_member(root, "payments", "hsm2.test", "pA"),
       TL_OK)
-      << LastError(root);
+      << RootError(root);
   ASSERT_EQ(tl_client_root_ha_delete_group(root, "payments"), TL_OK);
   ASSERT_EQ(tl_client_root_ha_list_groups(root, &list), TL_OK);
   EXPECT_EQ(tl_ha_group_list_count(list), 0u);
@@ -148,33 +127,33 @@ TEST(HaConfigAbiTest, RefusalsNameTheFixAndWriteNothing) {
             TL_OK);
   const char* config_path = nullptr;
   ASSERT_EQ(tl_client_root_config_path(root, &config_path), TL_OK);
-  const std::string before = ReadFile(config_path);
+  const std::string before = ReadText(config_path);
 
   EXPECT_EQ(tl_client_root_ha_create_group(root, "G", "hsm2.test", "pA"),
             TL_E_ALREADY_EXISTS);
-  EXPECT_NE(LastError(root).find("addMember"), std::string::npos);
+  EXPECT_NE(RootError(root).find("addMember"), std::string::npos);
   EXPECT_EQ(tl_client_root_ha_create_group(root, "h", "hsm9.test", "pA"),
             TL_E_NOT_FOUND);
-  EXPECT_NE(LastError(root).find("vtl addServer"), std::string::npos)
-      << LastError(root);
+  EXPECT_NE(RootError(root).find("vtl addServer"), std::string::npos)
+      << RootError(root);
   EXPECT_EQ(tl_client_root_ha_create_group(root, "../h", "hsm1.test", "pA"),
             TL_E_NAME_INVALID);
   EXPECT_EQ(tl_client_root_ha_add_member(root, "nosuch", "hsm1.test", "pB", 0),
             TL_E_NOT_FOUND);
-  EXPECT_NE(LastError(root).find("listGroups"), std::string::npos);
+  EXPECT_NE(RootError(root).find("listGroups"), std::string::npos);
   EXPECT_EQ(tl_client_root_ha_add_member(root, "g", "hsm1.test", "p/B", 0),
             TL_E_INVALID_ARGUMENT);
   EXPECT_EQ(tl_client_root_ha_remove_member(root, "g", "hsm1.test", "pA"),
             TL_E_FAILED_PRECONDITION);
-  EXPECT_NE(LastError(root).find("deleteGroup"), std::string::npos);
+  EXPECT_NE(RootError(root).find("deleteGroup"), std::string::npos);
   EXPECT_EQ(tl_client_root_ha_add_member(root, "g", nullptr, nullptr, 0),
             TL_E_INVALID_ARGUMENT);
   // A server the group uses cannot be deleted.
   EXPECT_EQ(tl_client_root_delete_server(root, "hsm1.test"),
             TL_E_FAILED_PRECONDITION);
-  EXPECT_NE(LastError(root).find("HA group 'g'"), std::string::npos)
-      << LastError(root);
-  EXPECT_EQ(ReadFile(config_path), before);
+  EXPECT_NE(RootError(root).find("HA group 'g'"), std::string::npos)
+      << RootError(root);
+  EXPECT_EQ(ReadText(config_path), before);
 
   EXPECT_EQ(tl_client_root_ha_create_group(nullptr, "g", "h", "p"),
             TL_E_INVALID_ARGUMENT);

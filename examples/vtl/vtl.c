@@ -77,7 +77,8 @@ static const char kUsage[] =
     "                              from a Chrystoki.conf or a Windows "
     "crystoki.ini.\n"
     "  hagroup createGroup|addMember|addStandby|removeMember|deleteGroup|"
-    "haonly|listGroups\n"
+    "haonly|recovery|\n"
+    "          listGroups\n"
     "      HA groups: one virtual slot over partitions on several servers "
     "(vtl hagroup\n"
     "      --help; docs/ha.md).\n"
@@ -186,6 +187,8 @@ int main(int argc, char **argv) {
       {"enable", NULL, NULL, &a.enable, 0, 0, NULL},
       {"disable", NULL, NULL, &a.disable, 0, 0, NULL},
       {"show", NULL, NULL, &a.show, 0, 0, NULL},
+      {"interval", &a.interval, NULL, NULL, 0, 0, NULL},
+      {"attempts", &a.attempts, NULL, NULL, 0, 0, NULL},
   };
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];

@@ -45,7 +45,7 @@ struct VtlArgs {
   int json; /* --json: verify, listSlots, listServers and hagroup listGroups */
   /* vtl hagroup (vtl_hagroup.c): the subcommand as its table spells it, the
    * group (-label or -group), a member (-server and -partition, or -serial)
-   * and haonly's switch. */
+   * haonly's switch and recovery's values. */
   const char *subcommand;
   const char *label;
   const char *group;
@@ -55,6 +55,8 @@ struct VtlArgs {
   int enable;
   int disable;
   int show;
+  const char *interval; /* hagroup recovery: read there, to tell "not given" */
+  const char *attempts;
 };
 
 /* VtlExitCodeFor maps a trustlink status to vtl's exit code. */

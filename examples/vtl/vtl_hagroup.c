@@ -7,6 +7,7 @@
  *   vtl hagroup removeMember -group NAME -server S -partition P
  *   vtl hagroup deleteGroup -group NAME
  *   vtl hagroup haonly -enable|-disable|-show
+ *   vtl hagroup recovery [-interval S] [-attempts N]
  *   vtl hagroup listGroups [--json]
  *   vtl hagroup show [-group NAME]          (vtl_hagroup_show.c)
  *
@@ -18,6 +19,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "examples/cli/cli_args.h"
 #include "examples/vtl/vtl_hagroup_show.h"
@@ -47,6 +49,10 @@ static const char kHagroupUsage[] =
     "renumbered).\n"
     "  haonly -enable|-disable|-show   HAOnly: show only the groups' virtual "
     "slots.\n"
+    "  recovery [-interval S] [-attempts N]\n"
+    "      AutoReconnectInterval (seconds before a lost member is probed "
+    "again, 1-86400)\n"
+    "      and reconnAtt (probes before giving up: -1 for ever, 0 never).\n"
     "  listGroups [--json]         the groups, their members and the HA "
     "settings.\n"
     "  show [-group NAME]          connect, then each group's slot and state "
@@ -111,44 +117,51 @@ static int Member(const struct VtlArgs *a, const char **server,
   return kExitOk;
 }
 
-static void MemberText(const struct VtlArgs *a, char *out, size_t len) {
+/* MemberEdit is a subcommand's group and member, as the C ABI takes them, and
+ * the member as vtl prints it. */
+struct MemberEdit {
+  const char *label;
+  const char *server;
+  const char *partition;
+  char text[300];
+};
+
+/* ParseMemberEdit reads the group and the member; kExitOk or a usage error. */
+static int ParseMemberEdit(const struct VtlArgs *a, struct MemberEdit *e) {
+  int rc = kExitOk;
+  e->label = GroupName(a, &rc);
+  if (e->label == NULL) return rc;
+  rc = Member(a, &e->server, &e->partition);
+  if (rc != kExitOk) return rc;
   if (a->serial != NULL) {
-    snprintf(out, len, "serial %s", a->serial);
+    snprintf(e->text, sizeof(e->text), "serial %s", a->serial);
   } else {
-    snprintf(out, len, "%s/%s", a->server, a->partition);
+    snprintf(e->text, sizeof(e->text), "%s/%s", a->server, a->partition);
   }
+  return kExitOk;
 }
 
 static int CmdCreateGroup(tl_client_root *root, const struct VtlArgs *a) {
-  int rc = kExitOk;
-  const char *label = GroupName(a, &rc);
-  if (label == NULL) return rc;
-  const char *server = NULL, *partition = NULL;
-  rc = Member(a, &server, &partition);
+  struct MemberEdit e;
+  int rc = ParseMemberEdit(a, &e);
   if (rc != kExitOk) return rc;
-  tl_status s = tl_client_root_ha_create_group(root, label, server, partition);
+  tl_status s =
+      tl_client_root_ha_create_group(root, e.label, e.server, e.partition);
   if (s != TL_OK) return VtlFail(root, s, a);
-  char member[300];
-  MemberText(a, member, sizeof(member));
-  printf("HA group %s created with active member %s.\n", label, member);
+  printf("HA group %s created with active member %s.\n", e.label, e.text);
   return kExitOk;
 }
 
 static int AddMember(tl_client_root *root, const struct VtlArgs *a,
                      int standby) {
-  int rc = kExitOk;
-  const char *label = GroupName(a, &rc);
-  if (label == NULL) return rc;
-  const char *server = NULL, *partition = NULL;
-  rc = Member(a, &server, &partition);
+  struct MemberEdit e;
+  int rc = ParseMemberEdit(a, &e);
   if (rc != kExitOk) return rc;
-  tl_status s =
-      tl_client_root_ha_add_member(root, label, server, partition, standby);
+  tl_status s = tl_client_root_ha_add_member(root, e.label, e.server,
+                                             e.partition, standby);
   if (s != TL_OK) return VtlFail(root, s, a);
-  char member[300];
-  MemberText(a, member, sizeof(member));
-  printf("%s is now %s member of HA group %s.\n", member,
-         standby ? "a standby" : "an active", label);
+  printf("%s is now %s member of HA group %s.\n", e.text,
+         standby ? "a standby" : "an active", e.label);
   return kExitOk;
 }
 
@@ -161,17 +174,13 @@ static int CmdAddStandby(tl_client_root *root, const struct VtlArgs *a) {
 }
 
 static int CmdRemoveMember(tl_client_root *root, const struct VtlArgs *a) {
-  int rc = kExitOk;
-  const char *label = GroupName(a, &rc);
-  if (label == NULL) return rc;
-  const char *server = NULL, *partition = NULL;
-  rc = Member(a, &server, &partition);
+  struct MemberEdit e;
+  int rc = ParseMemberEdit(a, &e);
   if (rc != kExitOk) return rc;
-  tl_status s = tl_client_root_ha_remove_member(root, label, server, partition);
+  tl_status s =
+      tl_client_root_ha_remove_member(root, e.label, e.server, e.partition);
   if (s != TL_OK) return VtlFail(root, s, a);
-  char member[300];
-  MemberText(a, member, sizeof(member));
-  printf("%s removed from HA group %s.\n", member, label);
+  printf("%s removed from HA group %s.\n", e.text, e.label);
   return kExitOk;
 }
 
@@ -204,6 +213,43 @@ static int CmdHaOnly(tl_client_root *root, const struct VtlArgs *a) {
   printf("HA only: %s\n", ha_only ? "enabled (applications see only the "
                                     "groups' virtual slots)"
                                   : "disabled");
+  return kExitOk;
+}
+
+static int CmdRecovery(tl_client_root *root, const struct VtlArgs *a) {
+  long interval = 0, attempts = 0;
+  if (a->interval == NULL && a->attempts == NULL) {
+    return VtlHagroupUsage("hagroup recovery needs -interval S or -attempts N");
+  }
+  if (a->interval != NULL && !VtlParseLong(a->interval, 1, 86400, &interval)) {
+    fprintf(stderr, "vtl: error: -interval %s: give 1 to 86400 seconds\n",
+            a->interval);
+    return kExitBadInput;
+  }
+  if (a->attempts != NULL &&
+      !VtlParseLong(a->attempts, -1, 1000000, &attempts)) {
+    fprintf(stderr,
+            "vtl: error: -attempts %s: give -1 (for ever), 0 (never) or a "
+            "count up to 1000000\n",
+            a->attempts);
+    return kExitBadInput;
+  }
+  tl_status s = TL_OK;
+  if (a->interval != NULL) {
+    s = tl_client_root_ha_set_reconnect_interval(root, (int32_t)interval);
+  }
+  if (s == TL_OK && a->attempts != NULL) {
+    s = tl_client_root_ha_set_reconnect_attempts(root, (int32_t)attempts);
+  }
+  if (s != TL_OK) return VtlFail(root, s, a);
+  tl_ha_group_list *list = NULL;
+  s = tl_client_root_ha_list_groups(root, &list);
+  if (s != TL_OK) return VtlFail(root, s, a);
+  int32_t ha_only = 0, seconds = 0, probes = 0;
+  tl_ha_group_list_options(list, &ha_only, &seconds, &probes);
+  tl_ha_group_list_free(list);
+  printf("AutoReconnectInterval: %d s   reconnAtt: %d%s\n", (int)seconds,
+         (int)probes, probes < 0 ? " (for ever)" : "");
   return kExitOk;
 }
 
@@ -296,13 +342,116 @@ static int CmdListGroups(tl_client_root *root, const struct VtlArgs *a) {
   return kExitOk;
 }
 
+/* MemberOutcome checks one member against the link results: 1 when its
+ * partition is listed (where: "partition P on S, serial N"), 0 otherwise
+ * (why). */
+static int MemberOutcome(const tl_verify_results *results, const char *server,
+                         const char *partition, const char *serial, char *text,
+                         size_t len) {
+  int server_seen = 0, server_up = 0;
+  char listed[256] = "";
+  for (size_t i = 0; i < tl_verify_results_count(results); ++i) {
+    tl_status outcome = TL_OK;
+    uint16_t port = 0;
+    size_t num_slots = 0;
+    tl_verify_results_get(results, i, &outcome, &port, &num_slots);
+    const char *name = tl_verify_results_server(results, i);
+    const int this_server = serial[0] == '\0' && strcasecmp(name, server) == 0;
+    if (this_server) server_seen = 1;
+    if (outcome != TL_OK || (serial[0] == '\0' && !this_server)) continue;
+    if (this_server) server_up = 1;
+    for (size_t j = 0; j < num_slots; ++j) {
+      const char *p = tl_verify_results_slot_partition(results, i, j);
+      const char *sn = tl_verify_results_slot_serial(results, i, j);
+      if (serial[0] != '\0' ? strcmp(sn, serial) == 0
+                            : strcmp(p, partition) == 0) {
+        snprintf(text, len, "partition %s on %s, serial %s", p, name, sn);
+        return 1;
+      }
+      if (this_server && strlen(listed) + strlen(p) + 3 < sizeof(listed)) {
+        if (listed[0] != '\0') strcat(listed, ", ");
+        strcat(listed, p);
+      }
+    }
+  }
+  if (serial[0] != '\0') {
+    snprintf(text, len,
+             "no server that answered lists a partition with serial %s",
+             serial);
+  } else if (!server_seen) {
+    snprintf(text, len, "server %s is not among the configured links", server);
+  } else if (!server_up) {
+    snprintf(text, len, "cannot check: the link to %s failed (above)", server);
+  } else {
+    snprintf(text, len,
+             "%s does not list partition %s to this client (it lists: %s)",
+             server, partition, listed[0] ? listed : "none");
+  }
+  return 0;
+}
+
+size_t VtlVerifyHaMembers(tl_client_root *root,
+                          const tl_verify_results *results, int json) {
+  tl_ha_group_list *list = NULL;
+  if (tl_client_root_ha_list_groups(root, &list) != TL_OK) {
+    /* The local checks above already reported a config that does not load. */
+    if (json) printf(",\"ha_members\":[]");
+    return 0;
+  }
+  size_t failed = 0, shown = 0;
+  if (json) printf(",\"ha_members\":[");
+  for (size_t i = 0; i < tl_ha_group_list_count(list); ++i) {
+    const char *label = "";
+    size_t n = 0;
+    tl_ha_group_list_label(list, i, &label);
+    tl_ha_group_list_member_count(list, i, &n);
+    for (size_t m = 0; m < n; ++m) {
+      const char *server = "", *partition = "", *serial = "";
+      int32_t standby = 0;
+      tl_ha_group_list_member(list, i, m, &server, &partition, &serial,
+                              &standby);
+      char text[512], member[300];
+      const int ok =
+          MemberOutcome(results, server, partition, serial, text, sizeof(text));
+      if (serial[0] != '\0') {
+        snprintf(member, sizeof(member), "serial %s", serial);
+      } else {
+        snprintf(member, sizeof(member), "%s/%s", server, partition);
+      }
+      failed += ok ? 0 : 1;
+      if (json) {
+        printf("%s{", shown++ ? "," : "");
+        VtlJsonField(1, "group");
+        VtlJsonString(label);
+        VtlJsonField(0, "member");
+        VtlJsonString(member);
+        VtlJsonField(0, "standby");
+        printf("%s", standby ? "true" : "false");
+        VtlJsonField(0, "ok");
+        printf("%s", ok ? "true" : "false");
+        VtlJsonField(0, "message");
+        VtlJsonString(text);
+        printf("}");
+        continue;
+      }
+      printf("%s HA group %s %smember %s: %s\n", ok ? "[ OK ]" : "[FAIL]",
+             label, standby ? "standby " : "", member, text);
+      if (!ok) VtlVerifyHaMemberHint(label, server, partition, serial);
+    }
+  }
+  if (json) printf("]");
+  tl_ha_group_list_free(list);
+  return failed;
+}
+
 /* The subcommands; `show` (the groups' run-time state) is in
  * vtl_hagroup_show.c. */
 static const struct HagroupCommand kHagroupCommands[] = {
     {"createGroup", CmdCreateGroup}, {"addMember", CmdAddMember},
     {"addStandby", CmdAddStandby},   {"removeMember", CmdRemoveMember},
     {"deleteGroup", CmdDeleteGroup}, {"haonly", CmdHaOnly},
-    {"listGroups", CmdListGroups},   {"show", VtlHagroupShow},
+    {"recovery", CmdRecovery},       {"listGroups", CmdListGroups},
+    {"show", VtlHagroupShow},
 };
 
 static const struct HagroupCommand *Find(const char *word) {

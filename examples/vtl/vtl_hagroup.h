@@ -15,6 +15,14 @@ int VtlHagroupUsage(const char *problem);
 /* VtlHagroupHelp prints hagroup's usage to stdout (vtl hagroup --help). */
 void VtlHagroupHelp(void);
 
+/* VtlVerifyHaMembers prints, for vtl verify with links, whether each HA
+ * group member's partition is listed by its server in `results` (a member
+ * given by serial: by any server), with a hint under each failure; with json,
+ * a ",\"ha_members\":[...]" field instead. Returns the number of members
+ * that failed (0 when there are no groups). */
+size_t VtlVerifyHaMembers(tl_client_root *root,
+                          const tl_verify_results *results, int json);
+
 /* VtlCmdHagroup runs a->subcommand on the opened root. */
 int VtlCmdHagroup(tl_client_root *root, const struct VtlArgs *a);
 

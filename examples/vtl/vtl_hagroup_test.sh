@@ -69,6 +69,12 @@ assert g["members"][2] == {"server": "hsm3", "partition": "pA", "serial": "", "s
 ' || fail "listGroups --json: $(cat out.txt)"
 ok vtl hagroup haonly -show
 grep -qF "HA only: enabled" out.txt || fail "haonly -show: $(cat out.txt)"
+ok vtl hagroup recovery -interval 20 -attempts 5
+grep -qF "AutoReconnectInterval: 20 s   reconnAtt: 5" out.txt || fail "recovery: $(cat out.txt)"
+has "AutoReconnectInterval = 20;"
+has "reconnAtt = 5;"
+ok vtl hagroup recovery -attempts -1
+has "reconnAtt = -1;"
 
 # Bad input: each refused with the fix, nothing written.
 expect_bad 4 "not configured" vtl hagroup addMember -group payments -server hsm9 -partition pA
@@ -91,6 +97,9 @@ expect_bad 2 "not both" vtl hagroup addMember -group payments -server hsm1 -part
 expect_bad 2 "needs -label NAME" vtl hagroup createGroup -server hsm1 -partition pA
 expect_bad 2 "give the group once" vtl hagroup deleteGroup -label a -group b
 expect_bad 2 "one of -enable, -disable or -show" vtl hagroup haonly -enable -disable
+expect_bad 1 "give 1 to 86400 seconds" vtl hagroup recovery -interval 0
+expect_bad 1 "-1 (for ever)" vtl hagroup recovery -interval 5 -attempts -7
+expect_bad 2 "needs -interval S or -attempts N" vtl hagroup recovery
 expect_bad 2 "unknown hagroup subcommand" vtl hagroup frobnicate
 expect_bad 2 "hagroup needs a subcommand" vtl hagroup
 expect_bad 2 "--json is for" vtl hagroup addMember -group payments -server hsm1 -partition pB --json
@@ -122,6 +131,37 @@ ok vtl hagroup deleteGroup -group batch
 ok vtl deleteServer -n hsm2
 ok vtl hagroup listGroups
 grep -qF "No HA groups" out.txt || fail "listGroups on none: $(cat out.txt)"
+# importConfig carries a Luna client's groups over, members as partition serials.
+cat >Chrystoki.conf <<'CONF'
+LunaSA Client = {
+   ServerName00 = hsm1;
+}
+VirtualToken = {
+   VirtualToken00Label = lunaha;
+   VirtualToken00SN = 1154438865287;
+   VirtualToken00Members = 154438865287,150518006;
+   VirtualToken00Standby = 150518006;
+   VirtualTokenActiveRecovery = activeEnhanced;
+}
+HAConfiguration = {
+   reconnAtt = 10;
+   AutoReconnectInterval = 90;
+   HAOnly = 1;
+   haLogStatus = enabled;
+}
+CONF
+ok vtl importConfig -c Chrystoki.conf
+grep -qF "imported HA group lunaha" out.txt || fail "importConfig: $(cat out.txt)"
+has "VirtualToken00Members = 154438865287;"
+has "VirtualToken00Standby = 150518006;"
+ok vtl hagroup listGroups
+grep -qF "HA only: enabled   AutoReconnectInterval: 90 s   reconnAtt: 10" out.txt ||
+  fail "imported HAConfiguration: $(cat out.txt)"
+ok vtl importConfig -c Chrystoki.conf
+grep -qF "kept HA group lunaha" out.txt || fail "a second import: $(cat out.txt)"
+sed -i -e 's/VirtualToken00Members = 154438865287,150518006;/VirtualToken00Members = 1544x;/' -e 's/= lunaha;/= other;/' Chrystoki.conf
+expect_bad 1 "Chrystoki.conf:7:" vtl importConfig -c Chrystoki.conf
+
 ok vtl hagroup --help
 grep -qF "createGroup -label NAME" out.txt || fail "hagroup --help"
 echo PASS

@@ -201,6 +201,11 @@ void VtlVerifyHint(const char *object) {
         "identity");
   } else if (strcmp(object, "trustlink.conf") == 0) {
     ReportHint("vtl createCert and vtl addServer create trustlink.conf");
+  } else if (strncmp(object, "HA group ", 9) == 0) {
+    ReportHint(
+        "vtl addServer -n <server> -c <server.pem> registers the member's "
+        "server; vtl hagroup removeMember -group <group> -server <server> "
+        "-partition <partition> drops the member");
   } else if (strcmp(object, "servers") == 0) {
     ReportHint("vtl addServer -n <server> -c <server.pem> registers a server");
   } else {
@@ -215,4 +220,24 @@ void VtlVerifyServerHint(const char *server, tl_status status) {
   char line[512];
   HintText(NULL, NULL, server, status, line, sizeof(line));
   if (line[0] != '\0') ReportHint(line);
+}
+
+void VtlVerifyHaMemberHint(const char *group, const char *server,
+                           const char *partition, const char *serial) {
+  char line[512];
+  if (serial[0] != '\0') {
+    snprintf(line, sizeof(line),
+             "vtl listSlots shows the partitions' serials; vtl hagroup "
+             "removeMember -group %s -serial %s drops the member, or "
+             "addMember -group %s -server <server> -partition <partition> "
+             "names it by place",
+             group, serial, group);
+  } else {
+    snprintf(line, sizeof(line),
+             "on the appliance: ntlsh client assignPartition -client <label> "
+             "-partition %s; or here: vtl hagroup removeMember -group %s "
+             "-server %s -partition %s",
+             partition, group, server, partition);
+  }
+  ReportHint(line);
 }

@@ -26,4 +26,10 @@ void VtlVerifyHint(const char *object);
  * as VtlVerifyHint). */
 void VtlVerifyServerHint(const char *server, tl_status status);
 
+/* VtlVerifyHaMemberHint prints, under a failing `vtl verify` line of an HA
+ * group member (server and partition, or serial when not ""), what fixes it
+ * (stdout, as VtlVerifyHint). */
+void VtlVerifyHaMemberHint(const char *group, const char *server,
+                           const char *partition, const char *serial);
+
 #endif /* TRUSTLINK_EXAMPLES_VTL_VTL_HINTS_H_ */

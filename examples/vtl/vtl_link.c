@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "examples/vtl/vtl_common.h"
+#include "examples/vtl/vtl_hagroup.h"
 #include "examples/vtl/vtl_hints.h"
 #include "trustlink/trustlink.h"
 
@@ -118,18 +119,25 @@ static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
       VtlVerifyServerHint(name, outcome);
     }
   }
+  if (a->json) printf("]");
   size_t failed = tl_verify_results_num_failed(results);
+  size_t failed_members = VtlVerifyHaMembers(root, results, a->json);
   tl_verify_results_free(results);
   tl_client_settings_free(settings);
-  int ok = n != 0 && failed == 0;
+  int ok = n != 0 && failed == 0 && failed_members == 0;
   if (a->json) {
-    printf("],\"ok\":%s,\"elapsed_ms\":%.1f}\n", ok ? "true" : "false",
+    printf(",\"ok\":%s,\"elapsed_ms\":%.1f}\n", ok ? "true" : "false",
            elapsed_ms);
   } else if (n == 0) {
     printf("verify: no servers are configured; run vtl addServer.\n");
   } else if (failed != 0) {
     printf("verify: %zu of %zu link%s failed; each [FAIL] line says why.\n",
            failed, n, n == 1 ? "" : "s");
+  } else if (failed_members != 0) {
+    printf(
+        "verify: every link is up, but %zu HA group member%s failed; each "
+        "[FAIL] line says why.\n",
+        failed_members, failed_members == 1 ? "" : "s");
   } else {
     printf("verify: every link is up (%zu server%s, %.1f ms).\n", n,
            n == 1 ? "" : "s", elapsed_ms);

@@ -64,6 +64,32 @@ grep -q "partition par1, label first partition, serial 1000001" "$W/out" || fail
 expect 0 "par1" "$VTL" listSlots
 grep -Eq '^0 +127\.0\.0\.1 +par1 +first partition +1000001 +ready' "$W/out" || fail "slot row: $(cat "$W/out")"
 
+# HA group members (issue 17): verify checks each member locally (server configured and
+# trusted) and, over the link, whether the server lists the member's partition.
+"$VTL" hagroup createGroup -label g -server 127.0.0.1 -partition par1 >/dev/null
+"$VTL" hagroup addMember -group g -server 127.0.0.1 -partition nosuch >/dev/null
+"$VTL" hagroup addStandby -group g -serial 1000001 >/dev/null
+expect 6 "1 HA group member failed" "$VTL" verify
+for want in \
+  "[ OK ] HA group g: member 127.0.0.1/par1: server 127.0.0.1 is configured and its certificate trusted" \
+  "[ OK ] HA group g member 127.0.0.1/par1: partition par1 on 127.0.0.1, serial 1000001" \
+  "[FAIL] HA group g member 127.0.0.1/nosuch: 127.0.0.1 does not list partition nosuch to this client (it lists: par1)" \
+  "hint: on the appliance: ntlsh client assignPartition -client <label> -partition nosuch" \
+  "[ OK ] HA group g standby member serial 1000001: partition par1 on 127.0.0.1, serial 1000001"; do
+  grep -qF -- "$want" "$W/out" || fail "verify lacks '$want': $(cat "$W/out")"
+done
+set +e; "$VTL" verify --json >"$W/out" 2>&1; set -e
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = {x["member"]: x for x in d["ha_members"]}
+assert d["ok"] is False and m["127.0.0.1/par1"]["ok"] and not m["127.0.0.1/nosuch"]["ok"], d
+assert m["serial 1000001"]["standby"] and m["serial 1000001"]["ok"], d
+' "$W/out" || fail "verify --json ha_members: $(cat "$W/out")"
+"$VTL" hagroup removeMember -group g -server 127.0.0.1 -partition nosuch >/dev/null
+expect 0 "every link is up" "$VTL" verify
+"$VTL" hagroup deleteGroup -group g >/dev/null
+
 expect 0 "hello there" "$VTL" call -slot 0 -op echo -data "hello there"
 expect 0 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" \
   "$VTL" call -slot 0 -op sha256 -data abc

@@ -69,6 +69,22 @@ sweep_add_remove() {
   echo $((adds + $(cat "$T/sweep")))
 }
 
+# random_add_remove CHECK N: N kills at random moments, alternating ADD (from "absent") and
+# DEL (from "present"), each bounded by the command's undisturbed run time, and CHECK after
+# each. Sets LANDED to the number of kills that landed mid-run. Call it without $(...), so
+# that CHECK counts in the caller's shell.
+random_add_remove() {
+  local check=$1 kills=$2 i max_us argv
+  LANDED=0
+  for ((i = 0; i < kills; i++)); do
+    if ((i % 2 == 0)); then to_state absent; argv=("${ADD[@]}"); else to_state present; argv=("${DEL[@]}"); fi
+    max_us=$(duration_us "${argv[@]}")
+    if ((i % 2 == 0)); then to_state absent; else to_state present; fi
+    if ! kill_at_random "$max_us" "${argv[@]}"; then LANDED=$((LANDED + 1)); fi
+    "$check" "random kill $i"
+  done
+}
+
 # kill_at_random MAX_US command...: starts the command and sends SIGKILL after a random
 # delay of 0..MAX_US microseconds. Returns 1 if the kill landed, 0 if the command had
 # finished first. The delay is the attack's timing, not a synchronisation: the state is

@@ -89,14 +89,8 @@ need_strace
 sweep_add_remove check >"$T/sweeps"
 sweep_kills=$(cat "$T/sweeps")
 
-landed=0
-for ((i = 0; i < KILLS; i++)); do
-  if ((i % 2 == 0)); then to_state absent; argv=("${ADD[@]}"); else to_state present; argv=("${DEL[@]}"); fi
-  max_us=$(duration_us "${argv[@]}")
-  if ((i % 2 == 0)); then to_state absent; else to_state present; fi
-  if ! kill_at_random "$max_us" "${argv[@]}"; then landed=$((landed + 1)); fi
-  check "random kill $i"
-done
+random_add_remove check "$KILLS"
+landed=$LANDED
 
 echo "addServer/deleteServer kill -9: tried $tried (sweep $sweep_kills, random $KILLS, of" \
   "which $landed landed mid-run), survived $survived, lost $lost"

@@ -103,8 +103,10 @@ TL_EXPORT tl_status tl_client_root_identity(tl_client_root *root,
 
 /* tl_client_root_import_chrystoki carries the servers, TCPKeepAlive and
  * timeouts of the "LunaSA Client" section of the Chrystoki.conf text (text_len
- * bytes; file_name is used in messages) into trustlink.conf. *out lists what
- * was imported or skipped. */
+ * bytes; file_name is used in messages) into trustlink.conf, and its HA
+ * groups (VirtualToken, members kept as partition serials) and HAConfiguration
+ * (client_ha_config.h). Servers and groups already configured are kept. *out
+ * lists what was imported or skipped. */
 TL_EXPORT tl_status tl_client_root_import_chrystoki(
     tl_client_root *root, const char *text, size_t text_len,
     const char *file_name, tl_string_list **out) TL_NOEXCEPT;

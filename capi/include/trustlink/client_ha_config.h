@@ -69,6 +69,17 @@ TL_EXPORT tl_status tl_client_root_ha_delete_group(
 TL_EXPORT tl_status tl_client_root_ha_set_ha_only(
     tl_client_root *root, int32_t ha_only) TL_NOEXCEPT;
 
+/* tl_client_root_ha_set_reconnect_interval writes AutoReconnectInterval: the
+ * seconds (1 to 86400) before a lost member is probed again. */
+TL_EXPORT tl_status tl_client_root_ha_set_reconnect_interval(
+    tl_client_root *root, int32_t seconds) TL_NOEXCEPT;
+
+/* tl_client_root_ha_set_reconnect_attempts writes reconnAtt: the probes of a
+ * lost member before it is given up on until the next open; -1 for ever, 0
+ * never, or up to 1000000. */
+TL_EXPORT tl_status tl_client_root_ha_set_reconnect_attempts(
+    tl_client_root *root, int32_t attempts) TL_NOEXCEPT;
+
 /* tl_client_root_ha_list_groups reads the groups and HAConfiguration. A
  * trustlink.conf that does not validate is TL_E_CONFIG_INVALID, its message
  * giving file:line and the fix. */
