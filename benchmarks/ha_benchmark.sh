@@ -28,13 +28,9 @@ done
 W="$(mktemp -d /tmp/tl-ha-bench.XXXXXX)"; SOCKDIR="$W"
 declare -a PORT NTLSD_PID
 BENCH_PID=""
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$W"/ntlsd1.log "$W"/ntlsd2.log "$W"/bench.out "$W"/bench.err; do
-    [[ -s "$f" ]] && { echo "--- $f (last 10 lines)" >&2; tail -10 "$f" >&2; }
-  done
-  exit 1
-}
+LOGS="bench.out bench.err"
+# shellcheck source=tests/ha/ha_lib.sh
+source "$HA_LIB"
 trap 'fail "line $LINENO: \"$BASH_COMMAND\" exited $?"' ERR
 cleanup() {
   exec 2>/dev/null
@@ -43,14 +39,10 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-# shellcheck source=tests/ha/ha_lib.sh
-source "$HA_LIB"
 
 ha_setup
 # A lost member is probed after 1 s (the default is 60 s), so each kill finds both up.
-sed -i 's/^\( *\)HAOnly = 0;/&\n\1AutoReconnectInterval = 1;/' "$CLIENT/trustlink.conf"
-grep -q "AutoReconnectInterval = 1;" "$CLIENT/trustlink.conf" || {
-  printf 'HAConfiguration = {\n   AutoReconnectInterval = 1;\n}\n' >>"$CLIENT/trustlink.conf"; }
+"$VTL" --root "$CLIENT" hagroup recovery -interval 1 >/dev/null
 MEMBER_SLOT="$(python3 -c '
 import json, sys
 slots = json.load(open(sys.argv[1]))["slots"]

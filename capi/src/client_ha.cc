@@ -46,22 +46,13 @@ absl::Status OutOfRange(absl::string_view what, size_t index, size_t count) {
       absl::StrCat(what, " index ", index, " is out of range (", count, ")"));
 }
 
-// WithMember runs `f` on member `member` of group `group` (or on the group
+// WithGroup runs `f` on member `member` of group `group` (or on the group
 // when `member` is SIZE_MAX), recording failures on `c`.
 template <typename F>
 tl_status WithGroup(const char* function, const tl_client* c, size_t group,
                     size_t member, F f) {
-  if (c == nullptr) {
-    return trustlink::capi::internal::ArgumentError(
-        function, "the tl_client handle is NULL");
-  }
-  if (c->owner.InForkedChild()) {
-    return trustlink::capi::internal::ForkedError(
-        function, "tl_client", "tl_client_open", c->owner.pid());
-  }
-  auto* h = const_cast<tl_client*>(c);
-  return Guard(&h->last_error, [&]() -> absl::Status {
-    std::vector<client::HaGroupStatus> groups = h->client->HaStatus();
+  return WithClient(function, c, [&](client::Client& cl) -> absl::Status {
+    std::vector<client::HaGroupStatus> groups = cl.HaStatus();
     if (group >= groups.size()) {
       return OutOfRange("HA group", group, groups.size());
     }

@@ -90,6 +90,24 @@ struct tl_verify_results : ::trustlink::capi::internal::Handle {
 
 namespace trustlink::capi::client_internal {
 
+// WithClient runs `f(client)` (an absl::Status) on `c`'s Client for the C
+// function `function` (a getter: `c` is const), recording a failure on `c`;
+// a NULL handle or one of the parent of this fork() child fails first.
+template <typename F>
+tl_status WithClient(const char* function, const tl_client* c, F f) {
+  if (c == nullptr) {
+    return ::trustlink::capi::internal::ArgumentError(
+        function, "the tl_client handle is NULL");
+  }
+  if (c->owner.InForkedChild()) {
+    return ::trustlink::capi::internal::ForkedError(
+        function, "tl_client", "tl_client_open", c->owner.pid());
+  }
+  auto* h = const_cast<tl_client*>(c);
+  return ::trustlink::capi::internal::Guard(
+      &h->last_error, [&]() -> absl::Status { return f(*h->client); });
+}
+
 inline absl::Status NullArgument(absl::string_view what) {
   return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument,
                                TL_E_INVALID_ARGUMENT,

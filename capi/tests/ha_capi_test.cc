@@ -26,15 +26,9 @@ class HaCapiTest : public ::testing::Test {
     std::string tmpl = std::string(getenv("TEST_TMPDIR")) + "/ha.XXXXXX";
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    tl_identity_options* io = nullptr;
-    ASSERT_EQ(tl_identity_options_new(&io), TL_OK);
-    tl_identity* id = nullptr;
-    ASSERT_EQ(tl_identity_create(io, "127.0.0.1", &id), TL_OK);
-    ASSERT_EQ(tl_identity_write(id, dir_.c_str(), "c.pem", "k.pem", 0), TL_OK);
-    tl_identity_free(id);
-    tl_identity_options_free(io);
-    const std::string cert = ReadText(dir_ + "/c.pem");
-    const std::string key = ReadText(dir_ + "/k.pem");
+    std::string cert, key;
+    ASSERT_TRUE(
+        trustlink::capi::testing::LoopbackClientIdentity(dir_, &cert, &key));
     ASSERT_EQ(tl_client_settings_new(&settings_), TL_OK);
     ASSERT_EQ(tl_client_settings_set_identity_pem(settings_, cert.c_str(),
                                                   key.c_str()),

@@ -18,13 +18,9 @@ SOCKDIR="$(mktemp -d /tmp/ha-test.XXXXXX)"
 declare -a PORT NTLSD_PID
 VTL_PIDS=()
 
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$W"/ntlsd1.log "$W"/ntlsd2.log "$W"/call*.out "$W"/call*.err; do
-    [[ -s "$f" ]] && { echo "--- $f (last 10 lines)" >&2; tail -10 "$f" >&2; }
-  done
-  exit 1
-}
+LOGS="call*.out call*.err"
+# shellcheck source=tests/ha/ha_lib.sh
+source "$(dirname "$0")/ha_lib.sh"
 trap 'fail "line $LINENO: \"$BASH_COMMAND\" exited $?"' ERR
 cleanup() {
   exec 2>/dev/null
@@ -34,8 +30,6 @@ cleanup() {
   rm -rf "$SOCKDIR"
 }
 trap cleanup EXIT
-# shellcheck source=tests/ha/ha_lib.sh
-source "$(dirname "$0")/ha_lib.sh"
 
 ha_setup
 

@@ -1,10 +1,23 @@
 # Two appliances and one client root with an HA group over a partition on each
 # (docs/ha.md), for tests/ha and benchmarks/ha: ntlsd on 127.0.0.1 and on
 # 127.0.0.2, each on a port the kernel picks at its first start and keeps for
-# its restarts. Source it after setting NTLSD, NTLSH, VTL, W (a work directory
-# under $TEST_TMPDIR or a temp dir) and SOCKDIR (short, for unix sockets), and
-# defining fail(). Sets CLIENT (the client root), PORT[1], PORT[2],
+# its restarts. Set NTLSD, NTLSH, VTL, STATUS_PY, W (a work directory under
+# $TEST_TMPDIR or a temp dir), SOCKDIR (short, for unix sockets) and LOGS (the
+# names under $W that fail shows besides the daemons' logs) before calling its
+# functions. ha_setup sets CLIENT (the client root), PORT[1], PORT[2],
 # NTLSD_PID[1], NTLSD_PID[2] and GROUP_SLOT.
+
+# fail: why, then the last lines of both daemons' logs and of $LOGS.
+fail() {
+  local pattern f
+  echo "FAIL: $*" >&2
+  for pattern in ntlsd1.log ntlsd2.log ${LOGS:-}; do
+    for f in "$W"/$pattern; do  # unquoted: LOGS may hold globs (call*.out)
+      [[ -s "$f" ]] && { echo "--- $f (last 10 lines)" >&2; tail -10 "$f" >&2; }
+    done
+  done
+  exit 1
+}
 
 now_ms() { date +%s%3N; }
 
