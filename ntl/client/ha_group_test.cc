@@ -139,7 +139,8 @@ TEST_F(HaGroupTest, APureCallLostInFlightIsAnsweredByAnotherMember) {
   internal::MutexLock l(&mu);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(*result, "again");
-  EXPECT_TRUE(SawEvent(LinkEvent::Kind::kHaMemberDown, 0));
+  EXPECT_TRUE(
+      WaitFor([&] { return SawEvent(LinkEvent::Kind::kHaMemberDown, 0); }));
 }
 
 TEST_F(HaGroupTest, ACallThatIsNotPureLostInFlightHasAnUnknownOutcome) {
@@ -192,7 +193,9 @@ TEST_F(HaGroupTest, ALostMemberReturnsByProbeAndEventsSayWhen) {
   StartServers();
   auto c = Client::Create(Settings());
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(SawEvent(LinkEvent::Kind::kHaGroupUp, 0));
+  // Events reach the hook after Create returns (on the I/O thread).
+  ASSERT_TRUE(
+      WaitFor([&] { return SawEvent(LinkEvent::Kind::kHaGroupUp, 0); }));
   servers_[0]->DropConnections();  // it keeps listening: the link returns
   ASSERT_TRUE(WaitFor(
       [&] { return SawEvent(LinkEvent::Kind::kHaMemberDown, 0); }));

@@ -88,6 +88,7 @@ VTL_PIDS=()
 # --- 3. A member down, seen by show; calls go to the other.
 kill_ntlsd 1
 "$VTL" --root "$CLIENT" hagroup show >"$W/out" 2>&1 || fail "hagroup show with one member down: $(cat "$W/out")"
+echo "vtl hagroup show with ntlsd 1 down:"; cat "$W/out"
 grep -Eq "127\.0\.0\.1 +par1 +active +down" "$W/out" || fail "member 1 should be down: $(cat "$W/out")"
 grep -Eq "127\.0\.0\.2 +par1 +active +up" "$W/out" || fail "member 2 should be up: $(cat "$W/out")"
 grep -Eqi "refused|not connected|connect" "$W/out" || fail "no reason for member 1: $(cat "$W/out")"
