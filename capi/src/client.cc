@@ -75,17 +75,8 @@ namespace {
 template <typename F>
 tl_status WithServer(const char* function, const tl_client* c, size_t index,
                      F f) {
-  if (c == nullptr) {
-    return trustlink::capi::internal::ArgumentError(
-        function, "the tl_client handle is NULL");
-  }
-  if (c->owner.InForkedChild()) {
-    return trustlink::capi::internal::ForkedError(
-        function, "tl_client", "tl_client_open", c->owner.pid());
-  }
-  auto* h = const_cast<tl_client*>(c);
-  return Guard(&h->last_error, [&]() -> absl::Status {
-    std::vector<client::ServerStatus> servers = h->client->Servers();
+  return WithClient(function, c, [&](client::Client& cl) -> absl::Status {
+    std::vector<client::ServerStatus> servers = cl.Servers();
     if (index >= servers.size()) {
       return trustlink::ntl::Error(
           absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
@@ -192,6 +183,7 @@ TL_SLOT_STRING(server)
 TL_SLOT_STRING(partition)
 TL_SLOT_STRING(label)
 TL_SLOT_STRING(serial)
+TL_SLOT_STRING(ha_group)
 #undef TL_SLOT_STRING
 
 // ---- Calls

@@ -50,6 +50,7 @@ class LinkEventQueue {
 
 struct tl_client;
 namespace trustlink::capi::client_internal {
+size_t EventIndex(const ::trustlink::ntl::client::LinkEvent& e);
 void RouteLinkEvents(const tl_client_settings& from,
                      ::trustlink::ntl::client::ClientSettings* settings,
                      tl_client* h);
@@ -88,6 +89,24 @@ struct tl_verify_results : ::trustlink::capi::internal::Handle {
   } while (0)
 
 namespace trustlink::capi::client_internal {
+
+// WithClient runs `f(client)` (an absl::Status) on `c`'s Client for the C
+// function `function` (a getter: `c` is const), recording a failure on `c`;
+// a NULL handle or one of the parent of this fork() child fails first.
+template <typename F>
+tl_status WithClient(const char* function, const tl_client* c, F f) {
+  if (c == nullptr) {
+    return ::trustlink::capi::internal::ArgumentError(
+        function, "the tl_client handle is NULL");
+  }
+  if (c->owner.InForkedChild()) {
+    return ::trustlink::capi::internal::ForkedError(
+        function, "tl_client", "tl_client_open", c->owner.pid());
+  }
+  auto* h = const_cast<tl_client*>(c);
+  return ::trustlink::capi::internal::Guard(
+      &h->last_error, [&]() -> absl::Status { return f(*h->client); });
+}
 
 inline absl::Status NullArgument(absl::string_view what) {
   return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument,

@@ -24,6 +24,15 @@ bool LinkEventQueue::Pop(client::LinkEvent* event) {
   return true;
 }
 
+// EventIndex is the index an event names through the C ABI: the server, or
+// the group for group events (TL_LINK_EVENT_HA_GROUP_*).
+size_t EventIndex(const client::LinkEvent& e) {
+  return e.kind == client::LinkEvent::Kind::kHaGroupDown ||
+                 e.kind == client::LinkEvent::Kind::kHaGroupUp
+             ? e.group
+             : e.server;
+}
+
 // RouteLinkEvents sets `settings`' on_link_event for a client being opened:
 // to the C callback when there is one, else to `h`'s queue.
 void RouteLinkEvents(const tl_client_settings& from,
@@ -32,7 +41,7 @@ void RouteLinkEvents(const tl_client_settings& from,
     settings->on_link_event =
         [cb = from.link_event_cb,
          userdata = from.link_event_userdata](const client::LinkEvent& e) {
-          cb(userdata, static_cast<int32_t>(e.kind), e.server,
+          cb(userdata, static_cast<int32_t>(e.kind), EventIndex(e),
              ntl::ToTlStatus(e.status));
         };
     return;
@@ -76,7 +85,7 @@ extern "C" TL_EXPORT tl_status tl_client_next_link_event(
     return TL_E_NOT_FOUND;
   }
   *out_kind = static_cast<int32_t>(e.kind);
-  *out_server_index = e.server;
+  *out_server_index = trustlink::capi::client_internal::EventIndex(e);
   *out_status = trustlink::ntl::ToTlStatus(e.status);
   return TL_OK;
 }

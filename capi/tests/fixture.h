@@ -64,6 +64,24 @@ inline std::string ServerPem(const char* name) {
   return out;
 }
 
+// LoopbackClientIdentity makes a client identity for 127.0.0.1, writes it to
+// `dir` (c.pem, k.pem) and returns its certificate and key PEM; false if any
+// step failed.
+inline bool LoopbackClientIdentity(const std::string& dir, std::string* cert,
+                                   std::string* key) {
+  tl_identity_options* options = nullptr;
+  tl_identity* identity = nullptr;
+  const bool ok =
+      tl_identity_options_new(&options) == TL_OK &&
+      tl_identity_create(options, "127.0.0.1", &identity) == TL_OK &&
+      tl_identity_write(identity, dir.c_str(), "c.pem", "k.pem", 0) == TL_OK;
+  tl_identity_free(identity);
+  tl_identity_options_free(options);
+  *cert = ReadText(dir + "/c.pem");
+  *key = ReadText(dir + "/k.pem");
+  return ok && !cert->empty() && !key->empty();
+}
+
 }  // namespace trustlink::capi::testing
 
 #endif  // TRUSTLINK_CAPI_TESTS_FIXTURE_H_

@@ -62,15 +62,8 @@ class LinkEventsCapiTest : public ::testing::Test {
     dir_ = tmpl;
     const std::string root = dir_ + "/appliance";
     // The client's identity, for 127.0.0.1.
-    tl_identity_options* io = nullptr;
-    ASSERT_EQ(tl_identity_options_new(&io), TL_OK);
-    tl_identity* id = nullptr;
-    ASSERT_EQ(tl_identity_create(io, "127.0.0.1", &id), TL_OK);
-    ASSERT_EQ(tl_identity_write(id, dir_.c_str(), "c.pem", "k.pem", 0), TL_OK);
-    tl_identity_free(id);
-    tl_identity_options_free(io);
-    client_cert_ = ReadText(dir_ + "/c.pem");
-    client_key_ = ReadText(dir_ + "/k.pem");
+    ASSERT_TRUE(trustlink::capi::testing::LoopbackClientIdentity(
+        dir_, &client_cert_, &client_key_));
     // The appliance: web1 with partition p1; p2 exists, unassigned.
     ASSERT_EQ(tl_registry_load(root.c_str(), TL_REGISTRY_OPEN_CREATE, &reg_),
               TL_OK);

@@ -9,6 +9,7 @@
  *   vtl hagroup haonly -enable|-disable|-show
  *   vtl hagroup recovery [-interval S] [-attempts N]
  *   vtl hagroup listGroups [--json]
+ *   vtl hagroup show [-group NAME]          (vtl_hagroup_show.c)
  *
  * A member may be given as -serial N (a partition serial number, as Luna
  * writes members) instead of -server and -partition. -label and -group are
@@ -21,6 +22,7 @@
 #include <strings.h>
 
 #include "examples/cli/cli_args.h"
+#include "examples/vtl/vtl_hagroup_show.h"
 #include "examples/vtl/vtl_hints.h"
 #include "trustlink/trustlink.h"
 
@@ -53,6 +55,9 @@ static const char kHagroupUsage[] =
     "      and reconnAtt (probes before giving up: -1 for ever, 0 never).\n"
     "  listGroups [--json]         the groups, their members and the HA "
     "settings.\n"
+    "  show [-group NAME]          connect, then each group's slot and state "
+    "and per member:\n"
+    "      server, partition, role, state, calls in flight, last failure.\n"
     "\n"
     "A member may be -serial N (a partition serial number, as a Luna "
     "Chrystoki.conf\n"
@@ -439,13 +444,14 @@ size_t VtlVerifyHaMembers(tl_client_root *root,
   return failed;
 }
 
-/* The subcommands. `show` (the groups' run-time state) is added by the
- * library's HA runtime. */
+/* The subcommands; `show` (the groups' run-time state) is in
+ * vtl_hagroup_show.c. */
 static const struct HagroupCommand kHagroupCommands[] = {
     {"createGroup", CmdCreateGroup}, {"addMember", CmdAddMember},
     {"addStandby", CmdAddStandby},   {"removeMember", CmdRemoveMember},
     {"deleteGroup", CmdDeleteGroup}, {"haonly", CmdHaOnly},
     {"recovery", CmdRecovery},       {"listGroups", CmdListGroups},
+    {"show", VtlHagroupShow},
 };
 
 static const struct HagroupCommand *Find(const char *word) {

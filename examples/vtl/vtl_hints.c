@@ -154,7 +154,18 @@ static void HintText(const char *command, const struct VtlArgs *a,
     case TL_E_HTL_AGENT_UNAVAILABLE:
       snprintf(out, out_len, "start htlclient for this user");
       return;
+    case TL_E_OUTCOME_UNKNOWN:
+      snprintf(out, out_len,
+               "the member died mid-call: check whether the call took effect "
+               "before calling again; vtl hagroup show shows the members");
+      return;
     case TL_E_FAILED_PRECONDITION:
+      if (Is(command, "call")) {
+        snprintf(out, out_len,
+                 "vtl listSlots shows the HA group's slot (HAOnly hides its "
+                 "members'); vtl hagroup haonly -disable shows them again");
+        return;
+      }
       if (Is(command, "deleteServer")) {
         snprintf(out, out_len,
                  "vtl hagroup listGroups shows the groups that use it; vtl "

@@ -145,9 +145,7 @@ static int VerifyLinks(tl_client_root *root, const struct VtlArgs *a) {
   return ok ? kExitOk : kExitVerifyFailed;
 }
 
-/* OpenClient opens the links and waits for the first attempt to every server.
- */
-static tl_client *OpenClient(tl_client_root *root) {
+tl_client *VtlOpenClient(tl_client_root *root) {
   tl_client_settings *settings = LoadSettings(root);
   if (settings == NULL) return NULL;
   tl_client *client = NULL;
@@ -214,13 +212,15 @@ static void PrintSlotsJson(const tl_slot_list *slots) {
     VtlJsonString(tl_slot_list_serial(slots, i));
     VtlJsonField(0, "state");
     VtlJsonString(SlotStateText(state));
+    VtlJsonField(0, "ha_group");
+    VtlJsonString(tl_slot_list_ha_group(slots, i));
     printf("}");
   }
   printf("]}\n");
 }
 
 int VtlCmdListSlots(tl_client_root *root, const struct VtlArgs *a) {
-  tl_client *client = OpenClient(root);
+  tl_client *client = VtlOpenClient(root);
   if (client == NULL) return kExitBadInput;
   tl_slot_list *slots = NULL;
   if (tl_client_slots(client, &slots) != TL_OK) {
@@ -242,8 +242,11 @@ int VtlCmdListSlots(tl_client_root *root, const struct VtlArgs *a) {
   for (size_t i = 0; i < n && !a->json; ++i) {
     int32_t id = 0, state = 0;
     tl_slot_list_get(slots, i, &id, &state);
+    /* An HA group's virtual slot has no server or partition of its own. */
+    const int group = tl_slot_list_ha_group(slots, i)[0] != '\0';
     printf("%-4d %-16s %-16s %-24s %-10s %s\n", id,
-           tl_slot_list_server(slots, i), tl_slot_list_partition(slots, i),
+           group ? "(HA group)" : tl_slot_list_server(slots, i),
+           group ? "-" : tl_slot_list_partition(slots, i),
            tl_slot_list_label(slots, i), tl_slot_list_serial(slots, i),
            SlotStateText(state));
   }
@@ -288,29 +291,43 @@ int VtlCmdCall(tl_client_root *root, const struct VtlArgs *a) {
     data_len = 4;
   }
   long count = a->count > 0 ? a->count : 1;
-  tl_client *client = OpenClient(root);
+  tl_client *client = VtlOpenClient(root);
   if (client == NULL) return kExitBadInput;
   tl_response *response = NULL;
-  tl_status s = TL_OK;
+  tl_status s = TL_OK, first_failure = TL_OK;
+  char message[TL_ERROR_MESSAGE_MAX] = "";
+  long failed = 0;
   double start = NowSeconds();
+  /* With -count every call is made, so a run across a failover says how many
+   * failed; the first failure is the one reported. */
   for (long i = 0; i < count; ++i) {
     tl_response_free(response);
     response = NULL;
-    s = tl_client_call(client, (int32_t)a->slot, op, data, data_len, 10000,
-                       &response);
-    if (s != TL_OK) break;
-  }
-  double elapsed = NowSeconds() - start;
-  if (s != TL_OK) {
-    char message[TL_ERROR_MESSAGE_MAX];
-    size_t len = 0;
-    if (tl_last_error(message, sizeof(message), &len) != TL_OK || len == 0) {
-      snprintf(message, sizeof(message), "call failed");
+    tl_status r = tl_client_call(client, (int32_t)a->slot, op, data, data_len,
+                                 10000, &response);
+    if (r != TL_OK) {
+      if (failed++ == 0) {
+        size_t len = 0;
+        first_failure = r;
+        if (tl_last_error(message, sizeof(message), &len) != TL_OK ||
+            len == 0) {
+          snprintf(message, sizeof(message), "call failed");
+        }
+      }
+      if (a->count <= 0) break;
     }
+  }
+  s = first_failure;
+  double elapsed = NowSeconds() - start;
+  if (a->count > 0) {
+    printf("%ld calls: %ld ok, %ld failed\n", count, count - failed, failed);
+  }
+  if (s != TL_OK) {
     fprintf(stderr, "vtl: error: slot %ld op %s: %s (%s)\n", a->slot, a->op,
             message, tl_status_name(s));
     VtlHint(a->command, a, s);
     PrintServerFailures(client);
+    tl_response_free(response);
     tl_client_close(client);
     return s == TL_E_INVALID_ARGUMENT || s == TL_E_NOT_FOUND ? kExitBadInput
                                                              : kExitSystem;

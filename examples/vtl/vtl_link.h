@@ -7,6 +7,10 @@
 #include "examples/vtl/vtl_common.h"
 #include "trustlink/trustlink.h"
 
+/* VtlOpenClient opens the links of the servers in `root` (borrowed) and
+ * waits for the first attempt to every server; NULL after printing why. */
+tl_client *VtlOpenClient(tl_client_root *root);
+
 /* Each VtlCmd* runs one command on an open client root (borrowed), prints its
  * outcome and returns vtl's exit code. */
 int VtlCmdVerify(tl_client_root *root, const struct VtlArgs *a);

@@ -65,6 +65,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
       return ConfigError("a configured server has no name or no port");
     }
   }
+  if (absl::Status st = HaGroups::Validate(settings); !st.ok()) {
+    return st;
+  }
   std::unique_ptr<Client> c(new Client(std::move(settings)));
   absl::Status st = c->Init();
   if (!st.ok()) {
@@ -114,6 +117,9 @@ absl::Status Client::Init() {
   {
     internal::MutexLock lock(&mu_);
     dns_ = *std::move(dns);
+    if (!settings_.ha_groups.empty()) {
+      ha_ = std::make_unique<HaGroups>(settings_);
+    }
     for (size_t i = 0; i < settings_.servers.size(); ++i) {
       conns_.push_back(std::make_unique<Connection>(
           i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_, doorbell_,
@@ -256,6 +262,9 @@ void Client::ProcessLocked(absl::Duration timeout) {
     if (!initial_done_ && now >= initial_deadline_) {
       FinishInitialLocked();
     }
+    if (ha_ != nullptr && initial_done_ && now >= ha_->NextProbe()) {
+      RefreshHaLocked(now);
+    }
     RearmTimerLocked();
   }
   RunAll(&done);
@@ -264,10 +273,18 @@ void Client::ProcessLocked(absl::Duration timeout) {
 
 void Client::PushLinkEventLocked(LinkEvent::Kind kind, size_t server,
                                  absl::Status status) {
+  LinkEvent event;
+  event.kind = kind;
+  event.server = server;
+  event.status = std::move(status);
+  QueueLinkEventLocked(std::move(event));
+}
+
+void Client::QueueLinkEventLocked(LinkEvent event) {
   if (!settings_.on_link_event) {
     return;
   }
-  link_events_.push_back(LinkEvent{kind, server, std::move(status)});
+  link_events_.push_back(std::move(event));
   // A change found outside Process() (a failed write on a caller's thread) is
   // delivered by the next one: make it come soon.
   Wake();
@@ -293,6 +310,9 @@ void Client::RearmTimerLocked() {
     next = std::min(next, initial_deadline_);
   }
   next = std::min(next, dns_->NextDeadline());
+  if (ha_ != nullptr && initial_done_) {
+    next = std::min(next, ha_->NextProbe());
+  }
   // Only an earlier deadline re-arms. Every answer moves the heartbeat
   // deadline later, and re-arming for that cost a timerfd_settime per call; a
   // timer left armed for an earlier time fires once, finds nothing due, and
@@ -350,6 +370,8 @@ void Client::FinishInitialLocked() {
       AssignSlotsLocked(i, conns_[i]->slots());
     }
   }
+  NumberHaSlotsLocked();
+  RefreshHaLocked(absl::Now());
   settled_cv_.SignalAll();
 }
 
@@ -365,6 +387,11 @@ void Client::AssignSlotsLocked(size_t server,
   for (const wire::SlotInfo& info : slots) partitions.push_back(info.partition);
   for (const auto& [id, e] : slots_) {
     if (e.server != server) taken.insert(id);
+  }
+  if (ha_ != nullptr) {
+    for (size_t g = 0; g < ha_->size(); ++g) {
+      if (ha_->slot(g) >= 0) taken.insert(ha_->slot(g));
+    }
   }
   // The numbers other processes gave these partitions, so that a slot number
   // means the same partition in every process (slot_numbers.h). Without a
@@ -385,11 +412,13 @@ void Client::AssignSlotsLocked(size_t server,
     }
     int id = -1;
     if (stored.ok() && stored->count(info.partition) != 0 &&
-        slots_.count(stored->at(info.partition)) == 0) {
+        slots_.count(stored->at(info.partition)) == 0 &&
+        !IsHaSlotLocked(stored->at(info.partition))) {
       id = stored->at(info.partition);
     } else {
       id = 0;
-      while (slots_.count(id) != 0 || (stored.ok() && taken.count(id) != 0)) {
+      while (slots_.count(id) != 0 || IsHaSlotLocked(id) ||
+             (stored.ok() && taken.count(id) != 0)) {
         ++id;
       }
     }
@@ -412,6 +441,9 @@ void Client::OnWelcome(size_t server, const wire::Welcome& welcome) {
     PushLinkEventLocked(LinkEvent::Kind::kSlotsChanged, server,
                         absl::OkStatus());
   }
+  if (initial_done_) {
+    RefreshHaLocked(absl::Now());
+  }
 }
 
 void Client::OnLinkDown(size_t server) {
@@ -420,6 +452,9 @@ void Client::OnLinkDown(size_t server) {
   stats_.LinkDown();
   PushLinkEventLocked(LinkEvent::Kind::kDown, server,
                       conns_[server]->last_error());
+  if (initial_done_) {
+    RefreshHaLocked(absl::Now());
+  }
 }
 
 void Client::OnFirstAttemptSettled(size_t) {
@@ -434,6 +469,10 @@ std::vector<Slot> Client::Slots() {
   std::vector<Slot> out;
   out.reserve(slots_.size());
   for (const auto& [id, e] : slots_) {
+    if (ha_ != nullptr && ha_->ha_only() &&
+        !HaMemberRefusalLocked(id, e).ok()) {
+      continue;  // HAOnly: only the group's slot is shown
+    }
     Slot s;
     s.id = id;
     s.server = conns_[e.server]->server().name;
@@ -449,6 +488,7 @@ std::vector<Slot> Client::Slots() {
     }
     out.push_back(std::move(s));
   }
+  AppendHaSlotsLocked(&out);
   return out;
 }
 
@@ -485,6 +525,14 @@ uint64_t Client::TimerArms() {
 absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(
     int slot, std::string* partition) {
   auto found = slots_.find(slot);
+  if (found == slots_.end() && IsHaSlotLocked(slot)) {
+    return Error(
+        absl::StatusCode::kUnimplemented, TL_E_UNIMPLEMENTED,
+        absl::StrCat("slot ", slot, " is HA group '",
+                     ha_->label(ha_->GroupForSlot(slot)),
+                     "', which takes calls only; open byte streams on a "
+                     "member's slot (PKCS#11 goes through the group's bridge)"));
+  }
   if (found == slots_.end()) {
     return Error(
         absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
@@ -493,6 +541,9 @@ absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(
                      " slots); take a slot id from tl_client_slots"));
   }
   const SlotEntry& e = found->second;
+  if (absl::Status refused = HaMemberRefusalLocked(slot, e); !refused.ok()) {
+    return refused;
+  }
   if (!e.listed) {
     return Error(
         absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED,
@@ -508,9 +559,19 @@ absl::Status Client::StartCallLocked(int slot, uint32_t op,
                                      absl::string_view data,
                                      absl::Time deadline, CallCallback cb,
                                      size_t* server, uint32_t* id,
-                                     uint64_t* token, Completions* done,
-                                     ReaderWait* reader) {
+                                     uint64_t* token,
+                                     std::shared_ptr<HaCall>* ha_call,
+                                     Completions* done, ReaderWait* reader) {
   cb = stats_.Wrap(std::move(cb));
+  if (ha_ != nullptr && ha_->GroupForSlot(slot) >= 0) {
+    absl::Status st =
+        StartHaCallLocked(static_cast<size_t>(ha_->GroupForSlot(slot)), op,
+                          data, deadline, std::move(cb), ha_call, done);
+    if ((st.ok() && deadline < timer_armed_for_) || !done->empty()) {
+      RearmTimerLocked();
+    }
+    return st;
+  }
   std::string partition;
   absl::StatusOr<Connection*> conn = ConnectionForSlotLocked(slot, &partition);
   if (!conn.ok()) {
@@ -534,8 +595,9 @@ absl::Status Client::CallAsync(int slot, uint32_t op, absl::string_view data,
     size_t server;
     uint32_t id;
     uint64_t token;
+    std::shared_ptr<HaCall> ha_call;
     st = StartCallLocked(slot, op, data, deadline, std::move(cb), &server, &id,
-                         &token, &done);
+                         &token, &ha_call, &done);
   }
   RunAll(&done);
   return st;
@@ -548,6 +610,7 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op,
   size_t server = 0;
   uint32_t id = 0;
   uint64_t token = 0;
+  std::shared_ptr<HaCall> ha_call;
   Completions done;
   ReaderWait wait;
   {
@@ -560,7 +623,7 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op,
           waiter->done = true;
           waiter->cv.SignalAll();
         },
-        &server, &id, &token, &done,
+        &server, &id, &token, &ha_call, &done,
         // Alone on an idle link, this thread reads its own answer instead of
         // having the I/O thread read it and wake it. Without an I/O thread it
         // drives the whole loop below anyway.
@@ -610,7 +673,11 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op,
   waiter->mu.Unlock();
   {
     internal::MutexLock lock(&mu_);
-    conns_[server]->CancelCall(id, token);
+    if (ha_call != nullptr) {
+      CancelHaCallLocked(ha_call.get());
+    } else {
+      conns_[server]->CancelCall(id, token);
+    }
   }
   return Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
                absl::StrCat("call on slot ", slot,

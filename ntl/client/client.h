@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "ntl/client/connection.h"
 #include "ntl/client/doorbell.h"
+#include "ntl/client/ha_group.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/workers.h"
 #include "ntl/internal/dns.h"
@@ -57,6 +58,9 @@ struct Slot {
   std::string label;
   std::string serial;
   SlotState state = SlotState::kServerDown;
+  // ha_group is the group's label for an HA group's virtual slot (server and
+  // partition are then empty), "" for a partition's own slot.
+  std::string ha_group;
 };
 
 // ServerStatus is one configured server's link, for status displays and verify.
@@ -116,6 +120,10 @@ class Client : private ConnectionListener {
   absl::Status CallAsync(int slot, uint32_t op, absl::string_view data,
                          absl::Time deadline, CallCallback cb);
 
+  // HaStatus reports the HA groups (docs/ha.md) in ClientSettings::ha_groups
+  // order: virtual slot, state and members.
+  std::vector<HaGroupStatus> HaStatus();
+
   // Streams: a byte stream to `service` on the slot's partition. The handle is
   // valid until on_close runs or StreamClose is called.
   absl::StatusOr<uint64_t> StreamOpen(int slot, absl::string_view service,
@@ -151,6 +159,8 @@ class Client : private ConnectionListener {
     bool listed;
   };
   // Waiter is what a blocking Call sleeps on.
+  // HaCall is a call on an HA group's slot across its attempts (client_ha.cc).
+  struct HaCall;
   struct Waiter {
     internal::Mutex mu;
     internal::CondVar cv;
@@ -172,10 +182,13 @@ class Client : private ConnectionListener {
   void AssignSlotsLocked(size_t server,
                          const std::vector<wire::SlotInfo>& slots)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // StartCallLocked: `reader` as in Connection::StartCall.
+  // StartCallLocked starts a call; on a group's slot `*ha_call` is set and
+  // names it for CancelHaCallLocked, else server, id and token do. `reader`
+  // as in Connection::StartCall (not used on a group's slot).
   absl::Status StartCallLocked(int slot, uint32_t op, absl::string_view data,
                                absl::Time deadline, CallCallback cb,
                                size_t* server, uint32_t* id, uint64_t* token,
+                               std::shared_ptr<HaCall>* ha_call,
                                Completions* done, ReaderWait* reader = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // ReadOwnAnswer is a blocking call's wait while its thread holds the reader
@@ -184,6 +197,35 @@ class Client : private ConnectionListener {
   void ReadOwnAnswer(size_t server, uint32_t id, uint64_t token,
                      ReaderWait wait, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // HA groups (client_ha.cc).
+  absl::Status StartHaCallLocked(size_t group, uint32_t op,
+                                 absl::string_view data, absl::Time deadline,
+                                 CallCallback cb,
+                                 std::shared_ptr<HaCall>* ha_call,
+                                 Completions* done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // HaAttemptLocked sends the call to the next member that takes it.
+  absl::Status HaAttemptLocked(const std::shared_ptr<HaCall>& call,
+                               Completions* done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnHaAttemptDone(const std::shared_ptr<HaCall>& call, size_t member,
+                       absl::StatusOr<std::string> result);
+  void CancelHaCallLocked(HaCall* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RefreshHaLocked re-reads every member's link and listing and queues the
+  // group events.
+  void RefreshHaLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  MemberView HaLookupLocked(const HaMemberSettings& member)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NumberHaSlotsLocked gives each group its virtual slot, after the members'
+  // initial numbering (slots.conf keeps it under the server kHaSlotServer).
+  void NumberHaSlotsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsHaSlotLocked(int slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // HaMemberRefusalLocked is the error for a call on a member's own slot under
+  // HAOnly, OK when the slot may be used.
+  absl::Status HaMemberRefusalLocked(int slot, const SlotEntry& e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AppendHaSlotsLocked(std::vector<Slot>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Connection*> ConnectionForSlotLocked(int slot,
                                                       std::string* partition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -194,6 +236,7 @@ class Client : private ConnectionListener {
   void PushLinkEventLocked(LinkEvent::Kind kind, size_t server,
                            absl::Status status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void QueueLinkEventLocked(LinkEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // ConnectionListener, called with mu_ held.
   void OnWelcome(size_t server, const wire::Welcome& welcome) override;
@@ -235,6 +278,8 @@ class Client : private ConnectionListener {
   std::vector<LinkEvent> link_events_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<size_t, std::string>, int> slot_index_
       ABSL_GUARDED_BY(mu_);
+  // The HA groups; null when none is configured.
+  std::unique_ptr<HaGroups> ha_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trustlink::ntl::client

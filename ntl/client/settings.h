@@ -49,10 +49,21 @@ struct LinkEvent {
     kUp = 1,            // welcomed: calls on its slots work
     kDown = 2,          // a ready link was lost; status says why
     kSlotsChanged = 3,  // the server listed a different set of partitions
+    // HA groups (docs/ha.md, "Events"): a member stopped or started taking
+    // load, or the group lost its last member up or got one back.
+    kHaMemberDown = 4,
+    kHaMemberUp = 5,
+    kHaGroupDown = 6,
+    kHaGroupUp = 7,
   };
   Kind kind = Kind::kUp;
-  size_t server = 0;  // index in ClientSettings::servers
+  size_t server = 0;  // index in ClientSettings::servers (member events: the
+                      // member's server; group events: 0)
   absl::Status status;
+  // HA events only: the group's index in ClientSettings::ha_groups and, for
+  // member events, the member's index in its members.
+  size_t group = 0;
+  size_t member = 0;
 };
 
 // HaMemberSettings names one member of an HA group (docs/ha.md): the

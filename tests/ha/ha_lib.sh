@@ -1,91 +1,100 @@
-# Shared set-up for the HA group PKCS#11 tests: two appliances (ntlsd on 127.0.0.1 and
-# 127.0.0.2, ports the kernel picks), a partition with a SoftHSM2 token on each, one client
-# (vtl) enrolled with both, and `vtl p11 setup` writing the per-server modules and the
-# group's. HOME is under TEST_TMPDIR, so p11-kit reads only this test's module configs.
-# Arguments: ntlsd ntlsh vtl (their runfile paths).
-source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_client.sh"
+# Two appliances and one client root with an HA group over a partition on each
+# (docs/ha.md), for tests/ha and benchmarks/ha: ntlsd on 127.0.0.1 and on
+# 127.0.0.2, each on a port the kernel picks at its first start and keeps for
+# its restarts. Set NTLSD, NTLSH, VTL, STATUS_PY, W (a work directory under
+# $TEST_TMPDIR or a temp dir), SOCKDIR (short, for unix sockets) and LOGS (the
+# names under $W that fail shows besides the daemons' logs) before calling its
+# functions. ha_setup sets CLIENT (the client root), PORT[1], PORT[2],
+# NTLSD_PID[1], NTLSD_PID[2] and GROUP_SLOT.
 
-NTLSD="$(abspath "$1")"; NTLSH="$(abspath "$2")"; VTL="$(abspath "$3")"
-for b in "$NTLSD" "$NTLSH" "$VTL"; do [[ -x "$b" ]] || fail "missing binary $b"; done
-ADDR=(127.0.0.1 127.0.0.2)
-PART=(haA haB)
-GROUP=grp
-
-W="$(mktemp -d "${TEST_TMPDIR}/ha.XXXXXX")"
-export TRUSTLINK_CLIENT_ROOT="$W/client"
-export HOME="$W/home"
-MODULES="$HOME/.config/pkcs11/modules"
-SOCKDIR="$(mktemp -d /tmp/ha.XXXXXX)"
-mkdir -p "$MODULES"
-umask 077
-printf '%s\n' "$SO_PIN" > "$W/so.pin"
-printf '%s\n' "$USER_PIN" > "$W/user.pin"
-only_our_modules "$MODULES" p11-kit-trust
-chmod 755 "$W" "$HOME" 2>/dev/null || true
-p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
-
-PID=("" "")
-PORT=("" "")
-cleanup() {
-  for i in 0 1; do
-    if [[ -n "${PID[$i]}" ]]; then
-      kill -TERM "${PID[$i]}" 2>/dev/null || true
-      wait "${PID[$i]}" 2>/dev/null || true
-    fi
+# fail: why, then the last lines of both daemons' logs and of $LOGS.
+fail() {
+  local pattern f
+  echo "FAIL: $*" >&2
+  for pattern in ntlsd1.log ntlsd2.log ${LOGS:-}; do
+    for f in "$W"/$pattern; do  # unquoted: LOGS may hold globs (call*.out)
+      [[ -s "$f" ]] && { echo "--- $f (last 10 lines)" >&2; tail -10 "$f" >&2; }
+    done
   done
-  rm -rf "$SOCKDIR"
+  exit 1
 }
-trap cleanup EXIT
 
-# start_ntlsd I [PORT]: appliance I (0 or 1) on ADDR[I], on PORT or one the kernel picks.
-start_ntlsd() {
-  local i="$1" port="${2:-0}" log="$W/ntlsd$1.$RANDOM.log"
-  "$NTLSD" --root "$W/app$i" --name "${ADDR[$i]}" --listen "${ADDR[$i]}:$port" --threads 1 \
-    --log "$log" --status-socket "$SOCKDIR/s$i.$RANDOM" &
-  PID[$i]=$!
-  local deadline=$((SECONDS + 20))
-  until grep -q ready "$log" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "ntlsd $i not ready: $(cat "$log")"
-    kill -0 "${PID[$i]}" 2>/dev/null || fail "ntlsd $i exited: $(cat "$log")"
-    sleep 0.05
+now_ms() { date +%s%3N; }
+
+# wait_log N TEXT: ntlsd N's log says TEXT within 10 s.
+wait_log() {
+  local deadline=$(( $(now_ms) + 10000 ))
+  until grep -q "$2" "$W/ntlsd$1.log" 2>/dev/null; do
+    kill -0 "${NTLSD_PID[$1]}" 2>/dev/null || fail "ntlsd $1 exited: $(tail -5 "$W/ntlsd$1.log")"
+    (( $(now_ms) < deadline )) || fail "ntlsd $1 did not log '$2' within 10 s"
+    sleep 0.02  # polling the log, bounded by the deadline
   done
-  if [[ "$port" == 0 ]]; then
-    PORT[$i]="$(python3 tests/lib/ntlsd_status.py "$(ls -t "$SOCKDIR"/s$i.* | head -1)" --port)"
+}
+
+# start_ntlsd N: appliance N on 127.0.0.N, on PORT[N] (0 the first time: the
+# kernel picks, read back from the status socket). A restart's bind refused
+# because the port is briefly busy is retried until a deadline.
+start_ntlsd() {
+  local n=$1 deadline=$(( $(now_ms) + 10000 ))
+  while :; do
+    : >"$W/ntlsd$n.log"
+    # shellcheck disable=SC2094
+    "$NTLSD" --root "$W/app$n" --name "127.0.0.$n" --listen "127.0.0.$n:${PORT[$n]:-0}" \
+      --threads 1 --log "$W/ntlsd$n.log" --status-socket "$SOCKDIR/s$n" 2>>"$W/ntlsd$n.log" &
+    NTLSD_PID[$n]=$!
+    while kill -0 "${NTLSD_PID[$n]}" 2>/dev/null && ! grep -q "ntlsd: ready" "$W/ntlsd$n.log"; do
+      (( $(now_ms) < deadline )) || fail "ntlsd $n not ready within 10 s"
+      sleep 0.02  # polling the log for readiness, bounded by the deadline
+    done
+    if grep -q "ntlsd: ready" "$W/ntlsd$n.log"; then break; fi
+    wait "${NTLSD_PID[$n]}" 2>/dev/null || true
+    grep -qi "in use" "$W/ntlsd$n.log" || fail "ntlsd $n exited at start: $(tail -5 "$W/ntlsd$n.log")"
+    (( $(now_ms) < deadline )) || fail "port ${PORT[$n]} stayed busy for 10 s"
+    sleep 0.1  # the port is busy: try the same one again, bounded by the deadline
+  done
+  if [[ -z "${PORT[$n]:-}" ]]; then
+    PORT[$n]="$(python3 "$STATUS_PY" "$SOCKDIR/s$n" --port)"
+    [[ -n "${PORT[$n]}" ]] || fail "no listen port from ntlsd $n's status socket"
   fi
 }
-kill9_ntlsd() { kill -9 "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null || true; PID[$1]=""; }
 
-# appliances: both ntlsd, a partition with a token on each, the client enrolled with both
-# and assigned the partition there.
-appliances() {
-  "$VTL" createCert -n 127.0.0.1 >/dev/null
-  for i in 0 1; do
-    start_ntlsd "$i"
-    "$NTLSH" --root "$W/app$i" sysconf exportCert -file "$W/server$i.pem" >/dev/null
-    "$VTL" addServer -n "${ADDR[$i]}" -c "$W/server$i.pem" -p "${PORT[$i]}" >/dev/null
-    "$NTLSH" --root "$W/app$i" client register -client web1 -ip 127.0.0.1 \
-      -certificate "$TRUSTLINK_CLIENT_ROOT/cert/client/127.0.0.1.pem" >/dev/null
-    "$NTLSH" --root "$W/app$i" partition create -partition "${PART[$i]}" -sopinfile "$W/so.pin" \
-      -userpinfile "$W/user.pin" "$@" > "$W/create$i.out" 2>&1 \
-      || fail "partition create ${PART[$i]}: $(cat "$W/create$i.out")"
-    "$NTLSH" --root "$W/app$i" client assignPartition -client web1 -partition "${PART[$i]}" >/dev/null
-  done
-  local deadline=$((SECONDS + 20))
-  until [[ "$("$VTL" listSlots 2>/dev/null | awk 'NR > 1 && $NF == "ready"' | wc -l)" == 2 ]]; do
-    ((SECONDS < deadline)) || fail "two ready slots: $("$VTL" listSlots 2>&1)"
-    sleep 0.05
+# kill_ntlsd N: SIGKILL, and reap it.
+kill_ntlsd() {
+  kill -9 "${NTLSD_PID[$1]}"
+  wait "${NTLSD_PID[$1]}" 2>/dev/null || true
+  NTLSD_PID[$1]=""
+}
+
+stop_all_ntlsd() {
+  local n
+  for n in 1 2; do
+    [[ -n "${NTLSD_PID[$n]:-}" ]] && kill -9 "${NTLSD_PID[$n]}" 2>/dev/null || true
   done
 }
 
-# setup [ARGS]: vtl p11 setup with the group over both partitions.
-setup() {
-  "$VTL" p11 setup -dir "$MODULES" -group "$GROUP" -member "${ADDR[0]}/${PART[0]}" \
-    -member "${ADDR[1]}/${PART[1]}" "$@" > "$W/setup.out" 2>&1 \
-    || fail "vtl p11 setup: $(cat "$W/setup.out")"
-  chmod -R a+rX "$HOME"
-}
-
-# slot_labels: the token labels pkcs11-tool sees, one per line.
-slot_labels() {
-  { p11 -L 2>"$W/list.err" || true; } | sed -n 's/^ *token label *: *//p' | sed 's/ *$//'
+# ha_setup: both appliances, the client enrolled with each, and the group "grp"
+# over par1 on each (vtl hagroup createGroup / addMember).
+ha_setup() {
+  local n
+  CLIENT="$W/client"
+  "$VTL" --root "$CLIENT" createCert -n 127.0.0.1 >/dev/null
+  for n in 1 2; do
+    start_ntlsd "$n"
+    "$NTLSH" --root "$W/app$n" sysconf exportCert -file "$W/server$n.pem" >/dev/null
+    "$NTLSH" --root "$W/app$n" partition create -partition par1 -label "ha par $n" >/dev/null
+    # Loopback connections to 127.0.0.2 come from 127.0.0.1.
+    "$NTLSH" --root "$W/app$n" client register -client web1 -ip 127.0.0.1 \
+      -certificate "$CLIENT/cert/client/127.0.0.1.pem" >/dev/null
+    "$NTLSH" --root "$W/app$n" client assignPartition -client web1 -partition par1 >/dev/null
+    "$VTL" --root "$CLIENT" addServer -n "127.0.0.$n" -c "$W/server$n.pem" -p "${PORT[$n]}" >/dev/null
+  done
+  "$VTL" --root "$CLIENT" hagroup createGroup -label grp -server 127.0.0.1 -partition par1 >/dev/null
+  "$VTL" --root "$CLIENT" hagroup addMember -group grp -server 127.0.0.2 -partition par1 >/dev/null
+  "$VTL" --root "$CLIENT" listSlots --json >"$W/slots.json" 2>"$W/slots.err" ||
+    fail "listSlots: $(cat "$W/slots.err")"
+  GROUP_SLOT="$(python3 -c '
+import json, sys
+slots = json.load(open(sys.argv[1]))["slots"]
+print([s["slot"] for s in slots if s["ha_group"] == "grp"][0])' "$W/slots.json")" ||
+    fail "no slot for group grp in: $(cat "$W/slots.json")"
 }

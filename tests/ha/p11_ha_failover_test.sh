@@ -7,7 +7,7 @@
 # and every signature verifies with openssl against the key's public half. A multi-part
 # digest in flight on the killed member fails with CKR_DEVICE_ERROR and a line saying to
 # restart it; restarted, it succeeds.
-source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/ha_lib.sh"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/p11_ha_lib.sh"
 SIGNS=30
 
 appliances

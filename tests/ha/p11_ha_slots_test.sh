@@ -2,7 +2,7 @@
 # An HA group through p11-kit-proxy: with HAOnly, pkcs11-tool -L and p11tool --list-tokens
 # show exactly one slot, the group's, and none of its members; without HAOnly the members
 # show beside it. Then the group's slot works: login, key import on the members, sign.
-source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/ha_lib.sh"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/p11_ha_lib.sh"
 
 appliances
 setup

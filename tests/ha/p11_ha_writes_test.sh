@@ -7,7 +7,7 @@
 #   - A key pair cannot be copied between members over p11-kit's RPC (it carries no AES key
 #     wrap mechanism): generating one through the group fails with a line saying why, and
 #     leaves nothing on either member.
-source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/ha_lib.sh"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/p11_ha_lib.sh"
 
 appliances -cloningdomain "$W/domain.key"
 grep -q "new key" "$W/create0.out" || fail "the first partition did not make the key: $(cat "$W/create0.out")"

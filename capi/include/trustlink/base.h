@@ -95,6 +95,10 @@ typedef int32_t tl_status;
 #define TL_E_TLS_HANDSHAKE 207
 #define TL_E_PROTOCOL 208
 #define TL_E_PARTITION_NOT_ASSIGNED 209
+/* A call on an HA group's slot was in flight when its member was lost, and its
+ * op is not declared pure (docs/ha.md, "Retry rules"): it may or may not have
+ * run on that member. Check its effect before repeating it. */
+#define TL_E_OUTCOME_UNKNOWN 210
 /* Host Trust Link (300-399). */
 #define TL_E_HTL_DOWN 300
 #define TL_E_OTT_EXPIRED 301

@@ -119,6 +119,15 @@ TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
 #define TL_LINK_EVENT_UP 1
 #define TL_LINK_EVENT_DOWN 2
 #define TL_LINK_EVENT_SLOTS_CHANGED 3
+/* HA group events (trustlink/ha.h, docs/ha.md): a member stopped taking calls
+ * (status says why) or takes them again; `server_index` is then the member's
+ * server. A group lost its last member up (status TL_E_UNAVAILABLE) or has
+ * one again; `server_index` is then the group's index, as
+ * tl_client_ha_group_state takes. */
+#define TL_LINK_EVENT_HA_MEMBER_DOWN 4
+#define TL_LINK_EVENT_HA_MEMBER_UP 5
+#define TL_LINK_EVENT_HA_GROUP_DOWN 6
+#define TL_LINK_EVENT_HA_GROUP_UP 7
 /* TL_CLIENT_LINK_EVENTS_MAX: how many events tl_client_next_link_event keeps;
  * past it the oldest are dropped (tl_client_server_state has the present). */
 #define TL_CLIENT_LINK_EVENTS_MAX 256

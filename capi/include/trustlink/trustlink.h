@@ -22,6 +22,7 @@
 #include "trustlink/client_config.h"
 #include "trustlink/client_ha_config.h"
 #include "trustlink/file.h"
+#include "trustlink/ha.h"
 #include "trustlink/htl.h"
 #include "trustlink/identity.h"
 #include "trustlink/log.h"

@@ -288,7 +288,7 @@ void FakeServer::Serve(int fd) {
               close_now = true;
               break;
             }
-            if (req->op == kOpHold) {
+            if (req->op == kOpHold || options_.hold_calls) {
               ++held_here;
               held_.fetch_add(1);
               continue;

@@ -45,6 +45,9 @@ struct FakeServerOptions {
   std::vector<wire::SlotInfo> slots;
   std::string client_label = "client.test";
   Fault fault = Fault::kNone;
+  // hold_calls: every call is held like kOpHold (pings are still answered),
+  // so a test can lose a call of any op in flight.
+  bool hold_calls = false;
 
   // HTL: the appliance state the htl/1 ops and link proofs go to (borrowed; it
   // must outlive the server). The HTL client label is `client_label`.
