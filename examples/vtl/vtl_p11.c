@@ -114,6 +114,10 @@ static tl_client *OpenLinks(const char *root_path, char **out_root_path) {
   }
   tl_client_root_free(root);
   s = tl_client_settings_load_root(settings, *out_root_path);
+  /* The PKCS#11 plumbing needs the members' own slots: HAOnly hides them from
+   * applications through the module configs setup writes (docs/ha.md,
+   * "PKCS#11"), not from the bridges and setup themselves. */
+  if (s == TL_OK) s = tl_client_settings_set_ha(settings, 0, 60000, -1);
   if (s == TL_OK) s = tl_client_open(settings, &client);
   if (s != TL_OK) {
     char message[TL_ERROR_MESSAGE_MAX] = "cannot open the links";
