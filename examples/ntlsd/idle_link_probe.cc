@@ -109,6 +109,18 @@ class Recorder {
   std::vector<Event> events_;
 };
 
+// LinkNow is the link's present failure, "STATUS: message", for a wait that
+// ran out.
+std::string LinkNow(tl_client* client) {
+  char err[TL_ERROR_MESSAGE_MAX] = "";
+  size_t err_len = 0;
+  int32_t state = 0;
+  tl_status last = TL_OK;
+  tl_client_server_state(client, 0, &state, &last);
+  tl_client_server_error(client, 0, err, sizeof(err), &err_len);
+  return std::string(tl_status_name(last)) + ": " + err;
+}
+
 // Watch waits for the link to come up, then for the server to close it, then
 // (with `reconnect`) for it to come back.
 int Watch(tl_client* client, Recorder* events, long long max_ms,
@@ -116,14 +128,8 @@ int Watch(tl_client* client, Recorder* events, long long max_ms,
   Event e;
   int at = events->WaitFor(TL_LINK_EVENT_UP, 0, NowMs() + 10000, &e);
   if (at < 0) {
-    char err[TL_ERROR_MESSAGE_MAX] = "";
-    size_t err_len = 0;
-    int32_t state = 0;
-    tl_status last = TL_OK;
-    tl_client_server_state(client, 0, &state, &last);
-    tl_client_server_error(client, 0, err, sizeof(err), &err_len);
-    fprintf(stderr, "idle_link_probe: the link did not come up: %s: %s\n",
-            tl_status_name(last), err);
+    fprintf(stderr, "idle_link_probe: the link did not come up: %s\n",
+            LinkNow(client).c_str());
     return 1;
   }
   printf("ready\n");
@@ -141,14 +147,8 @@ int Watch(tl_client* client, Recorder* events, long long max_ms,
   const long long closed = e.at_ms;
   at = events->WaitFor(TL_LINK_EVENT_UP, at + 1, start + max_ms, &e);
   if (at < 0) {
-    char err[TL_ERROR_MESSAGE_MAX] = "";
-    size_t err_len = 0;
-    int32_t state = 0;
-    tl_status last = TL_OK;
-    tl_client_server_state(client, 0, &state, &last);
-    tl_client_server_error(client, 0, err, sizeof(err), &err_len);
-    printf("link not back after %lld ms: %s: %s\n", NowMs() - closed,
-           tl_status_name(last), err);
+    printf("link not back after %lld ms: %s\n", NowMs() - closed,
+           LinkNow(client).c_str());
     return 1;
   }
   printf("link back after %lld ms\n", e.at_ms - closed);
