@@ -53,9 +53,14 @@ class Parser {
       }
     }
   }
+  // SkipBlanks skips white space within a line: every character the value trim
+  // below drops (\v and \f too), so a value's tail that is blank unquoted stays
+  // blank when Set quotes the value.
   void SkipBlanks() {
-    while (!Eof() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\r'))
+    while (!Eof() && Peek() != '\n' &&
+           absl::ascii_isspace(static_cast<unsigned char>(Peek()))) {
       Advance();
+    }
   }
 
   absl::Status ParseEntry(ConfigEntry* e, size_t start,

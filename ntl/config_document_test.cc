@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ntl/status.h"
 
@@ -87,6 +88,24 @@ TEST(ConfigDocumentTest, EditsTouchOnlyTheirEntries) {
       doc.Serialize(),
       "# head\nA = {\n    Uno = 1;   # first\n    Unknown = keep me;"))
       << doc.Serialize();
+}
+
+// Found by config_document_fuzz (input kept as
+// testdata/client/config_corpus/crash-quoted-before-vertical-tab): a value
+// followed by a vertical tab or form feed parsed, but once Set had quoted the
+// value, the quote was followed by a blank the parser did not skip, and the
+// document vtl wrote could not be read again.
+TEST(ConfigDocumentTest, QuotedValueBeforeVerticalTabReadsBack) {
+  for (const char* tail : {"\v", "\f", "\t\v\f "}) {
+    std::string text = absl::StrCat("A = {\n   K = v", tail, ";\n}\n");
+    ConfigDocument doc = *ConfigDocument::Parse(text, "t.conf");
+    EXPECT_EQ(doc.Get("A", "K").value_or(""), "v");
+    doc.Set("A", "K", "a;b");
+    absl::StatusOr<ConfigDocument> again =
+        ConfigDocument::Parse(doc.Serialize(), "t.conf");
+    ASSERT_TRUE(again.ok()) << again.status() << " in " << doc.Serialize();
+    EXPECT_EQ(again->Get("A", "K").value_or(""), "a;b");
+  }
 }
 
 TEST(ConfigDocumentTest, ErrorsGiveLineAndColumn) {

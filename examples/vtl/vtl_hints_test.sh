@@ -1,7 +1,9 @@
 #!/bin/bash
 # The library's messages name API fixes, never a vtl command (an embedding program has no
 # vtl); vtl adds the command that fixes the failure as a "vtl: hint:" line.
-set -euo pipefail
+set -Eeuo pipefail
+# A shell test prints why it failed: a command that stops it under set -e is named here.
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/hints.XXXXXX")"
