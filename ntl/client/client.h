@@ -107,6 +107,12 @@ class Client : private ConnectionListener {
   // non-OK return `cb` is not called.
   absl::Status CallAsync(int slot, uint32_t op, absl::string_view data,
                          absl::Time deadline, CallCallback cb);
+  // CallAsyncRaw is CallAsync for the C ABI: `cb` gets the bytes (or the
+  // error's tl_status and message), borrowed for the call, and in steady state
+  // the call allocates nothing on the client (docs/client.md, "Pipelined
+  // calls").
+  absl::Status CallAsyncRaw(int slot, uint32_t op, absl::string_view data,
+                            absl::Time deadline, const RawCallCallback& cb);
 
   // Streams: a byte stream to `service` on the slot's partition. The handle is
   // valid until on_close runs or StreamClose is called.
@@ -172,7 +178,11 @@ class Client : private ConnectionListener {
   absl::StatusOr<Connection*> ConnectionForSlotLocked(int slot,
                                                       std::string* partition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static void RunAll(Completions* done);
+  // RunCompletions runs `done` without a lock held, then writes what its
+  // callbacks queued (Doorbell::DeferScope); by the thread holding
+  // process_mu_.
+  void RunCompletions(Completions* done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_mu_);
   // DeliverLinkEvents hands the queued LinkEvents to on_link_event; called
   // without mu_, by whoever holds process_mu_, so events arrive in order.
   void DeliverLinkEvents();
@@ -202,6 +212,7 @@ class Client : private ConnectionListener {
   Workers workers_;
 
   internal::Mutex process_mu_;  // serialises Process() between threads
+  Completions pass_done_ ABSL_GUARDED_BY(process_mu_);
   internal::Mutex mu_;          // everything below, and every Connection
   internal::CondVar settled_cv_;
   // Name lookups on this loop; destroying it cancels them.
