@@ -95,6 +95,9 @@ class Client : private ConnectionListener {
   // TimerArms counts timerfd_settime calls, so tests can see that the timer is
   // re-armed only when a deadline moves earlier.
   uint64_t TimerArms();
+  // DoorbellRings counts the eventfd writes that woke the loop, so tests can
+  // see that callbacks queuing calls on the loop's own thread ring none.
+  uint64_t DoorbellRings() const { return doorbell_->rings(); }
 
   // Call makes a request on `slot` and waits for the response until `deadline`.
   // Fails fast with TL_E_UNAVAILABLE when the slot's server is not connected,
