@@ -511,7 +511,12 @@ void Connection::SendCall(uint32_t id, absl::string_view partition, uint32_t op,
   // thread hop. With others in flight more are likely to follow (a burst, or
   // many calling threads): leave the write to the loop, which runs after this
   // caller and any others queued on the client's lock have appended theirs.
-  if (pending_.size() > 1) {
+  // A call made by a completion callback is never lone, even when it is the
+  // only one in flight: the other callbacks of the pass are about to add
+  // theirs, and the loop writes them all once they ran (Doorbell::DeferScope).
+  // Writing it at once split every window into a record of one call and a
+  // record of the rest, and woke the server twice for them.
+  if (pending_.size() > 1 || doorbell_->Deferred()) {
     doorbell_->Ring();
     return;
   }

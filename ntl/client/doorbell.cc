@@ -29,6 +29,8 @@ void Doorbell::Ring() {
   rings_.fetch_add(1, std::memory_order_relaxed);
 }
 
+bool Doorbell::Deferred() const { return t_deferring == this; }
+
 void Doorbell::Disconnect() {
   internal::MutexLock lock(&mu_);
   fd_ = -1;

@@ -29,6 +29,9 @@ class Doorbell {
   void Ring();
   // Disconnect makes every later Ring() a no-op.
   void Disconnect();
+  // Deferred says whether this thread is inside a DeferScope of this doorbell:
+  // it is running the loop's callbacks, and the loop writes after them.
+  bool Deferred() const;
   // rings counts the eventfd writes so far, so tests can see wake-ups saved.
   uint64_t rings() const { return rings_.load(std::memory_order_relaxed); }
 

@@ -4,10 +4,7 @@
 // its own doorbell, and in steady state the client allocates nothing per call
 // (docs/client.md, "Pipelined calls").
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -15,27 +12,8 @@
 #include "ntl/client/client.h"
 #include "ntl/client/testing/fake_server.h"
 #include "ntl/client/testing/test_util.h"
+#include "ntl/internal/new_counter.h"
 #include "ntl/status.h"
-
-// Counts operator new on the threads that ask for it (the test's, which runs
-// the whole client without an I/O thread), not the fake server's.
-namespace {
-thread_local bool t_counting = false;
-thread_local uint64_t t_news = 0;
-}  // namespace
-
-void* operator new(size_t n) {
-  if (t_counting) {
-    ++t_news;
-  }
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) {
-    throw std::bad_alloc();
-  }
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace trustlink::ntl::client {
 namespace {
@@ -140,21 +118,57 @@ TEST_F(PipelinedTest, CallsQueuedByCallbacksLeaveInTheSamePassWithoutARing) {
   EXPECT_LT(client_->Servers()[0].tls_writes - writes, uint64_t{kCalls} / 4);
 }
 
+TEST_F(PipelinedTest, CallsMadeByOneCallbackPassLeaveInOneWrite) {
+  // One call; its callback makes eight more while nothing else is in flight.
+  // They leave together, in one write after the pass (before: the first was
+  // written at once as a lone call, and the server woke twice).
+  struct Fan {
+    Window* w;
+    int answered = 0;
+    static void OnFirst(void* arg, int32_t, const uint8_t*, size_t) {
+      auto* f = static_cast<Fan*>(arg);
+      f->w->total += 8;
+      for (int i = 0; i < 8; ++i) {
+        f->w->Send();
+      }
+    }
+  } fan{&window_};
+  RawCallCallback first;
+  first.fn = &Fan::OnFirst;
+  first.arg = &fan;
+  ASSERT_TRUE(client_
+                  ->CallAsyncRaw(0, kOpEcho, "first",
+                                 absl::Now() + absl::Seconds(30), first)
+                  .ok());
+  uint64_t writes = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (window_.sent == 0 && absl::Now() < deadline) {
+    writes = client_->Servers()[0].tls_writes;
+    ASSERT_TRUE(client_->Process(absl::Milliseconds(100)).ok());
+  }
+  ASSERT_EQ(window_.sent, 8);
+  EXPECT_EQ(client_->Servers()[0].tls_writes, writes + 1);
+  while (window_.answered < 8 && absl::Now() < deadline) {
+    ASSERT_TRUE(client_->Process(absl::Milliseconds(100)).ok());
+  }
+  EXPECT_EQ(window_.answered, 8);
+  EXPECT_EQ(window_.wrong, 0);
+}
+
 TEST_F(PipelinedTest, SteadyStateCallsAllocateNothingOnTheClient) {
   // Warm-up: buffers, the call table, the deadline heap and the completion
   // arena reach their working sizes.
   ASSERT_TRUE(window_.Run(64, 4000));
   constexpr int kCalls = 4000;
-  t_news = 0;
-  t_counting = true;
+  internal::StartCountingNew(internal::CountNewOn::kThisThread);
   const bool ok = window_.Run(64, kCalls);
-  t_counting = false;
+  const uint64_t news = internal::StopCountingNew();
   ASSERT_TRUE(ok);
   EXPECT_EQ(window_.wrong, 0);
   // Before: about six per call (the stats wrapper and its record, the call
   // map and deadline set nodes, the answer's string, its closure).
-  EXPECT_LE(t_news, uint64_t{kCalls} / 100)
-      << t_news << " operator new calls for " << kCalls << " calls";
+  EXPECT_LE(news, uint64_t{kCalls} / 100)
+      << news << " operator new calls for " << kCalls << " calls";
 }
 
 }  // namespace

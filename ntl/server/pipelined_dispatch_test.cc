@@ -4,58 +4,22 @@
 // call on the loop (the Responder the handler interface hands over): no
 // pending-table entry and no answer string for a call answered on the spot
 // (docs/server.md, "Pipelined calls").
-#include <sys/prctl.h>
-
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "ntl/internal/new_counter.h"
 #include "ntl/server/server.h"
 #include "ntl/server/server_fixture.h"
 #include "ntl/server/software_partition.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
 
-namespace {
-
-// operator new is counted on the server's loop threads (named ntls-loop-*)
-// while counting is on.
-std::atomic<bool> g_counting{false};
-std::atomic<uint64_t> g_loop_news{0};
-
-bool OnLoopThread() {
-  char name[16] = "";
-  prctl(PR_GET_NAME, name, 0, 0, 0);
-  return std::strncmp(name, "ntls-loop-", 10) == 0;
-}
-
-}  // namespace
-
-void* operator new(size_t n) {
-  if (g_counting.load(std::memory_order_relaxed) && OnLoopThread()) {
-    g_loop_news.fetch_add(1, std::memory_order_relaxed);
-  }
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) {
-    throw std::bad_alloc();
-  }
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-
 namespace trustlink::ntl::server {
 namespace {
 
 using testing::ClientOptions;
-using testing::FixtureServerCredentials;
 using testing::LoadClientIdentity;
-using testing::LoopbackRecord;
-using testing::OneLoopOptions;
 using testing::TestClient;
 
 constexpr int kWindow = 64;
@@ -92,15 +56,8 @@ bool Batch(TestClient* c, uint32_t first_id) {
 
 TEST(PipelinedDispatchTest, InlineAnswersTakeNoPendingEntryOrAnswerString) {
   const auto id = LoadClientIdentity("client_ed25519");
-  auto directory = std::make_shared<InMemoryDirectory>();
-  directory->Put(LoopbackRecord("pipe", id.fingerprint));
-  auto cred = FixtureServerCredentials();
-  ASSERT_TRUE(cred.ok()) << cred.status();
-  auto server = Server::Create(OneLoopOptions([](absl::string_view) {}),
-                               directory, *cred);
+  auto server = testing::StartSoftwareServer(id, "pipe");
   ASSERT_TRUE(server.ok()) << server.status();
-  (*server)->SetPartitionHandler(std::make_shared<SoftwarePartitionHandler>());
-  ASSERT_TRUE((*server)->Start().ok());
   auto c = TestClient::Connect((*server)->port(), ClientOptions(id));
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_TRUE((*c)->Hello().ok());
@@ -110,15 +67,15 @@ TEST(PipelinedDispatchTest, InlineAnswersTakeNoPendingEntryOrAnswerString) {
     next += kWindow;
   }
   constexpr int kBatches = 50;
-  g_loop_news = 0;
-  g_counting = true;
-  for (int i = 0; i < kBatches; ++i) {
-    ASSERT_TRUE(Batch(c->get(), next));
+  internal::StartCountingNew(internal::CountNewOn::kLoopThreads);
+  bool ok = true;
+  for (int i = 0; i < kBatches && ok; ++i) {
+    ok = Batch(c->get(), next);
     next += kWindow;
   }
-  g_counting = false;
-  const double per_call =
-      static_cast<double>(g_loop_news.load()) / (kBatches * kWindow);
+  const uint64_t news = internal::StopCountingNew();
+  ASSERT_TRUE(ok);
+  const double per_call = static_cast<double>(news) / (kBatches * kWindow);
   std::printf("loop operator new per pipelined echo: %.2f\n", per_call);
   // One: the Responder. Before: four (the Responder, the pending-table node,
   // the answer's string and its 20-byte head).
