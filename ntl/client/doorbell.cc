@@ -36,14 +36,15 @@ void Doorbell::Disconnect() {
   fd_ = -1;
 }
 
-Doorbell::DeferScope::DeferScope(Doorbell* bell) {
+Doorbell::DeferScope::DeferScope(Doorbell* bell)
+    : outer_(t_deferring), outer_rang_(t_deferred_ring) {
   t_deferring = bell;
   t_deferred_ring = false;
 }
 
 Doorbell::DeferScope::~DeferScope() {
-  t_deferring = nullptr;
-  t_deferred_ring = false;
+  t_deferring = outer_;
+  t_deferred_ring = outer_rang_;
 }
 
 bool Doorbell::DeferScope::rang() {

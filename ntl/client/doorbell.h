@@ -41,7 +41,9 @@ class Doorbell {
   // three syscalls per batch for nothing. Inside the scope Ring() on this
   // thread only notes it, and the scope's owner does the loop's work itself
   // once the callbacks are done (Client::RunCompletions). Rings from other
-  // threads still write. Scopes do not nest.
+  // threads still write. A scope inside another (a callback of one client
+  // driving another's Process) saves the outer one's state and restores it,
+  // so a ring the outer scope deferred is not lost.
   class DeferScope {
    public:
     explicit DeferScope(Doorbell* bell);
@@ -51,6 +53,10 @@ class Doorbell {
     // rang says whether Ring() was called on this thread since the scope
     // began (or since the last call to rang()), and resets it.
     bool rang();
+
+   private:
+    const Doorbell* outer_;
+    bool outer_rang_;
   };
 
  private:

@@ -155,6 +155,48 @@ TEST_F(PipelinedTest, CallsMadeByOneCallbackPassLeaveInOneWrite) {
   EXPECT_EQ(window_.wrong, 0);
 }
 
+TEST_F(PipelinedTest, ACallbackDrivingAnotherClientLosesNoDeferredWrite) {
+  // The callback queues a call on this client, then drives a second client's
+  // loop (its own completion pass, its own deferral). The first client's call
+  // must still leave at the end of its pass.
+  ClientSettings settings = Settings();
+  settings.servers.push_back(Server("hsm1", server_->port()));
+  settings.use_io_thread = false;
+  absl::StatusOr<std::unique_ptr<Client>> other =
+      Client::Create(std::move(settings));
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE((*other)->WaitReady(absl::Now() + absl::Seconds(10)).ok());
+  struct Nest {
+    Window* w;
+    Client* other;
+    static void OnFirst(void* arg, int32_t, const uint8_t*, size_t) {
+      auto* n = static_cast<Nest*>(arg);
+      n->w->total += 1;
+      n->w->Send();
+      (void)n->other->Process(absl::ZeroDuration());
+    }
+  } nest{&window_, other->get()};
+  RawCallCallback first;
+  first.fn = &Nest::OnFirst;
+  first.arg = &nest;
+  ASSERT_TRUE(client_
+                  ->CallAsyncRaw(0, kOpEcho, "first",
+                                 absl::Now() + absl::Seconds(30), first)
+                  .ok());
+  uint64_t writes = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (window_.sent == 0 && absl::Now() < deadline) {
+    writes = client_->Servers()[0].tls_writes;
+    ASSERT_TRUE(client_->Process(absl::Milliseconds(100)).ok());
+  }
+  ASSERT_EQ(window_.sent, 1);
+  EXPECT_EQ(client_->Servers()[0].tls_writes, writes + 1);
+  while (window_.answered < 1 && absl::Now() < deadline) {
+    ASSERT_TRUE(client_->Process(absl::Milliseconds(100)).ok());
+  }
+  EXPECT_EQ(window_.answered, 1);
+}
+
 TEST_F(PipelinedTest, SteadyStateCallsAllocateNothingOnTheClient) {
   // Warm-up: buffers, the call table, the deadline heap and the completion
   // arena reach their working sizes.

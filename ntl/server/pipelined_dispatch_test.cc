@@ -3,7 +3,7 @@
 // answer correct and in the batch's write, with at most one allocation per
 // call on the loop (the Responder the handler interface hands over): no
 // pending-table entry and no answer string for a call answered on the spot
-// (docs/server.md, "Pipelined calls").
+// (docs/server.md, "Engine").
 #include <memory>
 #include <string>
 
