@@ -245,20 +245,16 @@ tl_client_call_async(tl_client* c, int32_t slot, uint32_t op,
     return TL_ARGUMENT_ERROR(&c->last_error,
                              "data is NULL but data_len is not 0");
   }
+  // tl_call_cb has the shape of the client's raw completion: no closure and
+  // no string per call (docs/client.md, "Pipelined calls").
+  trustlink::ntl::client::RawCallCallback raw;
+  raw.fn = cb;
+  raw.arg = userdata;
   return Guard(&c->last_error, [&]() -> absl::Status {
-    return c->client->CallAsync(
+    return c->client->CallAsyncRaw(
         slot, op,
         absl::string_view(reinterpret_cast<const char*>(data), data_len),
-        Deadline(timeout_ms), [cb, userdata](absl::StatusOr<std::string> r) {
-          if (r.ok()) {
-            cb(userdata, TL_OK, reinterpret_cast<const uint8_t*>(r->data()),
-               r->size());
-          } else {
-            const absl::string_view m = r.status().message();
-            cb(userdata, trustlink::ntl::ToTlStatus(r.status()),
-               reinterpret_cast<const uint8_t*>(m.data()), m.size());
-          }
-        });
+        Deadline(timeout_ms), raw);
   });
 }
 

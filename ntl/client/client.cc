@@ -158,7 +158,7 @@ Client::~Client() {
       c->Shutdown(closing, &done);
     }
   }
-  RunAll(&done);
+  done.RunAll();
   {
     internal::MutexLock lock(&mu_);
     conns_.clear();
@@ -205,11 +205,22 @@ void Client::Loop() {
   }
 }
 
-void Client::RunAll(Completions* done) {
-  for (auto& f : *done) {
-    f();
+void Client::RunCompletions(Completions* done) {
+  Doorbell::DeferScope defer(doorbell_.get());
+  for (;;) {
+    done->RunAll();
+    // A callback that made a call rang for the loop, which is this thread:
+    // its frames (and those of every callback after it) go out now, in one
+    // write, instead of after an eventfd round trip through epoll.
+    if (!defer.rang() || stop_.load()) {
+      return;
+    }
+    internal::MutexLock lock(&mu_);
+    for (auto& c : conns_) {
+      c->FlushQueued(done);
+    }
+    RearmTimerLocked();
   }
-  done->clear();
 }
 
 absl::Status Client::Process(absl::Duration timeout) {
@@ -226,7 +237,8 @@ void Client::ProcessLocked(absl::Duration timeout) {
         std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
   }
   const int n = epoll_wait(epoll_fd_, events, kMaxEvents, ms);
-  Completions done;
+  // Reused from pass to pass (process_mu_ is held): no allocation per pass.
+  Completions& done = pass_done_;
   {
     internal::MutexLock lock(&mu_);
     const absl::Time now = absl::Now();
@@ -267,7 +279,7 @@ void Client::ProcessLocked(absl::Duration timeout) {
     }
     RearmTimerLocked();
   }
-  RunAll(&done);
+  RunCompletions(&done);
   DeliverLinkEvents();
 }
 
@@ -599,7 +611,34 @@ absl::Status Client::CallAsync(int slot, uint32_t op, absl::string_view data,
     st = StartCallLocked(slot, op, data, deadline, std::move(cb), &server, &id,
                          &token, &ha_call, &done);
   }
-  RunAll(&done);
+  done.RunAll();
+  return st;
+}
+
+absl::Status Client::CallAsyncRaw(int slot, uint32_t op,
+                                  absl::string_view data, absl::Time deadline,
+                                  const RawCallCallback& cb) {
+  Completions done;
+  absl::Status st;
+  {
+    internal::MutexLock lock(&mu_);
+    std::string partition;
+    absl::StatusOr<Connection*> conn =
+        ConnectionForSlotLocked(slot, &partition);
+    st = conn.status();
+    if (st.ok()) {
+      st = (*conn)->StartRawCall(partition, op, data, deadline, cb, &stats_,
+                                 &done);
+      if ((st.ok() && deadline < timer_armed_for_) || !done.empty()) {
+        RearmTimerLocked();
+      }
+    }
+  }
+  if (!st.ok()) {
+    // Counted as a failed call, as a wrapped callback dropped unrun is.
+    stats_.CallEnd(stats_.CallStart(), false);
+  }
+  done.RunAll();
   return st;
 }
 
@@ -632,7 +671,7 @@ absl::StatusOr<std::string> Client::Call(int slot, uint32_t op,
       return st;
     }
   }
-  RunAll(&done);
+  done.RunAll();
   if (wait.socket >= 0) {
     ReadOwnAnswer(server, id, token, wait, deadline);
   }
@@ -713,7 +752,7 @@ void Client::ReadOwnAnswer(size_t server, uint32_t id, uint64_t token,
       // A failed link is due for a reconnect, on the loop's timer.
       RearmTimerLocked();
     }
-    RunAll(&done);
+    done.RunAll();
     if (!still_reading) {
       return;
     }
@@ -740,7 +779,7 @@ absl::StatusOr<uint64_t> Client::StreamOpen(int slot, absl::string_view service,
       out = (static_cast<uint64_t>(slots_.at(slot).server) << 32) | *id;
     }
   }
-  RunAll(&done);
+  done.RunAll();
   return out;
 }
 
@@ -766,7 +805,7 @@ absl::StatusOr<uint64_t> Client::ServerStreamOpen(size_t server,
       out = (static_cast<uint64_t>(server) << 32) | *id;
     }
   }
-  RunAll(&done);
+  done.RunAll();
   return out;
 }
 
@@ -782,7 +821,7 @@ absl::Status Client::StreamSend(uint64_t stream, absl::string_view data) {
     }
     st = conns_[server]->StreamSend(static_cast<uint32_t>(stream), data, &done);
   }
-  RunAll(&done);
+  done.RunAll();
   return st;
 }
 
@@ -798,7 +837,7 @@ absl::Status Client::StreamClose(uint64_t stream) {
     }
     st = conns_[server]->StreamClose(static_cast<uint32_t>(stream), &done);
   }
-  RunAll(&done);
+  done.RunAll();
   return st;
 }
 

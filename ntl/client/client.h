@@ -107,6 +107,9 @@ class Client : private ConnectionListener {
   // TimerArms counts timerfd_settime calls, so tests can see that the timer is
   // re-armed only when a deadline moves earlier.
   uint64_t TimerArms();
+  // DoorbellRings counts the eventfd writes that woke the loop, so tests can
+  // see that callbacks queuing calls on the loop's own thread ring none.
+  uint64_t DoorbellRings() const { return doorbell_->rings(); }
 
   // Call makes a request on `slot` and waits for the response until `deadline`.
   // Fails fast with TL_E_UNAVAILABLE when the slot's server is not connected,
@@ -119,6 +122,12 @@ class Client : private ConnectionListener {
   // non-OK return `cb` is not called.
   absl::Status CallAsync(int slot, uint32_t op, absl::string_view data,
                          absl::Time deadline, CallCallback cb);
+  // CallAsyncRaw is CallAsync for the C ABI: `cb` gets the bytes (or the
+  // error's tl_status and message), borrowed for the call, and in steady state
+  // the call allocates nothing on the client (docs/client.md, "Pipelined
+  // calls").
+  absl::Status CallAsyncRaw(int slot, uint32_t op, absl::string_view data,
+                            absl::Time deadline, const RawCallCallback& cb);
 
   // HaStatus reports the HA groups (docs/ha.md) in ClientSettings::ha_groups
   // order: virtual slot, state and members.
@@ -229,7 +238,11 @@ class Client : private ConnectionListener {
   absl::StatusOr<Connection*> ConnectionForSlotLocked(int slot,
                                                       std::string* partition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static void RunAll(Completions* done);
+  // RunCompletions runs `done` without a lock held, then writes what its
+  // callbacks queued (Doorbell::DeferScope); by the thread holding
+  // process_mu_.
+  void RunCompletions(Completions* done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_mu_);
   // DeliverLinkEvents hands the queued LinkEvents to on_link_event; called
   // without mu_, by whoever holds process_mu_, so events arrive in order.
   void DeliverLinkEvents();
@@ -260,6 +273,7 @@ class Client : private ConnectionListener {
   Workers workers_;
 
   internal::Mutex process_mu_;  // serialises Process() between threads
+  Completions pass_done_ ABSL_GUARDED_BY(process_mu_);
   internal::Mutex mu_;          // everything below, and every Connection
   internal::CondVar settled_cv_;
   // Name lookups on this loop; destroying it cancels them.

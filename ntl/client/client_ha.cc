@@ -306,7 +306,7 @@ void Client::OnHaAttemptDone(const std::shared_ptr<HaCall>& call,
       deliver = std::move(call->cb);
     }
   }
-  RunAll(&done);
+  done.RunAll();
   if (deliver) {
     deliver(std::move(result));
   }

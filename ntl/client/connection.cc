@@ -161,11 +161,18 @@ void Connection::Fail(const absl::Status& why, absl::Time now,
   // Closing the client cancels; anything else is a lost link.
   const absl::Status lost =
       ToTlStatus(why) == TL_E_CANCELLED ? why : LinkLost(server_.name, why);
-  for (auto& [id, p] : pending_) {
-    done->push_back([cb = std::move(p.cb), lost]() { cb(FreshStatus(lost)); });
+  // In id order, as callers saw them sent.
+  std::vector<uint32_t> ids;
+  ids.reserve(pending_.size());
+  for (const auto& [id, p] : pending_) {
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (uint32_t id : ids) {
+    FailCall(&pending_[id], lost, done);
   }
   pending_.clear();
-  deadlines_.clear();
+  deadlines_.Clear();
   for (auto& [id, s] : streams_) {
     if (s.on_close) {
       done->push_back(
@@ -409,24 +416,29 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
       if (it == pending_.end()) {
         return true;  // a call that timed out or was cancelled
       }
-      absl::StatusOr<wire::Response> r = wire::DecodeResponse(frame.payload);
+      absl::StatusOr<wire::ResponseView> r =
+          wire::DecodeResponseView(frame.payload);
       if (!r.ok()) {
         Fail(ProtocolError(server_.name, r.status().message()), now, done);
         return false;
       }
       Pending p = std::move(it->second);
       pending_.erase(it);
-      deadlines_.erase({p.deadline, frame.id});
-      if (r->status == 0) {
-        done->push_back(
-            [cb = std::move(p.cb), data = std::move(r->data)]() mutable {
-              cb(std::move(data));
-            });
+      ForgetDeadline(p.deadline);
+      if (r->status != 0) {
+        FailCall(&p,
+                 Error(CanonicalForRemote(r->status), r->status,
+                       absl::StrCat("server '", server_.name, "': ", r->data)),
+                 done);
+      } else if (p.raw.fn != nullptr) {
+        // The bytes are copied once, into the pass's arena; the frame they
+        // sit in is consumed before the callbacks run.
+        done->AddRawCall(p.raw, 0, r->data, p.stats, p.start);
       } else {
-        absl::Status s =
-            Error(CanonicalForRemote(r->status), r->status,
-                  absl::StrCat("server '", server_.name, "': ", r->data));
-        done->push_back([cb = std::move(p.cb), s]() { cb(FreshStatus(s)); });
+        done->push_back([cb = std::move(p.cb),
+                         data = std::string(r->data)]() mutable {
+          cb(std::move(data));
+        });
       }
       return true;
     }
@@ -507,7 +519,12 @@ void Connection::SendCall(uint32_t id, absl::string_view partition, uint32_t op,
   // thread hop. With others in flight more are likely to follow (a burst, or
   // many calling threads): leave the write to the loop, which runs after this
   // caller and any others queued on the client's lock have appended theirs.
-  if (pending_.size() > 1) {
+  // A call made by a completion callback is never lone, even when it is the
+  // only one in flight: the other callbacks of the pass are about to add
+  // theirs, and the loop writes them all once they ran (Doorbell::DeferScope).
+  // Writing it at once split every window into a record of one call and a
+  // record of the rest, and woke the server twice for them.
+  if (pending_.size() > 1 || doorbell_->Deferred()) {
     doorbell_->Ring();
     return;
   }
@@ -595,20 +612,21 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
     default:
       return;
   }
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    const uint32_t id = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
-    auto it = pending_.find(id);
-    if (it != pending_.end()) {
-      if (reader_active_ && reader_id_ == id) {
+  while (!deadlines_.empty() && deadlines_.Top().deadline <= now) {
+    const DeadlineQueue::Entry e = deadlines_.Top();
+    auto it = pending_.find(e.id);
+    const bool live = it != pending_.end() && it->second.token == e.token;
+    deadlines_.Pop(live);
+    if (live) {
+      if (reader_active_ && reader_id_ == e.id) {
         HandBackReading();
       }
-      absl::Status s =
-          Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
-                absl::StrCat("call to server '", server_.name,
-                             "' passed its deadline"));
-      done->push_back(
-          [cb = std::move(it->second.cb), s]() { cb(FreshStatus(s)); });
+      FailCall(&it->second,
+               Error(absl::StatusCode::kDeadlineExceeded,
+                     TL_E_DEADLINE_EXCEEDED,
+                     absl::StrCat("call to server '", server_.name,
+                                  "' passed its deadline")),
+               done);
       pending_.erase(it);
     }
   }
@@ -646,9 +664,7 @@ absl::Time Connection::NextWakeup() const {
       absl::Time t = last_rx_ + settings_.heartbeat_timeout;
       t = std::min(
           t, std::max(last_rx_, last_ping_) + settings_.heartbeat_interval);
-      if (!deadlines_.empty()) {
-        t = std::min(t, deadlines_.begin()->first);
-      }
+      t = std::min(t, deadlines_.Next());
       return t;
     }
     default:
@@ -661,6 +677,33 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
                                    CallCallback cb, uint32_t* id,
                                    uint64_t* token, Completions* done,
                                    ReaderWait* reader) {
+  Pending p;
+  p.deadline = deadline;
+  p.cb = std::move(cb);
+  return StartPending(partition, op, data, std::move(p), id, token, done,
+                      reader);
+}
+
+absl::Status Connection::StartRawCall(absl::string_view partition, uint32_t op,
+                                      absl::string_view data,
+                                      absl::Time deadline,
+                                      const RawCallCallback& cb,
+                                      stats::ClientStats* stats,
+                                      Completions* done) {
+  Pending p;
+  p.deadline = deadline;
+  p.raw = cb;
+  p.stats = stats;
+  uint32_t id;
+  uint64_t token;
+  return StartPending(partition, op, data, std::move(p), &id, &token, done,
+                      /*reader=*/nullptr);
+}
+
+absl::Status Connection::StartPending(absl::string_view partition, uint32_t op,
+                                      absl::string_view data, Pending p,
+                                      uint32_t* id, uint64_t* token,
+                                      Completions* done, ReaderWait* reader) {
   if (state_ != LinkState::kReady) {
     return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
                  absl::StrCat("server '", server_.name, "' is not connected (",
@@ -681,10 +724,15 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
   HandBackReading();
   const uint32_t call_id = next_id_++;
   const uint64_t call_token = next_token_++;
-  pending_.emplace(call_id, Pending{deadline, call_token, std::move(cb)});
-  if (deadline != absl::InfiniteFuture()) {
-    deadlines_.insert({deadline, call_id});
+  p.token = call_token;
+  if (p.stats != nullptr) {
+    // Started only once it is sure to complete (a refused call never was).
+    p.start = p.stats->CallStart();
   }
+  if (p.deadline != absl::InfiniteFuture()) {
+    deadlines_.Add(p.deadline, call_id, call_token);
+  }
+  pending_.emplace(call_id, std::move(p));
   *id = call_id;
   *token = call_token;
   if (reader != nullptr) {
@@ -694,13 +742,38 @@ absl::Status Connection::StartCall(absl::string_view partition, uint32_t op,
   return absl::OkStatus();
 }
 
+void Connection::FailCall(Pending* p, const absl::Status& why,
+                          Completions* done) {
+  if (p->raw.fn != nullptr) {
+    done->AddRawCall(p->raw, ToTlStatus(why), why.message(), p->stats,
+                     p->start);
+    return;
+  }
+  done->push_back(
+      [cb = std::move(p->cb), why]() { cb(FreshStatus(why)); });
+}
+
+void Connection::ForgetDeadline(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) {
+    return;
+  }
+  deadlines_.Forget();
+  if (deadlines_.NeedsCompaction()) {
+    deadlines_.Compact([this](const DeadlineQueue::Entry& e) {
+      auto it = pending_.find(e.id);
+      return it != pending_.end() && it->second.token == e.token;
+    });
+  }
+}
+
 bool Connection::CancelCall(uint32_t id, uint64_t token) {
   auto it = pending_.find(id);
   if (it == pending_.end() || it->second.token != token) {
     return false;
   }
-  deadlines_.erase({it->second.deadline, id});
+  const absl::Time deadline = it->second.deadline;
   pending_.erase(it);
+  ForgetDeadline(deadline);
   return true;
 }
 

@@ -24,15 +24,17 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ntl/client/completions.h"
+#include "ntl/client/deadline_queue.h"
 #include "ntl/client/doorbell.h"
 #include "ntl/client/htl_proof.h"
 #include "ntl/client/pending_proof.h"
@@ -59,9 +61,6 @@ struct StreamCallbacks {
   std::function<void(absl::string_view)> on_data;
   std::function<void(const absl::Status&)> on_close;
 };
-
-// Completions are user callbacks to run once the Client's lock is released.
-using Completions = std::vector<std::function<void()>>;
 
 // ReaderWait is what a calling thread that reads its own answer waits on
 // (Connection::TakeReading): the link's socket, and an eventfd that is written
@@ -132,6 +131,13 @@ class Connection : public PinnedPeer {
                          absl::string_view data, absl::Time deadline,
                          CallCallback cb, uint32_t* id, uint64_t* token,
                          Completions* done, ReaderWait* reader = nullptr);
+  // StartRawCall is StartCall for the C ABI: `cb` gets the answer's bytes
+  // without a string or a closure made for it, and the call is counted on
+  // `stats` (ClientStats::CallStart/CallEnd) instead of through a wrapper.
+  absl::Status StartRawCall(absl::string_view partition, uint32_t op,
+                            absl::string_view data, absl::Time deadline,
+                            const RawCallCallback& cb,
+                            stats::ClientStats* stats, Completions* done);
   // CancelCall forgets a call (its callback is dropped); false if it already
   // completed.
   bool CancelCall(uint32_t id, uint64_t token);
@@ -206,9 +212,24 @@ class Connection : public PinnedPeer {
  private:
   struct Pending {
     absl::Time deadline;
-    uint64_t token;
-    CallCallback cb;
+    uint64_t token = 0;
+    CallCallback cb;  // or, for a C ABI call, these:
+    RawCallCallback raw;
+    stats::ClientStats* stats = nullptr;
+    stats::ClientStats::CallStartTime start;
   };
+
+  // StartPending checks, registers and sends a call (StartCall,
+  // StartRawCall); `reader` as in StartCall.
+  absl::Status StartPending(absl::string_view partition, uint32_t op,
+                            absl::string_view data, Pending p, uint32_t* id,
+                            uint64_t* token, Completions* done,
+                            ReaderWait* reader);
+  // FailCall queues `p`'s completion with the error `why`.
+  void FailCall(Pending* p, const absl::Status& why, Completions* done);
+  // ForgetDeadline drops an answered or cancelled call's deadline entry
+  // (lazily: DeadlineQueue).
+  void ForgetDeadline(absl::Time deadline);
 
   // Dialling (connection_dial.cc): resolve off the loop, then each address.
   void StartConnect(absl::Time now, Completions* done);
@@ -322,8 +343,9 @@ class Connection : public PinnedPeer {
 
   uint32_t next_id_ = 1;
   uint64_t next_token_ = 1;
-  std::map<uint32_t, Pending> pending_;
-  std::set<std::pair<absl::Time, uint32_t>> deadlines_;
+  // Both keep their storage between calls: no allocation per call.
+  absl::flat_hash_map<uint32_t, Pending> pending_;
+  DeadlineQueue deadlines_;
   uint32_t next_stream_ = 1;
   std::map<uint32_t, StreamCallbacks> streams_;
 

@@ -19,10 +19,7 @@ namespace trustlink::ntl::server {
 namespace {
 
 using testing::ClientOptions;
-using testing::FixtureServerCredentials;
 using testing::LoadClientIdentity;
-using testing::LoopbackRecord;
-using testing::OneLoopOptions;
 using testing::TestClient;
 
 // LoopMinorFaults sums the minor page faults of this process's threads named
@@ -62,15 +59,8 @@ TEST(BulkMemoryTest, LoopTakesNoPageFaultsPerBulkCallInSteadyState) {
                   "pages are expected; the plain build checks this";
 #endif
   const auto id = LoadClientIdentity("client_ed25519");
-  auto directory = std::make_shared<InMemoryDirectory>();
-  directory->Put(LoopbackRecord("bulk", id.fingerprint));
-  auto cred = FixtureServerCredentials();
-  ASSERT_TRUE(cred.ok()) << cred.status();
-  auto server = Server::Create(OneLoopOptions([](absl::string_view) {}),
-                               directory, *cred);
+  auto server = testing::StartSoftwareServer(id, "bulk");
   ASSERT_TRUE(server.ok()) << server.status();
-  (*server)->SetPartitionHandler(std::make_shared<SoftwarePartitionHandler>());
-  ASSERT_TRUE((*server)->Start().ok());
 
   auto c = TestClient::Connect((*server)->port(), ClientOptions(id));
   ASSERT_TRUE(c.ok()) << c.status();

@@ -41,19 +41,36 @@ class ResponderImpl : public Responder {
     if (done_) {
       return;
     }
+    if (IsCurrentLoop(loop_)) {
+      RespondBytes(status, data);
+      return;
+    }
     done_ = true;
     if (timer_.has_value()) {
       timer_->Finish(status);
     }
-    if (IsCurrentLoop(loop_)) {
-      loop_->CompleteRequest(conn_id_, request_id_, seq_, status,
-                             std::move(data));
-      return;
-    }
     mailbox_->Post([loop = loop_, conn_id = conn_id_, request_id = request_id_,
                     seq = seq_, status, d = std::move(data)]() mutable {
-      loop->CompleteRequest(conn_id, request_id, seq, status, std::move(d));
+      loop->CompleteRequest(conn_id, request_id, seq, status, d);
     });
+  }
+  void RespondBytes(int32_t status, absl::string_view data) override {
+    if (done_) {
+      return;
+    }
+    if (!IsCurrentLoop(loop_)) {
+      Respond(status, std::string(data));
+      return;
+    }
+    done_ = true;
+    if (timer_.has_value()) {
+      timer_->Finish(status);
+    }
+    // On the loop: encoded straight into the connection's output, and a call
+    // answered inside its HandleRequest never enters the pending table.
+    if (!loop_->AnswerInline(conn_id_, request_id_, seq_, status, data)) {
+      loop_->CompleteRequest(conn_id_, request_id_, seq_, status, data);
+    }
   }
 
  private:
@@ -146,10 +163,12 @@ void Loop::RespondNow(Conn* c, uint32_t id, int32_t status,
   }
   // Encoded straight into c->out: a large answer is copied once, not once
   // more into an intermediate string.
-  std::string head;  // 20 bytes
+  // The 20-byte head is past std::string's inline capacity: a reused string
+  // keeps that from being an allocation per answer.
+  head_scratch_.clear();
   wire::AppendResponseHead(id, status, static_cast<uint32_t>(message.size()),
-                           &head);
-  AppendOut(c, head);
+                           &head_scratch_);
+  AppendOut(c, head_scratch_);
   AppendOut(c, message);
 }
 
@@ -179,14 +198,37 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
     return;
   }
   const uint64_t seq = ++next_seq_;
-  c->pending[f.id] = Conn::Pending{std::string(req->partition), seq};
   // A named copy, alive through the handler call: `partitions` is a span of
   // std::string, and the request's view dies with the frame.
   const std::string partition(req->partition);
   CallContext ctx{c->admission.record->label, c->fingerprint, partition,
                   absl::MakeConstSpan(&partition, 1)};
+  // An answer given before HandleRequest returns (the software partition's
+  // pure ops) goes straight out (AnswerInline); only a call still open after
+  // it enters the pending table, where revocation and late answers find it.
+  inline_ = InlineRequest{c->id, f.id, seq, true, false};
   server_->handler_->HandleRequest(ctx, req->op, req->data,
                                    NewResponder(c->id, f.id, seq, c->stats));
+  const bool answered = inline_.answered;
+  inline_.open = false;
+  if (!answered && !c->dead) {
+    c->pending[f.id] = Conn::Pending{partition, seq};
+  }
+}
+
+bool Loop::AnswerInline(uint64_t conn_id, uint32_t request_id, uint64_t seq,
+                        int32_t status, absl::string_view data) {
+  if (!inline_.open || inline_.conn_id != conn_id ||
+      inline_.request_id != request_id || inline_.seq != seq) {
+    return false;
+  }
+  inline_.open = false;
+  inline_.answered = true;
+  Conn* c = Find(conn_id);
+  if (c != nullptr) {
+    RespondNow(c, request_id, status, data);
+  }
+  return true;
 }
 
 void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
@@ -253,7 +295,7 @@ void Loop::HandleStreamOpen(Conn* c, const wire::FrameView& f) {
 }
 
 void Loop::CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
-                           int32_t status, std::string data) {
+                           int32_t status, absl::string_view data) {
   Conn* c = Find(conn_id);
   if (c == nullptr) {
     return;

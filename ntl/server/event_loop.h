@@ -89,7 +89,11 @@ class Loop {
 
   // Called through tasks on the loop thread.
   void CompleteRequest(uint64_t conn_id, uint32_t request_id, uint64_t seq,
-                       int32_t status, std::string data);
+                       int32_t status, absl::string_view data);
+  // AnswerInline answers request `request_id` if it is the one whose
+  // HandleRequest is running on this loop now (calls.cc); false otherwise.
+  bool AnswerInline(uint64_t conn_id, uint32_t request_id, uint64_t seq,
+                    int32_t status, absl::string_view data);
   void StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
                   std::string data);
   void StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
@@ -252,6 +256,17 @@ class Loop {
   uint64_t tls_generation_ = 0;
   bool drain_started_ = false;
   std::vector<char> scratch_;
+  // The request whose HandleRequest is running, which may be answered
+  // without entering its connection's pending table (calls.cc).
+  struct InlineRequest {
+    uint64_t conn_id = 0;
+    uint32_t request_id = 0;
+    uint64_t seq = 0;
+    bool open = false;
+    bool answered = false;
+  };
+  InlineRequest inline_;
+  std::string head_scratch_;  // RespondNow's response head
   bool flushing_later_ = false;
   std::vector<uint64_t> flush_later_;  // connection ids, each at most once
   // Spare storage for the connections' plaintext buffers: a few per loop, so

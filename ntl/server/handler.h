@@ -40,6 +40,13 @@ class Responder {
   // Respond sends `status` (a tl_status; 0 is success) and `data` (on failure,
   // a message).
   virtual void Respond(int32_t status, std::string data) = 0;
+  // RespondBytes is Respond with borrowed bytes. A handler that answers on the
+  // loop, before HandleRequest returns, has its answer encoded straight into
+  // the connection's output with no string made for it; otherwise the bytes
+  // are copied as Respond would take them.
+  virtual void RespondBytes(int32_t status, absl::string_view data) {
+    Respond(status, std::string(data));
+  }
 };
 
 // PartitionHandler serves requests on partitions. HandleRequest runs on an

@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "ntl/server/software_partition.h"
 
 namespace trustlink::ntl::server::testing {
 
@@ -72,6 +73,27 @@ ServerOptions OneLoopOptions(std::function<void(absl::string_view)> log) {
   o.threads = 1;
   o.log = std::move(log);
   return o;
+}
+
+absl::StatusOr<std::unique_ptr<Server>> StartSoftwareServer(
+    const ClientIdentity& id, const std::string& label) {
+  auto directory = std::make_shared<InMemoryDirectory>();
+  directory->Put(LoopbackRecord(label, id.fingerprint));
+  auto cred = FixtureServerCredentials();
+  if (!cred.ok()) {
+    return cred.status();
+  }
+  auto server = Server::Create(OneLoopOptions([](absl::string_view) {}),
+                               directory, *cred);
+  if (!server.ok()) {
+    return server.status();
+  }
+  (*server)->SetPartitionHandler(std::make_shared<SoftwarePartitionHandler>());
+  absl::Status st = (*server)->Start();
+  if (!st.ok()) {
+    return st;
+  }
+  return server;
 }
 
 size_t LogLines::Count(absl::string_view a, absl::string_view b) {

@@ -60,6 +60,12 @@ ClientRecord LoopbackRecord(const std::string& label,
 // kernel picks, one loop, with its log lines going to `log`.
 ServerOptions OneLoopOptions(std::function<void(absl::string_view)> log);
 
+// StartSoftwareServer starts a one-loop server (OneLoopOptions, log dropped)
+// whose software partition serves the client `id`, registered as `label`
+// (LoopbackRecord).
+absl::StatusOr<std::unique_ptr<Server>> StartSoftwareServer(
+    const ClientIdentity& id, const std::string& label);
+
 // LogLines collects server log lines (ServerOptions::log) for assertions.
 //
 // Thread safety: safe for concurrent use; the server adds from its own threads

@@ -50,7 +50,7 @@ void SoftwarePartitionHandler::HandleRequest(
     std::unique_ptr<Responder> responder) {
   switch (op) {
     case kOpEcho:
-      responder->Respond(TL_OK, std::string(data));
+      responder->RespondBytes(TL_OK, data);
       return;
     case kOpRandom: {
       wire::ByteReader r(data);
@@ -72,8 +72,9 @@ void SoftwarePartitionHandler::HandleRequest(
       uint8_t digest[SHA256_DIGEST_LENGTH];
       SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(),
              digest);
-      responder->Respond(
-          TL_OK, std::string(reinterpret_cast<char*>(digest), sizeof(digest)));
+      responder->RespondBytes(
+          TL_OK, absl::string_view(reinterpret_cast<char*>(digest),
+                                   sizeof(digest)));
       return;
     }
     case kOpHmacSha256:

@@ -47,9 +47,7 @@ LinkCounters& LinkCounters::operator+=(const LinkCounters& o) {
 class ClientStats::Timed {
  public:
   explicit Timed(ClientStats* stats)
-      : stats_(stats), start_(std::chrono::steady_clock::now()) {
-    stats_->calls_in_flight_.Add(1);
-  }
+      : stats_(stats), start_(stats->CallStart()) {}
   ~Timed() {
     if (!done_) {
       Finish(false);
@@ -57,22 +55,30 @@ class ClientStats::Timed {
   }
   void Finish(bool ok) {
     done_ = true;
-    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::steady_clock::now() - start_);
-    stats_->call_latency_.Record(
-        static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)));
-    stats_->calls_in_flight_.Add(-1);
-    stats_->calls_.Add();
-    if (!ok) {
-      stats_->calls_failed_.Add();
-    }
+    stats_->CallEnd(start_, ok);
   }
 
  private:
   ClientStats* const stats_;
-  const std::chrono::steady_clock::time_point start_;
+  const CallStartTime start_;
   bool done_ = false;  // a callback runs at most once, on one thread
 };
+
+ClientStats::CallStartTime ClientStats::CallStart() {
+  calls_in_flight_.Add(1);
+  return std::chrono::steady_clock::now();
+}
+
+void ClientStats::CallEnd(CallStartTime start, bool ok) {
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now() - start);
+  call_latency_.Record(static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)));
+  calls_in_flight_.Add(-1);
+  calls_.Add();
+  if (!ok) {
+    calls_failed_.Add();
+  }
+}
 
 ClientStats::CallCallback ClientStats::Wrap(CallCallback cb) {
   auto timed = std::make_shared<Timed>(this);

@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -48,6 +49,13 @@ class ClientStats {
   // is dropped without running: a call that failed before it was sent, or a
   // blocking call that gave up at its deadline, which count as failed).
   CallCallback Wrap(CallCallback cb);
+  // CallStart and CallEnd count one call without wrapping its callback: the
+  // allocation-free path of the C ABI's asynchronous calls, whose completion
+  // always runs (no drop without a run). Pass CallStart's value to CallEnd
+  // exactly once.
+  using CallStartTime = std::chrono::steady_clock::time_point;
+  CallStartTime CallStart();
+  void CallEnd(CallStartTime start, bool ok);
 
   void LinkUp() { link_up_.Add(); }
   void LinkDown() { link_down_.Add(); }

@@ -19,18 +19,11 @@ class ByteWriter {
   explicit ByteWriter(std::string* out) : out_(out) {}
 
   void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
-  void U16(uint16_t v) {
-    U8(static_cast<uint8_t>(v >> 8));
-    U8(static_cast<uint8_t>(v));
-  }
-  void U32(uint32_t v) {
-    U16(static_cast<uint16_t>(v >> 16));
-    U16(static_cast<uint16_t>(v));
-  }
-  void U64(uint64_t v) {
-    U32(static_cast<uint32_t>(v >> 32));
-    U32(static_cast<uint32_t>(v));
-  }
+  // The wider integers go in one append each: the per-byte push_back this
+  // replaced was a visible share of a pipelined call's client CPU.
+  void U16(uint16_t v) { Big<2>(v); }
+  void U32(uint32_t v) { Big<4>(v); }
+  void U64(uint64_t v) { Big<8>(v); }
   void I32(int32_t v) { U32(static_cast<uint32_t>(v)); }
   // String writes a u32 length and the bytes.
   void String(absl::string_view s) {
@@ -39,6 +32,16 @@ class ByteWriter {
   }
 
  private:
+  template <int N>
+  void Big(uint64_t v) {
+    char b[N];
+    for (int i = N - 1; i >= 0; --i) {
+      b[i] = static_cast<char>(v & 0xff);
+      v >>= 8;
+    }
+    out_->append(b, N);
+  }
+
   std::string* const out_;
 };
 

@@ -138,12 +138,23 @@ void AppendResponseHead(uint32_t id, int32_t status, uint32_t data_len,
   w.U32(data_len);  // the length prefix of ByteWriter::String
 }
 
-absl::StatusOr<Response> DecodeResponse(absl::string_view payload) {
+absl::StatusOr<ResponseView> DecodeResponseView(absl::string_view payload) {
   ByteReader r(payload);
-  Response m;
+  ResponseView m;
   m.status = r.I32();
-  m.data = std::string(r.String(kDefaultMaxPayload));
-  return Finish(r, std::move(m), "response");
+  m.data = r.String(kDefaultMaxPayload);
+  return Finish(r, m, "response");
+}
+
+absl::StatusOr<Response> DecodeResponse(absl::string_view payload) {
+  absl::StatusOr<ResponseView> v = DecodeResponseView(payload);
+  if (!v.ok()) {
+    return v.status();
+  }
+  Response m;
+  m.status = v->status;
+  m.data = std::string(v->data);
+  return m;
 }
 
 std::string EncodeStreamOpen(const StreamOpen& m) {

@@ -108,6 +108,14 @@ std::string EncodeResponse(const Response& m);
 void AppendResponseHead(uint32_t id, int32_t status, uint32_t data_len,
                         std::string* out);
 absl::StatusOr<Response> DecodeResponse(absl::string_view payload);
+// ResponseView is a decoded Response whose data points into the payload, for
+// the client's C callbacks, which are handed the bytes without a copy into a
+// string of their own.
+struct ResponseView {
+  int32_t status = 0;
+  absl::string_view data;
+};
+absl::StatusOr<ResponseView> DecodeResponseView(absl::string_view payload);
 
 std::string EncodeStreamOpen(const StreamOpen& m);
 absl::StatusOr<StreamOpen> DecodeStreamOpen(absl::string_view payload);
