@@ -618,6 +618,28 @@ absl::Status Client::CallAsync(int slot, uint32_t op, absl::string_view data,
 absl::Status Client::CallAsyncRaw(int slot, uint32_t op,
                                   absl::string_view data, absl::Time deadline,
                                   const RawCallCallback& cb) {
+  bool group_slot = false;
+  {
+    internal::MutexLock lock(&mu_);
+    group_slot = IsHaSlotLocked(slot);
+  }
+  if (group_slot) {
+    // A group's call keeps its closure: the HA call retries it member by
+    // member (client_ha.cc), which the raw path's one pending entry cannot.
+    return CallAsync(slot, op, data, deadline,
+                     [cb](absl::StatusOr<std::string> r) {
+                       if (r.ok()) {
+                         cb.fn(cb.arg, TL_OK,
+                               reinterpret_cast<const uint8_t*>(r->data()),
+                               r->size());
+                       } else {
+                         cb.fn(cb.arg, ToTlStatus(r.status()),
+                               reinterpret_cast<const uint8_t*>(
+                                   r.status().message().data()),
+                               r.status().message().size());
+                       }
+                     });
+  }
   Completions done;
   absl::Status st;
   {
