@@ -56,7 +56,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$NTLSH" --root "$APP" sysconf regenCert -name 127.0.0.1 >/dev/null
 "$NTLSH" --root "$APP" partition create -partition par1 -label storm >/dev/null
 "$NTLSH" --root "$APP" ntls limits set -maxlinksperclient $((LINKS * 2)) >/dev/null
@@ -67,8 +66,15 @@ if (( SOURCES > 1 )); then "$NTLSH" --root "$APP" ntls ipcheck disable >/dev/nul
   -certificate "$CLIENT/cert/client/127.0.0.1.pem" >/dev/null
 "$NTLSH" --root "$APP" client assignPartition -client fleet -partition par1 >/dev/null
 
-START_NTLSD="'$NTLSD' --root '$APP' --name 127.0.0.1 --listen 127.0.0.1:$PORT --threads 2 --daemon --pidfile '$APP/ntlsd.pid' --log '$LOG'"
-eval "$START_NTLSD" || fail "ntlsd did not start"
+# The restarts need a fixed port, so it is picked here; another process can take it before
+# ntlsd binds it (tests run in parallel), so a start refused for that picks again.
+for attempt in 1 2 3 4 5; do
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  START_NTLSD="'$NTLSD' --root '$APP' --name 127.0.0.1 --listen 127.0.0.1:$PORT --threads 2 --daemon --pidfile '$APP/ntlsd.pid' --log '$LOG'"
+  if eval "$START_NTLSD" 2>"$W/start.err"; then break; fi
+  grep -qi "already in use" "$W/start.err" "$LOG" 2>/dev/null && ((attempt < 5)) \
+    || fail "ntlsd did not start: $(cat "$W/start.err")"
+done
 # kill -9, wait (at most 5 s) for the process to be gone, its lock and port free, then
 # start a new one; --daemon returns once it serves.
 KILL_RESTART="pid=\$(cat '$APP/ntlsd.pid'); kill -9 \$pid; for _ in \$(seq 1000); do kill -0 \$pid 2>/dev/null || break; sleep 0.005; done; $START_NTLSD"
