@@ -2,18 +2,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/status.h"
+#include "ntl/wire/software_ops.h"
 
 namespace trustlink::ntl::client {
 namespace {
 
-// The software partition's op numbers are wire contract (docs/server.md);
-// they are repeated here because the client does not link the server.
-constexpr uint32_t kPureOps[] = {
-    1,  // echo
-    2,  // random bytes
-    3,  // sha256
-    4,  // hmac-sha256 under the partition's key
-};
+// The software partition's ops that change nothing on the partition: sending
+// one again cannot change an outcome.
+constexpr uint32_t kPureOps[] = {wire::kOpEcho, wire::kOpRandom,
+                                 wire::kOpSha256, wire::kOpHmacSha256};
 
 }  // namespace
 
@@ -50,9 +47,8 @@ absl::Status OutcomeUnknown(absl::string_view group, uint32_t op,
   return Error(
       absl::StatusCode::kUnavailable, TL_E_OUTCOME_UNKNOWN,
       absl::StrCat("the outcome of op ", op, " on HA group '", group,
-                   "' is unknown: member '", partition, "' on server '",
-                   server, "' was lost while the call was in flight (",
-                   why.message(),
+                   "' is unknown: member '", partition, "' on server '", server,
+                   "' was lost while the call was in flight (", why.message(),
                    "); it may or may not have run there, and the op is not "
                    "pure, so it was not sent again; check its effect before "
                    "repeating it"));

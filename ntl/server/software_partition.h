@@ -9,16 +9,15 @@
 #include <string>
 
 #include "ntl/server/handler.h"
+#include "ntl/wire/software_ops.h"
 
 namespace trustlink::ntl::server {
 
-enum SoftwareOp : uint32_t {
-  kOpEcho = 1,  // data -> the same data
-  kOpRandom =
-      2,  // u32 big-endian count (at most kMaxRandomBytes) -> that many bytes
-  kOpSha256 = 3,      // data -> its 32-byte SHA-256
-  kOpHmacSha256 = 4,  // data -> HMAC-SHA256(partition key, data), 32 bytes
-};
+using wire::SoftwareOp;
+using wire::kOpEcho;
+using wire::kOpRandom;
+using wire::kOpSha256;
+using wire::kOpHmacSha256;
 
 inline constexpr uint32_t kMaxRandomBytes = 65536;
 
