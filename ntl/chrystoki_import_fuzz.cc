@@ -25,8 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using trustlink::ntl::ClientConfig;
   using trustlink::ntl::ServerConfig;
   const absl::string_view in(reinterpret_cast<const char*>(data), size);
-  // Default() parses the default trustlink.conf text: done once, it was a sixth of each
-  // execution. Every input starts from its own copy, as vtl starts from a fresh default.
+  // Default() parses the default trustlink.conf text: done once, it was a sixth
+  // of each execution. Every input starts from its own copy, as vtl starts from
+  // a fresh default.
   static const ClientConfig* const kDefault =
       new ClientConfig(ClientConfig::Default());
   ClientConfig config = *kDefault;

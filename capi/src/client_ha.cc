@@ -20,8 +20,7 @@ static_assert(static_cast<int>(client::LinkEvent::Kind::kHaMemberDown) ==
                   TL_LINK_EVENT_HA_GROUP_DOWN &&
               static_cast<int>(client::LinkEvent::Kind::kHaGroupUp) ==
                   TL_LINK_EVENT_HA_GROUP_UP);
-static_assert(static_cast<int>(client::HaMemberState::kUp) ==
-                  TL_HA_MEMBER_UP &&
+static_assert(static_cast<int>(client::HaMemberState::kUp) == TL_HA_MEMBER_UP &&
               static_cast<int>(client::HaMemberState::kDown) ==
                   TL_HA_MEMBER_DOWN &&
               static_cast<int>(client::HaMemberState::kGivenUp) ==
@@ -32,12 +31,12 @@ static_assert(static_cast<int>(client::HaMemberState::kUp) ==
 
 namespace {
 
-#define TL_SETTINGS_USABLE(s)                                               \
-  do {                                                                      \
-    if ((s) == nullptr) {                                                   \
-      return TL_ARGUMENT_ERROR(nullptr,                                     \
-                               "the tl_client_settings handle is NULL");    \
-    }                                                                       \
+#define TL_SETTINGS_USABLE(s)                                            \
+  do {                                                                   \
+    if ((s) == nullptr) {                                                \
+      return TL_ARGUMENT_ERROR(nullptr,                                  \
+                               "the tl_client_settings handle is NULL"); \
+    }                                                                    \
   } while (0)
 
 absl::Status OutOfRange(absl::string_view what, size_t index, size_t count) {
@@ -133,8 +132,8 @@ extern "C" TL_EXPORT tl_status tl_client_settings_add_ha_member(
 }
 
 extern "C" TL_EXPORT tl_status tl_client_settings_set_ha(
-    tl_client_settings* s, int32_t ha_only,
-    uint32_t auto_reconnect_interval_ms, int32_t reconnect_attempts) noexcept {
+    tl_client_settings* s, int32_t ha_only, uint32_t auto_reconnect_interval_ms,
+    int32_t reconnect_attempts) noexcept {
   TL_SETTINGS_USABLE(s);
   return Guard(&s->last_error, [&]() -> absl::Status {
     if (ha_only != 0 && ha_only != 1) {
@@ -166,9 +165,9 @@ tl_client_ha_group_count(const tl_client* c, size_t* out_count) noexcept {
   return TL_OK;
 }
 
-extern "C" TL_EXPORT tl_status tl_client_ha_group_state(
-    const tl_client* c, size_t group, int32_t* out_slot, int32_t* out_state,
-    size_t* out_num_members) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_ha_group_state(const tl_client* c, size_t group, int32_t* out_slot,
+                         int32_t* out_state, size_t* out_num_members) noexcept {
   if (out_slot == nullptr || out_state == nullptr ||
       out_num_members == nullptr) {
     return TL_ARGUMENT_ERROR(nullptr,
@@ -185,9 +184,9 @@ extern "C" TL_EXPORT tl_status tl_client_ha_group_state(
                    });
 }
 
-extern "C" TL_EXPORT tl_status tl_client_ha_group_label(
-    const tl_client* c, size_t group, char* buf, size_t buf_len,
-    size_t* out_len) noexcept {
+extern "C" TL_EXPORT tl_status
+tl_client_ha_group_label(const tl_client* c, size_t group, char* buf,
+                         size_t buf_len, size_t* out_len) noexcept {
   return WithGroup(
       __func__, c, group, SIZE_MAX,
       [&](const client::HaGroupStatus& g, const client::HaMemberStatus*) {

@@ -36,12 +36,12 @@ class HaCapiTest : public ::testing::Test {
     for (int n = 0; n < 2; ++n) {
       const std::string host = "127.0.0." + std::to_string(n + 1);
       const std::string root = dir_ + "/appliance" + std::to_string(n);
-      ASSERT_EQ(tl_registry_load(root.c_str(), TL_REGISTRY_OPEN_CREATE,
-                                 &reg_[n]),
-                TL_OK);
-      ASSERT_EQ(tl_registry_create_partition(reg_[n], "p1", "P1", nullptr,
-                                             nullptr),
-                TL_OK);
+      ASSERT_EQ(
+          tl_registry_load(root.c_str(), TL_REGISTRY_OPEN_CREATE, &reg_[n]),
+          TL_OK);
+      ASSERT_EQ(
+          tl_registry_create_partition(reg_[n], "p1", "P1", nullptr, nullptr),
+          TL_OK);
       tl_client_registration* r = nullptr;
       ASSERT_EQ(tl_client_registration_new(&r), TL_OK);
       tl_client_registration_set_label(r, "web1");
@@ -62,13 +62,12 @@ class HaCapiTest : public ::testing::Test {
       uint16_t port = 0;
       ASSERT_EQ(tl_server_port(server_[n], &port), TL_OK);
       const std::string pem = ReadText(root + "/server/server.pem");
-      ASSERT_EQ(tl_client_settings_add_server(settings_, host.c_str(),
-                                              host.c_str(), port, 0,
-                                              pem.c_str()),
-                TL_OK);
+      ASSERT_EQ(
+          tl_client_settings_add_server(settings_, host.c_str(), host.c_str(),
+                                        port, 0, pem.c_str()),
+          TL_OK);
     }
-    ASSERT_EQ(tl_client_settings_add_ha_group(settings_, "grp", "9001"),
-              TL_OK);
+    ASSERT_EQ(tl_client_settings_add_ha_group(settings_, "grp", "9001"), TL_OK);
     ASSERT_EQ(tl_client_settings_add_ha_member(settings_, "grp", "127.0.0.1",
                                                "p1", 0),
               TL_OK);
@@ -122,12 +121,12 @@ TEST_F(HaCapiTest, SettingsRefuseBadGroupsWithTheFix) {
       << ThreadError();
   EXPECT_EQ(tl_client_settings_add_ha_group(settings_, "grp", nullptr),
             TL_E_ALREADY_EXISTS);
-  EXPECT_EQ(tl_client_settings_add_ha_member(settings_, "grp", "127.0.0.1",
-                                             "p1", 0),
-            TL_E_ALREADY_EXISTS);
-  EXPECT_EQ(tl_client_settings_add_ha_member(settings_, "grp", "127.0.0.1",
-                                             "p2", 2),
-            TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      tl_client_settings_add_ha_member(settings_, "grp", "127.0.0.1", "p1", 0),
+      TL_E_ALREADY_EXISTS);
+  EXPECT_EQ(
+      tl_client_settings_add_ha_member(settings_, "grp", "127.0.0.1", "p2", 2),
+      TL_E_INVALID_ARGUMENT);
   EXPECT_EQ(tl_client_settings_set_ha(settings_, 0, 0, -1),
             TL_E_INVALID_ARGUMENT);
   EXPECT_EQ(tl_client_settings_set_ha(settings_, 0, 100, -2),
@@ -152,10 +151,10 @@ TEST_F(HaCapiTest, WithoutThreadsTheGroupSlotCallsAndReportsItsMembers) {
   EXPECT_EQ(entries, 3u);  // two member slots and the group's
   for (int i = 0; i < 4; ++i) {
     tl_response* r = nullptr;
-    ASSERT_EQ(tl_client_call(c, slot, kEcho,
-                             reinterpret_cast<const uint8_t*>("hi"), 2, 5000,
-                             &r),
-              TL_OK)
+    ASSERT_EQ(
+        tl_client_call(c, slot, kEcho, reinterpret_cast<const uint8_t*>("hi"),
+                       2, 5000, &r),
+        TL_OK)
         << ThreadError();
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(tl_response_data(r)),
                           tl_response_len(r)),
@@ -175,8 +174,7 @@ TEST_F(HaCapiTest, WithoutThreadsTheGroupSlotCallsAndReportsItsMembers) {
   size_t len = 0;
   ASSERT_EQ(tl_client_ha_group_label(c, 0, buf, sizeof(buf), &len), TL_OK);
   EXPECT_STREQ(buf, "grp");
-  ASSERT_EQ(tl_client_ha_member_server(c, 0, 1, buf, sizeof(buf), &len),
-            TL_OK);
+  ASSERT_EQ(tl_client_ha_member_server(c, 0, 1, buf, sizeof(buf), &len), TL_OK);
   EXPECT_STREQ(buf, "127.0.0.2");
   ASSERT_EQ(tl_client_ha_member_partition(c, 0, 1, buf, sizeof(buf), &len),
             TL_OK);

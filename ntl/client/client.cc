@@ -540,10 +540,11 @@ absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(
   if (found == slots_.end() && IsHaSlotLocked(slot)) {
     return Error(
         absl::StatusCode::kUnimplemented, TL_E_UNIMPLEMENTED,
-        absl::StrCat("slot ", slot, " is HA group '",
-                     ha_->label(ha_->GroupForSlot(slot)),
-                     "', which takes calls only; open byte streams on a "
-                     "member's slot (PKCS#11 goes through the group's bridge)"));
+        absl::StrCat(
+            "slot ", slot, " is HA group '",
+            ha_->label(ha_->GroupForSlot(slot)),
+            "', which takes calls only; open byte streams on a "
+            "member's slot (PKCS#11 goes through the group's bridge)"));
   }
   if (found == slots_.end()) {
     return Error(
@@ -567,13 +568,10 @@ absl::StatusOr<Connection*> Client::ConnectionForSlotLocked(
   return conns_[e.server].get();
 }
 
-absl::Status Client::StartCallLocked(int slot, uint32_t op,
-                                     absl::string_view data,
-                                     absl::Time deadline, CallCallback cb,
-                                     size_t* server, uint32_t* id,
-                                     uint64_t* token,
-                                     std::shared_ptr<HaCall>* ha_call,
-                                     Completions* done, ReaderWait* reader) {
+absl::Status Client::StartCallLocked(
+    int slot, uint32_t op, absl::string_view data, absl::Time deadline,
+    CallCallback cb, size_t* server, uint32_t* id, uint64_t* token,
+    std::shared_ptr<HaCall>* ha_call, Completions* done, ReaderWait* reader) {
   cb = stats_.Wrap(std::move(cb));
   if (ha_ != nullptr && ha_->GroupForSlot(slot) >= 0) {
     absl::Status st =
@@ -615,8 +613,8 @@ absl::Status Client::CallAsync(int slot, uint32_t op, absl::string_view data,
   return st;
 }
 
-absl::Status Client::CallAsyncRaw(int slot, uint32_t op,
-                                  absl::string_view data, absl::Time deadline,
+absl::Status Client::CallAsyncRaw(int slot, uint32_t op, absl::string_view data,
+                                  absl::Time deadline,
                                   const RawCallCallback& cb) {
   bool group_slot = false;
   {
@@ -626,19 +624,17 @@ absl::Status Client::CallAsyncRaw(int slot, uint32_t op,
   if (group_slot) {
     // A group's call keeps its closure: the HA call retries it member by
     // member (client_ha.cc), which the raw path's one pending entry cannot.
-    return CallAsync(slot, op, data, deadline,
-                     [cb](absl::StatusOr<std::string> r) {
-                       if (r.ok()) {
-                         cb.fn(cb.arg, TL_OK,
-                               reinterpret_cast<const uint8_t*>(r->data()),
-                               r->size());
-                       } else {
-                         cb.fn(cb.arg, ToTlStatus(r.status()),
-                               reinterpret_cast<const uint8_t*>(
-                                   r.status().message().data()),
-                               r.status().message().size());
-                       }
-                     });
+    return CallAsync(
+        slot, op, data, deadline, [cb](absl::StatusOr<std::string> r) {
+          if (r.ok()) {
+            cb.fn(cb.arg, TL_OK, reinterpret_cast<const uint8_t*>(r->data()),
+                  r->size());
+          } else {
+            cb.fn(cb.arg, ToTlStatus(r.status()),
+                  reinterpret_cast<const uint8_t*>(r.status().message().data()),
+                  r.status().message().size());
+          }
+        });
   }
   Completions done;
   absl::Status st;

@@ -274,7 +274,7 @@ class Client : private ConnectionListener {
 
   internal::Mutex process_mu_;  // serialises Process() between threads
   Completions pass_done_ ABSL_GUARDED_BY(process_mu_);
-  internal::Mutex mu_;          // everything below, and every Connection
+  internal::Mutex mu_;  // everything below, and every Connection
   internal::CondVar settled_cv_;
   // Name lookups on this loop; destroying it cancels them.
   std::unique_ptr<internal::DnsChannel> dns_ ABSL_GUARDED_BY(mu_);

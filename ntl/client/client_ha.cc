@@ -126,10 +126,9 @@ void Client::NumberHaSlotsLocked() {
     } else {
       id = 0;
       while (taken.count(id) != 0 ||
-             (stored.ok() && std::any_of(stored->begin(), stored->end(),
-                                         [id](const auto& kv) {
-                                           return kv.second == id;
-                                         }))) {
+             (stored.ok() &&
+              std::any_of(stored->begin(), stored->end(),
+                          [id](const auto& kv) { return kv.second == id; }))) {
         ++id;
       }
     }
@@ -142,11 +141,10 @@ MemberView Client::HaLookupLocked(const HaMemberSettings& member) {
   MemberView v;
   for (const auto& [id, e] : slots_) {
     const std::string& server = conns_[e.server]->server().name;
-    const bool match =
-        member.serial.empty()
-            ? absl::EqualsIgnoreCase(server, member.server) &&
-                  e.info.partition == member.partition
-            : e.info.serial == member.serial;
+    const bool match = member.serial.empty()
+                           ? absl::EqualsIgnoreCase(server, member.server) &&
+                                 e.info.partition == member.partition
+                           : e.info.serial == member.serial;
     if (!match) {
       continue;
     }
@@ -154,11 +152,10 @@ MemberView Client::HaLookupLocked(const HaMemberSettings& member) {
     v.server = e.server;
     v.partition = e.info.partition;
     if (!e.listed) {
-      v.why = Error(absl::StatusCode::kPermissionDenied,
-                    TL_E_PARTITION_NOT_ASSIGNED,
-                    absl::StrCat("server '", server,
-                                 "' no longer lists partition '",
-                                 e.info.partition, "' for this client"));
+      v.why = Error(
+          absl::StatusCode::kPermissionDenied, TL_E_PARTITION_NOT_ASSIGNED,
+          absl::StrCat("server '", server, "' no longer lists partition '",
+                       e.info.partition, "' for this client"));
     } else if (conns_[e.server]->state() != LinkState::kReady) {
       v.why = FreshStatus(conns_[e.server]->last_error());
     } else {
@@ -255,8 +252,8 @@ absl::Status Client::HaAttemptLocked(const std::shared_ptr<HaCall>& call,
   }
 }
 
-void Client::OnHaAttemptDone(const std::shared_ptr<HaCall>& call,
-                             size_t member, absl::StatusOr<std::string> result) {
+void Client::OnHaAttemptDone(const std::shared_ptr<HaCall>& call, size_t member,
+                             absl::StatusOr<std::string> result) {
   CallCallback deliver;
   Completions done;
   {
@@ -283,12 +280,12 @@ void Client::OnHaAttemptDone(const std::shared_ptr<HaCall>& call,
         call->member = -1;
         // One deadline covers every attempt.
         if (absl::Now() >= call->deadline) {
-          result = Error(absl::StatusCode::kDeadlineExceeded,
-                         TL_E_DEADLINE_EXCEEDED,
-                         absl::StrCat("call on HA group '", ha_->label(g),
-                                      "' ran out of time after member '",
-                                      ha_->partition(g, member),
-                                      "' failed: ", st.message()));
+          result =
+              Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                    absl::StrCat("call on HA group '", ha_->label(g),
+                                 "' ran out of time after member '",
+                                 ha_->partition(g, member),
+                                 "' failed: ", st.message()));
           break;
         }
         absl::Status again = HaAttemptLocked(call, &done);

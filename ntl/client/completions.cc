@@ -38,8 +38,7 @@ void Completions::RunAll() {
       e.stats->CallEnd(e.start, e.status == 0);
     }
     e.raw.fn(e.raw.arg, e.status,
-             reinterpret_cast<const uint8_t*>(arena_.data()) + e.offset,
-             e.len);
+             reinterpret_cast<const uint8_t*>(arena_.data()) + e.offset, e.len);
   }
   entries_.clear();
   arena_.clear();

@@ -435,10 +435,10 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
         // sit in is consumed before the callbacks run.
         done->AddRawCall(p.raw, 0, r->data, p.stats, p.start);
       } else {
-        done->push_back([cb = std::move(p.cb),
-                         data = std::string(r->data)]() mutable {
-          cb(std::move(data));
-        });
+        done->push_back(
+            [cb = std::move(p.cb), data = std::string(r->data)]() mutable {
+              cb(std::move(data));
+            });
       }
       return true;
     }
@@ -621,12 +621,12 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
       if (reader_active_ && reader_id_ == e.id) {
         HandBackReading();
       }
-      FailCall(&it->second,
-               Error(absl::StatusCode::kDeadlineExceeded,
-                     TL_E_DEADLINE_EXCEEDED,
-                     absl::StrCat("call to server '", server_.name,
-                                  "' passed its deadline")),
-               done);
+      FailCall(
+          &it->second,
+          Error(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                absl::StrCat("call to server '", server_.name,
+                             "' passed its deadline")),
+          done);
       pending_.erase(it);
     }
   }
@@ -749,8 +749,7 @@ void Connection::FailCall(Pending* p, const absl::Status& why,
                      p->start);
     return;
   }
-  done->push_back(
-      [cb = std::move(p->cb), why]() { cb(FreshStatus(why)); });
+  done->push_back([cb = std::move(p->cb), why]() { cb(FreshStatus(why)); });
 }
 
 void Connection::ForgetDeadline(absl::Time deadline) {

@@ -63,10 +63,10 @@ absl::Status HaGroups::Validate(const ClientSettings& settings) {
   for (size_t g = 0; g < settings.ha_groups.size(); ++g) {
     const HaGroupSettings& group = settings.ha_groups[g];
     if (!LabelOk(group.label)) {
-      return ConfigError(absl::StrCat(
-          "HA group ", g, " has the label '", group.label,
-          "'; a label must be non-empty without blanks or control "
-          "characters"));
+      return ConfigError(
+          absl::StrCat("HA group ", g, " has the label '", group.label,
+                       "'; a label must be non-empty without blanks or control "
+                       "characters"));
     }
     for (size_t o = 0; o < g; ++o) {
       if (absl::EqualsIgnoreCase(settings.ha_groups[o].label, group.label)) {
@@ -158,8 +158,8 @@ int HaGroups::GroupOfMember(const std::string& server,
 
 absl::Duration HaGroups::ProbeDelay(int probes) const {
   absl::Duration d = ha_.auto_reconnect_interval;
-  for (int i = 0; i < probes && d < kMaxProbeFactor * ha_.auto_reconnect_interval;
-       ++i) {
+  for (int i = 0;
+       i < probes && d < kMaxProbeFactor * ha_.auto_reconnect_interval; ++i) {
     d *= 2;
   }
   return std::min(d, kMaxProbeFactor * ha_.auto_reconnect_interval);
@@ -233,8 +233,7 @@ void HaGroups::Refresh(const MemberLookup& lookup, absl::Time now,
       }
       any_up = any_up || mb.state == HaMemberState::kUp;
     }
-    const HaGroupState state =
-        any_up ? HaGroupState::kUp : HaGroupState::kDown;
+    const HaGroupState state = any_up ? HaGroupState::kUp : HaGroupState::kDown;
     if (state != group.state) {
       group.state = state;
       if (state == HaGroupState::kUp) {
@@ -313,19 +312,18 @@ absl::Status HaGroups::NoMember(size_t group) const {
   const Group& g = groups_[group];
   std::string members;
   for (const Member& m : g.members) {
-    absl::StrAppend(&members, members.empty() ? "" : "; ", "'",
-                    m.view.partition.empty() ? m.settings.serial
-                                             : m.view.partition,
-                    "' on '", m.settings.server, "' is ",
-                    HaMemberStateName(m.state), ": ", m.last_failure);
+    absl::StrAppend(
+        &members, members.empty() ? "" : "; ", "'",
+        m.view.partition.empty() ? m.settings.serial : m.view.partition,
+        "' on '", m.settings.server, "' is ", HaMemberStateName(m.state), ": ",
+        m.last_failure);
   }
-  return Error(
-      absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
-      absl::StrCat("no member of HA group '", g.settings.label,
-                   "' can take the call (", members,
-                   "); lost members are probed every ",
-                   absl::FormatDuration(ha_.auto_reconnect_interval),
-                   " or more; tl_client_ha_member_state shows them"));
+  return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+               absl::StrCat("no member of HA group '", g.settings.label,
+                            "' can take the call (", members,
+                            "); lost members are probed every ",
+                            absl::FormatDuration(ha_.auto_reconnect_interval),
+                            " or more; tl_client_ha_member_state shows them"));
 }
 
 std::vector<HaGroupStatus> HaGroups::Status(

@@ -20,9 +20,9 @@ namespace {
 using testing::FakeServer;
 using testing::WaitFor;
 
-constexpr uint32_t kEcho = 1;          // pure
-constexpr uint32_t kHoldPure = 2;      // the fake's hold op; random: pure
-constexpr uint32_t kNotPure = 7;       // no pure op has this number
+constexpr uint32_t kEcho = 1;      // pure
+constexpr uint32_t kHoldPure = 2;  // the fake's hold op; random: pure
+constexpr uint32_t kNotPure = 7;   // no pure op has this number
 constexpr int kNoSlot = -1;
 
 class HaGroupTest : public ::testing::Test {
@@ -160,8 +160,7 @@ TEST_F(HaGroupTest, ACallThatIsNotPureLostInFlightHasAnUnknownOutcome) {
   ASSERT_TRUE(dropped.load());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(ToTlStatus(r.status()), TL_E_OUTCOME_UNKNOWN) << r.status();
-  EXPECT_TRUE(absl::StrContains(r.status().message(), "unknown"))
-      << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "unknown")) << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "grp")) << r.status();
   // The other member never saw it.
   EXPECT_EQ((*c)->HaStatus()[0].members[1].in_flight, 0u);
@@ -197,19 +196,20 @@ TEST_F(HaGroupTest, ALostMemberReturnsByProbeAndEventsSayWhen) {
   ASSERT_TRUE(
       WaitFor([&] { return SawEvent(LinkEvent::Kind::kHaGroupUp, 0); }));
   servers_[0]->DropConnections();  // it keeps listening: the link returns
-  ASSERT_TRUE(WaitFor(
-      [&] { return SawEvent(LinkEvent::Kind::kHaMemberDown, 0); }));
   ASSERT_TRUE(
-      WaitFor([&] { return SawEvent(LinkEvent::Kind::kHaMemberUp, 0) &&
-                           MemberState(c->get(), 0) == HaMemberState::kUp; }));
+      WaitFor([&] { return SawEvent(LinkEvent::Kind::kHaMemberDown, 0); }));
+  ASSERT_TRUE(WaitFor([&] {
+    return SawEvent(LinkEvent::Kind::kHaMemberUp, 0) &&
+           MemberState(c->get(), 0) == HaMemberState::kUp;
+  }));
   EXPECT_FALSE((*c)->HaStatus()[0].members[0].last_failure.empty());
   // Both gone: the group is down and says why.
   servers_[0]->Stop();
   servers_[1]->Stop();
   ASSERT_TRUE(
       WaitFor([&] { return SawEvent(LinkEvent::Kind::kHaGroupDown, 0); }));
-  absl::StatusOr<std::string> r = (*c)->Call(
-      GroupSlot(c->get()), kEcho, "x", absl::Now() + absl::Seconds(5));
+  absl::StatusOr<std::string> r = (*c)->Call(GroupSlot(c->get()), kEcho, "x",
+                                             absl::Now() + absl::Seconds(5));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(ToTlStatus(r.status()), TL_E_UNAVAILABLE) << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "no member of HA group"))
@@ -250,8 +250,8 @@ TEST_F(HaGroupTest, HaOnlyHidesMemberSlotsAndTheGroupKeepsItsNumber) {
     // A member's own slot (0 or 1) is refused with a reason.
     for (int member_slot = 0; member_slot < 3; ++member_slot) {
       if (member_slot == first) continue;
-      absl::StatusOr<std::string> r = (*c)->Call(
-          member_slot, kEcho, "x", absl::Now() + absl::Seconds(5));
+      absl::StatusOr<std::string> r =
+          (*c)->Call(member_slot, kEcho, "x", absl::Now() + absl::Seconds(5));
       ASSERT_FALSE(r.ok());
       EXPECT_TRUE(absl::StrContains(r.status().message(), "HAOnly"))
           << r.status();

@@ -40,8 +40,9 @@ struct Window {
     RawCallCallback cb;
     cb.fn = &Window::OnDone;
     cb.arg = this;
-    if (!client->CallAsyncRaw(0, kOpEcho, data, absl::Now() + absl::Seconds(30),
-                              cb)
+    if (!client
+             ->CallAsyncRaw(0, kOpEcho, data, absl::Now() + absl::Seconds(30),
+                            cb)
              .ok()) {
       ++refused;
       return false;

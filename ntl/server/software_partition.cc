@@ -73,8 +73,8 @@ void SoftwarePartitionHandler::HandleRequest(
       SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(),
              digest);
       responder->RespondBytes(
-          TL_OK, absl::string_view(reinterpret_cast<char*>(digest),
-                                   sizeof(digest)));
+          TL_OK,
+          absl::string_view(reinterpret_cast<char*>(digest), sizeof(digest)));
       return;
     }
     case kOpHmacSha256:

@@ -72,7 +72,8 @@ ClientStats::CallStartTime ClientStats::CallStart() {
 void ClientStats::CallEnd(CallStartTime start, bool ok) {
   const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - start);
-  call_latency_.Record(static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)));
+  call_latency_.Record(
+      static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)));
   calls_in_flight_.Add(-1);
   calls_.Add();
   if (!ok) {

@@ -48,9 +48,11 @@ TL_EXPORT tl_status tl_client_root_ha_create_group(
  * is up). A member already in the group with the other role changes role, as
  * Luna's addStandby does; TL_E_ALREADY_EXISTS if it has that role already;
  * TL_E_FAILED_PRECONDITION if that would leave no active member. */
-TL_EXPORT tl_status tl_client_root_ha_add_member(
-    tl_client_root *root, const char *label, const char *server,
-    const char *partition, int32_t standby) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_client_root_ha_add_member(tl_client_root *root,
+                                                 const char *label,
+                                                 const char *server,
+                                                 const char *partition,
+                                                 int32_t standby) TL_NOEXCEPT;
 
 /* tl_client_root_ha_remove_member removes server/partition from the group.
  * TL_E_NOT_FOUND if it is not a member; TL_E_FAILED_PRECONDITION for the last
@@ -66,8 +68,8 @@ TL_EXPORT tl_status tl_client_root_ha_delete_group(
 
 /* tl_client_root_ha_set_ha_only writes HAOnly: non-zero shows only the
  * groups' virtual slots in the slot list, not their members' slots. */
-TL_EXPORT tl_status tl_client_root_ha_set_ha_only(
-    tl_client_root *root, int32_t ha_only) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_client_root_ha_set_ha_only(tl_client_root *root,
+                                                  int32_t ha_only) TL_NOEXCEPT;
 
 /* tl_client_root_ha_set_reconnect_interval writes AutoReconnectInterval: the
  * seconds (1 to 86400) before a lost member is probed again. */
@@ -100,23 +102,26 @@ TL_EXPORT tl_status tl_ha_group_list_serial(const tl_ha_group_list *list,
                                             const char **out) TL_NOEXCEPT;
 /* tl_ha_group_list_member_count gives the group's number of members, active
  * ones first, then standby ones. */
-TL_EXPORT tl_status tl_ha_group_list_member_count(
-    const tl_ha_group_list *list, size_t index, size_t *out) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_ha_group_list_member_count(const tl_ha_group_list *list,
+                                                  size_t index,
+                                                  size_t *out) TL_NOEXCEPT;
 /* tl_ha_group_list_member gives one member: its server and partition, or ""
  * for both and its serial number (and "" for the serial otherwise), and 1 in
  * *out_standby for a standby member. TL_E_OUT_OF_RANGE for a bad index or
  * member index. */
-TL_EXPORT tl_status tl_ha_group_list_member(
-    const tl_ha_group_list *list, size_t index, size_t member,
-    const char **out_server, const char **out_partition,
-    const char **out_serial, int32_t *out_standby) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_ha_group_list_member(const tl_ha_group_list *list,
+                                            size_t index, size_t member,
+                                            const char **out_server,
+                                            const char **out_partition,
+                                            const char **out_serial,
+                                            int32_t *out_standby) TL_NOEXCEPT;
 /* tl_ha_group_list_options gives HAConfiguration: HAOnly (0/1),
  * AutoReconnectInterval in seconds (default 60) and reconnAtt (-1, the
  * default: for ever). */
-TL_EXPORT tl_status tl_ha_group_list_options(
-    const tl_ha_group_list *list, int32_t *out_ha_only,
-    int32_t *out_auto_reconnect_interval_s,
-    int32_t *out_reconnect_attempts) TL_NOEXCEPT;
+TL_EXPORT tl_status
+tl_ha_group_list_options(const tl_ha_group_list *list, int32_t *out_ha_only,
+                         int32_t *out_auto_reconnect_interval_s,
+                         int32_t *out_reconnect_attempts) TL_NOEXCEPT;
 
 #ifdef __cplusplus
 } /* extern "C" */

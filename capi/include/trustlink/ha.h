@@ -28,9 +28,9 @@ extern "C" {
  * serial number (NULL: none). Add members with tl_client_settings_add_ha_member
  * before tl_client_open, which refuses a group without members. With a client
  * root the group's slot number is kept in slots.conf, under its label. */
-TL_EXPORT tl_status tl_client_settings_add_ha_group(
-    tl_client_settings *settings, const char *label,
-    const char *serial) TL_NOEXCEPT;
+TL_EXPORT tl_status
+tl_client_settings_add_ha_group(tl_client_settings *settings, const char *label,
+                                const char *serial) TL_NOEXCEPT;
 
 /* tl_client_settings_add_ha_member adds partition `partition` on the
  * configured server `server` to the group labelled `group_label`. `standby` 1
@@ -46,20 +46,23 @@ TL_EXPORT tl_status tl_client_settings_add_ha_member(
  * `auto_reconnect_interval_ms` (non-zero; default 60000), later probes back
  * off to 8 times that; after `reconnect_attempts` failed probes the member is
  * given up on until the client is opened again (-1, the default: never). */
-TL_EXPORT tl_status tl_client_settings_set_ha(
-    tl_client_settings *settings, int32_t ha_only,
-    uint32_t auto_reconnect_interval_ms,
-    int32_t reconnect_attempts) TL_NOEXCEPT;
+TL_EXPORT tl_status
+tl_client_settings_set_ha(tl_client_settings *settings, int32_t ha_only,
+                          uint32_t auto_reconnect_interval_ms,
+                          int32_t reconnect_attempts) TL_NOEXCEPT;
 
 /* ---- Group state
  * ------------------------------------------------------------------------ */
 
-#define TL_HA_GROUP_UP 0   /* at least one member takes calls */
-#define TL_HA_GROUP_DOWN 1 /* no member is up: calls fail with TL_E_UNAVAILABLE */
+#define TL_HA_GROUP_UP 0 /* at least one member takes calls */
+#define TL_HA_GROUP_DOWN \
+  1 /* no member is up: calls fail with TL_E_UNAVAILABLE */
 
-#define TL_HA_MEMBER_UP 0       /* takes calls */
-#define TL_HA_MEMBER_DOWN 1     /* lost or not seen yet; probed until it returns */
-#define TL_HA_MEMBER_GIVEN_UP 2 /* lost, and reconnect_attempts probes failed */
+#define TL_HA_MEMBER_UP 0   /* takes calls */
+#define TL_HA_MEMBER_DOWN 1 /* lost or not seen yet; probed until it returns \
+                             */
+#define TL_HA_MEMBER_GIVEN_UP 2 /* lost, and reconnect_attempts probes failed \
+                                 */
 
 /* tl_client_ha_group_count writes the number of groups (settings order). */
 TL_EXPORT tl_status tl_client_ha_group_count(const tl_client *client,
@@ -94,9 +97,10 @@ TL_EXPORT tl_status tl_client_ha_member_server(const tl_client *client,
                                                size_t group, size_t member,
                                                char *buf, size_t buf_len,
                                                size_t *out_len) TL_NOEXCEPT;
-TL_EXPORT tl_status tl_client_ha_member_partition(
-    const tl_client *client, size_t group, size_t member, char *buf,
-    size_t buf_len, size_t *out_len) TL_NOEXCEPT;
+TL_EXPORT tl_status tl_client_ha_member_partition(const tl_client *client,
+                                                  size_t group, size_t member,
+                                                  char *buf, size_t buf_len,
+                                                  size_t *out_len) TL_NOEXCEPT;
 TL_EXPORT tl_status tl_client_ha_member_error(const tl_client *client,
                                               size_t group, size_t member,
                                               char *buf, size_t buf_len,
