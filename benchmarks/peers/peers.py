@@ -3,6 +3,7 @@
 loopback, the same work through each, as same-run ratios (docs/benchmarks.md).
 
     benchmarks/peers/run [--quick] [--rounds N] [--seconds S] [--slices N] [--links N] [--keep]
+                         [--rows KEY,KEY...]
 
 run builds with Bazel (-c opt) and starts this with the programs' paths. It starts
   - a real ntlsd with a registered client (vtl createCert, addServer; ntlsh client
@@ -221,6 +222,8 @@ class Harness(peer_setup.Setup):
             (["memory", "rampup", "storm"], lambda: self.links_rows(rnd)),
             (["p11_ec", "p11_rsa"], self.p11_rows),
         ]
+        # A step measures several rows at once; it runs when any of them was asked for.
+        steps = [(keys, fn) for keys, fn in steps if set(keys) & self.a.rows]
         # The rows rotate too, so no row always runs first or right after the storm.
         for keys, fn in rotated(steps, rnd):
             print(f"  round {rnd + 1}: {', '.join(keys)}", file=sys.stderr, flush=True)
@@ -248,6 +251,9 @@ def parse_args():
     ap.add_argument("--links", type=int, default=1000)
     ap.add_argument("--keep", action="store_true",
                     help="keep the work folder (logs, configurations) and say where")
+    ap.add_argument("--rows", default=",".join(r.key for r in ROWS),
+                    help="only these rows, comma-separated keys: "
+                         + ", ".join(r.key for r in ROWS))
     for b in ("ntlsd", "ntlsh", "vtl", "load", "echo", "pkcs11-bench", "ntlsd-status"):
         ap.add_argument("--" + b, required=True, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -256,6 +262,11 @@ def parse_args():
     if a.rounds < 1 or a.slices < 1 or a.seconds <= 0 or not 1 <= a.links <= 5000:
         ap.error("--rounds and --slices must be at least 1, --seconds positive, "
                  "--links 1 to 5000")
+    a.rows = set(k for k in a.rows.split(",") if k)
+    unknown = a.rows - {r.key for r in ROWS}
+    if unknown or not a.rows:
+        ap.error(f"--rows: unknown row {', '.join(sorted(unknown)) or '(none given)'}; "
+                 f"the rows are {', '.join(r.key for r in ROWS)}")
     for b in ("ntlsd", "ntlsh", "vtl", "load", "echo", "pkcs11_bench", "ntlsd_status"):
         setattr(a, b, os.path.abspath(getattr(a, b)))
     return a
@@ -294,7 +305,8 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(sock_dir, ignore_errors=True)
-    rows = [r._replace(title=r.title.replace("LINKS", f"{a.links:,}")) for r in ROWS]
+    rows = [r._replace(title=r.title.replace("LINKS", f"{a.links:,}")) for r in ROWS
+            if r.key in a.rows]
     print(f"\n{a.rounds} round(s), {a.seconds} s per rate in {a.slices} slice(s), "
           f"{a.links:,} links, "
           f"{time.monotonic() - started:.0f} s, load average "
@@ -303,7 +315,7 @@ def main():
     for note in dict.fromkeys(h.notes):  # in order, once each
         print(f"- {note}")
     # Complete: every peer of the row has a figure in every round.
-    missing = [r.key for r in ROWS
+    missing = [r.key for r in rows
                if len(results.get(r.key, [])) < a.rounds or any(
                    v.get(p) is None
                    for v in results[r.key]
