@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "ntl/pkcs11/stream.h"
 
 namespace trustlink::ntl::pkcs11 {
@@ -18,6 +19,11 @@ struct BridgeOptions {
   // Bytes from the service not yet written to out_fd. p11-kit reads each answer
   // whole, so this is about one RPC message; past it the bridge gives up.
   size_t max_pending_bytes = 16u << 20;
+  // How long the bridge holds the start of a request whose rest has not come
+  // (it sends each p11-kit RPC message whole, rpc_coalescer.h). p11-kit writes
+  // a message's pieces back to back, so this bounds only a stalled writer or a
+  // peer that does not speak p11-kit's framing.
+  absl::Duration max_hold = absl::Milliseconds(20);
   // Called when the stream ends while the application is still attached, before
   // the bridge waits for it to finalise: the place to tell the user why (stderr
   // reaches them).

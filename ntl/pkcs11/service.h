@@ -41,6 +41,10 @@ struct ServiceOptions {
   // How long a child may take to exit after its stdin is closed, before
   // SIGKILL.
   absl::Duration exit_grace = absl::Seconds(2);
+  // How long the start of an answer whose rest has not come is held before it
+  // is sent anyway (each p11-kit RPC message goes to the client whole,
+  // rpc_coalescer.h); bounds only a stalled or non-p11-kit child.
+  absl::Duration max_hold = absl::Milliseconds(20);
 };
 
 // Thread safety: all methods are safe to call from any thread. Sessions run on
