@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
@@ -409,6 +410,9 @@ absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
     live_[core.get()] = core;
   }
   std::thread([core]() mutable {
+    // Named apart from the loop thread that starts it, so `top -H` and
+    // /proc/PID/task show where a stream's time goes.
+    pthread_setname_np(pthread_self(), "ntls-p11-pump");
     core->Run();
     Pkcs11Service* service = core->service();
     Core* raw = core.get();
