@@ -4,7 +4,8 @@
 // RunBridge: the client half of PKCS#11 over the link. p11-kit-proxy starts the
 // bridge command named in a `remote: |...` module config and speaks its PKCS#11
 // RPC on the command's stdin and stdout; the bridge joins those to a channel to
-// the partition's "pkcs11" service and never parses the bytes.
+// the partition's "pkcs11" service. It never parses PKCS#11: it follows only
+// p11-kit's transport framing, to send each request whole (rpc_coalescer.h).
 
 #include <cstddef>
 #include <functional>
@@ -30,8 +31,8 @@ struct BridgeOptions {
   std::function<void(const absl::Status&)> on_stream_end;
 };
 
-// RunBridge opens a channel with `open` and pumps in_fd -> channel and channel
-// -> out_fd until one side ends. It returns OK when in_fd reaches EOF (the
+// RunBridge opens a channel with `open` and pumps in_fd -> channel (one Send
+// per p11-kit RPC message) and channel -> out_fd until one side ends. It returns OK when in_fd reaches EOF (the
 // application finalised) or the service closed the stream cleanly; otherwise
 // the status that ended it (the service's close status, the open failure, or an
 // I/O error). If the stream ends while in_fd is still open, it calls

@@ -7,7 +7,7 @@
 // options (its module name) and the body, `p11-kit remote` the header and the
 // body, one write(2) each. Read as they come, each piece became its own link
 // frame and TLS record, its own wake-up of the far side and its own write into
-// the far pipe: 3.7 records per RPC where 2 do (docs/pkcs11.md, "Cutting the
+// the far pipe: 3.5 records per RPC where 2 do (docs/pkcs11.md, "Cutting the
 // hops"). Nothing on the far side can use part of a message (p11-kit reads a
 // message whole before it acts), so holding the pieces until the message is
 // complete costs no latency and saves the extra hops.
