@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -124,11 +125,16 @@ def wakeups(args):
 
 
 def syscalls(args):
+    with tempfile.TemporaryDirectory(prefix="pkcs11_hops.") as tmp:
+        syscalls_in(args, tmp)
+
+
+def syscalls_in(args, tmp):
     r = Round(args.bench, args.ntlsd, args.signs)
     tracers = []
     for role, pids in r.procs.items():
         for pid in pids:
-            out = os.path.join(args.tmp, f"strace.{pid}")
+            out = os.path.join(tmp, f"strace.{pid}")
             tracers.append((role, out, subprocess.Popen(
                 ["strace", "-f", "-c", "-o", out, "-p", str(pid)],
                 stderr=subprocess.DEVNULL)))
@@ -164,7 +170,6 @@ def main():
     ap.add_argument("--ntlsd", required=True, type=int, help="ntlsd's pid")
     ap.add_argument("--signs", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--tmp", default=os.environ.get("TMPDIR", "/tmp"))
     args = ap.parse_args()
     for _ in range(args.rounds):
         wakeups(args)
