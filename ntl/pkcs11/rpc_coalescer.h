@@ -22,6 +22,7 @@
 // PollTimeoutMs and sends TakeDue), so a peer that is not p11-kit costs at
 // most that delay per write, never a hang.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -39,8 +40,10 @@ inline constexpr size_t kRpcMaxHeld = 64 * 1024;
 // thread.
 class RpcCoalescer {
  public:
+  // max_hold is capped at a day (an infinite one would overflow the clock).
   explicit RpcCoalescer(absl::Duration max_hold, size_t max_held = kRpcMaxHeld)
-      : max_hold_(max_hold), max_held_(max_held) {}
+      : max_hold_(std::clamp(max_hold, absl::ZeroDuration(), absl::Hours(24))),
+        max_held_(max_held) {}
 
   // Add takes bytes read from the writer, in order.
   void Add(absl::string_view data);

@@ -95,7 +95,7 @@ TEST(RpcCoalescerTest, HeldBytesAreDueAfterMaxHold) {
   EXPECT_EQ(c.TakeDue(), header);
   EXPECT_EQ(c.PollTimeoutMs(), -1);
 
-  RpcCoalescer patient(kLong);
+  RpcCoalescer patient(absl::InfiniteDuration());
   patient.Add("v");
   patient.TakeReady();
   patient.Add(header);
