@@ -16,7 +16,6 @@
 namespace trustlink::ntl {
 
 using config_root_internal::kConfigJournal;
-using config_root_internal::kRootLock;
 using internal::DirFile;
 using internal::FileLock;
 using internal::SafeDir;
@@ -30,6 +29,7 @@ std::vector<DirFile> ConfigJournal(const ClientConfig& config) {
 }  // namespace config_root_internal
 namespace {
 
+constexpr absl::string_view kRootLock = ".trustlink.lock";
 constexpr size_t kMaxConfigSize = 1 << 20;
 // kGenerationDirs are the subdirectories of cert/ replaced as generations.
 constexpr absl::string_view kGenerationDirs[] = {"client", "server"};
@@ -100,6 +100,14 @@ absl::StatusOr<ClientRoot> ClientRoot::Open(const std::string& path,
     if (lock.ok()) (void)opened.RecoverLocked();
   }
   return opened;
+}
+
+absl::StatusOr<FileLock> ClientRoot::LockForUpdate() const {
+  absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
+  if (!lock.ok()) return lock.status();
+  absl::Status status = RecoverLocked();
+  if (!status.ok()) return status;
+  return lock;
 }
 
 absl::Status ClientRoot::RecoverLocked() const {
@@ -182,13 +190,11 @@ absl::StatusOr<std::pair<SafeDir, std::string>> ClientRoot::ResolveFile(
 
 absl::Status ClientRoot::UpdateConfig(
     const std::function<absl::Status(ClientConfig*)>& edit) {
-  absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
+  absl::StatusOr<FileLock> lock = LockForUpdate();
   if (!lock.ok()) return lock.status();
-  absl::Status status = RecoverLocked();
-  if (!status.ok()) return status;
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
-  status = edit(&*config);
+  absl::Status status = edit(&*config);
   if (!status.ok()) return status;
   status = config->Validate();
   if (!status.ok()) return status;

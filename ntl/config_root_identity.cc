@@ -16,7 +16,6 @@
 namespace trustlink::ntl {
 
 using config_root_internal::ConfigJournal;
-using config_root_internal::kRootLock;
 using internal::DirFile;
 using internal::FileLock;
 using internal::SafeDir;
@@ -112,10 +111,8 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
   if (!canonical.ok()) return canonical.status();
   absl::Status fits = CheckIdentityFileNames(canonical->canonical);
   if (!fits.ok()) return fits;
-  absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
+  absl::StatusOr<FileLock> lock = LockForUpdate();
   if (!lock.ok()) return lock.status();
-  absl::Status status = RecoverLocked();
-  if (!status.ok()) return status;
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
   absl::StatusOr<SafeDir> cert_dir = root_.OpenSubdir("cert", true, 0755);
@@ -134,7 +131,7 @@ absl::StatusOr<CreateCertResult> ClientRoot::CreateCert(
   // The key, the certificate and (when the paths change) trustlink.conf change
   // in one rename: see identity_dir.h and kConfigJournal.
   bool config_changes = config->Serialize() != before;
-  status = ReplaceIdentityInDir(
+  absl::Status status = ReplaceIdentityInDir(
       *cert_dir, "client", cert_name, key_name, *identity, force,
       config_changes ? ConfigJournal(*config) : std::vector<DirFile>(), 0755);
   if (!status.ok()) return status;

@@ -2,8 +2,8 @@
 #define TRUSTLINK_NTL_CONFIG_ROOT_INTERNAL_H_
 
 // What the files implementing ClientRoot (config_root*.cc) share and nobody
-// else needs: the root's lock file and the config journal that lets a
-// directory generation and trustlink.conf change together. It lives here
+// else needs: the config journal that lets a directory generation and
+// trustlink.conf change together. It lives here
 // rather than in config_root.h so the public header stays the API; it is
 // private to the //ntl:config_root target.
 
@@ -15,8 +15,6 @@
 
 namespace trustlink::ntl::config_root_internal {
 
-// kRootLock is the OFD lock file that serialises the root's mutations.
-inline constexpr absl::string_view kRootLock = ".trustlink.lock";
 // kConfigJournal is the trustlink.conf an update of cert/client or cert/server
 // implies, committed inside that directory's new generation by the same
 // rename (ntl/internal/dir_swap.h). Whoever next holds the root lock writes it

@@ -14,17 +14,14 @@
 namespace trustlink::ntl {
 
 using config_root_internal::ConfigJournal;
-using config_root_internal::kRootLock;
 using internal::DirFile;
 using internal::FileLock;
 
 absl::StatusOr<AddResult> ClientRoot::AddServer(absl::string_view name,
                                                 absl::string_view pem, int port,
                                                 int htl, bool replace) {
-  absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
+  absl::StatusOr<FileLock> lock = LockForUpdate();
   if (!lock.ok()) return lock.status();
-  absl::Status recovered = RecoverLocked();
-  if (!recovered.ok()) return recovered;
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
   // Running addServer again for a known server keeps what is not given: a
@@ -65,10 +62,8 @@ absl::StatusOr<AddResult> ClientRoot::AddServer(absl::string_view name,
 absl::Status ClientRoot::DeleteServer(absl::string_view name) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeNameWithHost(name, "");
   if (!canonical.ok()) return canonical.status();
-  absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
+  absl::StatusOr<FileLock> lock = LockForUpdate();
   if (!lock.ok()) return lock.status();
-  absl::Status recovered = RecoverLocked();
-  if (!recovered.ok()) return recovered;
   absl::StatusOr<ClientConfig> config = LoadConfig();
   if (!config.ok()) return config.status();
   absl::Status in_config = config->RemoveServer(canonical->canonical);

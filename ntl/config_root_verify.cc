@@ -6,13 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "ntl/config_root.h"
 #include "ntl/config_root_ha.h"
-#include "ntl/config_root_internal.h"
-#include "ntl/internal/dir_swap.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl {
 
-using config_root_internal::kRootLock;
 using internal::FileLock;
 
 namespace {
@@ -41,10 +38,8 @@ absl::StatusOr<VerifyResult> ClientRoot::Verify(const VerifyOptions& options) {
         Check{level, std::string(object), std::string(message)});
   };
   if (options.repair) {
-    absl::StatusOr<FileLock> lock = root_.Lock(kRootLock);
+    absl::StatusOr<FileLock> lock = LockForUpdate();
     if (!lock.ok()) return lock.status();
-    absl::Status recovered = RecoverLocked();
-    if (!recovered.ok()) return recovered;
     absl::StatusOr<TrustStore> store = TrustStore::Open(root_, true);
     if (!store.ok()) return store.status();
     absl::StatusOr<std::vector<std::string>> repairs = store->Repair();
