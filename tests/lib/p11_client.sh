@@ -11,6 +11,15 @@ PROXY=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
 SO_PIN=12345678
 USER_PIN=87654321
 
+# p11 ARGS...: OpenSC's pkcs11-tool through p11-kit-proxy.so, as the application runs it.
+p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
+
+# slot_labels: the token labels pkcs11-tool sees, one per line, in slot order; why a label is
+# missing is in $W/list.err.
+slot_labels() {
+  { p11 -L 2>"$W/list.err" || true; } | sed -n 's/^ *token label *: *//p' | sed 's/ *$//'
+}
+
 # p11-kit ignores user configs in processes running as root. Under root, run the client
 # tools in a user namespace as uid 1000 (same files, same privileges, getuid() != 0).
 as_user() {
@@ -42,3 +51,4 @@ expect_vtl() {
 }
 
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/fifo_wait.sh"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_token_checks.sh"
