@@ -3,9 +3,9 @@
 # given to vtl or ntlsh is refused at once with a clear error; nothing hangs, nothing grows.
 # Usage: bounded_input_test.sh VTL NTLSH
 set -Eeuo pipefail
-source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abs_path
-VTL="$(abs_path "$1")"
-NTLSH="$(abs_path "$2")"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath
+VTL="$(abspath "$1")"
+NTLSH="$(abspath "$2")"
 tried=0
 refused=0
 # A cap on address space makes a read that grows fail fast. Sanitizer builds reserve

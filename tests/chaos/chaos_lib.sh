@@ -1,17 +1,10 @@
 # Shared by the tests in tests/chaos that run vtl, ntlsh or a probe directly (the kill -9
-# tests and bounded_input_test.sh): failure reporting, a scratch directory, syscall-exact
-# kills with strace, kills at random moments and their tally. Source it right after
-# `set -Eeuo pipefail`; it sets the ERR trap and T (a fresh directory under $TEST_TMPDIR).
-
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+# tests and bounded_input_test.sh): a scratch directory, syscall-exact kills with strace,
+# kills at random moments and their tally. Source it first: it brings tests/lib/shell_test.sh
+# (strict mode, the ERR trap, fail, abspath) and sets T (a fresh directory under
+# $TEST_TMPDIR).
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/shell_test.sh"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX")"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# abs_path FILE: FILE as an absolute path (the tests' binaries come as runfile paths, and
-# some of the tests run them from another directory).
-abs_path() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 
 # tally OK WHAT: counts one kill in tried, and in survived if OK is 1; else in lost, and says
 # on stderr that the state was WHAT (for example "inconsistent after $1"). A test's CHECK

@@ -9,8 +9,8 @@
 # and once vtl has opened the root no temp file is left.
 # Usage: ha_config_kill_test.sh VTL   (CHAOS_KILLS=N sets the random kills; default 20)
 set -Eeuo pipefail
-source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abs_path, tally
-VTL="$(abs_path "$1")"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+VTL="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-20}"
 R="$T/client"
 CONF="$R/trustlink.conf"

@@ -11,8 +11,8 @@
 #   CHAOS_KILLS=N sets the random kills (default 60); CHAOS_MIN_LANDED=M goes on until M of
 #   them landed while createCert was running (the manual 200-kill run: CHAOS_MIN_LANDED=200).
 set -Eeuo pipefail
-source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abs_path, tally
-VTL="$(abs_path "$1")"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+VTL="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-60}"
 MIN_LANDED="${CHAOS_MIN_LANDED:-0}"
 R="$T/client"

@@ -7,8 +7,8 @@
 # leaves no generation behind. A directory the call cannot carry over is refused, unchanged.
 # Usage: identity_write_kill_test.sh IDENTITY_WRITE_PROBE
 set -Eeuo pipefail
-source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abs_path, tally
-PROBE="$(abs_path "$1")"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+PROBE="$(abspath "$1")"
 D="$T/keys/id"
 
 fingerprint() { openssl x509 -in "$D/probe.pem" -noout -fingerprint -sha256 2>/dev/null; }

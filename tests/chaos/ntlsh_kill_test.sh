@@ -8,8 +8,8 @@
 #    generateott, client delete, partition delete) at random moments.
 # Usage: ntlsh_kill_test.sh NTLSH   (CHAOS_KILLS=N sets the random kills; default 60)
 set -Eeuo pipefail
-source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abs_path, tally
-NTLSH="$(abs_path "$1")"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+NTLSH="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-60}"
 A="$T/appliance"
 export TRUSTLINK_APPLIANCE_ROOT="$A"

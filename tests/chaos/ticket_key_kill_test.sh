@@ -8,8 +8,8 @@
 # Usage: ticket_key_kill_test.sh TICKET_KEY_TOOL
 #   CHAOS_KILLS=N sets the random kills (default 40).
 set -Eeuo pipefail
-source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abs_path, tally
-TOOL="$(abs_path "$1")"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+TOOL="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-40}"
 D="$T/server"
 mkdir -m 700 "$D"

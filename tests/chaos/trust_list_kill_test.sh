@@ -9,8 +9,8 @@
 # temp file, generation or journal is left.
 # Usage: trust_list_kill_test.sh VTL   (CHAOS_KILLS=N sets the random kills; default 30)
 set -Eeuo pipefail
-source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abs_path, tally
-VTL="$(abs_path "$1")"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+VTL="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-30}"
 R="$T/client"
 S="$R/cert/server"

@@ -1,11 +1,7 @@
 # What the PKCS#11 shell tests share on the client side (tests/pkcs11, tests/ha). Source it
-# first; it sets strict mode and the ERR trap, so a test says why it failed.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-abspath() { (cd "$(dirname "$1")" && echo "$(pwd -P)/$(basename "$1")"); }
+# first; it brings shell_test.sh (strict mode and the ERR trap, so a test says why it
+# failed; fail; abspath).
+source "$(dirname "${BASH_SOURCE[0]}")/shell_test.sh"
 
 PROXY=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
 SO_PIN=12345678
