@@ -84,14 +84,8 @@ absl::Status ClientRoot::DeleteServer(absl::string_view name) {
         removed.ok() ? FinishJournal("server", *config) : WriteConfig(*config);
     if (!written.ok()) return written;
   }
-  if (!in_config.ok() && !removed.ok()) {
-    return Error(
-        absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-        absl::StrCat(
-            "server '", canonical->canonical,
-            "' is not registered; tl_client_root_list_servers lists the "
-            "registered servers"));
-  }
+  // In neither: the store's NOT_FOUND names the server and how to list them.
+  if (!in_config.ok() && !removed.ok()) return removed.status();
   return absl::OkStatus();
 }
 
