@@ -195,6 +195,11 @@ class HaModule {
               const WriteFn& fn, CK_OBJECT_HANDLE* out1,
               CK_OBJECT_HANDLE* out2);
   void Undo(Session* s, CK_OBJECT_HANDLE v);
+  // TransferOn returns member m's key-transfer stream, opening it (and
+  // logging it in with the group's PIN) if needed (ha_writes.cc).
+  CK_RV TransferOn(size_t m, KeyTransfer** out, std::string* why);
+  // DropTransfers closes every member's key-transfer stream (logout).
+  void DropTransfers();
 
   HaModuleOptions options_;
   std::vector<std::unique_ptr<Member>> members_;
