@@ -75,28 +75,43 @@ struct Attributes {
 // RSA key's modulus and public exponent, an EC key's curve and point).
 CK_RV ReadCopyable(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
                    CK_OBJECT_HANDLE h, bool wrapped, Attributes* out) {
+  // Two round trips, not two per attribute: the sizes of all, then the
+  // values of those the object has and shows. PKCS#11 fills in what it can
+  // and marks the rest CK_UNAVAILABLE_INFORMATION.
+  std::vector<CK_ATTRIBUTE> sizes;
   for (CK_ATTRIBUTE_TYPE t : kCopied) {
-    if (wrapped && (t == CKA_VALUE || t == CKA_EC_POINT || t == CKA_EC_PARAMS ||
-                    t == CKA_MODULUS || t == CKA_PUBLIC_EXPONENT)) {
-      continue;
+    if (!wrapped || (t != CKA_VALUE && t != CKA_EC_POINT &&
+                     t != CKA_EC_PARAMS && t != CKA_MODULUS &&
+                     t != CKA_PUBLIC_EXPONENT)) {
+      sizes.push_back({t, nullptr, 0});
     }
-    CK_ATTRIBUTE a = {t, nullptr, 0};
-    CK_RV rv = f->C_GetAttributeValue(ms, h, &a, 1);
-    if (IsMemberFailure(rv)) {
-      return rv;
+  }
+  auto usable = [](CK_RV rv) {
+    return rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+           rv == CKR_ATTRIBUTE_SENSITIVE;
+  };
+  CK_RV rv = f->C_GetAttributeValue(ms, h, sizes.data(), sizes.size());
+  if (!usable(rv)) {
+    return rv;
+  }
+  Attributes got;
+  for (const CK_ATTRIBUTE& a : sizes) {
+    if (a.ulValueLen != CK_UNAVAILABLE_INFORMATION) {
+      got.Add(a.type, std::string(a.ulValueLen, '\0'));
     }
-    if (rv != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION) {
-      continue;  // not an attribute of this class, or sensitive
+  }
+  if (got.list.empty()) {
+    return CKR_OK;
+  }
+  rv = f->C_GetAttributeValue(ms, h, got.Fix(), got.list.size());
+  if (!usable(rv)) {
+    return rv;
+  }
+  for (size_t i = 0; i < got.list.size(); ++i) {
+    if (got.list[i].ulValueLen != CK_UNAVAILABLE_INFORMATION) {
+      got.values[i].resize(got.list[i].ulValueLen);
+      out->Add(got.list[i].type, std::move(got.values[i]));
     }
-    std::string v(a.ulValueLen, '\0');
-    a.pValue = v.empty() ? nullptr : &v[0];
-    if ((rv = f->C_GetAttributeValue(ms, h, &a, 1)) != CKR_OK) {
-      if (IsMemberFailure(rv)) {
-        return rv;
-      }
-      continue;
-    }
-    out->Add(t, std::move(v));
   }
   return CKR_OK;
 }
@@ -195,11 +210,13 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
                        ": the new key cannot be wrapped under the "
                        "cloning-domain key on ",
                        members_[primary]->name(), ": ", why,
-                       IsMemberFailure(rv)
-                           ? ""
-                           : "; a group's keys need CKA_EXTRACTABLE true "
+                       rv == CKR_KEY_UNEXTRACTABLE ||
+                               rv == CKR_KEY_NOT_WRAPPABLE ||
+                               rv == CKR_KEY_FUNCTION_NOT_PERMITTED
+                           ? "; a group's keys need CKA_EXTRACTABLE true "
                              "and, with CKA_WRAP_WITH_TRUSTED, a trusted "
-                             "cloning-domain key",
+                             "cloning-domain key"
+                           : "",
                        "; the write is undone on every member"));
       return IsMemberFailure(rv) ? CKR_DEVICE_ERROR : CKR_FUNCTION_FAILED;
     }
