@@ -4,8 +4,9 @@
 // (an AES key with CKA_TRUSTED, the same on every member, made by
 // `ntlsh partition create -cloningdomain`) over the members' key-transfer
 // streams (key_transfer.h: p11-kit's RPC client will not send the wrap
-// mechanism); public objects are copied by their attributes. A copy that a member refuses for a reason other than
-// being down undoes the write on the primary, so nothing is half-written.
+// mechanism); public objects are copied by their attributes. A copy that a
+// member refuses for a reason other than being down undoes the write on the
+// primary, so nothing is half-written.
 
 #include <cstring>
 #include <vector>
@@ -80,9 +81,9 @@ CK_RV ReadCopyable(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
   // and marks the rest CK_UNAVAILABLE_INFORMATION.
   std::vector<CK_ATTRIBUTE> sizes;
   for (CK_ATTRIBUTE_TYPE t : kCopied) {
-    if (!wrapped || (t != CKA_VALUE && t != CKA_EC_POINT &&
-                     t != CKA_EC_PARAMS && t != CKA_MODULUS &&
-                     t != CKA_PUBLIC_EXPONENT)) {
+    if (!wrapped ||
+        (t != CKA_VALUE && t != CKA_EC_POINT && t != CKA_EC_PARAMS &&
+         t != CKA_MODULUS && t != CKA_PUBLIC_EXPONENT)) {
       sizes.push_back({t, nullptr, 0});
     }
   }

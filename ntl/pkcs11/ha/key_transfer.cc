@@ -38,8 +38,8 @@ CK_RV KeyTransfer::Answer(const absl::Status& decoded, CK_RV rv,
   if (!decoded.ok()) {
     // A reply we cannot read leaves us unsure what the member did: treat it
     // as the member failing, so the write is undone or caught up later.
-    *why = absl::StrCat("key-transfer stream to ",
-                        stream_->options().peer, ": ", decoded.message());
+    *why = absl::StrCat("key-transfer stream to ", stream_->options().peer,
+                        ": ", decoded.message());
     return CKR_DEVICE_ERROR;
   }
   if (rv != CKR_OK) {
@@ -47,6 +47,29 @@ CK_RV KeyTransfer::Answer(const absl::Status& decoded, CK_RV rv,
                         RvName(rv));
   }
   return rv;
+}
+
+CK_RV KeyTransfer::Exchange(const Writer& w, Call call, std::string* why) {
+  std::string reply;
+  CK_RV rv = Run(w.bytes(), &reply, why);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  CK_RV remote = CKR_OK;
+  absl::Status st = rpc::DecodeEmpty(reply, call, &remote);
+  return Answer(st, remote, rpc::CallName(call), why);
+}
+
+CK_RV KeyTransfer::ExchangeUlong(const Writer& w, Call call, uint64_t* out,
+                                 std::string* why) {
+  std::string reply;
+  CK_RV rv = Run(w.bytes(), &reply, why);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  CK_RV remote = CKR_OK;
+  absl::Status st = rpc::DecodeUlong(reply, call, &remote, out);
+  return Answer(st, remote, rpc::CallName(call), why);
 }
 
 CK_RV KeyTransfer::Open(RpcStreamOptions options,
@@ -60,42 +83,28 @@ CK_RV KeyTransfer::Open(RpcStreamOptions options,
     return CKR_DEVICE_ERROR;
   }
   std::unique_ptr<KeyTransfer> t(new KeyTransfer(std::move(*stream)));
-  std::string reply;
-  CK_RV rv = CKR_OK;
-  {
-    Writer w(Call::kInitialize);
-    w.ByteArray(rpc::kHandshake, sizeof(rpc::kHandshake) - 1);
-    w.Byte(0);  // no reserved string
-    w.ByteArray("", 1);
-    if ((rv = t->Run(w.bytes(), &reply, why)) != CKR_OK) {
-      return rv;
-    }
-    CK_RV remote = CKR_OK;
-    absl::Status st = rpc::DecodeEmpty(reply, Call::kInitialize, &remote);
-    if ((rv = t->Answer(st, remote, "C_Initialize", why)) != CKR_OK) {
-      return rv;
-    }
-    t->initialized_ = true;
+  Writer init(Call::kInitialize);
+  init.ByteArray(rpc::kHandshake, sizeof(rpc::kHandshake) - 1);
+  init.Byte(0);           // no reserved string ...
+  init.ByteArray("", 1);  // ... sent as p11-kit does: one NUL
+  CK_RV rv = t->Exchange(init, Call::kInitialize, why);
+  if (rv != CKR_OK) {
+    return rv;
   }
+  t->initialized_ = true;
   if ((rv = t->FindSlot(token_label, why)) != CKR_OK) {
     return rv;
   }
-  {
-    Writer w(Call::kOpenSession);
-    w.Ulong(t->slot_);
-    w.Ulong(CKF_SERIAL_SESSION | CKF_RW_SESSION);
-    if ((rv = t->Run(w.bytes(), &reply, why)) != CKR_OK) {
-      return rv;
-    }
-    CK_RV remote = CKR_OK;
-    uint64_t h = 0;
-    absl::Status st = rpc::DecodeUlong(reply, Call::kOpenSession, &remote, &h);
-    if ((rv = t->Answer(st, remote, "C_OpenSession", why)) != CKR_OK) {
-      return rv;
-    }
-    t->session_ = static_cast<CK_SESSION_HANDLE>(h);
-    t->has_session_ = true;
+  Writer open(Call::kOpenSession);
+  open.Ulong(t->slot_);
+  open.Ulong(CKF_SERIAL_SESSION | CKF_RW_SESSION);
+  uint64_t session = 0;
+  if ((rv = t->ExchangeUlong(open, Call::kOpenSession, &session, why)) !=
+      CKR_OK) {
+    return rv;
   }
+  t->session_ = static_cast<CK_SESSION_HANDLE>(session);
+  t->has_session_ = true;
   if (pin != nullptr && (rv = t->Login(user, *pin, why)) != CKR_OK) {
     return rv;
   }
@@ -109,15 +118,14 @@ KeyTransfer::~KeyTransfer() {
   }
   // Tidy, but never long: the member may be failing as we close.
   stream_->set_call_timeout(absl::Seconds(1));
-  std::string reply, why;
+  std::string why;
   if (has_session_) {
     Writer w(Call::kCloseSession);
     w.Ulong(session_);
-    Run(w.bytes(), &reply, &why);
+    Exchange(w, Call::kCloseSession, &why);
   }
   if (initialized_ && !stream_->broken()) {
-    Writer w(Call::kFinalize);
-    Run(w.bytes(), &reply, &why);
+    Exchange(Writer(Call::kFinalize), Call::kFinalize, &why);
   }
 }
 
@@ -167,20 +175,13 @@ CK_RV KeyTransfer::Login(CK_USER_TYPE user, const std::string& pin,
   w.Ulong(session_);
   w.Ulong(user);
   w.ByteArray(pin.data(), pin.size());
-  std::string reply;
-  CK_RV rv = Run(w.bytes(), &reply, why);
+  CK_RV rv = Exchange(w, Call::kLogin, why);
   w.Wipe();
-  if (rv != CKR_OK) {
-    return rv;
+  if (rv == CKR_USER_ALREADY_LOGGED_IN) {
+    why->clear();
+    rv = CKR_OK;
   }
-  CK_RV remote = CKR_OK;
-  absl::Status st = rpc::DecodeEmpty(reply, Call::kLogin, &remote);
-  if (st.ok() && remote == CKR_USER_ALREADY_LOGGED_IN) {
-    remote = CKR_OK;
-  }
-  if ((rv = Answer(st, remote, "C_Login", why)) == CKR_OK) {
-    logged_in_ = true;
-  }
+  logged_in_ = rv == CKR_OK;
   return rv;
 }
 
@@ -192,23 +193,20 @@ CK_RV KeyTransfer::Find(const CK_ATTRIBUTE* tmpl, CK_ULONG count, size_t max,
   if (!init.Attributes(tmpl, count, why)) {
     return CKR_TEMPLATE_INCONSISTENT;
   }
-  std::string reply;
-  CK_RV rv = Run(init.bytes(), &reply, why);
+  CK_RV rv = Exchange(init, Call::kFindObjectsInit, why);
   if (rv != CKR_OK) {
-    return rv;
-  }
-  CK_RV remote = CKR_OK;
-  absl::Status st = rpc::DecodeEmpty(reply, Call::kFindObjectsInit, &remote);
-  if ((rv = Answer(st, remote, "C_FindObjectsInit", why)) != CKR_OK) {
     return rv;
   }
   Writer find(Call::kFindObjects);
   find.Ulong(session_);
   find.UlongBuffer(static_cast<uint32_t>(max));
+  std::string reply;
   rv = Run(find.bytes(), &reply, why);
   if (rv == CKR_OK) {
     std::vector<uint64_t> got;
-    st = rpc::DecodeUlongArray(reply, Call::kFindObjects, max, &remote, &got);
+    CK_RV remote = CKR_OK;
+    absl::Status st =
+        rpc::DecodeUlongArray(reply, Call::kFindObjects, max, &remote, &got);
     rv = Answer(st, remote, "C_FindObjects", why);
     out->assign(got.begin(), got.end());
   }
@@ -219,11 +217,7 @@ CK_RV KeyTransfer::Find(const CK_ATTRIBUTE* tmpl, CK_ULONG count, size_t max,
   Writer fin(Call::kFindObjectsFinal);
   fin.Ulong(session_);
   std::string fin_why;
-  CK_RV frv = Run(fin.bytes(), &reply, &fin_why);
-  if (frv == CKR_OK) {
-    st = rpc::DecodeEmpty(reply, Call::kFindObjectsFinal, &remote);
-    frv = Answer(st, remote, "C_FindObjectsFinal", &fin_why);
-  }
+  CK_RV frv = Exchange(fin, Call::kFindObjectsFinal, &fin_why);
   if (rv == CKR_OK && frv != CKR_OK) {
     *why = fin_why;
     return frv;
@@ -300,8 +294,7 @@ CK_RV KeyTransfer::Wrap(CK_OBJECT_CLASS cls, const std::string& id,
     }
     if (len <= room || len > stream_->options().max_message) {
       *why = absl::StrCat("C_WrapKey on ", stream_->options().peer,
-                          " asked for ", len, " bytes with ", room,
-                          " offered");
+                          " asked for ", len, " bytes with ", room, " offered");
       return CKR_DEVICE_ERROR;
     }
     room = static_cast<uint32_t>(len);
@@ -330,14 +323,8 @@ CK_RV KeyTransfer::Unwrap(const std::string& wrapped, const CK_ATTRIBUTE* tmpl,
   if (!w.Attributes(tmpl, count, why)) {
     return CKR_TEMPLATE_INCONSISTENT;
   }
-  std::string reply;
-  if ((rv = Run(w.bytes(), &reply, why)) != CKR_OK) {
-    return rv;
-  }
-  CK_RV remote = CKR_OK;
   uint64_t h = 0;
-  absl::Status st = rpc::DecodeUlong(reply, Call::kUnwrapKey, &remote, &h);
-  if ((rv = Answer(st, remote, "C_UnwrapKey", why)) == CKR_OK) {
+  if ((rv = ExchangeUlong(w, Call::kUnwrapKey, &h, why)) == CKR_OK) {
     *out = static_cast<CK_OBJECT_HANDLE>(h);
   }
   return rv;
@@ -347,14 +334,7 @@ CK_RV KeyTransfer::Destroy(CK_OBJECT_HANDLE h, std::string* why) {
   Writer w(Call::kDestroyObject);
   w.Ulong(session_);
   w.Ulong(h);
-  std::string reply;
-  CK_RV rv = Run(w.bytes(), &reply, why);
-  if (rv != CKR_OK) {
-    return rv;
-  }
-  CK_RV remote = CKR_OK;
-  absl::Status st = rpc::DecodeEmpty(reply, Call::kDestroyObject, &remote);
-  return Answer(st, remote, "C_DestroyObject", why);
+  return Exchange(w, Call::kDestroyObject, why);
 }
 
 }  // namespace trustlink::ntl::pkcs11::ha

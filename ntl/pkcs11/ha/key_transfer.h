@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "ntl/pkcs11/ha/rpc_message.h"
 #include "ntl/pkcs11/ha/rpc_stream.h"
 
 namespace trustlink::ntl::pkcs11::ha {
@@ -75,6 +76,11 @@ class KeyTransfer {
   // refusal, naming the call).
   CK_RV Answer(const absl::Status& decoded, CK_RV rv, const char* call,
                std::string* why);
+  // Exchange runs a call whose answer has no fields; ExchangeUlong one whose
+  // answer is one handle.
+  CK_RV Exchange(const rpc::Writer& w, rpc::Call call, std::string* why);
+  CK_RV ExchangeUlong(const rpc::Writer& w, rpc::Call call, uint64_t* out,
+                      std::string* why);
   CK_RV FindSlot(const std::string& label, std::string* why);
   CK_RV CloningKey(CK_OBJECT_HANDLE* out, std::string* why);
 

@@ -1,5 +1,6 @@
 #include "ntl/pkcs11/ha/rpc_message.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -178,9 +179,9 @@ bool Writer::Attributes(const CK_ATTRIBUTE* attrs, CK_ULONG count,
     switch (TypeOf(a.type)) {
       case ValueType::kByte: {
         if (a.ulValueLen > 1) {
-          *why = absl::StrCat("attribute 0x", absl::Hex(a.type),
-                              " is a CK_BBOOL but has ", a.ulValueLen,
-                              " bytes");
+          *why =
+              absl::StrCat("attribute 0x", absl::Hex(a.type),
+                           " is a CK_BBOOL but has ", a.ulValueLen, " bytes");
           return false;
         }
         uint8_t b = 0;
@@ -192,9 +193,9 @@ bool Writer::Attributes(const CK_ATTRIBUTE* attrs, CK_ULONG count,
       }
       case ValueType::kUlong: {
         if (a.ulValueLen > sizeof(CK_ULONG)) {
-          *why = absl::StrCat("attribute 0x", absl::Hex(a.type),
-                              " is a CK_ULONG but has ", a.ulValueLen,
-                              " bytes");
+          *why =
+              absl::StrCat("attribute 0x", absl::Hex(a.type),
+                           " is a CK_ULONG but has ", a.ulValueLen, " bytes");
           return false;
         }
         CK_ULONG v = 0;
@@ -207,8 +208,7 @@ bool Writer::Attributes(const CK_ATTRIBUTE* attrs, CK_ULONG count,
       case ValueType::kDate:
         if (a.ulValueLen != 0 && a.ulValueLen != sizeof(CK_DATE)) {
           *why = absl::StrCat("attribute 0x", absl::Hex(a.type),
-                              " is a CK_DATE but has ", a.ulValueLen,
-                              " bytes");
+                              " is a CK_DATE but has ", a.ulValueLen, " bytes");
           return false;
         }
         [[fallthrough]];
@@ -252,8 +252,7 @@ bool Writer::Mechanism(const CK_MECHANISM& mech, std::string* why) {
     U32(kAbsent);  // the server passes a NULL parameter
   } else {
     U32(static_cast<uint32_t>(mech.ulParameterLen));
-    out_.append(static_cast<const char*>(mech.pParameter),
-                mech.ulParameterLen);
+    out_.append(static_cast<const char*>(mech.pParameter), mech.ulParameterLen);
   }
   return true;
 }
@@ -286,9 +285,8 @@ Reader::Reader(absl::string_view body, Call expected)
     return;
   }
   if (len != strlen(want->response) || !Need("signature", len)) {
-    Fail("signature",
-         absl::StrCat("has ", len, " bytes where '", want->response,
-                      "' was expected"));
+    Fail("signature", absl::StrCat("has ", len, " bytes where '",
+                                   want->response, "' was expected"));
     return;
   }
   if (in_.substr(pos_, len) != want->response) {
@@ -311,8 +309,8 @@ Reader::Reader(absl::string_view body, Call expected)
 
 bool Reader::Fail(const char* field, const std::string& what) {
   if (error_.empty()) {
-    error_ = absl::StrCat("the reply to ", CallName(call_), " is malformed: ",
-                          field, " ", what);
+    error_ = absl::StrCat("the reply to ", CallName(call_),
+                          " is malformed: ", field, " ", what);
   }
   return false;
 }
@@ -356,59 +354,52 @@ bool Reader::Ulong(const char* field, uint64_t* out) {
   return true;
 }
 
+bool Reader::ArrayHead(const char* field, size_t max, const char* unit,
+                       bool* present, uint64_t* n) {
+  uint8_t valid = 0;
+  uint32_t len = 0;
+  if (!Byte(field, &valid) || !U32(field, &len)) {
+    return false;
+  }
+  *present = valid != 0;
+  *n = len;
+  // No length reaches kMaxLen (p11-kit's own limit) or the caller's room.
+  max = std::min<size_t>(max, kMaxLen);
+  if (*present && len > max) {
+    return Fail(field, absl::StrCat("has ", len, " ", unit, ", more than the ",
+                                    max, " asked for"));
+  }
+  return true;
+}
+
 bool Reader::ByteArray(const char* field, size_t max, std::string* out,
                        bool* present, uint64_t* len) {
-  uint8_t valid = 0;
-  uint32_t n = 0;
-  if (!Byte(field, &valid) || !U32(field, &n)) {
-    return false;
-  }
   out->clear();
-  *present = valid != 0;
-  *len = n;
-  if (valid == 0) {
-    return true;
+  if (!ArrayHead(field, max, "bytes", present, len) || !*present) {
+    return ok();
   }
-  if (n == kAbsent || n > kMaxLen) {
-    return Fail(field, absl::StrCat("has an invalid length ", n));
-  }
-  if (n > max) {
-    return Fail(field, absl::StrCat("has ", n, " bytes, more than the ", max,
-                                    " asked for"));
-  }
-  if (!Need(field, n)) {
+  if (!Need(field, *len)) {
     return false;
   }
-  out->assign(in_.data() + pos_, n);
-  pos_ += n;
+  out->assign(in_.data() + pos_, *len);
+  pos_ += *len;
   return true;
 }
 
 bool Reader::UlongArray(const char* field, size_t max,
                         std::vector<uint64_t>* out, bool* present,
                         uint64_t* count) {
-  uint8_t valid = 0;
-  uint32_t n = 0;
-  if (!Byte(field, &valid) || !U32(field, &n)) {
-    return false;
-  }
   out->clear();
-  *present = valid != 0;
-  *count = n;
-  if (valid == 0) {
-    return true;
-  }
-  if (n > max) {
-    return Fail(field, absl::StrCat("has ", n, " entries, more than the ", max,
-                                    " asked for"));
+  if (!ArrayHead(field, max, "entries", present, count) || !*present) {
+    return ok();
   }
   // Checked before reserving: a count can never make us allocate more than
   // the message holds.
-  if (!Need(field, size_t{n} * 8)) {
+  if (!Need(field, *count * 8)) {
     return false;
   }
-  out->reserve(n);
-  for (uint32_t i = 0; i < n; ++i) {
+  out->reserve(*count);
+  for (uint64_t i = 0; i < *count; ++i) {
     uint64_t v = 0;
     Ulong(field, &v);
     out->push_back(v);

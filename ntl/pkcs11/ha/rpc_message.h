@@ -49,7 +49,8 @@ enum class Call : uint32_t {
 const char* CallName(Call call);
 
 // The handshake C_Initialize carries (p11-kit's protocol name).
-inline constexpr char kHandshake[] = "PRIVATE-GNOME-KEYRING-PKCS11-PROTOCOL-V-1";
+inline constexpr char kHandshake[] =
+    "PRIVATE-GNOME-KEYRING-PKCS11-PROTOCOL-V-1";
 
 // Writer builds a request: the call id and its signature, then the fields in
 // the signature's order.
@@ -67,8 +68,7 @@ class Writer {
   // Attributes is an "aA" template: each value encoded by its attribute's
   // type (a CK_BBOOL as one byte, a CK_ULONG as 64 bits, bytes as bytes).
   // False (nothing usable written) if a value does not fit its type.
-  bool Attributes(const CK_ATTRIBUTE* attrs, CK_ULONG count,
-                  std::string* why);
+  bool Attributes(const CK_ATTRIBUTE* attrs, CK_ULONG count, std::string* why);
   // Mechanism is an "M" field; its parameter travels as bytes, which the
   // server passes to the module as is (no parameter: NULL there).
   bool Mechanism(const CK_MECHANISM& mech, std::string* why);
@@ -99,8 +99,8 @@ class Reader {
   bool Ulong(const char* field, uint64_t* out);
   // ByteArray reads "ay". An absent array (the answer to a size query, or to
   // a buffer that was too small) sets *present false and *len to the size.
-  bool ByteArray(const char* field, size_t max, std::string* out,
-                 bool* present, uint64_t* len);
+  bool ByteArray(const char* field, size_t max, std::string* out, bool* present,
+                 uint64_t* len);
   // UlongArray reads "au" of at most `max` entries.
   bool UlongArray(const char* field, size_t max, std::vector<uint64_t>* out,
                   bool* present, uint64_t* count);
@@ -115,6 +115,10 @@ class Reader {
   bool Fail(const char* field, const std::string& what);
   bool Need(const char* field, size_t n);
   bool U32(const char* field, uint32_t* out);
+  // ArrayHead reads the present flag and the length or count of an array,
+  // refusing one of more than `max` units.
+  bool ArrayHead(const char* field, size_t max, const char* unit, bool* present,
+                 uint64_t* n);
 
   absl::string_view in_;
   size_t pos_ = 0;

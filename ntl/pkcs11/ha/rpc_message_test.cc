@@ -45,7 +45,7 @@ TEST(RpcMessageTest, AttributesAreEncodedByTheirType) {
   Writer w(Call::kFindObjectsInit);
   std::string why;
   ASSERT_TRUE(w.Attributes(t, 4, &why)) << why;
-  std::string want = U32(26) + Sig("uaA") + U32(4) +                 //
+  std::string want = U32(26) + Sig("uaA") + U32(4) +                  //
                      U32(CKA_TOKEN) + "\1" + U32(1) + "\1" +          //
                      U32(CKA_CLASS) + "\1" + U32(8) + U64(cls) +      //
                      U32(CKA_LABEL) + "\1" + U32(1) + U32(1) + "k" +  //
@@ -92,8 +92,8 @@ TEST(RpcMessageTest, DecodesAHandleAndAnErrorAnswer) {
 TEST(RpcMessageTest, MalformedRepliesSayWhatWasWrong) {
   CK_RV rv = 0;
   uint64_t h = 0;
-  absl::Status s = DecodeUlong(Reply(Call::kLogin, "", ""), Call::kOpenSession,
-                               &rv, &h);
+  absl::Status s =
+      DecodeUlong(Reply(Call::kLogin, "", ""), Call::kOpenSession, &rv, &h);
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("reply to C_OpenSession is malformed: call id is 18"));
   s = DecodeUlong(Reply(Call::kOpenSession, "u", U32(1)), Call::kOpenSession,
@@ -114,26 +114,26 @@ TEST(RpcMessageTest, MalformedRepliesSayWhatWasWrong) {
 TEST(RpcMessageTest, ArrayCountsAreCheckedBeforeAnythingIsAllocated) {
   CK_RV rv = 0;
   std::vector<uint64_t> got;
-  // Four billion handles announced in a 20-byte message.
+  // 268 million handles announced in a 20-byte message.
   absl::Status s = DecodeUlongArray(
-      Reply(Call::kFindObjects, "au", std::string(1, '\1') + U32(0xfffffff0)),
+      Reply(Call::kFindObjects, "au", std::string(1, '\1') + U32(0x10000000)),
       Call::kFindObjects, 0xffffffff, &rv, &got);
   EXPECT_THAT(std::string(s.message()), HasSubstr("needs"));
   s = DecodeUlongArray(
-      Reply(Call::kFindObjects, "au", std::string(1, '\1') + U32(3) + U64(1) +
-                                          U64(2) + U64(3)),
+      Reply(Call::kFindObjects, "au",
+            std::string(1, '\1') + U32(3) + U64(1) + U64(2) + U64(3)),
       Call::kFindObjects, 2, &rv, &got);
   EXPECT_THAT(std::string(s.message()), HasSubstr("more than the 2 asked"));
-  ASSERT_TRUE(DecodeUlongArray(Reply(Call::kFindObjects, "au",
-                                     std::string(1, '\1') + U32(2) + U64(5) +
-                                         U64(6)),
-                               Call::kFindObjects, 2, &rv, &got)
-                  .ok());
+  ASSERT_TRUE(
+      DecodeUlongArray(Reply(Call::kFindObjects, "au",
+                             std::string(1, '\1') + U32(2) + U64(5) + U64(6)),
+                       Call::kFindObjects, 2, &rv, &got)
+          .ok());
   EXPECT_EQ(got, (std::vector<uint64_t>{5, 6}));
   // No array: the server had more than we made room for.
-  ASSERT_TRUE(DecodeUlongArray(
-                  Reply(Call::kGetSlotList, "au", std::string(1, '\0') + U32(9)),
-                  Call::kGetSlotList, 2, &rv, &got)
+  ASSERT_TRUE(DecodeUlongArray(Reply(Call::kGetSlotList, "au",
+                                     std::string(1, '\0') + U32(9)),
+                               Call::kGetSlotList, 2, &rv, &got)
                   .ok());
   EXPECT_EQ(rv, CKR_BUFFER_TOO_SMALL);
 }
@@ -149,9 +149,9 @@ TEST(RpcMessageTest, WrappedKeyAndItsSizeQuery) {
                   .ok());
   EXPECT_TRUE(present);
   EXPECT_EQ(out, "abc");
-  ASSERT_TRUE(DecodeWrapped(Reply(Call::kWrapKey, "ay",
-                                  std::string(1, '\0') + U32(9000)),
-                            100, &rv, &out, &present, &len)
+  ASSERT_TRUE(DecodeWrapped(
+                  Reply(Call::kWrapKey, "ay", std::string(1, '\0') + U32(9000)),
+                  100, &rv, &out, &present, &len)
                   .ok());
   EXPECT_FALSE(present);
   EXPECT_EQ(len, 9000u);
@@ -170,10 +170,10 @@ TEST(RpcMessageTest, TokenLabel) {
   info += std::string("\2\0\1\0", 4) + Sig(std::string(16, 't'));
   CK_RV rv = 1;
   std::string label;
-  ASSERT_TRUE(DecodeTokenLabel(
-                  Reply(Call::kGetTokenInfo, "ssssuuuuuuuuuuuvvs", info), &rv,
-                  &label)
-                  .ok());
+  ASSERT_TRUE(
+      DecodeTokenLabel(Reply(Call::kGetTokenInfo, "ssssuuuuuuuuuuuvvs", info),
+                       &rv, &label)
+          .ok());
   EXPECT_EQ(rv, CKR_OK);
   EXPECT_EQ(label, std::string(32, 'L'));
   absl::Status s = DecodeTokenLabel(

@@ -104,8 +104,8 @@ absl::StatusOr<std::unique_ptr<RpcStream>> RpcStream::Start(
   }
   std::unique_ptr<RpcStream> s(new RpcStream(std::move(options)));
   s->child_ = std::move(*child);
-  for (int fd : {s->child_.stdin_fd(), s->child_.stdout_fd(),
-                 s->child_.stderr_fd()}) {
+  for (int fd :
+       {s->child_.stdin_fd(), s->child_.stdout_fd(), s->child_.stderr_fd()}) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
   // The protocol version byte each way: we speak version 0, as p11-kit
@@ -120,10 +120,10 @@ absl::StatusOr<std::unique_ptr<RpcStream>> RpcStream::Start(
     return st;
   }
   if (version != 0) {
-    return s->Broken(absl::StatusCode::kDataLoss, TL_E_PROTOCOL,
-                     absl::StrCat("answered protocol version ",
-                                  static_cast<int>(version),
-                                  " to our version 0"));
+    return s->Broken(
+        absl::StatusCode::kDataLoss, TL_E_PROTOCOL,
+        absl::StrCat("answered protocol version ", static_cast<int>(version),
+                     " to our version 0"));
   }
   return s;
 }
@@ -146,9 +146,9 @@ absl::Status RpcStream::Broken(absl::StatusCode code, int32_t tl,
     tail = absl::StrCat(" (its bridge said: ",
                         absl::StrJoin(absl::StrSplit(t, '\n'), "; "), ")");
   }
-  return Error(code, tl,
-               absl::StrCat("key-transfer stream to ", options_.peer, ": ",
-                            what, tail));
+  return Error(
+      code, tl,
+      absl::StrCat("key-transfer stream to ", options_.peer, ": ", what, tail));
 }
 
 void RpcStream::ReadStderr() {
@@ -180,7 +180,8 @@ absl::Status RpcStream::WriteAll(const std::string& data, absl::Time deadline) {
   NoSigpipe no_sigpipe;
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = write(child_.stdin_fd(), data.data() + done, data.size() - done);
+    ssize_t n =
+        write(child_.stdin_fd(), data.data() + done, data.size() - done);
     if (n > 0) {
       done += n;
       continue;
@@ -197,8 +198,8 @@ absl::Status RpcStream::WriteAll(const std::string& data, absl::Time deadline) {
                           {child_.stderr_fd(), POLLIN, 0}};
     int timeout = PollMs(deadline);
     if (timeout == 0) {
-      return Broken(absl::StatusCode::kDeadlineExceeded,
-                    TL_E_DEADLINE_EXCEEDED, "the bridge stopped reading");
+      return Broken(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
+                    "the bridge stopped reading");
     }
     if (poll(p, p[1].fd >= 0 ? 2 : 1, timeout) > 0 && p[1].revents != 0) {
       ReadStderr();
@@ -217,22 +218,21 @@ absl::Status RpcStream::ReadExact(char* out, size_t n, absl::Time deadline,
       continue;
     }
     if (r == 0) {
-      return Broken(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
-                    absl::StrCat("the stream ended while waiting for the ",
-                                 what));
+      return Broken(
+          absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
+          absl::StrCat("the stream ended while waiting for the ", what));
     }
     if (errno == EINTR) {
       continue;
     }
     if (errno != EAGAIN) {
-      return Broken(absl::StatusCode::kUnavailable, TL_E_IO,
-                    absl::StrCat("reading the ", what, " failed: ",
-                                 strerror(errno)));
+      return Broken(
+          absl::StatusCode::kUnavailable, TL_E_IO,
+          absl::StrCat("reading the ", what, " failed: ", strerror(errno)));
     }
     int timeout = PollMs(deadline);
     if (timeout == 0) {
-      return Broken(absl::StatusCode::kDeadlineExceeded,
-                    TL_E_DEADLINE_EXCEEDED,
+      return Broken(absl::StatusCode::kDeadlineExceeded, TL_E_DEADLINE_EXCEEDED,
                     absl::StrCat("no ", what, " within the deadline"));
     }
     struct pollfd p[2] = {{child_.stdout_fd(), POLLIN, 0},
@@ -252,10 +252,10 @@ absl::StatusOr<std::string> RpcStream::Call(const std::string& body) {
                               "member returns"));
   }
   if (body.size() > options_.max_message) {
-    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                 absl::StrCat("a request of ", body.size(),
-                              " bytes is over the limit of ",
-                              options_.max_message));
+    return Error(
+        absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+        absl::StrCat("a request of ", body.size(),
+                     " bytes is over the limit of ", options_.max_message));
   }
   uint32_t code = next_code_++;
   std::string frame(12, '\0');
@@ -278,15 +278,15 @@ absl::StatusOr<std::string> RpcStream::Call(const std::string& body) {
            dlen = Get32(header + 8);
   if (got != code) {
     return Broken(absl::StatusCode::kDataLoss, TL_E_PROTOCOL,
-                  absl::StrCat("the answer carries reply code ", got,
-                               " where ", code, " was sent"));
+                  absl::StrCat("the answer carries reply code ", got, " where ",
+                               code, " was sent"));
   }
   if (olen > kMaxOptions || dlen > options_.max_message) {
-    return Broken(absl::StatusCode::kDataLoss, TL_E_PROTOCOL,
-                  absl::StrCat("the answer announces ", olen,
-                               " option bytes and ", dlen,
-                               " body bytes, over the limits of ", kMaxOptions,
-                               " and ", options_.max_message));
+    return Broken(
+        absl::StatusCode::kDataLoss, TL_E_PROTOCOL,
+        absl::StrCat("the answer announces ", olen, " option bytes and ", dlen,
+                     " body bytes, over the limits of ", kMaxOptions, " and ",
+                     options_.max_message));
   }
   std::string opts(olen, '\0'), reply(dlen, '\0');
   if (olen > 0 &&

@@ -64,7 +64,8 @@ class RpcStream {
                          const char* what);
   // ReadStderr keeps the tail of what the command wrote to stderr.
   void ReadStderr();
-  absl::Status Broken(absl::StatusCode code, int32_t tl, const std::string& what);
+  absl::Status Broken(absl::StatusCode code, int32_t tl,
+                      const std::string& what);
 
   RpcStreamOptions options_;
   Child child_;

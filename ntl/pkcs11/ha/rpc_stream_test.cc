@@ -67,7 +67,8 @@ RpcStreamOptions Answering(const std::string& header_printf) {
 }
 
 TEST(RpcStreamTest, AnAnswerToAnotherRequestBreaksTheStream) {
-  auto s = RpcStream::Start(Answering("\\0\\0\\0\\x99\\0\\0\\0\\0\\0\\0\\0\\0"));
+  auto s =
+      RpcStream::Start(Answering("\\0\\0\\0\\x99\\0\\0\\0\\0\\0\\0\\0\\0"));
   ASSERT_TRUE(s.ok()) << s.status();
   absl::StatusOr<std::string> got = (*s)->Call("body");
   ASSERT_FALSE(got.ok());
@@ -79,7 +80,8 @@ TEST(RpcStreamTest, AnAnswerToAnotherRequestBreaksTheStream) {
 }
 
 TEST(RpcStreamTest, AnOversizedAnswerIsRefusedBeforeItIsRead) {
-  auto s = RpcStream::Start(Answering("\\0\\0\\0\\x10\\0\\0\\0\\0\\x7f\\xff\\xff\\xff"));
+  auto s = RpcStream::Start(
+      Answering("\\0\\0\\0\\x10\\0\\0\\0\\0\\x7f\\xff\\xff\\xff"));
   ASSERT_TRUE(s.ok()) << s.status();
   absl::StatusOr<std::string> got = (*s)->Call("body");
   ASSERT_FALSE(got.ok());
