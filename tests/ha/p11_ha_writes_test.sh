@@ -10,6 +10,8 @@
 #     with openssl; an AES key is on both members; a key generated while member 2 is down
 #     is on member 2 after it returns.
 #   - A key the application makes non-extractable is refused, and leaves nothing behind.
+#   - A member that refuses the copy (member 2 without its cloning-domain key) undoes the
+#     write on every member.
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/p11_ha_lib.sh"
 
 appliances -cloningdomain "$W/domain.key"
@@ -104,5 +106,20 @@ for p in "${PART[@]}"; do
   p11 --token-label "$p" --login --pin "$USER_PIN" --list-objects > "$W/all.out" 2>&1 \
     || fail "list objects on $p: $(cat "$W/all.out")"
   if grep -q "label: *nonext" "$W/all.out"; then fail "the refused key left an object on $p"; fi
+done
+
+# Member 2 loses its cloning-domain key: it cannot unwrap, so a new key is refused and
+# removed from member 1 too.
+p11 --token-label "${PART[1]}" --login --pin "$USER_PIN" --delete-object --type secrkey \
+  --label trustlink-cloning-domain > "$W/del.out" 2>&1 || fail "delete member 2's cloning key: $(cat "$W/del.out")"
+if group --keygen --key-type AES:32 --extractable --id 06 --label undone > "$W/undo.out" 2>&1; then
+  fail "a key was made although member 2 cannot take a copy: $(cat "$W/undo.out")"
+fi
+grep -q "member ${ADDR[1]}/${PART[1]} refused the copy.*no cloning-domain key.*undone on every member" \
+  "$W/undo.out" || fail "no reason for the undone write: $(cat "$W/undo.out")"
+for p in "${PART[@]}"; do
+  p11 --token-label "$p" --login --pin "$USER_PIN" --list-objects > "$W/all.out" 2>&1 \
+    || fail "list objects on $p: $(cat "$W/all.out")"
+  if grep -q "label: *undone" "$W/all.out"; then fail "the undone write left a key on $p"; fi
 done
 echo PASS

@@ -196,6 +196,11 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
   if ((rv = ReadCopyable(pf, pms, ph, wrapped, &attrs)) != CKR_OK) {
     return rv;
   }
+  // What becomes of a failed copy: a write is undone; a member being caught
+  // up stays out of service and is tried again.
+  const char* outcome = only < 0 ? "; the write is undone on every member"
+                                 : "; the member stays out of service until "
+                                   "it has every object";
   std::string blob;
   if (wrapped) {
     std::string why;
@@ -218,7 +223,7 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
                              "and, with CKA_WRAP_WITH_TRUSTED, a trusted "
                              "cloning-domain key"
                            : "",
-                       "; the write is undone on every member"));
+                       outcome));
       return IsMemberFailure(rv) ? CKR_DEVICE_ERROR : CKR_FUNCTION_FAILED;
     }
   }
@@ -260,8 +265,7 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
     }
     if (rv != CKR_OK) {
       Log(absl::StrCat(what, ": member ", mem.name(), " refused the copy (",
-                       RvName(rv), ")", why.empty() ? "" : ": ", why,
-                       "; the write is undone on every member"));
+                       RvName(rv), ")", why.empty() ? "" : ": ", why, outcome));
       return rv;
     }
   }
