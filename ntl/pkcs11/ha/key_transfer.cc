@@ -193,36 +193,51 @@ CK_RV KeyTransfer::Find(const CK_ATTRIBUTE* tmpl, CK_ULONG count, size_t max,
   if (!init.Attributes(tmpl, count, why)) {
     return CKR_TEMPLATE_INCONSISTENT;
   }
-  CK_RV rv = Exchange(init, Call::kFindObjectsInit, why);
-  if (rv != CKR_OK) {
-    return rv;
-  }
   Writer find(Call::kFindObjects);
   find.Ulong(session_);
   find.UlongBuffer(static_cast<uint32_t>(max));
-  std::string reply;
-  rv = Run(find.bytes(), &reply, why);
-  if (rv == CKR_OK) {
-    std::vector<uint64_t> got;
-    CK_RV remote = CKR_OK;
-    absl::Status st =
-        rpc::DecodeUlongArray(reply, Call::kFindObjects, max, &remote, &got);
-    rv = Answer(st, remote, "C_FindObjects", why);
-    out->assign(got.begin(), got.end());
-  }
-  if (rv == CKR_DEVICE_ERROR) {
-    return rv;
-  }
   // The search is always finished, so the session can search again.
   Writer fin(Call::kFindObjectsFinal);
   fin.Ulong(session_);
-  std::string fin_why;
-  CK_RV frv = Exchange(fin, Call::kFindObjectsFinal, &fin_why);
-  if (rv == CKR_OK && frv != CKR_OK) {
-    *why = fin_why;
-    return frv;
+  // The three go out together, one round trip instead of three; the server
+  // answers them in order. Every answer is read, whatever the first said,
+  // so the stream stays in step (after a failed init the other two are
+  // refused as not initialised).
+  std::string replies[3];
+  const Writer* requests[3] = {&init, &find, &fin};
+  for (const Writer* w : requests) {
+    if (absl::Status st = stream_->Send(w->bytes()); !st.ok()) {
+      *why = std::string(st.message());
+      return CKR_DEVICE_ERROR;
+    }
   }
-  return rv;
+  for (std::string& reply : replies) {
+    absl::StatusOr<std::string> got = stream_->Receive();
+    if (!got.ok()) {
+      *why = std::string(got.status().message());
+      return CKR_DEVICE_ERROR;
+    }
+    reply = std::move(*got);
+  }
+  CK_RV remote = CKR_OK;
+  absl::Status st =
+      rpc::DecodeEmpty(replies[0], Call::kFindObjectsInit, &remote);
+  CK_RV rv = Answer(st, remote, "C_FindObjectsInit", why);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  std::vector<uint64_t> got;
+  st =
+      rpc::DecodeUlongArray(replies[1], Call::kFindObjects, max, &remote, &got);
+  if ((rv = Answer(st, remote, "C_FindObjects", why)) != CKR_OK) {
+    return rv;
+  }
+  st = rpc::DecodeEmpty(replies[2], Call::kFindObjectsFinal, &remote);
+  if ((rv = Answer(st, remote, "C_FindObjectsFinal", why)) != CKR_OK) {
+    return rv;
+  }
+  out->assign(got.begin(), got.end());
+  return CKR_OK;
 }
 
 CK_RV KeyTransfer::CloningKey(CK_OBJECT_HANDLE* out, std::string* why) {

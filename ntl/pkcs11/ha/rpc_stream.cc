@@ -245,6 +245,13 @@ absl::Status RpcStream::ReadExact(char* out, size_t n, absl::Time deadline,
 }
 
 absl::StatusOr<std::string> RpcStream::Call(const std::string& body) {
+  if (absl::Status st = Send(body); !st.ok()) {
+    return st;
+  }
+  return Receive();
+}
+
+absl::Status RpcStream::Send(const std::string& body) {
   if (broken_) {
     return Error(absl::StatusCode::kUnavailable, TL_E_CONNECTION_LOST,
                  absl::StrCat("key-transfer stream to ", options_.peer,
@@ -264,14 +271,27 @@ absl::StatusOr<std::string> RpcStream::Call(const std::string& body) {
   Put32(&frame[8], static_cast<uint32_t>(body.size()));
   frame += options_.module_name;
   frame += body;
-  absl::Time deadline = absl::Now() + options_.call_timeout;
-  absl::Status st = WriteAll(frame, deadline);
+  absl::Status st = WriteAll(frame, absl::Now() + options_.call_timeout);
   std::fill(frame.begin(), frame.end(), '\0');  // it may hold a PIN
-  if (!st.ok()) {
-    return st;
+  if (st.ok()) {
+    waiting_.push_back(code);
   }
+  return st;
+}
+
+absl::StatusOr<std::string> RpcStream::Receive() {
+  if (broken_ || waiting_.empty()) {
+    return Error(absl::StatusCode::kFailedPrecondition, TL_E_INTERNAL,
+                 absl::StrCat("key-transfer stream to ", options_.peer, ": ",
+                              broken_ ? "failed earlier" : "no request waits",
+                              "; nothing to receive"));
+  }
+  uint32_t code = waiting_.front();
+  waiting_.pop_front();
+  absl::Time deadline = absl::Now() + options_.call_timeout;
   char header[12];
-  if (st = ReadExact(header, 12, deadline, "answer's header"); !st.ok()) {
+  absl::Status st = ReadExact(header, 12, deadline, "answer's header");
+  if (!st.ok()) {
     return st;
   }
   uint32_t got = Get32(header), olen = Get32(header + 4),

@@ -18,6 +18,7 @@
 // Thread safety: used by one thread at a time.
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,11 @@ class RpcStream {
 
   // Call sends one request body and returns the reply body.
   absl::StatusOr<std::string> Call(const std::string& body);
+  // Send and Receive split a call, so requests can go ahead of their
+  // answers (p11-kit's server answers in order): Receive returns the answer
+  // to the oldest request not yet answered, waiting up to the call timeout.
+  absl::Status Send(const std::string& body);
+  absl::StatusOr<std::string> Receive();
   bool broken() const { return broken_; }
   // set_call_timeout shortens the wait of later calls (a stream being
   // closed after its member failed).
@@ -70,7 +76,8 @@ class RpcStream {
   RpcStreamOptions options_;
   Child child_;
   std::string stderr_tail_;
-  uint32_t next_code_ = 0x10;  // p11-kit's client starts here too
+  uint32_t next_code_ = 0x10;     // p11-kit's client starts here too
+  std::deque<uint32_t> waiting_;  // codes of requests not yet answered
   bool broken_ = false;
 };
 

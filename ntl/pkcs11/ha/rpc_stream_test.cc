@@ -32,6 +32,22 @@ TEST(RpcStreamTest, FramesTravelBothWays) {
   }
 }
 
+TEST(RpcStreamTest, RequestsCanGoAheadOfTheirAnswers) {
+  auto s = RpcStream::Start(Command({"/bin/cat"}));
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (const char* body : {"one", "two", "three"}) {
+    ASSERT_TRUE((*s)->Send(body).ok());
+  }
+  for (const char* body : {"one", "two", "three"}) {
+    absl::StatusOr<std::string> got = (*s)->Receive();
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, body);
+  }
+  absl::StatusOr<std::string> none = (*s)->Receive();
+  EXPECT_THAT(std::string(none.status().message()),
+              HasSubstr("no request waits"));
+}
+
 TEST(RpcStreamTest, ACommandThatEndsSaysWhyWithItsStderr) {
   auto s = RpcStream::Start(Command(
       {"/bin/sh", "-c", "echo \"server 'hsm2' refused the link\" >&2"}));
