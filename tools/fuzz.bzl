@@ -19,6 +19,8 @@ def tl_fuzz_test(name, srcs, corpus, deps = [], **kwargs):
     native.cc_binary(
         name = name + "_fuzzer",
         srcs = srcs,
+        # The same compile flags as the replaying test (an include path, say).
+        copts = kwargs.get("copts", []),
         deps = deps,
         linkopts = ["-fsanitize=fuzzer"],
         tags = ["manual"],

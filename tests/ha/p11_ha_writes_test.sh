@@ -4,9 +4,14 @@
 #   - A certificate written through the group's slot is on both members before
 #     pkcs11-tool returns; one written while a member's ntlsd is down is on that member once
 #     it is back (caught up at the next login, before it takes load).
-#   - A key pair cannot be copied between members over p11-kit's RPC (it carries no AES key
-#     wrap mechanism): generating one through the group fails with a line saying why, and
-#     leaves nothing on either member.
+#   - Keys travel wrapped under the cloning-domain key over the key-transfer streams
+#     (docs/ha.md): an EC key pair generated through the group has its private key on both
+#     members, and a signature made on member 2 alone (member 1's ntlsd killed) verifies
+#     with openssl; an AES key is on both members; a key generated while member 2 is down
+#     is on member 2 after it returns.
+#   - A key the application makes non-extractable is refused, and leaves nothing behind.
+#   - A member that refuses the copy (member 2 without its cloning-domain key) undoes the
+#     write on every member.
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/ha/p11_ha_lib.sh"
 
 appliances -cloningdomain "$W/domain.key"
@@ -31,6 +36,10 @@ setup -haonly
 cert c1
 group --write-object "$W/c1.der" --type cert --id 11 --label c1 > "$W/w1.out" 2>&1 \
   || fail "write a certificate with both members up: $(cat "$W/w1.out")"
+# An EC key pair through the group, with HAOnly (the members' modules load only in the
+# group's bridge, which starts their key-transfer streams from the same configs).
+group --keypairgen --key-type EC:prime256v1 --id 02 --label k > "$W/gen.out" 2>&1 \
+  || fail "EC key pair through the group: $(cat "$W/gen.out")"
 setup
 has "${PART[0]}" cert 11 || fail "certificate 11 not on ${PART[0]}: $(cat "$W/objs")"
 has "${PART[1]}" cert 11 || fail "certificate 11 not on ${PART[1]}: $(cat "$W/objs")"
@@ -48,13 +57,71 @@ has "${PART[1]}" cert 12 || fail "certificate 12 made while ${PART[1]} was down 
 cmp <(p11 --token-label "${PART[1]}" --read-object --type cert --id 12 2>/dev/null) "$W/c2.der" \
   || fail "the caught-up certificate differs from the one written"
 
-# A key pair: refused with the reason, nothing left behind.
-if group --keypairgen --key-type EC:prime256v1 --id 02 --label k > "$W/gen.out" 2>&1; then
-  fail "a key pair was made although it cannot be copied: $(cat "$W/gen.out")"
-fi
-grep -q "CKM_AES_KEY_WRAP_PAD" "$W/gen.out" || fail "no reason for the refused key pair: $(cat "$W/gen.out")"
+# The EC key pair made through the group: both halves are on both members.
 for p in "${PART[@]}"; do
-  if has "$p" privkey 02; then fail "a refused key pair left a private key on $p"; fi
-  if has "$p" pubkey 02; then fail "a refused key pair left a public key on $p"; fi
+  has "$p" privkey 02 || fail "the group's private key 02 is not on $p: $(cat "$W/objs")"
+  has "$p" pubkey 02 || fail "the group's public key 02 is not on $p: $(cat "$W/objs")"
+done
+# A signature on member 2 alone (member 1's appliance killed) verifies against the key.
+p11 --token-label "${PART[1]}" --read-object --type pubkey --id 02 -o "$W/pub02.der" \
+  > "$W/pub.out" 2>&1 || fail "read public key 02: $(cat "$W/pub.out")"
+openssl pkey -pubin -inform DER -in "$W/pub02.der" -out "$W/pub02.pem" 2>"$W/pub.out" \
+  || fail "public key 02 is not a key openssl reads: $(cat "$W/pub.out")"
+printf 'signed on member 2 alone\n' > "$W/data"
+openssl dgst -sha256 -binary "$W/data" > "$W/digest"
+chmod 644 "$W/digest"
+kill9_ntlsd 0
+p11 --token-label "${PART[1]}" --login --pin "$USER_PIN" --sign --mechanism ECDSA \
+  --signature-format openssl --id 02 -i "$W/digest" -o "$W/m2.sig" > "$W/sign.out" 2>&1 \
+  || fail "sign with the replicated key on ${PART[1]}: $(cat "$W/sign.out")"
+openssl pkeyutl -verify -pubin -inkey "$W/pub02.pem" -in "$W/digest" -sigfile "$W/m2.sig" \
+  > "$W/verify.out" 2>&1 || fail "member 2's signature does not verify: $(cat "$W/verify.out")"
+start_ntlsd 0 "${PORT[0]}"
+
+# An AES key through the group is on both members.
+group --keygen --key-type AES:32 --extractable --id 03 --label aes > "$W/aes.out" 2>&1 \
+  || fail "AES key through the group: $(cat "$W/aes.out")"
+for p in "${PART[@]}"; do
+  has "$p" secrkey 03 || fail "the group's AES key 03 is not on $p: $(cat "$W/objs")"
+done
+
+# A key generated while member 2 is down is on member 2 after it returns.
+kill9_ntlsd 1
+group --keygen --key-type AES:32 --extractable --id 04 --label late > "$W/late.out" 2>&1 \
+  || fail "AES key with member 2 down: $(cat "$W/late.out")"
+start_ntlsd 1 "${PORT[1]}"
+group --list-objects --type secrkey > "$W/catchup2.out" 2>&1 \
+  || fail "login after member 2 returned: $(cat "$W/catchup2.out")"
+grep -q "member ${ADDR[1]}/${PART[1]} caught up" "$W/catchup2.out" \
+  || fail "no catch-up line for key 04: $(cat "$W/catchup2.out")"
+has "${PART[1]}" secrkey 04 \
+  || fail "key 04 made while ${PART[1]} was down is not there after it returned: $(cat "$W/objs")"
+
+# A key the application makes non-extractable (pkcs11-tool sets CKA_EXTRACTABLE false
+# without --extractable): refused with the reason, nothing left behind.
+if group --keygen --key-type AES:32 --id 05 --label nonext > "$W/nonext.out" 2>&1; then
+  fail "a non-extractable key was made in the group: $(cat "$W/nonext.out")"
+fi
+grep -q "CKA_EXTRACTABLE false cannot be copied" "$W/nonext.out" \
+  || fail "no reason for the refused non-extractable key: $(cat "$W/nonext.out")"
+for p in "${PART[@]}"; do
+  p11 --token-label "$p" --login --pin "$USER_PIN" --list-objects > "$W/all.out" 2>&1 \
+    || fail "list objects on $p: $(cat "$W/all.out")"
+  if grep -q "label: *nonext" "$W/all.out"; then fail "the refused key left an object on $p"; fi
+done
+
+# Member 2 loses its cloning-domain key: it cannot unwrap, so a new key is refused and
+# removed from member 1 too.
+p11 --token-label "${PART[1]}" --login --pin "$USER_PIN" --delete-object --type secrkey \
+  --label trustlink-cloning-domain > "$W/del.out" 2>&1 || fail "delete member 2's cloning key: $(cat "$W/del.out")"
+if group --keygen --key-type AES:32 --extractable --id 06 --label undone > "$W/undo.out" 2>&1; then
+  fail "a key was made although member 2 cannot take a copy: $(cat "$W/undo.out")"
+fi
+grep -q "member ${ADDR[1]}/${PART[1]} refused the copy.*no cloning-domain key.*undone on every member" \
+  "$W/undo.out" || fail "no reason for the undone write: $(cat "$W/undo.out")"
+for p in "${PART[@]}"; do
+  p11 --token-label "$p" --login --pin "$USER_PIN" --list-objects > "$W/all.out" 2>&1 \
+    || fail "list objects on $p: $(cat "$W/all.out")"
+  if grep -q "label: *undone" "$W/all.out"; then fail "the undone write left a key on $p"; fi
 done
 echo PASS

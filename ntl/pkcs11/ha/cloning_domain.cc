@@ -9,6 +9,16 @@ namespace trustlink::ntl::pkcs11::ha {
 
 CK_RV FindCloningKey(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
                      CK_OBJECT_HANDLE* out, std::string* why) {
+  return FindCloningKey(
+      [&](CK_ATTRIBUTE* t, CK_ULONG n, size_t max,
+          std::vector<CK_OBJECT_HANDLE>* got) {
+        return FindAll(f, ms, t, n, got, max);
+      },
+      out, why);
+}
+
+CK_RV FindCloningKey(const ObjectFinder& find, CK_OBJECT_HANDLE* out,
+                     std::string* why) {
   CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
   CK_BBOOL yes = CK_TRUE;
   CK_ATTRIBUTE t[] = {
@@ -18,7 +28,7 @@ CK_RV FindCloningKey(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
       {CKA_TRUSTED, &yes, sizeof(yes)},
   };
   std::vector<CK_OBJECT_HANDLE> got;
-  if (CK_RV rv = FindAll(f, ms, t, 3, &got, 2); rv != CKR_OK) {
+  if (CK_RV rv = find(t, 3, 2, &got); rv != CKR_OK) {
     return rv;
   }
   if (got.size() != 1) {

@@ -8,7 +8,9 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace trustlink::ntl::pkcs11::ha {
 
@@ -20,6 +22,14 @@ inline constexpr CK_MECHANISM_TYPE kCloningWrapMechanism = CKM_AES_KEY_WRAP_PAD;
 // CKR_KEY_HANDLE_INVALID with *why when it has none (or more than one).
 CK_RV FindCloningKey(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
                      CK_OBJECT_HANDLE* out, std::string* why);
+
+// ObjectFinder returns at most `max` handles of the objects matching a
+// template, through whatever reaches the token (key_transfer.h's stream).
+using ObjectFinder =
+    std::function<CK_RV(CK_ATTRIBUTE* tmpl, CK_ULONG count, size_t max,
+                        std::vector<CK_OBJECT_HANDLE>* out)>;
+CK_RV FindCloningKey(const ObjectFinder& find, CK_OBJECT_HANDLE* out,
+                     std::string* why);
 
 }  // namespace trustlink::ntl::pkcs11::ha
 

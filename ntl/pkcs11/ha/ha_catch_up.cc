@@ -99,7 +99,7 @@ bool HaModule::CatchUp(size_t m, std::string* why) {
     if (o.id.empty()) {
       continue;  // cannot be matched across members: left alone
     }
-    CK_RV found = MemberObjectHandle(v, m, ms, &mh);
+    CK_RV found = MemberObjectHandle(v, m, ms, &mh, /*may_lack=*/true);
     if (found == CKR_OK) {
       continue;
     }

@@ -281,6 +281,7 @@ CK_RV HaModule::CloseSession(CK_SESSION_HANDLE h) {
   if (sessions_.empty()) {
     // Closing the last session logs the application out (PKCS#11 2.40).
     ZeroString(&pin_);
+    DropTransfers();
     logged_in_ = false;
     for (auto& m : members_) {
       m->logged_in = false;
@@ -387,6 +388,7 @@ CK_RV HaModule::Logout(CK_SESSION_HANDLE h) {
     ForgetHandles(m);
   }
   ZeroString(&pin_);
+  DropTransfers();
   logged_in_ = false;
   return CKR_OK;
 }

@@ -167,9 +167,10 @@ class HaModule {
   // on the next while members fail. *used is the member that answered.
   CK_RV OnAnyMember(Session* s, const char* what, const MemberFn& fn,
                     size_t* used = nullptr, int first = -1);
-  // MemberObjectHandle resolves virtual object v on member m.
+  // MemberObjectHandle resolves virtual object v on member m. An object
+  // missing there is logged unless `may_lack` (catch-up asks to find out).
   CK_RV MemberObjectHandle(CK_OBJECT_HANDLE v, size_t m, CK_SESSION_HANDLE ms,
-                           CK_OBJECT_HANDLE* out);
+                           CK_OBJECT_HANDLE* out, bool may_lack = false);
   // VirtualHandle returns the virtual handle of member m's object mh, making
   // one (reading its class and ID) if it has none.
   CK_RV VirtualHandle(size_t m, CK_SESSION_HANDLE ms, CK_OBJECT_HANDLE mh,
@@ -195,6 +196,11 @@ class HaModule {
               const WriteFn& fn, CK_OBJECT_HANDLE* out1,
               CK_OBJECT_HANDLE* out2);
   void Undo(Session* s, CK_OBJECT_HANDLE v);
+  // TransferOn returns member m's key-transfer stream, opening it (and
+  // logging it in with the group's PIN) if needed (ha_writes.cc).
+  CK_RV TransferOn(size_t m, KeyTransfer** out, std::string* why);
+  // DropTransfers closes every member's key-transfer stream (logout).
+  void DropTransfers();
 
   HaModuleOptions options_;
   std::vector<std::unique_ptr<Member>> members_;

@@ -9,8 +9,8 @@
 namespace trustlink::ntl::pkcs11::ha {
 
 CK_RV HaModule::MemberObjectHandle(CK_OBJECT_HANDLE v, size_t m,
-                                   CK_SESSION_HANDLE ms,
-                                   CK_OBJECT_HANDLE* out) {
+                                   CK_SESSION_HANDLE ms, CK_OBJECT_HANDLE* out,
+                                   bool may_lack) {
   auto it = objects_.find(v);
   if (it == objects_.end()) {
     return CKR_OBJECT_HANDLE_INVALID;
@@ -42,6 +42,9 @@ CK_RV HaModule::MemberObjectHandle(CK_OBJECT_HANDLE v, size_t m,
   }
   size_t n = got.size();
   if (n != 1) {
+    if (n == 0 && may_lack) {
+      return CKR_OBJECT_HANDLE_INVALID;
+    }
     Log(absl::StrCat("member ", mem.name(), " has ", n,
                      n == 0 ? " objects" : " or more objects",
                      " of this class with the object's CKA_ID; ",

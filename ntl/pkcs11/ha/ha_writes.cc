@@ -2,17 +2,19 @@
 // then copied to every other member that is up before the call returns.
 // Private and secret keys travel wrapped under the group's cloning-domain key
 // (an AES key with CKA_TRUSTED, the same on every member, made by
-// `ntlsh partition create -cloningdomain`); public objects are copied by
-// their attributes. A copy that a member refuses for a reason other than
-// being down undoes the write on the primary, so nothing is half-written.
+// `ntlsh partition create -cloningdomain`) over the members' key-transfer
+// streams (key_transfer.h: p11-kit's RPC client will not send the wrap
+// mechanism); public objects are copied by their attributes. A copy that a
+// member refuses for a reason other than being down undoes the write on the
+// primary, so nothing is half-written.
 
 #include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "ntl/pkcs11/ha/cloning_domain.h"
 #include "ntl/pkcs11/ha/ha_module.h"
 #include "ntl/pkcs11/ha/key_template.h"
+#include "ntl/pkcs11/ha/key_transfer.h"
 
 namespace trustlink::ntl::pkcs11::ha {
 namespace {
@@ -69,30 +71,48 @@ struct Attributes {
 
 // ReadCopyable reads the attributes of object h that a copy needs. Secret
 // values (CKA_VALUE of private and secret keys) are never readable and so
-// never copied; `wrapped` says the copy is made by unwrapping.
+// never copied; `wrapped` says the copy is made by unwrapping, whose template
+// must leave out what the wrapped bytes carry (PKCS#11 2.40: the value, an
+// RSA key's modulus and public exponent, an EC key's curve and point).
 CK_RV ReadCopyable(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
                    CK_OBJECT_HANDLE h, bool wrapped, Attributes* out) {
+  // Two round trips, not two per attribute: the sizes of all, then the
+  // values of those the object has and shows. PKCS#11 fills in what it can
+  // and marks the rest CK_UNAVAILABLE_INFORMATION.
+  std::vector<CK_ATTRIBUTE> sizes;
   for (CK_ATTRIBUTE_TYPE t : kCopied) {
-    if (wrapped && (t == CKA_VALUE || t == CKA_EC_POINT)) {
-      continue;
+    if (!wrapped ||
+        (t != CKA_VALUE && t != CKA_EC_POINT && t != CKA_EC_PARAMS &&
+         t != CKA_MODULUS && t != CKA_PUBLIC_EXPONENT)) {
+      sizes.push_back({t, nullptr, 0});
     }
-    CK_ATTRIBUTE a = {t, nullptr, 0};
-    CK_RV rv = f->C_GetAttributeValue(ms, h, &a, 1);
-    if (IsMemberFailure(rv)) {
-      return rv;
+  }
+  auto usable = [](CK_RV rv) {
+    return rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+           rv == CKR_ATTRIBUTE_SENSITIVE;
+  };
+  CK_RV rv = f->C_GetAttributeValue(ms, h, sizes.data(), sizes.size());
+  if (!usable(rv)) {
+    return rv;
+  }
+  Attributes got;
+  for (const CK_ATTRIBUTE& a : sizes) {
+    if (a.ulValueLen != CK_UNAVAILABLE_INFORMATION) {
+      got.Add(a.type, std::string(a.ulValueLen, '\0'));
     }
-    if (rv != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION) {
-      continue;  // not an attribute of this class, or sensitive
+  }
+  if (got.list.empty()) {
+    return CKR_OK;
+  }
+  rv = f->C_GetAttributeValue(ms, h, got.Fix(), got.list.size());
+  if (!usable(rv)) {
+    return rv;
+  }
+  for (size_t i = 0; i < got.list.size(); ++i) {
+    if (got.list[i].ulValueLen != CK_UNAVAILABLE_INFORMATION) {
+      got.values[i].resize(got.list[i].ulValueLen);
+      out->Add(got.list[i].type, std::move(got.values[i]));
     }
-    std::string v(a.ulValueLen, '\0');
-    a.pValue = v.empty() ? nullptr : &v[0];
-    if ((rv = f->C_GetAttributeValue(ms, h, &a, 1)) != CKR_OK) {
-      if (IsMemberFailure(rv)) {
-        return rv;
-      }
-      continue;
-    }
-    out->Add(t, std::move(v));
   }
   return CKR_OK;
 }
@@ -103,9 +123,48 @@ bool IsWrapped(CK_OBJECT_CLASS c) {
 
 }  // namespace
 
+CK_RV HaModule::TransferOn(size_t m, KeyTransfer** out, std::string* why) {
+  Member& mem = *members_[m];
+  if (mem.transfer_argv().empty()) {
+    *why = absl::StrCat("the p11-kit module of ", mem.name(),
+                        " is not started from a command (remote: |...), so "
+                        "keys cannot be transferred to or from it; run vtl "
+                        "p11 setup");
+    return CKR_FUNCTION_FAILED;
+  }
+  if (mem.transfer != nullptr && mem.transfer->broken()) {
+    mem.transfer.reset();
+  }
+  CK_RV rv = CKR_OK;
+  if (mem.transfer == nullptr) {
+    RpcStreamOptions o;
+    o.argv = mem.transfer_argv();
+    o.module_name = mem.module_name();
+    o.peer = mem.name();
+    rv = KeyTransfer::Open(std::move(o), mem.partition(), user_type_,
+                           logged_in_ ? &pin_ : nullptr, &mem.transfer, why);
+  } else if (logged_in_ && !mem.transfer->logged_in()) {
+    rv = mem.transfer->Login(user_type_, pin_, why);
+  }
+  if (rv != CKR_OK) {
+    mem.transfer.reset();
+    return rv;
+  }
+  *out = mem.transfer.get();
+  return CKR_OK;
+}
+
+void HaModule::DropTransfers() {
+  for (auto& m : members_) {
+    m->transfer.reset();
+  }
+}
+
 // Replicate copies virtual object v, just written on member `primary`, to
 // every other member that is up. A member that fails is marked down and
-// catches up when it returns.
+// catches up when it returns. Private and secret keys travel wrapped over the
+// members' key-transfer streams (key_transfer.h); the copy is then found on
+// the member's own session by class and CKA_ID, as every object is.
 CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
                           const char* what, int only) {
   CK_SESSION_HANDLE pms = 0;
@@ -121,90 +180,94 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
   if (!o.token) {
     return CKR_OK;  // session objects live and die on one member
   }
+  std::vector<size_t> targets;
+  for (size_t m = 0; m < members_.size(); ++m) {
+    if ((only < 0 || static_cast<int>(m) == only) && m != primary &&
+        members_[m]->up()) {
+      targets.push_back(m);  // a member down catches up when it returns
+    }
+  }
+  if (targets.empty()) {
+    return CKR_OK;
+  }
   CK_FUNCTION_LIST* pf = members_[primary]->f();
   bool wrapped = IsWrapped(o.cls);
   Attributes attrs;
   if ((rv = ReadCopyable(pf, pms, ph, wrapped, &attrs)) != CKR_OK) {
     return rv;
   }
+  // What becomes of a failed copy: a write is undone; a member being caught
+  // up stays out of service and is tried again.
+  const char* outcome = only < 0 ? "; the write is undone on every member"
+                                 : "; the member stays out of service until "
+                                   "it has every object";
   std::string blob;
-  CK_MECHANISM wrap = {kCloningWrapMechanism, nullptr, 0};
   if (wrapped) {
-    CK_OBJECT_HANDLE kek = 0;
     std::string why;
-    if ((rv = FindCloningKey(pf, pms, &kek, &why)) != CKR_OK) {
-      Log(absl::StrCat("member ", members_[primary]->name(), ": ", why));
-      return rv;
-    }
-    CK_ULONG len = 0;
-    rv = pf->C_WrapKey(pms, &wrap, kek, ph, nullptr, &len);
-    if (rv == CKR_OK) {
-      blob.resize(len);
-      rv = pf->C_WrapKey(pms, &wrap, kek, ph,
-                         reinterpret_cast<CK_BYTE*>(&blob[0]), &len);
-      blob.resize(len);
-    }
-    if (rv == CKR_MECHANISM_INVALID) {
-      // p11-kit's RPC client (0.24.1, Debian 12; upstream too) refuses every
-      // mechanism it has no serializer for, and has none for AES key wrap,
-      // so a key cannot travel between members over the link.
-      Log(absl::StrCat(what,
-                       " refused: the new key cannot be copied to the "
-                       "other members because the PKCS#11 transport to ",
-                       members_[primary]->name(),
-                       " (p11-kit's RPC) does not carry CKM_AES_KEY_WRAP_PAD; "
-                       "nothing was kept on any member. Load keys onto each "
-                       "member with the same CKA_ID instead (docs/ha.md)"));
-      return CKR_FUNCTION_FAILED;
+    KeyTransfer* pt = nullptr;
+    if (o.id.empty()) {
+      why = "it has no CKA_ID, so it cannot be found on another session";
+      rv = CKR_FUNCTION_FAILED;
+    } else if ((rv = TransferOn(primary, &pt, &why)) == CKR_OK) {
+      rv = pt->Wrap(o.cls, o.id, &blob, &why);
     }
     if (rv != CKR_OK) {
-      if (!IsMemberFailure(rv)) {
-        Log(absl::StrCat(what,
-                         " refused: the new key cannot be wrapped under "
-                         "the cloning-domain key on ",
-                         members_[primary]->name(), " (", RvName(rv),
-                         "); it needs CKA_EXTRACTABLE true and, if "
-                         "CKA_WRAP_WITH_TRUSTED, a trusted cloning-domain "
-                         "key"));
-        rv = CKR_FUNCTION_FAILED;
-      }
-      return rv;
+      Log(absl::StrCat(what,
+                       ": the new key cannot be wrapped under the "
+                       "cloning-domain key on ",
+                       members_[primary]->name(), ": ", why,
+                       rv == CKR_KEY_UNEXTRACTABLE ||
+                               rv == CKR_KEY_NOT_WRAPPABLE ||
+                               rv == CKR_KEY_FUNCTION_NOT_PERMITTED
+                           ? "; a group's keys need CKA_EXTRACTABLE true "
+                             "and, with CKA_WRAP_WITH_TRUSTED, a trusted "
+                             "cloning-domain key"
+                           : "",
+                       outcome));
+      return IsMemberFailure(rv) ? CKR_DEVICE_ERROR : CKR_FUNCTION_FAILED;
     }
   }
-  for (size_t m = 0; m < members_.size(); ++m) {
+  for (size_t m : targets) {
     Member& mem = *members_[m];
-    if (only >= 0 && static_cast<int>(m) != only) {
-      continue;
-    }
-    if (m == primary || !mem.up()) {
-      continue;  // a member down catches up when it returns
-    }
-    CK_SESSION_HANDLE ms = 0;
-    CK_OBJECT_HANDLE h = 0;
-    rv = SessionOn(s, m, &ms);
-    CK_OBJECT_HANDLE kek = 0;
     std::string why;
-    if (rv == CKR_OK && wrapped) {
-      rv = FindCloningKey(mem.f(), ms, &kek, &why);
+    CK_SESSION_HANDLE ms = 0;
+    CK_OBJECT_HANDLE h = 0, th = 0;
+    KeyTransfer* t = nullptr;
+    if (wrapped) {
+      rv = TransferOn(m, &t, &why);
       if (rv == CKR_OK) {
-        rv = mem.f()->C_UnwrapKey(
-            ms, &wrap, kek, reinterpret_cast<CK_BYTE*>(&blob[0]), blob.size(),
-            attrs.Fix(), attrs.list.size(), &h);
+        rv = t->Unwrap(blob, attrs.Fix(), attrs.list.size(), &th, &why);
       }
-    } else if (rv == CKR_OK) {
-      rv = mem.f()->C_CreateObject(ms, attrs.Fix(), attrs.list.size(), &h);
+      if (rv == CKR_OK && ((rv = SessionOn(s, m, &ms)) != CKR_OK ||
+                           (rv = MemberObjectHandle(v, m, ms, &h)) != CKR_OK)) {
+        // Not visible to the group's own session: take it away again.
+        std::string ignored;
+        t->Destroy(th, &ignored);
+        if (!IsMemberFailure(rv)) {
+          why = "the unwrapped key is not visible to the group's session";
+        }
+      }
+    } else {
+      rv = SessionOn(s, m, &ms);
+      if (rv == CKR_OK) {
+        rv = mem.f()->C_CreateObject(ms, attrs.Fix(), attrs.list.size(), &h);
+      }
+      if (rv == CKR_OK) {
+        o.on[m] = {h, mem.epoch()};
+      }
     }
     if (IsMemberFailure(rv)) {
+      if (!why.empty()) {
+        Log(absl::StrCat(what, ": ", why));
+      }
       MarkDown(m, rv, what);
       continue;
     }
     if (rv != CKR_OK) {
       Log(absl::StrCat(what, ": member ", mem.name(), " refused the copy (",
-                       RvName(rv), ")", why.empty() ? "" : ": ", why,
-                       "; the write is undone on every member"));
+                       RvName(rv), ")", why.empty() ? "" : ": ", why, outcome));
       return rv;
     }
-    o.on[m] = {h, mem.epoch()};
   }
   return CKR_OK;
 }

@@ -92,6 +92,7 @@ bool Member::Start(std::string* why) {
 }
 
 void Member::Stop() {
+  transfer.reset();
   if (initialized_) {
     lib_->module_finalize(f_);
     initialized_ = false;

@@ -10,11 +10,13 @@
 #include <p11-kit/pkcs11.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "ntl/pkcs11/ha/key_transfer.h"
 #include "ntl/pkcs11/ha/p11kit_lib.h"
 
 namespace trustlink::ntl::pkcs11::ha {
@@ -49,6 +51,22 @@ class Member {
   const std::string& partition() const { return partition_; }
   std::string name() const { return server_ + "/" + partition_; }
 
+  // The command p11-kit runs for this member's module (its `remote: |...`
+  // line, split into words) and the module's name: the key-transfer stream
+  // (key_transfer.h) runs it too. Empty when the module is not a command.
+  void set_transfer_command(std::vector<std::string> argv,
+                            std::string module_name) {
+    transfer_argv_ = std::move(argv);
+    module_name_ = std::move(module_name);
+  }
+  const std::vector<std::string>& transfer_argv() const {
+    return transfer_argv_;
+  }
+  const std::string& module_name() const { return module_name_; }
+  // The key-transfer stream, opened by the group on first need; closed by
+  // Stop and when the group logs out.
+  std::unique_ptr<KeyTransfer> transfer;
+
   // Login state of this member's token in this process (PKCS#11 login is per
   // application and token, not per session).
   bool logged_in = false;
@@ -65,6 +83,8 @@ class Member {
   std::string server_;
   std::string partition_;
   CK_FUNCTION_LIST* f_;
+  std::vector<std::string> transfer_argv_;
+  std::string module_name_;
   CK_SLOT_ID slot_ = 0;
   bool up_ = false;
   bool initialized_ = false;

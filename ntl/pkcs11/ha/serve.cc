@@ -1,10 +1,12 @@
 #include "ntl/pkcs11/ha/serve.h"
 
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "ntl/pkcs11/ha/function_list.h"
 #include "ntl/pkcs11/ha/ha_module.h"
 #include "ntl/pkcs11/ha/p11kit_lib.h"
@@ -44,6 +46,28 @@ absl::Status ValidateGroup(const GroupServeOptions& options) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// RemoteCommand returns the words of module f's `remote: |COMMAND` line, as
+// p11-kit splits them (setup writes no quotes or backslashes:
+// ValidateBridgeArgv), or nothing when the module is not a command.
+std::vector<std::string> RemoteCommand(const P11KitLib* lib,
+                                       CK_FUNCTION_LIST* f) {
+  char* remote = lib->config_option(f, "remote");
+  if (remote == nullptr) {
+    return {};
+  }
+  std::string line(remote);
+  free(remote);
+  if (line.empty() || line[0] != '|') {
+    return {};
+  }
+  return absl::StrSplit(line.substr(1), absl::ByAnyChar(" \t"),
+                        absl::SkipEmpty());
+}
+
+}  // namespace
+
 absl::Status ServeGroup(const GroupServeOptions& options, int in_fd,
                         int out_fd) {
   if (absl::Status s = ValidateGroup(options); !s.ok()) {
@@ -76,6 +100,7 @@ absl::Status ServeGroup(const GroupServeOptions& options, int in_fd,
                                 "program); run vtl p11 setup"));
     }
     members.push_back(std::make_unique<Member>(*lib, m.server, m.partition, f));
+    members.back()->set_transfer_command(RemoteCommand(*lib, f), name);
   }
   HaModuleOptions mo;
   mo.label = options.label;

@@ -1,0 +1,115 @@
+#include "ntl/pkcs11/ha/rpc_stream.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace trustlink::ntl::pkcs11::ha {
+namespace {
+
+using ::testing::HasSubstr;
+
+RpcStreamOptions Command(std::vector<std::string> argv) {
+  RpcStreamOptions o;
+  o.argv = std::move(argv);
+  o.module_name = "trustlink-test";
+  o.peer = "test/A";
+  o.start_timeout = absl::Seconds(10);
+  o.call_timeout = absl::Seconds(10);
+  return o;
+}
+
+// `cat` answers our version byte with itself and each frame with itself: the
+// same reply code, our options, our body.
+TEST(RpcStreamTest, FramesTravelBothWays) {
+  auto s = RpcStream::Start(Command({"/bin/cat"}));
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (std::string body : {std::string("first"), std::string(100000, 'x')}) {
+    absl::StatusOr<std::string> got = (*s)->Call(body);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, body);
+  }
+}
+
+TEST(RpcStreamTest, RequestsCanGoAheadOfTheirAnswers) {
+  auto s = RpcStream::Start(Command({"/bin/cat"}));
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (const char* body : {"one", "two", "three"}) {
+    ASSERT_TRUE((*s)->Send(body).ok());
+  }
+  for (const char* body : {"one", "two", "three"}) {
+    absl::StatusOr<std::string> got = (*s)->Receive();
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, body);
+  }
+  absl::StatusOr<std::string> none = (*s)->Receive();
+  EXPECT_THAT(std::string(none.status().message()),
+              HasSubstr("no request waits"));
+}
+
+TEST(RpcStreamTest, ACommandThatEndsSaysWhyWithItsStderr) {
+  auto s = RpcStream::Start(Command(
+      {"/bin/sh", "-c", "echo \"server 'hsm2' refused the link\" >&2"}));
+  ASSERT_FALSE(s.ok());
+  // Whether the version byte met a closed pipe (no SIGPIPE kills us) or
+  // the end of the stream depends on timing; the bridge's reason is there.
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("key-transfer stream to test/A: "));
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("(its bridge said: server 'hsm2' refused the link)"));
+}
+
+TEST(RpcStreamTest, SilenceMeetsTheDeadline) {
+  // Holds its stdout open (fd 3) and never writes to it.
+  RpcStreamOptions o =
+      Command({"/bin/sh", "-c", "exec 3>&1; exec cat >/dev/null"});
+  o.start_timeout = absl::Milliseconds(200);
+  absl::Time start = absl::Now();
+  auto s = RpcStream::Start(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("no version byte within the deadline"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+// A server that answers the version byte, then sends one crafted header.
+RpcStreamOptions Answering(const std::string& header_printf) {
+  return Command({"/bin/bash", "-c",
+                  "head -c1 >/dev/null; printf '\\0'; head -c30 >/dev/null; "
+                  "printf '" +
+                      header_printf + "'; exec cat >/dev/null"});
+}
+
+TEST(RpcStreamTest, AnAnswerToAnotherRequestBreaksTheStream) {
+  auto s =
+      RpcStream::Start(Answering("\\0\\0\\0\\x99\\0\\0\\0\\0\\0\\0\\0\\0"));
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::string> got = (*s)->Call("body");
+  ASSERT_FALSE(got.ok());
+  EXPECT_THAT(std::string(got.status().message()),
+              HasSubstr("reply code 153 where 16 was sent"));
+  EXPECT_TRUE((*s)->broken());
+  got = (*s)->Call("again");
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("failed earlier"));
+}
+
+TEST(RpcStreamTest, AnOversizedAnswerIsRefusedBeforeItIsRead) {
+  auto s = RpcStream::Start(
+      Answering("\\0\\0\\0\\x10\\0\\0\\0\\0\\x7f\\xff\\xff\\xff"));
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::string> got = (*s)->Call("body");
+  ASSERT_FALSE(got.ok());
+  EXPECT_THAT(std::string(got.status().message()),
+              HasSubstr("2147483647 body bytes, over the limits"));
+}
+
+TEST(RpcStreamTest, ARelativeCommandIsRefused) {
+  auto s = RpcStream::Start(Command({"vtl", "p11", "bridge"}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("absolute path"));
+}
+
+}  // namespace
+}  // namespace trustlink::ntl::pkcs11::ha
