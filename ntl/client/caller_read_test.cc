@@ -120,6 +120,71 @@ TEST(CallerReadTest, LoneBlockingCallsAreReadByTheirCallerNotTheIoThread) {
       << kCalls << " lone blocking calls (by thread:" << detail << ")";
 }
 
+TEST(CallerReadTest, BackToBackLoneCallsLeaveTheSocketParked) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = Open(server->port());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Call(0, kOpEcho, "warm", In(absl::Seconds(5))).ok());
+  constexpr int kCalls = 200;
+  const ServerStatus before = client->Servers()[0];
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<std::string> r =
+        client->Call(0, kOpEcho, "x", In(absl::Seconds(10)));
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  const absl::Duration took = absl::Now() - start;
+  const ServerStatus after = client->Servers()[0];
+  EXPECT_EQ(after.caller_reads - before.caller_reads, kCalls);
+  // Before, every call took the socket out of the loop's epoll set and put it
+  // back: two epoll_ctl calls each. Now only the loop's unpark after an idle
+  // kParkFor costs two, and the next call's take.
+  const uint64_t changes = after.epoll_changes - before.epoll_changes;
+  const uint64_t idle_periods = static_cast<uint64_t>(took / kParkFor) + 1;
+  EXPECT_LE(changes, 2 * idle_periods)
+      << changes << " epoll_ctl calls for " << kCalls
+      << " back-to-back lone calls in " << took;
+}
+
+TEST(CallerReadTest, AParkedSocketServesTheNextAsyncCallAndTheLoop) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = Open(server->port());
+  ASSERT_NE(client, nullptr);
+  // Parked by its reader, the socket goes back to the loop for an async call
+  // at once (not after kParkFor: the deadline below is shorter)...
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client->Call(0, kOpEcho, "lone", In(absl::Seconds(5))).ok());
+    internal::Mutex mu;
+    bool done = false;
+    std::string got;
+    ASSERT_TRUE(client
+                    ->CallAsync(0, kOpEcho, "async", In(absl::Seconds(10)),
+                                [&](absl::StatusOr<std::string> r) {
+                                  internal::MutexLock l(&mu);
+                                  got = r.ok() ? *r : r.status().ToString();
+                                  done = true;
+                                })
+                    .ok());
+    ASSERT_TRUE(WaitFor([&]() {
+      internal::MutexLock l(&mu);
+      return done;
+    }));
+    internal::MutexLock l(&mu);
+    EXPECT_EQ(got, "async");
+  }
+  // ...and with nothing in flight the loop watches it again after kParkFor:
+  // it sees the peer go without a call to find out.
+  ASSERT_TRUE(client->Call(0, kOpEcho, "lone", In(absl::Seconds(5))).ok());
+  const ServerStatus parked = client->Servers()[0];
+  server->DropConnections();
+  EXPECT_TRUE(WaitFor([&]() {
+    ServerStatus st = client->Servers()[0];
+    return st.connects > parked.connects && st.state == LinkState::kReady;
+  }));
+}
+
 TEST(CallerReadTest, WithoutAnIoThreadTheCallerDrivesTheLoopAsBefore) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);

@@ -522,6 +522,7 @@ std::vector<ServerStatus> Client::Servers() {
     s.tls_writes = c.tls_writes();
     s.socket_reads = c.socket_reads();
     s.caller_reads = c.caller_reads();
+    s.epoll_changes = c.epoll_changes();
     s.client_label = c.client_label();
     s.slots = c.slots();
     out.push_back(std::move(s));
