@@ -617,10 +617,26 @@ absl::Status Client::CallAsync(int slot, uint32_t op, absl::string_view data,
 absl::Status Client::CallAsyncRaw(int slot, uint32_t op, absl::string_view data,
                                   absl::Time deadline,
                                   const RawCallCallback& cb) {
+  Completions done;
+  absl::Status st;
   bool group_slot = false;
   {
+    // One lock per call: the group check and the call share it.
     internal::MutexLock lock(&mu_);
     group_slot = IsHaSlotLocked(slot);
+    if (!group_slot) {
+      std::string partition;
+      absl::StatusOr<Connection*> conn =
+          ConnectionForSlotLocked(slot, &partition);
+      st = conn.status();
+      if (st.ok()) {
+        st = (*conn)->StartRawCall(partition, op, data, deadline, cb, &stats_,
+                                   &done);
+        if ((st.ok() && deadline < timer_armed_for_) || !done.empty()) {
+          RearmTimerLocked();
+        }
+      }
+    }
   }
   if (group_slot) {
     // A group's call keeps its closure: the HA call retries it member by
@@ -636,22 +652,6 @@ absl::Status Client::CallAsyncRaw(int slot, uint32_t op, absl::string_view data,
                   r.status().message().size());
           }
         });
-  }
-  Completions done;
-  absl::Status st;
-  {
-    internal::MutexLock lock(&mu_);
-    std::string partition;
-    absl::StatusOr<Connection*> conn =
-        ConnectionForSlotLocked(slot, &partition);
-    st = conn.status();
-    if (st.ok()) {
-      st = (*conn)->StartRawCall(partition, op, data, deadline, cb, &stats_,
-                                 &done);
-      if ((st.ok() && deadline < timer_armed_for_) || !done.empty()) {
-        RearmTimerLocked();
-      }
-    }
   }
   if (!st.ok()) {
     // Counted as a failed call, as a wrapped callback dropped unrun is.
