@@ -589,6 +589,15 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
     case LinkState::kHandshaking:
     case LinkState::kAwaitingWelcome:
       if (now >= phase_deadline_) {
+        if (state_ == LinkState::kAwaitingWelcome && !missing_proof_.ok()) {
+          // Hello went without an HTL proof this client requires, and no
+          // verdict came in time: the link could never have been used, and
+          // the agent's failure, not a slow welcome, is what to fix. (The
+          // agent's request ends at this same deadline, so its failure and
+          // the deadline often arrive together.)
+          Fail(missing_proof_, now, done);
+          return;
+        }
         const char* phase = state_ != LinkState::kConnecting ? nullptr
                             : resolving_                     ? "name resolution"
                                                              : "TCP connect";
