@@ -264,6 +264,54 @@ bool StartStandIn(
   return true;
 }
 
+// HopsMode is the driver of benchmarks/pkcs11_hops.py: with the bridged session
+// open (bridge, stream and p11-kit remote running), it says "ready", waits for
+// a line on stdin so the script can take its "before" counts, signs `signs`
+// times with ECDSA, says "done <microseconds>" and waits for another line
+// before it finalises.
+int HopsMode(Token* t, int signs) {
+  if (!t->error.empty() || signs <= 0) {
+    fprintf(
+        stderr, "hops mode: %s\n",
+        t->error.empty() ? "give TL_BENCH_HOPS_SIGNS > 0" : t->error.c_str());
+    return 1;
+  }
+  unsigned char digest[32] = {1, 2, 3};
+  unsigned char sig[512];
+  CkMechanism mech = {kEcdsa, nullptr, 0};
+  auto sign = [&] {
+    CK_ULONG len = sizeof(sig);
+    return t->f->C_SignInit(t->session, &mech, t->ec_key) == 0 &&
+           t->f->C_Sign(t->session, digest, sizeof(digest), sig, &len) == 0;
+  };
+  for (int i = 0; i < 50; ++i) {  // warm up: every page and cache touched
+    sign();
+  }
+  char line[64];
+  printf("ready %d\n", static_cast<int>(getpid()));
+  fflush(stdout);
+  if (fgets(line, sizeof(line), stdin) == nullptr) {
+    return 1;
+  }
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < signs; ++i) {
+    if (!sign()) {
+      fprintf(stderr, "hops mode: sign %d failed\n", i);
+      return 1;
+    }
+  }
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - start)
+                .count();
+  printf("done %lld\n", static_cast<long long>(us));
+  fflush(stdout);
+  if (fgets(line, sizeof(line), stdin) == nullptr) {
+    return 1;
+  }
+  t->f->C_Finalize(nullptr);
+  return 0;
+}
+
 }  // namespace
 
 // The direct and bridged runs measure their own wall time so the bridged run
@@ -348,6 +396,9 @@ int main(int argc, char** argv) {
   if (!direct.error.empty() || !bridged.error.empty()) {
     fprintf(stderr, "set-up failed: %s %s\n", direct.error.c_str(),
             bridged.error.c_str());
+  }
+  if (const char* hops = getenv("TL_BENCH_HOPS_SIGNS"); hops != nullptr) {
+    return HopsMode(&bridged, atoi(hops));
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -1,6 +1,8 @@
 #!/bin/bash
 # PKCS#11 signs per second through the real link against SoftHSM2 directly, in one run:
 #   bazel run -c opt //benchmarks:pkcs11_link_benchmark [-- --benchmark_filter=...]
+#   TL_BENCH_HOPS=1 bazel run -c opt //benchmarks:pkcs11_link_benchmark [-- --signs N --rounds R]
+#     counts each hop of an RPC instead (benchmarks/pkcs11_hops.py, docs/pkcs11.md)
 # Starts ntlsd on a loopback port the kernel picks, makes partition "bench" with its token
 # (ntlsh), enrols a client (vtl) and writes its p11-kit module config (vtl p11 setup), then
 # runs //benchmarks:pkcs11_benchmark in its real-link mode. Everything lives in a temporary
@@ -37,6 +39,11 @@ for m in softhsm2 opensc-pkcs11; do  # only the bridged partition in the proxy's
   printf 'module: %s\nenable-in: trustlink-bench-none\n' "$m" > "$MODULES/$m.module"
 done
 "$VTL" p11 setup -dir "$MODULES" >/dev/null
+if [[ -n "${TL_BENCH_HOPS:-}" ]]; then  # per-hop counts instead (benchmarks/pkcs11_hops.py)
+  TL_BENCH_LINK_HOME="$HOME" TL_BENCH_LINK_SOFTHSM2_CONF="$APP/pkcs11/softhsm2.conf" \
+    python3 benchmarks/pkcs11_hops.py --bench "$BENCH" --ntlsd "$PID" "$@"
+  exit
+fi
 TL_BENCH_LINK_HOME="$HOME" TL_BENCH_LINK_SOFTHSM2_CONF="$APP/pkcs11/softhsm2.conf" \
   "$BENCH" "$@"
 

@@ -1,39 +1,15 @@
 #include "htl/exporter.h"
 
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-
-#include <fstream>
-#include <sstream>
-
 #include "gtest/gtest.h"
 #include "htl/crypto.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
+#include "ntl/tls/testing/fixture_identity.h"
 
 namespace trustlink::htl {
 namespace {
 
-std::string Slurp(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-void LoadIdentity(SSL_CTX* ctx, const std::string& prefix) {
-  const std::string cert_pem = Slurp("testdata/tls/" + prefix + ".cert.pem");
-  const std::string key_pem = Slurp("testdata/tls/" + prefix + ".key.pem");
-  bssl::UniquePtr<BIO> cb(BIO_new_mem_buf(cert_pem.data(), cert_pem.size()));
-  bssl::UniquePtr<X509> cert(
-      PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
-  bssl::UniquePtr<BIO> kb(BIO_new_mem_buf(key_pem.data(), key_pem.size()));
-  bssl::UniquePtr<EVP_PKEY> key(
-      PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-  ASSERT_TRUE(cert && key);
-  ASSERT_TRUE(SSL_CTX_use_certificate(ctx, cert.get()));
-  ASSERT_TRUE(SSL_CTX_use_PrivateKey(ctx, key.get()));
-}
+using ntl::tls::testing::UseFixtureIdentity;
 
 enum ssl_verify_result_t AcceptAny(SSL*, uint8_t*) { return ssl_verify_ok; }
 
@@ -49,8 +25,8 @@ struct Link {
         ntl::tls::ApplyLinkPolicy(cctx.get(), ntl::tls::Role::kClient).ok());
     EXPECT_TRUE(
         ntl::tls::ApplyLinkPolicy(sctx.get(), ntl::tls::Role::kServer).ok());
-    LoadIdentity(cctx.get(), "client_p256");
-    LoadIdentity(sctx.get(), "server_p256");
+    UseFixtureIdentity(cctx.get(), "client_p256");
+    UseFixtureIdentity(sctx.get(), "server_p256");
     EXPECT_TRUE(ntl::tls::OfferAlpn(cctx.get(), ntl::tls::kAlpnHtl).ok());
     ntl::tls::RequireAlpn(sctx.get(), kProtocols, 1);
     for (SSL_CTX* c : {cctx.get(), sctx.get()}) {

@@ -164,6 +164,10 @@ class ClientRoot {
 
  private:
   explicit ClientRoot(internal::SafeDir root) : root_(std::move(root)) {}
+  // LockForUpdate takes the root's OFD lock, which every read-modify-write
+  // holds throughout, and first finishes what a killed update left
+  // (RecoverLocked). The lock is released when the FileLock goes.
+  absl::StatusOr<internal::FileLock> LockForUpdate() const;
   absl::Status WriteConfig(const ClientConfig& config) const;
   // RecoverLocked (under the root lock) finishes what a killed update left:
   // interrupted generation swaps of cert/client and cert/server, and config

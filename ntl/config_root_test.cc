@@ -93,7 +93,14 @@ TEST(ClientRootTest, EnrolmentSteps) {
 
   ASSERT_TRUE(root->DeleteServer("HSM1").ok());
   EXPECT_EQ(root->ListServers()->size(), 1u);
-  EXPECT_EQ(ToTlStatus(root->DeleteServer("hsm1")), TL_E_NOT_FOUND);
+  const absl::Status gone = root->DeleteServer("hsm1");
+  EXPECT_EQ(ToTlStatus(gone), TL_E_NOT_FOUND) << gone;
+  EXPECT_NE(gone.message().find("server 'hsm1' is not registered"),
+            absl::string_view::npos)
+      << gone;
+  EXPECT_NE(gone.message().find("tl_client_root_list_servers"),
+            absl::string_view::npos)
+      << gone;
 }
 
 TEST(ClientRootTest, VerifyReportsOpenKeyAndConfigOnlyServer) {

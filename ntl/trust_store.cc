@@ -97,6 +97,12 @@ struct TrustStore::Evaluation {
   std::vector<ServerCert> trusted;
 };
 
+// LockedSnapshot is the store read under its lock, for an edit.
+struct TrustStore::LockedSnapshot {
+  FileLock lock;
+  Snapshot snap;
+};
+
 std::string TrustStore::FileNameFor(const CanonicalName& name) {
   return absl::StrCat(FileStem(name), kCertSuffix);
 }
@@ -309,6 +315,16 @@ absl::Status CheckCopyable(const std::vector<std::string>& uncopyable) {
                    "cert/server and try again"));
 }
 
+// RequireParsedCAFile refuses an edit on a CAFile.pem that does not parse
+// (`cafile_error` says why): building on it would drop every entry in it.
+absl::Status RequireParsedCAFile(const std::string& cafile_error) {
+  if (cafile_error.empty()) return absl::OkStatus();
+  return Error(absl::StatusCode::kFailedPrecondition,
+               TL_E_TRUST_STORE_INCONSISTENT,
+               absl::StrCat(cafile_error, "; ", kRepairFix,
+                            " first. The store is unchanged"));
+}
+
 std::string BuildCAFile(const std::vector<Certificate>& certs) {
   std::string out;
   std::set<std::string> seen;
@@ -319,6 +335,18 @@ std::string BuildCAFile(const std::vector<Certificate>& certs) {
 }
 
 }  // namespace
+
+absl::StatusOr<TrustStore::LockedSnapshot> TrustStore::LockForEdit() {
+  absl::StatusOr<FileLock> lock = cert_dir_.Lock(kLockFile);
+  if (!lock.ok()) return lock.status();
+  absl::Status status = RecoverLocked();
+  if (!status.ok()) return status;
+  absl::StatusOr<Snapshot> snap = ReadSnapshot();
+  if (!snap.ok()) return snap.status();
+  status = CheckCopyable(snap->uncopyable);
+  if (!status.ok()) return status;
+  return LockedSnapshot{*std::move(lock), *std::move(snap)};
+}
 
 absl::StatusOr<AddResult> TrustStore::Add(
     absl::string_view name, absl::string_view pem, bool replace, absl::Time now,
@@ -359,22 +387,11 @@ absl::StatusOr<AddResult> TrustStore::Add(
   std::string der = cert->Der();
   std::string file_name = FileNameFor(*canonical);
 
-  absl::StatusOr<FileLock> lock = cert_dir_.Lock(kLockFile);
-  if (!lock.ok()) return lock.status();
-  absl::Status status = RecoverLocked();
+  absl::StatusOr<LockedSnapshot> locked = LockForEdit();
+  if (!locked.ok()) return locked.status();
+  Snapshot* snap = &locked->snap;
+  absl::Status status = RequireParsedCAFile(snap->cafile_error);
   if (!status.ok()) return status;
-  absl::StatusOr<Snapshot> snap = ReadSnapshot();
-  if (!snap.ok()) return snap.status();
-  status = CheckCopyable(snap->uncopyable);
-  if (!status.ok()) return status;
-  if (!snap->cafile_error.empty()) {
-    // Building on a CAFile.pem that does not parse would drop every entry in
-    // it.
-    return Error(absl::StatusCode::kFailedPrecondition,
-                 TL_E_TRUST_STORE_INCONSISTENT,
-                 absl::StrCat(snap->cafile_error, "; ", kRepairFix,
-                              " first. The store is unchanged"));
-  }
 
   std::vector<const Snapshot::Named*> existing =
       snap->FindAll(canonical->canonical);
@@ -463,22 +480,11 @@ absl::StatusOr<std::string> TrustStore::Remove(
     absl::string_view name, const std::vector<internal::DirFile>& journal) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeNameWithHost(name, "");
   if (!canonical.ok()) return canonical.status();
-  absl::StatusOr<FileLock> lock = cert_dir_.Lock(kLockFile);
-  if (!lock.ok()) return lock.status();
-  absl::Status status = RecoverLocked();
+  absl::StatusOr<LockedSnapshot> locked = LockForEdit();
+  if (!locked.ok()) return locked.status();
+  Snapshot* snap = &locked->snap;
+  absl::Status status = RequireParsedCAFile(snap->cafile_error);
   if (!status.ok()) return status;
-  absl::StatusOr<Snapshot> snap = ReadSnapshot();
-  if (!snap.ok()) return snap.status();
-  status = CheckCopyable(snap->uncopyable);
-  if (!status.ok()) return status;
-  if (!snap->cafile_error.empty()) {
-    // Building on a CAFile.pem that does not parse would drop every entry in
-    // it.
-    return Error(absl::StatusCode::kFailedPrecondition,
-                 TL_E_TRUST_STORE_INCONSISTENT,
-                 absl::StrCat(snap->cafile_error, "; ", kRepairFix,
-                              " first. The store is unchanged"));
-  }
   std::vector<const Snapshot::Named*> existing =
       snap->FindAll(canonical->canonical);
   if (existing.empty()) {
@@ -564,14 +570,9 @@ absl::StatusOr<VerifyReport> TrustStore::Verify(absl::Time now) const {
 }
 
 absl::StatusOr<std::vector<std::string>> TrustStore::Repair() {
-  absl::StatusOr<FileLock> lock = cert_dir_.Lock(kLockFile);
-  if (!lock.ok()) return lock.status();
-  absl::Status status = RecoverLocked();
-  if (!status.ok()) return status;
-  absl::StatusOr<Snapshot> snap = ReadSnapshot();
-  if (!snap.ok()) return snap.status();
-  status = CheckCopyable(snap->uncopyable);
-  if (!status.ok()) return status;
+  absl::StatusOr<LockedSnapshot> locked = LockForEdit();
+  if (!locked.ok()) return locked.status();
+  Snapshot* snap = &locked->snap;
   Evaluation ev = Evaluate(*snap, absl::Now(), server_path_);
   std::vector<std::string> changes;
   std::vector<Certificate> cafile;
@@ -604,7 +605,7 @@ absl::StatusOr<std::vector<std::string>> TrustStore::Repair() {
     if (f != kCAFileName) files.emplace_back(f, contents);
   }
   files.emplace_back(std::string(kCAFileName), BuildCAFile(cafile));
-  status = Commit(files, {});
+  absl::Status status = Commit(files, {});
   if (!status.ok()) return status;
   return changes;
 }

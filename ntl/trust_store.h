@@ -168,9 +168,14 @@ class TrustStore {
 
   struct Snapshot;
   struct Evaluation;
+  struct LockedSnapshot;
   static Evaluation Evaluate(const Snapshot& snap, absl::Time now,
                              const std::string& dir_path);
   absl::StatusOr<Snapshot> ReadSnapshot() const;
+  // LockForEdit takes the store's lock, which an edit holds until it has
+  // committed, finishes a killed update (RecoverLocked) and reads the store;
+  // refused if a file there could not be carried into the new generation.
+  absl::StatusOr<LockedSnapshot> LockForEdit();
   // Commit writes `files` (file name -> contents) and `journal` as the new
   // cert/server and swaps it in.
   absl::Status Commit(

@@ -13,7 +13,9 @@
 
 namespace {
 
-using trustlink::capi::testing::ReadFixture;
+using trustlink::capi::testing::LoopbackClientSettings;
+using trustlink::capi::testing::LoopbackServerOptions;
+using trustlink::capi::testing::ThreadError;
 
 // CloseAtOnce accepts every stream and closes it with a reason before the
 // client can send, as the pkcs11 appliance does for a partition without a
@@ -54,18 +56,7 @@ struct Pair {
 
 void StartPair(tl_server_stream_open_fn open_fn, Pair* out) {
   tl_server_options* opts = nullptr;
-  ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
-  ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
-  ASSERT_EQ(tl_server_options_set_threads(opts, 1), TL_OK);
-  const std::string server_cert = ReadFixture("server_ed25519.cert.pem");
-  ASSERT_EQ(tl_server_options_set_certificate(
-                opts, server_cert.c_str(),
-                ReadFixture("server_ed25519.key.pem").c_str()),
-            TL_OK);
-  const std::string client_cert = ReadFixture("client_ed25519.cert.pem");
-  ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(),
-                                         "127.0.0.1", 0),
-            TL_OK);
+  ASSERT_EQ(LoopbackServerOptions(1, &opts), TL_OK) << ThreadError();
   ASSERT_EQ(
       tl_server_options_assign_partition(opts, "web1", "p1", "P1", "1001"),
       TL_OK);
@@ -83,14 +74,7 @@ void StartPair(tl_server_stream_open_fn open_fn, Pair* out) {
   ASSERT_EQ(tl_server_port(server, &port), TL_OK);
 
   tl_client_settings* settings = nullptr;
-  ASSERT_EQ(tl_client_settings_new(&settings), TL_OK);
-  ASSERT_EQ(tl_client_settings_add_server(settings, "hsm1", "127.0.0.1", port,
-                                          0, server_cert.c_str()),
-            TL_OK);
-  ASSERT_EQ(tl_client_settings_set_identity_pem(
-                settings, client_cert.c_str(),
-                ReadFixture("client_ed25519.key.pem").c_str()),
-            TL_OK);
+  ASSERT_EQ(LoopbackClientSettings(port, &settings), TL_OK) << ThreadError();
   tl_client* client = nullptr;
   ASSERT_EQ(tl_client_open(settings, &client), TL_OK);
   tl_client_settings_free(settings);

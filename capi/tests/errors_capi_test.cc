@@ -16,6 +16,8 @@
 
 namespace {
 
+using trustlink::capi::testing::LoopbackClientSettings;
+using trustlink::capi::testing::LoopbackServerOptions;
 using trustlink::capi::testing::ReadFixture;
 using trustlink::capi::testing::ThreadError;
 
@@ -34,18 +36,7 @@ class LinkFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     tl_server_options* opts = nullptr;
-    ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
-    ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
-    ASSERT_EQ(tl_server_options_set_threads(opts, 2), TL_OK);
-    server_cert_ = ReadFixture("server_ed25519.cert.pem");
-    ASSERT_EQ(tl_server_options_set_certificate(
-                  opts, server_cert_.c_str(),
-                  ReadFixture("server_ed25519.key.pem").c_str()),
-              TL_OK);
-    const std::string client_cert = ReadFixture("client_ed25519.cert.pem");
-    ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(),
-                                           "127.0.0.1", 0),
-              TL_OK);
+    ASSERT_EQ(LoopbackServerOptions(2, &opts), TL_OK) << ThreadError();
     ASSERT_EQ(
         tl_server_options_assign_partition(opts, "web1", "p1", "P1", "1001"),
         TL_OK);
@@ -55,14 +46,7 @@ class LinkFixture : public ::testing::Test {
     uint16_t port = 0;
     ASSERT_EQ(tl_server_port(server_, &port), TL_OK);
 
-    ASSERT_EQ(tl_client_settings_new(&settings_), TL_OK);
-    ASSERT_EQ(tl_client_settings_add_server(settings_, "hsm1", "127.0.0.1",
-                                            port, 0, server_cert_.c_str()),
-              TL_OK);
-    ASSERT_EQ(tl_client_settings_set_identity_pem(
-                  settings_, client_cert.c_str(),
-                  ReadFixture("client_ed25519.key.pem").c_str()),
-              TL_OK);
+    ASSERT_EQ(LoopbackClientSettings(port, &settings_), TL_OK) << ThreadError();
   }
 
   void TearDown() override {
@@ -77,7 +61,6 @@ class LinkFixture : public ::testing::Test {
     return c;
   }
 
-  std::string server_cert_;
   tl_server* server_ = nullptr;
   tl_client_settings* settings_ = nullptr;
 };
@@ -197,8 +180,9 @@ TEST_F(LinkFixture, OpenFailureIsTheThreadsAndLeavesTheSettingsAlone) {
 TEST_F(LinkFixture, IdentityMessagesNameTheApiFix) {
   tl_client_settings* s = nullptr;
   ASSERT_EQ(tl_client_settings_new(&s), TL_OK);
-  ASSERT_EQ(tl_client_settings_add_server(s, "hsm1", "127.0.0.1", 1, 0,
-                                          server_cert_.c_str()),
+  ASSERT_EQ(tl_client_settings_add_server(
+                s, "hsm1", "127.0.0.1", 1, 0,
+                ReadFixture("server_ed25519.cert.pem").c_str()),
             TL_OK);
   ASSERT_EQ(tl_client_settings_set_identity_pem(
                 s, ReadFixture("client_ed25519.cert.pem").c_str(),

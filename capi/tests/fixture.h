@@ -34,6 +34,62 @@ inline std::string ReadFixture(const std::string& name) {
   return ReadText("testdata/tls/" + name);
 }
 
+// LoopbackServerOptions makes in `*out` the options of a server on 127.0.0.1
+// (on a port the kernel picks) with `threads` event loops, the Ed25519 fixture
+// server certificate, and client "web1" (client_ed25519.cert.pem) registered
+// for 127.0.0.1 without HTL. Returns TL_OK, or the status of the first call
+// that failed (then `*out` is not written). The caller frees the options.
+inline tl_status LoopbackServerOptions(int32_t threads,
+                                       tl_server_options** out) {
+  tl_server_options* opts = nullptr;
+  tl_status s = tl_server_options_new(&opts);
+  if (s == TL_OK) s = tl_server_options_set_listen(opts, "127.0.0.1", 0);
+  if (s == TL_OK) s = tl_server_options_set_threads(opts, threads);
+  if (s == TL_OK) {
+    s = tl_server_options_set_certificate(
+        opts, ReadFixture("server_ed25519.cert.pem").c_str(),
+        ReadFixture("server_ed25519.key.pem").c_str());
+  }
+  if (s == TL_OK) {
+    s = tl_server_options_add_client(
+        opts, "web1", ReadFixture("client_ed25519.cert.pem").c_str(),
+        "127.0.0.1", 0);
+  }
+  if (s != TL_OK) {
+    tl_server_options_free(opts);
+    return s;
+  }
+  *out = opts;
+  return TL_OK;
+}
+
+// LoopbackClientSettings makes in `*out` the settings of that client "web1":
+// server "hsm1" at 127.0.0.1:`port`, pinned to the fixture server certificate,
+// and the Ed25519 fixture client identity. Returns TL_OK, or the status of the
+// first call that failed (then `*out` is not written). The caller frees the
+// settings.
+inline tl_status LoopbackClientSettings(uint16_t port,
+                                        tl_client_settings** out) {
+  tl_client_settings* settings = nullptr;
+  tl_status s = tl_client_settings_new(&settings);
+  if (s == TL_OK) {
+    s = tl_client_settings_add_server(
+        settings, "hsm1", "127.0.0.1", port, 0,
+        ReadFixture("server_ed25519.cert.pem").c_str());
+  }
+  if (s == TL_OK) {
+    s = tl_client_settings_set_identity_pem(
+        settings, ReadFixture("client_ed25519.cert.pem").c_str(),
+        ReadFixture("client_ed25519.key.pem").c_str());
+  }
+  if (s != TL_OK) {
+    tl_client_settings_free(settings);
+    return s;
+  }
+  *out = settings;
+  return TL_OK;
+}
+
 // RootError returns the client root handle's last error message.
 inline std::string RootError(const tl_client_root* root) {
   char buf[TL_ERROR_MESSAGE_MAX];

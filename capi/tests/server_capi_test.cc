@@ -14,7 +14,9 @@
 
 namespace {
 
+using trustlink::capi::testing::LoopbackServerOptions;
 using trustlink::capi::testing::ReadFixture;
+using trustlink::capi::testing::ThreadError;
 
 // Reverse answers from another thread, as a slow partition would.
 void Reverse(void* userdata, const char* client_label, const char* partition,
@@ -168,17 +170,7 @@ TEST(ServerCapiTest, LinkLimitsCapOneClientsLinks) {
   EXPECT_EQ(tl_server_options_set_link_limits(nullptr, 0, 1),
             TL_E_INVALID_ARGUMENT);
   tl_server_options* opts = nullptr;
-  ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
-  ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
-  ASSERT_EQ(tl_server_options_set_threads(opts, 1), TL_OK);
-  ASSERT_EQ(tl_server_options_set_certificate(
-                opts, ReadFixture("server_ed25519.cert.pem").c_str(),
-                ReadFixture("server_ed25519.key.pem").c_str()),
-            TL_OK);
-  const std::string client_cert = ReadFixture("client_ed25519.cert.pem");
-  ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(),
-                                         "127.0.0.1", 0),
-            TL_OK);
+  ASSERT_EQ(LoopbackServerOptions(1, &opts), TL_OK) << ThreadError();
   ASSERT_EQ(tl_server_options_set_link_limits(opts, 0, 1), TL_OK);
   tl_server* server = nullptr;
   ASSERT_EQ(tl_server_new(opts, &server), TL_OK);
@@ -187,7 +179,7 @@ TEST(ServerCapiTest, LinkLimitsCapOneClientsLinks) {
   uint16_t port = 0;
   ASSERT_EQ(tl_server_port(server, &port), TL_OK);
   trustlink::ntl::server::testing::TestClientOptions o;
-  o.cert_pem = client_cert;
+  o.cert_pem = ReadFixture("client_ed25519.cert.pem");
   o.key_pem = ReadFixture("client_ed25519.key.pem");
   auto first = trustlink::ntl::server::testing::TestClient::Connect(port, o);
   ASSERT_TRUE(first.ok()) << first.status();

@@ -16,6 +16,8 @@
 
 namespace {
 
+using trustlink::capi::testing::LoopbackClientSettings;
+using trustlink::capi::testing::LoopbackServerOptions;
 using trustlink::capi::testing::ReadFixture;
 using trustlink::capi::testing::ThreadError;
 namespace srvtest = trustlink::ntl::server::testing;
@@ -69,17 +71,7 @@ class StatsCapiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tl_server_options* opts = nullptr;
-    ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
-    ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
-    ASSERT_EQ(tl_server_options_set_threads(opts, 2), TL_OK);
-    ASSERT_EQ(tl_server_options_set_certificate(
-                  opts, ReadFixture("server_ed25519.cert.pem").c_str(),
-                  ReadFixture("server_ed25519.key.pem").c_str()),
-              TL_OK);
-    ASSERT_EQ(tl_server_options_add_client(
-                  opts, "web1", ReadFixture("client_ed25519.cert.pem").c_str(),
-                  "127.0.0.1", 0),
-              TL_OK);
+    ASSERT_EQ(LoopbackServerOptions(2, &opts), TL_OK) << ThreadError();
     ASSERT_EQ(tl_server_options_assign_partition(opts, "web1", "p1", "P1", "1"),
               TL_OK);
     ASSERT_EQ(tl_server_new(opts, &server_), TL_OK);
@@ -97,15 +89,7 @@ class StatsCapiTest : public ::testing::Test {
 
   void OpenClient() {
     tl_client_settings* s = nullptr;
-    ASSERT_EQ(tl_client_settings_new(&s), TL_OK);
-    ASSERT_EQ(tl_client_settings_add_server(
-                  s, "hsm1", "127.0.0.1", port_, 0,
-                  ReadFixture("server_ed25519.cert.pem").c_str()),
-              TL_OK);
-    ASSERT_EQ(tl_client_settings_set_identity_pem(
-                  s, ReadFixture("client_ed25519.cert.pem").c_str(),
-                  ReadFixture("client_ed25519.key.pem").c_str()),
-              TL_OK);
+    ASSERT_EQ(LoopbackClientSettings(port_, &s), TL_OK) << ThreadError();
     ASSERT_EQ(tl_client_open(s, &client_), TL_OK) << ThreadError();
     tl_client_settings_free(s);
     ASSERT_EQ(tl_client_wait_ready(client_, 10000), TL_OK) << ThreadError();

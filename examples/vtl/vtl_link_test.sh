@@ -3,10 +3,8 @@
 # verify outcome it can provoke here (refused, not registered, no partitions, pin mismatch,
 # OK with slots), the slot list, the four software-partition ops and -count timing.
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "$(dirname "$0")/../../tests/lib/shell_test.sh"  # the ERR trap, fail, expect
 NTLSD="$1"; NTLSH="$2"; VTL="$3"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # A fresh folder per run: Bazel reuses TEST_TMPDIR across runs of the same test, and a
 # registry left over from an earlier run would change every answer below.
 W="$(mktemp -d "$TEST_TMPDIR/link.XXXXXX")"
@@ -15,14 +13,6 @@ export TRUSTLINK_CLIENT_ROOT="$W/client"
 SOCKDIR="$(mktemp -d /tmp/vtl-link-test.XXXXXX)"  # unix socket paths are short
 PID=""
 trap '[[ -n "$PID" ]] && kill "$PID" 2>/dev/null; rm -rf "$SOCKDIR"' EXIT
-
-# expect RC TEXT CMD...: run CMD, want exit RC and TEXT in its output.
-expect() {
-  local want="$1" text="$2"; shift 2
-  set +e; "$@" >"$W/out" 2>&1; local rc=$?; set -e
-  [[ $rc == "$want" ]] || fail "$* exited $rc, want $want: $(cat "$W/out")"
-  grep -q -- "$text" "$W/out" || fail "$*: no '$text' in: $(cat "$W/out")"
-}
 
 "$NTLSD" --root "$APP" --name 127.0.0.1 --listen 127.0.0.1:0 --threads 1 \
   --log "$W/ntlsd.log" --status-socket "$SOCKDIR/s" &

@@ -4,10 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 extern "C" {
 #include "examples/vtl/vtl_p11_probe.h"
@@ -45,12 +44,9 @@ extern "C" tl_status __wrap_tl_client_stream_send(tl_client* client,
 
 namespace {
 
-std::string ReadFixture(const std::string& name) {
-  std::ifstream f("testdata/tls/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using trustlink::capi::testing::LoopbackClientSettings;
+using trustlink::capi::testing::LoopbackServerOptions;
+using trustlink::capi::testing::ThreadError;
 
 // The service, by partition: "token" answers the version byte with its own;
 // "plain" has no token and closes each stream at once with TL_E_NOT_FOUND, as
@@ -89,18 +85,7 @@ class VtlP11ProbeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tl_server_options* opts = nullptr;
-    ASSERT_EQ(tl_server_options_new(&opts), TL_OK);
-    ASSERT_EQ(tl_server_options_set_listen(opts, "127.0.0.1", 0), TL_OK);
-    ASSERT_EQ(tl_server_options_set_threads(opts, 1), TL_OK);
-    const std::string server_cert = ReadFixture("server_ed25519.cert.pem");
-    ASSERT_EQ(tl_server_options_set_certificate(
-                  opts, server_cert.c_str(),
-                  ReadFixture("server_ed25519.key.pem").c_str()),
-              TL_OK);
-    const std::string client_cert = ReadFixture("client_ed25519.cert.pem");
-    ASSERT_EQ(tl_server_options_add_client(opts, "web1", client_cert.c_str(),
-                                           "127.0.0.1", 0),
-              TL_OK);
+    ASSERT_EQ(LoopbackServerOptions(1, &opts), TL_OK) << ThreadError();
     for (const char* p : {"token", "plain", "silent", "broken"}) {
       ASSERT_EQ(tl_server_options_assign_partition(opts, "web1", p, p, p),
                 TL_OK);
@@ -115,14 +100,7 @@ class VtlP11ProbeTest : public ::testing::Test {
     ASSERT_EQ(tl_server_port(server_, &port), TL_OK);
 
     tl_client_settings* settings = nullptr;
-    ASSERT_EQ(tl_client_settings_new(&settings), TL_OK);
-    ASSERT_EQ(tl_client_settings_add_server(settings, "hsm1", "127.0.0.1", port,
-                                            0, server_cert.c_str()),
-              TL_OK);
-    ASSERT_EQ(tl_client_settings_set_identity_pem(
-                  settings, client_cert.c_str(),
-                  ReadFixture("client_ed25519.key.pem").c_str()),
-              TL_OK);
+    ASSERT_EQ(LoopbackClientSettings(port, &settings), TL_OK) << ThreadError();
     ASSERT_EQ(tl_client_open(settings, &client_), TL_OK);
     tl_client_settings_free(settings);
     ASSERT_EQ(tl_client_wait_ready(client_, 10000), TL_OK);

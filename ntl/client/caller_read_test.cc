@@ -30,14 +30,8 @@ using testing::kOpEcho;
 using testing::kOpHold;
 using testing::Server;
 using testing::Settings;
+using testing::StartOneSlotServer;
 using testing::WaitFor;
-
-std::unique_ptr<FakeServer> StartServer() {
-  absl::StatusOr<std::unique_ptr<FakeServer>> s =
-      FakeServer::Start(testing::OneSlotServerOptions());
-  EXPECT_TRUE(s.ok()) << s.status();
-  return s.ok() ? std::move(*s) : nullptr;
-}
 
 std::unique_ptr<Client> Open(uint16_t port, bool io_thread = true) {
   ClientSettings s = Settings();
@@ -134,7 +128,7 @@ uint64_t WakeupsSince(const std::map<std::string, uint64_t>& before,
 }
 
 TEST(CallerReadTest, LoneBlockingCallsAreReadByTheirCallerNotTheIoThread) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ASSERT_NE(server, nullptr);
   auto client = Open(server->port());
   ASSERT_NE(client, nullptr);
@@ -171,7 +165,7 @@ TEST(CallerReadTest, LoneBlockingCallsAreReadByTheirCallerNotTheIoThread) {
 }
 
 TEST(CallerReadTest, AParkedSocketServesTheNextAsyncCallAndTheLoop) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ASSERT_NE(server, nullptr);
   auto client = Open(server->port());
   ASSERT_NE(client, nullptr);
@@ -193,7 +187,7 @@ TEST(CallerReadTest, AParkedSocketServesTheNextAsyncCallAndTheLoop) {
 }
 
 TEST(CallerReadTest, WithoutAnIoThreadTheCallerDrivesTheLoopAsBefore) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ASSERT_NE(server, nullptr);
   auto client = Open(server->port(), /*io_thread=*/false);
   ASSERT_NE(client, nullptr);
@@ -207,7 +201,7 @@ TEST(CallerReadTest, WithoutAnIoThreadTheCallerDrivesTheLoopAsBefore) {
 }
 
 TEST(CallerReadTest, AnotherCallTakesTheSocketBackForTheLoop) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ASSERT_NE(server, nullptr);
   auto client = Open(server->port());
   ASSERT_NE(client, nullptr);
@@ -238,7 +232,7 @@ TEST(CallerReadTest, AnotherCallTakesTheSocketBackForTheLoop) {
 }
 
 TEST(CallerReadTest, ADeadlineWhileReadingGivesTheSocketBackToTheLoop) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ASSERT_NE(server, nullptr);
   auto client = Open(server->port());
   ASSERT_NE(client, nullptr);
@@ -266,7 +260,7 @@ TEST(CallerReadTest, ADeadlineWhileReadingGivesTheSocketBackToTheLoop) {
 }
 
 TEST(CallerReadTest, ManyThreadsOfBlockingAndAsyncCallsAllComeBackRight) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ASSERT_NE(server, nullptr);
   auto client = Open(server->port());
   ASSERT_NE(client, nullptr);

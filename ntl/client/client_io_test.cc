@@ -25,14 +25,9 @@ using testing::kOpHold;
 using testing::Server;
 using testing::ServerOptions;
 using testing::Settings;
+using testing::StartOneSlotServer;
+using testing::TestResolver;
 using testing::WaitFor;
-
-std::unique_ptr<FakeServer> StartServer() {
-  absl::StatusOr<std::unique_ptr<FakeServer>> s =
-      FakeServer::Start(testing::OneSlotServerOptions());
-  EXPECT_TRUE(s.ok()) << s.status();
-  return s.ok() ? std::move(*s) : nullptr;
-}
 
 std::unique_ptr<Client> Open(ClientSettings settings) {
   absl::StatusOr<std::unique_ptr<Client>> c =
@@ -69,7 +64,7 @@ struct Tally {
 };
 
 TEST(ClientIoTest, PipelinedAsyncCallsFromOneThreadAllComplete) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ClientSettings s = Settings();
   s.servers.push_back(Server("hsm1", server->port()));
   auto client = Open(s);
@@ -91,7 +86,7 @@ TEST(ClientIoTest, PipelinedAsyncCallsFromOneThreadAllComplete) {
 }
 
 TEST(ClientIoTest, PipelinedAsyncCallsFromSixteenThreadsAllComplete) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ClientSettings s = Settings();
   s.servers.push_back(Server("hsm1", server->port()));
   auto client = Open(s);
@@ -122,7 +117,7 @@ TEST(ClientIoTest, PipelinedAsyncCallsFromSixteenThreadsAllComplete) {
 }
 
 TEST(ClientIoTest, ALoneCallCompletesWhileAnotherIsInFlight) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ClientSettings s = Settings();
   s.servers.push_back(Server("hsm1", server->port()));
   auto client = Open(s);
@@ -150,7 +145,7 @@ TEST(ClientIoTest, ALoneCallCompletesWhileAnotherIsInFlight) {
 }
 
 TEST(ClientIoTest, WithoutAnIoThreadQueuedCallsLeaveInOneWriteFromProcess) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ClientSettings s = Settings();
   s.servers.push_back(Server("hsm1", server->port()));
   s.use_io_thread = false;
@@ -184,7 +179,7 @@ TEST(ClientIoTest, WithoutAnIoThreadQueuedCallsLeaveInOneWriteFromProcess) {
 }
 
 TEST(ClientIoTest, ARoundTripCostsOneRecvAndNoTimerReArm) {
-  auto server = StartServer();
+  auto server = StartOneSlotServer();
   ClientSettings s = Settings();
   s.servers.push_back(Server("hsm1", server->port()));
   auto client = Open(s);
@@ -213,55 +208,17 @@ TEST(ClientIoTest, ARoundTripCostsOneRecvAndNoTimerReArm) {
                       << " round trips";
 }
 
-// Gate is a resolver for tests: it records what it was asked and returns
-// `answer`, after `open` if it is told to hang. Shared, because a lookup's
-// worker thread may outlive the client.
-struct Gate {
-  internal::Mutex mu;
-  internal::CondVar cv;
-  bool hang ABSL_GUARDED_BY(mu) = false;
-  std::vector<std::string> asked ABSL_GUARDED_BY(mu);
-  std::vector<std::string> answer ABSL_GUARDED_BY(mu);
-
-  static ResolverFn Of(std::shared_ptr<Gate> gate) {
-    return [gate](const std::string& host)
-               -> absl::StatusOr<std::vector<std::string>> {
-      internal::MutexLock l(&gate->mu);
-      gate->asked.push_back(host);
-      // Bounded, so a failed test cannot leave a thread behind for ever.
-      gate->cv.WaitUntil(&gate->mu, absl::Now() + absl::Seconds(60), [&]() {
-        gate->mu.AssertHeld();
-        return !gate->hang;
-      });
-      return gate->answer;
-    };
-  }
-  void Release() {
-    internal::MutexLock l(&mu);
-    hang = false;
-    cv.SignalAll();
-  }
-  std::vector<std::string> Asked() {
-    internal::MutexLock l(&mu);
-    return asked;
-  }
-};
-
 TEST(ClientIoTest, ANameWithTwoAddressesConnectsViaTheSecond) {
   for (bool io_thread : {true, false}) {
     SCOPED_TRACE(io_thread ? "I/O thread" : "no threads");
-    auto server = StartServer();
-    auto gate = std::make_shared<Gate>();
-    {
-      internal::MutexLock l(&gate->mu);
-      // Nothing listens on 127.0.0.2 (the server binds 127.0.0.1 only); ::1
-      // either refuses or does not exist here. Both count as a failure.
-      gate->answer = {"::1", "127.0.0.2", "127.0.0.1"};
-    }
+    auto server = StartOneSlotServer();
+    // Nothing listens on 127.0.0.2 (the server binds 127.0.0.1 only); ::1
+    // either refuses or does not exist here. Both count as a failure.
+    auto gate = TestResolver::Answering({"::1", "127.0.0.2", "127.0.0.1"});
     ClientSettings s = Settings();
     s.servers.push_back(Server("hsm1", server->port()));
     s.servers[0].host = "hsm1.test";
-    s.resolver = Gate::Of(gate);
+    s.resolver = TestResolver::Of(gate);
     s.use_io_thread = io_thread;
     auto client = Open(s);
     ASSERT_NE(client, nullptr);
@@ -278,18 +235,14 @@ TEST(ClientIoTest, ANameWithTwoAddressesConnectsViaTheSecond) {
 }
 
 TEST(ClientIoTest, WhenEveryAddressFailsTheErrorListsThemAll) {
-  auto server = StartServer();  // for a free port that then refuses
+  auto server = StartOneSlotServer();  // for a free port that then refuses
   const uint16_t port = server->port();
   server.reset();
-  auto gate = std::make_shared<Gate>();
-  {
-    internal::MutexLock l(&gate->mu);
-    gate->answer = {"127.0.0.2", "127.0.0.1"};
-  }
+  auto gate = TestResolver::Answering({"127.0.0.2", "127.0.0.1"});
   ClientSettings s = Settings();
   s.servers.push_back(Server("hsm1", port));
   s.servers[0].host = "hsm1.test";
-  s.resolver = Gate::Of(gate);
+  s.resolver = TestResolver::Of(gate);
   s.reconnect = false;
   auto client = Open(s);
   ASSERT_NE(client, nullptr);
@@ -307,18 +260,13 @@ TEST(ClientIoTest, WhenEveryAddressFailsTheErrorListsThemAll) {
 }
 
 TEST(ClientIoTest, AHungResolverDoesNotBlockCallsToAnotherServer) {
-  auto server = StartServer();
-  auto gate = std::make_shared<Gate>();
-  {
-    internal::MutexLock l(&gate->mu);
-    gate->hang = true;
-    gate->answer = {"127.0.0.2"};
-  }
+  auto server = StartOneSlotServer();
+  auto gate = TestResolver::Answering({"127.0.0.2"}, /*hang=*/true);
   ClientSettings s = Settings();
   s.servers.push_back(Server("hung", 1));  // port 1: never reached
   s.servers[0].host = "hung.test";
   s.servers.push_back(Server("hsm2", server->port()));  // an IP literal
-  s.resolver = Gate::Of(gate);
+  s.resolver = TestResolver::Of(gate);
   s.connect_timeout = absl::Milliseconds(500);
   s.initial_wait = absl::Milliseconds(200);
   auto client = Open(s);

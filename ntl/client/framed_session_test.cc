@@ -34,6 +34,7 @@ using testing::FakeServer;
 using testing::Server;
 using testing::ServerOptions;
 using testing::Settings;
+using testing::TestResolver;
 
 std::unique_ptr<FakeServer> StartServer() {
   absl::StatusOr<std::unique_ptr<FakeServer>> s =
@@ -41,45 +42,6 @@ std::unique_ptr<FakeServer> StartServer() {
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? std::move(*s) : nullptr;
 }
-
-// Resolver is a test resolver: it records what it was asked and answers
-// `answer`, after Release() when told to hang.
-struct Resolver {
-  internal::Mutex mu;
-  internal::CondVar cv;
-  bool hang ABSL_GUARDED_BY(mu) = false;
-  std::vector<std::string> asked ABSL_GUARDED_BY(mu);
-  std::vector<std::string> answer ABSL_GUARDED_BY(mu);
-
-  static std::shared_ptr<Resolver> Answering(std::vector<std::string> answer) {
-    auto r = std::make_shared<Resolver>();
-    internal::MutexLock l(&r->mu);
-    r->answer = std::move(answer);
-    return r;
-  }
-  static ResolverFn Of(std::shared_ptr<Resolver> r) {
-    return [r](const std::string& host)
-               -> absl::StatusOr<std::vector<std::string>> {
-      internal::MutexLock l(&r->mu);
-      r->asked.push_back(host);
-      // Bounded, so a failed test cannot leave a thread behind for ever.
-      r->cv.WaitUntil(&r->mu, absl::Now() + absl::Seconds(60), [&]() {
-        r->mu.AssertHeld();
-        return !r->hang;
-      });
-      return r->answer;
-    };
-  }
-  void Release() {
-    internal::MutexLock l(&mu);
-    hang = false;
-    cv.SignalAll();
-  }
-  std::vector<std::string> Asked() {
-    internal::MutexLock l(&mu);
-    return asked;
-  }
-};
 
 // BlackHole listens on `ip`:`port` with its accept queue full and never
 // accepts, so the kernel drops every further SYN: a connect there neither
@@ -167,9 +129,9 @@ TEST(FramedSessionTest, ANameWhoseFirstAddressRefusesOpensViaTheSecond) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   // Nothing listens on 127.0.0.2: the server binds 127.0.0.1 only.
-  auto resolver = Resolver::Answering({"127.0.0.2", "127.0.0.1"});
+  auto resolver = TestResolver::Answering({"127.0.0.2", "127.0.0.1"});
   ClientSettings settings = Settings();
-  settings.resolver = Resolver::Of(resolver);
+  settings.resolver = TestResolver::Of(resolver);
   absl::StatusOr<std::unique_ptr<FramedSession>> s = Connect(
       NamedServer(server->port()), settings, absl::Now() + absl::Seconds(10));
   ASSERT_TRUE(s.ok()) << s.status();
@@ -180,9 +142,9 @@ TEST(FramedSessionTest, ANameWhoseFirstAddressRefusesOpensViaTheSecond) {
 TEST(FramedSessionTest, AnIpLiteralNeverReachesTheResolver) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
-  auto resolver = Resolver::Answering({"127.0.0.2"});
+  auto resolver = TestResolver::Answering({"127.0.0.2"});
   ClientSettings settings = Settings();
-  settings.resolver = Resolver::Of(resolver);
+  settings.resolver = TestResolver::Of(resolver);
   absl::StatusOr<std::unique_ptr<FramedSession>> s =
       Connect(Server("hsm1", server->port()), settings,
               absl::Now() + absl::Seconds(10));
@@ -197,7 +159,7 @@ TEST(FramedSessionTest, WhenEveryAddressRefusesTheErrorNamesEachAttempt) {
   server.reset();
   ClientSettings settings = Settings();
   settings.resolver =
-      Resolver::Of(Resolver::Answering({"127.0.0.2", "127.0.0.1"}));
+      TestResolver::Of(TestResolver::Answering({"127.0.0.2", "127.0.0.1"}));
   absl::StatusOr<std::unique_ptr<FramedSession>> s =
       Connect(NamedServer(port), settings, absl::Now() + absl::Seconds(10));
   ASSERT_FALSE(s.ok());
@@ -219,7 +181,7 @@ TEST(FramedSessionTest, ABlackHoledFirstAddressLeavesTimeForTheSecond) {
   ASSERT_NE(hole, nullptr);
   ClientSettings settings = Settings();
   settings.resolver =
-      Resolver::Of(Resolver::Answering({"127.0.0.3", "127.0.0.1"}));
+      TestResolver::Of(TestResolver::Answering({"127.0.0.3", "127.0.0.1"}));
   const absl::Duration timeout = absl::Seconds(4);
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<FramedSession>> s =
@@ -239,7 +201,7 @@ TEST(FramedSessionTest, WhenEveryAddressIsBlackHoledTheDeadlineHolds) {
   ASSERT_NE(second, nullptr);
   ClientSettings settings = Settings();
   settings.resolver =
-      Resolver::Of(Resolver::Answering({"127.0.0.3", "127.0.0.4"}));
+      TestResolver::Of(TestResolver::Answering({"127.0.0.3", "127.0.0.4"}));
   const absl::Duration timeout = absl::Milliseconds(600);
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<FramedSession>> s =

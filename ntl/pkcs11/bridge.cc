@@ -15,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "ntl/internal/mutex.h"
+#include "ntl/pkcs11/rpc_coalescer.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl::pkcs11 {
@@ -131,6 +132,20 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
 
   bool in_open = true;
   absl::Status result;
+  // The application's requests go to the link whole (rpc_coalescer.h): one
+  // frame, one TLS record and one write into p11-kit's pipe per RPC.
+  RpcCoalescer to_link(options.max_hold);
+  auto send = [&](std::string bytes) {
+    if (bytes.empty()) {
+      return true;
+    }
+    absl::Status s = (*channel)->Send(bytes);
+    if (!s.ok()) {
+      result = s;
+      return false;
+    }
+    return true;
+  };
   for (;;) {
     bool closed, out_pending, out_failed;
     {
@@ -160,12 +175,17 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
         {closed ? -1 : in_fd, POLLIN, 0},
         {out_pending ? out_fd : -1, POLLOUT, 0},
     };
-    if (poll(p, 3, -1) < 0) {
+    if (poll(p, 3, to_link.PollTimeoutMs()) < 0) {
       if (errno == EINTR) {
         continue;
       }
       result = Error(absl::StatusCode::kInternal, TL_E_IO,
                      absl::StrCat("bridge poll failed: ", strerror(errno)));
+      break;
+    }
+    // Not p11-kit's framing after all, or a writer stalled mid-message: pass
+    // on what is held rather than wait longer.
+    if (!send(to_link.TakeDue())) {
       break;
     }
     if (p[0].revents != 0) {
@@ -182,14 +202,15 @@ absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
       char buf[64 * 1024];
       ssize_t n = read(in_fd, buf, sizeof(buf));
       if (n > 0) {
-        absl::Status s =
-            (*channel)->Send(absl::string_view(buf, static_cast<size_t>(n)));
-        if (!s.ok()) {
-          result = s;
+        to_link.Add(absl::string_view(buf, static_cast<size_t>(n)));
+        if (!send(to_link.TakeReady())) {
           break;
         }
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         in_open = false;
+        if (!send(to_link.TakeAll())) {
+          break;
+        }
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "ntl/pkcs11/bridge.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ namespace {
 struct FakeLink {
   internal::Mutex mu;
   std::string sent ABSL_GUARDED_BY(mu);
+  size_t sends ABSL_GUARDED_BY(mu) = 0;
   bool closed ABSL_GUARDED_BY(mu) = false;
   ChannelCallbacks callbacks;
   std::atomic<bool> opened{false};
@@ -28,6 +30,10 @@ struct FakeLink {
   std::string Sent() {
     internal::MutexLock lock(&mu);
     return sent;
+  }
+  size_t Sends() {
+    internal::MutexLock lock(&mu);
+    return sends;
   }
   bool Closed() {
     internal::MutexLock lock(&mu);
@@ -41,6 +47,7 @@ class FakeChannel : public Channel {
   absl::Status Send(absl::string_view data) override {
     internal::MutexLock lock(&link_->mu);
     link_->sent.append(data.data(), data.size());
+    ++link_->sends;
     return absl::OkStatus();
   }
   absl::Status Close() override {
@@ -92,6 +99,85 @@ TEST(BridgeTest, PumpsBothWaysAndEndsAtApplicationEof) {
   EXPECT_TRUE(link.Closed());
   close(sv[0]);
   close(sv[1]);
+}
+
+// p11-kit's client writes a call in three pieces (header, options, body). The
+// bridge sends it to the link as one piece, however the pieces arrive: one
+// frame, one TLS record and one write into p11-kit remote's pipe per call.
+TEST(BridgeTest, ACallWrittenInPiecesIsSentWhole) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  FakeLink link;
+  BridgeOptions options;
+  options.max_hold = absl::Hours(1);  // only a whole call may release it
+  absl::Status result = absl::UnknownError("not run");
+  std::thread bridge(
+      [&] { result = RunBridge(sv[1], sv[1], OpenerFor(&link), options); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return link.opened.load(); }));
+  // Each piece is written only once the bridge has read everything before
+  // it, the worst case for coalescing (the bridge woke on the first piece).
+  auto write_and_wait_read = [&](const std::string& piece) {
+    ASSERT_EQ(write(sv[0], piece.data(), piece.size()),
+              static_cast<ssize_t>(piece.size()));
+    ASSERT_TRUE(testing::WaitUntil([&] {
+      int unread = -1;
+      return ioctl(sv[1], FIONREAD, &unread) == 0 && unread == 0;
+    }));
+  };
+  write_and_wait_read(std::string(1, '\0'));  // the protocol version byte
+  ASSERT_TRUE(testing::WaitUntil([&] { return link.Sends() == 1; }));
+  const std::string header = testing::P11KitHeader(0x10, 6, 4);
+  write_and_wait_read(header);
+  write_and_wait_read("module");
+  write_and_wait_read("body");
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return link.Sent().size() == 1 + header.size() + 10; }));
+  EXPECT_EQ(link.Sent(), std::string(1, '\0') + header + "module" + "body");
+  EXPECT_EQ(link.Sends(), 2u) << "version byte, then the call in one piece";
+  shutdown(sv[0], SHUT_WR);
+  bridge.join();
+  EXPECT_TRUE(result.ok()) << result;
+  close(sv[0]);
+  close(sv[1]);
+}
+
+// UnfinishedCall is the version byte and the header of a call whose body never
+// comes.
+std::string UnfinishedCall() {
+  return std::string(1, '\0') + testing::P11KitHeader(0x10, 0, 99);
+}
+
+// SentOfUnfinishedCall runs a bridge with `max_hold`, writes UnfinishedCall()
+// and returns what reached the link: waiting for all of it before the
+// application's EOF when `before_eof`, else only after that EOF.
+std::string SentOfUnfinishedCall(absl::Duration max_hold, bool before_eof) {
+  int sv[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  FakeLink link;
+  BridgeOptions options;
+  options.max_hold = max_hold;
+  std::thread bridge([&] {
+    RunBridge(sv[1], sv[1], OpenerFor(&link), options).IgnoreError();
+  });
+  const std::string call = UnfinishedCall();
+  EXPECT_EQ(write(sv[0], call.data(), call.size()),
+            static_cast<ssize_t>(call.size()));
+  if (before_eof) {
+    EXPECT_TRUE(testing::WaitUntil([&] { return link.Sent() == call; }));
+  }
+  shutdown(sv[0], SHUT_WR);
+  bridge.join();
+  close(sv[0]);
+  close(sv[1]);
+  return link.Sent();
+}
+
+// Bytes that are not p11-kit's framing are not held back for long: a request
+// that never completes is sent after max_hold, and at the application's EOF.
+TEST(BridgeTest, AnUnfinishedCallIsSentAfterMaxHoldOrAtEof) {
+  EXPECT_EQ(SentOfUnfinishedCall(absl::Milliseconds(1), true),
+            UnfinishedCall());
+  EXPECT_EQ(SentOfUnfinishedCall(absl::Hours(1), false), UnfinishedCall());
 }
 
 // A blocking output (a regular file here, a terminal in use) is written by the

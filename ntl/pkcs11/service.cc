@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/pkcs11/child.h"
+#include "ntl/pkcs11/rpc_coalescer.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl::pkcs11 {
@@ -126,6 +128,14 @@ class Pkcs11Service::Core {
 
   void Pump() {
     std::string err_tail;
+    // p11-kit remote writes an answer's header and body separately; they go
+    // to the client as one frame and one TLS record (rpc_coalescer.h).
+    RpcCoalescer to_client(options_.max_hold);
+    auto send = [&](std::string bytes) {
+      if (!bytes.empty()) {
+        sink_->Send(std::move(bytes));
+      }
+    };
     for (;;) {
       bool peer_closed, aborted, overflow;
       int32_t abort_status = 0;
@@ -173,13 +183,14 @@ class Pkcs11Service::Core {
           {child_.stderr_fd(), POLLIN, 0},
           {stdin_to_poll, POLLOUT, 0},
       };
-      if (poll(p, 4, -1) < 0) {
+      if (poll(p, 4, to_client.PollTimeoutMs()) < 0) {
         if (errno == EINTR) {
           continue;
         }
         Fail(absl::StrCat("poll failed: ", strerror(errno)), err_tail);
         return;
       }
+      send(to_client.TakeDue());
       if (p[0].revents != 0) {
         uint64_t n;
         (void)!read(wake_fd_, &n, sizeof(n));
@@ -201,13 +212,16 @@ class Pkcs11Service::Core {
         }
       }
       if (p[1].revents != 0) {
-        // Read into the session's buffer and copy out only what came: an RPC
+        // Read into the session's buffer and keep only what came: an RPC
         // answer is usually a few hundred bytes, and a fresh zero-filled
         // 64 KiB string per answer cost more than the copy.
         ssize_t n = read(child_.stdout_fd(), read_buf_.get(), kReadChunk);
         if (n > 0) {
-          sink_->Send(std::string(read_buf_.get(), static_cast<size_t>(n)));
+          to_client.Add(
+              absl::string_view(read_buf_.get(), static_cast<size_t>(n)));
+          send(to_client.TakeReady());
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+          send(to_client.TakeAll());
           ChildEnded(err_tail);
           return;
         }
@@ -396,6 +410,9 @@ absl::StatusOr<std::unique_ptr<StreamSession>> Pkcs11Service::Open(
     live_[core.get()] = core;
   }
   std::thread([core]() mutable {
+    // Named apart from the loop thread that starts it, so `top -H` and
+    // /proc/PID/task show where a stream's time goes.
+    pthread_setname_np(pthread_self(), "ntls-p11-pump");
     core->Run();
     Pkcs11Service* service = core->service();
     Core* raw = core.get();

@@ -7,7 +7,8 @@
 // partition, all the client's for a client-wide one), started in a minimal
 // environment, and bytes are pumped both ways between the process's stdio and
 // the stream. p11-kit speaks its PKCS#11 RPC over those bytes; this code never
-// parses them. A process per stream keeps PKCS#11 login state, which a module
+// parses PKCS#11, and follows only p11-kit's transport framing to send each
+// answer whole (rpc_coalescer.h). A process per stream keeps PKCS#11 login state, which a module
 // shares between all sessions of one process, apart between streams (ADR 0002).
 
 #include <cstddef>
@@ -41,6 +42,10 @@ struct ServiceOptions {
   // How long a child may take to exit after its stdin is closed, before
   // SIGKILL.
   absl::Duration exit_grace = absl::Seconds(2);
+  // How long the start of an answer whose rest has not come is held before it
+  // is sent anyway (each p11-kit RPC message goes to the client whole,
+  // rpc_coalescer.h); bounds only a stalled or non-p11-kit child.
+  absl::Duration max_hold = absl::Milliseconds(20);
 };
 
 // Thread safety: all methods are safe to call from any thread. Sessions run on

@@ -35,6 +35,49 @@ TEST(Pkcs11ServiceTest, PumpsBytesThroughTheChild) {
   EXPECT_TRUE(WaitUntil([&] { return service.live_sessions() == 0; }));
 }
 
+// p11-kit remote writes an answer's header and body with two writes. The
+// client gets each answer as one piece (one frame, one TLS record, one wake-up
+// of its bridge), even when the pump reads the header before the body is
+// written: the fake writes each piece only once the one before was read.
+TEST(Pkcs11ServiceTest, AnAnswerWrittenInPiecesIsSentWhole) {
+  const std::string header = testing::P11KitHeader(0x10, 0, 8);
+  std::string header_escaped;
+  for (char ch : header) {
+    header_escaped += absl::StrCat(
+        "\\x", absl::Hex(static_cast<uint8_t>(ch), absl::kZeroPad2));
+  }
+  // Python: write a piece, then wait (bounded) until the pipe is drained.
+  const std::string fake = absl::StrCat(
+      "exec python3 -c '\n"
+      "import fcntl, os, struct, sys, termios, time\n"
+      "def put(b):\n"
+      "    os.write(1, b)\n"
+      "    end = time.monotonic() + 20\n"
+      "    while time.monotonic() < end:\n"
+      "        n = struct.unpack(\"i\", fcntl.ioctl(1, termios.FIONREAD, "
+      "b\"\\0\" * 4))[0]\n"
+      "        if n == 0: return\n"
+      "        time.sleep(0.001)\n"
+      "put(b\"\\0\")\n"
+      "put(b\"",
+      header_escaped,
+      "\")\n"
+      "put(b\"answer!!\")\n"
+      "sys.stdin.read()\n'");
+  ServiceOptions o = WithFake("pieces", fake);
+  o.max_hold = absl::Hours(1);  // only a whole answer may release it
+  Pkcs11Service service(StoreWithPartitions("svc", {"partA"}), o);
+  auto sink = std::make_shared<RecordingSink>();
+  auto s = service.Open("partA", sink);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const std::string want = std::string(1, '\0') + header + "answer!!";
+  EXPECT_EQ(sink->WaitForData(want.size()), want);
+  EXPECT_EQ(sink->sends(), 2u) << "version byte, then the answer in one piece";
+  (*s)->OnClose();
+  s->reset();
+  EXPECT_TRUE(WaitUntil([&] { return service.live_sessions() == 0; }));
+}
+
 TEST(Pkcs11ServiceTest, ChildGetsOnlyThePartitionsConfig) {
   Pkcs11Service service(StoreWithPartitions("svc", {"partA"}),
                         WithFake("env", "echo \"$@\"; exec env"));

@@ -15,6 +15,7 @@ namespace trustlink::ntl::pkcs11::testing {
 void RecordingSink::Send(std::string data) {
   internal::MutexLock lock(&mu_);
   data_ += data;
+  ++sends_;
   cv_.SignalAll();
 }
 
@@ -50,9 +51,25 @@ int32_t RecordingSink::status() {
   return status_;
 }
 
+size_t RecordingSink::sends() {
+  internal::MutexLock lock(&mu_);
+  return sends_;
+}
+
 std::string RecordingSink::message() {
   internal::MutexLock lock(&mu_);
   return message_;
+}
+
+std::string P11KitHeader(uint32_t code, uint32_t options_len,
+                         uint32_t body_len) {
+  std::string h;
+  for (uint32_t v : {code, options_len, body_len}) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      h.push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+  }
+  return h;
 }
 
 std::string FakeP11Kit(const std::string& name, const std::string& body) {

@@ -4,6 +4,8 @@
 // Test helpers: a recording StreamSink, fake p11-kit programs and a token store
 // with real SoftHSM2 partitions under $TEST_TMPDIR.
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,11 +30,14 @@ class RecordingSink : public StreamSink {
   bool WaitClosed(absl::Duration timeout = absl::Seconds(20));
   int32_t status();
   std::string message();
+  // sends counts Send calls: how many pieces the data came in.
+  size_t sends();
 
  private:
   internal::Mutex mu_;
   internal::CondVar cv_;
   std::string data_ ABSL_GUARDED_BY(mu_);
+  size_t sends_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   int32_t status_ ABSL_GUARDED_BY(mu_) = 0;
   std::string message_ ABSL_GUARDED_BY(mu_);
@@ -46,6 +51,11 @@ std::string FakeP11Kit(const std::string& name, const std::string& body);
 // the partitions (SO PIN 12345678, user PIN 87654321) that do not exist yet.
 TokenStore StoreWithPartitions(const std::string& root,
                                std::initializer_list<const char*> partitions);
+
+// P11KitHeader is p11-kit's 12-byte RPC message header (rpc-transport.c): the
+// call code, the options length and the body length, big-endian.
+std::string P11KitHeader(uint32_t code, uint32_t options_len,
+                         uint32_t body_len);
 
 // WaitUntil polls `done` until it holds or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& done,

@@ -1,39 +1,14 @@
 #include "ntl/tls/policy.h"
 
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "ntl/tls/testing/fixture_identity.h"
 
 namespace trustlink::ntl::tls {
 namespace {
 
-std::string Slurp(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-void LoadIdentity(SSL_CTX* ctx, const std::string& prefix) {
-  const std::string cert_pem = Slurp("testdata/tls/" + prefix + ".cert.pem");
-  const std::string key_pem = Slurp("testdata/tls/" + prefix + ".key.pem");
-  bssl::UniquePtr<BIO> cert_bio(
-      BIO_new_mem_buf(cert_pem.data(), cert_pem.size()));
-  bssl::UniquePtr<X509> cert(
-      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
-  bssl::UniquePtr<BIO> key_bio(BIO_new_mem_buf(key_pem.data(), key_pem.size()));
-  bssl::UniquePtr<EVP_PKEY> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
-  ASSERT_NE(cert, nullptr) << prefix;
-  ASSERT_NE(key, nullptr) << prefix;
-  ASSERT_TRUE(SSL_CTX_use_certificate(ctx, cert.get()));
-  ASSERT_TRUE(SSL_CTX_use_PrivateKey(ctx, key.get()));
-}
+using testing::UseFixtureIdentity;
 
 // Accepts any peer certificate: this test is about the policy, not about
 // pinning.
@@ -52,8 +27,8 @@ void Configure(Pair* pair, const std::string& client_key,
                const std::string& server_key) {
   ASSERT_TRUE(ApplyLinkPolicy(pair->client_ctx.get(), Role::kClient).ok());
   ASSERT_TRUE(ApplyLinkPolicy(pair->server_ctx.get(), Role::kServer).ok());
-  LoadIdentity(pair->client_ctx.get(), client_key);
-  LoadIdentity(pair->server_ctx.get(), server_key);
+  UseFixtureIdentity(pair->client_ctx.get(), client_key);
+  UseFixtureIdentity(pair->server_ctx.get(), server_key);
   ASSERT_TRUE(OfferAlpn(pair->client_ctx.get(), kAlpnNtl).ok());
   RequireAlpn(pair->server_ctx.get(), kServerProtocols, 2);
   for (SSL_CTX* ctx : {pair->client_ctx.get(), pair->server_ctx.get()}) {

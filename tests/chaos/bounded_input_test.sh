@@ -3,12 +3,9 @@
 # given to vtl or ntlsh is refused at once with a clear error; nothing hangs, nothing grows.
 # Usage: bounded_input_test.sh VTL NTLSH
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-NTLSH="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/bounded.XXXXXX")"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath
+VTL="$(abspath "$1")"
+NTLSH="$(abspath "$2")"
 tried=0
 refused=0
 # A cap on address space makes a read that grows fail fast. Sanitizer builds reserve

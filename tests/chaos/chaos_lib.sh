@@ -1,7 +1,24 @@
-# Shared by the kill -9 tests in tests/chaos: failure reporting, syscall-exact kills with
-# strace, and kills at random moments. Source it; it needs $T (a scratch directory).
+# Shared by the tests in tests/chaos that run vtl, ntlsh or a probe directly (the kill -9
+# tests and bounded_input_test.sh): a scratch directory, syscall-exact kills with strace,
+# kills at random moments and their tally. Source it first: it brings tests/lib/shell_test.sh
+# (strict mode, the ERR trap, fail, abspath) and sets T (a fresh directory under
+# $TEST_TMPDIR).
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/shell_test.sh"
+T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX")"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# tally OK WHAT: counts one kill in tried, and in survived if OK is 1; else in lost, and says
+# on stderr that the state was WHAT (for example "inconsistent after $1"). A test's CHECK
+# calls it last; the counters start at 0 here.
+tried=0 survived=0 lost=0
+tally() {
+  tried=$((tried + 1))
+  if [[ $1 == 1 ]]; then
+    survived=$((survived + 1))
+  else
+    lost=$((lost + 1))
+    echo "$2" >&2
+  fi
+}
 
 # The syscalls where a kill can split an update: every step that changes a file or a
 # directory entry, or makes one durable. (openat with O_CREAT is followed by a write or

@@ -5,14 +5,8 @@
 # stays under 10 % of one core, registered links succeed during the flood and after it.
 # Also: with only the soft limit low, ntlsd raises it to the hard limit at start.
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSD="$1"; NTLSH="$2"; FLOOD="$3"
-W="$(mktemp -d "$TEST_TMPDIR/fdexhaust.XXXXXX")"
-SOCKDIR="$(mktemp -d /tmp/fdexhaust.XXXXXX)"
-NTLSD_PID=""
-trap 'stop_ntlsd; rm -rf "$SOCKDIR"' EXIT
-source "$(dirname "$0")/flood_lib.sh"
+source "$(dirname "$0")/flood_lib.sh"  # the ERR trap, fail, W, SOCKDIR, ntlsd stopped at exit
 make_appliance
 
 # 1. The soft limit is raised to the hard one.

@@ -1,9 +1,15 @@
 # Shared by the flood chaos tests (slowloris_test.sh, fd_exhaustion_test.sh): an appliance
 # root with one registered client, and ntlsd started under a given descriptor limit.
-# Expects NTLSD, NTLSH and W (the test's work folder) to be set.
+# Expects NTLSD and NTLSH to be set. Sets W (the test's work folder, under $TEST_TMPDIR) and
+# SOCKDIR (short, for the status socket); ntlsd is stopped and SOCKDIR removed at exit.
 
 # A command that fails under set -e says which, instead of ending the test silently.
 trap 'echo "FAIL: line $LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
+
+W="$(mktemp -d "$TEST_TMPDIR/$(basename "$0" .sh).XXXXXX")"
+SOCKDIR="$(mktemp -d "/tmp/$(basename "$0" .sh).XXXXXX")"
+NTLSD_PID=""
+trap 'stop_ntlsd; rm -rf "$SOCKDIR"' EXIT
 
 fail() {
   echo "FAIL: $*" >&2

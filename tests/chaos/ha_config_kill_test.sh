@@ -9,11 +9,8 @@
 # and once vtl has opened the root no temp file is left.
 # Usage: ha_config_kill_test.sh VTL   (CHAOS_KILLS=N sets the random kills; default 20)
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/ha_config_kill.XXXXXX")"
-source "$(dirname "$0")/chaos_lib.sh"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+VTL="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-20}"
 R="$T/client"
 CONF="$R/trustlink.conf"
@@ -29,7 +26,6 @@ done
 "$VTL" --root "$R" hagroup createGroup -label g -server hsm1 -partition pA >/dev/null
 
 # The two states each pair of commands moves between, recorded by running them unkilled.
-tried=0 survived=0 lost=0
 STATES=()
 record_states() {  # record_states: the file in the "absent" and "present" states
   to_state absent; STATES=("$(sha256sum <"$CONF")")
@@ -41,19 +37,13 @@ no_litter() {
   [[ -z $left ]] || { echo "left behind: $left" >&2; return 1; }
 }
 check() {  # check WHAT: after a kill
-  tried=$((tried + 1))
   local ok=1 now
   now=$(sha256sum <"$CONF")
   [[ $now == "${STATES[0]}" || $now == "${STATES[1]}" ]] ||
     { ok=0; echo "trustlink.conf is neither the old nor the new file:" >&2; cat "$CONF" >&2; }
   "$VTL" --root "$R" hagroup listGroups >"$T/list" 2>&1 || { ok=0; cat "$T/list" >&2; }
   no_litter || ok=0
-  if [[ $ok == 1 ]]; then
-    survived=$((survived + 1))
-  else
-    lost=$((lost + 1))
-    echo "inconsistent after $1" >&2
-  fi
+  tally "$ok" "inconsistent after $1"
 }
 need_strace
 

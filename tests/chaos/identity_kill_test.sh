@@ -11,11 +11,8 @@
 #   CHAOS_KILLS=N sets the random kills (default 60); CHAOS_MIN_LANDED=M goes on until M of
 #   them landed while createCert was running (the manual 200-kill run: CHAOS_MIN_LANDED=200).
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/identity_kill.XXXXXX")"
-source "$(dirname "$0")/chaos_lib.sh"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+VTL="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-60}"
 MIN_LANDED="${CHAOS_MIN_LANDED:-0}"
 R="$T/client"
@@ -35,9 +32,8 @@ clean_after_open() {
 }
 
 
-tried=0 survived=0 broken=0 litter=0
+litter=0
 check() {  # check WHAT: after a kill
-  tried=$((tried + 1))
   local ok=1
   intact || ok=0
   if ! clean_after_open; then
@@ -45,20 +41,14 @@ check() {  # check WHAT: after a kill
     echo "temp files or generations left after the next open, after $1" >&2
   fi
   intact || ok=0
-  if [[ $ok == 1 ]]; then
-    survived=$((survived + 1))
-  else
-    broken=$((broken + 1))
-    echo "broken identity after $1" >&2
-    ls -la "$R/cert/client" >&2 || true
-  fi
+  tally "$ok" "broken identity after $1"
+  [[ $ok == 1 ]] || ls -la "$R/cert/client" >&2 || true
 }
 
 # check_first WHAT: after a kill of the first createCert in an empty root, the next vtl
 # finds a whole, configured identity or none at all (and then a createCert without -force
 # works): never key or certificate files that trustlink.conf does not name.
 check_first() {
-  tried=$((tried + 1))
   local ok=1
   if "$VTL" --root "$R" show >"$T/show" 2>&1 && grep -q "Client identity: $NAME" "$T/show"; then
     intact || ok=0
@@ -70,12 +60,7 @@ check_first() {
     litter=$((litter + 1))
     echo "temp files or generations left after the next open, after $1" >&2
   fi
-  if [[ $ok == 1 ]]; then
-    survived=$((survived + 1))
-  else
-    broken=$((broken + 1))
-    echo "broken identity after $1" >&2
-  fi
+  tally "$ok" "broken identity after $1"
 }
 
 need_strace
@@ -96,7 +81,7 @@ for ((i = 0; i < KILLS || landed < MIN_LANDED; i++)); do
 done
 
 echo "createCert (first and -force) kill -9: tried $tried (sweep $sweep calls, random $i, of which" \
-  "$landed landed mid-run), survived $survived, broken $broken; litter left after the next" \
+  "$landed landed mid-run), survived $survived, broken $lost; litter left after the next" \
   "open: $litter"
-[[ $broken == 0 ]] || fail "$broken of $tried kills broke the identity"
+[[ $lost == 0 ]] || fail "$lost of $tried kills broke the identity"
 [[ $litter == 0 ]] || fail "$litter of $tried kills left temp files that the next open kept"

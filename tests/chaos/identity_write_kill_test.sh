@@ -7,31 +7,26 @@
 # leaves no generation behind. A directory the call cannot carry over is refused, unchanged.
 # Usage: identity_write_kill_test.sh IDENTITY_WRITE_PROBE
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-PROBE="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/identity_write_kill.XXXXXX")"
-source "$(dirname "$0")/chaos_lib.sh"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+PROBE="$(abspath "$1")"
 D="$T/keys/id"
 
 fingerprint() { openssl x509 -in "$D/probe.pem" -noout -fingerprint -sha256 2>/dev/null; }
 # intact: the key on disk is the private half of the certificate on disk.
 intact() { key_belongs_to_cert "$D/probe.pem" "$D/probeKey.pem"; }
 
-tried=0 survived=0 broken=0 old=0
+old=0
 before=""
 prep() { before=$(fingerprint); }
 check() {  # check WHAT: after a kill, before anything else runs
-  tried=$((tried + 1))
+  local ok=0
   if intact && [[ $(cat "$D/notes.txt" 2>/dev/null) == "kept" ]] &&
     [[ $(stat -c %a "$D/probeKey.pem") == 600 ]]; then
-    survived=$((survived + 1))
+    ok=1
     if [[ $(fingerprint) == "$before" ]]; then old=$((old + 1)); fi
-  else
-    broken=$((broken + 1))
-    echo "broken identity directory after $1:" >&2
-    ls -la "$D" >&2 || true
   fi
+  tally "$ok" "broken identity directory after $1:"
+  [[ $ok == 1 ]] || ls -la "$D" >&2 || true
 }
 
 need_strace
@@ -42,8 +37,8 @@ intact || fail "the identity is not intact after an undisturbed write"
 sweep check prep "$PROBE" "$D" >"$T/sweep"
 sweep=$(cat "$T/sweep")
 echo "tl_identity_write(force) kill -9: tried $tried (sweep of $sweep system calls), survived" \
-  "$survived ($old with the old identity, $((survived - old)) with the new), broken $broken"
-[[ $broken == 0 ]] || fail "$broken of $tried kills left a key beside a certificate it does not belong to"
+  "$survived ($old with the old identity, $((survived - old)) with the new), broken $lost"
+[[ $lost == 0 ]] || fail "$lost of $tried kills left a key beside a certificate it does not belong to"
 [[ $tried -gt 10 ]] || fail "the sweep made only $tried kills; strace did not reach the writes"
 "$PROBE" "$D" >/dev/null || fail "an undisturbed write after the sweep failed"
 intact || fail "the identity is not intact after the last undisturbed write"

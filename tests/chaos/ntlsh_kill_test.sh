@@ -8,11 +8,8 @@
 #    generateott, client delete, partition delete) at random moments.
 # Usage: ntlsh_kill_test.sh NTLSH   (CHAOS_KILLS=N sets the random kills; default 60)
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/ntlsh_kill.XXXXXX")"
-source "$(dirname "$0")/chaos_lib.sh"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+NTLSH="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-60}"
 A="$T/appliance"
 export TRUSTLINK_APPLIANCE_ROOT="$A"
@@ -32,9 +29,8 @@ CYCLE=(
   "partition delete -partition p1 -force"
 )
 
-tried=0 survived=0 lost=0 litter=0
+litter=0
 check() {  # check WHAT: after a kill
-  tried=$((tried + 1))
   local ok=1 cmd
   for cmd in "client list" "partition list" "htl show" "ntls ipcheck show"; do
     # shellcheck disable=SC2086
@@ -51,7 +47,7 @@ check() {  # check WHAT: after a kill
     litter=$((litter + 1))
     echo "temp files kept by the next open after $1: $left" >&2
   fi
-  if [[ $ok == 1 ]]; then survived=$((survived + 1)); else lost=$((lost + 1)); echo "lost after $1" >&2; fi
+  tally "$ok" "lost after $1"
 }
 need_strace
 sweep_add_remove check >"$T/sweeps"

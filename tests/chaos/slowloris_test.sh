@@ -5,15 +5,9 @@
 # Prints the client's link set-up times; done when p99 < 250 ms and no link fails. First,
 # the same flood held still (no reconnects) for 3 s: ntlsd's CPU must stay under 10 %.
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
 NTLSD="$1"; NTLSH="$2"; FLOOD="$3"
 IDLE="${FLOOD_IDLE:-1100}"; LINKS="${FLOOD_LINKS:-1000}"
-W="$(mktemp -d "$TEST_TMPDIR/slowloris.XXXXXX")"
-SOCKDIR="$(mktemp -d /tmp/slowloris.XXXXXX)"
-NTLSD_PID=""
-trap 'stop_ntlsd; rm -rf "$SOCKDIR"' EXIT
-source "$(dirname "$0")/flood_lib.sh"
+source "$(dirname "$0")/flood_lib.sh"  # the ERR trap, fail, W, SOCKDIR, ntlsd stopped at exit
 
 make_appliance
 # -n sets the hard limit too, so ntlsd cannot raise it: the case the issue measured.

@@ -8,11 +8,8 @@
 # Usage: ticket_key_kill_test.sh TICKET_KEY_TOOL
 #   CHAOS_KILLS=N sets the random kills (default 40).
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-TOOL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/ticket_kill.XXXXXX")"
-source "$(dirname "$0")/chaos_lib.sh"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+TOOL="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-40}"
 D="$T/server"
 mkdir -m 700 "$D"

@@ -9,11 +9,8 @@
 # temp file, generation or journal is left.
 # Usage: trust_list_kill_test.sh VTL   (CHAOS_KILLS=N sets the random kills; default 30)
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-VTL="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/trust_list_kill.XXXXXX")"
-source "$(dirname "$0")/chaos_lib.sh"
+source "$(dirname "$0")/chaos_lib.sh"  # the ERR trap, T, fail, abspath, tally
+VTL="$(abspath "$1")"
 KILLS="${CHAOS_KILLS:-30}"
 R="$T/client"
 S="$R/cert/server"
@@ -68,9 +65,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -s
 ADD=("$VTL" --root "$R" addServer -n hsm2 -c "$T/s2.pem" -p 1800 -htl)
 DEL=("$VTL" --root "$R" deleteServer -n hsm2)
 
-tried=0 survived=0 lost=0
 check() {  # check WHAT: after a kill
-  tried=$((tried + 1))
   local ok=1
   store_agrees || { ok=0; echo "cert/server and CAFile.pem disagree on disk" >&2; }
   "$VTL" --root "$R" listServers >"$T/list" 2>&1 || { ok=0; cat "$T/list" >&2; }
@@ -78,12 +73,7 @@ check() {  # check WHAT: after a kill
   config_agrees || { ok=0; echo "trustlink.conf disagrees with cert/server" >&2; }
   no_litter || ok=0
   "$VTL" --root "$R" verify -local >"$T/verify" 2>&1 || { ok=0; cat "$T/verify" >&2; }
-  if [[ $ok == 1 ]]; then
-    survived=$((survived + 1))
-  else
-    lost=$((lost + 1))
-    echo "inconsistent after $1" >&2
-  fi
+  tally "$ok" "inconsistent after $1"
 }
 need_strace
 sweep_add_remove check >"$T/sweeps"

@@ -10,8 +10,7 @@
 # new token, each side's HTL mismatch (the message names the side to change), a voided token,
 # and htl clear closing the client's links.
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "$(dirname "$0")/../lib/shell_test.sh"  # the ERR trap, expect; fail is below
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; HTLCLIENT="$4"
 fail() {
   echo "FAIL: $*" >&2
@@ -50,13 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# expect RC TEXT CMD...: run CMD, want exit RC and TEXT in its output.
-expect() {
-  local want="$1" text="$2"; shift 2
-  set +e; "$@" >"$W/out" 2>&1; local rc=$?; set -e
-  [[ $rc == "$want" ]] || fail "$* exited $rc, want $want: $(cat "$W/out")"
-  grep -q -- "$text" "$W/out" || fail "$*: no '$text' in: $(cat "$W/out")"
-}
 # wait_for SECONDS TEXT CMD...: run CMD every 0.1 s until its output has TEXT, or fail at
 # the deadline. Prints the seconds it took.
 wait_for() {

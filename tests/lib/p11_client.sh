@@ -1,15 +1,20 @@
 # What the PKCS#11 shell tests share on the client side (tests/pkcs11, tests/ha). Source it
-# first; it sets strict mode and the ERR trap, so a test says why it failed.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-abspath() { (cd "$(dirname "$1")" && echo "$(pwd -P)/$(basename "$1")"); }
+# first; it brings shell_test.sh (strict mode and the ERR trap, so a test says why it
+# failed; fail; abspath).
+source "$(dirname "${BASH_SOURCE[0]}")/shell_test.sh"
 
 PROXY=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
 SO_PIN=12345678
 USER_PIN=87654321
+
+# p11 ARGS...: OpenSC's pkcs11-tool through p11-kit-proxy.so, as the application runs it.
+p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
+
+# slot_labels: the token labels pkcs11-tool sees, one per line, in slot order; why a label is
+# missing is in $W/list.err.
+slot_labels() {
+  { p11 -L 2>"$W/list.err" || true; } | sed -n 's/^ *token label *: *//p' | sed 's/ *$//'
+}
 
 # p11-kit ignores user configs in processes running as root. Under root, run the client
 # tools in a user namespace as uid 1000 (same files, same privileges, getuid() != 0).
@@ -42,3 +47,4 @@ expect_vtl() {
 }
 
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/fifo_wait.sh"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_token_checks.sh"

@@ -7,8 +7,7 @@
 # The guide's host names must resolve to loopback, so the test runs in its own user and
 # mount namespace with a private /etc/hosts (unshare -rm): nothing outside is touched.
 set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "$(dirname "$0")/../lib/shell_test.sh"  # the ERR trap, expect; fail is below
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; HTLCLIENT="$4"
 fail() {
   echo "FAIL: $*" >&2
@@ -40,13 +39,6 @@ cleanup() {
   rm -rf "$XDG_RUNTIME_DIR" "$SOCKDIR"
 }
 trap cleanup EXIT
-# expect RC TEXT CMD...: run CMD, want exit RC and TEXT in its output.
-expect() {
-  local want="$1" text="$2"; shift 2
-  set +e; "$@" >"$W/out" 2>&1; local rc=$?; set -e
-  [[ $rc == "$want" ]] || fail "$* exited $rc, want $want: $(cat "$W/out")"
-  grep -q -- "$text" "$W/out" || fail "$*: no '$text' in: $(cat "$W/out")"
-}
 # wait_for SECONDS TEXT CMD...: run CMD every 0.1 s until its output has TEXT.
 wait_for() {
   local limit="$1" text="$2"; shift 2

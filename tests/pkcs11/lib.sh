@@ -23,8 +23,6 @@ mkdir -p "$MODULES"
 
 only_our_modules "$MODULES"
 
-p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
-
 SERVER_PID=""
 cleanup() {
   if [[ -n "$SERVER_PID" ]]; then
@@ -78,9 +76,4 @@ setup() {
   local IFS=,
   "$SETUP" -dir "$MODULES" -bridge "$BRIDGE" -socket "$SOCK" -server hsm1 -partitions "$*" \
     > "$W/setup.out" || fail "p11 setup failed"
-}
-
-# slot_labels: the token labels pkcs11-tool sees, one per line, in slot order.
-slot_labels() {
-  p11 -L 2>"$W/list.err" | sed -n 's/^ *token label *: *//p' | sed 's/ *$//'
 }

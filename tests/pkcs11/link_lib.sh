@@ -23,7 +23,6 @@ printf '%s\n' "$USER_PIN" > "$W/user.pin"
 
 only_our_modules "$MODULES"
 
-p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
 ntlsh() { "$NTLSH" --root "$APP" "$@"; }
 
 NTLSD_PID=""
@@ -79,11 +78,6 @@ revoke() { ntlsh client revokePartition -client web1 -partition "$1" >/dev/null;
 # setup: vtl p11 setup into this HOME's module directory.
 setup() {
   "$VTL" p11 setup -dir "$MODULES" > "$W/setup.out" 2>&1 || fail "vtl p11 setup: $(cat "$W/setup.out")"
-}
-
-# slot_labels: the token labels pkcs11-tool sees, one per line, in slot order.
-slot_labels() {
-  { p11 -L 2>"$W/list.err" || true; } | sed -n 's/^ *token label *: *//p' | sed 's/ *$//'
 }
 
 # start_inflight PARTITION: pkcs11-tool logs in to PARTITION, opens its session and then

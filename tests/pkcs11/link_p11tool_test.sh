@@ -22,25 +22,8 @@ grep -q 'Label: web2$' "$W/tokens" || fail "token web2 not listed: $(cat "$W/tok
 [[ "$(grep -c 'Model: SoftHSM' "$W/tokens")" == 2 ]] || fail "want exactly two partition tokens: $(cat "$W/tokens")"
 as_user p11tool --list-token-urls > "$W/urls" 2>&1 || fail "list token URLs: $(cat "$W/urls")"
 
-TOKEN="pkcs11:token=web"
-as_user p11tool --login --generate-privkey ecdsa --curve secp256r1 --label gnutls-ec "$TOKEN" \
-  > "$W/gen" 2>&1 || fail "p11tool keygen: $(cat "$W/gen")"
-as_user p11tool --login --list-privkeys "$TOKEN" > "$W/privs" 2>&1 || fail "list: $(cat "$W/privs")"
-grep -q 'Label: gnutls-ec' "$W/privs" || fail "key not found: $(cat "$W/privs")"
-
-as_user p11tool --login --test-sign "$TOKEN;object=gnutls-ec;type=private" > "$W/sign" 2>&1 \
-  || fail "test-sign: $(cat "$W/sign")"
-grep -q 'Verifying against public key in the token... ok' "$W/sign" || fail "test-sign did not verify: $(cat "$W/sign")"
-
-as_user p11tool --export-pubkey "$TOKEN;object=gnutls-ec" --outfile "$W/ec.pub.pem" > /dev/null 2>&1 \
-  || fail "export public key"
-openssl pkey -pubin -in "$W/ec.pub.pem" -noout -text | grep -q 'prime256v1\|P-256' \
-  || fail "exported key is not P-256"
-
-if GNUTLS_PIN=00000000 as_user p11tool --login --list-privkeys "$TOKEN" > "$W/bad" 2>&1; then
-  fail "wrong PIN accepted"
-fi
-grep -qi 'pin' "$W/bad" || fail "wrong PIN: no PIN error: $(cat "$W/bad")"
+# Keys, signing and a wrong PIN on web (tests/lib/p11_token_checks.sh).
+p11tool_key_checks web
 
 # Revoked: the token is no longer listed, the other still is.
 revoke web

@@ -28,54 +28,8 @@ labels="$(slot_labels | sort)"
 p11 --list-slots > "$W/slots" 2>&1 || fail "pkcs11-tool --list-slots: $(cat "$W/slots")"
 [[ "$(grep -c 'token label' "$W/slots")" == 2 ]] || fail "--list-slots: want 2 tokens: $(cat "$W/slots")"
 
-# Key pairs on partA as Crypto Officer (the PKCS#11 user).
-tok=(--token-label partA --login --pin "$USER_PIN")
-p11 "${tok[@]}" --keypairgen --key-type EC:prime256v1 --id 01 --label ec1 > "$W/ec.gen" 2>&1 \
-  || fail "EC keygen: $(cat "$W/ec.gen")"
-p11 "${tok[@]}" --keypairgen --key-type rsa:2048 --id 02 --label rsa1 > "$W/rsa.gen" 2>&1 \
-  || fail "RSA keygen: $(cat "$W/rsa.gen")"
-
-# Sign. SoftHSM 2.6 has no ECDSA-SHA256, so the digest is made here and signed with ECDSA.
-printf 'trustlink pkcs11 over the link %s\n' "$RANDOM" > "$W/data"
-openssl dgst -sha256 -binary "$W/data" > "$W/data.sha256"
-p11 "${tok[@]}" --sign --mechanism ECDSA --id 01 --signature-format openssl \
-  -i "$W/data.sha256" -o "$W/ec.sig" > "$W/ec.sign" 2>&1 || fail "ECDSA sign: $(cat "$W/ec.sign")"
-p11 "${tok[@]}" --sign --mechanism SHA256-RSA-PKCS --id 02 -i "$W/data" -o "$W/rsa.sig" \
-  > "$W/rsa.sign" 2>&1 || fail "RSA sign: $(cat "$W/rsa.sign")"
-
-# Verify outside the HSM with the public keys read off the token.
-for k in 01:ec 02:rsa; do
-  id=${k%%:*}; name=${k##*:}
-  p11 --token-label partA --read-object --type pubkey --id "$id" -o "$W/$name.pub.der" \
-    2>/dev/null || fail "read $name public key"
-  openssl pkey -pubin -inform DER -in "$W/$name.pub.der" -out "$W/$name.pub.pem"
-  openssl dgst -sha256 -verify "$W/$name.pub.pem" -signature "$W/$name.sig" "$W/data" \
-    | grep -q "Verified OK" || fail "openssl did not verify the $name signature"
-done
-openssl pkey -pubin -in "$W/ec.pub.pem" -noout -text | grep -q 'prime256v1\|P-256' || fail "EC key is not P-256"
-openssl pkey -pubin -in "$W/rsa.pub.pem" -noout -text | grep -q '2048 bit' || fail "RSA key is not 2048-bit"
-echo tampered >> "$W/data"
-if openssl dgst -sha256 -verify "$W/ec.pub.pem" -signature "$W/ec.sig" "$W/data" >/dev/null 2>&1; then
-  fail "a signature verified over tampered data"
-fi
-
-# Find objects: both private keys, by label, only after login.
-objs="$(p11 "${tok[@]}" --list-objects --type privkey 2>/dev/null)"
-grep -q 'label: *ec1' <<<"$objs" || fail "ec1 not found: $objs"
-grep -q 'label: *rsa1' <<<"$objs" || fail "rsa1 not found: $objs"
-[[ "$(p11 --token-label partA --list-objects --type privkey 2>/dev/null | grep -c 'Private Key')" == 0 ]] \
-  || fail "private keys visible without login"
-[[ "$(p11 --token-label partB --login --pin "$USER_PIN" --list-objects --type privkey 2>/dev/null \
-  | grep -c 'Private Key')" == 0 ]] || fail "partB shows partA's keys"
-
-# A wrong PIN is refused with CKR_PIN_INCORRECT, as the application sees it.
-if p11 --token-label partA --login --pin 00000000 --list-objects > "$W/badpin" 2>&1; then
-  fail "wrong PIN accepted"
-fi
-grep -q CKR_PIN_INCORRECT "$W/badpin" || fail "wrong PIN: want CKR_PIN_INCORRECT, got: $(cat "$W/badpin")"
-# The partition SO logs in with the SO PIN and (re)sets the user PIN.
-p11 --token-label partA --login --login-type so --so-pin "$SO_PIN" --init-pin --new-pin "$USER_PIN" \
-  > "$W/so" 2>&1 || fail "SO login / init-pin refused: $(cat "$W/so")"
+# Keys, signatures, objects and PINs on partA (tests/lib/p11_token_checks.sh).
+pkcs11_tool_key_checks partA partB
 
 # Assign partC on the appliance: the next process sees it, without vtl p11 setup. Nothing
 # restarts.

@@ -14,57 +14,8 @@ setup partA partB
 labels="$(slot_labels)"
 [[ "$labels" == $'partA\npartB' ]] || fail "slots: want partA, partB; got: $labels"
 
-# Key pairs on partA as Crypto Officer (the PKCS#11 user).
-tok=(--token-label partA --login --pin "$USER_PIN")
-p11 "${tok[@]}" --keypairgen --key-type EC:prime256v1 --id 01 --label ec1 > "$W/ec.gen" 2>&1 \
-  || fail "EC keygen: $(cat "$W/ec.gen")"
-p11 "${tok[@]}" --keypairgen --key-type rsa:2048 --id 02 --label rsa1 > "$W/rsa.gen" 2>&1 \
-  || fail "RSA keygen: $(cat "$W/rsa.gen")"
-
-# Sign. SoftHSM 2.6 has no ECDSA-SHA256, so the digest is made here and signed with ECDSA.
-printf 'trustlink pkcs11 end-to-end %s\n' "$RANDOM" > "$W/data"
-openssl dgst -sha256 -binary "$W/data" > "$W/data.sha256"
-p11 "${tok[@]}" --sign --mechanism ECDSA --id 01 --signature-format openssl \
-  -i "$W/data.sha256" -o "$W/ec.sig" 2>/dev/null || fail "ECDSA sign"
-p11 "${tok[@]}" --sign --mechanism SHA256-RSA-PKCS --id 02 -i "$W/data" -o "$W/rsa.sig" \
-  2>/dev/null || fail "RSA sign"
-
-# Verify outside the HSM with the public keys read off the token.
-for k in 01:ec 02:rsa; do
-  id=${k%%:*}; name=${k##*:}
-  p11 --token-label partA --read-object --type pubkey --id "$id" -o "$W/$name.pub.der" \
-    2>/dev/null || fail "read $name public key"
-  openssl pkey -pubin -inform DER -in "$W/$name.pub.der" -out "$W/$name.pub.pem"
-  openssl dgst -sha256 -verify "$W/$name.pub.pem" -signature "$W/$name.sig" "$W/data" \
-    | grep -q "Verified OK" || fail "openssl did not verify the $name signature"
-done
-# And a signature over other data must not verify (the check above can fail).
-echo tampered >> "$W/data"
-if openssl dgst -sha256 -verify "$W/ec.pub.pem" -signature "$W/ec.sig" "$W/data" >/dev/null 2>&1; then
-  fail "a signature verified over tampered data"
-fi
-
-# Find objects: both private keys, by label, only after login.
-objs="$(p11 "${tok[@]}" --list-objects --type privkey 2>/dev/null)"
-grep -q 'label: *ec1' <<<"$objs" || fail "ec1 not found: $objs"
-grep -q 'label: *rsa1' <<<"$objs" || fail "rsa1 not found: $objs"
-[[ "$(p11 --token-label partA --list-objects --type privkey 2>/dev/null | grep -c 'Private Key')" == 0 ]] \
-  || fail "private keys visible without login"
-# Partitions are separate tokens: partB has none of partA's keys.
-[[ "$(p11 --token-label partB --login --pin "$USER_PIN" --list-objects --type privkey 2>/dev/null \
-  | grep -c 'Private Key')" == 0 ]] || fail "partB shows partA's keys"
-
-# A wrong PIN is refused with CKR_PIN_INCORRECT, as the application sees it.
-if p11 --token-label partA --login --pin 00000000 --list-objects > "$W/badpin" 2>&1; then
-  fail "wrong PIN accepted"
-fi
-grep -q CKR_PIN_INCORRECT "$W/badpin" || fail "wrong PIN: want CKR_PIN_INCORRECT, got: $(cat "$W/badpin")"
-# The SO PIN is the partition SO login; the SO's job is (re)setting the user PIN.
-p11 --token-label partA --login --login-type so --so-pin "$SO_PIN" --init-pin --new-pin "$USER_PIN" \
-  > "$W/so" 2>&1 || fail "SO login / init-pin refused: $(cat "$W/so")"
-if p11 --token-label partA --login --login-type so --so-pin 00000000 --init-pin --new-pin "$USER_PIN" \
-  > "$W/badso" 2>&1; then fail "wrong SO PIN accepted"; fi
-grep -q CKR_PIN_INCORRECT "$W/badso" || fail "wrong SO PIN: $(cat "$W/badso")"
+# Keys, signatures, objects and PINs on partA (tests/lib/p11_token_checks.sh).
+pkcs11_tool_key_checks partA partB
 
 # Assign partC on the appliance; setup adds its module; a new process sees it. Nothing restarts.
 assign partA partB partC

@@ -123,10 +123,12 @@ TL_EXPORT tl_status tl_p11_bridge_end(tl_p11_bridge *bridge, tl_status status,
 
 /* tl_p11_bridge_run pumps in_fd to send() and delivered bytes to out_fd until
  * the application closes in_fd (TL_OK) or the stream ends (its status; TL_OK
- * for a clean end), then calls close(userdata). If the stream ends first it
- * shuts down out_fd, so the application's call in flight fails with a PKCS#11
- * error, and reads in_fd until EOF, so the application never gets SIGPIPE. It
- * blocks; it does not close in_fd. */
+ * for a clean end), then calls close(userdata). Each p11-kit RPC message goes
+ * to send() in one call: the pieces p11-kit writes are held until the message
+ * is whole, at most 20 ms (bytes that are not p11-kit's framing pass at once).
+ * If the stream ends first it shuts down out_fd, so the application's call in
+ * flight fails with a PKCS#11 error, and reads in_fd until EOF, so the
+ * application never gets SIGPIPE. It blocks; it does not close in_fd. */
 TL_EXPORT tl_status tl_p11_bridge_run(tl_p11_bridge *bridge, int in_fd,
                                       int out_fd, tl_p11_send_fn send,
                                       tl_p11_close_fn close,

@@ -1,20 +1,26 @@
 #ifndef TRUSTLINK_NTL_CLIENT_TESTING_TEST_UTIL_H_
 #define TRUSTLINK_NTL_CLIENT_TESTING_TEST_UTIL_H_
 
-// Shared set-up for the client tests: fixture identities and a bounded wait.
+// Shared set-up for the client tests: fixture identities, a fake server with
+// one slot, a resolver the test controls and a bounded wait.
 
 #include <dirent.h>
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 #include "ntl/client/pin.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/testing/fake_server.h"
+#include "ntl/internal/mutex.h"
 
 namespace trustlink::ntl::client::testing {
 
@@ -32,6 +38,15 @@ inline FakeServerOptions OneSlotServerOptions() {
   FakeServerOptions o = ServerOptions();
   o.slots = {{"p1", "l", "s"}};
   return o;
+}
+
+// StartOneSlotServer starts a FakeServer with OneSlotServerOptions; nullptr
+// (and a test failure saying why) if it did not start.
+inline std::unique_ptr<FakeServer> StartOneSlotServer() {
+  absl::StatusOr<std::unique_ptr<FakeServer>> s =
+      FakeServer::Start(OneSlotServerOptions());
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
 }
 
 inline ServerSettings Server(
@@ -57,6 +72,51 @@ inline ClientSettings Settings() {
   s.reconnect_max = absl::Milliseconds(200);
   return s;
 }
+
+// TestResolver is a resolver for tests: it records what it was asked and
+// answers `answer`, after Release() if it was told to hang. Shared, because a
+// lookup's worker thread may outlive the client.
+struct TestResolver {
+  internal::Mutex mu;
+  internal::CondVar cv;
+  bool hang ABSL_GUARDED_BY(mu) = false;
+  std::vector<std::string> asked ABSL_GUARDED_BY(mu);
+  std::vector<std::string> answer ABSL_GUARDED_BY(mu);
+
+  // Answering returns a resolver that answers `answer`, after Release() if
+  // `hang`.
+  static std::shared_ptr<TestResolver> Answering(
+      std::vector<std::string> answer, bool hang = false) {
+    auto r = std::make_shared<TestResolver>();
+    internal::MutexLock l(&r->mu);
+    r->answer = std::move(answer);
+    r->hang = hang;
+    return r;
+  }
+  // Of is the ResolverFn for ClientSettings::resolver that asks `r`.
+  static ResolverFn Of(std::shared_ptr<TestResolver> r) {
+    return [r](const std::string& host)
+               -> absl::StatusOr<std::vector<std::string>> {
+      internal::MutexLock l(&r->mu);
+      r->asked.push_back(host);
+      // Bounded, so a failed test cannot leave a thread behind for ever.
+      r->cv.WaitUntil(&r->mu, absl::Now() + absl::Seconds(60), [&]() {
+        r->mu.AssertHeld();
+        return !r->hang;
+      });
+      return r->answer;
+    };
+  }
+  void Release() {
+    internal::MutexLock l(&mu);
+    hang = false;
+    cv.SignalAll();
+  }
+  std::vector<std::string> Asked() {
+    internal::MutexLock l(&mu);
+    return asked;
+  }
+};
 
 // ThreadNames lists the names (/proc/self/task/N/comm) of this process's
 // threads.
