@@ -1,5 +1,7 @@
 #include "capi/internal/fork_owner.h"
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <new>
 #include <string>
@@ -18,7 +20,52 @@ struct Kept {
 };
 std::atomic<Kept*> g_kept{nullptr};
 
+// PidPage maps one page that the kernel gives every child process zeroed
+// (MADV_WIPEONFORK acts where the kernel copies an address space, so fork(), a
+// raw clone() and syscall(SYS_fork) alike). It holds this process's id once
+// read; 0 means "not read in this process yet". Null when the kernel refuses
+// the advice: then every check calls getpid(). The page is never unmapped, as
+// BoringSSL's own fork-detection page is not: a thread still checking during
+// exit or dlclose must never touch an unmapped page, and one page per load of
+// the library is the price.
+std::atomic<pid_t>* MakePidPage() noexcept {
+  const long page = sysconf(_SC_PAGESIZE);
+  void* p = mmap(nullptr, static_cast<size_t>(page), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    return nullptr;
+  }
+  if (madvise(p, static_cast<size_t>(page), MADV_WIPEONFORK) != 0) {
+    munmap(p, static_cast<size_t>(page));
+    return nullptr;
+  }
+  static_assert(std::atomic<pid_t>::is_always_lock_free,
+                "a zeroed page must read as an atomic 0");
+  return new (p) std::atomic<pid_t>(0);
+}
+
+std::atomic<pid_t>* PidPage() noexcept {
+  // A function-local static: made at the first check, thread-safe.
+  static std::atomic<pid_t>* const page = MakePidPage();
+  return page;
+}
+
 }  // namespace
+
+pid_t CurrentPid() noexcept {
+  std::atomic<pid_t>* page = PidPage();
+  if (page == nullptr) {
+    return getpid();
+  }
+  pid_t pid = page->load(std::memory_order_relaxed);
+  if (pid == 0) {
+    // The first check in this process, or in a child whose page the kernel
+    // wiped: every thread that races here stores the same value.
+    pid = getpid();
+    page->store(pid, std::memory_order_relaxed);
+  }
+  return pid;
+}
 
 tl_status ForkedError(const char* function, const char* handle_type,
                       const char* open_function, pid_t owner) noexcept {
@@ -26,7 +73,7 @@ tl_status ForkedError(const char* function, const char* handle_type,
     return SetThreadError(
         TL_E_FORKED,
         absl::StrCat(function, ": this ", handle_type, " belongs to process ",
-                     owner, ", and this process (", getpid(),
+                     owner, ", and this process (", CurrentPid(),
                      ") is a fork() child of it, which has none of its "
                      "threads; its links stay the parent's. Make the "
                      "child's own with ",

@@ -13,11 +13,14 @@
 // remembers the process that made it, and every call from another process is
 // refused with TL_E_FORKED before it touches any of that.
 //
-// Detection is a pid comparison, not pthread_atfork: it also sees a child made
-// by a raw clone() or syscall(SYS_fork), which skip the atfork handlers; it
-// needs no process-wide list of handles and no lock at fork time; and it
+// Detection compares process ids, not pthread_atfork: it also sees a child
+// made by a raw clone() or syscall(SYS_fork), which skip the atfork handlers;
+// it needs no process-wide list of handles and no lock at fork time; and it
 // leaves nothing registered that a dlclose of the library would have to undo.
-// It costs one getpid() per call (about 0.5 us; docs/c-api.md, "Fork").
+// The current process id is read from a page the kernel wipes in every child
+// (MADV_WIPEONFORK, as BoringSSL's fork detection does), so a call costs one
+// load, not a getpid() system call (about 0.2-0.5 us, paid by every call before;
+// issue 16). Without that kernel feature (Linux < 4.14) it calls getpid().
 
 #include <sys/types.h>
 #include <unistd.h>
@@ -28,19 +31,23 @@
 
 namespace trustlink::capi::internal {
 
+// CurrentPid is getpid(), read from the wipe-on-fork page when the kernel
+// has one: a system call only in the first call of a new process.
+pid_t CurrentPid() noexcept;
+
 // ForkOwner is the process a handle belongs to. Thread safety: safe from any
 // thread.
 class ForkOwner {
  public:
-  ForkOwner() : pid_(getpid()) {}
+  ForkOwner() : pid_(CurrentPid()) {}
   // InForkedChild is true when the caller runs in another process than the
   // one that owns the handle.
-  bool InForkedChild() const { return getpid() != pid_.load(); }
+  bool InForkedChild() const { return CurrentPid() != pid_.load(); }
   pid_t pid() const { return pid_.load(); }
   // Adopt makes this process the owner. Only for a handle that holds no
   // thread and no descriptor yet (a tl_server before tl_server_start): a
   // daemon may build its server, fork to detach, and start it in the child.
-  void Adopt() { pid_.store(getpid()); }
+  void Adopt() { pid_.store(CurrentPid()); }
 
  private:
   std::atomic<pid_t> pid_;

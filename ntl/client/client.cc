@@ -522,6 +522,7 @@ std::vector<ServerStatus> Client::Servers() {
     s.tls_writes = c.tls_writes();
     s.socket_reads = c.socket_reads();
     s.caller_reads = c.caller_reads();
+    s.epoll_changes = c.epoll_changes();
     s.client_label = c.client_label();
     s.slots = c.slots();
     out.push_back(std::move(s));
@@ -616,10 +617,26 @@ absl::Status Client::CallAsync(int slot, uint32_t op, absl::string_view data,
 absl::Status Client::CallAsyncRaw(int slot, uint32_t op, absl::string_view data,
                                   absl::Time deadline,
                                   const RawCallCallback& cb) {
+  Completions done;
+  absl::Status st;
   bool group_slot = false;
   {
+    // One lock per call: the group check and the call share it.
     internal::MutexLock lock(&mu_);
     group_slot = IsHaSlotLocked(slot);
+    if (!group_slot) {
+      std::string partition;
+      absl::StatusOr<Connection*> conn =
+          ConnectionForSlotLocked(slot, &partition);
+      st = conn.status();
+      if (st.ok()) {
+        st = (*conn)->StartRawCall(partition, op, data, deadline, cb, &stats_,
+                                   &done);
+        if ((st.ok() && deadline < timer_armed_for_) || !done.empty()) {
+          RearmTimerLocked();
+        }
+      }
+    }
   }
   if (group_slot) {
     // A group's call keeps its closure: the HA call retries it member by
@@ -635,22 +652,6 @@ absl::Status Client::CallAsyncRaw(int slot, uint32_t op, absl::string_view data,
                   r.status().message().size());
           }
         });
-  }
-  Completions done;
-  absl::Status st;
-  {
-    internal::MutexLock lock(&mu_);
-    std::string partition;
-    absl::StatusOr<Connection*> conn =
-        ConnectionForSlotLocked(slot, &partition);
-    st = conn.status();
-    if (st.ok()) {
-      st = (*conn)->StartRawCall(partition, op, data, deadline, cb, &stats_,
-                                 &done);
-      if ((st.ok() && deadline < timer_armed_for_) || !done.empty()) {
-        RearmTimerLocked();
-      }
-    }
   }
   if (!st.ok()) {
     // Counted as a failed call, as a wrapped callback dropped unrun is.
@@ -745,14 +746,11 @@ void Client::ReadOwnAnswer(size_t server, uint32_t id, uint64_t token,
                            ReaderWait wait, absl::Time deadline) {
   pollfd fds[2] = {{wait.socket, POLLIN, 0}, {wait.kick, POLLIN, 0}};
   for (;;) {
-    timespec ts{};
-    const timespec* timeout = nullptr;
-    if (deadline != absl::InfiniteFuture()) {
-      ts = absl::ToTimespec(
-          std::max(deadline - absl::Now(), absl::ZeroDuration()));
-      timeout = &ts;
-    }
-    const int n = ppoll(fds, 2, timeout, nullptr);
+    // No timeout: the call's deadline is in the loop's timer already, and the
+    // loop expiring it takes the role back and kicks this wait. A timed sleep
+    // arms a kernel timer per round trip, and in a VM reprogramming the timer
+    // device can cost an exit to the hypervisor.
+    const int n = ppoll(fds, 2, nullptr, nullptr);
     const bool poll_failed = n < 0 && errno != EINTR;
     const bool readable = n > 0 && fds[0].revents != 0;
     Completions done;

@@ -80,6 +80,9 @@ struct ServerStatus {
   // Answers read by the blocking call's own thread, not the I/O thread
   // (Connection::TakeReading).
   uint64_t caller_reads = 0;
+  // epoll_changes counts the epoll_ctl calls for its links' sockets: a lone
+  // blocking call that finds its link parked makes none.
+  uint64_t epoll_changes = 0;
   std::string client_label;
   std::vector<wire::SlotInfo> slots;  // the partitions the server last listed
 };

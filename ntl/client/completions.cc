@@ -1,5 +1,6 @@
 #include "ntl/client/completions.h"
 
+#include <chrono>
 #include <utility>
 
 namespace trustlink::ntl::client {
@@ -28,6 +29,10 @@ void Completions::RunAll() {
   // By index: an entry's callback never adds to this object (it runs after
   // the lock is released and new work goes to a later pass), but indexing
   // costs nothing and survives if that changes.
+  // The answers of one pass arrived together: one clock read ends them all
+  // (a clock read per call was 5 % of the client's CPU with 64 in flight).
+  stats::ClientStats::CallStartTime end;
+  bool have_end = false;
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
     if (e.fn) {
@@ -35,7 +40,11 @@ void Completions::RunAll() {
       continue;
     }
     if (e.stats != nullptr) {
-      e.stats->CallEnd(e.start, e.status == 0);
+      if (!have_end) {
+        end = std::chrono::steady_clock::now();
+        have_end = true;
+      }
+      e.stats->CallEndAt(e.start, e.status == 0, end);
     }
     e.raw.fn(e.raw.arg, e.status,
              reinterpret_cast<const uint8_t*>(arena_.data()) + e.offset, e.len);

@@ -116,6 +116,7 @@ void Connection::CloseSocket() {
     reader_active_ = false;
     KickReader();
   }
+  parked_ = false;
   if (fd_ >= 0) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
     close(fd_);
@@ -141,6 +142,7 @@ void Connection::SetInterest(uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = index_ + 2;  // 0 and 1 are the client's wake and timer fds
+  ++epoll_changes_;
   epoll_ctl(epoll_fd_, interest_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_,
             &ev);
   interest_ = events;
@@ -278,9 +280,9 @@ void Connection::DoHandshake(absl::Time now, Completions* done) {
 }
 
 void Connection::OnEvent(uint32_t events, absl::Time now, Completions* done) {
-  if (fd_ < 0 || reader_active_) {
-    // A calling thread reads this socket now (TakeReading); the event was
-    // harvested before the socket left the epoll set.
+  if (fd_ < 0 || reader_active_ || parked_) {
+    // A calling thread reads this socket now (TakeReading), or did and parked
+    // it; the event was harvested before the socket left the epoll set.
     return;
   }
   switch (state_) {
@@ -587,6 +589,15 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
     case LinkState::kHandshaking:
     case LinkState::kAwaitingWelcome:
       if (now >= phase_deadline_) {
+        if (state_ == LinkState::kAwaitingWelcome && !missing_proof_.ok()) {
+          // Hello went without an HTL proof this client requires, and no
+          // verdict came in time: the link could never have been used, and
+          // the agent's failure, not a slow welcome, is what to fix. (The
+          // agent's request ends at this same deadline, so its failure and
+          // the deadline often arrive together.)
+          Fail(missing_proof_, now, done);
+          return;
+        }
         const char* phase = state_ != LinkState::kConnecting ? nullptr
                             : resolving_                     ? "name resolution"
                                                              : "TCP connect";
@@ -611,6 +622,9 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
       break;
     default:
       return;
+  }
+  if (parked_ && now >= parked_at_ + kParkFor) {
+    Unpark();  // idle: the loop watches the link again
   }
   while (!deadlines_.empty() && deadlines_.Top().deadline <= now) {
     const DeadlineQueue::Entry e = deadlines_.Top();
@@ -642,6 +656,7 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
   if (now - last_rx_ >= settings_.heartbeat_interval &&
       now - last_ping_ >= settings_.heartbeat_interval) {
     last_ping_ = now;
+    Unpark();  // the pong is for the loop
     std::string payload;
     wire::ByteWriter(&payload).U64(
         static_cast<uint64_t>(absl::ToUnixNanos(now)));
@@ -665,6 +680,9 @@ absl::Time Connection::NextWakeup() const {
       t = std::min(
           t, std::max(last_rx_, last_ping_) + settings_.heartbeat_interval);
       t = std::min(t, deadlines_.Next());
+      if (parked_) {
+        t = std::min(t, parked_at_ + kParkFor);
+      }
       return t;
     }
     default:
@@ -720,8 +738,11 @@ absl::Status Connection::StartPending(absl::string_view partition, uint32_t op,
     ++next_id_;
   }
   // A caller reading its own answer gives the socket back: this call's answer
-  // is for the loop.
-  HandBackReading();
+  // is for the loop. A parked socket stays out until it is clear whether this
+  // call's caller takes it (below).
+  if (reader_active_) {
+    HandBackReading();
+  }
   const uint32_t call_id = next_id_++;
   const uint64_t call_token = next_token_++;
   p.token = call_token;
@@ -735,8 +756,8 @@ absl::Status Connection::StartPending(absl::string_view partition, uint32_t op,
   pending_.emplace(call_id, std::move(p));
   *id = call_id;
   *token = call_token;
-  if (reader != nullptr) {
-    TakeReading(call_id, call_token, reader);
+  if (reader == nullptr || !TakeReading(call_id, call_token, reader)) {
+    Unpark();
   }
   SendCall(call_id, partition, op, data, done);
   return absl::OkStatus();

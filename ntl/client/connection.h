@@ -70,6 +70,13 @@ struct ReaderWait {
   int kick = -1;
 };
 
+// kParkFor is how long a socket stays out of the loop's epoll set after a
+// lone blocking call read its own answer (connection_caller_read.cc). Back to
+// back round trips then skip the two epoll_ctl calls each; an idle link is
+// watched by the loop again after this long, so a goaway or a closed socket
+// on an idle link is noticed at most this much later.
+inline constexpr absl::Duration kParkFor = absl::Milliseconds(20);
+
 // LinkState is a server's connection state, as the C ABI reports it.
 enum class LinkState {
   kNotTrusted = 0,  // not in the trust store: never contacted
@@ -151,13 +158,16 @@ class Connection : public PinnedPeer {
   // TakeReading makes the caller of call `id` (`token`) the link's reader
   // when that is safe: the link is ready, nothing waits to be written, that
   // call is the only one in flight, no stream is open and no thread reads
-  // already. The socket leaves the loop's epoll set and `*wait` says what to
-  // poll. Returns false, changing nothing, otherwise.
+  // already. The socket leaves the loop's epoll set (unless it is parked out
+  // of it already) and `*wait` says what to poll. Returns false, changing
+  // nothing, otherwise.
   bool TakeReading(uint32_t id, uint64_t token, ReaderWait* wait);
   // ReadForCaller is the reader's turn after its poll: it reads what the
   // socket holds when `readable`. True while the caller is still the reader;
   // false once it is not (its answer came, the link failed, or another call
-  // or stream took the socket back for the loop).
+  // or stream took the socket back for the loop). A reader that got its
+  // answer parks the socket (kParkFor) rather than returning it to the
+  // loop's epoll set at once.
   bool ReadForCaller(uint32_t id, uint64_t token, bool readable, absl::Time now,
                      Completions* done);
   // GiveBackReading returns the socket to the loop when `token`'s caller is
@@ -198,6 +208,9 @@ class Connection : public PinnedPeer {
   // caller_reads counts the answers read by their calling thread
   // (TakeReading) rather than by the I/O thread.
   uint64_t caller_reads() const { return caller_reads_; }
+  // epoll_changes counts epoll_ctl calls for this server's sockets once
+  // connected (the loop's interest, and the reader role taken and returned).
+  uint64_t epoll_changes() const { return epoll_changes_; }
   // link_stats are this server's handshakes and TLS bytes, all sessions.
   stats::LinkCounters link_stats() const {
     return link_stats_.WithLive(ssl_.get());
@@ -275,8 +288,10 @@ class Connection : public PinnedPeer {
   void SetInterest(uint32_t events);
   // HandBackReading takes the reader role back for the loop, because the link
   // needs it (another call, a stream, a full socket, a closing link), and
-  // wakes the reader.
+  // wakes the reader; a parked socket goes back into the epoll set.
   void HandBackReading();
+  // Unpark returns a parked socket to the loop's epoll set.
+  void Unpark();
   void KickReader();
   // DrainKick clears the kick once the reader it stopped has seen it.
   void DrainKick();
@@ -354,11 +369,18 @@ class Connection : public PinnedPeer {
   // life), and whether a kick is unread. The eventfd is read only under the
   // Client's mutex, by the reader the kick stopped.
   bool reader_active_ = false;
+  // Parked: the last reader got its answer and left the socket out of the
+  // epoll set, so that the next lone blocking call takes it without two
+  // epoll_ctl calls; the loop puts it back at parked_at_ + kParkFor, or at
+  // once when anything else needs it (HandBackReading).
+  bool parked_ = false;
+  absl::Time parked_at_;
   uint32_t reader_id_ = 0;
   uint64_t reader_token_ = 0;
   int kick_fd_ = -1;
   bool kick_pending_ = false;
   uint64_t caller_reads_ = 0;
+  uint64_t epoll_changes_ = 0;
 };
 
 }  // namespace trustlink::ntl::client

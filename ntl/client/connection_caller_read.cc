@@ -28,6 +28,13 @@
 // - The reader has drained the socket (ReadAvailable stops only when BoringSSL
 //   and the read-ahead BIO are empty) whenever it gives the socket back, so
 //   level-triggered epoll sees everything that arrives after.
+// - A reader that got its answer parks the socket: it stays out of the epoll
+//   set, with no reader, for kParkFor. The next lone blocking call takes it as
+//   it is, so back-to-back round trips cost no epoll_ctl at all (two per call
+//   before: out and back). Anything else that needs the socket unparks it at
+//   once (HandBackReading, the loop's timer at parked_at_ + kParkFor, a
+//   heartbeat), so on an idle link a goaway or a closed socket is seen at
+//   most kParkFor late; a parked link has nothing in flight to be late for.
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -41,8 +48,9 @@ namespace trustlink::ntl::client {
 
 bool Connection::TakeReading(uint32_t id, uint64_t token, ReaderWait* wait) {
   if (state_ != LinkState::kReady || fd_ < 0 || ssl_ == nullptr ||
-      reader_active_ || !out_.empty() || interest_ != EPOLLIN ||
-      pending_.size() != 1 || !streams_.empty()) {
+      reader_active_ || !out_.empty() ||
+      (interest_ != EPOLLIN && !parked_) || pending_.size() != 1 ||
+      !streams_.empty()) {
     return false;
   }
   auto it = pending_.find(id);
@@ -60,9 +68,13 @@ bool Connection::TakeReading(uint32_t id, uint64_t token, ReaderWait* wait) {
     // its to drain, so that it cannot sleep through it.
     return false;
   }
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr) != 0) {
-    return false;
+  if (!parked_) {
+    ++epoll_changes_;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr) != 0) {
+      return false;
+    }
   }
+  parked_ = false;
   interest_ = 0;
   reader_active_ = true;
   reader_id_ = id;
@@ -93,7 +105,9 @@ bool Connection::ReadForCaller(uint32_t id, uint64_t token, bool readable,
   }
   // Answered: the loop expiring it would have taken the role back first.
   ++caller_reads_;
-  GiveBackReading(token);
+  reader_active_ = false;
+  parked_ = true;
+  parked_at_ = now;
   return false;
 }
 
@@ -106,12 +120,21 @@ void Connection::GiveBackReading(uint64_t token) {
 }
 
 void Connection::HandBackReading() {
+  Unpark();
   if (!reader_active_) {
     return;
   }
   reader_active_ = false;
   SetInterest(EPOLLIN);
   KickReader();
+}
+
+void Connection::Unpark() {
+  if (!parked_) {
+    return;
+  }
+  parked_ = false;
+  SetInterest(EPOLLIN);
 }
 
 void Connection::KickReader() {

@@ -207,5 +207,28 @@ TEST(HtlProofAsyncTest, TheProofWaitEndsAtTheConnectDeadline) {
               ::testing::HasSubstr("start the HTL agent"));
 }
 
+TEST(HtlProofAsyncTest, NoProofAndNoVerdictByTheDeadlineFailsWithTheAgentsReason) {
+  // No agent, so hello goes without a proof; the appliance never answers it.
+  // When the connect deadline ends the wait, the missing proof is the reason
+  // given: the link could not have been used without it. (The agent's request
+  // also ends at that deadline, so the two often come together: this was
+  // htl_proof_async_test's flaky "welcome took more than 1s" under load.)
+  testing::FakeServerOptions o = ServerOptions();
+  o.fault = testing::Fault::kSilentBeforeWelcome;
+  HtlWorld world("noverdict", std::move(o));
+  ClientSettings s = world.Settings();
+  s.reconnect = false;
+  s.connect_timeout = absl::Seconds(1);
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(s);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(testing::WaitFor(
+      [&]() { return (*client)->Servers()[0].state == LinkState::kStopped; }));
+  const ServerStatus st = (*client)->Servers()[0];
+  EXPECT_EQ(ToTlStatus(st.last_error), TL_E_HTL_AGENT_UNAVAILABLE)
+      << st.last_error;
+  EXPECT_THAT(std::string(st.last_error.message()),
+              ::testing::HasSubstr(world.ProofSocket()));
+}
+
 }  // namespace
 }  // namespace trustlink::ntl::client

@@ -69,9 +69,9 @@ ClientStats::CallStartTime ClientStats::CallStart() {
   return std::chrono::steady_clock::now();
 }
 
-void ClientStats::CallEnd(CallStartTime start, bool ok) {
-  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::steady_clock::now() - start);
+void ClientStats::CallEndAt(CallStartTime start, bool ok, CallStartTime end) {
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(end - start);
   call_latency_.Record(
       static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)));
   calls_in_flight_.Add(-1);

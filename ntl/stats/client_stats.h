@@ -55,7 +55,12 @@ class ClientStats {
   // exactly once.
   using CallStartTime = std::chrono::steady_clock::time_point;
   CallStartTime CallStart();
-  void CallEnd(CallStartTime start, bool ok);
+  void CallEnd(CallStartTime start, bool ok) {
+    CallEndAt(start, ok, std::chrono::steady_clock::now());
+  }
+  // CallEndAt is CallEnd with the end time read by the caller: the calls that
+  // one read of the link completed end together, on one clock read.
+  void CallEndAt(CallStartTime start, bool ok, CallStartTime end);
 
   void LinkUp() { link_up_.Add(); }
   void LinkDown() { link_down_.Add(); }

@@ -254,6 +254,9 @@ void FakeServer::Serve(int fd) {
           case wire::FrameType::kHello: {
             absl::StatusOr<wire::Hello> h = wire::DecodeHello(f.payload);
             hello_features_.store(h.ok() ? h->features : 0xffffffffu);
+            if (options_.fault == Fault::kSilentBeforeWelcome) {
+              break;
+            }
             if (options_.goaway_status != 0) {
               wire::Closing c{options_.goaway_status, options_.goaway_message};
               wire::AppendFrame(wire::FrameType::kGoAway, 0, 0,

@@ -30,6 +30,7 @@ inline constexpr uint32_t kOpFail = 3;
 enum class Fault {
   kNone,
   kSilentAfterWelcome,    // reads everything, answers nothing (not even pings)
+  kSilentBeforeWelcome,   // completes TLS, then never answers hello
   kGarbageAfterWelcome,   // sends bytes that are not a frame
   kCutFrameAfterWelcome,  // sends half a frame and closes
 };
