@@ -15,7 +15,7 @@ namespace {
 
 using testing::Server;
 using testing::Settings;
-using testing::ThreadCount;
+using testing::SettledThreadCount;
 
 // A client of one server named `never-answered.test`, looked up through
 // `silent` only.
@@ -43,7 +43,7 @@ TEST(ClientDnsTest, ClosingWithALookupPendingReturnsAtOnceAndLeavesNoThread) {
   client->reset();
   const absl::Duration took = absl::Now() - start;
   EXPECT_LT(took, absl::Milliseconds(500)) << "close waited for the lookup";
-  EXPECT_EQ(ThreadCount(), threads_before);
+  EXPECT_EQ(SettledThreadCount(threads_before), threads_before);
   ::testing::Test::RecordProperty("close_ms", absl::ToInt64Milliseconds(took));
 }
 
@@ -53,7 +53,8 @@ TEST(ClientDnsTest, WithoutThreadsProcessNeverWaitsForALookup) {
   absl::StatusOr<std::unique_ptr<Client>> client =
       Client::Create(Unanswered(silent, false));
   ASSERT_TRUE(client.ok()) << client.status();
-  EXPECT_EQ(ThreadCount(), threads_before) << "a no-threads client made one";
+  EXPECT_EQ(SettledThreadCount(threads_before), threads_before)
+      << "a no-threads client made one";
   // The first Process starts the lookup; none of them waits for its answer.
   for (int i = 0; i < 20; ++i) {
     const absl::Time start = absl::Now();
@@ -62,7 +63,7 @@ TEST(ClientDnsTest, WithoutThreadsProcessNeverWaitsForALookup) {
   }
   ASSERT_TRUE(silent.AwaitQuery()) << "the lookup never reached the server";
   EXPECT_EQ((*client)->Servers()[0].state, LinkState::kConnecting);
-  EXPECT_EQ(ThreadCount(), threads_before);
+  EXPECT_EQ(SettledThreadCount(threads_before), threads_before);
   const absl::Time start = absl::Now();
   client->reset();
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));

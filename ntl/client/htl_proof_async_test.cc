@@ -175,7 +175,7 @@ TEST(HtlProofAsyncTest, ClosingTheClientMidRequestCancelsAndJoinsTheWorker) {
   client->reset();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2))
       << "closing the client waited for the proof request";
-  EXPECT_EQ(testing::ThreadCount(), threads_before)
+  EXPECT_EQ(testing::SettledThreadCount(threads_before), threads_before)
       << "a thread of the client outlived it; threads now: "
       << absl::StrJoin(testing::ThreadNames(), ", ");
   // The worker was cancelled and joined before the close returned (no thread
@@ -207,7 +207,8 @@ TEST(HtlProofAsyncTest, TheProofWaitEndsAtTheConnectDeadline) {
               ::testing::HasSubstr("start the HTL agent"));
 }
 
-TEST(HtlProofAsyncTest, NoProofAndNoVerdictByTheDeadlineFailsWithTheAgentsReason) {
+TEST(HtlProofAsyncTest,
+     NoProofAndNoVerdictByTheDeadlineFailsWithTheAgentsReason) {
   // No agent, so hello goes without a proof; the appliance never answers it.
   // When the connect deadline ends the wait, the missing proof is the reason
   // given: the link could not have been used without it. (The agent's request

@@ -170,6 +170,17 @@ bool WaitFor(Predicate done, absl::Duration timeout = absl::Seconds(10)) {
   return true;
 }
 
+// SettledThreadCount is ThreadCount once threads just joined have left
+// /proc/self/task: join() returns when a thread has cleared its tid, a moment
+// before the kernel removes its task entry, so an immediate count can still
+// see it. It waits at most `settle` for the count to come down to `expected`;
+// a thread that really outlived its owner stays and is counted.
+inline int SettledThreadCount(int expected,
+                              absl::Duration settle = absl::Seconds(2)) {
+  WaitFor([&] { return ThreadCount() <= expected; }, settle);
+  return ThreadCount();
+}
+
 }  // namespace trustlink::ntl::client::testing
 
 #endif  // TRUSTLINK_NTL_CLIENT_TESTING_TEST_UTIL_H_
