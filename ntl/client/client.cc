@@ -123,7 +123,8 @@ absl::Status Client::Init() {
     for (size_t i = 0; i < settings_.servers.size(); ++i) {
       conns_.push_back(std::make_unique<Connection>(
           i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_, doorbell_,
-          dns_.get(), &workers_, static_cast<ConnectionListener*>(this)));
+          dns_.get(), &workers_, &dial_gate_,
+          static_cast<ConnectionListener*>(this)));
       welcomed_.push_back(false);
       up_.push_back(false);
       if (conns_.back()->state() != LinkState::kNotTrusted) {

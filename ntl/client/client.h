@@ -278,6 +278,8 @@ class Client : private ConnectionListener {
   internal::CondVar settled_cv_;
   // Name lookups on this loop; destroying it cancels them.
   std::unique_ptr<internal::DnsChannel> dns_ ABSL_GUARDED_BY(mu_);
+  // Before conns_, which point at it until they are destroyed.
+  DialGate dial_gate_ ABSL_GUARDED_BY(mu_){settings_.dials_per_address};
   std::vector<std::unique_ptr<Connection>> conns_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> welcomed_ ABSL_GUARDED_BY(mu_);
   size_t unsettled_ ABSL_GUARDED_BY(mu_) = 0;
