@@ -9,30 +9,17 @@
 # this parent the old step waited out its whole 5 s bound (1,000 polls of 5 ms).
 #
 #   storm_restart_test.sh NTLSD STORM_RESTART
-set -Eeuo pipefail
-NTLSD="$(realpath "$1")"; STORM_RESTART="$(realpath "$2")"
 W="$(mktemp -d "${TEST_TMPDIR:-/tmp}/storm-restart.XXXXXX")"
+APP="$W/app"; LOG="$W/ntlsd.log"; PIDFILE="$APP/ntlsd.pid"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/daemon_test.sh"
+NTLSD="$(realpath "$1")"; STORM_RESTART="$(realpath "$2")"
 SOCKDIR="$(mktemp -d /tmp/storm-restart-sock.XXXXXX)"  # unix socket paths are short
-APP="$W/app"
-LOG="$W/ntlsd.log"
+CLEANUP_PATHS+=("$W" "$SOCKDIR")
 HOLDER=""
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- ntlsd log (last 20 lines)" >&2; tail -20 "$LOG" >&2 2>/dev/null || true
-  exit 1
-}
-trap 'fail "line $LINENO: \"$BASH_COMMAND\" exited $?"' ERR
-cleanup() {
-  local pid
-  pid="$(cat "$APP/ntlsd.pid" 2>/dev/null || true)"
-  [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null
-  [[ -n "$HOLDER" ]] && kill -9 "$HOLDER" 2>/dev/null
-  rm -rf "$W" "$SOCKDIR"
-}
-trap cleanup EXIT
+cleanup_extra() { [[ -z "$HOLDER" ]] || kill -9 "$HOLDER" 2>/dev/null; }
 
 start=("$NTLSD" --root "$APP" --name 127.0.0.1 --threads 2 --daemon
-  --pidfile "$APP/ntlsd.pid" --log "$LOG" --status-socket "$SOCKDIR/s")
+  --pidfile "$PIDFILE" --log "$LOG" --status-socket "$SOCKDIR/s")
 
 # The holder becomes a child subreaper, runs the --daemon start (the daemon is orphaned
 # to it when the starter exits), reaps only the starter, reports its status and then
@@ -64,20 +51,20 @@ wait_for() {
 }
 wait_for "report from the first start" 30 test -f "$W/started"
 [[ "$(cat "$W/started")" == 0 ]] || fail "the first ntlsd did not start (exit $(cat "$W/started"))"
-OLD="$(cat "$APP/ntlsd.pid")"
+OLD="$(cat "$PIDFILE")"
 [[ "$(awk '/^PPid:/ { print $2 }' "/proc/$OLD/status")" == "$HOLDER" ]] ||
   fail "ntlsd (pid $OLD) was not orphaned to the non-reaping holder (pid $HOLDER)"
 PORT="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$LOG" | head -1)"
 [[ -n "$PORT" ]] || fail "no 'listening on 127.0.0.1:PORT' line in the log"
 
 t0="$(date +%s%N)"
-"$STORM_RESTART" "$APP/ntlsd.pid" "${start[@]}" --listen "127.0.0.1:$PORT" 2>"$W/restart.err" ||
+"$STORM_RESTART" "$PIDFILE" "${start[@]}" --listen "127.0.0.1:$PORT" 2>"$W/restart.err" ||
   fail "storm_restart.sh failed: $(cat "$W/restart.err")"
 took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 cat "$W/restart.err"
 echo "restart took $took_ms ms"
 
-NEW="$(cat "$APP/ntlsd.pid")"
+NEW="$(cat "$PIDFILE")"
 [[ "$NEW" != "$OLD" ]] || fail "the pid file still names the killed ntlsd ($OLD)"
 kill -0 "$NEW" || fail "the new ntlsd (pid $NEW) is not running"
 # The condition the test is about held throughout: nobody reaped the old daemon.

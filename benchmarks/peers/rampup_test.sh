@@ -7,25 +7,14 @@
 # ntlsd had answered it, and ntlsd evicted the oldest beyond its per-source cap of 64.
 #
 #   rampup_test.sh NTLSD NTLSH VTL PEER_LOAD NTLSD_STATUS [LINKS]
-set -Eeuo pipefail
-NTLSD="$1"; NTLSH="$2"; VTL="$3"; LOAD="$4"; STATUS="$5"; LINKS="${6:-400}"
 W="$(mktemp -d "${TEST_TMPDIR:-/tmp}/rampup.XXXXXX")"
+LOG="$W/ntlsd.log"; PIDFILE="$W/ntlsd.pid"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/daemon_test.sh"
+NTLSD="$1"; NTLSH="$2"; VTL="$3"; LOAD="$4"; STATUS="$5"; LINKS="${6:-400}"
 SOCKDIR="$(mktemp -d /tmp/rampup-sock.XXXXXX)"  # unix socket paths are short
-APP="$W/app"; CLIENT="$W/client"; LOG="$W/ntlsd.log"
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- ntlsd log (last 20 lines)" >&2; tail -20 "$LOG" >&2 2>/dev/null || true
-  echo "--- peer_load" >&2; cat "$W/load.out" "$W/load.err" >&2 2>/dev/null || true
-  exit 1
-}
-trap 'fail "line $LINENO: \"$BASH_COMMAND\" exited $?"' ERR
-cleanup() {
-  local pid
-  pid="$(cat "$W/ntlsd.pid" 2>/dev/null || true)"
-  [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null
-  rm -rf "$W" "$SOCKDIR"
-}
-trap cleanup EXIT
+CLEANUP_PATHS+=("$W" "$SOCKDIR")
+APP="$W/app"; CLIENT="$W/client"
+fail_extra() { echo "--- peer_load"; cat "$W/load.out" "$W/load.err" 2>/dev/null; }
 (( $(ulimit -n) > LINKS + 64 )) || ulimit -n $((LINKS + 256)) ||
   fail "ulimit -n $(ulimit -n) is too low for $LINKS links"
 
@@ -35,7 +24,7 @@ trap cleanup EXIT
 "$NTLSH" --root "$APP" sysconf exportCert -file "$W/server.pem" >/dev/null
 # --daemon returns once it serves; port 0: the kernel picks, the log says which.
 "$NTLSD" --root "$APP" --name 127.0.0.1 --listen 127.0.0.1:0 --threads 2 --daemon \
-  --pidfile "$W/ntlsd.pid" --log "$LOG" --status-socket "$SOCKDIR/s" 2>"$W/start.err" ||
+  --pidfile "$PIDFILE" --log "$LOG" --status-socket "$SOCKDIR/s" 2>"$W/start.err" ||
   fail "ntlsd did not start: $(cat "$W/start.err")"
 PORT="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$LOG" | head -1)"
 [[ -n "$PORT" ]] || fail "no 'listening on 127.0.0.1:PORT' line in the log"
