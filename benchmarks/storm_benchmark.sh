@@ -5,8 +5,9 @@
 # restarted, then the time until all N are back and the resumed fraction. Each restart
 # kind runs once: kill -9 and a new ntlsd on the same port, then ntlsh service restart ntls.
 #
-#   storm_benchmark.sh NTLSD NTLSH VTL STORM [--links N] [--sources K] [--deadline-s S]
-#                      [--min-resumed PERCENT] [--max-back-ms MS] [--profile DIR]
+#   storm_benchmark.sh NTLSD NTLSH VTL STORM STORM_RESTART [--links N] [--sources K]
+#                      [--deadline-s S] [--min-resumed PERCENT] [--max-back-ms MS]
+#                      [--profile DIR]
 #
 # --profile DIR records where the storm's time goes (perf record into
 # DIR/{storm,ntlsd}-KIND.data; perf report -i FILE) and prints the CPU time ntlsd and
@@ -20,7 +21,7 @@
 # exceed N; ntlsd raises its own limit to the hard limit).
 set -Eeuo pipefail
 NTLSD="$(realpath "$1")"; NTLSH="$(realpath "$2")"; VTL="$(realpath "$3")"
-STORM="$(realpath "$4")"; shift 4
+STORM="$(realpath "$4")"; STORM_RESTART="$(realpath "$5")"; shift 5
 LINKS=500; SOURCES=1; DEADLINE=60; MIN_RESUMED=""; MAX_BACK_MS=""; PROFILE=""
 while (($#)); do
   case "$1" in
@@ -70,14 +71,15 @@ if (( SOURCES > 1 )); then "$NTLSH" --root "$APP" ntls ipcheck disable >/dev/nul
 # ntlsd binds it (tests run in parallel), so a start refused for that picks again.
 for attempt in 1 2 3 4 5; do
   PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  START_NTLSD="'$NTLSD' --root '$APP' --name 127.0.0.1 --listen 127.0.0.1:$PORT --threads 2 --daemon --pidfile '$APP/ntlsd.pid' --log '$LOG'"
-  if eval "$START_NTLSD" 2>"$W/start.err"; then break; fi
+  START_NTLSD=("$NTLSD" --root "$APP" --name 127.0.0.1 --listen "127.0.0.1:$PORT" --threads 2
+    --daemon --pidfile "$APP/ntlsd.pid" --log "$LOG")
+  if "${START_NTLSD[@]}" 2>"$W/start.err"; then break; fi
   grep -qi "already in use" "$W/start.err" "$LOG" 2>/dev/null && ((attempt < 5)) \
     || fail "ntlsd did not start: $(cat "$W/start.err")"
 done
-# kill -9, wait (at most 5 s) for the process to be gone, its lock and port free, then
-# start a new one; --daemon returns once it serves.
-KILL_RESTART="pid=\$(cat '$APP/ntlsd.pid'); kill -9 \$pid; for _ in \$(seq 1000); do kill -0 \$pid 2>/dev/null || break; sleep 0.005; done; $START_NTLSD"
+# kill -9, and a new ntlsd as soon as the old process has exited (storm_restart.sh says
+# why that, not its pid vanishing); --daemon returns once it serves.
+KILL_RESTART="$(printf '%q ' "$STORM_RESTART" "$APP/ntlsd.pid" "${START_NTLSD[@]}")"
 SERVICE_RESTART="'$NTLSH' --root '$APP' service restart ntls >/dev/null"
 
 # cpu_ms PID: the user and system CPU time the process has used, in ms.

@@ -46,9 +46,10 @@ extern "C" TL_EXPORT tl_status tl_client_settings_load_root(
     if (!loaded.ok()) {
       return loaded.status();
     }
-    // Keep what the embedder chose about threads, the initial wait and the
-    // HTL agent.
+    // Keep what the embedder chose about threads, the initial wait, the
+    // pacing of attempts and the HTL agent.
     loaded->use_io_thread = s->settings.use_io_thread;
+    loaded->dials_per_address = s->settings.dials_per_address;
     loaded->initial_wait = s->settings.initial_wait;
     loaded->htl_proof_socket = s->settings.htl_proof_socket;
     loaded->htl_proof_timeout = s->settings.htl_proof_timeout;
@@ -176,6 +177,22 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_no_threads(
       return BadArgument("no_threads must be 0 or 1");
     }
     s->settings.use_io_thread = no_threads == 0;
+    return absl::OkStatus();
+  });
+}
+
+extern "C" TL_EXPORT tl_status tl_client_settings_set_dials_per_address(
+    tl_client_settings* s, uint32_t max_dials) noexcept {
+  if (s == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
+  }
+  return Guard(&s->last_error, [&]() -> absl::Status {
+    if (max_dials < 1 || max_dials > 1024) {
+      return BadArgument(absl::StrCat(
+          "dials per address must be 1 to 1024, not ", max_dials,
+          " (keep it below the appliance's per-source cap, 64 by default)"));
+    }
+    s->settings.dials_per_address = static_cast<int>(max_dials);
     return absl::OkStatus();
   });
 }

@@ -1,7 +1,12 @@
 // The client C ABI end to end against the fake NTLS peer: open, slots, blocking
 // and async calls, fd/process mode, per-server state, streams and verify
 // results.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -203,6 +208,66 @@ TEST_F(ClientCapiTest, BadSettingsAreRefusedWithAMessage) {
   EXPECT_NE(std::string(buf).find("tl_client_settings_add_server"),
             std::string::npos);
   tl_client_settings_free(empty);
+}
+
+// AcceptWithin accepts one connection on `listener` while driving `c`'s loop
+// (no library threads) until `deadline_ms` pass; returns its fd or -1.
+int AcceptWithin(int listener, tl_client* c, int deadline_ms) {
+  for (int waited = 0; waited < deadline_ms; waited += 10) {
+    const int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      return fd;
+    }
+    tl_client_process(c, 10);  // waits on the client's own descriptor
+  }
+  return -1;
+}
+
+TEST_F(ClientCapiTest, DialsPerAddressQueuesTheOtherLinksInOrder) {
+  EXPECT_EQ(tl_client_settings_set_dials_per_address(settings_, 0),
+            TL_E_INVALID_ARGUMENT);
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  ASSERT_EQ(tl_client_settings_last_error(settings_, buf, sizeof(buf), &len),
+            TL_OK);
+  EXPECT_NE(std::string(buf).find("1 to 1024"), std::string::npos) << buf;
+  // A listener that accepts and never speaks TLS: an attempt holds its slot
+  // until the test closes the connection.
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t alen = sizeof(a);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &alen), 0);
+  fcntl(listener, F_SETFL, O_NONBLOCK);
+  const std::string pin = ReadTestFile("testdata/tls/server_ed25519.cert.pem");
+  for (const char* name : {"silent1", "silent2"}) {
+    ASSERT_EQ(tl_client_settings_add_server(settings_, name, "127.0.0.1",
+                                            ntohs(a.sin_port), 0, pin.c_str()),
+              TL_OK);
+  }
+  ASSERT_EQ(tl_client_settings_set_dials_per_address(settings_, 1), TL_OK);
+  ASSERT_EQ(tl_client_settings_set_no_threads(settings_, 1), TL_OK);
+  ASSERT_EQ(tl_client_settings_set_timeouts(settings_, 60000, 10000, 30000),
+            TL_OK);
+  tl_client* c = nullptr;
+  ASSERT_EQ(tl_client_open(settings_, &c), TL_OK);
+  const int first = AcceptWithin(listener, c, 10000);
+  ASSERT_GE(first, 0) << "the first silent server was never dialled";
+  // The second waits for the first's slot: 300 ms of the client's loop
+  // bring no second connection (with the default limit it comes at once).
+  const int early = AcceptWithin(listener, c, 300);
+  EXPECT_LT(early, 0) << "two attempts to one address with a limit of 1";
+  // The first attempt fails (the peer closed): its slot passes on at once.
+  close(first);
+  const int second = AcceptWithin(listener, c, 10000);
+  EXPECT_GE(second, 0) << "the queued link never started";
+  for (int fd : {early, second, listener}) {
+    if (fd >= 0) close(fd);
+  }
+  tl_client_close(c);
 }
 
 TEST_F(ClientCapiTest, HtlServerWithoutAnAgentSaysToStartHtlclient) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "ntl/client/fresh_status.h"
 #include "ntl/client/pin.h"
@@ -123,7 +124,8 @@ absl::Status Client::Init() {
     for (size_t i = 0; i < settings_.servers.size(); ++i) {
       conns_.push_back(std::make_unique<Connection>(
           i, settings_.servers[i], settings_, ctx_.get(), epoll_fd_, doorbell_,
-          dns_.get(), &workers_, static_cast<ConnectionListener*>(this)));
+          dns_.get(), &workers_, &dial_gate_,
+          static_cast<ConnectionListener*>(this)));
       welcomed_.push_back(false);
       up_.push_back(false);
       if (conns_.back()->state() != LinkState::kNotTrusted) {
@@ -271,6 +273,7 @@ void Client::ProcessLocked(absl::Duration timeout) {
         c->FlushQueued(&done);
       }
     }
+    NumberWelcomedLocked();
     if (!initial_done_ && now >= initial_deadline_) {
       FinishInitialLocked();
     }
@@ -377,28 +380,43 @@ void Client::FinishInitialLocked() {
     return;
   }
   initial_done_ = true;
+  to_number_.clear();  // numbered here with the rest
+  std::vector<size_t> welcomed;
   for (size_t i = 0; i < conns_.size(); ++i) {
     if (welcomed_[i]) {
-      AssignSlotsLocked(i, conns_[i]->slots());
+      welcomed.push_back(i);
     }
   }
+  AssignSlotsLocked(welcomed);
   NumberHaSlotsLocked();
   RefreshHaLocked(absl::Now());
   settled_cv_.SignalAll();
 }
 
-void Client::AssignSlotsLocked(size_t server,
-                               const std::vector<wire::SlotInfo>& slots) {
+void Client::AssignSlotsLocked(const std::vector<size_t>& servers) {
+  if (servers.empty()) {
+    return;
+  }
+  std::vector<bool> in_batch(conns_.size(), false);
+  for (size_t server : servers) {
+    in_batch[server] = true;
+  }
   for (auto& [id, e] : slots_) {
-    if (e.server == server) {
+    if (in_batch[e.server]) {
       e.listed = false;
     }
   }
-  std::vector<std::string> partitions;
+  std::vector<ServerPartitions> listed;
   std::set<int> taken;
-  for (const wire::SlotInfo& info : slots) partitions.push_back(info.partition);
+  for (size_t server : servers) {
+    std::vector<std::string> partitions;
+    for (const wire::SlotInfo& info : conns_[server]->slots()) {
+      partitions.push_back(info.partition);
+    }
+    listed.emplace_back(conns_[server]->server().name, std::move(partitions));
+  }
   for (const auto& [id, e] : slots_) {
-    if (e.server != server) taken.insert(id);
+    if (!in_batch[e.server]) taken.insert(id);
   }
   if (ha_ != nullptr) {
     for (size_t g = 0; g < ha_->size(); ++g) {
@@ -408,42 +426,63 @@ void Client::AssignSlotsLocked(size_t server,
   // The numbers other processes gave these partitions, so that a slot number
   // means the same partition in every process (slot_numbers.h). Without a
   // client root, numbers are given in memory: stable for this process only.
-  absl::StatusOr<std::map<std::string, int>> stored =
+  absl::StatusOr<std::map<SlotKey, int>> stored =
       settings_.slot_numbers_dir.empty()
-          ? absl::StatusOr<std::map<std::string, int>>(
+          ? absl::StatusOr<std::map<SlotKey, int>>(
                 absl::UnavailableError("no client root"))
-          : NumberSlots(settings_.slot_numbers_dir,
-                        conns_[server]->server().name, partitions, taken);
-  for (const wire::SlotInfo& info : slots) {
-    auto key = std::make_pair(server, info.partition);
-    auto it = slot_index_.find(key);
-    if (it != slot_index_.end()) {
-      slots_[it->second].info = info;
-      slots_[it->second].listed = true;
-      continue;
-    }
-    int id = -1;
-    if (stored.ok() && stored->count(info.partition) != 0 &&
-        slots_.count(stored->at(info.partition)) == 0 &&
-        !IsHaSlotLocked(stored->at(info.partition))) {
-      id = stored->at(info.partition);
-    } else {
-      id = 0;
-      while (slots_.count(id) != 0 || IsHaSlotLocked(id) ||
-             (stored.ok() && taken.count(id) != 0)) {
-        ++id;
+          : NumberServersSlots(settings_.slot_numbers_dir, listed, taken);
+  // In-memory numbers are searched from where the last search ended: they
+  // only grow within a batch.
+  int next_free = 0;
+  for (size_t b = 0; b < servers.size(); ++b) {
+    const size_t server = servers[b];
+    const std::string srv = absl::AsciiStrToLower(listed[b].first);
+    for (const wire::SlotInfo& info : conns_[server]->slots()) {
+      auto key = std::make_pair(server, info.partition);
+      auto it = slot_index_.find(key);
+      if (it != slot_index_.end()) {
+        slots_[it->second].info = info;
+        slots_[it->second].listed = true;
+        continue;
       }
+      auto s = stored.ok() ? stored->find({srv, info.partition})
+                           : std::map<SlotKey, int>::const_iterator();
+      int id = -1;
+      if (stored.ok() && s != stored->end() && slots_.count(s->second) == 0 &&
+          !IsHaSlotLocked(s->second)) {
+        id = s->second;
+      } else {
+        while (slots_.count(next_free) != 0 || IsHaSlotLocked(next_free) ||
+               (stored.ok() && taken.count(next_free) != 0)) {
+          ++next_free;
+        }
+        id = next_free;
+      }
+      slot_index_.emplace(key, id);
+      slots_.emplace(id, SlotEntry{server, info, true});
     }
-    slot_index_.emplace(key, id);
-    slots_.emplace(id, SlotEntry{server, info, true});
   }
 }
 
-void Client::OnWelcome(size_t server, const wire::Welcome& welcome) {
+void Client::NumberWelcomedLocked() {
+  if (to_number_.empty()) {
+    return;
+  }
+  std::vector<size_t> servers;
+  servers.swap(to_number_);
+  std::sort(servers.begin(), servers.end());
+  servers.erase(std::unique(servers.begin(), servers.end()), servers.end());
+  AssignSlotsLocked(servers);
+  if (initial_done_) {
+    RefreshHaLocked(absl::Now());
+  }
+}
+
+void Client::OnWelcome(size_t server, const wire::Welcome&) {
   mu_.AssertHeld();
   welcomed_[server] = true;
   if (initial_done_) {
-    AssignSlotsLocked(server, welcome.slots);
+    to_number_.push_back(server);  // NumberWelcomedLocked, before unlocking
   }
   if (!up_[server]) {
     up_[server] = true;
@@ -453,9 +492,8 @@ void Client::OnWelcome(size_t server, const wire::Welcome& welcome) {
     PushLinkEventLocked(LinkEvent::Kind::kSlotsChanged, server,
                         absl::OkStatus());
   }
-  if (initial_done_) {
-    RefreshHaLocked(absl::Now());
-  }
+  // The HA groups are refreshed once the slots are numbered
+  // (NumberWelcomedLocked).
 }
 
 void Client::OnLinkDown(size_t server) {
@@ -760,6 +798,7 @@ void Client::ReadOwnAnswer(size_t server, uint32_t id, uint64_t token,
       const absl::Time now = absl::Now();
       Connection* conn = conns_[server].get();
       still_reading = conn->ReadForCaller(id, token, readable, now, &done);
+      NumberWelcomedLocked();  // a slots-changed frame read here
       if (still_reading && (now >= deadline || poll_failed)) {
         // The wait below reports the deadline and cancels the call.
         conn->GiveBackReading(token);

@@ -191,9 +191,17 @@ class Client : private ConnectionListener {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_mu_);
   void RearmTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishInitialLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AssignSlotsLocked(size_t server,
-                         const std::vector<wire::SlotInfo>& slots)
+  // AssignSlotsLocked numbers the slots the `servers` now list (their last
+  // welcome or slots-changed), all in one slots.conf update.
+  void AssignSlotsLocked(const std::vector<size_t>& servers)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NumberWelcomedLocked numbers the slots of the servers welcomed since it
+  // last ran (OnWelcome only notes them), then refreshes the HA groups. Every
+  // section of mu_ that can read frames calls it before it unlocks, so no
+  // one sees a welcomed server without its slots, and links that came up in
+  // one pass cost one slots.conf update (one per link, with two fsyncs each,
+  // was most of a 1,000-link ramp-up).
+  void NumberWelcomedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // StartCallLocked starts a call; on a group's slot `*ha_call` is set and
   // names it for CancelHaCallLocked, else server, id and token do. `reader`
   // as in Connection::StartCall (not used on a group's slot).
@@ -281,6 +289,8 @@ class Client : private ConnectionListener {
   internal::CondVar settled_cv_;
   // Name lookups on this loop; destroying it cancels them.
   std::unique_ptr<internal::DnsChannel> dns_ ABSL_GUARDED_BY(mu_);
+  // Before conns_, which point at it until they are destroyed.
+  DialGate dial_gate_ ABSL_GUARDED_BY(mu_){settings_.dials_per_address};
   std::vector<std::unique_ptr<Connection>> conns_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> welcomed_ ABSL_GUARDED_BY(mu_);
   size_t unsettled_ ABSL_GUARDED_BY(mu_) = 0;
@@ -289,6 +299,9 @@ class Client : private ConnectionListener {
   absl::Time timer_armed_for_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   uint64_t timer_arms_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int, SlotEntry> slots_ ABSL_GUARDED_BY(mu_);  // by slot id
+  // Servers welcomed (or whose slots changed) whose slots are not numbered yet
+  // (NumberWelcomedLocked).
+  std::vector<size_t> to_number_ ABSL_GUARDED_BY(mu_);
   // Which links are up (welcomed and not lost since), and the LinkEvents not
   // yet handed to settings_.on_link_event.
   std::vector<bool> up_ ABSL_GUARDED_BY(mu_);

@@ -1,9 +1,13 @@
 #include "ntl/client/client.h"
 
 #include <openssl/ssl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -307,6 +311,52 @@ TEST(ClientTest, SlotNumbersStayStableWhileServersComeAndGo) {
       ToTlStatus(client->Call(1, kOpEcho, "x", In(absl::Seconds(5))).status()),
       TL_E_PARTITION_NOT_ASSIGNED);
   EXPECT_TRUE(client->Call(3, kOpEcho, "x", In(absl::Seconds(5))).ok());
+}
+
+TEST(ClientTest, LinksUpTogetherShareOneSlotsFileUpdate) {
+  // 40 links to one server, all up before tl_client_open returns: their slots
+  // are numbered in one slots.conf replacement (two fsyncs), not one each,
+  // which was most of a 1,000-link ramp-up.
+  constexpr int kLinks = 40;
+  auto server = StartServer({{"p1", "l", "s"}});
+  const std::string dir =
+      std::string(std::getenv("TEST_TMPDIR")) + "/slots-batch";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0) << std::strerror(errno);
+  const int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  // Both halves of each rename: identical consecutive events are merged, and
+  // the halves alternate, so every rename is seen.
+  ASSERT_GE(inotify_add_watch(watch, dir.c_str(), IN_MOVED_FROM | IN_MOVED_TO),
+            0);
+  ClientSettings s = Settings();
+  s.slot_numbers_dir = dir;
+  s.initial_wait = absl::Seconds(60);  // returns once every link settled
+  for (int i = 0; i < kLinks; ++i) {
+    s.servers.push_back(Server(absl::StrCat("hsm", i), server->port()));
+  }
+  auto client = Open(s);
+  ASSERT_NE(client, nullptr);
+  std::vector<Slot> slots = client->Slots();
+  ASSERT_EQ(slots.size(), static_cast<size_t>(kLinks));
+  for (int i = 0; i < kLinks; ++i) {
+    EXPECT_EQ(slots[i].id, i);  // config order
+    EXPECT_EQ(slots[i].server, absl::StrCat("hsm", i));
+  }
+  int replaced = 0;
+  alignas(inotify_event) char buf[64 * 1024];
+  ssize_t n;
+  while ((n = read(watch, buf, sizeof(buf))) > 0) {
+    for (char* p = buf; p < buf + n;) {
+      auto* e = reinterpret_cast<inotify_event*>(p);
+      if ((e->mask & IN_MOVED_TO) != 0 && e->len > 0 &&
+          std::strcmp(e->name, "slots.conf") == 0) {
+        ++replaced;
+      }
+      p += sizeof(inotify_event) + e->len;
+    }
+  }
+  close(watch);
+  EXPECT_EQ(replaced, 1) << "slots.conf was replaced once per link";
 }
 
 TEST(ClientTest, AsyncCallbacksDeliverEveryResponse) {

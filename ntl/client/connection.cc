@@ -67,7 +67,7 @@ Connection::Connection(size_t index, const ServerSettings& server,
                        const ClientSettings& settings, SSL_CTX* ctx,
                        int epoll_fd, std::shared_ptr<Doorbell> doorbell,
                        internal::DnsChannel* dns, Workers* workers,
-                       ConnectionListener* listener)
+                       DialGate* gate, ConnectionListener* listener)
     : index_(index),
       server_(server),
       settings_(settings),
@@ -76,6 +76,9 @@ Connection::Connection(size_t index, const ServerSettings& server,
       doorbell_(std::move(doorbell)),
       dns_(dns),
       workers_(workers),
+      gate_(gate),
+      dial_key_(DialKey(server.host.empty() ? server.name : server.host,
+                        server.port)),
       listener_(listener),
       backoff_(ReconnectPolicy{settings.reconnect_min, settings.reconnect_max,
                                settings.reconnect_refused_max,
@@ -102,6 +105,7 @@ Connection::Connection(size_t index, const ServerSettings& server,
 }
 
 Connection::~Connection() {
+  gate_->Leave(&dial_ticket_);
   CloseSocket();
   if (kick_fd_ >= 0) {
     close(kick_fd_);
@@ -158,6 +162,7 @@ void Connection::SettleFirstAttempt() {
 void Connection::Fail(const absl::Status& why, absl::Time now,
                       Completions* done) {
   const bool was_ready = state_ == LinkState::kReady;
+  gate_->Leave(&dial_ticket_);  // the next queued attempt starts
   CloseSocket();
   last_error_ = why;
   // Closing the client cancels; anything else is a lost link.
@@ -405,6 +410,7 @@ bool Connection::HandleFrame(const wire::FrameView& frame, absl::Time now,
       client_label_ = w->client_label;
       if (state_ == LinkState::kAwaitingWelcome) {
         state_ = LinkState::kReady;
+        gate_->Leave(&dial_ticket_);
         backoff_.OnUp();
         phase_deadline_ = absl::InfiniteFuture();
         last_error_ = absl::OkStatus();
@@ -568,7 +574,9 @@ void Connection::Flush(Completions* done) {
 void Connection::OnTimer(absl::Time now, Completions* done) {
   switch (state_) {
     case LinkState::kBackoff:
-      if (now >= retry_at_) {
+      // A due attempt waits at the gate while the client's others to this
+      // address fill it; it is not a failure, so no backoff.
+      if (now >= retry_at_ && gate_->Enter(dial_key_, &dial_ticket_)) {
         StartConnect(now, done);
       }
       return;
@@ -667,7 +675,10 @@ void Connection::OnTimer(absl::Time now, Completions* done) {
 absl::Time Connection::NextWakeup() const {
   switch (state_) {
     case LinkState::kBackoff:
-      return retry_at_;
+      // Queued: woken when a slot is handed over (its ticket then holds one).
+      return dial_ticket_.state == DialTicket::State::kQueued
+                 ? absl::InfiniteFuture()
+                 : retry_at_;
     case LinkState::kConnecting:
       return fd_ >= 0 ? std::min(phase_deadline_, address_deadline_)
                       : phase_deadline_;

@@ -35,6 +35,7 @@
 #include "absl/time/time.h"
 #include "ntl/client/completions.h"
 #include "ntl/client/deadline_queue.h"
+#include "ntl/client/dial_gate.h"
 #include "ntl/client/doorbell.h"
 #include "ntl/client/htl_proof.h"
 #include "ntl/client/pending_proof.h"
@@ -110,11 +111,12 @@ class ConnectionListener {
 // mutex held.
 class Connection : public PinnedPeer {
  public:
-  // `dns` and `workers` are the Client's, which outlive the Connection.
+  // `dns`, `workers` and `gate` are the Client's, which outlive the
+  // Connection.
   Connection(size_t index, const ServerSettings& server,
              const ClientSettings& settings, SSL_CTX* ctx, int epoll_fd,
              std::shared_ptr<Doorbell> doorbell, internal::DnsChannel* dns,
-             Workers* workers, ConnectionListener* listener);
+             Workers* workers, DialGate* gate, ConnectionListener* listener);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -307,6 +309,11 @@ class Connection : public PinnedPeer {
   const std::shared_ptr<Doorbell> doorbell_;
   internal::DnsChannel* const dns_;
   Workers* const workers_;
+  // Paces this link's attempts with the client's others to the same address:
+  // an attempt holds a slot from its start to welcome or failure.
+  DialGate* const gate_;
+  const std::string dial_key_;
+  DialTicket dial_ticket_;
   ConnectionListener* const listener_;
 
   LinkState state_ = LinkState::kBackoff;

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ntl/client/dial_gate.h"
 #include "ntl/client/reconnect_backoff.h"
 #include "ntl/wire/frame.h"
 
@@ -131,6 +132,10 @@ struct ClientSettings {
   absl::Duration reconnect_max = ReconnectPolicy().max;
   absl::Duration reconnect_refused_max = ReconnectPolicy().refused_max;
   absl::Duration reconnect_refused_window = ReconnectPolicy().refused_window;
+  // The most connection attempts in flight (connect to welcome) to one server
+  // address; the client's other links to it queue for their turn
+  // (dial_gate.h says why, and how the default was chosen).
+  int dials_per_address = kDefaultDialsPerAddress;
 
   // use_io_thread false: the library creates no thread; the embedder waits on
   // fd() and calls Process() (CKF_LIBRARY_CANT_CREATE_OS_THREADS).

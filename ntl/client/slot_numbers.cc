@@ -93,6 +93,17 @@ std::string Serialize(const std::map<SlotKey, int>& numbers) {
 absl::StatusOr<std::map<std::string, int>> NumberSlots(
     const std::string& dir, absl::string_view server,
     const std::vector<std::string>& partitions, const std::set<int>& taken) {
+  absl::StatusOr<std::map<SlotKey, int>> all = NumberServersSlots(
+      dir, {ServerPartitions(std::string(server), partitions)}, taken);
+  if (!all.ok()) return all.status();
+  std::map<std::string, int> out;
+  for (auto& [key, slot] : *all) out[key.second] = slot;
+  return out;
+}
+
+absl::StatusOr<std::map<SlotKey, int>> NumberServersSlots(
+    const std::string& dir, const std::vector<ServerPartitions>& servers,
+    const std::set<int>& taken) {
   absl::StatusOr<internal::SafeDir> root = internal::SafeDir::Open(dir, false);
   if (!root.ok()) return root.status();
   // A process that may not write the root (an application running as another
@@ -105,27 +116,39 @@ absl::StatusOr<std::map<std::string, int>> NumberSlots(
       root->ReadFile(kSlotNumbersFile, kMaxFileSize);
   if (!text.ok() && !absl::IsNotFound(text.status())) return text.status();
   std::map<SlotKey, int> numbers = Parse(text.ok() ? *text : "");
-  const std::string srv = absl::AsciiStrToLower(server);
-  const std::set<std::string> listed(partitions.begin(), partitions.end());
+  // What each server lists now; a partition it no longer lists gives its
+  // number up.
+  std::map<std::string, std::set<std::string>> listed;
+  bool changed = false;
+  for (const auto& [server, partitions] : servers) {
+    listed[absl::AsciiStrToLower(server)].insert(partitions.begin(),
+                                                 partitions.end());
+    changed = changed || (!text.ok() && !partitions.empty());
+  }
   for (auto it = numbers.begin(); it != numbers.end();) {
-    it = it->first.first == srv && listed.count(it->first.second) == 0
+    auto l = listed.find(it->first.first);
+    it = l != listed.end() && l->second.count(it->first.second) == 0
              ? numbers.erase(it)
              : std::next(it);
   }
   std::set<int> used = taken;
   for (const auto& [key, slot] : numbers) used.insert(slot);
-  std::map<std::string, int> out;
-  bool changed = !text.ok() && !partitions.empty();
-  for (const std::string& p : partitions) {
-    auto it = numbers.find({srv, p});
-    if (it == numbers.end()) {
-      int slot = 0;
-      while (used.count(slot) != 0) ++slot;
-      used.insert(slot);
-      it = numbers.emplace(SlotKey{srv, p}, slot).first;
-      changed = true;
+  std::map<SlotKey, int> out;
+  // The lowest free number, searched from where the last search ended: the
+  // numbers a batch hands out only grow, so a batch of N costs O(N), not N^2.
+  int next_free = 0;
+  for (const auto& [server, partitions] : servers) {
+    const std::string srv = absl::AsciiStrToLower(server);
+    for (const std::string& p : partitions) {
+      auto it = numbers.find({srv, p});
+      if (it == numbers.end()) {
+        while (used.count(next_free) != 0) ++next_free;
+        used.insert(next_free);
+        it = numbers.emplace(SlotKey{srv, p}, next_free).first;
+        changed = true;
+      }
+      out[it->first] = it->second;
     }
-    out[p] = it->second;
   }
   if (read_only) return out;
   std::string serialized = Serialize(numbers);

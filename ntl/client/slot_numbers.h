@@ -38,6 +38,18 @@ absl::StatusOr<std::map<std::string, int>> NumberSlots(
     const std::string& dir, absl::string_view server,
     const std::vector<std::string>& partitions, const std::set<int>& taken);
 
+// ServerPartitions is a server's name and the partitions it now lists.
+using ServerPartitions = std::pair<std::string, std::vector<std::string>>;
+
+// NumberServersSlots is NumberSlots for several servers at once, with one
+// lock, one read and at most one write of the file: a client whose links come
+// up together (1,000 links opened at once) pays one file replacement per
+// batch, not one per link. The result is keyed by (server in lower case,
+// partition).
+absl::StatusOr<std::map<SlotKey, int>> NumberServersSlots(
+    const std::string& dir, const std::vector<ServerPartitions>& servers,
+    const std::set<int>& taken);
+
 }  // namespace trustlink::ntl::client
 
 #endif  // TRUSTLINK_NTL_CLIENT_SLOT_NUMBERS_H_

@@ -49,6 +49,39 @@ TEST(SlotNumbersTest, APartitionKeepsItsNumberWhenOthersAreAssigned) {
   EXPECT_EQ(other->at("par1"), 2);
 }
 
+TEST(SlotNumbersTest, ABatchNumbersAsOneByOneWouldWithOneFileReplacement) {
+  const std::string one_by_one = NewDir("batch-seq");
+  ASSERT_TRUE(NumberSlots(one_by_one, "hsm1", {"a", "b"}, {}).ok());
+  const std::string batched = NewDir("batch");
+  ASSERT_TRUE(NumberSlots(batched, "hsm1", {"a", "b"}, {}).ok());
+  // hsm1 drops a, hsm2 and hsm3 arrive; 7 is used in this process.
+  ASSERT_TRUE(NumberSlots(one_by_one, "hsm1", {"b"}, {7}).ok());
+  ASSERT_TRUE(NumberSlots(one_by_one, "HSM2", {"x", "y"}, {7}).ok());
+  ASSERT_TRUE(NumberSlots(one_by_one, "hsm3", {"x"}, {7}).ok());
+  struct stat before {};
+  ASSERT_EQ(::stat((batched + "/slots.conf").c_str(), &before), 0);
+  auto all = NumberServersSlots(
+      batched, {{"hsm1", {"b"}}, {"HSM2", {"x", "y"}}, {"hsm3", {"x"}}}, {7});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(ReadAll(batched + "/slots.conf"),
+            ReadAll(one_by_one + "/slots.conf"));
+  EXPECT_EQ(all->at({"hsm1", "b"}), 1);
+  EXPECT_EQ(all->at({"hsm2", "x"}), 0);  // a's number, given up
+  EXPECT_EQ(all->at({"hsm2", "y"}), 2);
+  EXPECT_EQ(all->at({"hsm3", "x"}), 3);
+  // Replaced once (a new file under the name), and not again when nothing
+  // changed.
+  struct stat after {};
+  ASSERT_EQ(::stat((batched + "/slots.conf").c_str(), &after), 0);
+  EXPECT_NE(after.st_ino, before.st_ino);
+  ASSERT_TRUE(
+      NumberServersSlots(batched, {{"hsm1", {"b"}}, {"hsm3", {"x"}}}, {7})
+          .ok());
+  struct stat again {};
+  ASSERT_EQ(::stat((batched + "/slots.conf").c_str(), &again), 0);
+  EXPECT_EQ(again.st_ino, after.st_ino);
+}
+
 TEST(SlotNumbersTest, ARevokedPartitionGivesItsNumberUp) {
   const std::string dir = NewDir("revoke");
   ASSERT_TRUE(NumberSlots(dir, "hsm1", {"a", "b"}, {}).ok());

@@ -39,6 +39,13 @@ def test_text_data_is_refused_with_the_fix(client, slot):
         client.call(slot, "echo", "text")
 
 
+def test_dials_per_address_takes_1_to_1024():
+    s = trustlink.Settings()
+    assert s.set_dials_per_address(8) is s
+    with pytest.raises(ValueError, match=r"1 to 1024"):
+        s.set_dials_per_address(0)
+
+
 def test_missing_root_names_the_path(tmp_path):
     missing = str(tmp_path / "no-such-root")
     with pytest.raises(trustlink.Error) as info:

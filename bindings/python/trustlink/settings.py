@@ -114,6 +114,16 @@ class Settings(Owned):
             self._h(), _ms(wait_ms, "wait_ms")))
         return self
 
+    def set_dials_per_address(self, max_dials):
+        """At most max_dials (1 to 1024; default 32) connection attempts in flight to one
+        server address; the client's other links to it wait their turn (docs/client.md,
+        "Opening many links")."""
+        max_dials = int(max_dials)
+        if not 1 <= max_dials <= 1024:
+            raise ValueError("max_dials must be 1 to 1024, not %d" % max_dials)
+        check(self._lib.tl_client_settings_set_dials_per_address(self._h(), max_dials))
+        return self
+
     def set_htl_proof_socket(self, path):
         check(self._lib.tl_client_settings_set_htl_proof_socket(
             self._h(), _text(path, "path")))

@@ -89,6 +89,17 @@ tl_client_settings_set_reconnect(tl_client_settings *settings, int32_t enabled,
 TL_EXPORT tl_status tl_client_settings_set_no_threads(
     tl_client_settings *settings, int32_t no_threads) TL_NOEXCEPT;
 
+/* tl_client_settings_set_dials_per_address: at most `max_dials` (1 to 1024;
+ * default 32) connection attempts in flight, from connect to the appliance's
+ * welcome, to one server address (host as configured, and port); the client's
+ * other links to it wait their turn in order, which is not a failure and
+ * costs no backoff. Keep it below the appliance's per-source cap of
+ * connections not yet admitted (64 by default), or the appliance evicts the
+ * oldest (docs/client.md, "Opening many links"). Kept by
+ * tl_client_settings_load_root. */
+TL_EXPORT tl_status tl_client_settings_set_dials_per_address(
+    tl_client_settings *settings, uint32_t max_dials) TL_NOEXCEPT;
+
 /* tl_client_settings_set_initial_wait: how long tl_client_open waits (with an
  * I/O thread) for the first attempt to every server, so slots are numbered in
  * config order. */
