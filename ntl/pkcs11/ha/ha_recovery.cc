@@ -68,6 +68,9 @@ void HaModule::StartProbe() {
   probe_stop_ = false;
   try {
     probe_ = std::thread([this] { ProbeLoop(); });
+    // Named here, so it has its name (in top, gdb, /proc) once Initialize
+    // returns.
+    pthread_setname_np(probe_.native_handle(), "tl-ha-probe");
   } catch (const std::system_error& e) {
     Log(absl::StrCat("no probe thread (", e.what(),
                      "); failed members are retried at the start of a call"));
@@ -93,7 +96,6 @@ void HaModule::StopProbe(std::unique_lock<std::mutex>* held) {
 }
 
 void HaModule::ProbeLoop() {
-  pthread_setname_np(pthread_self(), "tl-ha-probe");
   std::unique_lock<std::mutex> lock(*call_lock_);
   while (!probe_stop_) {
     int pick = -1;
