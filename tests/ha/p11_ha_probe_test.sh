@@ -30,12 +30,14 @@ until pkcs11_tool_reading "$W/data.fifo"; do
 done
 
 start_ntlsd 1 "${PORT[1]}"
+ready=$EPOCHREALTIME
 # No application call from here until the data is written.
 deadline=$((SECONDS + 40))
 until grep -q "member ${ADDR[1]}/${PART[1]} is back" "$W/app.out"; do
   ((SECONDS < deadline)) || fail "member 2 not back without a call: $(cat "$W/app.out")"
   sleep 0.05
 done
+echo "member 2 back $(python3 -c "print(round(($EPOCHREALTIME - $ready) * 1000))") ms after its ntlsd was ready (backoff reached: $(grep -o 'next try in [0-9.]*m*s' "$W/app.out" | tail -1))"
 pkcs11_tool_reading "$W/data.fifo" \
   || fail "the application left its read before member 2 came back: $(cat "$W/app.out")"
 grep -q "member ${ADDR[1]}/${PART[1]} caught up: 2 objects copied" "$W/app.out" \
