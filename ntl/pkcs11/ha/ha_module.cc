@@ -53,6 +53,23 @@ int HaModule::FirstUp() const {
   return -1;
 }
 
+int HaModule::LeastBusy() const {
+  std::vector<int> busy(members_.size(), 0);
+  for (const auto& [h, s] : sessions_) {
+    const Op& op = s.op;
+    if (op.kind != OpKind::kNone && members_[op.member]->epoch() == op.epoch) {
+      ++busy[op.member];
+    }
+  }
+  int best = -1;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (members_[i]->up() && (best < 0 || busy[i] < busy[best])) {
+      best = static_cast<int>(i);
+    }
+  }
+  return best;
+}
+
 void HaModule::MarkDown(size_t m, CK_RV rv, const char* during) {
   Member& mem = *members_[m];
   if (!mem.up()) {

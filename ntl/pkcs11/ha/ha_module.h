@@ -7,9 +7,10 @@
 // never reaches the application: an object is found again on another member
 // by CKA_CLASS plus CKA_ID.
 //
-// - Reads and single-part operations (sign, verify, encrypt, decrypt, digest)
-//   run on the first member that is up, in the group's order, and are redone
-//   on the next when it fails: log in again with the PIN (kept only in this
+// - Reads run on the first member that is up, in the group's order; an
+//   operation (sign, verify, encrypt, decrypt, digest) begins on the member
+//   up with the fewest operations in flight (LeastBusy). Both are redone on
+//   the next member when theirs fails: log in again with the PIN (kept only in this
 //   object, zeroed at logout and finalize), find the key again, redo the
 //   operation. A multi-part operation whose member fails returns
 //   CKR_DEVICE_ERROR and logs a line saying to restart it.
@@ -205,6 +206,11 @@ class HaModule {
   CK_RV VirtualHandle(size_t m, CK_SESSION_HANDLE ms, CK_OBJECT_HANDLE mh,
                       CK_OBJECT_HANDLE* out);
   int FirstUp() const;
+  // LeastBusy: the member up with the fewest operations begun and not
+  // finished, the first in the group's order on a tie; -1 when none is up.
+  // Operations on a key that only one member can hold (no CKA_ID, or a
+  // session object) stay where the key is (ha_ops.cc).
+  int LeastBusy() const;
   CK_RV RunOp(Session* s, OpKind kind, CK_BYTE* in, CK_ULONG in_len,
               CK_BYTE* out, CK_ULONG* out_len);
   CK_RV InitOn(Session* s, size_t m, CK_SESSION_HANDLE ms);

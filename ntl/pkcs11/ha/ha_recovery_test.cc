@@ -1,7 +1,8 @@
 // The group's probe thread (ha_recovery.cc) against a fake member module: a
 // failed member comes back with no call, calls go on while its start is slow,
 // reconnAtt gives it up, CKF_LIBRARY_CANT_CREATE_OS_THREADS keeps the retries
-// in the calls, and C_Finalize joins the thread.
+// in the calls, and C_Finalize joins the thread. And, with two fake members,
+// operations begin on the member with the fewest in flight.
 
 #include <dirent.h>
 
@@ -33,6 +34,8 @@ struct Fake {
   bool holding = false;  // a start is waiting in module_initialize
   int starts = 0;
   std::vector<std::string> log;
+  int digests[2] = {0, 0};  // C_DigestInit per member (two-member tests)
+  CK_SESSION_HANDLE next_session = 0;
 };
 Fake* fake = nullptr;
 
@@ -56,6 +59,34 @@ CK_RV FakeSlotList(CK_BBOOL, CK_SLOT_ID* list, CK_ULONG* n) {
 CK_RV FakeTokenInfo(CK_SLOT_ID, CK_TOKEN_INFO* info) {
   memset(info, 0, sizeof(*info));
   Pad(info->label, sizeof(info->label), "partA");
+  return CKR_OK;
+}
+
+// Member K of a two-member group: its slot is K + 1, and its session handles
+// say the slot (slot * 1000 + n).
+template <int K>
+CK_RV FakeSlotListOf(CK_BBOOL, CK_SLOT_ID* list, CK_ULONG* n) {
+  if (list != nullptr) {
+    list[0] = K + 1;
+  }
+  *n = 1;
+  return CKR_OK;
+}
+CK_RV FakeOpenSession(CK_SLOT_ID slot, CK_FLAGS, void*, CK_NOTIFY,
+                      CK_SESSION_HANDLE* out) {
+  std::lock_guard<std::mutex> lock(fake->mu);
+  *out = slot * 1000 + ++fake->next_session;
+  return CKR_OK;
+}
+CK_RV FakeCloseSession(CK_SESSION_HANDLE) { return CKR_OK; }
+CK_RV FakeDigestInit(CK_SESSION_HANDLE ms, CK_MECHANISM*) {
+  std::lock_guard<std::mutex> lock(fake->mu);
+  ++fake->digests[ms / 1000 - 1];
+  return CKR_OK;
+}
+CK_RV FakeDigest(CK_SESSION_HANDLE, CK_BYTE*, CK_ULONG, CK_BYTE*,
+                 CK_ULONG* out_len) {
+  *out_len = 0;
   return CKR_OK;
 }
 
@@ -217,6 +248,65 @@ TEST_F(HaRecoveryTest, NoThreadsKeepsTheRetryInCalls) {
   }
   EXPECT_EQ(ProbeThreads(), 0);
   EXPECT_EQ(Finalize(), CKR_OK);
+}
+
+class HaDispatchTest : public HaRecoveryTest {
+ protected:
+  HaDispatchTest() {
+    state_.reachable = true;
+    CK_FUNCTION_LIST* lists[] = {&f_, &f2_};
+    f_.C_GetSlotList = FakeSlotListOf<0>;
+    f2_.C_GetSlotList = FakeSlotListOf<1>;
+    for (CK_FUNCTION_LIST* f : lists) {
+      f->C_GetTokenInfo = FakeTokenInfo;
+      f->C_OpenSession = FakeOpenSession;
+      f->C_CloseSession = FakeCloseSession;
+      f->C_DigestInit = FakeDigestInit;
+      f->C_Digest = FakeDigest;
+    }
+    HaModuleOptions o;
+    o.label = "g";
+    std::vector<std::unique_ptr<Member>> members;
+    members.push_back(std::make_unique<Member>(&lib_, "s1", "partA", &f_));
+    members.push_back(std::make_unique<Member>(&lib_, "s2", "partA", &f2_));
+    module_ = std::make_unique<HaModule>(std::move(o), std::move(members));
+    module_->SetCallLock(&call_lock_);
+  }
+  CK_SESSION_HANDLE Open() {
+    CK_SESSION_HANDLE h = 0;
+    EXPECT_EQ(module_->OpenSession(kVirtualSlot, CKF_SERIAL_SESSION, &h),
+              CKR_OK);
+    return h;
+  }
+  CK_RV DigestInit(CK_SESSION_HANDLE h) {
+    CK_MECHANISM mech = {CKM_SHA256, nullptr, 0};
+    return module_->OpInit(OpKind::kDigest, h, &mech, 0);
+  }
+  std::pair<int, int> Digests() {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    return {state_.digests[0], state_.digests[1]};
+  }
+
+  CK_FUNCTION_LIST f2_{};
+};
+
+TEST_F(HaDispatchTest, OperationsGoToTheLeastBusyMember) {
+  ASSERT_EQ(Initialize(), CKR_OK);
+  std::lock_guard<std::mutex> lock(call_lock_);
+  CK_SESSION_HANDLE a = Open(), b = Open(), c = Open();
+  ASSERT_EQ(DigestInit(a), CKR_OK);
+  EXPECT_EQ(Digests(), std::make_pair(1, 0));  // a tie: the primary
+  ASSERT_EQ(DigestInit(b), CKR_OK);
+  EXPECT_EQ(Digests(), std::make_pair(1, 1));  // the primary has one
+  ASSERT_EQ(DigestInit(c), CKR_OK);
+  EXPECT_EQ(Digests(), std::make_pair(2, 1));  // one each: the primary
+  // a finishes: the primary has one (c), the second one (b).
+  CK_BYTE in[1] = {0}, out[32];
+  CK_ULONG out_len = sizeof(out);
+  ASSERT_EQ(module_->OpOnce(OpKind::kDigest, a, in, 1, out, &out_len), CKR_OK);
+  ASSERT_EQ(module_->OpOnce(OpKind::kDigest, c, in, 1, out, &out_len), CKR_OK);
+  ASSERT_EQ(DigestInit(a), CKR_OK);
+  EXPECT_EQ(Digests(), std::make_pair(3, 1));  // b still on the second
 }
 
 }  // namespace
