@@ -240,6 +240,7 @@ TL_EXPORT tl_status tl_p11_ha_load_group(tl_p11_ha* ha,
         }
         // HAConfiguration's AutoReconnectInterval; -retry may override it.
         o->retry_interval = settings->settings.ha.auto_reconnect_interval;
+        o->reconnect_attempts = settings->settings.ha.reconnect_attempts;
         o->log = ha->options.log;
         ha->options = *std::move(o);
         return absl::OkStatus();

@@ -90,7 +90,8 @@ TL_EXPORT tl_status tl_p11_ha_load_group(tl_p11_ha *ha,
                                          const char *label) TL_NOEXCEPT;
 
 /* tl_p11_ha_set_retry_interval_ms sets the first wait before a failed member
- * is tried again (default 1000; it doubles up to 30 s). */
+ * is tried again by the group's probe thread (default 1000; it doubles up to
+ * 8 times that). */
 TL_EXPORT tl_status tl_p11_ha_set_retry_interval_ms(tl_p11_ha *ha,
                                                     int64_t ms) TL_NOEXCEPT;
 

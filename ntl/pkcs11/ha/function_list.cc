@@ -32,13 +32,17 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
 }
 
 CK_RV C_Initialize(CK_VOID_PTR a) {
-  (void)a;
-  TL_HA_CALL(Initialize());
+  TL_HA_CALL(Initialize(static_cast<const CK_C_INITIALIZE_ARGS*>(a)));
 }
 
 CK_RV C_Finalize(CK_VOID_PTR a) {
   (void)a;
-  TL_HA_CALL(Finalize());
+  // Finalize lets go of the lock while it joins the probe thread.
+  std::unique_lock<std::mutex> lock(mu);
+  if (current == nullptr) {
+    return CKR_CRYPTOKI_NOT_INITIALIZED;
+  }
+  return current->Finalize(&lock);
 }
 
 CK_RV C_GetInfo(CK_INFO_PTR info) { TL_HA_CALL(GetInfo(info)); }
@@ -385,6 +389,9 @@ CK_FUNCTION_LIST function_list = {
 CK_FUNCTION_LIST* InstallHaModule(HaModule* module) {
   std::lock_guard<std::mutex> lock(mu);
   current = module;
+  if (module != nullptr) {
+    module->SetCallLock(&mu);  // for its probe thread
+  }
   return &function_list;
 }
 

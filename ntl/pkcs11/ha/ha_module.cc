@@ -31,6 +31,7 @@ HaModule::HaModule(HaModuleOptions options,
 }
 
 HaModule::~HaModule() {
+  StopProbe(nullptr);
   ZeroString(&pin_);
   for (auto& m : members_) {
     m->Stop();
@@ -52,6 +53,23 @@ int HaModule::FirstUp() const {
   return -1;
 }
 
+int HaModule::LeastBusy() const {
+  std::vector<int> busy(members_.size(), 0);
+  for (const auto& [h, s] : sessions_) {
+    const Op& op = s.op;
+    if (op.kind != OpKind::kNone && members_[op.member]->epoch() == op.epoch) {
+      ++busy[op.member];
+    }
+  }
+  int best = -1;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (members_[i]->up() && (best < 0 || busy[i] < busy[best])) {
+      best = static_cast<int>(i);
+    }
+  }
+  return best;
+}
+
 void HaModule::MarkDown(size_t m, CK_RV rv, const char* during) {
   Member& mem = *members_[m];
   if (!mem.up()) {
@@ -62,54 +80,43 @@ void HaModule::MarkDown(size_t m, CK_RV rv, const char* during) {
   mem.next_try = absl::Now() + mem.backoff;
   Log(absl::StrCat("member ", mem.name(), " failed during ", during, " (",
                    RvName(rv), "); its work moves to the other members"));
+  probe_wake_.notify_all();
 }
 
-void HaModule::Recover() {
-  absl::Time now = absl::Now();
-  for (size_t i = 0; i < members_.size(); ++i) {
-    Member& mem = *members_[i];
-    if (mem.up() || now < mem.next_try) {
-      continue;
-    }
-    std::string why;
-    if (mem.Start(&why) && CatchUp(i, &why)) {
-      if (mem.backoff != absl::ZeroDuration()) {
-        Log(absl::StrCat("member ", mem.name(), " is back"));
-      }
-      mem.backoff = absl::ZeroDuration();
-      continue;
-    }
-    if (mem.up()) {
-      mem.Stop();  // up but not caught up: it must not take load
-    }
-    mem.backoff = mem.backoff == absl::ZeroDuration()
-                      ? options_.retry_interval
-                      : std::min(mem.backoff * 2, absl::Seconds(30));
-    mem.next_try = absl::Now() + mem.backoff;
-    Log(absl::StrCat("member ", mem.name(), " is down: ", why, "; next try in ",
-                     absl::FormatDuration(mem.backoff)));
-  }
-}
-
-CK_RV HaModule::Initialize() {
+CK_RV HaModule::Initialize(const CK_C_INITIALIZE_ARGS* args) {
   if (initialized_) {
     return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+  }
+  if (probe_.joinable()) {
+    // A C_Finalize in another thread is still joining the probe thread.
+    return CKR_FUNCTION_FAILED;
   }
   initialized_ = true;
   for (auto& m : members_) {
     m->next_try = absl::InfinitePast();
     m->backoff = absl::ZeroDuration();
+    m->failed_retries = 0;
+    m->given_up = false;
   }
+  // Every member's first start is here, so the first C_GetSlotList already
+  // shows the token; the retries of those that failed are the probe's.
   Recover();
+  bool no_threads = args != nullptr &&
+                    (args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) != 0;
+  if (call_lock_ != nullptr && !no_threads) {
+    StartProbe();
+  }
   // The virtual slot exists with no member up (its token is then absent), so
   // its number never changes.
   return CKR_OK;
 }
 
-CK_RV HaModule::Finalize() {
+CK_RV HaModule::Finalize(std::unique_lock<std::mutex>* held) {
   if (!initialized_) {
     return CKR_CRYPTOKI_NOT_INITIALIZED;
   }
+  initialized_ = false;  // calls made while the probe is joined fail
+  StopProbe(held);
   sessions_.clear();
   objects_.clear();
   ZeroString(&pin_);
@@ -117,7 +124,6 @@ CK_RV HaModule::Finalize() {
   for (auto& m : members_) {
     m->Stop();
   }
-  initialized_ = false;
   return CKR_OK;
 }
 

@@ -7,28 +7,34 @@
 // never reaches the application: an object is found again on another member
 // by CKA_CLASS plus CKA_ID.
 //
-// - Reads and single-part operations (sign, verify, encrypt, decrypt, digest)
-//   run on the first member that is up, in the group's order, and are redone
-//   on the next when it fails: log in again with the PIN (kept only in this
+// - Reads run on the first member that is up, in the group's order; an
+//   operation (sign, verify, encrypt, decrypt, digest) begins on the member
+//   up with the fewest operations in flight (LeastBusy). Both are redone on
+//   the next member when theirs fails: log in again with the PIN (kept only in this
 //   object, zeroed at logout and finalize), find the key again, redo the
 //   operation. A multi-part operation whose member fails returns
 //   CKR_DEVICE_ERROR and logs a line saying to restart it.
 // - Writes go to the primary (the first member up), then to every other
 //   member up before the call returns (writes.h).
-// - A member that is down is tried again at the start of a call once its
-//   backoff has passed; one that missed writes is caught up before it takes
-//   load.
+// - A member that is down is tried again by a background probe thread once
+//   its backoff has passed (ha_recovery.cc), without the calls' lock while
+//   its bridge starts; one that missed writes is caught up before it takes
+//   load. Without the calls' lock (SetCallLock), or when C_Initialize says
+//   the module may not make threads, the retry runs at the start of a call.
 //
 // Thread safety: not thread-safe; the function list (function_list.h)
-// serialises calls.
+// serialises calls with one lock, which it lends to the probe thread.
 
 #include <p11-kit/pkcs11.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -41,8 +47,12 @@ inline constexpr CK_SLOT_ID kVirtualSlot = 1;
 struct HaModuleOptions {
   std::string label;   // token label of the virtual slot
   std::string serial;  // token serial; empty: derived from the label
-  // First wait before a failed member is tried again; doubles up to 30 s.
+  // First wait before a failed member is tried again; doubles up to 8 times
+  // that (AutoReconnectInterval).
   absl::Duration retry_interval = absl::Seconds(1);
+  // Failed retries of a member before it is given up on until the next
+  // C_Initialize: -1 for ever, 0 at the first (reconnAtt).
+  int reconnect_attempts = -1;
   // log receives one line per event (member down, up, failover); the bridge
   // writes them to stderr, which p11-kit passes to the application.
   std::function<void(const std::string&)> log;
@@ -59,8 +69,17 @@ class HaModule {
   HaModule(const HaModule&) = delete;
   HaModule& operator=(const HaModule&) = delete;
 
-  CK_RV Initialize();
-  CK_RV Finalize();
+  // SetCallLock lends the module the lock that serialises its calls, held by
+  // the caller around every call; the probe thread takes it to change state.
+  // Call before Initialize.
+  void SetCallLock(std::mutex* lock) { call_lock_ = lock; }
+
+  // args: C_Initialize's (may be null). CKF_LIBRARY_CANT_CREATE_OS_THREADS
+  // keeps the retries in the calls.
+  CK_RV Initialize(const CK_C_INITIALIZE_ARGS* args = nullptr);
+  // held: the call lock as the caller holds it; Finalize lets go of it while
+  // it joins the probe thread (which may be waiting for it).
+  CK_RV Finalize(std::unique_lock<std::mutex>* held = nullptr);
   CK_RV GetInfo(CK_INFO* info);
   CK_RV GetSlotList(CK_BBOOL present, CK_SLOT_ID* list, CK_ULONG* count);
   CK_RV GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO* info);
@@ -144,7 +163,18 @@ class HaModule {
   using MemberFn = std::function<CK_RV(size_t m, CK_SESSION_HANDLE ms)>;
 
   void Log(const std::string& line) const;
+  // Recover retries, in the calling thread, every member down whose backoff
+  // has passed; with the probe thread running it does nothing (ha_recovery.cc).
   void Recover();
+  // RetryDone ends a retry of member m (up: started; ok: and caught up):
+  // back in service, or down with the next backoff, or given up.
+  void RetryDone(size_t m, bool ok, const std::string& why);
+  // The probe thread: StartProbe at Initialize, StopProbe (joins) at
+  // Finalize and destruction; ProbeLoop is its body, under the call lock but
+  // for each member's Connect.
+  void StartProbe();
+  void StopProbe(std::unique_lock<std::mutex>* held);
+  void ProbeLoop();
   // CatchUp copies to member m every token object of the primary that m
   // lacks (found by class and ID), before m takes load (ha_catch_up.cc).
   bool CatchUp(size_t m, std::string* why);
@@ -176,6 +206,11 @@ class HaModule {
   CK_RV VirtualHandle(size_t m, CK_SESSION_HANDLE ms, CK_OBJECT_HANDLE mh,
                       CK_OBJECT_HANDLE* out);
   int FirstUp() const;
+  // LeastBusy: the member up with the fewest operations begun and not
+  // finished, the first in the group's order on a tie; -1 when none is up.
+  // Operations on a key that only one member can hold (no CKA_ID, or a
+  // session object) stay where the key is (ha_ops.cc).
+  int LeastBusy() const;
   CK_RV RunOp(Session* s, OpKind kind, CK_BYTE* in, CK_ULONG in_len,
               CK_BYTE* out, CK_ULONG* out_len);
   CK_RV InitOn(Session* s, size_t m, CK_SESSION_HANDLE ms);
@@ -214,6 +249,11 @@ class HaModule {
   std::map<CK_OBJECT_HANDLE, Object> objects_;
   CK_SESSION_HANDLE next_session_ = 1;
   CK_OBJECT_HANDLE next_object_ = 1;
+  // The probe thread and what it waits on (a member going down, or stop).
+  std::mutex* call_lock_ = nullptr;
+  std::condition_variable probe_wake_;
+  std::thread probe_;
+  bool probe_stop_ = false;
 };
 
 // ZeroString overwrites s's bytes before it is cleared (the PIN).

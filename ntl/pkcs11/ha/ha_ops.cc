@@ -87,11 +87,25 @@ CK_RV HaModule::OpInit(OpKind kind, CK_SESSION_HANDLE h, CK_MECHANISM* mech,
                         mech->ulParameterLen);
   }
   op.key = key;
+  // Spread the load unless the key is one member's own.
+  int first = LeastBusy();
+  if (key != 0) {
+    auto it = objects_.find(key);
+    if (it != objects_.end() && (it->second.id.empty() || !it->second.token)) {
+      first = -1;
+      for (const auto& [m, mo] : it->second.on) {
+        if (members_[m]->up() && members_[m]->epoch() == mo.epoch) {
+          first = static_cast<int>(m);
+        }
+      }
+    }
+  }
   s->op = op;
   size_t used = 0;
   CK_RV rv = OnAnyMember(
       s, "an operation's C_*Init",
-      [&](size_t m, CK_SESSION_HANDLE ms) { return InitOn(s, m, ms); }, &used);
+      [&](size_t m, CK_SESSION_HANDLE ms) { return InitOn(s, m, ms); }, &used,
+      first);
   if (rv != CKR_OK) {
     s->op = Op();
     return rv;

@@ -51,6 +51,26 @@ void Pad(CK_UTF8CHAR* field, size_t len, const std::string& text) {
 }
 
 bool Member::Start(std::string* why) {
+  if (!Connect(why)) {
+    return false;
+  }
+  MarkUp();
+  return true;
+}
+
+void Member::MarkUp() {
+  up_ = true;
+  logged_in = false;
+}
+
+void Member::Disconnect() {
+  if (initialized_) {
+    lib_->module_finalize(f_);
+    initialized_ = false;
+  }
+}
+
+bool Member::Connect(std::string* why) {
   if (!initialized_) {
     CK_RV rv = lib_->module_initialize(f_);
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
@@ -70,7 +90,7 @@ bool Member::Start(std::string* why) {
   }
   if (rv != CKR_OK) {
     *why = absl::StrCat("listing its slots failed (", RvName(rv), ")");
-    Stop();
+    Disconnect();
     return false;
   }
   for (CK_SLOT_ID s : slots) {
@@ -78,8 +98,6 @@ bool Member::Start(std::string* why) {
     if (f_->C_GetTokenInfo(s, &info) == CKR_OK &&
         PaddedEquals(info.label, sizeof(info.label), partition_)) {
       slot_ = s;
-      up_ = true;
-      logged_in = false;
       return true;
     }
   }
@@ -87,16 +105,13 @@ bool Member::Start(std::string* why) {
                       partition_,
                       "' to this client (is the partition assigned and made "
                       "with a token? vtl listSlots shows the slots)");
-  Stop();
+  Disconnect();
   return false;
 }
 
 void Member::Stop() {
   transfer.reset();
-  if (initialized_) {
-    lib_->module_finalize(f_);
-    initialized_ = false;
-  }
+  Disconnect();
   if (up_) {
     ++epoch_;
   }

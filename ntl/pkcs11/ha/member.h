@@ -38,7 +38,15 @@ class Member {
 
   // Start initialises the module and finds the slot whose token label is the
   // partition. On failure *why says what happened and the member stays down.
+  // Start is Connect then MarkUp.
   bool Start(std::string* why);
+  // Connect is Start's slow half (it starts the member's bridge, which waits
+  // for its link): it touches only the module and the slot, never what calls
+  // read of a member that is down, so the group's background probe runs it
+  // without the group's lock. The member stays down until MarkUp.
+  bool Connect(std::string* why);
+  // MarkUp puts a connected member in service (fresh login state).
+  void MarkUp();
   // Stop finalises the module (ending its bridge). Its sessions and object
   // handles are gone: epoch() changes.
   void Stop();
@@ -73,6 +81,10 @@ class Member {
   // Retry schedule while down.
   absl::Time next_try = absl::InfinitePast();
   absl::Duration backoff = absl::ZeroDuration();
+  // Retries that failed since the member went down, and whether reconnAtt
+  // of them made the group give up on it until the next C_Initialize.
+  int failed_retries = 0;
+  bool given_up = false;
   // Creates this member may or may not have done before it failed (class and
   // CKA_ID): the write went to another member instead, so any such object
   // here is removed before the member takes load again (ha_catch_up.cc).
@@ -82,6 +94,9 @@ class Member {
   const P11KitLib* lib_;
   std::string server_;
   std::string partition_;
+  // Disconnect finalises the module of a member that is not up.
+  void Disconnect();
+
   CK_FUNCTION_LIST* f_;
   std::vector<std::string> transfer_argv_;
   std::string module_name_;

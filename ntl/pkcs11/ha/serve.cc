@@ -106,6 +106,7 @@ absl::Status ServeGroup(const GroupServeOptions& options, int in_fd,
   mo.label = options.label;
   mo.serial = options.serial;
   mo.retry_interval = options.retry_interval;
+  mo.reconnect_attempts = options.reconnect_attempts;
   mo.log = options.log;
   absl::Status result;
   {
