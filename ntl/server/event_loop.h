@@ -7,6 +7,7 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -229,6 +230,11 @@ class Loop {
   void CloseConn(Conn* c, absl::string_view reason);
   void UpdateEvents(Conn* c);
   void Tick(absl::Time now);
+  // WakeTime is wake_ on the wall clock, from the last tick's pair of
+  // readings, so a wake-up reads one clock.
+  absl::Time WakeTime() const {
+    return tick_time_ + absl::FromChrono(wake_ - tick_steady_);
+  }
   void Revalidate(Conn* c);
   void MaybeFinishDrain(Conn* c);
   void Reap();
@@ -255,6 +261,12 @@ class Loop {
       0;  // live connections were checked against this
   uint64_t tls_generation_ = 0;
   bool drain_started_ = false;
+  // The clock, read once per wake-up (wake_): it starts the calls' timers
+  // and dates the connections' activity (WakeTime). The wall clock is read
+  // once per tick.
+  std::chrono::steady_clock::time_point wake_;
+  std::chrono::steady_clock::time_point tick_steady_;
+  absl::Time tick_time_;
   std::vector<char> scratch_;
   // The request whose HandleRequest is running, which may be answered
   // without entering its connection's pending table (calls.cc).

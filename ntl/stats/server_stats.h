@@ -74,7 +74,12 @@ struct alignas(64) ServerShard {
 class CallTimer {
  public:
   explicit CallTimer(std::shared_ptr<ServerShard> shard)
-      : shard_(std::move(shard)), start_(std::chrono::steady_clock::now()) {
+      : CallTimer(std::move(shard), std::chrono::steady_clock::now()) {}
+  // This one starts at `start`, a time the caller already read: an event
+  // loop reads the clock once per wake-up, not once per call.
+  CallTimer(std::shared_ptr<ServerShard> shard,
+            std::chrono::steady_clock::time_point start)
+      : shard_(std::move(shard)), start_(start) {
     shard_->calls_in_flight.Add(1);
   }
   CallTimer(const CallTimer&) = delete;
