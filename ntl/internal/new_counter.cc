@@ -1,51 +1,33 @@
 #include "ntl/internal/new_counter.h"
 
-#include <pthread.h>
-#include <sys/prctl.h>
-
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 #include <new>
+
+#include "ntl/internal/counted_threads.h"
 
 namespace trustlink::ntl::internal {
 namespace {
 
-// 0: off; else 1 + CountNewOn.
-std::atomic<int> g_mode{0};
-std::atomic<pthread_t> g_thread{};
+CountedThreads g_threads;
 std::atomic<uint64_t> g_count{0};
-
-bool Counts() {
-  const int mode = g_mode.load(std::memory_order_relaxed);
-  if (mode == 0) {
-    return false;
-  }
-  if (mode == 1 + static_cast<int>(CountNewOn::kThisThread)) {
-    return pthread_equal(pthread_self(), g_thread.load()) != 0;
-  }
-  char name[16] = "";
-  prctl(PR_GET_NAME, name, 0, 0, 0);
-  return std::strncmp(name, "ntls-loop-", 10) == 0;
-}
 
 }  // namespace
 
 void StartCountingNew(CountNewOn threads) {
-  g_thread.store(pthread_self());
   g_count.store(0);
-  g_mode.store(1 + static_cast<int>(threads));
+  g_threads.Start(threads);
 }
 
 uint64_t StopCountingNew() {
-  g_mode.store(0);
+  g_threads.Stop();
   return g_count.load();
 }
 
 }  // namespace trustlink::ntl::internal
 
 void* operator new(size_t n) {
-  if (trustlink::ntl::internal::Counts()) {
+  if (trustlink::ntl::internal::g_threads.Counts()) {
     trustlink::ntl::internal::g_count.fetch_add(1, std::memory_order_relaxed);
   }
   void* p = std::malloc(n == 0 ? 1 : n);

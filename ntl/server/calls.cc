@@ -109,14 +109,20 @@ class ResponderImpl final : public Responder {
       return;
     }
     done_ = true;
+    // On the loop: encoded straight into the connection's output, and a call
+    // answered inside its HandleRequest never enters the pending table. Its
+    // timer started at this wake-up, so the loop ends it with the wake-up's
+    // other answers on one clock read (Loop::CountInlineAnswers).
+    if (loop_->AnswerInline(conn_id_, request_id_, seq_, status, data)) {
+      if (timer_.has_value()) {
+        loop_->CountInlineAnswer(status);
+      }
+      return;
+    }
     if (timer_.has_value()) {
       timer_->Finish(status);
     }
-    // On the loop: encoded straight into the connection's output, and a call
-    // answered inside its HandleRequest never enters the pending table.
-    if (!loop_->AnswerInline(conn_id_, request_id_, seq_, status, data)) {
-      loop_->CompleteRequest(conn_id_, request_id_, seq_, status, data);
-    }
+    loop_->CompleteRequest(conn_id_, request_id_, seq_, status, data);
   }
 
  private:
@@ -260,6 +266,27 @@ void Loop::HandleRequest(Conn* c, const wire::FrameView& f) {
   if (!answered && !c->dead) {
     c->pending[f.id] = Conn::Pending{partition, seq};
   }
+}
+
+void Loop::CountInlineAnswer(int32_t status) {
+  ++inline_answers_;
+  if (status != TL_OK) {
+    ++inline_failures_;
+  }
+}
+
+void Loop::CountInlineAnswers() {
+  if (inline_answers_ == 0) {
+    return;
+  }
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now() - wake_);
+  server_->stats_->shard(static_cast<size_t>(index_))
+      ->CallsFinished(
+          static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)),
+          inline_answers_, inline_failures_);
+  inline_answers_ = 0;
+  inline_failures_ = 0;
 }
 
 bool Loop::AnswerInline(uint64_t conn_id, uint32_t request_id, uint64_t seq,

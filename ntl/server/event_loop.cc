@@ -251,6 +251,7 @@ void Loop::Run() {
     }
     flush_later_.clear();
     Reap();
+    CountInlineAnswers();
     if (wake_ >= next_tick || server_->draining_.load()) {
       const absl::Time now = absl::Now();
       tick_time_ = now;
@@ -581,6 +582,9 @@ void Loop::FlushSoon(Conn* c) {
 }
 
 void Loop::Flush(Conn* c) {
+  // Counted before the answers leave, so a client that reads the counters
+  // after its answer finds its call there.
+  CountInlineAnswers();
   while (!c->dead && !c->out.empty()) {
     const int n =
         SSL_write(c->ssl.get(), c->out.data(),

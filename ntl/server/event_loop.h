@@ -95,6 +95,11 @@ class Loop {
   // HandleRequest is running on this loop now (calls.cc); false otherwise.
   bool AnswerInline(uint64_t conn_id, uint32_t request_id, uint64_t seq,
                     int32_t status, absl::string_view data);
+  // CountInlineAnswer notes a partition call that AnswerInline answered;
+  // CountInlineAnswers, at the end of each wake-up, counts them in the
+  // loop's shard with the time since the wake-up: one clock read for all.
+  void CountInlineAnswer(int32_t status);
+  void CountInlineAnswers();
   void StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
                   std::string data);
   void StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
@@ -278,6 +283,8 @@ class Loop {
     bool answered = false;
   };
   InlineRequest inline_;
+  uint64_t inline_answers_ = 0;  // since the wake-up (CountInlineAnswer)
+  uint64_t inline_failures_ = 0;
   std::string head_scratch_;  // RespondNow's response head
   bool flushing_later_ = false;
   std::vector<uint64_t> flush_later_;  // connection ids, each at most once
