@@ -1,35 +1,20 @@
 #include "ntl/internal/new_counter.h"
 
-#include <atomic>
 #include <cstdlib>
 #include <new>
 
-#include "ntl/internal/counted_threads.h"
-
 namespace trustlink::ntl::internal {
-namespace {
 
-CountedThreads g_threads;
-std::atomic<uint64_t> g_count{0};
+CountedThreads g_new_calls;
 
-}  // namespace
+void StartCountingNew(CountNewOn threads) { g_new_calls.Start(threads); }
 
-void StartCountingNew(CountNewOn threads) {
-  g_count.store(0);
-  g_threads.Start(threads);
-}
-
-uint64_t StopCountingNew() {
-  g_threads.Stop();
-  return g_count.load();
-}
+uint64_t StopCountingNew() { return g_new_calls.Stop(); }
 
 }  // namespace trustlink::ntl::internal
 
 void* operator new(size_t n) {
-  if (trustlink::ntl::internal::g_threads.Counts()) {
-    trustlink::ntl::internal::g_count.fetch_add(1, std::memory_order_relaxed);
-  }
+  trustlink::ntl::internal::g_new_calls.Hit();
   void* p = std::malloc(n == 0 ? 1 : n);
   if (p == nullptr) {
     throw std::bad_alloc();
