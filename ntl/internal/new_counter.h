@@ -9,9 +9,9 @@
 
 #include <cstdint>
 
-namespace trustlink::ntl::internal {
+#include "ntl/internal/counted_threads.h"
 
-enum class CountNewOn { kThisThread, kLoopThreads };
+namespace trustlink::ntl::internal {
 
 // StartCountingNew resets the count and starts counting on `threads`.
 void StartCountingNew(CountNewOn threads);

@@ -213,10 +213,14 @@ void Loop::Run() {
   pthread_setname_np(pthread_self(), name.c_str());
   const int tick_ms =
       static_cast<int>(absl::ToInt64Milliseconds(server_->options_.tick));
-  absl::Time next_tick = absl::Now() + server_->options_.tick;
+  const auto tick = absl::ToChronoNanoseconds(server_->options_.tick);
+  tick_time_ = absl::Now();
+  tick_steady_ = wake_ = std::chrono::steady_clock::now();
+  auto next_tick = tick_steady_ + tick;
   epoll_event events[128];
   while (true) {
     const int n = epoll_wait(epoll_fd_, events, 128, std::max(1, tick_ms));
+    wake_ = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kListenTag) {
@@ -247,9 +251,12 @@ void Loop::Run() {
     }
     flush_later_.clear();
     Reap();
-    const absl::Time now = absl::Now();
-    if (now >= next_tick || server_->draining_.load()) {
-      next_tick = now + server_->options_.tick;
+    CountInlineAnswers();
+    if (wake_ >= next_tick || server_->draining_.load()) {
+      const absl::Time now = absl::Now();
+      tick_time_ = now;
+      tick_steady_ = wake_ = std::chrono::steady_clock::now();
+      next_tick = tick_steady_ + tick;
       Tick(now);
       Reap();
     }
@@ -358,7 +365,7 @@ void Loop::ReadAndDrive(Conn* c) {
     }
     return;
   }
-  c->last_active = absl::Now();
+  c->last_active = WakeTime();
   c->stats->bytes_in.Add(static_cast<uint64_t>(n));
   bool from_scratch = c->cipher_pending.empty();
   if (from_scratch) {
@@ -575,6 +582,9 @@ void Loop::FlushSoon(Conn* c) {
 }
 
 void Loop::Flush(Conn* c) {
+  // Counted before the answers leave, so a client that reads the counters
+  // after its answer finds its call there.
+  CountInlineAnswers();
   while (!c->dead && !c->out.empty()) {
     const int n =
         SSL_write(c->ssl.get(), c->out.data(),

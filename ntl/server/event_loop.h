@@ -7,6 +7,7 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -94,6 +95,11 @@ class Loop {
   // HandleRequest is running on this loop now (calls.cc); false otherwise.
   bool AnswerInline(uint64_t conn_id, uint32_t request_id, uint64_t seq,
                     int32_t status, absl::string_view data);
+  // CountInlineAnswer notes a partition call that AnswerInline answered;
+  // CountInlineAnswers, at the end of each wake-up, counts them in the
+  // loop's shard with the time since the wake-up: one clock read for all.
+  void CountInlineAnswer(int32_t status);
+  void CountInlineAnswers();
   void StreamSend(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
                   std::string data);
   void StreamServerClose(uint64_t conn_id, uint32_t stream_id, uint64_t seq,
@@ -229,6 +235,11 @@ class Loop {
   void CloseConn(Conn* c, absl::string_view reason);
   void UpdateEvents(Conn* c);
   void Tick(absl::Time now);
+  // WakeTime is wake_ on the wall clock, from the last tick's pair of
+  // readings, so a wake-up reads one clock.
+  absl::Time WakeTime() const {
+    return tick_time_ + absl::FromChrono(wake_ - tick_steady_);
+  }
   void Revalidate(Conn* c);
   void MaybeFinishDrain(Conn* c);
   void Reap();
@@ -255,6 +266,12 @@ class Loop {
       0;  // live connections were checked against this
   uint64_t tls_generation_ = 0;
   bool drain_started_ = false;
+  // The clock, read once per wake-up (wake_): it starts the calls' timers
+  // and dates the connections' activity (WakeTime). The wall clock is read
+  // once per tick.
+  std::chrono::steady_clock::time_point wake_;
+  std::chrono::steady_clock::time_point tick_steady_;
+  absl::Time tick_time_;
   std::vector<char> scratch_;
   // The request whose HandleRequest is running, which may be answered
   // without entering its connection's pending table (calls.cc).
@@ -266,6 +283,8 @@ class Loop {
     bool answered = false;
   };
   InlineRequest inline_;
+  uint64_t inline_answers_ = 0;  // since the wake-up (CountInlineAnswer)
+  uint64_t inline_failures_ = 0;
   std::string head_scratch_;  // RespondNow's response head
   bool flushing_later_ = false;
   std::vector<uint64_t> flush_later_;  // connection ids, each at most once

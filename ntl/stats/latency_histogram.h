@@ -47,8 +47,9 @@ struct HistogramCounts {
 // during calls may miss the calls that finish while it is taken.
 class LatencyHistogram {
  public:
-  void Record(uint64_t nanos) {
-    buckets_[LatencyBucket(nanos)].fetch_add(1, std::memory_order_relaxed);
+  // Record counts `num` samples of `nanos` each.
+  void Record(uint64_t nanos, uint64_t num = 1) {
+    buckets_[LatencyBucket(nanos)].fetch_add(num, std::memory_order_relaxed);
   }
   // AddTo adds this histogram's counts to `out` (to sum several shards).
   void AddTo(HistogramCounts* out) const;

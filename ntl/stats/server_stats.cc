@@ -21,13 +21,9 @@ Refusal RefusalOfRule(absl::string_view rule) {
 void CallTimer::Finish(int32_t status) {
   const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - start_);
-  shard_->call_latency.Record(
-      static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)));
-  shard_->calls_in_flight.Add(-1);
-  shard_->calls.Add();
-  if (status != 0) {
-    shard_->calls_failed.Add();
-  }
+  shard_->CallsFinished(
+      static_cast<uint64_t>(std::max<int64_t>(nanos.count(), 0)), 1,
+      status != 0 ? 1 : 0);
 }
 
 ServerStats::ServerStats(size_t num_shards) {
