@@ -191,6 +191,12 @@ class Client : private ConnectionListener {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_mu_);
   void RearmTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishInitialLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ListsWhatWasNumberedLocked: each of `servers` lists exactly the
+  // partitions it listed before (`listed_before[server]` of them), so their
+  // numbers stand and slots.conf would not change.
+  bool ListsWhatWasNumberedLocked(const std::vector<size_t>& servers,
+                                  const std::vector<size_t>& listed_before)
+      const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AssignSlotsLocked numbers the slots the `servers` now list (their last
   // welcome or slots-changed), all in one slots.conf update.
   void AssignSlotsLocked(const std::vector<size_t>& servers)

@@ -37,6 +37,24 @@ void Client::AssignSlotsLocked(const std::vector<size_t>& servers) {
   for (size_t server : servers) {
     in_batch[server] = true;
   }
+  std::vector<size_t> listed_before(conns_.size(), 0);
+  for (const auto& [id, e] : slots_) {
+    if (in_batch[e.server] && e.listed) {
+      ++listed_before[e.server];
+    }
+  }
+  if (ListsWhatWasNumberedLocked(servers, listed_before)) {
+    // Links back with the very partitions they listed before (a reconnect
+    // storm): slots.conf holds these numbers and would not change, and
+    // reading it whole on every loop pass made N links coming back cost
+    // O(N^2).
+    for (size_t server : servers) {
+      for (const wire::SlotInfo& info : conns_[server]->slots()) {
+        slots_[slot_index_.at({server, info.partition})].info = info;
+      }
+    }
+    return;
+  }
   for (auto& [id, e] : slots_) {
     if (in_batch[e.server]) {
       e.listed = false;
@@ -112,6 +130,26 @@ void Client::NumberWelcomedLocked() {
   if (initial_done_) {
     RefreshHaLocked(absl::Now());
   }
+}
+
+bool Client::ListsWhatWasNumberedLocked(
+    const std::vector<size_t>& servers,
+    const std::vector<size_t>& listed_before) const {
+  for (size_t server : servers) {
+    const std::vector<wire::SlotInfo>& now = conns_[server]->slots();
+    if (now.empty() || now.size() != listed_before[server]) {
+      // A partition revoked or new, or none listed (the file gives their
+      // numbers up): slots.conf changes.
+      return false;
+    }
+    for (const wire::SlotInfo& info : now) {
+      auto it = slot_index_.find({server, info.partition});
+      if (it == slot_index_.end() || !slots_.at(it->second).listed) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 std::vector<Slot> Client::Slots() {

@@ -266,6 +266,57 @@ TEST(ClientTest, ReconnectsAfterThePeerRestartsAndResumes) {
   ASSERT_TRUE(r.ok()) << r.status();
 }
 
+TEST(ClientTest, LinksBackWithTheirPartitionsLeaveTheSlotsFileAlone) {
+  // Links that come back listing what they listed before (a reconnect storm)
+  // keep their numbers without reading slots.conf: read whole on every loop
+  // pass, it made N links coming back cost O(N^2).
+  constexpr int kLinks = 20;
+  auto server = StartServer({{"p1", "l", "s"}});
+  const std::string dir =
+      std::string(std::getenv("TEST_TMPDIR")) + "/slots-storm";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0) << std::strerror(errno);
+  ClientSettings s = Settings();
+  s.slot_numbers_dir = dir;
+  s.initial_wait = absl::Seconds(60);
+  for (int i = 0; i < kLinks; ++i) {
+    s.servers.push_back(Server(absl::StrCat("hsm", i), server->port()));
+  }
+  auto client = Open(s);
+  ASSERT_NE(client, nullptr);
+  const std::vector<Slot> before = client->Slots();
+  ASSERT_EQ(before.size(), static_cast<size_t>(kLinks));
+  const int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(inotify_add_watch(watch, dir.c_str(), IN_OPEN), 0);
+
+  server->DropConnections();
+  ASSERT_TRUE(WaitFor([&]() {
+    for (const ServerStatus& st : client->Servers()) {
+      if (st.connects < 2 || st.state != LinkState::kReady) return false;
+    }
+    return true;
+  }));
+  const std::vector<Slot> after = client->Slots();
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].id, before[i].id);
+    EXPECT_EQ(after[i].server, before[i].server);
+    EXPECT_EQ(after[i].state, SlotState::kReady);
+  }
+  int opened = 0;
+  alignas(inotify_event) char buf[64 * 1024];
+  ssize_t n;
+  while ((n = read(watch, buf, sizeof(buf))) > 0) {
+    for (char* p = buf; p < buf + n;) {
+      auto* e = reinterpret_cast<inotify_event*>(p);
+      opened += e->len > 0 ? 1 : 0;
+      p += sizeof(inotify_event) + e->len;
+    }
+  }
+  close(watch);
+  EXPECT_EQ(opened, 0) << "links coming back opened files in the slots folder";
+}
+
 TEST(ClientTest, SlotNumbersStayStableWhileServersComeAndGo) {
   auto a = StartServer({{"a1", "A one", "1"}, {"a2", "A two", "2"}});
   auto b = StartServer({{"b1", "B one", "3"}});
