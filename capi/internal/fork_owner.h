@@ -19,8 +19,9 @@
 // leaves nothing registered that a dlclose of the library would have to undo.
 // The current process id is read from a page the kernel wipes in every child
 // (MADV_WIPEONFORK, as BoringSSL's fork detection does), so a call costs one
-// load, not a getpid() system call (about 0.2-0.5 us, paid by every call before;
-// issue 16). Without that kernel feature (Linux < 4.14) it calls getpid().
+// load, not a getpid() system call (about 0.2-0.5 us, paid by every call
+// before; issue 16). Without that kernel feature (Linux < 4.14) it calls
+// getpid().
 
 #include <sys/types.h>
 #include <unistd.h>

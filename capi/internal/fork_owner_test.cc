@@ -37,8 +37,8 @@ bool BlockGetpid() {
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
-  sock_fprog prog{static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])),
-                  filter};
+  sock_fprog prog{
+      static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
   return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
          prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
 }

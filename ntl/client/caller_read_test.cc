@@ -61,14 +61,14 @@ AsyncEcho EchoAsync(Client* client, const std::string& data) {
     AsyncEcho echo;
   };
   auto state = std::make_shared<State>();
-  absl::Status sent = client->CallAsync(
-      0, kOpEcho, data, In(absl::Seconds(10)),
-      [state](absl::StatusOr<std::string> r) {
-        internal::MutexLock l(&state->mu);
-        state->echo.thread = std::this_thread::get_id();
-        state->echo.got = r.ok() ? *r : r.status().ToString();
-        state->done = true;
-      });
+  absl::Status sent =
+      client->CallAsync(0, kOpEcho, data, In(absl::Seconds(10)),
+                        [state](absl::StatusOr<std::string> r) {
+                          internal::MutexLock l(&state->mu);
+                          state->echo.thread = std::this_thread::get_id();
+                          state->echo.got = r.ok() ? *r : r.status().ToString();
+                          state->done = true;
+                        });
   if (!sent.ok()) {
     return AsyncEcho{sent.ToString(), {}};
   }

@@ -48,9 +48,8 @@ namespace trustlink::ntl::client {
 
 bool Connection::TakeReading(uint32_t id, uint64_t token, ReaderWait* wait) {
   if (state_ != LinkState::kReady || fd_ < 0 || ssl_ == nullptr ||
-      reader_active_ || !out_.empty() ||
-      (interest_ != EPOLLIN && !parked_) || pending_.size() != 1 ||
-      !streams_.empty()) {
+      reader_active_ || !out_.empty() || (interest_ != EPOLLIN && !parked_) ||
+      pending_.size() != 1 || !streams_.empty()) {
     return false;
   }
   auto it = pending_.find(id);

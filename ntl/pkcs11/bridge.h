@@ -32,14 +32,15 @@ struct BridgeOptions {
 };
 
 // RunBridge opens a channel with `open` and pumps in_fd -> channel (one Send
-// per p11-kit RPC message) and channel -> out_fd until one side ends. It returns OK when in_fd reaches EOF (the
-// application finalised) or the service closed the stream cleanly; otherwise
-// the status that ended it (the service's close status, the open failure, or an
-// I/O error). If the stream ends while in_fd is still open, it calls
-// on_stream_end, closes out_fd (shuts it down if a socket; the application's
-// pending call then fails with CKR_DEVICE_ERROR) and reads in_fd until EOF (so
-// the application never gets SIGPIPE); otherwise it leaves the fds open. Thread
-// safety: call from one thread; it blocks until the bridge ends.
+// per p11-kit RPC message) and channel -> out_fd until one side ends. It
+// returns OK when in_fd reaches EOF (the application finalised) or the service
+// closed the stream cleanly; otherwise the status that ended it (the service's
+// close status, the open failure, or an I/O error). If the stream ends while
+// in_fd is still open, it calls on_stream_end, closes out_fd (shuts it down if
+// a socket; the application's pending call then fails with CKR_DEVICE_ERROR)
+// and reads in_fd until EOF (so the application never gets SIGPIPE); otherwise
+// it leaves the fds open. Thread safety: call from one thread; it blocks until
+// the bridge ends.
 absl::Status RunBridge(int in_fd, int out_fd, const ChannelOpener& open,
                        const BridgeOptions& options = {});
 

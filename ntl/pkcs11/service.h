@@ -8,8 +8,9 @@
 // environment, and bytes are pumped both ways between the process's stdio and
 // the stream. p11-kit speaks its PKCS#11 RPC over those bytes; this code never
 // parses PKCS#11, and follows only p11-kit's transport framing to send each
-// answer whole (rpc_coalescer.h). A process per stream keeps PKCS#11 login state, which a module
-// shares between all sessions of one process, apart between streams (ADR 0002).
+// answer whole (rpc_coalescer.h). A process per stream keeps PKCS#11 login
+// state, which a module shares between all sessions of one process, apart
+// between streams (ADR 0002).
 
 #include <cstddef>
 #include <cstdint>

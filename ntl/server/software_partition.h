@@ -13,11 +13,11 @@
 
 namespace trustlink::ntl::server {
 
-using wire::SoftwareOp;
 using wire::kOpEcho;
+using wire::kOpHmacSha256;
 using wire::kOpRandom;
 using wire::kOpSha256;
-using wire::kOpHmacSha256;
+using wire::SoftwareOp;
 
 inline constexpr uint32_t kMaxRandomBytes = 65536;
 

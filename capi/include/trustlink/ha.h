@@ -58,11 +58,13 @@ tl_client_settings_set_ha(tl_client_settings *settings, int32_t ha_only,
 #define TL_HA_GROUP_DOWN \
   1 /* no member is up: calls fail with TL_E_UNAVAILABLE */
 
-#define TL_HA_MEMBER_UP 0   /* takes calls */
-#define TL_HA_MEMBER_DOWN 1 /* lost or not seen yet; probed until it returns \
-                             */
-#define TL_HA_MEMBER_GIVEN_UP 2 /* lost, and reconnect_attempts probes failed \
-                                 */
+#define TL_HA_MEMBER_UP 0 /* takes calls */
+#define TL_HA_MEMBER_DOWN                            \
+  1 /* lost or not seen yet; probed until it returns \
+     */
+#define TL_HA_MEMBER_GIVEN_UP                     \
+  2 /* lost, and reconnect_attempts probes failed \
+     */
 
 /* tl_client_ha_group_count writes the number of groups (settings order). */
 TL_EXPORT tl_status tl_client_ha_group_count(const tl_client *client,

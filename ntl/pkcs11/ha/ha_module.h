@@ -10,8 +10,8 @@
 // - Reads run on the first member that is up, in the group's order; an
 //   operation (sign, verify, encrypt, decrypt, digest) begins on the member
 //   up with the fewest operations in flight (LeastBusy). Both are redone on
-//   the next member when theirs fails: log in again with the PIN (kept only in this
-//   object, zeroed at logout and finalize), find the key again, redo the
+//   the next member when theirs fails: log in again with the PIN (kept only in
+//   this object, zeroed at logout and finalize), find the key again, redo the
 //   operation. A multi-part operation whose member fails returns
 //   CKR_DEVICE_ERROR and logs a line saying to restart it.
 // - Writes go to the primary (the first member up), then to every other

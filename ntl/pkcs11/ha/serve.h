@@ -31,7 +31,7 @@ struct GroupServeOptions {
   // added later need no new setup).
   bool from_config = false;
   absl::Duration retry_interval = absl::Seconds(1);
-  int reconnect_attempts = -1;  // reconnAtt (ha_module.h)
+  int reconnect_attempts = -1;                  // reconnAtt (ha_module.h)
   std::function<void(const std::string&)> log;  // one line per event
 };
 
