@@ -197,6 +197,10 @@ class Client : private ConnectionListener {
   bool ListsWhatWasNumberedLocked(const std::vector<size_t>& servers,
                                   const std::vector<size_t>& listed_before)
       const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OnStreamLink runs op(link, stream id on it, done) under mu_ on the link
+  // that carries `stream`, then the completions it queued, unlocked.
+  template <typename Op>
+  absl::Status OnStreamLink(uint64_t stream, Op op);
   // AssignSlotsLocked numbers the slots the `servers` now list (their last
   // welcome or slots-changed), all in one slots.conf update.
   void AssignSlotsLocked(const std::vector<size_t>& servers)

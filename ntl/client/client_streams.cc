@@ -61,7 +61,8 @@ absl::StatusOr<uint64_t> Client::ServerStreamOpen(size_t server,
   return out;
 }
 
-absl::Status Client::StreamSend(uint64_t stream, absl::string_view data) {
+template <typename Op>
+absl::Status Client::OnStreamLink(uint64_t stream, Op op) {
   Completions done;
   absl::Status st;
   {
@@ -69,28 +70,28 @@ absl::Status Client::StreamSend(uint64_t stream, absl::string_view data) {
     const size_t server = static_cast<size_t>(stream >> 32);
     if (server >= conns_.size()) {
       return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                   "no such stream");
+                   absl::StrCat("no such stream ", stream,
+                                " on this client: use the id that opening "
+                                "the stream returned"));
     }
-    st = conns_[server]->StreamSend(static_cast<uint32_t>(stream), data, &done);
+    st = op(conns_[server].get(), static_cast<uint32_t>(stream), &done);
   }
   done.RunAll();
   return st;
 }
 
+absl::Status Client::StreamSend(uint64_t stream, absl::string_view data) {
+  return OnStreamLink(stream,
+                      [data](Connection* c, uint32_t id, Completions* done) {
+                        return c->StreamSend(id, data, done);
+                      });
+}
+
 absl::Status Client::StreamClose(uint64_t stream) {
-  Completions done;
-  absl::Status st;
-  {
-    internal::MutexLock lock(&mu_);
-    const size_t server = static_cast<size_t>(stream >> 32);
-    if (server >= conns_.size()) {
-      return Error(absl::StatusCode::kNotFound, TL_E_NOT_FOUND,
-                   "no such stream");
-    }
-    st = conns_[server]->StreamClose(static_cast<uint32_t>(stream), &done);
-  }
-  done.RunAll();
-  return st;
+  return OnStreamLink(stream,
+                      [](Connection* c, uint32_t id, Completions* done) {
+                        return c->StreamClose(id, done);
+                      });
 }
 
 }  // namespace trustlink::ntl::client
