@@ -106,8 +106,15 @@ static int child(const tl_client_settings *settings, int inherited_fd) {
             tl_status_name(st), err);
     return 12;
   }
-  if (!first_slot(own, &slot)) {
-    fprintf(stderr, "child: its own client has no slot\n");
+  /* Its link comes up on its own thread, as any new client's does: wait for it
+   * before reading the slots, or a slow machine finds none yet. */
+  st = tl_client_wait_ready(own, 20000);
+  if (st != TL_OK || !first_slot(own, &slot)) {
+    char err[TL_ERROR_MESSAGE_MAX];
+    size_t len = 0;
+    tl_last_error(err, sizeof(err), &len);
+    fprintf(stderr, "child: its own client has no slot (%s: %s)\n",
+            tl_status_name(st), err);
     return 13;
   }
   for (int i = 0; i < 20; i++) {
