@@ -169,8 +169,12 @@ class TrustStore {
   struct Snapshot;
   struct Evaluation;
   struct LockedSnapshot;
+  struct Generation;
   static Evaluation Evaluate(const Snapshot& snap, absl::Time now,
                              const std::string& dir_path);
+  // Without is `snap` less server `canonical`: its named files, and the
+  // certificates only they held.
+  static Generation Without(const Snapshot& snap, const std::string& canonical);
   absl::StatusOr<Snapshot> ReadSnapshot() const;
   // LockForEdit takes the store's lock, which an edit holds until it has
   // committed, finishes a killed update (RecoverLocked) and reads the store;
