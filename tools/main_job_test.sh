@@ -1,8 +1,6 @@
 #!/bin/bash
 # tools/main_job --check with the binaries Bazel built: the main job's story stays runnable.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 # A fresh folder per run: Bazel keeps TEST_TMPDIR between runs.
 T="$(mktemp -d "$TEST_TMPDIR/main_job.XXXXXX")"
 BIN="$T/bin"

@@ -4,9 +4,7 @@
 # prefix in $TEST_TMPDIR, the installed ntlsd starts on loopback with a port the kernel
 # picks, a client root is enrolled (tests/embedding/lib.sh), and the binding finds the
 # library through PKG_CONFIG_PATH alone, as it would on a user's machine.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 LIBRARY="$1"; HEADERS="$(dirname "$2")"; INSTALL_TREE="$3"
 PROGRAMS=("$4" "$5" "$6")
 source tests/embedding/lib.sh

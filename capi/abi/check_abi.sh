@@ -5,9 +5,7 @@
 # so that once released it is held to the same promise (docs/abi.md).
 #
 # Usage: check_abi.sh SNAPSHOT_PY BASELINE INCLUDE_DIR LIBTRUSTLINK_SO
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 snapshot_py=$1 baseline=$2 include_dir=$3 lib=$4
 
 current=$(python3 "$snapshot_py" "${CC:-cc}" "$include_dir")

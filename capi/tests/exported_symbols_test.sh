@@ -4,9 +4,7 @@
 # BoringSSL/OpenSSL-named symbol either (those would bind to OpenSSL 3 in a host process),
 # needs no libssl or libcrypto, and has no RUNPATH. It also checks the soname that packages
 # and the dynamic linker rely on.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 lib="$1"
 
 exported=$(nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' | sort -u)

@@ -4,9 +4,7 @@
 # agents, the second started from a copy of the first one's secrets (the clone scenario of
 # tools/main_job). The callback must see an event of level TL_LOG_ALERT (4), kind
 # htl-alert, client web1, naming both agents' source addresses.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 PROBE="$1"; NTLSH="$2"; VTL="$3"; HTLCLIENT="$4"
 W="$(mktemp -d "$TEST_TMPDIR/log-clone.XXXXXX")"
 APP="$W/appliance"

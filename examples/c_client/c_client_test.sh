@@ -6,7 +6,7 @@
 # fake server's output and c_client's. (The test once exited 2 with nothing printed: the
 # port was read from server.out before the background job had created the file, and `sed`
 # exits 2 on a missing file; server.out is now made before the server starts.)
-set -Eeuo pipefail
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode
 c_client="$1"
 fake_server="$2"
 tls=testdata/tls
@@ -17,6 +17,8 @@ show_output() {
   echo "--- fake server output ($dir/server.out):"; cat "$dir/server.out" 2>/dev/null || true
   echo "--- c_client output:"; cat "$dir/client.out" 2>/dev/null || true
 }
+# This test's fail and ERR trap replace the shared ones: both also show the two programs'
+# output.
 fail() { echo "FAIL: $*"; show_output; exit 1; }
 trap 'rc=$?; echo "FAIL: line $LINENO: \`$BASH_COMMAND\` exited $rc"; show_output; exit "$rc"' ERR
 trap '[ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }' EXIT

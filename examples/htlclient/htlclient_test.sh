@@ -5,9 +5,7 @@
 # it); a real htl/1 exchange with an appliance's HTL state behind the fake NTLS
 # peer; and the daemon mode's proof socket (0600 in a 0700 directory) that
 # disappears on SIGTERM.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 bin="$1"
 vtl="$2"
 fake_server="$3"
@@ -25,7 +23,6 @@ cleanup() {
   rm -rf "$work" "$sockdir" "$xdg"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # wait_for CMD...: polls (50 ms) under a 10 s deadline.
 wait_for() { for _ in $(seq 200); do "$@" && return 0; sleep 0.05; done; return 1; }
 

@@ -1,9 +1,7 @@
 #!/bin/bash
 # Parallel ntlsh processes registering different clients lose nothing: every registration
 # that reported success is in the registry afterwards, and the registry loads cleanly.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="${TEST_TMPDIR:-$(mktemp -d)}/concurrency"
 rm -rf "$T"; mkdir -p "$T/certs"

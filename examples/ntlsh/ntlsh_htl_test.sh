@@ -3,13 +3,10 @@
 # client register -requirehtl -generateott, htl show in tables and --json, the settings and
 # their refusals, htl clear, client delete clearing HTL state, and a failed token step that
 # leaves the admin told what to run next.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/ntlsh-htl.XXXXXX")"
 APP="$T/appliance"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 expect() {  # expect WORDS FILE: the file must contain WORDS
   grep -qF -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "expected '$1'"; }
 }

@@ -1,14 +1,11 @@
 #!/bin/bash
 # Replays the reference product's enrolment steps on the appliance side with ntlsh and checks
 # what `client list` and `client show` report, in tables and in --json, plus the refusals.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 NTLSH="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T="${TEST_TMPDIR:-$(mktemp -d)}/registration"
 rm -rf "$T"; mkdir -p "$T/client"
 export TRUSTLINK_APPLIANCE_ROOT="$T/appliance"   # the documented variable instead of --root
-fail() { echo "FAIL: $*" >&2; exit 1; }
 expect() {  # expect WORDS FILE: the output must contain WORDS
   grep -qF -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "expected '$1'"; }
 }

@@ -1,15 +1,12 @@
 #!/bin/bash
 # Bad input gets a clear error naming the object and the fix, the documented exit code, and
 # leaves the store exactly as it was.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/bad.XXXXXX")"
 ROOT="$WORK/client"
 cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 snapshot() { (cd "$ROOT" && find . -path ./.trustlink.lock -prune -o -path ./cert/.server.lock -prune -o -print0 | sort -z | xargs -0 sha256sum 2>/dev/null; find . | sort) | sha256sum; }
 expect_bad() {  # expect_bad RC WORD command...
   local want=$1 word=$2; shift 2

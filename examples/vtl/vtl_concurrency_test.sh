@@ -1,15 +1,12 @@
 #!/bin/bash
 # Eight vtl processes adding different servers at once lose nothing: every certificate ends
 # up in its named file, in CAFile.pem and in trustlink.conf.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/conc.XXXXXX")"
 ROOT="$WORK/client"
 cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$VTL" --root "$ROOT" createCert -n web1 >/dev/null
 for round in 1 2 3; do

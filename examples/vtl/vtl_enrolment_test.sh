@@ -1,9 +1,7 @@
 #!/bin/bash
 # Drives vtl through the seed's enrolment steps (MISSION.md, "Enrolment"), with its example
 # names: appliances by host name and by IPv6 address, a client host, and HTL on one link.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 
 VTL="$PWD/examples/vtl/vtl"
 CHRYSTOKI="$PWD/testdata/client/Chrystoki.conf"
@@ -11,7 +9,6 @@ WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/enrol.XXXXXX")"
 ROOT="$WORK/client"
 cd "$WORK"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_rc() {  # expect_rc WANT command...
   local want=$1; shift
   set +e; "$@" >out.txt 2>err.txt; local rc=$?; set -e

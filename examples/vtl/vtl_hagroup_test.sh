@@ -2,16 +2,13 @@
 # vtl hagroup with the real vtl: groups made, changed, listed and removed in trustlink.conf
 # with the Luna keys; every bad input gets a clear error, vtl's hint and the documented exit
 # code, and leaves trustlink.conf byte for byte as it was.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/hagroup.XXXXXX")"
 ROOT="$WORK/client"
 CONF="$ROOT/trustlink.conf"
 cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 vtl() { "$VTL" --root "$ROOT" "$@"; }
 ok() {  # ok command...: succeeds; its output is in out.txt
   set +e; "$@" >out.txt 2>err.txt; local rc=$?; set -e

@@ -1,15 +1,12 @@
 #!/bin/bash
 # The library's messages name API fixes, never a vtl command (an embedding program has no
 # vtl); vtl adds the command that fixes the failure as a "vtl: hint:" line.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/hints.XXXXXX")"
 ROOT="$WORK/client"
 cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # expect RC API_WORD HINT command...: the command exits RC; its "vtl: error:" line (the
 # library's message) names API_WORD and no vtl command; a hint line names HINT.
 expect() {

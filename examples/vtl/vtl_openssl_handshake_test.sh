@@ -4,14 +4,11 @@
 # the self-signed certificate as its own anchor) and requires it; openssl s_client presents
 # vtl's certificate and key. Done for the default key type (Ed25519) and for P-256, and a
 # certificate the server does not trust is refused.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/hs.XXXXXX")"
 cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 openssl req -x509 -newkey ed25519 -nodes -days 30 -subj /CN=hsm1 \
   -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=DNS:hsm1" \

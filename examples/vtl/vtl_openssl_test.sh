@@ -2,14 +2,11 @@
 # Certificates made by vtl createCert are accepted by OpenSSL 3: `openssl x509 -noout -text`
 # parses them and `openssl verify -CAfile cert cert` accepts each as its own trust anchor
 # (self-signed), for every key type, for host names and IP addresses.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 
 VTL="$PWD/examples/vtl/vtl"
 WORK="$(mktemp -d "${TEST_TMPDIR:-/tmp}/openssl.XXXXXX")"
 cd "$WORK"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 i=1
 for kt in ed25519 p256 p384 rsa2048 rsa3072 rsa4096; do

@@ -2,9 +2,7 @@
 # The client refuses a real, foreign TLS server: openssl s_server presenting a certificate
 # other than the pinned one. The refusal is a pin mismatch naming both fingerprints, and
 # the same probe against s_server with the pinned certificate passes the TLS stage.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 probe="$1"
 tls=testdata/tls
 dir="${TEST_TMPDIR:-$(mktemp -d)}"

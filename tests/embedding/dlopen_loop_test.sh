@@ -3,9 +3,7 @@
 # used and closed inside each round (dlopen_loop_probe.c). No library thread outlives
 # tl_client_close, so none runs after the dlclose; under --config=asan the same run finds no
 # leak and no use of unmapped code.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 LIBRARY="$1"; HEADERS="$(dirname "$2")"; INSTALL_TREE="$3"
 PROGRAMS=("$5" "$6" "$7")
 PROBE_SRC="$8"

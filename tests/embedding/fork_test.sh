@@ -6,9 +6,7 @@
 #   server_fork_probe  a process serving links with tl_server forks; the child gets
 #                      TL_E_FORKED, frees the inherited server (closing its copy of the
 #                      listener) and runs its own; the parent serves vtl's calls throughout.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 LIBRARY="$1"; HEADERS="$(dirname "$2")"; INSTALL_TREE="$3"; PROBE_SRC="$4"
 PROGRAMS=("$5" "$6" "$7")
 FORK_PROBE="$8"; SERVER_FORK_PROBE="$9"

@@ -2,9 +2,7 @@
 # tools/install_tree lays out headers, libtrustlink.so.1.M.P with its links, trustlink.pc and
 # the programs; the installed ntlsd, ntlsh and vtl run from the prefix; and an out-of-tree C
 # program built with `cc $(pkg-config --cflags --libs trustlink)` links, calls and echoes.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 LIBRARY="$1"; HEADERS="$(dirname "$2")"; INSTALL_TREE="$3"; PROBE_SRC="$4"
 PROGRAMS=("$5" "$6" "$7")
 source tests/embedding/lib.sh

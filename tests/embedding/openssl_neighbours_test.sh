@@ -8,9 +8,7 @@
 #                                 modules are loaded, in a program linked with libcurl.
 # Before the BoringSSL build was linked in statically, each of these aborted in
 # tl_client_settings_load_root with "free(): invalid pointer".
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 LIBRARY="$1"; HEADERS="$(dirname "$2")"; INSTALL_TREE="$3"; PROBE_SRC="$4"
 PROGRAMS=("$5" "$6" "$7")
 source tests/embedding/lib.sh

@@ -2,11 +2,8 @@
 # The command-line conventions the four programs share (examples/cli/cli_args.h):
 # --version and --help (stdout, exit 0), --root DIR / --root=DIR / -root DIR, one exit
 # status (2) for usage errors, and command words in any letter case.
-set -Eeuo pipefail
-# A shell test prints why it failed: a command that stops it under set -e is named here.
-trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/shell_test.sh"  # strict mode, ERR trap, fail
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; HTLCLIENT="$4"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 W="$(mktemp -d "$TEST_TMPDIR/cli.XXXXXX")"
 # run RC CMD...: run CMD, want exit RC; its stdout in $W/out, stderr in $W/err.
 run() {
