@@ -3,7 +3,7 @@
 # (vtl) enrolled with both, and `vtl p11 setup` writing the per-server modules and the
 # group's. HOME is under TEST_TMPDIR, so p11-kit reads only this test's module configs.
 # Arguments: ntlsd ntlsh vtl (their runfile paths).
-source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_client.sh"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_client.sh"  # p11, slot_labels, as_user
 
 NTLSD="$(abspath "$1")"; NTLSH="$(abspath "$2")"; VTL="$(abspath "$3")"
 for b in "$NTLSD" "$NTLSH" "$VTL"; do [[ -x "$b" ]] || fail "missing binary $b"; done
@@ -22,7 +22,6 @@ printf '%s\n' "$SO_PIN" > "$W/so.pin"
 printf '%s\n' "$USER_PIN" > "$W/user.pin"
 only_our_modules "$MODULES" p11-kit-trust
 chmod 755 "$W" "$HOME" 2>/dev/null || true
-p11() { as_user pkcs11-tool --module "$PROXY" "$@"; }
 
 PID=("" "")
 PORT=("" "")
@@ -83,9 +82,4 @@ setup() {
     -member "${ADDR[1]}/${PART[1]}" "$@" > "$W/setup.out" 2>&1 \
     || fail "vtl p11 setup: $(cat "$W/setup.out")"
   chmod -R a+rX "$HOME"
-}
-
-# slot_labels: the token labels pkcs11-tool sees, one per line.
-slot_labels() {
-  { p11 -L 2>"$W/list.err" || true; } | sed -n 's/^ *token label *: *//p' | sed 's/ *$//'
 }
