@@ -37,6 +37,16 @@ absl::Status CheckCopyable(const std::vector<std::string>& uncopyable) {
                    "cert/server and try again"));
 }
 
+// RequireParsedCAFile refuses an edit on a CAFile.pem that does not parse
+// (`cafile_error` says why): building on it would drop every entry in it.
+absl::Status RequireParsedCAFile(const std::string& cafile_error) {
+  if (cafile_error.empty()) return absl::OkStatus();
+  return Error(absl::StatusCode::kFailedPrecondition,
+               TL_E_TRUST_STORE_INCONSISTENT,
+               absl::StrCat(cafile_error, "; ", kRepairFix,
+                            " first. The store is unchanged"));
+}
+
 }  // namespace
 
 std::string TrustStore::FileNameFor(const CanonicalName& name) {
@@ -143,7 +153,8 @@ absl::Status TrustStore::Commit(
   return internal::ReplaceSubdir(cert_dir_, kServerDir, generation, 0755);
 }
 
-absl::StatusOr<TrustStore::LockedSnapshot> TrustStore::LockForEdit() {
+absl::StatusOr<TrustStore::LockedSnapshot> TrustStore::LockForEdit(
+    bool need_cafile) {
   absl::StatusOr<FileLock> lock = cert_dir_.Lock(kLockFile);
   if (!lock.ok()) return lock.status();
   absl::Status status = RecoverLocked();
@@ -152,6 +163,10 @@ absl::StatusOr<TrustStore::LockedSnapshot> TrustStore::LockForEdit() {
   if (!snap.ok()) return snap.status();
   status = CheckCopyable(snap->uncopyable);
   if (!status.ok()) return status;
+  if (need_cafile) {
+    status = RequireParsedCAFile(snap->cafile_error);
+    if (!status.ok()) return status;
+  }
   return LockedSnapshot{*std::move(lock), *std::move(snap)};
 }
 

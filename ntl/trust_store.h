@@ -178,8 +178,10 @@ class TrustStore {
   absl::StatusOr<Snapshot> ReadSnapshot() const;
   // LockForEdit takes the store's lock, which an edit holds until it has
   // committed, finishes a killed update (RecoverLocked) and reads the store;
-  // refused if a file there could not be carried into the new generation.
-  absl::StatusOr<LockedSnapshot> LockForEdit();
+  // refused if a file there could not be carried into the new generation, and
+  // with `need_cafile` if CAFile.pem does not parse (an edit of one name built
+  // on it would drop every other entry; Repair rebuilds it instead).
+  absl::StatusOr<LockedSnapshot> LockForEdit(bool need_cafile);
   // Commit writes `files` (file name -> contents) and `journal` as the new
   // cert/server and swaps it in.
   absl::Status Commit(

@@ -20,16 +20,6 @@ namespace {
 
 using trust_store_internal::TimeText;
 
-// RequireParsedCAFile refuses an edit on a CAFile.pem that does not parse
-// (`cafile_error` says why): building on it would drop every entry in it.
-absl::Status RequireParsedCAFile(const std::string& cafile_error) {
-  if (cafile_error.empty()) return absl::OkStatus();
-  return Error(absl::StatusCode::kFailedPrecondition,
-               TL_E_TRUST_STORE_INCONSISTENT,
-               absl::StrCat(cafile_error, "; ", kRepairFix,
-                            " first. The store is unchanged"));
-}
-
 std::string BuildCAFile(const std::vector<Certificate>& certs) {
   std::string out;
   std::set<std::string> seen;
@@ -106,11 +96,9 @@ absl::StatusOr<AddResult> TrustStore::Add(
   std::string der = cert->Der();
   std::string file_name = FileNameFor(*canonical);
 
-  absl::StatusOr<LockedSnapshot> locked = LockForEdit();
+  absl::StatusOr<LockedSnapshot> locked = LockForEdit(/*need_cafile=*/true);
   if (!locked.ok()) return locked.status();
   Snapshot* snap = &locked->snap;
-  absl::Status status = RequireParsedCAFile(snap->cafile_error);
-  if (!status.ok()) return status;
 
   std::vector<const Snapshot::Named*> existing =
       snap->FindAll(canonical->canonical);
@@ -175,7 +163,7 @@ absl::StatusOr<AddResult> TrustStore::Add(
   next.cafile.push_back(*cert);
   next.files.emplace_back(file_name, cert->Pem());
   next.files.emplace_back(std::string(kCAFileName), BuildCAFile(next.cafile));
-  status = Commit(next.files, journal);
+  absl::Status status = Commit(next.files, journal);
   if (!status.ok()) return status;
   return result;
 }
@@ -184,11 +172,9 @@ absl::StatusOr<std::string> TrustStore::Remove(
     absl::string_view name, const std::vector<internal::DirFile>& journal) {
   absl::StatusOr<CanonicalName> canonical = CanonicalizeNameWithHost(name, "");
   if (!canonical.ok()) return canonical.status();
-  absl::StatusOr<LockedSnapshot> locked = LockForEdit();
+  absl::StatusOr<LockedSnapshot> locked = LockForEdit(/*need_cafile=*/true);
   if (!locked.ok()) return locked.status();
   Snapshot* snap = &locked->snap;
-  absl::Status status = RequireParsedCAFile(snap->cafile_error);
-  if (!status.ok()) return status;
   std::vector<const Snapshot::Named*> existing =
       snap->FindAll(canonical->canonical);
   if (existing.empty()) {
@@ -205,13 +191,13 @@ absl::StatusOr<std::string> TrustStore::Remove(
   }
   Generation next = Without(*snap, canonical->canonical);
   next.files.emplace_back(std::string(kCAFileName), BuildCAFile(next.cafile));
-  status = Commit(next.files, journal);
+  absl::Status status = Commit(next.files, journal);
   if (!status.ok()) return status;
   return fingerprint;
 }
 
 absl::StatusOr<std::vector<std::string>> TrustStore::Repair() {
-  absl::StatusOr<LockedSnapshot> locked = LockForEdit();
+  absl::StatusOr<LockedSnapshot> locked = LockForEdit(/*need_cafile=*/false);
   if (!locked.ok()) return locked.status();
   Snapshot* snap = &locked->snap;
   Evaluation ev = Evaluate(*snap, absl::Now(), server_path_);
