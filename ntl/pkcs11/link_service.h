@@ -4,8 +4,9 @@
 // LinkPkcs11Service: Pkcs11Service offered to the NTLS server as its "pkcs11"
 // stream service (server::StreamService). The server authorises every open
 // (the partition must be assigned to the calling client) and closes the stream
-// when the assignment is revoked, which reaches the session as OnClose; this
-// adapter only forwards between the two interfaces, which have the same shape.
+// when the assignment is revoked, which reaches the session as OnClose. Both
+// sides use the same stream ends (ntl/stream_ends.h), so Open only hands the
+// call on with the partitions.
 
 #include <memory>
 

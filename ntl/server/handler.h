@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "ntl/stream_ends.h"
 
 namespace trustlink::ntl::server {
 
@@ -61,29 +62,10 @@ class PartitionHandler {
                              std::unique_ptr<Responder> responder) = 0;
 };
 
-// StreamSink sends to the client's end of one stream.
-// Thread safety: safe to call from any thread; calls after Close are ignored.
-class StreamSink {
- public:
-  virtual ~StreamSink() = default;
-  virtual void Send(std::string data) = 0;
-  // Close ends the stream with `status` (a tl_status) and a message.
-  virtual void Close(int32_t status, std::string message) = 0;
-};
-
-// StreamSession is the service's end of one stream. Its methods run on the loop
-// thread and must not block. Thread safety: called from one loop thread at a
-// time.
-class StreamSession {
- public:
-  virtual ~StreamSession() = default;
-  virtual void OnData(absl::string_view data) = 0;
-  // OnClose: the stream ended: the client closed it, the service closed it
-  // through its sink, its partition was revoked, or the connection went away.
-  // Called exactly once; no more calls follow, and the session is destroyed
-  // after it.
-  virtual void OnClose() = 0;
-};
+// StreamSink and StreamSession are a stream's two ends (ntl/stream_ends.h),
+// shared with the PKCS#11 service's local transport.
+using StreamSink = ntl::StreamSink;
+using StreamSession = ntl::StreamSession;
 
 // StreamService opens streams for one service name ("pkcs11").
 // Thread safety: Open is called from several loop threads at once.
