@@ -120,6 +120,22 @@ tl_status CopyString(const char* function, absl::string_view text, char* buf,
   return TL_OK;
 }
 
+tl_status StringAt(const char* function, const std::vector<std::string>* items,
+                   absl::string_view handle_null, size_t index,
+                   const char** out) noexcept {
+  if (items == nullptr) {
+    return ArgumentError(function, handle_null);
+  }
+  if (out == nullptr) {
+    return ArgumentError(function, "out is NULL");
+  }
+  if (index >= items->size()) {
+    return ArgumentError(function, "index is out of range", TL_E_OUT_OF_RANGE);
+  }
+  *out = (*items)[index].c_str();
+  return TL_OK;
+}
+
 tl_status LastError::Record(const absl::Status& status) {
   RecordThreadError(status);
   ntl::internal::MutexLock lock(&mu_);

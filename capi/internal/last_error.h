@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -68,6 +69,16 @@ tl_status ArgumentError(const char* function, absl::string_view what,
 // `function` names the caller in messages.
 tl_status CopyString(const char* function, absl::string_view text, char* buf,
                      size_t buf_len, size_t* out_len) noexcept;
+
+// StringAt is the one getter convention for the `index`th string of a list a
+// handle holds (tl_string_list_get, tl_cert_result_warning, ...): *out borrows
+// it, valid while the handle lives. `items` is NULL when the handle is, and
+// `handle_null` is then the message. A NULL `out` or an `index` past the end is
+// an argument error (TL_E_OUT_OF_RANGE for the index) naming `function`, and
+// *out is left alone.
+tl_status StringAt(const char* function, const std::vector<std::string>* items,
+                   absl::string_view handle_null, size_t index,
+                   const char** out) noexcept;
 
 // Handle is the base of every opaque handle struct.
 struct Handle {

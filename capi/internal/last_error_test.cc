@@ -1,6 +1,7 @@
 #include "capi/internal/last_error.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -89,6 +90,34 @@ TEST(LastErrorTest, NullHandleIsAnInvalidArgument) {
   size_t len;
   EXPECT_EQ(CopyLastError(nullptr, buf, sizeof(buf), &len),
             TL_E_INVALID_ARGUMENT);
+}
+
+// ThreadMessage is the calling thread's last error message.
+std::string ThreadMessage() {
+  char buf[TL_ERROR_MESSAGE_MAX];
+  size_t len = 0;
+  EXPECT_EQ(CopyThreadError(buf, sizeof(buf), &len), TL_OK);
+  return std::string(buf, len);
+}
+
+TEST(StringAtTest, BorrowsTheItemAndNamesTheFunctionOnBadArguments) {
+  const std::vector<std::string> items = {"first", "second"};
+  const char* out = "unchanged";
+  ASSERT_EQ(StringAt("tl_x_get", &items, "the tl_x handle is NULL", 1, &out),
+            TL_OK);
+  EXPECT_EQ(out, items[1].c_str());
+
+  out = "unchanged";
+  EXPECT_EQ(StringAt("tl_x_get", nullptr, "the tl_x handle is NULL", 0, &out),
+            TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(ThreadMessage(), "tl_x_get: the tl_x handle is NULL");
+  EXPECT_EQ(StringAt("tl_x_get", &items, "the tl_x handle is NULL", 0, nullptr),
+            TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(ThreadMessage(), "tl_x_get: out is NULL");
+  EXPECT_EQ(StringAt("tl_x_get", &items, "the tl_x handle is NULL", 2, &out),
+            TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(ThreadMessage(), "tl_x_get: index is out of range");
+  EXPECT_STREQ(out, "unchanged");
 }
 
 }  // namespace

@@ -349,18 +349,9 @@ tl_cert_result_warning_count(const tl_cert_result* r) noexcept {
 TL_EXPORT tl_status tl_cert_result_warning(const tl_cert_result* r,
                                            size_t index,
                                            const char** out) noexcept {
-  if (r == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_cert_result handle is NULL");
-  }
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  if (index >= r->warnings.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
-  }
-  *out = r->warnings[index].c_str();
-  return TL_OK;
+  return trustlink::capi::internal::StringAt(
+      __func__, r ? &r->warnings : nullptr, "the tl_cert_result handle is NULL",
+      index, out);
 }
 
 // tl_server_result.
@@ -398,18 +389,9 @@ tl_server_result_warning_count(const tl_server_result* r) noexcept {
 TL_EXPORT tl_status tl_server_result_warning(const tl_server_result* r,
                                              size_t index,
                                              const char** out) noexcept {
-  if (r == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_result handle is NULL");
-  }
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  if (index >= r->result.warnings.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
-  }
-  *out = r->result.warnings[index].c_str();
-  return TL_OK;
+  return trustlink::capi::internal::StringAt(
+      __func__, r ? &r->result.warnings : nullptr,
+      "the tl_server_result handle is NULL", index, out);
 }
 
 // tl_server_list.
@@ -571,18 +553,9 @@ TL_EXPORT size_t tl_string_list_count(const tl_string_list* list) noexcept {
 }
 TL_EXPORT tl_status tl_string_list_get(const tl_string_list* list, size_t index,
                                        const char** out) noexcept {
-  if (list == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_string_list handle is NULL");
-  }
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  if (index >= list->items.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
-  }
-  *out = list->items[index].c_str();
-  return TL_OK;
+  return trustlink::capi::internal::StringAt(
+      __func__, list ? &list->items : nullptr,
+      "the tl_string_list handle is NULL", index, out);
 }
 
 }  // extern "C"

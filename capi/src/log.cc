@@ -156,18 +156,9 @@ tl_log_event_num_addresses(const tl_log_event* event) noexcept {
 TL_EXPORT tl_status tl_log_event_address(const tl_log_event* event,
                                          size_t index,
                                          const char** out) noexcept {
-  if (event == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "the tl_log_event is NULL");
-  }
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  if (index >= event->addresses.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
-  }
-  *out = event->addresses[index].c_str();
-  return TL_OK;
+  return trustlink::capi::internal::StringAt(
+      __func__, event ? &event->addresses : nullptr, "the tl_log_event is NULL",
+      index, out);
 }
 
 TL_EXPORT tl_status tl_log_event_field(const tl_log_event* event,
