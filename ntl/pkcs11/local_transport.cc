@@ -59,6 +59,35 @@ absl::Status UnixAddress(const std::string& path, struct sockaddr_un* addr,
   return absl::OkStatus();
 }
 
+// SocketAt is a new unix stream socket that `op` (bind or connect) was run on
+// with `path`'s address: `rc` is what op returned, errno as op left it, so the
+// caller words its own error. The socket is the caller's to close.
+struct SocketAt {
+  int fd;
+  int rc;
+};
+absl::StatusOr<SocketAt> UnixSocketAt(const std::string& path,
+                                      int (*op)(int, const struct sockaddr*,
+                                                socklen_t)) {
+  struct sockaddr_un addr;
+  int dir_fd;
+  if (absl::Status s = UnixAddress(path, &addr, &dir_fd); !s.ok()) {
+    return s;
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    if (dir_fd >= 0) {
+      close(dir_fd);
+    }
+    return IoError("cannot make a socket for", path);
+  }
+  int rc = op(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr));
+  if (dir_fd >= 0) {
+    close(dir_fd);
+  }
+  return SocketAt{fd, rc};
+}
+
 bool WriteAll(int fd, absl::string_view data) {
   while (!data.empty()) {
     ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
@@ -204,23 +233,12 @@ class ConnSink : public StreamSink {
 absl::StatusOr<std::unique_ptr<LocalStreamServer>> LocalStreamServer::Start(
     const std::string& socket_path, Pkcs11Service* service,
     Authorizer authorize) {
-  struct sockaddr_un addr;
-  int dir_fd;
-  if (absl::Status s = UnixAddress(socket_path, &addr, &dir_fd); !s.ok()) {
-    return s;
+  absl::StatusOr<SocketAt> bound = UnixSocketAt(socket_path, bind);
+  if (!bound.ok()) {
+    return bound.status();
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    if (dir_fd >= 0) {
-      close(dir_fd);
-    }
-    return IoError("cannot make a socket for", socket_path);
-  }
-  int rc = bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr));
-  if (dir_fd >= 0) {
-    close(dir_fd);
-  }
-  if (rc != 0 || listen(fd, 64) != 0) {
+  int fd = bound->fd;
+  if (bound->rc != 0 || listen(fd, 64) != 0) {
     absl::Status s = IoError("cannot listen on", socket_path);
     close(fd);
     return s;
@@ -408,23 +426,12 @@ class LocalChannel : public Channel {
 absl::StatusOr<std::unique_ptr<Channel>> OpenLocalChannel(
     const std::string& socket_path, absl::string_view partition,
     ChannelCallbacks callbacks) {
-  struct sockaddr_un addr;
-  int dir_fd;
-  if (absl::Status s = UnixAddress(socket_path, &addr, &dir_fd); !s.ok()) {
-    return s;
+  absl::StatusOr<SocketAt> connected = UnixSocketAt(socket_path, connect);
+  if (!connected.ok()) {
+    return connected.status();
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    if (dir_fd >= 0) {
-      close(dir_fd);
-    }
-    return IoError("cannot make a socket for", socket_path);
-  }
-  int rc = connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr));
-  if (dir_fd >= 0) {
-    close(dir_fd);
-  }
-  if (rc != 0) {
+  int fd = connected->fd;
+  if (connected->rc != 0) {
     absl::Status s = Error(
         absl::StatusCode::kUnavailable, TL_E_CONNECTION_REFUSED,
         absl::StrCat("cannot connect to the pkcs11 service at ", socket_path,
