@@ -1,14 +1,8 @@
 #include "ntl/trust_store.h"
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <map>
-#include <random>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -16,108 +10,12 @@
 #include "gtest/gtest.h"
 #include "ntl/identity.h"
 #include "ntl/status.h"
+#include "ntl/trust_store_testing.h"
 
 namespace trustlink::ntl {
 namespace {
 
 using internal::SafeDir;
-
-std::string NewRootPath(const std::string& leaf) {
-  static int counter = 0;
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp ? tmp : "/tmp", "/trust_store_test_", leaf, "_",
-                      getpid(), "_", ++counter);
-}
-
-std::string ServerPem(absl::string_view name,
-                      absl::Time now = absl::InfinitePast(), int days = 730) {
-  IdentityOptions options;
-  options.key_type = KeyType::kEcdsaP256;
-  options.for_server = true;
-  options.now = now;
-  options.validity_days = days;
-  absl::StatusOr<Identity> id =
-      CreateIdentity(*CanonicalizeNameWithHost(name, ""), options);
-  EXPECT_TRUE(id.ok()) << id.status();
-  return id->cert.Pem();
-}
-
-// Tree returns every file under `path` (one level of subdirectories) with its
-// contents, so a test can show that a failed call changed nothing.
-std::map<std::string, std::string> Tree(const std::string& path) {
-  std::map<std::string, std::string> out;
-  absl::StatusOr<SafeDir> dir = SafeDir::Open(path, false);
-  if (!dir.ok()) return out;
-  std::vector<std::string> names = *dir->List();
-  for (const std::string& name : names) {
-    absl::StatusOr<std::string> contents = dir->ReadFile(name, 1 << 24);
-    if (contents.ok()) {
-      out[name] = *contents;
-    } else {
-      out[name] = "<dir>";
-      for (const auto& [k, v] : Tree(dir->PathOf(name)))
-        out[absl::StrCat(name, "/", k)] = v;
-    }
-  }
-  return out;
-}
-
-// RawConsistent reads cert/server without the store's code paths for updates
-// and checks the invariant: CAFile.pem parses and holds exactly the named
-// files' certificates.
-::testing::AssertionResult RawConsistent(const std::string& root) {
-  absl::StatusOr<SafeDir> dir = SafeDir::Open(root + "/cert/server", false);
-  if (!dir.ok()) {
-    if (dir.status().code() == absl::StatusCode::kNotFound) {
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << dir.status();
-  }
-  std::set<std::string> named;
-  bool has_cafile = false;
-  std::set<std::string> in_cafile;
-  std::vector<std::string> names = *dir->List();
-  for (const std::string& name : names) {
-    absl::StatusOr<std::string> contents = dir->ReadFile(name, 1 << 24);
-    if (!contents.ok())
-      return ::testing::AssertionFailure() << contents.status();
-    if (name == "CAFile.pem") {
-      has_cafile = true;
-      absl::StatusOr<std::vector<Certificate>> certs =
-          Certificate::ParsePemList(*contents, name);
-      if (!certs.ok()) return ::testing::AssertionFailure() << certs.status();
-      for (const Certificate& c : *certs) in_cafile.insert(c.Der());
-    } else if (absl::EndsWith(name, "Cert.pem")) {
-      absl::StatusOr<Certificate> c = Certificate::ParsePem(*contents, name);
-      if (!c.ok()) return ::testing::AssertionFailure() << c.status();
-      named.insert(c->Der());
-    } else {
-      return ::testing::AssertionFailure() << "stray file " << name;
-    }
-  }
-  if (!named.empty() && !has_cafile)
-    return ::testing::AssertionFailure() << "no CAFile.pem";
-  if (named != in_cafile) {
-    return ::testing::AssertionFailure()
-           << named.size() << " named certs vs " << in_cafile.size()
-           << " in CAFile.pem";
-  }
-  return ::testing::AssertionSuccess();
-}
-
-class TrustStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    root_path_ = NewRootPath("t");
-    root_ = std::make_unique<SafeDir>(*SafeDir::Open(root_path_, true));
-    absl::StatusOr<TrustStore> store = TrustStore::Open(*root_, true);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::make_unique<TrustStore>(*std::move(store));
-  }
-  std::string root_path_;
-  std::unique_ptr<SafeDir> root_;
-  std::unique_ptr<TrustStore> store_;
-};
 
 TEST_F(TrustStoreTest, AddListShowRemove) {
   std::string pem = ServerPem("hsm1.example.com");
@@ -343,95 +241,6 @@ TEST_F(TrustStoreTest, UnknownFilesSurviveUpdates) {
 
 // Eight processes add different servers at once; every one of them must be
 // there after.
-TEST_F(TrustStoreTest, ConcurrentProcessesLoseNothing) {
-  constexpr int kProcs = 8;
-  constexpr int kPerProc = 5;
-  std::vector<std::vector<std::string>> pems(kProcs);
-  for (int p = 0; p < kProcs; ++p) {
-    for (int i = 0; i < kPerProc; ++i)
-      pems[p].push_back(ServerPem(absl::StrCat("h", p, "-", i)));
-  }
-  std::vector<pid_t> pids;
-  for (int p = 0; p < kProcs; ++p) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      absl::StatusOr<SafeDir> root = SafeDir::Open(root_path_, false);
-      absl::StatusOr<TrustStore> store = TrustStore::Open(*root, true);
-      int failures = store.ok() ? 0 : 1;
-      for (int i = 0; i < kPerProc && store.ok(); ++i) {
-        failures +=
-            !store->Add(absl::StrCat("h", p, "-", i), pems[p][i], false).ok();
-      }
-      _exit(failures);
-    }
-    pids.push_back(pid);
-  }
-  for (pid_t pid : pids) {
-    int wstatus = 0;
-    ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
-    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
-  }
-  EXPECT_EQ(store_->List()->size(), static_cast<size_t>(kProcs * kPerProc));
-  EXPECT_TRUE(store_->Verify()->Consistent());
-  EXPECT_TRUE(RawConsistent(root_path_));
-}
-
-// A process killed at a random point during updates never leaves CAFile.pem and
-// the named files disagreeing. The child arms a one-shot timer whose default
-// action kills it, so the kill point is random without the parent sleeping.
-TEST_F(TrustStoreTest, CrashAtRandomPointsLeavesStoreConsistent) {
-  constexpr int kKills = 200;
-  std::vector<std::string> names = {"a1", "b2", "c3", "d4", "e5"};
-  std::vector<std::string> pems;
-  for (int i = 0; i < 10; ++i)
-    pems.push_back(ServerPem(names[i % names.size()]));
-  std::mt19937 rng(12345);
-  int updates_before_kill = 0;
-  for (int k = 0; k < kKills; ++k) {
-    unsigned seed = rng();
-    int delay_us = 200 + static_cast<int>(rng() % 8000);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      std::mt19937 child_rng(seed);
-      absl::StatusOr<SafeDir> root = SafeDir::Open(root_path_, false);
-      absl::StatusOr<TrustStore> store = TrustStore::Open(*root, true);
-      if (!store.ok()) _exit(2);
-      struct itimerval timer = {};
-      timer.it_value.tv_usec = delay_us;
-      signal(SIGALRM, SIG_DFL);
-      setitimer(ITIMER_REAL, &timer, nullptr);
-      for (int op = 0; op < 1000; ++op) {
-        const std::string& name = names[child_rng() % names.size()];
-        const std::string& pem = pems[child_rng() % pems.size()];
-        switch (child_rng() % 3) {
-          case 0:
-            (void)store->Add(name, pem, false);
-            break;
-          case 1:
-            (void)store->Add(name, pem, true);
-            break;
-          default:
-            (void)store->Remove(name);
-        }
-      }
-      _exit(0);
-    }
-    int wstatus = 0;
-    ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
-    if (WIFSIGNALED(wstatus)) ++updates_before_kill;
-    ASSERT_TRUE(RawConsistent(root_path_)) << "after kill " << k;
-    ASSERT_TRUE(store_->Verify()->Consistent()) << "after kill " << k;
-  }
-  // Most children must actually have been killed mid-run for the test to mean
-  // anything.
-  EXPECT_GT(updates_before_kill, kKills / 2);
-  // The next writer clears whatever a killed update left beside the store.
-  ASSERT_TRUE(store_->Add("zz", ServerPem("zz"), false).ok());
-  SafeDir cert = *SafeDir::Open(root_path_ + "/cert", false);
-  EXPECT_FALSE(*cert.Exists(".server.next"));
-}
 
 }  // namespace
 }  // namespace trustlink::ntl
