@@ -111,6 +111,26 @@ absl::Status ValidateName(absl::string_view name, absl::string_view what) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// OpenFileToRead opens file `name` of the directory `dir_fd` for reading:
+// a bad name is refused, and so is a symlink in its place (named as one).
+// `path` names the file in errors. The descriptor is the caller's to close.
+absl::StatusOr<int> OpenFileToRead(int dir_fd, absl::string_view name,
+                                   const std::string& path) {
+  absl::Status valid = ValidateName(name, "file name");
+  if (!valid.ok()) return valid;
+  int fd = ::openat(dir_fd, std::string(name).c_str(),
+                    OpenForReadFlags(/*nofollow=*/true));
+  if (fd < 0) {
+    if (errno == ELOOP) return FileSymlinkRefused(path);
+    return IoError(errno, "open", path);
+  }
+  return fd;
+}
+
+}  // namespace
+
 FileLock::FileLock(FileLock&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)) {}
 
@@ -197,34 +217,22 @@ absl::StatusOr<std::string> SafeDir::ReadFd(int fd, absl::string_view name,
 
 absl::StatusOr<std::string> SafeDir::ReadFile(absl::string_view name,
                                               size_t max_size) const {
-  absl::Status valid = ValidateName(name, "file name");
-  if (!valid.ok()) return valid;
-  int fd = ::openat(fd_, std::string(name).c_str(),
-                    OpenForReadFlags(/*nofollow=*/true));
-  if (fd < 0) {
-    if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
-    return IoError(errno, "open", PathOf(name));
-  }
-  absl::StatusOr<std::string> out = ReadFd(fd, name, max_size);
-  ::close(fd);
+  absl::StatusOr<int> fd = OpenFileToRead(fd_, name, PathOf(name));
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<std::string> out = ReadFd(*fd, name, max_size);
+  ::close(*fd);
   return out;
 }
 
 absl::StatusOr<std::string> SafeDir::ReadPrivateFile(absl::string_view name,
                                                      size_t max_size) const {
-  absl::Status valid = ValidateName(name, "file name");
-  if (!valid.ok()) return valid;
-  int fd = ::openat(fd_, std::string(name).c_str(),
-                    OpenForReadFlags(/*nofollow=*/true));
-  if (fd < 0) {
-    if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
-    return IoError(errno, "open", PathOf(name));
-  }
-  absl::Status mode_ok = CheckPrivateKeyMode(fd, PathOf(name));
+  absl::StatusOr<int> fd = OpenFileToRead(fd_, name, PathOf(name));
+  if (!fd.ok()) return fd.status();
+  absl::Status mode_ok = CheckPrivateKeyMode(*fd, PathOf(name));
   absl::StatusOr<std::string> out = mode_ok.ok()
-                                        ? ReadFd(fd, name, max_size)
+                                        ? ReadFd(*fd, name, max_size)
                                         : absl::StatusOr<std::string>(mode_ok);
-  ::close(fd);
+  ::close(*fd);
   return out;
 }
 
