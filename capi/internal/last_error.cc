@@ -92,6 +92,11 @@ tl_status ArgumentError(const char* function, absl::string_view what,
   return ArgumentError(nullptr, function, what, code);
 }
 
+absl::Status NullArgument(absl::string_view what) {
+  return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                    absl::StrCat(what, " is NULL"));
+}
+
 tl_status CopyString(const char* function, absl::string_view text, char* buf,
                      size_t buf_len, size_t* out_len) noexcept {
   if (out_len == nullptr) {

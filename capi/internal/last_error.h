@@ -61,6 +61,11 @@ tl_status ArgumentError(LastError* handle_error, const char* function,
 tl_status ArgumentError(const char* function, absl::string_view what,
                         tl_status code = TL_E_INVALID_ARGUMENT) noexcept;
 
+// NullArgument is the status for a NULL pointer argument `what` ("name",
+// "out"), for use inside Guard; outside it, TL_ARGUMENT_ERROR also names the
+// function.
+absl::Status NullArgument(absl::string_view what);
+
 // CopyString is the one getter convention for strings copied into a caller's
 // buffer: the text and a NUL into buf, its length (without the NUL) into
 // *out_len. When buf_len is too small (buf may then be NULL with buf_len 0)

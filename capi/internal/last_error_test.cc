@@ -120,5 +120,12 @@ TEST(StringAtTest, BorrowsTheItemAndNamesTheFunctionOnBadArguments) {
   EXPECT_STREQ(out, "unchanged");
 }
 
+TEST(NullArgumentTest, IsInvalidArgumentNamingTheParameter) {
+  absl::Status s = NullArgument("client_root");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ntl::ToTlStatus(s), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(s.message(), "client_root is NULL");
+}
+
 }  // namespace
 }  // namespace trustlink::capi::internal

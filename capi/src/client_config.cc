@@ -55,11 +55,6 @@ absl::Status NotOpen() {
       "the client root is not open; call tl_client_root_open first");
 }
 
-absl::Status NullArgument(const char* what) {
-  return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                    absl::StrCat(what, " must not be NULL"));
-}
-
 }  // namespace trustlink::capi::client_root_internal
 
 using trustlink::capi::client_root_internal::NotOpen;

@@ -108,11 +108,7 @@ tl_status WithClient(const char* function, const tl_client* c, F f) {
       &h->last_error, [&]() -> absl::Status { return f(*h->client); });
 }
 
-inline absl::Status NullArgument(absl::string_view what) {
-  return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument,
-                               TL_E_INVALID_ARGUMENT,
-                               absl::StrCat(what, " must not be NULL"));
-}
+using ::trustlink::capi::internal::NullArgument;
 
 inline absl::Status BadArgument(absl::string_view what) {
   return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument,

@@ -27,8 +27,7 @@ namespace trustlink::capi::client_root_internal {
 // NotOpen is the error of an operation on a root whose open failed or never
 // ran.
 absl::Status NotOpen();
-// NullArgument is the error for a NULL `what` ("name and out").
-absl::Status NullArgument(const char* what);
+using ::trustlink::capi::internal::NullArgument;
 
 }  // namespace trustlink::capi::client_root_internal
 

@@ -17,6 +17,7 @@
 
 using trustlink::capi::internal::Guard;
 using trustlink::capi::internal::Handle;
+using trustlink::capi::internal::NullArgument;
 namespace htl = trustlink::htl;
 namespace ntl = trustlink::ntl;
 
@@ -43,11 +44,6 @@ struct tl_htl_prover : Handle {
 };
 
 namespace {
-
-absl::Status NullArgument(const char* what) {
-  return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                    absl::StrCat(what, " is NULL"));
-}
 
 void CopyMessage(absl::string_view m, char* buf, size_t len) {
   if (buf == nullptr || len == 0) return;

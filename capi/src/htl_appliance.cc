@@ -13,6 +13,7 @@
 
 using trustlink::capi::internal::Guard;
 using trustlink::capi::internal::Handle;
+using trustlink::capi::internal::NullArgument;
 namespace htl = trustlink::htl;
 namespace ntl = trustlink::ntl;
 
@@ -26,11 +27,6 @@ struct tl_htl_show_list : Handle {
 };
 
 namespace {
-
-absl::Status NullArgument(const char* what) {
-  return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                    absl::StrCat(what, " is NULL"));
-}
 
 absl::Status NotOpen() {
   return ntl::Error(

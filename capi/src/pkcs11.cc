@@ -19,6 +19,7 @@
 #include "ntl/status.h"
 
 using trustlink::capi::internal::Guard;
+using trustlink::capi::internal::NullArgument;
 using trustlink::ntl::Error;
 namespace p11 = trustlink::ntl::pkcs11;
 namespace internal = trustlink::ntl::internal;
@@ -35,11 +36,6 @@ struct tl_p11_bridge : trustlink::capi::internal::Handle {
 };
 
 namespace {
-
-absl::Status NullArgument(const char* what) {
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-               absl::StrCat(what, " is NULL"));
-}
 
 // CChannel sends through the caller's function pointers.
 class CChannel : public p11::Channel {

@@ -25,6 +25,7 @@
 #include "trustlink/server.h"
 
 using trustlink::capi::internal::Guard;
+using trustlink::capi::internal::NullArgument;
 using trustlink::ntl::Error;
 namespace p11 = trustlink::ntl::pkcs11;
 namespace srv = trustlink::ntl::server;
@@ -44,11 +45,6 @@ TL_DEFINE_LAST_ERROR(tl_p11_tokens)
 TL_DEFINE_LAST_ERROR(tl_p11_service)
 
 namespace {
-
-absl::Status NullArgument(const char* what) {
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-               absl::StrCat(what, " is NULL"));
-}
 
 absl::Status NotOpen(const char* what) {
   return Error(absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,

@@ -19,6 +19,7 @@
 #include "ntl/status.h"
 
 using trustlink::capi::internal::Guard;
+using trustlink::capi::internal::NullArgument;
 using trustlink::ntl::Error;
 namespace ha = trustlink::ntl::pkcs11::ha;
 namespace p11 = trustlink::ntl::pkcs11;
@@ -58,11 +59,6 @@ absl::StatusOr<std::vector<p11::ModuleAssignment>> SetupAssignments(
 }  // namespace trustlink::capi::internal
 
 namespace {
-
-absl::Status NullArgument(const char* what) {
-  return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-               absl::StrCat(what, " is NULL"));
-}
 
 absl::StatusOr<ha::GroupServeOptions> GroupFromSettings(
     const trustlink::ntl::client::HaGroupSettings& g) {

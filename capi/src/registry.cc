@@ -17,15 +17,6 @@ namespace reg = trustlink::ntl::registry;
 TL_DEFINE_LAST_ERROR(tl_registry)
 TL_DEFINE_LAST_ERROR(tl_client_registration)
 
-namespace trustlink::capi::internal {
-
-absl::Status NullArgument(const char* what) {
-  return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                    absl::StrCat(what, " must not be NULL"));
-}
-
-}  // namespace trustlink::capi::internal
-
 namespace {
 
 std::string DefaultRoot() {

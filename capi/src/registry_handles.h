@@ -64,9 +64,6 @@ inline const char* Str(const std::vector<std::string>& v, size_t i) {
   return i < v.size() ? v[i].c_str() : "";
 }
 
-// NullArgument is the status for a NULL pointer argument.
-absl::Status NullArgument(const char* what);
-
 }  // namespace trustlink::capi::internal
 
 // TL_REGISTRY_BODY(r) { ... }); is the body of a call on an open registry:

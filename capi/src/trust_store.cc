@@ -14,6 +14,7 @@
 
 using trustlink::capi::internal::Guard;
 using trustlink::capi::internal::Handle;
+using trustlink::capi::internal::NullArgument;
 namespace ntl = trustlink::ntl;
 
 struct tl_trust_store : Handle {
@@ -35,11 +36,6 @@ absl::Status NotOpen() {
   return ntl::Error(
       absl::StatusCode::kFailedPrecondition, TL_E_FAILED_PRECONDITION,
       "the trust store is not open; call tl_trust_store_open first");
-}
-
-absl::Status NullArgument(const char* what) {
-  return ntl::Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-                    absl::StrCat(what, " must not be NULL"));
 }
 
 }  // namespace
