@@ -85,6 +85,23 @@ tl_status StringAt(const char* function, const std::vector<std::string>* items,
                    absl::string_view handle_null, size_t index,
                    const char** out) noexcept;
 
+// NewHandle is the body of every argument-free tl_T_new: a value-initialised
+// T into *out, written only on success. A NULL out is an argument error naming
+// `function` (pass __func__); a failed allocation is TL_E_NO_MEMORY, with no
+// message (there may be no memory for one).
+template <typename T>
+tl_status NewHandle(const char* function, T** out) noexcept {
+  if (out == nullptr) {
+    return ArgumentError(function, "out is NULL");
+  }
+  T* handle = new (std::nothrow) T();
+  if (handle == nullptr) {
+    return TL_E_NO_MEMORY;
+  }
+  *out = handle;
+  return TL_OK;
+}
+
 // Handle is the base of every opaque handle struct.
 struct Handle {
   LastError last_error;

@@ -127,5 +127,14 @@ TEST(NullArgumentTest, IsInvalidArgumentNamingTheParameter) {
   EXPECT_EQ(s.message(), "client_root is NULL");
 }
 
+TEST(NewHandleTest, WritesOutOnlyOnSuccessAndNamesTheFunction) {
+  EXPECT_EQ(NewHandle<Handle>("tl_x_new", nullptr), TL_E_INVALID_ARGUMENT);
+  EXPECT_EQ(ThreadMessage(), "tl_x_new: out is NULL");
+  Handle* handle = nullptr;
+  ASSERT_EQ(NewHandle("tl_x_new", &handle), TL_OK);
+  ASSERT_NE(handle, nullptr);
+  delete handle;
+}
+
 }  // namespace
 }  // namespace trustlink::capi::internal

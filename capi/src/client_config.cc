@@ -89,13 +89,7 @@ TL_EXPORT tl_status tl_client_root_default_path(char* buf, size_t buf_len,
 }
 
 TL_EXPORT tl_status tl_client_root_new(tl_client_root** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  tl_client_root* root = new (std::nothrow) tl_client_root();
-  if (root == nullptr) return TL_E_NO_MEMORY;
-  *out = root;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_client_root_free(tl_client_root* root) noexcept {

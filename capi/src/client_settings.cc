@@ -18,15 +18,7 @@ TL_DEFINE_LAST_ERROR(tl_client_settings)
 
 extern "C" TL_EXPORT tl_status
 tl_client_settings_new(tl_client_settings** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  auto* s = new (std::nothrow) tl_client_settings();
-  if (s == nullptr) {
-    return TL_E_NO_MEMORY;
-  }
-  *out = s;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 extern "C" TL_EXPORT void tl_client_settings_free(

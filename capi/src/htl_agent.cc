@@ -74,13 +74,7 @@ TL_DEFINE_LAST_ERROR(tl_htl_prover)
 
 extern "C" TL_EXPORT tl_status
 tl_htl_agent_options_new(tl_htl_agent_options** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  tl_htl_agent_options* o = new (std::nothrow) tl_htl_agent_options();
-  if (o == nullptr) return TL_E_NO_MEMORY;
-  *out = o;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 extern "C" TL_EXPORT void tl_htl_agent_options_free(

@@ -108,13 +108,7 @@ extern "C" TL_EXPORT const char* tl_ott_status_name(int32_t s) noexcept {
 
 extern "C" TL_EXPORT tl_status
 tl_htl_appliance_new(tl_htl_appliance** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  tl_htl_appliance* a = new (std::nothrow) tl_htl_appliance();
-  if (a == nullptr) return TL_E_NO_MEMORY;
-  *out = a;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 extern "C" TL_EXPORT void tl_htl_appliance_free(tl_htl_appliance* a) noexcept {

@@ -114,13 +114,7 @@ TL_EXPORT const char* tl_key_type_name(int32_t key_type) noexcept {
 
 TL_EXPORT tl_status
 tl_identity_options_new(tl_identity_options** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  tl_identity_options* options = new (std::nothrow) tl_identity_options();
-  if (options == nullptr) return TL_E_NO_MEMORY;
-  *out = options;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_identity_options_free(tl_identity_options* options) noexcept {

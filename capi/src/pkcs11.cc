@@ -98,15 +98,7 @@ tl_status AddSetupWord(tl_p11_setup* setup, const char* arg,
 extern "C" {
 
 TL_EXPORT tl_status tl_p11_setup_new(tl_p11_setup** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  tl_p11_setup* s = new (std::nothrow) tl_p11_setup;
-  if (s == nullptr) {
-    return TL_E_NO_MEMORY;
-  }
-  *out = s;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_p11_setup_free(tl_p11_setup* setup) noexcept { delete setup; }
@@ -202,15 +194,7 @@ TL_EXPORT tl_status tl_p11_setup_write(tl_p11_setup* setup,
 TL_DEFINE_LAST_ERROR(tl_p11_setup)
 
 TL_EXPORT tl_status tl_p11_bridge_new(tl_p11_bridge** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  tl_p11_bridge* b = new (std::nothrow) tl_p11_bridge;
-  if (b == nullptr) {
-    return TL_E_NO_MEMORY;
-  }
-  *out = b;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_p11_bridge_free(tl_p11_bridge* bridge) noexcept {

@@ -141,15 +141,7 @@ void OnClose(void*, void* stream_userdata) {
 extern "C" {
 
 TL_EXPORT tl_status tl_p11_tokens_new(tl_p11_tokens** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  auto* t = new (std::nothrow) tl_p11_tokens();
-  if (t == nullptr) {
-    return TL_E_NO_MEMORY;
-  }
-  *out = t;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_p11_tokens_free(tl_p11_tokens* tokens) noexcept {
@@ -266,15 +258,7 @@ TL_EXPORT tl_status tl_p11_tokens_exists(const tl_p11_tokens* tokens,
 }
 
 TL_EXPORT tl_status tl_p11_service_new(tl_p11_service** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  auto* s = new (std::nothrow) tl_p11_service();
-  if (s == nullptr) {
-    return TL_E_NO_MEMORY;
-  }
-  *out = s;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_p11_service_free(tl_p11_service* service) noexcept {

@@ -175,15 +175,7 @@ TL_EXPORT tl_status tl_p11_setup_add_groups_from_settings(
 }
 
 TL_EXPORT tl_status tl_p11_ha_new(tl_p11_ha** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  tl_p11_ha* h = new (std::nothrow) tl_p11_ha;
-  if (h == nullptr) {
-    return TL_E_NO_MEMORY;
-  }
-  *out = h;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_p11_ha_free(tl_p11_ha* ha) noexcept { delete ha; }

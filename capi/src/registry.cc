@@ -146,13 +146,7 @@ TL_EXPORT tl_status tl_registry_refresh(tl_registry* r) noexcept {
 
 TL_EXPORT tl_status
 tl_client_registration_new(tl_client_registration** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  auto* r = new (std::nothrow) tl_client_registration();
-  if (r == nullptr) return TL_E_NO_MEMORY;
-  *out = r;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_client_registration_free(tl_client_registration* r) noexcept {

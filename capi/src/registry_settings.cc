@@ -183,13 +183,7 @@ TL_EXPORT const char* tl_partition_info_client(const tl_partition_info* info,
 
 TL_EXPORT tl_status
 tl_appliance_settings_new(tl_appliance_settings** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  auto* s = new (std::nothrow) tl_appliance_settings();
-  if (s == nullptr) return TL_E_NO_MEMORY;
-  *out = s;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_appliance_settings_free(tl_appliance_settings* s) noexcept {

@@ -43,13 +43,7 @@ absl::Status NotOpen() {
 extern "C" {
 
 TL_EXPORT tl_status tl_trust_store_new(tl_trust_store** out) noexcept {
-  if (out == nullptr) {
-    return TL_ARGUMENT_ERROR(nullptr, "out is NULL");
-  }
-  tl_trust_store* store = new (std::nothrow) tl_trust_store();
-  if (store == nullptr) return TL_E_NO_MEMORY;
-  *out = store;
-  return TL_OK;
+  return trustlink::capi::internal::NewHandle(__func__, out);
 }
 
 TL_EXPORT void tl_trust_store_free(tl_trust_store* store) noexcept {
