@@ -5,13 +5,10 @@
 
 namespace trustlink::ntl::internal {
 
-CountedThreads g_timed_waits;
-
-void StartCountingTimedWaits(CountNewOn threads) {
-  g_timed_waits.Start(threads);
+CountedThreads& TimedWaits() {
+  static CountedThreads count;
+  return count;
 }
-
-uint64_t StopCountingTimedWaits() { return g_timed_waits.Stop(); }
 
 }  // namespace trustlink::ntl::internal
 
@@ -20,10 +17,9 @@ uint64_t StopCountingTimedWaits() { return g_timed_waits.Stop(); }
 extern "C" __attribute__((visibility("default"))) int epoll_wait(
     int epfd, struct epoll_event* events, int max_events, int timeout_ms) {
   using Fn = int (*)(int, struct epoll_event*, int, int);
-  // The C library's, found once.
   static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "epoll_wait"));
   if (timeout_ms > 0) {
-    trustlink::ntl::internal::g_timed_waits.Hit();
+    trustlink::ntl::internal::TimedWaits().Hit();
   }
   return real(epfd, events, max_events, timeout_ms);
 }

@@ -138,7 +138,7 @@ TEST_F(PipelinedDispatchTest, OneClockReadPerWakeUpNotPerCall) {
 // wake-up, the tick's 100 ms.
 TEST_F(PipelinedDispatchTest, RoundTripsArmNoKernelTimerPerWakeUp) {
   constexpr int kCalls = 200;
-  internal::StartCountingTimedWaits(internal::CountNewOn::kLoopThreads);
+  internal::TimedWaits().Start(internal::CountNewOn::kLoopThreads);
   bool ok = true;
   for (int i = 0; i < kCalls && ok; ++i) {
     std::string out;
@@ -150,7 +150,7 @@ TEST_F(PipelinedDispatchTest, RoundTripsArmNoKernelTimerPerWakeUp) {
                     << (f.ok() ? "wrong answer id" : f.status().ToString());
     ++next_;
   }
-  const uint64_t timed = internal::StopCountingTimedWaits();
+  const uint64_t timed = internal::TimedWaits().Stop();
   ASSERT_TRUE(ok);
   std::printf("loop timed epoll_waits per round trip: %.3f\n",
               static_cast<double>(timed) / kCalls);
