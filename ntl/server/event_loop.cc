@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -151,6 +152,9 @@ Loop::~Loop() {
   if (event_fd_ >= 0) {
     close(event_fd_);
   }
+  if (tick_fd_ >= 0) {
+    close(tick_fd_);
+  }
 }
 
 Conn* Loop::ConnFromSsl(const SSL* ssl) {
@@ -170,6 +174,9 @@ absl::Status Loop::Init(int listen_fd) {
   ev.events = EPOLLIN;
   ev.data.u64 = kEventTag;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev);
+  if (absl::Status st = ArmTick(); !st.ok()) {
+    return st;
+  }
   // EPOLLEXCLUSIVE: one loop wakes per new connection, not all of them.
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.u64 = kListenTag;
@@ -183,6 +190,28 @@ absl::Status Loop::Init(int listen_fd) {
   snapshot_ = server_->directory_->Snapshot();
   revalidated_generation_ = directory_generation_;
   tls_generation_ = server_->RefreshTls();
+  return absl::OkStatus();
+}
+
+absl::Status Loop::ArmTick() {
+  // At least 1 ms, as the timed wait it replaces was.
+  const int64_t ns = std::max<int64_t>(
+      absl::ToInt64Nanoseconds(server_->options_.tick), 1000000);
+  itimerspec period{};
+  period.it_interval.tv_sec = ns / 1000000000;
+  period.it_interval.tv_nsec = ns % 1000000000;
+  period.it_value = period.it_interval;
+  tick_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTickTag;
+  if (tick_fd_ < 0 || timerfd_settime(tick_fd_, 0, &period, nullptr) != 0 ||
+      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, tick_fd_, &ev) != 0) {
+    return absl::InternalError(absl::StrCat(
+        "cannot arm the event loop's tick timer: ", strerror(errno),
+        "; check the process's descriptor limit "
+        "(ulimit -n)"));
+  }
   return absl::OkStatus();
 }
 
@@ -211,24 +240,24 @@ void Loop::Run() {
   t_current_loop = this;
   const std::string name = absl::StrCat("ntls-loop-", index_);
   pthread_setname_np(pthread_self(), name.c_str());
-  const int tick_ms =
-      static_cast<int>(absl::ToInt64Milliseconds(server_->options_.tick));
-  const auto tick = absl::ToChronoNanoseconds(server_->options_.tick);
   tick_time_ = absl::Now();
   tick_steady_ = wake_ = std::chrono::steady_clock::now();
-  auto next_tick = tick_steady_ + tick;
   epoll_event events[128];
   while (true) {
-    const int n = epoll_wait(epoll_fd_, events, 128, std::max(1, tick_ms));
+    bool tick_due = false;
+    // No timeout: tick_fd_ wakes the loop for Tick (ArmTick says why).
+    const int n = epoll_wait(epoll_fd_, events, 128, -1);
     wake_ = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kListenTag) {
         Accept();
-      } else if (tag == kEventTag) {
+      } else if (tag == kEventTag || tag == kTickTag) {
         uint64_t v;
-        ssize_t ignored = read(event_fd_, &v, sizeof(v));
+        ssize_t ignored =
+            read(tag == kEventTag ? event_fd_ : tick_fd_, &v, sizeof(v));
         (void)ignored;
+        tick_due = tick_due || tag == kTickTag;
       } else if (Conn* c = Find(tag)) {
         OnEvent(c, events[i].events);
       }
@@ -252,11 +281,10 @@ void Loop::Run() {
     flush_later_.clear();
     Reap();
     CountInlineAnswers();
-    if (wake_ >= next_tick || server_->draining_.load()) {
+    if (tick_due || server_->draining_.load()) {
       const absl::Time now = absl::Now();
       tick_time_ = now;
       tick_steady_ = wake_ = std::chrono::steady_clock::now();
-      next_tick = tick_steady_ + tick;
       Tick(now);
       Reap();
     }

@@ -29,10 +29,11 @@
 
 namespace trustlink::ntl::server::internal_engine {
 
-// The epoll tags of the listener and the mailbox's eventfd; connections are
-// tagged with their ids, which start above both.
+// The epoll tags of the listener, the mailbox's eventfd and the tick's
+// timerfd; connections are tagged with their ids, which start above all three.
 inline constexpr uint64_t kListenTag = 0;
 inline constexpr uint64_t kEventTag = 1;
+inline constexpr uint64_t kTickTag = 2;
 
 // The loop's buffer pool keeps at most this many spare buffers, each between
 // these sizes (up to 16 MiB per loop at worst, a few hundred KiB usually).
@@ -235,6 +236,8 @@ class Loop {
   void CloseConn(Conn* c, absl::string_view reason);
   void UpdateEvents(Conn* c);
   void Tick(absl::Time now);
+  // ArmTick starts tick_fd_, every ServerOptions::tick, in the epoll set.
+  absl::Status ArmTick();
   // WakeTime is wake_ on the wall clock, from the last tick's pair of
   // readings, so a wake-up reads one clock.
   absl::Time WakeTime() const {
@@ -249,6 +252,10 @@ class Loop {
   const int index_;
   int epoll_fd_ = -1;
   int event_fd_ = -1;
+  // tick_fd_ fires every tick (a periodic timerfd, armed once), so epoll_wait
+  // needs no timeout: a timed wait starts and cancels a kernel timer on every
+  // wake-up, and in a VM programming the timer device can exit to the host.
+  int tick_fd_ = -1;
   int listen_fd_ = -1;
   bool listening_ = false;
   bool accept_paused_ = false;
@@ -257,7 +264,7 @@ class Loop {
   std::thread thread_;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::vector<uint64_t> dead_;
-  uint64_t next_id_ = 1;
+  uint64_t next_id_ = kTickTag;
   uint64_t next_seq_ = 1;
   std::shared_ptr<const DirectorySnapshot> snapshot_;
   ValidityCache validity_;             // admission's parsed certificate dates

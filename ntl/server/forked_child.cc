@@ -32,6 +32,7 @@ void Loop::CloseDescriptorsInForkedChild() {
   }
   CloseCopy(&epoll_fd_);
   CloseCopy(&event_fd_);
+  CloseCopy(&tick_fd_);
   // listen_fd_ is the Server's, borrowed.
   listen_fd_ = -1;
 }

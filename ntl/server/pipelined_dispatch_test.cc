@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "ntl/internal/clock_counter.h"
 #include "ntl/internal/new_counter.h"
+#include "ntl/internal/timed_wait_counter.h"
 #include "ntl/server/server.h"
 #include "ntl/server/server_fixture.h"
 #include "ntl/server/software_partition.h"
@@ -129,6 +130,31 @@ TEST_F(PipelinedDispatchTest, OneClockReadPerWakeUpNotPerCall) {
   EXPECT_EQ(Stat("calls"), static_cast<int64_t>(next_ - 1));
   EXPECT_EQ(Stat("calls_failed"), 0);
   EXPECT_EQ(Stat("calls_in_flight"), 0);
+}
+
+// One call at a time wakes the loop once per call, and that wake-up arms no
+// kernel timer: the loop's tick is a periodic timerfd, so epoll_wait waits
+// with no timeout (issue 16, "Small calls"). Before: one timed wait per
+// wake-up, the tick's 100 ms.
+TEST_F(PipelinedDispatchTest, RoundTripsArmNoKernelTimerPerWakeUp) {
+  constexpr int kCalls = 200;
+  internal::TimedWaits().Start(internal::CountNewOn::kLoopThreads);
+  bool ok = true;
+  for (int i = 0; i < kCalls && ok; ++i) {
+    std::string out;
+    wire::AppendRequestFrame(next_, "p1", kOpEcho, "ping", &out);
+    ok = client_->SendRaw(out).ok();
+    auto f = ok ? client_->Read() : absl::InternalError("send failed");
+    ok = f.ok() && f->id == next_;
+    EXPECT_TRUE(ok) << "round trip " << i << ": "
+                    << (f.ok() ? "wrong answer id" : f.status().ToString());
+    ++next_;
+  }
+  const uint64_t timed = internal::TimedWaits().Stop();
+  ASSERT_TRUE(ok);
+  std::printf("loop timed epoll_waits per round trip: %.3f\n",
+              static_cast<double>(timed) / kCalls);
+  EXPECT_EQ(timed, 0u);
 }
 
 }  // namespace
