@@ -2,7 +2,8 @@
 #define TRUSTLINK_NTL_SERVER_CONN_H_
 
 // Conn: one client connection's state, shared by the files that implement
-// Loop (event_loop.cc, handshake.cc, htl_link.cc). Private to ntl/server.
+// Loop (event_loop.cc, conn_io.cc, handshake.cc, htl_link.cc, ...). Private
+// to ntl/server.
 
 #include <openssl/ssl.h>
 
