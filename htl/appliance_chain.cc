@@ -75,8 +75,7 @@ absl::StatusOr<Grant> Appliance::Establish(absl::string_view client,
   absl::StatusOr<Grant> result = Grant{};
   {
     ntl::internal::MutexLock lock(&mu_);
-    absl::StatusOr<internal::FileLock> flock =
-        internal::FileLock::Acquire(dir_, kLockFile);
+    absl::StatusOr<internal::FileLock> flock = dir_.Lock(kLockFile);
     if (!flock.ok()) return flock.status();
     absl::StatusOr<ClientState> s = Load(client);
     if (!s.ok()) return s.status();
@@ -165,8 +164,7 @@ absl::StatusOr<Grant> Appliance::Heartbeat(absl::string_view client,
   absl::StatusOr<Grant> result = Grant{};
   {
     ntl::internal::MutexLock lock(&mu_);
-    absl::StatusOr<internal::FileLock> flock =
-        internal::FileLock::Acquire(dir_, kLockFile);
+    absl::StatusOr<internal::FileLock> flock = dir_.Lock(kLockFile);
     if (!flock.ok()) return flock.status();
     absl::StatusOr<ClientState> s = Load(client);
     if (!s.ok()) return s.status();
@@ -262,8 +260,7 @@ void Appliance::OnHtlLinkClosed(absl::string_view client,
   auto it = active_session_.find(std::string(client));
   if (it == active_session_.end() || it->second != session_id) return;
   active_session_.erase(it);
-  absl::StatusOr<internal::FileLock> flock =
-      internal::FileLock::Acquire(dir_, kLockFile);
+  absl::StatusOr<internal::FileLock> flock = dir_.Lock(kLockFile);
   if (!flock.ok()) return;
   absl::StatusOr<ClientState> s = Load(client);
   if (!s.ok() || !s->link_up) return;

@@ -68,8 +68,7 @@ absl::StatusOr<HtlSettings> Appliance::Settings() const {
 absl::Status Appliance::EditSettings(
     const std::function<void(HtlSettings*)>& edit) {
   ntl::internal::MutexLock lock(&mu_);
-  absl::StatusOr<internal::FileLock> flock =
-      internal::FileLock::Acquire(dir_, kLockFile);
+  absl::StatusOr<internal::FileLock> flock = dir_.Lock(kLockFile);
   if (!flock.ok()) return flock.status();
   absl::StatusOr<HtlSettings> s = LoadSettings();
   if (!s.ok()) return s.status();

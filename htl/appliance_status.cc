@@ -71,8 +71,7 @@ void Appliance::Tick() {
   std::vector<HtlEvent> events;
   {
     ntl::internal::MutexLock lock(&mu_);
-    absl::StatusOr<internal::FileLock> flock =
-        internal::FileLock::Acquire(dir_, kLockFile);
+    absl::StatusOr<internal::FileLock> flock = dir_.Lock(kLockFile);
     if (!flock.ok()) return;
     const absl::Time now = clock_->Now();
     const std::vector<std::string> live(live_.begin(), live_.end());

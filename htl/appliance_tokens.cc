@@ -30,8 +30,7 @@ absl::StatusOr<std::string> Appliance::GenerateOtt(
   absl::StatusOr<HtlSettings> settings = LoadSettings();
   if (!settings.ok()) return settings.status();
   ntl::internal::MutexLock lock(&mu_);
-  absl::StatusOr<internal::FileLock> flock =
-      internal::FileLock::Acquire(dir_, kLockFile);
+  absl::StatusOr<internal::FileLock> flock = dir_.Lock(kLockFile);
   if (!flock.ok()) return flock.status();
   absl::StatusOr<ClientState> s = Load(client);
   if (!s.ok()) return s.status();
@@ -56,8 +55,7 @@ absl::Status Appliance::SetClientOttExpiry(
                       "OTT expiry must be between 1 second and 30 days");
   }
   ntl::internal::MutexLock lock(&mu_);
-  absl::StatusOr<internal::FileLock> flock =
-      internal::FileLock::Acquire(dir_, kLockFile);
+  absl::StatusOr<internal::FileLock> flock = dir_.Lock(kLockFile);
   if (!flock.ok()) return flock.status();
   absl::StatusOr<ClientState> s = Load(client);
   if (!s.ok()) return s.status();
@@ -70,8 +68,7 @@ absl::Status Appliance::Clear(absl::string_view client) {
   std::vector<HtlEvent> events;
   {
     ntl::internal::MutexLock lock(&mu_);
-    absl::StatusOr<internal::FileLock> flock =
-        internal::FileLock::Acquire(dir_, kLockFile);
+    absl::StatusOr<internal::FileLock> flock = dir_.Lock(kLockFile);
     if (!flock.ok()) return flock.status();
     absl::StatusOr<ClientState> s = Load(client);
     ClientState cleared;

@@ -1,13 +1,12 @@
 #ifndef TRUSTLINK_HTL_INTERNAL_FILES_H_
 #define TRUSTLINK_HTL_INTERNAL_FILES_H_
 
-// The HTL's view of the shared SafeDir primitive (ntl/internal/safe_dir.h): a
-// directory opened once with O_DIRECTORY|O_NOFOLLOW, every operation relative
-// to it, names single validated components, and atomic replacement (temp file,
-// fsync, rename, fsync of the directory), so a crash leaves either the old or
-// the new contents. It adds what the HTL needs on top: a refusal of
-// group/world-writable state directories, durable appends (the alert log),
-// idempotent removal, and a non-blocking lock (one agent per runtime dir).
+// The HTL's view of the shared SafeDir primitive (ntl/internal/safe_dir.h),
+// the one home of "files under a root": a directory opened once with
+// O_DIRECTORY|O_NOFOLLOW, every operation relative to it, names single
+// validated components, atomic replacement, durable appends and OFD locks.
+// What Dir adds is HTL policy, not file code: a state directory that group or
+// others can write is refused, and removing a missing file is not an error.
 
 #include <sys/types.h>
 
@@ -25,6 +24,11 @@ namespace trustlink::htl::internal {
 // over 253 bytes, containing '/', NUL or control characters, "." and "..", or a
 // leading '-'.
 absl::Status ValidateFileName(absl::string_view name, absl::string_view what);
+
+// FileLock is the shared OFD lock (Dir::Lock); it serialises HTL state changes
+// between processes (ntlsd and ntlsh) and between threads (each lock is its own
+// open file description).
+using ntl::internal::FileLock;
 
 // Thread safety: a Dir may be used from many threads; each call is independent.
 class Dir {
@@ -47,7 +51,17 @@ class Dir {
   }
   // AppendDurable appends `line` and fsyncs (the alert log).
   absl::Status AppendDurable(absl::string_view name,
-                             absl::string_view line) const;
+                             absl::string_view line) const {
+    return dir_.AppendDurable(name, line);
+  }
+  // Lock waits for the write lock on `name`; TryLock returns UNAVAILABLE at
+  // once when another holder has it (SafeDir::Lock, SafeDir::TryLock).
+  absl::StatusOr<FileLock> Lock(absl::string_view name) const {
+    return dir_.Lock(name);
+  }
+  absl::StatusOr<FileLock> TryLock(absl::string_view name) const {
+    return dir_.TryLock(name);
+  }
   // RemoveFile removes `name`; a missing file is not an error.
   absl::Status RemoveFile(absl::string_view name) const;
   absl::StatusOr<bool> Exists(absl::string_view name) const {
@@ -61,26 +75,6 @@ class Dir {
  private:
   explicit Dir(ntl::internal::SafeDir dir) : dir_(std::move(dir)) {}
   ntl::internal::SafeDir dir_;
-};
-
-// FileLock holds an OFD write lock on a file until destroyed; it serialises HTL
-// state changes between processes (ntlsd and ntlsh) and between threads (each
-// lock is its own open file description).
-class FileLock {
- public:
-  static absl::StatusOr<FileLock> Acquire(const Dir& dir,
-                                          absl::string_view name);
-  // TryAcquire returns UNAVAILABLE at once when another holder has the lock.
-  static absl::StatusOr<FileLock> TryAcquire(const Dir& dir,
-                                             absl::string_view name);
-  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  FileLock& operator=(FileLock&&) = delete;
-  FileLock(const FileLock&) = delete;
-  ~FileLock();
-
- private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
 };
 
 }  // namespace trustlink::htl::internal

@@ -59,12 +59,12 @@ TEST(FileLockTest, SecondHolderIsRefusedUntilTheFirstLetsGo) {
   absl::StatusOr<Dir> d = Dir::Open(Root("d"), true);
   ASSERT_TRUE(d.ok());
   {
-    absl::StatusOr<FileLock> a = FileLock::TryAcquire(*d, "lock");
+    absl::StatusOr<FileLock> a = d->TryLock("lock");
     ASSERT_TRUE(a.ok());
-    EXPECT_EQ(ntl::ToTlStatus(FileLock::TryAcquire(*d, "lock").status()),
+    EXPECT_EQ(ntl::ToTlStatus(d->TryLock("lock").status()),
               TL_E_UNAVAILABLE);
   }
-  EXPECT_TRUE(FileLock::TryAcquire(*d, "lock").ok());
+  EXPECT_TRUE(d->TryLock("lock").ok());
 }
 
 }  // namespace

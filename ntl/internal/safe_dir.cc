@@ -358,58 +358,71 @@ absl::StatusOr<std::vector<std::string>> SafeDir::List() const {
   return names;
 }
 
-absl::StatusOr<FileLock> SafeDir::Lock(absl::string_view name) const {
-  absl::Status valid = ValidateName(name, "lock file name");
+absl::Status SafeDir::AppendDurable(absl::string_view name,
+                                    absl::string_view data) const {
+  absl::Status valid = ValidateName(name, "file name");
   if (!valid.ok()) return valid;
-  int fd = ::openat(fd_, std::string(name).c_str(),
-                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return IoError(errno, "open lock file", PathOf(name));
-  struct flock fl;
-  std::memset(&fl, 0, sizeof(fl));
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  while (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
-    if (errno == EINTR) continue;
-    int err = errno;
-    ::close(fd);
-    return IoError(err, "lock", PathOf(name));
+  const std::string full = PathOf(name);
+  int fd =
+      ::openat(fd_, std::string(name).c_str(),
+               O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == ELOOP) return FileSymlinkRefused(full);
+    return IoError(errno, "open", full);
   }
-  return FileLock(fd);
+  absl::Status status = WriteAll(fd, data, full);
+  if (status.ok() && ::fsync(fd) != 0) status = IoError(errno, "fsync", full);
+  ::close(fd);
+  return status;
+}
+
+absl::StatusOr<FileLock> SafeDir::Lock(absl::string_view name) const {
+  return TakeLock(name, F_WRLCK, /*wait=*/true);
+}
+
+absl::StatusOr<FileLock> SafeDir::TryLock(absl::string_view name) const {
+  return TakeLock(name, F_WRLCK, /*wait=*/false);
 }
 
 absl::StatusOr<FileLock> SafeDir::LockShared(absl::string_view name) const {
-  return TakeSharedLock(name, /*wait=*/true);
+  return TakeLock(name, F_RDLCK, /*wait=*/true);
 }
 
 absl::StatusOr<FileLock> SafeDir::TryLockShared(absl::string_view name) const {
-  return TakeSharedLock(name, /*wait=*/false);
+  return TakeLock(name, F_RDLCK, /*wait=*/false);
 }
 
-absl::StatusOr<FileLock> SafeDir::TakeSharedLock(absl::string_view name,
-                                                 bool wait) const {
+absl::StatusOr<FileLock> SafeDir::TakeLock(absl::string_view name, short type,
+                                           bool wait) const {
   absl::Status valid = ValidateName(name, "lock file name");
   if (!valid.ok()) return valid;
   std::string n(name);
   int fd =
       ::openat(fd_, n.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+  if (fd < 0 && type == F_RDLCK &&
+      (errno == EACCES || errno == EPERM || errno == EROFS)) {
     fd = ::openat(fd_, n.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return FileLock();
   }
-  if (fd < 0) return IoError(errno, "open lock file", PathOf(name));
+  if (fd < 0) {
+    if (errno == ELOOP) return FileSymlinkRefused(PathOf(name));
+    return IoError(errno, "open lock file", PathOf(name));
+  }
   struct flock fl;
   std::memset(&fl, 0, sizeof(fl));
-  fl.l_type = F_RDLCK;
+  fl.l_type = type;
   fl.l_whence = SEEK_SET;
   while (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
     if (errno == EINTR) continue;
     int err = errno;
     ::close(fd);
     if (!wait && (err == EAGAIN || err == EACCES)) {
-      return Error(absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
-                   absl::StrCat(PathOf(name),
-                                " is held by a writer; try again when it is "
-                                "done"));
+      return Error(
+          absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
+          absl::StrCat(PathOf(name),
+                       type == F_RDLCK ? " is held by a writer"
+                                       : " is locked by another process",
+                       "; try again when it is done"));
     }
     return IoError(err, "lock", PathOf(name));
   }

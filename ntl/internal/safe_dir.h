@@ -120,9 +120,19 @@ class SafeDir {
   // List returns the names in the directory, sorted, without "." and "..".
   absl::StatusOr<std::vector<std::string>> List() const;
 
+  // AppendDurable appends `data` to `name` (created 0600 if missing) and
+  // fsyncs it, for logs that must survive a crash line by line. A symlink in
+  // its place is refused.
+  absl::Status AppendDurable(absl::string_view name,
+                             absl::string_view data) const;
+
   // Lock takes an OFD write lock on the lock file `name` (created 0600 if
-  // missing), waiting as long as another holder keeps it.
+  // missing), waiting as long as another holder keeps it. A symlink in its
+  // place is refused with TL_E_PERMISSION_DENIED.
   absl::StatusOr<FileLock> Lock(absl::string_view name) const;
+  // TryLock is Lock without the wait: UNAVAILABLE while another holder keeps
+  // the lock (one process per directory, for instance).
+  absl::StatusOr<FileLock> TryLock(absl::string_view name) const;
 
   // LockShared takes an OFD read lock on `name`: many readers may hold it at
   // once, and none while a writer holds Lock. A reader who may not create the
@@ -172,8 +182,10 @@ class SafeDir {
   absl::StatusOr<std::string> ReadFd(int fd, absl::string_view name,
                                      size_t max_size) const;
   absl::Status SyncDir() const;
-  absl::StatusOr<FileLock> TakeSharedLock(absl::string_view name,
-                                          bool wait) const;
+  // TakeLock is Lock, TryLock, LockShared and TryLockShared: an OFD lock of
+  // `type` (F_WRLCK or F_RDLCK), waiting for it if `wait`.
+  absl::StatusOr<FileLock> TakeLock(absl::string_view name, short type,
+                                    bool wait) const;
 
   int fd_ = -1;
   std::string path_;

@@ -141,5 +141,54 @@ TEST(SafeDirTest, LocksExcludeEachOther) {
   close(fd);
 }
 
+TEST(SafeDirTest, TryLockRefusesASecondHolderAtOnce) {
+  absl::StatusOr<SafeDir> dir = SafeDir::Open(FreshDir("trylock"), true);
+  ASSERT_TRUE(dir.ok());
+  {
+    absl::StatusOr<FileLock> first = dir->TryLock("lock");
+    ASSERT_TRUE(first.ok()) << first.status();
+    absl::StatusOr<FileLock> second = dir->TryLock("lock");
+    EXPECT_EQ(ToTlStatus(second.status()), TL_E_UNAVAILABLE);
+    EXPECT_TRUE(absl::StrContains(second.status().message(), "locked"))
+        << second.status();
+    // A reader may not share it with the writer either.
+    EXPECT_EQ(ToTlStatus(dir->TryLockShared("lock").status()),
+              TL_E_UNAVAILABLE);
+  }
+  EXPECT_TRUE(dir->TryLock("lock").ok());
+}
+
+TEST(SafeDirTest, LocksRefuseASymlinkedLockFile) {
+  std::string base = FreshDir("locklink");
+  absl::StatusOr<SafeDir> dir = SafeDir::Open(base, true);
+  ASSERT_TRUE(dir.ok());
+  ASSERT_EQ(symlinkat((base + "_elsewhere").c_str(), dir->fd(), "lock"), 0);
+  for (const absl::Status& s :
+       {dir->Lock("lock").status(), dir->TryLock("lock").status(),
+        dir->LockShared("lock").status()}) {
+    EXPECT_EQ(ToTlStatus(s), TL_E_PERMISSION_DENIED);
+    EXPECT_TRUE(absl::StrContains(s.message(), "symlink")) << s;
+  }
+  EXPECT_EQ(ToTlStatus(dir->Lock("../lock").status()), TL_E_NAME_INVALID);
+}
+
+TEST(SafeDirTest, AppendDurableAppendsPrivatelyAndRefusesSymlinks) {
+  std::string base = FreshDir("append");
+  absl::StatusOr<SafeDir> dir = SafeDir::Open(base, true);
+  ASSERT_TRUE(dir.ok());
+  ASSERT_TRUE(dir->AppendDurable("log", "one\n").ok());
+  ASSERT_TRUE(dir->AppendDurable("log", "two\n").ok());
+  EXPECT_EQ(*dir->ReadFile("log", 100), "one\ntwo\n");
+  struct stat st;
+  ASSERT_EQ(fstatat(dir->fd(), "log", &st, 0), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(symlinkat((base + "/log").c_str(), dir->fd(), "link"), 0);
+  absl::Status s = dir->AppendDurable("link", "three\n");
+  EXPECT_EQ(ToTlStatus(s), TL_E_PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StrContains(s.message(), "symlink")) << s;
+  EXPECT_EQ(*dir->ReadFile("log", 100), "one\ntwo\n");
+  EXPECT_EQ(ToTlStatus(dir->AppendDurable("a/b", "x")), TL_E_NAME_INVALID);
+}
+
 }  // namespace
 }  // namespace trustlink::ntl::internal
