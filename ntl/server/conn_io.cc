@@ -203,6 +203,19 @@ void Loop::ReadAndDrive(Conn* c) {
   c->src_len = 0;
 }
 
+void Loop::DrivePendingCipher(Conn* c) {
+  std::string pending;
+  pending.swap(c->cipher_pending);
+  c->src = pending.data();
+  c->src_len = pending.size();
+  DriveSsl(c);
+  if (!c->dead && c->src_len > 0) {
+    c->cipher_pending.assign(c->src, c->src_len);
+  }
+  c->src = nullptr;
+  c->src_len = 0;
+}
+
 void Loop::DriveSsl(Conn* c) {
   c->processing = true;
   if (c->state == Conn::State::kHandshake) {
@@ -355,16 +368,7 @@ void Loop::Flush(Conn* c) {
     if (!c->cipher_pending.empty()) {
       // Ciphertext that arrived while paused: drive it now rather than wait for
       // more.
-      std::string pending;
-      pending.swap(c->cipher_pending);
-      c->src = pending.data();
-      c->src_len = pending.size();
-      DriveSsl(c);
-      if (!c->dead && c->src_len > 0) {
-        c->cipher_pending.assign(c->src, c->src_len);
-      }
-      c->src = nullptr;
-      c->src_len = 0;
+      DrivePendingCipher(c);
     }
   }
 }

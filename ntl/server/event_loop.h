@@ -175,6 +175,9 @@ class Loop {
   void OnEvent(Conn* c, uint32_t events);
   void ReadAndDrive(Conn* c);
   void DriveSsl(Conn* c);
+  // DrivePendingCipher drives the ciphertext kept while reading was paused,
+  // and keeps what BoringSSL did not take (conn_io.cc).
+  void DrivePendingCipher(Conn* c);
   void OnHandshakeDone(Conn* c);
   // ProtectIfResumed protects a connection in the pre-authentication pool as
   // soon as BoringSSL accepted its ticket (handshake.cc).

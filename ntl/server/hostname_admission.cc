@@ -143,16 +143,7 @@ void Loop::CheckLookupDeadline(Conn* c, absl::Time now) {
 
 void Loop::ResumeHandshake(Conn* c) {
   c->read_paused = false;
-  std::string pending;
-  pending.swap(c->cipher_pending);
-  c->src = pending.data();
-  c->src_len = pending.size();
-  DriveSsl(c);
-  if (!c->dead && c->src_len > 0) {
-    c->cipher_pending.assign(c->src, c->src_len);
-  }
-  c->src = nullptr;
-  c->src_len = 0;
+  DrivePendingCipher(c);
   if (!c->dead) {
     UpdateEvents(c);
   }

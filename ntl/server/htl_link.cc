@@ -219,16 +219,7 @@ void Loop::ResumeReading(Conn* c) {
   if (c->dead) {
     return;
   }
-  std::string pending;
-  pending.swap(c->cipher_pending);
-  c->src = pending.data();
-  c->src_len = pending.size();
-  DriveSsl(c);
-  if (!c->dead && c->src_len > 0) {
-    c->cipher_pending.assign(c->src, c->src_len);
-  }
-  c->src = nullptr;
-  c->src_len = 0;
+  DrivePendingCipher(c);
 }
 
 void Loop::CloseHtlClient(const std::string& label, const std::string& reason) {
