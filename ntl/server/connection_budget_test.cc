@@ -301,6 +301,45 @@ TEST_F(ConnectionBudgetTest, ResumedClientIsProtectedBeforeItsAnswerLeaves) {
   EXPECT_FALSE(log_.Contains("evicted peer=127.0.0.2"));
 }
 
+// TLS 1.2 resumption proves nothing before the client's Finished (no binder,
+// and its tickets cross the wire in clear), so a client resuming with it
+// stays a stranger of its address until then; before, it was protected on
+// its ClientHello like a TLS 1.3 one.
+TEST_F(ConnectionBudgetTest, Tls12ResumptionIsNotProtectedBeforeFinished) {
+  ServerOptions o;
+  o.max_unauthenticated_per_ip = 1;
+  StartServer(o);
+  TestClientOptions tls12 = Opts("127.0.0.1");
+  tls12.max_version = TLS1_2_VERSION;
+  bssl::UniquePtr<SSL_SESSION> ticket;
+  {
+    auto first = TestClient::Connect(server_->port(), tls12);
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_NE((*first)->session(), nullptr);
+    SSL_SESSION_up_ref((*first)->session());
+    ticket.reset((*first)->session());
+  }
+  TestClientOptions paused = tls12;
+  paused.source_ip = "127.0.0.2";
+  paused.session = ticket.get();
+  paused.pause_after_server_flight = true;
+  auto c = TestClient::Connect(server_->port(), paused);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const int fd = IdleConnection(server_->port(), "127.0.0.2");
+  ASSERT_GE(fd, 0);
+  fds_.push_back(fd);
+  // The stranger meets the cap of one and evicts the unproven client.
+  EXPECT_TRUE(WaitFor(
+      [&] { return log_.Contains("evicted peer=127.0.0.2", "per-source"); },
+      absl::Seconds(5)))
+      << "proven " << server_->GetStatus().proven;
+  // A TLS 1.2 client's handshake ends when it sends its Finished, so the
+  // eviction shows at the latest on its hello.
+  if ((*c)->FinishHandshake().ok()) {
+    EXPECT_FALSE((*c)->Hello().ok());
+  }
+}
+
 // ListenQueueLength is how many connections wait in the accept queue of the
 // IPv4 listener on `port` (/proc/net/tcp's rx_queue of a LISTEN socket), or
 // -1 when there is no such listener.

@@ -109,7 +109,11 @@ void Loop::ProtectIfResumed(Conn* c) {
   // finished full handshake, one round trip earlier: in a reconnect storm
   // the pool stops counting it against its source address at once, so a
   // fleet behind one NAT address is not capped like a stranger.
-  if (c->pool_protected || !SSL_session_reused(c->ssl.get())) {
+  // TLS 1.3 only: a TLS 1.2 resumption has no binder (the client proves the
+  // secret only with its Finished) and its tickets cross the wire in clear,
+  // so a copied one would pin a slot until the handshake deadline.
+  if (c->pool_protected || !SSL_session_reused(c->ssl.get()) ||
+      SSL_version(c->ssl.get()) != TLS1_3_VERSION) {
     return;
   }
   c->pool_protected = true;

@@ -91,6 +91,9 @@ absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(
   if (!st.ok()) {
     return st;
   }
+  if (o.max_version != 0) {
+    SSL_CTX_set_max_proto_version(c->ctx_.get(), o.max_version);
+  }
   if (!o.alpn.empty()) {
     st = tls::OfferAlpn(c->ctx_.get(), o.alpn);
     if (!st.ok()) {
