@@ -245,7 +245,6 @@ void Loop::DriveSsl(Conn* c) {
       } else {
         ERR_clear_error();
       }
-      ProtectIfResumed(c);
       c->processing = false;
       UpdateEvents(c);
       return;

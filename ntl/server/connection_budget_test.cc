@@ -18,6 +18,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "ntl/server/send_hold.h"
 #include "ntl/server/server.h"
 #include "ntl/server/server_fixture.h"
 #include "ntl/server/software_partition.h"
@@ -256,6 +257,87 @@ TEST_F(ConnectionBudgetTest, ResumingClientsBehindOneAddressAreNotCapped) {
   EXPECT_FALSE(log_.Contains("evicted peer=127.0.0.2", "cap=total"));
   EXPECT_EQ(ReadAlert(strangers[0]), SSL_AD_USER_CANCELLED);
   EXPECT_EQ(log_.Count("evicted peer=127.0.0.2"), 1u);
+}
+
+// The window behind that test's flake (5 of 50 TSan runs lost a resumed
+// client, "expected 8, have 7"): the server's answer to a resumed client is on
+// the wire and the loop that sent it has not run on. The client must already
+// be protected then; before, protection came only after SSL_do_handshake
+// returned, so a stranger of its address arriving in that window evicted it.
+TEST_F(ConnectionBudgetTest, ResumedClientIsProtectedBeforeItsAnswerLeaves) {
+  ServerOptions o;
+  o.max_unauthenticated_per_ip = 1;
+  StartServer(o);
+  testing::Frame answer;
+  auto first = Link("127.0.0.1", &answer);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(first->session(), nullptr);
+  TestClientOptions paused = Opts("127.0.0.2");
+  paused.session = first->session();
+  paused.pause_after_server_flight = true;
+  testing::HoldNextSendTo("127.0.0.2");
+  auto c = TestClient::Connect(server_->port(), paused);
+  const bool held = testing::SendHeld(absl::Seconds(5));
+  const ServerStatus during = server_->GetStatus();
+  testing::ReleaseHeldSend();
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(held) << "the server sent nothing to 127.0.0.2";
+  EXPECT_EQ(during.unauthenticated, 1);
+  EXPECT_EQ(during.proven, 1)
+      << "the resumed client's answer left before the pool protected it";
+  // And so a stranger of the same address, at its cap, cannot evict it.
+  const int fd = IdleConnection(server_->port(), "127.0.0.2");
+  ASSERT_GE(fd, 0);
+  fds_.push_back(fd);
+  EXPECT_TRUE(WaitFor(
+      [&] { return server_->GetStatus().unauthenticated == 2; },
+      absl::Seconds(5)))
+      << "have " << server_->GetStatus().unauthenticated;
+  ASSERT_TRUE((*c)->FinishHandshake().ok());
+  EXPECT_TRUE((*c)->resumed());
+  auto f = (*c)->Hello();
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->type, wire::FrameType::kWelcome);
+  EXPECT_FALSE(log_.Contains("evicted peer=127.0.0.2"));
+}
+
+// TLS 1.2 resumption proves nothing before the client's Finished (no binder,
+// and its tickets cross the wire in clear), so a client resuming with it
+// stays a stranger of its address until then; before, it was protected on
+// its ClientHello like a TLS 1.3 one.
+TEST_F(ConnectionBudgetTest, Tls12ResumptionIsNotProtectedBeforeFinished) {
+  ServerOptions o;
+  o.max_unauthenticated_per_ip = 1;
+  StartServer(o);
+  TestClientOptions tls12 = Opts("127.0.0.1");
+  tls12.max_version = TLS1_2_VERSION;
+  bssl::UniquePtr<SSL_SESSION> ticket;
+  {
+    auto first = TestClient::Connect(server_->port(), tls12);
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_NE((*first)->session(), nullptr);
+    SSL_SESSION_up_ref((*first)->session());
+    ticket.reset((*first)->session());
+  }
+  TestClientOptions paused = tls12;
+  paused.source_ip = "127.0.0.2";
+  paused.session = ticket.get();
+  paused.pause_after_server_flight = true;
+  auto c = TestClient::Connect(server_->port(), paused);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const int fd = IdleConnection(server_->port(), "127.0.0.2");
+  ASSERT_GE(fd, 0);
+  fds_.push_back(fd);
+  // The stranger meets the cap of one and evicts the unproven client.
+  EXPECT_TRUE(WaitFor(
+      [&] { return log_.Contains("evicted peer=127.0.0.2", "per-source"); },
+      absl::Seconds(5)))
+      << "proven " << server_->GetStatus().proven;
+  // A TLS 1.2 client's handshake ends when it sends its Finished, so the
+  // eviction shows at the latest on its hello.
+  if ((*c)->FinishHandshake().ok()) {
+    EXPECT_FALSE((*c)->Hello().ok());
+  }
 }
 
 // ListenQueueLength is how many connections wait in the accept queue of the

@@ -136,6 +136,10 @@ class Loop {
   bool AdmitResumption(Conn* c, absl::string_view leaf_der);
   void Log(absl::string_view line) { server_->Log(line); }
   static Conn* ConnFromSsl(const SSL* ssl);
+  // OnHandshakeStep is the TLS context's info callback (handshake.cc): it
+  // protects a resumed connection in the pool at the step after BoringSSL
+  // accepted its ticket, before the server's flight is written.
+  static void OnHandshakeStep(const SSL* ssl, int type, int value);
   // snapshot returns the newest directory snapshot: admission never uses a
   // stale one.
   std::shared_ptr<const DirectorySnapshot> snapshot();
@@ -180,7 +184,7 @@ class Loop {
   void DrivePendingCipher(Conn* c);
   void OnHandshakeDone(Conn* c);
   // ProtectIfResumed protects a connection in the pre-authentication pool as
-  // soon as BoringSSL accepted its ticket (handshake.cc).
+  // soon as BoringSSL accepted its ticket (handshake.cc, OnHandshakeStep).
   void ProtectIfResumed(Conn* c);
   void ProcessFrames(Conn* c);
   void HandleFrame(Conn* c, const wire::FrameView& f);

@@ -200,6 +200,8 @@ absl::StatusOr<std::shared_ptr<TlsContext>> Server::BuildTls(
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext,
                                  sizeof(kSessionIdContext) - 1);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // Protects a resumed client in the pool before its answer leaves.
+  SSL_CTX_set_info_callback(ctx, Loop::OnHandshakeStep);
   // One ticket, not BoringSSL's two: a link's client keeps only the newest
   // (one link per server), and each ticket is a session encoded and sealed
   // on every handshake.
@@ -367,6 +369,7 @@ ServerStatus Server::GetStatus() const {
   internal::MutexLock lock(&stats_mu_);
   st.connections = admitted_;
   st.unauthenticated = pool_ ? static_cast<int>(pool_->total()) : 0;
+  st.proven = pool_ ? static_cast<int>(pool_->proven()) : 0;
   for (const auto& [fp, c] : clients_) {
     st.clients.push_back(c);
   }

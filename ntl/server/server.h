@@ -134,6 +134,9 @@ struct ServerStatus {
   std::string listen;                 // "[::]:1792"
   int connections = 0;                // admitted connections
   int unauthenticated = 0;            // in handshake or before hello
+  // Of those, registered clients already proven (a ticket accepted, or a
+  // finished handshake): never evicted, not counted against their address.
+  int proven = 0;
   std::vector<ClientStatus> clients;  // connected clients, by label
 };
 

@@ -264,6 +264,19 @@ TEST_F(ServerTest, DeletedClientLosesLiveLinkWithinOneSecond) {
                       absl::Seconds(2)));
 }
 
+// A test client writing to a link the server closed gets an error; before,
+// SIGPIPE ended the test binary with no word of which check failed (seen in
+// connection_budget_test under TSan: exit 141, no gtest summary).
+TEST_F(ServerTest, WritingToAClosedLinkFailsInsteadOfKillingTheTest) {
+  StartServer();
+  auto c = Admitted(Opts());
+  ASSERT_NE(c, nullptr);
+  server_->Shutdown(absl::Seconds(1));
+  // The first write after the close draws the reset; a later one meets it.
+  EXPECT_TRUE(WaitFor([&] { return !c->SendRaw("x").ok(); },
+                      absl::Seconds(5)));
+}
+
 TEST_F(ServerTest, ReplacedCertificateClosesOldLinkAndAdmitsNewOne) {
   StartServer();
   auto c = Admitted(Opts());

@@ -30,6 +30,7 @@ struct TestClientOptions {
   // the handshake unfinished (a client caught mid-handshake, as in a
   // reconnect storm); FinishHandshake completes it.
   bool pause_after_server_flight = false;
+  uint16_t max_version = 0;  // TLS1_2_VERSION: an older client; 0: the policy's
 };
 
 struct Frame {
