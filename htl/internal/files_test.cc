@@ -61,8 +61,7 @@ TEST(FileLockTest, SecondHolderIsRefusedUntilTheFirstLetsGo) {
   {
     absl::StatusOr<FileLock> a = d->TryLock("lock");
     ASSERT_TRUE(a.ok());
-    EXPECT_EQ(ntl::ToTlStatus(d->TryLock("lock").status()),
-              TL_E_UNAVAILABLE);
+    EXPECT_EQ(ntl::ToTlStatus(d->TryLock("lock").status()), TL_E_UNAVAILABLE);
   }
   EXPECT_TRUE(d->TryLock("lock").ok());
 }

@@ -289,9 +289,8 @@ TEST_F(ConnectionBudgetTest, ResumedClientIsProtectedBeforeItsAnswerLeaves) {
   const int fd = IdleConnection(server_->port(), "127.0.0.2");
   ASSERT_GE(fd, 0);
   fds_.push_back(fd);
-  EXPECT_TRUE(WaitFor(
-      [&] { return server_->GetStatus().unauthenticated == 2; },
-      absl::Seconds(5)))
+  EXPECT_TRUE(WaitFor([&] { return server_->GetStatus().unauthenticated == 2; },
+                      absl::Seconds(5)))
       << "have " << server_->GetStatus().unauthenticated;
   ASSERT_TRUE((*c)->FinishHandshake().ok());
   EXPECT_TRUE((*c)->resumed());

@@ -4,9 +4,9 @@
 // One NTLS event loop: an epoll set, the connections it owns, and a mailbox
 // through which other threads (asynchronous handlers, stream services) hand it
 // work. Private to ntl/server; Server owns the loops. Loop's members are
-// defined across event_loop.cc (the loop itself), conn_io.cc, frame_dispatch.cc,
-// conn_close.cc, tick.cc, revalidate.cc and the files named at their
-// declarations below (docs/server.md, "Code map").
+// defined across event_loop.cc (the loop itself), conn_io.cc,
+// frame_dispatch.cc, conn_close.cc, tick.cc, revalidate.cc and the files named
+// at their declarations below (docs/server.md, "Code map").
 
 #include <openssl/ssl.h>
 

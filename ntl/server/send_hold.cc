@@ -84,8 +84,10 @@ void ReleaseHeldSend() {
 }  // namespace trustlink::ntl::server::testing
 
 // Exported (the build hides symbols by default), as clock_counter.cc does.
-extern "C" __attribute__((visibility("default"))) ssize_t send(
-    int fd, const void* buf, size_t len, int flags) {
+extern "C" __attribute__((visibility("default"))) ssize_t send(int fd,
+                                                               const void* buf,
+                                                               size_t len,
+                                                               int flags) {
   using Fn = ssize_t (*)(int, const void*, size_t, int);
   // The C library's (or the sanitizer's interceptor), found once.
   static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "send"));

@@ -131,9 +131,9 @@ struct ClientStatus {
 };
 
 struct ServerStatus {
-  std::string listen;                 // "[::]:1792"
-  int connections = 0;                // admitted connections
-  int unauthenticated = 0;            // in handshake or before hello
+  std::string listen;       // "[::]:1792"
+  int connections = 0;      // admitted connections
+  int unauthenticated = 0;  // in handshake or before hello
   // Of those, registered clients already proven (a ticket accepted, or a
   // finished handshake): never evicted, not counted against their address.
   int proven = 0;

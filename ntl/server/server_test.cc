@@ -273,8 +273,7 @@ TEST_F(ServerTest, WritingToAClosedLinkFailsInsteadOfKillingTheTest) {
   ASSERT_NE(c, nullptr);
   server_->Shutdown(absl::Seconds(1));
   // The first write after the close draws the reset; a later one meets it.
-  EXPECT_TRUE(WaitFor([&] { return !c->SendRaw("x").ok(); },
-                      absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return !c->SendRaw("x").ok(); }, absl::Seconds(5)));
 }
 
 TEST_F(ServerTest, ReplacedCertificateClosesOldLinkAndAdmitsNewOne) {
