@@ -1,3 +1,6 @@
+// Server: admission, refusals, live registry changes, bad input, load.
+// Tickets and restarts are in server_resumption_test, async handlers and
+// streams in server_streams_test.
 #include "ntl/server/server.h"
 
 #include <arpa/inet.h>
@@ -17,9 +20,9 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "ntl/identity.h"
-#include "ntl/internal/mutex.h"
 #include "ntl/names.h"
 #include "ntl/server/server_fixture.h"
+#include "ntl/server/server_test_fixture.h"
 #include "ntl/server/software_partition.h"
 #include "ntl/server/test_client.h"
 #include "ntl/wire/messages.h"
@@ -34,107 +37,10 @@ using testing::FixtureServerCredentials;
 using testing::LoadClientIdentity;
 using testing::LogLines;
 using testing::ReadFixture;
+using testing::ServerTest;
 using testing::TestClient;
 using testing::TestClientOptions;
 using testing::WaitFor;
-
-class ServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    client_ = LoadClientIdentity("client_ed25519");
-    other_ = LoadClientIdentity("client_p256");
-    directory_ = std::make_shared<InMemoryDirectory>();
-    directory_->Put(
-        Record("web1", client_.fingerprint, {"127.0.0.1", "127.0.0.2"}));
-    auto cred = FixtureServerCredentials();
-    ASSERT_TRUE(cred.ok()) << cred.status();
-    credentials_ = std::move(*cred);
-  }
-
-  void TearDown() override {
-    if (server_) {
-      server_->Shutdown(absl::Seconds(2));
-    }
-  }
-
-  ClientRecord Record(const std::string& label, const std::string& fp,
-                      std::vector<std::string> ips) {
-    ClientRecord r;
-    r.label = label;
-    r.fingerprint = fp;
-    r.allowed_ips = std::move(ips);
-    r.partitions = {{"p1", "Partition One", "1001"},
-                    {"p2", "Partition Two", "1002"}};
-    return r;
-  }
-
-  void StartServer(ServerOptions o = {},
-                   std::shared_ptr<PartitionHandler> handler = nullptr) {
-    o.listen_address = "127.0.0.1";
-    o.port = 0;
-    if (o.threads == 0) {
-      o.threads = 2;
-    }
-    o.log = [this](absl::string_view l) { log_.Add(l); };
-    auto s = Server::Create(o, directory_, credentials_);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
-    server_->SetPartitionHandler(
-        handler ? handler : std::make_shared<SoftwarePartitionHandler>());
-    ASSERT_TRUE(server_->Start().ok());
-  }
-
-  TestClientOptions Opts(const std::string& source_ip = "") {
-    TestClientOptions o = ClientOptions(client_);
-    o.source_ip = source_ip;
-    return o;
-  }
-
-  std::unique_ptr<TestClient> Admitted(TestClientOptions o) {
-    auto c = TestClient::Connect(server_->port(), o);
-    EXPECT_TRUE(c.ok()) << c.status();
-    if (!c.ok()) {
-      return nullptr;
-    }
-    auto w = (*c)->Hello();
-    EXPECT_TRUE(w.ok()) << w.status();
-    if (!w.ok()) {
-      return nullptr;
-    }
-    EXPECT_EQ(w->type, wire::FrameType::kWelcome);
-    return std::move(*c);
-  }
-
-  // RestartAndOffer shuts the server down, starts a new one with `o` (as
-  // ntlsd's restarts do) and says whether a link offering `ticket` resumed.
-  bool RestartAndOffer(ServerOptions o, SSL_SESSION* ticket) {
-    server_->Shutdown(absl::Seconds(1));
-    StartServer(o);
-    TestClientOptions resume = Opts();
-    resume.session = ticket;
-    auto c = Admitted(resume);
-    return c != nullptr && c->resumed();
-  }
-
-  // ExpectAlert: the server refuses with `alert` during or right after the
-  // handshake.
-  void ExpectAlert(TestClientOptions o, int alert) {
-    auto c = TestClient::Connect(server_->port(), o);
-    if (!c.ok()) {
-      return;  // refused during the handshake (TLS 1.2 style); fine
-    }
-    auto f = (*c)->Hello();
-    ASSERT_FALSE(f.ok()) << "expected a refusal, got frame "
-                         << static_cast<int>(f->type);
-    EXPECT_EQ((*c)->alert(), alert) << f.status();
-  }
-
-  ClientIdentity client_, other_;
-  std::shared_ptr<InMemoryDirectory> directory_;
-  std::shared_ptr<StaticCredentials> credentials_;
-  std::unique_ptr<Server> server_;
-  LogLines log_;
-};
 
 TEST_F(ServerTest, AdmitsRegisteredClientAndServesSoftwarePartition) {
   StartServer();
@@ -308,112 +214,6 @@ TEST_F(ServerTest, RevokedPartitionFailsCallsAndPushesSlotsChanged) {
   EXPECT_EQ(call->first, TL_E_PARTITION_NOT_ASSIGNED);
 }
 
-TEST_F(ServerTest, ResumptionReadmitsAndRefusesDeregisteredClient) {
-  StartServer();
-  bssl::UniquePtr<SSL_SESSION> session;
-  {
-    auto c = Admitted(Opts());
-    ASSERT_NE(c, nullptr);
-    ASSERT_NE(c->session(), nullptr);
-    SSL_SESSION_up_ref(c->session());
-    session.reset(c->session());
-  }
-  TestClientOptions o = Opts();
-  o.session = session.get();
-  {
-    auto c = Admitted(o);
-    ASSERT_NE(c, nullptr);
-    EXPECT_TRUE(c->resumed());
-  }
-  EXPECT_TRUE(log_.Contains("resumed=yes"));
-  directory_->Remove(client_.fingerprint);
-  auto c = TestClient::Connect(server_->port(), o);
-  if (c.ok()) {
-    EXPECT_FALSE((*c)->resumed());
-    auto f = (*c)->Hello();
-    EXPECT_FALSE(f.ok());
-    EXPECT_EQ((*c)->alert(), SSL_AD_CERTIFICATE_UNKNOWN);
-  }
-}
-
-// TicketOf returns the newest ticket the server issued to `c`, or null.
-bssl::UniquePtr<SSL_SESSION> TicketOf(TestClient* c) {
-  if (c == nullptr || c->session() == nullptr) {
-    return nullptr;
-  }
-  SSL_SESSION_up_ref(c->session());
-  return bssl::UniquePtr<SSL_SESSION>(c->session());
-}
-
-// TempDir makes a directory under the test's tmp dir.
-std::string TempDir() {
-  std::string tmpl = std::string(getenv("TEST_TMPDIR")) + "/keys.XXXXXX";
-  return mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
-}
-
-// Issue 16, "Storms": with a ticket key directory (ntlsd's <root>/server) a
-// client resumes on the restarted server.
-TEST_F(ServerTest, AClientResumesAfterTheServerRestarts) {
-  ServerOptions o;
-  o.ticket_key_dir = TempDir();
-  StartServer(o);
-  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
-  ASSERT_NE(ticket, nullptr);
-  EXPECT_TRUE(RestartAndOffer(o, ticket.get()));
-  EXPECT_TRUE(log_.Contains("authenticated", "resumed=yes"));
-  EXPECT_TRUE(log_.Contains("ticket-keys loaded"));
-}
-
-// Without a key directory the keys die with the server (the behaviour before,
-// and still an embedder's default): the reconnect is a full handshake.
-TEST_F(ServerTest, WithoutATicketKeyDirectoryARestartCostsAFullHandshake) {
-  StartServer();
-  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
-  ASSERT_NE(ticket, nullptr);
-  EXPECT_FALSE(RestartAndOffer(ServerOptions(), ticket.get()));
-}
-
-// The master keys are shared, but each certificate derives its own: a ticket
-// issued under one server certificate never resumes under another.
-TEST_F(ServerTest, ATicketNeverResumesUnderAnotherCertificate) {
-  ServerOptions o;
-  o.ticket_key_dir = TempDir();
-  StartServer(o);
-  bssl::UniquePtr<SSL_SESSION> ticket = TicketOf(Admitted(Opts()).get());
-  ASSERT_NE(ticket, nullptr);
-  auto other = ServerCredential::FromPem(ReadFixture("server_p256.cert.pem"),
-                                         ReadFixture("server_p256.key.pem"));
-  ASSERT_TRUE(other.ok()) << other.status();
-  credentials_->Set(*other, nullptr);
-  EXPECT_FALSE(RestartAndOffer(o, ticket.get()));
-}
-
-TEST_F(ServerTest, ServerCertificateRegenKeepsOverlapThenDropsOldLinks) {
-  StartServer();
-  auto c = Admitted(Opts());
-  ASSERT_NE(c, nullptr);
-  auto old_cred = credentials_->Get().current;
-  auto fresh = ServerCredential::FromPem(ReadFixture("server_p256.cert.pem"),
-                                         ReadFixture("server_p256.key.pem"));
-  ASSERT_TRUE(fresh.ok());
-  credentials_->Set(*fresh, old_cred);
-  // During the overlap the old link keeps working.
-  auto call = c->Call("p1", kOpEcho, "still here");
-  ASSERT_TRUE(call.ok()) << call.status();
-  EXPECT_EQ(call->second, "still here");
-  EXPECT_TRUE(WaitFor([&] { return log_.Contains("certificate-changed"); },
-                      absl::Seconds(2)));
-  // New connections get the new certificate.
-  {
-    auto n = Admitted(Opts());
-    ASSERT_NE(n, nullptr);
-  }
-  credentials_->Set(*fresh, nullptr);
-  auto f = c->Read();
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->type, wire::FrameType::kGoAway);
-}
-
 TEST_F(ServerTest, SurvivesBadInputAndKeepsServingOthers) {
   ServerOptions o;
   o.max_frame_payload = 4096;
@@ -515,148 +315,6 @@ TEST_F(ServerTest, SixteenConcurrentClients) {
     th.join();
   }
   EXPECT_EQ(ok.load(), 16);
-}
-
-// SlowHandler answers from another thread when released.
-class SlowHandler : public PartitionHandler {
- public:
-  void HandleRequest(const CallContext&, uint32_t, absl::string_view data,
-                     std::unique_ptr<Responder> responder) override {
-    internal::MutexLock lock(&mu_);
-    waiting_.emplace_back(std::move(responder), std::string(data));
-    cv_.SignalAll();
-  }
-  bool WaitForCalls(size_t n) {
-    internal::MutexLock lock(&mu_);
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (waiting_.size() < n) {
-      if (cv_.WaitWithDeadline(&mu_, deadline)) {
-        return waiting_.size() >= n;
-      }
-    }
-    return true;
-  }
-  void ReleaseAll() {
-    std::vector<std::pair<std::unique_ptr<Responder>, std::string>> w;
-    {
-      internal::MutexLock lock(&mu_);
-      w.swap(waiting_);
-    }
-    std::thread t([&w] {
-      for (auto& [r, d] : w) {
-        r->Respond(TL_OK, d);
-      }
-    });
-    t.join();
-  }
-
- private:
-  internal::Mutex mu_;
-  internal::CondVar cv_;
-  std::vector<std::pair<std::unique_ptr<Responder>, std::string>> waiting_
-      ABSL_GUARDED_BY(mu_);
-};
-
-TEST_F(ServerTest, SlowAsyncHandlerDoesNotBlockLoopAndShutdownFinishesCalls) {
-  ServerOptions o;
-  o.threads = 1;  // one loop: a blocked loop would fail the ping below
-  auto slow = std::make_shared<SlowHandler>();
-  StartServer(o, slow);
-  auto c = Admitted(Opts());
-  ASSERT_NE(c, nullptr);
-  wire::Request r{"p1", kOpEcho, "late"};
-  ASSERT_TRUE(
-      c->Send(wire::FrameType::kRequest, 42, wire::EncodeRequest(r)).ok());
-  ASSERT_TRUE(slow->WaitForCalls(1));
-  ASSERT_TRUE(c->Send(wire::FrameType::kPing, 0, "p").ok());
-  auto pong = c->Read();
-  ASSERT_TRUE(pong.ok());
-  EXPECT_EQ(pong->type, wire::FrameType::kPong);
-  std::thread stopper([&] { server_->Shutdown(absl::Seconds(5)); });
-  ASSERT_TRUE(WaitFor([&] { return log_.Contains("shutting down"); },
-                      absl::Seconds(2)));
-  slow->ReleaseAll();
-  auto resp = c->Read();
-  ASSERT_TRUE(resp.ok()) << resp.status();
-  EXPECT_EQ(resp->type, wire::FrameType::kResponse);
-  EXPECT_EQ(resp->id, 42u);
-  auto bye = c->Read();
-  ASSERT_TRUE(bye.ok());
-  EXPECT_EQ(bye->type, wire::FrameType::kGoAway);
-  stopper.join();
-}
-
-// EchoService echoes stream bytes back, upper-cased, through the sink.
-class EchoService : public StreamService {
- public:
-  class Session : public StreamSession {
-   public:
-    explicit Session(std::shared_ptr<StreamSink> sink)
-        : sink_(std::move(sink)) {}
-    void OnData(absl::string_view data) override {
-      std::string up(data);
-      for (char& ch : up) {
-        ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
-      }
-      if (up == "BYE") {
-        sink_->Close(TL_OK, "bye");
-        return;
-      }
-      sink_->Send(up);
-    }
-    void OnClose() override {}
-
-   private:
-    std::shared_ptr<StreamSink> sink_;
-  };
-  absl::StatusOr<std::unique_ptr<StreamSession>> Open(
-      const CallContext&, std::shared_ptr<StreamSink> sink) override {
-    return std::unique_ptr<StreamSession>(new Session(std::move(sink)));
-  }
-};
-
-TEST_F(ServerTest, StreamChannelToNamedService) {
-  ServerOptions o;
-  o.listen_address = "127.0.0.1";
-  o.port = 0;
-  o.threads = 1;
-  o.log = [this](absl::string_view l) { log_.Add(l); };
-  auto s = Server::Create(o, directory_, credentials_);
-  ASSERT_TRUE(s.ok());
-  server_ = std::move(*s);
-  server_->AddStreamService("echo", std::make_shared<EchoService>());
-  ASSERT_TRUE(server_->Start().ok());
-  auto c = Admitted(Opts());
-  ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 5,
-                      wire::EncodeStreamOpen({"p1", "echo"}))
-                  .ok());
-  ASSERT_TRUE(c->Send(wire::FrameType::kStreamData, 5, "hello").ok());
-  auto f = c->Read();
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->type, wire::FrameType::kStreamData);
-  EXPECT_EQ(f->id, 5u);
-  EXPECT_EQ(f->payload, "HELLO");
-  ASSERT_TRUE(c->Send(wire::FrameType::kStreamData, 5, "bye").ok());
-  f = c->Read();
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->type, wire::FrameType::kStreamClose);
-  // Unknown service and unassigned partition are refused on the stream, not the
-  // link.
-  ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 6,
-                      wire::EncodeStreamOpen({"p1", "nope"}))
-                  .ok());
-  f = c->Read();
-  ASSERT_TRUE(f.ok());
-  ASSERT_EQ(f->type, wire::FrameType::kStreamClose);
-  EXPECT_EQ(wire::DecodeClosing(f->payload)->status, TL_E_NOT_FOUND);
-  ASSERT_TRUE(c->Send(wire::FrameType::kStreamOpen, 7,
-                      wire::EncodeStreamOpen({"p9", "echo"}))
-                  .ok());
-  f = c->Read();
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(wire::DecodeClosing(f->payload)->status,
-            TL_E_PARTITION_NOT_ASSIGNED);
 }
 
 TEST_F(ServerTest, HandshakeDeadlineClosesSilentPeers) {
