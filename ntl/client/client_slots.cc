@@ -62,15 +62,21 @@ void Client::AssignSlotsLocked(const std::vector<size_t>& servers) {
   }
   std::vector<ServerPartitions> listed;
   std::set<int> taken;
+  std::set<std::pair<size_t, std::string>> listed_now;
   for (size_t server : servers) {
     std::vector<std::string> partitions;
     for (const wire::SlotInfo& info : conns_[server]->slots()) {
       partitions.push_back(info.partition);
+      listed_now.emplace(server, info.partition);
     }
     listed.emplace_back(conns_[server]->server().name, std::move(partitions));
   }
-  for (const auto& [id, e] : slots_) {
-    if (!in_batch[e.server]) taken.insert(id);
+  // Every number this process shows is taken, except those of the partitions
+  // being numbered now: a revoked partition keeps showing as removed at its
+  // number, so the file must not hand that number to another partition (this
+  // process would put that partition elsewhere and the two would disagree).
+  for (const auto& [key, id] : slot_index_) {
+    if (listed_now.count(key) == 0) taken.insert(id);
   }
   if (ha_ != nullptr) {
     for (size_t g = 0; g < ha_->size(); ++g) {

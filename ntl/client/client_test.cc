@@ -375,6 +375,56 @@ TEST(ClientTest, SlotNumbersStayStableWhileServersComeAndGo) {
   EXPECT_TRUE(client->Call(3, kOpEcho, "x", In(absl::Seconds(5))).ok());
 }
 
+// SlotsFileNumbers reads <dir>/slots.conf: partition -> number.
+std::map<std::string, int> SlotsFileNumbers(const std::string& dir) {
+  std::map<std::string, int> numbers;
+  std::ifstream in(dir + "/slots.conf");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    int slot;
+    std::string server, partition;
+    if (fields >> slot >> server >> partition) numbers[partition] = slot;
+  }
+  return numbers;
+}
+
+TEST(ClientTest, ARevokedSlotKeepsItsNumberInTheFileWhileThisProcessShowsIt) {
+  // a2 is revoked while this process still shows it (removed) at its number:
+  // the file must not give that number to a3, or another process would read
+  // slot 1 as a3 while this one calls it a2 and puts a3 elsewhere.
+  auto a = StartServer({{"a1", "A one", "1"}, {"a2", "A two", "2"}});
+  auto b = StartServer({{"b1", "B one", "3"}});
+  const uint16_t a_port = a->port();
+  const std::string dir =
+      std::string(std::getenv("TEST_TMPDIR")) + "/slots-revoked";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0) << std::strerror(errno);
+  ClientSettings s = Settings();
+  s.slot_numbers_dir = dir;
+  s.servers.push_back(Server("hsmA", a_port));
+  s.servers.push_back(Server("hsmB", b->port()));
+  auto client = Open(s);
+  ASSERT_NE(client, nullptr);
+  ASSERT_EQ(client->Slots().size(), 3u);
+
+  a.reset();
+  ASSERT_TRUE(WaitFor(
+      [&]() { return client->Slots()[0].state == SlotState::kServerDown; }));
+  a = StartServer({{"a1", "A one", "1"}, {"a3", "A three", "4"}}, Fault::kNone,
+                  a_port);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(WaitFor([&]() { return client->Slots().size() == 4u; }));
+  const std::map<std::string, int> file = SlotsFileNumbers(dir);
+  for (const Slot& slot : client->Slots()) {
+    if (slot.state == SlotState::kRemoved) {
+      continue;  // gave its number up in the file
+    }
+    ASSERT_EQ(file.count(slot.partition), 1u) << slot.partition;
+    EXPECT_EQ(file.at(slot.partition), slot.id)
+        << slot.partition << ": this process and slots.conf disagree";
+  }
+}
+
 TEST(ClientTest, LinksUpTogetherShareOneSlotsFileUpdate) {
   // 40 links to one server, all up before tl_client_open returns: their slots
   // are numbered in one slots.conf replacement (two fsyncs), not one each,
