@@ -87,8 +87,8 @@ tl_status StringAt(const char* function, const std::vector<std::string>* items,
 
 // NewHandle is the body of every argument-free tl_T_new: a value-initialised
 // T into *out, written only on success. A NULL out is an argument error naming
-// `function` (pass __func__); a failed allocation is TL_E_NO_MEMORY, with no
-// message (there may be no memory for one).
+// `function` (pass __func__); a failed allocation is TL_E_NO_MEMORY, recorded
+// as Guard records one, so no older message is left to be read as this one's.
 template <typename T>
 tl_status NewHandle(const char* function, T** out) noexcept {
   if (out == nullptr) {
@@ -96,7 +96,7 @@ tl_status NewHandle(const char* function, T** out) noexcept {
   }
   T* handle = new (std::nothrow) T();
   if (handle == nullptr) {
-    return TL_E_NO_MEMORY;
+    return SetThreadError(TL_E_NO_MEMORY, "out of memory");
   }
   *out = handle;
   return TL_OK;

@@ -1,5 +1,6 @@
 #include "capi/internal/last_error.h"
 
+#include <new>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,22 @@ TEST(NewHandleTest, WritesOutOnlyOnSuccessAndNamesTheFunction) {
   ASSERT_EQ(NewHandle("tl_x_new", &handle), TL_OK);
   ASSERT_NE(handle, nullptr);
   delete handle;
+}
+
+// Unallocatable is a handle whose allocation always fails.
+struct Unallocatable : Handle {
+  static void* operator new(std::size_t, const std::nothrow_t&) noexcept {
+    return nullptr;
+  }
+  static void operator delete(void*) noexcept {}
+};
+
+TEST(NewHandleTest, AFailedAllocationLeavesNoOlderMessage) {
+  NewHandle<Handle>("tl_x_new", nullptr);  // leaves "out is NULL"
+  Unallocatable* handle = nullptr;
+  EXPECT_EQ(NewHandle("tl_y_new", &handle), TL_E_NO_MEMORY);
+  EXPECT_EQ(handle, nullptr);
+  EXPECT_EQ(ThreadMessage(), "out of memory");
 }
 
 }  // namespace
