@@ -256,8 +256,6 @@ class HaModule {
   bool probe_stop_ = false;
 };
 
-// ZeroString overwrites s's bytes before it is cleared (the PIN).
-void ZeroString(std::string* s);
 
 }  // namespace trustlink::ntl::pkcs11::ha
 

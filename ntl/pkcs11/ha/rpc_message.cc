@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "ntl/pkcs11/ha/wipe.h"
 #include "ntl/status.h"
 
 namespace trustlink::ntl::pkcs11::ha::rpc {
@@ -257,13 +258,7 @@ bool Writer::Mechanism(const CK_MECHANISM& mech, std::string* why) {
   return true;
 }
 
-void Writer::Wipe() {
-  volatile char* p = out_.empty() ? nullptr : &out_[0];
-  for (size_t i = 0; i < out_.size(); ++i) {
-    p[i] = 0;
-  }
-  out_.clear();
-}
+void Writer::Wipe() { ZeroString(&out_); }
 
 Reader::Reader(absl::string_view body, Call expected)
     : in_(body), call_(expected) {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "ntl/pkcs11/ha/wipe.h"
 #include "ntl/status.h"
 
 extern char** environ;
@@ -272,7 +273,7 @@ absl::Status RpcStream::Send(const std::string& body) {
   frame += options_.module_name;
   frame += body;
   absl::Status st = WriteAll(frame, absl::Now() + options_.call_timeout);
-  std::fill(frame.begin(), frame.end(), '\0');  // it may hold a PIN
+  ZeroString(&frame);  // it may hold a PIN
   if (st.ok()) {
     waiting_.push_back(code);
   }
