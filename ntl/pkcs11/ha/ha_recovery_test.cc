@@ -227,7 +227,14 @@ TEST_F(HaRecoveryTest, ReconnAttGivesUpUntilInitialize) {
     EXPECT_EQ(state_.starts, 3);  // the first start and two retries
   }
   Set(&Fake::reachable, true);
-  EXPECT_EQ(Slots(), 0u);  // given up: not retried, not even by calls
+  // Given up: neither the probe nor a call retries it. Watch for 25 times the
+  // longest backoff (8 x 5 ms): an absence has no event to wait for.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(Slots(), 0u);
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    EXPECT_EQ(state_.starts, 3) << "a member given up was started again";
+  }
   EXPECT_EQ(Finalize(), CKR_OK);
   ASSERT_EQ(Initialize(), CKR_OK);
   EXPECT_EQ(Slots(), 1u);
