@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "ntl/pkcs11/ha/cloning_domain.h"
 #include "ntl/pkcs11/ha/member.h"
@@ -19,6 +20,19 @@ using rpc::Writer;
 // again with the size the member gives.
 constexpr size_t kMaxSlots = 256;
 constexpr uint32_t kWrapGuess = 8192;
+
+// KeyClassName names the key classes a transfer moves, for messages.
+std::string KeyClassName(CK_OBJECT_CLASS cls) {
+  switch (cls) {
+    case CKO_SECRET_KEY:
+      return "CKO_SECRET_KEY";
+    case CKO_PRIVATE_KEY:
+      return "CKO_PRIVATE_KEY";
+    case CKO_PUBLIC_KEY:
+      return "CKO_PUBLIC_KEY";
+  }
+  return absl::StrCat("0x", absl::Hex(cls));
+}
 
 }  // namespace
 
@@ -277,7 +291,8 @@ CK_RV KeyTransfer::Wrap(CK_OBJECT_CLASS cls, const std::string& id,
   if (keys.size() != 1) {
     *why = absl::StrCat(stream_->options().peer, " has ",
                         keys.empty() ? "no key" : "two or more keys",
-                        " of this class with the key's CKA_ID",
+                        " of class ", KeyClassName(cls), " with CKA_ID ",
+                        absl::BytesToHexString(id),
                         keys.empty() ? "" : "; IDs must be unique per class");
     return CKR_KEY_HANDLE_INVALID;
   }

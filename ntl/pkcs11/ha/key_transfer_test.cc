@@ -124,7 +124,8 @@ TEST_F(KeyTransferTest, RefusalsNameTheCallAndTheMember) {
   std::string wrapped;
   EXPECT_EQ(t->Wrap(CKO_SECRET_KEY, "\x01", &wrapped, &why),
             CKR_KEY_HANDLE_INVALID);
-  EXPECT_THAT(why, HasSubstr("test/tB has no key of this class"));
+  EXPECT_THAT(why, HasSubstr("test/tB has no key of class CKO_SECRET_KEY "
+                             "with CKA_ID 01"));
 }
 
 }  // namespace

@@ -262,8 +262,11 @@ absl::Status RpcStream::Send(const std::string& body) {
   if (body.size() > options_.max_message) {
     return Error(
         absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
-        absl::StrCat("a request of ", body.size(),
-                     " bytes is over the limit of ", options_.max_message));
+        absl::StrCat("key-transfer stream to ", options_.peer,
+                     ": a request of ", body.size(),
+                     " bytes is over its limit of ", options_.max_message,
+                     " (RpcStreamOptions::max_message); the key is too large "
+                     "to copy this way"));
   }
   uint32_t code = next_code_++;
   std::string frame(12, '\0');

@@ -74,6 +74,17 @@ TEST(RpcStreamTest, SilenceMeetsTheDeadline) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
+TEST(RpcStreamTest, AnOversizedRequestNamesTheStreamAndItsLimit) {
+  RpcStreamOptions o = Command({"/bin/cat"});
+  o.max_message = 10;
+  auto s = RpcStream::Start(o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::Status st = (*s)->Send(std::string(11, 'x'));
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("key-transfer stream to test/A: a request of 11 bytes "
+                        "is over its limit of 10"));
+}
+
 // A server that answers the version byte, then sends one crafted header.
 RpcStreamOptions Answering(const std::string& header_printf) {
   return Command({"/bin/bash", "-c",
