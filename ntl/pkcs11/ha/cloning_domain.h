@@ -17,6 +17,8 @@ namespace trustlink::ntl::pkcs11::ha {
 inline constexpr char kCloningKeyLabel[] = "trustlink-cloning-domain";
 // AES key wrap with padding (RFC 5649): wraps keys of any length.
 inline constexpr CK_MECHANISM_TYPE kCloningWrapMechanism = CKM_AES_KEY_WRAP_PAD;
+static_assert(kCloningWrapMechanism <= 0xffffffffu,
+              "p11-kit sends mechanism types in 32 bits");
 
 // FindCloningKey finds the cloning-domain key on the token of session ms.
 // CKR_KEY_HANDLE_INVALID with *why when it has none (or more than one).

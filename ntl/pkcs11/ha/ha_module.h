@@ -256,7 +256,6 @@ class HaModule {
   bool probe_stop_ = false;
 };
 
-
 }  // namespace trustlink::ntl::pkcs11::ha
 
 #endif  // TRUSTLINK_NTL_PKCS11_HA_HA_MODULE_H_

@@ -296,14 +296,11 @@ CK_RV KeyTransfer::Wrap(CK_OBJECT_CLASS cls, const std::string& id,
                         keys.empty() ? "" : "; IDs must be unique per class");
     return CKR_KEY_HANDLE_INVALID;
   }
-  CK_MECHANISM mech = {kCloningWrapMechanism, nullptr, 0};
   uint32_t room = kWrapGuess;
   for (int attempt = 0; attempt < 2; ++attempt) {
     Writer w(Call::kWrapKey);
     w.Ulong(session_);
-    if (!w.Mechanism(mech, why)) {
-      return CKR_MECHANISM_INVALID;
-    }
+    w.Mechanism(kCloningWrapMechanism);
     w.Ulong(kek);
     w.Ulong(keys[0]);
     w.ByteBuffer(room);
@@ -342,12 +339,9 @@ CK_RV KeyTransfer::Unwrap(const std::string& wrapped, const CK_ATTRIBUTE* tmpl,
   if (rv != CKR_OK) {
     return rv;
   }
-  CK_MECHANISM mech = {kCloningWrapMechanism, nullptr, 0};
   Writer w(Call::kUnwrapKey);
   w.Ulong(session_);
-  if (!w.Mechanism(mech, why)) {
-    return CKR_MECHANISM_INVALID;
-  }
+  w.Mechanism(kCloningWrapMechanism);
   w.Ulong(kek);
   w.ByteArray(wrapped.data(), wrapped.size());
   if (!w.Attributes(tmpl, count, why)) {

@@ -231,31 +231,9 @@ bool Writer::Attributes(const CK_ATTRIBUTE* attrs, CK_ULONG count,
   return true;
 }
 
-bool Writer::Mechanism(const CK_MECHANISM& mech, std::string* why) {
-  if (mech.mechanism > 0xffffffffu) {
-    *why = absl::StrCat("mechanism 0x", absl::Hex(mech.mechanism),
-                        " does not fit p11-kit's 32-bit mechanism type");
-    return false;
-  }
-  bool has_param = mech.pParameter != nullptr && mech.ulParameterLen > 0;
-  if (has_param && (mech.mechanism == CKM_RSA_PKCS_PSS ||
-                    mech.mechanism == CKM_RSA_PKCS_OAEP)) {
-    // The server decodes these two as structures, not bytes.
-    *why = "RSA-PSS and RSA-OAEP parameters are not sent by key transfer";
-    return false;
-  }
-  if (mech.ulParameterLen > kMaxLen) {
-    *why = "mechanism parameter is too long";
-    return false;
-  }
-  U32(static_cast<uint32_t>(mech.mechanism));
-  if (!has_param) {
-    U32(kAbsent);  // the server passes a NULL parameter
-  } else {
-    U32(static_cast<uint32_t>(mech.ulParameterLen));
-    out_.append(static_cast<const char*>(mech.pParameter), mech.ulParameterLen);
-  }
-  return true;
+void Writer::Mechanism(CK_MECHANISM_TYPE type) {
+  U32(static_cast<uint32_t>(type));
+  U32(kAbsent);
 }
 
 void Writer::Wipe() { ZeroString(&out_); }

@@ -69,9 +69,11 @@ class Writer {
   // type (a CK_BBOOL as one byte, a CK_ULONG as 64 bits, bytes as bytes).
   // False (nothing usable written) if a value does not fit its type.
   bool Attributes(const CK_ATTRIBUTE* attrs, CK_ULONG count, std::string* why);
-  // Mechanism is an "M" field; its parameter travels as bytes, which the
-  // server passes to the module as is (no parameter: NULL there).
-  bool Mechanism(const CK_MECHANISM& mech, std::string* why);
+  // Mechanism is an "M" field without a parameter (the server passes NULL):
+  // key transfer wraps with one parameterless mechanism, so the parameter
+  // encodings (bytes, or structures for RSA-PSS and OAEP) are not written.
+  // `type` must fit p11-kit's 32 bits.
+  void Mechanism(CK_MECHANISM_TYPE type);
 
   // bytes() is the message body; Wipe overwrites it (a PIN was in it).
   const std::string& bytes() const { return out_; }
