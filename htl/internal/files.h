@@ -54,13 +54,9 @@ class Dir {
                              absl::string_view line) const {
     return dir_.AppendDurable(name, line);
   }
-  // Lock waits for the write lock on `name`; TryLock returns UNAVAILABLE at
-  // once when another holder has it (SafeDir::Lock, SafeDir::TryLock).
+  // Lock waits for the write lock on `name` (SafeDir::Lock).
   absl::StatusOr<FileLock> Lock(absl::string_view name) const {
     return dir_.Lock(name);
-  }
-  absl::StatusOr<FileLock> TryLock(absl::string_view name) const {
-    return dir_.TryLock(name);
   }
   // RemoveFile removes `name`; a missing file is not an error.
   absl::Status RemoveFile(absl::string_view name) const;

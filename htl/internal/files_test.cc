@@ -55,16 +55,5 @@ TEST(DirTest, RefusesAGroupWritableDirectory) {
   EXPECT_EQ(ntl::ToTlStatus(d.status()), TL_E_PERMISSION_DENIED);
 }
 
-TEST(FileLockTest, SecondHolderIsRefusedUntilTheFirstLetsGo) {
-  absl::StatusOr<Dir> d = Dir::Open(Root("d"), true);
-  ASSERT_TRUE(d.ok());
-  {
-    absl::StatusOr<FileLock> a = d->TryLock("lock");
-    ASSERT_TRUE(a.ok());
-    EXPECT_EQ(ntl::ToTlStatus(d->TryLock("lock").status()), TL_E_UNAVAILABLE);
-  }
-  EXPECT_TRUE(d->TryLock("lock").ok());
-}
-
 }  // namespace
 }  // namespace trustlink::htl::internal

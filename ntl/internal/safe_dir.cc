@@ -380,10 +380,6 @@ absl::StatusOr<FileLock> SafeDir::Lock(absl::string_view name) const {
   return TakeLock(name, F_WRLCK, /*wait=*/true);
 }
 
-absl::StatusOr<FileLock> SafeDir::TryLock(absl::string_view name) const {
-  return TakeLock(name, F_WRLCK, /*wait=*/false);
-}
-
 absl::StatusOr<FileLock> SafeDir::LockShared(absl::string_view name) const {
   return TakeLock(name, F_RDLCK, /*wait=*/true);
 }
@@ -420,9 +416,7 @@ absl::StatusOr<FileLock> SafeDir::TakeLock(absl::string_view name, short type,
       return Error(
           absl::StatusCode::kUnavailable, TL_E_UNAVAILABLE,
           absl::StrCat(PathOf(name),
-                       type == F_RDLCK ? " is held by a writer"
-                                       : " is locked by another process",
-                       "; try again when it is done"));
+                       " is held by a writer; try again when it is done"));
     }
     return IoError(err, "lock", PathOf(name));
   }

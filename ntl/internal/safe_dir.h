@@ -130,9 +130,6 @@ class SafeDir {
   // missing), waiting as long as another holder keeps it. A symlink in its
   // place is refused with TL_E_PERMISSION_DENIED.
   absl::StatusOr<FileLock> Lock(absl::string_view name) const;
-  // TryLock is Lock without the wait: UNAVAILABLE while another holder keeps
-  // the lock (one process per directory, for instance).
-  absl::StatusOr<FileLock> TryLock(absl::string_view name) const;
 
   // LockShared takes an OFD read lock on `name`: many readers may hold it at
   // once, and none while a writer holds Lock. A reader who may not create the
@@ -182,7 +179,7 @@ class SafeDir {
   absl::StatusOr<std::string> ReadFd(int fd, absl::string_view name,
                                      size_t max_size) const;
   absl::Status SyncDir() const;
-  // TakeLock is Lock, TryLock, LockShared and TryLockShared: an OFD lock of
+  // TakeLock is Lock, LockShared and TryLockShared: an OFD lock of
   // `type` (F_WRLCK or F_RDLCK), waiting for it if `wait`.
   absl::StatusOr<FileLock> TakeLock(absl::string_view name, short type,
                                     bool wait) const;
