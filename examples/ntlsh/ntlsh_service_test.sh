@@ -103,14 +103,15 @@ expect "PID *: $PID"
 
 # A new link on P2 carries the new keep-alive: the kernel's keep-alive timer on
 # the daemon's end starts at the idle time, 30 s (it was 60 s).
-python3 - "$P1" "$P2" >"$OUT" 2>&1 <<'PY' || fail "keep-alive on the new link"
+python3 - "$P1" "$P2" "$PID" >"$OUT" 2>&1 <<'PY' || fail "keep-alive on the new link"
 import re, socket, subprocess, sys, time
-p1, p2 = int(sys.argv[1]), int(sys.argv[2])
-try:
-    socket.create_connection(("127.0.0.1", p1), timeout=2).close()
-    sys.exit("ntlsd still accepts on the old port %d" % p1)
-except OSError:
-    pass
+p1, p2, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+# The daemon's own listening sockets, not a connection attempt: a test running beside this
+# one may be given the port ntlsd just freed.
+listeners = subprocess.run(["ss", "-ltnpH", "( sport = :%d )" % p1],
+                           capture_output=True, text=True).stdout
+if "pid=%s," % pid in listeners:
+    sys.exit("ntlsd still listens on the old port %d: %s" % (p1, listeners))
 link = socket.create_connection(("127.0.0.1", p2), timeout=5)
 deadline = time.time() + 5
 while True:
@@ -162,7 +163,14 @@ expect "the previous bind (the last restart failed)"
 
 run 0 service stop ntls
 expect "Status *: stopped"
-kill -0 "$PID" 2>/dev/null && fail "ntlsd $PID still runs after service stop"
+# ntlsh returns once the daemon let go of its lock, a moment before the process is gone (and
+# reaped: a zombie still answers kill -0).
+gone() { ! kill -0 "$PID" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$PID/stat" 2>/dev/null)" = Z ]; }
+deadline=$((SECONDS + 10))
+until gone; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "ntlsd $PID still runs 10 s after service stop"
+  sleep 0.1  # polling under a deadline
+done
 run 1 service status ntls
 expect "Status  *: stopped"
 test ! -e "$ROOT/ntlsd.sock" || fail "the status socket was left behind"

@@ -7,6 +7,7 @@
 # ticket the previous daemon issued), and the ticket keys must be in
 # <root>/server/ticketKeys, mode 0600.
 set -Eeuo pipefail
+source "$(dirname "$0")/../lib/ntlsd_start.sh"
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; PROBE="$4"
 DEADLINE_S=20
 W="$(mktemp -d "$TEST_TMPDIR/tickets.XXXXXX")"
@@ -39,18 +40,9 @@ free_port() {
 
 # start_ntlsd: ntlsd on 127.0.0.1:$PORT, appending to $LOG, ready within the deadline.
 start_ntlsd() {
-  local deadline=$(( $(now_ms) + 10000 )) before
-  before=$(grep -c "ntlsd: ready" "$LOG" || true)
-  # Its stderr goes to the same log (appended), so a start failure shows in one place.
-  # shellcheck disable=SC2094
-  "$NTLSD" --root "$APP" --name 127.0.0.1 --listen "127.0.0.1:$PORT" --threads 1 \
-    --log "$LOG" 2>>"$LOG" &
-  NTLSD_PID=$!
-  while (( $(grep -c "ntlsd: ready" "$LOG" || true) <= before )); do
-    kill -0 "$NTLSD_PID" 2>/dev/null || fail "ntlsd exited at start"
-    (( $(now_ms) < deadline )) || fail "ntlsd not ready within 10 s"
-    sleep 0.02  # polling the log for readiness, bounded by the deadline
-  done
+  start_ntlsd_at "$LOG" "$NTLSD" --root "$APP" --name 127.0.0.1 --listen "127.0.0.1:$PORT" \
+    --threads 1 --log "$LOG"
+  NTLSD_PID=$STARTED_PID
 }
 
 # wait_reconnect N: the daemon's log holds N "authenticated" lines, within the deadline.

@@ -1,7 +1,7 @@
 # What a shell test starts with; source it first. Strict mode, and an ERR trap that names the
 # command and line that stopped the test under set -e (set -E: inside functions too), and
 # stays quiet for failures a test expects (set +e, conditions, command substitutions).
-# Then fail, abspath and expect.
+# Then fail, abspath, expect and wait_until.
 set -Eeuo pipefail
 # A shell test prints why it failed: a command that stops it under set -e is named here.
 trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \`$BASH_COMMAND\` exited $rc" >&2' ERR
@@ -21,4 +21,16 @@ expect() {
   set +e; "$@" >"$W/out" 2>&1; local rc=$?; set -e
   [[ $rc == "$want" ]] || fail "$* exited $rc, want $want: $(cat "$W/out")"
   grep -q -- "$text" "$W/out" || fail "$*: no '$text' in: $(cat "$W/out")"
+}
+
+# wait_until SECONDS WHAT CMD...: runs CMD every 0.1 s until it succeeds, or fails at the
+# deadline saying WHAT did not happen. For state another process changes: one sample right
+# after an action proves nothing either way.
+wait_until() {
+  local limit="$1" what="$2"; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "$what: not within $limit s"
+    sleep 0.1  # polling under a deadline
+  done
 }

@@ -8,6 +8,7 @@
 # mount namespace with a private /etc/hosts (unshare -rm): nothing outside is touched.
 set -Eeuo pipefail
 source "$(dirname "$0")/../lib/shell_test.sh"  # the ERR trap, expect; fail is below
+source "$(dirname "$0")/../lib/ntlsd_start.sh"
 NTLSD="$1"; NTLSH="$2"; VTL="$3"; HTLCLIENT="$4"
 fail() {
   echo "FAIL: $*" >&2
@@ -58,10 +59,9 @@ lunash() { "$NTLSH" --root "$APP" "$@"; }   # what the admin types at lunash:>
 lunash sysconf regenCert -name myLunaSA >/dev/null
 lunash partition create -partition par1 >/dev/null
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$NTLSD" --root "$APP" --name myLunaSA --listen "127.0.0.1:$PORT" --threads 1 \
-  --log "$W/ntlsd.log" --status-socket "$SOCKDIR/s" &
-NTLSD_PID=$!
-wait_for 10 ready cat "$W/ntlsd.log"
+start_ntlsd_at "$W/ntlsd.log" "$NTLSD" --root "$APP" --name myLunaSA \
+  --listen "127.0.0.1:$PORT" --threads 1 --log "$W/ntlsd.log" --status-socket "$SOCKDIR/s"
+NTLSD_PID=$STARTED_PID
 
 mkdir -p "$CLIENT" "$APP/incoming"
 cd "$CLIENT"

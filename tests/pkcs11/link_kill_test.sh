@@ -3,6 +3,7 @@
 # death ends ntlsd's p11-kit child; ntlsd's death ends its child and tells the bridge,
 # which waits for its application to finish; a new bridge and a restarted ntlsd serve again.
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/pkcs11/link_lib.sh"
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/ntlsd_start.sh"
 
 start_appliance
 create_partition killA
@@ -47,14 +48,9 @@ exec 7>&-  # the application finalises
 rc=0; wait "$BRIDGE" || rc=$?
 [[ $rc != 0 ]] || fail "the bridge exited 0 after losing its stream"
 
-"$NTLSD" --root "$APP" --name "$SERVER" --listen "$SERVER:$PORT" --threads 2 \
-  --log "$W/ntlsd2.log" --status-socket "$SOCKDIR/s2" &
-NTLSD_PID=$!
-deadline=$((SECONDS + 20))
-until grep -q ready "$W/ntlsd2.log" 2>/dev/null; do
-  ((SECONDS < deadline)) || fail "ntlsd did not restart: $(cat "$W/ntlsd2.log")"
-  sleep 0.05
-done
+start_ntlsd_at "$W/ntlsd2.log" "$NTLSD" --root "$APP" --name "$SERVER" \
+  --listen "$SERVER:$PORT" --threads 2 --log "$W/ntlsd2.log" --status-socket "$SOCKDIR/s2"
+NTLSD_PID=$STARTED_PID
 [[ "$NTLSD_PID" != "$old_pid" ]] || fail "same ntlsd"
 slots_are killA killB
 setup
