@@ -42,7 +42,9 @@ TEST(ClientDnsTest, ClosingWithALookupPendingReturnsAtOnceAndLeavesNoThread) {
   const absl::Time start = absl::Now();
   client->reset();
   const absl::Duration took = absl::Now() - start;
-  EXPECT_LT(took, absl::Milliseconds(500)) << "close waited for the lookup";
+  // c-ares waits seconds for a silent server: a close that waited for it takes that long;
+  // the bound leaves room for a stalled thread under a sanitizer.
+  EXPECT_LT(took, absl::Milliseconds(1500)) << "close waited for the lookup";
   EXPECT_EQ(SettledThreadCount(threads_before), threads_before);
   ::testing::Test::RecordProperty("close_ms", absl::ToInt64Milliseconds(took));
 }
@@ -59,14 +61,14 @@ TEST(ClientDnsTest, WithoutThreadsProcessNeverWaitsForALookup) {
   for (int i = 0; i < 20; ++i) {
     const absl::Time start = absl::Now();
     ASSERT_TRUE((*client)->Process(absl::ZeroDuration()).ok());
-    EXPECT_LT(absl::Now() - start, absl::Milliseconds(200));
+    EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   }
   ASSERT_TRUE(silent.AwaitQuery()) << "the lookup never reached the server";
   EXPECT_EQ((*client)->Servers()[0].state, LinkState::kConnecting);
   EXPECT_EQ(SettledThreadCount(threads_before), threads_before);
   const absl::Time start = absl::Now();
   client->reset();
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
 }
 
 TEST(ClientDnsTest, AnUnansweredLookupFailsAtTheConnectDeadlineNamingIt) {

@@ -107,12 +107,15 @@ TEST_F(RegistryAdapterTest, AdmitsRegisteredClientAndDropsItOnDelete) {
   auto r = c->Call("p1", kOpEcho, "via registry");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->second, "via registry");
-  const absl::Time start = absl::Now();
   ASSERT_TRUE(reg_->DeleteClient("web1").ok());
+  // From the commit's end: its fsyncs can take seconds on a busy disk, and what is under
+  // test is how soon the server acts on it (a tick, then the goaway). A server that never
+  // noticed would leave Read waiting for its deadline.
+  const absl::Time committed = absl::Now();
   auto f = c->Read();
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->type, wire::FrameType::kGoAway);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_LT(absl::Now() - committed, absl::Seconds(3));
 }
 
 TEST_F(RegistryAdapterTest, MaxLinksPerClientSettingAppliesToTheNextLink) {

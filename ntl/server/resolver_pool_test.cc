@@ -175,7 +175,8 @@ TEST(ResolverPoolTest, TheSystemResolverIsCancelledMidLookup) {
   ASSERT_TRUE(silent.AwaitQuery()) << "the lookup never reached the server";
   const absl::Time start = absl::Now();
   pool->Stop();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  // c-ares would wait seconds for the silent server before it gave up.
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
 }
 
 }  // namespace

@@ -119,7 +119,7 @@ wait_for 20 "TL_E_OTT_USED" cat "$W/agent.log"
 grep -q "already used" "$W/agent.log" || fail "the agent did not say the token was used"
 wait_for 10 "htl-establish-refused .*client='myLunaClient'" cat "$W/ntlsd.log"
 [[ ! -e htl/myLunaSA.ott ]] || fail "the agent left the used token file"
-expect 0 "every link is up" "$VTL" verify
+expect 0 "every link is up" "$VTL" verify -timeout 20000  # an HTL proof is fsynced on the appliance
 
 # A second client with the same host name: its token file cannot overwrite the first's.
 "$VTL" --root "$W/twin" createCert -n myClient1 >/dev/null
