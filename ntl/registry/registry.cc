@@ -157,10 +157,29 @@ absl::Status Registry::TryRefresh() {
   return RefreshWith(&FileStore::TryLockShared);
 }
 
+void Registry::SetAfterDrainForTest(std::function<void()> hook) {
+  MutexLock lock(&hook_mu_);
+  after_drain_for_test_ = std::move(hook);
+}
+
+void Registry::RunAfterDrainHook() {
+  std::function<void()> hook;
+  {
+    MutexLock lock(&hook_mu_);
+    hook = after_drain_for_test_;
+  }
+  if (hook) hook();
+}
+
 absl::Status Registry::RefreshWith(
     absl::StatusOr<internal::FileLock> (FileStore::*lock_shared)()) {
-  DrainWatch();
   MutexLock lock(&mu_);
+  // Drained under the lock: another thread that then finds the watch quiet and asks for
+  // the generation waits here until this one caught up, instead of answering with the
+  // view from before the change (a server's second event loop admitting a client that
+  // was just deleted).
+  DrainWatch();
+  RunAfterDrainHook();
   auto g = store_.ReadGeneration();
   if (!g.ok()) return g.status();
   if (snapshot_ != nullptr && *g == generation_ && !needs_full_reload_) {

@@ -92,6 +92,9 @@ class Registry {
   // UNAVAILABLE at once and the view stays as it was. The watch fd is drained
   // all the same, so the caller must call again later.
   absl::Status TryRefresh();
+  // Test only: `hook` runs inside the next Refresh or TryRefresh, after it drained the
+  // watch fd and before it caught up (nullptr removes it).
+  void SetAfterDrainForTest(std::function<void()> hook) ABSL_LOCKS_EXCLUDED(hook_mu_);
 
   // --- Changes. Each is atomic, durable and visible to other processes on
   // return. ---
@@ -164,11 +167,14 @@ class Registry {
                                            std::vector<std::string>* warnings)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RestoreLastGoodLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DrainWatch();
+  void DrainWatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunAfterDrainHook() ABSL_LOCKS_EXCLUDED(hook_mu_);
 
   const std::string root_;
   const int watch_fd_;
   internal::Mutex mu_;
+  internal::Mutex hook_mu_;
+  std::function<void()> after_drain_for_test_ ABSL_GUARDED_BY(hook_mu_);
   FileStore store_ ABSL_GUARDED_BY(mu_);
   // The state as of generation_, kept up to date in place by this process's own
   // changes.

@@ -1,5 +1,6 @@
 #include "ntl/server/registry_adapter.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <future>
@@ -260,6 +261,41 @@ TEST_F(RegistryAdapterTest, AdmissionDoesNotWaitForAnAdminCommandMidCommit) {
     absl::SleepFor(absl::Milliseconds(10));  // polling under a deadline
   }
   EXPECT_EQ(directory_->generation(), next);
+}
+
+// A server's event loops share one directory. The loop that finds the watch readable
+// drains it and catches up; a second loop that looks in between finds the watch quiet,
+// and must then be answered with the new generation, not the view from before the change
+// (with it, a client deleted a moment ago was admitted once).
+TEST(RegistryDirectoryTest, ALoopFindingTheWatchDrainedWaitsForTheCatchUp) {
+  const std::string root =
+      std::string(getenv("TEST_TMPDIR")) + "/appliance-two-loops";
+  auto opened = registry::Registry::Open(root, true);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::shared_ptr<registry::Registry> reg = std::move(*opened);
+  ASSERT_GE(reg->watch_fd(), 0) << "inotify is needed for this test";
+  RegistryDirectory directory(reg);
+  const uint64_t before = directory.generation();
+  // Another process (ntlsh) commits a change.
+  auto admin = registry::Registry::Open(root, false);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  ASSERT_TRUE((*admin)->CreatePartition("p2", "Partition Two", "").ok());
+
+  std::atomic<bool> hooked{false};
+  std::future<uint64_t> second_loop;
+  reg->SetAfterDrainForTest([&] {
+    if (hooked.exchange(true)) return;
+    second_loop = std::async(std::launch::async,
+                             [&] { return directory.generation(); });
+    // Hold the first loop here long enough for the second to answer, if it can.
+    second_loop.wait_for(std::chrono::milliseconds(300));
+  });
+  const uint64_t first_loop = directory.generation();
+  reg->SetAfterDrainForTest(nullptr);
+  ASSERT_TRUE(hooked) << "the first loop did not refresh";
+  EXPECT_GT(first_loop, before);
+  EXPECT_EQ(second_loop.get(), first_loop)
+      << "the second loop answered from the view before the change";
 }
 
 TEST_F(RegistryAdapterTest, SnapshotsCarryTheKeepAliveAndReceiveTimeout) {
