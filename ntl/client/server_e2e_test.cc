@@ -7,6 +7,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "ntl/client/client.h"
 #include "ntl/client/pin.h"
@@ -76,12 +78,22 @@ class ServerE2eTest : public ::testing::Test {
     o.port = port;
     o.threads = 1;
     o.log = [](absl::string_view) {};
-    auto s = Server::Create(o, directory_, credentials_);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
-    server_->SetPartitionHandler(
-        std::make_shared<server::SoftwarePartitionHandler>());
-    ASSERT_TRUE(server_->Start().ok());
+    // A restart on the port a test just freed can find it busy for a moment: the kernel
+    // may have handed it to another test's connect. Retried under a deadline.
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    absl::Status started;
+    do {
+      auto s = Server::Create(o, directory_, credentials_);
+      ASSERT_TRUE(s.ok()) << s.status();
+      server_ = std::move(*s);
+      server_->SetPartitionHandler(
+          std::make_shared<server::SoftwarePartitionHandler>());
+      started = server_->Start();
+      if (!started.ok() && port != 0) {
+        absl::SleepFor(absl::Milliseconds(50));  // retrying under a deadline
+      }
+    } while (!started.ok() && port != 0 && absl::Now() < give_up);
+    ASSERT_TRUE(started.ok()) << started;
   }
 
   ClientSettings Settings() {

@@ -17,6 +17,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 #include "ntl/wire/frame.h"
@@ -112,9 +114,17 @@ absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Start(
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
-          0 ||
-      listen(s->listen_fd_, 64) != 0) {
+  // A restart on the port a test just freed: the kernel may have handed it to another
+  // test's connect meanwhile, for a moment. Retried until a deadline, as a restarted
+  // daemon's supervisor would.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  int bound;
+  while ((bound = bind(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr),
+                       sizeof(addr))) != 0 &&
+         errno == EADDRINUSE && port != 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));  // retrying under a deadline
+  }
+  if (bound != 0 || listen(s->listen_fd_, 64) != 0) {
     return absl::UnavailableError(
         absl::StrCat("fake server: bind: ", strerror(errno)));
   }
