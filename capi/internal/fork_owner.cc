@@ -20,7 +20,7 @@ struct Kept {
 };
 std::atomic<Kept*> g_kept{nullptr};
 
-// PidPage maps one page that the kernel gives every child process zeroed
+// MakePidPage maps one page that the kernel gives every child process zeroed
 // (MADV_WIPEONFORK acts where the kernel copies an address space, so fork(), a
 // raw clone() and syscall(SYS_fork) alike). It holds this process's id once
 // read; 0 means "not read in this process yet". Null when the kernel refuses
@@ -44,16 +44,19 @@ std::atomic<pid_t>* MakePidPage() noexcept {
   return new (p) std::atomic<pid_t>(0);
 }
 
-std::atomic<pid_t>* PidPage() noexcept {
-  // A function-local static: made at the first check, thread-safe.
-  static std::atomic<pid_t>* const page = MakePidPage();
-  return page;
-}
+// The page is made when the library loads (dynamic initialisation of a
+// namespace-scope object, before main or before dlopen returns), never at a
+// first check: a function-local static's guard, held by a thread inside the
+// first check at the moment another thread forks, would stay held in the
+// child, and the child's first check would wait on it for ever. Read as null
+// before it is made (by another library's load-time code, say) it means
+// "call getpid()", which is right, only slower.
+std::atomic<pid_t>* const g_pid_page = MakePidPage();
 
 }  // namespace
 
 pid_t CurrentPid() noexcept {
-  std::atomic<pid_t>* page = PidPage();
+  std::atomic<pid_t>* page = g_pid_page;
   if (page == nullptr) {
     return getpid();
   }

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace trustlink::capi::internal {
@@ -125,17 +126,57 @@ tl_status CopyString(const char* function, absl::string_view text, char* buf,
   return TL_OK;
 }
 
+std::string OutOfRangeMessage(absl::string_view index_name, size_t index,
+                              absl::string_view holder, size_t count,
+                              absl::string_view noun) {
+  const char* plural = count == 1 ? "" : absl::EndsWith(noun, "s") ? "es" : "s";
+  return absl::StrCat(index_name, " ", index, " is out of range: ", holder,
+                      " has ", count, " ", noun, plural);
+}
+
+tl_status IndexOutOfRange(const char* function, absl::string_view index_name,
+                          size_t index, absl::string_view holder, size_t count,
+                          absl::string_view noun, tl_status code) noexcept {
+  try {
+    return ArgumentError(function,
+                         OutOfRangeMessage(index_name, index, holder, count,
+                                           noun),
+                         code);
+  } catch (...) {
+    return ArgumentError(function, "index is out of range", code);
+  }
+}
+
+absl::Status OutOfRangeError(absl::string_view index_name, size_t index,
+                             absl::string_view holder, size_t count,
+                             absl::string_view noun) {
+  return ntl::Error(absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
+                    OutOfRangeMessage(index_name, index, holder, count, noun));
+}
+
 tl_status StringAt(const char* function, const std::vector<std::string>* items,
-                   absl::string_view handle_null, size_t index,
-                   const char** out) noexcept {
+                   const char* handle_type, absl::string_view noun,
+                   size_t index, const char** out) noexcept {
   if (items == nullptr) {
-    return ArgumentError(function, handle_null);
+    try {
+      return ArgumentError(function,
+                           absl::StrCat("the ", handle_type, " handle is NULL"));
+    } catch (...) {
+      return ArgumentError(function, "the handle is NULL");
+    }
   }
   if (out == nullptr) {
     return ArgumentError(function, "out is NULL");
   }
   if (index >= items->size()) {
-    return ArgumentError(function, "index is out of range", TL_E_OUT_OF_RANGE);
+    try {
+      return IndexOutOfRange(function, "index", index,
+                             absl::StrCat("the ", handle_type), items->size(),
+                             noun);
+    } catch (...) {
+      return ArgumentError(function, "index is out of range",
+                           TL_E_OUT_OF_RANGE);
+    }
   }
   *out = (*items)[index].c_str();
   return TL_OK;

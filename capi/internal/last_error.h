@@ -75,15 +75,37 @@ absl::Status NullArgument(absl::string_view what);
 tl_status CopyString(const char* function, absl::string_view text, char* buf,
                      size_t buf_len, size_t* out_len) noexcept;
 
+// OutOfRangeMessage is the one wording for an index past the end of a list a
+// handle holds: "`index_name` 7 is out of range: `holder` has 3 `noun`s", as
+// "index 7 is out of range: the tl_server_status has 3 clients". `noun` is
+// singular ("client", "HA group", "address"); the plural is made from it.
+std::string OutOfRangeMessage(absl::string_view index_name, size_t index,
+                              absl::string_view holder, size_t count,
+                              absl::string_view noun);
+
+// IndexOutOfRange reports that message as an argument error naming
+// `function` and returns `code` (TL_E_OUT_OF_RANGE unless the function's
+// documentation promised another).
+tl_status IndexOutOfRange(const char* function, absl::string_view index_name,
+                          size_t index, absl::string_view holder, size_t count,
+                          absl::string_view noun,
+                          tl_status code = TL_E_OUT_OF_RANGE) noexcept;
+
+// OutOfRangeError is that message as a status (TL_E_OUT_OF_RANGE), for a
+// check inside Guard, which names nothing more.
+absl::Status OutOfRangeError(absl::string_view index_name, size_t index,
+                             absl::string_view holder, size_t count,
+                             absl::string_view noun);
+
 // StringAt is the one getter convention for the `index`th string of a list a
-// handle holds (tl_string_list_get, tl_cert_result_warning, ...): *out borrows
-// it, valid while the handle lives. `items` is NULL when the handle is, and
-// `handle_null` is then the message. A NULL `out` or an `index` past the end is
-// an argument error (TL_E_OUT_OF_RANGE for the index) naming `function`, and
-// *out is left alone.
+// handle of type `handle_type` ("tl_string_list") holds (tl_string_list_get,
+// tl_cert_result_warning, ...): *out borrows it, valid while the handle lives.
+// `items` is NULL when the handle is. A NULL handle or `out`, or an `index`
+// past the end (TL_E_OUT_OF_RANGE, naming the index and how many `noun`s there
+// are), is an argument error naming `function`, and *out is left alone.
 tl_status StringAt(const char* function, const std::vector<std::string>* items,
-                   absl::string_view handle_null, size_t index,
-                   const char** out) noexcept;
+                   const char* handle_type, absl::string_view noun,
+                   size_t index, const char** out) noexcept;
 
 // NewHandle is the body of every argument-free tl_T_new: a value-initialised
 // T into *out, written only on success. A NULL out is an argument error naming

@@ -104,21 +104,44 @@ std::string ThreadMessage() {
 TEST(StringAtTest, BorrowsTheItemAndNamesTheFunctionOnBadArguments) {
   const std::vector<std::string> items = {"first", "second"};
   const char* out = "unchanged";
-  ASSERT_EQ(StringAt("tl_x_get", &items, "the tl_x handle is NULL", 1, &out),
-            TL_OK);
+  ASSERT_EQ(StringAt("tl_x_get", &items, "tl_x", "string", 1, &out), TL_OK);
   EXPECT_EQ(out, items[1].c_str());
 
   out = "unchanged";
-  EXPECT_EQ(StringAt("tl_x_get", nullptr, "the tl_x handle is NULL", 0, &out),
+  EXPECT_EQ(StringAt("tl_x_get", nullptr, "tl_x", "string", 0, &out),
             TL_E_INVALID_ARGUMENT);
   EXPECT_EQ(ThreadMessage(), "tl_x_get: the tl_x handle is NULL");
-  EXPECT_EQ(StringAt("tl_x_get", &items, "the tl_x handle is NULL", 0, nullptr),
+  EXPECT_EQ(StringAt("tl_x_get", &items, "tl_x", "string", 0, nullptr),
             TL_E_INVALID_ARGUMENT);
   EXPECT_EQ(ThreadMessage(), "tl_x_get: out is NULL");
-  EXPECT_EQ(StringAt("tl_x_get", &items, "the tl_x handle is NULL", 2, &out),
+  EXPECT_EQ(StringAt("tl_x_get", &items, "tl_x", "string", 7, &out),
             TL_E_OUT_OF_RANGE);
-  EXPECT_EQ(ThreadMessage(), "tl_x_get: index is out of range");
+  EXPECT_EQ(ThreadMessage(),
+            "tl_x_get: index 7 is out of range: the tl_x has 2 strings");
   EXPECT_STREQ(out, "unchanged");
+}
+
+TEST(OutOfRangeTest, NamesTheIndexAndTheCount) {
+  EXPECT_EQ(OutOfRangeMessage("index", 7, "the tl_server_status", 3, "client"),
+            "index 7 is out of range: the tl_server_status has 3 clients");
+  EXPECT_EQ(OutOfRangeMessage("member index", 2, "HA group 'g'", 1, "member"),
+            "member index 2 is out of range: HA group 'g' has 1 member");
+  EXPECT_EQ(OutOfRangeMessage("index", 0, "the tl_log_event", 0, "address"),
+            "index 0 is out of range: the tl_log_event has 0 addresses");
+
+  EXPECT_EQ(IndexOutOfRange("tl_x_get", "index", 7, "the tl_x", 3, "client"),
+            TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(ThreadMessage(),
+            "tl_x_get: index 7 is out of range: the tl_x has 3 clients");
+  EXPECT_EQ(IndexOutOfRange("tl_x_get", "index", 7, "the tl_x", 3, "client",
+                            TL_E_INVALID_ARGUMENT),
+            TL_E_INVALID_ARGUMENT);
+
+  absl::Status s = OutOfRangeError("server index", 4, "the client", 2, "server");
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(ntl::ToTlStatus(s), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(s.message(),
+            "server index 4 is out of range: the client has 2 servers");
 }
 
 TEST(NullArgumentTest, IsInvalidArgumentNamingTheParameter) {

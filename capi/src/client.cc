@@ -78,10 +78,8 @@ tl_status WithServer(const char* function, const tl_client* c, size_t index,
   return WithClient(function, c, [&](client::Client& cl) -> absl::Status {
     std::vector<client::ServerStatus> servers = cl.Servers();
     if (index >= servers.size()) {
-      return trustlink::ntl::Error(
-          absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-          absl::StrCat("server index ", index, " is out of range (",
-                       servers.size(), " servers)"));
+      return trustlink::capi::internal::OutOfRangeError(
+          "server index", index, "the client", servers.size(), "server");
     }
     return f(servers[index]);
   });
@@ -163,8 +161,9 @@ extern "C" TL_EXPORT tl_status tl_slot_list_get(const tl_slot_list* list,
     return TL_ARGUMENT_ERROR(nullptr, "out_state is NULL");
   }
   if (index >= list->slots.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "index", index, "the tl_slot_list", list->slots.size(),
+        "slot");
   }
   *out_slot_id = list->slots[index].id;
   *out_state = SlotStateCode(list->slots[index].state);

@@ -339,8 +339,8 @@ TL_EXPORT tl_status tl_cert_result_warning(const tl_cert_result* r,
                                            size_t index,
                                            const char** out) noexcept {
   return trustlink::capi::internal::StringAt(
-      __func__, r ? &r->warnings : nullptr, "the tl_cert_result handle is NULL",
-      index, out);
+      __func__, r ? &r->warnings : nullptr, "tl_cert_result", "warning", index,
+      out);
 }
 
 // tl_server_result.
@@ -379,8 +379,8 @@ TL_EXPORT tl_status tl_server_result_warning(const tl_server_result* r,
                                              size_t index,
                                              const char** out) noexcept {
   return trustlink::capi::internal::StringAt(
-      __func__, r ? &r->result.warnings : nullptr,
-      "the tl_server_result handle is NULL", index, out);
+      __func__, r ? &r->result.warnings : nullptr, "tl_server_result",
+      "warning", index, out);
 }
 
 // tl_server_list.
@@ -399,8 +399,9 @@ TL_EXPORT size_t tl_server_list_count(const tl_server_list* list) noexcept {
     return TL_ARGUMENT_ERROR(nullptr, "out is NULL");                       \
   }                                                                         \
   if (index >= list->items.size()) {                                        \
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",              \
-                             TL_E_OUT_OF_RANGE);                            \
+    return trustlink::capi::internal::IndexOutOfRange(                      \
+        __func__, "index", index, "the tl_server_list", list->items.size(), \
+        "server");                                                          \
   }                                                                         \
   const auto& item = list->items[index]
 
@@ -487,8 +488,9 @@ TL_EXPORT tl_status tl_verify_report_check(const tl_verify_report* report,
     return TL_ARGUMENT_ERROR(nullptr, "out_message is NULL");
   }
   if (index >= report->result.checks.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "index", index, "the tl_verify_report",
+        report->result.checks.size(), "check");
   }
   const ntl::Check& c = report->result.checks[index];
   *out_level = c.level == ntl::Check::kOk        ? TL_CHECK_OK
@@ -543,8 +545,8 @@ TL_EXPORT size_t tl_string_list_count(const tl_string_list* list) noexcept {
 TL_EXPORT tl_status tl_string_list_get(const tl_string_list* list, size_t index,
                                        const char** out) noexcept {
   return trustlink::capi::internal::StringAt(
-      __func__, list ? &list->items : nullptr,
-      "the tl_string_list handle is NULL", index, out);
+      __func__, list ? &list->items : nullptr, "tl_string_list", "string",
+      index, out);
 }
 
 }  // extern "C"

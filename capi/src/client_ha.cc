@@ -8,6 +8,7 @@
 #include "trustlink/ha.h"
 
 using trustlink::capi::internal::Guard;
+using trustlink::capi::internal::OutOfRangeError;
 namespace client = trustlink::ntl::client;
 using namespace trustlink::capi::client_internal;  // NOLINT: the helpers of
                                                    // this ABI part
@@ -39,29 +40,34 @@ namespace {
     }                                                                    \
   } while (0)
 
-absl::Status OutOfRange(absl::string_view what, size_t index, size_t count) {
-  return trustlink::ntl::Error(
-      absl::StatusCode::kOutOfRange, TL_E_OUT_OF_RANGE,
-      absl::StrCat(what, " index ", index, " is out of range (", count, ")"));
-}
-
-// WithGroup runs `f` on member `member` of group `group` (or on the group
-// when `member` is SIZE_MAX), recording failures on `c`.
+// WithGroup runs `f` on group `group`'s status, recording failures on `c`.
 template <typename F>
 tl_status WithGroup(const char* function, const tl_client* c, size_t group,
-                    size_t member, F f) {
+                    F f) {
   return WithClient(function, c, [&](client::Client& cl) -> absl::Status {
     std::vector<client::HaGroupStatus> groups = cl.HaStatus();
     if (group >= groups.size()) {
-      return OutOfRange("HA group", group, groups.size());
+      return OutOfRangeError("HA group index", group, "the client",
+                             groups.size(), "HA group");
     }
-    const client::HaGroupStatus& g = groups[group];
-    if (member != SIZE_MAX && member >= g.members.size()) {
-      return OutOfRange(absl::StrCat("member of HA group '", g.label, "'"),
-                        member, g.members.size());
-    }
-    return f(g, member == SIZE_MAX ? nullptr : &g.members[member]);
+    return f(groups[group]);
   });
+}
+
+// WithMember runs `f` on member `member` of group `group`.
+template <typename F>
+tl_status WithMember(const char* function, const tl_client* c, size_t group,
+                     size_t member, F f) {
+  return WithGroup(function, c, group,
+                   [&](const client::HaGroupStatus& g) -> absl::Status {
+                     if (member >= g.members.size()) {
+                       return OutOfRangeError(
+                           "member index", member,
+                           absl::StrCat("HA group '", g.label, "'"),
+                           g.members.size(), "member");
+                     }
+                     return f(g.members[member]);
+                   });
 }
 
 }  // namespace
@@ -174,9 +180,8 @@ tl_client_ha_group_state(const tl_client* c, size_t group, int32_t* out_slot,
                              "out_slot, out_state and out_num_members are "
                              "needed");
   }
-  return WithGroup(__func__, c, group, SIZE_MAX,
-                   [&](const client::HaGroupStatus& g,
-                       const client::HaMemberStatus*) -> absl::Status {
+  return WithGroup(__func__, c, group,
+                   [&](const client::HaGroupStatus& g) -> absl::Status {
                      *out_slot = g.slot;
                      *out_state = static_cast<int32_t>(g.state);
                      *out_num_members = g.members.size();
@@ -187,11 +192,9 @@ tl_client_ha_group_state(const tl_client* c, size_t group, int32_t* out_slot,
 extern "C" TL_EXPORT tl_status
 tl_client_ha_group_label(const tl_client* c, size_t group, char* buf,
                          size_t buf_len, size_t* out_len) noexcept {
-  return WithGroup(
-      __func__, c, group, SIZE_MAX,
-      [&](const client::HaGroupStatus& g, const client::HaMemberStatus*) {
-        return CopyOut(g.label, buf, buf_len, out_len);
-      });
+  return WithGroup(__func__, c, group, [&](const client::HaGroupStatus& g) {
+    return CopyOut(g.label, buf, buf_len, out_len);
+  });
 }
 
 extern "C" TL_EXPORT tl_status tl_client_ha_member_state(
@@ -203,33 +206,23 @@ extern "C" TL_EXPORT tl_status tl_client_ha_member_state(
                              "out_state, out_standby and out_in_flight are "
                              "needed");
   }
-  if (member == SIZE_MAX) {
-    return TL_ARGUMENT_ERROR(nullptr, "member index is out of range",
-                             TL_E_OUT_OF_RANGE);
-  }
-  return WithGroup(__func__, c, group, member,
-                   [&](const client::HaGroupStatus&,
-                       const client::HaMemberStatus* m) -> absl::Status {
-                     *out_state = static_cast<int32_t>(m->state);
-                     *out_standby = m->standby ? 1 : 0;
-                     *out_in_flight = m->in_flight;
-                     return absl::OkStatus();
-                   });
+  return WithMember(__func__, c, group, member,
+                    [&](const client::HaMemberStatus& m) -> absl::Status {
+                      *out_state = static_cast<int32_t>(m.state);
+                      *out_standby = m.standby ? 1 : 0;
+                      *out_in_flight = m.in_flight;
+                      return absl::OkStatus();
+                    });
 }
 
 #define TL_HA_MEMBER_STRING(name, field)                                     \
   extern "C" TL_EXPORT tl_status tl_client_ha_member_##name(                 \
       const tl_client* c, size_t group, size_t member, char* buf,            \
       size_t buf_len, size_t* out_len) noexcept {                            \
-    if (member == SIZE_MAX) {                                                \
-      return TL_ARGUMENT_ERROR(nullptr, "member index is out of range",      \
-                               TL_E_OUT_OF_RANGE);                           \
-    }                                                                        \
-    return WithGroup(                                                        \
-        __func__, c, group, member,                                          \
-        [&](const client::HaGroupStatus&, const client::HaMemberStatus* m) { \
-          return CopyOut(m->field, buf, buf_len, out_len);                   \
-        });                                                                  \
+    return WithMember(__func__, c, group, member,                            \
+                      [&](const client::HaMemberStatus& m) {                 \
+                        return CopyOut(m.field, buf, buf_len, out_len);      \
+                      });                                                    \
   }
 TL_HA_MEMBER_STRING(server, server)
 TL_HA_MEMBER_STRING(partition, partition)

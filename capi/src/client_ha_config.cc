@@ -172,7 +172,9 @@ tl_status GroupAt(const char* function, const tl_ha_group_list* list,
   }
   if (out == nullptr) return ArgumentError(function, "out is NULL");
   if (index >= list->groups.size()) {
-    return ArgumentError(function, "index is out of range", TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        function, "index", index, "the tl_ha_group_list", list->groups.size(),
+        "HA group");
   }
   *group = &list->groups[index];
   return TL_OK;
@@ -233,7 +235,10 @@ TL_EXPORT tl_status tl_ha_group_list_member(const tl_ha_group_list* list,
                          "be NULL");
   }
   if (member >= group->members.size()) {
-    return ArgumentError(__func__, "member is out of range", TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "member", member,
+        absl::StrCat("HA group '", group->label, "'"), group->members.size(),
+        "member");
   }
   const ntl::HaMemberConfig& m = group->members[member];
   *out_server = m.server.c_str();

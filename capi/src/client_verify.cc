@@ -73,8 +73,9 @@ extern "C" TL_EXPORT tl_status tl_verify_results_get(
     return TL_ARGUMENT_ERROR(nullptr, "out_num_slots is NULL");
   }
   if (index >= r->results.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "index", index, "the tl_verify_results", r->results.size(),
+        "result");
   }
   *out_outcome = r->results[index].code;
   *out_port = r->results[index].port;

@@ -296,7 +296,9 @@ extern "C" TL_EXPORT tl_status tl_htl_show_list_row(
     return TL_ARGUMENT_ERROR(nullptr, "out_is_default is NULL");
   }
   if (i >= list->rows.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "i is out of range", TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "index", i, "the tl_htl_show_list", list->rows.size(),
+        "row");
   }
   const htl::ClientView& v = list->rows[i];
   *out_htl = HtlCode(v.htl);

@@ -157,7 +157,7 @@ TL_EXPORT tl_status tl_log_event_address(const tl_log_event* event,
                                          size_t index,
                                          const char** out) noexcept {
   return trustlink::capi::internal::StringAt(
-      __func__, event ? &event->addresses : nullptr, "the tl_log_event is NULL",
+      __func__, event ? &event->addresses : nullptr, "tl_log_event", "address",
       index, out);
 }
 
@@ -200,8 +200,9 @@ TL_EXPORT tl_status tl_log_event_field_at(const tl_log_event* event,
     return TL_ARGUMENT_ERROR(nullptr, "out_value is NULL");
   }
   if (index >= event->fields.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "index", index, "the tl_log_event", event->fields.size(),
+        "field");
   }
   *out_key = event->fields[index].first.c_str();
   *out_value = event->fields[index].second.c_str();

@@ -90,7 +90,9 @@ TL_EXPORT tl_status tl_server_status_client(
     return TL_ARGUMENT_ERROR(nullptr, "out_connections is NULL");
   }
   if (i >= status->status.clients.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "i is out of range", TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "index", i, "the tl_server_status",
+        status->status.clients.size(), "client");
   }
   const srv::ClientStatus& c = status->status.clients[i];
   *out_label = c.label.c_str();

@@ -132,11 +132,10 @@ TL_EXPORT tl_status tl_server_stream_partition(const tl_server_stream* stream,
                              "the tl_server_stream handle or out is NULL");
   }
   if (index >= stream->partitions.size()) {
-    return trustlink::capi::internal::SetThreadError(
-        TL_E_INVALID_ARGUMENT,
-        absl::StrCat("partition index ", index,
-                     " is out of range; the stream covers ",
-                     stream->partitions.size(), " partitions"));
+    // TL_E_INVALID_ARGUMENT, as server.h has always promised.
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "partition index", index, "the tl_server_stream",
+        stream->partitions.size(), "partition", TL_E_INVALID_ARGUMENT);
   }
   *out = stream->partitions[index].c_str();
   return TL_OK;

@@ -78,11 +78,9 @@ TL_EXPORT tl_status tl_stats_value_at(const tl_stats* stats, size_t index,
                                           : "out_value is NULL");
   }
   if (index >= stats->values.size()) {
-    return TL_ARGUMENT_ERROR(
-        nullptr,
-        absl::StrCat("index ", index, " is out of range; the snapshot has ",
-                     stats->values.size(), " values (tl_stats_num_values)"),
-        TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "index", index, "the tl_stats snapshot", stats->values.size(),
+        "value");
   }
   *out_name = stats->values[index].name;
   *out_value = stats->values[index].value;

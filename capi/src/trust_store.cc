@@ -191,8 +191,9 @@ tl_server_cert_list_count(const tl_server_cert_list* list) noexcept {
       return TL_ARGUMENT_ERROR(nullptr, "out is NULL");                   \
     }                                                                     \
     if (index >= list->items.size()) {                                    \
-      return TL_ARGUMENT_ERROR(nullptr, "index is out of range",          \
-                               TL_E_OUT_OF_RANGE);                        \
+      return trustlink::capi::internal::IndexOutOfRange(                  \
+          __func__, "index", index, "the tl_server_cert_list",            \
+          list->items.size(), "certificate");                             \
     }                                                                     \
     *out = list->items[index].field.c_str();                              \
     return TL_OK;                                                         \
@@ -215,8 +216,9 @@ TL_EXPORT tl_status tl_server_cert_list_der(const tl_server_cert_list* list,
     return TL_ARGUMENT_ERROR(nullptr, "out_len is NULL");
   }
   if (index >= list->items.size()) {
-    return TL_ARGUMENT_ERROR(nullptr, "index is out of range",
-                             TL_E_OUT_OF_RANGE);
+    return trustlink::capi::internal::IndexOutOfRange(
+        __func__, "index", index, "the tl_server_cert_list", list->items.size(),
+        "certificate");
   }
   *out = reinterpret_cast<const uint8_t*>(list->items[index].der.data());
   *out_len = list->items[index].der.size();

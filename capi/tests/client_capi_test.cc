@@ -11,6 +11,7 @@
 #include <atomic>
 #include <string>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "ntl/client/testing/fake_server.h"
 #include "ntl/client/testing/test_util.h"
@@ -18,6 +19,7 @@
 
 namespace {
 
+using trustlink::capi::testing::ThreadError;
 using trustlink::ntl::client::testing::FakeServer;
 using trustlink::ntl::client::testing::kOpEcho;
 using trustlink::ntl::client::testing::kOpHold;
@@ -75,6 +77,10 @@ TEST_F(ClientCapiTest, OpensListsSlotsAndCalls) {
   EXPECT_STREQ(tl_slot_list_server(slots, 0), "hsm1");
   EXPECT_STREQ(tl_slot_list_partition(slots, 0), "p1");
   EXPECT_STREQ(tl_slot_list_label(slots, 0), "label one");
+  EXPECT_EQ(tl_slot_list_get(slots, 3, &id, &state), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(ThreadError(),
+            "tl_slot_list_get: index 3 is out of range: the tl_slot_list has "
+            "1 slot");
   EXPECT_STREQ(tl_slot_list_serial(slots, 0), "S1");
   EXPECT_EQ(tl_slot_list_partition(slots, 1), nullptr);
   tl_slot_list_free(slots);
@@ -114,6 +120,10 @@ TEST_F(ClientCapiTest, OpensListsSlotsAndCalls) {
   EXPECT_EQ(len, 0u);
   EXPECT_STREQ(error, "");
   EXPECT_EQ(tl_client_server_state(c, 5, &state, &last), TL_E_OUT_OF_RANGE);
+  EXPECT_NE(ThreadError().find(
+                "server index 5 is out of range: the client has 1 server"),
+            std::string::npos)
+      << ThreadError();
   tl_client_close(c);
   tl_client_close(nullptr);
 }
@@ -189,6 +199,11 @@ TEST_F(ClientCapiTest, VerifyReturnsResultsAsData) {
   EXPECT_STREQ(tl_verify_results_server(r, 1), "wrongpin");
   EXPECT_NE(std::string(tl_verify_results_message(r, 1)).find("SHA256"),
             std::string::npos);
+  EXPECT_EQ(tl_verify_results_get(r, 2, &outcome, &port, &num_slots),
+            TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(ThreadError(),
+            "tl_verify_results_get: index 2 is out of range: the "
+            "tl_verify_results has 2 results");
   tl_verify_results_free(r);
 }
 

@@ -129,7 +129,8 @@ tl_status CloseWithPartitions(void*, const char*, const char* partition,
   }
   const char* beyond = nullptr;
   if (tl_server_stream_partition(stream, n, &beyond) == TL_E_INVALID_ARGUMENT) {
-    message += " (index n refused)";
+    message += " (index n refused: " +
+               trustlink::capi::testing::ThreadError() + ")";
   }
   tl_server_stream_close(stream, TL_E_NOT_FOUND, message.c_str());
   *out = nullptr;
@@ -159,10 +160,16 @@ TEST(ClientStreamCapiTest, ServerStreamCoversEveryAssignedPartition) {
     ASSERT_TRUE(c->cv.wait_for(lock, std::chrono::seconds(10),
                                [&] { return c->count > 0; }));
   }
-  EXPECT_NE(wide.message.find("partition='' covers: p1 p2 (index n refused)"),
+  EXPECT_NE(wide.message.find(
+                "partition='' covers: p1 p2 (index n refused: "
+                "tl_server_stream_partition: partition index 2 is out of "
+                "range: the tl_server_stream has 2 partitions)"),
             std::string::npos)
       << wide.message;
-  EXPECT_NE(one.message.find("partition='p1' covers: p1 (index n refused)"),
+  EXPECT_NE(one.message.find(
+                "partition='p1' covers: p1 (index n refused: "
+                "tl_server_stream_partition: partition index 1 is out of "
+                "range: the tl_server_stream has 1 partition)"),
             std::string::npos)
       << one.message;
   tl_client_close(pair.client);

@@ -108,6 +108,9 @@ TEST(EnrolmentAbiTest, ClientRootSteps) {
   ASSERT_EQ(tl_server_list_htl(list, 0, &htl), TL_OK);
   EXPECT_EQ(htl, 1);
   EXPECT_EQ(tl_server_list_name(list, 1, &name), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(trustlink::capi::testing::ThreadError(),
+            "tl_server_list_name: index 1 is out of range: the tl_server_list "
+            "has 1 server");
   tl_server_list_free(list);
 
   tl_verify_report* report = nullptr;

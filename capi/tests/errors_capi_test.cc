@@ -3,6 +3,7 @@
 // argument errors set a message, TL_E_BUFFER_TOO_SMALL reports the size
 // needed, and tl_client_open leaves its shared settings alone.
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -239,6 +240,34 @@ TEST(ErrorsCapiTest, ArgumentErrorsSetAMessageNamingTheArgument) {
   EXPECT_EQ(tl_client_open(s, nullptr), TL_E_INVALID_ARGUMENT);
   EXPECT_EQ(ThreadError(), "tl_client_open: out is NULL");
   tl_client_settings_free(s);
+}
+
+TEST(ErrorsCapiTest, AnIndexOutOfRangeNamesTheIndexAndTheCount) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  ASSERT_NE(tmp, nullptr);
+  const std::string root = std::string(tmp) + "/index-range-root";
+  tl_trust_store* store = nullptr;
+  ASSERT_EQ(tl_trust_store_new(&store), TL_OK);
+  ASSERT_EQ(tl_trust_store_open(store, root.c_str(), 1), TL_OK)
+      << ThreadError();
+  tl_server_cert_list* list = nullptr;
+  ASSERT_EQ(tl_trust_store_load_pinned(store, &list), TL_OK) << ThreadError();
+  ASSERT_EQ(tl_server_cert_list_count(list), 0u);
+  const char* name = "unchanged";
+  EXPECT_EQ(tl_server_cert_list_name(list, 0, &name), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(ThreadError(),
+            "tl_server_cert_list_name: index 0 is out of range: the "
+            "tl_server_cert_list has 0 certificates");
+  EXPECT_STREQ(name, "unchanged");
+  const uint8_t* der = nullptr;
+  size_t der_len = 0;
+  EXPECT_EQ(tl_server_cert_list_der(list, 3, &der, &der_len),
+            TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(ThreadError(),
+            "tl_server_cert_list_der: index 3 is out of range: the "
+            "tl_server_cert_list has 0 certificates");
+  tl_server_cert_list_free(list);
+  tl_trust_store_free(store);
 }
 
 TEST(ErrorsCapiTest, ThreadErrorsAreSeparateAndSurviveSuccess) {

@@ -181,8 +181,25 @@ TEST_F(HaCapiTest, WithoutThreadsTheGroupSlotCallsAndReportsItsMembers) {
   EXPECT_STREQ(buf, "p1");
   EXPECT_EQ(tl_client_ha_member_server(c, 0, 2, buf, sizeof(buf), &len),
             TL_E_OUT_OF_RANGE);
+  EXPECT_NE(ThreadError().find("member index 2 is out of range: HA group "
+                               "'grp' has 2 members"),
+            std::string::npos)
+      << ThreadError();
+  int32_t bad_state = -1, bad_standby = -1;
+  uint64_t bad_in_flight = 0;
+  EXPECT_EQ(tl_client_ha_member_state(c, 0, SIZE_MAX, &bad_state, &bad_standby,
+                                      &bad_in_flight),
+            TL_E_OUT_OF_RANGE);
+  EXPECT_NE(ThreadError().find("member index 18446744073709551615 is out of "
+                               "range: HA group 'grp' has 2 members"),
+            std::string::npos)
+      << ThreadError();
   EXPECT_EQ(tl_client_ha_group_state(c, 1, &gslot, &gstate, &members),
             TL_E_OUT_OF_RANGE);
+  EXPECT_NE(ThreadError().find("HA group index 1 is out of range: the client "
+                               "has 1 HA group"),
+            std::string::npos)
+      << ThreadError();
 
   // next drives the client until an event of `want` is read (10 s at most).
   auto next = [&](int32_t want, size_t* index, tl_status* status) {

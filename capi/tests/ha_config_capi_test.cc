@@ -91,7 +91,13 @@ TEST(HaConfigAbiTest, CreateAddListRemove) {
                                     &member_serial, &standby),
             TL_E_OUT_OF_RANGE);
   EXPECT_EQ(standby, 1);
+  EXPECT_EQ(trustlink::capi::testing::ThreadError(),
+            "tl_ha_group_list_member: member 3 is out of range: HA group "
+            "'payments' has 3 members");
   EXPECT_EQ(tl_ha_group_list_label(list, 1, &label), TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(trustlink::capi::testing::ThreadError(),
+            "tl_ha_group_list_label: index 1 is out of range: the "
+            "tl_ha_group_list has 1 HA group");
   int32_t ha_only = -1, interval = -1, attempts = 0;
   ASSERT_EQ(tl_ha_group_list_options(list, &ha_only, &interval, &attempts),
             TL_OK);

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "capi/tests/fixture.h"
 #include "gtest/gtest.h"
 #include "trustlink/trustlink.h"
 
@@ -78,6 +79,9 @@ TEST(HtlCapiTest, ApplianceTokensShowSettingsAndClear) {
   EXPECT_EQ(is_default, 0);
   EXPECT_EQ(tl_htl_show_list_row(list, 2, &htl, &ott, &ott_expiry, &is_default),
             TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(trustlink::capi::testing::ThreadError(),
+            "tl_htl_show_list_row: index 2 is out of range: the "
+            "tl_htl_show_list has 2 rows");
   EXPECT_EQ(tl_htl_show_list_client(list, 2), nullptr);
   tl_htl_show_list_free(list);
 

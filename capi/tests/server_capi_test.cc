@@ -158,8 +158,11 @@ TEST(ServerCapiTest, BuildStartCallStatusStop) {
   ASSERT_EQ(tl_server_status_client(st, 0, &label, &fp, &conns), TL_OK);
   EXPECT_STREQ(label, "web1");
   EXPECT_EQ(conns, 1u);
-  EXPECT_EQ(tl_server_status_client(st, 1, &label, &fp, &conns),
+  EXPECT_EQ(tl_server_status_client(st, 7, &label, &fp, &conns),
             TL_E_OUT_OF_RANGE);
+  EXPECT_EQ(trustlink::capi::testing::ThreadError(),
+            "tl_server_status_client: index 7 is out of range: the "
+            "tl_server_status has 1 client");
   tl_server_status_free(st);
   EXPECT_EQ(tl_server_stop(server, 1000), TL_OK);
   tl_server_free(server);

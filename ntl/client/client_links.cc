@@ -77,7 +77,6 @@ void Client::FinishInitialLocked() {
     return;
   }
   initial_done_ = true;
-  to_number_.clear();  // numbered here with the rest
   std::vector<size_t> welcomed;
   for (size_t i = 0; i < conns_.size(); ++i) {
     if (welcomed_[i]) {

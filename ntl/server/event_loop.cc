@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/server/conn.h"
+#include "ntl/server/resource_error.h"
 
 namespace trustlink::ntl::server::internal_engine {
 
@@ -115,18 +116,24 @@ absl::Status Loop::ArmTick() {
   period.it_interval.tv_sec = ns / 1000000000;
   period.it_interval.tv_nsec = ns % 1000000000;
   period.it_value = period.it_interval;
+  const char* step = "creating the timerfd";
   tick_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kTickTag;
-  if (tick_fd_ < 0 || timerfd_settime(tick_fd_, 0, &period, nullptr) != 0 ||
-      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, tick_fd_, &ev) != 0) {
-    return absl::InternalError(absl::StrCat(
-        "cannot arm the event loop's tick timer: ", strerror(errno),
-        "; check the process's descriptor limit "
-        "(ulimit -n)"));
+  if (tick_fd_ >= 0) {
+    step = "starting it";
+    if (timerfd_settime(tick_fd_, 0, &period, nullptr) == 0) {
+      step = "adding it to the epoll set";
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kTickTag;
+      if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, tick_fd_, &ev) == 0) {
+        return absl::OkStatus();
+      }
+    }
   }
-  return absl::OkStatus();
+  const int error = errno;
+  return absl::InternalError(absl::StrCat(
+      "cannot arm the event loop's tick timer: ", step, " failed: ",
+      ResourceErrorCause(error, server_->limits_.descriptor_limit)));
 }
 
 void Loop::Start() {

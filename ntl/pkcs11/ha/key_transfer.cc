@@ -63,26 +63,17 @@ CK_RV KeyTransfer::Answer(const absl::Status& decoded, CK_RV rv,
   return rv;
 }
 
-CK_RV KeyTransfer::Exchange(const Writer& w, Call call, std::string* why) {
+CK_RV KeyTransfer::Exchange(const Writer& w, Call call, std::string* why,
+                            uint64_t* out_handle) {
   std::string reply;
   CK_RV rv = Run(w.bytes(), &reply, why);
   if (rv != CKR_OK) {
     return rv;
   }
   CK_RV remote = CKR_OK;
-  absl::Status st = rpc::DecodeEmpty(reply, call, &remote);
-  return Answer(st, remote, rpc::CallName(call), why);
-}
-
-CK_RV KeyTransfer::ExchangeUlong(const Writer& w, Call call, uint64_t* out,
-                                 std::string* why) {
-  std::string reply;
-  CK_RV rv = Run(w.bytes(), &reply, why);
-  if (rv != CKR_OK) {
-    return rv;
-  }
-  CK_RV remote = CKR_OK;
-  absl::Status st = rpc::DecodeUlong(reply, call, &remote, out);
+  absl::Status st = out_handle == nullptr
+                        ? rpc::DecodeEmpty(reply, call, &remote)
+                        : rpc::DecodeUlong(reply, call, &remote, out_handle);
   return Answer(st, remote, rpc::CallName(call), why);
 }
 
@@ -113,8 +104,7 @@ CK_RV KeyTransfer::Open(RpcStreamOptions options,
   open.Ulong(t->slot_);
   open.Ulong(CKF_SERIAL_SESSION | CKF_RW_SESSION);
   uint64_t session = 0;
-  if ((rv = t->ExchangeUlong(open, Call::kOpenSession, &session, why)) !=
-      CKR_OK) {
+  if ((rv = t->Exchange(open, Call::kOpenSession, why, &session)) != CKR_OK) {
     return rv;
   }
   t->session_ = static_cast<CK_SESSION_HANDLE>(session);
@@ -348,7 +338,7 @@ CK_RV KeyTransfer::Unwrap(const std::string& wrapped, const CK_ATTRIBUTE* tmpl,
     return CKR_TEMPLATE_INCONSISTENT;
   }
   uint64_t h = 0;
-  if ((rv = ExchangeUlong(w, Call::kUnwrapKey, &h, why)) == CKR_OK) {
+  if ((rv = Exchange(w, Call::kUnwrapKey, why, &h)) == CKR_OK) {
     *out = static_cast<CK_OBJECT_HANDLE>(h);
   }
   return rv;

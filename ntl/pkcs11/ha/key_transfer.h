@@ -76,11 +76,10 @@ class KeyTransfer {
   // refusal, naming the call).
   CK_RV Answer(const absl::Status& decoded, CK_RV rv, const char* call,
                std::string* why);
-  // Exchange runs a call whose answer has no fields; ExchangeUlong one whose
-  // answer is one handle.
-  CK_RV Exchange(const rpc::Writer& w, rpc::Call call, std::string* why);
-  CK_RV ExchangeUlong(const rpc::Writer& w, rpc::Call call, uint64_t* out,
-                      std::string* why);
+  // Exchange runs a call whose answer has no fields, or, given
+  // `out_handle`, one whose answer is one handle.
+  CK_RV Exchange(const rpc::Writer& w, rpc::Call call, std::string* why,
+                 uint64_t* out_handle = nullptr);
   CK_RV FindSlot(const std::string& label, std::string* why);
   CK_RV CloningKey(CK_OBJECT_HANDLE* out, std::string* why);
 

@@ -22,7 +22,6 @@ extern char** environ;
 namespace trustlink::ntl::pkcs11::ha {
 namespace {
 
-constexpr size_t kStderrTail = 1024;
 // The server sends no options; ours are the module name.
 constexpr uint32_t kMaxOptions = 4096;
 
@@ -138,42 +137,56 @@ absl::Status RpcStream::Broken(absl::StatusCode code, int32_t tl,
                                const std::string& what) {
   broken_ = true;
   ReadStderr();
+  std::string lines = stderr_tail_.Lines();
   std::string tail;
-  if (!stderr_tail_.empty()) {
-    std::string t = stderr_tail_;
-    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) {
-      t.pop_back();
-    }
-    tail = absl::StrCat(" (its bridge said: ",
-                        absl::StrJoin(absl::StrSplit(t, '\n'), "; "), ")");
+  if (!lines.empty()) {
+    tail = absl::StrCat(" (its bridge said: ", lines, ")");
   }
   return Error(
       code, tl,
       absl::StrCat("key-transfer stream to ", options_.peer, ": ", what, tail));
 }
 
-void RpcStream::ReadStderr() {
-  int fd = child_.stderr_fd();
-  if (fd < 0) {
-    return;
-  }
-  char buf[512];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
+StderrTail::Pass StderrTail::ReadPass(int fd) {
+  char buf[4096];
+  for (size_t pass = 0; pass < kPerPass;) {
+    ssize_t n = read(fd, buf, std::min(sizeof(buf), kPerPass - pass));
     if (n > 0) {
-      stderr_tail_.append(buf, n);
-      if (stderr_tail_.size() > kStderrTail) {
-        stderr_tail_.erase(0, stderr_tail_.size() - kStderrTail);
+      pass += n;
+      tail_.append(buf, n);
+      if (tail_.size() > kKeep) {
+        tail_.erase(0, tail_.size() - kKeep);
+        cut_ = true;
       }
       continue;
     }
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (n == 0) {
-      child_.CloseStderr();
+    return n == 0 ? Pass::kEnded : Pass::kDry;
+  }
+  return Pass::kMore;
+}
+
+std::string StderrTail::Lines() const {
+  absl::string_view t = tail_;
+  if (cut_) {
+    // Drop the line whose start the bound cut off, when a whole one follows.
+    size_t nl = t.find('\n');
+    if (nl != absl::string_view::npos && nl + 1 < t.size()) {
+      t.remove_prefix(nl + 1);
     }
-    return;
+  }
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) {
+    t.remove_suffix(1);
+  }
+  return absl::StrJoin(absl::StrSplit(t, '\n'), "; ");
+}
+
+void RpcStream::ReadStderr() {
+  int fd = child_.stderr_fd();
+  if (fd >= 0 && stderr_tail_.ReadPass(fd) == StderrTail::Pass::kEnded) {
+    child_.CloseStderr();
   }
 }
 

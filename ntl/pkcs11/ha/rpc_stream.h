@@ -29,6 +29,34 @@
 
 namespace trustlink::ntl::pkcs11::ha {
 
+// StderrTail keeps the last lines a command wrote to its stderr, for the
+// message when its stream breaks. Thread safety: used by one thread at a time.
+class StderrTail {
+ public:
+  // kKeep bytes of the tail are kept. kPerPass bounds one ReadPass: a command
+  // that floods its stderr must not hold the reader in one pass past its
+  // deadline. It is the default pipe capacity, so one pass still takes all a
+  // command that has ended could leave behind.
+  static constexpr size_t kKeep = 1024;
+  static constexpr size_t kPerPass = 64 * 1024;
+
+  enum class Pass {
+    kDry,    // all there was has been read; the stream is open
+    kMore,   // kPerPass bytes read and more may wait: read again later
+    kEnded,  // the command closed its stderr
+  };
+  // ReadPass reads what the non-blocking `fd` holds now, at most kPerPass
+  // bytes.
+  Pass ReadPass(int fd);
+  // Lines is the tail as "line; line", without a line cut by the kKeep
+  // bound; empty when nothing was written.
+  std::string Lines() const;
+
+ private:
+  std::string tail_;
+  bool cut_ = false;  // bytes before tail_ were dropped
+};
+
 struct RpcStreamOptions {
   std::vector<std::string> argv;  // argv[0] an absolute path
   std::vector<std::string> env;   // "NAME=value"; empty: this process's
@@ -68,14 +96,15 @@ class RpcStream {
   absl::Status WriteAll(const std::string& data, absl::Time deadline);
   absl::Status ReadExact(char* out, size_t n, absl::Time deadline,
                          const char* what);
-  // ReadStderr keeps the tail of what the command wrote to stderr.
+  // ReadStderr reads one bounded pass of the command's stderr into
+  // stderr_tail_.
   void ReadStderr();
   absl::Status Broken(absl::StatusCode code, int32_t tl,
                       const std::string& what);
 
   RpcStreamOptions options_;
   Child child_;
-  std::string stderr_tail_;
+  StderrTail stderr_tail_;
   uint32_t next_code_ = 0x10;     // p11-kit's client starts here too
   std::deque<uint32_t> waiting_;  // codes of requests not yet answered
   bool broken_ = false;

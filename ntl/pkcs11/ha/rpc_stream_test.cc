@@ -1,5 +1,9 @@
 #include "ntl/pkcs11/ha/rpc_stream.h"
 
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <string>
 
 #include "gmock/gmock.h"
@@ -120,6 +124,104 @@ TEST(RpcStreamTest, ARelativeCommandIsRefused) {
   auto s = RpcStream::Start(Command({"vtl", "p11", "bridge"}));
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.status().message()), HasSubstr("absolute path"));
+}
+
+// A pipe whose reading end is non-blocking, as the stream's stderr is, and
+// that holds 1 MiB, so a test can fill it past StderrTail::kPerPass without a
+// writer thread.
+class BigPipe {
+ public:
+  BigPipe() {
+    if (pipe2(fds_, O_CLOEXEC) != 0) {
+      return;
+    }
+    fcntl(fds_[0], F_SETFL, fcntl(fds_[0], F_GETFL) | O_NONBLOCK);
+    ok_ = fcntl(fds_[1], F_SETPIPE_SZ, 1 << 20) >= (1 << 20);
+  }
+  ~BigPipe() {
+    CloseWriter();
+    close(fds_[0]);
+  }
+  bool ok() const { return ok_; }
+  int reader() const { return fds_[0]; }
+  bool Write(const std::string& data) {
+    return write(fds_[1], data.data(), data.size()) ==
+           static_cast<ssize_t>(data.size());
+  }
+  void CloseWriter() {
+    if (fds_[1] >= 0) {
+      close(fds_[1]);
+      fds_[1] = -1;
+    }
+  }
+  int Unread() const {
+    int n = -1;
+    ioctl(fds_[0], FIONREAD, &n);
+    return n;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+  bool ok_ = false;
+};
+
+TEST(StderrTailTest, OnePassReadsAtMostItsBound) {
+  BigPipe pipe;
+  if (!pipe.ok()) {
+    GTEST_SKIP() << "this system will not make a pipe hold 1 MiB "
+                    "(/proc/sys/fs/pipe-max-size)";
+  }
+  // A flood of four bounds' worth (one line, never ended), then the reason.
+  const std::string flood(4 * StderrTail::kPerPass, 'x');
+  const std::string last = "\nbridge: the last reason\n";
+  ASSERT_TRUE(pipe.Write(flood + last));
+  StderrTail tail;
+  EXPECT_EQ(tail.ReadPass(pipe.reader()), StderrTail::Pass::kMore);
+  EXPECT_EQ(pipe.Unread(),
+            static_cast<int>(flood.size() + last.size() - StderrTail::kPerPass))
+      << "one pass read more than StderrTail::kPerPass";
+  int passes = 1;
+  while (tail.ReadPass(pipe.reader()) == StderrTail::Pass::kMore) {
+    ASSERT_LT(++passes, 10) << "the pipe never ran dry";
+  }
+  // Four full passes; the fifth took the last 25 bytes and found it dry.
+  EXPECT_EQ(passes, 4);
+  EXPECT_EQ(pipe.Unread(), 0);
+  // The flood's line, cut by the kept tail's bound, is left out.
+  EXPECT_EQ(tail.Lines(), "bridge: the last reason");
+  pipe.CloseWriter();
+  EXPECT_EQ(tail.ReadPass(pipe.reader()), StderrTail::Pass::kEnded);
+}
+
+TEST(StderrTailTest, KeepsEveryLineOfAShortTail) {
+  BigPipe pipe;
+  ASSERT_TRUE(pipe.Write("one\ntwo \nthree\n\n"));
+  StderrTail tail;
+  EXPECT_EQ(tail.ReadPass(pipe.reader()), StderrTail::Pass::kDry);
+  EXPECT_EQ(tail.Lines(), "one; two ; three");
+}
+
+// The bridge floods its stderr (more than one pass) before it answers: the
+// stream reads on and the call completes.
+TEST(RpcStreamTest, AFloodOnStderrDoesNotStopTheCall) {
+  auto s = RpcStream::Start(Command(
+      {"/bin/sh", "-c",
+       "head -c 1000000 /dev/zero | tr '\\0' x >&2; exec cat"}));
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::string> got = (*s)->Call("body");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "body");
+}
+
+// After a flood, the bridge's last line is still its reason.
+TEST(RpcStreamTest, AFloodBeforeTheReasonKeepsTheReason) {
+  auto s = RpcStream::Start(Command(
+      {"/bin/sh", "-c",
+       "head -c 1000000 /dev/zero | tr '\\0' x >&2; "
+       "echo >&2; echo \"server 'hsm2' refused the link\" >&2"}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("(its bridge said: server 'hsm2' refused the link)"));
 }
 
 }  // namespace
