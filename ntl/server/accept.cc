@@ -19,6 +19,7 @@
 #include "ntl/server/conn.h"
 #include "ntl/server/event_loop.h"
 #include "ntl/server/preauth_pool.h"
+#include "ntl/server/resource_error.h"
 
 namespace trustlink::ntl::server::internal_engine {
 namespace {
@@ -147,11 +148,9 @@ void Loop::PauseAccept(int error) {
   server_->LogStranger(
       "accept-paused",
       absl::StrCat("accept-paused loop=", index_,
-                   " reason=\"accept failed: ", strerror(error),
-                   " (descriptor limit ", server_->limits_.descriptor_limit,
-                   "); new connections wait in the listen queue until a "
-                   "descriptor frees; raise the limit (ulimit -n) or lower "
-                   "the number of links\""));
+                   " reason=\"accept failed: ",
+                   ResourceErrorCause(error, server_->limits_.descriptor_limit),
+                   "; new connections wait in the listen queue meanwhile\""));
 }
 
 void Loop::HoldAcceptForBurst() {
