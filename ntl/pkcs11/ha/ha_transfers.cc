@@ -87,6 +87,15 @@ bool HaModule::OpenTransfers(const std::vector<size_t>& need,
   CK_RV rv = CKR_OK;
   std::string failed;
   for (Opening& o : opening) {
+    if (&o != &opening.front()) {
+      // C_Finalize waits for this thread: at most one stream's start.
+      lock->lock();
+      bool stop = probe_stop_;
+      lock->unlock();
+      if (stop) {
+        break;
+      }
+    }
     rv = KeyTransfer::Open(std::move(o.options), o.token, user,
                            logged_in ? &pin : nullptr, &o.transfer, &failed);
     if (rv != CKR_OK) {
@@ -105,7 +114,7 @@ bool HaModule::OpenTransfers(const std::vector<size_t>& need,
   std::vector<std::unique_ptr<KeyTransfer>> unused;
   for (Opening& o : opening) {
     Member& mem = *members_[o.m];
-    if (rv == CKR_OK && same_login && mem.epoch() == o.epoch &&
+    if (rv == CKR_OK && !probe_stop_ && same_login && mem.epoch() == o.epoch &&
         TransferClosed(o.m)) {
       mem.transfer.swap(o.transfer);  // a broken one goes to `unused`
     }
