@@ -22,13 +22,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "ntl/pkcs11/ha/cloning_key_file.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "ntl/pkcs11/ha/ha_module.h"
 #include "ntl/pkcs11/ha/member.h"
 #include "ntl/pkcs11/ha/p11kit_lib.h"
+#include "ntl/pkcs11/ha/test_tokens.h"
 #include "ntl/pkcs11/token_store.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 
 namespace trustlink::ntl::pkcs11::ha {
 namespace {
@@ -45,7 +45,7 @@ struct State {
   std::condition_variable cv;
   CK_FUNCTION_LIST *soft = nullptr;
   CK_FUNCTION_LIST f[2];
-  int inits = 0; // members that have SoftHSM2 initialised
+  int inits = 0;  // members that have SoftHSM2 initialised
   // Member 2's starts: the first (C_Initialize's) fails; later ones wait
   // while `hold`, then succeed if `reachable`.
   int starts2 = 0;
@@ -54,7 +54,7 @@ struct State {
   // Member 2's C_CreateObject: after this many succeed, one fails with
   // CKR_DEVICE_ERROR (its link dies mid-catch-up); -1: never.
   int creates_before_failure = -1;
-  int digests2 = 0; // C_DigestInit on member 2
+  int digests2 = 0;  // C_DigestInit on member 2
   std::vector<std::string> log;
 };
 State *state = nullptr;
@@ -107,19 +107,13 @@ CK_RV DigestInit2(CK_SESSION_HANDLE s, CK_MECHANISM *m) {
 }
 
 class HaCatchUpTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     state = &state_;
-    root_ = absl::StrCat(
-        getenv("TEST_TMPDIR"), "/",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    absl::StatusOr<TokenStore> store = TokenStore::Open(root_);
+    root_ = TestRoot();
+    absl::StatusOr<TokenStore> store =
+        ClonedTokens(root_, {kTokens[0], kTokens[1]}, kSo, kPin);
     ASSERT_TRUE(store.ok()) << store.status();
-    std::string key(32, '\x5a');
-    for (const char *t : kTokens) {
-      ASSERT_TRUE(store->Create(t, kSo, kPin).ok());
-      ASSERT_TRUE(InstallCloningKey(*store, t, kSo, key).ok());
-    }
     absl::StatusOr<PartitionToken> token = store->Find(kTokens[0]);
     ASSERT_TRUE(token.ok()) << token.status();
     // For SoftHSM2 here and the streams' `p11-kit remote` (our environment).
@@ -230,7 +224,8 @@ protected:
     return n;
   }
   // WaitFor waits (20 s at most) until pred holds.
-  template <typename Pred> bool WaitFor(Pred pred) {
+  template <typename Pred>
+  bool WaitFor(Pred pred) {
     absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (!pred()) {
       if (absl::Now() > deadline) {
@@ -406,14 +401,14 @@ TEST_F(HaCatchUpTest, ACatchUpThatFailsHalfWayKeepsTheMemberDown) {
   ASSERT_NO_FATAL_FAILURE(CreateCert("\x02"));
   {
     std::lock_guard<std::mutex> lock(state_.mu);
-    state_.creates_before_failure = 1; // dies after the first copy
+    state_.creates_before_failure = 1;  // dies after the first copy
   }
   Let();
   ASSERT_TRUE(WaitLog("member s2/tB is back")) << Log();
   std::vector<std::string> log = Lines();
-  int failed =
-      Line(log, "member s2/tB is down: catching up from s1/tA failed after "
-                "copying 1 object (CKR_DEVICE_ERROR); next try in");
+  int failed = Line(log,
+                    "member s2/tB is down: catching up from s1/tA failed after "
+                    "copying 1 object (CKR_DEVICE_ERROR); next try in");
   int caught_up = Line(log, "member s2/tB caught up");
   int back = Line(log, "member s2/tB is back");
   EXPECT_GE(failed, 0) << "the failed catch-up was not reported\n" << Log();
@@ -444,5 +439,5 @@ TEST_F(HaCatchUpTest, AFailedCatchUpCountsAsAFailedRetry) {
   EXPECT_EQ(Finish(), CKR_OK);
 }
 
-} // namespace
-} // namespace trustlink::ntl::pkcs11::ha
+}  // namespace
+}  // namespace trustlink::ntl::pkcs11::ha
