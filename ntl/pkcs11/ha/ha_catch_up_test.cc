@@ -37,13 +37,13 @@ using ::testing::HasSubstr;
 
 constexpr char kSo[] = "12345678";
 constexpr char kPin[] = "87654321";
-const char *const kTokens[2] = {"tA", "tB"};
+const char* const kTokens[2] = {"tA", "tB"};
 
 // What the test controls of member 2 (s2/tB), and SoftHSM2 shared by both.
 struct State {
   std::mutex mu;
   std::condition_variable cv;
-  CK_FUNCTION_LIST *soft = nullptr;
+  CK_FUNCTION_LIST* soft = nullptr;
   CK_FUNCTION_LIST f[2];
   int inits = 0;  // members that have SoftHSM2 initialised
   // Member 2's starts: the first (C_Initialize's) fails; later ones wait
@@ -57,9 +57,9 @@ struct State {
   int digests2 = 0;  // C_DigestInit on member 2
   std::vector<std::string> log;
 };
-State *state = nullptr;
+State* state = nullptr;
 
-CK_RV Initialize(CK_FUNCTION_LIST *f) {
+CK_RV Initialize(CK_FUNCTION_LIST* f) {
   std::unique_lock<std::mutex> lock(state->mu);
   if (f == &state->f[1]) {
     if (++state->starts2 == 1) {
@@ -77,15 +77,15 @@ CK_RV Initialize(CK_FUNCTION_LIST *f) {
   }
   return CKR_OK;
 }
-CK_RV Finalize(CK_FUNCTION_LIST *) {
+CK_RV Finalize(CK_FUNCTION_LIST*) {
   std::lock_guard<std::mutex> lock(state->mu);
   if (--state->inits == 0) {
     state->soft->C_Finalize(nullptr);
   }
   return CKR_OK;
 }
-CK_RV CreateObject2(CK_SESSION_HANDLE s, CK_ATTRIBUTE *t, CK_ULONG n,
-                    CK_OBJECT_HANDLE *out) {
+CK_RV CreateObject2(CK_SESSION_HANDLE s, CK_ATTRIBUTE* t, CK_ULONG n,
+                    CK_OBJECT_HANDLE* out) {
   {
     std::lock_guard<std::mutex> lock(state->mu);
     if (state->creates_before_failure == 0) {
@@ -98,7 +98,7 @@ CK_RV CreateObject2(CK_SESSION_HANDLE s, CK_ATTRIBUTE *t, CK_ULONG n,
   }
   return state->soft->C_CreateObject(s, t, n, out);
 }
-CK_RV DigestInit2(CK_SESSION_HANDLE s, CK_MECHANISM *m) {
+CK_RV DigestInit2(CK_SESSION_HANDLE s, CK_MECHANISM* m) {
   {
     std::lock_guard<std::mutex> lock(state->mu);
     ++state->digests2;
@@ -162,7 +162,7 @@ class HaCatchUpTest : public ::testing::Test {
     o.label = "g";
     o.retry_interval = absl::Milliseconds(5);
     o.reconnect_attempts = reconnect_attempts;
-    o.log = [](const std::string &line) {
+    o.log = [](const std::string& line) {
       std::lock_guard<std::mutex> lock(state->mu);
       state->log.push_back(line);
       state->cv.notify_all();
@@ -191,11 +191,11 @@ class HaCatchUpTest : public ::testing::Test {
     ASSERT_EQ(module_->OpenSession(kVirtualSlot,
                                    CKF_SERIAL_SESSION | CKF_RW_SESSION, &s_),
               CKR_OK);
-    ASSERT_EQ(module_->Login(
-                  s_, CKU_USER,
-                  reinterpret_cast<CK_UTF8CHAR *>(const_cast<char *>(kPin)),
-                  sizeof(kPin) - 1),
-              CKR_OK);
+    ASSERT_EQ(
+        module_->Login(s_, CKU_USER,
+                       reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kPin)),
+                       sizeof(kPin) - 1),
+        CKR_OK);
   }
   // Let releases member 2's waiting start: it connects and is caught up.
   void Let() {
@@ -211,11 +211,11 @@ class HaCatchUpTest : public ::testing::Test {
     }
   }
   // Started counts the key-transfer streams started for `token`.
-  int Started(const std::string &token) {
+  int Started(const std::string& token) {
     int n = 0;
-    DIR *d = opendir(root_.c_str());
+    DIR* d = opendir(root_.c_str());
     std::string prefix = "started." + token + ".";
-    while (dirent *e = d != nullptr ? readdir(d) : nullptr) {
+    while (dirent* e = d != nullptr ? readdir(d) : nullptr) {
       n += std::string(e->d_name).rfind(prefix, 0) == 0;
     }
     if (d != nullptr) {
@@ -236,7 +236,7 @@ class HaCatchUpTest : public ::testing::Test {
     return true;
   }
   // WaitLog waits (30 s at most) for a log line containing text, or `other`.
-  bool WaitLog(const std::string &text, const std::string &other = "") {
+  bool WaitLog(const std::string& text, const std::string& other = "") {
     std::unique_lock<std::mutex> lock(state_.mu);
     return state_.cv.wait_for(lock, std::chrono::seconds(30), [&] {
       return Line(state_.log, text) >= 0 ||
@@ -244,8 +244,8 @@ class HaCatchUpTest : public ::testing::Test {
     });
   }
   // Line: the index of the first line of `log` containing text, or -1.
-  static int Line(const std::vector<std::string> &log,
-                  const std::string &text) {
+  static int Line(const std::vector<std::string>& log,
+                  const std::string& text) {
     for (size_t i = 0; i < log.size(); ++i) {
       if (log[i].find(text) != std::string::npos) {
         return static_cast<int>(i);
@@ -260,7 +260,7 @@ class HaCatchUpTest : public ::testing::Test {
   std::string Log() {
     std::lock_guard<std::mutex> lock(state_.mu);
     std::string all;
-    for (const std::string &l : state_.log) {
+    for (const std::string& l : state_.log) {
       absl::StrAppend(&all, l, "\n");
     }
     return all;
@@ -290,7 +290,7 @@ class HaCatchUpTest : public ::testing::Test {
   // SoftHSM2.
   int CountOnB(CK_OBJECT_CLASS cls, std::string id) {
     std::lock_guard<std::mutex> lock(call_lock_);
-    CK_FUNCTION_LIST *f = state_.soft;
+    CK_FUNCTION_LIST* f = state_.soft;
     CK_SLOT_ID slots[8];
     CK_ULONG n = 8;
     EXPECT_EQ(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
@@ -307,10 +307,9 @@ class HaCatchUpTest : public ::testing::Test {
                           {CKA_ID, &id[0], id.size()}};
       std::vector<CK_OBJECT_HANDLE> found;
       // Keys are private; the token may still be logged in through member 2.
-      CK_RV rv =
-          f->C_Login(s, CKU_USER,
-                     reinterpret_cast<CK_UTF8CHAR *>(const_cast<char *>(kPin)),
-                     sizeof(kPin) - 1);
+      CK_RV rv = f->C_Login(
+          s, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kPin)),
+          sizeof(kPin) - 1);
       EXPECT_TRUE(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
           << RvName(rv);
       EXPECT_EQ(FindAll(f, s, t, 2, &found), CKR_OK);
@@ -325,7 +324,7 @@ class HaCatchUpTest : public ::testing::Test {
   std::string root_;
   std::string gate_;
   int gate_fd_ = -1;
-  void *soft_lib_ = nullptr;
+  void* soft_lib_ = nullptr;
   P11KitLib lib_{};
   std::mutex call_lock_;
   std::unique_ptr<HaModule> module_;
