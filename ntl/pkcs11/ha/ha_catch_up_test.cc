@@ -282,6 +282,21 @@ class HaCatchUpTest : public ::testing::Test {
     std::lock_guard<std::mutex> lock(call_lock_);
     ASSERT_EQ(module_->CreateObject(s_, t, 6, &h), CKR_OK);
   }
+  // GenerateAesKey makes a token AES key through the group while member 2 is
+  // down: its catch-up needs both members' key-transfer streams, which no
+  // write has opened.
+  void GenerateAesKey(std::string id) {
+    CK_MECHANISM gen = {CKM_AES_KEY_GEN, nullptr, 0};
+    CK_BBOOL yes = CK_TRUE;
+    CK_ULONG len = 32;
+    CK_ATTRIBUTE t[] = {{CKA_TOKEN, &yes, sizeof(yes)},
+                        {CKA_VALUE_LEN, &len, sizeof(len)},
+                        {CKA_ENCRYPT, &yes, sizeof(yes)},
+                        {CKA_ID, &id[0], id.size()}};
+    CK_OBJECT_HANDLE key = 0;
+    std::lock_guard<std::mutex> lock(call_lock_);
+    ASSERT_EQ(module_->GenerateKey(s_, &gen, t, 4, &key), CKR_OK);
+  }
   CK_RV Finish() {
     std::unique_lock<std::mutex> lock(call_lock_);
     return module_->Finalize(&lock);
@@ -333,21 +348,7 @@ class HaCatchUpTest : public ::testing::Test {
 
 TEST_F(HaCatchUpTest, CallsGoOnWhileACatchUpOpensKeyTransferStreams) {
   ASSERT_NO_FATAL_FAILURE(Up());
-  // An AES key made while member 2 is down: its catch-up needs both members'
-  // key-transfer streams, which no write has opened yet.
-  CK_MECHANISM gen = {CKM_AES_KEY_GEN, nullptr, 0};
-  CK_BBOOL yes = CK_TRUE;
-  CK_ULONG len = 32;
-  char id[] = "\x07";
-  CK_ATTRIBUTE t[] = {{CKA_TOKEN, &yes, sizeof(yes)},
-                      {CKA_VALUE_LEN, &len, sizeof(len)},
-                      {CKA_ENCRYPT, &yes, sizeof(yes)},
-                      {CKA_ID, id, 1}};
-  {
-    std::lock_guard<std::mutex> lock(call_lock_);
-    CK_OBJECT_HANDLE key = 0;
-    ASSERT_EQ(module_->GenerateKey(s_, &gen, t, 4, &key), CKR_OK);
-  }
+  ASSERT_NO_FATAL_FAILURE(GenerateAesKey("\x07"));
   ASSERT_NO_FATAL_FAILURE(Hold());
   Let();
   ASSERT_TRUE(WaitFor([&] { return Started("tA") + Started("tB") > 0; }))
@@ -392,6 +393,30 @@ TEST_F(HaCatchUpTest, CallsGoOnWhileACatchUpOpensKeyTransferStreams) {
   EXPECT_EQ(Started("tB"), 1);
   EXPECT_EQ(CountOnB(CKO_SECRET_KEY, "\x07"), 1);
   EXPECT_EQ(Finish(), CKR_OK);
+}
+
+TEST_F(HaCatchUpTest, FinalizeDuringACatchUpStartsNoFurtherStream) {
+  ASSERT_NO_FATAL_FAILURE(Up());
+  ASSERT_NO_FATAL_FAILURE(GenerateAesKey("\x07"));
+  ASSERT_NO_FATAL_FAILURE(Hold());
+  Let();
+  ASSERT_TRUE(WaitFor([&] { return Started("tA") == 1; }))
+      << "the catch-up started no key-transfer stream to s1/tA\n"
+      << Log();
+  std::future<CK_RV> finalized =
+      std::async(std::launch::async, [&] { return Finish(); });
+  // C_Finalize has told the probe to stop once calls see the module
+  // finalised (both under the call lock, in one go).
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(call_lock_);
+    CK_ULONG n = 0;
+    return module_->GetSlotList(CK_TRUE, nullptr, &n) ==
+           CKR_CRYPTOKI_NOT_INITIALIZED;
+  }));
+  Release();
+  EXPECT_EQ(finalized.get(), CKR_OK);
+  EXPECT_EQ(Started("tB"), 0)
+      << "the probe started another stream after C_Finalize began";
 }
 
 TEST_F(HaCatchUpTest, ACatchUpThatFailsHalfWayKeepsTheMemberDown) {
