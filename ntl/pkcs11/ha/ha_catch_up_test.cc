@@ -27,7 +27,7 @@
 #include "ntl/pkcs11/ha/ha_module.h"
 #include "ntl/pkcs11/ha/member.h"
 #include "ntl/pkcs11/ha/p11kit_lib.h"
-#include "ntl/pkcs11/ha/test_tokens.h"
+#include "ntl/pkcs11/ha/test_util.h"
 #include "ntl/pkcs11/token_store.h"
 
 namespace trustlink::ntl::pkcs11::ha {
@@ -55,7 +55,6 @@ struct State {
   // CKR_DEVICE_ERROR (its link dies mid-catch-up); -1: never.
   int creates_before_failure = -1;
   int digests2 = 0;  // C_DigestInit on member 2
-  std::vector<std::string> log;
 };
 State* state = nullptr;
 
@@ -158,15 +157,6 @@ class HaCatchUpTest : public ::testing::Test {
   // leaves a file saying it started, waits at the gate, then runs
   // `p11-kit remote` over its token as an appliance does.
   void Make(int reconnect_attempts = -1) {
-    HaModuleOptions o;
-    o.label = "g";
-    o.retry_interval = absl::Milliseconds(5);
-    o.reconnect_attempts = reconnect_attempts;
-    o.log = [](const std::string& line) {
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->log.push_back(line);
-      state->cv.notify_all();
-    };
     std::vector<std::unique_ptr<Member>> members;
     for (int i = 0; i < 2; ++i) {
       members.push_back(std::make_unique<Member>(
@@ -178,7 +168,8 @@ class HaCatchUpTest : public ::testing::Test {
            "sh", root_, kTokens[i], kDefaultSoftHsmModule},
           "trustlink-test");
     }
-    module_ = std::make_unique<HaModule>(std::move(o), std::move(members));
+    module_ = std::make_unique<HaModule>(
+        FastRetryOptions(&log_, reconnect_attempts), std::move(members));
     module_->SetCallLock(&call_lock_);
   }
 
@@ -234,36 +225,6 @@ class HaCatchUpTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(2));
     }
     return true;
-  }
-  // WaitLog waits (30 s at most) for a log line containing text, or `other`.
-  bool WaitLog(const std::string& text, const std::string& other = "") {
-    std::unique_lock<std::mutex> lock(state_.mu);
-    return state_.cv.wait_for(lock, std::chrono::seconds(30), [&] {
-      return Line(state_.log, text) >= 0 ||
-             (!other.empty() && Line(state_.log, other) >= 0);
-    });
-  }
-  // Line: the index of the first line of `log` containing text, or -1.
-  static int Line(const std::vector<std::string>& log,
-                  const std::string& text) {
-    for (size_t i = 0; i < log.size(); ++i) {
-      if (log[i].find(text) != std::string::npos) {
-        return static_cast<int>(i);
-      }
-    }
-    return -1;
-  }
-  std::vector<std::string> Lines() {
-    std::lock_guard<std::mutex> lock(state_.mu);
-    return state_.log;
-  }
-  std::string Log() {
-    std::lock_guard<std::mutex> lock(state_.mu);
-    std::string all;
-    for (const std::string& l : state_.log) {
-      absl::StrAppend(&all, l, "\n");
-    }
-    return all;
   }
   // CreateCert makes a certificate object through the group (member 2 is
   // down: it misses it). SoftHSM2 takes no CKA_ID on a data object.
@@ -336,6 +297,7 @@ class HaCatchUpTest : public ::testing::Test {
   }
 
   State state_;
+  TestLog log_;
   std::string root_;
   std::string gate_;
   int gate_fd_ = -1;
@@ -353,7 +315,7 @@ TEST_F(HaCatchUpTest, CallsGoOnWhileACatchUpOpensKeyTransferStreams) {
   Let();
   ASSERT_TRUE(WaitFor([&] { return Started("tA") + Started("tB") > 0; }))
       << "the catch-up started no key-transfer stream\n"
-      << Log();
+      << log_.Text();
 
   // A stream's bridge is coming up: calls on the group go on meanwhile, and
   // member 2, which lacks the key, takes none of them.
@@ -385,9 +347,9 @@ TEST_F(HaCatchUpTest, CallsGoOnWhileACatchUpOpensKeyTransferStreams) {
         << "member 2 took an operation before it was caught up";
   }
 
-  ASSERT_TRUE(WaitLog("member s2/tB is back")) << Log();
-  EXPECT_THAT(Log(), HasSubstr("member s2/tB caught up: 1 object copied "
-                               "from s1/tA"));
+  ASSERT_TRUE(log_.Wait("member s2/tB is back")) << log_.Text();
+  EXPECT_THAT(log_.Text(), HasSubstr("member s2/tB caught up: 1 object copied "
+                                     "from s1/tA"));
   // One stream each, opened by the probe and used by the catch-up.
   EXPECT_EQ(Started("tA"), 1);
   EXPECT_EQ(Started("tB"), 1);
@@ -402,7 +364,7 @@ TEST_F(HaCatchUpTest, FinalizeDuringACatchUpStartsNoFurtherStream) {
   Let();
   ASSERT_TRUE(WaitFor([&] { return Started("tA") == 1; }))
       << "the catch-up started no key-transfer stream to s1/tA\n"
-      << Log();
+      << log_.Text();
   std::future<CK_RV> finalized =
       std::async(std::launch::async, [&] { return Finish(); });
   // C_Finalize has told the probe to stop once calls see the module
@@ -428,20 +390,22 @@ TEST_F(HaCatchUpTest, ACatchUpThatFailsHalfWayKeepsTheMemberDown) {
     state_.creates_before_failure = 1;  // dies after the first copy
   }
   Let();
-  ASSERT_TRUE(WaitLog("member s2/tB is back")) << Log();
-  std::vector<std::string> log = Lines();
-  int failed = Line(log,
-                    "member s2/tB is down: catching up from s1/tA failed after "
-                    "copying 1 object (CKR_DEVICE_ERROR); next try in");
-  int caught_up = Line(log, "member s2/tB caught up");
-  int back = Line(log, "member s2/tB is back");
-  EXPECT_GE(failed, 0) << "the failed catch-up was not reported\n" << Log();
-  EXPECT_LT(failed, back) << Log();
+  ASSERT_TRUE(log_.Wait("member s2/tB is back")) << log_.Text();
+  std::vector<std::string> log = log_.Lines();
+  int failed =
+      LineWith(log,
+               "member s2/tB is down: catching up from s1/tA failed after "
+               "copying 1 object (CKR_DEVICE_ERROR); next try in");
+  int caught_up = LineWith(log, "member s2/tB caught up");
+  int back = LineWith(log, "member s2/tB is back");
+  EXPECT_GE(failed, 0) << "the failed catch-up was not reported\n"
+                       << log_.Text();
+  EXPECT_LT(failed, back) << log_.Text();
   // The next probe copied what the first did not.
-  ASSERT_GE(caught_up, 0) << Log();
+  ASSERT_GE(caught_up, 0) << log_.Text();
   EXPECT_THAT(log[caught_up],
               HasSubstr("caught up: 1 object copied from s1/tA"));
-  EXPECT_LT(caught_up, back) << Log();
+  EXPECT_LT(caught_up, back) << log_.Text();
   EXPECT_EQ(CountOnB(CKO_CERTIFICATE, "\x01"), 1);
   EXPECT_EQ(CountOnB(CKO_CERTIFICATE, "\x02"), 1);
   EXPECT_EQ(Finish(), CKR_OK);
@@ -455,11 +419,12 @@ TEST_F(HaCatchUpTest, AFailedCatchUpCountsAsAFailedRetry) {
     state_.creates_before_failure = 0;
   }
   Let();
-  ASSERT_TRUE(WaitLog("member s2/tB is back", "given up")) << Log();
-  EXPECT_THAT(Log(), HasSubstr("member s2/tB is down: catching up from s1/tA "
-                               "failed (CKR_DEVICE_ERROR); given up after 1 "
-                               "failed retries (reconnAtt)"));
-  EXPECT_THAT(Log(), ::testing::Not(HasSubstr("is back")));
+  ASSERT_TRUE(log_.Wait("member s2/tB is back", "given up")) << log_.Text();
+  EXPECT_THAT(log_.Text(),
+              HasSubstr("member s2/tB is down: catching up from s1/tA "
+                        "failed (CKR_DEVICE_ERROR); given up after 1 "
+                        "failed retries (reconnAtt)"));
+  EXPECT_THAT(log_.Text(), ::testing::Not(HasSubstr("is back")));
   EXPECT_EQ(Finish(), CKR_OK);
 }
 

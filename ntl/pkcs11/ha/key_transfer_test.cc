@@ -2,7 +2,6 @@
 // that share a cloning-domain key, as each appliance runs it for a stream.
 #include "ntl/pkcs11/ha/key_transfer.h"
 
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ntl/pkcs11/child.h"
-#include "ntl/pkcs11/ha/test_tokens.h"
+#include "ntl/pkcs11/ha/test_util.h"
 #include "ntl/pkcs11/token_store.h"
 
 namespace trustlink::ntl::pkcs11::ha {
