@@ -1,12 +1,15 @@
 // A member that missed writes, or that a new process finds behind the
 // primary, gets the primary's token objects it lacks before it takes load.
 // Private objects are visible only to a logged-in user, so this runs when the
-// group is logged in: at login, and when a member returns after it.
+// group is logged in: at login, and when a member returns after it. The probe
+// thread's catch-up asks for the key-transfer streams it needs instead of
+// opening them under the call lock (ha_transfers.cc).
 
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "ntl/pkcs11/ha/ha_module.h"
+#include "ntl/pkcs11/ha/key_template.h"
 
 namespace trustlink::ntl::pkcs11::ha {
 
@@ -54,14 +57,15 @@ bool HaModule::DropUnknownCreates(size_t m, std::string* why) {
   return true;
 }
 
-bool HaModule::CatchUp(size_t m, std::string* why) {
+HaModule::CatchUpResult HaModule::CatchUp(size_t m, std::string* why,
+                                          std::vector<size_t>* need) {
   if (!logged_in_) {
     // Without the PIN the private objects cannot be seen; the next login
     // compares the members again.
-    return true;
+    return CatchUpResult::kDone;
   }
   if (!DropUnknownCreates(m, why)) {
-    return false;
+    return CatchUpResult::kFailed;
   }
   int primary = -1;
   for (size_t i = 0; i < members_.size(); ++i) {
@@ -71,7 +75,7 @@ bool HaModule::CatchUp(size_t m, std::string* why) {
     }
   }
   if (primary < 0) {
-    return true;  // nothing to copy from
+    return CatchUpResult::kDone;  // nothing to copy from
   }
   Session tmp;
   tmp.flags = CKF_SERIAL_SESSION | CKF_RW_SESSION;
@@ -86,7 +90,10 @@ bool HaModule::CatchUp(size_t m, std::string* why) {
   if (rv == CKR_OK) {
     rv = FindAll(members_[primary]->f(), pms, &token, 1, &all);
   }
-  size_t copied = 0;
+  // What m lacks, found before anything is copied, so a catch-up that needs
+  // key-transfer streams first copies nothing before the lock is let go.
+  std::vector<CK_OBJECT_HANDLE> missing;
+  bool keys_missing = false;
   for (CK_OBJECT_HANDLE ph : all) {
     if (rv != CKR_OK) {
       break;
@@ -107,6 +114,21 @@ bool HaModule::CatchUp(size_t m, std::string* why) {
       rv = found;
       break;
     }
+    missing.push_back(v);
+    keys_missing |= IsWrapped(o.cls);
+  }
+  if (rv == CKR_OK && keys_missing && need != nullptr) {
+    for (size_t i : {static_cast<size_t>(primary), m}) {
+      if (TransferClosed(i)) {
+        need->push_back(i);
+      }
+    }
+  }
+  size_t copied = 0;
+  for (CK_OBJECT_HANDLE v : missing) {
+    if (rv != CKR_OK || (need != nullptr && !need->empty())) {
+      break;
+    }
     rv = Replicate(&tmp, primary, v, "catching up", static_cast<int>(m));
     copied += rv == CKR_OK;
   }
@@ -114,16 +136,23 @@ bool HaModule::CatchUp(size_t m, std::string* why) {
     CloseMemberSession(i, s);
   }
   if (rv != CKR_OK) {
-    *why = absl::StrCat("catching up from ", members_[primary]->name(),
-                        " failed (", RvName(rv), ")");
-    return false;
+    *why = absl::StrCat(
+        "catching up from ", members_[primary]->name(), " failed",
+        copied == 0 ? ""
+                    : absl::StrCat(" after copying ", copied, " object",
+                                   copied == 1 ? "" : "s"),
+        " (", RvName(rv), ")");
+    return CatchUpResult::kFailed;
+  }
+  if (need != nullptr && !need->empty()) {
+    return CatchUpResult::kNeedsTransfers;
   }
   if (copied > 0) {
     Log(absl::StrCat("member ", members_[m]->name(), " caught up: ", copied,
                      " object", copied == 1 ? "" : "s", " copied from ",
                      members_[primary]->name()));
   }
-  return true;
+  return CatchUpResult::kDone;
 }
 
 }  // namespace trustlink::ntl::pkcs11::ha

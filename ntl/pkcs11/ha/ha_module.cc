@@ -359,7 +359,8 @@ CK_RV HaModule::Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR* pin,
     Log(absl::StrCat("member ", members_[used]->name(), ": ", why));
   }
   for (size_t m = 0; user == CKU_USER && m < members_.size(); ++m) {
-    if (m != used && members_[m]->up() && !CatchUp(m, &why)) {
+    if (m != used && members_[m]->up() &&
+        CatchUp(m, &why) != CatchUpResult::kDone) {
       MarkDown(m, CKR_DEVICE_ERROR, "catching up at login");
       Log(absl::StrCat("member ", members_[m]->name(), ": ", why));
     }

@@ -18,9 +18,10 @@
 //   member up before the call returns (writes.h).
 // - A member that is down is tried again by a background probe thread once
 //   its backoff has passed (ha_recovery.cc), without the calls' lock while
-//   its bridge starts; one that missed writes is caught up before it takes
-//   load. Without the calls' lock (SetCallLock), or when C_Initialize says
-//   the module may not make threads, the retry runs at the start of a call.
+//   its bridge starts or the key-transfer streams its catch-up needs open;
+//   one that missed writes is caught up before it takes load. Without the
+//   calls' lock (SetCallLock), or when C_Initialize says the module may not
+//   make threads, the retry runs at the start of a call.
 //
 // Thread safety: not thread-safe; the function list (function_list.h)
 // serialises calls with one lock, which it lends to the probe thread.
@@ -39,6 +40,7 @@
 
 #include "absl/time/time.h"
 #include "ntl/pkcs11/ha/member.h"
+#include "ntl/pkcs11/ha/rpc_stream.h"
 
 namespace trustlink::ntl::pkcs11::ha {
 
@@ -175,9 +177,20 @@ class HaModule {
   void StartProbe();
   void StopProbe(std::unique_lock<std::mutex>* held);
   void ProbeLoop();
+  // Readmit puts connected member m in service and catches it up, for the
+  // probe thread holding `lock` (the call lock). The key-transfer streams the
+  // catch-up needs are opened with the lock let go and m out of service
+  // meanwhile. False (with *why): m must stay down.
+  bool Readmit(size_t m, std::unique_lock<std::mutex>* lock, std::string* why);
   // CatchUp copies to member m every token object of the primary that m
   // lacks (found by class and ID), before m takes load (ha_catch_up.cc).
-  bool CatchUp(size_t m, std::string* why);
+  // kFailed says why in *why; m must not take load. With `need` (the probe
+  // thread) it opens no key-transfer stream: when a key m lacks needs one
+  // that is not open, it copies nothing and returns kNeedsTransfers with the
+  // members whose streams to open in *need.
+  enum class CatchUpResult { kDone, kFailed, kNeedsTransfers };
+  CatchUpResult CatchUp(size_t m, std::string* why,
+                        std::vector<size_t>* need = nullptr);
   // DropUnknownCreates removes from m the objects of creates whose outcome
   // was unknown when m failed (Member::unknown_creates).
   bool DropUnknownCreates(size_t m, std::string* why);
@@ -231,9 +244,17 @@ class HaModule {
               const WriteFn& fn, CK_OBJECT_HANDLE* out1,
               CK_OBJECT_HANDLE* out2);
   void Undo(Session* s, CK_OBJECT_HANDLE v);
-  // TransferOn returns member m's key-transfer stream, opening it (and
-  // logging it in with the group's PIN) if needed (ha_writes.cc).
+  // The members' key-transfer streams (ha_transfers.cc). TransferOn returns
+  // member m's, opening it (and logging it in with the group's PIN) if
+  // needed. TransferClosed: m has a command for one but none open.
   CK_RV TransferOn(size_t m, KeyTransfer** out, std::string* why);
+  bool TransferClosed(size_t m) const;
+  RpcStreamOptions TransferOptions(size_t m) const;
+  // OpenTransfers opens the streams of the members in `need` with `lock` let
+  // go, and puts each in place if its member and the login are still as they
+  // were. False (with *why) if one did not open.
+  bool OpenTransfers(const std::vector<size_t>& need,
+                     std::unique_lock<std::mutex>* lock, std::string* why);
   // DropTransfers closes every member's key-transfer stream (logout).
   void DropTransfers();
 

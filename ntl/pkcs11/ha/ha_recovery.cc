@@ -3,7 +3,9 @@
 // catch-up (ha_catch_up.cc) before the member takes load. The retries run in
 // the group's probe thread, so no application call waits for a member's
 // bridge to start (up to the connect timeout for an appliance that does not
-// answer); only without that thread do they run at the start of a call.
+// answer), nor for the key-transfer streams its catch-up needs
+// (ha_transfers.cc); only without that thread do they run at the start of a
+// call.
 
 #include <pthread.h>
 
@@ -25,9 +27,9 @@ void HaModule::RetryDone(size_t m, bool ok, const std::string& why) {
     mem.failed_retries = 0;
     return;
   }
-  if (mem.up()) {
-    mem.Stop();  // up but not caught up: it must not take load
-  }
+  // Up but not caught up, or connected and withdrawn while its key-transfer
+  // streams opened: it must not take load, and its bridge goes.
+  mem.Stop();
   if (mem.backoff != absl::ZeroDuration()) {
     ++mem.failed_retries;  // a retry after a loss, not the first start
   }
@@ -59,7 +61,7 @@ void HaModule::Recover() {
       continue;
     }
     std::string why;
-    bool ok = mem.Start(&why) && CatchUp(i, &why);
+    bool ok = mem.Start(&why) && CatchUp(i, &why) == CatchUpResult::kDone;
     RetryDone(i, ok, why);
   }
 }
@@ -124,13 +126,40 @@ void HaModule::ProbeLoop() {
     lock.unlock();
     bool connected = mem.Connect(&why);
     lock.lock();
-    if (connected) {
-      mem.MarkUp();  // when stopping, Finalize or the destructor stops it
-    }
+    // When stopping, Finalize or the destructor stops the member.
+    bool ok = !probe_stop_ && connected && Readmit(pick, &lock, &why);
     if (probe_stop_) {
       break;
     }
-    RetryDone(pick, connected && CatchUp(pick, &why), why);
+    RetryDone(pick, ok, why);
+  }
+}
+
+bool HaModule::Readmit(size_t m, std::unique_lock<std::mutex>* lock,
+                       std::string* why) {
+  Member& mem = *members_[m];
+  // The streams opened for a round can be gone when the next looks (failed,
+  // or dropped by a logout and a new login meanwhile); after a few rounds the
+  // retry fails rather than loop.
+  constexpr int kRounds = 3;
+  for (int round = 1;; ++round) {
+    mem.MarkUp();
+    std::vector<size_t> need;
+    CatchUpResult r = CatchUp(m, why, &need);
+    if (r != CatchUpResult::kNeedsTransfers) {
+      return r == CatchUpResult::kDone;
+    }
+    // Out of service while the lock is let go: calls must not use a member
+    // that lacks objects.
+    mem.Withdraw();
+    if (round == kRounds) {
+      *why = absl::StrCat("the key-transfer streams its catch-up needs closed ",
+                          kRounds, " times before it could use them");
+      return false;
+    }
+    if (!OpenTransfers(need, lock, why) || probe_stop_) {
+      return false;
+    }
   }
 }
 

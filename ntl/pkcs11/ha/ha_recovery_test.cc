@@ -20,6 +20,7 @@
 #include "ntl/pkcs11/ha/ha_module.h"
 #include "ntl/pkcs11/ha/member.h"
 #include "ntl/pkcs11/ha/p11kit_lib.h"
+#include "ntl/pkcs11/ha/test_util.h"
 
 namespace trustlink::ntl::pkcs11::ha {
 namespace {
@@ -33,7 +34,6 @@ struct Fake {
   bool hold = false;
   bool holding = false;  // a start is waiting in module_initialize
   int starts = 0;
-  std::vector<std::string> log;
   int digests[2] = {0, 0};  // C_DigestInit per member (two-member tests)
   CK_SESSION_HANDLE next_session = 0;
 };
@@ -120,18 +120,10 @@ class HaRecoveryTest : public ::testing::Test {
   }
 
   void Make(int reconnect_attempts = -1) {
-    HaModuleOptions o;
-    o.label = "g";
-    o.retry_interval = absl::Milliseconds(5);
-    o.reconnect_attempts = reconnect_attempts;
-    o.log = [](const std::string& line) {
-      std::lock_guard<std::mutex> lock(fake->mu);
-      fake->log.push_back(line);
-      fake->cv.notify_all();
-    };
     std::vector<std::unique_ptr<Member>> members;
     members.push_back(std::make_unique<Member>(&lib_, "s1", "partA", &f_));
-    module_ = std::make_unique<HaModule>(std::move(o), std::move(members));
+    module_ = std::make_unique<HaModule>(
+        FastRetryOptions(&log_, reconnect_attempts), std::move(members));
     module_->SetCallLock(&call_lock_);
   }
   // Slots: C_GetSlotList(present) as the function list makes it, under the
@@ -141,18 +133,6 @@ class HaRecoveryTest : public ::testing::Test {
     CK_ULONG n = 0;
     EXPECT_EQ(module_->GetSlotList(CK_TRUE, nullptr, &n), CKR_OK);
     return n;
-  }
-  // WaitLog waits (10 s at most) for a log line containing text.
-  bool WaitLog(const std::string& text) {
-    std::unique_lock<std::mutex> lock(state_.mu);
-    return state_.cv.wait_for(lock, std::chrono::seconds(10), [&] {
-      for (const std::string& l : state_.log) {
-        if (l.find(text) != std::string::npos) {
-          return true;
-        }
-      }
-      return false;
-    });
   }
   void Set(bool Fake::*field, bool value) {
     std::lock_guard<std::mutex> lock(state_.mu);
@@ -180,6 +160,7 @@ class HaRecoveryTest : public ::testing::Test {
   }
 
   Fake state_;
+  TestLog log_;
   P11KitLib lib_{};
   CK_FUNCTION_LIST f_{};
   std::mutex call_lock_;
@@ -192,7 +173,7 @@ TEST_F(HaRecoveryTest, MemberComesBackWithNoCall) {
   EXPECT_EQ(Slots(), 0u);
   EXPECT_EQ(ProbeThreads(), 1);
   Set(&Fake::reachable, true);
-  ASSERT_TRUE(WaitLog("member s1/partA is back"));
+  ASSERT_TRUE(log_.Wait("member s1/partA is back"));
   EXPECT_EQ(Slots(), 1u);
   EXPECT_EQ(Finalize(), CKR_OK);
   EXPECT_TRUE(WaitNoProbe()) << "C_Finalize left the probe thread running";
@@ -213,7 +194,7 @@ TEST_F(HaRecoveryTest, CallsGoOnWhileAStartWaits) {
   EXPECT_EQ(Slots(), 0u);
   EXPECT_LT(absl::Now() - before, absl::Seconds(1));
   Set(&Fake::hold, false);
-  ASSERT_TRUE(WaitLog("is back"));
+  ASSERT_TRUE(log_.Wait("is back"));
   EXPECT_EQ(Slots(), 1u);
   EXPECT_EQ(Finalize(), CKR_OK);
 }
@@ -221,7 +202,7 @@ TEST_F(HaRecoveryTest, CallsGoOnWhileAStartWaits) {
 TEST_F(HaRecoveryTest, ReconnAttGivesUpUntilInitialize) {
   Make(/*reconnect_attempts=*/2);
   ASSERT_EQ(Initialize(), CKR_OK);
-  ASSERT_TRUE(WaitLog("given up after 2 failed retries"));
+  ASSERT_TRUE(log_.Wait("given up after 2 failed retries"));
   {
     std::lock_guard<std::mutex> lock(state_.mu);
     EXPECT_EQ(state_.starts, 3);  // the first start and two retries

@@ -117,54 +117,15 @@ CK_RV ReadCopyable(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE ms,
   return CKR_OK;
 }
 
-bool IsWrapped(CK_OBJECT_CLASS c) {
-  return c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY;
-}
-
 }  // namespace
-
-CK_RV HaModule::TransferOn(size_t m, KeyTransfer** out, std::string* why) {
-  Member& mem = *members_[m];
-  if (mem.transfer_argv().empty()) {
-    *why = absl::StrCat("the p11-kit module of ", mem.name(),
-                        " is not started from a command (remote: |...), so "
-                        "keys cannot be transferred to or from it; run vtl "
-                        "p11 setup");
-    return CKR_FUNCTION_FAILED;
-  }
-  if (mem.transfer != nullptr && mem.transfer->broken()) {
-    mem.transfer.reset();
-  }
-  CK_RV rv = CKR_OK;
-  if (mem.transfer == nullptr) {
-    RpcStreamOptions o;
-    o.argv = mem.transfer_argv();
-    o.module_name = mem.module_name();
-    o.peer = mem.name();
-    rv = KeyTransfer::Open(std::move(o), mem.partition(), user_type_,
-                           logged_in_ ? &pin_ : nullptr, &mem.transfer, why);
-  } else if (logged_in_ && !mem.transfer->logged_in()) {
-    rv = mem.transfer->Login(user_type_, pin_, why);
-  }
-  if (rv != CKR_OK) {
-    mem.transfer.reset();
-    return rv;
-  }
-  *out = mem.transfer.get();
-  return CKR_OK;
-}
-
-void HaModule::DropTransfers() {
-  for (auto& m : members_) {
-    m->transfer.reset();
-  }
-}
 
 // Replicate copies virtual object v, just written on member `primary`, to
 // every other member that is up. A member that fails is marked down and
-// catches up when it returns. Private and secret keys travel wrapped over the
-// members' key-transfer streams (key_transfer.h); the copy is then found on
-// the member's own session by class and CKA_ID, as every object is.
+// catches up when it returns; with `only` (a catch-up) its failure is
+// returned instead, so the catch-up fails and the member stays down. Private
+// and secret keys travel wrapped over the members' key-transfer streams
+// (key_transfer.h); the copy is then found on the member's own session by class
+// and CKA_ID, as every object is.
 CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
                           const char* what, int only) {
   CK_SESSION_HANDLE pms = 0;
@@ -259,6 +220,11 @@ CK_RV HaModule::Replicate(Session* s, size_t primary, CK_OBJECT_HANDLE v,
     if (IsMemberFailure(rv)) {
       if (!why.empty()) {
         Log(absl::StrCat(what, ": ", why));
+      }
+      if (only >= 0) {
+        // A catch-up that failed half-way: the caller keeps the member out
+        // of service (RetryDone, or MarkDown at login) and it is tried again.
+        return rv;
       }
       MarkDown(m, rv, what);
       continue;

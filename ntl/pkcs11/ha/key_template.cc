@@ -12,6 +12,10 @@ const CK_ATTRIBUTE* FindAttr(const CK_ATTRIBUTE* t, CK_ULONG n,
   return nullptr;
 }
 
+bool IsWrapped(CK_OBJECT_CLASS c) {
+  return c == CKO_PRIVATE_KEY || c == CKO_SECRET_KEY;
+}
+
 namespace {
 
 bool IsFalse(const CK_ATTRIBUTE* a) {

@@ -15,6 +15,11 @@ namespace trustlink::ntl::pkcs11::ha {
 const CK_ATTRIBUTE* FindAttr(const CK_ATTRIBUTE* t, CK_ULONG n,
                              CK_ATTRIBUTE_TYPE type);
 
+// IsWrapped: objects of class c (private and secret keys) go from member to
+// member wrapped under the cloning-domain key, over the members' key-transfer
+// streams; every other object is copied by its attributes.
+bool IsWrapped(CK_OBJECT_CLASS c);
+
 // KeyTemplate is the application's template for a private or secret key in a
 // group: unchanged, plus CKA_WRAP_WITH_TRUSTED (only the cloning-domain key
 // may wrap it) and CKA_EXTRACTABLE true when the application left them out,

@@ -2,8 +2,6 @@
 // that share a cloning-domain key, as each appliance runs it for a stream.
 #include "ntl/pkcs11/ha/key_transfer.h"
 
-#include <stdlib.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ntl/pkcs11/child.h"
-#include "ntl/pkcs11/ha/cloning_key_file.h"
+#include "ntl/pkcs11/ha/test_util.h"
 #include "ntl/pkcs11/token_store.h"
 
 namespace trustlink::ntl::pkcs11::ha {
@@ -26,16 +24,10 @@ constexpr char kPin[] = "87654321";
 class KeyTransferTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = absl::StrCat(
-        getenv("TEST_TMPDIR"), "/",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    absl::StatusOr<TokenStore> store = TokenStore::Open(root_);
+    root_ = TestRoot();
+    absl::StatusOr<TokenStore> store =
+        ClonedTokens(root_, {"tA", "tB"}, kSo, kPin);
     ASSERT_TRUE(store.ok()) << store.status();
-    std::string key(32, '\x5a');
-    for (const char* p : {"tA", "tB"}) {
-      ASSERT_TRUE(store->Create(p, kSo, kPin).ok());
-      ASSERT_TRUE(InstallCloningKey(*store, p, kSo, key).ok());
-    }
     conf_ = absl::StrCat("SOFTHSM2_CONF=", root_, "/softhsm2.conf");
     // An extractable AES key on tA, made by another program.
     ChildSpec gen;

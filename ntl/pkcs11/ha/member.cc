@@ -109,6 +109,14 @@ bool Member::Connect(std::string* why) {
   return false;
 }
 
+void Member::Withdraw() {
+  if (up_) {
+    ++epoch_;
+  }
+  up_ = false;
+  logged_in = false;
+}
+
 void Member::Stop() {
   transfer.reset();
   Disconnect();

@@ -47,6 +47,11 @@ class Member {
   bool Connect(std::string* why);
   // MarkUp puts a connected member in service (fresh login state).
   void MarkUp();
+  // Withdraw takes a member that MarkUp put in service out of it again and
+  // keeps its module and key-transfer stream: the group's probe lets go of
+  // its lock while the streams a catch-up needs open. Its sessions and object
+  // handles are forgotten (epoch() changes).
+  void Withdraw();
   // Stop finalises the module (ending its bridge). Its sessions and object
   // handles are gone: epoch() changes.
   void Stop();
