@@ -212,8 +212,10 @@ TEST(CloneDetectionTest,
       absl::FormatDuration(kPollInterval).c_str(),
       alert.source_presented.c_str(), alert.source_other.c_str(),
       judged ? "yes" : "no");
-  // Wall-clock bound with room for a loaded machine: one interval plus slack.
-  EXPECT_LE(delay, kPollInterval + absl::Seconds(2));
+  // A sanity bound only: the timing-free check is that the first call after
+  // both copies ran failed (above). A heartbeat waits on the other copy's
+  // fsyncs, which a sanitizer on a busy disk can make seconds.
+  EXPECT_LE(delay, kPollInterval + absl::Seconds(10));
   EXPECT_NE(alert.source_presented, alert.source_other);
   EXPECT_TRUE(alert.source_presented == kSourceA ||
               alert.source_presented == kSourceB);

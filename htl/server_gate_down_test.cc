@@ -33,7 +33,9 @@ TEST_F(ServerGateTest, CloneDetectedClosesAllTheClientsLinks) {
   ExpectGoAway(app.get(), TL_E_HTL_DOWN, "Down");
   ExpectGoAway(link_b.get(), TL_E_HTL_DOWN, "tl_htl_generate_ott");
   ExpectGoAway(link_a.get(), TL_E_HTL_DOWN, "web1");
-  EXPECT_LT(absl::Now() - detected, absl::Seconds(2));
+  // Within a tick or so (200 ms); a gate that never closed them fails the
+  // reads above at their 10 s timeout, so this bound only adds a sanity check.
+  EXPECT_LT(absl::Now() - detected, absl::Seconds(5));
   EXPECT_TRUE(WaitFor([&] { return log_.Contains("ALERT htl", "web1"); },
                       absl::Seconds(5)));
   EXPECT_EQ(StatusOf("web1"), HtlStatus::kDown);
@@ -64,7 +66,7 @@ TEST_F(ServerGateTest, ClearClosesLinksEvenFromAnotherProcess) {
   const absl::Time cleared = absl::Now();
   ExpectGoAway(app.get(), TL_E_HTL_DOWN, "another process");
   ExpectGoAway(link.get(), TL_E_HTL_DOWN, "web1");
-  EXPECT_LT(absl::Now() - cleared, absl::Seconds(3));
+  EXPECT_LT(absl::Now() - cleared, absl::Seconds(5));  // as above
 }
 
 TEST_F(ServerGateTest, GracePeriodExpiryClosesLinks) {

@@ -502,8 +502,9 @@ TEST_F(ConnectionBudgetTest, LinesStrangersCauseAreRateLimitedAndCounted) {
         return log_.Contains("log-suppressed kind=closed-unauthenticated");
       },
       absl::Seconds(5)));
-  EXPECT_LE(log_.Count("closed peer=127.0.0.5"),
-            3u * 2);  // two windows at most
+  // Three lines per 500 ms window: 30 unlimited before. The strangers take two
+  // windows on a quiet host; a sanitizer on a busy one may spread them over five.
+  EXPECT_LE(log_.Count("closed peer=127.0.0.5"), 3u * 5);
   const std::string summary =
       log_.Find("log-suppressed kind=closed-unauthenticated");
   EXPECT_TRUE(absl::StrContains(summary, "similar lines suppressed"))

@@ -90,7 +90,7 @@ TEST_F(ServerTest, SlowAsyncHandlerDoesNotBlockLoopAndShutdownFinishesCalls) {
   EXPECT_EQ(pong->type, wire::FrameType::kPong);
   std::thread stopper([&] { server_->Shutdown(absl::Seconds(5)); });
   ASSERT_TRUE(WaitFor([&] { return log_.Contains("shutting down"); },
-                      absl::Seconds(2)));
+                      absl::Seconds(10)));
   slow->ReleaseAll();
   auto resp = c->Read();
   ASSERT_TRUE(resp.ok()) << resp.status();

@@ -4,6 +4,7 @@
 # group's. HOME is under TEST_TMPDIR, so p11-kit reads only this test's module configs.
 # Arguments: ntlsd ntlsh vtl (their runfile paths).
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/p11_client.sh"  # p11, slot_labels, as_user
+source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/lib/ntlsd_start.sh"  # start_ntlsd_at
 
 NTLSD="$(abspath "$1")"; NTLSH="$(abspath "$2")"; VTL="$(abspath "$3")"
 for b in "$NTLSD" "$NTLSH" "$VTL"; do [[ -x "$b" ]] || fail "missing binary $b"; done
@@ -36,20 +37,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_ntlsd I [PORT]: appliance I (0 or 1) on ADDR[I], on PORT or one the kernel picks.
+# start_ntlsd I [PORT]: appliance I (0 or 1) on ADDR[I], on PORT (a restart: retried while
+# the port is busy for a moment) or one the kernel picks.
 start_ntlsd() {
-  local i="$1" port="${2:-0}" log="$W/ntlsd$1.$RANDOM.log"
-  "$NTLSD" --root "$W/app$i" --name "${ADDR[$i]}" --listen "${ADDR[$i]}:$port" --threads 1 \
-    --log "$log" --status-socket "$SOCKDIR/s$i.$RANDOM" &
-  PID[$i]=$!
-  local deadline=$((SECONDS + 20))
-  until grep -q ready "$log" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "ntlsd $i not ready: $(cat "$log")"
-    kill -0 "${PID[$i]}" 2>/dev/null || fail "ntlsd $i exited: $(cat "$log")"
-    sleep 0.05
-  done
+  local i="$1" port="${2:-0}" log="$W/ntlsd$1.$RANDOM.log" sock="$SOCKDIR/s$1.$RANDOM"
+  start_ntlsd_at "$log" "$NTLSD" --root "$W/app$i" --name "${ADDR[$i]}" \
+    --listen "${ADDR[$i]}:$port" --threads 1 --log "$log" --status-socket "$sock"
+  PID[$i]=$STARTED_PID
   if [[ "$port" == 0 ]]; then
-    PORT[$i]="$(python3 tests/lib/ntlsd_status.py "$(ls -t "$SOCKDIR"/s$i.* | head -1)" --port)"
+    PORT[$i]="$(python3 tests/lib/ntlsd_status.py "$sock" --port)"
   fi
 }
 kill9_ntlsd() { kill -9 "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null || true; PID[$1]=""; }
