@@ -13,10 +13,13 @@
 
 namespace {
 
+// Fresh is a new directory for `name`. Under /tmp, not TEST_TMPDIR: it holds
+// unix sockets, whose paths must fit 108 bytes. mkdtemp, not the pid: tests
+// run in PID namespaces, so concurrent runs share pids.
 std::string Fresh(const std::string& name) {
-  const std::string p =
-      "/tmp/tl-htlcapi-" + std::to_string(::getpid()) + "-" + name;
-  std::system(("rm -rf '" + p + "'").c_str());
+  char dir[] = "/tmp/tl-htlcapi-XXXXXX";
+  EXPECT_NE(::mkdtemp(dir), nullptr);
+  const std::string p = std::string(dir) + "/" + name;
   ::mkdir(p.c_str(), 0700);
   return p;
 }
