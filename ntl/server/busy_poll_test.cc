@@ -57,6 +57,15 @@ struct Spinning {
     }
     return true;
   }
+
+  // LoopPolls makes `n` round trips and returns the non-blocking polls the
+  // loop made meanwhile; -1 (with a test failure) on a wrong answer.
+  int64_t LoopPolls(int n) {
+    NonBlockingWaits().Start(CountNewOn::kLoopThreads);
+    const bool ok = RoundTrips(n);
+    const uint64_t polls = NonBlockingWaits().Stop();
+    return ok ? static_cast<int64_t>(polls) : -1;
+  }
 };
 
 std::unique_ptr<Spinning> Start(uint32_t busy_poll_us) {
@@ -84,12 +93,7 @@ TEST(ServerBusyPollTest, OffByDefaultTheLoopNeverPollsWithoutBlocking) {
   EXPECT_EQ(ServerOptions().busy_poll_us, 0u);
   auto s = Start(ServerOptions().busy_poll_us);
   ASSERT_NE(s, nullptr);
-  constexpr int kCalls = 200;
-  NonBlockingWaits().Start(CountNewOn::kLoopThreads);
-  const bool ok = s->RoundTrips(kCalls);
-  const uint64_t polls = NonBlockingWaits().Stop();
-  ASSERT_TRUE(ok);
-  EXPECT_EQ(polls, 0u);
+  EXPECT_EQ(s->LoopPolls(200), 0);
   const internal::BusyPollCounts c = s->server->busy_poll();
   EXPECT_EQ(c.polls + c.hits + c.misses, 0u);
 }
@@ -100,10 +104,7 @@ TEST(ServerBusyPollTest, OnTheLoopFindsTheNextRequestBySpinning) {
   auto s = Start(internal::kMaxBusyPollMicros);
   ASSERT_NE(s, nullptr);
   constexpr int kCalls = 200;
-  NonBlockingWaits().Start(CountNewOn::kLoopThreads);
-  const bool ok = s->RoundTrips(kCalls);
-  const uint64_t polls = NonBlockingWaits().Stop();
-  ASSERT_TRUE(ok);
+  EXPECT_GT(s->LoopPolls(kCalls), 0);
   const internal::BusyPollCounts c = s->server->busy_poll();
   std::printf("loop busy-poll over %d round trips: %llu hits, %llu misses, "
               "%llu polls\n",
@@ -111,7 +112,6 @@ TEST(ServerBusyPollTest, OnTheLoopFindsTheNextRequestBySpinning) {
               static_cast<unsigned long long>(c.misses),
               static_cast<unsigned long long>(c.polls));
   EXPECT_GT(c.hits, 0u) << "no request was found by the spin";
-  EXPECT_GT(polls, 0u);
   EXPECT_LE(c.hits + c.misses, c.polls);
 }
 
