@@ -125,7 +125,7 @@ TEST(ClientBusyPollTest, ASpinStopsAtItsBudgetAndAnIdleLinkCostsNone) {
   // millions.
   EXPECT_GT(polls, 0u);
   EXPECT_LT(polls, 20000u);
-  // The miss turned spinning off: another held call does not spin at all.
+  // The miss skips the next wait: another held call does not spin at all.
   NonBlockingWaits().Start(CountNewOn::kThisThread);
   r = (*client)->Call(0, kOpHold, "y", In(absl::Milliseconds(100)));
   EXPECT_EQ(NonBlockingWaits().Stop(), 0u);

@@ -12,11 +12,19 @@
 // of that CPU. So it is off by default: hosts that share their cores for
 // months must not burn idle CPU.
 //
-// Adaptive, as an adaptive mutex is: a spin that runs out its budget turns
-// spinning off for the waits that follow, and it comes back on only after a
-// wait (measured without spinning) ended within the budget. An idle or slow
-// link therefore costs one budget, not one per wait.
+// Adaptive, as an adaptive mutex is: a spin that runs out its budget skips
+// spinning for the next waits, twice as many after each miss in a row (1, 2,
+// 4, ... up to kMaxBusyPollBackoff), and a spin that finds its event halves
+// that count. A wait's answer that keeps coming within the budget keeps it
+// spinning on every wait; an idle or slow link, or a core too busy for the
+// peer to answer in time, makes it spin on a few waits in a thousand.
+//
+// Why not "spin again after one wait that ended within the budget" (the
+// first version): on 2 loaded cores misses and quick waits alternated, so it
+// kept spinning, stole the CPU the peer needed and cut round trips to a
+// third (docs/benchmarks.md, "Round trips, fourth round").
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -29,6 +37,9 @@ namespace trustlink::ntl::internal {
 // sleep's wake-up cost (tens of microseconds) is noise, and the spin would
 // only burn a core.
 inline constexpr uint32_t kMaxBusyPollMicros = 1000;
+
+// kMaxBusyPollBackoff is the most waits skipped after a run of misses.
+inline constexpr uint32_t kMaxBusyPollBackoff = 1024;
 
 // CheckBusyPollBudget refuses a budget over kMaxBusyPollMicros
 // (InvalidArgument, naming the limit); `what` names the setting.
@@ -51,35 +62,34 @@ class BusyPoll {
 
   bool enabled() const { return budget_.count() != 0; }
 
-  // Wait ends one wait. Off, it is `sleep()` and nothing else (no clock
-  // read). On, while spinning, it calls `poll()` (a non-blocking poll that
-  // returns true when the wait is over) until it returns true or the budget
-  // is spent, then sleeps if it must; while not spinning it sleeps and times
-  // the sleep to decide whether to spin again.
+  // Wait ends one wait. Off, or while skipping after misses, it is `sleep()`
+  // and nothing else (no clock read). Else it calls `poll()` (a
+  // non-blocking poll that returns true when the wait is over) until it
+  // returns true or the budget is spent, then sleeps if it must.
   template <typename Poll, typename Sleep>
   void Wait(Poll poll, Sleep sleep) {
     if (!enabled()) {
       sleep();
       return;
     }
-    const Clock::time_point start = Clock::now();
-    if (spinning_.load(std::memory_order_relaxed)) {
-      do {
-        polls_.fetch_add(1, std::memory_order_relaxed);
-        if (poll()) {
-          hits_.fetch_add(1, std::memory_order_relaxed);
-          return;
-        }
-      } while (Clock::now() - start < budget_);
-      misses_.fetch_add(1, std::memory_order_relaxed);
-      spinning_.store(false, std::memory_order_relaxed);
+    if (skip_ != 0) {
+      --skip_;
       sleep();
       return;
     }
+    const Clock::time_point start = Clock::now();
+    do {
+      polls_.fetch_add(1, std::memory_order_relaxed);
+      if (poll()) {
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        backoff_ /= 2;
+        return;
+      }
+    } while (Clock::now() - start < budget_);
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    backoff_ = backoff_ == 0 ? 1 : std::min(2 * backoff_, kMaxBusyPollBackoff);
+    skip_ = backoff_;
     sleep();
-    if (Clock::now() - start <= budget_) {
-      spinning_.store(true, std::memory_order_relaxed);
-    }
   }
 
   BusyPollCounts counts() const {
@@ -91,7 +101,10 @@ class BusyPoll {
  private:
   using Clock = std::chrono::steady_clock;
   const Clock::duration budget_;
-  std::atomic<bool> spinning_{true};
+  // Only the waiting thread touches these (Wait's thread-safety rule; the
+  // owner's lock orders one waiter after the next).
+  uint32_t backoff_ = 0;  // waits to skip after the next miss, halved by hits
+  uint32_t skip_ = 0;     // waits still to skip
   std::atomic<uint64_t> polls_{0};
   std::atomic<uint64_t> hits_{0};
   std::atomic<uint64_t> misses_{0};

@@ -1,6 +1,7 @@
 #include "ntl/internal/busy_poll.h"
 
-#include <chrono>
+#include <algorithm>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -8,15 +9,6 @@ namespace trustlink::ntl::internal {
 namespace {
 
 constexpr uint32_t kBudgetUs = 200;
-
-// SlowSleep stands for a wait that outlasts the budget: it returns once the
-// steady clock has passed twice the budget (a condition, not a timed sleep).
-void SlowSleep() {
-  const auto until = std::chrono::steady_clock::now() +
-                     std::chrono::microseconds(2 * kBudgetUs);
-  while (std::chrono::steady_clock::now() < until) {
-  }
-}
 
 TEST(BusyPollTest, OffItOnlySleeps) {
   BusyPoll off;
@@ -51,27 +43,53 @@ TEST(BusyPollTest, ASpinThatFindsNothingStopsAtItsBudgetThenSleeps) {
   EXPECT_GT(spin.counts().polls, 0u);
 }
 
-TEST(BusyPollTest, AfterAMissOnlyAWaitWithinTheBudgetTurnsSpinningBackOn) {
-  BusyPoll spin(kBudgetUs);
-  int polls = 0;
-  auto never = [&]() {
-    ++polls;
-    return false;
-  };
-  spin.Wait(never, []() {});  // a miss: spinning stops
-  const int after_miss = polls;
-  // Slow waits (an idle link) cost no polls at all.
-  for (int i = 0; i < 5; ++i) {
-    spin.Wait(never, SlowSleep);
+// SpinPattern says which of `waits` waits spun (S) and which did not (.), with a poll that never finds
+// anything (each spin is then a miss).
+std::string SpinPattern(BusyPoll* spin, int waits) {
+  std::string out;
+  for (int i = 0; i < waits; ++i) {
+    bool polled = false;
+    spin->Wait(
+        [&]() {
+          polled = true;
+          return false;
+        },
+        []() {});
+    out += polled ? 'S' : '.';
   }
-  EXPECT_EQ(polls, after_miss);
-  EXPECT_EQ(spin.counts().misses, 1u);
-  // A wait that ended within the budget: the next one spins again.
-  spin.Wait(never, []() {});
-  EXPECT_EQ(polls, after_miss);
-  spin.Wait([&]() { return ++polls > 0; }, []() {});
-  EXPECT_EQ(polls, after_miss + 1);
-  EXPECT_EQ(spin.counts().hits, 1u);
+  return out;
+}
+
+TEST(BusyPollTest, MissesInARowSkipTwiceAsManyWaitsEachTime) {
+  BusyPoll spin(kBudgetUs);
+  // Spin, skip 1, spin, skip 2, spin, skip 4, spin, skip 8, spin.
+  EXPECT_EQ(SpinPattern(&spin, 20), "S.S..S....S........S");
+  EXPECT_EQ(spin.counts().misses, 5u);
+}
+
+TEST(BusyPollTest, AnIdleLinkSpinsOnAFewWaitsInAThousand) {
+  BusyPoll spin(kBudgetUs);
+  const std::string pattern = SpinPattern(&spin, 4000);
+  const size_t spins = static_cast<size_t>(
+      std::count(pattern.begin(), pattern.end(), 'S'));
+  // 1 + 2 + ... + 1024 waits for the first 11 misses, then one in 1025.
+  EXPECT_LE(spins, 15u) << pattern;
+  EXPECT_EQ(spin.counts().misses, spins);
+}
+
+TEST(BusyPollTest, HitsHalveTheBackoffSoQuickAnswersKeepItSpinning) {
+  BusyPoll spin(kBudgetUs);
+  EXPECT_EQ(SpinPattern(&spin, 6), "S.S..S");  // backoff now 4, skipping 4
+  EXPECT_EQ(SpinPattern(&spin, 4), "....");
+  int polls = 0;
+  auto hit = [&]() { return ++polls > 0; };
+  spin.Wait(hit, []() {});  // a hit: backoff 2
+  spin.Wait(hit, []() {});  // 1
+  spin.Wait(hit, []() {});  // 0
+  EXPECT_EQ(polls, 3);
+  EXPECT_EQ(spin.counts().hits, 3u);
+  // A miss now skips a single wait again.
+  EXPECT_EQ(SpinPattern(&spin, 3), "S.S");
 }
 
 TEST(BusyPollTest, ABudgetOverTheLimitIsRefusedNamingIt) {

@@ -129,8 +129,7 @@ TEST(ServerBusyPollTest, WhenTrafficStopsTheSpinEndsAtItsBudget) {
   const uint64_t polls = NonBlockingWaits().Stop();
   EXPECT_TRUE(missed) << "the loop's spin never gave up";
   EXPECT_LT(polls, 20000u);
-  // Spinning is off now: the next round trip sleeps, and spins again only
-  // after a wait within the budget.
+  // The miss skips the next wait's spin; round trips go on as before.
   ASSERT_TRUE(s->RoundTrips(5));
 }
 
