@@ -139,8 +139,8 @@ struct ClientSettings {
 
   // busy_poll_us: before a lone blocking call sleeps for its answer (the
   // caller reading its own answer, docs/client.md), it polls the socket
-  // without blocking for at most this many microseconds, and stops doing so
-  // on a link whose answers take longer (internal/busy_poll.h). 0, the
+  // without blocking for at most this many microseconds, and backs off on a
+  // link whose answers take longer (internal/busy_poll.h). 0, the
   // default, is off: the spin burns CPU to save a wake-up, which only a
   // latency-bound host with cores to spare wants. At most
   // internal::kMaxBusyPollMicros.

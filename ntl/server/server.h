@@ -84,7 +84,7 @@ struct ServerOptions {
       absl::Milliseconds(100);  // timers, registry and cert polling
   // busy_poll_us: after a wake-up that served connections, a loop polls its
   // epoll set without blocking for at most this many microseconds before it
-  // sleeps, and stops doing so while its waits take longer
+  // sleeps, and backs off while its waits take longer
   // (internal/busy_poll.h; docs/server.md, "Busy-poll"). 0, the default, is
   // off: the spin trades CPU for one-call-at-a-time latency. At most
   // internal::kMaxBusyPollMicros.

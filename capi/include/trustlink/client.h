@@ -128,8 +128,10 @@ TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
  * blocking for at most `budget_us` microseconds (0, the default: off; at most
  * TL_BUSY_POLL_MAX_US, else TL_E_INVALID_ARGUMENT naming the limit). It saves
  * the wake-up from a sleep on one-call-at-a-time round trips, at the cost of
- * that CPU; a link whose answers took longer than the budget stops spinning
- * until one comes within it again, so an idle or slow link costs nothing. For
+ * that CPU. A spin that finds no answer within the budget makes the link skip
+ * spinning on its next 1, 2, 4 ... up to 1024 waits (each miss in a row
+ * doubles it, each answer found halves it), so an idle or slow link spins on
+ * a few waits in a thousand. For
  * latency-bound hosts with a core to spare, not for shared ones
  * (docs/client.md, "Busy-poll"). Kept by tl_client_settings_load_root. */
 TL_EXPORT tl_status tl_client_settings_set_busy_poll(

@@ -90,8 +90,10 @@ TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options *opts,
  * connections, each event loop polls without blocking for at most `budget_us`
  * microseconds before it sleeps (0, the default: off; at most
  * TL_BUSY_POLL_MAX_US, else TL_E_INVALID_ARGUMENT
- * naming the limit). A loop whose waits took longer than the budget stops
- * spinning until one ends within it, so an idle appliance costs nothing; the
+ * naming the limit). A spin that finds nothing makes the loop skip spinning
+ * on its next 1, 2, 4 ... up to 1024 waits (each miss in a row doubles it,
+ * each find halves it), and a loop woken by nothing but its own timer never
+ * spins, so an idle appliance costs nothing; the
  * log's "listening on" line names the budget when it is on
  * (docs/server.md, "Busy-poll"). */
 TL_EXPORT tl_status tl_server_options_set_busy_poll(tl_server_options *opts,
