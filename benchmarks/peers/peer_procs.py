@@ -93,6 +93,15 @@ def run(argv, env=None, what=None, timeout=120):
     return r.stdout
 
 
+def cpu_seconds(pid):
+    """User + system CPU of a process (all its threads) so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        # Fields after the command name, which may hold spaces: utime and stime are
+        # the 14th and 15th fields of the line.
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid):
     """VmRSS of a process in KiB."""
     with open(f"/proc/{pid}/status") as f:

@@ -28,6 +28,8 @@ class Setup:
         self.ports = {}
         self.pids = {}
         self.notes = []
+        self.cpu = {}  # (work, size, peer) -> [load generator s, servers s, calls]
+        self.server_procs = {}
         self.rnd = 0
 
     def start_ntlsd(self, port):
@@ -36,7 +38,8 @@ class Setup:
         self.ntlsd_log = os.path.join(self.w, name + ".log")
         p = self.procs.start(name, [
             self.a.ntlsd, "--root", self.app, "--name", HOST, "--listen", f"{HOST}:{port}",
-            "--log", self.ntlsd_log, "--status-socket", self.status_sock])
+            "--log", self.ntlsd_log, "--status-socket", self.status_sock]
+            + (["--busy-poll", str(self.a.busy_poll)] if self.a.busy_poll else []))
 
         def ready():
             if p.poll() is not None:
@@ -142,9 +145,11 @@ class Setup:
         return srv, cli, tls_port, port
 
     def set_up_peers(self):
-        _, self.ports["tcp"] = self.start_echo("echo")
-        _, _, self.ports["stunnel_tls"], self.ports["stunnel"] = self.start_stunnel_pair(
+        echo, self.ports["tcp"] = self.start_echo("echo")
+        srv, cli, self.ports["stunnel_tls"], self.ports["stunnel"] = self.start_stunnel_pair(
             "", self.ports["tcp"])
+        # The processes that serve each data target besides peer_load, for CPU per call.
+        self.server_procs = {"tcp": [echo], "stunnel": [srv, cli, echo]}
         _, self.ports["s_server"] = self.start_listening("s_server", [
             "openssl", "s_server", "-accept", f"{HOST}:0", "-cert", self.server_pem,
             "-key", self.server_key, "-Verify", "1", "-CAfile", self.client_pem,

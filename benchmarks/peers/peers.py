@@ -3,7 +3,7 @@
 loopback, the same work through each, as same-run ratios (docs/benchmarks.md).
 
     benchmarks/peers/run [--quick] [--rounds N] [--seconds S] [--slices N] [--links N] [--keep]
-                         [--rows KEY,KEY...]
+                         [--rows KEY,KEY...] [--busy-poll US]
 
 run builds with Bazel (-c opt) and starts this with the programs' paths. It starts
   - a real ntlsd with a registered client (vtl createCert, addServer; ntlsh client
@@ -15,7 +15,9 @@ run builds with Bazel (-c opt) and starts this with the programs' paths. It star
     the very keys ntlsd and the client use;
   - openssl s_server -Verify 1 -rev with the same keys and suite (handshake rows);
 and runs peer_load (one measurement per process) through each, in rounds whose peer
-order rotates. Everything is on 127.0.0.1 with ports from the kernel, in a temporary
+order rotates. --busy-poll US turns trustlink's opt-in busy-poll on (client and ntlsd;
+the header and every row title then say so: it is not the default). The data rows also
+give the CPU per call of the load generator and the serving processes (/proc, getrusage). Everything is on 127.0.0.1 with ports from the kernel, in a temporary
 folder removed at exit, and every child is ended at exit (and dies with the harness).
 Exit status 1 when any row has no figure; the reasons are printed.
 """
@@ -73,6 +75,8 @@ class Harness(peer_setup.Setup):
 
     def load(self, work, target, *extra, timeout=None):
         argv = [self.a.load, work, "--target", target] + [str(x) for x in extra]
+        if target.startswith("trustlink:") and self.a.busy_poll:
+            argv += ["--busy-poll", str(self.a.busy_poll)]
         try:
             r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                                text=True, timeout=timeout or self.a.seconds + 60,
@@ -85,7 +89,27 @@ class Harness(peer_setup.Setup):
         if r.returncode != 0 or "result" not in found:
             raise MeasureError(f"peer_load {work} {target}: "
                                f"{found.get('error') or r.stderr.strip() or 'no result'}")
+        self.last_cpu = float(found.get("cpu_s", "nan"))
         return float(found["result"])
+
+    def server_pids(self, peer):
+        procs = [self.ntlsd] if peer == "trustlink" else self.server_procs[peer]
+        return [p.pid for p in procs]
+
+    def measured_call(self, peer, work, size, secs, target):
+        """One data measurement; also adds its CPU per call (peer_load's own and the
+        serving processes') to self.cpu[(work, size, peer)]."""
+        pids = self.server_pids(peer)
+        before = sum(pp.cpu_seconds(pid) for pid in pids)
+        rate = self.load(work, target, "--size", size, "--depth", 64, "--seconds", secs)
+        served = sum(pp.cpu_seconds(pid) for pid in pids) - before
+        calls = rate * secs * (1e6 / size if work == "bulk" else 1)
+        if calls > 0 and self.last_cpu == self.last_cpu:  # not NaN
+            c = self.cpu.setdefault((work, size, peer), [0.0, 0.0, 0.0])
+            c[0] += self.last_cpu
+            c[1] += served
+            c[2] += calls
+        return rate
 
     def data_targets(self):
         return {"trustlink": f"trustlink:{self.client_root}",
@@ -103,8 +127,18 @@ class Harness(peer_setup.Setup):
 
     def data_row(self, rnd, work, size):
         targets = self.data_targets()
-        return self.interleaved(rnd, ["trustlink", "stunnel", "tcp"], lambda peer, secs: self.load(
-            work, targets[peer], "--size", size, "--depth", 64, "--seconds", secs))
+        return self.interleaved(rnd, ["trustlink", "stunnel", "tcp"], lambda peer, secs: (
+            self.measured_call(peer, work, size, secs, targets[peer])))
+
+    def cpu_notes(self):
+        names = {"rtt": "round trip", "inflight": "call in flight", "bulk": "bulk echo"}
+        out = []
+        for (work, size, peer), (client, served, calls) in sorted(self.cpu.items()):
+            out.append(f"CPU per {names[work]} of {size:,} B, {peer}: "
+                       f"{(client + served) / calls * 1e6:.1f} us (load generator "
+                       f"{client / calls * 1e6:.1f}, serving processes "
+                       f"{served / calls * 1e6:.1f}), over {calls:,.0f} calls")
+        return out
 
     def handshake_row(self, rnd, resume):
         targets = {"trustlink": f"ntls:{self.ports['ntls']}",
@@ -253,6 +287,9 @@ def parse_args():
     ap.add_argument("--links", type=int, default=1000)
     ap.add_argument("--keep", action="store_true",
                     help="keep the work folder (logs, configurations) and say where")
+    ap.add_argument("--busy-poll", type=int, default=0, metavar="US",
+                    help="trustlink's opt-in busy-poll budget in microseconds, on the "
+                         "client and ntlsd (0, the default, is off)")
     ap.add_argument("--rows", default=",".join(r.key for r in ROWS),
                     help="only these rows, comma-separated keys: "
                          + ", ".join(r.key for r in ROWS))
@@ -264,6 +301,9 @@ def parse_args():
     if a.rounds < 1 or a.slices < 1 or a.seconds <= 0 or not 1 <= a.links <= 5000:
         ap.error("--rounds and --slices must be at least 1, --seconds positive, "
                  "--links 1 to 5000")
+    if a.busy_poll < 0:
+        ap.error("--busy-poll wants microseconds, 0 (off) or more; ntlsd and the "
+                 "library refuse what is over their limit")
     a.rows = set(k for k in a.rows.split(",") if k)
     unknown = a.rows - {r.key for r in ROWS}
     if unknown or not a.rows:
@@ -307,14 +347,17 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(sock_dir, ignore_errors=True)
-    rows = [r._replace(title=r.title.replace("LINKS", f"{a.links:,}")) for r in ROWS
+    spin = f" [trustlink busy-poll {a.busy_poll} us]" if a.busy_poll else ""
+    rows = [r._replace(title=r.title.replace("LINKS", f"{a.links:,}") + spin) for r in ROWS
             if r.key in a.rows]
     print(f"\n{a.rounds} round(s), {a.seconds} s per rate in {a.slices} slice(s), "
           f"{a.links:,} links, "
           f"{time.monotonic() - started:.0f} s, load average "
-          f"{os.getloadavg()[0]:.1f}\n")
+          f"{os.getloadavg()[0]:.1f}, trustlink "
+          + (f"with busy-poll {a.busy_poll} us on client and ntlsd (NOT the default)"
+             if a.busy_poll else "as by default (busy-poll off)") + "\n")
     print(peer_table.render(rows, results, a.rounds))
-    for note in dict.fromkeys(h.notes):  # in order, once each
+    for note in list(dict.fromkeys(h.notes)) + h.cpu_notes():  # in order, once each
         print(f"- {note}")
     # Complete: every peer of the row has a figure in every round.
     missing = [r.key for r in rows

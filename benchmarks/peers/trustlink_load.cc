@@ -60,6 +60,7 @@ bool FirstServer(const std::string& root, std::string* name, uint16_t* port,
 }  // namespace
 
 std::unique_ptr<TlLinks> TlLinks::Open(const std::string& root, int links,
+                                       uint32_t busy_poll_us,
                                        std::string* error) {
   std::unique_ptr<TlLinks> t(new TlLinks());
   uint16_t port = 0;
@@ -75,6 +76,7 @@ std::unique_ptr<TlLinks> TlLinks::Open(const std::string& root, int links,
   bool ok = tl_client_settings_new(&s) == TL_OK &&
             tl_client_settings_load_root(s, root.c_str()) == TL_OK &&
             tl_client_settings_set_initial_wait(s, 0) == TL_OK &&
+            tl_client_settings_set_busy_poll(s, busy_poll_us) == TL_OK &&
             tl_client_settings_set_link_event_callback(s, &TlLinks::OnEvent,
                                                        t.get()) == TL_OK;
   // The extra links are more servers with the first one's address and pin:

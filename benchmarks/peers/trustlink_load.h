@@ -21,8 +21,10 @@ namespace trustlink::peers {
 // Thread safety: the counters are safe from any thread; Close must not race.
 class TlLinks {
  public:
-  // Open starts the links and returns at once; see WaitAllUp.
+  // Open starts the links, with busy-poll `busy_poll_us` (0: off), and
+  // returns at once; see WaitAllUp.
   static std::unique_ptr<TlLinks> Open(const std::string& root, int links,
+                                       uint32_t busy_poll_us,
                                        std::string* error);
   ~TlLinks();
 

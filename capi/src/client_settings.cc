@@ -5,6 +5,7 @@
 #include "ntl/client/pin.h"
 #include "ntl/client/root_loader.h"
 #include "ntl/config_root.h"
+#include "ntl/internal/busy_poll.h"
 
 using trustlink::capi::internal::Guard;
 namespace client = trustlink::ntl::client;
@@ -39,8 +40,9 @@ extern "C" TL_EXPORT tl_status tl_client_settings_load_root(
       return loaded.status();
     }
     // Keep what the embedder chose about threads, the initial wait, the
-    // pacing of attempts and the HTL agent.
+    // pacing of attempts, the HTL agent and busy-polling.
     loaded->use_io_thread = s->settings.use_io_thread;
+    loaded->busy_poll_us = s->settings.busy_poll_us;
     loaded->dials_per_address = s->settings.dials_per_address;
     loaded->initial_wait = s->settings.initial_wait;
     loaded->htl_proof_socket = s->settings.htl_proof_socket;
@@ -222,6 +224,25 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
           "the HTL proof timeout must be non-zero (milliseconds)");
     }
     s->settings.htl_proof_timeout = absl::Milliseconds(timeout_ms);
+    return absl::OkStatus();
+  });
+}
+
+static_assert(TL_BUSY_POLL_MAX_US == trustlink::ntl::internal::kMaxBusyPollMicros,
+              "the C header's busy-poll limit is the library's");
+
+extern "C" TL_EXPORT tl_status tl_client_settings_set_busy_poll(
+    tl_client_settings* s, uint32_t budget_us) noexcept {
+  if (s == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_client_settings handle is NULL");
+  }
+  return Guard(&s->last_error, [&]() -> absl::Status {
+    if (absl::Status st = trustlink::ntl::internal::CheckBusyPollBudget(
+            budget_us, "a busy-poll budget");
+        !st.ok()) {
+      return BadArgument(st.message());
+    }
+    s->settings.busy_poll_us = budget_us;
     return absl::OkStatus();
   });
 }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "capi/src/log_hook.h"
 #include "capi/src/server_handles.h"
+#include "ntl/internal/busy_poll.h"
 #include "ntl/server/admission.h"
 
 namespace srv = trustlink::ntl::server;
@@ -88,6 +89,23 @@ TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options* opts,
           "threads must be between 0 (one per core) and 1024");
     }
     opts->options.threads = threads;
+    return absl::OkStatus();
+  });
+}
+
+TL_EXPORT tl_status tl_server_options_set_busy_poll(
+    tl_server_options* opts, uint32_t budget_us) noexcept {
+  if (opts == nullptr) {
+    return TL_ARGUMENT_ERROR(nullptr, "the tl_server_options handle is NULL");
+  }
+  return Guard(&opts->last_error, [&]() -> absl::Status {
+    if (absl::Status st = trustlink::ntl::internal::CheckBusyPollBudget(
+            budget_us, "a busy-poll budget");
+        !st.ok()) {
+      return trustlink::ntl::Error(absl::StatusCode::kInvalidArgument,
+                                   TL_E_INVALID_ARGUMENT, st.message());
+    }
+    opts->options.busy_poll_us = budget_us;
     return absl::OkStatus();
   });
 }

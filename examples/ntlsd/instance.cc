@@ -40,7 +40,8 @@ std::unique_ptr<Instance> Instance::New(const ServeConfig& config,
   bool ok = tl_server_options_set_root(
                 opts, config.root.c_str(),
                 config.name.empty() ? nullptr : config.name.c_str()) == TL_OK &&
-            tl_server_options_set_threads(opts, config.threads) == TL_OK;
+            tl_server_options_set_threads(opts, config.threads) == TL_OK &&
+            tl_server_options_set_busy_poll(opts, config.busy_poll_us) == TL_OK;
   if (ok && !listen.empty()) {
     std::string addr;
     uint16_t port = 0;

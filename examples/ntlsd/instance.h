@@ -18,6 +18,8 @@ struct ServeConfig {
   std::string root;
   std::string name;  // the appliance name for a first server.pem; "" = host
   int threads = 0;
+  // busy_poll_us: the loops' busy-poll budget (--busy-poll; 0: off).
+  uint32_t busy_poll_us = 0;
 };
 
 // ParseListen splits "ADDR:PORT" or "[V6]:PORT".

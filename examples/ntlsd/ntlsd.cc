@@ -5,6 +5,7 @@
 //   ntlsd --root DIR [--listen ADDR:PORT] [--name APPLIANCE] [--threads N]
 //         [--foreground | --daemon] [--pidfile FILE] [--log FILE]
 //         [--status-socket PATH] [--journal] [--metrics ADDR:PORT]
+//         [--busy-poll MICROSECONDS]
 //
 // One ntlsd serves a root: a second one on the same root exits 1 at once
 // (instance_lock.h). --daemon returns when the daemon serves (exit 0) or
@@ -18,8 +19,14 @@
 // restart drains the links and listens again on the registry's bind address
 // and port, which is how `ntls bind` changes take effect. --metrics serves
 // the counters to Prometheus (metrics_endpoint.h); off by default.
+// --busy-poll US lets each loop poll without blocking for up to US
+// microseconds (at most TL_BUSY_POLL_MAX_US) after serving traffic, before it
+// sleeps: lower one-call-at-a-time latency for CPU (docs/server.md,
+// "Busy-poll"); off by default.
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -90,7 +97,7 @@ void Usage(FILE* to) {
           "             [--foreground | --daemon] [--pidfile FILE] "
           "[--log FILE]\n"
           "             [--status-socket PATH] [--journal]\n"
-          "             [--metrics ADDR:PORT]\n"
+          "             [--metrics ADDR:PORT] [--busy-poll MICROSECONDS]\n"
           "       ntlsd --help | --version\n"
           "Options take - or --, and =VALUE (--root=DIR).\n");
 }
@@ -108,6 +115,7 @@ struct Flags {
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
   std::string threads;
+  std::string busy_poll;
   struct TextOption {
     const char* name;
     std::string* value;
@@ -116,7 +124,8 @@ Flags ParseFlags(int argc, char** argv) {
       {"root", &f.serve.root}, {"listen", &f.listen},
       {"name", &f.serve.name}, {"log", &f.log_file},
       {"pidfile", &f.pidfile}, {"status-socket", &f.status_path},
-      {"threads", &threads},   {"metrics", &f.metrics}};
+      {"threads", &threads},   {"metrics", &f.metrics},
+      {"busy-poll", &busy_poll}};
   for (int i = 1; i < argc; ++i) {
     const char* arg = argv[i];
     const char* value = nullptr;
@@ -153,6 +162,21 @@ Flags ParseFlags(int argc, char** argv) {
   }
   if (!threads.empty()) {
     f.serve.threads = atoi(threads.c_str());
+  }
+  if (!busy_poll.empty()) {
+    // Digits only: atoi would take "50us" as 50 and "x" as 0 (off).
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long us = strtoul(busy_poll.c_str(), &end, 10);
+    if (busy_poll[0] < '0' || busy_poll[0] > '9' || *end != '\0' ||
+        errno != 0 || us > UINT32_MAX) {
+      fprintf(stderr,
+              "ntlsd: --busy-poll wants a number of microseconds (0 to %d; "
+              "0 is off), not '%s'\n",
+              TL_BUSY_POLL_MAX_US, busy_poll.c_str());
+      exit(CLI_EXIT_USAGE);
+    }
+    f.serve.busy_poll_us = static_cast<uint32_t>(us);
   }
   if (f.serve.root.empty()) {
     fprintf(stderr, "ntlsd: --root is required\n");

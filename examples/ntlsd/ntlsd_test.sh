@@ -127,6 +127,30 @@ THIRD="$(cat "$WORK/third.pid")"
 status "$SOCKDIR/t" | grep -q "^pid $THIRD$" || fail "--daemon returned before it served"
 kill -TERM "$THIRD"
 
+# --busy-poll: refused when not a number or over the limit, naming the fix;
+# a budget in range is named in the listening line.
+timeout 20 "$NTLSD" --root "$WORK/spin" --listen 127.0.0.1:0 --busy-poll 50us \
+  --status-socket "$SOCKDIR/b" 2>"$WORK/spin.err"
+RC=$?
+[ "$RC" = 2 ] || fail "--busy-poll 50us exited $RC, expected 2 (usage): $(cat "$WORK/spin.err")"
+grep -q "busy-poll wants a number of microseconds (0 to 1000" "$WORK/spin.err" ||
+  fail "--busy-poll 50us: unclear message: $(cat "$WORK/spin.err")"
+timeout 20 "$NTLSD" --root "$WORK/spin" --listen 127.0.0.1:0 --busy-poll 5000 \
+  --status-socket "$SOCKDIR/b" 2>"$WORK/spin.err"
+RC=$?
+[ "$RC" != 0 ] || fail "--busy-poll 5000 started"
+grep -q "busy-poll budget of 5000 microseconds is over the limit of 1000" "$WORK/spin.err" ||
+  fail "--busy-poll 5000: unclear message: $(cat "$WORK/spin.err")"
+"$NTLSD" --root "$WORK/spin" --listen 127.0.0.1:0 --daemon --busy-poll 50 \
+  --log "$WORK/spin.log" --pidfile "$WORK/spin.pid" --status-socket "$SOCKDIR/b" \
+  2>"$WORK/spin.err" || fail "ntlsd --busy-poll 50 did not start: $(cat "$WORK/spin.err")"
+SPIN="$(cat "$WORK/spin.pid")"
+kill -TERM "$SPIN"
+grep -q "listening on 127.0.0.1:[0-9]* .* busy_poll_us=50$" "$WORK/spin.log" ||
+  fail "the listening line does not name busy_poll_us=50: $(cat "$WORK/spin.log")"
+! grep -q "busy_poll_us" "$WORK/all.log" "$LOG" 2>/dev/null ||
+  fail "a default ntlsd names a busy-poll budget"
+
 # SIGHUP reopens the log file (logrotate moved it away).
 mv "$LOG" "$LOG.1"
 kill -HUP $PID

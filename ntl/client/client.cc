@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ntl/client/tls_context.h"
+#include "ntl/internal/busy_poll.h"
 #include "ntl/status.h"
 #include "ntl/tls/policy.h"
 
@@ -57,6 +58,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
   }
   if (absl::Status st = HaGroups::Validate(settings); !st.ok()) {
     return st;
+  }
+  if (absl::Status st = internal::CheckBusyPollBudget(
+          settings.busy_poll_us, "the client's busy-poll budget");
+      !st.ok()) {
+    return ConfigError(st.message());
   }
   std::unique_ptr<Client> c(new Client(std::move(settings)));
   absl::Status st = c->Init();

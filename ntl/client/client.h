@@ -32,6 +32,7 @@
 #include "ntl/client/ha_group.h"
 #include "ntl/client/settings.h"
 #include "ntl/client/workers.h"
+#include "ntl/internal/busy_poll.h"
 #include "ntl/internal/dns.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/stats/client_stats.h"
@@ -83,6 +84,9 @@ struct ServerStatus {
   // epoll_changes counts the epoll_ctl calls for its links' sockets: a lone
   // blocking call that finds its link parked makes none.
   uint64_t epoll_changes = 0;
+  // busy_poll: what lone blocking calls' spins before their sleeps did
+  // (ClientSettings::busy_poll_us); all zero while it is off.
+  internal::BusyPollCounts busy_poll;
   std::string client_label;
   std::vector<wire::SlotInfo> slots;  // the partitions the server last listed
 };

@@ -198,7 +198,16 @@ void Client::ReadOwnAnswer(size_t server, uint32_t id, uint64_t token,
     // loop expiring it takes the role back and kicks this wait. A timed sleep
     // arms a kernel timer per round trip, and in a VM reprogramming the timer
     // device can cost an exit to the hypervisor.
-    const int n = ppoll(fds, 2, nullptr, nullptr);
+    // With busy-poll on (and the link's answers recently quick), first poll
+    // without blocking: a zero timeout arms no timer either.
+    static constexpr timespec kNoWait = {0, 0};
+    int n = 0;
+    wait.spin->Wait(
+        [&]() {
+          n = ppoll(fds, 2, &kNoWait, nullptr);
+          return n != 0;
+        },
+        [&]() { n = ppoll(fds, 2, nullptr, nullptr); });
     const bool poll_failed = n < 0 && errno != EINTR;
     const bool readable = n > 0 && fds[0].revents != 0;
     Completions done;

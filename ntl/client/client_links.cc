@@ -144,6 +144,7 @@ std::vector<ServerStatus> Client::Servers() {
     s.socket_reads = c.socket_reads();
     s.caller_reads = c.caller_reads();
     s.epoll_changes = c.epoll_changes();
+    s.busy_poll = c.busy_poll();
     s.client_label = c.client_label();
     s.slots = c.slots();
     out.push_back(std::move(s));

@@ -78,7 +78,8 @@ Connection::Connection(size_t index, const ServerSettings& server,
       listener_(listener),
       backoff_(ReconnectPolicy{settings.reconnect_min, settings.reconnect_max,
                                settings.reconnect_refused_max,
-                               settings.reconnect_refused_window}) {
+                               settings.reconnect_refused_window}),
+      busy_poll_(settings.busy_poll_us) {
   if (server_.host.empty()) {
     server_.host = server_.name;
   }

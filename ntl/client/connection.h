@@ -44,6 +44,7 @@
 #include "ntl/client/settings.h"
 #include "ntl/client/tls_context.h"
 #include "ntl/client/workers.h"
+#include "ntl/internal/busy_poll.h"
 #include "ntl/internal/byte_buffer.h"
 #include "ntl/internal/dns.h"
 #include "ntl/stats/client_stats.h"
@@ -64,11 +65,13 @@ struct StreamCallbacks {
 };
 
 // ReaderWait is what a calling thread that reads its own answer waits on
-// (Connection::TakeReading): the link's socket, and an eventfd that is written
-// when the reader role is taken back. Both belong to the Connection.
+// (Connection::TakeReading): the link's socket, an eventfd that is written
+// when the reader role is taken back, and the link's busy-poll (off unless
+// ClientSettings::busy_poll_us). All belong to the Connection.
 struct ReaderWait {
   int socket = -1;
   int kick = -1;
+  internal::BusyPoll* spin = nullptr;
 };
 
 // kParkFor is how long a socket stays out of the loop's epoll set after a
@@ -213,6 +216,8 @@ class Connection : public PinnedPeer {
   // epoll_changes counts epoll_ctl calls for this server's sockets once
   // connected (the loop's interest, and the reader role taken and returned).
   uint64_t epoll_changes() const { return epoll_changes_; }
+  // busy_poll is what the lone caller's spin before its sleep did.
+  internal::BusyPollCounts busy_poll() const { return busy_poll_.counts(); }
   // link_stats are this server's handshakes and TLS bytes, all sessions.
   stats::LinkCounters link_stats() const {
     return link_stats_.WithLive(ssl_.get());
@@ -388,6 +393,9 @@ class Connection : public PinnedPeer {
   bool kick_pending_ = false;
   uint64_t caller_reads_ = 0;
   uint64_t epoll_changes_ = 0;
+  // The reader's spin: used by the reader role's holder outside the Client's
+  // mutex (BusyPoll is safe for that), one holder at a time.
+  internal::BusyPoll busy_poll_;
 };
 
 }  // namespace trustlink::ntl::client

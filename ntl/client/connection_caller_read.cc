@@ -80,6 +80,7 @@ bool Connection::TakeReading(uint32_t id, uint64_t token, ReaderWait* wait) {
   reader_token_ = token;
   wait->socket = fd_;
   wait->kick = kick_fd_;
+  wait->spin = &busy_poll_;
   return true;
 }
 

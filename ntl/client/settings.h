@@ -137,6 +137,15 @@ struct ClientSettings {
   // (dial_gate.h says why, and how the default was chosen).
   int dials_per_address = kDefaultDialsPerAddress;
 
+  // busy_poll_us: before a lone blocking call sleeps for its answer (the
+  // caller reading its own answer, docs/client.md), it polls the socket
+  // without blocking for at most this many microseconds, and backs off on a
+  // link whose answers take longer (internal/busy_poll.h). 0, the
+  // default, is off: the spin burns CPU to save a wake-up, which only a
+  // latency-bound host with cores to spare wants. At most
+  // internal::kMaxBusyPollMicros.
+  uint32_t busy_poll_us = 0;
+
   // use_io_thread false: the library creates no thread; the embedder waits on
   // fd() and calls Process() (CKF_LIBRARY_CANT_CREATE_OS_THREADS).
   bool use_io_thread = true;

@@ -62,7 +62,10 @@ void Mailbox::Close() {
   open_ = false;
 }
 
-Loop::Loop(Server* server, int index) : server_(server), index_(index) {}
+Loop::Loop(Server* server, int index)
+    : server_(server),
+      index_(index),
+      busy_poll_(server->options_.busy_poll_us) {}
 
 Loop::~Loop() {
   if (epoll_fd_ >= 0) {
@@ -164,10 +167,25 @@ void Loop::Run() {
   tick_time_ = absl::Now();
   tick_steady_ = wake_ = std::chrono::steady_clock::now();
   epoll_event events[128];
+  // Whether the last wake-up served a connection: only then may the next wait
+  // spin first (busy_poll_), so an idle loop never does.
+  bool had_traffic = false;
   while (true) {
     bool tick_due = false;
+    int n = 0;
     // No timeout: tick_fd_ wakes the loop for Tick (ArmTick says why).
-    const int n = epoll_wait(epoll_fd_, events, 128, -1);
+    const auto sleep = [&]() { n = epoll_wait(epoll_fd_, events, 128, -1); };
+    if (had_traffic) {
+      busy_poll_.Wait(
+          [&]() {
+            n = epoll_wait(epoll_fd_, events, 128, 0);
+            return n != 0;
+          },
+          sleep);
+    } else {
+      sleep();
+    }
+    had_traffic = false;
     wake_ = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
@@ -181,6 +199,7 @@ void Loop::Run() {
         tick_due = tick_due || tag == kTickTag;
       } else if (Conn* c = Find(tag)) {
         OnEvent(c, events[i].events);
+        had_traffic = true;
       }
       Reap();
     }
@@ -191,6 +210,7 @@ void Loop::Run() {
     for (auto& task : mailbox_->Take()) {
       task();
       Reap();
+      had_traffic = true;  // an answer or stream data handed over
     }
     flushing_later_ = false;
     for (uint64_t id : flush_later_) {

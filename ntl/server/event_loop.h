@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "ntl/internal/busy_poll.h"
 #include "ntl/internal/byte_buffer.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/server/admission.h"
@@ -87,6 +88,8 @@ class Loop {
  public:
   Loop(Server* server, int index);
   ~Loop();
+  // busy_poll is what this loop's spin did; safe from any thread.
+  internal::BusyPollCounts busy_poll() const { return busy_poll_.counts(); }
   absl::Status Init(int listen_fd);
   void Start();
   void Join();
@@ -287,6 +290,8 @@ class Loop {
   // and dates the connections' activity (WakeTime). The wall clock is read
   // once per tick.
   std::chrono::steady_clock::time_point wake_;
+  // The spin before a wait that follows traffic (ServerOptions::busy_poll_us).
+  internal::BusyPoll busy_poll_;
   std::chrono::steady_clock::time_point tick_steady_;
   absl::Time tick_time_;
   std::vector<char> scratch_;

@@ -89,6 +89,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
                  "max_frame_payload must be at least 1024 bytes");
   }
+  if (absl::Status st = internal::CheckBusyPollBudget(
+          options.busy_poll_us, "the NTLS loops' busy-poll budget");
+      !st.ok()) {
+    return Error(absl::StatusCode::kInvalidArgument, TL_E_INVALID_ARGUMENT,
+                 st.message());
+  }
   return std::unique_ptr<Server>(new Server(
       std::move(options), std::move(directory), std::move(credentials)));
 }
@@ -384,6 +390,17 @@ size_t Server::hostname_lookups() const {
   return resolver_pool_ ? resolver_pool_->lookups() : 0;
 }
 
+internal::BusyPollCounts Server::busy_poll() const {
+  internal::BusyPollCounts sum;
+  for (const auto& loop : loops_) {
+    const internal::BusyPollCounts c = loop->busy_poll();
+    sum.polls += c.polls;
+    sum.hits += c.hits;
+    sum.misses += c.misses;
+  }
+  return sum;
+}
+
 absl::Status Server::Start() {
   if (started_.exchange(true)) {
     return Error(absl::StatusCode::kFailedPrecondition,
@@ -503,7 +520,12 @@ absl::Status Server::Start() {
       CurrentTls()->fingerprint, " descriptors=", limits_.descriptor_limit,
       " max_links=", limits_.max_links,
       " max_unauthenticated=", limits_.max_unauthenticated,
-      " max_unauthenticated_per_ip=", limits_.max_unauthenticated_per_ip));
+      " max_unauthenticated_per_ip=", limits_.max_unauthenticated_per_ip,
+      // Named only when on, so nobody mistakes a spinning server's figures
+      // for the default's.
+      options_.busy_poll_us != 0
+          ? absl::StrCat(" busy_poll_us=", options_.busy_poll_us)
+          : std::string()));
   return absl::OkStatus();
 }
 

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ntl/internal/busy_poll.h"
 #include "ntl/internal/mutex.h"
 #include "ntl/server/credentials.h"
 #include "ntl/server/directory.h"
@@ -81,6 +82,13 @@ struct ServerOptions {
   std::string ticket_key_dir;
   absl::Duration tick =
       absl::Milliseconds(100);  // timers, registry and cert polling
+  // busy_poll_us: after a wake-up that served connections, a loop polls its
+  // epoll set without blocking for at most this many microseconds before it
+  // sleeps, and backs off while its waits take longer
+  // (internal/busy_poll.h; docs/server.md, "Busy-poll"). 0, the default, is
+  // off: the spin trades CPU for one-call-at-a-time latency. At most
+  // internal::kMaxBusyPollMicros.
+  uint32_t busy_poll_us = 0;
   absl::Duration htl_tick = absl::Seconds(1);  // HtlGate::Tick, with a gate
   // Hostname admission (docs/server.md, "Admission"): a client registered by
   // hostname with no mapped IP is checked, with ipcheck on, against what the
@@ -194,6 +202,9 @@ class Server {
   // hostname_lookups is how many times admission called the Resolver; cached
   // answers and handshakes sharing a lookup do not count.
   size_t hostname_lookups() const;
+  // busy_poll sums what the loops' busy-polls did (ServerOptions::
+  // busy_poll_us); all zero while it is off. Valid from Start to Shutdown.
+  internal::BusyPollCounts busy_poll() const;
 
  private:
   friend class internal_engine::Loop;

@@ -77,14 +77,19 @@ ServerOptions OneLoopOptions(std::function<void(absl::string_view)> log) {
 
 absl::StatusOr<std::unique_ptr<Server>> StartSoftwareServer(
     const ClientIdentity& id, const std::string& label) {
+  return StartSoftwareServer(id, label,
+                             OneLoopOptions([](absl::string_view) {}));
+}
+
+absl::StatusOr<std::unique_ptr<Server>> StartSoftwareServer(
+    const ClientIdentity& id, const std::string& label, ServerOptions options) {
   auto directory = std::make_shared<InMemoryDirectory>();
   directory->Put(LoopbackRecord(label, id.fingerprint));
   auto cred = FixtureServerCredentials();
   if (!cred.ok()) {
     return cred.status();
   }
-  auto server = Server::Create(OneLoopOptions([](absl::string_view) {}),
-                               directory, *cred);
+  auto server = Server::Create(std::move(options), directory, *cred);
   if (!server.ok()) {
     return server.status();
   }

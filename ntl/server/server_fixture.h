@@ -65,6 +65,9 @@ ServerOptions OneLoopOptions(std::function<void(absl::string_view)> log);
 // (LoopbackRecord).
 absl::StatusOr<std::unique_ptr<Server>> StartSoftwareServer(
     const ClientIdentity& id, const std::string& label);
+// StartSoftwareServer with chosen options (OneLoopOptions, changed).
+absl::StatusOr<std::unique_ptr<Server>> StartSoftwareServer(
+    const ClientIdentity& id, const std::string& label, ServerOptions options);
 
 // LogLines collects server log lines (ServerOptions::log) for assertions.
 //

@@ -46,6 +46,14 @@ def test_dials_per_address_takes_1_to_1024():
         s.set_dials_per_address(0)
 
 
+def test_busy_poll_over_the_limit_is_refused_naming_it():
+    s = trustlink.Settings()
+    assert s.set_busy_poll(50) is s
+    assert s.set_busy_poll(0) is s
+    with pytest.raises(trustlink.Error, match=r"limit of 1000"):
+        s.set_busy_poll(5000)
+
+
 def test_missing_root_names_the_path(tmp_path):
     missing = str(tmp_path / "no-such-root")
     with pytest.raises(trustlink.Error) as info:

@@ -67,6 +67,7 @@ _PROTOTYPES = {
     "tl_client_settings_set_no_threads": (_ST, [_P, _I32]),
     "tl_client_settings_set_initial_wait": (_ST, [_P, _U32]),
     "tl_client_settings_set_dials_per_address": (_ST, [_P, _U32]),
+    "tl_client_settings_set_busy_poll": (_ST, [_P, _U32]),
     "tl_client_settings_set_htl_proof_socket": (_ST, [_P, _S]),
     "tl_client_settings_set_htl_proof_timeout": (_ST, [_P, _U32]),
     "tl_client_settings_set_link_event_callback": (_ST, [_P, LINK_EVENT_CB, _P]),

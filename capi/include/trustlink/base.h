@@ -162,6 +162,12 @@ TL_EXPORT tl_status tl_last_error(char *buf, size_t buf_len,
  * on this thread has failed). Since 1.1. */
 TL_EXPORT tl_status tl_last_error_status(void) TL_NOEXCEPT;
 
+/* TL_BUSY_POLL_MAX_US is the largest busy-poll budget, in microseconds, that
+ * tl_client_settings_set_busy_poll and tl_server_options_set_busy_poll
+ * accept: beyond it a sleep's wake-up cost is noise and the spin only burns a
+ * core. */
+#define TL_BUSY_POLL_MAX_US 1000
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -123,6 +123,20 @@ TL_EXPORT tl_status tl_client_settings_set_htl_proof_socket(
 TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
     tl_client_settings *settings, uint32_t timeout_ms) TL_NOEXCEPT;
 
+/* tl_client_settings_set_busy_poll: before a blocking call that is
+ * alone on its link sleeps for its answer, it polls the socket without
+ * blocking for at most `budget_us` microseconds (0, the default: off; at most
+ * TL_BUSY_POLL_MAX_US, else TL_E_INVALID_ARGUMENT naming the limit). It saves
+ * the wake-up from a sleep on one-call-at-a-time round trips, at the cost of
+ * that CPU. A spin that finds no answer within the budget makes the link skip
+ * spinning on its next 1, 2, 4 ... up to 1024 waits (each miss in a row
+ * doubles it, each answer found halves it), so an idle or slow link spins on
+ * a few waits in a thousand. For
+ * latency-bound hosts with a core to spare, not for shared ones
+ * (docs/client.md, "Busy-poll"). Kept by tl_client_settings_load_root. */
+TL_EXPORT tl_status tl_client_settings_set_busy_poll(
+    tl_client_settings *settings, uint32_t budget_us) TL_NOEXCEPT;
+
 /* Link events (since 1.1): a server's link came up (welcomed; calls on its
  * slots work), went down (status says why; tl_client_server_error has the
  * message), or its server listed a different set of partitions (read

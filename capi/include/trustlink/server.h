@@ -86,6 +86,19 @@ tl_server_options_set_root(tl_server_options *opts, const char *root,
  * core). */
 TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options *opts,
                                                   int32_t threads) TL_NOEXCEPT;
+/* tl_server_options_set_busy_poll: after a wake-up that served
+ * connections, each event loop polls without blocking for at most `budget_us`
+ * microseconds before it sleeps (0, the default: off; at most
+ * TL_BUSY_POLL_MAX_US, else TL_E_INVALID_ARGUMENT
+ * naming the limit). A spin that finds nothing makes the loop skip spinning
+ * on its next 1, 2, 4 ... up to 1024 waits (each miss in a row doubles it,
+ * each find halves it), and a loop woken by nothing but its own timer never
+ * spins, so an idle appliance costs nothing; the
+ * log's "listening on" line names the budget when it is on
+ * (docs/server.md, "Busy-poll"). */
+TL_EXPORT tl_status tl_server_options_set_busy_poll(tl_server_options *opts,
+                                                    uint32_t budget_us)
+    TL_NOEXCEPT;
 /* tl_server_options_set_limits sets the caps on connections not yet admitted
  * (in total and per source address), the handshake and idle timeouts in
  * milliseconds and the largest frame payload in bytes. A 0 keeps that default.
