@@ -207,9 +207,10 @@ TEST(LinkConnectorTest, AgentRecoversFromATimedOutHeartbeatWithoutAnAlarm) {
             TL_E_DEADLINE_EXCEEDED);
   // The appliance moved on (its reply is what was late, so it may still be at
   // it); the agent kept the secret it had (now `previous`).
-  EXPECT_TRUE(ntl::client::testing::WaitFor(
-      [&] { return world.Show().generation == held + 1; }))
-      << "the appliance is at generation " << world.Show().generation;
+  EXPECT_TRUE(ntl::client::testing::WaitFor([&] {
+    return world.Show().generation == held + 1;
+  })) << "the appliance is at generation "
+      << world.Show().generation;
   absl::StatusOr<absl::optional<HeldSecret>> kept = store.Get(kHtlServer);
   ASSERT_TRUE(kept.ok() && kept->has_value());
   EXPECT_EQ((*kept)->generation, held);

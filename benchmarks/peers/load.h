@@ -21,8 +21,8 @@ struct Work {
   double seconds = 1.0;  // how long a rate is measured
   int count = 1000;      // links (the "links" work)
   double timeout = 60;   // the longest a set of links may take to come up
-  // busy_poll_us: trustlink's busy-poll budget (tl_client_settings_set_busy_poll);
-  // 0, the library's default, is off.
+  // busy_poll_us: trustlink's busy-poll budget
+  // (tl_client_settings_set_busy_poll); 0, the library's default, is off.
   uint32_t busy_poll_us = 0;
 };
 

@@ -101,10 +101,9 @@ Args Parse(int argc, char** argv) {
       a.w.timeout = Number("timeout", v);
     } else if (flag == "--busy-poll") {
       // 0 (off) is allowed here; the library refuses what is over its limit.
-      a.w.busy_poll_us =
-          std::string(v) == "0"
-              ? 0
-              : static_cast<uint32_t>(Number("busy-poll", v));
+      a.w.busy_poll_us = std::string(v) == "0"
+                             ? 0
+                             : static_cast<uint32_t>(Number("busy-poll", v));
     } else if (flag == "--cert") {
       a.tls.cert_file = v;
     } else if (flag == "--key") {
@@ -179,9 +178,8 @@ int HoldLinks(TlLinks* links, const Work& w) {
 int Run(const Args& a) {
   if (a.kind == "trustlink") {
     std::string error;
-    std::unique_ptr<TlLinks> links =
-        TlLinks::Open(a.where, a.work == "links" ? a.w.count : 1,
-                      a.w.busy_poll_us, &error);
+    std::unique_ptr<TlLinks> links = TlLinks::Open(
+        a.where, a.work == "links" ? a.w.count : 1, a.w.busy_poll_us, &error);
     if (!links) {
       return Report(Result::Fail(error));
     }

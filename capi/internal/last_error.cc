@@ -138,10 +138,9 @@ tl_status IndexOutOfRange(const char* function, absl::string_view index_name,
                           size_t index, absl::string_view holder, size_t count,
                           absl::string_view noun, tl_status code) noexcept {
   try {
-    return ArgumentError(function,
-                         OutOfRangeMessage(index_name, index, holder, count,
-                                           noun),
-                         code);
+    return ArgumentError(
+        function, OutOfRangeMessage(index_name, index, holder, count, noun),
+        code);
   } catch (...) {
     return ArgumentError(function, "index is out of range", code);
   }
@@ -159,8 +158,8 @@ tl_status StringAt(const char* function, const std::vector<std::string>* items,
                    size_t index, const char** out) noexcept {
   if (items == nullptr) {
     try {
-      return ArgumentError(function,
-                           absl::StrCat("the ", handle_type, " handle is NULL"));
+      return ArgumentError(
+          function, absl::StrCat("the ", handle_type, " handle is NULL"));
     } catch (...) {
       return ArgumentError(function, "the handle is NULL");
     }

@@ -137,7 +137,8 @@ TEST(OutOfRangeTest, NamesTheIndexAndTheCount) {
                             TL_E_INVALID_ARGUMENT),
             TL_E_INVALID_ARGUMENT);
 
-  absl::Status s = OutOfRangeError("server index", 4, "the client", 2, "server");
+  absl::Status s =
+      OutOfRangeError("server index", 4, "the client", 2, "server");
   EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(ntl::ToTlStatus(s), TL_E_OUT_OF_RANGE);
   EXPECT_EQ(s.message(),

@@ -58,16 +58,15 @@ tl_status WithGroup(const char* function, const tl_client* c, size_t group,
 template <typename F>
 tl_status WithMember(const char* function, const tl_client* c, size_t group,
                      size_t member, F f) {
-  return WithGroup(function, c, group,
-                   [&](const client::HaGroupStatus& g) -> absl::Status {
-                     if (member >= g.members.size()) {
-                       return OutOfRangeError(
-                           "member index", member,
-                           absl::StrCat("HA group '", g.label, "'"),
-                           g.members.size(), "member");
-                     }
-                     return f(g.members[member]);
-                   });
+  return WithGroup(
+      function, c, group, [&](const client::HaGroupStatus& g) -> absl::Status {
+        if (member >= g.members.size()) {
+          return OutOfRangeError("member index", member,
+                                 absl::StrCat("HA group '", g.label, "'"),
+                                 g.members.size(), "member");
+        }
+        return f(g.members[member]);
+      });
 }
 
 }  // namespace
@@ -215,14 +214,14 @@ extern "C" TL_EXPORT tl_status tl_client_ha_member_state(
                     });
 }
 
-#define TL_HA_MEMBER_STRING(name, field)                                     \
-  extern "C" TL_EXPORT tl_status tl_client_ha_member_##name(                 \
-      const tl_client* c, size_t group, size_t member, char* buf,            \
-      size_t buf_len, size_t* out_len) noexcept {                            \
-    return WithMember(__func__, c, group, member,                            \
-                      [&](const client::HaMemberStatus& m) {                 \
-                        return CopyOut(m.field, buf, buf_len, out_len);      \
-                      });                                                    \
+#define TL_HA_MEMBER_STRING(name, field)                                \
+  extern "C" TL_EXPORT tl_status tl_client_ha_member_##name(            \
+      const tl_client* c, size_t group, size_t member, char* buf,       \
+      size_t buf_len, size_t* out_len) noexcept {                       \
+    return WithMember(__func__, c, group, member,                       \
+                      [&](const client::HaMemberStatus& m) {            \
+                        return CopyOut(m.field, buf, buf_len, out_len); \
+                      });                                               \
   }
 TL_HA_MEMBER_STRING(server, server)
 TL_HA_MEMBER_STRING(partition, partition)

@@ -228,7 +228,8 @@ extern "C" TL_EXPORT tl_status tl_client_settings_set_htl_proof_timeout(
   });
 }
 
-static_assert(TL_BUSY_POLL_MAX_US == trustlink::ntl::internal::kMaxBusyPollMicros,
+static_assert(TL_BUSY_POLL_MAX_US ==
+                  trustlink::ntl::internal::kMaxBusyPollMicros,
               "the C header's busy-poll limit is the library's");
 
 extern "C" TL_EXPORT tl_status tl_client_settings_set_busy_poll(

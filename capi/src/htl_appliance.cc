@@ -297,8 +297,7 @@ extern "C" TL_EXPORT tl_status tl_htl_show_list_row(
   }
   if (i >= list->rows.size()) {
     return trustlink::capi::internal::IndexOutOfRange(
-        __func__, "index", i, "the tl_htl_show_list", list->rows.size(),
-        "row");
+        __func__, "index", i, "the tl_htl_show_list", list->rows.size(), "row");
   }
   const htl::ClientView& v = list->rows[i];
   *out_htl = HtlCode(v.htl);

@@ -118,8 +118,7 @@ TEST(BusyPollCapiTest, OffByDefaultNeitherSidePollsWithoutBlocking) {
 }
 
 TEST(BusyPollCapiTest, OnBothSidesSpinBeforeTheySleep) {
-  EXPECT_GT(Polls(true, TL_BUSY_POLL_MAX_US, CountNewOn::kThisThread, 100),
-            0u);
+  EXPECT_GT(Polls(true, TL_BUSY_POLL_MAX_US, CountNewOn::kThisThread, 100), 0u);
   EXPECT_GT(Polls(true, TL_BUSY_POLL_MAX_US, CountNewOn::kLoopThreads, 100),
             0u);
 }

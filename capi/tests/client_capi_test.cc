@@ -64,7 +64,8 @@ class ClientCapiTest : public ::testing::Test {
 TEST_F(ClientCapiTest, OpensListsSlotsAndCalls) {
   tl_client* c = nullptr;
   ASSERT_EQ(tl_client_open(settings_, &c), TL_OK);
-  // Open waits a few seconds at most; a sanitizer build on a busy host can take longer.
+  // Open waits a few seconds at most; a sanitizer build on a busy host can take
+  // longer.
   ASSERT_EQ(tl_client_wait_ready(c, 10000), TL_OK);
   tl_slot_list* slots = nullptr;
   ASSERT_EQ(tl_client_slots(c, &slots), TL_OK);

@@ -129,8 +129,8 @@ tl_status CloseWithPartitions(void*, const char*, const char* partition,
   }
   const char* beyond = nullptr;
   if (tl_server_stream_partition(stream, n, &beyond) == TL_E_INVALID_ARGUMENT) {
-    message += " (index n refused: " +
-               trustlink::capi::testing::ThreadError() + ")";
+    message +=
+        " (index n refused: " + trustlink::capi::testing::ThreadError() + ")";
   }
   tl_server_stream_close(stream, TL_E_NOT_FOUND, message.c_str());
   *out = nullptr;

@@ -274,7 +274,8 @@ void OnAnswer(void* userdata, tl_status status, const uint8_t* data,
 TEST_F(HaCapiTest, AsyncCallsOnTheGroupSlotAnswer) {
   tl_client* c = nullptr;
   ASSERT_EQ(tl_client_open(settings_, &c), TL_OK);
-  ASSERT_EQ(tl_client_wait_ready(c, 10000), TL_OK);  // both members, before the slots
+  ASSERT_EQ(tl_client_wait_ready(c, 10000),
+            TL_OK);  // both members, before the slots
   size_t entries = 0;
   const int32_t slot = GroupSlot(c, &entries);
   ASSERT_GE(slot, 0);

@@ -268,8 +268,8 @@ TEST_F(StatsCapiTest, ListsEveryValueAndRefusesBadArguments) {
   uint64_t v = 0;
   EXPECT_EQ(tl_stats_value_at(s, n, &name, &v), TL_E_OUT_OF_RANGE);
   EXPECT_EQ(ThreadError(), "tl_stats_value_at: index " + std::to_string(n) +
-                              " is out of range: the tl_stats snapshot has " +
-                              std::to_string(n) + " values");
+                               " is out of range: the tl_stats snapshot has " +
+                               std::to_string(n) + " values");
   EXPECT_EQ(tl_stats_value(s, "calls_made", &v), TL_E_NOT_FOUND);
   EXPECT_NE(ThreadError().find("no counter named 'calls_made'"),
             std::string::npos)

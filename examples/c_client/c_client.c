@@ -95,8 +95,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "open failed: %s: %s\n", tl_status_name(st), err);
     goto out;
   }
-  /* tl_client_open waits for the link a few seconds at most; a busy host can take longer.
-   * Read the slots once the first attempt has settled either way. */
+  /* tl_client_open waits for the link a few seconds at most; a busy host can
+   * take longer. Read the slots once the first attempt has settled either way.
+   */
   if (tl_client_wait_ready(client, 20000) != TL_OK) {
     fprintf(stderr, "the link's first attempt did not settle within 20 s\n");
     goto out;

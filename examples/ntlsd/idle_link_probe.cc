@@ -134,8 +134,9 @@ int Watch(tl_client* client, Recorder* events, long long max_ms,
   }
   printf("ready\n");
   fflush(stdout);
-  // From the UP event, not from now: this thread can wake long after it (a sanitizer build
-  // on a busy host), while the server's idle clock runs from its last receive, before UP.
+  // From the UP event, not from now: this thread can wake long after it (a
+  // sanitizer build on a busy host), while the server's idle clock runs from
+  // its last receive, before UP.
   const long long start = e.at_ms;
   at = events->WaitFor(TL_LINK_EVENT_DOWN, at + 1, start + max_ms, &e);
   if (at < 0) {

@@ -25,11 +25,11 @@
 // "Busy-poll"); off by default.
 
 #include <errno.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -121,10 +121,10 @@ Flags ParseFlags(int argc, char** argv) {
     std::string* value;
   };
   const TextOption text_options[] = {
-      {"root", &f.serve.root}, {"listen", &f.listen},
-      {"name", &f.serve.name}, {"log", &f.log_file},
-      {"pidfile", &f.pidfile}, {"status-socket", &f.status_path},
-      {"threads", &threads},   {"metrics", &f.metrics},
+      {"root", &f.serve.root},  {"listen", &f.listen},
+      {"name", &f.serve.name},  {"log", &f.log_file},
+      {"pidfile", &f.pidfile},  {"status-socket", &f.status_path},
+      {"threads", &threads},    {"metrics", &f.metrics},
       {"busy-poll", &busy_poll}};
   for (int i = 1; i < argc; ++i) {
     const char* arg = argv[i];

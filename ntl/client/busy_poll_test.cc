@@ -2,6 +2,8 @@
 // internal/busy_poll.h): off by default, on it takes answers without a sleep,
 // and a spin never outlasts its budget.
 
+#include "ntl/internal/busy_poll.h"
+
 #include <memory>
 #include <string>
 
@@ -9,7 +11,6 @@
 #include "ntl/client/client.h"
 #include "ntl/client/testing/fake_server.h"
 #include "ntl/client/testing/test_util.h"
-#include "ntl/internal/busy_poll.h"
 #include "ntl/internal/timed_wait_counter.h"
 #include "ntl/status.h"
 

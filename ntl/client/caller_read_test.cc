@@ -153,12 +153,12 @@ TEST(CallerReadTest, LoneBlockingCallsAreReadByTheirCallerNotTheIoThread) {
   // Some wake-ups come by the clock, not per call: the I/O thread's park timer
   // (once per kParkFor) and a sanitizer's own background thread (about every
   // 100 ms). A slow run (TSan on a busy host) earns them on top.
-  const uint64_t by_the_clock = static_cast<uint64_t>(
-      took / kParkFor + took / absl::Milliseconds(100));
+  const uint64_t by_the_clock =
+      static_cast<uint64_t>(took / kParkFor + took / absl::Milliseconds(100));
   EXPECT_LT(wakeups, kCalls / 4u + by_the_clock)
       << "the client's other threads woke " << wakeups << " times for "
-      << kCalls << " lone blocking calls in " << took << " (by thread:"
-      << detail << ")";
+      << kCalls << " lone blocking calls in " << took
+      << " (by thread:" << detail << ")";
   // Each reader parks the socket for the next (kParkFor): only the loop's
   // unpark after an idle kParkFor costs two epoll_ctl calls, with the next
   // call's take. Before, every call took the socket out of the loop's epoll

@@ -42,8 +42,8 @@ TEST(ClientDnsTest, ClosingWithALookupPendingReturnsAtOnceAndLeavesNoThread) {
   const absl::Time start = absl::Now();
   client->reset();
   const absl::Duration took = absl::Now() - start;
-  // c-ares waits seconds for a silent server: a close that waited for it takes that long;
-  // the bound leaves room for a stalled thread under a sanitizer.
+  // c-ares waits seconds for a silent server: a close that waited for it takes
+  // that long; the bound leaves room for a stalled thread under a sanitizer.
   EXPECT_LT(took, absl::Milliseconds(1500)) << "close waited for the lookup";
   EXPECT_EQ(SettledThreadCount(threads_before), threads_before);
   ::testing::Test::RecordProperty("close_ms", absl::ToInt64Milliseconds(took));

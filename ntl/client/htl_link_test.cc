@@ -194,7 +194,8 @@ TEST(HtlLinkTest, ProofRequestIsBoundedWhenTheAgentDoesNotAnswer) {
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(s);
   ASSERT_TRUE(client.ok()) << client.status();
   const ServerStatus st = (*client)->Servers()[0];
-  // The proof timeout is 300 ms; the bound leaves room for a sanitizer on a busy host.
+  // The proof timeout is 300 ms; the bound leaves room for a sanitizer on a
+  // busy host.
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_EQ(ToTlStatus(st.last_error), TL_E_HTL_AGENT_UNAVAILABLE)
       << st.last_error;

@@ -78,8 +78,9 @@ class ServerE2eTest : public ::testing::Test {
     o.port = port;
     o.threads = 1;
     o.log = [](absl::string_view) {};
-    // A restart on the port a test just freed can find it busy for a moment: the kernel
-    // may have handed it to another test's connect. Retried under a deadline.
+    // A restart on the port a test just freed can find it busy for a moment:
+    // the kernel may have handed it to another test's connect. Retried under a
+    // deadline.
     const absl::Time give_up = absl::Now() + absl::Seconds(10);
     absl::Status started;
     do {

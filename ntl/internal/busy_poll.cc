@@ -10,9 +10,8 @@ absl::Status CheckBusyPollBudget(uint32_t budget_us, const char* what) {
   }
   return absl::InvalidArgumentError(absl::StrCat(
       what, " of ", budget_us, " microseconds is over the limit of ",
-      kMaxBusyPollMicros,
-      "; give 0 (off, the default) or up to ", kMaxBusyPollMicros,
-      " (about 50 covers a loopback or LAN round trip)"));
+      kMaxBusyPollMicros, "; give 0 (off, the default) or up to ",
+      kMaxBusyPollMicros, " (about 50 covers a loopback or LAN round trip)"));
 }
 
 }  // namespace trustlink::ntl::internal

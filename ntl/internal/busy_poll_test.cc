@@ -43,8 +43,8 @@ TEST(BusyPollTest, ASpinThatFindsNothingStopsAtItsBudgetThenSleeps) {
   EXPECT_GT(spin.counts().polls, 0u);
 }
 
-// SpinPattern says which of `waits` waits spun (S) and which did not (.), with a poll that never finds
-// anything (each spin is then a miss).
+// SpinPattern says which of `waits` waits spun (S) and which did not (.), with
+// a poll that never finds anything (each spin is then a miss).
 std::string SpinPattern(BusyPoll* spin, int waits) {
   std::string out;
   for (int i = 0; i < waits; ++i) {
@@ -70,8 +70,8 @@ TEST(BusyPollTest, MissesInARowSkipTwiceAsManyWaitsEachTime) {
 TEST(BusyPollTest, AnIdleLinkSpinsOnAFewWaitsInAThousand) {
   BusyPoll spin(kBudgetUs);
   const std::string pattern = SpinPattern(&spin, 4000);
-  const size_t spins = static_cast<size_t>(
-      std::count(pattern.begin(), pattern.end(), 'S'));
+  const size_t spins =
+      static_cast<size_t>(std::count(pattern.begin(), pattern.end(), 'S'));
   // 1 + 2 + ... + 1024 waits for the first 11 misses, then one in 1025.
   EXPECT_LE(spins, 15u) << pattern;
   EXPECT_EQ(spin.counts().misses, spins);

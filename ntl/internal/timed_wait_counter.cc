@@ -41,8 +41,8 @@ extern "C" __attribute__((visibility("default"))) int epoll_wait(
 extern "C" __attribute__((visibility("default"))) int ppoll(
     struct pollfd* fds, nfds_t nfds, const struct timespec* timeout,
     const sigset_t* sigmask) {
-  using Fn = int (*)(struct pollfd*, nfds_t, const struct timespec*,
-                     const sigset_t*);
+  using Fn =
+      int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*);
   static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "ppoll"));
   if (timeout == nullptr) {
     trustlink::ntl::internal::SleepingPolls().Hit();

@@ -174,10 +174,10 @@ void Registry::RunAfterDrainHook() {
 absl::Status Registry::RefreshWith(
     absl::StatusOr<internal::FileLock> (FileStore::*lock_shared)()) {
   MutexLock lock(&mu_);
-  // Drained under the lock: another thread that then finds the watch quiet and asks for
-  // the generation waits here until this one caught up, instead of answering with the
-  // view from before the change (a server's second event loop admitting a client that
-  // was just deleted).
+  // Drained under the lock: another thread that then finds the watch quiet and
+  // asks for the generation waits here until this one caught up, instead of
+  // answering with the view from before the change (a server's second event
+  // loop admitting a client that was just deleted).
   DrainWatch();
   RunAfterDrainHook();
   auto g = store_.ReadGeneration();

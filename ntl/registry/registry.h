@@ -92,9 +92,10 @@ class Registry {
   // UNAVAILABLE at once and the view stays as it was. The watch fd is drained
   // all the same, so the caller must call again later.
   absl::Status TryRefresh();
-  // Test only: `hook` runs inside the next Refresh or TryRefresh, after it drained the
-  // watch fd and before it caught up (nullptr removes it).
-  void SetAfterDrainForTest(std::function<void()> hook) ABSL_LOCKS_EXCLUDED(hook_mu_);
+  // Test only: `hook` runs inside the next Refresh or TryRefresh, after it
+  // drained the watch fd and before it caught up (nullptr removes it).
+  void SetAfterDrainForTest(std::function<void()> hook)
+      ABSL_LOCKS_EXCLUDED(hook_mu_);
 
   // --- Changes. Each is atomic, durable and visible to other processes on
   // return. ---

@@ -147,8 +147,7 @@ void Loop::PauseAccept(int error) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
   server_->LogStranger(
       "accept-paused",
-      absl::StrCat("accept-paused loop=", index_,
-                   " reason=\"accept failed: ",
+      absl::StrCat("accept-paused loop=", index_, " reason=\"accept failed: ",
                    ResourceErrorCause(error, server_->limits_.descriptor_limit),
                    "; new connections wait in the listen queue meanwhile\""));
 }

@@ -88,7 +88,8 @@ TEST(AcceptPauseTest, OutOfDescriptorsPausesAcceptingThenServesAgain) {
       WaitFor([&] { return log.Contains("accept-paused"); }, absl::Seconds(5)))
       << "accept never reported running out of descriptors";
   // The line names the limit this process reached, not the system's or memory.
-  EXPECT_TRUE(log.Contains("the process holds all the descriptors its limit allows"))
+  EXPECT_TRUE(
+      log.Contains("the process holds all the descriptors its limit allows"))
       << "the accept-paused line does not name the cause";
   // Before the fix the loop called accept4 in a tight loop here: a whole core.
   const double cpu0 = CpuSeconds();

@@ -2,12 +2,13 @@
 // internal/busy_poll.h): off by default; on, a wait that follows traffic
 // polls the epoll set without blocking first, finds the next request that
 // way, and gives up after its budget when none comes.
+#include "ntl/internal/busy_poll.h"
+
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
-#include "ntl/internal/busy_poll.h"
 #include "ntl/internal/timed_wait_counter.h"
 #include "ntl/server/server.h"
 #include "ntl/server/server_fixture.h"
@@ -106,11 +107,12 @@ TEST(ServerBusyPollTest, OnTheLoopFindsTheNextRequestBySpinning) {
   constexpr int kCalls = 200;
   EXPECT_GT(s->LoopPolls(kCalls), 0);
   const internal::BusyPollCounts c = s->server->busy_poll();
-  std::printf("loop busy-poll over %d round trips: %llu hits, %llu misses, "
-              "%llu polls\n",
-              kCalls, static_cast<unsigned long long>(c.hits),
-              static_cast<unsigned long long>(c.misses),
-              static_cast<unsigned long long>(c.polls));
+  std::printf(
+      "loop busy-poll over %d round trips: %llu hits, %llu misses, "
+      "%llu polls\n",
+      kCalls, static_cast<unsigned long long>(c.hits),
+      static_cast<unsigned long long>(c.misses),
+      static_cast<unsigned long long>(c.polls));
   EXPECT_GT(c.hits, 0u) << "no request was found by the spin";
   EXPECT_LE(c.hits + c.misses, c.polls);
 }

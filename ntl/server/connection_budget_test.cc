@@ -503,7 +503,8 @@ TEST_F(ConnectionBudgetTest, LinesStrangersCauseAreRateLimitedAndCounted) {
       },
       absl::Seconds(5)));
   // Three lines per 500 ms window: 30 unlimited before. The strangers take two
-  // windows on a quiet host; a sanitizer on a busy one may spread them over five.
+  // windows on a quiet host; a sanitizer on a busy one may spread them over
+  // five.
   EXPECT_LE(log_.Count("closed peer=127.0.0.5"), 3u * 5);
   const std::string summary =
       log_.Find("log-suppressed kind=closed-unauthenticated");

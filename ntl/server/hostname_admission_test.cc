@@ -211,8 +211,8 @@ TEST_F(HostnameAdmissionTest, NameThatDoesNotResolveIsRefusedNamingDns) {
 TEST_F(HostnameAdmissionTest, HangingLookupBlocksNeitherLoopNorOtherClients) {
   resolver_->Hang("web1.example");
   ServerOptions o;
-  // Long enough for the other client's handshake and call under a sanitizer on a busy
-  // host: they must finish before the hung lookup's deadline.
+  // Long enough for the other client's handshake and call under a sanitizer on
+  // a busy host: they must finish before the hung lookup's deadline.
   o.resolve_timeout = absl::Seconds(6);
   o.handshake_timeout = absl::Seconds(30);
   StartServer(o);

@@ -146,8 +146,9 @@ TEST_F(LinkSettingsTest, ReceiveTimeoutClosesAnIdleOpenLink) {
 
 TEST_F(LinkSettingsTest, PingsKeepALinkUnderTheReceiveTimeoutOpen) {
   LinkSettings l;
-  // The timeout is ten of the gaps under test, so that a stall of this thread under a
-  // sanitizer on a busy host does not close the link; the pings run for over twice it.
+  // The timeout is ten of the gaps under test, so that a stall of this thread
+  // under a sanitizer on a busy host does not close the link; the pings run for
+  // over twice it.
   l.receive_timeout = absl::Seconds(2);
   directory_->SetLinkSettings(l);
   auto c = Admitted();

@@ -109,9 +109,9 @@ TEST_F(RegistryAdapterTest, AdmitsRegisteredClientAndDropsItOnDelete) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->second, "via registry");
   ASSERT_TRUE(reg_->DeleteClient("web1").ok());
-  // From the commit's end: its fsyncs can take seconds on a busy disk, and what is under
-  // test is how soon the server acts on it (a tick, then the goaway). A server that never
-  // noticed would leave Read waiting for its deadline.
+  // From the commit's end: its fsyncs can take seconds on a busy disk, and what
+  // is under test is how soon the server acts on it (a tick, then the goaway).
+  // A server that never noticed would leave Read waiting for its deadline.
   const absl::Time committed = absl::Now();
   auto f = c->Read();
   ASSERT_TRUE(f.ok()) << f.status();
@@ -263,10 +263,11 @@ TEST_F(RegistryAdapterTest, AdmissionDoesNotWaitForAnAdminCommandMidCommit) {
   EXPECT_EQ(directory_->generation(), next);
 }
 
-// A server's event loops share one directory. The loop that finds the watch readable
-// drains it and catches up; a second loop that looks in between finds the watch quiet,
-// and must then be answered with the new generation, not the view from before the change
-// (with it, a client deleted a moment ago was admitted once).
+// A server's event loops share one directory. The loop that finds the watch
+// readable drains it and catches up; a second loop that looks in between finds
+// the watch quiet, and must then be answered with the new generation, not the
+// view from before the change (with it, a client deleted a moment ago was
+// admitted once).
 TEST(RegistryDirectoryTest, ALoopFindingTheWatchDrainedWaitsForTheCatchUp) {
   const std::string root =
       std::string(getenv("TEST_TMPDIR")) + "/appliance-two-loops";
@@ -285,8 +286,8 @@ TEST(RegistryDirectoryTest, ALoopFindingTheWatchDrainedWaitsForTheCatchUp) {
   std::future<uint64_t> second_loop;
   reg->SetAfterDrainForTest([&] {
     if (hooked.exchange(true)) return;
-    second_loop = std::async(std::launch::async,
-                             [&] { return directory.generation(); });
+    second_loop =
+        std::async(std::launch::async, [&] { return directory.generation(); });
     // Hold the first loop here long enough for the second to answer, if it can.
     second_loop.wait_for(std::chrono::milliseconds(300));
   });

@@ -19,9 +19,9 @@ TEST(ResourceErrorTest, OutOfDescriptorsNamesTheLimitAndUlimit) {
               AllOf(HasSubstr("Too many open files"),
                     HasSubstr("all the descriptors its limit allows (256)"),
                     HasSubstr("ulimit -n")));
-  EXPECT_THAT(ResourceErrorCause(EMFILE, 0),
-              AllOf(HasSubstr("its limit allows; raise it"),
-                    Not(HasSubstr("(0)"))));
+  EXPECT_THAT(
+      ResourceErrorCause(EMFILE, 0),
+      AllOf(HasSubstr("its limit allows; raise it"), Not(HasSubstr("(0)"))));
 }
 
 TEST(ResourceErrorTest, AFullSystemTableNamesTheSystemLimitNotUlimit) {

@@ -165,8 +165,8 @@ TEST_F(ServerTest, DeletedClientLosesLiveLinkWithinOneSecond) {
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->type, wire::FrameType::kGoAway);
   EXPECT_FALSE(c->Read().ok());  // then the connection closes
-  // docs/server.md promises within 1 s (a tick is 100 ms); a sanitizer build on a busy
-  // host can stall a thread for longer than the promise itself.
+  // docs/server.md promises within 1 s (a tick is 100 ms); a sanitizer build on
+  // a busy host can stall a thread for longer than the promise itself.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 #else

@@ -96,9 +96,8 @@ TL_EXPORT tl_status tl_server_options_set_threads(tl_server_options *opts,
  * spins, so an idle appliance costs nothing; the
  * log's "listening on" line names the budget when it is on
  * (docs/server.md, "Busy-poll"). */
-TL_EXPORT tl_status tl_server_options_set_busy_poll(tl_server_options *opts,
-                                                    uint32_t budget_us)
-    TL_NOEXCEPT;
+TL_EXPORT tl_status tl_server_options_set_busy_poll(
+    tl_server_options *opts, uint32_t budget_us) TL_NOEXCEPT;
 /* tl_server_options_set_limits sets the caps on connections not yet admitted
  * (in total and per source address), the handshake and idle timeouts in
  * milliseconds and the largest frame payload in bytes. A 0 keeps that default.

@@ -114,9 +114,9 @@ absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Start(
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  // A restart on the port a test just freed: the kernel may have handed it to another
-  // test's connect meanwhile, for a moment. Retried until a deadline, as a restarted
-  // daemon's supervisor would.
+  // A restart on the port a test just freed: the kernel may have handed it to
+  // another test's connect meanwhile, for a moment. Retried until a deadline,
+  // as a restarted daemon's supervisor would.
   const absl::Time give_up = absl::Now() + absl::Seconds(10);
   int bound;
   while ((bound = bind(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr),

@@ -204,9 +204,9 @@ TEST(StderrTailTest, KeepsEveryLineOfAShortTail) {
 // The bridge floods its stderr (more than one pass) before it answers: the
 // stream reads on and the call completes.
 TEST(RpcStreamTest, AFloodOnStderrDoesNotStopTheCall) {
-  auto s = RpcStream::Start(Command(
-      {"/bin/sh", "-c",
-       "head -c 1000000 /dev/zero | tr '\\0' x >&2; exec cat"}));
+  auto s = RpcStream::Start(
+      Command({"/bin/sh", "-c",
+               "head -c 1000000 /dev/zero | tr '\\0' x >&2; exec cat"}));
   ASSERT_TRUE(s.ok()) << s.status();
   absl::StatusOr<std::string> got = (*s)->Call("body");
   ASSERT_TRUE(got.ok()) << got.status();
@@ -215,10 +215,10 @@ TEST(RpcStreamTest, AFloodOnStderrDoesNotStopTheCall) {
 
 // After a flood, the bridge's last line is still its reason.
 TEST(RpcStreamTest, AFloodBeforeTheReasonKeepsTheReason) {
-  auto s = RpcStream::Start(Command(
-      {"/bin/sh", "-c",
-       "head -c 1000000 /dev/zero | tr '\\0' x >&2; "
-       "echo >&2; echo \"server 'hsm2' refused the link\" >&2"}));
+  auto s = RpcStream::Start(
+      Command({"/bin/sh", "-c",
+               "head -c 1000000 /dev/zero | tr '\\0' x >&2; "
+               "echo >&2; echo \"server 'hsm2' refused the link\" >&2"}));
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.status().message()),
               HasSubstr("(its bridge said: server 'hsm2' refused the link)"));
